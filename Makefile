@@ -1,0 +1,129 @@
+# One Makefile for the whole tree: common/ becomes a static library, every
+# program lands in bin/. `make asan` builds the same under ASan+UBSan into
+# build-asan/ and bin-asan/.
+
+VERSION   := 0.1.0
+PKGS      := libzmq sqlite3 libcjson uuid libmicrohttpd libsodium
+SAN       ?=
+BUILD     ?= build
+BIN       ?= bin
+
+CC        ?= cc
+OPT       ?= -O2
+CFLAGS    := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread -MMD -MP \
+             -DVERSION='"$(VERSION)"' -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SAN)
+LDFLAGS   := -pthread $(SAN)
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+CRM_SRC    := $(wildcard crm-service/*.c)
+ERP_SRC    := $(wildcard erp-service/*.c)
+BRIDGE_SRC := $(filter-out bridge/bridgectl.c,$(wildcard bridge/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIBCOMMON  := $(BUILD)/libcommon.a
+
+PROGRAMS   := $(BIN)/crm-service
+ifneq ($(ERP_SRC),)
+PROGRAMS   += $(BIN)/erp-service
+endif
+ifneq ($(BRIDGE_SRC),)
+PROGRAMS   += $(BIN)/bridge $(BIN)/bridgectl
+endif
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BINS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
+
+Q := @
+ifeq ($(V),1)
+Q :=
+endif
+
+.PHONY: all deps run test unit blackbox asan asan-test fuzz-replay bench clean format
+
+all: deps-check $(PROGRAMS)
+
+deps-check:
+	$(Q)pkg-config --exists $(PKGS) && pkg-config --exists cmocka || bash scripts/deps.sh
+	$(Q)test -x /usr/bin/python3 && /usr/bin/python3 -c 'import zmq, requests, pytest' 2>/dev/null || bash scripts/deps.sh
+
+deps:
+	bash scripts/deps.sh --all
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC   $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@echo "  AR   $@"
+	$(Q)ar rcs $@ $^
+
+$(BIN)/crm-service: $(CRM_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/erp-service: $(ERP_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/bridge: $(BRIDGE_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/bridgectl: $(BUILD)/bridge/bridgectl.o $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  TEST $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIBCOMMON) $(LDFLAGS) $(LDLIBS)
+
+# Unit tests, then black-box tests against the real binaries.
+unit: all $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+fuzz-replay: all $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); $$f tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+
+blackbox: all
+	$(Q)BIN_DIR=$(abspath $(BIN)) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/blackbox
+
+# The whole suite: normal build, then everything again under ASan+UBSan.
+test: deps-check
+	$(Q)$(MAKE) --no-print-directory unit fuzz-replay blackbox
+	$(Q)$(MAKE) --no-print-directory asan-test
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT="-O1 -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
+
+asan-test:
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT="-O1 -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" unit fuzz-replay blackbox
+
+run: all
+	$(Q)bash scripts/run.sh
+
+bench: all
+	$(Q)bash bench/run.sh
+
+format:
+	clang-format -i common/*.[ch] crm-service/*.[ch] $(wildcard erp-service/*.[ch] bridge/*.[ch]) tests/unit/*.c
+
+clean:
+	rm -rf build build-asan bin bin-asan
+
+-include $(COMMON_OBJ:.o=.d) $(wildcard $(BUILD)/*/*.d)

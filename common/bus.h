@@ -1,0 +1,66 @@
+//  bus: ZeroMQ plumbing shared by services and the bridge: sockets with
+//  sane options, CURVE set-up from a certificate directory, and multi-frame
+//  send and receive with every return value checked.
+//
+//  Certificate directory layout (--curve-dir DIR):
+//    DIR/<name>.key         this program's secret certificate (z85 public and
+//                           secret key lines: "public-key = \"…\"",
+//                           "secret-key = \"…\"", ZPL like CZMQ's zcert)
+//    DIR/<name>.pub         its public half
+//    DIR/allowed/*.pub      public certificates of peers a server accepts
+#ifndef COMMON_BUS_H
+#define COMMON_BUS_H
+
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+//  A received multi-part message. Frames are NUL-terminated copies.
+typedef struct {
+    int count;
+    char **frames;
+    size_t *sizes;
+} bus_msg_t;
+
+//  Receive one whole message (all parts). Returns false on error or timeout
+//  (EAGAIN with ZMQ_RCVTIMEO / ZMQ_DONTWAIT). Caller frees with bus_msg_free.
+bool
+    bus_recv (void *socket, bus_msg_t *msg, int flags);
+
+void
+    bus_msg_free (bus_msg_t *msg);
+
+//  Send count frames as one message. Returns false if any part fails.
+bool
+    bus_send (void *socket, int count, const char *const *frames, const size_t *sizes);
+
+//  Make socket a CURVE server with the certificate DIR/<name>.key, and
+//  start (once per context) a ZAP handler that admits only keys found in
+//  DIR/allowed/. ERR_IO with a message if files are missing or malformed
+//  (DIR/allowed/ must exist). allowed/ is read on every handshake, so a
+//  certificate added or removed there counts from the next connection.
+//  Servers in one context with different DIRs keep separate allowed lists.
+err_t
+    bus_curve_server (void *zmq_ctx, void *socket, const char *dir, const char *name,
+                      err_info_t *err);
+
+//  Make socket a CURVE client with DIR/<name>.key, talking to the server
+//  whose public certificate is DIR/<server>.pub.
+err_t
+    bus_curve_client (void *socket, const char *dir, const char *name, const char *server,
+                      err_info_t *err);
+
+//  Create a certificate pair DIR/<name>.key (mode 0600) and DIR/<name>.pub,
+//  creating DIR (0700) and DIR/allowed/ if needed. name is letters, digits,
+//  '-', '_' or '.' (ERR_INVALID otherwise). Never overwrites: ERR_CONFLICT
+//  if DIR/<name>.key exists.
+err_t
+    bus_curve_keygen (const char *dir, const char *name, err_info_t *err);
+
+//  Stop ZAP handlers started by bus_curve_server (before zmq_ctx_term,
+//  after the sockets that use them are closed).
+void
+    bus_shutdown (void);
+
+#endif

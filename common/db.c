@@ -1,0 +1,373 @@
+//  db: SQLite connection handling. Statements are cached per connection in a
+//  small open-addressing table keyed by the SQL text.
+#include "db.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_CACHE_SLOTS 512
+#define DB_BUSY_TIMEOUT_MS 10000
+
+typedef struct {
+    char *sql;
+    sqlite3_stmt *stmt;
+} s_slot_t;
+
+struct _db_t {
+    sqlite3 *handle;
+    s_slot_t slots[DB_CACHE_SLOTS];
+    int nslots;
+    sqlite3_stmt **extra;   //  prepared after the cache filled up
+    int nextra, extracap;
+    db_pool_t *pool;
+};
+
+struct _db_pool_t {
+    char *path;
+    char *sync;
+    pthread_key_t key;
+    pthread_mutex_t lock;
+    db_commit_fn *on_commit;
+    void *on_commit_arg;
+};
+
+db_t *
+db_open (const char *path, const char *sync, err_info_t *err)
+{
+    db_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        err_set (err, ERR_NOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    int rc = sqlite3_open_v2 (path, &self->handle,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err_set (err, ERR_DB, NULL, "cannot open %s: %s", path,
+                 self->handle ? sqlite3_errmsg (self->handle) : sqlite3_errstr (rc));
+        db_destroy (&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout (self->handle, DB_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes (self->handle, 1);
+    char pragmas[256];
+    bool normal = sync && strcmp (sync, "normal") == 0;
+    snprintf (pragmas, sizeof pragmas,
+              "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
+              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
+              normal ? "NORMAL" : "FULL");
+    if (db_exec (self, pragmas, err) != ERR_OK) {
+        db_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+db_destroy (db_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    db_t *self = *self_p;
+    for (int i = 0; i < DB_CACHE_SLOTS; i++) {
+        if (self->slots[i].stmt)
+            sqlite3_finalize (self->slots[i].stmt);
+        free (self->slots[i].sql);
+    }
+    //  Statements handed out uncached (cache full) are finalized here;
+    //  otherwise sqlite3_close_v2 leaves a zombie connection behind. Not
+    //  every statement of the connection (sqlite3_next_stmt): FTS5 tables
+    //  own statements of their own and finalize them when disconnected.
+    for (int i = 0; i < self->nextra; i++)
+        sqlite3_finalize (self->extra[i]);
+    free (self->extra);
+    if (self->handle)
+        sqlite3_close_v2 (self->handle);
+    free (self);
+    *self_p = NULL;
+}
+
+sqlite3 *
+db_handle (db_t *self)
+{
+    return self->handle;
+}
+
+static uint32_t
+s_hash (const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char) *s) * 16777619u;
+    return h;
+}
+
+sqlite3_stmt *
+db_stmt (db_t *self, const char *sql)
+{
+    uint32_t h = s_hash (sql) % DB_CACHE_SLOTS;
+    for (int probe = 0; probe < DB_CACHE_SLOTS; probe++) {
+        s_slot_t *slot = &self->slots[(h + (uint32_t) probe) % DB_CACHE_SLOTS];
+        if (slot->sql && strcmp (slot->sql, sql) == 0) {
+            sqlite3_reset (slot->stmt);
+            sqlite3_clear_bindings (slot->stmt);
+            return slot->stmt;
+        }
+        if (!slot->sql) {
+            sqlite3_stmt *stmt = NULL;
+            int rc = sqlite3_prepare_v3 (self->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+            if (rc != SQLITE_OK) {
+                log_error ("db", "prepare failed", "error=\"%s\" sql=\"%.200s\"",
+                           sqlite3_errmsg (self->handle), sql);
+                return NULL;
+            }
+            if (self->nslots >= DB_CACHE_SLOTS * 3 / 4) {
+                //  Cache full: only dynamic SQL gets here. The statement
+                //  stays with the connection until db_destroy.
+                log_warn ("db", "statement cache full", "sql=\"%.200s\"", sql);
+                if (self->nextra == self->extracap) {
+                    int cap = self->extracap ? self->extracap * 2 : 16;
+                    sqlite3_stmt **bigger = realloc (self->extra, (size_t) cap * sizeof *bigger);
+                    if (!bigger) {
+                        sqlite3_finalize (stmt);
+                        return NULL;
+                    }
+                    self->extra = bigger;
+                    self->extracap = cap;
+                }
+                self->extra[self->nextra++] = stmt;
+                return stmt;
+            }
+            slot->sql = strdup (sql);
+            if (!slot->sql) {
+                sqlite3_finalize (stmt);
+                return NULL;
+            }
+            slot->stmt = stmt;
+            self->nslots++;
+            return stmt;
+        }
+    }
+    return NULL;
+}
+
+void
+db_reset_all (db_t *self)
+{
+    sqlite3_stmt *stmt = NULL;
+    while ((stmt = sqlite3_next_stmt (self->handle, stmt)))
+        sqlite3_reset (stmt);
+}
+
+err_t
+db_error (db_t *self, int rc, err_info_t *err)
+{
+    int primary = rc & 0xff;
+    err_t code = ERR_DB;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        code = ERR_BUSY;
+    else if (primary == SQLITE_CONSTRAINT)
+        code = ERR_CONFLICT;
+    else if (primary == SQLITE_NOMEM)
+        code = ERR_NOMEM;
+    else if (primary == SQLITE_TOOBIG)
+        code = ERR_TOO_LARGE;
+    return err_set (err, code, NULL, "%s", sqlite3_errmsg (self->handle));
+}
+
+err_t
+db_exec (db_t *self, const char *sql, err_info_t *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec (self->handle, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        err_t code = db_error (self, rc, err);
+        if (msg) {
+            err_set (err, code, NULL, "%s", msg);
+            sqlite3_free (msg);
+        }
+        return code;
+    }
+    return ERR_OK;
+}
+
+err_t
+db_begin (db_t *self, err_info_t *err)
+{
+    return db_exec (self, "BEGIN IMMEDIATE", err);
+}
+
+err_t
+db_commit (db_t *self, err_info_t *err)
+{
+    err_t rc = db_exec (self, "COMMIT", err);
+    if (rc != ERR_OK) {
+        db_rollback (self);
+        return rc;
+    }
+    if (self->pool && self->pool->on_commit)
+        self->pool->on_commit (self->pool->on_commit_arg);
+    return ERR_OK;
+}
+
+void
+db_rollback (db_t *self)
+{
+    if (!sqlite3_get_autocommit (self->handle))
+        sqlite3_exec (self->handle, "ROLLBACK", NULL, NULL, NULL);
+}
+
+bool
+db_in_tx (db_t *self)
+{
+    return !sqlite3_get_autocommit (self->handle);
+}
+
+err_t
+db_savepoint (db_t *self, const char *name)
+{
+    char sql[96];
+    snprintf (sql, sizeof sql, "SAVEPOINT %s", name);
+    return db_exec (self, sql, NULL);
+}
+
+err_t
+db_release (db_t *self, const char *name)
+{
+    char sql[96];
+    snprintf (sql, sizeof sql, "RELEASE %s", name);
+    return db_exec (self, sql, NULL);
+}
+
+void
+db_rollback_to (db_t *self, const char *name)
+{
+    char sql[128];
+    snprintf (sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name, name);
+    sqlite3_exec (self->handle, sql, NULL, NULL, NULL);
+}
+
+err_t
+db_migrate (db_t *self, const char *const *migrations, int count, err_info_t *err)
+{
+    int64_t version = db_scalar_int (self, "PRAGMA user_version", NULL, 0);
+    for (int i = (int) version; i < count; i++) {
+        err_t rc = db_begin (self, err);
+        if (rc != ERR_OK)
+            return rc;
+        //  Read again under the write lock: another process may have migrated.
+        if (db_scalar_int (self, "PRAGMA user_version", NULL, 0) > i) {
+            db_rollback (self);
+            continue;
+        }
+        rc = db_exec (self, migrations[i], err);
+        if (rc == ERR_OK) {
+            char sql[64];
+            snprintf (sql, sizeof sql, "PRAGMA user_version=%d", i + 1);
+            rc = db_exec (self, sql, err);
+        }
+        if (rc == ERR_OK)
+            rc = db_commit (self, err);
+        if (rc != ERR_OK) {
+            db_rollback (self);
+            log_error ("db", "migration failed", "number=%d error=\"%s\"", i + 1, err ? err->message : "");
+            return rc;
+        }
+        log_info ("db", "migrated", "number=%d", i + 1);
+    }
+    return ERR_OK;
+}
+
+int64_t
+db_scalar_int (db_t *self, const char *sql, const char *arg, int64_t def)
+{
+    sqlite3_stmt *stmt = db_stmt (self, sql);
+    if (!stmt)
+        return def;
+    if (arg)
+        sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
+    int64_t v = def;
+    if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    return v;
+}
+
+//  --- pool ---
+
+static void
+s_thread_close (void *arg)
+{
+    db_t *db = arg;
+    db_destroy (&db);
+}
+
+db_pool_t *
+db_pool_new (const char *path, const char *sync)
+{
+    db_pool_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->path = strdup (path);
+    self->sync = strdup (sync ? sync : "full");
+    pthread_mutex_init (&self->lock, NULL);
+    if (!self->path || !self->sync || pthread_key_create (&self->key, s_thread_close) != 0) {
+        free (self->path);
+        free (self->sync);
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+db_pool_destroy (db_pool_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    db_pool_t *self = *self_p;
+    db_t *mine = pthread_getspecific (self->key);
+    if (mine) {
+        pthread_setspecific (self->key, NULL);
+        db_destroy (&mine);
+    }
+    pthread_key_delete (self->key);
+    pthread_mutex_destroy (&self->lock);
+    free (self->path);
+    free (self->sync);
+    free (self);
+    *self_p = NULL;
+}
+
+db_t *
+db_pool_get (db_pool_t *self)
+{
+    db_t *db = pthread_getspecific (self->key);
+    if (db)
+        return db;
+    err_info_t err;
+    err_clear (&err);
+    db = db_open (self->path, self->sync, &err);
+    if (!db) {
+        log_error ("db", "cannot open database", "path=%s error=\"%s\"", self->path, err.message);
+        return NULL;
+    }
+    db->pool = self;
+    pthread_setspecific (self->key, db);
+    return db;
+}
+
+void
+db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg)
+{
+    self->on_commit = fn;
+    self->on_commit_arg = arg;
+}
+
+const char *
+db_pool_path (db_pool_t *self)
+{
+    return self->path;
+}

@@ -1,0 +1,98 @@
+//  db: SQLite connections with the pragmas of DESIGN.md §2, a prepared
+//  statement cache, BEGIN IMMEDIATE transactions, savepoints and numbered
+//  migrations. One connection per thread, handed out by a db_pool_t.
+#ifndef COMMON_DB_H
+#define COMMON_DB_H
+
+#include "err.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _db_t db_t;
+typedef struct _db_pool_t db_pool_t;
+
+//  Called after every successful COMMIT on any connection of a pool.
+typedef void (db_commit_fn) (void *arg);
+
+//  Open a connection. sync is "full" or "normal". Returns NULL on failure
+//  with the reason in err.
+db_t *
+    db_open (const char *path, const char *sync, err_info_t *err);
+
+//  Close the connection and its cached statements; nulls the pointer.
+void
+    db_destroy (db_t **self_p);
+
+//  The raw handle, for sqlite3_* calls.
+sqlite3 *
+    db_handle (db_t *self);
+
+//  A prepared statement for sql, from the connection's cache, reset and with
+//  bindings cleared. Borrowed: never finalize it; sqlite3_reset it when done
+//  (db_reset_all does so for every cached statement). NULL on a SQL error,
+//  which is a programmer error and logged.
+sqlite3_stmt *
+    db_stmt (db_t *self, const char *sql);
+
+//  Reset every cached statement (ends read transactions left open).
+void
+    db_reset_all (db_t *self);
+
+//  Execute one or more statements without results. ERR_OK or ERR_DB/ERR_BUSY.
+err_t
+    db_exec (db_t *self, const char *sql, err_info_t *err);
+
+//  BEGIN IMMEDIATE (waits up to the busy timeout for the write lock).
+err_t
+    db_begin (db_t *self, err_info_t *err);
+err_t
+    db_commit (db_t *self, err_info_t *err);
+//  Roll back if a transaction is open; never fails.
+void
+    db_rollback (db_t *self);
+bool
+    db_in_tx (db_t *self);
+
+//  SAVEPOINT / RELEASE / ROLLBACK TO: a unit inside a transaction.
+err_t
+    db_savepoint (db_t *self, const char *name);
+err_t
+    db_release (db_t *self, const char *name);
+void
+    db_rollback_to (db_t *self, const char *name);
+
+//  Map a SQLite result code to err_t, filling err with the SQLite message.
+err_t
+    db_error (db_t *self, int rc, err_info_t *err);
+
+//  Apply migrations[0..count) numbered 1..count, each once, each in its own
+//  transaction, tracked in PRAGMA user_version.
+err_t
+    db_migrate (db_t *self, const char *const *migrations, int count, err_info_t *err);
+
+//  Scalar helpers: run sql with one optional text binding, return the
+//  first column of the first row.
+int64_t
+    db_scalar_int (db_t *self, const char *sql, const char *arg, int64_t def);
+
+//  --- pool: one connection per thread ---
+
+db_pool_t *
+    db_pool_new (const char *path, const char *sync);
+void
+    db_pool_destroy (db_pool_t **self_p);
+
+//  This thread's connection, opened on first use. NULL if it cannot open.
+db_t *
+    db_pool_get (db_pool_t *self);
+
+//  Register a function called after each successful commit.
+void
+    db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg);
+
+const char *
+    db_pool_path (db_pool_t *self);
+
+#endif

@@ -1,0 +1,779 @@
+//  http: libmicrohttpd glue, routing, authentication, transactions and
+//  Idempotency-Key. Handlers never see MHD; they use the http_* helpers.
+#include "http.h"
+#include "clock.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define HTTP_MAX_ROUTES 256
+#define HTTP_MAX_SEGS 8
+#define HTTP_CSV_BODY_LIMIT (64 * 1024 * 1024)
+#define HTTP_MAX_RESP_HEADERS 8
+
+const char *http_migration_sql =
+    "CREATE TABLE IF NOT EXISTS idempotency ("
+    "  user_id TEXT NOT NULL, key TEXT NOT NULL, request_hash BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,"
+    "  PRIMARY KEY (user_id, key)) WITHOUT ROWID;";
+
+typedef struct {
+    char *method;
+    char *pattern;
+    char *segs[HTTP_MAX_SEGS];
+    int nsegs;
+    http_handler_fn *handler;
+    int flags;
+    const void *arg;
+    metric_t *count[3];    //  2xx/3xx, 4xx, 5xx
+} s_route_t;
+
+struct _http_server_t {
+    struct MHD_Daemon *daemon;
+    db_pool_t *pool;
+    void *app;
+    s_route_t routes[HTTP_MAX_ROUTES];
+    int nroutes;
+    http_ready_fn *ready_fn;
+    void *ready_arg;
+    void (*commit_fn) (void *);
+    void *commit_arg;
+    int port;
+    metric_t *unmatched;
+    metric_t *too_large;
+};
+
+struct _http_req_t {
+    http_server_t *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path;                        //  copy, split into segments in place
+    s_route_t *route;
+    const char *param_names[HTTP_MAX_PARAMS];
+    const char *param_values[HTTP_MAX_PARAMS];
+    int nparams;
+    char *body;
+    size_t body_len;
+    size_t limit;
+    bool too_large;
+    bool path_known;                   //  some route matches the path
+    db_t *db;
+    actor_t actor;
+    cJSON *body_json;
+    int64_t started_ms;
+    //  response
+    int status;
+    char *resp;
+    size_t resp_len;
+    const char *resp_type;
+    char *hdr_names[HTTP_MAX_RESP_HEADERS];
+    char *hdr_values[HTTP_MAX_RESP_HEADERS];
+    int nhdrs;
+};
+
+//  --- routing ---
+
+static int
+s_split (char *path, char **segs, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r (path, "/", &save); tok; tok = strtok_r (NULL, "/", &save)) {
+        if (n == max)
+            return -1;
+        segs[n++] = tok;
+    }
+    return n;
+}
+
+void
+http_server_route (http_server_t *self, const char *method, const char *pattern,
+                   http_handler_fn *handler, int flags)
+{
+    http_server_route_arg (self, method, pattern, handler, flags, NULL);
+}
+
+void
+http_server_route_arg (http_server_t *self, const char *method, const char *pattern,
+                       http_handler_fn *handler, int flags, const void *arg)
+{
+    if (self->nroutes == HTTP_MAX_ROUTES) {
+        log_error ("http", "too many routes", "pattern=%s", pattern);
+        return;
+    }
+    s_route_t *r = &self->routes[self->nroutes++];
+    r->method = strdup (method);
+    r->pattern = strdup (pattern);
+    char *copy = strdup (pattern);
+    r->nsegs = s_split (copy, r->segs, HTTP_MAX_SEGS);
+    for (int i = 0; i < r->nsegs; i++)
+        r->segs[i] = strdup (r->segs[i]);
+    free (copy);
+    r->handler = handler;
+    r->flags = flags;
+    r->arg = arg;
+    const char *classes[] = { "2xx", "4xx", "5xx" };
+    for (int i = 0; i < 3; i++) {
+        char labels[256];
+        snprintf (labels, sizeof labels, "method=\"%s\",route=\"%s\",code=\"%s\"", method, pattern,
+                  classes[i]);
+        r->count[i] = metrics_get ("http_requests_total", labels, "counter",
+                                   "HTTP requests by route and status class");
+    }
+}
+
+//  Match req->path against the table. Literal segments beat parameters,
+//  so /customers/export beats /customers/{id}.
+static void
+s_match (http_req_t *req)
+{
+    char *segs[HTTP_MAX_SEGS];
+    int n = s_split (req->path, segs, HTTP_MAX_SEGS);
+    if (n < 0)
+        return;
+    s_route_t *best = NULL;
+    int best_literals = -1;
+    for (int i = 0; i < req->srv->nroutes; i++) {
+        s_route_t *r = &req->srv->routes[i];
+        if (r->nsegs != n)
+            continue;
+        int literals = 0;
+        bool ok = true;
+        for (int s = 0; s < n && ok; s++) {
+            if (r->segs[s][0] == '{')
+                continue;
+            if (strcmp (r->segs[s], segs[s]) != 0)
+                ok = false;
+            else
+                literals++;
+        }
+        if (!ok)
+            continue;
+        req->path_known = true;
+        if (strcmp (r->method, req->method) != 0)
+            continue;
+        if (literals > best_literals) {
+            best = r;
+            best_literals = literals;
+        }
+    }
+    if (!best)
+        return;
+    req->route = best;
+    for (int s = 0; s < n && req->nparams < HTTP_MAX_PARAMS; s++)
+        if (best->segs[s][0] == '{') {
+            req->param_names[req->nparams] = best->segs[s];
+            req->param_values[req->nparams] = segs[s];
+            req->nparams++;
+        }
+}
+
+//  --- handler helpers ---
+
+void *
+http_app (http_req_t *req)
+{
+    return req->srv->app;
+}
+
+const void *
+http_route_arg (http_req_t *req)
+{
+    return req->route ? req->route->arg : NULL;
+}
+
+db_t *
+http_db (http_req_t *req)
+{
+    return req->db;
+}
+
+const actor_t *
+http_actor (http_req_t *req)
+{
+    return &req->actor;
+}
+
+const char *
+http_method (http_req_t *req)
+{
+    return req->method;
+}
+
+const char *
+http_param (http_req_t *req, const char *name)
+{
+    for (int i = 0; i < req->nparams; i++) {
+        const char *pn = req->param_names[i];
+        size_t len = strlen (name);
+        if (strncmp (pn + 1, name, len) == 0 && pn[len + 1] == '}')
+            return req->param_values[i];
+    }
+    return NULL;
+}
+
+const char *
+http_query (http_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value (req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+typedef struct {
+    bool (*fn) (void *, const char *, const char *);
+    void *arg;
+} s_each_t;
+
+static enum MHD_Result
+s_each_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    s_each_t *each = cls;
+    return each->fn (each->arg, key, value ? value : "") ? MHD_YES : MHD_NO;
+}
+
+void
+http_query_each (http_req_t *req, bool (*fn) (void *arg, const char *key, const char *value), void *arg)
+{
+    s_each_t each = { fn, arg };
+    MHD_get_connection_values (req->conn, MHD_GET_ARGUMENT_KIND, s_each_arg, &each);
+}
+
+const char *
+http_header (http_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value (req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_body (http_req_t *req, size_t *len)
+{
+    if (len)
+        *len = req->body_len;
+    return req->body ? req->body : "";
+}
+
+cJSON *
+http_body_json (http_req_t *req)
+{
+    if (req->body_json)
+        return req->body_json;
+    const char *ct = http_header (req, "Content-Type");
+    if (!ct || strncasecmp (ct, "application/json", 16) != 0
+        || (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        http_reply_errorf (req, ERR_UNSUPPORTED, NULL, "the body must be application/json");
+        return NULL;
+    }
+    if (req->body_len == 0) {
+        http_reply_errorf (req, ERR_BAD_REQUEST, NULL, "a JSON body is required");
+        return NULL;
+    }
+    cJSON *doc = json_parse (req->body, req->body_len);
+    if (!doc) {
+        http_reply_errorf (req, ERR_BAD_REQUEST, NULL, "the body is not valid JSON");
+        return NULL;
+    }
+    if (!cJSON_IsObject (doc)) {
+        cJSON_Delete (doc);
+        http_reply_errorf (req, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    req->body_json = doc;
+    return doc;
+}
+
+long long
+http_if_match (http_req_t *req)
+{
+    const char *v = http_header (req, "If-Match");
+    if (!v)
+        return -1;
+    char buf[32];
+    size_t len = strlen (v);
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+        if (len - 2 >= sizeof buf)
+            goto bad;
+        memcpy (buf, v + 1, len - 2);
+        buf[len - 2] = '\0';
+    }
+    else {
+        if (len >= sizeof buf)
+            goto bad;
+        memcpy (buf, v, len + 1);
+    }
+    char *end;
+    long long n = strtoll (buf, &end, 10);
+    if (*buf && !*end && n >= 0)
+        return n;
+bad:
+    http_reply_errorf (req, ERR_BAD_REQUEST, "If-Match", "If-Match must be a record version");
+    return -2;
+}
+
+static void
+s_reset_response (http_req_t *req)
+{
+    free (req->resp);
+    req->resp = NULL;
+    req->resp_len = 0;
+}
+
+void
+http_reply_take (http_req_t *req, int status, const char *content_type, char *text, size_t len)
+{
+    s_reset_response (req);
+    req->status = status;
+    req->resp = text;
+    req->resp_len = len;
+    req->resp_type = content_type;
+}
+
+void
+http_reply_text (http_req_t *req, int status, const char *content_type, const char *text, size_t len)
+{
+    char *copy = malloc (len + 1);
+    if (copy) {
+        memcpy (copy, text, len);
+        copy[len] = '\0';
+    }
+    http_reply_take (req, copy ? status : 500, content_type, copy, copy ? len : 0);
+}
+
+void
+http_reply_json (http_req_t *req, int status, cJSON *json)
+{
+    char *text = json ? json_print (json) : NULL;
+    cJSON_Delete (json);
+    if (!text) {
+        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"cannot build response\"}}";
+        http_reply_text (req, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    http_reply_take (req, status, "application/json", text, strlen (text));
+}
+
+void
+http_reply_error (http_req_t *req, const err_info_t *err)
+{
+    err_t code = err->code == ERR_OK ? ERR_INTERNAL : err->code;
+    const char *message = err->message[0] ? err->message : err_code_name (code);
+    if (err_http_status (code) >= 500)
+        log_error ("http", "request failed", "method=%s code=%s error=\"%s\"", req->method,
+                   err_code_name (code), message);
+    http_reply_json (req, err_http_status (code), json_error (err_code_name (code), message, err->field));
+}
+
+void
+http_reply_errorf (http_req_t *req, err_t code, const char *field, const char *fmt, ...)
+{
+    err_info_t err;
+    err.code = code;
+    snprintf (err.field, sizeof err.field, "%s", field ? field : "");
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (err.message, sizeof err.message, fmt, ap);
+    va_end (ap);
+    http_reply_error (req, &err);
+}
+
+void
+http_add_header (http_req_t *req, const char *name, const char *value)
+{
+    if (req->nhdrs == HTTP_MAX_RESP_HEADERS)
+        return;
+    req->hdr_names[req->nhdrs] = strdup (name);
+    req->hdr_values[req->nhdrs] = strdup (value);
+    req->nhdrs++;
+}
+
+bool
+http_replied (http_req_t *req)
+{
+    return req->status != 0;
+}
+
+//  --- built-in routes ---
+
+static void
+s_livez (http_req_t *req)
+{
+    http_reply_text (req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+}
+
+static void
+s_readyz (http_req_t *req)
+{
+    const char *reason = NULL;
+    bool ok = db_scalar_int (req->db, "SELECT 1", NULL, 0) == 1;
+    if (!ok)
+        reason = "database unusable";
+    else if (req->srv->ready_fn && !req->srv->ready_fn (req->srv->ready_arg, &reason))
+        ok = false;
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "status", ok ? "ready" : "not_ready");
+    if (reason)
+        cJSON_AddStringToObject (body, "reason", reason);
+    http_reply_json (req, ok ? 200 : 503, body);
+}
+
+static void
+s_metrics (http_req_t *req)
+{
+    char *text = metrics_render ();
+    if (!text) {
+        http_reply_errorf (req, ERR_NOMEM, NULL, "cannot render metrics");
+        return;
+    }
+    http_reply_take (req, 200, "text/plain; version=0.0.4", text, strlen (text));
+}
+
+//  --- request life cycle ---
+
+static bool
+s_authenticate (http_req_t *req)
+{
+    const char *h = http_header (req, "Authorization");
+    if (!h || strncasecmp (h, "Bearer ", 7) != 0) {
+        http_reply_errorf (req, ERR_UNAUTHORIZED, NULL, "an Authorization: Bearer <token> header is required");
+        return false;
+    }
+    err_t rc = auth_check_token (req->db, h + 7, &req->actor);
+    if (rc == ERR_OK)
+        return true;
+    if (rc == ERR_UNAUTHORIZED)
+        http_reply_errorf (req, ERR_UNAUTHORIZED, NULL, "the token is unknown or revoked");
+    else
+        http_reply_errorf (req, rc, NULL, "cannot check the token");
+    return false;
+}
+
+static void
+s_request_hash (http_req_t *req, unsigned char *out)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, 32);
+    crypto_generichash_update (&st, (const unsigned char *) req->method, strlen (req->method));
+    crypto_generichash_update (&st, (const unsigned char *) " ", 1);
+    const char *url = req->route ? req->route->pattern : "";
+    crypto_generichash_update (&st, (const unsigned char *) url, strlen (url));
+    for (int i = 0; i < req->nparams; i++)
+        crypto_generichash_update (&st, (const unsigned char *) req->param_values[i],
+                                   strlen (req->param_values[i]));
+    crypto_generichash_update (&st, (const unsigned char *) " ", 1);
+    if (req->body)
+        crypto_generichash_update (&st, (const unsigned char *) req->body, req->body_len);
+    crypto_generichash_final (&st, out, 32);
+}
+
+//  Returns true if the stored answer was replayed (or an error set).
+static bool
+s_idempotency_lookup (http_req_t *req, const char *key, const unsigned char *hash)
+{
+    sqlite3_stmt *st = db_stmt (req->db,
+        "SELECT request_hash, status, body FROM idempotency WHERE user_id = ?1 AND key = ?2");
+    if (!st) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read idempotency keys");
+        return true;
+    }
+    sqlite3_bind_text (st, 1, req->actor.user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
+    bool done = false;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        done = true;
+        const void *stored = sqlite3_column_blob (st, 0);
+        if (sqlite3_column_bytes (st, 0) != 32 || memcmp (stored, hash, 32) != 0)
+            http_reply_errorf (req, ERR_RULE, "Idempotency-Key",
+                               "this Idempotency-Key was used for a different request");
+        else {
+            http_reply_text (req, sqlite3_column_int (st, 1), "application/json",
+                             (const char *) sqlite3_column_text (st, 2), (size_t) sqlite3_column_bytes (st, 2));
+            http_add_header (req, "Idempotent-Replayed", "true");
+        }
+    }
+    sqlite3_reset (st);
+    return done;
+}
+
+static err_t
+s_idempotency_store (http_req_t *req, const char *key, const unsigned char *hash, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (req->db,
+        "INSERT INTO idempotency (user_id, key, request_hash, status, body, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot store idempotency key");
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_bind_text (st, 1, req->actor.user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (st, 3, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int (st, 4, req->status);
+    sqlite3_bind_text (st, 5, req->resp ? req->resp : "", (int) req->resp_len, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (req->db, rc, err);
+}
+
+static void
+s_dispatch (http_req_t *req)
+{
+    if (req->too_large) {
+        http_reply_errorf (req, ERR_TOO_LARGE, NULL, "the body is larger than %zu bytes", req->limit);
+        return;
+    }
+    if (!req->route) {
+        if (req->path_known)
+            http_reply_json (req, 405, json_error ("method_not_allowed", "this method is not allowed here", NULL));
+        else
+            http_reply_errorf (req, ERR_NOT_FOUND, NULL, "no such route");
+        return;
+    }
+    req->db = db_pool_get (req->srv->pool);
+    if (!req->db) {
+        http_reply_errorf (req, ERR_UNAVAILABLE, NULL, "the database cannot be opened");
+        return;
+    }
+    int flags = req->route->flags;
+    if (!(flags & HTTP_PUBLIC) && !s_authenticate (req))
+        goto done;
+    if (!(flags & HTTP_WRITE)) {
+        req->route->handler (req);
+        goto done;
+    }
+    const char *key = strcmp (req->method, "POST") == 0 ? http_header (req, "Idempotency-Key") : NULL;
+    if (key && (strlen (key) == 0 || strlen (key) > 200)) {
+        http_reply_errorf (req, ERR_INVALID, "Idempotency-Key", "Idempotency-Key must be 1 to 200 characters");
+        goto done;
+    }
+    unsigned char hash[32];
+    if (key)
+        s_request_hash (req, hash);
+    err_info_t err;
+    err_clear (&err);
+    if (db_begin (req->db, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        goto done;
+    }
+    if (key && s_idempotency_lookup (req, key, hash)) {
+        db_rollback (req->db);
+        goto done;
+    }
+    req->route->handler (req);
+    if (req->status == 0)
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "the handler gave no answer");
+    if (req->status >= 400) {
+        db_rollback (req->db);
+        goto done;
+    }
+    if ((key && s_idempotency_store (req, key, hash, &err) != ERR_OK)
+        || db_commit (req->db, &err) != ERR_OK) {
+        db_rollback (req->db);
+        http_reply_error (req, &err);
+        goto done;
+    }
+    if (req->srv->commit_fn)
+        req->srv->commit_fn (req->srv->commit_arg);
+done:
+    if (req->db) {
+        if (db_in_tx (req->db))
+            db_rollback (req->db);
+        db_reset_all (req->db);
+    }
+}
+
+static enum MHD_Result
+s_send (http_req_t *req)
+{
+    if (req->status == 0)
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "no answer");
+    struct MHD_Response *resp = MHD_create_response_from_buffer (req->resp_len, req->resp ? req->resp : (void *) "",
+                                                                 req->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    req->resp = NULL;    //  MHD owns it now
+    MHD_add_response_header (resp, "Content-Type", req->resp_type ? req->resp_type : "application/json");
+    for (int i = 0; i < req->nhdrs; i++)
+        MHD_add_response_header (resp, req->hdr_names[i], req->hdr_values[i]);
+    enum MHD_Result rc = MHD_queue_response (req->conn, (unsigned) req->status, resp);
+    MHD_destroy_response (resp);
+    int cls = req->status >= 500 ? 2 : req->status >= 400 ? 1 : 0;
+    if (req->route)
+        metric_add (req->route->count[cls], 1);
+    else
+        metric_add (req->srv->unmatched, 1);
+    log_debug ("http", "request", "method=%s status=%d ms=%lld", req->method, req->status,
+               (long long) (clock_mono_ms () - req->started_ms));
+    return rc;
+}
+
+static enum MHD_Result
+s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+          const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void) version;
+    http_server_t *srv = cls;
+    http_req_t *req = *con_cls;
+    if (!req) {
+        req = calloc (1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        req->srv = srv;
+        req->conn = conn;
+        req->method = method;
+        req->started_ms = clock_mono_ms ();
+        req->path = strdup (url);
+        if (!req->path)
+            return MHD_NO;
+        s_match (req);
+        req->limit = req->route && (req->route->flags & HTTP_CSV_BODY) ? HTTP_CSV_BODY_LIMIT
+                                                                        : HTTP_DEFAULT_BODY_LIMIT;
+        const char *cl = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull (cl, NULL, 10) > req->limit) {
+            req->too_large = true;
+            metric_add (srv->too_large, 1);
+            s_dispatch (req);
+            return s_send (req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!req->too_large) {
+            size_t need = req->body_len + *upload_data_size;
+            if (need > req->limit) {
+                req->too_large = true;
+                metric_add (srv->too_large, 1);
+                free (req->body);
+                req->body = NULL;
+                req->body_len = 0;
+            }
+            else {
+                char *grown = realloc (req->body, need + 1);
+                if (!grown)
+                    return MHD_NO;
+                req->body = grown;
+                memcpy (req->body + req->body_len, upload_data, *upload_data_size);
+                req->body_len = need;
+                req->body[need] = '\0';
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->status != 0)
+        return MHD_YES;    //  answered early (413)
+    s_dispatch (req);
+    return s_send (req);
+}
+
+static void
+s_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void) cls;
+    (void) conn;
+    (void) toe;
+    http_req_t *req = *con_cls;
+    if (!req)
+        return;
+    free (req->path);
+    free (req->body);
+    free (req->resp);
+    cJSON_Delete (req->body_json);
+    for (int i = 0; i < req->nhdrs; i++) {
+        free (req->hdr_names[i]);
+        free (req->hdr_values[i]);
+    }
+    free (req);
+    *con_cls = NULL;
+}
+
+//  --- server ---
+
+http_server_t *
+http_server_new (db_pool_t *pool, void *app)
+{
+    http_server_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->pool = pool;
+    self->app = app;
+    self->unmatched = metrics_get ("http_requests_unmatched_total", NULL, "counter",
+                                   "HTTP requests that matched no route");
+    self->too_large = metrics_get ("http_requests_too_large_total", NULL, "counter",
+                                   "HTTP requests refused for their body size");
+    http_server_route (self, "GET", "/livez", s_livez, HTTP_PUBLIC);
+    http_server_route (self, "GET", "/readyz", s_readyz, HTTP_PUBLIC);
+    http_server_route (self, "GET", "/metrics", s_metrics, HTTP_PUBLIC);
+    return self;
+}
+
+void
+http_server_on_ready (http_server_t *self, http_ready_fn *fn, void *arg)
+{
+    self->ready_fn = fn;
+    self->ready_arg = arg;
+}
+
+void
+http_server_on_commit (http_server_t *self, void (*fn) (void *), void *arg)
+{
+    self->commit_fn = fn;
+    self->commit_arg = arg;
+}
+
+err_t
+http_server_start (http_server_t *self, const char *host, int port, int threads, err_info_t *err)
+{
+    struct sockaddr_in addr;
+    memset (&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons ((uint16_t) port);
+    if (inet_pton (AF_INET, host, &addr.sin_addr) != 1)
+        return err_set (err, ERR_INVALID, "http", "'%s' is not an IPv4 address", host);
+    self->daemon = MHD_start_daemon (
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t) port, NULL, NULL, s_access, self,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) (threads > 0 ? threads : 2),
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 2000,
+        MHD_OPTION_END);
+    if (!self->daemon)
+        return err_set (err, ERR_IO, "http", "cannot listen on %s:%d", host, port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    self->port = info ? info->port : port;
+    return ERR_OK;
+}
+
+int
+http_server_port (http_server_t *self)
+{
+    return self->port;
+}
+
+void
+http_server_destroy (http_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    http_server_t *self = *self_p;
+    if (self->daemon)
+        MHD_stop_daemon (self->daemon);
+    for (int i = 0; i < self->nroutes; i++) {
+        free (self->routes[i].method);
+        free (self->routes[i].pattern);
+        for (int s = 0; s < self->routes[i].nsegs; s++)
+            free (self->routes[i].segs[s]);
+    }
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,135 @@
+//  http: the HTTP/1.1 front of a service, on libmicrohttpd with a thread
+//  pool. Routes are a table of (method, pattern, handler, flags); patterns
+//  have `{name}` segments. The server reads the body (with a size limit),
+//  authenticates the bearer token, opens a write transaction for mutating
+//  routes, honours Idempotency-Key on POST, and writes every error in the
+//  shape {"error":{"code","message","field"}}.
+#ifndef COMMON_HTTP_H
+#define COMMON_HTTP_H
+
+#include "auth.h"
+#include "db.h"
+#include "err.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_DEFAULT_BODY_LIMIT (1024 * 1024)
+
+enum {
+    HTTP_PUBLIC = 1 << 0,     //  no token needed
+    HTTP_WRITE = 1 << 1,      //  run in one BEGIN IMMEDIATE transaction
+    HTTP_CSV_BODY = 1 << 2,   //  body is text/csv, limit 64 MiB
+    HTTP_RAW = 1 << 3,        //  no idempotency / transaction wrapping at all
+};
+
+typedef struct _http_server_t http_server_t;
+typedef struct _http_req_t http_req_t;
+
+typedef void (http_handler_fn) (http_req_t *req);
+
+//  Readiness probe: returns true when the service can take traffic; may
+//  set a reason (static string).
+typedef bool (http_ready_fn) (void *arg, const char **reason);
+
+//  Create a server (routes are added before http_server_start).
+//  app is handed to handlers through http_app().
+http_server_t *
+    http_server_new (db_pool_t *pool, void *app);
+
+void
+    http_server_route (http_server_t *self, const char *method, const char *pattern,
+                       http_handler_fn *handler, int flags);
+
+//  The same, with an argument the handler reads through http_route_arg.
+void
+    http_server_route_arg (http_server_t *self, const char *method, const char *pattern,
+                           http_handler_fn *handler, int flags, const void *arg);
+
+void
+    http_server_on_ready (http_server_t *self, http_ready_fn *fn, void *arg);
+
+//  Called after every successful commit of a request's transaction.
+void
+    http_server_on_commit (http_server_t *self, void (*fn) (void *), void *arg);
+
+//  Listen on host:port with threads workers. ERR_IO if it cannot bind.
+err_t
+    http_server_start (http_server_t *self, const char *host, int port, int threads,
+                       err_info_t *err);
+
+//  The port actually bound (useful with port 0).
+int
+    http_server_port (http_server_t *self);
+
+void
+    http_server_destroy (http_server_t **self_p);
+
+//  SQL of the idempotency table, for migrations.
+extern const char *http_migration_sql;
+
+//  --- inside a handler ---
+
+void *
+    http_app (http_req_t *req);
+//  The argument given to http_server_route_arg, NULL otherwise.
+const void *
+    http_route_arg (http_req_t *req);
+db_t *
+    http_db (http_req_t *req);
+const actor_t *
+    http_actor (http_req_t *req);
+const char *
+    http_method (http_req_t *req);
+//  Path parameter by name ("id"), NULL if the pattern has none.
+const char *
+    http_param (http_req_t *req, const char *name);
+//  Query argument (decoded), NULL if absent.
+const char *
+    http_query (http_req_t *req, const char *name);
+//  Calls fn for every query argument; stops when it returns false.
+void
+    http_query_each (http_req_t *req, bool (*fn) (void *arg, const char *key, const char *value),
+                     void *arg);
+const char *
+    http_header (http_req_t *req, const char *name);
+//  The raw body (NUL-terminated), and its length.
+const char *
+    http_body (http_req_t *req, size_t *len);
+
+//  Parse the body as a JSON object. On failure sets the error response
+//  (415 not JSON, 400 malformed or not an object) and returns NULL.
+//  Borrowed: freed with the request.
+cJSON *
+    http_body_json (http_req_t *req);
+
+//  The If-Match version: -1 if absent; -2 (and a 400 response) if malformed.
+long long
+    http_if_match (http_req_t *req);
+
+//  Responses. json is consumed.
+void
+    http_reply_json (http_req_t *req, int status, cJSON *json);
+//  text is copied.
+void
+    http_reply_text (http_req_t *req, int status, const char *content_type, const char *text,
+                     size_t len);
+//  text is consumed (freed with free()).
+void
+    http_reply_take (http_req_t *req, int status, const char *content_type, char *text, size_t len);
+void
+    http_reply_error (http_req_t *req, const err_info_t *err);
+void
+    http_reply_errorf (http_req_t *req, err_t code, const char *field, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+//  Add a response header (copied).
+void
+    http_add_header (http_req_t *req, const char *name, const char *value);
+
+//  Whether a response has been set.
+bool
+    http_replied (http_req_t *req);
+
+#endif

@@ -1,0 +1,76 @@
+//  json: typed access to cJSON documents that came from outside.
+#include "json.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+cJSON *
+json_parse (const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts (text, len, &end, false);
+    if (!doc)
+        return NULL;
+    //  Only whitespace may follow the value.
+    while (end && (size_t) (end - text) < len) {
+        char c = *end++;
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\0') {
+            cJSON_Delete (doc);
+            return NULL;
+        }
+    }
+    return doc;
+}
+
+const char *
+json_str (const cJSON *obj, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+    return cJSON_IsString (item) ? item->valuestring : NULL;
+}
+
+bool
+json_is_int (const cJSON *item, int64_t *out)
+{
+    if (!cJSON_IsNumber (item))
+        return false;
+    double d = item->valuedouble;
+    if (!isfinite (d) || d != floor (d) || d > 9007199254740992.0 || d < -9007199254740992.0)
+        return false;
+    if (out)
+        *out = (int64_t) d;
+    return true;
+}
+
+bool
+json_int (const cJSON *obj, const char *key, int64_t *out)
+{
+    return json_is_int (cJSON_GetObjectItemCaseSensitive (obj, key), out);
+}
+
+bool
+json_add_int (cJSON *obj, const char *key, int64_t value)
+{
+    if (value > 9007199254740992LL || value < -9007199254740992LL)
+        return false;
+    return cJSON_AddNumberToObject (obj, key, (double) value) != NULL;
+}
+
+char *
+json_print (const cJSON *item)
+{
+    return cJSON_PrintUnformatted (item);
+}
+
+cJSON *
+json_error (const char *code, const char *message, const char *field)
+{
+    cJSON *root = cJSON_CreateObject ();
+    cJSON *e = cJSON_AddObjectToObject (root, "error");
+    cJSON_AddStringToObject (e, "code", code);
+    cJSON_AddStringToObject (e, "message", message ? message : "");
+    if (field && *field)
+        cJSON_AddStringToObject (e, "field", field);
+    return root;
+}

@@ -1,0 +1,225 @@
+//  resource: record types described once as data, served by one engine.
+//
+//  A resource_def_t names the table, the fields with their types and rules,
+//  who may read and write, how rows are scoped to their owner, and optional
+//  hooks for business rules. The engine derives the SQL, validates input,
+//  and serves list (limit, cursor, q, filters, sort), get, create, patch
+//  with If-Match, archive, Idempotency-Key (through http), CSV export and
+//  import, snapshots for the bridge, and writes one outbox event per
+//  change. Business steps (win a deal, confirm an order) are hand-written
+//  and call resource_create / resource_update / resource_get.
+//
+//  Every table has the columns id (TEXT PRIMARY KEY), version, created_at,
+//  updated_at and archived, then one column per field, named as the field.
+#ifndef COMMON_RESOURCE_H
+#define COMMON_RESOURCE_H
+
+#include "auth.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+typedef enum {
+    FT_TEXT,        //  string, max length `max` (default 1000)
+    FT_INT,         //  integer in [min, max] when min < max
+    FT_BOOL,
+    FT_ENUM,        //  one of `choices`
+    FT_REF,         //  id of a record of the resource named by `ref`
+    FT_USER,        //  id of a user
+    FT_DATE,        //  "YYYY-MM-DD"
+    FT_TIME,        //  RFC 3339, stored normalised to UTC with milliseconds
+    FT_EMAIL,
+    FT_PHONE,
+    FT_CURRENCY,    //  ISO 4217 code
+    FT_TAGS,        //  array of short strings, stored as JSON
+    FT_LIST,        //  array of objects described by `sub`, stored as JSON
+} field_type_t;
+
+enum {
+    F_REQUIRED = 1 << 0,    //  must be given on create (unless it has a default)
+    F_REMOTE = 1 << 1,      //  owned by the other service: clients get 409
+    F_SYSTEM = 1 << 2,      //  set by the service's own steps only: clients get 400
+    F_FILTER = 1 << 3,      //  usable as ?field=value on lists
+    F_SORT = 1 << 4,        //  usable in ?sort=field / ?sort=-field
+    F_SEARCH = 1 << 5,      //  matched by ?q= (when the resource has no FTS table)
+    F_IMMUTABLE = 1 << 6,   //  settable on create only
+    F_UNIQUE = 1 << 7,      //  a UNIQUE column: duplicates get 409 naming the field
+};
+
+typedef struct field_def {
+    const char *name;
+    field_type_t type;
+    unsigned flags;
+    const char *const *choices;     //  FT_ENUM values, NULL-terminated
+    const char *ref;                //  FT_REF: resource name ("customers")
+    int64_t min, max;               //  FT_INT range; FT_TEXT max length
+    const char *def;                //  default as JSON text ("\"lead\"", "0", "[]")
+    const struct field_def *sub;    //  FT_LIST element fields, {NULL}-terminated
+} field_def_t;
+
+//  A named list filter: ?overdue=true adds `sql` (may use :me and :now).
+typedef struct {
+    const char *name;
+    const char *sql;
+} resource_filter_t;
+
+typedef struct resource_def resource_def_t;
+
+//  Hooks. rec is the whole record as it will be stored (fields only, plus
+//  "id" on update); old is the stored record, NULL on create. A hook may
+//  change rec (computed fields) or refuse with an error.
+typedef err_t (resource_hook_fn) (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
+                                  err_info_t *err);
+
+//  Adds computed members to a record on its way out (get, list, events).
+typedef void (resource_decorate_fn) (db_t *db, cJSON *rec);
+
+enum {
+    R_NO_CREATE = 1 << 0,     //  no POST from clients (filled by commands)
+    R_NO_PATCH = 1 << 1,
+    R_NO_ARCHIVE = 1 << 2,
+    R_NO_EVENTS = 1 << 3,     //  not published
+};
+
+struct resource_def {
+    const char *name;            //  URL segment and registry key: "customers"
+    const char *entity;          //  event entity: "customer"
+    const char *table;
+    const field_def_t *fields;   //  {NULL}-terminated
+    unsigned read_roles;         //  role bits allowed to read
+    unsigned write_roles;        //  role bits allowed to create, patch, archive
+    unsigned scoped_roles;       //  of those, roles that only see their own rows
+    const char *scope_sql;       //  their condition, with :me for the user id
+    const char *owner_field;     //  set to the actor on create for scoped roles
+    const char *fts;             //  FTS5 table with rowid = table rowid, or NULL
+    const char *external_key;    //  field that identifies a row in CSV import
+    const char *remote_name;     //  "ERP" or "CRM", for ownership messages
+    const char *default_sort;    //  "-created_at" when NULL
+    const resource_filter_t *filters;   //  {NULL}-terminated or NULL
+    resource_hook_fn *before_save;
+    resource_hook_fn *after_save;
+    resource_decorate_fn *decorate;
+    unsigned flags;
+};
+
+//  How much a write may touch.
+enum {
+    RW_CLIENT = 0,              //  an API client: F_SYSTEM and F_REMOTE refused
+    RW_SYSTEM = 1 << 0,         //  the service's own step: F_SYSTEM allowed, and the
+                                //  role check is the step's job (scope still applies)
+    RW_REMOTE = 1 << 1,         //  a bridge command: F_REMOTE allowed
+};
+
+//  Add a definition to the registry (borrowed, static). Call before
+//  serving. Returns ERR_INVALID if the definition is inconsistent.
+err_t
+    resource_register (const resource_def_t *def);
+
+//  Find a registered resource by name or by event entity.
+const resource_def_t *
+    resource_find (const char *name);
+const resource_def_t *
+    resource_find_entity (const char *entity);
+
+//  Add the standard routes for def: GET/POST /api/v1/<name>,
+//  GET/PATCH /api/v1/<name>/{id}, POST /api/v1/<name>/{id}/archive,
+//  GET /api/v1/<name>/export (CSV), POST /api/v1/<name>/import (CSV),
+//  honouring the R_NO_* flags.
+void
+    resource_routes (http_server_t *srv, const resource_def_t *def);
+
+//  Read a record as the API shows it (scoped for the actor; actor NULL
+//  or the bridge sees everything). ERR_NOT_FOUND if absent or not visible.
+//  Caller owns *out.
+err_t
+    resource_get (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id,
+                  cJSON **out, err_info_t *err);
+
+//  Create a record from body (borrowed) in the caller's transaction and
+//  write its "created" event. mode says which fields may be set. If
+//  id is not NULL the record gets that id (commands), else a new one.
+//  Caller owns *out (may pass NULL).
+err_t
+    resource_create (db_t *db, const resource_def_t *def, const actor_t *actor, const cJSON *body,
+                     int mode, const char *id, cJSON **out, err_info_t *err);
+
+//  Change fields of a record (patch, borrowed) in the caller's transaction.
+//  if_match < 0 means no check. verb names the event ("updated",
+//  "stage_changed"…). A patch that changes nothing writes nothing and
+//  returns the record as it is. Caller owns *out (may pass NULL).
+err_t
+    resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id,
+                     long long if_match, const cJSON *patch, int mode, const char *verb, cJSON **out,
+                     err_info_t *err);
+
+//  Archive (or with archived=false, restore) a record and write its event.
+err_t
+    resource_archive (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id,
+                      long long if_match, bool archived, cJSON **out, err_info_t *err);
+
+//  Snapshot page for the bridge (every row, archived too, ordered by id).
+err_t
+    resource_snapshot (db_t *db, const char *entity, const char *after_id, int max, cJSON **items,
+                       err_info_t *err);
+
+//  Build a record's JSON from a row of a query selecting the standard
+//  columns (see resource_columns) starting at column `first`.
+cJSON *
+    resource_row_json (db_t *db, const resource_def_t *def, sqlite3_stmt *st, int first);
+
+//  The column list "id, version, created_at, updated_at, archived, f1, …"
+//  prefixed with alias ("c." or ""). Borrowed, valid for the process.
+const char *
+    resource_columns (const resource_def_t *def);
+
+//  Whether actor may read or write def (role check only).
+bool
+    resource_can_read (const resource_def_t *def, const actor_t *actor);
+bool
+    resource_can_write (const resource_def_t *def, const actor_t *actor);
+
+//  Whether the actor is limited to its own rows of def.
+bool
+    resource_scoped (const resource_def_t *def, const actor_t *actor);
+
+//  Import CSV text into def in the caller's transaction: a header row of
+//  field names, then one record per row. Rows whose external key matches
+//  an existing record update it; others create. Every rejected row is
+//  reported in *report {"created","updated","unchanged","rejected":[{"line","field","reason"}]}
+//  and leaves nothing behind. progress (may be NULL) is called every 1000
+//  rows with the bytes consumed. Caller owns *report.
+err_t
+    resource_import_csv (db_t *db, const resource_def_t *def, const actor_t *actor,
+                         const char *data, size_t len, void (*progress) (size_t done, size_t total),
+                         cJSON **report, err_info_t *err);
+
+//  Export every visible, non-archived record as CSV (header row first).
+//  Caller frees *text.
+err_t
+    resource_export_csv (db_t *db, const resource_def_t *def, const actor_t *actor, char **text,
+                         size_t *len, err_info_t *err);
+
+//  Records of def matching `where` (SQL over alias t, may use ?1 bound to
+//  arg, :me and :now), ordered by `order` (e.g. "t.created_at DESC"), at
+//  most limit. For hand-written views such as a customer card. Not scoped:
+//  the caller has checked access to the parent. Caller owns *items.
+err_t
+    resource_query (db_t *db, const resource_def_t *def, const actor_t *actor, const char *where,
+                    const char *arg, const char *order, int limit, cJSON **items, err_info_t *err);
+
+//  Answer a request with a record and its ETag (status 200 or 201), or
+//  with err when rc is not ERR_OK (rec is then ignored). rec is consumed.
+void
+    resource_reply (http_req_t *req, int status, err_t rc, const err_info_t *err, cJSON *rec);
+
+//  Turn a page of rows into {"items":[…],"next_cursor":…}. Exposed for
+//  hand-written lists (timeline) that paginate on (sort text, id).
+char *
+    resource_cursor_encode (const char *sort_value, const char *id);
+bool
+    resource_cursor_decode (const char *cursor, char *sort_value, size_t sort_size, char *id);
+
+#endif

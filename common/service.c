@@ -1,0 +1,573 @@
+//  service: start-up, shutdown and the admin command line shared by the
+//  two services. main.c of each service only fills a service_def_t.
+#include "service.h"
+#include "auth.h"
+#include "bus.h"
+#include "clock.h"
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define SERVICE_MAX_MIGRATIONS 64
+
+struct _service_t {
+    const service_def_t *def;
+    config_t *config;
+    db_pool_t *pool;
+    void *zmq_ctx;
+    http_server_t *http;
+    command_server_t *commands;
+    publisher_t *publisher;
+    bool serving;
+    metric_t *outbox_seq;
+    metric_t *published_seq;
+};
+
+static const config_opt_t s_opts[] = {
+    { "data-dir", ".", "folder of the database and admin.token" },
+    { "http", NULL, "HTTP listener HOST:PORT" },
+    { "pub", NULL, "ZeroMQ PUB endpoint for events" },
+    { "cmd", NULL, "ZeroMQ ROUTER endpoint for commands and replay" },
+    { "sync", "full", "SQLite durability: full or normal" },
+    { "curve-dir", NULL, "CURVE certificate folder (absent: no CURVE)" },
+    { "log-level", "info", "error, warn, info or debug" },
+    { "http-threads", "4", "HTTP worker threads" },
+    { "outbox-retention-days", "30", "days published events stay replayable (0: forever)" },
+    { "email", NULL, "e-mail of a user created with 'user add'" },
+    { "label", NULL, "label of a token issued with 'token issue'" },
+    { NULL, NULL, NULL }
+};
+
+static const char *s_usage =
+    "[options] [command]\n\n"
+    "Without a command the service runs. Admin commands (run on the host, on the database):\n"
+    "  user add NAME ROLE        create a user (--email) and print its first token\n"
+    "  user list                 list users\n"
+    "  token issue USER_NAME     issue a new token for a user (--label)\n"
+    "  token revoke TOKEN_ID     revoke a token\n"
+    "  import RESOURCE FILE.csv  import CSV (idempotent on the external key)\n"
+    "  export RESOURCE           write CSV of a resource to stdout";
+
+//  The users resource: admins manage users over HTTP.
+static const char *s_role_choices[AUTH_MAX_ROLES + 1];
+static field_def_t s_user_fields[] = {
+    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_UNIQUE | F_SORT | F_SEARCH, .max = 63 },
+    { .name = "email", .type = FT_EMAIL, .flags = F_SEARCH },
+    { .name = "role", .type = FT_ENUM, .flags = F_REQUIRED | F_FILTER, .choices = s_role_choices },
+    { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
+    { NULL }
+};
+static resource_def_t s_users = {
+    .name = "users", .entity = "user", .table = "users", .fields = s_user_fields,
+    .default_sort = "name", .flags = R_NO_EVENTS,
+};
+
+static const char *s_common_migration =
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+http_server_t *
+service_http (service_t *svc)
+{
+    return svc->http;
+}
+
+command_server_t *
+service_commands (service_t *svc)
+{
+    return svc->commands;
+}
+
+const service_def_t *
+service_def (service_t *svc)
+{
+    return svc->def;
+}
+
+err_t
+service_resource (service_t *svc, const resource_def_t *def)
+{
+    err_t rc = resource_register (def);
+    if (rc != ERR_OK) {
+        log_error ("service", "bad resource definition", "name=%s", def->name);
+        return rc;
+    }
+    if (svc->http)
+        resource_routes (svc->http, def);
+    return ERR_OK;
+}
+
+//  --- built-in routes: me, tokens ---
+
+static void
+s_me (http_req_t *req)
+{
+    const actor_t *a = http_actor (req);
+    cJSON *me = cJSON_CreateObject ();
+    cJSON_AddStringToObject (me, "id", a->user_id);
+    cJSON_AddStringToObject (me, "name", a->name);
+    cJSON_AddStringToObject (me, "role", auth_role_name (a->role));
+    http_reply_json (req, 200, me);
+}
+
+static bool
+s_is_admin (http_req_t *req)
+{
+    if (http_actor (req)->role == auth_role_bit ("admin"))
+        return true;
+    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins manage users and tokens");
+    return false;
+}
+
+static void
+s_token_issue (http_req_t *req)
+{
+    if (!s_is_admin (req))
+        return;
+    const char *label = NULL;
+    size_t len;
+    http_body (req, &len);
+    if (len > 0) {
+        cJSON *body = http_body_json (req);
+        if (!body)
+            return;
+        label = json_str (body, "label");
+    }
+    char token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+    err_info_t err;
+    err_clear (&err);
+    const char *user = http_param (req, "id");
+    if (!id_valid (user)) {
+        http_reply_errorf (req, ERR_NOT_FOUND, "id", "no user has this id");
+        return;
+    }
+    if (auth_token_issue (http_db (req), user, label, token, token_id, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject ();
+    cJSON_AddStringToObject (out, "id", token_id);
+    cJSON_AddStringToObject (out, "user_id", user);
+    cJSON_AddStringToObject (out, "token", token);
+    http_reply_json (req, 201, out);
+}
+
+static void
+s_token_revoke (http_req_t *req)
+{
+    if (!s_is_admin (req))
+        return;
+    err_info_t err;
+    err_clear (&err);
+    const char *id = http_param (req, "id");
+    if (!id_valid (id) || auth_token_revoke (http_db (req), id, &err) != ERR_OK) {
+        if (err.code == ERR_OK)
+            err_set (&err, ERR_NOT_FOUND, "id", "no active token has this id");
+        http_reply_error (req, &err);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject ();
+    cJSON_AddStringToObject (out, "id", id);
+    cJSON_AddBoolToObject (out, "revoked", true);
+    http_reply_json (req, 200, out);
+}
+
+//  --- readiness and metrics ---
+
+static bool
+s_ready (void *arg, const char **reason)
+{
+    service_t *svc = arg;
+    if (!svc->publisher) {
+        *reason = "publisher not running";
+        return false;
+    }
+    if (!svc->commands) {
+        *reason = "command server not running";
+        return false;
+    }
+    return true;
+}
+
+static void
+s_collect (void *arg)
+{
+    service_t *svc = arg;
+    db_t *db = db_pool_get (svc->pool);
+    if (db) {
+        metric_set (svc->outbox_seq, outbox_last_seq (db));
+        db_reset_all (db);
+    }
+    if (svc->publisher)
+        metric_set (svc->published_seq, publisher_last_sent (svc->publisher));
+}
+
+static void
+s_notify (void *arg)
+{
+    service_t *svc = arg;
+    if (svc->publisher)
+        publisher_notify (svc->publisher);
+}
+
+//  --- set-up ---
+
+static err_t
+s_open (service_t *svc, err_info_t *err)
+{
+    const char *dir = config_get (svc->config, "data-dir");
+    if (mkdir (dir, 0700) != 0 && errno != EEXIST)
+        return err_set (err, ERR_IO, "data-dir", "cannot create %s: %s", dir, strerror (errno));
+    char path[4096];
+    snprintf (path, sizeof path, "%s/%s", dir, svc->def->db_file);
+    const char *sync = config_get (svc->config, "sync");
+    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0)
+        return err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
+    svc->pool = db_pool_new (path, sync);
+    if (!svc->pool)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    db_t *db = db_pool_get (svc->pool);
+    if (!db)
+        return err_set (err, ERR_DB, NULL, "cannot open %s", path);
+    const char *all[SERVICE_MAX_MIGRATIONS];
+    int n = 0;
+    all[n++] = auth_migration_sql;
+    all[n++] = outbox_migration_sql;
+    all[n++] = command_migration_sql;
+    all[n++] = http_migration_sql;
+    all[n++] = s_common_migration;
+    for (int i = 0; i < svc->def->nmigrations && n < SERVICE_MAX_MIGRATIONS; i++)
+        all[n++] = svc->def->migrations[i];
+    err_t rc = db_migrate (db, all, n, err);
+    if (rc != ERR_OK)
+        return rc;
+    return ERR_OK;
+}
+
+static err_t
+s_setup (service_t *svc, err_info_t *err)
+{
+    for (int i = 0; svc->def->roles[i] && i < AUTH_MAX_ROLES; i++)
+        s_role_choices[i] = svc->def->roles[i];
+    s_users.read_roles = s_users.write_roles = auth_role_bit ("admin");
+    err_t rc = service_resource (svc, &s_users);
+    if (rc == ERR_OK)
+        rc = svc->def->setup (svc, err);
+    return rc;
+}
+
+//  --- serving ---
+
+static int
+s_serve (service_t *svc)
+{
+    err_info_t err;
+    err_clear (&err);
+    int exit_code = 1;
+    const char *dir = config_get (svc->config, "data-dir");
+    const char *http_addr = config_get (svc->config, "http");
+    const char *pub = config_get (svc->config, "pub");
+    const char *cmd = config_get (svc->config, "cmd");
+    const char *curve = config_get (svc->config, "curve-dir");
+    char host[256];
+    int port;
+    if (!config_split_hostport (http_addr, host, sizeof host, &port)) {
+        fprintf (stderr, "%s: --http must be HOST:PORT, not '%s'\n", svc->def->program, http_addr);
+        return 2;
+    }
+    bool ok_threads;
+    int64_t threads = config_get_int (svc->config, "http-threads", 4, &ok_threads);
+    int64_t retention = config_get_int (svc->config, "outbox-retention-days", 30, &ok_threads);
+    if (!ok_threads || threads < 1 || threads > 64 || retention < 0) {
+        fprintf (stderr, "%s: --http-threads must be 1..64 and --outbox-retention-days >= 0\n", svc->def->program);
+        return 2;
+    }
+
+    //  Block the stop signals in every thread; the main thread waits for them.
+    sigset_t stop;
+    sigemptyset (&stop);
+    sigaddset (&stop, SIGINT);
+    sigaddset (&stop, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &stop, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    if (s_open (svc, &err) != ERR_OK)
+        goto failed;
+    char token_path[4096];
+    snprintf (token_path, sizeof token_path, "%s/admin.token", dir);
+    bool created;
+    if (auth_bootstrap (db_pool_get (svc->pool), token_path, &created, &err) != ERR_OK)
+        goto failed;
+    if (created)
+        log_info ("auth", "admin user created", "token_file=%s", token_path);
+    svc->http = http_server_new (svc->pool, svc);
+    svc->zmq_ctx = zmq_ctx_new ();
+    svc->commands = command_server_new (svc->pool, svc->zmq_ctx, cmd, curve);
+    if (!svc->http || !svc->zmq_ctx || !svc->commands) {
+        err_set (&err, ERR_NOMEM, NULL, "cannot create servers");
+        goto failed;
+    }
+    if (s_setup (svc, &err) != ERR_OK)
+        goto failed;
+    http_server_route (svc->http, "GET", "/api/v1/me", s_me, 0);
+    http_server_route (svc->http, "POST", "/api/v1/users/{id}/tokens", s_token_issue, HTTP_WRITE);
+    http_server_route (svc->http, "POST", "/api/v1/tokens/{id}/revoke", s_token_revoke, HTTP_WRITE);
+    http_server_on_ready (svc->http, s_ready, svc);
+    command_server_on_snapshot (svc->commands, resource_snapshot);
+
+    svc->publisher = publisher_new (svc->pool, svc->zmq_ctx, pub, curve, (int) retention);
+    if (!svc->publisher) {
+        err_set (&err, ERR_IO, "pub", "cannot bind the event socket %s", pub);
+        goto failed;
+    }
+    db_pool_on_commit (svc->pool, s_notify, svc);
+    if (command_server_start (svc->commands, &err) != ERR_OK)
+        goto failed;
+    svc->outbox_seq = metrics_get ("outbox_last_seq", NULL, "gauge", "highest event seq written");
+    svc->published_seq = metrics_get ("outbox_published_seq", NULL, "gauge", "highest event seq sent on PUB");
+    metric_t *info = NULL;
+    {
+        char labels[128];
+        snprintf (labels, sizeof labels, "program=\"%s\",version=\"%s\"", svc->def->program, VERSION);
+        info = metrics_get ("build_info", labels, "gauge", "build information");
+        metric_set (info, 1);
+    }
+    metrics_on_collect (s_collect, svc);
+    if (http_server_start (svc->http, host, port, (int) threads, &err) != ERR_OK)
+        goto failed;
+    log_info ("service", "listening", "program=%s version=%s http=%s:%d pub=%s cmd=%s curve=%s db=%s/%s",
+              svc->def->program, VERSION, host, http_server_port (svc->http), pub, cmd, curve ? curve : "off", dir,
+              svc->def->db_file);
+    int sig = 0;
+    sigwait (&stop, &sig);
+    log_info ("service", "stopping", "signal=%d", sig);
+    exit_code = 0;
+    goto shutdown;
+failed:
+    log_error ("service", "cannot start", "error=\"%s\" field=%s", err.message, err.field);
+shutdown:
+    http_server_destroy (&svc->http);
+    command_server_destroy (&svc->commands);
+    publisher_destroy (&svc->publisher);
+    bus_shutdown ();
+    if (svc->zmq_ctx) {
+        zmq_ctx_term (svc->zmq_ctx);
+        svc->zmq_ctx = NULL;
+    }
+    return exit_code;
+}
+
+//  --- admin commands ---
+
+static void
+s_progress (size_t done, size_t total)
+{
+    if (!isatty (STDERR_FILENO) || total == 0)
+        return;
+    int width = 40;
+    int filled = (int) ((double) done / (double) total * width);
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf (stderr, "\r[%s] %3d%%", bar, (int) (done * 100 / total));
+    if (done >= total)
+        fputc ('\n', stderr);
+    fflush (stderr);
+}
+
+static char *
+s_read_file (const char *path, size_t *len)
+{
+    FILE *f = strcmp (path, "-") == 0 ? stdin : fopen (path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 65536 + 1 > cap) {
+            cap = cap ? cap * 2 : 1 << 20;
+            char *grown = realloc (buf, cap);
+            if (!grown) {
+                free (buf);
+                if (f != stdin)
+                    fclose (f);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t got = fread (buf + n, 1, 65536, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (f != stdin)
+        fclose (f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int
+s_admin (service_t *svc)
+{
+    err_info_t err;
+    err_clear (&err);
+    const char *verb = config_argv (svc->config, 0);
+    const char *what = config_argv (svc->config, 1);
+    int argc = config_argc (svc->config);
+    if (s_open (svc, &err) != ERR_OK || s_setup (svc, &err) != ERR_OK) {
+        fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
+        return 1;
+    }
+    db_t *db = db_pool_get (svc->pool);
+    char token_path[4096];
+    bool created = false;
+    snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (svc->config, "data-dir"));
+    if (auth_bootstrap (db, token_path, &created, &err) != ERR_OK) {
+        fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
+        return 1;
+    }
+    //  Admin commands act as the first admin user, so owners and events
+    //  name a real user.
+    actor_t admin = { .name = "admin", .role = auth_role_bit ("admin") };
+    sqlite3_stmt *first = db_stmt (db, "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at LIMIT 1");
+    if (first && sqlite3_step (first) == SQLITE_ROW)
+        snprintf (admin.user_id, sizeof admin.user_id, "%s", (const char *) sqlite3_column_text (first, 0));
+    if (first)
+        sqlite3_reset (first);
+    int rc = 1;
+    if (strcmp (verb, "user") == 0 && what && strcmp (what, "add") == 0 && argc == 4) {
+        char id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+        if (db_begin (db, &err) == ERR_OK
+            && auth_user_create (db, config_argv (svc->config, 2), config_get (svc->config, "email"),
+                                 config_argv (svc->config, 3), id, &err) == ERR_OK
+            && auth_token_issue (db, id, "cli", token, token_id, &err) == ERR_OK
+            && db_commit (db, &err) == ERR_OK) {
+            printf ("user_id=%s\ntoken_id=%s\ntoken=%s\n", id, token_id, token);
+            rc = 0;
+        }
+    }
+    else if (strcmp (verb, "user") == 0 && what && strcmp (what, "list") == 0) {
+        sqlite3_stmt *st = db_stmt (db, "SELECT id, name, role, active FROM users ORDER BY name");
+        while (st && sqlite3_step (st) == SQLITE_ROW)
+            printf ("%s  %-20s %-14s %s\n", sqlite3_column_text (st, 0), sqlite3_column_text (st, 1),
+                    sqlite3_column_text (st, 2), sqlite3_column_int (st, 3) ? "active" : "inactive");
+        rc = 0;
+    }
+    else if (strcmp (verb, "token") == 0 && what && strcmp (what, "issue") == 0 && argc == 3) {
+        char token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+        char user_id[ID_LEN] = "";
+        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE name = ?1 OR id = ?1");
+        sqlite3_bind_text (st, 1, config_argv (svc->config, 2), -1, SQLITE_STATIC);
+        if (sqlite3_step (st) == SQLITE_ROW)
+            snprintf (user_id, sizeof user_id, "%s", (const char *) sqlite3_column_text (st, 0));
+        sqlite3_reset (st);
+        if (!*user_id)
+            err_set (&err, ERR_NOT_FOUND, NULL, "no user named '%s'", config_argv (svc->config, 2));
+        else if (db_begin (db, &err) == ERR_OK
+                 && auth_token_issue (db, user_id, config_get (svc->config, "label"), token, token_id, &err) == ERR_OK
+                 && db_commit (db, &err) == ERR_OK) {
+            printf ("token_id=%s\ntoken=%s\n", token_id, token);
+            rc = 0;
+        }
+    }
+    else if (strcmp (verb, "token") == 0 && what && strcmp (what, "revoke") == 0 && argc == 3) {
+        if (db_begin (db, &err) == ERR_OK && auth_token_revoke (db, config_argv (svc->config, 2), &err) == ERR_OK
+            && db_commit (db, &err) == ERR_OK) {
+            printf ("revoked %s\n", config_argv (svc->config, 2));
+            rc = 0;
+        }
+    }
+    else if (strcmp (verb, "import") == 0 && argc == 3) {
+        const resource_def_t *def = resource_find (what);
+        size_t len = 0;
+        char *data = def ? s_read_file (config_argv (svc->config, 2), &len) : NULL;
+        cJSON *report = NULL;
+        if (!def)
+            err_set (&err, ERR_NOT_FOUND, NULL, "no resource named '%s'", what);
+        else if (!data)
+            err_set (&err, ERR_IO, NULL, "cannot read %s", config_argv (svc->config, 2));
+        else if (db_begin (db, &err) == ERR_OK
+                 && resource_import_csv (db, def, &admin, data, len, s_progress, &report, &err) == ERR_OK
+                 && db_commit (db, &err) == ERR_OK) {
+            char *text = cJSON_Print (report);
+            printf ("%s\n", text ? text : "");
+            free (text);
+            rc = cJSON_GetArraySize (cJSON_GetObjectItem (report, "rejected")) > 0 ? 3 : 0;
+        }
+        cJSON_Delete (report);
+        free (data);
+    }
+    else if (strcmp (verb, "export") == 0 && argc == 2) {
+        const resource_def_t *def = resource_find (what);
+        char *text = NULL;
+        size_t len = 0;
+        if (!def)
+            err_set (&err, ERR_NOT_FOUND, NULL, "no resource named '%s'", what);
+        else if (resource_export_csv (db, def, &admin, &text, &len, &err) == ERR_OK) {
+            fwrite (text, 1, len, stdout);
+            rc = 0;
+        }
+        free (text);
+    }
+    else {
+        fprintf (stderr, "%s: unknown command (see --help)\n", svc->def->program);
+        return 2;
+    }
+    if (db_in_tx (db))
+        db_rollback (db);
+    if (rc == 1)
+        fprintf (stderr, "%s: %s\n", svc->def->program, err.message[0] ? err.message : "failed");
+    return rc;
+}
+
+int
+service_main (const service_def_t *def, int argc, char **argv)
+{
+    if (sodium_init () < 0) {
+        fprintf (stderr, "%s: libsodium cannot start\n", def->program);
+        return 1;
+    }
+    service_t svc = { .def = def };
+    svc.config = config_new (def->program, def->env_prefix, VERSION, s_usage, s_opts);
+    if (!svc.config)
+        return 1;
+    config_t *c = svc.config;
+    int rc = config_parse (c, argc, argv);
+    if (rc != 0) {
+        config_destroy (&svc.config);
+        return rc > 0 ? 0 : 2;
+    }
+    if (!config_get (c, "http"))
+        config_set (c, "http", def->default_http);
+    if (!config_get (c, "pub"))
+        config_set (c, "pub", def->default_pub);
+    if (!config_get (c, "cmd"))
+        config_set (c, "cmd", def->default_cmd);
+    int level = log_level_parse (config_get (c, "log-level"));
+    if (level < 0) {
+        fprintf (stderr, "%s: --log-level must be error, warn, info or debug\n", def->program);
+        config_destroy (&svc.config);
+        return 2;
+    }
+    log_set_level ((log_level_t) level);
+    auth_set_roles (def->roles);
+    auth_set_token_prefix (def->source);
+    outbox_set_source (def->source);
+    rc = config_argc (c) == 0 ? s_serve (&svc) : s_admin (&svc);
+    db_pool_destroy (&svc.pool);
+    config_destroy (&svc.config);
+    return rc;
+}

@@ -1,0 +1,53 @@
+//  crm: what the crm-service's business areas share: roles, the resource
+//  definitions other areas refer to, and each area's set-up function.
+#ifndef CRM_H
+#define CRM_H
+
+#include "resource.h"
+#include "service.h"
+
+//  Roles, in the bit order of crm_roles.
+#define ROLE_REP (1u << 0)
+#define ROLE_MANAGER (1u << 1)
+#define ROLE_ADMIN (1u << 2)
+#define ROLES_ALL (ROLE_REP | ROLE_MANAGER | ROLE_ADMIN)
+#define ROLES_LEAD (ROLE_MANAGER | ROLE_ADMIN)
+
+extern const char *const crm_roles[];
+extern const char *const crm_migrations[];
+extern const int crm_nmigrations;
+
+//  Scope of a sales rep over records that hang off a customer.
+#define SCOPE_VIA_CUSTOMER "t.customer_id IN (SELECT id FROM customers WHERE owner_id = :me)"
+
+extern const resource_def_t crm_customers;
+extern const resource_def_t crm_counterparties;
+extern const resource_def_t crm_contacts;
+extern const resource_def_t crm_interactions;
+extern const resource_def_t crm_stages;
+extern const resource_def_t crm_deals;
+extern const resource_def_t crm_tasks;
+extern const resource_def_t crm_campaigns;
+extern const resource_def_t crm_tickets;
+extern const resource_def_t crm_ticket_comments;
+extern const resource_def_t crm_catalog;
+extern const resource_def_t crm_alerts;
+
+err_t customers_setup (service_t *svc, err_info_t *err);
+err_t interactions_setup (service_t *svc, err_info_t *err);
+err_t deals_setup (service_t *svc, err_info_t *err);
+err_t tasks_setup (service_t *svc, err_info_t *err);
+err_t campaigns_setup (service_t *svc, err_info_t *err);
+err_t tickets_setup (service_t *svc, err_info_t *err);
+err_t catalog_setup (service_t *svc, err_info_t *err);
+err_t analytics_setup (service_t *svc, err_info_t *err);
+err_t commands_setup (service_t *svc, err_info_t *err);
+
+//  Record a deal event from ERP (order status, invoice, payment) for the
+//  deal's history and the customer's timeline. In the caller's transaction.
+err_t
+    deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const char *status,
+                            int64_t amount_minor, const char *currency, const char *reference,
+                            const cJSON *detail, const char *at, err_info_t *err);
+
+#endif

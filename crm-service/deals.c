@@ -1,0 +1,429 @@
+//  deals: the pipeline (configurable stages) and deals moving through it.
+//  Stages change only through the verbs move, win, lose and reopen, each of
+//  which leaves a row in deal_stage_history; win and lose are the events
+//  the bridge acts on (crm.deal.won becomes a sales order in ERP).
+#include "crm.h"
+#include "clock.h"
+#include "json.h"
+#include "id.h"
+#include "money.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  --- stages ---
+
+static const char *const s_stage_kinds[] = { "open", "won", "lost", NULL };
+
+static const field_def_t s_stage_fields[] = {
+    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_IMMUTABLE | F_SORT, .max = 50 },
+    { .name = "position", .type = FT_INT, .flags = F_REQUIRED | F_SORT, .min = 0, .max = 1000 },
+    { .name = "probability", .type = FT_INT, .flags = F_REQUIRED, .min = 0, .max = 100 },
+    { .name = "kind", .type = FT_ENUM, .flags = F_FILTER | F_IMMUTABLE, .choices = s_stage_kinds, .def = "\"open\"" },
+    { NULL }
+};
+
+const resource_def_t crm_stages = {
+    .name = "pipeline_stages", .entity = "pipeline_stage", .table = "pipeline_stages",
+    .fields = s_stage_fields, .read_roles = ROLES_ALL, .write_roles = ROLES_LEAD, .default_sort = "position",
+};
+
+//  --- deals ---
+
+static const char *const s_payment_states[] = { "none", "invoiced", "partial", "paid", "overdue", NULL };
+
+static const field_def_t s_line_fields[] = {
+    { .name = "sku", .type = FT_TEXT, .flags = F_REQUIRED, .max = 64 },
+    { .name = "description", .type = FT_TEXT, .max = 500 },
+    { .name = "quantity", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = 1000000000 },
+    { .name = "unit_price_minor", .type = FT_INT, .flags = F_REQUIRED, .min = 0, .max = 1000000000000 },
+    { .name = "discount_percent", .type = FT_INT, .min = 0, .max = 100, .def = "0" },
+    { NULL }
+};
+
+static const field_def_t s_deal_fields[] = {
+    { .name = "title", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT, .max = 200 },
+    { .name = "customer_id", .type = FT_REF, .flags = F_FILTER, .ref = "customers" },
+    { .name = "contact_id", .type = FT_REF, .ref = "contacts" },
+    { .name = "stage", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER, .def = "\"new\"" },
+    { .name = "amount_minor", .type = FT_INT, .flags = F_SORT, .min = 0, .max = 9000000000000000, .def = "0" },
+    { .name = "currency", .type = FT_CURRENCY, .flags = F_FILTER, .def = "\"EUR\"" },
+    { .name = "probability", .type = FT_INT, .min = 0, .max = 100 },
+    { .name = "expected_close", .type = FT_DATE, .flags = F_SORT },
+    { .name = "owner_id", .type = FT_USER, .flags = F_FILTER },
+    { .name = "campaign_id", .type = FT_REF, .flags = F_FILTER, .ref = "campaigns" },
+    { .name = "lines", .type = FT_LIST, .sub = s_line_fields, .def = "[]" },
+    { .name = "lost_reason", .type = FT_TEXT, .flags = F_SYSTEM, .max = 500 },
+    { .name = "closed_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
+    { .name = "external_key", .type = FT_TEXT, .flags = F_UNIQUE | F_FILTER, .max = 100 },
+    //  What ERP reports back (DESIGN.md §5), written by bridge commands.
+    { .name = "order_id", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER, .max = 64 },
+    { .name = "order_number", .type = FT_TEXT, .flags = F_REMOTE, .max = 64 },
+    { .name = "order_status", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER, .max = 32 },
+    { .name = "invoiced_minor", .type = FT_INT, .flags = F_REMOTE },
+    { .name = "paid_minor", .type = FT_INT, .flags = F_REMOTE },
+    { .name = "payment_state", .type = FT_ENUM, .flags = F_REMOTE | F_FILTER, .choices = s_payment_states },
+    { .name = "tracking", .type = FT_TEXT, .flags = F_REMOTE, .max = 200 },
+    { NULL }
+};
+
+//  The stage's row: kind and default probability. false if no such stage.
+static bool
+s_stage (db_t *db, const char *name, char *kind, size_t kind_size, int *probability)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT kind, probability FROM pipeline_stages WHERE name = ?1 AND archived = 0");
+    if (!st)
+        return false;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+    bool found = sqlite3_step (st) == SQLITE_ROW;
+    if (found) {
+        snprintf (kind, kind_size, "%s", (const char *) sqlite3_column_text (st, 0));
+        *probability = sqlite3_column_int (st, 1);
+    }
+    sqlite3_reset (st);
+    return found;
+}
+
+//  Amount from the lines when there are any; default probability from the stage.
+static err_t
+s_deal_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    (void) actor;
+    const cJSON *lines = cJSON_GetObjectItem (rec, "lines");
+    if (cJSON_GetArraySize (lines) > 0) {
+        int64_t total = 0;
+        const cJSON *line;
+        int i = 0;
+        cJSON_ArrayForEach (line, lines) {
+            int64_t qty = 0, price = 0, discount = 0, amount;
+            json_int (line, "quantity", &qty);
+            json_int (line, "unit_price_minor", &price);
+            json_int (line, "discount_percent", &discount);
+            if (!money_line_total (qty, price, discount, &amount) || !money_add (total, amount, &total)
+                || total > 9000000000000000LL) {
+                char field[32];
+                snprintf (field, sizeof field, "lines[%d]", i);
+                return err_set (err, ERR_INVALID, field, "the deal's total is too large");
+            }
+            i++;
+        }
+        cJSON_DeleteItemFromObject (rec, "amount_minor");
+        cJSON_AddNumberToObject (rec, "amount_minor", (double) total);
+    }
+    const char *stage = json_str (rec, "stage");
+    char kind[16];
+    int probability;
+    if (!stage || !s_stage (db, stage, kind, sizeof kind, &probability))
+        return err_set (err, ERR_RULE, "stage", "no pipeline stage is named '%s'", stage ? stage : "");
+    //  A new deal without a probability, and every stage change, takes the
+    //  stage's default probability.
+    bool stage_changed = old && strcmp (json_str (old, "stage"), stage) != 0;
+    const cJSON *p = cJSON_GetObjectItem (rec, "probability");
+    if (stage_changed || (!old && (!p || cJSON_IsNull (p)))) {
+        cJSON_DeleteItemFromObject (rec, "probability");
+        cJSON_AddNumberToObject (rec, "probability", probability);
+    }
+    if (old && strcmp (json_str (old, "stage"), "won") == 0 && !stage_changed) {
+        //  A won deal became an order: its lines and amount are ERP's now.
+        const char *frozen[] = { "lines", "amount_minor", "currency", "customer_id" };
+        for (size_t k = 0; k < sizeof frozen / sizeof frozen[0]; k++)
+            if (!cJSON_Compare (cJSON_GetObjectItem (rec, frozen[k]), cJSON_GetObjectItem (old, frozen[k]), true))
+                return err_set (err, ERR_RULE, frozen[k], "a won deal's %s cannot change; its order is in ERP",
+                                frozen[k]);
+    }
+    return ERR_OK;
+}
+
+//  Each stage change leaves a history row (creation counts as one).
+static err_t
+s_deal_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    const char *stage = json_str (rec, "stage");
+    const char *from = old ? json_str (old, "stage") : NULL;
+    if (from && strcmp (from, stage) == 0)
+        return ERR_OK;
+    sqlite3_stmt *st = db_stmt (db,
+        "INSERT INTO deal_stage_history (id, deal_id, customer_id, from_stage, to_stage, at, actor)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot record the stage change");
+    char id[ID_LEN], now[CLOCK_TEXT_LEN];
+    id_new (id);
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, json_str (rec, "id"), -1, SQLITE_TRANSIENT);
+    const char *customer = json_str (rec, "customer_id");
+    if (customer)
+        sqlite3_bind_text (st, 3, customer, -1, SQLITE_TRANSIENT);
+    if (from)
+        sqlite3_bind_text (st, 4, from, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 5, stage, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 6, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 7, actor ? (actor->is_bridge ? "bridge" : actor->user_id) : "system", -1,
+                       SQLITE_TRANSIENT);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+const resource_def_t crm_deals = {
+    .name = "deals", .entity = "deal", .table = "deals", .fields = s_deal_fields,
+    .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
+    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .external_key = "external_key",
+    .remote_name = "ERP", .before_save = s_deal_before_save, .after_save = s_deal_after_save,
+};
+
+//  --- verbs ---
+
+//  Load a deal for a verb, checking If-Match. Caller owns *deal.
+static err_t
+s_load_for_step (http_req_t *req, cJSON **deal, long long *if_match, err_info_t *err)
+{
+    *if_match = http_if_match (req);
+    if (*if_match == -2)
+        return ERR_BAD_REQUEST;    //  reply already set
+    err_t rc = resource_get (http_db (req), &crm_deals, http_actor (req), http_param (req, "id"), deal, err);
+    if (rc != ERR_OK)
+        return rc;
+    if (!resource_can_write (&crm_deals, http_actor (req))) {
+        cJSON_Delete (*deal);
+        *deal = NULL;
+        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not change deals");
+    }
+    return ERR_OK;
+}
+
+static void
+s_step (http_req_t *req, const char *stage, const char *verb, cJSON *extra, cJSON *deal, long long if_match)
+{
+    err_info_t err;
+    err_clear (&err);
+    cJSON *patch = extra ? extra : cJSON_CreateObject ();
+    cJSON_AddStringToObject (patch, "stage", stage);
+    cJSON *out = NULL;
+    err_t rc = resource_update (http_db (req), &crm_deals, http_actor (req), json_str (deal, "id"), if_match, patch,
+                                RW_SYSTEM, verb, &out, &err);
+    cJSON_Delete (patch);
+    cJSON_Delete (deal);
+    resource_reply (req, 200, rc, &err, out);
+}
+
+static bool
+s_closed (http_req_t *req, const cJSON *deal)
+{
+    const char *stage = json_str (deal, "stage");
+    if (strcmp (stage, "won") == 0 || strcmp (stage, "lost") == 0) {
+        http_reply_errorf (req, ERR_RULE, "stage", "the deal is %s; reopen it first%s", stage,
+                           strcmp (stage, "won") == 0 ? " (a won deal cannot be reopened)" : "");
+        return true;
+    }
+    return false;
+}
+
+static void
+s_move (http_req_t *req)
+{
+    cJSON *deal = NULL;
+    long long if_match;
+    err_info_t err;
+    err_clear (&err);
+    err_t rc = s_load_for_step (req, &deal, &if_match, &err);
+    if (rc != ERR_OK) {
+        if (!http_replied (req))
+            http_reply_error (req, &err);
+        return;
+    }
+    cJSON *body = http_body_json (req);
+    const char *stage = body ? json_str (body, "stage") : NULL;
+    char kind[16];
+    int probability;
+    if (!body)
+        ;
+    else if (!stage)
+        http_reply_errorf (req, ERR_INVALID, "stage", "stage is required (a stage name)");
+    else if (!s_stage (http_db (req), stage, kind, sizeof kind, &probability))
+        http_reply_errorf (req, ERR_RULE, "stage", "no pipeline stage is named '%s'", stage);
+    else if (strcmp (kind, "open") != 0)
+        http_reply_errorf (req, ERR_RULE, "stage", "use /win or /lose to close a deal");
+    else if (!s_closed (req, deal)) {
+        s_step (req, stage, "stage_changed", NULL, deal, if_match);
+        return;
+    }
+    cJSON_Delete (deal);
+}
+
+static void
+s_win (http_req_t *req)
+{
+    cJSON *deal = NULL;
+    long long if_match;
+    err_info_t err;
+    err_clear (&err);
+    if (s_load_for_step (req, &deal, &if_match, &err) != ERR_OK) {
+        if (!http_replied (req))
+            http_reply_error (req, &err);
+        return;
+    }
+    if (s_closed (req, deal))
+        ;
+    else if (!json_str (deal, "customer_id"))
+        http_reply_errorf (req, ERR_RULE, "customer_id", "a deal needs a customer to be won");
+    else if (cJSON_GetArraySize (cJSON_GetObjectItem (deal, "lines")) < 1)
+        http_reply_errorf (req, ERR_RULE, "lines", "a deal needs at least one line to be won");
+    else {
+        cJSON *extra = cJSON_CreateObject ();
+        char now[CLOCK_TEXT_LEN];
+        cJSON_AddStringToObject (extra, "closed_at", clock_format (clock_now_ms (), now, sizeof now));
+        s_step (req, "won", "won", extra, deal, if_match);
+        return;
+    }
+    cJSON_Delete (deal);
+}
+
+static void
+s_lose (http_req_t *req)
+{
+    cJSON *deal = NULL;
+    long long if_match;
+    err_info_t err;
+    err_clear (&err);
+    if (s_load_for_step (req, &deal, &if_match, &err) != ERR_OK) {
+        if (!http_replied (req))
+            http_reply_error (req, &err);
+        return;
+    }
+    cJSON *body = http_body_json (req);
+    const char *reason = body ? json_str (body, "reason") : NULL;
+    if (!body)
+        ;
+    else if (s_closed (req, deal))
+        ;
+    else if (!reason || !*reason)
+        http_reply_errorf (req, ERR_INVALID, "reason", "a reason is required to lose a deal");
+    else {
+        cJSON *extra = cJSON_CreateObject ();
+        char now[CLOCK_TEXT_LEN];
+        cJSON_AddStringToObject (extra, "closed_at", clock_format (clock_now_ms (), now, sizeof now));
+        cJSON_AddStringToObject (extra, "lost_reason", reason);
+        s_step (req, "lost", "lost", extra, deal, if_match);
+        return;
+    }
+    cJSON_Delete (deal);
+}
+
+static void
+s_reopen (http_req_t *req)
+{
+    cJSON *deal = NULL;
+    long long if_match;
+    err_info_t err;
+    err_clear (&err);
+    if (s_load_for_step (req, &deal, &if_match, &err) != ERR_OK) {
+        if (!http_replied (req))
+            http_reply_error (req, &err);
+        return;
+    }
+    if (strcmp (json_str (deal, "stage"), "lost") != 0) {
+        http_reply_errorf (req, ERR_RULE, "stage", "only a lost deal can be reopened");
+        cJSON_Delete (deal);
+        return;
+    }
+    cJSON *extra = cJSON_CreateObject ();
+    cJSON_AddNullToObject (extra, "closed_at");
+    cJSON_AddNullToObject (extra, "lost_reason");
+    s_step (req, "new", "reopened", extra, deal, if_match);
+}
+
+static void
+s_history (http_req_t *req)
+{
+    cJSON *deal = NULL;
+    err_info_t err;
+    err_clear (&err);
+    db_t *db = http_db (req);
+    if (resource_get (db, &crm_deals, http_actor (req), http_param (req, "id"), &deal, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    cJSON_Delete (deal);
+    sqlite3_stmt *st = db_stmt (db,
+        "SELECT at, 'stage' AS kind, from_stage, to_stage, actor, NULL, NULL, NULL FROM deal_stage_history"
+        " WHERE deal_id = ?1 UNION ALL SELECT at, kind, NULL, status, NULL, amount_minor, currency, reference"
+        " FROM deal_erp_events WHERE deal_id = ?1 ORDER BY 1 DESC LIMIT 500");
+    cJSON *items = cJSON_CreateArray ();
+    while (st && sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *h = cJSON_CreateObject ();
+        cJSON_AddStringToObject (h, "at", (const char *) sqlite3_column_text (st, 0));
+        cJSON_AddStringToObject (h, "kind", (const char *) sqlite3_column_text (st, 1));
+        const char *names[] = { NULL, NULL, "from", "to", "actor", "amount_minor", "currency", "reference" };
+        for (int c = 2; c < 8; c++) {
+            if (sqlite3_column_type (st, c) == SQLITE_NULL)
+                continue;
+            if (c == 5)
+                cJSON_AddNumberToObject (h, names[c], (double) sqlite3_column_int64 (st, c));
+            else
+                cJSON_AddStringToObject (h, names[c], (const char *) sqlite3_column_text (st, c));
+        }
+        cJSON_AddItemToArray (items, h);
+    }
+    if (st)
+        sqlite3_reset (st);
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddItemToObject (body, "items", items);
+    http_reply_json (req, 200, body);
+}
+
+err_t
+deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const char *status, int64_t amount_minor,
+                        const char *currency, const char *reference, const cJSON *detail, const char *at,
+                        err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db,
+        "INSERT INTO deal_erp_events (id, deal_id, customer_id, kind, status, amount_minor, currency, reference,"
+        " detail, at) SELECT ?1, id, customer_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM deals WHERE id = ?9");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot record the ERP event");
+    char id[ID_LEN], now[CLOCK_TEXT_LEN];
+    id_new (id);
+    char *detail_text = detail ? json_print (detail) : NULL;
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
+    if (status)
+        sqlite3_bind_text (st, 3, status, -1, SQLITE_STATIC);
+    if (amount_minor >= 0)
+        sqlite3_bind_int64 (st, 4, amount_minor);
+    if (currency)
+        sqlite3_bind_text (st, 5, currency, -1, SQLITE_STATIC);
+    if (reference)
+        sqlite3_bind_text (st, 6, reference, -1, SQLITE_STATIC);
+    if (detail_text)
+        sqlite3_bind_text (st, 7, detail_text, -1, free);
+    sqlite3_bind_text (st, 8, at ? at : clock_format (clock_now_ms (), now, sizeof now), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 9, deal_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    if (sqlite3_changes (db_handle (db)) == 0)
+        return err_set (err, ERR_NOT_FOUND, "deal_id", "no deal has this id");
+    return ERR_OK;
+}
+
+err_t
+deals_setup (service_t *svc, err_info_t *err)
+{
+    (void) err;
+    err_t rc;
+    if ((rc = service_resource (svc, &crm_stages)) != ERR_OK || (rc = service_resource (svc, &crm_deals)) != ERR_OK)
+        return rc;
+    http_server_t *http = service_http (svc);
+    if (http) {
+        http_server_route (http, "POST", "/api/v1/deals/{id}/move", s_move, HTTP_WRITE);
+        http_server_route (http, "POST", "/api/v1/deals/{id}/win", s_win, HTTP_WRITE);
+        http_server_route (http, "POST", "/api/v1/deals/{id}/lose", s_lose, HTTP_WRITE);
+        http_server_route (http, "POST", "/api/v1/deals/{id}/reopen", s_reopen, HTTP_WRITE);
+        http_server_route (http, "GET", "/api/v1/deals/{id}/history", s_history, 0);
+    }
+    return ERR_OK;
+}

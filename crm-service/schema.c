@@ -1,0 +1,127 @@
+//  schema: crm.db's numbered migrations. Each runs once, in its own
+//  transaction; a new change is a new entry at the end, never an edit.
+#include "crm.h"
+
+#define META "id TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL," \
+             " updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0"
+#define NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+#define UUID "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||" \
+             " substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) ||" \
+             " substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+
+static const char s_m1[] =
+    "CREATE TABLE campaigns (" META ", name TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,"
+    "  cost_minor INTEGER, currency TEXT, starts_on TEXT, ends_on TEXT, notes TEXT);"
+
+    "CREATE TABLE customers (" META ", kind TEXT NOT NULL, name TEXT NOT NULL, email TEXT, phone TEXT,"
+    "  website TEXT, addresses TEXT, segment TEXT, tags TEXT, owner_id TEXT REFERENCES users(id),"
+    "  campaign_id TEXT REFERENCES campaigns(id), status TEXT NOT NULL, external_key TEXT UNIQUE, notes TEXT,"
+    "  erp_id TEXT UNIQUE, tax_id TEXT, payment_terms_days INTEGER, credit_limit_minor INTEGER,"
+    "  credit_hold INTEGER, balance_minor INTEGER, overdue_minor INTEGER, finance_currency TEXT);"
+    "CREATE INDEX customers_created ON customers (created_at, id);"
+    "CREATE INDEX customers_owner ON customers (owner_id, created_at);"
+    "CREATE INDEX customers_name ON customers (name, id);"
+
+    "CREATE TABLE counterparties (" META ", customer_id TEXT NOT NULL REFERENCES customers(id),"
+    "  name TEXT NOT NULL, tax_id TEXT, registration_number TEXT, address TEXT, country TEXT,"
+    "  valid_from TEXT, valid_to TEXT, is_primary INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX counterparties_customer ON counterparties (customer_id);"
+    "CREATE INDEX counterparties_tax ON counterparties (tax_id);"
+
+    "CREATE TABLE contacts (" META ", customer_id TEXT NOT NULL REFERENCES customers(id),"
+    "  name TEXT NOT NULL, title TEXT, email TEXT, phone TEXT, is_primary INTEGER NOT NULL DEFAULT 0, notes TEXT);"
+    "CREATE INDEX contacts_customer ON contacts (customer_id);"
+
+    "CREATE TABLE pipeline_stages (" META ", name TEXT NOT NULL UNIQUE, position INTEGER NOT NULL,"
+    "  probability INTEGER NOT NULL, kind TEXT NOT NULL);"
+    "INSERT INTO pipeline_stages (id, created_at, updated_at, name, position, probability, kind) VALUES"
+    "  (" UUID ", " NOW ", " NOW ", 'new', 1, 10, 'open'),"
+    "  (" UUID ", " NOW ", " NOW ", 'qualified', 2, 25, 'open'),"
+    "  (" UUID ", " NOW ", " NOW ", 'proposal', 3, 50, 'open'),"
+    "  (" UUID ", " NOW ", " NOW ", 'negotiation', 4, 75, 'open'),"
+    "  (" UUID ", " NOW ", " NOW ", 'won', 5, 100, 'won'),"
+    "  (" UUID ", " NOW ", " NOW ", 'lost', 6, 0, 'lost');"
+
+    "CREATE TABLE deals (" META ", title TEXT NOT NULL, customer_id TEXT REFERENCES customers(id),"
+    "  contact_id TEXT REFERENCES contacts(id), stage TEXT NOT NULL, amount_minor INTEGER NOT NULL,"
+    "  currency TEXT NOT NULL, probability INTEGER, expected_close TEXT, owner_id TEXT REFERENCES users(id),"
+    "  campaign_id TEXT REFERENCES campaigns(id), lines TEXT, lost_reason TEXT, closed_at TEXT,"
+    "  external_key TEXT UNIQUE, order_id TEXT, order_number TEXT, order_status TEXT, invoiced_minor INTEGER,"
+    "  paid_minor INTEGER, payment_state TEXT, tracking TEXT);"
+    "CREATE INDEX deals_customer ON deals (customer_id, stage);"
+    "CREATE INDEX deals_owner ON deals (owner_id, stage);"
+    "CREATE INDEX deals_created ON deals (created_at, id);"
+    "CREATE INDEX deals_stage ON deals (stage);"
+
+    "CREATE TABLE deal_stage_history (id TEXT PRIMARY KEY, deal_id TEXT NOT NULL REFERENCES deals(id),"
+    "  customer_id TEXT, from_stage TEXT, to_stage TEXT NOT NULL, at TEXT NOT NULL, actor TEXT);"
+    "CREATE INDEX deal_stage_history_deal ON deal_stage_history (deal_id, at);"
+    "CREATE INDEX deal_stage_history_customer ON deal_stage_history (customer_id, at);"
+
+    "CREATE TABLE deal_erp_events (id TEXT PRIMARY KEY, deal_id TEXT NOT NULL REFERENCES deals(id),"
+    "  customer_id TEXT, kind TEXT NOT NULL, status TEXT, amount_minor INTEGER, currency TEXT,"
+    "  reference TEXT, detail TEXT, at TEXT NOT NULL);"
+    "CREATE INDEX deal_erp_events_customer ON deal_erp_events (customer_id, at);"
+    "CREATE INDEX deal_erp_events_deal ON deal_erp_events (deal_id, at);"
+
+    "CREATE TABLE interactions (" META ", customer_id TEXT NOT NULL REFERENCES customers(id),"
+    "  contact_id TEXT REFERENCES contacts(id), deal_id TEXT REFERENCES deals(id), kind TEXT NOT NULL,"
+    "  direction TEXT, occurred_at TEXT NOT NULL, duration_seconds INTEGER, subject TEXT, body TEXT,"
+    "  user_id TEXT REFERENCES users(id));"
+    "CREATE INDEX interactions_customer ON interactions (customer_id, occurred_at);"
+    "CREATE INDEX interactions_deal ON interactions (deal_id);"
+    "CREATE INDEX interactions_user ON interactions (user_id, occurred_at);"
+
+    "CREATE TABLE tasks (" META ", title TEXT NOT NULL, description TEXT, due_at TEXT, remind_at TEXT,"
+    "  priority TEXT NOT NULL, assignee_id TEXT REFERENCES users(id), customer_id TEXT REFERENCES customers(id),"
+    "  deal_id TEXT REFERENCES deals(id), done INTEGER NOT NULL DEFAULT 0, done_at TEXT);"
+    "CREATE INDEX tasks_assignee ON tasks (assignee_id, done, due_at);"
+    "CREATE INDEX tasks_due ON tasks (done, due_at);"
+    "CREATE INDEX tasks_customer ON tasks (customer_id);"
+
+    "CREATE TABLE tickets (" META ", customer_id TEXT NOT NULL REFERENCES customers(id),"
+    "  contact_id TEXT REFERENCES contacts(id), subject TEXT NOT NULL, description TEXT,"
+    "  status TEXT NOT NULL, priority TEXT NOT NULL, assignee_id TEXT REFERENCES users(id),"
+    "  order_ref TEXT, solved_at TEXT);"
+    "CREATE INDEX tickets_customer ON tickets (customer_id, status);"
+    "CREATE INDEX tickets_assignee ON tickets (assignee_id, status);"
+
+    "CREATE TABLE ticket_comments (" META ", ticket_id TEXT NOT NULL REFERENCES tickets(id),"
+    "  body TEXT NOT NULL, author_id TEXT REFERENCES users(id), internal INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX ticket_comments_ticket ON ticket_comments (ticket_id, created_at);"
+
+    "CREATE TABLE catalog_items (" META ", sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+    "  list_price_minor INTEGER, currency TEXT, available INTEGER NOT NULL DEFAULT 0, unit TEXT,"
+    "  active INTEGER NOT NULL DEFAULT 1, erp_product_id TEXT);"
+
+    "CREATE TABLE alerts (" META ", kind TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL,"
+    "  sku TEXT, quantity INTEGER, customer_id TEXT, deal_ids TEXT, order_id TEXT,"
+    "  owner_id TEXT REFERENCES users(id), source_key TEXT UNIQUE, acknowledged INTEGER NOT NULL DEFAULT 0,"
+    "  acknowledged_at TEXT, acknowledged_by TEXT);"
+    "CREATE INDEX alerts_open ON alerts (acknowledged, created_at);"
+
+    //  Search: one FTS5 row per customer (rowid = customers.rowid) with its
+    //  name, e-mail, phone (as typed and as bare digits) and the tax ids of
+    //  the customer and its legal entities. Triggers keep it current.
+    "CREATE VIRTUAL TABLE customer_fts USING fts5 (body, prefix = '2 3 4');"
+    "CREATE VIEW customer_search_v AS SELECT c.rowid AS rid, c.id AS id,"
+    "  c.name || ' ' || IFNULL(c.email, '') || ' ' || IFNULL(c.phone, '') || ' ' ||"
+    "  replace(replace(replace(replace(replace(replace(IFNULL(c.phone, ''), ' ', ''), '-', ''), '(', ''), ')', ''), '.', ''), '+', '')"
+    "  || ' ' || IFNULL(c.tax_id, '') || ' ' || IFNULL(c.external_key, '') || ' ' ||"
+    "  IFNULL((SELECT group_concat(IFNULL(p.tax_id, '') || ' ' || p.name, ' ') FROM counterparties p"
+    "          WHERE p.customer_id = c.id AND p.archived = 0), '') AS body FROM customers c;"
+    "CREATE TRIGGER customers_fts_ins AFTER INSERT ON customers BEGIN"
+    "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE id = new.id; END;"
+    "CREATE TRIGGER customers_fts_upd AFTER UPDATE OF name, email, phone, tax_id, external_key ON customers BEGIN"
+    "  DELETE FROM customer_fts WHERE rowid = old.rowid;"
+    "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE id = new.id; END;"
+    "CREATE TRIGGER counterparties_fts_ins AFTER INSERT ON counterparties BEGIN"
+    "  DELETE FROM customer_fts WHERE rowid = (SELECT rowid FROM customers WHERE id = new.customer_id);"
+    "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE id = new.customer_id; END;"
+    "CREATE TRIGGER counterparties_fts_upd AFTER UPDATE ON counterparties BEGIN"
+    "  DELETE FROM customer_fts WHERE rowid IN (SELECT rowid FROM customers WHERE id IN (old.customer_id, new.customer_id));"
+    "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v"
+    "    WHERE id IN (old.customer_id, new.customer_id); END;";
+
+const char *const crm_migrations[] = { s_m1 };
+const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

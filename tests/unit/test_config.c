@@ -1,0 +1,360 @@
+//  test_config: defaults, environment variables, flags (both spellings),
+//  positionals, --help/--version and config_split_hostport.
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static const config_opt_t s_opts[] = {
+    { "data-dir", "./data", "where the database lives" },
+    { "http", "127.0.0.1:8081", "HTTP listener" },
+    { "log-level", "info", "error, warn, info, debug" },
+    { "limit", "50", "a number" },
+    { "curve-dir", NULL, "CURVE certificates" },
+    { NULL, NULL, NULL },
+};
+
+//  Every test starts from a clean environment for the TST_ prefix.
+static int
+s_setup (void **state)
+{
+    (void) state;
+    unsetenv ("TST_DATA_DIR");
+    unsetenv ("TST_HTTP");
+    unsetenv ("TST_LOG_LEVEL");
+    unsetenv ("TST_LIMIT");
+    unsetenv ("TST_CURVE_DIR");
+    return 0;
+}
+
+static config_t *
+s_new (void)
+{
+    config_t *cfg = config_new ("tst", "TST", "1.2.3", "[options] [FILE…]", s_opts);
+    assert_non_null (cfg);
+    return cfg;
+}
+
+//  Run config_parse with stdout and stderr captured into out (if not NULL).
+static int
+s_parse (config_t *cfg, int argc, char **argv, char *out, size_t outsize)
+{
+    fflush (stdout);
+    fflush (stderr);
+    char path[] = "/tmp/test_config_XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    unlink (path);
+    int saved_out = dup (1), saved_err = dup (2);
+    dup2 (fd, 1);
+    dup2 (fd, 2);
+    int rc = config_parse (cfg, argc, argv);
+    fflush (stdout);
+    fflush (stderr);
+    dup2 (saved_out, 1);
+    dup2 (saved_err, 2);
+    close (saved_out);
+    close (saved_err);
+    if (out) {
+        ssize_t n = pread (fd, out, outsize - 1, 0);
+        out[n > 0 ? n : 0] = '\0';
+    }
+    close (fd);
+    return rc;
+}
+
+// clang-format off
+#define ARGV(...) (char *[]) { "tst", __VA_ARGS__, NULL }
+#define ARGC(...) ((int) (sizeof ((char *[]) { "tst", __VA_ARGS__ }) / sizeof (char *)))
+#define PARSE(cfg, ...) s_parse (cfg, ARGC (__VA_ARGS__), ARGV (__VA_ARGS__), NULL, 0)
+// clang-format on
+
+static void
+test_config_defaults_apply_when_nothing_is_given (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    char *argv[] = { "tst", NULL };
+    assert_int_equal (s_parse (cfg, 1, argv, NULL, 0), 0);
+    assert_string_equal (config_get (cfg, "data-dir"), "./data");
+    assert_string_equal (config_get (cfg, "http"), "127.0.0.1:8081");
+    assert_null (config_get (cfg, "curve-dir"));
+    assert_null (config_get (cfg, "no-such-setting"));
+    assert_int_equal (config_argc (cfg), 0);
+    config_destroy (&cfg);
+    assert_null (cfg);
+    config_destroy (&cfg);   //  safe twice
+}
+
+static void
+test_config_env_var_overrides_default (void **state)
+{
+    (void) state;
+    setenv ("TST_HTTP", "0.0.0.0:9000", 1);
+    setenv ("TST_DATA_DIR", "/srv/crm", 1);   //  dashes become underscores
+    setenv ("TST_CURVE_DIR", "/etc/curve", 1);
+    config_t *cfg = s_new ();
+    char *argv[] = { "tst", NULL };
+    assert_int_equal (s_parse (cfg, 1, argv, NULL, 0), 0);
+    assert_string_equal (config_get (cfg, "http"), "0.0.0.0:9000");
+    assert_string_equal (config_get (cfg, "data-dir"), "/srv/crm");
+    assert_string_equal (config_get (cfg, "curve-dir"), "/etc/curve");
+    assert_string_equal (config_get (cfg, "log-level"), "info");
+    config_destroy (&cfg);
+}
+
+static void
+test_config_env_var_of_other_prefix_is_ignored (void **state)
+{
+    (void) state;
+    setenv ("ERP_HTTP", "0.0.0.0:9999", 1);
+    config_t *cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--log-level", "debug"), 0);
+    assert_string_equal (config_get (cfg, "http"), "127.0.0.1:8081");
+    unsetenv ("ERP_HTTP");
+    config_destroy (&cfg);
+}
+
+static void
+test_config_flag_overrides_env_var (void **state)
+{
+    (void) state;
+    setenv ("TST_HTTP", "0.0.0.0:9000", 1);
+    config_t *cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--http", "127.0.0.1:7000"), 0);
+    assert_string_equal (config_get (cfg, "http"), "127.0.0.1:7000");
+    config_destroy (&cfg);
+}
+
+static void
+test_config_flag_equals_value_form (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--data-dir=/tmp/x=y", "--log-level=debug", "--http="), 0);
+    assert_string_equal (config_get (cfg, "data-dir"), "/tmp/x=y");   //  only the first '='
+    assert_string_equal (config_get (cfg, "log-level"), "debug");
+    assert_string_equal (config_get (cfg, "http"), "");   //  explicitly empty
+    config_destroy (&cfg);
+}
+
+static void
+test_config_last_flag_wins (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--http", "a:1", "--http=b:2"), 0);
+    assert_string_equal (config_get (cfg, "http"), "b:2");
+    config_destroy (&cfg);
+}
+
+static void
+test_config_unknown_flag_is_an_error (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    char out[1024];
+    char *argv[] = { "tst", "--htp", "x", NULL };
+    assert_int_equal (s_parse (cfg, 3, argv, out, sizeof out), -1);
+    assert_non_null (strstr (out, "--htp"));
+    config_destroy (&cfg);
+
+    //  A known flag's prefix is not the flag.
+    cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--data", "x"), -1);
+    config_destroy (&cfg);
+    cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--data-dir-x=1"), -1);
+    config_destroy (&cfg);
+}
+
+static void
+test_config_flag_without_value_is_an_error (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    char out[1024];
+    char *argv[] = { "tst", "--http", NULL };
+    assert_int_equal (s_parse (cfg, 2, argv, out, sizeof out), -1);
+    assert_non_null (strstr (out, "--http"));
+    config_destroy (&cfg);
+}
+
+static void
+test_config_positionals_are_kept_in_order (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "status", "--http", "h:1", "extra", "-"), 0);
+    assert_int_equal (config_argc (cfg), 3);
+    assert_string_equal (config_argv (cfg, 0), "status");
+    assert_string_equal (config_argv (cfg, 1), "extra");
+    assert_string_equal (config_argv (cfg, 2), "-");
+    assert_null (config_argv (cfg, 3));
+    assert_null (config_argv (cfg, -1));
+    assert_string_equal (config_get (cfg, "http"), "h:1");
+    config_destroy (&cfg);
+}
+
+static void
+test_config_help_prints_every_flag_and_returns_1 (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    char out[4096];
+    char *argv[] = { "tst", "--help", NULL };
+    assert_int_equal (s_parse (cfg, 2, argv, out, sizeof out), 1);
+    for (const config_opt_t *o = s_opts; o->name; o++) {
+        char flag[64];
+        snprintf (flag, sizeof flag, "--%s", o->name);
+        assert_non_null (strstr (out, flag));
+    }
+    assert_non_null (strstr (out, "TST_"));
+    assert_non_null (strstr (out, "127.0.0.1:8081"));   //  defaults shown
+    config_destroy (&cfg);
+}
+
+static void
+test_config_version_prints_program_and_version (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    char out[256];
+    char *argv[] = { "tst", "--http", "x:1", "--version", NULL };
+    assert_int_equal (s_parse (cfg, 4, argv, out, sizeof out), 1);
+    assert_string_equal (out, "tst 1.2.3\n");
+    config_destroy (&cfg);
+}
+
+static void
+test_config_get_int_parses_and_flags_bad_numbers (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    bool ok = false;
+    assert_int_equal (PARSE (cfg, "--limit", "500"), 0);
+    assert_int_equal (config_get_int (cfg, "limit", 7, &ok), 500);
+    assert_true (ok);
+    //  Unset and without default: the caller's default.
+    assert_int_equal (config_get_int (cfg, "curve-dir", 7, &ok), 7);
+    assert_true (ok);
+    config_set (cfg, "limit", "12abc");
+    assert_int_equal (config_get_int (cfg, "limit", 7, &ok), -1);
+    assert_false (ok);
+    config_set (cfg, "limit", "99999999999999999999999");
+    assert_int_equal (config_get_int (cfg, "limit", 7, &ok), -1);
+    assert_false (ok);
+    config_set (cfg, "limit", "-3");
+    assert_int_equal (config_get_int (cfg, "limit", 7, &ok), -3);
+    assert_true (ok);
+    config_destroy (&cfg);
+}
+
+static void
+test_config_set_overrides_and_ignores_unknown_names (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--http", "a:1"), 0);
+    config_set (cfg, "http", "b:2");
+    assert_string_equal (config_get (cfg, "http"), "b:2");
+    config_set (cfg, "http", NULL);   //  back to the default
+    assert_string_equal (config_get (cfg, "http"), "127.0.0.1:8081");
+    config_set (cfg, "nope", "x");
+    assert_null (config_get (cfg, "nope"));
+    config_destroy (&cfg);
+}
+
+static void
+test_config_split_hostport_splits_at_last_colon (void **state)
+{
+    (void) state;
+    char host[64];
+    int port = -1;
+    assert_true (config_split_hostport ("127.0.0.1:8081", host, sizeof host, &port));
+    assert_string_equal (host, "127.0.0.1");
+    assert_int_equal (port, 8081);
+    assert_true (config_split_hostport ("localhost:0", host, sizeof host, &port));
+    assert_string_equal (host, "localhost");
+    assert_int_equal (port, 0);
+    assert_true (config_split_hostport ("h:65535", host, sizeof host, &port));
+    assert_int_equal (port, 65535);
+}
+
+static void
+test_config_split_hostport_strips_ipv6_brackets (void **state)
+{
+    (void) state;
+    char host[64];
+    int port = -1;
+    assert_true (config_split_hostport ("[::1]:8081", host, sizeof host, &port));
+    assert_string_equal (host, "::1");
+    assert_int_equal (port, 8081);
+    assert_false (config_split_hostport ("[::1:8081", host, sizeof host, &port));
+    assert_false (config_split_hostport ("[]:8081", host, sizeof host, &port));
+}
+
+static void
+test_config_split_hostport_rejects_bad_text (void **state)
+{
+    (void) state;
+    const char *bad[] = {
+        "nocolon", ":8081",    "host:",    "host:abc", "host:70000", "host:65536",
+        "host:-1", "host:+80", "host: 80", "host:80 ", "host:8o",    "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char host[64] = "untouched";
+        int port = 4242;
+        if (config_split_hostport (bad[i], host, sizeof host, &port))
+            print_error ("accepted \"%s\"\n", bad[i]);
+        assert_false (config_split_hostport (bad[i], host, sizeof host, &port));
+        assert_int_equal (port, 4242);
+    }
+    char host[64];
+    int port;
+    assert_false (config_split_hostport (NULL, host, sizeof host, &port));
+}
+
+static void
+test_config_split_hostport_refuses_host_longer_than_buffer (void **state)
+{
+    (void) state;
+    char host[8];
+    memset (host, 'x', sizeof host);
+    int port = 0;
+    assert_false (config_split_hostport ("12345678:80", host, sizeof host, &port));
+    assert_true (config_split_hostport ("1234567:80", host, sizeof host, &port));
+    assert_string_equal (host, "1234567");
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup (test_config_defaults_apply_when_nothing_is_given, s_setup),
+        cmocka_unit_test_setup (test_config_env_var_overrides_default, s_setup),
+        cmocka_unit_test_setup (test_config_env_var_of_other_prefix_is_ignored, s_setup),
+        cmocka_unit_test_setup (test_config_flag_overrides_env_var, s_setup),
+        cmocka_unit_test_setup (test_config_flag_equals_value_form, s_setup),
+        cmocka_unit_test_setup (test_config_last_flag_wins, s_setup),
+        cmocka_unit_test_setup (test_config_unknown_flag_is_an_error, s_setup),
+        cmocka_unit_test_setup (test_config_flag_without_value_is_an_error, s_setup),
+        cmocka_unit_test_setup (test_config_positionals_are_kept_in_order, s_setup),
+        cmocka_unit_test_setup (test_config_help_prints_every_flag_and_returns_1, s_setup),
+        cmocka_unit_test_setup (test_config_version_prints_program_and_version, s_setup),
+        cmocka_unit_test_setup (test_config_get_int_parses_and_flags_bad_numbers, s_setup),
+        cmocka_unit_test_setup (test_config_set_overrides_and_ignores_unknown_names, s_setup),
+        cmocka_unit_test (test_config_split_hostport_splits_at_last_colon),
+        cmocka_unit_test (test_config_split_hostport_strips_ipv6_brackets),
+        cmocka_unit_test (test_config_split_hostport_rejects_bad_text),
+        cmocka_unit_test (test_config_split_hostport_refuses_host_longer_than_buffer),
+    };
+    return cmocka_run_group_tests_name ("config", tests, NULL, NULL);
+}

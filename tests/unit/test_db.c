@@ -1,0 +1,630 @@
+//  test_db: connection pragmas, numbered migrations, the statement cache,
+//  transactions and savepoints, the per-thread pool and commit callbacks.
+#include "db.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+typedef struct {
+    char dir[64];
+    char path[96];
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fx = calloc (1, sizeof *fx);
+    assert_non_null (fx);
+    snprintf (fx->dir, sizeof fx->dir, "/tmp/test_db_XXXXXX");
+    assert_non_null (mkdtemp (fx->dir));
+    snprintf (fx->path, sizeof fx->path, "%s/t.db", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fx = *state;
+    const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < 4; i++) {
+        char p[128];
+        snprintf (p, sizeof p, "%s%s", fx->path, suffix[i]);
+        unlink (p);
+    }
+    rmdir (fx->dir);
+    free (fx);
+    return 0;
+}
+
+//  Errors the tests provoke on purpose are logged by db.c; hide them.
+static void
+s_quiet (bool quiet)
+{
+    log_set_level (quiet ? (log_level_t) -1 : LOG_WARN);
+}
+
+static db_t *
+s_open (fixture_t *fx, const char *sync)
+{
+    err_info_t err;
+    err_clear (&err);
+    db_t *db = db_open (fx->path, sync, &err);
+    if (!db)
+        print_error ("db_open: %s\n", err.message);
+    assert_non_null (db);
+    return db;
+}
+
+static int64_t
+s_count (db_t *db, const char *table)
+{
+    char sql[128];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    return db_scalar_int (db, sql, NULL, -1);
+}
+
+static const char *s_migrations[] = {
+    "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO parent (id, name) VALUES (1, 'seed');",
+    "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+    " parent_id INTEGER NOT NULL REFERENCES parent (id));",
+};
+
+static void
+s_migrate (db_t *db, int count)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_migrate (db, s_migrations, count, &err), ERR_OK);
+}
+
+//  ---------------------------------------------------------------------
+//  Pragmas
+
+static void
+test_db_open_sets_wal_and_foreign_keys (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "full");
+    sqlite3_stmt *st = db_stmt (db, "PRAGMA journal_mode");
+    assert_non_null (st);
+    assert_int_equal (sqlite3_step (st), SQLITE_ROW);
+    assert_string_equal ((const char *) sqlite3_column_text (st, 0), "wal");
+    sqlite3_reset (st);
+    assert_int_equal (db_scalar_int (db, "PRAGMA foreign_keys", NULL, -1), 1);
+    assert_true (db_scalar_int (db, "PRAGMA busy_timeout", NULL, -1) >= 1000);
+    db_destroy (&db);
+    assert_null (db);
+    db_destroy (&db);   //  safe twice
+}
+
+static void
+test_db_sync_setting_selects_synchronous_pragma (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "full");
+    assert_int_equal (db_scalar_int (db, "PRAGMA synchronous", NULL, -1), 2);   //  FULL
+    db_destroy (&db);
+    db = s_open (fx, "normal");
+    assert_int_equal (db_scalar_int (db, "PRAGMA synchronous", NULL, -1), 1);   //  NORMAL
+    db_destroy (&db);
+    db = s_open (fx, NULL);   //  default full
+    assert_int_equal (db_scalar_int (db, "PRAGMA synchronous", NULL, -1), 2);
+    db_destroy (&db);
+}
+
+static void
+test_db_foreign_keys_are_enforced (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 2);
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_exec (db, "INSERT INTO child (parent_id) VALUES (99)", &err),
+                      ERR_CONFLICT);
+    assert_non_null (strstr (err.message, "FOREIGN KEY"));
+    assert_int_equal (db_exec (db, "INSERT INTO child (parent_id) VALUES (1)", &err), ERR_OK);
+    assert_int_equal (s_count (db, "child"), 1);
+    db_destroy (&db);
+}
+
+static void
+test_db_open_fails_cleanly_on_bad_path (void **state)
+{
+    (void) state;
+    err_info_t err;
+    err_clear (&err);
+    db_t *db = db_open ("/nonexistent-dir/for/sure/x.db", "full", &err);
+    assert_null (db);
+    assert_int_equal (err.code, ERR_DB);
+    assert_true (strlen (err.message) > 0);
+}
+
+//  ---------------------------------------------------------------------
+//  Migrations
+
+static void
+test_db_migrate_applies_each_migration_once_and_sets_user_version (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 0);
+    s_migrate (db, 2);
+    assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 2);
+    assert_int_equal (s_count (db, "parent"), 1);
+    //  Same connection, same list: nothing runs again (a second CREATE TABLE
+    //  would fail, a second INSERT would break the UNIQUE name).
+    s_migrate (db, 2);
+    assert_int_equal (s_count (db, "parent"), 1);
+    db_destroy (&db);
+}
+
+static void
+test_db_migrate_is_idempotent_on_reopen (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 1);
+    assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 1);
+    db_destroy (&db);
+
+    //  Reopen with a longer list: only the new migration runs.
+    db = s_open (fx, "normal");
+    s_migrate (db, 2);
+    assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 2);
+    assert_int_equal (s_count (db, "parent"), 1);
+    assert_int_equal (s_count (db, "child"), 0);
+    db_destroy (&db);
+
+    db = s_open (fx, "normal");
+    s_migrate (db, 2);
+    assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 2);
+    assert_int_equal (s_count (db, "parent"), 1);
+    db_destroy (&db);
+}
+
+static void
+test_db_failed_migration_rolls_back_and_keeps_version (void **state)
+{
+    fixture_t *fx = *state;
+    const char *bad[] = {
+        s_migrations[0],
+        "CREATE TABLE half (x INTEGER); INSERT INTO nowhere VALUES (1);",
+        "CREATE TABLE never (x INTEGER);",
+    };
+    db_t *db = s_open (fx, "normal");
+    err_info_t err;
+    err_clear (&err);
+    s_quiet (true);
+    assert_int_not_equal (db_migrate (db, bad, 3, &err), ERR_OK);
+    s_quiet (false);
+    assert_non_null (strstr (err.message, "nowhere"));
+    assert_false (db_in_tx (db));
+    assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 1);
+    assert_int_equal (
+        db_scalar_int (db, "SELECT count(*) FROM sqlite_master WHERE name='half'", NULL, -1), 0);
+    assert_int_equal (
+        db_scalar_int (db, "SELECT count(*) FROM sqlite_master WHERE name='never'", NULL, -1), 0);
+    db_destroy (&db);
+}
+
+//  ---------------------------------------------------------------------
+//  Statement cache
+
+static void
+test_db_stmt_cache_returns_same_statement_reset_and_unbound (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 1);
+    assert_int_equal (
+        db_exec (db, "INSERT INTO parent (id, name) VALUES (2, 'two'), (3, 'three')", NULL),
+        ERR_OK);
+    const char *sql = "SELECT id FROM parent WHERE id >= coalesce(?, 0) ORDER BY id";
+    sqlite3_stmt *a = db_stmt (db, sql);
+    assert_non_null (a);
+    sqlite3_bind_int (a, 1, 3);
+    assert_int_equal (sqlite3_step (a), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (a, 0), 3);
+    //  Left mid-result and with a binding: the next caller gets it clean.
+    sqlite3_stmt *b = db_stmt (db, sql);
+    assert_ptr_equal (a, b);
+    assert_int_equal (sqlite3_step (b), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (b, 0), 1);   //  binding cleared: from the first row
+    assert_int_equal (sqlite3_step (b), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (b, 0), 2);
+    db_reset_all (db);
+    assert_false (sqlite3_stmt_busy (b));
+    //  Different text, different statement.
+    sqlite3_stmt *c = db_stmt (db, "SELECT 1");
+    assert_non_null (c);
+    assert_ptr_not_equal (a, c);
+    db_destroy (&db);
+}
+
+static void
+test_db_stmt_returns_null_on_bad_sql (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_quiet (true);
+    assert_null (db_stmt (db, "SELEKT nonsense"));
+    assert_null (db_stmt (db, "SELEKT nonsense"));   //  a failure is not cached
+    s_quiet (false);
+    assert_non_null (db_stmt (db, "SELECT 2"));
+    db_destroy (&db);
+}
+
+static void
+test_db_stmt_beyond_cache_capacity_still_works_and_closes (void **state)
+{
+    fixture_t *fx = *state;
+    sqlite3_int64 before = sqlite3_memory_used ();
+    db_t *db = s_open (fx, "normal");
+    //  More distinct statements than the cache keeps: each must still run,
+    //  and db_destroy must finalize them, or the connection stays open as a
+    //  zombie and its memory is never given back.
+    s_quiet (true);
+    for (int i = 0; i < 600; i++) {
+        char sql[64];
+        snprintf (sql, sizeof sql, "SELECT %d", i);
+        sqlite3_stmt *st = db_stmt (db, sql);
+        assert_non_null (st);
+        assert_int_equal (sqlite3_step (st), SQLITE_ROW);
+        assert_int_equal (sqlite3_column_int (st, 0), i);
+        sqlite3_reset (st);
+    }
+    s_quiet (false);
+    db_destroy (&db);
+    assert_true (sqlite3_memory_used () <= before + 4096);
+}
+
+static void
+test_db_destroy_leaves_fts5_internal_statements_alone (void **state)
+{
+    fixture_t *fx = *state;
+    //  FTS5 tables prepare statements of their own on the connection and
+    //  finalize them when the table is disconnected at close. Finalizing
+    //  "every statement" in db_destroy freed them twice (crash at exit).
+    db_t *db = s_open (fx, "normal");
+    assert_int_equal (db_exec (db,
+                               "CREATE VIRTUAL TABLE doc USING fts5 (body);"
+                               "INSERT INTO doc (body) VALUES ('red apple'), ('green pear');",
+                               NULL),
+                      ERR_OK);
+    assert_int_equal (db_scalar_int (db, "SELECT count(*) FROM doc WHERE doc MATCH ?", "apple", -1),
+                      1);
+    db_destroy (&db);
+    db = s_open (fx, "normal");
+    assert_int_equal (db_scalar_int (db, "SELECT count(*) FROM doc WHERE doc MATCH ?", "pear", -1),
+                      1);
+    db_destroy (&db);
+}
+
+static void
+test_db_scalar_int_binds_text_and_falls_back_to_default (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 1);
+    assert_int_equal (db_scalar_int (db, "SELECT id FROM parent WHERE name = ?", "seed", -1), 1);
+    assert_int_equal (db_scalar_int (db, "SELECT id FROM parent WHERE name = ?", "none", -7), -7);
+    assert_int_equal (db_scalar_int (db, "SELECT NULL", NULL, -9), -9);
+    db_destroy (&db);
+}
+
+//  ---------------------------------------------------------------------
+//  Transactions
+
+static void
+test_db_commit_makes_work_visible_to_other_connections (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *a = s_open (fx, "normal");
+    s_migrate (a, 1);
+    db_t *b = s_open (fx, "normal");
+    err_info_t err;
+    err_clear (&err);
+    assert_false (db_in_tx (a));
+    assert_int_equal (db_begin (a, &err), ERR_OK);
+    assert_true (db_in_tx (a));
+    assert_int_equal (db_exec (a, "INSERT INTO parent (name) VALUES ('x')", &err), ERR_OK);
+    assert_int_equal (s_count (b, "parent"), 1);   //  not yet
+    assert_int_equal (db_commit (a, &err), ERR_OK);
+    assert_false (db_in_tx (a));
+    assert_int_equal (s_count (b, "parent"), 2);
+    db_destroy (&b);
+    db_destroy (&a);
+}
+
+static void
+test_db_rollback_discards_work (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 1);
+    assert_int_equal (db_begin (db, NULL), ERR_OK);
+    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('x')", NULL), ERR_OK);
+    assert_int_equal (s_count (db, "parent"), 2);
+    db_rollback (db);
+    assert_false (db_in_tx (db));
+    assert_int_equal (s_count (db, "parent"), 1);
+    db_rollback (db);   //  no transaction: a no-op
+    db_destroy (&db);
+}
+
+static void
+test_db_begin_takes_the_write_lock_immediately (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *a = s_open (fx, "normal");
+    s_migrate (a, 1);
+    db_t *b = s_open (fx, "normal");
+    sqlite3_busy_timeout (db_handle (b), 50);
+    err_info_t err;
+    err_clear (&err);
+    //  A deferred BEGIN would succeed here and fail only at the first write;
+    //  BEGIN IMMEDIATE refuses at once, before any work is done.
+    assert_int_equal (db_begin (a, &err), ERR_OK);
+    assert_int_equal (db_begin (b, &err), ERR_BUSY);
+    assert_false (db_in_tx (b));
+    assert_true (err_retryable (err.code));
+    //  Readers are not blocked in WAL mode.
+    assert_int_equal (s_count (b, "parent"), 1);
+    db_rollback (a);
+    assert_int_equal (db_begin (b, &err), ERR_OK);
+    db_rollback (b);
+    db_destroy (&b);
+    db_destroy (&a);
+}
+
+static void
+test_db_constraint_failure_maps_to_conflict (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 1);
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('seed')", &err),
+                      ERR_CONFLICT);
+    assert_non_null (strstr (err.message, "UNIQUE"));
+    assert_int_equal (db_exec (db, "INSERT INTO nowhere VALUES (1)", &err), ERR_DB);
+    db_destroy (&db);
+}
+
+static void
+test_db_savepoint_rollback_keeps_outer_work (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 1);
+    assert_int_equal (db_begin (db, NULL), ERR_OK);
+    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('outer')", NULL), ERR_OK);
+    assert_int_equal (db_savepoint (db, "unit"), ERR_OK);
+    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('inner')", NULL), ERR_OK);
+    db_rollback_to (db, "unit");
+    assert_true (db_in_tx (db));   //  the outer transaction survives
+    //  The savepoint was released too: releasing it again is an error.
+    assert_int_not_equal (db_release (db, "unit"), ERR_OK);
+    assert_int_equal (db_savepoint (db, "kept"), ERR_OK);
+    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('kept')", NULL), ERR_OK);
+    assert_int_equal (db_release (db, "kept"), ERR_OK);
+    assert_int_equal (db_commit (db, NULL), ERR_OK);
+    assert_int_equal (db_scalar_int (db, "SELECT count(*) FROM parent WHERE name = ?", "outer", -1),
+                      1);
+    assert_int_equal (db_scalar_int (db, "SELECT count(*) FROM parent WHERE name = ?", "inner", -1),
+                      0);
+    assert_int_equal (db_scalar_int (db, "SELECT count(*) FROM parent WHERE name = ?", "kept", -1),
+                      1);
+    db_destroy (&db);
+}
+
+//  ---------------------------------------------------------------------
+//  Pool
+
+typedef struct {
+    db_pool_t *pool;
+    db_t *first;
+    db_t *second;
+    int64_t rows;
+} s_thread_arg_t;
+
+static void *
+s_thread_main (void *arg)
+{
+    s_thread_arg_t *t = arg;
+    t->first = db_pool_get (t->pool);
+    t->second = db_pool_get (t->pool);
+    if (t->first)
+        t->rows = s_count (t->first, "parent");
+    return NULL;
+}
+
+static void
+test_db_pool_gives_each_thread_its_own_connection (void **state)
+{
+    fixture_t *fx = *state;
+    db_pool_t *pool = db_pool_new (fx->path, "normal");
+    assert_non_null (pool);
+    assert_string_equal (db_pool_path (pool), fx->path);
+    db_t *mine = db_pool_get (pool);
+    assert_non_null (mine);
+    assert_ptr_equal (db_pool_get (pool), mine);
+    s_migrate (mine, 1);
+
+    enum { N = 4 };
+    pthread_t th[N];
+    s_thread_arg_t args[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = (s_thread_arg_t){ .pool = pool, .rows = -1 };
+        assert_int_equal (pthread_create (&th[i], NULL, s_thread_main, &args[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join (th[i], NULL);
+    for (int i = 0; i < N; i++) {
+        assert_non_null (args[i].first);
+        assert_ptr_equal (args[i].first, args[i].second);   //  stable within a thread
+        assert_ptr_not_equal (args[i].first, mine);
+        assert_int_equal (args[i].rows, 1);   //  sees the main thread's migration
+    }
+    //  Distinctness between threads is checked in the next test, where all
+    //  of them are alive at once (an exited thread's memory may be reused).
+    db_pool_destroy (&pool);
+    assert_null (pool);
+    db_pool_destroy (&pool);
+}
+
+typedef struct {
+    db_pool_t *pool;
+    pthread_barrier_t *barrier;
+    db_t *db;
+} s_barrier_arg_t;
+
+static void *
+s_barrier_main (void *arg)
+{
+    s_barrier_arg_t *t = arg;
+    t->db = db_pool_get (t->pool);
+    //  Hold the connection until every thread has one, so that none is
+    //  closed and its memory reused while another thread asks.
+    pthread_barrier_wait (t->barrier);
+    return NULL;
+}
+
+static void
+test_db_pool_connections_of_live_threads_are_distinct (void **state)
+{
+    fixture_t *fx = *state;
+    db_pool_t *pool = db_pool_new (fx->path, "normal");
+    assert_non_null (pool);
+    enum { N = 4 };
+    pthread_barrier_t barrier;
+    pthread_barrier_init (&barrier, NULL, N);
+    pthread_t th[N];
+    s_barrier_arg_t args[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = (s_barrier_arg_t){ .pool = pool, .barrier = &barrier };
+        assert_int_equal (pthread_create (&th[i], NULL, s_barrier_main, &args[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join (th[i], NULL);
+    pthread_barrier_destroy (&barrier);
+    for (int i = 0; i < N; i++) {
+        assert_non_null (args[i].db);
+        for (int j = i + 1; j < N; j++)
+            assert_ptr_not_equal (args[i].db, args[j].db);
+    }
+    db_pool_destroy (&pool);
+}
+
+//  ---------------------------------------------------------------------
+//  Commit callbacks
+
+typedef struct {
+    int calls;
+    const char *path;
+    int64_t rows_seen;   //  what another connection saw inside the callback
+    bool in_tx;
+    db_t *db;
+} s_commit_probe_t;
+
+static void
+s_on_commit (void *arg)
+{
+    s_commit_probe_t *p = arg;
+    p->calls++;
+    p->in_tx = db_in_tx (p->db);
+    db_t *other = db_open (p->path, "normal", NULL);
+    p->rows_seen = other ? s_count (other, "parent") : -1;
+    db_destroy (&other);
+}
+
+static void
+test_db_on_commit_fires_only_after_commit (void **state)
+{
+    fixture_t *fx = *state;
+    db_pool_t *pool = db_pool_new (fx->path, "normal");
+    db_t *db = db_pool_get (pool);
+    assert_non_null (db);
+    s_migrate (db, 1);   //  migrations commit too; count from here
+    s_commit_probe_t probe = { .path = fx->path, .rows_seen = -1, .db = db };
+    db_pool_on_commit (pool, s_on_commit, &probe);
+
+    //  A rolled-back transaction does not fire.
+    assert_int_equal (db_begin (db, NULL), ERR_OK);
+    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('gone')", NULL), ERR_OK);
+    db_rollback (db);
+    assert_int_equal (probe.calls, 0);
+
+    //  A committed one fires once, after the data is durable and visible.
+    assert_int_equal (db_begin (db, NULL), ERR_OK);
+    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('kept')", NULL), ERR_OK);
+    assert_int_equal (probe.calls, 0);
+    assert_int_equal (db_commit (db, NULL), ERR_OK);
+    assert_int_equal (probe.calls, 1);
+    assert_false (probe.in_tx);
+    assert_int_equal (probe.rows_seen, 2);
+
+    //  A commit that fails does not fire.
+    assert_int_equal (db_commit (db, NULL), ERR_DB);   //  no transaction open
+    assert_int_equal (probe.calls, 1);
+    db_pool_destroy (&pool);
+}
+
+int
+main (void)
+{
+    s_quiet (false);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_db_open_sets_wal_and_foreign_keys, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_sync_setting_selects_synchronous_pragma, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_foreign_keys_are_enforced, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_open_fails_cleanly_on_bad_path, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_db_migrate_applies_each_migration_once_and_sets_user_version, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_migrate_is_idempotent_on_reopen, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_failed_migration_rolls_back_and_keeps_version,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_db_stmt_cache_returns_same_statement_reset_and_unbound, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_stmt_returns_null_on_bad_sql, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_stmt_beyond_cache_capacity_still_works_and_closes,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_destroy_leaves_fts5_internal_statements_alone,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_scalar_int_binds_text_and_falls_back_to_default,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_commit_makes_work_visible_to_other_connections,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_rollback_discards_work, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_begin_takes_the_write_lock_immediately, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_constraint_failure_maps_to_conflict, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_savepoint_rollback_keeps_outer_work, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_pool_gives_each_thread_its_own_connection, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_pool_connections_of_live_threads_are_distinct,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_on_commit_fires_only_after_commit, s_setup,
+                                         s_teardown),
+    };
+    return cmocka_run_group_tests_name ("db", tests, NULL, NULL);
+}
