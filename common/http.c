@@ -717,6 +717,13 @@ http_server_new (db_pool_t *pool, void *app)
 }
 
 void
+http_server_each_route (http_server_t *self, void (*fn) (void *, const char *, const char *, int), void *arg)
+{
+    for (int i = 0; i < self->nroutes; i++)
+        fn (arg, self->routes[i].method, self->routes[i].pattern, self->routes[i].flags);
+}
+
+void
 http_server_on_ready (http_server_t *self, http_ready_fn *fn, void *arg)
 {
     self->ready_fn = fn;

@@ -48,6 +48,12 @@ void
     http_server_route_arg (http_server_t *self, const char *method, const char *pattern,
                            http_handler_fn *handler, int flags, const void *arg);
 
+//  Call fn for every route (method, pattern, flags), in registration order.
+void
+    http_server_each_route (http_server_t *self,
+                            void (*fn) (void *arg, const char *method, const char *pattern, int flags),
+                            void *arg);
+
 void
     http_server_on_ready (http_server_t *self, http_ready_fn *fn, void *arg);
 

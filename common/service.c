@@ -36,7 +36,7 @@ struct _service_t {
 };
 
 static const config_opt_t s_opts[] = {
-    { "data-dir", ".", "folder of the database and admin.token" },
+    { "data-dir", NULL, "folder of the database and admin.token (default var/<source>)" },
     { "http", NULL, "HTTP listener HOST:PORT" },
     { "pub", NULL, "ZeroMQ PUB endpoint for events" },
     { "cmd", NULL, "ZeroMQ ROUTER endpoint for commands and replay" },
@@ -58,7 +58,8 @@ static const char *s_usage =
     "  token issue USER_NAME     issue a new token for a user (--label)\n"
     "  token revoke TOKEN_ID     revoke a token\n"
     "  import RESOURCE FILE.csv  import CSV (idempotent on the external key)\n"
-    "  export RESOURCE           write CSV of a resource to stdout";
+    "  export RESOURCE           write CSV of a resource to stdout\n"
+    "  routes                    print every HTTP route (METHOD PATTERN) the service serves";
 
 //  The users resource: admins manage users over HTTP.
 static const char *s_role_choices[AUTH_MAX_ROLES + 1];
@@ -183,6 +184,14 @@ s_token_revoke (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
+static void
+s_add_builtin_routes (service_t *svc)
+{
+    http_server_route (svc->http, "GET", "/api/v1/me", s_me, 0);
+    http_server_route (svc->http, "POST", "/api/v1/users/{id}/tokens", s_token_issue, HTTP_WRITE);
+    http_server_route (svc->http, "POST", "/api/v1/tokens/{id}/revoke", s_token_revoke, HTTP_WRITE);
+}
+
 //  --- readiness and metrics ---
 
 static bool
@@ -227,6 +236,15 @@ static err_t
 s_open (service_t *svc, err_info_t *err)
 {
     const char *dir = config_get (svc->config, "data-dir");
+    //  mkdir -p: the parents too.
+    char partial[4096];
+    snprintf (partial, sizeof partial, "%s", dir);
+    for (char *p = partial + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir (partial, 0755);
+            *p = '/';
+        }
     if (mkdir (dir, 0700) != 0 && errno != EEXIST)
         return err_set (err, ERR_IO, "data-dir", "cannot create %s: %s", dir, strerror (errno));
     char path[4096];
@@ -320,9 +338,7 @@ s_serve (service_t *svc)
     }
     if (s_setup (svc, &err) != ERR_OK)
         goto failed;
-    http_server_route (svc->http, "GET", "/api/v1/me", s_me, 0);
-    http_server_route (svc->http, "POST", "/api/v1/users/{id}/tokens", s_token_issue, HTTP_WRITE);
-    http_server_route (svc->http, "POST", "/api/v1/tokens/{id}/revoke", s_token_revoke, HTTP_WRITE);
+    s_add_builtin_routes (svc);
     http_server_on_ready (svc->http, s_ready, svc);
     command_server_on_snapshot (svc->commands, resource_snapshot);
 
@@ -419,6 +435,13 @@ s_read_file (const char *path, size_t *len)
     return buf;
 }
 
+static void
+s_print_route (void *arg, const char *method, const char *pattern, int flags)
+{
+    (void) arg;
+    printf ("%s %s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "");
+}
+
 static int
 s_admin (service_t *svc)
 {
@@ -427,6 +450,18 @@ s_admin (service_t *svc)
     const char *verb = config_argv (svc->config, 0);
     const char *what = config_argv (svc->config, 1);
     int argc = config_argc (svc->config);
+    if (strcmp (verb, "routes") == 0 && argc == 1) {
+        //  Routes need no database: set up an HTTP server that never listens.
+        svc->http = http_server_new (NULL, svc);
+        if (!svc->http || s_setup (svc, &err) != ERR_OK) {
+            fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
+            return 1;
+        }
+        s_add_builtin_routes (svc);
+        http_server_each_route (svc->http, s_print_route, NULL);
+        http_server_destroy (&svc->http);
+        return 0;
+    }
     if (s_open (svc, &err) != ERR_OK || s_setup (svc, &err) != ERR_OK) {
         fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
         return 1;
@@ -550,6 +585,10 @@ service_main (const service_def_t *def, int argc, char **argv)
         config_destroy (&svc.config);
         return rc > 0 ? 0 : 2;
     }
+    char default_dir[64];
+    snprintf (default_dir, sizeof default_dir, "var/%s", def->source);
+    if (!config_get (c, "data-dir"))
+        config_set (c, "data-dir", default_dir);
     if (!config_get (c, "http"))
         config_set (c, "http", def->default_http);
     if (!config_get (c, "pub"))
