@@ -548,7 +548,7 @@ s_accept (const resource_def_t *def, const cJSON *it, int mode, bool creating, e
             err_set (err, ERR_INVALID, it->string, "%s is not a field of %s", it->string, def->entity);
         return NULL;
     }
-    if ((f->flags & F_REMOTE) && !(mode & RW_REMOTE)) {
+    if ((f->flags & F_REMOTE) && !(mode & RW_REMOTE) && !(creating && (def->flags & R_CREATE_REMOTE))) {
         err_set (err, ERR_CONFLICT, f->name, "%s is owned by %s and can only be changed there", f->name,
                  def->remote_name ? def->remote_name : "the other service");
         return NULL;

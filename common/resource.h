@@ -82,6 +82,8 @@ enum {
     R_NO_PATCH = 1 << 1,
     R_NO_ARCHIVE = 1 << 2,
     R_NO_EVENTS = 1 << 3,     //  not published
+    R_CREATE_REMOTE = 1 << 4, //  clients may set F_REMOTE fields when creating (a
+                              //  walk-in customer made in ERP); edits stay refused
 };
 
 struct resource_def {

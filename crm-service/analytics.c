@@ -26,8 +26,16 @@ s_args (http_req_t *req, s_range_t *r)
         return false;
     }
     const char *cur = http_query (req, "currency");
-    if (!cur)
-        cur = "EUR";
+    char setting[8] = "EUR";
+    if (!cur) {
+        //  The admin's default currency (PATCH /api/v1/settings), else EUR.
+        sqlite3_stmt *st = db_stmt (http_db (req), "SELECT value FROM settings WHERE key = 'default_currency'");
+        if (st && sqlite3_step (st) == SQLITE_ROW)
+            snprintf (setting, sizeof setting, "%s", (const char *) sqlite3_column_text (st, 0));
+        if (st)
+            sqlite3_reset (st);
+        cur = setting;
+    }
     if (!money_currency_valid (cur)) {
         http_reply_errorf (req, ERR_INVALID, "currency", "currency must be an ISO 4217 code like EUR");
         return false;
