@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const *s_roles;
@@ -197,7 +198,13 @@ auth_bootstrap (db_t *db, const char *path, bool *created_out, err_info_t *err)
     }
     //  Write the file before committing: a crash in between leaves no
     //  admin without a token file, and the next start tries again.
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    //  The mode of open() applies only to a new file: tighten one that was
+    //  already there before the token goes in.
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0 && fchmod (fd, 0600) != 0) {
+        close (fd);
+        fd = -1;
+    }
     if (fd < 0) {
         db_rollback (db);
         return err_set (err, ERR_IO, NULL, "cannot write %s", path);

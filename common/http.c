@@ -550,6 +550,11 @@ s_dispatch (http_req_t *req)
         goto done;
     }
     const char *key = strcmp (req->method, "POST") == 0 ? http_header (req, "Idempotency-Key") : NULL;
+    if (key && (flags & HTTP_SECRET)) {
+        http_reply_errorf (req, ERR_RULE, "Idempotency-Key",
+                           "Idempotency-Key is not accepted here: the answer holds a secret that is never stored");
+        goto done;
+    }
     if (key && (strlen (key) == 0 || strlen (key) > 200)) {
         http_reply_errorf (req, ERR_INVALID, "Idempotency-Key", "Idempotency-Key must be 1 to 200 characters");
         goto done;

@@ -23,6 +23,8 @@ enum {
     HTTP_WRITE = 1 << 1,      //  run in one BEGIN IMMEDIATE transaction
     HTTP_CSV_BODY = 1 << 2,   //  body is text/csv, limit 64 MiB
     HTTP_RAW = 1 << 3,        //  no idempotency / transaction wrapping at all
+    HTTP_SECRET = 1 << 4,     //  the answer holds a secret (a token): it is never
+                              //  stored, so Idempotency-Key is refused (422)
 };
 
 typedef struct _http_server_t http_server_t;

@@ -36,7 +36,7 @@ json_is_int (const cJSON *item, int64_t *out)
     if (!cJSON_IsNumber (item))
         return false;
     double d = item->valuedouble;
-    if (!isfinite (d) || d != floor (d) || d > 9007199254740992.0 || d < -9007199254740992.0)
+    if (!isfinite (d) || d != floor (d) || d > (double) JSON_INT_MAX || d < -(double) JSON_INT_MAX)
         return false;
     if (out)
         *out = (int64_t) d;
@@ -52,7 +52,7 @@ json_int (const cJSON *obj, const char *key, int64_t *out)
 bool
 json_add_int (cJSON *obj, const char *key, int64_t value)
 {
-    if (value > 9007199254740992LL || value < -9007199254740992LL)
+    if (value > JSON_INT_MAX || value < -JSON_INT_MAX)
         return false;
     return cJSON_AddNumberToObject (obj, key, (double) value) != NULL;
 }

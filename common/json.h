@@ -16,8 +16,15 @@ cJSON *
 const char *
     json_str (const cJSON *obj, const char *key);
 
-//  Integer member: true and *out set if present and an exact integer in
-//  int64 range (1e3 is fine, 1.5 and 1e30 are not).
+//  The largest integer magnitude read or written: 15 digits. A double holds
+//  every integer up to 2^53, but cJSON prints numbers with 15 significant
+//  digits whenever its relative comparison finds the result close enough,
+//  which turns 4503599627370499 into 4.5035996273705e+15; integers of at most
+//  15 digits always print exactly.
+#define JSON_INT_MAX INT64_C (999999999999999)
+
+//  Integer member: true and *out set if present and an exact integer with
+//  |value| <= JSON_INT_MAX (1e3 is fine, 1.5 and 1e30 are not).
 bool
     json_int (const cJSON *obj, const char *key, int64_t *out);
 
@@ -25,8 +32,9 @@ bool
 bool
     json_is_int (const cJSON *item, int64_t *out);
 
-//  Add an int64 member exactly (cJSON stores doubles: values beyond 2^53
-//  would lose precision, so those are refused with false).
+//  Add an int64 member exactly (cJSON stores doubles and prints 15 digits:
+//  values beyond JSON_INT_MAX would lose precision, so those are refused
+//  with false).
 bool
     json_add_int (cJSON *obj, const char *key, int64_t value);
 

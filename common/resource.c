@@ -133,8 +133,10 @@ resource_register (const resource_def_t *def)
         return ERR_NOMEM;
     r->nfields = n;
     r->columns = cols;
-    r->sql_get = s_printf ("SELECT %s FROM %s WHERE id = ?1 AND archived = 0", cols, def->table);
-    r->sql_get_any = s_printf ("SELECT %s FROM %s WHERE id = ?1", cols, def->table);
+    //  Aliased t: a scoped read appends the definition's scope_sql, which
+    //  names the row as t.
+    r->sql_get = s_printf ("SELECT %s FROM %s t WHERE id = ?1 AND archived = 0", cols, def->table);
+    r->sql_get_any = s_printf ("SELECT %s FROM %s t WHERE id = ?1", cols, def->table);
     r->sql_insert = s_printf ("INSERT INTO %s (%s) VALUES (%s)", def->table, ins_cols, ins_vals);
     char where[64];
     snprintf (where, sizeof where, " WHERE id = ?1 AND version = ?%d", n + 3);
@@ -557,10 +559,8 @@ s_accept (const resource_def_t *def, const cJSON *it, int mode, bool creating, e
         err_set (err, ERR_INVALID, f->name, "%s is read-only here (changed by workflow steps)", f->name);
         return NULL;
     }
-    if ((f->flags & F_IMMUTABLE) && !creating && !(mode & RW_SYSTEM)) {
-        err_set (err, ERR_INVALID, f->name, "%s cannot be changed after creation", f->name);
-        return NULL;
-    }
+    //  F_IMMUTABLE is checked by resource_update once the value is known to
+    //  differ: sending a record back with its unchanged fields is fine.
     return s_normalize (f, it, f->name, err);
 }
 
@@ -590,7 +590,7 @@ s_check_refs (db_t *db, const resource_def_t *def, const actor_t *actor, const c
             return err_set (err, ERR_INTERNAL, f->name, "%s refers to an unknown resource", f->name);
         char sql[512];
         bool scoped = resource_scoped (target, actor);
-        snprintf (sql, sizeof sql, "SELECT archived FROM %s WHERE id = :id%s%s%s", target->table,
+        snprintf (sql, sizeof sql, "SELECT archived FROM %s t WHERE id = :id%s%s%s", target->table,
                   scoped ? " AND (" : "", scoped ? target->scope_sql : "", scoped ? ")" : "");
         sqlite3_stmt *st = db_stmt (db, sql);
         if (!st)
@@ -828,6 +828,11 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
             cJSON_Delete (v);
             continue;
         }
+        if ((s_field (def, it->string)->flags & F_IMMUTABLE) && !(mode & RW_SYSTEM)) {
+            cJSON_Delete (v);
+            rc = err_set (err, ERR_INVALID, it->string, "%s cannot be changed after creation", it->string);
+            goto cleanup;
+        }
         if (def->owner_field && strcmp (it->string, def->owner_field) == 0 && resource_scoped (def, actor)
             && !(cJSON_IsString (v) && strcmp (v->valuestring, actor->user_id) == 0)) {
             cJSON_Delete (v);
@@ -1033,7 +1038,7 @@ s_list_arg (void *arg, const char *key, const char *value)
             }
             int i = s_add_bind_text (q, fq);
             free (fq);
-            snprintf (cond, sizeof cond, "t.rowid IN (SELECT rowid FROM %s WHERE %s MATCH ?%d)", def->fts,
+            snprintf (cond, sizeof cond, "t.rowid IN (SELECT rowid FROM %s WHERE %s MATCH :p%d)", def->fts,
                       def->fts, i);
             s_add_cond (q, cond);
             return true;
@@ -1056,7 +1061,7 @@ s_list_arg (void *arg, const char *key, const char *value)
         char *any = strdup ("(0");
         for (const field_def_t *f = def->fields; f->name; f++)
             if (f->flags & F_SEARCH) {
-                snprintf (cond, sizeof cond, " OR t.%s LIKE ?%d ESCAPE '\\'", f->name, i);
+                snprintf (cond, sizeof cond, " OR t.%s LIKE :p%d ESCAPE '\\'", f->name, i);
                 any = s_strcat (any, cond);
             }
         any = s_strcat (any, ")");
@@ -1086,7 +1091,7 @@ s_list_arg (void *arg, const char *key, const char *value)
         }
         char norm[CLOCK_TEXT_LEN];
         int i = s_add_bind_text (q, clock_format (ms, norm, sizeof norm));
-        snprintf (cond, sizeof cond, "t.%.*s > ?%d", (int) (strlen (key) - 6), key, i);
+        snprintf (cond, sizeof cond, "t.%.*s_at > :p%d", (int) (strlen (key) - 6), key, i);
         s_add_cond (q, cond);
         return true;
     }
@@ -1122,14 +1127,14 @@ s_list_arg (void *arg, const char *key, const char *value)
             if (!*value || *end)
                 goto bad_value;
         }
-        snprintf (cond, sizeof cond, "t.%s = ?%d", f->name, s_add_bind_int (q, n));
+        snprintf (cond, sizeof cond, "t.%s = :p%d", f->name, s_add_bind_int (q, n));
     }
     else if (strcmp (value, "null") == 0)
         snprintf (cond, sizeof cond, "t.%s IS NULL", f->name);
     else if (f->type == FT_USER && strcmp (value, "me") == 0)
         snprintf (cond, sizeof cond, "t.%s = :me", f->name);
     else
-        snprintf (cond, sizeof cond, "t.%s = ?%d", f->name, s_add_bind_text (q, value));
+        snprintf (cond, sizeof cond, "t.%s = :p%d", f->name, s_add_bind_text (q, value));
     s_add_cond (q, cond);
     return true;
 bad_value:
@@ -1246,7 +1251,7 @@ s_list (http_req_t *req)
             int vi = int_sort ? s_add_bind_int (&q, strtoll (value, NULL, 10)) : s_add_bind_text (&q, value);
             int ii = s_add_bind_text (&q, cid);
             char cond[512];
-            snprintf (cond, sizeof cond, "(%s %s ?%d OR (%s = ?%d AND t.id %s ?%d))", expr, desc ? "<" : ">", vi,
+            snprintf (cond, sizeof cond, "(%s %s :p%d OR (%s = :p%d AND t.id %s :p%d))", expr, desc ? "<" : ">", vi,
                       expr, vi, desc ? "<" : ">", ii);
             s_add_cond (&q, cond);
         }
@@ -1287,10 +1292,17 @@ s_list (http_req_t *req)
         goto cleanup;
     }
     for (int i = 0; i < q.nbinds; i++) {
+        //  List binds are named (:p1, :p2…) like :me and :now, so the order
+        //  in which filters appear cannot make two of them share an index.
+        char name[16];
+        snprintf (name, sizeof name, ":p%d", i + 1);
+        int index = sqlite3_bind_parameter_index (st, name);
+        if (index == 0)
+            continue;
         if (q.binds[i].type == 1)
-            sqlite3_bind_int64 (st, i + 1, q.binds[i].n);
+            sqlite3_bind_int64 (st, index, q.binds[i].n);
         else
-            sqlite3_bind_text (st, i + 1, q.binds[i].text ? q.binds[i].text : "", -1, SQLITE_STATIC);
+            sqlite3_bind_text (st, index, q.binds[i].text ? q.binds[i].text : "", -1, SQLITE_STATIC);
     }
     s_bind_context (st, actor);
     body = cJSON_CreateObject ();
@@ -1544,7 +1556,8 @@ resource_snapshot (db_t *db, const char *entity, const char *after_id, int max, 
                    err_info_t *err)
 {
     const resource_def_t *def = resource_find_entity (entity);
-    if (!def)
+    //  Only published entities are served: users and tokens stay inside.
+    if (!def || (def->flags & R_NO_EVENTS))
         return err_set (err, ERR_NOT_FOUND, "entity", "no entity named '%s'", entity ? entity : "");
     char *sql = s_printf ("SELECT %s FROM %s WHERE id > ?1 ORDER BY id LIMIT ?2", resource_columns (def), def->table);
     if (!sql)

@@ -259,7 +259,7 @@ s_add_builtin_routes (service_t *svc)
     http_server_route (svc->http, "GET", "/api/v1/settings", s_settings_get, 0);
     http_server_route (svc->http, "PATCH", "/api/v1/settings", s_settings_patch, HTTP_WRITE);
     http_server_route (svc->http, "GET", "/api/v1/me", s_me, 0);
-    http_server_route (svc->http, "POST", "/api/v1/users/{id}/tokens", s_token_issue, HTTP_WRITE);
+    http_server_route (svc->http, "POST", "/api/v1/users/{id}/tokens", s_token_issue, HTTP_WRITE | HTTP_SECRET);
     http_server_route (svc->http, "POST", "/api/v1/tokens/{id}/revoke", s_token_revoke, HTTP_WRITE);
 }
 

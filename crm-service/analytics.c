@@ -40,7 +40,7 @@ s_args (http_req_t *req, s_range_t *r)
         http_reply_errorf (req, ERR_INVALID, "currency", "currency must be an ISO 4217 code like EUR");
         return false;
     }
-    snprintf (r->currency, sizeof r->currency, "%s", cur);
+    snprintf (r->currency, sizeof r->currency, "%.3s", cur);    //  valid: three letters
     const char *names[] = { "from", "to" };
     char *outs[] = { r->from, r->to };
     for (int i = 0; i < 2; i++) {

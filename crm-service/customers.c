@@ -59,8 +59,8 @@ const resource_def_t crm_customers = {
 
 static const field_def_t s_counterparty_fields[] = {
     { .name = "customer_id", .type = FT_REF, .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE, .ref = "customers" },
-    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT, .max = 200 },
-    { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER, .max = 50 },
+    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
+    { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER | F_SEARCH, .max = 50 },
     { .name = "registration_number", .type = FT_TEXT, .max = 50 },
     { .name = "address", .type = FT_TEXT, .max = 500 },
     { .name = "country", .type = FT_TEXT, .max = 2 },

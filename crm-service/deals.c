@@ -43,7 +43,7 @@ static const field_def_t s_line_fields[] = {
 };
 
 static const field_def_t s_deal_fields[] = {
-    { .name = "title", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT, .max = 200 },
+    { .name = "title", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
     { .name = "customer_id", .type = FT_REF, .flags = F_FILTER, .ref = "customers" },
     { .name = "contact_id", .type = FT_REF, .ref = "contacts" },
     { .name = "stage", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER, .def = "\"new\"" },
@@ -110,6 +110,21 @@ s_deal_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old
         }
         cJSON_DeleteItemFromObject (rec, "amount_minor");
         cJSON_AddNumberToObject (rec, "amount_minor", (double) total);
+    }
+    const char *contact = json_str (rec, "contact_id");
+    if (contact) {
+        const char *customer = json_str (rec, "customer_id");
+        sqlite3_stmt *st = db_stmt (db, "SELECT COUNT(*) FROM contacts WHERE id = ?1 AND customer_id IS ?2");
+        bool ok = false;
+        if (st) {
+            sqlite3_bind_text (st, 1, contact, -1, SQLITE_STATIC);
+            if (customer)
+                sqlite3_bind_text (st, 2, customer, -1, SQLITE_STATIC);
+            ok = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) > 0;
+            sqlite3_reset (st);
+        }
+        if (!ok)
+            return err_set (err, ERR_RULE, "contact_id", "the contact belongs to another customer");
     }
     const char *stage = json_str (rec, "stage");
     char kind[16];
@@ -348,9 +363,11 @@ s_history (http_req_t *req)
     }
     cJSON_Delete (deal);
     sqlite3_stmt *st = db_stmt (db,
-        "SELECT at, 'stage' AS kind, from_stage, to_stage, actor, NULL, NULL, NULL FROM deal_stage_history"
-        " WHERE deal_id = ?1 UNION ALL SELECT at, kind, NULL, status, NULL, amount_minor, currency, reference"
-        " FROM deal_erp_events WHERE deal_id = ?1 ORDER BY 1 DESC LIMIT 500");
+        "SELECT at, 'stage' AS kind, from_stage, to_stage, actor, NULL, NULL, NULL, rowid FROM deal_stage_history"
+        " WHERE deal_id = ?1 UNION ALL SELECT at, kind, NULL, status, NULL, amount_minor, currency, reference, rowid"
+        " FROM deal_erp_events WHERE deal_id = ?1 ORDER BY 1 DESC, 9 DESC LIMIT 500");
+    if (st)
+        sqlite3_bind_text (st, 1, http_param (req, "id"), -1, SQLITE_TRANSIENT);
     cJSON *items = cJSON_CreateArray ();
     while (st && sqlite3_step (st) == SQLITE_ROW) {
         cJSON *h = cJSON_CreateObject ();
@@ -386,6 +403,14 @@ deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const c
         return err_set (err, ERR_INTERNAL, NULL, "cannot record the ERP event");
     char id[ID_LEN], now[CLOCK_TEXT_LEN];
     id_new (id);
+    //  Stored in the canonical UTC form, so that it sorts as text against
+    //  every other time in the history and the timeline.
+    int64_t at_ms;
+    if (at && !clock_parse (at, &at_ms))
+        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    if (!at)
+        at_ms = clock_now_ms ();
+    clock_format (at_ms, now, sizeof now);
     char *detail_text = detail ? json_print (detail) : NULL;
     sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
@@ -399,7 +424,7 @@ deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const c
         sqlite3_bind_text (st, 6, reference, -1, SQLITE_STATIC);
     if (detail_text)
         sqlite3_bind_text (st, 7, detail_text, -1, free);
-    sqlite3_bind_text (st, 8, at ? at : clock_format (clock_now_ms (), now, sizeof now), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 8, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 9, deal_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step (st);
     sqlite3_reset (st);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libzmq3-dev libsqlite3-dev libcjson-dev
             uuid-dev libmicrohttpd-dev libsodium-dev libcmocka-dev)
-test_pkgs=(python3 python3-pytest python3-requests python3-zmq sqlite3 curl)
+test_pkgs=(python3 python3-pytest python3-requests python3-zmq python3-yaml sqlite3 curl)
 bench_pkgs=(wrk nginx-light)
 extra_pkgs=(docker-compose)
 

@@ -1,0 +1,222 @@
+//  bare_insert: the baseline of the create benchmark. One thread, one
+//  connection, a loop of BEGIN IMMEDIATE; INSERT one customer; COMMIT for a
+//  fixed time, against a copy of a fresh crm.db (the service's own schema, so
+//  the table, its indexes and its constraints are the same) opened with the
+//  pragmas common/db.c uses.
+//
+//    bare_insert DB full|normal SECONDS [plain|full]
+//
+//  plain (default): the customers_fts_* triggers are dropped, so the
+//  transaction holds exactly one row insert into customers.
+//  full: the triggers stay (the FTS row is written as in the service) and
+//  an outbox row with an envelope of the usual size is added, the way
+//  common/outbox.c does it: everything the service writes, without HTTP,
+//  JSON or validation.
+//
+//  Prints: rows=N seconds=S rows_per_s=R
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const s_first[] = { "Anna", "Lukas", "Emma", "Jonas", "Mia", "Paul", "Clara",
+                                       "Felix", "Sofia", "Elias", "Laura", "Tobias", NULL };
+static const char *const s_last[] = { "Mueller", "Schmidt", "Weber", "Fischer", "Becker", "Wagner",
+                                      "Keller", "Dubois", "Rossi", "Nowak", "Hansen", "Smith", NULL };
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void
+s_rfc3339 (char *buf, size_t size)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r (&ts.tv_sec, &tm);
+    snprintf (buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ts.tv_nsec / 1000000));
+}
+
+static uint64_t s_rng = 88172645463325252ull;
+
+static uint64_t
+s_rand (void)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return s_rng;
+}
+
+static void
+s_uuid (char *buf)
+{
+    uint64_t a = s_rand (), b = s_rand ();
+    snprintf (buf, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned) (a >> 32), (unsigned) (a >> 16) & 0xffff,
+              (unsigned) a & 0xfff, (unsigned) ((b >> 48) & 0x3fff) | 0x8000,
+              (unsigned long long) (b & 0xffffffffffffull));
+}
+
+static int
+s_exec (sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf (stderr, "bare_insert: %s: %s\n", sql, msg ? msg : sqlite3_errmsg (db));
+        sqlite3_free (msg);
+        return -1;
+    }
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf (stderr, "usage: bare_insert DB full|normal SECONDS [plain|full]\n");
+        return 2;
+    }
+    const char *path = argv[1];
+    bool normal = strcmp (argv[2], "normal") == 0;
+    double seconds = atof (argv[3]);
+    bool full = argc > 4 && strcmp (argv[4], "full") == 0;
+
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        fprintf (stderr, "bare_insert: cannot open %s\n", path);
+        return 1;
+    }
+    sqlite3_busy_timeout (db, 10000);
+    char pragmas[256];
+    snprintf (pragmas, sizeof pragmas,
+              "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
+              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
+              normal ? "NORMAL" : "FULL");
+    if (s_exec (db, pragmas) != 0)
+        return 1;
+    if (!full && (s_exec (db, "DROP TRIGGER IF EXISTS customers_fts_ins") != 0
+                  || s_exec (db, "DROP TRIGGER IF EXISTS customers_fts_upd") != 0))
+        return 1;
+
+    //  The owner is a real user, as in the service (foreign key).
+    char owner[64] = "";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2 (db, "SELECT id FROM users LIMIT 1", -1, &st, NULL) == SQLITE_OK
+        && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (owner, sizeof owner, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
+    if (!*owner) {
+        fprintf (stderr, "bare_insert: %s has no user (not a crm.db?)\n", path);
+        return 1;
+    }
+
+    //  The same statement shape as common/resource.c's sql_insert: every
+    //  column, unset optional fields bound as NULL.
+    sqlite3_stmt *ins = NULL, *maxseq = NULL, *outbox = NULL;
+    const char *sql =
+        "INSERT INTO customers (id, version, created_at, updated_at, archived, kind, name, email, phone,"
+        " website, addresses, segment, tags, owner_id, campaign_id, status, external_key, notes, erp_id,"
+        " tax_id, payment_terms_days, credit_limit_minor, credit_hold, balance_minor, overdue_minor,"
+        " finance_currency) VALUES (?1, 1, ?2, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+        " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL) != SQLITE_OK
+        || (full
+            && (sqlite3_prepare_v3 (db, "SELECT COALESCE(MAX(seq), 0) FROM outbox", -1,
+                                    SQLITE_PREPARE_PERSISTENT, &maxseq, NULL) != SQLITE_OK
+                || sqlite3_prepare_v3 (db,
+                                       "INSERT INTO outbox (seq, event_id, topic, envelope, occurred_at)"
+                                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+                                       -1, SQLITE_PREPARE_PERSISTENT, &outbox, NULL) != SQLITE_OK))) {
+        fprintf (stderr, "bare_insert: prepare: %s\n", sqlite3_errmsg (db));
+        return 1;
+    }
+
+    long rows = 0;
+    double start = s_now (), end = start + seconds;
+    char id[40], now[96], name[96], email[128], phone[32], addr[256];
+    char envelope[2048];
+    while (s_now () < end) {
+        const char *first = s_first[s_rand () % 12], *last = s_last[s_rand () % 12];
+        s_uuid (id);
+        s_rfc3339 (now, sizeof now);
+        snprintf (name, sizeof name, "%s %s", first, last);
+        snprintf (email, sizeof email, "%s.%s.%ld@example.org", first, last, rows);
+        snprintf (phone, sizeof phone, "+49 30 %07u", (unsigned) (s_rand () % 10000000));
+        snprintf (addr, sizeof addr,
+                  "[{\"kind\":\"billing\",\"line1\":\"Hauptstrasse %u\",\"city\":\"Berlin\","
+                  "\"postal_code\":\"10115\",\"country\":\"DE\"}]",
+                  (unsigned) (s_rand () % 200));
+        if (s_exec (db, "BEGIN IMMEDIATE") != 0)
+            return 1;
+        sqlite3_bind_text (ins, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 2, now, -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 3, "person", -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 4, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 5, email, -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 6, phone, -1, SQLITE_STATIC);
+        sqlite3_bind_null (ins, 7);
+        sqlite3_bind_text (ins, 8, addr, -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 9, "smb", -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 10, "[]", -1, SQLITE_STATIC);
+        sqlite3_bind_text (ins, 11, owner, -1, SQLITE_STATIC);
+        sqlite3_bind_null (ins, 12);
+        sqlite3_bind_text (ins, 13, "lead", -1, SQLITE_STATIC);
+        for (int i = 14; i <= 23; i++)
+            sqlite3_bind_null (ins, i);
+        int rc = sqlite3_step (ins);
+        sqlite3_reset (ins);
+        if (rc != SQLITE_DONE) {
+            fprintf (stderr, "bare_insert: insert: %s\n", sqlite3_errmsg (db));
+            return 1;
+        }
+        if (full) {
+            rc = sqlite3_step (maxseq);
+            long long seq = sqlite3_column_int64 (maxseq, 0) + 1;
+            sqlite3_reset (maxseq);
+            char event_id[40];
+            s_uuid (event_id);
+            snprintf (envelope, sizeof envelope,
+                      "{\"id\":\"%s\",\"source\":\"crm\",\"seq\":%lld,\"type\":\"customer.created\","
+                      "\"entity\":\"customer\",\"entity_id\":\"%s\",\"version\":1,\"occurred_at\":\"%s\","
+                      "\"actor\":\"%s\",\"causation_id\":null,\"data\":{\"id\":\"%s\",\"version\":1,"
+                      "\"created_at\":\"%s\",\"updated_at\":\"%s\",\"archived\":false,\"kind\":\"person\","
+                      "\"name\":\"%s\",\"email\":\"%s\",\"phone\":\"%s\",\"website\":null,\"addresses\":%s,"
+                      "\"segment\":\"smb\",\"tags\":[],\"owner_id\":\"%s\",\"campaign_id\":null,"
+                      "\"status\":\"lead\",\"external_key\":null,\"notes\":null,\"erp_id\":null,"
+                      "\"tax_id\":null,\"payment_terms_days\":null,\"credit_limit_minor\":null,"
+                      "\"credit_hold\":null,\"balance_minor\":null,\"overdue_minor\":null,"
+                      "\"finance_currency\":null}}",
+                      event_id, seq, id, now, owner, id, now, now, name, email, phone, addr, owner);
+            sqlite3_bind_int64 (outbox, 1, seq);
+            sqlite3_bind_text (outbox, 2, event_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text (outbox, 3, "crm.customer.created", -1, SQLITE_STATIC);
+            sqlite3_bind_text (outbox, 4, envelope, -1, SQLITE_STATIC);
+            sqlite3_bind_text (outbox, 5, now, -1, SQLITE_STATIC);
+            rc = sqlite3_step (outbox);
+            sqlite3_reset (outbox);
+            if (rc != SQLITE_DONE) {
+                fprintf (stderr, "bare_insert: outbox: %s\n", sqlite3_errmsg (db));
+                return 1;
+            }
+        }
+        if (s_exec (db, "COMMIT") != 0)
+            return 1;
+        rows++;
+    }
+    double took = s_now () - start;
+    printf ("rows=%ld seconds=%.3f rows_per_s=%.1f\n", rows, took, (double) rows / took);
+    sqlite3_finalize (ins);
+    sqlite3_finalize (maxseq);
+    sqlite3_finalize (outbox);
+    sqlite3_close (db);
+    return 0;
+}

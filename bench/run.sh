@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# bench/run.sh: crm-service benchmarks, each next to a baseline measured in
+# the same run on the same machine (see bench/README.md). Called by
+# `make bench`; prints a table and writes it to bench/results/latest.md.
+#
+# Settings (environment):
+#   BENCH_CUSTOMERS   size of the search data set (default 1000000); it is
+#                     built once through the service and cached under
+#                     bench/results/cache/
+#   BENCH_SECONDS     length of each measurement (default 10)
+#   BENCH_ROUNDS      rounds of the read benchmark, best kept (default 1)
+#   BENCH_ONLY        any of get,post,search (default all three)
+#   BENCH_POST_CONNS  wrk connections for the create benchmark (default 16)
+#
+# Loopback only; every process it starts is stopped on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+N=${BENCH_CUSTOMERS:-1000000}
+SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-1}
+ONLY=${BENCH_ONLY:-get,post,search}
+POST_CONNS=${BENCH_POST_CONNS:-16}
+GET_RECORDS=1000
+RESULTS=bench/results
+BIN=$ROOT/bin
+# The system Python has pyzmq (scripts/deps.sh), as in the Makefile.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+BB=$ROOT/build/bench
+LUA=$ROOT/bench/lua
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+for tool in wrk nginx python3 curl sqlite3; do
+    command -v "$tool" >/dev/null || die "$tool is missing (bash scripts/deps.sh --bench)"
+done
+
+# --- processes -------------------------------------------------------------
+
+PIDS=()
+TMP=$(mktemp -d /tmp/crm-bench.XXXXXX)
+
+stop_pid() {
+    local pid=$1 i
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local keep=() p
+    for p in "${PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
+    PIDS=(${keep[@]+"${keep[@]}"})
+}
+
+cleanup() {
+    local p
+    for p in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$p"; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_ports() {
+    "$PY" - "$1" <<'EOF'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+wait_http() {
+    local i
+    for i in $(seq 100); do
+        curl -fs -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_crm DIR [flags…]: sets CRM_PID, CRM_URL, CRM_CMD, CRM_TOKEN.
+start_crm() {
+    local dir=$1 hp pp cp
+    shift
+    mkdir -p "$dir"
+    read -r hp pp cp < <(free_ports 3)
+    "$BIN/crm-service" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
+        --cmd "tcp://127.0.0.1:$cp" --log-level warn "$@" >>"$dir/service.log" 2>&1 &
+    CRM_PID=$!
+    PIDS+=("$CRM_PID")
+    CRM_URL=http://127.0.0.1:$hp
+    CRM_CMD=tcp://127.0.0.1:$cp
+    wait_http "$CRM_URL/livez" || { cat "$dir/service.log" >&2; die "crm-service did not start"; }
+    CRM_TOKEN=$(cat "$dir/admin.token")
+}
+
+# start_nginx DOCROOT: sets NGINX_PID, NGINX_URL.
+start_nginx() {
+    local root=$1 dir=$TMP/nginx port user=""
+    mkdir -p "$dir/logs"
+    read -r port < <(free_ports 1)
+    # As root, nginx would hand its workers to "nobody", who cannot read $TMP.
+    [ "$(id -u)" = 0 ] && user="user $(id -un) $(id -gn);"
+    cat >"$dir/nginx.conf" <<EOF
+$user
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    types { }
+    default_type application/json;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $root;
+    }
+}
+EOF
+    nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/logs/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
+    NGINX_URL=http://127.0.0.1:$port
+}
+
+# run_wrk SCRIPT URL THREADS CONNS SECONDS: prints wrk's BENCH line.
+run_wrk() {
+    local out
+    out=$(BENCH_LUA=$LUA timeout $(($5 + 60)) wrk -t"$3" -c"$4" -d"$5"s --timeout 10s \
+        -s "$LUA/$1" "$2") || die "wrk failed: $out"
+    grep '^BENCH ' <<<"$out" || die "no summary from wrk: $out"
+}
+
+# field NAME LINE: the value of NAME=value in LINE.
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+
+errors_of() {
+    local n=0 k
+    for k in connect read write status timeout; do n=$((n + $(field $k "$1"))); done
+    echo $n
+}
+
+ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b) if b else '-')" "$1" "$2"; }
+fmt() { "$PY" -c "import sys; print('{:,.0f}'.format(float(sys.argv[1])))" "$1"; }
+ms() { "$PY" -c "import sys; print('%.2f' % (float(sys.argv[1]) / 1000))" "$1"; }
+
+# --- build -------------------------------------------------------------------
+
+log "building"
+make --no-print-directory -s all
+# The bench programs get the project's compiler flags (see the Makefile).
+CC=${CC:-cc}
+BFLAGS="${OPT:--O2} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread"
+mkdir -p "$BB" "$RESULTS"
+for p in bare_insert bare_search; do
+    if [ ! -x "$BB/$p" ] || [ "bench/$p.c" -nt "$BB/$p" ]; then
+        # shellcheck disable=SC2046,SC2086
+        $CC $BFLAGS $(pkg-config --cflags sqlite3) -o "$BB/$p" "bench/$p.c" $(pkg-config --libs sqlite3)
+    fi
+done
+
+ROWS=()    # lines of the result table
+NOTES=()
+add_row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
+
+# --- a. read one customer ------------------------------------------------------
+
+bench_get() {
+    log "read: seeding $GET_RECORDS customers"
+    start_crm "$TMP/get"
+    "$PY" bench/gen_data.py csv "$GET_RECORDS" 0 "$TMP/get.csv"
+    "$PY" bench/seed_get.py "$CRM_URL" "$CRM_TOKEN" "$TMP/get.csv" "$TMP/ids.txt" "$TMP/www" >&2
+    start_nginx "$TMP/www"
+    wait_http "$NGINX_URL/api/v1/customers/$(head -1 "$TMP/ids.txt")" || die "nginx did not start"
+    cmp -s <(curl -fs -H "Authorization: Bearer $CRM_TOKEN" "$CRM_URL/api/v1/customers/$(head -1 "$TMP/ids.txt")") \
+        "$TMP/www/api/v1/customers/$(head -1 "$TMP/ids.txt")" || die "nginx and the service answer differently"
+    export BENCH_TOKEN=$CRM_TOKEN BENCH_IDS=$TMP/ids.txt
+    local best_svc=0 best_ngx=0 line_svc="" line_ngx="" r line
+    for r in $(seq "$ROUNDS"); do
+        log "read: round $r/$ROUNDS, service then nginx (wrk -t2 -c50 -d${SECS}s)"
+        run_wrk get.lua "$CRM_URL" 2 50 2 >/dev/null
+        line=$(run_wrk get.lua "$CRM_URL" 2 50 "$SECS")
+        [ "$(errors_of "$line")" = 0 ] || die "read benchmark: service errors: $line"
+        if "$PY" -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$(field rps "$line")" "$best_svc"; then
+            best_svc=$(field rps "$line"); line_svc=$line
+        fi
+        run_wrk get.lua "$NGINX_URL" 2 50 2 >/dev/null
+        line=$(run_wrk get.lua "$NGINX_URL" 2 50 "$SECS")
+        [ "$(errors_of "$line")" = 0 ] || die "read benchmark: nginx errors: $line"
+        if "$PY" -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$(field rps "$line")" "$best_ngx"; then
+            best_ngx=$(field rps "$line"); line_ngx=$line
+        fi
+    done
+    stop_pid "$NGINX_PID"
+    stop_pid "$CRM_PID"
+    add_row "GET /api/v1/customers/{id}" "$(fmt "$best_svc") req/s (p99 $(ms "$(field p99_us "$line_svc")") ms)" \
+        "nginx, same bytes: $(fmt "$best_ngx") req/s (p99 $(ms "$(field p99_us "$line_ngx")") ms)" \
+        "$(ratio "$best_svc" "$best_ngx")" "≥ 0.5" "wrk -t2 -c50, $GET_RECORDS ids, best of $ROUNDS"
+}
+
+# --- b. create a customer --------------------------------------------------------
+
+bench_post() {
+    local sync=$1 line rows svc bare bare_full
+    log "create, --sync $sync: service (wrk -t2 -c$POST_CONNS -d${SECS}s)"
+    start_crm "$TMP/post-$sync" --sync "$sync"
+    export BENCH_TOKEN=$CRM_TOKEN
+    line=$(run_wrk post.lua "$CRM_URL" 2 "$POST_CONNS" "$SECS")
+    stop_pid "$CRM_PID"
+    [ "$(errors_of "$line")" = 0 ] || die "create benchmark: errors: $line"
+    rows=$(sqlite3 "$TMP/post-$sync/crm.db" "SELECT COUNT(*) FROM customers")
+    # wrk does not count the answers still on their way when time is up.
+    [ "$rows" -ge "$(field requests "$line")" ] && [ "$rows" -le $(($(field requests "$line") + POST_CONNS)) ] \
+        || die "create benchmark: $rows rows for $(field requests "$line") requests"
+    svc=$(field rps "$line")
+    log "create, --sync $sync: bare SQLite loop"
+    # A fresh crm.db made by the service itself: the same schema.
+    "$BIN/crm-service" user list --data-dir "$TMP/bare-$sync" >/dev/null 2>&1
+    cp "$TMP/bare-$sync/crm.db" "$TMP/bare-$sync/full.db"
+    bare=$(field rows_per_s "$("$BB/bare_insert" "$TMP/bare-$sync/crm.db" "$sync" "$SECS" plain)")
+    bare_full=$(field rows_per_s "$("$BB/bare_insert" "$TMP/bare-$sync/full.db" "$sync" "$SECS" full)")
+    add_row "POST /api/v1/customers, --sync $sync" \
+        "$(fmt "$svc") rows/s (p50 $(ms "$(field p50_us "$line")"), p99 $(ms "$(field p99_us "$line")") ms)" \
+        "bare insert loop: $(fmt "$bare") rows/s" "$(ratio "$svc" "$bare")" "≥ 0.7" \
+        "wrk -t2 -c$POST_CONNS; bare loop + FTS + outbox: $(fmt "$bare_full") rows/s (ratio $(ratio "$svc" "$bare_full"))"
+}
+
+# --- c. search -----------------------------------------------------------------------
+
+# Customers that come from ERP (with tax ids, through customer.upsert): 5 %.
+UPSERTS=$((N / 20))
+IMPORTS=$((N - UPSERTS))
+
+build_dataset() {
+    local dir=$1 work=$1.tmp chunk=100000 start=0 n t0 t1
+    rm -rf "$work"
+    mkdir -p "$work"
+    t0=$(date +%s)
+    log "search data: importing $IMPORTS customers with the import command (in chunks of $chunk)"
+    n=$((IMPORTS < chunk ? IMPORTS : chunk))
+    "$PY" bench/gen_data.py csv "$n" 0 "$work/chunk-0.csv"
+    while [ "$start" -lt "$IMPORTS" ]; do
+        local next=$((start + n)) m=0 gen=""
+        # Generate the next chunk while this one is imported.
+        if [ "$next" -lt "$IMPORTS" ]; then
+            m=$((IMPORTS - next < chunk ? IMPORTS - next : chunk))
+            "$PY" bench/gen_data.py csv "$m" "$next" "$work/chunk-$next.csv" &
+            gen=$!
+            PIDS+=("$gen")
+        fi
+        "$BIN/crm-service" import customers "$work/chunk-$start.csv" --data-dir "$work" --sync normal \
+            >"$work/import.out" 2>>"$work/import.log" || { tail -5 "$work/import.log" >&2; die "import failed"; }
+        rm -f "$work/chunk-$start.csv"
+        if [ -n "$gen" ]; then
+            wait "$gen" || die "gen_data failed"
+            local keep=() p
+            for p in "${PIDS[@]}"; do [ "$p" != "$gen" ] && keep+=("$p"); done
+            PIDS=(${keep[@]+"${keep[@]}"})
+        fi
+        start=$next
+        n=$m
+        log "search data: $start customers imported ($(($(date +%s) - t0)) s)"
+    done
+    t1=$(date +%s)
+    # The import wrote an event per customer; mark them published, so the
+    # publisher does not replay them all while we measure.
+    sqlite3 "$work/crm.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;"
+    if [ "$UPSERTS" -gt 0 ]; then
+        log "search data: $UPSERTS customers from ERP (customer.upsert with tax ids, batches of 1000)"
+        "$PY" bench/gen_data.py upserts "$UPSERTS" "$IMPORTS" "$work/upserts.jsonl"
+        start_crm "$work" --sync normal
+        "$PY" bench/load_upserts.py "$CRM_CMD" "$work/upserts.jsonl" 1000 >&2
+        stop_pid "$CRM_PID"
+        rm -f "$work/upserts.jsonl"
+        sqlite3 "$work/crm.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;"
+    fi
+    sqlite3 "$work/crm.db" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    local count
+    count=$(sqlite3 "$work/crm.db" "SELECT COUNT(*) FROM customers")
+    [ "$count" = "$N" ] || die "search data: $count customers, expected $N"
+    cat >"$work/READY" <<EOF
+customers=$N
+import_seconds=$((t1 - t0))
+upsert_seconds=$(($(date +%s) - t1))
+db_bytes=$(stat -c %s "$work/crm.db")
+EOF
+    rm -f "$work/import.out" "$work/service.log"
+    rm -rf "$dir"
+    mv "$work" "$dir"
+    log "search data: ready in $(($(date +%s) - t0)) s"
+}
+
+bench_search() {
+    local key dir line bare
+    key=$(cat bench/gen_data.py bench/load_upserts.py crm-service/schema.c | sha1sum | cut -c1-10)
+    dir=$RESULTS/cache/customers-$N-$key
+    [ -f "$dir/READY" ] || build_dataset "$dir"
+    log "search: copying the $N-customer database"
+    mkdir -p "$TMP/search"
+    cp --reflink=auto "$dir/crm.db" "$dir/admin.token" "$TMP/search/"
+    "$PY" bench/gen_data.py queries 1000 "$TMP/queries.txt" "$N" "$IMPORTS"
+    start_crm "$TMP/search"
+    export BENCH_TOKEN=$CRM_TOKEN BENCH_QUERIES=$TMP/queries.txt
+    log "search: service, one connection (wrk -t1 -c1), warm-up then ${SECS}s"
+    run_wrk search.lua "$CRM_URL" 1 1 "$SECS" >/dev/null
+    line=$(run_wrk search.lua "$CRM_URL" 1 1 "$SECS")
+    stop_pid "$CRM_PID"
+    [ "$(errors_of "$line")" = 0 ] || die "search benchmark: errors: $line"
+    log "search: bare FTS5 query"
+    bare=$("$BB/bare_search" "$TMP/search/crm.db" "$TMP/queries.txt" "$SECS")
+    local head
+    head=$(head -1 <<<"$bare")
+    add_row "GET /api/v1/customers?q= ($(fmt "$N") customers)" \
+        "p50 $(ms "$(field p50_us "$line")") ms, p99 $(ms "$(field p99_us "$line")") ms ($(fmt "$(field requests "$line")") queries)" \
+        "same SQL in C: p50 $(ms "$(field p50_us "$head")") ms, p99 $(ms "$(field p99_us "$head")") ms" \
+        "$(ratio "$(field p99_us "$head")" "$(field p99_us "$line")")" "p99 < 5 ms" \
+        "1 connection; 1000 terms; ratio = bare p99 / service p99"
+    NOTES+=("Search data set: $(tr '\n' ' ' <"$dir/READY")(cached in $dir)")
+    NOTES+=("Slowest search terms (bare, one pass):")
+    while read -r l; do NOTES+=("    $l"); done < <(tail -n +2 <<<"$bare")
+}
+
+want get && bench_get
+want post && { bench_post full; bench_post normal; }
+want search && bench_search
+
+# --- report ----------------------------------------------------------------------------
+
+{
+    echo "# crm-service benchmarks"
+    echo
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty'), $(nproc) cores, $(uname -r), BENCH_SECONDS=$SECS"
+    echo
+    echo "| benchmark | crm-service | baseline | ratio | aim | notes |"
+    echo "|---|---|---|---|---|---|"
+    for r in ${ROWS[@]+"${ROWS[@]}"}; do echo "$r"; done
+    echo
+    for n in ${NOTES[@]+"${NOTES[@]}"}; do echo "$n"; done
+} >"$RESULTS/latest.md"
+cat "$RESULTS/latest.md"

@@ -1,0 +1,339 @@
+//  test_json: parsing with a length and nothing after the value, exact
+//  integers, typed reads from objects and from things that are not, and the
+//  shape of error bodies.
+#include "json.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static cJSON *
+s_parse (const char *text)
+{
+    return json_parse (text, strlen (text));
+}
+
+//  Whether text parses; frees what it got.
+static bool
+s_parses (const char *text, size_t len)
+{
+    cJSON *doc = json_parse (text, len);
+    cJSON_Delete (doc);
+    return doc != NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  json_parse
+
+static void
+test_json_parse_rejects_trailing_garbage (void **state)
+{
+    (void) state;
+    assert_false (s_parses ("{} x", 4));
+    assert_false (s_parses ("{}}", 3));
+    assert_false (s_parses ("[1]]", 4));
+    assert_false (s_parses ("1 2", 3));
+    assert_false (s_parses ("\"a\"b", 4));
+    assert_false (s_parses ("{}\0x", 4));   //  a NUL does not hide what follows it
+    assert_false (s_parses ("{} \x01", 4));
+}
+
+static void
+test_json_parse_allows_trailing_whitespace_and_nul (void **state)
+{
+    (void) state;
+    assert_true (s_parses ("{}  \r\n\t", 7));
+    assert_true (s_parses ("{}\0", 3));
+    assert_true (s_parses (" \n[1, 2] ", 9));
+}
+
+static void
+test_json_parse_reads_exactly_len_bytes (void **state)
+{
+    (void) state;
+    //  Not NUL-terminated: what lies past len is not looked at.
+    char buf[16];
+    memcpy (buf, "{\"a\":1}XYZW", 11);
+    cJSON *doc = json_parse (buf, 7);
+    assert_non_null (doc);
+    int64_t a = 0;
+    assert_true (json_int (doc, "a", &a));
+    assert_int_equal (a, 1);
+    cJSON_Delete (doc);
+    //  Cut short, the same text is malformed.
+    assert_false (s_parses (buf, 6));
+}
+
+static void
+test_json_parse_rejects_empty_and_malformed_input (void **state)
+{
+    (void) state;
+    assert_false (s_parses ("", 0));
+    assert_false (s_parses ("   ", 3));
+    assert_false (s_parses ("{", 1));
+    assert_false (s_parses ("{\"a\":}", 6));
+    assert_false (s_parses ("{'a':1}", 7));
+    assert_false (s_parses ("[1,]x", 5));
+    assert_false (s_parses ("nul", 3));
+    assert_false (s_parses ("\"open", 5));
+}
+
+static void
+test_json_parse_rejects_nesting_deeper_than_the_limit (void **state)
+{
+    (void) state;
+    size_t depth = 5000;
+    char *text = malloc (2 * depth);
+    assert_non_null (text);
+    memset (text, '[', depth);
+    memset (text + depth, ']', depth);
+    assert_false (s_parses (text, 2 * depth));
+    //  A modest depth is fine.
+    memset (text, '[', 50);
+    memset (text + 50, ']', 50);
+    assert_true (s_parses (text, 100));
+    free (text);
+}
+
+static void
+test_json_parse_accepts_scalars_at_top_level (void **state)
+{
+    (void) state;
+    cJSON *doc = s_parse ("42");
+    assert_non_null (doc);
+    assert_true (cJSON_IsNumber (doc));
+    cJSON_Delete (doc);
+    doc = s_parse ("\"text\"");
+    assert_non_null (doc);
+    assert_true (cJSON_IsString (doc));
+    cJSON_Delete (doc);
+    doc = s_parse ("null");
+    assert_non_null (doc);
+    assert_true (cJSON_IsNull (doc));
+    cJSON_Delete (doc);
+}
+
+//  ---------------------------------------------------------------------
+//  Integers
+
+static void
+test_json_int_accepts_exact_integers_only (void **state)
+{
+    (void) state;
+    cJSON *doc = s_parse ("{\"a\":1e3,\"b\":1.5,\"c\":1e30,\"d\":-7,\"e\":0,\"f\":-0.0,"
+                          "\"g\":2.0,\"h\":\"5\",\"i\":true,\"j\":null,\"k\":-1e30,\"l\":1e-3}");
+    assert_non_null (doc);
+    int64_t v = 99;
+    assert_true (json_int (doc, "a", &v));
+    assert_int_equal (v, 1000);
+    assert_true (json_int (doc, "d", &v));
+    assert_int_equal (v, -7);
+    assert_true (json_int (doc, "e", &v));
+    assert_int_equal (v, 0);
+    assert_true (json_int (doc, "f", &v));
+    assert_int_equal (v, 0);
+    assert_true (json_int (doc, "g", &v));
+    assert_int_equal (v, 2);
+    v = 99;
+    assert_false (json_int (doc, "b", &v));
+    assert_false (json_int (doc, "c", &v));
+    assert_false (json_int (doc, "k", &v));
+    assert_false (json_int (doc, "l", &v));
+    assert_false (json_int (doc, "h", &v));   //  a string of digits is not a number
+    assert_false (json_int (doc, "i", &v));
+    assert_false (json_int (doc, "j", &v));
+    assert_false (json_int (doc, "missing", &v));
+    assert_int_equal (v, 99);   //  untouched on failure
+    assert_true (json_int (doc, "a", NULL));
+    cJSON_Delete (doc);
+}
+
+static void
+test_json_int_refuses_values_beyond_fifteen_digits (void **state)
+{
+    (void) state;
+    //  2^53 + 1 reads as 2^53, and cJSON prints 4503599627370499 as
+    //  4.5035996273705e+15: past 15 digits the value cannot be kept exactly.
+    cJSON *doc = s_parse ("{\"max\":999999999999999,\"min\":-999999999999999,"
+                          "\"e15\":1e15,\"lossy_print\":4503599627370499,"
+                          "\"p53b\":9007199254740993,\"i64\":9223372036854775807}");
+    assert_non_null (doc);
+    int64_t v = 0;
+    assert_true (json_int (doc, "max", &v));
+    assert_int_equal (v, JSON_INT_MAX);
+    assert_true (json_int (doc, "min", &v));
+    assert_int_equal (v, -JSON_INT_MAX);
+    assert_false (json_int (doc, "e15", &v));
+    assert_false (json_int (doc, "lossy_print", &v));
+    assert_false (json_int (doc, "p53b", &v));
+    assert_false (json_int (doc, "i64", &v));
+    cJSON_Delete (doc);
+}
+
+static void
+test_json_add_int_prints_exactly_and_refuses_imprecise_values (void **state)
+{
+    (void) state;
+    cJSON *obj = cJSON_CreateObject ();
+    assert_true (json_add_int (obj, "a", 42));
+    assert_true (json_add_int (obj, "b", -JSON_INT_MAX));
+    assert_true (json_add_int (obj, "c", INT64_C (987654321987654)));
+    assert_false (json_add_int (obj, "d", INT64_C (4503599627370499)));
+    assert_false (json_add_int (obj, "e", INT64_MAX));
+    assert_false (json_add_int (obj, "f", INT64_MIN));
+    assert_false (cJSON_HasObjectItem (obj, "d"));
+    char *text = json_print (obj);
+    assert_string_equal (text, "{\"a\":42,\"b\":-999999999999999,\"c\":987654321987654}");
+    cJSON *back = s_parse (text);
+    int64_t v;
+    assert_true (json_int (back, "c", &v));
+    assert_int_equal (v, INT64_C (987654321987654));
+    free (text);
+    cJSON_Delete (back);
+    cJSON_Delete (obj);
+}
+
+static void
+test_json_every_accepted_int_prints_back_exactly (void **state)
+{
+    (void) state;
+    //  Near the bound, where 15 significant digits are all the printer keeps.
+    for (int64_t base = JSON_INT_MAX - 3000; base <= JSON_INT_MAX; base += 1) {
+        cJSON *obj = cJSON_CreateObject ();
+        assert_true (json_add_int (obj, "n", base));
+        char *text = json_print (obj);
+        cJSON *back = s_parse (text);
+        int64_t v = 0;
+        assert_true (json_int (back, "n", &v));
+        assert_int_equal (v, base);
+        free (text);
+        cJSON_Delete (back);
+        cJSON_Delete (obj);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Typed reads on things that are not objects
+
+static void
+test_json_str_reads_strings_only_and_case_sensitively (void **state)
+{
+    (void) state;
+    cJSON *doc = s_parse ("{\"name\":\"Ada\",\"n\":1,\"nil\":null,\"arr\":[\"x\"],\"empty\":\"\"}");
+    assert_string_equal (json_str (doc, "name"), "Ada");
+    assert_string_equal (json_str (doc, "empty"), "");
+    assert_null (json_str (doc, "Name"));
+    assert_null (json_str (doc, "n"));
+    assert_null (json_str (doc, "nil"));
+    assert_null (json_str (doc, "arr"));
+    assert_null (json_str (doc, "missing"));
+    cJSON_Delete (doc);
+}
+
+static void
+test_json_typed_reads_on_non_objects_find_nothing (void **state)
+{
+    (void) state;
+    const char *texts[] = { "[\"name\",1]", "\"name\"", "42", "null", "true", "[]" };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        cJSON *doc = s_parse (texts[i]);
+        assert_non_null (doc);
+        int64_t v = 5;
+        assert_null (json_str (doc, "name"));
+        assert_false (json_int (doc, "name", &v));
+        assert_false (json_int (doc, "0", &v));
+        assert_int_equal (v, 5);
+        cJSON_Delete (doc);
+    }
+    int64_t v = 5;
+    assert_null (json_str (NULL, "name"));
+    assert_false (json_int (NULL, "name", &v));
+    assert_false (json_is_int (NULL, &v));
+    assert_int_equal (v, 5);
+}
+
+//  ---------------------------------------------------------------------
+//  Printing and errors
+
+static void
+test_json_print_round_trips_unformatted (void **state)
+{
+    (void) state;
+    const char *text = "{\"s\":\"a\\\"b\\n\\u00e9\",\"n\":[1,-2,3.5],\"o\":{\"t\":true,\"z\":null}}";
+    cJSON *doc = s_parse (text);
+    assert_non_null (doc);
+    char *out = json_print (doc);
+    assert_non_null (out);
+    assert_null (strchr (out, '\n'));
+    assert_null (strchr (out, ' '));
+    cJSON *back = s_parse (out);
+    assert_non_null (back);
+    assert_true (cJSON_Compare (doc, back, true));
+    free (out);
+    cJSON_Delete (back);
+    cJSON_Delete (doc);
+}
+
+static void
+test_json_error_has_code_message_and_optional_field (void **state)
+{
+    (void) state;
+    cJSON *e = json_error ("validation_failed", "name is required", "name");
+    char *text = json_print (e);
+    assert_string_equal (text, "{\"error\":{\"code\":\"validation_failed\","
+                               "\"message\":\"name is required\",\"field\":\"name\"}}");
+    free (text);
+    cJSON_Delete (e);
+
+    //  No field: the member is left out, not null or empty.
+    e = json_error ("not_found", "no such route", NULL);
+    text = json_print (e);
+    assert_string_equal (text, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such route\"}}");
+    free (text);
+    cJSON_Delete (e);
+    e = json_error ("not_found", "x", "");
+    assert_false (cJSON_HasObjectItem (cJSON_GetObjectItem (e, "error"), "field"));
+    cJSON_Delete (e);
+
+    //  No message: an empty string, so clients can always read it.
+    e = json_error ("internal", NULL, NULL);
+    assert_string_equal (json_str (cJSON_GetObjectItem (e, "error"), "message"), "");
+    cJSON_Delete (e);
+
+    //  Messages with quotes and control characters stay valid JSON.
+    e = json_error ("x", "say \"hi\"\n\x01", "f");
+    text = json_print (e);
+    cJSON *back = s_parse (text);
+    assert_non_null (back);
+    assert_string_equal (json_str (cJSON_GetObjectItem (back, "error"), "message"), "say \"hi\"\n\x01");
+    free (text);
+    cJSON_Delete (back);
+    cJSON_Delete (e);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_json_parse_rejects_trailing_garbage),
+        cmocka_unit_test (test_json_parse_allows_trailing_whitespace_and_nul),
+        cmocka_unit_test (test_json_parse_reads_exactly_len_bytes),
+        cmocka_unit_test (test_json_parse_rejects_empty_and_malformed_input),
+        cmocka_unit_test (test_json_parse_rejects_nesting_deeper_than_the_limit),
+        cmocka_unit_test (test_json_parse_accepts_scalars_at_top_level),
+        cmocka_unit_test (test_json_int_accepts_exact_integers_only),
+        cmocka_unit_test (test_json_int_refuses_values_beyond_fifteen_digits),
+        cmocka_unit_test (test_json_add_int_prints_exactly_and_refuses_imprecise_values),
+        cmocka_unit_test (test_json_every_accepted_int_prints_back_exactly),
+        cmocka_unit_test (test_json_str_reads_strings_only_and_case_sensitively),
+        cmocka_unit_test (test_json_typed_reads_on_non_objects_find_nothing),
+        cmocka_unit_test (test_json_print_round_trips_unformatted),
+        cmocka_unit_test (test_json_error_has_code_message_and_optional_field),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
