@@ -316,18 +316,59 @@ s_phone_valid (const char *s)
     return digits >= 5 && digits <= 20;
 }
 
+//  Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
+//  points past U+10FFFF). cJSON passes raw bytes of a string through, and
+//  an answer or event holding them would not be valid JSON for its readers.
+static bool
+s_utf8_valid (const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    while (*p) {
+        unsigned char c = *p;
+        int n;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0;   //  overlong
+            else if (c == 0xED)
+                hi = 0x9F;   //  surrogates
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90;   //  overlong
+            else if (c == 0xF4)
+                hi = 0x8F;   //  past U+10FFFF
+        }
+        else
+            return false;
+        p++;
+        for (int i = 0; i < n; i++, p++) {
+            if (*p < (i == 0 ? lo : 0x80) || *p > (i == 0 ? hi : 0xBF))
+                return false;   //  also stops at the NUL of a cut sequence
+        }
+    }
+    return true;
+}
+
 static bool
 s_text_ok (const char *s, size_t max)
 {
     size_t len = strlen (s);
     if (len > max)
         return false;
-    //  No control characters except tab and newlines; valid-ish UTF-8 is
-    //  left to cJSON, which rejects bad escapes.
+    //  No control characters except tab and newlines, and valid UTF-8.
     for (const char *p = s; *p; p++)
         if ((unsigned char) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
             return false;
-    return true;
+    return s_utf8_valid (s);
 }
 
 static err_t s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path,
@@ -426,7 +467,8 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
     const char *s = v->valuestring;
     size_t max = f->type == FT_TEXT && f->max > 0 ? (size_t) f->max : RES_TEXT_DEFAULT_MAX;
     if (!s_text_ok (s, max)) {
-        err_set (err, ERR_INVALID, path, "%s must be at most %zu characters without control characters", path, max);
+        err_set (err, ERR_INVALID, path, "%s must be UTF-8 text of at most %zu bytes without control characters", path,
+                 max);
         return NULL;
     }
     if ((f->flags & F_REQUIRED) && !*s) {
@@ -1709,7 +1751,7 @@ s_cell_json (const field_def_t *f, const char *cell, err_info_t *err)
             return arr;
         }
         case FT_LIST: {
-            cJSON *v = cJSON_Parse (cell);
+            cJSON *v = json_parse (cell, strlen (cell));   //  no trailing garbage
             if (!v)
                 err_set (err, ERR_INVALID, f->name, "%s must be a JSON array", f->name);
             return v;

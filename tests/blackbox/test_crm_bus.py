@@ -334,3 +334,25 @@ def test_odd_framing(svc):
         assert json.loads(req.recv())["op"] == "pong"
     finally:
         req.close(0)
+
+
+def test_concurrent_writes_stay_gap_free_and_in_order(crm):
+    from concurrent.futures import ThreadPoolExecutor
+    sub = crm.subscribe(topics=("crm.customer.",))
+
+    def work(t):
+        out = []
+        for i in range(10):
+            r = crm.api("POST", "/api/v1/customers", json={"name": "conc %d-%d" % (t, i)})
+            assert r.status_code == 201, r.text
+            out.append(r.json()["id"])
+        return out
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = [i for chunk in pool.map(work, range(8)) for i in chunk]
+    assert len(set(ids)) == 80
+    events, end = replay(crm, 1)
+    assert [e["seq"] for e in events] == list(range(1, 81)) and end["last_seq"] == 80
+    assert sorted(e["entity_id"] for e in events) == sorted(ids)
+    got = [sub.recv()[1] for _ in range(80)]
+    assert got == events, "the subscriber sees the outbox, in seq order"

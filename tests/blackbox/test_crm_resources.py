@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from crm_helpers import (TIME_RE, UUID_RE, assert_error, create, events_since, get, last_seq,
+from crm_helpers import (TIME_RE, UUID_RE, apply_ok, assert_error, create, events_since, get, last_seq,
                          list_all, patch, replay, uid)
 
 
@@ -282,6 +282,8 @@ def test_filters(svc, paged):
     mid = custs[10]
     newer = list_all(svc, "customers", {"segment": tag, "updated_after": mid["updated_at"]})
     assert {c["id"] for c in newer} == {c["id"] for c in custs if c["updated_at"] > mid["updated_at"]}
+    older = list_all(svc, "customers", {"segment": tag, "created_after": custs[20]["created_at"]})
+    assert {c["id"] for c in older} == {c["id"] for c in custs if c["created_at"] > custs[20]["created_at"]}
     # boolean filters of tasks: done, and the named filters
     t1 = create(svc, "tasks", {"title": "done " + tag, "done": True})
     t2 = create(svc, "tasks", {"title": "overdue " + tag, "due_at": "2001-01-01T00:00:00Z"})
@@ -320,6 +322,13 @@ def test_q_search_on_customers(svc):
     for text in ('"', "a*", "NEAR(", "x OR y", "-", "%", "'; DROP TABLE customers; --"):
         r = svc.api("GET", "/api/v1/customers", params={"q": text})
         assert r.status_code == 200, (text, r.text)
+    # the customer's own tax id (ERP-owned, set by a bridge command) is searchable
+    apply_ok(svc, "customer.upsert", {"id": c["id"], "erp_id": "erp-" + u, "fields": {"tax_id": "ATU9%s" % "1357"}})
+    assert q("ATU91357") == [c["id"]]
+    # an archived legal entity no longer finds its customer
+    cp = list_all(svc, "counterparties", {"customer_id": c["id"]})[0]
+    assert svc.api("POST", "/api/v1/counterparties/%s/archive" % cp["id"]).status_code == 200
+    assert q("DE774410") == []
     # renaming updates the index
     patch(svc, "customers", c["id"], {"name": "Renamed%s" % u})
     assert q("Zyxwv" + u) == []
@@ -373,6 +382,7 @@ def test_idempotency_key_replays_the_first_answer(svc):
     r2 = svc.api("POST", "/api/v1/customers", json=body, headers={"Idempotency-Key": key})
     assert r2.status_code == 201
     assert r2.json() == r1.json()
+    assert r2.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in r1.headers
     assert len(list_all(svc, "customers", {"segment": key})) == 1
     assert last_seq(svc) == seq + 1
     # same key, different body: 422, nothing created
@@ -422,3 +432,18 @@ def test_cursor_from_one_sort_is_not_trusted_blindly(svc, paged):
                 base64.urlsafe_b64encode(b"x\x1fnot-a-uuid").decode().rstrip("=")):
         assert_error(svc.api("GET", "/api/v1/customers", params={"cursor": bad}), 400,
                      "validation_failed", "cursor")
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_record(svc):
+    from concurrent.futures import ThreadPoolExecutor
+    key = "race-" + uid()
+    body = {"name": "Race", "segment": key}
+
+    def post(_):
+        return svc.api("POST", "/api/v1/customers", json=body, headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(16)))
+    assert all(r.status_code == 201 for r in answers), [r.text for r in answers if r.status_code != 201]
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert len(list_all(svc, "customers", {"segment": key})) == 1

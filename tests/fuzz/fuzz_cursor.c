@@ -32,7 +32,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     //  so ASan sees a write past it.
     char *small = malloc (4);
     char *small_id = malloc (ID_LEN);
-    if (small && small_id && resource_cursor_decode (text, small, 4, small_id) && strlen (small) >= 4)
+    if (small && small_id && resource_cursor_decode (text, small, 4, small_id)
+        && strlen (small) >= 4)
         abort ();
     free (small);
     free (small_id);

@@ -101,11 +101,14 @@ s_setup (void)
     s_admin.role = ROLE_ADMIN;
     s_rep.role = ROLE_REP;
     cJSON *one = cJSON_Parse ("{\"name\":\"one\",\"code\":\"K1\",\"qty\":1,\"tags\":[\"x\"]}");
-    cJSON *two = cJSON_Parse ("{\"name\":\"two\",\"code\":\"K2\",\"lines\":[{\"sku\":\"s\",\"n\":2}]}");
-    if (resource_create (s_db, &s_gizmos, &s_admin, one, RW_CLIENT, "00000000-0000-4000-8000-000000000001",
-                         NULL, &err) != ERR_OK
-        || resource_create (s_db, &s_gizmos, &s_rep, two, RW_CLIENT, "00000000-0000-4000-8000-000000000002",
-                            NULL, &err) != ERR_OK
+    cJSON *two =
+        cJSON_Parse ("{\"name\":\"two\",\"code\":\"K2\",\"lines\":[{\"sku\":\"s\",\"n\":2}]}");
+    if (resource_create (s_db, &s_gizmos, &s_admin, one, RW_CLIENT,
+                         "00000000-0000-4000-8000-000000000001", NULL, &err)
+            != ERR_OK
+        || resource_create (s_db, &s_gizmos, &s_rep, two, RW_CLIENT,
+                            "00000000-0000-4000-8000-000000000002", NULL, &err)
+               != ERR_OK
         || db_commit (s_db, &err) != ERR_OK)
         s_fail (err.message);
     cJSON_Delete (one);
@@ -142,7 +145,8 @@ s_import (const char *text, size_t size, const actor_t *actor)
         if (!cJSON_IsArray (rejected))
             abort ();
         const cJSON *rej;
-        cJSON_ArrayForEach (rej, rejected) {
+        cJSON_ArrayForEach (rej, rejected)
+        {
             if (s_int (rej, "line") < 2 || !json_str (rej, "reason"))
                 abort ();
         }

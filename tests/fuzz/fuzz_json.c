@@ -24,7 +24,8 @@ s_guarded_copy (const uint8_t *data, size_t size)
     static size_t page;
     if (!region) {
         page = (size_t) sysconf (_SC_PAGESIZE);
-        region = mmap (NULL, GUARDED_MAX + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        region = mmap (NULL, GUARDED_MAX + page, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (region == MAP_FAILED || mprotect (region + GUARDED_MAX, page, PROT_NONE) != 0)
             abort ();
     }

@@ -148,7 +148,8 @@ test_auth_user_create_validates_name_and_role (void **state)
     err_clear (&err);
     char id[ID_LEN];
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (auth_user_create (f->db, "ann", "ann@example.com", "sales", id, &err), ERR_OK);
+    assert_int_equal (auth_user_create (f->db, "ann", "ann@example.com", "sales", id, &err),
+                      ERR_OK);
     assert_true (id_valid (id));
     assert_int_equal (auth_user_create (f->db, "bob", NULL, "chief", id, &err), ERR_INVALID);
     assert_string_equal (err.field, "role");
@@ -208,9 +209,10 @@ test_auth_tokens_are_stored_only_as_hashes (void **state)
     assert_false (s_dir_contains (f->dir, token));
     assert_false (s_dir_contains (f->dir, random_part));
     //  What is stored is a 32-byte hash.
-    assert_int_equal (db_scalar_int (f->db, "SELECT length(hash) FROM tokens WHERE id = ?1", token_id, -1),
-                      32);
-    assert_int_equal (db_scalar_int (f->db, "SELECT typeof(hash) = 'blob' FROM tokens", NULL, -1), 1);
+    assert_int_equal (
+        db_scalar_int (f->db, "SELECT length(hash) FROM tokens WHERE id = ?1", token_id, -1), 32);
+    assert_int_equal (db_scalar_int (f->db, "SELECT typeof(hash) = 'blob' FROM tokens", NULL, -1),
+                      1);
 }
 
 static void
@@ -272,9 +274,9 @@ test_auth_inactive_or_archived_user_token_fails (void **state)
     char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
     s_user_with_token (f, "ann", "sales", user_id, token, token_id);
     actor_t actor;
-    assert_int_equal (db_scalar_int (f->db, "UPDATE users SET active = 0 WHERE id = ?1 RETURNING 1",
-                                     user_id, -1),
-                      1);
+    assert_int_equal (
+        db_scalar_int (f->db, "UPDATE users SET active = 0 WHERE id = ?1 RETURNING 1", user_id, -1),
+        1);
     assert_int_equal (auth_check_token (f->db, token, &actor), ERR_UNAUTHORIZED);
     db_scalar_int (f->db, "UPDATE users SET active = 1 WHERE id = ?1 RETURNING 1", user_id, -1);
     assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
@@ -285,7 +287,8 @@ test_auth_inactive_or_archived_user_token_fails (void **state)
     err_info_t err;
     err_clear (&err);
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (auth_token_issue (f->db, user_id, NULL, token2, token2_id, &err), ERR_NOT_FOUND);
+    assert_int_equal (auth_token_issue (f->db, user_id, NULL, token2, token2_id, &err),
+                      ERR_NOT_FOUND);
     db_rollback (f->db);
 }
 
@@ -387,9 +390,9 @@ test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600 (void **state)
     int fd = open (file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true (fd >= 0);
     assert_int_equal (fchmod (fd, 0644), 0);
-    assert_int_equal (write (fd, "old stuff that is longer than any token line .......................\n",
-                             70),
-                      70);
+    assert_int_equal (
+        write (fd, "old stuff that is longer than any token line .......................\n", 70),
+        70);
     close (fd);
     bool created = false;
     err_info_t err;
@@ -427,21 +430,28 @@ main (void)
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_auth_roles_are_bits_in_table_order),
-        cmocka_unit_test_setup_teardown (test_auth_user_create_validates_name_and_role, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_auth_token_has_prefix_and_checks_to_its_user, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_auth_tokens_are_stored_only_as_hashes, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_auth_check_token_refuses_unknown_and_malformed_tokens, setup,
+        cmocka_unit_test_setup_teardown (test_auth_user_create_validates_name_and_role, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_auth_revoked_token_fails_and_others_keep_working, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_auth_inactive_or_archived_user_token_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_auth_user_with_role_unknown_to_the_service_is_refused, setup,
+        cmocka_unit_test_setup_teardown (test_auth_token_has_prefix_and_checks_to_its_user, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_auth_bootstrap_creates_admin_once_with_0600_token_file, setup,
+        cmocka_unit_test_setup_teardown (test_auth_tokens_are_stored_only_as_hashes, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_auth_bootstrap_does_nothing_when_any_user_exists, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600, setup,
+        cmocka_unit_test_setup_teardown (test_auth_check_token_refuses_unknown_and_malformed_tokens,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_revoked_token_fails_and_others_keep_working,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_inactive_or_archived_user_token_fails, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_auth_bootstrap_failure_to_write_leaves_no_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_user_with_role_unknown_to_the_service_is_refused,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_auth_bootstrap_creates_admin_once_with_0600_token_file, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_bootstrap_does_nothing_when_any_user_exists,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_bootstrap_failure_to_write_leaves_no_admin,
+                                         setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -31,7 +31,7 @@ s_expect (csv_reader_t *r, int line, const char *const *fields)
         assert_string_equal (r->fields[i], fields[i]);
 }
 
-#define EXPECT(r, line, ...) s_expect ((r), (line), (const char *const[]) { __VA_ARGS__, NULL })
+#define EXPECT(r, line, ...) s_expect ((r), (line), (const char *const[]){ __VA_ARGS__, NULL })
 
 static void
 s_expect_bad (csv_reader_t *r, int line, const char *why)
@@ -100,11 +100,11 @@ test_csv_embedded_newlines_keep_line_numbers_of_later_records (void **state)
 {
     (void) state;
     csv_reader_t r;
-    s_init (&r, "h1,h2\n"                     //  line 1
-                "\"two\nlines\",x\n"          //  lines 2-3
-                "next,y\n"                    //  line 4
+    s_init (&r, "h1,h2\n"                         //  line 1
+                "\"two\nlines\",x\n"              //  lines 2-3
+                "next,y\n"                        //  line 4
                 "\"three\n\nlines\",\"a\nb\"\n"   //  lines 5-8
-                "last,z\n");                  //  line 9
+                "last,z\n");                      //  line 9
     EXPECT (&r, 1, "h1", "h2");
     EXPECT (&r, 2, "two\nlines", "x");
     EXPECT (&r, 4, "next", "y");
@@ -175,13 +175,13 @@ test_csv_malformed_rows_are_reported_and_reading_goes_on (void **state)
 {
     (void) state;
     csv_reader_t r;
-    s_init (&r, "a,b\n"                 //  1
-                "x\"y,z\n"              //  2: quote inside an unquoted field
-                "ok,1\n"                //  3
-                "\"q\"tail,w\n"         //  4: text after a closing quote
-                "\"multi\nline\",ok\n"  //  5-6
-                "fine,2\r\n"            //  7
-                "\"never closed,3\n"    //  8: unterminated, runs to the end
+    s_init (&r, "a,b\n"                  //  1
+                "x\"y,z\n"               //  2: quote inside an unquoted field
+                "ok,1\n"                 //  3
+                "\"q\"tail,w\n"          //  4: text after a closing quote
+                "\"multi\nline\",ok\n"   //  5-6
+                "fine,2\r\n"             //  7
+                "\"never closed,3\n"     //  8: unterminated, runs to the end
                 "lost,4\n");
     EXPECT (&r, 1, "a", "b");
     s_expect_bad (&r, 2, "quote inside an unquoted field");
@@ -270,8 +270,8 @@ static void
 test_csv_writer_quotes_only_when_needed (void **state)
 {
     (void) state;
-    const char *values[] = { "plain", "a,b", "say \"hi\"", "two\nlines", "cr\rhere", " lead",
-                             "trail ", "", NULL, "+1 555 0100", "=SUM(A1)" };
+    const char *values[] = { "plain",  "a,b", "say \"hi\"", "two\nlines",  "cr\rhere", " lead",
+                             "trail ", "",    NULL,         "+1 555 0100", "=SUM(A1)" };
     size_t len;
     char *text = s_write (values, 11, &len);
     assert_string_equal (text, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\rhere\","
@@ -283,8 +283,8 @@ static void
 test_csv_writer_output_reads_back_unchanged (void **state)
 {
     (void) state;
-    const char *values[] = { "plain", "a,b", "\"", "\"\"", "x\r\ny", "\n", ",", " ", "",
-                             "é ü 中", "tab\there", "trailing\"", "\"leading" };
+    const char *values[] = { "plain", "a,b", "\"",     "\"\"",      "x\r\ny",     "\n",       ",",
+                             " ",     "",    "é ü 中", "tab\there", "trailing\"", "\"leading" };
     int n = (int) (sizeof values / sizeof values[0]);
     size_t len;
     char *text = s_write (values, n, &len);

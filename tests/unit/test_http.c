@@ -33,12 +33,12 @@ static const char *s_schema =
 typedef struct {
     char dir[64];
     char path[128];
-    db_t *db;                        //  the test's own connection, for checks
+    db_t *db;   //  the test's own connection, for checks
     db_pool_t *pool;
     http_server_t *srv;
     int port;
-    char token[AUTH_TOKEN_LEN];      //  admin "ann"
-    char token2[AUTH_TOKEN_LEN];     //  sales "bob"
+    char token[AUTH_TOKEN_LEN];    //  admin "ann"
+    char token2[AUTH_TOKEN_LEN];   //  sales "bob"
     char user_id[ID_LEN];
     char user2_id[ID_LEN];
 } fixture_t;
@@ -148,8 +148,9 @@ s_note_silent (http_req_t *req)
 static bool
 s_ready_fn (void *arg, const char **reason)
 {
-    assert_ptr_equal (arg, &s_ready);
-    if (atomic_load (&s_ready))
+    //  Server threads do not assert (cmocka's longjmp is for the test's
+    //  own thread): a wrong argument shows as not ready.
+    if (arg == &s_ready && atomic_load (&s_ready))
         return true;
     *reason = "warming up";
     return false;
@@ -158,8 +159,8 @@ s_ready_fn (void *arg, const char **reason)
 static void
 s_on_commit (void *arg)
 {
-    assert_ptr_equal (arg, &s_commits);
-    atomic_fetch_add (&s_commits, 1);
+    if (arg == &s_commits)
+        atomic_fetch_add (&s_commits, 1);
 }
 
 //  ---------------------------------------------------------------------
@@ -185,7 +186,8 @@ setup (void **state)
     assert_int_equal (auth_user_create (f->db, "ann", NULL, "admin", f->user_id, &err), ERR_OK);
     assert_int_equal (auth_token_issue (f->db, f->user_id, NULL, f->token, token_id, &err), ERR_OK);
     assert_int_equal (auth_user_create (f->db, "bob", NULL, "sales", f->user2_id, &err), ERR_OK);
-    assert_int_equal (auth_token_issue (f->db, f->user2_id, NULL, f->token2, token_id, &err), ERR_OK);
+    assert_int_equal (auth_token_issue (f->db, f->user2_id, NULL, f->token2, token_id, &err),
+                      ERR_OK);
     assert_int_equal (db_commit (f->db, &err), ERR_OK);
 
     f->pool = db_pool_new (f->path, "normal");
@@ -240,10 +242,10 @@ teardown (void **state)
 
 typedef struct {
     int status;
-    char *head;       //  status line and headers
+    char *head;   //  status line and headers
     char *body;
     size_t body_len;
-    cJSON *json;      //  the body parsed, if it is JSON
+    cJSON *json;   //  the body parsed, if it is JSON
 } s_resp_t;
 
 static void
@@ -271,8 +273,8 @@ s_send_all (int fd, const char *data, size_t len)
 //  NULL) and body (may be NULL). Content-Length is added unless the extra
 //  headers set it or Transfer-Encoding. Reads the answer to the close.
 static int
-s_request (fixture_t *f, const char *method, const char *path, const char *headers, const char *body,
-           size_t body_len, s_resp_t *resp)
+s_request (fixture_t *f, const char *method, const char *path, const char *headers,
+           const char *body, size_t body_len, s_resp_t *resp)
 {
     memset (resp, 0, sizeof *resp);
     int fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -285,10 +287,11 @@ s_request (fixture_t *f, const char *method, const char *path, const char *heade
     assert_int_equal (connect (fd, (struct sockaddr *) &addr, sizeof addr), 0);
 
     headers = headers ? headers : "";
-    bool framed = strcasestr (headers, "Content-Length:") || strcasestr (headers, "Transfer-Encoding:");
+    bool framed =
+        strcasestr (headers, "Content-Length:") || strcasestr (headers, "Transfer-Encoding:");
     char *head = NULL;
-    int n = asprintf (&head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s", method, path,
-                      headers);
+    int n = asprintf (&head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s", method,
+                      path, headers);
     assert_true (n > 0);
     s_send_all (fd, head, strlen (head));
     free (head);
@@ -515,9 +518,10 @@ test_http_body_over_one_mib_is_413 (void **state)
     s_resp_t r;
     char headers[256];
     //  Announced: refused before the body is read.
-    snprintf (headers, sizeof headers,
-              "Authorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
-              f->token, HTTP_DEFAULT_BODY_LIMIT + 1);
+    snprintf (
+        headers, sizeof headers,
+        "Authorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
+        f->token, HTTP_DEFAULT_BODY_LIMIT + 1);
     assert_int_equal (s_request (f, "POST", "/echo", headers, NULL, 0, &r), 413);
     assert_string_equal (s_error_code (&r), "payload_too_large");
     s_resp_free (&r);
@@ -553,7 +557,8 @@ test_http_body_over_one_mib_is_413 (void **state)
     memset (body + 6, 'x', len - 8);
     memcpy (body + len - 2, "\"}", 2);
     char auth[256];
-    snprintf (auth, sizeof auth, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n", f->token);
+    snprintf (auth, sizeof auth, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n",
+              f->token);
     assert_int_equal (s_request (f, "POST", "/echo", auth, body, len, &r), 200);
     assert_int_equal (strlen (json_str (r.json, "a")), len - 8);
     s_resp_free (&r);
@@ -566,11 +571,11 @@ test_http_body_json_wants_json_content_type (void **state)
     fixture_t *f = *state;
     s_resp_t r;
     char headers[256];
-    const char *bad_types[] = { "text/plain", "application/jsonx", "application/x-www-form-urlencoded",
-                                NULL };
+    const char *bad_types[] = { "text/plain", "application/jsonx",
+                                "application/x-www-form-urlencoded", NULL };
     for (int i = 0; bad_types[i]; i++) {
-        snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nContent-Type: %s\r\n", f->token,
-                  bad_types[i]);
+        snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nContent-Type: %s\r\n",
+                  f->token, bad_types[i]);
         assert_int_equal (s_request (f, "POST", "/echo", headers, "{}", 2, &r), 415);
         assert_string_equal (s_error_code (&r), "unsupported_media_type");
         s_resp_free (&r);
@@ -579,7 +584,8 @@ test_http_body_json_wants_json_content_type (void **state)
     assert_int_equal (s_request (f, "POST", "/echo", headers, "{}", 2, &r), 415);
     s_resp_free (&r);
     snprintf (headers, sizeof headers,
-              "Authorization: Bearer %s\r\nContent-Type: Application/JSON; charset=utf-8\r\n", f->token);
+              "Authorization: Bearer %s\r\nContent-Type: Application/JSON; charset=utf-8\r\n",
+              f->token);
     assert_int_equal (s_request (f, "POST", "/echo", headers, "{\"k\":1}", 7, &r), 200);
     int64_t k = 0;
     assert_true (json_int (r.json, "k", &k));
@@ -615,7 +621,8 @@ test_http_if_match_and_query_are_parsed (void **state)
     const char *good[] = { "\"3\"", "3", "0" };
     const int64_t want[] = { 3, 3, 0 };
     for (int i = 0; i < 3; i++) {
-        snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nIf-Match: %s\r\n", f->token, good[i]);
+        snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nIf-Match: %s\r\n", f->token,
+                  good[i]);
         assert_int_equal (s_request (f, "GET", "/if-match", headers, NULL, 0, &r), 200);
         assert_true (json_int (r.json, "if_match", &v));
         assert_int_equal (v, want[i]);
@@ -623,7 +630,8 @@ test_http_if_match_and_query_are_parsed (void **state)
     }
     const char *bad[] = { "abc", "\"-1\"", "3x", "\"\"", "99999999999999999999999999999999999999" };
     for (int i = 0; i < 5; i++) {
-        snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nIf-Match: %s\r\n", f->token, bad[i]);
+        snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nIf-Match: %s\r\n", f->token,
+                  bad[i]);
         assert_int_equal (s_request (f, "GET", "/if-match", headers, NULL, 0, &r), 400);
         s_resp_free (&r);
     }
@@ -640,7 +648,8 @@ test_http_write_route_commits_on_success (void **state)
     assert_int_equal (s_post (f, "/notes", f->token, NULL, "{\"body\":\"kept\"}", &r), 201);
     s_resp_free (&r);
     assert_int_equal (s_notes (f), 1);
-    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE user_id = ?1", f->user_id, -1), 1);
+    assert_int_equal (
+        db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE user_id = ?1", f->user_id, -1), 1);
     assert_int_equal (atomic_load (&s_commits), 1);
 }
 
@@ -649,7 +658,8 @@ test_http_failed_write_handler_is_rolled_back (void **state)
 {
     fixture_t *f = *state;
     s_resp_t r;
-    assert_int_equal (s_post (f, "/notes", f->token, NULL, "{\"body\":\"gone\",\"fail\":true}", &r), 422);
+    assert_int_equal (s_post (f, "/notes", f->token, NULL, "{\"body\":\"gone\",\"fail\":true}", &r),
+                      422);
     assert_string_equal (s_error_code (&r), "business_rule");
     assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"), "fail");
     s_resp_free (&r);
@@ -707,7 +717,8 @@ test_http_idempotency_key_with_different_body_is_422 (void **state)
     s_resp_free (&r);
     assert_int_equal (s_post (f, "/notes", f->token, "key-2", "{\"body\":\"b\"}", &r), 422);
     assert_string_equal (s_error_code (&r), "business_rule");
-    assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"), "Idempotency-Key");
+    assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"),
+                         "Idempotency-Key");
     s_resp_free (&r);
     //  The same body on another route is another request too.
     assert_int_equal (s_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", &r), 422);
@@ -721,9 +732,11 @@ test_http_failed_request_does_not_use_up_its_key (void **state)
 {
     fixture_t *f = *state;
     s_resp_t r;
-    assert_int_equal (s_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r), 422);
+    assert_int_equal (s_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
+                      422);
     s_resp_free (&r);
-    assert_int_equal (s_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r), 422);
+    assert_int_equal (s_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
+                      422);
     assert_null (s_header (&r, "Idempotent-Replayed"));
     s_resp_free (&r);
     assert_int_equal (atomic_load (&s_note_calls), 2);   //  ran both times
@@ -733,7 +746,8 @@ test_http_failed_request_does_not_use_up_its_key (void **state)
     memset (key, 'k', 201);
     key[201] = '\0';
     assert_int_equal (s_post (f, "/notes", f->token, key, "{\"body\":\"x\"}", &r), 400);
-    assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"), "Idempotency-Key");
+    assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"),
+                         "Idempotency-Key");
     s_resp_free (&r);
     assert_int_equal (s_notes (f), 0);
 }
@@ -762,22 +776,29 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_http_literal_segment_beats_parameter, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_http_several_parameters_are_bound_by_name, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_http_unknown_path_is_404_known_path_other_method_is_405, setup,
+        cmocka_unit_test_setup_teardown (test_http_literal_segment_beats_parameter, setup,
                                          teardown),
+        cmocka_unit_test_setup_teardown (test_http_several_parameters_are_bound_by_name, setup,
+                                         teardown),
+        cmocka_unit_test_setup_teardown (
+            test_http_unknown_path_is_404_known_path_other_method_is_405, setup, teardown),
         cmocka_unit_test_setup_teardown (test_http_missing_or_bad_token_is_401, setup, teardown),
         cmocka_unit_test_setup_teardown (test_http_probes_and_metrics_are_public, setup, teardown),
         cmocka_unit_test_setup_teardown (test_http_body_over_one_mib_is_413, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_http_body_json_wants_json_content_type, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_http_malformed_or_non_object_json_is_400, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_http_body_json_wants_json_content_type, setup,
+                                         teardown),
+        cmocka_unit_test_setup_teardown (test_http_malformed_or_non_object_json_is_400, setup,
+                                         teardown),
         cmocka_unit_test_setup_teardown (test_http_if_match_and_query_are_parsed, setup, teardown),
         cmocka_unit_test_setup_teardown (test_http_write_route_commits_on_success, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_http_failed_write_handler_is_rolled_back, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_http_idempotency_key_replays_stored_answer_and_runs_once, setup,
+        cmocka_unit_test_setup_teardown (test_http_failed_write_handler_is_rolled_back, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_http_idempotency_key_with_different_body_is_422, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_http_failed_request_does_not_use_up_its_key, setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_http_idempotency_key_replays_stored_answer_and_runs_once, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_http_idempotency_key_with_different_body_is_422,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_http_failed_request_does_not_use_up_its_key, setup,
+                                         teardown),
         cmocka_unit_test_setup_teardown (test_http_start_fails_when_port_is_taken, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

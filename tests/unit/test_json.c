@@ -264,7 +264,8 @@ static void
 test_json_print_round_trips_unformatted (void **state)
 {
     (void) state;
-    const char *text = "{\"s\":\"a\\\"b\\n\\u00e9\",\"n\":[1,-2,3.5],\"o\":{\"t\":true,\"z\":null}}";
+    const char *text =
+        "{\"s\":\"a\\\"b\\n\\u00e9\",\"n\":[1,-2,3.5],\"o\":{\"t\":true,\"z\":null}}";
     cJSON *doc = s_parse (text);
     assert_non_null (doc);
     char *out = json_print (doc);
@@ -293,7 +294,8 @@ test_json_error_has_code_message_and_optional_field (void **state)
     //  No field: the member is left out, not null or empty.
     e = json_error ("not_found", "no such route", NULL);
     text = json_print (e);
-    assert_string_equal (text, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such route\"}}");
+    assert_string_equal (text,
+                         "{\"error\":{\"code\":\"not_found\",\"message\":\"no such route\"}}");
     free (text);
     cJSON_Delete (e);
     e = json_error ("not_found", "x", "");
@@ -310,7 +312,8 @@ test_json_error_has_code_message_and_optional_field (void **state)
     text = json_print (e);
     cJSON *back = s_parse (text);
     assert_non_null (back);
-    assert_string_equal (json_str (cJSON_GetObjectItem (back, "error"), "message"), "say \"hi\"\n\x01");
+    assert_string_equal (json_str (cJSON_GetObjectItem (back, "error"), "message"),
+                         "say \"hi\"\n\x01");
     free (text);
     cJSON_Delete (back);
     cJSON_Delete (e);

@@ -52,7 +52,11 @@ static const field_def_t s_fields[] = {
     { .name = "code", .type = FT_TEXT, .flags = F_UNIQUE, .max = 20 },
     { .name = "qty", .type = FT_INT, .min = 0, .max = 1000 },
     { .name = "active", .type = FT_BOOL, .def = "true" },
-    { .name = "status", .type = FT_ENUM, .flags = F_REQUIRED, .choices = s_status, .def = "\"new\"" },
+    { .name = "status",
+      .type = FT_ENUM,
+      .flags = F_REQUIRED,
+      .choices = s_status,
+      .def = "\"new\"" },
     { .name = "email", .type = FT_EMAIL },
     { .name = "due_at", .type = FT_TIME },
     { .name = "tags", .type = FT_TAGS, .def = "[]" },
@@ -175,7 +179,8 @@ s_json (const char *text)
 }
 
 static err_t
-s_create (fixture_t *f, const actor_t *actor, int mode, const char *body, cJSON **out, err_info_t *err)
+s_create (fixture_t *f, const actor_t *actor, int mode, const char *body, cJSON **out,
+          err_info_t *err)
 {
     cJSON *doc = s_json (body);
     err_clear (err);
@@ -204,8 +209,8 @@ s_create_ok (fixture_t *f, const actor_t *actor, const char *body, char *id_out)
 }
 
 static err_t
-s_update (fixture_t *f, const actor_t *actor, const char *id, long long if_match, const char *patch, int mode,
-          cJSON **out, err_info_t *err)
+s_update (fixture_t *f, const actor_t *actor, const char *id, long long if_match, const char *patch,
+          int mode, cJSON **out, err_info_t *err)
 {
     cJSON *doc = s_json (patch);
     err_clear (err);
@@ -220,8 +225,8 @@ s_update (fixture_t *f, const actor_t *actor, const char *id, long long if_match
 }
 
 static err_t
-s_archive (fixture_t *f, const actor_t *actor, const char *id, long long if_match, bool archived, cJSON **out,
-           err_info_t *err)
+s_archive (fixture_t *f, const actor_t *actor, const char *id, long long if_match, bool archived,
+           cJSON **out, err_info_t *err)
 {
     err_clear (err);
     assert_int_equal (db_begin (f->db, NULL), ERR_OK);
@@ -266,21 +271,23 @@ s_event (fixture_t *f, int64_t seq)
     sqlite3_stmt *st = db_stmt (f->db, "SELECT envelope FROM outbox WHERE seq = ?1");
     sqlite3_bind_int64 (st, 1, seq);
     assert_int_equal (sqlite3_step (st), SQLITE_ROW);
-    cJSON *env = json_parse ((const char *) sqlite3_column_text (st, 0), (size_t) sqlite3_column_bytes (st, 0));
+    cJSON *env = json_parse ((const char *) sqlite3_column_text (st, 0),
+                             (size_t) sqlite3_column_bytes (st, 0));
     sqlite3_reset (st);
     assert_non_null (env);
     return env;
 }
 
 static void
-s_expect_refused (fixture_t *f, const actor_t *actor, int mode, const char *body, err_t code, const char *field)
+s_expect_refused (fixture_t *f, const actor_t *actor, int mode, const char *body, err_t code,
+                  const char *field)
 {
     err_info_t err;
     cJSON *rec = NULL;
     err_t rc = s_create (f, actor, mode, body, &rec, &err);
     if (rc != code || strcmp (err.field, field) != 0)
-        print_error ("create %s: got %d field '%s' (%s), want %d field '%s'\n", body, rc, err.field, err.message,
-                     code, field);
+        print_error ("create %s: got %d field '%s' (%s), want %d field '%s'\n", body, rc, err.field,
+                     err.message, code, field);
     assert_int_equal (rc, code);
     assert_string_equal (err.field, field);
     assert_true (strlen (err.message) > 0);
@@ -299,47 +306,57 @@ test_resource_create_validates_types_required_enum_and_unknown_fields (void **st
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"qty\":1.5}", ERR_INVALID, "qty");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"qty\":1001}", ERR_INVALID, "qty");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"qty\":-1}", ERR_INVALID, "qty");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"active\":\"yes\"}", ERR_INVALID, "active");
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"active\":\"yes\"}", ERR_INVALID,
+                      "active");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"active\":1}", ERR_INVALID, "active");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"status\":\"bogus\"}", ERR_INVALID, "status");
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"status\":\"bogus\"}", ERR_INVALID,
+                      "status");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"status\":null}", ERR_INVALID, "status");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"email\":\"nope\"}", ERR_INVALID, "email");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"email\":\"a@b\"}", ERR_INVALID, "email");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"due_at\":\"tomorrow\"}", ERR_INVALID, "due_at");
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"due_at\":\"tomorrow\"}", ERR_INVALID,
+                      "due_at");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"tags\":\"x\"}", ERR_INVALID, "tags");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"tags\":[\"a;b\"]}", ERR_INVALID, "tags");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"tags\":[1]}", ERR_INVALID, "tags");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"owner_id\":\"not-an-id\"}", ERR_INVALID, "owner_id");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"owner_id\":\"00000000-0000-4000-8000-000000000000\"}",
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"owner_id\":\"not-an-id\"}", ERR_INVALID,
+                      "owner_id");
+    s_expect_refused (f, a, RW_CLIENT,
+                      "{\"name\":\"a\",\"owner_id\":\"00000000-0000-4000-8000-000000000000\"}",
                       ERR_RULE, "owner_id");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"nope\":1}", ERR_INVALID, "nope");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"Name\":\"b\"}", ERR_INVALID, "Name");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"id\":\"00000000-0000-4000-8000-000000000000\"}",
+    s_expect_refused (f, a, RW_CLIENT,
+                      "{\"name\":\"a\",\"id\":\"00000000-0000-4000-8000-000000000000\"}",
                       ERR_INVALID, "id");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"version\":7}", ERR_INVALID, "version");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"archived\":true}", ERR_INVALID, "archived");
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"archived\":true}", ERR_INVALID,
+                      "archived");
     s_expect_refused (f, a, RW_CLIENT, "{}", ERR_INVALID, "name");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"\"}", ERR_INVALID, "name");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":null}", ERR_INVALID, "name");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":7}", ERR_INVALID, "name");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"bell\\u0007\"}", ERR_INVALID, "name");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"123456789012345678901234567890123456789012345678901\"}",
+    s_expect_refused (f, a, RW_CLIENT,
+                      "{\"name\":\"123456789012345678901234567890123456789012345678901\"}",
                       ERR_INVALID, "name");
     s_expect_refused (f, a, RW_CLIENT, "[{\"name\":\"a\"}]", ERR_BAD_REQUEST, "");
     //  The enum's message lists the choices.
     err_info_t err;
-    assert_int_equal (s_create (f, a, RW_CLIENT, "{\"name\":\"a\",\"status\":\"x\"}", NULL, &err), ERR_INVALID);
+    assert_int_equal (s_create (f, a, RW_CLIENT, "{\"name\":\"a\",\"status\":\"x\"}", NULL, &err),
+                      ERR_INVALID);
     assert_non_null (strstr (err.message, "new, open, closed"));
     //  Nothing of it was stored, and no event went out.
     assert_int_equal (s_count (f, "widgets"), 0);
     assert_int_equal (s_count (f, "outbox"), 0);
     //  At the limits, all is well.
     char id[ID_LEN];
-    s_create_ok (f, a,
-                 "{\"name\":\"12345678901234567890123456789012345678901234567890\",\"qty\":1000,"
-                 "\"status\":\"closed\",\"email\":\"\",\"email\":\"a@b.co\",\"tags\":[\"x\",\"x\",\"y\"],"
-                 "\"active\":false,\"qty\":0}",
-                 id);
+    s_create_ok (
+        f, a,
+        "{\"name\":\"12345678901234567890123456789012345678901234567890\",\"qty\":1000,"
+        "\"status\":\"closed\",\"email\":\"\",\"email\":\"a@b.co\",\"tags\":[\"x\",\"x\",\"y\"],"
+        "\"active\":false,\"qty\":0}",
+        id);
     cJSON *rec = s_get (f, a, id);
     int64_t qty = -1;
     assert_true (json_int (rec, "qty", &qty));
@@ -353,36 +370,72 @@ test_resource_create_validates_types_required_enum_and_unknown_fields (void **st
 }
 
 static void
+test_resource_text_must_be_valid_utf8 (void **state)
+{
+    fixture_t *f = *state;
+    const actor_t *a = &f->admin;
+    //  json_parse passes raw bytes through: the engine must refuse what
+    //  would make its answers and events invalid JSON for their readers.
+    const char *bad[] = {
+        "{\"name\":\"\xff\"}",               //  never valid
+        "{\"name\":\"a\xc3\x28\"}",          //  bad continuation
+        "{\"name\":\"\xc0\xaf\"}",           //  overlong '/'
+        "{\"name\":\"\xed\xa0\x80\"}",       //  UTF-16 surrogate
+        "{\"name\":\"\xf4\x90\x80\x80\"}",   //  beyond U+10FFFF
+        "{\"name\":\"cut \xe2\x82\"}",       //  truncated sequence
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        s_expect_refused (f, a, RW_CLIENT, bad[i], ERR_INVALID, "name");
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"tags\":[\"\xff\"]}", ERR_INVALID, "tags");
+    s_expect_refused (f, a, RW_CLIENT,
+                      "{\"name\":\"a\",\"lines\":[{\"sku\":\"\xc3\",\"quantity\":1}]}", ERR_INVALID,
+                      "lines[0].sku");
+    assert_int_equal (s_count (f, "widgets"), 0);
+    char id[ID_LEN];
+    s_create_ok (f, a, "{\"name\":\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \\u00e9\"}", id);
+    cJSON *rec = s_get (f, a, id);
+    assert_string_equal (json_str (rec, "name"),
+                         "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \xc3\xa9");
+    cJSON_Delete (rec);
+}
+
+static void
 test_resource_remote_and_system_fields_depend_on_the_mode (void **state)
 {
     fixture_t *f = *state;
     const actor_t *a = &f->admin;
     err_info_t err;
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"erp_ref\":\"E1\"}", ERR_CONFLICT, "erp_ref");
-    assert_int_equal (s_create (f, a, RW_CLIENT, "{\"name\":\"a\",\"erp_ref\":\"E1\"}", NULL, &err), ERR_CONFLICT);
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"erp_ref\":\"E1\"}", ERR_CONFLICT,
+                      "erp_ref");
+    assert_int_equal (s_create (f, a, RW_CLIENT, "{\"name\":\"a\",\"erp_ref\":\"E1\"}", NULL, &err),
+                      ERR_CONFLICT);
     assert_non_null (strstr (err.message, "ERP"));
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"score\":5}", ERR_INVALID, "score");
     s_expect_refused (f, a, RW_REMOTE, "{\"name\":\"a\",\"score\":5}", ERR_INVALID, "score");
-    s_expect_refused (f, a, RW_SYSTEM, "{\"name\":\"a\",\"erp_ref\":\"E1\"}", ERR_CONFLICT, "erp_ref");
+    s_expect_refused (f, a, RW_SYSTEM, "{\"name\":\"a\",\"erp_ref\":\"E1\"}", ERR_CONFLICT,
+                      "erp_ref");
     assert_int_equal (s_count (f, "widgets"), 0);
 
     cJSON *rec = NULL;
-    assert_int_equal (s_create (f, a, RW_REMOTE, "{\"name\":\"r\",\"erp_ref\":\"E1\"}", &rec, &err), ERR_OK);
+    assert_int_equal (s_create (f, a, RW_REMOTE, "{\"name\":\"r\",\"erp_ref\":\"E1\"}", &rec, &err),
+                      ERR_OK);
     assert_string_equal (json_str (rec, "erp_ref"), "E1");
     char id[ID_LEN];
     snprintf (id, sizeof id, "%s", json_str (rec, "id"));
     cJSON_Delete (rec);
-    assert_int_equal (s_create (f, a, RW_SYSTEM, "{\"name\":\"s\",\"score\":5}", NULL, &err), ERR_OK);
-    assert_int_equal (s_create (f, a, RW_SYSTEM | RW_REMOTE, "{\"name\":\"b\",\"score\":1,\"erp_ref\":\"E2\"}",
-                                NULL, &err),
+    assert_int_equal (s_create (f, a, RW_SYSTEM, "{\"name\":\"s\",\"score\":5}", NULL, &err),
+                      ERR_OK);
+    assert_int_equal (s_create (f, a, RW_SYSTEM | RW_REMOTE,
+                                "{\"name\":\"b\",\"score\":1,\"erp_ref\":\"E2\"}", NULL, &err),
                       ERR_OK);
     //  The same rules hold for updates.
-    assert_int_equal (s_update (f, a, id, -1, "{\"erp_ref\":\"E9\"}", RW_CLIENT, NULL, &err), ERR_CONFLICT);
+    assert_int_equal (s_update (f, a, id, -1, "{\"erp_ref\":\"E9\"}", RW_CLIENT, NULL, &err),
+                      ERR_CONFLICT);
     assert_string_equal (err.field, "erp_ref");
     assert_int_equal (s_update (f, a, id, -1, "{\"score\":9}", RW_CLIENT, NULL, &err), ERR_INVALID);
     assert_string_equal (err.field, "score");
-    assert_int_equal (s_update (f, a, id, -1, "{\"erp_ref\":\"E9\",\"score\":9}", RW_REMOTE | RW_SYSTEM, &rec,
-                                &err),
+    assert_int_equal (s_update (f, a, id, -1, "{\"erp_ref\":\"E9\",\"score\":9}",
+                                RW_REMOTE | RW_SYSTEM, &rec, &err),
                       ERR_OK);
     assert_string_equal (json_str (rec, "erp_ref"), "E9");
     cJSON_Delete (rec);
@@ -398,7 +451,8 @@ test_resource_unique_field_conflict_names_the_field (void **state)
     fixture_t *f = *state;
     char id[ID_LEN];
     s_create_ok (f, &f->admin, "{\"name\":\"a\",\"code\":\"C1\"}", id);
-    s_expect_refused (f, &f->admin, RW_CLIENT, "{\"name\":\"b\",\"code\":\"C1\"}", ERR_CONFLICT, "code");
+    s_expect_refused (f, &f->admin, RW_CLIENT, "{\"name\":\"b\",\"code\":\"C1\"}", ERR_CONFLICT,
+                      "code");
     assert_int_equal (s_count (f, "widgets"), 1);
     assert_int_equal (s_count (f, "outbox"), 1);
 }
@@ -412,7 +466,8 @@ test_resource_create_writes_one_outbox_event_carrying_the_record (void **state)
     fixture_t *f = *state;
     cJSON *rec = NULL;
     err_info_t err;
-    assert_int_equal (s_create (f, &f->admin, RW_CLIENT, "{\"name\":\"Widget\",\"qty\":3}", &rec, &err), ERR_OK);
+    assert_int_equal (
+        s_create (f, &f->admin, RW_CLIENT, "{\"name\":\"Widget\",\"qty\":3}", &rec, &err), ERR_OK);
     assert_int_equal (s_count (f, "outbox"), 1);
     //  The record as created: meta columns, defaults filled, owner set.
     assert_true (id_valid (json_str (rec, "id")));
@@ -450,7 +505,9 @@ test_resource_failed_after_save_rule_leaves_no_row_and_no_event (void **state)
     cJSON *body = s_json ("{\"name\":\"explode\"}");
     assert_int_equal (db_begin (f->db, NULL), ERR_OK);
     assert_int_equal (db_savepoint (f->db, "one"), ERR_OK);
-    assert_int_equal (resource_create (f->db, &s_widgets, &f->admin, body, RW_CLIENT, NULL, NULL, &err), ERR_RULE);
+    assert_int_equal (
+        resource_create (f->db, &s_widgets, &f->admin, body, RW_CLIENT, NULL, NULL, &err),
+        ERR_RULE);
     assert_string_equal (err.field, "name");
     db_rollback_to (f->db, "one");
     assert_int_equal (db_commit (f->db, NULL), ERR_OK);
@@ -480,10 +537,12 @@ test_resource_update_with_stale_if_match_is_refused (void **state)
     assert_int_equal (s_version (env), 2);
     cJSON_Delete (env);
 
-    assert_int_equal (s_update (f, &f->admin, id, 1, "{\"qty\":6}", RW_CLIENT, &rec, &err), ERR_STALE);
+    assert_int_equal (s_update (f, &f->admin, id, 1, "{\"qty\":6}", RW_CLIENT, &rec, &err),
+                      ERR_STALE);
     assert_string_equal (err.field, "If-Match");
     assert_null (rec);
-    assert_int_equal (s_update (f, &f->admin, id, 3, "{\"qty\":6}", RW_CLIENT, &rec, &err), ERR_STALE);
+    assert_int_equal (s_update (f, &f->admin, id, 3, "{\"qty\":6}", RW_CLIENT, &rec, &err),
+                      ERR_STALE);
     rec = s_get (f, &f->admin, id);
     assert_int_equal (s_version (rec), 2);
     int64_t qty = 0;
@@ -494,9 +553,11 @@ test_resource_update_with_stale_if_match_is_refused (void **state)
     //  Unknown or malformed ids are not found.
     char other[ID_LEN];
     id_new (other);
-    assert_int_equal (s_update (f, &f->admin, other, -1, "{\"qty\":6}", RW_CLIENT, NULL, &err), ERR_NOT_FOUND);
-    assert_int_equal (s_update (f, &f->admin, "x' OR 1=1 --", -1, "{\"qty\":6}", RW_CLIENT, NULL, &err),
+    assert_int_equal (s_update (f, &f->admin, other, -1, "{\"qty\":6}", RW_CLIENT, NULL, &err),
                       ERR_NOT_FOUND);
+    assert_int_equal (
+        s_update (f, &f->admin, "x' OR 1=1 --", -1, "{\"qty\":6}", RW_CLIENT, NULL, &err),
+        ERR_NOT_FOUND);
 }
 
 static void
@@ -540,22 +601,27 @@ test_resource_immutable_field_may_be_repeated_but_not_changed (void **state)
     err_info_t err;
     //  A client that sends the whole record back, unchanged fields included,
     //  is not refused for the immutable one (nor is a CSV re-import).
-    assert_int_equal (s_update (f, &f->admin, id, 1, "{\"serial\":\"S-1\",\"qty\":4}", RW_CLIENT, &rec, &err),
-                      ERR_OK);
+    assert_int_equal (
+        s_update (f, &f->admin, id, 1, "{\"serial\":\"S-1\",\"qty\":4}", RW_CLIENT, &rec, &err),
+        ERR_OK);
     assert_int_equal (s_version (rec), 2);
     cJSON_Delete (rec);
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"serial\":\"S-2\"}", RW_CLIENT, NULL, &err),
-                      ERR_INVALID);
+    assert_int_equal (
+        s_update (f, &f->admin, id, -1, "{\"serial\":\"S-2\"}", RW_CLIENT, NULL, &err),
+        ERR_INVALID);
     assert_string_equal (err.field, "serial");
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"serial\":null}", RW_CLIENT, NULL, &err), ERR_INVALID);
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"serial\":null}", RW_CLIENT, NULL, &err),
+                      ERR_INVALID);
     //  The service's own steps may.
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"serial\":\"S-2\"}", RW_SYSTEM, &rec, &err), ERR_OK);
+    assert_int_equal (
+        s_update (f, &f->admin, id, -1, "{\"serial\":\"S-2\"}", RW_SYSTEM, &rec, &err), ERR_OK);
     assert_string_equal (json_str (rec, "serial"), "S-2");
     cJSON_Delete (rec);
     //  Set on create if not given, it stays as it is.
     s_create_ok (f, &f->admin, "{\"name\":\"b\"}", id);
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"serial\":\"late\"}", RW_CLIENT, NULL, &err),
-                      ERR_INVALID);
+    assert_int_equal (
+        s_update (f, &f->admin, id, -1, "{\"serial\":\"late\"}", RW_CLIENT, NULL, &err),
+        ERR_INVALID);
 }
 
 static void
@@ -578,11 +644,12 @@ test_resource_time_is_normalised_to_utc_milliseconds (void **state)
                                      "2026-02-28T22:45:02.500Z", -1),
                       1);
     err_info_t err;
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"due_at\":\"2026-02-30T00:00:00Z\"}", RW_CLIENT, NULL,
-                                &err),
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"due_at\":\"2026-02-30T00:00:00Z\"}",
+                                RW_CLIENT, NULL, &err),
                       ERR_INVALID);
     assert_string_equal (err.field, "due_at");
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"due_at\":null}", RW_CLIENT, &rec, &err), ERR_OK);
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"due_at\":null}", RW_CLIENT, &rec, &err),
+                      ERR_OK);
     assert_true (cJSON_IsNull (cJSON_GetObjectItem (rec, "due_at")));
     cJSON_Delete (rec);
 }
@@ -593,32 +660,41 @@ test_resource_list_items_are_validated_with_their_path (void **state)
     fixture_t *f = *state;
     const actor_t *a = &f->admin;
     s_expect_refused (f, a, RW_CLIENT,
-                      "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":1},{\"sku\":\"y\",\"quantity\":0}]}",
+                      "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":1},{\"sku\":\"y\","
+                      "\"quantity\":0}]}",
                       ERR_INVALID, "lines[1].quantity");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":\"2\"}]}",
+    s_expect_refused (f, a, RW_CLIENT,
+                      "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":\"2\"}]}",
                       ERR_INVALID, "lines[0].quantity");
     s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"quantity\":2}]}", ERR_INVALID,
                       "lines[0].sku");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2,\"bogus\":1}]}",
+    s_expect_refused (f, a, RW_CLIENT,
+                      "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2,\"bogus\":1}]}",
                       ERR_INVALID, "lines[0].bogus");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2},3]}",
-                      ERR_INVALID, "lines[1]");
-    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":{\"sku\":\"x\"}}", ERR_INVALID, "lines");
+    s_expect_refused (f, a, RW_CLIENT,
+                      "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2},3]}", ERR_INVALID,
+                      "lines[1]");
+    s_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":{\"sku\":\"x\"}}", ERR_INVALID,
+                      "lines");
     err_info_t err;
-    assert_int_equal (
-        s_create (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":0}]}", NULL, &err),
-        ERR_INVALID);
+    assert_int_equal (s_create (f, a, RW_CLIENT,
+                                "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":0}]}", NULL,
+                                &err),
+                      ERR_INVALID);
     assert_non_null (strstr (err.message, "lines[0].quantity"));
     assert_int_equal (s_count (f, "widgets"), 0);
 
     char id[ID_LEN];
-    s_create_ok (f, a, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2},{\"sku\":\"y\",\"quantity\":100,"
-                       "\"note\":null}]}",
-                 id);
+    s_create_ok (
+        f, a,
+        "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2},{\"sku\":\"y\",\"quantity\":100,"
+        "\"note\":null}]}",
+        id);
     cJSON *rec = s_get (f, a, id);
     char *lines = json_print (cJSON_GetObjectItem (rec, "lines"));
     //  Absent optional sub-fields stay absent; given ones are kept.
-    assert_string_equal (lines, "[{\"sku\":\"x\",\"quantity\":2},{\"sku\":\"y\",\"quantity\":100,\"note\":null}]");
+    assert_string_equal (
+        lines, "[{\"sku\":\"x\",\"quantity\":2},{\"sku\":\"y\",\"quantity\":100,\"note\":null}]");
     free (lines);
     cJSON_Delete (rec);
 }
@@ -651,7 +727,8 @@ test_resource_archive_and_restore_write_events_and_are_idempotent (void **state)
     rec = s_get (f, &f->admin, id);
     assert_true (cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived")));
     cJSON_Delete (rec);
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":1}", RW_CLIENT, NULL, &err), ERR_NOT_FOUND);
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":1}", RW_CLIENT, NULL, &err),
+                      ERR_NOT_FOUND);
     //  A viewer may read but not archive.
     assert_int_equal (s_archive (f, &f->viewer, id, -1, false, NULL, &err), ERR_FORBIDDEN);
 
@@ -684,11 +761,14 @@ test_resource_scoped_role_sees_only_its_own_rows (void **state)
     rec = NULL;
     assert_int_equal (resource_get (f->db, &s_widgets, &f->rep2, mine, &rec, &err), ERR_NOT_FOUND);
     assert_null (rec);
-    assert_int_equal (resource_get (f->db, &s_widgets, &f->rep1, admins, &rec, &err), ERR_NOT_FOUND);
-    assert_int_equal (s_update (f, &f->rep2, mine, -1, "{\"qty\":1}", RW_CLIENT, NULL, &err), ERR_NOT_FOUND);
+    assert_int_equal (resource_get (f->db, &s_widgets, &f->rep1, admins, &rec, &err),
+                      ERR_NOT_FOUND);
+    assert_int_equal (s_update (f, &f->rep2, mine, -1, "{\"qty\":1}", RW_CLIENT, NULL, &err),
+                      ERR_NOT_FOUND);
     assert_int_equal (s_archive (f, &f->rep2, mine, -1, true, NULL, &err), ERR_NOT_FOUND);
     //  Even a system step acting for rep2 stays in rep2's scope.
-    assert_int_equal (s_update (f, &f->rep2, mine, -1, "{\"qty\":1}", RW_SYSTEM, NULL, &err), ERR_NOT_FOUND);
+    assert_int_equal (s_update (f, &f->rep2, mine, -1, "{\"qty\":1}", RW_SYSTEM, NULL, &err),
+                      ERR_NOT_FOUND);
     //  Unscoped roles, the bridge and the service itself see everything.
     rec = s_get (f, &f->admin, mine);
     cJSON_Delete (rec);
@@ -737,7 +817,8 @@ s_import (fixture_t *f, const actor_t *actor, const char *csv, err_t want)
     err_info_t err;
     err_clear (&err);
     assert_int_equal (db_begin (f->db, NULL), ERR_OK);
-    err_t rc = resource_import_csv (f->db, &s_widgets, actor, csv, strlen (csv), NULL, &report, &err);
+    err_t rc =
+        resource_import_csv (f->db, &s_widgets, actor, csv, strlen (csv), NULL, &report, &err);
     if (rc != want)
         print_error ("import: %d %s (%s)\n", rc, err.message, err.field);
     assert_int_equal (rc, want);
@@ -767,7 +848,8 @@ test_resource_csv_export_imports_back_unchanged (void **state)
     fixture_t *f = *state;
     char id[ID_LEN];
     s_create_ok (f, &f->admin,
-                 "{\"name\":\"Comma, \\\"quoted\\\"\\nand newline\",\"code\":\"C1\",\"qty\":7,\"active\":false,"
+                 "{\"name\":\"Comma, \\\"quoted\\\"\\nand "
+                 "newline\",\"code\":\"C1\",\"qty\":7,\"active\":false,"
                  "\"status\":\"open\",\"email\":\"a@b.co\",\"due_at\":\"2026-05-06T07:08:09.123Z\","
                  "\"tags\":[\"red\",\"blue green\"],\"serial\":\"SN-1\","
                  "\"lines\":[{\"sku\":\"a,b\",\"quantity\":2,\"note\":\"\\\"n\\\"\"}]}",
@@ -777,16 +859,19 @@ test_resource_csv_export_imports_back_unchanged (void **state)
     s_create_ok (f, &f->rep1, "{\"name\":\"rep's\",\"code\":\"R1\",\"tags\":[\"x\"]}", id);
     err_info_t err;
     cJSON *rec = NULL;
-    assert_int_equal (s_create (f, &f->admin, RW_REMOTE | RW_SYSTEM,
-                                "{\"name\":\"remote\",\"code\":\"C9\",\"erp_ref\":\"E,1\",\"score\":3}", &rec, &err),
-                      ERR_OK);
+    assert_int_equal (
+        s_create (f, &f->admin, RW_REMOTE | RW_SYSTEM,
+                  "{\"name\":\"remote\",\"code\":\"C9\",\"erp_ref\":\"E,1\",\"score\":3}", &rec,
+                  &err),
+        ERR_OK);
     cJSON_Delete (rec);
     int64_t events = s_count (f, "outbox");
     assert_int_equal (events, 5);
 
     char *text = NULL;
     size_t len = 0;
-    assert_int_equal (resource_export_csv (f->db, &s_widgets, &f->admin, &text, &len, &err), ERR_OK);
+    assert_int_equal (resource_export_csv (f->db, &s_widgets, &f->admin, &text, &len, &err),
+                      ERR_OK);
     assert_int_equal (len, strlen (text));
     const char *header = "id,version,created_at,updated_at,archived,name,code,qty,active,status,";
     assert_int_equal (strncmp (text, header, strlen (header)), 0);
@@ -809,25 +894,29 @@ test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line (void **st
     fixture_t *f = *state;
     char id[ID_LEN];
     s_create_ok (f, &f->admin, "{\"name\":\"old\",\"code\":\"K1\",\"qty\":1}", id);
-    const char *csv = "name,code,qty,status,lines\r\n"                              //  1
-                      "good one,N1,5,open,\r\n"                                     //  2
-                      "bad qty,N2,abc,open,\r\n"                                    //  3
-                      "\"two\nlines\",N3,,,\r\n"                                    //  4-5
-                      "bad status,N4,1,bogus,\r\n"                                  //  6
-                      "short row,N5\r\n"                                            //  7
-                      "bad \"quote,N6,1,open,\r\n"                                  //  8
-                      "bad line,N7,1,open,\"[{\"\"sku\"\":\"\"s\"\",\"\"quantity\"\":0}]\"\r\n"   //  9
-                      "explode,N8,1,open,\r\n"                                      //  10: refused after insert
-                      "\r\n"                                                        //  11: blank, skipped
-                      "renamed,K1,1,,\r\n"                                          //  12: updates by key
-                      "too big,N9,1001,open,\r\n";                                  //  13
+    const char *csv =
+        "name,code,qty,status,lines\r\n"                                            //  1
+        "good one,N1,5,open,\r\n"                                                   //  2
+        "bad qty,N2,abc,open,\r\n"                                                  //  3
+        "\"two\nlines\",N3,,,\r\n"                                                  //  4-5
+        "bad status,N4,1,bogus,\r\n"                                                //  6
+        "short row,N5\r\n"                                                          //  7
+        "bad \"quote,N6,1,open,\r\n"                                                //  8
+        "bad line,N7,1,open,\"[{\"\"sku\"\":\"\"s\"\",\"\"quantity\"\":0}]\"\r\n"   //  9
+        "explode,N8,1,open,\r\n"      //  10: refused after insert
+        "\r\n"                        //  11: blank, skipped
+        "renamed,K1,1,,\r\n"          //  12: updates by key
+        "too big,N9,1001,open,\r\n"   //  13
+        "\xc3\x28,N10,1,open,\r\n"    //  14: not UTF-8
+        "list junk,N11,1,open,\"[{\"\"sku\"\":\"\"s\"\",\"\"quantity\"\":1}] x\"\r\n";   //  15
     cJSON *report = s_import (f, &f->admin, csv, ERR_OK);
     assert_int_equal (s_report (report, "created"), 2);
     assert_int_equal (s_report (report, "updated"), 1);
     assert_int_equal (s_report (report, "unchanged"), 0);
     const cJSON *rejected = cJSON_GetObjectItem (report, "rejected");
-    const int lines[] = { 3, 6, 7, 8, 9, 10, 13 };
-    const char *fields[] = { "qty", "status", NULL, NULL, "lines[0].quantity", "name", "qty" };
+    const int lines[] = { 3, 6, 7, 8, 9, 10, 13, 14, 15 };
+    const char *fields[] = { "qty",  "status", NULL,   NULL,   "lines[0].quantity",
+                             "name", "qty",    "name", "lines" };
     int n = (int) (sizeof lines / sizeof lines[0]);
     assert_int_equal (cJSON_GetArraySize (rejected), n);
     for (int i = 0; i < n; i++) {
@@ -845,13 +934,17 @@ test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line (void **st
     //  Nothing of a rejected row remains, not even of the one refused after
     //  its insert; each good row has its event.
     assert_int_equal (s_count (f, "widgets"), 3);
-    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM widgets WHERE code IN"
-                                            " ('N2','N4','N5','N6','N7','N8','N9')",
+    assert_int_equal (db_scalar_int (f->db,
+                                     "SELECT count(*) FROM widgets WHERE code IN"
+                                     " ('N2','N4','N5','N6','N7','N8','N9','N10','N11')",
                                      NULL, -1),
                       0);
-    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM widgets WHERE name = ?1", "two\nlines", -1), 1);
-    assert_int_equal (db_scalar_int (f->db, "SELECT qty FROM widgets WHERE code = ?1", "N1", -1), 5);
-    assert_int_equal (db_scalar_int (f->db, "SELECT version FROM widgets WHERE name = ?1", "renamed", -1), 2);
+    assert_int_equal (
+        db_scalar_int (f->db, "SELECT count(*) FROM widgets WHERE name = ?1", "two\nlines", -1), 1);
+    assert_int_equal (db_scalar_int (f->db, "SELECT qty FROM widgets WHERE code = ?1", "N1", -1),
+                      5);
+    assert_int_equal (
+        db_scalar_int (f->db, "SELECT version FROM widgets WHERE name = ?1", "renamed", -1), 2);
     assert_int_equal (s_count (f, "outbox"), 1 + 3);
 }
 
@@ -864,15 +957,19 @@ test_resource_csv_import_refuses_bad_headers_and_foreign_writers (void **state)
     err_clear (&err);
     assert_int_equal (db_begin (f->db, NULL), ERR_OK);
     const char *unknown = "name,colour\r\nx,red\r\n";
-    assert_int_equal (resource_import_csv (f->db, &s_widgets, &f->admin, unknown, strlen (unknown), NULL, &report,
-                                           &err),
+    assert_int_equal (resource_import_csv (f->db, &s_widgets, &f->admin, unknown, strlen (unknown),
+                                           NULL, &report, &err),
                       ERR_INVALID);
     assert_string_equal (err.field, "colour");
     assert_null (report);
-    assert_int_equal (resource_import_csv (f->db, &s_widgets, &f->admin, "", 0, NULL, &report, &err), ERR_INVALID);
-    assert_int_equal (resource_import_csv (f->db, &s_widgets, &f->admin, "\"open", 5, NULL, &report, &err),
-                      ERR_INVALID);
-    assert_int_equal (resource_import_csv (f->db, &s_widgets, &f->viewer, "name\r\nx\r\n", 9, NULL, &report, &err),
+    assert_int_equal (
+        resource_import_csv (f->db, &s_widgets, &f->admin, "", 0, NULL, &report, &err),
+        ERR_INVALID);
+    assert_int_equal (
+        resource_import_csv (f->db, &s_widgets, &f->admin, "\"open", 5, NULL, &report, &err),
+        ERR_INVALID);
+    assert_int_equal (resource_import_csv (f->db, &s_widgets, &f->viewer, "name\r\nx\r\n", 9, NULL,
+                                           &report, &err),
                       ERR_FORBIDDEN);
     assert_null (report);
     db_rollback (f->db);
@@ -881,9 +978,11 @@ test_resource_csv_import_refuses_bad_headers_and_foreign_writers (void **state)
     report = s_import (f, &f->admin, "name,erp_ref,score\r\nx,E1,5\r\n", ERR_OK);
     assert_int_equal (s_report (report, "created"), 1);
     cJSON_Delete (report);
-    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM widgets WHERE erp_ref IS NULL AND score IS NULL",
-                                     NULL, -1),
-                      1);
+    assert_int_equal (
+        db_scalar_int (f->db,
+                       "SELECT count(*) FROM widgets WHERE erp_ref IS NULL AND score IS NULL", NULL,
+                       -1),
+        1);
 }
 
 //  ---------------------------------------------------------------------
@@ -895,13 +994,15 @@ test_resource_cursor_round_trips (void **state)
     (void) state;
     char id[ID_LEN];
     id_new (id);
-    const char *values[] = { "2026-01-01T00:00:00.000Z", "", "Ünïcode, \"quoted\"", "12345", "a=b&c" };
+    const char *values[] = { "2026-01-01T00:00:00.000Z", "", "Ünïcode, \"quoted\"", "12345",
+                             "a=b&c" };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         char *cursor = resource_cursor_encode (values[i], id);
         assert_non_null (cursor);
         //  URL-safe: no characters a query string would need escaped.
-        assert_int_equal (strspn (cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                          strlen (cursor));
+        assert_int_equal (
+            strspn (cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            strlen (cursor));
         char value[256], back[ID_LEN];
         assert_true (resource_cursor_decode (cursor, value, sizeof value, back));
         assert_string_equal (value, values[i]);
@@ -987,7 +1088,8 @@ test_resource_snapshot_pages_by_id_and_includes_archived (void **state)
         }
         pages++;
         const cJSON *it;
-        cJSON_ArrayForEach (it, items) {
+        cJSON_ArrayForEach (it, items)
+        {
             assert_string_equal (json_str (it, "id"), ids[seen]);
             seen++;
         }
@@ -1006,31 +1108,41 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_resource_create_validates_types_required_enum_and_unknown_fields, setup,
+        cmocka_unit_test_setup_teardown (
+            test_resource_create_validates_types_required_enum_and_unknown_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_text_must_be_valid_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_remote_and_system_fields_depend_on_the_mode,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_unique_field_conflict_names_the_field, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_resource_remote_and_system_fields_depend_on_the_mode, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_unique_field_conflict_names_the_field, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_create_writes_one_outbox_event_carrying_the_record, setup,
+        cmocka_unit_test_setup_teardown (
+            test_resource_create_writes_one_outbox_event_carrying_the_record, setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_resource_failed_after_save_rule_leaves_no_row_and_no_event, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_update_with_stale_if_match_is_refused, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_resource_failed_after_save_rule_leaves_no_row_and_no_event, setup,
+        cmocka_unit_test_setup_teardown (test_resource_noop_update_writes_nothing_and_keeps_version,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_resource_immutable_field_may_be_repeated_but_not_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_time_is_normalised_to_utc_milliseconds,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_list_items_are_validated_with_their_path,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_resource_archive_and_restore_write_events_and_are_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_scoped_role_sees_only_its_own_rows, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_resource_update_with_stale_if_match_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_noop_update_writes_nothing_and_keeps_version, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_immutable_field_may_be_repeated_but_not_changed, setup,
+        cmocka_unit_test_setup_teardown (test_resource_csv_export_imports_back_unchanged, setup,
                                          teardown),
-        cmocka_unit_test_setup_teardown (test_resource_time_is_normalised_to_utc_milliseconds, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_list_items_are_validated_with_their_path, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_archive_and_restore_write_events_and_are_idempotent, setup,
-                                         teardown),
-        cmocka_unit_test_setup_teardown (test_resource_scoped_role_sees_only_its_own_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_csv_export_imports_back_unchanged, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line, setup,
-                                         teardown),
-        cmocka_unit_test_setup_teardown (test_resource_csv_import_refuses_bad_headers_and_foreign_writers, setup,
-                                         teardown),
+        cmocka_unit_test_setup_teardown (
+            test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line, setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_resource_csv_import_refuses_bad_headers_and_foreign_writers, setup, teardown),
         cmocka_unit_test (test_resource_cursor_round_trips),
         cmocka_unit_test (test_resource_cursor_decode_rejects_garbage),
-        cmocka_unit_test_setup_teardown (test_resource_snapshot_pages_by_id_and_includes_archived, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_snapshot_pages_by_id_and_includes_archived,
+                                         setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,210 @@
+"""CSV export and import of crm-service: an export imports back with
+nothing changed; bad rows are each reported with their line and reason
+while the good rows go in; a second import of the same file updates or
+leaves records as they are, never duplicating them."""
+
+import csv
+import io
+import re
+
+import pytest
+
+from crm_helpers import assert_error, create, last_seq, list_all, new_user, uid
+
+CSV = {"Content-Type": "text/csv"}
+
+
+@pytest.fixture(scope="module")
+def svc(crm_module):
+    return crm_module
+
+
+def import_csv(svc, resource, text, token=None, status=200):
+    kw = {} if token is None else {"token": token}
+    r = svc.api("POST", "/api/v1/%s/import" % resource, data=text.encode("utf-8"), headers=CSV, **kw)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def export_csv(svc, resource, token=None):
+    kw = {} if token is None else {"token": token}
+    r = svc.api("GET", "/api/v1/%s/export" % resource, **kw)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("text/csv")
+    assert r.headers["Content-Disposition"] == 'attachment; filename="%s.csv"' % resource
+    return r.content.decode("utf-8")
+
+
+def rows(text):
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_export_import_round_trip_changes_nothing(svc):
+    camp = create(svc, "campaigns", {"name": "CSV camp", "channel": "event"})
+    made = [
+        create(svc, "customers", {"name": "Plain"}),
+        create(svc, "customers", {
+            "name": 'Quote "Q", Comma & Co', "kind": "person", "email": "q@example.com",
+            "phone": "+1 (555) 010-9999", "website": "https://q.example", "segment": "enterprise",
+            "tags": ["vip", "berlin", "two words"], "status": "customer", "external_key": "rt-1",
+            "campaign_id": camp["id"],
+            "notes": "line one\nline two, with comma\r\nand \"quotes\"\ttab",
+            "addresses": [{"kind": "billing", "line1": "Hauptstr. 1", "city": "Berlin", "country": "DE"},
+                          {"line1": "PO Box 7, \"North\""}]}),
+        create(svc, "customers", {"name": "Ünïcödé 株式会社 ☃", "notes": " leading space", "tags": ["ä"]}),
+        create(svc, "customers", {"name": "=SUM(A1)", "phone": "+49 30 1234567"}),
+    ]
+    archived = create(svc, "customers", {"name": "Archived one"})
+    svc.api("POST", "/api/v1/customers/%s/archive" % archived["id"])
+    before = list_all(svc, "customers", {"archived": "all"})
+    seq = last_seq(svc)
+
+    text = export_csv(svc, "customers")
+    exported = rows(text)
+    assert text.startswith("id,version,created_at,updated_at,archived,kind,name,")
+    assert archived["id"] not in text, "archived records are not exported"
+    by_id = {r["id"]: r for r in exported}
+    assert set(by_id) >= {c["id"] for c in made}
+    rich = by_id[made[1]["id"]]
+    assert rich["name"] == made[1]["name"] and rich["notes"] == made[1]["notes"]
+    assert rich["tags"] == "vip;berlin;two words" and rich["phone"] == "+1 (555) 010-9999"
+    assert by_id[made[3]["id"]]["name"] == "=SUM(A1)"
+
+    report = import_csv(svc, "customers", text)
+    assert report == {"created": 0, "updated": 0, "unchanged": len(exported), "rejected": []}
+    assert list_all(svc, "customers", {"archived": "all"}) == before
+    assert last_seq(svc) == seq
+    # and the export of the import is the same text
+    assert export_csv(svc, "customers") == text
+
+
+def test_bad_rows_are_reported_and_good_rows_imported(svc):
+    k = "bad-" + uid()[:6]
+    text = (
+        "name,email,status,external_key,tags\r\n"                      # line 1
+        "Good one,g1@example.com,lead,{k}-1,a;b\r\n"                   # 2 ok
+        "Bad email,not-an-email,lead,{k}-2,\r\n"                       # 3 email
+        ",nobody@example.com,lead,{k}-3,\r\n"                          # 4 name
+        "Bad status,,vip,{k}-4,\r\n"                                   # 5 status
+        "Too,many,fields,{k}-5,x,y\r\n"                                # 6 field count
+        "\"Multi\nline\nname\",m@example.com,lead,{k}-6,\r\n"          # 7-9 ok
+        "Short row\r\n"                                                # 10 field count
+        "\r\n"                                                         # 11 blank: skipped
+        "Bad \"quote,x@example.com,lead,{k}-7,\r\n"                    # 12 quote
+        "Good two,,customer,{k}-8,\r\n"                                # 13 ok
+        "Dup key,,lead,ext-dup-{k},\r\n"                               # 14 ok
+        "Bad tag,,lead,{k}-9,\"a;" + "t" * 70 + "\"\r\n"               # 15 tags
+        "\"Unterminated,x@example.com,lead,{k}-10,\r\n"                # 16 quote
+    ).replace("{k}", k)
+    seq = last_seq(svc)
+    report = import_csv(svc, "customers", text)
+    assert report["created"] == 4 and report["updated"] == 0 and report["unchanged"] == 0, report
+    rejected = {r["line"]: r for r in report["rejected"]}
+    assert sorted(rejected) == [3, 4, 5, 6, 10, 12, 15, 16], report["rejected"]
+    assert rejected[3]["field"] == "email" and "e-mail" in rejected[3]["reason"]
+    assert rejected[4]["field"] == "name" and "required" in rejected[4]["reason"]
+    assert rejected[5]["field"] == "status"
+    assert rejected[6]["field"] is None and "fields" in rejected[6]["reason"]
+    assert rejected[10]["field"] is None and "fields" in rejected[10]["reason"]
+    assert "quote" in rejected[12]["reason"]
+    assert rejected[15]["field"] == "tags"
+    assert all(isinstance(r["reason"], str) and r["reason"] for r in report["rejected"])
+    # the good rows are there, the bad ones are not
+    got = {c["external_key"]: c for c in list_all(svc, "customers") if (c["external_key"] or "").startswith(k)}
+    assert set(got) == {k + "-1", k + "-6", k + "-8"}
+    assert got[k + "-1"]["tags"] == ["a", "b"] and got[k + "-6"]["name"] == "Multi\nline\nname"
+    assert got[k + "-8"]["status"] == "customer"
+    assert len(list_all(svc, "customers", {"external_key": "ext-dup-" + k})) == 1
+    assert last_seq(svc) == seq + 4
+
+
+def test_import_is_idempotent_on_the_external_key(svc):
+    k = "idem-" + uid()[:6]
+    text = "external_key,name,segment\n" + "".join("%s-%d,Idem %d,s%d\n" % (k, i, i, i) for i in range(5))
+    first = import_csv(svc, "customers", text)
+    assert (first["created"], first["updated"], first["unchanged"], first["rejected"]) == (5, 0, 0, [])
+    snapshot = {c["id"]: c for c in list_all(svc, "customers", {"q": k})}
+    assert len(snapshot) == 5
+    seq = last_seq(svc)
+    second = import_csv(svc, "customers", text)
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 5)
+    assert {c["id"]: c for c in list_all(svc, "customers", {"q": k})} == snapshot
+    assert last_seq(svc) == seq
+    # one row changed, one added: one update, one create, no duplicates
+    changed = text.replace("Idem 2,s2", "Idem two,s2") + "%s-9,Idem 9,s9\n" % k
+    third = import_csv(svc, "customers", changed)
+    assert (third["created"], third["updated"], third["unchanged"]) == (1, 1, 4)
+    after = list_all(svc, "customers", {"q": k})
+    assert len(after) == 6
+    keys = [c["external_key"] for c in after]
+    assert len(keys) == len(set(keys))
+    two = next(c for c in after if c["external_key"] == k + "-2")
+    assert two["name"] == "Idem two" and two["version"] == 2 and two["id"] in snapshot
+    assert last_seq(svc) == seq + 2
+
+
+def test_import_refuses_a_bad_file_as_a_whole(svc):
+    seq = last_seq(svc)
+    r = svc.api("POST", "/api/v1/customers/import", data=b"name,shoe_size\nX,42\n", headers=CSV)
+    assert_error(r, 400, "validation_failed", "shoe_size")
+    r = svc.api("POST", "/api/v1/customers/import", data=b"", headers=CSV)
+    assert_error(r, 400, "validation_failed")
+    r = svc.api("POST", "/api/v1/customers/import", data=b"name\nX\n", headers={"Content-Type": "application/json"})
+    assert_error(r, 415, "unsupported_media_type")
+    r = svc.api("POST", "/api/v1/customers/import", data=b"name\nX\n", headers=CSV, token=None)
+    assert_error(r, 401)
+    assert last_seq(svc) == seq
+
+
+def test_import_ignores_read_only_columns_and_refuses_erp_ones_silently(svc):
+    k = "ro-" + uid()[:6]
+    text = "id,version,external_key,name,tax_id,balance_minor\n%s,77,%s,RO,DE999,5\n" % (uid(), k)
+    report = import_csv(svc, "customers", text)
+    assert report["created"] == 1 and report["rejected"] == []
+    c = list_all(svc, "customers", {"external_key": k})[0]
+    assert (c["version"], c["tax_id"], c["balance_minor"]) == (1, None, None)
+
+
+def test_import_of_deals_computes_amounts(svc):
+    k = "deal-" + uid()[:6]
+    lines = '"[{""sku"":""A"",""quantity"":2,""unit_price_minor"":150,""discount_percent"":50}]"'
+    text = "external_key,title,lines,probability\n%s,CSV deal,%s,40\n%s-2,Bad deal,[oops,10\n" % (k, lines, k)
+    report = import_csv(svc, "deals", text)
+    assert report["created"] == 1 and [r["line"] for r in report["rejected"]] == [3]
+    assert report["rejected"][0]["field"] == "lines"
+    d = list_all(svc, "deals", {"external_key": k})[0]
+    assert d["amount_minor"] == 150 and d["probability"] == 40 and d["stage"] == "new"
+    # stage is workflow-only: an import cannot set it
+    report = import_csv(svc, "deals", "external_key,title,stage\n%s,CSV deal,won\n" % k)
+    assert report["unchanged"] == 1
+    assert list_all(svc, "deals", {"external_key": k})[0]["stage"] == "new"
+
+
+def test_rep_exports_and_imports_only_their_own(svc):
+    rep = new_user(svc, "csv-rep", "sales_rep")
+    other = create(svc, "customers", {"name": "Not the rep's", "external_key": "csv-other-" + uid()[:6]})
+    mine = create(svc, "customers", {"name": "The rep's"}, token=rep["token"])
+    text = export_csv(svc, "customers", token=rep["token"])
+    assert [r["id"] for r in rows(text)] == [mine["id"]]
+    # the rep cannot update another's record through the external key
+    report = import_csv(svc, "customers", "external_key,name\n%s,Taken over\n" % other["external_key"],
+                        token=rep["token"])
+    assert report["created"] == 0 and report["updated"] == 0 and len(report["rejected"]) == 1
+    assert list_all(svc, "customers", {"external_key": other["external_key"]})[0]["name"] == "Not the rep's"
+
+
+def test_cli_export_and_import(svc, run_binary):
+    k = "cli-" + uid()[:6]
+    create(svc, "customers", {"name": "CLI export", "external_key": k})
+    p = run_binary("crm-service", "export", "customers", "--data-dir", svc.data_dir)
+    assert p.returncode == 0, p.stderr
+    # (run_binary reads text with universal newlines)
+    assert p.stdout == export_csv(svc, "customers").replace("\r\n", "\n").replace("\r", "\n")
+    path = svc.workdir + "/cli-import.csv"
+    with open(path, "w") as f:
+        f.write("external_key,name\n%s,CLI renamed\n%s-new,CLI new\n,\n" % (k, k))
+    p = run_binary("crm-service", "import", "customers", path, "--data-dir", svc.data_dir)
+    assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)     # one rejected row
+    assert re.search(r'"updated":\s*1\b', p.stdout) and re.search(r'"created":\s*1\b', p.stdout), p.stdout
+    assert list_all(svc, "customers", {"external_key": k})[0]["name"] == "CLI renamed"
+    assert len(list_all(svc, "customers", {"external_key": k + "-new"})) == 1
