@@ -848,9 +848,13 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
     if (!cJSON_IsObject (patch))
         return err_set (err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
     cJSON *old = NULL, *rec = NULL;
-    err_t rc = s_load (db, def, actor, id, false, &old, err);
+    err_t rc = s_load (db, def, actor, id, true, &old, err);
     if (rc != ERR_OK)
         return rc;
+    if (cJSON_IsTrue (cJSON_GetObjectItem (old, "archived"))) {
+        rc = err_set (err, ERR_CONFLICT, "archived", "this %s is archived; restore it first", def->entity);
+        goto cleanup;
+    }
     int64_t version = (int64_t) cJSON_GetObjectItem (old, "version")->valuedouble;
     if (if_match >= 0 && if_match != version) {
         rc = err_set (err, ERR_STALE, "If-Match", "the record is at version %lld, not %lld", (long long) version,

@@ -440,3 +440,17 @@ def test_analytics(svc):
     abc = svc.api("GET", "/api/v1/analytics/abc-xyz", params={"currency": "GBP", "months": 1}, token=tm).json()
     assert [(i["customer_id"], i["revenue_minor"], i["abc"]) for i in abc["items"]] == [(c["id"], 500, "A")]
     assert abc["revenue_minor"] == 500 and sum(abc["matrix"].values()) == 1
+
+
+def test_archived_record_cannot_be_patched_until_restored(svc):
+    c = create(svc, "customers", {"name": "Archived Co"})
+    r = svc.api("POST", "/api/v1/customers/%s/archive" % c["id"])
+    assert r.status_code == 200 and r.json()["archived"] is True
+    seq = last_seq(svc)
+    r = svc.api("PATCH", "/api/v1/customers/%s" % c["id"], json={"name": "Renamed"})
+    assert_error(r, 409, "conflict", "archived")
+    assert get(svc, "customers", c["id"])["name"] == "Archived Co"
+    assert last_seq(svc) == seq
+    r = svc.api("POST", "/api/v1/customers/%s/restore" % c["id"])
+    assert r.status_code == 200 and r.json()["archived"] is False
+    assert patch(svc, "customers", c["id"], {"name": "Renamed"})["name"] == "Renamed"

@@ -1,0 +1,52 @@
+"""Helpers shared by the erp-service black-box tests (test_erp_*.py):
+fixtures for products and warehouses, stock steps and the invariants an
+ERP lives by, checked after every scenario."""
+
+from crm_helpers import assert_error, create, list_all  # noqa: F401  (re-exported)
+
+
+def product(erp, sku="SKU-1", **kw):
+    body = {"sku": sku, "name": "Product " + sku, "list_price_minor": 1000, "cost_minor": 600,
+            "tax_rate_bp": 2000}
+    body.update(kw)
+    return create(erp, "products", body)
+
+
+def warehouse(erp, code="MAIN", **kw):
+    body = {"code": code, "name": "Warehouse " + code}
+    body.update(kw)
+    return create(erp, "warehouses", body)
+
+
+def receive(erp, product_id, warehouse_id, qty, token=None, status=201, **kw):
+    body = {"product_id": product_id, "warehouse_id": warehouse_id, "quantity": qty}
+    body.update(kw)
+    opts = {} if token is None else {"token": token}
+    r = erp.api("POST", "/api/v1/stock/receipts", json=body, **opts)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def level(erp, product_id, warehouse_id):
+    items = list_all(erp, "stock", params={"product_id": product_id, "warehouse_id": warehouse_id})
+    assert len(items) <= 1, items
+    return items[0] if items else None
+
+
+def check_invariants(erp):
+    """On hand equals the sum of the moves; 0 <= reserved <= on hand;
+    available = on hand - reserved."""
+    levels = list_all(erp, "stock")
+    moves = list_all(erp, "stock_moves")
+    sums = {}
+    for m in moves:
+        key = (m["product_id"], m["warehouse_id"])
+        sums[key] = sums.get(key, 0) + m["quantity"]
+    seen = set()
+    for lv in levels:
+        key = (lv["product_id"], lv["warehouse_id"])
+        seen.add(key)
+        assert lv["on_hand"] == sums.get(key, 0), (lv, sums.get(key))
+        assert 0 <= lv["reserved"] <= lv["on_hand"], lv
+        assert lv["available"] == lv["on_hand"] - lv["reserved"] >= 0, lv
+    assert set(sums) <= seen, "moves without a level"
