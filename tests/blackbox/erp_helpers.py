@@ -50,3 +50,11 @@ def check_invariants(erp):
         assert 0 <= lv["reserved"] <= lv["on_hand"], lv
         assert lv["available"] == lv["on_hand"] - lv["reserved"] >= 0, lv
     assert set(sums) <= seen, "moves without a level"
+    # the journal balances, entry by entry and in total
+    tb = erp.api("GET", "/api/v1/reports/trial_balance")
+    assert tb.status_code == 200, tb.text
+    tb = tb.json()
+    assert tb["debit_minor"] == tb["credit_minor"] and tb["balance_minor"] == 0, tb
+    assert sum(a["balance_minor"] for a in tb["accounts"]) == 0, tb
+    for e in list_all(erp, "journal"):
+        assert sum(x["debit_minor"] for x in e["lines"]) == sum(x["credit_minor"] for x in e["lines"]), e

@@ -727,8 +727,10 @@ test_resource_archive_and_restore_write_events_and_are_idempotent (void **state)
     rec = s_get (f, &f->admin, id);
     assert_true (cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived")));
     cJSON_Delete (rec);
+    //  An archived record is read-only until restored, and says so.
     assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":1}", RW_CLIENT, NULL, &err),
-                      ERR_NOT_FOUND);
+                      ERR_CONFLICT);
+    assert_string_equal (err.field, "archived");
     //  A viewer may read but not archive.
     assert_int_equal (s_archive (f, &f->viewer, id, -1, false, NULL, &err), ERR_FORBIDDEN);
 
