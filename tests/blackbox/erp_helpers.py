@@ -58,3 +58,25 @@ def check_invariants(erp):
     assert sum(a["balance_minor"] for a in tb["accounts"]) == 0, tb
     for e in list_all(erp, "journal"):
         assert sum(x["debit_minor"] for x in e["lines"]) == sum(x["credit_minor"] for x in e["lines"]), e
+
+
+def check_billing_invariants(erp):
+    """Invoice numbers have no gaps per year; the allocations of a payment
+    never exceed it; an invoice's paid amount is the sum of what was
+    allocated to it and never exceeds its total."""
+    invoices = list_all(erp, "invoices")
+    by_year = {}
+    for inv in invoices:
+        _, year, n = inv["number"].split("-")
+        by_year.setdefault(year, []).append(int(n))
+    for year, ns in by_year.items():
+        assert sorted(ns) == list(range(1, len(ns) + 1)), (year, sorted(ns))
+    paid = {}
+    for p in list_all(erp, "payments"):
+        total = sum(a["amount_minor"] for a in p["allocations"])
+        assert total == p["allocated_minor"] <= p["amount_minor"], p
+        assert p["allocated_minor"] + p["unallocated_minor"] == p["amount_minor"], p
+        for a in p["allocations"]:
+            paid[a["invoice_id"]] = paid.get(a["invoice_id"], 0) + a["amount_minor"]
+    for inv in invoices:
+        assert inv["paid_minor"] == paid.get(inv["id"], 0) <= inv["total_minor"], inv

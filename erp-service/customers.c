@@ -1,0 +1,207 @@
+//  customers: the finance side of customers. CRM owns identity and contact
+//  fields (DESIGN.md §5): they are read-only here except when operations
+//  create a walk-in customer, and the bridge keeps them current with the
+//  customer.upsert command. ERP owns tax id, payment terms, credit limit
+//  and credit hold; balance and overdue amount are computed by the steps
+//  that book invoices and payments.
+#include "erp.h"
+#include "id.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+//  --- definition ---
+
+static const char *const s_kinds[] = { "company", "person", NULL };
+static const char *const s_address_kinds[] = { "billing", "shipping", "office",
+                                               "home",    "other",    NULL };
+
+//  The address shape is CRM's, so that the bridge can copy addresses as they are.
+static const field_def_t s_address_fields[] = {
+    { .name = "kind", .type = FT_ENUM, .choices = s_address_kinds, .def = "\"office\"" },
+    { .name = "line1", .type = FT_TEXT, .flags = F_REQUIRED, .max = 200 },
+    { .name = "line2", .type = FT_TEXT, .max = 200 },
+    { .name = "city", .type = FT_TEXT, .max = 100 },
+    { .name = "postal_code", .type = FT_TEXT, .max = 20 },
+    { .name = "region", .type = FT_TEXT, .max = 100 },
+    { .name = "country", .type = FT_TEXT, .max = 2 },
+    { NULL }
+};
+
+static const field_def_t s_customer_fields[] = {
+    //  Owned by CRM (DESIGN.md §5).
+    { .name = "kind",
+      .type = FT_ENUM,
+      .flags = F_REMOTE | F_FILTER,
+      .choices = s_kinds,
+      .def = "\"company\"" },
+    { .name = "name",
+      .type = FT_TEXT,
+      .flags = F_REMOTE | F_REQUIRED | F_SORT | F_SEARCH,
+      .max = 200 },
+    { .name = "email", .type = FT_EMAIL, .flags = F_REMOTE | F_FILTER | F_SEARCH },
+    { .name = "phone", .type = FT_PHONE, .flags = F_REMOTE | F_SEARCH },
+    { .name = "addresses",
+      .type = FT_LIST,
+      .flags = F_REMOTE,
+      .sub = s_address_fields,
+      .def = "[]" },
+    { .name = "segment", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER, .max = 50 },
+    { .name = "crm_id", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER | F_UNIQUE, .max = 64 },
+    //  Owned by ERP.
+    { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER | F_SEARCH, .max = 50 },
+    { .name = "payment_terms_days", .type = FT_INT, .min = 0, .max = 365, .def = "30" },
+    { .name = "credit_limit_minor", .type = FT_INT, .min = 0, .max = 9000000000000000 },
+    { .name = "credit_hold", .type = FT_BOOL, .flags = F_FILTER, .def = "false" },
+    { .name = "currency", .type = FT_CURRENCY, .def = "\"EUR\"" },
+    { .name = "balance_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0" },
+    { .name = "overdue_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0" },
+    { .name = "notes", .type = FT_TEXT, .max = 10000 },
+    { NULL }
+};
+
+//  The overdue amount is what is still owed on invoices past their due date.
+static void
+s_customer_decorate (db_t *db, cJSON *rec)
+{
+    int64_t overdue = db_scalar_int (db,
+                                     "SELECT IFNULL(SUM(total_minor - paid_minor), 0) FROM invoices"
+                                     " WHERE customer_id = ?1 AND status IN ('open', 'partly_paid')"
+                                     " AND due_on < date('now')",
+                                     json_str (rec, "id"), 0);
+    cJSON_DeleteItemFromObject (rec, "overdue_minor");
+    json_add_int (rec, "overdue_minor", overdue);
+}
+
+const resource_def_t erp_customers = {
+    .name = "customers",
+    .entity = "customer",
+    .table = "customers",
+    .fields = s_customer_fields,
+    .read_roles = ROLES_ALL,
+    .write_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
+    .external_key = "crm_id",
+    .remote_name = "CRM",
+    .decorate = s_customer_decorate,
+    .flags = R_CREATE_REMOTE,
+};
+
+//  --- shared helper ---
+
+bool
+erp_find_id (db_t *db, const char *table, const char *column, const char *value, char *id)
+{
+    char sql[256];
+    snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE %s = ?1", table, column);
+    id[0] = '\0';
+    sqlite3_stmt *st = value ? db_stmt (db, sql) : NULL;
+    if (!st)
+        return false;
+    sqlite3_bind_text (st, 1, value, -1, SQLITE_STATIC);
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    return id[0] != '\0';
+}
+
+//  --- customer.upsert ---
+
+static const field_def_t *
+s_field (const char *name)
+{
+    for (const field_def_t *f = erp_customers.fields; f->name; f++)
+        if (strcmp (f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+//  {"id": erp id or null, "crm_id": "…", "fields": {…}, "archived": bool?}
+//  A known customer (by id, else by crm_id) takes only the CRM-owned
+//  fields; an unknown one is created with the fields ERP knows (CRM-only
+//  fields such as tags are left out, computed ones are never taken).
+static err_t
+s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result,
+                   err_info_t *err)
+{
+    const char *id = json_str (data, "id");
+    const char *crm_id = json_str (data, "crm_id");
+    const cJSON *fields = cJSON_GetObjectItem (data, "fields");
+    const cJSON *archived = cJSON_GetObjectItem (data, "archived");
+    if (!crm_id || !*crm_id)
+        return err_set (err, ERR_INVALID, "crm_id", "crm_id is required");
+    if (fields && !cJSON_IsObject (fields))
+        return err_set (err, ERR_INVALID, "fields", "fields must be an object");
+    if (archived && !cJSON_IsBool (archived))
+        return err_set (err, ERR_INVALID, "archived", "archived must be true or false");
+    char found[ID_LEN] = "";
+    if (id) {
+        if (!id_valid (id) || !erp_find_id (db, "customers", "id", id, found))
+            return err_set (err, ERR_NOT_FOUND, "id", "no customer has this id");
+    }
+    else
+        erp_find_id (db, "customers", "crm_id", crm_id, found);
+    bool created = !*found;
+    cJSON *body = cJSON_CreateObject ();
+    const cJSON *f;
+    cJSON_ArrayForEach (f, fields)
+    {
+        const field_def_t *d = s_field (f->string);
+        if (!d || (d->flags & F_SYSTEM) || (!created && !(d->flags & F_REMOTE)))
+            continue;
+        cJSON_AddItemToObject (body, f->string, cJSON_Duplicate (f, true));
+    }
+    cJSON_DeleteItemFromObject (body, "crm_id");
+    cJSON_AddStringToObject (body, "crm_id", crm_id);
+    cJSON *rec = NULL;
+    err_t rc = ERR_OK;
+    //  An archived record takes no changes: a restore comes first, an
+    //  archive last.
+    bool was_archived =
+        !created && db_scalar_int (db, "SELECT archived FROM customers WHERE id = ?1", found, 0);
+    if (was_archived && cJSON_IsFalse (archived))
+        rc = resource_archive (db, &erp_customers, actor, found, -1, false, NULL, err);
+    if (rc != ERR_OK)
+        ;
+    else if (created)
+        rc = resource_create (db, &erp_customers, actor, body, RW_REMOTE | RW_SYSTEM, NULL, &rec,
+                              err);
+    else if (was_archived && !cJSON_IsFalse (archived))
+        rc = resource_get (db, &erp_customers, NULL, found, &rec, err);
+    else
+        rc = resource_update (db, &erp_customers, actor, found, -1, body, RW_REMOTE, "updated",
+                              &rec, err);
+    cJSON_Delete (body);
+    if (rc == ERR_OK && archived
+        && cJSON_IsTrue (archived) != cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived"))) {
+        char rid[ID_LEN];
+        snprintf (rid, sizeof rid, "%s", json_str (rec, "id"));
+        cJSON_Delete (rec);
+        rec = NULL;
+        rc = resource_archive (db, &erp_customers, actor, rid, -1, cJSON_IsTrue (archived), &rec,
+                               err);
+    }
+    if (rc == ERR_OK) {
+        *result = cJSON_CreateObject ();
+        cJSON_AddStringToObject (*result, "id", json_str (rec, "id"));
+        int64_t version = 0;
+        json_int (rec, "version", &version);
+        json_add_int (*result, "version", version);
+        cJSON_AddBoolToObject (*result, "created", created);
+    }
+    cJSON_Delete (rec);
+    return rc;
+}
+
+err_t
+customers_setup (service_t *svc, err_info_t *err)
+{
+    (void) err;
+    err_t rc = service_resource (svc, &erp_customers);
+    if (rc != ERR_OK)
+        return rc;
+    command_server_t *cmd = service_commands (svc);
+    if (cmd)
+        command_server_on (cmd, "customer.upsert", s_customer_upsert);
+    return ERR_OK;
+}

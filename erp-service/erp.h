@@ -1,0 +1,122 @@
+//  erp: what the erp-service's business areas share: roles, the resource
+//  definitions other areas refer to, and each area's set-up function.
+#ifndef ERP_H
+#define ERP_H
+
+#include "resource.h"
+#include "service.h"
+
+//  Roles, in the bit order of erp_roles.
+#define ROLE_WAREHOUSE (1u << 0)
+#define ROLE_PURCHASING (1u << 1)
+#define ROLE_ACCOUNTANT (1u << 2)
+#define ROLE_OPS (1u << 3)
+#define ROLE_ADMIN (1u << 4)
+#define ROLES_ALL (ROLE_WAREHOUSE | ROLE_PURCHASING | ROLE_ACCOUNTANT | ROLE_OPS | ROLE_ADMIN)
+#define ROLES_LEAD (ROLE_OPS | ROLE_ADMIN)
+
+extern const char *const erp_roles[];
+extern const char *const erp_migrations[];
+extern const int erp_nmigrations;
+
+extern const resource_def_t erp_customers;
+extern const resource_def_t erp_suppliers;
+extern const resource_def_t erp_products;
+extern const resource_def_t erp_warehouses;
+extern const resource_def_t erp_stock_levels;
+extern const resource_def_t erp_stock_moves;
+extern const resource_def_t erp_stock_alerts;
+extern const resource_def_t erp_orders;
+extern const resource_def_t erp_picking;
+extern const resource_def_t erp_journal;
+extern const resource_def_t erp_shipments;
+extern const resource_def_t erp_invoices;
+
+err_t customers_setup (service_t *svc, err_info_t *err);
+err_t products_setup (service_t *svc, err_info_t *err);
+err_t stock_setup (service_t *svc, err_info_t *err);
+err_t orders_setup (service_t *svc, err_info_t *err);
+err_t journal_setup (service_t *svc, err_info_t *err);
+err_t shipments_setup (service_t *svc, err_info_t *err);
+err_t invoices_setup (service_t *svc, err_info_t *err);
+err_t payments_setup (service_t *svc, err_info_t *err);
+err_t purchasing_setup (service_t *svc, err_info_t *err);
+err_t reports_setup (service_t *svc, err_info_t *err);
+
+//  The id of the row of table whose column equals value into id (ID_LEN
+//  bytes); false (and id "") if there is none.
+bool erp_find_id (db_t *db, const char *table, const char *column, const char *value, char *id);
+
+//  Book one stock move of product in warehouse (quantity signed: + in,
+//  - out) in the caller's transaction, keeping the level and its alerts
+//  current and publishing erp.stock.level_changed. kind is receipt,
+//  shipment, adjustment, transfer_in or transfer_out. ERR_RULE when on
+//  hand would go below reserved (available below zero).
+err_t stock_move (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
+                  const char *kind, int64_t quantity, const char *reason, const char *reference,
+                  err_info_t *err);
+
+//  Ship quantity (> 0) of product from warehouse: on hand and reserved
+//  both go down by it, with a shipment move and its journal entry.
+err_t stock_ship (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
+                  int64_t quantity, const char *reference, err_info_t *err);
+
+//  Change the reserved quantity of a level by quantity (signed), keeping
+//  0 <= reserved <= on hand (ERR_RULE otherwise).
+err_t stock_reserve (db_t *db, const actor_t *actor, const char *product_id,
+                     const char *warehouse_id, int64_t quantity, err_info_t *err);
+
+//  Compare a level with its reorder point and waiting demand again (after
+//  orders started to wait for it) and raise or clear its alerts.
+err_t stock_recheck (db_t *db, const actor_t *actor, const char *product_id,
+                     const char *warehouse_id, err_info_t *err);
+
+//  Replenishment suggestions: active products whose available stock (all
+//  warehouses) is under the reorder point, each {product_id, sku, name,
+//  reorder_point, reorder_qty, available, supplier_id, waiting_demand,
+//  suggested_quantity}. Caller owns the array.
+cJSON *stock_suggestions (db_t *db);
+
+//  Available quantity of product in warehouse (0 if it has no level).
+int64_t stock_available (db_t *db, const char *product_id, const char *warehouse_id);
+
+//  Quantity of product that confirmed orders wait for (not reserved, not
+//  shipped) in warehouse (NULL: every warehouse).
+int64_t orders_waiting (db_t *db, const char *product_id, const char *warehouse_id);
+
+//  Give what is available of product in warehouse to the orders waiting
+//  for it, oldest confirmed first. In the caller's transaction.
+err_t orders_fill_backorders (db_t *db, const actor_t *actor, const char *product_id,
+                              const char *warehouse_id, err_info_t *err);
+
+//  The next number of a gap-free series ("SO-2026" -> "SO-2026-000001")
+//  from the counters table, in the caller's transaction.
+err_t erp_next_number (db_t *db, const char *series, char *out, size_t size, err_info_t *err);
+
+//  Change a customer's balance by delta (invoices +, payments -).
+err_t invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id,
+                               int64_t delta, err_info_t *err);
+
+//  Accounts of the fixed chart (journal.c).
+#define ACC_CASH "1000"
+#define ACC_RECEIVABLES "1100"
+#define ACC_INVENTORY "1200"
+#define ACC_PAYABLES "2000"
+#define ACC_TAX "2200"
+#define ACC_REVENUE "4000"
+#define ACC_COGS "5000"
+#define ACC_ADJUST "5100"
+
+typedef struct {
+    const char *account;
+    int64_t debit;
+    int64_t credit;
+} journal_line_t;
+
+//  Post a journal entry of n lines in the caller's transaction (lines of
+//  zero are left out; an entry of nothing posts nothing). ERR_INTERNAL if
+//  debits and credits differ.
+err_t journal_post (db_t *db, const actor_t *actor, const char *kind, const char *reference,
+                    const char *source_id, const journal_line_t *lines, int n, err_info_t *err);
+
+#endif

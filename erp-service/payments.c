@@ -1,0 +1,255 @@
+//  payments: money received from customers, each with a unique bank
+//  reference (a second payment with the same reference gets 409 and books
+//  nothing). A payment is allocated to the named invoices, or to the
+//  customer's open invoices oldest due first; what is left over stays on
+//  the payment as the customer's credit (the balance goes below zero).
+//  Receiving posts cash against receivables and publishes
+//  erp.payment.received.
+#include "erp.h"
+#include "clock.h"
+#include "json.h"
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAY_MAX_INVOICES 200
+
+static const char *const s_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
+
+static const field_def_t s_alloc_fields[] = { { .name = "invoice_id", .type = FT_TEXT, .max = 64 },
+                                              { .name = "number", .type = FT_TEXT, .max = 40 },
+                                              { .name = "amount_minor", .type = FT_INT },
+                                              { NULL } };
+
+static const field_def_t s_payment_fields[] = {
+    { .name = "customer_id",
+      .type = FT_REF,
+      .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,
+      .ref = "customers" },
+    { .name = "amount_minor",
+      .type = FT_INT,
+      .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,
+      .min = 1,
+      .max = 9000000000000000 },
+    { .name = "currency", .type = FT_CURRENCY, .flags = F_IMMUTABLE, .def = "\"EUR\"" },
+    { .name = "method",
+      .type = FT_ENUM,
+      .flags = F_FILTER,
+      .choices = s_methods,
+      .def = "\"bank_transfer\"" },
+    { .name = "reference",
+      .type = FT_TEXT,
+      .flags = F_REQUIRED | F_UNIQUE | F_IMMUTABLE | F_FILTER | F_SEARCH,
+      .max = 100 },
+    { .name = "received_on", .type = FT_DATE, .flags = F_SORT | F_IMMUTABLE },
+    { .name = "allocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
+    { .name = "unallocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
+    { .name = "allocations",
+      .type = FT_LIST,
+      .flags = F_SYSTEM,
+      .sub = s_alloc_fields,
+      .def = "[]" },
+    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { NULL }
+};
+
+const resource_def_t erp_payments = {
+    .name = "payments",
+    .entity = "payment",
+    .table = "payments",
+    .fields = s_payment_fields,
+    .read_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
+    .write_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
+    .flags = R_NO_CREATE | R_NO_ARCHIVE | R_NO_EVENTS,
+};
+
+typedef struct {
+    char id[ID_LEN], number[48], order[ID_LEN];
+    int64_t open, take;
+} s_open_t;
+
+//  POST /api/v1/payments {"customer_id","amount_minor","currency","method",
+//  "reference","received_on","notes","invoice_ids":[…]?}
+static void
+s_post (http_req_t *req)
+{
+    const actor_t *actor = http_actor (req);
+    db_t *db = http_db (req);
+    if (!resource_can_write (&erp_payments, actor)) {
+        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not book payments");
+        return;
+    }
+    const cJSON *body = http_body_json (req);
+    if (!body)
+        return;
+    err_info_t err;
+    err_clear (&err);
+    err_t rc = ERR_OK;
+    for (const field_def_t *f = erp_payments.fields; f->name && rc == ERR_OK; f++)
+        if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
+            rc = err_set (&err, ERR_INVALID, f->name,
+                          "%s is read-only here (set by the allocation)", f->name);
+    const cJSON *named = cJSON_GetObjectItem (body, "invoice_ids");
+    if (rc == ERR_OK && named
+        && (!cJSON_IsArray (named) || cJSON_GetArraySize (named) > PAY_MAX_INVOICES))
+        rc =
+            err_set (&err, ERR_INVALID, "invoice_ids", "invoice_ids must be a list of invoice ids");
+    const char *customer = json_str (body, "customer_id");
+    int64_t amount = 0;
+    json_int (body, "amount_minor", &amount);
+    //  Which invoices, how much each: named ones in the given order, else
+    //  the customer's open ones, oldest due first.
+    s_open_t *open = calloc (PAY_MAX_INVOICES, sizeof *open);
+    int n = 0;
+    if (!open && rc == ERR_OK)
+        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status"
+                     " FROM invoices WHERE id = ?1");
+    sqlite3_stmt *all =
+        db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status"
+                     " FROM invoices WHERE customer_id = ?1 AND status IN ('open', 'partly_paid')"
+                     " ORDER BY due_on, number LIMIT 200");
+    if (rc == ERR_OK && (!st || !all))
+        rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read invoices");
+    if (rc == ERR_OK && customer && named) {
+        const cJSON *it;
+        int i = 0;
+        cJSON_ArrayForEach (it, named)
+        {
+            char field[32];
+            snprintf (field, sizeof field, "invoice_ids[%d]", i++);
+            bool ok = false;
+            if (cJSON_IsString (it)) {
+                sqlite3_bind_text (st, 1, it->valuestring, -1, SQLITE_STATIC);
+                if (sqlite3_step (st) == SQLITE_ROW
+                    && strcmp ((const char *) sqlite3_column_text (st, 4), customer) == 0
+                    && (strcmp ((const char *) sqlite3_column_text (st, 5), "open") == 0
+                        || strcmp ((const char *) sqlite3_column_text (st, 5), "partly_paid")
+                               == 0)) {
+                    snprintf (open[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+                    snprintf (open[n].number, sizeof open[n].number, "%s",
+                              (const char *) sqlite3_column_text (st, 1));
+                    snprintf (open[n].order, ID_LEN, "%s",
+                              sqlite3_column_text (st, 2)
+                                  ? (const char *) sqlite3_column_text (st, 2)
+                                  : "");
+                    open[n].open = sqlite3_column_int64 (st, 3);
+                    ok = true;
+                    for (int k = 0; k < n; k++)
+                        ok = ok && strcmp (open[k].id, open[n].id) != 0;
+                    n += ok;
+                }
+                sqlite3_reset (st);
+            }
+            if (!ok) {
+                rc = err_set (&err, ERR_RULE, field,
+                              "not an open invoice of this customer (or named twice)");
+                break;
+            }
+        }
+    }
+    else if (rc == ERR_OK && customer) {
+        sqlite3_bind_text (all, 1, customer, -1, SQLITE_STATIC);
+        while (n < PAY_MAX_INVOICES && sqlite3_step (all) == SQLITE_ROW) {
+            snprintf (open[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (all, 0));
+            snprintf (open[n].number, sizeof open[n].number, "%s",
+                      (const char *) sqlite3_column_text (all, 1));
+            snprintf (open[n].order, ID_LEN, "%s",
+                      sqlite3_column_text (all, 2) ? (const char *) sqlite3_column_text (all, 2)
+                                                   : "");
+            open[n].open = sqlite3_column_int64 (all, 3);
+            n++;
+        }
+        sqlite3_reset (all);
+    }
+    int64_t left = amount > 0 ? amount : 0;
+    cJSON *rec = cJSON_Duplicate (body, true);
+    cJSON_DeleteItemFromObject (rec, "invoice_ids");
+    cJSON *allocs = cJSON_AddArrayToObject (rec, "allocations");
+    for (int k = 0; k < n; k++) {
+        open[k].take = left < open[k].open ? left : open[k].open;
+        left -= open[k].take;
+        if (!open[k].take)
+            continue;
+        cJSON *a = cJSON_CreateObject ();
+        cJSON_AddStringToObject (a, "invoice_id", open[k].id);
+        cJSON_AddStringToObject (a, "number", open[k].number);
+        json_add_int (a, "amount_minor", open[k].take);
+        cJSON_AddItemToArray (allocs, a);
+    }
+    json_add_int (rec, "allocated_minor", (amount > 0 ? amount : 0) - left);
+    json_add_int (rec, "unallocated_minor", left);
+    cJSON *out = NULL;
+    //  The engine validates the rest (customer exists and is not archived,
+    //  amount, unique reference -> 409) with the client's rights plus the
+    //  computed allocation fields.
+    if (rc == ERR_OK)
+        rc = resource_create (db, &erp_payments, actor, rec, RW_SYSTEM, NULL, &out, &err);
+    cJSON_Delete (rec);
+    for (int k = 0; k < n && rc == ERR_OK; k++) {
+        if (!open[k].take)
+            continue;
+        int64_t paid =
+            db_scalar_int (db, "SELECT paid_minor FROM invoices WHERE id = ?1", open[k].id, 0)
+            + open[k].take;
+        cJSON *patch = cJSON_CreateObject ();
+        json_add_int (patch, "paid_minor", paid);
+        bool full = open[k].take == open[k].open;
+        cJSON_AddStringToObject (patch, "status", full ? "paid" : "partly_paid");
+        rc = resource_update (db, &erp_invoices, actor, open[k].id, -1, patch, RW_SYSTEM,
+                              "payment_allocated", NULL, &err);
+        cJSON_Delete (patch);
+        sqlite3_stmt *ins =
+            db_stmt (db, "INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor)"
+                         " VALUES (?1, ?2, ?3)");
+        if (rc == ERR_OK && !ins)
+            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot allocate");
+        if (rc == ERR_OK) {
+            sqlite3_bind_text (ins, 1, json_str (out, "id"), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text (ins, 2, open[k].id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (ins, 3, open[k].take);
+            int r = sqlite3_step (ins);
+            sqlite3_reset (ins);
+            if (r != SQLITE_DONE)
+                rc = db_error (db, r, &err);
+        }
+        if (rc == ERR_OK && full && *open[k].order) {
+            cJSON *op = cJSON_CreateObject ();
+            cJSON_AddStringToObject (op, "status", "paid");
+            rc = resource_update (db, &erp_orders, actor, open[k].order, -1, op, RW_SYSTEM,
+                                  "status_changed", NULL, &err);
+            cJSON_Delete (op);
+        }
+    }
+    if (rc == ERR_OK) {
+        journal_line_t j[2] = { { ACC_CASH, amount, 0 }, { ACC_RECEIVABLES, 0, amount } };
+        rc = journal_post (db, actor, "payment", json_str (out, "reference"), json_str (out, "id"),
+                           j, 2, &err);
+    }
+    if (rc == ERR_OK)
+        rc = invoices_adjust_balance (db, actor, customer, -amount, &err);
+    if (rc == ERR_OK) {
+        int64_t version = 1;
+        json_int (out, "version", &version);
+        rc = outbox_append (db, actor, "payment", "received", json_str (out, "id"), version, out,
+                            NULL, &err);
+    }
+    free (open);
+    resource_reply (req, 201, rc, &err, out);
+}
+
+err_t
+payments_setup (service_t *svc, err_info_t *err)
+{
+    (void) err;
+    err_t rc = service_resource (svc, &erp_payments);
+    if (rc != ERR_OK)
+        return rc;
+    http_server_t *http = service_http (svc);
+    if (http)
+        http_server_route (http, "POST", "/api/v1/payments", s_post, HTTP_WRITE);
+    return ERR_OK;
+}

@@ -1,0 +1,129 @@
+//  products: the catalogue (unique sku, prices, tax rate, reorder rules),
+//  the suppliers products are bought from, and the warehouses that hold
+//  stock. All three are plain records served by the engine.
+#include "erp.h"
+
+//  --- suppliers ---
+
+static const field_def_t s_supplier_fields[] = {
+    { .name = "name",
+      .type = FT_TEXT,
+      .flags = F_REQUIRED | F_UNIQUE | F_SORT | F_SEARCH,
+      .max = 200 },
+    { .name = "email", .type = FT_EMAIL, .flags = F_SEARCH },
+    { .name = "phone", .type = FT_PHONE },
+    { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER, .max = 50 },
+    { .name = "currency", .type = FT_CURRENCY, .def = "\"EUR\"" },
+    { .name = "lead_time_days", .type = FT_INT, .min = 0, .max = 365 },
+    { .name = "notes", .type = FT_TEXT, .max = 10000 },
+    { NULL }
+};
+
+const resource_def_t erp_suppliers = {
+    .name = "suppliers",
+    .entity = "supplier",
+    .table = "suppliers",
+    .fields = s_supplier_fields,
+    .read_roles = ROLES_ALL,
+    .write_roles = ROLE_PURCHASING | ROLES_LEAD,
+    .external_key = "name",
+    .default_sort = "name",
+};
+
+//  --- products ---
+
+static const field_def_t s_product_fields[] = {
+    { .name = "sku",
+      .type = FT_TEXT,
+      .flags = F_REQUIRED | F_UNIQUE | F_IMMUTABLE | F_FILTER | F_SORT | F_SEARCH,
+      .max = 64 },
+    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
+    { .name = "description", .type = FT_TEXT, .max = 5000 },
+    { .name = "unit", .type = FT_TEXT, .max = 20, .def = "\"pcs\"" },
+    { .name = "list_price_minor",
+      .type = FT_INT,
+      .flags = F_REQUIRED | F_SORT,
+      .min = 0,
+      .max = 1000000000000 },
+    { .name = "cost_minor", .type = FT_INT, .min = 0, .max = 1000000000000, .def = "0" },
+    { .name = "currency", .type = FT_CURRENCY, .flags = F_FILTER, .def = "\"EUR\"" },
+    { .name = "tax_rate_bp", .type = FT_INT, .min = 0, .max = 10000, .def = "0" },
+    { .name = "reorder_point", .type = FT_INT, .min = 0, .max = 1000000000, .def = "0" },
+    { .name = "reorder_qty", .type = FT_INT, .min = 0, .max = 1000000000, .def = "0" },
+    { .name = "supplier_id", .type = FT_REF, .flags = F_FILTER, .ref = "suppliers" },
+    { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
+    { NULL }
+};
+
+//  Prices and costs are not for the warehouse: it reads stock_items.
+const resource_def_t erp_products = {
+    .name = "products",
+    .entity = "product",
+    .table = "products",
+    .fields = s_product_fields,
+    .read_roles = ROLES_ALL & ~ROLE_WAREHOUSE,
+    .write_roles = ROLE_PURCHASING | ROLES_LEAD,
+    .external_key = "sku",
+    .default_sort = "sku",
+};
+
+//  The products as the warehouse sees them: without prices and costs.
+static const field_def_t s_item_fields[] = {
+    { .name = "sku", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER | F_SORT | F_SEARCH, .max = 64 },
+    { .name = "name", .type = FT_TEXT, .flags = F_SYSTEM | F_SORT | F_SEARCH, .max = 200 },
+    { .name = "description", .type = FT_TEXT, .flags = F_SYSTEM, .max = 5000 },
+    { .name = "unit", .type = FT_TEXT, .flags = F_SYSTEM, .max = 20 },
+    { .name = "reorder_point", .type = FT_INT, .flags = F_SYSTEM },
+    { .name = "reorder_qty", .type = FT_INT, .flags = F_SYSTEM },
+    { .name = "supplier_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "suppliers" },
+    { .name = "active", .type = FT_BOOL, .flags = F_SYSTEM | F_FILTER },
+    { NULL }
+};
+
+const resource_def_t erp_stock_items = {
+    .name = "stock_items",
+    .entity = "stock_item",
+    .table = "products",
+    .fields = s_item_fields,
+    .read_roles = ROLES_ALL,
+    .write_roles = 0,
+    .default_sort = "sku",
+    .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE | R_NO_EVENTS,
+};
+
+//  --- warehouses ---
+
+static const field_def_t s_warehouse_fields[] = {
+    { .name = "code",
+      .type = FT_TEXT,
+      .flags = F_REQUIRED | F_UNIQUE | F_IMMUTABLE | F_SORT | F_SEARCH,
+      .max = 20 },
+    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
+    { .name = "address", .type = FT_TEXT, .max = 500 },
+    { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
+    { NULL }
+};
+
+const resource_def_t erp_warehouses = {
+    .name = "warehouses",
+    .entity = "warehouse",
+    .table = "warehouses",
+    .fields = s_warehouse_fields,
+    .read_roles = ROLES_ALL,
+    .write_roles = ROLES_LEAD,
+    .external_key = "code",
+    .default_sort = "code",
+};
+
+err_t
+products_setup (service_t *svc, err_info_t *err)
+{
+    (void) err;
+    err_t rc;
+    if ((rc = service_resource (svc, &erp_suppliers)) != ERR_OK
+        || (rc = service_resource (svc, &erp_products)) != ERR_OK
+        || (rc = service_resource (svc, &erp_warehouses)) != ERR_OK
+        || (rc = service_resource (svc, &erp_stock_items)) != ERR_OK)
+        return rc;
+    return ERR_OK;
+}

@@ -1,0 +1,167 @@
+//  reports: read-only views over the books for accountants and managers:
+//  receivables aging, stock valuation and sales by product and month.
+//  (The trial balance lives with the journal.)
+#include "erp.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define REPORT_READERS (ROLE_ACCOUNTANT | ROLES_LEAD)
+
+static bool
+s_allowed (http_req_t *req)
+{
+    const actor_t *actor = http_actor (req);
+    if (actor && (actor->role & REPORT_READERS))
+        return true;
+    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see financial reports");
+    return false;
+}
+
+//  GET /api/v1/reports/receivables_aging?as_of=YYYY-MM-DD: what each
+//  customer owes by days past due (current, 1-30, 31-60, 61-90, over 90).
+static void
+s_aging (http_req_t *req)
+{
+    if (!s_allowed (req))
+        return;
+    const char *as_of = http_query (req, "as_of");
+    if (as_of
+        && (strlen (as_of) != 10
+            || db_scalar_int (http_db (req), "SELECT date(?1) IS NOT NULL", as_of, 0) == 0)) {
+        http_reply_errorf (req, ERR_INVALID, "as_of", "as_of must be a date YYYY-MM-DD");
+        return;
+    }
+    sqlite3_stmt *st =
+        db_stmt (http_db (req),
+                 "SELECT c.id, c.name,"
+                 " SUM(CASE WHEN d <= 0 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN 1 AND 30 THEN "
+                 "o ELSE 0 END),"
+                 " SUM(CASE WHEN d BETWEEN 31 AND 60 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN "
+                 "61 AND 90 THEN o ELSE 0 END),"
+                 " SUM(CASE WHEN d > 90 THEN o ELSE 0 END), SUM(o)"
+                 " FROM (SELECT customer_id, total_minor - paid_minor AS o,"
+                 "   CAST(julianday(IFNULL(?1, date('now'))) - julianday(due_on) AS INTEGER) AS d"
+                 "   FROM invoices WHERE status IN ('open', 'partly_paid')) i JOIN customers c ON "
+                 "c.id = i.customer_id"
+                 " GROUP BY c.id ORDER BY c.name, c.id");
+    if (!st) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the aging");
+        return;
+    }
+    if (as_of)
+        sqlite3_bind_text (st, 1, as_of, -1, SQLITE_TRANSIENT);
+    static const char *const buckets[] = { "current_minor",    "days_1_30_minor",
+                                           "days_31_60_minor", "days_61_90_minor",
+                                           "over_90_minor",    "total_minor" };
+    int64_t totals[6] = { 0 };
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "customers");
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *it = cJSON_CreateObject ();
+        cJSON_AddStringToObject (it, "customer_id", (const char *) sqlite3_column_text (st, 0));
+        cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
+        for (int b = 0; b < 6; b++) {
+            json_add_int (it, buckets[b], sqlite3_column_int64 (st, 2 + b));
+            totals[b] += sqlite3_column_int64 (st, 2 + b);
+        }
+        cJSON_AddItemToArray (items, it);
+    }
+    sqlite3_reset (st);
+    cJSON *t = cJSON_AddObjectToObject (out, "totals");
+    for (int b = 0; b < 6; b++)
+        json_add_int (t, buckets[b], totals[b]);
+    http_reply_json (req, 200, out);
+}
+
+//  GET /api/v1/reports/stock_valuation: on hand of every product (all
+//  warehouses) at its current cost.
+static void
+s_valuation (http_req_t *req)
+{
+    if (!s_allowed (req))
+        return;
+    sqlite3_stmt *st = db_stmt (
+        http_db (req),
+        "SELECT p.id, p.sku, p.name, p.cost_minor, IFNULL(SUM(l.on_hand), 0) AS q FROM products p"
+        " LEFT JOIN stock_levels l ON l.product_id = p.id GROUP BY p.id HAVING q <> 0 ORDER BY "
+        "p.sku");
+    if (!st) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the valuation");
+        return;
+    }
+    int64_t total = 0;
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "products");
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *it = cJSON_CreateObject ();
+        int64_t cost = sqlite3_column_int64 (st, 3), q = sqlite3_column_int64 (st, 4);
+        cJSON_AddStringToObject (it, "product_id", (const char *) sqlite3_column_text (st, 0));
+        cJSON_AddStringToObject (it, "sku", (const char *) sqlite3_column_text (st, 1));
+        cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 2));
+        json_add_int (it, "on_hand", q);
+        json_add_int (it, "cost_minor", cost);
+        json_add_int (it, "value_minor", cost * q);
+        total += cost * q;
+        cJSON_AddItemToArray (items, it);
+    }
+    sqlite3_reset (st);
+    json_add_int (out, "total_minor", total);
+    http_reply_json (req, 200, out);
+}
+
+//  GET /api/v1/reports/sales?from=YYYY-MM&to=YYYY-MM: invoiced quantity
+//  and revenue (before tax) per product and month; void invoices left out.
+static void
+s_sales (http_req_t *req)
+{
+    if (!s_allowed (req))
+        return;
+    sqlite3_stmt *st = db_stmt (
+        http_db (req),
+        "SELECT substr(i.issued_on, 1, 7) AS month, json_extract(j.value, '$.sku') AS sku,"
+        " json_extract(j.value, '$.product_id'), SUM(json_extract(j.value, '$.quantity')),"
+        " SUM(json_extract(j.value, '$.line_total_minor')) FROM invoices i, json_each(i.lines) j"
+        " WHERE i.status <> 'void' AND (?1 IS NULL OR month >= ?1) AND (?2 IS NULL OR month <= ?2)"
+        " GROUP BY month, sku ORDER BY month, sku");
+    if (!st) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute sales");
+        return;
+    }
+    const char *from = http_query (req, "from"), *to = http_query (req, "to");
+    if (from)
+        sqlite3_bind_text (st, 1, from, -1, SQLITE_TRANSIENT);
+    if (to)
+        sqlite3_bind_text (st, 2, to, -1, SQLITE_TRANSIENT);
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *it = cJSON_CreateObject ();
+        cJSON_AddStringToObject (it, "month", (const char *) sqlite3_column_text (st, 0));
+        cJSON_AddStringToObject (
+            it, "sku",
+            sqlite3_column_text (st, 1) ? (const char *) sqlite3_column_text (st, 1) : "");
+        cJSON_AddStringToObject (
+            it, "product_id",
+            sqlite3_column_text (st, 2) ? (const char *) sqlite3_column_text (st, 2) : "");
+        json_add_int (it, "quantity", sqlite3_column_int64 (st, 3));
+        json_add_int (it, "revenue_minor", sqlite3_column_int64 (st, 4));
+        cJSON_AddItemToArray (items, it);
+    }
+    sqlite3_reset (st);
+    http_reply_json (req, 200, out);
+}
+
+err_t
+reports_setup (service_t *svc, err_info_t *err)
+{
+    (void) err;
+    http_server_t *http = service_http (svc);
+    if (http) {
+        http_server_route (http, "GET", "/api/v1/reports/receivables_aging", s_aging, 0);
+        http_server_route (http, "GET", "/api/v1/reports/stock_valuation", s_valuation, 0);
+        http_server_route (http, "GET", "/api/v1/reports/sales", s_sales, 0);
+    }
+    return ERR_OK;
+}

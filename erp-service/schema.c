@@ -1,0 +1,150 @@
+//  schema: erp.db's numbered migrations. Each runs once, in its own
+//  transaction; a new change is a new entry at the end, never an edit.
+#include "erp.h"
+
+#define META                                                                             \
+    "id TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL," \
+    " updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0"
+
+//  1: customers (finance side), suppliers, products, warehouses.
+static const char s_m1[] =
+    "CREATE TABLE customers (" META
+    ", kind TEXT NOT NULL, name TEXT NOT NULL, email TEXT, phone TEXT,"
+    "  addresses TEXT, segment TEXT, crm_id TEXT UNIQUE, tax_id TEXT, payment_terms_days INTEGER "
+    "NOT NULL,"
+    "  credit_limit_minor INTEGER, credit_hold INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL,"
+    "  balance_minor INTEGER NOT NULL DEFAULT 0, overdue_minor INTEGER NOT NULL DEFAULT 0, notes "
+    "TEXT);"
+    "CREATE INDEX customers_created ON customers (created_at, id);"
+    "CREATE INDEX customers_name ON customers (name, id);"
+
+    "CREATE TABLE suppliers (" META
+    ", name TEXT NOT NULL UNIQUE, email TEXT, phone TEXT, tax_id TEXT,"
+    "  currency TEXT NOT NULL, lead_time_days INTEGER, notes TEXT);"
+
+    "CREATE TABLE products (" META
+    ", sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL, description TEXT,"
+    "  unit TEXT NOT NULL, list_price_minor INTEGER NOT NULL, cost_minor INTEGER NOT NULL, "
+    "currency TEXT NOT NULL,"
+    "  tax_rate_bp INTEGER NOT NULL, reorder_point INTEGER NOT NULL, reorder_qty INTEGER NOT NULL,"
+    "  supplier_id TEXT REFERENCES suppliers(id), active INTEGER NOT NULL DEFAULT 1);"
+    "CREATE INDEX products_created ON products (created_at, id);"
+    "CREATE INDEX products_name ON products (name, id);"
+
+    "CREATE TABLE warehouses (" META
+    ", code TEXT NOT NULL UNIQUE, name TEXT NOT NULL, address TEXT,"
+    "  active INTEGER NOT NULL DEFAULT 1);";
+
+//  2: stock levels, the move ledger and alerts.
+static const char s_m2[] =
+    "CREATE TABLE stock_levels (" META ", product_id TEXT NOT NULL REFERENCES products(id),"
+    "  warehouse_id TEXT NOT NULL REFERENCES warehouses(id), sku TEXT NOT NULL,"
+    "  on_hand INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0,"
+    "  available INTEGER NOT NULL DEFAULT 0, UNIQUE (product_id, warehouse_id),"
+    "  CHECK (on_hand >= 0 AND reserved >= 0 AND reserved <= on_hand AND available = on_hand - "
+    "reserved));"
+    "CREATE INDEX stock_levels_created ON stock_levels (created_at, id);"
+
+    "CREATE TABLE stock_moves (" META ", product_id TEXT NOT NULL REFERENCES products(id),"
+    "  warehouse_id TEXT NOT NULL REFERENCES warehouses(id), sku TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  quantity INTEGER NOT NULL, reason TEXT, reference TEXT);"
+    "CREATE INDEX stock_moves_created ON stock_moves (created_at, id);"
+    "CREATE INDEX stock_moves_level ON stock_moves (product_id, warehouse_id);"
+
+    "CREATE TABLE stock_alerts (" META ", product_id TEXT NOT NULL REFERENCES products(id),"
+    "  warehouse_id TEXT NOT NULL REFERENCES warehouses(id), sku TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  active INTEGER NOT NULL DEFAULT 1, available INTEGER NOT NULL, reorder_point INTEGER NOT "
+    "NULL,"
+    "  waiting_demand INTEGER NOT NULL DEFAULT 0, UNIQUE (product_id, warehouse_id, kind));";
+
+//  3: gap-free number series, sales orders and their lines.
+static const char s_m3[] =
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+
+    "CREATE TABLE orders (" META
+    ", number TEXT UNIQUE, customer_id TEXT NOT NULL REFERENCES customers(id),"
+    "  external_ref TEXT UNIQUE, status TEXT NOT NULL, backordered INTEGER NOT NULL DEFAULT 0,"
+    "  warehouse_id TEXT REFERENCES warehouses(id), currency TEXT NOT NULL, notes TEXT, "
+    "confirmed_at TEXT,"
+    "  cancelled_at TEXT, cancel_reason TEXT);"
+    "CREATE INDEX orders_created ON orders (created_at, id);"
+    "CREATE INDEX orders_customer ON orders (customer_id, status);"
+    "CREATE INDEX orders_status ON orders (status, confirmed_at);"
+
+    //  Lines are written before their order (the order's created event
+    //  carries them), so the reference is checked at commit.
+    "CREATE TABLE order_lines (id TEXT PRIMARY KEY,"
+    "  order_id TEXT NOT NULL REFERENCES orders(id) DEFERRABLE INITIALLY DEFERRED, position "
+    "INTEGER NOT NULL,"
+    "  product_id TEXT NOT NULL REFERENCES products(id), sku TEXT NOT NULL, quantity INTEGER NOT "
+    "NULL,"
+    "  unit_price_minor INTEGER NOT NULL, discount_percent INTEGER NOT NULL, tax_rate_bp INTEGER "
+    "NOT NULL,"
+    "  line_total_minor INTEGER NOT NULL, tax_minor INTEGER NOT NULL, reserved INTEGER NOT NULL "
+    "DEFAULT 0,"
+    "  shipped INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK (quantity > 0 AND reserved >= 0 AND shipped >= 0 AND reserved + shipped <= quantity));"
+    "CREATE INDEX order_lines_order ON order_lines (order_id, position);"
+    "CREATE INDEX order_lines_product ON order_lines (product_id);";
+
+//  4: the accounting journal.
+static const char s_m4[] =
+    "CREATE TABLE journal_entries (" META ", kind TEXT NOT NULL, reference TEXT, source_id TEXT,"
+    "  currency TEXT NOT NULL, total_minor INTEGER NOT NULL, lines TEXT NOT NULL);"
+    "CREATE INDEX journal_entries_created ON journal_entries (created_at, id);"
+    "CREATE TABLE journal_lines (entry_id TEXT NOT NULL REFERENCES journal_entries(id), account "
+    "TEXT NOT NULL,"
+    "  debit_minor INTEGER NOT NULL CHECK (debit_minor >= 0), credit_minor INTEGER NOT NULL CHECK "
+    "(credit_minor >= 0));"
+    "CREATE INDEX journal_lines_account ON journal_lines (account);";
+
+//  5: shipments.
+static const char s_m5[] =
+    "CREATE TABLE shipments (" META
+    ", number TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL REFERENCES orders(id),"
+    "  warehouse_id TEXT NOT NULL REFERENCES warehouses(id), carrier TEXT, tracking TEXT, lines "
+    "TEXT NOT NULL,"
+    "  shipped_at TEXT NOT NULL, delivered_at TEXT);"
+    "CREATE INDEX shipments_created ON shipments (created_at, id);"
+    "CREATE INDEX shipments_order ON shipments (order_id);";
+
+//  6: invoices.
+static const char s_m6[] =
+    "CREATE TABLE invoices (" META
+    ", number TEXT NOT NULL UNIQUE, customer_id TEXT NOT NULL REFERENCES customers(id),"
+    "  order_id TEXT REFERENCES orders(id), status TEXT NOT NULL, currency TEXT NOT NULL, "
+    "issued_on TEXT NOT NULL,"
+    "  due_on TEXT NOT NULL, subtotal_minor INTEGER NOT NULL, tax_minor INTEGER NOT NULL,"
+    "  total_minor INTEGER NOT NULL, paid_minor INTEGER NOT NULL DEFAULT 0, lines TEXT NOT NULL, "
+    "notes TEXT,"
+    "  CHECK (paid_minor >= 0 AND paid_minor <= total_minor));"
+    "CREATE INDEX invoices_created ON invoices (created_at, id);"
+    "CREATE INDEX invoices_customer ON invoices (customer_id, status, due_on);";
+
+//  7: payments and their allocations to invoices.
+static const char s_m7[] =
+    "CREATE TABLE payments (" META ", customer_id TEXT NOT NULL REFERENCES customers(id),"
+    "  amount_minor INTEGER NOT NULL CHECK (amount_minor > 0), currency TEXT NOT NULL, method TEXT "
+    "NOT NULL,"
+    "  reference TEXT NOT NULL UNIQUE, received_on TEXT, allocated_minor INTEGER NOT NULL DEFAULT "
+    "0,"
+    "  unallocated_minor INTEGER NOT NULL DEFAULT 0, allocations TEXT NOT NULL, notes TEXT);"
+    "CREATE INDEX payments_created ON payments (created_at, id);"
+    "CREATE INDEX payments_customer ON payments (customer_id);"
+    "CREATE TABLE payment_allocations (payment_id TEXT NOT NULL REFERENCES payments(id),"
+    "  invoice_id TEXT NOT NULL REFERENCES invoices(id), amount_minor INTEGER NOT NULL CHECK "
+    "(amount_minor > 0));"
+    "CREATE INDEX payment_allocations_invoice ON payment_allocations (invoice_id);";
+
+//  8: purchase orders.
+static const char s_m8[] =
+    "CREATE TABLE purchase_orders (" META
+    ", number TEXT UNIQUE, supplier_id TEXT NOT NULL REFERENCES suppliers(id),"
+    "  warehouse_id TEXT NOT NULL REFERENCES warehouses(id), status TEXT NOT NULL, currency TEXT "
+    "NOT NULL,"
+    "  expected_on TEXT, lines TEXT NOT NULL, ordered_at TEXT, notes TEXT);"
+    "CREATE INDEX purchase_orders_created ON purchase_orders (created_at, id);"
+    "CREATE INDEX purchase_orders_supplier ON purchase_orders (supplier_id, status);";
+
+const char *const erp_migrations[] = { s_m1, s_m2, s_m3, s_m4, s_m5, s_m6, s_m7, s_m8 };
+const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];
