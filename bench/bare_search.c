@@ -99,9 +99,9 @@ main (int argc, char **argv)
         strcat (sql, ", ");
     }
     sqlite3_finalize (st);
-    strcat (sql, "t.created_at FROM customers t WHERE t.archived = 0 AND t.rowid IN"
+    strcat (sql, "t.rowid FROM customers t WHERE t.archived = 0 AND t.rowid IN"
                  " (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1)"
-                 " ORDER BY t.created_at DESC, t.id DESC LIMIT 51");
+                 " ORDER BY t.rowid DESC, t.id DESC LIMIT 51");
     sqlite3_stmt *q = NULL, *count = NULL;
     if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK
         || sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM customer_fts WHERE customer_fts MATCH ?1", -1, &count,

@@ -8,7 +8,8 @@
 #                     built once through the service and cached under
 #                     bench/results/cache/
 #   BENCH_SECONDS     length of each measurement (default 10)
-#   BENCH_ROUNDS      rounds of the read benchmark, best kept (default 3)
+#   BENCH_ROUNDS      rounds of the read and create benchmarks, the best
+#                     of each side kept (default 3)
 #   BENCH_ONLY        any of get,post,search (default all three)
 #   BENCH_POST_CONNS  wrk connections for the create benchmark (default 16)
 #
@@ -57,7 +58,7 @@ stop_pid() {
             ours "$pid" || break
             sleep 0.1
         done
-        ours "$pid" && kill -9 "$pid" 2>/dev/null
+        if ours "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
     fi
     wait "$pid" 2>/dev/null || true
     local keep=() p

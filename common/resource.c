@@ -1282,6 +1282,18 @@ s_list (http_req_t *req)
     http_query_each (req, s_list_arg, &q);
     char expr[160];
     bool int_sort = sort_field && (sort_field->type == FT_INT || sort_field->type == FT_BOOL);
+    //  A full-text search without ?sort is ordered newest first by rowid
+    //  (rowids grow with creation): the newest matches come straight off the
+    //  rowid order instead of sorting every match, which keeps a search for
+    //  a common word fast at a million customers.
+    const char *q_text = http_query (req, "q");
+    bool fts_order = def->fts && q_text && *q_text && !http_query (req, "sort");
+    if (fts_order) {
+        column = "rowid";
+        desc = true;
+        sort_field = NULL;
+        int_sort = true;
+    }
     if (sort_field && !(sort_field->flags & F_REQUIRED))
         snprintf (expr, sizeof expr, int_sort ? "IFNULL(t.%s, -9223372036854775807)" : "IFNULL(t.%s, '')", column);
     else

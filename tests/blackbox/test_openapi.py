@@ -1,6 +1,7 @@
-"""docs/openapi/crm.yaml against the routes crm-service really serves.
+"""docs/openapi/crm.yaml and docs/openapi/erp.yaml against the routes
+crm-service and erp-service really serve.
 
-Starts nothing: `crm-service routes` prints every route ("METHOD PATTERN"
+Starts nothing: `<service> routes` prints every route ("METHOD PATTERN"
 and " public" for those that need no token) without opening a database.
 The document must describe exactly those routes, parse as YAML, resolve
 every $ref, and mark public routes (and only those) as needing no token.
@@ -15,18 +16,20 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN_DIR = os.path.abspath(os.environ.get("BIN_DIR") or os.path.join(REPO, "bin"))
-SPEC = os.path.join(REPO, "docs", "openapi", "crm.yaml")
+SPECS = {"crm-service": os.path.join(REPO, "docs", "openapi", "crm.yaml"),
+         "erp-service": os.path.join(REPO, "docs", "openapi", "erp.yaml")}
+SERVICES = sorted(SPECS)
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def served_routes(tmp_path):
-    """{(METHOD, pattern): public} from `crm-service routes`."""
-    binary = os.path.join(BIN_DIR, "crm-service")
+def served_routes(tmp_path, service):
+    """{(METHOD, pattern): public} from `<service> routes`."""
+    binary = os.path.join(BIN_DIR, service)
     if not os.path.exists(binary):
         pytest.fail("%s not found (BIN_DIR=%s); run make first" % (binary, BIN_DIR))
     p = subprocess.run([binary, "routes"], stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, cwd=str(tmp_path), timeout=30)
-    assert p.returncode == 0, "crm-service routes failed (%d): %s" % (p.returncode, p.stderr)
+    assert p.returncode == 0, "%s routes failed (%d): %s" % (service, p.returncode, p.stderr)
     routes = {}
     for line in p.stdout.splitlines():
         if not line.strip():
@@ -37,12 +40,12 @@ def served_routes(tmp_path):
         key = (parts[0].upper(), parts[1])
         assert key not in routes, "route printed twice: %s %s" % key
         routes[key] = len(parts) == 3
-    assert routes, "crm-service routes printed nothing"
+    assert routes, "%s routes printed nothing" % service
     return routes
 
 
-def load_spec():
-    with open(SPEC, encoding="utf-8") as f:
+def load_spec(service):
+    with open(SPECS[service], encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 
@@ -66,24 +69,28 @@ def fmt(routes):
     return "\n".join("  %s %s" % r for r in routes)
 
 
-def test_spec_parses_as_openapi_3(tmp_path):
-    spec = load_spec()
-    assert isinstance(spec, dict), "crm.yaml is not a YAML mapping"
+@pytest.mark.parametrize("service", SERVICES)
+def test_spec_parses_as_openapi_3(tmp_path, service):
+    spec = load_spec(service)
+    name = os.path.basename(SPECS[service])
+    assert isinstance(spec, dict), "%s is not a YAML mapping" % name
     assert str(spec.get("openapi", "")).startswith("3."), "not an OpenAPI 3 document"
     for key in ("info", "paths", "components"):
-        assert key in spec, "crm.yaml has no %s" % key
+        assert key in spec, "%s has no %s" % (name, key)
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
-def test_every_served_route_is_documented_and_every_documented_route_is_served(tmp_path):
-    served = served_routes(tmp_path)
-    documented = documented_routes(load_spec())
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_served_route_is_documented_and_every_documented_route_is_served(tmp_path, service):
+    served = served_routes(tmp_path, service)
+    documented = documented_routes(load_spec(service))
     missing, extra = route_differences(served, documented)
+    doc = os.path.relpath(SPECS[service], REPO)
     message = []
     if missing:
-        message.append("served by crm-service but not in docs/openapi/crm.yaml:\n" + fmt(missing))
+        message.append("served by %s but not in %s:\n%s" % (service, doc, fmt(missing)))
     if extra:
-        message.append("in docs/openapi/crm.yaml but not served by crm-service:\n" + fmt(extra))
+        message.append("in %s but not served by %s:\n%s" % (doc, service, fmt(extra)))
     assert not message, "\n".join(message)
 
 
@@ -97,9 +104,10 @@ def test_route_comparison_catches_a_difference_either_way():
     assert extra == [("POST", "/api/v1/deals/{id}/lose")]
 
 
-def test_public_routes_and_only_those_need_no_token(tmp_path):
-    served = served_routes(tmp_path)
-    spec = load_spec()
+@pytest.mark.parametrize("service", SERVICES)
+def test_public_routes_and_only_those_need_no_token(tmp_path, service):
+    served = served_routes(tmp_path, service)
+    spec = load_spec(service)
     assert spec.get("security"), "the document has no global security requirement"
     documented = documented_routes(spec)
     wrong = []
@@ -115,8 +123,9 @@ def test_public_routes_and_only_those_need_no_token(tmp_path):
     assert not wrong, "security does not match the service:\n" + "\n".join(wrong)
 
 
-def test_every_path_parameter_is_declared():
-    spec = load_spec()
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_path_parameter_is_declared(service):
+    spec = load_spec(service)
     components = spec.get("components", {}).get("parameters", {})
     problems = []
     for path, item in spec["paths"].items():
@@ -136,8 +145,9 @@ def test_every_path_parameter_is_declared():
     assert not problems, "path parameters:\n" + "\n".join(problems)
 
 
-def test_every_reference_resolves():
-    spec = load_spec()
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_reference_resolves(service):
+    spec = load_spec(service)
     broken = []
 
     def resolve(pointer):
@@ -166,8 +176,9 @@ def test_every_reference_resolves():
     assert not broken, "references to nothing:\n" + "\n".join(broken)
 
 
-def test_every_operation_answers_errors_with_the_error_schema():
-    spec = load_spec()
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_answers_errors_with_the_error_schema(service):
+    spec = load_spec(service)
     responses = spec["components"]["responses"]
     bad = []
     for (method, path), operation in documented_routes(spec).items():
