@@ -351,8 +351,8 @@ s_setup (service_t *svc, err_info_t *err)
         s_role_choices[i] = svc->def->roles[i];
     s_users.read_roles = s_users.write_roles = auth_role_bit ("admin");
     err_t rc = service_resource (svc, &s_users);
-    if (rc == ERR_OK)
-        rc = svc->def->setup (svc, err);
+    for (int i = 0; rc == ERR_OK && svc->def->areas[i]; i++)
+        rc = svc->def->areas[i](svc, err);
     return rc;
 }
 

@@ -12,6 +12,9 @@
 
 typedef struct _service_t service_t;
 
+//  One business area's set-up (customers_setup, stock_setup…).
+typedef err_t (service_setup_fn) (service_t *svc, err_info_t *err);
+
 typedef struct {
     const char *program;          //  "crm-service"
     const char *source;           //  "crm": event source and token prefix
@@ -23,9 +26,10 @@ typedef struct {
     const char *const *roles;     //  role names, NULL-terminated, "admin" among them
     const char *const *migrations;   //  the service's own, after the common ones
     int nmigrations;
-    //  Register resources, routes and command handlers. Runs before
-    //  anything listens, in the CLI too (so import knows the resources).
-    err_t (*setup) (service_t *svc, err_info_t *err);
+    //  The business areas' set-up functions, NULL-terminated, run in order:
+    //  each registers its resources, routes and command handlers. They run
+    //  before anything listens, in the CLI too (so import knows resources).
+    service_setup_fn *const *areas;
 } service_def_t;
 
 //  Run the program: parse flags, then either serve (no positional

@@ -4,20 +4,10 @@
 
 const char *const crm_roles[] = { "sales_rep", "sales_manager", "admin", NULL };
 
-static err_t
-s_setup (service_t *svc, err_info_t *err)
-{
-    err_t (*const areas[]) (service_t *, err_info_t *) = {
-        campaigns_setup, customers_setup, deals_setup, interactions_setup, tasks_setup,
-        tickets_setup, catalog_setup, analytics_setup, commands_setup,
-    };
-    for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++) {
-        err_t rc = areas[i] (svc, err);
-        if (rc != ERR_OK)
-            return rc;
-    }
-    return ERR_OK;
-}
+static service_setup_fn *const s_areas[] = {
+    campaigns_setup, customers_setup, deals_setup, interactions_setup, tasks_setup,
+    tickets_setup, catalog_setup, analytics_setup, commands_setup, NULL,
+};
 
 int
 main (int argc, char **argv)
@@ -32,7 +22,7 @@ main (int argc, char **argv)
         .default_cmd = "tcp://127.0.0.1:5552",
         .roles = crm_roles,
         .migrations = crm_migrations,
-        .setup = s_setup,
+        .areas = s_areas,
     };
     service_def_t d = def;
     d.nmigrations = crm_nmigrations;

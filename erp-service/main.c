@@ -5,20 +5,10 @@
 const char *const erp_roles[] = { "warehouse",   "purchasing", "accountant",
                                   "ops_manager", "admin",      NULL };
 
-static err_t
-s_setup (service_t *svc, err_info_t *err)
-{
-    err_t (*const areas[]) (service_t *, err_info_t *) = {
-        customers_setup, products_setup, stock_setup,      orders_setup,  shipments_setup,
-        invoices_setup,  payments_setup, purchasing_setup, journal_setup, reports_setup,
-    };
-    for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++) {
-        err_t rc = areas[i](svc, err);
-        if (rc != ERR_OK)
-            return rc;
-    }
-    return ERR_OK;
-}
+static service_setup_fn *const s_areas[] = {
+    customers_setup, products_setup, stock_setup, orders_setup, shipments_setup, invoices_setup,
+    payments_setup, purchasing_setup, journal_setup, reports_setup, NULL,
+};
 
 int
 main (int argc, char **argv)
@@ -33,7 +23,7 @@ main (int argc, char **argv)
         .default_cmd = "tcp://127.0.0.1:5562",
         .roles = erp_roles,
         .migrations = erp_migrations,
-        .setup = s_setup,
+        .areas = s_areas,
     };
     service_def_t d = def;
     d.nmigrations = erp_nmigrations;
