@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh: crm-service benchmarks, each next to a baseline measured in
+# bench/run.sh: crm-service and erp-service benchmarks, each next to a baseline measured in
 # the same run on the same machine (see bench/README.md). Called by
 # `make bench`; prints a table and writes it to bench/results/latest.md.
 #
@@ -8,10 +8,13 @@
 #                     built once through the service and cached under
 #                     bench/results/cache/
 #   BENCH_SECONDS     length of each measurement (default 10)
-#   BENCH_ROUNDS      rounds of the read and create benchmarks, the best
+#   BENCH_ROUNDS      rounds of the read, create and confirm benchmarks, the best
 #                     of each side kept (default 3)
-#   BENCH_ONLY        any of get,post,search (default all three)
-#   BENCH_POST_CONNS  wrk connections for the create benchmark (default 16)
+#   BENCH_ONLY        any of get,post,search,confirm (default all four)
+#   BENCH_POST_CONNS  wrk connections for the create and confirm benchmarks
+#                     (default 16)
+#   BENCH_ORDERS      draft orders made for the confirm benchmark (default
+#                     20000; each round of each side uses a copy of them)
 #
 # Loopback only; every process it starts is stopped on exit.
 set -euo pipefail
@@ -22,7 +25,8 @@ cd "$ROOT"
 N=${BENCH_CUSTOMERS:-1000000}
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-get,post,search}
+ONLY=${BENCH_ONLY:-get,post,search,confirm}
+ORDERS=${BENCH_ORDERS:-20000}
 POST_CONNS=${BENCH_POST_CONNS:-16}
 GET_RECORDS=1000
 RESULTS=bench/results
@@ -109,6 +113,21 @@ start_crm() {
     CRM_TOKEN=$(cat "$dir/admin.token")
 }
 
+# start_erp DIR [flags…]: sets ERP_PID, ERP_URL, ERP_TOKEN.
+start_erp() {
+    local dir=$1 hp pp cp
+    shift
+    mkdir -p "$dir"
+    read -r hp pp cp < <(free_ports 3)
+    "$BIN/erp-service" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
+        --cmd "tcp://127.0.0.1:$cp" --log-level warn "$@" >>"$dir/service.log" 2>&1 &
+    ERP_PID=$!
+    PIDS+=("$ERP_PID")
+    ERP_URL=http://127.0.0.1:$hp
+    wait_http "$ERP_URL/livez" || { cat "$dir/service.log" >&2; die "erp-service did not start"; }
+    ERP_TOKEN=$(cat "$dir/admin.token")
+}
+
 # start_nginx DOCROOT: sets NGINX_PID, NGINX_URL.
 start_nginx() {
     local root=$1 dir=$TMP/nginx port user=""
@@ -177,7 +196,7 @@ make --no-print-directory -s all
 CC=${CC:-cc}
 BFLAGS="${OPT:--O2} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread"
 mkdir -p "$BB" "$RESULTS"
-for p in bare_insert bare_search http_lat; do
+for p in bare_insert bare_search bare_confirm http_lat; do
     if [ ! -x "$BB/$p" ] || [ "bench/$p.c" -nt "$BB/$p" ]; then
         # shellcheck disable=SC2046,SC2086
         $CC $BFLAGS $(pkg-config --cflags sqlite3) -o "$BB/$p" "bench/$p.c" $(pkg-config --libs sqlite3)
@@ -352,14 +371,70 @@ bench_search() {
     while read -r l; do NOTES+=("    $l"); done < <(tail -n +2 <<<"$bare")
 }
 
+# --- d. confirm an order (erp-service) ------------------------------------------------
+
+# The drafts are made once, through the service: a warehouse, 200 products
+# with stock for every order, 50 customers without credit limit, ORDERS draft
+# orders of 5 lines (random products). Every round of each side starts from a copy.
+seed_orders() {
+    local d=$TMP/erp-seed
+    log "confirm: seeding $ORDERS draft orders of 5 lines"
+    start_erp "$d" --sync normal
+    "$PY" bench/seed_confirm.py "$ERP_URL" "$ERP_TOKEN" "$ORDERS" "$TMP/orders.txt" >&2
+    stop_pid "$ERP_PID"
+    # The order.created events are not what we measure: mark them published.
+    sqlite3 "$d/erp.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;
+        PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    rm -f "$d/service.log"
+}
+
+bench_confirm() {
+    local sync=$1 r d line n v best="" svc=0 bare=0 short=""
+    [ -f "$TMP/orders.txt" ] || seed_orders
+    for r in $(seq "$ROUNDS"); do
+        log "confirm, --sync $sync, round $r/$ROUNDS: service (wrk -t2 -c$POST_CONNS -d${SECS}s)"
+        d=$TMP/confirm-$sync-$r
+        mkdir -p "$d"
+        cp "$TMP/erp-seed/erp.db" "$TMP/erp-seed/admin.token" "$d/"
+        start_erp "$d" --sync "$sync"
+        export BENCH_TOKEN=$ERP_TOKEN BENCH_IDS=$TMP/orders.txt BENCH_THREADS=2
+        line=$(run_wrk confirm.lua "$ERP_URL" 2 "$POST_CONNS" "$SECS")
+        stop_pid "$ERP_PID"
+        [ "$(errors_of "$line")" = 0 ] || die "confirm benchmark: errors (too few drafts? raise BENCH_ORDERS): $line"
+        n=$(sqlite3 "$d/erp.db" "SELECT COUNT(*) FROM orders WHERE status = 'confirmed'")
+        if [ "$n" -lt "$(field requests "$line")" ] || [ "$n" -gt $(($(field requests "$line") + POST_CONNS)) ]; then
+            die "confirm benchmark: $n confirmed orders for $(field requests "$line") requests"
+        fi
+        v=$(sqlite3 "$d/erp.db" "SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.id = l.order_id
+            WHERE o.status = 'confirmed' AND l.reserved <> l.quantity")
+        [ "$v" = 0 ] || die "confirm benchmark: $v confirmed lines not fully reserved"
+        rm -rf "$d"
+        if more "$(field rps "$line")" "$svc"; then svc=$(field rps "$line"); best=$line; fi
+        log "confirm, --sync $sync, round $r/$ROUNDS: bare SQLite loop"
+        d=$TMP/bare-confirm-$sync-$r
+        mkdir -p "$d"
+        cp "$TMP/erp-seed/erp.db" "$d/"
+        line=$("$BB/bare_confirm" "$d/erp.db" "$sync" "$SECS") || die "bare_confirm failed"
+        [ "$(field drafts_left "$line")" != 0 ] || short=" (bare loop ran out of drafts after $(field seconds "$line") s)"
+        v=$(field orders_per_s "$line")
+        if more "$v" "$bare"; then bare=$v; fi
+        rm -rf "$d"
+    done
+    add_row "POST /api/v1/orders/{id}/confirm (5 lines), --sync $sync" \
+        "$(fmt "$svc") orders/s (p50 $(ms "$(field p50_us "$best")"), p99 $(ms "$(field p99_us "$best")") ms)" \
+        "bare confirm loop: $(fmt "$bare") orders/s" "$(ratio "$svc" "$bare")" "≥ 0.7" \
+        "wrk -t2 -c$POST_CONNS over pre-made drafts, confirms only, best of $ROUNDS$short"
+}
+
 want get && bench_get
 want post && { bench_post full; bench_post normal; }
 want search && bench_search
+want confirm && { bench_confirm full; bench_confirm normal; }
 
 # --- report ----------------------------------------------------------------------------
 
 {
-    echo "# crm-service benchmarks"
+    echo "# crm-service and erp-service benchmarks"
     echo
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty'),"\
         "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r),"\

@@ -510,8 +510,11 @@ s_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if_matc
 int64_t
 orders_waiting (db_t *db, const char *product_id, const char *warehouse_id)
 {
+    //  CROSS JOIN keeps orders outside: the partial index orders_backordered
+    //  holds only the few waiting orders, where every line of a product
+    //  would be far more.
     sqlite3_stmt *st = db_stmt (db, "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0) "
-                                    "FROM order_lines l JOIN orders o ON o.id = l.order_id"
+                                    "FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY order_lines_order ON l.order_id = o.id"
                                     " WHERE l.product_id = ?1 AND o.backordered = 1 AND o.status "
                                     "IN ('confirmed', 'partly_shipped')"
                                     " AND (?2 IS NULL OR o.warehouse_id = ?2)");
@@ -531,7 +534,7 @@ orders_fill_backorders (db_t *db, const actor_t *actor, const char *product_id,
 {
     sqlite3_stmt *st = db_stmt (
         db,
-        "SELECT DISTINCT o.id, o.confirmed_at FROM orders o JOIN order_lines l ON l.order_id = o.id"
+        "SELECT DISTINCT o.id, o.confirmed_at FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY order_lines_order ON l.order_id = o.id"
         " WHERE l.product_id = ?1 AND o.warehouse_id = ?2 AND o.backordered = 1"
         " AND o.status IN ('confirmed', 'partly_shipped') AND l.quantity - l.reserved - l.shipped "
         "> 0"

@@ -1,0 +1,298 @@
+//  bare_confirm: the baseline of the order-confirmation benchmark. One
+//  thread, one connection: for each draft order of a copy of the erp.db the
+//  benchmark prepared (the service's own schema and data), one transaction
+//  doing the SQLite writes erp-service does when it confirms an order that
+//  the stock covers (erp-service/orders.c s_confirm, stock.c s_change):
+//
+//    BEGIN IMMEDIATE
+//    the order's open lines (id, product, open quantity)     -- a read
+//    per line: UPDATE order_lines SET reserved
+//              UPDATE stock_levels SET reserved, available, version, updated_at
+//              INSERT INTO outbox  erp.stock.level_changed (envelope ~650 bytes)
+//    UPDATE orders SET status, backordered, warehouse_id, confirmed_at, version, updated_at
+//    INSERT INTO outbox  erp.order.status_changed (envelope with the lines, ~2,200 bytes)
+//    COMMIT
+//
+//  opened with the pragmas common/db.c uses, statements prepared once; for
+//  SECONDS or until the drafts run out (then it says so: a short run).
+//
+//    bare_confirm DB full|normal SECONDS
+//
+//  Prints: orders=N seconds=S orders_per_s=R drafts_left=D
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void
+s_rfc3339 (char *buf, size_t size)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r (&ts.tv_sec, &tm);
+    snprintf (buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ts.tv_nsec / 1000000));
+}
+
+static uint64_t s_rng = 88172645463325252ull;
+
+static uint64_t
+s_rand (void)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return s_rng;
+}
+
+static void
+s_uuid (char *buf)
+{
+    uint64_t a = s_rand (), b = s_rand ();
+    snprintf (buf, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned) (a >> 32), (unsigned) (a >> 16) & 0xffff,
+              (unsigned) a & 0xfff, (unsigned) ((b >> 48) & 0x3fff) | 0x8000,
+              (unsigned long long) (b & 0xffffffffffffull));
+}
+
+static int
+s_exec (sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf (stderr, "bare_confirm: %s: %s\n", sql, msg ? msg : sqlite3_errmsg (db));
+        sqlite3_free (msg);
+        return -1;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *
+s_prepare (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        fprintf (stderr, "bare_confirm: prepare %s: %s\n", sql, sqlite3_errmsg (db));
+        exit (1);
+    }
+    return st;
+}
+
+static void
+s_done (sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE) {
+        fprintf (stderr, "bare_confirm: %s: %s\n", what, sqlite3_errmsg (db));
+        exit (1);
+    }
+}
+
+#define MAX_LINES 16
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf (stderr, "usage: bare_confirm DB full|normal SECONDS\n");
+        return 2;
+    }
+    const char *path = argv[1];
+    bool normal = strcmp (argv[2], "normal") == 0;
+    double seconds = atof (argv[3]);
+
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        fprintf (stderr, "bare_confirm: cannot open %s\n", path);
+        return 1;
+    }
+    sqlite3_busy_timeout (db, 10000);
+    char pragmas[256];
+    snprintf (pragmas, sizeof pragmas,
+              "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
+              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
+              normal ? "NORMAL" : "FULL");
+    if (s_exec (db, pragmas) != 0)
+        return 1;
+
+    //  The drafts, oldest first, read up front (the service gets them from the URL).
+    int cap = 1024, n = 0;
+    char(*orders)[40] = malloc ((size_t) cap * 40);
+    char actor[40] = "";
+    sqlite3_stmt *st = s_prepare (db, "SELECT id FROM orders WHERE status = 'draft' ORDER BY rowid");
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap *= 2;
+            orders = realloc (orders, (size_t) cap * 40);
+        }
+        snprintf (orders[n++], 40, "%s", (const char *) sqlite3_column_text (st, 0));
+    }
+    sqlite3_finalize (st);
+    st = s_prepare (db, "SELECT id FROM users LIMIT 1");
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (actor, sizeof actor, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
+    if (n == 0) {
+        fprintf (stderr, "bare_confirm: %s has no draft orders\n", path);
+        return 1;
+    }
+
+    sqlite3_stmt *lines = s_prepare (
+        db, "SELECT l.id, l.product_id, l.quantity - l.reserved - l.shipped, l.sku, l.quantity,"
+            " l.unit_price_minor, l.line_total_minor, l.tax_minor, o.warehouse_id, o.number,"
+            " o.customer_id, o.created_at FROM order_lines l JOIN orders o ON o.id = l.order_id"
+            " WHERE l.order_id = ?1 AND l.quantity - l.reserved - l.shipped > 0 ORDER BY l.position");
+    sqlite3_stmt *upd_line = s_prepare (db, "UPDATE order_lines SET reserved = reserved + ?2 WHERE id = ?1");
+    sqlite3_stmt *upd_level = s_prepare (
+        db, "UPDATE stock_levels SET version = version + 1, updated_at = ?3, reserved = reserved + ?4,"
+            " available = available - ?4 WHERE product_id = ?1 AND warehouse_id = ?2"
+            " RETURNING id, version, created_at, sku, on_hand, reserved, available");
+    sqlite3_stmt *upd_order = s_prepare (
+        db, "UPDATE orders SET version = version + 1, updated_at = ?2, status = 'confirmed',"
+            " backordered = 0, warehouse_id = ?3, confirmed_at = ?2 WHERE id = ?1 AND status = 'draft'");
+    sqlite3_stmt *maxseq = s_prepare (db, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
+    sqlite3_stmt *outbox = s_prepare (db, "INSERT INTO outbox (seq, event_id, topic, envelope, occurred_at)"
+                                          " VALUES (?1, ?2, ?3, ?4, ?5)");
+
+    long done = 0;
+    double start = s_now (), end = start + seconds;
+    char now[64], event_id[40], envelope[4096], linesjson[3072], wh[40], number[40], customer[40],
+        created[64];
+    while (done < n && s_now () < end) {
+        const char *oid = orders[done];
+        s_rfc3339 (now, sizeof now);
+        if (s_exec (db, "BEGIN IMMEDIATE") != 0)
+            return 1;
+        struct {
+            char id[40], product[40], sku[32];
+            long long open, qty, price, total, tax;
+        } l[MAX_LINES];
+        int nl = 0;
+        sqlite3_bind_text (lines, 1, oid, -1, SQLITE_STATIC);
+        while (nl < MAX_LINES && sqlite3_step (lines) == SQLITE_ROW) {
+            snprintf (l[nl].id, 40, "%s", (const char *) sqlite3_column_text (lines, 0));
+            snprintf (l[nl].product, 40, "%s", (const char *) sqlite3_column_text (lines, 1));
+            l[nl].open = sqlite3_column_int64 (lines, 2);
+            snprintf (l[nl].sku, 32, "%s", (const char *) sqlite3_column_text (lines, 3));
+            l[nl].qty = sqlite3_column_int64 (lines, 4);
+            l[nl].price = sqlite3_column_int64 (lines, 5);
+            l[nl].total = sqlite3_column_int64 (lines, 6);
+            l[nl].tax = sqlite3_column_int64 (lines, 7);
+            snprintf (wh, sizeof wh, "%s", (const char *) sqlite3_column_text (lines, 8));
+            snprintf (number, sizeof number, "%s", (const char *) sqlite3_column_text (lines, 9));
+            snprintf (customer, sizeof customer, "%s", (const char *) sqlite3_column_text (lines, 10));
+            snprintf (created, sizeof created, "%s", (const char *) sqlite3_column_text (lines, 11));
+            nl++;
+        }
+        sqlite3_reset (lines);
+        sqlite3_step (maxseq);
+        long long seq = sqlite3_column_int64 (maxseq, 0);
+        sqlite3_reset (maxseq);
+        size_t lj = 0;
+        long long sub = 0, taxes = 0;
+        for (int i = 0; i < nl; i++) {
+            sqlite3_bind_text (upd_line, 1, l[i].id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (upd_line, 2, l[i].open);
+            s_done (db, upd_line, "order line");
+            sqlite3_bind_text (upd_level, 1, l[i].product, -1, SQLITE_STATIC);
+            sqlite3_bind_text (upd_level, 2, wh, -1, SQLITE_STATIC);
+            sqlite3_bind_text (upd_level, 3, now, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (upd_level, 4, l[i].open);
+            if (sqlite3_step (upd_level) != SQLITE_ROW) {
+                fprintf (stderr, "bare_confirm: stock level: %s\n", sqlite3_errmsg (db));
+                return 1;
+            }
+            char level_id[40], level_created[64];
+            snprintf (level_id, 40, "%s", (const char *) sqlite3_column_text (upd_level, 0));
+            long long version = sqlite3_column_int64 (upd_level, 1);
+            snprintf (level_created, 64, "%s", (const char *) sqlite3_column_text (upd_level, 2));
+            long long on_hand = sqlite3_column_int64 (upd_level, 4);
+            long long reserved = sqlite3_column_int64 (upd_level, 5);
+            long long available = sqlite3_column_int64 (upd_level, 6);
+            s_done (db, upd_level, "stock level");
+            s_uuid (event_id);
+            seq++;
+            snprintf (envelope, sizeof envelope,
+                      "{\"id\":\"%s\",\"source\":\"erp\",\"seq\":%lld,\"type\":\"stock.level_changed\","
+                      "\"entity\":\"stock\",\"entity_id\":\"%s\",\"version\":%lld,\"occurred_at\":\"%s\","
+                      "\"actor\":\"%s\",\"causation_id\":null,\"data\":{\"id\":\"%s\",\"version\":%lld,"
+                      "\"created_at\":\"%s\",\"updated_at\":\"%s\",\"archived\":false,\"product_id\":\"%s\","
+                      "\"warehouse_id\":\"%s\",\"sku\":\"%s\",\"on_hand\":%lld,\"reserved\":%lld,"
+                      "\"available\":%lld,\"reorder_point\":0,\"waiting_demand\":0}}",
+                      event_id, seq, level_id, version, now, actor, level_id, version, level_created, now,
+                      l[i].product, wh, l[i].sku, on_hand, reserved, available);
+            sqlite3_bind_int64 (outbox, 1, seq);
+            sqlite3_bind_text (outbox, 2, event_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text (outbox, 3, "erp.stock.level_changed", -1, SQLITE_STATIC);
+            sqlite3_bind_text (outbox, 4, envelope, -1, SQLITE_STATIC);
+            sqlite3_bind_text (outbox, 5, now, -1, SQLITE_STATIC);
+            s_done (db, outbox, "outbox");
+            lj += (size_t) snprintf (
+                linesjson + lj, sizeof linesjson - lj,
+                "%s{\"id\":\"%s\",\"product_id\":\"%s\",\"sku\":\"%s\",\"quantity\":%lld,"
+                "\"unit_price_minor\":%lld,\"discount_percent\":0,\"tax_rate_bp\":2000,"
+                "\"line_total_minor\":%lld,\"tax_minor\":%lld,\"reserved\":%lld,\"shipped\":0,"
+                "\"backordered\":0}",
+                i ? "," : "", l[i].id, l[i].product, l[i].sku, l[i].qty, l[i].price, l[i].total, l[i].tax,
+                l[i].open);
+            if (lj >= sizeof linesjson)
+                lj = sizeof linesjson - 1;
+            sub += l[i].total;
+            taxes += l[i].tax;
+        }
+        sqlite3_bind_text (upd_order, 1, oid, -1, SQLITE_STATIC);
+        sqlite3_bind_text (upd_order, 2, now, -1, SQLITE_STATIC);
+        sqlite3_bind_text (upd_order, 3, wh, -1, SQLITE_STATIC);
+        s_done (db, upd_order, "order");
+        if (sqlite3_changes (db) != 1) {
+            fprintf (stderr, "bare_confirm: order %s is not a draft\n", oid);
+            return 1;
+        }
+        s_uuid (event_id);
+        seq++;
+        snprintf (envelope, sizeof envelope,
+                  "{\"id\":\"%s\",\"source\":\"erp\",\"seq\":%lld,\"type\":\"order.status_changed\","
+                  "\"entity\":\"order\",\"entity_id\":\"%s\",\"version\":2,\"occurred_at\":\"%s\","
+                  "\"actor\":\"%s\",\"causation_id\":null,\"data\":{\"id\":\"%s\",\"version\":2,"
+                  "\"created_at\":\"%s\",\"updated_at\":\"%s\",\"archived\":false,\"number\":\"%s\","
+                  "\"customer_id\":\"%s\",\"external_ref\":null,\"status\":\"confirmed\","
+                  "\"backordered\":false,\"warehouse_id\":\"%s\",\"currency\":\"EUR\",\"notes\":null,"
+                  "\"confirmed_at\":\"%s\",\"cancelled_at\":null,\"cancel_reason\":null,\"lines\":[%s],"
+                  "\"subtotal_minor\":%lld,\"tax_minor\":%lld,\"total_minor\":%lld}}",
+                  event_id, seq, oid, now, actor, oid, created, now, number, customer, wh, now,
+                  linesjson, sub, taxes, sub + taxes);
+        sqlite3_bind_int64 (outbox, 1, seq);
+        sqlite3_bind_text (outbox, 2, event_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (outbox, 3, "erp.order.status_changed", -1, SQLITE_STATIC);
+        sqlite3_bind_text (outbox, 4, envelope, -1, SQLITE_STATIC);
+        sqlite3_bind_text (outbox, 5, now, -1, SQLITE_STATIC);
+        s_done (db, outbox, "outbox");
+        if (s_exec (db, "COMMIT") != 0)
+            return 1;
+        done++;
+    }
+    double took = s_now () - start;
+    printf ("orders=%ld seconds=%.3f orders_per_s=%.1f drafts_left=%ld\n", done, took,
+            (double) done / took, (long) n - done);
+    sqlite3_finalize (lines);
+    sqlite3_finalize (upd_line);
+    sqlite3_finalize (upd_level);
+    sqlite3_finalize (upd_order);
+    sqlite3_finalize (maxseq);
+    sqlite3_finalize (outbox);
+    sqlite3_close (db);
+    free (orders);
+    return 0;
+}
