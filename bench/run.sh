@@ -197,7 +197,7 @@ CC=${CC:-cc}
 BFLAGS="${OPT:--O2} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread"
 mkdir -p "$BB" "$RESULTS"
 for p in bare_insert bare_search bare_confirm http_lat; do
-    if [ ! -x "$BB/$p" ] || [ "bench/$p.c" -nt "$BB/$p" ]; then
+    if [ ! -x "$BB/$p" ] || [ "bench/$p.c" -nt "$BB/$p" ] || [ bench/bare_common.h -nt "$BB/$p" ]; then
         # shellcheck disable=SC2046,SC2086
         $CC $BFLAGS $(pkg-config --cflags sqlite3) -o "$BB/$p" "bench/$p.c" $(pkg-config --libs sqlite3)
     fi
