@@ -188,6 +188,18 @@ s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **re
         json_int (rec, "version", &version);
         json_add_int (*result, "version", version);
         cJSON_AddBoolToObject (*result, "created", created);
+        //  The finance side as it is now, so the bridge can fill CRM's
+        //  customer without another round trip.
+        cJSON *finance = cJSON_AddObjectToObject (*result, "finance");
+        static const char *const keys[] = { "tax_id",        "payment_terms_days",
+                                            "credit_limit_minor", "credit_hold",
+                                            "currency",      "balance_minor",
+                                            "overdue_minor" };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const cJSON *v = cJSON_GetObjectItem (rec, keys[i]);
+            cJSON_AddItemToObject (finance, keys[i],
+                                   v ? cJSON_Duplicate (v, true) : cJSON_CreateNull ());
+        }
     }
     cJSON_Delete (rec);
     return rc;

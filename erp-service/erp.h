@@ -56,6 +56,12 @@ err_t stock_move (db_t *db, const actor_t *actor, const char *product_id, const 
                   const char *kind, int64_t quantity, const char *reason, const char *reference,
                   err_info_t *err);
 
+//  Book a receipt of quantity (> 0) valued at unit_cost (a purchase order
+//  line's cost; below zero: the product's cost) in inventory and payables.
+err_t stock_receive_at_cost (db_t *db, const actor_t *actor, const char *product_id,
+                             const char *warehouse_id, int64_t quantity, int64_t unit_cost,
+                             const char *reference, err_info_t *err);
+
 //  Ship quantity (> 0) of product from warehouse: on hand and reserved
 //  both go down by it, with a shipment move and its journal entry.
 err_t stock_ship (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
@@ -96,6 +102,16 @@ err_t erp_next_number (db_t *db, const char *series, char *out, size_t size, err
 //  Change a customer's balance by delta (invoices +, payments -).
 err_t invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id,
                                int64_t delta, err_info_t *err);
+
+//  Announce every unpaid invoice past its due date that was not announced
+//  yet: erp.invoice.overdue for each (marked overdue_notified_at, so once),
+//  then erp.customer.balance_changed for each customer concerned. In the
+//  caller's transaction; actor NULL is the system. *notified gets how many.
+err_t invoices_overdue_sweep (db_t *db, const actor_t *actor, int *notified, err_info_t *err);
+
+//  Stop the overdue sweeper thread (started when the service serves) and
+//  wait for it. Call after service_main returned; safe if it never ran.
+void invoices_sweeper_stop (void);
 
 //  Accounts of the fixed chart (journal.c).
 #define ACC_CASH "1000"

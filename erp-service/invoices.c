@@ -3,13 +3,27 @@
 //  with tax, a due date from the customer's payment terms and a status
 //  open, partly_paid, paid or void. Issuing posts receivables against
 //  revenue and tax and raises the customer's balance.
+//
+//  The overdue sweep announces each unpaid invoice past its due date once
+//  (erp.invoice.overdue, with erp.customer.balance_changed for the new
+//  overdue amount): at start, every minute from the sweeper thread, and
+//  on demand (POST /api/v1/invoices/overdue_check).
 #include "erp.h"
 #include "clock.h"
 #include "json.h"
+#include "log.h"
 #include "outbox.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define INVOICE_SWEEP_EVERY_S 60
+#define INVOICE_SWEEP_MAX 1000
+#define DAY_MS 86400000LL
 
 static const char *const s_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
 
@@ -44,8 +58,47 @@ static const field_def_t s_invoice_fields[] = {
     { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
     { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = s_line_fields, .def = "[]" },
     { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { .name = "overdue_notified_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { NULL }
 };
+
+//  Days an unpaid invoice is past its due date (0 when not overdue).
+static int64_t
+s_days_overdue (const char *status, const char *due_on)
+{
+    int64_t due = 0, today = 0;
+    char date[16];
+    if (!status || !due_on
+        || (strcmp (status, "open") != 0 && strcmp (status, "partly_paid") != 0)
+        || !clock_parse_date (due_on, &due)
+        || !clock_parse_date (clock_format_date (clock_now_ms (), date, sizeof date), &today)
+        || today <= due)
+        return 0;
+    return (today - due) / DAY_MS;
+}
+
+//  The order's CRM deal (external_ref) and number, and how late payment is.
+static void
+s_invoice_decorate (db_t *db, cJSON *rec)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT external_ref, number FROM orders WHERE id = ?1");
+    const char *order = json_str (rec, "order_id");
+    bool found = false;
+    if (st && order) {
+        sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
+        found = sqlite3_step (st) == SQLITE_ROW;
+    }
+    static const char *const keys[] = { "external_ref", "order_number" };
+    for (int i = 0; i < 2; i++)
+        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
+            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
+        else
+            cJSON_AddNullToObject (rec, keys[i]);
+    if (st)
+        sqlite3_reset (st);
+    json_add_int (rec, "days_overdue",
+                  s_days_overdue (json_str (rec, "status"), json_str (rec, "due_on")));
+}
 
 const resource_def_t erp_invoices = {
     .name = "invoices",
@@ -55,6 +108,7 @@ const resource_def_t erp_invoices = {
     .read_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
     .write_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
     .default_sort = "-number",
+    .decorate = s_invoice_decorate,
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
@@ -99,9 +153,86 @@ invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id
     return rc;
 }
 
-//  Issue the invoice of a shipped order. Caller owns *out.
+//  Store a customer's overdue amount as it is now (its record computes it
+//  on the way out too) and publish erp.customer.balance_changed. Works on
+//  archived customers, who still owe.
 static err_t
-s_issue (db_t *db, const actor_t *actor, const cJSON *order, cJSON **out, err_info_t *err)
+s_overdue_changed (db_t *db, const actor_t *actor, const char *customer_id, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (
+        db, "UPDATE customers SET overdue_minor = (SELECT IFNULL(SUM(total_minor - paid_minor), 0)"
+            " FROM invoices WHERE customer_id = ?1 AND status IN ('open', 'partly_paid')"
+            " AND due_on < date('now')), version = version + 1,"
+            " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot update the overdue amount");
+    sqlite3_bind_text (st, 1, customer_id, -1, SQLITE_STATIC);
+    int r = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (r != SQLITE_DONE)
+        return db_error (db, r, err);
+    cJSON *rec = NULL;
+    err_t rc = resource_get (db, &erp_customers, NULL, customer_id, &rec, err);
+    if (rc == ERR_OK) {
+        int64_t version = 0;
+        json_int (rec, "version", &version);
+        rc = outbox_append (db, actor, "customer", "balance_changed", customer_id, version, rec,
+                            NULL, err);
+    }
+    cJSON_Delete (rec);
+    return rc;
+}
+
+err_t
+invoices_overdue_sweep (db_t *db, const actor_t *actor, int *notified, err_info_t *err)
+{
+    *notified = 0;
+    sqlite3_stmt *st = db_stmt (
+        db, "SELECT id, customer_id FROM invoices WHERE overdue_notified_at IS NULL"
+            " AND status IN ('open', 'partly_paid') AND due_on < date('now')"
+            " ORDER BY customer_id, due_on, number LIMIT 1000");   //  INVOICE_SWEEP_MAX
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read invoices");
+    //  Collect first: announcing runs other statements.
+    typedef struct {
+        char id[ID_LEN], customer[ID_LEN];
+    } s_due_t;
+    s_due_t *due = calloc (INVOICE_SWEEP_MAX, sizeof *due);
+    if (!due) {
+        sqlite3_reset (st);
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    }
+    int n = 0;
+    while (n < INVOICE_SWEEP_MAX && sqlite3_step (st) == SQLITE_ROW) {
+        snprintf (due[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (due[n].customer, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 1));
+        n++;
+    }
+    sqlite3_reset (st);
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    err_t rc = ERR_OK;
+    for (int i = 0; i < n && rc == ERR_OK; i++) {
+        cJSON *patch = cJSON_CreateObject ();
+        cJSON_AddStringToObject (patch, "overdue_notified_at", now);
+        rc = resource_update (db, &erp_invoices, actor, due[i].id, -1, patch, RW_SYSTEM, "overdue",
+                              NULL, err);
+        cJSON_Delete (patch);
+        //  One balance change per customer, after its last invoice.
+        if (rc == ERR_OK && (i + 1 == n || strcmp (due[i + 1].customer, due[i].customer) != 0))
+            rc = s_overdue_changed (db, actor, due[i].customer, err);
+    }
+    free (due);
+    if (rc == ERR_OK)
+        *notified = n;
+    return rc;
+}
+
+//  Issue the invoice of a shipped order, dated issued_on (YYYY-MM-DD;
+//  NULL: today). Caller owns *out.
+static err_t
+s_issue (db_t *db, const actor_t *actor, const cJSON *order, const char *issued_on, cJSON **out,
+         err_info_t *err)
 {
     const char *status = json_str (order, "status"), *order_id = json_str (order, "id");
     if (strcmp (status, "shipped") != 0 && strcmp (status, "delivered") != 0)
@@ -113,10 +244,15 @@ s_issue (db_t *db, const actor_t *actor, const cJSON *order, cJSON **out, err_in
     const char *customer = json_str (order, "customer_id");
     int64_t terms =
         db_scalar_int (db, "SELECT payment_terms_days FROM customers WHERE id = ?1", customer, 30);
-    int64_t now = clock_now_ms ();
-    char issued[16], due[16], stamp[CLOCK_TEXT_LEN], series[16], number[48];
-    clock_format_date (now, issued, sizeof issued);
-    clock_format_date (now + terms * 86400000LL, due, sizeof due);
+    int64_t now = clock_now_ms (), day = now;
+    char issued[16], today[16], due[16], stamp[CLOCK_TEXT_LEN], series[16], number[48];
+    if (issued_on && !clock_parse_date (issued_on, &day))
+        return err_set (err, ERR_INVALID, "issued_on", "issued_on must be a date YYYY-MM-DD");
+    clock_format_date (day, issued, sizeof issued);
+    clock_format_date (now, today, sizeof today);
+    if (strcmp (issued, today) > 0)
+        return err_set (err, ERR_RULE, "issued_on", "an invoice cannot be issued in the future");
+    clock_format_date (day + terms * DAY_MS, due, sizeof due);
     clock_format (now, stamp, sizeof stamp);
     snprintf (series, sizeof series, "INV-%.4s", stamp);
     err_t rc = erp_next_number (db, series, number, sizeof number, err);
@@ -188,14 +324,55 @@ s_post_invoice (http_req_t *req)
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not issue invoices");
         return;
     }
+    //  An optional body {"issued_on": "YYYY-MM-DD"} back-dates the invoice.
+    size_t len = 0;
+    http_body (req, &len);
+    const cJSON *body = len ? http_body_json (req) : NULL;
+    if (len && !body)
+        return;
     err_info_t err;
     err_clear (&err);
+    err_t rc = ERR_OK;
+    const cJSON *it;
+    if (body && !cJSON_IsObject (body))
+        rc = err_set (&err, ERR_INVALID, NULL, "the body must be a JSON object");
+    else if (body)
+        cJSON_ArrayForEach (it, body)
+            if (rc == ERR_OK && strcmp (it->string, "issued_on") != 0)
+                rc = err_set (&err, ERR_INVALID, it->string, "%s is not a field of this step",
+                              it->string);
+    const cJSON *issued = body ? cJSON_GetObjectItem (body, "issued_on") : NULL;
+    if (rc == ERR_OK && issued && !cJSON_IsNull (issued) && !cJSON_IsString (issued))
+        rc = err_set (&err, ERR_INVALID, "issued_on", "issued_on must be a date YYYY-MM-DD");
     cJSON *order = NULL, *out = NULL;
-    err_t rc = resource_get (db, &erp_orders, actor, http_param (req, "id"), &order, &err);
     if (rc == ERR_OK)
-        rc = s_issue (db, actor, order, &out, &err);
+        rc = resource_get (db, &erp_orders, actor, http_param (req, "id"), &order, &err);
+    if (rc == ERR_OK)
+        rc = s_issue (db, actor, order, cJSON_IsString (issued) ? issued->valuestring : NULL, &out,
+                      &err);
     cJSON_Delete (order);
     resource_reply (req, 201, rc, &err, out);
+}
+
+//  POST /api/v1/invoices/overdue_check: run the overdue sweep now.
+static void
+s_overdue_check (http_req_t *req)
+{
+    const actor_t *actor = http_actor (req);
+    if (!resource_can_write (&erp_invoices, actor)) {
+        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not check overdue invoices");
+        return;
+    }
+    err_info_t err;
+    err_clear (&err);
+    int n = 0;
+    if (invoices_overdue_sweep (http_db (req), actor, &n, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject ();
+    json_add_int (out, "notified", n);
+    http_reply_json (req, 200, out);
 }
 
 //  POST /api/v1/invoices/{id}/void: an invoice nothing was paid on is
@@ -251,6 +428,108 @@ s_void (http_req_t *req)
     resource_reply (req, 200, rc, &err, out);
 }
 
+//  --- the sweeper thread ---
+//
+//  common/service gives the business areas neither a connection of their
+//  own nor a shutdown hook, so the sweeper keeps its own connection to the
+//  service's database. SQLite names the file: an auto-extension sees each
+//  connection the service opens after set-up (the publisher's is the
+//  first) and starts the thread with its file name. main.c stops the
+//  thread once the service has stopped (invoices_sweeper_stop).
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool armed, started, stopping;
+    char suffix[64];      //  "/erp.db": the file the service opens
+    char path[4096];
+} s_sweeper = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+//  One sweep in its own transaction, as the system (no user).
+static void
+s_sweep_once (db_t *db)
+{
+    err_info_t err;
+    err_clear (&err);
+    int n = 0;
+    err_t rc = db_begin (db, &err);
+    if (rc == ERR_OK)
+        rc = invoices_overdue_sweep (db, NULL, &n, &err);
+    if (rc == ERR_OK)
+        rc = db_commit (db, &err);
+    else
+        db_rollback (db);
+    db_reset_all (db);
+    if (rc != ERR_OK)
+        log_warn ("invoices", "overdue sweep failed", "error=\"%s\"", err.message);
+    else if (n > 0)
+        log_info ("invoices", "overdue invoices announced", "count=%d", n);
+}
+
+static void *
+s_sweeper_run (void *arg)
+{
+    (void) arg;
+    err_info_t err;
+    err_clear (&err);
+    db_t *db = db_open (s_sweeper.path, "full", &err);
+    if (!db) {
+        log_error ("invoices", "overdue sweeper has no database", "error=\"%s\"", err.message);
+        return NULL;
+    }
+    pthread_mutex_lock (&s_sweeper.lock);
+    while (!s_sweeper.stopping) {
+        pthread_mutex_unlock (&s_sweeper.lock);
+        s_sweep_once (db);
+        pthread_mutex_lock (&s_sweeper.lock);
+        struct timespec deadline;
+        clock_gettime (CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += INVOICE_SWEEP_EVERY_S;
+        while (!s_sweeper.stopping
+               && pthread_cond_timedwait (&s_sweeper.wake, &s_sweeper.lock, &deadline) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock (&s_sweeper.lock);
+    db_destroy (&db);
+    return NULL;
+}
+
+//  SQLite calls this for every connection opened after it was registered.
+static int
+s_sweeper_spot (sqlite3 *handle, char **errmsg, const struct sqlite3_api_routines *api)
+{
+    (void) errmsg;
+    (void) api;
+    const char *file = sqlite3_db_filename (handle, "main");
+    size_t len = file ? strlen (file) : 0;
+    pthread_mutex_lock (&s_sweeper.lock);
+    size_t slen = strlen (s_sweeper.suffix);
+    if (s_sweeper.armed && !s_sweeper.started && !s_sweeper.stopping && len > slen
+        && len < sizeof s_sweeper.path && strcmp (file + len - slen, s_sweeper.suffix) == 0) {
+        snprintf (s_sweeper.path, sizeof s_sweeper.path, "%s", file);
+        s_sweeper.started = pthread_create (&s_sweeper.thread, NULL, s_sweeper_run, NULL) == 0;
+        if (!s_sweeper.started)
+            log_error ("invoices", "cannot start the overdue sweeper", "file=%s", file);
+    }
+    pthread_mutex_unlock (&s_sweeper.lock);
+    return SQLITE_OK;
+}
+
+void
+invoices_sweeper_stop (void)
+{
+    pthread_mutex_lock (&s_sweeper.lock);
+    s_sweeper.stopping = true;
+    bool started = s_sweeper.started;
+    pthread_cond_broadcast (&s_sweeper.wake);
+    pthread_mutex_unlock (&s_sweeper.lock);
+    if (started)
+        pthread_join (s_sweeper.thread, NULL);
+    if (s_sweeper.armed)
+        sqlite3_cancel_auto_extension ((void (*) (void)) s_sweeper_spot);
+}
+
 err_t
 invoices_setup (service_t *svc, err_info_t *err)
 {
@@ -262,6 +541,18 @@ invoices_setup (service_t *svc, err_info_t *err)
     if (http) {
         http_server_route (http, "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE);
         http_server_route (http, "POST", "/api/v1/invoices/{id}/void", s_void, HTTP_WRITE);
+        http_server_route (http, "POST", "/api/v1/invoices/overdue_check", s_overdue_check,
+                           HTTP_WRITE);
+    }
+    //  Serving (a command server exists; not for `routes` or admin
+    //  commands): start the sweeper with the service's first connection.
+    if (service_commands (svc)) {
+        pthread_mutex_lock (&s_sweeper.lock);
+        snprintf (s_sweeper.suffix, sizeof s_sweeper.suffix, "/%s", service_def (svc)->db_file);
+        s_sweeper.armed = !s_sweeper.stopping;
+        pthread_mutex_unlock (&s_sweeper.lock);
+        if (sqlite3_auto_extension ((void (*) (void)) s_sweeper_spot) != SQLITE_OK)
+            log_error ("invoices", "cannot arm the overdue sweeper", "reason=%s", "auto extension");
     }
     return ERR_OK;
 }

@@ -27,5 +27,7 @@ main (int argc, char **argv)
     };
     service_def_t d = def;
     d.nmigrations = erp_nmigrations;
-    return service_main (&d, argc, argv);
+    int rc = service_main (&d, argc, argv);
+    invoices_sweeper_stop ();
+    return rc;
 }

@@ -11,6 +11,7 @@
 #include "id.h"
 #include "json.h"
 #include "money.h"
+#include "outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,8 @@ const resource_def_t erp_orders = {
     .external_key = "external_ref",
     .before_save = s_order_before_save,
     .decorate = s_order_decorate,
-    .flags = R_NO_CREATE | R_NO_ARCHIVE,
+    //  PATCH is served here (s_patch): it also takes a draft's lines.
+    .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE,
 };
 
 static const field_def_t s_pick_fields[] = {
@@ -738,6 +740,138 @@ s_post_cancel (http_req_t *req)
     resource_reply (req, 200, rc, &err, out);
 }
 
+//  Whether two decorated line lists order the same things at the same terms.
+static bool
+s_same_lines (const cJSON *a, const cJSON *b)
+{
+    if (cJSON_GetArraySize (a) != cJSON_GetArraySize (b))
+        return false;
+    static const char *const keys[] = { "product_id", "quantity", "unit_price_minor",
+                                        "discount_percent", "tax_rate_bp" };
+    for (int i = 0; i < cJSON_GetArraySize (a); i++)
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            if (!cJSON_Compare (cJSON_GetObjectItem (cJSON_GetArrayItem (a, i), keys[k]),
+                                cJSON_GetObjectItem (cJSON_GetArrayItem (b, i), keys[k]), true))
+                return false;
+    return true;
+}
+
+//  Replace the lines of a draft order (validated as on create) and change
+//  the other fields of patch; one erp.order.updated for both. A patch that
+//  changes nothing writes nothing. Caller owns *out.
+static err_t
+s_update (db_t *db, const actor_t *actor, const char *id, long long if_match, const cJSON *patch,
+          cJSON **out, err_info_t *err)
+{
+    const cJSON *lines = cJSON_GetObjectItem (patch, "lines");
+    if (!lines)
+        return resource_update (db, &erp_orders, actor, id, if_match, patch, RW_CLIENT, "updated",
+                                out, err);
+    if (!resource_can_write (&erp_orders, actor))
+        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not change orders");
+    cJSON *order = NULL, *now = NULL, *rest = NULL;
+    err_t rc = resource_get (db, &erp_orders, actor, id, &order, err);
+    if (rc != ERR_OK)
+        return rc;
+    int64_t version = 0;
+    json_int (order, "version", &version);
+    if (if_match >= 0 && if_match != version)
+        rc = err_set (err, ERR_STALE, "If-Match", "the order is at version %lld, not %lld",
+                      (long long) version, if_match);
+    else if (strcmp (json_str (order, "status"), "draft") != 0)
+        rc = err_set (err, ERR_RULE, "lines",
+                      "the lines of an order change only while it is a draft (this one is %s)",
+                      json_str (order, "status"));
+    else if (db_savepoint (db, "order_lines") != ERR_OK)
+        rc = err_set (err, ERR_DB, NULL, "cannot open a savepoint");
+    if (rc != ERR_OK)
+        goto cleanup;
+    sqlite3_stmt *del = db_stmt (db, "DELETE FROM order_lines WHERE order_id = ?1");
+    if (!del)
+        rc = err_set (err, ERR_INTERNAL, NULL, "cannot write the order lines");
+    else {
+        sqlite3_bind_text (del, 1, id, -1, SQLITE_STATIC);
+        int r = sqlite3_step (del);
+        sqlite3_reset (del);
+        if (r != SQLITE_DONE)
+            rc = db_error (db, r, err);
+    }
+    if (rc == ERR_OK)
+        rc = s_write_lines (db, id, lines, err);
+    if (rc == ERR_OK)
+        rc = resource_get (db, &erp_orders, NULL, id, &now, err);
+    bool changed = rc == ERR_OK
+                   && !s_same_lines (cJSON_GetObjectItem (order, "lines"),
+                                     cJSON_GetObjectItem (now, "lines"));
+    //  Unchanged lines keep their ids; a refused patch rolls back anyway.
+    if (changed)
+        db_release (db, "order_lines");
+    else
+        db_rollback_to (db, "order_lines");
+    if (rc != ERR_OK)
+        goto cleanup;
+    rest = cJSON_Duplicate (patch, true);
+    cJSON_DeleteItemFromObject (rest, "lines");
+    rc = resource_update (db, &erp_orders, actor, id, version, rest, RW_CLIENT, "updated", out,
+                          err);
+    int64_t after = version;
+    if (rc == ERR_OK)
+        json_int (*out, "version", &after);
+    if (rc == ERR_OK && changed && after == version) {
+        //  Only the lines changed: the engine saw nothing to write, so the
+        //  version and the event are ours.
+        char stamp[CLOCK_TEXT_LEN];
+        clock_format (clock_now_ms (), stamp, sizeof stamp);
+        sqlite3_stmt *st = db_stmt (db, "UPDATE orders SET version = version + 1, updated_at = ?2"
+                                        " WHERE id = ?1 AND version = ?3");
+        if (!st)
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot write the order");
+        else {
+            sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+            sqlite3_bind_text (st, 2, stamp, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (st, 3, version);
+            int r = sqlite3_step (st);
+            sqlite3_reset (st);
+            if (r != SQLITE_DONE)
+                rc = db_error (db, r, err);
+        }
+        cJSON_Delete (*out);
+        *out = NULL;
+        if (rc == ERR_OK)
+            rc = resource_get (db, &erp_orders, NULL, id, out, err);
+        if (rc == ERR_OK)
+            rc = outbox_append (db, actor, "order", "updated", id, version + 1, *out, NULL, err);
+    }
+cleanup:
+    cJSON_Delete (order);
+    cJSON_Delete (now);
+    cJSON_Delete (rest);
+    return rc;
+}
+
+//  PATCH /api/v1/orders/{id}: the engine's patch, plus "lines" (the whole
+//  list, as on create) while the order is a draft.
+static void
+s_patch (http_req_t *req)
+{
+    long long if_match = http_if_match (req);
+    if (if_match == -2)
+        return;
+    const cJSON *body = http_body_json (req);
+    if (!body)
+        return;
+    err_info_t err;
+    err_clear (&err);
+    cJSON *out = NULL;
+    err_t rc = ERR_OK;
+    if (!cJSON_IsObject (body))
+        rc = err_set (&err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
+    else
+        rc = s_update (http_db (req), http_actor (req), http_param (req, "id"), if_match, body,
+                       &out, &err);
+    resource_reply (req, 200, rc, &err, out);
+}
+
 //  --- bridge commands ---
 
 static cJSON *
@@ -871,6 +1005,7 @@ orders_setup (service_t *svc, err_info_t *err)
     http_server_t *http = service_http (svc);
     if (http) {
         http_server_route (http, "POST", "/api/v1/orders", s_post, HTTP_WRITE);
+        http_server_route (http, "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE);
         http_server_route (http, "POST", "/api/v1/orders/{id}/confirm", s_post_confirm, HTTP_WRITE);
         http_server_route (http, "POST", "/api/v1/orders/{id}/cancel", s_post_cancel, HTTP_WRITE);
     }

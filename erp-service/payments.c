@@ -4,7 +4,9 @@
 //  customer's open invoices oldest due first; what is left over stays on
 //  the payment as the customer's credit (the balance goes below zero).
 //  Receiving posts cash against receivables and publishes
-//  erp.payment.received.
+//  erp.payment.received (with the invoices it paid, as they are after it);
+//  a payment is only ever allocated to invoices in its own currency. Only
+//  its notes change afterwards (erp.payment.updated).
 #include "erp.h"
 #include "clock.h"
 #include "json.h"
@@ -36,7 +38,7 @@ static const field_def_t s_payment_fields[] = {
     { .name = "currency", .type = FT_CURRENCY, .flags = F_IMMUTABLE, .def = "\"EUR\"" },
     { .name = "method",
       .type = FT_ENUM,
-      .flags = F_FILTER,
+      .flags = F_FILTER | F_IMMUTABLE,
       .choices = s_methods,
       .def = "\"bank_transfer\"" },
     { .name = "reference",
@@ -62,13 +64,54 @@ const resource_def_t erp_payments = {
     .fields = s_payment_fields,
     .read_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
     .write_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
-    .flags = R_NO_CREATE | R_NO_ARCHIVE | R_NO_EVENTS,
+    .flags = R_NO_CREATE | R_NO_ARCHIVE,
+};
+
+//  The same table as the engine writes it when a payment is received: that
+//  step publishes erp.payment.received itself, so the record's creation
+//  must not publish erp.payment.created too. Registered without routes;
+//  erp_payments, registered first, is what snapshots and PATCH serve.
+static const resource_def_t s_payment_booking = {
+    .name = "payment_bookings",
+    .entity = "payment",
+    .table = "payments",
+    .fields = s_payment_fields,
+    .read_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
+    .write_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
+    .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE | R_NO_EVENTS,
 };
 
 typedef struct {
     char id[ID_LEN], number[48], order[ID_LEN];
     int64_t open, take;
 } s_open_t;
+
+//  The invoices a payment went to, as they are after it, for
+//  erp.payment.received. Caller owns the array.
+static cJSON *
+s_paid_invoices (db_t *db, const s_open_t *open, int n)
+{
+    cJSON *arr = cJSON_CreateArray ();
+    static const char *const keys[] = { "id",         "number",     "order_id", "external_ref",
+                                        "total_minor", "paid_minor", "status",   "currency",
+                                        "due_on" };
+    for (int k = 0; k < n; k++) {
+        cJSON *inv = NULL;
+        err_info_t err;
+        if (!open[k].take
+            || resource_get (db, &erp_invoices, NULL, open[k].id, &inv, &err) != ERR_OK)
+            continue;
+        cJSON *it = cJSON_CreateObject ();
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const cJSON *v = cJSON_GetObjectItem (inv, keys[i]);
+            cJSON_AddItemToObject (it, keys[i],
+                                   v ? cJSON_Duplicate (v, true) : cJSON_CreateNull ());
+        }
+        cJSON_AddItemToArray (arr, it);
+        cJSON_Delete (inv);
+    }
+    return arr;
+}
 
 //  POST /api/v1/payments {"customer_id","amount_minor","currency","method",
 //  "reference","received_on","notes","invoice_ids":[…]?}
@@ -97,6 +140,8 @@ s_post (http_req_t *req)
         rc =
             err_set (&err, ERR_INVALID, "invoice_ids", "invoice_ids must be a list of invoice ids");
     const char *customer = json_str (body, "customer_id");
+    //  The currency as the engine will store it (validated there).
+    const char *currency = json_str (body, "currency") ? json_str (body, "currency") : "EUR";
     int64_t amount = 0;
     json_int (body, "amount_minor", &amount);
     //  Which invoices, how much each: named ones in the given order, else
@@ -106,12 +151,12 @@ s_post (http_req_t *req)
     if (!open && rc == ERR_OK)
         rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
     sqlite3_stmt *st =
-        db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status"
-                     " FROM invoices WHERE id = ?1");
+        db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status,"
+                     " currency FROM invoices WHERE id = ?1");
     sqlite3_stmt *all =
         db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status"
                      " FROM invoices WHERE customer_id = ?1 AND status IN ('open', 'partly_paid')"
-                     " ORDER BY due_on, number LIMIT 200");
+                     " AND currency = ?2 ORDER BY due_on, number LIMIT 200");
     if (rc == ERR_OK && (!st || !all))
         rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read invoices");
     if (rc == ERR_OK && customer && named) {
@@ -142,6 +187,13 @@ s_post (http_req_t *req)
                         ok = ok && strcmp (open[k].id, open[n].id) != 0;
                     n += ok;
                 }
+                if (ok && strcmp ((const char *) sqlite3_column_text (st, 6), currency) != 0) {
+                    rc = err_set (&err, ERR_RULE, field,
+                                  "invoice %s is in %s; this payment is in %s", open[n - 1].number,
+                                  (const char *) sqlite3_column_text (st, 6), currency);
+                    sqlite3_reset (st);
+                    break;
+                }
                 sqlite3_reset (st);
             }
             if (!ok) {
@@ -153,6 +205,7 @@ s_post (http_req_t *req)
     }
     else if (rc == ERR_OK && customer) {
         sqlite3_bind_text (all, 1, customer, -1, SQLITE_STATIC);
+        sqlite3_bind_text (all, 2, currency, -1, SQLITE_STATIC);
         while (n < PAY_MAX_INVOICES && sqlite3_step (all) == SQLITE_ROW) {
             snprintf (open[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (all, 0));
             snprintf (open[n].number, sizeof open[n].number, "%s",
@@ -187,7 +240,7 @@ s_post (http_req_t *req)
     //  amount, unique reference -> 409) with the client's rights plus the
     //  computed allocation fields.
     if (rc == ERR_OK)
-        rc = resource_create (db, &erp_payments, actor, rec, RW_SYSTEM, NULL, &out, &err);
+        rc = resource_create (db, &s_payment_booking, actor, rec, RW_SYSTEM, NULL, &out, &err);
     cJSON_Delete (rec);
     for (int k = 0; k < n && rc == ERR_OK; k++) {
         if (!open[k].take)
@@ -234,8 +287,11 @@ s_post (http_req_t *req)
     if (rc == ERR_OK) {
         int64_t version = 1;
         json_int (out, "version", &version);
-        rc = outbox_append (db, actor, "payment", "received", json_str (out, "id"), version, out,
+        cJSON *data = cJSON_Duplicate (out, true);
+        cJSON_AddItemToObject (data, "invoices", s_paid_invoices (db, open, n));
+        rc = outbox_append (db, actor, "payment", "received", json_str (out, "id"), version, data,
                             NULL, &err);
+        cJSON_Delete (data);
     }
     free (open);
     resource_reply (req, 201, rc, &err, out);
@@ -246,6 +302,8 @@ payments_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
     err_t rc = service_resource (svc, &erp_payments);
+    if (rc == ERR_OK)
+        rc = resource_register (&s_payment_booking);
     if (rc != ERR_OK)
         return rc;
     http_server_t *http = service_http (svc);

@@ -2,6 +2,10 @@
 //  the suppliers products are bought from, and the warehouses that hold
 //  stock. All three are plain records served by the engine.
 #include "erp.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 //  --- suppliers ---
 
@@ -55,6 +59,45 @@ static const field_def_t s_product_fields[] = {
     { NULL }
 };
 
+//  A new reorder point changes what "below the reorder point" means for
+//  every level of the product: raise or clear its alerts now rather than
+//  at the next move.
+static err_t
+s_product_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
+                      err_info_t *err)
+{
+    if (!old
+        || cJSON_Compare (cJSON_GetObjectItem (rec, "reorder_point"),
+                          cJSON_GetObjectItem (old, "reorder_point"), true))
+        return ERR_OK;
+    sqlite3_stmt *st = db_stmt (db, "SELECT warehouse_id FROM stock_levels WHERE product_id = ?1"
+                                    " ORDER BY warehouse_id");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the stock levels");
+    //  Collect first: a re-check runs other statements.
+    char (*whs)[ID_LEN] = NULL;
+    int n = 0, cap = 0;
+    err_t rc = ERR_OK;
+    sqlite3_bind_text (st, 1, json_str (rec, "id"), -1, SQLITE_TRANSIENT);
+    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char (*more)[ID_LEN] = realloc (whs, (size_t) cap * ID_LEN);
+            if (!more) {
+                rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
+                break;
+            }
+            whs = more;
+        }
+        snprintf (whs[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    }
+    sqlite3_reset (st);
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = stock_recheck (db, actor, json_str (rec, "id"), whs[i], err);
+    free (whs);
+    return rc;
+}
+
 //  Prices and costs are not for the warehouse: it reads stock_items.
 const resource_def_t erp_products = {
     .name = "products",
@@ -65,6 +108,7 @@ const resource_def_t erp_products = {
     .write_roles = ROLE_PURCHASING | ROLES_LEAD,
     .external_key = "sku",
     .default_sort = "sku",
+    .after_save = s_product_after_save,
 };
 
 //  The products as the warehouse sees them: without prices and costs.

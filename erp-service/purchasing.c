@@ -286,9 +286,15 @@ s_receive (http_req_t *req)
         json_int (l, "received", &got);
         if (take[k] > 0) {
             any = true;
-            rc = stock_move (db, http_actor (req), json_str (l, "product_id"),
-                             json_str (po, "warehouse_id"), "receipt", take[k], NULL,
-                             json_str (po, "number"), &err);
+            //  Valued at what the line costs, which may differ from the
+            //  product's standard cost.
+            int64_t unit_cost = -1;
+            const cJSON *uc = cJSON_GetObjectItem (l, "unit_cost_minor");
+            if (uc && !cJSON_IsNull (uc))
+                json_int (l, "unit_cost_minor", &unit_cost);
+            rc = stock_receive_at_cost (db, http_actor (req), json_str (l, "product_id"),
+                                        json_str (po, "warehouse_id"), take[k], unit_cost,
+                                        json_str (po, "number"), &err);
             cJSON_ReplaceItemInObject (l, "received",
                                        cJSON_CreateNumber ((double) (got + take[k])));
         }

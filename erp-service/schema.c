@@ -152,5 +152,13 @@ static const char s_m8[] =
 static const char s_m9[] =
     "CREATE INDEX orders_backordered ON orders (warehouse_id, confirmed_at) WHERE backordered = 1;";
 
-const char *const erp_migrations[] = { s_m1, s_m2, s_m3, s_m4, s_m5, s_m6, s_m7, s_m8, s_m9 };
+//  10: an overdue invoice is announced once (erp.invoice.overdue); the
+//  sweep looks only at unpaid invoices past due that were not announced.
+static const char s_m10[] =
+    "ALTER TABLE invoices ADD COLUMN overdue_notified_at TEXT;"
+    "CREATE INDEX invoices_overdue ON invoices (due_on) WHERE overdue_notified_at IS NULL"
+    " AND status IN ('open', 'partly_paid');";
+
+const char *const erp_migrations[] = { s_m1, s_m2, s_m3, s_m4, s_m5,
+                                       s_m6, s_m7, s_m8, s_m9, s_m10 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

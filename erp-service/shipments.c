@@ -37,6 +37,27 @@ static const field_def_t s_shipment_fields[] = {
 
 #define SHIPPERS (ROLE_WAREHOUSE | ROLES_LEAD)
 
+//  The order a shipment belongs to, as the bridge needs it: its CRM deal
+//  (external_ref), number and current status.
+static void
+s_shipment_decorate (db_t *db, cJSON *rec)
+{
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT external_ref, number, status FROM orders WHERE id = ?1");
+    const char *order = json_str (rec, "order_id");
+    if (!st || !order)
+        return;
+    sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
+    bool found = sqlite3_step (st) == SQLITE_ROW;
+    static const char *const keys[] = { "external_ref", "order_number", "order_status" };
+    for (int i = 0; i < 3; i++)
+        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
+            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
+        else
+            cJSON_AddNullToObject (rec, keys[i]);
+    sqlite3_reset (st);
+}
+
 const resource_def_t erp_shipments = {
     .name = "shipments",
     .entity = "shipment",
@@ -44,6 +65,7 @@ const resource_def_t erp_shipments = {
     .fields = s_shipment_fields,
     .read_roles = ROLES_ALL,
     .write_roles = SHIPPERS,
+    .decorate = s_shipment_decorate,
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
@@ -172,17 +194,8 @@ s_ship (http_req_t *req)
         json_add_int (sl, "quantity", lines[k].ship);
         cJSON_AddItemToArray (slines, sl);
     }
-    cJSON *out = NULL;
-    if (rc == ERR_OK) {
-        cJSON_AddStringToObject (shipment, "number", number);
-        cJSON_AddStringToObject (shipment, "order_id", json_str (order, "id"));
-        cJSON_AddStringToObject (shipment, "warehouse_id", wh);
-        cJSON_AddStringToObject (shipment, "shipped_at", now);
-        for (int i = 0; i < 2; i++)
-            if (json_str (body, text[i]))
-                cJSON_AddStringToObject (shipment, text[i], json_str (body, text[i]));
-        rc = resource_create (db, &erp_shipments, actor, shipment, RW_SYSTEM, NULL, &out, &err);
-    }
+    //  The order's status moves first, so that erp.shipment.created
+    //  carries the status after the step.
     if (rc == ERR_OK) {
         bool all =
             db_scalar_int (
@@ -194,6 +207,17 @@ s_ship (http_req_t *req)
         rc = resource_update (db, &erp_orders, actor, json_str (order, "id"), -1, patch, RW_SYSTEM,
                               "status_changed", NULL, &err);
         cJSON_Delete (patch);
+    }
+    cJSON *out = NULL;
+    if (rc == ERR_OK) {
+        cJSON_AddStringToObject (shipment, "number", number);
+        cJSON_AddStringToObject (shipment, "order_id", json_str (order, "id"));
+        cJSON_AddStringToObject (shipment, "warehouse_id", wh);
+        cJSON_AddStringToObject (shipment, "shipped_at", now);
+        for (int i = 0; i < 2; i++)
+            if (json_str (body, text[i]))
+                cJSON_AddStringToObject (shipment, text[i], json_str (body, text[i]));
+        rc = resource_create (db, &erp_shipments, actor, shipment, RW_SYSTEM, NULL, &out, &err);
     }
     cJSON_Delete (shipment);
     cJSON_Delete (order);
@@ -221,6 +245,14 @@ s_deliver (http_req_t *req)
                       json_str (order, "status"));
     char now[CLOCK_TEXT_LEN];
     clock_format (clock_now_ms (), now, sizeof now);
+    //  The order first, so that erp.shipment.delivered carries its new status.
+    if (rc == ERR_OK) {
+        cJSON *patch = cJSON_CreateObject ();
+        cJSON_AddStringToObject (patch, "status", "delivered");
+        rc = resource_update (db, &erp_orders, actor, json_str (order, "id"), -1, patch, RW_SYSTEM,
+                              "status_changed", &out, &err);
+        cJSON_Delete (patch);
+    }
     if (rc == ERR_OK) {
         cJSON *items = NULL;
         rc = resource_query (db, &erp_shipments, NULL, "t.order_id = ?1 AND t.delivered_at IS NULL",
@@ -237,13 +269,6 @@ s_deliver (http_req_t *req)
             cJSON_Delete (patch);
         }
         cJSON_Delete (items);
-    }
-    if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        cJSON_AddStringToObject (patch, "status", "delivered");
-        rc = resource_update (db, &erp_orders, actor, json_str (order, "id"), -1, patch, RW_SYSTEM,
-                              "status_changed", &out, &err);
-        cJSON_Delete (patch);
     }
     cJSON_Delete (order);
     if (rc == ERR_OK && !resource_can_read (&erp_orders, actor)) {

@@ -106,6 +106,7 @@ const resource_def_t erp_stock_alerts = {
 //  and the quantity that orders wait for (backorders).
 typedef struct {
     char sku[80];
+    char name[256];
     int64_t reorder_point;
     int64_t waiting;
 } s_context_t;
@@ -114,7 +115,8 @@ static err_t
 s_context (db_t *db, const char *product_id, const char *warehouse_id, s_context_t *ctx,
            err_info_t *err)
 {
-    sqlite3_stmt *st = db_stmt (db, "SELECT sku, reorder_point FROM products WHERE id = ?1");
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT sku, reorder_point, name FROM products WHERE id = ?1");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the product");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
@@ -122,6 +124,7 @@ s_context (db_t *db, const char *product_id, const char *warehouse_id, s_context
     if (found) {
         snprintf (ctx->sku, sizeof ctx->sku, "%s", (const char *) sqlite3_column_text (st, 0));
         ctx->reorder_point = sqlite3_column_int64 (st, 1);
+        snprintf (ctx->name, sizeof ctx->name, "%s", (const char *) sqlite3_column_text (st, 2));
     }
     sqlite3_reset (st);
     if (!found)
@@ -297,6 +300,13 @@ s_change (db_t *db, const actor_t *actor, const char *product_id, const char *wa
         cJSON *data = cJSON_Duplicate (after, true);
         json_add_int (data, "reorder_point", ctx.reorder_point);
         json_add_int (data, "waiting_demand", ctx.waiting);
+        //  What the catalogue mirror shows: the product over every warehouse.
+        cJSON_AddStringToObject (data, "product_name", ctx.name);
+        json_add_int (data, "product_available",
+                      db_scalar_int (db,
+                                     "SELECT IFNULL(SUM(available), 0) FROM stock_levels"
+                                     " WHERE product_id = ?1",
+                                     product_id, 0));
         rc = outbox_append (db, actor, "stock", "level_changed", json_str (after, "id"),
                             s_int (after, "version"), data, NULL, err);
         cJSON_Delete (data);
@@ -364,13 +374,14 @@ stock_available (db_t *db, const char *product_id, const char *warehouse_id)
     return v;
 }
 
-//  The journal entry of a move, at the product's cost.
+//  The journal entry of a move, at unit_cost (below zero: the product's cost).
 static err_t
 s_post (db_t *db, const actor_t *actor, const char *product_id, const char *kind, int64_t quantity,
-        const char *reference, const char *move_id, err_info_t *err)
+        int64_t unit_cost, const char *reference, const char *move_id, err_info_t *err)
 {
-    int64_t cost =
-        db_scalar_int (db, "SELECT cost_minor FROM products WHERE id = ?1", product_id, 0);
+    int64_t cost = unit_cost;
+    if (cost < 0)
+        cost = db_scalar_int (db, "SELECT cost_minor FROM products WHERE id = ?1", product_id, 0);
     int64_t value = cost * (quantity < 0 ? -quantity : quantity);
     if (cost < 0 || (quantity != 0 && value / (quantity < 0 ? -quantity : quantity) != cost))
         return err_set (err, ERR_INVALID, "quantity", "the move's value is too large");
@@ -394,11 +405,12 @@ s_post (db_t *db, const actor_t *actor, const char *product_id, const char *kind
     return journal_post (db, actor, kind, reference, move_id, l, 2, err);
 }
 
-//  Book a move that changes on hand by quantity and reserved by d_reserved.
+//  Book a move that changes on hand by quantity and reserved by d_reserved,
+//  valued at unit_cost (below zero: the product's cost).
 static err_t
 s_book (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
-        const char *kind, int64_t quantity, int64_t d_reserved, const char *reason,
-        const char *reference, err_info_t *err)
+        const char *kind, int64_t quantity, int64_t d_reserved, int64_t unit_cost,
+        const char *reason, const char *reference, err_info_t *err)
 {
     cJSON *level = NULL, *rec = NULL;
     err_t rc = s_change (db, actor, product_id, warehouse_id, quantity, d_reserved, &level, err);
@@ -416,7 +428,8 @@ s_book (db_t *db, const actor_t *actor, const char *product_id, const char *ware
         cJSON_AddStringToObject (move, "reference", reference);
     rc = resource_create (db, &erp_stock_moves, actor, move, RW_SYSTEM, NULL, &rec, err);
     if (rc == ERR_OK)
-        rc = s_post (db, actor, product_id, kind, quantity, reference, json_str (rec, "id"), err);
+        rc = s_post (db, actor, product_id, kind, quantity, unit_cost, reference,
+                     json_str (rec, "id"), err);
     cJSON_Delete (rec);
     cJSON_Delete (move);
     cJSON_Delete (level);
@@ -428,14 +441,24 @@ stock_move (db_t *db, const actor_t *actor, const char *product_id, const char *
             const char *kind, int64_t quantity, const char *reason, const char *reference,
             err_info_t *err)
 {
-    return s_book (db, actor, product_id, warehouse_id, kind, quantity, 0, reason, reference, err);
+    return s_book (db, actor, product_id, warehouse_id, kind, quantity, 0, -1, reason, reference,
+                   err);
+}
+
+err_t
+stock_receive_at_cost (db_t *db, const actor_t *actor, const char *product_id,
+                       const char *warehouse_id, int64_t quantity, int64_t unit_cost,
+                       const char *reference, err_info_t *err)
+{
+    return s_book (db, actor, product_id, warehouse_id, "receipt", quantity, 0, unit_cost, NULL,
+                   reference, err);
 }
 
 err_t
 stock_ship (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
             int64_t quantity, const char *reference, err_info_t *err)
 {
-    return s_book (db, actor, product_id, warehouse_id, "shipment", -quantity, -quantity, NULL,
+    return s_book (db, actor, product_id, warehouse_id, "shipment", -quantity, -quantity, -1, NULL,
                    reference, err);
 }
 

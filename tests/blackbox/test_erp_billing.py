@@ -232,3 +232,43 @@ def test_archived_customer_gets_no_invoice_but_a_void_still_books(shop):
     assert cust["archived"] is True and cust["balance_minor"] == 0
     assert any(e["type"] == "customer.balance_changed" and e["data"]["balance_minor"] == 0
                for e in events_since(erp, seq))
+
+
+def test_payment_currency_must_match_its_invoices(shop):
+    erp, p, w, c = shop
+    inv = invoice(erp, c, 1)                         # EUR
+    seq = last_seq(erp)
+    e = assert_error(erp.api("POST", "/api/v1/payments",
+                             json={"customer_id": c["id"], "amount_minor": 1200, "currency": "USD",
+                                   "reference": "USD-1", "invoice_ids": [inv["id"]]}), 422, field="invoice_ids[0]")
+    assert "USD" in e["message"] and "EUR" in e["message"]
+    # nothing booked
+    assert list_all(erp, "payments") == [] and events_since(erp, seq) == []
+    assert get(erp, "customers", c["id"])["balance_minor"] == 1200
+    # without named invoices a USD payment goes to no EUR invoice: it stays credit
+    pay_usd = pay(erp, c, 500, currency="USD")
+    assert pay_usd["allocations"] == [] and pay_usd["unallocated_minor"] == 500
+    assert get(erp, "invoices", inv["id"])["paid_minor"] == 0
+    # the same in EUR is allocated
+    assert pay(erp, c, 1200, currency="EUR")["allocated_minor"] == 1200
+    assert get(erp, "invoices", inv["id"])["status"] == "paid"
+
+
+def test_only_a_payments_notes_change_and_that_is_published(shop):
+    erp, p, w, c = shop
+    pm = pay(erp, c, 700, reference="NOTE-1")
+    seq = last_seq(erp)
+    out = patch(erp, "payments", pm["id"], {"notes": "wired late"}, if_match=pm["version"])
+    assert out["notes"] == "wired late" and out["version"] == pm["version"] + 1
+    ev = events_since(erp, seq)
+    assert [e["type"] for e in ev] == ["payment.updated"]
+    assert ev[0]["data"]["notes"] == "wired late" and ev[0]["entity_id"] == pm["id"]
+    for field, value in (("amount_minor", 1), ("reference", "OTHER"), ("currency", "USD"), ("method", "cash"),
+                         ("customer_id", c["id"][:-1] + "0"), ("received_on", "2026-01-01")):
+        assert_error(erp.api("PATCH", "/api/v1/payments/" + pm["id"], json={field: value}), 400, field=field)
+    for field in ("allocated_minor", "unallocated_minor", "allocations"):
+        assert_error(erp.api("PATCH", "/api/v1/payments/" + pm["id"], json={field: 0}), 400, field=field)
+    assert get(erp, "payments", pm["id"])["version"] == out["version"]
+    seq = last_seq(erp)
+    patch(erp, "payments", pm["id"], {"notes": "wired late"})
+    assert events_since(erp, seq) == []

@@ -248,3 +248,56 @@ def test_bridge_order_bad_input(shop):
     _, r = apply(erp, "order.cancel", {"external_ref": uid()})
     assert r["status"] == "error" and r["code"] == "not_found"
     assert list_all(erp, "orders") == []
+
+
+def test_draft_order_lines_can_be_replaced(shop):
+    erp, p, w, c = shop
+    product(erp, "GADGET", list_price_minor=500, tax_rate_bp=0)
+    o = order(erp, c, 2)
+    seq = last_seq(erp)
+    r = erp.api("PATCH", "/api/v1/orders/" + o["id"], headers={"If-Match": str(o["version"])},
+                json={"notes": "rush", "lines": [{"sku": "WIDGET", "quantity": 1}, {"sku": "GADGET", "quantity": 3}]})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert [(l["sku"], l["quantity"]) for l in out["lines"]] == [("WIDGET", 1), ("GADGET", 3)]
+    assert (out["subtotal_minor"], out["tax_minor"], out["total_minor"]) == (2500, 200, 2700)
+    assert out["notes"] == "rush" and out["version"] == o["version"] + 1
+    ev = [e for e in events_since(erp, seq) if e["entity"] == "order"]
+    assert [e["type"] for e in ev] == ["order.updated"]
+    assert len(ev[0]["data"]["lines"]) == 2 and ev[0]["version"] == out["version"]
+    # lines alone: one event, one version
+    seq = last_seq(erp)
+    out2 = patch(erp, "orders", o["id"], {"lines": [{"sku": "GADGET", "quantity": 4}]})
+    assert out2["version"] == out["version"] + 1 and out2["total_minor"] == 2000
+    assert [e["type"] for e in events_since(erp, seq)] == ["order.updated"]
+    # the same lines again change nothing
+    seq = last_seq(erp)
+    out3 = patch(erp, "orders", o["id"], {"lines": [{"sku": "GADGET", "quantity": 4}]})
+    assert out3["version"] == out2["version"] and out3["lines"][0]["id"] == out2["lines"][0]["id"]
+    assert events_since(erp, seq) == []
+    # validated as on create; a refused patch changes nothing
+    assert_error(erp.api("PATCH", "/api/v1/orders/" + o["id"], json={"lines": [{"sku": "NOPE", "quantity": 1}]}),
+                 422, field="lines[0].sku")
+    assert_error(erp.api("PATCH", "/api/v1/orders/" + o["id"], json={"lines": [{"sku": "GADGET", "quantity": 0}]}),
+                 400, field="lines[0].quantity")
+    assert_error(erp.api("PATCH", "/api/v1/orders/" + o["id"], json={"lines": []}), 400, field="lines")
+    assert_error(erp.api("PATCH", "/api/v1/orders/" + o["id"], headers={"If-Match": "1"},
+                         json={"lines": [{"sku": "WIDGET", "quantity": 1}]}), 409, code="stale_version")
+    assert get(erp, "orders", o["id"])["lines"] == out3["lines"]
+
+
+def test_lines_of_a_confirmed_order_are_frozen(shop):
+    erp, p, w, c = shop
+    receive(erp, p["id"], w["id"], 5)
+    o = order(erp, c, 2)
+    assert erp.api("POST", "/api/v1/orders/%s/confirm" % o["id"]).status_code == 200
+    e = assert_error(erp.api("PATCH", "/api/v1/orders/" + o["id"], json={"lines": [{"sku": "WIDGET", "quantity": 5}]}),
+                     422, field="lines")
+    assert "draft" in e["message"]
+    after = get(erp, "orders", o["id"])
+    assert [(l["quantity"], l["reserved"]) for l in after["lines"]] == [(2, 2)]
+    # the other fields still change as before
+    assert patch(erp, "orders", o["id"], {"notes": "call first"})["notes"] == "call first"
+    acc = new_user(erp, "Wh", "warehouse")
+    assert_error(erp.api("PATCH", "/api/v1/orders/" + o["id"], token=acc["token"],
+                         json={"lines": [{"sku": "WIDGET", "quantity": 1}]}), 403)

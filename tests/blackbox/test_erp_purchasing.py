@@ -130,3 +130,25 @@ def test_replenishment_draft_creates_one_draft_per_supplier(buy):
     items = {i["sku"] for i in erp.api("GET", "/api/v1/replenishment").json()["items"]}
     assert not items & {"PIPE", "VALVE"}
     assert level(erp, q["id"], w["id"])["on_hand"] == 3
+
+
+def test_receipt_is_valued_at_the_purchase_order_line_cost(buy):
+    erp, s, p, w = buy                                # product cost 250
+    other = product(erp, "VALVE", cost_minor=80, supplier_id=s["id"])
+    po = draft(erp, s, p, w, lines=[{"product_id": p["id"], "quantity": 10, "unit_cost_minor": 270},
+                                    {"product_id": other["id"], "quantity": 5}])
+    assert [l["unit_cost_minor"] for l in po["lines"]] == [270, 80]
+    assert erp.api("POST", "/api/v1/purchase_orders/%s/order" % po["id"]).status_code == 200
+    number = get(erp, "purchase_orders", po["id"])["number"]
+    r = erp.api("POST", "/api/v1/purchase_orders/%s/receive" % po["id"],
+                json={"lines": [{"sku": "PIPE", "quantity": 4}, {"sku": "VALVE", "quantity": 5}]})
+    assert r.status_code == 200, r.text
+    entries = [e for e in list_all(erp, "journal") if e["kind"] == "receipt" and e["reference"] == number]
+    values = sorted(sum(x["debit_minor"] for x in e["lines"] if x["account"] == "1200") for e in entries)
+    assert values == [400, 1080]                      # 5 x 80 (the product's cost), 4 x 270 (the line's)
+    for e in entries:
+        credits = {x["account"]: x["credit_minor"] for x in e["lines"] if x["credit_minor"]}
+        assert list(credits) == ["2000"], e
+    tb = erp.api("GET", "/api/v1/reports/trial_balance").json()
+    acc = {a["account"]: a for a in tb["accounts"]}
+    assert acc["1200"]["balance_minor"] == 1480 and acc["2000"]["balance_minor"] == -1480

@@ -4,7 +4,7 @@ invariants are checked after every scenario."""
 
 import pytest
 
-from crm_helpers import assert_error, create, events_since, last_seq, list_all, new_user, uid
+from crm_helpers import assert_error, create, events_since, last_seq, list_all, new_user, patch, uid
 from erp_helpers import check_invariants, level, product, receive, warehouse
 
 
@@ -191,3 +191,30 @@ def test_back_in_stock_after_running_out_under_reorder_point(setup):
     alerts = [e["data"] for e in events_since(erp, seq) if e["type"] == "stock.alert"]
     assert [a["kind"] for a in alerts] == ["back_in_stock"], alerts
     assert alerts[0]["available"] == 2
+
+
+def test_changing_the_reorder_point_rechecks_alerts_everywhere(setup):
+    erp, p, w = setup                                # reorder point 10
+    w2 = warehouse(erp, "SIDE")
+    receive(erp, p["id"], w["id"], 12)
+    receive(erp, p["id"], w2["id"], 30)
+    assert list_all(erp, "stock_alerts", params={"active": "true"}) == []
+    seq = last_seq(erp)
+    r = erp.api("PATCH", "/api/v1/products/" + p["id"], json={"reorder_point": 20})
+    assert r.status_code == 200, r.text
+    active = list_all(erp, "stock_alerts", params={"active": "true"})
+    assert [(a["warehouse_id"], a["kind"], a["reorder_point"]) for a in active] == [(w["id"], "below_reorder_point", 20)]
+    ev = [e for e in events_since(erp, seq) if e["type"] == "stock.alert"]
+    assert [(e["data"]["kind"], e["data"]["state"], e["data"]["warehouse_id"], e["data"]["reorder_point"])
+            for e in ev] == [("below_reorder_point", "raised", w["id"], 20)]
+    seq = last_seq(erp)
+    patch(erp, "products", p["id"], {"reorder_point": 40})
+    active = list_all(erp, "stock_alerts", params={"active": "true"})
+    assert sorted(a["warehouse_id"] for a in active) == sorted([w["id"], w2["id"]])
+    assert [e["data"]["warehouse_id"] for e in events_since(erp, seq) if e["type"] == "stock.alert"] == [w2["id"]]
+    # lowering it clears them; an unrelated change re-checks nothing
+    patch(erp, "products", p["id"], {"reorder_point": 5})
+    assert list_all(erp, "stock_alerts", params={"active": "true"}) == []
+    seq = last_seq(erp)
+    patch(erp, "products", p["id"], {"name": "Bolt M6"})
+    assert [e["type"] for e in events_since(erp, seq)] == ["product.updated"]
