@@ -1,0 +1,479 @@
+//  api: the bridge's HTTP API for sysadmins and bridgectl (docs/bridge.md):
+//  status, dead letters, links, and the metrics refreshed at scrape time.
+#include "bridge.h"
+#include "auth.h"
+#include "clock.h"
+#include "http.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static bridge_t *
+s_bridge (http_req_t *req)
+{
+    return http_app (req);
+}
+
+static bool
+s_admin (http_req_t *req)
+{
+    if (http_actor (req)->role == auth_role_bit ("admin"))
+        return true;
+    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "this needs the admin role");
+    return false;
+}
+
+//  --- status ---
+
+static double
+s_lag_seconds (const source_stats_t *st)
+{
+    int64_t since = atomic_load (&st->behind_since_ms);
+    return since ? (double) (clock_now_ms () - since) / 1000.0 : 0.0;
+}
+
+static void
+s_time (cJSON *obj, const char *key, int64_t ms)
+{
+    if (!ms) {
+        cJSON_AddNullToObject (obj, key);
+        return;
+    }
+    char buf[40];
+    clock_format (ms, buf, sizeof buf);
+    cJSON_AddStringToObject (obj, key, buf);
+}
+
+static cJSON *
+s_source_json (bridge_t *b, side_t side)
+{
+    source_stats_t *st = &b->stats[side];
+    cJSON *s = cJSON_CreateObject ();
+    int64_t applied = atomic_load (&st->last_applied_seq), last = atomic_load (&st->source_last_seq);
+    cJSON_AddBoolToObject (s, "connected", atomic_load (&st->connected));
+    cJSON_AddBoolToObject (s, "commands_reachable", atomic_load (&st->target_ok[side]));
+    cJSON_AddStringToObject (s, "state", worker_state_name (atomic_load (&st->state)));
+    json_add_int (s, "last_seen_seq", atomic_load (&st->last_seen_seq));
+    json_add_int (s, "last_applied_seq", applied);
+    json_add_int (s, "source_last_seq", last);
+    json_add_int (s, "lag_seq", last > applied ? last - applied : 0);
+    cJSON_AddNumberToObject (s, "lag_seconds", s_lag_seconds (st));
+    json_add_int (s, "received", atomic_load (&st->received));
+    json_add_int (s, "applied", atomic_load (&st->applied));
+    json_add_int (s, "duplicates", atomic_load (&st->duplicates));
+    json_add_int (s, "failed", atomic_load (&st->failed));
+    json_add_int (s, "replays", atomic_load (&st->replays));
+    int64_t up = (clock_now_ms () - b->started_ms) / 1000;
+    cJSON_AddNumberToObject (s, "rate_per_s", up > 0 ? (double) atomic_load (&st->applied) / (double) up : 0.0);
+    s_time (s, "last_event_at", atomic_load (&st->last_event_ms));
+    pthread_mutex_lock (&st->lock);
+    if (st->last_error[0])
+        cJSON_AddStringToObject (s, "last_error", st->last_error);
+    else
+        cJSON_AddNullToObject (s, "last_error");
+    pthread_mutex_unlock (&st->lock);
+    return s;
+}
+
+static void
+s_status (http_req_t *req)
+{
+    bridge_t *b = s_bridge (req);
+    db_t *db = http_db (req);
+    cJSON *out = cJSON_CreateObject ();
+    cJSON_AddStringToObject (out, "version", BRIDGE_VERSION);
+    s_time (out, "started_at", b->started_ms);
+    json_add_int (out, "uptime_s", (clock_now_ms () - b->started_ms) / 1000);
+    cJSON *sources = cJSON_AddObjectToObject (out, "sources");
+    for (int s = 0; s < SIDE__COUNT; s++)
+        cJSON_AddItemToObject (sources, side_name (s), s_source_json (b, s));
+    json_add_int (out, "dead_letters",
+                  db_scalar_int (db, "SELECT COUNT(*) FROM dead_letters WHERE status IN ('open','retrying')", NULL, 0));
+    json_add_int (out, "parked", db_scalar_int (db, "SELECT COUNT(*) FROM parked", NULL, 0));
+    cJSON *links = cJSON_AddObjectToObject (out, "links");
+    json_add_int (links, "customer", db_scalar_int (db, "SELECT COUNT(*) FROM links WHERE kind = 'customer'", NULL, 0));
+    json_add_int (links, "order", db_scalar_int (db, "SELECT COUNT(*) FROM links WHERE kind = 'order'", NULL, 0));
+    db_reset_all (db);
+    http_reply_json (req, 200, out);
+}
+
+//  --- dead letters ---
+
+static const char *s_dl_columns = "id, source, seq, topic, key, flow, command_type, code, reason, attempts, status,"
+                                  " first_failed_at, last_failed_at, event";
+
+static cJSON *
+s_dead_letter (db_t *db, sqlite3_stmt *st)
+{
+    cJSON *d = cJSON_CreateObject ();
+    json_add_int (d, "id", sqlite3_column_int64 (st, 0));
+    const char *text[] = { NULL, "source", NULL, "topic", "key", "flow", "command_type", "code", "reason" };
+    for (int i = 1; i <= 8; i++)
+        if (text[i])
+            cJSON_AddStringToObject (d, text[i], (const char *) sqlite3_column_text (st, i));
+    json_add_int (d, "seq", sqlite3_column_int64 (st, 2));
+    json_add_int (d, "attempts", sqlite3_column_int64 (st, 9));
+    cJSON_AddStringToObject (d, "status", (const char *) sqlite3_column_text (st, 10));
+    cJSON_AddStringToObject (d, "first_failed_at", (const char *) sqlite3_column_text (st, 11));
+    cJSON_AddStringToObject (d, "last_failed_at", (const char *) sqlite3_column_text (st, 12));
+    cJSON *ev = json_parse ((const char *) sqlite3_column_text (st, 13), (size_t) sqlite3_column_bytes (st, 13));
+    cJSON_AddItemToObject (d, "event", ev ? ev : cJSON_CreateNull ());
+    sqlite3_stmt *p = db_stmt (db, "SELECT COUNT(*) FROM parked WHERE source = ?1 AND key = ?2");
+    int64_t behind = 0;
+    if (p) {
+        sqlite3_bind_text (p, 1, (const char *) sqlite3_column_text (st, 1), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (p, 2, (const char *) sqlite3_column_text (st, 4), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (p) == SQLITE_ROW)
+            behind = sqlite3_column_int64 (p, 0);
+        sqlite3_reset (p);
+    }
+    json_add_int (d, "parked_behind", behind);
+    return d;
+}
+
+static bool
+s_parse_id (const char *text, int64_t *id)
+{
+    if (!text || !*text)
+        return false;
+    char *end = NULL;
+    long long v = strtoll (text, &end, 10);
+    if (*end || v < 1)
+        return false;
+    *id = v;
+    return true;
+}
+
+static void
+s_dl_list (http_req_t *req)
+{
+    db_t *db = http_db (req);
+    const char *status = http_query (req, "status") ? http_query (req, "status") : "open";
+    if (strcmp (status, "open") != 0 && strcmp (status, "resolved") != 0 && strcmp (status, "discarded") != 0
+        && strcmp (status, "retrying") != 0 && strcmp (status, "all") != 0) {
+        http_reply_errorf (req, ERR_INVALID, "status", "status must be open, retrying, resolved, discarded or all");
+        return;
+    }
+    int64_t limit = 50, after = 0;
+    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
+        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+        return;
+    }
+    if (http_query (req, "cursor") && !s_parse_id (http_query (req, "cursor"), &after)) {
+        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
+        return;
+    }
+    char sql[400];
+    snprintf (sql, sizeof sql, "SELECT %s FROM dead_letters WHERE (?1 = 'all' OR status = ?1) AND id > ?2"
+                               " ORDER BY id LIMIT ?3", s_dl_columns);
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read the dead letters");
+        return;
+    }
+    sqlite3_bind_text (st, 1, status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, after);
+    sqlite3_bind_int64 (st, 3, limit + 1);
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    int n = 0;
+    int64_t last = 0;
+    bool more = false;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        last = sqlite3_column_int64 (st, 0);
+        cJSON_AddItemToArray (items, s_dead_letter (db, st));
+        n++;
+    }
+    sqlite3_reset (st);
+    if (more) {
+        char cur[32];
+        snprintf (cur, sizeof cur, "%lld", (long long) last);
+        cJSON_AddStringToObject (out, "next_cursor", cur);
+    }
+    else
+        cJSON_AddNullToObject (out, "next_cursor");
+    http_reply_json (req, 200, out);
+}
+
+//  The dead letter of the route, or NULL with a 404 sent.
+static cJSON *
+s_dl_load (http_req_t *req, int64_t *id)
+{
+    db_t *db = http_db (req);
+    if (!s_parse_id (http_param (req, "id"), id)) {
+        http_reply_errorf (req, ERR_NOT_FOUND, "id", "no dead letter has this id");
+        return NULL;
+    }
+    char sql[300];
+    snprintf (sql, sizeof sql, "SELECT %s FROM dead_letters WHERE id = ?1", s_dl_columns);
+    sqlite3_stmt *st = db_stmt (db, sql);
+    cJSON *d = NULL;
+    if (st) {
+        sqlite3_bind_int64 (st, 1, *id);
+        if (sqlite3_step (st) == SQLITE_ROW)
+            d = s_dead_letter (db, st);
+        sqlite3_reset (st);
+    }
+    if (!d)
+        http_reply_errorf (req, ERR_NOT_FOUND, "id", "no dead letter has this id");
+    return d;
+}
+
+static void
+s_dl_show (http_req_t *req)
+{
+    int64_t id;
+    cJSON *d = s_dl_load (req, &id);
+    if (d)
+        http_reply_json (req, 200, d);
+}
+
+//  Move an open dead letter to status; false (with 409 sent) if not open.
+static bool
+s_dl_move (http_req_t *req, int64_t id, const char *status)
+{
+    db_t *db = http_db (req);
+    err_info_t err;
+    err_clear (&err);
+    if (db_begin (db, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return false;
+    }
+    sqlite3_stmt *st = db_stmt (db, "UPDATE dead_letters SET status = ?2 WHERE id = ?1 AND status = 'open'");
+    int changed = 0;
+    if (st) {
+        sqlite3_bind_int64 (st, 1, id);
+        sqlite3_bind_text (st, 2, status, -1, SQLITE_STATIC);
+        if (sqlite3_step (st) == SQLITE_DONE)
+            changed = sqlite3_changes (db_handle (db));
+        sqlite3_reset (st);
+    }
+    if (changed != 1 || db_commit (db, &err) != ERR_OK) {
+        db_rollback (db);
+        http_reply_errorf (req, ERR_CONFLICT, "status", "the dead letter is not open");
+        return false;
+    }
+    return true;
+}
+
+static void
+s_dl_retry (http_req_t *req)
+{
+    if (!s_admin (req))
+        return;
+    bridge_t *b = s_bridge (req);
+    int64_t id;
+    cJSON *d = s_dl_load (req, &id);
+    if (!d)
+        return;
+    side_t side = strcmp (json_str (d, "source"), "crm") == 0 ? SIDE_CRM : SIDE_ERP;
+    cJSON_Delete (d);
+    if (!s_dl_move (req, id, "retrying"))
+        return;
+    worker_request_retry (b->workers[side]);
+    //  Wait for the worker's attempt (its commands may each take up to
+    //  the timeout), then answer with the outcome.
+    db_t *db = http_db (req);
+    int64_t deadline = clock_now_ms () + (int64_t) b->timeout_ms * 4 + 2000;
+    char idtext[32];
+    snprintf (idtext, sizeof idtext, "%lld", (long long) id);
+    while (clock_now_ms () < deadline
+           && db_scalar_int (db, "SELECT status = 'retrying' FROM dead_letters WHERE id = ?1", idtext, 0)) {
+        db_reset_all (db);
+        worker_request_retry (b->workers[side]);
+        struct timespec ts = { 0, 20 * 1000000L };
+        nanosleep (&ts, NULL);
+    }
+    db_reset_all (db);
+    d = s_dl_load (req, &id);
+    if (d)
+        http_reply_json (req, strcmp (json_str (d, "status"), "retrying") == 0 ? 202 : 200, d);
+}
+
+static void
+s_dl_discard (http_req_t *req)
+{
+    if (!s_admin (req))
+        return;
+    int64_t id;
+    cJSON *d = s_dl_load (req, &id);
+    if (!d)
+        return;
+    cJSON_Delete (d);
+    if (!s_dl_move (req, id, "discarded"))
+        return;
+    d = s_dl_load (req, &id);
+    if (d)
+        http_reply_json (req, 200, d);
+}
+
+//  --- links ---
+
+static cJSON *
+s_link_row (sqlite3_stmt *st)
+{
+    cJSON *l = cJSON_CreateObject ();
+    const char *keys[] = { "kind", "crm_id", "erp_id", "created_at" };
+    for (int i = 0; i < 4; i++)
+        cJSON_AddStringToObject (l, keys[i], (const char *) sqlite3_column_text (st, i));
+    return l;
+}
+
+static void
+s_link_get (http_req_t *req)
+{
+    db_t *db = http_db (req);
+    const char *id = http_param (req, "id");
+    sqlite3_stmt *st = db_stmt (db, "SELECT kind, crm_id, erp_id, created_at FROM links"
+                                    " WHERE crm_id = ?1 OR erp_id = ?1 ORDER BY kind LIMIT 1");
+    cJSON *l = NULL;
+    if (st && id) {
+        sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (st) == SQLITE_ROW)
+            l = s_link_row (st);
+        sqlite3_reset (st);
+    }
+    if (!l) {
+        http_reply_errorf (req, ERR_NOT_FOUND, "id", "no link has this CRM or ERP id");
+        return;
+    }
+    http_reply_json (req, 200, l);
+}
+
+static void
+s_link_list (http_req_t *req)
+{
+    db_t *db = http_db (req);
+    const char *kind = http_query (req, "kind");
+    const char *after = http_query (req, "cursor") ? http_query (req, "cursor") : "";
+    int64_t limit = 50;
+    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
+        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+        return;
+    }
+    if (kind && strcmp (kind, "customer") != 0 && strcmp (kind, "order") != 0) {
+        http_reply_errorf (req, ERR_INVALID, "kind", "kind must be customer or order");
+        return;
+    }
+    sqlite3_stmt *st = db_stmt (db, "SELECT kind, crm_id, erp_id, created_at FROM links"
+                                    " WHERE (?1 IS NULL OR kind = ?1) AND kind || ':' || crm_id > ?2"
+                                    " ORDER BY kind || ':' || crm_id LIMIT ?3");
+    if (!st) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read the links");
+        return;
+    }
+    if (kind)
+        sqlite3_bind_text (st, 1, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, after, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 3, limit + 1);
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    int n = 0;
+    char last[120] = "";
+    bool more = false;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        snprintf (last, sizeof last, "%s:%s", sqlite3_column_text (st, 0), sqlite3_column_text (st, 1));
+        cJSON_AddItemToArray (items, s_link_row (st));
+        n++;
+    }
+    sqlite3_reset (st);
+    if (more)
+        cJSON_AddStringToObject (out, "next_cursor", last);
+    else
+        cJSON_AddNullToObject (out, "next_cursor");
+    http_reply_json (req, 200, out);
+}
+
+//  --- readiness and metrics ---
+
+static bool
+s_ready (void *arg, const char **reason)
+{
+    bridge_t *b = arg;
+    int64_t now = clock_now_ms ();
+    for (int s = 0; s < SIDE__COUNT; s++)
+        if (now - atomic_load (&b->stats[s].last_pong_ms) > 5000) {
+            *reason = s == SIDE_CRM ? "crm-service has not answered within 5 s" : "erp-service has not answered within 5 s";
+            return false;
+        }
+    return true;
+}
+
+typedef struct {
+    bridge_t *bridge;
+    db_pool_t *pool;
+    metric_t *lag_seq[SIDE__COUNT], *lag_ms[SIDE__COUNT], *up[SIDE__COUNT], *applied_seq[SIDE__COUNT];
+    metric_t *dead, *parked, *links[2];
+} s_gauges_t;
+
+static s_gauges_t s_gauges;
+
+static void
+s_collect (void *arg)
+{
+    s_gauges_t *g = arg;
+    bridge_t *b = g->bridge;
+    for (int s = 0; s < SIDE__COUNT; s++) {
+        source_stats_t *st = &b->stats[s];
+        int64_t lag = atomic_load (&st->source_last_seq) - atomic_load (&st->last_applied_seq);
+        metric_set (g->lag_seq[s], lag > 0 ? lag : 0);
+        metric_set (g->lag_ms[s], (int64_t) (s_lag_seconds (st) * 1000.0));
+        metric_set (g->up[s], atomic_load (&st->connected) ? 1 : 0);
+        metric_set (g->applied_seq[s], atomic_load (&st->last_applied_seq));
+    }
+    db_t *db = db_pool_get (g->pool);
+    if (db) {
+        metric_set (g->dead, db_scalar_int (db, "SELECT COUNT(*) FROM dead_letters WHERE status IN ('open','retrying')", NULL, 0));
+        metric_set (g->parked, db_scalar_int (db, "SELECT COUNT(*) FROM parked", NULL, 0));
+        metric_set (g->links[0], db_scalar_int (db, "SELECT COUNT(*) FROM links WHERE kind = 'customer'", NULL, 0));
+        metric_set (g->links[1], db_scalar_int (db, "SELECT COUNT(*) FROM links WHERE kind = 'order'", NULL, 0));
+        db_reset_all (db);
+    }
+}
+
+err_t
+api_setup (bridge_t *b, void *server, err_info_t *err)
+{
+    (void) err;
+    http_server_t *http = server;
+    if (http) {
+        http_server_on_ready (http, s_ready, b);
+        http_server_route (http, "GET", "/api/v1/status", s_status, 0);
+        http_server_route (http, "GET", "/api/v1/dead_letters", s_dl_list, 0);
+        http_server_route (http, "GET", "/api/v1/dead_letters/{id}", s_dl_show, 0);
+        http_server_route (http, "POST", "/api/v1/dead_letters/{id}/retry", s_dl_retry, 0);
+        http_server_route (http, "POST", "/api/v1/dead_letters/{id}/discard", s_dl_discard, 0);
+        http_server_route (http, "GET", "/api/v1/links", s_link_list, 0);
+        http_server_route (http, "GET", "/api/v1/links/{id}", s_link_get, 0);
+    }
+    s_gauges.bridge = b;
+    s_gauges.pool = b->pool;
+    for (int s = 0; s < SIDE__COUNT; s++) {
+        char labels[40];
+        snprintf (labels, sizeof labels, "source=\"%s\"", side_name (s));
+        s_gauges.lag_seq[s] = metrics_get ("bridge_lag_seq", labels, "gauge", "events the source has that are not applied yet");
+        s_gauges.lag_ms[s] = metrics_get ("bridge_lag_milliseconds", labels, "gauge",
+                                          "how long the bridge has been behind the source (0 when caught up)");
+        s_gauges.up[s] = metrics_get ("bridge_source_up", labels, "gauge", "1 when the source's events or heartbeats arrive");
+        s_gauges.applied_seq[s] = metrics_get ("bridge_last_applied_seq", labels, "gauge", "the cursor in bridge.db");
+    }
+    s_gauges.dead = metrics_get ("bridge_dead_letters", NULL, "gauge", "open dead letters");
+    s_gauges.parked = metrics_get ("bridge_parked_events", NULL, "gauge", "events waiting behind a dead letter or for a link");
+    s_gauges.links[0] = metrics_get ("bridge_links", "kind=\"customer\"", "gauge", "linked record pairs");
+    s_gauges.links[1] = metrics_get ("bridge_links", "kind=\"order\"", "gauge", "linked record pairs");
+    metrics_get ("bridge_build_info", "version=\"" BRIDGE_VERSION "\"", "gauge", "build information");
+    metric_set (metrics_get ("bridge_build_info", "version=\"" BRIDGE_VERSION "\"", "gauge", "build information"), 1);
+    metrics_on_collect (s_collect, &s_gauges);
+    return ERR_OK;
+}

@@ -1,0 +1,257 @@
+//  bridge: the daemon that keeps crm-service and erp-service consistent.
+//  Flags and the HTTP API are in docs/bridge.md.
+#include "bridge.h"
+#include "auth.h"
+#include "clock.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+static const char *const s_roles[] = { "admin", "viewer", NULL };
+
+static const config_opt_t s_opts[] = {
+    { "data-dir", "var/bridge", "where bridge.db lives (and admin.token on a fresh one)" },
+    { "http", "127.0.0.1:8083", "HTTP listener HOST:PORT" },
+    { "crm-pub", "tcp://127.0.0.1:5551", "crm-service's event endpoint" },
+    { "crm-cmd", "tcp://127.0.0.1:5552", "crm-service's command endpoint" },
+    { "erp-pub", "tcp://127.0.0.1:5561", "erp-service's event endpoint" },
+    { "erp-cmd", "tcp://127.0.0.1:5562", "erp-service's command endpoint" },
+    { "sync", "full", "SQLite durability: full or normal" },
+    { "curve-dir", NULL, "CURVE certificates (bridge.key, crm.pub, erp.pub); absent: no CURVE" },
+    { "log-level", "info", "error, warn, info or debug" },
+    { "batch-max", "500", "most commands in one apply_batch" },
+    { "command-timeout-ms", "5000", "a request unanswered this long has failed" },
+    { "retry-max-ms", "30000", "cap of the retry backoff" },
+    { "sub-hwm", "100000", "receive high-water mark of the event sockets" },
+    { "http-threads", "2", "HTTP worker threads" },
+    { NULL, NULL, NULL }
+};
+
+static const char *s_usage = "bridge [flags]            run the daemon\n"
+                             "bridge [flags] token issue print a new admin token\n"
+                             "bridge [flags] routes      print the HTTP routes";
+
+static void
+s_print_route (void *arg, const char *method, const char *pattern, int flags)
+{
+    (void) arg;
+    (void) flags;
+    printf ("%s %s\n", method, pattern);
+}
+
+static bool
+s_int (config_t *c, const char *name, int64_t min, int64_t max, int *out)
+{
+    bool ok = true;
+    int64_t v = config_get_int (c, name, 0, &ok);
+    if (!ok || v < min || v > max) {
+        fprintf (stderr, "bridge: --%s must be an integer from %lld to %lld\n", name, (long long) min, (long long) max);
+        return false;
+    }
+    *out = (int) v;
+    return true;
+}
+
+static err_t
+s_open (config_t *c, db_pool_t **pool, err_info_t *err)
+{
+    const char *dir = config_get (c, "data-dir");
+    char partial[4096];
+    snprintf (partial, sizeof partial, "%s", dir);
+    for (char *p = partial + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir (partial, 0755);
+            *p = '/';
+        }
+    if (mkdir (dir, 0700) != 0 && errno != EEXIST)
+        return err_set (err, ERR_IO, "data-dir", "cannot create %s: %s", dir, strerror (errno));
+    const char *sync = config_get (c, "sync");
+    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0)
+        return err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
+    char path[4096];
+    snprintf (path, sizeof path, "%s/bridge.db", dir);
+    *pool = db_pool_new (path, sync);
+    db_t *db = *pool ? db_pool_get (*pool) : NULL;
+    if (!db)
+        return err_set (err, ERR_DB, NULL, "cannot open %s", path);
+    const char *all[] = { store_migration_list ()[0], store_migration_list ()[1], http_migration_sql };
+    return db_migrate (db, all, 3, err);
+}
+
+static int
+s_admin (config_t *c, db_pool_t *pool)
+{
+    db_t *db = db_pool_get (pool);
+    const char *verb = config_argv (c, 0), *what = config_argc (c) > 1 ? config_argv (c, 1) : "";
+    err_info_t err;
+    err_clear (&err);
+    if (strcmp (verb, "token") == 0 && strcmp (what, "issue") == 0 && config_argc (c) == 2) {
+        char token_path[4096];
+        snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
+        bool created = false;
+        if (auth_bootstrap (db, token_path, &created, &err) != ERR_OK) {
+            fprintf (stderr, "bridge: %s\n", err.message);
+            return 1;
+        }
+        char user[ID_LEN] = "", token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at LIMIT 1");
+        if (st && sqlite3_step (st) == SQLITE_ROW)
+            snprintf (user, sizeof user, "%s", (const char *) sqlite3_column_text (st, 0));
+        if (st)
+            sqlite3_reset (st);
+        if (!*user || db_begin (db, &err) != ERR_OK || auth_token_issue (db, user, "cli", token, token_id, &err) != ERR_OK
+            || db_commit (db, &err) != ERR_OK) {
+            db_rollback (db);
+            fprintf (stderr, "bridge: cannot issue a token: %s\n", err.message[0] ? err.message : "no admin user");
+            return 1;
+        }
+        printf ("%s\n", token);
+        return 0;
+    }
+    fprintf (stderr, "bridge: unknown command (see --help)\n");
+    return 2;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (sodium_init () < 0) {
+        fprintf (stderr, "bridge: libsodium cannot start\n");
+        return 1;
+    }
+    config_t *c = config_new ("bridge", "BRIDGE", BRIDGE_VERSION, s_usage, s_opts);
+    if (!c)
+        return 1;
+    int rc = config_parse (c, argc, argv);
+    if (rc != 0) {
+        config_destroy (&c);
+        return rc > 0 ? 0 : 2;
+    }
+    int level = log_level_parse (config_get (c, "log-level"));
+    if (level < 0) {
+        fprintf (stderr, "bridge: --log-level must be error, warn, info or debug\n");
+        config_destroy (&c);
+        return 2;
+    }
+    log_set_level ((log_level_t) level);
+    auth_set_roles (s_roles);
+    auth_set_token_prefix ("bridge");
+
+    bridge_t b = { 0 };
+    int threads = 2;
+    if (!s_int (c, "batch-max", 1, 10000, &b.batch_max) || !s_int (c, "command-timeout-ms", 100, 600000, &b.timeout_ms)
+        || !s_int (c, "retry-max-ms", 100, 3600000, &b.retry_max_ms) || !s_int (c, "sub-hwm", 1, 10000000, &b.sub_hwm)
+        || !s_int (c, "http-threads", 1, 64, &threads)) {
+        config_destroy (&c);
+        return 2;
+    }
+    char host[256];
+    int port;
+    if (!config_split_hostport (config_get (c, "http"), host, sizeof host, &port)) {
+        fprintf (stderr, "bridge: --http must be HOST:PORT, not '%s'\n", config_get (c, "http"));
+        config_destroy (&c);
+        return 2;
+    }
+    if (config_argc (c) > 0 && strcmp (config_argv (c, 0), "routes") == 0) {
+        http_server_t *http = http_server_new (NULL, &b);
+        err_info_t err;
+        if (http && api_setup (&b, http, &err) == ERR_OK)
+            http_server_each_route (http, s_print_route, NULL);
+        http_server_destroy (&http);
+        config_destroy (&c);
+        return 0;
+    }
+    b.pub[SIDE_CRM] = config_get (c, "crm-pub");
+    b.cmd[SIDE_CRM] = config_get (c, "crm-cmd");
+    b.pub[SIDE_ERP] = config_get (c, "erp-pub");
+    b.cmd[SIDE_ERP] = config_get (c, "erp-cmd");
+    b.curve_dir = config_get (c, "curve-dir");
+    b.started_ms = clock_now_ms ();
+    for (int s = 0; s < SIDE__COUNT; s++)
+        pthread_mutex_init (&b.stats[s].lock, NULL);
+
+    err_info_t err;
+    err_clear (&err);
+    int exit_code = 1;
+    if (s_open (c, &b.pool, &err) != ERR_OK) {
+        fprintf (stderr, "bridge: %s\n", err.message);
+        db_pool_destroy (&b.pool);
+        config_destroy (&c);
+        return 1;
+    }
+    if (config_argc (c) > 0) {
+        rc = s_admin (c, b.pool);
+        db_pool_destroy (&b.pool);
+        config_destroy (&c);
+        return rc;
+    }
+
+    sigset_t stop;
+    sigemptyset (&stop);
+    sigaddset (&stop, SIGINT);
+    sigaddset (&stop, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &stop, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    http_server_t *http = NULL;
+    char token_path[4096];
+    snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
+    bool created = false;
+    if (auth_bootstrap (db_pool_get (b.pool), token_path, &created, &err) != ERR_OK)
+        goto failed;
+    if (created)
+        log_info ("auth", "admin user created", "token_file=%s", token_path);
+    b.zmq_ctx = zmq_ctx_new ();
+    http = http_server_new (b.pool, &b);
+    if (!b.zmq_ctx || !http) {
+        err_set (&err, ERR_NOMEM, NULL, "cannot create the servers");
+        goto failed;
+    }
+    if (api_setup (&b, http, &err) != ERR_OK)
+        goto failed;
+    for (int s = 0; s < SIDE__COUNT; s++) {
+        b.workers[s] = worker_new (&b, s);
+        if (!b.workers[s]) {
+            err_set (&err, ERR_IO, NULL, "cannot set up the %s worker (check the endpoints and --curve-dir)", side_name (s));
+            goto failed;
+        }
+    }
+    for (int s = 0; s < SIDE__COUNT; s++)
+        if (worker_start (b.workers[s], &err) != ERR_OK)
+            goto failed;
+    if (http_server_start (http, host, port, threads, &err) != ERR_OK)
+        goto failed;
+    log_info ("bridge", "listening", "version=%s http=%s:%d crm=%s,%s erp=%s,%s curve=%s db=%s/bridge.db", BRIDGE_VERSION,
+              host, http_server_port (http), b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP],
+              b.curve_dir ? b.curve_dir : "off", config_get (c, "data-dir"));
+    int sig = 0;
+    sigwait (&stop, &sig);
+    log_info ("bridge", "stopping", "signal=%d", sig);
+    exit_code = 0;
+    goto shutdown;
+failed:
+    log_error ("bridge", "cannot start", "error=\"%s\"", err.message);
+shutdown:
+    atomic_store (&b.stopping, true);
+    http_server_destroy (&http);
+    for (int s = 0; s < SIDE__COUNT; s++)
+        worker_destroy (&b.workers[s]);
+    bus_shutdown ();
+    if (b.zmq_ctx)
+        zmq_ctx_term (b.zmq_ctx);
+    db_pool_destroy (&b.pool);
+    for (int s = 0; s < SIDE__COUNT; s++)
+        pthread_mutex_destroy (&b.stats[s].lock);
+    config_destroy (&c);
+    return exit_code;
+}

@@ -1,0 +1,123 @@
+//  store: bridge.db. Cursors per source, links between CRM and ERP ids,
+//  dead letters and the events parked behind them or waiting for a link.
+#include "bridge.h"
+#include "auth.h"
+#include "clock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *s_m1 =
+    "CREATE TABLE cursors (source TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE TABLE links (kind TEXT NOT NULL, crm_id TEXT NOT NULL, erp_id TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, PRIMARY KEY (kind, crm_id));"
+    "CREATE UNIQUE INDEX links_erp ON links (kind, erp_id);"
+    "CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, topic TEXT NOT NULL, key TEXT NOT NULL, flow TEXT NOT NULL,"
+    " command_type TEXT, code TEXT NOT NULL, reason TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('open','retrying','resolved','discarded')),"
+    " first_failed_at TEXT NOT NULL, last_failed_at TEXT NOT NULL, event TEXT NOT NULL);"
+    "CREATE INDEX dead_letters_key ON dead_letters (source, key, status);"
+    "CREATE INDEX dead_letters_status ON dead_letters (status, id);"
+    "CREATE TABLE parked (id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, key TEXT NOT NULL, wait TEXT NOT NULL, event TEXT NOT NULL,"
+    " parked_at TEXT NOT NULL);"
+    "CREATE INDEX parked_key ON parked (source, key, id);";
+
+//  The migrations need auth's SQL, which is not a constant expression.
+const char *const *
+store_migration_list (void)
+{
+    static const char *list[2];
+    list[0] = auth_migration_sql;
+    list[1] = s_m1;
+    return list;
+}
+
+int64_t
+store_cursor (db_t *db, side_t source)
+{
+    return db_scalar_int (db, "SELECT seq FROM cursors WHERE source = ?1", side_name (source), 0);
+}
+
+err_t
+store_set_cursor (db_t *db, side_t source, int64_t seq, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, "INSERT INTO cursors (source, seq, updated_at) VALUES (?1, ?2, ?3)"
+                                    " ON CONFLICT (source) DO UPDATE SET seq = excluded.seq,"
+                                    " updated_at = excluded.updated_at");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare the cursor update");
+    char now[40];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_bind_text (st, 1, side_name (source), -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, seq);
+    sqlite3_bind_text (st, 3, now, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+bool
+store_link (db_t *db, const char *kind, side_t from, const char *id, char *out)
+{
+    out[0] = '\0';
+    if (!id || !*id)
+        return false;
+    sqlite3_stmt *st = db_stmt (db, from == SIDE_CRM ? "SELECT erp_id FROM links WHERE kind = ?1 AND crm_id = ?2"
+                                                     : "SELECT crm_id FROM links WHERE kind = ?1 AND erp_id = ?2");
+    if (!st)
+        return false;
+    sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (out, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    return out[0] != '\0';
+}
+
+err_t
+store_put_link (db_t *db, const char *kind, const char *crm_id, const char *erp_id, err_info_t *err)
+{
+    if (!crm_id || !*crm_id || !erp_id || !*erp_id)
+        return ERR_OK;
+    //  A record is linked once; a different pairing replaces the old one
+    //  (the services' own id fields are the truth a repair goes by).
+    sqlite3_stmt *del = db_stmt (db, "DELETE FROM links WHERE kind = ?1 AND (crm_id = ?2 OR erp_id = ?3)"
+                                     " AND NOT (crm_id = ?2 AND erp_id = ?3)");
+    sqlite3_stmt *st = db_stmt (db, "INSERT OR IGNORE INTO links (kind, crm_id, erp_id, created_at)"
+                                    " VALUES (?1, ?2, ?3, ?4)");
+    if (!del || !st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare the link update");
+    char now[40];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_bind_text (del, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (del, 2, crm_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (del, 3, erp_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (del);
+    sqlite3_reset (del);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, crm_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, erp_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 4, now, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+bool
+store_key_blocked (db_t *db, side_t source, const char *key)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT EXISTS (SELECT 1 FROM dead_letters WHERE source = ?1 AND key = ?2"
+                                    " AND status IN ('open','retrying'))"
+                                    " OR EXISTS (SELECT 1 FROM parked WHERE source = ?1 AND key = ?2)");
+    if (!st)
+        return false;
+    sqlite3_bind_text (st, 1, side_name (source), -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
+    bool blocked = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0);
+    sqlite3_reset (st);
+    return blocked;
+}
