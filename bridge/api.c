@@ -96,6 +96,24 @@ s_status (http_req_t *req)
     cJSON *links = cJSON_AddObjectToObject (out, "links");
     json_add_int (links, "customer", db_scalar_int (db, "SELECT COUNT(*) FROM links WHERE kind = 'customer'", NULL, 0));
     json_add_int (links, "order", db_scalar_int (db, "SELECT COUNT(*) FROM links WHERE kind = 'order'", NULL, 0));
+    cJSON *rec = cJSON_AddObjectToObject (out, "reconcile");
+    int64_t id = 0, done, total, drift = 0, repaired;
+    bool busy = b->reconciler && reconciler_busy (b->reconciler, &id, &done, &total, &drift, &repaired);
+    cJSON_AddBoolToObject (rec, "running", busy);
+    int64_t last = db_scalar_int (db, "SELECT MAX(id) FROM reconcile_runs", NULL, 0);
+    if (last) {
+        char idtext[32];
+        snprintf (idtext, sizeof idtext, "%lld", (long long) last);
+        json_add_int (rec, "last_run_id", last);
+        json_add_int (rec, "drift", busy ? drift : db_scalar_int (db, "SELECT drift FROM reconcile_runs WHERE id = ?1", idtext, 0));
+        sqlite3_stmt *st = db_stmt (db, "SELECT finished_at FROM reconcile_runs WHERE id = ?1");
+        if (st) {
+            sqlite3_bind_int64 (st, 1, last);
+            if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL)
+                cJSON_AddStringToObject (rec, "last_finished_at", (const char *) sqlite3_column_text (st, 0));
+            sqlite3_reset (st);
+        }
+    }
     db_reset_all (db);
     http_reply_json (req, 200, out);
 }
@@ -395,6 +413,112 @@ s_link_list (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
+//  --- reconciliation ---
+
+static cJSON *
+s_run_json (bridge_t *b, db_t *db, int64_t id)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT id, status, repair, reason, started_at, finished_at, done, total, drift,"
+                                    " repaired, differences, error FROM reconcile_runs WHERE id = ?1");
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64 (st, 1, id);
+    cJSON *r = NULL;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        r = cJSON_CreateObject ();
+        json_add_int (r, "id", sqlite3_column_int64 (st, 0));
+        cJSON_AddStringToObject (r, "status", (const char *) sqlite3_column_text (st, 1));
+        cJSON_AddBoolToObject (r, "repair", sqlite3_column_int (st, 2));
+        cJSON_AddStringToObject (r, "reason", (const char *) sqlite3_column_text (st, 3));
+        cJSON_AddStringToObject (r, "started_at", (const char *) sqlite3_column_text (st, 4));
+        if (sqlite3_column_type (st, 5) == SQLITE_NULL)
+            cJSON_AddNullToObject (r, "finished_at");
+        else
+            cJSON_AddStringToObject (r, "finished_at", (const char *) sqlite3_column_text (st, 5));
+        int64_t done = sqlite3_column_int64 (st, 6), total = sqlite3_column_int64 (st, 7);
+        int64_t drift = sqlite3_column_int64 (st, 8), repaired = sqlite3_column_int64 (st, 9);
+        int64_t live_id;
+        if (reconciler_busy (b->reconciler, &live_id, &done, &total, &drift, &repaired) && live_id == id)
+            ;   //  the live figures of the run going on
+        else {
+            done = sqlite3_column_int64 (st, 6);
+            total = sqlite3_column_int64 (st, 7);
+            drift = sqlite3_column_int64 (st, 8);
+            repaired = sqlite3_column_int64 (st, 9);
+        }
+        cJSON *progress = cJSON_AddObjectToObject (r, "progress");
+        json_add_int (progress, "done", done);
+        json_add_int (progress, "total", total);
+        json_add_int (r, "drift", drift);
+        json_add_int (r, "repaired", repaired);
+        cJSON *diffs = json_parse ((const char *) sqlite3_column_text (st, 10), (size_t) sqlite3_column_bytes (st, 10));
+        cJSON_AddItemToObject (r, "differences", diffs ? diffs : cJSON_CreateArray ());
+        if (sqlite3_column_type (st, 11) == SQLITE_NULL)
+            cJSON_AddNullToObject (r, "error");
+        else
+            cJSON_AddStringToObject (r, "error", (const char *) sqlite3_column_text (st, 11));
+    }
+    sqlite3_reset (st);
+    return r;
+}
+
+static void
+s_reconcile_post (http_req_t *req)
+{
+    bridge_t *b = s_bridge (req);
+    size_t len = 0;
+    const char *body = http_body (req, &len);
+    bool repair = false;
+    if (body && len > 0) {
+        cJSON *json = json_parse (body, len);
+        const cJSON *r = cJSON_GetObjectItem (json, "repair");
+        if (!cJSON_IsObject (json) || (r && !cJSON_IsBool (r))) {
+            cJSON_Delete (json);
+            http_reply_errorf (req, json ? ERR_INVALID : ERR_BAD_REQUEST, "repair",
+                               json ? "repair must be true or false" : "the body is not valid JSON");
+            return;
+        }
+        repair = cJSON_IsTrue (r);
+        cJSON_Delete (json);
+    }
+    if (repair && !s_admin (req))
+        return;
+    err_info_t err;
+    err_clear (&err);
+    int64_t id = 0;
+    if (reconciler_start (b->reconciler, http_db (req), repair, "api", &id, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    cJSON *run = s_run_json (b, http_db (req), id);
+    if (run)
+        http_reply_json (req, 202, run);
+    else
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read the run");
+}
+
+static void
+s_reconcile_get (http_req_t *req)
+{
+    bridge_t *b = s_bridge (req);
+    db_t *db = http_db (req);
+    int64_t id = 0;
+    const char *param = http_param (req, "id");
+    if (param) {
+        if (!s_parse_id (param, &id))
+            id = 0;
+    }
+    else
+        id = db_scalar_int (db, "SELECT MAX(id) FROM reconcile_runs", NULL, 0);
+    cJSON *run = id ? s_run_json (b, db, id) : NULL;
+    db_reset_all (db);
+    if (!run) {
+        http_reply_errorf (req, ERR_NOT_FOUND, "id", param ? "no reconciliation has this id" : "no reconciliation has run yet");
+        return;
+    }
+    http_reply_json (req, 200, run);
+}
+
 //  --- readiness and metrics ---
 
 static bool
@@ -456,6 +580,9 @@ api_setup (bridge_t *b, void *server, err_info_t *err)
         http_server_route (http, "POST", "/api/v1/dead_letters/{id}/discard", s_dl_discard, 0);
         http_server_route (http, "GET", "/api/v1/links", s_link_list, 0);
         http_server_route (http, "GET", "/api/v1/links/{id}", s_link_get, 0);
+        http_server_route (http, "POST", "/api/v1/reconcile", s_reconcile_post, 0);
+        http_server_route (http, "GET", "/api/v1/reconcile", s_reconcile_get, 0);
+        http_server_route (http, "GET", "/api/v1/reconcile/{id}", s_reconcile_get, 0);
     }
     s_gauges.bridge = b;
     s_gauges.pool = b->pool;

@@ -43,7 +43,7 @@ bool
 //  --- store: bridge.db ---
 
 //  The numbered migrations of bridge.db (auth's tables, then the bridge's).
-#define STORE_NMIGRATIONS 2
+#define STORE_NMIGRATIONS 4
 const char *const *
     store_migration_list (void);
 
@@ -92,6 +92,7 @@ const char *
 
 typedef struct _bridge_t bridge_t;
 typedef struct _worker_t worker_t;
+typedef struct _reconciler_t reconciler_t;
 
 struct _bridge_t {
     db_pool_t *pool;
@@ -104,6 +105,7 @@ struct _bridge_t {
     int64_t started_ms;
     source_stats_t stats[SIDE__COUNT];
     worker_t *workers[SIDE__COUNT];
+    reconciler_t *reconciler;
 };
 
 //  The namespace of every cmd_id the bridge derives.
@@ -184,6 +186,26 @@ void
 //  Ask the worker to retry dead letter id (the worker owns the sockets).
 void
     worker_request_retry (worker_t *self);
+
+//  --- reconcile ---
+
+//  Start the thread; every_min > 0 runs a report-only reconciliation that
+//  often.
+reconciler_t *
+    reconciler_new (bridge_t *bridge, int every_min);
+void
+    reconciler_destroy (reconciler_t **self_p);
+
+//  Record a new run in bridge.db and start it. ERR_CONFLICT (with *id_out
+//  the running one) if a run is going on.
+err_t
+    reconciler_start (reconciler_t *self, db_t *db, bool repair, const char *reason, int64_t *id_out,
+                      err_info_t *err);
+
+//  The run going on: true with its figures, or false (id: the last run).
+bool
+    reconciler_busy (reconciler_t *self, int64_t *id, int64_t *done, int64_t *total, int64_t *drift,
+                     int64_t *repaired);
 
 //  --- HTTP API ---
 

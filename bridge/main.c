@@ -33,6 +33,7 @@ static const config_opt_t s_opts[] = {
     { "retry-max-ms", "30000", "cap of the retry backoff" },
     { "sub-hwm", "100000", "receive high-water mark of the event sockets" },
     { "http-threads", "2", "HTTP worker threads" },
+    { "reconcile-every", "60", "minutes between scheduled (report-only) reconciliations; 0: none" },
     { NULL, NULL, NULL }
 };
 
@@ -84,8 +85,7 @@ s_open (config_t *c, db_pool_t **pool, err_info_t *err)
     db_t *db = *pool ? db_pool_get (*pool) : NULL;
     if (!db)
         return err_set (err, ERR_DB, NULL, "cannot open %s", path);
-    const char *all[] = { store_migration_list ()[0], store_migration_list ()[1], http_migration_sql };
-    return db_migrate (db, all, 3, err);
+    return db_migrate (db, store_migration_list (), STORE_NMIGRATIONS, err);
 }
 
 static int
@@ -148,10 +148,10 @@ main (int argc, char **argv)
     auth_set_token_prefix ("bridge");
 
     bridge_t b = { 0 };
-    int threads = 2;
+    int threads = 2, every = 60;
     if (!s_int (c, "batch-max", 1, 10000, &b.batch_max) || !s_int (c, "command-timeout-ms", 100, 600000, &b.timeout_ms)
         || !s_int (c, "retry-max-ms", 100, 3600000, &b.retry_max_ms) || !s_int (c, "sub-hwm", 1, 10000000, &b.sub_hwm)
-        || !s_int (c, "http-threads", 1, 64, &threads)) {
+        || !s_int (c, "http-threads", 1, 64, &threads) || !s_int (c, "reconcile-every", 0, 525600, &every)) {
         config_destroy (&c);
         return 2;
     }
@@ -226,6 +226,11 @@ main (int argc, char **argv)
             goto failed;
         }
     }
+    b.reconciler = reconciler_new (&b, every);
+    if (!b.reconciler) {
+        err_set (&err, ERR_IO, NULL, "cannot start the reconciler");
+        goto failed;
+    }
     for (int s = 0; s < SIDE__COUNT; s++)
         if (worker_start (b.workers[s], &err) != ERR_OK)
             goto failed;
@@ -246,6 +251,7 @@ shutdown:
     http_server_destroy (&http);
     for (int s = 0; s < SIDE__COUNT; s++)
         worker_destroy (&b.workers[s]);
+    reconciler_destroy (&b.reconciler);
     bus_shutdown ();
     if (b.zmq_ctx)
         zmq_ctx_term (b.zmq_ctx);

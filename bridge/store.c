@@ -3,6 +3,7 @@
 #include "bridge.h"
 #include "auth.h"
 #include "clock.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,13 +25,21 @@ static const char *s_m1 =
     " parked_at TEXT NOT NULL);"
     "CREATE INDEX parked_key ON parked (source, key, id);";
 
+static const char *s_m2 =
+    "CREATE TABLE reconcile_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL,"
+    " repair INTEGER NOT NULL, reason TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,"
+    " done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, drift INTEGER NOT NULL DEFAULT 0,"
+    " repaired INTEGER NOT NULL DEFAULT 0, differences TEXT NOT NULL DEFAULT '[]', error TEXT);";
+
 //  The migrations need auth's SQL, which is not a constant expression.
 const char *const *
 store_migration_list (void)
 {
-    static const char *list[2];
+    static const char *list[STORE_NMIGRATIONS];
     list[0] = auth_migration_sql;
     list[1] = s_m1;
+    list[2] = http_migration_sql;
+    list[3] = s_m2;
     return list;
 }
 

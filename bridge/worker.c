@@ -28,6 +28,8 @@ struct _worker_t {
     atomic_bool retry_requested;
     int64_t next_release_ms;   //  when to look at parked events again
     int64_t next_ping_ms;
+    int64_t first_kept_seq;    //  from snapshot_required
+    int64_t snapshot_run;      //  the reconciliation that covers the pruned events
     metric_t *m_dup, *m_retries[SIDE__COUNT];
 };
 
@@ -634,6 +636,7 @@ s_replay (worker_t *self, const char *reason)
         const char *op = json_str (last, "op");
         if (op && strcmp (op, "snapshot_required") == 0) {
             atomic_store (&self->st->state, WS_SNAPSHOT_REQUIRED);
+            json_int (last, "first_seq", &self->first_kept_seq);
             s_error (self, "events after the cursor were pruned from %s's outbox: reconcile, then reset the cursor%s",
                      side_name (self->source), "");
             cJSON_Delete (last);
@@ -687,6 +690,47 @@ s_replay (worker_t *self, const char *reason)
     return false;
 }
 
+//  The source pruned events the bridge has not read: a reconciliation
+//  with repair brings both sides level, then reading goes on from the
+//  first event the source still has. True when that is done.
+static bool
+s_snapshot_required (worker_t *self)
+{
+    bridge_t *b = self->bridge;
+    err_info_t err;
+    err_clear (&err);
+    if (!self->snapshot_run) {
+        int64_t id = 0;
+        if (reconciler_start (b->reconciler, self->db, true, "snapshot_required", &id, &err) == ERR_OK) {
+            self->snapshot_run = id;
+            log_warn ("bridge", "events were pruned before the bridge read them: reconciling", "source=%s first_seq=%lld run=%lld",
+                      side_name (self->source), (long long) self->first_kept_seq, (long long) id);
+        }
+        return false;
+    }
+    char idtext[32];
+    snprintf (idtext, sizeof idtext, "%lld", (long long) self->snapshot_run);
+    int64_t done = db_scalar_int (self->db, "SELECT status = 'done' FROM reconcile_runs WHERE id = ?1", idtext, 0);
+    int64_t failed = db_scalar_int (self->db, "SELECT status = 'failed' FROM reconcile_runs WHERE id = ?1", idtext, 0);
+    db_reset_all (self->db);
+    if (failed) {
+        self->snapshot_run = 0;
+        return false;
+    }
+    if (!done)
+        return false;
+    int64_t seq = self->first_kept_seq > 0 ? self->first_kept_seq - 1 : 0;
+    if (db_begin (self->db, &err) != ERR_OK || store_set_cursor (self->db, self->source, seq, &err) != ERR_OK
+        || db_commit (self->db, &err) != ERR_OK) {
+        db_rollback (self->db);
+        return false;
+    }
+    self->cursor = seq;
+    self->snapshot_run = 0;
+    atomic_store (&self->st->last_applied_seq, seq);
+    return true;
+}
+
 static void *
 s_thread (void *arg)
 {
@@ -721,9 +765,12 @@ s_thread (void *arg)
             else {
                 if (atomic_load (&self->st->state) != WS_SNAPSHOT_REQUIRED)
                     s_backoff (self);
+                else if (s_snapshot_required (self))
+                    why = "snapshot";
                 else
-                    s_sleep_ms (self, 1000);
-                why = "retry";
+                    s_sleep_ms (self, 500);
+                if (!why || strcmp (why, "snapshot") != 0)
+                    why = "retry";
             }
             continue;
         }

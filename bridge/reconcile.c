@@ -1,0 +1,746 @@
+//  reconcile: read snapshots of both services, list every difference
+//  between them and, on request, repair it. One run at a time, in its own
+//  thread with its own sockets; started from the HTTP API, on a schedule
+//  (report only) and by a worker whose source pruned events it missed.
+#include "bridge.h"
+#include "clock.h"
+#include "json.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_LISTED 1000     //  differences kept in a run's report
+
+struct _reconciler_t {
+    bridge_t *bridge;
+    pthread_t thread;
+    bool running_thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool requested, request_repair;
+    char request_reason[64];
+    int every_min;
+    //  The run going on (guarded by lock).
+    int64_t run_id;
+    bool busy;
+    int64_t done, total, drift, repaired;
+    peer_t *peers[SIDE__COUNT];
+    metric_t *m_drift, *m_runs;
+};
+
+//  --- a run ---
+
+typedef struct {
+    const char *key;
+    cJSON *rec;
+} entry_t;
+
+typedef struct {
+    cJSON *all;          //  the snapshot (a JSON array)
+    entry_t *by;         //  sorted by a key
+    int n;
+} index_t;
+
+typedef struct {
+    reconciler_t *self;
+    int64_t id;
+    bool repair;
+    cJSON *differences;
+    int64_t drift, repaired;
+    db_t *db;
+    char error[300];
+} run_t;
+
+static int
+s_cmp_entry (const void *a, const void *b)
+{
+    return strcmp (((const entry_t *) a)->key, ((const entry_t *) b)->key);
+}
+
+static void
+s_index (index_t *ix, const char *field)
+{
+    int n = cJSON_GetArraySize (ix->all);
+    ix->by = calloc ((size_t) (n ? n : 1), sizeof *ix->by);
+    ix->n = 0;
+    cJSON *r;
+    cJSON_ArrayForEach (r, ix->all) {
+        const char *k = json_str (r, field);
+        if (k && ix->by)
+            ix->by[ix->n++] = (entry_t) { k, r };
+    }
+    if (ix->by)
+        qsort (ix->by, (size_t) ix->n, sizeof *ix->by, s_cmp_entry);
+}
+
+static cJSON *
+s_find (const index_t *ix, const char *key)
+{
+    if (!key || !ix->by)
+        return NULL;
+    entry_t probe = { key, NULL };
+    entry_t *hit = bsearch (&probe, ix->by, (size_t) ix->n, sizeof *ix->by, s_cmp_entry);
+    return hit ? hit->rec : NULL;
+}
+
+static void
+s_index_free (index_t *ix)
+{
+    free (ix->by);
+    cJSON_Delete (ix->all);
+    memset (ix, 0, sizeof *ix);
+}
+
+//  Every record of entity from side, read page by page. NULL on failure.
+static cJSON *
+s_snapshot (run_t *run, side_t side, const char *entity)
+{
+    cJSON *all = cJSON_CreateArray ();
+    char after[ID_LEN * 2] = "";
+    for (;;) {
+        cJSON *req = cJSON_CreateObject ();
+        cJSON_AddStringToObject (req, "op", "snapshot");
+        cJSON_AddStringToObject (req, "entity", entity);
+        if (*after)
+            cJSON_AddStringToObject (req, "after_id", after);
+        else
+            cJSON_AddNullToObject (req, "after_id");
+        json_add_int (req, "max", 2000);
+        bus_msg_t reply;
+        bool ok = peer_request (run->self->peers[side], req, &reply);
+        cJSON_Delete (req);
+        cJSON *page = ok && reply.count >= 1 ? json_parse (reply.frames[0], reply.sizes[0]) : NULL;
+        bus_msg_free (&reply);
+        cJSON *items = cJSON_GetObjectItem (page, "items");
+        if (!cJSON_IsArray (items)) {
+            snprintf (run->error, sizeof run->error, "%s did not send a snapshot of %s%s%s", side_name (side), entity,
+                      page && json_str (page, "message") ? ": " : "", page && json_str (page, "message") ? json_str (page, "message") : "");
+            cJSON_Delete (page);
+            cJSON_Delete (all);
+            return NULL;
+        }
+        cJSON *item;
+        while ((item = cJSON_DetachItemFromArray (items, 0)))
+            cJSON_AddItemToArray (all, item);
+        const char *next = json_str (page, "next_after_id");
+        if (!next || !*next) {
+            cJSON_Delete (page);
+            return all;
+        }
+        snprintf (after, sizeof after, "%s", next);
+        cJSON_Delete (page);
+    }
+}
+
+static void
+s_progress (run_t *run, int64_t done, int64_t total)
+{
+    pthread_mutex_lock (&run->self->lock);
+    if (done >= 0)
+        run->self->done = done;
+    if (total >= 0)
+        run->self->total = total;
+    run->self->drift = run->drift;
+    run->self->repaired = run->repaired;
+    pthread_mutex_unlock (&run->self->lock);
+}
+
+//  Send one command; true if it was applied.
+static bool
+s_apply (run_t *run, side_t target, const char *type, const char *what, cJSON *data, cJSON **result)
+{
+    char name[300], cmd_id[ID_LEN];
+    snprintf (name, sizeof name, "repair:%lld:%s:%s", (long long) run->id, type, what);
+    id_derive (BRIDGE_NS, name, cmd_id);
+    cJSON *req = cJSON_CreateObject ();
+    cJSON_AddStringToObject (req, "op", "apply");
+    cJSON_AddStringToObject (req, "cmd_id", cmd_id);
+    cJSON_AddStringToObject (req, "type", type);
+    cJSON_AddItemToObject (req, "data", data);
+    bus_msg_t reply;
+    bool ok = peer_request (run->self->peers[target], req, &reply);
+    cJSON_Delete (req);
+    cJSON *answer = ok && reply.count >= 1 ? json_parse (reply.frames[0], reply.sizes[0]) : NULL;
+    bus_msg_free (&reply);
+    bool applied = answer && json_str (answer, "status") && strcmp (json_str (answer, "status"), "ok") == 0;
+    if (!applied)
+        log_warn ("reconcile", "repair failed", "type=%s what=%s reason=\"%s\"", type, what,
+                  answer && json_str (answer, "message") ? json_str (answer, "message") : "no answer");
+    if (applied && result)
+        *result = cJSON_DetachItemFromObject (answer, "result");
+    cJSON_Delete (answer);
+    return applied;
+}
+
+static cJSON *
+s_diff (run_t *run, const char *kind, const char *entity, const char *crm_id, const char *erp_id, const char *field,
+        const cJSON *crm_value, const cJSON *erp_value)
+{
+    run->drift++;
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "kind", kind);
+    cJSON_AddStringToObject (d, "entity", entity);
+    if (crm_id)
+        cJSON_AddStringToObject (d, "crm_id", crm_id);
+    else
+        cJSON_AddNullToObject (d, "crm_id");
+    if (erp_id)
+        cJSON_AddStringToObject (d, "erp_id", erp_id);
+    else
+        cJSON_AddNullToObject (d, "erp_id");
+    if (field)
+        cJSON_AddStringToObject (d, "field", field);
+    else
+        cJSON_AddNullToObject (d, "field");
+    cJSON_AddItemToObject (d, "crm_value", crm_value ? cJSON_Duplicate (crm_value, true) : cJSON_CreateNull ());
+    cJSON_AddItemToObject (d, "erp_value", erp_value ? cJSON_Duplicate (erp_value, true) : cJSON_CreateNull ());
+    cJSON_AddBoolToObject (d, "repaired", false);
+    if (cJSON_GetArraySize (run->differences) < MAX_LISTED)
+        cJSON_AddItemToArray (run->differences, d);
+    else {
+        cJSON_Delete (d);
+        return NULL;
+    }
+    return d;
+}
+
+static void
+s_mark (run_t *run, cJSON *diff, bool repaired)
+{
+    if (!repaired)
+        return;
+    run->repaired++;
+    if (diff)
+        cJSON_ReplaceItemInObject (diff, "repaired", cJSON_CreateTrue ());
+}
+
+static bool
+s_same (const cJSON *a, const cJSON *b)
+{
+    bool a_null = !a || cJSON_IsNull (a), b_null = !b || cJSON_IsNull (b);
+    if (a_null || b_null)
+        return a_null && b_null;
+    return cJSON_Compare (a, b, true);
+}
+
+static const char *const s_identity[] = { "kind", "name", "email", "phone", "addresses", "segment", "archived", NULL };
+//  ERP's name, then CRM's.
+static const char *const s_finance[][2] = { { "tax_id", "tax_id" },
+                                            { "payment_terms_days", "payment_terms_days" },
+                                            { "credit_limit_minor", "credit_limit_minor" },
+                                            { "credit_hold", "credit_hold" },
+                                            { "balance_minor", "balance_minor" },
+                                            { "overdue_minor", "overdue_minor" },
+                                            { "currency", "finance_currency" },
+                                            { NULL, NULL } };
+
+static cJSON *
+s_identity_fields (const cJSON *crm)
+{
+    cJSON *f = cJSON_CreateObject ();
+    for (int i = 0; s_identity[i]; i++)
+        if (strcmp (s_identity[i], "archived") != 0 && cJSON_GetObjectItem (crm, s_identity[i]))
+            cJSON_AddItemToObject (f, s_identity[i], cJSON_Duplicate (cJSON_GetObjectItem (crm, s_identity[i]), true));
+    return f;
+}
+
+static cJSON *
+s_finance_fields (const cJSON *erp, bool with_identity)
+{
+    cJSON *f = cJSON_CreateObject ();
+    for (int i = 0; s_finance[i][0]; i++)
+        if (cJSON_GetObjectItem (erp, s_finance[i][0]))
+            cJSON_AddItemToObject (f, s_finance[i][1], cJSON_Duplicate (cJSON_GetObjectItem (erp, s_finance[i][0]), true));
+    if (with_identity)
+        for (int i = 0; s_identity[i]; i++)
+            if (strcmp (s_identity[i], "archived") != 0 && cJSON_GetObjectItem (erp, s_identity[i]))
+                cJSON_AddItemToObject (f, s_identity[i], cJSON_Duplicate (cJSON_GetObjectItem (erp, s_identity[i]), true));
+    return f;
+}
+
+static void
+s_link (run_t *run, const char *kind, const char *crm_id, const char *erp_id)
+{
+    err_info_t err;
+    err_clear (&err);
+    if (db_begin (run->db, &err) == ERR_OK && store_put_link (run->db, kind, crm_id, erp_id, &err) == ERR_OK
+        && db_commit (run->db, &err) == ERR_OK)
+        return;
+    db_rollback (run->db);
+    log_warn ("reconcile", "cannot record a link", "reason=\"%s\"", err.message);
+}
+
+static void
+s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_t *done, int64_t total)
+{
+    cJSON *c;
+    cJSON_ArrayForEach (c, crm->all) {
+        s_progress (run, ++*done, total);
+        const char *cid = json_str (c, "id");
+        char linked[ID_LEN];
+        bool has_link = store_link (run->db, "customer", SIDE_CRM, cid, linked);
+        cJSON *e = has_link ? s_find (erp, linked) : NULL;
+        if (!e)
+            e = s_find (erp, json_str (c, "erp_id"));
+        if (!e)
+            e = s_find (erp_by_crm, cid);
+        if (!e) {
+            cJSON *d = s_diff (run, "missing_in_erp", "customer", cid, NULL, NULL, NULL, NULL);
+            if (run->repair) {
+                cJSON *data = cJSON_CreateObject (), *result = NULL;
+                cJSON_AddStringToObject (data, "crm_id", cid);
+                cJSON_AddItemToObject (data, "fields", s_identity_fields (c));
+                cJSON_AddItemToObject (data, "archived", cJSON_Duplicate (cJSON_GetObjectItem (c, "archived"), true));
+                bool ok = s_apply (run, SIDE_ERP, "customer.upsert", cid, data, &result);
+                if (ok && json_str (result, "id")) {
+                    s_link (run, "customer", cid, json_str (result, "id"));
+                    cJSON *back = cJSON_CreateObject ();
+                    cJSON_AddStringToObject (back, "id", cid);
+                    cJSON_AddStringToObject (back, "erp_id", json_str (result, "id"));
+                    const cJSON *fin = cJSON_GetObjectItem (result, "finance");
+                    cJSON_AddItemToObject (back, "fields", fin ? s_finance_fields (fin, false) : cJSON_CreateObject ());
+                    ok = s_apply (run, SIDE_CRM, "customer.upsert", json_str (result, "id"), back, NULL);
+                }
+                cJSON_Delete (result);
+                s_mark (run, d, ok);
+            }
+            continue;
+        }
+        const char *eid = json_str (e, "id");
+        const char *e_crm = json_str (e, "crm_id"), *c_erp = json_str (c, "erp_id");
+        if (!has_link || strcmp (linked, eid) != 0 || !e_crm || strcmp (e_crm, cid) != 0 || !c_erp
+            || strcmp (c_erp, eid) != 0) {
+            cJSON *d = s_diff (run, "unlinked", "customer", cid, eid, NULL, NULL, NULL);
+            if (run->repair) {
+                s_link (run, "customer", cid, eid);
+                cJSON *to_erp = cJSON_CreateObject ();
+                cJSON_AddStringToObject (to_erp, "id", eid);
+                cJSON_AddStringToObject (to_erp, "crm_id", cid);
+                cJSON_AddObjectToObject (to_erp, "fields");
+                cJSON *to_crm = cJSON_CreateObject ();
+                cJSON_AddStringToObject (to_crm, "id", cid);
+                cJSON_AddStringToObject (to_crm, "erp_id", eid);
+                cJSON_AddObjectToObject (to_crm, "fields");
+                bool ok = s_apply (run, SIDE_ERP, "customer.upsert", "link", to_erp, NULL);
+                ok = s_apply (run, SIDE_CRM, "customer.upsert", "link", to_crm, NULL) && ok;
+                s_mark (run, d, ok);
+            }
+        }
+        //  CRM's fields as ERP has them.
+        bool identity_differs = false, finance_differs = false;
+        cJSON *identity_diffs[16] = { 0 }, *finance_diffs[16] = { 0 };
+        int nid = 0, nfin = 0;
+        for (int i = 0; s_identity[i]; i++) {
+            const cJSON *cv = cJSON_GetObjectItem (c, s_identity[i]), *ev = cJSON_GetObjectItem (e, s_identity[i]);
+            if (!s_same (cv, ev)) {
+                identity_diffs[nid++] = s_diff (run, "field_mismatch", "customer", cid, eid, s_identity[i], cv, ev);
+                identity_differs = true;
+            }
+        }
+        for (int i = 0; s_finance[i][0]; i++) {
+            const cJSON *ev = cJSON_GetObjectItem (e, s_finance[i][0]), *cv = cJSON_GetObjectItem (c, s_finance[i][1]);
+            if (!s_same (cv, ev)) {
+                finance_diffs[nfin++] = s_diff (run, "field_mismatch", "customer", cid, eid, s_finance[i][1], cv, ev);
+                finance_differs = true;
+            }
+        }
+        if (run->repair && identity_differs) {
+            cJSON *data = cJSON_CreateObject ();
+            cJSON_AddStringToObject (data, "id", eid);
+            cJSON_AddStringToObject (data, "crm_id", cid);
+            cJSON_AddItemToObject (data, "fields", s_identity_fields (c));
+            cJSON_AddItemToObject (data, "archived", cJSON_Duplicate (cJSON_GetObjectItem (c, "archived"), true));
+            bool ok = s_apply (run, SIDE_ERP, "customer.upsert", eid, data, NULL);
+            for (int i = 0; i < nid; i++)
+                s_mark (run, identity_diffs[i], ok);
+        }
+        if (run->repair && finance_differs) {
+            cJSON *data = cJSON_CreateObject ();
+            cJSON_AddStringToObject (data, "id", cid);
+            cJSON_AddStringToObject (data, "erp_id", eid);
+            cJSON_AddItemToObject (data, "fields", s_finance_fields (e, false));
+            bool ok = s_apply (run, SIDE_CRM, "customer.upsert", cid, data, NULL);
+            for (int i = 0; i < nfin; i++)
+                s_mark (run, finance_diffs[i], ok);
+        }
+    }
+    //  ERP customers that CRM does not know.
+    index_t crm_by_erp = { .all = NULL };
+    crm_by_erp.all = crm->all;
+    s_index (&crm_by_erp, "erp_id");
+    cJSON *e;
+    cJSON_ArrayForEach (e, erp->all) {
+        s_progress (run, ++*done, total);
+        const char *eid = json_str (e, "id");
+        char linked[ID_LEN];
+        if ((store_link (run->db, "customer", SIDE_ERP, eid, linked) && s_find (crm, linked))
+            || s_find (crm, json_str (e, "crm_id")) || s_find (&crm_by_erp, eid))
+            continue;
+        cJSON *d = s_diff (run, "missing_in_crm", "customer", NULL, eid, NULL, NULL, NULL);
+        if (run->repair) {
+            cJSON *data = cJSON_CreateObject (), *result = NULL;
+            cJSON_AddStringToObject (data, "erp_id", eid);
+            cJSON_AddItemToObject (data, "fields", s_finance_fields (e, true));
+            cJSON_AddItemToObject (data, "archived", cJSON_Duplicate (cJSON_GetObjectItem (e, "archived"), true));
+            bool ok = s_apply (run, SIDE_CRM, "customer.upsert", eid, data, &result);
+            if (ok && json_str (result, "id")) {
+                s_link (run, "customer", json_str (result, "id"), eid);
+                cJSON *back = cJSON_CreateObject ();
+                cJSON_AddStringToObject (back, "id", eid);
+                cJSON_AddStringToObject (back, "crm_id", json_str (result, "id"));
+                cJSON_AddObjectToObject (back, "fields");
+                ok = s_apply (run, SIDE_ERP, "customer.upsert", json_str (result, "id"), back, NULL);
+            }
+            cJSON_Delete (result);
+            s_mark (run, d, ok);
+        }
+    }
+    free (crm_by_erp.by);
+}
+
+static void
+s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int64_t total)
+{
+    cJSON *deal;
+    cJSON_ArrayForEach (deal, deals->all) {
+        s_progress (run, ++*done, total);
+        const char *stage = json_str (deal, "stage");
+        const cJSON *lines = cJSON_GetObjectItem (deal, "lines");
+        if (!stage || strcmp (stage, "won") != 0 || !cJSON_IsArray (lines) || cJSON_GetArraySize (lines) == 0)
+            continue;
+        const char *did = json_str (deal, "id");
+        cJSON *order = s_find (orders_by_ref, did);
+        if (!order) {
+            cJSON *d = s_diff (run, "won_deal_without_order", "deal", did, NULL, NULL, NULL, NULL);
+            char erp_customer[ID_LEN];
+            if (run->repair && store_link (run->db, "customer", SIDE_CRM, json_str (deal, "customer_id"), erp_customer)) {
+                cJSON *data = cJSON_CreateObject (), *result = NULL;
+                cJSON_AddStringToObject (data, "external_ref", did);
+                cJSON_AddStringToObject (data, "customer_id", erp_customer);
+                if (json_str (deal, "currency"))
+                    cJSON_AddStringToObject (data, "currency", json_str (deal, "currency"));
+                cJSON *ls = cJSON_AddArrayToObject (data, "lines");
+                const cJSON *l;
+                cJSON_ArrayForEach (l, lines) {
+                    cJSON *x = cJSON_CreateObject ();
+                    const char *keys[] = { "sku", "quantity", "unit_price_minor", "discount_percent" };
+                    for (int i = 0; i < 4; i++)
+                        if (cJSON_GetObjectItem (l, keys[i]))
+                            cJSON_AddItemToObject (x, keys[i], cJSON_Duplicate (cJSON_GetObjectItem (l, keys[i]), true));
+                    cJSON_AddItemToArray (ls, x);
+                }
+                bool ok = s_apply (run, SIDE_ERP, "order.create", did, data, &result);
+                if (ok && json_str (result, "id")) {
+                    s_link (run, "order", did, json_str (result, "id"));
+                    cJSON *st = cJSON_CreateObject ();
+                    cJSON_AddStringToObject (st, "deal_id", did);
+                    cJSON_AddStringToObject (st, "order_id", json_str (result, "id"));
+                    if (json_str (result, "number"))
+                        cJSON_AddStringToObject (st, "order_number", json_str (result, "number"));
+                    cJSON_AddStringToObject (st, "status", json_str (result, "status") ? json_str (result, "status") : "draft");
+                    ok = s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL);
+                }
+                cJSON_Delete (result);
+                s_mark (run, d, ok);
+            }
+            continue;
+        }
+        const char *oid = json_str (order, "id");
+        char linked[ID_LEN];
+        if (!store_link (run->db, "order", SIDE_CRM, did, linked) || strcmp (linked, oid) != 0) {
+            cJSON *d = s_diff (run, "unlinked", "order", did, oid, NULL, NULL, NULL);
+            if (run->repair) {
+                s_link (run, "order", did, oid);
+                s_mark (run, d, true);
+            }
+        }
+        const cJSON *have = cJSON_GetObjectItem (deal, "order_id");
+        if (!cJSON_IsString (have) || strcmp (have->valuestring, oid) != 0) {
+            cJSON *want = cJSON_CreateString (oid);
+            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "order_id", have, want);
+            cJSON_Delete (want);
+            if (run->repair) {
+                cJSON *st = cJSON_CreateObject ();
+                cJSON_AddStringToObject (st, "deal_id", did);
+                cJSON_AddStringToObject (st, "order_id", oid);
+                if (json_str (order, "number"))
+                    cJSON_AddStringToObject (st, "order_number", json_str (order, "number"));
+                cJSON_AddStringToObject (st, "status", json_str (order, "status") ? json_str (order, "status") : "draft");
+                s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
+            }
+        }
+    }
+    //  Orders whose external reference names no CRM deal.
+    for (int i = 0; i < orders_by_ref->n; i++) {
+        s_progress (run, ++*done, total);
+        const char *ref = orders_by_ref->by[i].key;
+        if (id_valid (ref) && !s_find (deals, ref))
+            s_diff (run, "order_without_deal", "order", ref, json_str (orders_by_ref->by[i].rec, "id"), NULL, NULL, NULL);
+    }
+}
+
+static void
+s_catalog (run_t *run, index_t *products, index_t *catalog, int64_t *done, int64_t total)
+{
+    cJSON *p;
+    cJSON_ArrayForEach (p, products->all) {
+        s_progress (run, ++*done, total);
+        const char *sku = json_str (p, "sku");
+        if (!sku)
+            continue;
+        cJSON *item = s_find (catalog, sku);
+        const char *fields[] = { "name", "list_price_minor", "currency", "unit" };
+        bool differs = !item;
+        const char *field = NULL;
+        for (int i = 0; item && i < 4 && !differs; i++)
+            if (!s_same (cJSON_GetObjectItem (p, fields[i]), cJSON_GetObjectItem (item, fields[i]))) {
+                differs = true;
+                field = fields[i];
+            }
+        if (!differs)
+            continue;
+        cJSON *d = s_diff (run, item ? "catalog_mismatch" : "missing_in_crm", "product", item ? json_str (item, "id") : NULL,
+                           json_str (p, "id"), field, field ? cJSON_GetObjectItem (item, field) : NULL,
+                           field ? cJSON_GetObjectItem (p, field) : NULL);
+        if (run->repair) {
+            cJSON *data = cJSON_CreateObject ();
+            cJSON_AddStringToObject (data, "sku", sku);
+            for (int i = 0; i < 4; i++)
+                if (cJSON_GetObjectItem (p, fields[i]))
+                    cJSON_AddItemToObject (data, fields[i], cJSON_Duplicate (cJSON_GetObjectItem (p, fields[i]), true));
+            cJSON_AddBoolToObject (data, "active", cJSON_IsTrue (cJSON_GetObjectItem (p, "active"))
+                                                       && !cJSON_IsTrue (cJSON_GetObjectItem (p, "archived")));
+            cJSON_AddStringToObject (data, "erp_product_id", json_str (p, "id"));
+            s_mark (run, d, s_apply (run, SIDE_CRM, "catalog.upsert", sku, data, NULL));
+        }
+    }
+}
+
+static void
+s_save (run_t *run, const char *status)
+{
+    char now[40];
+    clock_format (clock_now_ms (), now, sizeof now);
+    char *diffs = json_print (run->differences);
+    sqlite3_stmt *st = db_stmt (run->db, "UPDATE reconcile_runs SET status = ?2, finished_at = ?3, done = ?4, total = ?5,"
+                                         " drift = ?6, repaired = ?7, differences = ?8, error = ?9 WHERE id = ?1");
+    err_info_t err;
+    err_clear (&err);
+    if (st && db_begin (run->db, &err) == ERR_OK) {
+        sqlite3_bind_int64 (st, 1, run->id);
+        sqlite3_bind_text (st, 2, status, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 3, now, -1, SQLITE_TRANSIENT);
+        pthread_mutex_lock (&run->self->lock);
+        sqlite3_bind_int64 (st, 4, run->self->done);
+        sqlite3_bind_int64 (st, 5, run->self->total);
+        pthread_mutex_unlock (&run->self->lock);
+        sqlite3_bind_int64 (st, 6, run->drift);
+        sqlite3_bind_int64 (st, 7, run->repaired);
+        sqlite3_bind_text (st, 8, diffs ? diffs : "[]", -1, SQLITE_TRANSIENT);
+        if (*run->error)
+            sqlite3_bind_text (st, 9, run->error, -1, SQLITE_TRANSIENT);
+        sqlite3_step (st);
+        sqlite3_reset (st);
+        if (db_commit (run->db, &err) != ERR_OK)
+            db_rollback (run->db);
+    }
+    free (diffs);
+}
+
+static void
+s_run (reconciler_t *self, int64_t id, bool repair)
+{
+    run_t run = { .self = self, .id = id, .repair = repair, .differences = cJSON_CreateArray () };
+    run.db = db_pool_get (self->bridge->pool);
+    if (!run.db)
+        return;
+    index_t crm_customers = { 0 }, erp_customers = { 0 }, erp_by_crm = { 0 }, deals = { 0 }, orders = { 0 },
+            products = { 0 }, catalog = { 0 };
+    crm_customers.all = s_snapshot (&run, SIDE_CRM, "customer");
+    erp_customers.all = crm_customers.all ? s_snapshot (&run, SIDE_ERP, "customer") : NULL;
+    deals.all = erp_customers.all ? s_snapshot (&run, SIDE_CRM, "deal") : NULL;
+    orders.all = deals.all ? s_snapshot (&run, SIDE_ERP, "order") : NULL;
+    products.all = orders.all ? s_snapshot (&run, SIDE_ERP, "product") : NULL;
+    catalog.all = products.all ? s_snapshot (&run, SIDE_CRM, "catalog_item") : NULL;
+    if (catalog.all) {
+        s_index (&crm_customers, "id");
+        s_index (&erp_customers, "id");
+        erp_by_crm.all = erp_customers.all;
+        s_index (&erp_by_crm, "crm_id");
+        s_index (&deals, "id");
+        s_index (&orders, "external_ref");
+        s_index (&products, "sku");
+        s_index (&catalog, "sku");
+        int64_t total = crm_customers.n + erp_customers.n + deals.n + orders.n + products.n, done = 0;
+        s_progress (&run, 0, total);
+        s_customers (&run, &crm_customers, &erp_customers, &erp_by_crm, &done, total);
+        s_orders (&run, &deals, &orders, &done, total);
+        s_catalog (&run, &products, &catalog, &done, total);
+        s_progress (&run, total, total);
+    }
+    db_reset_all (run.db);
+    s_save (&run, catalog.all ? "done" : "failed");
+    metric_set (self->m_drift, run.drift);
+    metric_add (self->m_runs, 1);
+    log_info ("reconcile", "run finished", "id=%lld repair=%s drift=%lld repaired=%lld error=\"%s\"", (long long) id,
+              repair ? "yes" : "no", (long long) run.drift, (long long) run.repaired, run.error);
+    free (erp_by_crm.by);
+    s_index_free (&crm_customers);
+    s_index_free (&erp_customers);
+    s_index_free (&deals);
+    s_index_free (&orders);
+    s_index_free (&products);
+    s_index_free (&catalog);
+    cJSON_Delete (run.differences);
+}
+
+//  --- the thread ---
+
+static void *
+s_thread (void *arg)
+{
+    reconciler_t *self = arg;
+    int64_t next = self->every_min > 0 ? clock_now_ms () + (int64_t) self->every_min * 60000 : 0;
+    pthread_mutex_lock (&self->lock);
+    while (!atomic_load (&self->bridge->stopping)) {
+        if (!self->requested && !self->busy && next && clock_now_ms () >= next) {
+            next = clock_now_ms () + (int64_t) self->every_min * 60000;
+            pthread_mutex_unlock (&self->lock);
+            err_info_t err;
+            err_clear (&err);
+            db_t *db = db_pool_get (self->bridge->pool);
+            if (db && reconciler_start (self, db, false, "schedule", NULL, &err) != ERR_OK)
+                log_warn ("reconcile", "scheduled run not started", "reason=\"%s\"", err.message);
+            pthread_mutex_lock (&self->lock);
+            continue;
+        }
+        if (!self->requested) {
+            struct timespec ts;
+            clock_gettime (CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait (&self->wake, &self->lock, &ts);
+            continue;
+        }
+        self->requested = false;
+        bool repair = self->request_repair;
+        int64_t id = self->run_id;
+        pthread_mutex_unlock (&self->lock);
+        s_run (self, id, repair);
+        pthread_mutex_lock (&self->lock);
+        self->busy = false;
+        if (self->every_min > 0)
+            next = clock_now_ms () + (int64_t) self->every_min * 60000;
+    }
+    pthread_mutex_unlock (&self->lock);
+    return NULL;
+}
+
+reconciler_t *
+reconciler_new (bridge_t *bridge, int every_min)
+{
+    reconciler_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->bridge = bridge;
+    self->every_min = every_min;
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_cond_init (&self->wake, NULL);
+    for (int s = 0; s < SIDE__COUNT; s++) {
+        self->peers[s] = peer_new (bridge->zmq_ctx, bridge->cmd[s], bridge->curve_dir, side_name (s),
+                                   bridge->timeout_ms * 4);
+        if (!self->peers[s]) {
+            reconciler_destroy (&self);
+            return NULL;
+        }
+    }
+    self->m_drift = metrics_get ("bridge_reconcile_drift", NULL, "gauge", "differences the last reconciliation found");
+    self->m_runs = metrics_get ("bridge_reconcile_runs_total", NULL, "counter", "reconciliations run");
+    if (pthread_create (&self->thread, NULL, s_thread, self) != 0) {
+        reconciler_destroy (&self);
+        return NULL;
+    }
+    self->running_thread = true;
+    return self;
+}
+
+void
+reconciler_destroy (reconciler_t **self_p)
+{
+    reconciler_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->running_thread) {
+        pthread_mutex_lock (&self->lock);
+        pthread_cond_signal (&self->wake);
+        pthread_mutex_unlock (&self->lock);
+        pthread_join (self->thread, NULL);
+    }
+    for (int s = 0; s < SIDE__COUNT; s++)
+        peer_destroy (&self->peers[s]);
+    pthread_cond_destroy (&self->wake);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
+
+err_t
+reconciler_start (reconciler_t *self, db_t *db, bool repair, const char *reason, int64_t *id_out, err_info_t *err)
+{
+    pthread_mutex_lock (&self->lock);
+    if (self->busy) {
+        int64_t id = self->run_id;
+        pthread_mutex_unlock (&self->lock);
+        if (id_out)
+            *id_out = id;
+        return err_set (err, ERR_CONFLICT, NULL, "reconciliation %lld is still running", (long long) id);
+    }
+    char now[40];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_stmt *st = db_stmt (db, "INSERT INTO reconcile_runs (status, repair, reason, started_at) VALUES ('running', ?1, ?2, ?3)");
+    err_t rc = db_begin (db, err);
+    if (rc == ERR_OK && st) {
+        sqlite3_bind_int (st, 1, repair);
+        sqlite3_bind_text (st, 2, reason, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 3, now, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step (st);
+        sqlite3_reset (st);
+        rc = step == SQLITE_DONE ? db_commit (db, err) : db_error (db, step, err);
+    }
+    if (rc != ERR_OK) {
+        db_rollback (db);
+        pthread_mutex_unlock (&self->lock);
+        return rc;
+    }
+    self->run_id = sqlite3_last_insert_rowid (db_handle (db));
+    self->busy = true;
+    self->requested = true;
+    self->request_repair = repair;
+    self->done = self->total = self->drift = self->repaired = 0;
+    snprintf (self->request_reason, sizeof self->request_reason, "%s", reason);
+    if (id_out)
+        *id_out = self->run_id;
+    pthread_cond_signal (&self->wake);
+    pthread_mutex_unlock (&self->lock);
+    return ERR_OK;
+}
+
+bool
+reconciler_busy (reconciler_t *self, int64_t *id, int64_t *done, int64_t *total, int64_t *drift, int64_t *repaired)
+{
+    pthread_mutex_lock (&self->lock);
+    bool busy = self->busy;
+    *id = self->run_id;
+    *done = self->done;
+    *total = self->total;
+    *drift = self->drift;
+    *repaired = self->repaired;
+    pthread_mutex_unlock (&self->lock);
+    return busy;
+}
