@@ -80,6 +80,12 @@ $(BIN)/bridgectl: $(BUILD)/bridge/bridgectl.o $(LIBCOMMON)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+#  The bridge's unit tests link its flows and store (not its main).
+$(BUILD)/tests/test_bridge_%: tests/unit/test_bridge_%.c $(BUILD)/bridge/flows.o $(BUILD)/bridge/store.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  TEST $@"
+	$(Q)$(CC) $(CFLAGS) -Ibridge -o $@ $< $(BUILD)/bridge/flows.o $(BUILD)/bridge/store.o $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST $@"

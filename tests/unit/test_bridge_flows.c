@@ -1,0 +1,320 @@
+//  Unit tests for bridge/flows.c and bridge/store.c: parsing envelopes,
+//  the commands each event makes, what a result adds, links and cmd_ids.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "bridge.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char s_dir[64];
+static db_t *s_db;
+
+static int
+s_setup (void **state)
+{
+    (void) state;
+    snprintf (s_dir, sizeof s_dir, "/tmp/test_bridge_XXXXXX");
+    if (!mkdtemp (s_dir))
+        return -1;
+    char path[128];
+    snprintf (path, sizeof path, "%s/bridge.db", s_dir);
+    err_info_t err;
+    err_clear (&err);
+    s_db = db_open (path, "normal", &err);
+    if (!s_db || db_migrate (s_db, store_migration_list (), STORE_NMIGRATIONS, &err) != ERR_OK)
+        return -1;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    (void) state;
+    db_destroy (&s_db);
+    char cmd[160];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", s_dir);
+    return system (cmd) == 0 ? 0 : -1;
+}
+
+static void
+s_event (event_t *ev, side_t source, const char *text)
+{
+    assert_true (event_parse (ev, source, text, strlen (text)));
+}
+
+static void
+s_link (const char *kind, const char *crm, const char *erp)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (s_db, &err), ERR_OK);
+    assert_int_equal (store_put_link (s_db, kind, crm, erp, &err), ERR_OK);
+    assert_int_equal (db_commit (s_db, &err), ERR_OK);
+}
+
+#define C1 "11111111-1111-4111-8111-111111111111"
+#define E1 "22222222-2222-4222-8222-222222222222"
+#define D1 "33333333-3333-4333-8333-333333333333"
+#define O1 "44444444-4444-4444-8444-444444444444"
+#define O2 "55555555-5555-4555-8555-555555555555"
+
+static void
+test_garbage_is_not_an_event (void **state)
+{
+    (void) state;
+    event_t ev;
+    const char *bad[] = { "", "not json", "[]", "{\"seq\":1}", "{\"seq\":0,\"type\":\"a.b\",\"entity\":\"a\",\"data\":{}}",
+                          "{\"seq\":1.5,\"type\":\"a.b\",\"entity\":\"a\",\"data\":{}}",
+                          "{\"seq\":1,\"type\":\"a.b\",\"entity\":\"a\",\"data\":[]}",
+                          "{\"seq\":1,\"type\":7,\"entity\":\"a\",\"data\":{}}" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false (event_parse (&ev, SIDE_CRM, bad[i], strlen (bad[i])));
+}
+
+static void
+test_keys_keep_an_orders_events_together (void **state)
+{
+    (void) state;
+    event_t ev;
+    s_event (&ev, SIDE_ERP, "{\"seq\":3,\"id\":\"e\",\"type\":\"shipment.created\",\"entity\":\"shipment\","
+                            "\"entity_id\":\"s1\",\"data\":{\"order_id\":\"" O1 "\"}}");
+    assert_string_equal (ev.key, "order:" O1);
+    event_free (&ev);
+    s_event (&ev, SIDE_ERP, "{\"seq\":4,\"id\":\"e\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+                            "\"entity_id\":\"" O1 "\",\"data\":{}}");
+    assert_string_equal (ev.key, "order:" O1);
+    event_free (&ev);
+}
+
+static void
+test_cmd_ids_are_derived_from_event_and_step (void **state)
+{
+    (void) state;
+    event_t ev;
+    s_event (&ev, SIDE_CRM, "{\"seq\":9,\"id\":\"ev-1\",\"type\":\"x.y\",\"entity\":\"x\",\"data\":{}}");
+    commands_t a = { 0 }, b = { 0 };
+    commands_add (&a, &ev, SIDE_ERP, "t", "step1", cJSON_CreateObject ());
+    commands_add (&a, &ev, SIDE_ERP, "t", "step2", cJSON_CreateObject ());
+    commands_add (&b, &ev, SIDE_ERP, "t", "step1", cJSON_CreateObject ());
+    assert_true (id_valid (a.items[0].cmd_id));
+    assert_string_equal (a.items[0].cmd_id, b.items[0].cmd_id);
+    assert_string_not_equal (a.items[0].cmd_id, a.items[1].cmd_id);
+    commands_clear (&a);
+    commands_clear (&b);
+    event_free (&ev);
+}
+
+static void
+test_crm_customer_goes_to_erp_with_crm_fields_only (void **state)
+{
+    (void) state;
+    event_t ev;
+    s_event (&ev, SIDE_CRM, "{\"seq\":1,\"id\":\"ev\",\"type\":\"customer.created\",\"entity\":\"customer\","
+                            "\"entity_id\":\"" C1 "\",\"actor\":\"u1\",\"data\":{\"id\":\"" C1 "\",\"name\":\"Acme\","
+                            "\"email\":\"a@b.example\",\"tags\":[\"vip\"],\"owner_id\":\"u1\",\"tax_id\":\"X\","
+                            "\"archived\":false}}");
+    commands_t out = { 0 };
+    char wait[100];
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 1);
+    assert_int_equal (out.items[0].target, SIDE_ERP);
+    assert_string_equal (out.items[0].type, "customer.upsert");
+    const cJSON *d = out.items[0].data, *f = cJSON_GetObjectItem (d, "fields");
+    assert_string_equal (json_str (d, "crm_id"), C1);
+    assert_null (cJSON_GetObjectItem (d, "id"));
+    assert_string_equal (json_str (f, "name"), "Acme");
+    assert_null (cJSON_GetObjectItem (f, "tags"));
+    assert_null (cJSON_GetObjectItem (f, "tax_id"));   //  ERP owns it
+
+    //  ERP's answer links the two and sends ERP's finance fields back.
+    const char *r = "{\"id\":\"" E1 "\",\"created\":true,\"finance\":{\"currency\":\"EUR\",\"payment_terms_days\":30}}";
+    cJSON *result = json_parse (r, strlen (r));
+    commands_t follow = { 0 };
+    cJSON *links = cJSON_CreateArray ();
+    flow_after (&ev, &out.items[0], result, &follow, links);
+    assert_int_equal (cJSON_GetArraySize (links), 1);
+    assert_string_equal (json_str (cJSON_GetArrayItem (links, 0), "erp_id"), E1);
+    assert_int_equal (follow.count, 1);
+    assert_int_equal (follow.items[0].target, SIDE_CRM);
+    const cJSON *back = follow.items[0].data;
+    assert_string_equal (json_str (back, "erp_id"), E1);
+    assert_string_equal (json_str (cJSON_GetObjectItem (back, "fields"), "finance_currency"), "EUR");
+    cJSON_Delete (links);
+    cJSON_Delete (result);
+    commands_clear (&follow);
+    commands_clear (&out);
+    event_free (&ev);
+}
+
+static void
+test_what_the_bridge_caused_is_not_sent_back (void **state)
+{
+    (void) state;
+    event_t ev;
+    s_event (&ev, SIDE_ERP, "{\"seq\":2,\"id\":\"ev\",\"type\":\"customer.updated\",\"entity\":\"customer\","
+                            "\"entity_id\":\"" E1 "\",\"actor\":\"bridge\",\"data\":{\"id\":\"" E1 "\",\"crm_id\":\"" C1
+                            "\",\"name\":\"Acme\"}}");
+    commands_t out = { 0 };
+    char wait[100];
+    err_info_t err;
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 0);
+    cJSON *links = cJSON_CreateArray ();
+    flow_links (&ev, links);
+    assert_int_equal (cJSON_GetArraySize (links), 1);
+    assert_string_equal (json_str (cJSON_GetArrayItem (links, 0), "crm_id"), C1);
+    cJSON_Delete (links);
+    event_free (&ev);
+}
+
+static void
+test_a_won_deal_waits_for_its_customers_link (void **state)
+{
+    (void) state;
+    const char *text = "{\"seq\":5,\"id\":\"ev\",\"type\":\"deal.won\",\"entity\":\"deal\",\"entity_id\":\"" D1
+                       "\",\"actor\":\"u1\",\"data\":{\"id\":\"" D1 "\",\"title\":\"Chairs\",\"customer_id\":\"" C1
+                       "\",\"currency\":\"EUR\",\"lines\":[{\"sku\":\"CH-1\",\"quantity\":3,\"unit_price_minor\":100,"
+                       "\"discount_percent\":0,\"description\":\"x\"}]}}";
+    event_t ev;
+    s_event (&ev, SIDE_CRM, text);
+    commands_t out = { 0 };
+    char wait[100];
+    err_info_t err;
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_WAIT);
+    assert_string_equal (wait, "link:customer:" C1);
+    assert_int_equal (out.count, 0);
+
+    s_link ("customer", C1, E1);
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 1);
+    assert_string_equal (out.items[0].type, "order.create");
+    const cJSON *d = out.items[0].data;
+    assert_string_equal (json_str (d, "external_ref"), D1);
+    assert_string_equal (json_str (d, "customer_id"), E1);
+    const cJSON *line = cJSON_GetArrayItem (cJSON_GetObjectItem (d, "lines"), 0);
+    assert_string_equal (json_str (line, "sku"), "CH-1");
+    assert_null (cJSON_GetObjectItem (line, "description"));
+
+    //  The order's answer: a link and the status on the deal.
+    const char *r = "{\"id\":\"" O1 "\",\"number\":\"SO-1\",\"status\":\"confirmed\",\"backordered\":true}";
+    cJSON *result = json_parse (r, strlen (r));
+    commands_t follow = { 0 };
+    cJSON *links = cJSON_CreateArray ();
+    flow_after (&ev, &out.items[0], result, &follow, links);
+    assert_string_equal (json_str (cJSON_GetArrayItem (links, 0), "kind"), "order");
+    assert_int_equal (follow.count, 1);
+    assert_string_equal (follow.items[0].type, "deal.order_status");
+    assert_string_equal (json_str (follow.items[0].data, "status"), "backordered");
+    cJSON_Delete (links);
+    cJSON_Delete (result);
+    commands_clear (&follow);
+    commands_clear (&out);
+    event_free (&ev);
+
+    //  No customer: it can never become an order.
+    s_event (&ev, SIDE_CRM, "{\"seq\":6,\"id\":\"ev2\",\"type\":\"deal.won\",\"entity\":\"deal\",\"entity_id\":\"" D1
+                            "\",\"data\":{\"lines\":[{\"sku\":\"A\",\"quantity\":1}]}}");
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_REJECT);
+    event_free (&ev);
+}
+
+static void
+test_order_status_reaches_the_deal (void **state)
+{
+    (void) state;
+    s_link ("order", D1, O1);
+    event_t ev;
+    commands_t out = { 0 };
+    char wait[100];
+    err_info_t err;
+    s_event (&ev, SIDE_ERP, "{\"seq\":7,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+                            "\"entity_id\":\"" O1 "\",\"actor\":\"u2\",\"data\":{\"status\":\"invoiced\",\"number\":\"SO-1\"}}");
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 1);
+    assert_string_equal (json_str (out.items[0].data, "deal_id"), D1);
+    assert_string_equal (json_str (out.items[0].data, "status"), "invoiced");
+    commands_clear (&out);
+    event_free (&ev);
+    //  Shipping comes from the shipment event, which has the tracking.
+    s_event (&ev, SIDE_ERP, "{\"seq\":8,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+                            "\"entity_id\":\"" O1 "\",\"actor\":\"u2\",\"data\":{\"status\":\"shipped\"}}");
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 0);
+    event_free (&ev);
+    //  An order nobody made from a deal concerns no deal.
+    s_event (&ev, SIDE_ERP, "{\"seq\":9,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+                            "\"entity_id\":\"" O2 "\",\"actor\":\"u2\",\"data\":{\"status\":\"invoiced\"}}");
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 0);
+    event_free (&ev);
+}
+
+static void
+test_a_payment_updates_each_deal_it_paid (void **state)
+{
+    (void) state;
+    s_link ("order", D1, O1);
+    event_t ev;
+    s_event (&ev, SIDE_ERP, "{\"seq\":10,\"id\":\"ev\",\"type\":\"payment.received\",\"entity\":\"payment\","
+                            "\"entity_id\":\"p\",\"data\":{\"reference\":\"BANK-1\",\"currency\":\"EUR\","
+                            "\"allocations\":[{\"invoice_id\":\"i1\",\"amount_minor\":300},{\"invoice_id\":\"i2\",\"amount_minor\":50}],"
+                            "\"invoices\":[{\"id\":\"i1\",\"order_id\":\"" O1 "\",\"total_minor\":500,\"paid_minor\":300,"
+                            "\"status\":\"partly_paid\"},{\"id\":\"i2\",\"order_id\":\"" O2 "\",\"total_minor\":50,"
+                            "\"paid_minor\":50,\"status\":\"paid\"}]}}");
+    commands_t out = { 0 };
+    char wait[100];
+    err_info_t err;
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 1);
+    const cJSON *d = out.items[0].data;
+    int64_t amount = 0, paid = 0;
+    assert_true (json_int (d, "amount_minor", &amount));
+    assert_true (json_int (d, "paid_minor", &paid));
+    assert_int_equal (amount, 300);
+    assert_int_equal (paid, 300);
+    assert_string_equal (json_str (d, "payment_state"), "partial");
+    assert_string_equal (json_str (d, "reference"), "BANK-1");
+    commands_clear (&out);
+    event_free (&ev);
+}
+
+static void
+test_a_link_pairs_one_id_on_each_side (void **state)
+{
+    (void) state;
+    s_link ("customer", C1, E1);
+    s_link ("customer", C1, O2);   //  re-paired: the old pairing goes
+    char other[ID_LEN];
+    assert_true (store_link (s_db, "customer", SIDE_CRM, C1, other));
+    assert_string_equal (other, O2);
+    assert_false (store_link (s_db, "customer", SIDE_ERP, E1, other));
+    assert_true (store_link (s_db, "customer", SIDE_ERP, O2, other));
+    assert_string_equal (other, C1);
+    assert_false (store_link (s_db, "order", SIDE_CRM, C1, other));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_garbage_is_not_an_event),
+        cmocka_unit_test (test_keys_keep_an_orders_events_together),
+        cmocka_unit_test (test_cmd_ids_are_derived_from_event_and_step),
+        cmocka_unit_test_setup_teardown (test_crm_customer_goes_to_erp_with_crm_fields_only, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_what_the_bridge_caused_is_not_sent_back, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_won_deal_waits_for_its_customers_link, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_order_status_reaches_the_deal, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_payment_updates_each_deal_it_paid, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_link_pairs_one_id_on_each_side, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
