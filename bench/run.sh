@@ -10,11 +10,14 @@
 #   BENCH_SECONDS     length of each measurement (default 10)
 #   BENCH_ROUNDS      rounds of the read, create and confirm benchmarks, the best
 #                     of each side kept (default 3)
-#   BENCH_ONLY        any of get,post,search,confirm (default all four)
+#   BENCH_ONLY        any of get,post,search,confirm,bridge (default all five)
 #   BENCH_POST_CONNS  wrk connections for the create and confirm benchmarks
 #                     (default 16)
 #   BENCH_ORDERS      draft orders made for the confirm benchmark (default
 #                     20000; each round of each side uses a copy of them)
+#   BENCH_BACKLOG     events of the bridge catch-up benchmark (default 100000)
+#   BENCH_BRIDGE_SYNC --sync values of the bridge benchmarks (default "full normal")
+#   BENCH_BRIDGE_RATES write rates of the freshness benchmark (default "200 1000")
 #
 # Loopback only; every process it starts is stopped on exit.
 set -euo pipefail
@@ -25,7 +28,7 @@ cd "$ROOT"
 N=${BENCH_CUSTOMERS:-1000000}
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-get,post,search,confirm}
+ONLY=${BENCH_ONLY:-get,post,search,confirm,bridge}
 ORDERS=${BENCH_ORDERS:-20000}
 POST_CONNS=${BENCH_POST_CONNS:-16}
 GET_RECORDS=1000
@@ -41,7 +44,10 @@ log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
-for tool in wrk nginx python3 curl sqlite3; do
+TOOLS="python3 curl sqlite3"
+if want get || want post || want confirm; then TOOLS="$TOOLS wrk"; fi
+if want get; then TOOLS="$TOOLS nginx"; fi
+for tool in $TOOLS; do
     command -v "$tool" >/dev/null || die "$tool is missing (bash scripts/deps.sh --bench)"
 done
 
@@ -97,7 +103,7 @@ wait_http() {
     return 1
 }
 
-# start_crm DIR [flags…]: sets CRM_PID, CRM_URL, CRM_CMD, CRM_TOKEN.
+# start_crm DIR [flags…]: sets CRM_PID, CRM_URL, CRM_PUB, CRM_CMD, CRM_TOKEN.
 start_crm() {
     local dir=$1 hp pp cp
     shift
@@ -108,12 +114,13 @@ start_crm() {
     CRM_PID=$!
     PIDS+=("$CRM_PID")
     CRM_URL=http://127.0.0.1:$hp
+    CRM_PUB=tcp://127.0.0.1:$pp
     CRM_CMD=tcp://127.0.0.1:$cp
     wait_http "$CRM_URL/livez" || { cat "$dir/service.log" >&2; die "crm-service did not start"; }
     CRM_TOKEN=$(cat "$dir/admin.token")
 }
 
-# start_erp DIR [flags…]: sets ERP_PID, ERP_URL, ERP_TOKEN.
+# start_erp DIR [flags…]: sets ERP_PID, ERP_URL, ERP_PUB, ERP_CMD, ERP_TOKEN.
 start_erp() {
     local dir=$1 hp pp cp
     shift
@@ -124,6 +131,8 @@ start_erp() {
     ERP_PID=$!
     PIDS+=("$ERP_PID")
     ERP_URL=http://127.0.0.1:$hp
+    ERP_PUB=tcp://127.0.0.1:$pp
+    ERP_CMD=tcp://127.0.0.1:$cp
     wait_http "$ERP_URL/livez" || { cat "$dir/service.log" >&2; die "erp-service did not start"; }
     ERP_TOKEN=$(cat "$dir/admin.token")
 }
@@ -196,12 +205,17 @@ make --no-print-directory -s all
 CC=${CC:-cc}
 BFLAGS="${OPT:--O2} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread"
 mkdir -p "$BB" "$RESULTS"
-for p in bare_insert bare_search bare_confirm http_lat; do
+for p in bare_insert bare_search bare_confirm bare_bridge http_lat; do
     if [ ! -x "$BB/$p" ] || [ "bench/$p.c" -nt "$BB/$p" ] || [ bench/bare_common.h -nt "$BB/$p" ]; then
         # shellcheck disable=SC2046,SC2086
         $CC $BFLAGS $(pkg-config --cflags sqlite3) -o "$BB/$p" "bench/$p.c" $(pkg-config --libs sqlite3)
     fi
 done
+# The bridge freshness client speaks ZeroMQ, not SQLite.
+if [ ! -x "$BB/bridge_fresh" ] || [ bench/bridge_fresh.c -nt "$BB/bridge_fresh" ]; then
+    # shellcheck disable=SC2046,SC2086
+    $CC $BFLAGS $(pkg-config --cflags libzmq) -o "$BB/bridge_fresh" bench/bridge_fresh.c $(pkg-config --libs libzmq) -lm
+fi
 
 ROWS=()    # lines of the result table
 NOTES=()
@@ -430,6 +444,11 @@ want get && bench_get
 want post && { bench_post full; bench_post normal; }
 want search && bench_search
 want confirm && { bench_confirm full; bench_confirm normal; }
+if want bridge; then
+    # shellcheck source=bench/bridge_bench.sh
+    . bench/bridge_bench.sh
+    bench_bridge
+fi
 
 # --- report ----------------------------------------------------------------------------
 
@@ -438,7 +457,7 @@ want confirm && { bench_confirm full; bench_confirm normal; }
     echo
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty'),"\
         "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r),"\
-        "SQLite $(pkg-config --modversion sqlite3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3),"\
+        "SQLite $(pkg-config --modversion sqlite3)$(command -v wrk >/dev/null && echo ", $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)")$(command -v nginx >/dev/null && echo ", $(nginx -v 2>&1 | cut -d' ' -f3)"),"\
         "BENCH_SECONDS=$SECS"
     echo
     echo "| benchmark | crm-service | baseline | ratio | aim | notes |"

@@ -1,0 +1,157 @@
+# shellcheck shell=bash disable=SC2153  # SECS, PY, BIN… are run.sh's
+# bench/bridge_bench.sh: the bridge benchmarks (bench/README.md, e. and f.),
+# sourced by bench/run.sh, whose helpers (start_crm, start_erp, free_ports,
+# stop_pid, field, add_row…) and settings it uses.
+#
+#   e. freshness: an open-loop client writes customers to CRM at a fixed rate;
+#      the time from CRM's 201 to ERP's erp.customer.created event, per write
+#   f. catch-up: a backlog of BENCH_BACKLOG crm.customer.created events applied
+#      by a freshly started bridge, next to a bare SQLite loop doing the
+#      services' writes in batches of the same size
+
+BACKLOG=${BENCH_BACKLOG:-100000}
+BRIDGE_SYNCS=${BENCH_BRIDGE_SYNC:-full normal}
+BRIDGE_RATES=${BENCH_BRIDGE_RATES:-200 1000}
+BRIDGE_BATCH=500
+
+# start_bridge DIR SYNC: the bridge on CRM_* and ERP_*; sets BRIDGE_PID,
+# BRIDGE_URL, BRIDGE_TOKEN.
+start_bridge() {
+    local dir=$1 hp
+    mkdir -p "$dir"
+    read -r hp < <(free_ports 1)
+    "$BIN/bridge" --data-dir "$dir" --http "127.0.0.1:$hp" --crm-pub "$CRM_PUB" --crm-cmd "$CRM_CMD" \
+        --erp-pub "$ERP_PUB" --erp-cmd "$ERP_CMD" --sync "$2" --batch-max "$BRIDGE_BATCH" \
+        --reconcile-every 0 --log-level warn >>"$dir/bridge.log" 2>&1 &
+    BRIDGE_PID=$!
+    PIDS+=("$BRIDGE_PID")
+    BRIDGE_URL=http://127.0.0.1:$hp
+    wait_http "$BRIDGE_URL/livez" || { cat "$dir/bridge.log" >&2; die "bridge did not start"; }
+    BRIDGE_TOKEN=$(cat "$dir/admin.token")
+}
+
+# bridge_status FIELD…: values from the bridge's /api/v1/status, one per line
+# (FIELD as a dotted path, e.g. sources.crm.last_applied_seq).
+bridge_status() {
+    curl -fs -H "Authorization: Bearer $BRIDGE_TOKEN" "$BRIDGE_URL/api/v1/status" | "$PY" -c '
+import json, sys
+s = json.load(sys.stdin)
+for path in sys.argv[1:]:
+    v = s
+    for k in path.split("."):
+        v = v[k]
+    print(v)' "$@"
+}
+
+# --- e. freshness -----------------------------------------------------------
+
+bench_bridge_fresh() {
+    local sync=$1 rate d line
+    d=$TMP/fresh-$sync
+    start_crm "$d/crm" --sync "$sync"
+    start_erp "$d/erp" --sync "$sync"
+    start_bridge "$d/bridge" "$sync"
+    # Enough distinct bodies for the fastest rate.
+    local most=0
+    for rate in $BRIDGE_RATES; do [ "$rate" -gt "$most" ] && most=$rate; done
+    "$PY" bench/gen_data.py bodies $((most * SECS + 100)) "$TMP/fresh-bodies.jsonl"
+    for rate in $BRIDGE_RATES; do
+        log "bridge freshness, --sync $sync: $rate writes/s for ${SECS}s"
+        line=$("$BB/bridge_fresh" "${CRM_URL##*:}" "$CRM_TOKEN" "${ERP_URL##*:}" "$ERP_TOKEN" "$ERP_PUB" \
+            "$TMP/fresh-bodies.jsonl" "$rate" "$SECS") || die "bridge_fresh failed"
+        log "  $line"
+        [ "$(field errors "$line")" = 0 ] || die "bridge freshness: write errors: $line"
+        [ "$(field seen "$line")" = "$(field writes "$line")" ] \
+            || die "bridge freshness: not every write reached ERP: $line"
+        [ "$(field check_ok "$line")" = "$(field checked "$line")" ] \
+            || die "bridge freshness: a record announced by ERP was not readable: $line"
+        add_row "bridge freshness, $rate writes/s, \`--sync $sync\`" \
+            "p50 $(field p50_ms "$line") ms, p99 $(field p99_ms "$line") ms (max $(field max_ms "$line"))" \
+            "–" "–" "$([ "$rate" -ge 1000 ] && echo 'p99 < 10 ms' || echo '–')" \
+            "achieved $(fmt "$(field achieved_per_s "$line")") writes/s, $(field writes "$line") writes; CRM 201 → ERP PUB event; $(field check_ok "$line")/$(field checked "$line") sampled records readable via ERP API (p50 $(field check_after_ms_p50 "$line") ms after the event)"
+    done
+    NOTES+=("Bridge metrics after the freshness runs (--sync $sync): $(curl -fs "$BRIDGE_URL/metrics" \
+        | grep -E '^bridge_(events_(applied|failed)_total\{source="crm"|command_retries_total)' | tr '\n' ' ')")
+    stop_pid "$BRIDGE_PID"
+    stop_pid "$ERP_PID"
+    stop_pid "$CRM_PID"
+    rm -rf "$d"
+}
+
+# --- f. catch-up ------------------------------------------------------------
+
+bench_bridge_backlog() {
+    local sync=$1 d t0 t1 last secs n erp_n line rate bare
+    d=$TMP/backlog-$sync
+    mkdir -p "$d/crm"
+    log "bridge catch-up, --sync $sync: importing $BACKLOG customers into CRM (bridge stopped)"
+    "$PY" bench/gen_data.py csv "$BACKLOG" 0 "$TMP/backlog.csv"
+    "$BIN/crm-service" import customers "$TMP/backlog.csv" --data-dir "$d/crm" --sync "$sync" \
+        >"$d/import.out" 2>>"$d/import.log" || { tail -5 "$d/import.log" >&2; die "import failed"; }
+    last=$(sqlite3 "$d/crm/crm.db" "SELECT MAX(seq) FROM outbox")
+    n=$(sqlite3 "$d/crm/crm.db" "SELECT COUNT(*) FROM outbox WHERE topic = 'crm.customer.created'")
+    [ "$n" = "$BACKLOG" ] || die "bridge catch-up: $n crm.customer.created events, expected $BACKLOG"
+    # The baseline's copy, before anything else touches crm.db.
+    sqlite3 "$d/crm/crm.db" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    mkdir -p "$d/bare-crm"
+    cp "$d/crm/crm.db" "$d/bare-crm/"
+    start_crm "$d/crm" --sync "$sync"
+    start_erp "$d/erp" --sync "$sync"
+    log "bridge catch-up, --sync $sync: starting the bridge, waiting for last_applied_seq = $last"
+    t0=$(date +%s.%N)
+    start_bridge "$d/bridge" "$sync"
+    while :; do
+        local applied
+        applied=$(bridge_status sources.crm.last_applied_seq 2>/dev/null || echo 0)
+        [ "$applied" -ge "$last" ] && break
+        "$PY" -c "import sys; sys.exit(float(sys.argv[1]) - float(sys.argv[2]) >= 1800)" "$(date +%s.%N)" "$t0" \
+            || die "bridge catch-up: not done after 30 minutes (applied $applied of $last)"
+        sleep 0.05
+    done
+    t1=$(date +%s.%N)
+    erp_n=$(sqlite3 "$d/erp/erp.db" "SELECT COUNT(*) FROM customers WHERE crm_id IS NOT NULL")
+    [ "$erp_n" = "$BACKLOG" ] || die "bridge catch-up: ERP has $erp_n customers, expected $BACKLOG"
+    secs=$("$PY" -c "import sys; print('%.2f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$t1" "$t0")
+    rate=$("$PY" -c "import sys; print(int(sys.argv[1]) / float(sys.argv[2]))" "$BACKLOG" "$secs")
+    # The link-backs the bridge wrote to CRM come back as crm.customer.updated
+    # events (actor bridge: links only). Wait for those too, for the notes.
+    local all
+    while :; do
+        all=$(sqlite3 "$d/crm/crm.db" "SELECT MAX(seq) FROM outbox")
+        [ "$(bridge_status sources.crm.last_applied_seq)" -ge "$all" ] \
+            && [ "$(bridge_status sources.erp.last_applied_seq)" -ge "$(sqlite3 "$d/erp/erp.db" "SELECT MAX(seq) FROM outbox")" ] \
+            && break
+        "$PY" -c "import sys; sys.exit(float(sys.argv[1]) - float(sys.argv[2]) >= 3600)" "$(date +%s.%N)" "$t0" \
+            || die "bridge catch-up: echoes not applied after an hour"
+        sleep 0.1
+    done
+    local t2 linked
+    t2=$(date +%s.%N)
+    linked=$(sqlite3 "$d/crm/crm.db" "SELECT COUNT(*) FROM customers WHERE erp_id IS NOT NULL")
+    NOTES+=("Bridge catch-up (--sync $sync): $BACKLOG crm.customer.created applied in $secs s; with the $((all - last)) crm.customer.updated link-back echoes and the $BACKLOG erp.customer.created events also applied: $("$PY" -c "import sys; print('%.1f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$t2" "$t0") s; CRM customers linked: $linked")
+    NOTES+=("Bridge metrics after the catch-up (--sync $sync): $(curl -fs "$BRIDGE_URL/metrics" \
+        | grep -E '^bridge_(events_(applied|failed|duplicate)_total|command_retries_total|replays_total)' | tr '\n' ' ')")
+    stop_pid "$BRIDGE_PID"
+    stop_pid "$ERP_PID"
+    stop_pid "$CRM_PID"
+
+    log "bridge catch-up, --sync $sync: bare SQLite loop"
+    mkdir -p "$d/bare-erp"
+    "$BIN/erp-service" user list --data-dir "$d/bare-erp" >/dev/null 2>&1
+    line=$("$BB/bare_bridge" "$d/bare-erp/erp.db" "$d/bare-crm/crm.db" "$sync" "$BRIDGE_BATCH") \
+        || die "bare_bridge failed"
+    [ "$(field rows "$line")" = "$BACKLOG" ] || die "bare_bridge: $line"
+    bare=$(field rows_per_s "$line")
+    add_row "bridge catch-up, $(fmt "$BACKLOG") events, \`--sync $sync\`" \
+        "$(fmt "$rate") events/s ($secs s)" \
+        "bare two-database batch loop: $(fmt "$bare") rows/s ($(field seconds "$line") s)" \
+        "$(ratio "$rate" "$bare")" "≥ 0.5" \
+        "batches of $BRIDGE_BATCH; timed from the bridge's start to last_applied_seq = CRM outbox seq $last"
+    rm -rf "$d" "$TMP/backlog.csv"
+}
+
+bench_bridge() {
+    local sync
+    for sync in $BRIDGE_SYNCS; do bench_bridge_fresh "$sync"; done
+    for sync in $BRIDGE_SYNCS; do bench_bridge_backlog "$sync"; done
+}
