@@ -37,9 +37,11 @@ static const config_opt_t s_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static const char *s_usage = "bridge [flags]            run the daemon\n"
-                             "bridge [flags] token issue print a new admin token\n"
-                             "bridge [flags] routes      print the HTTP routes";
+static const char *s_usage = "bridge [flags]                 run the daemon\n"
+                             "bridge [flags] token issue      print a new admin token\n"
+                             "bridge [flags] token list       list the tokens (ids, labels, revoked)\n"
+                             "bridge [flags] token revoke ID  revoke a token\n"
+                             "bridge [flags] routes           print the HTTP routes";
 
 static void
 s_print_route (void *arg, const char *method, const char *pattern, int flags)
@@ -116,6 +118,30 @@ s_admin (config_t *c, db_pool_t *pool)
             return 1;
         }
         printf ("%s\n", token);
+        fprintf (stderr, "bridge: token %s issued (revoke it with: bridge token revoke %s)\n", token_id, token_id);
+        return 0;
+    }
+    if (strcmp (verb, "token") == 0 && strcmp (what, "list") == 0 && config_argc (c) == 2) {
+        sqlite3_stmt *st = db_stmt (db, "SELECT t.id, u.name, COALESCE(t.label, ''), t.created_at,"
+                                        " COALESCE(t.revoked_at, '-') FROM tokens t JOIN users u ON u.id = t.user_id"
+                                        " ORDER BY t.created_at");
+        if (!st)
+            return 1;
+        printf ("%-36s  %-12s  %-10s  %-24s  %s\n", "ID", "USER", "LABEL", "CREATED", "REVOKED");
+        while (sqlite3_step (st) == SQLITE_ROW)
+            printf ("%-36s  %-12s  %-10s  %-24s  %s\n", sqlite3_column_text (st, 0), sqlite3_column_text (st, 1),
+                    sqlite3_column_text (st, 2), sqlite3_column_text (st, 3), sqlite3_column_text (st, 4));
+        sqlite3_reset (st);
+        return 0;
+    }
+    if (strcmp (verb, "token") == 0 && strcmp (what, "revoke") == 0 && config_argc (c) == 3) {
+        if (db_begin (db, &err) != ERR_OK || auth_token_revoke (db, config_argv (c, 2), &err) != ERR_OK
+            || db_commit (db, &err) != ERR_OK) {
+            db_rollback (db);
+            fprintf (stderr, "bridge: %s\n", err.message[0] ? err.message : "cannot revoke the token");
+            return 1;
+        }
+        printf ("revoked %s\n", config_argv (c, 2));
         return 0;
     }
     fprintf (stderr, "bridge: unknown command (see --help)\n");

@@ -1,0 +1,47 @@
+"""The bridge's admin command line: tokens are issued, listed and revoked
+on bridge.db, and a revoked token no longer opens the API."""
+
+import subprocess
+
+import pytest
+import requests
+
+from bridge_helpers import start_system
+from conftest import binary_path
+
+
+@pytest.fixture
+def system(start_service):
+    return start_system(start_service, bridge_extra=("--reconcile-every", "0"))
+
+
+def bridge_cli(bridge, *args, check=True):
+    p = subprocess.run([binary_path("bridge"), "--data-dir", bridge.data_dir] + list(args),
+                       capture_output=True, text=True, timeout=30)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def test_a_token_is_issued_used_and_revoked(system):
+    p = bridge_cli(system.bridge, "token", "issue")
+    token = p.stdout.strip()
+    assert token.startswith("bridge_")
+    token_id = p.stderr.split("token ", 1)[1].split(" ", 1)[0]
+    url = system.bridge.url + "/api/v1/status"
+    auth = {"Authorization": "Bearer " + token}
+    assert requests.get(url, headers=auth, timeout=5).status_code == 200
+    assert token_id in bridge_cli(system.bridge, "token", "list").stdout
+    bridge_cli(system.bridge, "token", "revoke", token_id)
+    r = requests.get(url, headers=auth, timeout=5)
+    assert r.status_code == 401 and r.json()["error"]["code"]
+    # The admin token of the data folder still works.
+    assert system.bridge.api("GET", "/api/v1/status").status_code == 200
+
+
+def test_bad_admin_commands_change_nothing(system):
+    before = bridge_cli(system.bridge, "token", "list").stdout
+    assert bridge_cli(system.bridge, "token", "revoke", "not-a-token", check=False).returncode == 1
+    assert bridge_cli(system.bridge, "token", "frobnicate", check=False).returncode == 2
+    assert bridge_cli(system.bridge, "--batch-max", "0", check=False).returncode == 2
+    assert bridge_cli(system.bridge, "token", "list").stdout == before
