@@ -123,5 +123,17 @@ static const char s_m1[] =
     "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v"
     "    WHERE id IN (old.customer_id, new.customer_id); END;";
 
-const char *const crm_migrations[] = { s_m1 };
+//  2: the search row of a customer is rewritten only when a searched field
+//  really changed (an UPDATE OF fires whenever the column is in the SET
+//  list, and the engine sets every column: a bridge command that only set
+//  erp_id rewrote the FTS row each time).
+static const char s_m2[] =
+    "DROP TRIGGER customers_fts_upd;"
+    "CREATE TRIGGER customers_fts_upd AFTER UPDATE OF name, email, phone, tax_id, external_key ON customers"
+    " WHEN old.name IS NOT new.name OR old.email IS NOT new.email OR old.phone IS NOT new.phone"
+    " OR old.tax_id IS NOT new.tax_id OR old.external_key IS NOT new.external_key BEGIN"
+    "  DELETE FROM customer_fts WHERE rowid = old.rowid;"
+    "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE id = new.id; END;";
+
+const char *const crm_migrations[] = { s_m1, s_m2 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];
