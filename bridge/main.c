@@ -38,6 +38,7 @@ static const config_opt_t s_opts[] = {
 };
 
 static const char *s_usage = "bridge [flags]                 run the daemon\n"
+                             "bridge [flags] user add NAME ROLE  add a user (admin or viewer), print its token\n"
                              "bridge [flags] token issue      print a new admin token\n"
                              "bridge [flags] token list       list the tokens (ids, labels, revoked)\n"
                              "bridge [flags] token revoke ID  revoke a token\n"
@@ -119,6 +120,24 @@ s_admin (config_t *c, db_pool_t *pool)
         }
         printf ("%s\n", token);
         fprintf (stderr, "bridge: token %s issued (revoke it with: bridge token revoke %s)\n", token_id, token_id);
+        return 0;
+    }
+    if (strcmp (verb, "user") == 0 && strcmp (what, "add") == 0 && config_argc (c) == 4) {
+        //  bridge user add NAME ROLE: a user and its first token.
+        char user[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+        if (!auth_role_bit (config_argv (c, 3))) {
+            fprintf (stderr, "bridge: the role must be one of %s\n", auth_role_list ());
+            return 2;
+        }
+        if (db_begin (db, &err) != ERR_OK
+            || auth_user_create (db, config_argv (c, 2), NULL, config_argv (c, 3), user, &err) != ERR_OK
+            || auth_token_issue (db, user, "cli", token, token_id, &err) != ERR_OK || db_commit (db, &err) != ERR_OK) {
+            db_rollback (db);
+            fprintf (stderr, "bridge: %s\n", err.message[0] ? err.message : "cannot add the user");
+            return 1;
+        }
+        printf ("%s\n", token);
+        fprintf (stderr, "bridge: user %s (%s) added with token %s\n", config_argv (c, 2), config_argv (c, 3), token_id);
         return 0;
     }
     if (strcmp (verb, "token") == 0 && strcmp (what, "list") == 0 && config_argc (c) == 2) {

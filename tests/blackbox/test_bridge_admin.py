@@ -45,3 +45,19 @@ def test_bad_admin_commands_change_nothing(system):
     assert bridge_cli(system.bridge, "token", "frobnicate", check=False).returncode == 2
     assert bridge_cli(system.bridge, "--batch-max", "0", check=False).returncode == 2
     assert bridge_cli(system.bridge, "token", "list").stdout == before
+
+
+def test_a_viewer_reads_but_cannot_act(system):
+    token = bridge_cli(system.bridge, "user", "add", "nagios", "viewer").stdout.strip()
+    assert token.startswith("bridge_")
+    auth = {"Authorization": "Bearer " + token}
+    base = system.bridge.url + "/api/v1"
+    assert requests.get(base + "/status", headers=auth, timeout=5).status_code == 200
+    assert requests.get(base + "/dead_letters", headers=auth, timeout=5).status_code == 200
+    for path, body in (("/dead_letters/1/retry", {}), ("/dead_letters/1/discard", {}),
+                       ("/reconcile", {"repair": True})):
+        r = requests.post(base + path, json=body, headers=auth, timeout=5)
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["error"]["code"] == "forbidden"
+    assert bridge_cli(system.bridge, "user", "add", "x", "superuser", check=False).returncode == 2
+    assert bridge_cli(system.bridge, "user", "add", "nagios", "viewer", check=False).returncode == 1
