@@ -48,8 +48,7 @@ static void
 s_print_route (void *arg, const char *method, const char *pattern, int flags)
 {
     (void) arg;
-    (void) flags;
-    printf ("%s %s\n", method, pattern);
+    printf ("%s %s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "");
 }
 
 static bool

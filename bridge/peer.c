@@ -25,8 +25,11 @@ s_connect (peer_t *self)
     void *s = zmq_socket (self->ctx, ZMQ_DEALER);
     if (!s)
         return NULL;
-    int linger = 0;
+    //  A send can block when no connection is usable (a peer that refuses
+    //  our CURVE key never completes one): it fails after the timeout too.
+    int linger = 0, sndtimeo = self->timeout_ms;
     zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (s, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     if (self->curve_dir) {
         err_info_t err;
         err_clear (&err);

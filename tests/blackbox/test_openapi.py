@@ -1,10 +1,12 @@
-"""docs/openapi/crm.yaml and docs/openapi/erp.yaml against the routes
-crm-service and erp-service really serve.
+"""docs/openapi/crm.yaml, erp.yaml and bridge.yaml against the routes
+crm-service, erp-service and the bridge really serve.
 
-Starts nothing: `<service> routes` prints every route ("METHOD PATTERN"
-and " public" for those that need no token) without opening a database.
-The document must describe exactly those routes, parse as YAML, resolve
-every $ref, and mark public routes (and only those) as needing no token.
+Starts nothing for the route checks: `<program> routes` prints every route
+("METHOD PATTERN" and " public" for those that need no token) without
+opening a database. The document must describe exactly those routes, parse
+as YAML, resolve every $ref, and mark public routes (and only those) as
+needing no token. The last test starts the three programs and checks the
+bridge's real answers against the schemas of bridge.yaml.
 """
 
 import os
@@ -17,7 +19,8 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN_DIR = os.path.abspath(os.environ.get("BIN_DIR") or os.path.join(REPO, "bin"))
 SPECS = {"crm-service": os.path.join(REPO, "docs", "openapi", "crm.yaml"),
-         "erp-service": os.path.join(REPO, "docs", "openapi", "erp.yaml")}
+         "erp-service": os.path.join(REPO, "docs", "openapi", "erp.yaml"),
+         "bridge": os.path.join(REPO, "docs", "openapi", "bridge.yaml")}
 SERVICES = sorted(SPECS)
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -191,3 +194,86 @@ def test_every_operation_answers_errors_with_the_error_schema(service):
             if schema.get("$ref") != "#/components/schemas/Error":
                 bad.append("  %s %s %s" % (method, path, status))
     assert not bad, "error answers without the Error schema:\n" + "\n".join(bad)
+
+
+# ---------------------------------------------------------------------------
+# The bridge's answers against bridge.yaml's schemas
+
+def _json_schema(node):
+    """An OpenAPI 3.0 schema as JSON Schema: `nullable: true` becomes a
+    type that also admits null (the rest is the same vocabulary)."""
+    if isinstance(node, list):
+        return [_json_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _json_schema(v) for k, v in node.items()
+           if k not in ("nullable", "example", "format")}
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = list(out["enum"]) + [None]
+    return out
+
+
+def _answer_schema(spec, path, method, status):
+    """The JSON Schema of a documented answer, $refs resolvable against
+    the whole (converted) document."""
+    answer = spec["paths"][path][method]["responses"][str(status)]
+    if "$ref" in answer:
+        answer = spec["components"]["responses"][answer["$ref"].rsplit("/", 1)[-1]]
+    schema = answer["content"]["application/json"]["schema"]
+    return dict(_json_schema(schema), components=_json_schema(spec["components"]))
+
+
+def test_bridge_answers_match_bridge_yaml(start_service):
+    jsonschema = pytest.importorskip("jsonschema")
+    from bridge_helpers import start_system, wait_until  # noqa: E402 (needs conftest's path)
+
+    spec = load_spec("bridge")
+    system = start_system(start_service)
+    crm, bridge = system.crm, system.bridge
+    # A customer (a link) and a won deal for an unknown sku (a dead letter).
+    c = crm.api("POST", "/api/v1/customers", json={"name": "Schema GmbH"})
+    assert c.status_code == 201, c.text
+    d = crm.api("POST", "/api/v1/deals", json={
+        "title": "Unknown sku", "customer_id": c.json()["id"], "currency": "EUR",
+        "lines": [{"sku": "NO-SUCH-SKU", "quantity": 1, "unit_price_minor": 100}]})
+    assert d.status_code == 201, d.text
+    w = crm.api("POST", "/api/v1/deals/%s/win" % d.json()["id"], headers={"If-Match": '"1"'})
+    assert w.status_code == 200, w.text
+    dl = wait_until(lambda: bridge.api("GET", "/api/v1/dead_letters").json()["items"],
+                    what="a dead letter for the unknown sku")
+
+    def check(path, method, status, r, template=None):
+        assert r.status_code == status, "%s %s: %d %s" % (method, template or path, r.status_code, r.text)
+        jsonschema.validate(r.json(), _answer_schema(spec, template or path, method, status))
+
+    check("/livez", "get", 200, bridge.api("GET", "/livez", token=None))
+    check("/readyz", "get", 200, bridge.api("GET", "/readyz", token=None))
+    check("/api/v1/status", "get", 200, bridge.api("GET", "/api/v1/status"))
+    check("/api/v1/status", "get", 401, bridge.api("GET", "/api/v1/status", token=None))
+    check("/api/v1/links", "get", 200, bridge.api("GET", "/api/v1/links"))
+    check("/api/v1/links", "get", 400, bridge.api("GET", "/api/v1/links", params={"kind": "x"}))
+    check("/api/v1/links/{id}", "get", 200, bridge.api("GET", "/api/v1/links/" + c.json()["id"]),
+          "/api/v1/links/{id}")
+    check("/api/v1/links/{id}", "get", 404, bridge.api("GET", "/api/v1/links/nope"), "/api/v1/links/{id}")
+    check("/api/v1/dead_letters", "get", 200, bridge.api("GET", "/api/v1/dead_letters"))
+    check("/api/v1/dead_letters", "get", 400,
+          bridge.api("GET", "/api/v1/dead_letters", params={"status": "x"}))
+    one = "/api/v1/dead_letters/%d" % dl[0]["id"]
+    check(one, "get", 200, bridge.api("GET", one), "/api/v1/dead_letters/{id}")
+    check(one, "get", 404, bridge.api("GET", "/api/v1/dead_letters/999999"), "/api/v1/dead_letters/{id}")
+    check(one, "post", 200, bridge.api("POST", one + "/discard"), "/api/v1/dead_letters/{id}/discard")
+    check(one, "post", 409, bridge.api("POST", one + "/retry"), "/api/v1/dead_letters/{id}/retry")
+    run = bridge.api("POST", "/api/v1/reconcile", json={"repair": False})
+    check("/api/v1/reconcile", "post", 202, run)
+    path = "/api/v1/reconcile/%d" % run.json()["id"]
+    wait_until(lambda: bridge.api("GET", path).json()["status"] != "running", timeout=30,
+               what="the reconciliation run to end")
+    check(path, "get", 200, bridge.api("GET", path), "/api/v1/reconcile/{id}")
+    check("/api/v1/reconcile", "get", 200, bridge.api("GET", "/api/v1/reconcile"))
+    check(path, "get", 404, bridge.api("GET", "/api/v1/reconcile/999999"), "/api/v1/reconcile/{id}")
+    check("/api/v1/reconcile", "post", 400, bridge.api("POST", "/api/v1/reconcile", json={"repair": 1}))
+    check("/api/v1/status", "get", 200, bridge.api("GET", "/api/v1/status"))
+    r = bridge.api("GET", "/metrics", token=None)
+    assert r.status_code == 200 and "bridge_lag_seq" in r.text
