@@ -46,7 +46,7 @@ all: deps-check $(PROGRAMS)
 
 deps-check:
 	$(Q)pkg-config --exists $(PKGS) && pkg-config --exists cmocka || bash scripts/deps.sh
-	$(Q)test -x /usr/bin/python3 && /usr/bin/python3 -c 'import zmq, requests, pytest, yaml' 2>/dev/null || bash scripts/deps.sh
+	$(Q)test -x /usr/bin/python3 && /usr/bin/python3 -c 'import zmq, requests, pytest, yaml, jsonschema' 2>/dev/null || bash scripts/deps.sh
 
 deps:
 	bash scripts/deps.sh --all
