@@ -8,6 +8,7 @@ Every test starts its own three programs (the `system` fixture) and polls
 with wait_until instead of sleeping, except where the point is that
 nothing more happens (no echo)."""
 
+import datetime
 import time
 
 import pytest
@@ -405,3 +406,50 @@ def test_api_refusals(system):
     assert r.status_code == 200 and r.json() == {"status": "ok"}
     r = system.bridge.api("GET", "/readyz", token=None)
     assert r.status_code == 200 and r.json() == {"status": "ready"}
+
+
+# ---------------------------------------------------------------------------
+# archiving and overdue invoices
+
+
+def test_archiving_flows_both_ways(system):
+    crm_c, erp_c = crm_customer(system, "Archive Me Ltd")
+    r = system.crm.api("POST", "/api/v1/customers/%s/archive" % crm_c["id"])
+    assert r.status_code == 200, r.text
+    wait_until(lambda: get(system.erp, "customers", erp_c["id"])["archived"] is True, what="archived in ERP")
+    r = system.crm.api("POST", "/api/v1/customers/%s/restore" % crm_c["id"])
+    assert r.status_code == 200, r.text
+    wait_until(lambda: get(system.erp, "customers", erp_c["id"])["archived"] is False, what="restored in ERP")
+    # and from ERP's side
+    r = system.erp.api("POST", "/api/v1/customers/%s/archive" % erp_c["id"])
+    assert r.status_code == 200, r.text
+    wait_until(lambda: get(system.crm, "customers", crm_c["id"])["archived"] is True, what="archived in CRM")
+    settle(system)
+    assert get(system.erp, "customers", erp_c["id"])["archived"] is True
+
+
+def test_an_overdue_invoice_alerts_the_deals_owner(system):
+    shop(system.erp, "LAMP-1", 20, list_price_minor=1000)
+    crm_c, erp_c = crm_customer(system, "Late Payer Ltd")
+    d = won_deal(system, crm_c, deal_lines("LAMP-1", 1))
+    o = the_order(system, d["id"])
+    assert system.erp.api("POST", "/api/v1/orders/%s/ship" % o["id"], json={}).status_code == 201
+    # invoiced 60 days ago with 30 days' terms: overdue
+    issued = (datetime.date.today() - datetime.timedelta(days=60)).isoformat()
+    r = system.erp.api("POST", "/api/v1/orders/%s/invoice" % o["id"], json={"issued_on": issued})
+    assert r.status_code == 201, r.text
+    inv = r.json()
+    r = system.erp.api("POST", "/api/v1/invoices/overdue_check", json={})
+    assert r.status_code == 200 and r.json()["notified"] >= 1, r.text
+    got = deal_where(system.crm, d["id"], lambda x: x["payment_state"] == "overdue", what="overdue on the deal")
+    alerts = wait_until(lambda: [a for a in list_all(system.crm, "alerts", {"kind": "overdue_payment"})
+                                 if d["id"] in (a.get("deal_ids") or [])], what="an overdue alert")
+    assert len(alerts) == 1, alerts
+    assert alerts[0]["owner_id"] == got["owner_id"] and inv["number"] in alerts[0]["message"], alerts
+    wait_until(lambda: get(system.crm, "customers", crm_c["id"])["overdue_minor"] == inv["total_minor"],
+               what="the overdue amount on the CRM customer")
+    # a second sweep raises nothing new
+    system.erp.api("POST", "/api/v1/invoices/overdue_check", json={})
+    settle(system)
+    assert len([a for a in list_all(system.crm, "alerts", {"kind": "overdue_payment"})
+                if d["id"] in (a.get("deal_ids") or [])]) == 1
