@@ -128,13 +128,19 @@ s_buf_free (s_buf_t *buf)
 static void s_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 static void
+s_verror (const char *fmt, va_list ap)
+{
+    fputs ("bridgectl: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+}
+
+static void
 s_error (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fputs ("bridgectl: ", stderr);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    s_verror (fmt, ap);
     va_end (ap);
 }
 
@@ -182,9 +188,7 @@ s_usage_error (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fputs ("bridgectl: ", stderr);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    s_verror (fmt, ap);
     va_end (ap);
     fputs ("Try 'bridgectl --help'.\n", stderr);
     return EXIT_USAGE;

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "service.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -68,16 +69,8 @@ static err_t
 s_open (config_t *c, db_pool_t **pool, err_info_t *err)
 {
     const char *dir = config_get (c, "data-dir");
-    char partial[4096];
-    snprintf (partial, sizeof partial, "%s", dir);
-    for (char *p = partial + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir (partial, 0755);
-            *p = '/';
-        }
-    if (mkdir (dir, 0700) != 0 && errno != EEXIST)
-        return err_set (err, ERR_IO, "data-dir", "cannot create %s: %s", dir, strerror (errno));
+    if (service_data_dir (dir, err) != ERR_OK)
+        return err->code;
     const char *sync = config_get (c, "sync");
     if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0)
         return err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");

@@ -303,11 +303,10 @@ s_notify (void *arg)
 
 //  --- set-up ---
 
-static err_t
-s_open (service_t *svc, err_info_t *err)
+err_t
+service_data_dir (const char *dir, err_info_t *err)
 {
-    const char *dir = config_get (svc->config, "data-dir");
-    //  mkdir -p: the parents too.
+    //  mkdir -p: the parents too; the folder itself is the owner's only.
     char partial[4096];
     snprintf (partial, sizeof partial, "%s", dir);
     for (char *p = partial + 1; *p; p++)
@@ -318,6 +317,15 @@ s_open (service_t *svc, err_info_t *err)
         }
     if (mkdir (dir, 0700) != 0 && errno != EEXIST)
         return err_set (err, ERR_IO, "data-dir", "cannot create %s: %s", dir, strerror (errno));
+    return ERR_OK;
+}
+
+static err_t
+s_open (service_t *svc, err_info_t *err)
+{
+    const char *dir = config_get (svc->config, "data-dir");
+    if (service_data_dir (dir, err) != ERR_OK)
+        return err->code;
     char path[4096];
     snprintf (path, sizeof path, "%s/%s", dir, svc->def->db_file);
     const char *sync = config_get (svc->config, "sync");

@@ -45,6 +45,11 @@ command_server_t *
 const service_def_t *
     service_def (service_t *svc);
 
+//  Create a program's data folder (and its parents) for --data-dir; the
+//  folder itself gets mode 0700. ERR_IO with the reason.
+err_t
+    service_data_dir (const char *dir, err_info_t *err);
+
 //  Register a resource in the engine and, when serving, its routes.
 err_t
     service_resource (service_t *svc, const resource_def_t *def);
