@@ -454,17 +454,19 @@ s_again (worker_t *self, item_t *it)
     return it->outcome;
 }
 
-static void
-s_retry_dead_letters (worker_t *self)
+//  Retry the first dead letter of this source marked 'retrying'. Returns
+//  false when there was none.
+static bool
+s_retry_dead_letter (worker_t *self)
 {
     sqlite3_stmt *st = db_stmt (self->db, "SELECT id, event FROM dead_letters WHERE source = ?1"
                                           " AND status = 'retrying' ORDER BY id LIMIT 1");
     if (!st)
-        return;
+        return false;
     sqlite3_bind_text (st, 1, side_name (self->source), -1, SQLITE_STATIC);
     if (sqlite3_step (st) != SQLITE_ROW) {
         sqlite3_reset (st);
-        return;
+        return false;
     }
     int64_t id = sqlite3_column_int64 (st, 0);
     item_t it = { 0 };
@@ -510,6 +512,7 @@ s_retry_dead_letters (worker_t *self)
         self->next_release_ms = 0;
     event_free (&it.ev);
     cJSON_Delete (it.links);
+    return true;
 }
 
 //  Whether the first parked event of key may go: its dead letter is gone
@@ -747,6 +750,7 @@ s_thread (void *arg)
     atomic_store (&self->st->last_seen_seq, self->cursor);
     atomic_store (&self->st->parked,
                   db_scalar_int (self->db, "SELECT COUNT(*) FROM parked WHERE source = ?1", side_name (self->source), 0));
+    atomic_store (&self->retry_requested, true);
     const char *why = "start";
     int cap = b->batch_max;
     item_t *items = calloc ((size_t) cap, sizeof *items);
@@ -774,8 +778,11 @@ s_thread (void *arg)
             }
             continue;
         }
+        //  Retries asked for through the API (and any a restart
+        //  interrupted: the flag starts set), one after the other.
         if (atomic_exchange (&self->retry_requested, false))
-            s_retry_dead_letters (self);
+            for (int i = 0; i < 100 && !atomic_load (&b->stopping) && s_retry_dead_letter (self); i++)
+                ;
         if (now >= self->next_release_ms) {
             if (atomic_load (&self->st->parked) > 0)
                 s_release_parked (self);
