@@ -112,6 +112,22 @@ const resource_def_t erp_invoices = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
+//  Publish erp.customer.balance_changed with the customer as it is now.
+static err_t
+s_publish_balance (db_t *db, const actor_t *actor, const char *customer_id, err_info_t *err)
+{
+    cJSON *rec = NULL;
+    err_t rc = resource_get (db, &erp_customers, NULL, customer_id, &rec, err);
+    if (rc == ERR_OK) {
+        int64_t version = 0;
+        json_int (rec, "version", &version);
+        rc = outbox_append (db, actor, "customer", "balance_changed", customer_id, version, rec,
+                            NULL, err);
+    }
+    cJSON_Delete (rec);
+    return rc;
+}
+
 err_t
 invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id, int64_t delta,
                          err_info_t *err)
@@ -141,16 +157,7 @@ invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id
     sqlite3_reset (st);
     if (r != SQLITE_DONE)
         return db_error (db, r, err);
-    cJSON *rec = NULL;
-    err_t rc = resource_get (db, &erp_customers, NULL, customer_id, &rec, err);
-    if (rc == ERR_OK) {
-        int64_t version = 0;
-        json_int (rec, "version", &version);
-        rc = outbox_append (db, actor, "customer", "balance_changed", customer_id, version, rec,
-                            NULL, err);
-    }
-    cJSON_Delete (rec);
-    return rc;
+    return s_publish_balance (db, actor, customer_id, err);
 }
 
 //  Store a customer's overdue amount as it is now (its record computes it
@@ -171,16 +178,7 @@ s_overdue_changed (db_t *db, const actor_t *actor, const char *customer_id, err_
     sqlite3_reset (st);
     if (r != SQLITE_DONE)
         return db_error (db, r, err);
-    cJSON *rec = NULL;
-    err_t rc = resource_get (db, &erp_customers, NULL, customer_id, &rec, err);
-    if (rc == ERR_OK) {
-        int64_t version = 0;
-        json_int (rec, "version", &version);
-        rc = outbox_append (db, actor, "customer", "balance_changed", customer_id, version, rec,
-                            NULL, err);
-    }
-    cJSON_Delete (rec);
-    return rc;
+    return s_publish_balance (db, actor, customer_id, err);
 }
 
 err_t
