@@ -25,6 +25,17 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON  := $(BUILD)/libcommon.a
 
+#  The web pages are built into each binary: scripts/embed.c (compiled for
+#  the build host, no sanitizers) turns <program>/web and common/web into
+#  $(BUILD)/web/<program>_assets.c, which defines web_assets (common/web.h).
+#  It is rebuilt when any file or folder under them changes.
+HOSTCC     ?= cc
+EMBED      := $(BUILD)/tools/embed
+web_files   = $(shell find $(1) common/web 2>/dev/null)
+CRM_ASSETS    := $(BUILD)/web/crm_assets.o
+ERP_ASSETS    := $(BUILD)/web/erp_assets.o
+BRIDGE_ASSETS := $(BUILD)/web/bridge_assets.o
+
 PROGRAMS   := $(BIN)/crm-service
 ifneq ($(ERP_SRC),)
 PROGRAMS   += $(BIN)/erp-service
@@ -60,17 +71,41 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@echo "  AR   $@"
 	$(Q)ar rcs $@ $^
 
-$(BIN)/crm-service: $(CRM_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+$(EMBED): scripts/embed.c
+	@mkdir -p $(dir $@)
+	@echo "  CC   $@"
+	$(Q)$(HOSTCC) -O2 -std=c11 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/web/crm_assets.c: $(EMBED) $(call web_files,crm-service/web)
+	@mkdir -p $(dir $@)
+	@echo "  WEB  $@"
+	$(Q)$(EMBED) $@ web_assets /app crm-service/web /common common/web
+
+$(BUILD)/web/erp_assets.c: $(EMBED) $(call web_files,erp-service/web)
+	@mkdir -p $(dir $@)
+	@echo "  WEB  $@"
+	$(Q)$(EMBED) $@ web_assets /app erp-service/web /common common/web
+
+$(BUILD)/web/bridge_assets.c: $(EMBED) $(call web_files,bridge/web)
+	@mkdir -p $(dir $@)
+	@echo "  WEB  $@"
+	$(Q)$(EMBED) $@ web_assets /app bridge/web /common common/web
+
+$(BUILD)/web/%_assets.o: $(BUILD)/web/%_assets.c
+	@echo "  CC   $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/crm-service: $(CRM_SRC:%.c=$(BUILD)/%.o) $(CRM_ASSETS) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/erp-service: $(ERP_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+$(BIN)/erp-service: $(ERP_SRC:%.c=$(BUILD)/%.o) $(ERP_ASSETS) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/bridge: $(BRIDGE_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+$(BIN)/bridge: $(BRIDGE_SRC:%.c=$(BUILD)/%.o) $(BRIDGE_ASSETS) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "service.h"
+#include "web.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +36,7 @@ static const config_opt_t s_opts[] = {
     { "sub-hwm", "100000", "receive high-water mark of the event sockets" },
     { "http-threads", "2", "HTTP worker threads" },
     { "reconcile-every", "60", "minutes between scheduled (report-only) reconciliations; 0: none" },
+    { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
     { NULL, NULL, NULL }
 };
 
@@ -49,7 +51,7 @@ static void
 s_print_route (void *arg, const char *method, const char *pattern, int flags)
 {
     (void) arg;
-    printf ("%s %s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "");
+    printf ("%s %s%s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "", (flags & HTTP_PAGE) ? " page" : "");
 }
 
 static bool
@@ -202,8 +204,11 @@ main (int argc, char **argv)
     if (config_argc (c) > 0 && strcmp (config_argv (c, 0), "routes") == 0) {
         http_server_t *http = http_server_new (NULL, &b);
         err_info_t err;
-        if (http && api_setup (&b, http, &err) == ERR_OK)
+        web_site_t site = { .table = web_assets, .count = web_assets_count, .program_dir = "bridge" };
+        if (http && api_setup (&b, http, &err) == ERR_OK) {
+            web_routes (http, &site);
             http_server_each_route (http, s_print_route, NULL);
+        }
         http_server_destroy (&http);
         config_destroy (&c);
         return 0;
@@ -241,6 +246,8 @@ main (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);
 
     http_server_t *http = NULL;
+    web_site_t site = { .table = web_assets, .count = web_assets_count, .program_dir = "bridge",
+                        .web_dir = config_get (c, "web-dir") };
     char token_path[4096];
     snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
     bool created = false;
@@ -256,6 +263,7 @@ main (int argc, char **argv)
     }
     if (api_setup (&b, http, &err) != ERR_OK)
         goto failed;
+    web_routes (http, &site);
     for (int s = 0; s < SIDE__COUNT; s++) {
         b.workers[s] = worker_new (&b, s);
         if (!b.workers[s]) {

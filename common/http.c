@@ -7,6 +7,7 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -16,9 +17,21 @@
 #include <strings.h>
 
 #define HTTP_MAX_ROUTES 256
-#define HTTP_MAX_SEGS 8
+#define HTTP_MAX_SEGS 16
 #define HTTP_CSV_BODY_LIMIT (64 * 1024 * 1024)
 #define HTTP_MAX_RESP_HEADERS 8
+
+//  On every answer, API and pages alike (DESIGN.md §3a): no sniffing, no
+//  referrer, no framing, and a policy that allows no inline script or style.
+static const char *const s_security_headers[][2] = {
+    { "X-Content-Type-Options", "nosniff" },
+    { "Referrer-Policy", "no-referrer" },
+    { "X-Frame-Options", "DENY" },
+    { "Content-Security-Policy",
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+      " font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" },
+    { NULL, NULL }
+};
 
 const char *http_migration_sql =
     "CREATE TABLE IF NOT EXISTS idempotency ("
@@ -56,6 +69,7 @@ struct _http_req_t {
     http_server_t *srv;
     struct MHD_Connection *conn;
     const char *method;
+    const char *url;                   //  MHD's decoded path, for the request's life
     char *path;                        //  copy, split into segments in place
     s_route_t *route;
     const char *param_names[HTTP_MAX_PARAMS];
@@ -73,6 +87,7 @@ struct _http_req_t {
     //  response
     int status;
     char *resp;
+    bool resp_static;                  //  resp is borrowed, not freed
     size_t resp_len;
     const char *resp_type;
     char *hdr_names[HTTP_MAX_RESP_HEADERS];
@@ -144,11 +159,13 @@ s_match (http_req_t *req)
     int best_literals = -1;
     for (int i = 0; i < req->srv->nroutes; i++) {
         s_route_t *r = &req->srv->routes[i];
-        if (r->nsegs != n)
+        //  A page route's last parameter takes the rest of the path.
+        bool tail = (r->flags & HTTP_PAGE) && r->nsegs > 0 && r->segs[r->nsegs - 1][0] == '{';
+        if (tail ? n < r->nsegs : r->nsegs != n)
             continue;
         int literals = 0;
         bool ok = true;
-        for (int s = 0; s < n && ok; s++) {
+        for (int s = 0; s < r->nsegs && ok; s++) {
             if (r->segs[s][0] == '{')
                 continue;
             if (strcmp (r->segs[s], segs[s]) != 0)
@@ -159,7 +176,9 @@ s_match (http_req_t *req)
         if (!ok)
             continue;
         req->path_known = true;
-        if (strcmp (r->method, req->method) != 0)
+        //  HEAD is a GET without the body (libmicrohttpd drops it).
+        if (strcmp (r->method, req->method) != 0
+            && !(strcmp (req->method, "HEAD") == 0 && strcmp (r->method, "GET") == 0))
             continue;
         if (literals > best_literals) {
             best = r;
@@ -169,7 +188,7 @@ s_match (http_req_t *req)
     if (!best)
         return;
     req->route = best;
-    for (int s = 0; s < n && req->nparams < HTTP_MAX_PARAMS; s++)
+    for (int s = 0; s < best->nsegs && req->nparams < HTTP_MAX_PARAMS; s++)
         if (best->segs[s][0] == '{') {
             req->param_names[req->nparams] = best->segs[s];
             req->param_values[req->nparams] = segs[s];
@@ -207,6 +226,12 @@ const char *
 http_method (http_req_t *req)
 {
     return req->method;
+}
+
+const char *
+http_path (http_req_t *req)
+{
+    return req->url;
 }
 
 const char *
@@ -321,9 +346,22 @@ bad:
 static void
 s_reset_response (http_req_t *req)
 {
-    free (req->resp);
+    if (!req->resp_static)
+        free (req->resp);
     req->resp = NULL;
+    req->resp_static = false;
     req->resp_len = 0;
+}
+
+void
+http_reply_static (http_req_t *req, int status, const char *content_type, const void *data, size_t len)
+{
+    s_reset_response (req);
+    req->status = status;
+    req->resp = (char *) data;
+    req->resp_static = true;
+    req->resp_len = len;
+    req->resp_type = content_type;
 }
 
 void
@@ -537,12 +575,16 @@ s_dispatch (http_req_t *req)
             http_reply_errorf (req, ERR_NOT_FOUND, NULL, "no such route");
         return;
     }
+    int flags = req->route->flags;
+    if (flags & HTTP_PAGE) {
+        req->route->handler (req);
+        return;
+    }
     req->db = db_pool_get (req->srv->pool);
     if (!req->db) {
         http_reply_errorf (req, ERR_UNAVAILABLE, NULL, "the database cannot be opened");
         return;
     }
-    int flags = req->route->flags;
     if (!(flags & HTTP_PUBLIC) && !s_authenticate (req))
         goto done;
     if (!(flags & HTTP_WRITE)) {
@@ -600,12 +642,16 @@ s_send (http_req_t *req)
 {
     if (req->status == 0)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "no answer");
+    bool owned = req->resp && !req->resp_static;
     struct MHD_Response *resp = MHD_create_response_from_buffer (req->resp_len, req->resp ? req->resp : (void *) "",
-                                                                 req->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+                                                                 owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
-    req->resp = NULL;    //  MHD owns it now
+    req->resp = NULL;    //  MHD owns it now (or it was borrowed)
+    req->resp_static = false;
     MHD_add_response_header (resp, "Content-Type", req->resp_type ? req->resp_type : "application/json");
+    for (int i = 0; s_security_headers[i][0]; i++)
+        MHD_add_response_header (resp, s_security_headers[i][0], s_security_headers[i][1]);
     for (int i = 0; i < req->nhdrs; i++)
         MHD_add_response_header (resp, req->hdr_names[i], req->hdr_values[i]);
     enum MHD_Result rc = MHD_queue_response (req->conn, (unsigned) req->status, resp);
@@ -635,6 +681,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         req->srv = srv;
         req->conn = conn;
         req->method = method;
+        req->url = url;
         req->started_ms = clock_mono_ms ();
         req->path = strdup (url);
         if (!req->path)
@@ -691,7 +738,8 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Re
         return;
     free (req->path);
     free (req->body);
-    free (req->resp);
+    if (!req->resp_static)
+        free (req->resp);
     cJSON_Delete (req->body_json);
     for (int i = 0; i < req->nhdrs; i++) {
         free (req->hdr_names[i]);
@@ -742,6 +790,31 @@ http_server_on_commit (http_server_t *self, void (*fn) (void *), void *arg)
     self->commit_arg = arg;
 }
 
+//  Percent-decoding of the path and query, as libmicrohttpd's own except
+//  that %00 stays as it is: a NUL would cut the text short, so that
+//  "/app/index.html%00.png" would look like "/app/index.html".
+static size_t
+s_unescape (void *cls, struct MHD_Connection *conn, char *text)
+{
+    (void) cls;
+    (void) conn;
+    char *out = text;
+    for (const char *in = text; *in; ) {
+        if (in[0] == '%' && isxdigit ((unsigned char) in[1]) && isxdigit ((unsigned char) in[2])) {
+            char hex[3] = { in[1], in[2], '\0' };
+            unsigned long v = strtoul (hex, NULL, 16);
+            if (v != 0) {
+                *out++ = (char) v;
+                in += 3;
+                continue;
+            }
+        }
+        *out++ = *in++;
+    }
+    *out = '\0';
+    return (size_t) (out - text);
+}
+
 err_t
 http_server_start (http_server_t *self, const char *host, int port, int threads, err_info_t *err)
 {
@@ -756,6 +829,7 @@ http_server_start (http_server_t *self, const char *host, int port, int threads,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) (threads > 0 ? threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_UNESCAPE_CALLBACK, s_unescape, self,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 2000,
         MHD_OPTION_END);

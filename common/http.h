@@ -25,6 +25,9 @@ enum {
     HTTP_RAW = 1 << 3,        //  no idempotency / transaction wrapping at all
     HTTP_SECRET = 1 << 4,     //  the answer holds a secret (a token): it is never
                               //  stored, so Idempotency-Key is refused (422)
+    HTTP_PAGE = 1 << 5,       //  a web page (common/web.c), not part of the API:
+                              //  a trailing {param} takes the rest of the path,
+                              //  no database; `routes` prints it with "page"
 };
 
 typedef struct _http_server_t http_server_t;
@@ -91,6 +94,9 @@ const actor_t *
     http_actor (http_req_t *req);
 const char *
     http_method (http_req_t *req);
+//  The request's URL path as libmicrohttpd decoded it ("/app/x.js").
+const char *
+    http_path (http_req_t *req);
 //  Path parameter by name ("id"), NULL if the pattern has none.
 const char *
     http_param (http_req_t *req, const char *name);
@@ -127,6 +133,10 @@ void
 //  text is consumed (freed with free()).
 void
     http_reply_take (http_req_t *req, int status, const char *content_type, char *text, size_t len);
+//  data is borrowed and must outlive the response (embedded files).
+void
+    http_reply_static (http_req_t *req, int status, const char *content_type, const void *data,
+                       size_t len);
 void
     http_reply_error (http_req_t *req, const err_info_t *err);
 void

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "web.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -33,6 +34,7 @@ struct _service_t {
     bool serving;
     metric_t *outbox_seq;
     metric_t *published_seq;
+    web_site_t site;              //  the pages (common/web.h)
 };
 
 static const config_opt_t s_opts[] = {
@@ -45,6 +47,7 @@ static const config_opt_t s_opts[] = {
     { "log-level", "info", "error, warn, info or debug" },
     { "http-threads", "4", "HTTP worker threads" },
     { "outbox-retention-days", "30", "days published events stay replayable (0: forever)" },
+    { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
     { "email", NULL, "e-mail of a user created with 'user add'" },
     { "label", NULL, "label of a token issued with 'token issue'" },
     { NULL, NULL, NULL }
@@ -261,6 +264,10 @@ s_add_builtin_routes (service_t *svc)
     http_server_route (svc->http, "GET", "/api/v1/me", s_me, 0);
     http_server_route (svc->http, "POST", "/api/v1/users/{id}/tokens", s_token_issue, HTTP_WRITE | HTTP_SECRET);
     http_server_route (svc->http, "POST", "/api/v1/tokens/{id}/revoke", s_token_revoke, HTTP_WRITE);
+    svc->site = (web_site_t) { .table = web_assets, .count = web_assets_count,
+                               .program_dir = svc->def->program,
+                               .web_dir = config_get (svc->config, "web-dir") };
+    web_routes (svc->http, &svc->site);
 }
 
 //  --- readiness and metrics ---
@@ -518,7 +525,7 @@ static void
 s_print_route (void *arg, const char *method, const char *pattern, int flags)
 {
     (void) arg;
-    printf ("%s %s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "");
+    printf ("%s %s%s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "", (flags & HTTP_PAGE) ? " page" : "");
 }
 
 static int
