@@ -141,9 +141,20 @@ fuzz-replay: all $(FUZZ_BINS)
 blackbox: all
 	$(Q)BIN_DIR=$(abspath $(BIN)) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/blackbox
 
+# Browser tests (tests/browser/README.md): Debian's Chromium drives the three
+# programs' pages through playwright-core; one test file after the other.
+.PHONY: browser
+browser: all
+	$(Q)test -x /usr/bin/chromium && command -v node >/dev/null \
+	    && test "$$(cat tests/browser/node_modules/.deps-stamp 2>/dev/null)" = \
+	            "$$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)" \
+	    || bash scripts/deps.sh
+	$(Q)fail=0; for f in tests/browser/*.test.mjs; do echo "== $$f"; \
+	    BIN_DIR=$(abspath $(BIN)) node --test --test-reporter=spec $$f || fail=1; done; exit $$fail
+
 # The whole suite: normal build, then everything again under ASan+UBSan.
 test: deps-check
-	$(Q)$(MAKE) --no-print-directory unit fuzz-replay blackbox
+	$(Q)$(MAKE) --no-print-directory unit fuzz-replay blackbox browser
 	$(Q)$(MAKE) --no-print-directory asan-test
 
 asan:
