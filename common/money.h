@@ -23,13 +23,33 @@ bool
 bool
     money_apply_bp (int64_t amount, int64_t rate_bp, int64_t *out);
 
-//  Format minor units as a decimal string with two fraction digits
-//  ("-12.05"). buf must hold 24 bytes.
-char *
-    money_format (int64_t minor, char *buf);
+//  The number of fraction digits of a currency's minor unit, from the ISO
+//  4217 table of active codes: 0 (VND, JPY, KRW…), 2 (EUR, IDR, CZK, IRR…),
+//  3 (KWD, BHD…) or 4 (CLF, UYW). A valid code the table does not know,
+//  and the fund and metal codes without a minor unit (XAU, XDR…), count 2.
+//  Returns -1 when code is not three upper-case letters.
+int
+    money_exponent (const char *currency);
 
-//  Parse "12", "12.5", "-12.05" into minor units (two fraction digits max).
+//  Whether code is in the table of active ISO 4217 codes.
 bool
-    money_parse (const char *text, int64_t *out);
+    money_currency_known (const char *currency);
+
+//  Room money_format needs: a sign, 19 digits, a point and the NUL.
+#define MONEY_FORMAT_SIZE 24
+
+//  Format minor units as decimal text with the currency's fraction digits:
+//  1205 EUR is "12.05", 50000 VND "50000", -5 KWD "-0.005". buf must hold
+//  MONEY_FORMAT_SIZE bytes. Returns buf, or NULL (buf empty) when the
+//  currency is not a valid code.
+char *
+    money_format (int64_t minor, const char *currency, char *buf);
+
+//  Parse "12", "12.5", "-12.05" into minor units of currency: at most as
+//  many fraction digits as its exponent ("10.50" CZK is 1050, "50000" VND
+//  50000, "10.5" VND refused). Returns false, *out untouched, on bad text,
+//  a bad currency or an amount beyond int64.
+bool
+    money_parse (const char *text, const char *currency, int64_t *out);
 
 #endif

@@ -1,4 +1,4 @@
-//  fuzz_money: money_parse on arbitrary bytes, and the overflow-checked
+//  fuzz_money: money_parse on arbitrary bytes in currencies of every exponent, and the overflow-checked
 //  arithmetic on arbitrary operands. Whatever parses must format back to the
 //  same amount; the arithmetic must never overflow silently (UBSan watches).
 #include "money.h"
@@ -18,6 +18,26 @@ s_take (const uint8_t *p)
     return out;
 }
 
+//  Whatever parses in currency formats back to text that parses to the same
+//  amount, with no more fraction digits than the currency's exponent.
+static void
+s_round_trip (const char *text, const char *currency)
+{
+    int64_t minor = 0;
+    if (!money_parse (text, currency, &minor))
+        return;
+    int exp = money_exponent (currency);
+    if (exp < 0)
+        abort ();
+    char buf[MONEY_FORMAT_SIZE];
+    int64_t back = 0;
+    if (!money_format (minor, currency, buf) || !money_parse (buf, currency, &back) || back != minor)
+        abort ();
+    const char *point = strchr (buf, '.');
+    if (exp == 0 ? point != NULL : !point || (int) strlen (point + 1) != exp)
+        abort ();
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -27,13 +47,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     memcpy (text, data, size);
     text[size] = '\0';
 
-    int64_t minor = 0;
-    if (money_parse (text, &minor)) {
-        char buf[24];
-        int64_t back = 0;
-        money_format (minor, buf);
-        if (!money_parse (buf, &back) || back != minor)
-            abort ();
+    //  The text as an amount in one currency of each exponent; and, when it
+    //  starts "CCC ", as an amount in the currency CCC (any code, known or
+    //  not).
+    static const char *currencies[] = { "VND", "EUR", "KWD", "CLF" };
+    for (size_t i = 0; i < sizeof currencies / sizeof currencies[0]; i++)
+        s_round_trip (text, currencies[i]);
+    if (size >= 4 && text[3] == ' ') {
+        char code[4] = { text[0], text[1], text[2], '\0' };
+        s_round_trip (text + 4, code);
     }
     free (text);
 

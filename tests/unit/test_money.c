@@ -1,5 +1,5 @@
-//  test_money: line totals and basis-point rounding, overflow detection, and
-//  the decimal text codec.
+//  test_money: line totals and basis-point rounding, overflow detection, the
+//  ISO 4217 exponents and the decimal text codec that follows them.
 #include "money.h"
 
 #include <setjmp.h>
@@ -115,18 +115,68 @@ test_money_add_detects_overflow (void **state)
 }
 
 static void
-test_money_format_gives_two_fraction_digits (void **state)
+test_money_exponent_follows_iso_4217 (void **state)
 {
     (void) state;
-    char buf[24];
-    assert_string_equal (money_format (0, buf), "0.00");
-    assert_string_equal (money_format (5, buf), "0.05");
-    assert_string_equal (money_format (-5, buf), "-0.05");
-    assert_string_equal (money_format (1205, buf), "12.05");
-    assert_string_equal (money_format (-1205, buf), "-12.05");
-    assert_string_equal (money_format (100, buf), "1.00");
-    assert_string_equal (money_format (INT64_MAX, buf), "92233720368547758.07");
-    assert_string_equal (money_format (INT64_MIN, buf), "-92233720368547758.08");
+    const struct {
+        const char *code;
+        int exponent;
+    } table[] = {
+        { "VND", 0 }, { "JPY", 0 }, { "KRW", 0 }, { "CLP", 0 }, { "ISK", 0 }, { "XOF", 0 }, { "XAF", 0 },
+        { "XPF", 0 }, { "PYG", 0 }, { "UGX", 0 }, { "IDR", 2 }, { "CZK", 2 }, { "IRR", 2 }, { "EUR", 2 },
+        { "USD", 2 }, { "CNY", 2 }, { "GBP", 2 }, { "AED", 2 }, { "ZWG", 2 }, { "KWD", 3 }, { "BHD", 3 },
+        { "OMR", 3 }, { "JOD", 3 }, { "TND", 3 }, { "IQD", 3 }, { "LYD", 3 }, { "CLF", 4 }, { "UYW", 4 },
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (money_exponent (table[i].code) != table[i].exponent)
+            print_error ("%s has exponent %d\n", table[i].code, money_exponent (table[i].code));
+        assert_int_equal (money_exponent (table[i].code), table[i].exponent);
+        assert_true (money_currency_known (table[i].code));
+    }
+    //  A valid code the table does not know, and the codes without a minor
+    //  unit, count two fraction digits; invalid codes have no exponent.
+    assert_int_equal (money_exponent ("ZZZ"), 2);
+    assert_false (money_currency_known ("ZZZ"));
+    assert_int_equal (money_exponent ("XAU"), 2);
+    assert_int_equal (money_exponent ("AAA"), 2);
+    assert_int_equal (money_exponent ("vnd"), -1);
+    assert_int_equal (money_exponent ("EU"), -1);
+    assert_int_equal (money_exponent (""), -1);
+    assert_int_equal (money_exponent (NULL), -1);
+    assert_false (money_currency_known ("eur"));
+    assert_false (money_currency_known (NULL));
+}
+
+static void
+test_money_format_gives_the_currency_fraction_digits (void **state)
+{
+    (void) state;
+    char buf[MONEY_FORMAT_SIZE];
+    assert_string_equal (money_format (0, "EUR", buf), "0.00");
+    assert_string_equal (money_format (5, "EUR", buf), "0.05");
+    assert_string_equal (money_format (-5, "EUR", buf), "-0.05");
+    assert_string_equal (money_format (1205, "EUR", buf), "12.05");
+    assert_string_equal (money_format (-1205, "EUR", buf), "-12.05");
+    assert_string_equal (money_format (100, "EUR", buf), "1.00");
+    assert_string_equal (money_format (1050, "CZK", buf), "10.50");
+    assert_string_equal (money_format (50000, "VND", buf), "50000");
+    assert_string_equal (money_format (-7, "JPY", buf), "-7");
+    assert_string_equal (money_format (0, "KRW", buf), "0");
+    assert_string_equal (money_format (1, "KWD", buf), "0.001");
+    assert_string_equal (money_format (-12345, "BHD", buf), "-12.345");
+    assert_string_equal (money_format (10000, "CLF", buf), "1.0000");
+    assert_string_equal (money_format (5, "CLF", buf), "0.0005");
+    assert_string_equal (money_format (250, "ZZZ", buf), "2.50");
+    assert_string_equal (money_format (INT64_MAX, "EUR", buf), "92233720368547758.07");
+    assert_string_equal (money_format (INT64_MIN, "EUR", buf), "-92233720368547758.08");
+    assert_string_equal (money_format (INT64_MAX, "VND", buf), "9223372036854775807");
+    assert_string_equal (money_format (INT64_MIN, "VND", buf), "-9223372036854775808");
+    assert_string_equal (money_format (INT64_MIN, "KWD", buf), "-9223372036854775.808");
+    assert_string_equal (money_format (INT64_MIN, "CLF", buf), "-922337203685477.5808");
+    //  No currency, no text.
+    assert_null (money_format (100, "eur", buf));
+    assert_string_equal (buf, "");
+    assert_null (money_format (100, NULL, buf));
 }
 
 static void
@@ -135,26 +185,41 @@ test_money_parse_reads_whole_and_fraction (void **state)
     (void) state;
     const struct {
         const char *text;
+        const char *currency;
         int64_t minor;
     } good[] = {
-        { "12", 1200 },
-        { "12.5", 1250 },
-        { "12.50", 1250 },
-        { "-12.05", -1205 },
-        { "+3", 300 },
-        { "0.01", 1 },
-        { "-0", 0 },
-        { "007.10", 710 },
-        { "0", 0 },
-        { "-0.5", -50 },
-        { "92233720368547758.07", INT64_MAX },
-        { "-92233720368547758.08", INT64_MIN },
+        { "12", "EUR", 1200 },
+        { "12.5", "EUR", 1250 },
+        { "12.50", "EUR", 1250 },
+        { "-12.05", "EUR", -1205 },
+        { "+3", "EUR", 300 },
+        { "0.01", "EUR", 1 },
+        { "-0", "EUR", 0 },
+        { "007.10", "EUR", 710 },
+        { "0", "EUR", 0 },
+        { "-0.5", "EUR", -50 },
+        { "10.50", "CZK", 1050 },
+        { "10.5", "CZK", 1050 },
+        { "50000", "VND", 50000 },
+        { "-50000", "VND", -50000 },
+        { "1000", "JPY", 1000 },
+        { "1.5", "KWD", 1500 },
+        { "0.001", "KWD", 1 },
+        { "-12.345", "BHD", -12345 },
+        { "1", "CLF", 10000 },
+        { "0.0005", "CLF", 5 },
+        { "2.5", "ZZZ", 250 },
+        { "92233720368547758.07", "EUR", INT64_MAX },
+        { "-92233720368547758.08", "EUR", INT64_MIN },
+        { "9223372036854775807", "VND", INT64_MAX },
+        { "-9223372036854775808", "VND", INT64_MIN },
+        { "922337203685477.5807", "CLF", INT64_MAX },
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t out = 0;
-        if (!money_parse (good[i].text, &out) || out != good[i].minor)
-            print_error ("\"%s\" parsed wrongly\n", good[i].text);
-        assert_true (money_parse (good[i].text, &out));
+        if (!money_parse (good[i].text, good[i].currency, &out) || out != good[i].minor)
+            print_error ("\"%s\" %s parsed wrongly\n", good[i].text, good[i].currency);
+        assert_true (money_parse (good[i].text, good[i].currency, &out));
         assert_int_equal (out, good[i].minor);
     }
 }
@@ -194,13 +259,44 @@ test_money_parse_rejects_bad_input (void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t out = 4242;
-        if (money_parse (bad[i], &out))
+        if (money_parse (bad[i], "EUR", &out))
             print_error ("accepted \"%s\"\n", bad[i]);
-        assert_false (money_parse (bad[i], &out));
+        assert_false (money_parse (bad[i], "EUR", &out));
+        assert_int_equal (out, 4242);
+    }
+    //  Each currency refuses more fraction digits than its exponent, and
+    //  amounts past int64 once scaled by it.
+    const struct {
+        const char *text;
+        const char *currency;
+    } wrong[] = {
+        { "10.5", "VND" },
+        { "10.0", "VND" },
+        { "10.", "VND" },
+        { "1.5", "JPY" },
+        { "0.1", "KRW" },
+        { "10.505", "CZK" },
+        { "1.0001", "KWD" },
+        { "0.00001", "CLF" },
+        { "9223372036854775808", "VND" },
+        { "-9223372036854775809", "VND" },
+        { "9223372036854775.808", "KWD" },
+        { "922337203685477.5808", "CLF" },
+        { "922337203685478", "CLF" },
+        { "12", "eur" },
+        { "12", "EURO" },
+        { "12", "" },
+        { "12", NULL },
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        int64_t out = 4242;
+        if (money_parse (wrong[i].text, wrong[i].currency, &out))
+            print_error ("accepted \"%s\" %s\n", wrong[i].text, wrong[i].currency ? wrong[i].currency : "NULL");
+        assert_false (money_parse (wrong[i].text, wrong[i].currency, &out));
         assert_int_equal (out, 4242);
     }
     int64_t out;
-    assert_false (money_parse (NULL, &out));
+    assert_false (money_parse (NULL, "EUR", &out));
 }
 
 static void
@@ -224,15 +320,18 @@ test_money_format_parse_round_trip (void **state)
         INT64_MAX - 1,
         INT64_MIN + 1,
     };
-    char buf[24];
-    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
-        int64_t back = 0;
-        money_format (samples[i], buf);
-        if (!money_parse (buf, &back) || back != samples[i])
-            print_error ("round trip failed for %lld (\"%s\")\n", (long long) samples[i], buf);
-        assert_true (money_parse (buf, &back));
-        assert_int_equal (back, samples[i]);
-    }
+    const char *currencies[] = { "EUR", "VND", "JPY", "KWD", "CLF", "IDR", "CZK", "IRR", "ZZZ" };
+    char buf[MONEY_FORMAT_SIZE];
+    for (size_t c = 0; c < sizeof currencies / sizeof currencies[0]; c++)
+        for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+            int64_t back = 0;
+            assert_non_null (money_format (samples[i], currencies[c], buf));
+            if (!money_parse (buf, currencies[c], &back) || back != samples[i])
+                print_error ("round trip failed for %lld %s (\"%s\")\n", (long long) samples[i], currencies[c],
+                             buf);
+            assert_true (money_parse (buf, currencies[c], &back));
+            assert_int_equal (back, samples[i]);
+        }
 }
 
 static void
@@ -260,7 +359,8 @@ main (void)
         cmocka_unit_test (test_money_line_total_detects_overflow),
         cmocka_unit_test (test_money_apply_bp_rounds_half_away_from_zero),
         cmocka_unit_test (test_money_add_detects_overflow),
-        cmocka_unit_test (test_money_format_gives_two_fraction_digits),
+        cmocka_unit_test (test_money_exponent_follows_iso_4217),
+        cmocka_unit_test (test_money_format_gives_the_currency_fraction_digits),
         cmocka_unit_test (test_money_parse_reads_whole_and_fraction),
         cmocka_unit_test (test_money_parse_rejects_bad_input),
         cmocka_unit_test (test_money_format_parse_round_trip),
