@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "service.h"
+#include "session.h"
 #include "web.h"
 
 #include <errno.h>
@@ -37,11 +38,16 @@ static const config_opt_t s_opts[] = {
     { "http-threads", "2", "HTTP worker threads" },
     { "reconcile-every", "60", "minutes between scheduled (report-only) reconciliations; 0: none" },
     { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
+    { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
+    { "login-lock-seconds", "900", "how long repeated failed sign-ins lock a user or address" },
+    { "login-delay-ms", "1000", "first wait after 5 failed sign-ins (doubles with each further failure)" },
     { NULL, NULL, NULL }
 };
 
 static const char *s_usage = "bridge [flags]                 run the daemon\n"
                              "bridge [flags] user add NAME ROLE  add a user (admin or viewer), print its token\n"
+                             "                                and its first password (password=…)\n"
+                             "bridge [flags] user password NAME  set and print a new first password\n"
                              "bridge [flags] token issue      print a new admin token\n"
                              "bridge [flags] token list       list the tokens (ids, labels, revoked)\n"
                              "bridge [flags] token revoke ID  revoke a token\n"
@@ -118,20 +124,44 @@ s_admin (config_t *c, db_pool_t *pool)
     }
     if (strcmp (verb, "user") == 0 && strcmp (what, "add") == 0 && config_argc (c) == 4) {
         //  bridge user add NAME ROLE: a user and its first token.
-        char user[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+        char user[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN], password[AUTH_FIRST_PASSWORD_LEN + 1];
         if (!auth_role_bit (config_argv (c, 3))) {
             fprintf (stderr, "bridge: the role must be one of %s\n", auth_role_list ());
             return 2;
         }
         if (db_begin (db, &err) != ERR_OK
             || auth_user_create (db, config_argv (c, 2), NULL, config_argv (c, 3), user, &err) != ERR_OK
-            || auth_token_issue (db, user, "cli", token, token_id, &err) != ERR_OK || db_commit (db, &err) != ERR_OK) {
+            || auth_token_issue (db, user, "cli", token, token_id, &err) != ERR_OK
+            || auth_password_reset (db, user, password, &err) != ERR_OK || db_commit (db, &err) != ERR_OK) {
             db_rollback (db);
             fprintf (stderr, "bridge: %s\n", err.message[0] ? err.message : "cannot add the user");
             return 1;
         }
-        printf ("%s\n", token);
+        printf ("%s\npassword=%s\n", token, password);
         fprintf (stderr, "bridge: user %s (%s) added with token %s\n", config_argv (c, 2), config_argv (c, 3), token_id);
+        return 0;
+    }
+    if (strcmp (verb, "user") == 0 && strcmp (what, "password") == 0 && config_argc (c) == 3) {
+        //  bridge user password NAME: a new first password, changed at first sign-in.
+        char user[ID_LEN] = "", password[AUTH_FIRST_PASSWORD_LEN + 1];
+        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE name = ?1 AND archived = 0");
+        if (st) {
+            sqlite3_bind_text (st, 1, config_argv (c, 2), -1, SQLITE_STATIC);
+            if (sqlite3_step (st) == SQLITE_ROW)
+                snprintf (user, sizeof user, "%s", (const char *) sqlite3_column_text (st, 0));
+            sqlite3_reset (st);
+        }
+        if (!*user) {
+            fprintf (stderr, "bridge: no user named '%s'\n", config_argv (c, 2));
+            return 1;
+        }
+        if (db_begin (db, &err) != ERR_OK || auth_password_reset (db, user, password, &err) != ERR_OK
+            || db_commit (db, &err) != ERR_OK) {
+            db_rollback (db);
+            fprintf (stderr, "bridge: %s\n", err.message[0] ? err.message : "cannot set the password");
+            return 1;
+        }
+        printf ("password=%s\n", password);
         return 0;
     }
     if (strcmp (verb, "token") == 0 && strcmp (what, "list") == 0 && config_argc (c) == 2) {
@@ -184,6 +214,14 @@ main (int argc, char **argv)
     }
     log_set_level ((log_level_t) level);
     auth_set_roles (s_roles);
+    int idle = AUTH_SESSION_IDLE, lock = AUTH_LOGIN_LOCK, delay = AUTH_LOGIN_DELAY_MS;
+    if (!s_int (c, "session-idle", 1, AUTH_SESSION_MAX, &idle) || !s_int (c, "login-lock-seconds", 1, 86400, &lock)
+        || !s_int (c, "login-delay-ms", 1, 3600000, &delay)) {
+        config_destroy (&c);
+        return 2;
+    }
+    auth_set_session_idle (idle);
+    auth_set_login_limits (lock, delay);
     auth_set_token_prefix ("bridge");
 
     bridge_t b = { 0 };
@@ -207,6 +245,7 @@ main (int argc, char **argv)
         web_site_t site = { .table = web_assets, .count = web_assets_count, .program_dir = "bridge" };
         if (http && api_setup (&b, http, &err) == ERR_OK) {
             web_routes (http, &site);
+            session_routes (http, false);
             http_server_each_route (http, s_print_route, NULL);
         }
         http_server_destroy (&http);
@@ -254,7 +293,8 @@ main (int argc, char **argv)
     if (auth_bootstrap (db_pool_get (b.pool), token_path, &created, &err) != ERR_OK)
         goto failed;
     if (created)
-        log_info ("auth", "admin user created", "token_file=%s", token_path);
+        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path,
+                  config_get (c, "data-dir"));
     b.zmq_ctx = zmq_ctx_new ();
     http = http_server_new (b.pool, &b);
     if (!b.zmq_ctx || !http) {
@@ -264,6 +304,7 @@ main (int argc, char **argv)
     if (api_setup (&b, http, &err) != ERR_OK)
         goto failed;
     web_routes (http, &site);
+    session_routes (http, false);
     for (int s = 0; s < SIDE__COUNT; s++) {
         b.workers[s] = worker_new (&b, s);
         if (!b.workers[s]) {

@@ -40,6 +40,7 @@ store_migration_list (void)
     list[1] = s_m1;
     list[2] = http_migration_sql;
     list[3] = s_m2;
+    list[4] = auth_migration_2_sql;    //  passwords, sessions, sign-in failures
     return list;
 }
 

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -177,6 +178,24 @@ auth_token_revoke (db_t *db, const char *token_id, err_info_t *err)
     return ERR_OK;
 }
 
+//  Write text and a newline to path, mode 0600 (tightened if the file was
+//  already there), synced.
+static err_t
+s_write_secret (const char *path, const char *text, err_info_t *err)
+{
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0 && fchmod (fd, 0600) != 0) {
+        close (fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        return err_set (err, ERR_IO, NULL, "cannot write %s", path);
+    size_t len = strlen (text);
+    bool ok = write (fd, text, len) == (ssize_t) len && write (fd, "\n", 1) == 1 && fsync (fd) == 0;
+    close (fd);
+    return ok ? ERR_OK : err_set (err, ERR_IO, NULL, "cannot write %s", path);
+}
+
 err_t
 auth_bootstrap (db_t *db, const char *path, bool *created_out, err_info_t *err)
 {
@@ -188,36 +207,529 @@ auth_bootstrap (db_t *db, const char *path, bool *created_out, err_info_t *err)
         db_rollback (db);
         return ERR_OK;
     }
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN], password[AUTH_FIRST_PASSWORD_LEN + 1];
     rc = auth_user_create (db, "admin", NULL, "admin", user_id, err);
     if (rc == ERR_OK)
         rc = auth_token_issue (db, user_id, "bootstrap", token, token_id, err);
+    if (rc == ERR_OK)
+        rc = auth_password_reset (db, user_id, password, err);
+    //  Write the files before committing: a crash in between leaves no
+    //  admin without its files, and the next start tries again.
+    char password_path[4096];
+    const char *slash = strrchr (path, '/');
+    int dir_len = slash ? (int) (slash - path) : 1;
+    snprintf (password_path, sizeof password_path, "%.*s/admin.password", dir_len, slash ? path : ".");
+    if (rc == ERR_OK)
+        rc = s_write_secret (path, token, err);
+    if (rc == ERR_OK)
+        rc = s_write_secret (password_path, password, err);
+    sodium_memzero (password, sizeof password);
     if (rc != ERR_OK) {
         db_rollback (db);
         return rc;
-    }
-    //  Write the file before committing: a crash in between leaves no
-    //  admin without a token file, and the next start tries again.
-    //  The mode of open() applies only to a new file: tighten one that was
-    //  already there before the token goes in.
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0 && fchmod (fd, 0600) != 0) {
-        close (fd);
-        fd = -1;
-    }
-    if (fd < 0) {
-        db_rollback (db);
-        return err_set (err, ERR_IO, NULL, "cannot write %s", path);
-    }
-    size_t len = strlen (token);
-    bool ok = write (fd, token, len) == (ssize_t) len && write (fd, "\n", 1) == 1 && fsync (fd) == 0;
-    close (fd);
-    if (!ok) {
-        db_rollback (db);
-        return err_set (err, ERR_IO, NULL, "cannot write %s", path);
     }
     rc = db_commit (db, err);
     if (rc == ERR_OK)
         *created_out = true;
     return rc;
+}
+
+//  --- passwords, sessions and sign-in throttling ---
+
+const char *const auth_languages[] = { "en", "id", "cs", "vi", "fa", "zh", NULL };
+
+const char *auth_migration_2_sql =
+    "ALTER TABLE users ADD COLUMN password_hash TEXT;"
+    "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT 'en';"
+    //  Times in milliseconds since the epoch; hash is BLAKE2b of the cookie.
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    "  hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), csrf_token TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    "  address TEXT);"
+    "CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);"
+    //  kind 'user' (key: user name, or the login as typed if no user) or 'address'.
+    "CREATE TABLE IF NOT EXISTS login_failures ("
+    "  kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL,"
+    "  last_at INTEGER NOT NULL, locked_until INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (kind, key)) WITHOUT ROWID;";
+
+static int s_session_idle = AUTH_SESSION_IDLE;
+static int s_lock_seconds = AUTH_LOGIN_LOCK;
+static int s_delay_ms = AUTH_LOGIN_DELAY_MS;
+static char s_cookie[32] = "tok_session";
+
+void
+auth_set_session_idle (int seconds)
+{
+    s_session_idle = seconds > 0 ? seconds : AUTH_SESSION_IDLE;
+}
+
+int
+auth_session_idle (void)
+{
+    return s_session_idle;
+}
+
+void
+auth_set_login_limits (int lock_seconds, int delay_ms)
+{
+    s_lock_seconds = lock_seconds > 0 ? lock_seconds : AUTH_LOGIN_LOCK;
+    s_delay_ms = delay_ms > 0 ? delay_ms : AUTH_LOGIN_DELAY_MS;
+}
+
+const char *
+auth_cookie_name (void)
+{
+    snprintf (s_cookie, sizeof s_cookie, "%s_session", s_prefix);
+    return s_cookie;
+}
+
+err_t
+auth_password_hash (const char *password, char *out)
+{
+    if (crypto_pwhash_str (out, password, strlen (password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return ERR_NOMEM;
+    return ERR_OK;
+}
+
+bool
+auth_password_verify (const char *hash, const char *password)
+{
+    if (!hash || !*hash || !password)
+        return false;
+    return crypto_pwhash_str_verify (hash, password, strlen (password)) == 0;
+}
+
+void
+auth_password_generate (char *out)
+{
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    for (int i = 0; i < AUTH_FIRST_PASSWORD_LEN; i++)
+        out[i] = alphabet[randombytes_uniform (sizeof alphabet - 1)];
+    out[AUTH_FIRST_PASSWORD_LEN] = '\0';
+}
+
+err_t
+auth_password_check (const char *password, err_info_t *err)
+{
+    //  Characters, not bytes: count the UTF-8 lead bytes.
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *) password; p && *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            chars++;
+    if (!password || chars < AUTH_PASSWORD_MIN || chars > AUTH_PASSWORD_MAX)
+        return err_set (err, ERR_INVALID, "new_password", "a password has %d to %d characters",
+                        AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+    return ERR_OK;
+}
+
+err_t
+auth_password_set (db_t *db, const char *user_id, const char *password, bool must_change, err_info_t *err)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    if (auth_password_hash (password, hash) != ERR_OK)
+        return err_set (err, ERR_NOMEM, NULL, "cannot hash the password");
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_stmt *st = db_stmt (db, "UPDATE users SET password_hash = ?2, must_change_password = ?3,"
+                                    " updated_at = ?4 WHERE id = ?1");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare");
+    sqlite3_bind_text (st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int (st, 3, must_change ? 1 : 0);
+    sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    sodium_memzero (hash, sizeof hash);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    if (sqlite3_changes (db_handle (db)) == 0)
+        return err_set (err, ERR_NOT_FOUND, "id", "no user has this id");
+    return ERR_OK;
+}
+
+err_t
+auth_password_reset (db_t *db, const char *user_id, char *out, err_info_t *err)
+{
+    auth_password_generate (out);
+    err_t rc = auth_password_set (db, user_id, out, true, err);
+    if (rc == ERR_OK)
+        rc = auth_sessions_end_user (db, user_id, NULL, err);
+    return rc;
+}
+
+static void
+s_copy_col (char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+    const unsigned char *v = sqlite3_column_text (st, col);
+    snprintf (dst, size, "%s", v ? (const char *) v : "");
+}
+
+//  A hash to check against when no user matches, so that an unknown name
+//  takes as long as a wrong password.
+static pthread_once_t s_dummy_once = PTHREAD_ONCE_INIT;
+static char s_dummy_hash[crypto_pwhash_STRBYTES];
+
+static void
+s_dummy_init (void)
+{
+    char pw[AUTH_FIRST_PASSWORD_LEN + 1];
+    auth_password_generate (pw);
+    if (auth_password_hash (pw, s_dummy_hash) != ERR_OK)
+        s_dummy_hash[0] = '\0';
+}
+
+err_t
+auth_login (db_t *db, const char *login, const char *password, auth_session_t *user)
+{
+    memset (user, 0, sizeof *user);
+    if (!login || !*login || !password || strlen (login) > 320 || strlen (password) > 4 * AUTH_PASSWORD_MAX)
+        return ERR_UNAUTHORIZED;
+    sqlite3_stmt *st = db_stmt (db,
+        "SELECT id, name, COALESCE(email, ''), role, language, must_change_password, password_hash FROM users"
+        " WHERE (name = ?1 OR (email IS NOT NULL AND lower(email) = lower(?1))) AND active = 1 AND archived = 0"
+        " ORDER BY name = ?1 DESC, created_at LIMIT 1");
+    if (!st)
+        return ERR_DB;
+    sqlite3_bind_text (st, 1, login, -1, SQLITE_STATIC);
+    char hash[crypto_pwhash_STRBYTES] = "";
+    bool found = false;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        found = true;
+        s_copy_col (user->user_id, sizeof user->user_id, st, 0);
+        s_copy_col (user->name, sizeof user->name, st, 1);
+        s_copy_col (user->email, sizeof user->email, st, 2);
+        s_copy_col (user->role, sizeof user->role, st, 3);
+        s_copy_col (user->language, sizeof user->language, st, 4);
+        user->must_change_password = sqlite3_column_int (st, 5) != 0;
+        s_copy_col (hash, sizeof hash, st, 6);
+    }
+    sqlite3_reset (st);
+    if (!found || !*hash) {
+        pthread_once (&s_dummy_once, s_dummy_init);
+        auth_password_verify (s_dummy_hash, password);
+        memset (user, 0, sizeof *user);
+        return ERR_UNAUTHORIZED;
+    }
+    if (!auth_password_verify (hash, password) || !auth_role_bit (user->role)) {
+        memset (user, 0, sizeof *user);
+        return ERR_UNAUTHORIZED;
+    }
+    return ERR_OK;
+}
+
+static void
+s_random_text (char *out, size_t size)
+{
+    unsigned char raw[32];
+    randombytes_buf (raw, sizeof raw);
+    sodium_bin2base64 (out, size, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero (raw, sizeof raw);
+}
+
+//  Read the user part of a session (and the actor) by user id.
+static err_t
+s_session_user (db_t *db, const char *user_id, auth_session_t *session, actor_t *actor)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT id, name, COALESCE(email, ''), role, language, must_change_password"
+                                    " FROM users WHERE id = ?1 AND active = 1 AND archived = 0");
+    if (!st)
+        return ERR_DB;
+    sqlite3_bind_text (st, 1, user_id, -1, SQLITE_STATIC);
+    err_t rc = ERR_UNAUTHORIZED;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        s_copy_col (session->user_id, sizeof session->user_id, st, 0);
+        s_copy_col (session->name, sizeof session->name, st, 1);
+        s_copy_col (session->email, sizeof session->email, st, 2);
+        s_copy_col (session->role, sizeof session->role, st, 3);
+        s_copy_col (session->language, sizeof session->language, st, 4);
+        session->must_change_password = sqlite3_column_int (st, 5) != 0;
+        rc = auth_role_bit (session->role) ? ERR_OK : ERR_UNAUTHORIZED;
+    }
+    sqlite3_reset (st);
+    if (rc == ERR_OK && actor) {
+        memset (actor, 0, sizeof *actor);
+        snprintf (actor->user_id, sizeof actor->user_id, "%s", session->user_id);
+        snprintf (actor->name, sizeof actor->name, "%s", session->name);
+        actor->role = auth_role_bit (session->role);
+    }
+    return rc;
+}
+
+err_t
+auth_session_user (db_t *db, const char *user_id, auth_session_t *session)
+{
+    memset (session, 0, sizeof *session);
+    return s_session_user (db, user_id, session, NULL);
+}
+
+static int64_t
+s_expiry (int64_t created_ms, int64_t seen_ms)
+{
+    int64_t idle = seen_ms + (int64_t) s_session_idle * 1000;
+    int64_t hard = created_ms + (int64_t) AUTH_SESSION_MAX * 1000;
+    return idle < hard ? idle : hard;
+}
+
+err_t
+auth_session_create (db_t *db, const char *user_id, const char *address, int64_t now_ms, char *sid_out,
+                     auth_session_t *session, err_info_t *err)
+{
+    char id[ID_LEN];
+    snprintf (id, sizeof id, "%s", user_id);    //  may point into session
+    memset (session, 0, sizeof *session);
+    err_t rc = s_session_user (db, id, session, NULL);
+    if (rc != ERR_OK)
+        return err_set (err, rc == ERR_DB ? ERR_DB : ERR_NOT_FOUND, NULL, "no active user has this id");
+    s_random_text (sid_out, AUTH_SESSION_ID_LEN);
+    s_random_text (session->csrf_token, sizeof session->csrf_token);
+    session->expires_ms = s_expiry (now_ms, now_ms);
+    unsigned char hash[32];
+    s_hash (sid_out, hash);
+    sqlite3_stmt *st = db_stmt (db, "INSERT INTO sessions (hash, user_id, csrf_token, created_at, last_seen_at,"
+                                    " expires_at, address) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare");
+    sqlite3_bind_blob (st, 1, hash, sizeof hash, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, session->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, session->csrf_token, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 4, now_ms);
+    sqlite3_bind_int64 (st, 5, session->expires_ms);
+    if (address)
+        sqlite3_bind_text (st, 6, address, -1, SQLITE_STATIC);
+    int step = sqlite3_step (st);
+    sqlite3_reset (st);
+    return step == SQLITE_DONE ? ERR_OK : db_error (db, step, err);
+}
+
+static void
+s_exec_hash (db_t *db, const char *sql, const unsigned char *hash, int64_t a, int64_t b)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return;
+    sqlite3_bind_blob (st, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, a);
+    sqlite3_bind_int64 (st, 3, b);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        log_debug ("auth", "session update failed", "rc=%d", rc);
+}
+
+err_t
+auth_session_lookup (db_t *db, const char *sid, int64_t now_ms, auth_session_t *session, actor_t *actor)
+{
+    memset (session, 0, sizeof *session);
+    if (!sid || strlen (sid) != AUTH_SESSION_ID_LEN - 5)    //  43 characters of base64url
+        return ERR_UNAUTHORIZED;
+    unsigned char hash[32];
+    s_hash (sid, hash);
+    sqlite3_stmt *st = db_stmt (db, "SELECT user_id, csrf_token, created_at, last_seen_at, expires_at"
+                                    " FROM sessions WHERE hash = ?1");
+    if (!st)
+        return ERR_DB;
+    sqlite3_bind_blob (st, 1, hash, sizeof hash, SQLITE_STATIC);
+    char user_id[ID_LEN] = "";
+    int64_t created = 0, seen = 0, expires = 0;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        s_copy_col (user_id, sizeof user_id, st, 0);
+        s_copy_col (session->csrf_token, sizeof session->csrf_token, st, 1);
+        created = sqlite3_column_int64 (st, 2);
+        seen = sqlite3_column_int64 (st, 3);
+        expires = sqlite3_column_int64 (st, 4);
+    }
+    sqlite3_reset (st);
+    if (!*user_id)
+        return ERR_UNAUTHORIZED;
+    if (now_ms >= expires || now_ms >= s_expiry (created, seen)) {
+        auth_session_end (db, sid, NULL);
+        memset (session, 0, sizeof *session);
+        return ERR_UNAUTHORIZED;
+    }
+    err_t rc = s_session_user (db, user_id, session, actor);
+    if (rc != ERR_OK) {
+        memset (session, 0, sizeof *session);
+        return rc;
+    }
+    //  Slide the idle timeout, writing at most every tenth of it (a
+    //  minute at most) rather than on every request.
+    int64_t step = (int64_t) s_session_idle * 100;
+    if (step > 60000)
+        step = 60000;
+    session->expires_ms = s_expiry (created, now_ms);
+    if (now_ms - seen >= step)
+        s_exec_hash (db, "UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE hash = ?1", hash, now_ms,
+                     session->expires_ms);
+    else
+        session->expires_ms = s_expiry (created, seen);
+    return ERR_OK;
+}
+
+err_t
+auth_session_end (db_t *db, const char *sid, err_info_t *err)
+{
+    if (!sid)
+        return ERR_OK;
+    unsigned char hash[32];
+    s_hash (sid, hash);
+    sqlite3_stmt *st = db_stmt (db, "DELETE FROM sessions WHERE hash = ?1");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare");
+    sqlite3_bind_blob (st, 1, hash, sizeof hash, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+err_t
+auth_sessions_end_user (db_t *db, const char *user_id, const char *keep_sid, err_info_t *err)
+{
+    unsigned char hash[32] = { 0 };
+    if (keep_sid)
+        s_hash (keep_sid, hash);
+    sqlite3_stmt *st = db_stmt (db, "DELETE FROM sessions WHERE user_id = ?1 AND hash <> ?2");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare");
+    sqlite3_bind_text (st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (st, 2, hash, sizeof hash, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+//  The key failures of a login are counted under: the user's name when
+//  the login names a user (by name or e-mail), else the login as typed.
+static void
+s_login_key (db_t *db, const char *login, char *out, size_t size)
+{
+    snprintf (out, size, "%s", login ? login : "");
+    sqlite3_stmt *st = db_stmt (db, "SELECT name FROM users WHERE name = ?1"
+                                    " OR (email IS NOT NULL AND lower(email) = lower(?1))"
+                                    " ORDER BY name = ?1 DESC, created_at LIMIT 1");
+    if (!st)
+        return;
+    sqlite3_bind_text (st, 1, out, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) == SQLITE_ROW)
+        s_copy_col (out, size, st, 0);
+    sqlite3_reset (st);
+}
+
+//  Seconds to wait for one counter (0: go on).
+static int
+s_wait (db_t *db, const char *kind, const char *key, int64_t now_ms, bool *locked)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT count, first_at, last_at, locked_until FROM login_failures"
+                                    " WHERE kind = ?1 AND key = ?2");
+    if (!st)
+        return 0;
+    sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
+    int64_t wait_ms = 0;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        int64_t count = sqlite3_column_int64 (st, 0), first = sqlite3_column_int64 (st, 1);
+        int64_t last = sqlite3_column_int64 (st, 2), until = sqlite3_column_int64 (st, 3);
+        if (until > now_ms) {
+            *locked = true;
+            wait_ms = until - now_ms;
+        }
+        else if (until == 0 && now_ms - first < (int64_t) AUTH_LOGIN_WINDOW * 1000
+                 && count >= AUTH_LOGIN_SLOW_AFTER) {
+            int shift = (int) (count - AUTH_LOGIN_SLOW_AFTER);
+            int64_t delay = (int64_t) s_delay_ms << (shift > 20 ? 20 : shift);
+            if (now_ms < last + delay)
+                wait_ms = last + delay - now_ms;
+        }
+    }
+    sqlite3_reset (st);
+    return (int) ((wait_ms + 999) / 1000);
+}
+
+int
+auth_login_throttle (db_t *db, const char *login, const char *address, int64_t now_ms, bool *locked)
+{
+    char key[320];
+    s_login_key (db, login, key, sizeof key);
+    bool user_locked = false, addr_locked = false;
+    int a = s_wait (db, "user", key, now_ms, &user_locked);
+    int b = address ? s_wait (db, "address", address, now_ms, &addr_locked) : 0;
+    //  A lock wins over a slow-down, and the longer wait over the shorter.
+    *locked = user_locked || addr_locked;
+    if (*locked) {
+        int la = user_locked ? a : 0, lb = addr_locked ? b : 0;
+        return la > lb ? la : lb;
+    }
+    return a > b ? a : b;
+}
+
+static err_t
+s_count_failure (db_t *db, const char *kind, const char *key, int64_t now_ms, bool *locked_out, err_info_t *err)
+{
+    //  A counter starts again after its window or its lock has passed.
+    sqlite3_stmt *st = db_stmt (db,
+        "INSERT INTO login_failures (kind, key, count, first_at, last_at, locked_until) VALUES (?1, ?2, 1, ?3, ?3, 0)"
+        " ON CONFLICT (kind, key) DO UPDATE SET"
+        "  count = CASE WHEN (locked_until > 0 AND locked_until <= ?3) OR ?3 - first_at >= ?4 THEN 1 ELSE count + 1 END,"
+        "  first_at = CASE WHEN (locked_until > 0 AND locked_until <= ?3) OR ?3 - first_at >= ?4 THEN ?3 ELSE first_at END,"
+        "  locked_until = CASE WHEN locked_until > 0 AND locked_until <= ?3 THEN 0 ELSE locked_until END,"
+        "  last_at = ?3"
+        " RETURNING count, locked_until");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare");
+    sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 3, now_ms);
+    sqlite3_bind_int64 (st, 4, (int64_t) AUTH_LOGIN_WINDOW * 1000);
+    int rc = sqlite3_step (st);
+    int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
+    int64_t until = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 1) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    if (count >= AUTH_LOGIN_LOCK_AFTER && until == 0) {
+        st = db_stmt (db, "UPDATE login_failures SET locked_until = ?3 WHERE kind = ?1 AND key = ?2");
+        if (!st)
+            return err_set (err, ERR_DB, NULL, "cannot prepare");
+        sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (st, 3, now_ms + (int64_t) s_lock_seconds * 1000);
+        rc = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (rc != SQLITE_DONE)
+            return db_error (db, rc, err);
+        *locked_out = true;
+    }
+    return ERR_OK;
+}
+
+err_t
+auth_login_failed (db_t *db, const char *login, const char *address, int64_t now_ms, bool *locked_out,
+                   err_info_t *err)
+{
+    char key[320];
+    s_login_key (db, login, key, sizeof key);
+    *locked_out = false;
+    err_t rc = s_count_failure (db, "user", key, now_ms, locked_out, err);
+    if (rc == ERR_OK && address)
+        rc = s_count_failure (db, "address", address, now_ms, locked_out, err);
+    return rc;
+}
+
+err_t
+auth_login_succeeded (db_t *db, const char *login, err_info_t *err)
+{
+    char key[320];
+    s_login_key (db, login, key, sizeof key);
+    sqlite3_stmt *st = db_stmt (db, "DELETE FROM login_failures WHERE kind = 'user' AND key = ?1");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare");
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
 }

@@ -9,6 +9,7 @@
 #include "id.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define AUTH_MAX_ROLES 16
 #define AUTH_TOKEN_LEN 96
@@ -64,14 +65,153 @@ err_t
     auth_token_revoke (db_t *db, const char *token_id, err_info_t *err);
 
 //  On a database without users: create user "admin" with role admin, issue
-//  its token and write it to path with mode 0600. Does nothing if any user
-//  exists. created_out says whether it did.
+//  its token and write it to path with mode 0600, and give it a first
+//  password written to the file admin.password next to path (mode 0600,
+//  to be changed at first sign-in). Does nothing if any user exists.
+//  created_out says whether it did.
 err_t
     auth_bootstrap (db_t *db, const char *path, bool *created_out, err_info_t *err);
 
 //  Prefix of issued tokens ("crm" gives "crm_…"), so a token shows where it
-//  belongs. Set once at start.
+//  belongs, and of the session cookie ("crm_session"). Set once at start.
 void
     auth_set_token_prefix (const char *prefix);
+
+//  --- passwords and sessions (DESIGN.md §3a) ---
+//
+//  Passwords are argon2id hashes (crypto_pwhash_str, interactive limits).
+//  A session is 32 random bytes shown once as the cookie value and stored
+//  only as a BLAKE2b hash in table sessions, with its CSRF token; it ends
+//  after AUTH_SESSION_IDLE idle seconds (sliding on use) and at most
+//  AUTH_SESSION_MAX seconds after sign-in. Failed sign-ins are counted per
+//  user name and per client address in table login_failures.
+
+#define AUTH_PASSWORD_MIN 10           //  characters of a chosen password
+#define AUTH_PASSWORD_MAX 200
+#define AUTH_FIRST_PASSWORD_LEN 16     //  generated first passwords
+#define AUTH_SESSION_ID_LEN 48         //  base64url of 32 bytes, with NUL
+#define AUTH_CSRF_LEN 48
+#define AUTH_SESSION_IDLE 1800         //  default idle timeout, seconds
+#define AUTH_SESSION_MAX (12 * 3600)   //  absolute limit, seconds
+#define AUTH_LOGIN_SLOW_AFTER 5        //  failures before each try must wait
+#define AUTH_LOGIN_LOCK_AFTER 10       //  failures that lock the user/address
+#define AUTH_LOGIN_WINDOW 900          //  seconds failures are counted over
+#define AUTH_LOGIN_LOCK 900            //  default lock, seconds
+#define AUTH_LOGIN_DELAY_MS 1000       //  default first wait; doubles each time
+
+//  The languages a user may choose, NULL-terminated; "en" is the default.
+extern const char *const auth_languages[];
+
+//  SQL of the second auth migration: users.password_hash,
+//  must_change_password and language; tables sessions and login_failures.
+//  Every program puts it in its migration list after auth_migration_sql.
+extern const char *auth_migration_2_sql;
+
+//  Idle timeout of sessions, in seconds (absolute limit AUTH_SESSION_MAX).
+void
+    auth_set_session_idle (int seconds);
+int
+    auth_session_idle (void);
+
+//  How long a lock lasts and the first wait after AUTH_LOGIN_SLOW_AFTER
+//  failures (doubling with each further failure).
+void
+    auth_set_login_limits (int lock_seconds, int delay_ms);
+
+//  The session cookie's name for this program: "<prefix>_session".
+const char *
+    auth_cookie_name (void);
+
+//  Hash a password (argon2id). out holds crypto_pwhash_STRBYTES bytes.
+//  ERR_NOMEM when the hash cannot be computed.
+err_t
+    auth_password_hash (const char *password, char *out);
+
+//  Whether password matches hash (false for a NULL or empty hash).
+bool
+    auth_password_verify (const char *hash, const char *password);
+
+//  A random first password of AUTH_FIRST_PASSWORD_LEN characters from an
+//  alphabet without look-alikes (no 0/O, 1/l/I). out holds
+//  AUTH_FIRST_PASSWORD_LEN + 1 bytes.
+void
+    auth_password_generate (char *out);
+
+//  Whether a chosen password is acceptable (length); sets err otherwise.
+err_t
+    auth_password_check (const char *password, err_info_t *err);
+
+//  Set a user's password and must_change_password (in the caller's
+//  transaction). ERR_NOT_FOUND if no such user.
+err_t
+    auth_password_set (db_t *db, const char *user_id, const char *password, bool must_change,
+                       err_info_t *err);
+
+//  Generate a first password, set it with must_change_password and end
+//  the user's sessions. out holds AUTH_FIRST_PASSWORD_LEN + 1 bytes.
+err_t
+    auth_password_reset (db_t *db, const char *user_id, char *out, err_info_t *err);
+
+//  A signed-in user, as the session routes show it.
+typedef struct {
+    char user_id[ID_LEN];
+    char name[64];
+    char email[256];
+    char role[32];
+    char language[8];
+    bool must_change_password;
+    char csrf_token[AUTH_CSRF_LEN];
+    int64_t expires_ms;
+} auth_session_t;
+
+//  Find an active user by name or e-mail and check the password, with no
+//  transaction open (the hash takes tens of milliseconds). ERR_UNAUTHORIZED
+//  for an unknown user, a user without password or a wrong password.
+err_t
+    auth_login (db_t *db, const char *login, const char *password, auth_session_t *user);
+
+//  Open a session for user_id (in the caller's transaction): fills
+//  session and sid_out (AUTH_SESSION_ID_LEN bytes, the cookie value).
+err_t
+    auth_session_create (db_t *db, const char *user_id, const char *address, int64_t now_ms,
+                         char *sid_out, auth_session_t *session, err_info_t *err);
+
+//  Look a session up by cookie value and slide its idle timeout. An
+//  expired session is deleted. ERR_UNAUTHORIZED if unknown or expired.
+//  Runs outside any transaction or inside the caller's.
+err_t
+    auth_session_lookup (db_t *db, const char *sid, int64_t now_ms, auth_session_t *session,
+                         actor_t *actor);
+
+//  Fill the user part of session (no CSRF token, no expiry) for an active
+//  user. ERR_UNAUTHORIZED if none.
+err_t
+    auth_session_user (db_t *db, const char *user_id, auth_session_t *session);
+
+//  End one session (sign-out). Nothing happens for an unknown one.
+err_t
+    auth_session_end (db_t *db, const char *sid, err_info_t *err);
+
+//  End every session of a user except keep_sid (may be NULL).
+err_t
+    auth_sessions_end_user (db_t *db, const char *user_id, const char *keep_sid, err_info_t *err);
+
+//  Whether a sign-in may be tried now for this login name and address.
+//  Returns 0 if it may, else the seconds to wait; *locked says whether
+//  it is a lock (AUTH_LOGIN_LOCK_AFTER failures) rather than a slow-down.
+int
+    auth_login_throttle (db_t *db, const char *login, const char *address, int64_t now_ms,
+                         bool *locked);
+
+//  Count a failed sign-in for the login name and the address (in the
+//  caller's transaction). *locked_out says whether this failure locked
+//  either of them.
+err_t
+    auth_login_failed (db_t *db, const char *login, const char *address, int64_t now_ms,
+                       bool *locked_out, err_info_t *err);
+
+//  A successful sign-in clears the failures counted for the user.
+err_t
+    auth_login_succeeded (db_t *db, const char *login, err_info_t *err);
 
 #endif

@@ -82,6 +82,9 @@ struct _http_req_t {
     bool path_known;                   //  some route matches the path
     db_t *db;
     actor_t actor;
+    bool by_session;                   //  authenticated by the session cookie
+    auth_session_t session;
+    char sid[AUTH_SESSION_ID_LEN];
     cJSON *body_json;
     int64_t started_ms;
     //  response
@@ -226,6 +229,40 @@ const char *
 http_method (http_req_t *req)
 {
     return req->method;
+}
+
+const auth_session_t *
+http_session (http_req_t *req)
+{
+    return req->by_session ? &req->session : NULL;
+}
+
+const char *
+http_session_id (http_req_t *req)
+{
+    return req->by_session ? req->sid : NULL;
+}
+
+void
+http_client_address (http_req_t *req, char *out, size_t size)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *info = req->conn
+        ? MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, out, (socklen_t) size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, out, (socklen_t) size);
+}
+
+bool
+http_secure (http_req_t *req)
+{
+    const char *proto = http_header (req, "X-Forwarded-Proto");
+    return proto && strcasecmp (proto, "https") == 0;
 }
 
 const char *
@@ -476,11 +513,69 @@ s_metrics (http_req_t *req)
 //  --- request life cycle ---
 
 static bool
+s_safe_method (const char *method)
+{
+    return strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0 || strcmp (method, "OPTIONS") == 0;
+}
+
+//  A write whose Origin is another site's is refused: the pages are only
+//  ever served from our own origin (the Host the client asked for).
+static bool
+s_origin_ok (http_req_t *req)
+{
+    const char *origin = http_header (req, "Origin");
+    if (!origin)
+        return true;
+    const char *host = http_header (req, "Host");
+    if (!host)
+        return false;
+    const char *rest = strncasecmp (origin, "http://", 7) == 0 ? origin + 7
+                     : strncasecmp (origin, "https://", 8) == 0 ? origin + 8 : NULL;
+    return rest && strcasecmp (rest, host) == 0;
+}
+
+static void
+s_refuse (http_req_t *req, int status, const char *code, const char *message)
+{
+    http_reply_json (req, status, json_error (code, message, NULL));
+}
+
+//  A bearer token (machines) or the session cookie (people). A cookie
+//  write must carry the session's CSRF token, and a session whose
+//  password must change may only reach the session routes.
+static bool
 s_authenticate (http_req_t *req)
 {
     const char *h = http_header (req, "Authorization");
+    const char *cookie = h ? NULL : MHD_lookup_connection_value (req->conn, MHD_COOKIE_KIND, auth_cookie_name ());
+    if (cookie) {
+        err_t rc = auth_session_lookup (req->db, cookie, clock_now_ms (), &req->session, &req->actor);
+        if (rc != ERR_OK) {
+            if (rc == ERR_UNAUTHORIZED)
+                http_reply_errorf (req, ERR_UNAUTHORIZED, NULL, "the session has ended: sign in again");
+            else
+                http_reply_errorf (req, rc, NULL, "cannot check the session");
+            return false;
+        }
+        req->by_session = true;
+        snprintf (req->sid, sizeof req->sid, "%s", cookie);
+        if (!s_safe_method (req->method)) {
+            const char *csrf = http_header (req, "X-CSRF-Token");
+            size_t want = strlen (req->session.csrf_token);
+            if (!csrf || strlen (csrf) != want || sodium_memcmp (csrf, req->session.csrf_token, want) != 0) {
+                s_refuse (req, 403, "csrf_failed", "a write with the session cookie needs the X-CSRF-Token header");
+                return false;
+            }
+        }
+        if (req->session.must_change_password && strncmp (req->route->pattern, "/api/v1/session", 15) != 0) {
+            s_refuse (req, 403, "password_change_required", "choose a new password first");
+            return false;
+        }
+        return true;
+    }
     if (!h || strncasecmp (h, "Bearer ", 7) != 0) {
-        http_reply_errorf (req, ERR_UNAUTHORIZED, NULL, "an Authorization: Bearer <token> header is required");
+        http_reply_errorf (req, ERR_UNAUTHORIZED, NULL,
+                           "an Authorization: Bearer <token> header or a signed-in session is required");
         return false;
     }
     err_t rc = auth_check_token (req->db, h + 7, &req->actor);
@@ -584,6 +679,10 @@ s_dispatch (http_req_t *req)
     if (!req->db) {
         http_reply_errorf (req, ERR_UNAVAILABLE, NULL, "the database cannot be opened");
         return;
+    }
+    if (!s_safe_method (req->method) && !s_origin_ok (req)) {
+        s_refuse (req, 403, "csrf_failed", "a write from another origin is refused");
+        goto done;
     }
     if (!(flags & HTTP_PUBLIC) && !s_authenticate (req))
         goto done;

@@ -94,6 +94,19 @@ const actor_t *
     http_actor (http_req_t *req);
 const char *
     http_method (http_req_t *req);
+//  The session the request came with (cookie), NULL for a bearer token
+//  or a public route; and its cookie value.
+const auth_session_t *
+    http_session (http_req_t *req);
+const char *
+    http_session_id (http_req_t *req);
+//  The client's address as text ("127.0.0.1"), "" if unknown.
+void
+    http_client_address (http_req_t *req, char *out, size_t size);
+//  Whether the client reached us over TLS (X-Forwarded-Proto: https from
+//  a proxy in front).
+bool
+    http_secure (http_req_t *req);
 //  The request's URL path as libmicrohttpd decoded it ("/app/x.js").
 const char *
     http_path (http_req_t *req);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "session.h"
 #include "web.h"
 
 #include <errno.h>
@@ -48,6 +49,9 @@ static const config_opt_t s_opts[] = {
     { "http-threads", "4", "HTTP worker threads" },
     { "outbox-retention-days", "30", "days published events stay replayable (0: forever)" },
     { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
+    { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
+    { "login-lock-seconds", "900", "how long repeated failed sign-ins lock a user or address" },
+    { "login-delay-ms", "1000", "first wait after 5 failed sign-ins (doubles with each further failure)" },
     { "email", NULL, "e-mail of a user created with 'user add'" },
     { "label", NULL, "label of a token issued with 'token issue'" },
     { NULL, NULL, NULL }
@@ -56,7 +60,8 @@ static const config_opt_t s_opts[] = {
 static const char *s_usage =
     "[options] [command]\n\n"
     "Without a command the service runs. Admin commands (run on the host, on the database):\n"
-    "  user add NAME ROLE        create a user (--email) and print its first token\n"
+    "  user add NAME ROLE        create a user (--email), print its first token and first password\n"
+    "  user password NAME        set and print a new first password (changed at first sign-in)\n"
     "  user list                 list users\n"
     "  token issue USER_NAME     issue a new token for a user (--label)\n"
     "  token revoke TOKEN_ID     revoke a token\n"
@@ -71,6 +76,7 @@ static field_def_t s_user_fields[] = {
     { .name = "email", .type = FT_EMAIL, .flags = F_SEARCH },
     { .name = "role", .type = FT_ENUM, .flags = F_REQUIRED | F_FILTER, .choices = s_role_choices },
     { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
+    { .name = "language", .type = FT_ENUM, .flags = F_FILTER, .choices = auth_languages, .def = "en" },
     { NULL }
 };
 static resource_def_t s_users = {
@@ -268,6 +274,7 @@ s_add_builtin_routes (service_t *svc)
                                .program_dir = svc->def->program,
                                .web_dir = config_get (svc->config, "web-dir") };
     web_routes (svc->http, &svc->site);
+    session_routes (svc->http, true);
 }
 
 //  --- readiness and metrics ---
@@ -351,8 +358,10 @@ s_open (service_t *svc, err_info_t *err)
     all[n++] = command_migration_sql;
     all[n++] = http_migration_sql;
     all[n++] = s_common_migration;
-    for (int i = 0; i < svc->def->nmigrations && n < SERVICE_MAX_MIGRATIONS; i++)
+    for (int i = 0; i < svc->def->nmigrations && n < SERVICE_MAX_MIGRATIONS - 1; i++)
         all[n++] = svc->def->migrations[i];
+    //  Common migrations added later go after the service's own.
+    all[n++] = auth_migration_2_sql;
     err_t rc = db_migrate (db, all, n, err);
     if (rc != ERR_OK)
         return rc;
@@ -414,7 +423,7 @@ s_serve (service_t *svc)
     if (auth_bootstrap (db_pool_get (svc->pool), token_path, &created, &err) != ERR_OK)
         goto failed;
     if (created)
-        log_info ("auth", "admin user created", "token_file=%s", token_path);
+        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path, dir);
     svc->http = http_server_new (svc->pool, svc);
     svc->zmq_ctx = zmq_ctx_new ();
     svc->commands = command_server_new (svc->pool, svc->zmq_ctx, cmd, curve);
@@ -570,13 +579,31 @@ s_admin (service_t *svc)
         sqlite3_reset (first);
     int rc = 1;
     if (strcmp (verb, "user") == 0 && what && strcmp (what, "add") == 0 && argc == 4) {
-        char id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+        char id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN], password[AUTH_FIRST_PASSWORD_LEN + 1];
         if (db_begin (db, &err) == ERR_OK
             && auth_user_create (db, config_argv (svc->config, 2), config_get (svc->config, "email"),
                                  config_argv (svc->config, 3), id, &err) == ERR_OK
             && auth_token_issue (db, id, "cli", token, token_id, &err) == ERR_OK
+            && auth_password_reset (db, id, password, &err) == ERR_OK
             && db_commit (db, &err) == ERR_OK) {
-            printf ("user_id=%s\ntoken_id=%s\ntoken=%s\n", id, token_id, token);
+            printf ("user_id=%s\ntoken_id=%s\ntoken=%s\npassword=%s\n", id, token_id, token, password);
+            rc = 0;
+        }
+    }
+    else if (strcmp (verb, "user") == 0 && what && strcmp (what, "password") == 0 && argc == 3) {
+        char user_id[ID_LEN] = "", password[AUTH_FIRST_PASSWORD_LEN + 1];
+        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE name = ?1 AND archived = 0");
+        if (st) {
+            sqlite3_bind_text (st, 1, config_argv (svc->config, 2), -1, SQLITE_STATIC);
+            if (sqlite3_step (st) == SQLITE_ROW)
+                snprintf (user_id, sizeof user_id, "%s", (const char *) sqlite3_column_text (st, 0));
+            sqlite3_reset (st);
+        }
+        if (!*user_id)
+            err_set (&err, ERR_NOT_FOUND, NULL, "no user named '%s'", config_argv (svc->config, 2));
+        else if (db_begin (db, &err) == ERR_OK && auth_password_reset (db, user_id, password, &err) == ERR_OK
+                 && db_commit (db, &err) == ERR_OK) {
+            printf ("password=%s\n", password);
             rc = 0;
         }
     }
@@ -688,6 +715,19 @@ service_main (const service_def_t *def, int argc, char **argv)
         return 2;
     }
     log_set_level ((log_level_t) level);
+    bool ok_idle = true, ok_lock = true, ok_delay = true;
+    int64_t idle = config_get_int (c, "session-idle", AUTH_SESSION_IDLE, &ok_idle);
+    int64_t lock = config_get_int (c, "login-lock-seconds", AUTH_LOGIN_LOCK, &ok_lock);
+    int64_t delay = config_get_int (c, "login-delay-ms", AUTH_LOGIN_DELAY_MS, &ok_delay);
+    if (!ok_idle || !ok_lock || !ok_delay || idle < 1 || idle > AUTH_SESSION_MAX || lock < 1 || lock > 86400
+        || delay < 1 || delay > 3600000) {
+        fprintf (stderr, "%s: --session-idle must be 1..43200, --login-lock-seconds 1..86400,"
+                         " --login-delay-ms 1..3600000\n", def->program);
+        config_destroy (&svc.config);
+        return 2;
+    }
+    auth_set_session_idle ((int) idle);
+    auth_set_login_limits ((int) lock, (int) delay);
     auth_set_roles (def->roles);
     auth_set_token_prefix (def->source);
     outbox_set_source (def->source);
