@@ -208,3 +208,58 @@ def test_cli_export_and_import(svc, run_binary):
     assert re.search(r'"updated":\s*1\b', p.stdout) and re.search(r'"created":\s*1\b', p.stdout), p.stdout
     assert list_all(svc, "customers", {"external_key": k})[0]["name"] == "CLI renamed"
     assert len(list_all(svc, "customers", {"external_key": k + "-new"})) == 1
+
+
+def test_money_columns_are_minor_units_whatever_the_currency(svc):
+    """CSV money columns carry integer minor units, like the JSON API: a
+    VND deal of 100,000 dong exports as 100000 and a CZK deal of 10.50 Kč
+    as 1050; both import back unchanged, an edited row is read in the same
+    units, and decimal text in a *_minor column is refused, not rounded."""
+    k = "money-" + uid()[:6]
+    camp_vnd = create(svc, "campaigns", {"name": "VND fair " + k, "channel": "event",
+                                         "cost_minor": 50000, "currency": "VND"})
+    camp_czk = create(svc, "campaigns", {"name": "CZK fair " + k, "channel": "event",
+                                         "cost_minor": 1050, "currency": "CZK"})
+    vnd = create(svc, "deals", {"title": "Dong deal", "currency": "VND", "external_key": k + "-vnd",
+                                "lines": [{"sku": "V", "quantity": 2, "unit_price_minor": 50000}]})
+    czk = create(svc, "deals", {"title": "Koruna deal", "currency": "CZK", "external_key": k + "-czk",
+                                "lines": [{"sku": "C", "quantity": 1, "unit_price_minor": 1050}]})
+    assert (vnd["amount_minor"], czk["amount_minor"]) == (100000, 1050)
+    seq = last_seq(svc)
+
+    text = export_csv(svc, "deals")
+    by_key = {r["external_key"]: r for r in rows(text)}
+    assert (by_key[k + "-vnd"]["amount_minor"], by_key[k + "-vnd"]["currency"]) == ("100000", "VND")
+    assert (by_key[k + "-czk"]["amount_minor"], by_key[k + "-czk"]["currency"]) == ("1050", "CZK")
+    assert '"unit_price_minor":50000' in by_key[k + "-vnd"]["lines"]
+    assert '"unit_price_minor":1050' in by_key[k + "-czk"]["lines"]
+    report = import_csv(svc, "deals", text)
+    assert report["created"] == 0 and report["updated"] == 0 and report["rejected"] == [], report
+    assert export_csv(svc, "deals") == text
+    assert last_seq(svc) == seq
+
+    camps = {r["id"]: r for r in rows(export_csv(svc, "campaigns"))}
+    assert (camps[camp_vnd["id"]]["cost_minor"], camps[camp_vnd["id"]]["currency"]) == ("50000", "VND")
+    assert (camps[camp_czk["id"]]["cost_minor"], camps[camp_czk["id"]]["currency"]) == ("1050", "CZK")
+
+    # An edited file is read in minor units of the row's currency.
+    lines_vnd = '"[{""sku"":""V"",""quantity"":3,""unit_price_minor"":50000}]"'
+    lines_czk = '"[{""sku"":""C"",""quantity"":2,""unit_price_minor"":1050}]"'
+    edited = "external_key,title,currency,lines\n%s-vnd,Dong deal,VND,%s\n%s-czk,Koruna deal,CZK,%s\n" % (
+        k, lines_vnd, k, lines_czk)
+    report = import_csv(svc, "deals", edited)
+    assert (report["created"], report["updated"], report["rejected"]) == (0, 2, []), report
+    got = {key: list_all(svc, "deals", {"external_key": key})[0] for key in (k + "-vnd", k + "-czk")}
+    assert (got[k + "-vnd"]["amount_minor"], got[k + "-vnd"]["currency"]) == (150000, "VND")
+    assert (got[k + "-czk"]["amount_minor"], got[k + "-czk"]["currency"]) == (2100, "CZK")
+
+    # A deal without lines takes its amount as written: minor units.
+    report = import_csv(svc, "deals", "external_key,title,amount_minor,currency\n"
+                                      "%s-plain-vnd,Plain dong,50000,VND\n%s-plain-czk,Plain koruna,1050,CZK\n"
+                                      "%s-dec-czk,Decimal koruna,10.50,CZK\n%s-dec-vnd,Decimal dong,500.00,VND\n"
+                                      % (k, k, k, k))
+    assert report["created"] == 2 and [r["line"] for r in report["rejected"]] == [4, 5], report
+    assert all(r["field"] == "amount_minor" for r in report["rejected"]), report
+    assert list_all(svc, "deals", {"external_key": k + "-plain-vnd"})[0]["amount_minor"] == 50000
+    assert list_all(svc, "deals", {"external_key": k + "-plain-czk"})[0]["amount_minor"] == 1050
+    assert list_all(svc, "deals", {"external_key": k + "-dec-czk"}) == []
