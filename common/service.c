@@ -76,7 +76,7 @@ static field_def_t s_user_fields[] = {
     { .name = "email", .type = FT_EMAIL, .flags = F_SEARCH },
     { .name = "role", .type = FT_ENUM, .flags = F_REQUIRED | F_FILTER, .choices = s_role_choices },
     { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
-    { .name = "language", .type = FT_ENUM, .flags = F_FILTER, .choices = auth_languages, .def = "en" },
+    { .name = "language", .type = FT_ENUM, .flags = F_FILTER, .choices = auth_languages, .def = "\"en\"" },
     { NULL }
 };
 static resource_def_t s_users = {

@@ -48,8 +48,9 @@ def test_bad_admin_commands_change_nothing(system):
 
 
 def test_a_viewer_reads_but_cannot_act(system):
-    token = bridge_cli(system.bridge, "user", "add", "nagios", "viewer").stdout.strip()
-    assert token.startswith("bridge_")
+    out = bridge_cli(system.bridge, "user", "add", "nagios", "viewer").stdout.splitlines()
+    token = out[0].strip()     # the token first, then password=<first password>
+    assert token.startswith("bridge_") and out[1].startswith("password=")
     auth = {"Authorization": "Bearer " + token}
     base = system.bridge.url + "/api/v1"
     assert requests.get(base + "/status", headers=auth, timeout=5).status_code == 200

@@ -23,7 +23,7 @@ def test_cli_user_add_prints_a_working_token_that_http_revokes(svc, run_binary):
     p = _cli(run_binary, svc, "user", "add", "cli-rep", "sales_rep")
     assert p.returncode == 0, p.stderr
     lines = dict(l.split("=", 1) for l in p.stdout.strip().splitlines())
-    assert set(lines) == {"user_id", "token_id", "token"}, p.stdout
+    assert set(lines) == {"user_id", "token_id", "token", "password"}, p.stdout
     assert re.match(r"^[0-9a-f-]{36}$", lines["user_id"]) and re.match(r"^[0-9a-f-]{36}$", lines["token_id"])
     assert lines["token"].startswith("crm_")
     token = lines["token"]
