@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "id.h"
+#include "json.h"
 #include "log.h"
 #include "outbox.h"
 
@@ -580,7 +581,7 @@ s_op_snapshot (command_server_t *self, db_t *db, const cJSON *request)
 static bool
 s_handle_body (command_server_t *self, db_t *db, const char *body, size_t size, s_frames_t *out)
 {
-    cJSON *request = cJSON_ParseWithLength (body, size);
+    cJSON *request = json_parse (body, size);    //  refuses NUL, as HTTP bodies
     cJSON *reply = NULL;
     bool ok;
     if (!request || !cJSON_IsObject (request)) {

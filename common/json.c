@@ -5,9 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  Whether text holds a NUL byte, or a \u0000 escape inside a string: cJSON
+//  would cut the string there ("Acme\u0000 Evil" read as "Acme"), so such a
+//  document is refused as a whole.
+static bool
+s_has_nul (const char *text, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\0')
+            return true;
+        if (!in_string) {
+            if (c == '"')
+                in_string = true;
+            continue;
+        }
+        if (c == '"')
+            in_string = false;
+        else if (c == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && i + 5 < len && memcmp (text + i + 2, "0000", 4) == 0)
+                return true;
+            i++;    //  the escaped character cannot end the string
+        }
+    }
+    return false;
+}
+
 cJSON *
 json_parse (const char *text, size_t len)
 {
+    if (!text || s_has_nul (text, len))
+        return NULL;
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts (text, len, &end, false);
     if (!doc)
@@ -15,7 +44,7 @@ json_parse (const char *text, size_t len)
     //  Only whitespace may follow the value.
     while (end && (size_t) (end - text) < len) {
         char c = *end++;
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\0') {
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
             cJSON_Delete (doc);
             return NULL;
         }

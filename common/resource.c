@@ -364,9 +364,10 @@ s_text_ok (const char *s, size_t max)
     size_t len = strlen (s);
     if (len > max)
         return false;
-    //  No control characters except tab and newlines, and valid UTF-8.
+    //  No control characters (C0 and DEL) except tab and newlines, and valid
+    //  UTF-8.
     for (const char *p = s; *p; p++)
-        if ((unsigned char) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+        if (((unsigned char) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
             return false;
     return s_utf8_valid (s);
 }

@@ -68,6 +68,12 @@ CASES = [
     ("name_empty", "POST", "/api/v1/customers", {"json": {"name": ""}}, 400, "validation_failed", "name", None),
     ("name_too_long", "POST", "/api/v1/customers", {"json": {"name": "n" * 201}}, 400, "validation_failed", "name", None),
     ("name_control_char", "POST", "/api/v1/customers", {"json": {"name": "a\u0001b"}}, 400, "validation_failed", "name", None),
+    ("name_del_char", "POST", "/api/v1/customers", {"json": {"name": "a\u007fb"}}, 400, "validation_failed", "name", None),
+    # a NUL would cut the text short ("Acme\u0000 Evil" stored as "Acme"): refused whole
+    ("name_nul_escape", "POST", "/api/v1/customers", {"data": b'{"name":"Acme\\u0000 Evil"}', "ct": J}, 400, "bad_request", None, None),
+    ("raw_nul_in_string", "POST", "/api/v1/customers", {"data": b'{"name":"Acme\x00 Evil"}', "ct": J}, 400, "bad_request", None, None),
+    ("raw_nul_after_body", "POST", "/api/v1/customers", {"data": b'{"name":"Acme"}\x00', "ct": J}, 400, "bad_request", None, None),
+    ("patch_nul_escape", "PATCH", "/api/v1/customers/{cust}", {"data": b'{"notes":"a\\u0000b"}', "ct": J}, 400, "bad_request", None, None),
     ("tags_not_array", "POST", "/api/v1/customers", {"json": {"name": "x", "tags": "vip"}}, 400, "validation_failed", "tags", None),
     ("tag_with_semicolon", "POST", "/api/v1/customers", {"json": {"name": "x", "tags": ["a;b"]}}, 400, "validation_failed", "tags", None),
     ("tag_not_string", "POST", "/api/v1/customers", {"json": {"name": "x", "tags": [1]}}, 400, "validation_failed", "tags", None),

@@ -2,6 +2,7 @@
 types, hostile values. Nothing may crash the service or answer 5xx, and
 the stock and books stay consistent."""
 
+import json
 import subprocess
 
 import pytest
@@ -63,3 +64,28 @@ def test_oversized_orders_refused(erp, body):
     body = dict(body, customer_id=c["id"])
     r = erp.api("POST", "/api/v1/orders", json=body)
     assert r.status_code == 400, r.text
+
+
+def test_a_nul_in_text_is_refused_not_cut_short(erp):
+    # "SKU\u0000B" was read as "SKU" and collided with it; a raw NUL byte
+    # (not JSON at all) was accepted. Both are 400 and change nothing.
+    product(erp, "SKU")
+    before = erp.api("GET", "/api/v1/products", params={"limit": 500}).json()["items"]
+    for body in (b'{"sku":"SKU\\u0000B","name":"Evil","list_price_minor":1,"currency":"EUR"}',
+                 b'{"sku":"SKU2","name":"Acme\x00 Evil","list_price_minor":1,"currency":"EUR"}',
+                 b'{"sku":"SKU3","name":"ok","list_price_minor":1,"currency":"EUR"}\x00'):
+        r = erp.api("POST", "/api/v1/products", data=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400, (body, r.status_code, r.text)
+        assert r.json()["error"]["code"] == "bad_request"
+    assert erp.api("GET", "/api/v1/products", params={"limit": 500}).json()["items"] == before
+
+
+def test_a_nul_in_a_command_gets_an_error_reply_and_changes_nothing(erp):
+    cmd = erp.cmd_client()
+    before = erp.api("GET", "/api/v1/customers", params={"limit": 500}).json()["items"]
+    frame = (b'{"op":"apply","cmd_id":"%s","type":"customer.upsert",'
+             b'"data":{"crm_id":"%s","name":"Acme\\u0000 Evil"}}' % (uid().encode(), uid().encode()))
+    cmd.send(frame)
+    reply = cmd.recv_json(timeout=5.0)
+    assert reply.get("status") == "error" or reply.get("op") == "error", reply
+    assert erp.api("GET", "/api/v1/customers", params={"limit": 500}).json()["items"] == before

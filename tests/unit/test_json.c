@@ -44,12 +44,27 @@ test_json_parse_rejects_trailing_garbage (void **state)
 }
 
 static void
-test_json_parse_allows_trailing_whitespace_and_nul (void **state)
+test_json_parse_allows_trailing_whitespace (void **state)
 {
     (void) state;
     assert_true (s_parses ("{}  \r\n\t", 7));
-    assert_true (s_parses ("{}\0", 3));
     assert_true (s_parses (" \n[1, 2] ", 9));
+    assert_true (s_parses ("{}\0", 2));    //  the terminator past len is not read
+}
+
+static void
+test_json_parse_refuses_nul_bytes_and_escapes (void **state)
+{
+    (void) state;
+    //  A raw NUL anywhere, even where whitespace may stand, is not JSON.
+    assert_false (s_parses ("{}\0", 3));
+    assert_false (s_parses ("{\"a\":\"x\0y\"}", 11));
+    //  \u0000 would cut the string short inside cJSON.
+    assert_false (s_parses ("{\"name\":\"Acme\\u0000 Evil\"}", strlen ("{\"name\":\"Acme\\u0000 Evil\"}")));
+    assert_false (s_parses ("[\"\\u0000\"]", strlen ("[\"\\u0000\"]")));
+    //  An escaped backslash followed by u0000 is text, not an escape.
+    assert_true (s_parses ("[\"\\\\u0000\"]", strlen ("[\"\\\\u0000\"]")));
+    assert_true (s_parses ("[\"\\u0001\"]", strlen ("[\"\\u0001\"]")));
 }
 
 static void
@@ -324,7 +339,8 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_json_parse_rejects_trailing_garbage),
-        cmocka_unit_test (test_json_parse_allows_trailing_whitespace_and_nul),
+        cmocka_unit_test (test_json_parse_allows_trailing_whitespace),
+        cmocka_unit_test (test_json_parse_refuses_nul_bytes_and_escapes),
         cmocka_unit_test (test_json_parse_reads_exactly_len_bytes),
         cmocka_unit_test (test_json_parse_rejects_empty_and_malformed_input),
         cmocka_unit_test (test_json_parse_rejects_nesting_deeper_than_the_limit),
