@@ -359,11 +359,14 @@ export function field(fd, inputs = {}, errs = {}) {
   inputs[fd.name] = input;
   const err = h('div', { id: errId, class: 'field-error', hidden: true });
   errs[fd.name] = err;
-  const label = h('label', { for: id }, fd.label, fd.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null,
-    fd.type === 'money' && fd.currency ? h('span', { class: 'muted' }, ` (${fd.currency})`) : null);
+  // The required mark and the currency stand beside the label, not in it,
+  // so the field's accessible name is exactly its label.
+  const label = h('label', { for: id }, fd.label);
+  const marks = [fd.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, '*') : null,
+    fd.type === 'money' && fd.currency ? h('span', { class: 'muted' }, fd.currency) : null];
   const wrap = h('div', { class: ['field', fd.type === 'checkbox' && 'field-check', fd.full && 'field-full'] });
   if (fd.type === 'checkbox') wrap.append(input, label);
-  else wrap.append(label, input);
+  else wrap.append(h('div', { class: 'label-row' }, label, marks), input);
   if (fd.hint) wrap.append(h('div', { id: hintId, class: 'hint' }, fd.hint));
   wrap.append(err);
   return wrap;
