@@ -1,5 +1,6 @@
-//  api: the bridge's HTTP API for sysadmins and bridgectl (docs/bridge.md):
-//  status, dead letters, links, and the metrics refreshed at scrape time.
+//  api: the bridge's HTTP API for sysadmins, bridgectl and the console
+//  (docs/bridge.md): status and its history, dead letters, parked events,
+//  links, reconciliations, and the metrics refreshed at scrape time.
 #include "bridge.h"
 #include "auth.h"
 #include "clock.h"
@@ -33,6 +34,30 @@ s_lag_seconds (const source_stats_t *st)
 {
     int64_t since = atomic_load (&st->behind_since_ms);
     return since ? (double) (clock_now_ms () - since) / 1000.0 : 0.0;
+}
+
+void
+stats_sample (source_stats_t *st, int64_t now_ms)
+{
+    pthread_mutex_lock (&st->lock);
+    if (now_ms >= st->next_sample_ms) {
+        int64_t applied = atomic_load (&st->last_applied_seq), last = atomic_load (&st->source_last_seq);
+        int64_t since = atomic_load (&st->behind_since_ms);
+        int slot = (st->history_head + st->history_count) % STATS_HISTORY;
+        if (st->history_count == STATS_HISTORY)
+            st->history_head = (st->history_head + 1) % STATS_HISTORY;
+        else
+            st->history_count++;
+        st->history[slot] = (stats_sample_t) {
+            .at_ms = now_ms,
+            .applied = atomic_load (&st->applied),
+            .lag_seq = last > applied ? last - applied : 0,
+            .lag_ms = since ? now_ms - since : 0,
+            .connected = atomic_load (&st->connected),
+        };
+        st->next_sample_ms = now_ms + STATS_SAMPLE_MS;
+    }
+    pthread_mutex_unlock (&st->lock);
 }
 
 static void
@@ -115,6 +140,39 @@ s_status (http_req_t *req)
         }
     }
     db_reset_all (db);
+    http_reply_json (req, 200, out);
+}
+
+//  The samples of the last 15 minutes, oldest first; events_per_s is the
+//  rate since the sample before (0 for the first).
+static void
+s_status_history (http_req_t *req)
+{
+    bridge_t *b = s_bridge (req);
+    cJSON *out = cJSON_CreateObject ();
+    json_add_int (out, "interval_s", STATS_SAMPLE_MS / 1000);
+    cJSON *sources = cJSON_AddObjectToObject (out, "sources");
+    for (int s = 0; s < SIDE__COUNT; s++) {
+        source_stats_t *st = &b->stats[s];
+        cJSON *list = cJSON_AddArrayToObject (sources, side_name (s));
+        pthread_mutex_lock (&st->lock);
+        const stats_sample_t *prev = NULL;
+        for (int i = 0; i < st->history_count; i++) {
+            const stats_sample_t *x = &st->history[(st->history_head + i) % STATS_HISTORY];
+            cJSON *o = cJSON_CreateObject ();
+            s_time (o, "at", x->at_ms);
+            double rate = 0.0;
+            if (prev && x->at_ms > prev->at_ms && x->applied >= prev->applied)
+                rate = (double) (x->applied - prev->applied) * 1000.0 / (double) (x->at_ms - prev->at_ms);
+            cJSON_AddNumberToObject (o, "events_per_s", rate);
+            json_add_int (o, "lag_seq", x->lag_seq);
+            cJSON_AddNumberToObject (o, "lag_seconds", (double) x->lag_ms / 1000.0);
+            cJSON_AddBoolToObject (o, "connected", x->connected);
+            cJSON_AddItemToArray (list, o);
+            prev = x;
+        }
+        pthread_mutex_unlock (&st->lock);
+    }
     http_reply_json (req, 200, out);
 }
 
@@ -332,6 +390,72 @@ s_dl_discard (http_req_t *req)
         http_reply_json (req, 200, d);
 }
 
+//  --- parked events ---
+
+//  Events waiting behind a dead letter of their record or for a link, oldest
+//  first: ?source=crm|erp, keyset paging by id.
+static void
+s_parked_list (http_req_t *req)
+{
+    db_t *db = http_db (req);
+    const char *source = http_query (req, "source");
+    if (source && strcmp (source, "crm") != 0 && strcmp (source, "erp") != 0) {
+        http_reply_errorf (req, ERR_INVALID, "source", "source must be crm or erp");
+        return;
+    }
+    int64_t limit = 50, after = 0;
+    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
+        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+        return;
+    }
+    if (http_query (req, "cursor") && !s_parse_id (http_query (req, "cursor"), &after)) {
+        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
+        return;
+    }
+    sqlite3_stmt *st = db_stmt (db, "SELECT id, source, seq, key, wait, parked_at, event FROM parked"
+                                    " WHERE (?1 IS NULL OR source = ?1) AND id > ?2 ORDER BY id LIMIT ?3");
+    if (!st) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read the parked events");
+        return;
+    }
+    if (source)
+        sqlite3_bind_text (st, 1, source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 2, after);
+    sqlite3_bind_int64 (st, 3, limit + 1);
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    int n = 0;
+    int64_t last = 0;
+    bool more = false;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        cJSON *p = cJSON_CreateObject ();
+        last = sqlite3_column_int64 (st, 0);
+        json_add_int (p, "id", last);
+        cJSON_AddStringToObject (p, "source", (const char *) sqlite3_column_text (st, 1));
+        json_add_int (p, "seq", sqlite3_column_int64 (st, 2));
+        cJSON_AddStringToObject (p, "key", (const char *) sqlite3_column_text (st, 3));
+        cJSON_AddStringToObject (p, "wait", (const char *) sqlite3_column_text (st, 4));
+        cJSON_AddStringToObject (p, "parked_at", (const char *) sqlite3_column_text (st, 5));
+        cJSON *ev = json_parse ((const char *) sqlite3_column_text (st, 6), (size_t) sqlite3_column_bytes (st, 6));
+        cJSON_AddItemToObject (p, "event", ev ? ev : cJSON_CreateNull ());
+        cJSON_AddItemToArray (items, p);
+        n++;
+    }
+    sqlite3_reset (st);
+    if (more) {
+        char cur[32];
+        snprintf (cur, sizeof cur, "%lld", (long long) last);
+        cJSON_AddStringToObject (out, "next_cursor", cur);
+    }
+    else
+        cJSON_AddNullToObject (out, "next_cursor");
+    http_reply_json (req, 200, out);
+}
+
 //  --- links ---
 
 static cJSON *
@@ -519,6 +643,57 @@ s_reconcile_get (http_req_t *req)
     http_reply_json (req, 200, run);
 }
 
+//  Past runs, newest first, without their differences (GET /reconcile/{id}
+//  has them): keyset paging by id.
+static void
+s_reconcile_runs (http_req_t *req)
+{
+    bridge_t *b = s_bridge (req);
+    db_t *db = http_db (req);
+    int64_t limit = 20, before = INT64_MAX;
+    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
+        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+        return;
+    }
+    if (http_query (req, "cursor") && !s_parse_id (http_query (req, "cursor"), &before)) {
+        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
+        return;
+    }
+    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM reconcile_runs WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
+    if (!st) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read the reconciliations");
+        return;
+    }
+    sqlite3_bind_int64 (st, 1, before);
+    sqlite3_bind_int64 (st, 2, limit + 1);
+    int64_t ids[501];
+    int n = 0;
+    while (n <= limit && sqlite3_step (st) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64 (st, 0);
+    sqlite3_reset (st);
+    bool more = n > limit;
+    if (more)
+        n = (int) limit;
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    for (int i = 0; i < n; i++) {
+        cJSON *run = s_run_json (b, db, ids[i]);
+        if (!run)
+            continue;
+        cJSON_DeleteItemFromObject (run, "differences");
+        cJSON_AddItemToArray (items, run);
+    }
+    db_reset_all (db);
+    if (more && n > 0) {
+        char cur[32];
+        snprintf (cur, sizeof cur, "%lld", (long long) ids[n - 1]);
+        cJSON_AddStringToObject (out, "next_cursor", cur);
+    }
+    else
+        cJSON_AddNullToObject (out, "next_cursor");
+    http_reply_json (req, 200, out);
+}
+
 //  --- readiness and metrics ---
 
 static bool
@@ -574,6 +749,9 @@ api_setup (bridge_t *b, void *server, err_info_t *err)
     if (http) {
         http_server_on_ready (http, s_ready, b);
         http_server_route (http, "GET", "/api/v1/status", s_status, 0);
+        http_server_route (http, "GET", "/api/v1/status/history", s_status_history, 0);
+        http_server_route (http, "GET", "/api/v1/parked", s_parked_list, 0);
+        http_server_route (http, "GET", "/api/v1/reconcile_runs", s_reconcile_runs, 0);
         http_server_route (http, "GET", "/api/v1/dead_letters", s_dl_list, 0);
         http_server_route (http, "GET", "/api/v1/dead_letters/{id}", s_dl_show, 0);
         http_server_route (http, "POST", "/api/v1/dead_letters/{id}/retry", s_dl_retry, 0);

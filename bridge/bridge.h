@@ -67,6 +67,19 @@ bool
 
 //  --- the bridge ---
 
+//  The status history: one sample per source every STATS_SAMPLE_MS for the
+//  last STATS_HISTORY samples (15 minutes), for the console's chart.
+#define STATS_SAMPLE_MS 5000
+#define STATS_HISTORY 180
+
+typedef struct {
+    int64_t at_ms;
+    int64_t applied;      //  events applied so far (the rate is the difference)
+    int64_t lag_seq;
+    int64_t lag_ms;
+    bool connected;
+} stats_sample_t;
+
 //  What a source's worker shows (read by the HTTP threads).
 typedef struct {
     atomic_bool connected;            //  heartbeat or event within 3 s
@@ -75,9 +88,17 @@ typedef struct {
     _Atomic int64_t received, applied, duplicates, failed, replays, parked;
     _Atomic int64_t last_event_ms, last_heartbeat_ms, last_pong_ms, behind_since_ms;
     _Atomic int state;                //  worker_state_t
-    pthread_mutex_t lock;             //  guards last_error
+    pthread_mutex_t lock;             //  guards last_error and the history
     char last_error[512];
+    stats_sample_t history[STATS_HISTORY];   //  a ring, oldest at history_head
+    int history_head, history_count;
+    int64_t next_sample_ms;
 } source_stats_t;
+
+//  Add a sample of st to its history when STATS_SAMPLE_MS have passed since
+//  the last one (the worker calls it on every turn of its loop).
+void
+    stats_sample (source_stats_t *st, int64_t now_ms);
 
 typedef enum {
     WS_STARTING,

@@ -758,6 +758,7 @@ s_thread (void *arg)
         return NULL;
     while (!atomic_load (&b->stopping)) {
         int64_t now = clock_now_ms ();
+        stats_sample (self->st, now);
         if (why) {
             if (s_replay (self, why)) {
                 why = NULL;
