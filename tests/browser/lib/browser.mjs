@@ -56,6 +56,7 @@ export async function newPage(t, browser, { viewport = 'desktop', locale = 'en-U
     ...rest,
   });
   const page = await context.newPage();
+  page.setDefaultTimeout(Number(process.env.BROWSER_TIMEOUT_MS || 10000));
   watchErrors(page, allow);
   if (t && t.after) {
     t.after(async () => {
