@@ -1,5 +1,7 @@
 //  test_auth: roles as bits, users, bearer tokens kept only as hashes,
-//  revocation, inactive users, and the first-start bootstrap of the admin.
+//  revocation, inactive users, the first-start bootstrap of the admin, and
+//  sign-in: argon2id passwords, sessions (lookup, sliding idle timeout,
+//  12 h limit, sign-out) and the throttling of failed sign-ins.
 #include "auth.h"
 #include "log.h"
 
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -39,8 +42,10 @@ setup (void **state)
     err_clear (&err);
     f->db = db_open (f->path, "normal", &err);
     assert_non_null (f->db);
-    const char *migrations[] = { auth_migration_sql };
-    assert_int_equal (db_migrate (f->db, migrations, 1, &err), ERR_OK);
+    const char *migrations[] = { auth_migration_sql, auth_migration_2_sql };
+    assert_int_equal (db_migrate (f->db, migrations, 2, &err), ERR_OK);
+    auth_set_session_idle (AUTH_SESSION_IDLE);
+    auth_set_login_limits (AUTH_LOGIN_LOCK, AUTH_LOGIN_DELAY_MS);
     *state = f;
     return 0;
 }
@@ -351,6 +356,19 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM users", NULL, -1), 1);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM tokens", NULL, -1), 1);
 
+    //  And a first password next to it, 0600, that signs in and must change.
+    char pw_file[160];
+    snprintf (pw_file, sizeof pw_file, "%s/admin.password", f->dir);
+    assert_int_equal (stat (pw_file, &st), 0);
+    assert_int_equal (st.st_mode & 0777, 0600);
+    char password[64];
+    snprintf (password, sizeof password, "%s", s_slurp (pw_file));
+    assert_int_equal (strlen (password), AUTH_FIRST_PASSWORD_LEN + 1);
+    password[AUTH_FIRST_PASSWORD_LEN] = '\0';
+    auth_session_t who;
+    assert_int_equal (auth_login (f->db, "admin", password, &who), ERR_OK);
+    assert_true (who.must_change_password);
+
     //  A second start does nothing: same file, same single user and token.
     created = true;
     assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_OK);
@@ -424,10 +442,271 @@ test_auth_bootstrap_failure_to_write_leaves_no_admin (void **state)
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM tokens", NULL, -1), 0);
 }
 
+//  ---------------------------------------------------------------------
+//  Passwords
+
+static void
+s_set_password (fixture_t *f, const char *user_id, const char *password, bool must_change)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_password_set (f->db, user_id, password, must_change, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+}
+
+static void
+test_auth_password_hash_is_argon2id_and_verifies_only_the_password (void **state)
+{
+    (void) state;
+    char hash[crypto_pwhash_STRBYTES];
+    assert_int_equal (auth_password_hash ("correct horse", hash), ERR_OK);
+    assert_int_equal (strncmp (hash, "$argon2id$", 10), 0);
+    assert_null (strstr (hash, "correct horse"));
+    assert_true (auth_password_verify (hash, "correct horse"));
+    assert_false (auth_password_verify (hash, "correct horsE"));
+    assert_false (auth_password_verify (hash, ""));
+    assert_false (auth_password_verify (NULL, "correct horse"));
+    assert_false (auth_password_verify ("", "correct horse"));
+    //  Salted: the same password hashes differently each time.
+    char again[crypto_pwhash_STRBYTES];
+    assert_int_equal (auth_password_hash ("correct horse", again), ERR_OK);
+    assert_string_not_equal (hash, again);
+}
+
+static void
+test_auth_first_passwords_are_random_and_unambiguous (void **state)
+{
+    (void) state;
+    char a[AUTH_FIRST_PASSWORD_LEN + 1], b[AUTH_FIRST_PASSWORD_LEN + 1];
+    auth_password_generate (a);
+    auth_password_generate (b);
+    assert_int_equal (strlen (a), AUTH_FIRST_PASSWORD_LEN);
+    assert_string_not_equal (a, b);
+    for (int i = 0; i < 200; i++) {
+        auth_password_generate (a);
+        assert_null (strpbrk (a, "0O1lI"));
+    }
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (auth_password_check ("123456789", &err), ERR_INVALID);
+    assert_int_equal (auth_password_check ("1234567890", &err), ERR_OK);
+    //  Characters, not bytes: ten Czech letters of two bytes each pass.
+    assert_int_equal (auth_password_check ("\u010d\u010d\u010d\u010d\u010d\u010d\u010d\u010d\u010d\u010d", &err), ERR_OK);
+    char big[AUTH_PASSWORD_MAX + 2];
+    memset (big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal (auth_password_check (big, &err), ERR_INVALID);
+}
+
+static void
+test_auth_login_by_name_or_email_and_never_without_a_password (void **state)
+{
+    fixture_t *f = *state;
+    err_info_t err;
+    err_clear (&err);
+    char id[ID_LEN], robot[ID_LEN];
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_user_create (f->db, "mia", "Mia@Example.com", "sales", id, &err), ERR_OK);
+    assert_int_equal (auth_user_create (f->db, "robot", NULL, "sales", robot, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+    s_set_password (f, id, "mia's password", false);
+    auth_session_t who;
+    assert_int_equal (auth_login (f->db, "mia", "mia's password", &who), ERR_OK);
+    assert_string_equal (who.user_id, id);
+    assert_string_equal (who.language, "en");
+    assert_false (who.must_change_password);
+    assert_int_equal (auth_login (f->db, "mia@example.com", "mia's password", &who), ERR_OK);
+    assert_string_equal (who.name, "mia");
+    assert_int_equal (auth_login (f->db, "mia", "wrong", &who), ERR_UNAUTHORIZED);
+    assert_string_equal (who.user_id, "");
+    assert_int_equal (auth_login (f->db, "nobody", "mia's password", &who), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_login (f->db, "robot", "", &who), ERR_UNAUTHORIZED);
+    //  An inactive user cannot sign in.
+    assert_int_equal (db_exec (f->db, "UPDATE users SET active = 0 WHERE name = 'mia'", &err), ERR_OK);
+    assert_int_equal (auth_login (f->db, "mia", "mia's password", &who), ERR_UNAUTHORIZED);
+}
+
+//  ---------------------------------------------------------------------
+//  Sessions
+
+static void
+s_session (fixture_t *f, const char *user_id, int64_t now, char *sid, auth_session_t *s)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_session_create (f->db, user_id, "10.0.0.1", now, sid, s, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+}
+
+static void
+test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash (void **state)
+{
+    fixture_t *f = *state;
+    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    char sid[AUTH_SESSION_ID_LEN], other[AUTH_SESSION_ID_LEN];
+    auth_session_t s, t, found;
+    int64_t now = 1700000000000;
+    s_session (f, user_id, now, sid, &s);
+    s_session (f, user_id, now, other, &t);
+    assert_int_equal (strlen (sid), 43);
+    assert_string_not_equal (sid, other);
+    assert_string_not_equal (s.csrf_token, t.csrf_token);
+    assert_int_equal (s.expires_ms, now + AUTH_SESSION_IDLE * 1000LL);
+    actor_t actor;
+    assert_int_equal (auth_session_lookup (f->db, sid, now + 1000, &found, &actor), ERR_OK);
+    assert_string_equal (found.user_id, user_id);
+    assert_string_equal (found.csrf_token, s.csrf_token);
+    assert_string_equal (actor.name, "ann");
+    assert_int_equal (actor.role, auth_role_bit ("viewer"));
+    assert_false (s_dir_contains (f->dir, sid));
+    assert_int_equal (auth_session_lookup (f->db, "x", now, &found, &actor), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_session_lookup (f->db, NULL, now, &found, &actor), ERR_UNAUTHORIZED);
+    char forged[AUTH_SESSION_ID_LEN];
+    snprintf (forged, sizeof forged, "%s", sid);
+    forged[0] = forged[0] == 'A' ? 'B' : 'A';
+    assert_int_equal (auth_session_lookup (f->db, forged, now, &found, &actor), ERR_UNAUTHORIZED);
+    //  Sign-out ends that one only.
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (auth_session_end (f->db, sid, &err), ERR_OK);
+    assert_int_equal (auth_session_lookup (f->db, sid, now, &found, &actor), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_session_lookup (f->db, other, now, &found, &actor), ERR_OK);
+    //  Ending a user's sessions keeps the one named.
+    char third[AUTH_SESSION_ID_LEN];
+    s_session (f, user_id, now, third, &t);
+    assert_int_equal (auth_sessions_end_user (f->db, user_id, third, &err), ERR_OK);
+    assert_int_equal (auth_session_lookup (f->db, other, now, &found, &actor), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_session_lookup (f->db, third, now, &found, &actor), ERR_OK);
+    //  An inactive user's session stops working.
+    assert_int_equal (db_exec (f->db, "UPDATE users SET active = 0", &err), ERR_OK);
+    assert_int_equal (auth_session_lookup (f->db, third, now, &found, &actor), ERR_UNAUTHORIZED);
+}
+
+static void
+test_auth_session_idle_timeout_slides_and_the_12_hour_limit_holds (void **state)
+{
+    fixture_t *f = *state;
+    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    auth_set_session_idle (600);
+    char sid[AUTH_SESSION_ID_LEN];
+    auth_session_t s, found;
+    actor_t actor;
+    int64_t t = 1700000000000;
+    s_session (f, user_id, t, sid, &s);
+    //  Used every 9 minutes for 11 h 57 min: still signed in.
+    int64_t now = t;
+    for (int i = 0; i < 79; i++) {
+        now += 9 * 60 * 1000;
+        assert_int_equal (auth_session_lookup (f->db, sid, now, &found, &actor), ERR_OK);
+        assert_true (found.expires_ms <= t + AUTH_SESSION_MAX * 1000LL);
+    }
+    //  ... but not past 12 h, however busy.
+    assert_int_equal (auth_session_lookup (f->db, sid, t + AUTH_SESSION_MAX * 1000LL, &found, &actor),
+                      ERR_UNAUTHORIZED);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM sessions", NULL, -1), 0);
+    //  Idle for longer than the timeout: gone, and the row deleted.
+    s_session (f, user_id, t, sid, &s);
+    assert_int_equal (auth_session_lookup (f->db, sid, t + 599 * 1000, &found, &actor), ERR_OK);
+    assert_int_equal (auth_session_lookup (f->db, sid, t + 599 * 1000 + 600 * 1000, &found, &actor),
+                      ERR_UNAUTHORIZED);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM sessions", NULL, -1), 0);
+    auth_set_session_idle (AUTH_SESSION_IDLE);
+}
+
+//  ---------------------------------------------------------------------
+//  Throttling failed sign-ins
+
+static void
+s_fail (fixture_t *f, const char *login, const char *address, int64_t now, bool *locked)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_login_failed (f->db, login, address, now, locked, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+}
+
+static void
+test_auth_throttle_waits_after_5_failures_doubling_then_locks_after_10 (void **state)
+{
+    fixture_t *f = *state;
+    auth_set_login_limits (900, 1000);
+    int64_t now = 1700000000000;
+    bool locked = false;
+    for (int i = 0; i < AUTH_LOGIN_SLOW_AFTER; i++) {
+        assert_int_equal (auth_login_throttle (f->db, "eve", "10.0.0.9", now, &locked), 0);
+        s_fail (f, "eve", "10.0.0.9", now, &locked);
+        assert_false (locked);
+    }
+    //  Now each try waits: 1 s after the 5th failure, 2 s after the 6th...
+    assert_int_equal (auth_login_throttle (f->db, "eve", "10.0.0.9", now, &locked), 1);
+    assert_false (locked);
+    assert_int_equal (auth_login_throttle (f->db, "eve", "10.0.0.9", now + 1000, &locked), 0);
+    int64_t wait_ms = 1000;
+    for (int i = AUTH_LOGIN_SLOW_AFTER; i < AUTH_LOGIN_LOCK_AFTER; i++) {
+        now += wait_ms;
+        assert_int_equal (auth_login_throttle (f->db, "eve", "10.0.0.9", now, &locked), 0);
+        s_fail (f, "eve", "10.0.0.9", now, &locked);
+        assert_int_equal (locked, i + 1 == AUTH_LOGIN_LOCK_AFTER);
+        wait_ms *= 2;
+        if (!locked)
+            assert_int_equal (auth_login_throttle (f->db, "eve", "10.0.0.9", now, &locked),
+                              (int) (wait_ms / 1000));
+    }
+    //  Locked for 15 minutes, both the user (from any address) and the address.
+    assert_int_equal (auth_login_throttle (f->db, "eve", "10.9.9.9", now, &locked), 900);
+    assert_true (locked);
+    assert_int_equal (auth_login_throttle (f->db, "bob", "10.0.0.9", now + 1000, &locked), 899);
+    assert_true (locked);
+    assert_int_equal (auth_login_throttle (f->db, "bob", "10.9.9.9", now, &locked), 0);
+    assert_false (locked);
+    //  After the lock, a fresh start.
+    assert_int_equal (auth_login_throttle (f->db, "eve", "10.0.0.9", now + 900 * 1000, &locked), 0);
+    s_fail (f, "eve", "10.0.0.9", now + 900 * 1000, &locked);
+    assert_false (locked);
+    assert_int_equal (auth_login_throttle (f->db, "eve", "10.0.0.9", now + 900 * 1000, &locked), 0);
+}
+
+static void
+test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user (void **state)
+{
+    fixture_t *f = *state;
+    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_user_create (f->db, "zoe", "zoe@example.com", "sales", user_id, &err), ERR_OK);
+    assert_int_equal (auth_token_issue (f->db, user_id, NULL, token, token_id, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+    int64_t now = 1700000000000;
+    bool locked;
+    //  Failures by name and by e-mail count for the same user.
+    for (int i = 0; i < AUTH_LOGIN_SLOW_AFTER; i++)
+        s_fail (f, i % 2 ? "zoe" : "ZOE@example.com", NULL, now, &locked);
+    assert_int_equal (auth_login_throttle (f->db, "zoe", NULL, now, &locked), 1);
+    //  Fifteen minutes later they no longer count.
+    int64_t later = now + AUTH_LOGIN_WINDOW * 1000LL;
+    assert_int_equal (auth_login_throttle (f->db, "zoe", NULL, later, &locked), 0);
+    s_fail (f, "zoe", NULL, later, &locked);
+    assert_int_equal (auth_login_throttle (f->db, "zoe", NULL, later, &locked), 0);
+    //  A success clears the user's count.
+    for (int i = 1; i < AUTH_LOGIN_SLOW_AFTER; i++)
+        s_fail (f, "zoe", NULL, later, &locked);
+    assert_int_equal (auth_login_throttle (f->db, "zoe", NULL, later, &locked), 1);
+    assert_int_equal (auth_login_succeeded (f->db, "zoe@example.com", &err), ERR_OK);
+    assert_int_equal (auth_login_throttle (f->db, "zoe", NULL, later, &locked), 0);
+}
+
 int
 main (void)
 {
     log_set_level (LOG_ERROR);
+    if (sodium_init () < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_auth_roles_are_bits_in_table_order),
         cmocka_unit_test_setup_teardown (test_auth_user_create_validates_name_and_role, setup,
@@ -451,6 +730,18 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600, setup, teardown),
         cmocka_unit_test_setup_teardown (test_auth_bootstrap_failure_to_write_leaves_no_admin,
+                                         setup, teardown),
+        cmocka_unit_test (test_auth_password_hash_is_argon2id_and_verifies_only_the_password),
+        cmocka_unit_test (test_auth_first_passwords_are_random_and_unambiguous),
+        cmocka_unit_test_setup_teardown (test_auth_login_by_name_or_email_and_never_without_a_password, setup,
+                                         teardown),
+        cmocka_unit_test_setup_teardown (test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_session_idle_timeout_slides_and_the_12_hour_limit_holds,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_throttle_waits_after_5_failures_doubling_then_locks_after_10,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user,
                                          setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
