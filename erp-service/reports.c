@@ -1,6 +1,7 @@
 //  reports: read-only views over the books for accountants and managers:
 //  receivables aging, stock valuation and sales by product and month.
 //  (The trial balance lives with the journal.)
+#include "clock.h"
 #include "erp.h"
 #include "json.h"
 
@@ -27,9 +28,8 @@ s_aging (http_req_t *req)
     if (!s_allowed (req))
         return;
     const char *as_of = http_query (req, "as_of");
-    if (as_of
-        && (strlen (as_of) != 10
-            || db_scalar_int (http_db (req), "SELECT date(?1) IS NOT NULL", as_of, 0) == 0)) {
+    int64_t as_of_ms;
+    if (as_of && (strlen (as_of) != 10 || !clock_parse_date (as_of, &as_of_ms))) {
         http_reply_errorf (req, ERR_INVALID, "as_of", "as_of must be a date YYYY-MM-DD");
         return;
     }
@@ -111,6 +111,19 @@ s_valuation (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
+//  Whether text is a month YYYY-MM of year 0001 to 9999.
+static bool
+s_month_ok (const char *text)
+{
+    if (strlen (text) != 7 || text[4] != '-')
+        return false;
+    for (int i = 0; i < 7; i++)
+        if (i != 4 && (text[i] < '0' || text[i] > '9'))
+            return false;
+    int month = (text[5] - '0') * 10 + (text[6] - '0');
+    return strncmp (text, "0000", 4) != 0 && month >= 1 && month <= 12;
+}
+
 //  GET /api/v1/reports/sales?from=YYYY-MM&to=YYYY-MM: invoiced quantity
 //  and revenue (before tax) per product and month; void invoices left out.
 static void
@@ -130,6 +143,15 @@ s_sales (http_req_t *req)
         return;
     }
     const char *from = http_query (req, "from"), *to = http_query (req, "to");
+    if ((from && !s_month_ok (from)) || (to && !s_month_ok (to))) {
+        http_reply_errorf (req, ERR_INVALID, from && !s_month_ok (from) ? "from" : "to",
+                           "from and to must be months YYYY-MM (01 to 12)");
+        return;
+    }
+    if (from && to && strcmp (from, to) > 0) {
+        http_reply_errorf (req, ERR_INVALID, "to", "to must not be before from");
+        return;
+    }
     if (from)
         sqlite3_bind_text (st, 1, from, -1, SQLITE_TRANSIENT);
     if (to)

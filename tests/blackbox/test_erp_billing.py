@@ -212,6 +212,14 @@ def test_reports(shop):
     sales = erp.api("GET", "/api/v1/reports/sales").json()["items"]
     assert [(s["sku"], s["quantity"], s["revenue_minor"]) for s in sales] == [("CASE", 2, 2000)]
     assert sales[0]["month"] == inv["issued_on"][:7]
+    month = inv["issued_on"][:7]
+    only = erp.api("GET", "/api/v1/reports/sales", params={"from": month, "to": month}).json()["items"]
+    assert [s["sku"] for s in only] == ["CASE"]
+    # months and dates that do not exist are refused, not read as text
+    for params, field in (({"from": "0000-00", "to": "9999-13"}, "from"), ({"to": "2026-13"}, "to"),
+                          ({"from": "2026-1"}, "from"), ({"from": "2026-02", "to": "2026-01"}, "to")):
+        assert_error(erp.api("GET", "/api/v1/reports/sales", params=params), 400, "validation_failed", field)
+    assert_error(erp.api("GET", "/api/v1/reports/receivables_aging", params={"as_of": "2026-02-31"}), 400)
     assert get(erp, "customers", c["id"])["overdue_minor"] == 0
     wh = new_user(erp, "Wendy", "warehouse")
     for path in ("receivables_aging", "stock_valuation", "sales"):
