@@ -297,9 +297,20 @@ cleanup:
     return rc;
 }
 
+//  mkdir -p: the missing parents get 0755, the folder itself mode.
 static err_t
 s_mkdir (const char *path, mode_t mode, err_info_t *err)
 {
+    char partial[4096];
+    if (snprintf (partial, sizeof partial, "%s", path) >= (int) sizeof partial)
+        return err_set (err, ERR_IO, NULL, "directory path too long");
+    for (char *p = partial + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir (partial, 0755) != 0 && errno != EEXIST)
+                return err_set (err, ERR_IO, NULL, "cannot create directory %s: %s", partial, strerror (errno));
+            *p = '/';
+        }
     if (mkdir (path, mode) == 0 || errno == EEXIST) {
         struct stat st;
         if (stat (path, &st) == 0 && S_ISDIR (st.st_mode))

@@ -735,6 +735,16 @@ def test_keygen_makes_a_private_key_and_a_public_one_and_never_overwrites(ctl, t
     assert p.returncode == 2, (p.returncode, p.stderr)
 
 
+def test_keygen_makes_the_missing_parent_folders(ctl, tmp_path):
+    # as documented: `bridgectl keygen --curve-dir /etc/crm-erp/crm crm` on a
+    # machine where /etc/crm-erp does not exist yet
+    d = tmp_path / "etc" / "crm-erp" / "crm"
+    p = ctl("keygen", "--curve-dir", str(d), "crm", token=None)
+    assert p.returncode == 0, p.stderr
+    assert (d / "crm.key").exists() and (d / "allowed").is_dir()
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+
+
 # ---------------------------------------------------------------------------
 # answers that are not what HTTP promises
 
