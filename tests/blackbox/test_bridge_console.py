@@ -9,6 +9,17 @@ from bridge_helpers import bridge_get, dead_letters, one, start_system, status, 
 from crm_helpers import assert_error, create, get, patch, uid
 from erp_helpers import product
 from test_bridge_flows import crm_customer, deal_lines, won_deal
+from test_openapi import _answer_schema, load_spec
+
+SPEC = load_spec("bridge")
+
+
+def documented(path, r, status=200):
+    """The answer has the status and the schema docs/openapi/bridge.yaml gives it."""
+    import jsonschema
+    assert r.status_code == status, r.text
+    jsonschema.validate(r.json(), _answer_schema(SPEC, path, "get", status))
+    return r.json()
 
 
 @pytest.fixture
@@ -23,6 +34,7 @@ def test_status_history_has_samples_per_source(system):
         h = bridge_get(system.bridge, "/api/v1/status/history")
         return h if all(h["sources"][s] for s in ("crm", "erp")) else None
     h = wait_until(sampled, what="a first sample of each source")
+    documented("/api/v1/status/history", system.bridge.api("GET", "/api/v1/status/history"))
     assert h["interval_s"] == 5
     for source in ("crm", "erp"):
         x = h["sources"][source][0]
@@ -51,7 +63,7 @@ def test_parked_events_are_listed_and_paged(system):
         deal = get(system.crm, "deals", d["id"])
         patch(system.crm, "deals", d["id"], {"title": "Waiting %d" % i}, if_match=deal["version"])
     wait_until(lambda: status(system.bridge)["parked"] >= 1, what="a parked event")
-    first = bridge_get(system.bridge, "/api/v1/parked", params={"limit": 1})
+    first = documented("/api/v1/parked", system.bridge.api("GET", "/api/v1/parked", params={"limit": 1}))
     assert len(first["items"]) == 1 and first["next_cursor"], first
     p = first["items"][0]
     assert (p["source"], p["key"]) == ("crm", dl["key"]), p
@@ -73,7 +85,8 @@ def test_past_reconciliations_newest_first(system):
         ids.append(r.json()["id"])
         wait_until(lambda: bridge_get(system.bridge, "/api/v1/reconcile/%s" % ids[-1])["finished_at"],
                    what="the run to finish")
-    page = bridge_get(system.bridge, "/api/v1/reconcile_runs", params={"limit": 2})
+    page = documented("/api/v1/reconcile_runs",
+                      system.bridge.api("GET", "/api/v1/reconcile_runs", params={"limit": 2}))
     assert [x["id"] for x in page["items"]] == ids[::-1][:2] and page["next_cursor"]
     run = page["items"][0]
     assert "differences" not in run and run["status"] and run["repair"] is False
@@ -90,5 +103,6 @@ def test_console_routes_refuse_bad_input(system):
                                ("/api/v1/reconcile_runs", {"limit": "501"}, "limit"),
                                ("/api/v1/reconcile_runs", {"cursor": "-1"}, "cursor")):
         assert_error(b.api("GET", path, params=query), 400, code="validation_failed", field=field)
+        documented(path, b.api("GET", path, params=query), 400)
     assert bridge_get(b, "/api/v1/reconcile_runs") == {"items": [], "next_cursor": None}
     assert bridge_get(b, "/api/v1/parked") == {"items": [], "next_cursor": None}
