@@ -9,6 +9,7 @@ import { h, mount, clear, pageHead, button, link, badge, kpi, card, errorBox, lo
 
 const MANAGERS = ['sales_manager', 'admin'];
 const PLAIN = { listStyle: 'none', paddingInlineStart: '0', margin: '0' };
+const UNDERLINE = { textDecoration: 'underline' };
 const ROW = { paddingBlock: '.45rem', borderBlockEnd: '1px solid var(--line)' };
 
 export default async function render(root, ctx) {
@@ -83,7 +84,7 @@ function countText(page) {
 
 function customerLink(id, names) {
   if (!id) return null;
-  return h('a', { href: `#/customers/${id}` }, names.get(id) || t('myday.customer'));
+  return h('a', { href: `#/customers/${id}`, style: UNDERLINE }, names.get(id) || t('myday.customer'));
 }
 
 function taskCard(title, page, names, emptyText, refresh, overdue, showAssignee, reminder) {
@@ -120,7 +121,7 @@ function taskItem(tk, names, refresh, overdue, showAssignee, reminder) {
         reminder ? t('myday.remind_at', { when: fmt.dateTime(when) })
           : overdue ? t('myday.due_ago', { when: fmt.relTime(when) }) : t('myday.due_at', { when: fmt.time(when) })) : null,
       tk.customer_id ? [' · ', customerLink(tk.customer_id, names)] : null,
-      tk.deal_id ? [' · ', h('a', { href: `#/deals/${tk.deal_id}` }, t('myday.deal'))] : null));
+      tk.deal_id ? [' · ', h('a', { href: `#/deals/${tk.deal_id}`, style: UNDERLINE }, t('myday.deal'))] : null));
 }
 
 function alertCard(page, names, refresh) {
@@ -146,7 +147,7 @@ function alertCard(page, names, refresh) {
         badge(tEnum('myday.alert_kind', a.kind), sev), ' ', a.message,
         h('div', { class: 'muted' }, fmt.relTime(a.created_at),
           a.customer_id ? [' · ', customerLink(a.customer_id, names)] : null,
-          (a.deal_ids || []).length ? [' · ', h('a', { href: `#/deals/${a.deal_ids[0]}` }, t('myday.deal'))] : null),
+          (a.deal_ids || []).length ? [' · ', h('a', { href: `#/deals/${a.deal_ids[0]}`, style: UNDERLINE }, t('myday.deal'))] : null),
         ack);
       return li;
     }));

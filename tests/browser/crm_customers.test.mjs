@@ -1,0 +1,207 @@
+// The CRM's customer screens as a sales rep uses them: My day, searching
+// the customer list, creating a customer (a field error first), the
+// customer card with a call logged onto the timeline, a CSV import with a
+// bad row, and that a rep never sees another rep's customers.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { signIn, startSystem } from './lib/system.mjs';
+
+let sys;
+let browser;
+let rita;    // sales rep
+let otto;    // another sales rep
+let mia;     // sales manager
+let acme;
+
+const inHours = (h) => new Date(Date.now() + h * 3600 * 1000).toISOString();
+
+before(async () => {
+  sys = await startSystem({ only: ['crm'] });
+  browser = await launch();
+  rita = await sys.crm.addUser('rita', 'sales_rep');
+  otto = await sys.crm.addUser('otto', 'sales_rep');
+  mia = await sys.crm.addUser('mia', 'sales_manager');
+  const crm = sys.crm;
+  acme = await crm.post('/customers', {
+    name: 'Acme Trading', kind: 'company', email: 'info@acme.example', phone: '+420 601 123 456',
+    segment: 'smb', tags: ['key-account', 'prague'], status: 'customer', owner_id: rita.id,
+    addresses: [{ kind: 'billing', line1: 'Národní 1', city: 'Praha', postal_code: '11000', country: 'CZ' }],
+  });
+  await crm.post('/customers', { name: 'Acorn Bakery', kind: 'company', segment: 'retail', owner_id: rita.id });
+  await crm.post('/customers', { name: 'Bohemia Glass', kind: 'company', segment: 'enterprise', owner_id: rita.id, status: 'prospect' });
+  await crm.post('/customers', { name: 'Otto Private Client', kind: 'person', owner_id: otto.id });
+  await crm.post('/contacts', { customer_id: acme.id, name: 'Jana Nováková', title: 'Purchasing', email: 'jana@acme.example', is_primary: true });
+  await crm.post('/counterparties', { customer_id: acme.id, name: 'Acme Trading s.r.o.', tax_id: 'CZ12345678', country: 'CZ', is_primary: true });
+  await crm.post('/tasks', { title: 'Send the price list', due_at: inHours(-26), customer_id: acme.id, assignee_id: rita.id, priority: 'high' });
+  await crm.post('/tasks', { title: 'Call back about chairs', due_at: new Date(new Date().setHours(23, 30, 0, 0)).toISOString(),
+    remind_at: inHours(-1), customer_id: acme.id, assignee_id: rita.id });
+  await crm.post('/deals', { title: '20 office chairs', customer_id: acme.id, owner_id: rita.id, currency: 'CZK',
+    lines: [{ sku: 'CHAIR-1', description: 'Office chair', quantity: 20, unit_price_minor: 249000 }] });
+  await crm.post('/deals', { title: 'Glass for the lobby', customer_id: acme.id, owner_id: rita.id, currency: 'EUR',
+    lines: [{ sku: 'GLASS-2', quantity: 3, unit_price_minor: 125050 }] });
+  await crm.post('/interactions', { customer_id: acme.id, kind: 'meeting', subject: 'Showroom visit', duration_seconds: 3600 });
+});
+
+after(async () => {
+  await browser?.close();
+  await sys?.stop();
+});
+
+test('my day shows the rep\'s overdue and due tasks, reminders and open deals by stage', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita);
+  await page.getByRole('heading', { name: 'My day', level: 1 }).waitFor();
+  await page.getByText('Send the price list').waitFor();
+  await page.getByRole('heading', { name: 'My open deals by stage' }).waitFor();
+  await page.getByRole('link', { name: '20 office chairs' }).waitFor();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-my-day', { fullPage: true });
+});
+
+test('a rep searches, creates a customer after a field error, opens the card and logs a call', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita);
+  await page.getByRole('navigation').getByRole('link', { name: 'Customers' }).click();
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  await page.getByText('3 shown').waitFor();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-customers');
+
+  // Search as you type: a prefix is enough.
+  await page.getByLabel('Search customers').fill('Aco');
+  await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor();
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor({ state: 'detached' });
+  await page.getByText('1 shown').waitFor();
+
+  // Sort by name, descending.
+  await page.getByLabel('Search customers').fill('');
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  await page.getByRole('button', { name: 'Name' }).click();
+  await page.getByRole('columnheader', { name: 'Name' }).and(page.locator('[aria-sort=ascending]')).waitFor();
+  await page.getByRole('button', { name: 'Name' }).click();
+  await page.getByRole('columnheader', { name: 'Name' }).and(page.locator('[aria-sort=descending]')).waitFor();
+  assert.equal(await page.locator('tbody tr').first().getByRole('link').first().textContent(), 'Bohemia Glass');
+
+  // Create: the API's error stands next to the field it names.
+  await page.getByRole('link', { name: 'New customer' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Vltava Logistics');
+  await page.getByLabel('E-mail').fill('not-an-address');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  const emailError = page.locator('.field', { has: page.getByLabel('E-mail') }).locator('.field-error');
+  await emailError.getByText(/e-mail/).waitFor();
+  assert.equal(await page.getByLabel('E-mail').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('E-mail').fill('office@vltava.example');
+  await page.getByLabel('Tags').fill('logistics, new');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+
+  // The card of the new customer.
+  await page.getByRole('heading', { name: 'Vltava Logistics', level: 1 }).waitFor();
+  await page.getByText('office@vltava.example').first().waitFor();
+  await page.getByText('Nothing has happened with this customer yet.').waitFor();
+
+  // Log a call: one short form, the timeline shows it at once.
+  await page.getByLabel('Subject').fill('First call about warehousing');
+  await page.getByLabel('Duration (minutes)').fill('12');
+  await page.getByLabel('Notes', { exact: true }).fill('Wants a quote by Friday');
+  await page.getByRole('button', { name: 'Log it' }).click();
+  const timeline = page.locator('ol.timeline');
+  await timeline.getByText('Call (Outgoing): First call about warehousing').waitFor();
+  await timeline.getByText('12 min').waitFor();
+  // And it is really stored: after a reload it is still there.
+  await page.reload();
+  await page.locator('ol.timeline').getByText('Call (Outgoing): First call about warehousing').waitFor();
+});
+
+test('the customer card shows finance, contacts, entities, deals, tasks and the timeline', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: `/#/customers/${acme.id}` });
+  await page.getByRole('heading', { name: 'Acme Trading', level: 1 }).waitFor();
+  await page.locator('strong', { hasText: 'Jana Nováková' }).waitFor();
+  await page.locator('strong', { hasText: 'Acme Trading s.r.o.' }).waitFor();
+  await page.getByRole('link', { name: '20 office chairs', exact: true }).waitFor();
+  await page.getByText('Meeting: Showroom visit').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'New deal' }).first().getAttribute('href'), `#/deals/new?customer_id=${acme.id}`);
+
+  // Add a contact person from the card.
+  await page.getByRole('button', { name: 'Add a contact person' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Name').fill('Petr Svoboda');
+  await dialog.getByLabel('Job title').fill('CFO');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await page.locator('strong', { hasText: 'Petr Svoboda' }).waitFor();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-customer-card', { fullPage: true });
+});
+
+test('the customer card in Persian reads right to left', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: `/#/customers/${acme.id}` });
+  await page.getByRole('heading', { name: 'Acme Trading', level: 1 }).waitFor();
+  await page.getByLabel('Language').selectOption('fa');
+  await page.locator('html[dir=rtl]').waitFor();
+  await page.getByRole('heading', { name: 'خط زمانی' }).waitFor();
+  await page.getByText('Acme Trading').first().waitFor();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-customer-card-fa', { fullPage: true });
+  await page.goto(`${sys.crm.url}/#/customers`);
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  await screenshot(page, 'crm-customers-fa');
+  // Back to English for the other tests of this user.
+  await page.getByLabel('زبان').selectOption('en');
+  await page.locator('html[dir=ltr]').waitFor();
+});
+
+test('a CSV import lists the rejected row by its line', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/import' });
+  await page.getByRole('heading', { name: 'Import and export', level: 1 }).waitFor();
+  const csv = 'name,email,segment,tags,external_key\n'
+    + 'Imported One,one@imp.example,smb,a;b,imp-1\n'
+    + 'Imported Two,two@imp.example,retail,,imp-2\n'
+    + 'Broken Mail,not-an-email,smb,,imp-3\n'
+    + 'Imported Four,four@imp.example,smb,,imp-4\n';
+  await page.getByLabel('CSV file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByText('Result of customers.csv').waitFor();
+  const rejected = page.getByRole('table', { name: 'Rejected rows' });
+  await rejected.waitFor();
+  const rows = rejected.locator('tbody tr');
+  assert.equal(await rows.count(), 1);
+  assert.equal((await rows.first().locator('td').first().textContent()).trim(), '4');
+  assert.match(await rows.first().textContent(), /email/);
+  assert.match(await page.locator('.kpi', { hasText: 'Created' }).textContent(), /3/);
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-import');
+
+  // The imported customers are the rep's own.
+  const mine = await sys.crm.get('/customers', { q: 'Imported' }, { token: rita.token });
+  assert.equal(mine.items.length, 3);
+});
+
+test('a rep does not see another rep\'s customers; a manager sees everyone\'s', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/customers' });
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  assert.equal(await page.getByText('Otto Private Client').count(), 0);
+  await page.getByLabel('Search customers').fill('Otto');
+  await page.getByText('No customer matches the search and filters.').waitFor();
+  // Not even through the card's address.
+  const otter = await sys.crm.get('/customers', { q: 'Otto' });
+  await page.goto(`${sys.crm.url}/#/customers/${otter.items[0].id}`);
+  await page.getByRole('alert').waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Otto Private Client' }).count(), 0);
+
+  const mpage = await newPage(t, browser);
+  await signIn(mpage, sys.crm, mia, { path: '/#/customers' });
+  await mpage.getByRole('link', { name: 'Otto Private Client' }).waitFor();
+  await mpage.getByLabel('Owner').selectOption('me');
+  await mpage.getByText('No customer matches the search and filters.').waitFor();
+});
