@@ -7,6 +7,7 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ctype.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -371,9 +372,15 @@ http_if_match (http_req_t *req)
             goto bad;
         memcpy (buf, v, len + 1);
     }
+    //  Digits only (no sign, no spaces) and within range: "9999999999999999999999"
+    //  is not a version, rather than a stale one.
+    for (const char *p = buf; *p; p++)
+        if (*p < '0' || *p > '9')
+            goto bad;
     char *end;
+    errno = 0;
     long long n = strtoll (buf, &end, 10);
-    if (*buf && !*end && n >= 0)
+    if (*buf && !*end && n >= 0 && errno != ERANGE)
         return n;
 bad:
     http_reply_errorf (req, ERR_BAD_REQUEST, "If-Match", "If-Match must be a record version");

@@ -174,6 +174,8 @@ CASES = [
     ("stale_if_match_archive", "POST", "/api/v1/deals/{deal}/archive", {"headers": {"If-Match": "2"}}, 409, "stale_version", None, None),
     ("garbage_if_match", "PATCH", "/api/v1/customers/{cust}", {"json": {"notes": "x"}, "headers": {"If-Match": "abc"}}, 400, "bad_request", "If-Match", None),
     ("negative_if_match", "PATCH", "/api/v1/customers/{cust}", {"json": {"notes": "x"}, "headers": {"If-Match": "-1"}}, 400, "bad_request", "If-Match", None),
+    ("overflowing_if_match", "PATCH", "/api/v1/customers/{cust}", {"json": {"notes": "x"}, "headers": {"If-Match": '"9999999999999999999999"'}}, 400, "bad_request", "If-Match", None),
+    ("signed_if_match", "PATCH", "/api/v1/customers/{cust}", {"json": {"notes": "x"}, "headers": {"If-Match": '"+1"'}}, 400, "bad_request", "If-Match", None),
     # --- Idempotency-Key ---
     ("idempotency_key_too_long", "POST", "/api/v1/customers", {"json": {"name": "x"}, "headers": {"Idempotency-Key": "k" * 201}}, 400, "validation_failed", "Idempotency-Key", None),
     # --- list parameters ---
