@@ -1,0 +1,47 @@
+// erp-service's pages: the navigation and the screens, one module per area.
+// A screen's messages are in i18n/<lang>/<area>.json. Who may see what
+// follows the API's role lists (docs/erp-api.md): the warehouse reads stock,
+// picking lists and shipments, never a price, cost, amount or balance.
+
+import { start } from '/common/shell.js';
+import { ROLES } from './lib.js';
+
+start({
+  app: 'erp',
+  title: 'nav.app_title',
+  home: '/stock',
+  nav: [
+    { path: '/stock', label: 'nav.stock' },
+    { path: '/orders', label: 'nav.orders' },
+    { path: '/purchase-orders', label: 'nav.purchase_orders', roles: ROLES.poRead },
+    { path: '/products', label: 'nav.products', roles: ROLES.priced },
+    { path: '/suppliers', label: 'nav.suppliers', roles: ROLES.priced },
+    { path: '/warehouses', label: 'nav.warehouses' },
+    { path: '/customers', label: 'nav.customers', roles: ROLES.finance },
+    { path: '/invoices', label: 'nav.invoices', roles: ROLES.finance },
+    { path: '/payments', label: 'nav.payments', roles: ROLES.finance },
+    { path: '/reports', label: 'nav.reports', roles: ROLES.finance },
+  ],
+  routes: [
+    { path: '/stock', area: 'stock', load: () => import('./stock.js') },
+    { path: '/stock/:id', area: 'stock', load: () => import('./stock-item.js') },
+    { path: '/orders', area: 'orders', load: () => import('./orders.js') },
+    { path: '/orders/new', area: 'orders', roles: ROLES.orderWrite, load: () => import('./order-new.js') },
+    { path: '/orders/:id', area: 'orders', load: () => import('./order.js') },
+    { path: '/purchase-orders', area: 'purchasing', roles: ROLES.poRead, load: () => import('./purchase-orders.js') },
+    { path: '/purchase-orders/new', area: 'purchasing', roles: ROLES.buyers, load: () => import('./purchase-order-new.js') },
+    { path: '/purchase-orders/:id', area: 'purchasing', roles: ROLES.poRead, load: () => import('./purchase-order.js') },
+    { path: '/replenishment', area: 'purchasing', roles: ROLES.buyers, load: () => import('./replenishment.js') },
+    { path: '/products', area: 'catalog', roles: ROLES.priced, load: () => import('./products.js') },
+    { path: '/suppliers', area: 'catalog', roles: ROLES.priced, load: () => import('./suppliers.js') },
+    { path: '/warehouses', area: 'catalog', load: () => import('./warehouses.js') },
+    { path: '/customers', area: 'finance', roles: ROLES.finance, load: () => import('./customers.js') },
+    { path: '/invoices', area: 'finance', roles: ROLES.finance, load: () => import('./invoices.js') },
+    { path: '/invoices/:id', area: 'finance', roles: ROLES.finance, load: () => import('./invoice.js') },
+    { path: '/payments', area: 'finance', roles: ROLES.finance, load: () => import('./payments.js') },
+    { path: '/payments/new', area: 'finance', roles: ROLES.finance, load: () => import('./payment-new.js') },
+    { path: '/payments/:id', area: 'finance', roles: ROLES.finance, load: () => import('./payment.js') },
+    { path: '/reports', area: 'reports', roles: ROLES.finance, load: () => import('./reports.js') },
+    { path: '/reports/:name', area: 'reports', roles: ROLES.finance, load: () => import('./reports.js') },
+  ],
+});

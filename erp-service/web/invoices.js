@@ -1,0 +1,62 @@
+// Invoices by status (accountants): open, partly paid, paid, void, and the
+// overdue ones.
+
+import { api } from '/common/api.js';
+import { t, tEnum } from '/common/i18n.js';
+import { money, date, today } from '/common/fmt.js';
+import { h, mount, pageHead, table, pagedList, tabs, button, toast, debounce } from '/common/ui.js';
+import { names, statusBadge, searchBox, setQuery } from './lib.js';
+
+const STATUSES = ['open', 'partly_paid', 'paid', 'void'];
+
+export default async function render(root, ctx) {
+  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', overdue: ctx.query.get('overdue') === 'true' };
+  const tabSlot = h('div');
+  const listSlot = h('div');
+  let list = null;
+  function refresh() {
+    setQuery('/invoices', { status: state.status, q: state.q, overdue: state.overdue ? 'true' : '' });
+    mount(tabSlot, tabs([
+      { label: t('common.all'), active: !state.status && !state.overdue, onClick: () => { state.status = ''; state.overdue = false; refresh(); } },
+      ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; state.overdue = false; refresh(); } })),
+    ], t('finance.by_status')));
+    list = pagedList({
+      load: async (cursor) => {
+        const page = await api.get('/invoices', { status: state.status || undefined, q: state.q || undefined, sort: '-issued_on', cursor, limit: 25 });
+        const nm = await names('/customers', page.items.map((i) => i.customer_id));
+        page.items.forEach((i) => { i.customer = nm[i.customer_id]; });
+        return page;
+      },
+      render: (items) => table({
+        caption: t('finance.invoices'),
+        columns: [
+          { key: 'number', label: t('finance.number'), render: (r) => h('a', { href: '#/invoices/' + r.id }, r.number) },
+          { key: 'customer', label: t('finance.customer') },
+          { key: 'status', label: t('common.status'), render: (r) => [statusBadge(r.status), r.days_overdue > 0 ? [' ', h('span', { class: 'badge badge-bad' }, t('finance.days_overdue', { n: r.days_overdue }))] : null] },
+          { key: 'issued_on', label: t('finance.issued_on'), render: (r) => date(r.issued_on) },
+          { key: 'due_on', label: t('finance.due_on'), render: (r) => date(r.due_on) },
+          { key: 'total', label: t('finance.total'), num: true, render: (r) => money(r.total_minor, r.currency) },
+          { key: 'open', label: t('finance.open_amount'), num: true, render: (r) => money(r.status === 'void' ? 0 : r.total_minor - r.paid_minor, r.currency) },
+        ],
+        rows: items,
+        rowHref: (r) => '#/invoices/' + r.id,
+        rowClass: (r) => (r.days_overdue > 0 ? 'row-bad' : null),
+        empty: t('finance.no_invoices'),
+      }),
+    });
+    mount(listSlot, list.el);
+    list.first();
+  }
+  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  mount(root,
+    pageHead(t('finance.invoices'),
+      button(t('finance.overdue_check'), async () => {
+        try { const r = await api.post('/invoices/overdue_check', null); toast(t('finance.overdue_checked', { n: r.notified })); list.reload(); } catch (e) { toast(e.message, 'error'); }
+      }),
+      h('a', { class: 'btn btn-primary', href: '#/payments/new' }, t('finance.record_payment'))),
+    h('p', { class: 'muted' }, t('finance.today', { date: date(today()) })),
+    h('div', { class: 'filters', role: 'search' }, searchBox(t('finance.search_invoices'), state.q, onSearch)),
+    tabSlot, listSlot);
+  refresh();
+  return () => onSearch.cancel();
+}

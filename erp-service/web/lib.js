@@ -1,0 +1,155 @@
+// Helpers the ERP screens share: the role lists of the API, small cached
+// look-ups (warehouses, suppliers, names of customers and products), and
+// running a workflow verb with If-Match so that a 409 stale_version shows
+// "someone else changed this" with the fresh record.
+
+import { api } from '/common/api.js';
+import { t, tEnum } from '/common/i18n.js';
+import { h, conflictNotice, toast, badge } from '/common/ui.js';
+
+const LEAD = ['ops_manager', 'admin'];
+
+// The API's role lists (erp-service/*.c read_roles / write_roles).
+export const ROLES = {
+  priced: ['purchasing', 'accountant', ...LEAD],   // products, orders: prices
+  finance: ['accountant', ...LEAD],                // invoices, payments, journal, reports, customers
+  orderWrite: ['accountant', ...LEAD],             // create, confirm, cancel, invoice
+  shippers: ['warehouse', ...LEAD],                // ship, deliver
+  stockWrite: ['warehouse', ...LEAD],              // receipts, adjustments, transfers
+  buyers: ['purchasing', ...LEAD],                 // products, suppliers, purchase orders, replenishment
+  poRead: ['purchasing', 'accountant', ...LEAD],
+  lead: LEAD,                                      // warehouses
+};
+
+export function can(user, list) {
+  return !!user && list.includes(user.role);
+}
+
+// Whether the user may see prices, costs and amounts at all.
+export function seesMoney(user) {
+  return can(user, ROLES.priced);
+}
+
+const cache = new Map();
+
+// Every warehouse (a short list), cached for the session of the page.
+export async function warehouses() {
+  if (!cache.has('wh')) cache.set('wh', api.all('/warehouses', { sort: 'code' }).catch((e) => { cache.delete('wh'); throw e; }));
+  return cache.get('wh');
+}
+
+export async function suppliers() {
+  if (!cache.has('sup')) cache.set('sup', api.all('/suppliers', { sort: 'name' }).catch((e) => { cache.delete('sup'); throw e; }));
+  return cache.get('sup');
+}
+
+export function forget(key) { cache.delete(key); }
+
+// One record by id, cached (names of customers and products in lists).
+export async function record(path, id) {
+  if (!id) return null;
+  const k = path + '/' + id;
+  if (!cache.has(k)) cache.set(k, api.get(`${path}/${encodeURIComponent(id)}`).catch(() => null));
+  return cache.get(k);
+}
+
+// Names for a set of ids of one kind, fetched in parallel.
+export async function names(path, ids, field = 'name') {
+  const uniq = [...new Set(ids.filter(Boolean))];
+  const recs = await Promise.all(uniq.map((id) => record(path, id)));
+  const out = {};
+  uniq.forEach((id, i) => { out[id] = recs[i] ? recs[i][field] : ''; });
+  return out;
+}
+
+export function whLabel(list, id) {
+  const w = list.find((x) => x.id === id);
+  return w ? `${w.code} · ${w.name}` : '';
+}
+
+export function whOptions(list, withAll) {
+  const opts = list.filter((w) => w.active !== false && !w.archived).map((w) => [w.id, `${w.code} · ${w.name}`]);
+  return withAll ? [['', withAll], ...opts] : opts;
+}
+
+// Runs a verb that takes If-Match. A 409 stale_version puts the conflict
+// notice in noticeSlot and reloads the fresh record; other errors are a
+// toast. Returns the answer or null.
+export async function verb(fn, { noticeSlot, reload, done } = {}) {
+  try {
+    const res = await fn();
+    if (done) toast(done);
+    return res;
+  } catch (e) {
+    if (e && e.stale) {
+      if (reload) await reload();
+      if (noticeSlot) {
+        noticeSlot.replaceChildren(conflictNotice(null));
+        noticeSlot.querySelector('[role=alert]')?.focus?.();
+      }
+      return null;
+    }
+    toast(e && e.message ? e.message : String(e), 'error');
+    return null;
+  }
+}
+
+const STATUS_KIND = {
+  draft: '', confirmed: 'info', partly_shipped: 'warn', shipped: 'info', delivered: 'ok', invoiced: 'info',
+  paid: 'ok', cancelled: 'bad', open: 'info', partly_paid: 'warn', void: 'bad', ordered: 'info',
+  partly_received: 'warn', received: 'ok',
+};
+
+// A status as a coloured badge with its translated label.
+export function statusBadge(status) {
+  return badge(tEnum('nav.status', status), STATUS_KIND[status] || '');
+}
+
+// A search box bound to a callback (debounced by the caller).
+export function searchBox(label, value, onInput) {
+  const id = 'search-' + Math.random().toString(36).slice(2, 8);
+  return h('div', { class: 'field grow' },
+    h('label', { for: id }, label),
+    h('input', { id, type: 'search', value: value || '', on: { input: (e) => onInput(e.target.value) } }));
+}
+
+export function selectBox(label, options, value, onChange) {
+  const id = 'sel-' + Math.random().toString(36).slice(2, 8);
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label),
+    h('select', { id, on: { change: (e) => onChange(e.target.value) } },
+      options.map(([v, l]) => h('option', { value: v, selected: String(v) === String(value || '') }, l))));
+}
+
+// Replace the query of the current hash without adding history noise.
+export function setQuery(path, query) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== '') p.set(k, v);
+  const s = p.toString();
+  history.replaceState(null, '', '#' + path + (s ? '?' + s : ''));
+}
+
+export { t };
+
+// Choose a record of a long list by searching it: a search box and the
+// matching records as a select (never the whole table). onPick(record).
+export function picker({ label, path, query = {}, display, onPick, required }) {
+  const id = 'pick-' + Math.random().toString(36).slice(2, 8);
+  let found = [];
+  const sel = h('select', { id: id + '-sel', 'aria-label': label, required, on: { change: () => onPick(found.find((r) => r.id === sel.value) || null) } });
+  const fill = async (q) => {
+    try {
+      const page = await api.get(path, { ...query, q: q || undefined, limit: 20 });
+      found = page.items;
+    } catch { found = []; }
+    sel.replaceChildren(h('option', { value: '' }, found.length ? t('nav.pick_one') : t('nav.pick_none')),
+      ...found.map((r) => h('option', { value: r.id }, display(r))));
+    if (found.length === 1) { sel.value = found[0].id; onPick(found[0]); } else onPick(null);
+  };
+  let timer = null;
+  const input = h('input', { id, type: 'search', autocomplete: 'off', on: { input: (e) => { clearTimeout(timer); timer = setTimeout(() => fill(e.target.value.trim()), 250); } } });
+  fill('');
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null),
+    input, sel);
+}

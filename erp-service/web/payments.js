@@ -1,0 +1,48 @@
+// Payments received (accountants), newest first, with what each was
+// allocated to and what is left as the customer's credit.
+
+import { api } from '/common/api.js';
+import { t, tEnum } from '/common/i18n.js';
+import { money, date } from '/common/fmt.js';
+import { h, mount, pageHead, table, pagedList, debounce } from '/common/ui.js';
+import { names, searchBox, setQuery } from './lib.js';
+
+export default async function render(root, ctx) {
+  const state = { q: ctx.query.get('q') || '' };
+  const listSlot = h('div');
+  function refresh() {
+    setQuery('/payments', state);
+    const list = pagedList({
+      load: async (cursor) => {
+        const page = await api.get('/payments', { q: state.q || undefined, sort: '-received_on', cursor, limit: 25 });
+        const nm = await names('/customers', page.items.map((p) => p.customer_id));
+        page.items.forEach((p) => { p.customer = nm[p.customer_id]; });
+        return page;
+      },
+      render: (items) => table({
+        caption: t('finance.payments'),
+        columns: [
+          { key: 'reference', label: t('finance.reference'), render: (r) => h('a', { href: '#/payments/' + r.id }, r.reference) },
+          { key: 'customer', label: t('finance.customer') },
+          { key: 'received_on', label: t('finance.received_on'), render: (r) => date(r.received_on) },
+          { key: 'method', label: t('finance.method'), render: (r) => tEnum('finance.method', r.method) },
+          { key: 'amount', label: t('finance.amount'), num: true, render: (r) => money(r.amount_minor, r.currency) },
+          { key: 'allocated', label: t('finance.allocated'), num: true, render: (r) => money(r.allocated_minor, r.currency) },
+          { key: 'unallocated', label: t('finance.unallocated'), num: true, render: (r) => money(r.unallocated_minor, r.currency) },
+        ],
+        rows: items,
+        rowHref: (r) => '#/payments/' + r.id,
+        empty: t('finance.no_payments'),
+      }),
+    });
+    mount(listSlot, list.el);
+    list.first();
+  }
+  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  mount(root,
+    pageHead(t('finance.payments'), h('a', { class: 'btn btn-primary', href: '#/payments/new' }, t('finance.record_payment'))),
+    h('div', { class: 'filters', role: 'search' }, searchBox(t('finance.search_payments'), state.q, onSearch)),
+    listSlot);
+  refresh();
+  return () => onSearch.cancel();
+}

@@ -1,0 +1,55 @@
+// Purchase orders by status, for purchasing and accounting.
+
+import { api } from '/common/api.js';
+import { t, tEnum } from '/common/i18n.js';
+import { money, date } from '/common/fmt.js';
+import { h, mount, pageHead, table, pagedList, tabs, debounce } from '/common/ui.js';
+import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, searchBox, setQuery } from './lib.js';
+
+const STATUSES = ['draft', 'ordered', 'partly_received', 'received', 'cancelled'];
+
+export function poTotal(po) {
+  return (po.lines || []).reduce((a, l) => a + l.quantity * l.unit_cost_minor, 0);
+}
+
+export default async function render(root, ctx) {
+  const [sups, whs] = await Promise.all([suppliers(), warehouses()]);
+  const supName = (id) => (sups.find((s) => s.id === id) || {}).name || '';
+  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '' };
+  const tabSlot = h('div');
+  const listSlot = h('div');
+  function refresh() {
+    setQuery('/purchase-orders', state);
+    mount(tabSlot, tabs([{ label: t('common.all'), active: !state.status, onClick: () => { state.status = ''; refresh(); } },
+      ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; refresh(); } }))], t('purchasing.by_status')));
+    const list = pagedList({
+      load: (cursor) => api.get('/purchase_orders', { status: state.status || undefined, q: state.q || undefined, sort: '-created_at', cursor, limit: 25 }),
+      render: (items) => table({
+        caption: t('purchasing.title'),
+        columns: [
+          { key: 'number', label: t('purchasing.number'), render: (r) => h('a', { href: '#/purchase-orders/' + r.id }, r.number || t('purchasing.draft_no')) },
+          { key: 'supplier', label: t('purchasing.supplier'), render: (r) => supName(r.supplier_id) },
+          { key: 'status', label: t('common.status'), render: (r) => statusBadge(r.status) },
+          { key: 'warehouse', label: t('purchasing.warehouse'), render: (r) => whLabel(whs, r.warehouse_id) },
+          { key: 'expected_on', label: t('purchasing.expected_on'), render: (r) => date(r.expected_on) },
+          { key: 'total', label: t('purchasing.total'), num: true, render: (r) => money(poTotal(r), r.currency) },
+        ],
+        rows: items,
+        rowHref: (r) => '#/purchase-orders/' + r.id,
+        empty: t('purchasing.none'),
+      }),
+    });
+    mount(listSlot, list.el);
+    list.first();
+  }
+  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const buyer = can(ctx.user, ROLES.buyers);
+  mount(root,
+    pageHead(t('purchasing.title'),
+      buyer ? h('a', { class: 'btn', href: '#/replenishment' }, t('purchasing.replenishment')) : null,
+      buyer ? h('a', { class: 'btn btn-primary', href: '#/purchase-orders/new' }, t('purchasing.new')) : null),
+    h('div', { class: 'filters', role: 'search' }, searchBox(t('purchasing.search'), state.q, onSearch)),
+    tabSlot, listSlot);
+  refresh();
+  return () => onSearch.cancel();
+}
