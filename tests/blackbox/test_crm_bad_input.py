@@ -125,6 +125,11 @@ CASES = [
     ("unknown_alert_ack", "POST", "/api/v1/alerts/{random}/acknowledge", {}, 404, "not_found", None, None),
     ("unknown_token_revoke", "POST", "/api/v1/tokens/{random}/revoke", {}, 404, "not_found", None, None),
     ("unknown_route", "GET", "/api/v1/customerz", {}, 404, "not_found", None, None),
+    # a %00 in the path cut it short: /customers/%00/archive became a create,
+    # /users%00/evil reached POST /users
+    ("nul_in_path_id", "POST", "/api/v1/customers/%00/archive", {}, 404, "not_found", None, None),
+    ("nul_in_path_segment", "POST", "/api/v1/users%00/evil", {"json": {"name": "evil", "role": "admin"}}, 404, "not_found", None, None),
+    ("nul_in_path_create", "POST", "/api/v1/customers%00", {"json": {"name": "evil"}}, 404, "not_found", None, None),
     ("unknown_ref", "POST", "/api/v1/contacts", {"json": {"customer_id": "{random}", "name": "x"}}, 422, "business_rule", "customer_id", None),
     ("unknown_ref_patch", "PATCH", "/api/v1/deals/{deal}", {"json": {"campaign_id": "{random}"}}, 422, "business_rule", "campaign_id", None),
     ("unknown_user_ref", "POST", "/api/v1/tasks", {"json": {"title": "x", "assignee_id": "{random}"}}, 422, "business_rule", "assignee_id", None),
