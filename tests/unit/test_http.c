@@ -1,11 +1,15 @@
 //  test_http: a real server on 127.0.0.1 (port 0) over a SQLite file with
 //  the auth and idempotency tables, spoken to by a small blocking HTTP/1.1
 //  client: routing and parameters, 404/405, bearer tokens, the body limit,
-//  JSON bodies, write transactions, Idempotency-Key, and the public probes.
+//  JSON bodies, write transactions, Idempotency-Key, the public probes, the
+//  session cookie with its CSRF and Origin checks, the security headers,
+//  HEAD, and the pages (common/web.c) from an embedded table.
 #include "auth.h"
+#include "clock.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "web.h"
 
 #include <arpa/inet.h>
 #include <ftw.h>
@@ -163,6 +167,16 @@ s_on_commit (void *arg)
         atomic_fetch_add (&s_commits, 1);
 }
 
+//  The pages: a table as scripts/embed.c writes it, sorted by path.
+static const web_asset_t s_assets[] = {
+    { "/app/deep/er/mod.js", "text/javascript; charset=utf-8", "export {};\n", 11, "\"00000000000000d1\"" },
+    { "/app/index.html", "text/html; charset=utf-8", "<!doctype html><title>t</title>", 31,
+      "\"00000000000000a1\"" },
+    { "/common/api.js", "text/javascript; charset=utf-8", "export const api = 1;\n", 22,
+      "\"00000000000000c1\"" },
+};
+static const web_site_t s_site = { .table = s_assets, .count = 3, .program_dir = "test" };
+
 //  ---------------------------------------------------------------------
 //  Fixture
 
@@ -179,8 +193,9 @@ setup (void **state)
     err_clear (&err);
     f->db = db_open (f->path, "normal", &err);
     assert_non_null (f->db);
-    const char *migrations[] = { auth_migration_sql, http_migration_sql, s_schema };
-    assert_int_equal (db_migrate (f->db, migrations, 3, &err), ERR_OK);
+    const char *migrations[] = { auth_migration_sql, http_migration_sql, s_schema, auth_migration_2_sql };
+    assert_int_equal (db_migrate (f->db, migrations, 4, &err), ERR_OK);
+    auth_set_token_prefix ("tok");
     char token_id[ID_LEN];
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
     assert_int_equal (auth_user_create (f->db, "ann", NULL, "admin", f->user_id, &err), ERR_OK);
@@ -202,6 +217,7 @@ setup (void **state)
     http_server_route (f->srv, "GET", "/if-match", s_if_match, 0);
     http_server_route (f->srv, "POST", "/notes", s_note_create, HTTP_WRITE);
     http_server_route (f->srv, "POST", "/notes/silent", s_note_silent, HTTP_WRITE);
+    web_routes (f->srv, &s_site);
     http_server_on_ready (f->srv, s_ready_fn, &s_ready);
     http_server_on_commit (f->srv, s_on_commit, &s_commits);
     assert_int_equal (http_server_start (f->srv, "127.0.0.1", 0, 2, &err), ERR_OK);
@@ -753,6 +769,182 @@ test_http_failed_request_does_not_use_up_its_key (void **state)
 }
 
 //  ---------------------------------------------------------------------
+//  Sessions, security headers and pages
+
+//  Open a session for user_id; sid gets the cookie value.
+static void
+s_open_session (fixture_t *f, const char *user_id, char *sid, auth_session_t *session)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_session_create (f->db, user_id, "127.0.0.1", clock_now_ms (), sid, session, &err),
+                      ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+}
+
+static int
+s_cookie_post (fixture_t *f, const char *sid, const char *csrf, const char *origin, s_resp_t *r)
+{
+    char headers[512];
+    int n = snprintf (headers, sizeof headers, "Cookie: tok_session=%s\r\nContent-Type: application/json\r\n", sid);
+    if (csrf)
+        n += snprintf (headers + n, sizeof headers - (size_t) n, "X-CSRF-Token: %s\r\n", csrf);
+    if (origin)
+        snprintf (headers + n, sizeof headers - (size_t) n, "Origin: %s\r\n", origin);
+    const char *body = "{\"body\":\"by cookie\"}";
+    return s_request (f, "POST", "/notes", headers, body, strlen (body), r);
+}
+
+static void
+test_http_session_cookie_authenticates_and_writes_need_the_csrf_token (void **state)
+{
+    fixture_t *f = *state;
+    char sid[AUTH_SESSION_ID_LEN];
+    auth_session_t session;
+    s_open_session (f, f->user2_id, sid, &session);
+    s_resp_t r;
+    char headers[256];
+    snprintf (headers, sizeof headers, "Cookie: other=1; tok_session=%s\r\n", sid);
+    assert_int_equal (s_request (f, "GET", "/items/x", headers, NULL, 0, &r), 200);
+    assert_string_equal (json_str (r.json, "user"), "bob");
+    s_resp_free (&r);
+    //  Writes: without the token, with a wrong one, from another origin.
+    assert_int_equal (s_cookie_post (f, sid, NULL, NULL, &r), 403);
+    assert_string_equal (s_error_code (&r), "csrf_failed");
+    s_resp_free (&r);
+    assert_int_equal (s_cookie_post (f, sid, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, &r), 403);
+    s_resp_free (&r);
+    assert_int_equal (s_cookie_post (f, sid, session.csrf_token, "http://evil.example", &r), 403);
+    assert_string_equal (s_error_code (&r), "csrf_failed");
+    s_resp_free (&r);
+    assert_int_equal (atomic_load (&s_note_calls), 0);
+    assert_int_equal (s_cookie_post (f, sid, session.csrf_token, "http://127.0.0.1", &r), 201);
+    s_resp_free (&r);
+    assert_int_equal (s_cookie_post (f, sid, session.csrf_token, NULL, &r), 201);
+    s_resp_free (&r);
+    assert_int_equal (s_notes (f), 2);
+    //  A foreign Origin is refused for a bearer token's write as well.
+    char bearer[512];
+    snprintf (bearer, sizeof bearer,
+              "Authorization: Bearer %s\r\nContent-Type: application/json\r\nOrigin: https://evil.example\r\n",
+              f->token);
+    assert_int_equal (s_request (f, "POST", "/notes", bearer, "{}", 2, &r), 403);
+    s_resp_free (&r);
+    //  An ended session is 401.
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (auth_session_end (f->db, sid, &err), ERR_OK);
+    assert_int_equal (s_request (f, "GET", "/items/x", headers, NULL, 0, &r), 401);
+    s_resp_free (&r);
+}
+
+static void
+test_http_a_session_that_must_change_its_password_reaches_only_the_session_routes (void **state)
+{
+    fixture_t *f = *state;
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_exec (f->db, "UPDATE users SET must_change_password = 1", &err), ERR_OK);
+    char sid[AUTH_SESSION_ID_LEN];
+    auth_session_t session;
+    s_open_session (f, f->user2_id, sid, &session);
+    char headers[256];
+    snprintf (headers, sizeof headers, "Cookie: tok_session=%s\r\n", sid);
+    s_resp_t r;
+    assert_int_equal (s_request (f, "GET", "/items/x", headers, NULL, 0, &r), 403);
+    assert_string_equal (s_error_code (&r), "password_change_required");
+    s_resp_free (&r);
+    //  A bearer token is not held back.
+    assert_int_equal (s_get (f, "/items/x", f->token2, &r), 200);
+    s_resp_free (&r);
+}
+
+static void
+test_http_every_answer_carries_the_security_headers (void **state)
+{
+    fixture_t *f = *state;
+    const char *paths[] = { "/items/x", "/no/such/route", "/livez", "/", "/app/missing.js" };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        s_resp_t r;
+        s_get (f, paths[i], f->token, &r);
+        assert_string_equal (s_header (&r, "X-Content-Type-Options"), "nosniff");
+        assert_string_equal (s_header (&r, "Referrer-Policy"), "no-referrer");
+        assert_string_equal (s_header (&r, "X-Frame-Options"), "DENY");
+        const char *csp = s_header (&r, "Content-Security-Policy");
+        assert_non_null (csp);
+        assert_non_null (strstr (csp, "script-src 'self'"));
+        assert_non_null (strstr (csp, "frame-ancestors 'none'"));
+        assert_null (strstr (csp, "unsafe-inline"));
+        s_resp_free (&r);
+    }
+}
+
+static void
+test_http_head_is_a_get_without_the_body (void **state)
+{
+    fixture_t *f = *state;
+    char headers[256];
+    snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\n", f->token);
+    s_resp_t r;
+    assert_int_equal (s_request (f, "HEAD", "/items/x", headers, NULL, 0, &r), 200);
+    assert_int_equal (r.body_len, 0);
+    assert_true (atoi (s_header (&r, "Content-Length")) > 0);
+    s_resp_free (&r);
+    assert_int_equal (s_request (f, "HEAD", "/", NULL, NULL, 0, &r), 200);
+    assert_int_equal (r.body_len, 0);
+    assert_int_equal (atoi (s_header (&r, "Content-Length")), 31);
+    s_resp_free (&r);
+}
+
+static void
+test_http_pages_come_from_the_table_with_etag_and_304 (void **state)
+{
+    fixture_t *f = *state;
+    s_resp_t r;
+    assert_int_equal (s_get (f, "/", NULL, &r), 200);
+    assert_string_equal (r.body, "<!doctype html><title>t</title>");
+    assert_string_equal (s_header (&r, "Content-Type"), "text/html; charset=utf-8");
+    assert_string_equal (s_header (&r, "ETag"), "\"00000000000000a1\"");
+    assert_string_equal (s_header (&r, "Cache-Control"), "no-cache");
+    s_resp_free (&r);
+    assert_int_equal (s_get (f, "/app/deep/er/mod.js", NULL, &r), 200);
+    assert_string_equal (r.body, "export {};\n");
+    s_resp_free (&r);
+    assert_int_equal (s_get (f, "/common/api.js", NULL, &r), 200);
+    s_resp_free (&r);
+    assert_int_equal (s_request (f, "GET", "/common/api.js", "If-None-Match: \"00000000000000c1\"\r\n", NULL, 0, &r),
+                      304);
+    assert_int_equal (r.body_len, 0);
+    s_resp_free (&r);
+    assert_int_equal (s_request (f, "GET", "/common/api.js", "If-None-Match: \"00000000000000a1\"\r\n", NULL, 0, &r),
+                      200);
+    s_resp_free (&r);
+    //  Only GET and HEAD.
+    assert_int_equal (s_request (f, "POST", "/app/index.html", NULL, "x", 1, &r), 405);
+    s_resp_free (&r);
+}
+
+static void
+test_http_pages_refuse_paths_out_of_the_folders (void **state)
+{
+    fixture_t *f = *state;
+    const char *paths[] = {
+        "/app/../common/api.js", "/app/%2e%2e/common/api.js", "/app/index.html%00.js", "/app/index.html%00",
+        "/app//index.html", "/app/.index.html", "/app/", "/app", "/common/README.md", "/app/deep\\er/mod.js",
+        "/app/nope.js", "/index.html", "/app/deep/er/../er/mod.js",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        s_resp_t r;
+        int status = s_get (f, paths[i], NULL, &r);
+        if (status != 404)
+            print_error ("%s answered %d\n", paths[i], status);
+        assert_int_equal (status, 404);
+        s_resp_free (&r);
+    }
+}
+
+//  ---------------------------------------------------------------------
 //  Server
 
 static void
@@ -799,6 +991,14 @@ main (void)
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (test_http_failed_request_does_not_use_up_its_key, setup,
                                          teardown),
+        cmocka_unit_test_setup_teardown (test_http_session_cookie_authenticates_and_writes_need_the_csrf_token,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (
+            test_http_a_session_that_must_change_its_password_reaches_only_the_session_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_http_every_answer_carries_the_security_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_http_head_is_a_get_without_the_body, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_http_pages_come_from_the_table_with_etag_and_304, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_http_pages_refuse_paths_out_of_the_folders, setup, teardown),
         cmocka_unit_test_setup_teardown (test_http_start_fails_when_port_is_taken, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
