@@ -1,0 +1,185 @@
+// Analytics for sales managers and admins: the funnel, ABC/XYZ of the
+// customers, the sales people's performance and the campaigns' results,
+// each as a chart with its table. Amounts are summed in one currency.
+
+import { api } from '/common/api.js';
+import { t, loadArea } from '/common/i18n.js';
+import * as fmt from '/common/fmt.js';
+import { h, mount, pageHead, table, kpi, card, loading, errorBox, button } from '/common/ui.js';
+import { funnelChart, hbarChart, stackedBar, barChart } from '/common/chart.js';
+import { stageLabel, enumLabel } from './pipeline.js';
+
+const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
+
+export default async function render(root, ctx) {
+  await Promise.all([loadArea('pipeline'), loadArea('campaigns')]);
+  let currency = ctx.query.get('currency');
+  if (!currency) {
+    try { const s = await api.get('/settings'); currency = s.default_currency || 'EUR'; } catch { currency = 'EUR'; }
+  }
+  const state = { currency, from: ctx.query.get('from') || '', to: ctx.query.get('to') || '', months: 12 };
+  const currencies = CURRENCIES.includes(currency) ? CURRENCIES : [currency, ...CURRENCIES];
+  const cur = h('select', { id: 'an-currency' }, currencies.map((c) => h('option', { value: c, selected: c === currency }, c)));
+  const from = h('input', { type: 'date', id: 'an-from', value: state.from });
+  const to = h('input', { type: 'date', id: 'an-to', value: state.to });
+  const months = h('select', { id: 'an-months' }, [3, 6, 12, 24].map((m) => h('option', { value: m, selected: m === 12 }, t('analytics.months_n', { n: m }))));
+  const sections = {
+    funnel: h('section', { class: 'card', 'aria-labelledby': 'an-funnel' }),
+    abc: h('section', { class: 'card', 'aria-labelledby': 'an-abc' }),
+    managers: h('section', { class: 'card', 'aria-labelledby': 'an-managers' }),
+    campaigns: h('section', { class: 'card', 'aria-labelledby': 'an-campaigns' }),
+  };
+  const money = (v) => fmt.money(Math.round(v), state.currency);
+  const pctOrDash = (v) => (v === null || v === undefined ? '—' : fmt.pct(v));
+
+  mount(root, h('div', { class: 'screen' },
+    pageHead(t('analytics.title')),
+    h('form', { class: 'toolbar', on: { submit: (e) => { e.preventDefault(); loadAll(); } } },
+      h('div', { class: 'field' }, h('label', { for: 'an-currency' }, t('common.currency')), cur),
+      h('div', { class: 'field' }, h('label', { for: 'an-from' }, t('analytics.from')), from),
+      h('div', { class: 'field' }, h('label', { for: 'an-to' }, t('analytics.to')), to),
+      button(t('analytics.apply'), null, { type: 'submit', kind: 'primary' })),
+    h('div', { class: 'stack' }, sections.funnel, sections.abc, sections.managers, sections.campaigns)));
+
+  cur.addEventListener('change', () => loadAll());
+  months.addEventListener('change', () => loadAbc());
+
+  const range = () => ({ currency: state.currency, from: state.from || null, to: state.to || null });
+  function loadAll() {
+    state.currency = cur.value;
+    state.from = from.value;
+    state.to = to.value;
+    return Promise.all([loadFunnel(), loadAbc(), loadManagers(), loadCampaigns()]);
+  }
+
+  async function section(el, id, title, loader, extra) {
+    mount(el, h('h2', { id }, title), extra || null, loading());
+    el.setAttribute('aria-busy', 'true');
+    try {
+      const content = await loader();
+      mount(el, h('h2', { id }, title), extra || null, content);
+    } catch (e) {
+      mount(el, h('h2', { id }, title), extra || null, errorBox(e));
+    } finally {
+      el.removeAttribute('aria-busy');
+    }
+  }
+
+  function side(chart, tbl) {
+    const g = h('div', { class: 'grid' }, h('div', null, chart), h('div', null, tbl));
+    return g;
+  }
+
+  function loadFunnel() {
+    return section(sections.funnel, 'an-funnel', t('analytics.funnel'), async () => {
+      const r = await api.get('/analytics/funnel', range());
+      const st = r.stages || [];
+      const open = st.filter((s) => s.kind === 'open');
+      const openAmount = open.reduce((a, s) => a + s.amount_minor, 0);
+      const weighted = open.reduce((a, s) => a + s.weighted_minor, 0);
+      const won = st.filter((s) => s.kind === 'won').reduce((a, s) => a + s.amount_minor, 0);
+      const chartData = st.filter((s) => s.kind !== 'lost').map((s) => ({ label: stageLabel(s.stage), value: s.reached, pct: s.conversion_percent }));
+      return h('div', null,
+        h('div', { class: 'kpis' },
+          kpi(t('analytics.open_pipeline'), money(openAmount)),
+          kpi(t('analytics.weighted'), money(weighted)),
+          kpi(t('analytics.won_amount'), money(won), 'ok'),
+          kpi(t('analytics.win_rate'), pctOrDash(r.win_rate_percent))),
+        side(
+          funnelChart({ title: t('analytics.funnel_chart'), data: chartData, format: (v) => fmt.num(v), pctFormat: (p) => fmt.pct(p) }),
+          table({
+            caption: t('analytics.funnel_table'), cards: false, empty: t('analytics.no_data'), rows: st,
+            columns: [
+              { key: 'stage', label: t('analytics.stage'), render: (s) => stageLabel(s.stage) },
+              { key: 'deals', label: t('analytics.deals_now'), num: true, render: (s) => fmt.num(s.deals) },
+              { key: 'amount_minor', label: t('common.amount'), num: true, render: (s) => money(s.amount_minor) },
+              { key: 'reached', label: t('analytics.reached'), num: true, render: (s) => fmt.num(s.reached) },
+              { key: 'conversion_percent', label: t('analytics.conversion'), num: true, render: (s) => pctOrDash(s.conversion_percent) },
+            ],
+          })));
+    });
+  }
+
+  function loadAbc() {
+    const extra = h('div', { class: 'toolbar' }, h('div', { class: 'field' }, h('label', { for: 'an-months' }, t('analytics.period')), months));
+    return section(sections.abc, 'an-abc', t('analytics.abc_xyz'), async () => {
+      const r = await api.get('/analytics/abc-xyz', { currency: state.currency, months: months.value });
+      const m = r.matrix || {};
+      const data = ['A', 'B', 'C'].map((a) => ({ label: t('analytics.class_' + a), parts: ['X', 'Y', 'Z'].map((x) => ({ name: t('analytics.class_' + x), value: m[a + x] || 0 })) }));
+      const matrix = h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+        h('caption', null, t('analytics.matrix')),
+        h('thead', null, h('tr', null, h('td', null), ['X', 'Y', 'Z'].map((x) => h('th', { scope: 'col', class: 'num' }, x)))),
+        h('tbody', null, ['A', 'B', 'C'].map((a) => h('tr', null, h('th', { scope: 'row' }, a),
+          ['X', 'Y', 'Z'].map((x) => h('td', { class: 'num' }, fmt.num(m[a + x] || 0))))))));
+      const items = r.items || [];
+      let shown = 20;
+      const custBox = h('div');
+      const drawCust = () => mount(custBox, table({
+        caption: t('analytics.customers_by_revenue'), empty: t('analytics.no_data'), rows: items.slice(0, shown),
+        columns: [
+          { key: 'name', label: t('analytics.customer'), render: (c) => h('a', { href: '#/customers/' + c.customer_id }, c.name) },
+          { key: 'class', label: t('analytics.class'), render: (c) => c.class },
+          { key: 'revenue_minor', label: t('analytics.revenue'), num: true, render: (c) => money(c.revenue_minor) },
+          { key: 'share_percent', label: t('analytics.share'), num: true, render: (c) => fmt.pct(c.share_percent) },
+          { key: 'cv_percent', label: t('analytics.variation'), num: true, render: (c) => fmt.pct(c.cv_percent) },
+        ],
+      }), items.length > shown ? button(t('common.show_more'), () => { shown += 20; drawCust(); }, { kind: 'small' }) : null);
+      drawCust();
+      return h('div', null,
+        h('p', { class: 'muted' }, t('analytics.abc_intro', { since: fmt.date(r.since), revenue: money(r.revenue_minor || 0) })),
+        side(stackedBar({ title: t('analytics.abc_chart'), data, format: (v) => fmt.num(v) }), matrix),
+        custBox);
+    }, extra);
+  }
+
+  function loadManagers() {
+    return section(sections.managers, 'an-managers', t('analytics.managers'), async () => {
+      const r = await api.get('/analytics/managers', range());
+      const items = (r.items || []).slice().sort((a, b) => b.won_amount_minor - a.won_amount_minor);
+      if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_people'));
+      return side(
+        hbarChart({ title: t('analytics.won_by_person'), data: items.map((u) => ({ label: u.name, value: u.won_amount_minor })), format: money }),
+        table({
+          caption: t('analytics.managers_table'), cards: true, rows: items,
+          columns: [
+            { key: 'name', label: t('common.name'), render: (u) => h('span', null, u.name, ' ', h('span', { class: 'muted' }, t('roles.' + u.role))) },
+            { key: 'deals_open', label: t('analytics.open'), num: true, render: (u) => fmt.num(u.deals_open) },
+            { key: 'deals_won', label: t('analytics.won'), num: true, render: (u) => fmt.num(u.deals_won) },
+            { key: 'deals_lost', label: t('analytics.lost'), num: true, render: (u) => fmt.num(u.deals_lost) },
+            { key: 'win_rate_percent', label: t('analytics.win_rate'), num: true, render: (u) => pctOrDash(u.win_rate_percent) },
+            { key: 'won_amount_minor', label: t('analytics.won_amount'), num: true, render: (u) => money(u.won_amount_minor) },
+            { key: 'interactions', label: t('analytics.interactions'), num: true, render: (u) => fmt.num(u.interactions) },
+            { key: 'tasks_overdue', label: t('analytics.tasks_overdue'), num: true, render: (u) => fmt.num(u.tasks_overdue) },
+          ],
+        }));
+    });
+  }
+
+  function loadCampaigns() {
+    return section(sections.campaigns, 'an-campaigns', t('analytics.campaigns'), async () => {
+      const r = await api.get('/analytics/campaigns');
+      const items = r.items || [];
+      if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_campaigns'));
+      const inCur = items.filter((c) => c.currency === state.currency);
+      const chart = inCur.length
+        ? barChart({ title: t('analytics.campaign_revenue', { currency: state.currency }), data: inCur.map((c) => ({ label: c.name, value: c.revenue_minor })), format: money })
+        : h('p', { class: 'empty' }, t('analytics.no_campaigns_in', { currency: state.currency }));
+      return h('div', null, chart, table({
+        caption: t('analytics.campaigns_table'), rows: items,
+        columns: [
+          { key: 'name', label: t('common.name') },
+          { key: 'channel', label: t('analytics.channel'), render: (c) => enumLabel('campaigns.channel_', c.channel) },
+          { key: 'cost_minor', label: t('analytics.cost'), num: true, render: (c) => (c.cost_minor === null || c.cost_minor === undefined ? '—' : fmt.money(c.cost_minor, c.currency)) },
+          { key: 'customers', label: t('analytics.customers'), num: true, render: (c) => fmt.num(c.customers) },
+          { key: 'deals', label: t('analytics.deals'), num: true, render: (c) => fmt.num(c.deals) },
+          { key: 'deals_won', label: t('analytics.won'), num: true, render: (c) => fmt.num(c.deals_won) },
+          { key: 'revenue_minor', label: t('analytics.revenue'), num: true, render: (c) => fmt.money(c.revenue_minor, c.currency) },
+          { key: 'cost_per_won_deal_minor', label: t('analytics.cost_per_won'), num: true, render: (c) => (c.cost_per_won_deal_minor === null ? '—' : fmt.money(c.cost_per_won_deal_minor, c.currency)) },
+        ],
+      }));
+    });
+  }
+
+  await loadAll();
+  return undefined;
+}
