@@ -188,11 +188,15 @@ fi
 cat <<EOF
 
   crm-service  http://$CRM_HTTP   events $CRM_PUB   commands $CRM_CMD
+               open http://$CRM_HTTP/ and sign in as admin with the password in
+               $PWD/var/crm/admin.password (changed at first sign-in)
                admin token: $PWD/var/crm/admin.token
 EOF
 if $have_erp; then
     cat <<EOF
   erp-service  http://$ERP_HTTP   events $ERP_PUB   commands $ERP_CMD
+               open http://$ERP_HTTP/ and sign in as admin with the password in
+               $PWD/var/erp/admin.password
                admin token: $PWD/var/erp/admin.token
 EOF
 else
@@ -201,6 +205,8 @@ fi
 if $have_bridge; then
     cat <<EOF
   bridge       http://$BRIDGE_HTTP   (bridgectl talks to it)
+               open http://$BRIDGE_HTTP/ and sign in as admin with the password in
+               $PWD/var/bridge/admin.password
                admin token: $PWD/var/bridge/admin.token
 EOF
 else
@@ -209,6 +215,9 @@ fi
 cat <<EOF
 
   try: curl -H "Authorization: Bearer \$(cat var/crm/admin.token)" http://$CRM_HTTP/api/v1/customers
+  No admin.password (a database from before passwords)? Set one, for instance:
+       $BIN/crm-service --data-dir var/crm user password admin
+  More people: $BIN/crm-service --data-dir var/crm user add NAME ROLE (prints a first password)
   Ctrl-C stops everything.
 
 EOF
