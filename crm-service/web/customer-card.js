@@ -6,15 +6,20 @@
 import { api, ApiError } from '/common/api.js';
 import { t, tEnum, loadArea } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
-import { h, mount, clear, pageHead, button, link, badge, kpi, card, details, table, form, modal, toast,
+import { h, mount, clear, pageHead, button, link, badge, kpi, card, details, form, modal, toast,
   errorBox, loading, empty, confirmDialog, conflictNotice } from '/common/ui.js';
 import { loadUsers } from './customers.js';
 
 const INTERACTION_KINDS = ['call', 'meeting', 'sms', 'email', 'note'];
 const TIMELINE_PAGE = 20;
 const PLAIN = { listStyle: 'none', paddingInlineStart: '0', margin: '0 0 .75rem' };
-const ICONS = { call: '☎', meeting: '👥', sms: '✉', email: '@', note: '✎', deal_stage: '➜', ticket: '🎫',
-  order_status: '📦', shipment: '🚚', invoice: '🧾', payment: '💶', overdue: '⚠' };
+// Symbols every system font has (no colour emoji on many desktops).
+const ICONS = { call: '☎', meeting: '◉', sms: '✉', email: '@', note: '✎', deal_stage: '➜', ticket: '⚑',
+  order_status: '▣', shipment: '⇢', invoice: '≡', payment: '✓', overdue: '⚠' };
+// User text inside a translated sentence keeps its own direction (Persian pages).
+const iso = (x) => `\u2068${x}\u2069`;
+const COLUMN = { display: 'flex', flexDirection: 'column', gap: '1rem' };
+const ITEM = { paddingBlock: '.4rem', borderBlockEnd: '1px solid var(--line)' };
 
 export default async function render(root, ctx) {
   const id = ctx.params.id;
@@ -60,10 +65,10 @@ export default async function render(root, ctx) {
     financeRow(data),
     alertsBlock(data.alerts || [], reload),
     h('div', { class: 'grid-2' },
-      h('div', { class: 'stack' },
+      h('div', { style: COLUMN },
         logForm(c, data.contacts || [], timeline),
         timeline.el),
-      h('div', { class: 'stack' },
+      h('div', { style: COLUMN },
         aboutBlock(c, ctx.user, users),
         contactsBlock(c, data.contacts || [], reload),
         entitiesBlock(c, data.counterparties || [], reload),
@@ -80,21 +85,21 @@ function aboutBlock(c, user, users) {
     : ((users.find((u) => u.id === c.owner_id) || {}).name || t('card.owner_colleague'));
   const addr = (c.addresses || []).map((a) => h('div', { class: 'address-line' },
     h('span', { class: 'muted' }, tEnum('customers.address_kind', a.kind), ': '),
-    [a.line1, a.line2, [a.postal_code, a.city].filter(Boolean).join(' '), a.region, a.country].filter(Boolean).join(', ')));
+    h('bdi', null, [a.line1, a.line2, [a.postal_code, a.city].filter(Boolean).join(' '), a.region, a.country].filter(Boolean).join(', '))));
   return card(t('card.about'),
     h('p', null, badge(tEnum('customers.kind', c.kind), 'info'), ' ', badge(tEnum('customers.status', c.status),
       c.status === 'customer' ? 'ok' : c.status === 'inactive' ? 'warn' : ''),
     ' ', (c.tags || []).map((x) => [badge(x), ' '])),
     details([
       [t('card.email'), c.email ? h('a', { href: `mailto:${c.email}` }, c.email) : null],
-      [t('card.phone'), c.phone ? h('a', { href: `tel:${c.phone.replace(/\s/g, '')}` }, c.phone) : null],
+      [t('card.phone'), c.phone ? h('a', { href: `tel:${c.phone.replace(/\s/g, '')}`, dir: 'ltr' }, c.phone) : null],
       [t('card.website'), c.website ? h('a', { href: /^https?:\/\//.test(c.website) ? c.website : `https://${c.website}`, rel: 'noopener noreferrer', target: '_blank' }, c.website) : null],
       [t('card.segment'), c.segment],
       [t('card.owner'), owner],
       [t('card.addresses'), addr.length ? addr : null],
       [t('card.since'), fmt.date(c.created_at)],
     ]),
-    c.notes ? h('p', { class: 'notes' }, c.notes) : null);
+    c.notes ? h('p', { style: { whiteSpace: 'pre-wrap' } }, c.notes) : null);
 }
 
 // --- ERP's money ---
@@ -106,18 +111,17 @@ function financeRow(data) {
   const m = (v) => (v === null || v === undefined ? '—' : fmt.money(v, cur));
   const pipe = data.pipeline || {};
   const deals = data.open_deals || [];
-  const currencies = new Set(deals.map((d) => d.currency));
-  const pipeText = pipe.open_deals
-    ? (currencies.size === 1 ? fmt.money(pipe.open_amount_minor, [...currencies][0]) : t('card.pipeline_mixed'))
-    : fmt.money(0, cur);
+  const sums = new Map();
+  for (const d of data.open_deals || []) sums.set(d.currency, (sums.get(d.currency) || 0) + (d.amount_minor || 0));
+  const pipeText = sums.size ? [...sums].map(([c, v], i) => [i ? h('br') : null, fmt.money(v, c)]) : fmt.money(0, cur);
   return h('section', { 'aria-label': t('card.finance') },
     h('div', { class: 'kpis' },
       kpi(t('card.balance'), m(f.balance_minor)),
       kpi(t('card.overdue'), m(f.overdue_minor), f.overdue_minor > 0 ? 'bad' : ''),
       kpi(t('card.credit_limit'), m(f.credit_limit_minor)),
       kpi(t('card.credit_hold'), f.credit_hold ? t('card.on_hold') : (f.credit_hold === false ? t('card.not_on_hold') : '—'), f.credit_hold ? 'bad' : (f.credit_hold === false ? 'ok' : '')),
-      kpi(t('card.payment_terms'), f.payment_terms_days === null || f.payment_terms_days === undefined ? '—' : t('card.days', { n: f.payment_terms_days })),
-      kpi(t('card.open_pipeline', { n: pipe.open_deals || 0 }), pipeText)),
+      kpi(t('card.payment_terms'), f.payment_terms_days === null || f.payment_terms_days === undefined ? '—' : t('card.days', { n: fmt.num(f.payment_terms_days) })),
+      kpi(t('card.open_pipeline', { n: fmt.num(pipe.open_deals || 0) }), pipeText)),
     linked ? null : h('p', { class: 'muted' }, t('card.finance_not_linked')));
 }
 
@@ -203,27 +207,27 @@ function describe(item) {
       if (d.direction) parts.push(`(${t(d.direction === 'in' ? 'card.direction_in' : 'card.direction_out')})`);
       const subject = item.title && item.title.includes(': ') && /^\w+( \(\w+\))?: /.test(item.title)
         ? item.title.replace(/^\w+( \(\w+\))?: /, '') : item.title;
-      return { icon: ICONS[d.interaction_kind] || '•', title: `${parts.join(' ')}: ${subject || ''}`,
-        extra: [d.duration_seconds ? t('card.minutes', { n: Math.max(1, Math.round(d.duration_seconds / 60)) }) : null, d.body].filter(Boolean) };
+      return { icon: ICONS[d.interaction_kind] || '•', title: [`${parts.join(' ')}: `, h('bdi', null, subject || '')],
+        extra: [d.duration_seconds ? t('card.minutes', { n: fmt.num(Math.max(1, Math.round(d.duration_seconds / 60))) }) : null, d.body].filter(Boolean) };
     }
     case 'deal_stage': {
       const deal = item.title.slice(0, Math.max(0, item.title.lastIndexOf(': ')));
-      const title = d.from ? t('card.tl_stage_moved', { deal, from: tEnum('card.stage', d.from), to: tEnum('card.stage', d.to) })
-        : t('card.tl_deal_created', { deal, to: tEnum('card.stage', d.to) });
+      const title = d.from ? t('card.tl_stage_moved', { deal: iso(deal), from: tEnum('card.stage', d.from), to: tEnum('card.stage', d.to) })
+        : t('card.tl_deal_created', { deal: iso(deal), to: tEnum('card.stage', d.to) });
       return { icon: ICONS.deal_stage, title, href: d.deal_id ? `#/deals/${d.deal_id}` : null, extra: [] };
     }
     case 'ticket':
-      return { icon: ICONS.ticket, title: t('card.tl_ticket', { subject: item.title.replace(/^Ticket: /, '') }),
+      return { icon: ICONS.ticket, title: t('card.tl_ticket', { subject: iso(item.title.replace(/^Ticket: /, '')) }),
         href: `#/tickets/${item.id}`, extra: [tEnum('card.ticket_status', d.status)] };
     case 'order_status': {
       const shipped = ['shipped', 'partly_shipped', 'delivered'].includes(d.status);
       return { icon: shipped ? ICONS.shipment : ICONS.order_status, title: t('card.tl_order', { status: tEnum('card.order_status', d.status) }),
-        href: d.deal_id ? `#/deals/${d.deal_id}` : null, extra: [d.reference ? t('card.tracking', { ref: d.reference }) : null].filter(Boolean) };
+        href: d.deal_id ? `#/deals/${d.deal_id}` : null, extra: [d.reference ? t('card.tracking', { ref: iso(d.reference) }) : null].filter(Boolean) };
     }
     case 'invoice':
     case 'payment':
     case 'overdue':
-      return { icon: ICONS[item.kind], title: t(`card.tl_${item.kind}`, { ref: d.reference || '' }), href: d.deal_id ? `#/deals/${d.deal_id}` : null,
+      return { icon: ICONS[item.kind], title: t(`card.tl_${item.kind}`, { ref: iso(d.reference || '') }), href: d.deal_id ? `#/deals/${d.deal_id}` : null,
         extra: [d.amount_minor !== null && d.amount_minor !== undefined && d.amount_minor >= 0 ? fmt.money(d.amount_minor, d.currency) : null,
           d.status ? tEnum('card.payment_state', d.status) : null].filter(Boolean) };
     default:
@@ -316,13 +320,13 @@ function contactsBlock(c, contacts, reload) {
     { name: 'notes', label: t('card.c_notes'), type: 'textarea', full: true, rows: 2 },
   ], '/contacts', { customer_id: c.id }, reload), { kind: 'small' });
   return card(t('card.contacts'),
-    contacts.length ? h('ul', { style: PLAIN }, contacts.map((p) => h('li', null,
-      h('strong', null, p.name), p.is_primary ? [' ', badge(t('card.primary'), 'ok')] : null,
+    contacts.length ? h('ul', { style: PLAIN }, contacts.map((p) => h('li', { style: ITEM },
+      h('strong', null, h('bdi', null, p.name)), p.is_primary ? [' ', badge(t('card.primary'), 'ok')] : null,
       p.title ? h('span', { class: 'muted' }, ` · ${p.title}`) : null,
       h('div', null,
         p.email ? h('a', { href: `mailto:${p.email}` }, p.email) : null,
         p.email && p.phone ? ' · ' : null,
-        p.phone ? h('a', { href: `tel:${p.phone.replace(/\s/g, '')}` }, p.phone) : null))))
+        p.phone ? h('a', { href: `tel:${p.phone.replace(/\s/g, '')}`, dir: 'ltr' }, p.phone) : null))))
       : empty(t('card.no_contacts')),
     add);
 }
@@ -339,8 +343,8 @@ function entitiesBlock(c, entities, reload) {
     { name: 'is_primary', label: t('card.c_primary'), type: 'checkbox' },
   ], '/counterparties', { customer_id: c.id }, reload), { kind: 'small' });
   return card(t('card.entities'),
-    entities.length ? h('ul', { style: PLAIN }, entities.map((p) => h('li', null,
-      h('strong', null, p.name), p.is_primary ? [' ', badge(t('card.primary'), 'ok')] : null,
+    entities.length ? h('ul', { style: PLAIN }, entities.map((p) => h('li', { style: ITEM },
+      h('strong', null, h('bdi', null, p.name)), p.is_primary ? [' ', badge(t('card.primary'), 'ok')] : null,
       h('div', { class: 'muted' }, [p.tax_id ? t('card.tax_id_is', { id: p.tax_id }) : null, p.registration_number, p.country]
         .filter(Boolean).join(' · ')))))
       : empty(t('card.no_entities')),
@@ -352,17 +356,13 @@ function entitiesBlock(c, entities, reload) {
 function dealsBlock(c, open, won) {
   const rows = [...open, ...won];
   return card(t('card.deals'),
-    table({
-      caption: t('card.deals'),
-      columns: [
-        { key: 'title', label: t('card.d_title'), render: (d) => h('a', { href: `#/deals/${d.id}` }, d.title) },
-        { key: 'stage', label: t('card.d_stage'), render: (d) => badge(tEnum('card.stage', d.stage), d.stage === 'won' ? 'ok' : 'info') },
-        { key: 'amount', label: t('card.d_amount'), num: true, render: (d) => fmt.money(d.amount_minor, d.currency) },
-        { key: 'close', label: t('card.d_close'), render: (d) => fmt.date(d.closed_at || d.expected_close) },
-      ],
-      rows,
-      empty: t('card.no_deals'),
-    }),
+    rows.length ? h('ul', { style: PLAIN }, rows.map((d) => h('li', { style: { ...ITEM, display: 'flex', flexWrap: 'wrap', gap: '.25rem .75rem', justifyContent: 'space-between' } },
+      h('span', null, h('a', { href: `#/deals/${d.id}` }, h('bdi', null, d.title)), ' ',
+        badge(tEnum('card.stage', d.stage), d.stage === 'won' ? 'ok' : 'info')),
+      h('span', { class: 'num' }, fmt.money(d.amount_minor, d.currency)),
+      d.closed_at || d.expected_close ? h('span', { class: 'muted', style: { flexBasis: '100%' } },
+        d.closed_at ? t('card.closed_on', { date: fmt.date(d.closed_at) }) : t('card.expected_close', { date: fmt.date(d.expected_close) })) : null)))
+      : empty(t('card.no_deals')),
     link(t('card.new_deal'), `#/deals/new?customer_id=${encodeURIComponent(c.id)}`, 'btn btn-small'));
 }
 
@@ -384,7 +384,7 @@ function tasksBlock(c, tasks, user, reload) {
         else toast(e.message, 'error');
       }
     } } });
-    return h('li', { class: 'task-item' }, box, ' ', h('label', { for: id }, tk.title),
+    return h('li', { style: ITEM }, box, ' ', h('label', { for: id }, h('bdi', null, tk.title)),
       tk.priority === 'high' ? [' ', badge(tEnum('card.priority', 'high'), 'warn')] : null,
       tk.due_at ? h('div', { class: overdue ? 'field-error' : 'muted' },
         overdue ? t('card.overdue_since', { when: fmt.dateTime(tk.due_at) }) : t('card.due', { when: fmt.dateTime(tk.due_at) })) : null);
@@ -413,8 +413,8 @@ function tasksBlock(c, tasks, user, reload) {
 
 function ticketsBlock(c, tickets) {
   return card(t('card.tickets'),
-    tickets.length ? h('ul', { style: PLAIN }, tickets.map((tk) => h('li', null,
-      h('a', { href: `#/tickets/${tk.id}` }, tk.subject), ' ',
+    tickets.length ? h('ul', { style: PLAIN }, tickets.map((tk) => h('li', { style: ITEM },
+      h('a', { href: `#/tickets/${tk.id}` }, h('bdi', null, tk.subject)), ' ',
       badge(tEnum('card.ticket_status', tk.status), tk.status === 'open' ? 'warn' : 'info'),
       tk.priority ? [' ', h('span', { class: 'muted' }, tEnum('card.priority', tk.priority))] : null)))
       : empty(t('card.no_tickets')));

@@ -103,7 +103,7 @@ function taskItem(tk, names, refresh, overdue, showAssignee, reminder) {
     box.disabled = true;
     try {
       await api.patch(`/tasks/${tk.id}`, { done: true }, { ifMatch: tk.version });
-      toast(t('myday.task_done', { title: tk.title }));
+      toast(t('myday.task_done', { title: `\u2068${tk.title}\u2069` }));
       refresh();
     } catch (e) {
       box.disabled = false;
@@ -114,7 +114,7 @@ function taskItem(tk, names, refresh, overdue, showAssignee, reminder) {
   });
   const when = reminder ? tk.remind_at : tk.due_at;
   return h('li', { style: ROW },
-    box, ' ', h('label', { for: boxId }, tk.title),
+    box, ' ', h('label', { for: boxId }, h('bdi', null, tk.title)),
     tk.priority === 'high' ? [' ', badge(tEnum('myday.priority', 'high'), 'warn')] : null,
     h('div', { class: 'muted' },
       when ? h('time', { datetime: when, class: overdue ? 'field-error' : null },
@@ -179,8 +179,8 @@ async function dealBoard(el, stages, mine) {
         p instanceof Error ? null : badge(countText(p), 'info')),
       p instanceof Error ? errorBox(p) : [
         h('div', { class: 'muted' }, [...sums].map(([cur, v]) => fmt.money(v, cur)).join(' · ') || '—'),
-        p.items.length ? p.items.map((d) => h('div', { class: 'board-card', style: { cursor: 'pointer' } },
-          h('a', { href: `#/deals/${d.id}` }, d.title),
+        p.items.length ? p.items.map((d) => h('div', { class: 'board-card', style: { cursor: 'default' } },
+          h('a', { href: `#/deals/${d.id}` }, h('bdi', null, d.title)),
           h('div', { class: 'num' }, fmt.money(d.amount_minor, d.currency)),
           d.expected_close ? h('div', { class: 'muted' }, t('myday.close_by', { date: fmt.date(d.expected_close) })) : null))
           : empty(t('myday.stage_empty')),
