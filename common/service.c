@@ -362,6 +362,11 @@ s_open (service_t *svc, err_info_t *err)
         all[n++] = svc->def->migrations[i];
     //  Common migrations added later go after the service's own.
     all[n++] = auth_migration_2_sql;
+    //  Then the service's own added after that (crm: the one-letter search
+    //  index). A number given out never moves: a new common migration goes
+    //  at the very end, after these.
+    for (int i = 0; i < svc->def->nmigrations_2 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
+        all[n++] = svc->def->migrations_2[i];
     err_t rc = db_migrate (db, all, n, err);
     if (rc != ERR_OK)
         return rc;

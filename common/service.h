@@ -26,6 +26,10 @@ typedef struct {
     const char *const *roles;     //  role names, NULL-terminated, "admin" among them
     const char *const *migrations;   //  the service's own, after the common ones
     int nmigrations;
+    //  The service's own added after auth_migration_2_sql: numbers already
+    //  given out never move, so a later migration goes after the last one.
+    const char *const *migrations_2;
+    int nmigrations_2;
     //  The business areas' set-up functions, NULL-terminated, run in order:
     //  each registers its resources, routes and command handlers. They run
     //  before anything listens, in the CLI too (so import knows resources).
