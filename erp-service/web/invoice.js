@@ -61,11 +61,11 @@ export default async function render(root, ctx) {
           [t('finance.overdue_notified'), dateTime(inv.overdue_notified_at)],
           [t('common.notes'), inv.notes],
         ])))),
-      card(t('finance.payments'), table({
+      card(null, table({
         caption: t('finance.payments'),
         columns: [
           { key: 'reference', label: t('finance.reference'), render: (r) => h('a', { href: '#/payments/' + r.id }, r.reference) },
-          { key: 'received_on', label: t('finance.received_on'), render: (r) => date(r.received_on) },
+          { key: 'received_on', label: t('finance.received_on'), render: (r) => date(r.received_on || r.created_at) },
           { key: 'amount', label: t('finance.to_this_invoice'), num: true, render: (r) => money(r.allocations.filter((a) => a.invoice_id === inv.id).reduce((s, a) => s + a.amount_minor, 0), r.currency) },
         ],
         rows: mine,

@@ -30,7 +30,7 @@ export default async function render(root, ctx) {
       }), p.unallocated_minor > 0 ? h('p', { class: 'notice notice-warn' }, t('finance.credit_left', { amount: money(p.unallocated_minor, cur) })) : null)),
       h('div', null, card(t('finance.details'), details([
         [t('finance.customer'), customer ? customer.name : ''],
-        [t('finance.received_on'), date(p.received_on)],
+        [t('finance.received_on'), date(p.received_on || p.created_at)],
         [t('finance.method_label'), tEnum('finance.method', p.method)],
         [t('finance.reference'), p.reference],
         [t('common.notes'), p.notes],

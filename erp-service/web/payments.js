@@ -24,7 +24,7 @@ export default async function render(root, ctx) {
         columns: [
           { key: 'reference', label: t('finance.reference'), render: (r) => h('a', { href: '#/payments/' + r.id }, r.reference) },
           { key: 'customer', label: t('finance.customer') },
-          { key: 'received_on', label: t('finance.received_on'), render: (r) => date(r.received_on) },
+          { key: 'received_on', label: t('finance.received_on'), render: (r) => date(r.received_on || r.created_at) },
           { key: 'method', label: t('finance.method'), render: (r) => tEnum('finance.method', r.method) },
           { key: 'amount', label: t('finance.amount'), num: true, render: (r) => money(r.amount_minor, r.currency) },
           { key: 'allocated', label: t('finance.allocated'), num: true, render: (r) => money(r.allocated_minor, r.currency) },

@@ -27,11 +27,12 @@ async function aging(slot, asOf) {
       kpi(t('reports.total_open'), m(r.totals.total_minor)),
       kpi(t('reports.overdue_total'), m(r.totals.total_minor - r.totals.current_minor), r.totals.total_minor > r.totals.current_minor ? 'bad' : 'ok'),
       kpi(t('reports.over_90'), m(r.totals.over_90_minor), r.totals.over_90_minor > 0 ? 'bad' : '')),
-    card(null, barChart({
+    card(null, h('div', { class: 'aging-chart' }, barChart({
       title: t('reports.aging_chart', { date: date(asOf) }),
       data: BUCKETS.map((b, i) => ({ label: t('reports.bucket.' + b), value: r.totals[b], color: BUCKET_COLORS[i] })),
       format: m,
-    })),
+      height: 220,
+    }))),
     card(t('reports.by_customer'), table({
       caption: t('reports.by_customer'),
       columns: [
