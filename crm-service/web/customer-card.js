@@ -66,10 +66,10 @@ export default async function render(root, ctx) {
     alertsBlock(data.alerts || [], reload),
     h('div', { class: 'grid-2' },
       h('div', { style: COLUMN },
+        aboutBlock(c, ctx.user, users),
         logForm(c, data.contacts || [], timeline),
         timeline.el),
       h('div', { style: COLUMN },
-        aboutBlock(c, ctx.user, users),
         contactsBlock(c, data.contacts || [], reload),
         entitiesBlock(c, data.counterparties || [], reload),
         dealsBlock(c, data.open_deals || [], data.won_deals || [], data.pipeline),
@@ -114,6 +114,8 @@ function financeRow(data) {
   const sums = new Map();
   for (const d of data.open_deals || []) sums.set(d.currency, (sums.get(d.currency) || 0) + (d.amount_minor || 0));
   const pipeText = sums.size ? [...sums].map(([c, v], i) => [i ? h('br') : null, fmt.money(v, c)]) : fmt.money(0, cur);
+  const pipeKpi = kpi(t('card.open_pipeline', { n: fmt.num(pipe.open_deals || 0) }), pipeText);
+  if (sums.size > 1) pipeKpi.querySelector('.kpi-value').style.fontSize = '1rem';
   return h('section', { 'aria-label': t('card.finance') },
     h('div', { class: 'kpis' },
       kpi(t('card.balance'), m(f.balance_minor)),
@@ -121,7 +123,7 @@ function financeRow(data) {
       kpi(t('card.credit_limit'), m(f.credit_limit_minor)),
       kpi(t('card.credit_hold'), f.credit_hold ? t('card.on_hold') : (f.credit_hold === false ? t('card.not_on_hold') : '—'), f.credit_hold ? 'bad' : (f.credit_hold === false ? 'ok' : '')),
       kpi(t('card.payment_terms'), f.payment_terms_days === null || f.payment_terms_days === undefined ? '—' : t('card.days', { n: fmt.num(f.payment_terms_days) })),
-      kpi(t('card.open_pipeline', { n: fmt.num(pipe.open_deals || 0) }), pipeText)),
+      pipeKpi),
     linked ? null : h('p', { class: 'muted' }, t('card.finance_not_linked')));
 }
 

@@ -110,11 +110,14 @@ async function renderList(root, ctx) {
 
   function first() {
     stack = [null];
+    const n = FILTERS.filter((k) => k !== 'q' && state[k]).length;
+    activeCount.textContent = n ? t('customers.filters_active', { n: fmt.num(n) }) : '';
     remember();
     load(null);
   }
 
   function showRows(rows) {
+    const hideCaption = () => { const c = results.querySelector('caption'); if (c) c.classList.add('sr-only'); };
     const from = (stack.length - 1) * PAGE + 1;
     const to = from + rows.length - 1;
     count.textContent = rows.length === 0 ? t('customers.count_none')
@@ -143,6 +146,7 @@ async function renderList(root, ctx) {
       empty: anyFilter ? t('customers.empty_filtered') : t('customers.empty'),
       sort: { field: state.sort, desc: state.desc, onSort: (f, d) => { state.sort = f; state.desc = d; first(); } },
     }));
+    hideCaption();
     mount(pager,
       button(t('common.previous'), () => { stack.pop(); load(stack[stack.length - 1]); }, { disabled: stack.length <= 1 }),
       h('span', { class: 'pager-page' }, t('common.page_n', { n: stack.length })),
@@ -176,14 +180,28 @@ async function renderList(root, ctx) {
   ownerOptions.push(['null', t('customers.owner_nobody')]);
 
   const exportLink = link(t('customers.import_export'), '#/import', 'btn');
-  const toolbar = h('div', { class: 'toolbar', role: 'search' },
-    fieldBox(t('customers.search'), searchInput, 'grow'),
+  const filterFields = [
     fieldBox(t('customers.col_kind'), select('kind', [['', t('common.all')], ...KINDS.map((k) => [k, tEnum('customers.kind', k)])])),
     fieldBox(t('customers.col_status'), select('status', [['', t('common.all')], ...STATUSES.map((k) => [k, tEnum('customers.status', k)])])),
     fieldBox(t('customers.col_segment'), segmentInput),
     isManager ? fieldBox(t('customers.col_owner'), select('owner_id', ownerOptions)) : null,
     fieldBox(t('customers.credit_hold'), select('credit_hold', [['', t('common.any')], ['true', t('customers.on_hold')], ['false', t('customers.not_on_hold')]])),
-    fieldBox(t('customers.show'), select('archived', [['', t('customers.show_live')], ['true', t('customers.show_archived')]])));
+    fieldBox(t('customers.show'), select('archived', [['', t('customers.show_live')], ['true', t('customers.show_archived')]])),
+  ];
+  // On a phone the filters fold away behind one line; on a desktop they stand open.
+  const activeCount = h('span', { class: 'muted' });
+  const summary = h('summary', null, t('customers.filters'), ' ', activeCount);
+  summary.style.cursor = 'pointer';
+  const filters = h('details', null, summary, h('div', { class: 'toolbar' }, filterFields));
+  const wide = window.matchMedia('(min-width: 761px)');
+  const countActive = () => FILTERS.filter((k) => k !== 'q' && state[k]).length;
+  filters.open = wide.matches || countActive() > 0;
+  if (countActive()) activeCount.textContent = t('customers.filters_active', { n: fmt.num(countActive()) });
+  const onWidth = () => { filters.open = wide.matches || countActive() > 0; };
+  wide.addEventListener('change', onWidth);
+  const toolbar = h('div', { role: 'search', 'aria-label': t('customers.search_and_filters') },
+    h('div', { class: 'toolbar' }, fieldBox(t('customers.search'), searchInput, 'grow')),
+    filters);
 
   results.id = 'customer-results';
   mount(root,
@@ -192,7 +210,7 @@ async function renderList(root, ctx) {
   remember();
   await load(null);
   if (state.q) searchInput.focus();
-  return () => { if (controller) controller.abort(); searchNow.cancel(); };
+  return () => { if (controller) controller.abort(); searchNow.cancel(); wide.removeEventListener('change', onWidth); };
 }
 
 function financeCell(r) {
