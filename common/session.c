@@ -106,8 +106,9 @@ s_sign_in (http_req_t *req)
         return;
     }
     if (checked == ERR_UNAUTHORIZED) {
+        //  The wait runs from the answer, not from before the hash.
         bool locked_out = false;
-        if (auth_login_failed (db, login, *address ? address : NULL, now, &locked_out, &err) != ERR_OK
+        if (auth_login_failed (db, login, *address ? address : NULL, clock_now_ms (), &locked_out, &err) != ERR_OK
             || db_commit (db, &err) != ERR_OK) {
             db_rollback (db);
             http_reply_error (req, &err);
@@ -264,7 +265,8 @@ s_change_password (http_req_t *req)
     }
     if (checked == ERR_UNAUTHORIZED) {
         bool locked_out = false;
-        if (auth_login_failed (db, name, NULL, now, &locked_out, &err) != ERR_OK || db_commit (db, &err) != ERR_OK) {
+        if (auth_login_failed (db, name, NULL, clock_now_ms (), &locked_out, &err) != ERR_OK
+            || db_commit (db, &err) != ERR_OK) {
             db_rollback (db);
             http_reply_error (req, &err);
             return;

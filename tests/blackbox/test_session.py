@@ -265,7 +265,7 @@ def test_an_idle_session_expires(start_service):
 
 def test_failed_sign_ins_slow_down_then_lock_and_the_lock_is_logged(start_service):
     crm = start_service("crm-service", "CRM",
-                        extra_args=("--login-lock-seconds", "3", "--login-delay-ms", "200"))
+                        extra_args=("--login-lock-seconds", "3", "--login-delay-ms", "250"))
     user_with_password(crm, "lena", password="lena's secret 1")
     b = Browser(crm)
     for _ in range(5):
@@ -273,10 +273,19 @@ def test_failed_sign_ins_slow_down_then_lock_and_the_lock_is_logged(start_servic
     r = b.sign_in("lena", "lena's secret 1")            # even the right one must wait
     assert_code(r, 429, "too_many_attempts")
     assert int(r.headers["Retry-After"]) >= 1
-    # each further failure doubles the wait: 0.2, 0.4, 0.8, 1.6 s
-    for i in range(5):
-        time.sleep(0.2 * 2 ** i + 0.05)
-        assert_code(b.sign_in("lena", "wrong password"), 401, "invalid_credentials")
+    # each further failure doubles the wait (0.25, 0.5, 1, 2 s): a try too
+    # early is 429 and does not count
+    failures, early, started = 5, 0, time.monotonic()
+    while failures < 10:
+        r = b.sign_in("lena", "wrong password")
+        if r.status_code == 429:
+            assert_code(r, 429, "too_many_attempts")
+            early += 1
+            time.sleep(0.05)
+            continue
+        assert_code(r, 401, "invalid_credentials")
+        failures += 1
+    assert early >= 4 and time.monotonic() - started >= 0.25 + 0.5 + 1 + 2 - 0.1
     r = b.sign_in("lena", "lena's secret 1")
     assert_code(r, 429, "locked")
     assert 1 <= int(r.headers["Retry-After"]) <= 3
