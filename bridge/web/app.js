@@ -1,0 +1,28 @@
+// The bridge's console for sysadmins: the navigation and the screens, one
+// module each. A screen's messages are in i18n/<lang>/<area>.json; what
+// several screens share (source names, states) is in the nav area.
+
+import { start } from '/common/shell.js';
+
+start({
+  app: 'bridge',
+  title: 'nav.app_title',
+  home: '/status',
+  nav: [
+    { path: '/status', label: 'nav.status' },
+    { path: '/dead-letters', label: 'nav.dead_letters' },
+    { path: '/parked', label: 'nav.parked' },
+    { path: '/links', label: 'nav.links' },
+    { path: '/reconcile', label: 'nav.reconcile' },
+  ],
+  routes: [
+    { path: '/status', area: 'status', load: () => import('./status.js') },
+    { path: '/dead-letters', area: 'deadletters', load: () => import('./dead-letters.js') },
+    { path: '/dead-letters/:id', area: 'deadletters', load: () => import('./dead-letter.js') },
+    { path: '/parked', area: 'deadletters', load: () => import('./parked.js') },
+    { path: '/links', area: 'links', load: () => import('./links.js') },
+    { path: '/links/:id', area: 'links', load: () => import('./links.js') },
+    { path: '/reconcile', area: 'reconcile', load: () => import('./reconcile.js') },
+    { path: '/reconcile/:id', area: 'reconcile', load: () => import('./reconcile.js') },
+  ],
+});
