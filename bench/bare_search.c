@@ -99,9 +99,8 @@ main (int argc, char **argv)
         strcat (sql, ", ");
     }
     sqlite3_finalize (st);
-    strcat (sql, "t.rowid FROM customers t WHERE t.archived = 0 AND t.rowid IN"
-                 " (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1)"
-                 " ORDER BY t.rowid DESC, t.id DESC LIMIT 51");
+    strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
+                 " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT 51");
     sqlite3_stmt *q = NULL, *count = NULL;
     if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK
         || sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM customer_fts WHERE customer_fts MATCH ?1", -1, &count,

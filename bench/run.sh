@@ -10,7 +10,8 @@
 #   BENCH_SECONDS     length of each measurement (default 10)
 #   BENCH_ROUNDS      rounds of the read, create and confirm benchmarks, the best
 #                     of each side kept (default 3)
-#   BENCH_ONLY        any of get,post,search,confirm,bridge (default all five)
+#   BENCH_ONLY        any of get,post,search,typeahead,confirm,bridge (default
+#                     all six); "dataset" only builds the search data set
 #   BENCH_POST_CONNS  wrk connections for the create and confirm benchmarks
 #                     (default 16)
 #   BENCH_ORDERS      draft orders made for the confirm benchmark (default
@@ -18,6 +19,10 @@
 #   BENCH_BACKLOG     events of the bridge catch-up benchmark (default 100000)
 #   BENCH_BRIDGE_SYNC --sync values of the bridge benchmarks (default "full normal")
 #   BENCH_BRIDGE_RATES write rates of the freshness benchmark (default "200 1000")
+#   BENCH_CACHE       where the search data set is cached (default
+#                     bench/results/cache)
+#   BENCH_TYPED       names typed by the search-as-you-type benchmark (default 200)
+#   BUILD, BIN        build and binary folders, as for make (default build, bin)
 #
 # Loopback only; every process it starts is stopped on exit.
 set -euo pipefail
@@ -28,16 +33,22 @@ cd "$ROOT"
 N=${BENCH_CUSTOMERS:-1000000}
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-get,post,search,confirm,bridge}
+ONLY=${BENCH_ONLY:-get,post,search,typeahead,confirm,bridge}
 ORDERS=${BENCH_ORDERS:-20000}
 POST_CONNS=${BENCH_POST_CONNS:-16}
 GET_RECORDS=1000
 RESULTS=bench/results
-BIN=$ROOT/bin
+CACHE=${BENCH_CACHE:-$RESULTS/cache}
+TYPED=${BENCH_TYPED:-200}
+# The same BUILD and BIN as make (`make BUILD=… BIN=… bench` passes them on).
+BUILD=${BUILD:-build}
+BIN=${BIN:-bin}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 # The system Python has pyzmq (scripts/deps.sh), as in the Makefile.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-BB=$ROOT/build/bench
+BB=$BUILD/bench
 LUA=$ROOT/bench/lua
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -200,12 +211,12 @@ ms() { "$PY" -c "import sys; print('%.2f' % (float(sys.argv[1]) / 1000))" "$1"; 
 # --- build -------------------------------------------------------------------
 
 log "building"
-make --no-print-directory -s all
+make --no-print-directory -s BUILD="$BUILD" BIN="$BIN" all
 # The bench programs get the project's compiler flags (see the Makefile).
 CC=${CC:-cc}
 BFLAGS="${OPT:--O2} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread"
 mkdir -p "$BB" "$RESULTS"
-for p in bare_insert bare_search bare_confirm bare_bridge http_lat; do
+for p in bare_insert bare_search bare_confirm bare_bridge http_lat typeahead; do
     if [ ! -x "$BB/$p" ] || [ "bench/$p.c" -nt "$BB/$p" ] || [ bench/bare_common.h -nt "$BB/$p" ]; then
         # shellcheck disable=SC2046,SC2086
         $CC $BFLAGS $(pkg-config --cflags sqlite3) -o "$BB/$p" "bench/$p.c" $(pkg-config --libs sqlite3)
@@ -357,11 +368,19 @@ EOF
     log "search data: ready in $(($(date +%s) - t0)) s"
 }
 
-bench_search() {
-    local key dir line bare
+# dataset: sets DATASET to the cached folder of the search data set, built
+# first if needed.
+dataset() {
+    local key
     key=$(cat bench/gen_data.py bench/load_upserts.py crm-service/schema.c | sha1sum | cut -c1-10)
-    dir=$RESULTS/cache/customers-$N-$key
-    [ -f "$dir/READY" ] || build_dataset "$dir"
+    DATASET=$CACHE/customers-$N-$key
+    [ -f "$DATASET/READY" ] || build_dataset "$DATASET"
+}
+
+bench_search() {
+    local dir line bare
+    dataset
+    dir=$DATASET
     log "search: copying the $N-customer database"
     mkdir -p "$TMP/search"
     cp --reflink=auto "$dir/crm.db" "$dir/admin.token" "$TMP/search/"
@@ -442,7 +461,13 @@ bench_confirm() {
 
 want get && bench_get
 want post && { bench_post full; bench_post normal; }
+want dataset && dataset
 want search && bench_search
+if want typeahead; then
+    # shellcheck source=bench/typeahead.sh
+    . bench/typeahead.sh
+    bench_typeahead
+fi
 want confirm && { bench_confirm full; bench_confirm normal; }
 if want bridge; then
     # shellcheck source=bench/bridge_bench.sh

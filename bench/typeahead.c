@@ -1,0 +1,406 @@
+//  typeahead: the search-as-you-type benchmark. Replays people typing into
+//  the customer search: for every line of TYPED (the whole text one person
+//  types) each prefix, one character more at a time, as the page sends it
+//  (crm-service/web/customers.js: the trimmed text, GET
+//  /api/v1/customers?limit=LIMIT&q=PREFIX). A prefix that ends in a space is
+//  the previous prefix once trimmed, so it is not sent again.
+//
+//    typeahead http HOST PORT TOKEN TYPED LIMIT
+//        each prefix over one keep-alive HTTP/1.1 connection, timed from the
+//        first byte written to the last byte of the answer read
+//    typeahead bare DB TYPED LIMIT [join|in]
+//        the baseline: the query the service runs for it (common/resource.c,
+//        s_list: a search without ?sort, newest matches first), run directly
+//        through SQLite on the same database, the statement prepared once,
+//        every column of every row read. "join" (the default) is the
+//        service's query: the FTS table first, in descending rowid order,
+//        joined to customers, stopping at the page. "in" is the query it ran
+//        before (every matching rowid collected by a subquery, then the
+//        newest taken), for comparison.
+//
+//  One untimed pass warms the caches, then one timed pass: every keystroke
+//  of every line once, in order (a person does not type the same name
+//  twice). Prints
+//    keystrokes=N p50_us=… p95_us=… p99_us=… max_us=… mean_us=… errors=N
+//  then the same per prefix length (len=1, len=2, len=3, len=4+), then the
+//  five slowest keystrokes with the prefix typed.
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    char *text;   //  the prefix as sent (trimmed)
+    int len;      //  its length in characters
+    double us;    //  time of the timed pass
+    int status;   //  HTTP status, or 200 for a bare query that ran
+} s_key_t;
+
+static double
+s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_cmp_slowest (const void *a, const void *b)
+{
+    double x = ((const s_key_t *) a)->us, y = ((const s_key_t *) b)->us;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+//  Every keystroke of every line of path, in order. NULL on error.
+static s_key_t *
+s_load (const char *path, size_t *n)
+{
+    FILE *f = fopen (path, "r");
+    if (!f) {
+        fprintf (stderr, "typeahead: cannot read %s\n", path);
+        return NULL;
+    }
+    s_key_t *keys = NULL;
+    size_t count = 0, cap = 0;
+    char line[512];
+    while (fgets (line, sizeof line, f)) {
+        line[strcspn (line, "\r\n")] = '\0';
+        int chars = 0;
+        for (size_t end = 1; end <= strlen (line); end++) {
+            //  Whole UTF-8 characters only: stop where the next byte is not
+            //  a continuation byte.
+            if (((unsigned char) line[end] & 0xc0) == 0x80)
+                continue;
+            chars++;
+            if (line[end - 1] == ' ')
+                continue;
+            if (count == cap) {
+                cap = cap ? cap * 2 : 1024;
+                keys = realloc (keys, cap * sizeof *keys);
+                if (!keys) {
+                    fclose (f);
+                    return NULL;
+                }
+            }
+            keys[count] = (s_key_t) { .text = strndup (line, end), .len = chars };
+            count++;
+        }
+    }
+    fclose (f);
+    if (count == 0) {
+        fprintf (stderr, "typeahead: nothing to type in %s\n", path);
+        free (keys);
+        return NULL;
+    }
+    *n = count;
+    return keys;
+}
+
+//  --- HTTP ---
+
+static char s_buf[1 << 22];
+
+//  Send one request and read its answer; returns the status or -1.
+static int
+s_request (int fd, const char *req, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write (fd, req + off, len - off);
+        if (n <= 0)
+            return -1;
+        off += (size_t) n;
+    }
+    size_t have = 0;
+    char *end = NULL;
+    while (!(end = memmem (s_buf, have, "\r\n\r\n", 4))) {
+        if (have == sizeof s_buf)
+            return -1;
+        ssize_t n = read (fd, s_buf + have, sizeof s_buf - have);
+        if (n <= 0)
+            return -1;
+        have += (size_t) n;
+    }
+    int status = 0;
+    if (sscanf (s_buf, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    size_t body = 0;
+    for (char *p = s_buf; p && p < end; p = strstr (p, "\r\n")) {
+        p += 2;
+        if (strncasecmp (p, "Content-Length:", 15) == 0)
+            body = strtoull (p + 15, NULL, 10);
+    }
+    size_t want = (size_t) (end + 4 - s_buf) + body;
+    if (want > sizeof s_buf)
+        return -1;
+    while (have < want) {
+        ssize_t n = read (fd, s_buf + have, want - have);
+        if (n <= 0)
+            return -1;
+        have += (size_t) n;
+    }
+    return status;
+}
+
+//  The request the page sends for prefix text. Caller frees.
+static char *
+s_http_request (const char *host, const char *port, const char *token, const char *text, int limit)
+{
+    char enc[1600];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *) text; *p && o < sizeof enc - 4; p++) {
+        if (isalnum (*p) || strchr ("-._~", *p))
+            enc[o++] = (char) *p;
+        else
+            o += (size_t) snprintf (enc + o, 4, "%%%02X", *p);
+    }
+    enc[o] = '\0';
+    char *req = NULL;
+    if (asprintf (&req,
+                  "GET /api/v1/customers?limit=%d&q=%s HTTP/1.1\r\nHost: %s:%s\r\n"
+                  "Authorization: Bearer %s\r\n\r\n",
+                  limit, enc, host, port, token)
+        < 0)
+        return NULL;
+    return req;
+}
+
+static int
+s_run_http (int argc, char **argv, s_key_t **keys_p, size_t *n)
+{
+    if (argc < 7) {
+        fprintf (stderr, "usage: typeahead http HOST PORT TOKEN TYPED LIMIT\n");
+        return 2;
+    }
+    const char *host = argv[2], *port = argv[3], *token = argv[4];
+    int limit = atoi (argv[6]);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) atoi (port)) };
+    if (inet_pton (AF_INET, host, &addr.sin_addr) != 1) {
+        fprintf (stderr, "typeahead: %s is not an IPv4 address\n", host);
+        return 2;
+    }
+    s_key_t *keys = s_load (argv[5], n);
+    if (!keys)
+        return 1;
+    *keys_p = keys;
+    char **reqs = calloc (*n, sizeof *reqs);
+    if (!reqs)
+        return 1;
+    for (size_t i = 0; i < *n; i++)
+        if (!(reqs[i] = s_http_request (host, port, token, keys[i].text, limit)))
+            return 1;
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0) {
+        perror ("typeahead: connect");
+        return 1;
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < *n; i++) {
+            double t0 = s_now_us ();
+            int status = s_request (fd, reqs[i], strlen (reqs[i]));
+            double us = s_now_us () - t0;
+            if (status < 0) {
+                fprintf (stderr, "typeahead: the connection failed\n");
+                return 1;
+            }
+            keys[i].us = us;
+            keys[i].status = status;
+        }
+    close (fd);
+    for (size_t i = 0; i < *n; i++)
+        free (reqs[i]);
+    free (reqs);
+    return 0;
+}
+
+//  --- bare SQLite ---
+
+//  As s_fts_query in common/resource.c: every word a quoted prefix term.
+static char *
+s_fts_query (const char *text)
+{
+    size_t len = strlen (text);
+    char *out = malloc (len * 4 + 8);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    const char *p = text;
+    while (*p) {
+        while (*p && !(isalnum ((unsigned char) *p) || (unsigned char) *p >= 0x80))
+            p++;
+        if (!*p)
+            break;
+        if (o)
+            out[o++] = ' ';
+        out[o++] = '"';
+        while (*p && (isalnum ((unsigned char) *p) || (unsigned char) *p >= 0x80))
+            out[o++] = *p++;
+        out[o++] = '"';
+        out[o++] = '*';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int
+s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
+{
+    if (argc < 5) {
+        fprintf (stderr, "usage: typeahead bare DB TYPED LIMIT [join|in]\n");
+        return 2;
+    }
+    int limit = atoi (argv[4]);
+    bool join = argc < 6 || strcmp (argv[5], "in") != 0;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2 (argv[2], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        fprintf (stderr, "typeahead: cannot open %s\n", argv[2]);
+        return 1;
+    }
+    sqlite3_busy_timeout (db, 10000);
+    if (sqlite3_exec (db,
+                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
+                      "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
+                      NULL, NULL, NULL)
+        != SQLITE_OK) {
+        fprintf (stderr, "typeahead: %s\n", sqlite3_errmsg (db));
+        return 1;
+    }
+    //  The select list the service builds (t.<every column>, then the sort
+    //  expression) and its search condition; LIMIT is one more than the
+    //  page, to know whether there is a next one.
+    char sql[4096] = "SELECT ";
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2 (db, "SELECT name FROM pragma_table_info('customers')", -1, &st, NULL);
+    while (st && sqlite3_step (st) == SQLITE_ROW) {
+        strcat (sql, "t.");
+        strcat (sql, (const char *) sqlite3_column_text (st, 0));
+        strcat (sql, ", ");
+    }
+    sqlite3_finalize (st);
+    if (join)
+        strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
+                     " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT ?2");
+    else
+        strcat (sql, "t.rowid FROM customers t WHERE t.archived = 0 AND t.rowid IN"
+                     " (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1)"
+                     " ORDER BY t.rowid DESC, t.id DESC LIMIT ?2");
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK) {
+        fprintf (stderr, "typeahead: %s\n", sqlite3_errmsg (db));
+        return 1;
+    }
+    s_key_t *keys = s_load (argv[3], n);
+    if (!keys)
+        return 1;
+    *keys_p = keys;
+    char **fts = calloc (*n, sizeof *fts);
+    if (!fts)
+        return 1;
+    for (size_t i = 0; i < *n; i++)
+        if (!(fts[i] = s_fts_query (keys[i].text)))
+            return 1;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < *n; i++) {
+            double t0 = s_now_us ();
+            sqlite3_bind_text (q, 1, fts[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int (q, 2, limit + 1);
+            int rc;
+            while ((rc = sqlite3_step (q)) == SQLITE_ROW) {
+                int ncol = sqlite3_column_count (q);
+                for (int c = 0; c < ncol; c++)
+                    (void) sqlite3_column_text (q, c);
+            }
+            sqlite3_reset (q);
+            keys[i].us = s_now_us () - t0;
+            keys[i].status = rc == SQLITE_DONE ? 200 : 500;
+            if (rc != SQLITE_DONE)
+                fprintf (stderr, "typeahead: '%s': %s\n", keys[i].text, sqlite3_errmsg (db));
+        }
+    sqlite3_finalize (q);
+    sqlite3_close (db);
+    for (size_t i = 0; i < *n; i++)
+        free (fts[i]);
+    free (fts);
+    return 0;
+}
+
+//  --- report ---
+
+//  One line of percentiles over the keystrokes whose length is in
+//  [min, max] (max 0: no upper bound).
+static void
+s_report (const char *label, const s_key_t *keys, size_t n, int min, int max)
+{
+    double *us = malloc ((n ? n : 1) * sizeof *us);
+    if (!us)
+        return;
+    size_t m = 0;
+    long errors = 0;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].len >= min && (max == 0 || keys[i].len <= max)) {
+            us[m++] = keys[i].us;
+            sum += keys[i].us;
+            errors += keys[i].status != 200;
+        }
+    if (m > 0) {
+        qsort (us, m, sizeof *us, s_cmp_double);
+#define PCT(p) us[(size_t) ((double) (m - 1) * (p) / 100.0 + 0.5)]
+        printf ("%s=%zu p50_us=%.0f p95_us=%.0f p99_us=%.0f max_us=%.0f mean_us=%.0f errors=%ld\n", label, m,
+                PCT (50), PCT (95), PCT (99), us[m - 1], sum / (double) m, errors);
+#undef PCT
+    }
+    free (us);
+}
+
+int
+main (int argc, char **argv)
+{
+    s_key_t *keys = NULL;
+    size_t n = 0;
+    int rc;
+    if (argc > 1 && strcmp (argv[1], "http") == 0)
+        rc = s_run_http (argc, argv, &keys, &n);
+    else if (argc > 1 && strcmp (argv[1], "bare") == 0)
+        rc = s_run_bare (argc, argv, &keys, &n);
+    else {
+        fprintf (stderr, "usage: typeahead http HOST PORT TOKEN TYPED LIMIT\n"
+                         "       typeahead bare DB TYPED LIMIT [join|in]\n");
+        rc = 2;
+    }
+    if (rc != 0)
+        return rc;
+    s_report ("keystrokes", keys, n, 1, 0);
+    s_report ("len=1", keys, n, 1, 1);
+    s_report ("len=2", keys, n, 2, 2);
+    s_report ("len=3", keys, n, 3, 3);
+    s_report ("len=4+", keys, n, 4, 0);
+    long errors = 0;
+    for (size_t i = 0; i < n; i++)
+        errors += keys[i].status != 200;
+    qsort (keys, n, sizeof *keys, s_cmp_slowest);
+    for (size_t i = 0; i < n && i < 5; i++)
+        printf ("slow: %.0f us, status %d, q=%s\n", keys[i].us, keys[i].status, keys[i].text);
+    for (size_t i = 0; i < n; i++)
+        free (keys[i].text);
+    free (keys);
+    return errors ? 1 : 0;
+}
