@@ -245,7 +245,12 @@ def test_language_is_stored_with_the_user(crm):
     assert r.json()["user"]["language"] == "fa" and r.json()["csrf_token"] == b.csrf
     again = Browser(crm)
     assert again.sign_in("farid", "farid's secret").json()["user"]["language"] == "fa"
-    assert crm.api("GET", "/api/v1/users/" + uid).json()["language"] == "fa"
+    user = crm.api("GET", "/api/v1/users/" + uid).json()
+    assert user["language"] == "fa"
+    assert not any("password" in k for k in user)          # never shown, not even its hash
+    export = crm.api("GET", "/api/v1/users/export")
+    if export.status_code == 200:
+        assert "argon2" not in export.text and "password" not in export.text
 
 
 def test_an_idle_session_expires(start_service):
