@@ -205,3 +205,71 @@ test('a rep does not see another rep\'s customers; a manager sees everyone\'s', 
   await mpage.getByLabel('Owner').selectOption('me');
   await mpage.getByText('No customer matches the search and filters.').waitFor();
 });
+
+test('editing a customer someone else changed first shows the conflict and the fresh record', async (t) => {
+  const bohemia = (await sys.crm.get('/customers', { q: 'Bohemia' })).items[0];
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: `/#/customers/${bohemia.id}/edit` });
+  await page.getByRole('heading', { name: 'Edit Bohemia Glass', level: 1 }).waitFor();
+  await page.getByLabel('Segment').fill('key accounts');
+  // Meanwhile the manager changes the same customer.
+  await sys.crm.patch(`/customers/${bohemia.id}`, { website: 'https://bohemia.example' }, { ifMatch: bohemia.version });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Someone else changed this first.').waitFor();
+  assert.equal((await sys.crm.get(`/customers/${bohemia.id}`)).segment, 'enterprise');
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await page.getByRole('heading', { name: 'Edit Bohemia Glass', level: 1 }).waitFor();
+  assert.equal(await page.getByLabel('Website').inputValue(), 'https://bohemia.example');
+  await page.getByLabel('Segment').fill('key accounts');
+  await page.getByRole('button', { name: 'Add an address' }).click();
+  await page.getByLabel('City').fill('Brno');
+  await page.getByRole('button', { name: 'Save' }).click();
+  // The address needs its street: the error stands under that field.
+  const streetError = page.locator('.field', { has: page.getByLabel('Street and number') }).locator('.field-error');
+  await streetError.getByText(/line1/).waitFor();
+  await page.getByLabel('Street and number').fill('Masarykova 5');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Bohemia Glass', level: 1 }).waitFor();
+  await page.getByText('Masarykova 5').waitFor();
+  const saved = await sys.crm.get(`/customers/${bohemia.id}`);
+  assert.equal(saved.segment, 'key accounts');
+  assert.equal(saved.website, 'https://bohemia.example');
+  assert.equal(saved.addresses[0].city, 'Brno');
+});
+
+test('the export takes the customer list\'s filters along', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/customers' });
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  await page.getByLabel('Segment').fill('retail');
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor({ state: 'detached' });
+  await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor();
+  await page.getByRole('main').getByRole('link', { name: 'Import / export' }).click();
+  await page.getByRole('heading', { name: 'Export customers to CSV' }).waitFor();
+  await page.getByText('The customers that match the filters of the list:').waitFor();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export these customers' }).click(),
+  ]);
+  const chunks = [];
+  for await (const c of await download.createReadStream()) chunks.push(c);
+  const csv = Buffer.concat(chunks).toString('utf8');
+  const lines = csv.trim().split(/\r?\n/);
+  assert.match(lines[0], /^id,version,/);
+  assert.ok(lines.slice(1).every((l) => l.includes(',retail,')), csv);
+  assert.ok(csv.includes('Acorn Bakery'));
+  assert.ok(!csv.includes('Acme Trading'));
+  await page.getByText(`Customers exported: ${lines.length - 1}.`).waitFor();
+
+  // Without filters the service's own export: every customer of the rep.
+  await page.goto(`${sys.crm.url}/#/import`);
+  const [all] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export all customers' }).click(),
+  ]);
+  const parts = [];
+  for await (const c of await all.createReadStream()) parts.push(c);
+  const text = Buffer.concat(parts).toString('utf8');
+  assert.ok(text.includes('Acme Trading') && text.includes('Acorn Bakery'));
+  assert.ok(!text.includes('Otto Private Client'));
+});
