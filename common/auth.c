@@ -601,6 +601,28 @@ auth_sessions_end_user (db_t *db, const char *user_id, const char *keep_sid, err
     return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
 }
 
+err_t
+auth_purge (db_t *db, int64_t now_ms, err_info_t *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM sessions WHERE expires_at <= ?1",
+        "DELETE FROM login_failures WHERE locked_until <= ?1 AND last_at <= ?1 - ?2",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st = db_stmt (db, sql[i]);
+        if (!st)
+            return err_set (err, ERR_DB, NULL, "cannot prepare");
+        sqlite3_bind_int64 (st, 1, now_ms);
+        if (i == 1)
+            sqlite3_bind_int64 (st, 2, (int64_t) AUTH_LOGIN_WINDOW * 1000);
+        int rc = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (rc != SQLITE_DONE)
+            return db_error (db, rc, err);
+    }
+    return ERR_OK;
+}
+
 //  The key failures of a login are counted under: the user's name when
 //  the login names a user (by name or e-mail), else the login as typed.
 static void

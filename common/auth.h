@@ -196,6 +196,11 @@ err_t
 err_t
     auth_sessions_end_user (db_t *db, const char *user_id, const char *keep_sid, err_info_t *err);
 
+//  Delete ended sessions and failure counts that no longer count (in the
+//  caller's transaction), so the tables do not grow without end.
+err_t
+    auth_purge (db_t *db, int64_t now_ms, err_info_t *err);
+
 //  Whether a sign-in may be tried now for this login name and address.
 //  Returns 0 if it may, else the seconds to wait; *locked says whether
 //  it is a lock (AUTH_LOGIN_LOCK_AFTER failures) rather than a slow-down.

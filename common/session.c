@@ -119,7 +119,7 @@ s_sign_in (http_req_t *req)
         http_reply_json (req, 401, json_error ("invalid_credentials", "the name or the password is wrong", NULL));
         return;
     }
-    if (auth_login_succeeded (db, login, &err) != ERR_OK
+    if (auth_login_succeeded (db, login, &err) != ERR_OK || auth_purge (db, now, &err) != ERR_OK
         || auth_session_create (db, session.user_id, address, now, sid, &session, &err) != ERR_OK
         || db_commit (db, &err) != ERR_OK) {
         db_rollback (db);

@@ -701,6 +701,30 @@ test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user (void **st
     assert_int_equal (auth_login_throttle (f->db, "zoe", NULL, later, &locked), 0);
 }
 
+static void
+test_auth_purge_drops_ended_sessions_and_stale_failures_only (void **state)
+{
+    fixture_t *f = *state;
+    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    int64_t t = 1700000000000;
+    char old[AUTH_SESSION_ID_LEN], fresh[AUTH_SESSION_ID_LEN];
+    auth_session_t s;
+    s_session (f, user_id, t, old, &s);
+    s_session (f, user_id, t + AUTH_SESSION_IDLE * 1000LL, fresh, &s);
+    bool locked;
+    s_fail (f, "gone", "10.0.0.1", t, &locked);
+    s_fail (f, "recent", NULL, t + AUTH_SESSION_IDLE * 1000LL, &locked);
+    err_info_t err;
+    err_clear (&err);
+    int64_t now = t + AUTH_SESSION_IDLE * 1000LL + 1;
+    assert_int_equal (auth_purge (f->db, now, &err), ERR_OK);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM sessions", NULL, -1), 1);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM login_failures", NULL, -1), 1);
+    actor_t actor;
+    assert_int_equal (auth_session_lookup (f->db, fresh, now, &s, &actor), ERR_OK);
+}
+
 int
 main (void)
 {
@@ -743,6 +767,8 @@ main (void)
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user,
                                          setup, teardown),
+        cmocka_unit_test_setup_teardown (test_auth_purge_drops_ended_sessions_and_stale_failures_only, setup,
+                                         teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
