@@ -3,6 +3,8 @@
 benchmark (bench/typeahead.sh).
 
   gen_typed.py N FILE TOTAL   N typed terms drawn from customers 0..TOTAL-1
+                              for the warm-up, a line "--", then N others
+                              for the timed pass
 
 Each line is the whole text one person types, one keystroke at a time: a
 customer's name as it is written (most often), a surname or a company's
@@ -37,8 +39,11 @@ def typed(r, c):
 def write_typed(n, path, total):
     r = random.Random(7)
     with open(path, "w") as f:
-        for _ in range(n):
-            f.write(typed(r, customer(r.randrange(total))) + "\n")
+        for part in range(2):
+            if part:
+                f.write("--\n")
+            for _ in range(n):
+                f.write(typed(r, customer(r.randrange(total))) + "\n")
 
 
 if __name__ == "__main__":

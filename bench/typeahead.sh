@@ -18,7 +18,7 @@ bench_typeahead() {
     cp --reflink=auto "$dir/crm.db" "$dir/admin.token" "$TMP/typeahead/"
     "$PY" bench/gen_typed.py "$TYPED" "$TMP/typed.txt" "$N"
     start_crm "$TMP/typeahead"
-    log "typeahead: service, $TYPED names typed a character at a time (a warm-up pass, then one timed pass)"
+    log "typeahead: service, $TYPED names typed a character at a time (after $TYPED others as a warm-up)"
     line=$("$BB/typeahead" http 127.0.0.1 "${CRM_URL##*:}" "$CRM_TOKEN" "$TMP/typed.txt" "$TYPEAHEAD_LIMIT") \
         || die "typeahead benchmark: $line"
     stop_pid "$CRM_PID"
@@ -34,7 +34,7 @@ bench_typeahead() {
         "p50 $(ms "$(field p50_us "$svc_all")"), p95 $(ms "$(field p95_us "$svc_all")"), p99 $(ms "$(field p99_us "$svc_all")") ms, worst $(ms "$(field max_us "$svc_all")") ms ($(fmt "$n") keystrokes)" \
         "same SQL in C: p50 $(ms "$(field p50_us "$bare_all")"), p99 $(ms "$(field p99_us "$bare_all")") ms, worst $(ms "$(field max_us "$bare_all")") ms" \
         "$(ratio "$(field p99_us "$bare_all")" "$(field p99_us "$svc_all")")" "every keystroke < 100 ms" \
-        "1 connection; $TYPED names, every prefix; ratio = bare p99 / service p99"
+        "1 connection; $TYPED names, every prefix, after $TYPED others to warm up; ratio = bare p99 / service p99"
     NOTES+=("Search as you type, per prefix length (service | bare SQLite):")
     local k s b
     for k in len=1 len=2 len=3 len=4+; do
