@@ -43,7 +43,7 @@ export default async function render(root, ctx) {
     { key: 'id', label: t('deadletters.col_id'), render: (d) => h('a', { href: `#/dead-letters/${d.id}` }, '#' + d.id) },
     { key: 'topic', label: t('deadletters.col_type'), render: (d) => h('span', null, h('code', null, d.topic), h('br'), h('span', { class: 'muted' }, d.command_type || '')) },
     { key: 'source', label: t('deadletters.col_source'), render: (d) => sourceName(d.source) },
-    { key: 'reason', label: t('deadletters.col_reason'), cls: 'reason', render: (d) => h('span', null, h('strong', null, d.code), ' ', d.reason) },
+    { key: 'reason', label: t('deadletters.col_reason'), render: (d) => h('span', { class: 'reason' }, h('strong', null, d.code), ' ', d.reason) },
     { key: 'attempts', label: t('deadletters.col_attempts'), num: true, render: (d) => fmt.num(d.attempts) },
     { key: 'age', label: t('deadletters.col_age'), render: (d) => h('time', { datetime: d.first_failed_at, title: fmt.dateTime(d.first_failed_at) }, fmt.relTime(d.first_failed_at)) },
     { key: 'status', label: t('deadletters.col_status'), render: (d) => statusBadge(d.status) },

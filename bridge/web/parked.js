@@ -15,7 +15,7 @@ export default async function render(root, ctx) {
     { key: 'type', label: t('deadletters.col_type'), render: (p) => h('code', null, (p.event && p.event.type) || '') },
     { key: 'source', label: t('deadletters.col_source'), render: (p) => sourceName(p.source) },
     { key: 'key', label: t('deadletters.record'), render: (p) => h('code', { class: 'id' }, p.key) },
-    { key: 'wait', label: t('deadletters.waits_for'), cls: 'reason', render: (p) => p.wait },
+    { key: 'wait', label: t('deadletters.waits_for'), render: (p) => h('span', { class: 'reason' }, p.wait) },
     { key: 'age', label: t('deadletters.col_age'), render: (p) => h('time', { datetime: p.parked_at, title: fmt.dateTime(p.parked_at) }, fmt.relTime(p.parked_at)) },
     { key: 'event', label: t('deadletters.the_event'), render: (p) => button(t('deadletters.show_event'),
       () => modal(t('deadletters.parked_event_title', { id: p.id }), jsonBlock(p.event, t('deadletters.the_event')), { wide: true }),

@@ -60,14 +60,11 @@ export default async function render(root, ctx) {
           { name: t('status.events_per_s'), points: samples.map((x) => [Date.parse(x.at), x.events_per_s]), color: color(0) },
           { name: t('status.lag_events'), points: samples.map((x) => [Date.parse(x.at), x.lag_seq]), color: color(3) },
         ],
-        format: (v) => fmt.num(v, { maximumFractionDigits: 1 }),
+        format: (v) => fmt.num(v, { maximumFractionDigits: 2 }),
         xFormat: (ms) => fmt.time(new Date(ms).toISOString()),
         height: 180,
       })
       : h('p', { class: 'muted' }, t('status.no_history'));
-    const legend = h('ul', { class: 'legend' },
-      [[t('status.events_per_s'), color(0)], [t('status.lag_events'), color(3)]].map(([name, c]) =>
-        h('li', null, h('span', { class: 'swatch', style: { backgroundColor: c }, 'aria-hidden': 'true' }), name)));
     return h('section', { class: 'card source-card', 'aria-labelledby': 'src-' + s, data: { source: s } },
       h('div', { class: 'source-head' },
         h('h2', { id: 'src-' + s }, t('status.source_title', { source: sourceName(s) })),
@@ -81,10 +78,10 @@ export default async function render(root, ctx) {
         kpi(t('status.lag_events'), fmt.num(src.lag_seq), lagKind),
         kpi(t('status.lag_time'), duration(src.lag_seconds, fmt.num), lagKind),
         kpi(t('status.events_per_s'), fmt.num(rate, { maximumFractionDigits: 1 })),
-        kpi(t('status.retries'), fmt.num(src.replays), src.replays > 0 ? 'warn' : ''),
+        kpi(t('status.retries'), fmt.num(src.replays)),
         kpi(t('status.failed'), fmt.num(src.failed), src.failed > 0 ? 'bad' : ''),
         kpi(t('status.duplicates'), fmt.num(src.duplicates))),
-      chart, samples.length ? legend : null,
+      chart,
       h('p', { class: 'muted' }, src.last_event_at
         ? t('status.last_event', { when: fmt.relTime(src.last_event_at) })
         : t('status.no_event_yet')),

@@ -179,7 +179,7 @@ test('a link is looked up by either id', async (t) => {
   await page.getByRole('link', { name: 'Links', exact: true }).click();
   await page.getByLabel('CRM or ERP id').fill(lk.erp_id);
   await page.getByRole('button', { name: 'Look up' }).click();
-  const pair = page.getByRole('region', { name: /Linked Customers/i });
+  const pair = page.getByRole('region', { name: 'Linked pair: Customers' });
   await pair.getByRole('link', { name: lk.crm_id }).waitFor();
   assert.match(await pair.getByRole('link', { name: lk.crm_id }).getAttribute('href'), new RegExp(`/#/customers/${lk.crm_id}$`));
   await page.getByLabel('CRM or ERP id').fill('no-such-id');
