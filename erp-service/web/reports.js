@@ -14,7 +14,7 @@ const BUCKETS = ['current_minor', 'days_1_30_minor', 'days_31_60_minor', 'days_6
 const BUCKET_COLORS = ['#16a34a', '#f59e0b', '#ea580c', '#dc2626', '#7f1d1d'];
 const REPORTS = ['aging', 'journal', 'trial_balance', 'stock_valuation'];
 
-const m = (v) => money(v, BOOKS);
+const m = (v) => money(Math.round(v), BOOKS);   // chart axes divide amounts
 const account = (a) => `${a} · ${tEnum('reports.account', a)}`;
 
 async function aging(slot, asOf) {
