@@ -104,7 +104,9 @@ extern const char *const auth_languages[];
 
 //  SQL of the second auth migration: users.password_hash,
 //  must_change_password and language; tables sessions and login_failures.
-//  Every program puts it in its migration list after auth_migration_sql.
+//  A migration's number never moves: the services run it after their
+//  `migrations` and before their `migrations_2` (common/service.c), the
+//  bridge as its fifth (bridge/store.c).
 extern const char *auth_migration_2_sql;
 
 //  Idle timeout of sessions, in seconds (absolute limit AUTH_SESSION_MAX).
