@@ -2,7 +2,7 @@
 // the command the bridge could not get applied; Retry and Discard (admins).
 
 import { api } from '/common/api.js';
-import { t } from '/common/i18n.js';
+import { t, tEnum } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, card, details, button, link, errorBox, loading } from '/common/ui.js';
 import { isAdmin, sourceName, recordLink, jsonBlock } from './lib.js';
@@ -53,7 +53,7 @@ export default async function render(root, ctx) {
           [t('deadletters.col_source'), sourceName(d.source)],
           [t('deadletters.col_type'), h('code', null, d.topic)],
           [t('deadletters.seq'), fmt.num(d.seq)],
-          [t('deadletters.entity'), ev.entity ? h('span', null, ev.entity, ' ', recordLink(d.source, ev.entity, ev.entity_id)) : null],
+          [t('deadletters.entity'), ev.entity ? h('span', null, tEnum('deadletters.entity', ev.entity), ' ', recordLink(d.source, ev.entity, ev.entity_id)) : null],
           [t('deadletters.occurred'), ev.occurred_at ? fmt.dateTime(ev.occurred_at) : null],
         ]),
         jsonBlock(ev, t('deadletters.the_event'))));

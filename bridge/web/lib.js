@@ -82,3 +82,11 @@ export function duration(seconds, num) {
   if (s < 3600) return t('nav.dur_min_s', { min: num(Math.floor(s / 60)), s: num(s % 60) });
   return t('nav.dur_h_min', { h: num(Math.floor(s / 3600)), min: num(Math.floor((s % 3600) / 60)) });
 }
+
+// A table's caption kept for screen readers only, where a heading just
+// above already shows the same words.
+export function quietCaption(el) {
+  const c = el.querySelector && el.querySelector('caption');
+  if (c) c.classList.add('sr-only');
+  return el;
+}

@@ -6,7 +6,7 @@ import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, card, details, table, pagedList, tabs, form, empty } from '/common/ui.js';
-import { recordLink, pagesUrl, setPagesUrl } from './lib.js';
+import { recordLink, pagesUrl, setPagesUrl, quietCaption } from './lib.js';
 
 const KINDS = ['customer', 'order'];
 
@@ -55,14 +55,14 @@ export default async function render(root, ctx) {
 
   const list = pagedList({
     load: (cursor) => api.get('/links', { kind, limit: 50, cursor: cursor || undefined }),
-    render: (items) => table({
+    render: (items) => quietCaption(table({
       columns: [
         { key: 'crm_id', label: kind === 'order' ? t('links.crm_deal') : t('links.crm_record'), render: (l) => recordLink('crm', l.kind, l.crm_id) },
         { key: 'erp_id', label: kind === 'order' ? t('links.erp_order') : t('links.erp_record'), render: (l) => recordLink('erp', l.kind, l.erp_id) },
         { key: 'created_at', label: t('links.linked_at'), render: (l) => fmt.dateTime(l.created_at) },
       ],
       rows: items, caption: t('links.list_caption', { kind: kindName(kind) }), empty: t('links.none'),
-    }),
+    })),
   });
 
   const settings = form({

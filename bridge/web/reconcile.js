@@ -6,7 +6,7 @@ import { api } from '/common/api.js';
 import { t, tEnum, has } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, card, kpi, badge, button, table, pagedList, progress, confirmDialog, errorBox, loading, empty, toast } from '/common/ui.js';
-import { isAdmin, recordLink, showValue, duration } from './lib.js';
+import { isAdmin, recordLink, showValue, duration, quietCaption } from './lib.js';
 
 const POLL_MS = 1000;
 
@@ -60,7 +60,7 @@ export default async function render(root, ctx) {
     return h('div', null, [...groups.entries()].map(([kind, rows], i) => h('section', { class: 'kind-group', 'aria-labelledby': `kind-${i}` },
       h('h3', { id: `kind-${i}` }, tEnum('reconcile.kind', kind), ' ', badge(fmt.num(rows.length), 'warn')),
       has(`reconcile.kind_hint.${kind}`) ? h('p', { class: 'muted' }, tEnum('reconcile.kind_hint', kind)) : null,
-      table({
+      quietCaption(table({
         columns: [
           { key: 'entity', label: t('reconcile.col_entity'), render: (d) => tEnum('reconcile.entity', d.entity) },
           { key: 'crm_id', label: t('reconcile.col_crm'), render: (d) => recordLink('crm', d.entity === 'deal' ? 'order' : d.entity, d.crm_id) },
@@ -69,9 +69,9 @@ export default async function render(root, ctx) {
           { key: 'crm_value', label: t('reconcile.col_crm_value'), render: (d) => showValue(d.crm_value) },
           { key: 'erp_value', label: t('reconcile.col_erp_value'), render: (d) => showValue(d.erp_value) },
           { key: 'repaired', label: t('reconcile.col_repaired'), render: (d) => d.repaired ? badge(t('reconcile.repaired_yes'), 'ok') : t('reconcile.repaired_no') },
-        ],
+        ].filter((c) => !['field', 'crm_value', 'erp_value'].includes(c.key) || rows.some((d) => d[c.key] !== null && d[c.key] !== undefined)),
         rows, caption: tEnum('reconcile.kind', kind),
-      }))));
+      })))));
   }
 
   function showRun(run) {
@@ -116,7 +116,7 @@ export default async function render(root, ctx) {
 
   const past = pagedList({
     load: (cursor) => api.get('/reconcile_runs', { limit: 10, cursor: cursor || undefined }),
-    render: (items) => table({
+    render: (items) => quietCaption(table({
       columns: [
         { key: 'id', label: t('reconcile.col_run'), render: (r) => h('a', { href: '#/reconcile/' + r.id }, '#' + r.id) },
         { key: 'started_at', label: t('reconcile.col_started'), render: (r) => fmt.dateTime(r.started_at) },
@@ -127,7 +127,7 @@ export default async function render(root, ctx) {
         { key: 'took', label: t('reconcile.col_took'), render: took },
       ],
       rows: items, caption: t('reconcile.past_runs'), empty: t('reconcile.none_yet'),
-    }),
+    })),
   });
 
   mount(root,
