@@ -124,6 +124,7 @@ function financeRow(data) {
       kpi(t('card.credit_hold'), f.credit_hold ? t('card.on_hold') : (f.credit_hold === false ? t('card.not_on_hold') : '—'), f.credit_hold ? 'bad' : (f.credit_hold === false ? 'ok' : '')),
       kpi(t('card.payment_terms'), f.payment_terms_days === null || f.payment_terms_days === undefined ? '—' : t('card.days', { n: fmt.num(f.payment_terms_days) })),
       pipeKpi),
+    f.credit_hold ? h('div', { class: 'notice notice-bad', role: 'status' }, t('card.hold_notice')) : null,
     linked ? null : h('p', { class: 'muted' }, t('card.finance_not_linked')));
 }
 

@@ -99,8 +99,7 @@ async function renderList(root, ctx) {
       if (e && e.name === 'AbortError') return;
       if (my !== controller) return;
       next = null;
-      if (e instanceof ApiError && e.field && FILTERS.includes(e.field)) mount(results, errorBox(e));
-      else mount(results, errorBox(e));
+      mount(results, errorBox(e));
       clear(pager);
       count.textContent = '';
     } finally {
@@ -313,8 +312,7 @@ async function renderForm(root, ctx, id) {
       id ? link(t('common.back'), `#/customers/${id}`, 'btn') : link(t('common.back'), '#/customers', 'btn')),
     notice,
     h('div', { class: rec ? 'grid-2' : '' }, h('div', null, card(null, f)), erp));
-  const first = f.querySelector('input:not([type=hidden]), select');
-  if (first && !id) f.inputs.name.focus();
+  if (!id) f.inputs.name.focus();
 }
 
 // What ERP owns on a customer, shown but not editable here.

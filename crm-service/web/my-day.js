@@ -3,7 +3,7 @@
 // A sales manager or an admin sees the team's, and can narrow it to theirs.
 
 import { api, ApiError } from '/common/api.js';
-import { t, tEnum } from '/common/i18n.js';
+import { t, tEnum, locale } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, badge, kpi, card, errorBox, loading, empty, tabs, toast } from '/common/ui.js';
 
@@ -78,6 +78,11 @@ export default async function render(root, ctx) {
   await dealBoard(deals, stages, mine);
 }
 
+// A time of day without seconds, in the user's locale.
+function hhmm(iso) {
+  return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+}
+
 function countText(page) {
   return fmt.num(page.items.length) + (page.next_cursor ? '+' : '');
 }
@@ -119,7 +124,7 @@ function taskItem(tk, names, refresh, overdue, showAssignee, reminder) {
     h('div', { class: 'muted' },
       when ? h('time', { datetime: when, class: overdue ? 'field-error' : null },
         reminder ? t('myday.remind_at', { when: fmt.dateTime(when) })
-          : overdue ? t('myday.due_ago', { when: fmt.relTime(when) }) : t('myday.due_at', { when: fmt.time(when) })) : null,
+          : overdue ? t('myday.due_ago', { when: fmt.relTime(when) }) : t('myday.due_at', { when: hhmm(when) })) : null,
       tk.customer_id ? [' · ', customerLink(tk.customer_id, names)] : null,
       tk.deal_id ? [' · ', h('a', { href: `#/deals/${tk.deal_id}`, style: UNDERLINE }, t('myday.deal'))] : null));
 }

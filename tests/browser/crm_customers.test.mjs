@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
+import { signIn, startSystem, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -19,7 +19,7 @@ let acme;
 const inHours = (h) => new Date(Date.now() + h * 3600 * 1000).toISOString();
 
 before(async () => {
-  sys = await startSystem({ only: ['crm'] });
+  sys = await startSystem();
   browser = await launch();
   rita = await sys.crm.addUser('rita', 'sales_rep');
   otto = await sys.crm.addUser('otto', 'sales_rep');
@@ -43,6 +43,19 @@ before(async () => {
   await crm.post('/deals', { title: 'Glass for the lobby', customer_id: acme.id, owner_id: rita.id, currency: 'EUR',
     lines: [{ sku: 'GLASS-2', quantity: 3, unit_price_minor: 125050 }] });
   await crm.post('/interactions', { customer_id: acme.id, kind: 'meeting', subject: 'Showroom visit', duration_seconds: 3600 });
+
+  // ERP's side: the customer's credit terms come back to the card through
+  // the bridge, and stock below its reorder point raises an alert in CRM.
+  const erp = sys.erp;
+  const erpAcme = await waitUntil(async () => (await erp.get('/customers', { crm_id: acme.id })).items[0],
+    { what: 'Acme in ERP' });
+  await erp.patch(`/customers/${erpAcme.id}`, { credit_limit_minor: 5000000, credit_hold: true, payment_terms_days: 14, currency: 'CZK' },
+    { ifMatch: erpAcme.version });
+  await erp.post('/warehouses', { code: 'PRG', name: 'Praha' });
+  await erp.post('/products', { sku: 'CHAIR-1', name: 'Office chair', list_price_minor: 249000, currency: 'CZK', reorder_point: 50 });
+  await erp.post('/stock/receipts', { sku: 'CHAIR-1', warehouse_id: 'PRG', quantity: 5 });
+  await waitUntil(async () => (await crm.get(`/customers/${acme.id}`)).credit_hold === true, { what: 'credit hold in CRM' });
+  await waitUntil(async () => (await crm.get('/alerts', { acknowledged: false })).items.length > 0, { what: 'a stock alert in CRM' });
 });
 
 after(async () => {
@@ -60,6 +73,31 @@ test('my day shows the rep\'s overdue and due tasks, reminders and open deals by
   await settled(page);
   await checkA11y(page);
   await screenshot(page, 'crm-my-day', { fullPage: true });
+
+  // The stock alert (ERP: below its reorder point) is acknowledged from here.
+  const alerts = page.getByRole('region', { name: /Alerts about my customers/ });
+  await alerts.getByText(/CHAIR-1 is below its reorder point/).waitFor();
+  await alerts.getByRole('button', { name: 'Acknowledge' }).click();
+  await alerts.getByText(/CHAIR-1 is below its reorder point/).waitFor({ state: 'detached' });
+  await waitUntil(async () => (await sys.crm.get('/alerts', { acknowledged: false }, { token: rita.token })).items.length === 0,
+    { what: 'the alert acknowledged' });
+
+  // Ticking a task off marks it done.
+  await page.getByLabel('Send the price list').click();
+  await page.getByText('Nothing overdue. Well done.').waitFor();
+});
+
+test('a sales manager sees the team\'s day and can narrow it to their own', async (t) => {
+  const page = await newPage(t, browser, { viewport: 'phone' });
+  await signIn(page, sys.crm, mia);
+  await page.getByRole('heading', { name: 'The team\'s open deals by stage' }).waitFor();
+  await page.getByRole('link', { name: 'Glass for the lobby' }).waitFor();
+  await page.getByText('Call back about chairs').first().waitFor();
+  await checkA11y(page);
+  await screenshot(page, 'crm-my-day-manager', { only: 'phone', fullPage: true });
+  await page.getByRole('link', { name: 'Mine' }).click();
+  await page.getByRole('heading', { name: 'My open deals by stage' }).waitFor();
+  await page.getByText('No open deals.').waitFor();
 });
 
 test('a rep searches, creates a customer after a field error, opens the card and logs a call', async (t) => {
