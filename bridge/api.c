@@ -91,6 +91,7 @@ s_source_json (bridge_t *b, side_t side)
     json_add_int (s, "duplicates", atomic_load (&st->duplicates));
     json_add_int (s, "failed", atomic_load (&st->failed));
     json_add_int (s, "replays", atomic_load (&st->replays));
+    json_add_int (s, "retries", atomic_load (&st->retries));
     int64_t up = (clock_now_ms () - b->started_ms) / 1000;
     cJSON_AddNumberToObject (s, "rate_per_s", up > 0 ? (double) atomic_load (&st->applied) / (double) up : 0.0);
     s_time (s, "last_event_at", atomic_load (&st->last_event_ms));

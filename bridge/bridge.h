@@ -86,6 +86,7 @@ typedef struct {
     atomic_bool target_ok[SIDE__COUNT];
     _Atomic int64_t last_seen_seq, last_applied_seq, source_last_seq;
     _Atomic int64_t received, applied, duplicates, failed, replays, parked;
+    _Atomic int64_t retries;          //  commands sent again (target down, or retry:true)
     _Atomic int64_t last_event_ms, last_heartbeat_ms, last_pong_ms, behind_since_ms;
     _Atomic int state;                //  worker_state_t
     pthread_mutex_t lock;             //  guards last_error and the history

@@ -154,6 +154,7 @@ s_send (worker_t *self, side_t target, pending_t *pend, int npend, item_t *items
                     s_fail (&items[pend[i].item], OUT_RETRY, "unavailable", why, pend[i].cmd.type);
             s_error (self, "%s%s", why, "");
             metric_add (self->m_retries[target], 1);
+            atomic_fetch_add (&self->st->retries, 1);
             cJSON_Delete (answer);
             continue;
         }
@@ -187,8 +188,10 @@ s_send (worker_t *self, side_t target, pending_t *pend, int npend, item_t *items
                 bool retry = cJSON_IsTrue (cJSON_GetObjectItem (r, "retry"));
                 s_fail (it, retry ? OUT_RETRY : OUT_DEAD, json_str (r, "code"), json_str (r, "message"),
                         pend[i].cmd.type);
-                if (retry)
+                if (retry) {
                     metric_add (self->m_retries[target], 1);
+                    atomic_fetch_add (&self->st->retries, 1);
+                }
             }
         }
         cJSON_Delete (answer);

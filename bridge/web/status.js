@@ -78,6 +78,7 @@ export default async function render(root, ctx) {
         kpi(t('status.lag_events'), fmt.num(src.lag_seq), lagKind),
         kpi(t('status.lag_time'), duration(src.lag_seconds, fmt.num), lagKind),
         kpi(t('status.events_per_s'), fmt.num(rate, { maximumFractionDigits: 1 })),
+        kpi(t('status.command_retries'), fmt.num(src.retries || 0), src.retries > 0 ? 'warn' : ''),
         kpi(t('status.retries'), fmt.num(src.replays)),
         kpi(t('status.failed'), fmt.num(src.failed), src.failed > 0 ? 'bad' : ''),
         kpi(t('status.duplicates'), fmt.num(src.duplicates))),
