@@ -136,7 +136,7 @@ export { t };
 export function picker({ label, path, query = {}, display, onPick, required }) {
   const id = 'pick-' + Math.random().toString(36).slice(2, 8);
   let found = [];
-  const sel = h('select', { id: id + '-sel', 'aria-label': label, required, on: { change: () => onPick(found.find((r) => r.id === sel.value) || null) } });
+  const sel = h('select', { id: id + '-sel', 'aria-label': t('nav.matches', { label }), required, on: { change: () => onPick(found.find((r) => r.id === sel.value) || null) } });
   const fill = async (q) => {
     try {
       const page = await api.get(path, { ...query, q: q || undefined, limit: 20 });
