@@ -22,10 +22,12 @@ async function deadLetter(sku) {
     lines: [{ sku, quantity: 1, unit_price_minor: 1000 }],
   });
   await sys.crm.post(`/deals/${d.id}/win`, {}, { ifMatch: d.version });
-  return waitUntil(async () => {
+  const dl = await waitUntil(async () => {
     const page = await sys.bridge.get('/dead_letters', { status: 'all', limit: 500 });
     return page.items.find((x) => x.event && x.event.entity_id === d.id);
   }, { what: `a dead letter for ${sku}` });
+  dl.deal = d;
+  return dl;
 }
 
 before(async () => {
@@ -98,6 +100,19 @@ test('a dead letter is shown, retried, and discarded after a confirmation', asyn
   await row.getByRole('button', { name: 'Retry' }).click();
   await page.getByText(`Dead letter #${dl.id} failed again`).waitFor();
 
+  // A later change of the same deal waits behind the dead letter.
+  const deal = await sys.crm.get(`/deals/${dl.deal.id}`);
+  await sys.crm.patch(`/deals/${deal.id}`, { title: 'Changed while dead' }, { ifMatch: deal.version });
+  await waitUntil(async () => (await sys.bridge.get('/status')).parked > 0, { what: 'a parked event' });
+  await page.getByRole('link', { name: 'Parked events', exact: true }).first().click();
+  const parkedRow = page.getByRole('row').filter({ hasText: dl.key });
+  await parkedRow.getByRole('button', { name: /^Show/ }).click();
+  await page.getByRole('dialog').getByText(dl.deal.id).first().waitFor();
+  await checkA11y(page);
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+  await screenshot(page, 'bridge-parked');
+  await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
+
   // The detail: the event and the command; Discard asks first.
   await page.getByRole('link', { name: `#${dl.id}` }).click();
   await page.getByRole('heading', { name: `Dead letter #${dl.id}` }).waitFor();
@@ -119,9 +134,12 @@ test('a dead letter is shown, retried, and discarded after a confirmation', asyn
   await checkA11y(page);
   await screenshot(page, 'bridge-dead-letter');
 
+  // Discarded, its parked event goes on by itself.
   await page.getByRole('link', { name: 'Parked events', exact: true }).first().click();
   await page.getByRole('heading', { name: 'Parked events', level: 1 }).waitFor();
-  await checkA11y(page);
+  await waitUntil(async () => (await sys.bridge.get('/status')).parked === 0, { what: 'the parked event applied' });
+  await page.reload();
+  await page.getByText('No event is waiting.').waitFor();
 });
 
 test('a reconciliation runs with a progress bar and shows the drift by kind', async (t) => {
@@ -186,4 +204,5 @@ test('a link is looked up by either id', async (t) => {
   await page.getByRole('button', { name: 'Look up' }).click();
   await page.getByText('No link has the id no-such-id.').first().waitFor();
   await checkA11y(page);
+  await screenshot(page, 'bridge-links');
 });
