@@ -25,6 +25,7 @@ const require = createRequire(import.meta.url);
 
 export const OUT_DIR = resolve(HERE, '..', 'out');
 export const SHOT_DIR = join(OUT_DIR, 'screenshots');
+export const LAST_DIR = join(OUT_DIR, 'last');
 
 export const VIEWPORTS = {
   desktop: { width: 1280, height: 800 },
@@ -45,7 +46,8 @@ export async function launch() {
 
 // A fresh context (own cookies) and page. Every uncaught exception, console
 // error, failed request of a page asset and 5xx answer is recorded; at the
-// end of the test t the page is closed and the test fails if any occurred.
+// end of the test t the page is saved as out/last/<test name>.png, closed,
+// and the test fails if any occurred.
 // opts: viewport ('desktop' | 'phone' | {width, height}), locale
 // (default 'en-US'), allow (RegExps of console errors a test provokes on
 // purpose), any other Playwright context option.
@@ -61,6 +63,12 @@ export async function newPage(t, browser, { viewport = 'desktop', locale = 'en-U
   if (t && t.after) {
     t.after(async () => {
       const errors = page.errors.slice();
+      // The page as the test left it, to see what a failing step saw.
+      if (!page.isClosed()) {
+        mkdirSync(LAST_DIR, { recursive: true });
+        const name = String(t.name || 'page').replace(/[^\w.-]+/g, '_').slice(0, 80);
+        await page.screenshot({ path: join(LAST_DIR, `${name}.png`), timeout: 5000 }).catch(() => {});
+      }
       await context.close().catch(() => {});
       if (errors.length) {
         throw new Error(`the page had ${errors.length} error(s):\n  ${errors.join('\n  ')}`);
