@@ -389,6 +389,11 @@ export async function signIn(page, svc, user, { path = '/', login, newPassword }
     await page.getByRole('button', { name: 'Change password' }).click();
     user.password = np;
     user.mustChange = false;
+    await waitSignedIn(page);
+    // The "password changed" note is for the person, not for the screenshots
+    // the test takes next.
+    await page.evaluate(() => document.querySelectorAll('.toasts .toast').forEach((el) => el.remove()));
+    return;
   }
   await waitSignedIn(page);
 }
@@ -401,8 +406,9 @@ export async function fillSignIn(page, login, password) {
 }
 
 // Resolves once no sign-in or password form is left and the app's main
-// navigation is shown.
+// navigation is there.
 export async function waitSignedIn(page, timeout = 10000) {
   await page.locator('input[type=password]').first().waitFor({ state: 'detached', timeout });
-  await page.getByRole('navigation').first().waitFor({ state: 'visible', timeout });
+  // attached, not visible: on a phone the menu is folded behind a button
+  await page.locator('header nav').first().waitFor({ state: 'attached', timeout });
 }
