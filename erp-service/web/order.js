@@ -151,8 +151,8 @@ export default async function render(root, ctx) {
           [t('orders.cancel_reason'), order.cancel_reason],
           [t('orders.notes'), order.notes],
         ])))),
-      card(t('orders.shipments'), shipSlot),
-      invSlot ? card(t('orders.invoices'), invSlot) : null);
+      card(null, shipSlot),
+      invSlot ? card(null, invSlot) : null);
     api.get('/shipments', { order_id: id, limit: 100, sort: '-shipped_at' }).then((p) => mount(shipSlot, table({
       caption: t('orders.shipments'),
       columns: [

@@ -18,7 +18,7 @@ export default async function render(root, ctx) {
       kpi(t('finance.allocated'), money(p.allocated_minor, cur), 'ok'),
       kpi(t('finance.unallocated'), money(p.unallocated_minor, cur), p.unallocated_minor > 0 ? 'warn' : '')),
     h('div', { class: 'grid-2' },
-      h('div', null, card(t('finance.allocation'), table({
+      h('div', null, card(null, table({
         caption: t('finance.allocation'),
         cards: false,
         columns: [

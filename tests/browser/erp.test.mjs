@@ -221,7 +221,7 @@ test('an accountant records a payment, sees its allocation, the aging chart, the
   const pays = await erp.get('/payments', { reference: 'BANK-0001' });
   assert.equal(pays.items[0].amount_minor, 100050);
   await checkA11y(page);
-  await screenshot(page, 'erp-payment');
+  await screenshot(page, 'erp-payment-allocation');
 
   await nav.getByRole('link', { name: 'Payments' }).click();
   await page.getByRole('link', { name: 'BANK-0001' }).waitFor();
@@ -270,5 +270,5 @@ test('confirming an order someone else changed shows the conflict and the fresh 
   await page.locator('.badge', { hasText: 'Confirmed' }).first().waitFor();
   assert.equal(await page.getByRole('button', { name: 'Confirm' }).count(), 0);
   await checkA11y(page);
-  await screenshot(page, 'erp-order');
+  await screenshot(page, 'erp-order-conflict');
 });
