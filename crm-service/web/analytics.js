@@ -11,6 +11,18 @@ import { stageLabel, enumLabel } from './pipeline.js';
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
+// A table that may scroll sideways is a focusable region named by its
+// caption, so a keyboard user can scroll it.
+function regions(el) {
+  for (const w of el.querySelectorAll('.table-wrap')) {
+    const cap = w.querySelector('caption');
+    w.setAttribute('tabindex', '0');
+    w.setAttribute('role', 'region');
+    if (cap) w.setAttribute('aria-label', cap.textContent);
+  }
+  return el;
+}
+
 export default async function render(root, ctx) {
   await Promise.all([loadArea('pipeline'), loadArea('campaigns')]);
   let currency = ctx.query.get('currency');
@@ -58,6 +70,7 @@ export default async function render(root, ctx) {
     try {
       const content = await loader();
       mount(el, h('h2', { id }, title), extra || null, content);
+      regions(el);
     } catch (e) {
       mount(el, h('h2', { id }, title), extra || null, errorBox(e));
     } finally {
@@ -123,7 +136,7 @@ export default async function render(root, ctx) {
           { key: 'share_percent', label: t('analytics.share'), num: true, render: (c) => fmt.pct(c.share_percent) },
           { key: 'cv_percent', label: t('analytics.variation'), num: true, render: (c) => fmt.pct(c.cv_percent) },
         ],
-      }), items.length > shown ? button(t('common.show_more'), () => { shown += 20; drawCust(); }, { kind: 'small' }) : null);
+      }), items.length > shown ? button(t('common.show_more'), () => { shown += 20; drawCust(); regions(custBox); }, { kind: 'small' }) : null);
       drawCust();
       return h('div', null,
         h('p', { class: 'muted' }, t('analytics.abc_intro', { since: fmt.date(r.since), revenue: money(r.revenue_minor || 0) })),

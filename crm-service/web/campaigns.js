@@ -10,6 +10,8 @@ import { isManager, enumLabel } from './pipeline.js';
 const CHANNELS = ['email', 'phone', 'social', 'ads', 'event', 'referral', 'web', 'partner', 'other'];
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
+function named(btn, label) { btn.setAttribute('aria-label', label); return btn; }
+
 export default async function render(root, ctx) {
   await loadArea('pipeline');
   const manager = isManager(ctx.user);
@@ -28,11 +30,12 @@ export default async function render(root, ctx) {
     { key: 'cost_minor', label: t('campaigns.cost'), num: true, render: (r) => (r.cost_minor === null || r.cost_minor === undefined ? '—' : fmt.money(r.cost_minor, r.currency)) },
     { key: 'notes', label: t('common.notes'), render: (r) => r.notes || '' },
   ];
-  if (manager) columns.push({ key: 'edit', label: t('common.actions'), render: (r) => button(t('common.edit'), () => edit(r), { kind: 'small', title: t('campaigns.edit_named', { name: r.name }) }) });
+  if (manager) columns.push({ key: 'edit', label: t('common.actions'), render: (r) => named(button(t('common.edit'), () => edit(r), { kind: 'small' }), t('campaigns.edit_named', { name: r.name })) });
 
   const list = pagedList({
     load: (cursor) => api.get('/campaigns', { q: state.q || null, sort: state.q ? null : (state.sort.desc ? '-' : '') + state.sort.field, limit: 50, cursor }),
     render: (items) => table({
+      rows: items,
       caption: t('campaigns.caption'), empty: t('campaigns.none'), columns,
       sort: state.q ? null : { field: state.sort.field, desc: state.sort.desc, onSort: (f, d) => { state.sort = { field: f, desc: d }; list.first(); } },
     }),

@@ -20,6 +20,7 @@ export default async function render(root, ctx) {
       sort: state.q ? null : (state.sort.desc ? '-' : '') + state.sort.field, limit: 50, cursor,
     }),
     render: (items) => table({
+      rows: items,
       caption: t('catalog.caption'),
       empty: state.q || state.inStock ? t('catalog.none_match') : t('catalog.none'),
       columns: [

@@ -16,6 +16,8 @@ import {
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
+function named(btn, label) { btn.setAttribute('aria-label', label); return btn; }
+
 export default async function render(root, ctx) {
   await loadArea('pipeline');
   const id = ctx.params.id || null;
@@ -43,7 +45,7 @@ export default async function render(root, ctx) {
     let campaigns = [];
     try { campaigns = await api.all('/campaigns', {}, 500); } catch { campaigns = []; }
     let customer = null;
-    const custId = deal ? deal.customer_id : (ctx.query.get('customer') || null);
+    const custId = deal ? deal.customer_id : (ctx.query.get('customer_id') || ctx.query.get('customer') || null);
     if (custId) customer = { id: custId, name: await customerName(custId) };
     draw(deal, history, allStages, ownersMap, campaigns, customer);
   }
@@ -130,7 +132,7 @@ export default async function render(root, ctx) {
     }
 
     // --- lines ---
-    const lines = (deal ? deal.lines : []).map((l) => ({ ...l, available: undefined, unit: null, listPrice: null }));
+    const lines = (deal ? deal.lines : []).map((l) => ({ ...l, available: undefined, unit: null, listPrice: null, savedQty: l.quantity }));
     const linesBox = h('div', { class: 'lines field-full' });
     const totalBox = h('div', { class: 'deal-total', 'aria-live': 'polite' });
     Object.assign(totalBox.style, { textAlign: 'end', fontSize: '1.1rem', marginBlockStart: '.5rem' });
@@ -217,13 +219,13 @@ export default async function render(root, ctx) {
       for (const el of [q, p, d]) Object.assign(el.style, { minInlineSize: '5rem' });
       drawAvail();
       const tr = h('tr', null,
-        h('td', { 'data-label': t('deal.product') }, h('div', null, h('strong', null, label)), h('div', { class: 'muted' }, l.sku), errEl),
+        h('td', { 'data-label': t('deal.product') }, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null, errEl),
         h('td', { class: 'num', 'data-label': t('common.quantity') }, h('label', { for: qId, class: 'sr-only' }, t('deal.quantity_of', { name: label })), q, avail),
         h('td', { class: 'num', 'data-label': t('deal.unit_price') }, h('label', { for: pId, class: 'sr-only' }, t('deal.price_of', { name: label, currency: currency() })), p,
           l.listPrice !== null && l.listPrice !== undefined ? h('div', { class: 'muted' }, t('deal.list_price_is', { price: fmt.money(l.listPrice, l.listCurrency || currency()) })) : null),
         h('td', { class: 'num', 'data-label': t('deal.discount') }, h('label', { for: dId, class: 'sr-only' }, t('deal.discount_of', { name: label })), d),
         totalCell,
-        frozen ? null : h('td', null, button(t('deal.remove_line'), () => { lines.splice(i, 1); drawLines(); }, { kind: 'link', title: t('deal.remove_line_of', { name: label }) })));
+        frozen ? null : h('td', null, named(button(t('deal.remove_line'), () => { lines.splice(i, 1); drawLines(); }, { kind: 'link' }), t('deal.remove_line_of', { name: label }))));
       return tr;
     }
 
@@ -344,8 +346,9 @@ export default async function render(root, ctx) {
         unit_price_minor: l.unit_price_minor, discount_percent: Number(l.discount_percent) || 0 }));
       if (frozen) { delete v.lines; delete v.currency; delete v.customer_id; }
       if (deal && v.probability === deal.probability) delete v.probability;
-      // asking for more than is available is said before saving
-      const over = frozen ? [] : lines.filter((l) => lineWarning(l));
+      // asking for more than is available is said before saving (for the
+      // lines added or raised now; the others were saved so already)
+      const over = frozen ? [] : lines.filter((l) => lineWarning(l) && !(l.savedQty >= Number(l.quantity)));
       if (over.length) {
         const ok = await confirmDialog(t('deal.over_confirm', { lines: over.map((l) => `${l.sku} (${fmt.num(l.quantity)} / ${fmt.num(l.available)})`).join(', ') }),
           { ok: t('deal.save_anyway'), title: t('deal.over_title') });

@@ -9,6 +9,10 @@ import { owners, ownerName, isManager, customerPicker, customerRef, enumLabel } 
 
 const PRIORITIES = ['low', 'normal', 'high'];
 
+// A button whose visible text is short gets the full name for assistive
+// technology (it starts with the visible text).
+function named(btn, label) { btn.setAttribute('aria-label', label); return btn; }
+
 export default async function render(root, ctx) {
   await loadArea('pipeline');
   const user = ctx.user;
@@ -29,6 +33,7 @@ export default async function render(root, ctx) {
       limit: 50, cursor,
     }),
     render: (items) => table({
+      rows: items,
       caption: t('tasks.list_caption'),
       empty: view === 'overdue' ? t('tasks.none_overdue') : t('tasks.none'),
       columns: [
@@ -40,7 +45,7 @@ export default async function render(root, ctx) {
         { key: 'assignee_id', label: t('tasks.assignee'), render: (r) => ownerName(ownersMap, r.assignee_id) },
         { key: 'done', label: t('common.status'), render: (r) => (r.done
           ? badge(t('tasks.done_on', { date: fmt.date(r.done_at) }), 'ok')
-          : button(t('tasks.complete'), () => complete(r), { kind: 'small', title: t('tasks.complete_named', { title: r.title }) })) },
+          : named(button(t('tasks.complete'), () => complete(r), { kind: 'small' }), t('tasks.complete_named', { title: r.title }))) },
       ],
       rowClass: (r) => (!r.done && r.due_at && new Date(r.due_at) < new Date() ? 'row-warn' : null),
       sort: { field: sortState.field, desc: sortState.desc, onSort: (f, d) => { sortState.field = f; sortState.desc = d; list.first(); } },

@@ -32,6 +32,7 @@ async function listPage(root, ctx, ownersMap) {
       sort: state.q ? null : (state.sort.desc ? '-' : '') + state.sort.field, limit: 50, cursor,
     }),
     render: (items) => table({
+      rows: items,
       caption: t('tickets.list_caption'),
       empty: t('tickets.none'),
       rowHref: (r) => '#/tickets/' + r.id,

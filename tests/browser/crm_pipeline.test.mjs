@@ -1,0 +1,254 @@
+// The CRM's sales screens as reps and managers use them: a deal with a line
+// from the catalogue (asking for more than is available is said before
+// saving), the board (drag a deal across and win it), a stale move shown as
+// "someone else changed it", losing with a reason, the manager's analytics
+// as charts, and the tasks. Screenshots of the board (also in Persian), the
+// deal, analytics and tasks, desktop and phone.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+
+let sys;
+let browser;
+let rita;    // sales rep
+let mia;     // sales manager
+let acme;
+const made = {};
+
+const inHours = (h) => new Date(Date.now() + h * 3600 * 1000).toISOString();
+
+before(async () => {
+  sys = await startSystem();
+  browser = await launch();
+  const { crm, erp } = sys;
+  // The catalogue comes from ERP through the bridge: chairs with 40 in stock.
+  const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
+  const chair = await erp.post('/products', { sku: 'CHAIR-ERGO', name: 'Ergonomic office chair', list_price_minor: 24900, cost_minor: 12000 });
+  await erp.post('/stock/receipts', { product_id: chair.id, warehouse_id: wh.id, quantity: 40 });
+  const desk = await erp.post('/products', { sku: 'DESK-OAK', name: 'Oak desk', list_price_minor: 89000, cost_minor: 50000 });
+  await erp.post('/stock/receipts', { product_id: desk.id, warehouse_id: wh.id, quantity: 6 });
+  rita = await crm.addUser('rita', 'sales_rep');
+  mia = await crm.addUser('mia', 'sales_manager');
+  acme = await crm.post('/customers', { name: 'Acme Trading', kind: 'company', owner_id: rita.id });
+  const bohemia = await crm.post('/customers', { name: 'Bohemia Glass', kind: 'company', owner_id: rita.id });
+  const camp = await crm.post('/campaigns', { name: 'Spring fair', channel: 'event', cost_minor: 150000, currency: 'EUR' });
+  // a few deals so that the board and the analytics have something to show
+  const mk = (title, customer, stage, qty, price, extra = {}) => crm.post('/deals', {
+    title, customer_id: customer.id, owner_id: rita.id, currency: 'EUR', ...extra,
+    lines: [{ sku: 'DESK-OAK', description: 'Oak desk', quantity: qty, unit_price_minor: price }],
+  }).then(async (d) => (stage === 'new' ? d : crm.post(`/deals/${d.id}/move`, { stage }, { ifMatch: d.version })));
+  await mk('Desks for the lobby', bohemia, 'qualified', 2, 89000, { campaign_id: camp.id });
+  await mk('Reception counter', acme, 'negotiation', 1, 150000);
+  const won = await mk('Ten desks', bohemia, 'proposal', 10, 85000, { campaign_id: camp.id });
+  await crm.post(`/deals/${won.id}/win`, {}, { ifMatch: won.version });
+  await crm.post('/tasks', { title: 'Send the price list', due_at: inHours(-26), customer_id: acme.id, assignee_id: rita.id, priority: 'high' });
+  await crm.post('/tasks', { title: 'Call back about chairs', due_at: inHours(5), customer_id: acme.id, assignee_id: rita.id });
+  await waitUntil(async () => (await crm.get('/catalog', { sku: 'CHAIR-ERGO' })).items.length === 1,
+    { what: 'the chair in the CRM catalogue' });
+});
+
+after(async () => {
+  await browser?.close();
+  await sys?.stop();
+});
+
+test('a rep opens a deal with a catalogue line and is warned before asking for more than is available', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  await page.getByRole('link', { name: 'New deal' }).click();
+  await page.getByLabel('Title', { exact: true }).fill('Chairs for the new office');
+  await page.getByRole('combobox', { name: /Customer/ }).fill('Acme');
+  await page.getByRole('option', { name: /Acme Trading/ }).click();
+  await page.getByRole('searchbox', { name: /product/i }).fill('chair');
+  await page.getByRole('button', { name: /CHAIR-ERGO/ }).click();
+  const qty = page.getByLabel('Quantity of Ergonomic office chair');
+  // the list price is the unit price, and what is available shows at once
+  assert.equal(await page.getByLabel(/Unit price of Ergonomic office chair/).inputValue(), '249.00');
+  await page.getByText('40 available').waitFor();
+  await qty.fill('50');
+  await page.getByText('Only 40 available: 10 more than in stock').waitFor();
+  await page.getByText('€12,450.00').first().waitFor();
+  // saving asks first, and nothing is saved when the rep goes back
+  await page.getByRole('button', { name: 'Create deal' }).click();
+  const dlg = page.getByRole('dialog', { name: 'More than is available' });
+  await dlg.getByText(/CHAIR-ERGO \(50 \/ 40\)/).waitFor();
+  await dlg.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal((await sys.crm.get('/deals', { q: 'Chairs for the new office' })).items.length, 0);
+  await qty.fill('12');
+  await page.getByLabel(/Discount % of Ergonomic office chair/).fill('5');
+  await page.getByText('40 available').waitFor();
+  // 12 × 249.00 − 5 % = 2,838.60, as the server computes it
+  await page.getByText('€2,838.60').first().waitFor();
+  await page.getByRole('button', { name: 'Create deal' }).click();
+  await page.waitForURL(/#\/deals\/[0-9a-f-]{36}$/);
+  made.dealId = page.url().split('#/deals/')[1];
+  const deal = await sys.crm.get(`/deals/${made.dealId}`);
+  assert.equal(deal.customer_id, acme.id);
+  assert.equal(deal.amount_minor, 283860);
+  assert.deepEqual(deal.lines.map((l) => [l.sku, l.quantity, l.unit_price_minor, l.discount_percent]), [['CHAIR-ERGO', 12, 24900, 5]]);
+  await page.getByRole('heading', { name: /Chairs for the new office/, level: 1 }).waitFor();
+  await page.getByRole('heading', { name: 'Stage history' }).waitFor();
+  await page.getByText('40 available').waitFor();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-deal', { fullPage: true });
+});
+
+test('the rep drags the deal across the board and wins it', async (t) => {
+  assert.ok(made.dealId, 'the deal of the first test');
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  const card = () => page.locator(`.board-card[data-id="${made.dealId}"]`);
+  const column = (stage) => page.locator(`.board-col[data-stage="${stage}"]`);
+  await card().waitFor();
+  await column('new').getByText('€2,838.60').first().waitFor();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-pipeline');
+  for (const stage of ['qualified', 'proposal']) {
+    await card().dragTo(column(stage));
+    await column(stage).locator(`.board-card[data-id="${made.dealId}"]`).waitFor();
+    assert.equal((await sys.crm.get(`/deals/${made.dealId}`)).stage, stage);
+  }
+  await card().dragTo(column('won'));
+  await column('won').locator(`.board-card[data-id="${made.dealId}"]`).waitFor();
+  const deal = await sys.crm.get(`/deals/${made.dealId}`);
+  assert.equal(deal.stage, 'won');
+  assert.ok(deal.closed_at);
+  // the deal page shows ERP's side and the history of the moves
+  await page.getByRole('link', { name: 'Chairs for the new office' }).click();
+  await page.getByRole('heading', { name: 'Order in ERP' }).waitFor();
+  await page.getByText(/Proposal → Won by rita/).waitFor();
+  await page.getByText(/Qualified → Proposal by rita/).waitFor();
+  // the bridge turns the won deal into an order, and the page says so
+  await waitUntil(async () => (await sys.crm.get(`/deals/${made.dealId}`)).order_status, { what: 'the order status on the deal' });
+  await page.reload();
+  await page.getByText(/Order status/).waitFor();
+  await settled(page);
+  await checkA11y(page);
+});
+
+test('the board in Persian lays out right to left', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  await page.locator('.board-card').first().waitFor();
+  await page.getByLabel('Language').selectOption('fa');
+  await page.getByRole('heading', { name: 'قیف فروش', level: 1 }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  await page.getByRole('heading', { name: 'مذاکره' }).waitFor();
+  await settled(page);
+  await screenshot(page, 'crm-pipeline-fa');
+  // and back: the language is remembered on the user
+  await page.getByLabel('زبان').selectOption('en');
+  await page.getByRole('heading', { name: 'Pipeline', level: 1 }).waitFor();
+});
+
+test('a move over a stale deal says someone else changed it and shows the fresh deal', async (t) => {
+  const d = await sys.crm.post('/deals', { title: 'Standing desks', customer_id: acme.id, owner_id: rita.id, currency: 'EUR',
+    lines: [{ sku: 'DESK-OAK', quantity: 3, unit_price_minor: 89000 }] });
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  const card = page.locator(`.board-card[data-id="${d.id}"]`);
+  await card.waitFor();
+  // behind the page's back, a colleague renames it and moves it on
+  const changed = await sys.crm.patch(`/deals/${d.id}`, { title: 'Standing desks (6)' }, { ifMatch: d.version });
+  await sys.crm.post(`/deals/${d.id}/move`, { stage: 'qualified' }, { ifMatch: changed.version });
+  await card.getByLabel('Move “Standing desks” to').selectOption('proposal');
+  await card.getByRole('button', { name: 'Move' }).click();
+  const alert = page.getByRole('alert').filter({ hasText: 'Someone else changed' });
+  await alert.waitFor();
+  await alert.getByText(/Nothing was overwritten/).waitFor();
+  await alert.getByText(/stage Qualified/).waitFor();
+  // the board shows the fresh deal where it really is, and nothing moved
+  await page.locator(`.board-col[data-stage="qualified"] .board-card[data-id="${d.id}"]`).getByText('Standing desks (6)', { exact: true }).waitFor();
+  const now = await sys.crm.get(`/deals/${d.id}`);
+  assert.equal(now.stage, 'qualified');
+  assert.equal(now.title, 'Standing desks (6)');
+  // the deal page: a stale save reloads the deal the same way
+  await page.goto(`${sys.crm.url}/#/deals/${d.id}`);
+  await page.getByLabel('Title', { exact: true }).waitFor();
+  await sys.crm.patch(`/deals/${d.id}`, { expected_close: '2027-01-31' }, { ifMatch: now.version });
+  await page.getByLabel('Title', { exact: true }).fill('Standing desks for the team');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Someone else changed' }).waitFor();
+  assert.equal(await page.getByLabel('Title', { exact: true }).inputValue(), 'Standing desks (6)');
+  assert.equal((await sys.crm.get(`/deals/${d.id}`)).title, 'Standing desks (6)');
+  await checkA11y(page);
+});
+
+test('losing a deal asks for the reason', async (t) => {
+  const d = await sys.crm.post('/deals', { title: 'Meeting room chairs', customer_id: acme.id, owner_id: rita.id, currency: 'EUR',
+    lines: [{ sku: 'CHAIR-ERGO', quantity: 8, unit_price_minor: 24900 }] });
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const card = page.locator(`.board-card[data-id="${d.id}"]`);
+  await card.waitFor();
+  await card.getByLabel('Move “Meeting room chairs” to').selectOption('lost');
+  await card.getByRole('button', { name: 'Move' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Mark “Meeting room chairs” as lost' });
+  // no reason, no loss
+  await dlg.getByRole('button', { name: 'Mark as lost' }).click();
+  await dlg.getByText('This field is required.').waitFor();
+  await dlg.getByLabel('Why was it lost?').fill('Went with a cheaper supplier');
+  await dlg.getByRole('button', { name: 'Mark as lost' }).click();
+  await page.locator(`.board-col[data-stage="lost"] .board-card[data-id="${d.id}"]`).getByText(/cheaper supplier/).waitFor();
+  const now = await sys.crm.get(`/deals/${d.id}`);
+  assert.equal(now.stage, 'lost');
+  assert.equal(now.lost_reason, 'Went with a cheaper supplier');
+  // reopened from the deal page, it starts again
+  await page.goto(`${sys.crm.url}/#/deals/${d.id}`);
+  await page.getByRole('button', { name: 'Reopen' }).click();
+  await page.getByText('The deal is now in New.').waitFor();
+  assert.equal((await sys.crm.get(`/deals/${d.id}`)).stage, 'new');
+});
+
+test('the manager sees the funnel, ABC/XYZ, people and campaigns as charts', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, mia, { path: '/#/analytics' });
+  await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
+  for (const name of ['Deals that reached each stage', 'Customers per class', 'Won amount per person', 'Won revenue per campaign (EUR)']) {
+    await page.getByRole('img', { name }).waitFor();
+  }
+  await page.getByRole('table', { name: 'Campaigns' }).getByRole('cell', { name: 'Spring fair' }).waitFor();
+  await page.getByRole('table', { name: 'Performance' }).getByRole('cell', { name: /rita/ }).waitFor();
+  assert.ok(await page.locator('figure.chart svg').count() >= 4);
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-analytics', { fullPage: true });
+  // a rep has no analytics
+  const repPage = await newPage(t, browser);
+  await signIn(repPage, sys.crm, rita, { path: '/#/pipeline' });
+  assert.equal(await repPage.getByRole('navigation').getByRole('link', { name: 'Analytics' }).count(), 0);
+});
+
+test('the rep creates and completes tasks', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/tasks' });
+  await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+  await page.getByText('Send the price list').waitFor();
+  await page.getByRole('button', { name: 'New task' }).click();
+  const dlg = page.getByRole('dialog', { name: 'New task' });
+  await dlg.getByLabel('Task', { exact: false }).first().fill('Prepare the chair samples');
+  await dlg.getByLabel('Priority').selectOption('high');
+  await dlg.getByRole('combobox', { name: /Customer/ }).fill('Acme');
+  await page.getByRole('option', { name: /Acme Trading/ }).click();
+  await dlg.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('cell', { name: /Prepare the chair samples/ }).first().waitFor();
+  const task = (await sys.crm.get('/tasks', { q: 'chair samples' })).items[0];
+  assert.equal(task.customer_id, acme.id);
+  assert.equal(task.assignee_id, rita.id);
+  await page.getByRole('button', { name: 'Complete “Send the price list”' }).click();
+  await page.getByText('“Send the price list” is done.').waitFor();
+  await waitUntil(async () => (await sys.crm.get('/tasks', { q: 'price list' })).items[0].done, { what: 'the task done' });
+  await page.getByRole('link', { name: 'Overdue' }).click();
+  await page.getByText('Nothing is overdue.').waitFor();
+  await page.getByRole('link', { name: 'Mine' }).click();
+  await page.getByRole('cell', { name: /Call back about chairs/ }).first().waitFor();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-tasks');
+});
