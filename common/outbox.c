@@ -510,7 +510,7 @@ s_publisher_thread (void *arg)
 
 publisher_t *
 publisher_new (db_pool_t *pool, void *zmq_ctx, const char *endpoint, const char *curve_dir,
-               int retention_days)
+               int retention_days, int sndhwm)
 {
     publisher_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -526,7 +526,7 @@ publisher_new (db_pool_t *pool, void *zmq_ctx, const char *endpoint, const char 
     pthread_cond_init (&self->cond, &attr);
     pthread_condattr_destroy (&attr);
 
-    int hwm = PUBLISHER_SNDHWM, linger = PUBLISHER_LINGER_MS;
+    int hwm = sndhwm > 0 ? sndhwm : PUBLISHER_SNDHWM, linger = PUBLISHER_LINGER_MS;
     err_info_t err;
     err_clear (&err);
     self->socket = zmq_socket (zmq_ctx, ZMQ_PUB);

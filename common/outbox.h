@@ -66,12 +66,13 @@ typedef struct _publisher_t publisher_t;
 //  CURVE server settings of bus_curve_server if curve_dir is not NULL; the
 //  certificate is curve_dir/<outbox_source()>.key).
 //  retention_days: outbox rows older than this that were published are
-//  pruned (0 keeps everything; the newest row is always kept). The thread
+//  pruned (0 keeps everything; the newest row is always kept). sndhwm:
+//  events queued per subscriber before the PUB drops them (0: 100000). The thread
 //  pauses 250 ms after binding before its first send, so subscribers from
 //  before a restart can reconnect. Returns NULL if it cannot bind.
 publisher_t *
     publisher_new (db_pool_t *pool, void *zmq_ctx, const char *endpoint, const char *curve_dir,
-                   int retention_days);
+                   int retention_days, int sndhwm);
 
 //  Wake the publisher: call after a commit that appended events.
 //  Safe from any thread; cheap; does nothing on NULL.

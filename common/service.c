@@ -44,10 +44,12 @@ static const config_opt_t s_opts[] = {
     { "pub", NULL, "ZeroMQ PUB endpoint for events" },
     { "cmd", NULL, "ZeroMQ ROUTER endpoint for commands and replay" },
     { "sync", "full", "SQLite durability: full or normal" },
-    { "curve-dir", NULL, "CURVE certificate folder (absent: no CURVE)" },
+    { "curve-dir", NULL, "CURVE certificate folder (absent: no CURVE, ZeroMQ on loopback only)" },
+    { "insecure-bus-on-network", "no", "yes: without --curve-dir, bind ZeroMQ to other than loopback (trusted network)" },
     { "log-level", "info", "error, warn, info or debug" },
     { "http-threads", "4", "HTTP worker threads" },
     { "outbox-retention-days", "30", "days published events stay replayable (0: forever)" },
+    { "pub-hwm", "100000", "send high-water mark of the PUB socket (events queued per subscriber)" },
     { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
     { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
     { "login-lock-seconds", "900", "how long repeated failed sign-ins lock a user or address" },
@@ -407,10 +409,33 @@ s_serve (service_t *svc)
     bool ok_threads;
     int64_t threads = config_get_int (svc->config, "http-threads", 4, &ok_threads);
     int64_t retention = config_get_int (svc->config, "outbox-retention-days", 30, &ok_threads);
+    bool ok_hwm;
+    int64_t pub_hwm = config_get_int (svc->config, "pub-hwm", 100000, &ok_hwm);
     if (!ok_threads || threads < 1 || threads > 64 || retention < 0) {
         fprintf (stderr, "%s: --http-threads must be 1..64 and --outbox-retention-days >= 0\n", svc->def->program);
         return 2;
     }
+    if (!ok_hwm || pub_hwm < 1 || pub_hwm > 10000000) {
+        fprintf (stderr, "%s: --pub-hwm must be 1..10000000\n", svc->def->program);
+        return 2;
+    }
+    //  The bus is closed by default: without CURVE, loopback only.
+    bool insecure = false;
+    if (!bus_parse_insecure (config_get (svc->config, "insecure-bus-on-network"), &insecure)) {
+        fprintf (stderr, "%s: --insecure-bus-on-network must be yes or no\n", svc->def->program);
+        return 2;
+    }
+    if (bus_endpoint_allowed ("--pub", pub, curve, insecure, &err) != ERR_OK
+        || bus_endpoint_allowed ("--cmd", cmd, curve, insecure, &err) != ERR_OK) {
+        fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
+        return 2;
+    }
+    if (!curve && insecure)
+        log_warn ("bus", "no CURVE, on the network", "pub=%s cmd=%s note=\"anyone who reaches these endpoints can read "
+                  "every event and send commands (--insecure-bus-on-network)\"", pub, cmd);
+    else if (!curve)
+        log_warn ("bus", "no CURVE", "pub=%s cmd=%s note=\"any process on this host can read every event and send "
+                  "commands; give --curve-dir (make run does)\"", pub, cmd);
 
     //  Block the stop signals in every thread; the main thread waits for them.
     sigset_t stop;
@@ -442,7 +467,7 @@ s_serve (service_t *svc)
     http_server_on_ready (svc->http, s_ready, svc);
     command_server_on_snapshot (svc->commands, resource_snapshot);
 
-    svc->publisher = publisher_new (svc->pool, svc->zmq_ctx, pub, curve, (int) retention);
+    svc->publisher = publisher_new (svc->pool, svc->zmq_ctx, pub, curve, (int) retention, (int) pub_hwm);
     if (!svc->publisher) {
         err_set (&err, ERR_IO, "pub", "cannot bind the event socket %s", pub);
         goto failed;

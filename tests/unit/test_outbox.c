@@ -62,7 +62,7 @@ static publisher_t *s_running[4];
 static publisher_t *
 s_publisher_new (db_pool_t *pool, void *ctx, const char *endpoint, const char *curve_dir, int days)
 {
-    publisher_t *pub = publisher_new (pool, ctx, endpoint, curve_dir, days);
+    publisher_t *pub = publisher_new (pool, ctx, endpoint, curve_dir, days, 0);
     for (int i = 0; pub && i < 4; i++)
         if (!s_running[i]) {
             s_running[i] = pub;
