@@ -5,7 +5,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, card, details, button, link, errorBox, loading } from '/common/ui.js';
-import { isAdmin, sourceName, recordLink, jsonBlock } from './lib.js';
+import { isAdmin, sourceName, recordLink, jsonBlock, busy } from './lib.js';
 import { retry, discard } from './dl-actions.js';
 import { statusBadge } from './dead-letters.js';
 
@@ -25,7 +25,7 @@ export default async function render(root, ctx) {
     const ev = d.event || {};
     const target = d.source === 'crm' ? 'erp' : 'crm';
     const actions = admin && d.status === 'open'
-      ? [button(t('deadletters.retry'), async () => { if (await retry(d)) show(); }, { kind: 'primary' }),
+      ? [button(t('deadletters.retry'), busy(async () => { if (await retry(d)) await show(); }), { kind: 'primary' }),
         button(t('deadletters.discard'), async () => { if (await discard(d)) show(); }, { kind: 'danger' })]
       : [];
     mount(root,

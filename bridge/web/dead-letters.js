@@ -6,7 +6,7 @@ import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, table, pagedList, tabs, badge, button, toast } from '/common/ui.js';
-import { isAdmin, sourceName } from './lib.js';
+import { isAdmin, sourceName, busy } from './lib.js';
 import { retry, discard } from './dl-actions.js';
 
 const STATUSES = ['open', 'retrying', 'resolved', 'discarded', 'all'];
@@ -50,7 +50,7 @@ export default async function render(root, ctx) {
   ];
   if (admin) {
     columns.push({ key: 'actions', label: t('common.actions'), render: (d) => d.status !== 'open' ? '' : h('div', { class: 'row-actions' },
-      button(t('deadletters.retry'), async () => { if (await retry(d)) list.reload(); }, { kind: 'small', title: t('deadletters.retry_title', { id: d.id }) }),
+      button(t('deadletters.retry'), busy(async () => { if (await retry(d)) await list.reload(); }), { kind: 'small', title: t('deadletters.retry_title', { id: d.id }) }),
       button(t('deadletters.discard'), async () => { if (await discard(d)) list.reload(); }, { kind: 'small', title: t('deadletters.discard_title_n', { id: d.id }) })) });
   }
 

@@ -90,3 +90,17 @@ export function quietCaption(el) {
   if (c) c.classList.add('sr-only');
   return el;
 }
+
+// A button's click handler that disables the button while fn runs (a retry
+// may take seconds), so it is not pressed twice.
+export function busy(fn) {
+  return async (e) => {
+    const b = e && e.currentTarget;
+    if (b) { b.disabled = true; b.setAttribute('aria-busy', 'true'); }
+    try {
+      await fn(e);
+    } finally {
+      if (b && b.isConnected) { b.disabled = false; b.removeAttribute('aria-busy'); }
+    }
+  };
+}

@@ -24,10 +24,8 @@ export default async function render(root, ctx) {
   const pauseBtn = button(t('status.pause'), () => {
     paused = !paused;
     pauseBtn.textContent = paused ? t('status.resume') : t('status.pause');
-    pauseBtn.setAttribute('aria-pressed', paused ? 'true' : 'false');
     if (!paused) poll();
   });
-  pauseBtn.setAttribute('aria-pressed', 'false');
   const body = h('div', { class: 'status-body' }, loading());
   mount(root, pageHead(t('status.title'), pauseBtn), updated, body);
 
