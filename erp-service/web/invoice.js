@@ -5,7 +5,7 @@ import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { money, num, date, dateTime } from '/common/fmt.js';
 import { h, mount, pageHead, button, table, card, details, link, confirmDialog, kpi } from '/common/ui.js';
-import { record, statusBadge, verb } from './lib.js';
+import { record, statusBadge, verb, quietCaption } from './lib.js';
 
 export default async function render(root, ctx) {
   const id = ctx.params.id;
@@ -61,7 +61,7 @@ export default async function render(root, ctx) {
           [t('finance.overdue_notified'), dateTime(inv.overdue_notified_at)],
           [t('common.notes'), inv.notes],
         ])))),
-      card(null, table({
+      card(t('finance.payments'), quietCaption(table({
         caption: t('finance.payments'),
         columns: [
           { key: 'reference', label: t('finance.reference'), render: (r) => h('a', { href: '#/payments/' + r.id }, r.reference) },
@@ -70,7 +70,7 @@ export default async function render(root, ctx) {
         ],
         rows: mine,
         empty: t('finance.no_payments'),
-      })));
+      }))));
   }
   mount(root, h('p', null, link(t('finance.back_invoices'), '#/invoices')), notice, body);
   await reload();

@@ -3,18 +3,18 @@
 // the user writes money and read with fmt.parseMoney.
 
 import { t } from '/common/i18n.js';
-import { parseMoney } from '/common/fmt.js';
+import { parseMoney, moneyInputValue } from '/common/fmt.js';
 import { h, button } from '/common/ui.js';
 
 // priceLabel: the label of the money column; getCurrency() its currency.
-export function linesEditor({ priceLabel, getCurrency, skuLabel, qtyLabel }) {
+export function linesEditor({ priceLabel, getCurrency, skuLabel, qtyLabel, initial }) {
   const body = h('tbody');
   let n = 0;
-  function addRow() {
+  function addRow(init = {}) {
     const i = ++n;
-    const sku = h('input', { type: 'text', id: 'ln-sku-' + i, autocomplete: 'off', 'aria-label': `${skuLabel} ${i}` });
-    const qty = h('input', { type: 'number', id: 'ln-qty-' + i, min: '1', step: '1', value: '1', class: 'num', 'aria-label': `${qtyLabel} ${i}` });
-    const price = h('input', { type: 'text', id: 'ln-price-' + i, inputmode: 'decimal', class: 'num', 'aria-label': `${priceLabel} ${i}` });
+    const sku = h('input', { type: 'text', id: 'ln-sku-' + i, autocomplete: 'off', value: init.sku || '', 'aria-label': `${skuLabel} ${i}` });
+    const qty = h('input', { type: 'number', id: 'ln-qty-' + i, min: '1', step: '1', value: String(init.quantity || 1), class: 'num', 'aria-label': `${qtyLabel} ${i}` });
+    const price = h('input', { type: 'text', id: 'ln-price-' + i, inputmode: 'decimal', class: 'num', value: init.price === undefined || init.price === null ? '' : moneyInputValue(init.price, getCurrency()), 'aria-label': `${priceLabel} ${i}` });
     const tr = h('tr', null,
       h('td', { 'data-label': skuLabel }, sku),
       h('td', { 'data-label': qtyLabel }, qty),
@@ -24,7 +24,7 @@ export function linesEditor({ priceLabel, getCurrency, skuLabel, qtyLabel }) {
     body.append(tr);
     return sku;
   }
-  addRow();
+  if (initial && initial.length) initial.forEach((l) => addRow(l)); else addRow();
   const el = h('div', { class: 'lines stack' },
     h('div', { class: 'table-wrap' }, h('table', { class: 'data lines-table' },
       h('caption', null, t('nav.lines')),

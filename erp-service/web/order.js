@@ -7,8 +7,9 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { money, num, date, dateTime, today } from '/common/fmt.js';
-import { h, mount, pageHead, button, table, card, details, link, modal, form, confirmDialog, promptDialog, errorBox, loading } from '/common/ui.js';
-import { ROLES, can, seesMoney, warehouses, whLabel, record, statusBadge, verb } from './lib.js';
+import { h, mount, pageHead, button, table, card, details, link, modal, form, confirmDialog, promptDialog, errorBox, loading, conflictNotice, toast } from '/common/ui.js';
+import { linesEditor } from './lines-editor.js';
+import { ROLES, can, seesMoney, warehouses, whLabel, record, statusBadge, verb, quietCaption } from './lib.js';
 
 export default async function render(root, ctx) {
   const id = ctx.params.id;
@@ -41,6 +42,7 @@ export default async function render(root, ctx) {
     const reserved = order.lines.reduce((a, l) => a + l.reserved, 0);
     const shipped = order.lines.reduce((a, l) => a + l.shipped, 0);
     if (s === 'draft' && writer) out.push(button(t('orders.confirm'), () => step('confirm', null, t('orders.confirmed')), { kind: 'primary' }));
+    if (s === 'draft' && writer) out.push(button(t('orders.edit'), editDialog));
     if ((s === 'confirmed' || s === 'partly_shipped') && shipper && reserved > 0) out.push(button(t('orders.ship'), shipDialog, { kind: 'primary' }));
     if (s === 'shipped' && shipper) out.push(button(t('orders.deliver'), () => step('deliver', null, t('orders.delivered')), { kind: 'ok' }));
     if ((s === 'shipped' || s === 'delivered') && writer) out.push(button(t('orders.invoice'), invoiceDialog, { kind: 'primary' }));
@@ -95,6 +97,40 @@ export default async function render(root, ctx) {
     }), { wide: true });
   }
 
+  // A draft's lines, warehouse and notes (PATCH with If-Match: the whole
+  // new list of lines).
+  async function editDialog() {
+    const whs2 = whs.filter((w) => w.active !== false && !w.archived);
+    const lines = linesEditor({ priceLabel: t('orders.unit_price'), skuLabel: t('orders.sku'), qtyLabel: t('orders.quantity'),
+      getCurrency: () => order.currency,
+      initial: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, price: l.unit_price_minor })) });
+    const slot = h('div');
+    modal(t('orders.edit_title', { number: order.number }), (close) => {
+      const f = form({
+        fields: [
+          { name: 'warehouse_id', label: t('orders.warehouse'), type: 'select', value: order.warehouse_id, options: [['', t('orders.default_warehouse')], ...whs2.map((w) => [w.id, `${w.code} · ${w.name}`])] },
+          { name: 'notes', label: t('orders.notes'), type: 'textarea', value: order.notes, full: true },
+        ],
+        extra: lines.el,
+        cancel: () => close(),
+        onSubmit: async (v) => {
+          const ls = lines.values().map((l) => ({ sku: l.sku, quantity: l.quantity, unit_price_minor: l.price }));
+          try {
+            await api.patch('/orders/' + encodeURIComponent(id), { warehouse_id: v.warehouse_id || null, notes: v.notes, lines: ls }, { ifMatch: order.version });
+          } catch (e) {
+            if (e.stale) { close(); await reload(); notice.replaceChildren(conflictNotice(null)); return; }
+            throw e;
+          }
+          close();
+          toast(t('common.saved'));
+          await reload();
+        },
+      });
+      slot.append(f);
+      return slot;
+    }, { wide: true });
+  }
+
   function invoiceDialog() {
     modal(t('orders.invoice_title', { number: order.number }), (close) => form({
       fields: [{ name: 'issued_on', label: t('orders.issued_on'), type: 'date', value: today(), max: today(), required: true }],
@@ -110,11 +146,13 @@ export default async function render(root, ctx) {
 
   function linesTable() {
     const cur = order.currency;
+    // A draft reserves nothing yet, a cancelled order waits for nothing.
+    const live = order.status !== 'draft' && order.status !== 'cancelled';
     const cols = [
-      { key: 'sku', label: t('orders.sku'), render: (r) => h('a', { href: '#/stock/' + r.product_id }, r.sku) },
+      { key: 'sku', label: t('orders.sku'), cls: 'nowrap', render: (r) => h('a', { href: '#/stock/' + r.product_id }, r.sku) },
       { key: 'quantity', label: t('orders.ordered'), num: true, render: (r) => num(r.quantity) },
       { key: 'reserved', label: t('orders.reserved'), num: true, render: (r) => num(r.reserved) },
-      { key: 'backordered', label: t('orders.backordered_qty'), num: true, render: (r) => (r.backordered > 0 && order.status !== 'cancelled' ? h('span', { class: 'qty-below' }, num(r.backordered)) : num(0)) },
+      { key: 'backordered', label: t('orders.backordered_qty'), num: true, render: (r) => (!live ? '' : r.backordered > 0 ? h('span', { class: 'qty-below' }, num(r.backordered)) : num(0)) },
       { key: 'shipped', label: t('orders.shipped_qty'), num: true, render: (r) => num(r.shipped) },
     ];
     if (priced) {
@@ -125,7 +163,7 @@ export default async function render(root, ctx) {
         { key: 'total', label: t('orders.line_total'), num: true, render: (r) => money(r.line_total_minor, cur) });
     }
     return table({ caption: t('orders.lines'), columns: cols, rows: order.lines, empty: t('orders.no_lines'), cards: false,
-      rowClass: (r) => (r.backordered > 0 && order.status !== 'cancelled' ? 'row-warn' : null) });
+      rowClass: (r) => (live && r.backordered > 0 ? 'row-warn' : null) });
   }
 
   async function draw() {
@@ -151,9 +189,9 @@ export default async function render(root, ctx) {
           [t('orders.cancel_reason'), order.cancel_reason],
           [t('orders.notes'), order.notes],
         ])))),
-      card(null, shipSlot),
-      invSlot ? card(null, invSlot) : null);
-    api.get('/shipments', { order_id: id, limit: 100, sort: '-shipped_at' }).then((p) => mount(shipSlot, table({
+      card(t('orders.shipments'), shipSlot),
+      invSlot ? card(t('orders.invoices'), invSlot) : null);
+    api.get('/shipments', { order_id: id, limit: 100, sort: '-shipped_at' }).then((p) => mount(shipSlot, quietCaption(table({
       caption: t('orders.shipments'),
       columns: [
         { key: 'number', label: t('orders.shipment') },
@@ -165,9 +203,9 @@ export default async function render(root, ctx) {
       ],
       rows: p.items,
       empty: t('orders.no_shipments'),
-    }))).catch((e) => mount(shipSlot, errorBox(e)));
+    })))).catch((e) => mount(shipSlot, errorBox(e)));
     if (invSlot) {
-      api.get('/invoices', { order_id: id, limit: 100 }).then((p) => mount(invSlot, table({
+      api.get('/invoices', { order_id: id, limit: 100 }).then((p) => mount(invSlot, quietCaption(table({
         caption: t('orders.invoices'),
         columns: [
           { key: 'number', label: t('orders.invoice_no'), render: (r) => h('a', { href: '#/invoices/' + r.id }, r.number) },
@@ -180,7 +218,7 @@ export default async function render(root, ctx) {
         rows: p.items,
         rowHref: (r) => '#/invoices/' + r.id,
         empty: t('orders.no_invoices'),
-      }))).catch((e) => mount(invSlot, errorBox(e)));
+      })))).catch((e) => mount(invSlot, errorBox(e)));
     }
   }
 

@@ -4,7 +4,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
 import { h, mount, pageHead, table, card, details, link, kpi } from '/common/ui.js';
-import { record } from './lib.js';
+import { record, quietCaption } from './lib.js';
 
 export default async function render(root, ctx) {
   const p = await api.get('/payments/' + encodeURIComponent(ctx.params.id));
@@ -18,7 +18,7 @@ export default async function render(root, ctx) {
       kpi(t('finance.allocated'), money(p.allocated_minor, cur), 'ok'),
       kpi(t('finance.unallocated'), money(p.unallocated_minor, cur), p.unallocated_minor > 0 ? 'warn' : '')),
     h('div', { class: 'grid-2' },
-      h('div', null, card(null, table({
+      h('div', null, card(t('finance.allocation'), quietCaption(table({
         caption: t('finance.allocation'),
         cards: false,
         columns: [
@@ -27,7 +27,7 @@ export default async function render(root, ctx) {
         ],
         rows: p.allocations || [],
         empty: t('finance.no_allocation'),
-      }), p.unallocated_minor > 0 ? h('p', { class: 'notice notice-warn' }, t('finance.credit_left', { amount: money(p.unallocated_minor, cur) })) : null)),
+      })), p.unallocated_minor > 0 ? h('p', { class: 'notice notice-warn' }, t('finance.credit_left', { amount: money(p.unallocated_minor, cur) })) : null)),
       h('div', null, card(t('finance.details'), details([
         [t('finance.customer'), customer ? customer.name : ''],
         [t('finance.received_on'), date(p.received_on || p.created_at)],
