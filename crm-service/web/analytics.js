@@ -3,7 +3,7 @@
 // each as a chart with its table. Amounts are summed in one currency.
 
 import { api } from '/common/api.js';
-import { t, loadArea } from '/common/i18n.js';
+import { t, loadArea, locale } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, table, kpi, card, loading, errorBox, button } from '/common/ui.js';
 import { funnelChart, hbarChart, stackedBar, barChart } from '/common/chart.js';
@@ -42,6 +42,15 @@ export default async function render(root, ctx) {
     campaigns: h('section', { class: 'card', 'aria-labelledby': 'an-campaigns' }),
   };
   const money = (v) => fmt.money(Math.round(v), state.currency);
+  // axis ticks: short amounts ("€10K") in the chosen currency
+  const moneyShort = (v) => {
+    const major = v / Math.pow(10, fmt.exponent(state.currency));
+    try {
+      return new Intl.NumberFormat(locale(), { style: 'currency', currency: state.currency, notation: 'compact', maximumFractionDigits: 1 }).format(major);
+    } catch { return fmt.num(major); }
+  };
+  // a chart alone on its row stays a readable size
+  const narrow = (chart) => { chart.style.maxInlineSize = '46rem'; return chart; };
   const pctOrDash = (v) => (v === null || v === undefined ? '—' : fmt.pct(v));
 
   mount(root, h('div', { class: 'screen' },
@@ -150,8 +159,8 @@ export default async function render(root, ctx) {
       const r = await api.get('/analytics/managers', range());
       const items = (r.items || []).slice().sort((a, b) => b.won_amount_minor - a.won_amount_minor);
       if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_people'));
-      return side(
-        hbarChart({ title: t('analytics.won_by_person'), data: items.map((u) => ({ label: u.name, value: u.won_amount_minor })), format: money }),
+      return h('div', { class: 'stack' },
+        narrow(hbarChart({ title: t('analytics.won_by_person'), data: items.map((u) => ({ label: u.name, value: u.won_amount_minor })), format: money })),
         table({
           caption: t('analytics.managers_table'), cards: true, rows: items,
           columns: [
@@ -175,9 +184,9 @@ export default async function render(root, ctx) {
       if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_campaigns'));
       const inCur = items.filter((c) => c.currency === state.currency);
       const chart = inCur.length
-        ? barChart({ title: t('analytics.campaign_revenue', { currency: state.currency }), data: inCur.map((c) => ({ label: c.name, value: c.revenue_minor })), format: money })
+        ? narrow(barChart({ title: t('analytics.campaign_revenue', { currency: state.currency }), data: inCur.map((c) => ({ label: c.name, value: c.revenue_minor })), format: moneyShort }))
         : h('p', { class: 'empty' }, t('analytics.no_campaigns_in', { currency: state.currency }));
-      return h('div', null, chart, table({
+      return h('div', { class: 'stack' }, chart, table({
         caption: t('analytics.campaigns_table'), rows: items,
         columns: [
           { key: 'name', label: t('common.name') },

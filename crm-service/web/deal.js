@@ -134,7 +134,8 @@ export default async function render(root, ctx) {
     // --- lines ---
     const lines = (deal ? deal.lines : []).map((l) => ({ ...l, available: undefined, unit: null, listPrice: null, savedQty: l.quantity }));
     const linesBox = h('div', { class: 'lines field-full' });
-    const totalBox = h('div', { class: 'deal-total', 'aria-live': 'polite' });
+    linesBox.style.minInlineSize = '0';
+    const totalBox = h('div', { class: 'deal-total field-full', 'aria-live': 'polite' });
     Object.assign(totalBox.style, { textAlign: 'end', fontSize: '1.1rem', marginBlockStart: '.5rem' });
     const linesErr = h('div', { class: 'field-error', id: 'lines-err', hidden: true });
     errs.lines = linesErr;
@@ -162,7 +163,7 @@ export default async function render(root, ctx) {
         return;
       }
       const rows = lines.map((l, i) => lineRow(l, i));
-      const tbl = h('div', { class: 'table-wrap' }, h('table', { class: 'data deal-lines' },
+      const tbl = h('div', { class: 'table-wrap' }, h('table', { class: 'data cards deal-lines' },
         h('caption', { class: 'sr-only' }, t('deal.lines')),
         h('thead', null, h('tr', null,
           h('th', { scope: 'col' }, t('deal.product')),

@@ -303,9 +303,9 @@ export default async function render(root, ctx) {
     try {
       const pages = await Promise.all(allStages.map((s) => api.get('/deals', query(s, null))));
       if (my !== loadSeq) return;
-      const board = h('div', { class: 'board', role: 'list', 'aria-label': t('pipeline.board_label') });
+      const board = h('div', { class: 'board', role: 'region', tabindex: '0', 'aria-label': t('pipeline.board_label') });
       allStages.forEach((s, i) => {
-        const el = h('section', { class: 'board-col', role: 'listitem', 'aria-labelledby': 'col-h-' + i, data: { stage: s.name } });
+        const el = h('section', { class: 'board-col', 'aria-labelledby': 'col-h-' + i, data: { stage: s.name } });
         columns.set(s.name, { items: pages[i].items || [], next: pages[i].next_cursor, el, idx: i });
         dropTarget(el, s);
         board.append(el);

@@ -22,31 +22,33 @@ export default async function render(root, ctx) {
   const notices = h('div', { 'aria-live': 'polite' });
   const doneBox = h('input', { type: 'checkbox', id: 'tasks-done', checked: showDone });
   doneBox.addEventListener('change', () => { showDone = doneBox.checked; list.first(); });
-  const sortState = { field: view === 'all' && showDone ? '-updated_at' : 'due_at', desc: false };
+  const sortState = { field: 'due_at', desc: false };
+
+  const columns = (items) => [
+    { key: 'title', label: t('tasks.task'), render: (r) => h('div', null, h('strong', null, r.title), r.description ? h('div', { class: 'muted' }, r.description) : null) },
+    { key: 'due_at', label: t('tasks.due'), sort: 'due_at', render: (r) => dueCell(r) },
+    { key: 'priority', label: t('tasks.priority'), render: (r) => badge(enumLabel('tasks.priority_', r.priority), r.priority === 'high' ? 'bad' : r.priority === 'low' ? '' : 'info') },
+    { key: 'customer_id', label: t('tasks.customer'), render: (r) => (r.customer_id ? customerRef(r.customer_id) : '') },
+    { key: 'deal_id', label: t('tasks.deal'), render: (r) => (r.deal_id ? h('a', { href: '#/deals/' + r.deal_id }, t('tasks.open_deal')) : '') },
+    { key: 'assignee_id', label: t('tasks.assignee'), render: (r) => ownerName(ownersMap, r.assignee_id) },
+    { key: 'done', label: t('common.status'), render: (r) => (r.done
+      ? badge(t('tasks.done_on', { date: fmt.date(r.done_at) }), 'ok')
+      : named(button(t('tasks.complete'), () => complete(r), { kind: 'small' }), t('tasks.complete_named', { title: r.title }))) },
+  ].filter((c) => c.key !== 'deal_id' || items.some((r) => r.deal_id));
 
   const list = pagedList({
     load: (cursor) => api.get('/tasks', {
       mine: view === 'mine' ? true : null,
       overdue: view === 'overdue' ? true : null,
       done: view === 'overdue' || !showDone ? false : null,
-      sort: (sortState.desc ? '-' : '') + sortState.field.replace(/^-/, ''),
+      sort: (sortState.desc ? '-' : '') + sortState.field,
       limit: 50, cursor,
     }),
     render: (items) => table({
       rows: items,
+      columns: columns(items),
       caption: t('tasks.list_caption'),
       empty: view === 'overdue' ? t('tasks.none_overdue') : t('tasks.none'),
-      columns: [
-        { key: 'title', label: t('tasks.task'), render: (r) => h('div', null, h('strong', null, r.title), r.description ? h('div', { class: 'muted' }, r.description) : null) },
-        { key: 'due_at', label: t('tasks.due'), sort: 'due_at', render: (r) => dueCell(r) },
-        { key: 'priority', label: t('tasks.priority'), render: (r) => badge(enumLabel('tasks.priority_', r.priority), r.priority === 'high' ? 'bad' : r.priority === 'low' ? '' : 'info') },
-        { key: 'customer_id', label: t('tasks.customer'), render: (r) => (r.customer_id ? customerRef(r.customer_id) : '') },
-        { key: 'deal_id', label: t('tasks.deal'), render: (r) => (r.deal_id ? h('a', { href: '#/deals/' + r.deal_id }, t('tasks.open_deal')) : '') },
-        { key: 'assignee_id', label: t('tasks.assignee'), render: (r) => ownerName(ownersMap, r.assignee_id) },
-        { key: 'done', label: t('common.status'), render: (r) => (r.done
-          ? badge(t('tasks.done_on', { date: fmt.date(r.done_at) }), 'ok')
-          : named(button(t('tasks.complete'), () => complete(r), { kind: 'small' }), t('tasks.complete_named', { title: r.title }))) },
-      ],
       rowClass: (r) => (!r.done && r.due_at && new Date(r.due_at) < new Date() ? 'row-warn' : null),
       sort: { field: sortState.field, desc: sortState.desc, onSort: (f, d) => { sortState.field = f; sortState.desc = d; list.first(); } },
     }),

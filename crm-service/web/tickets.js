@@ -153,7 +153,7 @@ async function ticketPage(root, ctx, id, ownersMap) {
         const items = await api.all('/ticket_comments', { ticket_id: id, sort: 'created_at' }, 1000);
         mount(comments, items.length
           ? h('ol', { class: 'timeline' }, items.map((c) => h('li', null,
-            h('span', { class: 'tl-icon', 'aria-hidden': 'true' }, c.internal ? '🔒' : '💬'),
+            h('span', { class: 'tl-icon', 'aria-hidden': 'true' }, c.internal ? '◆' : '•'),
             h('div', null,
               h('div', { class: 'tl-when' }, ownerName(ownersMap, c.author_id), ' · ', h('time', { datetime: c.created_at }, fmt.dateTime(c.created_at)),
                 c.internal ? [' ', badge(t('tickets.internal_badge'), 'warn')] : null),
