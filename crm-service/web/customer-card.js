@@ -271,7 +271,7 @@ function timelineBlock(customerId) {
       for (const it of res.items || []) list.append(itemEl(it));
       cursor = res.next_cursor;
       more.hidden = !cursor;
-      if (!list.children.length) status.append(empty(t('card.timeline_empty')));
+      if (!list.children.length) status.append(empty(kind ? t('card.timeline_empty_kind') : t('card.timeline_empty')));
     } catch (e) {
       if (my !== seq) return;
       mount(status, errorBox(e));

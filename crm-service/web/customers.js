@@ -404,7 +404,8 @@ function addressEditor(initial) {
       const filled = rows.filter((r) => Object.entries(r.inputs).some(([k, el]) => k !== 'kind' && el.value.trim()));
       const r = filled[Number(m[1])];
       if (!r || !r.errs[m[2]]) return false;
-      r.errs[m[2]].textContent = msg;
+      // The API names the path ("addresses[0].line1 is required"); the field already says which.
+      r.errs[m[2]].textContent = /\bis required$/.test(msg) ? t('common.required') : msg;
       r.errs[m[2]].hidden = false;
       r.inputs[m[2]].setAttribute('aria-invalid', 'true');
       r.inputs[m[2]].focus();

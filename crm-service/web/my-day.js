@@ -57,6 +57,12 @@ export default async function render(root, ctx) {
   await Promise.all([...ids].slice(0, 40).map((id) => api.get(`/customers/${id}`)
     .then((c) => names.set(id, c.name)).catch(() => null)));
 
+  // In the team's view a task says whose it is (names only for an admin,
+  // the one role that may read the users).
+  let users = [];
+  if (!mine && user.role === 'admin') users = await api.all('/users', { active: true }, 1000).catch(() => []);
+  const who = mine ? null : (id) => (!id ? null : id === user.id ? t('myday.owner_me')
+    : ((users.find((u) => u.id === id) || {}).name || t('myday.owner_colleague')));
   const refresh = () => ctx.refresh();
   const deals = h('div', null, loading());
   root.lastChild.remove();
@@ -67,10 +73,10 @@ export default async function render(root, ctx) {
       kpi(t('myday.kpi_reminders'), bad(remindersOnly) ? '—' : countText(remindersOnly), !bad(remindersOnly) && remindersOnly.items.length ? 'warn' : ''),
       kpi(t('myday.kpi_alerts'), bad(alerts) ? '—' : countText(alerts), !bad(alerts) && alerts.items.length ? 'warn' : 'ok')),
     h('div', { class: 'grid' },
-      taskCard(t('myday.overdue_tasks'), overdue, names, t('myday.no_overdue'), refresh, true, !mine),
-      taskCard(t('myday.today_tasks'), dueToday, names, t('myday.no_today'), refresh, false, !mine),
-      taskCard(t('myday.reminders'), remindersOnly, names, t('myday.no_reminders'), refresh, false, !mine, true),
-      alertCard(alerts, names, refresh)),
+      taskCard(t('myday.overdue_tasks'), overdue, names, t('myday.no_overdue'), refresh, true, who),
+      taskCard(t('myday.today_tasks'), dueToday, names, t('myday.no_today'), refresh, false, who),
+      taskCard(t('myday.reminders'), remindersOnly, names, t('myday.no_reminders'), refresh, false, who, true),
+      alertCard(alerts, names, refresh, mine)),
     h('section', { class: 'card', 'aria-labelledby': 'md-deals' },
       h('h2', { id: 'md-deals' }, mine ? t('myday.my_deals') : t('myday.team_deals')), deals));
 
@@ -125,11 +131,12 @@ function taskItem(tk, names, refresh, overdue, showAssignee, reminder) {
       when ? h('time', { datetime: when, class: overdue ? 'field-error' : null },
         reminder ? t('myday.remind_at', { when: fmt.dateTime(when) })
           : overdue ? t('myday.due_ago', { when: fmt.relTime(when) }) : t('myday.due_at', { when: hhmm(when) })) : null,
-      tk.customer_id ? [' · ', customerLink(tk.customer_id, names)] : null,
+      showAssignee && tk.assignee_id ? [' · ', t('myday.assigned_to', { name: showAssignee(tk.assignee_id) })] : null,
+    tk.customer_id ? [' · ', customerLink(tk.customer_id, names)] : null,
       tk.deal_id ? [' · ', h('a', { href: `#/deals/${tk.deal_id}`, style: UNDERLINE }, t('myday.deal'))] : null));
 }
 
-function alertCard(page, names, refresh) {
+function alertCard(page, names, refresh, mine) {
   let body;
   if (page instanceof Error) body = errorBox(page);
   else if (!page.items.length) body = empty(t('myday.no_alerts'));
@@ -158,7 +165,7 @@ function alertCard(page, names, refresh) {
     }));
   }
   return h('section', { class: 'card', 'aria-labelledby': 'md-alerts' },
-    h('h2', { id: 'md-alerts' }, t('myday.alerts'),
+    h('h2', { id: 'md-alerts' }, mine ? t('myday.alerts') : t('myday.alerts_team'),
       page instanceof Error || !page.items.length ? null : [' ', badge(countText(page), 'bad')]),
     body);
 }

@@ -174,6 +174,7 @@ test('the customer card shows finance, contacts, entities, deals, tasks and the 
   await page.locator('strong', { hasText: 'Petr Svoboda' }).waitFor();
   await settled(page);
   await checkA11y(page);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'crm-customer-card', { fullPage: true });
 });
 
@@ -264,7 +265,10 @@ test('editing a customer someone else changed first shows the conflict and the f
   await page.getByRole('button', { name: 'Save' }).click();
   // The address needs its street: the error stands under that field.
   const streetError = page.locator('.field', { has: page.getByLabel('Street and number') }).locator('.field-error');
-  await streetError.getByText(/line1/).waitFor();
+  await streetError.getByText('This field is required.').waitFor();
+  await checkA11y(page);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(page, 'crm-customer-edit', { fullPage: true });
   await page.getByLabel('Street and number').fill('Masarykova 5');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('heading', { name: 'Bohemia Glass', level: 1 }).waitFor();
@@ -310,4 +314,29 @@ test('the export takes the customer list\'s filters along', async (t) => {
   const text = Buffer.concat(parts).toString('utf8');
   assert.ok(text.includes('Acme Trading') && text.includes('Acorn Bakery'));
   assert.ok(!text.includes('Otto Private Client'));
+});
+
+test('the timeline pages with "Load more" and filters by kind', async (t) => {
+  const acorn = (await sys.crm.get('/customers', { q: 'Acorn' })).items[0];
+  for (let i = 1; i <= 25; i++) {
+    await sys.crm.post('/interactions', { customer_id: acorn.id, kind: i % 5 === 0 ? 'email' : 'note', subject: `Note ${i}`,
+      occurred_at: new Date(Date.now() - (30 - i) * 60000).toISOString() });
+  }
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: `/#/customers/${acorn.id}` });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const items = page.locator('ol.timeline > li');
+  await page.getByText('E-mail: Note 25').waitFor();
+  assert.equal(await items.count(), 20);
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await page.getByText('Note: Note 1', { exact: true }).waitFor();
+  assert.equal(await items.count(), 25);
+  assert.equal(await page.getByRole('button', { name: 'Load more' }).isVisible(), false);
+  await page.getByLabel('Show on the timeline').selectOption('deal_stage');
+  await page.getByText('Nothing of this kind yet.').waitFor();
+  assert.equal(await items.count(), 0);
+  await page.getByLabel('Show on the timeline').selectOption('interaction');
+  await page.getByText('E-mail: Note 25').waitFor();
+  assert.equal(await items.count(), 20);
+  await checkA11y(page);
 });
