@@ -45,3 +45,23 @@ start({
     { path: '/reports/:name', area: 'reports', roles: ROLES.finance, load: () => import('./reports.js') },
   ],
 });
+
+// A wide table scrolls sideways inside its .table-wrap on a phone: such a
+// region must be reachable by keyboard (axe scrollable-region-focusable).
+// Every table-wrap the screens add becomes a focusable, named region.
+function regionize(wrap) {
+  if (wrap.hasAttribute('tabindex')) return;
+  const cap = wrap.querySelector('caption');
+  wrap.setAttribute('tabindex', '0');
+  wrap.setAttribute('role', 'region');
+  if (cap && cap.textContent) wrap.setAttribute('aria-label', cap.textContent);
+}
+new MutationObserver((records) => {
+  for (const r of records) {
+    for (const n of r.addedNodes) {
+      if (n.nodeType !== 1) continue;
+      if (n.classList.contains('table-wrap')) regionize(n);
+      n.querySelectorAll('.table-wrap').forEach(regionize);
+    }
+  }
+}).observe(document.body, { childList: true, subtree: true });
