@@ -340,3 +340,44 @@ test('the timeline pages with "Load more" and filters by kind', async (t) => {
   assert.equal(await items.count(), 20);
   await checkA11y(page);
 });
+
+test('the customer list pages forward and back with the keyset cursor', async (t) => {
+  for (let i = 1; i <= 55; i++) {
+    await sys.crm.post('/customers', { name: `Paging ${String(i).padStart(2, '0')}`, owner_id: mia.id, segment: 'paging' });
+  }
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, mia, { path: '/#/customers?segment=paging&sort=name' });
+  await page.getByRole('link', { name: 'Paging 01' }).waitFor();
+  await page.getByText('Showing 1–50').waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('link', { name: 'Paging 55' }).waitFor();
+  await page.getByText('Showing 51–55').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Next' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Previous' }).click();
+  await page.getByRole('link', { name: 'Paging 01' }).waitFor();
+  await page.getByText('Showing 1–50').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Previous' }).isDisabled(), true);
+});
+
+test('archiving a customer asks first, and the archived list can restore it', async (t) => {
+  const four = (await sys.crm.get('/customers', { q: 'Vltava' })).items[0];
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: `/#/customers/${four.id}` });
+  await page.getByRole('heading', { name: four.name, level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Archive' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText(/Archive Vltava Logistics\?/).waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal((await sys.crm.get(`/customers/${four.id}`)).archived, false);
+  await page.getByRole('button', { name: 'Archive' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Archive' }).click();
+  await page.getByText('This customer is archived.').waitFor();
+  await page.getByRole('link', { name: '← All customers' }).click();
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Vltava Logistics' }).count(), 0);
+  await page.getByLabel('Show').selectOption('true');
+  await page.getByRole('link', { name: 'Vltava Logistics' }).click();
+  await page.getByRole('button', { name: 'Restore' }).click();
+  await page.getByText('The customer was restored.').waitFor();
+  assert.equal((await sys.crm.get(`/customers/${four.id}`)).archived, false);
+});
