@@ -714,6 +714,7 @@ typedef struct {
     bridge_t *bridge;
     db_pool_t *pool;
     metric_t *lag_seq[SIDE__COUNT], *lag_ms[SIDE__COUNT], *up[SIDE__COUNT], *applied_seq[SIDE__COUNT];
+    metric_t *lag_s[SIDE__COUNT];
     metric_t *dead, *parked, *links[2];
 } s_gauges_t;
 
@@ -729,6 +730,7 @@ s_collect (void *arg)
         int64_t lag = atomic_load (&st->source_last_seq) - atomic_load (&st->last_applied_seq);
         metric_set (g->lag_seq[s], lag > 0 ? lag : 0);
         metric_set (g->lag_ms[s], (int64_t) (s_lag_seconds (st) * 1000.0));
+        metric_set (g->lag_s[s], (int64_t) s_lag_seconds (st));
         metric_set (g->up[s], atomic_load (&st->connected) ? 1 : 0);
         metric_set (g->applied_seq[s], atomic_load (&st->last_applied_seq));
     }
@@ -771,6 +773,9 @@ api_setup (bridge_t *b, void *server, err_info_t *err)
         s_gauges.lag_seq[s] = metrics_get ("bridge_lag_seq", labels, "gauge", "events the source has that are not applied yet");
         s_gauges.lag_ms[s] = metrics_get ("bridge_lag_milliseconds", labels, "gauge",
                                           "how long the bridge has been behind the source (0 when caught up)");
+        //  The same in whole seconds, the unit the alert rules of docs/operations.md use.
+        s_gauges.lag_s[s] = metrics_get ("bridge_lag_seconds", labels, "gauge",
+                                         "how long the bridge has been behind the source, whole seconds (0 when caught up)");
         s_gauges.up[s] = metrics_get ("bridge_source_up", labels, "gauge", "1 when the source's events or heartbeats arrive");
         s_gauges.applied_seq[s] = metrics_get ("bridge_last_applied_seq", labels, "gauge", "the cursor in bridge.db");
     }

@@ -29,7 +29,8 @@ static const config_opt_t s_opts[] = {
     { "erp-pub", "tcp://127.0.0.1:5561", "erp-service's event endpoint" },
     { "erp-cmd", "tcp://127.0.0.1:5562", "erp-service's command endpoint" },
     { "sync", "full", "SQLite durability: full or normal" },
-    { "curve-dir", NULL, "CURVE certificates (bridge.key, crm.pub, erp.pub); absent: no CURVE" },
+    { "curve-dir", NULL, "CURVE certificates (bridge.key, crm.pub, erp.pub); absent: no CURVE, loopback only" },
+    { "insecure-bus-on-network", "no", "yes: without --curve-dir, connect to services beyond loopback (trusted network)" },
     { "log-level", "info", "error, warn, info or debug" },
     { "batch-max", "500", "most commands in one apply_batch" },
     { "command-timeout-ms", "5000", "a request unanswered this long has failed" },
@@ -257,6 +258,29 @@ main (int argc, char **argv)
     b.pub[SIDE_ERP] = config_get (c, "erp-pub");
     b.cmd[SIDE_ERP] = config_get (c, "erp-cmd");
     b.curve_dir = config_get (c, "curve-dir");
+    if (config_argc (c) == 0) {
+        //  The bus is closed by default: without CURVE, loopback only.
+        bool insecure = false;
+        err_info_t bus_err;
+        err_clear (&bus_err);
+        if (!bus_parse_insecure (config_get (c, "insecure-bus-on-network"), &insecure)) {
+            fprintf (stderr, "bridge: --insecure-bus-on-network must be yes or no\n");
+            config_destroy (&c);
+            return 2;
+        }
+        static const char *const flags[] = { "--crm-pub", "--crm-cmd", "--erp-pub", "--erp-cmd" };
+        const char *const endpoints[] = { b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP] };
+        for (int i = 0; i < 4; i++)
+            if (bus_endpoint_allowed (flags[i], endpoints[i], b.curve_dir, insecure, &bus_err) != ERR_OK) {
+                fprintf (stderr, "bridge: %s\n", bus_err.message);
+                config_destroy (&c);
+                return 2;
+            }
+        if (!b.curve_dir)
+            log_warn ("bus", insecure ? "no CURVE, on the network" : "no CURVE",
+                      "note=\"events and commands to the services travel unauthenticated and in clear; "
+                      "give --curve-dir (make run does)\"");
+    }
     b.started_ms = clock_now_ms ();
     for (int s = 0; s < SIDE__COUNT; s++)
         pthread_mutex_init (&b.stats[s].lock, NULL);
@@ -296,6 +320,9 @@ main (int argc, char **argv)
         log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path,
                   config_get (c, "data-dir"));
     b.zmq_ctx = zmq_ctx_new ();
+    //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
+    if (b.zmq_ctx && zmq_ctx_set (b.zmq_ctx, ZMQ_IPV6, 1) != 0)
+        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
     http = http_server_new (b.pool, &b);
     if (!b.zmq_ctx || !http) {
         err_set (&err, ERR_NOMEM, NULL, "cannot create the servers");

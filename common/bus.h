@@ -58,6 +58,26 @@ err_t
 err_t
     bus_curve_keygen (const char *dir, const char *name, err_info_t *err);
 
+//  Whether endpoint stays on this host: tcp:// on a literal loopback
+//  address (127.0.0.0/8, [::1]), ipc:// or inproc://. A connect endpoint's
+//  "source;destination" form is judged by its destination.
+bool
+    bus_endpoint_local (const char *endpoint);
+
+//  The rule for ZeroMQ without CURVE (issue 13, "the bus is closed by
+//  default"): a socket without certificates (curve_dir NULL) may bind or
+//  connect only to a local endpoint, unless insecure says the network is
+//  trusted. ERR_OK if allowed; else ERR_INVALID with a message naming
+//  flag (e.g. "--pub"), the endpoint and the ways out.
+err_t
+    bus_endpoint_allowed (const char *flag, const char *endpoint, const char *curve_dir,
+                          bool insecure, err_info_t *err);
+
+//  Parse the value of --insecure-bus-on-network: yes, true or 1; no,
+//  false, 0 or NULL (unset). Returns false for any other text.
+bool
+    bus_parse_insecure (const char *value, bool *insecure);
+
 //  Stop ZAP handlers started by bus_curve_server (before zmq_ctx_term,
 //  after the sockets that use them are closed).
 void

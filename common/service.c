@@ -456,6 +456,9 @@ s_serve (service_t *svc)
         log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path, dir);
     svc->http = http_server_new (svc->pool, svc);
     svc->zmq_ctx = zmq_ctx_new ();
+    //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
+    if (svc->zmq_ctx && zmq_ctx_set (svc->zmq_ctx, ZMQ_IPV6, 1) != 0)
+        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
     svc->commands = command_server_new (svc->pool, svc->zmq_ctx, cmd, curve);
     if (!svc->http || !svc->zmq_ctx || !svc->commands) {
         err_set (&err, ERR_NOMEM, NULL, "cannot create servers");

@@ -19,6 +19,11 @@ ERP_PUB=${ERP_PUB:-tcp://127.0.0.1:5561}
 ERP_CMD=${ERP_CMD:-tcp://127.0.0.1:5562}
 BRIDGE_HTTP=${BRIDGE_HTTP:-127.0.0.1:8083}
 LOG_LEVEL=${LOG_LEVEL:-info}
+# The bus is closed by default: the CURVE certificates are made under
+# var/curve on the first start (scripts/curve-init.sh) and reused after;
+# each program runs with --curve-dir var/curve/<its name>. CURVE_DIR=off
+# runs without CURVE (the ZeroMQ sockets must then stay on loopback).
+CURVE_DIR=${CURVE_DIR:-var/curve}
 
 die() {
     echo "run: $*" >&2
@@ -95,6 +100,22 @@ fi
 
 mkdir -p var/crm var/erp var/bridge
 
+crm_curve=()
+erp_curve=()
+bridge_curve=()
+if [ "$CURVE_DIR" != off ]; then
+    [ -x "$BIN/bridgectl" ] \
+        || die "$BIN/bridgectl is missing (it makes the CURVE certificates): run 'make' first, or CURVE_DIR=off make run"
+    sh scripts/curve-init.sh "$CURVE_DIR" "$BIN/bridgectl" | sed 's/^curve-init/run/' \
+        || die "cannot set up the CURVE certificates in $CURVE_DIR"
+    [ -f "$CURVE_DIR/crm/crm.key" ] || die "no CURVE certificates in $CURVE_DIR (see above)"
+    crm_curve=(--curve-dir "$CURVE_DIR/crm")
+    erp_curve=(--curve-dir "$CURVE_DIR/erp")
+    bridge_curve=(--curve-dir "$CURVE_DIR/bridge")
+else
+    echo "run: CURVE_DIR=off: the ZeroMQ sockets run without CURVE, on loopback only"
+fi
+
 pids=()
 names=()
 stopping=false
@@ -167,19 +188,19 @@ wait_ready() {
 }
 
 start crm "[crm]   " crm-service --data-dir var/crm --http "$CRM_HTTP" \
-    --pub "$CRM_PUB" --cmd "$CRM_CMD" --log-level "$LOG_LEVEL"
+    --pub "$CRM_PUB" --cmd "$CRM_CMD" --log-level "$LOG_LEVEL" "${crm_curve[@]}"
 wait_ready crm-service "$CRM_HTTP" "${pids[-1]}"
 
 if $have_erp; then
     start erp "[erp]   " erp-service --data-dir var/erp --http "$ERP_HTTP" \
-        --pub "$ERP_PUB" --cmd "$ERP_CMD" --log-level "$LOG_LEVEL"
+        --pub "$ERP_PUB" --cmd "$ERP_CMD" --log-level "$LOG_LEVEL" "${erp_curve[@]}"
     wait_ready erp-service "$ERP_HTTP" "${pids[-1]}"
 fi
 
 if $have_bridge; then
     start bridge "[bridge]" bridge --data-dir var/bridge --http "$BRIDGE_HTTP" \
         --crm-pub "$CRM_PUB" --crm-cmd "$CRM_CMD" --erp-pub "$ERP_PUB" --erp-cmd "$ERP_CMD" \
-        --log-level "$LOG_LEVEL"
+        --log-level "$LOG_LEVEL" "${bridge_curve[@]}"
     wait_ready bridge "$BRIDGE_HTTP" "${pids[-1]}"
 fi
 
@@ -211,6 +232,16 @@ if $have_bridge; then
 EOF
 else
     echo "  bridge       not built (no $BIN/bridge): not started"
+fi
+if [ "$CURVE_DIR" != off ]; then
+    curve_at=$CURVE_DIR
+    [[ "$curve_at" == /* ]] || curve_at=$PWD/$curve_at
+    cat <<EOF
+  bus          CURVE: only the bridge's certificate is admitted; certificates in
+               $curve_at (crm/, erp/, bridge/), made once, reused
+EOF
+else
+    echo "  bus          no CURVE (CURVE_DIR=off): any local process can send commands"
 fi
 cat <<EOF
 
