@@ -272,3 +272,25 @@ test('confirming an order someone else changed shows the conflict and the fresh 
   await checkA11y(page);
   await screenshot(page, 'erp-order-conflict');
 });
+
+test('on a phone the warehouse reaches stock, a product and an order through the menu', async (t) => {
+  const page = await newPage(t, browser, { viewport: 'phone' });
+  await signIn(page, erp, wendy);
+  await page.getByRole('heading', { name: 'Stock', level: 1 }).waitFor();
+  await checkA11y(page);
+  await page.getByRole('link', { name: 'BOLT-10' }).first().click();
+  await page.getByRole('heading', { name: /BOLT-10/ }).waitFor();
+  await page.getByRole('table', { name: 'Stock moves' }).waitFor();
+  await checkA11y(page);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `the product page is ${width}px wide on a 390px phone`);
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Sales orders' }).click();
+  await page.getByRole('heading', { name: 'Sales orders', level: 1 }).waitFor();
+  // Shipped in part by the test above: under its own status.
+  await page.getByRole('button', { name: 'Partly shipped' }).click();
+  await page.getByRole('link', { name: order.number }).click();
+  await page.getByRole('heading', { name: `Order ${order.number}` }).waitFor();
+  await checkA11y(page);
+  await assertNoMoney(page, 'the order page on a phone');
+});
