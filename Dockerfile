@@ -32,13 +32,17 @@ RUN apt-get update \
         curl sqlite3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home app \
- && mkdir -p /data \
- && chown app:app /data \
- && chmod 0700 /data
+ && mkdir -p /data /curve/crm /curve/erp /curve/bridge \
+ && chown app:app /data /curve /curve/crm /curve/erp /curve/bridge \
+ && chmod 0700 /data /curve/crm /curve/erp /curve/bridge
 
 COPY --from=build /src/bin/ /usr/local/bin/
+# The compose file's curve-init service: the CURVE certificates on first
+# start (executable in git, and COPY keeps the mode).
+COPY --from=build /src/scripts/curve-init.sh /usr/local/bin/curve-init
 
-# A fresh named volume takes this folder's owner and mode.
+# A fresh named volume takes this folder's owner and mode (/curve/<name>
+# too: the certificate volumes of docker-compose.yml).
 VOLUME /data
 WORKDIR /data
 USER app

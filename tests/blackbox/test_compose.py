@@ -3,7 +3,9 @@ and §6: `docker-compose config` accepts the file, and its normalised form
 runs crm, erp and bridge each in its own container with its own volume at
 /data, on the ports of DESIGN.md, listening on 0.0.0.0, the bridge
 connecting to the services by their names, health checks on /readyz, and
-an image built on Debian 12.
+an image built on Debian 12. The bus is closed: a one-shot curve-init
+service makes the CURVE certificates into one volume per program, and each
+program mounts only its own, read-only, and runs with --curve-dir.
 
 Needs the Debian package docker-compose (scripts/deps.sh installs it); a
 missing docker-compose is a failure, not a skip. No container is started.
@@ -236,3 +238,78 @@ def test_dockerignore_keeps_build_output_and_data_out():
         entries = {l.strip().strip("/") for l in f if l.strip() and not l.startswith("#")}
     for path in ("bin", "build", "var", ".git"):
         assert path in entries, (path, entries)
+
+
+# ---------------------------------------------------------------------------
+# CURVE: certificates made on first start, wired through volumes
+
+def mounts_with_mode(svc):
+    """[(source, target, read_only)] whatever the syntax."""
+    out = []
+    for v in svc.get("volumes") or []:
+        if isinstance(v, dict):
+            out.append((v.get("source"), v.get("target"), bool(v.get("read_only"))))
+        else:
+            parts = v.split(":")
+            out.append((parts[0], parts[1] if len(parts) > 1 else parts[0],
+                        len(parts) > 2 and "ro" in parts[2].split(",")))
+    return out
+
+
+def curve_volume(config, program):
+    """The named volume a program's --curve-dir is, checked read-only."""
+    name, prefix, _, _, _ = PROGRAMS[program]
+    svc = service(config, name)
+    curve_dir = flag_or_env(svc, prefix, "curve-dir")
+    assert curve_dir, "%s runs without --curve-dir: its ZeroMQ links have no CURVE" % name
+    mounts = [m for m in mounts_with_mode(svc) if m[1] == curve_dir]
+    assert len(mounts) == 1, "%s: nothing mounted at its --curve-dir %s: %r" % (name, curve_dir, mounts_with_mode(svc))
+    source, _, read_only = mounts[0]
+    assert source in (config.get("volumes") or {}), "%s: %s is not a named volume" % (name, source)
+    assert read_only, "%s: the certificate volume should be read-only in the program" % name
+    return source
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_each_program_runs_with_curve_from_its_own_read_only_volume(config, program):
+    source = curve_volume(config, program)
+    name = PROGRAMS[program][0]
+    # No other program sees this volume (it holds this program's secret key).
+    for other, (other_name, _, _, _, _) in PROGRAMS.items():
+        if other != program:
+            assert source not in [m[0] for m in mounts_with_mode(service(config, other_name))], \
+                "%s's certificate volume %s is mounted in %s too" % (name, source, other_name)
+
+
+def test_curve_init_makes_the_certificates_before_any_program_starts(config):
+    init = service(config, "curve-init")
+    cmd = command(init)
+    assert cmd and cmd[0] in ("curve-init", "/usr/local/bin/curve-init"), cmd
+    root = cmd[1]
+    # scripts/curve-init.sh ROOT writes ROOT/crm, ROOT/erp, ROOT/bridge:
+    # each is the volume its program mounts.
+    mounted = {target: source for source, target, _ in mounts_with_mode(init)}
+    for program, (name, _, _, _, _) in PROGRAMS.items():
+        assert mounted.get(root + "/" + name) == curve_volume(config, program), (name, mounted)
+    assert str(init.get("restart", "no")) in ("no", "False", "false"), \
+        "a one-shot service must not be restarted: %r" % init.get("restart")
+    for program, (name, _, _, _, _) in PROGRAMS.items():
+        deps = service(config, name).get("depends_on") or {}
+        assert isinstance(deps, dict) and "curve-init" in deps, (name, deps)
+        assert deps["curve-init"].get("condition") == "service_completed_successfully", (name, deps)
+
+
+def test_the_image_ships_curve_init_and_the_certificate_folders():
+    runtime = " ".join(dockerfile_stages()[-1][1])
+    assert re.search(r"COPY (--from=\S+ )?\S*scripts/curve-init\.sh /usr/local/bin/curve-init\b", runtime), runtime
+    # A fresh volume takes the owner and mode of the folder it is mounted
+    # on: the program's user must own /curve/<name>, and nobody else read it.
+    for name in ("crm", "erp", "bridge"):
+        assert re.search(r"mkdir -p [^&]*/curve/%s\b" % name, runtime), name
+        assert re.search(r"chown app:app [^&]*/curve/%s\b" % name, runtime), name
+        assert re.search(r"chmod 0700 [^&]*/curve/%s\b" % name, runtime), name
+    assert os.access(os.path.join(REPO, "scripts", "curve-init.sh"), os.X_OK), \
+        "scripts/curve-init.sh must be executable (COPY keeps the mode)"
+    with open(DOCKERIGNORE) as f:
+        ignored = {l.strip().strip("/") for l in f if l.strip() and not l.startswith("#")}
+    assert "scripts" not in ignored
