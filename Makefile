@@ -152,6 +152,21 @@ browser: all
 	$(Q)fail=0; for f in tests/browser/*.test.mjs; do echo "== $$f"; \
 	    BIN_DIR=$(abspath $(BIN)) node --test --test-reporter=spec $$f || fail=1; done; exit $$fail
 
+# The fault harness's long run (tests/faults/, docs/reliability.md): kills,
+# pauses, network cuts (as root) and lost events under a seeded workload,
+# then the independent checker. `make test` runs a short one.
+FAULT_SEED ?= 1
+FAULT_OPS ?= 50000
+FAULT_KILLS ?= 200
+FAULT_STOPS ?= 40
+FAULT_CUTS ?= 20
+FAULT_LOSSES ?= 10
+.PHONY: faults
+faults: all
+	$(Q)nice -n 10 /usr/bin/python3 tests/faults/run.py --bin-dir $(abspath $(BIN)) --seed $(FAULT_SEED) \
+	    --ops $(FAULT_OPS) --kills $(FAULT_KILLS) --stops $(FAULT_STOPS) --cuts $(FAULT_CUTS) \
+	    --losses $(FAULT_LOSSES) --cut-seconds 1-60 --stop-seconds 1-10 --converge-timeout 900
+
 # The whole suite: normal build, then everything again under ASan+UBSan.
 test: deps-check
 	$(Q)$(MAKE) --no-print-directory unit fuzz-replay blackbox browser

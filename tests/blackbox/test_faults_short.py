@@ -1,0 +1,88 @@
+"""The short run of the fault harness (tests/faults/, docs/reliability.md)
+inside `make test`: a few hundred operations through the real programs
+with kill -9 of each program several times, a SIGSTOP, a forced loss of
+events and, as root, a network cut between namespaces; then the
+independent checker must find nothing lost, duplicated or drifting.
+
+And the checker itself must not be blind: given a customer the bridge
+never carried, a second ERP customer claiming a linked CRM customer, and
+an acknowledged payment that ERP does not have, it names each of them."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+from conftest import BIN_DIR, REPO
+
+FAULTS = os.path.join(REPO, "tests", "faults")
+sys.path.insert(0, FAULTS)
+
+from checker import check  # noqa: E402
+from cluster import Cluster  # noqa: E402
+from workload import Workload  # noqa: E402
+
+SHORT = ["--seed", "13", "--ops", "400", "--kills", "9", "--stops", "2", "--cuts", "1", "--losses", "1",
+         "--sync", "normal", "--converge-timeout", "60"]
+
+
+def test_short_fault_run_loses_and_duplicates_nothing(tmp_path):
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, os.path.join(FAULTS, "run.py"), "--bin-dir", BIN_DIR,
+                        "--workdir", str(tmp_path / "run")] + SHORT,
+                       capture_output=True, text=True, timeout=240)
+    out = p.stdout + p.stderr
+    print(out)
+    assert p.returncode == 0 and "RESULT: PASS" in out, out[-6000:]
+    assert "lost 0, duplicated 0, drift 0" in out, out[-3000:]
+    # every kind of fault happened: kill -9 of each program at least twice
+    kills = [l for l in out.splitlines() if l.startswith("faults injected:")][0]
+    for prog in ("crm", "erp", "bridge"):
+        assert "%s 3" % prog in kills.split(";")[0], kills
+    assert "sigstop 2" in kills and "lost events 1" in kills and "late start 1" in kills, kills
+    # the forced loss was noticed as a gap and replayed
+    gaps = [l for l in out.splitlines() if l.startswith("gaps detected:")][0]
+    assert int(gaps.split()[2]) >= 1, gaps
+    if os.geteuid() == 0:
+        assert "net cut 1" in kills and "network namespaces: used" in out, out[-3000:]
+    else:
+        assert "network namespaces: SKIPPED" in out, out[-3000:]
+        warnings.warn("fault harness: not root, so the network-namespace cut was SKIPPED "
+                      "(kills, pauses and lost events ran)")
+    assert time.monotonic() - t0 < 180
+
+
+def test_the_checker_names_lost_and_duplicated_records():
+    workdir = tempfile.mkdtemp(prefix="faults-checker-")
+    cluster = Cluster(BIN_DIR, workdir, netns=False, sync="normal", pub_hwm=100000, sub_hwm=100000)
+    try:
+        cluster.start_services()
+        cluster.bridge.start()
+        wl = Workload(cluster, seed=5)
+        wl.setup(products=2)
+        for _ in range(25):
+            wl.step()
+        deadline = time.monotonic() + 60
+        while check(cluster, wl.ledger).total():
+            assert time.monotonic() < deadline, check(cluster, wl.ledger).all()
+            time.sleep(0.5)
+        linked = next(c for c in wl.ledger.customers.values() if c["origin"] == "crm")
+
+        cluster.bridge.terminate()
+        before = set(wl.ledger.customers)
+        wl.crm_customer()                       # never carried: the bridge is down
+        (stray,) = set(wl.ledger.customers) - before
+        stray_id = wl.ledger.customers[stray]["crm_id"]
+        st, dup = wl.erp.call("POST", "/api/v1/customers", {"name": "Twin", "crm_id": linked["crm_id"]})
+        assert st == 201, dup
+        wl.ledger.payments["PAY-NEVER"] = {"customer_erp_id": None, "amount": 1, "id": None}
+        f = check(cluster, wl.ledger, give_up_s=2)
+        text = "\n".join(x for _, x in f.all())
+        assert any(linked["crm_id"] in x and "2 ERP customers" in x for x in f.duplicated), text
+        assert any("PAY-NEVER" in x for x in f.lost), text
+        assert any(stray_id in x and "never reached ERP" in x for x in f.lost), text
+    finally:
+        cluster.stop_all()
+        cluster.close()
