@@ -8,7 +8,7 @@ import { t, tEnum, loadArea } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, badge, kpi, card, details, form, modal, toast,
   errorBox, loading, empty, confirmDialog, conflictNotice } from '/common/ui.js';
-import { loadUsers } from './customers.js';
+import { loadUsers, localize } from './customers.js';
 
 const INTERACTION_KINDS = ['call', 'meeting', 'sms', 'email', 'note'];
 const TIMELINE_PAGE = 20;
@@ -192,7 +192,7 @@ function logForm(c, contacts, timeline) {
       } catch (e) {
         if (e instanceof ApiError && e.field === 'duration_seconds') e.field = 'duration';
         if (e instanceof ApiError && e.field === 'user_id') e.field = null;
-        throw e;
+        throw localize(e);
       }
     },
   });
@@ -305,7 +305,9 @@ function addDialog(title, fields, path, extraBody, reload) {
     submit: t('common.add'),
     cancel: close,
     onSubmit: async (v) => {
-      await api.post(path, { ...v, ...extraBody }, { idempotencyKey: true });
+      try {
+        await api.post(path, { ...v, ...extraBody }, { idempotencyKey: true });
+      } catch (e) { throw localize(e); }
       close();
       toast(t('common.saved'));
       reload();
@@ -404,8 +406,10 @@ function tasksBlock(c, tasks, user, reload) {
     submit: t('common.add'),
     cancel: close,
     onSubmit: async (v) => {
-      await api.post('/tasks', { ...v, due_at: fmt.fromLocalInput(v.due_at), remind_at: fmt.fromLocalInput(v.remind_at),
-        customer_id: c.id, assignee_id: user.id }, { idempotencyKey: true });
+      try {
+        await api.post('/tasks', { ...v, due_at: fmt.fromLocalInput(v.due_at), remind_at: fmt.fromLocalInput(v.remind_at),
+          customer_id: c.id, assignee_id: user.id }, { idempotencyKey: true });
+      } catch (e) { throw localize(e); }
       close();
       toast(t('common.saved'));
       reload();

@@ -27,6 +27,27 @@ export async function loadUsers(user) {
   return usersCache;
 }
 
+// The service's field messages are English; the usual ones are said in the
+// user's language (the field itself is named by where the message stands).
+export function localMessage(msg) {
+  const text = String(msg || '');
+  let m;
+  if (/\bis required\b/.test(text)) return t('common.required');
+  if (/must be an e-mail address/.test(text)) return t('customers.err_email');
+  if (/must be a phone number/.test(text)) return t('customers.err_phone');
+  if (/another record already has this/.test(text)) return t('customers.err_taken');
+  if (/without ';'/.test(text)) return t('customers.err_tags');
+  if (/must be a date/.test(text)) return t('customers.err_date');
+  if ((m = /at most (\d+) bytes/.exec(text))) return t('customers.err_too_long', { n: fmt.num(Number(m[1])) });
+  return text;
+}
+
+// Rewrites an ApiError's message for the user before a form shows it.
+export function localize(e) {
+  if (e instanceof ApiError && e.field) e.message = localMessage(e.message);
+  return e;
+}
+
 function ownerLabel(id, user, users) {
   if (!id) return t('customers.owner_nobody');
   if (id === user.id) return t('customers.owner_me');
@@ -293,7 +314,7 @@ async function renderForm(root, ctx, id) {
         }
         if (e instanceof ApiError && e.field && e.field.startsWith('addresses[') && addrs.showError(e.field, e.message)) return;
         if (e instanceof ApiError && e.field === 'campaign_id') { e.field = 'lead_source'; }
-        throw e;
+        throw localize(e);
       }
     },
   });
@@ -405,7 +426,7 @@ function addressEditor(initial) {
       const r = filled[Number(m[1])];
       if (!r || !r.errs[m[2]]) return false;
       // The API names the path ("addresses[0].line1 is required"); the field already says which.
-      r.errs[m[2]].textContent = /\bis required$/.test(msg) ? t('common.required') : msg;
+      r.errs[m[2]].textContent = localMessage(msg);
       r.errs[m[2]].hidden = false;
       r.inputs[m[2]].setAttribute('aria-invalid', 'true');
       r.inputs[m[2]].focus();
