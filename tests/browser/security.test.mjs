@@ -92,6 +92,48 @@ test('a form posted from another origin is refused and creates nothing', async (
   await page.getByRole('navigation').first().waitFor({ state: 'attached' });
 });
 
+test('signing out ends the session on the server', async (t) => {
+  const rep = await sys.crm.addUser('signout-rep', 'sales_rep');
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rep);
+  const [cookie] = await page.context().cookies(sys.crm.url);
+  const asBefore = () => fetch(`${sys.crm.url}/api/v1/session`, { headers: { Cookie: `${cookie.name}=${cookie.value}` } });
+  assert.equal((await asBefore()).status, 200);
+  await page.locator('.user-details summary').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Name or e-mail', { exact: true }).waitFor();
+  // the old cookie, replayed by someone who copied it, opens nothing
+  assert.equal((await asBefore()).status, 401);
+});
+
+test('pages carry the security headers and no other site can frame them', async (t) => {
+  for (const path of ['/', '/app/app.js', '/common/shell.js']) {
+    const r = await fetch(sys.crm.url + path);
+    assert.equal(r.status, 200, path);
+    const csp = r.headers.get('content-security-policy') || '';
+    assert.match(csp, /script-src 'self'/, `${path}: ${csp}`);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `${path}: ${csp}`);
+    assert.match(csp, /frame-ancestors 'none'/, `${path}: ${csp}`);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
+    assert.match(r.headers.get('referrer-policy') || '', /no-referrer|same-origin|strict-origin/, path);
+  }
+  // A foreign page that tries to show the CRM in a frame (clickjacking)
+  // gets nothing: the sign-in form never appears inside it.
+  const site = await foreignSite('<!doctype html><html lang="en"><head><title>Frame</title><link rel="icon" href="data:,"></head>'
+    + `<body><iframe title="crm" src="${sys.crm.url}/" width="600" height="400"></iframe></body></html>`);
+  t.after(() => site.close());
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${site.port}/`);
+  const inner = await waitUntil(() => page.frames().find((f) => f !== page.mainFrame() && f.url() !== 'about:blank'),
+    { what: 'the frame to navigate', timeout: 5000 });
+  await waitUntil(() => !inner.url().startsWith('http') || inner.locator('input').count(),
+    { what: 'the frame refused or rendered', timeout: 5000 }).catch(() => {});
+  assert.match(inner.url(), /^chrome-error:/, `the frame shows ${inner.url()}`);
+  assert.equal(await inner.locator('input').count(), 0, 'the CRM rendered inside a foreign frame');
+});
+
 test('a session expires after the idle time', async (t) => {
   const small = await startSystem({ only: ['crm'], crmArgs: ['--session-idle', '2'] });
   t.after(() => small.stop());
