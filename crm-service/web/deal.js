@@ -173,7 +173,7 @@ export default async function render(root, ctx) {
           h('th', { scope: 'col', class: 'num' }, t('deal.line_total')),
           frozen ? null : h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('common.actions'))))),
         h('tbody', null, rows)));
-      mount(linesBox, h('h2', null, t('deal.lines')), tbl, linesErr, frozen ? null : linePicker());
+      mount(linesBox, h('h2', null, t('deal.lines')), frozen ? h('p', { class: 'muted' }, t('deal.frozen')) : null, tbl, linesErr, frozen ? null : linePicker());
       drawTotal();
     }
     function lineRow(l, i) {
@@ -219,6 +219,15 @@ export default async function render(root, ctx) {
       });
       for (const el of [q, p, d]) Object.assign(el.style, { minInlineSize: '5rem' });
       drawAvail();
+      if (frozen) {
+        // a won deal's lines are ERP's order now: shown, not edited
+        return h('tr', null,
+          h('td', { 'data-label': t('deal.product') }, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null),
+          h('td', { class: 'num', 'data-label': t('common.quantity') }, fmt.num(l.quantity)),
+          h('td', { class: 'num', 'data-label': t('deal.unit_price') }, fmt.money(l.unit_price_minor, currency())),
+          h('td', { class: 'num', 'data-label': t('deal.discount') }, fmt.pct(l.discount_percent || 0, 0)),
+          totalCell);
+      }
       const tr = h('tr', null,
         h('td', { 'data-label': t('deal.product') }, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null, errEl),
         h('td', { class: 'num', 'data-label': t('common.quantity') }, h('label', { for: qId, class: 'sr-only' }, t('deal.quantity_of', { name: label })), q, avail),

@@ -307,6 +307,7 @@ export default async function render(root, ctx) {
       allStages.forEach((s, i) => {
         const el = h('section', { class: 'board-col', 'aria-labelledby': 'col-h-' + i, data: { stage: s.name } });
         columns.set(s.name, { items: pages[i].items || [], next: pages[i].next_cursor, el, idx: i });
+        el.style.flex = '1 0 12.5rem';
         dropTarget(el, s);
         board.append(el);
         drawColumn(s);
@@ -331,7 +332,7 @@ export default async function render(root, ctx) {
     const count = col.next ? t('pipeline.count_more', { n: fmt.num(n) }) : fmt.num(n);
     const head = h('h2', { id: 'col-h-' + col.idx },
       h('span', null, stageLabel(stage.name)),
-      h('span', { class: 'badge', 'aria-label': t('pipeline.deal_count', { n: count }) }, count));
+      h('span', { class: 'badge' }, h('span', { 'aria-hidden': 'true' }, count), h('span', { class: 'sr-only' }, t('pipeline.deal_count', { n: count }))));
     const sum = h('div', { class: 'muted col-total' }, n ? totals(col.items) : '');
     Object.assign(sum.style, { marginInline: '.25rem', marginBlockEnd: '.5rem', fontSize: '.85rem', fontVariantNumeric: 'tabular-nums' });
     const cards = col.items.map((d) => dealCard(d, stage));
@@ -365,8 +366,8 @@ export default async function render(root, ctx) {
     if (stage.kind !== 'won') {
       const row = h('div', { class: 'move-row' },
         h('label', { for: selId, class: 'sr-only' }, t('pipeline.move_deal', { title: d.title })), sel, go);
-      Object.assign(row.style, { display: 'flex', gap: '.35rem', marginBlockStart: '.4rem' });
-      Object.assign(sel.style, { flex: '1', paddingBlock: '.2rem' });
+      Object.assign(row.style, { display: 'flex', flexWrap: 'wrap', gap: '.35rem', marginBlockStart: '.4rem' });
+      Object.assign(sel.style, { flex: '1 1 7.5rem', paddingBlock: '.2rem' });
       card.append(row);
     } else if (d.order_status) {
       card.append(h('div', null, badge(enumLabel('deal.order_status_', d.order_status), 'info')));

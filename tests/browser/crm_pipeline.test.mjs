@@ -2,8 +2,9 @@
 // from the catalogue (asking for more than is available is said before
 // saving), the board (drag a deal across and win it), a stale move shown as
 // "someone else changed it", losing with a reason, the manager's analytics
-// as charts, and the tasks. Screenshots of the board (also in Persian), the
-// deal, analytics and tasks, desktop and phone.
+// as charts, and the tasks. Screenshots (desktop and phone): crm-board,
+// crm-board-fa (Persian), crm-deal-lines, crm-deal-won, crm-analytics,
+// crm-tasks.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -94,7 +95,7 @@ test('a rep opens a deal with a catalogue line and is warned before asking for m
   await page.getByText('40 available').waitFor();
   await settled(page);
   await checkA11y(page);
-  await screenshot(page, 'crm-deal', { fullPage: true });
+  await screenshot(page, 'crm-deal-lines', { fullPage: true });
 });
 
 test('the rep drags the deal across the board and wins it', async (t) => {
@@ -107,7 +108,7 @@ test('the rep drags the deal across the board and wins it', async (t) => {
   await column('new').getByText('€2,838.60').first().waitFor();
   await settled(page);
   await checkA11y(page);
-  await screenshot(page, 'crm-pipeline');
+  await screenshot(page, 'crm-board');
   for (const stage of ['qualified', 'proposal']) {
     await card().dragTo(column(stage));
     await column(stage).locator(`.board-card[data-id="${made.dealId}"]`).waitFor();
@@ -129,6 +130,7 @@ test('the rep drags the deal across the board and wins it', async (t) => {
   await page.getByText(/Order status/).waitFor();
   await settled(page);
   await checkA11y(page);
+  await screenshot(page, 'crm-deal-won', { fullPage: true });
 });
 
 test('the board in Persian lays out right to left', async (t) => {
@@ -140,7 +142,7 @@ test('the board in Persian lays out right to left', async (t) => {
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('heading', { name: 'مذاکره' }).waitFor();
   await settled(page);
-  await screenshot(page, 'crm-pipeline-fa');
+  await screenshot(page, 'crm-board-fa');
   // and back: the language is remembered on the user
   await page.getByLabel('زبان').selectOption('en');
   await page.getByRole('heading', { name: 'Pipeline', level: 1 }).waitFor();
