@@ -347,3 +347,51 @@ def test_the_bridge_with_a_key_the_services_do_not_allow_is_not_ready(start_serv
     how = bridge.exits[-1][1] if bridge.exits else "?"
     assert code == 0 and not how.startswith("did not stop"), \
         "the bridge, refused by both services, did not stop cleanly on SIGTERM: code %r, %s" % (code, how)
+
+
+def test_defect_1_a_forged_order_at_price_1_changes_nothing_under_curve(curve_system):
+    """Issue 13, defect 1: without CURVE an `apply` of order.create with
+    unit_price_minor 1 on a product listed at 50,000.00 gave a confirmed
+    order with stock reserved, and `replay`, `snapshot` and SUB handed out
+    everything. With CURVE, a local DEALER with no certificate or an
+    unknown one gets no answer to any of them, and ERP is unchanged: no
+    order, nothing reserved, no event written."""
+    import requests
+    erp, crm, keys = curve_system.erp, curve_system.crm, curve_system.keys
+    p = erp.api("POST", "/api/v1/products", json={"sku": "GOLD-1", "name": "Gold bar",
+                                                  "list_price_minor": 5000000, "cost_minor": 4000000,
+                                                  "tax_rate_bp": 0}).json()
+    w = erp.api("POST", "/api/v1/warehouses", json={"code": "MAIN", "name": "Main"}).json()
+    c = erp.api("POST", "/api/v1/customers", json={"name": "Mallory Ltd"}).json()
+    r = erp.api("POST", "/api/v1/stock/receipts", json={"product_id": p["id"], "warehouse_id": w["id"],
+                                                         "quantity": 10})
+    assert r.status_code == 201, r.text
+
+    def outbox_seq():
+        text = requests.get(erp.url + "/metrics", timeout=5).text
+        return int(re.search(r"^outbox_last_seq (\d+)$", text, re.M).group(1))
+
+    seq = outbox_seq()
+    forged = {"op": "apply", "cmd_id": str(uuid.uuid4()), "type": "order.create",
+              "data": {"external_ref": str(uuid.uuid4()), "customer_id": c["id"],
+                       "lines": [{"sku": "GOLD-1", "quantity": 5, "unit_price_minor": 1}]}}
+    for kind, sock in (("without CURVE", plain_socket(zmq.DEALER, erp.cmd)),
+                       ("with an unknown key", curve_socket(zmq.DEALER, erp.cmd, keys["erp_public"]))):
+        curve_system.sockets.append(sock)
+        assert request(sock, dict(forged, cmd_id=str(uuid.uuid4())), SILENCE) is None, \
+            "ERP answered a forged order.create from a DEALER %s" % kind
+        assert request(sock, {"op": "replay", "from_seq": 1, "max": 100}, 1.0) is None, \
+            "ERP replayed its events to a DEALER %s" % kind
+        assert request(sock, {"op": "snapshot", "entity": "customer", "max": 100}, 1.0) is None, \
+            "ERP handed out its customers to a DEALER %s" % kind
+    for kind, sock in (("without CURVE", plain_socket(zmq.DEALER, crm.cmd)),
+                       ("with an unknown key", curve_socket(zmq.DEALER, crm.cmd, keys["crm_public"]))):
+        curve_system.sockets.append(sock)
+        assert request(sock, {"op": "snapshot", "entity": "customer", "max": 100}, 1.0) is None, \
+            "CRM handed out its customers to a DEALER %s" % kind
+
+    time.sleep(0.3)
+    assert erp.api("GET", "/api/v1/orders").json()["items"] == []
+    levels = erp.api("GET", "/api/v1/stock", params={"product_id": p["id"]}).json()["items"]
+    assert [lv["reserved"] for lv in levels] == [0], levels
+    assert outbox_seq() == seq, "ERP wrote events after the forged commands"
