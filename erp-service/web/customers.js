@@ -29,6 +29,9 @@ export default function render(root, ctx) {
       { key: 'balance_minor', label: t('finance.balance'), num: true, sort: 'balance_minor', render: (r) => money(r.balance_minor, r.currency) },
       { key: 'overdue_minor', label: t('finance.overdue'), num: true, sort: 'overdue_minor', render: (r) => (r.overdue_minor > 0 ? h('span', { class: 'qty-below' }, money(r.overdue_minor, r.currency)) : money(0, r.currency)) },
       { key: 'hold', label: t('finance.credit_hold'), render: (r) => (r.credit_hold ? badge(t('finance.on_hold'), 'bad') : '') },
+      { key: 'links', label: t('common.actions'), render: (r) => h('span', { class: 'inline-actions' },
+        h('a', { href: '#/invoices?customer=' + encodeURIComponent(r.id), 'aria-label': t('finance.invoices_of', { name: r.name }) }, t('finance.invoices')),
+        h('a', { href: '#/payments?customer=' + encodeURIComponent(r.id), 'aria-label': t('finance.payments_of', { name: r.name }) }, t('finance.payments'))) },
     ],
     fields: (r) => [
       { name: 'name', label: t('finance.customer'), value: r && r.name, required: !r, readonly: !!r, hint: r ? t('finance.crm_owned') : null },

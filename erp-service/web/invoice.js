@@ -54,7 +54,7 @@ export default async function render(root, ctx) {
           [t('finance.total'), money(inv.total_minor, cur)],
         ]))),
         h('div', null, card(t('finance.details'), details([
-          [t('finance.customer'), customer ? customer.name : ''],
+          [t('finance.customer'), customer ? link(customer.name, '#/invoices?customer=' + encodeURIComponent(customer.id)) : ''],
           [t('finance.order'), inv.order_number ? link(inv.order_number, '#/orders/' + inv.order_id) : ''],
           [t('finance.issued_on'), date(inv.issued_on)],
           [t('finance.due_on'), date(inv.due_on)],

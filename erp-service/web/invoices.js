@@ -4,25 +4,26 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, button, toast, debounce } from '/common/ui.js';
-import { names, statusBadge, searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, table, pagedList, tabs, button, toast, debounce, link } from '/common/ui.js';
+import { names, record, statusBadge, searchBox, setQuery } from './lib.js';
 
 const STATUSES = ['open', 'partly_paid', 'paid', 'void'];
 
 export default async function render(root, ctx) {
-  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', overdue: ctx.query.get('overdue') === 'true' };
+  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', overdue: ctx.query.get('overdue') === 'true', customer: ctx.query.get('customer') || '' };
+  const who = state.customer ? await record('/customers', state.customer) : null;
   const tabSlot = h('div');
   const listSlot = h('div');
   let list = null;
   function refresh() {
-    setQuery('/invoices', { status: state.status, q: state.q, overdue: state.overdue ? 'true' : '' });
+    setQuery('/invoices', { status: state.status, q: state.q, overdue: state.overdue ? 'true' : '', customer: state.customer });
     mount(tabSlot, tabs([
       { label: t('common.all'), active: !state.status && !state.overdue, onClick: () => { state.status = ''; state.overdue = false; refresh(); } },
       ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; state.overdue = false; refresh(); } })),
     ], t('finance.by_status')));
     list = pagedList({
       load: async (cursor) => {
-        const page = await api.get('/invoices', { status: state.status || undefined, q: state.q || undefined, sort: '-issued_on', cursor, limit: 25 });
+        const page = await api.get('/invoices', { status: state.status || undefined, customer_id: state.customer || undefined, q: state.q || undefined, sort: '-issued_on', cursor, limit: 25 });
         const nm = await names('/customers', page.items.map((i) => i.customer_id));
         page.items.forEach((i) => { i.customer = nm[i.customer_id]; });
         return page;
@@ -53,8 +54,9 @@ export default async function render(root, ctx) {
       button(t('finance.overdue_check'), async () => {
         try { const r = await api.post('/invoices/overdue_check', null); toast(t('finance.overdue_checked', { n: r.notified })); list.reload(); } catch (e) { toast(e.message, 'error'); }
       }),
-      h('a', { class: 'btn btn-primary', href: '#/payments/new' }, t('finance.record_payment'))),
+      h('a', { class: 'btn btn-primary', href: '#/payments/new' + (state.customer ? '?customer=' + encodeURIComponent(state.customer) : '') }, t('finance.record_payment'))),
     h('p', { class: 'muted' }, t('finance.today', { date: date(today()) })),
+    who ? h('p', { class: 'notice' }, t('finance.of_customer', { name: who.name }), ' ', link(t('finance.all_customers'), '#/invoices')) : null,
     h('div', { class: 'filters', role: 'search' }, searchBox(t('finance.search_invoices'), state.q, onSearch)),
     tabSlot, listSlot);
   refresh();

@@ -4,17 +4,18 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, debounce } from '/common/ui.js';
-import { names, searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, table, pagedList, debounce, link } from '/common/ui.js';
+import { names, record, searchBox, setQuery } from './lib.js';
 
 export default async function render(root, ctx) {
-  const state = { q: ctx.query.get('q') || '' };
+  const state = { q: ctx.query.get('q') || '', customer: ctx.query.get('customer') || '' };
+  const who = state.customer ? await record('/customers', state.customer) : null;
   const listSlot = h('div');
   function refresh() {
     setQuery('/payments', state);
     const list = pagedList({
       load: async (cursor) => {
-        const page = await api.get('/payments', { q: state.q || undefined, sort: '-received_on', cursor, limit: 25 });
+        const page = await api.get('/payments', { customer_id: state.customer || undefined, q: state.q || undefined, sort: '-received_on', cursor, limit: 25 });
         const nm = await names('/customers', page.items.map((p) => p.customer_id));
         page.items.forEach((p) => { p.customer = nm[p.customer_id]; });
         return page;
@@ -41,6 +42,7 @@ export default async function render(root, ctx) {
   const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
   mount(root,
     pageHead(t('finance.payments'), h('a', { class: 'btn btn-primary', href: '#/payments/new' }, t('finance.record_payment'))),
+    who ? h('p', { class: 'notice' }, t('finance.of_customer', { name: who.name }), ' ', link(t('finance.all_customers'), '#/payments')) : null,
     h('div', { class: 'filters', role: 'search' }, searchBox(t('finance.search_payments'), state.q, onSearch)),
     listSlot);
   refresh();
