@@ -181,7 +181,7 @@ async function renderList(root, ctx) {
     input.id = id;
     return h('div', { class: ['field', cls] }, h('label', { for: id }, label), input);
   };
-  const searchInput = h('input', { type: 'search', value: state.q, autocomplete: 'off',
+  const searchInput = h('input', { type: 'search', value: state.q, autocomplete: 'off', maxlength: 200,
     placeholder: t('customers.search_placeholder'), 'aria-controls': 'customer-results' });
   const searchNow = debounce(() => { state.q = searchInput.value.trim(); first(); }, 60);
   searchInput.addEventListener('input', searchNow);
