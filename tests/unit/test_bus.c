@@ -471,6 +471,54 @@ test_curve_client_without_server_certificate_is_io_error (void **state)
     s_zclose (client);
 }
 
+//  Issue 13, "the bus is closed by default": without CURVE only endpoints
+//  that stay on this host are allowed.
+static void
+test_bus_endpoint_local_accepts_only_this_host (void **state)
+{
+    (void) state;
+    const char *local[] = { "tcp://127.0.0.1:5551", "tcp://127.1.2.3:1", "tcp://127.0.0.1:*", "tcp://[::1]:5551",
+                            "tcp://[::ffff:127.0.0.1]:5551", "ipc:///tmp/x.sock", "inproc://events",
+                            "tcp://10.0.0.1:5000;127.0.0.1:5551", NULL };
+    const char *network[] = { "tcp://0.0.0.0:5551", "tcp://*:5551", "tcp://[::]:5551", "tcp://localhost:5551",
+                              "tcp://eth0:5551", "tcp://192.0.2.7:5551", "tcp://128.0.0.1:5551",
+                              "tcp://127.0.0.1.evil:5551", "tcp://127.0.0.1", "tcp://[::1:5551", "tcp://:5551",
+                              "pgm://127.0.0.1;239.192.1.1:5555", "ws://127.0.0.1:80", "tcp://127.0.0.1:5551;10.0.0.1:1",
+                              "", NULL };
+    for (int i = 0; local[i]; i++)
+        if (!bus_endpoint_local (local[i]))
+            fail_msg ("%s should count as local", local[i]);
+    for (int i = 0; network[i]; i++)
+        if (bus_endpoint_local (network[i]))
+            fail_msg ("%s should count as the network", network[i]);
+    assert_false (bus_endpoint_local (NULL));
+}
+
+static void
+test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback (void **state)
+{
+    (void) state;
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (bus_endpoint_allowed ("--pub", "tcp://127.0.0.1:5551", NULL, false, &err), ERR_OK);
+    assert_int_equal (bus_endpoint_allowed ("--pub", "tcp://0.0.0.0:5551", "/etc/crm", false, &err), ERR_OK);
+    assert_int_equal (bus_endpoint_allowed ("--pub", "tcp://0.0.0.0:5551", NULL, true, &err), ERR_OK);
+    assert_int_equal (bus_endpoint_allowed ("--cmd", "tcp://0.0.0.0:5552", NULL, false, &err), ERR_INVALID);
+    assert_non_null (strstr (err.message, "--cmd tcp://0.0.0.0:5552 is not a loopback address"));
+    assert_non_null (strstr (err.message, "--insecure-bus-on-network yes"));
+    assert_string_equal (err.field, "--cmd");
+
+    bool insecure = true;
+    assert_true (bus_parse_insecure (NULL, &insecure));
+    assert_false (insecure);
+    assert_true (bus_parse_insecure ("YES", &insecure));
+    assert_true (insecure);
+    assert_true (bus_parse_insecure ("0", &insecure));
+    assert_false (insecure);
+    assert_false (bus_parse_insecure ("maybe", &insecure));
+    assert_false (insecure);
+}
+
 int
 main (void)
 {
@@ -491,6 +539,8 @@ main (void)
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (test_curve_client_without_server_certificate_is_io_error,
                                          setup, teardown),
+        cmocka_unit_test (test_bus_endpoint_local_accepts_only_this_host),
+        cmocka_unit_test (test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
