@@ -41,9 +41,12 @@ export async function stages(fresh = false) {
 
 // Owner names: the sales people of /analytics/managers (managers and
 // admins may read it), plus the signed-in user. Reps see only their own.
+const customerNames = new Map();
 let ownersCache = null;
+let ownersFor = null;
 export async function owners(user) {
-  if (ownersCache) return ownersCache;
+  if (ownersCache && ownersFor === (user && user.id)) return ownersCache;
+  customerNames.clear();   // another user signed in: forget what the last one saw
   const map = new Map();
   if (user) map.set(user.id, user.name);
   if (isManager(user)) {
@@ -58,6 +61,7 @@ export async function owners(user) {
     }
   }
   ownersCache = map;
+  ownersFor = user && user.id;
   return map;
 }
 export function ownerName(map, id) {
@@ -66,7 +70,6 @@ export function ownerName(map, id) {
   return (map && map.get(id)) || t('pipeline.someone');
 }
 
-const customerNames = new Map();
 // A customer's name (cached promise); '' when it cannot be read.
 export function customerName(id) {
   if (!id) return Promise.resolve('');

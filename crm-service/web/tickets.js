@@ -24,7 +24,7 @@ export default async function render(root, ctx) {
 
 async function listPage(root, ctx, ownersMap) {
   const view = ['open', 'mine', 'all'].includes(ctx.query.get('view')) ? ctx.query.get('view') : 'open';
-  const state = { q: ctx.query.get('q') || '', sort: { field: 'priority', desc: true } };
+  const state = { q: ctx.query.get('q') || '', sort: { field: 'updated_at', desc: true } };
   const search = h('input', { type: 'search', id: 'tickets-q', value: state.q, placeholder: t('tickets.search_placeholder') });
   const list = pagedList({
     load: (cursor) => api.get('/tickets', {
@@ -40,9 +40,9 @@ async function listPage(root, ctx, ownersMap) {
         { key: 'subject', label: t('tickets.subject'), sort: 'subject' },
         { key: 'customer_id', label: t('tickets.customer'), render: (r) => customerRef(r.customer_id) },
         { key: 'status', label: t('common.status'), render: (r) => statusBadge(r.status) },
-        { key: 'priority', label: t('tickets.priority'), sort: 'priority', render: (r) => prioBadge(r.priority) },
+        { key: 'priority', label: t('tickets.priority'), render: (r) => prioBadge(r.priority) },
         { key: 'assignee_id', label: t('tickets.assignee'), render: (r) => (r.assignee_id ? ownerName(ownersMap, r.assignee_id) : h('span', { class: 'muted' }, t('tickets.unassigned'))) },
-        { key: 'updated_at', label: t('common.updated'), render: (r) => h('time', { datetime: r.updated_at }, fmt.relTime(r.updated_at)) },
+        { key: 'updated_at', label: t('common.updated'), sort: 'updated_at', render: (r) => h('time', { datetime: r.updated_at }, fmt.relTime(r.updated_at)) },
       ],
       sort: state.q ? null : { field: state.sort.field, desc: state.sort.desc, onSort: (f, d) => { state.sort = { field: f, desc: d }; list.first(); } },
     }),
