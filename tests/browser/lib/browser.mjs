@@ -141,7 +141,15 @@ export async function screenshot(page, name, { only, fullPage = false } = {}) {
     await nextFrames(page);
     await page.waitForTimeout(150);     // transitions, lazy charts
     const path = join(SHOT_DIR, `${name}-${variant}.png`);
-    await page.screenshot({ path, fullPage, animations: 'disabled', caret: 'hide' });
+    // A right-to-left page wider than the window starts at its right edge;
+    // Chromium's capture of the viewport would take the (empty) left end.
+    const box = await page.evaluate(() => {
+      const de = document.documentElement;
+      return { rtl: getComputedStyle(de).direction === 'rtl', sw: de.scrollWidth, cw: de.clientWidth, x: scrollX, y: scrollY };
+    });
+    const clip = !fullPage && box.rtl && box.sw > box.cw
+      ? { x: box.sw - box.cw + box.x, y: box.y, width: size.width, height: size.height } : undefined;
+    await page.screenshot({ path, fullPage: fullPage || !!clip, clip, animations: 'disabled', caret: 'hide' });
     saved.push(path);
   }
   if (before) await page.setViewportSize(before);
