@@ -222,18 +222,18 @@ export default async function render(root, ctx) {
       if (frozen) {
         // a won deal's lines are ERP's order now: shown, not edited
         return h('tr', null,
-          h('td', { 'data-label': t('deal.product') }, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null),
+          h('td', { 'data-label': t('deal.product') }, h('div', null, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null)),
           h('td', { class: 'num', 'data-label': t('common.quantity') }, fmt.num(l.quantity)),
           h('td', { class: 'num', 'data-label': t('deal.unit_price') }, fmt.money(l.unit_price_minor, currency())),
           h('td', { class: 'num', 'data-label': t('deal.discount') }, fmt.pct(l.discount_percent || 0, 0)),
           totalCell);
       }
       const tr = h('tr', null,
-        h('td', { 'data-label': t('deal.product') }, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null, errEl),
-        h('td', { class: 'num', 'data-label': t('common.quantity') }, h('label', { for: qId, class: 'sr-only' }, t('deal.quantity_of', { name: label })), q, avail),
-        h('td', { class: 'num', 'data-label': t('deal.unit_price') }, h('label', { for: pId, class: 'sr-only' }, t('deal.price_of', { name: label, currency: currency() })), p,
-          l.listPrice !== null && l.listPrice !== undefined ? h('div', { class: 'muted' }, t('deal.list_price_is', { price: fmt.money(l.listPrice, l.listCurrency || currency()) })) : null),
-        h('td', { class: 'num', 'data-label': t('deal.discount') }, h('label', { for: dId, class: 'sr-only' }, t('deal.discount_of', { name: label })), d),
+        h('td', { 'data-label': t('deal.product') }, h('div', null, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null, errEl)),
+        h('td', { class: 'num', 'data-label': t('common.quantity') }, h('div', null, h('label', { for: qId, class: 'sr-only' }, t('deal.quantity_of', { name: label })), q, avail)),
+        h('td', { class: 'num', 'data-label': t('deal.unit_price') }, h('div', null, h('label', { for: pId, class: 'sr-only' }, t('deal.price_of', { name: label, currency: currency() })), p,
+          l.listPrice !== null && l.listPrice !== undefined ? h('div', { class: 'muted' }, t('deal.list_price_is', { price: fmt.money(l.listPrice, l.listCurrency || currency()) })) : null)),
+        h('td', { class: 'num', 'data-label': t('deal.discount') }, h('div', null, h('label', { for: dId, class: 'sr-only' }, t('deal.discount_of', { name: label })), d)),
         totalCell,
         frozen ? null : h('td', null, named(button(t('deal.remove_line'), () => { lines.splice(i, 1); drawLines(); }, { kind: 'link' }), t('deal.remove_line_of', { name: label }))));
       return tr;
