@@ -1183,6 +1183,12 @@ s_list_arg (void *arg, const char *key, const char *value)
         }
         snprintf (cond, sizeof cond, "t.%s = :p%d", f->name, s_add_bind_int (q, n));
     }
+    else if (f->type == FT_TAGS && strcmp (value, "null") == 0)
+        snprintf (cond, sizeof cond, "json_array_length(t.%s) = 0", f->name);
+    else if (f->type == FT_TAGS)
+        //  ?tags=vip: records carrying that tag among theirs.
+        snprintf (cond, sizeof cond, "EXISTS (SELECT 1 FROM json_each(t.%s) WHERE json_each.value = :p%d)",
+                  f->name, s_add_bind_text (q, value));
     else if (strcmp (value, "null") == 0)
         snprintf (cond, sizeof cond, "t.%s IS NULL", f->name);
     else if (f->type == FT_USER && strcmp (value, "me") == 0)

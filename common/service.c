@@ -1,6 +1,7 @@
 //  service: start-up, shutdown and the admin command line shared by the
 //  two services. main.c of each service only fills a service_def_t.
 #include "service.h"
+#include "audit.h"
 #include "auth.h"
 #include "bus.h"
 #include "clock.h"
@@ -48,6 +49,9 @@ static const config_opt_t s_opts[] = {
     { "insecure-bus-on-network", "no", "yes: without --curve-dir, bind ZeroMQ to other than loopback (trusted network)" },
     { "log-level", "info", "error, warn, info or debug" },
     { "http-threads", "4", "HTTP worker threads" },
+    { "max-connections-per-address", "100", "HTTP connections one client address may hold open" },
+    { "http-timeout", "30", "seconds an HTTP connection may idle or take to send a request's head" },
+    { "audit-days", "365", "days audit rows are kept (0: forever)" },
     { "outbox-retention-days", "30", "days published events stay replayable (0: forever)" },
     { "pub-hwm", "100000", "send high-water mark of the PUB socket (events queued per subscriber)" },
     { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
@@ -81,9 +85,46 @@ static field_def_t s_user_fields[] = {
     { .name = "language", .type = FT_ENUM, .flags = F_FILTER, .choices = auth_languages, .def = "\"en\"" },
     { NULL }
 };
+//  Users created and changed over HTTP go into the audit trail, in the
+//  write's transaction: one row per kind of change (role, active, other
+//  fields), each with what it was and what it became.
+static err_t
+s_user_saved (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    (void) actor;
+    const char *id = json_str (rec, "id");
+    if (!old) {
+        cJSON *details = cJSON_CreateObject ();
+        cJSON_AddStringToObject (details, "name", json_str (rec, "name") ? json_str (rec, "name") : "");
+        cJSON_AddStringToObject (details, "role", json_str (rec, "role") ? json_str (rec, "role") : "");
+        err_t rc = audit_write (db, "user.created", id, details, err);
+        cJSON_Delete (details);
+        return rc;
+    }
+    static const char *const actions[][2] = {
+        { "role", "user.role_changed" }, { "active", "user.active_changed" }, { "name", "user.changed" },
+        { "email", "user.changed" }, { "language", "user.changed" },
+    };
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        const cJSON *now = cJSON_GetObjectItem (rec, actions[i][0]);
+        const cJSON *was = cJSON_GetObjectItem (old, actions[i][0]);
+        if (!now || (was && cJSON_Compare (now, was, true)))
+            continue;
+        cJSON *details = cJSON_CreateObject ();
+        cJSON_AddStringToObject (details, "field", actions[i][0]);
+        cJSON_AddItemToObject (details, "from", was ? cJSON_Duplicate (was, true) : cJSON_CreateNull ());
+        cJSON_AddItemToObject (details, "to", cJSON_Duplicate (now, true));
+        err_t rc = audit_write (db, actions[i][1], id, details, err);
+        cJSON_Delete (details);
+        if (rc != ERR_OK)
+            return rc;
+    }
+    return ERR_OK;
+}
+
 static resource_def_t s_users = {
     .name = "users", .entity = "user", .table = "users", .fields = s_user_fields,
-    .default_sort = "name", .flags = R_NO_EVENTS,
+    .default_sort = "name", .flags = R_NO_EVENTS, .after_save = s_user_saved,
 };
 
 static const char *s_common_migration =
@@ -131,6 +172,31 @@ s_me (http_req_t *req)
     cJSON_AddStringToObject (me, "name", a->name);
     cJSON_AddStringToObject (me, "role", auth_role_name (a->role));
     http_reply_json (req, 200, me);
+}
+
+//  GET /api/v1/directory: the active users' names and roles, for every
+//  signed-in user (a manager's owner column and filters, an assignee
+//  picker). Nothing more than a name: e-mails and tokens stay with admins.
+static void
+s_directory (http_req_t *req)
+{
+    sqlite3_stmt *st = db_stmt (http_db (req),
+        "SELECT id, name, role FROM users WHERE active = 1 AND archived = 0 ORDER BY name, id LIMIT 5000");
+    if (!st) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read the users");
+        return;
+    }
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *u = cJSON_CreateObject ();
+        cJSON_AddStringToObject (u, "id", (const char *) sqlite3_column_text (st, 0));
+        cJSON_AddStringToObject (u, "name", (const char *) sqlite3_column_text (st, 1));
+        cJSON_AddStringToObject (u, "role", (const char *) sqlite3_column_text (st, 2));
+        cJSON_AddItemToArray (items, u);
+    }
+    sqlite3_reset (st);
+    http_reply_json (req, 200, out);
 }
 
 static bool
@@ -270,6 +336,7 @@ s_add_builtin_routes (service_t *svc)
     http_server_route (svc->http, "GET", "/api/v1/settings", s_settings_get, 0);
     http_server_route (svc->http, "PATCH", "/api/v1/settings", s_settings_patch, HTTP_WRITE);
     http_server_route (svc->http, "GET", "/api/v1/me", s_me, 0);
+    http_server_route (svc->http, "GET", "/api/v1/directory", s_directory, 0);
     http_server_route (svc->http, "POST", "/api/v1/users/{id}/tokens", s_token_issue, HTTP_WRITE | HTTP_SECRET);
     http_server_route (svc->http, "POST", "/api/v1/tokens/{id}/revoke", s_token_revoke, HTTP_WRITE);
     svc->site = (web_site_t) { .table = web_assets, .count = web_assets_count,
@@ -277,6 +344,7 @@ s_add_builtin_routes (service_t *svc)
                                .web_dir = config_get (svc->config, "web-dir") };
     web_routes (svc->http, &svc->site);
     session_routes (svc->http, true);
+    audit_routes (svc->http);
 }
 
 //  --- readiness and metrics ---
@@ -369,6 +437,7 @@ s_open (service_t *svc, err_info_t *err)
     //  at the very end, after these.
     for (int i = 0; i < svc->def->nmigrations_2 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
         all[n++] = svc->def->migrations_2[i];
+    all[n++] = audit_migration_sql;
     err_t rc = db_migrate (db, all, n, err);
     if (rc != ERR_OK)
         return rc;
@@ -419,6 +488,14 @@ s_serve (service_t *svc)
         fprintf (stderr, "%s: --pub-hwm must be 1..10000000\n", svc->def->program);
         return 2;
     }
+    bool ok_per = true, ok_timeout = true;
+    int64_t per_address = config_get_int (svc->config, "max-connections-per-address", HTTP_DEFAULT_PER_ADDRESS, &ok_per);
+    int64_t http_timeout = config_get_int (svc->config, "http-timeout", HTTP_DEFAULT_TIMEOUT, &ok_timeout);
+    if (!ok_per || !ok_timeout || per_address < 1 || per_address > 2000 || http_timeout < 1 || http_timeout > 3600) {
+        fprintf (stderr, "%s: --max-connections-per-address must be 1..2000 and --http-timeout 1..3600\n",
+                 svc->def->program);
+        return 2;
+    }
     //  The bus is closed by default: without CURVE, loopback only.
     bool insecure = false;
     if (!bus_parse_insecure (config_get (svc->config, "insecure-bus-on-network"), &insecure)) {
@@ -464,7 +541,8 @@ s_serve (service_t *svc)
         err_set (&err, ERR_NOMEM, NULL, "cannot create servers");
         goto failed;
     }
-    if (s_setup (svc, &err) != ERR_OK)
+    if (s_setup (svc, &err) != ERR_OK
+        || http_server_limits (svc->http, (int) per_address, (int) http_timeout, &err) != ERR_OK)
         goto failed;
     s_add_builtin_routes (svc);
     http_server_on_ready (svc->http, s_ready, svc);
@@ -759,6 +837,14 @@ service_main (const service_def_t *def, int argc, char **argv)
         config_destroy (&svc.config);
         return 2;
     }
+    bool ok_audit = true;
+    int64_t audit_days = config_get_int (c, "audit-days", AUDIT_DEFAULT_DAYS, &ok_audit);
+    if (!ok_audit || audit_days < 0 || audit_days > 36500) {
+        fprintf (stderr, "%s: --audit-days must be 0..36500\n", def->program);
+        config_destroy (&svc.config);
+        return 2;
+    }
+    audit_start ((int) audit_days);
     auth_set_session_idle ((int) idle);
     auth_set_login_limits ((int) lock, (int) delay);
     auth_set_roles (def->roles);

@@ -32,7 +32,7 @@ static const field_def_t s_customer_fields[] = {
     { .name = "website", .type = FT_TEXT, .max = 200 },
     { .name = "addresses", .type = FT_LIST, .sub = s_address_fields, .def = "[]" },
     { .name = "segment", .type = FT_TEXT, .flags = F_FILTER, .max = 50 },
-    { .name = "tags", .type = FT_TAGS, .def = "[]" },
+    { .name = "tags", .type = FT_TAGS, .flags = F_FILTER, .def = "[]" },
     { .name = "owner_id", .type = FT_USER, .flags = F_FILTER },
     { .name = "campaign_id", .type = FT_REF, .flags = F_FILTER, .ref = "campaigns" },
     { .name = "status", .type = FT_ENUM, .flags = F_FILTER, .choices = s_statuses, .def = "\"lead\"" },
