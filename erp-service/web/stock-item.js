@@ -5,7 +5,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { num, dateTime } from '/common/fmt.js';
 import { h, mount, pageHead, button, table, pagedList, card, details, badge, link } from '/common/ui.js';
-import { ROLES, can, warehouses, whLabel, whOptions, record, selectBox } from './lib.js';
+import { ROLES, can, warehouses, whLabel, whOptions, record, selectBox, quietCaption } from './lib.js';
 import { receiveDialog, adjustDialog, transferDialog } from './stock-dialogs.js';
 
 export default async function render(root, ctx) {
@@ -19,8 +19,9 @@ export default async function render(root, ctx) {
   let moves = null;
   const movesSlot = h('div');
 
+  let levels = [];
   async function drawLevels() {
-    const levels = await api.all('/stock', { product_id: id });
+    levels = await api.all('/stock', { product_id: id });
     mount(levelSlot, table({
       caption: t('stock.levels'),
       cards: false,
@@ -40,7 +41,7 @@ export default async function render(root, ctx) {
   function drawMoves() {
     moves = pagedList({
       load: (cursor) => api.get('/stock_moves', { product_id: id, warehouse_id: moveWh || undefined, sort: '-created_at', cursor, limit: 20 }),
-      render: (items) => table({
+      render: (items) => quietCaption(table({
         caption: t('stock.ledger'),
         columns: [
           { key: 'created_at', label: t('stock.when'), render: (r) => dateTime(r.created_at) },
@@ -52,7 +53,7 @@ export default async function render(root, ctx) {
         ],
         rows: items,
         empty: t('stock.no_moves'),
-      }),
+      })),
     });
     mount(movesSlot, moves.el);
     return moves.first();
@@ -62,13 +63,17 @@ export default async function render(root, ctx) {
     if (moved) { await drawLevels(); await moves.first(); }
   }
 
-  const firstWh = whs[0] && whs[0].id;
+  // The warehouse that holds most of the product is the likely one.
+  const firstWh = () => {
+    const best = levels.slice().sort((a, b) => b.on_hand - a.on_hand)[0];
+    return best ? best.warehouse_id : whs[0] && whs[0].id;
+  };
   mount(root,
     h('p', null, link(t('stock.back'), '#/stock')),
     pageHead(`${item.name} (${item.sku})`,
-      mayWrite ? button(t('stock.receive'), async () => after(await receiveDialog(item, firstWh)), { kind: 'primary' }) : null,
-      mayWrite ? button(t('stock.adjust'), async () => after(await adjustDialog(item, firstWh))) : null,
-      mayWrite && whs.length > 1 ? button(t('stock.transfer'), async () => after(await transferDialog(item, firstWh))) : null,
+      mayWrite ? button(t('stock.receive'), async () => after(await receiveDialog(item, firstWh())), { kind: 'primary' }) : null,
+      mayWrite ? button(t('stock.adjust'), async () => after(await adjustDialog(item, firstWh()))) : null,
+      mayWrite && whs.length > 1 ? button(t('stock.transfer'), async () => after(await transferDialog(item, firstWh()))) : null,
       can(ctx.user, ROLES.buyers) ? h('a', { class: 'btn', href: '#/products?edit=' + encodeURIComponent(id) }, t('stock.edit_product')) : null),
     h('div', { class: 'grid-2' },
       h('div', null, card(null, levelSlot)),
