@@ -247,6 +247,8 @@ def check(cluster, ledger, give_up_s=30):
     for dl in letters:
         if dl.get("key") not in ledger.expected_dead:
             f.drift.append("dead letter %s (%s %s): %s" % (dl["id"], dl.get("topic"), dl.get("key"), dl.get("reason")))
+    for key in sorted(ledger.expected_dead - {dl.get("key") for dl in letters if dl.get("status") == "open"}):
+        f.lost.append("the deal with an unknown sku (%s) is not an open dead letter" % key)
     f.checked = {"customers": len(crm_customers), "won deals": len(deals), "orders": len(orders),
                  "invoices": len(invoices), "payments": len(payments), "stock levels": len(levels)}
     st, s = brg.call("GET", "/api/v1/status")

@@ -22,6 +22,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -213,6 +214,8 @@ def summary(args, netns, why_no_netns, wl, inj, findings, problems, converge_s, 
 
 def main(argv=None):
     args = parse_args(argv)
+    # SIGTERM (a test's timeout) unwinds through the clean-up below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t0 = time.monotonic()
     root = os.geteuid() == 0
     if args.netns == "on" and not root:

@@ -248,7 +248,7 @@ class Workload:
         c = self._some_customer(need_crm=True)
         if not c:
             return self.crm_customer()
-        skus = self.rng.sample(self.skus, self.rng.randint(1, 3))
+        skus = self.rng.sample(self.skus, self.rng.randint(1, min(3, len(self.skus))))
         lines = [{"sku": s, "quantity": self.rng.randint(1, 5), "unit_price_minor": self.rng.randrange(500, 5000)}
                  for s in skus]
         if bad_sku:
