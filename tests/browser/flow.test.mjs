@@ -187,10 +187,13 @@ step('a', 'the warehouse ships part of it', async (t) => {
 step('a', 'the deal in the CRM shows the partial shipment', async (t) => {
   await waitUntil(async () => (await sys.crm.get(`/deals/${made.dealId}`)).order_status === 'partly_shipped',
     { what: 'the partial shipment on the deal' });
-  const page = await newPage(t, browser);
+  // the rep is on the road: a phone
+  const page = await newPage(t, browser, { viewport: 'phone' });
   await signIn(page, sys.crm, people.rep, { path: `/#/deals/${made.dealId}` });
   await page.getByText(/partly shipped/i).first().waitFor();
   await page.getByText('PPL-20261203-1').first().waitFor();
+  await checkA11y(page);
+  await screenshot(page, 'crm-deal-shipped', { only: 'phone' });
 });
 
 step('a', 'the accountant invoices and records the payment', async (t) => {
@@ -220,8 +223,16 @@ step('a', 'the accountant invoices and records the payment', async (t) => {
 step('a', 'the customer card in the CRM shows it paid', async (t) => {
   await waitUntil(async () => (await sys.crm.get(`/deals/${made.dealId}`)).payment_state === 'paid',
     { what: 'the payment on the deal' });
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, people.rep, { path: `/#/customers/${made.customerId}` });
+  // on the phone: the folded menu, the customer list, the card
+  const page = await newPage(t, browser, { viewport: 'phone' });
+  await signIn(page, sys.crm, people.rep);
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Customers' }).click();
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/v1/customers?') && r.url().includes('q=Kopi')),
+    page.getByRole('searchbox', { name: 'Search customers' }).fill('Kopi'),
+  ]);
+  await page.getByRole('link', { name: 'Kopi Nusantara s.r.o.' }).first().click();
   await page.getByRole('heading', { name: 'Kopi Nusantara s.r.o.' }).waitFor();
   // the timeline (references are isolated for right-to-left text: \W+)
   await page.getByText(/Payment\W+BANK-2026-1203-77\W+received/).first().waitFor();
