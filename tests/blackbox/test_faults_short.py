@@ -102,3 +102,15 @@ def test_the_checker_names_lost_and_duplicated_records():
     finally:
         cluster.stop_all()
         cluster.close()
+
+
+def test_pub_hwm_takes_only_a_positive_count(run_binary, tmp_path):
+    """--pub-hwm (the harness sets 1 to force lost events): a bad value is
+    refused with exit 2 and a message, by flag and by environment."""
+    for program, bad, env in (("crm-service", "0", None), ("erp-service", "many", None),
+                              ("crm-service", None, {"CRM_PUB_HWM": "-5"})):
+        args = ["--data-dir", str(tmp_path / program), "--http", "127.0.0.1:0"]
+        if bad is not None:
+            args += ["--pub-hwm", bad]
+        p = run_binary(program, *args, env=env)
+        assert p.returncode == 2 and "--pub-hwm must be 1..10000000" in p.stderr, (p.returncode, p.stderr)
