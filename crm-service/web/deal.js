@@ -11,7 +11,7 @@ import * as fmt from '/common/fmt.js';
 import { h, mount, clear, button, badge, pageHead, toast, loading, errorBox, card, details, field, confirmDialog, debounce } from '/common/ui.js';
 import {
   stages, owners, ownerName, stageLabel, enumLabel, isManager, customerPicker, customerName, lineTotal,
-  changeStage, askLostReason, staleNotice,
+  changeStage, askLostReason, confirmWin, staleNotice,
 } from './pipeline.js';
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
@@ -55,8 +55,9 @@ export default async function render(root, ctx) {
     let fresh = null;
     let ownersMap = null;
     try { [fresh, ownersMap] = await Promise.all([api.get('/deals/' + encodeURIComponent(id)), owners(ctx.user)]); } catch { /* below */ }
-    mount(notices, staleNotice(fresh, ownersMap, () => clear(notices)));
+    // the fresh deal first, then the notice: what it says is on the page
     await show();
+    mount(notices, staleNotice(fresh, ownersMap, () => clear(notices)));
     notices.scrollIntoView({ block: 'nearest' });
   }
 
@@ -86,6 +87,7 @@ export default async function render(root, ctx) {
       try {
         let fresh;
         const path = '/deals/' + encodeURIComponent(deal.id) + '/' + name;
+        if (name === 'win' && !(await confirmWin(deal))) return;
         if (name === 'lose') {
           const reason = await askLostReason(deal);
           if (reason === null) return;

@@ -11,7 +11,7 @@
 import { api } from '/common/api.js';
 import { t, loadArea } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
-import { h, mount, clear, button, badge, pageHead, toast, promptDialog, loading, errorBox, debounce } from '/common/ui.js';
+import { h, mount, clear, button, badge, pageHead, toast, promptDialog, confirmDialog, loading, errorBox, debounce } from '/common/ui.js';
 
 export const MANAGERS = ['sales_manager', 'admin'];
 export const isManager = (user) => !!user && MANAGERS.includes(user.role);
@@ -207,7 +207,10 @@ export async function changeStage(deal, target, allStages) {
     toast(t('pipeline.won_is_final'), 'warn');
     return null;
   }
-  if (to.kind === 'won') return api.post(path + '/win', null, { ifMatch: deal.version });
+  if (to.kind === 'won') {
+    if (!(await confirmWin(deal))) return null;
+    return api.post(path + '/win', null, { ifMatch: deal.version });
+  }
   if (to.kind === 'lost') {
     const reason = await askLostReason(deal);
     if (reason === null) return null;
@@ -219,6 +222,12 @@ export async function changeStage(deal, target, allStages) {
     if (d.stage === target) return d;
   }
   return api.post(path + '/move', { stage: target }, { ifMatch: d.version });
+}
+
+// Winning makes an order in ERP and freezes the deal: asked first.
+export function confirmWin(deal) {
+  return confirmDialog(t('pipeline.win_text', { amount: fmt.money(deal.amount_minor, deal.currency) }),
+    { ok: t('pipeline.win_ok'), title: t('pipeline.win_title', { title: deal.title }) });
 }
 
 export function askLostReason(deal) {
@@ -414,8 +423,8 @@ export default async function render(root, ctx) {
       if (err && err.stale) {
         let fresh = null;
         try { fresh = await api.get('/deals/' + encodeURIComponent(d.id)); } catch { /* shown without it */ }
-        mount(notices, staleNotice(fresh, ownersMap, () => clear(notices)));
         await load();
+        mount(notices, staleNotice(fresh, ownersMap, () => clear(notices)));
         const card = boardBox.querySelector(`[data-id="${d.id}"]`);
         if (card) { card.style.outline = '3px solid #f59e0b'; card.scrollIntoView({ block: 'nearest', inline: 'nearest' }); }
       } else {

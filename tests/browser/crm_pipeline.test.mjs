@@ -115,6 +115,10 @@ test('the rep drags the deal across the board and wins it', async (t) => {
     assert.equal((await sys.crm.get(`/deals/${made.dealId}`)).stage, stage);
   }
   await card().dragTo(column('won'));
+  // winning makes an order in ERP: asked first
+  const dlg = page.getByRole('dialog', { name: 'Win “Chairs for the new office”?' });
+  await dlg.getByText(/sales order for €2,838.60/).waitFor();
+  await dlg.getByRole('button', { name: 'Win the deal' }).click();
   await column('won').locator(`.board-card[data-id="${made.dealId}"]`).waitFor();
   const deal = await sys.crm.get(`/deals/${made.dealId}`);
   assert.equal(deal.stage, 'won');
