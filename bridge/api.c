@@ -2,10 +2,12 @@
 //  (docs/bridge.md): status and its history, dead letters, parked events,
 //  links, reconciliations, and the metrics refreshed at scrape time.
 #include "bridge.h"
+#include "audit.h"
 #include "auth.h"
 #include "clock.h"
 #include "http.h"
 #include "json.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +334,15 @@ s_dl_move (http_req_t *req, int64_t id, const char *status)
             changed = sqlite3_changes (db_handle (db));
         sqlite3_reset (st);
     }
+    char target[32];
+    snprintf (target, sizeof target, "%lld", (long long) id);
+    if (changed == 1
+        && audit_write (db, strcmp (status, "discarded") == 0 ? "dead_letter.discarded" : "dead_letter.retried",
+                        target, NULL, &err) != ERR_OK) {
+        db_rollback (db);
+        http_reply_error (req, &err);
+        return false;
+    }
     if (changed != 1 || db_commit (db, &err) != ERR_OK) {
         db_rollback (db);
         http_reply_errorf (req, ERR_CONFLICT, "status", "the dead letter is not open");
@@ -615,6 +626,10 @@ s_reconcile_post (http_req_t *req)
         http_reply_error (req, &err);
         return;
     }
+    char target[32];
+    snprintf (target, sizeof target, "%lld", (long long) id);
+    if (repair && audit_write (http_db (req), "reconcile.repair_started", target, NULL, &err) != ERR_OK)
+        log_warn ("audit", "cannot write the repair", "run=%lld error=\"%s\"", (long long) id, err.message);
     cJSON *run = s_run_json (b, http_db (req), id);
     if (run)
         http_reply_json (req, 202, run);

@@ -43,7 +43,7 @@ bool
 //  --- store: bridge.db ---
 
 //  The numbered migrations of bridge.db (auth's tables, then the bridge's).
-#define STORE_NMIGRATIONS 5
+#define STORE_NMIGRATIONS 6
 const char *const *
     store_migration_list (void);
 

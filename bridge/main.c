@@ -1,6 +1,7 @@
 //  bridge: the daemon that keeps crm-service and erp-service consistent.
 //  Flags and the HTTP API are in docs/bridge.md.
 #include "bridge.h"
+#include "audit.h"
 #include "auth.h"
 #include "clock.h"
 #include "config.h"
@@ -37,6 +38,9 @@ static const config_opt_t s_opts[] = {
     { "retry-max-ms", "30000", "cap of the retry backoff" },
     { "sub-hwm", "100000", "receive high-water mark of the event sockets" },
     { "http-threads", "2", "HTTP worker threads" },
+    { "max-connections-per-address", "100", "HTTP connections one client address may hold open" },
+    { "http-timeout", "30", "seconds an HTTP connection may idle or take to send a request's head" },
+    { "audit-days", "365", "days audit rows are kept (0: forever)" },
     { "reconcile-every", "60", "minutes between scheduled (report-only) reconciliations; 0: none" },
     { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
     { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
@@ -224,6 +228,14 @@ main (int argc, char **argv)
     auth_set_session_idle (idle);
     auth_set_login_limits (lock, delay);
     auth_set_token_prefix ("bridge");
+    int audit_days = AUDIT_DEFAULT_DAYS, per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
+    if (!s_int (c, "audit-days", 0, 36500, &audit_days)
+        || !s_int (c, "max-connections-per-address", 1, 2000, &per_address)
+        || !s_int (c, "http-timeout", 1, 3600, &http_timeout)) {
+        config_destroy (&c);
+        return 2;
+    }
+    audit_start (audit_days);
 
     bridge_t b = { 0 };
     int threads = 2, every = 60;
@@ -247,6 +259,7 @@ main (int argc, char **argv)
         if (http && api_setup (&b, http, &err) == ERR_OK) {
             web_routes (http, &site);
             session_routes (http, false);
+            audit_routes (http);
             http_server_each_route (http, s_print_route, NULL);
         }
         http_server_destroy (&http);
@@ -328,10 +341,12 @@ main (int argc, char **argv)
         err_set (&err, ERR_NOMEM, NULL, "cannot create the servers");
         goto failed;
     }
-    if (api_setup (&b, http, &err) != ERR_OK)
+    if (api_setup (&b, http, &err) != ERR_OK
+        || http_server_limits (http, per_address, http_timeout, &err) != ERR_OK)
         goto failed;
     web_routes (http, &site);
     session_routes (http, false);
+    audit_routes (http);
     for (int s = 0; s < SIDE__COUNT; s++) {
         b.workers[s] = worker_new (&b, s);
         if (!b.workers[s]) {

@@ -1,6 +1,7 @@
 //  store: bridge.db. Cursors per source, links between CRM and ERP ids,
 //  dead letters and the events parked behind them or waiting for a link.
 #include "bridge.h"
+#include "audit.h"
 #include "auth.h"
 #include "clock.h"
 #include "http.h"
@@ -41,6 +42,7 @@ store_migration_list (void)
     list[2] = http_migration_sql;
     list[3] = s_m2;
     list[4] = auth_migration_2_sql;    //  passwords, sessions, sign-in failures
+    list[5] = audit_migration_sql;     //  the audit trail (common/audit.h)
     return list;
 }
 

@@ -1,6 +1,8 @@
 //  auth: users, roles and hashed bearer tokens.
 #include "auth.h"
+#include "audit.h"
 #include "clock.h"
+#include "json.h"
 #include "log.h"
 
 #include <fcntl.h>
@@ -124,7 +126,12 @@ auth_user_create (db_t *db, const char *name, const char *email, const char *rol
             return err_set (err, ERR_CONFLICT, "name", "a user named '%s' already exists", name);
         return db_error (db, rc, err);
     }
-    return ERR_OK;
+    cJSON *details = cJSON_CreateObject ();
+    cJSON_AddStringToObject (details, "name", name);
+    cJSON_AddStringToObject (details, "role", role);
+    err_t audited = audit_write (db, "user.created", id_out, details, err);
+    cJSON_Delete (details);
+    return audited;
 }
 
 err_t
@@ -156,7 +163,15 @@ auth_token_issue (db_t *db, const char *user_id, const char *label, char *token_
     sqlite3_bind_text (st, 5, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step (st);
     sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    cJSON *details = cJSON_CreateObject ();
+    cJSON_AddStringToObject (details, "user_id", user_id);
+    if (label)
+        cJSON_AddStringToObject (details, "label", label);
+    err_t audited = audit_write (db, "token.issued", token_id_out, details, err);
+    cJSON_Delete (details);
+    return audited;
 }
 
 err_t
@@ -175,7 +190,7 @@ auth_token_revoke (db_t *db, const char *token_id, err_info_t *err)
         return db_error (db, rc, err);
     if (sqlite3_changes (db_handle (db)) == 0)
         return err_set (err, ERR_NOT_FOUND, "id", "no such active token");
-    return ERR_OK;
+    return audit_write (db, "token.revoked", token_id, NULL, err);
 }
 
 //  Write text and a newline to path, mode 0600 (tightened if the file was
@@ -358,6 +373,8 @@ auth_password_reset (db_t *db, const char *user_id, char *out, err_info_t *err)
     err_t rc = auth_password_set (db, user_id, out, true, err);
     if (rc == ERR_OK)
         rc = auth_sessions_end_user (db, user_id, NULL, err);
+    if (rc == ERR_OK)
+        rc = audit_write (db, "user.password_reset", user_id, NULL, err);
     return rc;
 }
 
@@ -502,7 +519,10 @@ auth_session_create (db_t *db, const char *user_id, const char *address, int64_t
         sqlite3_bind_text (st, 6, address, -1, SQLITE_STATIC);
     int step = sqlite3_step (st);
     sqlite3_reset (st);
-    return step == SQLITE_DONE ? ERR_OK : db_error (db, step, err);
+    if (step != SQLITE_DONE)
+        return db_error (db, step, err);
+    return audit_write_as (db, session->user_id, session->name, address, "session.signed_in", session->user_id,
+                           NULL, err);
 }
 
 static void
@@ -739,6 +759,16 @@ auth_login_failed (db_t *db, const char *login, const char *address, int64_t now
     err_t rc = s_count_failure (db, "user", key, now_ms, locked_out, err);
     if (rc == ERR_OK && address)
         rc = s_count_failure (db, "address", address, now_ms, locked_out, err);
+    if (rc != ERR_OK)
+        return rc;
+    cJSON *details = cJSON_CreateObject ();
+    cJSON_AddStringToObject (details, "login", login ? login : "");
+    rc = audit_write_as (db, NULL, NULL, address, "session.sign_in_failed", key, details, err);
+    if (rc == ERR_OK && *locked_out) {
+        json_add_int (details, "lock_seconds", s_lock_seconds);
+        rc = audit_write_as (db, NULL, NULL, address, "session.locked", key, details, err);
+    }
+    cJSON_Delete (details);
     return rc;
 }
 
@@ -754,4 +784,101 @@ auth_login_succeeded (db_t *db, const char *login, err_info_t *err)
     int rc = sqlite3_step (st);
     sqlite3_reset (st);
     return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+//  --- guessing of bearer tokens and session cookies ---
+//
+//  Counted per client address in memory (a restart forgets them): the
+//  same thresholds as sign-in failures, so the two doors behave alike.
+
+#define AUTH_GUESS_SLOTS 4096
+#define AUTH_GUESS_PROBES 8
+
+typedef struct {
+    char address[AUTH_ADDRESS_LEN];
+    int count;
+    int64_t first_ms, last_ms, locked_until;
+} s_guess_t;
+
+static s_guess_t s_guesses[AUTH_GUESS_SLOTS];
+static pthread_mutex_t s_guess_lock = PTHREAD_MUTEX_INITIALIZER;
+
+//  The address's slot, or a slot to take for it (free, expired or the
+//  least recently used of its probes) when create is set; NULL otherwise.
+static s_guess_t *
+s_guess_slot (const char *address, int64_t now_ms, bool create)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = address; *p; p++)
+        h = (h ^ (unsigned char) *p) * 16777619u;
+    s_guess_t *spare = NULL;
+    int64_t spare_score = INT64_MAX;
+    for (int i = 0; i < AUTH_GUESS_PROBES; i++) {
+        s_guess_t *g = &s_guesses[(h + (uint32_t) i) % AUTH_GUESS_SLOTS];
+        if (g->address[0] && strcmp (g->address, address) == 0)
+            return g;
+        //  Free or no longer counting slots first, then the least recent.
+        bool stale = !g->address[0]
+                     || (g->locked_until <= now_ms && now_ms - g->last_ms >= (int64_t) AUTH_LOGIN_WINDOW * 1000);
+        int64_t score = stale ? INT64_MIN : g->last_ms;
+        if (score < spare_score) {
+            spare = g;
+            spare_score = score;
+        }
+    }
+    if (!create)
+        return NULL;
+    memset (spare, 0, sizeof *spare);
+    snprintf (spare->address, sizeof spare->address, "%s", address);
+    return spare;
+}
+
+int
+auth_guess_wait (const char *address, int64_t now_ms, bool *locked)
+{
+    *locked = false;
+    if (!address || !*address)
+        return 0;
+    int64_t wait_ms = 0;
+    pthread_mutex_lock (&s_guess_lock);
+    s_guess_t *g = s_guess_slot (address, now_ms, false);
+    if (g && g->locked_until > now_ms) {
+        *locked = true;
+        wait_ms = g->locked_until - now_ms;
+    }
+    else if (g && g->locked_until == 0 && now_ms - g->first_ms < (int64_t) AUTH_LOGIN_WINDOW * 1000
+             && g->count >= AUTH_LOGIN_SLOW_AFTER) {
+        int shift = g->count - AUTH_LOGIN_SLOW_AFTER;
+        int64_t delay = (int64_t) s_delay_ms << (shift > 20 ? 20 : shift);
+        if (now_ms < g->last_ms + delay)
+            wait_ms = g->last_ms + delay - now_ms;
+    }
+    pthread_mutex_unlock (&s_guess_lock);
+    return (int) ((wait_ms + 999) / 1000);
+}
+
+int
+auth_guess_failed (const char *address, int64_t now_ms, bool *locked_out)
+{
+    *locked_out = false;
+    if (!address || !*address)
+        return 0;
+    pthread_mutex_lock (&s_guess_lock);
+    s_guess_t *g = s_guess_slot (address, now_ms, true);
+    //  A counter starts again after its window or its lock has passed.
+    if ((g->locked_until > 0 && g->locked_until <= now_ms)
+        || now_ms - g->first_ms >= (int64_t) AUTH_LOGIN_WINDOW * 1000) {
+        g->count = 0;
+        g->first_ms = now_ms;
+        g->locked_until = 0;
+    }
+    g->count++;
+    g->last_ms = now_ms;
+    if (g->count >= AUTH_LOGIN_LOCK_AFTER && g->locked_until == 0) {
+        g->locked_until = now_ms + (int64_t) s_lock_seconds * 1000;
+        *locked_out = true;
+    }
+    int count = g->count;
+    pthread_mutex_unlock (&s_guess_lock);
+    return count;
 }

@@ -221,4 +221,25 @@ err_t
 err_t
     auth_login_succeeded (db_t *db, const char *login, err_info_t *err);
 
+//  --- guessing of bearer tokens and session cookies ---
+//
+//  Requests with a bad token or session cookie are counted per client
+//  address (in memory, thread-safe) with the thresholds of sign-in
+//  failures: after AUTH_LOGIN_SLOW_AFTER failures each further try must
+//  wait the sign-in delay (doubling), after AUTH_LOGIN_LOCK_AFTER the
+//  address is locked for the sign-in lock time. A valid token is never
+//  held back: common/http.c asks only when a check failed.
+
+#define AUTH_ADDRESS_LEN 64
+
+//  Seconds the address must wait before its next bad credential is
+//  checked again (0: none); *locked says whether it is a lock.
+int
+    auth_guess_wait (const char *address, int64_t now_ms, bool *locked);
+
+//  Count a bad credential from address. Returns the failures counted in
+//  the current window; *locked_out says whether this one locked it.
+int
+    auth_guess_failed (const char *address, int64_t now_ms, bool *locked_out);
+
 #endif

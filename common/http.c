@@ -1,6 +1,7 @@
 //  http: libmicrohttpd glue, routing, authentication, transactions and
 //  Idempotency-Key. Handlers never see MHD; they use the http_* helpers.
 #include "http.h"
+#include "audit.h"
 #include "clock.h"
 #include "json.h"
 #include "log.h"
@@ -10,17 +11,27 @@
 #include <errno.h>
 #include <ctype.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #define HTTP_MAX_ROUTES 256
 #define HTTP_MAX_SEGS 16
 #define HTTP_CSV_BODY_LIMIT (64 * 1024 * 1024)
 #define HTTP_MAX_RESP_HEADERS 8
+//  Bytes of query string (names and values, decoded) a request may carry;
+//  more is answered 414 in the JSON error shape. The connection's memory
+//  (HTTP_CONNECTION_MEMORY) must hold the whole request head for the
+//  request to reach us: beyond it libmicrohttpd answers by itself.
+#define HTTP_MAX_QUERY (16 * 1024)
+#define HTTP_CONNECTION_MEMORY (320 * 1024)
+#define HTTP_MAX_CONNECTIONS 2000
 
 //  On every answer, API and pages alike (DESIGN.md §3a): no sniffing, no
 //  referrer, no framing, and a policy that allows no inline script or style.
@@ -64,7 +75,31 @@ struct _http_server_t {
     int port;
     metric_t *unmatched;
     metric_t *too_large;
+    metric_t *uri_too_long;
+    metric_t *guesses;
+    metric_t *reaped;
+    //  connection limits (http_server_limits)
+    unsigned per_address;
+    int timeout_s;
+    //  open connections, for the request-head deadline (s_reaper)
+    pthread_mutex_t conn_lock;
+    struct _s_conn_t *conns;
+    pthread_t reaper;
+    bool reaper_running;
+    bool stopping;
+    pthread_cond_t reaper_wake;
 };
+
+//  One open connection: when its current request's head began to come
+//  (the connection opened or its last answer went out), and whether a
+//  request is being handled on it now.
+typedef struct _s_conn_t {
+    int fd;
+    int64_t since_ms;
+    bool in_request;
+    bool shut;
+    struct _s_conn_t *prev, *next;
+} s_conn_t;
 
 struct _http_req_t {
     http_server_t *srv;
@@ -547,6 +582,50 @@ s_refuse (http_req_t *req, int status, const char *code, const char *message)
     http_reply_json (req, status, json_error (code, message, NULL));
 }
 
+//  A bad token or session cookie: 401, or 429 with Retry-After once the
+//  address has guessed too often (auth_guess_wait). Only failures counted
+//  while the address may try make the wait grow, as for sign-ins.
+static void
+s_bad_credential (http_req_t *req, const char *what, const char *message)
+{
+    char address[AUTH_ADDRESS_LEN];
+    http_client_address (req, address, sizeof address);
+    int64_t now = clock_now_ms ();
+    bool locked = false;
+    int wait = auth_guess_wait (address, now, &locked);
+    if (wait > 0) {
+        char seconds[24];
+        snprintf (seconds, sizeof seconds, "%d", wait);
+        http_add_header (req, "Retry-After", seconds);
+        http_reply_json (req, 429, json_error (locked ? "locked" : "too_many_attempts",
+                                               locked ? "too many bad credentials from this address: locked for a while"
+                                                      : "too many bad credentials from this address: wait and try again",
+                                               NULL));
+        log_debug ("http", "bad credential held back", "address=%s what=%s wait=%d", address, what, wait);
+        return;
+    }
+    metric_add (req->srv->guesses, 1);
+    bool locked_out = false;
+    int count = auth_guess_failed (address, now, &locked_out);
+    if (locked_out) {
+        log_warn ("http", "address locked after repeated bad credentials", "address=%s what=%s failures=%d", address,
+                  what, count);
+        cJSON *details = cJSON_CreateObject ();
+        cJSON_AddStringToObject (details, "credential", what);
+        json_add_int (details, "failures", count);
+        err_info_t err;
+        err_clear (&err);
+        if (audit_write_as (req->db, NULL, "anonymous", address, "credentials.locked", address, details, &err)
+            != ERR_OK)
+            log_warn ("audit", "cannot write the lockout", "address=%s error=\"%s\"", address, err.message);
+        cJSON_Delete (details);
+    }
+    else if (count == AUTH_LOGIN_SLOW_AFTER)
+        log_warn ("http", "address slowed after repeated bad credentials", "address=%s what=%s failures=%d", address,
+                  what, count);
+    http_reply_errorf (req, ERR_UNAUTHORIZED, NULL, "%s", message);
+}
+
 //  A bearer token (machines) or the session cookie (people). A cookie
 //  write must carry the session's CSRF token, and a session whose
 //  password must change may only reach the session routes.
@@ -559,7 +638,7 @@ s_authenticate (http_req_t *req)
         err_t rc = auth_session_lookup (req->db, cookie, clock_now_ms (), &req->session, &req->actor);
         if (rc != ERR_OK) {
             if (rc == ERR_UNAUTHORIZED)
-                http_reply_errorf (req, ERR_UNAUTHORIZED, NULL, "the session has ended: sign in again");
+                s_bad_credential (req, "session", "the session has ended: sign in again");
             else
                 http_reply_errorf (req, rc, NULL, "cannot check the session");
             return false;
@@ -589,7 +668,7 @@ s_authenticate (http_req_t *req)
     if (rc == ERR_OK)
         return true;
     if (rc == ERR_UNAUTHORIZED)
-        http_reply_errorf (req, ERR_UNAUTHORIZED, NULL, "the token is unknown or revoked");
+        s_bad_credential (req, "token", "the token is unknown or revoked");
     else
         http_reply_errorf (req, rc, NULL, "cannot check the token");
     return false;
@@ -693,6 +772,10 @@ s_dispatch (http_req_t *req)
     }
     if (!(flags & HTTP_PUBLIC) && !s_authenticate (req))
         goto done;
+    //  Who acts and from where, for the audit rows the handler writes.
+    char address[AUTH_ADDRESS_LEN];
+    http_client_address (req, address, sizeof address);
+    audit_context_set ((flags & HTTP_PUBLIC) ? NULL : &req->actor, address);
     if (!(flags & HTTP_WRITE)) {
         req->route->handler (req);
         goto done;
@@ -736,6 +819,7 @@ s_dispatch (http_req_t *req)
     if (req->srv->commit_fn)
         req->srv->commit_fn (req->srv->commit_arg);
 done:
+    audit_context_clear ();
     if (req->db) {
         if (db_in_tx (req->db))
             db_rollback (req->db);
@@ -772,6 +856,120 @@ s_send (http_req_t *req)
     return rc;
 }
 
+//  --- connections: the request-head deadline ---
+
+static s_conn_t *
+s_conn_of (struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info = conn ? MHD_get_connection_info (conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
+                                                : NULL;
+    return info ? info->socket_context : NULL;
+}
+
+//  A request's head has arrived (in_request) or its answer has gone out.
+static void
+s_conn_mark (http_server_t *srv, struct MHD_Connection *conn, bool in_request)
+{
+    s_conn_t *c = s_conn_of (conn);
+    if (!c)
+        return;
+    pthread_mutex_lock (&srv->conn_lock);
+    c->in_request = in_request;
+    c->since_ms = clock_mono_ms ();
+    pthread_mutex_unlock (&srv->conn_lock);
+}
+
+static void
+s_notify_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code)
+{
+    http_server_t *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        s_conn_t *c = info ? calloc (1, sizeof *c) : NULL;
+        *socket_context = c;
+        if (!c)
+            return;
+        c->fd = info->connect_fd;
+        c->since_ms = clock_mono_ms ();
+        pthread_mutex_lock (&srv->conn_lock);
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        pthread_mutex_unlock (&srv->conn_lock);
+    }
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        //  libmicrohttpd tells us before it closes the socket, so the
+        //  reaper never shuts a descriptor that another connection got.
+        s_conn_t *c = *socket_context;
+        if (!c)
+            return;
+        pthread_mutex_lock (&srv->conn_lock);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            srv->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        pthread_mutex_unlock (&srv->conn_lock);
+        free (c);
+        *socket_context = NULL;
+    }
+}
+
+//  libmicrohttpd's timeout is one of inactivity: a client sending a byte
+//  now and then keeps a connection forever. The reaper shuts every
+//  connection whose request head has not fully arrived within the timeout
+//  of the connection opening or of its last answer (idle keep-alive
+//  connections included); libmicrohttpd then sees the end and closes it.
+//  A request being handled (a long upload, a slow handler) is left alone.
+static void *
+s_reaper (void *arg)
+{
+    http_server_t *srv = arg;
+    int64_t step_ms = srv->timeout_s * 1000 / 4;
+    if (step_ms < 250)
+        step_ms = 250;
+    if (step_ms > 1000)
+        step_ms = 1000;
+    pthread_mutex_lock (&srv->conn_lock);
+    while (!srv->stopping) {
+        struct timespec until;
+        clock_gettime (CLOCK_REALTIME, &until);
+        until.tv_nsec += (long) (step_ms % 1000) * 1000000L;
+        until.tv_sec += (time_t) (step_ms / 1000) + until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait (&srv->reaper_wake, &srv->conn_lock, &until);
+        if (srv->stopping)
+            break;
+        int64_t now = clock_mono_ms ();
+        int shut = 0;
+        for (s_conn_t *c = srv->conns; c; c = c->next)
+            if (!c->in_request && !c->shut && now - c->since_ms >= (int64_t) srv->timeout_s * 1000) {
+                if (shutdown (c->fd, SHUT_RDWR) != 0)
+                    log_debug ("http", "cannot shut a connection", "error=\"%s\"", strerror (errno));
+                c->shut = true;
+                shut++;
+            }
+        if (shut > 0) {
+            metric_add (srv->reaped, shut);
+            log_debug ("http", "connections without a request closed", "count=%d timeout_s=%d", shut, srv->timeout_s);
+        }
+    }
+    pthread_mutex_unlock (&srv->conn_lock);
+    return NULL;
+}
+
+static enum MHD_Result
+s_count_query (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    size_t *total = cls;
+    *total += strlen (key) + (value ? strlen (value) : 0) + 2;
+    return *total > HTTP_MAX_QUERY ? MHD_NO : MHD_YES;
+}
+
 static enum MHD_Result
 s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -792,6 +990,15 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         req->path = strdup (url);
         if (!req->path)
             return MHD_NO;
+        s_conn_mark (srv, conn, true);
+        size_t query = 0;
+        MHD_get_connection_values (conn, MHD_GET_ARGUMENT_KIND, s_count_query, &query);
+        if (query > HTTP_MAX_QUERY) {
+            metric_add (srv->uri_too_long, 1);
+            http_reply_json (req, 414, json_error ("uri_too_long", "the query string is longer than 16384 bytes",
+                                                   NULL));
+            return s_send (req);
+        }
         s_match (req);
         req->limit = req->route && (req->route->flags & HTTP_CSV_BODY) ? HTTP_CSV_BODY_LIMIT
                                                                         : HTTP_DEFAULT_BODY_LIMIT;
@@ -828,7 +1035,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         return MHD_YES;
     }
     if (req->status != 0)
-        return MHD_YES;    //  answered early (413)
+        return MHD_YES;    //  answered early (413, 414)
     s_dispatch (req);
     return s_send (req);
 }
@@ -836,9 +1043,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
 static void
 s_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void) cls;
-    (void) conn;
     (void) toe;
+    s_conn_mark (cls, conn, false);
     http_req_t *req = *con_cls;
     if (!req)
         return;
@@ -869,6 +1075,16 @@ http_server_new (db_pool_t *pool, void *app)
                                    "HTTP requests that matched no route");
     self->too_large = metrics_get ("http_requests_too_large_total", NULL, "counter",
                                    "HTTP requests refused for their body size");
+    self->uri_too_long = metrics_get ("http_requests_uri_too_long_total", NULL, "counter",
+                                      "HTTP requests refused for the length of their query string");
+    self->guesses = metrics_get ("http_bad_credentials_total", NULL, "counter",
+                                 "HTTP requests with a bad token or session cookie (held-back ones not counted)");
+    self->reaped = metrics_get ("http_connections_reaped_total", NULL, "counter",
+                                "HTTP connections closed for not sending a whole request within the timeout");
+    self->per_address = HTTP_DEFAULT_PER_ADDRESS;
+    self->timeout_s = HTTP_DEFAULT_TIMEOUT;
+    pthread_mutex_init (&self->conn_lock, NULL);
+    pthread_cond_init (&self->reaper_wake, NULL);
     http_server_route (self, "GET", "/livez", s_livez, HTTP_PUBLIC);
     http_server_route (self, "GET", "/readyz", s_readyz, HTTP_PUBLIC);
     http_server_route (self, "GET", "/metrics", s_metrics, HTTP_PUBLIC);
@@ -880,6 +1096,19 @@ http_server_each_route (http_server_t *self, void (*fn) (void *, const char *, c
 {
     for (int i = 0; i < self->nroutes; i++)
         fn (arg, self->routes[i].method, self->routes[i].pattern, self->routes[i].flags);
+}
+
+err_t
+http_server_limits (http_server_t *self, int per_address, int timeout_s, err_info_t *err)
+{
+    if (per_address < 1 || per_address > HTTP_MAX_CONNECTIONS)
+        return err_set (err, ERR_INVALID, "max-connections-per-address",
+                        "--max-connections-per-address must be 1..%d", HTTP_MAX_CONNECTIONS);
+    if (timeout_s < 1 || timeout_s > 3600)
+        return err_set (err, ERR_INVALID, "http-timeout", "--http-timeout must be 1..3600 seconds");
+    self->per_address = (unsigned) per_address;
+    self->timeout_s = timeout_s;
+    return ERR_OK;
 }
 
 void
@@ -936,11 +1165,20 @@ http_server_start (http_server_t *self, const char *host, int port, int threads,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) (threads > 0 ? threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_UNESCAPE_CALLBACK, s_unescape, self,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 2000,
+        MHD_OPTION_NOTIFY_CONNECTION, s_notify_connection, self,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) self->timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) HTTP_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, self->per_address,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY,
         MHD_OPTION_END);
     if (!self->daemon)
         return err_set (err, ERR_IO, "http", "cannot listen on %s:%d", host, port);
+    if (pthread_create (&self->reaper, NULL, s_reaper, self) != 0) {
+        MHD_stop_daemon (self->daemon);
+        self->daemon = NULL;
+        return err_set (err, ERR_NOMEM, "http", "cannot start the connection reaper");
+    }
+    self->reaper_running = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
     self->port = info ? info->port : port;
     return ERR_OK;
@@ -958,8 +1196,17 @@ http_server_destroy (http_server_t **self_p)
     if (!self_p || !*self_p)
         return;
     http_server_t *self = *self_p;
+    if (self->reaper_running) {
+        pthread_mutex_lock (&self->conn_lock);
+        self->stopping = true;
+        pthread_cond_signal (&self->reaper_wake);
+        pthread_mutex_unlock (&self->conn_lock);
+        pthread_join (self->reaper, NULL);
+    }
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    pthread_mutex_destroy (&self->conn_lock);
+    pthread_cond_destroy (&self->reaper_wake);
     for (int i = 0; i < self->nroutes; i++) {
         free (self->routes[i].method);
         free (self->routes[i].pattern);

@@ -17,6 +17,8 @@
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_DEFAULT_BODY_LIMIT (1024 * 1024)
+#define HTTP_DEFAULT_PER_ADDRESS 100   //  connections one client address may hold
+#define HTTP_DEFAULT_TIMEOUT 30        //  seconds: idle, and to send a request's head
 
 enum {
     HTTP_PUBLIC = 1 << 0,     //  no token needed
@@ -58,6 +60,16 @@ void
     http_server_each_route (http_server_t *self,
                             void (*fn) (void *arg, const char *method, const char *pattern, int flags),
                             void *arg);
+
+//  Connection limits, before http_server_start: how many connections one
+//  client address may hold open (--max-connections-per-address, default
+//  HTTP_DEFAULT_PER_ADDRESS; more are closed at once), and the timeout in
+//  seconds (--http-timeout, default HTTP_DEFAULT_TIMEOUT) both of
+//  inactivity and for a request's head to arrive whole, counted from the
+//  connection's opening or its last answer, so a byte now and then does
+//  not keep a connection. ERR_INVALID for values out of range.
+err_t
+    http_server_limits (http_server_t *self, int per_address, int timeout_s, err_info_t *err);
 
 void
     http_server_on_ready (http_server_t *self, http_ready_fn *fn, void *arg);

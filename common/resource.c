@@ -1878,25 +1878,28 @@ resource_import_csv (db_t *db, const resource_def_t *def, const actor_t *actor, 
             cJSON_Delete (body);
             goto rejected;
         }
-        //  Find the existing record: by external key, else by id.
+        //  Find the existing record: by external key, else by id; for a
+        //  scoped role only among the records it can see, so that another
+        //  owner's key or id is treated like any the actor cannot see (a
+        //  new record, refused as POST would refuse it) and never says
+        //  that such a record exists.
         char existing[ID_LEN] = "";
         const char *key = key_col >= 0 ? r.fields[key_col] : "";
-        if (*key) {
-            char sql[256];
-            snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE %s = ?1", def->table, def->external_key);
+        const char *by = *key ? def->external_key : "id";
+        const char *value = *key ? key : id_col >= 0 && id_valid (r.fields[id_col]) ? r.fields[id_col] : NULL;
+        if (value) {
+            bool scoped = resource_scoped (def, actor);
+            char sql[1024];
+            snprintf (sql, sizeof sql, "SELECT t.id FROM %s t WHERE t.%s = ?1%s%s%s", def->table, by,
+                      scoped ? " AND (" : "", scoped ? def->scope_sql : "", scoped ? ")" : "");
             sqlite3_stmt *st = db_stmt (db, sql);
             if (st) {
-                sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+                sqlite3_bind_text (st, 1, value, -1, SQLITE_STATIC);
+                s_bind_context (st, actor);
                 if (sqlite3_step (st) == SQLITE_ROW)
                     snprintf (existing, sizeof existing, "%s", (const char *) sqlite3_column_text (st, 0));
                 sqlite3_reset (st);
             }
-        }
-        else if (id_col >= 0 && id_valid (r.fields[id_col])) {
-            char sql[256];
-            snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE id = ?1", def->table);
-            if (db_scalar_int (db, sql, r.fields[id_col], -1) != -1)
-                snprintf (existing, sizeof existing, "%s", r.fields[id_col]);
         }
         db_savepoint (db, "import_row");
         err_t wrc;
