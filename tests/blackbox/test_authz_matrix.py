@@ -1,0 +1,551 @@
+"""The authorisation matrix of issue 13: every route of each program's route
+table (`crm-service routes`, `erp-service routes`, `bridge routes`) × every
+role of that program × own or another's record, each cell's expected answer
+written once in the tables below, and every cell run.
+
+    allowed   (A)  2xx, or a 4xx of the business (400, 409, 422): the role
+                   got past the door and the request was judged on its merits
+    forbidden (F)  403 forbidden
+    hidden    (H)  404 not_found: the record is outside the role's scope and
+                   must look as if it did not exist
+
+A route whose id names a scoped record (a sales rep sees only its own
+customers, deals, tasks...) has two variants: `own` (a record of the acting
+user: the rep's own customer, the manager's own, the admin's own) and
+`other` (the same kind of record owned by another sales rep); so do the
+user and token routes (one's own user or token, another's). The bridge's
+`POST /api/v1/reconcile` has `dry` (a report, which a viewer may start as
+the console lets it) and `repair`. Every other route has one variant, `-`.
+
+The requests are chosen so that the matrix changes as little as possible:
+creates send `{}` (400 once past the door), PATCH and workflow verbs send
+`If-Match` with a version the record never had (409 stale_version once past
+the door and the scope), so no record is archived, won, shipped or voided
+by the matrix itself. Each program runs once per module with its records
+created once.
+
+The test fails when a route of the route table has no expectation here (a
+new route must say who may use it) or an expectation names a route that is
+gone, and it counts the cells it ran against routes × roles × variants.
+Beside the matrix, every non-public route answers 401 without a token.
+
+How this relates to the older tests: test_crm_roles.py checks the CRM's
+scoping and role limits in depth on a few resources (lists, searches,
+exports, hand-overs); test_bridge_admin.py the bridge's viewer on three
+routes. This file is the complete table; those stay as the behavioural
+detail behind some of its cells.
+"""
+
+import subprocess
+import pytest
+from bridge_helpers import bridge_args, dead_letters, wait_until
+from conftest import Service, _finish, binary_path
+from crm_helpers import apply_ok, create, new_user, uid
+from erp_helpers import product, receive, warehouse
+
+ROLES = {
+    "crm-service": ("sales_rep", "sales_manager", "admin"),
+    "erp-service": ("warehouse", "purchasing", "accountant", "ops_manager", "admin"),
+    "bridge": ("admin", "viewer"),
+}
+
+#  A letter per role, in the order of ROLES; a dict for own/other variants.
+ALL3 = "AAA"
+LEAD = "FAA"            # sales_manager and admin
+ADMIN3 = "FFA"
+SCOPED = {"own": "AAA", "other": "HAA"}
+ADMIN_OWN_OTHER = {"own": "FFA", "other": "FFA"}
+
+
+def _resource(name, import_=False, write=ALL3, scoped=True, no_write=False):
+    """The engine's routes of one CRM resource."""
+    one = SCOPED if scoped else ALL3
+    if scoped and write != ALL3:
+        raise ValueError("no scoped resource with limited writers")
+    rows = {
+        "GET /api/v1/%s" % name: ALL3,
+        "GET /api/v1/%s/export" % name: ALL3,
+        "GET /api/v1/%s/{id}" % name: one,
+    }
+    if not no_write:
+        w_one = SCOPED if scoped else write
+        rows.update({
+            "POST /api/v1/%s" % name: write,
+            "PATCH /api/v1/%s/{id}" % name: w_one,
+            "POST /api/v1/%s/{id}/archive" % name: w_one,
+            "POST /api/v1/%s/{id}/restore" % name: w_one,
+        })
+    if import_:
+        rows["POST /api/v1/%s/import" % name] = write
+    return rows
+
+
+#  --- crm-service: docs/architecture.md, "Scope of a sales rep" -----------
+CRM = {
+    "GET /livez public": ALL3, "GET /readyz public": ALL3, "GET /metrics public": ALL3,
+    "GET / public page": ALL3, "GET /app/{path} public page": ALL3,
+    "GET /common/{path} public page": ALL3,
+    # users: admins only
+    "GET /api/v1/users": ADMIN3, "POST /api/v1/users": ADMIN3, "GET /api/v1/users/export": ADMIN3,
+    "GET /api/v1/users/{id}": ADMIN_OWN_OTHER, "PATCH /api/v1/users/{id}": ADMIN_OWN_OTHER,
+    "POST /api/v1/users/{id}/archive": ADMIN_OWN_OTHER, "POST /api/v1/users/{id}/restore": ADMIN_OWN_OTHER,
+    "POST /api/v1/users/{id}/tokens": ADMIN_OWN_OTHER, "POST /api/v1/tokens/{id}/revoke": ADMIN_OWN_OTHER,
+    "POST /api/v1/users/{id}/password": ADMIN_OWN_OTHER,
+    # everyone: who am I, the names of colleagues, settings read
+    "GET /api/v1/me": ALL3, "GET /api/v1/directory": ALL3,
+    "GET /api/v1/settings": ALL3, "PATCH /api/v1/settings": ADMIN3,
+    # sessions: signing in is public, the rest is one's own
+    "POST /api/v1/session public": ALL3, "GET /api/v1/session": ALL3, "PATCH /api/v1/session": ALL3,
+    "DELETE /api/v1/session": ALL3, "POST /api/v1/session/password": ALL3,
+    # the sales records: everyone writes, a rep only within its scope
+    **_resource("customers", import_=True),
+    "GET /api/v1/customers/{id}/card": SCOPED, "GET /api/v1/customers/{id}/timeline": SCOPED,
+    **_resource("counterparties"), **_resource("contacts"), **_resource("interactions"),
+    **_resource("deals", import_=True),
+    "POST /api/v1/deals/{id}/move": SCOPED, "POST /api/v1/deals/{id}/win": SCOPED,
+    "POST /api/v1/deals/{id}/lose": SCOPED, "POST /api/v1/deals/{id}/reopen": SCOPED,
+    "GET /api/v1/deals/{id}/history": SCOPED,
+    **_resource("tasks"), **_resource("tickets"), **_resource("ticket_comments"),
+    # managers lead: stages and campaigns, analytics
+    **_resource("pipeline_stages", write=LEAD, scoped=False),
+    **_resource("campaigns", write=LEAD, scoped=False),
+    "GET /api/v1/analytics/campaigns": LEAD, "GET /api/v1/analytics/funnel": LEAD,
+    "GET /api/v1/analytics/abc-xyz": LEAD, "GET /api/v1/analytics/managers": LEAD,
+    # read-only mirrors written by the bridge; an alert is acknowledged by who sees it
+    **_resource("catalog", scoped=False, no_write=True),
+    **_resource("alerts", no_write=True),
+    "POST /api/v1/alerts/{id}/acknowledge": SCOPED,
+}
+
+#  --- erp-service: docs/erp-api.md, the role table ------------------------
+#  roles: warehouse, purchasing, accountant, ops_manager, admin
+E_ALL = "AAAAA"
+E_ADMIN = "FFFFA"
+E_NOT_WH = "FAAAA"      # products and orders carry prices
+E_WH = "AFFAA"          # stock steps, shipping
+E_PUR = "FAFAA"         # suppliers, products, purchase orders, replenishment
+E_ACC = "FFAAA"         # customers' finance, orders, invoices, payments, journal, reports
+E_OPS = "FFFAA"         # warehouses
+E_PO_READ = "FAAAA"     # purchase orders: purchasing and accountant read
+
+
+def _erp_resource(name, read, write=None, import_=False, patch=True, archive=True, create=True):
+    rows = {
+        "GET /api/v1/%s" % name: read,
+        "GET /api/v1/%s/export" % name: read,
+        "GET /api/v1/%s/{id}" % name: read,
+    }
+    if write:
+        if create:
+            rows["POST /api/v1/%s" % name] = write
+        if patch:
+            rows["PATCH /api/v1/%s/{id}" % name] = write
+        if archive:
+            rows["POST /api/v1/%s/{id}/archive" % name] = write
+            rows["POST /api/v1/%s/{id}/restore" % name] = write
+        if import_:
+            rows["POST /api/v1/%s/import" % name] = write
+    return rows
+
+
+ERP = {
+    "GET /livez public": E_ALL, "GET /readyz public": E_ALL, "GET /metrics public": E_ALL,
+    "GET / public page": E_ALL, "GET /app/{path} public page": E_ALL,
+    "GET /common/{path} public page": E_ALL,
+    "GET /api/v1/users": E_ADMIN, "POST /api/v1/users": E_ADMIN, "GET /api/v1/users/export": E_ADMIN,
+    "GET /api/v1/users/{id}": E_ADMIN, "PATCH /api/v1/users/{id}": E_ADMIN,
+    "POST /api/v1/users/{id}/archive": E_ADMIN, "POST /api/v1/users/{id}/restore": E_ADMIN,
+    "POST /api/v1/users/{id}/tokens": {"own": E_ADMIN, "other": E_ADMIN},
+    "POST /api/v1/tokens/{id}/revoke": {"own": E_ADMIN, "other": E_ADMIN},
+    "POST /api/v1/users/{id}/password": {"own": E_ADMIN, "other": E_ADMIN},
+    "GET /api/v1/me": E_ALL, "GET /api/v1/directory": E_ALL,
+    "GET /api/v1/settings": E_ALL, "PATCH /api/v1/settings": E_ADMIN,
+    "POST /api/v1/session public": E_ALL, "GET /api/v1/session": E_ALL, "PATCH /api/v1/session": E_ALL,
+    "DELETE /api/v1/session": E_ALL, "POST /api/v1/session/password": E_ALL,
+    **_erp_resource("customers", E_ALL, E_ACC, import_=True),
+    **_erp_resource("suppliers", E_ALL, E_PUR, import_=True),
+    **_erp_resource("products", E_NOT_WH, E_PUR, import_=True),
+    **_erp_resource("warehouses", E_ALL, E_OPS, import_=True),
+    **_erp_resource("stock_items", E_ALL),
+    **_erp_resource("stock", E_ALL),
+    **_erp_resource("stock_moves", E_ALL),
+    **_erp_resource("stock_alerts", E_ALL),
+    "POST /api/v1/stock/receipts": E_WH, "POST /api/v1/stock/adjustments": E_WH,
+    "POST /api/v1/stock/transfers": E_WH,
+    **_erp_resource("orders", E_NOT_WH, E_ACC, archive=False),
+    "POST /api/v1/orders/{id}/confirm": E_ACC, "POST /api/v1/orders/{id}/cancel": E_ACC,
+    "POST /api/v1/orders/{id}/ship": E_WH, "POST /api/v1/orders/{id}/deliver": E_WH,
+    "POST /api/v1/orders/{id}/invoice": E_ACC,
+    **_erp_resource("picking", E_ALL),
+    **_erp_resource("shipments", E_ALL, E_WH, create=False, archive=False),
+    **_erp_resource("invoices", E_ACC, E_ACC, create=False, archive=False),
+    "POST /api/v1/invoices/{id}/void": E_ACC, "POST /api/v1/invoices/overdue_check": E_ACC,
+    **_erp_resource("payments", E_ACC, E_ACC, archive=False),
+    **_erp_resource("purchase_orders", E_PO_READ, E_PUR, archive=False),
+    "POST /api/v1/purchase_orders/{id}/order": E_PUR,
+    "POST /api/v1/purchase_orders/{id}/receive": "AAFAA",   # buyers, and the warehouse receives
+    "POST /api/v1/purchase_orders/{id}/cancel": E_PUR,
+    "GET /api/v1/replenishment": E_PUR, "POST /api/v1/replenishment/draft": E_PUR,
+    **_erp_resource("journal", E_ACC),
+    "GET /api/v1/reports/trial_balance": E_ACC, "GET /api/v1/reports/receivables_aging": E_ACC,
+    "GET /api/v1/reports/stock_valuation": E_ACC, "GET /api/v1/reports/sales": E_ACC,
+}
+
+#  --- bridge: docs/bridge.md, admin everything, viewer reads ---------------
+B_ALL = "AA"
+B_ADMIN = "AF"
+BRIDGE = {
+    "GET /livez public": B_ALL, "GET /readyz public": B_ALL, "GET /metrics public": B_ALL,
+    "GET / public page": B_ALL, "GET /app/{path} public page": B_ALL,
+    "GET /common/{path} public page": B_ALL,
+    "POST /api/v1/session public": B_ALL, "GET /api/v1/session": B_ALL, "PATCH /api/v1/session": B_ALL,
+    "DELETE /api/v1/session": B_ALL, "POST /api/v1/session/password": B_ALL,
+    "GET /api/v1/status": B_ALL, "GET /api/v1/status/history": B_ALL, "GET /api/v1/parked": B_ALL,
+    "GET /api/v1/reconcile_runs": B_ALL, "GET /api/v1/dead_letters": B_ALL,
+    "GET /api/v1/dead_letters/{id}": B_ALL, "POST /api/v1/dead_letters/{id}/retry": B_ADMIN,
+    "POST /api/v1/dead_letters/{id}/discard": B_ADMIN, "GET /api/v1/links": B_ALL,
+    "GET /api/v1/links/{id}": B_ALL, "POST /api/v1/reconcile": {"dry": B_ALL, "repair": B_ADMIN}, "GET /api/v1/reconcile": B_ALL,
+    "GET /api/v1/reconcile/{id}": B_ALL,
+}
+
+EXPECT = {"crm-service": CRM, "erp-service": ERP, "bridge": BRIDGE}
+LETTER = {"A": "allowed", "F": "forbidden", "H": "hidden"}
+
+#  A request past the door but refused on its merits.
+BUSINESS_4XX = (400, 409, 422)
+STALE = {"If-Match": '"987654"'}
+#  A file each program's pages really serve.
+PAGES = {"crm-service": ("app.js", "api.js"), "erp-service": ("app.js", "api.js"),
+         "bridge": ("app.js", "api.js")}
+
+
+def route_table(program):
+    """The program's routes as the keys of EXPECT ("METHOD PATTERN[ flags]")."""
+    p = subprocess.run([binary_path(program), "routes"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return [line.strip() for line in p.stdout.splitlines() if line.strip()]
+
+
+def cells(program):
+    """Every (route, role, variant, letter) of the program's table."""
+    out = []
+    for route, exp in EXPECT[program].items():
+        variants = exp if isinstance(exp, dict) else {"-": exp}
+        for variant, letters in variants.items():
+            assert len(letters) == len(ROLES[program]), (route, letters)
+            for role, letter in zip(ROLES[program], letters):
+                out.append((route, role, variant, letter))
+    return out
+
+
+def verdict(status):
+    if status == 403:
+        return "F"
+    if status == 404:
+        return "H"
+    if 200 <= status < 300 or status in BUSINESS_4XX:
+        return "A"
+    return "?%d" % status
+
+
+# ---------------------------------------------------------------------------
+# The requests
+
+def request_for(route, world, role, variant):
+    """(method, path, kwargs) of one cell. world.id(resource, role, variant)
+    names the record; writes are made harmless (see the module docstring)."""
+    parts = route.split()
+    method, pattern = parts[0], parts[1]
+    kw = {"headers": {}}
+    path = pattern
+    if "{path}" in pattern:
+        page = PAGES[world.program][0 if pattern.startswith("/app/") else 1]
+        path = pattern.replace("{path}", page)
+    if "{id}" in pattern:
+        segs = pattern.split("/")
+        resource = segs[3]
+        path = pattern.replace("{id}", world.id(resource, role, variant, route))
+    if method in ("POST", "PATCH", "DELETE"):
+        if pattern.endswith("/import"):
+            kw["data"] = b"name\n"
+            kw["headers"]["Content-Type"] = "text/csv"
+        elif method != "DELETE":
+            kw["json"] = world.body(route, variant)
+        if "{id}" in pattern and method in ("POST", "PATCH") and not world.no_if_match(route):
+            kw["headers"].update(STALE)
+    return method, path, kw
+
+
+class World:
+    program = None
+
+    def __init__(self, svc):
+        self.svc = svc
+        self.tokens = {}        # role -> token
+        self.users = {}         # role -> user id
+
+    def token(self, role):
+        return self.tokens[role]
+
+    def body(self, route, variant):
+        return {}
+
+    def no_if_match(self, route):
+        return False
+
+    def id(self, resource, role, variant, route):
+        raise NotImplementedError
+
+
+def run_matrix(world, program):
+    svc = world.svc
+    table = route_table(program)
+    missing = [r for r in table if r not in EXPECT[program]]
+    gone = [r for r in EXPECT[program] if r not in table]
+    assert not missing, "routes of `%s routes` without an expectation: %s" % (program, missing)
+    assert not gone, "expectations for routes `%s routes` does not list: %s" % (program, gone)
+    wrong, ran = [], 0
+    for route, role, variant, letter in cells(program):
+        method, path, kw = request_for(route, world, role, variant)
+        r = svc.api(method, path, token=world.token(role), **kw)
+        got = verdict(r.status_code)
+        ran += 1
+        if got != letter:
+            wrong.append("%-50s %-14s %-5s expected %s, got %d %s"
+                         % (route, role, variant, LETTER[letter], r.status_code, r.text[:160]))
+        if got == "F":
+            assert r.json()["error"]["code"] == "forbidden", r.text
+        if got == "H":
+            assert r.json()["error"]["code"] == "not_found", r.text
+    n_routes = len(table)
+    n_variants = sum(len(e) if isinstance(e, dict) else 1 for e in EXPECT[program].values())
+    assert ran == n_variants * len(ROLES[program]), (ran, n_variants)
+    assert ran >= n_routes * len(ROLES[program])
+    assert not wrong, "%d of %d cells answered otherwise:\n%s" % (len(wrong), ran, "\n".join(wrong))
+    return ran
+
+
+def run_no_token(svc, program, world):
+    """Every non-public route answers 401 without a token."""
+    wrong, ran = [], 0
+    for route in route_table(program):
+        if " public" in route:
+            continue
+        role = ROLES[program][-1] if program != "bridge" else "admin"
+        exp = EXPECT[program][route]
+        method, path, kw = request_for(route, world, role, list(exp)[-1] if isinstance(exp, dict) else "-")
+        r = svc.api(method, path, token=None, **kw)
+        ran += 1
+        if r.status_code != 401 or r.json()["error"]["code"] != "unauthorized":
+            wrong.append("%s: %d %s" % (route, r.status_code, r.text[:160]))
+    assert ran > 10
+    assert not wrong, "answered without a token:\n" + "\n".join(wrong)
+
+
+# ---------------------------------------------------------------------------
+# crm-service
+
+class CrmWorld(World):
+    program = "crm-service"
+    SCOPED = ("customers", "counterparties", "contacts", "interactions", "deals", "tasks",
+              "tickets", "ticket_comments", "alerts")
+
+    def __init__(self, svc):
+        super().__init__(svc)
+        self.recs = {}          # (resource, owner) -> id
+        me = svc.api("GET", "/api/v1/me").json()
+        self.tokens["admin"], self.users["admin"] = svc.token, me["id"]
+        for role, name in (("sales_rep", "mx-rep"), ("sales_manager", "mx-mgr"), ("other", "mx-rep2")):
+            u = new_user(svc, name, "sales_rep" if role == "other" else role)
+            self.tokens[role], self.users[role] = u["token"], u["id"]
+        for owner in ("sales_rep", "sales_manager", "admin", "other"):
+            t = self.tokens[owner]
+            c = create(svc, "customers", {"name": "Matrix " + owner}, token=t)["id"]
+            rec = {
+                "customers": c,
+                "counterparties": create(svc, "counterparties", {"customer_id": c, "name": "LE " + owner}, token=t)["id"],
+                "contacts": create(svc, "contacts", {"customer_id": c, "name": "K " + owner}, token=t)["id"],
+                "interactions": create(svc, "interactions", {"customer_id": c, "kind": "call"}, token=t)["id"],
+                "deals": create(svc, "deals", {"title": "D " + owner, "customer_id": c}, token=t)["id"],
+                "tasks": create(svc, "tasks", {"title": "T " + owner}, token=t)["id"],
+            }
+            ticket = create(svc, "tickets", {"customer_id": c, "subject": "S " + owner}, token=t)["id"]
+            rec["tickets"] = ticket
+            rec["ticket_comments"] = create(svc, "ticket_comments", {"ticket_id": ticket, "body": "B"},
+                                            token=t)["id"]
+            # an alert without an owner is everyone's: this one is the owner's
+            rec["alerts"] = apply_ok(svc, "alert.raise", {"kind": "other", "message": "M " + owner,
+                                                           "customer_id": c, "owner_id": self.users[owner],
+                                                           "key": uid()})["id"]
+            for res, rid in rec.items():
+                self.recs[(res, owner)] = rid
+        self.shared = {
+            "pipeline_stages": svc.api("GET", "/api/v1/pipeline_stages").json()["items"][0]["id"],
+            "campaigns": create(svc, "campaigns", {"name": "Matrix", "channel": "email"})["id"],
+            "catalog": apply_ok(svc, "catalog.upsert", {"sku": "MX-1", "name": "Matrix product"})["id"],
+        }
+
+    def no_if_match(self, route):
+        return "/tokens" in route or "/password" in route
+
+    def id(self, resource, role, variant, route):
+        if resource == "tokens":          # a fresh token of the acting user or of another
+            owner = role if variant == "own" else "other"
+            r = self.svc.api("POST", "/api/v1/users/%s/tokens" % self.users[owner])
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+        if resource == "users":
+            return self.users[role if variant == "own" else "other"]
+        if resource in self.SCOPED:
+            return self.recs[(resource, role if variant == "own" else "other")]
+        return self.shared[resource]
+
+
+@pytest.fixture(scope="module")
+def crm_world(tmp_path_factory):
+    svc = Service("crm-service", "CRM", str(tmp_path_factory.mktemp("authz-crm")))
+    svc.start()
+    yield CrmWorld(svc)
+    _finish([svc])
+
+
+def test_crm_authorisation_matrix(crm_world):
+    ran = run_matrix(crm_world, "crm-service")
+    assert ran > 300
+
+
+def test_crm_refuses_every_route_without_a_token(crm_world):
+    run_no_token(crm_world.svc, "crm-service", crm_world)
+
+
+# ---------------------------------------------------------------------------
+# erp-service
+
+class ErpWorld(World):
+    program = "erp-service"
+
+    def __init__(self, svc):
+        super().__init__(svc)
+        me = svc.api("GET", "/api/v1/me").json()
+        self.tokens["admin"], self.users["admin"] = svc.token, me["id"]
+        for role in ROLES["erp-service"][:-1] + ("other",):
+            u = new_user(svc, "mx-" + role, "warehouse" if role == "other" else role)
+            self.tokens[role], self.users[role] = u["token"], u["id"]
+        s = create(svc, "suppliers", {"name": "Matrix supplier"})
+        p = product(svc, "MX-1", supplier_id=s["id"], reorder_point=50)
+        w = warehouse(svc, "MX")
+        c = create(svc, "customers", {"name": "Matrix customer"})
+        receive(svc, p["id"], w["id"], 10)
+        o = create(svc, "orders", {"customer_id": c["id"], "lines": [{"sku": "MX-1", "quantity": 1}]})
+        assert svc.api("POST", "/api/v1/orders/%s/confirm" % o["id"]).status_code == 200
+        r = svc.api("POST", "/api/v1/orders/%s/ship" % o["id"], json={})
+        assert r.status_code == 201, r.text
+        inv = svc.api("POST", "/api/v1/orders/%s/invoice" % o["id"])
+        assert inv.status_code == 201, inv.text
+        pm = create(svc, "payments", {"customer_id": c["id"], "amount_minor": 100, "reference": "MX-PAY"})
+        po = create(svc, "purchase_orders", {"supplier_id": s["id"], "warehouse_id": w["id"],
+                                             "lines": [{"product_id": p["id"], "quantity": 5}]})
+
+        def first(name):
+            items = svc.api("GET", "/api/v1/" + name).json()["items"]
+            assert items, name
+            return items[0]["id"]
+        self.ids = {
+            "customers": c["id"], "suppliers": s["id"], "products": p["id"], "warehouses": w["id"],
+            "orders": o["id"], "invoices": inv.json()["id"], "payments": pm["id"],
+            "purchase_orders": po["id"],
+        }
+        for name in ("stock_items", "stock", "stock_moves", "stock_alerts", "picking", "shipments",
+                     "journal"):
+            self.ids[name] = first(name)
+
+    def no_if_match(self, route):
+        return "/tokens" in route or "/password" in route
+
+    def id(self, resource, role, variant, route):
+        if resource == "tokens":
+            owner = role if variant == "own" else "other"
+            r = self.svc.api("POST", "/api/v1/users/%s/tokens" % self.users[owner])
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+        if resource == "users":
+            return self.users[role if variant == "own" else "other"]
+        return self.ids[resource]
+
+
+@pytest.fixture(scope="module")
+def erp_world(tmp_path_factory):
+    svc = Service("erp-service", "ERP", str(tmp_path_factory.mktemp("authz-erp")))
+    svc.start()
+    yield ErpWorld(svc)
+    _finish([svc])
+
+
+def test_erp_authorisation_matrix(erp_world):
+    ran = run_matrix(erp_world, "erp-service")
+    assert ran > 500
+
+
+def test_erp_refuses_every_route_without_a_token(erp_world):
+    run_no_token(erp_world.svc, "erp-service", erp_world)
+
+
+# ---------------------------------------------------------------------------
+# bridge
+
+class BridgeWorld(World):
+    program = "bridge"
+
+    def __init__(self, bridge, crm, erp):
+        super().__init__(bridge)
+        self.tokens["admin"] = bridge.token
+        p = subprocess.run([binary_path("bridge"), "--data-dir", bridge.data_dir, "user", "add",
+                            "mx-viewer", "viewer"], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        self.tokens["viewer"] = p.stdout.splitlines()[0].strip()
+        # a dead letter: a won deal whose sku ERP does not know
+        receive(erp, product(erp, "MX-KNOWN")["id"], warehouse(erp, "MX")["id"], 5)
+        c = create(crm, "customers", {"name": "Matrix bridge"})
+        d = create(crm, "deals", {"title": "Ghost", "customer_id": c["id"],
+                                  "lines": [{"sku": "MX-GHOST", "quantity": 1, "unit_price_minor": 100}]})
+        r = crm.api("POST", "/api/v1/deals/%s/win" % d["id"])
+        assert r.status_code == 200, r.text
+        dl = wait_until(lambda: dead_letters(bridge), what="a dead letter")[0]
+        wait_until(lambda: bridge.api("GET", "/api/v1/links/%s" % c["id"]).status_code == 200,
+                   what="the customer's link")
+        run = bridge.api("POST", "/api/v1/reconcile", json={})
+        assert run.status_code in (200, 201, 202), run.text
+        self.ids = {"dead_letters": str(dl["id"]), "links": c["id"], "reconcile": str(run.json()["id"])}
+
+    def id(self, resource, role, variant, route):
+        return self.ids[resource]
+
+    def body(self, route, variant):
+        return {"repair": variant == "repair"} if variant in ("dry", "repair") else {}
+
+
+@pytest.fixture(scope="module")
+def bridge_world(tmp_path_factory):
+    base = tmp_path_factory.mktemp("authz-bridge")
+    crm = Service("crm-service", "CRM", str(base / "crm"))
+    erp = Service("erp-service", "ERP", str(base / "erp"))
+    services = [crm, erp]
+    try:
+        crm.start()
+        erp.start()
+        bridge = Service("bridge", "BRIDGE", str(base / "bridge"), sockets=(),
+                         extra_args=bridge_args(crm, erp, ("--reconcile-every", "0")))
+        services.append(bridge)
+        bridge.start()
+        yield BridgeWorld(bridge, crm, erp)
+    finally:
+        _finish(services[::-1])
+
+
+def test_bridge_authorisation_matrix(bridge_world):
+    ran = run_matrix(bridge_world, "bridge")
+    assert ran >= 48
+
+
+def test_bridge_refuses_every_route_without_a_token(bridge_world):
+    run_no_token(bridge_world.svc, "bridge", bridge_world)
