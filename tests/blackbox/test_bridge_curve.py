@@ -371,7 +371,18 @@ def test_defect_1_a_forged_order_at_price_1_changes_nothing_under_curve(curve_sy
         text = requests.get(erp.url + "/metrics", timeout=5).text
         return int(re.search(r"^outbox_last_seq (\d+)$", text, re.M).group(1))
 
+    # The bridge links the new customer (a command to ERP, an event): wait
+    # until that is done and ERP's outbox is still, so only the forged
+    # commands could move it.
+    wait_until(lambda: erp.api("GET", "/api/v1/customers/" + c["id"]).json().get("crm_id"),
+               what="the ERP customer linked to CRM")
     seq = outbox_seq()
+    while True:
+        time.sleep(1.0)
+        now = outbox_seq()
+        if now == seq:
+            break
+        seq = now
     forged = {"op": "apply", "cmd_id": str(uuid.uuid4()), "type": "order.create",
               "data": {"external_ref": str(uuid.uuid4()), "customer_id": c["id"],
                        "lines": [{"sku": "GOLD-1", "quantity": 5, "unit_price_minor": 1}]}}

@@ -406,7 +406,19 @@ def test_make_run_makes_certificates_once_starts_everything_with_curve_and_close
     rr = requests.post(erp_url + "/api/v1/stock/receipts", headers=h, timeout=10,
                        json={"product_id": p["id"], "warehouse_id": w["id"], "quantity": 10})
     assert rr.status_code == 201, rr.text
+    # The bridge links the new customer (a command to ERP, an event): wait
+    # until ERP's outbox is still, so only the forged commands could move it.
+    deadline = time.monotonic() + 20
+    while not requests.get(erp_url + "/api/v1/customers/" + c["id"], headers=h, timeout=5).json().get("crm_id"):
+        assert time.monotonic() < deadline, "the bridge did not link the ERP customer"
+        time.sleep(0.1)
     seq_before = metric(erp_url, "outbox_last_seq")
+    while True:
+        time.sleep(1.0)
+        now = metric(erp_url, "outbox_last_seq")
+        if now == seq_before:
+            break
+        seq_before = now
 
     forged = {"op": "apply", "cmd_id": str(uuid.uuid4()), "type": "order.create",
               "data": {"external_ref": str(uuid.uuid4()), "customer_id": c["id"],
