@@ -3,7 +3,7 @@
 // sum the books in their currency (EUR, the API's default).
 
 import { api } from '/common/api.js';
-import { t, tEnum } from '/common/i18n.js';
+import { t, tEnum, locale } from '/common/i18n.js';
 import { money, num, date, dateTime, today } from '/common/fmt.js';
 import { h, mount, pageHead, table, pagedList, tabs, card, kpi, loading, errorBox } from '/common/ui.js';
 import { barChart } from '/common/chart.js';
@@ -12,7 +12,7 @@ import { setQuery } from './lib.js';
 const BOOKS = 'EUR';
 const BUCKETS = ['current_minor', 'days_1_30_minor', 'days_31_60_minor', 'days_61_90_minor', 'over_90_minor'];
 const BUCKET_COLORS = ['#16a34a', '#f59e0b', '#ea580c', '#dc2626', '#7f1d1d'];
-const REPORTS = ['aging', 'journal', 'trial_balance', 'stock_valuation'];
+const REPORTS = ['aging', 'sales', 'journal', 'trial_balance', 'stock_valuation'];
 
 const m = (v) => money(Math.round(v), BOOKS);   // chart axes divide amounts
 const account = (a) => `${a} · ${tEnum('reports.account', a)}`;
@@ -86,6 +86,58 @@ async function trialBalance(slot) {
         h('td', { class: 'num' }, m(r.debit_minor)), h('td', { class: 'num' }, m(r.credit_minor)), h('td', { class: 'num' }, m(r.balance_minor))))))));
 }
 
+const month = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
+
+// "Sep 26": a month short enough for the chart's axis.
+function monthLabel(mo) {
+  const [y, n] = mo.split('-').map(Number);
+  return new Intl.DateTimeFormat(locale(), { month: 'short', year: '2-digit' }).format(new Date(y, n - 1, 15));
+}
+
+// Every month from..to (YYYY-MM), at most 36, so that empty months show.
+function monthsBetween(from, to) {
+  const out = [];
+  let [y, mo] = from.split('-').map(Number);
+  const [ty, tm] = to.split('-').map(Number);
+  while ((y < ty || (y === ty && mo <= tm)) && out.length < 36) {
+    out.push(`${y}-${String(mo).padStart(2, '0')}`);
+    mo += 1;
+    if (mo > 12) { mo = 1; y += 1; }
+  }
+  return out;
+}
+
+// Invoiced quantity and revenue per month and product, from..to (YYYY-MM).
+async function sales(slot, from, to) {
+  const r = await api.get('/reports/sales', { from, to });
+  const items = r.items || [];
+  const byMonth = new Map();
+  for (const it of items) byMonth.set(it.month, (byMonth.get(it.month) || 0) + it.revenue_minor);
+  const pick = (id, label, value, onPick) => h('div', { class: 'field' }, h('label', { for: id }, label),
+    h('input', { id, type: 'month', value, on: { change: (e) => { if (e.target.value) onPick(e.target.value); } } }));
+  const redo = (f, tt) => { setQuery('/reports/sales', { from: f, to: tt }); sales(slot, f, tt); };
+  mount(slot,
+    h('div', { class: 'filters' }, pick('sales-from', t('reports.from'), from, (v) => redo(v, to)), pick('sales-to', t('reports.to'), to, (v) => redo(from, v))),
+    h('div', { class: 'kpis' }, kpi(t('reports.revenue'), m(items.reduce((a, it) => a + it.revenue_minor, 0)))),
+    card(null, h('div', { class: 'aging-chart' }, barChart({
+      title: t('reports.sales_chart', { from, to }),
+      data: monthsBetween(from, to).map((mo) => ({ label: monthLabel(mo), value: byMonth.get(mo) || 0 })),
+      format: m,
+      height: 220,
+    }))),
+    card(null, table({
+      caption: t('reports.sales_table'),
+      columns: [
+        { key: 'month', label: t('reports.month') },
+        { key: 'sku', label: t('reports.sku'), render: (x) => (x.product_id ? h('a', { href: '#/stock/' + x.product_id }, x.sku) : x.sku) },
+        { key: 'quantity', label: t('reports.quantity'), num: true, render: (x) => num(x.quantity) },
+        { key: 'revenue_minor', label: t('reports.revenue'), num: true, render: (x) => m(x.revenue_minor) },
+      ],
+      rows: items,
+      empty: t('reports.no_sales'),
+    })));
+}
+
 async function valuation(slot) {
   const r = await api.get('/reports/stock_valuation');
   mount(slot,
@@ -114,7 +166,10 @@ export default async function render(root, ctx) {
     slot);
   try {
     if (name === 'aging') await aging(slot, ctx.query.get('as_of') || today());
-    else if (name === 'journal') await journal(slot);
+    else if (name === 'sales') {
+      const now = new Date();
+      await sales(slot, ctx.query.get('from') || month(new Date(now.getFullYear(), now.getMonth() - 11, 15)), ctx.query.get('to') || month(now));
+    } else if (name === 'journal') await journal(slot);
     else if (name === 'trial_balance') await trialBalance(slot);
     else await valuation(slot);
   } catch (e) { mount(slot, errorBox(e)); }
