@@ -100,7 +100,8 @@ class Ledger:
 
 class Workload:
     def __init__(self, cluster, seed, give_up_s=120):
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)              # the details of each operation
+        self.kinds = random.Random(seed * 31 + 7)   # which operation: never consumed by anything else
         self.seed = seed
         self.crm = Api(cluster.crm, give_up_s)
         self.erp = Api(cluster.erp, give_up_s)
@@ -143,7 +144,7 @@ class Workload:
                (self.win_deal, 14), (self.restock, 6), (self.ship, 10), (self.invoice, 8),
                (self.deliver, 3), (self.pay, 9), (self.overdue_check, 1)]
         total = sum(w for _, w in ops)
-        x = self.rng.uniform(0, total)
+        x = self.kinds.uniform(0, total)
         for fn, w in ops:
             x -= w
             if x <= 0:
