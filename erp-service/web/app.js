@@ -13,6 +13,7 @@ start({
   nav: [
     { path: '/stock', label: 'nav.stock' },
     { path: '/orders', label: 'nav.orders' },
+    { path: '/shipments', label: 'nav.shipments' },
     { path: '/purchase-orders', label: 'nav.purchase_orders', roles: ROLES.poRead },
     { path: '/products', label: 'nav.products', roles: ROLES.priced },
     { path: '/suppliers', label: 'nav.suppliers', roles: ROLES.priced },
@@ -28,6 +29,7 @@ start({
     { path: '/orders', area: 'orders', load: () => import('./orders.js') },
     { path: '/orders/new', area: 'orders', roles: ROLES.orderWrite, load: () => import('./order-new.js') },
     { path: '/orders/:id', area: 'orders', load: () => import('./order.js') },
+    { path: '/shipments', area: 'orders', load: () => import('./shipments.js') },
     { path: '/purchase-orders', area: 'purchasing', roles: ROLES.poRead, load: () => import('./purchase-orders.js') },
     { path: '/purchase-orders/new', area: 'purchasing', roles: ROLES.buyers, load: () => import('./purchase-order-new.js') },
     { path: '/purchase-orders/:id', area: 'purchasing', roles: ROLES.poRead, load: () => import('./purchase-order.js') },

@@ -3,16 +3,36 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, card, details, link, kpi } from '/common/ui.js';
+import { h, mount, pageHead, table, card, details, link, kpi, button, modal, form, toast, conflictNotice } from '/common/ui.js';
 import { record, quietCaption } from './lib.js';
 
 export default async function render(root, ctx) {
+  const notice = h('div', { 'aria-live': 'polite' });
   const p = await api.get('/payments/' + encodeURIComponent(ctx.params.id));
+  // Once received, a payment changes only its notes (PATCH with If-Match).
+  function editNotes() {
+    modal(t('finance.edit_notes'), (close) => form({
+      fields: [{ name: 'notes', label: t('common.notes'), type: 'textarea', value: p.notes, rows: 4, full: true }],
+      cancel: () => close(),
+      onSubmit: async (v) => {
+        try {
+          await api.patch('/payments/' + p.id, { notes: v.notes }, { ifMatch: p.version });
+        } catch (e) {
+          if (e.stale) { close(); await render(root, ctx); root.prepend(conflictNotice(null)); return; }
+          throw e;
+        }
+        close();
+        toast(t('common.saved'));
+        ctx.refresh();
+      },
+    }));
+  }
   const customer = await record('/customers', p.customer_id);
   const cur = p.currency;
   mount(root,
     h('p', null, link(t('finance.back_payments'), '#/payments')),
-    pageHead(t('finance.payment_title', { reference: p.reference })),
+    notice,
+    pageHead(t('finance.payment_title', { reference: p.reference }), button(t('finance.edit_notes'), editNotes)),
     h('div', { class: 'kpis' },
       kpi(t('finance.amount'), money(p.amount_minor, cur)),
       kpi(t('finance.allocated'), money(p.allocated_minor, cur), 'ok'),

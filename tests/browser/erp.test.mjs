@@ -83,7 +83,7 @@ test('the warehouse sees stock with products under their reorder point highlight
   await page.getByRole('heading', { name: 'Stock', level: 1 }).waitFor();
   // Navigation holds only what the warehouse may use.
   const nav = page.getByRole('navigation', { name: 'Main menu' });
-  for (const name of ['Stock', 'Sales orders', 'Warehouses']) await nav.getByRole('link', { name }).waitFor();
+  for (const name of ['Stock', 'Sales orders', 'Shipments', 'Warehouses']) await nav.getByRole('link', { name }).waitFor();
   for (const name of ['Products', 'Invoices', 'Payments', 'Reports', 'Customers', 'Purchasing']) {
     assert.equal(await nav.getByRole('link', { name }).count(), 0, `${name} is in the warehouse's navigation`);
   }
@@ -174,7 +174,7 @@ test('the warehouse ships part of an order and never sees a price anywhere', asy
   await assertNoMoney(page, 'the order page after shipping');
 
   // Every other page the warehouse can reach: no money either.
-  for (const hash of ['#/orders', '#/orders?status=partly_shipped', '#/stock?view=below', `#/stock/${bolt.id}`, '#/warehouses']) {
+  for (const hash of ['#/orders', '#/orders?status=partly_shipped', '#/shipments', '#/stock?view=below', `#/stock/${bolt.id}`, '#/warehouses']) {
     await page.goto(erp.url + '/' + hash);
     await page.locator('main h1').first().waitFor();
     await assertNoMoney(page, hash);
