@@ -114,6 +114,8 @@ wait_http() {
     return 1
 }
 
+# Every wrk connection comes from 127.0.0.1: the services' limit of HTTP
+# connections per address (default 100) is raised to the most they take.
 # start_crm DIR [flags…]: sets CRM_PID, CRM_URL, CRM_PUB, CRM_CMD, CRM_TOKEN.
 start_crm() {
     local dir=$1 hp pp cp
@@ -121,7 +123,8 @@ start_crm() {
     mkdir -p "$dir"
     read -r hp pp cp < <(free_ports 3)
     "$BIN/crm-service" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
-        --cmd "tcp://127.0.0.1:$cp" --log-level warn "$@" >>"$dir/service.log" 2>&1 &
+        --cmd "tcp://127.0.0.1:$cp" --log-level warn --max-connections-per-address 2000 \
+        "$@" >>"$dir/service.log" 2>&1 &
     CRM_PID=$!
     PIDS+=("$CRM_PID")
     CRM_URL=http://127.0.0.1:$hp
@@ -138,7 +141,8 @@ start_erp() {
     mkdir -p "$dir"
     read -r hp pp cp < <(free_ports 3)
     "$BIN/erp-service" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
-        --cmd "tcp://127.0.0.1:$cp" --log-level warn "$@" >>"$dir/service.log" 2>&1 &
+        --cmd "tcp://127.0.0.1:$cp" --log-level warn --max-connections-per-address 2000 \
+        "$@" >>"$dir/service.log" 2>&1 &
     ERP_PID=$!
     PIDS+=("$ERP_PID")
     ERP_URL=http://127.0.0.1:$hp
