@@ -3,7 +3,7 @@
 // sum the books in their currency (EUR, the API's default).
 
 import { api } from '/common/api.js';
-import { t, tEnum, locale } from '/common/i18n.js';
+import { t, tEnum, locale, dir } from '/common/i18n.js';
 import { money, num, date, dateTime, today } from '/common/fmt.js';
 import { h, mount, pageHead, table, pagedList, tabs, card, kpi, loading, errorBox } from '/common/ui.js';
 import { barChart } from '/common/chart.js';
@@ -14,7 +14,10 @@ const BUCKETS = ['current_minor', 'days_1_30_minor', 'days_31_60_minor', 'days_6
 const BUCKET_COLORS = ['#16a34a', '#f59e0b', '#ea580c', '#dc2626', '#7f1d1d'];
 const REPORTS = ['aging', 'sales', 'journal', 'trial_balance', 'stock_valuation'];
 
-const m = (v) => money(Math.round(v), BOOKS);   // chart axes divide amounts
+const m = (v) => money(Math.round(v), BOOKS);
+// The charts draw left to right; a right-to-left label inside them is
+// isolated (RLI … PDI) so that "۱ تا ۳۰ روز" keeps its order.
+const iso = (text) => (dir() === 'rtl' ? `\u2067${text}\u2069` : text);   // chart axes divide amounts
 const account = (a) => `${a} · ${tEnum('reports.account', a)}`;
 
 async function aging(slot, asOf) {
@@ -29,7 +32,7 @@ async function aging(slot, asOf) {
       kpi(t('reports.over_90'), m(r.totals.over_90_minor), r.totals.over_90_minor > 0 ? 'bad' : '')),
     card(null, h('div', { class: 'aging-chart' }, barChart({
       title: t('reports.aging_chart', { date: date(asOf) }),
-      data: BUCKETS.map((b, i) => ({ label: t('reports.bucket.' + b), value: r.totals[b], color: BUCKET_COLORS[i] })),
+      data: BUCKETS.map((b, i) => ({ label: iso(t('reports.bucket.' + b)), value: r.totals[b], color: BUCKET_COLORS[i] })),
       format: m,
       height: 220,
     }))),
@@ -121,7 +124,7 @@ async function sales(slot, from, to) {
     h('div', { class: 'kpis' }, kpi(t('reports.revenue'), m(items.reduce((a, it) => a + it.revenue_minor, 0)))),
     card(null, h('div', { class: 'aging-chart' }, barChart({
       title: t('reports.sales_chart', { from, to }),
-      data: monthsBetween(from, to).map((mo) => ({ label: monthLabel(mo), value: byMonth.get(mo) || 0 })),
+      data: monthsBetween(from, to).map((mo) => ({ label: iso(monthLabel(mo)), value: byMonth.get(mo) || 0 })),
       format: m,
       height: 220,
     }))),
