@@ -90,7 +90,7 @@ CRM = {
     "GET /api/v1/users/{id}": ADMIN_OWN_OTHER, "PATCH /api/v1/users/{id}": ADMIN_OWN_OTHER,
     "POST /api/v1/users/{id}/archive": ADMIN_OWN_OTHER, "POST /api/v1/users/{id}/restore": ADMIN_OWN_OTHER,
     "POST /api/v1/users/{id}/tokens": ADMIN_OWN_OTHER, "POST /api/v1/tokens/{id}/revoke": ADMIN_OWN_OTHER,
-    "POST /api/v1/users/{id}/password": ADMIN_OWN_OTHER,
+    "POST /api/v1/users/{id}/password": ADMIN_OWN_OTHER, "GET /api/v1/audit": ADMIN3,
     # everyone: who am I, the names of colleagues, settings read
     "GET /api/v1/me": ALL3, "GET /api/v1/directory": ALL3,
     "GET /api/v1/settings": ALL3, "PATCH /api/v1/settings": ADMIN3,
@@ -157,7 +157,7 @@ ERP = {
     "POST /api/v1/users/{id}/archive": E_ADMIN, "POST /api/v1/users/{id}/restore": E_ADMIN,
     "POST /api/v1/users/{id}/tokens": {"own": E_ADMIN, "other": E_ADMIN},
     "POST /api/v1/tokens/{id}/revoke": {"own": E_ADMIN, "other": E_ADMIN},
-    "POST /api/v1/users/{id}/password": {"own": E_ADMIN, "other": E_ADMIN},
+    "POST /api/v1/users/{id}/password": {"own": E_ADMIN, "other": E_ADMIN}, "GET /api/v1/audit": E_ADMIN,
     "GET /api/v1/me": E_ALL, "GET /api/v1/directory": E_ALL,
     "GET /api/v1/settings": E_ALL, "PATCH /api/v1/settings": E_ADMIN,
     "POST /api/v1/session public": E_ALL, "GET /api/v1/session": E_ALL, "PATCH /api/v1/session": E_ALL,
@@ -205,7 +205,7 @@ BRIDGE = {
     "GET /api/v1/dead_letters/{id}": B_ALL, "POST /api/v1/dead_letters/{id}/retry": B_ADMIN,
     "POST /api/v1/dead_letters/{id}/discard": B_ADMIN, "GET /api/v1/links": B_ALL,
     "GET /api/v1/links/{id}": B_ALL, "POST /api/v1/reconcile": {"dry": B_ALL, "repair": B_ADMIN}, "GET /api/v1/reconcile": B_ALL,
-    "GET /api/v1/reconcile/{id}": B_ALL,
+    "GET /api/v1/reconcile/{id}": B_ALL, "GET /api/v1/audit": B_ADMIN,
 }
 
 EXPECT = {"crm-service": CRM, "erp-service": ERP, "bridge": BRIDGE}
