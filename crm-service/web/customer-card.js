@@ -32,7 +32,7 @@ export default async function render(root, ctx) {
     mount(root, pageHead(t('card.title')), errorBox(e), link(t('card.back_to_list'), '#/customers'));
     return;
   }
-  const users = await loadUsers(ctx.user);
+  const users = await loadUsers();
   const c = data.customer;
   const notice = h('div');
 

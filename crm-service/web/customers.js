@@ -15,14 +15,14 @@ const PAGE = 50;
 const MANAGERS = ['sales_manager', 'admin'];
 
 // The filters this list knows, as they stand in the hash's query.
-export const FILTERS = ['q', 'kind', 'status', 'segment', 'owner_id', 'credit_hold', 'archived'];
+export const FILTERS = ['q', 'kind', 'status', 'segment', 'tags', 'owner_id', 'credit_hold', 'archived'];
 
 let usersCache = null;
-// Only an administrator may read the users list; the others know themselves.
-export async function loadUsers(user) {
-  if (user.role !== 'admin') return [];
+// The active users' names and roles (the directory every signed-in user may
+// read), for owner columns, filters and pickers.
+export async function loadUsers() {
   if (!usersCache) {
-    try { usersCache = await api.all('/users', { active: true }, 1000); } catch { usersCache = []; }
+    try { usersCache = (await api.get('/directory')).items || []; } catch { usersCache = []; }
   }
   return usersCache;
 }
@@ -72,7 +72,7 @@ export default async function render(root, ctx) {
 async function renderList(root, ctx) {
   const user = ctx.user;
   const isManager = MANAGERS.includes(user.role);
-  const users = await loadUsers(user);
+  const users = await loadUsers();
   const state = { sort: null, desc: false };
   for (const k of FILTERS) state[k] = ctx.query.get(k) || '';
   if (ctx.query.get('sort')) {
@@ -194,6 +194,8 @@ async function renderList(root, ctx) {
   };
   const segmentInput = h('input', { type: 'text', value: state.segment, autocomplete: 'off' });
   segmentInput.addEventListener('input', debounce(() => { state.segment = segmentInput.value.trim(); first(); }, 300));
+  const tagInput = h('input', { type: 'text', value: state.tags, autocomplete: 'off' });
+  tagInput.addEventListener('input', debounce(() => { state.tags = tagInput.value.trim(); first(); }, 300));
 
   const ownerOptions = [['', t('common.any')], ['me', t('customers.owner_me')]];
   for (const u of users) if (u.id !== user.id && ['sales_rep', 'sales_manager', 'admin'].includes(u.role)) ownerOptions.push([u.id, u.name]);
@@ -204,6 +206,7 @@ async function renderList(root, ctx) {
     fieldBox(t('customers.col_kind'), select('kind', [['', t('common.all')], ...KINDS.map((k) => [k, tEnum('customers.kind', k)])])),
     fieldBox(t('customers.col_status'), select('status', [['', t('common.all')], ...STATUSES.map((k) => [k, tEnum('customers.status', k)])])),
     fieldBox(t('customers.col_segment'), segmentInput),
+    fieldBox(t('customers.f_tags'), tagInput),
     isManager ? fieldBox(t('customers.col_owner'), select('owner_id', ownerOptions)) : null,
     fieldBox(t('customers.credit_hold'), select('credit_hold', [['', t('common.any')], ['true', t('customers.on_hold')], ['false', t('customers.not_on_hold')]])),
     fieldBox(t('customers.show'), select('archived', [['', t('customers.show_live')], ['true', t('customers.show_archived')]])),
@@ -253,7 +256,7 @@ async function renderForm(root, ctx, id) {
       return;
     }
   }
-  const users = await loadUsers(user);
+  const users = await loadUsers();
   const notice = h('div');
   const addrs = addressEditor(rec ? rec.addresses : []);
 
@@ -273,10 +276,9 @@ async function renderForm(root, ctx, id) {
       options: [['', t('customers.no_campaign')]] },
     { name: 'external_key', label: t('customers.f_external_key'), value: rec && rec.external_key, hint: t('customers.external_key_hint') },
   ];
-  if (user.role === 'admin' || (rec && MANAGERS.includes(user.role))) {
+  if (MANAGERS.includes(user.role)) {
     const opts = [['', t('customers.owner_keep')]];
-    if (user.role === 'admin') for (const u of users) opts.push([u.id, `${u.name} (${tEnum('roles', u.role)})`]);
-    else opts.push([user.id, t('customers.owner_me')]);
+    for (const u of users) opts.push([u.id, `${u.name} (${tEnum('roles', u.role)})`]);
     fields.push({ name: 'owner_id', label: t('customers.f_owner'), type: 'select', value: rec ? rec.owner_id : '', options: opts });
   }
   fields.push({ name: 'notes', label: t('customers.f_notes'), type: 'textarea', value: rec && rec.notes, full: true, rows: 4 });

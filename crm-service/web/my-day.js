@@ -57,10 +57,9 @@ export default async function render(root, ctx) {
   await Promise.all([...ids].slice(0, 40).map((id) => api.get(`/customers/${id}`)
     .then((c) => names.set(id, c.name)).catch(() => null)));
 
-  // In the team's view a task says whose it is (names only for an admin,
-  // the one role that may read the users).
+  // In the team's view a task says whose it is (names from the directory).
   let users = [];
-  if (!mine && user.role === 'admin') users = await api.all('/users', { active: true }, 1000).catch(() => []);
+  if (!mine) users = await api.get('/directory').then((r) => r.items || []).catch(() => []);
   const who = mine ? null : (id) => (!id ? null : id === user.id ? t('myday.owner_me')
     : ((users.find((u) => u.id === id) || {}).name || t('myday.owner_colleague')));
   const refresh = () => ctx.refresh();

@@ -54,11 +54,9 @@ export async function owners(user) {
       const r = await api.get('/analytics/managers');
       for (const u of r.items || []) map.set(u.user_id, u.name);
     } catch { /* names stay ids */ }
-    if (user.role === 'admin') {
-      try {
-        for (const u of await api.all('/users', {}, 500)) map.set(u.id, u.name);
-      } catch { /* only names of sales people */ }
-    }
+    try {
+      for (const u of (await api.get('/directory')).items || []) map.set(u.id, u.name);
+    } catch { /* only names of sales people */ }
   }
   ownersCache = map;
   ownersFor = user && user.id;

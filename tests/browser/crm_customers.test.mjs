@@ -241,8 +241,23 @@ test('a rep does not see another rep\'s customers; a manager sees everyone\'s', 
   const mpage = await newPage(t, browser);
   await signIn(mpage, sys.crm, mia, { path: '/#/customers' });
   await mpage.getByRole('link', { name: 'Otto Private Client' }).waitFor();
+  // The manager sees the owners by name (the directory) and filters by one.
+  await mpage.getByRole('cell', { name: 'otto' }).first().waitFor();
+  await mpage.getByLabel('Owner').selectOption({ label: 'otto' });
+  await mpage.getByRole('link', { name: 'Otto Private Client' }).waitFor();
+  assert.equal(await mpage.getByRole('link', { name: 'Acme Trading' }).count(), 0);
   await mpage.getByLabel('Owner').selectOption('me');
   await mpage.getByText('No customer matches the search and filters.').waitFor();
+});
+
+test('the customer list filters by tag', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, rita, { path: '/#/customers' });
+  await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor();
+  await page.getByLabel('Tags', { exact: true }).fill('key-account');
+  await waitUntil(async () => (await page.getByRole('link', { name: 'Acorn Bakery' }).count()) === 0, { what: 'the tag filter applied' });
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  assert.match(page.url(), /tags=key-account/);
 });
 
 test('editing a customer someone else changed first shows the conflict and the fresh record', async (t) => {
