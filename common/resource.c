@@ -2,6 +2,7 @@
 //  definition is derived once at registration; input is validated field by
 //  field against the definition; every write goes with its outbox event.
 #include "resource.h"
+#include "audit.h"
 #include "clock.h"
 #include "csv.h"
 #include "id.h"
@@ -852,7 +853,9 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
     err_t rc = s_load (db, def, actor, id, true, &old, err);
     if (rc != ERR_OK)
         return rc;
-    if (cJSON_IsTrue (cJSON_GetObjectItem (old, "archived"))) {
+    //  Archiving stops people's edits, not a bridge command's mirror of the
+    //  other side's fields (an archived customer's balance still moves).
+    if (cJSON_IsTrue (cJSON_GetObjectItem (old, "archived")) && !(mode & RW_REMOTE)) {
         rc = err_set (err, ERR_CONFLICT, "archived", "this %s is archived; restore it first", def->entity);
         goto cleanup;
     }
@@ -972,6 +975,12 @@ resource_archive (db_t *db, const resource_def_t *def, const actor_t *actor, con
     sqlite3_reset (st);
     if (step != SQLITE_DONE)
         return s_write_error (db, step, err);
+    if (def->flags & R_AUDITED) {
+        char action[80];
+        snprintf (action, sizeof action, "%s.%s", def->entity, archived ? "archived" : "restored");
+        if ((rc = audit_write (db, action, id, NULL, err)) != ERR_OK)
+            return rc;
+    }
     return s_event (db, def, actor, archived ? "archived" : "restored", id, out, err);
 }
 

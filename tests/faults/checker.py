@@ -28,7 +28,7 @@ class Findings:
 
 
 #  Fields each side owns on a customer (DESIGN.md section 5), as CRM and ERP name them.
-CRM_OWNED = ("name", "email", "phone", "kind", "segment")
+CRM_OWNED = ("name", "email", "phone", "kind", "segment", "archived")
 ERP_OWNED = (("tax_id", "tax_id"), ("payment_terms_days", "payment_terms_days"),
              ("credit_limit_minor", "credit_limit_minor"), ("credit_hold", "credit_hold"),
              ("balance_minor", "balance_minor"), ("overdue_minor", "overdue_minor"))

@@ -142,7 +142,8 @@ class Workload:
         self.n += 1
         ops = [(self.crm_customer, 12), (self.erp_customer, 4), (self.crm_edit, 8), (self.erp_edit, 5),
                (self.win_deal, 14), (self.restock, 6), (self.ship, 10), (self.invoice, 8),
-               (self.deliver, 3), (self.pay, 9), (self.overdue_check, 1)]
+               (self.deliver, 3), (self.pay, 9), (self.overdue_check, 1), (self.cancel, 2),
+               (self.crm_archive, 1)]
         total = sum(w for _, w in ops)
         x = self.kinds.uniform(0, total)
         for fn, w in ops:
@@ -195,6 +196,8 @@ class Workload:
         self.rng.shuffle(keys)
         for k in keys[:20]:
             c = self.ledger.customers[k]
+            if c.get("archived"):
+                continue
             if need_crm and not self._crm_id(c):
                 continue
             if need_erp and not self._erp_id(c):
@@ -359,6 +362,10 @@ class Workload:
         st, inv = self.erp.call("GET", "/api/v1/invoices/" + inv_id)
         if st != 200:
             return
+        if any(c.get("archived") and self._erp_id(c) == inv["customer_id"] for c in self.ledger.customers.values()):
+            # a payment may not name an archived customer (a rule of the
+            # engine for every link): booked once the customer is restored
+            return self.overdue_check()
         left = inv["total_minor"] - inv["paid_minor"]
         if left <= 0:
             self.ledger.invoices[inv_id]["paid"] = True
@@ -375,6 +382,34 @@ class Workload:
         if amount == left:
             self.ledger.invoices[inv_id]["paid"] = True
         self.ledger.ack("payment_booked")
+
+    def cancel(self):
+        ids = list(self.open_deals)
+        self.rng.shuffle(ids)
+        for deal_id in ids[:6]:
+            o = self._order(deal_id)
+            if o and o["status"] == "confirmed":
+                st, body = self.erp.call("POST", "/api/v1/orders/%s/cancel" % o["id"], {"reason": "fault harness"},
+                                         key=self.key("cancel"))
+                if st != 200:
+                    self.ledger.refused.append(("cancel", st, body))
+                    return
+                self.open_deals.remove(deal_id)
+                self.ledger.ack("order_cancelled")
+                return
+        return self.restock()
+
+    def crm_archive(self):
+        c = self._some_customer(need_crm=True)
+        if not c:
+            return self.crm_customer()
+        st, body = self.crm.call("POST", "/api/v1/customers/%s/archive" % c["crm_id"], None, key=self.key("arch"))
+        if st != 200:
+            self.ledger.refused.append(("archive", st, body))
+            return
+        c["archived"] = True
+        c["crm_fields"]["archived"] = True
+        self.ledger.ack("crm_customer_archived")
 
     def overdue_check(self):
         st, body = self.erp.call("POST", "/api/v1/invoices/overdue_check", {}, key=self.key("od"))

@@ -1,0 +1,54 @@
+"""Defects the fault harness (tests/faults/, docs/reliability.md) found,
+each with the test that keeps it fixed.
+
+1. A customer archived in CRM no longer took what ERP owns: the bridge's
+   `customer.upsert` (ERP's id, payment terms, balance, overdue amount)
+   was refused with "this customer is archived; restore it first". So a
+   customer archived before the bridge had carried its creation ended as
+   a dead letter, never linked, with every later event parked behind it;
+   and an invoice or a payment of a customer archived in CRM never
+   reached CRM's balance. Archiving stops people's edits, not the mirror
+   of the other side's fields."""
+
+from bridge_helpers import (RECOVERY_TIMEOUT, dead_letters, linked_customer, settle, start_system, status,
+                            wait_until)
+from crm_helpers import apply_ok, create, get, uid
+
+
+def test_an_archived_crm_customer_still_takes_erp_owned_fields(crm):
+    c = create(crm, "customers", {"name": "Archived Co", "email": "a-%s@example.com" % uid()[:6]})
+    r = crm.api("POST", "/api/v1/customers/%s/archive" % c["id"])
+    assert r.status_code == 200, r.text
+    erp_id = uid()
+    res = apply_ok(crm, "customer.upsert", {"id": c["id"], "erp_id": erp_id,
+                                            "fields": {"payment_terms_days": 14, "balance_minor": 4200,
+                                                       "overdue_minor": 100, "name": "Not from ERP"}})
+    assert res["created"] is False
+    got = get(crm, "customers", c["id"])
+    assert (got["erp_id"], got["payment_terms_days"], got["balance_minor"], got["overdue_minor"]) == \
+        (erp_id, 14, 4200, 100), got
+    # still archived, and CRM's own fields are not ERP's to change
+    assert got["archived"] is True and got["name"] == "Archived Co", got
+    # people still cannot edit it
+    r = crm.api("PATCH", "/api/v1/customers/" + c["id"], json={"phone": "+1 555"})
+    assert r.status_code == 409, r.text
+
+
+def test_a_customer_archived_before_the_bridge_carried_it_is_linked_without_dead_letters(start_service):
+    s = start_system(start_service)
+    try:
+        s.bridge.stop()
+        c = create(s.crm, "customers", {"name": "Gone Before Sync", "email": "g-%s@example.com" % uid()[:6]})
+        r = s.crm.api("POST", "/api/v1/customers/%s/archive" % c["id"])
+        assert r.status_code == 200, r.text
+        s.bridge.start()
+        crm_c, erp_c = linked_customer(s, c["id"], RECOVERY_TIMEOUT)
+        wait_until(lambda: get(s.erp, "customers", erp_c["id"])["archived"] is True, RECOVERY_TIMEOUT,
+                   what="the ERP twin archived")
+        settle(s, RECOVERY_TIMEOUT)
+        assert dead_letters(s.bridge) == []
+        st = status(s.bridge)
+        assert (st["dead_letters"], st["parked"]) == (0, 0), st
+        assert crm_c["archived"] is True and crm_c["erp_id"] == erp_c["id"]
+    finally:
+        s.bridge.stop()
