@@ -294,3 +294,42 @@ test('on a phone the warehouse reaches stock, a product and an order through the
   await checkA11y(page);
   await assertNoMoney(page, 'the order page on a phone');
 });
+
+test('purchasing turns the replenishment suggestion into a purchase order, sends it and receives part of it', async (t) => {
+  const pia = await erp.addUser('pia', 'purchasing');
+  const page = await newPage(t, browser);
+  await signIn(page, erp, pia);
+  const nav = page.getByRole('navigation', { name: 'Main menu' });
+  for (const name of ['Invoices', 'Payments', 'Reports', 'Customers']) {
+    assert.equal(await nav.getByRole('link', { name }).count(), 0, `${name} is in purchasing's navigation`);
+  }
+  await nav.getByRole('link', { name: 'Purchasing' }).click();
+  await page.getByRole('link', { name: 'What to reorder' }).click();
+  // The bolts are above their reorder point since the receipt above: raise it.
+  await erp.patch(`/products/${bolt.id}`, { reorder_point: 1000 }, { ifMatch: (await erp.get(`/products/${bolt.id}`)).version });
+  await page.reload();
+  const suggestions = page.getByRole('table', { name: 'Suggested purchases' });
+  await suggestions.getByRole('link', { name: 'BOLT-10' }).waitFor();
+  await checkA11y(page);
+  await screenshot(page, 'erp-replenishment');
+  await page.getByRole('button', { name: 'Make draft purchase orders' }).click();
+  await page.getByText('Draft purchase orders made: 1.').waitFor();
+  await page.getByRole('link', { name: /Nordic Parts/ }).click();
+  await page.getByRole('heading', { name: /Purchase order/ }).waitFor();
+  await page.getByRole('button', { name: 'Send to supplier' }).click();
+  await page.getByText('Purchase order sent.').waitFor();
+  const po = (await erp.get('/purchase_orders', { status: 'ordered' })).items[0];
+  await page.getByRole('heading', { name: `Purchase order ${po.number}` }).waitFor();
+  const want = po.lines[0].quantity;
+  await page.getByRole('button', { name: 'Receive' }).click();
+  await page.getByRole('dialog').getByLabel('Quantity of BOLT-10 received').fill('10');
+  await checkA11y(page);
+  await page.getByRole('dialog').getByRole('button', { name: 'Receive' }).click();
+  await page.getByText('Goods received into stock.').waitFor();
+  await page.getByText('Partly received').first().waitFor();
+  await page.getByRole('table', { name: 'Lines' }).getByRole('cell', { name: String(want - 10), exact: true }).waitFor();
+  const fresh = await erp.get(`/purchase_orders/${po.id}`);
+  assert.equal(fresh.status, 'partly_received');
+  assert.equal(fresh.lines[0].received, 10);
+  await screenshot(page, 'erp-purchase-order');
+});
