@@ -84,6 +84,8 @@ enum {
     R_NO_EVENTS = 1 << 3,     //  not published
     R_CREATE_REMOTE = 1 << 4, //  clients may set F_REMOTE fields when creating (a
                               //  walk-in customer made in ERP); edits stay refused
+    R_AUDITED = 1 << 5,       //  archiving and restoring are rows of the audit trail
+                              //  ("<entity>.archived", common/audit.h)
 };
 
 struct resource_def {

@@ -124,7 +124,7 @@ s_user_saved (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_
 
 static resource_def_t s_users = {
     .name = "users", .entity = "user", .table = "users", .fields = s_user_fields,
-    .default_sort = "name", .flags = R_NO_EVENTS, .after_save = s_user_saved,
+    .default_sort = "name", .flags = R_NO_EVENTS | R_AUDITED, .after_save = s_user_saved,
 };
 
 static const char *s_common_migration =

@@ -61,6 +61,13 @@ def test_users_and_tokens_are_audited_with_who_and_from_where(crm):
     active = audit(crm, action="user.active_changed")["items"]
     assert [x["details"]["to"] for x in active] == [False]
 
+    r = crm.api("POST", "/api/v1/users/%s/archive" % ann["id"])
+    assert r.status_code == 200, r.text
+    r = crm.api("POST", "/api/v1/users/%s/restore" % ann["id"])
+    assert r.status_code == 200, r.text
+    assert [x["target"] for x in audit(crm, action="user.archived")["items"]] == [ann["id"]]
+    assert [x["target"] for x in audit(crm, action="user.restored")["items"]] == [ann["id"]]
+
     r = crm.api("POST", "/api/v1/tokens/%s/revoke" % ann["token_id"])
     assert r.status_code == 200, r.text
     revoked = audit(crm, action="token.revoked")["items"]
