@@ -133,7 +133,7 @@ export { t };
 
 // Choose a record of a long list by searching it: a search box and the
 // matching records as a select (never the whole table). onPick(record).
-export function picker({ label, path, query = {}, display, onPick, required }) {
+export function picker({ label, path, query = {}, display, onPick, required, preset }) {
   const id = 'pick-' + Math.random().toString(36).slice(2, 8);
   let found = [];
   const sel = h('select', { id: id + '-sel', 'aria-label': t('nav.matches', { label }), required, on: { change: () => onPick(found.find((r) => r.id === sel.value) || null) } });
@@ -144,7 +144,8 @@ export function picker({ label, path, query = {}, display, onPick, required }) {
     } catch { found = []; }
     sel.replaceChildren(h('option', { value: '' }, found.length ? t('nav.pick_one') : t('nav.pick_none')),
       ...found.map((r) => h('option', { value: r.id }, display(r))));
-    if (found.length === 1) { sel.value = found[0].id; onPick(found[0]); } else onPick(null);
+    const want = found.find((r) => r.id === preset) || (found.length === 1 ? found[0] : null);
+    if (want) { sel.value = want.id; onPick(want); } else onPick(null);
   };
   let timer = null;
   const input = h('input', { id, type: 'search', autocomplete: 'off', on: { input: (e) => { clearTimeout(timer); timer = setTimeout(() => fill(e.target.value.trim()), 250); } } });

@@ -41,7 +41,8 @@ export default async function render(root, ctx) {
     showInvoices();
   }
   const balance = h('p', { class: 'muted', 'aria-live': 'polite' });
-  const pick = picker({ label: t('finance.customer'), path: '/customers', required: true, display: (c) => c.name, onPick: setCustomer });
+  const pick = picker({ label: t('finance.customer'), path: '/customers', required: true, display: (c) => c.name, onPick: setCustomer,
+    preset: ctx.query.get('customer') || undefined });
 
   f = form({
     fields: [
