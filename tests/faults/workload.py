@@ -86,6 +86,7 @@ class Ledger:
         self.payments = {}          # reference -> {"customer_erp_id","amount","id"}
         self.repeated_refs = []     # (reference, status answered): must be 409 and book nothing
         self.refused = []           # other refusals (4xx) the workload did not expect
+        self.archived_refusals = 0  # invoices refused because CRM archived the customer (a known rule)
         self.gave_up = []           # operations never answered (uncertain)
         self.expected_dead = set()  # bridge dead-letter keys caused on purpose
         self.counts = {}            # acknowledged operations by kind
@@ -337,6 +338,12 @@ class Workload:
         if self.rng.random() < 0.25:    # back-dated: overdue once its terms have run
             body["issued_on"] = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 90 * 86400))
         st, inv = self.erp.call("POST", "/api/v1/orders/%s/invoice" % o["id"], body, key=self.key("inv"))
+        if st == 422 and inv["error"].get("field") == "customer_id" and "archived" in inv["error"]["message"]:
+            # the engine lets no new record name an archived customer:
+            # what was shipped to a customer archived in CRM is not billed
+            self.ledger.archived_refusals += 1
+            self.open_deals.remove(deal_id)
+            return
         if st != 201:
             self.ledger.refused.append(("invoice", st, inv))
             return
