@@ -32,10 +32,53 @@ s_has_nul (const char *text, size_t len)
     return false;
 }
 
+//  Whether the len bytes of text are well-formed UTF-8 (RFC 3629: no
+//  overlong forms, surrogates or code points past U+10FFFF). JSON text is
+//  UTF-8 (RFC 8259) and cJSON passes a string's raw bytes through, so a
+//  setting or a name given as "ab\xff" would be stored and handed out as
+//  answers and events that are not valid JSON for their readers.
+static bool
+s_utf8_valid (const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) text;
+    const unsigned char *end = p + len;
+    while (p < end) {
+        unsigned char c = *p++;
+        if (c < 0x80)
+            continue;
+        int n;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0;      //  overlong
+            else if (c == 0xED)
+                hi = 0x9F;      //  surrogates
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90;      //  overlong
+            else if (c == 0xF4)
+                hi = 0x8F;      //  past U+10FFFF
+        }
+        else
+            return false;
+        if (end - p < n)
+            return false;       //  cut short
+        for (int i = 0; i < n; i++, p++)
+            if (*p < (i == 0 ? lo : 0x80) || *p > (i == 0 ? hi : 0xBF))
+                return false;
+    }
+    return true;
+}
+
 cJSON *
 json_parse (const char *text, size_t len)
 {
-    if (!text || s_has_nul (text, len))
+    if (!text || s_has_nul (text, len) || !s_utf8_valid (text, len))
         return NULL;
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts (text, len, &end, false);

@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 //  Parse text of exactly len bytes (need not be NUL-terminated). NULL if
-//  malformed, nested deeper than cJSON allows, or trailing garbage.
+//  malformed, nested deeper than cJSON allows, trailing garbage, a NUL
+//  (raw or \u0000), or not well-formed UTF-8.
 cJSON *
     json_parse (const char *text, size_t len);
 

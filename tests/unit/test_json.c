@@ -68,6 +68,29 @@ test_json_parse_refuses_nul_bytes_and_escapes (void **state)
 }
 
 static void
+test_json_parse_refuses_text_that_is_not_utf8 (void **state)
+{
+    (void) state;
+    //  Settings and stage names took these and handed them out again as
+    //  answers that were not valid JSON.
+    const char *bad[] = {
+        "{\"a\":\"ab\xff" "cd\"}",         //  a byte that is never UTF-8
+        "{\"a\":\"\xc0\xaf\"}",             //  overlong "/"
+        "{\"a\":\"\xed\xa0\x80\"}",         //  a surrogate
+        "{\"a\":\"\xe2\x82\"}",             //  cut short inside the string
+        "{\"a\":\"\xf4\x90\x80\x80\"}",     //  past U+10FFFF
+        "[\"x\"] \xc3",                     //  cut short after the value
+        "{\"\xff\":1}",                     //  in a key
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false (s_parses (bad[i], strlen (bad[i])));
+    //  Well-formed text of every length parses, to the last byte of len.
+    const char *good = "[\"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"]";
+    assert_true (s_parses (good, strlen (good)));
+    assert_false (s_parses ("[\"\xe2\x82\xac\"]", 4));
+}
+
+static void
 test_json_parse_reads_exactly_len_bytes (void **state)
 {
     (void) state;
@@ -341,6 +364,7 @@ main (void)
         cmocka_unit_test (test_json_parse_rejects_trailing_garbage),
         cmocka_unit_test (test_json_parse_allows_trailing_whitespace),
         cmocka_unit_test (test_json_parse_refuses_nul_bytes_and_escapes),
+        cmocka_unit_test (test_json_parse_refuses_text_that_is_not_utf8),
         cmocka_unit_test (test_json_parse_reads_exactly_len_bytes),
         cmocka_unit_test (test_json_parse_rejects_empty_and_malformed_input),
         cmocka_unit_test (test_json_parse_rejects_nesting_deeper_than_the_limit),
