@@ -190,6 +190,11 @@ http_server_route_arg (http_server_t *self, const char *method, const char *patt
 static void
 s_match (http_req_t *req)
 {
+    //  An empty segment ("//", a trailing "/", a decoded %2f) names no
+    //  route: the split would skip it and /customers/%2f be /customers.
+    size_t plen = strlen (req->path);
+    if (strstr (req->path, "//") || (plen > 1 && req->path[plen - 1] == '/'))
+        return;
     char *segs[HTTP_MAX_SEGS];
     int n = s_split (req->path, segs, HTTP_MAX_SEGS);
     if (n < 0)
