@@ -216,7 +216,10 @@ s_dead_letter (db_t *db, sqlite3_stmt *st)
 static bool
 s_parse_id (const char *text, int64_t *id)
 {
-    if (!text || !*text)
+    //  Digits only, as the API writes ids: strtoll alone would take " 1",
+    //  "+1" and "01" for dead letter 1, and saturate on an overflow.
+    size_t n = text ? strspn (text, "0123456789") : 0;
+    if (n == 0 || n > 18 || text[n] != '\0' || text[0] == '0')
         return false;
     char *end = NULL;
     long long v = strtoll (text, &end, 10);
