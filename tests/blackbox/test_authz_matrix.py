@@ -200,6 +200,7 @@ BRIDGE = {
     "GET /common/{path} public page": B_ALL,
     "POST /api/v1/session public": B_ALL, "GET /api/v1/session": B_ALL, "PATCH /api/v1/session": B_ALL,
     "DELETE /api/v1/session": B_ALL, "POST /api/v1/session/password": B_ALL,
+    "GET /api/v1/audit": B_ADMIN,
     "GET /api/v1/status": B_ALL, "GET /api/v1/status/history": B_ALL, "GET /api/v1/parked": B_ALL,
     "GET /api/v1/reconcile_runs": B_ALL, "GET /api/v1/dead_letters": B_ALL,
     "GET /api/v1/dead_letters/{id}": B_ALL, "POST /api/v1/dead_letters/{id}/retry": B_ADMIN,
