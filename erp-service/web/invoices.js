@@ -10,20 +10,20 @@ import { names, record, statusBadge, searchBox, setQuery } from './lib.js';
 const STATUSES = ['open', 'partly_paid', 'paid', 'void'];
 
 export default async function render(root, ctx) {
-  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', overdue: ctx.query.get('overdue') === 'true', customer: ctx.query.get('customer') || '' };
+  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', overdue: ctx.query.get('overdue') === 'true', customer: ctx.query.get('customer') || '', sort: ctx.query.get('sort') || '-issued_on' };
   const who = state.customer ? await record('/customers', state.customer) : null;
   const tabSlot = h('div');
   const listSlot = h('div');
   let list = null;
   function refresh() {
-    setQuery('/invoices', { status: state.status, q: state.q, overdue: state.overdue ? 'true' : '', customer: state.customer });
+    setQuery('/invoices', { status: state.status, q: state.q, overdue: state.overdue ? 'true' : '', customer: state.customer, sort: state.sort === '-issued_on' ? '' : state.sort });
     mount(tabSlot, tabs([
       { label: t('common.all'), active: !state.status && !state.overdue, onClick: () => { state.status = ''; state.overdue = false; refresh(); } },
       ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; state.overdue = false; refresh(); } })),
     ], t('finance.by_status')));
     list = pagedList({
       load: async (cursor) => {
-        const page = await api.get('/invoices', { status: state.status || undefined, customer_id: state.customer || undefined, q: state.q || undefined, sort: '-issued_on', cursor, limit: 25 });
+        const page = await api.get('/invoices', { status: state.status || undefined, customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
         const nm = await names('/customers', page.items.map((i) => i.customer_id));
         page.items.forEach((i) => { i.customer = nm[i.customer_id]; });
         return page;
@@ -34,15 +34,16 @@ export default async function render(root, ctx) {
           { key: 'number', label: t('finance.number'), render: (r) => h('a', { href: '#/invoices/' + r.id }, r.number) },
           { key: 'customer', label: t('finance.customer') },
           { key: 'status', label: t('common.status'), render: (r) => [statusBadge(r.status), r.days_overdue > 0 ? [' ', h('span', { class: 'badge badge-bad' }, t('finance.days_overdue', { n: r.days_overdue }))] : null] },
-          { key: 'issued_on', label: t('finance.issued_on'), render: (r) => date(r.issued_on) },
-          { key: 'due_on', label: t('finance.due_on'), render: (r) => date(r.due_on) },
-          { key: 'total', label: t('finance.total'), num: true, render: (r) => money(r.total_minor, r.currency) },
+          { key: 'issued_on', label: t('finance.issued_on'), sort: 'issued_on', render: (r) => date(r.issued_on) },
+          { key: 'due_on', label: t('finance.due_on'), sort: 'due_on', render: (r) => date(r.due_on) },
+          { key: 'total', label: t('finance.total'), num: true, sort: 'total_minor', render: (r) => money(r.total_minor, r.currency) },
           { key: 'open', label: t('finance.open_amount'), num: true, render: (r) => money(r.status === 'void' ? 0 : r.total_minor - r.paid_minor, r.currency) },
         ],
         rows: items,
         rowHref: (r) => '#/invoices/' + r.id,
         rowClass: (r) => (r.days_overdue > 0 ? 'row-bad' : null),
         empty: t('finance.no_invoices'),
+        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
       }),
     });
     mount(listSlot, list.el);

@@ -21,6 +21,7 @@ export default async function render(root, ctx) {
     status: ctx.query.get('status') || (priced ? '' : 'confirmed'),
     q: ctx.query.get('q') || '',
     backordered: ctx.query.get('backordered') === 'true',
+    sort: ctx.query.get('sort') || '',
   };
   const tabSlot = h('div');
   const listSlot = h('div');
@@ -37,7 +38,7 @@ export default async function render(root, ctx) {
   async function load(cursor) {
     const page = await api.get(path, {
       status: state.status || undefined, backordered: state.backordered ? true : undefined,
-      q: state.q || undefined, sort: state.status === 'confirmed' ? 'confirmed_at' : '-created_at', cursor, limit: 25,
+      q: state.q || undefined, sort: state.sort || (state.status === 'confirmed' ? 'confirmed_at' : '-created_at'), cursor, limit: 25,
     });
     const nm = await names('/customers', page.items.map((o) => o.customer_id));
     page.items.forEach((o) => { o.customer = nm[o.customer_id]; });
@@ -48,24 +49,25 @@ export default async function render(root, ctx) {
     return table({
       caption: t('orders.title'),
       columns: [
-        { key: 'number', label: t('orders.number'), render: (r) => h('a', { href: '#/orders/' + r.id }, r.number) },
+        { key: 'number', label: t('orders.number'), sort: 'number', render: (r) => h('a', { href: '#/orders/' + r.id }, r.number) },
         { key: 'customer', label: t('orders.customer') },
         { key: 'status', label: t('common.status'), render: (r) => [statusBadge(r.status), r.backordered ? [' ', badge(t('orders.backordered'), 'warn')] : null] },
         { key: 'warehouse', label: t('orders.warehouse'), render: (r) => whLabel(whs, r.warehouse_id) },
         { key: 'lines', label: t('orders.lines'), num: true, render: (r) => String((r.lines || []).length) },
         priced ? { key: 'total', label: t('orders.total'), num: true, render: (r) => money(r.total_minor, r.currency) } : null,
-        { key: 'created_at', label: t('orders.date'), render: (r) => date(r.confirmed_at || r.created_at) },
+        { key: 'created_at', label: t('orders.date'), sort: 'created_at', render: (r) => date(r.confirmed_at || r.created_at) },
       ].filter(Boolean),
       rows: items,
       rowHref: (r) => '#/orders/' + r.id,
       rowClass: (r) => (r.backordered ? 'row-warn' : null),
       empty: t('orders.none'),
+      sort: { field: (state.sort || '-created_at').replace(/^-/, ''), desc: (state.sort || '-created_at').startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
     });
   }
 
   let list = null;
   function refresh() {
-    setQuery('/orders', { status: state.status, q: state.q, backordered: state.backordered ? 'true' : '' });
+    setQuery('/orders', { status: state.status, q: state.q, backordered: state.backordered ? 'true' : '', sort: state.sort });
     drawTabs();
     list = pagedList({ load, render: draw });
     mount(listSlot, list.el);

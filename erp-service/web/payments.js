@@ -8,14 +8,14 @@ import { h, mount, pageHead, table, pagedList, debounce, link } from '/common/ui
 import { names, record, searchBox, setQuery } from './lib.js';
 
 export default async function render(root, ctx) {
-  const state = { q: ctx.query.get('q') || '', customer: ctx.query.get('customer') || '' };
+  const state = { q: ctx.query.get('q') || '', customer: ctx.query.get('customer') || '', sort: ctx.query.get('sort') || '-received_on' };
   const who = state.customer ? await record('/customers', state.customer) : null;
   const listSlot = h('div');
   function refresh() {
     setQuery('/payments', state);
     const list = pagedList({
       load: async (cursor) => {
-        const page = await api.get('/payments', { customer_id: state.customer || undefined, q: state.q || undefined, sort: '-received_on', cursor, limit: 25 });
+        const page = await api.get('/payments', { customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
         const nm = await names('/customers', page.items.map((p) => p.customer_id));
         page.items.forEach((p) => { p.customer = nm[p.customer_id]; });
         return page;
@@ -25,7 +25,7 @@ export default async function render(root, ctx) {
         columns: [
           { key: 'reference', label: t('finance.reference'), render: (r) => h('a', { href: '#/payments/' + r.id }, r.reference) },
           { key: 'customer', label: t('finance.customer') },
-          { key: 'received_on', label: t('finance.received_on'), render: (r) => date(r.received_on || r.created_at) },
+          { key: 'received_on', label: t('finance.received_on'), sort: 'received_on', render: (r) => date(r.received_on || r.created_at) },
           { key: 'method', label: t('finance.method'), render: (r) => tEnum('finance.method', r.method) },
           { key: 'amount', label: t('finance.amount'), num: true, render: (r) => money(r.amount_minor, r.currency) },
           { key: 'allocated', label: t('finance.allocated'), num: true, render: (r) => money(r.allocated_minor, r.currency) },
@@ -34,6 +34,7 @@ export default async function render(root, ctx) {
         rows: items,
         rowHref: (r) => '#/payments/' + r.id,
         empty: t('finance.no_payments'),
+        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
       }),
     });
     mount(listSlot, list.el);

@@ -15,7 +15,7 @@ export function poTotal(po) {
 export default async function render(root, ctx) {
   const [sups, whs] = await Promise.all([suppliers(), warehouses()]);
   const supName = (id) => (sups.find((s) => s.id === id) || {}).name || '';
-  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '' };
+  const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', sort: ctx.query.get('sort') || '-created_at' };
   const tabSlot = h('div');
   const listSlot = h('div');
   function refresh() {
@@ -23,20 +23,21 @@ export default async function render(root, ctx) {
     mount(tabSlot, tabs([{ label: t('common.all'), active: !state.status, onClick: () => { state.status = ''; refresh(); } },
       ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; refresh(); } }))], t('purchasing.by_status')));
     const list = pagedList({
-      load: (cursor) => api.get('/purchase_orders', { status: state.status || undefined, q: state.q || undefined, sort: '-created_at', cursor, limit: 25 }),
+      load: (cursor) => api.get('/purchase_orders', { status: state.status || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 }),
       render: (items) => table({
         caption: t('purchasing.title'),
         columns: [
-          { key: 'number', label: t('purchasing.number'), render: (r) => h('a', { href: '#/purchase-orders/' + r.id }, r.number || t('purchasing.draft_no')) },
+          { key: 'number', label: t('purchasing.number'), sort: 'number', render: (r) => h('a', { href: '#/purchase-orders/' + r.id }, r.number || t('purchasing.draft_no')) },
           { key: 'supplier', label: t('purchasing.supplier'), render: (r) => supName(r.supplier_id) },
           { key: 'status', label: t('common.status'), render: (r) => statusBadge(r.status) },
           { key: 'warehouse', label: t('purchasing.warehouse'), render: (r) => whLabel(whs, r.warehouse_id) },
-          { key: 'expected_on', label: t('purchasing.expected_on'), render: (r) => date(r.expected_on) },
+          { key: 'expected_on', label: t('purchasing.expected_on'), sort: 'expected_on', render: (r) => date(r.expected_on) },
           { key: 'total', label: t('purchasing.total'), num: true, render: (r) => money(poTotal(r), r.currency) },
         ],
         rows: items,
         rowHref: (r) => '#/purchase-orders/' + r.id,
         empty: t('purchasing.none'),
+        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
       }),
     });
     mount(listSlot, list.el);

@@ -10,7 +10,7 @@ import { ROLES, can, warehouses, whLabel, searchBox, setQuery } from './lib.js';
 
 export default async function render(root, ctx) {
   const whs = await warehouses();
-  const state = { q: ctx.query.get('q') || '' };
+  const state = { q: ctx.query.get('q') || '', sort: ctx.query.get('sort') || '-shipped_at' };
   const mayEdit = can(ctx.user, ROLES.shippers);
   const listSlot = h('div');
   let list = null;
@@ -45,22 +45,23 @@ export default async function render(root, ctx) {
   function refresh() {
     setQuery('/shipments', state);
     list = pagedList({
-      load: (cursor) => api.get('/shipments', { q: state.q || undefined, sort: '-shipped_at', cursor, limit: 25 }),
+      load: (cursor) => api.get('/shipments', { q: state.q || undefined, sort: state.sort, cursor, limit: 25 }),
       render: (items) => table({
         caption: t('orders.shipments'),
         columns: [
           { key: 'number', label: t('orders.shipment') },
           { key: 'order', label: t('orders.number'), render: (r) => h('a', { href: '#/orders/' + r.order_id }, r.order_number || t('orders.open_order')) },
           { key: 'warehouse', label: t('orders.warehouse'), render: (r) => whLabel(whs, r.warehouse_id) },
-          { key: 'shipped_at', label: t('orders.shipped_at'), render: (r) => dateTime(r.shipped_at) },
+          { key: 'shipped_at', label: t('orders.shipped_at'), sort: 'shipped_at', render: (r) => dateTime(r.shipped_at) },
           { key: 'carrier', label: t('orders.carrier') },
           { key: 'tracking', label: t('orders.tracking') },
           { key: 'lines', label: t('orders.lines'), render: (r) => (r.lines || []).map((l) => `${l.sku} × ${num(l.quantity)}`).join(', ') },
-          { key: 'delivered_at', label: t('orders.delivered_at'), render: (r) => dateTime(r.delivered_at) },
+          { key: 'delivered_at', label: t('orders.delivered_at'), sort: 'delivered_at', render: (r) => dateTime(r.delivered_at) },
           mayEdit ? { key: 'edit', label: t('common.actions'), render: (r) => button(t('common.edit'), () => edit(r), { kind: 'small', title: t('orders.edit_shipment', { number: r.number }) }) } : null,
         ].filter(Boolean),
         rows: items,
         empty: t('orders.no_shipments'),
+        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
       }),
     });
     mount(listSlot, list.el);
