@@ -106,14 +106,15 @@ def body_kinds(valid):
 
 
 def _paths(value, prefix=()):
-    """(path, value) of every leaf of a JSON value (lists: their first item)."""
+    """(path, value) of every member of a JSON value at any depth, the
+    objects and lists themselves included (of a list, its first item)."""
+    if prefix:
+        yield prefix, value
     if isinstance(value, dict):
         for k, v in value.items():
             yield from _paths(v, prefix + (k,))
     elif isinstance(value, list) and value and isinstance(value[0], dict):
         yield from _paths(value[0], prefix + (0,))
-    else:
-        yield prefix, value
 
 
 def _set(body, path, new):
@@ -134,7 +135,7 @@ WRONG = {
 }
 
 
-def field_kinds(valid, int_ok=(400, 422)):
+def field_kinds(valid):
     """Each leaf of the valid body with every wrong type; each integer leaf
     with every overflowing literal."""
     out = []
@@ -147,7 +148,7 @@ def field_kinds(valid, int_ok=(400, 422)):
         if kind is int:
             for lit in OVERFLOWS:
                 text = _dumps(_set(valid, path, OVF)).replace(json.dumps(OVF), lit)
-                out.append(("overflow-%s=%s" % (name, lit), text.encode(), int_ok))
+                out.append(("overflow-%s=%s" % (name, lit), text.encode(), (400, 422)))
     return out
 
 
@@ -228,6 +229,10 @@ class Prog:
             return [self.fill(v) for v in value]
         return value
 
+    def sign_in_password(self):
+        with open(self.svc.data_dir + "/admin.password") as f:
+            self.ids["admin_password"] = f.read().strip()
+
     def state(self):
         return {"seq": self.seq_of(), "lists": list_state(self.svc, self.lists)}
 
@@ -261,6 +266,7 @@ def crm_prog(tmp_path_factory):
         d = create(svc, "deals", {"title": "Target deal", "customer_id": c["id"]})
         p.ids.update(cust=c["id"], deal=d["id"], rep=new_user(svc, "bad-rep", "sales_rep")["id"])
         p.ids["customers"], p.ids["deals"], p.ids["users"] = c["id"], d["id"], p.ids["rep"]
+        p.sign_in_password()
         yield p
     finally:
         _finish([svc])
@@ -280,6 +286,7 @@ def erp_prog(tmp_path_factory):
         p.ids.update(prod=pr["id"], wh=w["id"], wh2=w2["id"], cust=c["id"], sup=s["id"], order=o["id"],
                      products=pr["id"], warehouses=w["id"], customers=c["id"], suppliers=s["id"],
                      orders=o["id"])
+        p.sign_in_password()
         yield p
     finally:
         _finish([svc])
@@ -310,6 +317,7 @@ def bridge_prog(tmp_path_factory):
         wait_until(lambda: bridge.api("GET", "/api/v1/reconcile/%s" % run).json()["status"] != "running",
                    what="the first run to end")
         p.ids.update(dead_letters=str(dl["id"]), links=c["id"], reconcile=str(run))
+        p.sign_in_password()
         yield p
     finally:
         _finish(services[::-1])
@@ -319,6 +327,7 @@ def bridge_prog(tmp_path_factory):
 # The targets: write routes and a valid body for each
 
 ORDER_LINE = {"sku": "SKU-1", "quantity": 1}
+SIGN_IN = ("POST", "/api/v1/session", {"login": "admin", "password": "{admin_password}"})
 TARGETS = {
     "crm-service": [
         ("POST", "/api/v1/customers", {"name": "Valid", "email": "v@example.com", "tags": ["a"],
@@ -332,6 +341,7 @@ TARGETS = {
         ("POST", "/api/v1/tasks", {"title": "Valid task", "due_at": "2030-01-01T00:00:00Z"}),
         ("POST", "/api/v1/users", {"name": "valid-user", "role": "sales_rep"}),
         ("PATCH", "/api/v1/settings", {"company_name": "Valid"}),
+        SIGN_IN,
     ],
     "erp-service": [
         ("POST", "/api/v1/products", {"sku": "VALID-1", "name": "Valid", "list_price_minor": 1000,
@@ -348,10 +358,12 @@ TARGETS = {
         ("POST", "/api/v1/payments", {"customer_id": "{cust}", "amount_minor": 100, "reference": "VALID-REF"}),
         ("POST", "/api/v1/purchase_orders", {"supplier_id": "{sup}", "warehouse_id": "{wh}",
                                              "lines": [{"product_id": "{prod}", "quantity": 3}]}),
+        SIGN_IN,
     ],
     "bridge": [
         ("POST", "/api/v1/reconcile", {"repair": False}),
         ("PATCH", "/api/v1/session", {"language": "cs"}),
+        SIGN_IN,
     ],
 }
 
