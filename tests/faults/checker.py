@@ -194,8 +194,10 @@ def check(cluster, ledger, give_up_s=30):
         if ref not in refs:
             f.lost.append("acknowledged payment %s is missing in ERP" % ref)
     for ref, status in ledger.repeated_refs:
-        if status != 409:
-            f.duplicated.append("payment with the used reference %s answered %d, not 409" % (ref, status))
+        if 200 <= status < 300:
+            f.duplicated.append("payment with the used reference %s was booked again (%d)" % (ref, status))
+        elif status != 409:
+            f.drift.append("payment with the used reference %s answered %d, not 409" % (ref, status))
     by_inv = {i["id"]: i for i in invoices}
     for inv_id, li in sorted(ledger.invoices.items()):
         if inv_id not in by_inv:

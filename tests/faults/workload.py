@@ -221,6 +221,9 @@ class Workload:
                 c["erp_id"] = items[0]["id"]
         return c["erp_id"]
 
+    def _archived_erp(self, erp_id):
+        return any(c.get("archived") and self._erp_id(c) == erp_id for c in self.ledger.customers.values())
+
     def crm_edit(self):
         c = self._some_customer(need_crm=True)
         if not c:
@@ -357,6 +360,8 @@ class Workload:
             # a payment with a reference already booked: 409, nothing booked
             ref = self.rng.choice(sorted(self.ledger.payments))
             p = self.ledger.payments[ref]
+            if self._archived_erp(p["customer_erp_id"]):
+                return self.overdue_check()     # 422 (archived) would come before 409
             st, body = self.erp.call("POST", "/api/v1/payments",
                                      {"customer_id": p["customer_erp_id"], "amount_minor": 100, "reference": ref,
                                       "currency": CURRENCY}, key=self.key("dup"))
@@ -369,7 +374,7 @@ class Workload:
         st, inv = self.erp.call("GET", "/api/v1/invoices/" + inv_id)
         if st != 200:
             return
-        if any(c.get("archived") and self._erp_id(c) == inv["customer_id"] for c in self.ledger.customers.values()):
+        if self._archived_erp(inv["customer_id"]):
             # a payment may not name an archived customer (a rule of the
             # engine for every link): booked once the customer is restored
             return self.overdue_check()
