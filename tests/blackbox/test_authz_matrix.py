@@ -27,7 +27,11 @@ created once.
 The test fails when a route of the route table has no expectation here (a
 new route must say who may use it) or an expectation names a route that is
 gone, and it counts the cells it ran against routes × roles × variants.
-Beside the matrix, every non-public route answers 401 without a token.
+The whole matrix runs through both doors a user has: the role's bearer
+token, and a signed-in session (cookie and X-CSRF-Token; a cell that ends
+the session, signing out or the admin resetting its own password, is
+followed by a new sign-in). Beside the matrix, every non-public route
+answers 401 without a token.
 
 How this relates to the older tests: test_crm_roles.py checks the CRM's
 scoping and role limits in depth on a few resources (lists, searches,
@@ -278,15 +282,63 @@ def request_for(route, world, role, variant):
 
 
 class World:
+    """A program's users (one per role, plus `other`, a second sales rep or
+    warehouse clerk who owns the `other` records) and records."""
     program = None
+    COOKIE = None
 
     def __init__(self, svc):
         self.svc = svc
         self.tokens = {}        # role -> token
         self.users = {}         # role -> user id
+        self.names = {}         # role -> user name (to sign in)
+        self.passwords = {}     # role -> password
+        self.sessions = {}      # role -> headers of its signed-in session
 
-    def token(self, role):
-        return self.tokens[role]
+    def set_password(self, role):
+        """A first password for the role's user, set by the admin."""
+        r = self.svc.api("POST", "/api/v1/users/%s/password" % self.users[role])
+        assert r.status_code == 200, r.text
+        self.passwords[role] = r.json()["password"]
+
+    def sign_in(self, role):
+        """Open a session for the role's user (changing a first password
+        first), and keep its cookie and CSRF token."""
+        def open_session():
+            r = self.svc.api("POST", "/api/v1/session", token=None,
+                             json={"login": self.names[role], "password": self.passwords[role]})
+            assert r.status_code == 200, r.text
+            return r.json(), {"Cookie": "%s=%s" % (self.COOKIE, r.cookies[self.COOKIE]),
+                              "X-CSRF-Token": r.json()["csrf_token"]}
+        body, headers = open_session()
+        if body["user"]["must_change_password"]:
+            new = "matrix " + uid()
+            r = self.svc.api("POST", "/api/v1/session/password", token=None, headers=headers,
+                             json={"current_password": self.passwords[role], "new_password": new})
+            assert r.status_code == 200, r.text
+            self.passwords[role] = new
+            body, headers = open_session()
+        assert body["user"]["role"] == role and not body["user"]["must_change_password"], body
+        self.sessions[role] = headers
+
+    def auth(self, role, door):
+        """(token, headers) of a request by role through door."""
+        if door == "bearer":
+            return self.tokens[role], {}
+        if role not in self.sessions:
+            self.sign_in(role)
+        return None, dict(self.sessions[role])
+
+    def after_cell(self, route, role, variant, r, door):
+        """Keep the doors open: a password reset by the admin is the
+        user's new first password; a session that a cell ended is opened
+        again."""
+        if route == "POST /api/v1/users/{id}/password" and r.status_code == 200:
+            target = role if variant == "own" else "other"
+            self.passwords[target] = r.json()["password"]
+            self.sessions.pop(target, None)     # signed out everywhere
+        if door == "session" and route == "DELETE /api/v1/session":
+            self.sessions.pop(role, None)
 
     def body(self, route, variant):
         return {}
@@ -298,7 +350,10 @@ class World:
         raise NotImplementedError
 
 
-def run_matrix(world, program):
+def run_matrix(world, program, door="bearer"):
+    """Run every cell of the program's table as each role through door
+    ("bearer": the role's token; "session": its session cookie with the
+    CSRF token)."""
     svc = world.svc
     table = route_table(program)
     missing = [r for r in table if r not in EXPECT[program]]
@@ -308,7 +363,10 @@ def run_matrix(world, program):
     wrong, ran = [], 0
     for route, role, variant, letter in cells(program):
         method, path, kw = request_for(route, world, role, variant)
-        r = svc.api(method, path, token=world.token(role), **kw)
+        token, headers = world.auth(role, door)
+        kw["headers"].update(headers)
+        r = svc.api(method, path, token=token, **kw)
+        world.after_cell(route, role, variant, r, door)
         got = verdict(r.status_code)
         ran += 1
         if got != letter:
@@ -348,6 +406,7 @@ def run_no_token(svc, program, world):
 
 class CrmWorld(World):
     program = "crm-service"
+    COOKIE = "crm_session"
     SCOPED = ("customers", "counterparties", "contacts", "interactions", "deals", "tasks",
               "tickets", "ticket_comments", "alerts")
 
@@ -355,10 +414,13 @@ class CrmWorld(World):
         super().__init__(svc)
         self.recs = {}          # (resource, owner) -> id
         me = svc.api("GET", "/api/v1/me").json()
-        self.tokens["admin"], self.users["admin"] = svc.token, me["id"]
+        self.tokens["admin"], self.users["admin"], self.names["admin"] = svc.token, me["id"], me["name"]
+        with open(svc.data_dir + "/admin.password") as f:
+            self.passwords["admin"] = f.read().strip()
         for role, name in (("sales_rep", "mx-rep"), ("sales_manager", "mx-mgr"), ("other", "mx-rep2")):
             u = new_user(svc, name, "sales_rep" if role == "other" else role)
-            self.tokens[role], self.users[role] = u["token"], u["id"]
+            self.tokens[role], self.users[role], self.names[role] = u["token"], u["id"], name
+            self.set_password(role)
         for owner in ("sales_rep", "sales_manager", "admin", "other"):
             t = self.tokens[owner]
             c = create(svc, "customers", {"name": "Matrix " + owner}, token=t)["id"]
@@ -415,6 +477,10 @@ def test_crm_authorisation_matrix(crm_world):
     assert ran > 300
 
 
+def test_crm_authorisation_matrix_through_sessions(crm_world):
+    run_matrix(crm_world, "crm-service", door="session")
+
+
 def test_crm_refuses_every_route_without_a_token(crm_world):
     run_no_token(crm_world.svc, "crm-service", crm_world)
 
@@ -424,14 +490,18 @@ def test_crm_refuses_every_route_without_a_token(crm_world):
 
 class ErpWorld(World):
     program = "erp-service"
+    COOKIE = "erp_session"
 
     def __init__(self, svc):
         super().__init__(svc)
         me = svc.api("GET", "/api/v1/me").json()
-        self.tokens["admin"], self.users["admin"] = svc.token, me["id"]
+        self.tokens["admin"], self.users["admin"], self.names["admin"] = svc.token, me["id"], me["name"]
+        with open(svc.data_dir + "/admin.password") as f:
+            self.passwords["admin"] = f.read().strip()
         for role in ROLES["erp-service"][:-1] + ("other",):
             u = new_user(svc, "mx-" + role, "warehouse" if role == "other" else role)
-            self.tokens[role], self.users[role] = u["token"], u["id"]
+            self.tokens[role], self.users[role], self.names[role] = u["token"], u["id"], "mx-" + role
+            self.set_password(role)
         s = create(svc, "suppliers", {"name": "Matrix supplier"})
         p = product(svc, "MX-1", supplier_id=s["id"], reorder_point=50)
         w = warehouse(svc, "MX")
@@ -487,6 +557,10 @@ def test_erp_authorisation_matrix(erp_world):
     assert ran > 500
 
 
+def test_erp_authorisation_matrix_through_sessions(erp_world):
+    run_matrix(erp_world, "erp-service", door="session")
+
+
 def test_erp_refuses_every_route_without_a_token(erp_world):
     run_no_token(erp_world.svc, "erp-service", erp_world)
 
@@ -496,14 +570,19 @@ def test_erp_refuses_every_route_without_a_token(erp_world):
 
 class BridgeWorld(World):
     program = "bridge"
+    COOKIE = "bridge_session"
 
     def __init__(self, bridge, crm, erp):
         super().__init__(bridge)
-        self.tokens["admin"] = bridge.token
+        self.tokens["admin"], self.names["admin"] = bridge.token, "admin"
+        with open(bridge.data_dir + "/admin.password") as f:
+            self.passwords["admin"] = f.read().strip()
         p = subprocess.run([binary_path("bridge"), "--data-dir", bridge.data_dir, "user", "add",
                             "mx-viewer", "viewer"], capture_output=True, text=True, timeout=30)
         assert p.returncode == 0, p.stderr
-        self.tokens["viewer"] = p.stdout.splitlines()[0].strip()
+        lines = p.stdout.splitlines()
+        self.tokens["viewer"], self.names["viewer"] = lines[0].strip(), "mx-viewer"
+        self.passwords["viewer"] = lines[1].split("=", 1)[1].strip()
         # a dead letter: a won deal whose sku ERP does not know
         receive(erp, product(erp, "MX-KNOWN")["id"], warehouse(erp, "MX")["id"], 5)
         c = create(crm, "customers", {"name": "Matrix bridge"})
@@ -546,6 +625,10 @@ def bridge_world(tmp_path_factory):
 def test_bridge_authorisation_matrix(bridge_world):
     ran = run_matrix(bridge_world, "bridge")
     assert ran >= 48
+
+
+def test_bridge_authorisation_matrix_through_sessions(bridge_world):
+    run_matrix(bridge_world, "bridge", door="session")
 
 
 def test_bridge_refuses_every_route_without_a_token(bridge_world):
