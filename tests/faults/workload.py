@@ -144,7 +144,7 @@ class Workload:
         ops = [(self.crm_customer, 12), (self.erp_customer, 4), (self.crm_edit, 8), (self.erp_edit, 5),
                (self.win_deal, 14), (self.restock, 6), (self.ship, 10), (self.invoice, 8),
                (self.deliver, 3), (self.pay, 9), (self.overdue_check, 1), (self.cancel, 2),
-               (self.crm_archive, 1)]
+               (self.crm_archive, 1), (self.crm_restore, 1)]
         total = sum(w for _, w in ops)
         x = self.kinds.uniform(0, total)
         for fn, w in ops:
@@ -422,6 +422,19 @@ class Workload:
         c["archived"] = True
         c["crm_fields"]["archived"] = True
         self.ledger.ack("crm_customer_archived")
+
+    def crm_restore(self):
+        archived = sorted(k for k, c in self.ledger.customers.items() if c.get("archived"))
+        if not archived:
+            return self.crm_archive()
+        c = self.ledger.customers[self.rng.choice(archived)]
+        st, body = self.crm.call("POST", "/api/v1/customers/%s/restore" % c["crm_id"], None, key=self.key("rest"))
+        if st != 200:
+            self.ledger.refused.append(("restore", st, body))
+            return
+        c["archived"] = False
+        c["crm_fields"]["archived"] = False
+        self.ledger.ack("crm_customer_restored")
 
     def overdue_check(self):
         st, body = self.erp.call("POST", "/api/v1/invoices/overdue_check", {}, key=self.key("od"))
