@@ -221,7 +221,10 @@ s_plan_crm (db_t *db, const event_t *ev, commands_t *out, char *wait, err_info_t
         cJSON *fields = cJSON_AddObjectToObject (d, "fields");
         for (int i = 0; s_identity[i]; i++)
             s_copy (fields, ev->data, s_identity[i], NULL);
-        s_copy (d, ev->data, "archived", NULL);
+        //  Only archiving and restoring carry the state across: another
+        //  event's copy may predate an archive made on the other side.
+        if (s_is (ev, "customer.archived") || s_is (ev, "customer.restored"))
+            s_copy (d, ev->data, "archived", NULL);
         commands_add (out, ev, SIDE_ERP, "customer.upsert", "customer.to_erp", d);
         return PLAN_SEND;
     }
@@ -283,7 +286,7 @@ s_plan_erp (db_t *db, const event_t *ev, commands_t *out, char *wait, err_info_t
             for (int i = 0; s_identity[i]; i++)
                 s_copy (fields, data, s_identity[i], NULL);
         cJSON_AddItemToObject (d, "fields", fields);
-        if (!s_is (ev, "customer.balance_changed"))
+        if (s_is (ev, "customer.archived") || s_is (ev, "customer.restored"))
             s_copy (d, data, "archived", NULL);
         commands_add (out, ev, SIDE_CRM, "customer.upsert", "customer.to_crm", d);
         return PLAN_SEND;

@@ -52,3 +52,43 @@ def test_a_customer_archived_before_the_bridge_carried_it_is_linked_without_dead
         assert crm_c["archived"] is True and crm_c["erp_id"] == erp_c["id"]
     finally:
         s.bridge.stop()
+
+
+def test_a_stale_erp_update_does_not_restore_a_customer_archived_in_crm(start_service):
+    """2. An ERP event about a customer carries the record as ERP had it,
+    `archived: false` included; the bridge passed that on with every
+    update, so an ERP change made before CRM's archive had reached ERP
+    restored the customer in CRM, while the archive then reached ERP: CRM
+    active, ERP archived, for good (seed 7, 1,500 steps). Only the archive
+    and restore events carry the archived state across now."""
+    s = start_system(start_service)
+    try:
+        c = create(s.crm, "customers", {"name": "Stale Co", "email": "s-%s@example.com" % uid()[:6]})
+        crm_c, erp_c = linked_customer(s, c["id"])
+        settle(s)
+        s.bridge.stop()
+        r = s.erp.api("PATCH", "/api/v1/customers/" + erp_c["id"], json={"payment_terms_days": 45})
+        assert r.status_code == 200, r.text
+        r = s.crm.api("POST", "/api/v1/customers/%s/archive" % c["id"])
+        assert r.status_code == 200, r.text
+        s.bridge.start()
+        wait_until(lambda: get(s.erp, "customers", erp_c["id"])["archived"] is True, RECOVERY_TIMEOUT,
+                   what="the archive in ERP")
+        wait_until(lambda: get(s.crm, "customers", c["id"])["payment_terms_days"] == 45, RECOVERY_TIMEOUT,
+                   what="ERP's terms in CRM")
+        settle(s, RECOVERY_TIMEOUT)
+        got = get(s.crm, "customers", c["id"])
+        assert got["archived"] is True, got
+        assert get(s.erp, "customers", erp_c["id"])["archived"] is True
+        assert dead_letters(s.bridge) == []
+        # and an archive made in ERP still reaches CRM, a restore in CRM still reaches ERP
+        r = s.crm.api("POST", "/api/v1/customers/%s/restore" % c["id"])
+        assert r.status_code == 200, r.text
+        wait_until(lambda: get(s.erp, "customers", erp_c["id"])["archived"] is False, RECOVERY_TIMEOUT,
+                   what="the restore in ERP")
+        r = s.erp.api("POST", "/api/v1/customers/%s/archive" % erp_c["id"])
+        assert r.status_code == 200, r.text
+        wait_until(lambda: get(s.crm, "customers", c["id"])["archived"] is True, RECOVERY_TIMEOUT,
+                   what="ERP's archive in CRM")
+    finally:
+        s.bridge.stop()
