@@ -8,7 +8,9 @@ each with the test that keeps it fixed.
    a dead letter, never linked, with every later event parked behind it;
    and an invoice or a payment of a customer archived in CRM never
    reached CRM's balance. Archiving stops people's edits, not the mirror
-   of the other side's fields."""
+   of the other side's fields.
+2. A stale update from one side restored a customer archived on the
+   other (below)."""
 
 from bridge_helpers import (RECOVERY_TIMEOUT, dead_letters, linked_customer, settle, start_system, status,
                             wait_until)
