@@ -37,42 +37,81 @@ s_has_nul (const char *text, size_t len)
 //  UTF-8 (RFC 8259) and cJSON passes a string's raw bytes through, so a
 //  setting or a name given as "ab\xff" would be stored and handed out as
 //  answers and events that are not valid JSON for their readers.
+//  The length of the well-formed UTF-8 sequence at p (before end), or 0.
+static size_t
+s_utf8_seq (const unsigned char *p, const unsigned char *end)
+{
+    unsigned char c = *p;
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        if (c == 0xE0)
+            lo = 0xA0;      //  overlong
+        else if (c == 0xED)
+            hi = 0x9F;      //  surrogates
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        if (c == 0xF0)
+            lo = 0x90;      //  overlong
+        else if (c == 0xF4)
+            hi = 0x8F;      //  past U+10FFFF
+    }
+    else
+        return 0;
+    if ((size_t) (end - p) <= n)
+        return 0;           //  cut short
+    for (size_t i = 1; i <= n; i++)
+        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    return n + 1;
+}
+
 static bool
 s_utf8_valid (const char *text, size_t len)
 {
     const unsigned char *p = (const unsigned char *) text;
     const unsigned char *end = p + len;
     while (p < end) {
-        unsigned char c = *p++;
-        if (c < 0x80)
-            continue;
-        int n;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0;      //  overlong
-            else if (c == 0xED)
-                hi = 0x9F;      //  surrogates
-        }
-        else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90;      //  overlong
-            else if (c == 0xF4)
-                hi = 0x8F;      //  past U+10FFFF
-        }
-        else
+        size_t n = s_utf8_seq (p, end);
+        if (n == 0)
             return false;
-        if (end - p < n)
-            return false;       //  cut short
-        for (int i = 0; i < n; i++, p++)
-            if (*p < (i == 0 ? lo : 0x80) || *p > (i == 0 ? hi : 0xBF))
-                return false;
+        p += n;
     }
     return true;
+}
+
+//  A copy of s with every byte that does not start a well-formed UTF-8
+//  sequence replaced by U+FFFD; NULL if out of memory. Caller frees.
+static char *
+s_utf8_clean (const char *s)
+{
+    size_t len = strlen (s);
+    char *out = malloc (len * 3 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *) s;
+    const unsigned char *end = p + len;
+    size_t o = 0;
+    while (p < end) {
+        size_t n = s_utf8_seq (p, end);
+        if (n == 0) {
+            memcpy (out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+            continue;
+        }
+        memcpy (out + o, p, n);
+        o += n;
+        p += n;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 cJSON *
@@ -138,11 +177,17 @@ json_print (const cJSON *item)
 cJSON *
 json_error (const char *code, const char *message, const char *field)
 {
+    //  A message or field may quote what the client sent (a query
+    //  argument's name, a path): the body must stay valid JSON.
+    char *clean_message = s_utf8_clean (message ? message : "");
+    char *clean_field = field && *field ? s_utf8_clean (field) : NULL;
     cJSON *root = cJSON_CreateObject ();
     cJSON *e = cJSON_AddObjectToObject (root, "error");
     cJSON_AddStringToObject (e, "code", code);
-    cJSON_AddStringToObject (e, "message", message ? message : "");
-    if (field && *field)
-        cJSON_AddStringToObject (e, "field", field);
+    cJSON_AddStringToObject (e, "message", clean_message ? clean_message : "");
+    if (clean_field)
+        cJSON_AddStringToObject (e, "field", clean_field);
+    free (clean_message);
+    free (clean_field);
     return root;
 }

@@ -44,7 +44,8 @@ char *
     json_print (const cJSON *item);
 
 //  Build {"error":{"code":…,"message":…,"field":…}} (field omitted if
-//  NULL or empty). Caller owns.
+//  NULL or empty); a byte of message or field that is not UTF-8 becomes
+//  U+FFFD, so the body stays valid JSON. Caller owns.
 cJSON *
     json_error (const char *code, const char *message, const char *field);
 

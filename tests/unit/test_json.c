@@ -345,6 +345,19 @@ test_json_error_has_code_message_and_optional_field (void **state)
     assert_string_equal (json_str (cJSON_GetObjectItem (e, "error"), "message"), "");
     cJSON_Delete (e);
 
+    //  A query argument named "\xff\xfe" was quoted as it came, and the
+    //  answer was not valid JSON: stray bytes become U+FFFD, good text stays.
+    e = json_error ("validation_failed", "\xff\xfe is not a filter, caf\xc3\xa9 is", "a\xed\xa0\x80");
+    text = json_print (e);
+    cJSON *parsed = json_parse (text, strlen (text));
+    assert_non_null (parsed);
+    cJSON_Delete (parsed);
+    assert_string_equal (json_str (cJSON_GetObjectItem (e, "error"), "message"),
+                         "\xef\xbf\xbd\xef\xbf\xbd is not a filter, caf\xc3\xa9 is");
+    assert_string_equal (json_str (cJSON_GetObjectItem (e, "error"), "field"), "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    free (text);
+    cJSON_Delete (e);
+
     //  Messages with quotes and control characters stay valid JSON.
     e = json_error ("x", "say \"hi\"\n\x01", "f");
     text = json_print (e);
