@@ -232,6 +232,9 @@ s_parse_id (const char *text, int64_t *id)
 static void
 s_dl_list (http_req_t *req)
 {
+    static const char *const args[] = { "status", "limit", "cursor", NULL };
+    if (!http_query_only (req, args))
+        return;
     db_t *db = http_db (req);
     const char *status = http_query (req, "status") ? http_query (req, "status") : "open";
     if (strcmp (status, "open") != 0 && strcmp (status, "resolved") != 0 && strcmp (status, "discarded") != 0
@@ -412,6 +415,9 @@ s_dl_discard (http_req_t *req)
 static void
 s_parked_list (http_req_t *req)
 {
+    static const char *const args[] = { "source", "limit", "cursor", NULL };
+    if (!http_query_only (req, args))
+        return;
     db_t *db = http_db (req);
     const char *source = http_query (req, "source");
     if (source && strcmp (source, "crm") != 0 && strcmp (source, "erp") != 0) {
@@ -507,9 +513,19 @@ s_link_get (http_req_t *req)
 static void
 s_link_list (http_req_t *req)
 {
+    static const char *const args[] = { "kind", "limit", "cursor", NULL };
+    if (!http_query_only (req, args))
+        return;
     db_t *db = http_db (req);
     const char *kind = http_query (req, "kind");
     const char *after = http_query (req, "cursor") ? http_query (req, "cursor") : "";
+    //  A cursor is what next_cursor gave: "<kind>:<crm id>".
+    const char *colon = strchr (after, ':');
+    if (*after && (!colon || !id_valid (colon + 1)
+                   || (strncmp (after, "customer:", 9) != 0 && strncmp (after, "order:", 6) != 0))) {
+        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
+        return;
+    }
     int64_t limit = 50;
     if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
         http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
@@ -667,6 +683,9 @@ s_reconcile_get (http_req_t *req)
 static void
 s_reconcile_runs (http_req_t *req)
 {
+    static const char *const args[] = { "limit", "cursor", NULL };
+    if (!http_query_only (req, args))
+        return;
     bridge_t *b = s_bridge (req);
     db_t *db = http_db (req);
     int64_t limit = 20, before = INT64_MAX;

@@ -207,6 +207,9 @@ s_list (http_req_t *req)
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins read the audit trail");
         return;
     }
+    static const char *const args[] = { "action", "actor", "since", "limit", "cursor", NULL };
+    if (!http_query_only (req, args))
+        return;
     const char *action = http_query (req, "action");
     const char *actor = http_query (req, "actor");
     const char *since = http_query (req, "since");

@@ -350,6 +350,34 @@ http_query_each (http_req_t *req, bool (*fn) (void *arg, const char *key, const 
     MHD_get_connection_values (req->conn, MHD_GET_ARGUMENT_KIND, s_each_arg, &each);
 }
 
+typedef struct {
+    const char *const *allowed;
+    const char *unknown;
+} s_only_t;
+
+static bool
+s_only_arg (void *arg, const char *key, const char *value)
+{
+    (void) value;
+    s_only_t *only = arg;
+    for (const char *const *name = only->allowed; *name; name++)
+        if (strcmp (*name, key) == 0)
+            return true;
+    only->unknown = key;
+    return false;
+}
+
+bool
+http_query_only (http_req_t *req, const char *const allowed[])
+{
+    s_only_t only = { allowed, NULL };
+    http_query_each (req, s_only_arg, &only);
+    if (!only.unknown)
+        return true;
+    http_reply_errorf (req, ERR_INVALID, only.unknown, "this list takes no argument named so");
+    return false;
+}
+
 const char *
 http_header (http_req_t *req, const char *name)
 {

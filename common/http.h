@@ -132,6 +132,11 @@ const char *
 void
     http_query_each (http_req_t *req, bool (*fn) (void *arg, const char *key, const char *value),
                      void *arg);
+//  True if every query argument is named in allowed (NULL-terminated);
+//  otherwise replies 400 validation_failed naming the first other one and
+//  returns false, so that a typo never silently widens a list.
+bool
+    http_query_only (http_req_t *req, const char *const allowed[]);
 const char *
     http_header (http_req_t *req, const char *name);
 //  The raw body (NUL-terminated), and its length.

@@ -1288,7 +1288,7 @@ s_list (http_req_t *req)
     if (limit_s) {
         char *end;
         limit = strtol (limit_s, &end, 10);
-        if (!*limit_s || *end || limit < 1 || limit > RES_LIST_MAX) {
+        if (*limit_s < '0' || *limit_s > '9' || *end || limit < 1 || limit > RES_LIST_MAX) {
             http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to %d", RES_LIST_MAX);
             return;
         }

@@ -694,6 +694,9 @@ s_replenishment (http_req_t *req)
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see replenishment");
         return;
     }
+    static const char *const args[] = { NULL };     //  the whole list, no paging
+    if (!http_query_only (req, args))
+        return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", stock_suggestions (http_db (req)));
     cJSON_AddNullToObject (out, "next_cursor");
