@@ -651,3 +651,42 @@ def test_the_valid_bodies_of_the_table_are_accepted(prog):
         status, _, data = raw(prog.svc, method, prog.fill(path), _dumps(prog.fill(valid)).encode())
         assert 200 <= status < 300, (method, path, status, data[:300])
     assert livez(prog.svc) == 200
+
+
+# ---------------------------------------------------------------------------
+# Hostile list arguments: every list of the route table (a GET that answers
+# {"items","next_cursor"}) with arguments it cannot take
+
+BAD_ARGS = [
+    ("limit", "-1"), ("limit", "0"), ("limit", "abc"), ("limit", "99999999999999999999"),
+    ("limit", "1e3"), ("limit", "%205"), ("limit", "5%00"), ("cursor", "%00"), ("cursor", "not-a-cursor"),
+    ("cursor", "%ff%fe"), ("cursor", "A" * 5000), ("no_such_argument", "1"), ("limit", ""),
+    ("%ff%fe", "1"), ("limit%00", "5"), ("sta%00tus", "all"),
+]
+
+
+def list_routes(prog):
+    out = []
+    p = subprocess.run([binary_path(prog.name), "routes"], capture_output=True, text=True, timeout=30)
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if parts[0] != "GET" or len(parts) > 2 or "{" in parts[1] or not parts[1].startswith("/api/v1/"):
+            continue
+        status, _, data = raw(prog.svc, "GET", parts[1])
+        if status == 200 and data.startswith(b"{"):
+            doc = json.loads(data)
+            if isinstance(doc, dict) and "items" in doc and "next_cursor" in doc:
+                out.append(parts[1])
+    return out
+
+
+@pytest.mark.parametrize("prog", PROGS, indirect=True)
+def test_hostile_list_arguments_are_refused(prog):
+    routes = list_routes(prog)
+    assert len(routes) >= 5, routes
+    cases = []
+    for path in routes:
+        for name, value in BAD_ARGS:
+            cases.append(("GET %s?%s=%s" % (path, name, value[:20]), "GET",
+                          "%s?%s=%s" % (path, name, value), None, (400,)))
+    run_cases(prog, cases)
