@@ -184,6 +184,12 @@ void
     flow_after (const event_t *ev, const command_t *cmd, const cJSON *result, commands_t *out,
                 cJSON *links);
 
+//  After cmd was refused for good with message (the event becomes a dead
+//  letter): add to out the commands that tell the other side why (a won
+//  deal whose order ERP would not make). Best effort.
+void
+    flow_refused (const event_t *ev, const command_t *cmd, const char *message, commands_t *out);
+
 //  The links an event shows by itself (a customer carrying the other
 //  side's id, an order the bridge made).
 void

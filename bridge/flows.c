@@ -399,6 +399,21 @@ s_plan_erp (db_t *db, const event_t *ev, commands_t *out, char *wait, err_info_t
         char key[120];
         snprintf (key, sizeof key, "erp-stock:%s", ev->id);
         cJSON_AddStringToObject (d, "key", key);
+        //  The condition, per product and warehouse: a raised alert names
+        //  it (cause), a cleared one ends it (resolves), so that CRM
+        //  resolves the alert it raised, at the time ERP saw the change.
+        char cause[300];
+        const char *condition = strcmp (kind, "below_reorder_point") == 0 ? "below_reorder_point" : "out_of_stock";
+        snprintf (cause, sizeof cause, "stock:%.64s:%.64s:%s", sku,
+                  json_str (data, "warehouse_id") ? json_str (data, "warehouse_id") : "", condition);
+        if (raised)
+            cJSON_AddStringToObject (d, "cause", cause);
+        else {
+            cJSON *resolves = cJSON_AddArrayToObject (d, "resolves");
+            cJSON_AddItemToArray (resolves, cJSON_CreateString (cause));
+            if (ev->occurred_at)
+                cJSON_AddStringToObject (d, "at", ev->occurred_at);
+        }
         commands_add (out, ev, SIDE_CRM, "alert.raise", "alert.stock", d);
     }
     return PLAN_SEND;
@@ -469,6 +484,24 @@ flow_after (const event_t *ev, const command_t *cmd, const cJSON *result, comman
         }
         commands_add (out, ev, SIDE_CRM, "deal.order_status", "order.created_status", d);
     }
+}
+
+//  --- after a command was refused for good ---
+
+void
+flow_refused (const event_t *ev, const command_t *cmd, const char *message, commands_t *out)
+{
+    //  The rep sees on the deal, and as an alert, why no order was made;
+    //  the dead letter stays for the sysadmin, and its retry makes the
+    //  order (whose status then replaces this one).
+    if (strcmp (cmd->step, "order.create") != 0)
+        return;
+    char now[40];
+    clock_format (clock_now_ms (), now, sizeof now);
+    cJSON *d = s_order_status (ev->entity_id, NULL, NULL, NULL, "not_created", now);
+    cJSON *detail = cJSON_AddObjectToObject (d, "detail");
+    cJSON_AddStringToObject (detail, "reason", message && *message ? message : "ERP refused the order");
+    commands_add (out, ev, SIDE_CRM, "deal.order_status", "order.refused", d);
 }
 
 void

@@ -49,14 +49,15 @@ static const config_opt_t s_opts[] = {
     { NULL, NULL, NULL }
 };
 
-static const char *s_usage = "bridge [flags]                 run the daemon\n"
-                             "bridge [flags] user add NAME ROLE  add a user (admin or viewer), print its token\n"
-                             "                                and its first password (password=…)\n"
-                             "bridge [flags] user password NAME  set and print a new first password\n"
-                             "bridge [flags] token issue      print a new admin token\n"
-                             "bridge [flags] token list       list the tokens (ids, labels, revoked)\n"
-                             "bridge [flags] token revoke ID  revoke a token\n"
-                             "bridge [flags] routes           print the HTTP routes";
+//  config prints "Usage: bridge " before it, so the first line names no program.
+static const char *s_usage = "[flags]                        run the daemon\n"
+                             "       bridge [flags] user add NAME ROLE  add a user (admin or viewer), print its token\n"
+                             "                                       and its first password (password=…)\n"
+                             "       bridge [flags] user password NAME  set and print a new first password\n"
+                             "       bridge [flags] token issue      print a new admin token\n"
+                             "       bridge [flags] token list       list the tokens (ids, labels, revoked)\n"
+                             "       bridge [flags] token revoke ID  revoke a token\n"
+                             "       bridge [flags] routes           print the HTTP routes";
 
 static void
 s_print_route (void *arg, const char *method, const char *pattern, int flags)

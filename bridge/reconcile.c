@@ -457,8 +457,40 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
                 s_mark (run, d, true);
             }
         }
+        //  The deal's order status is the order's (a confirmed order that
+        //  waits for stock is "backordered" on the deal), and an archived
+        //  deal's order must have ended (docs/api.md, "Deals").
+        const char *ostatus = json_str (order, "status") ? json_str (order, "status") : "draft";
+        if (strcmp (ostatus, "confirmed") == 0 && cJSON_IsTrue (cJSON_GetObjectItem (order, "backordered")))
+            ostatus = "backordered";
+        const cJSON *have_status = cJSON_GetObjectItem (deal, "order_status");
+        bool order_ended = strcmp (ostatus, "cancelled") == 0
+                           || (strcmp (ostatus, "delivered") == 0 && json_str (deal, "payment_state")
+                               && strcmp (json_str (deal, "payment_state"), "paid") == 0);
+        if (cJSON_IsTrue (cJSON_GetObjectItem (deal, "archived")) && !order_ended) {
+            cJSON *want = cJSON_CreateString (ostatus);
+            //  Not repaired: someone decides whether the order or the deal is right.
+            s_diff (run, "archived_deal_with_live_order", "deal", did, oid, "archived", cJSON_GetObjectItem (deal, "archived"),
+                    want);
+            cJSON_Delete (want);
+        }
         const cJSON *have = cJSON_GetObjectItem (deal, "order_id");
-        if (!cJSON_IsString (have) || strcmp (have->valuestring, oid) != 0) {
+        bool id_ok = cJSON_IsString (have) && strcmp (have->valuestring, oid) == 0;
+        if (id_ok && !(cJSON_IsString (have_status) && strcmp (have_status->valuestring, ostatus) == 0)) {
+            cJSON *want = cJSON_CreateString (ostatus);
+            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "order_status", have_status, want);
+            cJSON_Delete (want);
+            if (run->repair) {
+                cJSON *st = cJSON_CreateObject ();
+                cJSON_AddStringToObject (st, "deal_id", did);
+                cJSON_AddStringToObject (st, "order_id", oid);
+                if (json_str (order, "number"))
+                    cJSON_AddStringToObject (st, "order_number", json_str (order, "number"));
+                cJSON_AddStringToObject (st, "status", ostatus);
+                s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
+            }
+        }
+        if (!id_ok) {
             cJSON *want = cJSON_CreateString (oid);
             cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "order_id", have, want);
             cJSON_Delete (want);
@@ -468,7 +500,7 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
                 cJSON_AddStringToObject (st, "order_id", oid);
                 if (json_str (order, "number"))
                     cJSON_AddStringToObject (st, "order_number", json_str (order, "number"));
-                cJSON_AddStringToObject (st, "status", json_str (order, "status") ? json_str (order, "status") : "draft");
+                cJSON_AddStringToObject (st, "status", ostatus);
                 s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
             }
         }

@@ -110,6 +110,29 @@ s_fail (item_t *it, outcome_kind_t kind, const char *code, const char *reason, c
     snprintf (it->command_type, sizeof it->command_type, "%s", type ? type : "");
 }
 
+//  A command was refused for good: send what flow_refused says the other
+//  side should learn (best effort: the dead letter is the record).
+static void
+s_tell_refused (worker_t *self, const item_t *it, const command_t *cmd, const char *message)
+{
+    commands_t notice = { 0 };
+    flow_refused (&it->ev, cmd, message, &notice);
+    for (int i = 0; i < notice.count; i++) {
+        cJSON *req = cJSON_CreateObject ();
+        cJSON_AddStringToObject (req, "op", "apply_batch");
+        cJSON *c = cJSON_CreateObject ();
+        cJSON_AddStringToObject (c, "cmd_id", notice.items[i].cmd_id);
+        cJSON_AddStringToObject (c, "type", notice.items[i].type);
+        cJSON_AddItemToObject (c, "data", cJSON_Duplicate (notice.items[i].data, true));
+        cJSON_AddItemToArray (cJSON_AddArrayToObject (req, "commands"), c);
+        bus_msg_t reply;
+        if (peer_request (self->peers[notice.items[i].target], req, &reply))
+            bus_msg_free (&reply);
+        cJSON_Delete (req);
+    }
+    commands_clear (&notice);
+}
+
 //  Send the pending commands for one target in apply_batch messages and
 //  hand each reply to its item. Follow-ups go to next.
 static void
@@ -188,6 +211,8 @@ s_send (worker_t *self, side_t target, pending_t *pend, int npend, item_t *items
                 bool retry = cJSON_IsTrue (cJSON_GetObjectItem (r, "retry"));
                 s_fail (it, retry ? OUT_RETRY : OUT_DEAD, json_str (r, "code"), json_str (r, "message"),
                         pend[i].cmd.type);
+                if (!retry)
+                    s_tell_refused (self, it, &pend[i].cmd, json_str (r, "message"));
                 if (retry) {
                     metric_add (self->m_retries[target], 1);
                     atomic_fetch_add (&self->st->retries, 1);

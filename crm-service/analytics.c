@@ -11,20 +11,69 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  Common query arguments: currency, and an optional [from, to) date range.
+//  Common query arguments: currency, an optional [from, to) date range,
+//  and the filters a manager expects on every analysis: owner_id (a user
+//  id or "me") and segment (the customers' segment). Any other argument
+//  is a 400, as on lists.
 typedef struct {
     char currency[4];
     char from[CLOCK_TEXT_LEN];
     char to[CLOCK_TEXT_LEN];
+    char owner[ID_LEN];       //  "" when not filtered
+    char segment[101];        //  "" when not filtered
 } s_range_t;
 
+typedef struct {
+    const char *const *allowed;
+    const char *bad;
+} s_keys_t;
+
 static bool
-s_args (http_req_t *req, s_range_t *r)
+s_known_key (void *arg, const char *key, const char *value)
+{
+    (void) value;
+    s_keys_t *k = arg;
+    for (int i = 0; k->allowed[i]; i++)
+        if (strcmp (k->allowed[i], key) == 0)
+            return true;
+    k->bad = key;
+    return false;
+}
+
+static const char *const s_common_keys[] = { "currency", "from", "to", "owner_id", "segment", NULL };
+static const char *const s_abc_keys[] = { "currency", "from", "to", "owner_id", "segment", "months", NULL };
+
+static bool
+s_args (http_req_t *req, s_range_t *r, const char *const *allowed)
 {
     if (!(http_actor (req)->role & ROLES_LEAD)) {
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "analytics are for sales managers and admins");
         return false;
     }
+    s_keys_t keys = { allowed, NULL };
+    http_query_each (req, s_known_key, &keys);
+    if (keys.bad) {
+        http_reply_errorf (req, ERR_INVALID, keys.bad, "%.60s is not a parameter of this analysis", keys.bad);
+        return false;
+    }
+    const char *owner = http_query (req, "owner_id");
+    r->owner[0] = '\0';
+    if (owner && strcmp (owner, "me") == 0)
+        snprintf (r->owner, sizeof r->owner, "%s", http_actor (req)->user_id);
+    else if (owner && !id_valid (owner)) {
+        http_reply_errorf (req, ERR_INVALID, "owner_id", "owner_id must be a user id or me");
+        return false;
+    }
+    else if (owner)
+        snprintf (r->owner, sizeof r->owner, "%s", owner);
+    const char *segment = http_query (req, "segment");
+    r->segment[0] = '\0';
+    if (segment && (!*segment || strlen (segment) >= sizeof r->segment)) {
+        http_reply_errorf (req, ERR_INVALID, "segment", "segment must be a segment name of 1 to 100 characters");
+        return false;
+    }
+    if (segment)
+        snprintf (r->segment, sizeof r->segment, "%s", segment);
     const char *cur = http_query (req, "currency");
     char setting[8] = "EUR";
     if (!cur) {
@@ -59,6 +108,20 @@ s_args (http_req_t *req, s_range_t *r)
     return true;
 }
 
+//  Bind the owner and segment filters as ?4 and ?5 (NULL when absent).
+static void
+s_bind_filters (sqlite3_stmt *st, const s_range_t *r)
+{
+    if (*r->owner)
+        sqlite3_bind_text (st, 4, r->owner, -1, SQLITE_STATIC);
+    if (*r->segment)
+        sqlite3_bind_text (st, 5, r->segment, -1, SQLITE_STATIC);
+}
+
+//  The deal filters every analysis shares (deal alias d).
+#define S_DEAL_FILTERS " AND (?4 IS NULL OR d.owner_id = ?4)" \
+    " AND (?5 IS NULL OR d.customer_id IN (SELECT id FROM customers WHERE segment = ?5))"
+
 //  Funnel: per stage, deals now in it (count, amount, weighted amount),
 //  and deals that ever reached it, from the stage history, with the
 //  conversion from the stage before. Deals created in [from, to).
@@ -66,26 +129,28 @@ static void
 s_funnel (http_req_t *req)
 {
     s_range_t r;
-    if (!s_args (req, &r))
+    if (!s_args (req, &r, s_common_keys))
         return;
     db_t *db = http_db (req);
-    const char *owner = http_query (req, "owner_id");
-    if (owner && !id_valid (owner)) {
-        http_reply_errorf (req, ERR_INVALID, "owner_id", "owner_id must be a user id");
-        return;
-    }
+    //  A deal that reached a stage has passed every earlier one (deals may
+    //  skip stages): an open or won stage is reached by every deal whose
+    //  history names it or any later stage that is not a lost one, so the
+    //  conversion from one stage to the next is never above 100 %.
     sqlite3_stmt *st = db_stmt (db,
         "SELECT s.name, s.kind, s.probability,"
         " (SELECT COUNT(*) FROM deals d WHERE d.stage = s.name AND d.archived = 0 AND d.currency = ?1"
-        "   AND d.created_at >= ?2 AND d.created_at < ?3 AND (?4 IS NULL OR d.owner_id = ?4)),"
+        "   AND d.created_at >= ?2 AND d.created_at < ?3" S_DEAL_FILTERS "),"
         " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE d.stage = s.name AND d.archived = 0"
-        "   AND d.currency = ?1 AND d.created_at >= ?2 AND d.created_at < ?3 AND (?4 IS NULL OR d.owner_id = ?4)),"
+        "   AND d.currency = ?1 AND d.created_at >= ?2 AND d.created_at < ?3" S_DEAL_FILTERS "),"
         " (SELECT IFNULL(SUM(d.amount_minor * IFNULL(d.probability, 0) / 100), 0) FROM deals d"
         "   WHERE d.stage = s.name AND d.archived = 0 AND d.currency = ?1 AND d.created_at >= ?2"
-        "   AND d.created_at < ?3 AND (?4 IS NULL OR d.owner_id = ?4)),"
+        "   AND d.created_at < ?3" S_DEAL_FILTERS "),"
         " (SELECT COUNT(DISTINCT h.deal_id) FROM deal_stage_history h JOIN deals d ON d.id = h.deal_id"
-        "   WHERE h.to_stage = s.name AND d.archived = 0 AND d.currency = ?1 AND d.created_at >= ?2"
-        "   AND d.created_at < ?3 AND (?4 IS NULL OR d.owner_id = ?4))"
+        "   JOIN pipeline_stages t ON t.name = h.to_stage"
+        "   WHERE (CASE WHEN s.kind = 'lost' THEN t.name = s.name"
+        "          ELSE t.kind <> 'lost' AND t.position >= s.position END)"
+        "   AND d.archived = 0 AND d.currency = ?1 AND d.created_at >= ?2"
+        "   AND d.created_at < ?3" S_DEAL_FILTERS ")"
         " FROM pipeline_stages s WHERE s.archived = 0 ORDER BY s.position");
     if (!st) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the funnel");
@@ -94,8 +159,7 @@ s_funnel (http_req_t *req)
     sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, r.from, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 3, r.to, -1, SQLITE_STATIC);
-    if (owner)
-        sqlite3_bind_text (st, 4, owner, -1, SQLITE_STATIC);
+    s_bind_filters (st, &r);
     cJSON *stages = cJSON_CreateArray ();
     int64_t prev_reached = -1, won = 0, lost = 0;
     while (sqlite3_step (st) == SQLITE_ROW) {
@@ -156,7 +220,7 @@ static void
 s_abc_xyz (http_req_t *req)
 {
     s_range_t r;
-    if (!s_args (req, &r))
+    if (!s_args (req, &r, s_abc_keys))
         return;
     long months = 12;
     const char *ms = http_query (req, "months");
@@ -184,6 +248,7 @@ s_abc_xyz (http_req_t *req)
         "SELECT c.id, c.name, substr(d.closed_at, 1, 7), SUM(d.amount_minor) FROM deals d"
         " JOIN customers c ON c.id = d.customer_id"
         " WHERE d.stage = 'won' AND d.archived = 0 AND d.currency = ?1 AND d.closed_at >= ?2"
+        " AND d.closed_at >= ?3 AND d.closed_at < ?6" S_DEAL_FILTERS
         " GROUP BY c.id, substr(d.closed_at, 1, 7) ORDER BY c.id");
     if (!st) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute ABC/XYZ");
@@ -191,6 +256,9 @@ s_abc_xyz (http_req_t *req)
     }
     sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, since, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, r.from, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, r.to, -1, SQLITE_STATIC);
+    s_bind_filters (st, &r);
     s_cust_t *custs = NULL;
     size_t n = 0, cap = 0;
     int64_t grand = 0;
@@ -275,27 +343,31 @@ s_abc_xyz (http_req_t *req)
 
 //  Manager performance: per user, deals open, won and lost (closed in the
 //  range), won amount, win rate, interactions logged and tasks overdue.
+//  Deals of customers in the segment (?5), when one is asked for.
+#define S_SEGMENT " AND (?5 IS NULL OR d.customer_id IN (SELECT id FROM customers WHERE segment = ?5))"
+
 static void
 s_managers (http_req_t *req)
 {
     s_range_t r;
-    if (!s_args (req, &r))
+    if (!s_args (req, &r, s_common_keys))
         return;
     sqlite3_stmt *st = db_stmt (http_db (req),
         "SELECT u.id, u.name, u.role,"
         " (SELECT COUNT(*) FROM deals d WHERE d.owner_id = u.id AND d.archived = 0"
-        "   AND d.stage IN (SELECT name FROM pipeline_stages WHERE kind = 'open')),"
+        "   AND d.stage IN (SELECT name FROM pipeline_stages WHERE kind = 'open')" S_SEGMENT "),"
         " (SELECT COUNT(*) FROM deals d WHERE d.owner_id = u.id AND d.archived = 0 AND d.stage = 'won'"
-        "   AND d.closed_at >= ?2 AND d.closed_at < ?3),"
+        "   AND d.closed_at >= ?2 AND d.closed_at < ?3" S_SEGMENT "),"
         " (SELECT COUNT(*) FROM deals d WHERE d.owner_id = u.id AND d.archived = 0 AND d.stage = 'lost'"
-        "   AND d.closed_at >= ?2 AND d.closed_at < ?3),"
+        "   AND d.closed_at >= ?2 AND d.closed_at < ?3" S_SEGMENT "),"
         " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE d.owner_id = u.id AND d.archived = 0"
-        "   AND d.stage = 'won' AND d.currency = ?1 AND d.closed_at >= ?2 AND d.closed_at < ?3),"
+        "   AND d.stage = 'won' AND d.currency = ?1 AND d.closed_at >= ?2 AND d.closed_at < ?3" S_SEGMENT "),"
         " (SELECT COUNT(*) FROM interactions i WHERE i.user_id = u.id AND i.archived = 0"
         "   AND i.occurred_at >= ?2 AND i.occurred_at < ?3),"
         " (SELECT COUNT(*) FROM tasks t WHERE t.assignee_id = u.id AND t.archived = 0 AND t.done = 0"
         "   AND t.due_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
         " FROM users u WHERE u.archived = 0 AND u.active = 1 AND u.role IN ('sales_rep', 'sales_manager')"
+        " AND (?4 IS NULL OR u.id = ?4)"
         " ORDER BY 7 DESC, u.name");
     if (!st) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute manager performance");
@@ -304,6 +376,7 @@ s_managers (http_req_t *req)
     sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, r.from, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 3, r.to, -1, SQLITE_STATIC);
+    s_bind_filters (st, &r);
     cJSON *items = cJSON_CreateArray ();
     while (sqlite3_step (st) == SQLITE_ROW) {
         cJSON *u = cJSON_CreateObject ();

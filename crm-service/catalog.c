@@ -48,7 +48,16 @@ static const field_def_t s_alert_fields[] = {
     { .name = "acknowledged", .type = FT_BOOL, .flags = F_FILTER | F_SYSTEM, .def = "false" },
     { .name = "acknowledged_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "acknowledged_by", .type = FT_USER, .flags = F_SYSTEM },
+    //  When the condition ended (stock arrived, the order left backorder,
+    //  the invoice was paid), and the condition's name (commands.c).
+    { .name = "resolved_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
+    { .name = "cause", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER, .max = 200 },
     { NULL }
+};
+
+static const resource_filter_t s_alert_filters[] = {
+    { "resolved", "t.resolved_at IS NOT NULL" },
+    { NULL, NULL }
 };
 
 const resource_def_t crm_alerts = {
@@ -56,7 +65,7 @@ const resource_def_t crm_alerts = {
     .read_roles = ROLES_ALL, .write_roles = 0, .scoped_roles = ROLE_REP,
     .scope_sql = "t.owner_id IS NULL OR t.owner_id = :me"
                  " OR t.customer_id IN (SELECT id FROM customers WHERE owner_id = :me)",
-    .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE,
+    .filters = s_alert_filters, .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE,
 };
 
 //  Anyone who can see an alert can acknowledge it (reps their own).

@@ -41,6 +41,89 @@ s_result (const cJSON *rec, bool created)
     return out;
 }
 
+//  --- owners for customers from ERP ---
+
+//  The next active sales rep in turn (by user id, after the one who got the
+//  last customer from ERP), into rep; false when there is none.
+static bool
+s_next_rep (db_t *db, char *rep, char *name, size_t name_size)
+{
+    sqlite3_stmt *st = db_stmt (db,
+        "SELECT id, name FROM users WHERE role = 'sales_rep' AND active = 1 AND archived = 0"
+        " ORDER BY id <= IFNULL((SELECT last_user_id FROM owner_rotation WHERE id = 1), ''), id LIMIT 1");
+    rep[0] = '\0';
+    if (!st)
+        return false;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        snprintf (rep, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (name, name_size, "%s", (const char *) sqlite3_column_text (st, 1));
+    }
+    sqlite3_reset (st);
+    return rep[0] != '\0';
+}
+
+//  Give a customer that ERP created without an owner to the next rep in
+//  turn and tell the managers (alerts are seen by every manager; the rep
+//  sees it as the owner). No rep: the customer stays unowned and the alert
+//  says so.
+static err_t
+s_assign_owner (db_t *db, cJSON *body, err_info_t *err)
+{
+    char rep[ID_LEN], name[201] = "";
+    bool found = s_next_rep (db, rep, name, sizeof name);
+    if (found) {
+        sqlite3_stmt *st = db_stmt (db, "INSERT INTO owner_rotation (id, last_user_id) VALUES (1, ?1)"
+                                        " ON CONFLICT (id) DO UPDATE SET last_user_id = excluded.last_user_id");
+        if (!st)
+            return err_set (err, ERR_INTERNAL, NULL, "cannot record the owner rotation");
+        sqlite3_bind_text (st, 1, rep, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (rc != SQLITE_DONE)
+            return db_error (db, rc, err);
+        cJSON_DeleteItemFromObject (body, "owner_id");
+        cJSON_AddStringToObject (body, "owner_id", rep);
+    }
+    return ERR_OK;
+}
+
+static err_t
+    s_raise (db_t *db, const actor_t *actor, cJSON *alert, cJSON **result, err_info_t *err);
+
+static err_t
+s_assigned_alert (db_t *db, const actor_t *actor, const cJSON *rec, err_info_t *err)
+{
+    const char *owner = json_str (rec, "owner_id");
+    char message[600], key[120], name[201] = "";
+    if (owner) {
+        sqlite3_stmt *st = db_stmt (db, "SELECT name FROM users WHERE id = ?1");
+        if (st) {
+            sqlite3_bind_text (st, 1, owner, -1, SQLITE_STATIC);
+            if (sqlite3_step (st) == SQLITE_ROW)
+                snprintf (name, sizeof name, "%s", (const char *) sqlite3_column_text (st, 0));
+            sqlite3_reset (st);
+        }
+        snprintf (message, sizeof message, "Customer \"%.200s\" came from ERP and was assigned to %.200s.",
+                  json_str (rec, "name") ? json_str (rec, "name") : "", name);
+    }
+    else
+        snprintf (message, sizeof message,
+                  "Customer \"%.200s\" came from ERP and has no owner: there is no active sales rep.",
+                  json_str (rec, "name") ? json_str (rec, "name") : "");
+    snprintf (key, sizeof key, "customer:%s:assigned", json_str (rec, "id"));
+    cJSON *alert = cJSON_CreateObject ();
+    cJSON_AddStringToObject (alert, "kind", "other");
+    cJSON_AddStringToObject (alert, "severity", owner ? "info" : "warning");
+    cJSON_AddStringToObject (alert, "message", message);
+    cJSON_AddStringToObject (alert, "customer_id", json_str (rec, "id"));
+    if (owner)
+        cJSON_AddStringToObject (alert, "owner_id", owner);
+    cJSON_AddStringToObject (alert, "source_key", key);
+    err_t rc = s_raise (db, actor, alert, NULL, err);
+    cJSON_Delete (alert);
+    return rc;
+}
+
 //  --- customer.upsert ---
 //  {"id": crm id or null, "erp_id": "…", "fields": {…}, "archived": bool?}
 //  A known customer (by id, else by erp_id) takes only the ERP-owned
@@ -72,7 +155,12 @@ s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **re
         cJSON *body = fields ? cJSON_Duplicate (fields, true) : cJSON_CreateObject ();
         cJSON_DeleteItemFromObject (body, "erp_id");
         cJSON_AddStringToObject (body, "erp_id", erp_id);
-        rc = resource_create (db, &crm_customers, actor, body, RW_REMOTE | RW_SYSTEM, NULL, &rec, err);
+        bool unowned = !json_str (body, "owner_id");
+        rc = unowned ? s_assign_owner (db, body, err) : ERR_OK;
+        if (rc == ERR_OK)
+            rc = resource_create (db, &crm_customers, actor, body, RW_REMOTE | RW_SYSTEM, NULL, &rec, err);
+        if (rc == ERR_OK && unowned)
+            rc = s_assigned_alert (db, actor, rec, err);
         cJSON_Delete (body);
     }
     else {
@@ -133,6 +221,35 @@ s_catalog_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **res
 
 //  --- alerts ---
 
+//  Resolve every open alert whose cause is `cause` (or starts with it when
+//  prefix), at `at` (now when NULL): its condition has ended.
+static err_t
+s_resolve (db_t *db, const actor_t *actor, const char *cause, bool prefix, const char *at, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, prefix ? "SELECT id FROM alerts WHERE resolved_at IS NULL AND substr(cause, 1, length(?1)) = ?1"
+                                           : "SELECT id FROM alerts WHERE resolved_at IS NULL AND cause = ?1");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the alerts");
+    sqlite3_bind_text (st, 1, cause, -1, SQLITE_TRANSIENT);
+    char ids[50][ID_LEN];
+    int n = 0;
+    while (n < 50 && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    char now[CLOCK_TEXT_LEN];
+    int64_t ms;
+    clock_format (at && clock_parse (at, &ms) ? ms : clock_now_ms (), now, sizeof now);
+    for (int i = 0; i < n; i++) {
+        cJSON *patch = cJSON_CreateObject ();
+        cJSON_AddStringToObject (patch, "resolved_at", now);
+        err_t rc = resource_update (db, &crm_alerts, actor, ids[i], -1, patch, RW_SYSTEM, "resolved", NULL, err);
+        cJSON_Delete (patch);
+        if (rc != ERR_OK)
+            return rc;
+    }
+    return ERR_OK;
+}
+
 //  The open deals whose lines hold sku: ids into deal_ids, titles appended
 //  to message. Caller owns both.
 static void
@@ -186,11 +303,31 @@ s_raise (db_t *db, const actor_t *actor, cJSON *alert, cJSON **result, err_info_
     return rc;
 }
 
-//  {"kind","severity","message","sku","quantity","customer_id","order_id","owner_id","key"}
+//  {"kind","severity","message","sku","quantity","customer_id","order_id","owner_id","key",
+//   "cause","resolves":[cause…],"at"}
+//  "resolves" names the conditions that ended (their open alerts are
+//  resolved at "at"); "cause" names the condition this alert is about.
 static err_t
 s_alert_raise (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
 {
+    const cJSON *resolves = cJSON_GetObjectItem (data, "resolves");
+    const char *at = json_str (data, "at");
+    int64_t at_ms;
+    if (resolves && !cJSON_IsArray (resolves))
+        return err_set (err, ERR_INVALID, "resolves", "resolves must be a list of causes");
+    if (at && !clock_parse (at, &at_ms))
+        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    const cJSON *r;
+    cJSON_ArrayForEach (r, resolves) {
+        if (!cJSON_IsString (r) || !*r->valuestring)
+            return err_set (err, ERR_INVALID, "resolves", "resolves must be a list of causes");
+        err_t rc = s_resolve (db, actor, r->valuestring, false, at, err);
+        if (rc != ERR_OK)
+            return rc;
+    }
     cJSON *alert = cJSON_Duplicate (data, true);
+    cJSON_DeleteItemFromObject (alert, "resolves");
+    cJSON_DeleteItemFromObject (alert, "at");
     const cJSON *key = cJSON_GetObjectItem (alert, "key");
     if (key) {
         cJSON_AddItemToObject (alert, "source_key", cJSON_Duplicate (key, true));
@@ -226,14 +363,17 @@ s_deal_patch (db_t *db, const actor_t *actor, const char *deal_id, cJSON *patch,
 }
 
 //  An alert for the deal's owner when the order has a problem.
+//  Its cause is "<deal id>:<key_suffix>" (resolved when the condition ends).
 static err_t
 s_order_problem (db_t *db, const actor_t *actor, const cJSON *deal, const char *kind, const char *severity,
                  const char *what, const char *key_suffix, err_info_t *err)
 {
     cJSON *alert = cJSON_CreateObject ();
-    char message[600], key[200];
+    char message[600], key[200], cause[200];
     snprintf (message, sizeof message, "Deal \"%s\": %s", json_str (deal, "title"), what);
     snprintf (key, sizeof key, "deal:%s:%s", json_str (deal, "id"), key_suffix);
+    snprintf (cause, sizeof cause, "%s:%s", json_str (deal, "id"), key_suffix);
+    cJSON_AddStringToObject (alert, "cause", cause);
     cJSON_AddStringToObject (alert, "kind", kind);
     cJSON_AddStringToObject (alert, "severity", severity);
     cJSON_AddStringToObject (alert, "message", message);
@@ -275,12 +415,37 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
     if (rc == ERR_OK)
         rc = deals_record_erp_event (db, deal_id, "order_status", status, -1, NULL, json_str (data, "tracking"),
                                      cJSON_GetObjectItem (data, "detail"), at, err);
+    //  Conditions a new status ends: waiting for stock, an order left
+    //  unconfirmed, an order that could not be made (the retry made it).
+    const char *confirm_error = json_str (cJSON_GetObjectItem (data, "detail"), "confirm_error");
+    const char *reason = json_str (cJSON_GetObjectItem (data, "detail"), "reason");
+    char cause[200];
+    const char *ended[] = { "backordered", "not_confirmed", "not_created" };
+    for (int i = 0; i < 3 && rc == ERR_OK; i++) {
+        if (strcmp (status, ended[i]) == 0 || (i == 1 && confirm_error))
+            continue;
+        snprintf (cause, sizeof cause, "%s:%s", deal_id, ended[i]);
+        rc = s_resolve (db, actor, cause, false, at, err);
+    }
     if (rc == ERR_OK && strcmp (status, "cancelled") == 0)
         rc = s_order_problem (db, actor, deal, "order_problem", "critical", "the order was cancelled in ERP",
                               "cancelled", err);
     if (rc == ERR_OK && strcmp (status, "backordered") == 0)
         rc = s_order_problem (db, actor, deal, "order_problem", "warning",
                               "the order waits for stock (backordered)", "backordered", err);
+    if (rc == ERR_OK && confirm_error) {
+        //  ERP made the order but would not confirm it (a credit limit, a
+        //  credit hold): the rep has to act, as for a backorder.
+        char what[500];
+        snprintf (what, sizeof what, "the order %s was not confirmed: %.400s",
+                  json_str (deal, "order_number") ? json_str (deal, "order_number") : "", confirm_error);
+        rc = s_order_problem (db, actor, deal, "order_problem", "warning", what, "not_confirmed", err);
+    }
+    if (rc == ERR_OK && strcmp (status, "not_created") == 0) {
+        char what[500];
+        snprintf (what, sizeof what, "no order was made in ERP: %.400s", reason ? reason : "ERP refused it");
+        rc = s_order_problem (db, actor, deal, "order_problem", "critical", what, "not_created", err);
+    }
     if (rc == ERR_OK)
         *result = s_result (deal, false);
     cJSON_Delete (deal);
@@ -316,6 +481,12 @@ s_payment (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
         rc = deals_record_erp_event (db, deal_id, kind, json_str (data, "payment_state"), amount,
                                      json_str (data, "currency"), json_str (data, "reference"),
                                      cJSON_GetObjectItem (data, "detail"), at, err);
+    const char *state = json_str (data, "payment_state");
+    if (rc == ERR_OK && state && strcmp (state, "paid") == 0) {
+        char cause[200];
+        snprintf (cause, sizeof cause, "%s:overdue:", deal_id);
+        rc = s_resolve (db, actor, cause, true, at, err);
+    }
     if (rc == ERR_OK && strcmp (kind, "overdue") == 0) {
         char what[300], suffix[120];
         snprintf (what, sizeof what, "invoice %s is overdue", json_str (data, "reference") ? json_str (data, "reference") : "");

@@ -200,6 +200,7 @@ static const char *s_timeline_sql =
     "   CASE e.kind WHEN 'order_status' THEN 'Order ' || IFNULL(d.order_number, '') || ' ' || IFNULL(e.status, '')"
     "     WHEN 'invoice' THEN 'Invoice ' || IFNULL(e.reference, '') || ' issued'"
     "     WHEN 'payment' THEN 'Payment ' || IFNULL(e.reference, '') || ' received'"
+    "     WHEN 'overdue' THEN 'Invoice ' || IFNULL(e.reference, '') || ' is overdue'"
     "     ELSE e.kind END,"
     "   json_object('deal_id', e.deal_id, 'status', e.status, 'amount_minor', e.amount_minor,"
     "     'currency', e.currency, 'reference', e.reference, 'detail', json(IFNULL(e.detail, 'null')))"

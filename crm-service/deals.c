@@ -24,9 +24,33 @@ static const field_def_t s_stage_fields[] = {
     { NULL }
 };
 
+//  Positions are unique among the stages in use: the stage list and the
+//  funnel are both ordered by position, and a tie would order them apart.
+static err_t
+s_stage_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    (void) actor;
+    int64_t position = 0;
+    json_int (rec, "position", &position);
+    sqlite3_stmt *st = db_stmt (db, "SELECT name FROM pipeline_stages WHERE position = ?1 AND archived = 0"
+                                    " AND id IS NOT ?2");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the pipeline stages");
+    sqlite3_bind_int64 (st, 1, position);
+    if (old && json_str (old, "id"))
+        sqlite3_bind_text (st, 2, json_str (old, "id"), -1, SQLITE_TRANSIENT);
+    err_t rc = ERR_OK;
+    if (sqlite3_step (st) == SQLITE_ROW)
+        rc = err_set (err, ERR_CONFLICT, "position", "stage '%s' already has position %lld",
+                      (const char *) sqlite3_column_text (st, 0), (long long) position);
+    sqlite3_reset (st);
+    return rc;
+}
+
 const resource_def_t crm_stages = {
     .name = "pipeline_stages", .entity = "pipeline_stage", .table = "pipeline_stages",
     .fields = s_stage_fields, .read_roles = ROLES_ALL, .write_roles = ROLES_LEAD, .default_sort = "position",
+    .before_save = s_stage_before_save,
 };
 
 //  --- deals ---
@@ -182,11 +206,60 @@ s_deal_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
     return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
 }
 
+//  What the catalogue (ERP's available quantities, as last mirrored) cannot
+//  cover on an open deal: one entry per line whose SKU the catalogue knows
+//  and whose quantity, with the earlier lines of the same SKU, is more than
+//  is available. Computed on the way out, so it follows the stock.
+static void
+s_deal_decorate (db_t *db, cJSON *rec)
+{
+    cJSON *out = cJSON_CreateArray ();
+    cJSON_AddItemToObject (rec, "shortfall", out);
+    const char *stage = json_str (rec, "stage");
+    char kind[16];
+    int probability;
+    if (!stage || !s_stage (db, stage, kind, sizeof kind, &probability) || strcmp (kind, "open") != 0)
+        return;
+    const cJSON *lines = cJSON_GetObjectItem (rec, "lines");
+    int n = cJSON_GetArraySize (lines);
+    for (int i = 0; i < n; i++) {
+        const cJSON *line = cJSON_GetArrayItem (lines, i);
+        const char *sku = json_str (line, "sku");
+        int64_t qty = 0, before = 0;
+        if (!sku || !json_int (line, "quantity", &qty))
+            continue;
+        for (int k = 0; k < i; k++) {
+            const cJSON *prev = cJSON_GetArrayItem (lines, k);
+            int64_t q = 0;
+            if (json_str (prev, "sku") && strcmp (json_str (prev, "sku"), sku) == 0 && json_int (prev, "quantity", &q))
+                before += q;
+        }
+        sqlite3_stmt *st = db_stmt (db, "SELECT available FROM catalog_items WHERE sku = ?1");
+        if (!st)
+            return;
+        sqlite3_bind_text (st, 1, sku, -1, SQLITE_TRANSIENT);
+        bool known = sqlite3_step (st) == SQLITE_ROW;
+        int64_t available = known ? sqlite3_column_int64 (st, 0) : 0;
+        sqlite3_reset (st);
+        int64_t left = available - before > 0 ? available - before : 0;
+        if (!known || qty <= left)
+            continue;
+        cJSON *s = cJSON_CreateObject ();
+        cJSON_AddNumberToObject (s, "line", i);
+        cJSON_AddStringToObject (s, "sku", sku);
+        json_add_int (s, "quantity", qty);
+        json_add_int (s, "available", left);
+        json_add_int (s, "missing", qty - left);
+        cJSON_AddItemToArray (out, s);
+    }
+}
+
 const resource_def_t crm_deals = {
     .name = "deals", .entity = "deal", .table = "deals", .fields = s_deal_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .external_key = "external_key",
     .remote_name = "ERP", .before_save = s_deal_before_save, .after_save = s_deal_after_save,
+    .decorate = s_deal_decorate,
 };
 
 //  --- verbs ---

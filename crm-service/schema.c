@@ -153,5 +153,25 @@ static const char s_m3[] =
     "CREATE VIRTUAL TABLE customer_fts USING fts5 (body, prefix = '1 2 3 4');"
     "INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v;";
 
-const char *const crm_migrations_2[] = { s_m3 };
+//  4 (issue 11): alerts are resolved when their condition ends (resolved_at,
+//  and the cause that names the condition: "out_of_stock:SKU:WAREHOUSE",
+//  "backordered:DEAL"…); customers that come from ERP without an owner
+//  are handed to the active sales reps in turn (owner_rotation remembers
+//  the last one); a won deal whose order is live in ERP cannot be archived
+//  (docs/api.md, "Deals"): a trigger, so that no path that archives a deal
+//  can skip the rule.
+static const char s_m4[] =
+    "ALTER TABLE alerts ADD COLUMN resolved_at TEXT;"
+    "ALTER TABLE alerts ADD COLUMN cause TEXT;"
+    "CREATE INDEX alerts_cause ON alerts (cause) WHERE resolved_at IS NULL;"
+    "CREATE TABLE owner_rotation (id INTEGER PRIMARY KEY CHECK (id = 1), last_user_id TEXT);"
+    "CREATE TRIGGER deals_archive_live_order BEFORE UPDATE OF archived ON deals"
+    " WHEN new.archived = 1 AND old.archived = 0 AND old.stage = 'won'"
+    "  AND json_array_length(IFNULL(old.lines, '[]')) > 0"
+    "  AND IFNULL(old.order_status, '') NOT IN ('cancelled', 'not_created')"
+    "  AND NOT (IFNULL(old.order_status, '') = 'delivered' AND IFNULL(old.payment_state, '') = 'paid') BEGIN"
+    "  SELECT RAISE(ABORT, 'a won deal whose order is live in ERP cannot be archived;"
+    " cancel the order in ERP first, or archive the deal once its order is delivered and paid'); END;";
+
+const char *const crm_migrations_2[] = { s_m3, s_m4 };
 const int crm_nmigrations_2 = sizeof crm_migrations_2 / sizeof crm_migrations_2[0];

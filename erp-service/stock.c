@@ -247,8 +247,9 @@ s_alerts (db_t *db, const actor_t *actor, const cJSON *level, int64_t was_availa
     bool changed, was_below, was_out;
     err_t rc = s_alert_set (db, actor, "below_reorder_point", below, level, ctx, &changed,
                             &was_below, err);
-    if (rc == ERR_OK && changed && below)
-        rc = s_alert_event (db, actor, "below_reorder_point", "raised", level, ctx, err);
+    //  Clearing is news too: CRM resolves its alert with it.
+    if (rc == ERR_OK && changed)
+        rc = s_alert_event (db, actor, "below_reorder_point", below ? "raised" : "cleared", level, ctx, err);
     bool back = false;
     if (rc == ERR_OK)
         rc = s_alert_set (db, actor, "out_of_stock", out, level, ctx, &changed, &was_out, err);
