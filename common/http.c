@@ -754,6 +754,16 @@ s_idempotency_lookup (http_req_t *req, const char *key, const unsigned char *has
     return done;
 }
 
+//  Whether s holds only printable ASCII (space to tilde).
+static bool
+s_printable_ascii (const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e)
+            return false;
+    return true;
+}
+
 static err_t
 s_idempotency_store (http_req_t *req, const char *key, const unsigned char *hash, err_info_t *err)
 {
@@ -819,8 +829,9 @@ s_dispatch (http_req_t *req)
                            "Idempotency-Key is not accepted here: the answer holds a secret that is never stored");
         goto done;
     }
-    if (key && (strlen (key) == 0 || strlen (key) > 200)) {
-        http_reply_errorf (req, ERR_INVALID, "Idempotency-Key", "Idempotency-Key must be 1 to 200 characters");
+    if (key && (strlen (key) == 0 || strlen (key) > 200 || !s_printable_ascii (key))) {
+        http_reply_errorf (req, ERR_INVALID, "Idempotency-Key",
+                           "Idempotency-Key must be 1 to 200 printable ASCII characters");
         goto done;
     }
     unsigned char hash[32];
