@@ -200,7 +200,10 @@ export function table({ columns, rows, onRow, rowHref, empty: emptyText, caption
     else if (rowHref) tr.addEventListener('click', (e) => { if (!e.target.closest('a, button, input, select, label')) location.hash = rowHref(r); });
     return tr;
   });
-  return h('div', { class: 'table-wrap' },
+  // A table wider than a phone scrolls inside its frame: the frame is a
+  // named region that takes the keyboard's focus, so it can be scrolled
+  // without a mouse.
+  return h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-label': caption || t('common.table') },
     h('table', { class: ['data', cards && 'cards'] }, caption ? h('caption', null, caption) : null, h('thead', null, head), h('tbody', null, body)));
 }
 
