@@ -255,7 +255,8 @@ s_write_lines (db_t *db, const char *order_id, const cJSON *lines, err_info_t *e
         }
         sqlite3_reset (find);
         if (!*product)
-            return err_set (err, ERR_RULE, field, "no product has this %s", pid ? "id" : "sku");
+            return pid ? err_set (err, ERR_RULE, field, "no product has this id")
+                       : err_set (err, ERR_RULE, field, "no product has the sku '%.64s'", sku);
         if (!usable)
             return err_set (err, ERR_RULE, field, "product %s is archived or inactive", psku);
         int64_t qty = 0, discount = 0;
