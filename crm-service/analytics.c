@@ -16,14 +16,6 @@
 //  id or "me") and segment (the customers' segment). Any other argument
 //  is a 400, as on lists.
 typedef struct {
-    char currency[4];
-    char from[CLOCK_TEXT_LEN];
-    char to[CLOCK_TEXT_LEN];
-    char owner[ID_LEN];       //  "" when not filtered
-    char segment[101];        //  "" when not filtered
-} s_range_t;
-
-typedef struct {
     const char *const *allowed;
     const char *bad;
 } s_keys_t;
@@ -40,11 +32,11 @@ s_known_key (void *arg, const char *key, const char *value)
     return false;
 }
 
-static const char *const s_common_keys[] = { "currency", "from", "to", "owner_id", "segment", NULL };
+const char *const analytics_common_keys[] = { "currency", "from", "to", "owner_id", "segment", NULL };
 static const char *const s_abc_keys[] = { "currency", "from", "to", "owner_id", "segment", "months", NULL };
 
-static bool
-s_args (http_req_t *req, s_range_t *r, const char *const *allowed)
+bool
+analytics_args (http_req_t *req, analytics_args_t *r, const char *const *allowed)
 {
     if (!(http_actor (req)->role & ROLES_LEAD)) {
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "analytics are for sales managers and admins");
@@ -108,9 +100,8 @@ s_args (http_req_t *req, s_range_t *r, const char *const *allowed)
     return true;
 }
 
-//  Bind the owner and segment filters as ?4 and ?5 (NULL when absent).
-static void
-s_bind_filters (sqlite3_stmt *st, const s_range_t *r)
+void
+analytics_bind_filters (sqlite3_stmt *st, const analytics_args_t *r)
 {
     if (*r->owner)
         sqlite3_bind_text (st, 4, r->owner, -1, SQLITE_STATIC);
@@ -119,8 +110,7 @@ s_bind_filters (sqlite3_stmt *st, const s_range_t *r)
 }
 
 //  The deal filters every analysis shares (deal alias d).
-#define S_DEAL_FILTERS " AND (?4 IS NULL OR d.owner_id = ?4)" \
-    " AND (?5 IS NULL OR d.customer_id IN (SELECT id FROM customers WHERE segment = ?5))"
+#define S_DEAL_FILTERS ANALYTICS_DEAL_FILTERS
 
 //  Funnel: per stage, deals now in it (count, amount, weighted amount),
 //  and deals that ever reached it, from the stage history, with the
@@ -128,8 +118,8 @@ s_bind_filters (sqlite3_stmt *st, const s_range_t *r)
 static void
 s_funnel (http_req_t *req)
 {
-    s_range_t r;
-    if (!s_args (req, &r, s_common_keys))
+    analytics_args_t r;
+    if (!analytics_args (req, &r, analytics_common_keys))
         return;
     db_t *db = http_db (req);
     //  A deal that reached a stage has passed every earlier one (deals may
@@ -159,7 +149,7 @@ s_funnel (http_req_t *req)
     sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, r.from, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 3, r.to, -1, SQLITE_STATIC);
-    s_bind_filters (st, &r);
+    analytics_bind_filters (st, &r);
     cJSON *stages = cJSON_CreateArray ();
     int64_t prev_reached = -1, won = 0, lost = 0;
     while (sqlite3_step (st) == SQLITE_ROW) {
@@ -219,8 +209,8 @@ s_by_total (const void *a, const void *b)
 static void
 s_abc_xyz (http_req_t *req)
 {
-    s_range_t r;
-    if (!s_args (req, &r, s_abc_keys))
+    analytics_args_t r;
+    if (!analytics_args (req, &r, s_abc_keys))
         return;
     long months = 12;
     const char *ms = http_query (req, "months");
@@ -258,7 +248,7 @@ s_abc_xyz (http_req_t *req)
     sqlite3_bind_text (st, 2, since, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 3, r.from, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 6, r.to, -1, SQLITE_STATIC);
-    s_bind_filters (st, &r);
+    analytics_bind_filters (st, &r);
     s_cust_t *custs = NULL;
     size_t n = 0, cap = 0;
     int64_t grand = 0;
@@ -343,14 +333,12 @@ s_abc_xyz (http_req_t *req)
 
 //  Manager performance: per user, deals open, won and lost (closed in the
 //  range), won amount, win rate, interactions logged and tasks overdue.
-//  Deals of customers in the segment (?5), when one is asked for.
-#define S_SEGMENT " AND (?5 IS NULL OR d.customer_id IN (SELECT id FROM customers WHERE segment = ?5))"
-
+#define S_SEGMENT ANALYTICS_SEGMENT
 static void
 s_managers (http_req_t *req)
 {
-    s_range_t r;
-    if (!s_args (req, &r, s_common_keys))
+    analytics_args_t r;
+    if (!analytics_args (req, &r, analytics_common_keys))
         return;
     sqlite3_stmt *st = db_stmt (http_db (req),
         "SELECT u.id, u.name, u.role,"
@@ -376,7 +364,7 @@ s_managers (http_req_t *req)
     sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, r.from, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 3, r.to, -1, SQLITE_STATIC);
-    s_bind_filters (st, &r);
+    analytics_bind_filters (st, &r);
     cJSON *items = cJSON_CreateArray ();
     while (sqlite3_step (st) == SQLITE_ROW) {
         cJSON *u = cJSON_CreateObject ();

@@ -42,18 +42,31 @@ const resource_def_t crm_campaigns = {
 static void
 s_stats (http_req_t *req)
 {
-    if (!(http_actor (req)->role & ROLES_LEAD)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "campaign results are for sales managers");
+    //  The filters of every analysis: customers and deals created in
+    //  [from, to), deals won closed in it; owner and segment as elsewhere.
+    static const char *const keys[] = { "from", "to", "owner_id", "segment", NULL };
+    analytics_args_t a;
+    if (!analytics_args (req, &a, keys))
         return;
-    }
     sqlite3_stmt *st = db_stmt (http_db (req),
         "SELECT c.id, c.name, c.channel, c.cost_minor, c.currency,"
-        " (SELECT COUNT(*) FROM customers WHERE campaign_id = c.id AND archived = 0),"
-        " (SELECT COUNT(*) FROM deals WHERE campaign_id = c.id AND archived = 0),"
-        " (SELECT COUNT(*) FROM deals WHERE campaign_id = c.id AND archived = 0 AND stage = 'won'),"
-        " (SELECT IFNULL(SUM(amount_minor), 0) FROM deals WHERE campaign_id = c.id AND archived = 0"
-        "    AND stage = 'won' AND currency = c.currency)"
-        " FROM campaigns c WHERE c.archived = 0 ORDER BY c.starts_on DESC, c.name LIMIT 500");
+        " (SELECT COUNT(*) FROM customers k WHERE k.campaign_id = c.id AND k.archived = 0"
+        "    AND k.created_at >= ?2 AND k.created_at < ?3 AND (?4 IS NULL OR k.owner_id = ?4)"
+        "    AND (?5 IS NULL OR k.segment = ?5)),"
+        " (SELECT COUNT(*) FROM deals d WHERE d.campaign_id = c.id AND d.archived = 0"
+        "    AND d.created_at >= ?2 AND d.created_at < ?3" ANALYTICS_DEAL_FILTERS "),"
+        " (SELECT COUNT(*) FROM deals d WHERE d.campaign_id = c.id AND d.archived = 0 AND d.stage = 'won'"
+        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS "),"
+        " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE d.campaign_id = c.id AND d.archived = 0"
+        "    AND d.stage = 'won' AND d.currency = c.currency"
+        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS ")"
+        " FROM campaigns c WHERE c.archived = 0 AND ?1 IS NOT NULL ORDER BY c.starts_on DESC, c.name LIMIT 500");
+    if (st) {
+        sqlite3_bind_text (st, 1, a.currency, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 2, a.from, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 3, a.to, -1, SQLITE_STATIC);
+        analytics_bind_filters (st, &a);
+    }
     cJSON *items = cJSON_CreateArray ();
     while (st && sqlite3_step (st) == SQLITE_ROW) {
         cJSON *c = cJSON_CreateObject ();

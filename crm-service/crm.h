@@ -3,6 +3,7 @@
 #ifndef CRM_H
 #define CRM_H
 
+#include "clock.h"
 #include "resource.h"
 #include "service.h"
 
@@ -51,5 +52,30 @@ err_t
     deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const char *status,
                             int64_t amount_minor, const char *currency, const char *reference,
                             const cJSON *detail, const char *at, err_info_t *err);
+
+//  The arguments every analysis takes (docs/api.md, "Analytics"):
+//  currency, [from, to), owner_id (a user id or "me") and segment.
+typedef struct {
+    char currency[4];
+    char from[CLOCK_TEXT_LEN];
+    char to[CLOCK_TEXT_LEN];
+    char owner[ID_LEN];       //  "" when not filtered
+    char segment[101];        //  "" when not filtered
+} analytics_args_t;
+
+extern const char *const analytics_common_keys[];   //  currency, from, to, owner_id, segment
+
+//  Check the caller (managers and admins), refuse any query argument not
+//  in allowed, and parse the others into a. false when a reply was sent.
+bool
+    analytics_args (http_req_t *req, analytics_args_t *a, const char *const *allowed);
+
+//  Bind a's owner as ?4 and segment as ?5 (NULL when not filtered).
+void
+    analytics_bind_filters (sqlite3_stmt *st, const analytics_args_t *a);
+
+//  The deals (alias d) of the owner ?4 and of customers in segment ?5.
+#define ANALYTICS_SEGMENT " AND (?5 IS NULL OR d.customer_id IN (SELECT id FROM customers WHERE segment = ?5))"
+#define ANALYTICS_DEAL_FILTERS " AND (?4 IS NULL OR d.owner_id = ?4)" ANALYTICS_SEGMENT
 
 #endif

@@ -71,7 +71,7 @@ def test_funnel_never_converts_above_100_percent_when_deals_skip_stages(crm):
 
 # --- 2: analytics parameters ----------------------------------------------------
 
-@pytest.mark.parametrize("path", ["funnel", "abc-xyz", "managers"])
+@pytest.mark.parametrize("path", ["funnel", "abc-xyz", "managers", "campaigns"])
 def test_analytics_refuse_parameters_they_do_not_know(crm, path):
     for query in ("foo=bar", "segmnt=enterprise", "stage=won"):
         e = assert_error(crm.api("GET", "/api/v1/analytics/%s?%s" % (path, query)), 400, "validation_failed")
@@ -87,8 +87,9 @@ def test_analytics_filter_by_segment_owner_and_period(crm):
     big = create(crm, "customers", {"name": "Big Corp", "segment": "enterprise"})
     small = create(crm, "customers", {"name": "Small Shop", "segment": "smb", "owner_id": rep["id"]})
     # the manager's deal with an enterprise customer, the rep's with a small one
+    camp = create(crm, "campaigns", {"name": "Fair", "channel": "event", "cost_minor": 500, "currency": "EUR"})
     d1 = create(crm, "deals", {"title": "Big", "customer_id": big["id"], "owner_id": mgr["id"],
-                               "lines": [line(qty=10)]}, token=mgr["token"])
+                               "campaign_id": camp["id"], "lines": [line(qty=10)]}, token=mgr["token"])
     d2 = create(crm, "deals", {"title": "Small", "customer_id": small["id"], "lines": [line(qty=1)]},
                 token=rep["token"])
     assert d2["owner_id"] == rep["id"]
@@ -118,6 +119,16 @@ def test_analytics_filter_by_segment_owner_and_period(crm):
     assert [(m["user_id"], m["deals_won"]) for m in managers] == [(rep["id"], 1)]
     managers = {m["user_id"]: m for m in ok(crm.api("GET", "/api/v1/analytics/managers?segment=enterprise"))["items"]}
     assert (managers[mgr["id"]]["deals_won"], managers[rep["id"]]["deals_won"]) == (1, 0)
+
+    def campaign(query):
+        [c] = ok(crm.api("GET", "/api/v1/analytics/campaigns?" + query))["items"]
+        return (c["deals"], c["deals_won"], c["revenue_minor"])
+
+    assert campaign("") == (1, 1, 10000)
+    assert campaign("segment=enterprise") == (1, 1, 10000)
+    assert campaign("segment=smb") == (0, 0, 0)
+    assert campaign("owner_id=%s" % rep["id"]) == (0, 0, 0)
+    assert campaign("from=2000-01-01&to=2000-02-01") == (0, 0, 0)
 
 
 # --- 3: archiving a won deal with a live order ----------------------------------
