@@ -11,16 +11,24 @@ after each group of cases.
 The table is generated from two smaller ones, so that every kind of bad
 input meets every target:
 
-- TARGETS: per program, write routes with a valid body. Each valid body is
-  mutated by every entry of the body kinds (BODY_KINDS: the same bytes for
-  every target) and field by field (each field given a value of every other
-  JSON type; each integer, at any depth, a value that overflows int64). The
-  last test sends the valid bodies themselves and expects them accepted, so
-  the mutations are known to be of a body that works.
+- TARGETS: per program, write routes with a valid body (sign-in included).
+  Each valid body is mutated by every kind of body_kinds() (malformed,
+  truncated, other roots, nesting, 10 MB, UTF-8, NUL) and field by field
+  by field_kinds() (each member, at any depth, given a value of every other
+  JSON type; each integer every literal that overflows int64). EXTRA adds
+  sums that overflow and the 10,000-line orders. The valid bodies
+  themselves are sent after the table and must be accepted, so the
+  mutations are known to be of a body that works.
 - BAD_IDS: every route of `<program> routes` that takes an id is called with
   every hostile id, built around a real record's id where it matters
   (`<id>%00`, `<id>%2f..%2f<id>`); the page routes with traversals.
-- BUS_CASES: frames to each service's ROUTER.
+- BAD_ARGS: every list of the route tables with arguments it cannot take.
+- Hostile If-Match, Idempotency-Key and Authorization headers on writes
+  that would otherwise succeed. (A NUL cannot be tested there:
+  libmicrohttpd ends a header's value at a NUL before the service sees it.)
+- BUS_CASES: frames to each service's ROUTER, each answered by an error
+  reply; a frame over the 4 MiB limit gets the peer disconnected instead
+  (docs/architecture.md), and the service serves the next peer.
 
 How this relates to the older tests: test_crm_bad_input.py is the CRM's
 field-by-field table with exact codes and fields (enums, e-mails, dates,
@@ -196,6 +204,7 @@ def list_state(svc, lists):
         status, _, data = raw(svc, "GET", path)
         assert status == 200, (path, status, data[:200])
         doc = json.loads(data.decode("utf-8", "replace"))    # invalid UTF-8 shows as a change
+        assert not (isinstance(doc, dict) and doc.get("next_cursor")), "%s holds more than a page" % path
         items = doc["items"] if isinstance(doc, dict) and "items" in doc else doc
         out[name] = sorted(json.dumps(x, sort_keys=True) for x in items)
     return out
