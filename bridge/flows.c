@@ -454,6 +454,8 @@ flow_after (const event_t *ev, const command_t *cmd, const cJSON *result, comman
             cJSON_AddStringToObject (d, "erp_id", id);
             const cJSON *finance = cJSON_GetObjectItem (result, "finance");
             cJSON_AddItemToObject (d, "fields", finance ? s_finance_fields (finance) : cJSON_CreateObject ());
+            //  ERP's fields as it answered then: CRM ignores them once linked
+            cJSON_AddBoolToObject (d, "initial", true);
             commands_add (out, ev, SIDE_CRM, "customer.upsert", "customer.link_back", d);
         }
     }

@@ -165,9 +165,16 @@ s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **re
     }
     else {
         //  CRM owns identity and contact fields: from ERP only its own.
+        //  A link-back (`initial`) carries ERP's fields as they were when
+        //  ERP created the customer; once the link is here, ERP's own events
+        //  have brought the same or newer, so only the link counts.
+        char linked[ID_LEN];
+        bool stale = cJSON_IsTrue (cJSON_GetObjectItem (data, "initial"))
+                     && s_find (db, &crm_customers, "erp_id", erp_id, linked) && strcmp (linked, found) == 0;
+        const cJSON *take = stale ? NULL : fields;
         cJSON *patch = cJSON_CreateObject ();
         const cJSON *f;
-        cJSON_ArrayForEach (f, fields) {
+        cJSON_ArrayForEach (f, take) {
             bool remote = false;
             for (const field_def_t *d = crm_customers.fields; d->name; d++)
                 if (strcmp (d->name, f->string) == 0)

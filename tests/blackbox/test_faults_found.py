@@ -94,3 +94,34 @@ def test_a_stale_erp_update_does_not_restore_a_customer_archived_in_crm(start_se
                    what="ERP's archive in CRM")
     finally:
         s.bridge.stop()
+
+
+def test_a_late_link_back_does_not_undo_newer_erp_fields(crm):
+    """3. When ERP creates a customer for CRM, the bridge sends ERP's
+    finance fields back to CRM with the link (`initial`). That answer can
+    arrive after ERP's own later events already reached CRM (the other
+    worker was faster, or the bridge was killed and the ERP answer came
+    again from ERP's inbox): it set a credit limit ERP had since changed
+    back to none, for good (seed 3, 100 steps). Once CRM has the link, the
+    link-back's fields are ignored."""
+    c = create(crm, "customers", {"name": "Late Link Co", "email": "l-%s@example.com" % uid()[:6]})
+    erp_id = uid()
+    # ERP's later change arrives first (from an erp.customer.updated) ...
+    apply_ok(crm, "customer.upsert", {"id": c["id"], "erp_id": erp_id,
+                                      "fields": {"credit_limit_minor": 10 ** 9, "payment_terms_days": 45}})
+    # ... then the link-back with what ERP answered at creation
+    res = apply_ok(crm, "customer.upsert", {"id": c["id"], "erp_id": erp_id, "initial": True,
+                                            "fields": {"credit_limit_minor": None, "payment_terms_days": 30}})
+    assert res["created"] is False
+    got = get(crm, "customers", c["id"])
+    assert (got["erp_id"], got["credit_limit_minor"], got["payment_terms_days"]) == (erp_id, 10 ** 9, 45), got
+    # a link-back to a customer not linked yet still brings ERP's fields
+    c2 = create(crm, "customers", {"name": "Fresh Link Co", "email": "f-%s@example.com" % uid()[:6]})
+    erp2 = uid()
+    apply_ok(crm, "customer.upsert", {"id": c2["id"], "erp_id": erp2, "initial": True,
+                                      "fields": {"payment_terms_days": 30, "credit_limit_minor": 5000}})
+    got = get(crm, "customers", c2["id"])
+    assert (got["erp_id"], got["payment_terms_days"], got["credit_limit_minor"]) == (erp2, 30, 5000), got
+    # and without `initial` ERP's fields always apply (its own events)
+    apply_ok(crm, "customer.upsert", {"id": c["id"], "erp_id": erp_id, "fields": {"credit_limit_minor": 7}})
+    assert get(crm, "customers", c["id"])["credit_limit_minor"] == 7

@@ -148,6 +148,7 @@ test_crm_customer_goes_to_erp_with_crm_fields_only (void **state)
     const cJSON *back = follow.items[0].data;
     assert_string_equal (json_str (back, "erp_id"), E1);
     assert_string_equal (json_str (cJSON_GetObjectItem (back, "fields"), "finance_currency"), "EUR");
+    assert_true (cJSON_IsTrue (cJSON_GetObjectItem (back, "initial")));     //  CRM ignores it once linked
     cJSON_Delete (links);
     cJSON_Delete (result);
     commands_clear (&follow);
