@@ -107,6 +107,9 @@ s_trial_balance (http_req_t *req)
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see the accounts");
         return;
     }
+    static const char *const args[] = { NULL };
+    if (!http_query_only (req, args))
+        return;
     sqlite3_stmt *st = db_stmt (
         http_db (req), "SELECT account, SUM(debit_minor), SUM(credit_minor) FROM journal_lines"
                        " GROUP BY account ORDER BY account");

@@ -25,7 +25,8 @@ s_allowed (http_req_t *req)
 static void
 s_aging (http_req_t *req)
 {
-    if (!s_allowed (req))
+    static const char *const args[] = { "as_of", NULL };
+    if (!s_allowed (req) || !http_query_only (req, args))
         return;
     const char *as_of = http_query (req, "as_of");
     int64_t as_of_ms;
@@ -80,7 +81,8 @@ s_aging (http_req_t *req)
 static void
 s_valuation (http_req_t *req)
 {
-    if (!s_allowed (req))
+    static const char *const args[] = { NULL };
+    if (!s_allowed (req) || !http_query_only (req, args))
         return;
     sqlite3_stmt *st = db_stmt (
         http_db (req),
@@ -129,7 +131,8 @@ s_month_ok (const char *text)
 static void
 s_sales (http_req_t *req)
 {
-    if (!s_allowed (req))
+    static const char *const args[] = { "from", "to", NULL };
+    if (!s_allowed (req) || !http_query_only (req, args))
         return;
     sqlite3_stmt *st = db_stmt (
         http_db (req),

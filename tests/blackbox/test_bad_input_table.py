@@ -759,3 +759,20 @@ def test_hostile_headers_are_refused(prog):
     assert not wrong, "%d of %d cases:\n%s" % (len(wrong), len(cases), "\n".join(wrong))
     assert after == before, "refused requests changed %s" % [
         k for k in after["lists"] if after["lists"][k] != before["lists"][k]]
+
+
+@pytest.mark.parametrize("prog", PROGS, indirect=True)
+def test_reports_refuse_arguments_they_do_not_take(prog):
+    # as lists do: a typo in a report's period or filter must not answer
+    # the whole book as if it had not been asked
+    p = subprocess.run([binary_path(prog.name), "routes"], capture_output=True, text=True, timeout=30)
+    reports = [l.split()[1] for l in p.stdout.splitlines()
+               if l.startswith("GET /api/v1/reports/") or l.startswith("GET /api/v1/analytics/")]
+    assert reports or prog.name == "bridge"
+    cases = []
+    for path in reports:
+        for name, value in (("no_such_argument", "1"), ("%ff", "1"), ("fro%00m", "2026-01")):
+            cases.append(("GET %s?%s=%s" % (path, name, value), "GET", "%s?%s=%s" % (path, name, value),
+                          None, (400,)))
+    if cases:
+        run_cases(prog, cases)
