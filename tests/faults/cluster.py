@@ -209,8 +209,13 @@ class Cluster:
         self.tag = "ft%d" % os.getpid()
         self.namespaces = []
         self.hub_links = {}
+        self.programs = {}
         if netns:
-            self._make_netns()
+            try:
+                self._make_netns()
+            except (RuntimeError, OSError):
+                self.close()
+                raise
             hosts = {k: NS_ADDR[k] for k in ("crm", "erp", "bridge")}
             ports = PORTS
             nss = {k: "%s%s" % (self.tag, k[0]) for k in ("crm", "erp", "bridge")}

@@ -226,13 +226,21 @@ def main(argv=None):
         return 2
     netns = root and args.netns != "off"
     why_no_netns = "" if netns else ("not root: network cuts were skipped" if not root else "--netns off")
-    if not netns:
-        print("fault harness: network namespaces SKIPPED (%s); kills, pauses and lost events still run"
-              % why_no_netns, flush=True)
     workdir = args.workdir or tempfile.mkdtemp(prefix="faults-")
     os.makedirs(workdir, exist_ok=True)
     rng = random.Random(args.seed * 7919 + 1)
-    cluster = Cluster(args.bin_dir, workdir, netns, sync=args.sync)
+    cluster = None
+    if netns:
+        try:
+            cluster = Cluster(args.bin_dir, workdir, True, sync=args.sync)
+        except (RuntimeError, OSError) as e:
+            if args.netns == "on":
+                raise
+            netns, why_no_netns = False, "root, but network namespaces are unavailable here (%s)" % e
+    if not netns:
+        print("fault harness: network namespaces SKIPPED (%s); kills, pauses and lost events still run"
+              % why_no_netns, flush=True)
+        cluster = Cluster(args.bin_dir, workdir, False, sync=args.sync)
     ok = False
     try:
         cluster.start_services()
