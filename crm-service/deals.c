@@ -436,9 +436,9 @@ s_history (http_req_t *req)
     }
     cJSON_Delete (deal);
     sqlite3_stmt *st = db_stmt (db,
-        "SELECT at, 'stage' AS kind, from_stage, to_stage, actor, NULL, NULL, NULL, rowid FROM deal_stage_history"
-        " WHERE deal_id = ?1 UNION ALL SELECT at, kind, NULL, status, NULL, amount_minor, currency, reference, rowid"
-        " FROM deal_erp_events WHERE deal_id = ?1 ORDER BY 1 DESC, 9 DESC LIMIT 500");
+        "SELECT at, 'stage' AS kind, from_stage, to_stage, actor, NULL, NULL, NULL, rowid, NULL"
+        " FROM deal_stage_history WHERE deal_id = ?1 UNION ALL SELECT at, kind, NULL, status, NULL, amount_minor,"
+        " currency, reference, rowid, detail FROM deal_erp_events WHERE deal_id = ?1 ORDER BY 1 DESC, 9 DESC LIMIT 500");
     if (st)
         sqlite3_bind_text (st, 1, http_param (req, "id"), -1, SQLITE_TRANSIENT);
     cJSON *items = cJSON_CreateArray ();
@@ -454,6 +454,14 @@ s_history (http_req_t *req)
                 cJSON_AddNumberToObject (h, names[c], (double) sqlite3_column_int64 (st, c));
             else
                 cJSON_AddStringToObject (h, names[c], (const char *) sqlite3_column_text (st, c));
+        }
+        //  What ERP added (the reason no order was made, a confirmation error).
+        if (sqlite3_column_type (st, 9) != SQLITE_NULL) {
+            cJSON *detail = json_parse ((const char *) sqlite3_column_text (st, 9), (size_t) sqlite3_column_bytes (st, 9));
+            if (cJSON_IsObject (detail))
+                cJSON_AddItemToObject (h, "detail", detail);
+            else
+                cJSON_Delete (detail);
         }
         cJSON_AddItemToArray (items, h);
     }

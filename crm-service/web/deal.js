@@ -394,7 +394,7 @@ export default async function render(root, ctx) {
     if (deal && kind === 'lost' && deal.lost_reason) {
       side.push(card(t('deal.lost_title'), details([[t('deal.lost_reason'), deal.lost_reason], [t('deal.closed_at'), fmt.dateTime(deal.closed_at)]])));
     }
-    if (deal && (kind === 'won' || deal.order_id)) side.push(erpCard(deal));
+    if (deal && (kind === 'won' || deal.order_id)) side.push(erpCard(deal, history));
     if (deal) side.push(historyCard(history, ownersMap));
 
     const formCard = h('section', { class: 'card' }, h('h2', null, t('deal.details')), form);
@@ -406,9 +406,27 @@ export default async function render(root, ctx) {
     if (!deal) inputs.title.focus();
   }
 
-  function erpCard(deal) {
+  // Why ERP made no order, or left it unconfirmed: the newest order status
+  // event that says so (the rep also has an alert).
+  function erpProblem(deal, history) {
+    const ev = history.find((it) => it.kind === 'order_status' && it.detail
+      && (it.detail.reason || it.detail.confirm_error));
+    if (!ev) return null;
+    if (deal.order_status === 'not_created' && ev.detail.reason) return t('deal.no_order_reason', { reason: ev.detail.reason });
+    if (deal.order_status === 'draft' && ev.detail.confirm_error) return t('deal.not_confirmed_reason', { reason: ev.detail.confirm_error });
+    return null;
+  }
+
+  function erpCard(deal, history) {
     if (!deal.order_id && !deal.order_status) {
       return card(t('deal.erp_title'), h('p', { class: 'muted' }, t('deal.erp_waiting')));
+    }
+    const problem = erpProblem(deal, history || []);
+    if (problem) {
+      return card(t('deal.erp_title'), h('p', { class: 'badge badge-bad', role: 'status' }, problem), details([
+        [t('deal.order_number'), deal.order_number || deal.order_id],
+        [t('deal.order_status'), deal.order_status ? badge(enumLabel('deal.order_status_', deal.order_status), 'bad') : null],
+      ]));
     }
     const payKind = { paid: 'ok', partial: 'warn', overdue: 'bad', invoiced: 'info' }[deal.payment_state] || '';
     return card(t('deal.erp_title'), details([
