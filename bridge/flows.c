@@ -53,6 +53,12 @@ event_parse (event_t *ev, side_t source, const char *text, size_t size)
         snprintf (ev->key, sizeof ev->key, "order:%s", order_id);
     else if (source == SIDE_ERP && strcmp (ev->entity, "stock") == 0 && json_str (ev->data, "product_id"))
         snprintf (ev->key, sizeof ev->key, "product:%s", json_str (ev->data, "product_id"));
+    else if (source == SIDE_CRM && strcmp (ev->entity, "deal") == 0 && json_str (ev->env, "actor")
+             && strcmp (json_str (ev->env, "actor"), "bridge") == 0)
+        //  The echo of the bridge's own command on a deal (its order status,
+        //  a payment, the notice that no order was made): nothing to do, and
+        //  not to be parked behind the deal's dead letter.
+        snprintf (ev->key, sizeof ev->key, "echo:deal:%s", ev->entity_id);
     else
         snprintf (ev->key, sizeof ev->key, "%s:%s", ev->entity, ev->entity_id);
     return true;

@@ -13,7 +13,7 @@ command socket (apply); the others start the three programs
 import pytest
 
 from bridge_helpers import (FLOW_TIMEOUT, dead_letters, deal_where, erp_orders_for, linked_customer, one,
-                            settle, start_system, wait_until, win)
+                            settle, start_system, status, wait_until, win)
 from crm_helpers import TIME_RE, apply_ok, assert_error, create, get, list_all, new_user, patch, uid
 from erp_helpers import product, receive, warehouse
 
@@ -239,6 +239,9 @@ def test_a_won_deal_naming_an_unknown_product_tells_the_rep(system):
     # the sysadmin still has the dead letter; once the product exists its retry makes the order
     dl = wait_until(lambda: one([x for x in dead_letters(system.bridge, "open")
                                  if x["event"]["entity_id"] == d["id"]]), what="the dead letter")
+    # the notice's own echo in CRM is not parked behind the dead letter
+    settle(system)
+    assert status(system.bridge)["parked"] == 0
     shop(system.erp, "NO-SUCH-SKU")
     assert system.bridge.api("POST", "/api/v1/dead_letters/%s/retry" % dl["id"]).status_code in (200, 202)
     got = deal_where(system.crm, d["id"], lambda x: x["order_id"] and x["order_status"] != "not_created",
