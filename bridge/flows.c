@@ -486,6 +486,8 @@ flow_after (const event_t *ev, const command_t *cmd, const cJSON *result, comman
         char now[40];
         clock_format (clock_now_ms (), now, sizeof now);
         cJSON *d = s_order_status (ev->entity_id, NULL, id, json_str (result, "number"), status, now);
+        //  ERP's answer then: CRM ignores it once the deal knows its order
+        cJSON_AddBoolToObject (d, "initial", true);
         if (json_str (result, "confirm_error")) {
             cJSON *detail = cJSON_AddObjectToObject (d, "detail");
             cJSON_AddStringToObject (detail, "confirm_error", json_str (result, "confirm_error"));

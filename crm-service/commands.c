@@ -407,6 +407,20 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
     int64_t ms;
     if (at && !clock_parse (at, &ms))
         return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    //  ERP's answer to order.create (`initial`) can land after ERP's own
+    //  later status events (a cancel): once the deal knows its order, only
+    //  those count.
+    char known[ID_LEN];
+    if (cJSON_IsTrue (cJSON_GetObjectItem (data, "initial")) && json_str (data, "deal_id")
+        && s_find (db, &crm_deals, "order_id", json_str (data, "order_id"), known)
+        && strcmp (known, json_str (data, "deal_id")) == 0) {
+        cJSON *deal = NULL;
+        err_t rc = resource_get (db, &crm_deals, actor, known, &deal, err);
+        if (rc == ERR_OK)
+            *result = s_result (deal, false);
+        cJSON_Delete (deal);
+        return rc;
+    }
     cJSON *patch = cJSON_CreateObject ();
     const char *copy[] = { "order_id", "order_number", "tracking" };
     for (int i = 0; i < 3; i++) {

@@ -125,3 +125,35 @@ def test_a_late_link_back_does_not_undo_newer_erp_fields(crm):
     # and without `initial` ERP's fields always apply (its own events)
     apply_ok(crm, "customer.upsert", {"id": c["id"], "erp_id": erp_id, "fields": {"credit_limit_minor": 7}})
     assert get(crm, "customers", c["id"])["credit_limit_minor"] == 7
+
+
+def test_a_late_created_status_does_not_undo_a_cancel(crm):
+    """4. After ERP made the order of a won deal, the bridge sends ERP's
+    answer (the order, `confirmed`) to the deal. That command can land
+    after ERP's own later status events (the order cancelled meanwhile):
+    the deal said `confirmed` for an order ERP had cancelled, for good
+    (seed 5, 1,500 steps). The answer now says `initial` and is ignored
+    once the deal knows its order."""
+    c = create(crm, "customers", {"name": "Cancel Co", "email": "c-%s@example.com" % uid()[:6]})
+    d = create(crm, "deals", {"title": "Late status", "customer_id": c["id"],
+                              "lines": [{"sku": "X-1", "quantity": 1, "unit_price_minor": 100}]})
+    r = crm.api("POST", "/api/v1/deals/%s/win" % d["id"])
+    assert r.status_code == 200, r.text
+    order_id = uid()
+    # ERP's cancel arrives first ...
+    apply_ok(crm, "deal.order_status", {"deal_id": d["id"], "order_id": order_id, "order_number": "SO-1",
+                                        "status": "cancelled"})
+    # ... then the answer to order.create
+    apply_ok(crm, "deal.order_status", {"deal_id": d["id"], "order_id": order_id, "order_number": "SO-1",
+                                        "status": "confirmed", "initial": True})
+    got = get(crm, "deals", d["id"])
+    assert (got["order_id"], got["order_status"]) == (order_id, "cancelled"), got
+    # while the deal does not know its order yet, the answer counts
+    d2 = create(crm, "deals", {"title": "First status", "customer_id": c["id"],
+                               "lines": [{"sku": "X-1", "quantity": 1, "unit_price_minor": 100}]})
+    assert crm.api("POST", "/api/v1/deals/%s/win" % d2["id"]).status_code == 200
+    o2 = uid()
+    apply_ok(crm, "deal.order_status", {"deal_id": d2["id"], "order_id": o2, "order_number": "SO-2",
+                                        "status": "confirmed", "initial": True})
+    got = get(crm, "deals", d2["id"])
+    assert (got["order_id"], got["order_status"]) == (o2, "confirmed"), got

@@ -215,6 +215,7 @@ test_a_won_deal_waits_for_its_customers_link (void **state)
     assert_int_equal (follow.count, 1);
     assert_string_equal (follow.items[0].type, "deal.order_status");
     assert_string_equal (json_str (follow.items[0].data, "status"), "backordered");
+    assert_true (cJSON_IsTrue (cJSON_GetObjectItem (follow.items[0].data, "initial")));    //  ignored once known
     cJSON_Delete (links);
     cJSON_Delete (result);
     commands_clear (&follow);
