@@ -86,7 +86,7 @@ class Ledger:
         self.payments = {}          # reference -> {"customer_erp_id","amount","id"}
         self.repeated_refs = []     # (reference, status answered): must be 409 and book nothing
         self.refused = []           # other refusals (4xx) the workload did not expect
-        self.archived_refusals = 0  # invoices refused because CRM archived the customer (a known rule)
+        self.archived_refusals = 0  # refused because the customer is archived in ERP (see docs/reliability.md)
         self.gave_up = []           # operations never answered (uncertain)
         self.expected_dead = set()  # bridge dead-letter keys caused on purpose
         self.counts = {}            # acknowledged operations by kind
@@ -246,6 +246,10 @@ class Workload:
                                   {"tax_id": "TX%06d" % self.rng.randrange(10 ** 6)},
                                   {"credit_limit_minor": self.rng.choice([None, 10 ** 9])}])
         st, body = self.erp.call("PATCH", "/api/v1/customers/" + c["erp_id"], change)
+        if st == 409 and (body or {}).get("error", {}).get("field") == "archived":
+            # restored in CRM, but the restore has not reached ERP yet
+            self.ledger.archived_refusals += 1
+            return
         if st != 200:
             self.ledger.refused.append(("erp edit", st, body))
             return
