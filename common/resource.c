@@ -563,6 +563,9 @@ s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *pat
             cJSON_Delete (rec);
             return err->code;
         }
+        //  A key given twice: the last wins, as at the top level (both were
+        //  stored, and readers disagreed on which one counts).
+        cJSON_DeleteItemFromObjectCaseSensitive (rec, f->name);
         cJSON_AddItemToObject (rec, f->name, v);
     }
     for (const field_def_t *f = fields; f->name; f++) {
