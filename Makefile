@@ -167,6 +167,50 @@ faults: all
 	    --ops $(FAULT_OPS) --kills $(FAULT_KILLS) --stops $(FAULT_STOPS) --cuts $(FAULT_CUTS) \
 	    --losses $(FAULT_LOSSES) --cut-seconds 1-60 --stop-seconds 1-10 --converge-timeout 900
 
+# make fuzz: every tests/fuzz target under libFuzzer with coverage, ASan and
+# UBSan (clang and its runtimes: bash scripts/deps.sh --fuzz), built into
+# FUZZ_BUILD. Each runs FUZZ_SECONDS from its saved corpus; the inputs that
+# add coverage are merged (-merge=1) into tests/fuzz/corpus/<name>, which
+# fuzz-replay replays in make test. A crash stops the run and leaves its
+# input in FUZZ_BUILD/crashes/. FUZZ_TARGETS="json csv" picks some.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers -pthread -DVERSION='"fuzz"' \
+                -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB     := $(FUZZ_BUILD)/libcommon-fuzz.a
+.PHONY: fuzz fuzz-build
+
+$(FUZZ_BUILD)/common/%.o: common/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CLANG $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(COMMON_SRC:common/%.c=$(FUZZ_BUILD)/common/%.o)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@echo "  LIBFUZZER $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+fuzz-build: deps-check
+	$(Q)command -v $(FUZZ_CC) >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)d;(void)n;return 0;}' \
+	    | $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null || bash scripts/deps.sh --fuzz
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz: fuzz-build
+	$(Q)mkdir -p $(FUZZ_BUILD)/crashes
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; rm -rf $(FUZZ_BUILD)/new/$$t; mkdir -p $(FUZZ_BUILD)/new/$$t; \
+	    nice -n 15 $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_BUILD)/new/$$t tests/fuzz/corpus/$$t \
+	        2>$(FUZZ_BUILD)/fuzz_$$t.log || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$t.log; \
+	    $(FUZZ_BUILD)/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t $(FUZZ_BUILD)/new/$$t 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'; \
+	done
+
 # The whole suite: normal build, then everything again under ASan+UBSan.
 test: deps-check
 	$(Q)$(MAKE) --no-print-directory unit fuzz-replay blackbox browser

@@ -10,10 +10,14 @@ build_pkgs=(build-essential pkg-config libzmq3-dev libsqlite3-dev libcjson-dev
 test_pkgs=(python3 python3-pytest python3-requests python3-zmq python3-yaml python3-jsonschema sqlite3 curl
            docker-compose)
 bench_pkgs=(wrk nginx-light)
+# make fuzz: clang and the libFuzzer/sanitizer runtimes (only a Recommends
+# of clang, so --no-install-recommends would leave them out).
+fuzz_pkgs=(clang libclang-rt-dev)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 case "${1:-}" in
   --bench) want+=("${bench_pkgs[@]}") ;;
+  --fuzz)  want+=("${fuzz_pkgs[@]}") ;;
   --all)   want+=("${bench_pkgs[@]}") ;;
 esac
 
