@@ -366,7 +366,10 @@ function dealsBlock(c, open, won) {
         badge(tEnum('card.stage', d.stage), d.stage === 'won' ? 'ok' : 'info')),
       h('span', { class: 'num' }, fmt.money(d.amount_minor, d.currency)),
       d.closed_at || d.expected_close ? h('span', { class: 'muted', style: { flexBasis: '100%' } },
-        d.closed_at ? t('card.closed_on', { date: fmt.date(d.closed_at) }) : t('card.expected_close', { date: fmt.date(d.expected_close) })) : null)))
+        d.closed_at ? t('card.closed_on', { date: fmt.date(d.closed_at) }) : t('card.expected_close', { date: fmt.date(d.expected_close) })) : null,
+      // what the stock cannot cover, per line (the deal's shortfall)
+      (d.shortfall || []).map((sf) => h('span', { class: 'badge badge-warn', role: 'status', style: { flexBasis: '100%' } },
+        t('card.shortfall', { sku: sf.sku, missing: fmt.num(sf.missing), available: fmt.num(sf.available) }))))))
       : empty(t('card.no_deals')),
     link(t('card.new_deal'), `#/deals/new?customer_id=${encodeURIComponent(c.id)}`, 'btn btn-small'));
 }

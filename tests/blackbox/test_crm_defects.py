@@ -395,13 +395,16 @@ def test_erp_customers_are_assigned_to_reps_in_turn_and_managers_alerted(crm):
 def test_a_deal_shows_the_shortfall_per_line(crm):
     apply_ok(crm, "catalog.upsert", {"sku": "SH-1", "name": "Short", "available": 3})
     apply_ok(crm, "catalog.upsert", {"sku": "SH-2", "name": "Plenty", "available": 100})
-    d = create(crm, "deals", {"title": "Wants more", "lines": [line("SH-1", 5), line("SH-2", 10), line("UNKNOWN", 9),
-                                                                line("SH-1", 1)]})
+    c = create(crm, "customers", {"name": "Short Co"})
+    d = create(crm, "deals", {"title": "Wants more", "customer_id": c["id"],
+                              "lines": [line("SH-1", 5), line("SH-2", 10), line("UNKNOWN", 9), line("SH-1", 1)]})
     want = [{"line": 0, "sku": "SH-1", "quantity": 5, "available": 3, "missing": 2},
             {"line": 3, "sku": "SH-1", "quantity": 1, "available": 0, "missing": 1}]
     assert d["shortfall"] == want
     assert get(crm, "deals", d["id"])["shortfall"] == want
     assert [x["shortfall"] for x in list_all(crm, "deals") if x["id"] == d["id"]] == [want]
+    card = ok(crm.api("GET", "/api/v1/customers/%s/card" % c["id"]))
+    assert [x["shortfall"] for x in card["open_deals"]] == [want]
     # stock arrives: nothing is short any more
     apply_ok(crm, "catalog.upsert", {"sku": "SH-1", "name": "Short", "available": 6})
     assert get(crm, "deals", d["id"])["shortfall"] == []
