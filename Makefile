@@ -235,6 +235,6 @@ format:
 	clang-format -i common/*.[ch] crm-service/*.[ch] $(wildcard erp-service/*.[ch] bridge/*.[ch]) tests/unit/*.c
 
 clean:
-	rm -rf build build-asan bin bin-asan
+	rm -rf build build-asan build-fuzz bin bin-asan
 
 -include $(COMMON_OBJ:.o=.d) $(wildcard $(BUILD)/*/*.d)
