@@ -172,7 +172,8 @@ faults: all
 # FUZZ_BUILD. Each runs FUZZ_SECONDS from its saved corpus; the inputs that
 # add coverage are merged (-merge=1) into tests/fuzz/corpus/<name>, which
 # fuzz-replay replays in make test. A crash stops the run and leaves its
-# input in FUZZ_BUILD/crashes/. FUZZ_TARGETS="json csv" picks some.
+# input in FUZZ_BUILD/crashes/. FUZZ_TARGETS="json csv" picks some;
+# tests/fuzz/<name>.dict, when there is one, is its dictionary.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
@@ -205,6 +206,7 @@ fuzz: fuzz-build
 	$(Q)for t in $(FUZZ_TARGETS); do \
 	    echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; rm -rf $(FUZZ_BUILD)/new/$$t; mkdir -p $(FUZZ_BUILD)/new/$$t; \
 	    nice -n 15 $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        $$(test -f tests/fuzz/$$t.dict && echo -dict=tests/fuzz/$$t.dict) \
 	        -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_BUILD)/new/$$t tests/fuzz/corpus/$$t \
 	        2>$(FUZZ_BUILD)/fuzz_$$t.log || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
 	    grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$t.log; \
