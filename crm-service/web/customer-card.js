@@ -149,6 +149,7 @@ function alertsBlock(alerts, reload) {
     const sev = { critical: 'bad', warning: 'warn', info: 'info' }[a.severity] || 'warn';
     const li = h('li', { class: ['notice', `notice-${sev === 'bad' ? 'bad' : 'warn'}`] },
       badge(tEnum('card.alert_kind', a.kind), sev), ' ', a.message, ' ',
+      a.resolved_at ? [badge(t('card.alert_resolved', { when: fmt.relTime(a.resolved_at) }), 'ok'), ' '] : null,
       h('span', { class: 'muted' }, fmt.relTime(a.created_at)), ' ', ack);
     return li;
   }));

@@ -156,6 +156,8 @@ function alertCard(page, names, refresh, mine) {
       }, { kind: 'small' });
       const li = h('li', { style: ROW },
         badge(tEnum('myday.alert_kind', a.kind), sev), ' ', a.message,
+        // the condition has ended (stock arrived, order confirmed, invoice paid)
+        a.resolved_at ? [' ', badge(t('myday.alert_resolved', { when: fmt.relTime(a.resolved_at) }), 'ok')] : null,
         h('div', { class: 'muted' }, fmt.relTime(a.created_at),
           a.customer_id ? [' · ', customerLink(a.customer_id, names)] : null,
           (a.deal_ids || []).length ? [' · ', h('a', { href: `#/deals/${a.deal_ids[0]}`, style: UNDERLINE }, t('myday.deal'))] : null),
