@@ -237,24 +237,28 @@ s_resolve (db_t *db, const actor_t *actor, const char *cause, bool prefix, const
                                            : "SELECT id FROM alerts WHERE resolved_at IS NULL AND cause = ?1");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the alerts");
-    sqlite3_bind_text (st, 1, cause, -1, SQLITE_TRANSIENT);
-    char ids[50][ID_LEN];
-    int n = 0;
-    while (n < 50 && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
     char now[CLOCK_TEXT_LEN];
     int64_t ms;
     clock_format (at && clock_parse (at, &ms) ? ms : clock_now_ms (), now, sizeof now);
-    for (int i = 0; i < n; i++) {
-        cJSON *patch = cJSON_CreateObject ();
-        cJSON_AddStringToObject (patch, "resolved_at", now);
-        err_t rc = resource_update (db, &crm_alerts, actor, ids[i], -1, patch, RW_SYSTEM, "resolved", NULL, err);
-        cJSON_Delete (patch);
-        if (rc != ERR_OK)
-            return rc;
+    //  In rounds of 50: a resolved alert leaves the query.
+    for (;;) {
+        sqlite3_bind_text (st, 1, cause, -1, SQLITE_TRANSIENT);
+        char ids[50][ID_LEN];
+        int n = 0;
+        while (n < 50 && sqlite3_step (st) == SQLITE_ROW)
+            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+        sqlite3_reset (st);
+        for (int i = 0; i < n; i++) {
+            cJSON *patch = cJSON_CreateObject ();
+            cJSON_AddStringToObject (patch, "resolved_at", now);
+            err_t rc = resource_update (db, &crm_alerts, actor, ids[i], -1, patch, RW_SYSTEM, "resolved", NULL, err);
+            cJSON_Delete (patch);
+            if (rc != ERR_OK)
+                return rc;
+        }
+        if (n < 50)
+            return ERR_OK;
     }
-    return ERR_OK;
 }
 
 //  The open deals whose lines hold sku: ids into deal_ids, titles appended
