@@ -395,8 +395,25 @@ s_order_problem (db_t *db, const actor_t *actor, const cJSON *deal, const char *
             cJSON_AddStringToObject (alert, fields[i], json_str (deal, fields[i]));
     cJSON *ids = cJSON_AddArrayToObject (alert, "deal_ids");
     cJSON_AddItemToArray (ids, cJSON_CreateString (json_str (deal, "id")));
-    err_t rc = s_raise (db, actor, alert, NULL, err);
+    cJSON *raised = NULL, *found = NULL;
+    err_t rc = s_raise (db, actor, alert, &raised, err);
     cJSON_Delete (alert);
+    //  The condition came back after it was resolved (backordered again):
+    //  the same alert is open, and unacknowledged, again.
+    if (rc == ERR_OK && !cJSON_IsTrue (cJSON_GetObjectItem (raised, "created"))
+        && (rc = resource_get (db, &crm_alerts, NULL, json_str (raised, "id"), &found, err)) == ERR_OK
+        && json_str (found, "resolved_at")) {
+        cJSON *patch = cJSON_CreateObject ();
+        const char *clear[] = { "resolved_at", "acknowledged_at", "acknowledged_by" };
+        for (int i = 0; i < 3; i++)
+            cJSON_AddNullToObject (patch, clear[i]);
+        cJSON_AddBoolToObject (patch, "acknowledged", false);
+        rc = resource_update (db, &crm_alerts, actor, json_str (found, "id"), -1, patch, RW_SYSTEM, "reopened", NULL,
+                              err);
+        cJSON_Delete (patch);
+    }
+    cJSON_Delete (found);
+    cJSON_Delete (raised);
     return rc;
 }
 

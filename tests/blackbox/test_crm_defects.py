@@ -295,6 +295,12 @@ def test_backorder_alert_is_resolved_when_the_order_leaves_backorder(crm):
     assert a["resolved_at"] == at and a["acknowledged"] is False
     assert list_all(crm, "alerts", {"resolved": "false"}) == []
     assert [x["id"] for x in list_all(crm, "alerts", {"resolved": "true"})] == [a["id"]]
+    # the condition comes back: the same alert is open (and unacknowledged) again
+    ok(crm.api("POST", "/api/v1/alerts/%s/acknowledge" % a["id"]))
+    apply_ok(crm, "deal.order_status", {"deal_id": d["id"], "order_id": "o-b", "status": "backordered"})
+    a = get(crm, "alerts", a["id"])
+    assert (a["resolved_at"], a["acknowledged"]) == (None, False)
+    assert [x["id"] for x in list_all(crm, "alerts", {"resolved": "false"})] == [a["id"]]
 
 
 def test_overdue_alert_is_resolved_when_paid(crm):
