@@ -438,6 +438,8 @@ s_open (service_t *svc, err_info_t *err)
     for (int i = 0; i < svc->def->nmigrations_2 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
         all[n++] = svc->def->migrations_2[i];
     all[n++] = audit_migration_sql;
+    for (int i = 0; i < svc->def->nmigrations_3 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
+        all[n++] = svc->def->migrations_3[i];
     err_t rc = db_migrate (db, all, n, err);
     if (rc != ERR_OK)
         return rc;

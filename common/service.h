@@ -30,6 +30,10 @@ typedef struct {
     //  given out never move, so a later migration goes after the last one.
     const char *const *migrations_2;
     int nmigrations_2;
+    //  The service's own added after audit_migration_sql (erp: the payment
+    //  reference key), for the same reason.
+    const char *const *migrations_3;
+    int nmigrations_3;
     //  The business areas' set-up functions, NULL-terminated, run in order:
     //  each registers its resources, routes and command handlers. They run
     //  before anything listens, in the CLI too (so import knows resources).

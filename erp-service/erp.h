@@ -18,6 +18,14 @@
 extern const char *const erp_roles[];
 extern const char *const erp_migrations[];
 extern const int erp_nmigrations;
+//  Added after the common audit migration (service_def_t.migrations_3).
+extern const char *const erp_migrations_3[];
+extern const int erp_nmigrations_3;
+
+//  A payment reference as it is compared (SQL over x): without surrounding
+//  spaces, tabs and line ends, ASCII letters folded to lower case. The
+//  index payments_reference_key is on exactly this expression.
+#define ERP_PAYMENT_REF_KEY(x) "lower(trim(" x ", ' ' || char(9, 10, 13)))"
 
 extern const resource_def_t erp_customers;
 extern const resource_def_t erp_suppliers;

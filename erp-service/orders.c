@@ -98,7 +98,13 @@ s_order_decorate (db_t *db, cJSON *rec)
             json_add_int (l, names[c], sqlite3_column_int64 (st, 3 + c));
         int64_t q = sqlite3_column_int64 (st, 3), r = sqlite3_column_int64 (st, 9),
                 s = sqlite3_column_int64 (st, 10);
-        json_add_int (l, "backordered", q - r - s);
+        //  Only a confirmed order waits for stock: a draft reserved nothing
+        //  yet, and a cancelled or finished one waits for nothing.
+        const char *status = json_str (rec, "status");
+        bool waiting = status
+                       && (strcmp (status, "confirmed") == 0
+                           || strcmp (status, "partly_shipped") == 0);
+        json_add_int (l, "backordered", waiting ? q - r - s : 0);
         subtotal += sqlite3_column_int64 (st, 7);
         tax += sqlite3_column_int64 (st, 8);
         cJSON_AddItemToArray (lines, l);
@@ -282,10 +288,12 @@ s_write_lines (db_t *db, const char *order_id, const cJSON *lines, err_info_t *e
                 return err_set (err, ERR_INVALID, field, "%s must be an integer from %lld to %lld",
                                 nums[k].name, (long long) nums[k].min, (long long) nums[k].max);
         }
-        int64_t amount, tax;
+        //  Every sum checked: a line of 10^9 x 9 x 10^9 with tax fits alone
+        //  but not with its tax, and the unchecked sum wrapped.
+        int64_t amount, tax, gross;
         if (!money_line_total (qty, price, discount, &amount)
-            || !money_apply_bp (amount, rate, &tax) || !money_add (total, amount + tax, &total)
-            || total > 9000000000000000LL) {
+            || !money_apply_bp (amount, rate, &tax) || !money_add (amount, tax, &gross)
+            || !money_add (total, gross, &total) || total > 9000000000000000LL) {
             snprintf (field, sizeof field, "lines[%d]", i);
             return err_set (err, ERR_INVALID, field, "the order's total is too large");
         }

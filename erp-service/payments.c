@@ -1,6 +1,7 @@
 //  payments: money received from customers, each with a unique bank
-//  reference (a second payment with the same reference gets 409 and books
-//  nothing). A payment is allocated to the named invoices, or to the
+//  reference (a second payment with the same reference, compared without
+//  surrounding spaces and case, gets 409 and books nothing), received
+//  today or earlier. A payment is allocated to the named invoices, or to the
 //  customer's open invoices oldest due first; what is left over stays on
 //  the payment as the customer's credit (the balance goes below zero).
 //  Receiving posts cash against receivables and publishes
@@ -139,6 +140,31 @@ s_post (http_req_t *req)
         && (!cJSON_IsArray (named) || cJSON_GetArraySize (named) > PAY_MAX_INVOICES))
         rc =
             err_set (&err, ERR_INVALID, "invoice_ids", "invoice_ids must be a list of invoice ids");
+    //  A reference is compared after trimming and case folding: "R1 " is
+    //  the payment "R1" (409). The write holds the lock, so no race.
+    const char *reference = json_str (body, "reference");
+    if (rc == ERR_OK && reference) {
+        int64_t clash = db_scalar_int (db,
+                                       "SELECT COUNT(*) FROM payments WHERE "
+                                       ERP_PAYMENT_REF_KEY ("reference") " = "
+                                       ERP_PAYMENT_REF_KEY ("?1"),
+                                       reference, -1);
+        if (clash < 0)
+            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read payments");
+        else if (clash > 0)
+            rc = err_set (&err, ERR_CONFLICT, "reference",
+                          "another payment already has this reference (compared without"
+                          " surrounding spaces and case)");
+    }
+    //  Money received cannot be dated after today (like an invoice's issue
+    //  date); a malformed date is left to the engine's check.
+    const char *received = json_str (body, "received_on");
+    int64_t received_ms = 0, today_ms = 0;
+    char today[16];
+    if (rc == ERR_OK && received && clock_parse_date (received, &received_ms)
+        && clock_parse_date (clock_format_date (clock_now_ms (), today, sizeof today), &today_ms)
+        && received_ms > today_ms)
+        rc = err_set (&err, ERR_RULE, "received_on", "a payment cannot be received in the future");
     const char *customer = json_str (body, "customer_id");
     //  The currency as the engine will store it (validated there).
     const char *currency = json_str (body, "currency") ? json_str (body, "currency") : "EUR";

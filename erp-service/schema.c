@@ -162,3 +162,14 @@ static const char s_m10[] =
 const char *const erp_migrations[] = { s_m1, s_m2, s_m3, s_m4, s_m5,
                                        s_m6, s_m7, s_m8, s_m9, s_m10 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];
+
+//  11 (after the common ones that came later): payment references are
+//  compared after trimming and case folding, so "R1 " is the payment "R1".
+//  Not a unique index: a database may already hold such a pair, which
+//  stays readable; payments.c refuses a new clash with 409 (its write runs
+//  in one BEGIN IMMEDIATE transaction, so the check cannot race).
+static const char s_m11[] = "CREATE INDEX payments_reference_key ON payments ("
+                            ERP_PAYMENT_REF_KEY ("reference") ");";
+
+const char *const erp_migrations_3[] = { s_m11 };
+const int erp_nmigrations_3 = sizeof erp_migrations_3 / sizeof erp_migrations_3[0];

@@ -1,0 +1,132 @@
+"""The defects of issue 12 found by using the ERP, each with the test that
+failed before its fix: an order line whose amount plus tax overflows, payment
+references that differed only by spaces or case, payments dated in the
+future, drafts that showed everything as backordered, and orders entered
+directly in ERP that never reached the customer's timeline in CRM."""
+
+import datetime
+import os
+import sqlite3
+
+from crm_helpers import assert_error, create, get, list_all, uid
+from erp_helpers import check_billing_invariants, check_invariants, product, receive, warehouse
+
+
+def order(erp, customer, lines, status=201):
+    r = erp.api("POST", "/api/v1/orders", json={"customer_id": customer["id"], "lines": lines})
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def pay(erp, customer, reference, **kw):
+    body = {"customer_id": customer["id"], "amount_minor": 100, "reference": reference}
+    body.update(kw)
+    return erp.api("POST", "/api/v1/payments", json=body)
+
+
+# --- 1: amount + tax overflowed to a 201 with null totals --------------------
+
+def test_line_whose_tax_overflows_is_refused(erp):
+    product(erp, "BIG", list_price_minor=1000, tax_rate_bp=10000)
+    c = create(erp, "customers", {"name": "Big spender"})
+    before = list_all(erp, "orders")
+    r = erp.api("POST", "/api/v1/orders", json={"customer_id": c["id"], "lines": [
+        {"sku": "BIG", "quantity": 1000000000, "unit_price_minor": 9000000000}]})
+    assert_error(r, 400, field="lines[0]")
+    assert list_all(erp, "orders") == before
+    # the same through a draft's PATCH of its lines
+    o = order(erp, c, [{"sku": "BIG", "quantity": 1}])
+    r = erp.api("PATCH", "/api/v1/orders/" + o["id"], json={"lines": [
+        {"sku": "BIG", "quantity": 1000000000, "unit_price_minor": 9000000000}]},
+        headers={"If-Match": str(o["version"])})
+    assert r.status_code == 400, r.text
+    again = get(erp, "orders", o["id"])
+    assert (again["total_minor"], again["lines"][0]["quantity"]) == (2000, 1), again
+    # every total an order answers is a number
+    for o in list_all(erp, "orders"):
+        assert all(isinstance(o[k], int) for k in ("subtotal_minor", "tax_minor", "total_minor")), o
+
+
+# --- 2: references compared after trimming and case folding -----------------
+
+def test_payment_reference_compared_trimmed_and_case_folded(erp):
+    c = create(erp, "customers", {"name": "Payer"})
+    r = pay(erp, c, "R1")
+    assert r.status_code == 201, r.text
+    for variant in ("R1 ", " r1", "r1\t", "\nR1"):
+        assert_error(pay(erp, c, variant), 409, field="reference")
+    ps = list_all(erp, "payments")
+    assert [p["reference"] for p in ps] == ["R1"]
+    assert get(erp, "customers", c["id"])["balance_minor"] == -100
+    # a different reference still books
+    assert pay(erp, c, "R11").status_code == 201
+    check_billing_invariants(erp)
+
+
+def test_reference_key_migration_keeps_existing_pairs(erp):
+    """A database that already holds "R1" and " r1" (booked before the
+    fix) migrates: both stay readable, a third spelling is refused."""
+    c = create(erp, "customers", {"name": "Payer"})
+    assert pay(erp, c, "R1").status_code == 201
+    erp.stop()
+    db = sqlite3.connect(os.path.join(erp.data_dir, "erp.db"))
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    assert db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'payments_reference_key'"
+                      ).fetchone()[0] == 1
+    # back to the database as the previous release left it, with a pair
+    db.executescript("DROP INDEX payments_reference_key;"
+                     "CREATE TEMP TABLE t AS SELECT * FROM payments;"
+                     "UPDATE t SET id = 'legacy-pair', reference = ' r1';"
+                     "INSERT INTO payments SELECT * FROM t;"
+                     "PRAGMA user_version = %d;" % (version - 1))
+    db.close()
+    erp.start()
+    assert sorted(p["reference"] for p in list_all(erp, "payments")) == [" r1", "R1"]
+    assert_error(pay(erp, c, "r1 "), 409, field="reference")
+    db = sqlite3.connect(os.path.join(erp.data_dir, "erp.db"))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == version
+    plan = " ".join(str(row) for row in db.execute(
+        "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM payments WHERE lower(trim(reference, ' ' || "
+        "char(9, 10, 13))) = lower(trim('x', ' ' || char(9, 10, 13)))"))
+    db.close()
+    assert "payments_reference_key" in plan, plan
+
+
+# --- 3: a payment dated in the future --------------------------------------
+
+def test_payment_received_in_the_future_is_refused(erp):
+    c = create(erp, "customers", {"name": "Payer"})
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    for day in ("2099-01-01", (today + datetime.timedelta(days=2)).isoformat()):
+        assert_error(pay(erp, c, uid(), received_on=day), 422, field="received_on")
+    assert list_all(erp, "payments") == []
+    assert get(erp, "customers", c["id"])["balance_minor"] == 0
+    assert_error(pay(erp, c, uid(), received_on="2026-02-30"), 400, field="received_on")
+    r = pay(erp, c, uid(), received_on=(today - datetime.timedelta(days=1)).isoformat())
+    assert r.status_code == 201, r.text
+    r = pay(erp, c, uid(), received_on=today.isoformat())
+    assert r.status_code == 201, r.text
+
+
+# --- 4: a draft showed its whole quantity as backordered --------------------
+
+def test_draft_lines_are_not_backordered(erp):
+    p = product(erp, "CASE")
+    w = warehouse(erp, "MAIN")
+    receive(erp, p["id"], w["id"], 3)
+    c = create(erp, "customers", {"name": "Buyer"})
+    o = order(erp, c, [{"sku": "CASE", "quantity": 5}])
+    assert o["status"] == "draft"
+    assert [l["backordered"] for l in o["lines"]] == [0]
+    assert [l["backordered"] for l in get(erp, "orders", o["id"])["lines"]] == [0]
+    picked = erp.api("GET", "/api/v1/picking/" + o["id"])
+    if picked.status_code == 200:
+        assert [l["backordered"] for l in picked.json()["lines"]] == [0]
+    r = erp.api("POST", "/api/v1/orders/%s/confirm" % o["id"])
+    assert r.status_code == 200, r.text
+    # once confirmed, what stock could not cover waits
+    assert [l["backordered"] for l in get(erp, "orders", o["id"])["lines"]] == [2]
+    r = erp.api("POST", "/api/v1/orders/%s/cancel" % o["id"], json={})
+    assert r.status_code == 200, r.text
+    assert [l["backordered"] for l in get(erp, "orders", o["id"])["lines"]] == [0]
+    check_invariants(erp)
