@@ -310,6 +310,25 @@ s_plan_erp (db_t *db, const event_t *ev, commands_t *out, char *wait, err_info_t
                       s_order_status (deal, data, ev->entity_id, json_str (data, "number"), status, s_at (ev)));
         return PLAN_SEND;
     }
+    //  An order entered directly in ERP (no deal behind it) goes on its
+    //  customer's timeline in CRM: one entry when it is made, one per
+    //  status it takes. The bridge's own orders come from deals and reach
+    //  CRM through the deal.
+    if ((s_is (ev, "order.created") || s_is (ev, "order.status_changed")) && !s_by_bridge (ev)
+        && !json_str (data, "external_ref") && !s_deal_of (db, ev->entity_id, deal)
+        && json_str (data, "customer_id")) {
+        cJSON *d = cJSON_CreateObject ();
+        cJSON_AddStringToObject (d, "erp_customer_id", json_str (data, "customer_id"));
+        cJSON_AddStringToObject (d, "order_id", ev->entity_id);
+        s_copy (d, data, "number", NULL);
+        s_copy (d, data, "status", NULL);
+        s_copy (d, data, "total_minor", NULL);
+        s_copy (d, data, "currency", NULL);
+        if (s_at (ev))
+            cJSON_AddStringToObject (d, "at", s_at (ev));
+        commands_add (out, ev, SIDE_CRM, "customer.erp_order", "customer.erp_order", d);
+        return PLAN_SEND;
+    }
     if ((s_is (ev, "shipment.created") || s_is (ev, "shipment.delivered"))
         && s_deal_of (db, json_str (data, "order_id"), deal)) {
         const char *status = s_is (ev, "shipment.delivered") ? "delivered"

@@ -5,10 +5,12 @@
 //    deal.order_status   the status of the order made from a won deal
 //    deal.payment        invoices, payments and overdue notices for a deal
 //    alert.raise         stock and other alerts for sales
+//    customer.erp_order  an order entered directly in ERP, on the timeline
 //  The shapes are documented in docs/architecture.md.
 #include "crm.h"
 #include "clock.h"
 #include "json.h"
+#include "money.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,6 +543,63 @@ s_payment (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
     return rc;
 }
 
+//  customer.erp_order {"erp_customer_id", "order_id", "number", "status",
+//  "total_minor"?, "currency"?, "at"?}: an order entered directly in ERP
+//  (no deal behind it) becomes an entry on its customer's timeline, a note
+//  written by the bridge; no order record is kept in CRM. A customer CRM
+//  does not know (never synchronised) is skipped: {"skipped": true}.
+static err_t
+s_erp_order (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
+{
+    const char *erp_customer = json_str (data, "erp_customer_id");
+    const char *number = json_str (data, "number");
+    const char *status = json_str (data, "status");
+    if (!erp_customer || !*erp_customer)
+        return err_set (err, ERR_INVALID, "erp_customer_id", "erp_customer_id is required");
+    if (!number || !*number || strlen (number) > 60)
+        return err_set (err, ERR_INVALID, "number", "number is required (at most 60 characters)");
+    if (!status || !*status || strlen (status) > 40)
+        return err_set (err, ERR_INVALID, "status", "status is required (at most 40 characters)");
+    const char *at = json_str (data, "at");
+    int64_t ms;
+    if (at && !clock_parse (at, &ms))
+        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    int64_t total = 0;
+    bool has_total = json_int (data, "total_minor", &total);
+    const char *currency = json_str (data, "currency");
+    if (currency && !money_currency_valid (currency))
+        return err_set (err, ERR_INVALID, "currency", "currency must be an ISO 4217 code");
+    char customer[ID_LEN];
+    if (!s_find (db, &crm_customers, "erp_id", erp_customer, customer)) {
+        *result = cJSON_CreateObject ();
+        cJSON_AddBoolToObject (*result, "skipped", true);
+        return ERR_OK;
+    }
+    char subject[200], amount[MONEY_FORMAT_SIZE] = "", body[400];
+    snprintf (subject, sizeof subject, "ERP order %s %s", number, status);
+    if (has_total && currency)
+        money_format (total, currency, amount);
+    if (*amount)
+        snprintf (body, sizeof body, "Order %s entered in ERP: %s, total %s %s.", number, status, amount,
+                  currency);
+    else
+        snprintf (body, sizeof body, "Order %s entered in ERP: %s.", number, status);
+    cJSON *note = cJSON_CreateObject ();
+    cJSON_AddStringToObject (note, "customer_id", customer);
+    cJSON_AddStringToObject (note, "kind", "note");
+    cJSON_AddStringToObject (note, "subject", subject);
+    cJSON_AddStringToObject (note, "body", body);
+    if (at)
+        cJSON_AddStringToObject (note, "occurred_at", at);
+    cJSON *rec = NULL;
+    err_t rc = resource_create (db, &crm_interactions, actor, note, RW_REMOTE | RW_SYSTEM, NULL, &rec, err);
+    cJSON_Delete (note);
+    if (rc == ERR_OK)
+        *result = s_result (rec, true);
+    cJSON_Delete (rec);
+    return rc;
+}
+
 err_t
 commands_setup (service_t *svc, err_info_t *err)
 {
@@ -553,5 +612,6 @@ commands_setup (service_t *svc, err_info_t *err)
     command_server_on (cmd, "deal.order_status", s_order_status);
     command_server_on (cmd, "deal.payment", s_payment);
     command_server_on (cmd, "alert.raise", s_alert_raise);
+    command_server_on (cmd, "customer.erp_order", s_erp_order);
     return ERR_OK;
 }

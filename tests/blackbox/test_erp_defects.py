@@ -130,3 +130,40 @@ def test_draft_lines_are_not_backordered(erp):
     assert r.status_code == 200, r.text
     assert [l["backordered"] for l in get(erp, "orders", o["id"])["lines"]] == [0]
     check_invariants(erp)
+
+
+# --- 5: an order entered directly in ERP reaches the customer's timeline ----
+
+def test_order_entered_in_erp_is_on_the_crm_timeline(start_service):
+    from bridge_helpers import dead_letters, linked_customer, settle, start_system, wait_until, win
+
+    s = start_system(start_service)
+    try:
+        p = product(s.erp, "TL-1", list_price_minor=1000, tax_rate_bp=2000)
+        receive(s.erp, p["id"], warehouse(s.erp, "MAIN")["id"], 50)
+        c = create(s.crm, "customers", {"name": "Timeline GmbH"})
+        crm_c, erp_c = linked_customer(s, c["id"])
+
+        def notes():
+            r = s.crm.api("GET", "/api/v1/customers/%s/timeline" % crm_c["id"], params={"kind": "interaction"})
+            assert r.status_code == 200, r.text
+            return [i for i in r.json()["items"] if "ERP order" in i["title"]]
+
+        o = order(s.erp, erp_c, [{"sku": "TL-1", "quantity": 2}])
+        first = wait_until(lambda: notes() or None, what="the ERP order on the CRM timeline")
+        assert [i["title"] for i in first] == ["note: ERP order %s draft" % o["number"]]
+        assert "total 24.00 EUR" in first[0]["detail"]["body"], first
+        r = s.erp.api("POST", "/api/v1/orders/%s/confirm" % o["id"])
+        assert r.status_code == 200, r.text
+        both = wait_until(lambda: (lambda n: n if len(n) == 2 else None)(notes()), what="the confirmation")
+        assert both[0]["title"] == "note: ERP order %s confirmed" % o["number"]
+        # an order made from a won deal reaches CRM through its deal, not here
+        d = create(s.crm, "deals", {"title": "Deal TL", "customer_id": crm_c["id"],
+                                    "lines": [{"sku": "TL-1", "quantity": 1, "unit_price_minor": 1000}]})
+        win(s.crm, d["id"])
+        wait_until(lambda: get(s.crm, "deals", d["id"]).get("order_number"), what="the deal's order")
+        settle(s)
+        assert len(notes()) == 2
+        assert dead_letters(s.bridge) == []
+    finally:
+        s.bridge.stop()
