@@ -167,3 +167,30 @@ def test_order_entered_in_erp_is_on_the_crm_timeline(start_service):
         assert dead_letters(s.bridge) == []
     finally:
         s.bridge.stop()
+
+
+def test_erp_order_command_refuses_bad_input_and_applies_once(crm):
+    from crm_helpers import apply, apply_ok
+
+    c = create(crm, "customers", {"name": "Direct buyer"})
+    assert apply_ok(crm, "customer.upsert", {"id": c["id"], "erp_id": "erp-cust-1", "fields": {}})
+    good = {"erp_customer_id": "erp-cust-1", "order_id": "o1", "number": "SO-2026-000009",
+            "status": "draft", "total_minor": 1205, "currency": "EUR", "at": "2026-01-02T03:04:05Z"}
+    for bad in ({"erp_customer_id": None}, {"number": ""}, {"status": None},
+                {"at": "yesterday"}, {"currency": "EURO"}):
+        body = dict(good)
+        body.update(bad)
+        body = {k: v for k, v in body.items() if v is not None}
+        _, reply = apply(crm, "customer.erp_order", body)
+        assert reply.get("status") == "error", reply
+    assert list_all(crm, "interactions", params={"customer_id": c["id"]}) == []
+    # a customer CRM does not know: skipped, nothing written
+    assert apply_ok(crm, "customer.erp_order", dict(good, erp_customer_id="nobody")) == {"skipped": True}
+    cmd_id, first = apply(crm, "customer.erp_order", good)
+    assert first["status"] == "ok", first
+    _, again = apply(crm, "customer.erp_order", good, cmd_id=cmd_id)
+    assert again["result"] == first["result"]
+    notes = list_all(crm, "interactions", params={"customer_id": c["id"]})
+    assert [(n["kind"], n["subject"], n["occurred_at"][:19]) for n in notes] == [
+        ("note", "ERP order SO-2026-000009 draft", "2026-01-02T03:04:05")]
+    assert notes[0]["body"] == "Order SO-2026-000009 entered in ERP: draft, total 12.05 EUR."
