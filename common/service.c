@@ -438,6 +438,8 @@ s_open (service_t *svc, err_info_t *err)
     for (int i = 0; i < svc->def->nmigrations_2 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
         all[n++] = svc->def->migrations_2[i];
     all[n++] = audit_migration_sql;
+    //  The service's own added after the audit table (erp: the payment
+    //  reference key); the next common migration goes after these.
     for (int i = 0; i < svc->def->nmigrations_3 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
         all[n++] = svc->def->migrations_3[i];
     err_t rc = db_migrate (db, all, n, err);
