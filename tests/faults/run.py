@@ -182,8 +182,8 @@ def summary(args, netns, why_no_netns, wl, inj, findings, problems, converge_s, 
     lines.append("operations acknowledged: %d (%s)"
                  % (led.acknowledged, ", ".join("%s %d" % kv for kv in sorted(led.counts.items()))))
     if led.archived_refusals:
-        lines.append("refused because the customer was archived in ERP (invoices, or edits before a restore "
-                     "arrived; the engine's rule, not a fault): %d" % led.archived_refusals)
+        lines.append("refused because the customer was archived in ERP (invoices, payments, edits before a "
+                     "restore arrived; the engine's rule, not a fault): %d" % led.archived_refusals)
     if led.gave_up:
         lines.append("operations never answered (uncertain): %d" % len(led.gave_up))
     parts = []
