@@ -18,7 +18,7 @@ export default async function render(root, ctx) {
 
   async function load() {
     try {
-      items = await api.all('/replenishment', {}, 1000);
+      items = (await api.get('/replenishment')).items || [];   // the whole list, no paging
       mount(listSlot, table({
         caption: t('purchasing.suggestions'),
         columns: [
