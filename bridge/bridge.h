@@ -42,10 +42,9 @@ bool
 
 //  --- store: bridge.db ---
 
-//  The numbered migrations of bridge.db (auth's tables, then the bridge's).
-#define STORE_NMIGRATIONS 6
-const char *const *
-    store_migration_list (void);
+//  The migrations of bridge.db by name (auth's tables, then the bridge's).
+extern const db_migration_t store_migrations[];
+extern const int store_nmigrations;
 
 int64_t
     store_cursor (db_t *db, side_t source);

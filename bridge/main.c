@@ -94,7 +94,7 @@ s_open (config_t *c, db_pool_t **pool, err_info_t *err)
     db_t *db = *pool ? db_pool_get (*pool) : NULL;
     if (!db)
         return err_set (err, ERR_DB, NULL, "cannot open %s", path);
-    return db_migrate (db, store_migration_list (), STORE_NMIGRATIONS, err);
+    return db_migrate (db, store_migrations, store_nmigrations, err);
 }
 
 static int

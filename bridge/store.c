@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *s_m1 =
+static const char s_m1[] =
     "CREATE TABLE cursors (source TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at TEXT NOT NULL);"
     "CREATE TABLE links (kind TEXT NOT NULL, crm_id TEXT NOT NULL, erp_id TEXT NOT NULL,"
     " created_at TEXT NOT NULL, PRIMARY KEY (kind, crm_id));"
@@ -26,25 +26,22 @@ static const char *s_m1 =
     " parked_at TEXT NOT NULL);"
     "CREATE INDEX parked_key ON parked (source, key, id);";
 
-static const char *s_m2 =
+static const char s_m2[] =
     "CREATE TABLE reconcile_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL,"
     " repair INTEGER NOT NULL, reason TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,"
     " done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, drift INTEGER NOT NULL DEFAULT 0,"
     " repaired INTEGER NOT NULL DEFAULT 0, differences TEXT NOT NULL DEFAULT '[]', error TEXT);";
 
-//  The migrations need auth's SQL, which is not a constant expression.
-const char *const *
-store_migration_list (void)
-{
-    static const char *list[STORE_NMIGRATIONS];
-    list[0] = auth_migration_sql;
-    list[1] = s_m1;
-    list[2] = http_migration_sql;
-    list[3] = s_m2;
-    list[4] = auth_migration_2_sql;    //  passwords, sessions, sign-in failures
-    list[5] = audit_migration_sql;     //  the audit trail (common/audit.h)
-    return list;
-}
+//  bridge.db's migrations by name, in the order they were added (common/db.h).
+const db_migration_t store_migrations[] = {
+    { "auth.1", auth_migration_sql },
+    { "bridge.1", s_m1 },
+    { "http.1", http_migration_sql },
+    { "bridge.2", s_m2 },
+    { "auth.2", auth_migration_2_sql },   //  passwords, sessions, sign-in failures
+    { "audit.1", audit_migration_sql },   //  the audit trail (common/audit.h)
+};
+const int store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];
 
 int64_t
 store_cursor (db_t *db, side_t source)

@@ -14,7 +14,7 @@
 #define AUDIT_MAX_LIMIT 500
 #define AUDIT_DEFAULT_LIMIT 50
 
-const char *audit_migration_sql =
+const char audit_migration_sql[] =
     "CREATE TABLE IF NOT EXISTS audit ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     "  actor_id TEXT, actor_name TEXT NOT NULL, action TEXT NOT NULL, target TEXT,"

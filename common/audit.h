@@ -27,7 +27,7 @@
 #define AUDIT_ADDRESS_LEN 64
 
 //  SQL of the audit table, for the program's migration list.
-extern const char *audit_migration_sql;
+extern const char audit_migration_sql[];
 
 //  Turn the trail on, keeping rows for days days (0: forever). Until a
 //  program calls it, audit_write does nothing (unit tests of other

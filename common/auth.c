@@ -23,7 +23,7 @@ auth_set_token_prefix (const char *prefix)
     snprintf (s_prefix, sizeof s_prefix, "%s", prefix);
 }
 
-const char *auth_migration_sql =
+const char auth_migration_sql[] =
     "CREATE TABLE IF NOT EXISTS users ("
     "  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, email TEXT, role TEXT NOT NULL,"
     "  active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1,"
@@ -253,7 +253,7 @@ auth_bootstrap (db_t *db, const char *path, bool *created_out, err_info_t *err)
 
 const char *const auth_languages[] = { "en", "id", "cs", "vi", "fa", "zh", NULL };
 
-const char *auth_migration_2_sql =
+const char auth_migration_2_sql[] =
     "ALTER TABLE users ADD COLUMN password_hash TEXT;"
     "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT 'en';"

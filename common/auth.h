@@ -41,7 +41,7 @@ const char *
     auth_role_list (void);
 
 //  SQL of the users and tokens tables, for the service's migration list.
-extern const char *auth_migration_sql;
+extern const char auth_migration_sql[];
 
 //  Look up the actor for a bearer token. ERR_UNAUTHORIZED if unknown,
 //  revoked or the user is inactive.
@@ -104,10 +104,8 @@ extern const char *const auth_languages[];
 
 //  SQL of the second auth migration: users.password_hash,
 //  must_change_password and language; tables sessions and login_failures.
-//  A migration's number never moves: the services run it after their
-//  `migrations` and before their `migrations_2` (common/service.c), the
-//  bridge as its fifth (bridge/store.c).
-extern const char *auth_migration_2_sql;
+//  Named "auth.2" in every program's migration list.
+extern const char auth_migration_2_sql[];
 
 //  Idle timeout of sessions, in seconds (absolute limit AUTH_SESSION_MAX).
 void

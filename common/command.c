@@ -34,7 +34,7 @@
 #define COMMAND_BATCH_MAX 10000
 #define COMMAND_TYPE_MAX 128
 
-const char *command_migration_sql =
+const char command_migration_sql[] =
     "CREATE TABLE IF NOT EXISTS inbox ("
     "  cmd_id TEXT PRIMARY KEY,"
     "  type TEXT NOT NULL,"

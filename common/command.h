@@ -34,7 +34,7 @@
 #include <cjson/cJSON.h>
 
 //  SQL of the inbox table, for migrations.
-extern const char *command_migration_sql;
+extern const char command_migration_sql[];
 
 //  A command handler: runs inside the transaction; on success sets *result
 //  (caller owns; NULL means {}). On failure fills err and returns its code.

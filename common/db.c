@@ -3,6 +3,7 @@
 #include "db.h"
 #include "log.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,33 +294,87 @@ db_rollback_to (db_t *self, const char *name)
     sqlite3_exec (self->handle, sql, NULL, NULL, NULL);
 }
 
-err_t
-db_migrate (db_t *self, const char *const *migrations, int count, err_info_t *err)
+//  The names already applied (or, on a database from before names, the
+//  first user_version entries of the list, recorded now).
+static err_t
+s_migrations_table (db_t *self, const db_migration_t *list, int count, err_info_t *err)
 {
-    int64_t version = db_scalar_int (self, "PRAGMA user_version", NULL, 0);
-    for (int i = (int) version; i < count; i++) {
-        err_t rc = db_begin (self, err);
+    if (db_scalar_int (self, "SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'", NULL, 0) > 0)
+        return ERR_OK;
+    err_t rc = db_begin (self, err);
+    if (rc != ERR_OK)
+        return rc;
+    rc = db_exec (self, "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY,"
+                        " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))", err);
+    int64_t legacy = db_scalar_int (self, "PRAGMA user_version", NULL, 0);
+    sqlite3_stmt *ins = rc == ERR_OK ? db_stmt (self, "INSERT OR IGNORE INTO schema_migrations (name) VALUES (?1)") : NULL;
+    if (rc == ERR_OK && !ins)
+        rc = err_set (err, ERR_DB, NULL, "cannot record migrations");
+    for (int i = 0; rc == ERR_OK && i < legacy && i < count; i++) {
+        sqlite3_bind_text (ins, 1, list[i].name, -1, SQLITE_STATIC);
+        int step = sqlite3_step (ins);
+        sqlite3_reset (ins);
+        if (step != SQLITE_DONE)
+            rc = db_error (self, step, err);
+    }
+    if (rc == ERR_OK)
+        rc = db_commit (self, err);
+    if (rc != ERR_OK)
+        db_rollback (self);
+    return rc;
+}
+
+static bool
+s_migration_applied (db_t *self, const char *name)
+{
+    return db_scalar_int (self, "SELECT count(*) FROM schema_migrations WHERE name = ?1", name, 0) > 0;
+}
+
+err_t
+db_migrate (db_t *self, const db_migration_t *list, int count, err_info_t *err)
+{
+    for (int i = 0; i < count; i++)
+        for (int j = 0; j < i; j++)
+            assert (list[i].name && list[i].sql && strcmp (list[i].name, list[j].name) != 0);
+    err_t rc = s_migrations_table (self, list, count, err);
+    if (rc != ERR_OK)
+        return rc;
+    for (int i = 0; i < count; i++) {
+        if (s_migration_applied (self, list[i].name))
+            continue;
+        rc = db_begin (self, err);
         if (rc != ERR_OK)
             return rc;
         //  Read again under the write lock: another process may have migrated.
-        if (db_scalar_int (self, "PRAGMA user_version", NULL, 0) > i) {
+        if (s_migration_applied (self, list[i].name)) {
             db_rollback (self);
             continue;
         }
-        rc = db_exec (self, migrations[i], err);
+        rc = db_exec (self, list[i].sql, err);
+        sqlite3_stmt *rec = rc == ERR_OK ? db_stmt (self, "INSERT INTO schema_migrations (name) VALUES (?1)") : NULL;
+        if (rec) {
+            sqlite3_bind_text (rec, 1, list[i].name, -1, SQLITE_STATIC);
+            int step = sqlite3_step (rec);
+            sqlite3_reset (rec);
+            if (step != SQLITE_DONE)
+                rc = db_error (self, step, err);
+        }
+        else if (rc == ERR_OK)
+            rc = err_set (err, ERR_DB, NULL, "cannot record migration %s", list[i].name);
         if (rc == ERR_OK) {
             char sql[64];
-            snprintf (sql, sizeof sql, "PRAGMA user_version=%d", i + 1);
+            snprintf (sql, sizeof sql, "PRAGMA user_version=%d",
+                      (int) db_scalar_int (self, "SELECT count(*) FROM schema_migrations", NULL, 0));
             rc = db_exec (self, sql, err);
         }
         if (rc == ERR_OK)
             rc = db_commit (self, err);
         if (rc != ERR_OK) {
             db_rollback (self);
-            log_error ("db", "migration failed", "number=%d error=\"%s\"", i + 1, err ? err->message : "");
+            log_error ("db", "migration failed", "name=%s error=\"%s\"", list[i].name, err ? err->message : "");
             return rc;
         }
-        log_info ("db", "migrated", "number=%d", i + 1);
+        log_info ("db", "migrated", "name=%s", list[i].name);
     }
     return ERR_OK;
 }

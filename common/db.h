@@ -67,10 +67,22 @@ void
 err_t
     db_error (db_t *self, int rc, err_info_t *err);
 
-//  Apply migrations[0..count) numbered 1..count, each once, each in its own
-//  transaction, tracked in PRAGMA user_version.
+//  One schema change, known by its name for ever ("crm.segments",
+//  "auth.2"): a name once given out is never reused or edited.
+typedef struct {
+    const char *name;
+    const char *sql;
+} db_migration_t;
+
+//  Apply each of list[0..count) whose name is not yet in the table
+//  schema_migrations, in list order, each in its own transaction with its
+//  record. So a program's list can take new entries from any area without
+//  renumbering. A database made before names were kept (PRAGMA user_version
+//  = k, no schema_migrations) counts its first k entries as applied: the
+//  programs' lists begin with their old numbered order. user_version is
+//  kept equal to the number of applied migrations, for sqlite3 users.
 err_t
-    db_migrate (db_t *self, const char *const *migrations, int count, err_info_t *err);
+    db_migrate (db_t *self, const db_migration_t *list, int count, err_info_t *err);
 
 //  Scalar helpers: run sql with one optional text binding, return the
 //  first column of the first row.

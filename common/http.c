@@ -45,7 +45,7 @@ static const char *const s_security_headers[][2] = {
     { NULL, NULL }
 };
 
-const char *http_migration_sql =
+const char http_migration_sql[] =
     "CREATE TABLE IF NOT EXISTS idempotency ("
     "  user_id TEXT NOT NULL, key TEXT NOT NULL, request_hash BLOB NOT NULL,"
     "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,"

@@ -91,7 +91,7 @@ void
     http_server_destroy (http_server_t **self_p);
 
 //  SQL of the idempotency table, for migrations.
-extern const char *http_migration_sql;
+extern const char http_migration_sql[];
 
 //  --- inside a handler ---
 

@@ -40,7 +40,7 @@
 //  out (a PUB socket drops what it sends to nobody).
 #define PUBLISHER_SETTLE_MS 250
 
-const char *outbox_migration_sql =
+const char outbox_migration_sql[] =
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  seq INTEGER PRIMARY KEY,"
     "  event_id TEXT NOT NULL,"

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 //  SQL of the outbox table and the publisher's state, for migrations.
-extern const char *outbox_migration_sql;
+extern const char outbox_migration_sql[];
 
 //  The source name ("crm", "erp") stamped on every event. Set once at start.
 void

@@ -13,6 +13,7 @@
 #include "session.h"
 #include "web.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
@@ -23,7 +24,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define SERVICE_MAX_MIGRATIONS 64
 
 struct _service_t {
     const service_def_t *def;
@@ -127,7 +127,7 @@ static resource_def_t s_users = {
     .default_sort = "name", .flags = R_NO_EVENTS | R_AUDITED, .after_save = s_user_saved,
 };
 
-static const char *s_common_migration =
+const char service_settings_migration_sql[] =
     "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
 http_server_t *
@@ -421,28 +421,19 @@ s_open (service_t *svc, err_info_t *err)
     db_t *db = db_pool_get (svc->pool);
     if (!db)
         return err_set (err, ERR_DB, NULL, "cannot open %s", path);
-    const char *all[SERVICE_MAX_MIGRATIONS];
-    int n = 0;
-    all[n++] = auth_migration_sql;
-    all[n++] = outbox_migration_sql;
-    all[n++] = command_migration_sql;
-    all[n++] = http_migration_sql;
-    all[n++] = s_common_migration;
-    for (int i = 0; i < svc->def->nmigrations && n < SERVICE_MAX_MIGRATIONS - 1; i++)
-        all[n++] = svc->def->migrations[i];
-    //  Common migrations added later go after the service's own.
-    all[n++] = auth_migration_2_sql;
-    //  Then the service's own added after that (crm: the one-letter search
-    //  index). A number given out never moves: a new common migration goes
-    //  at the very end, after these.
-    for (int i = 0; i < svc->def->nmigrations_2 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
-        all[n++] = svc->def->migrations_2[i];
-    all[n++] = audit_migration_sql;
-    //  The service's own added after the audit table (erp: the payment
-    //  reference key); the next common migration goes after these.
-    for (int i = 0; i < svc->def->nmigrations_3 && n < SERVICE_MAX_MIGRATIONS - 1; i++)
-        all[n++] = svc->def->migrations_3[i];
-    err_t rc = db_migrate (db, all, n, err);
+    //  A program's list must hold every common migration (its tables are
+    //  used by common code): a missing one is a programming error.
+    static const char *const common[] = { "auth.1", "outbox.1", "command.1", "http.1", "settings.1",
+                                          "auth.2", "audit.1" };
+    for (size_t c = 0; c < sizeof common / sizeof common[0]; c++) {
+        bool found = false;
+        for (int i = 0; i < svc->def->nmigrations && !found; i++)
+            found = strcmp (svc->def->migrations[i].name, common[c]) == 0;
+        assert (found);
+        if (!found)
+            return err_set (err, ERR_INTERNAL, NULL, "the migration list lacks %s", common[c]);
+    }
+    err_t rc = db_migrate (db, svc->def->migrations, svc->def->nmigrations, err);
     if (rc != ERR_OK)
         return rc;
     return ERR_OK;

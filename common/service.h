@@ -5,12 +5,27 @@
 #ifndef COMMON_SERVICE_H
 #define COMMON_SERVICE_H
 
+#include "audit.h"
+#include "auth.h"
 #include "command.h"
+#include "outbox.h"
 #include "db.h"
 #include "http.h"
 #include "resource.h"
 
 typedef struct _service_t service_t;
+
+//  The settings table that every program has (key, value).
+extern const char service_settings_migration_sql[];
+
+//  The common migrations that came first, in their old numbered order
+//  (a database from before names counts them by PRAGMA user_version). The
+//  later common ones are named in each program's list where they were
+//  added: {"auth.2", auth_migration_2_sql}, {"audit.1", audit_migration_sql}.
+#define SERVICE_MIGRATIONS_FIRST \
+    { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, \
+    { "command.1", command_migration_sql }, { "http.1", http_migration_sql }, \
+    { "settings.1", service_settings_migration_sql }
 
 //  One business area's set-up (customers_setup, stock_setup…).
 typedef err_t (service_setup_fn) (service_t *svc, err_info_t *err);
@@ -24,16 +39,11 @@ typedef struct {
     const char *default_pub;      //  "tcp://127.0.0.1:5551"
     const char *default_cmd;      //  "tcp://127.0.0.1:5552"
     const char *const *roles;     //  role names, NULL-terminated, "admin" among them
-    const char *const *migrations;   //  the service's own, after the common ones
+    //  The program's migrations by name, in order (common/db.h), common
+    //  ones included: begin with SERVICE_MIGRATIONS_FIRST, and add a new
+    //  one at the end under a name never used before.
+    const db_migration_t *migrations;
     int nmigrations;
-    //  The service's own added after auth_migration_2_sql: numbers already
-    //  given out never move, so a later migration goes after the last one.
-    const char *const *migrations_2;
-    int nmigrations_2;
-    //  The service's own added after audit_migration_sql (erp: the payment
-    //  reference key), for the same reason.
-    const char *const *migrations_3;
-    int nmigrations_3;
     //  The business areas' set-up functions, NULL-terminated, run in order:
     //  each registers its resources, routes and command handlers. They run
     //  before anything listens, in the CLI too (so import knows resources).

@@ -15,10 +15,8 @@
 #define ROLES_LEAD (ROLE_MANAGER | ROLE_ADMIN)
 
 extern const char *const crm_roles[];
-extern const char *const crm_migrations[];
+extern const db_migration_t crm_migrations[];
 extern const int crm_nmigrations;
-extern const char *const crm_migrations_2[];   //  after the common auth_migration_2_sql
-extern const int crm_nmigrations_2;
 
 //  Scope of a sales rep over records that hang off a customer.
 #define SCOPE_VIA_CUSTOMER "t.customer_id IN (SELECT id FROM customers WHERE owner_id = :me)"

@@ -22,11 +22,9 @@ main (int argc, char **argv)
         .default_cmd = "tcp://127.0.0.1:5552",
         .roles = crm_roles,
         .migrations = crm_migrations,
-        .migrations_2 = crm_migrations_2,
         .areas = s_areas,
     };
     service_def_t d = def;
     d.nmigrations = crm_nmigrations;
-    d.nmigrations_2 = crm_nmigrations_2;
     return service_main (&d, argc, argv);
 }

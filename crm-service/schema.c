@@ -1,5 +1,6 @@
-//  schema: crm.db's numbered migrations. Each runs once, in its own
-//  transaction; a new change is a new entry at the end, never an edit.
+//  schema: crm.db's migrations, each known by its name (common/db.h). Each
+//  runs once, in its own transaction; a new change is a new entry at the
+//  end of the list under a new name, never an edit.
 #include "crm.h"
 
 #define META "id TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL," \
@@ -135,11 +136,6 @@ static const char s_m2[] =
     "  DELETE FROM customer_fts WHERE rowid = old.rowid;"
     "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE id = new.id; END;";
 
-const char *const crm_migrations[] = { s_m1, s_m2 };
-const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];
-
-//  The migrations below run after the common auth_migration_2_sql, which took
-//  the number after s_m2 (common/service.c); new ones are added at the end.
 
 //  3: the search index also indexes one-character prefixes, so that the
 //  first letter typed into the customer search reads the newest matches
@@ -173,5 +169,15 @@ static const char s_m4[] =
     "  SELECT RAISE(ABORT, 'a won deal whose order is live in ERP cannot be archived;"
     " cancel the order in ERP first, or archive the deal once its order is delivered and paid'); END;";
 
-const char *const crm_migrations_2[] = { s_m3, s_m4 };
-const int crm_nmigrations_2 = sizeof crm_migrations_2 / sizeof crm_migrations_2[0];
+//  crm.db's migrations by name, in the order they were added (common/db.h);
+//  a new one goes at the end, under a new name.
+const db_migration_t crm_migrations[] = {
+    SERVICE_MIGRATIONS_FIRST,
+    { "crm.1", s_m1 },
+    { "crm.2", s_m2 },
+    { "auth.2", auth_migration_2_sql },
+    { "crm.3", s_m3 },
+    { "crm.4", s_m4 },
+    { "audit.1", audit_migration_sql },
+};
+const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

@@ -16,11 +16,8 @@
 #define ROLES_LEAD (ROLE_OPS | ROLE_ADMIN)
 
 extern const char *const erp_roles[];
-extern const char *const erp_migrations[];
+extern const db_migration_t erp_migrations[];
 extern const int erp_nmigrations;
-//  Added after the common audit migration (service_def_t.migrations_3).
-extern const char *const erp_migrations_3[];
-extern const int erp_nmigrations_3;
 
 //  A payment reference as it is compared (SQL over x): without surrounding
 //  spaces, tabs and line ends, ASCII letters folded to lower case. The

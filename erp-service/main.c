@@ -27,8 +27,6 @@ main (int argc, char **argv)
     };
     service_def_t d = def;
     d.nmigrations = erp_nmigrations;
-    d.migrations_3 = erp_migrations_3;
-    d.nmigrations_3 = erp_nmigrations_3;
     int rc = service_main (&d, argc, argv);
     invoices_sweeper_stop ();
     return rc;

@@ -1,5 +1,6 @@
-//  schema: erp.db's numbered migrations. Each runs once, in its own
-//  transaction; a new change is a new entry at the end, never an edit.
+//  schema: erp.db's migrations, each known by its name (common/db.h). Each
+//  runs once, in its own transaction; a new change is a new entry at the
+//  end of the list under a new name, never an edit.
 #include "erp.h"
 
 #define META                                                                             \
@@ -159,9 +160,6 @@ static const char s_m10[] =
     "CREATE INDEX invoices_overdue ON invoices (due_on) WHERE overdue_notified_at IS NULL"
     " AND status IN ('open', 'partly_paid');";
 
-const char *const erp_migrations[] = { s_m1, s_m2, s_m3, s_m4, s_m5,
-                                       s_m6, s_m7, s_m8, s_m9, s_m10 };
-const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];
 
 //  11 (after the common ones that came later): payment references are
 //  compared after trimming and case folding, so "R1 " is the payment "R1".
@@ -171,5 +169,14 @@ const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];
 static const char s_m11[] = "CREATE INDEX payments_reference_key ON payments ("
                             ERP_PAYMENT_REF_KEY ("reference") ");";
 
-const char *const erp_migrations_3[] = { s_m11 };
-const int erp_nmigrations_3 = sizeof erp_migrations_3 / sizeof erp_migrations_3[0];
+//  erp.db's migrations by name, in the order they were added (common/db.h);
+//  a new one goes at the end, under a new name.
+const db_migration_t erp_migrations[] = {
+    SERVICE_MIGRATIONS_FIRST,
+    { "erp.1", s_m1 }, { "erp.2", s_m2 }, { "erp.3", s_m3 }, { "erp.4", s_m4 }, { "erp.5", s_m5 },
+    { "erp.6", s_m6 }, { "erp.7", s_m7 }, { "erp.8", s_m8 }, { "erp.9", s_m9 }, { "erp.10", s_m10 },
+    { "auth.2", auth_migration_2_sql },
+    { "audit.1", audit_migration_sql },
+    { "erp.11", s_m11 },
+};
+const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

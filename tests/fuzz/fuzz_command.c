@@ -119,7 +119,7 @@ s_setup (void)
     s_db = db_open (":memory:", "normal", &err);
     if (!s_db)
         s_fail (err.message);
-    const char *migrations[] = { outbox_migration_sql, command_migration_sql, s_schema };
+    const db_migration_t migrations[] = { { "outbox.1", outbox_migration_sql }, { "command.1", command_migration_sql }, { "test.1", s_schema } };
     if (db_migrate (s_db, migrations, 3, &err) != ERR_OK)
         s_fail (err.message);
     if (!(s_server = command_server_new (NULL, NULL, "inproc://unused", NULL)))

@@ -91,7 +91,7 @@ s_setup (void)
     s_db = db_open (":memory:", "normal", &err);
     if (!s_db)
         s_fail (err.message);
-    const char *migrations[] = { auth_migration_sql, outbox_migration_sql, s_schema };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
     if (db_migrate (s_db, migrations, 3, &err) != ERR_OK || db_begin (s_db, &err) != ERR_OK)
         s_fail (err.message);
     //  Two users and two rows that inputs can refer to (codes K1 and K2).

@@ -189,7 +189,7 @@ s_setup (void)
     s_db = db_open (":memory:", "normal", &err);
     if (!s_db)
         s_fail (err.message);
-    const char *migrations[] = { auth_migration_sql, outbox_migration_sql, s_schema };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
     if (db_migrate (s_db, migrations, 3, &err) != ERR_OK || db_begin (s_db, &err) != ERR_OK)
         s_fail (err.message);
     if (auth_user_create (s_db, "admin", NULL, "admin", s_admin.user_id, &err) != ERR_OK

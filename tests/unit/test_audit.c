@@ -41,7 +41,8 @@ setup (void **state)
     err_clear (&err);
     f->db = db_open (f->path, "normal", &err);
     assert_non_null (f->db);
-    const char *migrations[] = { auth_migration_sql, auth_migration_2_sql, audit_migration_sql };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "auth.2", auth_migration_2_sql },
+                                          { "audit.1", audit_migration_sql } };
     assert_int_equal (db_migrate (f->db, migrations, 3, &err), ERR_OK);
     audit_start (365);
     audit_context_clear ();

@@ -42,7 +42,7 @@ setup (void **state)
     err_clear (&err);
     f->db = db_open (f->path, "normal", &err);
     assert_non_null (f->db);
-    const char *migrations[] = { auth_migration_sql, auth_migration_2_sql };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "auth.2", auth_migration_2_sql } };
     assert_int_equal (db_migrate (f->db, migrations, 2, &err), ERR_OK);
     auth_set_session_idle (AUTH_SESSION_IDLE);
     auth_set_login_limits (AUTH_LOGIN_LOCK, AUTH_LOGIN_DELAY_MS);

@@ -28,7 +28,7 @@ s_setup (void **state)
     err_info_t err;
     err_clear (&err);
     s_db = db_open (path, "normal", &err);
-    if (!s_db || db_migrate (s_db, store_migration_list (), STORE_NMIGRATIONS, &err) != ERR_OK)
+    if (!s_db || db_migrate (s_db, store_migrations, store_nmigrations, &err) != ERR_OK)
         return -1;
     return 0;
 }

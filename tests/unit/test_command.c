@@ -225,7 +225,7 @@ setup (void **state)
     assert_non_null (f->pool);
     f->db = db_pool_get (f->pool);
     assert_non_null (f->db);
-    const char *migrations[] = { outbox_migration_sql, command_migration_sql, s_schema };
+    const db_migration_t migrations[] = { { "outbox.1", outbox_migration_sql }, { "command.1", command_migration_sql }, { "test.1", s_schema } };
     err_info_t err;
     err_clear (&err);
     assert_int_equal (db_migrate (f->db, migrations, 3, &err), ERR_OK);

@@ -73,11 +73,11 @@ s_count (db_t *db, const char *table)
     return db_scalar_int (db, sql, NULL, -1);
 }
 
-static const char *s_migrations[] = {
-    "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
-    "INSERT INTO parent (id, name) VALUES (1, 'seed');",
-    "CREATE TABLE child (id INTEGER PRIMARY KEY,"
-    " parent_id INTEGER NOT NULL REFERENCES parent (id));",
+static const db_migration_t s_migrations[] = {
+    { "test.parent", "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO parent (id, name) VALUES (1, 'seed');" },
+    { "test.child", "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+    " parent_id INTEGER NOT NULL REFERENCES parent (id));" },
 };
 
 static void
@@ -194,14 +194,35 @@ test_db_migrate_is_idempotent_on_reopen (void **state)
     db_destroy (&db);
 }
 
+//  A database made when migrations were numbered (user_version = 1, no
+//  schema_migrations) counts the first entry as applied: only the second
+//  runs, and both names are recorded.
+static void
+test_db_migrate_takes_over_a_numbered_database (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_exec (db, s_migrations[0].sql, &err), ERR_OK);
+    assert_int_equal (db_exec (db, "PRAGMA user_version=1", &err), ERR_OK);
+    s_migrate (db, 2);   //  a second CREATE TABLE parent would fail
+    assert_int_equal (s_count (db, "parent"), 1);
+    assert_int_equal (s_count (db, "child"), 0);
+    assert_int_equal (s_count (db, "schema_migrations"), 2);
+    assert_int_equal (db_scalar_int (db, "SELECT count(*) FROM schema_migrations WHERE name = ?1", "test.parent", -1), 1);
+    assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 2);
+    db_destroy (&db);
+}
+
 static void
 test_db_failed_migration_rolls_back_and_keeps_version (void **state)
 {
     fixture_t *fx = *state;
-    const char *bad[] = {
+    const db_migration_t bad[] = {
         s_migrations[0],
-        "CREATE TABLE half (x INTEGER); INSERT INTO nowhere VALUES (1);",
-        "CREATE TABLE never (x INTEGER);",
+        { "test.half", "CREATE TABLE half (x INTEGER); INSERT INTO nowhere VALUES (1);" },
+        { "test.never", "CREATE TABLE never (x INTEGER);" },
     };
     db_t *db = s_open (fx, "normal");
     err_info_t err;
@@ -597,6 +618,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (
             test_db_migrate_applies_each_migration_once_and_sets_user_version, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_migrate_takes_over_a_numbered_database, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_db_migrate_is_idempotent_on_reopen, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_db_failed_migration_rolls_back_and_keeps_version,

@@ -193,7 +193,8 @@ setup (void **state)
     err_clear (&err);
     f->db = db_open (f->path, "normal", &err);
     assert_non_null (f->db);
-    const char *migrations[] = { auth_migration_sql, http_migration_sql, s_schema, auth_migration_2_sql };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "http.1", http_migration_sql }, { "test.1", s_schema },
+                                          { "auth.2", auth_migration_2_sql } };
     assert_int_equal (db_migrate (f->db, migrations, 4, &err), ERR_OK);
     auth_set_token_prefix ("tok");
     char token_id[ID_LEN];

@@ -107,7 +107,7 @@ s_open (fixture_t *f)
     assert_non_null (f->pool);
     f->db = db_pool_get (f->pool);
     assert_non_null (f->db);
-    const char *migrations[] = { outbox_migration_sql };
+    const db_migration_t migrations[] = { { "outbox.1", outbox_migration_sql } };
     err_info_t err;
     err_clear (&err);
     assert_int_equal (db_migrate (f->db, migrations, 1, &err), ERR_OK);

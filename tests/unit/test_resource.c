@@ -132,7 +132,7 @@ setup (void **state)
     err_clear (&err);
     f->db = db_open (f->path, "normal", &err);
     assert_non_null (f->db);
-    const char *migrations[] = { auth_migration_sql, outbox_migration_sql, s_schema };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
     assert_int_equal (db_migrate (f->db, migrations, 3, &err), ERR_OK);
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
     s_actor (f, &f->admin, "admin", "admin");
