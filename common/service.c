@@ -15,15 +15,19 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+
+#define SERVICE_MAX_STOP_HOOKS 16
 
 struct _service_t {
     const service_def_t *def;
@@ -37,6 +41,25 @@ struct _service_t {
     metric_t *outbox_seq;
     metric_t *published_seq;
     web_site_t site;              //  the pages (common/web.h)
+    service_task_t *tasks;        //  periodic work, newest first
+    struct s_stop_hook {
+        service_stop_fn *fn;
+        void *arg;
+    } stop_hooks[SERVICE_MAX_STOP_HOOKS];
+    int nstop_hooks;
+};
+
+struct _service_task_t {
+    service_t *svc;
+    const char *name;
+    int interval_ms;
+    service_task_fn *fn;
+    void *arg;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool started, stopping, woken;
+    service_task_t *next;
 };
 
 static const config_opt_t s_opts[] = {
@@ -159,6 +182,123 @@ service_resource (service_t *svc, const resource_def_t *def)
     if (svc->http)
         resource_routes (svc->http, def);
     return ERR_OK;
+}
+
+//  --- periodic tasks and stop hooks ---
+
+service_task_t *
+service_every (service_t *svc, const char *name, int interval_ms, service_task_fn *fn, void *arg)
+{
+    assert (svc && name && fn && interval_ms > 0);
+    service_task_t *task = calloc (1, sizeof *task);
+    if (!task)
+        return NULL;
+    task->svc = svc;
+    task->name = name;
+    task->interval_ms = interval_ms;
+    task->fn = fn;
+    task->arg = arg;
+    pthread_mutex_init (&task->lock, NULL);
+    pthread_cond_init (&task->wake, NULL);
+    task->next = svc->tasks;
+    svc->tasks = task;
+    return task;
+}
+
+void
+service_task_wake (service_task_t *task)
+{
+    if (!task)
+        return;
+    pthread_mutex_lock (&task->lock);
+    task->woken = true;
+    pthread_cond_signal (&task->wake);
+    pthread_mutex_unlock (&task->lock);
+}
+
+err_t
+service_on_stop (service_t *svc, service_stop_fn *fn, void *arg)
+{
+    assert (svc && fn);
+    if (svc->nstop_hooks >= SERVICE_MAX_STOP_HOOKS)
+        return ERR_INTERNAL;
+    svc->stop_hooks[svc->nstop_hooks].fn = fn;
+    svc->stop_hooks[svc->nstop_hooks].arg = arg;
+    svc->nstop_hooks++;
+    return ERR_OK;
+}
+
+static void *
+s_task_run (void *arg)
+{
+    service_task_t *task = arg;
+    db_t *db = db_pool_get (task->svc->pool);
+    if (!db) {
+        log_error ("service", "periodic task has no database", "task=%s", task->name);
+        return NULL;
+    }
+    pthread_mutex_lock (&task->lock);
+    while (!task->stopping) {
+        task->woken = false;
+        pthread_mutex_unlock (&task->lock);
+        task->fn (db, task->arg);
+        assert (!db_in_tx (db));
+        if (db_in_tx (db)) {
+            log_error ("service", "periodic task left a transaction open", "task=%s", task->name);
+            db_rollback (db);
+        }
+        pthread_mutex_lock (&task->lock);
+        struct timespec deadline;
+        clock_gettime (CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += task->interval_ms / 1000;
+        deadline.tv_nsec += (long) (task->interval_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        while (!task->stopping && !task->woken
+               && pthread_cond_timedwait (&task->wake, &task->lock, &deadline) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock (&task->lock);
+    return NULL;
+}
+
+static err_t
+s_tasks_start (service_t *svc, err_info_t *err)
+{
+    for (service_task_t *task = svc->tasks; task; task = task->next) {
+        task->started = pthread_create (&task->thread, NULL, s_task_run, task) == 0;
+        if (!task->started)
+            return err_set (err, ERR_INTERNAL, NULL, "cannot start the periodic task %s", task->name);
+        log_debug ("service", "periodic task started", "task=%s every_ms=%d", task->name, task->interval_ms);
+    }
+    return ERR_OK;
+}
+
+//  Stop and free the tasks (never started for admin commands), then run
+//  the stop hooks, the last first, when the program served.
+static void
+s_tasks_stop (service_t *svc, bool run_hooks)
+{
+    for (service_task_t *task = svc->tasks; task; task = task->next) {
+        pthread_mutex_lock (&task->lock);
+        task->stopping = true;
+        pthread_cond_signal (&task->wake);
+        pthread_mutex_unlock (&task->lock);
+    }
+    while (svc->tasks) {
+        service_task_t *task = svc->tasks;
+        svc->tasks = task->next;
+        if (task->started)
+            pthread_join (task->thread, NULL);
+        pthread_mutex_destroy (&task->lock);
+        pthread_cond_destroy (&task->wake);
+        free (task);
+    }
+    for (int i = svc->nstop_hooks - 1; run_hooks && i >= 0; i--)
+        svc->stop_hooks[i].fn (svc->stop_hooks[i].arg);
+    svc->nstop_hooks = 0;
 }
 
 //  --- built-in routes: me, tokens ---
@@ -561,7 +701,8 @@ s_serve (service_t *svc)
         metric_set (info, 1);
     }
     metrics_on_collect (s_collect, svc);
-    if (http_server_start (svc->http, host, port, (int) threads, &err) != ERR_OK)
+    if (http_server_start (svc->http, host, port, (int) threads, &err) != ERR_OK
+        || s_tasks_start (svc, &err) != ERR_OK)
         goto failed;
     log_info ("service", "listening", "program=%s version=%s http=%s:%d pub=%s cmd=%s curve=%s db=%s/%s",
               svc->def->program, VERSION, host, http_server_port (svc->http), pub, cmd, curve ? curve : "off", dir,
@@ -576,6 +717,7 @@ failed:
 shutdown:
     http_server_destroy (&svc->http);
     command_server_destroy (&svc->commands);
+    s_tasks_stop (svc, true);
     publisher_destroy (&svc->publisher);
     bus_shutdown ();
     if (svc->zmq_ctx) {
@@ -846,6 +988,7 @@ service_main (const service_def_t *def, int argc, char **argv)
     auth_set_token_prefix (def->source);
     outbox_set_source (def->source);
     rc = config_argc (c) == 0 ? s_serve (&svc) : s_admin (&svc);
+    s_tasks_stop (&svc, false);   //  admin commands: free what set-up registered
     db_pool_destroy (&svc.pool);
     config_destroy (&svc.config);
     return rc;

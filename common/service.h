@@ -63,6 +63,38 @@ command_server_t *
 const service_def_t *
     service_def (service_t *svc);
 
+//  --- periodic work and shutdown hooks, for the business areas ---
+
+typedef struct _service_task_t service_task_t;
+
+//  One run of a periodic task: db is the task's own connection (outside
+//  any transaction; fn opens its own and commits what it does), arg is
+//  what was registered.
+typedef void (service_task_fn) (db_t *db, void *arg);
+
+//  Run fn every interval_ms while the program serves, on a thread of its
+//  own (one per task, so a slow task never delays another): first once the
+//  HTTP server listens, then interval_ms after each run ends, or sooner
+//  when woken. Registered from an area's set-up; admin commands and
+//  `routes` never run it. On shutdown the thread finishes the run in
+//  progress and stops, after HTTP and the command server have stopped and
+//  before the publisher does, so what a last run writes is still
+//  published. `name` (a literal) names the task in logs. The task belongs
+//  to svc; NULL when out of memory.
+service_task_t *
+    service_every (service_t *svc, const char *name, int interval_ms, service_task_fn *fn, void *arg);
+
+//  Run the task now (or as soon as its current run ends), for work that
+//  just arrived (a queued mailing). Harmless when not serving.
+void
+    service_task_wake (service_task_t *task);
+
+//  Called once on shutdown, after the periodic tasks stopped and before
+//  the publisher and the database close, the last registered first.
+typedef void (service_stop_fn) (void *arg);
+err_t
+    service_on_stop (service_t *svc, service_stop_fn *fn, void *arg);
+
 //  Create a program's data folder (and its parents) for --data-dir; the
 //  folder itself gets mode 0700. ERR_IO with the reason.
 err_t

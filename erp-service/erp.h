@@ -114,10 +114,6 @@ err_t invoices_adjust_balance (db_t *db, const actor_t *actor, const char *custo
 //  caller's transaction; actor NULL is the system. *notified gets how many.
 err_t invoices_overdue_sweep (db_t *db, const actor_t *actor, int *notified, err_info_t *err);
 
-//  Stop the overdue sweeper thread (started when the service serves) and
-//  wait for it. Call after service_main returned; safe if it never ran.
-void invoices_sweeper_stop (void);
-
 //  Accounts of the fixed chart (journal.c).
 #define ACC_CASH "1000"
 #define ACC_RECEIVABLES "1100"

@@ -6,7 +6,8 @@
 //
 //  The overdue sweep announces each unpaid invoice past its due date once
 //  (erp.invoice.overdue, with erp.customer.balance_changed for the new
-//  overdue amount): at start, every minute from the sweeper thread, and
+//  overdue amount): once the service listens and every minute after (a periodic task,
+//  service_every), and
 //  on demand (POST /api/v1/invoices/overdue_check).
 #include "erp.h"
 #include "clock.h"
@@ -14,8 +15,6 @@
 #include "log.h"
 #include "outbox.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,28 +425,13 @@ s_void (http_req_t *req)
     resource_reply (req, 200, rc, &err, out);
 }
 
-//  --- the sweeper thread ---
-//
-//  common/service gives the business areas neither a connection of their
-//  own nor a shutdown hook, so the sweeper keeps its own connection to the
-//  service's database. SQLite names the file: an auto-extension sees each
-//  connection the service opens after set-up (the publisher's is the
-//  first) and starts the thread with its file name. main.c stops the
-//  thread once the service has stopped (invoices_sweeper_stop).
-
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_t thread;
-    bool armed, started, stopping;
-    char suffix[64];      //  "/erp.db": the file the service opens
-    char path[4096];
-} s_sweeper = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+//  --- the overdue sweep, every INVOICE_SWEEP_EVERY_S while serving ---
 
 //  One sweep in its own transaction, as the system (no user).
 static void
-s_sweep_once (db_t *db)
+s_sweep_once (db_t *db, void *arg)
 {
+    (void) arg;
     err_info_t err;
     err_clear (&err);
     int n = 0;
@@ -465,73 +449,9 @@ s_sweep_once (db_t *db)
         log_info ("invoices", "overdue invoices announced", "count=%d", n);
 }
 
-static void *
-s_sweeper_run (void *arg)
-{
-    (void) arg;
-    err_info_t err;
-    err_clear (&err);
-    db_t *db = db_open (s_sweeper.path, "full", &err);
-    if (!db) {
-        log_error ("invoices", "overdue sweeper has no database", "error=\"%s\"", err.message);
-        return NULL;
-    }
-    pthread_mutex_lock (&s_sweeper.lock);
-    while (!s_sweeper.stopping) {
-        pthread_mutex_unlock (&s_sweeper.lock);
-        s_sweep_once (db);
-        pthread_mutex_lock (&s_sweeper.lock);
-        struct timespec deadline;
-        clock_gettime (CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += INVOICE_SWEEP_EVERY_S;
-        while (!s_sweeper.stopping
-               && pthread_cond_timedwait (&s_sweeper.wake, &s_sweeper.lock, &deadline) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock (&s_sweeper.lock);
-    db_destroy (&db);
-    return NULL;
-}
-
-//  SQLite calls this for every connection opened after it was registered.
-static int
-s_sweeper_spot (sqlite3 *handle, char **errmsg, const struct sqlite3_api_routines *api)
-{
-    (void) errmsg;
-    (void) api;
-    const char *file = sqlite3_db_filename (handle, "main");
-    size_t len = file ? strlen (file) : 0;
-    pthread_mutex_lock (&s_sweeper.lock);
-    size_t slen = strlen (s_sweeper.suffix);
-    if (s_sweeper.armed && !s_sweeper.started && !s_sweeper.stopping && len > slen
-        && len < sizeof s_sweeper.path && strcmp (file + len - slen, s_sweeper.suffix) == 0) {
-        snprintf (s_sweeper.path, sizeof s_sweeper.path, "%s", file);
-        s_sweeper.started = pthread_create (&s_sweeper.thread, NULL, s_sweeper_run, NULL) == 0;
-        if (!s_sweeper.started)
-            log_error ("invoices", "cannot start the overdue sweeper", "file=%s", file);
-    }
-    pthread_mutex_unlock (&s_sweeper.lock);
-    return SQLITE_OK;
-}
-
-void
-invoices_sweeper_stop (void)
-{
-    pthread_mutex_lock (&s_sweeper.lock);
-    s_sweeper.stopping = true;
-    bool started = s_sweeper.started;
-    pthread_cond_broadcast (&s_sweeper.wake);
-    pthread_mutex_unlock (&s_sweeper.lock);
-    if (started)
-        pthread_join (s_sweeper.thread, NULL);
-    if (s_sweeper.armed)
-        sqlite3_cancel_auto_extension ((void (*) (void)) s_sweeper_spot);
-}
-
 err_t
 invoices_setup (service_t *svc, err_info_t *err)
 {
-    (void) err;
     err_t rc = service_resource (svc, &erp_invoices);
     if (rc != ERR_OK)
         return rc;
@@ -542,15 +462,7 @@ invoices_setup (service_t *svc, err_info_t *err)
         http_server_route (http, "POST", "/api/v1/invoices/overdue_check", s_overdue_check,
                            HTTP_WRITE);
     }
-    //  Serving (a command server exists; not for `routes` or admin
-    //  commands): start the sweeper with the service's first connection.
-    if (service_commands (svc)) {
-        pthread_mutex_lock (&s_sweeper.lock);
-        snprintf (s_sweeper.suffix, sizeof s_sweeper.suffix, "/%s", service_def (svc)->db_file);
-        s_sweeper.armed = !s_sweeper.stopping;
-        pthread_mutex_unlock (&s_sweeper.lock);
-        if (sqlite3_auto_extension ((void (*) (void)) s_sweeper_spot) != SQLITE_OK)
-            log_error ("invoices", "cannot arm the overdue sweeper", "reason=%s", "auto extension");
-    }
+    if (!service_every (svc, "overdue-sweep", INVOICE_SWEEP_EVERY_S * 1000, s_sweep_once, NULL))
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
     return ERR_OK;
 }

@@ -27,7 +27,5 @@ main (int argc, char **argv)
     };
     service_def_t d = def;
     d.nmigrations = erp_nmigrations;
-    int rc = service_main (&d, argc, argv);
-    invoices_sweeper_stop ();
-    return rc;
+    return service_main (&d, argc, argv);
 }

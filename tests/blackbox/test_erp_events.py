@@ -219,6 +219,24 @@ def test_back_dated_invoice_goes_overdue_once(shop):
     assert erp.api("POST", "/api/v1/invoices/overdue_check").json() == {"notified": 0}
 
 
+def test_the_periodic_sweep_announces_an_overdue_invoice_without_being_asked(shop):
+    """The sweep is a periodic task of the service (service_every): it runs
+    once the service listens, so after a restart the overdue invoice is
+    announced with nobody calling overdue_check."""
+    erp, p, w, c = shop
+    o = shipped_order(erp, c, 1, external_ref=uid())
+    inv = invoice(erp, o, issued_on=days_ago(20))
+    assert inv["overdue_notified_at"] is None
+    seq = last_seq(erp)
+    erp.restart()
+    deadline = time.time() + 10
+    while get(erp, "invoices", inv["id"])["overdue_notified_at"] is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert get(erp, "invoices", inv["id"])["overdue_notified_at"] is not None
+    ev = of_type(events_since(erp, seq), "invoice.overdue")
+    assert [e["entity_id"] for e in ev] == [inv["id"]]
+
+
 def test_paid_void_and_current_invoices_never_go_overdue(shop):
     erp, p, w, c = shop
     paid = invoice(erp, shipped_order(erp, c, 1), issued_on=days_ago(30))
