@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { checkA11y, launch, newPage, screenshot, settled, VIEWPORTS } from './lib/browser.mjs';
 import { signIn, startSystem, waitUntil } from './lib/system.mjs';
 
 let sys;
@@ -147,6 +147,11 @@ test('the board in Persian lays out right to left', async (t) => {
   await page.getByRole('heading', { name: 'مذاکره' }).waitFor();
   await settled(page);
   await screenshot(page, 'crm-board-fa');
+  // On a phone the board scrolls inside itself; the page never gets wider
+  // than the window (in either direction).
+  await page.setViewportSize(VIEWPORTS.phone);
+  const widths = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+  assert.ok(widths.sw <= widths.cw, `the Persian board on a phone is ${widths.sw}px wide in a ${widths.cw}px window`);
   // and back: the language is remembered on the user
   await page.getByLabel('زبان').selectOption('en');
   await page.getByRole('heading', { name: 'Pipeline', level: 1 }).waitFor();
