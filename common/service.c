@@ -10,6 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "retention.h"
 #include "session.h"
 #include "web.h"
 
@@ -42,6 +43,8 @@ struct _service_t {
     metric_t *published_seq;
     web_site_t site;              //  the pages (common/web.h)
     service_task_t *tasks;        //  periodic work, newest first
+    int64_t keep_inbox_ms, keep_idempotency_ms;   //  common/retention.h; 0 keeps all
+    metric_t *pruned_inbox, *pruned_idempotency;
     struct s_stop_hook {
         service_stop_fn *fn;
         void *arg;
@@ -76,6 +79,9 @@ static const config_opt_t s_opts[] = {
     { "http-timeout", "30", "seconds an HTTP connection may idle or take to send a request's head" },
     { "audit-days", "365", "days audit rows are kept (0: forever)" },
     { "outbox-retention-days", "30", "days published events stay replayable (0: forever)" },
+    { "inbox-retention-days", "90", "days an applied command's id is remembered against a repeat (0: forever);"
+                                    " keep it above the other program's --outbox-retention-days" },
+    { "idempotency-retention-hours", "168", "hours an Idempotency-Key answers a retry (0: forever)" },
     { "pub-hwm", "100000", "send high-water mark of the PUB socket (events queued per subscriber)" },
     { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
     { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
@@ -593,6 +599,25 @@ s_setup (service_t *svc, err_info_t *err)
 
 //  --- serving ---
 
+//  The retention task (common/retention.h): at most 50 transactions of
+//  1,000 rows per table a minute, so a backlog never holds the write lock
+//  for long and is gone after a few runs.
+static void
+s_retention (db_t *db, void *arg)
+{
+    service_t *svc = arg;
+    err_info_t err;
+    err_clear (&err);
+    int64_t inbox = 0, idempotency = 0;
+    if (retention_run (db, clock_now_ms (), svc->keep_inbox_ms, svc->keep_idempotency_ms, 1000, 50, &inbox,
+                       &idempotency, &err) != ERR_OK)
+        log_warn ("retention", "prune failed", "error=\"%s\"", err.message);
+    metric_add (svc->pruned_inbox, inbox);
+    metric_add (svc->pruned_idempotency, idempotency);
+    if (inbox + idempotency > 0)
+        log_info ("retention", "pruned", "inbox=%lld idempotency=%lld", (long long) inbox, (long long) idempotency);
+}
+
 static int
 s_serve (service_t *svc)
 {
@@ -618,6 +643,29 @@ s_serve (service_t *svc)
     if (!ok_threads || threads < 1 || threads > 64 || retention < 0) {
         fprintf (stderr, "%s: --http-threads must be 1..64 and --outbox-retention-days >= 0\n", svc->def->program);
         return 2;
+    }
+    bool ok_inbox = true, ok_idem = true;
+    int64_t keep_inbox = config_get_int (svc->config, "inbox-retention-days", 90, &ok_inbox);
+    int64_t keep_idem = config_get_int (svc->config, "idempotency-retention-hours", 168, &ok_idem);
+    if (!ok_inbox || !ok_idem || keep_inbox < 0 || keep_inbox > 36500 || keep_idem < 0 || keep_idem > 876000) {
+        fprintf (stderr, "%s: --inbox-retention-days must be 0..36500 and --idempotency-retention-hours 0..876000\n",
+                 svc->def->program);
+        return 2;
+    }
+    if (keep_inbox > 0 && (retention == 0 || keep_inbox < retention))
+        log_warn ("retention", "inbox shorter than the replay window",
+                  "inbox_days=%lld outbox_days=%lld note=\"a command replayed after its id was forgotten would apply"
+                  " again; keep --inbox-retention-days above the other program's --outbox-retention-days\"",
+                  (long long) keep_inbox, (long long) retention);
+    svc->keep_inbox_ms = keep_inbox * 86400000LL;
+    svc->keep_idempotency_ms = keep_idem * 3600000LL;
+    svc->pruned_inbox = metrics_get ("retention_deleted_total", "table=\"inbox\"", "counter",
+                                     "rows deleted by retention");
+    svc->pruned_idempotency = metrics_get ("retention_deleted_total", "table=\"idempotency\"", "counter",
+                                           "rows deleted by retention");
+    if ((keep_inbox > 0 || keep_idem > 0) && !service_every (svc, "retention", 60000, s_retention, svc)) {
+        fprintf (stderr, "%s: out of memory\n", svc->def->program);
+        return 1;
     }
     if (!ok_hwm || pub_hwm < 1 || pub_hwm > 10000000) {
         fprintf (stderr, "%s: --pub-hwm must be 1..10000000\n", svc->def->program);

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "command.h"
 #include "outbox.h"
+#include "retention.h"
 #include "db.h"
 #include "http.h"
 #include "resource.h"

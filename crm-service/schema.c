@@ -179,5 +179,6 @@ const db_migration_t crm_migrations[] = {
     { "crm.3", s_m3 },
     { "crm.4", s_m4 },
     { "audit.1", audit_migration_sql },
+    { "retention.1", retention_migration_sql },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

@@ -178,5 +178,6 @@ const db_migration_t erp_migrations[] = {
     { "auth.2", auth_migration_2_sql },
     { "audit.1", audit_migration_sql },
     { "erp.11", s_m11 },
+    { "retention.1", retention_migration_sql },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];
