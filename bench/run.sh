@@ -10,8 +10,8 @@
 #   BENCH_SECONDS     length of each measurement (default 10)
 #   BENCH_ROUNDS      rounds of the read, create and confirm benchmarks, the best
 #                     of each side kept (default 3)
-#   BENCH_ONLY        any of get,post,search,typeahead,confirm,bridge (default
-#                     all six); "dataset" only builds the search data set
+#   BENCH_ONLY        any of get,post,search,typeahead,confirm,bridge,retention (default
+#                     all seven); "dataset" only builds the search data set
 #   BENCH_POST_CONNS  wrk connections for the create and confirm benchmarks
 #                     (default 16)
 #   BENCH_ORDERS      draft orders made for the confirm benchmark (default
@@ -22,6 +22,8 @@
 #   BENCH_CACHE       where the search data set is cached (default
 #                     bench/results/cache)
 #   BENCH_TYPED       names typed by the search-as-you-type benchmark (default 200)
+#   BENCH_RETENTION_COMMANDS, BENCH_RETENTION_KEYS  writes of the retention
+#                     benchmark (default 1000000 commands, 100000 keys)
 #   BUILD, BIN        build and binary folders, as for make (default build, bin)
 #
 # Loopback only; every process it starts is stopped on exit.
@@ -33,13 +35,15 @@ cd "$ROOT"
 N=${BENCH_CUSTOMERS:-1000000}
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-get,post,search,typeahead,confirm,bridge}
+ONLY=${BENCH_ONLY:-get,post,search,typeahead,confirm,bridge,retention}
 ORDERS=${BENCH_ORDERS:-20000}
 POST_CONNS=${BENCH_POST_CONNS:-16}
 GET_RECORDS=1000
 RESULTS=bench/results
 CACHE=${BENCH_CACHE:-$RESULTS/cache}
 TYPED=${BENCH_TYPED:-200}
+RETENTION_COMMANDS=${BENCH_RETENTION_COMMANDS:-1000000}
+RETENTION_KEYS=${BENCH_RETENTION_KEYS:-100000}
 # The same BUILD and BIN as make (`make BUILD=… BIN=… bench` passes them on).
 BUILD=${BUILD:-build}
 BIN=${BIN:-bin}
@@ -477,6 +481,13 @@ if want bridge; then
     # shellcheck source=bench/bridge_bench.sh
     . bench/bridge_bench.sh
     bench_bridge
+fi
+if want retention; then
+    # The exactly-once tables after a million writes (bench/retention.py):
+    # sizes and the time to prune them, no baseline; its own table.
+    log "retention: $RETENTION_COMMANDS commands, $RETENTION_KEYS Idempotency-Keys"
+    $PY bench/retention.py "$BIN" "$RETENTION_COMMANDS" "$RETENTION_KEYS" >"$RESULTS/retention.md"
+    NOTES+=("" "Retention of the exactly-once tables (bench/retention.py):" "" "$(cat "$RESULTS/retention.md")")
 fi
 
 # --- report ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <assert.h>
+#include <time.h>
 
 const char retention_migration_sql[] =
     "CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);";
@@ -70,6 +71,9 @@ s_prune_table (db_t *db, s_prune_fn *prune, int64_t before_ms, int batch, int *b
         }
         *total += deleted;
         (*batches_left)--;
+        //  Let writers waiting on the lock in before the next batch.
+        if (deleted == batch)
+            nanosleep (&(struct timespec) { .tv_sec = 0, .tv_nsec = 2000000 }, NULL);
     }
     return ERR_OK;
 }

@@ -9,8 +9,10 @@
 //  that is while that event is in the other program's outbox
 //  (--outbox-retention-days, 30 by default) or a dead letter waits for a
 //  retry. A failed command is never stored, so a retried dead letter does
-//  not depend on the inbox. The inbox keeps 90 days by default: three
-//  times the outbox's replay window. An Idempotency-Key answers a client's
+//  not depend on the inbox. The inbox keeps 35 days by default: the
+//  outbox's 30-day replay window and five days to spare. The inbox grows
+//  by one row (about 200 bytes, bench/README.md) per command, so its size
+//  settles at commands per day times the retention. An Idempotency-Key answers a client's
 //  retry of one request: 7 days by default (clients retry within minutes).
 #ifndef COMMON_RETENTION_H
 #define COMMON_RETENTION_H
@@ -35,10 +37,10 @@ err_t
 err_t
     retention_prune_idempotency (db_t *db, int64_t before_ms, int limit, int *deleted, err_info_t *err);
 
-//  Prune both tables in transactions of at most `batch` rows each, until
-//  nothing is older than its limit or `max_batches` transactions ran (the
-//  next run goes on), so that a large backlog never holds the write lock
-//  for long. keep_*_ms <= 0 keeps that table whole. Adds to *inbox_deleted
+//  Prune both tables in transactions of at most `batch` rows each, with a
+//  2 ms pause between them, until nothing is older than its limit or
+//  `max_batches` transactions ran on a table (the next run goes on), so
+//  that a large backlog never holds the write lock for long. keep_*_ms <= 0 keeps that table whole. Adds to *inbox_deleted
 //  and *idempotency_deleted. Runs outside any transaction.
 err_t
     retention_run (db_t *db, int64_t now_ms, int64_t keep_inbox_ms, int64_t keep_idempotency_ms, int batch,
