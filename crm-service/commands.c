@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "json.h"
 #include "money.h"
+#include "upsert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,75 +128,36 @@ s_assigned_alert (db_t *db, const actor_t *actor, const cJSON *rec, err_info_t *
 }
 
 //  --- customer.upsert ---
-//  {"id": crm id or null, "erp_id": "…", "fields": {…}, "archived": bool?}
+
+//  A customer that ERP made: an owner by the rule when it names none, and
+//  the managers told.
+static err_t
+s_customer_create (db_t *db, const actor_t *actor, cJSON *body, cJSON **rec, err_info_t *err)
+{
+    bool unowned = !json_str (body, "owner_id");
+    err_t rc = unowned ? s_assign_owner (db, body, err) : ERR_OK;
+    if (rc == ERR_OK)
+        rc = resource_create (db, &crm_customers, actor, body, RW_REMOTE | RW_SYSTEM, NULL, rec, err);
+    if (rc == ERR_OK && unowned)
+        rc = s_assigned_alert (db, actor, *rec, err);
+    return rc;
+}
+
 //  A known customer (by id, else by erp_id) takes only the ERP-owned
 //  fields; an unknown one is created with every field given.
+static const upsert_def_t s_upsert = {
+    .def = &crm_customers,
+    .link = "erp_id",
+    .create = s_customer_create,
+};
+
+//  {"id": crm id or null, "erp_id": "…", "fields": {…}, "archived": bool?, "initial": bool?}
 static err_t
 s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
 {
-    const char *id = json_str (data, "id");
-    const char *erp_id = json_str (data, "erp_id");
-    const cJSON *fields = cJSON_GetObjectItem (data, "fields");
-    const cJSON *archived = cJSON_GetObjectItem (data, "archived");
-    if (!erp_id || !*erp_id)
-        return err_set (err, ERR_INVALID, "erp_id", "erp_id is required");
-    if (fields && !cJSON_IsObject (fields))
-        return err_set (err, ERR_INVALID, "fields", "fields must be an object");
-    if (archived && !cJSON_IsBool (archived))
-        return err_set (err, ERR_INVALID, "archived", "archived must be true or false");
-    char found[ID_LEN] = "";
-    if (id) {
-        if (!id_valid (id) || !s_find (db, &crm_customers, "id", id, found))
-            return err_set (err, ERR_NOT_FOUND, "id", "no customer has this id");
-    }
-    else
-        s_find (db, &crm_customers, "erp_id", erp_id, found);
     cJSON *rec = NULL;
-    err_t rc;
-    bool created = !*found;
-    if (created) {
-        cJSON *body = fields ? cJSON_Duplicate (fields, true) : cJSON_CreateObject ();
-        cJSON_DeleteItemFromObject (body, "erp_id");
-        cJSON_AddStringToObject (body, "erp_id", erp_id);
-        bool unowned = !json_str (body, "owner_id");
-        rc = unowned ? s_assign_owner (db, body, err) : ERR_OK;
-        if (rc == ERR_OK)
-            rc = resource_create (db, &crm_customers, actor, body, RW_REMOTE | RW_SYSTEM, NULL, &rec, err);
-        if (rc == ERR_OK && unowned)
-            rc = s_assigned_alert (db, actor, rec, err);
-        cJSON_Delete (body);
-    }
-    else {
-        //  CRM owns identity and contact fields: from ERP only its own.
-        //  A link-back (`initial`) carries ERP's fields as they were when
-        //  ERP created the customer; once the link is here, ERP's own events
-        //  have brought the same or newer, so only the link counts.
-        char linked[ID_LEN];
-        bool stale = cJSON_IsTrue (cJSON_GetObjectItem (data, "initial"))
-                     && s_find (db, &crm_customers, "erp_id", erp_id, linked) && strcmp (linked, found) == 0;
-        const cJSON *take = stale ? NULL : fields;
-        cJSON *patch = cJSON_CreateObject ();
-        const cJSON *f;
-        cJSON_ArrayForEach (f, take) {
-            bool remote = false;
-            for (const field_def_t *d = crm_customers.fields; d->name; d++)
-                if (strcmp (d->name, f->string) == 0)
-                    remote = d->flags & F_REMOTE;
-            if (remote)
-                cJSON_AddItemToObject (patch, f->string, cJSON_Duplicate (f, true));
-        }
-        cJSON_DeleteItemFromObject (patch, "erp_id");
-        cJSON_AddStringToObject (patch, "erp_id", erp_id);
-        rc = resource_update (db, &crm_customers, actor, found, -1, patch, RW_REMOTE, "updated", &rec, err);
-        cJSON_Delete (patch);
-    }
-    if (rc == ERR_OK && archived && cJSON_IsTrue (archived) != cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived"))) {
-        char rid[ID_LEN];
-        snprintf (rid, sizeof rid, "%s", json_str (rec, "id"));
-        cJSON_Delete (rec);
-        rec = NULL;
-        rc = resource_archive (db, &crm_customers, actor, rid, -1, cJSON_IsTrue (archived), &rec, err);
-    }
+    bool created = false;
+    err_t rc = upsert_apply (db, &s_upsert, actor, data, &rec, &created, err);
     if (rc == ERR_OK)
         *result = s_result (rec, created);
     cJSON_Delete (rec);

@@ -7,6 +7,7 @@
 #include "erp.h"
 #include "id.h"
 #include "json.h"
+#include "upsert.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -107,80 +108,26 @@ erp_find_id (db_t *db, const char *table, const char *column, const char *value,
 
 //  --- customer.upsert ---
 
-static const field_def_t *
-s_field (const char *name)
-{
-    for (const field_def_t *f = erp_customers.fields; f->name; f++)
-        if (strcmp (f->name, name) == 0)
-            return f;
-    return NULL;
-}
-
-//  {"id": erp id or null, "crm_id": "…", "fields": {…}, "archived": bool?}
 //  A known customer (by id, else by crm_id) takes only the CRM-owned
 //  fields; an unknown one is created with the fields ERP knows (CRM-only
-//  fields such as tags are left out, computed ones are never taken).
+//  fields such as tags are left out, computed ones are never taken). An
+//  archived customer takes no changes: a restore comes first, an archive
+//  last.
+static const upsert_def_t s_upsert = {
+    .def = &erp_customers,
+    .link = "crm_id",
+    .create_known_only = true,
+    .archived_frozen = true,
+};
+
+//  {"id": erp id or null, "crm_id": "…", "fields": {…}, "archived": bool?}
 static err_t
 s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result,
                    err_info_t *err)
 {
-    const char *id = json_str (data, "id");
-    const char *crm_id = json_str (data, "crm_id");
-    const cJSON *fields = cJSON_GetObjectItem (data, "fields");
-    const cJSON *archived = cJSON_GetObjectItem (data, "archived");
-    if (!crm_id || !*crm_id)
-        return err_set (err, ERR_INVALID, "crm_id", "crm_id is required");
-    if (fields && !cJSON_IsObject (fields))
-        return err_set (err, ERR_INVALID, "fields", "fields must be an object");
-    if (archived && !cJSON_IsBool (archived))
-        return err_set (err, ERR_INVALID, "archived", "archived must be true or false");
-    char found[ID_LEN] = "";
-    if (id) {
-        if (!id_valid (id) || !erp_find_id (db, "customers", "id", id, found))
-            return err_set (err, ERR_NOT_FOUND, "id", "no customer has this id");
-    }
-    else
-        erp_find_id (db, "customers", "crm_id", crm_id, found);
-    bool created = !*found;
-    cJSON *body = cJSON_CreateObject ();
-    const cJSON *f;
-    cJSON_ArrayForEach (f, fields)
-    {
-        const field_def_t *d = s_field (f->string);
-        if (!d || (d->flags & F_SYSTEM) || (!created && !(d->flags & F_REMOTE)))
-            continue;
-        cJSON_AddItemToObject (body, f->string, cJSON_Duplicate (f, true));
-    }
-    cJSON_DeleteItemFromObject (body, "crm_id");
-    cJSON_AddStringToObject (body, "crm_id", crm_id);
     cJSON *rec = NULL;
-    err_t rc = ERR_OK;
-    //  An archived record takes no changes: a restore comes first, an
-    //  archive last.
-    bool was_archived =
-        !created && db_scalar_int (db, "SELECT archived FROM customers WHERE id = ?1", found, 0);
-    if (was_archived && cJSON_IsFalse (archived))
-        rc = resource_archive (db, &erp_customers, actor, found, -1, false, NULL, err);
-    if (rc != ERR_OK)
-        ;
-    else if (created)
-        rc = resource_create (db, &erp_customers, actor, body, RW_REMOTE | RW_SYSTEM, NULL, &rec,
-                              err);
-    else if (was_archived && !cJSON_IsFalse (archived))
-        rc = resource_get (db, &erp_customers, NULL, found, &rec, err);
-    else
-        rc = resource_update (db, &erp_customers, actor, found, -1, body, RW_REMOTE, "updated",
-                              &rec, err);
-    cJSON_Delete (body);
-    if (rc == ERR_OK && archived
-        && cJSON_IsTrue (archived) != cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived"))) {
-        char rid[ID_LEN];
-        snprintf (rid, sizeof rid, "%s", json_str (rec, "id"));
-        cJSON_Delete (rec);
-        rec = NULL;
-        rc = resource_archive (db, &erp_customers, actor, rid, -1, cJSON_IsTrue (archived), &rec,
-                               err);
-    }
+    bool created = false;
+    err_t rc = upsert_apply (db, &s_upsert, actor, data, &rec, &created, err);
     if (rc == ERR_OK) {
         *result = cJSON_CreateObject ();
         cJSON_AddStringToObject (*result, "id", json_str (rec, "id"));
