@@ -36,6 +36,7 @@ extern const resource_def_t erp_picking;
 extern const resource_def_t erp_journal;
 extern const resource_def_t erp_shipments;
 extern const resource_def_t erp_invoices;
+extern const resource_def_t erp_purchase_orders;
 
 err_t customers_setup (service_t *svc, err_info_t *err);
 err_t products_setup (service_t *svc, err_info_t *err);
@@ -119,10 +120,31 @@ err_t invoices_overdue_sweep (db_t *db, const actor_t *actor, int *notified, err
 #define ACC_RECEIVABLES "1100"
 #define ACC_INVENTORY "1200"
 #define ACC_PAYABLES "2000"
+#define ACC_GRNI "2100"
 #define ACC_TAX "2200"
+#define ACC_CAPITAL "3000"
+#define ACC_RETAINED "3100"
 #define ACC_REVENUE "4000"
+#define ACC_OTHER_INCOME "4900"
 #define ACC_COGS "5000"
 #define ACC_ADJUST "5100"
+#define ACC_PRICE_VARIANCE "5200"
+#define ACC_EXPENSES "6000"
+
+//  An account of the chart: code, name, type (asset, liability, equity,
+//  revenue, expense).
+typedef struct {
+    const char *code;
+    const char *name;
+    const char *type;
+} journal_account_t;
+
+//  The chart's account of code, NULL if it has none.
+const journal_account_t *journal_account (const char *code);
+
+//  The type of an account: the chart's, else by its first digit (1 asset,
+//  2 liability, 3 equity, 4 revenue, 5-9 expense).
+const char *journal_account_type (const char *code);
 
 typedef struct {
     const char *account;
@@ -131,9 +153,37 @@ typedef struct {
 } journal_line_t;
 
 //  Post a journal entry of n lines in the caller's transaction (lines of
-//  zero are left out; an entry of nothing posts nothing). ERR_INTERNAL if
-//  debits and credits differ.
+//  zero are left out; an entry of nothing posts nothing), dated today.
+//  ERR_INTERNAL if debits and credits differ; ERR_RULE (field posted_on)
+//  if the period is closed.
 err_t journal_post (db_t *db, const actor_t *actor, const char *kind, const char *reference,
                     const char *source_id, const journal_line_t *lines, int n, err_info_t *err);
+
+//  The same, dated posted_on (YYYY-MM-DD; NULL: today), with a memo (may
+//  be NULL). Every posting goes through here: a closed period refuses it.
+err_t journal_post_on (db_t *db, const actor_t *actor, const char *posted_on, const char *kind,
+                       const char *reference, const char *source_id, const char *memo,
+                       const journal_line_t *lines, int n, err_info_t *err);
+
+//  1 if the month of date (YYYY-MM-DD or YYYY-MM) is closed, 0 if open,
+//  -1 on error.
+int journal_period_closed (db_t *db, const char *date);
+
+//  Per account of the entries posted from..to (either NULL: unbounded),
+//  {account, name, type, debit_minor, credit_minor, balance_minor},
+//  ordered by account; the sums into *debit and *credit. NULL on error.
+//  Caller owns the array.
+cJSON *journal_balances (db_t *db, const char *from, const char *to, int64_t *debit,
+                         int64_t *credit);
+
+//  Query argument name as a date YYYY-MM-DD into *out (NULL if absent);
+//  false (after a 400 answer) when malformed.
+bool journal_date_arg (http_req_t *req, const char *name, const char **out);
+
+//  Whether the actor may read the books; false after a 403 answer.
+bool journal_can_read (http_req_t *req);
+
+err_t payables_setup (service_t *svc, err_info_t *err);
+err_t statements_setup (service_t *svc, err_info_t *err);
 
 #endif

@@ -20,6 +20,8 @@ static const field_def_t s_supplier_fields[] = {
     { .name = "currency", .type = FT_CURRENCY, .def = "\"EUR\"" },
     { .name = "lead_time_days", .type = FT_INT, .min = 0, .max = 365 },
     { .name = "notes", .type = FT_TEXT, .max = 10000 },
+    //  Days from a supplier bill's date to its due date (erp.books.1).
+    { .name = "payment_terms_days", .type = FT_INT, .min = 0, .max = 365, .def = "30" },
     { NULL }
 };
 

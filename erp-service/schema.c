@@ -169,6 +169,57 @@ static const char s_m10[] =
 static const char s_m11[] = "CREATE INDEX payments_reference_key ON payments ("
                             ERP_PAYMENT_REF_KEY ("reference") ");";
 
+//  erp.books.1: the books grow up. Every journal entry and line has a
+//  posting date (older ones: the day they were made) and may carry a memo;
+//  months can be closed (periods); suppliers have payment terms; supplier
+//  bills (matched per purchase order line to what was received, the
+//  billed quantities in supplier_bill_lines) and supplier payments with
+//  their allocations. A supplier's bill reference is unique per supplier
+//  as compared (trimmed, case folded), like payment references.
+static const char s_books1[] =
+    "ALTER TABLE journal_entries ADD COLUMN posted_on TEXT;"
+    "ALTER TABLE journal_entries ADD COLUMN memo TEXT;"
+    "UPDATE journal_entries SET posted_on = substr(created_at, 1, 10);"
+    "CREATE INDEX journal_entries_posted ON journal_entries (posted_on);"
+    "ALTER TABLE journal_lines ADD COLUMN posted_on TEXT;"
+    "UPDATE journal_lines SET posted_on ="
+    "  (SELECT e.posted_on FROM journal_entries e WHERE e.id = journal_lines.entry_id);"
+    "CREATE INDEX journal_lines_posted ON journal_lines (posted_on, account);"
+    "CREATE TABLE periods (period TEXT PRIMARY KEY, status TEXT NOT NULL"
+    "  CHECK (status IN ('open', 'closed')), closed_at TEXT, closed_by TEXT, reopened_at TEXT,"
+    "  reopened_by TEXT, reopen_reason TEXT);"
+    "ALTER TABLE suppliers ADD COLUMN payment_terms_days INTEGER NOT NULL DEFAULT 30;"
+    "CREATE TABLE supplier_bills (" META ", number TEXT NOT NULL UNIQUE,"
+    "  supplier_id TEXT NOT NULL REFERENCES suppliers(id),"
+    "  purchase_order_id TEXT NOT NULL REFERENCES purchase_orders(id), supplier_ref TEXT NOT NULL,"
+    "  status TEXT NOT NULL, currency TEXT NOT NULL, bill_date TEXT NOT NULL, due_on TEXT NOT NULL,"
+    "  subtotal_minor INTEGER NOT NULL, tax_minor INTEGER NOT NULL, total_minor INTEGER NOT NULL,"
+    "  paid_minor INTEGER NOT NULL DEFAULT 0, lines TEXT NOT NULL, notes TEXT, voided_at TEXT,"
+    "  CHECK (paid_minor >= 0 AND paid_minor <= total_minor));"
+    "CREATE INDEX supplier_bills_created ON supplier_bills (created_at, id);"
+    "CREATE INDEX supplier_bills_supplier ON supplier_bills (supplier_id, status, due_on);"
+    "CREATE INDEX supplier_bills_po ON supplier_bills (purchase_order_id);"
+    "CREATE UNIQUE INDEX supplier_bills_ref ON supplier_bills (supplier_id, "
+    ERP_PAYMENT_REF_KEY ("supplier_ref") ") WHERE voided_at IS NULL;"
+    "CREATE TABLE supplier_bill_lines (bill_id TEXT NOT NULL REFERENCES supplier_bills(id)"
+    "  DEFERRABLE INITIALLY DEFERRED, purchase_order_id TEXT NOT NULL, po_line INTEGER NOT NULL,"
+    "  product_id TEXT NOT NULL, quantity INTEGER NOT NULL CHECK (quantity > 0),"
+    "  unit_cost_minor INTEGER NOT NULL, void INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX supplier_bill_lines_po ON supplier_bill_lines (purchase_order_id, po_line);"
+    "CREATE TABLE supplier_payments (" META ", supplier_id TEXT NOT NULL REFERENCES suppliers(id),"
+    "  amount_minor INTEGER NOT NULL CHECK (amount_minor > 0), currency TEXT NOT NULL,"
+    "  method TEXT NOT NULL, reference TEXT NOT NULL, paid_on TEXT,"
+    "  allocated_minor INTEGER NOT NULL DEFAULT 0, unallocated_minor INTEGER NOT NULL DEFAULT 0,"
+    "  allocations TEXT NOT NULL, notes TEXT);"
+    "CREATE INDEX supplier_payments_created ON supplier_payments (created_at, id);"
+    "CREATE INDEX supplier_payments_supplier ON supplier_payments (supplier_id);"
+    "CREATE INDEX supplier_payments_reference_key ON supplier_payments ("
+    ERP_PAYMENT_REF_KEY ("reference") ");"
+    "CREATE TABLE supplier_payment_allocations (payment_id TEXT NOT NULL"
+    "  REFERENCES supplier_payments(id), bill_id TEXT NOT NULL REFERENCES supplier_bills(id),"
+    "  amount_minor INTEGER NOT NULL CHECK (amount_minor > 0));"
+    "CREATE INDEX supplier_payment_allocations_bill ON supplier_payment_allocations (bill_id);";
+
 //  erp.db's migrations by name, in the order they were added (common/db.h);
 //  a new one goes at the end, under a new name.
 const db_migration_t erp_migrations[] = {
@@ -179,5 +230,6 @@ const db_migration_t erp_migrations[] = {
     { "audit.1", audit_migration_sql },
     { "erp.11", s_m11 },
     { "retention.1", retention_migration_sql },
+    { "erp.books.1", s_books1 },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

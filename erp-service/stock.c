@@ -388,7 +388,7 @@ s_post (db_t *db, const actor_t *actor, const char *product_id, const char *kind
         return err_set (err, ERR_INVALID, "quantity", "the move's value is too large");
     journal_line_t l[2] = { { ACC_INVENTORY, 0, 0 }, { NULL, 0, 0 } };
     if (strcmp (kind, "receipt") == 0)
-        l[1].account = ACC_PAYABLES;
+        l[1].account = ACC_GRNI;   //  until the supplier's bill (payables.c)
     else if (strcmp (kind, "shipment") == 0)
         l[1].account = ACC_COGS;
     else if (strcmp (kind, "adjustment") == 0)

@@ -130,6 +130,7 @@ E_WH = "AFFAA"          # stock steps, shipping
 E_PUR = "FAFAA"         # suppliers, products, purchase orders, replenishment
 E_ACC = "FFAAA"         # customers' finance, orders, invoices, payments, journal, reports
 E_OPS = "FFFAA"         # warehouses
+E_BOOKS = "FFAFA"       # supplier bills and payments, manual entries, period close: the bookkeepers
 E_PO_READ = "FAAAA"     # purchase orders: purchasing and accountant read
 
 
@@ -193,6 +194,13 @@ ERP = {
     **_erp_resource("journal", E_ACC),
     "GET /api/v1/reports/trial_balance": E_ACC, "GET /api/v1/reports/receivables_aging": E_ACC,
     "GET /api/v1/reports/stock_valuation": E_ACC, "GET /api/v1/reports/sales": E_ACC,
+    **_erp_resource("supplier_bills", E_PO_READ, E_BOOKS, archive=False),
+    "POST /api/v1/supplier_bills/{id}/void": E_BOOKS,
+    **_erp_resource("supplier_payments", E_ACC, E_BOOKS, archive=False),
+    "GET /api/v1/accounts": E_ACC, "POST /api/v1/journal": E_BOOKS, "GET /api/v1/periods": E_ACC,
+    "POST /api/v1/periods/{period}/close": E_BOOKS, "POST /api/v1/periods/{period}/reopen": E_ADMIN,
+    "GET /api/v1/reports/payables_aging": E_ACC, "GET /api/v1/reports/profit_and_loss": E_ACC,
+    "GET /api/v1/reports/balance_sheet": E_ACC,
 }
 
 #  --- bridge: docs/bridge.md, admin everything, viewer reads ---------------
@@ -516,6 +524,12 @@ class ErpWorld(World):
         pm = create(svc, "payments", {"customer_id": c["id"], "amount_minor": 100, "reference": "MX-PAY"})
         po = create(svc, "purchase_orders", {"supplier_id": s["id"], "warehouse_id": w["id"],
                                              "lines": [{"product_id": p["id"], "quantity": 5}]})
+        bought = create(svc, "purchase_orders", {"supplier_id": s["id"], "warehouse_id": w["id"],
+                                                 "lines": [{"product_id": p["id"], "quantity": 2}]})
+        assert svc.api("POST", "/api/v1/purchase_orders/%s/order" % bought["id"]).status_code == 200
+        assert svc.api("POST", "/api/v1/purchase_orders/%s/receive" % bought["id"], json={}).status_code == 200
+        sb = create(svc, "supplier_bills", {"purchase_order_id": bought["id"], "supplier_ref": "MX-BILL"})
+        sp = create(svc, "supplier_payments", {"supplier_id": s["id"], "amount_minor": 10, "reference": "MX-SPAY"})
 
         def first(name):
             items = svc.api("GET", "/api/v1/" + name).json()["items"]
@@ -524,7 +538,7 @@ class ErpWorld(World):
         self.ids = {
             "customers": c["id"], "suppliers": s["id"], "products": p["id"], "warehouses": w["id"],
             "orders": o["id"], "invoices": inv.json()["id"], "payments": pm["id"],
-            "purchase_orders": po["id"],
+            "purchase_orders": po["id"], "supplier_bills": sb["id"], "supplier_payments": sp["id"],
         }
         for name in ("stock_items", "stock", "stock_moves", "stock_alerts", "picking", "shipments",
                      "journal"):
