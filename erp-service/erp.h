@@ -92,6 +92,23 @@ cJSON *stock_suggestions (db_t *db);
 //  Available quantity of product in warehouse (0 if it has no level).
 int64_t stock_available (db_t *db, const char *product_id, const char *warehouse_id);
 
+//  The most lines a sales order has.
+#define ORDER_MAX_LINES 500
+
+//  Who waits for stock. Stock is the lower layer: it asks how much
+//  confirmed orders wait for a product (alerts, suggestions) and hands
+//  them what became available, through these two functions, which the
+//  orders area installs at set-up (stock.c never calls orders directly).
+typedef struct {
+    int64_t (*waiting) (db_t *db, const char *product_id, const char *warehouse_id);
+    err_t (*fill) (db_t *db, const actor_t *actor, const char *product_id,
+                   const char *warehouse_id, err_info_t *err);
+} stock_demand_t;
+
+//  Install demand (static storage; NULL: nobody waits). At set-up, before
+//  any request.
+void stock_set_demand (const stock_demand_t *demand);
+
 //  Quantity of product that confirmed orders wait for (not reserved, not
 //  shipped) in warehouse (NULL: every warehouse).
 int64_t orders_waiting (db_t *db, const char *product_id, const char *warehouse_id);
@@ -100,6 +117,27 @@ int64_t orders_waiting (db_t *db, const char *product_id, const char *warehouse_
 //  for it, oldest confirmed first. In the caller's transaction.
 err_t orders_fill_backorders (db_t *db, const actor_t *actor, const char *product_id,
                               const char *warehouse_id, err_info_t *err);
+
+//  Create an order from body ({header fields…, "lines": […]}) in the
+//  caller's transaction; mode is RW_CLIENT for outside input. Caller owns
+//  *out.
+err_t orders_create (db_t *db, const actor_t *actor, const cJSON *body, int mode, cJSON **out,
+                     err_info_t *err);
+
+//  Change an order: the engine's patch, plus "lines" (the whole list, as
+//  on create) while it is a draft; one erp.order.updated for both.
+err_t orders_update (db_t *db, const actor_t *actor, const char *id, long long if_match,
+                     const cJSON *patch, cJSON **out, err_info_t *err);
+
+//  Confirm a draft order (credit check, reservation, backorder of the
+//  rest). if_match < 0: any version. Caller owns *out.
+err_t orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if_match,
+                      cJSON **out, err_info_t *err);
+
+//  Cancel a draft or confirmed order with nothing shipped, releasing its
+//  reservations; reason may be NULL. Caller owns *out.
+err_t orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_match,
+                     const char *reason, cJSON **out, err_info_t *err);
 
 //  The next number of a gap-free series ("SO-2026" -> "SO-2026-000001")
 //  from the counters table, in the caller's transaction.

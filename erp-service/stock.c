@@ -100,6 +100,23 @@ const resource_def_t erp_stock_alerts = {
     .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE | R_NO_EVENTS,
 };
 
+//  --- demand ---
+
+static const stock_demand_t *s_demand;
+
+void
+stock_set_demand (const stock_demand_t *demand)
+{
+    s_demand = demand;
+}
+
+//  What orders wait for: nothing before the orders area is set up.
+static int64_t
+s_waiting (db_t *db, const char *product_id, const char *warehouse_id)
+{
+    return s_demand ? s_demand->waiting (db, product_id, warehouse_id) : 0;
+}
+
 //  --- levels ---
 
 //  What a level is compared against: the product's sku and reorder point,
@@ -129,7 +146,7 @@ s_context (db_t *db, const char *product_id, const char *warehouse_id, s_context
     sqlite3_reset (st);
     if (!found)
         return err_set (err, ERR_RULE, "product_id", "no product has this id");
-    ctx->waiting = orders_waiting (db, product_id, warehouse_id);
+    ctx->waiting = s_waiting (db, product_id, warehouse_id);
     return ERR_OK;
 }
 
@@ -315,9 +332,9 @@ s_change (db_t *db, const actor_t *actor, const char *product_id, const char *wa
     //  Stock that became free goes to the orders waiting for it, oldest
     //  first, before anything else can take it; alerts then see the result.
     int64_t available = after ? s_int (after, "available") : 0;
-    bool fill = rc == ERR_OK && available > was_available && ctx.waiting > 0;
+    bool fill = rc == ERR_OK && available > was_available && ctx.waiting > 0 && s_demand;
     if (fill)
-        rc = orders_fill_backorders (db, actor, product_id, warehouse_id, err);
+        rc = s_demand->fill (db, actor, product_id, warehouse_id, err);
     if (rc == ERR_OK && !fill)
         rc = s_alerts (db, actor, after, was_available, &ctx, err);
     else if (rc == ERR_OK) {
@@ -677,7 +694,7 @@ stock_suggestions (db_t *db)
         json_int (it, "reorder_point", &rp);
         json_int (it, "reorder_qty", &rq);
         json_int (it, "available", &av);
-        int64_t waiting = orders_waiting (db, json_str (it, "product_id"), NULL);
+        int64_t waiting = s_waiting (db, json_str (it, "product_id"), NULL);
         json_add_int (it, "waiting_demand", waiting);
         json_add_int (it, "suggested_quantity", rq > rp - av + waiting ? rq : rp - av + waiting);
     }

@@ -1,0 +1,311 @@
+//  order_steps: the steps of a sales order after it is written: confirming
+//  (credit check, reservation of what is available, backorder of the
+//  rest), filling backorders when stock becomes free (stock.c calls it
+//  through the demand hook order_routes.c installs), and cancelling.
+#include "erp.h"
+#include "clock.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  --- confirming and reserving ---
+
+//  The default warehouse: the oldest active one.
+static bool
+s_default_warehouse (db_t *db, char *id)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM warehouses WHERE archived = 0 AND active = 1"
+                                    " ORDER BY created_at, id LIMIT 1");
+    id[0] = '\0';
+    if (st && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    if (st)
+        sqlite3_reset (st);
+    return *id != '\0';
+}
+
+//  Reserve for each line of order what the warehouse has available.
+//  *short_out gets whether some quantity still waits.
+static err_t
+s_reserve_order (db_t *db, const actor_t *actor, const char *order_id, const char *warehouse_id,
+                 bool *short_out, err_info_t *err)
+{
+    *short_out = false;
+    sqlite3_stmt *st = db_stmt (
+        db, "SELECT id, product_id, quantity - reserved - shipped FROM order_lines"
+            " WHERE order_id = ?1 AND quantity - reserved - shipped > 0 ORDER BY position");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
+    //  Collect first: reserving runs other statements.
+    struct {
+        char id[ID_LEN], product[ID_LEN];
+        int64_t open;
+    } lines[ORDER_MAX_LINES];
+    int n = 0;
+    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
+    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW) {
+        snprintf (lines[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (lines[n].product, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 1));
+        lines[n].open = sqlite3_column_int64 (st, 2);
+        n++;
+    }
+    sqlite3_reset (st);
+    sqlite3_stmt *upd =
+        db_stmt (db, "UPDATE order_lines SET reserved = reserved + ?2 WHERE id = ?1");
+    if (!upd)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot reserve");
+    for (int i = 0; i < n; i++) {
+        int64_t available = stock_available (db, lines[i].product, warehouse_id);
+        int64_t take = available < lines[i].open ? available : lines[i].open;
+        if (take < lines[i].open)
+            *short_out = true;
+        if (take <= 0)
+            continue;
+        sqlite3_bind_text (upd, 1, lines[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (upd, 2, take);
+        int rc = sqlite3_step (upd);
+        sqlite3_reset (upd);
+        if (rc != SQLITE_DONE)
+            return db_error (db, rc, err);
+        err_t e = stock_reserve (db, actor, lines[i].product, warehouse_id, take, err);
+        if (e != ERR_OK)
+            return e;
+    }
+    return ERR_OK;
+}
+
+//  Now that the order waits, its products may have run out with demand waiting.
+static err_t
+s_recheck_short (db_t *db, const actor_t *actor, const char *order_id, const char *warehouse_id,
+                 err_info_t *err)
+{
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1"
+                     " AND quantity - reserved - shipped > 0");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
+    char ids[ORDER_MAX_LINES][ID_LEN];
+    int n = 0;
+    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
+    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    err_t rc = ERR_OK;
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = stock_recheck (db, actor, ids[i], warehouse_id, err);
+    return rc;
+}
+
+//  What the customer owes plus what its open orders will cost.
+static int64_t
+s_exposure (db_t *db, const char *customer_id)
+{
+    return db_scalar_int (
+        db,
+        "SELECT IFNULL((SELECT balance_minor FROM customers WHERE id = ?1), 0) + IFNULL((SELECT"
+        " SUM(l.line_total_minor + l.tax_minor) FROM orders o JOIN order_lines l ON l.order_id = "
+        "o.id"
+        " WHERE o.customer_id = ?1 AND o.status IN ('confirmed', 'partly_shipped', 'shipped', "
+        "'delivered')), 0)",
+        customer_id, 0);
+}
+
+static int64_t
+s_total (db_t *db, const char *order_id)
+{
+    return db_scalar_int (db,
+                          "SELECT IFNULL(SUM(line_total_minor + tax_minor), 0) FROM order_lines"
+                          " WHERE order_id = ?1",
+                          order_id, 0);
+}
+
+//  Confirm a draft order. Caller owns *out.
+err_t
+orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if_match,
+                cJSON **out, err_info_t *err)
+{
+    const char *id = json_str (order, "id");
+    if (strcmp (json_str (order, "status"), "draft") != 0)
+        return err_set (err, ERR_RULE, "status",
+                        "only a draft order can be confirmed (this one is %s)",
+                        json_str (order, "status"));
+    if (cJSON_IsTrue (cJSON_GetObjectItem (order, "archived")))
+        return err_set (err, ERR_RULE, "archived", "the order is archived");
+    const char *customer = json_str (order, "customer_id");
+    cJSON *c = NULL;
+    err_t rc = resource_get (db, &erp_customers, NULL, customer, &c, err);
+    if (rc != ERR_OK)
+        return rc;
+    int64_t limit = -1;
+    bool hold = cJSON_IsTrue (cJSON_GetObjectItem (c, "credit_hold"));
+    bool archived = cJSON_IsTrue (cJSON_GetObjectItem (c, "archived"));
+    const cJSON *lim = cJSON_GetObjectItem (c, "credit_limit_minor");
+    if (lim && !cJSON_IsNull (lim))
+        json_int (c, "credit_limit_minor", &limit);
+    cJSON_Delete (c);
+    if (archived)
+        return err_set (err, ERR_RULE, "customer_id", "the customer is archived");
+    if (hold)
+        return err_set (err, ERR_RULE, "customer_id", "the customer is on credit hold");
+    int64_t exposure = s_exposure (db, customer), total = s_total (db, id);
+    if (limit >= 0 && exposure + total > limit)
+        return err_set (err, ERR_RULE, "customer_id",
+                        "the order would take the customer over the credit limit (%lld owed and "
+                        "ordered + %lld > %lld)",
+                        (long long) exposure, (long long) total, (long long) limit);
+    char wh[ID_LEN];
+    const char *w = json_str (order, "warehouse_id");
+    if (w)
+        snprintf (wh, sizeof wh, "%s", w);
+    else if (!s_default_warehouse (db, wh))
+        return err_set (err, ERR_RULE, "warehouse_id", "there is no active warehouse to ship from");
+    bool waiting;
+    rc = s_reserve_order (db, actor, id, wh, &waiting, err);
+    if (rc != ERR_OK)
+        return rc;
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "status", "confirmed");
+    cJSON_AddBoolToObject (patch, "backordered", waiting);
+    cJSON_AddStringToObject (patch, "warehouse_id", wh);
+    cJSON_AddStringToObject (patch, "confirmed_at",
+                             clock_format (clock_now_ms (), now, sizeof now));
+    rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",
+                          out, err);
+    cJSON_Delete (patch);
+    if (rc == ERR_OK && waiting)
+        rc = s_recheck_short (db, actor, id, wh, err);
+    return rc;
+}
+
+int64_t
+orders_waiting (db_t *db, const char *product_id, const char *warehouse_id)
+{
+    //  CROSS JOIN keeps orders outside: the partial index orders_backordered
+    //  holds only the few waiting orders, where every line of a product
+    //  would be far more.
+    sqlite3_stmt *st = db_stmt (db, "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0) "
+                                    "FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY order_lines_order ON l.order_id = o.id"
+                                    " WHERE l.product_id = ?1 AND o.backordered = 1 AND o.status "
+                                    "IN ('confirmed', 'partly_shipped')"
+                                    " AND (?2 IS NULL OR o.warehouse_id = ?2)");
+    if (!st)
+        return 0;
+    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
+    if (warehouse_id)
+        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    int64_t v = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
+    sqlite3_reset (st);
+    return v;
+}
+
+err_t
+orders_fill_backorders (db_t *db, const actor_t *actor, const char *product_id,
+                        const char *warehouse_id, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (
+        db,
+        "SELECT DISTINCT o.id, o.confirmed_at FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY order_lines_order ON l.order_id = o.id"
+        " WHERE l.product_id = ?1 AND o.warehouse_id = ?2 AND o.backordered = 1"
+        " AND o.status IN ('confirmed', 'partly_shipped') AND l.quantity - l.reserved - l.shipped "
+        "> 0"
+        " ORDER BY o.confirmed_at, o.rowid LIMIT 1000");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read backorders");
+    char (*ids)[ID_LEN] = NULL;
+    int n = 0, cap = 0;
+    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char (*more)[ID_LEN] = realloc (ids, (size_t) cap * ID_LEN);
+            if (!more)
+                break;
+            ids = more;
+        }
+        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    }
+    sqlite3_reset (st);
+    err_t rc = ERR_OK;
+    for (int i = 0; i < n && rc == ERR_OK && stock_available (db, product_id, warehouse_id) > 0;
+         i++) {
+        bool waiting;
+        rc = s_reserve_order (db, actor, ids[i], warehouse_id, &waiting, err);
+        if (rc == ERR_OK && !waiting) {
+            cJSON *patch = cJSON_CreateObject ();
+            cJSON_AddBoolToObject (patch, "backordered", false);
+            rc = resource_update (db, &erp_orders, actor, ids[i], -1, patch, RW_SYSTEM,
+                                  "status_changed", NULL, err);
+            cJSON_Delete (patch);
+        }
+    }
+    free (ids);
+    return rc;
+}
+
+//  --- cancelling ---
+
+err_t
+orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_match,
+               const char *reason, cJSON **out, err_info_t *err)
+{
+    const char *id = json_str (order, "id"), *status = json_str (order, "status");
+    if (strcmp (status, "draft") != 0 && strcmp (status, "confirmed") != 0)
+        return err_set (err, ERR_RULE, "status", "a %s order cannot be cancelled", status);
+    if (db_scalar_int (db, "SELECT IFNULL(SUM(shipped), 0) FROM order_lines WHERE order_id = ?1",
+                       id, 0)
+        > 0)
+        return err_set (err, ERR_RULE, "status",
+                        "part of the order has shipped; it cannot be cancelled");
+    const char *wh = json_str (order, "warehouse_id");
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT product_id, SUM(reserved) FROM order_lines WHERE order_id = ?1"
+                     " AND reserved > 0 GROUP BY product_id");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
+    struct {
+        char product[ID_LEN];
+        int64_t qty;
+    } rel[ORDER_MAX_LINES];
+    int n = 0;
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW) {
+        snprintf (rel[n].product, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+        rel[n].qty = sqlite3_column_int64 (st, 1);
+        n++;
+    }
+    sqlite3_reset (st);
+    err_t rc = ERR_OK;
+    //  The order leaves the queue before its stock is released, so the
+    //  release can fill other orders' backorders.
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "status", "cancelled");
+    cJSON_AddBoolToObject (patch, "backordered", false);
+    cJSON_AddStringToObject (patch, "cancelled_at",
+                             clock_format (clock_now_ms (), now, sizeof now));
+    if (reason)
+        cJSON_AddStringToObject (patch, "cancel_reason", reason);
+    rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",
+                          NULL, err);
+    cJSON_Delete (patch);
+    if (rc == ERR_OK) {
+        sqlite3_stmt *clr = db_stmt (db, "UPDATE order_lines SET reserved = 0 WHERE order_id = ?1");
+        if (!clr)
+            return err_set (err, ERR_INTERNAL, NULL, "cannot release");
+        sqlite3_bind_text (clr, 1, id, -1, SQLITE_STATIC);
+        int r = sqlite3_step (clr);
+        sqlite3_reset (clr);
+        if (r != SQLITE_DONE)
+            return db_error (db, r, err);
+    }
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = stock_reserve (db, actor, rel[i].product, wh, -rel[i].qty, err);
+    if (rc == ERR_OK)
+        rc = resource_get (db, &erp_orders, NULL, id, out, err);
+    return rc;
+}
+
