@@ -221,6 +221,52 @@ bool journal_date_arg (http_req_t *req, const char *name, const char **out);
 //  Whether the actor may read the books; false after a 403 answer.
 bool journal_can_read (http_req_t *req);
 
+//  --- allocation of payments (allocation.c) ---
+
+//  An open document a payment may go to (an invoice, a supplier bill).
+typedef struct {
+    char id[ID_LEN], number[48];
+    char order[ID_LEN]; //  its sales order, "" if none
+    int64_t open;       //  what it still owes
+    int64_t take;       //  what this payment gives it
+} alloc_doc_t;
+
+//  Where the documents are: their table (with total_minor, paid_minor,
+//  status, currency, due_on, number), the party column, the order column
+//  (NULL: none), their description (for the update and its event), the
+//  allocation row's INSERT (?1 payment, ?2 document, ?3 amount), and the
+//  key naming the document in an allocation ("invoice_id", "bill_id").
+typedef struct {
+    const char *table;
+    const char *party_column;
+    const char *order_column;
+    const resource_def_t *def;
+    const char *insert_sql;
+    const char *key;
+} alloc_source_t;
+
+//  The open documents of party in currency, oldest due first: at most max
+//  into docs, *n of them.
+err_t alloc_read_open (db_t *db, const alloc_source_t *src, const char *party,
+                       const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err);
+
+//  Give amount to docs in order, each at most what it owes (take), and say
+//  so in rec: "allocations" [{key, number, amount_minor}],
+//  "allocated_minor", "unallocated_minor".
+void alloc_spread (const alloc_source_t *src, alloc_doc_t *docs, int n, int64_t amount,
+                   cJSON *rec);
+
+//  Called for each document after its allocation was applied.
+typedef err_t (*alloc_after_fn) (db_t *db, const actor_t *actor, const alloc_doc_t *doc,
+                                 err_info_t *err);
+
+//  Apply the spread of payment_id: each document that takes something
+//  gets paid_minor and status (paid or partly_paid) with the event
+//  payment_allocated, and an allocation row; then after (may be NULL).
+err_t alloc_apply (db_t *db, const actor_t *actor, const alloc_source_t *src,
+                   const char *payment_id, const alloc_doc_t *docs, int n, alloc_after_fn after,
+                   err_info_t *err);
+
 err_t payables_setup (service_t *svc, err_info_t *err);
 err_t statements_setup (service_t *svc, err_info_t *err);
 

@@ -580,16 +580,21 @@ s_bill_void (http_req_t *req)
     resource_reply (req, 200, rc, &err, out);
 }
 
-typedef struct {
-    char id[ID_LEN], number[48];
-    int64_t open, take;
-} s_open_t;
+//  Where a supplier payment goes.
+static const alloc_source_t s_bills = {
+    .table = "supplier_bills",
+    .party_column = "supplier_id",
+    .def = &erp_supplier_bills,
+    .insert_sql = "INSERT INTO supplier_payment_allocations (payment_id, bill_id, amount_minor)"
+                  " VALUES (?1, ?2, ?3)",
+    .key = "bill_id",
+};
 
 //  The open bill id of supplier in currency into o; ERR_RULE (field) if it
 //  is not one.
 static err_t
 s_named_bill (db_t *db, const char *id, const char *supplier, const char *currency,
-              const char *field, s_open_t *o, err_info_t *err)
+              const char *field, alloc_doc_t *o, err_info_t *err)
 {
     sqlite3_stmt *st =
         db_stmt (db, "SELECT id, number, total_minor - paid_minor, supplier_id, currency"
@@ -611,44 +616,6 @@ s_named_bill (db_t *db, const char *id, const char *supplier, const char *curren
         o->open = sqlite3_column_int64 (st, 2);
     }
     sqlite3_reset (st);
-    return rc;
-}
-
-//  Apply the allocations of payment_id to the bills.
-static err_t
-s_allocate (db_t *db, const actor_t *actor, const char *payment_id, const s_open_t *open, int n,
-            err_info_t *err)
-{
-    err_t rc = ERR_OK;
-    for (int k = 0; k < n && rc == ERR_OK; k++) {
-        if (!open[k].take)
-            continue;
-        int64_t paid =
-            db_scalar_int (db, "SELECT paid_minor FROM supplier_bills WHERE id = ?1", open[k].id, 0)
-            + open[k].take;
-        cJSON *patch = cJSON_CreateObject ();
-        json_add_int (patch, "paid_minor", paid);
-        cJSON_AddStringToObject (patch, "status",
-                                 open[k].take == open[k].open ? "paid" : "partly_paid");
-        rc = resource_update (db, &erp_supplier_bills, actor, open[k].id, -1, patch, RW_SYSTEM,
-                              "payment_allocated", NULL, err);
-        cJSON_Delete (patch);
-        sqlite3_stmt *ins =
-            rc == ERR_OK ? db_stmt (db, "INSERT INTO supplier_payment_allocations (payment_id,"
-                                        " bill_id, amount_minor) VALUES (?1, ?2, ?3)")
-                         : NULL;
-        if (rc == ERR_OK && !ins)
-            rc = err_set (err, ERR_INTERNAL, NULL, "cannot allocate");
-        if (rc == ERR_OK) {
-            sqlite3_bind_text (ins, 1, payment_id, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text (ins, 2, open[k].id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64 (ins, 3, open[k].take);
-            int r = sqlite3_step (ins);
-            sqlite3_reset (ins);
-            if (r != SQLITE_DONE)
-                rc = db_error (db, r, err);
-        }
-    }
     return rc;
 }
 
@@ -710,7 +677,7 @@ s_spay_post (http_req_t *req)
     }
     int64_t amount = 0;
     json_int (body, "amount_minor", &amount);
-    s_open_t *open = calloc (SPAY_MAX_BILLS, sizeof *open);
+    alloc_doc_t *open = calloc (SPAY_MAX_BILLS, sizeof *open);
     int n = 0;
     if (!open && rc == ERR_OK)
         rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
@@ -733,27 +700,8 @@ s_spay_post (http_req_t *req)
             n++;
         }
     }
-    else if (rc == ERR_OK && known) {
-        sqlite3_stmt *all =
-            db_stmt (db, "SELECT id, number, total_minor - paid_minor FROM supplier_bills"
-                         " WHERE supplier_id = ?1 AND status IN ('open', 'partly_paid')"
-                         " AND currency = ?2 ORDER BY due_on, number LIMIT 200");
-        if (!all)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read the bills");
-        else {
-            sqlite3_bind_text (all, 1, supplier_key, -1, SQLITE_STATIC);
-            sqlite3_bind_text (all, 2, currency, -1, SQLITE_STATIC);
-            while (n < SPAY_MAX_BILLS && sqlite3_step (all) == SQLITE_ROW) {
-                snprintf (open[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (all, 0));
-                snprintf (open[n].number, sizeof open[n].number, "%s",
-                          (const char *) sqlite3_column_text (all, 1));
-                open[n].open = sqlite3_column_int64 (all, 2);
-                n++;
-            }
-            sqlite3_reset (all);
-        }
-    }
-    int64_t left = amount > 0 ? amount : 0;
+    else if (rc == ERR_OK && known)
+        rc = alloc_read_open (db, &s_bills, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
     cJSON *rec = cJSON_Duplicate (body, true);
     cJSON_DeleteItemFromObject (rec, "bill_ids");
     if (!cJSON_GetObjectItem (rec, "currency"))
@@ -762,20 +710,7 @@ s_spay_post (http_req_t *req)
         cJSON_DeleteItemFromObject (rec, "paid_on");
         cJSON_AddStringToObject (rec, "paid_on", paid_on);
     }
-    cJSON *allocs = cJSON_AddArrayToObject (rec, "allocations");
-    for (int k = 0; k < n; k++) {
-        open[k].take = left < open[k].open ? left : open[k].open;
-        left -= open[k].take;
-        if (!open[k].take)
-            continue;
-        cJSON *a = cJSON_CreateObject ();
-        cJSON_AddStringToObject (a, "bill_id", open[k].id);
-        cJSON_AddStringToObject (a, "number", open[k].number);
-        json_add_int (a, "amount_minor", open[k].take);
-        cJSON_AddItemToArray (allocs, a);
-    }
-    json_add_int (rec, "allocated_minor", (amount > 0 ? amount : 0) - left);
-    json_add_int (rec, "unallocated_minor", left);
+    alloc_spread (&s_bills, open, n, amount, rec);
     cJSON *out = NULL;
     //  The engine validates the rest: supplier exists, amount, method,
     //  currency, text lengths.
@@ -783,7 +718,7 @@ s_spay_post (http_req_t *req)
         rc = resource_create (db, &erp_supplier_payments, actor, rec, RW_SYSTEM, NULL, &out, &err);
     cJSON_Delete (rec);
     if (rc == ERR_OK)
-        rc = s_allocate (db, actor, json_str (out, "id"), open, n, &err);
+        rc = alloc_apply (db, actor, &s_bills, json_str (out, "id"), open, n, NULL, &err);
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_PAYABLES, amount, 0 }, { ACC_CASH, 0, amount } };
         rc = journal_post_on (db, actor, paid_on, "supplier_payment", json_str (out, "reference"),

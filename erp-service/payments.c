@@ -82,15 +82,35 @@ static const resource_def_t s_payment_booking = {
     .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE | R_NO_EVENTS,
 };
 
-typedef struct {
-    char id[ID_LEN], number[48], order[ID_LEN];
-    int64_t open, take;
-} s_open_t;
+//  Where a customer payment goes.
+static const alloc_source_t s_invoices = {
+    .table = "invoices",
+    .party_column = "customer_id",
+    .order_column = "order_id",
+    .def = &erp_invoices,
+    .insert_sql = "INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor)"
+                  " VALUES (?1, ?2, ?3)",
+    .key = "invoice_id",
+};
+
+//  An invoice paid in full marks its order paid.
+static err_t
+s_order_paid (db_t *db, const actor_t *actor, const alloc_doc_t *doc, err_info_t *err)
+{
+    if (doc->take != doc->open || !*doc->order)
+        return ERR_OK;
+    cJSON *op = cJSON_CreateObject ();
+    cJSON_AddStringToObject (op, "status", "paid");
+    err_t rc = resource_update (db, &erp_orders, actor, doc->order, -1, op, RW_SYSTEM,
+                                "status_changed", NULL, err);
+    cJSON_Delete (op);
+    return rc;
+}
 
 //  The invoices a payment went to, as they are after it, for
 //  erp.payment.received. Caller owns the array.
 static cJSON *
-s_paid_invoices (db_t *db, const s_open_t *open, int n)
+s_paid_invoices (db_t *db, const alloc_doc_t *open, int n)
 {
     cJSON *arr = cJSON_CreateArray ();
     static const char *const keys[] = { "id",         "number",     "order_id", "external_ref",
@@ -172,18 +192,14 @@ s_post (http_req_t *req)
     json_int (body, "amount_minor", &amount);
     //  Which invoices, how much each: named ones in the given order, else
     //  the customer's open ones, oldest due first.
-    s_open_t *open = calloc (PAY_MAX_INVOICES, sizeof *open);
+    alloc_doc_t *open = calloc (PAY_MAX_INVOICES, sizeof *open);
     int n = 0;
     if (!open && rc == ERR_OK)
         rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
     sqlite3_stmt *st =
         db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status,"
                      " currency FROM invoices WHERE id = ?1");
-    sqlite3_stmt *all =
-        db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status"
-                     " FROM invoices WHERE customer_id = ?1 AND status IN ('open', 'partly_paid')"
-                     " AND currency = ?2 ORDER BY due_on, number LIMIT 200");
-    if (rc == ERR_OK && (!st || !all))
+if (rc == ERR_OK && !st)
         rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read invoices");
     if (rc == ERR_OK && customer && named) {
         const cJSON *it;
@@ -229,38 +245,12 @@ s_post (http_req_t *req)
             }
         }
     }
-    else if (rc == ERR_OK && customer) {
-        sqlite3_bind_text (all, 1, customer, -1, SQLITE_STATIC);
-        sqlite3_bind_text (all, 2, currency, -1, SQLITE_STATIC);
-        while (n < PAY_MAX_INVOICES && sqlite3_step (all) == SQLITE_ROW) {
-            snprintf (open[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (all, 0));
-            snprintf (open[n].number, sizeof open[n].number, "%s",
-                      (const char *) sqlite3_column_text (all, 1));
-            snprintf (open[n].order, ID_LEN, "%s",
-                      sqlite3_column_text (all, 2) ? (const char *) sqlite3_column_text (all, 2)
-                                                   : "");
-            open[n].open = sqlite3_column_int64 (all, 3);
-            n++;
-        }
-        sqlite3_reset (all);
-    }
-    int64_t left = amount > 0 ? amount : 0;
+    else if (rc == ERR_OK && customer)
+        rc = alloc_read_open (db, &s_invoices, customer, currency, open, PAY_MAX_INVOICES, &n,
+                              &err);
     cJSON *rec = cJSON_Duplicate (body, true);
     cJSON_DeleteItemFromObject (rec, "invoice_ids");
-    cJSON *allocs = cJSON_AddArrayToObject (rec, "allocations");
-    for (int k = 0; k < n; k++) {
-        open[k].take = left < open[k].open ? left : open[k].open;
-        left -= open[k].take;
-        if (!open[k].take)
-            continue;
-        cJSON *a = cJSON_CreateObject ();
-        cJSON_AddStringToObject (a, "invoice_id", open[k].id);
-        cJSON_AddStringToObject (a, "number", open[k].number);
-        json_add_int (a, "amount_minor", open[k].take);
-        cJSON_AddItemToArray (allocs, a);
-    }
-    json_add_int (rec, "allocated_minor", (amount > 0 ? amount : 0) - left);
-    json_add_int (rec, "unallocated_minor", left);
+    alloc_spread (&s_invoices, open, n, amount, rec);
     cJSON *out = NULL;
     //  The engine validates the rest (customer exists and is not archived,
     //  amount, unique reference -> 409) with the client's rights plus the
@@ -268,41 +258,9 @@ s_post (http_req_t *req)
     if (rc == ERR_OK)
         rc = resource_create (db, &s_payment_booking, actor, rec, RW_SYSTEM, NULL, &out, &err);
     cJSON_Delete (rec);
-    for (int k = 0; k < n && rc == ERR_OK; k++) {
-        if (!open[k].take)
-            continue;
-        int64_t paid =
-            db_scalar_int (db, "SELECT paid_minor FROM invoices WHERE id = ?1", open[k].id, 0)
-            + open[k].take;
-        cJSON *patch = cJSON_CreateObject ();
-        json_add_int (patch, "paid_minor", paid);
-        bool full = open[k].take == open[k].open;
-        cJSON_AddStringToObject (patch, "status", full ? "paid" : "partly_paid");
-        rc = resource_update (db, &erp_invoices, actor, open[k].id, -1, patch, RW_SYSTEM,
-                              "payment_allocated", NULL, &err);
-        cJSON_Delete (patch);
-        sqlite3_stmt *ins =
-            db_stmt (db, "INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor)"
-                         " VALUES (?1, ?2, ?3)");
-        if (rc == ERR_OK && !ins)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot allocate");
-        if (rc == ERR_OK) {
-            sqlite3_bind_text (ins, 1, json_str (out, "id"), -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text (ins, 2, open[k].id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64 (ins, 3, open[k].take);
-            int r = sqlite3_step (ins);
-            sqlite3_reset (ins);
-            if (r != SQLITE_DONE)
-                rc = db_error (db, r, &err);
-        }
-        if (rc == ERR_OK && full && *open[k].order) {
-            cJSON *op = cJSON_CreateObject ();
-            cJSON_AddStringToObject (op, "status", "paid");
-            rc = resource_update (db, &erp_orders, actor, open[k].order, -1, op, RW_SYSTEM,
-                                  "status_changed", NULL, &err);
-            cJSON_Delete (op);
-        }
-    }
+    if (rc == ERR_OK)
+        rc = alloc_apply (db, actor, &s_invoices, json_str (out, "id"), open, n, s_order_paid,
+                          &err);
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_CASH, amount, 0 }, { ACC_RECEIVABLES, 0, amount } };
         rc = journal_post (db, actor, "payment", json_str (out, "reference"), json_str (out, "id"),

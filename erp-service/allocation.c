@@ -1,0 +1,99 @@
+//  allocation: how a payment is spread over open documents, the same for
+//  money received (customer invoices, payments.c) and money paid (supplier
+//  bills, payables.c): the documents are the ones named, in the order
+//  named, or else the party's open ones in the payment's currency, oldest
+//  due first; each takes at most what it still owes, and what is left
+//  stays unallocated on the payment.
+#include "erp.h"
+#include "json.h"
+
+#include <assert.h>
+#include <stdio.h>
+
+err_t
+alloc_read_open (db_t *db, const alloc_source_t *src, const char *party, const char *currency,
+                 alloc_doc_t *docs, int max, int *n, err_info_t *err)
+{
+    assert (src && docs && n && max > 0);
+    char sql[400];
+    snprintf (sql, sizeof sql,
+              "SELECT id, number, total_minor - paid_minor, %s FROM %s"
+              " WHERE %s = ?1 AND status IN ('open', 'partly_paid')"
+              " AND currency = ?2 ORDER BY due_on, number LIMIT 200",
+              src->order_column ? src->order_column : "NULL", src->table, src->party_column);
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the open %s", src->table);
+    sqlite3_bind_text (st, 1, party, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, currency, -1, SQLITE_STATIC);
+    *n = 0;
+    while (*n < max && sqlite3_step (st) == SQLITE_ROW) {
+        alloc_doc_t *d = &docs[(*n)++];
+        snprintf (d->id, sizeof d->id, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (d->number, sizeof d->number, "%s", (const char *) sqlite3_column_text (st, 1));
+        d->open = sqlite3_column_int64 (st, 2);
+        const unsigned char *order = sqlite3_column_text (st, 3);
+        snprintf (d->order, sizeof d->order, "%s", order ? (const char *) order : "");
+        d->take = 0;
+    }
+    sqlite3_reset (st);
+    return ERR_OK;
+}
+
+void
+alloc_spread (const alloc_source_t *src, alloc_doc_t *docs, int n, int64_t amount, cJSON *rec)
+{
+    assert (src && rec && (docs || n == 0));
+    int64_t left = amount > 0 ? amount : 0;
+    cJSON *allocs = cJSON_AddArrayToObject (rec, "allocations");
+    for (int k = 0; k < n; k++) {
+        docs[k].take = left < docs[k].open ? left : docs[k].open;
+        left -= docs[k].take;
+        if (!docs[k].take)
+            continue;
+        cJSON *a = cJSON_CreateObject ();
+        cJSON_AddStringToObject (a, src->key, docs[k].id);
+        cJSON_AddStringToObject (a, "number", docs[k].number);
+        json_add_int (a, "amount_minor", docs[k].take);
+        cJSON_AddItemToArray (allocs, a);
+    }
+    json_add_int (rec, "allocated_minor", (amount > 0 ? amount : 0) - left);
+    json_add_int (rec, "unallocated_minor", left);
+}
+
+err_t
+alloc_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *payment_id,
+             const alloc_doc_t *docs, int n, alloc_after_fn after, err_info_t *err)
+{
+    assert (src && src->def && payment_id);
+    char sql[256];
+    snprintf (sql, sizeof sql, "SELECT paid_minor FROM %s WHERE id = ?1", src->table);
+    err_t rc = ERR_OK;
+    for (int k = 0; k < n && rc == ERR_OK; k++) {
+        if (!docs[k].take)
+            continue;
+        int64_t paid = db_scalar_int (db, sql, docs[k].id, 0) + docs[k].take;
+        cJSON *patch = cJSON_CreateObject ();
+        json_add_int (patch, "paid_minor", paid);
+        cJSON_AddStringToObject (patch, "status",
+                                 docs[k].take == docs[k].open ? "paid" : "partly_paid");
+        rc = resource_update (db, src->def, actor, docs[k].id, -1, patch, RW_SYSTEM,
+                              "payment_allocated", NULL, err);
+        cJSON_Delete (patch);
+        sqlite3_stmt *ins = rc == ERR_OK ? db_stmt (db, src->insert_sql) : NULL;
+        if (rc == ERR_OK && !ins)
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot allocate");
+        if (rc == ERR_OK) {
+            sqlite3_bind_text (ins, 1, payment_id, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text (ins, 2, docs[k].id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (ins, 3, docs[k].take);
+            int r = sqlite3_step (ins);
+            sqlite3_reset (ins);
+            if (r != SQLITE_DONE)
+                rc = db_error (db, r, err);
+        }
+        if (rc == ERR_OK && after)
+            rc = after (db, actor, &docs[k], err);
+    }
+    return rc;
+}
