@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "id.h"
 #include "json.h"
+#include "lines.h"
 #include "money.h"
 #include "outbox.h"
 
@@ -71,44 +72,56 @@ s_order_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *ol
     return ERR_OK;
 }
 
+//  The lines of an order: a child table (common/lines.h), because the
+//  reserved and shipped quantities are summed by product outside the order
+//  (backorders, credit exposure).
+static const field_def_t s_line_fields[] = {
+    { .name = "product_id", .type = FT_REF, .ref = "products" },
+    { .name = "sku", .type = FT_TEXT },
+    { .name = "quantity", .type = FT_INT },
+    { .name = "unit_price_minor", .type = FT_INT },
+    { .name = "discount_percent", .type = FT_INT },
+    { .name = "tax_rate_bp", .type = FT_INT },
+    { .name = "line_total_minor", .type = FT_INT },
+    { .name = "tax_minor", .type = FT_INT },
+    { .name = "reserved", .type = FT_INT },
+    { .name = "shipped", .type = FT_INT },
+    { NULL }
+};
+
+static const lines_def_t s_order_lines = {
+    .table = "order_lines",
+    .parent = "order_id",
+    .fields = s_line_fields,
+};
+
 //  Lines and totals on the way out.
 static void
 s_order_decorate (db_t *db, cJSON *rec)
 {
-    sqlite3_stmt *st = db_stmt (
-        db, "SELECT id, product_id, sku, quantity, unit_price_minor, discount_percent, "
-            "tax_rate_bp, line_total_minor,"
-            " tax_minor, reserved, shipped FROM order_lines WHERE order_id = ?1 ORDER BY position");
     const char *id = json_str (rec, "id");
-    if (!st || !id)
+    cJSON *lines = id ? lines_read (db, &s_order_lines, id) : NULL;
+    if (!lines)
         return;
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
-    cJSON *lines = cJSON_CreateArray ();
+    //  Only a confirmed order waits for stock: a draft reserved nothing
+    //  yet, and a cancelled or finished one waits for nothing.
+    const char *status = json_str (rec, "status");
+    bool waiting = status
+                   && (strcmp (status, "confirmed") == 0 || strcmp (status, "partly_shipped") == 0);
     int64_t subtotal = 0, tax = 0;
-    static const char *const names[] = { "quantity",    "unit_price_minor", "discount_percent",
-                                         "tax_rate_bp", "line_total_minor", "tax_minor",
-                                         "reserved",    "shipped" };
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        cJSON *l = cJSON_CreateObject ();
-        cJSON_AddStringToObject (l, "id", (const char *) sqlite3_column_text (st, 0));
-        cJSON_AddStringToObject (l, "product_id", (const char *) sqlite3_column_text (st, 1));
-        cJSON_AddStringToObject (l, "sku", (const char *) sqlite3_column_text (st, 2));
-        for (int c = 0; c < 8; c++)
-            json_add_int (l, names[c], sqlite3_column_int64 (st, 3 + c));
-        int64_t q = sqlite3_column_int64 (st, 3), r = sqlite3_column_int64 (st, 9),
-                s = sqlite3_column_int64 (st, 10);
-        //  Only a confirmed order waits for stock: a draft reserved nothing
-        //  yet, and a cancelled or finished one waits for nothing.
-        const char *status = json_str (rec, "status");
-        bool waiting = status
-                       && (strcmp (status, "confirmed") == 0
-                           || strcmp (status, "partly_shipped") == 0);
+    cJSON *l;
+    cJSON_ArrayForEach (l, lines)
+    {
+        int64_t q = 0, r = 0, s = 0, amount = 0, t = 0;
+        json_int (l, "quantity", &q);
+        json_int (l, "reserved", &r);
+        json_int (l, "shipped", &s);
+        json_int (l, "line_total_minor", &amount);
+        json_int (l, "tax_minor", &t);
         json_add_int (l, "backordered", waiting ? q - r - s : 0);
-        subtotal += sqlite3_column_int64 (st, 7);
-        tax += sqlite3_column_int64 (st, 8);
-        cJSON_AddItemToArray (lines, l);
+        subtotal += amount;
+        tax += t;
     }
-    sqlite3_reset (st);
     cJSON_AddItemToObject (rec, "lines", lines);
     json_add_int (rec, "subtotal_minor", subtotal);
     json_add_int (rec, "tax_minor", tax);
@@ -187,11 +200,7 @@ s_write_lines (db_t *db, const char *order_id, const cJSON *lines, err_info_t *e
     sqlite3_stmt *find =
         db_stmt (db, "SELECT id, sku, list_price_minor, tax_rate_bp, active, archived FROM products"
                      " WHERE id = ?1 OR sku = ?2");
-    sqlite3_stmt *ins = db_stmt (db, "INSERT INTO order_lines (id, order_id, position, product_id, "
-                                     "sku, quantity, unit_price_minor,"
-                                     " discount_percent, tax_rate_bp, line_total_minor, tax_minor) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    if (!find || !ins)
+    if (!find)
         return err_set (err, ERR_INTERNAL, NULL, "cannot write the order lines");
     const cJSON *line;
     int i = 0;
@@ -274,23 +283,16 @@ s_write_lines (db_t *db, const char *order_id, const cJSON *lines, err_info_t *e
             snprintf (field, sizeof field, "lines[%d]", i);
             return err_set (err, ERR_INVALID, field, "the order's total is too large");
         }
-        char lid[ID_LEN];
-        id_new (lid);
-        sqlite3_bind_text (ins, 1, lid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (ins, 2, order_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int (ins, 3, i);
-        sqlite3_bind_text (ins, 4, product, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (ins, 5, psku, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64 (ins, 6, qty);
-        sqlite3_bind_int64 (ins, 7, price);
-        sqlite3_bind_int64 (ins, 8, discount);
-        sqlite3_bind_int64 (ins, 9, rate);
-        sqlite3_bind_int64 (ins, 10, amount);
-        sqlite3_bind_int64 (ins, 11, tax);
-        int rc = sqlite3_step (ins);
-        sqlite3_reset (ins);
-        if (rc != SQLITE_DONE)
-            return db_error (db, rc, err);
+        cJSON *row = cJSON_CreateObject ();
+        cJSON_AddStringToObject (row, "product_id", product);
+        cJSON_AddStringToObject (row, "sku", psku);
+        const int64_t values[] = { qty, price, discount, rate, amount, tax };
+        for (int k = 0; k < 6; k++)
+            json_add_int (row, s_line_fields[2 + k].name, values[k]);
+        err_t rc = lines_insert (db, &s_order_lines, order_id, i, row, NULL, err);
+        cJSON_Delete (row);
+        if (rc != ERR_OK)
+            return rc;
         i++;
     }
     return ERR_OK;
@@ -372,16 +374,7 @@ orders_update (db_t *db, const actor_t *actor, const char *id, long long if_matc
         rc = err_set (err, ERR_DB, NULL, "cannot open a savepoint");
     if (rc != ERR_OK)
         goto cleanup;
-    sqlite3_stmt *del = db_stmt (db, "DELETE FROM order_lines WHERE order_id = ?1");
-    if (!del)
-        rc = err_set (err, ERR_INTERNAL, NULL, "cannot write the order lines");
-    else {
-        sqlite3_bind_text (del, 1, id, -1, SQLITE_STATIC);
-        int r = sqlite3_step (del);
-        sqlite3_reset (del);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, err);
-    }
+    rc = lines_delete (db, &s_order_lines, id, err);
     if (rc == ERR_OK)
         rc = s_write_lines (db, id, lines, err);
     if (rc == ERR_OK)
