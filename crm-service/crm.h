@@ -33,6 +33,7 @@ extern const resource_def_t crm_tickets;
 extern const resource_def_t crm_ticket_comments;
 extern const resource_def_t crm_catalog;
 extern const resource_def_t crm_alerts;
+extern const resource_def_t crm_quotations;
 
 err_t customers_setup (service_t *svc, err_info_t *err);
 err_t interactions_setup (service_t *svc, err_info_t *err);
@@ -43,6 +44,7 @@ err_t tickets_setup (service_t *svc, err_info_t *err);
 err_t catalog_setup (service_t *svc, err_info_t *err);
 err_t analytics_setup (service_t *svc, err_info_t *err);
 err_t commands_setup (service_t *svc, err_info_t *err);
+err_t quotations_setup (service_t *svc, err_info_t *err);
 
 //  Record a deal event from ERP (order status, invoice, payment) for the
 //  deal's history and the customer's timeline. In the caller's transaction.

@@ -169,6 +169,20 @@ static const char s_m4[] =
     "  SELECT RAISE(ABORT, 'a won deal whose order is live in ERP cannot be archived;"
     " cancel the order in ERP first, or archive the deal once its order is delivered and paid'); END;";
 
+//  Quotations (issue 11): numbered per year from the counters table (the
+//  same gap-free series as ERP's documents, common/series.h).
+static const char s_quotations[] =
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE quotations (" META ", number TEXT NOT NULL UNIQUE, deal_id TEXT NOT NULL REFERENCES deals(id), customer_id TEXT,"
+    "  owner_id TEXT, status TEXT NOT NULL, language TEXT NOT NULL, currency TEXT NOT NULL,"
+    "  issued_on TEXT NOT NULL, valid_until TEXT NOT NULL, tax_rate_bp INTEGER NOT NULL,"
+    "  lines TEXT NOT NULL, subtotal_minor INTEGER NOT NULL, tax_minor INTEGER NOT NULL,"
+    "  total_minor INTEGER NOT NULL, notes TEXT, sent_at TEXT, accepted_at TEXT, accepted_by TEXT,"
+    "  declined_at TEXT, decline_reason TEXT, superseded_by TEXT);"
+    "CREATE INDEX quotations_created ON quotations (created_at, id);"
+    "CREATE INDEX quotations_deal ON quotations (deal_id, status);"
+    "CREATE INDEX quotations_owner ON quotations (owner_id);";
+
 //  crm.db's migrations by name, in the order they were added (common/db.h);
 //  a new one goes at the end, under a new name.
 const db_migration_t crm_migrations[] = {
@@ -180,5 +194,6 @@ const db_migration_t crm_migrations[] = {
     { "crm.4", s_m4 },
     { "audit.1", audit_migration_sql },
     { "retention.1", retention_migration_sql },
+    { "crm.quotations", s_quotations },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

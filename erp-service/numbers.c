@@ -2,6 +2,7 @@
 //  of its keys, and gap-free numbers per series (SO-2026-000001) from the
 //  counters table, in the caller's transaction.
 #include "erp.h"
+#include "series.h"
 
 #include <stdio.h>
 
@@ -24,19 +25,5 @@ erp_find_id (db_t *db, const char *table, const char *column, const char *value,
 err_t
 erp_next_number (db_t *db, const char *series, char *out, size_t size, err_info_t *err)
 {
-    sqlite3_stmt *st =
-        db_stmt (db, "INSERT INTO counters (name, value) VALUES (?1, 1)"
-                     " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot number the record");
-    sqlite3_bind_text (st, 1, series, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
-    if (rc == SQLITE_ROW)
-        rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
-    snprintf (out, size, "%s-%06lld", series, (long long) n);
-    return ERR_OK;
+    return series_next (db, series, out, size, err);
 }

@@ -110,6 +110,11 @@ CRM = {
     "POST /api/v1/deals/{id}/lose": SCOPED, "POST /api/v1/deals/{id}/reopen": SCOPED,
     "GET /api/v1/deals/{id}/history": SCOPED,
     **_resource("tasks"), **_resource("tickets"), **_resource("ticket_comments"),
+    # quotations: numbered, never archived; a rep quotes its own deals
+    "GET /api/v1/quotations": ALL3, "GET /api/v1/quotations/export": ALL3, "POST /api/v1/quotations": ALL3,
+    "GET /api/v1/quotations/{id}": SCOPED, "PATCH /api/v1/quotations/{id}": SCOPED,
+    "POST /api/v1/quotations/{id}/mark_sent": SCOPED, "POST /api/v1/quotations/{id}/accept": SCOPED,
+    "POST /api/v1/quotations/{id}/decline": SCOPED,
     # managers lead: stages and campaigns, analytics
     **_resource("pipeline_stages", write=LEAD, scoped=False),
     **_resource("campaigns", write=LEAD, scoped=False),
@@ -416,7 +421,7 @@ class CrmWorld(World):
     program = "crm-service"
     COOKIE = "crm_session"
     SCOPED = ("customers", "counterparties", "contacts", "interactions", "deals", "tasks",
-              "tickets", "ticket_comments", "alerts")
+              "tickets", "ticket_comments", "alerts", "quotations")
 
     def __init__(self, svc):
         super().__init__(svc)
@@ -442,6 +447,10 @@ class CrmWorld(World):
             }
             ticket = create(svc, "tickets", {"customer_id": c, "subject": "S " + owner}, token=t)["id"]
             rec["tickets"] = ticket
+            quoted = create(svc, "deals", {"title": "Q " + owner, "customer_id": c,
+                                           "lines": [{"sku": "MX-1", "quantity": 1, "unit_price_minor": 100}]},
+                            token=t)["id"]
+            rec["quotations"] = create(svc, "quotations", {"deal_id": quoted}, token=t)["id"]
             rec["ticket_comments"] = create(svc, "ticket_comments", {"ticket_id": ticket, "body": "B"},
                                             token=t)["id"]
             # an alert without an owner is everyone's: this one is the owner's
