@@ -20,11 +20,11 @@ export function exponent(currency) {
 }
 
 const cache = new Map();
-function nf(key, opts) {
-  const k = locale() + '|' + key;
+function nf(key, opts, loc = locale()) {
+  const k = loc + '|' + key;
   let f = cache.get(k);
   if (!f) {
-    f = new Intl.NumberFormat(locale(), opts);
+    f = new Intl.NumberFormat(loc, opts);
     cache.set(k, f);
   }
   return f;
@@ -45,15 +45,16 @@ function decimalText(minor, exp) {
 
 // "1 050,00 Kč", "50.000 ₫", "$12.05". Intl formats the decimal string
 // exactly (no float rounding) when given a string.
-export function money(minor, currency) {
+// loc: another locale than the user's (a document in its reader's language).
+export function money(minor, currency, loc = locale()) {
   if (minor === null || minor === undefined || minor === '') return '';
   const cur = String(currency || 'EUR').toUpperCase();
   const exp = exponent(cur);
   let f;
   try {
-    f = nf('money' + cur, { style: 'currency', currency: cur, minimumFractionDigits: exp, maximumFractionDigits: exp });
+    f = nf('money' + cur, { style: 'currency', currency: cur, minimumFractionDigits: exp, maximumFractionDigits: exp }, loc);
   } catch {
-    f = nf('dec' + exp, { minimumFractionDigits: exp, maximumFractionDigits: exp });
+    f = nf('dec' + exp, { minimumFractionDigits: exp, maximumFractionDigits: exp }, loc);
     return f.format(decimalText(minor, exp)) + ' ' + cur;
   }
   return f.format(decimalText(minor, exp));
@@ -109,9 +110,9 @@ export function parseMoney(text, currency) {
   return Number(big);
 }
 
-export function num(n, opts) {
+export function num(n, opts, loc = locale()) {
   if (n === null || n === undefined || n === '') return '';
-  return nf('num' + JSON.stringify(opts || {}), opts || {}).format(n);
+  return nf('num' + JSON.stringify(opts || {}), opts || {}, loc).format(n);
 }
 
 // A percentage given as a number of percent (42.5 → "42.5 %").
@@ -126,10 +127,10 @@ function toDate(iso) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-export function date(iso) {
+export function date(iso, loc = locale()) {
   const d = toDate(iso);
   if (!d) return '';
-  return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric' }).format(d);
+  return new Intl.DateTimeFormat(loc, { year: 'numeric', month: 'short', day: 'numeric' }).format(d);
 }
 
 export function dateTime(iso) {

@@ -59,12 +59,25 @@ export function browserLang() {
   return 'en';
 }
 
-export function t(key, vars) {
-  let s = (messages[current] && messages[current][key]);
+function lookup(lang, key, vars) {
+  let s = (messages[lang] && messages[lang][key]);
   if (s === undefined) s = messages.en && messages.en[key];
   if (s === undefined) return key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] === undefined || vars[k] === null ? m : String(vars[k])));
   return s;
+}
+
+export function t(key, vars) { return lookup(current, key, vars); }
+
+// A document written in its reader's language rather than the user's (a
+// quotation for a customer): the area's messages in lang (English
+// underneath) as a t() of that language, with its locale and direction.
+export async function inLanguage(lang, area) {
+  const l = LANGS.includes(lang) ? lang : 'en';
+  const jobs = [loadInto(l, `/app/i18n/${l}/${area}.json`)];
+  if (l !== 'en') jobs.push(loadInto('en', `/app/i18n/en/${area}.json`));
+  await Promise.all(jobs);
+  return { t: (key, vars) => lookup(l, key, vars), lang: l, locale: LOCALES[l], dir: RTL.has(l) ? 'rtl' : 'ltr' };
 }
 
 // Whether a key exists (for optional labels such as enum values).

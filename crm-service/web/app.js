@@ -30,6 +30,7 @@ start({
     { path: '/pipeline', area: 'pipeline', load: () => import('./pipeline.js') },
     { path: '/deals/new', area: 'deal', load: () => import('./deal.js') },
     { path: '/deals/:id', area: 'deal', load: () => import('./deal.js') },
+    { path: '/quotations/:id', area: 'quote', load: () => import('./quotation.js') },
     { path: '/tasks', area: 'tasks', load: () => import('./tasks.js') },
     { path: '/tickets', area: 'tickets', load: () => import('./tickets.js') },
     { path: '/tickets/:id', area: 'tickets', load: () => import('./tickets.js') },

@@ -13,6 +13,7 @@ import {
   stages, owners, ownerName, stageLabel, enumLabel, isManager, customerPicker, customerName, lineTotal,
   changeStage, askLostReason, confirmWin, staleNotice,
 } from './pipeline.js';
+import { quotationsCard } from './quotation.js';
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
@@ -395,6 +396,7 @@ export default async function render(root, ctx) {
       side.push(card(t('deal.lost_title'), details([[t('deal.lost_reason'), deal.lost_reason], [t('deal.closed_at'), fmt.dateTime(deal.closed_at)]])));
     }
     if (deal && (kind === 'won' || deal.order_id)) side.push(erpCard(deal, history));
+    if (deal) side.push(quotationsCard(deal, ctx, (e) => mount(notices, errorBox(e))));
     if (deal) side.push(historyCard(history, ownersMap));
 
     const formCard = h('section', { class: 'card' }, h('h2', null, t('deal.details')), form);
