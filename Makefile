@@ -116,10 +116,11 @@ $(BIN)/bridgectl: $(BUILD)/bridge/bridgectl.o $(LIBCOMMON)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 #  The bridge's unit tests link its flows and store (not its main).
-$(BUILD)/tests/test_bridge_%: tests/unit/test_bridge_%.c $(BUILD)/bridge/flows.o $(BUILD)/bridge/store.o $(LIBCOMMON)
+BRIDGE_FLOW_OBJ := $(patsubst %.c,$(BUILD)/%.o,bridge/flows.c $(wildcard bridge/flow_*.c) bridge/store.c)
+$(BUILD)/tests/test_bridge_%: tests/unit/test_bridge_%.c $(BRIDGE_FLOW_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST $@"
-	$(Q)$(CC) $(CFLAGS) -Ibridge -o $@ $< $(BUILD)/bridge/flows.o $(BUILD)/bridge/store.o $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) $(CFLAGS) -Ibridge -o $@ $< $(BRIDGE_FLOW_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

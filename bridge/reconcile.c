@@ -3,10 +3,12 @@
 //  thread with its own sockets; started from the HTTP API, on a schedule
 //  (report only) and by a worker whose source pruned events it missed.
 #include "bridge.h"
+#include "flow.h"
 #include "clock.h"
 #include "json.h"
 #include "log.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,41 +228,6 @@ s_same (const cJSON *a, const cJSON *b)
     return cJSON_Compare (a, b, true);
 }
 
-static const char *const s_identity[] = { "kind", "name", "email", "phone", "addresses", "segment", "archived", NULL };
-//  ERP's name, then CRM's.
-static const char *const s_finance[][2] = { { "tax_id", "tax_id" },
-                                            { "payment_terms_days", "payment_terms_days" },
-                                            { "credit_limit_minor", "credit_limit_minor" },
-                                            { "credit_hold", "credit_hold" },
-                                            { "balance_minor", "balance_minor" },
-                                            { "overdue_minor", "overdue_minor" },
-                                            { "currency", "finance_currency" },
-                                            { NULL, NULL } };
-
-static cJSON *
-s_identity_fields (const cJSON *crm)
-{
-    cJSON *f = cJSON_CreateObject ();
-    for (int i = 0; s_identity[i]; i++)
-        if (strcmp (s_identity[i], "archived") != 0 && cJSON_GetObjectItem (crm, s_identity[i]))
-            cJSON_AddItemToObject (f, s_identity[i], cJSON_Duplicate (cJSON_GetObjectItem (crm, s_identity[i]), true));
-    return f;
-}
-
-static cJSON *
-s_finance_fields (const cJSON *erp, bool with_identity)
-{
-    cJSON *f = cJSON_CreateObject ();
-    for (int i = 0; s_finance[i][0]; i++)
-        if (cJSON_GetObjectItem (erp, s_finance[i][0]))
-            cJSON_AddItemToObject (f, s_finance[i][1], cJSON_Duplicate (cJSON_GetObjectItem (erp, s_finance[i][0]), true));
-    if (with_identity)
-        for (int i = 0; s_identity[i]; i++)
-            if (strcmp (s_identity[i], "archived") != 0 && cJSON_GetObjectItem (erp, s_identity[i]))
-                cJSON_AddItemToObject (f, s_identity[i], cJSON_Duplicate (cJSON_GetObjectItem (erp, s_identity[i]), true));
-    return f;
-}
-
 static void
 s_link (run_t *run, const char *kind, const char *crm_id, const char *erp_id)
 {
@@ -290,18 +257,15 @@ s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_
         if (!e) {
             cJSON *d = s_diff (run, "missing_in_erp", "customer", cid, NULL, NULL, NULL, NULL);
             if (run->repair) {
-                cJSON *data = cJSON_CreateObject (), *result = NULL;
-                cJSON_AddStringToObject (data, "crm_id", cid);
-                cJSON_AddItemToObject (data, "fields", s_identity_fields (c));
-                cJSON_AddItemToObject (data, "archived", cJSON_Duplicate (cJSON_GetObjectItem (c, "archived"), true));
+                cJSON *result = NULL;
+                cJSON *data = flow_customer_to_erp (cid, NULL, c, cJSON_GetObjectItem (c, "archived"));
                 bool ok = s_apply (run, SIDE_ERP, "customer.upsert", cid, data, &result);
                 if (ok && json_str (result, "id")) {
                     s_link (run, "customer", cid, json_str (result, "id"));
-                    cJSON *back = cJSON_CreateObject ();
-                    cJSON_AddStringToObject (back, "id", cid);
-                    cJSON_AddStringToObject (back, "erp_id", json_str (result, "id"));
-                    const cJSON *fin = cJSON_GetObjectItem (result, "finance");
-                    cJSON_AddItemToObject (back, "fields", fin ? s_finance_fields (fin, false) : cJSON_CreateObject ());
+                    //  Not "initial": the CRM record still names the ERP
+                    //  record that was lost, and must take the new one's.
+                    cJSON *back = flow_customer_link_to_crm (cid, json_str (result, "id"),
+                                                             cJSON_GetObjectItem (result, "finance"), false);
                     ok = s_apply (run, SIDE_CRM, "customer.upsert", json_str (result, "id"), back, NULL);
                 }
                 cJSON_Delete (result);
@@ -316,16 +280,10 @@ s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_
             cJSON *d = s_diff (run, "unlinked", "customer", cid, eid, NULL, NULL, NULL);
             if (run->repair) {
                 s_link (run, "customer", cid, eid);
-                cJSON *to_erp = cJSON_CreateObject ();
-                cJSON_AddStringToObject (to_erp, "id", eid);
-                cJSON_AddStringToObject (to_erp, "crm_id", cid);
-                cJSON_AddObjectToObject (to_erp, "fields");
-                cJSON *to_crm = cJSON_CreateObject ();
-                cJSON_AddStringToObject (to_crm, "id", cid);
-                cJSON_AddStringToObject (to_crm, "erp_id", eid);
-                cJSON_AddObjectToObject (to_crm, "fields");
-                bool ok = s_apply (run, SIDE_ERP, "customer.upsert", "link", to_erp, NULL);
-                ok = s_apply (run, SIDE_CRM, "customer.upsert", "link", to_crm, NULL) && ok;
+                bool ok = s_apply (run, SIDE_ERP, "customer.upsert", "link", flow_customer_link_to_erp (eid, cid), NULL);
+                ok = s_apply (run, SIDE_CRM, "customer.upsert", "link", flow_customer_link_to_crm (cid, eid, NULL, false),
+                              NULL)
+                     && ok;
                 s_mark (run, d, ok);
             }
         }
@@ -333,35 +291,34 @@ s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_
         bool identity_differs = false, finance_differs = false;
         cJSON *identity_diffs[16] = { 0 }, *finance_diffs[16] = { 0 };
         int nid = 0, nfin = 0;
-        for (int i = 0; s_identity[i]; i++) {
-            const cJSON *cv = cJSON_GetObjectItem (c, s_identity[i]), *ev = cJSON_GetObjectItem (e, s_identity[i]);
+        //  CRM's identity fields, and the archived state, which CRM decides.
+        for (int i = 0;; i++) {
+            const char *name = flow_identity[i] ? flow_identity[i] : "archived";
+            const cJSON *cv = cJSON_GetObjectItem (c, name), *ev = cJSON_GetObjectItem (e, name);
             if (!s_same (cv, ev)) {
-                identity_diffs[nid++] = s_diff (run, "field_mismatch", "customer", cid, eid, s_identity[i], cv, ev);
+                assert (nid < (int) (sizeof identity_diffs / sizeof identity_diffs[0]));
+                identity_diffs[nid++] = s_diff (run, "field_mismatch", "customer", cid, eid, name, cv, ev);
                 identity_differs = true;
             }
+            if (!flow_identity[i])
+                break;
         }
-        for (int i = 0; s_finance[i][0]; i++) {
-            const cJSON *ev = cJSON_GetObjectItem (e, s_finance[i][0]), *cv = cJSON_GetObjectItem (c, s_finance[i][1]);
+        for (int i = 0; flow_finance[i][0]; i++) {
+            const cJSON *ev = cJSON_GetObjectItem (e, flow_finance[i][0]), *cv = cJSON_GetObjectItem (c, flow_finance[i][1]);
             if (!s_same (cv, ev)) {
-                finance_diffs[nfin++] = s_diff (run, "field_mismatch", "customer", cid, eid, s_finance[i][1], cv, ev);
+                assert (nfin < (int) (sizeof finance_diffs / sizeof finance_diffs[0]));
+                finance_diffs[nfin++] = s_diff (run, "field_mismatch", "customer", cid, eid, flow_finance[i][1], cv, ev);
                 finance_differs = true;
             }
         }
         if (run->repair && identity_differs) {
-            cJSON *data = cJSON_CreateObject ();
-            cJSON_AddStringToObject (data, "id", eid);
-            cJSON_AddStringToObject (data, "crm_id", cid);
-            cJSON_AddItemToObject (data, "fields", s_identity_fields (c));
-            cJSON_AddItemToObject (data, "archived", cJSON_Duplicate (cJSON_GetObjectItem (c, "archived"), true));
+            cJSON *data = flow_customer_to_erp (cid, eid, c, cJSON_GetObjectItem (c, "archived"));
             bool ok = s_apply (run, SIDE_ERP, "customer.upsert", eid, data, NULL);
             for (int i = 0; i < nid; i++)
                 s_mark (run, identity_diffs[i], ok);
         }
         if (run->repair && finance_differs) {
-            cJSON *data = cJSON_CreateObject ();
-            cJSON_AddStringToObject (data, "id", cid);
-            cJSON_AddStringToObject (data, "erp_id", eid);
-            cJSON_AddItemToObject (data, "fields", s_finance_fields (e, false));
+            cJSON *data = flow_customer_to_crm (eid, cid, e, false, NULL);
             bool ok = s_apply (run, SIDE_CRM, "customer.upsert", cid, data, NULL);
             for (int i = 0; i < nfin; i++)
                 s_mark (run, finance_diffs[i], ok);
@@ -381,18 +338,13 @@ s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_
             continue;
         cJSON *d = s_diff (run, "missing_in_crm", "customer", NULL, eid, NULL, NULL, NULL);
         if (run->repair) {
-            cJSON *data = cJSON_CreateObject (), *result = NULL;
-            cJSON_AddStringToObject (data, "erp_id", eid);
-            cJSON_AddItemToObject (data, "fields", s_finance_fields (e, true));
-            cJSON_AddItemToObject (data, "archived", cJSON_Duplicate (cJSON_GetObjectItem (e, "archived"), true));
+            cJSON *result = NULL;
+            cJSON *data = flow_customer_to_crm (eid, NULL, e, true, cJSON_GetObjectItem (e, "archived"));
             bool ok = s_apply (run, SIDE_CRM, "customer.upsert", eid, data, &result);
             if (ok && json_str (result, "id")) {
                 s_link (run, "customer", json_str (result, "id"), eid);
-                cJSON *back = cJSON_CreateObject ();
-                cJSON_AddStringToObject (back, "id", eid);
-                cJSON_AddStringToObject (back, "crm_id", json_str (result, "id"));
-                cJSON_AddObjectToObject (back, "fields");
-                ok = s_apply (run, SIDE_ERP, "customer.upsert", json_str (result, "id"), back, NULL);
+                ok = s_apply (run, SIDE_ERP, "customer.upsert", json_str (result, "id"),
+                              flow_customer_link_to_erp (eid, json_str (result, "id")), NULL);
             }
             cJSON_Delete (result);
             s_mark (run, d, ok);
@@ -417,31 +369,14 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
             cJSON *d = s_diff (run, "won_deal_without_order", "deal", did, NULL, NULL, NULL, NULL);
             char erp_customer[ID_LEN];
             if (run->repair && store_link (run->db, "customer", SIDE_CRM, json_str (deal, "customer_id"), erp_customer)) {
-                cJSON *data = cJSON_CreateObject (), *result = NULL;
-                cJSON_AddStringToObject (data, "external_ref", did);
-                cJSON_AddStringToObject (data, "customer_id", erp_customer);
-                if (json_str (deal, "currency"))
-                    cJSON_AddStringToObject (data, "currency", json_str (deal, "currency"));
-                cJSON *ls = cJSON_AddArrayToObject (data, "lines");
-                const cJSON *l;
-                cJSON_ArrayForEach (l, lines) {
-                    cJSON *x = cJSON_CreateObject ();
-                    const char *keys[] = { "sku", "quantity", "unit_price_minor", "discount_percent" };
-                    for (int i = 0; i < 4; i++)
-                        if (cJSON_GetObjectItem (l, keys[i]))
-                            cJSON_AddItemToObject (x, keys[i], cJSON_Duplicate (cJSON_GetObjectItem (l, keys[i]), true));
-                    cJSON_AddItemToArray (ls, x);
-                }
-                bool ok = s_apply (run, SIDE_ERP, "order.create", did, data, &result);
+                cJSON *result = NULL;
+                bool ok = s_apply (run, SIDE_ERP, "order.create", did, flow_order_create (did, erp_customer, deal), &result);
                 if (ok && json_str (result, "id")) {
                     s_link (run, "order", did, json_str (result, "id"));
-                    cJSON *st = cJSON_CreateObject ();
-                    cJSON_AddStringToObject (st, "deal_id", did);
-                    cJSON_AddStringToObject (st, "order_id", json_str (result, "id"));
-                    if (json_str (result, "number"))
-                        cJSON_AddStringToObject (st, "order_number", json_str (result, "number"));
-                    cJSON_AddStringToObject (st, "status", json_str (result, "status") ? json_str (result, "status") : "draft");
-                    ok = s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL);
+                    char now[40];
+                    clock_format (clock_now_ms (), now, sizeof now);
+                    ok = s_apply (run, SIDE_CRM, "deal.order_status", did,
+                                  flow_order_created_status (did, result, now, false), NULL);
                 }
                 cJSON_Delete (result);
                 s_mark (run, d, ok);
@@ -460,9 +395,7 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
         //  The deal's order status is the order's (a confirmed order that
         //  waits for stock is "backordered" on the deal), and an archived
         //  deal's order must have ended (docs/api.md, "Deals").
-        const char *ostatus = json_str (order, "status") ? json_str (order, "status") : "draft";
-        if (strcmp (ostatus, "confirmed") == 0 && cJSON_IsTrue (cJSON_GetObjectItem (order, "backordered")))
-            ostatus = "backordered";
+        const char *ostatus = flow_order_status (order);
         const cJSON *have_status = cJSON_GetObjectItem (deal, "order_status");
         bool order_ended = strcmp (ostatus, "cancelled") == 0
                            || (strcmp (ostatus, "delivered") == 0 && json_str (deal, "payment_state")
@@ -481,12 +414,7 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
             cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "order_status", have_status, want);
             cJSON_Delete (want);
             if (run->repair) {
-                cJSON *st = cJSON_CreateObject ();
-                cJSON_AddStringToObject (st, "deal_id", did);
-                cJSON_AddStringToObject (st, "order_id", oid);
-                if (json_str (order, "number"))
-                    cJSON_AddStringToObject (st, "order_number", json_str (order, "number"));
-                cJSON_AddStringToObject (st, "status", ostatus);
+                cJSON *st = flow_deal_order_status (did, oid, json_str (order, "number"), ostatus, NULL);
                 s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
             }
         }
@@ -495,12 +423,7 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
             cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "order_id", have, want);
             cJSON_Delete (want);
             if (run->repair) {
-                cJSON *st = cJSON_CreateObject ();
-                cJSON_AddStringToObject (st, "deal_id", did);
-                cJSON_AddStringToObject (st, "order_id", oid);
-                if (json_str (order, "number"))
-                    cJSON_AddStringToObject (st, "order_number", json_str (order, "number"));
-                cJSON_AddStringToObject (st, "status", ostatus);
+                cJSON *st = flow_deal_order_status (did, oid, json_str (order, "number"), ostatus, NULL);
                 s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
             }
         }
@@ -524,10 +447,10 @@ s_catalog (run_t *run, index_t *products, index_t *catalog, int64_t *done, int64
         if (!sku)
             continue;
         cJSON *item = s_find (catalog, sku);
-        const char *fields[] = { "name", "list_price_minor", "currency", "unit" };
+        const char *const *fields = flow_catalog_fields;
         bool differs = !item;
         const char *field = NULL;
-        for (int i = 0; item && i < 4 && !differs; i++)
+        for (int i = 0; item && fields[i] && !differs; i++)
             if (!s_same (cJSON_GetObjectItem (p, fields[i]), cJSON_GetObjectItem (item, fields[i]))) {
                 differs = true;
                 field = fields[i];
@@ -538,15 +461,7 @@ s_catalog (run_t *run, index_t *products, index_t *catalog, int64_t *done, int64
                            json_str (p, "id"), field, field ? cJSON_GetObjectItem (item, field) : NULL,
                            field ? cJSON_GetObjectItem (p, field) : NULL);
         if (run->repair) {
-            cJSON *data = cJSON_CreateObject ();
-            cJSON_AddStringToObject (data, "sku", sku);
-            for (int i = 0; i < 4; i++)
-                if (cJSON_GetObjectItem (p, fields[i]))
-                    cJSON_AddItemToObject (data, fields[i], cJSON_Duplicate (cJSON_GetObjectItem (p, fields[i]), true));
-            cJSON_AddBoolToObject (data, "active", cJSON_IsTrue (cJSON_GetObjectItem (p, "active"))
-                                                       && !cJSON_IsTrue (cJSON_GetObjectItem (p, "archived")));
-            cJSON_AddStringToObject (data, "erp_product_id", json_str (p, "id"));
-            s_mark (run, d, s_apply (run, SIDE_CRM, "catalog.upsert", sku, data, NULL));
+            s_mark (run, d, s_apply (run, SIDE_CRM, "catalog.upsert", sku, flow_catalog_item (p, json_str (p, "id")), NULL));
         }
     }
 }

@@ -9,10 +9,11 @@ import subprocess
 
 import pytest
 
-from bridge_helpers import (FLOW_TIMEOUT, linked_customer, metric_value, metrics, settle,
-                            start_system, wait_until)
+from bridge_helpers import (FLOW_TIMEOUT, deal_where, erp_orders_for, linked_customer, metric_value, metrics,
+                            one, settle, start_system, wait_until, win)
 from conftest import binary_path
 from crm_helpers import create, get
+from erp_helpers import product, warehouse
 
 
 @pytest.fixture
@@ -112,3 +113,63 @@ def test_reconcile_input_is_checked(system):
     assert r.status_code == 400
     assert system.bridge.api("GET", "/api/v1/reconcile/99999").status_code == 404
     assert system.bridge.api("GET", "/api/v1/reconcile", token=None).status_code == 401
+
+
+IDENTITY = ("kind", "email", "phone", "segment", "addresses")
+FINANCE = ("payment_terms_days", "credit_limit_minor", "credit_hold", "balance_minor", "overdue_minor",
+           "finance_currency", "tax_id")
+
+
+def test_a_repair_writes_what_the_live_sync_writes(system):
+    """Issue 10: each flow's payload is built once (bridge/flow_*.c), for the
+    live path and for repairs. Before, a repaired order sent the raw status
+    ("confirmed") where the live sync says "backordered" for a confirmed
+    order that waits for stock, and left out what the live order carries."""
+    warehouse(system.erp)
+    product(system.erp, "BO-1", list_price_minor=700)       # nothing in stock: every order waits
+    # Two customers alike but for their name; one will lose its ERP record.
+    same = {"kind": "company", "email": "ap@twin.example", "phone": "+420 601 000 111", "segment": "smb",
+            "addresses": [{"kind": "billing", "line1": "Na Příkopě 1", "city": "Praha", "country": "CZ"}]}
+    live_c = create(system.crm, "customers", dict(same, name="Twin Live"))
+    lost_c = create(system.crm, "customers", dict(same, name="Twin Lost"))
+    _, erp_live_c = linked_customer(system, live_c["id"])
+    _, erp_lost_c = linked_customer(system, lost_c["id"])
+    lines = [{"sku": "BO-1", "quantity": 3, "unit_price_minor": 700, "discount_percent": 10}]
+    live_d = create(system.crm, "deals", {"title": "Twin deal", "customer_id": live_c["id"], "currency": "EUR",
+                                          "lines": lines})
+    lost_d = create(system.crm, "deals", {"title": "Twin deal", "customer_id": live_c["id"], "currency": "EUR",
+                                          "lines": lines})
+    for d in (live_d, lost_d):
+        win(system.crm, d["id"])
+        deal_where(system.crm, d["id"], lambda x: x["order_status"] == "backordered",
+                   what="the live sync to say backordered")
+    settle(system)
+    lost_order = one(erp_orders_for(system.erp, lost_d["id"]))
+    # ERP loses the order of one deal and the record of one customer (a
+    # restore from an old backup), and the deal is told something else.
+    behind_its_back(system.erp, "erp.db", "DELETE FROM order_lines WHERE order_id = ?", (lost_order["id"],))
+    behind_its_back(system.erp, "erp.db", "DELETE FROM orders WHERE id = ?", (lost_order["id"],))
+    behind_its_back(system.erp, "erp.db", "DELETE FROM customers WHERE id = ?", (erp_lost_c["id"],))
+    report = run(system, repair=True)
+    assert ("won_deal_without_order", "deal", "") in kinds(report)
+    assert ("missing_in_erp", "customer", "") in kinds(report)
+    assert report["repaired"] == report["drift"], report
+    settle(system)
+
+    # The deal: the same status and the same kind of order as the live sync gave.
+    live_now, repaired = get(system.crm, "deals", live_d["id"]), get(system.crm, "deals", lost_d["id"])
+    new_order = one(erp_orders_for(system.erp, lost_d["id"]))
+    assert new_order["id"] != lost_order["id"] and repaired["order_id"] == new_order["id"]
+    assert repaired["order_status"] == live_now["order_status"] == "backordered"
+    live_order = one(erp_orders_for(system.erp, live_d["id"]))
+    shape = lambda o: (o["status"], o["backordered"], o["currency"], o["customer_id"], o["notes"],
+                       [(l["sku"], l["quantity"], l["unit_price_minor"], l["discount_percent"]) for l in o["lines"]])
+    assert shape(new_order) == shape(live_order)
+    # The customer: ERP's new record has what the live sync gave the other,
+    # and CRM's record names it with ERP's finance fields.
+    _, erp_again = linked_customer(system, lost_c["id"])
+    assert erp_again["id"] != erp_lost_c["id"]
+    assert {k: erp_again.get(k) for k in IDENTITY} == {k: erp_live_c.get(k) for k in IDENTITY}
+    crm_live, crm_repaired = get(system.crm, "customers", live_c["id"]), get(system.crm, "customers", lost_c["id"])
+    assert {k: crm_repaired.get(k) for k in FINANCE} == {k: crm_live.get(k) for k in FINANCE}
+    assert run(system)["drift"] == 0

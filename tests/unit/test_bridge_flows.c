@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "bridge.h"
+#include "flow.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -304,6 +305,108 @@ test_a_link_pairs_one_id_on_each_side (void **state)
     assert_false (store_link (s_db, "order", SIDE_CRM, C1, other));
 }
 
+
+//  The live path and reconciliation build their payloads with the same
+//  functions (flow.h): for a record that an event carries and a snapshot
+//  shows alike, the live command is the builder's output for that record.
+//  Each flow that reconciliation repairs is checked: customers both ways,
+//  a won deal's order (and the status of a confirmed order waiting for
+//  stock), the catalogue.
+static void
+s_expect_live (side_t source, const char *env, const cJSON *want)
+{
+    event_t ev;
+    s_event (&ev, source, env);
+    commands_t out = { 0 };
+    char wait[100];
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
+    assert_int_equal (out.count, 1);
+    char *got = cJSON_PrintUnformatted (out.items[0].data), *exp = cJSON_PrintUnformatted (want);
+    if (!cJSON_Compare (out.items[0].data, want, true))
+        print_error ("live %s\nrepair %s\n", got, exp);
+    assert_true (cJSON_Compare (out.items[0].data, want, true));
+    free (got);
+    free (exp);
+    commands_clear (&out);
+    event_free (&ev);
+}
+
+static void
+test_a_repair_builds_what_the_live_path_sends (void **state)
+{
+    (void) state;
+    //  Customers, CRM to ERP and ERP to CRM.
+    const char *crm_rec = "{\"id\":\"" C1 "\",\"kind\":\"company\",\"name\":\"Acme\",\"email\":\"a@b.example\","
+                          "\"phone\":\"+420 601 000 111\",\"segment\":\"smb\",\"addresses\":[],\"owner_id\":\"u1\","
+                          "\"tax_id\":\"X\",\"archived\":true}";
+    cJSON *rec = json_parse (crm_rec, strlen (crm_rec));
+    char env[1200];
+    snprintf (env, sizeof env, "{\"seq\":1,\"id\":\"ev\",\"type\":\"customer.archived\",\"entity\":\"customer\","
+              "\"entity_id\":\"" C1 "\",\"actor\":\"u1\",\"data\":%s}", crm_rec);
+    cJSON *want = flow_customer_to_erp (C1, NULL, rec, cJSON_GetObjectItem (rec, "archived"));
+    s_expect_live (SIDE_CRM, env, want);
+    cJSON_Delete (want);
+    cJSON_Delete (rec);
+    const char *erp_rec = "{\"id\":\"" E1 "\",\"kind\":\"person\",\"name\":\"Walk-in\",\"tax_id\":\"CZ1\","
+                          "\"payment_terms_days\":14,\"credit_limit_minor\":50000,\"credit_hold\":false,"
+                          "\"balance_minor\":120,\"overdue_minor\":0,\"currency\":\"CZK\",\"archived\":false}";
+    rec = json_parse (erp_rec, strlen (erp_rec));
+    snprintf (env, sizeof env, "{\"seq\":2,\"id\":\"ev2\",\"type\":\"customer.created\",\"entity\":\"customer\","
+              "\"entity_id\":\"" E1 "\",\"actor\":\"u2\",\"data\":%s}", erp_rec);
+    want = flow_customer_to_crm (E1, NULL, rec, true, NULL);
+    s_expect_live (SIDE_ERP, env, want);
+    cJSON_Delete (want);
+    cJSON_Delete (rec);
+
+    //  A won deal's order (its customer linked).
+    s_link ("customer", C1, E1);
+    const char *deal_rec = "{\"id\":\"" D1 "\",\"title\":\"Desks\",\"customer_id\":\"" C1 "\",\"currency\":\"EUR\","
+                           "\"stage\":\"won\",\"lines\":[{\"sku\":\"DESK\",\"description\":\"Oak\",\"quantity\":2,"
+                           "\"unit_price_minor\":900,\"discount_percent\":5}]}";
+    rec = json_parse (deal_rec, strlen (deal_rec));
+    snprintf (env, sizeof env, "{\"seq\":3,\"id\":\"ev3\",\"type\":\"deal.won\",\"entity\":\"deal\","
+              "\"entity_id\":\"" D1 "\",\"actor\":\"u1\",\"data\":%s}", deal_rec);
+    want = flow_order_create (D1, E1, rec);
+    s_expect_live (SIDE_CRM, env, want);
+    cJSON_Delete (want);
+    cJSON_Delete (rec);
+
+    //  The status of a confirmed order that waits for stock, from an event,
+    //  from a snapshot and from order.create's answer: "backordered" each time.
+    s_link ("order", D1, O1);
+    const char *order_rec = "{\"id\":\"" O1 "\",\"number\":\"SO-1\",\"status\":\"confirmed\",\"backordered\":true}";
+    rec = json_parse (order_rec, strlen (order_rec));
+    assert_string_equal (flow_order_status (rec), "backordered");
+    snprintf (env, sizeof env, "{\"seq\":4,\"id\":\"ev4\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+              "\"entity_id\":\"" O1 "\",\"actor\":\"u9\",\"occurred_at\":\"2026-12-04T10:00:00.000Z\",\"data\":%s}",
+              order_rec);
+    want = flow_deal_order_status (D1, O1, "SO-1", flow_order_status (rec), "2026-12-04T10:00:00.000Z");
+    s_expect_live (SIDE_ERP, env, want);
+    cJSON_Delete (want);
+    cJSON *created = flow_order_created_status (D1, rec, "t", false);
+    assert_string_equal (json_str (created, "status"), "backordered");
+    cJSON_Delete (created);
+    cJSON_Delete (rec);
+    const char *refused = "{\"id\":\"" O2 "\",\"status\":\"confirmed\",\"confirm_error\":\"credit hold\"}";
+    rec = json_parse (refused, strlen (refused));
+    assert_string_equal (flow_order_status (rec), "draft");
+    cJSON_Delete (rec);
+
+    //  The catalogue.
+    const char *product_rec = "{\"id\":\"p1\",\"sku\":\"DESK\",\"name\":\"Oak desk\",\"list_price_minor\":900,"
+                              "\"currency\":\"EUR\",\"unit\":\"pc\",\"active\":true,\"archived\":false,\"cost_minor\":400}";
+    rec = json_parse (product_rec, strlen (product_rec));
+    snprintf (env, sizeof env, "{\"seq\":5,\"id\":\"ev5\",\"type\":\"product.updated\",\"entity\":\"product\","
+              "\"entity_id\":\"p1\",\"actor\":\"u9\",\"data\":%s}", product_rec);
+    want = flow_catalog_item (rec, "p1");
+    assert_null (cJSON_GetObjectItem (want, "cost_minor"));     //  sales see no costs
+    s_expect_live (SIDE_ERP, env, want);
+    cJSON_Delete (want);
+    cJSON_Delete (rec);
+}
+
 int
 main (void)
 {
@@ -317,6 +420,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_order_status_reaches_the_deal, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_payment_updates_each_deal_it_paid, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_link_pairs_one_id_on_each_side, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_repair_builds_what_the_live_path_sends, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
