@@ -116,7 +116,7 @@ $(BIN)/bridgectl: $(BUILD)/bridge/bridgectl.o $(LIBCOMMON)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 #  The bridge's unit tests link its flows and store (not its main).
-BRIDGE_FLOW_OBJ := $(patsubst %.c,$(BUILD)/%.o,bridge/flows.c $(wildcard bridge/flow_*.c) bridge/store.c)
+BRIDGE_FLOW_OBJ := $(patsubst %.c,$(BUILD)/%.o,bridge/flows.c $(wildcard bridge/flow_*.c) bridge/store.c bridge/side.c)
 $(BUILD)/tests/test_bridge_%: tests/unit/test_bridge_%.c $(BRIDGE_FLOW_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST $@"

@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *
-side_name (side_t side)
-{
-    return side == SIDE_CRM ? "crm" : "erp";
-}
-
 //  --- events ---
 
 bool

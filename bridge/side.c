@@ -1,0 +1,11 @@
+//  side: the two services the bridge joins, by name ("crm", "erp"): the
+//  word the cursors, metrics, logs and command ids use. Its own module,
+//  below both the flows and the store, so that neither imports the other
+//  for it.
+#include "bridge.h"
+
+const char *
+side_name (side_t side)
+{
+    return side == SIDE_CRM ? "crm" : "erp";
+}
