@@ -1,0 +1,71 @@
+//  resource_internal: what the files of the resource engine share
+//  (resource.c, resource_validate.c, resource_list.c, resource_http.c,
+//  resource_csv.c). Not for the business areas: they use resource.h.
+#ifndef COMMON_RESOURCE_INTERNAL_H
+#define COMMON_RESOURCE_INTERNAL_H
+
+#include "resource.h"
+
+#include <stdbool.h>
+
+#define RES_MAX 64
+#define RES_LIST_MAX 500
+#define RES_LIST_DEFAULT 50
+#define RES_TEXT_DEFAULT_MAX 1000
+#define RES_LIST_MAX_ITEMS 200
+#define RES_TAGS_MAX 50
+#define RES_META_COLS 5
+
+typedef struct {
+    const resource_def_t *def;
+    char *columns;
+    char *sql_get;
+    char *sql_get_any;    //  archived included, no scope: for internal reads
+    char *sql_insert;
+    char *sql_update;
+    char *sql_archive;
+    int nfields;
+} res_t;
+
+//  The meta columns every table starts with, NULL-terminated.
+extern const char *const res_meta[];
+
+cJSON *
+res_accept (const resource_def_t *def, const cJSON *it, int mode, bool creating, err_info_t *err);
+
+void
+res_bind_context (sqlite3_stmt *st, const actor_t *actor);
+
+err_t
+res_check_refs (db_t *db, const resource_def_t *def, const actor_t *actor, const cJSON *rec,
+                const cJSON *old, err_info_t *err);
+
+const field_def_t *
+res_field (const resource_def_t *def, const char *name);
+
+bool
+res_is_meta (const char *name);
+
+void
+res_list (http_req_t *req);
+
+err_t
+res_load (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id, bool any,
+          cJSON **out, err_info_t *err);
+
+res_t *
+res_lookup (const resource_def_t *def);
+
+bool
+res_parse_bool (const char *v, int *out);
+
+char *
+res_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+char *
+res_strcat (char *base, const char *more);
+
+err_t
+res_write_error (db_t *db, int rc, err_info_t *err);
+
+#endif

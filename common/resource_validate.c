@@ -1,0 +1,408 @@
+//  resource_validate: input checked field by field against a definition:
+//  types, ranges, formats, unknown and foreign fields, references that must
+//  exist and be visible, and SQLite's constraint errors as API errors.
+#include "resource_internal.h"
+#include "audit.h"
+#include "clock.h"
+#include "csv.h"
+#include "id.h"
+#include "json.h"
+#include "log.h"
+#include "money.h"
+#include "outbox.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+//  --- validation ---
+
+static bool
+s_email_valid (const char *s)
+{
+    const char *at = strchr (s, '@');
+    if (!at || at == s || strchr (at + 1, '@') || !strchr (at + 1, '.') || strlen (s) > 254)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (isspace ((unsigned char) *p) || (unsigned char) *p < 0x20)
+            return false;
+    const char *dot = strrchr (s, '.');
+    return dot[1] != '\0' && dot > at + 1;
+}
+
+static bool
+s_phone_valid (const char *s)
+{
+    int digits = 0;
+    size_t len = strlen (s);
+    if (len > 32)
+        return false;
+    for (const char *p = s; *p; p++) {
+        if (isdigit ((unsigned char) *p))
+            digits++;
+        else if (!strchr ("+-() .", *p))
+            return false;
+    }
+    return digits >= 5 && digits <= 20;
+}
+
+//  Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
+//  points past U+10FFFF). cJSON passes raw bytes of a string through, and
+//  an answer or event holding them would not be valid JSON for its readers.
+static bool
+s_utf8_valid (const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    while (*p) {
+        unsigned char c = *p;
+        int n;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0;   //  overlong
+            else if (c == 0xED)
+                hi = 0x9F;   //  surrogates
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90;   //  overlong
+            else if (c == 0xF4)
+                hi = 0x8F;   //  past U+10FFFF
+        }
+        else
+            return false;
+        p++;
+        for (int i = 0; i < n; i++, p++) {
+            if (*p < (i == 0 ? lo : 0x80) || *p > (i == 0 ? hi : 0xBF))
+                return false;   //  also stops at the NUL of a cut sequence
+        }
+    }
+    return true;
+}
+
+static bool
+s_text_ok (const char *s, size_t max)
+{
+    size_t len = strlen (s);
+    if (len > max)
+        return false;
+    //  No control characters (C0 and DEL) except tab and newlines, and valid
+    //  UTF-8.
+    for (const char *p = s; *p; p++)
+        if (((unsigned char) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+            return false;
+    return s_utf8_valid (s);
+}
+
+static err_t s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path,
+                                 cJSON **out, err_info_t *err);
+
+//  Validate one value against its field and return a normalised copy
+//  (caller owns). NULL with err set if invalid. JSON null is allowed for
+//  optional fields and returned as null.
+static cJSON *
+s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t *err)
+{
+    if (cJSON_IsNull (v)) {
+        if (f->flags & F_REQUIRED) {
+            err_set (err, ERR_INVALID, path, "%s is required and cannot be null", path);
+            return NULL;
+        }
+        return cJSON_CreateNull ();
+    }
+    switch (f->type) {
+        case FT_INT: {
+            int64_t n;
+            if (!json_is_int (v, &n)) {
+                err_set (err, ERR_INVALID, path, "%s must be an integer", path);
+                return NULL;
+            }
+            if (f->min < f->max && (n < f->min || n > f->max)) {
+                err_set (err, ERR_INVALID, path, "%s must be between %lld and %lld", path,
+                         (long long) f->min, (long long) f->max);
+                return NULL;
+            }
+            return cJSON_CreateNumber ((double) n);
+        }
+        case FT_BOOL:
+            if (!cJSON_IsBool (v)) {
+                err_set (err, ERR_INVALID, path, "%s must be true or false", path);
+                return NULL;
+            }
+            return cJSON_CreateBool (cJSON_IsTrue (v));
+        case FT_TAGS: {
+            if (!cJSON_IsArray (v) || cJSON_GetArraySize (v) > RES_TAGS_MAX) {
+                err_set (err, ERR_INVALID, path, "%s must be an array of at most %d strings", path, RES_TAGS_MAX);
+                return NULL;
+            }
+            cJSON *out = cJSON_CreateArray ();
+            const cJSON *t;
+            cJSON_ArrayForEach (t, v) {
+                if (!cJSON_IsString (t) || !*t->valuestring || !s_text_ok (t->valuestring, 64)
+                    || strchr (t->valuestring, ';')) {
+                    err_set (err, ERR_INVALID, path, "%s must hold non-empty strings of at most 64 characters without ';'", path);
+                    cJSON_Delete (out);
+                    return NULL;
+                }
+                //  Keep the first of duplicates.
+                bool dup = false;
+                const cJSON *o;
+                cJSON_ArrayForEach (o, out) dup = dup || strcmp (o->valuestring, t->valuestring) == 0;
+                if (!dup)
+                    cJSON_AddItemToArray (out, cJSON_CreateString (t->valuestring));
+            }
+            return out;
+        }
+        case FT_LIST: {
+            if (!cJSON_IsArray (v) || cJSON_GetArraySize (v) > RES_LIST_MAX_ITEMS) {
+                err_set (err, ERR_INVALID, path, "%s must be an array of at most %d objects", path,
+                         RES_LIST_MAX_ITEMS);
+                return NULL;
+            }
+            cJSON *out = cJSON_CreateArray ();
+            int i = 0;
+            const cJSON *item;
+            cJSON_ArrayForEach (item, v) {
+                char sub[96];
+                snprintf (sub, sizeof sub, "%s[%d]", path, i++);
+                if (!cJSON_IsObject (item)) {
+                    err_set (err, ERR_INVALID, sub, "%s must be an object", sub);
+                    cJSON_Delete (out);
+                    return NULL;
+                }
+                cJSON *norm = NULL;
+                if (s_normalize_fields (f->sub, item, sub, &norm, err) != ERR_OK) {
+                    cJSON_Delete (out);
+                    return NULL;
+                }
+                cJSON_AddItemToArray (out, norm);
+            }
+            return out;
+        }
+        default:
+            break;
+    }
+    //  All remaining types are strings.
+    if (!cJSON_IsString (v)) {
+        err_set (err, ERR_INVALID, path, "%s must be a string", path);
+        return NULL;
+    }
+    const char *s = v->valuestring;
+    size_t max = f->type == FT_TEXT && f->max > 0 ? (size_t) f->max : RES_TEXT_DEFAULT_MAX;
+    if (!s_text_ok (s, max)) {
+        err_set (err, ERR_INVALID, path, "%s must be UTF-8 text of at most %zu bytes without control characters", path,
+                 max);
+        return NULL;
+    }
+    if ((f->flags & F_REQUIRED) && !*s) {
+        err_set (err, ERR_INVALID, path, "%s must not be empty", path);
+        return NULL;
+    }
+    switch (f->type) {
+        case FT_ENUM:
+            for (int i = 0; f->choices[i]; i++)
+                if (strcmp (f->choices[i], s) == 0)
+                    return cJSON_CreateString (s);
+            {
+                char list[256] = "";
+                for (int i = 0; f->choices[i]; i++) {
+                    size_t used = strlen (list);
+                    snprintf (list + used, sizeof list - used, "%s%s", i ? ", " : "", f->choices[i]);
+                }
+                err_set (err, ERR_INVALID, path, "%s must be one of: %s", path, list);
+            }
+            return NULL;
+        case FT_REF:
+        case FT_USER:
+            if (!id_valid (s)) {
+                err_set (err, ERR_INVALID, path, "%s must be an id (lower-case UUID)", path);
+                return NULL;
+            }
+            break;
+        case FT_DATE: {
+            int64_t ms;
+            if (!clock_parse_date (s, &ms)) {
+                err_set (err, ERR_INVALID, path, "%s must be a date YYYY-MM-DD", path);
+                return NULL;
+            }
+            break;
+        }
+        case FT_TIME: {
+            int64_t ms;
+            if (!clock_parse (s, &ms)) {
+                err_set (err, ERR_INVALID, path, "%s must be an RFC 3339 time", path);
+                return NULL;
+            }
+            char norm[CLOCK_TEXT_LEN];
+            return cJSON_CreateString (clock_format (ms, norm, sizeof norm));
+        }
+        case FT_EMAIL:
+            if (*s && !s_email_valid (s)) {
+                err_set (err, ERR_INVALID, path, "%s must be an e-mail address", path);
+                return NULL;
+            }
+            break;
+        case FT_PHONE:
+            if (*s && !s_phone_valid (s)) {
+                err_set (err, ERR_INVALID, path, "%s must be a phone number", path);
+                return NULL;
+            }
+            break;
+        case FT_CURRENCY:
+            if (!money_currency_valid (s)) {
+                err_set (err, ERR_INVALID, path, "%s must be an ISO 4217 code like EUR", path);
+                return NULL;
+            }
+            break;
+        default:
+            break;
+    }
+    return cJSON_CreateString (s);
+}
+
+//  Validate a nested object against field definitions (FT_LIST items):
+//  unknown keys are refused, required ones checked, defaults filled.
+static err_t
+s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path, cJSON **out,
+                    err_info_t *err)
+{
+    cJSON *rec = cJSON_CreateObject ();
+    const cJSON *it;
+    cJSON_ArrayForEach (it, obj) {
+        const field_def_t *f = NULL;
+        for (const field_def_t *g = fields; g->name && !f; g++)
+            if (strcmp (g->name, it->string) == 0)
+                f = g;
+        char sub[128];
+        snprintf (sub, sizeof sub, "%s.%s", path, it->string);
+        if (!f) {
+            cJSON_Delete (rec);
+            return err_set (err, ERR_INVALID, sub, "%s is not a known field", sub);
+        }
+        cJSON *v = s_normalize (f, it, sub, err);
+        if (!v) {
+            cJSON_Delete (rec);
+            return err->code;
+        }
+        //  A key given twice: the last wins, as at the top level (both were
+        //  stored, and readers disagreed on which one counts).
+        cJSON_DeleteItemFromObjectCaseSensitive (rec, f->name);
+        cJSON_AddItemToObject (rec, f->name, v);
+    }
+    for (const field_def_t *f = fields; f->name; f++) {
+        if (cJSON_HasObjectItem (rec, f->name))
+            continue;
+        if (f->def)
+            cJSON_AddItemToObject (rec, f->name, cJSON_Parse (f->def));
+        else if (f->flags & F_REQUIRED) {
+            char sub[128];
+            snprintf (sub, sizeof sub, "%s.%s", path, f->name);
+            cJSON_Delete (rec);
+            return err_set (err, ERR_INVALID, sub, "%s is required", sub);
+        }
+    }
+    *out = rec;
+    return ERR_OK;
+}
+
+//  Check one incoming member against ownership and mode; returns its
+//  normalised value or NULL with err set.
+cJSON *
+res_accept (const resource_def_t *def, const cJSON *it, int mode, bool creating, err_info_t *err)
+{
+    const field_def_t *f = res_field (def, it->string);
+    if (!f) {
+        if (res_is_meta (it->string))
+            err_set (err, ERR_INVALID, it->string, "%s is set by the service and cannot be written", it->string);
+        else
+            err_set (err, ERR_INVALID, it->string, "%s is not a field of %s", it->string, def->entity);
+        return NULL;
+    }
+    if ((f->flags & F_REMOTE) && !(mode & RW_REMOTE) && !(creating && (def->flags & R_CREATE_REMOTE))) {
+        err_set (err, ERR_CONFLICT, f->name, "%s is owned by %s and can only be changed there", f->name,
+                 def->remote_name ? def->remote_name : "the other service");
+        return NULL;
+    }
+    if ((f->flags & F_SYSTEM) && !(mode & RW_SYSTEM)) {
+        err_set (err, ERR_INVALID, f->name, "%s is read-only here (changed by workflow steps)", f->name);
+        return NULL;
+    }
+    //  F_IMMUTABLE is checked by resource_update once the value is known to
+    //  differ: sending a record back with its unchanged fields is fine.
+    return s_normalize (f, it, f->name, err);
+}
+
+//  Referenced records must exist, be visible to the actor and not be
+//  archived. Only fields that changed against old are checked.
+err_t
+res_check_refs (db_t *db, const resource_def_t *def, const actor_t *actor, const cJSON *rec,
+                const cJSON *old, err_info_t *err)
+{
+    for (const field_def_t *f = def->fields; f->name; f++) {
+        if (f->type != FT_REF && f->type != FT_USER)
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive (rec, f->name);
+        if (!cJSON_IsString (v))
+            continue;
+        const cJSON *was = old ? cJSON_GetObjectItemCaseSensitive (old, f->name) : NULL;
+        if (cJSON_IsString (was) && strcmp (was->valuestring, v->valuestring) == 0)
+            continue;
+        if (f->type == FT_USER) {
+            if (db_scalar_int (db, "SELECT COUNT(*) FROM users WHERE id = ?1 AND active = 1 AND archived = 0",
+                               v->valuestring, 0) == 0)
+                return err_set (err, ERR_RULE, f->name, "%s: no active user has this id", f->name);
+            continue;
+        }
+        const resource_def_t *target = resource_find (f->ref);
+        if (!target)
+            return err_set (err, ERR_INTERNAL, f->name, "%s refers to an unknown resource", f->name);
+        char sql[512];
+        bool scoped = resource_scoped (target, actor);
+        snprintf (sql, sizeof sql, "SELECT archived FROM %s t WHERE id = :id%s%s%s", target->table,
+                  scoped ? " AND (" : "", scoped ? target->scope_sql : "", scoped ? ")" : "");
+        sqlite3_stmt *st = db_stmt (db, sql);
+        if (!st)
+            return err_set (err, ERR_INTERNAL, f->name, "cannot check %s", f->name);
+        sqlite3_bind_text (st, sqlite3_bind_parameter_index (st, ":id"), v->valuestring, -1, SQLITE_STATIC);
+        res_bind_context (st, actor);
+        int rc = sqlite3_step (st);
+        int archived = rc == SQLITE_ROW ? sqlite3_column_int (st, 0) : -1;
+        sqlite3_reset (st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return db_error (db, rc, err);
+        if (archived < 0)
+            return err_set (err, ERR_RULE, f->name, "%s: no %s has this id", f->name, target->entity);
+        if (archived)
+            return err_set (err, ERR_RULE, f->name, "%s: this %s is archived", f->name, target->entity);
+    }
+    return ERR_OK;
+}
+
+//  Map a failed write to a helpful error (UNIQUE names the field).
+err_t
+res_write_error (db_t *db, int rc, err_info_t *err)
+{
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        const char *msg = sqlite3_errmsg (db_handle (db));
+        const char *dot = strrchr (msg, '.');
+        const char *field = dot ? dot + 1 : NULL;
+        return err_set (err, ERR_CONFLICT, field, "another record already has this %s", field ? field : "key");
+    }
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return err_set (err, ERR_RULE, NULL, "a referenced record does not exist");
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return err_set (err, ERR_RULE, NULL, "the record breaks a rule: %s", sqlite3_errmsg (db_handle (db)));
+    return db_error (db, rc, err);
+}
