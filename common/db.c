@@ -61,7 +61,20 @@ db_open (const char *path, const char *sync, err_info_t *err)
               "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
               "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
               normal ? "NORMAL" : "FULL");
-    if (db_exec (self, pragmas, err) != ERR_OK) {
+    //  Switching a new file to WAL takes an exclusive lock that SQLite does
+    //  not wait for through the busy handler: connections opened at the
+    //  same moment (a pool's threads starting together) can get "database
+    //  is locked" here. Try again until the busy timeout, as a write would.
+    err_t rc2 = ERR_BUSY;
+    for (int waited = 0; rc2 != ERR_OK; waited += 5) {
+        err_clear (err);
+        rc2 = db_exec (self, pragmas, err);
+        if (rc2 == ERR_OK || waited >= DB_BUSY_TIMEOUT_MS
+            || (sqlite3_errcode (self->handle) & 0xff) != SQLITE_BUSY)
+            break;
+        nanosleep (&(struct timespec){ .tv_nsec = 5 * 1000000L }, NULL);
+    }
+    if (rc2 != ERR_OK) {
         db_destroy (&self);
         return NULL;
     }

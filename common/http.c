@@ -1,6 +1,7 @@
 //  http: libmicrohttpd glue, routing, authentication, transactions and
-//  Idempotency-Key. Handlers never see MHD; they use the http_* helpers.
-#include "http.h"
+//  Idempotency-Key. Handlers never see MHD; they use the http_* helpers
+//  (http_req.c). The structures both files share are in http_internal.h.
+#include "http_internal.h"
 #include "audit.h"
 #include "clock.h"
 #include "json.h"
@@ -21,18 +22,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define HTTP_MAX_ROUTES 256
-#define HTTP_MAX_SEGS 16
-#define HTTP_CSV_BODY_LIMIT (64 * 1024 * 1024)
-#define HTTP_MAX_RESP_HEADERS 8
-//  Bytes of query string (names and values, decoded) a request may carry;
-//  more is answered 414 in the JSON error shape. The connection's memory
-//  (HTTP_CONNECTION_MEMORY) must hold the whole request head for the
-//  request to reach us: beyond it libmicrohttpd answers by itself.
-#define HTTP_MAX_QUERY (16 * 1024)
-#define HTTP_CONNECTION_MEMORY (320 * 1024)
-#define HTTP_MAX_CONNECTIONS 2000
-
 //  On every answer, API and pages alike (DESIGN.md §3a): no sniffing, no
 //  referrer, no framing, and a policy that allows no inline script or style.
 static const char *const s_security_headers[][2] = {
@@ -50,89 +39,6 @@ const char http_migration_sql[] =
     "  user_id TEXT NOT NULL, key TEXT NOT NULL, request_hash BLOB NOT NULL,"
     "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,"
     "  PRIMARY KEY (user_id, key)) WITHOUT ROWID;";
-
-typedef struct {
-    char *method;
-    char *pattern;
-    char *segs[HTTP_MAX_SEGS];
-    int nsegs;
-    http_handler_fn *handler;
-    int flags;
-    const void *arg;
-    metric_t *count[3];    //  2xx/3xx, 4xx, 5xx
-} s_route_t;
-
-struct _http_server_t {
-    struct MHD_Daemon *daemon;
-    db_pool_t *pool;
-    void *app;
-    s_route_t routes[HTTP_MAX_ROUTES];
-    int nroutes;
-    http_ready_fn *ready_fn;
-    void *ready_arg;
-    void (*commit_fn) (void *);
-    void *commit_arg;
-    int port;
-    metric_t *unmatched;
-    metric_t *too_large;
-    metric_t *uri_too_long;
-    metric_t *guesses;
-    metric_t *reaped;
-    //  connection limits (http_server_limits)
-    unsigned per_address;
-    int timeout_s;
-    //  open connections, for the request-head deadline (s_reaper)
-    pthread_mutex_t conn_lock;
-    struct _s_conn_t *conns;
-    pthread_t reaper;
-    bool reaper_running;
-    bool stopping;
-    pthread_cond_t reaper_wake;
-};
-
-//  One open connection: when its current request's head began to come
-//  (the connection opened or its last answer went out), and whether a
-//  request is being handled on it now.
-typedef struct _s_conn_t {
-    int fd;
-    int64_t since_ms;
-    bool in_request;
-    bool shut;
-    struct _s_conn_t *prev, *next;
-} s_conn_t;
-
-struct _http_req_t {
-    http_server_t *srv;
-    struct MHD_Connection *conn;
-    const char *method;
-    const char *url;                   //  MHD's decoded path, for the request's life
-    char *path;                        //  copy, split into segments in place
-    s_route_t *route;
-    const char *param_names[HTTP_MAX_PARAMS];
-    const char *param_values[HTTP_MAX_PARAMS];
-    int nparams;
-    char *body;
-    size_t body_len;
-    size_t limit;
-    bool too_large;
-    bool path_known;                   //  some route matches the path
-    db_t *db;
-    actor_t actor;
-    bool by_session;                   //  authenticated by the session cookie
-    auth_session_t session;
-    char sid[AUTH_SESSION_ID_LEN];
-    cJSON *body_json;
-    int64_t started_ms;
-    //  response
-    int status;
-    char *resp;
-    bool resp_static;                  //  resp is borrowed, not freed
-    size_t resp_len;
-    const char *resp_type;
-    char *hdr_names[HTTP_MAX_RESP_HEADERS];
-    char *hdr_values[HTTP_MAX_RESP_HEADERS];
-    int nhdrs;
-};
 
 //  --- routing ---
 
@@ -164,7 +70,7 @@ http_server_route_arg (http_server_t *self, const char *method, const char *patt
         log_error ("http", "too many routes", "pattern=%s", pattern);
         return;
     }
-    s_route_t *r = &self->routes[self->nroutes++];
+    http_route_t *r = &self->routes[self->nroutes++];
     r->method = strdup (method);
     r->pattern = strdup (pattern);
     char *copy = strdup (pattern);
@@ -199,10 +105,10 @@ s_match (http_req_t *req)
     int n = s_split (req->path, segs, HTTP_MAX_SEGS);
     if (n < 0)
         return;
-    s_route_t *best = NULL;
+    http_route_t *best = NULL;
     int best_literals = -1;
     for (int i = 0; i < req->srv->nroutes; i++) {
-        s_route_t *r = &req->srv->routes[i];
+        http_route_t *r = &req->srv->routes[i];
         //  A page route's last parameter takes the rest of the path.
         bool tail = (r->flags & HTTP_PAGE) && r->nsegs > 0 && r->segs[r->nsegs - 1][0] == '{';
         if (tail ? n < r->nsegs : r->nsegs != n)
@@ -238,316 +144,6 @@ s_match (http_req_t *req)
             req->param_values[req->nparams] = segs[s];
             req->nparams++;
         }
-}
-
-//  --- handler helpers ---
-
-void *
-http_app (http_req_t *req)
-{
-    return req->srv->app;
-}
-
-const void *
-http_route_arg (http_req_t *req)
-{
-    return req->route ? req->route->arg : NULL;
-}
-
-db_t *
-http_db (http_req_t *req)
-{
-    return req->db;
-}
-
-const actor_t *
-http_actor (http_req_t *req)
-{
-    return &req->actor;
-}
-
-const char *
-http_method (http_req_t *req)
-{
-    return req->method;
-}
-
-const auth_session_t *
-http_session (http_req_t *req)
-{
-    return req->by_session ? &req->session : NULL;
-}
-
-const char *
-http_session_id (http_req_t *req)
-{
-    return req->by_session ? req->sid : NULL;
-}
-
-void
-http_client_address (http_req_t *req, char *out, size_t size)
-{
-    out[0] = '\0';
-    const union MHD_ConnectionInfo *info = req->conn
-        ? MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
-    if (!info || !info->client_addr)
-        return;
-    const struct sockaddr *sa = info->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, out, (socklen_t) size);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, out, (socklen_t) size);
-}
-
-bool
-http_secure (http_req_t *req)
-{
-    const char *proto = http_header (req, "X-Forwarded-Proto");
-    return proto && strcasecmp (proto, "https") == 0;
-}
-
-const char *
-http_path (http_req_t *req)
-{
-    return req->url;
-}
-
-const char *
-http_param (http_req_t *req, const char *name)
-{
-    for (int i = 0; i < req->nparams; i++) {
-        const char *pn = req->param_names[i];
-        size_t len = strlen (name);
-        if (strncmp (pn + 1, name, len) == 0 && pn[len + 1] == '}')
-            return req->param_values[i];
-    }
-    return NULL;
-}
-
-const char *
-http_query (http_req_t *req, const char *name)
-{
-    return MHD_lookup_connection_value (req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-typedef struct {
-    bool (*fn) (void *, const char *, const char *);
-    void *arg;
-} s_each_t;
-
-static enum MHD_Result
-s_each_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void) kind;
-    s_each_t *each = cls;
-    return each->fn (each->arg, key, value ? value : "") ? MHD_YES : MHD_NO;
-}
-
-void
-http_query_each (http_req_t *req, bool (*fn) (void *arg, const char *key, const char *value), void *arg)
-{
-    s_each_t each = { fn, arg };
-    MHD_get_connection_values (req->conn, MHD_GET_ARGUMENT_KIND, s_each_arg, &each);
-}
-
-typedef struct {
-    const char *const *allowed;
-    const char *unknown;
-} s_only_t;
-
-static bool
-s_only_arg (void *arg, const char *key, const char *value)
-{
-    (void) value;
-    s_only_t *only = arg;
-    for (const char *const *name = only->allowed; *name; name++)
-        if (strcmp (*name, key) == 0)
-            return true;
-    only->unknown = key;
-    return false;
-}
-
-bool
-http_query_only (http_req_t *req, const char *const allowed[])
-{
-    s_only_t only = { allowed, NULL };
-    http_query_each (req, s_only_arg, &only);
-    if (!only.unknown)
-        return true;
-    http_reply_errorf (req, ERR_INVALID, only.unknown, "this list takes no argument named so");
-    return false;
-}
-
-const char *
-http_header (http_req_t *req, const char *name)
-{
-    return MHD_lookup_connection_value (req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *
-http_body (http_req_t *req, size_t *len)
-{
-    if (len)
-        *len = req->body_len;
-    return req->body ? req->body : "";
-}
-
-cJSON *
-http_body_json (http_req_t *req)
-{
-    if (req->body_json)
-        return req->body_json;
-    const char *ct = http_header (req, "Content-Type");
-    if (!ct || strncasecmp (ct, "application/json", 16) != 0
-        || (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-        http_reply_errorf (req, ERR_UNSUPPORTED, NULL, "the body must be application/json");
-        return NULL;
-    }
-    if (req->body_len == 0) {
-        http_reply_errorf (req, ERR_BAD_REQUEST, NULL, "a JSON body is required");
-        return NULL;
-    }
-    cJSON *doc = json_parse (req->body, req->body_len);
-    if (!doc) {
-        http_reply_errorf (req, ERR_BAD_REQUEST, NULL, "the body is not valid JSON");
-        return NULL;
-    }
-    if (!cJSON_IsObject (doc)) {
-        cJSON_Delete (doc);
-        http_reply_errorf (req, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
-        return NULL;
-    }
-    req->body_json = doc;
-    return doc;
-}
-
-long long
-http_if_match (http_req_t *req)
-{
-    const char *v = http_header (req, "If-Match");
-    if (!v)
-        return -1;
-    char buf[32];
-    size_t len = strlen (v);
-    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
-        if (len - 2 >= sizeof buf)
-            goto bad;
-        memcpy (buf, v + 1, len - 2);
-        buf[len - 2] = '\0';
-    }
-    else {
-        if (len >= sizeof buf)
-            goto bad;
-        memcpy (buf, v, len + 1);
-    }
-    //  Digits only (no sign, no spaces) and within range: "9999999999999999999999"
-    //  is not a version, rather than a stale one.
-    for (const char *p = buf; *p; p++)
-        if (*p < '0' || *p > '9')
-            goto bad;
-    char *end;
-    errno = 0;
-    long long n = strtoll (buf, &end, 10);
-    if (*buf && !*end && n >= 0 && errno != ERANGE)
-        return n;
-bad:
-    http_reply_errorf (req, ERR_BAD_REQUEST, "If-Match", "If-Match must be a record version");
-    return -2;
-}
-
-static void
-s_reset_response (http_req_t *req)
-{
-    if (!req->resp_static)
-        free (req->resp);
-    req->resp = NULL;
-    req->resp_static = false;
-    req->resp_len = 0;
-}
-
-void
-http_reply_static (http_req_t *req, int status, const char *content_type, const void *data, size_t len)
-{
-    s_reset_response (req);
-    req->status = status;
-    req->resp = (char *) data;
-    req->resp_static = true;
-    req->resp_len = len;
-    req->resp_type = content_type;
-}
-
-void
-http_reply_take (http_req_t *req, int status, const char *content_type, char *text, size_t len)
-{
-    s_reset_response (req);
-    req->status = status;
-    req->resp = text;
-    req->resp_len = len;
-    req->resp_type = content_type;
-}
-
-void
-http_reply_text (http_req_t *req, int status, const char *content_type, const char *text, size_t len)
-{
-    char *copy = malloc (len + 1);
-    if (copy) {
-        memcpy (copy, text, len);
-        copy[len] = '\0';
-    }
-    http_reply_take (req, copy ? status : 500, content_type, copy, copy ? len : 0);
-}
-
-void
-http_reply_json (http_req_t *req, int status, cJSON *json)
-{
-    char *text = json ? json_print (json) : NULL;
-    cJSON_Delete (json);
-    if (!text) {
-        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"cannot build response\"}}";
-        http_reply_text (req, 500, "application/json", oom, sizeof oom - 1);
-        return;
-    }
-    http_reply_take (req, status, "application/json", text, strlen (text));
-}
-
-void
-http_reply_error (http_req_t *req, const err_info_t *err)
-{
-    err_t code = err->code == ERR_OK ? ERR_INTERNAL : err->code;
-    const char *message = err->message[0] ? err->message : err_code_name (code);
-    if (err_http_status (code) >= 500)
-        log_error ("http", "request failed", "method=%s code=%s error=\"%s\"", req->method,
-                   err_code_name (code), message);
-    http_reply_json (req, err_http_status (code), json_error (err_code_name (code), message, err->field));
-}
-
-void
-http_reply_errorf (http_req_t *req, err_t code, const char *field, const char *fmt, ...)
-{
-    err_info_t err;
-    err.code = code;
-    snprintf (err.field, sizeof err.field, "%s", field ? field : "");
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err.message, sizeof err.message, fmt, ap);
-    va_end (ap);
-    http_reply_error (req, &err);
-}
-
-void
-http_add_header (http_req_t *req, const char *name, const char *value)
-{
-    if (req->nhdrs == HTTP_MAX_RESP_HEADERS)
-        return;
-    req->hdr_names[req->nhdrs] = strdup (name);
-    req->hdr_values[req->nhdrs] = strdup (value);
-    req->nhdrs++;
-}
-
-bool
-http_replied (http_req_t *req)
-{
-    return req->status != 0;
 }
 
 //  --- built-in routes ---
@@ -902,7 +498,7 @@ s_send (http_req_t *req)
 
 //  --- connections: the request-head deadline ---
 
-static s_conn_t *
+static http_conn_t *
 s_conn_of (struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *info = conn ? MHD_get_connection_info (conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
@@ -914,7 +510,7 @@ s_conn_of (struct MHD_Connection *conn)
 static void
 s_conn_mark (http_server_t *srv, struct MHD_Connection *conn, bool in_request)
 {
-    s_conn_t *c = s_conn_of (conn);
+    http_conn_t *c = s_conn_of (conn);
     if (!c)
         return;
     pthread_mutex_lock (&srv->conn_lock);
@@ -930,7 +526,7 @@ s_notify_connection (void *cls, struct MHD_Connection *conn, void **socket_conte
     http_server_t *srv = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *info = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        s_conn_t *c = info ? calloc (1, sizeof *c) : NULL;
+        http_conn_t *c = info ? calloc (1, sizeof *c) : NULL;
         *socket_context = c;
         if (!c)
             return;
@@ -946,7 +542,7 @@ s_notify_connection (void *cls, struct MHD_Connection *conn, void **socket_conte
     else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         //  libmicrohttpd tells us before it closes the socket, so the
         //  reaper never shuts a descriptor that another connection got.
-        s_conn_t *c = *socket_context;
+        http_conn_t *c = *socket_context;
         if (!c)
             return;
         pthread_mutex_lock (&srv->conn_lock);
@@ -989,7 +585,7 @@ s_reaper (void *arg)
             break;
         int64_t now = clock_mono_ms ();
         int shut = 0;
-        for (s_conn_t *c = srv->conns; c; c = c->next)
+        for (http_conn_t *c = srv->conns; c; c = c->next)
             if (!c->in_request && !c->shut && now - c->since_ms >= (int64_t) srv->timeout_s * 1000) {
                 if (shutdown (c->fd, SHUT_RDWR) != 0)
                     log_debug ("http", "cannot shut a connection", "error=\"%s\"", strerror (errno));

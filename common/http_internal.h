@@ -1,0 +1,110 @@
+//  http_internal: what the files of the HTTP layer share (http.c: routing,
+//  the request life cycle, connections, the server; http_req.c: what a
+//  handler reads from its request and how it answers). Handlers use http.h.
+#ifndef COMMON_HTTP_INTERNAL_H
+#define COMMON_HTTP_INTERNAL_H
+
+#include "http.h"
+#include "metrics.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HTTP_MAX_ROUTES 256
+#define HTTP_MAX_SEGS 16
+#define HTTP_CSV_BODY_LIMIT (64 * 1024 * 1024)
+#define HTTP_MAX_RESP_HEADERS 8
+//  Bytes of query string (names and values, decoded) a request may carry;
+//  more is answered 414 in the JSON error shape. The connection's memory
+//  (HTTP_CONNECTION_MEMORY) must hold the whole request head for the
+//  request to reach us: beyond it libmicrohttpd answers by itself.
+#define HTTP_MAX_QUERY (16 * 1024)
+#define HTTP_CONNECTION_MEMORY (320 * 1024)
+#define HTTP_MAX_CONNECTIONS 2000
+
+typedef struct {
+    char *method;
+    char *pattern;
+    char *segs[HTTP_MAX_SEGS];
+    int nsegs;
+    http_handler_fn *handler;
+    int flags;
+    const void *arg;
+    metric_t *count[3];    //  2xx/3xx, 4xx, 5xx
+} http_route_t;
+
+struct _http_server_t {
+    struct MHD_Daemon *daemon;
+    db_pool_t *pool;
+    void *app;
+    http_route_t routes[HTTP_MAX_ROUTES];
+    int nroutes;
+    http_ready_fn *ready_fn;
+    void *ready_arg;
+    void (*commit_fn) (void *);
+    void *commit_arg;
+    int port;
+    metric_t *unmatched;
+    metric_t *too_large;
+    metric_t *uri_too_long;
+    metric_t *guesses;
+    metric_t *reaped;
+    //  connection limits (http_server_limits)
+    unsigned per_address;
+    int timeout_s;
+    //  open connections, for the request-head deadline (s_reaper)
+    pthread_mutex_t conn_lock;
+    struct _http_conn_t *conns;
+    pthread_t reaper;
+    bool reaper_running;
+    bool stopping;
+    pthread_cond_t reaper_wake;
+};
+
+//  One open connection: when its current request's head began to come
+//  (the connection opened or its last answer went out), and whether a
+//  request is being handled on it now.
+typedef struct _http_conn_t {
+    int fd;
+    int64_t since_ms;
+    bool in_request;
+    bool shut;
+    struct _http_conn_t *prev, *next;
+} http_conn_t;
+
+struct _http_req_t {
+    http_server_t *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;                   //  MHD's decoded path, for the request's life
+    char *path;                        //  copy, split into segments in place
+    http_route_t *route;
+    const char *param_names[HTTP_MAX_PARAMS];
+    const char *param_values[HTTP_MAX_PARAMS];
+    int nparams;
+    char *body;
+    size_t body_len;
+    size_t limit;
+    bool too_large;
+    bool path_known;                   //  some route matches the path
+    db_t *db;
+    actor_t actor;
+    bool by_session;                   //  authenticated by the session cookie
+    auth_session_t session;
+    char sid[AUTH_SESSION_ID_LEN];
+    cJSON *body_json;
+    int64_t started_ms;
+    //  response
+    int status;
+    char *resp;
+    bool resp_static;                  //  resp is borrowed, not freed
+    size_t resp_len;
+    const char *resp_type;
+    char *hdr_names[HTTP_MAX_RESP_HEADERS];
+    char *hdr_values[HTTP_MAX_RESP_HEADERS];
+    int nhdrs;
+};
+
+#endif
