@@ -135,6 +135,32 @@ const resource_def_t *
 void
     resource_routes (http_server_t *srv, const resource_def_t *def);
 
+//  A step of a record's life other than a PATCH (confirm an order, win a
+//  deal, accept a quotation): POST /api/v1/<name>/{id}/<verb>. The engine
+//  does what every such step needs, in this order: the role (403), the
+//  record as the actor may see it (404), If-Match against its version
+//  (409 stale_version), the body (400: not a JSON object, or a key the
+//  step does not take); then it calls the step, in the request's
+//  transaction, and answers 200 with what the step returns and its ETag,
+//  or with the step's error. rec is the record as loaded; body is an
+//  object (an empty body is {}); version is the record's.
+typedef err_t (resource_verb_fn) (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version,
+                                  const cJSON *body, cJSON **out, err_info_t *err);
+
+typedef struct {
+    const char *verb;            //  the last path segment: "confirm"
+    resource_verb_fn *fn;
+    unsigned roles;              //  who may: role bits; 0: the resource's writers
+    const char *const *keys;     //  the keys the body may have, NULL-terminated; NULL: none
+    const char *denied;          //  the 403 says "your role may not <denied>"; NULL: "<verb> <name>"
+    bool unscoped;               //  load the record whether or not the role may read it (the
+                                 //  warehouse receives a purchase order without seeing its costs)
+} resource_verb_t;
+
+//  Route each verb of verbs ({NULL}-terminated, static storage) for def.
+void
+    resource_verbs (http_server_t *srv, const resource_def_t *def, const resource_verb_t *verbs);
+
 //  Read a record as the API shows it (scoped for the actor; actor NULL
 //  or the bridge sees everything). ERR_NOT_FOUND if absent or not visible.
 //  Caller owns *out.

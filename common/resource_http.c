@@ -10,13 +10,13 @@
 #include "money.h"
 #include "outbox.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 //  --- standard handlers ---
 
@@ -158,6 +158,101 @@ s_import (http_req_t *req)
         http_reply_error (req, &err);
     else
         http_reply_json (req, 200, report);
+}
+
+//  --- verbs ---
+
+typedef struct {
+    const resource_def_t *def;
+    const resource_verb_t *verb;
+} s_verb_route_t;
+
+//  The routes' arguments, for the life of the process (registered at
+//  set-up, before serving, from one thread).
+#define RES_MAX_VERBS 128
+static s_verb_route_t s_verb_routes[RES_MAX_VERBS];
+static int s_nverb_routes;
+
+static void
+s_verb (http_req_t *req)
+{
+    const s_verb_route_t *vr = http_route_arg (req);
+    const resource_def_t *def = vr->def;
+    const resource_verb_t *v = vr->verb;
+    const actor_t *actor = http_actor (req);
+    long long if_match = http_if_match (req);
+    if (if_match == -2)
+        return;
+    unsigned roles = v->roles ? v->roles : def->write_roles;
+    if (!actor || !(actor->role & roles)) {
+        if (v->denied)
+            http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", v->denied);
+        else
+            http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s %s", v->verb, def->name);
+        return;
+    }
+    err_info_t err;
+    err_clear (&err);
+    cJSON *rec = NULL;
+    if (resource_get (http_db (req), def, v->unscoped ? NULL : actor, http_param (req, "id"), &rec, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    int64_t version = 0;
+    json_int (rec, "version", &version);
+    cJSON *empty = NULL;
+    const cJSON *body = NULL;
+    size_t len = 0;
+    http_body (req, &len);
+    err_t rc = ERR_OK;
+    if (if_match >= 0 && if_match != version)
+        rc = err_set (&err, ERR_STALE, "If-Match", "the %s is at version %lld, not %lld", def->entity,
+                      (long long) version, if_match);
+    else if (len && v->keys) {
+        body = http_body_json (req);
+        if (!body) {
+            cJSON_Delete (rec);
+            return;    //  answered
+        }
+        const cJSON *it;
+        if (!cJSON_IsObject (body))
+            rc = err_set (&err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
+        else
+            cJSON_ArrayForEach (it, body) {
+                bool known = false;
+                for (int k = 0; v->keys[k] && !known; k++)
+                    known = strcmp (v->keys[k], it->string) == 0;
+                if (!known && rc == ERR_OK)
+                    rc = err_set (&err, ERR_INVALID, it->string, "%s is not a field of this step", it->string);
+            }
+    }
+    if (!body)
+        body = empty = cJSON_CreateObject ();
+    cJSON *out = NULL;
+    if (rc == ERR_OK)
+        rc = v->fn (http_db (req), actor, rec, version, body, &out, &err);
+    cJSON_Delete (empty);
+    cJSON_Delete (rec);
+    resource_reply (req, 200, rc, &err, out);
+}
+
+void
+resource_verbs (http_server_t *srv, const resource_def_t *def, const resource_verb_t *verbs)
+{
+    assert (srv && def && verbs);
+    for (const resource_verb_t *v = verbs; v->verb; v++) {
+        assert (v->fn);
+        char *path = res_printf ("/api/v1/%s/{id}/%s", def->name, v->verb);
+        if (s_nverb_routes == RES_MAX_VERBS || !path) {
+            free (path);
+            log_error ("resource", "cannot route a verb", "resource=%s verb=%s", def->name, v->verb);
+            continue;
+        }
+        s_verb_route_t *vr = &s_verb_routes[s_nverb_routes++];
+        *vr = (s_verb_route_t){ .def = def, .verb = v };
+        http_server_route_arg (srv, "POST", path, s_verb, HTTP_WRITE, vr);
+        free (path);
+    }
 }
 
 void

@@ -46,6 +46,12 @@ err_t analytics_setup (service_t *svc, err_info_t *err);
 err_t commands_setup (service_t *svc, err_info_t *err);
 err_t quotations_setup (service_t *svc, err_info_t *err);
 
+//  Win deal (as loaded, at version) in the caller's transaction: it needs a
+//  customer and at least one line; lines (may be NULL) replace the deal's
+//  (an accepted quotation's). Caller owns *out (may pass NULL).
+err_t deals_win (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, const cJSON *lines, cJSON **out,
+                 err_info_t *err);
+
 //  Record a deal event from ERP (order status, invoice, payment) for the
 //  deal's history and the customer's timeline. In the caller's transaction.
 err_t

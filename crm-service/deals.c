@@ -264,164 +264,118 @@ const resource_def_t crm_deals = {
 
 //  --- verbs ---
 
-//  Load a deal for a verb, checking If-Match. Caller owns *deal.
+//  Move deal to stage, with the other fields of patch (consumed), as the
+//  event verb. The engine checked the role, the scope and If-Match.
 static err_t
-s_load_for_step (http_req_t *req, cJSON **deal, long long *if_match, err_info_t *err)
+s_step (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, const char *stage, const char *verb,
+        cJSON *patch, cJSON **out, err_info_t *err)
 {
-    *if_match = http_if_match (req);
-    if (*if_match == -2)
-        return ERR_BAD_REQUEST;    //  reply already set
-    err_t rc = resource_get (http_db (req), &crm_deals, http_actor (req), http_param (req, "id"), deal, err);
-    if (rc != ERR_OK)
-        return rc;
-    if (!resource_can_write (&crm_deals, http_actor (req))) {
-        cJSON_Delete (*deal);
-        *deal = NULL;
-        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not change deals");
-    }
+    if (!patch)
+        patch = cJSON_CreateObject ();
+    cJSON_AddStringToObject (patch, "stage", stage);
+    err_t rc = resource_update (db, &crm_deals, actor, json_str (deal, "id"), version, patch, RW_SYSTEM, verb, out, err);
+    cJSON_Delete (patch);
+    return rc;
+}
+
+static err_t
+s_closed (const cJSON *deal, err_info_t *err)
+{
+    const char *stage = json_str (deal, "stage");
+    if (strcmp (stage, "won") == 0 || strcmp (stage, "lost") == 0)
+        return err_set (err, ERR_RULE, "stage", "the deal is %s; reopen it first%s", stage,
+                        strcmp (stage, "won") == 0 ? " (a won deal cannot be reopened)" : "");
     return ERR_OK;
 }
 
-static void
-s_step (http_req_t *req, const char *stage, const char *verb, cJSON *extra, cJSON *deal, long long if_match)
+//  POST /api/v1/deals/{id}/move {"stage"}: to another open stage.
+static err_t
+s_move (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, const cJSON *body, cJSON **out,
+        err_info_t *err)
 {
-    err_info_t err;
-    err_clear (&err);
-    cJSON *patch = extra ? extra : cJSON_CreateObject ();
-    cJSON_AddStringToObject (patch, "stage", stage);
-    cJSON *out = NULL;
-    err_t rc = resource_update (http_db (req), &crm_deals, http_actor (req), json_str (deal, "id"), if_match, patch,
-                                RW_SYSTEM, verb, &out, &err);
-    cJSON_Delete (patch);
-    cJSON_Delete (deal);
-    resource_reply (req, 200, rc, &err, out);
-}
-
-static bool
-s_closed (http_req_t *req, const cJSON *deal)
-{
-    const char *stage = json_str (deal, "stage");
-    if (strcmp (stage, "won") == 0 || strcmp (stage, "lost") == 0) {
-        http_reply_errorf (req, ERR_RULE, "stage", "the deal is %s; reopen it first%s", stage,
-                           strcmp (stage, "won") == 0 ? " (a won deal cannot be reopened)" : "");
-        return true;
-    }
-    return false;
-}
-
-static void
-s_move (http_req_t *req)
-{
-    cJSON *deal = NULL;
-    long long if_match;
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = s_load_for_step (req, &deal, &if_match, &err);
-    if (rc != ERR_OK) {
-        if (!http_replied (req))
-            http_reply_error (req, &err);
-        return;
-    }
-    cJSON *body = http_body_json (req);
-    const char *stage = body ? json_str (body, "stage") : NULL;
+    const char *stage = json_str (body, "stage");
     char kind[16];
     int probability;
-    if (!body)
-        ;
-    else if (!stage)
-        http_reply_errorf (req, ERR_INVALID, "stage", "stage is required (a stage name)");
-    else if (!s_stage (http_db (req), stage, kind, sizeof kind, &probability))
-        http_reply_errorf (req, ERR_RULE, "stage", "no pipeline stage is named '%s'", stage);
-    else if (strcmp (kind, "open") != 0)
-        http_reply_errorf (req, ERR_RULE, "stage", "use /win or /lose to close a deal");
-    else if (!s_closed (req, deal)) {
-        s_step (req, stage, "stage_changed", NULL, deal, if_match);
-        return;
-    }
-    cJSON_Delete (deal);
+    if (!stage)
+        return err_set (err, ERR_INVALID, "stage", "stage is required (a stage name)");
+    if (!s_stage (db, stage, kind, sizeof kind, &probability))
+        return err_set (err, ERR_RULE, "stage", "no pipeline stage is named '%s'", stage);
+    if (strcmp (kind, "open") != 0)
+        return err_set (err, ERR_RULE, "stage", "use /win or /lose to close a deal");
+    err_t rc = s_closed (deal, err);
+    return rc != ERR_OK ? rc : s_step (db, actor, deal, version, stage, "stage_changed", NULL, out, err);
 }
 
-static void
-s_win (http_req_t *req)
+err_t
+deals_win (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, const cJSON *lines, cJSON **out,
+           err_info_t *err)
 {
-    cJSON *deal = NULL;
-    long long if_match;
-    err_info_t err;
-    err_clear (&err);
-    if (s_load_for_step (req, &deal, &if_match, &err) != ERR_OK) {
-        if (!http_replied (req))
-            http_reply_error (req, &err);
-        return;
-    }
-    if (s_closed (req, deal))
-        ;
-    else if (!json_str (deal, "customer_id"))
-        http_reply_errorf (req, ERR_RULE, "customer_id", "a deal needs a customer to be won");
-    else if (cJSON_GetArraySize (cJSON_GetObjectItem (deal, "lines")) < 1)
-        http_reply_errorf (req, ERR_RULE, "lines", "a deal needs at least one line to be won");
-    else {
-        cJSON *extra = cJSON_CreateObject ();
-        char now[CLOCK_TEXT_LEN];
-        cJSON_AddStringToObject (extra, "closed_at", clock_format (clock_now_ms (), now, sizeof now));
-        s_step (req, "won", "won", extra, deal, if_match);
-        return;
-    }
-    cJSON_Delete (deal);
+    err_t rc = s_closed (deal, err);
+    if (rc != ERR_OK)
+        return rc;
+    if (!json_str (deal, "customer_id"))
+        return err_set (err, ERR_RULE, "customer_id", "a deal needs a customer to be won");
+    if (cJSON_GetArraySize (lines ? lines : cJSON_GetObjectItem (deal, "lines")) < 1)
+        return err_set (err, ERR_RULE, "lines", "a deal needs at least one line to be won");
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "closed_at", clock_format (clock_now_ms (), now, sizeof now));
+    if (lines)
+        cJSON_AddItemToObject (patch, "lines", cJSON_Duplicate (lines, true));
+    return s_step (db, actor, deal, version, "won", "won", patch, out, err);
 }
 
-static void
-s_lose (http_req_t *req)
+//  POST /api/v1/deals/{id}/win: needs a customer and a line.
+static err_t
+s_win (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, const cJSON *body, cJSON **out,
+       err_info_t *err)
 {
-    cJSON *deal = NULL;
-    long long if_match;
-    err_info_t err;
-    err_clear (&err);
-    if (s_load_for_step (req, &deal, &if_match, &err) != ERR_OK) {
-        if (!http_replied (req))
-            http_reply_error (req, &err);
-        return;
-    }
-    cJSON *body = http_body_json (req);
-    const char *reason = body ? json_str (body, "reason") : NULL;
-    if (!body)
-        ;
-    else if (s_closed (req, deal))
-        ;
-    else if (!reason || !*reason)
-        http_reply_errorf (req, ERR_INVALID, "reason", "a reason is required to lose a deal");
-    else {
-        cJSON *extra = cJSON_CreateObject ();
-        char now[CLOCK_TEXT_LEN];
-        cJSON_AddStringToObject (extra, "closed_at", clock_format (clock_now_ms (), now, sizeof now));
-        cJSON_AddStringToObject (extra, "lost_reason", reason);
-        s_step (req, "lost", "lost", extra, deal, if_match);
-        return;
-    }
-    cJSON_Delete (deal);
+    (void) body;
+    return deals_win (db, actor, deal, version, NULL, out, err);
 }
 
-static void
-s_reopen (http_req_t *req)
+//  POST /api/v1/deals/{id}/lose {"reason"}.
+static err_t
+s_lose (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, const cJSON *body, cJSON **out,
+        err_info_t *err)
 {
-    cJSON *deal = NULL;
-    long long if_match;
-    err_info_t err;
-    err_clear (&err);
-    if (s_load_for_step (req, &deal, &if_match, &err) != ERR_OK) {
-        if (!http_replied (req))
-            http_reply_error (req, &err);
-        return;
-    }
-    if (strcmp (json_str (deal, "stage"), "lost") != 0) {
-        http_reply_errorf (req, ERR_RULE, "stage", "only a lost deal can be reopened");
-        cJSON_Delete (deal);
-        return;
-    }
-    cJSON *extra = cJSON_CreateObject ();
-    cJSON_AddNullToObject (extra, "closed_at");
-    cJSON_AddNullToObject (extra, "lost_reason");
-    s_step (req, "new", "reopened", extra, deal, if_match);
+    const char *reason = json_str (body, "reason");
+    err_t rc = s_closed (deal, err);
+    if (rc != ERR_OK)
+        return rc;
+    if (!reason || !*reason)
+        return err_set (err, ERR_INVALID, "reason", "a reason is required to lose a deal");
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "closed_at", clock_format (clock_now_ms (), now, sizeof now));
+    cJSON_AddStringToObject (patch, "lost_reason", reason);
+    return s_step (db, actor, deal, version, "lost", "lost", patch, out, err);
 }
+
+//  POST /api/v1/deals/{id}/reopen: a lost deal back to the first stage.
+static err_t
+s_reopen (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, const cJSON *body, cJSON **out,
+          err_info_t *err)
+{
+    (void) body;
+    if (strcmp (json_str (deal, "stage"), "lost") != 0)
+        return err_set (err, ERR_RULE, "stage", "only a lost deal can be reopened");
+    cJSON *patch = cJSON_CreateObject ();
+    cJSON_AddNullToObject (patch, "closed_at");
+    cJSON_AddNullToObject (patch, "lost_reason");
+    return s_step (db, actor, deal, version, "new", "reopened", patch, out, err);
+}
+
+static const char *const s_move_keys[] = { "stage", NULL };
+static const char *const s_lose_keys[] = { "reason", NULL };
+
+static const resource_verb_t s_verbs[] = {
+    { .verb = "move", .fn = s_move, .keys = s_move_keys, .denied = "change deals" },
+    { .verb = "win", .fn = s_win, .denied = "change deals" },
+    { .verb = "lose", .fn = s_lose, .keys = s_lose_keys, .denied = "change deals" },
+    { .verb = "reopen", .fn = s_reopen, .denied = "change deals" },
+    { NULL }
+};
 
 static void
 s_history (http_req_t *req)
@@ -525,10 +479,7 @@ deals_setup (service_t *svc, err_info_t *err)
         return rc;
     http_server_t *http = service_http (svc);
     if (http) {
-        http_server_route (http, "POST", "/api/v1/deals/{id}/move", s_move, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/deals/{id}/win", s_win, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/deals/{id}/lose", s_lose, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/deals/{id}/reopen", s_reopen, HTTP_WRITE);
+        resource_verbs (http, &crm_deals, s_verbs);
         http_server_route (http, "GET", "/api/v1/deals/{id}/history", s_history, 0);
     }
     return ERR_OK;

@@ -326,52 +326,6 @@ s_post (http_req_t *req)
 
 //  --- steps ---
 
-//  The quotation of the request, visible to the actor, at If-Match, with a
-//  body that is an object with only the keys of known (an empty body is
-//  an empty object). NULL with the reply set. Caller owns *body_out's
-//  borrow of the request.
-static cJSON *
-s_load (http_req_t *req, const char *const *known, const cJSON **body_out, long long *if_match)
-{
-    *if_match = http_if_match (req);
-    if (*if_match == -2)
-        return NULL;
-    if (!resource_can_write (&crm_quotations, http_actor (req))) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not write quotations");
-        return NULL;
-    }
-    size_t len = 0;
-    http_body (req, &len);
-    const cJSON *body = len ? http_body_json (req) : NULL;
-    if (len && !body)
-        return NULL;
-    err_info_t err;
-    err_clear (&err);
-    if (body && !cJSON_IsObject (body)) {
-        http_reply_errorf (req, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
-        return NULL;
-    }
-    if (body && s_known_keys (body, known, &err) != ERR_OK) {
-        http_reply_error (req, &err);
-        return NULL;
-    }
-    cJSON *q = NULL;
-    if (resource_get (http_db (req), &crm_quotations, http_actor (req), http_param (req, "id"), &q, &err) != ERR_OK) {
-        http_reply_error (req, &err);
-        return NULL;
-    }
-    int64_t version = 0;
-    json_int (q, "version", &version);
-    if (*if_match >= 0 && version != *if_match) {
-        http_reply_errorf (req, ERR_STALE, "If-Match", "the quotation is at version %lld, not %lld",
-                           (long long) version, *if_match);
-        cJSON_Delete (q);
-        return NULL;
-    }
-    *body_out = body;
-    return q;
-}
-
 //  Refuse a step on a quotation that is no longer open or sent, or expired.
 static err_t
 s_live (const cJSON *q, const char *step, err_info_t *err)
@@ -391,18 +345,9 @@ s_win_deal (db_t *db, const actor_t *actor, const cJSON *q, err_info_t *err)
 {
     cJSON *deal = NULL;
     err_t rc = resource_get (db, &crm_deals, NULL, json_str (q, "deal_id"), &deal, err);
-    if (rc != ERR_OK)
-        return rc;
-    const char *stage = json_str (deal, "stage");
-    if (strcmp (stage, "won") == 0 || strcmp (stage, "lost") == 0)
-        rc = err_set (err, ERR_RULE, "deal_id", "the deal is already %s", stage);
-    else if (cJSON_IsTrue (cJSON_GetObjectItem (deal, "archived")))
+    if (rc == ERR_OK && cJSON_IsTrue (cJSON_GetObjectItem (deal, "archived")))
         rc = err_set (err, ERR_RULE, "deal_id", "the deal is archived");
-    cJSON_Delete (deal);
-    if (rc != ERR_OK)
-        return rc;
-    cJSON *patch = cJSON_CreateObject ();
-    cJSON *lines = cJSON_AddArrayToObject (patch, "lines");
+    cJSON *lines = cJSON_CreateArray ();
     const cJSON *l;
     cJSON_ArrayForEach (l, cJSON_GetObjectItem (q, "lines"))
     {
@@ -413,113 +358,99 @@ s_win_deal (db_t *db, const actor_t *actor, const cJSON *q, err_info_t *err)
                 cJSON_AddItemToObject (dl, keys[k], cJSON_Duplicate (cJSON_GetObjectItem (l, keys[k]), true));
         cJSON_AddItemToArray (lines, dl);
     }
+    int64_t version = -1;
+    if (rc == ERR_OK)
+        json_int (deal, "version", &version);
+    if (rc == ERR_OK)
+        rc = deals_win (db, actor, deal, version, lines, NULL, err);
+    cJSON_Delete (lines);
+    cJSON_Delete (deal);
+    return rc;
+}
+
+//  POST /api/v1/quotations/{id}/mark_sent: the rep sent it (printed or
+//  mailed). Again on a sent one changes nothing.
+static err_t
+s_mark_sent (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, const cJSON *body, cJSON **out,
+             err_info_t *err)
+{
+    (void) body;
+    err_t rc = s_live (q, "sent", err);
+    if (rc != ERR_OK)
+        return rc;
+    if (strcmp (json_str (q, "status"), "sent") == 0) {
+        *out = cJSON_Duplicate (q, true);
+        return ERR_OK;
+    }
+    cJSON *patch = cJSON_CreateObject ();
     char now[CLOCK_TEXT_LEN];
-    cJSON_AddStringToObject (patch, "stage", "won");
-    cJSON_AddStringToObject (patch, "closed_at", clock_format (clock_now_ms (), now, sizeof now));
-    rc = resource_update (db, &crm_deals, actor, json_str (q, "deal_id"), -1, patch, RW_SYSTEM, "won", NULL, err);
+    cJSON_AddStringToObject (patch, "status", "sent");
+    cJSON_AddStringToObject (patch, "sent_at", clock_format (clock_now_ms (), now, sizeof now));
+    rc = resource_update (db, &crm_quotations, actor, json_str (q, "id"), version, patch, RW_SYSTEM, "sent", out, err);
     cJSON_Delete (patch);
     return rc;
 }
 
-//  POST /api/v1/quotations/{id}/mark_sent: the rep sent it (printed or mailed).
-static void
-s_mark_sent (http_req_t *req)
-{
-    static const char *const known[] = { NULL };
-    const cJSON *body = NULL;
-    long long if_match;
-    cJSON *q = s_load (req, known, &body, &if_match);
-    if (!q)
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *out = NULL;
-    err_t rc = s_live (q, "sent", &err);
-    if (rc == ERR_OK && strcmp (json_str (q, "status"), "sent") == 0)
-        out = cJSON_Duplicate (q, true);    //  again: nothing changes
-    else if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        char now[CLOCK_TEXT_LEN];
-        cJSON_AddStringToObject (patch, "status", "sent");
-        cJSON_AddStringToObject (patch, "sent_at", clock_format (clock_now_ms (), now, sizeof now));
-        rc = resource_update (http_db (req), &crm_quotations, http_actor (req), json_str (q, "id"), if_match, patch,
-                              RW_SYSTEM, "sent", &out, &err);
-        cJSON_Delete (patch);
-    }
-    cJSON_Delete (q);
-    resource_reply (req, 200, rc, &err, out);
-}
-
 //  POST /api/v1/quotations/{id}/accept {"accepted_by"?}: the customer said
 //  yes; the deal is won with the quotation's lines.
-static void
-s_accept (http_req_t *req)
+static err_t
+s_accept (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, const cJSON *body, cJSON **out,
+          err_info_t *err)
 {
-    static const char *const known[] = { "accepted_by", NULL };
-    const cJSON *body = NULL;
-    long long if_match;
-    cJSON *q = s_load (req, known, &body, &if_match);
-    if (!q)
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *out = NULL;
-    const cJSON *by = body ? cJSON_GetObjectItem (body, "accepted_by") : NULL;
-    err_t rc = s_live (q, "accepted", &err);
+    const cJSON *by = cJSON_GetObjectItem (body, "accepted_by");
+    err_t rc = s_live (q, "accepted", err);
     if (rc == ERR_OK && by && !cJSON_IsNull (by) && (!cJSON_IsString (by) || strlen (by->valuestring) > 200))
-        rc = err_set (&err, ERR_INVALID, "accepted_by", "accepted_by must be a text of at most 200 characters");
+        rc = err_set (err, ERR_INVALID, "accepted_by", "accepted_by must be a text of at most 200 characters");
     if (rc == ERR_OK)
-        rc = s_win_deal (http_db (req), http_actor (req), q, &err);
-    if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        char now[CLOCK_TEXT_LEN];
-        cJSON_AddStringToObject (patch, "status", "accepted");
-        cJSON_AddStringToObject (patch, "accepted_at", clock_format (clock_now_ms (), now, sizeof now));
-        if (cJSON_IsString (by))
-            cJSON_AddStringToObject (patch, "accepted_by", by->valuestring);
-        rc = resource_update (http_db (req), &crm_quotations, http_actor (req), json_str (q, "id"), if_match, patch,
-                              RW_SYSTEM, "accepted", &out, &err);
-        cJSON_Delete (patch);
-    }
-    cJSON_Delete (q);
-    resource_reply (req, 200, rc, &err, out);
+        rc = s_win_deal (db, actor, q, err);
+    if (rc != ERR_OK)
+        return rc;
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "status", "accepted");
+    cJSON_AddStringToObject (patch, "accepted_at", clock_format (clock_now_ms (), now, sizeof now));
+    if (cJSON_IsString (by))
+        cJSON_AddStringToObject (patch, "accepted_by", by->valuestring);
+    rc = resource_update (db, &crm_quotations, actor, json_str (q, "id"), version, patch, RW_SYSTEM, "accepted", out,
+                          err);
+    cJSON_Delete (patch);
+    return rc;
 }
 
 //  POST /api/v1/quotations/{id}/decline {"reason"?}: the customer said no.
 //  The deal stays as it is: the rep may quote again or lose it.
-static void
-s_decline (http_req_t *req)
+static err_t
+s_decline (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, const cJSON *body, cJSON **out,
+           err_info_t *err)
 {
-    static const char *const known[] = { "reason", NULL };
-    const cJSON *body = NULL;
-    long long if_match;
-    cJSON *q = s_load (req, known, &body, &if_match);
-    if (!q)
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *out = NULL;
-    const cJSON *reason = body ? cJSON_GetObjectItem (body, "reason") : NULL;
+    const cJSON *reason = cJSON_GetObjectItem (body, "reason");
     const char *status = json_str (q, "status");
-    err_t rc = ERR_OK;
     if (strcmp (status, "open") != 0 && strcmp (status, "sent") != 0)
-        rc = err_set (&err, ERR_RULE, "status", "a %s quotation cannot be declined", status);
-    else if (reason && !cJSON_IsNull (reason) && (!cJSON_IsString (reason) || strlen (reason->valuestring) > 500))
-        rc = err_set (&err, ERR_INVALID, "reason", "reason must be a text of at most 500 characters");
-    if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        char now[CLOCK_TEXT_LEN];
-        cJSON_AddStringToObject (patch, "status", "declined");
-        cJSON_AddStringToObject (patch, "declined_at", clock_format (clock_now_ms (), now, sizeof now));
-        if (cJSON_IsString (reason))
-            cJSON_AddStringToObject (patch, "decline_reason", reason->valuestring);
-        rc = resource_update (http_db (req), &crm_quotations, http_actor (req), json_str (q, "id"), if_match, patch,
-                              RW_SYSTEM, "declined", &out, &err);
-        cJSON_Delete (patch);
-    }
-    cJSON_Delete (q);
-    resource_reply (req, 200, rc, &err, out);
+        return err_set (err, ERR_RULE, "status", "a %s quotation cannot be declined", status);
+    if (reason && !cJSON_IsNull (reason) && (!cJSON_IsString (reason) || strlen (reason->valuestring) > 500))
+        return err_set (err, ERR_INVALID, "reason", "reason must be a text of at most 500 characters");
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "status", "declined");
+    cJSON_AddStringToObject (patch, "declined_at", clock_format (clock_now_ms (), now, sizeof now));
+    if (cJSON_IsString (reason))
+        cJSON_AddStringToObject (patch, "decline_reason", reason->valuestring);
+    err_t rc = resource_update (db, &crm_quotations, actor, json_str (q, "id"), version, patch, RW_SYSTEM, "declined",
+                                out, err);
+    cJSON_Delete (patch);
+    return rc;
 }
+
+static const char *const s_accept_keys[] = { "accepted_by", NULL };
+static const char *const s_decline_keys[] = { "reason", NULL };
+static const char *const s_no_keys[] = { NULL };
+
+static const resource_verb_t s_verbs[] = {
+    { .verb = "mark_sent", .fn = s_mark_sent, .keys = s_no_keys, .denied = "write quotations" },
+    { .verb = "accept", .fn = s_accept, .keys = s_accept_keys, .denied = "write quotations" },
+    { .verb = "decline", .fn = s_decline, .keys = s_decline_keys, .denied = "write quotations" },
+    { NULL }
+};
 
 err_t
 quotations_setup (service_t *svc, err_info_t *err)
@@ -531,9 +462,7 @@ quotations_setup (service_t *svc, err_info_t *err)
     http_server_t *http = service_http (svc);
     if (http) {
         http_server_route (http, "POST", "/api/v1/quotations", s_post, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/quotations/{id}/mark_sent", s_mark_sent, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/quotations/{id}/accept", s_accept, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/quotations/{id}/decline", s_decline, HTTP_WRITE);
+        resource_verbs (http, &crm_quotations, s_verbs);
     }
     return ERR_OK;
 }

@@ -35,80 +35,36 @@ s_post (http_req_t *req)
     resource_reply (req, 201, rc, &err, out);
 }
 
-//  Load the order of a verb. NULL with a reply set.
-static cJSON *
-s_load (http_req_t *req, long long *if_match)
+//  POST /api/v1/orders/{id}/confirm
+static err_t
+s_confirm (db_t *db, const actor_t *actor, const cJSON *order, int64_t version, const cJSON *body, cJSON **out,
+           err_info_t *err)
 {
-    *if_match = http_if_match (req);
-    if (*if_match == -2 || !s_may_write (req))
-        return NULL;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *order = NULL;
-    if (resource_get (http_db (req), &erp_orders, http_actor (req), http_param (req, "id"), &order,
-                      &err)
-        != ERR_OK) {
-        http_reply_error (req, &err);
-        return NULL;
-    }
-    if (*if_match >= 0) {
-        int64_t v = 0;
-        json_int (order, "version", &v);
-        if (v != *if_match) {
-            http_reply_errorf (req, ERR_STALE, "If-Match", "the order is at version %lld, not %lld",
-                               (long long) v, *if_match);
-            cJSON_Delete (order);
-            return NULL;
-        }
-    }
-    return order;
+    (void) body;
+    (void) version;    //  checked by the engine against If-Match
+    return orders_confirm (db, actor, order, -1, out, err);
 }
 
-static void
-s_post_confirm (http_req_t *req)
+//  POST /api/v1/orders/{id}/cancel {"reason"?}
+static err_t
+s_cancel (db_t *db, const actor_t *actor, const cJSON *order, int64_t version, const cJSON *body, cJSON **out,
+          err_info_t *err)
 {
-    long long if_match;
-    cJSON *order = s_load (req, &if_match);
-    if (!order)
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *out = NULL;
-    err_t rc = orders_confirm (http_db (req), http_actor (req), order, -1, &out, &err);
-    cJSON_Delete (order);
-    resource_reply (req, 200, rc, &err, out);
-}
-
-static void
-s_post_cancel (http_req_t *req)
-{
-    long long if_match;
-    cJSON *order = s_load (req, &if_match);
-    if (!order)
-        return;
-    size_t len = 0;
-    http_body (req, &len);
-    const cJSON *body = len ? http_body_json (req) : NULL;
-    if (len && !body) {
-        cJSON_Delete (order);
-        return;
-    }
-    const cJSON *reason = body ? cJSON_GetObjectItem (body, "reason") : NULL;
+    (void) version;
+    const cJSON *reason = cJSON_GetObjectItem (body, "reason");
     if (reason && !cJSON_IsNull (reason)
-        && (!cJSON_IsString (reason) || strlen (reason->valuestring) > 500)) {
-        http_reply_errorf (req, ERR_INVALID, "reason",
-                           "reason must be a text of at most 500 characters");
-        cJSON_Delete (order);
-        return;
-    }
-    err_info_t err;
-    err_clear (&err);
-    cJSON *out = NULL;
-    err_t rc = orders_cancel (http_db (req), http_actor (req), order, -1,
-                         cJSON_IsString (reason) ? reason->valuestring : NULL, &out, &err);
-    cJSON_Delete (order);
-    resource_reply (req, 200, rc, &err, out);
+        && (!cJSON_IsString (reason) || strlen (reason->valuestring) > 500))
+        return err_set (err, ERR_INVALID, "reason", "reason must be a text of at most 500 characters");
+    return orders_cancel (db, actor, order, -1, cJSON_IsString (reason) ? reason->valuestring : NULL, out, err);
 }
+
+static const char *const s_cancel_keys[] = { "reason", NULL };
+
+static const resource_verb_t s_verbs[] = {
+    { .verb = "confirm", .fn = s_confirm, .denied = "change orders" },
+    { .verb = "cancel", .fn = s_cancel, .keys = s_cancel_keys, .denied = "change orders" },
+    { NULL }
+};
 
 //  PATCH /api/v1/orders/{id}: the engine's patch, plus "lines" (the whole
 //  list, as on create) while the order is a draft.
@@ -274,8 +230,7 @@ orders_setup (service_t *svc, err_info_t *err)
     if (http) {
         http_server_route (http, "POST", "/api/v1/orders", s_post, HTTP_WRITE);
         http_server_route (http, "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/orders/{id}/confirm", s_post_confirm, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/orders/{id}/cancel", s_post_cancel, HTTP_WRITE);
+        resource_verbs (http, &erp_orders, s_verbs);
     }
     command_server_t *cmd = service_commands (svc);
     if (cmd) {

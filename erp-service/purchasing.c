@@ -110,120 +110,64 @@ const resource_def_t erp_purchase_orders = {
     .flags = R_NO_ARCHIVE,
 };
 
-static cJSON *
-s_load (http_req_t *req, unsigned roles)
+//  The status steps: the engine checked the role, the order and If-Match.
+static err_t
+s_set_status (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, cJSON *patch, cJSON **out,
+              err_info_t *err)
 {
-    const actor_t *actor = http_actor (req);
-    if (!actor || !(actor->role & roles)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL,
-                           "your role may not do this to purchase orders");
-        return NULL;
-    }
-    err_info_t err;
-    err_clear (&err);
-    cJSON *po = NULL;
-    //  The role was checked above (the warehouse receives without reading costs).
-    if (resource_get (http_db (req), &erp_purchase_orders, NULL, http_param (req, "id"), &po, &err)
-        != ERR_OK) {
-        http_reply_error (req, &err);
-        return NULL;
-    }
-    return po;
-}
-
-static void
-s_set_status (http_req_t *req, cJSON *po, const char *status, bool stamp)
-{
-    err_info_t err;
-    err_clear (&err);
-    cJSON *patch = cJSON_CreateObject (), *out = NULL;
-    cJSON_AddStringToObject (patch, "status", status);
-    char now[CLOCK_TEXT_LEN];
-    if (stamp)
-        cJSON_AddStringToObject (patch, "ordered_at",
-                                 clock_format (clock_now_ms (), now, sizeof now));
-    err_t rc =
-        resource_update (http_db (req), &erp_purchase_orders, http_actor (req), json_str (po, "id"),
-                         http_if_match (req), patch, RW_SYSTEM, "status_changed", &out, &err);
+    err_t rc = resource_update (db, &erp_purchase_orders, actor, json_str (po, "id"), version, patch, RW_SYSTEM,
+                                "status_changed", out, err);
     cJSON_Delete (patch);
-    cJSON_Delete (po);
-    resource_reply (req, 200, rc, &err, out);
+    return rc;
 }
 
 //  POST /api/v1/purchase_orders/{id}/order: send a draft to the supplier.
-static void
-s_order (http_req_t *req)
+static err_t
+s_order (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, const cJSON *body, cJSON **out,
+         err_info_t *err)
 {
-    cJSON *po = s_load (req, BUYERS);
-    if (!po)
-        return;
+    (void) body;
     if (strcmp (json_str (po, "status"), "draft") != 0)
-        http_reply_errorf (req, ERR_RULE, "status", "only a draft purchase order can be ordered");
-    else if (cJSON_GetArraySize (cJSON_GetObjectItem (po, "lines")) < 1)
-        http_reply_errorf (req, ERR_RULE, "lines", "a purchase order needs at least one line");
-    else {
-        char series[16], number[48], now[CLOCK_TEXT_LEN];
-        err_info_t err;
-        err_clear (&err);
-        snprintf (series, sizeof series, "PO-%.4s",
-                  clock_format (clock_now_ms (), now, sizeof now));
-        if (erp_next_number (http_db (req), series, number, sizeof number, &err) != ERR_OK) {
-            http_reply_error (req, &err);
-            cJSON_Delete (po);
-            return;
-        }
-        cJSON_DeleteItemFromObject (po, "number");
-        cJSON_AddStringToObject (po, "number", number);
-        cJSON *patch = cJSON_CreateObject (), *out = NULL;
-        cJSON_AddStringToObject (patch, "number", number);
-        cJSON_AddStringToObject (patch, "status", "ordered");
-        cJSON_AddStringToObject (patch, "ordered_at", now);
-        err_t rc = resource_update (http_db (req), &erp_purchase_orders, http_actor (req),
-                                    json_str (po, "id"), http_if_match (req), patch, RW_SYSTEM,
-                                    "status_changed", &out, &err);
-        cJSON_Delete (patch);
-        cJSON_Delete (po);
-        resource_reply (req, 200, rc, &err, out);
-        return;
-    }
-    cJSON_Delete (po);
+        return err_set (err, ERR_RULE, "status", "only a draft purchase order can be ordered");
+    if (cJSON_GetArraySize (cJSON_GetObjectItem (po, "lines")) < 1)
+        return err_set (err, ERR_RULE, "lines", "a purchase order needs at least one line");
+    char series[16], number[48], now[CLOCK_TEXT_LEN];
+    snprintf (series, sizeof series, "PO-%.4s", clock_format (clock_now_ms (), now, sizeof now));
+    err_t rc = erp_next_number (db, series, number, sizeof number, err);
+    if (rc != ERR_OK)
+        return rc;
+    cJSON *patch = cJSON_CreateObject ();
+    cJSON_AddStringToObject (patch, "number", number);
+    cJSON_AddStringToObject (patch, "status", "ordered");
+    cJSON_AddStringToObject (patch, "ordered_at", now);
+    return s_set_status (db, actor, po, version, patch, out, err);
 }
 
 //  POST /api/v1/purchase_orders/{id}/cancel: nothing received yet.
-static void
-s_cancel (http_req_t *req)
+static err_t
+s_cancel (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, const cJSON *body, cJSON **out,
+          err_info_t *err)
 {
-    cJSON *po = s_load (req, BUYERS);
-    if (!po)
-        return;
+    (void) body;
     const char *status = json_str (po, "status");
-    if (strcmp (status, "draft") != 0 && strcmp (status, "ordered") != 0) {
-        http_reply_errorf (req, ERR_RULE, "status", "a %s purchase order cannot be cancelled",
-                           status);
-        cJSON_Delete (po);
-        return;
-    }
-    s_set_status (req, po, "cancelled", false);
+    if (strcmp (status, "draft") != 0 && strcmp (status, "ordered") != 0)
+        return err_set (err, ERR_RULE, "status", "a %s purchase order cannot be cancelled", status);
+    cJSON *patch = cJSON_CreateObject ();
+    cJSON_AddStringToObject (patch, "status", "cancelled");
+    return s_set_status (db, actor, po, version, patch, out, err);
 }
 
 //  POST /api/v1/purchase_orders/{id}/receive {"lines":[{"product_id"|"sku","quantity"}]?}
 //  Without lines, everything outstanding arrives.
-static void
-s_receive (http_req_t *req)
+static err_t
+s_receive (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, const cJSON *body, cJSON **out,
+           err_info_t *errp)
 {
-    cJSON *po = s_load (req, ROLE_WAREHOUSE | BUYERS);
-    if (!po)
-        return;
-    const cJSON *body = http_body_json (req);
-    db_t *db = http_db (req);
+    (void) version;
     err_info_t err;
     err_clear (&err);
     err_t rc = ERR_OK;
     const char *status = json_str (po, "status");
-    if (!body) {
-        cJSON_Delete (po);
-        return;
-    }
     if (strcmp (status, "ordered") != 0 && strcmp (status, "partly_received") != 0)
         rc = err_set (&err, ERR_RULE, "status", "a %s purchase order cannot be received", status);
     cJSON *lines = cJSON_Duplicate (cJSON_GetObjectItem (po, "lines"), true);
@@ -292,7 +236,7 @@ s_receive (http_req_t *req)
             const cJSON *uc = cJSON_GetObjectItem (l, "unit_cost_minor");
             if (uc && !cJSON_IsNull (uc))
                 json_int (l, "unit_cost_minor", &unit_cost);
-            rc = stock_receive_at_cost (db, http_actor (req), json_str (l, "product_id"),
+            rc = stock_receive_at_cost (db, actor, json_str (l, "product_id"),
                                         json_str (po, "warehouse_id"), take[k], unit_cost,
                                         json_str (po, "number"), &err);
             cJSON_ReplaceItemInObject (l, "received",
@@ -302,29 +246,38 @@ s_receive (http_req_t *req)
     }
     if (rc == ERR_OK && !any)
         rc = err_set (&err, ERR_RULE, "lines", "nothing is outstanding on this purchase order");
-    cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON *patch = cJSON_CreateObject ();
         cJSON_AddItemToObject (patch, "lines", lines);
         lines = NULL;
         cJSON_AddStringToObject (patch, "status", all ? "received" : "partly_received");
         s_receiving = true;
-        rc = resource_update (db, &erp_purchase_orders, http_actor (req), json_str (po, "id"), -1,
-                              patch, RW_SYSTEM, "received", &out, &err);
+        rc = resource_update (db, &erp_purchase_orders, actor, json_str (po, "id"), -1,
+                              patch, RW_SYSTEM, "received", out, &err);
         s_receiving = false;
         cJSON_Delete (patch);
     }
     cJSON_Delete (lines);
     free (take);
-    cJSON_Delete (po);
-    const actor_t *actor = http_actor (req);
-    if (out && actor && !resource_can_read (&erp_purchase_orders, actor)) {
+    //  The warehouse receives without reading costs.
+    if (rc == ERR_OK && *out && actor && !resource_can_read (&erp_purchase_orders, actor)) {
         cJSON *l;
-        cJSON_ArrayForEach (l, cJSON_GetObjectItem (out, "lines"))
+        cJSON_ArrayForEach (l, cJSON_GetObjectItem (*out, "lines"))
             cJSON_DeleteItemFromObject (l, "unit_cost_minor");
     }
-    resource_reply (req, 200, rc, &err, out);
+    *errp = err;
+    return rc;
 }
+
+static const char *const s_receive_keys[] = { "lines", NULL };
+
+static const resource_verb_t s_verbs[] = {
+    { .verb = "order", .fn = s_order, .roles = BUYERS, .denied = "do this to purchase orders" },
+    { .verb = "receive", .fn = s_receive, .roles = ROLE_WAREHOUSE | BUYERS, .keys = s_receive_keys,
+      .denied = "do this to purchase orders", .unscoped = true },
+    { .verb = "cancel", .fn = s_cancel, .roles = BUYERS, .denied = "do this to purchase orders" },
+    { NULL }
+};
 
 //  POST /api/v1/replenishment/draft {"warehouse_id"?}: turn the
 //  replenishment suggestions into draft purchase order lines, one draft per
@@ -458,11 +411,7 @@ purchasing_setup (service_t *svc, err_info_t *err)
         return rc;
     http_server_t *http = service_http (svc);
     if (http) {
-        http_server_route (http, "POST", "/api/v1/purchase_orders/{id}/order", s_order, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/purchase_orders/{id}/receive", s_receive,
-                           HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/purchase_orders/{id}/cancel", s_cancel,
-                           HTTP_WRITE);
+        resource_verbs (http, &erp_purchase_orders, s_verbs);
         http_server_route (http, "POST", "/api/v1/replenishment/draft", s_draft, HTTP_WRITE);
     }
     return ERR_OK;
