@@ -453,7 +453,8 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
         return rc;
     //  Archiving stops people's edits, not a bridge command's mirror of the
     //  other side's fields (an archived customer's balance still moves).
-    if (cJSON_IsTrue (cJSON_GetObjectItem (old, "archived")) && !(mode & RW_REMOTE)) {
+    if (cJSON_IsTrue (cJSON_GetObjectItem (old, "archived")) && !(mode & RW_REMOTE)
+        && !((mode & RW_ARCHIVED) && (mode & RW_SYSTEM))) {
         rc = err_set (err, ERR_CONFLICT, "archived", "this %s is archived; restore it first", def->entity);
         goto cleanup;
     }
@@ -490,7 +491,7 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
         cJSON_ReplaceItemInObjectCaseSensitive (rec, it->string, v);
         changed = true;
     }
-    if (!changed) {
+    if (!changed && !(mode & RW_ALWAYS)) {
         if (out) {
             *out = old;
             old = NULL;

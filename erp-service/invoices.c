@@ -111,73 +111,39 @@ const resource_def_t erp_invoices = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
-//  Publish erp.customer.balance_changed with the customer as it is now.
-static err_t
-s_publish_balance (db_t *db, const actor_t *actor, const char *customer_id, err_info_t *err)
-{
-    cJSON *rec = NULL;
-    err_t rc = resource_get (db, &erp_customers, NULL, customer_id, &rec, err);
-    if (rc == ERR_OK) {
-        int64_t version = 0;
-        json_int (rec, "version", &version);
-        rc = outbox_append (db, actor, "customer", "balance_changed", customer_id, version, rec,
-                            NULL, err);
-    }
-    cJSON_Delete (rec);
-    return rc;
-}
-
 err_t
 invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id, int64_t delta,
                          err_info_t *err)
 {
     int64_t balance =
         db_scalar_int (db, "SELECT balance_minor FROM customers WHERE id = ?1", customer_id, 0);
-    if (db_scalar_int (db, "SELECT archived FROM customers WHERE id = ?1", customer_id, 0) == 0) {
-        cJSON *patch = cJSON_CreateObject ();
-        json_add_int (patch, "balance_minor", balance + delta);
-        err_t rc = resource_update (db, &erp_customers, actor, customer_id, -1, patch, RW_SYSTEM,
-                                    "balance_changed", NULL, err);
-        cJSON_Delete (patch);
-        return rc;
-    }
-    //  The engine refuses changes to archived records, but an archived
-    //  customer still owes and pays: its computed balance is kept here,
-    //  with the same version bump and event.
-    sqlite3_stmt *st =
-        db_stmt (db, "UPDATE customers SET balance_minor = balance_minor + ?2,"
-                     " version = version + 1,"
-                     " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot update the balance");
-    sqlite3_bind_text (st, 1, customer_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (st, 2, delta);
-    int r = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (r != SQLITE_DONE)
-        return db_error (db, r, err);
-    return s_publish_balance (db, actor, customer_id, err);
+    cJSON *patch = cJSON_CreateObject ();
+    json_add_int (patch, "balance_minor", balance + delta);
+    //  An archived customer still owes and pays: the engine keeps its
+    //  balance too (RW_ARCHIVED), with the version and the event.
+    err_t rc = resource_update (db, &erp_customers, actor, customer_id, -1, patch,
+                                RW_SYSTEM | RW_ARCHIVED, "balance_changed", NULL, err);
+    cJSON_Delete (patch);
+    return rc;
 }
 
 //  Store a customer's overdue amount as it is now (its record computes it
-//  on the way out too) and publish erp.customer.balance_changed. Works on
+//  on the way out too) and publish erp.customer.balance_changed, also when
+//  the amount is the same (the sweep announces what it found). Works on
 //  archived customers, who still owe.
 static err_t
 s_overdue_changed (db_t *db, const actor_t *actor, const char *customer_id, err_info_t *err)
 {
-    sqlite3_stmt *st = db_stmt (
-        db, "UPDATE customers SET overdue_minor = (SELECT IFNULL(SUM(total_minor - paid_minor), 0)"
-            " FROM invoices WHERE customer_id = ?1 AND status IN ('open', 'partly_paid')"
-            " AND due_on < date('now')), version = version + 1,"
-            " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot update the overdue amount");
-    sqlite3_bind_text (st, 1, customer_id, -1, SQLITE_STATIC);
-    int r = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (r != SQLITE_DONE)
-        return db_error (db, r, err);
-    return s_publish_balance (db, actor, customer_id, err);
+    int64_t overdue = db_scalar_int (
+        db, "SELECT IFNULL(SUM(total_minor - paid_minor), 0) FROM invoices WHERE customer_id = ?1"
+            " AND status IN ('open', 'partly_paid') AND due_on < date('now')",
+        customer_id, 0);
+    cJSON *patch = cJSON_CreateObject ();
+    json_add_int (patch, "overdue_minor", overdue);
+    err_t rc = resource_update (db, &erp_customers, actor, customer_id, -1, patch,
+                                RW_SYSTEM | RW_ARCHIVED | RW_ALWAYS, "balance_changed", NULL, err);
+    cJSON_Delete (patch);
+    return rc;
 }
 
 err_t

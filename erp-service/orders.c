@@ -391,36 +391,10 @@ orders_update (db_t *db, const actor_t *actor, const char *id, long long if_matc
         goto cleanup;
     rest = cJSON_Duplicate (patch, true);
     cJSON_DeleteItemFromObject (rest, "lines");
-    rc = resource_update (db, &erp_orders, actor, id, version, rest, RW_CLIENT, "updated", out,
-                          err);
-    int64_t after = version;
-    if (rc == ERR_OK)
-        json_int (*out, "version", &after);
-    if (rc == ERR_OK && changed && after == version) {
-        //  Only the lines changed: the engine saw nothing to write, so the
-        //  version and the event are ours.
-        char stamp[CLOCK_TEXT_LEN];
-        clock_format (clock_now_ms (), stamp, sizeof stamp);
-        sqlite3_stmt *st = db_stmt (db, "UPDATE orders SET version = version + 1, updated_at = ?2"
-                                        " WHERE id = ?1 AND version = ?3");
-        if (!st)
-            rc = err_set (err, ERR_INTERNAL, NULL, "cannot write the order");
-        else {
-            sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_text (st, 2, stamp, -1, SQLITE_STATIC);
-            sqlite3_bind_int64 (st, 3, version);
-            int r = sqlite3_step (st);
-            sqlite3_reset (st);
-            if (r != SQLITE_DONE)
-                rc = db_error (db, r, err);
-        }
-        cJSON_Delete (*out);
-        *out = NULL;
-        if (rc == ERR_OK)
-            rc = resource_get (db, &erp_orders, NULL, id, out, err);
-        if (rc == ERR_OK)
-            rc = outbox_append (db, actor, "order", "updated", id, version + 1, *out, NULL, err);
-    }
+    //  Changed lines are a change of the order even when no other field
+    //  is: the engine bumps the version and publishes one erp.order.updated.
+    rc = resource_update (db, &erp_orders, actor, id, version, rest, RW_CLIENT | (changed ? RW_ALWAYS : 0),
+                          "updated", out, err);
 cleanup:
     cJSON_Delete (order);
     cJSON_Delete (now);

@@ -749,6 +749,47 @@ test_resource_archive_and_restore_write_events_and_are_idempotent (void **state)
     assert_int_equal (s_update (f, &f->admin, id, 3, "{\"qty\":1}", RW_CLIENT, NULL, &err), ERR_OK);
 }
 
+static void
+test_resource_system_steps_on_archived_records_and_forced_writes (void **state)
+{
+    fixture_t *f = *state;
+    char id[ID_LEN];
+    s_create_ok (f, &f->admin, "{\"name\":\"a\",\"qty\":1}", id);
+    cJSON *rec = NULL;
+    err_info_t err;
+    assert_int_equal (s_archive (f, &f->admin, id, -1, true, NULL, &err), ERR_OK);
+    int events = (int) s_count (f, "outbox");
+    //  A client may not change an archived record, nor a step without RW_ARCHIVED.
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_CLIENT, NULL, &err), ERR_CONFLICT);
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_SYSTEM, NULL, &err), ERR_CONFLICT);
+    //  RW_ARCHIVED alone (without RW_SYSTEM) opens nothing.
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_ARCHIVED, NULL, &err), ERR_CONFLICT);
+    assert_int_equal (s_count (f, "outbox"), events);
+    //  The service's own step: the version moves and the event is written,
+    //  the record stays archived.
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_SYSTEM | RW_ARCHIVED, &rec, &err), ERR_OK);
+    assert_int_equal (s_version (rec), 3);
+    assert_true (cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived")));
+    assert_int_equal ((int) cJSON_GetObjectItem (rec, "qty")->valuedouble, 5);
+    cJSON_Delete (rec);
+    assert_int_equal (s_count (f, "outbox"), events + 1);
+    //  RW_ALWAYS: nothing in the row changed, yet the version and the
+    //  event come (what changed lives outside the row); without it, nothing.
+    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_SYSTEM | RW_ARCHIVED, &rec, &err), ERR_OK);
+    assert_int_equal (s_version (rec), 3);
+    cJSON_Delete (rec);
+    assert_int_equal (s_update (f, &f->admin, id, 3, "{\"qty\":5}", RW_SYSTEM | RW_ARCHIVED | RW_ALWAYS, &rec, &err),
+                      ERR_OK);
+    assert_int_equal (s_version (rec), 4);
+    cJSON_Delete (rec);
+    assert_int_equal (s_count (f, "outbox"), events + 2);
+    cJSON *env = s_event (f, events + 2);
+    assert_string_equal (json_str (env, "type"), "widget.updated");
+    cJSON_Delete (env);
+    //  and If-Match still holds.
+    assert_int_equal (s_update (f, &f->admin, id, 3, "{}", RW_SYSTEM | RW_ARCHIVED | RW_ALWAYS, NULL, &err), ERR_STALE);
+}
+
 //  ---------------------------------------------------------------------
 //  Scope
 
@@ -1138,6 +1179,8 @@ main (void)
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (
             test_resource_archive_and_restore_write_events_and_are_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_resource_system_steps_on_archived_records_and_forced_writes, setup,
+                                         teardown),
         cmocka_unit_test_setup_teardown (test_resource_scoped_role_sees_only_its_own_rows, setup,
                                          teardown),
         cmocka_unit_test_setup_teardown (test_resource_csv_export_imports_back_unchanged, setup,
