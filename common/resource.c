@@ -135,6 +135,25 @@ resource_register (const resource_def_t *def)
     return ERR_OK;
 }
 
+err_t
+resource_check_tables (db_t *db, err_info_t *err)
+{
+    for (int i = 0; i < s_nres; i++) {
+        const resource_def_t *def = s_registry[i].def;
+        char sql[200];
+        snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM pragma_table_info('%s') WHERE name = ?1", def->table);
+        for (int m = 0; res_meta[m]; m++)
+            if (db_scalar_int (db, sql, res_meta[m], -1) != 1)
+                return err_set (err, ERR_INTERNAL, res_meta[m], "resource %s: the table %s has no column %s",
+                                def->name, def->table, res_meta[m]);
+        for (const field_def_t *f = def->fields; f->name; f++)
+            if (db_scalar_int (db, sql, f->name, -1) != 1)
+                return err_set (err, ERR_INTERNAL, f->name, "resource %s: the table %s has no column %s",
+                                def->name, def->table, f->name);
+    }
+    return ERR_OK;
+}
+
 const char *
 resource_columns (const resource_def_t *def)
 {

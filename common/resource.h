@@ -127,6 +127,13 @@ enum {
 err_t
     resource_register (const resource_def_t *def);
 
+//  Check every registered definition against its table in db: the meta
+//  columns and one column per field must exist (PRAGMA table_info). A
+//  mismatch is a programming error found at start-up, before serving:
+//  ERR_INTERNAL naming the resource and the field.
+err_t
+    resource_check_tables (db_t *db, err_info_t *err);
+
 //  Find a registered resource by name or by event entity.
 const resource_def_t *
     resource_find (const char *name);

@@ -725,7 +725,7 @@ s_serve (service_t *svc)
         err_set (&err, ERR_NOMEM, NULL, "cannot create servers");
         goto failed;
     }
-    if (s_setup (svc, &err) != ERR_OK
+    if (s_setup (svc, &err) != ERR_OK || resource_check_tables (db_pool_get (svc->pool), &err) != ERR_OK
         || http_server_limits (svc->http, (int) per_address, (int) http_timeout, &err) != ERR_OK)
         goto failed;
     s_add_builtin_routes (svc);

@@ -790,6 +790,21 @@ test_resource_system_steps_on_archived_records_and_forced_writes (void **state)
     assert_int_equal (s_update (f, &f->admin, id, 3, "{}", RW_SYSTEM | RW_ARCHIVED | RW_ALWAYS, NULL, &err), ERR_STALE);
 }
 
+static void
+test_resource_tables_must_have_a_column_per_field (void **state)
+{
+    fixture_t *f = *state;
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (resource_check_tables (f->db, &err), ERR_OK);
+    //  A description with a field its table lacks (a migration forgotten)
+    //  is refused at start-up, naming the resource and the field.
+    assert_int_equal (db_exec (f->db, "ALTER TABLE widgets DROP COLUMN erp_ref", &err), ERR_OK);
+    assert_int_equal (resource_check_tables (f->db, &err), ERR_INTERNAL);
+    assert_string_equal (err.field, "erp_ref");
+    assert_non_null (strstr (err.message, "widgets"));
+}
+
 //  ---------------------------------------------------------------------
 //  Scope
 
@@ -1181,6 +1196,7 @@ main (void)
             test_resource_archive_and_restore_write_events_and_are_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown (test_resource_system_steps_on_archived_records_and_forced_writes, setup,
                                          teardown),
+        cmocka_unit_test_setup_teardown (test_resource_tables_must_have_a_column_per_field, setup, teardown),
         cmocka_unit_test_setup_teardown (test_resource_scoped_role_sees_only_its_own_rows, setup,
                                          teardown),
         cmocka_unit_test_setup_teardown (test_resource_csv_export_imports_back_unchanged, setup,
