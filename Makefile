@@ -3,7 +3,7 @@
 # build-asan/ and bin-asan/.
 
 VERSION   := 0.1.0
-PKGS      := libzmq sqlite3 libcjson uuid libmicrohttpd libsodium
+PKGS      := libzmq sqlite3 libcjson uuid libmicrohttpd libsodium libcurl
 SAN       ?=
 BUILD     ?= build
 BIN       ?= bin
@@ -18,7 +18,8 @@ LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 COMMON_SRC := $(wildcard common/*.c)
 CRM_SRC    := $(wildcard crm-service/*.c)
 ERP_SRC    := $(wildcard erp-service/*.c)
-BRIDGE_SRC := $(filter-out bridge/bridgectl.c,$(wildcard bridge/*.c))
+BRIDGE_SRC := $(filter-out bridge/bridgectl%,$(wildcard bridge/*.c))
+CTL_SRC    := $(wildcard bridge/bridgectl*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -110,7 +111,7 @@ $(BIN)/bridge: $(BRIDGE_SRC:%.c=$(BUILD)/%.o) $(BRIDGE_ASSETS) $(LIBCOMMON)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/bridgectl: $(BUILD)/bridge/bridgectl.o $(LIBCOMMON)
+$(BIN)/bridgectl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
 	@mkdir -p $(BIN)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libzmq3-dev libsqlite3-dev libcjson-dev
-            uuid-dev libmicrohttpd-dev libsodium-dev libcmocka-dev)
+            uuid-dev libmicrohttpd-dev libsodium-dev libcmocka-dev libcurl4-openssl-dev)
 # docker-compose: tests/blackbox/test_compose.py validates docker-compose.yml
 # with `docker-compose config` (no Docker daemon needed for that).
 test_pkgs=(python3 python3-pytest python3-requests python3-zmq python3-yaml python3-jsonschema sqlite3 curl
