@@ -1,6 +1,7 @@
 //  bridge: the daemon that keeps crm-service and erp-service consistent.
 //  Flags and the HTTP API are in docs/bridge.md.
 #include "bridge.h"
+#include "admin.h"
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"
@@ -59,13 +60,6 @@ static const char *s_usage = "[flags]                        run the daemon\n"
                              "       bridge [flags] token revoke ID  revoke a token\n"
                              "       bridge [flags] routes           print the HTTP routes";
 
-static void
-s_print_route (void *arg, const char *method, const char *pattern, int flags)
-{
-    (void) arg;
-    printf ("%s %s%s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "", (flags & HTTP_PAGE) ? " page" : "");
-}
-
 static bool
 s_int (config_t *c, const char *name, int64_t min, int64_t max, int *out)
 {
@@ -97,14 +91,17 @@ s_open (config_t *c, db_pool_t **pool, err_info_t *err)
     return db_migrate (db, store_migrations, store_nmigrations, err);
 }
 
+//  The command line's operations are the services' (common/admin.c); the
+//  bridge prints them its own way (docs/bridge.md, "Users and tokens").
 static int
 s_admin (config_t *c, db_pool_t *pool)
 {
     db_t *db = db_pool_get (pool);
     const char *verb = config_argv (c, 0), *what = config_argc (c) > 1 ? config_argv (c, 1) : "";
+    int argc = config_argc (c);
     err_info_t err;
     err_clear (&err);
-    if (strcmp (verb, "token") == 0 && strcmp (what, "issue") == 0 && config_argc (c) == 2) {
+    if (strcmp (verb, "token") == 0 && strcmp (what, "issue") == 0 && argc == 2) {
         char token_path[4096];
         snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
         bool created = false;
@@ -112,65 +109,38 @@ s_admin (config_t *c, db_pool_t *pool)
             fprintf (stderr, "bridge: %s\n", err.message);
             return 1;
         }
-        char user[ID_LEN] = "", token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at LIMIT 1");
-        if (st && sqlite3_step (st) == SQLITE_ROW)
-            snprintf (user, sizeof user, "%s", (const char *) sqlite3_column_text (st, 0));
-        if (st)
-            sqlite3_reset (st);
-        if (!*user || db_begin (db, &err) != ERR_OK || auth_token_issue (db, user, "cli", token, token_id, &err) != ERR_OK
-            || db_commit (db, &err) != ERR_OK) {
-            db_rollback (db);
-            fprintf (stderr, "bridge: cannot issue a token: %s\n", err.message[0] ? err.message : "no admin user");
+        char user[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
+        if (admin_first_admin (db, user, &err) != ERR_OK
+            || admin_token_issue (db, user, "cli", token, token_id, &err) != ERR_OK) {
+            fprintf (stderr, "bridge: cannot issue a token: %s\n", err.message);
             return 1;
         }
         printf ("%s\n", token);
         fprintf (stderr, "bridge: token %s issued (revoke it with: bridge token revoke %s)\n", token_id, token_id);
         return 0;
     }
-    if (strcmp (verb, "user") == 0 && strcmp (what, "add") == 0 && config_argc (c) == 4) {
+    if (strcmp (verb, "user") == 0 && strcmp (what, "add") == 0 && argc == 4) {
         //  bridge user add NAME ROLE: a user and its first token.
-        char user[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN], password[AUTH_FIRST_PASSWORD_LEN + 1];
-        if (!auth_role_bit (config_argv (c, 3))) {
-            fprintf (stderr, "bridge: the role must be one of %s\n", auth_role_list ());
-            return 2;
-        }
-        if (db_begin (db, &err) != ERR_OK
-            || auth_user_create (db, config_argv (c, 2), NULL, config_argv (c, 3), user, &err) != ERR_OK
-            || auth_token_issue (db, user, "cli", token, token_id, &err) != ERR_OK
-            || auth_password_reset (db, user, password, &err) != ERR_OK || db_commit (db, &err) != ERR_OK) {
-            db_rollback (db);
+        admin_new_user_t u;
+        if (admin_user_add (db, config_argv (c, 2), NULL, config_argv (c, 3), &u, &err) != ERR_OK) {
             fprintf (stderr, "bridge: %s\n", err.message[0] ? err.message : "cannot add the user");
-            return 1;
+            return err.code == ERR_INVALID && strcmp (err.field, "role") == 0 ? 2 : 1;
         }
-        printf ("%s\npassword=%s\n", token, password);
-        fprintf (stderr, "bridge: user %s (%s) added with token %s\n", config_argv (c, 2), config_argv (c, 3), token_id);
+        printf ("%s\npassword=%s\n", u.token, u.password);
+        fprintf (stderr, "bridge: user %s (%s) added with token %s\n", config_argv (c, 2), config_argv (c, 3), u.token_id);
         return 0;
     }
-    if (strcmp (verb, "user") == 0 && strcmp (what, "password") == 0 && config_argc (c) == 3) {
+    if (strcmp (verb, "user") == 0 && strcmp (what, "password") == 0 && argc == 3) {
         //  bridge user password NAME: a new first password, changed at first sign-in.
-        char user[ID_LEN] = "", password[AUTH_FIRST_PASSWORD_LEN + 1];
-        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE name = ?1 AND archived = 0");
-        if (st) {
-            sqlite3_bind_text (st, 1, config_argv (c, 2), -1, SQLITE_STATIC);
-            if (sqlite3_step (st) == SQLITE_ROW)
-                snprintf (user, sizeof user, "%s", (const char *) sqlite3_column_text (st, 0));
-            sqlite3_reset (st);
-        }
-        if (!*user) {
-            fprintf (stderr, "bridge: no user named '%s'\n", config_argv (c, 2));
-            return 1;
-        }
-        if (db_begin (db, &err) != ERR_OK || auth_password_reset (db, user, password, &err) != ERR_OK
-            || db_commit (db, &err) != ERR_OK) {
-            db_rollback (db);
+        char password[AUTH_FIRST_PASSWORD_LEN + 1];
+        if (admin_user_password (db, config_argv (c, 2), password, &err) != ERR_OK) {
             fprintf (stderr, "bridge: %s\n", err.message[0] ? err.message : "cannot set the password");
             return 1;
         }
         printf ("password=%s\n", password);
         return 0;
     }
-    if (strcmp (verb, "token") == 0 && strcmp (what, "list") == 0 && config_argc (c) == 2) {
+    if (strcmp (verb, "token") == 0 && strcmp (what, "list") == 0 && argc == 2) {
         sqlite3_stmt *st = db_stmt (db, "SELECT t.id, u.name, COALESCE(t.label, ''), t.created_at,"
                                         " COALESCE(t.revoked_at, '-') FROM tokens t JOIN users u ON u.id = t.user_id"
                                         " ORDER BY t.created_at");
@@ -183,10 +153,8 @@ s_admin (config_t *c, db_pool_t *pool)
         sqlite3_reset (st);
         return 0;
     }
-    if (strcmp (verb, "token") == 0 && strcmp (what, "revoke") == 0 && config_argc (c) == 3) {
-        if (db_begin (db, &err) != ERR_OK || auth_token_revoke (db, config_argv (c, 2), &err) != ERR_OK
-            || db_commit (db, &err) != ERR_OK) {
-            db_rollback (db);
+    if (strcmp (verb, "token") == 0 && strcmp (what, "revoke") == 0 && argc == 3) {
+        if (admin_token_revoke (db, config_argv (c, 2), &err) != ERR_OK) {
             fprintf (stderr, "bridge: %s\n", err.message[0] ? err.message : "cannot revoke the token");
             return 1;
         }
@@ -261,7 +229,7 @@ main (int argc, char **argv)
             web_routes (http, &site);
             session_routes (http, false);
             audit_routes (http);
-            http_server_each_route (http, s_print_route, NULL);
+            http_server_each_route (http, admin_print_route, NULL);
         }
         http_server_destroy (&http);
         config_destroy (&c);
@@ -316,11 +284,7 @@ main (int argc, char **argv)
     }
 
     sigset_t stop;
-    sigemptyset (&stop);
-    sigaddset (&stop, SIGINT);
-    sigaddset (&stop, SIGTERM);
-    pthread_sigmask (SIG_BLOCK, &stop, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    admin_block_stop_signals (&stop);
 
     http_server_t *http = NULL;
     web_site_t site = { .table = web_assets, .count = web_assets_count, .program_dir = "bridge",

@@ -1,6 +1,7 @@
 //  service: start-up, shutdown and the admin command line shared by the
 //  two services. main.c of each service only fills a service_def_t.
 #include "service.h"
+#include "admin.h"
 #include "audit.h"
 #include "auth.h"
 #include "bus.h"
@@ -700,11 +701,7 @@ s_serve (service_t *svc)
 
     //  Block the stop signals in every thread; the main thread waits for them.
     sigset_t stop;
-    sigemptyset (&stop);
-    sigaddset (&stop, SIGINT);
-    sigaddset (&stop, SIGTERM);
-    pthread_sigmask (SIG_BLOCK, &stop, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    admin_block_stop_signals (&stop);
 
     if (s_open (svc, &err) != ERR_OK)
         goto failed;
@@ -827,13 +824,6 @@ s_read_file (const char *path, size_t *len)
     return buf;
 }
 
-static void
-s_print_route (void *arg, const char *method, const char *pattern, int flags)
-{
-    (void) arg;
-    printf ("%s %s%s%s\n", method, pattern, (flags & HTTP_PUBLIC) ? " public" : "", (flags & HTTP_PAGE) ? " page" : "");
-}
-
 static int
 s_admin (service_t *svc)
 {
@@ -850,7 +840,7 @@ s_admin (service_t *svc)
             return 1;
         }
         s_add_builtin_routes (svc);
-        http_server_each_route (svc->http, s_print_route, NULL);
+        http_server_each_route (svc->http, admin_print_route, NULL);
         http_server_destroy (&svc->http);
         return 0;
     }
@@ -869,37 +859,20 @@ s_admin (service_t *svc)
     //  Admin commands act as the first admin user, so owners and events
     //  name a real user.
     actor_t admin = { .name = "admin", .role = auth_role_bit ("admin") };
-    sqlite3_stmt *first = db_stmt (db, "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY created_at LIMIT 1");
-    if (first && sqlite3_step (first) == SQLITE_ROW)
-        snprintf (admin.user_id, sizeof admin.user_id, "%s", (const char *) sqlite3_column_text (first, 0));
-    if (first)
-        sqlite3_reset (first);
+    err_info_t none;
+    admin_first_admin (db, admin.user_id, &none);
     int rc = 1;
     if (strcmp (verb, "user") == 0 && what && strcmp (what, "add") == 0 && argc == 4) {
-        char id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN], password[AUTH_FIRST_PASSWORD_LEN + 1];
-        if (db_begin (db, &err) == ERR_OK
-            && auth_user_create (db, config_argv (svc->config, 2), config_get (svc->config, "email"),
-                                 config_argv (svc->config, 3), id, &err) == ERR_OK
-            && auth_token_issue (db, id, "cli", token, token_id, &err) == ERR_OK
-            && auth_password_reset (db, id, password, &err) == ERR_OK
-            && db_commit (db, &err) == ERR_OK) {
-            printf ("user_id=%s\ntoken_id=%s\ntoken=%s\npassword=%s\n", id, token_id, token, password);
+        admin_new_user_t u;
+        if (admin_user_add (db, config_argv (svc->config, 2), config_get (svc->config, "email"),
+                            config_argv (svc->config, 3), &u, &err) == ERR_OK) {
+            printf ("user_id=%s\ntoken_id=%s\ntoken=%s\npassword=%s\n", u.id, u.token_id, u.token, u.password);
             rc = 0;
         }
     }
     else if (strcmp (verb, "user") == 0 && what && strcmp (what, "password") == 0 && argc == 3) {
-        char user_id[ID_LEN] = "", password[AUTH_FIRST_PASSWORD_LEN + 1];
-        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE name = ?1 AND archived = 0");
-        if (st) {
-            sqlite3_bind_text (st, 1, config_argv (svc->config, 2), -1, SQLITE_STATIC);
-            if (sqlite3_step (st) == SQLITE_ROW)
-                snprintf (user_id, sizeof user_id, "%s", (const char *) sqlite3_column_text (st, 0));
-            sqlite3_reset (st);
-        }
-        if (!*user_id)
-            err_set (&err, ERR_NOT_FOUND, NULL, "no user named '%s'", config_argv (svc->config, 2));
-        else if (db_begin (db, &err) == ERR_OK && auth_password_reset (db, user_id, password, &err) == ERR_OK
-                 && db_commit (db, &err) == ERR_OK) {
+        char password[AUTH_FIRST_PASSWORD_LEN + 1];
+        if (admin_user_password (db, config_argv (svc->config, 2), password, &err) == ERR_OK) {
             printf ("password=%s\n", password);
             rc = 0;
         }
@@ -912,25 +885,15 @@ s_admin (service_t *svc)
         rc = 0;
     }
     else if (strcmp (verb, "token") == 0 && what && strcmp (what, "issue") == 0 && argc == 3) {
-        char token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-        char user_id[ID_LEN] = "";
-        sqlite3_stmt *st = db_stmt (db, "SELECT id FROM users WHERE name = ?1 OR id = ?1");
-        sqlite3_bind_text (st, 1, config_argv (svc->config, 2), -1, SQLITE_STATIC);
-        if (sqlite3_step (st) == SQLITE_ROW)
-            snprintf (user_id, sizeof user_id, "%s", (const char *) sqlite3_column_text (st, 0));
-        sqlite3_reset (st);
-        if (!*user_id)
-            err_set (&err, ERR_NOT_FOUND, NULL, "no user named '%s'", config_argv (svc->config, 2));
-        else if (db_begin (db, &err) == ERR_OK
-                 && auth_token_issue (db, user_id, config_get (svc->config, "label"), token, token_id, &err) == ERR_OK
-                 && db_commit (db, &err) == ERR_OK) {
+        char token[AUTH_TOKEN_LEN], token_id[ID_LEN], user_id[ID_LEN];
+        if (admin_user_id (db, config_argv (svc->config, 2), user_id, &err) == ERR_OK
+            && admin_token_issue (db, user_id, config_get (svc->config, "label"), token, token_id, &err) == ERR_OK) {
             printf ("token_id=%s\ntoken=%s\n", token_id, token);
             rc = 0;
         }
     }
     else if (strcmp (verb, "token") == 0 && what && strcmp (what, "revoke") == 0 && argc == 3) {
-        if (db_begin (db, &err) == ERR_OK && auth_token_revoke (db, config_argv (svc->config, 2), &err) == ERR_OK
-            && db_commit (db, &err) == ERR_OK) {
+        if (admin_token_revoke (db, config_argv (svc->config, 2), &err) == ERR_OK) {
             printf ("revoked %s\n", config_argv (svc->config, 2));
             rc = 0;
         }
