@@ -1,7 +1,11 @@
 //  api: the bridge's HTTP API for sysadmins, bridgectl and the console
 //  (docs/bridge.md): status and its history, dead letters, parked events,
 //  links, reconciliations, and the metrics refreshed at scrape time.
-#include "bridge.h"
+#include "api.h"
+#include "metrics.h"
+#include "reconcile.h"
+#include "store.h"
+#include "worker.h"
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"

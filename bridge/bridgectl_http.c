@@ -3,7 +3,6 @@
 //  with libcurl: one connection per request, plain HTTP, timeouts, a size
 //  limit, Ctrl-C honoured; a refusal is printed with the API's message.
 #include "bridgectl.h"
-#include "bus.h"
 #include "clock.h"
 #include "json.h"
 
@@ -11,8 +10,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 

@@ -1,16 +1,12 @@
 //  bridgectl_print: values as one line of text, aligned tables (display
 //  width, not bytes), the API's JSON pretty-printed, fields in a set order.
 #include "bridgectl.h"
-#include "bus.h"
 #include "clock.h"
 #include "json.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 

@@ -1,16 +1,12 @@
 //  bridgectl_util: the growing buffer and the messages on stderr
 //  ("bridgectl: …"), for every file of bridgectl.
 #include "bridgectl.h"
-#include "bus.h"
 #include "clock.h"
 #include "json.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 

@@ -3,8 +3,9 @@
 //  reads a command's result, records links and adds follow-up commands;
 //  flow_links records the links an event shows by itself. The payloads are
 //  built by the flow files (flow.h), which reconciliation uses too.
-#include "bridge.h"
+#include "flows.h"
 #include "flow.h"
+#include "store.h"
 #include "clock.h"
 #include "json.h"
 

@@ -1,6 +1,10 @@
 //  bridge: the daemon that keeps crm-service and erp-service consistent.
 //  Flags and the HTTP API are in docs/bridge.md.
-#include "bridge.h"
+#include "api.h"
+#include "bus.h"
+#include "reconcile.h"
+#include "store.h"
+#include "worker.h"
 #include "admin.h"
 #include "audit.h"
 #include "auth.h"

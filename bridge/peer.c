@@ -2,7 +2,7 @@
 //  request unanswered within the timeout closes the socket and makes a new
 //  one (the lazy-pirate pattern), so a late answer can never be taken for
 //  the answer to the next request.
-#include "bridge.h"
+#include "peer.h"
 #include "json.h"
 #include "log.h"
 

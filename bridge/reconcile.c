@@ -2,8 +2,12 @@
 //  between them and, on request, repair it. One run at a time, in its own
 //  thread with its own sockets; started from the HTTP API, on a schedule
 //  (report only) and by a worker whose source pruned events it missed.
-#include "bridge.h"
+#include "reconcile.h"
+#include "flows.h"
+#include "metrics.h"
 #include "flow.h"
+#include "peer.h"
+#include "store.h"
 #include "clock.h"
 #include "json.h"
 #include "log.h"

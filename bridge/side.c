@@ -2,7 +2,7 @@
 //  word the cursors, metrics, logs and command ids use. Its own module,
 //  below both the flows and the store, so that neither imports the other
 //  for it.
-#include "bridge.h"
+#include "side.h"
 
 const char *
 side_name (side_t side)

@@ -1,6 +1,6 @@
 //  store: bridge.db. Cursors per source, links between CRM and ERP ids,
 //  dead letters and the events parked behind them or waiting for a link.
-#include "bridge.h"
+#include "store.h"
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"

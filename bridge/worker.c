@@ -3,7 +3,12 @@
 //  heartbeat ahead of it), applies each event's commands to the targets in
 //  batches, and commits links, dead letters, parked events and the cursor
 //  to bridge.db only after the targets acknowledged.
-#include "bridge.h"
+#include "worker.h"
+#include "reconcile.h"
+#include "metrics.h"
+#include "flows.h"
+#include "peer.h"
+#include "store.h"
 #include "clock.h"
 #include "json.h"
 #include "log.h"

@@ -5,8 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "bridge.h"
+#include "flows.h"
 #include "flow.h"
+#include "store.h"
 #include "json.h"
 
 #include <stdio.h>
