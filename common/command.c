@@ -16,6 +16,7 @@
 #include "log.h"
 #include "outbox.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -733,6 +734,7 @@ command_server_new (db_pool_t *pool, void *zmq_ctx, const char *endpoint, const 
 void
 command_server_on (command_server_t *self, const char *type, command_fn *fn)
 {
+    assert (self && type && *type && fn);
     for (int i = 0; i < self->nhandlers; i++)
         if (strcmp (self->handlers[i].type, type) == 0) {
             self->handlers[i].fn = fn;

@@ -9,6 +9,7 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <ctype.h>
 #include <microhttpd.h>
@@ -66,6 +67,7 @@ void
 http_server_route_arg (http_server_t *self, const char *method, const char *pattern,
                        http_handler_fn *handler, int flags, const void *arg)
 {
+    assert (self && method && pattern && pattern[0] == '/' && handler);
     if (self->nroutes == HTTP_MAX_ROUTES) {
         log_error ("http", "too many routes", "pattern=%s", pattern);
         return;

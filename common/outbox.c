@@ -18,6 +18,7 @@
 #include "id.h"
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -91,6 +92,8 @@ outbox_append (db_t *db, const actor_t *actor, const char *entity, const char *v
                const char *entity_id, int64_t version, const cJSON *data, int64_t *seq_out,
                err_info_t *err)
 {
+    //  A name that would break a topic is an error below; no connection is a bug.
+    assert (db);
     err_t rc = ERR_INTERNAL;
     cJSON *envelope = NULL;
     char *text = NULL;

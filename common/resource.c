@@ -15,6 +15,7 @@
 #include "money.h"
 #include "outbox.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -378,6 +379,7 @@ err_t
 resource_create (db_t *db, const resource_def_t *def, const actor_t *actor, const cJSON *body, int mode,
                  const char *id, cJSON **out, err_info_t *err)
 {
+    assert (db && def && body);
     res_t *r = res_lookup (def);
     if (!r)
         return err_set (err, ERR_INTERNAL, NULL, "resource %s is not registered", def->name);
@@ -459,6 +461,9 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
                  long long if_match, const cJSON *patch, int mode, const char *verb, cJSON **out,
                  err_info_t *err)
 {
+    assert (db && def && id && patch);
+    //  RW_ARCHIVED is a step of the service's own, never a client's.
+    assert (!(mode & RW_ARCHIVED) || (mode & RW_SYSTEM));
     res_t *r = res_lookup (def);
     if (!r)
         return err_set (err, ERR_INTERNAL, NULL, "resource %s is not registered", def->name);

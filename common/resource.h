@@ -115,8 +115,8 @@ enum {
     RW_SYSTEM = 1 << 0,         //  the service's own step: F_SYSTEM allowed, and the
                                 //  role check is the step's job (scope still applies)
     RW_REMOTE = 1 << 1,         //  a bridge command: F_REMOTE allowed
-    RW_ARCHIVED = 1 << 2,       //  with RW_SYSTEM: the step may change an archived record
-                                //  (an archived customer still owes and pays)
+    RW_ARCHIVED = 1 << 2,       //  with RW_SYSTEM (asserted): the step may change an archived
+                                //  record (an archived customer still owes and pays)
     RW_ALWAYS = 1 << 3,         //  write, bump the version and publish even when no field
                                 //  of the row changed (what changed lives outside it: a
                                 //  sales order's lines, an amount recomputed and announced)

@@ -762,8 +762,6 @@ test_resource_system_steps_on_archived_records_and_forced_writes (void **state)
     //  A client may not change an archived record, nor a step without RW_ARCHIVED.
     assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_CLIENT, NULL, &err), ERR_CONFLICT);
     assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_SYSTEM, NULL, &err), ERR_CONFLICT);
-    //  RW_ARCHIVED alone (without RW_SYSTEM) opens nothing.
-    assert_int_equal (s_update (f, &f->admin, id, -1, "{\"qty\":5}", RW_ARCHIVED, NULL, &err), ERR_CONFLICT);
     assert_int_equal (s_count (f, "outbox"), events);
     //  The service's own step: the version moves and the event is written,
     //  the record stays archived.
