@@ -3,11 +3,12 @@
 // quantities, booked as stock receipts), cancel.
 
 import { api } from '/common/api.js';
-import { t } from '/common/i18n.js';
+import { t, loadArea } from '/common/i18n.js';
 import { money, num, date, dateTime } from '/common/fmt.js';
 import { h, mount, pageHead, button, table, card, details, link, modal, form, confirmDialog } from '/common/ui.js';
 import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, verb } from './lib.js';
 import { poTotal } from './purchase-orders.js';
+import { billDialog } from './payables.js';
 
 export default async function render(root, ctx) {
   const id = ctx.params.id;
@@ -63,6 +64,8 @@ export default async function render(root, ctx) {
       pageHead(t('purchasing.po_title', { number: po.number || t('purchasing.draft_no') }),
         s === 'draft' && buyer ? button(t('purchasing.order'), () => step('order', null, t('purchasing.ordered')), { kind: 'primary' }) : null,
         (s === 'ordered' || s === 'partly_received') && buyer && outstanding > 0 ? button(t('purchasing.receive'), receiveDialog, { kind: 'primary' }) : null,
+        (s === 'partly_received' || s === 'received') && can(ctx.user, ['accountant', 'admin'])
+          ? button(t('purchasing.enter_bill'), async () => { await loadArea('payables'); billDialog(po, (b) => ctx.navigate('/payables/bills?status=' + b.status)); }) : null,
         (s === 'draft' || s === 'ordered') && buyer ? button(t('purchasing.cancel'), async () => {
           if (await confirmDialog(t('purchasing.cancel_confirm'), { ok: t('purchasing.cancel'), danger: true })) await step('cancel', null, t('purchasing.cancelled'));
         }, { kind: 'danger' }) : null),
