@@ -37,8 +37,24 @@ const resource_def_t crm_campaigns = {
     .before_save = s_before_save,
 };
 
-//  Leads, customers, deals won and revenue per campaign, with cost per
-//  won deal: what a campaign brought in.
+//  A deal is the campaign's when it names it, or names none and its
+//  customer came from the campaign (SQL over d, the campaign c).
+#define S_OF_CAMPAIGN                                                                                         \
+    " (d.campaign_id = c.id OR (d.campaign_id IS NULL AND d.customer_id IN"                                   \
+    "   (SELECT k.id FROM customers k WHERE k.campaign_id = c.id)))"
+
+//  cost / n rounded half up; JSON null when n is 0.
+static cJSON *
+s_per (int64_t cost, int64_t n)
+{
+    return n > 0 ? cJSON_CreateNumber ((double) ((cost + n / 2) / n)) : cJSON_CreateNull ();
+}
+
+//  What each campaign brought in (docs/api.md, "Campaign return"): leads
+//  (customers that came from it, created in [from, to)), deals and deals
+//  won (closed in the range), revenue of the won deals in the campaign's
+//  currency, and against its cost: cost per lead, cost per won deal and
+//  ROI % = (revenue - cost) / cost, in tenths rounded half away from zero.
 static void
 s_stats (http_req_t *req)
 {
@@ -53,11 +69,11 @@ s_stats (http_req_t *req)
         " (SELECT COUNT(*) FROM customers k WHERE k.campaign_id = c.id AND k.archived = 0"
         "    AND k.created_at >= ?2 AND k.created_at < ?3 AND (?4 IS NULL OR k.owner_id = ?4)"
         "    AND (?5 IS NULL OR k.segment = ?5)),"
-        " (SELECT COUNT(*) FROM deals d WHERE d.campaign_id = c.id AND d.archived = 0"
+        " (SELECT COUNT(*) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0"
         "    AND d.created_at >= ?2 AND d.created_at < ?3" ANALYTICS_DEAL_FILTERS "),"
-        " (SELECT COUNT(*) FROM deals d WHERE d.campaign_id = c.id AND d.archived = 0 AND d.stage = 'won'"
+        " (SELECT COUNT(*) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0 AND d.stage = 'won'"
         "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS "),"
-        " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE d.campaign_id = c.id AND d.archived = 0"
+        " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0"
         "    AND d.stage = 'won' AND d.currency = c.currency"
         "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS ")"
         " FROM campaigns c WHERE c.archived = 0 AND ?1 IS NOT NULL ORDER BY c.starts_on DESC, c.name LIMIT 500");
@@ -73,17 +89,24 @@ s_stats (http_req_t *req)
         cJSON_AddStringToObject (c, "id", (const char *) sqlite3_column_text (st, 0));
         cJSON_AddStringToObject (c, "name", (const char *) sqlite3_column_text (st, 1));
         cJSON_AddStringToObject (c, "channel", (const char *) sqlite3_column_text (st, 2));
-        int64_t cost = sqlite3_column_int64 (st, 3), won = sqlite3_column_int64 (st, 7);
+        int64_t cost = sqlite3_column_int64 (st, 3), leads = sqlite3_column_int64 (st, 5);
+        int64_t won = sqlite3_column_int64 (st, 7), revenue = sqlite3_column_int64 (st, 8);
         cJSON_AddNumberToObject (c, "cost_minor", (double) cost);
         cJSON_AddStringToObject (c, "currency", (const char *) sqlite3_column_text (st, 4));
-        cJSON_AddNumberToObject (c, "customers", (double) sqlite3_column_int64 (st, 5));
+        cJSON_AddNumberToObject (c, "leads", (double) leads);
+        cJSON_AddNumberToObject (c, "customers", (double) leads);
         cJSON_AddNumberToObject (c, "deals", (double) sqlite3_column_int64 (st, 6));
         cJSON_AddNumberToObject (c, "deals_won", (double) won);
-        cJSON_AddNumberToObject (c, "revenue_minor", (double) sqlite3_column_int64 (st, 8));
-        if (won > 0)
-            cJSON_AddNumberToObject (c, "cost_per_won_deal_minor", (double) (cost / won));
+        cJSON_AddNumberToObject (c, "revenue_minor", (double) revenue);
+        cJSON_AddItemToObject (c, "cost_per_lead_minor", s_per (cost, leads));
+        cJSON_AddItemToObject (c, "cost_per_won_deal_minor", s_per (cost, won));
+        if (cost > 0) {
+            __int128 n = (__int128) (revenue - cost) * 1000;
+            __int128 q = n >= 0 ? (n + cost / 2) / cost : -((-n + cost / 2) / cost);
+            cJSON_AddNumberToObject (c, "roi_percent", (double) (int64_t) q / 10.0);
+        }
         else
-            cJSON_AddNullToObject (c, "cost_per_won_deal_minor");
+            cJSON_AddNullToObject (c, "roi_percent");
         cJSON_AddItemToArray (items, c);
     }
     if (st)

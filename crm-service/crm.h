@@ -45,6 +45,7 @@ err_t catalog_setup (service_t *svc, err_info_t *err);
 err_t analytics_setup (service_t *svc, err_info_t *err);
 err_t commands_setup (service_t *svc, err_info_t *err);
 err_t quotations_setup (service_t *svc, err_info_t *err);
+err_t reports_setup (service_t *svc, err_info_t *err);
 
 //  Win deal (as loaded, at version) in the caller's transaction: it needs a
 //  customer and at least one line; lines (may be NULL) replace the deal's

@@ -120,6 +120,9 @@ CRM = {
     **_resource("campaigns", write=LEAD, scoped=False),
     "GET /api/v1/analytics/campaigns": LEAD, "GET /api/v1/analytics/funnel": LEAD,
     "GET /api/v1/analytics/abc-xyz": LEAD, "GET /api/v1/analytics/managers": LEAD,
+    "GET /api/v1/analytics/lost_reasons": LEAD, "GET /api/v1/analytics/bcg": LEAD,
+    # debtors: a rep sees its own customers' overdue amounts
+    "GET /api/v1/analytics/debtors": ALL3,
     # read-only mirrors written by the bridge; an alert is acknowledged by who sees it
     **_resource("catalog", scoped=False, no_write=True),
     **_resource("alerts", no_write=True),

@@ -1,0 +1,391 @@
+//  reports: the analyses the seeds ask for beyond the funnel: debtors
+//  (customers with overdue amounts, aged), lost reasons (by reason, by the
+//  stage a deal was lost at, by owner) and the BCG matrix of the products
+//  sold. Money is summed per currency, never across currencies; integer
+//  minor units throughout, percentages in tenths rounded half away from
+//  zero.
+#include "crm.h"
+#include "clock.h"
+#include "json.h"
+#include "money.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Tenths of a percent of num / den, rounded half away from zero, as a
+//  number with one decimal (12.5); NULL (JSON null) when den is 0.
+static cJSON *
+s_percent (int64_t num, int64_t den)
+{
+    if (den == 0)
+        return cJSON_CreateNull ();
+    __int128 n = (__int128) num * 1000, d = den;   //  tenths of a percent
+    if (d < 0) {
+        n = -n;
+        d = -d;
+    }
+    __int128 q = n >= 0 ? (n + d / 2) / d : -((-n + d / 2) / d);
+    return cJSON_CreateNumber ((double) (int64_t) q / 10.0);
+}
+
+//  --- debtors ---
+
+//  The age buckets of an overdue amount, by days past due.
+static const char *const s_buckets[] = { "days_0_30_minor", "days_31_60_minor", "days_61_90_minor", "over_90_minor" };
+
+static int
+s_bucket (int64_t days)
+{
+    return days <= 30 ? 0 : days <= 60 ? 1 : days <= 90 ? 2 : 3;
+}
+
+//  GET /api/v1/analytics/debtors?currency=&owner_id=&segment=&sort=amount|age
+//  Customers whose ERP mirror shows an overdue amount (overdue_minor, in
+//  their finance_currency). The won deals whose invoice is overdue age it
+//  (days since ERP announced the invoice overdue: its due date, to within
+//  the overdue sweep's interval): each deal's open amount (invoiced -
+//  paid) goes to its bucket; what the deals do not explain (orders
+//  entered directly in ERP, which CRM sees only as the customer's total)
+//  is age_unknown_minor. A sales rep sees its own customers, managers all.
+static void
+s_debtors (http_req_t *req)
+{
+    static const char *const allowed[] = { "currency", "owner_id", "segment", "sort", NULL };
+    const actor_t *actor = http_actor (req);
+    if (!http_query_only (req, allowed))
+        return;
+    const char *sort = http_query (req, "sort") ? http_query (req, "sort") : "amount";
+    const char *currency = http_query (req, "currency"), *owner = http_query (req, "owner_id");
+    const char *segment = http_query (req, "segment");
+    if (strcmp (sort, "amount") != 0 && strcmp (sort, "age") != 0) {
+        http_reply_errorf (req, ERR_INVALID, "sort", "sort must be amount or age");
+        return;
+    }
+    if (currency && !money_currency_valid (currency)) {
+        http_reply_errorf (req, ERR_INVALID, "currency", "currency must be an ISO 4217 code like EUR");
+        return;
+    }
+    char me[ID_LEN] = "";
+    if (owner && strcmp (owner, "me") == 0)
+        owner = actor->user_id;
+    else if (owner && !id_valid (owner)) {
+        http_reply_errorf (req, ERR_INVALID, "owner_id", "owner_id must be a user id or me");
+        return;
+    }
+    //  A rep's view is its own customers, whatever it asks.
+    if (!(actor->role & ROLES_LEAD)) {
+        snprintf (me, sizeof me, "%s", actor->user_id);
+        if (owner && strcmp (owner, me) != 0) {
+            http_reply_errorf (req, ERR_FORBIDDEN, "owner_id", "a sales rep sees only its own debtors");
+            return;
+        }
+        owner = me;
+    }
+    if (segment && (!*segment || strlen (segment) > 100)) {
+        http_reply_errorf (req, ERR_INVALID, "segment", "segment must be a segment name of 1 to 100 characters");
+        return;
+    }
+    db_t *db = http_db (req);
+    sqlite3_stmt *st = db_stmt (db,
+        "SELECT c.id, c.name, c.owner_id, IFNULL(c.finance_currency, 'EUR'), c.overdue_minor, IFNULL(c.balance_minor, 0)"
+        " FROM customers c WHERE c.archived = 0 AND IFNULL(c.overdue_minor, 0) > 0"
+        " AND (?1 IS NULL OR IFNULL(c.finance_currency, 'EUR') = ?1) AND (?2 IS NULL OR c.owner_id = ?2)"
+        " AND (?3 IS NULL OR c.segment = ?3) LIMIT 5000");
+    sqlite3_stmt *deals = db_stmt (db,
+        "SELECT d.id, d.title, IFNULL(d.invoiced_minor, 0) - IFNULL(d.paid_minor, 0),"
+        " (SELECT MIN(e.at) FROM deal_erp_events e WHERE e.deal_id = d.id AND e.kind = 'overdue')"
+        " FROM deals d WHERE d.customer_id = ?1 AND d.payment_state = 'overdue' AND d.archived = 0");
+    if (!st || !deals) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the debtors");
+        return;
+    }
+    if (currency)
+        sqlite3_bind_text (st, 1, currency, -1, SQLITE_STATIC);
+    if (owner)
+        sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
+    if (segment)
+        sqlite3_bind_text (st, 3, segment, -1, SQLITE_STATIC);
+    int64_t now = clock_now_ms ();
+    cJSON *items = cJSON_CreateArray ();
+    cJSON *totals = cJSON_CreateObject ();   //  per currency
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *it = cJSON_CreateObject ();
+        const char *cur = (const char *) sqlite3_column_text (st, 3);
+        int64_t overdue = sqlite3_column_int64 (st, 4);
+        cJSON_AddStringToObject (it, "customer_id", (const char *) sqlite3_column_text (st, 0));
+        cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
+        if (sqlite3_column_type (st, 2) == SQLITE_NULL)
+            cJSON_AddNullToObject (it, "owner_id");
+        else
+            cJSON_AddStringToObject (it, "owner_id", (const char *) sqlite3_column_text (st, 2));
+        cJSON_AddStringToObject (it, "currency", cur);
+        json_add_int (it, "overdue_minor", overdue);
+        json_add_int (it, "balance_minor", sqlite3_column_int64 (st, 5));
+        int64_t bucket[4] = { 0 }, explained = 0, oldest = -1;
+        cJSON *inv = cJSON_AddArrayToObject (it, "deals");
+        sqlite3_bind_text (deals, 1, (const char *) sqlite3_column_text (st, 0), -1, SQLITE_TRANSIENT);
+        while (sqlite3_step (deals) == SQLITE_ROW) {
+            int64_t open = sqlite3_column_int64 (deals, 2), since = 0, days = 0;
+            const char *at = (const char *) sqlite3_column_text (deals, 3);
+            if (open <= 0)
+                continue;
+            if (at && clock_parse (at, &since))
+                days = (now - since) / 86400000;
+            bucket[s_bucket (days)] += open;
+            explained += open;
+            oldest = days > oldest ? days : oldest;
+            cJSON *d = cJSON_CreateObject ();
+            cJSON_AddStringToObject (d, "deal_id", (const char *) sqlite3_column_text (deals, 0));
+            cJSON_AddStringToObject (d, "title", (const char *) sqlite3_column_text (deals, 1));
+            json_add_int (d, "open_minor", open);
+            json_add_int (d, "days_overdue", days);
+            cJSON_AddItemToArray (inv, d);
+        }
+        sqlite3_reset (deals);
+        for (int b = 0; b < 4; b++)
+            json_add_int (it, s_buckets[b], bucket[b]);
+        json_add_int (it, "age_unknown_minor", overdue > explained ? overdue - explained : 0);
+        if (oldest >= 0)
+            json_add_int (it, "oldest_days_overdue", oldest);
+        else
+            cJSON_AddNullToObject (it, "oldest_days_overdue");
+        cJSON *t = cJSON_GetObjectItem (totals, cur);
+        if (!t) {
+            t = cJSON_AddObjectToObject (totals, cur);
+            json_add_int (t, "overdue_minor", 0);
+            json_add_int (t, "customers", 0);
+        }
+        int64_t sum = 0, n = 0;
+        json_int (t, "overdue_minor", &sum);
+        json_int (t, "customers", &n);
+        cJSON_ReplaceItemInObject (t, "overdue_minor", cJSON_CreateNumber ((double) (sum + overdue)));
+        cJSON_ReplaceItemInObject (t, "customers", cJSON_CreateNumber ((double) (n + 1)));
+        cJSON_AddItemToArray (items, it);
+    }
+    sqlite3_reset (st);
+    //  Largest first, or oldest first (unknown ages last); then by name.
+    int n = cJSON_GetArraySize (items);
+    cJSON **arr = calloc ((size_t) (n ? n : 1), sizeof *arr);
+    for (int i = 0; arr && i < n; i++)
+        arr[i] = cJSON_GetArrayItem (items, i);
+    bool by_age = strcmp (sort, "age") == 0;
+    for (int i = 1; arr && i < n; i++)
+        for (int j = i; j > 0; j--) {
+            int64_t a = 0, b = 0;
+            const char *key = by_age ? "oldest_days_overdue" : "overdue_minor";
+            if (!json_int (arr[j - 1], key, &a))
+                a = -1;
+            if (!json_int (arr[j], key, &b))
+                b = -1;
+            if (a > b || (a == b && strcmp (json_str (arr[j - 1], "name"), json_str (arr[j], "name")) <= 0))
+                break;
+            cJSON *tmp = arr[j - 1];
+            arr[j - 1] = arr[j];
+            arr[j] = tmp;
+        }
+    cJSON *sorted = cJSON_CreateArray ();
+    for (int i = 0; arr && i < n; i++)
+        cJSON_AddItemToArray (sorted, cJSON_DetachItemViaPointer (items, arr[i]));
+    free (arr);
+    cJSON_Delete (items);
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "sort", sort);
+    cJSON_AddItemToObject (body, "items", sorted);
+    cJSON_AddItemToObject (body, "totals", totals);
+    http_reply_json (req, 200, body);
+}
+
+//  --- lost reasons ---
+
+//  One breakdown of the lost deals: count and amount (in the currency)
+//  per value of expr (SQL over d and h, the deal and its move to lost).
+static cJSON *
+s_breakdown (db_t *db, const analytics_args_t *a, const char *expr, const char *key)
+{
+    char sql[1400];
+    snprintf (sql, sizeof sql,
+              "SELECT %s AS k, COUNT(*), IFNULL(SUM(CASE WHEN d.currency = ?1 THEN d.amount_minor END), 0)"
+              " FROM deals d LEFT JOIN deal_stage_history h ON h.rowid = (SELECT MAX(x.rowid) FROM deal_stage_history x"
+              "   WHERE x.deal_id = d.id AND x.to_stage = 'lost')"
+              " WHERE d.archived = 0 AND d.stage = 'lost' AND d.closed_at >= ?2 AND d.closed_at < ?3"
+              ANALYTICS_DEAL_FILTERS " GROUP BY k ORDER BY 2 DESC, 3 DESC, k LIMIT 200",
+              expr);
+    sqlite3_stmt *st = db_stmt (db, sql);
+    cJSON *out = cJSON_CreateArray ();
+    if (!st)
+        return out;
+    sqlite3_bind_text (st, 1, a->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, a->from, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, a->to, -1, SQLITE_STATIC);
+    analytics_bind_filters (st, a);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *it = cJSON_CreateObject ();
+        if (sqlite3_column_type (st, 0) == SQLITE_NULL)
+            cJSON_AddNullToObject (it, key);
+        else
+            cJSON_AddStringToObject (it, key, (const char *) sqlite3_column_text (st, 0));
+        json_add_int (it, "deals", sqlite3_column_int64 (st, 1));
+        json_add_int (it, "amount_minor", sqlite3_column_int64 (st, 2));
+        cJSON_AddItemToArray (out, it);
+    }
+    sqlite3_reset (st);
+    return out;
+}
+
+//  GET /api/v1/analytics/lost_reasons?from=&to=&owner_id=&segment=&currency=
+//  The deals lost in [from, to): by reason (as the reps wrote it, trimmed
+//  and compared without case), by the stage they were in when lost, by
+//  owner; counts, and amounts in the currency.
+static void
+s_lost_reasons (http_req_t *req)
+{
+    analytics_args_t a;
+    if (!analytics_args (req, &a, analytics_common_keys))
+        return;
+    db_t *db = http_db (req);
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "currency", a.currency);
+    cJSON_AddItemToObject (body, "by_reason", s_breakdown (db, &a, "lower(trim(IFNULL(d.lost_reason, '')))", "reason"));
+    cJSON_AddItemToObject (body, "by_stage", s_breakdown (db, &a, "h.from_stage", "stage"));
+    cJSON_AddItemToObject (body, "by_owner", s_breakdown (db, &a, "d.owner_id", "owner_id"));
+    int64_t total = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach (it, cJSON_GetObjectItem (body, "by_reason")) {
+        int64_t n = 0;
+        json_int (it, "deals", &n);
+        total += n;
+    }
+    json_add_int (body, "deals_lost", total);
+    http_reply_json (req, 200, body);
+}
+
+//  --- BCG ---
+
+//  GET /api/v1/analytics/bcg?from=&to=&currency=&owner_id=&segment=
+//  &growth_threshold=&share_threshold= over the products sold (the
+//  catalogue mirror has no product groups: each SKU is a unit of the
+//  portfolio). Sales: the lines of deals won in [from, to) (default the
+//  last 90 days) in the currency; the previous period is as long and ends
+//  at from. growth_percent: (sales - previous) / previous, null for a
+//  product new in the period; share_percent: the product's sales against
+//  our best-selling product's (100 for the leader): we have no
+//  competitors' figures, so the share axis is relative to our own leader,
+//  not to a market. Quadrants at growth_threshold (default 10 %) and
+//  share_threshold (default 50 %): star (high growth, high share), cash_cow
+//  (low growth, high share), question_mark (high growth, low share), dog
+//  (low, low); a new product counts as high growth.
+static void
+s_bcg (http_req_t *req)
+{
+    static const char *const allowed[] = { "currency", "from", "to", "owner_id", "segment", "growth_threshold",
+                                           "share_threshold", NULL };
+    analytics_args_t a;
+    if (!analytics_args (req, &a, allowed))
+        return;
+    int64_t growth_t = 10, share_t = 50;
+    const char *names[] = { "growth_threshold", "share_threshold" };
+    int64_t *vals[] = { &growth_t, &share_t };
+    for (int i = 0; i < 2; i++) {
+        const char *v = http_query (req, names[i]);
+        char *end = NULL;
+        if (!v)
+            continue;
+        long long x = strtoll (v, &end, 10);
+        if (!*v || *end || x < 0 || x > 1000) {
+            http_reply_errorf (req, ERR_INVALID, names[i], "%s must be a whole percent from 0 to 1000", names[i]);
+            return;
+        }
+        *vals[i] = x;
+    }
+    int64_t from_ms = 0, to_ms = clock_now_ms ();
+    if (strcmp (a.to, "9999") != 0)
+        clock_parse (a.to, &to_ms);
+    if (strcmp (a.from, "0000") != 0)
+        clock_parse (a.from, &from_ms);
+    else
+        from_ms = to_ms - 90LL * 86400000;
+    if (from_ms >= to_ms) {
+        http_reply_errorf (req, ERR_INVALID, "from", "from must be before to");
+        return;
+    }
+    char from[CLOCK_TEXT_LEN], to[CLOCK_TEXT_LEN], prev[CLOCK_TEXT_LEN];
+    clock_format (from_ms, from, sizeof from);
+    clock_format (to_ms, to, sizeof to);
+    clock_format (from_ms - (to_ms - from_ms), prev, sizeof prev);
+    //  Line amount as money_line_total computes it (quantity x price less
+    //  the discount, rounded half up), summed per SKU and period.
+    sqlite3_stmt *st = db_stmt (http_db (req),
+        "SELECT json_extract(l.value, '$.sku') AS sku,"
+        " SUM(CASE WHEN d.closed_at >= ?2 THEN (json_extract(l.value, '$.quantity') * json_extract(l.value, '$.unit_price_minor')"
+        "   * (100 - IFNULL(json_extract(l.value, '$.discount_percent'), 0)) + 50) / 100 ELSE 0 END),"
+        " SUM(CASE WHEN d.closed_at < ?2 THEN (json_extract(l.value, '$.quantity') * json_extract(l.value, '$.unit_price_minor')"
+        "   * (100 - IFNULL(json_extract(l.value, '$.discount_percent'), 0)) + 50) / 100 ELSE 0 END),"
+        " (SELECT name FROM catalog_items WHERE sku = json_extract(l.value, '$.sku'))"
+        " FROM deals d, json_each(IFNULL(d.lines, '[]')) l"
+        " WHERE d.archived = 0 AND d.stage = 'won' AND d.currency = ?1 AND d.closed_at >= ?6 AND d.closed_at < ?3"
+        ANALYTICS_DEAL_FILTERS " GROUP BY sku ORDER BY 2 DESC, sku LIMIT 500");
+    if (!st) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the matrix");
+        return;
+    }
+    sqlite3_bind_text (st, 1, a.currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, to, -1, SQLITE_STATIC);
+    analytics_bind_filters (st, &a);
+    sqlite3_bind_text (st, 6, prev, -1, SQLITE_STATIC);
+    cJSON *items = cJSON_CreateArray ();
+    int64_t leader = 0;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        int64_t sales = sqlite3_column_int64 (st, 1), before = sqlite3_column_int64 (st, 2);
+        if (sales <= 0 && before <= 0)
+            continue;
+        cJSON *it = cJSON_CreateObject ();
+        cJSON_AddStringToObject (it, "sku", (const char *) sqlite3_column_text (st, 0));
+        if (sqlite3_column_type (st, 3) == SQLITE_NULL)
+            cJSON_AddNullToObject (it, "name");
+        else
+            cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 3));
+        json_add_int (it, "sales_minor", sales);
+        json_add_int (it, "previous_sales_minor", before);
+        cJSON_AddItemToObject (it, "growth_percent", s_percent (sales - before, before));
+        leader = sales > leader ? sales : leader;
+        cJSON_AddItemToArray (items, it);
+    }
+    sqlite3_reset (st);
+    cJSON *it;
+    cJSON_ArrayForEach (it, items) {
+        int64_t sales = 0;
+        json_int (it, "sales_minor", &sales);
+        cJSON *share = s_percent (sales, leader);
+        const cJSON *growth = cJSON_GetObjectItem (it, "growth_percent");
+        bool high_growth = cJSON_IsNull (growth) || growth->valuedouble >= (double) growth_t;
+        bool high_share = !cJSON_IsNull (share) && share->valuedouble >= (double) share_t;
+        cJSON_AddItemToObject (it, "share_percent", share);
+        cJSON_AddStringToObject (it, "quadrant", high_share ? (high_growth ? "star" : "cash_cow")
+                                                            : (high_growth ? "question_mark" : "dog"));
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "currency", a.currency);
+    cJSON_AddStringToObject (body, "from", from);
+    cJSON_AddStringToObject (body, "to", to);
+    cJSON_AddStringToObject (body, "previous_from", prev);
+    json_add_int (body, "growth_threshold_percent", growth_t);
+    json_add_int (body, "share_threshold_percent", share_t);
+    cJSON_AddStringToObject (body, "share_axis", "sales as a percent of our best-selling product's");
+    cJSON_AddItemToObject (body, "items", items);
+    http_reply_json (req, 200, body);
+}
+
+err_t
+reports_setup (service_t *svc, err_info_t *err)
+{
+    (void) err;
+    http_server_t *http = service_http (svc);
+    if (http) {
+        http_server_route (http, "GET", "/api/v1/analytics/debtors", s_debtors, 0);
+        http_server_route (http, "GET", "/api/v1/analytics/lost_reasons", s_lost_reasons, 0);
+        http_server_route (http, "GET", "/api/v1/analytics/bcg", s_bcg, 0);
+    }
+    return ERR_OK;
+}
