@@ -76,7 +76,8 @@ cJSON *flow_order_created_status (const char *deal_id, const cJSON *result, cons
 
 //  deal.payment of kind (invoice, overdue, payment) for an invoice record:
 //  invoiced and paid so far, the payment state, amount, currency,
-//  reference and at (the last three may be NULL).
+//  reference and at (the last three may be NULL); an overdue one carries
+//  the invoice's due date in detail.due_on.
 cJSON *flow_deal_payment (const char *deal_id, const char *kind, const cJSON *invoice,
                           int64_t amount, const char *currency, const char *reference,
                           const char *at);

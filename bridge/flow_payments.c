@@ -42,5 +42,11 @@ flow_deal_payment (const char *deal_id, const char *kind, const cJSON *invoice, 
         cJSON_AddStringToObject (d, "reference", reference);
     if (at)
         cJSON_AddStringToObject (d, "at", at);
+    //  An overdue invoice says since when: CRM ages its debtors by it.
+    const char *due = json_str (invoice, "due_on");
+    if (strcmp (kind, "overdue") == 0 && due) {
+        cJSON *detail = cJSON_AddObjectToObject (d, "detail");
+        cJSON_AddStringToObject (detail, "due_on", due);
+    }
     return d;
 }

@@ -43,8 +43,8 @@ s_bucket (int64_t days)
 //  GET /api/v1/analytics/debtors?currency=&owner_id=&segment=&sort=amount|age
 //  Customers whose ERP mirror shows an overdue amount (overdue_minor, in
 //  their finance_currency). The won deals whose invoice is overdue age it
-//  (days since ERP announced the invoice overdue: its due date, to within
-//  the overdue sweep's interval): each deal's open amount (invoiced -
+//  (days since the invoice's due date, which the bridge sends with the
+//  overdue notice; else since the notice): each deal's open amount (invoiced -
 //  paid) goes to its bucket; what the deals do not explain (orders
 //  entered directly in ERP, which CRM sees only as the customer's total)
 //  is age_unknown_minor. A sales rep sees its own customers, managers all.
@@ -94,7 +94,8 @@ s_debtors (http_req_t *req)
         " AND (?3 IS NULL OR c.segment = ?3) LIMIT 5000");
     sqlite3_stmt *deals = db_stmt (db,
         "SELECT d.id, d.title, IFNULL(d.invoiced_minor, 0) - IFNULL(d.paid_minor, 0),"
-        " (SELECT MIN(e.at) FROM deal_erp_events e WHERE e.deal_id = d.id AND e.kind = 'overdue')"
+        " (SELECT MIN(COALESCE(json_extract(e.detail, '$.due_on'), e.at)) FROM deal_erp_events e"
+        "   WHERE e.deal_id = d.id AND e.kind = 'overdue')"
         " FROM deals d WHERE d.customer_id = ?1 AND d.payment_state = 'overdue' AND d.archived = 0");
     if (!st || !deals) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the debtors");
@@ -130,8 +131,8 @@ s_debtors (http_req_t *req)
             const char *at = (const char *) sqlite3_column_text (deals, 3);
             if (open <= 0)
                 continue;
-            if (at && clock_parse (at, &since))
-                days = (now - since) / 86400000;
+            if (at && (clock_parse_date (at, &since) || clock_parse (at, &since)))
+                days = since < now ? (now - since) / 86400000 : 0;
             bucket[s_bucket (days)] += open;
             explained += open;
             oldest = days > oldest ? days : oldest;

@@ -127,12 +127,14 @@ export function lineChart({ title, series, format = String, xFormat = String, he
 
 // points: [{label, x, y, r?, color?}] with axis labels and optional
 // quadrant lines at qx, qy (the BCG matrix, ABC/XYZ).
-export function scatterChart({ title, points, xLabel, yLabel, xFormat = String, yFormat = String, qx, qy, height = 320 }) {
+// xMax, yMax: the axes' ends when the caller knows them (a share up to
+// 100 %), else a round value above the largest point.
+export function scatterChart({ title, points, xLabel, yLabel, xFormat = String, yFormat = String, qx, qy, height = 320, xMax, yMax }) {
   const svg = svgRoot(height, title);
   const x0 = 60; const y0 = height - 40; const y1 = 10; const x1 = W - 20;
   const xs = points.map((p) => p.x); const ys = points.map((p) => p.y);
-  const xmin = Math.min(0, ...xs); const xmax = niceMax(Math.max(1, ...xs));
-  const ymin = Math.min(0, ...ys); const ymax = niceMax(Math.max(1, ...ys));
+  const xmin = Math.min(0, ...xs); const xmax = xMax || niceMax(Math.max(1, ...xs));
+  const ymin = Math.min(0, ...ys); const ymax = yMax || niceMax(Math.max(1, ...ys));
   const X = (x) => x0 + ((x1 - x0) * (x - xmin)) / (xmax - xmin || 1);
   const Y = (y) => y0 - ((y0 - y1) * (y - ymin)) / (ymax - ymin || 1);
   svg.append(s('line', { x1: x0, x2: x1, y1: y0, y2: y0, class: 'axis-line' }), s('line', { x1: x0, x2: x0, y1, y2: y0, class: 'axis-line' }));

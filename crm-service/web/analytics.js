@@ -6,7 +6,7 @@ import { api } from '/common/api.js';
 import { t, loadArea, locale } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, table, kpi, card, loading, errorBox, button } from '/common/ui.js';
-import { funnelChart, hbarChart, stackedBar, barChart } from '/common/chart.js';
+import { funnelChart, hbarChart, stackedBar, barChart, scatterChart } from '/common/chart.js';
 import { stageLabel, enumLabel } from './pipeline.js';
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
@@ -40,6 +40,8 @@ export default async function render(root, ctx) {
     abc: h('section', { class: 'card', 'aria-labelledby': 'an-abc' }),
     managers: h('section', { class: 'card', 'aria-labelledby': 'an-managers' }),
     campaigns: h('section', { class: 'card', 'aria-labelledby': 'an-campaigns' }),
+    lost: h('section', { class: 'card', 'aria-labelledby': 'an-lost' }),
+    bcg: h('section', { class: 'card', 'aria-labelledby': 'an-bcg' }),
   };
   const money = (v) => fmt.money(Math.round(v), state.currency);
   // axis ticks: short amounts ("€10K") in the chosen currency
@@ -60,7 +62,7 @@ export default async function render(root, ctx) {
       h('div', { class: 'field' }, h('label', { for: 'an-from' }, t('analytics.from')), from),
       h('div', { class: 'field' }, h('label', { for: 'an-to' }, t('analytics.to')), to),
       button(t('analytics.apply'), null, { type: 'submit', kind: 'primary' })),
-    h('div', { class: 'stack' }, sections.funnel, sections.abc, sections.managers, sections.campaigns)));
+    h('div', { class: 'stack' }, sections.funnel, sections.abc, sections.managers, sections.campaigns, sections.lost, sections.bcg)));
 
   cur.addEventListener('change', () => loadAll());
   months.addEventListener('change', () => loadAbc());
@@ -70,7 +72,7 @@ export default async function render(root, ctx) {
     state.currency = cur.value;
     state.from = from.value;
     state.to = to.value;
-    return Promise.all([loadFunnel(), loadAbc(), loadManagers(), loadCampaigns()]);
+    return Promise.all([loadFunnel(), loadAbc(), loadManagers(), loadCampaigns(), loadLost(), loadBcg()]);
   }
 
   async function section(el, id, title, loader, extra) {
@@ -192,13 +194,80 @@ export default async function render(root, ctx) {
           { key: 'name', label: t('common.name') },
           { key: 'channel', label: t('analytics.channel'), render: (c) => enumLabel('campaigns.channel_', c.channel) },
           { key: 'cost_minor', label: t('analytics.cost'), num: true, render: (c) => (c.cost_minor === null || c.cost_minor === undefined ? '—' : fmt.money(c.cost_minor, c.currency)) },
-          { key: 'customers', label: t('analytics.customers'), num: true, render: (c) => fmt.num(c.customers) },
+          { key: 'leads', label: t('analytics.leads'), num: true, render: (c) => fmt.num(c.leads) },
           { key: 'deals', label: t('analytics.deals'), num: true, render: (c) => fmt.num(c.deals) },
           { key: 'deals_won', label: t('analytics.won'), num: true, render: (c) => fmt.num(c.deals_won) },
           { key: 'revenue_minor', label: t('analytics.revenue'), num: true, render: (c) => fmt.money(c.revenue_minor, c.currency) },
+          { key: 'cost_per_lead_minor', label: t('analytics.cost_per_lead'), num: true, render: (c) => (c.cost_per_lead_minor === null ? '—' : fmt.money(c.cost_per_lead_minor, c.currency)) },
           { key: 'cost_per_won_deal_minor', label: t('analytics.cost_per_won'), num: true, render: (c) => (c.cost_per_won_deal_minor === null ? '—' : fmt.money(c.cost_per_won_deal_minor, c.currency)) },
+          { key: 'roi_percent', label: t('analytics.roi'), num: true, render: (c) => (c.roi_percent === null ? '—' : h('span', { class: c.roi_percent >= 0 ? 'pos' : 'neg' }, fmt.pct(c.roi_percent))) },
         ],
       }));
+    });
+  }
+
+  function loadLost() {
+    return section(sections.lost, 'an-lost', t('analytics.lost_reasons'), async () => {
+      const r = await api.get('/analytics/lost_reasons', range());
+      if (!r.deals_lost) return h('p', { class: 'empty' }, t('analytics.no_lost'));
+      const owners = await api.get('/directory').then((x) => x.items || []).catch(() => []);
+      const ownerName = (id) => (owners.find((u) => u.id === id) || {}).name || t('analytics.no_owner');
+      const reason = (x) => (x.reason ? x.reason : t('analytics.no_reason'));
+      const breakdown = (caption, rows, label, render) => table({
+        caption, cards: false, rows, empty: t('analytics.no_data'),
+        columns: [
+          { key: 'k', label, render },
+          { key: 'deals', label: t('analytics.deals'), num: true, render: (x) => fmt.num(x.deals) },
+          { key: 'amount_minor', label: t('common.amount'), num: true, render: (x) => money(x.amount_minor) },
+        ],
+      });
+      return h('div', { class: 'stack' },
+        h('div', { class: 'kpis' }, kpi(t('analytics.deals_lost'), fmt.num(r.deals_lost), 'bad')),
+        side(narrow(hbarChart({ title: t('analytics.lost_by_reason'), data: r.by_reason.map((x) => ({ label: reason(x), value: x.deals })), format: (v) => fmt.num(v) })),
+          breakdown(t('analytics.lost_by_reason'), r.by_reason, t('analytics.reason'), reason)),
+        h('div', { class: 'grid' },
+          h('div', null, breakdown(t('analytics.lost_by_stage'), r.by_stage, t('analytics.stage'), (x) => (x.stage ? stageLabel(x.stage) : '—'))),
+          h('div', null, breakdown(t('analytics.lost_by_owner'), r.by_owner, t('common.owner'), (x) => ownerName(x.owner_id)))));
+    });
+  }
+
+  // The BCG matrix: growth against share (relative to our own best seller),
+  // with its quadrants named and its axes explained under the chart.
+  function loadBcg() {
+    return section(sections.bcg, 'an-bcg', t('analytics.bcg'), async () => {
+      const r = await api.get('/analytics/bcg', range());
+      const items = r.items || [];
+      if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_sales'));
+      const COLORS = { star: '#16a34a', cash_cow: '#2563eb', question_mark: '#f59e0b', dog: '#6b7280' };
+      // A product new in the period has no growth figure: it is drawn above
+      // the others (it counts as high growth) and its row says "new".
+      const growth = (x) => (x.growth_percent === null ? Math.max(2 * r.growth_threshold_percent, ...items.map((i) => i.growth_percent || 0)) : x.growth_percent);
+      const chart = scatterChart({
+        title: t('analytics.bcg_chart', { from: fmt.date(r.from), to: fmt.date(r.to) }),
+        points: items.map((x) => ({ label: x.sku, x: x.share_percent || 0, y: growth(x), color: COLORS[x.quadrant],
+          r: 5 + Math.round(10 * (x.sales_minor / Math.max(...items.map((i) => i.sales_minor), 1))) })),
+        xLabel: t('analytics.bcg_share'), yLabel: t('analytics.bcg_growth'),
+        xFormat: (v) => fmt.pct(v), yFormat: (v) => fmt.pct(v),
+        qx: r.share_threshold_percent, qy: r.growth_threshold_percent,
+        // room above and beside the largest points for their labels
+        xMax: 120, yMax: Math.ceil(Math.max(r.growth_threshold_percent * 2, ...items.map(growth)) * 1.25 / 10) * 10,
+      });
+      const legend = h('ul', { class: 'bcg-legend' }, ['star', 'question_mark', 'cash_cow', 'dog'].map((q) =>
+        h('li', null, h('span', { class: 'swatch', style: { background: COLORS[q] } }), h('strong', null, t('analytics.q_' + q)), ' — ', t('analytics.q_' + q + '_means'))));
+      return h('div', { class: 'stack' },
+        side(narrow(chart), h('div', null, legend,
+          h('p', { class: 'muted' }, t('analytics.bcg_axes', { growth: r.growth_threshold_percent, share: r.share_threshold_percent })))),
+        table({
+          caption: t('analytics.bcg_table'), rows: items, cards: false,
+          columns: [
+            { key: 'sku', label: t('analytics.product'), render: (x) => (x.name ? `${x.sku} · ${x.name}` : x.sku) },
+            { key: 'quadrant', label: t('analytics.quadrant'), render: (x) => t('analytics.q_' + x.quadrant) },
+            { key: 'sales_minor', label: t('analytics.sales'), num: true, render: (x) => money(x.sales_minor) },
+            { key: 'previous_sales_minor', label: t('analytics.previous_sales'), num: true, render: (x) => money(x.previous_sales_minor) },
+            { key: 'growth_percent', label: t('analytics.bcg_growth'), num: true, render: (x) => (x.growth_percent === null ? t('analytics.new_product') : fmt.pct(x.growth_percent)) },
+            { key: 'share_percent', label: t('analytics.bcg_share'), num: true, render: (x) => fmt.pct(x.share_percent) },
+          ],
+        }));
     });
   }
 

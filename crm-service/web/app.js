@@ -17,6 +17,7 @@ start({
     { path: '/tickets', label: 'nav.tickets' },
     { path: '/catalog', label: 'nav.catalog' },
     { path: '/campaigns', label: 'nav.campaigns' },
+    { path: '/debtors', label: 'nav.debtors' },
     { path: '/analytics', label: 'nav.analytics', roles: MANAGERS },
     { path: '/import', label: 'nav.import' },
   ],
@@ -36,6 +37,7 @@ start({
     { path: '/tickets/:id', area: 'tickets', load: () => import('./tickets.js') },
     { path: '/catalog', area: 'catalog', load: () => import('./catalog.js') },
     { path: '/campaigns', area: 'campaigns', load: () => import('./campaigns.js') },
+    { path: '/debtors', area: 'debtors', load: () => import('./debtors.js') },
     { path: '/analytics', area: 'analytics', roles: MANAGERS, load: () => import('./analytics.js') },
   ],
 });

@@ -48,10 +48,15 @@ def won_deal(svc, c, lines, owner=None, **kw):
     return step(svc, d["id"], "win")
 
 
-def overdue(svc, deal, invoiced, paid, days):
-    apply_ok(svc, "deal.payment", {"deal_id": deal["id"], "kind": "overdue", "invoiced_minor": invoiced,
-                                   "paid_minor": paid, "payment_state": "overdue", "amount_minor": invoiced,
-                                   "currency": "EUR", "reference": "INV-" + uid()[:6], "at": ago(days)})
+def overdue(svc, deal, invoiced, paid, days, due_days=None):
+    """ERP's overdue notice as the bridge sends it: at the notice's time,
+    with the invoice's due date in detail.due_on when given."""
+    body = {"deal_id": deal["id"], "kind": "overdue", "invoiced_minor": invoiced, "paid_minor": paid,
+            "payment_state": "overdue", "amount_minor": invoiced, "currency": "EUR",
+            "reference": "INV-" + uid()[:6], "at": ago(days)}
+    if due_days is not None:
+        body["detail"] = {"due_on": ago(due_days)[:10]}
+    apply_ok(svc, "deal.payment", body)
 
 
 def line(sku, qty, price, discount=0):
@@ -70,7 +75,7 @@ def test_debtors_are_aged_sorted_and_scoped(crm):
     d1 = won_deal(crm, acme, [line("A", 1, 10000)])
     d2 = won_deal(crm, acme, [line("A", 1, 5000)])
     overdue(crm, d1, 10000, 2000, 10)      # 8000 open, 10 days
-    overdue(crm, d2, 5000, 0, 75)          # 5000 open, 75 days
+    overdue(crm, d2, 5000, 0, 0, due_days=75)   # 5000 open, noticed today, due 75 days ago
     finance(crm, acme, 13300, 20000)
     # Bolt: one deal overdue 120 days, in CZK.
     d3 = won_deal(crm, bolt, [line("B", 1, 90000)], currency="CZK")
