@@ -330,6 +330,22 @@ res_load (db_t *db, const resource_def_t *def, const actor_t *actor, const char 
     return result;
 }
 
+bool
+resource_field_visible (const field_def_t *f, const actor_t *actor)
+{
+    return !f->read_roles || !actor || actor->is_bridge || (actor->role & f->read_roles);
+}
+
+void
+resource_redact (const resource_def_t *def, const actor_t *actor, cJSON *rec)
+{
+    if (!rec || !actor || actor->is_bridge)
+        return;
+    for (const field_def_t *f = def->fields; f->name; f++)
+        if (!resource_field_visible (f, actor))
+            cJSON_DeleteItemFromObject (rec, f->name);
+}
+
 err_t
 resource_get (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id, cJSON **out,
               err_info_t *err)
@@ -338,7 +354,10 @@ resource_get (db_t *db, const resource_def_t *def, const actor_t *actor, const c
         return err_set (err, ERR_FORBIDDEN, NULL, "your role may not read %s", def->name);
     //  Archived records stay readable by id: anything that refers to them
     //  must still resolve.
-    return res_load (db, def, actor, id, true, out, err);
+    err_t rc = res_load (db, def, actor, id, true, out, err);
+    if (rc == ERR_OK)
+        resource_redact (def, actor, *out);
+    return rc;
 }
 
 //  --- write ---

@@ -58,6 +58,10 @@ typedef struct field_def {
     int64_t min, max;               //  FT_INT range; FT_TEXT max length
     const char *def;                //  default as JSON text ("\"lead\"", "0", "[]")
     const struct field_def *sub;    //  FT_LIST element fields, {NULL}-terminated
+    unsigned read_roles;            //  0: whoever reads the record sees it; else only these
+                                    //  roles see it, filter and sort by it (the warehouse sees
+                                    //  no customer's balance); the bridge and the service's
+                                    //  own steps always see it
 } field_def_t;
 
 //  A named list filter: ?overdue=true adds `sql` (may use :me and :now).
@@ -222,6 +226,14 @@ bool
     resource_can_read (const resource_def_t *def, const actor_t *actor);
 bool
     resource_can_write (const resource_def_t *def, const actor_t *actor);
+
+//  Whether actor may see field f (f->read_roles; no actor, the bridge: yes).
+bool
+    resource_field_visible (const field_def_t *f, const actor_t *actor);
+
+//  Remove from rec the fields of def that actor may not see.
+void
+    resource_redact (const resource_def_t *def, const actor_t *actor, cJSON *rec);
 
 //  Whether the actor is limited to its own rows of def.
 bool

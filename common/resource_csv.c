@@ -86,7 +86,8 @@ resource_export_csv (db_t *db, const resource_def_t *def, const actor_t *actor, 
     for (int i = 0; res_meta[i]; i++)
         csv_write_field (out, res_meta[i], i == 0);
     for (const field_def_t *f = def->fields; f->name; f++)
-        csv_write_field (out, f->name, false);
+        if (resource_field_visible (f, actor))
+            csv_write_field (out, f->name, false);
     fputs ("\r\n", out);
     int rc;
     while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
@@ -95,7 +96,8 @@ resource_export_csv (db_t *db, const resource_def_t *def, const actor_t *actor, 
         for (; res_meta[i]; i++)
             s_csv_value (out, cJSON_GetObjectItem (rec, res_meta[i]), i == 0);
         for (const field_def_t *f = def->fields; f->name; f++)
-            s_csv_value (out, cJSON_GetObjectItem (rec, f->name), false);
+            if (resource_field_visible (f, actor))
+                s_csv_value (out, cJSON_GetObjectItem (rec, f->name), false);
         fputs ("\r\n", out);
         cJSON_Delete (rec);
     }

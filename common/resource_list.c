@@ -211,6 +211,11 @@ s_list_arg (void *arg, const char *key, const char *value)
         q->failed = true;
         return false;
     }
+    if (!resource_field_visible (f, http_actor (q->req))) {
+        err_set (&q->err, ERR_FORBIDDEN, key, "your role may not see %s", key);
+        q->failed = true;
+        return false;
+    }
     if (f->type == FT_INT || f->type == FT_BOOL) {
         int64_t n;
         int b;
@@ -335,6 +340,10 @@ res_list (http_req_t *req)
         http_reply_errorf (req, ERR_INVALID, "sort", "sort must name a sortable field, '-' first for descending");
         return;
     }
+    if (sort_field && !resource_field_visible (sort_field, actor)) {
+        http_reply_errorf (req, ERR_FORBIDDEN, "sort", "your role may not see %s", sort_field->name);
+        return;
+    }
     //  A full-text search without ?sort is ordered newest first by rowid
     //  (rowids grow with creation): the newest matches come straight off the
     //  rowid order instead of sorting every match, which keeps a search for
@@ -450,6 +459,7 @@ res_list (http_req_t *req)
             break;
         }
         cJSON *rec = resource_row_json (db, def, st, 0);
+        resource_redact (def, actor, rec);
         if (rec)
             cJSON_AddItemToArray (items, rec);
         count++;
@@ -504,7 +514,11 @@ resource_query (db_t *db, const resource_def_t *def, const actor_t *actor, const
     cJSON *arr = cJSON_CreateArray ();
     int rc;
     while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-        cJSON_AddItemToArray (arr, resource_row_json (db, def, st, 0));
+    {
+        cJSON *rec = resource_row_json (db, def, st, 0);
+        resource_redact (def, actor, rec);
+        cJSON_AddItemToArray (arr, rec);
+    }
     sqlite3_reset (st);
     if (rc != SQLITE_DONE) {
         cJSON_Delete (arr);

@@ -10,6 +10,9 @@
 #include "upsert.h"
 
 #include <stdio.h>
+
+//  Who sees what a customer owes.
+#define FINANCE_READERS (ROLE_ACCOUNTANT | ROLES_LEAD)
 #include <string.h>
 
 //  --- definition ---
@@ -50,14 +53,16 @@ static const field_def_t s_customer_fields[] = {
       .def = "[]" },
     { .name = "segment", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER, .max = 50 },
     { .name = "crm_id", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER | F_UNIQUE, .max = 64 },
-    //  Owned by ERP.
+    //  Owned by ERP. The finance fields are for the money roles only: the
+    //  warehouse and purchasing read a customer's name and addresses, never
+    //  what it owes or may owe (issue 12).
     { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER | F_SEARCH, .max = 50 },
-    { .name = "payment_terms_days", .type = FT_INT, .min = 0, .max = 365, .def = "30" },
-    { .name = "credit_limit_minor", .type = FT_INT, .min = 0, .max = 9000000000000000 },
-    { .name = "credit_hold", .type = FT_BOOL, .flags = F_FILTER, .def = "false" },
+    { .name = "payment_terms_days", .type = FT_INT, .min = 0, .max = 365, .def = "30", .read_roles = FINANCE_READERS },
+    { .name = "credit_limit_minor", .type = FT_INT, .min = 0, .max = 9000000000000000, .read_roles = FINANCE_READERS },
+    { .name = "credit_hold", .type = FT_BOOL, .flags = F_FILTER, .def = "false", .read_roles = FINANCE_READERS },
     { .name = "currency", .type = FT_CURRENCY, .def = "\"EUR\"" },
-    { .name = "balance_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0" },
-    { .name = "overdue_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0" },
+    { .name = "balance_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0", .read_roles = FINANCE_READERS },
+    { .name = "overdue_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0", .read_roles = FINANCE_READERS },
     { .name = "notes", .type = FT_TEXT, .max = 10000 },
     { NULL }
 };
