@@ -31,7 +31,7 @@ const resource_def_t crm_catalog = {
     .remote_name = "ERP", .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE,
 };
 
-static const char *const s_alert_kinds[] = { "stock", "overdue_payment", "order_problem", "other", NULL };
+static const char *const s_alert_kinds[] = { "stock", "overdue_payment", "order_problem", "reminder", "other", NULL };
 static const char *const s_severities[] = { "info", "warning", "critical", NULL };
 
 static const field_def_t s_alert_fields[] = {

@@ -47,6 +47,9 @@ err_t commands_setup (service_t *svc, err_info_t *err);
 err_t quotations_setup (service_t *svc, err_info_t *err);
 err_t reports_setup (service_t *svc, err_info_t *err);
 
+//  Raise the reminders whose time has come (tasks.c); *n gets how many.
+err_t tasks_remind (db_t *db, int *n, err_info_t *err);
+
 //  Win deal (as loaded, at version) in the caller's transaction: it needs a
 //  customer and at least one line; lines (may be NULL) replace the deal's
 //  (an accepted quotation's). Caller owns *out (may pass NULL).

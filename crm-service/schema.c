@@ -195,5 +195,7 @@ const db_migration_t crm_migrations[] = {
     { "audit.1", audit_migration_sql },
     { "retention.1", retention_migration_sql },
     { "crm.quotations", s_quotations },
+    { "crm.reminders", "ALTER TABLE tasks ADD COLUMN reminded_at TEXT;"
+                       "CREATE INDEX tasks_remind ON tasks (remind_at) WHERE done = 0 AND reminded_at IS NULL;" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

@@ -1,10 +1,18 @@
 //  tasks: to-dos and reminders for sales people, about a customer or a
 //  deal. "My open tasks" is ?mine=true&done=false, "overdue" ?overdue=true.
+//  When a task's reminder time comes, its assignee gets an alert (a
+//  periodic task of the service, every TASK_REMIND_EVERY_S, and on demand
+//  with POST /api/v1/tasks/remind_now); doing the task resolves it.
 #include "crm.h"
 #include "clock.h"
 #include "json.h"
+#include "log.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#define TASK_REMIND_EVERY_S 30
+#define TASK_REMIND_MAX 500
 
 static const char *const s_priorities[] = { "low", "normal", "high", NULL };
 
@@ -19,6 +27,7 @@ static const field_def_t s_fields[] = {
     { .name = "deal_id", .type = FT_REF, .flags = F_FILTER, .ref = "deals" },
     { .name = "done", .type = FT_BOOL, .flags = F_FILTER, .def = "false" },
     { .name = "done_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
+    { .name = "reminded_at", .type = FT_TIME, .flags = F_SYSTEM },
     { NULL }
 };
 
@@ -49,6 +58,49 @@ s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err
     const char *due = json_str (rec, "due_at"), *remind = json_str (rec, "remind_at");
     if (due && remind && strcmp (remind, due) > 0)
         return err_set (err, ERR_RULE, "remind_at", "the reminder must not come after the due time");
+    //  A reminder moved to another time reminds again then.
+    if (old && !cJSON_Compare (cJSON_GetObjectItem (rec, "remind_at"), cJSON_GetObjectItem (old, "remind_at"), true)) {
+        cJSON_DeleteItemFromObject (rec, "reminded_at");
+        cJSON_AddNullToObject (rec, "reminded_at");
+    }
+    return ERR_OK;
+}
+
+//  The open reminder alerts of a task (source_key "reminder:<task>:…").
+static err_t
+s_resolve_reminders (db_t *db, const actor_t *actor, const char *task_id, err_info_t *err)
+{
+    char pattern[ID_LEN + 16];
+    snprintf (pattern, sizeof pattern, "reminder:%s:%%", task_id);
+    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM alerts WHERE source_key LIKE ?1 AND resolved_at IS NULL LIMIT 20");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the reminders");
+    char ids[20][ID_LEN];
+    int n = 0;
+    sqlite3_bind_text (st, 1, pattern, -1, SQLITE_TRANSIENT);
+    while (n < 20 && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    err_t rc = ERR_OK;
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    for (int i = 0; i < n && rc == ERR_OK; i++) {
+        cJSON *patch = cJSON_CreateObject ();
+        cJSON_AddStringToObject (patch, "resolved_at", now);
+        rc = resource_update (db, &crm_alerts, actor, ids[i], -1, patch, RW_SYSTEM, "resolved", NULL, err);
+        cJSON_Delete (patch);
+    }
+    return rc;
+}
+
+//  A task done: its reminder has nothing more to say.
+static err_t
+s_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    bool done = cJSON_IsTrue (cJSON_GetObjectItem (rec, "done"));
+    bool was = old && cJSON_IsTrue (cJSON_GetObjectItem (old, "done"));
+    if (done && !was && old)
+        return s_resolve_reminders (db, actor, json_str (rec, "id"), err);
     return ERR_OK;
 }
 
@@ -56,12 +108,126 @@ const resource_def_t crm_tasks = {
     .name = "tasks", .entity = "task", .table = "tasks", .fields = s_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = "t.assignee_id = :me", .owner_field = "assignee_id", .default_sort = "due_at",
-    .filters = s_filters, .before_save = s_before_save,
+    .filters = s_filters, .before_save = s_before_save, .after_save = s_after_save,
 };
+
+//  --- reminders ---
+
+//  Raise an alert for every open task whose reminder time has come and
+//  that has not reminded yet (at most TASK_REMIND_MAX a run), for its
+//  assignee, and stamp reminded_at. In the caller's transaction; *n gets
+//  how many. The alert's source_key names the task and the reminder time,
+//  so a reminder is raised once even if two runs meet.
+err_t
+tasks_remind (db_t *db, int *n, err_info_t *err)
+{
+    *n = 0;
+    sqlite3_stmt *st = db_stmt (db,
+        "SELECT id, title, remind_at, due_at, assignee_id, customer_id, deal_id FROM tasks"
+        " WHERE archived = 0 AND done = 0 AND remind_at IS NOT NULL AND reminded_at IS NULL"
+        " AND remind_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ORDER BY remind_at LIMIT 500");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the tasks");
+    cJSON *due = cJSON_CreateArray ();
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        cJSON *t = cJSON_CreateObject ();
+        static const char *const cols[] = { "id", "title", "remind_at", "due_at", "assignee_id", "customer_id", "deal_id" };
+        for (int c = 0; c < 7; c++)
+            if (sqlite3_column_type (st, c) != SQLITE_NULL)
+                cJSON_AddStringToObject (t, cols[c], (const char *) sqlite3_column_text (st, c));
+        cJSON_AddItemToArray (due, t);
+    }
+    sqlite3_reset (st);
+    err_t rc = ERR_OK;
+    const cJSON *t;
+    cJSON_ArrayForEach (t, due) {
+        if (rc != ERR_OK)
+            break;
+        char key[160], message[500], now[CLOCK_TEXT_LEN];
+        snprintf (key, sizeof key, "reminder:%s:%s", json_str (t, "id"), json_str (t, "remind_at"));
+        if (json_str (t, "due_at"))
+            snprintf (message, sizeof message, "Reminder: %s (due %.16s UTC)", json_str (t, "title"), json_str (t, "due_at"));
+        else
+            snprintf (message, sizeof message, "Reminder: %s", json_str (t, "title"));
+        cJSON *alert = cJSON_CreateObject ();
+        cJSON_AddStringToObject (alert, "kind", "reminder");
+        cJSON_AddStringToObject (alert, "severity", "info");
+        cJSON_AddStringToObject (alert, "message", message);
+        cJSON_AddStringToObject (alert, "source_key", key);
+        if (json_str (t, "assignee_id"))
+            cJSON_AddStringToObject (alert, "owner_id", json_str (t, "assignee_id"));
+        if (json_str (t, "customer_id"))
+            cJSON_AddStringToObject (alert, "customer_id", json_str (t, "customer_id"));
+        cJSON *deals = cJSON_AddArrayToObject (alert, "deal_ids");
+        if (json_str (t, "deal_id"))
+            cJSON_AddItemToArray (deals, cJSON_CreateString (json_str (t, "deal_id")));
+        bool known = db_scalar_int (db, "SELECT COUNT(*) FROM alerts WHERE source_key = ?1", key, 0) > 0;
+        if (!known)
+            rc = resource_create (db, &crm_alerts, NULL, alert, RW_SYSTEM | RW_REMOTE, NULL, NULL, err);
+        cJSON_Delete (alert);
+        cJSON *patch = cJSON_CreateObject ();
+        cJSON_AddStringToObject (patch, "reminded_at", clock_format (clock_now_ms (), now, sizeof now));
+        if (rc == ERR_OK)
+            rc = resource_update (db, &crm_tasks, NULL, json_str (t, "id"), -1, patch, RW_SYSTEM, "reminded", NULL, err);
+        cJSON_Delete (patch);
+        if (rc == ERR_OK)
+            ++*n;
+    }
+    cJSON_Delete (due);
+    return rc;
+}
+
+static void
+s_remind_once (db_t *db, void *arg)
+{
+    (void) arg;
+    err_info_t err;
+    err_clear (&err);
+    int n = 0;
+    err_t rc = db_begin (db, &err);
+    if (rc == ERR_OK)
+        rc = tasks_remind (db, &n, &err);
+    if (rc == ERR_OK)
+        rc = db_commit (db, &err);
+    else
+        db_rollback (db);
+    db_reset_all (db);
+    if (rc != ERR_OK)
+        log_warn ("tasks", "reminders failed", "error=\"%s\"", err.message);
+    else if (n > 0)
+        log_info ("tasks", "reminders raised", "count=%d", n);
+}
+
+//  POST /api/v1/tasks/remind_now: the reminders that are due, now
+//  (managers and admins; the service also does it every 30 s).
+static void
+s_remind_now (http_req_t *req)
+{
+    if (!(http_actor (req)->role & ROLES_LEAD)) {
+        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only managers and admins run the reminders by hand");
+        return;
+    }
+    err_info_t err;
+    err_clear (&err);
+    int n = 0;
+    if (tasks_remind (http_db (req), &n, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject ();
+    json_add_int (out, "reminded", n);
+    http_reply_json (req, 200, out);
+}
 
 err_t
 tasks_setup (service_t *svc, err_info_t *err)
 {
-    (void) err;
-    return service_resource (svc, &crm_tasks);
+    err_t rc = service_resource (svc, &crm_tasks);
+    if (rc != ERR_OK)
+        return rc;
+    if (service_http (svc))
+        http_server_route (service_http (svc), "POST", "/api/v1/tasks/remind_now", s_remind_now, HTTP_WRITE);
+    if (!service_every (svc, "reminders", TASK_REMIND_EVERY_S * 1000, s_remind_once, NULL))
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    return ERR_OK;
 }

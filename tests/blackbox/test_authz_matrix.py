@@ -110,6 +110,7 @@ CRM = {
     "POST /api/v1/deals/{id}/lose": SCOPED, "POST /api/v1/deals/{id}/reopen": SCOPED,
     "GET /api/v1/deals/{id}/history": SCOPED,
     **_resource("tasks"), **_resource("tickets"), **_resource("ticket_comments"),
+    "POST /api/v1/tasks/remind_now": LEAD,
     # quotations: numbered, never archived; a rep quotes its own deals
     "GET /api/v1/quotations": ALL3, "GET /api/v1/quotations/export": ALL3, "POST /api/v1/quotations": ALL3,
     "GET /api/v1/quotations/{id}": SCOPED, "PATCH /api/v1/quotations/{id}": SCOPED,
