@@ -795,15 +795,29 @@ s_unescape (void *cls, struct MHD_Connection *conn, char *text)
 err_t
 http_server_start (http_server_t *self, const char *host, int port, int threads, err_info_t *err)
 {
+    //  An IPv4 address (127.0.0.1, 0.0.0.0) or an IPv6 one (::1, or :: for
+    //  every address, IPv4 too where the system maps it: dual stack).
     struct sockaddr_in addr;
+    struct sockaddr_in6 addr6;
     memset (&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons ((uint16_t) port);
-    if (inet_pton (AF_INET, host, &addr.sin_addr) != 1)
-        return err_set (err, ERR_INVALID, "http", "'%s' is not an IPv4 address", host);
+    memset (&addr6, 0, sizeof addr6);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    struct sockaddr *sa = (struct sockaddr *) &addr;
+    if (inet_pton (AF_INET, host, &addr.sin_addr) == 1) {
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons ((uint16_t) port);
+    }
+    else if (inet_pton (AF_INET6, host, &addr6.sin6_addr) == 1) {
+        addr6.sin6_family = AF_INET6;
+        addr6.sin6_port = htons ((uint16_t) port);
+        sa = (struct sockaddr *) &addr6;
+        flags |= IN6_IS_ADDR_UNSPECIFIED (&addr6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    }
+    else
+        return err_set (err, ERR_INVALID, "http", "'%s' is not an IPv4 or IPv6 address", host);
     self->daemon = MHD_start_daemon (
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t) port, NULL, NULL, s_access, self,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
+        flags, (uint16_t) port, NULL, NULL, s_access, self,
+        MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) (threads > 0 ? threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_UNESCAPE_CALLBACK, s_unescape, self,
@@ -814,7 +828,7 @@ http_server_start (http_server_t *self, const char *host, int port, int threads,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY,
         MHD_OPTION_END);
     if (!self->daemon)
-        return err_set (err, ERR_IO, "http", "cannot listen on %s:%d", host, port);
+        return err_set (err, ERR_IO, "http", strchr (host, ':') ? "cannot listen on [%s]:%d" : "cannot listen on %s:%d", host, port);
     if (pthread_create (&self->reaper, NULL, s_reaper, self) != 0) {
         MHD_stop_daemon (self->daemon);
         self->daemon = NULL;
