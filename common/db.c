@@ -484,3 +484,35 @@ db_pool_path (db_pool_t *self)
 {
     return self->path;
 }
+
+bool
+db_find_id (db_t *self, const char *table, const char *column, const char *value, char *id, size_t size)
+{
+    assert (self && table && column && id && size > 0);
+    char sql[256];
+    snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE %s = ?1", table, column);
+    id[0] = '\0';
+    sqlite3_stmt *st = value ? db_stmt (self, sql) : NULL;
+    if (!st)
+        return false;
+    sqlite3_bind_text (st, 1, value, -1, SQLITE_STATIC);
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (id, size, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    return id[0] != '\0';
+}
+
+err_t
+db_run (db_t *self, err_t (*fn) (db_t *db, void *arg, err_info_t *err), void *arg, err_info_t *err)
+{
+    assert (self && fn);
+    err_t rc = db_begin (self, err);
+    if (rc == ERR_OK)
+        rc = fn (self, arg, err);
+    if (rc == ERR_OK)
+        rc = db_commit (self, err);
+    if (rc != ERR_OK)
+        db_rollback (self);
+    db_reset_all (self);
+    return rc;
+}

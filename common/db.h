@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct _db_t db_t;
@@ -88,6 +89,17 @@ err_t
 //  first column of the first row.
 int64_t
     db_scalar_int (db_t *self, const char *sql, const char *arg, int64_t def);
+
+//  The id of the row of table whose column equals value into id (size
+//  bytes); false (and id "") if there is none or value is NULL.
+bool
+    db_find_id (db_t *self, const char *table, const char *column, const char *value, char *id, size_t size);
+
+//  Run fn in a transaction of its own: BEGIN IMMEDIATE, fn, COMMIT, or
+//  ROLLBACK when fn fails; then reset every cached statement (a periodic
+//  task's connection holds no read transaction between runs).
+err_t
+    db_run (db_t *self, err_t (*fn) (db_t *db, void *arg, err_info_t *err), void *arg, err_info_t *err);
 
 //  --- pool: one connection per thread ---
 

@@ -21,17 +21,7 @@
 static bool
 s_find (db_t *db, const resource_def_t *def, const char *column, const char *value, char *id)
 {
-    char sql[256];
-    snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE %s = ?1", def->table, column);
-    sqlite3_stmt *st = db_stmt (db, sql);
-    id[0] = '\0';
-    if (!st || !value)
-        return false;
-    sqlite3_bind_text (st, 1, value, -1, SQLITE_STATIC);
-    if (sqlite3_step (st) == SQLITE_ROW)
-        snprintf (id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
-    return id[0] != '\0';
+    return db_find_id (db, def->table, column, value, id, ID_LEN);
 }
 
 static cJSON *

@@ -177,6 +177,12 @@ tasks_remind (db_t *db, int *n, err_info_t *err)
     return rc;
 }
 
+static err_t
+s_remind_tx (db_t *db, void *arg, err_info_t *err)
+{
+    return tasks_remind (db, arg, err);
+}
+
 static void
 s_remind_once (db_t *db, void *arg)
 {
@@ -184,15 +190,7 @@ s_remind_once (db_t *db, void *arg)
     err_info_t err;
     err_clear (&err);
     int n = 0;
-    err_t rc = db_begin (db, &err);
-    if (rc == ERR_OK)
-        rc = tasks_remind (db, &n, &err);
-    if (rc == ERR_OK)
-        rc = db_commit (db, &err);
-    else
-        db_rollback (db);
-    db_reset_all (db);
-    if (rc != ERR_OK)
+    if (db_run (db, s_remind_tx, &n, &err) != ERR_OK)
         log_warn ("tasks", "reminders failed", "error=\"%s\"", err.message);
     else if (n > 0)
         log_info ("tasks", "reminders raised", "count=%d", n);

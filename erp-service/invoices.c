@@ -393,6 +393,12 @@ s_void (http_req_t *req)
 
 //  --- the overdue sweep, every INVOICE_SWEEP_EVERY_S while serving ---
 
+static err_t
+s_sweep_tx (db_t *db, void *arg, err_info_t *err)
+{
+    return invoices_overdue_sweep (db, NULL, arg, err);
+}
+
 //  One sweep in its own transaction, as the system (no user).
 static void
 s_sweep_once (db_t *db, void *arg)
@@ -401,15 +407,7 @@ s_sweep_once (db_t *db, void *arg)
     err_info_t err;
     err_clear (&err);
     int n = 0;
-    err_t rc = db_begin (db, &err);
-    if (rc == ERR_OK)
-        rc = invoices_overdue_sweep (db, NULL, &n, &err);
-    if (rc == ERR_OK)
-        rc = db_commit (db, &err);
-    else
-        db_rollback (db);
-    db_reset_all (db);
-    if (rc != ERR_OK)
+    if (db_run (db, s_sweep_tx, &n, &err) != ERR_OK)
         log_warn ("invoices", "overdue sweep failed", "error=\"%s\"", err.message);
     else if (n > 0)
         log_info ("invoices", "overdue invoices announced", "count=%d", n);

@@ -9,17 +9,7 @@
 bool
 erp_find_id (db_t *db, const char *table, const char *column, const char *value, char *id)
 {
-    char sql[256];
-    snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE %s = ?1", table, column);
-    id[0] = '\0';
-    sqlite3_stmt *st = value ? db_stmt (db, sql) : NULL;
-    if (!st)
-        return false;
-    sqlite3_bind_text (st, 1, value, -1, SQLITE_STATIC);
-    if (sqlite3_step (st) == SQLITE_ROW)
-        snprintf (id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
-    return id[0] != '\0';
+    return db_find_id (db, table, column, value, id, ID_LEN);
 }
 
 err_t
