@@ -128,9 +128,15 @@ s_snapshot (run_t *run, side_t side, const char *entity)
             cJSON_Delete (all);
             return NULL;
         }
+        //  A record without an id (a garbled answer) cannot be compared
+        //  or repaired: it is left out, so nothing below sees one.
         cJSON *item;
-        while ((item = cJSON_DetachItemFromArray (items, 0)))
-            cJSON_AddItemToArray (all, item);
+        while ((item = cJSON_DetachItemFromArray (items, 0))) {
+            if (cJSON_IsObject (item) && json_str (item, "id") && *json_str (item, "id"))
+                cJSON_AddItemToArray (all, item);
+            else
+                cJSON_Delete (item);
+        }
         const char *next = json_str (page, "next_after_id");
         if (!next || !*next) {
             cJSON_Delete (page);
