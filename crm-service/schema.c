@@ -197,5 +197,8 @@ const db_migration_t crm_migrations[] = {
     { "crm.quotations", s_quotations },
     { "crm.reminders", "ALTER TABLE tasks ADD COLUMN reminded_at TEXT;"
                        "CREATE INDEX tasks_remind ON tasks (remind_at) WHERE done = 0 AND reminded_at IS NULL;" },
+    { "crm.suppressions", "CREATE TABLE suppressions (" META ", email TEXT NOT NULL, reason TEXT NOT NULL,"
+                          "  customer_id TEXT, notes TEXT);"
+                          "CREATE UNIQUE INDEX suppressions_email ON suppressions (email);" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];
