@@ -119,6 +119,8 @@ CRM = {
     # managers lead: stages and campaigns, analytics
     **_resource("pipeline_stages", write=LEAD, scoped=False),
     **_resource("campaigns", write=LEAD, scoped=False),
+    # the suppression list: every seller adds and removes (a customer asks them)
+    **_resource("suppressions", scoped=False),
     "GET /api/v1/analytics/campaigns": LEAD, "GET /api/v1/analytics/funnel": LEAD,
     "GET /api/v1/analytics/abc-xyz": LEAD, "GET /api/v1/analytics/managers": LEAD,
     "GET /api/v1/analytics/lost_reasons": LEAD, "GET /api/v1/analytics/bcg": LEAD,
@@ -466,6 +468,7 @@ class CrmWorld(World):
         self.shared = {
             "pipeline_stages": svc.api("GET", "/api/v1/pipeline_stages").json()["items"][0]["id"],
             "campaigns": create(svc, "campaigns", {"name": "Matrix", "channel": "email"})["id"],
+            "suppressions": create(svc, "suppressions", {"email": "matrix@example.org"})["id"],
             "catalog": apply_ok(svc, "catalog.upsert", {"sku": "MX-1", "name": "Matrix product"})["id"],
         }
 
