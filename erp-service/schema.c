@@ -220,6 +220,21 @@ static const char s_books1[] =
     "  amount_minor INTEGER NOT NULL CHECK (amount_minor > 0));"
     "CREATE INDEX supplier_payment_allocations_bill ON supplier_payment_allocations (bill_id);";
 
+//  People (issue 12): employees and their leave.
+static const char s_people1[] =
+    "CREATE TABLE employees (id TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0, name TEXT NOT NULL, email TEXT,"
+    "  department TEXT, position TEXT, manager_id TEXT REFERENCES employees(id), level INTEGER NOT NULL,"
+    "  user_id TEXT UNIQUE, hired_on TEXT, active INTEGER NOT NULL);"
+    "CREATE INDEX employees_created ON employees (created_at, id);"
+    "CREATE INDEX employees_manager ON employees (manager_id);"
+    "CREATE TABLE leave_requests (id TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,"
+    "  employee_id TEXT NOT NULL REFERENCES employees(id), kind TEXT NOT NULL, starts_on TEXT NOT NULL,"
+    "  ends_on TEXT NOT NULL, note TEXT, status TEXT NOT NULL, decided_by TEXT, decided_at TEXT, decision_note TEXT);"
+    "CREATE INDEX leave_requests_created ON leave_requests (created_at, id);"
+    "CREATE INDEX leave_requests_employee ON leave_requests (employee_id, starts_on);";
+
 //  erp.db's migrations by name, in the order they were added (common/db.h);
 //  a new one goes at the end, under a new name.
 const db_migration_t erp_migrations[] = {
@@ -231,5 +246,6 @@ const db_migration_t erp_migrations[] = {
     { "erp.11", s_m11 },
     { "retention.1", retention_migration_sql },
     { "erp.books.1", s_books1 },
+    { "erp.people.1", s_people1 },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

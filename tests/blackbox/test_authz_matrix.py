@@ -199,6 +199,13 @@ ERP = {
     **_erp_resource("payments", E_ACC, E_ACC, archive=False),
     **_erp_resource("purchase_orders", E_PO_READ, E_PUR, archive=False),
     "POST /api/v1/purchase_orders/{id}/order": E_PUR,
+    # people: everyone reads the directory, ops managers and admins change it;
+    # leave is seen by the employee, the manager and the leads (H: not theirs)
+    **_erp_resource("employees", E_ALL, E_OPS),
+    "GET /api/v1/leave_requests": E_ALL, "GET /api/v1/leave_requests/export": E_ALL,
+    "POST /api/v1/leave_requests": E_ALL, "GET /api/v1/leave_requests/{id}": "HHHAA",
+    "PATCH /api/v1/leave_requests/{id}": "HHHAA", "POST /api/v1/leave_requests/{id}/approve": "HHHAA",
+    "POST /api/v1/leave_requests/{id}/reject": "HHHAA", "POST /api/v1/leave_requests/{id}/cancel": "HHHAA",
     "POST /api/v1/purchase_orders/{id}/receive": "AAFAA",   # buyers, and the warehouse receives
     "POST /api/v1/purchase_orders/{id}/cancel": E_PUR,
     "GET /api/v1/replenishment": E_PUR, "POST /api/v1/replenishment/draft": E_PUR,
@@ -546,6 +553,8 @@ class ErpWorld(World):
         assert svc.api("POST", "/api/v1/purchase_orders/%s/receive" % bought["id"], json={}).status_code == 200
         sb = create(svc, "supplier_bills", {"purchase_order_id": bought["id"], "supplier_ref": "MX-BILL"})
         sp = create(svc, "supplier_payments", {"supplier_id": s["id"], "amount_minor": 10, "reference": "MX-SPAY"})
+        emp = create(svc, "employees", {"name": "Matrix Employee"})
+        lv = create(svc, "leave_requests", {"employee_id": emp["id"], "starts_on": "2999-01-04", "ends_on": "2999-01-08"})
 
         def first(name):
             items = svc.api("GET", "/api/v1/" + name).json()["items"]
@@ -555,6 +564,7 @@ class ErpWorld(World):
             "customers": c["id"], "suppliers": s["id"], "products": p["id"], "warehouses": w["id"],
             "orders": o["id"], "invoices": inv.json()["id"], "payments": pm["id"],
             "purchase_orders": po["id"], "supplier_bills": sb["id"], "supplier_payments": sp["id"],
+            "employees": emp["id"], "leave_requests": lv["id"],
         }
         for name in ("stock_items", "stock", "stock_moves", "stock_alerts", "picking", "shipments",
                      "journal"):
