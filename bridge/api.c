@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,28 +234,100 @@ s_parse_id (const char *text, int64_t *id)
     return true;
 }
 
+//  A query parameter that must be one of allowed (NULL-terminated) when
+//  given; false with a 400 saying so (message) sent.
+static bool
+s_enum_arg (http_req_t *req, const char *name, const char *const *allowed, const char *message, const char **value)
+{
+    *value = http_query (req, name);
+    for (int i = 0; *value && allowed[i]; i++)
+        if (strcmp (*value, allowed[i]) == 0)
+            return true;
+    if (!*value)
+        return true;
+    http_reply_errorf (req, ERR_INVALID, name, "%s", message);
+    return false;
+}
+
+//  ?limit, 1 to 500 (default when absent); false with a 400 sent.
+static bool
+s_limit_arg (http_req_t *req, int64_t *limit)
+{
+    const char *text = http_query (req, "limit");
+    if (text && (!s_parse_id (text, limit) || *limit > 500)) {
+        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+        return false;
+    }
+    return true;
+}
+
+//  ?cursor, an id a page gave (left as it is when absent); false with a
+//  400 sent.
+static bool
+s_cursor_arg (http_req_t *req, int64_t *cursor)
+{
+    const char *text = http_query (req, "cursor");
+    if (text && !s_parse_id (text, cursor)) {
+        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
+        return false;
+    }
+    return true;
+}
+
+//  One row of a list as its item; writes the cursor that follows the row.
+typedef cJSON *(s_row_fn) (db_t *db, sqlite3_stmt *st, char *cursor, size_t size);
+
+//  Up to limit rows of st (which asks for limit + 1, to know whether more
+//  follow) as {items, next_cursor}, answered 200.
+static void
+s_reply_page (http_req_t *req, sqlite3_stmt *st, int64_t limit, s_row_fn *row)
+{
+    assert (st && row && limit >= 1);
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (out, "items");
+    char cursor[120] = "";
+    int64_t n = 0;
+    bool more = false;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        cJSON_AddItemToArray (items, row (http_db (req), st, cursor, sizeof cursor));
+        n++;
+    }
+    sqlite3_reset (st);
+    assert (!more || *cursor);
+    if (more)
+        cJSON_AddStringToObject (out, "next_cursor", cursor);
+    else
+        cJSON_AddNullToObject (out, "next_cursor");
+    http_reply_json (req, 200, out);
+}
+
+static cJSON *
+s_dl_row (db_t *db, sqlite3_stmt *st, char *cursor, size_t size)
+{
+    snprintf (cursor, size, "%lld", (long long) sqlite3_column_int64 (st, 0));
+    return s_dead_letter (db, st);
+}
+
 static void
 s_dl_list (http_req_t *req)
 {
     static const char *const args[] = { "status", "limit", "cursor", NULL };
     if (!http_query_only (req, args))
         return;
+    static const char *const statuses[] = { "open", "retrying", "resolved", "discarded", "all", NULL };
+    const char *status;
+    if (!s_enum_arg (req, "status", statuses, "status must be open, retrying, resolved, discarded or all", &status))
+        return;
+    if (!status)
+        status = "open";
     db_t *db = http_db (req);
-    const char *status = http_query (req, "status") ? http_query (req, "status") : "open";
-    if (strcmp (status, "open") != 0 && strcmp (status, "resolved") != 0 && strcmp (status, "discarded") != 0
-        && strcmp (status, "retrying") != 0 && strcmp (status, "all") != 0) {
-        http_reply_errorf (req, ERR_INVALID, "status", "status must be open, retrying, resolved, discarded or all");
-        return;
-    }
     int64_t limit = 50, after = 0;
-    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
-        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+    if (!s_limit_arg (req, &limit) || !s_cursor_arg (req, &after))
         return;
-    }
-    if (http_query (req, "cursor") && !s_parse_id (http_query (req, "cursor"), &after)) {
-        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
-        return;
-    }
     char sql[400];
     snprintf (sql, sizeof sql, "SELECT %s FROM dead_letters WHERE (?1 = 'all' OR status = ?1) AND id > ?2"
                                " ORDER BY id LIMIT ?3", s_dl_columns);
@@ -266,29 +339,7 @@ s_dl_list (http_req_t *req)
     sqlite3_bind_text (st, 1, status, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (st, 2, after);
     sqlite3_bind_int64 (st, 3, limit + 1);
-    cJSON *out = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (out, "items");
-    int n = 0;
-    int64_t last = 0;
-    bool more = false;
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        last = sqlite3_column_int64 (st, 0);
-        cJSON_AddItemToArray (items, s_dead_letter (db, st));
-        n++;
-    }
-    sqlite3_reset (st);
-    if (more) {
-        char cur[32];
-        snprintf (cur, sizeof cur, "%lld", (long long) last);
-        cJSON_AddStringToObject (out, "next_cursor", cur);
-    }
-    else
-        cJSON_AddNullToObject (out, "next_cursor");
-    http_reply_json (req, 200, out);
+    s_reply_page (req, st, limit, s_dl_row);
 }
 
 //  The dead letter of the route, or NULL with a 404 sent.
@@ -361,19 +412,31 @@ s_dl_move (http_req_t *req, int64_t id, const char *status)
     return true;
 }
 
+//  What an action on a dead letter begins with: the admin role, the dead
+//  letter of the route, moved from open to status. Its id and source, or
+//  false with the error sent.
+static bool
+s_dl_take (http_req_t *req, const char *status, int64_t *id, side_t *side)
+{
+    if (!s_admin (req))
+        return false;
+    cJSON *d = s_dl_load (req, id);
+    if (!d)
+        return false;
+    const char *source = json_str (d, "source");
+    assert (source);    //  the column is NOT NULL
+    *side = strcmp (source, "crm") == 0 ? SIDE_CRM : SIDE_ERP;
+    cJSON_Delete (d);
+    return s_dl_move (req, *id, status);
+}
+
 static void
 s_dl_retry (http_req_t *req)
 {
-    if (!s_admin (req))
-        return;
     bridge_t *b = s_bridge (req);
     int64_t id;
-    cJSON *d = s_dl_load (req, &id);
-    if (!d)
-        return;
-    side_t side = strcmp (json_str (d, "source"), "crm") == 0 ? SIDE_CRM : SIDE_ERP;
-    cJSON_Delete (d);
-    if (!s_dl_move (req, id, "retrying"))
+    side_t side;
+    if (!s_dl_take (req, "retrying", &id, &side))
         return;
     worker_request_retry (b->workers[side]);
     //  Wait for the worker's attempt (its commands may each take up to
@@ -390,7 +453,7 @@ s_dl_retry (http_req_t *req)
         nanosleep (&ts, NULL);
     }
     db_reset_all (db);
-    d = s_dl_load (req, &id);
+    cJSON *d = s_dl_load (req, &id);
     if (d)
         http_reply_json (req, strcmp (json_str (d, "status"), "retrying") == 0 ? 202 : 200, d);
 }
@@ -398,21 +461,32 @@ s_dl_retry (http_req_t *req)
 static void
 s_dl_discard (http_req_t *req)
 {
-    if (!s_admin (req))
-        return;
     int64_t id;
-    cJSON *d = s_dl_load (req, &id);
-    if (!d)
+    side_t side;
+    if (!s_dl_take (req, "discarded", &id, &side))
         return;
-    cJSON_Delete (d);
-    if (!s_dl_move (req, id, "discarded"))
-        return;
-    d = s_dl_load (req, &id);
-    if (d)
-        http_reply_json (req, 200, d);
+    s_dl_show (req);
 }
 
 //  --- parked events ---
+
+static cJSON *
+s_parked_row (db_t *db, sqlite3_stmt *st, char *cursor, size_t size)
+{
+    (void) db;
+    cJSON *p = cJSON_CreateObject ();
+    int64_t id = sqlite3_column_int64 (st, 0);
+    snprintf (cursor, size, "%lld", (long long) id);
+    json_add_int (p, "id", id);
+    cJSON_AddStringToObject (p, "source", (const char *) sqlite3_column_text (st, 1));
+    json_add_int (p, "seq", sqlite3_column_int64 (st, 2));
+    cJSON_AddStringToObject (p, "key", (const char *) sqlite3_column_text (st, 3));
+    cJSON_AddStringToObject (p, "wait", (const char *) sqlite3_column_text (st, 4));
+    cJSON_AddStringToObject (p, "parked_at", (const char *) sqlite3_column_text (st, 5));
+    cJSON *ev = json_parse ((const char *) sqlite3_column_text (st, 6), (size_t) sqlite3_column_bytes (st, 6));
+    cJSON_AddItemToObject (p, "event", ev ? ev : cJSON_CreateNull ());
+    return p;
+}
 
 //  Events waiting behind a dead letter of their record or for a link, oldest
 //  first: ?source=crm|erp, keyset paging by id.
@@ -422,21 +496,14 @@ s_parked_list (http_req_t *req)
     static const char *const args[] = { "source", "limit", "cursor", NULL };
     if (!http_query_only (req, args))
         return;
+    static const char *const sources[] = { "crm", "erp", NULL };
+    const char *source;
+    if (!s_enum_arg (req, "source", sources, "source must be crm or erp", &source))
+        return;
     db_t *db = http_db (req);
-    const char *source = http_query (req, "source");
-    if (source && strcmp (source, "crm") != 0 && strcmp (source, "erp") != 0) {
-        http_reply_errorf (req, ERR_INVALID, "source", "source must be crm or erp");
-        return;
-    }
     int64_t limit = 50, after = 0;
-    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
-        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+    if (!s_limit_arg (req, &limit) || !s_cursor_arg (req, &after))
         return;
-    }
-    if (http_query (req, "cursor") && !s_parse_id (http_query (req, "cursor"), &after)) {
-        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
-        return;
-    }
     sqlite3_stmt *st = db_stmt (db, "SELECT id, source, seq, key, wait, parked_at, event FROM parked"
                                     " WHERE (?1 IS NULL OR source = ?1) AND id > ?2 ORDER BY id LIMIT ?3");
     if (!st) {
@@ -447,38 +514,7 @@ s_parked_list (http_req_t *req)
         sqlite3_bind_text (st, 1, source, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (st, 2, after);
     sqlite3_bind_int64 (st, 3, limit + 1);
-    cJSON *out = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (out, "items");
-    int n = 0;
-    int64_t last = 0;
-    bool more = false;
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        cJSON *p = cJSON_CreateObject ();
-        last = sqlite3_column_int64 (st, 0);
-        json_add_int (p, "id", last);
-        cJSON_AddStringToObject (p, "source", (const char *) sqlite3_column_text (st, 1));
-        json_add_int (p, "seq", sqlite3_column_int64 (st, 2));
-        cJSON_AddStringToObject (p, "key", (const char *) sqlite3_column_text (st, 3));
-        cJSON_AddStringToObject (p, "wait", (const char *) sqlite3_column_text (st, 4));
-        cJSON_AddStringToObject (p, "parked_at", (const char *) sqlite3_column_text (st, 5));
-        cJSON *ev = json_parse ((const char *) sqlite3_column_text (st, 6), (size_t) sqlite3_column_bytes (st, 6));
-        cJSON_AddItemToObject (p, "event", ev ? ev : cJSON_CreateNull ());
-        cJSON_AddItemToArray (items, p);
-        n++;
-    }
-    sqlite3_reset (st);
-    if (more) {
-        char cur[32];
-        snprintf (cur, sizeof cur, "%lld", (long long) last);
-        cJSON_AddStringToObject (out, "next_cursor", cur);
-    }
-    else
-        cJSON_AddNullToObject (out, "next_cursor");
-    http_reply_json (req, 200, out);
+    s_reply_page (req, st, limit, s_parked_row);
 }
 
 //  --- links ---
@@ -491,6 +527,15 @@ s_link_row (sqlite3_stmt *st)
     for (int i = 0; i < 4; i++)
         cJSON_AddStringToObject (l, keys[i], (const char *) sqlite3_column_text (st, i));
     return l;
+}
+
+static cJSON *
+s_link_page_row (db_t *db, sqlite3_stmt *st, char *cursor, size_t size)
+{
+    (void) db;
+    //  The cursor is "<kind>:<crm id>", the order of the list.
+    snprintf (cursor, size, "%s:%s", sqlite3_column_text (st, 0), sqlite3_column_text (st, 1));
+    return s_link_row (st);
 }
 
 static void
@@ -531,14 +576,11 @@ s_link_list (http_req_t *req)
         return;
     }
     int64_t limit = 50;
-    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
-        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+    if (!s_limit_arg (req, &limit))
         return;
-    }
-    if (kind && strcmp (kind, "customer") != 0 && strcmp (kind, "order") != 0) {
-        http_reply_errorf (req, ERR_INVALID, "kind", "kind must be customer or order");
+    static const char *const kinds[] = { "customer", "order", NULL };
+    if (!s_enum_arg (req, "kind", kinds, "kind must be customer or order", &kind))
         return;
-    }
     sqlite3_stmt *st = db_stmt (db, "SELECT kind, crm_id, erp_id, created_at FROM links"
                                     " WHERE (?1 IS NULL OR kind = ?1) AND kind || ':' || crm_id > ?2"
                                     " ORDER BY kind || ':' || crm_id LIMIT ?3");
@@ -550,26 +592,7 @@ s_link_list (http_req_t *req)
         sqlite3_bind_text (st, 1, kind, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 2, after, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (st, 3, limit + 1);
-    cJSON *out = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (out, "items");
-    int n = 0;
-    char last[120] = "";
-    bool more = false;
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        snprintf (last, sizeof last, "%s:%s", sqlite3_column_text (st, 0), sqlite3_column_text (st, 1));
-        cJSON_AddItemToArray (items, s_link_row (st));
-        n++;
-    }
-    sqlite3_reset (st);
-    if (more)
-        cJSON_AddStringToObject (out, "next_cursor", last);
-    else
-        cJSON_AddNullToObject (out, "next_cursor");
-    http_reply_json (req, 200, out);
+    s_reply_page (req, st, limit, s_link_page_row);
 }
 
 //  --- reconciliation ---
@@ -693,14 +716,8 @@ s_reconcile_runs (http_req_t *req)
     bridge_t *b = s_bridge (req);
     db_t *db = http_db (req);
     int64_t limit = 20, before = INT64_MAX;
-    if (http_query (req, "limit") && (!s_parse_id (http_query (req, "limit"), &limit) || limit > 500)) {
-        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+    if (!s_limit_arg (req, &limit) || !s_cursor_arg (req, &before))
         return;
-    }
-    if (http_query (req, "cursor") && !s_parse_id (http_query (req, "cursor"), &before)) {
-        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this API gave");
-        return;
-    }
     sqlite3_stmt *st = db_stmt (db, "SELECT id FROM reconcile_runs WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
     if (!st) {
         http_reply_errorf (req, ERR_DB, NULL, "cannot read the reconciliations");

@@ -6,6 +6,7 @@
 #include "json.h"
 #include "log.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -92,6 +93,7 @@ s_rebuild (peer_t *self)
 bool
 peer_request (peer_t *self, const cJSON *request, bus_msg_t *reply)
 {
+    assert (self && request && reply);
     memset (reply, 0, sizeof *reply);
     if (!self->socket)
         s_rebuild (self);

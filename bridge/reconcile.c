@@ -250,6 +250,35 @@ s_link (run_t *run, const char *kind, const char *crm_id, const char *erp_id)
     log_warn ("reconcile", "cannot record a link", "reason=\"%s\"", err.message);
 }
 
+//  The command that gives target the id its customer has on the other side.
+static cJSON *
+s_customer_link_to (side_t target, const char *cid, const char *eid, const cJSON *finance)
+{
+    assert (cid && eid);
+    return target == SIDE_CRM ? flow_customer_link_to_crm (cid, eid, finance, false) : flow_customer_link_to_erp (eid, cid);
+}
+
+//  A customer only from has: made on the other side from data, the link
+//  recorded, and from's record given the new id. True if all of it was applied.
+static bool
+s_customer_create (run_t *run, side_t from, const char *id, cJSON *data)
+{
+    side_t target = from == SIDE_CRM ? SIDE_ERP : SIDE_CRM;
+    cJSON *result = NULL;
+    bool ok = s_apply (run, target, "customer.upsert", id, data, &result);
+    const char *made = json_str (result, "id");
+    if (ok && made) {
+        const char *cid = from == SIDE_CRM ? id : made, *eid = from == SIDE_CRM ? made : id;
+        s_link (run, "customer", cid, eid);
+        //  Not "initial": a CRM record may still name the ERP record that
+        //  was lost, and must take the new one's.
+        ok = s_apply (run, from, "customer.upsert", made,
+                      s_customer_link_to (from, cid, eid, cJSON_GetObjectItem (result, "finance")), NULL);
+    }
+    cJSON_Delete (result);
+    return ok;
+}
+
 static void
 s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_t *done, int64_t total)
 {
@@ -266,21 +295,9 @@ s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_
             e = s_find (erp_by_crm, cid);
         if (!e) {
             cJSON *d = s_diff (run, "missing_in_erp", "customer", cid, NULL, NULL, NULL, NULL);
-            if (run->repair) {
-                cJSON *result = NULL;
-                cJSON *data = flow_customer_to_erp (cid, NULL, c, cJSON_GetObjectItem (c, "archived"));
-                bool ok = s_apply (run, SIDE_ERP, "customer.upsert", cid, data, &result);
-                if (ok && json_str (result, "id")) {
-                    s_link (run, "customer", cid, json_str (result, "id"));
-                    //  Not "initial": the CRM record still names the ERP
-                    //  record that was lost, and must take the new one's.
-                    cJSON *back = flow_customer_link_to_crm (cid, json_str (result, "id"),
-                                                             cJSON_GetObjectItem (result, "finance"), false);
-                    ok = s_apply (run, SIDE_CRM, "customer.upsert", json_str (result, "id"), back, NULL);
-                }
-                cJSON_Delete (result);
-                s_mark (run, d, ok);
-            }
+            if (run->repair)
+                s_mark (run, d, s_customer_create (run, SIDE_CRM, cid,
+                                                   flow_customer_to_erp (cid, NULL, c, cJSON_GetObjectItem (c, "archived"))));
             continue;
         }
         const char *eid = json_str (e, "id");
@@ -290,10 +307,9 @@ s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_
             cJSON *d = s_diff (run, "unlinked", "customer", cid, eid, NULL, NULL, NULL);
             if (run->repair) {
                 s_link (run, "customer", cid, eid);
-                bool ok = s_apply (run, SIDE_ERP, "customer.upsert", "link", flow_customer_link_to_erp (eid, cid), NULL);
-                ok = s_apply (run, SIDE_CRM, "customer.upsert", "link", flow_customer_link_to_crm (cid, eid, NULL, false),
-                              NULL)
-                     && ok;
+                bool ok = true;
+                for (int t = SIDE__COUNT - 1; t >= 0; t--)   //  ERP first, as ever
+                    ok = s_apply (run, t, "customer.upsert", "link", s_customer_link_to (t, cid, eid, NULL), NULL) && ok;
                 s_mark (run, d, ok);
             }
         }
@@ -347,18 +363,9 @@ s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_
             || s_find (crm, json_str (e, "crm_id")) || s_find (&crm_by_erp, eid))
             continue;
         cJSON *d = s_diff (run, "missing_in_crm", "customer", NULL, eid, NULL, NULL, NULL);
-        if (run->repair) {
-            cJSON *result = NULL;
-            cJSON *data = flow_customer_to_crm (eid, NULL, e, true, cJSON_GetObjectItem (e, "archived"));
-            bool ok = s_apply (run, SIDE_CRM, "customer.upsert", eid, data, &result);
-            if (ok && json_str (result, "id")) {
-                s_link (run, "customer", json_str (result, "id"), eid);
-                ok = s_apply (run, SIDE_ERP, "customer.upsert", json_str (result, "id"),
-                              flow_customer_link_to_erp (eid, json_str (result, "id")), NULL);
-            }
-            cJSON_Delete (result);
-            s_mark (run, d, ok);
-        }
+        if (run->repair)
+            s_mark (run, d, s_customer_create (run, SIDE_ERP, eid,
+                                               flow_customer_to_crm (eid, NULL, e, true, cJSON_GetObjectItem (e, "archived"))));
     }
     free (crm_by_erp.by);
 }
@@ -417,20 +424,15 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
                     want);
             cJSON_Delete (want);
         }
+        //  The deal names its order and that order's status: the first that
+        //  differs is reported, and one command sets both.
         const cJSON *have = cJSON_GetObjectItem (deal, "order_id");
         bool id_ok = cJSON_IsString (have) && strcmp (have->valuestring, oid) == 0;
-        if (id_ok && !(cJSON_IsString (have_status) && strcmp (have_status->valuestring, ostatus) == 0)) {
-            cJSON *want = cJSON_CreateString (ostatus);
-            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "order_status", have_status, want);
-            cJSON_Delete (want);
-            if (run->repair) {
-                cJSON *st = flow_deal_order_status (did, oid, json_str (order, "number"), ostatus, NULL);
-                s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
-            }
-        }
-        if (!id_ok) {
-            cJSON *want = cJSON_CreateString (oid);
-            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "order_id", have, want);
+        bool status_ok = cJSON_IsString (have_status) && strcmp (have_status->valuestring, ostatus) == 0;
+        if (!id_ok || !status_ok) {
+            cJSON *want = cJSON_CreateString (id_ok ? ostatus : oid);
+            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, id_ok ? "order_status" : "order_id",
+                               id_ok ? have_status : have, want);
             cJSON_Delete (want);
             if (run->repair) {
                 cJSON *st = flow_deal_order_status (did, oid, json_str (order, "number"), ostatus, NULL);

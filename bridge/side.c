@@ -4,8 +4,11 @@
 //  for it.
 #include "side.h"
 
+#include <assert.h>
+
 const char *
 side_name (side_t side)
 {
+    assert (side == SIDE_CRM || side == SIDE_ERP);
     return side == SIDE_CRM ? "crm" : "erp";
 }

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "http.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,7 @@ store_set_cursor (db_t *db, side_t source, int64_t seq, err_info_t *err)
 bool
 store_link (db_t *db, const char *kind, side_t from, const char *id, char *out)
 {
+    assert (kind && out);
     out[0] = '\0';
     if (!id || !*id)
         return false;
@@ -88,6 +90,7 @@ store_link (db_t *db, const char *kind, side_t from, const char *id, char *out)
 err_t
 store_put_link (db_t *db, const char *kind, const char *crm_id, const char *erp_id, err_info_t *err)
 {
+    assert (kind);
     if (!crm_id || !*crm_id || !erp_id || !*erp_id)
         return ERR_OK;
     //  A record is linked once; a different pairing replaces the old one
@@ -119,6 +122,7 @@ store_put_link (db_t *db, const char *kind, const char *crm_id, const char *erp_
 bool
 store_key_blocked (db_t *db, side_t source, const char *key)
 {
+    assert (key);
     sqlite3_stmt *st = db_stmt (db, "SELECT EXISTS (SELECT 1 FROM dead_letters WHERE source = ?1 AND key = ?2"
                                     " AND status IN ('open','retrying'))"
                                     " OR EXISTS (SELECT 1 FROM parked WHERE source = ?1 AND key = ?2)");

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,7 @@ s_tell_refused (worker_t *self, const item_t *it, const command_t *cmd, const ch
     commands_t notice = { 0 };
     flow_refused (&it->ev, cmd, message, &notice);
     for (int i = 0; i < notice.count; i++) {
+        assert (notice.items[i].target < SIDE__COUNT && notice.items[i].data);
         cJSON *req = cJSON_CreateObject ();
         cJSON_AddStringToObject (req, "op", "apply_batch");
         cJSON *c = cJSON_CreateObject ();
@@ -145,6 +147,7 @@ s_send (worker_t *self, side_t target, pending_t *pend, int npend, item_t *items
         int *capnext)
 {
     int batch = self->bridge->batch_max;
+    assert (batch >= 1);   //  the flag is checked at start (1 to 10000)
     for (int from = 0; from < npend; from += batch) {
         int to = from + batch < npend ? from + batch : npend;
         cJSON *req = cJSON_CreateObject ();
@@ -224,6 +227,8 @@ s_send (worker_t *self, side_t target, pending_t *pend, int npend, item_t *items
                 }
             }
         }
+        //  Every reply went to one command of this target, none twice.
+        assert (k == sent);
         cJSON_Delete (answer);
     }
 }
@@ -250,6 +255,8 @@ s_run (worker_t *self, item_t *items, int n, commands_t *plans)
             pend[npend++] = (pending_t) { i, plans[i].items[c] };
             plans[i].items[c].data = NULL;   //  pend owns it now
         }
+    for (int i = 0; i < npend; i++)
+        assert (pend[i].item >= 0 && pend[i].item < n && pend[i].cmd.data);
     for (int round = 0; npend > 0 && round < 4; round++) {
         //  ERP first: the CRM follow-ups of one event never precede it.
         s_send (self, SIDE_ERP, pend, npend, items, &next, &nnext, &capnext);
@@ -396,6 +403,7 @@ s_batch (worker_t *self, item_t *items, int n)
             s_fail (it, OUT_DEAD, err_code_name (err.code), err.message, "");
         else if (plan == PLAN_WAIT) {
             //  What it waits for may be made by an event of this batch.
+            assert (strncmp (it->wait, "link:", 5) == 0);
             const char *record = it->wait + strlen ("link:");
             if (s_key_in (items, i, record)) {
                 cut = i;
