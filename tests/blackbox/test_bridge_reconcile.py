@@ -173,3 +173,35 @@ def test_a_repair_writes_what_the_live_sync_writes(system):
     crm_live, crm_repaired = get(system.crm, "customers", live_c["id"]), get(system.crm, "customers", lost_c["id"])
     assert {k: crm_repaired.get(k) for k in FINANCE} == {k: crm_live.get(k) for k in FINANCE}
     assert run(system)["drift"] == 0
+
+
+def test_a_customer_one_side_lost_is_made_again_and_linked_both_ways(system):
+    """The repairs that make a missing customer and link it back, from either
+    side (one helper in reconcile.c), and the repair of a lost link."""
+    a = create(system.crm, "customers", {"name": "Lost in CRM", "email": "ap@lost.example"})
+    b = create(system.crm, "customers", {"name": "Unlinked in ERP"})
+    _, erp_a = linked_customer(system, a["id"])
+    _, erp_b = linked_customer(system, b["id"])
+    settle(system)
+    behind_its_back(system.crm, "crm.db", "DELETE FROM customers WHERE id = ?", (a["id"],))
+    behind_its_back(system.erp, "erp.db", "UPDATE customers SET crm_id = NULL WHERE id = ?", (erp_b["id"],))
+
+    report = run(system)
+    assert ("missing_in_crm", "customer", "") in kinds(report), report
+    assert ("unlinked", "customer", "") in kinds(report), report
+    assert report["repaired"] == 0
+
+    repaired = run(system, repair=True)
+    assert repaired["repaired"] == repaired["drift"] >= 2, repaired
+    # ERP's customer is in CRM again, under a new id that both sides name.
+    made, again = linked_customer(system, one(
+        [c for c in system.crm.api("GET", "/api/v1/customers?limit=200").json()["items"]
+         if c.get("erp_id") == erp_a["id"]])["id"])
+    assert made["id"] != a["id"] and again["id"] == erp_a["id"]
+    assert made["name"] == "Lost in CRM" and made["email"] == "ap@lost.example"
+    assert system.bridge.api("GET", "/api/v1/links/%s" % erp_a["id"]).json()["crm_id"] == made["id"]
+    # The lost link is written on both sides again.
+    assert get(system.erp, "customers", erp_b["id"])["crm_id"] == b["id"]
+    assert get(system.crm, "customers", b["id"])["erp_id"] == erp_b["id"]
+    settle(system)
+    assert run(system)["drift"] == 0
