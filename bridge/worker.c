@@ -227,8 +227,7 @@ s_send (worker_t *self, side_t target, pending_t *pend, int npend, item_t *items
                 }
             }
         }
-        //  Every reply went to one command of this target, none twice.
-        assert (k == sent);
+        assert (k == sent);   //  each reply went to one command of this target
         cJSON_Delete (answer);
     }
 }
@@ -252,11 +251,10 @@ s_run (worker_t *self, item_t *items, int n, commands_t *plans)
                 }
                 pend = grown;
             }
+            assert (plans[i].items[c].data);
             pend[npend++] = (pending_t) { i, plans[i].items[c] };
             plans[i].items[c].data = NULL;   //  pend owns it now
         }
-    for (int i = 0; i < npend; i++)
-        assert (pend[i].item >= 0 && pend[i].item < n && pend[i].cmd.data);
     for (int round = 0; npend > 0 && round < 4; round++) {
         //  ERP first: the CRM follow-ups of one event never precede it.
         s_send (self, SIDE_ERP, pend, npend, items, &next, &nnext, &capnext);
