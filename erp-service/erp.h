@@ -49,6 +49,31 @@ err_t payments_setup (service_t *svc, err_info_t *err);
 err_t purchasing_setup (service_t *svc, err_info_t *err);
 err_t reports_setup (service_t *svc, err_info_t *err);
 
+//  Aging of open documents (receivables, payables). AGING_OPEN selects a
+//  table's open documents as (party, currency, o = outstanding, d = days
+//  past due at ?1 or today); AGING_SUMS sums o into the six buckets named
+//  by aging_buckets.
+#define AGING_OPEN(party, table)                                                                  \
+    "SELECT " party ", currency, total_minor - paid_minor AS o,"                                  \
+    " CAST(julianday(IFNULL(?1, date('now'))) - julianday(due_on) AS INTEGER) AS d FROM " table \
+    " WHERE status IN ('open', 'partly_paid')"
+#define AGING_SUMS                                                                                \
+    "SUM(CASE WHEN d <= 0 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN 1 AND 30 THEN o ELSE 0 END)," \
+    " SUM(CASE WHEN d BETWEEN 31 AND 60 THEN o ELSE 0 END),"                                     \
+    " SUM(CASE WHEN d BETWEEN 61 AND 90 THEN o ELSE 0 END), SUM(CASE WHEN d > 90 THEN o ELSE 0 END), SUM(o)"
+#define AGING_BUCKETS 6
+extern const char *const aging_buckets[AGING_BUCKETS];
+
+//  One row of an aging statement: its bucket sums start at column first.
+typedef void (aging_row_fn) (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg);
+
+//  Run the aging statement sql for the request's ?as_of= (checked), calling
+//  row for each row. False when an error has been answered.
+bool aging_run (http_req_t *req, const char *sql, int first, aging_row_fn *row, void *arg);
+
+//  Add the six bucket members to obj.
+void aging_add (cJSON *obj, const int64_t sums[AGING_BUCKETS]);
+
 //  The id of the row of table whose column equals value into id (ID_LEN
 //  bytes); false (and id "") if there is none.
 bool erp_find_id (db_t *db, const char *table, const char *column, const char *value, char *id);

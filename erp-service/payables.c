@@ -162,17 +162,6 @@ const resource_def_t erp_supplier_payments = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
-//  Whether the actor may write payables; false after a 403 answer.
-static bool
-s_writer (http_req_t *req, const char *what)
-{
-    const actor_t *actor = http_actor (req);
-    if (actor && (actor->role & PAYABLES_WRITERS))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
-    return false;
-}
-
 //  Whether body has only the allowed keys; else err names the first other.
 static err_t
 s_only (const cJSON *body, const char *const allowed[], err_info_t *err)
@@ -350,9 +339,7 @@ s_write_bill_lines (db_t *db, const char *bill_id, const char *po, const cJSON *
 static void
 s_bill_post (http_req_t *req)
 {
-    if (!s_writer (req, "enter supplier bills"))
-        return;
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "enter supplier bills");
     if (!body)
         return;
     db_t *db = http_db (req);
@@ -516,7 +503,7 @@ s_bill_post (http_req_t *req)
 static void
 s_bill_void (http_req_t *req)
 {
-    if (!s_writer (req, "void supplier bills"))
+    if (!resource_may_write (req, &erp_supplier_bills, "void supplier bills"))
         return;
     db_t *db = http_db (req);
     const actor_t *actor = http_actor (req);
@@ -625,9 +612,7 @@ s_named_bill (db_t *db, const char *id, const char *supplier, const char *curren
 static void
 s_spay_post (http_req_t *req)
 {
-    if (!s_writer (req, "pay suppliers"))
-        return;
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "pay suppliers");
     if (!body)
         return;
     db_t *db = http_db (req);
@@ -728,67 +713,55 @@ s_spay_post (http_req_t *req)
     resource_reply (req, 201, rc, &err, out);
 }
 
+static void
+s_aging_row (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg)
+{
+    cJSON *out = arg;
+    cJSON *totals = cJSON_GetObjectItem (out, "totals");
+    cJSON *it = cJSON_CreateObject ();
+    const char *cur = (const char *) sqlite3_column_text (st, 2);
+    cJSON_AddStringToObject (it, "supplier_id", (const char *) sqlite3_column_text (st, 0));
+    cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
+    cJSON_AddStringToObject (it, "currency", cur);
+    json_add_int (it, "bills", sqlite3_column_int64 (st, 9));
+    aging_add (it, sums);
+    cJSON *t = cJSON_GetObjectItem (totals, cur);
+    if (!t) {
+        static const int64_t zero[AGING_BUCKETS] = { 0 };
+        t = cJSON_AddObjectToObject (totals, cur);
+        aging_add (t, zero);
+    }
+    for (int b = 0; b < AGING_BUCKETS; b++) {
+        int64_t sum = 0;
+        json_int (t, aging_buckets[b], &sum);
+        cJSON_ReplaceItemInObject (t, aging_buckets[b], cJSON_CreateNumber ((double) (sum + sums[b])));
+    }
+    cJSON_AddItemToArray (cJSON_GetObjectItem (out, "suppliers"), it);
+}
+
 //  GET /api/v1/reports/payables_aging?as_of=YYYY-MM-DD: what is owed to
-//  each supplier by days past due (current, 1-30, 31-60, 61-90, over 90).
+//  each supplier by days past due (current, 1-30, 31-60, 61-90, over 90),
+//  totals per currency.
 static void
 s_aging (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
-    static const char *const args[] = { "as_of", NULL };
     if (!actor || !(actor->role & MONEY_READERS)) {
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see financial reports");
         return;
     }
-    const char *as_of;
-    if (!http_query_only (req, args) || !journal_date_arg (req, "as_of", &as_of))
-        return;
-    sqlite3_stmt *st = db_stmt (
-        http_db (req),
-        "SELECT s.id, s.name, i.currency,"
-        " SUM(CASE WHEN d <= 0 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN 1 AND 30 THEN o ELSE 0"
-        " END), SUM(CASE WHEN d BETWEEN 31 AND 60 THEN o ELSE 0 END),"
-        " SUM(CASE WHEN d BETWEEN 61 AND 90 THEN o ELSE 0 END), SUM(CASE WHEN d > 90 THEN o ELSE 0"
-        " END), SUM(o), COUNT(*)"
-        " FROM (SELECT supplier_id, currency, total_minor - paid_minor AS o,"
-        "   CAST(julianday(IFNULL(?1, date('now'))) - julianday(due_on) AS INTEGER) AS d"
-        "   FROM supplier_bills WHERE status IN ('open', 'partly_paid')) i"
-        " JOIN suppliers s ON s.id = i.supplier_id"
-        " GROUP BY s.id, i.currency ORDER BY s.name, s.id, i.currency");
-    if (!st) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the aging");
-        return;
-    }
-    if (as_of)
-        sqlite3_bind_text (st, 1, as_of, -1, SQLITE_TRANSIENT);
-    static const char *const buckets[] = { "current_minor",    "days_1_30_minor",
-                                           "days_31_60_minor", "days_61_90_minor",
-                                           "over_90_minor",    "total_minor" };
     cJSON *out = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (out, "suppliers");
-    cJSON *totals = cJSON_AddObjectToObject (out, "totals");   //  per currency
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        cJSON *it = cJSON_CreateObject ();
-        const char *cur = (const char *) sqlite3_column_text (st, 2);
-        cJSON_AddStringToObject (it, "supplier_id", (const char *) sqlite3_column_text (st, 0));
-        cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
-        cJSON_AddStringToObject (it, "currency", cur);
-        json_add_int (it, "bills", sqlite3_column_int64 (st, 9));
-        cJSON *t = cJSON_GetObjectItem (totals, cur);
-        if (!t) {
-            t = cJSON_AddObjectToObject (totals, cur);
-            for (int b = 0; b < 6; b++)
-                json_add_int (t, buckets[b], 0);
-        }
-        for (int b = 0; b < 6; b++) {
-            int64_t v = sqlite3_column_int64 (st, 3 + b), sum = 0;
-            json_add_int (it, buckets[b], v);
-            json_int (t, buckets[b], &sum);
-            cJSON_ReplaceItemInObject (t, buckets[b], cJSON_CreateNumber ((double) (sum + v)));
-        }
-        cJSON_AddItemToArray (items, it);
-    }
-    sqlite3_reset (st);
-    http_reply_json (req, 200, out);
+    cJSON_AddArrayToObject (out, "suppliers");
+    cJSON_AddObjectToObject (out, "totals");
+    if (aging_run (req,
+                   "SELECT s.id, s.name, i.currency, " AGING_SUMS ", COUNT(*) FROM ("
+                   AGING_OPEN ("supplier_id", "supplier_bills")
+                   ") i JOIN suppliers s ON s.id = i.supplier_id"
+                   " GROUP BY s.id, i.currency ORDER BY s.name, s.id, i.currency",
+                   3, s_aging_row, out))
+        http_reply_json (req, 200, out);
+    else
+        cJSON_Delete (out);
 }
 
 err_t

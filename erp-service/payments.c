@@ -141,11 +141,7 @@ s_post (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!resource_can_write (&erp_payments, actor)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not book payments");
-        return;
-    }
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_payments, "book payments");
     if (!body)
         return;
     err_info_t err;
