@@ -268,7 +268,29 @@ typedef struct {
     const resource_def_t *def;
     const char *insert_sql;
     const char *key;
+    const char *noun;          //  "invoice", "bill": in errors
+    const char *party;         //  "customer", "supplier": in errors
+    const char *ids_key;       //  the body's list of named documents: "invoice_ids"
+    const char *payments;      //  the payments' table: "payments"
+    const char *payment_noun;  //  "payment", "supplier payment": in errors
 } alloc_source_t;
+
+//  The checks a payment's body gets before it is booked, the same for
+//  money received and paid: no member of fields that is F_SYSTEM, the
+//  named list (src->ids_key) a list of at most max, and a reference that
+//  no other payment has after trimming and case folding (409).
+err_t alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields,
+                        const cJSON *body, int max, err_info_t *err);
+
+//  The date member name of body, not after today, into out; absent or
+//  null: today.
+err_t alloc_date (const cJSON *body, const char *name, char *out, size_t size, err_info_t *err);
+
+//  The documents named (a JSON list of ids, in its order; at most max),
+//  each an open document of party in currency, none twice; else
+//  ERR_RULE naming "<ids_key>[i]".
+err_t alloc_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const char *party,
+                        const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err);
 
 //  The open documents of party in currency, oldest due first: at most max
 //  into docs, *n of them.

@@ -178,26 +178,6 @@ s_only (const cJSON *body, const char *const allowed[], err_info_t *err)
     return ERR_OK;
 }
 
-//  A date member of body (absent: today) that is not after today, into out.
-static err_t
-s_date_not_future (const cJSON *body, const char *name, char *out, size_t size, err_info_t *err)
-{
-    const cJSON *v = cJSON_GetObjectItem (body, name);
-    int64_t ms, today_ms;
-    char today[16];
-    clock_format_date (clock_now_ms (), today, sizeof today);
-    if (!v || cJSON_IsNull (v)) {
-        snprintf (out, size, "%s", today);
-        return ERR_OK;
-    }
-    if (!cJSON_IsString (v) || strlen (v->valuestring) != 10
-        || !clock_parse_date (v->valuestring, &ms))
-        return err_set (err, ERR_INVALID, name, "%s must be a date YYYY-MM-DD", name);
-    if (clock_parse_date (today, &today_ms) && ms > today_ms)
-        return err_set (err, ERR_RULE, name, "%s cannot be after today", name);
-    snprintf (out, size, "%s", v->valuestring);
-    return ERR_OK;
-}
 
 //  How much of line po_line of purchase order po was billed (void bills
 //  left out).
@@ -367,7 +347,7 @@ s_bill_post (http_req_t *req)
         rc = err_set (&err, ERR_INVALID, "tax_minor",
                       "tax_minor must be a whole number of minor units, 0 or more");
     if (rc == ERR_OK)
-        rc = s_date_not_future (body, "bill_date", bill_date, sizeof bill_date, &err);
+        rc = alloc_date (body, "bill_date", bill_date, sizeof bill_date, &err);
     if (rc == ERR_OK && !erp_find_id (db, "purchase_orders", "id", po_id, po_key))
         rc = err_set (&err, ERR_RULE, "purchase_order_id", "no purchase order has this id");
     cJSON *po = NULL;
@@ -575,36 +555,12 @@ static const alloc_source_t s_bills = {
     .insert_sql = "INSERT INTO supplier_payment_allocations (payment_id, bill_id, amount_minor)"
                   " VALUES (?1, ?2, ?3)",
     .key = "bill_id",
+    .noun = "bill",
+    .party = "supplier",
+    .ids_key = "bill_ids",
+    .payments = "supplier_payments",
+    .payment_noun = "supplier payment",
 };
-
-//  The open bill id of supplier in currency into o; ERR_RULE (field) if it
-//  is not one.
-static err_t
-s_named_bill (db_t *db, const char *id, const char *supplier, const char *currency,
-              const char *field, alloc_doc_t *o, err_info_t *err)
-{
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT id, number, total_minor - paid_minor, supplier_id, currency"
-                     " FROM supplier_bills WHERE id = ?1 AND status IN ('open', 'partly_paid')");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the bills");
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
-    err_t rc = ERR_OK;
-    if (sqlite3_step (st) != SQLITE_ROW
-        || strcmp ((const char *) sqlite3_column_text (st, 3), supplier) != 0)
-        rc = err_set (err, ERR_RULE, field, "not an open bill of this supplier");
-    else if (strcmp ((const char *) sqlite3_column_text (st, 4), currency) != 0)
-        rc = err_set (err, ERR_RULE, field, "bill %s is in %s; this payment is in %s",
-                      (const char *) sqlite3_column_text (st, 1),
-                      (const char *) sqlite3_column_text (st, 4), currency);
-    else {
-        snprintf (o->id, sizeof o->id, "%s", (const char *) sqlite3_column_text (st, 0));
-        snprintf (o->number, sizeof o->number, "%s", (const char *) sqlite3_column_text (st, 1));
-        o->open = sqlite3_column_int64 (st, 2);
-    }
-    sqlite3_reset (st);
-    return rc;
-}
 
 //  POST /api/v1/supplier_payments {"supplier_id", "amount_minor",
 //  "currency"? (the supplier's), "method"?, "reference", "paid_on"?,
@@ -619,32 +575,11 @@ s_spay_post (http_req_t *req)
     const actor_t *actor = http_actor (req);
     err_info_t err;
     err_clear (&err);
-    err_t rc = ERR_OK;
-    for (const field_def_t *f = s_spay_fields; f->name && rc == ERR_OK; f++)
-        if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
-            rc = err_set (&err, ERR_INVALID, f->name,
-                          "%s is read-only here (set by the allocation)", f->name);
+    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, &err);
     const cJSON *named = cJSON_GetObjectItem (body, "bill_ids");
-    if (rc == ERR_OK && named
-        && (!cJSON_IsArray (named) || cJSON_GetArraySize (named) > SPAY_MAX_BILLS))
-        rc = err_set (&err, ERR_INVALID, "bill_ids", "bill_ids must be a list of bill ids");
-    const char *reference = json_str (body, "reference");
-    if (rc == ERR_OK && reference) {
-        int64_t clash = db_scalar_int (db,
-                                       "SELECT COUNT(*) FROM supplier_payments WHERE "
-                                       ERP_PAYMENT_REF_KEY ("reference") " = "
-                                       ERP_PAYMENT_REF_KEY ("?1"),
-                                       reference, -1);
-        if (clash < 0)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read supplier payments");
-        else if (clash > 0)
-            rc = err_set (&err, ERR_CONFLICT, "reference",
-                          "another supplier payment already has this reference (compared"
-                          " without surrounding spaces and case)");
-    }
     char paid_on[16] = "";
     if (rc == ERR_OK)
-        rc = s_date_not_future (body, "paid_on", paid_on, sizeof paid_on, &err);
+        rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, &err);
     const char *supplier = json_str (body, "supplier_id");
     char supplier_key[ID_LEN] = "", currency[8] = "EUR";
     bool known = supplier && erp_find_id (db, "suppliers", "id", supplier, supplier_key);
@@ -666,25 +601,8 @@ s_spay_post (http_req_t *req)
     int n = 0;
     if (!open && rc == ERR_OK)
         rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    if (rc == ERR_OK && known && named) {
-        const cJSON *it;
-        cJSON_ArrayForEach (it, named)
-        {
-            char field[32];
-            snprintf (field, sizeof field, "bill_ids[%d]", n);
-            if (!cJSON_IsString (it)) {
-                rc = err_set (&err, ERR_INVALID, field, "a bill id is text");
-                break;
-            }
-            rc = s_named_bill (db, it->valuestring, supplier_key, currency, field, &open[n], &err);
-            for (int k = 0; k < n && rc == ERR_OK; k++)
-                if (strcmp (open[k].id, open[n].id) == 0)
-                    rc = err_set (&err, ERR_RULE, field, "bill named twice");
-            if (rc != ERR_OK)
-                break;
-            n++;
-        }
-    }
+    if (rc == ERR_OK && known && named)
+        rc = alloc_read_named (db, &s_bills, named, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
     else if (rc == ERR_OK && known)
         rc = alloc_read_open (db, &s_bills, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
     cJSON *rec = cJSON_Duplicate (body, true);
