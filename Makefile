@@ -33,6 +33,10 @@ LIBCOMMON  := $(BUILD)/libcommon.a
 HOSTCC     ?= cc
 EMBED      := $(BUILD)/tools/embed
 web_files   = $(shell find $(1) common/web 2>/dev/null)
+#  No built-in rule may take the folder common/web for a program to link
+#  from common/web.c (it did whenever web.c was newer than the folder).
+%: %.c
+%: %.o
 CRM_ASSETS    := $(BUILD)/web/crm_assets.o
 ERP_ASSETS    := $(BUILD)/web/erp_assets.o
 BRIDGE_ASSETS := $(BUILD)/web/bridge_assets.o
@@ -72,10 +76,10 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@echo "  AR   $@"
 	$(Q)ar rcs $@ $^
 
-$(EMBED): scripts/embed.c
+$(EMBED): scripts/embed.c common/file.c common/file.h
 	@mkdir -p $(dir $@)
 	@echo "  CC   $@"
-	$(Q)$(HOSTCC) -O2 -std=c11 -Wall -Wextra -Werror -o $@ $<
+	$(Q)$(HOSTCC) -O2 -std=c11 -Wall -Wextra -Werror -Icommon -o $@ scripts/embed.c common/file.c
 
 $(BUILD)/web/crm_assets.c: $(EMBED) $(call web_files,crm-service/web)
 	@mkdir -p $(dir $@)

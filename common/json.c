@@ -72,8 +72,8 @@ s_utf8_seq (const unsigned char *p, const unsigned char *end)
     return n + 1;
 }
 
-static bool
-s_utf8_valid (const char *text, size_t len)
+bool
+json_utf8_valid (const char *text, size_t len)
 {
     const unsigned char *p = (const unsigned char *) text;
     const unsigned char *end = p + len;
@@ -117,7 +117,7 @@ s_utf8_clean (const char *s)
 cJSON *
 json_parse (const char *text, size_t len)
 {
-    if (!text || s_has_nul (text, len) || !s_utf8_valid (text, len))
+    if (!text || s_has_nul (text, len) || !json_utf8_valid (text, len))
         return NULL;
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts (text, len, &end, false);

@@ -29,6 +29,11 @@ const char *
 bool
     json_int (const cJSON *obj, const char *key, int64_t *out);
 
+//  Whether the len bytes of text are well-formed UTF-8 (RFC 3629: no
+//  overlong forms, surrogates or code points past U+10FFFF).
+bool
+    json_utf8_valid (const char *text, size_t len);
+
 //  Whether a cJSON number is an exact integer in int64 range.
 bool
     json_is_int (const cJSON *item, int64_t *out);

@@ -19,6 +19,13 @@
 
 #include "resource.h"
 
+//  The members of a priced line, as money.c computes them for every
+//  document (deal, quotation, order, invoice): one list for all of them.
+#define LINES_PRICED_FIELDS                                                                   \
+    { .name = "quantity", .type = FT_INT }, { .name = "unit_price_minor", .type = FT_INT },  \
+        { .name = "discount_percent", .type = FT_INT }, { .name = "tax_rate_bp", .type = FT_INT }, \
+        { .name = "line_total_minor", .type = FT_INT }, { .name = "tax_minor", .type = FT_INT }
+
 typedef struct {
     const char *table;          //  "order_lines"
     const char *parent;         //  the parent key column: "order_id"

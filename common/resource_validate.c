@@ -50,48 +50,6 @@ s_phone_valid (const char *s)
     return digits >= 5 && digits <= 20;
 }
 
-//  Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
-//  points past U+10FFFF). cJSON passes raw bytes of a string through, and
-//  an answer or event holding them would not be valid JSON for its readers.
-static bool
-s_utf8_valid (const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    while (*p) {
-        unsigned char c = *p;
-        int n;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0;   //  overlong
-            else if (c == 0xED)
-                hi = 0x9F;   //  surrogates
-        }
-        else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90;   //  overlong
-            else if (c == 0xF4)
-                hi = 0x8F;   //  past U+10FFFF
-        }
-        else
-            return false;
-        p++;
-        for (int i = 0; i < n; i++, p++) {
-            if (*p < (i == 0 ? lo : 0x80) || *p > (i == 0 ? hi : 0xBF))
-                return false;   //  also stops at the NUL of a cut sequence
-        }
-    }
-    return true;
-}
-
 static bool
 s_text_ok (const char *s, size_t max)
 {
@@ -103,7 +61,7 @@ s_text_ok (const char *s, size_t max)
     for (const char *p = s; *p; p++)
         if (((unsigned char) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
             return false;
-    return s_utf8_valid (s);
+    return json_utf8_valid (s, len);
 }
 
 static err_t s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path,

@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "config.h"
+#include "file.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -792,38 +793,6 @@ s_progress (size_t done, size_t total)
     fflush (stderr);
 }
 
-static char *
-s_read_file (const char *path, size_t *len)
-{
-    FILE *f = strcmp (path, "-") == 0 ? stdin : fopen (path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 65536 + 1 > cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            char *grown = realloc (buf, cap);
-            if (!grown) {
-                free (buf);
-                if (f != stdin)
-                    fclose (f);
-                return NULL;
-            }
-            buf = grown;
-        }
-        size_t got = fread (buf + n, 1, 65536, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (f != stdin)
-        fclose (f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 static int
 s_admin (service_t *svc)
 {
@@ -901,7 +870,7 @@ s_admin (service_t *svc)
     else if (strcmp (verb, "import") == 0 && argc == 3) {
         const resource_def_t *def = resource_find (what);
         size_t len = 0;
-        char *data = def ? s_read_file (config_argv (svc->config, 2), &len) : NULL;
+        char *data = def ? file_read (config_argv (svc->config, 2), 0, &len) : NULL;
         cJSON *report = NULL;
         if (!def)
             err_set (&err, ERR_NOT_FOUND, NULL, "no resource named '%s'", what);

@@ -1,5 +1,6 @@
 //  web: serving the pages, from the embedded table or from a checkout.
 #include "web.h"
+#include "file.h"
 #include "log.h"
 
 #include <errno.h>
@@ -11,29 +12,6 @@
 #include <sys/stat.h>
 
 #define WEB_MAX_FILE (16 * 1024 * 1024)
-
-const char *
-web_content_type (const char *name)
-{
-    //  Kept in step with scripts/embed.c, which cannot link this file.
-    static const char *const map[][2] = {
-        { ".html", "text/html; charset=utf-8" },
-        { ".js", "text/javascript; charset=utf-8" },
-        { ".mjs", "text/javascript; charset=utf-8" },
-        { ".css", "text/css; charset=utf-8" },
-        { ".json", "application/json; charset=utf-8" },
-        { ".svg", "image/svg+xml" },
-        { ".png", "image/png" },
-        { ".ico", "image/x-icon" },
-        { ".woff2", "font/woff2" },
-        { ".txt", "text/plain; charset=utf-8" },
-    };
-    const char *dot = strrchr (name, '.');
-    for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp (dot, map[i][0]) == 0)
-            return map[i][1];
-    return "application/octet-stream";
-}
 
 //  The URL path to look up: "/" is the program's index page. NULL for a
 //  path no file can have: outside /app/ and /common/, `..` or any
@@ -111,32 +89,6 @@ web_serve (http_req_t *req, const web_asset_t *table, size_t n)
     s_not_found (req);
 }
 
-static char *
-s_read_file (const char *path, size_t *len)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    struct stat st;
-    if (fstat (fileno (f), &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > WEB_MAX_FILE)
-        goto cleanup;
-    buf = malloc ((size_t) st.st_size + 1);
-    if (!buf)
-        goto cleanup;
-    size_t got = fread (buf, 1, (size_t) st.st_size, f);
-    if (got != (size_t) st.st_size || ferror (f)) {
-        free (buf);
-        buf = NULL;
-        goto cleanup;
-    }
-    buf[got] = '\0';
-    *len = got;
-cleanup:
-    fclose (f);
-    return buf;
-}
-
 void
 web_serve_dir (http_req_t *req, const char *root, const char *program_dir)
 {
@@ -164,7 +116,7 @@ web_serve_dir (http_req_t *req, const char *root, const char *program_dir)
         goto cleanup;
     }
     size_t len = 0;
-    data = s_read_file (real, &len);
+    data = file_read (real, WEB_MAX_FILE, &len);
     if (!data) {
         s_not_found (req);
         goto cleanup;
@@ -176,7 +128,7 @@ web_serve_dir (http_req_t *req, const char *root, const char *program_dir)
     }
     char etag[24];
     snprintf (etag, sizeof etag, "\"%016llx\"", (unsigned long long) h);
-    s_answer (req, web_content_type (real), etag, data, len, true);
+    s_answer (req, file_type (real), etag, data, len, true);
 cleanup:
     free (base);
     free (real);

@@ -54,8 +54,5 @@ void
 void
     web_serve_dir (http_req_t *req, const char *root, const char *program_dir);
 
-//  Content-Type for a file name by its extension.
-const char *
-    web_content_type (const char *name);
 
 #endif

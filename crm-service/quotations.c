@@ -14,6 +14,7 @@
 #include "crm.h"
 #include "clock.h"
 #include "json.h"
+#include "lines.h"
 #include "money.h"
 #include "series.h"
 
@@ -31,12 +32,7 @@ static const char *const s_languages[] = { "en", "id", "cs", "vi", "fa", "zh", N
 static const field_def_t s_line_fields[] = {
     { .name = "sku", .type = FT_TEXT, .max = 64 },
     { .name = "description", .type = FT_TEXT, .max = 500 },
-    { .name = "quantity", .type = FT_INT },
-    { .name = "unit_price_minor", .type = FT_INT },
-    { .name = "discount_percent", .type = FT_INT },
-    { .name = "tax_rate_bp", .type = FT_INT },
-    { .name = "line_total_minor", .type = FT_INT },
-    { .name = "tax_minor", .type = FT_INT },
+    LINES_PRICED_FIELDS,
     { NULL }
 };
 

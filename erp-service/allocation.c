@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *const alloc_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
+
 err_t
 alloc_read_open (db_t *db, const alloc_source_t *src, const char *party, const char *currency,
                  alloc_doc_t *docs, int max, int *n, err_info_t *err)

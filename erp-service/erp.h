@@ -275,6 +275,26 @@ typedef struct {
     const char *payment_noun;  //  "payment", "supplier payment": in errors
 } alloc_source_t;
 
+//  The ways money moves, for payments received and paid.
+extern const char *const alloc_methods[];
+
+//  The members every payment has after its party, amount and before its
+//  date, received or paid: currency, method, reference (unique: flags).
+#define ALLOC_PAYMENT_HEAD(reference_flags)                                                       \
+    { .name = "currency", .type = FT_CURRENCY, .flags = F_IMMUTABLE, .def = "\"EUR\"" },          \
+    { .name = "method", .type = FT_ENUM, .flags = F_FILTER | F_IMMUTABLE, .choices = alloc_methods, \
+      .def = "\"bank_transfer\"" },                                                               \
+    { .name = "reference", .type = FT_TEXT,                                                        \
+      .flags = F_REQUIRED | F_IMMUTABLE | F_FILTER | F_SEARCH | (reference_flags), .max = 100 }
+
+//  The members every payment has after its date: what the allocation
+//  computed (allocations listed with items' members) and notes.
+#define ALLOC_PAYMENT_TAIL(items)                                                                    \
+    { .name = "allocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                  \
+    { .name = "unallocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                \
+    { .name = "allocations", .type = FT_LIST, .flags = F_SYSTEM, .sub = (items), .def = "[]" },      \
+    { .name = "notes", .type = FT_TEXT, .max = 5000 }
+
 //  The checks a payment's body gets before it is booked, the same for
 //  money received and paid: no member of fields that is F_SYSTEM, the
 //  named list (src->ids_key) a list of at most max, and a reference that

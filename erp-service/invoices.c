@@ -12,6 +12,7 @@
 #include "erp.h"
 #include "clock.h"
 #include "json.h"
+#include "lines.h"
 #include "log.h"
 #include "outbox.h"
 
@@ -28,12 +29,7 @@ static const char *const s_statuses[] = { "open", "partly_paid", "paid", "void",
 
 static const field_def_t s_line_fields[] = { { .name = "product_id", .type = FT_TEXT, .max = 64 },
                                              { .name = "sku", .type = FT_TEXT, .max = 64 },
-                                             { .name = "quantity", .type = FT_INT },
-                                             { .name = "unit_price_minor", .type = FT_INT },
-                                             { .name = "discount_percent", .type = FT_INT },
-                                             { .name = "tax_rate_bp", .type = FT_INT },
-                                             { .name = "line_total_minor", .type = FT_INT },
-                                             { .name = "tax_minor", .type = FT_INT },
+                                             LINES_PRICED_FIELDS,
                                              { NULL } };
 
 static const field_def_t s_invoice_fields[] = {

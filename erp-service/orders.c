@@ -78,12 +78,7 @@ s_order_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *ol
 static const field_def_t s_line_fields[] = {
     { .name = "product_id", .type = FT_REF, .ref = "products" },
     { .name = "sku", .type = FT_TEXT },
-    { .name = "quantity", .type = FT_INT },
-    { .name = "unit_price_minor", .type = FT_INT },
-    { .name = "discount_percent", .type = FT_INT },
-    { .name = "tax_rate_bp", .type = FT_INT },
-    { .name = "line_total_minor", .type = FT_INT },
-    { .name = "tax_minor", .type = FT_INT },
+    LINES_PRICED_FIELDS,
     { .name = "reserved", .type = FT_INT },
     { .name = "shipped", .type = FT_INT },
     { NULL }

@@ -113,8 +113,6 @@ const resource_def_t erp_supplier_bills = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
-static const char *const s_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
-
 static const field_def_t s_alloc_fields[] = { { .name = "bill_id", .type = FT_TEXT, .max = 64 },
                                               { .name = "number", .type = FT_TEXT, .max = 40 },
                                               { .name = "amount_minor", .type = FT_INT },
@@ -130,25 +128,9 @@ static const field_def_t s_spay_fields[] = {
       .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,
       .min = 1,
       .max = MONEY_MAX },
-    { .name = "currency", .type = FT_CURRENCY, .flags = F_IMMUTABLE, .def = "\"EUR\"" },
-    { .name = "method",
-      .type = FT_ENUM,
-      .flags = F_FILTER | F_IMMUTABLE,
-      .choices = s_methods,
-      .def = "\"bank_transfer\"" },
-    { .name = "reference",
-      .type = FT_TEXT,
-      .flags = F_REQUIRED | F_IMMUTABLE | F_FILTER | F_SEARCH,
-      .max = 100 },
+    ALLOC_PAYMENT_HEAD (0),
     { .name = "paid_on", .type = FT_DATE, .flags = F_SORT | F_IMMUTABLE },
-    { .name = "allocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "unallocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "allocations",
-      .type = FT_LIST,
-      .flags = F_SYSTEM,
-      .sub = s_alloc_fields,
-      .def = "[]" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    ALLOC_PAYMENT_TAIL (s_alloc_fields),
     { NULL }
 };
 

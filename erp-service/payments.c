@@ -19,8 +19,6 @@
 
 #define PAY_MAX_INVOICES 200
 
-static const char *const s_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
-
 static const field_def_t s_alloc_fields[] = { { .name = "invoice_id", .type = FT_TEXT, .max = 64 },
                                               { .name = "number", .type = FT_TEXT, .max = 40 },
                                               { .name = "amount_minor", .type = FT_INT },
@@ -36,25 +34,9 @@ static const field_def_t s_payment_fields[] = {
       .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,
       .min = 1,
       .max = 9000000000000000 },
-    { .name = "currency", .type = FT_CURRENCY, .flags = F_IMMUTABLE, .def = "\"EUR\"" },
-    { .name = "method",
-      .type = FT_ENUM,
-      .flags = F_FILTER | F_IMMUTABLE,
-      .choices = s_methods,
-      .def = "\"bank_transfer\"" },
-    { .name = "reference",
-      .type = FT_TEXT,
-      .flags = F_REQUIRED | F_UNIQUE | F_IMMUTABLE | F_FILTER | F_SEARCH,
-      .max = 100 },
+    ALLOC_PAYMENT_HEAD (F_UNIQUE),
     { .name = "received_on", .type = FT_DATE, .flags = F_SORT | F_IMMUTABLE },
-    { .name = "allocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "unallocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "allocations",
-      .type = FT_LIST,
-      .flags = F_SYSTEM,
-      .sub = s_alloc_fields,
-      .def = "[]" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    ALLOC_PAYMENT_TAIL (s_alloc_fields),
     { NULL }
 };
 

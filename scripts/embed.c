@@ -9,6 +9,8 @@
 //  A folder that does not exist adds nothing. README.md and dotfiles (and
 //  dot-folders) are skipped.
 #define _GNU_SOURCE
+#include "file.h"
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,28 +71,6 @@ s_walk (const char *url, const char *dir)
     return rc;
 }
 
-static const char *
-s_type (const char *name)
-{
-    static const char *const map[][2] = {
-        { ".html", "text/html; charset=utf-8" },
-        { ".js", "text/javascript; charset=utf-8" },
-        { ".mjs", "text/javascript; charset=utf-8" },
-        { ".css", "text/css; charset=utf-8" },
-        { ".json", "application/json; charset=utf-8" },
-        { ".svg", "image/svg+xml" },
-        { ".png", "image/png" },
-        { ".ico", "image/x-icon" },
-        { ".woff2", "font/woff2" },
-        { ".txt", "text/plain; charset=utf-8" },
-    };
-    const char *dot = strrchr (name, '.');
-    for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp (dot, map[i][0]) == 0)
-            return map[i][1];
-    return "application/octet-stream";
-}
-
 static int
 s_cmp (const void *a, const void *b)
 {
@@ -107,40 +87,6 @@ s_cstring (FILE *out, const char *text)
         fputc (*p, out);
     }
     fputc ('"', out);
-}
-
-static unsigned char *
-s_read (const char *path, size_t *len)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 65536 > cap) {
-            cap = cap ? cap * 2 : 65536 * 2;
-            unsigned char *grown = realloc (buf, cap);
-            if (!grown) {
-                free (buf);
-                fclose (f);
-                return NULL;
-            }
-            buf = grown;
-        }
-        size_t got = fread (buf + n, 1, 65536, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror (f);
-    fclose (f);
-    if (bad) {
-        free (buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
 }
 
 //  The bytes as a string literal: printable ASCII as is, the rest as
@@ -198,7 +144,7 @@ main (int argc, char **argv)
     }
     for (size_t i = 0; i < s_count; i++) {
         size_t len = 0;
-        unsigned char *data = s_read (s_entries[i].file, &len);
+        unsigned char *data = (unsigned char *) file_read (s_entries[i].file, 0, &len);
         if (!data) {
             fprintf (stderr, "embed: cannot read %s\n", s_entries[i].file);
             fclose (out);
@@ -223,7 +169,7 @@ main (int argc, char **argv)
         fputs ("    { ", out);
         s_cstring (out, s_entries[i].url);
         fputs (", ", out);
-        s_cstring (out, s_type (s_entries[i].url));
+        s_cstring (out, file_type (s_entries[i].url));
         fprintf (out, ", s_d%zu, %zu, ", i, lens[i]);
         s_cstring (out, etags[i]);
         fputs (" },\n", out);
