@@ -7,18 +7,13 @@
 #include "clock.h"
 #include "log.h"
 
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sodium.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 static const char *const s_roles[] = { "admin", "sales", NULL };
 
@@ -33,17 +28,11 @@ setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
     assert_non_null (f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_audit.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
-    snprintf (f->path, sizeof f->path, "%s/svc.db", f->dir);
+    support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_audit");
     auth_set_roles (s_roles);
-    err_info_t err;
-    err_clear (&err);
-    f->db = db_open (f->path, "normal", &err);
-    assert_non_null (f->db);
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "auth.2", auth_migration_2_sql },
                                           { "audit.1", audit_migration_sql } };
-    assert_int_equal (db_migrate (f->db, migrations, 3, &err), ERR_OK);
+    f->db = support_db_open (f->path, migrations, 3);
     audit_start (365);
     audit_context_clear ();
     *state = f;
@@ -51,20 +40,11 @@ setup (void **state)
 }
 
 static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove (path);
-}
-
-static int
 teardown (void **state)
 {
     fixture_t *f = *state;
     db_destroy (&f->db);
-    nftw (f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    support_rmtree (f->dir);
     free (f);
     return 0;
 }
@@ -210,11 +190,8 @@ static void
 test_audit_is_off_until_started_then_a_missing_table_fails_the_write (void **state)
 {
     (void) state;
-    char dir[64];
-    snprintf (dir, sizeof dir, "/tmp/test_audit_off.XXXXXX");
-    assert_non_null (mkdtemp (dir));
-    char path[128];
-    snprintf (path, sizeof path, "%s/x.db", dir);
+    char dir[64], path[128];
+    support_tmpdir (dir, sizeof dir, path, sizeof path, "test_audit_off");
     err_info_t err;
     err_clear (&err);
     db_t *db = db_open (path, "normal", &err);
@@ -225,7 +202,7 @@ test_audit_is_off_until_started_then_a_missing_table_fails_the_write (void **sta
     assert_true (audit_enabled ());
     assert_int_not_equal (audit_write (db, "token.issued", "t", NULL, &err), ERR_OK);
     db_destroy (&db);
-    nftw (dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    support_rmtree (dir);
 }
 
 //  --- bad credentials per address (auth_guess_*) ---

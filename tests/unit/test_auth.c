@@ -5,20 +5,16 @@
 #include "auth.h"
 #include "log.h"
 
+#include "support.h"
+
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sodium.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 static const char *const s_roles[] = { "admin", "sales", "viewer", NULL };
 
@@ -33,17 +29,11 @@ setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
     assert_non_null (f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_auth.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
-    snprintf (f->path, sizeof f->path, "%s/svc.db", f->dir);
+    support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_auth");
     auth_set_roles (s_roles);
     auth_set_token_prefix ("tok");
-    err_info_t err;
-    err_clear (&err);
-    f->db = db_open (f->path, "normal", &err);
-    assert_non_null (f->db);
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "auth.2", auth_migration_2_sql } };
-    assert_int_equal (db_migrate (f->db, migrations, 2, &err), ERR_OK);
+    f->db = support_db_open (f->path, migrations, 2);
     auth_set_session_idle (AUTH_SESSION_IDLE);
     auth_set_login_limits (AUTH_LOGIN_LOCK, AUTH_LOGIN_DELAY_MS);
     *state = f;
@@ -51,20 +41,11 @@ setup (void **state)
 }
 
 static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove (path);
-}
-
-static int
 teardown (void **state)
 {
     fixture_t *f = *state;
     db_destroy (&f->db);
-    nftw (f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    support_rmtree (f->dir);
     free (f);
     return 0;
 }
@@ -315,18 +296,6 @@ test_auth_user_with_role_unknown_to_the_service_is_refused (void **state)
 //  ---------------------------------------------------------------------
 //  Bootstrap
 
-static char *
-s_slurp (const char *path)
-{
-    FILE *in = fopen (path, "rb");
-    assert_non_null (in);
-    static char buf[256];
-    size_t n = fread (buf, 1, sizeof buf - 1, in);
-    buf[n] = '\0';
-    fclose (in);
-    return buf;
-}
-
 static void
 test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
 {
@@ -344,7 +313,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (stat (file, &st), 0);
     assert_int_equal (st.st_mode & 0777, 0600);
     char token[AUTH_TOKEN_LEN];
-    snprintf (token, sizeof token, "%s", s_slurp (file));
+    snprintf (token, sizeof token, "%s", support_read_file (file));
     size_t len = strlen (token);
     assert_true (len > 1 && token[len - 1] == '\n');
     token[len - 1] = '\0';
@@ -362,7 +331,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (stat (pw_file, &st), 0);
     assert_int_equal (st.st_mode & 0777, 0600);
     char password[64];
-    snprintf (password, sizeof password, "%s", s_slurp (pw_file));
+    snprintf (password, sizeof password, "%s", support_read_file (pw_file));
     assert_int_equal (strlen (password), AUTH_FIRST_PASSWORD_LEN + 1);
     password[AUTH_FIRST_PASSWORD_LEN] = '\0';
     auth_session_t who;
@@ -374,7 +343,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_OK);
     assert_false (created);
     assert_false (db_in_tx (f->db));
-    assert_int_equal (strncmp (s_slurp (file), token, strlen (token)), 0);
+    assert_int_equal (strncmp (support_read_file (file), token, strlen (token)), 0);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM users", NULL, -1), 1);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM tokens", NULL, -1), 1);
     assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
@@ -421,7 +390,7 @@ test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600 (void **state)
     assert_int_equal (stat (file, &st), 0);
     assert_int_equal (st.st_mode & 0777, 0600);
     //  Truncated: only the token line.
-    const char *text = s_slurp (file);
+    const char *text = support_read_file (file);
     assert_int_equal (strncmp (text, "tok_", 4), 0);
     assert_int_equal (strlen (text), 4 + 43 + 1);
 }
