@@ -30,9 +30,10 @@ s_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err
         return err_set (err, ERR_INVALID, "id", "id must be a UUID");
     if (!cJSON_IsString (name) || !*name->valuestring)
         return err_set (err, ERR_INVALID, "name", "name is required");
-    sqlite3_stmt *stmt = db_stmt (db, "INSERT INTO customers (id, name, version) VALUES (?1, ?2, 1) "
-                                      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-                                      "version = version + 1 RETURNING version");
+    sqlite3_stmt *stmt =
+        db_stmt (db, "INSERT INTO customers (id, name, version) VALUES (?1, ?2, 1) "
+                     "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                     "version = version + 1 RETURNING version");
     sqlite3_bind_text (stmt, 1, id->valuestring, -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 2, name->valuestring, -1, SQLITE_STATIC);
     if (sqlite3_step (stmt) != SQLITE_ROW) {
@@ -53,7 +54,8 @@ s_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err
 
 //  Writes a customer and an event, then refuses: nothing may remain.
 static err_t
-s_write_then_fail (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
+s_write_then_fail (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result,
+                   err_info_t *err)
 {
     err_t rc = s_upsert (db, actor, data, result, err);
     cJSON_Delete (*result);
@@ -85,16 +87,19 @@ s_whoami (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err
     cJSON_AddStringToObject (*result, "user_id", actor->user_id);
     cJSON_AddStringToObject (*result, "name", actor->name);
     cJSON_AddBoolToObject (*result, "is_bridge", actor->is_bridge);
-    cJSON_AddStringToObject (*result, "causation_id", actor->causation_id ? actor->causation_id : "");
+    cJSON_AddStringToObject (*result, "causation_id",
+                             actor->causation_id ? actor->causation_id : "");
     return ERR_OK;
 }
 
 static err_t
-s_snapshot (db_t *db, const char *entity, const char *after_id, int max, cJSON **items, err_info_t *err)
+s_snapshot (db_t *db, const char *entity, const char *after_id, int max, cJSON **items,
+            err_info_t *err)
 {
     if (strcmp (entity, "customer") != 0)
         return err_set (err, ERR_NOT_FOUND, "entity", "no entity %s", entity);
-    sqlite3_stmt *stmt = db_stmt (db, "SELECT id, name FROM customers WHERE id > ?1 ORDER BY id LIMIT ?2");
+    sqlite3_stmt *stmt =
+        db_stmt (db, "SELECT id, name FROM customers WHERE id > ?1 ORDER BY id LIMIT ?2");
     sqlite3_bind_text (stmt, 1, after_id ? after_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int (stmt, 2, max);
     *items = cJSON_CreateArray ();
@@ -185,7 +190,7 @@ support_command_teardown (void **state)
         support_zclose (f->client);
     command_server_destroy (&f->server);
     assert_null (f->server);
-    command_server_destroy (&f->server);    //  safe twice
+    command_server_destroy (&f->server);   //  safe twice
     db_pool_destroy (&f->pool);
     support_zterm (f->ctx);
     support_rmtree (f->dir);

@@ -142,7 +142,8 @@ s_on_commit (void *arg)
 
 //  The pages: a table as scripts/embed.c writes it, sorted by path.
 static const web_asset_t s_assets[] = {
-    { "/app/deep/er/mod.js", "text/javascript; charset=utf-8", "export {};\n", 11, "\"00000000000000d1\"" },
+    { "/app/deep/er/mod.js", "text/javascript; charset=utf-8", "export {};\n", 11,
+      "\"00000000000000d1\"" },
     { "/app/index.html", "text/html; charset=utf-8", "<!doctype html><title>t</title>", 31,
       "\"00000000000000a1\"" },
     { "/common/api.js", "text/javascript; charset=utf-8", "export const api = 1;\n", 22,
@@ -160,8 +161,10 @@ support_http_setup (void **state)
     assert_non_null (f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_http");
     auth_set_roles (s_roles);
-    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "http.1", http_migration_sql },
-                                          { "test.1", s_schema }, { "auth.2", auth_migration_2_sql } };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql },
+                                          { "http.1", http_migration_sql },
+                                          { "test.1", s_schema },
+                                          { "auth.2", auth_migration_2_sql } };
     f->db = support_db_open (f->path, migrations, 4);
     err_info_t err;
     err_clear (&err);
@@ -261,7 +264,7 @@ s_send_all (int fd, const char *data, size_t len)
 //  headers set it or Transfer-Encoding. Reads the answer to the close.
 int
 support_http_request (support_http_t *f, const char *method, const char *path, const char *headers,
-           const char *body, size_t body_len, support_http_resp_t *resp)
+                      const char *body, size_t body_len, support_http_resp_t *resp)
 {
     memset (resp, 0, sizeof *resp);
     int fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -333,8 +336,8 @@ support_http_get (support_http_t *f, const char *path, const char *token, suppor
 
 //  POST a JSON body with the admin token (and an Idempotency-Key if key).
 int
-support_http_post (support_http_t *f, const char *path, const char *token, const char *key, const char *json,
-        support_http_resp_t *resp)
+support_http_post (support_http_t *f, const char *path, const char *token, const char *key,
+                   const char *json, support_http_resp_t *resp)
 {
     char headers[512];
     int n = snprintf (headers, sizeof headers,
@@ -380,4 +383,3 @@ support_http_notes (support_http_t *f)
 {
     return db_scalar_int (f->db, "SELECT count(*) FROM notes", NULL, -1);
 }
-

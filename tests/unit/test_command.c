@@ -30,7 +30,8 @@ test_command_apply_runs_handler_in_one_transaction (void **state)
     char cmd_id[ID_LEN], id[ID_LEN];
     id_new (cmd_id);
     id_new (id);
-    cJSON *reply = support_command_apply (f, cmd_id, "customer.upsert", s_customer (id, "Acme"), NULL);
+    cJSON *reply =
+        support_command_apply (f, cmd_id, "customer.upsert", s_customer (id, "Acme"), NULL);
     const cJSON *result = cJSON_GetObjectItem (reply, "result");
     assert_string_equal (support_str (result, "id"), id);
     assert_int_equal (support_int (result, "version"), 1);
@@ -72,11 +73,15 @@ test_command_repeated_cmd_id_applies_once (void **state)
     id_new (cmd_id);
     id_new (id);
     char first[1024], again[1024];
-    snprintf (first, sizeof first, "{\"op\":\"apply\",\"cmd_id\":\"%s\",\"type\":\"customer.upsert\","
-                                   "\"data\":%s}", cmd_id, s_customer (id, "Acme"));
+    snprintf (first, sizeof first,
+              "{\"op\":\"apply\",\"cmd_id\":\"%s\",\"type\":\"customer.upsert\","
+              "\"data\":%s}",
+              cmd_id, s_customer (id, "Acme"));
     //  Same cmd_id, other data: still the first answer, nothing runs.
-    snprintf (again, sizeof again, "{\"op\":\"apply\",\"cmd_id\":\"%s\",\"type\":\"customer.upsert\","
-                                   "\"data\":%s}", cmd_id, s_customer (id, "Other"));
+    snprintf (again, sizeof again,
+              "{\"op\":\"apply\",\"cmd_id\":\"%s\",\"type\":\"customer.upsert\","
+              "\"data\":%s}",
+              cmd_id, s_customer (id, "Other"));
     bus_msg_t one, two;
     support_command_request (f, first, &one);
     support_command_request (f, again, &two);
@@ -100,7 +105,8 @@ test_command_repeated_cmd_id_applies_once (void **state)
     assert_int_equal (support_command_commits (), 1);
     assert_int_equal (support_count (f->db, "outbox"), 1);
     assert_int_equal (db_scalar_int (f->db, "SELECT version FROM customers", NULL, -1), 1);
-    assert_int_equal (db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE name = 'Acme'", NULL, -1), 1);
+    assert_int_equal (
+        db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE name = 'Acme'", NULL, -1), 1);
 
     //  The in-process path sees the same inbox.
     cJSON *data = cJSON_CreateObject ();
@@ -117,9 +123,9 @@ test_command_repeated_cmd_id_applies_once (void **state)
 //  and leaves no customer, event, inbox row or commit behind.
 static const struct {
     const char *type;
-    const char *name;       //  the customer's name; NULL: data is {}
+    const char *name;   //  the customer's name; NULL: data is {}
     const char *code;
-    const char *field;      //  NULL: not checked
+    const char *field;   //  NULL: not checked
     const char *message;
     bool retry;
 } s_refused[] = {
@@ -138,7 +144,8 @@ test_command_refused_apply_replies_with_its_code_and_stores_nothing (void **stat
         id_new (cmd_id);
         id_new (id);
         const char *data = s_refused[i].name ? s_customer (id, s_refused[i].name) : "{}";
-        cJSON *reply = support_command_apply (f, cmd_id, s_refused[i].type, data, s_refused[i].code);
+        cJSON *reply =
+            support_command_apply (f, cmd_id, s_refused[i].type, data, s_refused[i].code);
         if (s_refused[i].field)
             assert_string_equal (support_str (reply, "field"), s_refused[i].field);
         if (s_refused[i].message)
@@ -162,10 +169,11 @@ test_command_failed_command_can_be_sent_again (void **state)
     char cmd_id[ID_LEN], id[ID_LEN];
     id_new (cmd_id);
     id_new (id);
-    cJSON_Delete (support_command_apply (f, cmd_id, "customer.write_then_fail", s_customer (id, "Acme"),
-                                         "business_rule"));
+    cJSON_Delete (support_command_apply (f, cmd_id, "customer.write_then_fail",
+                                         s_customer (id, "Acme"), "business_rule"));
     //  Once the cause is fixed, the same cmd_id works.
-    cJSON_Delete (support_command_apply (f, cmd_id, "customer.upsert", s_customer (id, "Acme"), NULL));
+    cJSON_Delete (
+        support_command_apply (f, cmd_id, "customer.upsert", s_customer (id, "Acme"), NULL));
     assert_int_equal (support_count (f->db, "customers"), 1);
     assert_int_equal (support_count (f->db, "inbox"), 1);
 }
@@ -196,12 +204,16 @@ static const char *s_garbage[] = {
     "{\"op\":\"explode\"}",
     "{\"op\":\"apply\"}",
     "{\"op\":\"apply\",\"cmd_id\":\"not-a-uuid\",\"type\":\"customer.upsert\",\"data\":{}}",
-    "{\"op\":\"apply\",\"cmd_id\":\"6F9619FF-8B86-D011-B42D-00C04FC964FF\",\"type\":\"customer.upsert\",\"data\":{}}",
+    "{\"op\":\"apply\",\"cmd_id\":\"6F9619FF-8B86-D011-B42D-00C04FC964FF\",\"type\":\"customer."
+    "upsert\",\"data\":{}}",
     "{\"op\":\"apply\",\"cmd_id\":42,\"type\":\"customer.upsert\",\"data\":{}}",
     "{\"op\":\"apply\",\"cmd_id\":\"6f9619ff-8b86-d011-b42d-00c04fc964ff\",\"type\":7,\"data\":{}}",
-    "{\"op\":\"apply\",\"cmd_id\":\"6f9619ff-8b86-d011-b42d-00c04fc964ff\",\"type\":\"\",\"data\":{}}",
-    "{\"op\":\"apply\",\"cmd_id\":\"6f9619ff-8b86-d011-b42d-00c04fc964ff\",\"type\":\"customer.upsert\"}",
-    "{\"op\":\"apply\",\"cmd_id\":\"6f9619ff-8b86-d011-b42d-00c04fc964ff\",\"type\":\"customer.upsert\",\"data\":[]}",
+    "{\"op\":\"apply\",\"cmd_id\":\"6f9619ff-8b86-d011-b42d-00c04fc964ff\",\"type\":\"\",\"data\":{"
+    "}}",
+    "{\"op\":\"apply\",\"cmd_id\":\"6f9619ff-8b86-d011-b42d-00c04fc964ff\",\"type\":\"customer."
+    "upsert\"}",
+    "{\"op\":\"apply\",\"cmd_id\":\"6f9619ff-8b86-d011-b42d-00c04fc964ff\",\"type\":\"customer."
+    "upsert\",\"data\":[]}",
     "{\"op\":\"replay\"}",
     "{\"op\":\"replay\",\"from_seq\":\"1\"}",
     "{\"op\":\"replay\",\"from_seq\":-1}",
@@ -223,7 +235,8 @@ test_command_garbage_frame_gets_error_reply (void **state)
     support_command_t *f = *state;
     for (size_t i = 0; i < sizeof s_garbage / sizeof s_garbage[0]; i++) {
         cJSON *reply = support_command_call (f, s_garbage[i]);
-        if (strcmp (support_str (reply, "op"), "error") != 0 || strcmp (support_str (reply, "code"), "bad_request") != 0)
+        if (strcmp (support_str (reply, "op"), "error") != 0
+            || strcmp (support_str (reply, "code"), "bad_request") != 0)
             fail_msg ("request %zu (%s) got %s", i, s_garbage[i], cJSON_PrintUnformatted (reply));
         assert_true (strlen (support_str (reply, "message")) > 0);
         cJSON_Delete (reply);
@@ -391,30 +404,31 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_command_apply_runs_handler_in_one_transaction, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_handler_acts_as_bridge_with_causation_id, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_repeated_cmd_id_applies_once, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_refused_apply_replies_with_its_code_and_stores_nothing,
+        cmocka_unit_test_setup_teardown (test_command_apply_runs_handler_in_one_transaction,
                                          support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_failed_command_can_be_sent_again, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_retryable_failure_runs_again, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_garbage_frame_gets_error_reply, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_wrong_frame_count_gets_error_reply, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_oversized_frame_is_dropped_and_server_lives, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_server_apply_checks_its_arguments, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_start_fails_when_endpoint_is_taken, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_curve_admits_only_allowed_clients, support_command_setup,
-                                         support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_handler_acts_as_bridge_with_causation_id,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_repeated_cmd_id_applies_once,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_command_refused_apply_replies_with_its_code_and_stores_nothing,
+            support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_failed_command_can_be_sent_again,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_retryable_failure_runs_again,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_garbage_frame_gets_error_reply,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_wrong_frame_count_gets_error_reply,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_oversized_frame_is_dropped_and_server_lives,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_server_apply_checks_its_arguments,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_start_fails_when_endpoint_is_taken,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_command_curve_admits_only_allowed_clients,
+                                         support_command_setup, support_command_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

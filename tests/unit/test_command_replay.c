@@ -117,7 +117,8 @@ test_snapshot_pages_through_records (void **state)
     support_command_upsert_n (f, 3, ids);
     qsort (ids, 3, ID_LEN, s_cmp);
 
-    cJSON *page = support_command_call (f, "{\"op\":\"snapshot\",\"entity\":\"customer\",\"after_id\":null,\"max\":2}");
+    cJSON *page = support_command_call (
+        f, "{\"op\":\"snapshot\",\"entity\":\"customer\",\"after_id\":null,\"max\":2}");
     assert_string_equal (support_str (page, "op"), "snapshot_page");
     assert_string_equal (support_str (page, "entity"), "customer");
     const cJSON *items = cJSON_GetObjectItem (page, "items");
@@ -126,7 +127,8 @@ test_snapshot_pages_through_records (void **state)
     assert_string_equal (support_str (page, "next_after_id"), ids[1]);
     cJSON_Delete (page);
 
-    page = support_command_callf (f, "{\"op\":\"snapshot\",\"entity\":\"customer\",\"after_id\":\"%s\",\"max\":2}", ids[1]);
+    page = support_command_callf (
+        f, "{\"op\":\"snapshot\",\"entity\":\"customer\",\"after_id\":\"%s\",\"max\":2}", ids[1]);
     items = cJSON_GetObjectItem (page, "items");
     assert_int_equal (cJSON_GetArraySize (items), 1);
     assert_string_equal (support_str (cJSON_GetArrayItem (items, 0), "id"), ids[2]);
@@ -181,7 +183,8 @@ test_apply_batch_dedups_each_command (void **state)
     assert_int_equal (cJSON_GetArraySize (replies), 4);
     assert_string_equal (support_str (cJSON_GetArrayItem (replies, 0), "status"), "ok");
     assert_string_equal (support_str (cJSON_GetArrayItem (replies, 1), "status"), "ok");
-    assert_true (cJSON_Compare (cJSON_GetArrayItem (replies, 0), cJSON_GetArrayItem (replies, 2), true));
+    assert_true (
+        cJSON_Compare (cJSON_GetArrayItem (replies, 0), cJSON_GetArrayItem (replies, 2), true));
     assert_string_equal (support_str (cJSON_GetArrayItem (replies, 3), "status"), "error");
     assert_string_equal (support_str (cJSON_GetArrayItem (replies, 3), "cmd_id"), c);
     char *first_a = cJSON_PrintUnformatted (cJSON_GetArrayItem (replies, 0));
@@ -199,7 +202,8 @@ test_apply_batch_dedups_each_command (void **state)
         "{\"op\":\"apply_batch\",\"commands\":["
         "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"A\"}},"
         "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"B\"}},"
-        "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"C\"}}]}",
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"C\"}}]"
+        "}",
         a, ida, b, idb, c, idc);
     replies = cJSON_GetObjectItem (batch, "replies");
     assert_int_equal (cJSON_GetArraySize (replies), 3);
@@ -233,7 +237,8 @@ test_apply_batch_failed_command_rolls_back_only_itself (void **state)
         f,
         "{\"op\":\"apply_batch\",\"commands\":["
         "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"A\"}},"
-        "{\"cmd_id\":\"%s\",\"type\":\"customer.write_then_fail\",\"data\":{\"id\":\"%s\",\"name\":\"B\"}},"
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.write_then_fail\",\"data\":{\"id\":\"%s\",\"name\":"
+        "\"B\"}},"
         "{\"cmd_id\":\"bad\",\"type\":\"customer.upsert\",\"data\":{}},"
         "7,"
         "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":\"x\"}]}",
@@ -253,7 +258,8 @@ test_apply_batch_failed_command_rolls_back_only_itself (void **state)
     assert_int_equal (support_count (f->db, "customers"), 1);
     assert_int_equal (support_count (f->db, "outbox"), 1);
     assert_int_equal (support_count (f->db, "inbox"), 1);
-    assert_int_equal (db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE id = ?1", ida, -1), 1);
+    assert_int_equal (
+        db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE id = ?1", ida, -1), 1);
 }
 
 static void
@@ -272,24 +278,24 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_replay_returns_events_in_order_then_end, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_replay_of_empty_outbox_ends_at_zero, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_replay_before_retention_requires_snapshot, support_command_setup,
-                                         support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_returns_events_in_order_then_end,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_of_empty_outbox_ends_at_zero,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_before_retention_requires_snapshot,
+                                         support_command_setup, support_command_teardown),
         cmocka_unit_test_setup_teardown (test_replay_max_is_capped, support_command_setup,
                                          support_command_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_pages_through_records, support_command_setup,
                                          support_command_teardown),
         cmocka_unit_test_setup_teardown (test_command_ping_reports_last_seq, support_command_setup,
                                          support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_apply_batch_dedups_each_command, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_apply_batch_failed_command_rolls_back_only_itself, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_apply_batch_of_nothing_is_an_empty_reply, support_command_setup,
-                                         support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_apply_batch_dedups_each_command,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_apply_batch_failed_command_rolls_back_only_itself,
+                                         support_command_setup, support_command_teardown),
+        cmocka_unit_test_setup_teardown (test_apply_batch_of_nothing_is_an_empty_reply,
+                                         support_command_setup, support_command_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

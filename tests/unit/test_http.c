@@ -88,7 +88,8 @@ test_http_missing_or_bad_token_is_401 (void **state)
     assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 401);
     support_http_resp_free (&r);
     //  The handler never ran for a refused write.
-    assert_int_equal (support_http_post (f, "/notes", "tok_bad", NULL, "{\"body\":\"x\"}", &r), 401);
+    assert_int_equal (support_http_post (f, "/notes", "tok_bad", NULL, "{\"body\":\"x\"}", &r),
+                      401);
     support_http_resp_free (&r);
     assert_int_equal (support_http_note_calls (), 0);
     assert_int_equal (support_http_notes (f), 0);
@@ -264,7 +265,8 @@ test_http_write_route_commits_on_success (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"kept\"}", &r), 201);
+    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"kept\"}", &r),
+                      201);
     support_http_resp_free (&r);
     assert_int_equal (support_http_notes (f), 1);
     assert_int_equal (
@@ -277,8 +279,9 @@ test_http_failed_write_handler_is_rolled_back (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"gone\",\"fail\":true}", &r),
-                      422);
+    assert_int_equal (
+        support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"gone\",\"fail\":true}", &r),
+        422);
     assert_string_equal (support_http_error_code (&r), "business_rule");
     assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"), "fail");
     support_http_resp_free (&r);
@@ -295,7 +298,8 @@ test_http_failed_write_handler_is_rolled_back (void **state)
     assert_int_equal (support_http_notes (f), 0);
 
     //  The connection is usable afterwards: no transaction left open.
-    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"ok\"}", &r), 201);
+    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"ok\"}", &r),
+                      201);
     support_http_resp_free (&r);
     assert_int_equal (support_http_notes (f), 1);
 }
@@ -308,9 +312,11 @@ test_http_idempotency_key_replays_stored_answer_and_runs_once (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t first, again;
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-1", "{\"body\":\"once\"}", &first), 201);
+    assert_int_equal (
+        support_http_post (f, "/notes", f->token, "key-1", "{\"body\":\"once\"}", &first), 201);
     assert_null (support_http_header (&first, "Idempotent-Replayed"));
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-1", "{\"body\":\"once\"}", &again), 201);
+    assert_int_equal (
+        support_http_post (f, "/notes", f->token, "key-1", "{\"body\":\"once\"}", &again), 201);
     assert_string_equal (support_http_header (&again, "Idempotent-Replayed"), "true");
     assert_int_equal (again.body_len, first.body_len);
     assert_memory_equal (again.body, first.body, first.body_len);
@@ -320,7 +326,8 @@ test_http_idempotency_key_replays_stored_answer_and_runs_once (void **state)
     support_http_resp_free (&again);
 
     //  Keys belong to a user: bob's "key-1" is another request.
-    assert_int_equal (support_http_post (f, "/notes", f->token2, "key-1", "{\"body\":\"once\"}", &again), 201);
+    assert_int_equal (
+        support_http_post (f, "/notes", f->token2, "key-1", "{\"body\":\"once\"}", &again), 201);
     assert_null (support_http_header (&again, "Idempotent-Replayed"));
     support_http_resp_free (&again);
     assert_int_equal (support_http_note_calls (), 2);
@@ -332,15 +339,18 @@ test_http_idempotency_key_with_different_body_is_422 (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"a\"}", &r), 201);
+    assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"a\"}", &r),
+                      201);
     support_http_resp_free (&r);
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"b\"}", &r), 422);
+    assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"b\"}", &r),
+                      422);
     assert_string_equal (support_http_error_code (&r), "business_rule");
     assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"),
                          "Idempotency-Key");
     support_http_resp_free (&r);
     //  The same body on another route is another request too.
-    assert_int_equal (support_http_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", &r), 422);
+    assert_int_equal (
+        support_http_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", &r), 422);
     support_http_resp_free (&r);
     assert_int_equal (support_http_note_calls (), 1);
     assert_int_equal (support_http_notes (f), 1);
@@ -351,11 +361,13 @@ test_http_failed_request_does_not_use_up_its_key (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
-                      422);
+    assert_int_equal (
+        support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
+        422);
     support_http_resp_free (&r);
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
-                      422);
+    assert_int_equal (
+        support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
+        422);
     assert_null (support_http_header (&r, "Idempotent-Replayed"));
     support_http_resp_free (&r);
     assert_int_equal (support_http_note_calls (), 2);   //  ran both times
@@ -376,34 +388,36 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_http_literal_segment_beats_parameter, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_several_parameters_are_bound_by_name, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_unknown_path_is_404_known_path_other_method_is_405, support_http_setup,
-                                         support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_literal_segment_beats_parameter,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_several_parameters_are_bound_by_name,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_http_unknown_path_is_404_known_path_other_method_is_405, support_http_setup,
+            support_http_teardown),
         cmocka_unit_test_setup_teardown (test_http_missing_or_bad_token_is_401, support_http_setup,
                                          support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_probes_and_metrics_are_public, support_http_setup,
-                                         support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_probes_and_metrics_are_public,
+                                         support_http_setup, support_http_teardown),
         cmocka_unit_test_setup_teardown (test_http_body_over_one_mib_is_413, support_http_setup,
                                          support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_body_json_wants_json_content_type, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_malformed_or_non_object_json_is_400, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_if_match_and_query_are_parsed, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_write_route_commits_on_success, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_failed_write_handler_is_rolled_back, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_idempotency_key_replays_stored_answer_and_runs_once, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_idempotency_key_with_different_body_is_422, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_failed_request_does_not_use_up_its_key, support_http_setup,
-                                         support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_body_json_wants_json_content_type,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_malformed_or_non_object_json_is_400,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_if_match_and_query_are_parsed,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_write_route_commits_on_success,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_failed_write_handler_is_rolled_back,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_http_idempotency_key_replays_stored_answer_and_runs_once, support_http_setup,
+            support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_idempotency_key_with_different_body_is_422,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_failed_request_does_not_use_up_its_key,
+                                         support_http_setup, support_http_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -22,16 +22,19 @@ s_open_session (support_http_t *f, const char *user_id, char *sid, auth_session_
     err_info_t err;
     err_clear (&err);
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (auth_session_create (f->db, user_id, "127.0.0.1", clock_now_ms (), sid, session, &err),
-                      ERR_OK);
+    assert_int_equal (
+        auth_session_create (f->db, user_id, "127.0.0.1", clock_now_ms (), sid, session, &err),
+        ERR_OK);
     assert_int_equal (db_commit (f->db, &err), ERR_OK);
 }
 
 static int
-s_cookie_post (support_http_t *f, const char *sid, const char *csrf, const char *origin, support_http_resp_t *r)
+s_cookie_post (support_http_t *f, const char *sid, const char *csrf, const char *origin,
+               support_http_resp_t *r)
 {
     char headers[512];
-    int n = snprintf (headers, sizeof headers, "Cookie: tok_session=%s\r\nContent-Type: application/json\r\n", sid);
+    int n = snprintf (headers, sizeof headers,
+                      "Cookie: tok_session=%s\r\nContent-Type: application/json\r\n", sid);
     if (csrf)
         n += snprintf (headers + n, sizeof headers - (size_t) n, "X-CSRF-Token: %s\r\n", csrf);
     if (origin)
@@ -57,7 +60,8 @@ test_http_session_cookie_authenticates_and_writes_need_the_csrf_token (void **st
     assert_int_equal (s_cookie_post (f, sid, NULL, NULL, &r), 403);
     assert_string_equal (support_http_error_code (&r), "csrf_failed");
     support_http_resp_free (&r);
-    assert_int_equal (s_cookie_post (f, sid, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, &r), 403);
+    assert_int_equal (
+        s_cookie_post (f, sid, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, &r), 403);
     support_http_resp_free (&r);
     assert_int_equal (s_cookie_post (f, sid, session.csrf_token, "http://evil.example", &r), 403);
     assert_string_equal (support_http_error_code (&r), "csrf_failed");
@@ -71,7 +75,8 @@ test_http_session_cookie_authenticates_and_writes_need_the_csrf_token (void **st
     //  A foreign Origin is refused for a bearer token's write as well.
     char bearer[512];
     snprintf (bearer, sizeof bearer,
-              "Authorization: Bearer %s\r\nContent-Type: application/json\r\nOrigin: https://evil.example\r\n",
+              "Authorization: Bearer %s\r\nContent-Type: application/json\r\nOrigin: "
+              "https://evil.example\r\n",
               f->token);
     assert_int_equal (support_http_request (f, "POST", "/notes", bearer, "{}", 2, &r), 403);
     support_http_resp_free (&r);
@@ -157,11 +162,13 @@ test_http_pages_come_from_the_table_with_etag_and_304 (void **state)
     support_http_resp_free (&r);
     assert_int_equal (support_http_get (f, "/common/api.js", NULL, &r), 200);
     support_http_resp_free (&r);
-    assert_int_equal (support_http_request (f, "GET", "/common/api.js", "If-None-Match: \"00000000000000c1\"\r\n", NULL, 0, &r),
+    assert_int_equal (support_http_request (f, "GET", "/common/api.js",
+                                            "If-None-Match: \"00000000000000c1\"\r\n", NULL, 0, &r),
                       304);
     assert_int_equal (r.body_len, 0);
     support_http_resp_free (&r);
-    assert_int_equal (support_http_request (f, "GET", "/common/api.js", "If-None-Match: \"00000000000000a1\"\r\n", NULL, 0, &r),
+    assert_int_equal (support_http_request (f, "GET", "/common/api.js",
+                                            "If-None-Match: \"00000000000000a1\"\r\n", NULL, 0, &r),
                       200);
     support_http_resp_free (&r);
     //  Only GET and HEAD.
@@ -174,9 +181,19 @@ test_http_pages_refuse_paths_out_of_the_folders (void **state)
 {
     support_http_t *f = *state;
     const char *paths[] = {
-        "/app/../common/api.js", "/app/%2e%2e/common/api.js", "/app/index.html%00.js", "/app/index.html%00",
-        "/app//index.html", "/app/.index.html", "/app/", "/app", "/common/README.md", "/app/deep\\er/mod.js",
-        "/app/nope.js", "/index.html", "/app/deep/er/../er/mod.js",
+        "/app/../common/api.js",
+        "/app/%2e%2e/common/api.js",
+        "/app/index.html%00.js",
+        "/app/index.html%00",
+        "/app//index.html",
+        "/app/.index.html",
+        "/app/",
+        "/app",
+        "/common/README.md",
+        "/app/deep\\er/mod.js",
+        "/app/nope.js",
+        "/index.html",
+        "/app/deep/er/../er/mod.js",
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         support_http_resp_t r;
@@ -212,20 +229,22 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_http_session_cookie_authenticates_and_writes_need_the_csrf_token, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_a_session_that_must_change_its_password_reaches_only_the_session_routes, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_every_answer_carries_the_security_headers, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_head_is_a_get_without_the_body, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_pages_come_from_the_table_with_etag_and_304, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_pages_refuse_paths_out_of_the_folders, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_start_fails_when_port_is_taken, support_http_setup,
-                                         support_http_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_http_session_cookie_authenticates_and_writes_need_the_csrf_token,
+            support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_http_a_session_that_must_change_its_password_reaches_only_the_session_routes,
+            support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_every_answer_carries_the_security_headers,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_head_is_a_get_without_the_body,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_pages_come_from_the_table_with_etag_and_304,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_pages_refuse_paths_out_of_the_folders,
+                                         support_http_setup, support_http_teardown),
+        cmocka_unit_test_setup_teardown (test_http_start_fails_when_port_is_taken,
+                                         support_http_setup, support_http_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
