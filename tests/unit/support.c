@@ -51,6 +51,27 @@ support_db_open (const char *path, const db_migration_t *list, int count)
     return db;
 }
 
+support_db_t *
+support_db_new (const char *name, const db_migration_t *list, int count)
+{
+    support_db_t *f = calloc (1, sizeof *f);
+    assert_non_null (f);
+    support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, name);
+    f->db = support_db_open (f->path, list, count);
+    return f;
+}
+
+int
+support_db_teardown (void **state)
+{
+    support_db_t *f = *state;
+    db_destroy (&f->db);
+    support_rmtree (f->dir);
+    free (f);
+    *state = NULL;
+    return 0;
+}
+
 db_pool_t *
 support_pool_open (const char *path, const db_migration_t *list, int count, db_t **db)
 {

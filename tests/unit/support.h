@@ -29,6 +29,24 @@ void
 db_t *
     support_db_open (const char *path, const db_migration_t *list, int count);
 
+//  A test's own folder with its database: the whole fixture of tests that
+//  need no more.
+typedef struct {
+    char dir[64];
+    char path[128];
+    db_t *db;
+} support_db_t;
+
+//  A new folder /tmp/<name>.XXXXXX with the database svc.db in it, with
+//  list[0..count) applied.
+support_db_t *
+    support_db_new (const char *name, const db_migration_t *list, int count);
+
+//  cmocka teardown for a support_db_t in *state: closes the database,
+//  removes the folder and frees the fixture.
+int
+    support_db_teardown (void **state);
+
 //  A pool over the database file path, with list[0..count) applied through
 //  its connection for this thread, which *db gets.
 db_pool_t *

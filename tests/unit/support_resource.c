@@ -134,6 +134,16 @@ support_resource_teardown (void **state)
 //  ---------------------------------------------------------------------
 //  Writes, each in its own transaction, committed only on success
 
+//  End the write's transaction: commit when rc is ERR_OK, else roll back.
+static void
+s_end (support_resource_t *f, err_t rc)
+{
+    if (rc == ERR_OK)
+        assert_int_equal (db_commit (f->db, NULL), ERR_OK);
+    else
+        db_rollback (f->db);
+}
+
 //  The test's own bodies go through cJSON as it is, so that the engine's
 //  checks are tested even where json_parse would already refuse the text.
 cJSON *
@@ -154,10 +164,7 @@ support_resource_create (support_resource_t *f, const actor_t *actor, int mode, 
     err_clear (err);
     assert_int_equal (db_begin (f->db, NULL), ERR_OK);
     err_t rc = resource_create (f->db, &support_resource_widgets, actor, doc, mode, NULL, out, err);
-    if (rc == ERR_OK)
-        assert_int_equal (db_commit (f->db, NULL), ERR_OK);
-    else
-        db_rollback (f->db);
+    s_end (f, rc);
     cJSON_Delete (doc);
     return rc;
 }
@@ -187,10 +194,7 @@ support_resource_update (support_resource_t *f, const actor_t *actor, const char
     assert_int_equal (db_begin (f->db, NULL), ERR_OK);
     err_t rc = resource_update (f->db, &support_resource_widgets, actor, id, if_match, doc, mode,
                                 NULL, out, err);
-    if (rc == ERR_OK)
-        assert_int_equal (db_commit (f->db, NULL), ERR_OK);
-    else
-        db_rollback (f->db);
+    s_end (f, rc);
     cJSON_Delete (doc);
     return rc;
 }
@@ -203,10 +207,7 @@ support_resource_archive (support_resource_t *f, const actor_t *actor, const cha
     assert_int_equal (db_begin (f->db, NULL), ERR_OK);
     err_t rc = resource_archive (f->db, &support_resource_widgets, actor, id, if_match, archived,
                                  out, err);
-    if (rc == ERR_OK)
-        assert_int_equal (db_commit (f->db, NULL), ERR_OK);
-    else
-        db_rollback (f->db);
+    s_end (f, rc);
     return rc;
 }
 
@@ -257,4 +258,12 @@ support_resource_expect_refused (support_resource_t *f, const actor_t *actor, in
     assert_string_equal (err.field, field);
     assert_true (strlen (err.message) > 0);
     assert_null (rec);
+}
+
+void
+support_resource_expect_refusals (support_resource_t *f, const actor_t *actor, int mode,
+                                  const support_resource_refusal_t *rows, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        support_resource_expect_refused (f, actor, mode, rows[i].body, rows[i].code, rows[i].field);
 }

@@ -72,4 +72,16 @@ void
     support_resource_expect_refused (support_resource_t *f, const actor_t *actor, int mode,
                                      const char *body, err_t code, const char *field);
 
+//  A create that must be refused: body, the code and the field named.
+typedef struct {
+    const char *body;
+    err_t code;
+    const char *field;
+} support_resource_refusal_t;
+
+//  support_resource_expect_refused for each of rows[0..count).
+void
+    support_resource_expect_refusals (support_resource_t *f, const actor_t *actor, int mode,
+                                      const support_resource_refusal_t *rows, size_t count);
+
 #endif

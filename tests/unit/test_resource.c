@@ -23,60 +23,39 @@ test_resource_create_validates_types_required_enum_and_unknown_fields (void **st
 {
     support_resource_t *f = *state;
     const actor_t *a = &f->admin;
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"qty\":\"5\"}", ERR_INVALID,
-                                     "qty");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"qty\":1.5}", ERR_INVALID,
-                                     "qty");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"qty\":1001}", ERR_INVALID,
-                                     "qty");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"qty\":-1}", ERR_INVALID,
-                                     "qty");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"active\":\"yes\"}",
-                                     ERR_INVALID, "active");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"active\":1}", ERR_INVALID,
-                                     "active");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"status\":\"bogus\"}",
-                                     ERR_INVALID, "status");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"status\":null}",
-                                     ERR_INVALID, "status");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"email\":\"nope\"}",
-                                     ERR_INVALID, "email");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"email\":\"a@b\"}",
-                                     ERR_INVALID, "email");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"due_at\":\"tomorrow\"}",
-                                     ERR_INVALID, "due_at");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"tags\":\"x\"}",
-                                     ERR_INVALID, "tags");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"tags\":[\"a;b\"]}",
-                                     ERR_INVALID, "tags");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"tags\":[1]}", ERR_INVALID,
-                                     "tags");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"owner_id\":\"not-an-id\"}",
-                                     ERR_INVALID, "owner_id");
-    support_resource_expect_refused (
-        f, a, RW_CLIENT, "{\"name\":\"a\",\"owner_id\":\"00000000-0000-4000-8000-000000000000\"}",
-        ERR_RULE, "owner_id");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"nope\":1}", ERR_INVALID,
-                                     "nope");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"Name\":\"b\"}",
-                                     ERR_INVALID, "Name");
-    support_resource_expect_refused (
-        f, a, RW_CLIENT, "{\"name\":\"a\",\"id\":\"00000000-0000-4000-8000-000000000000\"}",
-        ERR_INVALID, "id");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"version\":7}", ERR_INVALID,
-                                     "version");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"archived\":true}",
-                                     ERR_INVALID, "archived");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{}", ERR_INVALID, "name");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"\"}", ERR_INVALID, "name");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":null}", ERR_INVALID, "name");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":7}", ERR_INVALID, "name");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"bell\\u0007\"}", ERR_INVALID,
-                                     "name");
-    support_resource_expect_refused (
-        f, a, RW_CLIENT, "{\"name\":\"123456789012345678901234567890123456789012345678901\"}",
-        ERR_INVALID, "name");
-    support_resource_expect_refused (f, a, RW_CLIENT, "[{\"name\":\"a\"}]", ERR_BAD_REQUEST, "");
+    static const support_resource_refusal_t refused[] = {
+        { "{\"name\":\"a\",\"qty\":\"5\"}", ERR_INVALID, "qty" },
+        { "{\"name\":\"a\",\"qty\":1.5}", ERR_INVALID, "qty" },
+        { "{\"name\":\"a\",\"qty\":1001}", ERR_INVALID, "qty" },
+        { "{\"name\":\"a\",\"qty\":-1}", ERR_INVALID, "qty" },
+        { "{\"name\":\"a\",\"active\":\"yes\"}", ERR_INVALID, "active" },
+        { "{\"name\":\"a\",\"active\":1}", ERR_INVALID, "active" },
+        { "{\"name\":\"a\",\"status\":\"bogus\"}", ERR_INVALID, "status" },
+        { "{\"name\":\"a\",\"status\":null}", ERR_INVALID, "status" },
+        { "{\"name\":\"a\",\"email\":\"nope\"}", ERR_INVALID, "email" },
+        { "{\"name\":\"a\",\"email\":\"a@b\"}", ERR_INVALID, "email" },
+        { "{\"name\":\"a\",\"due_at\":\"tomorrow\"}", ERR_INVALID, "due_at" },
+        { "{\"name\":\"a\",\"tags\":\"x\"}", ERR_INVALID, "tags" },
+        { "{\"name\":\"a\",\"tags\":[\"a;b\"]}", ERR_INVALID, "tags" },
+        { "{\"name\":\"a\",\"tags\":[1]}", ERR_INVALID, "tags" },
+        { "{\"name\":\"a\",\"owner_id\":\"not-an-id\"}", ERR_INVALID, "owner_id" },
+        { "{\"name\":\"a\",\"owner_id\":\"00000000-0000-4000-8000-000000000000\"}", ERR_RULE,
+          "owner_id" },
+        { "{\"name\":\"a\",\"nope\":1}", ERR_INVALID, "nope" },
+        { "{\"name\":\"a\",\"Name\":\"b\"}", ERR_INVALID, "Name" },
+        { "{\"name\":\"a\",\"id\":\"00000000-0000-4000-8000-000000000000\"}", ERR_INVALID, "id" },
+        { "{\"name\":\"a\",\"version\":7}", ERR_INVALID, "version" },
+        { "{\"name\":\"a\",\"archived\":true}", ERR_INVALID, "archived" },
+        { "{}", ERR_INVALID, "name" },
+        { "{\"name\":\"\"}", ERR_INVALID, "name" },
+        { "{\"name\":null}", ERR_INVALID, "name" },
+        { "{\"name\":7}", ERR_INVALID, "name" },
+        { "{\"name\":\"bell\\u0007\"}", ERR_INVALID, "name" },
+        { "{\"name\":\"123456789012345678901234567890123456789012345678901\"}", ERR_INVALID,
+          "name" },
+        { "[{\"name\":\"a\"}]", ERR_BAD_REQUEST, "" },
+    };
+    support_resource_expect_refusals (f, a, RW_CLIENT, refused, sizeof refused / sizeof refused[0]);
     //  The enum's message lists the choices.
     err_info_t err;
     assert_int_equal (
@@ -427,25 +406,20 @@ test_resource_list_items_are_validated_with_their_path (void **state)
 {
     support_resource_t *f = *state;
     const actor_t *a = &f->admin;
-    support_resource_expect_refused (
-        f, a, RW_CLIENT,
-        "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":1},{\"sku\":\"y\","
-        "\"quantity\":0}]}",
-        ERR_INVALID, "lines[1].quantity");
-    support_resource_expect_refused (
-        f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":\"2\"}]}",
-        ERR_INVALID, "lines[0].quantity");
-    support_resource_expect_refused (f, a, RW_CLIENT,
-                                     "{\"name\":\"a\",\"lines\":[{\"quantity\":2}]}", ERR_INVALID,
-                                     "lines[0].sku");
-    support_resource_expect_refused (
-        f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2,\"bogus\":1}]}",
-        ERR_INVALID, "lines[0].bogus");
-    support_resource_expect_refused (
-        f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2},3]}",
-        ERR_INVALID, "lines[1]");
-    support_resource_expect_refused (f, a, RW_CLIENT, "{\"name\":\"a\",\"lines\":{\"sku\":\"x\"}}",
-                                     ERR_INVALID, "lines");
+    static const support_resource_refusal_t refused[] = {
+        { "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":1},{\"sku\":\"y\",\"quantity\":0}"
+          "]}",
+          ERR_INVALID, "lines[1].quantity" },
+        { "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":\"2\"}]}", ERR_INVALID,
+          "lines[0].quantity" },
+        { "{\"name\":\"a\",\"lines\":[{\"quantity\":2}]}", ERR_INVALID, "lines[0].sku" },
+        { "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2,\"bogus\":1}]}", ERR_INVALID,
+          "lines[0].bogus" },
+        { "{\"name\":\"a\",\"lines\":[{\"sku\":\"x\",\"quantity\":2},3]}", ERR_INVALID,
+          "lines[1]" },
+        { "{\"name\":\"a\",\"lines\":{\"sku\":\"x\"}}", ERR_INVALID, "lines" },
+    };
+    support_resource_expect_refusals (f, a, RW_CLIENT, refused, sizeof refused / sizeof refused[0]);
     err_info_t err;
     assert_int_equal (
         support_resource_create (f, a, RW_CLIENT,
