@@ -12,6 +12,22 @@
 //  ---------------------------------------------------------------------
 //  replay, snapshot, ping
 
+//  Send a replay request and expect count frames: the first containing
+//  first_has and the last equal to last, where they are not NULL.
+static void
+s_expect_replay (support_command_t *f, const char *request, int count, const char *first_has,
+                 const char *last)
+{
+    bus_msg_t reply;
+    support_command_request (f, request, &reply);
+    assert_int_equal (reply.count, count);
+    if (first_has)
+        assert_non_null (strstr (reply.frames[0], first_has));
+    if (last)
+        assert_string_equal (reply.frames[count - 1], last);
+    bus_msg_free (&reply);
+}
+
 static void
 test_replay_returns_events_in_order_then_end (void **state)
 {
@@ -45,10 +61,8 @@ test_replay_returns_events_in_order_then_end (void **state)
     bus_msg_free (&reply);
 
     //  Past the end: only the end marker.
-    support_command_request (f, "{\"op\":\"replay\",\"from_seq\":6}", &reply);
-    assert_int_equal (reply.count, 1);
-    assert_string_equal (reply.frames[0], "{\"op\":\"replay_end\",\"last_seq\":5}");
-    bus_msg_free (&reply);
+    s_expect_replay (f, "{\"op\":\"replay\",\"from_seq\":6}", 1, NULL,
+                     "{\"op\":\"replay_end\",\"last_seq\":5}");
 }
 
 static void
@@ -67,10 +81,7 @@ test_replay_before_retention_requires_snapshot (void **state)
     support_command_t *f = *state;
     support_command_upsert_n (f, 6, NULL);
     //  From the start with nothing pruned is an ordinary replay.
-    bus_msg_t reply;
-    support_command_request (f, "{\"op\":\"replay\",\"from_seq\":0}", &reply);
-    assert_int_equal (reply.count, 7);
-    bus_msg_free (&reply);
+    s_expect_replay (f, "{\"op\":\"replay\",\"from_seq\":0}", 7, NULL, NULL);
 
     //  What the publisher's pruning leaves: seq 4.. kept.
     assert_int_equal (db_exec (f->db, "DELETE FROM outbox WHERE seq <= 3", NULL), ERR_OK);
@@ -82,10 +93,7 @@ test_replay_before_retention_requires_snapshot (void **state)
     assert_string_equal (support_str (answer, "op"), "snapshot_required");
     cJSON_Delete (answer);
 
-    support_command_request (f, "{\"op\":\"replay\",\"from_seq\":4}", &reply);
-    assert_int_equal (reply.count, 4);
-    assert_non_null (strstr (reply.frames[0], "\"seq\":4,"));
-    bus_msg_free (&reply);
+    s_expect_replay (f, "{\"op\":\"replay\",\"from_seq\":4}", 4, "\"seq\":4,", NULL);
 }
 
 static void
@@ -93,14 +101,9 @@ test_replay_max_is_capped (void **state)
 {
     support_command_t *f = *state;
     support_command_upsert_n (f, 3, NULL);
-    bus_msg_t reply;
-    support_command_request (f, "{\"op\":\"replay\",\"from_seq\":1,\"max\":1000000}", &reply);
-    assert_int_equal (reply.count, 4);
-    bus_msg_free (&reply);
-    support_command_request (f, "{\"op\":\"replay\",\"from_seq\":1,\"max\":0}", &reply);
-    assert_int_equal (reply.count, 1);
-    assert_string_equal (reply.frames[0], "{\"op\":\"replay_end\",\"last_seq\":3}");
-    bus_msg_free (&reply);
+    s_expect_replay (f, "{\"op\":\"replay\",\"from_seq\":1,\"max\":1000000}", 4, NULL, NULL);
+    s_expect_replay (f, "{\"op\":\"replay\",\"from_seq\":1,\"max\":0}", 1, NULL,
+                     "{\"op\":\"replay_end\",\"last_seq\":3}");
 }
 
 static int
