@@ -21,6 +21,7 @@ ERP_SRC    := $(wildcard erp-service/*.c)
 BRIDGE_SRC := $(filter-out bridge/bridgectl%,$(wildcard bridge/*.c))
 CTL_SRC    := $(wildcard bridge/bridgectl*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_SUPPORT_SRC := $(wildcard tests/unit/support*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -49,6 +50,7 @@ ifneq ($(BRIDGE_SRC),)
 PROGRAMS   += $(BIN)/bridge $(BIN)/bridgectl
 endif
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_SUPPORT := $(BUILD)/tests/libsupport.a
 FUZZ_BINS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
 
 Q := @
@@ -122,15 +124,28 @@ $(BIN)/bridgectl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
 
 #  The bridge's unit tests link its flows and store (not its main).
 BRIDGE_FLOW_OBJ := $(patsubst %.c,$(BUILD)/%.o,bridge/flows.c $(wildcard bridge/flow_*.c) bridge/store.c bridge/side.c)
-$(BUILD)/tests/test_bridge_%: tests/unit/test_bridge_%.c $(BRIDGE_FLOW_OBJ) $(LIBCOMMON)
+$(BUILD)/tests/test_bridge_%: tests/unit/test_bridge_%.c $(BRIDGE_FLOW_OBJ) $(UNIT_SUPPORT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST $@"
-	$(Q)$(CC) $(CFLAGS) -Ibridge -o $@ $< $(BRIDGE_FLOW_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) $(CFLAGS) -Ibridge -o $@ $< $(BRIDGE_FLOW_OBJ) $(UNIT_SUPPORT) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON)
+#  What the unit tests share (tests/unit/support*.c: temporary folders and
+#  databases, sockets, fixtures used by more than one test file) is a
+#  library every unit test links; each takes only the parts it calls. The
+#  objects sit in $(BUILD)/tests so that their .d files are included.
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC   $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(UNIT_SUPPORT): $(UNIT_SUPPORT_SRC:tests/unit/%.c=$(BUILD)/tests/%.o)
+	@echo "  AR   $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_SUPPORT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(UNIT_SUPPORT) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

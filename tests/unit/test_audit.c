@@ -7,67 +7,31 @@
 #include "clock.h"
 #include "log.h"
 
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sodium.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 static const char *const s_roles[] = { "admin", "sales", NULL };
 
-typedef struct {
-    char dir[64];
-    char path[128];
-    db_t *db;
-} fixture_t;
+typedef support_db_t fixture_t;
 
 static int
 setup (void **state)
 {
-    fixture_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_audit.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
-    snprintf (f->path, sizeof f->path, "%s/svc.db", f->dir);
     auth_set_roles (s_roles);
-    err_info_t err;
-    err_clear (&err);
-    f->db = db_open (f->path, "normal", &err);
-    assert_non_null (f->db);
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "auth.2", auth_migration_2_sql },
                                           { "audit.1", audit_migration_sql } };
-    assert_int_equal (db_migrate (f->db, migrations, 3, &err), ERR_OK);
+    fixture_t *f = support_db_new ("test_audit", migrations, 3);
     audit_start (365);
     audit_context_clear ();
     *state = f;
     return 0;
 }
 
-static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove (path);
-}
-
-static int
-teardown (void **state)
-{
-    fixture_t *f = *state;
-    db_destroy (&f->db);
-    nftw (f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
-    free (f);
-    return 0;
-}
 
 static int64_t
 s_count (db_t *db, const char *action)
@@ -92,6 +56,15 @@ s_column (db_t *db, const char *action, const char *column, char *out, size_t si
     sqlite3_reset (st);
 }
 
+//  Assert that column of the newest row of action is want.
+static void
+s_expect_column (db_t *db, const char *action, const char *column, const char *want)
+{
+    char text[256];
+    s_column (db, action, column, text, sizeof text);
+    assert_string_equal (text, want);
+}
+
 static void
 test_audit_row_names_the_context_actor_and_address (void **state)
 {
@@ -105,17 +78,11 @@ test_audit_row_names_the_context_actor_and_address (void **state)
     assert_int_equal (audit_write (f->db, "user.role_changed", "u-2", details, &err), ERR_OK);
     cJSON_Delete (details);
     audit_context_clear ();
-    char text[256];
-    s_column (f->db, "user.role_changed", "actor_id", text, sizeof text);
-    assert_string_equal (text, "u-1");
-    s_column (f->db, "user.role_changed", "actor_name", text, sizeof text);
-    assert_string_equal (text, "mia");
-    s_column (f->db, "user.role_changed", "address", text, sizeof text);
-    assert_string_equal (text, "10.1.2.3");
-    s_column (f->db, "user.role_changed", "target", text, sizeof text);
-    assert_string_equal (text, "u-2");
-    s_column (f->db, "user.role_changed", "details", text, sizeof text);
-    assert_string_equal (text, "{\"field\":\"role\"}");
+    s_expect_column (f->db, "user.role_changed", "actor_id", "u-1");
+    s_expect_column (f->db, "user.role_changed", "actor_name", "mia");
+    s_expect_column (f->db, "user.role_changed", "address", "10.1.2.3");
+    s_expect_column (f->db, "user.role_changed", "target", "u-2");
+    s_expect_column (f->db, "user.role_changed", "details", "{\"field\":\"role\"}");
 }
 
 static void
@@ -125,20 +92,14 @@ test_audit_without_context_is_the_command_line_and_with_an_anonymous_request_ano
     err_info_t err;
     err_clear (&err);
     assert_int_equal (audit_write (f->db, "token.issued", "t-1", NULL, &err), ERR_OK);
-    char text[64];
-    s_column (f->db, "token.issued", "actor_name", text, sizeof text);
-    assert_string_equal (text, "cli");
-    s_column (f->db, "token.issued", "address", text, sizeof text);
-    assert_string_equal (text, "");
-    s_column (f->db, "token.issued", "details", text, sizeof text);
-    assert_string_equal (text, "{}");
+    s_expect_column (f->db, "token.issued", "actor_name", "cli");
+    s_expect_column (f->db, "token.issued", "address", "");
+    s_expect_column (f->db, "token.issued", "details", "{}");
     audit_context_set (NULL, "127.0.0.9");
     assert_int_equal (audit_write (f->db, "session.sign_in_failed", "mia", NULL, &err), ERR_OK);
     audit_context_clear ();
-    s_column (f->db, "session.sign_in_failed", "actor_name", text, sizeof text);
-    assert_string_equal (text, "anonymous");
-    s_column (f->db, "session.sign_in_failed", "address", text, sizeof text);
-    assert_string_equal (text, "127.0.0.9");
+    s_expect_column (f->db, "session.sign_in_failed", "actor_name", "anonymous");
+    s_expect_column (f->db, "session.sign_in_failed", "address", "127.0.0.9");
 }
 
 static void
@@ -194,11 +155,8 @@ test_audit_auth_writes_users_and_tokens_and_a_failed_revoke_writes_nothing (void
     assert_int_equal (s_count (f->db, "user.created"), 1);
     assert_int_equal (s_count (f->db, "token.issued"), 1);
     assert_int_equal (s_count (f->db, "token.revoked"), 1);
-    char text[256];
-    s_column (f->db, "token.issued", "target", text, sizeof text);
-    assert_string_equal (text, token_id);
-    s_column (f->db, "user.created", "details", text, sizeof text);
-    assert_string_equal (text, "{\"name\":\"zoe\",\"role\":\"sales\"}");
+    s_expect_column (f->db, "token.issued", "target", token_id);
+    s_expect_column (f->db, "user.created", "details", "{\"name\":\"zoe\",\"role\":\"sales\"}");
     assert_int_equal (auth_token_revoke (f->db, token_id, &err), ERR_NOT_FOUND);
     assert_int_equal (s_count (f->db, "token.revoked"), 1);
 }
@@ -210,11 +168,8 @@ static void
 test_audit_is_off_until_started_then_a_missing_table_fails_the_write (void **state)
 {
     (void) state;
-    char dir[64];
-    snprintf (dir, sizeof dir, "/tmp/test_audit_off.XXXXXX");
-    assert_non_null (mkdtemp (dir));
-    char path[128];
-    snprintf (path, sizeof path, "%s/x.db", dir);
+    char dir[64], path[128];
+    support_tmpdir (dir, sizeof dir, path, sizeof path, "test_audit_off");
     err_info_t err;
     err_clear (&err);
     db_t *db = db_open (path, "normal", &err);
@@ -225,7 +180,7 @@ test_audit_is_off_until_started_then_a_missing_table_fails_the_write (void **sta
     assert_true (audit_enabled ());
     assert_int_not_equal (audit_write (db, "token.issued", "t", NULL, &err), ERR_OK);
     db_destroy (&db);
-    nftw (dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    support_rmtree (dir);
 }
 
 //  --- bad credentials per address (auth_guess_*) ---
@@ -308,13 +263,13 @@ main (void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_audit_is_off_until_started_then_a_missing_table_fails_the_write),
-        cmocka_unit_test_setup_teardown (test_audit_row_names_the_context_actor_and_address, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_audit_row_names_the_context_actor_and_address, setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (
-            test_audit_without_context_is_the_command_line_and_with_an_anonymous_request_anonymous, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_audit_row_goes_with_the_transaction_that_is_rolled_back, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_audit_prune_drops_only_rows_older_than_the_retention, setup, teardown),
+            test_audit_without_context_is_the_command_line_and_with_an_anonymous_request_anonymous, setup, support_db_teardown),
+        cmocka_unit_test_setup_teardown (test_audit_row_goes_with_the_transaction_that_is_rolled_back, setup, support_db_teardown),
+        cmocka_unit_test_setup_teardown (test_audit_prune_drops_only_rows_older_than_the_retention, setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_audit_auth_writes_users_and_tokens_and_a_failed_revoke_writes_nothing,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test (test_auth_guess_slows_after_5_doubling_then_locks_after_10_per_address),
         cmocka_unit_test (test_auth_guess_forgets_failures_after_the_window),
         cmocka_unit_test (test_auth_guess_table_keeps_working_when_more_addresses_than_slots_guess),

@@ -5,67 +5,31 @@
 #include "auth.h"
 #include "log.h"
 
+#include "support.h"
+
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sodium.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 static const char *const s_roles[] = { "admin", "sales", "viewer", NULL };
 
-typedef struct {
-    char dir[64];
-    char path[128];
-    db_t *db;
-} fixture_t;
+typedef support_db_t fixture_t;
 
 static int
 setup (void **state)
 {
-    fixture_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_auth.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
-    snprintf (f->path, sizeof f->path, "%s/svc.db", f->dir);
     auth_set_roles (s_roles);
     auth_set_token_prefix ("tok");
-    err_info_t err;
-    err_clear (&err);
-    f->db = db_open (f->path, "normal", &err);
-    assert_non_null (f->db);
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "auth.2", auth_migration_2_sql } };
-    assert_int_equal (db_migrate (f->db, migrations, 2, &err), ERR_OK);
+    fixture_t *f = support_db_new ("test_auth", migrations, 2);
     auth_set_session_idle (AUTH_SESSION_IDLE);
     auth_set_login_limits (AUTH_LOGIN_LOCK, AUTH_LOGIN_DELAY_MS);
     *state = f;
-    return 0;
-}
-
-static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove (path);
-}
-
-static int
-teardown (void **state)
-{
-    fixture_t *f = *state;
-    db_destroy (&f->db);
-    nftw (f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    free (f);
     return 0;
 }
 
@@ -80,6 +44,22 @@ s_user_with_token (fixture_t *f, const char *name, const char *role, char *user_
     assert_int_equal (auth_user_create (f->db, name, NULL, role, user_id, &err), ERR_OK);
     assert_int_equal (auth_token_issue (f->db, user_id, "test", token, token_id, &err), ERR_OK);
     assert_int_equal (db_commit (f->db, &err), ERR_OK);
+}
+
+//  Issue another token for user_id in its own transaction, committed only
+//  on success.
+static err_t
+s_token_issue (fixture_t *f, const char *user_id, char *token, char *token_id)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    err_t rc = auth_token_issue (f->db, user_id, NULL, token, token_id, &err);
+    if (rc == ERR_OK)
+        assert_int_equal (db_commit (f->db, &err), ERR_OK);
+    else
+        db_rollback (f->db);
+    return rc;
 }
 
 //  Whether needle occurs in any file of dir (the database, its WAL...).
@@ -253,12 +233,10 @@ test_auth_revoked_token_fails_and_others_keep_working (void **state)
     char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
     s_user_with_token (f, "ann", "sales", user_id, token, token_id);
     char token2[AUTH_TOKEN_LEN], token2_id[ID_LEN];
+    assert_int_equal (s_token_issue (f, user_id, token2, token2_id), ERR_OK);
+    assert_string_not_equal (token, token2);
     err_info_t err;
     err_clear (&err);
-    assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (auth_token_issue (f->db, user_id, NULL, token2, token2_id, &err), ERR_OK);
-    assert_int_equal (db_commit (f->db, &err), ERR_OK);
-    assert_string_not_equal (token, token2);
 
     actor_t actor;
     assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
@@ -289,12 +267,7 @@ test_auth_inactive_or_archived_user_token_fails (void **state)
     assert_int_equal (auth_check_token (f->db, token, &actor), ERR_UNAUTHORIZED);
     //  No new tokens for an archived user either.
     char token2[AUTH_TOKEN_LEN], token2_id[ID_LEN];
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (auth_token_issue (f->db, user_id, NULL, token2, token2_id, &err),
-                      ERR_NOT_FOUND);
-    db_rollback (f->db);
+    assert_int_equal (s_token_issue (f, user_id, token2, token2_id), ERR_NOT_FOUND);
 }
 
 static void
@@ -315,18 +288,6 @@ test_auth_user_with_role_unknown_to_the_service_is_refused (void **state)
 //  ---------------------------------------------------------------------
 //  Bootstrap
 
-static char *
-s_slurp (const char *path)
-{
-    FILE *in = fopen (path, "rb");
-    assert_non_null (in);
-    static char buf[256];
-    size_t n = fread (buf, 1, sizeof buf - 1, in);
-    buf[n] = '\0';
-    fclose (in);
-    return buf;
-}
-
 static void
 test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
 {
@@ -344,7 +305,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (stat (file, &st), 0);
     assert_int_equal (st.st_mode & 0777, 0600);
     char token[AUTH_TOKEN_LEN];
-    snprintf (token, sizeof token, "%s", s_slurp (file));
+    snprintf (token, sizeof token, "%s", support_read_file (file));
     size_t len = strlen (token);
     assert_true (len > 1 && token[len - 1] == '\n');
     token[len - 1] = '\0';
@@ -362,7 +323,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (stat (pw_file, &st), 0);
     assert_int_equal (st.st_mode & 0777, 0600);
     char password[64];
-    snprintf (password, sizeof password, "%s", s_slurp (pw_file));
+    snprintf (password, sizeof password, "%s", support_read_file (pw_file));
     assert_int_equal (strlen (password), AUTH_FIRST_PASSWORD_LEN + 1);
     password[AUTH_FIRST_PASSWORD_LEN] = '\0';
     auth_session_t who;
@@ -374,7 +335,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_OK);
     assert_false (created);
     assert_false (db_in_tx (f->db));
-    assert_int_equal (strncmp (s_slurp (file), token, strlen (token)), 0);
+    assert_int_equal (strncmp (support_read_file (file), token, strlen (token)), 0);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM users", NULL, -1), 1);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM tokens", NULL, -1), 1);
     assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
@@ -421,7 +382,7 @@ test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600 (void **state)
     assert_int_equal (stat (file, &st), 0);
     assert_int_equal (st.st_mode & 0777, 0600);
     //  Truncated: only the token line.
-    const char *text = s_slurp (file);
+    const char *text = support_read_file (file);
     assert_int_equal (strncmp (text, "tok_", 4), 0);
     assert_int_equal (strlen (text), 4 + 43 + 1);
 }
@@ -734,41 +695,41 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_auth_roles_are_bits_in_table_order),
         cmocka_unit_test_setup_teardown (test_auth_user_create_validates_name_and_role, setup,
-                                         teardown),
+                                         support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_token_has_prefix_and_checks_to_its_user, setup,
-                                         teardown),
+                                         support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_tokens_are_stored_only_as_hashes, setup,
-                                         teardown),
+                                         support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_check_token_refuses_unknown_and_malformed_tokens,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_revoked_token_fails_and_others_keep_working,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_inactive_or_archived_user_token_fails, setup,
-                                         teardown),
+                                         support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_user_with_role_unknown_to_the_service_is_refused,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (
-            test_auth_bootstrap_creates_admin_once_with_0600_token_file, setup, teardown),
+            test_auth_bootstrap_creates_admin_once_with_0600_token_file, setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_bootstrap_does_nothing_when_any_user_exists,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (
-            test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600, setup, teardown),
+            test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600, setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_bootstrap_failure_to_write_leaves_no_admin,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test (test_auth_password_hash_is_argon2id_and_verifies_only_the_password),
         cmocka_unit_test (test_auth_first_passwords_are_random_and_unambiguous),
         cmocka_unit_test_setup_teardown (test_auth_login_by_name_or_email_and_never_without_a_password, setup,
-                                         teardown),
+                                         support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_session_idle_timeout_slides_and_the_12_hour_limit_holds,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_throttle_waits_after_5_failures_doubling_then_locks_after_10,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user,
-                                         setup, teardown),
+                                         setup, support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_purge_drops_ended_sessions_and_stale_failures_only, setup,
-                                         teardown),
+                                         support_db_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

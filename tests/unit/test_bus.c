@@ -8,7 +8,8 @@
 #include "bus.h"
 #include "log.h"
 
-#include <ftw.h>
+#include "support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,62 +17,17 @@
 #include <unistd.h>
 #include <zmq.h>
 
-//  Sockets a test opened: teardown closes what a failed assertion left open,
-//  so a failing test reports instead of hanging in zmq_ctx_term.
-static void *s_open_sockets[32];
-
-static void *
-s_zsocket (void *ctx, int type)
-{
-    void *socket = zmq_socket (ctx, type);
-    for (int i = 0; socket && i < 32; i++)
-        if (!s_open_sockets[i]) {
-            s_open_sockets[i] = socket;
-            break;
-        }
-    return socket;
-}
-
-static void
-s_zclose (void *socket)
-{
-    for (int i = 0; i < 32; i++)
-        if (s_open_sockets[i] == socket)
-            s_open_sockets[i] = NULL;
-    zmq_close (socket);
-}
-
-static void
-s_zclose_all (void)
-{
-    for (int i = 0; i < 32; i++)
-        if (s_open_sockets[i]) {
-            zmq_close (s_open_sockets[i]);
-            s_open_sockets[i] = NULL;
-        }
-}
-
 typedef struct {
     char dir[64];
     void *ctx;
 } fixture_t;
 
 static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove (path);
-}
-
-static int
 setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
     assert_non_null (f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_bus.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
+    support_tmpdir (f->dir, sizeof f->dir, NULL, 0, "test_bus");
     f->ctx = zmq_ctx_new ();
     assert_non_null (f->ctx);
     *state = f;
@@ -82,37 +38,21 @@ static int
 teardown (void **state)
 {
     fixture_t *f = *state;
-    s_zclose_all ();
-    bus_shutdown ();
-    zmq_ctx_term (f->ctx);
-    nftw (f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    support_zterm (f->ctx);
+    support_rmtree (f->dir);
     free (f);
     return 0;
 }
 
-static void *
-s_socket (void *ctx, int type, int timeout_ms)
+//  Copy the file from to the file to.
+static void
+s_copy_file (const char *from, const char *to)
 {
-    void *socket = s_zsocket (ctx, type);
-    assert_non_null (socket);
-    int linger = 0, ivl = 10;
-    assert_int_equal (zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal (zmq_setsockopt (socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms), 0);
-    assert_int_equal (zmq_setsockopt (socket, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms), 0);
-    assert_int_equal (zmq_setsockopt (socket, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl), 0);
-    return socket;
-}
-
-static char *
-s_read_file (const char *path)
-{
-    FILE *file = fopen (path, "r");
+    const char *text = support_read_file (from);
+    FILE *file = fopen (to, "w");
     assert_non_null (file);
-    static char buf[4096];
-    size_t n = fread (buf, 1, sizeof buf - 1, file);
-    buf[n] = '\0';
+    fputs (text, file);
     fclose (file);
-    return buf;
 }
 
 //  Copy dir/name.pub to dir2/allowed/name.pub.
@@ -122,11 +62,7 @@ s_allow (const char *dir, const char *name, const char *server_dir)
     char from[256], to[256];
     snprintf (from, sizeof from, "%s/%s.pub", dir, name);
     snprintf (to, sizeof to, "%s/allowed/%s.pub", server_dir, name);
-    char *text = s_read_file (from);
-    FILE *file = fopen (to, "w");
-    assert_non_null (file);
-    fputs (text, file);
-    fclose (file);
+    s_copy_file (from, to);
 }
 
 //  Copy server's public certificate into a client's directory.
@@ -138,11 +74,7 @@ s_give_server_key (const char *server_dir, const char *server, const char *clien
     snprintf (to, sizeof to, "%s/%s.pub", client_dir, server);
     if (strcmp (from, to) == 0)
         return;
-    char *text = s_read_file (from);
-    FILE *file = fopen (to, "w");
-    assert_non_null (file);
-    fputs (text, file);
-    fclose (file);
+    s_copy_file (from, to);
 }
 
 //  Send "ping" from client, expect server (REP) to receive it and answer.
@@ -168,8 +100,8 @@ static void
 test_bus_send_recv_keeps_every_frame (void **state)
 {
     fixture_t *f = *state;
-    void *a = s_socket (f->ctx, ZMQ_PAIR, 1000);
-    void *b = s_socket (f->ctx, ZMQ_PAIR, 1000);
+    void *a = support_zsocket_timed (f->ctx, ZMQ_PAIR, 1000);
+    void *b = support_zsocket_timed (f->ctx, ZMQ_PAIR, 1000);
     assert_int_equal (zmq_bind (a, "inproc://frames"), 0);
     assert_int_equal (zmq_connect (b, "inproc://frames"), 0);
 
@@ -192,31 +124,31 @@ test_bus_send_recv_keeps_every_frame (void **state)
     assert_int_equal (msg.count, 0);
     assert_null (msg.frames);
 
-    s_zclose (a);
-    s_zclose (b);
+    support_zclose (a);
+    support_zclose (b);
 }
 
 static void
 test_bus_recv_returns_false_on_timeout (void **state)
 {
     fixture_t *f = *state;
-    void *a = s_socket (f->ctx, ZMQ_PAIR, 50);
+    void *a = support_zsocket_timed (f->ctx, ZMQ_PAIR, 50);
     assert_int_equal (zmq_bind (a, "inproc://nothing"), 0);
     bus_msg_t msg;
     assert_false (bus_recv (a, &msg, 0));
     assert_int_equal (zmq_errno (), EAGAIN);
     assert_int_equal (msg.count, 0);
     assert_false (bus_recv (a, &msg, ZMQ_DONTWAIT));
-    s_zclose (a);
+    support_zclose (a);
 }
 
 static void
 test_bus_send_refuses_empty_message (void **state)
 {
     fixture_t *f = *state;
-    void *a = s_socket (f->ctx, ZMQ_PAIR, 50);
+    void *a = support_zsocket_timed (f->ctx, ZMQ_PAIR, 50);
     assert_false (bus_send (a, 0, NULL, NULL));
-    s_zclose (a);
+    support_zclose (a);
 }
 
 static void
@@ -234,7 +166,7 @@ test_curve_keygen_writes_secret_file_mode_0600 (void **state)
     assert_int_equal (st.st_mode & 0777, 0600);
 
     char secret[41] = "", public_key[41] = "", pub_public[41] = "";
-    char *text = s_read_file (path);
+    const char *text = support_read_file (path);
     const char *p = strstr (text, "public-key = \"");
     assert_non_null (p);
     memcpy (public_key, p + 14, 40);
@@ -248,7 +180,7 @@ test_curve_keygen_writes_secret_file_mode_0600 (void **state)
     assert_string_equal (derived, public_key);
 
     snprintf (path, sizeof path, "%s/crm.pub", f->dir);
-    text = s_read_file (path);
+    text = support_read_file (path);
     assert_null (strstr (text, "secret-key"));
     p = strstr (text, "public-key = \"");
     assert_non_null (p);
@@ -270,9 +202,9 @@ test_curve_keygen_refuses_to_overwrite_a_key (void **state)
     char path[256];
     snprintf (path, sizeof path, "%s/erp.key", f->dir);
     char before[4096];
-    snprintf (before, sizeof before, "%s", s_read_file (path));
+    snprintf (before, sizeof before, "%s", support_read_file (path));
     assert_int_equal (bus_curve_keygen (f->dir, "erp", &err), ERR_CONFLICT);
-    assert_string_equal (s_read_file (path), before);
+    assert_string_equal (support_read_file (path), before);
 }
 
 static void
@@ -292,13 +224,13 @@ test_curve_server_without_key_is_io_error (void **state)
     fixture_t *f = *state;
     err_info_t err;
     err_clear (&err);
-    void *server = s_socket (f->ctx, ZMQ_REP, 100);
+    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 100);
     char allowed[128];
     snprintf (allowed, sizeof allowed, "%s/allowed", f->dir);
     assert_int_equal (mkdir (allowed, 0755), 0);
     assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "nobody", &err), ERR_IO);
     assert_non_null (strstr (err.message, "nobody.key"));
-    s_zclose (server);
+    support_zclose (server);
 }
 
 static void
@@ -317,10 +249,10 @@ test_curve_malformed_certificate_is_rejected (void **state)
     fputs ("curve\n    public-key = \"~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\"\n"
            "    secret-key = \"short\"\n", file);
     fclose (file);
-    void *server = s_socket (f->ctx, ZMQ_REP, 100);
+    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 100);
     assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "bad", &err), ERR_IO);
     assert_non_null (strstr (err.message, "public-key"));
-    s_zclose (server);
+    support_zclose (server);
 }
 
 static void
@@ -335,16 +267,16 @@ test_curve_allowed_client_gets_reply (void **state)
 
     char endpoint[128];
     snprintf (endpoint, sizeof endpoint, "ipc://%s/sock", f->dir);
-    void *server = s_socket (f->ctx, ZMQ_REP, 2000);
+    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 2000);
     assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "crm", &err), ERR_OK);
     assert_int_equal (zmq_bind (server, endpoint), 0);
-    void *client = s_socket (f->ctx, ZMQ_REQ, 2000);
+    void *client = support_zsocket_timed (f->ctx, ZMQ_REQ, 2000);
     assert_int_equal (bus_curve_client (client, f->dir, "bridge", "crm", &err), ERR_OK);
     assert_int_equal (zmq_connect (client, endpoint), 0);
 
     assert_true (s_round_trip (server, client));
-    s_zclose (client);
-    s_zclose (server);
+    support_zclose (client);
+    support_zclose (server);
 }
 
 static void
@@ -359,14 +291,14 @@ test_curve_unknown_client_gets_nothing (void **state)
 
     char endpoint[128];
     snprintf (endpoint, sizeof endpoint, "ipc://%s/sock", f->dir);
-    void *server = s_socket (f->ctx, ZMQ_REP, 400);
+    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 400);
     assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "crm", &err), ERR_OK);
     assert_int_equal (zmq_bind (server, endpoint), 0);
 
-    void *stranger = s_socket (f->ctx, ZMQ_DEALER, 400);
+    void *stranger = support_zsocket_timed (f->ctx, ZMQ_DEALER, 400);
     assert_int_equal (bus_curve_client (stranger, f->dir, "stranger", "crm", &err), ERR_OK);
     assert_int_equal (zmq_connect (stranger, endpoint), 0);
-    void *plain = s_socket (f->ctx, ZMQ_DEALER, 400);
+    void *plain = support_zsocket_timed (f->ctx, ZMQ_DEALER, 400);
     assert_int_equal (zmq_connect (plain, endpoint), 0);
 
     //  DEALER queues without a connection, so the send itself succeeds.
@@ -381,9 +313,9 @@ test_curve_unknown_client_gets_nothing (void **state)
     assert_int_equal (zmq_recv (stranger, buf, sizeof buf, 0), -1);
     assert_int_equal (zmq_recv (plain, buf, sizeof buf, 0), -1);
 
-    s_zclose (stranger);
-    s_zclose (plain);
-    s_zclose (server);
+    support_zclose (stranger);
+    support_zclose (plain);
+    support_zclose (server);
 }
 
 static void
@@ -397,25 +329,25 @@ test_curve_allowed_dir_is_read_on_each_handshake (void **state)
 
     char endpoint[128];
     snprintf (endpoint, sizeof endpoint, "ipc://%s/sock", f->dir);
-    void *server = s_socket (f->ctx, ZMQ_REP, 300);
+    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 300);
     assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "crm", &err), ERR_OK);
     assert_int_equal (zmq_bind (server, endpoint), 0);
 
-    void *client = s_socket (f->ctx, ZMQ_REQ, 300);
+    void *client = support_zsocket_timed (f->ctx, ZMQ_REQ, 300);
     assert_int_equal (bus_curve_client (client, f->dir, "late", "crm", &err), ERR_OK);
     assert_int_equal (zmq_connect (client, endpoint), 0);
     assert_false (s_round_trip (server, client));
-    s_zclose (client);
+    support_zclose (client);
 
     s_allow (f->dir, "late", f->dir);
-    client = s_socket (f->ctx, ZMQ_REQ, 2000);
+    client = support_zsocket_timed (f->ctx, ZMQ_REQ, 2000);
     int timeout = 2000;
     zmq_setsockopt (server, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     assert_int_equal (bus_curve_client (client, f->dir, "late", "crm", &err), ERR_OK);
     assert_int_equal (zmq_connect (client, endpoint), 0);
     assert_true (s_round_trip (server, client));
-    s_zclose (client);
-    s_zclose (server);
+    support_zclose (client);
+    support_zclose (server);
 }
 
 static void
@@ -436,15 +368,15 @@ test_curve_servers_in_one_context_keep_their_own_allowed_lists (void **state)
     char ep_a[160], ep_b[160];
     snprintf (ep_a, sizeof ep_a, "ipc://%s/a.sock", f->dir);
     snprintf (ep_b, sizeof ep_b, "ipc://%s/b.sock", f->dir);
-    void *server_a = s_socket (f->ctx, ZMQ_REP, 2000);
-    void *server_b = s_socket (f->ctx, ZMQ_REP, 400);
+    void *server_a = support_zsocket_timed (f->ctx, ZMQ_REP, 2000);
+    void *server_b = support_zsocket_timed (f->ctx, ZMQ_REP, 400);
     assert_int_equal (bus_curve_server (f->ctx, server_a, dir_a, "crm", &err), ERR_OK);
     assert_int_equal (bus_curve_server (f->ctx, server_b, dir_b, "erp", &err), ERR_OK);
     assert_int_equal (zmq_bind (server_a, ep_a), 0);
     assert_int_equal (zmq_bind (server_b, ep_b), 0);
 
-    void *to_a = s_socket (f->ctx, ZMQ_REQ, 2000);
-    void *to_b = s_socket (f->ctx, ZMQ_REQ, 400);
+    void *to_a = support_zsocket_timed (f->ctx, ZMQ_REQ, 2000);
+    void *to_b = support_zsocket_timed (f->ctx, ZMQ_REQ, 400);
     assert_int_equal (bus_curve_client (to_a, dir_a, "client", "crm", &err), ERR_OK);
     assert_int_equal (bus_curve_client (to_b, dir_a, "client", "erp", &err), ERR_OK);
     assert_int_equal (zmq_connect (to_a, ep_a), 0);
@@ -452,10 +384,10 @@ test_curve_servers_in_one_context_keep_their_own_allowed_lists (void **state)
     assert_true (s_round_trip (server_a, to_a));
     assert_false (s_round_trip (server_b, to_b));
 
-    s_zclose (to_a);
-    s_zclose (to_b);
-    s_zclose (server_a);
-    s_zclose (server_b);
+    support_zclose (to_a);
+    support_zclose (to_b);
+    support_zclose (server_a);
+    support_zclose (server_b);
 }
 
 static void
@@ -465,10 +397,10 @@ test_curve_client_without_server_certificate_is_io_error (void **state)
     err_info_t err;
     err_clear (&err);
     assert_int_equal (bus_curve_keygen (f->dir, "bridge", &err), ERR_OK);
-    void *client = s_socket (f->ctx, ZMQ_REQ, 100);
+    void *client = support_zsocket_timed (f->ctx, ZMQ_REQ, 100);
     assert_int_equal (bus_curve_client (client, f->dir, "bridge", "crm", &err), ERR_IO);
     assert_non_null (strstr (err.message, "crm.pub"));
-    s_zclose (client);
+    support_zclose (client);
 }
 
 //  Issue 13, "the bus is closed by default": without CURVE only endpoints

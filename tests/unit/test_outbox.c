@@ -12,48 +12,13 @@
 #include "outbox.h"
 #include "bus.h"
 
-#include <ftw.h>
+#include "support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
-
-//  Sockets a test opened: teardown closes what a failed assertion left open,
-//  so a failing test reports instead of hanging in zmq_ctx_term.
-static void *s_open_sockets[32];
-
-static void *
-s_zsocket (void *ctx, int type)
-{
-    void *socket = zmq_socket (ctx, type);
-    for (int i = 0; socket && i < 32; i++)
-        if (!s_open_sockets[i]) {
-            s_open_sockets[i] = socket;
-            break;
-        }
-    return socket;
-}
-
-static void
-s_zclose (void *socket)
-{
-    for (int i = 0; i < 32; i++)
-        if (s_open_sockets[i] == socket)
-            s_open_sockets[i] = NULL;
-    zmq_close (socket);
-}
-
-static void
-s_zclose_all (void)
-{
-    for (int i = 0; i < 32; i++)
-        if (s_open_sockets[i]) {
-            zmq_close (s_open_sockets[i]);
-            s_open_sockets[i] = NULL;
-        }
-}
 
 //  Publishers a test started: teardown stops what a failed assertion left
 //  running, before the pool they use goes away.
@@ -91,26 +56,11 @@ typedef struct {
     void *ctx;
 } fixture_t;
 
-static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove (path);
-}
-
 static void
 s_open (fixture_t *f)
 {
-    f->pool = db_pool_new (f->path, "normal");
-    assert_non_null (f->pool);
-    f->db = db_pool_get (f->pool);
-    assert_non_null (f->db);
     const db_migration_t migrations[] = { { "outbox.1", outbox_migration_sql } };
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (db_migrate (f->db, migrations, 1, &err), ERR_OK);
+    f->pool = support_pool_open (f->path, migrations, 1, &f->db);
 }
 
 static void
@@ -126,9 +76,7 @@ setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
     assert_non_null (f);
-    snprintf (f->dir, sizeof f->dir, "/tmp/test_outbox.XXXXXX");
-    assert_non_null (mkdtemp (f->dir));
-    snprintf (f->path, sizeof f->path, "%s/svc.db", f->dir);
+    support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_outbox");
     snprintf (f->endpoint, sizeof f->endpoint, "ipc://%s/pub", f->dir);
     outbox_set_source ("crm");
     s_open (f);
@@ -146,10 +94,8 @@ teardown (void **state)
         if (s_running[i])
             s_publisher_destroy (&s_running[i]);
     s_close (f);
-    s_zclose_all ();
-    bus_shutdown ();
-    zmq_ctx_term (f->ctx);
-    nftw (f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    support_zterm (f->ctx);
+    support_rmtree (f->dir);
     free (f);
     return 0;
 }
@@ -174,13 +120,9 @@ s_append (fixture_t *f, int n)
 static void *
 s_subscriber (fixture_t *f, const char *prefix)
 {
-    void *sub = s_zsocket (f->ctx, ZMQ_SUB);
-    assert_non_null (sub);
-    int linger = 0, ivl = 10, timeout = 3000, hwm = 0;
-    zmq_setsockopt (sub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt (sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (sub, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt (sub, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    void *sub = support_zsocket_timed (f->ctx, ZMQ_SUB, 3000);
+    int hwm = 0;
+    assert_int_equal (zmq_setsockopt (sub, ZMQ_RCVHWM, &hwm, sizeof hwm), 0);
     assert_int_equal (zmq_setsockopt (sub, ZMQ_SUBSCRIBE, prefix, strlen (prefix)), 0);
     assert_int_equal (zmq_connect (sub, f->endpoint), 0);
     return sub;
@@ -428,7 +370,7 @@ test_publisher_sends_committed_events_in_order (void **state)
     s_publisher_destroy (&pub);
     assert_null (pub);
     publisher_destroy (&pub);       //  safe twice
-    s_zclose (sub);
+    support_zclose (sub);
 }
 
 static void
@@ -459,7 +401,7 @@ test_publisher_sends_heartbeat_when_idle (void **state)
     int64_t interval = clock_mono_ms () - start;
     assert_true (interval >= 850 && interval <= 1300);
     s_publisher_destroy (&pub);
-    s_zclose (sub);
+    support_zclose (sub);
 }
 
 static void
@@ -482,7 +424,7 @@ test_publisher_commit_hook_wakes_it_at_once (void **state)
     assert_true (clock_mono_ms () - start < 400);
     db_pool_on_commit (f->pool, NULL, NULL);
     s_publisher_destroy (&pub);
-    s_zclose (sub);
+    support_zclose (sub);
 }
 
 static void
@@ -515,7 +457,7 @@ test_publisher_resumes_after_restart_without_skipping (void **state)
     assert_int_equal (s_recv_seq (sub, NULL, 0), 4);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 5);
     s_publisher_destroy (&pub);
-    s_zclose (sub);
+    support_zclose (sub);
 }
 
 static void
@@ -534,7 +476,7 @@ test_publisher_without_state_publishes_everything (void **state)
         usleep (10000);
     assert_int_equal (s_published_seq (f), 2);
     s_publisher_destroy (&pub);
-    s_zclose (sub);
+    support_zclose (sub);
 }
 
 static void
@@ -550,7 +492,7 @@ test_publisher_destroy_sends_what_was_committed (void **state)
     assert_int_equal (s_published_seq (f), 1200);
     for (int64_t want = 1; want <= 1200; want++)
         assert_int_equal (s_recv_seq (sub, NULL, 0), want);
-    s_zclose (sub);
+    support_zclose (sub);
 }
 
 static void
@@ -598,14 +540,14 @@ test_publisher_new_fails_on_bad_endpoint (void **state)
     fixture_t *f = *state;
     assert_null (s_publisher_new (f->pool, f->ctx, "tcp://no-such-host-name.invalid:x", NULL, 0));
     //  A TCP port that is taken.
-    void *other = s_zsocket (f->ctx, ZMQ_PUB);
+    void *other = support_zsocket (f->ctx, ZMQ_PUB);
     assert_non_null (other);
     assert_int_equal (zmq_bind (other, "tcp://127.0.0.1:*"), 0);
     char endpoint[128];
     size_t size = sizeof endpoint;
     assert_int_equal (zmq_getsockopt (other, ZMQ_LAST_ENDPOINT, endpoint, &size), 0);
     assert_null (s_publisher_new (f->pool, f->ctx, endpoint, NULL, 0));
-    s_zclose (other);
+    support_zclose (other);
 }
 
 int
