@@ -21,7 +21,7 @@ ERP_SRC    := $(wildcard erp-service/*.c)
 BRIDGE_SRC := $(filter-out bridge/bridgectl%,$(wildcard bridge/*.c))
 CTL_SRC    := $(wildcard bridge/bridgectl*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SRC   := $(filter-out tests/fuzz/fuzz_support.c,$(wildcard tests/fuzz/fuzz_*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON  := $(BUILD)/libcommon.a
@@ -52,7 +52,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps run test unit blackbox asan asan-test fuzz-replay bench clean format
+.PHONY: all deps run test unit blackbox asan asan-test fuzz-replay bench bench-bin clean format
 
 all: deps-check $(PROGRAMS)
 
@@ -231,6 +231,20 @@ asan-test:
 
 run: all
 	$(Q)bash scripts/run.sh
+
+#  The benchmarks' own programs (bench/README.md), built into $(BUILD)/bench
+#  with the project's flags; bench/run.sh runs `make all bench-bin` first.
+#  bare_common.c and latency.c are what they share; bare_search and
+#  typeahead take the engine's FTS5 query text from libcommon.
+BENCH_PROGS := bare_insert bare_search bare_confirm bare_bridge http_lat typeahead bridge_fresh
+BENCH_BINS  := $(BENCH_PROGS:%=$(BUILD)/bench/%)
+BENCH_OBJ   := $(BUILD)/bench/bare_common.o $(BUILD)/bench/latency.o
+
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_OBJ) $(LIBCOMMON)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-bin: deps-check $(BENCH_BINS)
 
 bench: all
 	$(Q)bash bench/run.sh

@@ -219,22 +219,10 @@ ms() { "$PY" -c "import sys; print('%.2f' % (float(sys.argv[1]) / 1000))" "$1"; 
 # --- build -------------------------------------------------------------------
 
 log "building"
-make --no-print-directory -s BUILD="$BUILD" BIN="$BIN" all
-# The bench programs get the project's compiler flags (see the Makefile).
-CC=${CC:-cc}
-BFLAGS="${OPT:--O2} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread"
-mkdir -p "$BB" "$RESULTS"
-for p in bare_insert bare_search bare_confirm bare_bridge http_lat typeahead; do
-    if [ ! -x "$BB/$p" ] || [ "bench/$p.c" -nt "$BB/$p" ] || [ bench/bare_common.h -nt "$BB/$p" ]; then
-        # shellcheck disable=SC2046,SC2086
-        $CC $BFLAGS $(pkg-config --cflags sqlite3) -o "$BB/$p" "bench/$p.c" $(pkg-config --libs sqlite3)
-    fi
-done
-# The bridge freshness client speaks ZeroMQ, not SQLite.
-if [ ! -x "$BB/bridge_fresh" ] || [ bench/bridge_fresh.c -nt "$BB/bridge_fresh" ]; then
-    # shellcheck disable=SC2046,SC2086
-    $CC $BFLAGS $(pkg-config --cflags libzmq) -o "$BB/bridge_fresh" bench/bridge_fresh.c $(pkg-config --libs libzmq) -lm
-fi
+# The services and the bench programs ($BB), with the project's compiler
+# flags (see the Makefile's bench-bin).
+make --no-print-directory -s BUILD="$BUILD" BIN="$BIN" all bench-bin
+mkdir -p "$RESULTS"
 
 ROWS=()    # lines of the result table
 NOTES=()
