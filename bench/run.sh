@@ -120,41 +120,32 @@ wait_http() {
 
 # Every wrk connection comes from 127.0.0.1: the services' limit of HTTP
 # connections per address (default 100) is raised to the most they take.
-# start_crm DIR [flags…]: sets CRM_PID, CRM_URL, CRM_PUB, CRM_CMD, CRM_TOKEN.
-start_crm() {
-    local dir=$1 hp pp cp
-    shift
+# start_service PROGRAM VAR DIR [flags…]: starts $BIN/PROGRAM on free ports
+# with DIR as its data folder and sets VAR_PID, VAR_URL, VAR_PUB, VAR_CMD,
+# VAR_TOKEN.
+start_service() {
+    local prog=$1 var=$2 dir=$3 hp pp cp pid
+    shift 3
     mkdir -p "$dir"
     read -r hp pp cp < <(free_ports 3)
-    "$BIN/crm-service" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
+    "$BIN/$prog" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
         --cmd "tcp://127.0.0.1:$cp" --log-level warn --max-connections-per-address 2000 \
         "$@" >>"$dir/service.log" 2>&1 &
-    CRM_PID=$!
-    PIDS+=("$CRM_PID")
-    CRM_URL=http://127.0.0.1:$hp
-    CRM_PUB=tcp://127.0.0.1:$pp
-    CRM_CMD=tcp://127.0.0.1:$cp
-    wait_http "$CRM_URL/livez" || { cat "$dir/service.log" >&2; die "crm-service did not start"; }
-    CRM_TOKEN=$(cat "$dir/admin.token")
+    pid=$!
+    PIDS+=("$pid")
+    printf -v "${var}_PID" %s "$pid"
+    printf -v "${var}_URL" %s "http://127.0.0.1:$hp"
+    printf -v "${var}_PUB" %s "tcp://127.0.0.1:$pp"
+    printf -v "${var}_CMD" %s "tcp://127.0.0.1:$cp"
+    wait_http "http://127.0.0.1:$hp/livez" || { cat "$dir/service.log" >&2; die "$prog did not start"; }
+    printf -v "${var}_TOKEN" %s "$(cat "$dir/admin.token")"
 }
 
+# start_crm DIR [flags…]: sets CRM_PID, CRM_URL, CRM_PUB, CRM_CMD, CRM_TOKEN.
+start_crm() { start_service crm-service CRM "$@"; }
+
 # start_erp DIR [flags…]: sets ERP_PID, ERP_URL, ERP_PUB, ERP_CMD, ERP_TOKEN.
-start_erp() {
-    local dir=$1 hp pp cp
-    shift
-    mkdir -p "$dir"
-    read -r hp pp cp < <(free_ports 3)
-    "$BIN/erp-service" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
-        --cmd "tcp://127.0.0.1:$cp" --log-level warn --max-connections-per-address 2000 \
-        "$@" >>"$dir/service.log" 2>&1 &
-    ERP_PID=$!
-    PIDS+=("$ERP_PID")
-    ERP_URL=http://127.0.0.1:$hp
-    ERP_PUB=tcp://127.0.0.1:$pp
-    ERP_CMD=tcp://127.0.0.1:$cp
-    wait_http "$ERP_URL/livez" || { cat "$dir/service.log" >&2; die "erp-service did not start"; }
-    ERP_TOKEN=$(cat "$dir/admin.token")
-}
+start_erp() { start_service erp-service ERP "$@"; }
 
 # start_nginx DOCROOT: sets NGINX_PID, NGINX_URL.
 start_nginx() {
