@@ -128,10 +128,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBCOMMON)
 	@echo "  TEST $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBCOMMON)
+#  tests/fuzz/fuzz_support.c is the targets' shared set-up, not a target.
+FUZZ_SUPPORT := tests/fuzz/fuzz_support.c
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(FUZZ_SUPPORT) tests/fuzz/fuzz_support.h $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIBCOMMON) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(FUZZ_SUPPORT) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests, then black-box tests against the real binaries.
 unit: all $(UNIT_BINS)
@@ -194,9 +196,9 @@ $(FUZZ_BUILD)/common/%.o: common/%.c
 $(FUZZ_LIB): $(COMMON_SRC:common/%.c=$(FUZZ_BUILD)/common/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) tests/fuzz/fuzz_support.h $(FUZZ_LIB)
 	@echo "  LIBFUZZER $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_SUPPORT) $(FUZZ_LIB) $(LDLIBS)
 
 fuzz-build: deps-check
 	$(Q)command -v $(FUZZ_CC) >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)d;(void)n;return 0;}' \
