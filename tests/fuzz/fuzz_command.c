@@ -144,12 +144,7 @@ s_setup (void)
 static int64_t
 s_scalar (const char *sql)
 {
-    sqlite3_stmt *st = db_stmt (s_db, sql);
-    if (!st || sqlite3_step (st) != SQLITE_ROW)
-        abort ();
-    int64_t n = sqlite3_column_int64 (st, 0);
-    sqlite3_reset (st);
-    return n;
+    return fuzz_scalar (s_db, sql);
 }
 
 //  A fingerprint of what commands can change: the inbox and the outbox.

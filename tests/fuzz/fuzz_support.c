@@ -47,6 +47,17 @@ fuzz_db_open (const char *const *roles, const resource_def_t *const *defs, const
     return db;
 }
 
+int64_t
+fuzz_scalar (db_t *db, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st || sqlite3_step (st) != SQLITE_ROW)
+        abort ();
+    int64_t n = sqlite3_column_int64 (st, 0);
+    sqlite3_reset (st);
+    return n;
+}
+
 void
 fuzz_users (db_t *db, actor_t *admin, int admin_role, actor_t *rep, int rep_role)
 {

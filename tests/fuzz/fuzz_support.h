@@ -27,6 +27,11 @@ db_t *
     fuzz_db_open (const char *const *roles, const resource_def_t *const *defs, const db_migration_t *migrations,
                   int count);
 
+//  The one integer the query sql answers in db (a count, a maximum).
+//  Aborts when it does not answer a row.
+int64_t
+    fuzz_scalar (db_t *db, const char *sql);
+
 //  Users "admin" and "rep" created in db (auth's migration), as actors with
 //  the roles given. Aborts on failure.
 void
