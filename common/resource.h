@@ -227,6 +227,17 @@ bool
 bool
     resource_can_write (const resource_def_t *def, const actor_t *actor);
 
+//  The preamble of a hand-written write route: true when the request's
+//  actor may write def; otherwise a 403 "your role may not <what>" has been
+//  answered and the route returns.
+bool
+    resource_may_write (http_req_t *req, const resource_def_t *def, const char *what);
+
+//  resource_may_write, then the request's JSON body; NULL when an answer
+//  (403, or the body's 400/413) has been given.
+const cJSON *
+    resource_write_body (http_req_t *req, const resource_def_t *def, const char *what);
+
 //  Whether actor may see field f (f->read_roles; no actor, the bridge: yes).
 bool
     resource_field_visible (const field_def_t *f, const actor_t *actor);

@@ -40,6 +40,22 @@ resource_reply (http_req_t *req, int status, err_t rc, const err_info_t *err, cJ
     s_reply_record (req, status, rec);
 }
 
+bool
+resource_may_write (http_req_t *req, const resource_def_t *def, const char *what)
+{
+    assert (def && what);
+    if (resource_can_write (def, http_actor (req)))
+        return true;
+    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
+    return false;
+}
+
+const cJSON *
+resource_write_body (http_req_t *req, const resource_def_t *def, const char *what)
+{
+    return resource_may_write (req, def, what) ? http_body_json (req) : NULL;
+}
+
 static void
 s_get (http_req_t *req)
 {

@@ -309,11 +309,7 @@ s_create (db_t *db, const actor_t *actor, const cJSON *body, cJSON **out, err_in
 static void
 s_post (http_req_t *req)
 {
-    if (!resource_can_write (&crm_quotations, http_actor (req))) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not write quotations");
-        return;
-    }
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &crm_quotations, "write quotations");
     if (!body)
         return;
     err_info_t err;

@@ -4,11 +4,13 @@
 //  named, or else the party's open ones in the payment's currency, oldest
 //  due first; each takes at most what it still owes, and what is left
 //  stays unallocated on the payment.
+#include "clock.h"
 #include "erp.h"
 #include "json.h"
 
 #include <assert.h>
 #include <stdio.h>
+#include <string.h>
 
 err_t
 alloc_read_open (db_t *db, const alloc_source_t *src, const char *party, const char *currency,
@@ -94,6 +96,107 @@ alloc_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const ch
         }
         if (rc == ERR_OK && after)
             rc = after (db, actor, &docs[k], err);
+    }
+    return rc;
+}
+
+err_t
+alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields, const cJSON *body,
+                  int max, err_info_t *err)
+{
+    assert (src && fields && body);
+    for (const field_def_t *f = fields; f->name; f++)
+        if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
+            return err_set (err, ERR_INVALID, f->name, "%s is read-only here (set by the allocation)",
+                            f->name);
+    const cJSON *named = cJSON_GetObjectItem (body, src->ids_key);
+    if (named && (!cJSON_IsArray (named) || cJSON_GetArraySize (named) > max))
+        return err_set (err, ERR_INVALID, src->ids_key, "%s must be a list of at most %d %s ids",
+                        src->ids_key, max, src->noun);
+    //  The write holds the lock, so no race between this count and the insert.
+    const char *reference = json_str (body, "reference");
+    if (!reference)
+        return ERR_OK;
+    char sql[200];
+    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE %s = %s", src->payments,
+              ERP_PAYMENT_REF_KEY ("reference"), ERP_PAYMENT_REF_KEY ("?1"));
+    int64_t clash = db_scalar_int (db, sql, reference, -1);
+    if (clash < 0)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the %ss", src->payment_noun);
+    if (clash > 0)
+        return err_set (err, ERR_CONFLICT, "reference",
+                        "another %s already has this reference (compared without surrounding"
+                        " spaces and case)",
+                        src->payment_noun);
+    return ERR_OK;
+}
+
+err_t
+alloc_date (const cJSON *body, const char *name, char *out, size_t size, err_info_t *err)
+{
+    const cJSON *v = cJSON_GetObjectItem (body, name);
+    int64_t ms, today_ms;
+    char today[16];
+    clock_format_date (clock_now_ms (), today, sizeof today);
+    if (!v || cJSON_IsNull (v)) {
+        snprintf (out, size, "%s", today);
+        return ERR_OK;
+    }
+    if (!cJSON_IsString (v) || strlen (v->valuestring) != 10 || !clock_parse_date (v->valuestring, &ms))
+        return err_set (err, ERR_INVALID, name, "%s must be a date YYYY-MM-DD", name);
+    if (clock_parse_date (today, &today_ms) && ms > today_ms)
+        return err_set (err, ERR_RULE, name, "%s cannot be after today", name);
+    snprintf (out, size, "%s", v->valuestring);
+    return ERR_OK;
+}
+
+err_t
+alloc_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const char *party,
+                  const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err)
+{
+    assert (src && named && party && currency && docs && n);
+    char sql[300];
+    snprintf (sql, sizeof sql,
+              "SELECT id, number, total_minor - paid_minor, %s, %s, currency FROM %s"
+              " WHERE id = ?1 AND status IN ('open', 'partly_paid')",
+              src->order_column ? src->order_column : "NULL", src->party_column, src->table);
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the %ss", src->noun);
+    *n = 0;
+    err_t rc = ERR_OK;
+    const cJSON *it;
+    cJSON_ArrayForEach (it, named)
+    {
+        char field[48];
+        snprintf (field, sizeof field, "%s[%d]", src->ids_key, *n);
+        if (*n >= max)
+            rc = err_set (err, ERR_INVALID, src->ids_key, "at most %d %ss", max, src->noun);
+        if (rc != ERR_OK)
+            break;
+        sqlite3_bind_text (st, 1, cJSON_IsString (it) ? it->valuestring : "", -1, SQLITE_TRANSIENT);
+        alloc_doc_t *d = &docs[*n];
+        if (!cJSON_IsString (it) || sqlite3_step (st) != SQLITE_ROW || strcmp ((const char *) sqlite3_column_text (st, 4), party) != 0)
+            rc = err_set (err, ERR_RULE, field, "not an open %s of this %s", src->noun, src->party);
+        else if (strcmp ((const char *) sqlite3_column_text (st, 5), currency) != 0)
+            rc = err_set (err, ERR_RULE, field, "%s %s is in %s; this payment is in %s", src->noun,
+                          (const char *) sqlite3_column_text (st, 1),
+                          (const char *) sqlite3_column_text (st, 5), currency);
+        else {
+            const unsigned char *order = sqlite3_column_text (st, 3);
+            snprintf (d->id, sizeof d->id, "%s", (const char *) sqlite3_column_text (st, 0));
+            snprintf (d->number, sizeof d->number, "%s", (const char *) sqlite3_column_text (st, 1));
+            snprintf (d->order, sizeof d->order, "%s", order ? (const char *) order : "");
+            d->open = sqlite3_column_int64 (st, 2);
+            d->take = 0;
+            for (int k = 0; k < *n && rc == ERR_OK; k++)
+                if (strcmp (docs[k].id, d->id) == 0)
+                    rc = err_set (err, ERR_RULE, field, "%s named twice", src->noun);
+        }
+        sqlite3_reset (st);
+        if (rc != ERR_OK)
+            break;
+        (*n)++;
     }
     return rc;
 }

@@ -49,6 +49,31 @@ err_t payments_setup (service_t *svc, err_info_t *err);
 err_t purchasing_setup (service_t *svc, err_info_t *err);
 err_t reports_setup (service_t *svc, err_info_t *err);
 
+//  Aging of open documents (receivables, payables). AGING_OPEN selects a
+//  table's open documents as (party, currency, o = outstanding, d = days
+//  past due at ?1 or today); AGING_SUMS sums o into the six buckets named
+//  by aging_buckets.
+#define AGING_OPEN(party, table)                                                                  \
+    "SELECT " party ", currency, total_minor - paid_minor AS o,"                                  \
+    " CAST(julianday(IFNULL(?1, date('now'))) - julianday(due_on) AS INTEGER) AS d FROM " table \
+    " WHERE status IN ('open', 'partly_paid')"
+#define AGING_SUMS                                                                                \
+    "SUM(CASE WHEN d <= 0 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN 1 AND 30 THEN o ELSE 0 END)," \
+    " SUM(CASE WHEN d BETWEEN 31 AND 60 THEN o ELSE 0 END),"                                     \
+    " SUM(CASE WHEN d BETWEEN 61 AND 90 THEN o ELSE 0 END), SUM(CASE WHEN d > 90 THEN o ELSE 0 END), SUM(o)"
+#define AGING_BUCKETS 6
+extern const char *const aging_buckets[AGING_BUCKETS];
+
+//  One row of an aging statement: its bucket sums start at column first.
+typedef void (aging_row_fn) (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg);
+
+//  Run the aging statement sql for the request's ?as_of= (checked), calling
+//  row for each row. False when an error has been answered.
+bool aging_run (http_req_t *req, const char *sql, int first, aging_row_fn *row, void *arg);
+
+//  Add the six bucket members to obj.
+void aging_add (cJSON *obj, const int64_t sums[AGING_BUCKETS]);
+
 //  The id of the row of table whose column equals value into id (ID_LEN
 //  bytes); false (and id "") if there is none.
 bool erp_find_id (db_t *db, const char *table, const char *column, const char *value, char *id);
@@ -243,7 +268,29 @@ typedef struct {
     const resource_def_t *def;
     const char *insert_sql;
     const char *key;
+    const char *noun;          //  "invoice", "bill": in errors
+    const char *party;         //  "customer", "supplier": in errors
+    const char *ids_key;       //  the body's list of named documents: "invoice_ids"
+    const char *payments;      //  the payments' table: "payments"
+    const char *payment_noun;  //  "payment", "supplier payment": in errors
 } alloc_source_t;
+
+//  The checks a payment's body gets before it is booked, the same for
+//  money received and paid: no member of fields that is F_SYSTEM, the
+//  named list (src->ids_key) a list of at most max, and a reference that
+//  no other payment has after trimming and case folding (409).
+err_t alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields,
+                        const cJSON *body, int max, err_info_t *err);
+
+//  The date member name of body, not after today, into out; absent or
+//  null: today.
+err_t alloc_date (const cJSON *body, const char *name, char *out, size_t size, err_info_t *err);
+
+//  The documents named (a JSON list of ids, in its order; at most max),
+//  each an open document of party in currency, none twice; else
+//  ERR_RULE naming "<ids_key>[i]".
+err_t alloc_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const char *party,
+                        const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err);
 
 //  The open documents of party in currency, oldest due first: at most max
 //  into docs, *n of them.

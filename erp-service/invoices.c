@@ -283,10 +283,8 @@ s_post_invoice (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!resource_can_write (&erp_invoices, actor)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not issue invoices");
+    if (!resource_may_write (req, &erp_invoices, "issue invoices"))
         return;
-    }
     //  An optional body {"issued_on": "YYYY-MM-DD"} back-dates the invoice.
     size_t len = 0;
     http_body (req, &len);
@@ -322,10 +320,8 @@ static void
 s_overdue_check (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
-    if (!resource_can_write (&erp_invoices, actor)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not check overdue invoices");
+    if (!resource_may_write (req, &erp_invoices, "check overdue invoices"))
         return;
-    }
     err_info_t err;
     err_clear (&err);
     int n = 0;
@@ -346,10 +342,8 @@ s_void (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!resource_can_write (&erp_invoices, actor)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not void invoices");
+    if (!resource_may_write (req, &erp_invoices, "void invoices"))
         return;
-    }
     err_info_t err;
     err_clear (&err);
     cJSON *inv = NULL, *out = NULL;

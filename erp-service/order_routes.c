@@ -10,22 +10,11 @@
 
 //  --- HTTP ---
 
-static bool
-s_may_write (http_req_t *req)
-{
-    if (resource_can_write (&erp_orders, http_actor (req)))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not change orders");
-    return false;
-}
-
 //  POST /api/v1/orders
 static void
 s_post (http_req_t *req)
 {
-    if (!s_may_write (req))
-        return;
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_orders, "change orders");
     if (!body)
         return;
     err_info_t err;

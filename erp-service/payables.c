@@ -162,17 +162,6 @@ const resource_def_t erp_supplier_payments = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
-//  Whether the actor may write payables; false after a 403 answer.
-static bool
-s_writer (http_req_t *req, const char *what)
-{
-    const actor_t *actor = http_actor (req);
-    if (actor && (actor->role & PAYABLES_WRITERS))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
-    return false;
-}
-
 //  Whether body has only the allowed keys; else err names the first other.
 static err_t
 s_only (const cJSON *body, const char *const allowed[], err_info_t *err)
@@ -189,26 +178,6 @@ s_only (const cJSON *body, const char *const allowed[], err_info_t *err)
     return ERR_OK;
 }
 
-//  A date member of body (absent: today) that is not after today, into out.
-static err_t
-s_date_not_future (const cJSON *body, const char *name, char *out, size_t size, err_info_t *err)
-{
-    const cJSON *v = cJSON_GetObjectItem (body, name);
-    int64_t ms, today_ms;
-    char today[16];
-    clock_format_date (clock_now_ms (), today, sizeof today);
-    if (!v || cJSON_IsNull (v)) {
-        snprintf (out, size, "%s", today);
-        return ERR_OK;
-    }
-    if (!cJSON_IsString (v) || strlen (v->valuestring) != 10
-        || !clock_parse_date (v->valuestring, &ms))
-        return err_set (err, ERR_INVALID, name, "%s must be a date YYYY-MM-DD", name);
-    if (clock_parse_date (today, &today_ms) && ms > today_ms)
-        return err_set (err, ERR_RULE, name, "%s cannot be after today", name);
-    snprintf (out, size, "%s", v->valuestring);
-    return ERR_OK;
-}
 
 //  How much of line po_line of purchase order po was billed (void bills
 //  left out).
@@ -350,9 +319,7 @@ s_write_bill_lines (db_t *db, const char *bill_id, const char *po, const cJSON *
 static void
 s_bill_post (http_req_t *req)
 {
-    if (!s_writer (req, "enter supplier bills"))
-        return;
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "enter supplier bills");
     if (!body)
         return;
     db_t *db = http_db (req);
@@ -380,7 +347,7 @@ s_bill_post (http_req_t *req)
         rc = err_set (&err, ERR_INVALID, "tax_minor",
                       "tax_minor must be a whole number of minor units, 0 or more");
     if (rc == ERR_OK)
-        rc = s_date_not_future (body, "bill_date", bill_date, sizeof bill_date, &err);
+        rc = alloc_date (body, "bill_date", bill_date, sizeof bill_date, &err);
     if (rc == ERR_OK && !erp_find_id (db, "purchase_orders", "id", po_id, po_key))
         rc = err_set (&err, ERR_RULE, "purchase_order_id", "no purchase order has this id");
     cJSON *po = NULL;
@@ -516,7 +483,7 @@ s_bill_post (http_req_t *req)
 static void
 s_bill_void (http_req_t *req)
 {
-    if (!s_writer (req, "void supplier bills"))
+    if (!resource_may_write (req, &erp_supplier_bills, "void supplier bills"))
         return;
     db_t *db = http_db (req);
     const actor_t *actor = http_actor (req);
@@ -588,36 +555,12 @@ static const alloc_source_t s_bills = {
     .insert_sql = "INSERT INTO supplier_payment_allocations (payment_id, bill_id, amount_minor)"
                   " VALUES (?1, ?2, ?3)",
     .key = "bill_id",
+    .noun = "bill",
+    .party = "supplier",
+    .ids_key = "bill_ids",
+    .payments = "supplier_payments",
+    .payment_noun = "supplier payment",
 };
-
-//  The open bill id of supplier in currency into o; ERR_RULE (field) if it
-//  is not one.
-static err_t
-s_named_bill (db_t *db, const char *id, const char *supplier, const char *currency,
-              const char *field, alloc_doc_t *o, err_info_t *err)
-{
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT id, number, total_minor - paid_minor, supplier_id, currency"
-                     " FROM supplier_bills WHERE id = ?1 AND status IN ('open', 'partly_paid')");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the bills");
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
-    err_t rc = ERR_OK;
-    if (sqlite3_step (st) != SQLITE_ROW
-        || strcmp ((const char *) sqlite3_column_text (st, 3), supplier) != 0)
-        rc = err_set (err, ERR_RULE, field, "not an open bill of this supplier");
-    else if (strcmp ((const char *) sqlite3_column_text (st, 4), currency) != 0)
-        rc = err_set (err, ERR_RULE, field, "bill %s is in %s; this payment is in %s",
-                      (const char *) sqlite3_column_text (st, 1),
-                      (const char *) sqlite3_column_text (st, 4), currency);
-    else {
-        snprintf (o->id, sizeof o->id, "%s", (const char *) sqlite3_column_text (st, 0));
-        snprintf (o->number, sizeof o->number, "%s", (const char *) sqlite3_column_text (st, 1));
-        o->open = sqlite3_column_int64 (st, 2);
-    }
-    sqlite3_reset (st);
-    return rc;
-}
 
 //  POST /api/v1/supplier_payments {"supplier_id", "amount_minor",
 //  "currency"? (the supplier's), "method"?, "reference", "paid_on"?,
@@ -625,41 +568,18 @@ s_named_bill (db_t *db, const char *id, const char *supplier, const char *curren
 static void
 s_spay_post (http_req_t *req)
 {
-    if (!s_writer (req, "pay suppliers"))
-        return;
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "pay suppliers");
     if (!body)
         return;
     db_t *db = http_db (req);
     const actor_t *actor = http_actor (req);
     err_info_t err;
     err_clear (&err);
-    err_t rc = ERR_OK;
-    for (const field_def_t *f = s_spay_fields; f->name && rc == ERR_OK; f++)
-        if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
-            rc = err_set (&err, ERR_INVALID, f->name,
-                          "%s is read-only here (set by the allocation)", f->name);
+    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, &err);
     const cJSON *named = cJSON_GetObjectItem (body, "bill_ids");
-    if (rc == ERR_OK && named
-        && (!cJSON_IsArray (named) || cJSON_GetArraySize (named) > SPAY_MAX_BILLS))
-        rc = err_set (&err, ERR_INVALID, "bill_ids", "bill_ids must be a list of bill ids");
-    const char *reference = json_str (body, "reference");
-    if (rc == ERR_OK && reference) {
-        int64_t clash = db_scalar_int (db,
-                                       "SELECT COUNT(*) FROM supplier_payments WHERE "
-                                       ERP_PAYMENT_REF_KEY ("reference") " = "
-                                       ERP_PAYMENT_REF_KEY ("?1"),
-                                       reference, -1);
-        if (clash < 0)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read supplier payments");
-        else if (clash > 0)
-            rc = err_set (&err, ERR_CONFLICT, "reference",
-                          "another supplier payment already has this reference (compared"
-                          " without surrounding spaces and case)");
-    }
     char paid_on[16] = "";
     if (rc == ERR_OK)
-        rc = s_date_not_future (body, "paid_on", paid_on, sizeof paid_on, &err);
+        rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, &err);
     const char *supplier = json_str (body, "supplier_id");
     char supplier_key[ID_LEN] = "", currency[8] = "EUR";
     bool known = supplier && erp_find_id (db, "suppliers", "id", supplier, supplier_key);
@@ -681,25 +601,8 @@ s_spay_post (http_req_t *req)
     int n = 0;
     if (!open && rc == ERR_OK)
         rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    if (rc == ERR_OK && known && named) {
-        const cJSON *it;
-        cJSON_ArrayForEach (it, named)
-        {
-            char field[32];
-            snprintf (field, sizeof field, "bill_ids[%d]", n);
-            if (!cJSON_IsString (it)) {
-                rc = err_set (&err, ERR_INVALID, field, "a bill id is text");
-                break;
-            }
-            rc = s_named_bill (db, it->valuestring, supplier_key, currency, field, &open[n], &err);
-            for (int k = 0; k < n && rc == ERR_OK; k++)
-                if (strcmp (open[k].id, open[n].id) == 0)
-                    rc = err_set (&err, ERR_RULE, field, "bill named twice");
-            if (rc != ERR_OK)
-                break;
-            n++;
-        }
-    }
+    if (rc == ERR_OK && known && named)
+        rc = alloc_read_named (db, &s_bills, named, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
     else if (rc == ERR_OK && known)
         rc = alloc_read_open (db, &s_bills, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
     cJSON *rec = cJSON_Duplicate (body, true);
@@ -728,67 +631,55 @@ s_spay_post (http_req_t *req)
     resource_reply (req, 201, rc, &err, out);
 }
 
+static void
+s_aging_row (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg)
+{
+    cJSON *out = arg;
+    cJSON *totals = cJSON_GetObjectItem (out, "totals");
+    cJSON *it = cJSON_CreateObject ();
+    const char *cur = (const char *) sqlite3_column_text (st, 2);
+    cJSON_AddStringToObject (it, "supplier_id", (const char *) sqlite3_column_text (st, 0));
+    cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
+    cJSON_AddStringToObject (it, "currency", cur);
+    json_add_int (it, "bills", sqlite3_column_int64 (st, 9));
+    aging_add (it, sums);
+    cJSON *t = cJSON_GetObjectItem (totals, cur);
+    if (!t) {
+        static const int64_t zero[AGING_BUCKETS] = { 0 };
+        t = cJSON_AddObjectToObject (totals, cur);
+        aging_add (t, zero);
+    }
+    for (int b = 0; b < AGING_BUCKETS; b++) {
+        int64_t sum = 0;
+        json_int (t, aging_buckets[b], &sum);
+        cJSON_ReplaceItemInObject (t, aging_buckets[b], cJSON_CreateNumber ((double) (sum + sums[b])));
+    }
+    cJSON_AddItemToArray (cJSON_GetObjectItem (out, "suppliers"), it);
+}
+
 //  GET /api/v1/reports/payables_aging?as_of=YYYY-MM-DD: what is owed to
-//  each supplier by days past due (current, 1-30, 31-60, 61-90, over 90).
+//  each supplier by days past due (current, 1-30, 31-60, 61-90, over 90),
+//  totals per currency.
 static void
 s_aging (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
-    static const char *const args[] = { "as_of", NULL };
     if (!actor || !(actor->role & MONEY_READERS)) {
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see financial reports");
         return;
     }
-    const char *as_of;
-    if (!http_query_only (req, args) || !journal_date_arg (req, "as_of", &as_of))
-        return;
-    sqlite3_stmt *st = db_stmt (
-        http_db (req),
-        "SELECT s.id, s.name, i.currency,"
-        " SUM(CASE WHEN d <= 0 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN 1 AND 30 THEN o ELSE 0"
-        " END), SUM(CASE WHEN d BETWEEN 31 AND 60 THEN o ELSE 0 END),"
-        " SUM(CASE WHEN d BETWEEN 61 AND 90 THEN o ELSE 0 END), SUM(CASE WHEN d > 90 THEN o ELSE 0"
-        " END), SUM(o), COUNT(*)"
-        " FROM (SELECT supplier_id, currency, total_minor - paid_minor AS o,"
-        "   CAST(julianday(IFNULL(?1, date('now'))) - julianday(due_on) AS INTEGER) AS d"
-        "   FROM supplier_bills WHERE status IN ('open', 'partly_paid')) i"
-        " JOIN suppliers s ON s.id = i.supplier_id"
-        " GROUP BY s.id, i.currency ORDER BY s.name, s.id, i.currency");
-    if (!st) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the aging");
-        return;
-    }
-    if (as_of)
-        sqlite3_bind_text (st, 1, as_of, -1, SQLITE_TRANSIENT);
-    static const char *const buckets[] = { "current_minor",    "days_1_30_minor",
-                                           "days_31_60_minor", "days_61_90_minor",
-                                           "over_90_minor",    "total_minor" };
     cJSON *out = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (out, "suppliers");
-    cJSON *totals = cJSON_AddObjectToObject (out, "totals");   //  per currency
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        cJSON *it = cJSON_CreateObject ();
-        const char *cur = (const char *) sqlite3_column_text (st, 2);
-        cJSON_AddStringToObject (it, "supplier_id", (const char *) sqlite3_column_text (st, 0));
-        cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
-        cJSON_AddStringToObject (it, "currency", cur);
-        json_add_int (it, "bills", sqlite3_column_int64 (st, 9));
-        cJSON *t = cJSON_GetObjectItem (totals, cur);
-        if (!t) {
-            t = cJSON_AddObjectToObject (totals, cur);
-            for (int b = 0; b < 6; b++)
-                json_add_int (t, buckets[b], 0);
-        }
-        for (int b = 0; b < 6; b++) {
-            int64_t v = sqlite3_column_int64 (st, 3 + b), sum = 0;
-            json_add_int (it, buckets[b], v);
-            json_int (t, buckets[b], &sum);
-            cJSON_ReplaceItemInObject (t, buckets[b], cJSON_CreateNumber ((double) (sum + v)));
-        }
-        cJSON_AddItemToArray (items, it);
-    }
-    sqlite3_reset (st);
-    http_reply_json (req, 200, out);
+    cJSON_AddArrayToObject (out, "suppliers");
+    cJSON_AddObjectToObject (out, "totals");
+    if (aging_run (req,
+                   "SELECT s.id, s.name, i.currency, " AGING_SUMS ", COUNT(*) FROM ("
+                   AGING_OPEN ("supplier_id", "supplier_bills")
+                   ") i JOIN suppliers s ON s.id = i.supplier_id"
+                   " GROUP BY s.id, i.currency ORDER BY s.name, s.id, i.currency",
+                   3, s_aging_row, out))
+        http_reply_json (req, 200, out);
+    else
+        cJSON_Delete (out);
 }
 
 err_t

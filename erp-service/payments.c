@@ -91,6 +91,11 @@ static const alloc_source_t s_invoices = {
     .insert_sql = "INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor)"
                   " VALUES (?1, ?2, ?3)",
     .key = "invoice_id",
+    .noun = "invoice",
+    .party = "customer",
+    .ids_key = "invoice_ids",
+    .payments = "payments",
+    .payment_noun = "payment",
 };
 
 //  An invoice paid in full marks its order paid.
@@ -141,50 +146,18 @@ s_post (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!resource_can_write (&erp_payments, actor)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not book payments");
-        return;
-    }
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_payments, "book payments");
     if (!body)
         return;
     err_info_t err;
     err_clear (&err);
-    err_t rc = ERR_OK;
-    for (const field_def_t *f = erp_payments.fields; f->name && rc == ERR_OK; f++)
-        if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
-            rc = err_set (&err, ERR_INVALID, f->name,
-                          "%s is read-only here (set by the allocation)", f->name);
-    const cJSON *named = cJSON_GetObjectItem (body, "invoice_ids");
-    if (rc == ERR_OK && named
-        && (!cJSON_IsArray (named) || cJSON_GetArraySize (named) > PAY_MAX_INVOICES))
-        rc =
-            err_set (&err, ERR_INVALID, "invoice_ids", "invoice_ids must be a list of invoice ids");
-    //  A reference is compared after trimming and case folding: "R1 " is
-    //  the payment "R1" (409). The write holds the lock, so no race.
-    const char *reference = json_str (body, "reference");
-    if (rc == ERR_OK && reference) {
-        int64_t clash = db_scalar_int (db,
-                                       "SELECT COUNT(*) FROM payments WHERE "
-                                       ERP_PAYMENT_REF_KEY ("reference") " = "
-                                       ERP_PAYMENT_REF_KEY ("?1"),
-                                       reference, -1);
-        if (clash < 0)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read payments");
-        else if (clash > 0)
-            rc = err_set (&err, ERR_CONFLICT, "reference",
-                          "another payment already has this reference (compared without"
-                          " surrounding spaces and case)");
-    }
+    err_t rc = alloc_check_body (db, &s_invoices, erp_payments.fields, body, PAY_MAX_INVOICES, &err);
     //  Money received cannot be dated after today (like an invoice's issue
-    //  date); a malformed date is left to the engine's check.
-    const char *received = json_str (body, "received_on");
-    int64_t received_ms = 0, today_ms = 0;
-    char today[16];
-    if (rc == ERR_OK && received && clock_parse_date (received, &received_ms)
-        && clock_parse_date (clock_format_date (clock_now_ms (), today, sizeof today), &today_ms)
-        && received_ms > today_ms)
-        rc = err_set (&err, ERR_RULE, "received_on", "a payment cannot be received in the future");
+    //  date); without a date it is today's.
+    const cJSON *received = cJSON_GetObjectItem (body, "received_on");
+    char received_on[16];
+    if (rc == ERR_OK && received && !cJSON_IsNull (received))
+        rc = alloc_date (body, "received_on", received_on, sizeof received_on, &err);
     const char *customer = json_str (body, "customer_id");
     //  The currency as the engine will store it (validated there).
     const char *currency = json_str (body, "currency") ? json_str (body, "currency") : "EUR";
@@ -194,57 +167,11 @@ s_post (http_req_t *req)
     //  the customer's open ones, oldest due first.
     alloc_doc_t *open = calloc (PAY_MAX_INVOICES, sizeof *open);
     int n = 0;
+    const cJSON *named = cJSON_GetObjectItem (body, "invoice_ids");
     if (!open && rc == ERR_OK)
         rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT id, number, order_id, total_minor - paid_minor, customer_id, status,"
-                     " currency FROM invoices WHERE id = ?1");
-if (rc == ERR_OK && !st)
-        rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read invoices");
-    if (rc == ERR_OK && customer && named) {
-        const cJSON *it;
-        int i = 0;
-        cJSON_ArrayForEach (it, named)
-        {
-            char field[32];
-            snprintf (field, sizeof field, "invoice_ids[%d]", i++);
-            bool ok = false;
-            if (cJSON_IsString (it)) {
-                sqlite3_bind_text (st, 1, it->valuestring, -1, SQLITE_STATIC);
-                if (sqlite3_step (st) == SQLITE_ROW
-                    && strcmp ((const char *) sqlite3_column_text (st, 4), customer) == 0
-                    && (strcmp ((const char *) sqlite3_column_text (st, 5), "open") == 0
-                        || strcmp ((const char *) sqlite3_column_text (st, 5), "partly_paid")
-                               == 0)) {
-                    snprintf (open[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-                    snprintf (open[n].number, sizeof open[n].number, "%s",
-                              (const char *) sqlite3_column_text (st, 1));
-                    snprintf (open[n].order, ID_LEN, "%s",
-                              sqlite3_column_text (st, 2)
-                                  ? (const char *) sqlite3_column_text (st, 2)
-                                  : "");
-                    open[n].open = sqlite3_column_int64 (st, 3);
-                    ok = true;
-                    for (int k = 0; k < n; k++)
-                        ok = ok && strcmp (open[k].id, open[n].id) != 0;
-                    n += ok;
-                }
-                if (ok && strcmp ((const char *) sqlite3_column_text (st, 6), currency) != 0) {
-                    rc = err_set (&err, ERR_RULE, field,
-                                  "invoice %s is in %s; this payment is in %s", open[n - 1].number,
-                                  (const char *) sqlite3_column_text (st, 6), currency);
-                    sqlite3_reset (st);
-                    break;
-                }
-                sqlite3_reset (st);
-            }
-            if (!ok) {
-                rc = err_set (&err, ERR_RULE, field,
-                              "not an open invoice of this customer (or named twice)");
-                break;
-            }
-        }
-    }
+    if (rc == ERR_OK && customer && named)
+        rc = alloc_read_named (db, &s_invoices, named, customer, currency, open, PAY_MAX_INVOICES, &n, &err);
     else if (rc == ERR_OK && customer)
         rc = alloc_read_open (db, &s_invoices, customer, currency, open, PAY_MAX_INVOICES, &n,
                               &err);

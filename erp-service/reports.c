@@ -20,59 +20,76 @@ s_allowed (http_req_t *req)
     return false;
 }
 
+const char *const aging_buckets[AGING_BUCKETS] = { "current_minor",    "days_1_30_minor",
+                                                   "days_31_60_minor", "days_61_90_minor",
+                                                   "over_90_minor",    "total_minor" };
+
+bool
+aging_run (http_req_t *req, const char *sql, int first, aging_row_fn *row, void *arg)
+{
+    static const char *const args[] = { "as_of", NULL };
+    const char *as_of;
+    if (!http_query_only (req, args) || !journal_date_arg (req, "as_of", &as_of))
+        return false;
+    sqlite3_stmt *st = db_stmt (http_db (req), sql);
+    if (!st) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the aging");
+        return false;
+    }
+    if (as_of)
+        sqlite3_bind_text (st, 1, as_of, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        int64_t sums[AGING_BUCKETS];
+        for (int b = 0; b < AGING_BUCKETS; b++)
+            sums[b] = sqlite3_column_int64 (st, first + b);
+        row (st, sums, arg);
+    }
+    sqlite3_reset (st);
+    return true;
+}
+
+void
+aging_add (cJSON *obj, const int64_t sums[AGING_BUCKETS])
+{
+    for (int b = 0; b < AGING_BUCKETS; b++)
+        json_add_int (obj, aging_buckets[b], sums[b]);
+}
+
+typedef struct {
+    cJSON *items;
+    int64_t totals[AGING_BUCKETS];
+} s_aging_t;
+
+static void
+s_aging_row (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg)
+{
+    s_aging_t *a = arg;
+    cJSON *it = cJSON_CreateObject ();
+    cJSON_AddStringToObject (it, "customer_id", (const char *) sqlite3_column_text (st, 0));
+    cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
+    aging_add (it, sums);
+    for (int b = 0; b < AGING_BUCKETS; b++)
+        a->totals[b] += sums[b];
+    cJSON_AddItemToArray (a->items, it);
+}
+
 //  GET /api/v1/reports/receivables_aging?as_of=YYYY-MM-DD: what each
 //  customer owes by days past due (current, 1-30, 31-60, 61-90, over 90).
 static void
 s_aging (http_req_t *req)
 {
-    static const char *const args[] = { "as_of", NULL };
-    if (!s_allowed (req) || !http_query_only (req, args))
+    if (!s_allowed (req))
         return;
-    const char *as_of = http_query (req, "as_of");
-    int64_t as_of_ms;
-    if (as_of && (strlen (as_of) != 10 || !clock_parse_date (as_of, &as_of_ms))) {
-        http_reply_errorf (req, ERR_INVALID, "as_of", "as_of must be a date YYYY-MM-DD");
-        return;
-    }
-    sqlite3_stmt *st =
-        db_stmt (http_db (req),
-                 "SELECT c.id, c.name,"
-                 " SUM(CASE WHEN d <= 0 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN 1 AND 30 THEN "
-                 "o ELSE 0 END),"
-                 " SUM(CASE WHEN d BETWEEN 31 AND 60 THEN o ELSE 0 END), SUM(CASE WHEN d BETWEEN "
-                 "61 AND 90 THEN o ELSE 0 END),"
-                 " SUM(CASE WHEN d > 90 THEN o ELSE 0 END), SUM(o)"
-                 " FROM (SELECT customer_id, total_minor - paid_minor AS o,"
-                 "   CAST(julianday(IFNULL(?1, date('now'))) - julianday(due_on) AS INTEGER) AS d"
-                 "   FROM invoices WHERE status IN ('open', 'partly_paid')) i JOIN customers c ON "
-                 "c.id = i.customer_id"
-                 " GROUP BY c.id ORDER BY c.name, c.id");
-    if (!st) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the aging");
-        return;
-    }
-    if (as_of)
-        sqlite3_bind_text (st, 1, as_of, -1, SQLITE_TRANSIENT);
-    static const char *const buckets[] = { "current_minor",    "days_1_30_minor",
-                                           "days_31_60_minor", "days_61_90_minor",
-                                           "over_90_minor",    "total_minor" };
-    int64_t totals[6] = { 0 };
     cJSON *out = cJSON_CreateObject ();
-    cJSON *items = cJSON_AddArrayToObject (out, "customers");
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        cJSON *it = cJSON_CreateObject ();
-        cJSON_AddStringToObject (it, "customer_id", (const char *) sqlite3_column_text (st, 0));
-        cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 1));
-        for (int b = 0; b < 6; b++) {
-            json_add_int (it, buckets[b], sqlite3_column_int64 (st, 2 + b));
-            totals[b] += sqlite3_column_int64 (st, 2 + b);
-        }
-        cJSON_AddItemToArray (items, it);
+    s_aging_t a = { .items = cJSON_AddArrayToObject (out, "customers") };
+    if (!aging_run (req,
+                    "SELECT c.id, c.name, " AGING_SUMS " FROM (" AGING_OPEN ("customer_id", "invoices")
+                    ") i JOIN customers c ON c.id = i.customer_id GROUP BY c.id ORDER BY c.name, c.id",
+                    2, s_aging_row, &a)) {
+        cJSON_Delete (out);
+        return;
     }
-    sqlite3_reset (st);
-    cJSON *t = cJSON_AddObjectToObject (out, "totals");
-    for (int b = 0; b < 6; b++)
-        json_add_int (t, buckets[b], totals[b]);
+    aging_add (cJSON_AddObjectToObject (out, "totals"), a.totals);
     http_reply_json (req, 200, out);
 }
 

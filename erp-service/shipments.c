@@ -81,11 +81,7 @@ s_ship (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!resource_can_write (&erp_shipments, actor)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not ship orders");
-        return;
-    }
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_shipments, "ship orders");
     if (!body)
         return;
     err_info_t err;
@@ -231,10 +227,8 @@ s_deliver (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!resource_can_write (&erp_shipments, actor)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not deliver orders");
+    if (!resource_may_write (req, &erp_shipments, "deliver orders"))
         return;
-    }
     err_info_t err;
     err_clear (&err);
     cJSON *order = NULL, *out = NULL;

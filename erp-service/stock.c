@@ -533,11 +533,7 @@ s_warehouse (http_req_t *req, const cJSON *body, const char *key, char *id)
 static const cJSON *
 s_step_body (http_req_t *req, int64_t *quantity, bool signed_qty)
 {
-    if (!resource_can_write (&erp_stock_levels, http_actor (req))) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not move stock");
-        return NULL;
-    }
-    const cJSON *body = http_body_json (req);
+    const cJSON *body = resource_write_body (req, &erp_stock_levels, "move stock");
     if (!body)
         return NULL;
     const cJSON *q = cJSON_GetObjectItem (body, "quantity");
