@@ -22,7 +22,7 @@ BRIDGE_SRC := $(filter-out bridge/bridgectl%,$(wildcard bridge/*.c))
 CTL_SRC    := $(wildcard bridge/bridgectl*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_SUPPORT_SRC := $(wildcard tests/unit/support*.c)
-FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SRC   := $(filter-out tests/fuzz/fuzz_support.c,$(wildcard tests/fuzz/fuzz_*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON  := $(BUILD)/libcommon.a
@@ -58,7 +58,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps run test unit blackbox asan asan-test fuzz-replay bench clean format
+.PHONY: all deps run test unit blackbox asan asan-test fuzz-replay bench bench-bin clean format
 
 all: deps-check $(PROGRAMS)
 
@@ -147,10 +147,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_SUPPORT) $(LIBCOMMON)
 	@echo "  TEST $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(UNIT_SUPPORT) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBCOMMON)
+#  tests/fuzz/fuzz_support.c is the targets' shared set-up, not a target.
+FUZZ_SUPPORT := tests/fuzz/fuzz_support.c
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(FUZZ_SUPPORT) tests/fuzz/fuzz_support.h $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIBCOMMON) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(FUZZ_SUPPORT) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests, then black-box tests against the real binaries.
 unit: all $(UNIT_BINS)
@@ -213,9 +215,9 @@ $(FUZZ_BUILD)/common/%.o: common/%.c
 $(FUZZ_LIB): $(COMMON_SRC:common/%.c=$(FUZZ_BUILD)/common/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) tests/fuzz/fuzz_support.h $(FUZZ_LIB)
 	@echo "  LIBFUZZER $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_SUPPORT) $(FUZZ_LIB) $(LDLIBS)
 
 fuzz-build: deps-check
 	$(Q)command -v $(FUZZ_CC) >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)d;(void)n;return 0;}' \
@@ -250,6 +252,20 @@ asan-test:
 
 run: all
 	$(Q)bash scripts/run.sh
+
+#  The benchmarks' own programs (bench/README.md), built into $(BUILD)/bench
+#  with the project's flags; bench/run.sh runs `make all bench-bin` first.
+#  bare_common.c and latency.c are what they share; bare_search and
+#  typeahead take the engine's FTS5 query text from libcommon.
+BENCH_PROGS := bare_insert bare_search bare_confirm bare_bridge http_lat typeahead bridge_fresh
+BENCH_BINS  := $(BENCH_PROGS:%=$(BUILD)/bench/%)
+BENCH_OBJ   := $(BUILD)/bench/bare_common.o $(BUILD)/bench/latency.o
+
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_OBJ) $(LIBCOMMON)
+	@echo "  LD   $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-bin: deps-check $(BENCH_BINS)
 
 bench: all
 	$(Q)bash bench/run.sh

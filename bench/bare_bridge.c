@@ -38,50 +38,36 @@ s_col (sqlite3_stmt *st, int i)
     return t ? strdup (t) : NULL;
 }
 
-static sqlite3 *
-s_open (const char *path, bool normal)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_bridge: cannot open %s\n", path);
-        sqlite3_close (db);
-        return NULL;
-    }
-    sqlite3_busy_timeout (db, 10000);
-    char pragmas[256];
-    snprintf (pragmas, sizeof pragmas,
-              "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
-              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
-              normal ? "NORMAL" : "FULL");
-    if (s_exec (db, pragmas) != 0) {
-        sqlite3_close (db);
-        return NULL;
-    }
-    return db;
-}
-
-static sqlite3_stmt *
-s_prepare (sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_bridge: prepare: %s: %s\n", sql, sqlite3_errmsg (db));
-        return NULL;
-    }
-    return st;
-}
-
+//  Step st to its end and clear its bindings; -1 (and a message) on failure.
 static int
 s_done (sqlite3 *db, sqlite3_stmt *st, const char *what)
 {
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
+    int rc = bare_done (db, st, what);
     sqlite3_clear_bindings (st);
-    if (rc != SQLITE_DONE) {
-        fprintf (stderr, "bare_bridge: %s: %s\n", what, sqlite3_errmsg (db));
-        return -1;
-    }
-    return 0;
+    return rc;
+}
+
+//  An inbox row: the command's id, its stored reply, when (?1 to ?3).
+static int
+s_inbox (sqlite3 *db, sqlite3_stmt *inbox, const char *cmd_id, const char *reply, const char *now,
+         const char *what)
+{
+    sqlite3_bind_text (inbox, 1, cmd_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (inbox, 2, reply, -1, SQLITE_STATIC);
+    sqlite3_bind_text (inbox, 3, now, -1, SQLITE_STATIC);
+    return s_done (db, inbox, what);
+}
+
+//  An outbox row of the statement's topic (?1 to ?4).
+static int
+s_outbox (sqlite3 *db, sqlite3_stmt *outbox, int64_t seq, const char *event_id, const char *envelope,
+          const char *now, const char *what)
+{
+    sqlite3_bind_int64 (outbox, 1, seq);
+    sqlite3_bind_text (outbox, 2, event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (outbox, 3, envelope, -1, SQLITE_STATIC);
+    sqlite3_bind_text (outbox, 4, now, -1, SQLITE_STATIC);
+    return s_done (db, outbox, what);
 }
 
 static int64_t
@@ -94,15 +80,6 @@ s_max_seq (sqlite3 *db)
         seq = sqlite3_column_int64 (st, 0);
     sqlite3_finalize (st);
     return seq;
-}
-
-static void
-s_bind (sqlite3_stmt *st, int i, const char *text)
-{
-    if (text)
-        sqlite3_bind_text (st, i, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (st, i);
 }
 
 int
@@ -118,14 +95,15 @@ main (int argc, char **argv)
         fprintf (stderr, "bare_bridge: BATCH must be at least 1\n");
         return 2;
     }
-    sqlite3 *erp = s_open (argv[1], normal), *crm = s_open (argv[2], normal);
+    const char *sync = normal ? "NORMAL" : "FULL";
+    sqlite3 *erp = bare_open (argv[1], sync), *crm = bare_open (argv[2], sync);
     if (!erp || !crm)
         return 1;
 
     //  The backlog, in the order the CRM events were written.
     size_t n = 0, cap = 1024;
     s_customer_t *cs = malloc (cap * sizeof *cs);
-    sqlite3_stmt *st = s_prepare (crm, "SELECT id, kind, name, email, phone, addresses, segment"
+    sqlite3_stmt *st = bare_prepare (crm, "SELECT id, kind, name, email, phone, addresses, segment"
                                        " FROM customers WHERE erp_id IS NULL ORDER BY rowid");
     if (!cs || !st)
         return 1;
@@ -142,22 +120,22 @@ main (int argc, char **argv)
     }
     sqlite3_finalize (st);
 
-    sqlite3_stmt *e_ins = s_prepare (
+    sqlite3_stmt *e_ins = bare_prepare (
         erp, "INSERT INTO customers (id, version, created_at, updated_at, archived, kind, name, email,"
              " phone, addresses, segment, crm_id, tax_id, payment_terms_days, credit_limit_minor,"
              " credit_hold, currency, balance_minor, overdue_minor, notes)"
              " VALUES (?1, 1, ?2, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 30, NULL, 0, 'EUR', 0, 0, NULL)");
-    sqlite3_stmt *e_inbox = s_prepare (erp, "INSERT INTO inbox (cmd_id, type, reply, applied_at)"
+    sqlite3_stmt *e_inbox = bare_prepare (erp, "INSERT INTO inbox (cmd_id, type, reply, applied_at)"
                                             " VALUES (?1, 'customer.upsert', ?2, ?3)");
-    sqlite3_stmt *e_out = s_prepare (erp, "INSERT INTO outbox (seq, event_id, topic, envelope, occurred_at)"
+    sqlite3_stmt *e_out = bare_prepare (erp, "INSERT INTO outbox (seq, event_id, topic, envelope, occurred_at)"
                                           " VALUES (?1, ?2, 'erp.customer.created', ?3, ?4)");
-    sqlite3_stmt *c_inbox = s_prepare (crm, "INSERT INTO inbox (cmd_id, type, reply, applied_at)"
+    sqlite3_stmt *c_inbox = bare_prepare (crm, "INSERT INTO inbox (cmd_id, type, reply, applied_at)"
                                             " VALUES (?1, 'customer.upsert', ?2, ?3)");
-    sqlite3_stmt *c_upd = s_prepare (
+    sqlite3_stmt *c_upd = bare_prepare (
         crm, "UPDATE customers SET erp_id = ?2, payment_terms_days = 30, credit_limit_minor = NULL,"
              " credit_hold = 0, balance_minor = 0, overdue_minor = 0, finance_currency = 'EUR',"
              " version = version + 1, updated_at = ?3 WHERE id = ?1");
-    sqlite3_stmt *c_out = s_prepare (crm, "INSERT INTO outbox (seq, event_id, topic, envelope, occurred_at)"
+    sqlite3_stmt *c_out = bare_prepare (crm, "INSERT INTO outbox (seq, event_id, topic, envelope, occurred_at)"
                                           " VALUES (?1, ?2, 'crm.customer.updated', ?3, ?4)");
     if (!e_ins || !e_inbox || !e_out || !c_inbox || !c_upd || !c_out)
         return 1;
@@ -167,37 +145,34 @@ main (int argc, char **argv)
     char (*erp_ids)[40] = malloc ((size_t) batch * sizeof *erp_ids);
     if (!erp_ids)
         return 1;
-    double start = s_now ();
+    double start = bare_now ();
     for (size_t b = 0; b < n; b += (size_t) batch) {
         size_t end = b + (size_t) batch < n ? b + (size_t) batch : n;
-        if (s_exec (erp, "BEGIN IMMEDIATE") != 0)
+        if (bare_exec (erp, "BEGIN IMMEDIATE") != 0)
             return 1;
         for (size_t i = b; i < end; i++) {
             const s_customer_t *c = &cs[i];
             char *id = erp_ids[i - b];
-            s_uuid (id);
-            s_uuid (cmd_id);
-            s_uuid (event_id);
-            s_rfc3339 (now, sizeof now);
+            bare_uuid (id);
+            bare_uuid (cmd_id);
+            bare_uuid (event_id);
+            bare_rfc3339 (now, sizeof now);
             sqlite3_bind_text (e_ins, 1, id, -1, SQLITE_STATIC);
             sqlite3_bind_text (e_ins, 2, now, -1, SQLITE_STATIC);
-            s_bind (e_ins, 3, c->kind);
-            s_bind (e_ins, 4, c->name);
-            s_bind (e_ins, 5, c->email);
-            s_bind (e_ins, 6, c->phone);
-            s_bind (e_ins, 7, c->addresses);
-            s_bind (e_ins, 8, c->segment);
-            s_bind (e_ins, 9, c->id);
+            bare_bind (e_ins, 3, c->kind);
+            bare_bind (e_ins, 4, c->name);
+            bare_bind (e_ins, 5, c->email);
+            bare_bind (e_ins, 6, c->phone);
+            bare_bind (e_ins, 7, c->addresses);
+            bare_bind (e_ins, 8, c->segment);
+            bare_bind (e_ins, 9, c->id);
             if (s_done (erp, e_ins, "erp insert") != 0)
                 return 1;
             snprintf (reply, sizeof reply,
                       "{\"op\":\"reply\",\"cmd_id\":\"%s\",\"status\":\"ok\",\"result\":{\"id\":\"%s\","
                       "\"version\":1,\"created\":true}}",
                       cmd_id, id);
-            sqlite3_bind_text (e_inbox, 1, cmd_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text (e_inbox, 2, reply, -1, SQLITE_STATIC);
-            sqlite3_bind_text (e_inbox, 3, now, -1, SQLITE_STATIC);
-            if (s_done (erp, e_inbox, "erp inbox") != 0)
+            if (s_inbox (erp, e_inbox, cmd_id, reply, now, "erp inbox") != 0)
                 return 1;
             snprintf (envelope, sizeof envelope,
                       "{\"id\":\"%s\",\"source\":\"erp\",\"seq\":%lld,\"type\":\"customer.created\","
@@ -211,29 +186,22 @@ main (int argc, char **argv)
                       event_id, (long long) ++erp_seq, id, now, cmd_id, id, now, now, c->kind, c->name,
                       c->email ? c->email : "", c->phone ? c->phone : "", c->addresses ? c->addresses : "[]",
                       c->segment ? c->segment : "", c->id);
-            sqlite3_bind_int64 (e_out, 1, erp_seq);
-            sqlite3_bind_text (e_out, 2, event_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text (e_out, 3, envelope, -1, SQLITE_STATIC);
-            sqlite3_bind_text (e_out, 4, now, -1, SQLITE_STATIC);
-            if (s_done (erp, e_out, "erp outbox") != 0)
+            if (s_outbox (erp, e_out, erp_seq, event_id, envelope, now, "erp outbox") != 0)
                 return 1;
         }
-        if (s_exec (erp, "COMMIT") != 0 || s_exec (crm, "BEGIN IMMEDIATE") != 0)
+        if (bare_exec (erp, "COMMIT") != 0 || bare_exec (crm, "BEGIN IMMEDIATE") != 0)
             return 1;
         for (size_t i = b; i < end; i++) {
             const s_customer_t *c = &cs[i];
             const char *id = erp_ids[i - b];
-            s_uuid (cmd_id);
-            s_uuid (event_id);
-            s_rfc3339 (now, sizeof now);
+            bare_uuid (cmd_id);
+            bare_uuid (event_id);
+            bare_rfc3339 (now, sizeof now);
             snprintf (reply, sizeof reply,
                       "{\"op\":\"reply\",\"cmd_id\":\"%s\",\"status\":\"ok\",\"result\":{\"id\":\"%s\","
                       "\"version\":2,\"created\":false}}",
                       cmd_id, c->id);
-            sqlite3_bind_text (c_inbox, 1, cmd_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text (c_inbox, 2, reply, -1, SQLITE_STATIC);
-            sqlite3_bind_text (c_inbox, 3, now, -1, SQLITE_STATIC);
-            if (s_done (crm, c_inbox, "crm inbox") != 0)
+            if (s_inbox (crm, c_inbox, cmd_id, reply, now, "crm inbox") != 0)
                 return 1;
             sqlite3_bind_text (c_upd, 1, c->id, -1, SQLITE_STATIC);
             sqlite3_bind_text (c_upd, 2, id, -1, SQLITE_STATIC);
@@ -253,17 +221,13 @@ main (int argc, char **argv)
                       event_id, (long long) ++crm_seq, c->id, now, cmd_id, c->id, now, id, c->kind,
                       c->name, c->email ? c->email : "", c->phone ? c->phone : "",
                       c->addresses ? c->addresses : "[]", c->segment ? c->segment : "");
-            sqlite3_bind_int64 (c_out, 1, crm_seq);
-            sqlite3_bind_text (c_out, 2, event_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text (c_out, 3, envelope, -1, SQLITE_STATIC);
-            sqlite3_bind_text (c_out, 4, now, -1, SQLITE_STATIC);
-            if (s_done (crm, c_out, "crm outbox") != 0)
+            if (s_outbox (crm, c_out, crm_seq, event_id, envelope, now, "crm outbox") != 0)
                 return 1;
         }
-        if (s_exec (crm, "COMMIT") != 0)
+        if (bare_exec (crm, "COMMIT") != 0)
             return 1;
     }
-    double took = s_now () - start;
+    double took = bare_now () - start;
     printf ("rows=%zu seconds=%.3f rows_per_s=%.1f\n", n, took, took > 0 ? (double) n / took : 0.0);
 
     sqlite3_finalize (e_ins);

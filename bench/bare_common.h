@@ -1,64 +1,57 @@
-//  bare_common: the helpers the bare SQLite baselines share (a clock, the
-//  RFC 3339 stamp the services write, a fast PRNG for ids, exec with a
-//  message). Header-only: each baseline is compiled on its own by run.sh.
+//  bare_common: what the bare SQLite baselines share (a clock, the RFC 3339
+//  stamp the services write, a fast PRNG for ids, the connection the
+//  services open, prepared statements and steps that say what failed, the
+//  select list of a customer search). Linked into every bench program by
+//  the Makefile (make bench-bin).
 #ifndef BENCH_BARE_COMMON_H
 #define BENCH_BARE_COMMON_H
 
-#include <errno.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <time.h>
 
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
+//  Monotonic time in seconds.
+double
+    bare_now (void);
 
-static void
-s_rfc3339 (char *buf, size_t size)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r (&ts.tv_sec, &tm);
-    snprintf (buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ts.tv_nsec / 1000000));
-}
+//  The current time as the services write it (2026-01-02T03:04:05.678Z).
+void
+    bare_rfc3339 (char *buf, size_t size);
 
-static uint64_t s_rng = 88172645463325252ull;
+//  A fast xorshift PRNG (fixed seed: every run makes the same ids).
+uint64_t
+    bare_rand (void);
 
-static uint64_t
-s_rand (void)
-{
-    s_rng ^= s_rng << 13;
-    s_rng ^= s_rng >> 7;
-    s_rng ^= s_rng << 17;
-    return s_rng;
-}
+//  A version-4-shaped UUID from bare_rand into buf (37 bytes).
+void
+    bare_uuid (char *buf);
 
-static void
-s_uuid (char *buf)
-{
-    uint64_t a = s_rand (), b = s_rand ();
-    snprintf (buf, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned) (a >> 32), (unsigned) (a >> 16) & 0xffff,
-              (unsigned) a & 0xfff, (unsigned) ((b >> 48) & 0x3fff) | 0x8000,
-              (unsigned long long) (b & 0xffffffffffffull));
-}
+//  Run sql; on failure print it with SQLite's message and return -1.
+int
+    bare_exec (sqlite3 *db, const char *sql);
 
-static int
-s_exec (sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        fprintf (stderr, "%s: %s: %s\n", program_invocation_short_name, sql, msg ? msg : sqlite3_errmsg (db));
-        sqlite3_free (msg);
-        return -1;
-    }
-    return 0;
-}
+//  Open path read-write with the pragmas common/db.c uses, synchronous
+//  "FULL" or "NORMAL". NULL (and a message) on failure.
+sqlite3 *
+    bare_open (const char *path, const char *synchronous);
+
+//  A persistent prepared statement; NULL (and a message) on failure.
+sqlite3_stmt *
+    bare_prepare (sqlite3 *db, const char *sql);
+
+//  Step st once, expecting SQLITE_DONE, and reset it; on failure print
+//  what with SQLite's message and return -1.
+int
+    bare_done (sqlite3 *db, sqlite3_stmt *st, const char *what);
+
+//  Bind text, or NULL when text is NULL (the statement keeps a pointer).
+void
+    bare_bind (sqlite3_stmt *st, int i, const char *text);
+
+//  The start of the SELECT a customer search runs (common/resource_list.c):
+//  "SELECT t.<every column of customers in table order>, " into sql.
+//  -1 if it does not fit.
+int
+    bare_customer_columns (sqlite3 *db, char *sql, size_t size);
 
 #endif

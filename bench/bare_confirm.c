@@ -25,30 +25,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bare_common.h"
 
+//  A prepared statement, or the end of the program.
 static sqlite3_stmt *
 s_prepare (sqlite3 *db, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_confirm: prepare %s: %s\n", sql, sqlite3_errmsg (db));
+    sqlite3_stmt *st = bare_prepare (db, sql);
+    if (!st)
         exit (1);
-    }
     return st;
 }
 
+//  Step st to its end, or end the program.
 static void
 s_done (sqlite3 *db, sqlite3_stmt *st, const char *what)
 {
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE) {
-        fprintf (stderr, "bare_confirm: %s: %s\n", what, sqlite3_errmsg (db));
+    if (bare_done (db, st, what) != 0)
         exit (1);
-    }
+}
+
+//  One outbox row (the statement's ?1 to ?5).
+static void
+s_outbox (sqlite3 *db, sqlite3_stmt *outbox, long long seq, const char *event_id, const char *topic,
+          const char *envelope, const char *now)
+{
+    sqlite3_bind_int64 (outbox, 1, seq);
+    sqlite3_bind_text (outbox, 2, event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (outbox, 3, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_text (outbox, 4, envelope, -1, SQLITE_STATIC);
+    sqlite3_bind_text (outbox, 5, now, -1, SQLITE_STATIC);
+    s_done (db, outbox, "outbox");
 }
 
 #define MAX_LINES 16
@@ -64,18 +72,8 @@ main (int argc, char **argv)
     bool normal = strcmp (argv[2], "normal") == 0;
     double seconds = atof (argv[3]);
 
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_confirm: cannot open %s\n", path);
-        return 1;
-    }
-    sqlite3_busy_timeout (db, 10000);
-    char pragmas[256];
-    snprintf (pragmas, sizeof pragmas,
-              "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
-              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
-              normal ? "NORMAL" : "FULL");
-    if (s_exec (db, pragmas) != 0)
+    sqlite3 *db = bare_open (path, normal ? "NORMAL" : "FULL");
+    if (!db)
         return 1;
 
     //  The drafts, oldest first, read up front (the service gets them from the URL).
@@ -118,13 +116,13 @@ main (int argc, char **argv)
                                           " VALUES (?1, ?2, ?3, ?4, ?5)");
 
     long done = 0;
-    double start = s_now (), end = start + seconds;
+    double start = bare_now (), end = start + seconds;
     char now[64], event_id[40], envelope[4096], linesjson[3072], wh[40], number[40], customer[40],
         created[64];
-    while (done < n && s_now () < end) {
+    while (done < n && bare_now () < end) {
         const char *oid = orders[done];
-        s_rfc3339 (now, sizeof now);
-        if (s_exec (db, "BEGIN IMMEDIATE") != 0)
+        bare_rfc3339 (now, sizeof now);
+        if (bare_exec (db, "BEGIN IMMEDIATE") != 0)
             return 1;
         struct {
             char id[40], product[40], sku[32];
@@ -173,7 +171,7 @@ main (int argc, char **argv)
             long long reserved = sqlite3_column_int64 (upd_level, 5);
             long long available = sqlite3_column_int64 (upd_level, 6);
             s_done (db, upd_level, "stock level");
-            s_uuid (event_id);
+            bare_uuid (event_id);
             seq++;
             snprintf (envelope, sizeof envelope,
                       "{\"id\":\"%s\",\"source\":\"erp\",\"seq\":%lld,\"type\":\"stock.level_changed\","
@@ -184,12 +182,7 @@ main (int argc, char **argv)
                       "\"available\":%lld,\"reorder_point\":0,\"waiting_demand\":0}}",
                       event_id, seq, level_id, version, now, actor, level_id, version, level_created, now,
                       l[i].product, wh, l[i].sku, on_hand, reserved, available);
-            sqlite3_bind_int64 (outbox, 1, seq);
-            sqlite3_bind_text (outbox, 2, event_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text (outbox, 3, "erp.stock.level_changed", -1, SQLITE_STATIC);
-            sqlite3_bind_text (outbox, 4, envelope, -1, SQLITE_STATIC);
-            sqlite3_bind_text (outbox, 5, now, -1, SQLITE_STATIC);
-            s_done (db, outbox, "outbox");
+            s_outbox (db, outbox, seq, event_id, "erp.stock.level_changed", envelope, now);
             lj += (size_t) snprintf (
                 linesjson + lj, sizeof linesjson - lj,
                 "%s{\"id\":\"%s\",\"product_id\":\"%s\",\"sku\":\"%s\",\"quantity\":%lld,"
@@ -211,7 +204,7 @@ main (int argc, char **argv)
             fprintf (stderr, "bare_confirm: order %s is not a draft\n", oid);
             return 1;
         }
-        s_uuid (event_id);
+        bare_uuid (event_id);
         seq++;
         snprintf (envelope, sizeof envelope,
                   "{\"id\":\"%s\",\"source\":\"erp\",\"seq\":%lld,\"type\":\"order.status_changed\","
@@ -224,17 +217,12 @@ main (int argc, char **argv)
                   "\"subtotal_minor\":%lld,\"tax_minor\":%lld,\"total_minor\":%lld}}",
                   event_id, seq, oid, now, actor, oid, created, now, number, customer, wh, now,
                   linesjson, sub, taxes, sub + taxes);
-        sqlite3_bind_int64 (outbox, 1, seq);
-        sqlite3_bind_text (outbox, 2, event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text (outbox, 3, "erp.order.status_changed", -1, SQLITE_STATIC);
-        sqlite3_bind_text (outbox, 4, envelope, -1, SQLITE_STATIC);
-        sqlite3_bind_text (outbox, 5, now, -1, SQLITE_STATIC);
-        s_done (db, outbox, "outbox");
-        if (s_exec (db, "COMMIT") != 0)
+        s_outbox (db, outbox, seq, event_id, "erp.order.status_changed", envelope, now);
+        if (bare_exec (db, "COMMIT") != 0)
             return 1;
         done++;
     }
-    double took = s_now () - start;
+    double took = bare_now () - start;
     printf ("orders=%ld seconds=%.3f orders_per_s=%.1f drafts_left=%ld\n", done, took,
             (double) done / took, (long) n - done);
     sqlite3_finalize (lines);

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const s_first[] = { "Anna", "Lukas", "Emma", "Jonas", "Mia", "Paul", "Clara",
                                        "Felix", "Sofia", "Elias", "Laura", "Tobias", NULL };
@@ -41,21 +40,11 @@ main (int argc, char **argv)
     double seconds = atof (argv[3]);
     bool full = argc > 4 && strcmp (argv[4], "full") == 0;
 
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_insert: cannot open %s\n", path);
+    sqlite3 *db = bare_open (path, normal ? "NORMAL" : "FULL");
+    if (!db)
         return 1;
-    }
-    sqlite3_busy_timeout (db, 10000);
-    char pragmas[256];
-    snprintf (pragmas, sizeof pragmas,
-              "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
-              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
-              normal ? "NORMAL" : "FULL");
-    if (s_exec (db, pragmas) != 0)
-        return 1;
-    if (!full && (s_exec (db, "DROP TRIGGER IF EXISTS customers_fts_ins") != 0
-                  || s_exec (db, "DROP TRIGGER IF EXISTS customers_fts_upd") != 0))
+    if (!full && (bare_exec (db, "DROP TRIGGER IF EXISTS customers_fts_ins") != 0
+                  || bare_exec (db, "DROP TRIGGER IF EXISTS customers_fts_upd") != 0))
         return 1;
 
     //  The owner is a real user, as in the service (foreign key).
@@ -92,21 +81,21 @@ main (int argc, char **argv)
     }
 
     long rows = 0;
-    double start = s_now (), end = start + seconds;
+    double start = bare_now (), end = start + seconds;
     char id[40], now[96], name[96], email[128], phone[32], addr[256];
     char envelope[2048];
-    while (s_now () < end) {
-        const char *first = s_first[s_rand () % 12], *last = s_last[s_rand () % 12];
-        s_uuid (id);
-        s_rfc3339 (now, sizeof now);
+    while (bare_now () < end) {
+        const char *first = s_first[bare_rand () % 12], *last = s_last[bare_rand () % 12];
+        bare_uuid (id);
+        bare_rfc3339 (now, sizeof now);
         snprintf (name, sizeof name, "%s %s", first, last);
         snprintf (email, sizeof email, "%s.%s.%ld@example.org", first, last, rows);
-        snprintf (phone, sizeof phone, "+49 30 %07u", (unsigned) (s_rand () % 10000000));
+        snprintf (phone, sizeof phone, "+49 30 %07u", (unsigned) (bare_rand () % 10000000));
         snprintf (addr, sizeof addr,
                   "[{\"kind\":\"billing\",\"line1\":\"Hauptstrasse %u\",\"city\":\"Berlin\","
                   "\"postal_code\":\"10115\",\"country\":\"DE\"}]",
-                  (unsigned) (s_rand () % 200));
-        if (s_exec (db, "BEGIN IMMEDIATE") != 0)
+                  (unsigned) (bare_rand () % 200));
+        if (bare_exec (db, "BEGIN IMMEDIATE") != 0)
             return 1;
         sqlite3_bind_text (ins, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text (ins, 2, now, -1, SQLITE_STATIC);
@@ -134,7 +123,7 @@ main (int argc, char **argv)
             long long seq = sqlite3_column_int64 (maxseq, 0) + 1;
             sqlite3_reset (maxseq);
             char event_id[40];
-            s_uuid (event_id);
+            bare_uuid (event_id);
             snprintf (envelope, sizeof envelope,
                       "{\"id\":\"%s\",\"source\":\"crm\",\"seq\":%lld,\"type\":\"customer.created\","
                       "\"entity\":\"customer\",\"entity_id\":\"%s\",\"version\":1,\"occurred_at\":\"%s\","
@@ -159,11 +148,11 @@ main (int argc, char **argv)
                 return 1;
             }
         }
-        if (s_exec (db, "COMMIT") != 0)
+        if (bare_exec (db, "COMMIT") != 0)
             return 1;
         rows++;
     }
-    double took = s_now () - start;
+    double took = bare_now () - start;
     printf ("rows=%ld seconds=%.3f rows_per_s=%.1f\n", rows, took, (double) rows / took);
     sqlite3_finalize (ins);
     sqlite3_finalize (maxseq);

@@ -1,7 +1,8 @@
 //  bare_search: the baseline of the search benchmark. The query that
-//  GET /api/v1/customers?q=TERM runs (common/resource.c, s_list with the
+//  GET /api/v1/customers?q=TERM runs (common/resource_list.c, with the
 //  customers' default sort), run directly through SQLite on the same
-//  database: the same FTS5 query text (every word a quoted prefix term),
+//  database: the same FTS5 query text (every word a quoted prefix term,
+//  made by the engine's own resource_fts_query, linked from common/),
 //  the same SQL, every column of every row read, one connection with the
 //  pragmas of common/db.c, the statement prepared once.
 //
@@ -11,60 +12,26 @@
 //  query by query until SECONDS have gone by (at least one full pass).
 //  Prints: queries=N p50_us=… p90_us=… p99_us=… max_us=… mean_us=…
 //  then the five slowest terms with their number of matches.
-#include <ctype.h>
+#include "bare_common.h"
+#include "latency.h"
+#include "resource.h"
+
 #include <sqlite3.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double
-s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-//  As s_fts_query in common/resource.c.
-static char *
-s_fts_query (const char *text)
-{
-    size_t len = strlen (text);
-    char *out = malloc (len * 4 + 8);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p && !(isalnum ((unsigned char) *p) || (unsigned char) *p >= 0x80))
-            p++;
-        if (!*p)
-            break;
-        if (o)
-            out[o++] = ' ';
-        out[o++] = '"';
-        while (*p && (isalnum ((unsigned char) *p) || (unsigned char) *p >= 0x80))
-            out[o++] = *p++;
-        out[o++] = '"';
-        out[o++] = '*';
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int
-s_cmp (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     double us;
     int query;
 } s_slow_t;
+
+static int
+s_cmp_slow (const void *a, const void *b)
+{
+    double x = ((const s_slow_t *) a)->us, y = ((const s_slow_t *) b)->us;
+    return x < y ? -1 : x > y;
+}
 
 int
 main (int argc, char **argv)
@@ -74,80 +41,45 @@ main (int argc, char **argv)
         return 2;
     }
     double seconds = atof (argv[3]);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2 (argv[1], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_search: cannot open %s\n", argv[1]);
+    sqlite3 *db = bare_open (argv[1], "FULL");
+    if (!db)
         return 1;
-    }
-    sqlite3_busy_timeout (db, 10000);
-    if (sqlite3_exec (db,
-                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
-                      "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
-                      NULL, NULL, NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_search: %s\n", sqlite3_errmsg (db));
-        return 1;
-    }
 
     //  The select list the service builds: t.<every column>, then the sort
     //  expression; the columns in table order are the resource's.
-    char sql[4096] = "SELECT ";
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2 (db, "SELECT name FROM pragma_table_info('customers')", -1, &st, NULL);
-    while (st && sqlite3_step (st) == SQLITE_ROW) {
-        strcat (sql, "t.");
-        strcat (sql, (const char *) sqlite3_column_text (st, 0));
-        strcat (sql, ", ");
-    }
-    sqlite3_finalize (st);
+    char sql[4096];
+    if (bare_customer_columns (db, sql, sizeof sql) != 0)
+        return 1;
     strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
                  " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT 51");
-    sqlite3_stmt *q = NULL, *count = NULL;
-    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK
-        || sqlite3_prepare_v2 (db, "SELECT COUNT(*) FROM customer_fts WHERE customer_fts MATCH ?1", -1, &count,
-                               NULL) != SQLITE_OK) {
-        fprintf (stderr, "bare_search: %s\n", sqlite3_errmsg (db));
+    sqlite3_stmt *q = bare_prepare (db, sql);
+    sqlite3_stmt *count = bare_prepare (db, "SELECT COUNT(*) FROM customer_fts WHERE customer_fts MATCH ?1");
+    if (!q || !count)
         return 1;
-    }
 
-    FILE *f = fopen (argv[2], "r");
-    if (!f) {
-        fprintf (stderr, "bare_search: cannot read %s\n", argv[2]);
+    //  Each term as the service turns it into an FTS5 query.
+    int nterms = 0;
+    char **terms = lat_read_lines ("bare_search", argv[2], &nterms);
+    if (!terms)
         return 1;
-    }
-    char **terms = NULL, **fts = NULL;
-    int nterms = 0, cap = 0;
-    char line[512];
-    while (fgets (line, sizeof line, f)) {
-        line[strcspn (line, "\r\n")] = '\0';
-        if (!*line)
-            continue;
-        if (nterms == cap) {
-            cap = cap ? cap * 2 : 1024;
-            terms = realloc (terms, (size_t) cap * sizeof *terms);
-            fts = realloc (fts, (size_t) cap * sizeof *fts);
-        }
-        terms[nterms] = strdup (line);
-        fts[nterms] = s_fts_query (line);
-        nterms++;
-    }
-    fclose (f);
-    if (nterms == 0) {
-        fprintf (stderr, "bare_search: no queries in %s\n", argv[2]);
+    char **fts = malloc ((size_t) nterms * sizeof *fts);
+    if (!fts)
         return 1;
-    }
+    for (int i = 0; i < nterms; i++)
+        if (!(fts[i] = resource_fts_query (terms[i])))
+            return 1;
 
-    size_t nsamples = 0, samplecap = (size_t) nterms * 4;
-    double *samples = malloc (samplecap * sizeof *samples);
+    lat_samples_t samples = { 0 };
     s_slow_t slow[5] = { { 0, -1 }, { 0, -1 }, { 0, -1 }, { 0, -1 }, { 0, -1 } };
-    double end = 0, sum = 0;
+    double end = 0;
     long rows = 0;
     for (int pass = 0;; pass++) {
         if (pass == 1)
-            end = s_now_us () + seconds * 1e6;
-        if (pass > 1 && s_now_us () >= end)
+            end = lat_now_us () + seconds * 1e6;
+        if (pass > 1 && lat_now_us () >= end)
             break;
         for (int i = 0; i < nterms; i++) {
-            double t0 = s_now_us ();
+            double t0 = lat_now_us ();
             sqlite3_bind_text (q, 1, fts[i], -1, SQLITE_STATIC);
             int rc;
             while ((rc = sqlite3_step (q)) == SQLITE_ROW) {
@@ -161,15 +93,11 @@ main (int argc, char **argv)
                 fprintf (stderr, "bare_search: '%s': %s\n", terms[i], sqlite3_errmsg (db));
                 return 1;
             }
-            double us = s_now_us () - t0;
+            double us = lat_now_us () - t0;
             if (pass == 0)
                 continue;
-            if (nsamples == samplecap) {
-                samplecap *= 2;
-                samples = realloc (samples, samplecap * sizeof *samples);
-            }
-            samples[nsamples++] = us;
-            sum += us;
+            if (lat_samples_add (&samples, us) != 0)
+                return 1;
             if (pass == 1) {
                 int k = 0;
                 for (int j = 1; j < 5; j++)
@@ -180,11 +108,12 @@ main (int argc, char **argv)
             }
         }
     }
-    qsort (samples, nsamples, sizeof *samples, s_cmp);
-#define PCT(p) samples[(size_t) ((double) (nsamples - 1) * (p) / 100.0 + 0.5)]
-    printf ("queries=%zu p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f mean_us=%.0f\n", nsamples, PCT (50),
-            PCT (90), PCT (99), samples[nsamples - 1], sum / (double) nsamples);
-    qsort (slow, 5, sizeof *slow, s_cmp);
+    double *us = samples.us;
+    size_t n = samples.n;
+    lat_sort (us, n);
+    printf ("queries=%zu p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f mean_us=%.0f\n", n,
+            lat_pct (us, n, 50), lat_pct (us, n, 90), lat_pct (us, n, 99), us[n - 1], samples.sum / (double) n);
+    qsort (slow, 5, sizeof *slow, s_cmp_slow);
     for (int j = 4; j >= 0; j--) {
         if (slow[j].query < 0)
             continue;

@@ -9,8 +9,9 @@
 //        each prefix over one keep-alive HTTP/1.1 connection, timed from the
 //        first byte written to the last byte of the answer read
 //    typeahead bare DB TYPED LIMIT [join|in]
-//        the baseline: the query the service runs for it (common/resource.c,
-//        s_list: a search without ?sort, newest matches first), run directly
+//        the baseline: the query the service runs for it (common/resource_list.c:
+//        a search without ?sort, newest matches first, its FTS5 query text
+//        made by the same resource_fts_query), run directly
 //        through SQLite on the same database, the statement prepared once,
 //        every column of every row read. "join" (the default) is the
 //        service's query: the FTS table first, in descending rowid order,
@@ -26,18 +27,15 @@
 //    keystrokes=N p50_us=… p95_us=… p99_us=… max_us=… mean_us=… errors=N
 //  then the same per prefix length (len=1, len=2, len=3, len=4+), then the
 //  five slowest keystrokes with the prefix typed.
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include "bare_common.h"
+#include "latency.h"
+#include "resource.h"
+
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -53,21 +51,6 @@ static bool
 s_in_pass (const s_key_t *k, int pass, bool split)
 {
     return pass == 0 ? !split || k->warm : !k->warm;
-}
-
-static double
-s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
 }
 
 static int
@@ -132,63 +115,12 @@ s_load (const char *path, size_t *n, bool *split)
 
 //  --- HTTP ---
 
-static char s_buf[1 << 22];
-
-//  Send one request and read its answer; returns the status or -1.
-static int
-s_request (int fd, const char *req, size_t len)
-{
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write (fd, req + off, len - off);
-        if (n <= 0)
-            return -1;
-        off += (size_t) n;
-    }
-    size_t have = 0;
-    char *end = NULL;
-    while (!(end = memmem (s_buf, have, "\r\n\r\n", 4))) {
-        if (have == sizeof s_buf)
-            return -1;
-        ssize_t n = read (fd, s_buf + have, sizeof s_buf - have);
-        if (n <= 0)
-            return -1;
-        have += (size_t) n;
-    }
-    int status = 0;
-    if (sscanf (s_buf, "HTTP/1.%*d %d", &status) != 1)
-        return -1;
-    size_t body = 0;
-    for (char *p = s_buf; p && p < end; p = strstr (p, "\r\n")) {
-        p += 2;
-        if (strncasecmp (p, "Content-Length:", 15) == 0)
-            body = strtoull (p + 15, NULL, 10);
-    }
-    size_t want = (size_t) (end + 4 - s_buf) + body;
-    if (want > sizeof s_buf)
-        return -1;
-    while (have < want) {
-        ssize_t n = read (fd, s_buf + have, want - have);
-        if (n <= 0)
-            return -1;
-        have += (size_t) n;
-    }
-    return status;
-}
-
 //  The request the page sends for prefix text. Caller frees.
 static char *
 s_http_request (const char *host, const char *port, const char *token, const char *text, int limit)
 {
     char enc[1600];
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *) text; *p && o < sizeof enc - 4; p++) {
-        if (isalnum (*p) || strchr ("-._~", *p))
-            enc[o++] = (char) *p;
-        else
-            o += (size_t) snprintf (enc + o, 4, "%%%02X", *p);
-    }
-    enc[o] = '\0';
+    lat_url_encode (text, enc, sizeof enc);
     char *req = NULL;
     if (asprintf (&req,
                   "GET /api/v1/customers?limit=%d&q=%s HTTP/1.1\r\nHost: %s:%s\r\n"
@@ -208,11 +140,6 @@ s_run_http (int argc, char **argv, s_key_t **keys_p, size_t *n)
     }
     const char *host = argv[2], *port = argv[3], *token = argv[4];
     int limit = atoi (argv[6]);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) atoi (port)) };
-    if (inet_pton (AF_INET, host, &addr.sin_addr) != 1) {
-        fprintf (stderr, "typeahead: %s is not an IPv4 address\n", host);
-        return 2;
-    }
     bool split;
     s_key_t *keys = s_load (argv[5], n, &split);
     if (!keys)
@@ -224,20 +151,16 @@ s_run_http (int argc, char **argv, s_key_t **keys_p, size_t *n)
     for (size_t i = 0; i < *n; i++)
         if (!(reqs[i] = s_http_request (host, port, token, keys[i].text, limit)))
             return 1;
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0) {
-        perror ("typeahead: connect");
+    int fd = lat_connect ("typeahead", host, port);
+    if (fd < 0)
         return 1;
-    }
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < *n; i++) {
             if (!s_in_pass (&keys[i], pass, split))
                 continue;
-            double t0 = s_now_us ();
-            int status = s_request (fd, reqs[i], strlen (reqs[i]));
-            double us = s_now_us () - t0;
+            double t0 = lat_now_us ();
+            int status = lat_request (fd, reqs[i], strlen (reqs[i]));
+            double us = lat_now_us () - t0;
             if (status < 0) {
                 fprintf (stderr, "typeahead: the connection failed\n");
                 return 1;
@@ -254,33 +177,6 @@ s_run_http (int argc, char **argv, s_key_t **keys_p, size_t *n)
 
 //  --- bare SQLite ---
 
-//  As s_fts_query in common/resource.c: every word a quoted prefix term.
-static char *
-s_fts_query (const char *text)
-{
-    size_t len = strlen (text);
-    char *out = malloc (len * 4 + 8);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p && !(isalnum ((unsigned char) *p) || (unsigned char) *p >= 0x80))
-            p++;
-        if (!*p)
-            break;
-        if (o)
-            out[o++] = ' ';
-        out[o++] = '"';
-        while (*p && (isalnum ((unsigned char) *p) || (unsigned char) *p >= 0x80))
-            out[o++] = *p++;
-        out[o++] = '"';
-        out[o++] = '*';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static int
 s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
 {
@@ -290,32 +186,15 @@ s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
     }
     int limit = atoi (argv[4]);
     bool join = argc < 6 || strcmp (argv[5], "in") != 0;
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2 (argv[2], &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        fprintf (stderr, "typeahead: cannot open %s\n", argv[2]);
+    sqlite3 *db = bare_open (argv[2], "FULL");
+    if (!db)
         return 1;
-    }
-    sqlite3_busy_timeout (db, 10000);
-    if (sqlite3_exec (db,
-                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
-                      "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
-                      NULL, NULL, NULL)
-        != SQLITE_OK) {
-        fprintf (stderr, "typeahead: %s\n", sqlite3_errmsg (db));
-        return 1;
-    }
     //  The select list the service builds (t.<every column>, then the sort
     //  expression) and its search condition; LIMIT is one more than the
     //  page, to know whether there is a next one.
-    char sql[4096] = "SELECT ";
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2 (db, "SELECT name FROM pragma_table_info('customers')", -1, &st, NULL);
-    while (st && sqlite3_step (st) == SQLITE_ROW) {
-        strcat (sql, "t.");
-        strcat (sql, (const char *) sqlite3_column_text (st, 0));
-        strcat (sql, ", ");
-    }
-    sqlite3_finalize (st);
+    char sql[4096];
+    if (bare_customer_columns (db, sql, sizeof sql) != 0)
+        return 1;
     if (join)
         strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
                      " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT ?2");
@@ -323,11 +202,9 @@ s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
         strcat (sql, "t.rowid FROM customers t WHERE t.archived = 0 AND t.rowid IN"
                      " (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1)"
                      " ORDER BY t.rowid DESC, t.id DESC LIMIT ?2");
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK) {
-        fprintf (stderr, "typeahead: %s\n", sqlite3_errmsg (db));
+    sqlite3_stmt *q = bare_prepare (db, sql);
+    if (!q)
         return 1;
-    }
     bool split;
     s_key_t *keys = s_load (argv[3], n, &split);
     if (!keys)
@@ -337,13 +214,13 @@ s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
     if (!fts)
         return 1;
     for (size_t i = 0; i < *n; i++)
-        if (!(fts[i] = s_fts_query (keys[i].text)))
+        if (!(fts[i] = resource_fts_query (keys[i].text)))
             return 1;
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < *n; i++) {
             if (!s_in_pass (&keys[i], pass, split))
                 continue;
-            double t0 = s_now_us ();
+            double t0 = lat_now_us ();
             sqlite3_bind_text (q, 1, fts[i], -1, SQLITE_STATIC);
             sqlite3_bind_int (q, 2, limit + 1);
             int rc;
@@ -353,7 +230,7 @@ s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
                     (void) sqlite3_column_text (q, c);
             }
             sqlite3_reset (q);
-            keys[i].us = s_now_us () - t0;
+            keys[i].us = lat_now_us () - t0;
             keys[i].status = rc == SQLITE_DONE ? 200 : 500;
             if (rc != SQLITE_DONE)
                 fprintf (stderr, "typeahead: '%s': %s\n", keys[i].text, sqlite3_errmsg (db));
@@ -386,11 +263,9 @@ s_report (const char *label, const s_key_t *keys, size_t n, int min, int max)
             errors += keys[i].status != 200;
         }
     if (m > 0) {
-        qsort (us, m, sizeof *us, s_cmp_double);
-#define PCT(p) us[(size_t) ((double) (m - 1) * (p) / 100.0 + 0.5)]
+        lat_sort (us, m);
         printf ("%s=%zu p50_us=%.0f p95_us=%.0f p99_us=%.0f max_us=%.0f mean_us=%.0f errors=%ld\n", label, m,
-                PCT (50), PCT (95), PCT (99), us[m - 1], sum / (double) m, errors);
-#undef PCT
+                lat_pct (us, m, 50), lat_pct (us, m, 95), lat_pct (us, m, 99), us[m - 1], sum / (double) m, errors);
     }
     free (us);
 }

@@ -287,4 +287,11 @@ char *
 bool
     resource_cursor_decode (const char *cursor, char *sort_value, size_t sort_size, char *id);
 
+//  The FTS5 query a search for text runs: every word a quoted prefix term,
+//  so no input is parsed as FTS syntax. Exposed for the benchmarks' bare
+//  baselines (bench/), which must run the very same query. Caller frees;
+//  NULL if out of memory.
+char *
+    resource_fts_query (const char *text);
+
 #endif

@@ -80,8 +80,8 @@ res_parse_bool (const char *v, int *out)
 
 //  Build an FTS5 query from free text: every word becomes a quoted prefix
 //  term, so no user input is parsed as FTS syntax.
-static char *
-s_fts_query (const char *text)
+char *
+resource_fts_query (const char *text)
 {
     size_t len = strlen (text);
     char *out = malloc (len * 4 + 8);
@@ -123,7 +123,7 @@ s_list_arg (void *arg, const char *key, const char *value)
             return false;
         }
         if (def->fts) {
-            char *fq = s_fts_query (value);
+            char *fq = resource_fts_query (value);
             if (!fq || !*fq) {
                 free (fq);
                 s_add_cond (q, "0");

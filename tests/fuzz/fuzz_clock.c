@@ -1,6 +1,7 @@
 //  fuzz_clock: clock_parse and clock_parse_date on arbitrary bytes. Besides
 //  not crashing, whatever parses must survive a format/parse round trip.
 #include "clock.h"
+#include "fuzz_support.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,13 +15,10 @@
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    //  The parsers take C strings: give them an exact NUL-terminated copy
-    //  (an embedded NUL just ends the string early, as it would in a field).
-    char *text = malloc (size + 1);
+    //  The parsers take C strings: an exact NUL-terminated copy.
+    char *text = fuzz_text (data, size);
     if (!text)
         return 0;
-    memcpy (text, data, size);
-    text[size] = '\0';
 
     int64_t ms = 0;
     if (clock_parse (text, &ms) && ms >= MIN_MS && ms <= MAX_MS) {

@@ -19,6 +19,7 @@
 //  The database is put back to its first state after each input.
 #include "../../common/command.c"
 
+#include "fuzz_support.h"
 #include "resource.h"
 
 #include <stdint.h>
@@ -54,13 +55,6 @@ static const char *const s_roles[] = { "admin", NULL };
 static db_t *s_db;
 static command_server_t *s_server;
 static void *s_ctx, *s_in, *s_out;
-
-static void
-s_fail (const char *what)
-{
-    fprintf (stderr, "fuzz_command: setup failed: %s\n", what);
-    abort ();
-}
 
 //  gizmo.upsert {"id":…, fields…}: creates the record with that id or
 //  patches it, as the services' upsert commands do.
@@ -103,27 +97,17 @@ s_sql (const char *sql)
     err_info_t err;
     err_clear (&err);
     if (db_exec (s_db, sql, &err) != ERR_OK)
-        s_fail (err.message);
+        fuzz_fail (err.message);
 }
 
 static void
 s_setup (void)
 {
-    log_set_level ((log_level_t) -1);
-    auth_set_roles (s_roles);
-    outbox_set_source ("crm");
-    if (resource_register (&s_gizmos) != ERR_OK)
-        s_fail ("register");
-    err_info_t err;
-    err_clear (&err);
-    s_db = db_open (":memory:", "normal", &err);
-    if (!s_db)
-        s_fail (err.message);
+    static const resource_def_t *const defs[] = { &s_gizmos, NULL };
     const db_migration_t migrations[] = { { "outbox.1", outbox_migration_sql }, { "command.1", command_migration_sql }, { "test.1", s_schema } };
-    if (db_migrate (s_db, migrations, 3, &err) != ERR_OK)
-        s_fail (err.message);
+    s_db = fuzz_db_open (s_roles, defs, migrations, 3);
     if (!(s_server = command_server_new (NULL, NULL, "inproc://unused", NULL)))
-        s_fail ("command_server_new");
+        fuzz_fail ("command_server_new");
     command_server_on (s_server, "gizmo.upsert", s_upsert);
     command_server_on (s_server, "gizmo.refuse", s_refuse);
     command_server_on_snapshot (s_server, resource_snapshot);
@@ -137,11 +121,11 @@ s_setup (void)
     for (int i = 0; i < 2; i++) {
         cJSON *data = cJSON_Parse (seeds[i]);
         if (!data || !cJSON_AddStringToObject (data, "id", ids[i]))
-            s_fail ("seed");
+            fuzz_fail ("seed");
         cJSON *reply = command_server_apply (s_server, s_db, ids[i], "gizmo.upsert", data);
         const char *status = json_str (reply, "status");
         if (!status || strcmp (status, "ok") != 0)
-            s_fail ("seed apply");
+            fuzz_fail ("seed apply");
         cJSON_Delete (reply);
         cJSON_Delete (data);
     }
@@ -153,19 +137,14 @@ s_setup (void)
     s_out = s_ctx ? zmq_socket (s_ctx, ZMQ_PAIR) : NULL;
     if (!s_in || !s_out || zmq_bind (s_in, "inproc://fuzz_command") != 0
         || zmq_connect (s_out, "inproc://fuzz_command") != 0)
-        s_fail ("zmq");
+        fuzz_fail ("zmq");
     s_server->socket = s_out;
 }
 
 static int64_t
 s_scalar (const char *sql)
 {
-    sqlite3_stmt *st = db_stmt (s_db, sql);
-    if (!st || sqlite3_step (st) != SQLITE_ROW)
-        abort ();
-    int64_t n = sqlite3_column_int64 (st, 0);
-    sqlite3_reset (st);
-    return n;
+    return fuzz_scalar (s_db, sql);
 }
 
 //  A fingerprint of what commands can change: the inbox and the outbox.

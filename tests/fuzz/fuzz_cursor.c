@@ -1,6 +1,7 @@
 //  fuzz_cursor: resource_cursor_decode on arbitrary text. What decodes must
 //  hold a valid id and a value that fits, and encode back to a cursor that
 //  decodes the same; a small buffer must never be overrun.
+#include "fuzz_support.h"
 #include "id.h"
 #include "resource.h"
 
@@ -11,11 +12,9 @@
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    char *text = malloc (size + 1);
+    char *text = fuzz_text (data, size);
     if (!text)
         return 0;
-    memcpy (text, data, size);
-    text[size] = '\0';
 
     char value[1024], id[ID_LEN];
     if (resource_cursor_decode (text, value, sizeof value, id)) {

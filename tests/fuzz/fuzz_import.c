@@ -4,6 +4,7 @@
 //  counts adding up, and the outbox must hold one event per written row.
 //  Every input runs in a transaction rolled back afterwards.
 #include "auth.h"
+#include "fuzz_support.h"
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
@@ -72,34 +73,17 @@ static db_t *s_db;
 static actor_t s_admin, s_rep;
 
 static void
-s_fail (const char *what)
-{
-    fprintf (stderr, "fuzz_import: setup failed: %s\n", what);
-    abort ();
-}
-
-static void
 s_setup (void)
 {
-    log_set_level ((log_level_t) -1);
-    auth_set_roles (s_roles);
-    outbox_set_source ("crm");
-    if (resource_register (&s_gizmos) != ERR_OK)
-        s_fail ("register");
+    static const resource_def_t *const defs[] = { &s_gizmos, NULL };
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
+    s_db = fuzz_db_open (s_roles, defs, migrations, 3);
     err_info_t err;
     err_clear (&err);
-    s_db = db_open (":memory:", "normal", &err);
-    if (!s_db)
-        s_fail (err.message);
-    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
-    if (db_migrate (s_db, migrations, 3, &err) != ERR_OK || db_begin (s_db, &err) != ERR_OK)
-        s_fail (err.message);
+    if (db_begin (s_db, &err) != ERR_OK)
+        fuzz_fail (err.message);
     //  Two users and two rows that inputs can refer to (codes K1 and K2).
-    if (auth_user_create (s_db, "admin", NULL, "admin", s_admin.user_id, &err) != ERR_OK
-        || auth_user_create (s_db, "rep", NULL, "rep", s_rep.user_id, &err) != ERR_OK)
-        s_fail (err.message);
-    s_admin.role = ROLE_ADMIN;
-    s_rep.role = ROLE_REP;
+    fuzz_users (s_db, &s_admin, ROLE_ADMIN, &s_rep, ROLE_REP);
     cJSON *one = cJSON_Parse ("{\"name\":\"one\",\"code\":\"K1\",\"qty\":1,\"tags\":[\"x\"]}");
     cJSON *two =
         cJSON_Parse ("{\"name\":\"two\",\"code\":\"K2\",\"lines\":[{\"sku\":\"s\",\"n\":2}]}");
@@ -110,7 +94,7 @@ s_setup (void)
                             "00000000-0000-4000-8000-000000000002", NULL, &err)
                != ERR_OK
         || db_commit (s_db, &err) != ERR_OK)
-        s_fail (err.message);
+        fuzz_fail (err.message);
     cJSON_Delete (one);
     cJSON_Delete (two);
 }

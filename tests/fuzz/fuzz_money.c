@@ -1,6 +1,7 @@
 //  fuzz_money: money_parse on arbitrary bytes in currencies of every exponent, and the overflow-checked
 //  arithmetic on arbitrary operands. Whatever parses must format back to the
 //  same amount; the arithmetic must never overflow silently (UBSan watches).
+#include "fuzz_support.h"
 #include "money.h"
 
 #include <stdint.h>
@@ -41,11 +42,9 @@ s_round_trip (const char *text, const char *currency)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    char *text = malloc (size + 1);
+    char *text = fuzz_text (data, size);
     if (!text)
         return 0;
-    memcpy (text, data, size);
-    text[size] = '\0';
 
     //  The text as an amount in one currency of each exponent; and, when it
     //  starts "CCC ", as an amount in the currency CCC (any code, known or

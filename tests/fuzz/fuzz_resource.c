@@ -15,6 +15,7 @@
 //  - a patch raises the version by one and writes one event, or changes
 //    nothing at all (same version, no event).
 #include "auth.h"
+#include "fuzz_support.h"
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
@@ -147,6 +148,7 @@ static const resource_def_t s_deals = {
 };
 
 static const resource_def_t *const s_defs[] = { &s_customers, &s_contacts, &s_deals, &s_customers };
+static const resource_def_t *const s_defs_registered[] = { &s_customers, &s_contacts, &s_deals, NULL };
 
 //  The stored rows, one per definition, that patches change.
 #define CUSTOMER_ID "00000000-0000-4000-8000-000000000001"
@@ -158,45 +160,26 @@ static db_t *s_db;
 static actor_t s_admin, s_rep;
 
 static void
-s_fail (const char *what)
-{
-    fprintf (stderr, "fuzz_resource: setup failed: %s\n", what);
-    abort ();
-}
-
-static void
 s_seed (const resource_def_t *def, const char *id, const char *body)
 {
     err_info_t err;
     err_clear (&err);
     cJSON *json = cJSON_Parse (body);
     if (!json || resource_create (s_db, def, &s_admin, json, RW_SYSTEM | RW_REMOTE, id, NULL, &err) != ERR_OK)
-        s_fail (err.message[0] ? err.message : body);
+        fuzz_fail (err.message[0] ? err.message : body);
     cJSON_Delete (json);
 }
 
 static void
 s_setup (void)
 {
-    log_set_level ((log_level_t) -1);
-    auth_set_roles (s_roles);
-    outbox_set_source ("crm");
-    for (int i = 0; i < 3; i++)
-        if (resource_register (s_defs[i]) != ERR_OK)
-            s_fail ("register");
+    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
+    s_db = fuzz_db_open (s_roles, s_defs_registered, migrations, 3);
     err_info_t err;
     err_clear (&err);
-    s_db = db_open (":memory:", "normal", &err);
-    if (!s_db)
-        s_fail (err.message);
-    const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
-    if (db_migrate (s_db, migrations, 3, &err) != ERR_OK || db_begin (s_db, &err) != ERR_OK)
-        s_fail (err.message);
-    if (auth_user_create (s_db, "admin", NULL, "admin", s_admin.user_id, &err) != ERR_OK
-        || auth_user_create (s_db, "rep", NULL, "rep", s_rep.user_id, &err) != ERR_OK)
-        s_fail (err.message);
-    s_admin.role = ROLE_ADMIN;
-    s_rep.role = ROLE_REP;
+    if (db_begin (s_db, &err) != ERR_OK)
+        fuzz_fail (err.message);
+    fuzz_users (s_db, &s_admin, ROLE_ADMIN, &s_rep, ROLE_REP);
     s_seed (&s_customers, CUSTOMER_ID,
             "{\"name\":\"Acme\",\"external_key\":\"K1\",\"tags\":[\"a\"],\"erp_id\":\"E1\","
             "\"addresses\":[{\"line1\":\"1 Road\",\"country\":\"FR\"}]}");
@@ -205,7 +188,7 @@ s_setup (void)
             "{\"title\":\"Big\",\"customer_id\":\"" CUSTOMER_ID "\",\"external_key\":\"D1\","
             "\"lines\":[{\"sku\":\"S\",\"quantity\":2,\"unit_price_minor\":100}]}");
     if (db_commit (s_db, &err) != ERR_OK)
-        s_fail (err.message);
+        fuzz_fail (err.message);
 }
 
 static int64_t
@@ -213,12 +196,7 @@ s_count (const resource_def_t *def)
 {
     char sql[128];
     snprintf (sql, sizeof sql, "SELECT count(*) FROM %s", def->table);
-    sqlite3_stmt *st = db_stmt (s_db, sql);
-    if (!st || sqlite3_step (st) != SQLITE_ROW)
-        abort ();
-    int64_t n = sqlite3_column_int64 (st, 0);
-    sqlite3_reset (st);
-    return n;
+    return fuzz_scalar (s_db, sql);
 }
 
 static int64_t

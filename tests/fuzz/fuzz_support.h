@@ -1,0 +1,40 @@
+//  fuzz_support: the set-up the fuzz targets share (not a target itself:
+//  the Makefile links it into every fuzz_*.c, for replay and libFuzzer).
+#ifndef FUZZ_SUPPORT_H
+#define FUZZ_SUPPORT_H
+
+#include "auth.h"
+#include "db.h"
+#include "resource.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+//  The input as a C string: a heap copy with a NUL after it (an embedded
+//  NUL ends the string early, as it would in a field). NULL if out of
+//  memory. Caller frees.
+char *
+    fuzz_text (const uint8_t *data, size_t size);
+
+//  Abort, saying which target's set-up failed and why.
+void
+    fuzz_fail (const char *what) __attribute__ ((noreturn));
+
+//  An in-memory database as the services have one: logging off, roles,
+//  outbox source "crm", every definition of defs (NULL-terminated)
+//  registered, then the migrations run. Aborts on failure.
+db_t *
+    fuzz_db_open (const char *const *roles, const resource_def_t *const *defs, const db_migration_t *migrations,
+                  int count);
+
+//  The one integer the query sql answers in db (a count, a maximum).
+//  Aborts when it does not answer a row.
+int64_t
+    fuzz_scalar (db_t *db, const char *sql);
+
+//  Users "admin" and "rep" created in db (auth's migration), as actors with
+//  the roles given. Aborts on failure.
+void
+    fuzz_users (db_t *db, actor_t *admin, int admin_role, actor_t *rep, int rep_role);
+
+#endif
