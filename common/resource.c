@@ -637,12 +637,9 @@ resource_snapshot (db_t *db, const char *entity, const char *after_id, int max, 
     if (!def || (def->flags & R_NO_EVENTS))
         return err_set (err, ERR_NOT_FOUND, "entity", "no entity named '%s'", entity ? entity : "");
     char *sql = res_printf ("SELECT %s FROM %s WHERE id > ?1 ORDER BY id LIMIT ?2", resource_columns (def), def->table);
-    if (!sql)
-        return err_set (err, ERR_NOMEM, NULL, "out of memory");
-    sqlite3_stmt *st = db_stmt (db, sql);
-    free (sql);
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read %s", def->name);
+    sqlite3_stmt *st = NULL;
+    if (res_stmt (db, def, sql, &st, err) != ERR_OK)
+        return err->code;
     sqlite3_bind_text (st, 1, after_id ? after_id : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int (st, 2, max);
     cJSON *arr = cJSON_CreateArray ();
@@ -656,4 +653,14 @@ resource_snapshot (db_t *db, const char *entity, const char *after_id, int max, 
     }
     *items = arr;
     return ERR_OK;
+}
+
+err_t
+res_stmt (db_t *db, const resource_def_t *def, char *sql, sqlite3_stmt **st, err_info_t *err)
+{
+    if (!sql)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    *st = db_stmt (db, sql);
+    free (sql);
+    return *st ? ERR_OK : err_set (err, ERR_INTERNAL, NULL, "cannot read %s", def->name);
 }

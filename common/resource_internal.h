@@ -62,6 +62,12 @@ res_parse_bool (const char *v, int *out);
 char *
 res_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+//  The cached statement of def for sql (built by res_printf, freed here;
+//  NULL: out of memory) into *st. ERR_NOMEM or ERR_INTERNAL ("cannot read
+//  <def>") when there is none.
+err_t
+    res_stmt (db_t *db, const resource_def_t *def, char *sql, sqlite3_stmt **st, err_info_t *err);
+
 char *
 res_strcat (char *base, const char *more);
 

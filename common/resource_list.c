@@ -502,12 +502,9 @@ resource_query (db_t *db, const resource_def_t *def, const actor_t *actor, const
         return err_set (err, ERR_INTERNAL, NULL, "resource %s is not registered", def->name);
     char *sql = res_printf ("SELECT %s FROM %s t WHERE %s ORDER BY %s LIMIT %d", r->columns, def->table, where,
                             order, limit);
-    if (!sql)
-        return err_set (err, ERR_NOMEM, NULL, "out of memory");
-    sqlite3_stmt *st = db_stmt (db, sql);
-    free (sql);
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read %s", def->name);
+    sqlite3_stmt *st = NULL;
+    if (res_stmt (db, def, sql, &st, err) != ERR_OK)
+        return err->code;
     if (arg)
         sqlite3_bind_text (st, 1, arg, -1, SQLITE_TRANSIENT);
     res_bind_context (st, actor);

@@ -6,6 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char *const s_address_kinds[] = { "billing", "shipping", "office", "home", "other", NULL };
+
+const field_def_t upsert_address_fields[] = {
+    { .name = "kind", .type = FT_ENUM, .choices = s_address_kinds, .def = "\"office\"" },
+    { .name = "line1", .type = FT_TEXT, .flags = F_REQUIRED, .max = 200 },
+    { .name = "line2", .type = FT_TEXT, .max = 200 },
+    { .name = "city", .type = FT_TEXT, .max = 100 },
+    { .name = "postal_code", .type = FT_TEXT, .max = 20 },
+    { .name = "region", .type = FT_TEXT, .max = 100 },
+    { .name = "country", .type = FT_TEXT, .max = 2 },
+    { NULL }
+};
+
 //  The id of the row of u's table whose column equals value into id.
 static bool
 s_find (db_t *db, const upsert_def_t *u, const char *column, const char *value, char *id)

@@ -9,6 +9,11 @@
 
 #include "resource.h"
 
+//  A customer's address, the same shape on both sides (DESIGN.md §5) so
+//  that the bridge copies addresses as they are: the sub-fields of the
+//  customers' "addresses" list in CRM and ERP.
+extern const field_def_t upsert_address_fields[];
+
 //  Create a new record from body (the command's fields, the link set) in
 //  the caller's transaction. Caller owns *rec.
 typedef err_t (upsert_create_fn) (db_t *db, const actor_t *actor, cJSON *body, cJSON **rec,

@@ -2,6 +2,7 @@
 //  and contact persons, the customer card and the customer timeline.
 #include "crm.h"
 #include "json.h"
+#include "upsert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +12,6 @@
 
 static const char *const s_kinds[] = { "company", "person", NULL };
 static const char *const s_statuses[] = { "lead", "prospect", "customer", "inactive", NULL };
-static const char *const s_address_kinds[] = { "billing", "shipping", "office", "home", "other", NULL };
-
-static const field_def_t s_address_fields[] = {
-    { .name = "kind", .type = FT_ENUM, .choices = s_address_kinds, .def = "\"office\"" },
-    { .name = "line1", .type = FT_TEXT, .flags = F_REQUIRED, .max = 200 },
-    { .name = "line2", .type = FT_TEXT, .max = 200 },
-    { .name = "city", .type = FT_TEXT, .max = 100 },
-    { .name = "postal_code", .type = FT_TEXT, .max = 20 },
-    { .name = "region", .type = FT_TEXT, .max = 100 },
-    { .name = "country", .type = FT_TEXT, .max = 2, .flags = 0 },
-    { NULL }
-};
 
 static const field_def_t s_customer_fields[] = {
     { .name = "kind", .type = FT_ENUM, .flags = F_FILTER, .choices = s_kinds, .def = "\"company\"" },
@@ -30,7 +19,7 @@ static const field_def_t s_customer_fields[] = {
     { .name = "email", .type = FT_EMAIL, .flags = F_FILTER },
     { .name = "phone", .type = FT_PHONE },
     { .name = "website", .type = FT_TEXT, .max = 200 },
-    { .name = "addresses", .type = FT_LIST, .sub = s_address_fields, .def = "[]" },
+    { .name = "addresses", .type = FT_LIST, .sub = upsert_address_fields, .def = "[]" },
     { .name = "segment", .type = FT_TEXT, .flags = F_FILTER, .max = 50 },
     { .name = "tags", .type = FT_TAGS, .flags = F_FILTER, .def = "[]" },
     { .name = "owner_id", .type = FT_USER, .flags = F_FILTER },

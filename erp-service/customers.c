@@ -18,20 +18,6 @@
 //  --- definition ---
 
 static const char *const s_kinds[] = { "company", "person", NULL };
-static const char *const s_address_kinds[] = { "billing", "shipping", "office",
-                                               "home",    "other",    NULL };
-
-//  The address shape is CRM's, so that the bridge can copy addresses as they are.
-static const field_def_t s_address_fields[] = {
-    { .name = "kind", .type = FT_ENUM, .choices = s_address_kinds, .def = "\"office\"" },
-    { .name = "line1", .type = FT_TEXT, .flags = F_REQUIRED, .max = 200 },
-    { .name = "line2", .type = FT_TEXT, .max = 200 },
-    { .name = "city", .type = FT_TEXT, .max = 100 },
-    { .name = "postal_code", .type = FT_TEXT, .max = 20 },
-    { .name = "region", .type = FT_TEXT, .max = 100 },
-    { .name = "country", .type = FT_TEXT, .max = 2 },
-    { NULL }
-};
 
 static const field_def_t s_customer_fields[] = {
     //  Owned by CRM (DESIGN.md §5).
@@ -49,7 +35,7 @@ static const field_def_t s_customer_fields[] = {
     { .name = "addresses",
       .type = FT_LIST,
       .flags = F_REMOTE,
-      .sub = s_address_fields,
+      .sub = upsert_address_fields,
       .def = "[]" },
     { .name = "segment", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER, .max = 50 },
     { .name = "crm_id", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER | F_UNIQUE, .max = 64 },
