@@ -4,7 +4,7 @@
 //  the table, its indexes and its constraints are the same) opened with the
 //  pragmas common/db.c uses.
 //
-//    bare_insert DB full|normal SECONDS [plain|full]
+//    bare_insert DB full|normal SECONDS [plain|full] [BATCH]
 //
 //  plain (default): the customers_fts_* triggers are dropped, so the
 //  transaction holds exactly one row insert into customers.
@@ -12,6 +12,8 @@
 //  an outbox row with an envelope of the usual size is added, the way
 //  common/outbox.c does it: everything the service writes, without HTTP,
 //  JSON or validation.
+//  BATCH (default 1): rows per transaction. 1 is the one-row-per-transaction
+//  loop; 100 is the batched loop a group-committing service is compared to.
 //
 //  Prints: rows=N seconds=S rows_per_s=R
 #include <sqlite3.h>
@@ -32,13 +34,18 @@ int
 main (int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf (stderr, "usage: bare_insert DB full|normal SECONDS [plain|full]\n");
+        fprintf (stderr, "usage: bare_insert DB full|normal SECONDS [plain|full] [BATCH]\n");
         return 2;
     }
     const char *path = argv[1];
     bool normal = strcmp (argv[2], "normal") == 0;
     double seconds = atof (argv[3]);
     bool full = argc > 4 && strcmp (argv[4], "full") == 0;
+    long batch = argc > 5 ? atol (argv[5]) : 1;
+    if (batch < 1 || batch > 100000) {
+        fprintf (stderr, "bare_insert: BATCH must be 1..100000\n");
+        return 2;
+    }
 
     sqlite3 *db = bare_open (path, normal ? "NORMAL" : "FULL");
     if (!db)
@@ -95,7 +102,7 @@ main (int argc, char **argv)
                   "[{\"kind\":\"billing\",\"line1\":\"Hauptstrasse %u\",\"city\":\"Berlin\","
                   "\"postal_code\":\"10115\",\"country\":\"DE\"}]",
                   (unsigned) (bare_rand () % 200));
-        if (bare_exec (db, "BEGIN IMMEDIATE") != 0)
+        if (rows % batch == 0 && bare_exec (db, "BEGIN IMMEDIATE") != 0)
             return 1;
         sqlite3_bind_text (ins, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text (ins, 2, now, -1, SQLITE_STATIC);
@@ -148,10 +155,12 @@ main (int argc, char **argv)
                 return 1;
             }
         }
-        if (bare_exec (db, "COMMIT") != 0)
-            return 1;
         rows++;
+        if (rows % batch == 0 && bare_exec (db, "COMMIT") != 0)
+            return 1;
     }
+    if (rows % batch != 0 && bare_exec (db, "COMMIT") != 0)
+        return 1;
     double took = bare_now () - start;
     printf ("rows=%ld seconds=%.3f rows_per_s=%.1f\n", rows, took, (double) rows / took);
     sqlite3_finalize (ins);

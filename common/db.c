@@ -12,6 +12,8 @@
 
 #define DB_CACHE_SLOTS 512
 #define DB_BUSY_TIMEOUT_MS 10000
+//  WAL pages after which a checkpoint is due: SQLite's automatic default.
+#define DB_CHECKPOINT_PAGES 1000
 
 typedef struct {
     char *sql;
@@ -26,7 +28,18 @@ struct _db_t {
     int nextra, extracap;
     db_pool_t *pool;
     bool writing;    //  holds pool->lock (see db_begin)
+    struct _db_checkpointer_t *ckpt;   //  db_checkpoint_apart
 };
+
+//  The thread that checkpoints for a connection (db_checkpoint_apart).
+typedef struct _db_checkpointer_t {
+    char *path;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool wanted;
+    bool stop;
+} db_checkpointer_t;
 
 struct _db_pool_t {
     char *path;
@@ -99,10 +112,94 @@ db_destroy (db_t **self_p)
     for (int i = 0; i < self->nextra; i++)
         sqlite3_finalize (self->extra[i]);
     free (self->extra);
+    if (self->ckpt) {
+        db_checkpointer_t *c = self->ckpt;
+        pthread_mutex_lock (&c->lock);
+        c->stop = true;
+        pthread_cond_signal (&c->wake);
+        pthread_mutex_unlock (&c->lock);
+        pthread_join (c->thread, NULL);
+        pthread_mutex_destroy (&c->lock);
+        pthread_cond_destroy (&c->wake);
+        free (c->path);
+        free (c);
+    }
     if (self->handle)
         sqlite3_close_v2 (self->handle);
     free (self);
     *self_p = NULL;
+}
+
+//  --- checkpoints apart ---
+
+static void *
+s_checkpointer (void *arg)
+{
+    db_checkpointer_t *c = arg;
+    sqlite3 *handle = NULL;
+    if (sqlite3_open_v2 (c->path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK)
+        sqlite3_busy_timeout (handle, DB_BUSY_TIMEOUT_MS);
+    pthread_mutex_lock (&c->lock);
+    for (;;) {
+        while (!c->wanted && !c->stop)
+            pthread_cond_wait (&c->wake, &c->lock);
+        if (c->stop)
+            break;
+        c->wanted = false;
+        pthread_mutex_unlock (&c->lock);
+        //  PASSIVE: copies what no reader still needs, waits for nobody.
+        int rc = handle ? sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
+                        : SQLITE_CANTOPEN;
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_warn ("db", "checkpoint failed", "path=%s error=\"%s\"", c->path,
+                      handle ? sqlite3_errmsg (handle) : "cannot open");
+        pthread_mutex_lock (&c->lock);
+    }
+    pthread_mutex_unlock (&c->lock);
+    sqlite3_close_v2 (handle);
+    return NULL;
+}
+
+//  After each commit of the connection: wake the checkpointer when the
+//  WAL has grown by DB_CHECKPOINT_PAGES since its last turn.
+static int
+s_wal_hook (void *arg, sqlite3 *handle, const char *name, int pages)
+{
+    (void) handle;
+    (void) name;
+    db_checkpointer_t *c = arg;
+    if (pages >= DB_CHECKPOINT_PAGES) {
+        pthread_mutex_lock (&c->lock);
+        c->wanted = true;
+        pthread_cond_signal (&c->wake);
+        pthread_mutex_unlock (&c->lock);
+    }
+    return SQLITE_OK;
+}
+
+err_t
+db_checkpoint_apart (db_t *self, err_info_t *err)
+{
+    assert (self && !self->ckpt);
+    const char *path = sqlite3_db_filename (self->handle, "main");
+    db_checkpointer_t *c = calloc (1, sizeof *c);
+    if (!c || !path || !(c->path = strdup (path))) {
+        free (c);
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    }
+    pthread_mutex_init (&c->lock, NULL);
+    pthread_cond_init (&c->wake, NULL);
+    if (pthread_create (&c->thread, NULL, s_checkpointer, c) != 0) {
+        pthread_mutex_destroy (&c->lock);
+        pthread_cond_destroy (&c->wake);
+        free (c->path);
+        free (c);
+        return err_set (err, ERR_NOMEM, NULL, "cannot start the checkpointer");
+    }
+    self->ckpt = c;
+    //  Replaces the automatic checkpoint, which would run in the committer.
+    sqlite3_wal_hook (self->handle, s_wal_hook, c);
+    return ERR_OK;
 }
 
 sqlite3 *
@@ -477,6 +574,17 @@ db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg)
 {
     self->on_commit = fn;
     self->on_commit_arg = arg;
+}
+
+db_t *
+db_pool_open (db_pool_t *self)
+{
+    err_info_t err;
+    err_clear (&err);
+    db_t *db = db_open (self->path, self->sync, &err);
+    if (!db)
+        log_error ("db", "cannot open database", "path=%s error=\"%s\"", self->path, err.message);
+    return db;
 }
 
 const char *

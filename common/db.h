@@ -26,6 +26,15 @@ db_t *
 void
     db_destroy (db_t **self_p);
 
+//  Checkpoint this connection's writes on a thread of its own: after a
+//  commit that leaves DB_CHECKPOINT_PAGES (1000) or more pages in the WAL,
+//  that thread, on its own connection, copies the WAL back into the
+//  database (PASSIVE: it waits for no reader or writer), so that the
+//  committing thread does not do that I/O (SQLite's automatic checkpoint
+//  would, in the commit that crosses the mark). Stopped by db_destroy.
+err_t
+    db_checkpoint_apart (db_t *self, err_info_t *err);
+
 //  The raw handle, for sqlite3_* calls.
 sqlite3 *
     db_handle (db_t *self);
@@ -115,6 +124,12 @@ db_t *
 //  Register a function called after each successful commit.
 void
     db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg);
+
+//  A new connection to the pool's database that belongs to no thread:
+//  for work that outlives a request's turn on its thread (a streamed
+//  answer). NULL if it cannot be opened (logged). Caller destroys it.
+db_t *
+    db_pool_open (db_pool_t *self);
 
 const char *
     db_pool_path (db_pool_t *self);

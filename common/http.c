@@ -305,53 +305,6 @@ s_authenticate (http_req_t *req)
     return false;
 }
 
-static void
-s_request_hash (http_req_t *req, unsigned char *out)
-{
-    crypto_generichash_state st;
-    crypto_generichash_init (&st, NULL, 0, 32);
-    crypto_generichash_update (&st, (const unsigned char *) req->method, strlen (req->method));
-    crypto_generichash_update (&st, (const unsigned char *) " ", 1);
-    const char *url = req->route ? req->route->pattern : "";
-    crypto_generichash_update (&st, (const unsigned char *) url, strlen (url));
-    for (int i = 0; i < req->nparams; i++)
-        crypto_generichash_update (&st, (const unsigned char *) req->param_values[i],
-                                   strlen (req->param_values[i]));
-    crypto_generichash_update (&st, (const unsigned char *) " ", 1);
-    if (req->body)
-        crypto_generichash_update (&st, (const unsigned char *) req->body, req->body_len);
-    crypto_generichash_final (&st, out, 32);
-}
-
-//  Returns true if the stored answer was replayed (or an error set).
-static bool
-s_idempotency_lookup (http_req_t *req, const char *key, const unsigned char *hash)
-{
-    sqlite3_stmt *st = db_stmt (req->db,
-        "SELECT request_hash, status, body FROM idempotency WHERE user_id = ?1 AND key = ?2");
-    if (!st) {
-        http_reply_errorf (req, ERR_DB, NULL, "cannot read idempotency keys");
-        return true;
-    }
-    sqlite3_bind_text (st, 1, req->actor.user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
-    bool done = false;
-    if (sqlite3_step (st) == SQLITE_ROW) {
-        done = true;
-        const void *stored = sqlite3_column_blob (st, 0);
-        if (sqlite3_column_bytes (st, 0) != 32 || memcmp (stored, hash, 32) != 0)
-            http_reply_errorf (req, ERR_RULE, "Idempotency-Key",
-                               "this Idempotency-Key was used for a different request");
-        else {
-            http_reply_text (req, sqlite3_column_int (st, 1), "application/json",
-                             (const char *) sqlite3_column_text (st, 2), (size_t) sqlite3_column_bytes (st, 2));
-            http_add_header (req, "Idempotent-Replayed", "true");
-        }
-    }
-    sqlite3_reset (st);
-    return done;
-}
-
 //  Whether s holds only printable ASCII (space to tilde).
 static bool
 s_printable_ascii (const char *s)
@@ -362,51 +315,33 @@ s_printable_ascii (const char *s)
     return true;
 }
 
-static err_t
-s_idempotency_store (http_req_t *req, const char *key, const unsigned char *hash, err_info_t *err)
-{
-    sqlite3_stmt *st = db_stmt (req->db,
-        "INSERT INTO idempotency (user_id, key, request_hash, status, body, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!st)
-        return err_set (err, ERR_DB, NULL, "cannot store idempotency key");
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_bind_text (st, 1, req->actor.user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_blob (st, 3, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int (st, 4, req->status);
-    sqlite3_bind_text (st, 5, req->resp ? req->resp : "", (int) req->resp_len, SQLITE_STATIC);
-    sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (req->db, rc, err);
-}
-
-static void
+//  Answer req, or hand it to the writer: true when it was queued (the
+//  writer answers it; nothing of req may be touched then).
+static bool
 s_dispatch (http_req_t *req)
 {
     if (req->too_large) {
         http_reply_errorf (req, ERR_TOO_LARGE, NULL, "the body is larger than %zu bytes", req->limit);
-        return;
+        return false;
     }
     if (!req->route) {
         if (req->path_known)
             http_reply_json (req, 405, json_error ("method_not_allowed", "this method is not allowed here", NULL));
         else
             http_reply_errorf (req, ERR_NOT_FOUND, NULL, "no such route");
-        return;
+        return false;
     }
     int flags = req->route->flags;
     if (flags & HTTP_PAGE) {
         req->route->handler (req);
-        return;
+        return false;
     }
     req->db = db_pool_get (req->srv->pool);
     if (!req->db) {
         http_reply_errorf (req, ERR_UNAVAILABLE, NULL, "the database cannot be opened");
-        return;
+        return false;
     }
+    bool queue = false;
     if (!s_safe_method (req->method) && !s_origin_ok (req)) {
         s_refuse (req, 403, "csrf_failed", "a write from another origin is refused");
         goto done;
@@ -414,10 +349,9 @@ s_dispatch (http_req_t *req)
     if (!(flags & HTTP_PUBLIC) && !s_authenticate (req))
         goto done;
     //  Who acts and from where, for the audit rows the handler writes.
-    char address[AUTH_ADDRESS_LEN];
-    http_client_address (req, address, sizeof address);
-    audit_context_set ((flags & HTTP_PUBLIC) ? NULL : &req->actor, address);
+    http_client_address (req, req->address, sizeof req->address);
     if (!(flags & HTTP_WRITE)) {
+        audit_context_set ((flags & HTTP_PUBLIC) ? NULL : &req->actor, req->address);
         req->route->handler (req);
         goto done;
     }
@@ -432,41 +366,44 @@ s_dispatch (http_req_t *req)
                            "Idempotency-Key must be 1 to 200 printable ASCII characters");
         goto done;
     }
-    unsigned char hash[32];
+    req->idem_key = key;
     if (key)
-        s_request_hash (req, hash);
-    err_info_t err;
-    err_clear (&err);
-    if (db_begin (req->db, &err) != ERR_OK) {
-        http_reply_error (req, &err);
-        goto done;
-    }
-    if (key && s_idempotency_lookup (req, key, hash)) {
-        db_rollback (req->db);
-        goto done;
-    }
-    req->route->handler (req);
-    if (req->status == 0)
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "the handler gave no answer");
-    if (req->status >= 400) {
-        db_rollback (req->db);
-        goto done;
-    }
-    if ((key && s_idempotency_store (req, key, hash, &err) != ERR_OK)
-        || db_commit (req->db, &err) != ERR_OK) {
-        db_rollback (req->db);
-        http_reply_error (req, &err);
-        goto done;
-    }
-    if (req->srv->commit_fn)
-        req->srv->commit_fn (req->srv->commit_arg);
+        http_request_hash (req, req->idem_hash);
+    queue = true;
 done:
     audit_context_clear ();
-    if (req->db) {
-        if (db_in_tx (req->db))
-            db_rollback (req->db);
-        db_reset_all (req->db);
-    }
+    if (db_in_tx (req->db))
+        db_rollback (req->db);
+    db_reset_all (req->db);
+    req->db = NULL;
+    return queue && http_writer_submit (req);
+}
+
+//  A streamed answer handed to libmicrohttpd.
+typedef struct {
+    http_stream_fn *read;
+    void (*close) (void *arg);
+    void *arg;
+} s_stream_t;
+
+static ssize_t
+s_stream_read (void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void) pos;
+    s_stream_t *stream = cls;
+    long n = stream->read (stream->arg, buf, max);
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : (ssize_t) n;
+}
+
+static void
+s_stream_free (void *cls)
+{
+    s_stream_t *stream = cls;
+    if (stream->close)
+        stream->close (stream->arg);
+    free (stream);
 }
 
 static enum MHD_Result
@@ -474,13 +411,31 @@ s_send (http_req_t *req)
 {
     if (req->status == 0)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "no answer");
-    bool owned = req->resp && !req->resp_static;
-    struct MHD_Response *resp = MHD_create_response_from_buffer (req->resp_len, req->resp ? req->resp : (void *) "",
-                                                                 owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    req->resp = NULL;    //  MHD owns it now (or it was borrowed)
-    req->resp_static = false;
+    struct MHD_Response *resp;
+    if (req->stream_read) {
+        s_stream_t *stream = malloc (sizeof *stream);
+        if (!stream)
+            return MHD_NO;     //  s_completed closes the stream
+        *stream = (s_stream_t) { req->stream_read, req->stream_close, req->stream_arg };
+        resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, s_stream_read, stream,
+                                                  s_stream_free);
+        if (!resp) {
+            free (stream);
+            return MHD_NO;
+        }
+        req->stream_read = NULL;   //  the response owns it now
+        req->stream_close = NULL;
+        req->stream_arg = NULL;
+    }
+    else {
+        bool owned = req->resp && !req->resp_static;
+        resp = MHD_create_response_from_buffer (req->resp_len, req->resp ? req->resp : (void *) "",
+                                                owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        req->resp = NULL;    //  MHD owns it now (or it was borrowed)
+        req->resp_static = false;
+    }
     MHD_add_response_header (resp, "Content-Type", req->resp_type ? req->resp_type : "application/json");
     for (int i = 0; s_security_headers[i][0]; i++)
         MHD_add_response_header (resp, s_security_headers[i][0], s_security_headers[i][1]);
@@ -653,6 +608,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         }
         return MHD_YES;
     }
+    if (req->written)
+        return s_send (req);    //  the writer has answered it
     if (*upload_data_size > 0) {
         if (!req->too_large) {
             size_t need = req->body_len + *upload_data_size;
@@ -678,7 +635,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     }
     if (req->status != 0)
         return MHD_YES;    //  answered early (413, 414)
-    s_dispatch (req);
+    if (s_dispatch (req))
+        return MHD_YES;    //  queued: its connection is suspended
     return s_send (req);
 }
 
@@ -692,6 +650,8 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Re
         return;
     free (req->path);
     free (req->body);
+    if (req->stream_close)
+        req->stream_close (req->stream_arg);
     if (!req->resp_static)
         free (req->resp);
     cJSON_Delete (req->body_json);
@@ -727,6 +687,8 @@ http_server_new (db_pool_t *pool, void *app)
     self->timeout_s = HTTP_DEFAULT_TIMEOUT;
     pthread_mutex_init (&self->conn_lock, NULL);
     pthread_cond_init (&self->reaper_wake, NULL);
+    pthread_mutex_init (&self->w_lock, NULL);
+    pthread_cond_init (&self->w_wake, NULL);
     http_server_route (self, "GET", "/livez", s_livez, HTTP_PUBLIC);
     http_server_route (self, "GET", "/readyz", s_readyz, HTTP_PUBLIC);
     http_server_route (self, "GET", "/metrics", s_metrics, HTTP_PUBLIC);
@@ -801,7 +763,7 @@ http_server_start (http_server_t *self, const char *host, int port, int threads,
     struct sockaddr_in6 addr6;
     memset (&addr, 0, sizeof addr);
     memset (&addr6, 0, sizeof addr6);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr *sa = (struct sockaddr *) &addr;
     if (inet_pton (AF_INET, host, &addr.sin_addr) == 1) {
         addr.sin_family = AF_INET;
@@ -815,6 +777,8 @@ http_server_start (http_server_t *self, const char *host, int port, int threads,
     }
     else
         return err_set (err, ERR_INVALID, "http", "'%s' is not an IPv4 or IPv6 address", host);
+    if (http_writer_start (self, err) != ERR_OK)
+        return err->code;
     self->daemon = MHD_start_daemon (
         flags, (uint16_t) port, NULL, NULL, s_access, self,
         MHD_OPTION_SOCK_ADDR, sa,
@@ -827,8 +791,10 @@ http_server_start (http_server_t *self, const char *host, int port, int threads,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, self->per_address,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY,
         MHD_OPTION_END);
-    if (!self->daemon)
+    if (!self->daemon) {
+        http_writer_stop (self);
         return err_set (err, ERR_IO, "http", strchr (host, ':') ? "cannot listen on [%s]:%d" : "cannot listen on %s:%d", host, port);
+    }
     if (pthread_create (&self->reaper, NULL, s_reaper, self) != 0) {
         MHD_stop_daemon (self->daemon);
         self->daemon = NULL;
@@ -859,8 +825,13 @@ http_server_destroy (http_server_t **self_p)
         pthread_mutex_unlock (&self->conn_lock);
         pthread_join (self->reaper, NULL);
     }
+    //  Every queued write is answered and its connection resumed before
+    //  the daemon stops (it must have no suspended connection then).
+    http_writer_stop (self);
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    pthread_mutex_destroy (&self->w_lock);
+    pthread_cond_destroy (&self->w_wake);
     pthread_mutex_destroy (&self->conn_lock);
     pthread_cond_destroy (&self->reaper_wake);
     for (int i = 0; i < self->nroutes; i++) {

@@ -163,6 +163,22 @@ void
 //  text is consumed (freed with free()).
 void
     http_reply_take (http_req_t *req, int status, const char *content_type, char *text, size_t len);
+
+//  A streamed answer (chunked, no Content-Length): read fills buf with up
+//  to max bytes and returns how many, 0 at the end, -1 on an error (the
+//  connection is then cut, so the client sees an incomplete answer, never
+//  a short one taken for whole). close frees arg once the answer is done
+//  or dropped. read and close run on the HTTP thread, after the handler.
+typedef long (http_stream_fn) (void *arg, char *buf, size_t max);
+void
+    http_reply_stream (http_req_t *req, int status, const char *content_type, http_stream_fn *read,
+                       void (*close) (void *arg), void *arg);
+
+//  A new connection to the request's database, for a streamed answer that
+//  reads while its thread serves other requests. NULL if it cannot be
+//  opened. The caller (the stream's close) destroys it.
+db_t *
+    http_db_new (http_req_t *req);
 //  data is borrowed and must outlive the response (embedded files).
 void
     http_reply_static (http_req_t *req, int status, const char *content_type, const void *data,

@@ -23,6 +23,8 @@
 #define HTTP_MAX_QUERY (16 * 1024)
 #define HTTP_CONNECTION_MEMORY (320 * 1024)
 #define HTTP_MAX_CONNECTIONS 2000
+//  Bytes a streamed answer is read in.
+#define HTTP_STREAM_BLOCK (64 * 1024)
 
 typedef struct {
     char *method;
@@ -61,6 +63,15 @@ struct _http_server_t {
     bool reaper_running;
     bool stopping;
     pthread_cond_t reaper_wake;
+    //  the writer (http_writer.c): write requests waiting, oldest first
+    pthread_mutex_t w_lock;
+    pthread_cond_t w_wake;
+    struct _http_req_t *w_head, *w_tail;
+    pthread_t writer;
+    bool writer_running;
+    bool w_stopping;
+    metric_t *w_groups;
+    metric_t *w_requests;
 };
 
 //  One open connection: when its current request's head began to come
@@ -96,15 +107,42 @@ struct _http_req_t {
     char sid[AUTH_SESSION_ID_LEN];
     cJSON *body_json;
     int64_t started_ms;
+    //  a write, handed to the writer (http_writer.c)
+    const char *idem_key;              //  the Idempotency-Key header, or NULL
+    unsigned char idem_hash[32];       //  of the request, with idem_key
+    char address[AUTH_ADDRESS_LEN];    //  the client's, for the audit rows
+    struct _http_req_t *w_next;        //  in the writer's queue
+    bool written;                      //  the writer is done with it
+    bool kept;                         //  its writes are in the group's commit
     //  response
     int status;
     char *resp;
     bool resp_static;                  //  resp is borrowed, not freed
     size_t resp_len;
     const char *resp_type;
+    http_stream_fn *stream_read;       //  a streamed answer (http_reply_stream)
+    void (*stream_close) (void *arg);
+    void *stream_arg;
     char *hdr_names[HTTP_MAX_RESP_HEADERS];
     char *hdr_values[HTTP_MAX_RESP_HEADERS];
     int nhdrs;
 };
+
+//  The writer of write requests (http_writer.c).
+err_t
+    http_writer_start (http_server_t *srv, err_info_t *err);
+//  Stop it after it has run every request queued.
+void
+    http_writer_stop (http_server_t *srv);
+//  Queue req (authenticated, with idem_key, idem_hash and address set, no
+//  db) and suspend its connection: the writer answers it and resumes the
+//  connection. False, with a 503 answer, when the writer is stopping.
+//  Nothing of req may be touched after true.
+bool
+    http_writer_submit (http_req_t *req);
+//  The hash of a request (method, route, parameters, body) that an
+//  Idempotency-Key is stored with.
+void
+    http_request_hash (http_req_t *req, unsigned char out[32]);
 
 #endif

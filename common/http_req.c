@@ -241,6 +241,11 @@ bad:
 static void
 s_reset_response (http_req_t *req)
 {
+    if (req->stream_close)
+        req->stream_close (req->stream_arg);
+    req->stream_read = NULL;
+    req->stream_close = NULL;
+    req->stream_arg = NULL;
     if (!req->resp_static)
         free (req->resp);
     req->resp = NULL;
@@ -267,6 +272,24 @@ http_reply_take (http_req_t *req, int status, const char *content_type, char *te
     req->resp = text;
     req->resp_len = len;
     req->resp_type = content_type;
+}
+
+void
+http_reply_stream (http_req_t *req, int status, const char *content_type, http_stream_fn *read,
+                   void (*close) (void *arg), void *arg)
+{
+    s_reset_response (req);
+    req->status = status;
+    req->resp_type = content_type;
+    req->stream_read = read;
+    req->stream_close = close;
+    req->stream_arg = arg;
+}
+
+db_t *
+http_db_new (http_req_t *req)
+{
+    return db_pool_open (req->srv->pool);
 }
 
 void

@@ -261,8 +261,30 @@ err_t
                          const char *data, size_t len, void (*progress) (size_t done, size_t total),
                          cJSON **report, err_info_t *err);
 
-//  Export every visible, non-archived record as CSV (header row first).
-//  Caller frees *text.
+//  A CSV export read piece by piece, so that no export needs memory in
+//  proportion to the data: the header row, then a row for every visible,
+//  non-archived record of def, oldest first, all from one statement (one
+//  read transaction: a consistent snapshot however long it is read).
+typedef struct _resource_export_t resource_export_t;
+
+//  Open an export of def for actor on db. With owned, the export takes db
+//  and destroys it when closed (a connection of its own, for an HTTP
+//  answer sent while the thread serves others). NULL with err: the role
+//  may not read def, or the statement cannot be made (db is then
+//  destroyed if owned).
+resource_export_t *
+    resource_export_open (db_t *db, bool owned, const resource_def_t *def, const actor_t *actor,
+                          err_info_t *err);
+
+//  Up to max bytes of the export into buf: how many, 0 at its end, -1 on a
+//  read error (logged).
+long
+    resource_export_read (resource_export_t *self, char *buf, size_t max);
+
+void
+    resource_export_close (resource_export_t **self_p);
+
+//  The whole export in memory (tests, small tables). Caller frees *text.
 err_t
     resource_export_csv (db_t *db, const resource_def_t *def, const actor_t *actor, char **text,
                          size_t *len, err_info_t *err);

@@ -11,6 +11,7 @@
 #include "money.h"
 #include "outbox.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -61,52 +62,164 @@ s_csv_value (FILE *out, const cJSON *v, bool first)
     free (text);
 }
 
+struct _resource_export_t {
+    db_t *db;
+    bool owned;
+    const resource_def_t *def;
+    actor_t actor;              //  a copy: the export may outlive the request
+    sqlite3_stmt *st;
+    char *line;                 //  the row being handed out
+    size_t len, at;
+    bool header_done, done;
+};
+
+//  The next line (header, then a row) into self->line; false at the end
+//  or on a read error (self->done, and *failed on the error).
+static bool
+s_export_line (resource_export_t *self, bool *failed)
+{
+    free (self->line);
+    self->line = NULL;
+    self->len = self->at = 0;
+    FILE *out = open_memstream (&self->line, &self->len);
+    if (!out) {
+        *failed = true;
+        return false;
+    }
+    const actor_t *actor = &self->actor;
+    if (!self->header_done) {
+        self->header_done = true;
+        for (int i = 0; res_meta[i]; i++)
+            csv_write_field (out, res_meta[i], i == 0);
+        for (const field_def_t *f = self->def->fields; f->name; f++)
+            if (resource_field_visible (f, actor))
+                csv_write_field (out, f->name, false);
+    }
+    else {
+        int rc = sqlite3_step (self->st);
+        if (rc != SQLITE_ROW) {
+            fclose (out);
+            self->done = true;
+            if (rc != SQLITE_DONE) {
+                *failed = true;
+                log_error ("resource", "export failed", "resource=%s error=\"%s\"", self->def->name,
+                           sqlite3_errmsg (db_handle (self->db)));
+            }
+            return false;
+        }
+        cJSON *rec = resource_row_json (self->db, self->def, self->st, 0);
+        for (int i = 0; res_meta[i]; i++)
+            s_csv_value (out, cJSON_GetObjectItem (rec, res_meta[i]), i == 0);
+        for (const field_def_t *f = self->def->fields; f->name; f++)
+            if (resource_field_visible (f, actor))
+                s_csv_value (out, cJSON_GetObjectItem (rec, f->name), false);
+        cJSON_Delete (rec);
+    }
+    fputs ("\r\n", out);
+    if (fclose (out) != 0) {
+        *failed = true;
+        return false;
+    }
+    return true;
+}
+
+resource_export_t *
+resource_export_open (db_t *db, bool owned, const resource_def_t *def, const actor_t *actor, err_info_t *err)
+{
+    assert (db && def && actor);
+    resource_export_t *self = NULL;
+    char *sql = NULL;
+    if (!resource_can_read (def, actor)) {
+        err_set (err, ERR_FORBIDDEN, NULL, "your role may not read %s", def->name);
+        goto fail;
+    }
+    self = calloc (1, sizeof *self);
+    bool scoped = resource_scoped (def, actor);
+    sql = res_printf ("SELECT %s FROM %s t WHERE archived = 0%s%s%s ORDER BY created_at, id", resource_columns (def),
+                      def->table, scoped ? " AND (" : "", scoped ? def->scope_sql : "", scoped ? ")" : "");
+    if (!self || !sql) {
+        err_set (err, ERR_NOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    //  A connection of the export's own keeps a small page cache: the scan
+    //  reads each page once, and memory must not grow with the table.
+    if (owned && db_exec (db, "PRAGMA cache_size=-2048", err) != ERR_OK)
+        goto fail;
+    //  Not a cached statement: it stays open while the export is read.
+    if (sqlite3_prepare_v2 (db_handle (db), sql, -1, &self->st, NULL) != SQLITE_OK) {
+        err_set (err, ERR_INTERNAL, NULL, "cannot export %s", def->name);
+        goto fail;
+    }
+    free (sql);
+    self->db = db;
+    self->owned = owned;
+    self->def = def;
+    self->actor = *actor;
+    res_bind_context (self->st, &self->actor);
+    return self;
+fail:
+    free (sql);
+    if (self)
+        sqlite3_finalize (self->st);
+    free (self);
+    if (owned)
+        db_destroy (&db);
+    return NULL;
+}
+
+long
+resource_export_read (resource_export_t *self, char *buf, size_t max)
+{
+    assert (self && buf && max > 0);
+    size_t n = 0;
+    bool failed = false;
+    while (n < max) {
+        if (self->at == self->len && (self->done || !s_export_line (self, &failed)))
+            break;
+        size_t take = self->len - self->at < max - n ? self->len - self->at : max - n;
+        memcpy (buf + n, self->line + self->at, take);
+        self->at += take;
+        n += take;
+    }
+    return failed ? -1 : (long) n;
+}
+
+void
+resource_export_close (resource_export_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    resource_export_t *self = *self_p;
+    sqlite3_finalize (self->st);
+    free (self->line);
+    if (self->owned)
+        db_destroy (&self->db);
+    free (self);
+    *self_p = NULL;
+}
+
 err_t
 resource_export_csv (db_t *db, const resource_def_t *def, const actor_t *actor, char **text, size_t *len,
                      err_info_t *err)
 {
-    if (!resource_can_read (def, actor))
-        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not read %s", def->name);
-    bool scoped = resource_scoped (def, actor);
-    char *sql = res_printf ("SELECT %s FROM %s t WHERE archived = 0%s%s%s ORDER BY created_at, id",
-                            resource_columns (def), def->table, scoped ? " AND (" : "", scoped ? def->scope_sql : "",
-                            scoped ? ")" : "");
-    sqlite3_stmt *st = NULL;
-    if (!sql || sqlite3_prepare_v2 (db_handle (db), sql, -1, &st, NULL) != SQLITE_OK) {
-        free (sql);
-        return err_set (err, ERR_INTERNAL, NULL, "cannot export %s", def->name);
-    }
-    free (sql);
-    res_bind_context (st, actor);
+    resource_export_t *x = resource_export_open (db, false, def, actor, err);
+    if (!x)
+        return err->code;
     FILE *out = open_memstream (text, len);
     if (!out) {
-        sqlite3_finalize (st);
+        resource_export_close (&x);
         return err_set (err, ERR_NOMEM, NULL, "out of memory");
     }
-    for (int i = 0; res_meta[i]; i++)
-        csv_write_field (out, res_meta[i], i == 0);
-    for (const field_def_t *f = def->fields; f->name; f++)
-        if (resource_field_visible (f, actor))
-            csv_write_field (out, f->name, false);
-    fputs ("\r\n", out);
-    int rc;
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
-        cJSON *rec = resource_row_json (db, def, st, 0);
-        int i = 0;
-        for (; res_meta[i]; i++)
-            s_csv_value (out, cJSON_GetObjectItem (rec, res_meta[i]), i == 0);
-        for (const field_def_t *f = def->fields; f->name; f++)
-            if (resource_field_visible (f, actor))
-                s_csv_value (out, cJSON_GetObjectItem (rec, f->name), false);
-        fputs ("\r\n", out);
-        cJSON_Delete (rec);
-    }
-    sqlite3_finalize (st);
+    char buf[16384];
+    long n;
+    while ((n = resource_export_read (x, buf, sizeof buf)) > 0)
+        fwrite (buf, 1, (size_t) n, out);
+    resource_export_close (&x);
     fclose (out);
-    if (rc != SQLITE_DONE) {
+    if (n < 0) {
         free (*text);
         *text = NULL;
-        return db_error (db, rc, err);
+        return err_set (err, ERR_DB, NULL, "cannot export %s", def->name);
     }
     return ERR_OK;
 }

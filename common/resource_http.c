@@ -138,22 +138,43 @@ s_restore (http_req_t *req)
     s_archive_or_restore (req, false);
 }
 
+static long
+s_export_read (void *arg, char *buf, size_t max)
+{
+    return resource_export_read (arg, buf, max);
+}
+
+static void
+s_export_close (void *arg)
+{
+    resource_export_t *x = arg;
+    resource_export_close (&x);
+}
+
+//  GET /api/v1/<name>/export: streamed from a connection of its own, so
+//  that neither memory nor the thread's other requests wait on its size.
 static void
 s_export (http_req_t *req)
 {
     const resource_def_t *def = http_route_arg (req);
-    char *text = NULL;
-    size_t len = 0;
     err_info_t err;
     err_clear (&err);
-    if (resource_export_csv (http_db (req), def, http_actor (req), &text, &len, &err) != ERR_OK) {
+    if (!resource_can_read (def, http_actor (req))) {
+        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not read %s", def->name);
+        return;
+    }
+    db_t *db = http_db_new (req);
+    resource_export_t *x = db ? resource_export_open (db, true, def, http_actor (req), &err) : NULL;
+    if (!x) {
+        if (!db)
+            err_set (&err, ERR_UNAVAILABLE, NULL, "the database cannot be opened");
         http_reply_error (req, &err);
         return;
     }
     char disp[128];
     snprintf (disp, sizeof disp, "attachment; filename=\"%s.csv\"", def->name);
     http_add_header (req, "Content-Disposition", disp);
-    http_reply_take (req, 200, "text/csv; charset=utf-8", text, len);
+    http_reply_stream (req, 200, "text/csv; charset=utf-8", s_export_read, s_export_close, x);
 }
 
 static void

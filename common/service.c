@@ -889,15 +889,20 @@ s_admin (service_t *svc)
     }
     else if (strcmp (verb, "export") == 0 && argc == 2) {
         const resource_def_t *def = resource_find (what);
-        char *text = NULL;
-        size_t len = 0;
+        resource_export_t *x = NULL;
         if (!def)
             err_set (&err, ERR_NOT_FOUND, NULL, "no resource named '%s'", what);
-        else if (resource_export_csv (db, def, &admin, &text, &len, &err) == ERR_OK) {
-            fwrite (text, 1, len, stdout);
-            rc = 0;
+        else if ((x = resource_export_open (db, false, def, &admin, &err))) {
+            char buf[65536];
+            long n;
+            while ((n = resource_export_read (x, buf, sizeof buf)) > 0)
+                fwrite (buf, 1, (size_t) n, stdout);
+            resource_export_close (&x);
+            if (n == 0 && fflush (stdout) == 0)
+                rc = 0;
+            else
+                err_set (&err, ERR_IO, NULL, "the export was cut short");
         }
-        free (text);
     }
     else {
         fprintf (stderr, "%s: unknown command (see --help)\n", svc->def->program);

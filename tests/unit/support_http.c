@@ -84,8 +84,9 @@ s_if_match (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-//  POST /notes {"body", "fail"?}: inserts a note, then answers 201 or, when
-//  asked to fail, an error (after writing: the row must be rolled back).
+//  POST /notes {"body", "fail"?, "sleep_ms"?}: inserts a note, then answers
+//  201 or, when asked to fail, an error (after writing: the row must be
+//  rolled back). sleep_ms holds the writer that long after the insert.
 static void
 s_note_create (http_req_t *req)
 {
@@ -105,6 +106,9 @@ s_note_create (http_req_t *req)
         http_reply_error (req, &err);
         return;
     }
+    int64_t sleep_ms = 0;
+    if (json_int (body, "sleep_ms", &sleep_ms) && sleep_ms > 0 && sleep_ms <= 5000)
+        usleep ((useconds_t) sleep_ms * 1000);
     if (cJSON_IsTrue (cJSON_GetObjectItem (body, "fail"))) {
         http_reply_errorf (req, ERR_RULE, "fail", "asked to fail");
         return;

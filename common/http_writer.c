@@ -1,0 +1,307 @@
+//  http_writer: one writer per database. The handlers of every write route
+//  (HTTP_WRITE) run on one thread, on one connection, in groups: the writer
+//  takes every request that is waiting, opens one transaction, runs each
+//  request in a savepoint of its own (a request that fails undoes only
+//  itself), and commits the group with one sync. A request is answered
+//  only after the commit of its group has returned, so `--sync full` still
+//  means that an answered write is on disk; and since one thread writes,
+//  the outbox's seq stays gap-free and in commit order.
+//
+//  The HTTP threads do not wait for it: a write request's connection is
+//  suspended while the request is queued (authentication, CSRF and the
+//  Idempotency-Key's shape were checked before, on the HTTP thread and its
+//  read connection) and resumed when its group is done; libmicrohttpd then
+//  sends the answer. Reads never queue: they run on the HTTP threads' own
+//  connections, which WAL lets read while the writer writes.
+#include "http_internal.h"
+#include "audit.h"
+#include "clock.h"
+#include "log.h"
+
+#include <assert.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Requests one group may hold. More waiting go in the next group; the
+//  limit keeps one group's answer from waiting on hundreds of others.
+#define HTTP_WRITE_GROUP_MAX 128
+
+//  --- Idempotency-Key ---
+
+void
+http_request_hash (http_req_t *req, unsigned char out[32])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, 32);
+    crypto_generichash_update (&st, (const unsigned char *) req->method, strlen (req->method));
+    crypto_generichash_update (&st, (const unsigned char *) " ", 1);
+    const char *url = req->route ? req->route->pattern : "";
+    crypto_generichash_update (&st, (const unsigned char *) url, strlen (url));
+    for (int i = 0; i < req->nparams; i++)
+        crypto_generichash_update (&st, (const unsigned char *) req->param_values[i],
+                                   strlen (req->param_values[i]));
+    crypto_generichash_update (&st, (const unsigned char *) " ", 1);
+    if (req->body)
+        crypto_generichash_update (&st, (const unsigned char *) req->body, req->body_len);
+    crypto_generichash_final (&st, out, 32);
+}
+
+//  Returns true if the stored answer was replayed (or an error set).
+static bool
+s_idempotency_lookup (http_req_t *req)
+{
+    sqlite3_stmt *st = db_stmt (req->db,
+        "SELECT request_hash, status, body FROM idempotency WHERE user_id = ?1 AND key = ?2");
+    if (!st) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read idempotency keys");
+        return true;
+    }
+    sqlite3_bind_text (st, 1, req->actor.user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, req->idem_key, -1, SQLITE_STATIC);
+    bool done = false;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        done = true;
+        const void *stored = sqlite3_column_blob (st, 0);
+        if (sqlite3_column_bytes (st, 0) != 32 || memcmp (stored, req->idem_hash, 32) != 0)
+            http_reply_errorf (req, ERR_RULE, "Idempotency-Key",
+                               "this Idempotency-Key was used for a different request");
+        else {
+            http_reply_text (req, sqlite3_column_int (st, 1), "application/json",
+                             (const char *) sqlite3_column_text (st, 2), (size_t) sqlite3_column_bytes (st, 2));
+            http_add_header (req, "Idempotent-Replayed", "true");
+        }
+    }
+    sqlite3_reset (st);
+    return done;
+}
+
+static err_t
+s_idempotency_store (http_req_t *req, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (req->db,
+        "INSERT INTO idempotency (user_id, key, request_hash, status, body, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot store idempotency key");
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_bind_text (st, 1, req->actor.user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, req->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (st, 3, req->idem_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int (st, 4, req->status);
+    sqlite3_bind_text (st, 5, req->resp ? req->resp : "", (int) req->resp_len, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (req->db, rc, err);
+}
+
+//  --- one request, one group ---
+
+//  Replace whatever answer req has (headers too) by err's.
+static void
+s_fail (http_req_t *req, const err_info_t *err)
+{
+    for (int i = 0; i < req->nhdrs; i++) {
+        free (req->hdr_names[i]);
+        free (req->hdr_values[i]);
+    }
+    req->nhdrs = 0;
+    req->kept = false;
+    http_reply_error (req, err);
+}
+
+//  Run req's handler in its own savepoint of the group's transaction;
+//  req->kept says whether its writes stay for the commit.
+static void
+s_run_one (http_req_t *req, db_t *db)
+{
+    err_info_t err;
+    err_clear (&err);
+    req->db = db;
+    req->kept = false;
+    audit_context_set (&req->actor, req->address);
+    if (db_savepoint (db, "request") != ERR_OK) {
+        http_reply_errorf (req, ERR_DB, NULL, "cannot open the request's savepoint");
+        goto done;
+    }
+    if (req->idem_key && s_idempotency_lookup (req)) {
+        db_rollback_to (db, "request");
+        goto done;
+    }
+    req->route->handler (req);
+    if (req->status == 0)
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "the handler gave no answer");
+    if (req->status >= 400) {
+        db_rollback_to (db, "request");
+        goto done;
+    }
+    if (req->idem_key && s_idempotency_store (req, &err) != ERR_OK) {
+        db_rollback_to (db, "request");
+        s_fail (req, &err);
+        goto done;
+    }
+    req->kept = db_release (db, "request") == ERR_OK;
+    if (!req->kept) {
+        db_rollback_to (db, "request");
+        err_set (&err, ERR_DB, NULL, "cannot release the request's savepoint");
+        s_fail (req, &err);
+    }
+done:
+    audit_context_clear ();
+    db_reset_all (db);
+    req->db = NULL;
+}
+
+//  Fail the kept requests of group[0..n) with err: their writes are gone.
+static void
+s_fail_kept (http_req_t **group, int n, const char *message)
+{
+    err_info_t err;
+    err_clear (&err);
+    err_set (&err, ERR_UNAVAILABLE, NULL, "%s", message);
+    for (int i = 0; i < n; i++)
+        if (group[i]->kept)
+            s_fail (group[i], &err);
+}
+
+static void
+s_run_group (http_server_t *srv, db_t *db, http_req_t **group, int n)
+{
+    err_info_t err;
+    err_clear (&err);
+    if (!db)
+        err_set (&err, ERR_UNAVAILABLE, NULL, "the database cannot be opened");
+    else
+        db_begin (db, &err);
+    if (err.code != ERR_OK) {
+        for (int i = 0; i < n; i++)
+            s_fail (group[i], &err);
+        return;
+    }
+    int first = 0;      //  the first request of the open transaction
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        s_run_one (group[i], db);
+        kept += group[i]->kept;
+        if (db_in_tx (db))
+            continue;
+        //  SQLite undid the whole transaction by itself (an I/O error, a
+        //  full disk): the requests kept before it lost their writes too.
+        s_fail_kept (group + first, i + 1 - first, "the write was undone by a database error; try again");
+        kept = 0;
+        first = i + 1;
+        if (first < n && db_begin (db, &err) != ERR_OK) {
+            for (int j = first; j < n; j++)
+                s_fail (group[j], &err);
+            return;
+        }
+    }
+    if (!db_in_tx (db))
+        return;
+    if (kept == 0) {
+        db_rollback (db);
+        return;
+    }
+    if (db_commit (db, &err) != ERR_OK) {
+        s_fail_kept (group + first, n - first, err.message[0] ? err.message : "the commit failed");
+        return;
+    }
+    metric_add (srv->w_groups, 1);
+    metric_add (srv->w_requests, (uint64_t) kept);
+    if (srv->commit_fn)
+        srv->commit_fn (srv->commit_arg);
+}
+
+static void *
+s_writer (void *arg)
+{
+    http_server_t *srv = arg;
+    db_t *db = db_pool_get (srv->pool);
+    err_info_t err;
+    err_clear (&err);
+    if (db && db_checkpoint_apart (db, &err) != ERR_OK)
+        log_warn ("http", "checkpoints stay with the writer", "error=\"%s\"", err.message);
+    http_req_t *group[HTTP_WRITE_GROUP_MAX];
+    for (;;) {
+        pthread_mutex_lock (&srv->w_lock);
+        while (!srv->w_head && !srv->w_stopping)
+            pthread_cond_wait (&srv->w_wake, &srv->w_lock);
+        int n = 0;
+        while (srv->w_head && n < HTTP_WRITE_GROUP_MAX) {
+            group[n++] = srv->w_head;
+            srv->w_head = srv->w_head->w_next;
+        }
+        if (!srv->w_head)
+            srv->w_tail = NULL;
+        bool last = srv->w_stopping && n == 0;
+        pthread_mutex_unlock (&srv->w_lock);
+        if (last)
+            break;
+        s_run_group (srv, db, group, n);
+        //  Once resumed, a request belongs to its HTTP thread again (which
+        //  may answer and free it at once): nothing of it is read after.
+        for (int i = 0; i < n; i++) {
+            struct MHD_Connection *conn = group[i]->conn;
+            group[i]->written = true;
+            MHD_resume_connection (conn);
+        }
+    }
+    return NULL;
+}
+
+//  --- the HTTP side ---
+
+err_t
+http_writer_start (http_server_t *srv, err_info_t *err)
+{
+    srv->w_groups = metrics_get ("http_write_groups_total", NULL, "counter",
+                                 "groups of write requests committed together (one sync each)");
+    srv->w_requests = metrics_get ("http_write_group_requests_total", NULL, "counter",
+                                   "write requests committed in those groups");
+    srv->w_stopping = false;
+    if (pthread_create (&srv->writer, NULL, s_writer, srv) != 0)
+        return err_set (err, ERR_NOMEM, "http", "cannot start the writer");
+    srv->writer_running = true;
+    return ERR_OK;
+}
+
+void
+http_writer_stop (http_server_t *srv)
+{
+    if (!srv->writer_running)
+        return;
+    pthread_mutex_lock (&srv->w_lock);
+    srv->w_stopping = true;
+    pthread_cond_signal (&srv->w_wake);
+    pthread_mutex_unlock (&srv->w_lock);
+    pthread_join (srv->writer, NULL);     //  it empties the queue first
+    srv->writer_running = false;
+}
+
+bool
+http_writer_submit (http_req_t *req)
+{
+    http_server_t *srv = req->srv;
+    assert (req->route && (req->route->flags & HTTP_WRITE) && !req->db);
+    pthread_mutex_lock (&srv->w_lock);
+    if (!srv->writer_running || srv->w_stopping) {
+        pthread_mutex_unlock (&srv->w_lock);
+        http_reply_errorf (req, ERR_UNAVAILABLE, NULL, "the service is stopping");
+        return false;
+    }
+    //  Suspended before the writer can see it, so that its resume never
+    //  comes first.
+    MHD_suspend_connection (req->conn);
+    req->w_next = NULL;
+    if (srv->w_tail)
+        srv->w_tail->w_next = req;
+    else
+        srv->w_head = req;
+    srv->w_tail = req;
+    pthread_cond_signal (&srv->w_wake);
+    pthread_mutex_unlock (&srv->w_lock);
+    return true;
+}
