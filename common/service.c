@@ -10,6 +10,7 @@
 #include "file.h"
 #include "json.h"
 #include "log.h"
+#include "mailer.h"
 #include "metrics.h"
 #include "outbox.h"
 #include "retention.h"
@@ -89,6 +90,11 @@ static const config_opt_t s_opts[] = {
     { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
     { "login-lock-seconds", "900", "how long repeated failed sign-ins lock a user or address" },
     { "login-delay-ms", "1000", "first wait after 5 failed sign-ins (doubles with each further failure)" },
+    { "smtp-url", NULL, "SMTP server for outgoing mail, smtp://HOST:PORT or smtps://HOST:PORT (absent: no mail)" },
+    { "smtp-from", NULL, "sender address of outgoing mail" },
+    { "smtp-starttls", "no", "yes: require STARTTLS on smtp://" },
+    { "smtp-user", NULL, "SMTP user (AUTH), with --smtp-password-file" },
+    { "smtp-password-file", NULL, "file holding the SMTP password (first line)" },
     { "email", NULL, "e-mail of a user created with 'user add'" },
     { "label", NULL, "label of a token issued with 'token issue'" },
     { NULL, NULL, NULL }
@@ -667,6 +673,14 @@ s_serve (service_t *svc)
     svc->pruned_idempotency = metrics_get ("retention_deleted_total", "table=\"idempotency\"", "counter",
                                            "rows deleted by retention");
     if ((keep_inbox > 0 || keep_idem > 0) && !service_every (svc, "retention", 60000, s_retention, svc)) {
+        fprintf (stderr, "%s: out of memory\n", svc->def->program);
+        return 1;
+    }
+    if (mailer_config_read (svc->config, &err) != ERR_OK) {
+        fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
+        return 2;
+    }
+    if (mailer_configured () && !service_every (svc, "mailer", 2000, mailer_tick, NULL)) {
         fprintf (stderr, "%s: out of memory\n", svc->def->program);
         return 1;
     }

@@ -2,6 +2,7 @@
 //  runs once, in its own transaction; a new change is a new entry at the
 //  end of the list under a new name, never an edit.
 #include "crm.h"
+#include "mailer.h"
 
 #define META "id TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL," \
              " updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0"
@@ -200,5 +201,7 @@ const db_migration_t crm_migrations[] = {
     { "crm.suppressions", "CREATE TABLE suppressions (" META ", email TEXT NOT NULL, reason TEXT NOT NULL,"
                           "  customer_id TEXT, notes TEXT);"
                           "CREATE UNIQUE INDEX suppressions_email ON suppressions (email);" },
+    { "mail.1", mailer_migration_sql },
+    { "crm.tasks.remind_by_email", "ALTER TABLE tasks ADD COLUMN remind_by_email INTEGER NOT NULL DEFAULT 0;" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

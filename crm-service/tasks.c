@@ -4,11 +4,13 @@
 //  periodic task of the service, every TASK_REMIND_EVERY_S, and on demand
 //  with POST /api/v1/tasks/remind_now); doing the task resolves it.
 #include "crm.h"
+#include "mailer.h"
 #include "clock.h"
 #include "json.h"
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TASK_REMIND_EVERY_S 30
@@ -28,6 +30,9 @@ static const field_def_t s_fields[] = {
     { .name = "done", .type = FT_BOOL, .flags = F_FILTER, .def = "false" },
     { .name = "done_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { .name = "reminded_at", .type = FT_TIME, .flags = F_SYSTEM },
+    //  The reminder also goes by e-mail to the assignee (when the service
+    //  has an SMTP server and the assignee an address).
+    { .name = "remind_by_email", .type = FT_BOOL, .def = "false" },
     { NULL }
 };
 
@@ -113,6 +118,30 @@ const resource_def_t crm_tasks = {
 
 //  --- reminders ---
 
+//  Queue the reminder of task t (with its assignee's "email") as a mail,
+//  once per reminder (key). Nothing when the service has no SMTP server.
+static err_t
+s_remind_mail (db_t *db, const cJSON *t, const char *key, const char *subject, err_info_t *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream (&text, &len);
+    if (!out)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    fprintf (out, "Hello %s,\n\n%s\n", json_str (t, "assignee_name") ? json_str (t, "assignee_name") : "",
+             json_str (t, "title"));
+    if (json_str (t, "due_at"))
+        fprintf (out, "Due: %.16s UTC\n", json_str (t, "due_at"));
+    if (json_str (t, "customer_name"))
+        fprintf (out, "Customer: %s\n", json_str (t, "customer_name"));
+    fprintf (out, "\nYou asked to be reminded of this task by e-mail. It is also in \"My day\" in the CRM.\n");
+    fclose (out);
+    err_t rc = text ? mailer_queue (db, "task_reminder", key, json_str (t, "email"), subject, text, NULL, err)
+                    : err_set (err, ERR_NOMEM, NULL, "out of memory");
+    free (text);
+    return rc;
+}
+
 //  Raise an alert for every open task whose reminder time has come and
 //  that has not reminded yet (at most TASK_REMIND_MAX a run), for its
 //  assignee, and stamp reminded_at. In the caller's transaction; *n gets
@@ -123,16 +152,20 @@ tasks_remind (db_t *db, int *n, err_info_t *err)
 {
     *n = 0;
     sqlite3_stmt *st = db_stmt (db,
-        "SELECT id, title, remind_at, due_at, assignee_id, customer_id, deal_id FROM tasks"
-        " WHERE archived = 0 AND done = 0 AND remind_at IS NOT NULL AND reminded_at IS NULL"
-        " AND remind_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ORDER BY remind_at LIMIT 500");
+        "SELECT t.id, t.title, t.remind_at, t.due_at, t.assignee_id, t.customer_id, t.deal_id,"
+        " CASE WHEN t.remind_by_email THEN u.email END, u.name, c.name FROM tasks t"
+        " LEFT JOIN users u ON u.id = t.assignee_id AND u.active = 1 AND u.archived = 0"
+        " LEFT JOIN customers c ON c.id = t.customer_id"
+        " WHERE t.archived = 0 AND t.done = 0 AND t.remind_at IS NOT NULL AND t.reminded_at IS NULL"
+        " AND t.remind_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now') ORDER BY t.remind_at LIMIT 500");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the tasks");
     cJSON *due = cJSON_CreateArray ();
     while (sqlite3_step (st) == SQLITE_ROW) {
         cJSON *t = cJSON_CreateObject ();
-        static const char *const cols[] = { "id", "title", "remind_at", "due_at", "assignee_id", "customer_id", "deal_id" };
-        for (int c = 0; c < 7; c++)
+        static const char *const cols[] = { "id",      "title",       "remind_at", "due_at",       "assignee_id",
+                                            "customer_id", "deal_id", "email",     "assignee_name", "customer_name" };
+        for (int c = 0; c < 10; c++)
             if (sqlite3_column_type (st, c) != SQLITE_NULL)
                 cJSON_AddStringToObject (t, cols[c], (const char *) sqlite3_column_text (st, c));
         cJSON_AddItemToArray (due, t);
@@ -170,6 +203,8 @@ tasks_remind (db_t *db, int *n, err_info_t *err)
         if (rc == ERR_OK)
             rc = resource_update (db, &crm_tasks, NULL, json_str (t, "id"), -1, patch, RW_SYSTEM, "reminded", NULL, err);
         cJSON_Delete (patch);
+        if (rc == ERR_OK && json_str (t, "email"))
+            rc = s_remind_mail (db, t, key, message, err);
         if (rc == ERR_OK)
             ++*n;
     }

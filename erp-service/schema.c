@@ -2,6 +2,7 @@
 //  runs once, in its own transaction; a new change is a new entry at the
 //  end of the list under a new name, never an edit.
 #include "erp.h"
+#include "mailer.h"
 
 #define META                                                                             \
     "id TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL," \
@@ -247,5 +248,6 @@ const db_migration_t erp_migrations[] = {
     { "retention.1", retention_migration_sql },
     { "erp.books.1", s_books1 },
     { "erp.people.1", s_people1 },
+    { "mail.1", mailer_migration_sql },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

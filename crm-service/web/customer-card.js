@@ -403,6 +403,7 @@ function tasksBlock(c, tasks, user, reload) {
       { name: 'title', label: t('card.t_title'), required: true },
       { name: 'due_at', label: t('card.t_due'), type: 'datetime' },
       { name: 'remind_at', label: t('card.t_remind'), type: 'datetime' },
+      { name: 'remind_by_email', label: t('card.t_remind_email'), type: 'checkbox' },
       { name: 'priority', label: t('card.t_priority'), type: 'select', value: 'normal',
         options: ['low', 'normal', 'high'].map((p) => [p, tEnum('card.priority', p)]) },
       { name: 'description', label: t('card.t_description'), type: 'textarea', rows: 2, full: true },
@@ -412,7 +413,7 @@ function tasksBlock(c, tasks, user, reload) {
     onSubmit: async (v) => {
       try {
         await api.post('/tasks', { ...v, due_at: fmt.fromLocalInput(v.due_at), remind_at: fmt.fromLocalInput(v.remind_at),
-          customer_id: c.id, assignee_id: user.id }, { idempotencyKey: true });
+          remind_by_email: Boolean(v.remind_by_email), customer_id: c.id, assignee_id: user.id }, { idempotencyKey: true });
       } catch (e) { throw localize(e); }
       close();
       toast(t('common.saved'));

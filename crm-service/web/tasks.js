@@ -81,6 +81,7 @@ export default async function render(root, ctx) {
       { name: 'description', label: t('tasks.description'), type: 'textarea', full: true },
       { name: 'due_at', label: t('tasks.due'), type: 'datetime' },
       { name: 'remind_at', label: t('tasks.remind_at'), type: 'datetime' },
+      { name: 'remind_by_email', label: t('tasks.remind_by_email'), type: 'checkbox' },
       { name: 'priority', label: t('tasks.priority'), type: 'select', value: 'normal', options: PRIORITIES.map((p) => [p, enumLabel('tasks.priority_', p)]) },
     ];
     if (manager) fields.push({ name: 'assignee_id', label: t('tasks.assignee'), type: 'select', value: user.id, options: [...ownersMap] });
@@ -88,7 +89,8 @@ export default async function render(root, ctx) {
       fields, extra: picker, submit: t('common.create'), cancel: () => close(),
       onSubmit: async (v) => {
         const body = { title: v.title, description: v.description, priority: v.priority,
-          due_at: fmt.fromLocalInput(v.due_at), remind_at: fmt.fromLocalInput(v.remind_at) };
+          due_at: fmt.fromLocalInput(v.due_at), remind_at: fmt.fromLocalInput(v.remind_at),
+          remind_by_email: Boolean(v.remind_by_email) };
         if (v.assignee_id) body.assignee_id = v.assignee_id;
         else body.assignee_id = user.id;
         const c = picker.value();

@@ -245,13 +245,16 @@ test('the rep creates and completes tasks', async (t) => {
   const dlg = page.getByRole('dialog', { name: 'New task' });
   await dlg.getByLabel('Task', { exact: false }).first().fill('Prepare the chair samples');
   await dlg.getByLabel('Priority').selectOption('high');
+  await dlg.getByLabel('Also remind me by e-mail').check();
   await dlg.getByRole('combobox', { name: /Customer/ }).fill('Acme');
   await page.getByRole('option', { name: /Acme Trading/ }).click();
+  await screenshot(page, 'crm-task-new');
   await dlg.getByRole('button', { name: 'Create' }).click();
   await page.getByRole('cell', { name: /Prepare the chair samples/ }).first().waitFor();
   const task = (await sys.crm.get('/tasks', { q: 'chair samples' })).items[0];
   assert.equal(task.customer_id, acme.id);
   assert.equal(task.assignee_id, rita.id);
+  assert.equal(task.remind_by_email, true);
   await page.getByRole('button', { name: 'Complete “Send the price list”' }).click();
   await page.getByText('“Send the price list” is done.').waitFor();
   await waitUntil(async () => (await sys.crm.get('/tasks', { q: 'price list' })).items[0].done, { what: 'the task done' });

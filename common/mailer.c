@@ -1,0 +1,312 @@
+//  mailer: the outgoing mail of a service, sent once (see mailer.h).
+#include "mailer.h"
+#include "clock.h"
+#include "id.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <assert.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAILER_TEXT 256
+
+const char mailer_migration_sql[] =
+    "CREATE TABLE IF NOT EXISTS mail_queue ("
+    "  id TEXT PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, to_address TEXT NOT NULL,"
+    "  subject TEXT NOT NULL, body TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, created_at TEXT NOT NULL,"
+    "  sent_at TEXT, reply_code INTEGER, last_error TEXT, UNIQUE (kind, ref));"
+    "CREATE INDEX IF NOT EXISTS mail_queue_due ON mail_queue (next_at) WHERE status = 'pending';";
+
+//  The configuration, copied: url, from, user, password.
+static struct {
+    bool on;
+    smtp_config_t cfg;
+    char url[MAILER_TEXT], from[MAILER_TEXT], user[MAILER_TEXT], password[MAILER_TEXT];
+    metric_t *sent, *failed;
+} s_mail;
+
+void
+mailer_configure (const smtp_config_t *cfg)
+{
+    memset (&s_mail, 0, sizeof s_mail);
+    if (!cfg || !cfg->url || !cfg->from)
+        return;
+    snprintf (s_mail.url, sizeof s_mail.url, "%s", cfg->url);
+    snprintf (s_mail.from, sizeof s_mail.from, "%s", cfg->from);
+    snprintf (s_mail.user, sizeof s_mail.user, "%s", cfg->user ? cfg->user : "");
+    snprintf (s_mail.password, sizeof s_mail.password, "%s", cfg->password ? cfg->password : "");
+    s_mail.cfg = *cfg;
+    s_mail.cfg.url = s_mail.url;
+    s_mail.cfg.from = s_mail.from;
+    s_mail.cfg.user = cfg->user ? s_mail.user : NULL;
+    s_mail.cfg.password = cfg->password ? s_mail.password : NULL;
+    s_mail.sent = metrics_get ("mail_sent_total", NULL, "counter", "mails the SMTP server accepted");
+    s_mail.failed = metrics_get ("mail_failed_total", NULL, "counter",
+                                 "mails given up: refused by the server, out of attempts");
+    s_mail.on = true;
+}
+
+bool
+mailer_configured (void)
+{
+    return s_mail.on;
+}
+
+static void
+s_now (char *out, size_t size, int64_t later_ms)
+{
+    clock_format (clock_now_ms () + later_ms, out, size);
+}
+
+err_t
+mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const char *subject,
+              const char *text, bool *queued, err_info_t *err)
+{
+    assert (db && kind && ref && to && subject && text);
+    if (queued)
+        *queued = false;
+    if (!s_mail.on)
+        return ERR_OK;
+    sqlite3_stmt *st = db_stmt (db,
+        "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot queue mail");
+    char id[ID_LEN], now[CLOCK_TEXT_LEN];
+    id_new (id);
+    s_now (now, sizeof now, 0);
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 4, to, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 5, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, text, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 7, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    if (queued)
+        *queued = sqlite3_changes (db_handle (db)) > 0;
+    return ERR_OK;
+}
+
+err_t
+mailer_recover (db_t *db, int *n, err_info_t *err)
+{
+    *n = 0;
+    err_t rc = db_exec (db,
+        "UPDATE mail_queue SET status = 'failed', last_error = 'interrupted while sending: the server may"
+        " have it, so it is not sent again' WHERE status = 'sending'",
+        err);
+    if (rc == ERR_OK)
+        *n = sqlite3_changes (db_handle (db));
+    return rc;
+}
+
+typedef struct {
+    char id[ID_LEN];
+    char *to, *subject, *body;
+    int attempts;
+} s_mail_t;
+
+//  Mark up to max due mails sending, in one transaction; into mails.
+static err_t
+s_claim (db_t *db, s_mail_t *mails, int max, int *n, err_info_t *err)
+{
+    *n = 0;
+    err_t rc = db_begin (db, err);
+    if (rc != ERR_OK)
+        return rc;
+    char now[CLOCK_TEXT_LEN];
+    s_now (now, sizeof now, 0);
+    sqlite3_stmt *st = db_stmt (db,
+        "SELECT id, to_address, subject, body, attempts FROM mail_queue"
+        " WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?2");
+    sqlite3_stmt *mark = db_stmt (db, "UPDATE mail_queue SET status = 'sending', attempts = attempts + 1 WHERE id = ?1");
+    if (!st || !mark) {
+        db_rollback (db);
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the mail queue");
+    }
+    sqlite3_bind_text (st, 1, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int (st, 2, max);
+    while (*n < max && sqlite3_step (st) == SQLITE_ROW) {
+        s_mail_t *m = &mails[*n];
+        snprintf (m->id, sizeof m->id, "%s", (const char *) sqlite3_column_text (st, 0));
+        m->to = strdup ((const char *) sqlite3_column_text (st, 1));
+        m->subject = strdup ((const char *) sqlite3_column_text (st, 2));
+        m->body = strdup ((const char *) sqlite3_column_text (st, 3));
+        m->attempts = sqlite3_column_int (st, 4) + 1;
+        ++*n;
+    }
+    sqlite3_reset (st);
+    for (int i = 0; i < *n && rc == ERR_OK; i++) {
+        sqlite3_bind_text (mark, 1, mails[i].id, -1, SQLITE_STATIC);
+        int step = sqlite3_step (mark);
+        sqlite3_reset (mark);
+        if (step != SQLITE_DONE)
+            rc = db_error (db, step, err);
+    }
+    if (rc == ERR_OK)
+        rc = db_commit (db, err);
+    else
+        db_rollback (db);
+    return rc;
+}
+
+//  Record what became of m: sent, failed for good, or due again later.
+static err_t
+s_record (db_t *db, const s_mail_t *m, err_t sent, long reply, const char *error, err_info_t *err)
+{
+    bool lasting = sent != ERR_OK && (reply >= 500 || sent == ERR_INVALID || m->attempts >= MAILER_ATTEMPTS);
+    const char *status = sent == ERR_OK ? "sent" : lasting ? "failed" : "pending";
+    char now[CLOCK_TEXT_LEN], next[CLOCK_TEXT_LEN];
+    s_now (now, sizeof now, 0);
+    //  Waits of 1, 2, 4, 8 minutes between attempts.
+    s_now (next, sizeof next, 60000LL << (m->attempts - 1 < 4 ? m->attempts - 1 : 4));
+    sqlite3_stmt *st = db_stmt (db,
+        "UPDATE mail_queue SET status = ?2, reply_code = ?3, last_error = ?4,"
+        " sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END, next_at = ?6 WHERE id = ?1");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot record the mail");
+    sqlite3_bind_text (st, 1, m->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, status, -1, SQLITE_STATIC);
+    if (reply > 0)
+        sqlite3_bind_int64 (st, 3, reply);
+    else
+        sqlite3_bind_null (st, 3);
+    if (sent == ERR_OK)
+        sqlite3_bind_null (st, 4);
+    else
+        sqlite3_bind_text (st, 4, error, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 5, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, next, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+err_t
+mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
+{
+    *sent = *failed = 0;
+    if (!s_mail.on || max <= 0)
+        return ERR_OK;
+    s_mail_t *mails = calloc ((size_t) max, sizeof *mails);
+    if (!mails)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    int n = 0;
+    err_t rc = s_claim (db, mails, max, &n, err);
+    for (int i = 0; i < n; i++) {
+        s_mail_t *m = &mails[i];
+        err_info_t send_err;
+        err_clear (&send_err);
+        long reply = 0;
+        smtp_message_t msg = { .to = m->to, .subject = m->subject, .text = m->body };
+        err_t r = smtp_send (&s_mail.cfg, &msg, &reply, &send_err);
+        if (r == ERR_OK)
+            ++*sent;
+        else
+            log_warn ("mail", "not sent", "to=%s reply=%ld error=\"%s\"", m->to, reply, send_err.message);
+        err_info_t rec_err;
+        err_clear (&rec_err);
+        if (rc == ERR_OK) {
+            err_t rec = db_begin (db, &rec_err);
+            if (rec == ERR_OK)
+                rec = s_record (db, m, r, reply, send_err.message, &rec_err);
+            if (rec == ERR_OK)
+                rec = db_commit (db, &rec_err);
+            else
+                db_rollback (db);
+            if (rec != ERR_OK)
+                rc = err_set (err, rec_err.code, NULL, "%s", rec_err.message);
+        }
+        //  The state after the commit decides the metric.
+        if (r != ERR_OK && (reply >= 500 || r == ERR_INVALID || m->attempts >= MAILER_ATTEMPTS)) {
+            ++*failed;
+            metric_add (s_mail.failed, 1);
+        }
+        if (r == ERR_OK)
+            metric_add (s_mail.sent, 1);
+        free (m->to);
+        free (m->subject);
+        free (m->body);
+    }
+    free (mails);
+    return rc;
+}
+
+err_t
+mailer_config_read (config_t *config, err_info_t *err)
+{
+    const char *url = config_get (config, "smtp-url");
+    if (!url || !*url) {
+        mailer_configure (NULL);
+        return ERR_OK;
+    }
+    const char *from = config_get (config, "smtp-from");
+    const char *starttls = config_get (config, "smtp-starttls");
+    const char *user = config_get (config, "smtp-user");
+    const char *password_file = config_get (config, "smtp-password-file");
+    if (strncmp (url, "smtp://", 7) != 0 && strncmp (url, "smtps://", 8) != 0)
+        return err_set (err, ERR_INVALID, "smtp-url", "--smtp-url must begin smtp:// or smtps://");
+    if (!from || !strchr (from, '@'))
+        return err_set (err, ERR_INVALID, "smtp-from", "--smtp-from must be the sender's address");
+    if (starttls && strcmp (starttls, "yes") != 0 && strcmp (starttls, "no") != 0)
+        return err_set (err, ERR_INVALID, "smtp-starttls", "--smtp-starttls must be yes or no");
+    char password[MAILER_TEXT] = "";
+    if (password_file && *password_file) {
+        FILE *f = fopen (password_file, "r");
+        if (!f || !fgets (password, sizeof password, f)) {
+            if (f)
+                fclose (f);
+            return err_set (err, ERR_INVALID, "smtp-password-file", "cannot read --smtp-password-file");
+        }
+        fclose (f);
+        password[strcspn (password, "\r\n")] = '\0';
+    }
+    smtp_config_t cfg = {
+        .url = url,
+        .starttls = starttls && strcmp (starttls, "yes") == 0,
+        .user = user && *user ? user : NULL,
+        .password = *password ? password : NULL,
+        .from = from,
+    };
+    mailer_configure (&cfg);
+    sodium_memzero (password, sizeof password);
+    return ERR_OK;
+}
+
+void
+mailer_tick (db_t *db, void *arg)
+{
+    (void) arg;
+    static bool recovered;      //  only the mailer's own thread runs this
+    err_info_t err;
+    err_clear (&err);
+    if (!recovered) {
+        int n = 0;
+        if (db_begin (db, &err) == ERR_OK && mailer_recover (db, &n, &err) == ERR_OK
+            && db_commit (db, &err) == ERR_OK)
+            recovered = true;
+        else {
+            db_rollback (db);
+            log_warn ("mail", "cannot recover the queue", "error=\"%s\"", err.message);
+            return;
+        }
+        if (n > 0) {
+            metric_add (s_mail.failed, n);
+            log_warn ("mail", "interrupted mails not sent again", "count=%d", n);
+        }
+    }
+    int sent = 0, failed = 0;
+    if (mailer_send_due (db, 50, &sent, &failed, &err) != ERR_OK)
+        log_warn ("mail", "sending failed", "error=\"%s\"", err.message);
+    if (sent || failed)
+        log_info ("mail", "mail sent", "sent=%d failed=%d", sent, failed);
+}
