@@ -19,7 +19,7 @@ const char mailer_migration_sql[] =
     "  subject TEXT NOT NULL, body TEXT NOT NULL,"
     "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),"
     "  attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, created_at TEXT NOT NULL,"
-    "  sent_at TEXT, reply_code INTEGER, last_error TEXT, UNIQUE (kind, ref));"
+    "  sent_at TEXT, reply_code INTEGER, last_error TEXT, unsubscribe TEXT, UNIQUE (kind, ref));"
     "CREATE INDEX IF NOT EXISTS mail_queue_due ON mail_queue (next_at) WHERE status = 'pending';";
 
 //  The configuration, copied: url, from, user, password.
@@ -28,7 +28,36 @@ static struct {
     smtp_config_t cfg;
     char url[MAILER_TEXT], from[MAILER_TEXT], user[MAILER_TEXT], password[MAILER_TEXT];
     metric_t *sent, *failed;
+    int per_tick;              //  mails a tick (2 s) may send: the throttle
+    char public_url[MAILER_TEXT];
 } s_mail;
+
+static struct {
+    const char *kind;
+    mailer_result_fn *fn;
+} s_hooks[MAILER_KINDS];
+
+void
+mailer_on_result (const char *kind, mailer_result_fn *fn)
+{
+    for (int i = 0; i < MAILER_KINDS; i++)
+        if (!s_hooks[i].kind || strcmp (s_hooks[i].kind, kind) == 0) {
+            s_hooks[i].kind = kind;
+            s_hooks[i].fn = fn;
+            return;
+        }
+    assert (!"too many mail kinds");
+}
+
+static err_t
+s_tell (db_t *db, const char *kind, const char *ref, const char *status, long reply, const char *error,
+        err_info_t *err)
+{
+    for (int i = 0; i < MAILER_KINDS && s_hooks[i].kind; i++)
+        if (strcmp (s_hooks[i].kind, kind) == 0)
+            return s_hooks[i].fn (db, ref, status, reply, error, err);
+    return ERR_OK;
+}
 
 void
 mailer_configure (const smtp_config_t *cfg)
@@ -57,6 +86,12 @@ mailer_configured (void)
     return s_mail.on;
 }
 
+const char *
+mailer_public_url (void)
+{
+    return s_mail.public_url;
+}
+
 static void
 s_now (char *out, size_t size, int64_t later_ms)
 {
@@ -65,7 +100,7 @@ s_now (char *out, size_t size, int64_t later_ms)
 
 err_t
 mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const char *subject,
-              const char *text, bool *queued, err_info_t *err)
+              const char *text, const char *unsubscribe, bool *queued, err_info_t *err)
 {
     assert (db && kind && ref && to && subject && text);
     if (queued)
@@ -73,8 +108,8 @@ mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const
     if (!s_mail.on)
         return ERR_OK;
     sqlite3_stmt *st = db_stmt (db,
-        "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+        "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at,"
+        " unsubscribe) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot queue mail");
     char id[ID_LEN], now[CLOCK_TEXT_LEN];
@@ -87,6 +122,10 @@ mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const
     sqlite3_bind_text (st, 5, subject, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 6, text, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 7, now, -1, SQLITE_STATIC);
+    if (unsubscribe)
+        sqlite3_bind_text (st, 8, unsubscribe, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null (st, 8);
     int rc = sqlite3_step (st);
     sqlite3_reset (st);
     if (rc != SQLITE_DONE)
@@ -99,11 +138,25 @@ mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const
 err_t
 mailer_recover (db_t *db, int *n, err_info_t *err)
 {
+    static const char why[] = "interrupted while sending: the server may have it, so it is not sent again";
     *n = 0;
-    err_t rc = db_exec (db,
-        "UPDATE mail_queue SET status = 'failed', last_error = 'interrupted while sending: the server may"
-        " have it, so it is not sent again' WHERE status = 'sending'",
-        err);
+    sqlite3_stmt *st = db_stmt (db, "SELECT kind, ref FROM mail_queue WHERE status = 'sending'");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the mail queue");
+    err_t rc = ERR_OK;
+    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
+        char kind[64], ref[256];
+        snprintf (kind, sizeof kind, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (ref, sizeof ref, "%s", (const char *) sqlite3_column_text (st, 1));
+        rc = s_tell (db, kind, ref, "failed", 0, why, err);
+    }
+    sqlite3_reset (st);
+    if (rc == ERR_OK) {
+        char sql[256];
+        snprintf (sql, sizeof sql, "UPDATE mail_queue SET status = 'failed', last_error = '%s' WHERE status = 'sending'",
+                  why);
+        rc = db_exec (db, sql, err);
+    }
     if (rc == ERR_OK)
         *n = sqlite3_changes (db_handle (db));
     return rc;
@@ -111,7 +164,7 @@ mailer_recover (db_t *db, int *n, err_info_t *err)
 
 typedef struct {
     char id[ID_LEN];
-    char *to, *subject, *body;
+    char *to, *subject, *body, *kind, *ref, *unsubscribe;
     int attempts;
 } s_mail_t;
 
@@ -126,7 +179,7 @@ s_claim (db_t *db, s_mail_t *mails, int max, int *n, err_info_t *err)
     char now[CLOCK_TEXT_LEN];
     s_now (now, sizeof now, 0);
     sqlite3_stmt *st = db_stmt (db,
-        "SELECT id, to_address, subject, body, attempts FROM mail_queue"
+        "SELECT id, to_address, subject, body, attempts, kind, ref, unsubscribe FROM mail_queue"
         " WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?2");
     sqlite3_stmt *mark = db_stmt (db, "UPDATE mail_queue SET status = 'sending', attempts = attempts + 1 WHERE id = ?1");
     if (!st || !mark) {
@@ -142,6 +195,10 @@ s_claim (db_t *db, s_mail_t *mails, int max, int *n, err_info_t *err)
         m->subject = strdup ((const char *) sqlite3_column_text (st, 2));
         m->body = strdup ((const char *) sqlite3_column_text (st, 3));
         m->attempts = sqlite3_column_int (st, 4) + 1;
+        m->kind = strdup ((const char *) sqlite3_column_text (st, 5));
+        m->ref = strdup ((const char *) sqlite3_column_text (st, 6));
+        m->unsubscribe = sqlite3_column_type (st, 7) == SQLITE_NULL ? NULL
+                                                                    : strdup ((const char *) sqlite3_column_text (st, 7));
         ++*n;
     }
     sqlite3_reset (st);
@@ -188,7 +245,24 @@ s_record (db_t *db, const s_mail_t *m, err_t sent, long reply, const char *error
     sqlite3_bind_text (st, 6, next, -1, SQLITE_STATIC);
     int rc = sqlite3_step (st);
     sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    if (strcmp (status, "pending") == 0)
+        return ERR_OK;
+    //  What the mail's owner does with the news must not undo the record
+    //  of what the server said: a mail recorded "sending" would count as
+    //  interrupted at the next start.
+    err_info_t told;
+    err_clear (&told);
+    if (db_savepoint (db, "told") != ERR_OK)
+        return err_set (err, ERR_DB, NULL, "cannot open a savepoint");
+    if (s_tell (db, m->kind, m->ref, status, reply, sent == ERR_OK ? NULL : error, &told) != ERR_OK) {
+        db_rollback_to (db, "told");
+        log_error ("mail", "the mail's owner could not record it", "kind=%s ref=%s status=%s error=\"%s\"", m->kind,
+                   m->ref, status, told.message);
+        return ERR_OK;
+    }
+    return db_release (db, "told");
 }
 
 err_t
@@ -207,7 +281,7 @@ mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
         err_info_t send_err;
         err_clear (&send_err);
         long reply = 0;
-        smtp_message_t msg = { .to = m->to, .subject = m->subject, .text = m->body };
+        smtp_message_t msg = { .to = m->to, .subject = m->subject, .text = m->body, .unsubscribe = m->unsubscribe };
         err_t r = smtp_send (&s_mail.cfg, &msg, &reply, &send_err);
         if (r == ERR_OK)
             ++*sent;
@@ -236,6 +310,9 @@ mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
         free (m->to);
         free (m->subject);
         free (m->body);
+        free (m->kind);
+        free (m->ref);
+        free (m->unsubscribe);
     }
     free (mails);
     return rc;
@@ -249,6 +326,14 @@ mailer_config_read (config_t *config, err_info_t *err)
         mailer_configure (NULL);
         return ERR_OK;
     }
+    bool ok = true;
+    int64_t per_minute = config_get_int (config, "smtp-per-minute", 120, &ok);
+    if (!ok || per_minute < 1 || per_minute > 60000)
+        return err_set (err, ERR_INVALID, "smtp-per-minute", "--smtp-per-minute must be 1..60000");
+    const char *public_url = config_get (config, "public-url");
+    const char *http = config_get (config, "http");
+    if (public_url && strncmp (public_url, "http://", 7) != 0 && strncmp (public_url, "https://", 8) != 0)
+        return err_set (err, ERR_INVALID, "public-url", "--public-url must begin http:// or https://");
     const char *from = config_get (config, "smtp-from");
     const char *starttls = config_get (config, "smtp-starttls");
     const char *user = config_get (config, "smtp-user");
@@ -279,6 +364,14 @@ mailer_config_read (config_t *config, err_info_t *err)
     };
     mailer_configure (&cfg);
     sodium_memzero (password, sizeof password);
+    s_mail.per_tick = (int) ((per_minute + 29) / 30);
+    if (public_url)
+        snprintf (s_mail.public_url, sizeof s_mail.public_url, "%s", public_url);
+    else
+        snprintf (s_mail.public_url, sizeof s_mail.public_url, "http://%s", http ? http : "127.0.0.1");
+    size_t n = strlen (s_mail.public_url);
+    if (n && s_mail.public_url[n - 1] == '/')
+        s_mail.public_url[n - 1] = '\0';
     return ERR_OK;
 }
 
@@ -305,7 +398,7 @@ mailer_tick (db_t *db, void *arg)
         }
     }
     int sent = 0, failed = 0;
-    if (mailer_send_due (db, 50, &sent, &failed, &err) != ERR_OK)
+    if (mailer_send_due (db, s_mail.per_tick, &sent, &failed, &err) != ERR_OK)
         log_warn ("mail", "sending failed", "error=\"%s\"", err.message);
     if (sent || failed)
         log_info ("mail", "mail sent", "sent=%d failed=%d", sent, failed);

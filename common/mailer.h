@@ -33,6 +33,11 @@ bool
 err_t
     mailer_config_read (config_t *config, err_info_t *err);
 
+//  The address people reach the service at, for links in mails
+//  (--public-url; without it http://<--http>), without a trailing "/".
+const char *
+    mailer_public_url (void);
+
 //  The periodic task of a service with mail (service_every): on its first
 //  run mailer_recover, then mailer_send_due.
 void
@@ -41,9 +46,20 @@ void
 //  Queue a mail in the caller's transaction, unless one of (kind, ref) is
 //  queued already; *queued (may be NULL) says whether this one was. Does
 //  nothing (ERR_OK, not queued) when no SMTP server is configured.
+//  unsubscribe (may be NULL): the URL of the List-Unsubscribe header.
 err_t
     mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const char *subject,
-                  const char *text, bool *queued, err_info_t *err);
+                  const char *text, const char *unsubscribe, bool *queued, err_info_t *err);
+
+//  Told, in the transaction that records it, what became of a mail of
+//  kind: status "sent" or "failed" (for good; a mail due again is not
+//  told), the server's reply code (0: none) and error (NULL when sent).
+//  At most MAILER_KINDS kinds, registered at set-up.
+#define MAILER_KINDS 8
+typedef err_t (mailer_result_fn) (db_t *db, const char *ref, const char *status, long reply,
+                                  const char *error, err_info_t *err);
+void
+    mailer_on_result (const char *kind, mailer_result_fn *fn);
 
 //  At start-up: mails left "sending" by a stopped process become failed
 //  ("interrupted"), never sent again. *n gets how many.

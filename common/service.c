@@ -95,6 +95,8 @@ static const config_opt_t s_opts[] = {
     { "smtp-starttls", "no", "yes: require STARTTLS on smtp://" },
     { "smtp-user", NULL, "SMTP user (AUTH), with --smtp-password-file" },
     { "smtp-password-file", NULL, "file holding the SMTP password (first line)" },
+    { "smtp-per-minute", "120", "mails sent a minute at most (the throttle of mailings)" },
+    { "public-url", NULL, "the address people reach this service at, for links in mails (default http://<--http>)" },
     { "email", NULL, "e-mail of a user created with 'user add'" },
     { "label", NULL, "label of a token issued with 'token issue'" },
     { NULL, NULL, NULL }

@@ -35,6 +35,7 @@ extern const resource_def_t crm_catalog;
 extern const resource_def_t crm_alerts;
 extern const resource_def_t crm_quotations;
 extern const resource_def_t crm_suppressions;
+extern const resource_def_t crm_mailings;
 
 err_t customers_setup (service_t *svc, err_info_t *err);
 err_t interactions_setup (service_t *svc, err_info_t *err);
@@ -48,6 +49,7 @@ err_t commands_setup (service_t *svc, err_info_t *err);
 err_t quotations_setup (service_t *svc, err_info_t *err);
 err_t reports_setup (service_t *svc, err_info_t *err);
 err_t suppressions_setup (service_t *svc, err_info_t *err);
+err_t mailings_setup (service_t *svc, err_info_t *err);
 
 //  Raise the reminders whose time has come (tasks.c); *n gets how many.
 err_t tasks_remind (db_t *db, int *n, err_info_t *err);

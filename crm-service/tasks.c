@@ -136,7 +136,7 @@ s_remind_mail (db_t *db, const cJSON *t, const char *key, const char *subject, e
         fprintf (out, "Customer: %s\n", json_str (t, "customer_name"));
     fprintf (out, "\nYou asked to be reminded of this task by e-mail. It is also in \"My day\" in the CRM.\n");
     fclose (out);
-    err_t rc = text ? mailer_queue (db, "task_reminder", key, json_str (t, "email"), subject, text, NULL, err)
+    err_t rc = text ? mailer_queue (db, "task_reminder", key, json_str (t, "email"), subject, text, NULL, NULL, err)
                     : err_set (err, ERR_NOMEM, NULL, "out of memory");
     free (text);
     return rc;

@@ -121,6 +121,11 @@ CRM = {
     **_resource("campaigns", write=LEAD, scoped=False),
     # the suppression list: every seller adds and removes (a customer asks them)
     **_resource("suppressions", scoped=False),
+    # mailings: managers write and send them, reps read; the unsubscribe
+    # link is public, and a token nobody was given is not found
+    **_resource("mailings", write=LEAD, scoped=False),
+    "POST /api/v1/mailings/{id}/send": LEAD,
+    "GET /u/{token} public": "HHH", "POST /u/{token} public": "HHH",
     "GET /api/v1/analytics/campaigns": LEAD, "GET /api/v1/analytics/funnel": LEAD,
     "GET /api/v1/analytics/abc-xyz": LEAD, "GET /api/v1/analytics/managers": LEAD,
     "GET /api/v1/analytics/lost_reasons": LEAD, "GET /api/v1/analytics/bcg": LEAD,
@@ -476,6 +481,8 @@ class CrmWorld(World):
             "pipeline_stages": svc.api("GET", "/api/v1/pipeline_stages").json()["items"][0]["id"],
             "campaigns": create(svc, "campaigns", {"name": "Matrix", "channel": "email"})["id"],
             "suppressions": create(svc, "suppressions", {"email": "matrix@example.org"})["id"],
+            "mailings": create(svc, "mailings", {"name": "Matrix", "subject": "S", "body": "B",
+                                                 "to_segment": "smb"})["id"],
             "catalog": apply_ok(svc, "catalog.upsert", {"sku": "MX-1", "name": "Matrix product"})["id"],
         }
 
