@@ -1,0 +1,95 @@
+// Mailings: e-mail to many customers. Managers write a mailing (fields
+// {{name}}, {{owner}}, {{unsubscribe_url}} filled per recipient), choose
+// its audience and send it once; everyone sees how it went, recipient by
+// status. Addresses on the suppression list get nothing.
+
+import { api } from '/common/api.js';
+import { t } from '/common/i18n.js';
+import * as fmt from '/common/fmt.js';
+import { h, mount, clear, button, pageHead, toast, table, pagedList, form, modal, conflictNotice, errorBox } from '/common/ui.js';
+
+const MANAGERS = ['sales_manager', 'admin'];
+
+function named(btn, label) { btn.setAttribute('aria-label', label); return btn; }
+
+function audience(m) {
+  if (m.to_customer_ids && m.to_customer_ids.length) return t('mailings.to_named', { n: m.to_customer_ids.length });
+  const parts = [];
+  if (m.to_segment) parts.push(t('mailings.segment') + ': ' + m.to_segment);
+  if (m.to_status) parts.push(t('mailings.status_filter') + ': ' + m.to_status);
+  if (m.to_tag) parts.push(t('mailings.tag') + ': ' + m.to_tag);
+  return parts.length ? parts.join(', ') : t('mailings.no_audience');
+}
+
+function outcome(m) {
+  const r = m.recipients || {};
+  if (m.status === 'draft') return '';
+  return t('mailings.outcome', { sent: r.sent || 0, total: r.total || 0, pending: r.pending || 0,
+    failed: r.failed || 0, suppressed: r.suppressed || 0, unsubscribed: r.unsubscribed || 0 });
+}
+
+export default async function render(root, ctx) {
+  const manager = MANAGERS.includes(ctx.user.role);
+  const notices = h('div', { 'aria-live': 'polite' });
+  const columns = [
+    { key: 'name', label: t('mailings.name'), render: (m) => h('strong', null, m.name) },
+    { key: 'subject', label: t('mailings.subject'), render: (m) => m.subject },
+    { key: 'audience', label: t('mailings.audience'), render: (m) => audience(m) },
+    { key: 'status', label: t('mailings.state'), render: (m) => t('mailings.state_' + m.status) },
+    { key: 'outcome', label: t('mailings.recipients'), render: (m) => outcome(m) },
+    { key: 'sent_at', label: t('mailings.sent_at'), render: (m) => (m.sent_at ? fmt.dateTime(m.sent_at) : '') },
+  ];
+  if (manager) {
+    columns.push({ key: 'send', label: t('common.actions'), render: (m) => (m.status === 'draft'
+      ? named(button(t('mailings.send'), () => send(m), { kind: 'small' }), t('mailings.send_named', { name: m.name }))
+      : '') });
+  }
+  const list = pagedList({
+    load: (cursor) => api.get('/mailings', { limit: 50, cursor }),
+    render: (items) => table({ rows: items, caption: t('mailings.caption'), empty: t('mailings.none'), columns }),
+  });
+
+  async function send(m) {
+    clear(notices);
+    try {
+      const out = await api.post('/mailings/' + encodeURIComponent(m.id) + '/send', {}, { ifMatch: m.version });
+      toast(t('mailings.sending', { name: out.name, n: (out.recipients || {}).total || 0 }));
+    } catch (e) {
+      if (e.stale) mount(notices, conflictNotice(() => clear(notices)));
+      else mount(notices, errorBox(e));
+    }
+    await list.reload();
+  }
+
+  function create() {
+    modal(t('mailings.new'), (close) => form({
+      fields: [
+        { name: 'name', label: t('mailings.name'), required: true, full: true },
+        { name: 'subject', label: t('mailings.subject'), required: true, full: true },
+        { name: 'body', label: t('mailings.body'), type: 'textarea', required: true, rows: 8, full: true,
+          value: t('mailings.body_default') },
+        { name: 'to_segment', label: t('mailings.segment') },
+        { name: 'to_status', label: t('mailings.status_filter'), type: 'select', value: '',
+          options: [['', t('mailings.any')], ...['lead', 'prospect', 'customer', 'inactive'].map((s) => [s, s])] },
+        { name: 'to_tag', label: t('mailings.tag') },
+      ],
+      extra: h('p', { class: 'hint' }, t('mailings.fields_hint')),
+      submit: t('common.create'), cancel: () => close(),
+      onSubmit: async (v) => {
+        const body = { name: v.name, subject: v.subject, body: v.body };
+        for (const k of ['to_segment', 'to_status', 'to_tag']) if (v[k]) body[k] = v[k];
+        await api.post('/mailings', body, { idempotencyKey: true });
+        close();
+        toast(t('common.saved'));
+        await list.first();
+      },
+    }), { wide: true });
+  }
+
+  mount(root, h('div', { class: 'screen' },
+    pageHead(t('mailings.title'), ...(manager ? [button(t('mailings.new'), () => create(), { kind: 'primary' })] : [])),
+    h('p', { class: 'hint' }, t('mailings.intro')),
+    notices, list.el));
+  await list.first();
+  return undefined;
+}
