@@ -51,6 +51,11 @@ err_t reports_setup (service_t *svc, err_info_t *err);
 err_t suppressions_setup (service_t *svc, err_info_t *err);
 err_t mailings_setup (service_t *svc, err_info_t *err);
 
+//  A quotation as an e-mail in its language (quotation_mail.c): the
+//  subject and the plain text (message first, when given). Caller frees.
+char *quotation_mail_subject (const cJSON *q, const char *company);
+char *quotation_mail_text (const cJSON *q, const char *company, const char *message);
+
 //  Raise the reminders whose time has come (tasks.c); *n gets how many.
 err_t tasks_remind (db_t *db, int *n, err_info_t *err);
 

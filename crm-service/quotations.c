@@ -13,7 +13,9 @@
 //  exactly what the customer accepted.
 #include "crm.h"
 #include "clock.h"
+#include "id.h"
 #include "json.h"
+#include "mailer.h"
 #include "lines.h"
 #include "money.h"
 #include "series.h"
@@ -433,12 +435,79 @@ s_decline (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, cons
     return rc;
 }
 
+//  POST /api/v1/quotations/{id}/email {"to"?, "message"?}: the quotation
+//  as an e-mail in its language to "to" or the customer's address, through
+//  the mailer (sent within seconds, once); an open quotation becomes sent;
+//  the mail is an interaction on the customer's timeline.
+static err_t
+s_email (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, const cJSON *body, cJSON **out,
+         err_info_t *err)
+{
+    err_t rc = s_live (q, "sent", err);
+    if (rc != ERR_OK)
+        return rc;
+    if (!mailer_configured ())
+        return err_set (err, ERR_RULE, NULL, "the CRM has no SMTP server (--smtp-url): it cannot send mail");
+    const cJSON *to = cJSON_GetObjectItem (body, "to"), *message = cJSON_GetObjectItem (body, "message");
+    if (to && !cJSON_IsNull (to)
+        && (!cJSON_IsString (to) || strlen (to->valuestring) > 254 || !strchr (to->valuestring, '@')
+            || strpbrk (to->valuestring, " \t\r\n<>,;\"")))
+        return err_set (err, ERR_INVALID, "to", "to must be one e-mail address");
+    if (message && !cJSON_IsNull (message) && (!cJSON_IsString (message) || strlen (message->valuestring) > 5000))
+        return err_set (err, ERR_INVALID, "message", "message must be a text of at most 5000 characters");
+    char address[256] = "";
+    if (cJSON_IsString (to))
+        snprintf (address, sizeof address, "%s", to->valuestring);
+    else {
+        sqlite3_stmt *st = db_stmt (db, "SELECT email FROM customers WHERE id = ?1");
+        if (st) {
+            sqlite3_bind_text (st, 1, json_str (q, "customer_id"), -1, SQLITE_STATIC);
+            if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_text (st, 0))
+                snprintf (address, sizeof address, "%s", (const char *) sqlite3_column_text (st, 0));
+            sqlite3_reset (st);
+        }
+        if (!*address)
+            return err_set (err, ERR_RULE, "to", "the customer has no e-mail address: give \"to\"");
+    }
+    char company[300] = "";
+    sqlite3_stmt *st = db_stmt (db, "SELECT value FROM settings WHERE key = 'company_name'");
+    if (st) {
+        if (sqlite3_step (st) == SQLITE_ROW)
+            snprintf (company, sizeof company, "%s", (const char *) sqlite3_column_text (st, 0));
+        sqlite3_reset (st);
+    }
+    char *subject = quotation_mail_subject (q, company);
+    char *text = quotation_mail_text (q, company, cJSON_IsString (message) ? message->valuestring : NULL);
+    char ref[ID_LEN];
+    id_new (ref);
+    rc = subject && text ? mailer_queue (db, "quotation", ref, address, subject, text, NULL, NULL, err)
+                         : err_set (err, ERR_NOMEM, NULL, "out of memory");
+    if (rc == ERR_OK) {
+        cJSON *ia = cJSON_CreateObject ();
+        cJSON_AddStringToObject (ia, "customer_id", json_str (q, "customer_id"));
+        cJSON_AddStringToObject (ia, "deal_id", json_str (q, "deal_id"));
+        cJSON_AddStringToObject (ia, "kind", "email");
+        cJSON_AddStringToObject (ia, "direction", "out");
+        cJSON_AddStringToObject (ia, "subject", subject);
+        cJSON_AddStringToObject (ia, "body", text);
+        rc = resource_create (db, &crm_interactions, actor, ia, RW_CLIENT, NULL, NULL, err);
+        cJSON_Delete (ia);
+    }
+    free (subject);
+    free (text);
+    if (rc == ERR_OK)
+        rc = s_mark_sent (db, actor, q, version, NULL, out, err);
+    return rc;
+}
+
+static const char *const s_email_keys[] = { "to", "message", NULL };
 static const char *const s_accept_keys[] = { "accepted_by", NULL };
 static const char *const s_decline_keys[] = { "reason", NULL };
 static const char *const s_no_keys[] = { NULL };
 
 static const resource_verb_t s_verbs[] = {
     { .verb = "mark_sent", .fn = s_mark_sent, .keys = s_no_keys, .denied = "write quotations" },
+    { .verb = "email", .fn = s_email, .keys = s_email_keys, .denied = "write quotations" },
     { .verb = "accept", .fn = s_accept, .keys = s_accept_keys, .denied = "write quotations" },
     { .verb = "decline", .fn = s_decline, .keys = s_decline_keys, .denied = "write quotations" },
     { NULL }

@@ -53,6 +53,7 @@ export default async function render(root, ctx) {
     const actions = [button(t('quote.print'), () => window.print(), { kind: 'primary' })];
     if (live(q) && q.status === 'open') actions.push(button(t('quote.mark_sent'), () => step('mark_sent')));
     if (live(q)) {
+      actions.push(button(t('quote.email'), () => email()));
       actions.push(button(t('quote.accept'), () => step('accept'), { kind: 'ok' }));
       actions.push(button(t('quote.decline'), () => step('decline'), { kind: 'danger' }));
     }
@@ -69,6 +70,27 @@ export default async function render(root, ctx) {
     ];
     if (q.expired) mount(notices, h('p', { class: 'notice', role: 'status' }, t('quote.expired_note', { date: fmt.date(q.valid_until) })));
     mount(body, head, h('div', { class: 'no-print' }, details(facts)), doc);
+
+    // Send the document by e-mail (the server writes it in the
+    // quotation's language), to the customer's address or another.
+    function email() {
+      modal(t('quote.email_title', { number: q.number }), (close) => form({
+        fields: [
+          { name: 'to', label: t('quote.email_to'), type: 'email', required: true, value: (customer && customer.email) || '', full: true },
+          { name: 'message', label: t('quote.email_message'), type: 'textarea', rows: 4, full: true, value: '' },
+        ],
+        submit: t('quote.email_send'), cancel: () => close(),
+        onSubmit: async (v) => {
+          const payload = { to: v.to.trim() };
+          if (v.message.trim()) payload.message = v.message.trim();
+          await api.post('/quotations/' + encodeURIComponent(q.id) + '/email', payload, { ifMatch: q.version });
+          close();
+          toast(t('quote.email_done', { to: payload.to }));
+          clear(notices);
+          await show();
+        },
+      }));
+    }
 
     async function step(name) {
       try {

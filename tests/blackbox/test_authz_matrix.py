@@ -115,7 +115,7 @@ CRM = {
     "GET /api/v1/quotations": ALL3, "GET /api/v1/quotations/export": ALL3, "POST /api/v1/quotations": ALL3,
     "GET /api/v1/quotations/{id}": SCOPED, "PATCH /api/v1/quotations/{id}": SCOPED,
     "POST /api/v1/quotations/{id}/mark_sent": SCOPED, "POST /api/v1/quotations/{id}/accept": SCOPED,
-    "POST /api/v1/quotations/{id}/decline": SCOPED,
+    "POST /api/v1/quotations/{id}/decline": SCOPED, "POST /api/v1/quotations/{id}/email": SCOPED,
     # managers lead: stages and campaigns, analytics
     **_resource("pipeline_stages", write=LEAD, scoped=False),
     **_resource("campaigns", write=LEAD, scoped=False),

@@ -6,18 +6,27 @@
 // Screenshots: crm-quote-cs, crm-quote-fa, crm-quote-print, crm-deal-quotes.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { freePorts, signIn, startSystem, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
 let rita;
 let deal;
+let smtp;
+let received = '';
 
 before(async () => {
-  sys = await startSystem();
+  // A real SMTP server on loopback (aiosmtpd, printing what it receives).
+  const [port] = await freePorts(1);
+  smtp = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-c', 'aiosmtpd.handlers.Debugging', '-l', `127.0.0.1:${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  smtp.stdout.on('data', (d) => { received += d.toString(); });
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  sys = await startSystem({ crmArgs: ['--smtp-url', `smtp://127.0.0.1:${port}`, '--smtp-from', 'sales@nordlicht.example'] });
   browser = await launch();
   const { crm, erp } = sys;
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
@@ -40,6 +49,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await sys?.stop();
+  smtp?.kill();
 });
 
 test('a rep quotes a deal in Czech, prints it and the customer accepts: the deal is won and ERP has the order', async (t) => {
@@ -84,6 +94,18 @@ test('a rep quotes a deal in Czech, prints it and the customer accepts: the deal
   // Sent, then accepted by the customer's buyer.
   await page.getByRole('button', { name: 'Mark as sent' }).click();
   await page.getByText('Marked as sent').waitFor();
+  // By e-mail to the buyer, written in the quotation's language.
+  await page.getByRole('button', { name: 'Send by e-mail' }).click();
+  const mail = page.getByRole('dialog', { name: `Send ${q.number} by e-mail` });
+  await mail.getByLabel('To').fill('jana@sklarna.example');
+  await mail.getByLabel('Message above the quotation').fill('Dobrý den, paní Nováková, posíláme slíbenou nabídku.');
+  await screenshot(page, 'crm-quote-email');
+  await mail.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Sent to jana@sklarna.example').waitFor();
+  await waitUntil(async () => received.includes('Celkem:'), { what: 'the quotation mail at the SMTP server' });
+  assert.match(received, /To: <jana@sklarna\.example>/);
+  assert.match(received, /Dobrý den, paní Nováková/);
+  assert.ok(received.includes(q.number));
   await page.getByRole('button', { name: 'Accept' }).click();
   const ask = page.getByRole('dialog', { name: 'The customer accepts' });
   await ask.getByLabel(/Who accepted/).fill('Jana Nováková');
