@@ -24,6 +24,8 @@ start({
     { path: '/payables', label: 'nav.payables', roles: ROLES.finance },
     { path: '/books', label: 'nav.books', roles: ROLES.finance },
     { path: '/reports', label: 'nav.reports', roles: ROLES.finance },
+    { path: '/employees', label: 'nav.employees' },
+    { path: '/leave', label: 'nav.leave' },
   ],
   routes: [
     { path: '/stock', area: 'stock', load: () => import('./stock.js') },
@@ -51,6 +53,8 @@ start({
     { path: '/books/:name', area: 'books', roles: ROLES.finance, load: () => import('./books.js') },
     { path: '/reports', area: 'reports', roles: ROLES.finance, load: () => import('./reports.js') },
     { path: '/reports/:name', area: 'reports', roles: ROLES.finance, load: () => import('./reports.js') },
+    { path: '/employees', area: 'people', load: () => import('./employees.js') },
+    { path: '/leave', area: 'people', load: () => import('./leave.js') },
   ],
 });
 
