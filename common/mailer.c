@@ -4,6 +4,7 @@
 #include "id.h"
 #include "log.h"
 #include "metrics.h"
+#include "sms.h"
 
 #include <assert.h>
 #include <sodium.h>
@@ -19,7 +20,8 @@ const char mailer_migration_sql[] =
     "  subject TEXT NOT NULL, body TEXT NOT NULL,"
     "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),"
     "  attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, created_at TEXT NOT NULL,"
-    "  sent_at TEXT, reply_code INTEGER, last_error TEXT, unsubscribe TEXT, UNIQUE (kind, ref));"
+    "  sent_at TEXT, reply_code INTEGER, last_error TEXT, unsubscribe TEXT,"
+    "  channel TEXT NOT NULL DEFAULT 'email' CHECK (channel IN ('email', 'sms')), UNIQUE (kind, ref));"
     "CREATE INDEX IF NOT EXISTS mail_queue_due ON mail_queue (next_at) WHERE status = 'pending';";
 
 //  The configuration, copied: url, from, user, password.
@@ -36,6 +38,19 @@ static struct {
     const char *kind;
     mailer_result_fn *fn;
 } s_hooks[MAILER_KINDS];
+
+//  The SMS gateway, when one is configured (--sms-url).
+static struct {
+    bool on;
+    sms_config_t cfg;
+    char url[MAILER_TEXT], token[MAILER_TEXT], from[64];
+} s_sms;
+
+bool
+mailer_sms_configured (void)
+{
+    return s_sms.on;
+}
 
 void
 mailer_on_result (const char *kind, mailer_result_fn *fn)
@@ -136,6 +151,38 @@ mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const
 }
 
 err_t
+mailer_queue_sms (db_t *db, const char *kind, const char *ref, const char *to, const char *text, bool *queued,
+                  err_info_t *err)
+{
+    assert (db && kind && ref && to && text);
+    if (queued)
+        *queued = false;
+    if (!s_sms.on)
+        return ERR_OK;
+    sqlite3_stmt *st = db_stmt (db,
+        "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at, channel)"
+        " VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?6, 'sms')");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot queue the text message");
+    char id[ID_LEN], now[CLOCK_TEXT_LEN];
+    id_new (id);
+    s_now (now, sizeof now, 0);
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 4, to, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 5, text, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    if (queued)
+        *queued = sqlite3_changes (db_handle (db)) > 0;
+    return ERR_OK;
+}
+
+err_t
 mailer_recover (db_t *db, int *n, err_info_t *err)
 {
     static const char why[] = "interrupted while sending: the server may have it, so it is not sent again";
@@ -166,6 +213,7 @@ typedef struct {
     char id[ID_LEN];
     char *to, *subject, *body, *kind, *ref, *unsubscribe;
     int attempts;
+    bool sms;
 } s_mail_t;
 
 //  Mark up to max due mails sending, in one transaction; into mails.
@@ -179,7 +227,7 @@ s_claim (db_t *db, s_mail_t *mails, int max, int *n, err_info_t *err)
     char now[CLOCK_TEXT_LEN];
     s_now (now, sizeof now, 0);
     sqlite3_stmt *st = db_stmt (db,
-        "SELECT id, to_address, subject, body, attempts, kind, ref, unsubscribe FROM mail_queue"
+        "SELECT id, to_address, subject, body, attempts, kind, ref, unsubscribe, channel = 'sms' FROM mail_queue"
         " WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?2");
     sqlite3_stmt *mark = db_stmt (db, "UPDATE mail_queue SET status = 'sending', attempts = attempts + 1 WHERE id = ?1");
     if (!st || !mark) {
@@ -197,6 +245,7 @@ s_claim (db_t *db, s_mail_t *mails, int max, int *n, err_info_t *err)
         m->attempts = sqlite3_column_int (st, 4) + 1;
         m->kind = strdup ((const char *) sqlite3_column_text (st, 5));
         m->ref = strdup ((const char *) sqlite3_column_text (st, 6));
+        m->sms = sqlite3_column_int (st, 8) != 0;
         m->unsubscribe = sqlite3_column_type (st, 7) == SQLITE_NULL ? NULL
                                                                     : strdup ((const char *) sqlite3_column_text (st, 7));
         ++*n;
@@ -217,10 +266,10 @@ s_claim (db_t *db, s_mail_t *mails, int max, int *n, err_info_t *err)
 }
 
 //  Record what became of m: sent, failed for good, or due again later.
+//  lasting: a failure that another attempt would not mend.
 static err_t
-s_record (db_t *db, const s_mail_t *m, err_t sent, long reply, const char *error, err_info_t *err)
+s_record (db_t *db, const s_mail_t *m, err_t sent, bool lasting, long reply, const char *error, err_info_t *err)
 {
-    bool lasting = sent != ERR_OK && (reply >= 500 || sent == ERR_INVALID || m->attempts >= MAILER_ATTEMPTS);
     const char *status = sent == ERR_OK ? "sent" : lasting ? "failed" : "pending";
     char now[CLOCK_TEXT_LEN], next[CLOCK_TEXT_LEN];
     s_now (now, sizeof now, 0);
@@ -269,7 +318,7 @@ err_t
 mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
 {
     *sent = *failed = 0;
-    if (!s_mail.on || max <= 0)
+    if ((!s_mail.on && !s_sms.on) || max <= 0)
         return ERR_OK;
     s_mail_t *mails = calloc ((size_t) max, sizeof *mails);
     if (!mails)
@@ -281,8 +330,22 @@ mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
         err_info_t send_err;
         err_clear (&send_err);
         long reply = 0;
-        smtp_message_t msg = { .to = m->to, .subject = m->subject, .text = m->body, .unsubscribe = m->unsubscribe };
-        err_t r = smtp_send (&s_mail.cfg, &msg, &reply, &send_err);
+        err_t r;
+        bool lasting;
+        if (m->sms) {
+            //  A gateway's 4xx is its refusal of this message; 5xx and no
+            //  answer are worth another attempt.
+            r = s_sms.on ? sms_send (&s_sms.cfg, m->to, m->body, &reply, &send_err)
+                         : err_set (&send_err, ERR_UNAVAILABLE, NULL, "no SMS gateway is configured");
+            lasting = r == ERR_INVALID || (reply >= 400 && reply < 500);
+        }
+        else {
+            smtp_message_t msg = { .to = m->to, .subject = m->subject, .text = m->body, .unsubscribe = m->unsubscribe };
+            r = s_mail.on ? smtp_send (&s_mail.cfg, &msg, &reply, &send_err)
+                          : err_set (&send_err, ERR_UNAVAILABLE, NULL, "no SMTP server is configured");
+            lasting = r == ERR_INVALID || reply >= 500;
+        }
+        lasting = r != ERR_OK && (lasting || m->attempts >= MAILER_ATTEMPTS);
         if (r == ERR_OK)
             ++*sent;
         else
@@ -292,7 +355,7 @@ mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
         if (rc == ERR_OK) {
             err_t rec = db_begin (db, &rec_err);
             if (rec == ERR_OK)
-                rec = s_record (db, m, r, reply, send_err.message, &rec_err);
+                rec = s_record (db, m, r, lasting, reply, send_err.message, &rec_err);
             if (rec == ERR_OK)
                 rec = db_commit (db, &rec_err);
             else
@@ -301,7 +364,7 @@ mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
                 rc = err_set (err, rec_err.code, NULL, "%s", rec_err.message);
         }
         //  The state after the commit decides the metric.
-        if (r != ERR_OK && (reply >= 500 || r == ERR_INVALID || m->attempts >= MAILER_ATTEMPTS)) {
+        if (lasting) {
             ++*failed;
             metric_add (s_mail.failed, 1);
         }
@@ -318,12 +381,54 @@ mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
     return rc;
 }
 
+//  --sms-url, --sms-token-file, --sms-from.
+static err_t
+s_sms_config_read (config_t *config, err_info_t *err)
+{
+    memset (&s_sms, 0, sizeof s_sms);
+    const char *url = config_get (config, "sms-url");
+    if (!url || !*url)
+        return ERR_OK;
+    if (strncmp (url, "http://", 7) != 0 && strncmp (url, "https://", 8) != 0)
+        return err_set (err, ERR_INVALID, "sms-url", "--sms-url must begin http:// or https://");
+    snprintf (s_sms.url, sizeof s_sms.url, "%s", url);
+    const char *token_file = config_get (config, "sms-token-file");
+    if (token_file && *token_file) {
+        FILE *f = fopen (token_file, "r");
+        if (!f || !fgets (s_sms.token, sizeof s_sms.token, f)) {
+            if (f)
+                fclose (f);
+            return err_set (err, ERR_INVALID, "sms-token-file", "cannot read --sms-token-file");
+        }
+        fclose (f);
+        s_sms.token[strcspn (s_sms.token, "\r\n")] = '\0';
+    }
+    const char *from = config_get (config, "sms-from");
+    snprintf (s_sms.from, sizeof s_sms.from, "%s", from ? from : "");
+    s_sms.cfg = (sms_config_t) { .url = s_sms.url, .token = *s_sms.token ? s_sms.token : NULL,
+                                 .from = *s_sms.from ? s_sms.from : NULL };
+    s_sms.on = true;
+    return ERR_OK;
+}
+
 err_t
 mailer_config_read (config_t *config, err_info_t *err)
 {
+    err_t rc = s_sms_config_read (config, err);
+    if (rc != ERR_OK)
+        return rc;
     const char *url = config_get (config, "smtp-url");
     if (!url || !*url) {
         mailer_configure (NULL);
+        if (s_sms.on) {
+            //  Text messages only: the throttle and the counters still.
+            bool ok = true;
+            int64_t per_minute = config_get_int (config, "smtp-per-minute", 120, &ok);
+            s_mail.per_tick = ok && per_minute > 0 ? (int) ((per_minute + 29) / 30) : 4;
+            s_mail.sent = metrics_get ("mail_sent_total", NULL, "counter", "mails the SMTP server accepted");
+            s_mail.failed = metrics_get ("mail_failed_total", NULL, "counter",
+                                         "mails given up: refused by the server, out of attempts");
+        }
         return ERR_OK;
     }
     bool ok = true;

@@ -51,6 +51,17 @@ err_t
     mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const char *subject,
                   const char *text, const char *unsubscribe, bool *queued, err_info_t *err);
 
+//  Whether an SMS gateway is configured (--sms-url).
+bool
+    mailer_sms_configured (void);
+
+//  Queue a text message to the phone number to, like mailer_queue: once
+//  per (kind, ref), sent through the SMS gateway; nothing when none is
+//  configured.
+err_t
+    mailer_queue_sms (db_t *db, const char *kind, const char *ref, const char *to, const char *text, bool *queued,
+                      err_info_t *err);
+
 //  Told, in the transaction that records it, what became of a mail of
 //  kind: status "sent" or "failed" (for good; a mail due again is not
 //  told), the server's reply code (0: none) and error (NULL when sent).

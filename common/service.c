@@ -96,6 +96,9 @@ static const config_opt_t s_opts[] = {
     { "smtp-user", NULL, "SMTP user (AUTH), with --smtp-password-file" },
     { "smtp-password-file", NULL, "file holding the SMTP password (first line)" },
     { "smtp-per-minute", "120", "mails sent a minute at most (the throttle of mailings)" },
+    { "sms-url", NULL, "HTTP SMS gateway: text messages are POSTed there as JSON {to, from, text} (absent: no SMS)" },
+    { "sms-token-file", NULL, "file holding the gateway's bearer token (first line)" },
+    { "sms-from", NULL, "sender id or number of text messages" },
     { "public-url", NULL, "the address people reach this service at, for links in mails (default http://<--http>)" },
     { "email", NULL, "e-mail of a user created with 'user add'" },
     { "label", NULL, "label of a token issued with 'token issue'" },
@@ -682,7 +685,7 @@ s_serve (service_t *svc)
         fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
         return 2;
     }
-    if (mailer_configured () && !service_every (svc, "mailer", 2000, mailer_tick, NULL)) {
+    if ((mailer_configured () || mailer_sms_configured ()) && !service_every (svc, "mailer", 2000, mailer_tick, NULL)) {
         fprintf (stderr, "%s: out of memory\n", svc->def->program);
         return 1;
     }

@@ -27,11 +27,14 @@
 #define MAILING_MAX_NAMED 1000
 
 static const char *const s_statuses[] = { "draft", "sending", "sent", NULL };
+static const char *const s_channels[] = { "email", "sms", NULL };
 static const char *const s_placeholders[] = { "name", "owner", "unsubscribe_url", NULL };
 
 static const field_def_t s_fields[] = {
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
-    { .name = "subject", .type = FT_TEXT, .flags = F_REQUIRED | F_SEARCH, .max = 300 },
+    { .name = "channel", .type = FT_ENUM, .flags = F_FILTER | F_IMMUTABLE, .choices = s_channels, .def = "\"email\"" },
+    //  An e-mail's subject (required for e-mail; a text message has none).
+    { .name = "subject", .type = FT_TEXT, .flags = F_SEARCH, .max = 300 },
     { .name = "body", .type = FT_TEXT, .flags = F_REQUIRED, .max = 50000 },
     { .name = "campaign_id", .type = FT_REF, .flags = F_FILTER, .ref = "campaigns" },
     //  The audience: named customers, or every customer matching all the
@@ -96,6 +99,11 @@ s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err
     //  People change drafts only; the sending itself (no actor) moves on.
     if (old && actor && strcmp (json_str (old, "status"), "draft") != 0)
         return err_set (err, ERR_RULE, "status", "a mailing that was sent cannot change");
+    bool sms = strcmp (json_str (rec, "channel") ? json_str (rec, "channel") : "email", "sms") == 0;
+    if (!sms && !json_str (rec, "subject"))
+        return err_set (err, ERR_INVALID, "subject", "an e-mail needs a subject");
+    if (sms && strlen (json_str (rec, "body") ? json_str (rec, "body") : "") > 1000)
+        return err_set (err, ERR_INVALID, "body", "a text message holds at most 1000 characters here");
     err_t rc = s_check_template ("subject", json_str (rec, "subject"), err);
     if (rc == ERR_OK)
         rc = s_check_template ("body", json_str (rec, "body"), err);
@@ -146,7 +154,9 @@ s_render (const char *text, const char *name, const char *owner, const char *uns
 
 typedef struct {
     char customer[ID_LEN];
-    char *email, *name, *owner;
+    char *email;        //  the address the message goes to: a mailbox, or a phone number
+    char *mailbox;      //  the customer's e-mail, which the suppression list names
+    char *name, *owner;
 } s_rcpt_t;
 
 //  The audience of mailing m into *list (*n of them): customers not
@@ -154,7 +164,10 @@ typedef struct {
 static err_t
 s_audience (db_t *db, const cJSON *m, s_rcpt_t **list, int *n, err_info_t *err)
 {
-    char where[600] = "c.archived = 0 AND c.email IS NOT NULL AND c.email <> ''";
+    bool sms = strcmp (json_str (m, "channel"), "sms") == 0;
+    char where[600];
+    snprintf (where, sizeof where, "c.archived = 0 AND c.%s IS NOT NULL AND c.%s <> ''", sms ? "phone" : "email",
+              sms ? "phone" : "email");
     const cJSON *ids = cJSON_GetObjectItem (m, "to_customer_ids");
     static const char *const filters[][2] = { { "to_segment", "c.segment = ?%d" },
                                               { "to_status", "c.status = ?%d" },
@@ -181,8 +194,9 @@ s_audience (db_t *db, const cJSON *m, s_rcpt_t **list, int *n, err_info_t *err)
                         " status, tag or owner");
     char sql[900];
     snprintf (sql, sizeof sql,
-              "SELECT c.id, c.email, c.name, u.name FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
-              " WHERE %s ORDER BY c.created_at, c.id LIMIT %d", where, MAILING_MAX_RECIPIENTS + 1);
+              "SELECT c.id, c.%s, c.name, u.name, c.email FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
+              " WHERE %s ORDER BY c.created_at, c.id LIMIT %d", sms ? "phone" : "email", where,
+              MAILING_MAX_RECIPIENTS + 1);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2 (db_handle (db), sql, -1, &st, NULL) != SQLITE_OK)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the audience");
@@ -213,7 +227,11 @@ s_audience (db_t *db, const cJSON *m, s_rcpt_t **list, int *n, err_info_t *err)
         s_rcpt_t *r = &(*list)[(*n)++];
         snprintf (r->customer, sizeof r->customer, "%s", (const char *) sqlite3_column_text (st, 0));
         r->email = strdup ((const char *) sqlite3_column_text (st, 1));
-        for (char *p = r->email; p && *p; p++)
+        for (char *p = r->email; p && *p && !sms; p++)
+            *p = (char) tolower ((unsigned char) *p);
+        const unsigned char *mail = sqlite3_column_text (st, 4);
+        r->mailbox = mail ? strdup ((const char *) mail) : NULL;
+        for (char *p = r->mailbox; p && *p; p++)
             *p = (char) tolower ((unsigned char) *p);
         r->name = strdup ((const char *) sqlite3_column_text (st, 2));
         r->owner = sqlite3_column_type (st, 3) == SQLITE_NULL ? NULL : strdup ((const char *) sqlite3_column_text (st, 3));
@@ -227,6 +245,7 @@ s_audience_free (s_rcpt_t *list, int n)
 {
     for (int i = 0; i < n; i++) {
         free (list[i].email);
+        free (list[i].mailbox);
         free (list[i].name);
         free (list[i].owner);
     }
@@ -237,8 +256,13 @@ s_audience_free (s_rcpt_t *list, int n)
 static err_t
 s_add_recipient (db_t *db, const cJSON *m, const s_rcpt_t *r, err_info_t *err)
 {
-    bool suppressed = db_scalar_int (db, "SELECT COUNT(*) FROM suppressions WHERE archived = 0 AND email = ?1",
-                                     r->email, 0) > 0;
+    bool sms = strcmp (json_str (m, "channel"), "sms") == 0;
+    //  The list names mailboxes (and customers): a text message honours it
+    //  through the customer's e-mail or an entry naming the customer.
+    bool suppressed = (r->mailbox && db_scalar_int (db, "SELECT COUNT(*) FROM suppressions WHERE archived = 0 AND email = ?1",
+                                                    r->mailbox, 0) > 0)
+                      || db_scalar_int (db, "SELECT COUNT(*) FROM suppressions WHERE archived = 0 AND customer_id = ?1",
+                                        r->customer, 0) > 0;
     char id[ID_LEN], token[ID_LEN], now[CLOCK_TEXT_LEN], url[512], ref[2 * ID_LEN + 2];
     id_new (id);
     id_new (token);
@@ -246,7 +270,7 @@ s_add_recipient (db_t *db, const cJSON *m, const s_rcpt_t *r, err_info_t *err)
     snprintf (url, sizeof url, "%s/u/%s", mailer_public_url (), token);
     snprintf (ref, sizeof ref, "%s", id);
     sqlite3_stmt *st = db_stmt (db,
-        "INSERT INTO mailing_recipients (id, mailing_id, customer_id, email, status, token, updated_at)"
+        "INSERT INTO mailing_recipients (id, mailing_id, customer_id, address, status, token, updated_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot write the recipients");
@@ -263,6 +287,13 @@ s_add_recipient (db_t *db, const cJSON *m, const s_rcpt_t *r, err_info_t *err)
         return db_error (db, step, err);
     if (suppressed)
         return ERR_OK;
+    if (sms) {
+        char *text = s_render (json_str (m, "body"), r->name, r->owner, url);
+        err_t rc = text ? mailer_queue_sms (db, "mailing", ref, r->email, text, NULL, err)
+                        : err_set (err, ERR_NOMEM, NULL, "out of memory");
+        free (text);
+        return rc;
+    }
     char *subject = s_render (json_str (m, "subject"), r->name, r->owner, url);
     char *body = s_render (json_str (m, "body"), r->name, r->owner, url);
     char *text = NULL;
@@ -290,8 +321,10 @@ s_send (db_t *db, const actor_t *actor, const cJSON *m, int64_t version, const c
     (void) body;
     if (strcmp (json_str (m, "status"), "draft") != 0)
         return err_set (err, ERR_RULE, "status", "this mailing was sent already");
-    if (!mailer_configured ())
-        return err_set (err, ERR_RULE, NULL, "the CRM has no SMTP server (--smtp-url): it cannot send mail");
+    if (strcmp (json_str (m, "channel"), "sms") == 0 ? !mailer_sms_configured () : !mailer_configured ())
+        return err_set (err, ERR_RULE, NULL, strcmp (json_str (m, "channel"), "sms") == 0
+                                                 ? "the CRM has no SMS gateway (--sms-url): it cannot send text messages"
+                                                 : "the CRM has no SMTP server (--smtp-url): it cannot send mail");
     s_rcpt_t *list = NULL;
     int n = 0;
     err_t rc = s_audience (db, m, &list, &n, err);
@@ -354,13 +387,14 @@ s_result (db_t *db, const char *ref, const char *status, long reply, const char 
     if (strcmp (status, "sent") == 0 && (rc = resource_get (db, &crm_mailings, NULL, mailing, &m, err)) == ERR_OK) {
         cJSON *ia = cJSON_CreateObject ();
         cJSON_AddStringToObject (ia, "customer_id", customer);
-        cJSON_AddStringToObject (ia, "kind", "email");
+        bool sms = strcmp (json_str (m, "channel"), "sms") == 0;
+        cJSON_AddStringToObject (ia, "kind", sms ? "sms" : "email");
         cJSON_AddStringToObject (ia, "direction", "out");
         cJSON_AddStringToObject (ia, "occurred_at", now);
         char subject[300];
         snprintf (subject, sizeof subject, "Mailing: %s", json_str (m, "name"));
         cJSON_AddStringToObject (ia, "subject", subject);
-        cJSON_AddStringToObject (ia, "body", json_str (m, "subject"));
+        cJSON_AddStringToObject (ia, "body", sms ? json_str (m, "body") : json_str (m, "subject"));
         rc = resource_create (db, &crm_interactions, NULL, ia, RW_SYSTEM, NULL, NULL, err);
         cJSON_Delete (ia);
     }
@@ -404,7 +438,8 @@ static bool
 s_token_known (http_req_t *req, char *email, size_t size, char *customer, char *recipient)
 {
     const char *token = http_param (req, "token");
-    sqlite3_stmt *st = db_stmt (http_db (req), "SELECT email, customer_id, id FROM mailing_recipients WHERE token = ?1");
+    sqlite3_stmt *st = db_stmt (http_db (req), "SELECT r.address, r.customer_id, r.id FROM mailing_recipients r JOIN mailings m ON m.id = r.mailing_id"
+                                               " WHERE r.token = ?1 AND m.channel = 'email'");
     bool found = false;
     if (st && token && id_valid (token)) {
         sqlite3_bind_text (st, 1, token, -1, SQLITE_STATIC);

@@ -203,12 +203,13 @@ const db_migration_t crm_migrations[] = {
                           "CREATE UNIQUE INDEX suppressions_email ON suppressions (email);" },
     { "mail.1", mailer_migration_sql },
     { "crm.tasks.remind_by_email", "ALTER TABLE tasks ADD COLUMN remind_by_email INTEGER NOT NULL DEFAULT 0;" },
-    { "crm.mailings", "CREATE TABLE mailings (" META ", name TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
+    { "crm.mailings", "CREATE TABLE mailings (" META ", name TEXT NOT NULL, channel TEXT NOT NULL DEFAULT 'email',"
+                      "  subject TEXT, body TEXT NOT NULL,"
                       "  campaign_id TEXT REFERENCES campaigns(id), to_customer_ids TEXT NOT NULL DEFAULT '[]',"
                       "  to_segment TEXT, to_status TEXT, to_tag TEXT, to_owner_id TEXT,"
                       "  status TEXT NOT NULL DEFAULT 'draft', sent_at TEXT);"
                       "CREATE TABLE mailing_recipients (id TEXT PRIMARY KEY, mailing_id TEXT NOT NULL REFERENCES mailings(id),"
-                      "  customer_id TEXT NOT NULL REFERENCES customers(id), email TEXT NOT NULL,"
+                      "  customer_id TEXT NOT NULL REFERENCES customers(id), address TEXT NOT NULL,"
                       "  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'suppressed', 'unsubscribed')),"
                       "  token TEXT NOT NULL UNIQUE, reply_code INTEGER, error TEXT, updated_at TEXT NOT NULL,"
                       "  UNIQUE (mailing_id, customer_id));" },

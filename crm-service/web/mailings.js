@@ -33,7 +33,8 @@ export default async function render(root, ctx) {
   const notices = h('div', { 'aria-live': 'polite' });
   const columns = [
     { key: 'name', label: t('mailings.name'), render: (m) => h('strong', null, m.name) },
-    { key: 'subject', label: t('mailings.subject'), render: (m) => m.subject },
+    { key: 'channel', label: t('mailings.channel'), render: (m) => t('mailings.channel_' + m.channel) },
+    { key: 'subject', label: t('mailings.subject'), render: (m) => m.subject || '' },
     { key: 'audience', label: t('mailings.audience'), render: (m) => audience(m) },
     { key: 'status', label: t('mailings.state'), render: (m) => t('mailings.state_' + m.status) },
     { key: 'outcome', label: t('mailings.recipients'), render: (m) => outcome(m) },
@@ -65,7 +66,9 @@ export default async function render(root, ctx) {
     modal(t('mailings.new'), (close) => form({
       fields: [
         { name: 'name', label: t('mailings.name'), required: true, full: true },
-        { name: 'subject', label: t('mailings.subject'), required: true, full: true },
+        { name: 'channel', label: t('mailings.channel'), type: 'select', value: 'email',
+          options: [['email', t('mailings.channel_email')], ['sms', t('mailings.channel_sms')]] },
+        { name: 'subject', label: t('mailings.subject_email'), full: true },
         { name: 'body', label: t('mailings.body'), type: 'textarea', required: true, rows: 8, full: true,
           value: t('mailings.body_default') },
         { name: 'to_segment', label: t('mailings.segment') },
@@ -76,7 +79,8 @@ export default async function render(root, ctx) {
       extra: h('p', { class: 'hint' }, t('mailings.fields_hint')),
       submit: t('common.create'), cancel: () => close(),
       onSubmit: async (v) => {
-        const body = { name: v.name, subject: v.subject, body: v.body };
+        const body = { name: v.name, channel: v.channel, body: v.body };
+        if (v.subject) body.subject = v.subject;
         for (const k of ['to_segment', 'to_status', 'to_tag']) if (v[k]) body[k] = v[k];
         await api.post('/mailings', body, { idempotencyKey: true });
         close();
