@@ -19,6 +19,7 @@
 #include "lines.h"
 #include "money.h"
 #include "series.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,13 +470,8 @@ s_email (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, const 
         if (!*address)
             return err_set (err, ERR_RULE, "to", "the customer has no e-mail address: give \"to\"");
     }
-    char company[300] = "";
-    sqlite3_stmt *st = db_stmt (db, "SELECT value FROM settings WHERE key = 'company_name'");
-    if (st) {
-        if (sqlite3_step (st) == SQLITE_ROW)
-            snprintf (company, sizeof company, "%s", (const char *) sqlite3_column_text (st, 0));
-        sqlite3_reset (st);
-    }
+    char company[300];
+    settings_get (db, "company_name", company, sizeof company);
     char *subject = quotation_mail_subject (q, company);
     char *text = quotation_mail_text (q, company, cJSON_IsString (message) ? message->valuestring : NULL);
     char ref[ID_LEN];
