@@ -113,34 +113,30 @@ s_now (char *out, size_t size, int64_t later_ms)
     clock_format (clock_now_ms () + later_ms, out, size);
 }
 
-err_t
-mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const char *subject,
-              const char *text, const char *unsubscribe, bool *queued, err_info_t *err)
+//  One row of the queue, for either channel.
+static err_t
+s_queue (db_t *db, bool on, const char *channel, const char *kind, const char *ref, const char *to,
+         const char *subject, const char *text, const char *unsubscribe, bool *queued, err_info_t *err)
 {
     assert (db && kind && ref && to && subject && text);
     if (queued)
         *queued = false;
-    if (!s_mail.on)
+    if (!on)
         return ERR_OK;
     sqlite3_stmt *st = db_stmt (db,
         "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at,"
-        " unsubscribe) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)");
+        " unsubscribe, channel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)");
     if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot queue mail");
+        return err_set (err, ERR_INTERNAL, NULL, "cannot queue the message");
     char id[ID_LEN], now[CLOCK_TEXT_LEN];
     id_new (id);
     s_now (now, sizeof now, 0);
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 4, to, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 5, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 6, text, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 7, now, -1, SQLITE_STATIC);
-    if (unsubscribe)
-        sqlite3_bind_text (st, 8, unsubscribe, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (st, 8);
+    const char *values[] = { id, kind, ref, to, subject, text, now, unsubscribe, channel };
+    for (int i = 0; i < 9; i++)
+        if (values[i])
+            sqlite3_bind_text (st, i + 1, values[i], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null (st, i + 1);
     int rc = sqlite3_step (st);
     sqlite3_reset (st);
     if (rc != SQLITE_DONE)
@@ -151,35 +147,17 @@ mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const
 }
 
 err_t
+mailer_queue (db_t *db, const char *kind, const char *ref, const char *to, const char *subject,
+              const char *text, const char *unsubscribe, bool *queued, err_info_t *err)
+{
+    return s_queue (db, s_mail.on, "email", kind, ref, to, subject, text, unsubscribe, queued, err);
+}
+
+err_t
 mailer_queue_sms (db_t *db, const char *kind, const char *ref, const char *to, const char *text, bool *queued,
                   err_info_t *err)
 {
-    assert (db && kind && ref && to && text);
-    if (queued)
-        *queued = false;
-    if (!s_sms.on)
-        return ERR_OK;
-    sqlite3_stmt *st = db_stmt (db,
-        "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at, channel)"
-        " VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?6, 'sms')");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot queue the text message");
-    char id[ID_LEN], now[CLOCK_TEXT_LEN];
-    id_new (id);
-    s_now (now, sizeof now, 0);
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 4, to, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 5, text, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
-    if (queued)
-        *queued = sqlite3_changes (db_handle (db)) > 0;
-    return ERR_OK;
+    return s_queue (db, s_sms.on, "sms", kind, ref, to, "", text, NULL, queued, err);
 }
 
 err_t

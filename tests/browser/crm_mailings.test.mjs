@@ -5,26 +5,20 @@
 // Screenshots: crm-mailing-new, crm-mailings, crm-mailings-fa.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { freePorts, signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSmtp, startSystem, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
 let smtp;
-let received = '';
 let mona;
 let rita;
 
 before(async () => {
-  const [port] = await freePorts(1);
-  smtp = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-c', 'aiosmtpd.handlers.Debugging', '-l', `127.0.0.1:${port}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  smtp.stdout.on('data', (d) => { received += d.toString(); });
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  sys = await startSystem({ only: ['crm'], crmArgs: ['--smtp-url', `smtp://127.0.0.1:${port}`, '--smtp-from', 'sales@nordlicht.example'] });
+  smtp = await startSmtp();
+  sys = await startSystem({ only: ['crm'], crmArgs: smtp.args });
   browser = await launch();
   const { crm } = sys;
   mona = await crm.addUser('mona', 'sales_manager');
@@ -38,7 +32,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await sys?.stop();
-  smtp?.kill();
+  smtp?.stop();
 });
 
 test('a manager writes a mailing, sends it to a segment and sees it go out', async (t) => {
@@ -61,10 +55,10 @@ test('a manager writes a mailing, sends it to a segment and sees it go out', asy
   await page.reload();
   await page.getByRole('cell', { name: 'Sent', exact: true }).first().waitFor();
   await page.getByText('1 of 2 sent, 0 waiting, 0 failed, 1 suppressed, 0 unsubscribed').first().waitFor();
-  assert.match(received, /Subject: Spring prices for Acme Trading/);
-  assert.match(received, /Dear Acme Trading,/);
-  assert.match(received, /Kind regards,\s+rita/);
-  assert.doesNotMatch(received, /borsa|Big Corp/i);
+  assert.match(smtp.received(), /Subject: Spring prices for Acme Trading/);
+  assert.match(smtp.received(), /Dear Acme Trading,/);
+  assert.match(smtp.received(), /Kind regards,\s+rita/);
+  assert.doesNotMatch(smtp.received(), /borsa|Big Corp/i);
   assert.equal(await page.getByRole('button', { name: /Send the mailing/ }).count(), 0);
   await settled(page);
   await checkA11y(page);

@@ -6,27 +6,20 @@
 // Screenshots: crm-quote-cs, crm-quote-fa, crm-quote-print, crm-deal-quotes.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { freePorts, signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSmtp, startSystem, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
 let rita;
 let deal;
 let smtp;
-let received = '';
 
 before(async () => {
-  // A real SMTP server on loopback (aiosmtpd, printing what it receives).
-  const [port] = await freePorts(1);
-  smtp = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-c', 'aiosmtpd.handlers.Debugging', '-l', `127.0.0.1:${port}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  smtp.stdout.on('data', (d) => { received += d.toString(); });
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  sys = await startSystem({ crmArgs: ['--smtp-url', `smtp://127.0.0.1:${port}`, '--smtp-from', 'sales@nordlicht.example'] });
+  smtp = await startSmtp();
+  sys = await startSystem({ crmArgs: smtp.args });
   browser = await launch();
   const { crm, erp } = sys;
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
@@ -49,7 +42,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await sys?.stop();
-  smtp?.kill();
+  smtp?.stop();
 });
 
 test('a rep quotes a deal in Czech, prints it and the customer accepts: the deal is won and ERP has the order', async (t) => {
@@ -102,10 +95,10 @@ test('a rep quotes a deal in Czech, prints it and the customer accepts: the deal
   await screenshot(page, 'crm-quote-email');
   await mail.getByRole('button', { name: 'Send' }).click();
   await page.getByText('Sent to jana@sklarna.example').waitFor();
-  await waitUntil(async () => received.includes('Celkem:'), { what: 'the quotation mail at the SMTP server' });
-  assert.match(received, /To: <jana@sklarna\.example>/);
-  assert.match(received, /Dobrý den, paní Nováková/);
-  assert.ok(received.includes(q.number));
+  await waitUntil(async () => smtp.received().includes('Celkem:'), { what: 'the quotation mail at the SMTP server' });
+  assert.match(smtp.received(), /To: <jana@sklarna\.example>/);
+  assert.match(smtp.received(), /Dobrý den, paní Nováková/);
+  assert.ok(smtp.received().includes(q.number));
   await page.getByRole('button', { name: 'Accept' }).click();
   const ask = page.getByRole('dialog', { name: 'The customer accepts' });
   await ask.getByLabel(/Who accepted/).fill('Jana Nováková');

@@ -17,7 +17,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,22 @@ export async function freePorts(n) {
   } finally {
     await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
   }
+}
+
+// A real SMTP server on loopback (Debian's aiosmtpd, its debugging handler
+// printing every mail it receives): {port, args (crm-service's --smtp-*),
+// received() (all it printed so far), stop()}. Waits until it listens.
+export async function startSmtp(from = 'sales@nordlicht.example') {
+  const [port] = await freePorts(1);
+  let out = '';
+  const proc = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-c', 'aiosmtpd.handlers.Debugging', '-l', `${HOST}:${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => { out += d.toString(); });
+  await waitUntil(() => new Promise((ok) => {
+    const c = createConnection({ host: HOST, port }, () => { c.end(); ok(true); });
+    c.on('error', () => ok(false));
+  }), { timeout: 10000, what: 'the SMTP server listening' });
+  return { port, args: ['--smtp-url', `smtp://${HOST}:${port}`, '--smtp-from', from], received: () => out, stop: () => proc.kill() };
 }
 
 // Call fn until it returns something truthy and return that; a thrown error
