@@ -89,9 +89,6 @@ mailer_configure (const smtp_config_t *cfg)
     s_mail.cfg.from = s_mail.from;
     s_mail.cfg.user = cfg->user ? s_mail.user : NULL;
     s_mail.cfg.password = cfg->password ? s_mail.password : NULL;
-    s_mail.sent = metrics_get ("mail_sent_total", NULL, "counter", "mails the SMTP server accepted");
-    s_mail.failed = metrics_get ("mail_failed_total", NULL, "counter",
-                                 "mails given up: refused by the server, out of attempts");
     s_mail.on = true;
 }
 
@@ -359,6 +356,19 @@ mailer_send_due (db_t *db, int max, int *sent, int *failed, err_info_t *err)
     return rc;
 }
 
+//  The first line of the file at path into out (without its line end).
+static bool
+s_first_line (const char *path, char *out, size_t size)
+{
+    FILE *f = fopen (path, "r");
+    bool ok = f && fgets (out, (int) size, f);
+    if (f)
+        fclose (f);
+    if (ok)
+        out[strcspn (out, "\r\n")] = '\0';
+    return ok;
+}
+
 //  --sms-url, --sms-token-file, --sms-from.
 static err_t
 s_sms_config_read (config_t *config, err_info_t *err)
@@ -371,16 +381,8 @@ s_sms_config_read (config_t *config, err_info_t *err)
         return err_set (err, ERR_INVALID, "sms-url", "--sms-url must begin http:// or https://");
     snprintf (s_sms.url, sizeof s_sms.url, "%s", url);
     const char *token_file = config_get (config, "sms-token-file");
-    if (token_file && *token_file) {
-        FILE *f = fopen (token_file, "r");
-        if (!f || !fgets (s_sms.token, sizeof s_sms.token, f)) {
-            if (f)
-                fclose (f);
-            return err_set (err, ERR_INVALID, "sms-token-file", "cannot read --sms-token-file");
-        }
-        fclose (f);
-        s_sms.token[strcspn (s_sms.token, "\r\n")] = '\0';
-    }
+    if (token_file && *token_file && !s_first_line (token_file, s_sms.token, sizeof s_sms.token))
+        return err_set (err, ERR_INVALID, "sms-token-file", "cannot read --sms-token-file");
     const char *from = config_get (config, "sms-from");
     snprintf (s_sms.from, sizeof s_sms.from, "%s", from ? from : "");
     s_sms.cfg = (sms_config_t) { .url = s_sms.url, .token = *s_sms.token ? s_sms.token : NULL,
@@ -389,34 +391,15 @@ s_sms_config_read (config_t *config, err_info_t *err)
     return ERR_OK;
 }
 
-err_t
-mailer_config_read (config_t *config, err_info_t *err)
+//  --smtp-url and its company: the SMTP server, or none.
+static err_t
+s_smtp_config_read (config_t *config, err_info_t *err)
 {
-    err_t rc = s_sms_config_read (config, err);
-    if (rc != ERR_OK)
-        return rc;
     const char *url = config_get (config, "smtp-url");
     if (!url || !*url) {
         mailer_configure (NULL);
-        if (s_sms.on) {
-            //  Text messages only: the throttle and the counters still.
-            bool ok = true;
-            int64_t per_minute = config_get_int (config, "smtp-per-minute", 120, &ok);
-            s_mail.per_tick = ok && per_minute > 0 ? (int) ((per_minute + 29) / 30) : 4;
-            s_mail.sent = metrics_get ("mail_sent_total", NULL, "counter", "mails the SMTP server accepted");
-            s_mail.failed = metrics_get ("mail_failed_total", NULL, "counter",
-                                         "mails given up: refused by the server, out of attempts");
-        }
         return ERR_OK;
     }
-    bool ok = true;
-    int64_t per_minute = config_get_int (config, "smtp-per-minute", 120, &ok);
-    if (!ok || per_minute < 1 || per_minute > 60000)
-        return err_set (err, ERR_INVALID, "smtp-per-minute", "--smtp-per-minute must be 1..60000");
-    const char *public_url = config_get (config, "public-url");
-    const char *http = config_get (config, "http");
-    if (public_url && strncmp (public_url, "http://", 7) != 0 && strncmp (public_url, "https://", 8) != 0)
-        return err_set (err, ERR_INVALID, "public-url", "--public-url must begin http:// or https://");
     const char *from = config_get (config, "smtp-from");
     const char *starttls = config_get (config, "smtp-starttls");
     const char *user = config_get (config, "smtp-user");
@@ -428,16 +411,8 @@ mailer_config_read (config_t *config, err_info_t *err)
     if (starttls && strcmp (starttls, "yes") != 0 && strcmp (starttls, "no") != 0)
         return err_set (err, ERR_INVALID, "smtp-starttls", "--smtp-starttls must be yes or no");
     char password[MAILER_TEXT] = "";
-    if (password_file && *password_file) {
-        FILE *f = fopen (password_file, "r");
-        if (!f || !fgets (password, sizeof password, f)) {
-            if (f)
-                fclose (f);
-            return err_set (err, ERR_INVALID, "smtp-password-file", "cannot read --smtp-password-file");
-        }
-        fclose (f);
-        password[strcspn (password, "\r\n")] = '\0';
-    }
+    if (password_file && *password_file && !s_first_line (password_file, password, sizeof password))
+        return err_set (err, ERR_INVALID, "smtp-password-file", "cannot read --smtp-password-file");
     smtp_config_t cfg = {
         .url = url,
         .starttls = starttls && strcmp (starttls, "yes") == 0,
@@ -447,11 +422,31 @@ mailer_config_read (config_t *config, err_info_t *err)
     };
     mailer_configure (&cfg);
     sodium_memzero (password, sizeof password);
+    return ERR_OK;
+}
+
+err_t
+mailer_config_read (config_t *config, err_info_t *err)
+{
+    bool ok = true;
+    int64_t per_minute = config_get_int (config, "smtp-per-minute", 120, &ok);
+    if (!ok || per_minute < 1 || per_minute > 60000)
+        return err_set (err, ERR_INVALID, "smtp-per-minute", "--smtp-per-minute must be 1..60000");
+    const char *public_url = config_get (config, "public-url");
+    const char *http = config_get (config, "http");
+    if (public_url && strncmp (public_url, "http://", 7) != 0 && strncmp (public_url, "https://", 8) != 0)
+        return err_set (err, ERR_INVALID, "public-url", "--public-url must begin http:// or https://");
+    err_t rc = s_sms_config_read (config, err);
+    if (rc == ERR_OK)
+        rc = s_smtp_config_read (config, err);
+    if (rc != ERR_OK || (!s_mail.on && !s_sms.on))
+        return rc;
     s_mail.per_tick = (int) ((per_minute + 29) / 30);
-    if (public_url)
-        snprintf (s_mail.public_url, sizeof s_mail.public_url, "%s", public_url);
-    else
-        snprintf (s_mail.public_url, sizeof s_mail.public_url, "http://%s", http ? http : "127.0.0.1");
+    s_mail.sent = metrics_get ("mail_sent_total", NULL, "counter", "mails and text messages the server accepted");
+    s_mail.failed = metrics_get ("mail_failed_total", NULL, "counter",
+                                 "mails and text messages given up: refused, out of attempts, or interrupted");
+    snprintf (s_mail.public_url, sizeof s_mail.public_url, public_url ? "%s" : "http://%s",
+              public_url ? public_url : http ? http : "127.0.0.1");
     size_t n = strlen (s_mail.public_url);
     if (n && s_mail.public_url[n - 1] == '/')
         s_mail.public_url[n - 1] = '\0';
