@@ -12,16 +12,18 @@
 
 typedef struct {
     const char *lang;
+    const char *group, *point;      //  the digit separators of the language
+    bool persian_digits;
     const char *quotation, *from, *valid_until, *qty, *price, *discount, *line_total, *subtotal, *tax, *total;
 } s_labels_t;
 
 static const s_labels_t s_labels[] = {
-    { "en", "Quotation", "from", "Valid until", "Qty", "Unit price", "Discount", "Amount", "Subtotal", "Tax", "Total" },
-    { "id", "Penawaran", "dari", "Berlaku sampai", "Jml", "Harga satuan", "Diskon", "Jumlah", "Subtotal", "Pajak", "Total" },
-    { "cs", "Nabídka", "od", "Platná do", "Množství", "Cena za kus", "Sleva", "Částka", "Mezisoučet", "DPH", "Celkem" },
-    { "vi", "Báo giá", "từ", "Có hiệu lực đến", "SL", "Đơn giá", "Chiết khấu", "Thành tiền", "Tạm tính", "Thuế", "Tổng cộng" },
-    { "fa", "پیش‌فاکتور", "از", "معتبر تا", "تعداد", "قیمت واحد", "تخفیف", "مبلغ", "جمع جزء", "مالیات", "جمع کل" },
-    { "zh", "报价单", "来自", "有效期至", "数量", "单价", "折扣", "金额", "小计", "税额", "合计" },
+    { "en", ",", ".", false, "Quotation", "from", "Valid until", "Qty", "Unit price", "Discount", "Amount", "Subtotal", "Tax", "Total" },
+    { "id", ".", ",", false, "Penawaran", "dari", "Berlaku sampai", "Jml", "Harga satuan", "Diskon", "Jumlah", "Subtotal", "Pajak", "Total" },
+    { "cs", "\u00a0", ",", false, "Nabídka", "od", "Platná do", "Množství", "Cena za kus", "Sleva", "Částka", "Mezisoučet", "DPH", "Celkem" },
+    { "vi", ".", ",", false, "Báo giá", "từ", "Có hiệu lực đến", "SL", "Đơn giá", "Chiết khấu", "Thành tiền", "Tạm tính", "Thuế", "Tổng cộng" },
+    { "fa", "\u066c", "\u066b", true, "پیش‌فاکتور", "از", "معتبر تا", "تعداد", "قیمت واحد", "تخفیف", "مبلغ", "جمع جزء", "مالیات", "جمع کل" },
+    { "zh", ",", ".", false, "报价单", "来自", "有效期至", "数量", "单价", "折扣", "金额", "小计", "税额", "合计" },
 };
 
 static const s_labels_t *
@@ -31,6 +33,46 @@ s_for (const char *lang)
         if (lang && strcmp (s_labels[i].lang, lang) == 0)
             return &s_labels[i];
     return &s_labels[0];
+}
+
+//  An amount as people of the language write it: "20 819,26" in Czech,
+//  "20,819.26" in English, Persian digits and separators in Persian; the
+//  currency's code after it. Into out (at least 96 bytes).
+static void
+s_money (const s_labels_t *l, int64_t minor, const char *currency, char *out, size_t size)
+{
+    char plain[MONEY_FORMAT_SIZE];
+    if (!money_format (minor, currency, plain)) {
+        snprintf (out, size, "%lld", (long long) minor);
+        return;
+    }
+    const char *p = plain;
+    size_t o = 0;
+    if (*p == '-' && o + 1 < size)
+        out[o++] = *p++;
+    const char *dot = strchr (p, '.');
+    size_t digits = dot ? (size_t) (dot - p) : strlen (p);
+    for (const char *q = p; *q && o + 8 < size; q++) {
+        size_t left = dot && q < dot ? (size_t) (dot - q) : !dot ? digits - (size_t) (q - p) : 0;
+        if (q != p && left > 0 && left % 3 == 0 && (!dot || q < dot)) {
+            size_t n = strlen (l->group);
+            memcpy (out + o, l->group, n);
+            o += n;
+        }
+        if (*q == '.') {
+            size_t n = strlen (l->point);
+            memcpy (out + o, l->point, n);
+            o += n;
+        }
+        else if (l->persian_digits) {
+            //  U+06F0..U+06F9: D9B0 + digit in UTF-8 (DB B0..DB B9).
+            out[o++] = (char) 0xDB;
+            out[o++] = (char) (0xB0 + (*q - '0'));
+        }
+        else
+            out[o++] = *q;
+    }
+    snprintf (out + o, size - o, " %s", currency);
 }
 
 char *
@@ -66,26 +108,26 @@ quotation_mail_text (const cJSON *q, const char *company, const char *message)
         json_int (line, "unit_price_minor", &price);
         json_int (line, "discount_percent", &discount);
         json_int (line, "line_total_minor", &total);
-        char p[64], t[64];
-        money_format (price, cur, p);
-        money_format (total, cur, t);
+        char p[96], t[96];
+        s_money (l, price, cur, p, sizeof p);
+        s_money (l, total, cur, t, sizeof t);
         const char *what = json_str (line, "description") ? json_str (line, "description") : json_str (line, "sku");
-        fprintf (f, "- %s%s%s%s\n  %s %lld × %s %s", what ? what : "", json_str (line, "sku") ? " (" : "",
+        fprintf (f, "- %s%s%s%s\n  %s %lld × %s", what ? what : "", json_str (line, "sku") ? " (" : "",
                  json_str (line, "sku") ? json_str (line, "sku") : "", json_str (line, "sku") ? ")" : "", l->qty,
-                 (long long) qty, p, cur);
+                 (long long) qty, p);
         if (discount)
             fprintf (f, ", %s %lld %%", l->discount, (long long) discount);
-        fprintf (f, " = %s %s\n", t, cur);
+        fprintf (f, " = %s\n", t);
     }
     int64_t subtotal = 0, tax = 0, total = 0;
     json_int (q, "subtotal_minor", &subtotal);
     json_int (q, "tax_minor", &tax);
     json_int (q, "total_minor", &total);
-    char s[64], x[64], t[64];
-    money_format (subtotal, cur, s);
-    money_format (tax, cur, x);
-    money_format (total, cur, t);
-    fprintf (f, "\n%s: %s %s\n%s: %s %s\n%s: %s %s\n", l->subtotal, s, cur, l->tax, x, cur, l->total, t, cur);
+    char s[96], x[96], t[96];
+    s_money (l, subtotal, cur, s, sizeof s);
+    s_money (l, tax, cur, x, sizeof x);
+    s_money (l, total, cur, t, sizeof t);
+    fprintf (f, "\n%s: %s\n%s: %s\n%s: %s\n", l->subtotal, s, l->tax, x, l->total, t);
     if (json_str (q, "notes"))
         fprintf (f, "\n%s\n", json_str (q, "notes"));
     if (fclose (f) != 0) {

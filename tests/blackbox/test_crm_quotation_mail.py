@@ -27,8 +27,8 @@ def test_a_quotation_goes_by_email_in_its_language_and_becomes_sent(start_servic
         assert "Subject: =?UTF-8?" in content          # "Nabídka …": encoded, not ASCII
         assert "Dobrý den, posíláme nabídku." in content
         assert "Nabídka %s — Nordlicht s.r.o." % q["number"] in content
-        # 27.00 + 25.50 = 52.50 CZK, tax 11.03, total 63.53 (as the quotation says), in Czech
-        assert "Mezisoučet: 52.50 CZK" in content and "Celkem: 63.53 CZK" in content, content
+        # 27.00 + 25.50 = 52.50 CZK, tax 11.03, total 63.53 (as the quotation says), written as Czechs do
+        assert "Mezisoučet: 52,50 CZK" in content and "Celkem: 63,53 CZK" in content, content
         ia = crm.api("GET", "/api/v1/interactions?customer_id=" + d["customer_id"]).json()["items"]
         assert [(x["kind"], x["direction"], x["deal_id"]) for x in ia] == [("email", "out", d["id"])]
         assert q["number"] in ia[0]["subject"]
@@ -36,6 +36,26 @@ def test_a_quotation_goes_by_email_in_its_language_and_becomes_sent(start_servic
         ok(step(crm, q["id"], "email", {"to": "boss@sklarna.example"}))
         assert wait_until(lambda: len(inbox.mails) == 2)
         assert inbox.mails[1][1] == ["boss@sklarna.example"]
+    finally:
+        ctl.stop()
+
+
+def test_amounts_in_a_quotation_mail_are_written_as_its_language_writes_them(start_service):
+    ctl, inbox, port = smtp_server()
+    try:
+        crm = crm_with_mail(start_service, port)
+        # 12 x 1,290.00 less 5 % = 14,706.00; tax 21 % = 3,088.26; total 17,794.26
+        lines = [{"sku": "LAMP-12", "quantity": 12, "unit_price_minor": 129000, "discount_percent": 5}]
+        for lang, total in (("en", "17,794.26 CZK"), ("cs", "17\u00a0794,26 CZK"), ("id", "17.794,26 CZK"),
+                            ("fa", "\u06f1\u06f7\u066c\u06f7\u06f9\u06f4\u066b\u06f2\u06f6 CZK")):
+            d = deal(crm, lines=lines)
+            q = quote(crm, {"deal_id": d["id"], "tax_rate_bp": 2100, "language": lang})
+            assert q["total_minor"] == 1779426
+            n = len(inbox.mails)
+            ok(step(crm, q["id"], "email", {"to": "buyer@example.org"}))
+            assert wait_until(lambda: len(inbox.mails) == n + 1)
+            text = inbox.mails[-1][2]
+            assert total in text, (lang, text)
     finally:
         ctl.stop()
 
