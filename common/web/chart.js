@@ -145,7 +145,23 @@ export function scatterChart({ title, points, xLabel, yLabel, xFormat = String, 
   points.forEach((p, i) => {
     svg.append(s('circle', { cx: X(p.x), cy: Y(p.y), r: p.r || 6, fill: p.color || color(i), class: 'dot' },
       s('title', null, `${p.label}: ${xFormat(p.x)}, ${yFormat(p.y)}`)));
-    svg.append(s('text', { x: X(p.x) + 9, y: Y(p.y) + 4, class: 'axis' }, trim(p.label, 16)));
+  });
+  // Labels where they overlap no other label: beside the dot, else on its
+  // other side, above or below, else moved down until free (two products
+  // with nearly the same figures must both stay readable).
+  const placed = [];
+  const overlaps = (b) => placed.some((o) => b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h);
+  points.forEach((p) => {
+    const text = trim(p.label, 16);
+    const w = 7 * text.length + 2; const hgt = 13; const r = p.r || 6;
+    const cx = X(p.x); const cy = Y(p.y);
+    const tries = [[cx + r + 3, cy - 9], [cx - r - 3 - w, cy - 9], [cx - w / 2, cy - r - 3 - hgt], [cx - w / 2, cy + r + 3]];
+    for (let k = 1; k <= 6; k++) tries.push([cx + r + 3, cy - 9 + k * hgt], [cx + r + 3, cy - 9 - k * hgt]);
+    const inside = (b) => b.x >= x0 && b.x + b.w <= x1 + 20 && b.y >= 0 && b.y + b.h <= y0;
+    const boxes = tries.map(([bx, by]) => ({ x: bx, y: by, w, h: hgt }));
+    const box = boxes.find((b) => inside(b) && !overlaps(b)) || boxes.find((b) => !overlaps(b)) || boxes[0];
+    placed.push(box);
+    svg.append(s('text', { x: box.x, y: box.y + 10, class: 'axis' }, text));
   });
   return figure(title, svg, points.map((p) => [p.label, xFormat(p.x), yFormat(p.y)]), ['', xLabel || '', yLabel || '']);
 }

@@ -103,6 +103,15 @@ test('a manager reads lost reasons, the BCG matrix and the campaign return', asy
   assert.equal(leader.sku, 'CHAIR-ERGO');
   await bcg.getByRole('cell', { name: 'CHAIR-ERGO · Ergonomic chair' }).waitFor();
   await bcg.locator('.bcg-legend').getByText('Star').waitFor();
+  // Every product's label is readable: no two texts of the chart overlap.
+  const clashes = await bcg.locator('svg').first().evaluate((svg) => {
+    const boxes = [...svg.querySelectorAll('text')].map((el) => ({ t: el.textContent, b: el.getBoundingClientRect() }));
+    const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+    const out = [];
+    boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => { if (hit(a.b, b.b)) out.push(`${a.t} / ${b.t}`); }));
+    return out;
+  });
+  assert.deepEqual(clashes, []);
   await bcg.scrollIntoViewIfNeeded();
   await settled(page);
   await screenshot(page, 'crm-analytics-bcg');
