@@ -330,6 +330,38 @@ s_get (http_req_t *req)
         s_reply_table (req, 200);
 }
 
+//  --- GET /api/v1/access_rules/mine: what limits the signed-in user ---
+
+static void
+s_mine (http_req_t *req)
+{
+    const actor_t *a = http_actor (req);
+    cJSON *out = cJSON_CreateObject ();
+    if (a->level)
+        json_add_int (out, "level", a->level);
+    else
+        cJSON_AddNullToObject (out, "level");
+    cJSON *hidden = cJSON_AddArrayToObject (out, "hidden");
+    for (int i = 0; s_def->classes[i].name && i < ACCESS_MAX_CLASSES; i++)
+        if (a->hidden & (1u << i))
+            cJSON_AddItemToArray (hidden, cJSON_CreateString (s_def->classes[i].name));
+    cJSON *denied = cJSON_AddArrayToObject (out, "denied");
+    sqlite3_stmt *st = a->level ? db_stmt (http_db (req), "SELECT area, action FROM access_rules WHERE level = ?1"
+                                                          " AND allowed = 0 AND area <> '" ACCESS_FIELDS "' ORDER BY area, action")
+                                : NULL;
+    if (st) {
+        sqlite3_bind_int (st, 1, a->level);
+        while (sqlite3_step (st) == SQLITE_ROW) {
+            cJSON *c = cJSON_CreateObject ();
+            cJSON_AddStringToObject (c, "area", (const char *) sqlite3_column_text (st, 0));
+            cJSON_AddStringToObject (c, "action", (const char *) sqlite3_column_text (st, 1));
+            cJSON_AddItemToArray (denied, c);
+        }
+        sqlite3_reset (st);
+    }
+    http_reply_json (req, 200, out);
+}
+
 //  --- PATCH /api/v1/access_rules {"rules":[{level, area, action, allowed}…]} ---
 
 typedef struct {
@@ -501,4 +533,5 @@ access_setup (http_server_t *srv, const access_def_t *def)
     http_server_guard (srv, access_guard, s_filter);
     http_server_route (srv, "GET", "/api/v1/access_rules", s_get, 0);
     http_server_route (srv, "PATCH", "/api/v1/access_rules", s_patch, HTTP_WRITE);
+    http_server_route (srv, "GET", "/api/v1/access_rules/mine", s_mine, 0);
 }

@@ -63,7 +63,9 @@ extern const char access_migration_sql[];
 
 //  Use def (static storage) and, with srv, guard every route of srv and
 //  filter every JSON answer, and serve GET and PATCH /api/v1/access_rules
-//  (admins). Call from an area's set-up, once.
+//  (admins) and GET /api/v1/access_rules/mine (everyone: the level, the
+//  hidden classes and the denied cells that limit the caller, for the
+//  pages). Call from an area's set-up, once.
 void
     access_setup (http_server_t *srv, const access_def_t *def);
 

@@ -226,6 +226,7 @@ ERP = {
     "GET /api/v1/reports/balance_sheet": E_ACC,
     # the table of what each employee level may do: admins only
     "GET /api/v1/access_rules": E_ADMIN, "PATCH /api/v1/access_rules": E_ADMIN,
+    "GET /api/v1/access_rules/mine": E_ALL,
 }
 
 #  --- bridge: docs/bridge.md, admin everything, viewer reads ---------------
