@@ -77,6 +77,44 @@ access_strip (const actor_t *actor, cJSON *json)
     }
 }
 
+//  The first member anywhere in json that actor may not see, or NULL.
+static const char *
+s_first_hidden (const actor_t *actor, const cJSON *json)
+{
+    for (const cJSON *it = json ? json->child : NULL; it; it = it->next) {
+        if (cJSON_IsObject (json) && it->string && access_hides (actor, it->string))
+            return it->string;
+        const char *inner = cJSON_IsObject (it) || cJSON_IsArray (it) ? s_first_hidden (actor, it) : NULL;
+        if (inner)
+            return inner;
+    }
+    return NULL;
+}
+
+//  Whether the body of a write names a member the actor may not see (it may
+//  not set what it may not see: a price it does not know); answered 403.
+static bool
+s_body_hides (http_req_t *req, const actor_t *actor, const char *area)
+{
+    size_t len = 0;
+    const char *body = http_body (req, &len);
+    const char *ct = http_header (req, "Content-Type");
+    if (!actor->hidden || !body || !len || !ct || !strstr (ct, "json"))
+        return false;
+    cJSON *json = json_parse (body, len);     //  malformed: the handler says so
+    const char *name = s_first_hidden (actor, json);
+    char qualified[2 * S_NAME_MAX + 2];
+    for (const cJSON *it = cJSON_IsObject (json) ? json->child : NULL; it && !name && *area; it = it->next) {
+        snprintf (qualified, sizeof qualified, "%s.%s", area, it->string);
+        if (access_hides (actor, qualified))
+            name = it->string;
+    }
+    if (name)
+        http_reply_errorf (req, ERR_FORBIDDEN, name, "you may not see %s, so you may not set it", name);
+    cJSON_Delete (json);
+    return name != NULL;
+}
+
 static void
 s_filter (const actor_t *actor, cJSON *json)
 {
@@ -240,9 +278,11 @@ access_guard (http_req_t *req, actor_t *actor, const char *method, const char *p
         if (!(actor->role & c->roles) || (actor->level && !s_allowed (db, actor->level, ACCESS_FIELDS, c->name)))
             actor->hidden |= 1u << i;
     }
-    char area[S_NAME_MAX], action[S_NAME_MAX];
-    if (!actor->level || !access_route_cell (method, pattern, area, action, sizeof area)
-        || s_allowed (db, actor->level, area, action))
+    char area[S_NAME_MAX] = "", action[S_NAME_MAX] = "";
+    bool in_table = access_route_cell (method, pattern, area, action, sizeof area);
+    if (strcmp (method, "GET") != 0 && s_body_hides (req, actor, area))
+        return false;
+    if (!actor->level || !in_table || s_allowed (db, actor->level, area, action))
         return true;
     http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your level (%d) may not %s %s: the access rules deny it", actor->level,
                        action, area);

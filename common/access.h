@@ -80,7 +80,8 @@ void
 
 //  The guard common/http.c runs before a handler: fills actor->level and
 //  actor->hidden, and answers 403 (returning false) when the level may not
-//  do the route's action in its area.
+//  do the route's action in its area, or when a write's JSON body names a
+//  member the actor may not see (it may not set what it cannot read).
 bool
     access_guard (http_req_t *req, actor_t *actor, const char *method, const char *pattern);
 

@@ -228,6 +228,20 @@ def test_a_level_denied_prices_or_customer_finance_sees_them_nowhere(erp):
     assert_error(erp.api("GET", "/api/v1/customers?credit_hold=true", token=acc["token"]), 403, field="credit_hold")
     header = next(csv.reader(io.StringIO(erp.api("GET", "/api/v1/customers/export", token=acc["token"]).text)))
     assert "name" in header and "balance_minor" not in header and "payment_terms_days" not in header
+    # What a level may not see, it may not set: 403 naming the member, nothing changed.
+    e = assert_error(erp.api("PATCH", "/api/v1/products/" + p["id"], json={"list_price_minor": 1},
+                             token=buyer["token"]), 403, "forbidden", field="list_price_minor")
+    assert "may not see" in e["message"]
+    assert_error(erp.api("POST", "/api/v1/purchase_orders", token=buyer["token"], json={
+        "supplier_id": s["id"], "warehouse_id": w["id"],
+        "lines": [{"product_id": p["id"], "quantity": 1, "unit_cost_minor": 5}]}), 403, field="unit_cost_minor")
+    assert_error(erp.api("PATCH", "/api/v1/customers/" + c["id"], json={"payment_terms_days": 60},
+                         token=acc["token"]), 403, field="payment_terms_days")
+    assert erp.api("GET", "/api/v1/products/" + p["id"]).json()["list_price_minor"] == 1000
+    assert erp.api("GET", "/api/v1/customers/" + c["id"]).json()["payment_terms_days"] == 10
+    # ... and the rest it still changes.
+    r = erp.api("PATCH", "/api/v1/products/" + p["id"], json={"reorder_point": 7}, token=buyer["token"])
+    assert r.status_code == 200 and "cost_minor" not in r.json() and r.json()["reorder_point"] == 7, r.text
     # Another level of the same role still sees everything.
     acc3 = linked(erp, "accountant", 3)
     assert erp.api("GET", "/api/v1/customers/" + c["id"], token=acc3["token"]).json()["payment_terms_days"] == 10
@@ -338,6 +352,11 @@ def test_the_warehouse_sees_no_price_cost_or_balance_on_any_get_route(walk):
             leaks = money_keys(r.json(), customer=customer)
         if leaks:
             seen.append("%s: %s" % (pattern, leaks))
+    # It may not set a cost either (a receipt valued by the warehouse).
+    p = svc.api("GET", "/api/v1/stock_items", token=token).json()["items"][0]
+    w = svc.api("GET", "/api/v1/warehouses", token=token).json()["items"][0]
+    assert_error(svc.api("POST", "/api/v1/stock/receipts", token=token, json={
+        "product_id": p["id"], "warehouse_id": w["id"], "quantity": 1, "unit_cost_minor": 1}), 403, field="unit_cost_minor")
     # The warehouse's own routes: stock, moves, alerts, items, picking, shipments, customers,
     # suppliers, warehouses, employees, leave, its session and settings, each as list, export and record.
     assert answered >= 30, answered
