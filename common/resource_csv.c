@@ -305,6 +305,12 @@ resource_import_csv (db_t *db, const resource_def_t *def, const actor_t *actor, 
         }
         if (f->flags & (F_REMOTE | F_SYSTEM))
             continue;
+        if (!resource_field_visible (def, f, actor)) {
+            //  What the actor may not see, it may not set (common/access.h).
+            err_set (err, ERR_FORBIDDEN, r.fields[i], "you may not see %s, so you may not import it", r.fields[i]);
+            csv_reader_free (&r);
+            return err->code;
+        }
         cols[i] = f;
         if (def->external_key && strcmp (f->name, def->external_key) == 0)
             key_col = i;

@@ -239,6 +239,10 @@ def test_a_level_denied_prices_or_customer_finance_sees_them_nowhere(erp):
                          token=acc["token"]), 403, field="payment_terms_days")
     assert erp.api("GET", "/api/v1/products/" + p["id"]).json()["list_price_minor"] == 1000
     assert erp.api("GET", "/api/v1/customers/" + c["id"]).json()["payment_terms_days"] == 10
+    r = erp.api("POST", "/api/v1/products/import", data="sku,name,list_price_minor\nLVP-1,Renamed,1\n",
+                headers={"Content-Type": "text/csv"}, token=buyer["token"])
+    assert_error(r, 403, field="list_price_minor")
+    assert erp.api("GET", "/api/v1/products/" + p["id"]).json()["name"] == "Product LVP-1"
     # ... and the rest it still changes.
     r = erp.api("PATCH", "/api/v1/products/" + p["id"], json={"reorder_point": 7}, token=buyer["token"])
     assert r.status_code == 200 and "cost_minor" not in r.json() and r.json()["reorder_point"] == 7, r.text
