@@ -6,11 +6,13 @@
 // has no name for (one added to the API later) show their API name.
 
 import { api, ApiError } from '/common/api.js';
-import { t, has } from '/common/i18n.js';
+import { t, has, locale } from '/common/i18n.js';
+import { num } from '/common/fmt.js';
 import { h, mount, pageHead, card, loading, errorBox, button, toast, conflictNotice } from '/common/ui.js';
 
 const named = (prefix, name) => (has(prefix + name) ? t(prefix + name) : name.replace(/_/g, ' '));
 const roleName = (r) => (has('roles.' + r) ? t('roles.' + r) : r);
+const roleList = (roles) => new Intl.ListFormat(locale(), { type: 'unit' }).format(roles.map(roleName));
 
 export default async function render(root) {
   mount(root, loading());
@@ -32,12 +34,12 @@ export default async function render(root) {
     if (now === was) changed.delete(key);
     else changed.set(key, now);
     save.disabled = changed.size === 0;
-    status.textContent = changed.size ? t('access.unsaved', { n: changed.size }) : '';
+    status.textContent = changed.size ? t('access.unsaved', { n: num(changed.size) }) : '';
   }
 
   function grid(caption, areas, fields) {
     const head = h('tr', null, h('th', { scope: 'col' }, fields ? t('access.class') : t('access.area_action')),
-      levels.map((l) => h('th', { scope: 'col', class: 'num' }, t('access.level', { level: l }))));
+      levels.map((l) => h('th', { scope: 'col', class: 'num' }, t('access.level', { level: num(l) }))));
     const rows = [];
     for (const a of areas) {
       const area = fields ? null : named('access.area.', a.area);
@@ -46,12 +48,12 @@ export default async function render(root) {
         const what = fields ? named('access.class.', c.action) : `${named('access.action.', c.action)} · ${area}`;
         const head = fields
           ? h('th', { scope: 'row' }, h('span', null, what),
-            h('span', { class: 'muted block' }, t('access.class_roles', { roles: c.roles.map(roleName).join(', ') })))
+            h('span', { class: 'muted block' }, t('access.class_roles', { roles: roleList(c.roles) })))
           : h('th', { scope: 'row', class: 'indent' }, named('access.action.', c.action));
         rows.push(h('tr', null, head, levels.map((l) => {
           const was = c.allowed[l - 1];
           return h('td', { class: 'num' }, h('input', {
-            type: 'checkbox', checked: was, 'aria-label': t('access.cell', { level: l, what }),
+            type: 'checkbox', checked: was, 'aria-label': t('access.cell', { level: num(l), what }),
             on: { change: (e) => mark(a.area, c.action, l, was, e.target.checked) },
           }));
         })));
@@ -69,7 +71,7 @@ export default async function render(root) {
     save.disabled = true;
     try {
       await api.patch('/access_rules', { rules }, { ifMatch: tbl.version });
-      toast(t('access.saved', { n: rules.length }));
+      toast(t('access.saved', { n: num(rules.length) }));
       await render(root);
     } catch (e) {
       save.disabled = false;
@@ -82,7 +84,7 @@ export default async function render(root) {
   // Save stays in sight at the foot of the window however long the grid.
   mount(root,
     pageHead(t('access.title')),
-    h('p', { class: 'lead' }, t('access.intro', { level: tbl.default_level })),
+    h('p', { class: 'lead' }, t('access.intro', { level: num(tbl.default_level) })),
     notice,
     card(t('access.fields_title'), h('p', { class: 'muted' }, t('access.fields_intro')),
       grid(t('access.fields_title'), fieldArea, true)),
