@@ -21,6 +21,8 @@ typedef struct {
     unsigned role;               //  one bit of the service's role table
     bool is_bridge;              //  commands from the bridge may write foreign fields
     const char *causation_id;    //  the command id for bridge actions, else NULL
+    int level;                   //  the employee level that limits it, 0: none (common/access.h)
+    unsigned hidden;             //  field classes it may not see (common/access.h)
 } actor_t;
 
 //  The service's roles, in bit order; `admin` must be among them. names is

@@ -348,6 +348,9 @@ s_dispatch (http_req_t *req)
     }
     if (!(flags & HTTP_PUBLIC) && !s_authenticate (req))
         goto done;
+    if (!(flags & HTTP_PUBLIC) && req->srv->guard
+        && !req->srv->guard (req, &req->actor, req->method, req->route->pattern))
+        goto done;
     //  Who acts and from where, for the audit rows the handler writes.
     http_client_address (req, req->address, sizeof req->address);
     if (!(flags & HTTP_WRITE)) {
@@ -713,6 +716,13 @@ http_server_limits (http_server_t *self, int per_address, int timeout_s, err_inf
     self->per_address = (unsigned) per_address;
     self->timeout_s = timeout_s;
     return ERR_OK;
+}
+
+void
+http_server_guard (http_server_t *self, http_guard_fn *guard, http_filter_fn *filter)
+{
+    self->guard = guard;
+    self->filter = filter;
 }
 
 void

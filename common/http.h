@@ -74,6 +74,17 @@ err_t
 void
     http_server_on_ready (http_server_t *self, http_ready_fn *fn, void *arg);
 
+//  A guard run for every authenticated request before its handler, with
+//  the route's method and pattern: it may complete the actor (level,
+//  hidden field classes) and refuse by answering and returning false. A
+//  filter run on every JSON answer to an authenticated request, before it
+//  is printed: it removes what the actor may not see. Either may be NULL.
+//  Set before http_server_start (common/access.c).
+typedef bool (http_guard_fn) (http_req_t *req, actor_t *actor, const char *method, const char *pattern);
+typedef void (http_filter_fn) (const actor_t *actor, cJSON *json);
+void
+    http_server_guard (http_server_t *self, http_guard_fn *guard, http_filter_fn *filter);
+
 //  Called after every successful commit of a request's transaction.
 void
     http_server_on_commit (http_server_t *self, void (*fn) (void *), void *arg);

@@ -47,6 +47,8 @@ struct _http_server_t {
     void *ready_arg;
     void (*commit_fn) (void *);
     void *commit_arg;
+    http_guard_fn *guard;
+    http_filter_fn *filter;
     int port;
     metric_t *unmatched;
     metric_t *too_large;

@@ -306,6 +306,8 @@ http_reply_text (http_req_t *req, int status, const char *content_type, const ch
 void
 http_reply_json (http_req_t *req, int status, cJSON *json)
 {
+    if (json && req->srv->filter && req->actor.hidden)
+        req->srv->filter (&req->actor, json);
     char *text = json ? json_print (json) : NULL;
     cJSON_Delete (json);
     if (!text) {

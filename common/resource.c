@@ -6,6 +6,7 @@
 //  handlers in resource_http.c, CSV in resource_csv.c; what they share is
 //  in resource_internal.h.
 #include "resource_internal.h"
+#include "access.h"
 #include "audit.h"
 #include "clock.h"
 #include "csv.h"
@@ -331,9 +332,17 @@ res_load (db_t *db, const resource_def_t *def, const actor_t *actor, const char 
 }
 
 bool
-resource_field_visible (const field_def_t *f, const actor_t *actor)
+resource_field_visible (const resource_def_t *def, const field_def_t *f, const actor_t *actor)
 {
-    return !f->read_roles || !actor || actor->is_bridge || (actor->role & f->read_roles);
+    if (!actor || actor->is_bridge)
+        return true;
+    if (f->read_roles && !(actor->role & f->read_roles))
+        return false;
+    if (!actor->hidden)
+        return true;
+    char qualified[128];
+    snprintf (qualified, sizeof qualified, "%s.%s", def->name, f->name);
+    return !access_hides (actor, f->name) && !access_hides (actor, qualified);
 }
 
 void
@@ -342,8 +351,9 @@ resource_redact (const resource_def_t *def, const actor_t *actor, cJSON *rec)
     if (!rec || !actor || actor->is_bridge)
         return;
     for (const field_def_t *f = def->fields; f->name; f++)
-        if (!resource_field_visible (f, actor))
+        if (!resource_field_visible (def, f, actor))
             cJSON_DeleteItemFromObject (rec, f->name);
+    access_strip (actor, rec);
 }
 
 err_t

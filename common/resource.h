@@ -238,11 +238,14 @@ bool
 const cJSON *
     resource_write_body (http_req_t *req, const resource_def_t *def, const char *what);
 
-//  Whether actor may see field f (f->read_roles; no actor, the bridge: yes).
+//  Whether actor may see field f of def: f->read_roles, and no field class
+//  hidden from the actor covers it (common/access.h: by name, or as
+//  "<def>.<field>"). No actor, the bridge: yes.
 bool
-    resource_field_visible (const field_def_t *f, const actor_t *actor);
+    resource_field_visible (const resource_def_t *def, const field_def_t *f, const actor_t *actor);
 
-//  Remove from rec the fields of def that actor may not see.
+//  Remove from rec the fields of def that actor may not see, and every
+//  member anywhere in it (lines, computed members) of a hidden field class.
 void
     resource_redact (const resource_def_t *def, const actor_t *actor, cJSON *rec);
 

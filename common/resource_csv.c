@@ -2,6 +2,7 @@
 //  rows as creates and updates in one transaction with a report of the
 //  rejected rows.
 #include "resource_internal.h"
+#include "access.h"
 #include "audit.h"
 #include "clock.h"
 #include "csv.h"
@@ -92,7 +93,7 @@ s_export_line (resource_export_t *self, bool *failed)
         for (int i = 0; res_meta[i]; i++)
             csv_write_field (out, res_meta[i], i == 0);
         for (const field_def_t *f = self->def->fields; f->name; f++)
-            if (resource_field_visible (f, actor))
+            if (resource_field_visible (self->def, f, actor))
                 csv_write_field (out, f->name, false);
     }
     else {
@@ -108,10 +109,11 @@ s_export_line (resource_export_t *self, bool *failed)
             return false;
         }
         cJSON *rec = resource_row_json (self->db, self->def, self->st, 0);
+        access_strip (actor, rec);    //  members of hidden classes inside lists
         for (int i = 0; res_meta[i]; i++)
             s_csv_value (out, cJSON_GetObjectItem (rec, res_meta[i]), i == 0);
         for (const field_def_t *f = self->def->fields; f->name; f++)
-            if (resource_field_visible (f, actor))
+            if (resource_field_visible (self->def, f, actor))
                 s_csv_value (out, cJSON_GetObjectItem (rec, f->name), false);
         cJSON_Delete (rec);
     }
@@ -303,6 +305,12 @@ resource_import_csv (db_t *db, const resource_def_t *def, const actor_t *actor, 
         }
         if (f->flags & (F_REMOTE | F_SYSTEM))
             continue;
+        if (!resource_field_visible (def, f, actor)) {
+            //  What the actor may not see, it may not set (common/access.h).
+            err_set (err, ERR_FORBIDDEN, r.fields[i], "you may not see %s, so you may not import it", r.fields[i]);
+            csv_reader_free (&r);
+            return err->code;
+        }
         cols[i] = f;
         if (def->external_key && strcmp (f->name, def->external_key) == 0)
             key_col = i;

@@ -211,7 +211,7 @@ s_list_arg (void *arg, const char *key, const char *value)
         q->failed = true;
         return false;
     }
-    if (!resource_field_visible (f, http_actor (q->req))) {
+    if (!resource_field_visible (def, f, http_actor (q->req))) {
         err_set (&q->err, ERR_FORBIDDEN, key, "your role may not see %s", key);
         q->failed = true;
         return false;
@@ -340,7 +340,7 @@ res_list (http_req_t *req)
         http_reply_errorf (req, ERR_INVALID, "sort", "sort must name a sortable field, '-' first for descending");
         return;
     }
-    if (sort_field && !resource_field_visible (sort_field, actor)) {
+    if (sort_field && !resource_field_visible (def, sort_field, actor)) {
         http_reply_errorf (req, ERR_FORBIDDEN, "sort", "your role may not see %s", sort_field->name);
         return;
     }

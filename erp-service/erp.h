@@ -337,6 +337,7 @@ err_t alloc_apply (db_t *db, const actor_t *actor, const alloc_source_t *src,
 err_t payables_setup (service_t *svc, err_info_t *err);
 err_t statements_setup (service_t *svc, err_info_t *err);
 err_t people_setup (service_t *svc, err_info_t *err);
+err_t access_rules_setup (service_t *svc, err_info_t *err);
 
 extern const resource_def_t erp_employees;
 extern const resource_def_t erp_leave;

@@ -2,6 +2,7 @@
 //  runs once, in its own transaction; a new change is a new entry at the
 //  end of the list under a new name, never an edit.
 #include "erp.h"
+#include "access.h"
 #include "mailer.h"
 
 #define META                                                                             \
@@ -249,5 +250,6 @@ const db_migration_t erp_migrations[] = {
     { "erp.books.1", s_books1 },
     { "erp.people.1", s_people1 },
     { "mail.1", mailer_migration_sql },
+    { "access.1", access_migration_sql },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

@@ -3,8 +3,11 @@
 // follows the API's role lists (docs/erp-api.md): the warehouse reads stock,
 // picking lists and shipments, never a price, cost, amount or balance.
 
-import { start } from '/common/shell.js';
-import { ROLES } from './lib.js';
+import { start, currentUser } from '/common/shell.js';
+import { ROLES, loadAccess } from './lib.js';
+
+// Every screen loads with the user's limits by level fresh (lib.js loadAccess).
+const screen = (r) => ({ ...r, load: async () => { await loadAccess(currentUser()); return r.load(); } });
 
 start({
   app: 'erp',
@@ -26,6 +29,7 @@ start({
     { path: '/reports', label: 'nav.reports', roles: ROLES.finance },
     { path: '/employees', label: 'nav.employees' },
     { path: '/leave', label: 'nav.leave' },
+    { path: '/access', label: 'nav.access', roles: ['admin'] },
   ],
   routes: [
     { path: '/stock', area: 'stock', load: () => import('./stock.js') },
@@ -55,7 +59,8 @@ start({
     { path: '/reports/:name', area: 'reports', roles: ROLES.finance, load: () => import('./reports.js') },
     { path: '/employees', area: 'people', load: () => import('./employees.js') },
     { path: '/leave', area: 'people', load: () => import('./leave.js') },
-  ],
+    { path: '/access', area: 'access', roles: ['admin'], load: () => import('./access.js') },
+  ].map(screen),
 });
 
 // A wide table scrolls sideways inside its .table-wrap on a phone: such a

@@ -25,9 +25,24 @@ export function can(user, list) {
   return !!user && list.includes(user.role);
 }
 
-// Whether the user may see prices, costs and amounts at all.
+// What the user's employee level hides and denies (GET
+// /api/v1/access_rules/mine), kept on the user: app.js asks again before
+// every screen, so an admin's change shows at the next screen.
+export async function loadAccess(user) {
+  if (!user) return null;
+  user.access = await api.get('/access_rules/mine').catch(() => user.access || { level: null, hidden: [], denied: [] });
+  return user.access;
+}
+
+// Whether a field class ("prices", "customer_finance") is hidden from the user.
+export function hides(user, cls) {
+  return !!(user && user.access && user.access.hidden.includes(cls));
+}
+
+// Whether the user may see prices, costs and amounts at all: by role, and
+// unless the level hides them.
 export function seesMoney(user) {
-  return can(user, ROLES.priced);
+  return can(user, ROLES.priced) && !hides(user, 'prices');
 }
 
 const cache = new Map();

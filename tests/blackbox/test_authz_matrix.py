@@ -224,6 +224,9 @@ ERP = {
     "POST /api/v1/periods/{period}/close": E_BOOKS, "POST /api/v1/periods/{period}/reopen": E_ADMIN,
     "GET /api/v1/reports/payables_aging": E_ACC, "GET /api/v1/reports/profit_and_loss": E_ACC,
     "GET /api/v1/reports/balance_sheet": E_ACC,
+    # the table of what each employee level may do: admins only
+    "GET /api/v1/access_rules": E_ADMIN, "PATCH /api/v1/access_rules": E_ADMIN,
+    "GET /api/v1/access_rules/mine": E_ALL,
 }
 
 #  --- bridge: docs/bridge.md, admin everything, viewer reads ---------------
