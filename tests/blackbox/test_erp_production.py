@@ -118,8 +118,16 @@ def test_made_product_from_bom_to_shipped_order_with_its_cost_in_the_journal(sho
     assert {(x["account"], x["debit_minor"], x["credit_minor"]) for e in ship for x in e["lines"]} == {
         ("5000", 9000, 0), ("1200", 0, 9000)}
     # statements agree with the trial balance
-    bs = erp.api("GET", "/api/v1/reports/balance_sheet")
-    assert bs.status_code == 200, bs.text
+    bs = erp.api("GET", "/api/v1/reports/balance_sheet").json()
+    assert bs["balanced"] is True and bs["unclassified_minor"] == 0, bs
+    assert bs["assets"]["total_minor"] == bs["liabilities_and_equity_minor"], bs
+    pl = erp.api("GET", "/api/v1/reports/profit_and_loss").json()
+    exp = {a["account"]: a["amount_minor"] for a in pl["expenses"]["accounts"]}
+    assert exp["5300"] == -2100 and exp["5000"] == 9000, pl
+    # the records and their events reach the bridge's snapshot
+    page = erp.command({"op": "snapshot", "entity": "work_order", "after_id": None, "max": 10},
+                       until=lambda m: True)[-1]
+    assert page["op"] == "snapshot_page" and [x["id"] for x in page["items"]] == [wo["id"]], page
 
 
 def test_two_level_bom_and_the_short_sub_assembly_named(shop):
