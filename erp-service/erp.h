@@ -78,6 +78,10 @@ void aging_add (cJSON *obj, const int64_t sums[AGING_BUCKETS]);
 //  bytes); false (and id "") if there is none.
 bool erp_find_id (db_t *db, const char *table, const char *column, const char *value, char *id);
 
+//  The default warehouse, the oldest active one, into id (ID_LEN bytes);
+//  false (and id "") if there is none.
+bool erp_default_warehouse (db_t *db, char *id);
+
 //  Book one stock move of product in warehouse (quantity signed: + in,
 //  - out) in the caller's transaction, keeping the level and its alerts
 //  current and publishing erp.stock.level_changed. kind is receipt,

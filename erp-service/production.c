@@ -321,19 +321,6 @@ production_open_quantity (db_t *db, const char *product_id, const char *warehous
     return v;
 }
 
-bool
-production_default_warehouse (db_t *db, char *id)
-{
-    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM warehouses WHERE archived = 0 AND active = 1"
-                                    " ORDER BY created_at, id LIMIT 1");
-    id[0] = '\0';
-    if (st && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    if (st)
-        sqlite3_reset (st);
-    return *id != '\0';
-}
-
 //  A planned work order follows its product's active bill: its bill,
 //  components (required for its quantity), operation cost, production
 //  time, default warehouse, due date (today + production time) and start
@@ -400,7 +387,7 @@ s_wo_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, 
     char wh[ID_LEN];
     const char *w = json_str (rec, "warehouse_id");
     if (!w) {
-        if (!production_default_warehouse (db, wh))
+        if (!erp_default_warehouse (db, wh))
             return err_set (err, ERR_RULE, "warehouse_id", "there is no active warehouse");
         s_set_str (rec, "warehouse_id", wh);
     }

@@ -27,9 +27,6 @@ int64_t production_need (int64_t quantity, int64_t per_unit, int64_t scrap_perce
 //  The sku of an active product into sku; false if there is none.
 bool production_sku (db_t *db, const char *product_id, char *sku, size_t size);
 
-//  The oldest active warehouse into id (ID_LEN); false if there is none.
-bool production_default_warehouse (db_t *db, char *id);
-
 //  While on, a write of a work order skips its planning rules (the steps
 //  set what they change themselves). Per thread.
 void production_stepping (bool on);

@@ -34,14 +34,6 @@ s_components (const cJSON *wo)
     return list;
 }
 
-static int64_t
-s_int (const cJSON *obj, const char *key)
-{
-    int64_t v = 0;
-    json_int (obj, key, &v);
-    return v;
-}
-
 //  Write the step's patch (consumed) to the work order with event verb,
 //  and answer with the order as the actor may see it.
 static err_t
@@ -58,19 +50,49 @@ s_write (db_t *db, const actor_t *actor, const char *id, int64_t version, cJSON 
     return rc;
 }
 
-//  The work order as stored, whoever asks (the warehouse starts and
-//  finishes without seeing costs). Caller owns *out.
-static err_t
-s_load (db_t *db, const cJSON *rec, cJSON **out, err_info_t *err)
-{
-    return resource_get (db, &erp_work_orders, NULL, json_str (rec, "id"), out, err);
-}
-
 static bool
 s_is (const cJSON *wo, const char *status)
 {
     const char *s = json_str (wo, "status");
     return s && strcmp (s, status) == 0;
+}
+
+//  ERR_RULE unless the work order is status: "only a <status> work order
+//  can <what>".
+static err_t
+s_need (const cJSON *rec, const char *status, const char *what, err_info_t *err)
+{
+    if (s_is (rec, status))
+        return ERR_OK;
+    return err_set (err, ERR_RULE, "status", "only a %s work order can %s (it is %s)", status, what,
+                    json_str (rec, "status"));
+}
+
+//  The work order as stored, whoever asks (the warehouse starts and
+//  finishes without seeing costs), and a copy of its components to change.
+//  Caller owns both.
+static err_t
+s_open (db_t *db, const cJSON *rec, cJSON **wo, cJSON **components, err_info_t *err)
+{
+    err_t rc = resource_get (db, &erp_work_orders, NULL, json_str (rec, "id"), wo, err);
+    *components = rc == ERR_OK ? s_components (*wo) : NULL;
+    return rc;
+}
+
+//  The patch of a step that reaches status, stamped now in at (NULL: no
+//  stamp), with the components (consumed).
+static cJSON *
+s_patch (const char *status, const char *at, cJSON *components)
+{
+    char now[CLOCK_TEXT_LEN];
+    cJSON *patch = cJSON_CreateObject ();
+    if (components)
+        cJSON_AddItemToObject (patch, "components", components);
+    if (status)
+        cJSON_AddStringToObject (patch, "status", status);
+    if (at)
+        cJSON_AddStringToObject (patch, at, clock_format (clock_now_ms (), now, sizeof now));
+    return patch;
 }
 
 //  POST /api/v1/work_orders/{id}/release: reserve every component in the
@@ -81,15 +103,13 @@ s_release (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, co
            cJSON **out, err_info_t *err)
 {
     (void) body;
-    if (!s_is (rec, "planned"))
-        return err_set (err, ERR_RULE, "status", "only a planned work order can be released (it is %s)",
-                        json_str (rec, "status"));
-    cJSON *wo = NULL;
-    err_t rc = s_load (db, rec, &wo, err);
+    cJSON *wo = NULL, *components = NULL;
+    err_t rc = s_need (rec, "planned", "be released", err);
+    if (rc == ERR_OK)
+        rc = s_open (db, rec, &wo, &components, err);
     if (rc != ERR_OK)
         return rc;
     const char *wh = json_str (wo, "warehouse_id");
-    cJSON *components = s_components (wo);
     char shortage[512] = "";
     size_t used = 0;
     int nshort = 0;
@@ -97,7 +117,7 @@ s_release (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, co
     cJSON_ArrayForEach (c, components)
     {
         const char *pid = json_str (c, "product_id");
-        int64_t required = s_int (c, "required"), available = stock_available (db, pid, wh);
+        int64_t required = json_int_or (c, "required", 0), available = stock_available (db, pid, wh);
         if (available >= required)
             continue;
         char extra[96] = "";
@@ -120,7 +140,7 @@ s_release (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, co
     {
         if (rc != ERR_OK)
             break;
-        int64_t required = s_int (c, "required");
+        int64_t required = json_int_or (c, "required", 0);
         rc = stock_reserve (db, actor, json_str (c, "product_id"), wh, required, err);
         cJSON_ReplaceItemInObject (c, "reserved", cJSON_CreateNumber ((double) required));
     }
@@ -129,12 +149,8 @@ s_release (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, co
         cJSON_Delete (components);
         return rc;
     }
-    char now[CLOCK_TEXT_LEN];
-    cJSON *patch = cJSON_CreateObject ();
-    cJSON_AddItemToObject (patch, "components", components);
-    cJSON_AddStringToObject (patch, "status", "released");
-    cJSON_AddStringToObject (patch, "released_at", clock_format (clock_now_ms (), now, sizeof now));
-    return s_write (db, actor, json_str (rec, "id"), version, patch, "released", out, err);
+    return s_write (db, actor, json_str (rec, "id"), version,
+                    s_patch ("released", "released_at", components), "released", out, err);
 }
 
 //  POST /api/v1/work_orders/{id}/start: the work begins.
@@ -143,14 +159,11 @@ s_start (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, cons
          cJSON **out, err_info_t *err)
 {
     (void) body;
-    if (!s_is (rec, "released"))
-        return err_set (err, ERR_RULE, "status", "only a released work order can start (it is %s)",
-                        json_str (rec, "status"));
-    char now[CLOCK_TEXT_LEN];
-    cJSON *patch = cJSON_CreateObject ();
-    cJSON_AddStringToObject (patch, "status", "started");
-    cJSON_AddStringToObject (patch, "started_at", clock_format (clock_now_ms (), now, sizeof now));
-    return s_write (db, actor, json_str (rec, "id"), version, patch, "started", out, err);
+    err_t rc = s_need (rec, "released", "start", err);
+    if (rc != ERR_OK)
+        return rc;
+    return s_write (db, actor, json_str (rec, "id"), version, s_patch ("started", "started_at", NULL),
+                    "started", out, err);
 }
 
 //  The made product's cost after quantity more units worth value arrived:
@@ -180,30 +193,29 @@ static err_t
 s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, const cJSON *body,
           cJSON **out, err_info_t *err)
 {
-    if (!s_is (rec, "started"))
-        return err_set (err, ERR_RULE, "status", "only a started work order can be finished (it is %s)",
-                        json_str (rec, "status"));
-    int64_t total = s_int (rec, "quantity"), done = s_int (rec, "finished_quantity"),
+    err_t rc = s_need (rec, "started", "be finished", err);
+    if (rc != ERR_OK)
+        return rc;
+    int64_t total = json_int_or (rec, "quantity", 0), done = json_int_or (rec, "finished_quantity", 0),
             quantity = total - done;
     const cJSON *q = cJSON_GetObjectItem (body, "quantity");
     if (q && (!json_is_int (q, &quantity) || quantity < 1 || quantity > total - done))
         return err_set (err, ERR_INVALID, "quantity", "quantity must be a whole number from 1 to %lld",
                         (long long) (total - done));
-    cJSON *wo = NULL;
-    err_t rc = s_load (db, rec, &wo, err);
+    cJSON *wo = NULL, *components = NULL;
+    rc = s_open (db, rec, &wo, &components, err);
     if (rc != ERR_OK)
         return rc;
     const char *wh = json_str (wo, "warehouse_id"), *number = json_str (wo, "number"),
                *id = json_str (wo, "id"), *product = json_str (wo, "product_id");
-    cJSON *components = s_components (wo);
     bool last = done + quantity == total;
     int64_t value = 0;
     cJSON *c;
     cJSON_ArrayForEach (c, components)
     {
         const char *pid = json_str (c, "product_id");
-        int64_t per = s_int (c, "per_unit"), scrap = s_int (c, "scrap_percent"),
-                consumed = s_int (c, "consumed"), required = s_int (c, "required");
+        int64_t per = json_int_or (c, "per_unit", 0), scrap = json_int_or (c, "scrap_percent", 0),
+                consumed = json_int_or (c, "consumed", 0), required = json_int_or (c, "required", 0);
         int64_t share = last ? required - consumed
                              : production_need (done + quantity, per, scrap) - consumed;
         if (share > required - consumed)
@@ -222,16 +234,16 @@ s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
         }
         cJSON_ReplaceItemInObject (c, "consumed", cJSON_CreateNumber ((double) (consumed + share)));
         cJSON_ReplaceItemInObject (c, "reserved",
-                                   cJSON_CreateNumber ((double) (s_int (c, "reserved") - share)));
+                                   cJSON_CreateNumber ((double) (json_int_or (c, "reserved", 0) - share)));
     }
-    int64_t op = 0, absorbed = 0, material = s_int (wo, "material_cost_minor") + value,
+    int64_t op = 0, absorbed = 0, material = json_int_or (wo, "material_cost_minor", 0) + value,
             absorbed_total = 0;
     if (rc == ERR_OK
-        && (__builtin_mul_overflow (s_int (wo, "operation_cost_minor"), quantity, &op)
+        && (__builtin_mul_overflow (json_int_or (wo, "operation_cost_minor", 0), quantity, &op)
             || op > PRODUCTION_MAX_VALUE))
         rc = err_set (err, ERR_RULE, "quantity", "the operation cost is too large");
     absorbed = op;
-    absorbed_total = s_int (wo, "absorbed_cost_minor") + absorbed;
+    absorbed_total = json_int_or (wo, "absorbed_cost_minor", 0) + absorbed;
     //  What was on hand before, for the average cost: all warehouses.
     int64_t on_hand = db_scalar_int (db, "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels"
                                          " WHERE product_id = ?1", product, 0);
@@ -255,18 +267,12 @@ s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
         cJSON_Delete (components);
         return rc;
     }
-    char now[CLOCK_TEXT_LEN];
-    cJSON *patch = cJSON_CreateObject ();
-    cJSON_AddItemToObject (patch, "components", components);
+    cJSON *patch = s_patch (last ? "finished" : NULL, last ? "finished_at" : NULL, components);
     json_add_int (patch, "finished_quantity", done + quantity);
     json_add_int (patch, "material_cost_minor", material);
     json_add_int (patch, "absorbed_cost_minor", absorbed_total);
     json_add_int (patch, "unit_cost_minor",
                   (material + absorbed_total + (done + quantity) / 2) / (done + quantity));
-    if (last) {
-        cJSON_AddStringToObject (patch, "status", "finished");
-        cJSON_AddStringToObject (patch, "finished_at", clock_format (clock_now_ms (), now, sizeof now));
-    }
     return s_write (db, actor, json_str (rec, "id"), version, patch, "completed", out, err);
 }
 
@@ -280,15 +286,13 @@ s_cancel (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
     if (!s_is (rec, "planned") && !s_is (rec, "released") && !s_is (rec, "started"))
         return err_set (err, ERR_RULE, "status", "a %s work order cannot be cancelled",
                         json_str (rec, "status"));
-    cJSON *wo = NULL;
-    err_t rc = s_load (db, rec, &wo, err);
+    cJSON *wo = NULL, *components = NULL, *c;
+    err_t rc = s_open (db, rec, &wo, &components, err);
     if (rc != ERR_OK)
         return rc;
-    cJSON *components = s_components (wo);
-    cJSON *c;
     cJSON_ArrayForEach (c, components)
     {
-        int64_t reserved = s_int (c, "reserved");
+        int64_t reserved = json_int_or (c, "reserved", 0);
         if (reserved > 0 && !s_is (wo, "planned"))
             rc = stock_reserve (db, actor, json_str (c, "product_id"), json_str (wo, "warehouse_id"),
                                 -reserved, err);
@@ -301,10 +305,8 @@ s_cancel (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
         cJSON_Delete (components);
         return rc;
     }
-    cJSON *patch = cJSON_CreateObject ();
-    cJSON_AddItemToObject (patch, "components", components);
-    cJSON_AddStringToObject (patch, "status", "cancelled");
-    return s_write (db, actor, json_str (rec, "id"), version, patch, "cancelled", out, err);
+    return s_write (db, actor, json_str (rec, "id"), version, s_patch ("cancelled", NULL, components),
+                    "cancelled", out, err);
 }
 
 static const char *const s_finish_keys[] = { "quantity", NULL };
@@ -328,7 +330,7 @@ static void
 s_suggest (cJSON *items, const cJSON *p, const char *wh, int64_t available, int64_t waiting,
            int64_t open, int64_t quantity, const char *reason)
 {
-    int64_t rq = s_int (p, "reorder_qty"), days = s_int (p, "production_days");
+    int64_t rq = json_int_or (p, "reorder_qty", 0), days = json_int_or (p, "production_days", 0);
     char date[16];
     cJSON *it = cJSON_CreateObject ();
     cJSON_AddStringToObject (it, "product_id", json_str (p, "id"));
@@ -339,7 +341,7 @@ s_suggest (cJSON *items, const cJSON *p, const char *wh, int64_t available, int6
     json_add_int (it, "available", available);
     json_add_int (it, "waiting_demand", waiting);
     json_add_int (it, "open_work_orders", open);
-    json_add_int (it, "reorder_point", s_int (p, "reorder_point"));
+    json_add_int (it, "reorder_point", json_int_or (p, "reorder_point", 0));
     json_add_int (it, "reorder_qty", rq);
     json_add_int (it, "production_days", days);
     json_add_int (it, "suggested_quantity", quantity > rq ? quantity : rq);
@@ -395,7 +397,7 @@ s_suggestions (db_t *db)
             if (ww > wa + wo)
                 s_suggest (items, p, w->valuestring, wa, ww, wo, ww - wa - wo, "backorders");
         }
-        int64_t rp = s_int (p, "reorder_point");
+        int64_t rp = json_int_or (p, "reorder_point", 0);
         if (waiting == 0 && rp > 0 && available + open < rp && cJSON_GetArraySize (warehouses) > 0)
             s_suggest (items, p, cJSON_GetArrayItem (warehouses, 0)->valuestring, available, 0, open,
                        rp - available - open, "reorder_point");
@@ -476,7 +478,7 @@ s_from_suggestions (http_req_t *req)
         char notes[128];
         snprintf (notes, sizeof notes, "suggested (%s)", json_str (it, "reason"));
         rc = production_plan (db, http_actor (req), json_str (it, "product_id"),
-                              json_str (it, "warehouse_id"), s_int (it, "suggested_quantity"),
+                              json_str (it, "warehouse_id"), json_int_or (it, "suggested_quantity", 0),
                               json_str (it, "due_on"), notes, &wo, &err);
         if (rc != ERR_OK)
             break;
