@@ -371,13 +371,21 @@ s_wo_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, 
         int64_t per = 0, scrap = 0;
         json_int (c, "quantity", &per);
         json_int (c, "scrap_percent", &scrap);
+        int64_t need = production_need (quantity, per, scrap);
+        if (need > PRODUCTION_MAX_NEED) {
+            err_set (err, ERR_RULE, "quantity", "%s would need %lld of %s: more than any stock", sku,
+                     (long long) need, json_str (c, "sku"));
+            cJSON_Delete (components);
+            cJSON_Delete (boms);
+            return ERR_RULE;
+        }
         cJSON *wc = cJSON_CreateObject ();
         cJSON_AddStringToObject (wc, "product_id", json_str (c, "product_id"));
         cJSON_AddStringToObject (wc, "sku", json_str (c, "sku"));
         json_add_int (wc, "per_unit", per);
         json_add_int (wc, "scrap_percent", scrap);
         cJSON_AddBoolToObject (wc, "made", production_days (db, json_str (c, "product_id")) >= 0);
-        json_add_int (wc, "required", production_need (quantity, per, scrap));
+        json_add_int (wc, "required", need);
         json_add_int (wc, "reserved", 0);
         json_add_int (wc, "consumed", 0);
         cJSON_AddItemToArray (components, wc);

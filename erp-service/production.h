@@ -5,13 +5,15 @@
 #define PRODUCTION_H
 
 #include "erp.h"
+#include "json.h"
 
 #define PRODUCTION_MAX_QTY 1000000000LL     //  a work order's quantity
 #define PRODUCTION_MAX_PER 1000000          //  a component's quantity per unit
 #define PRODUCTION_MAX_COMPONENTS 100
 #define PRODUCTION_MAX_DEPTH 32             //  levels of sub-assemblies looked through
 #define PRODUCTION_MAX_SEEN 512             //  products looked through for a cycle
-#define PRODUCTION_MAX_VALUE 1000000000000000LL
+#define PRODUCTION_MAX_NEED 10000000000LL   //  what a level may hold (stock.c)
+#define PRODUCTION_MAX_VALUE JSON_INT_MAX   //  money a work order adds up
 
 //  Who plans: bills of materials, work orders, release and cancel.
 #define PRODUCTION_PLANNERS ROLES_LEAD

@@ -244,6 +244,8 @@ s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
         rc = err_set (err, ERR_RULE, "quantity", "the operation cost is too large");
     absorbed = op;
     absorbed_total = json_int_or (wo, "absorbed_cost_minor", 0) + absorbed;
+    if (rc == ERR_OK && (material > PRODUCTION_MAX_VALUE - absorbed_total))
+        rc = err_set (err, ERR_RULE, "quantity", "the work order's cost is too large");
     //  What was on hand before, for the average cost: all warehouses.
     int64_t on_hand = db_scalar_int (db, "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels"
                                          " WHERE product_id = ?1", product, 0);

@@ -184,6 +184,14 @@ def test_cycles_are_refused(shop):
     assert_error(erp.api("POST", "/api/v1/boms", json={"product_id": table["id"], "components": [comp(top, 2)]}),
                  409, field="product_id")
     assert len(list_all(erp, "boms", params={"product_id": table["id"]})) == 1
+    # a new version: the old one deactivated first, the new one is the bill
+    old = list_all(erp, "boms", params={"product_id": table["id"]})[0]
+    r = erp.api("PATCH", "/api/v1/boms/" + old["id"], json={"active": False})
+    assert r.status_code == 200, r.text
+    new = bom(erp, table, [comp(top, 1), comp(leg, 4)], name="v2")
+    wo = work_order(erp, table, 1)
+    assert wo["bom_id"] == new["id"] and {x["sku"] for x in wo["components"]} == {"TOP", "LEG"}
+    assert_error(erp.api("PATCH", "/api/v1/boms/" + old["id"], json={"active": True}), 409, field="product_id")
 
 
 def test_short_components_refused_on_release_with_the_shortfall(shop):
@@ -288,8 +296,14 @@ def test_bad_input_changes_nothing(shop):
         ({"product_id": table["id"], "quantity": 1, "warehouse_id": missing}, 422, "warehouse_id"),
         ({"product_id": table["id"], "quantity": 1, "status": "finished"}, 400, "status"),
         ({"product_id": table["id"], "quantity": 1, "due_on": "tomorrow"}, 400, "due_on"),
+        ({"product_id": table["id"], "quantity": 10 ** 10}, 400, "quantity"),
     ]:
         assert_error(erp.api("POST", "/api/v1/work_orders", json=body), status, field=field)
+    huge = product(erp, "HUGE")
+    bom(erp, huge, [comp(leg, 1000000, scrap=100)])
+    e = assert_error(erp.api("POST", "/api/v1/work_orders", json={"product_id": huge["id"], "quantity": 10 ** 9}),
+                     422, field="quantity")
+    assert "more than any stock" in e["message"]
     assert list_all(erp, "work_orders") == []
     assert_error(erp.api("POST", "/api/v1/work_orders/%s/release" % missing), 404)
     receive(erp, leg["id"], w["id"], 5)
