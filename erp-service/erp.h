@@ -379,6 +379,11 @@ int production_days (db_t *db, const char *product_id);
 //  still produce in warehouse (NULL: every warehouse).
 int64_t production_open_quantity (db_t *db, const char *product_id, const char *warehouse_id);
 
+//  What planned work orders in warehouse (NULL: every warehouse) need of
+//  product as a component (their components are reserved on release: from
+//  then on it is reserved stock, not demand).
+int64_t production_component_demand (db_t *db, const char *product_id, const char *warehouse_id);
+
 //  Create a planned work order of quantity (> 0) of a made product in
 //  warehouse (NULL: the default one), due on due_on (YYYY-MM-DD; NULL:
 //  today + its production time), in the caller's transaction; notes may

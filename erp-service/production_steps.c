@@ -327,10 +327,12 @@ static const resource_verb_t s_verbs[] = {
 //  --- suggestions ---
 
 //  Add a suggestion of quantity of product (p: id, sku, name, reorder
-//  point and quantity, production days) in warehouse wh to items.
+//  point and quantity, production days) in warehouse wh to items: what
+//  orders wait for (waiting), what planned work orders need of it
+//  (dependent), what is available and what open work orders will make.
 static void
 s_suggest (cJSON *items, const cJSON *p, const char *wh, int64_t available, int64_t waiting,
-           int64_t open, int64_t quantity, const char *reason)
+           int64_t dependent, int64_t open, int64_t quantity, const char *reason)
 {
     int64_t rq = json_int_or (p, "reorder_qty", 0), days = json_int_or (p, "production_days", 0);
     char date[16];
@@ -342,6 +344,7 @@ s_suggest (cJSON *items, const cJSON *p, const char *wh, int64_t available, int6
     cJSON_AddStringToObject (it, "reason", reason);
     json_add_int (it, "available", available);
     json_add_int (it, "waiting_demand", waiting);
+    json_add_int (it, "dependent_demand", dependent);
     json_add_int (it, "open_work_orders", open);
     json_add_int (it, "reorder_point", json_int_or (p, "reorder_point", 0));
     json_add_int (it, "reorder_qty", rq);
@@ -353,10 +356,12 @@ s_suggest (cJSON *items, const cJSON *p, const char *wh, int64_t available, int6
 }
 
 //  Work-order suggestions: for each made product, each warehouse where
-//  confirmed orders wait for more than is available plus what open work
-//  orders there will make (reason "backorders"); else, a product below its
-//  reorder point over all warehouses, counting open work orders, in the
-//  default warehouse (reason "reorder_point"). Caller owns the array.
+//  confirmed orders wait for it (reason "backorders") and planned work
+//  orders need it as a sub-assembly (reason "work_orders" when no order
+//  waits) more than is available plus what open work orders there will
+//  make; else, a product below its reorder point over all warehouses,
+//  counting open work orders, in the default warehouse (reason
+//  "reorder_point"). Caller owns the array.
 static cJSON *
 s_suggestions (db_t *db)
 {
@@ -394,15 +399,17 @@ s_suggestions (db_t *db)
         {
             int64_t wa = stock_available (db, pid, w->valuestring),
                     wo = production_open_quantity (db, pid, w->valuestring),
-                    ww = orders_waiting (db, pid, w->valuestring);
-            available += wa, open += wo, waiting += ww;
-            if (ww > wa + wo)
-                s_suggest (items, p, w->valuestring, wa, ww, wo, ww - wa - wo, "backorders");
+                    ww = orders_waiting (db, pid, w->valuestring),
+                    wd = production_component_demand (db, pid, w->valuestring);
+            available += wa, open += wo, waiting += ww + wd;
+            if (ww + wd > wa + wo)
+                s_suggest (items, p, w->valuestring, wa, ww, wd, wo, ww + wd - wa - wo,
+                           ww > 0 ? "backorders" : "work_orders");
         }
         int64_t rp = json_int_or (p, "reorder_point", 0);
         if (waiting == 0 && rp > 0 && available + open < rp && cJSON_GetArraySize (warehouses) > 0)
-            s_suggest (items, p, cJSON_GetArrayItem (warehouses, 0)->valuestring, available, 0, open,
-                       rp - available - open, "reorder_point");
+            s_suggest (items, p, cJSON_GetArrayItem (warehouses, 0)->valuestring, available, 0, 0,
+                       open, rp - available - open, "reorder_point");
     }
     cJSON_Delete (products);
     cJSON_Delete (warehouses);
@@ -438,9 +445,40 @@ s_named (const cJSON *ids, const cJSON *it)
     return false;
 }
 
+//  Plan a work order for each suggestion (of the products named: ids,
+//  NULL for all; or of reason, NULL for any) into made; *n gets how many.
+static err_t
+s_plan_round (db_t *db, const actor_t *actor, const cJSON *ids, const char *reason, cJSON *made,
+              int *n, err_info_t *err)
+{
+    cJSON *suggestions = s_suggestions (db);
+    err_t rc = ERR_OK;
+    const cJSON *it;
+    *n = 0;
+    cJSON_ArrayForEach (it, suggestions)
+    {
+        if (!s_named (ids, it) || (reason && strcmp (reason, json_str (it, "reason")) != 0))
+            continue;
+        cJSON *wo = NULL;
+        char notes[128];
+        snprintf (notes, sizeof notes, "suggested (%s)", json_str (it, "reason"));
+        rc = production_plan (db, actor, json_str (it, "product_id"), json_str (it, "warehouse_id"),
+                              json_int_or (it, "suggested_quantity", 0), json_str (it, "due_on"),
+                              notes, &wo, err);
+        if (rc != ERR_OK)
+            break;
+        resource_redact (&erp_work_orders, actor, wo);
+        cJSON_AddItemToArray (made, wo);
+        (*n)++;
+    }
+    cJSON_Delete (suggestions);
+    return rc;
+}
+
 //  POST /api/v1/work_orders/from_suggestions {"product_ids"?: [...]}: a
 //  planned work order for each suggestion (of the products named), due
-//  when its production time allows.
+//  when its production time allows; then, level by level, for the
+//  sub-assemblies those work orders need and nothing else provides.
 static void
 s_from_suggestions (http_req_t *req)
 {
@@ -466,28 +504,14 @@ s_from_suggestions (http_req_t *req)
     else
         ids = NULL;
     db_t *db = http_db (req);
-    cJSON *suggestions = s_suggestions (db), *out = cJSON_CreateObject ();
+    cJSON *out = cJSON_CreateObject ();
     cJSON *made = cJSON_AddArrayToObject (out, "work_orders");
     err_info_t err;
     err_clear (&err);
-    err_t rc = ERR_OK;
-    const cJSON *it;
-    cJSON_ArrayForEach (it, suggestions)
-    {
-        if (!s_named (ids, it))
-            continue;
-        cJSON *wo = NULL;
-        char notes[128];
-        snprintf (notes, sizeof notes, "suggested (%s)", json_str (it, "reason"));
-        rc = production_plan (db, http_actor (req), json_str (it, "product_id"),
-                              json_str (it, "warehouse_id"), json_int_or (it, "suggested_quantity", 0),
-                              json_str (it, "due_on"), notes, &wo, &err);
-        if (rc != ERR_OK)
-            break;
-        resource_redact (&erp_work_orders, http_actor (req), wo);
-        cJSON_AddItemToArray (made, wo);
-    }
-    cJSON_Delete (suggestions);
+    int n = 0;
+    err_t rc = s_plan_round (db, http_actor (req), ids, NULL, made, &n, &err);
+    for (int depth = 0; rc == ERR_OK && n > 0 && depth < PRODUCTION_MAX_DEPTH; depth++)
+        rc = s_plan_round (db, http_actor (req), NULL, "work_orders", made, &n, &err);
     if (rc != ERR_OK) {
         cJSON_Delete (out);
         http_reply_error (req, &err);

@@ -225,6 +225,7 @@ export default async function render(root, ctx) {
       { key: 'warehouse', label: t('production.warehouse'), render: (s) => whLabel(whs, s.warehouse_id) },
       { key: 'reason', label: t('production.reason'), render: (s) => tEnum('production.reason', s.reason) },
       { key: 'waiting', label: t('production.waiting'), num: true, render: (s) => num(s.waiting_demand) },
+      { key: 'dependent', label: t('production.dependent'), num: true, render: (s) => num(s.dependent_demand) },
       { key: 'available', label: t('production.available'), num: true, render: (s) => num(s.available) },
       { key: 'open', label: t('production.open_work_orders'), num: true, render: (s) => num(s.open_work_orders) },
       { key: 'suggested', label: t('production.suggested'), num: true, render: (s) => h('strong', null, num(s.suggested_quantity)) },

@@ -157,6 +157,41 @@ def test_two_level_bom_and_the_short_sub_assembly_named(shop):
     assert level(erp, frame["id"], w["id"])["on_hand"] == 0
 
 
+def test_an_order_for_a_two_level_product_plans_both_levels_and_ships(shop):
+    """Suggestions count what planned work orders need of a sub-assembly:
+    one call plans the table and the frames it needs; frames, then tables,
+    then the order ships."""
+    erp, w, leg, top, table = shop
+    frame = product(erp, "FRAME", cost_minor=0)
+    bom(erp, frame, [comp(leg, 4)], operation_cost_minor=100, production_days=1)
+    bom(erp, table, [comp(frame, 1), comp(top, 1)], operation_cost_minor=500, production_days=2)
+    receive(erp, leg["id"], w["id"], 8)
+    receive(erp, top["id"], w["id"], 2)
+    c = create(erp, "customers", {"name": "Two levels"})
+    o = create(erp, "orders", {"customer_id": c["id"], "lines": [{"sku": "TABLE", "quantity": 2}]})
+    assert erp.api("POST", "/api/v1/orders/%s/confirm" % o["id"]).status_code == 200
+    r = erp.api("POST", "/api/v1/work_orders/from_suggestions", json={"product_ids": [table["id"]]})
+    assert r.status_code == 201, r.text
+    made = {x["sku"]: x for x in r.json()["work_orders"]}
+    assert {k: v["quantity"] for k, v in made.items()} == {"TABLE": 2, "FRAME": 2}
+    assert made["FRAME"]["notes"] == "suggested (work_orders)"
+    assert erp.api("GET", "/api/v1/work_orders/suggestions").json()["items"] == []
+    e = assert_error(erp.api("POST", "/api/v1/work_orders/%s/release" % made["TABLE"]["id"]), 422, field="components")
+    assert "FRAME short 2" in e["message"] and "2 on open work orders" in e["message"]
+    for sku in ("FRAME", "TABLE"):
+        wo = step(erp, step(erp, get(erp, "work_orders", made[sku]["id"]), "release"), "start")
+        wo = step(erp, wo, "finish")
+        assert wo["status"] == "finished"
+    assert get(erp, "work_orders", made["TABLE"]["id"])["unit_cost_minor"] == 4 * 200 + 100 + 1500 + 500
+    lv = level(erp, table["id"], w["id"])
+    assert (lv["on_hand"], lv["reserved"]) == (2, 2)
+    r = erp.api("POST", "/api/v1/orders/%s/ship" % o["id"], json={})
+    assert r.status_code == 201, r.text
+    assert get(erp, "orders", o["id"])["status"] == "shipped"
+    cogs = [x for e in list_all(erp, "journal", params={"kind": "shipment"}) for x in e["lines"] if x["account"] == "5000"]
+    assert sum(x["debit_minor"] for x in cogs) == 2 * 2900
+
+
 def test_cycles_are_refused(shop):
     erp, w, leg, top, table = shop
     frame = product(erp, "FRAME")
