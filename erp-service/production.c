@@ -36,11 +36,14 @@ s_set_int (cJSON *obj, const char *key, int64_t value)
     json_add_int (obj, key, value);
 }
 
-
 static const field_def_t s_bom_component_fields[] = {
     { .name = "product_id", .type = FT_TEXT, .flags = F_REQUIRED, .max = 64 },
     { .name = "sku", .type = FT_TEXT, .max = 64 },
-    { .name = "quantity", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = PRODUCTION_MAX_PER },
+    { .name = "quantity",
+      .type = FT_INT,
+      .flags = F_REQUIRED,
+      .min = 1,
+      .max = PRODUCTION_MAX_PER },
     { .name = "scrap_percent", .type = FT_INT, .min = 0, .max = 100, .def = "0" },
     { .name = "made", .type = FT_BOOL, .def = "false" },
     { NULL }
@@ -60,7 +63,12 @@ static const field_def_t s_bom_fields[] = {
       .max = 1000000000000,
       .def = "0",
       .read_roles = PRODUCTION_COST_READERS },
-    { .name = "production_days", .type = FT_INT, .flags = F_SORT, .min = 0, .max = 365, .def = "0" },
+    { .name = "production_days",
+      .type = FT_INT,
+      .flags = F_SORT,
+      .min = 0,
+      .max = 365,
+      .def = "0" },
     { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
     { .name = "estimated_unit_cost_minor",
       .type = FT_INT,
@@ -105,8 +113,9 @@ s_contains (db_t *db, const char *product, const char *target, char (*seen)[ID_L
     cJSON_ArrayForEach (c, components)
     {
         const char *pid = json_str (c, "product_id");
-        if (pid && (strcmp (pid, target) == 0
-                    || s_contains (db, pid, target, seen, nseen, depth + 1))) {
+        if (pid
+            && (strcmp (pid, target) == 0
+                || s_contains (db, pid, target, seen, nseen, depth + 1))) {
             found = true;
             break;
         }
@@ -157,8 +166,9 @@ s_bom_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
     }
     const char *id = json_str (rec, "id");
     if (cJSON_IsTrue (cJSON_GetObjectItem (rec, "active"))) {
-        sqlite3_stmt *st = db_stmt (db, "SELECT COUNT(*) FROM boms WHERE product_id = ?1"
-                                        " AND active = 1 AND archived = 0 AND id <> IFNULL(?2, '')");
+        sqlite3_stmt *st =
+            db_stmt (db, "SELECT COUNT(*) FROM boms WHERE product_id = ?1"
+                         " AND active = 1 AND archived = 0 AND id <> IFNULL(?2, '')");
         if (!st)
             return err_set (err, ERR_INTERNAL, NULL, "cannot read the bills of materials");
         sqlite3_bind_text (st, 1, product, -1, SQLITE_STATIC);
@@ -243,7 +253,11 @@ static const field_def_t s_wo_fields[] = {
       .ref = "products" },
     { .name = "sku", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER | F_SORT | F_SEARCH, .max = 64 },
     { .name = "warehouse_id", .type = FT_REF, .flags = F_FILTER, .ref = "warehouses" },
-    { .name = "quantity", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = PRODUCTION_MAX_QTY },
+    { .name = "quantity",
+      .type = FT_INT,
+      .flags = F_REQUIRED,
+      .min = 1,
+      .max = PRODUCTION_MAX_QTY },
     { .name = "finished_quantity", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
     { .name = "due_on", .type = FT_DATE, .flags = F_SORT | F_FILTER },
     { .name = "start_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT },
@@ -253,16 +267,29 @@ static const field_def_t s_wo_fields[] = {
       .choices = s_wo_statuses,
       .def = "\"planned\"" },
     { .name = "bom_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "boms" },
-    { .name = "components", .type = FT_LIST, .flags = F_SYSTEM, .sub = s_wo_component_fields,
+    { .name = "components",
+      .type = FT_LIST,
+      .flags = F_SYSTEM,
+      .sub = s_wo_component_fields,
       .def = "[]" },
-    { .name = "operation_cost_minor", .type = FT_INT, .flags = F_SYSTEM,
+    { .name = "operation_cost_minor",
+      .type = FT_INT,
+      .flags = F_SYSTEM,
       .read_roles = PRODUCTION_COST_READERS },
     { .name = "production_days", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "material_cost_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0",
+    { .name = "material_cost_minor",
+      .type = FT_INT,
+      .flags = F_SYSTEM,
+      .def = "0",
       .read_roles = PRODUCTION_COST_READERS },
-    { .name = "absorbed_cost_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0",
+    { .name = "absorbed_cost_minor",
+      .type = FT_INT,
+      .flags = F_SYSTEM,
+      .def = "0",
       .read_roles = PRODUCTION_COST_READERS },
-    { .name = "unit_cost_minor", .type = FT_INT, .flags = F_SYSTEM,
+    { .name = "unit_cost_minor",
+      .type = FT_INT,
+      .flags = F_SYSTEM,
       .read_roles = PRODUCTION_COST_READERS },
     { .name = "sales_order_id", .type = FT_REF, .flags = F_FILTER | F_IMMUTABLE, .ref = "orders" },
     { .name = "released_at", .type = FT_TIME, .flags = F_SYSTEM },
@@ -301,10 +328,12 @@ s_sum (db_t *db, const char *sql, const char *product_id, const char *warehouse_
 int64_t
 production_component_demand (db_t *db, const char *product_id, const char *warehouse_id)
 {
-    return s_sum (db, "SELECT IFNULL(SUM(json_extract(c.value, '$.required')), 0)"
-                      " FROM work_orders w, json_each(w.components) c"
-                      " WHERE w.status = 'planned' AND (?2 IS NULL OR w.warehouse_id = ?2)"
-                      " AND json_extract(c.value, '$.product_id') = ?1", product_id, warehouse_id);
+    return s_sum (db,
+                  "SELECT IFNULL(SUM(json_extract(c.value, '$.required')), 0)"
+                  " FROM work_orders w, json_each(w.components) c"
+                  " WHERE w.status = 'planned' AND (?2 IS NULL OR w.warehouse_id = ?2)"
+                  " AND json_extract(c.value, '$.product_id') = ?1",
+                  product_id, warehouse_id);
 }
 
 bool
@@ -325,16 +354,20 @@ production_sku (db_t *db, const char *product_id, char *sku, size_t size)
 int
 production_days (db_t *db, const char *product_id)
 {
-    return (int) db_scalar_int (db, "SELECT production_days FROM boms WHERE product_id = ?1"
-                                    " AND active = 1 AND archived = 0", product_id, -1);
+    return (int) db_scalar_int (db,
+                                "SELECT production_days FROM boms WHERE product_id = ?1"
+                                " AND active = 1 AND archived = 0",
+                                product_id, -1);
 }
 
 int64_t
 production_open_quantity (db_t *db, const char *product_id, const char *warehouse_id)
 {
-    return s_sum (db, "SELECT IFNULL(SUM(quantity - finished_quantity), 0) FROM work_orders"
-                      " WHERE product_id = ?1 AND status IN " PRODUCTION_OPEN
-                      " AND (?2 IS NULL OR warehouse_id = ?2)", product_id, warehouse_id);
+    return s_sum (db,
+                  "SELECT IFNULL(SUM(quantity - finished_quantity), 0) FROM work_orders"
+                  " WHERE product_id = ?1 AND status IN " PRODUCTION_OPEN
+                  " AND (?2 IS NULL OR warehouse_id = ?2)",
+                  product_id, warehouse_id);
 }
 
 //  A planned work order follows its product's active bill: its bill,
@@ -389,8 +422,8 @@ s_wo_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, 
         json_int (c, "scrap_percent", &scrap);
         int64_t need = production_need (quantity, per, scrap);
         if (need > PRODUCTION_MAX_NEED) {
-            err_set (err, ERR_RULE, "quantity", "%s would need %lld of %s: more than any stock", sku,
-                     (long long) need, json_str (c, "sku"));
+            err_set (err, ERR_RULE, "quantity", "%s would need %lld of %s: more than any stock",
+                     sku, (long long) need, json_str (c, "sku"));
             cJSON_Delete (components);
             cJSON_Delete (boms);
             return ERR_RULE;
@@ -428,7 +461,8 @@ s_wo_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, 
     s_set_str (rec, "start_on", clock_format_date (day - days * 86400000LL, date, sizeof date));
     if (!old) {
         char series[16], number[48], now[CLOCK_TEXT_LEN];
-        snprintf (series, sizeof series, "WO-%.4s", clock_format (clock_now_ms (), now, sizeof now));
+        snprintf (series, sizeof series, "WO-%.4s",
+                  clock_format (clock_now_ms (), now, sizeof now));
         rc = erp_next_number (db, series, number, sizeof number, err);
         if (rc != ERR_OK)
             return rc;

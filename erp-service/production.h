@@ -7,8 +7,8 @@
 #include "erp.h"
 #include "json.h"
 
-#define PRODUCTION_MAX_QTY 1000000000LL     //  a work order's quantity
-#define PRODUCTION_MAX_PER 1000000          //  a component's quantity per unit
+#define PRODUCTION_MAX_QTY 1000000000LL   //  a work order's quantity
+#define PRODUCTION_MAX_PER 1000000        //  a component's quantity per unit
 #define PRODUCTION_MAX_COMPONENTS 100
 #define PRODUCTION_MAX_DEPTH 32             //  levels of sub-assemblies looked through
 #define PRODUCTION_MAX_SEEN 512             //  products looked through for a cycle

@@ -117,18 +117,19 @@ s_release (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, co
     cJSON_ArrayForEach (c, components)
     {
         const char *pid = json_str (c, "product_id");
-        int64_t required = json_int_or (c, "required", 0), available = stock_available (db, pid, wh);
+        int64_t required = json_int_or (c, "required", 0),
+                available = stock_available (db, pid, wh);
         if (available >= required)
             continue;
         char extra[96] = "";
         if (cJSON_IsTrue (cJSON_GetObjectItem (c, "made")))
             snprintf (extra, sizeof extra, ", a sub-assembly: %lld on open work orders",
                       (long long) production_open_quantity (db, pid, wh));
-        used += (size_t) snprintf (shortage + used, used < sizeof shortage ? sizeof shortage - used : 0,
-                                   "%s%s short %lld (needs %lld, %lld available%s)",
-                                   nshort ? "; " : "", json_str (c, "sku"),
-                                   (long long) (required - available), (long long) required,
-                                   (long long) available, extra);
+        used +=
+            (size_t) snprintf (shortage + used, used < sizeof shortage ? sizeof shortage - used : 0,
+                               "%s%s short %lld (needs %lld, %lld available%s)", nshort ? "; " : "",
+                               json_str (c, "sku"), (long long) (required - available),
+                               (long long) required, (long long) available, extra);
         if (used >= sizeof shortage)
             used = sizeof shortage - 1;
         nshort++;
@@ -162,8 +163,8 @@ s_start (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, cons
     err_t rc = s_need (rec, "released", "start", err);
     if (rc != ERR_OK)
         return rc;
-    return s_write (db, actor, json_str (rec, "id"), version, s_patch ("started", "started_at", NULL),
-                    "started", out, err);
+    return s_write (db, actor, json_str (rec, "id"), version,
+                    s_patch ("started", "started_at", NULL), "started", out, err);
 }
 
 //  The made product's cost after quantity more units worth value arrived:
@@ -172,7 +173,8 @@ static err_t
 s_average_cost (db_t *db, const actor_t *actor, const char *product_id, int64_t on_hand,
                 int64_t quantity, int64_t value, err_info_t *err)
 {
-    int64_t cost = db_scalar_int (db, "SELECT cost_minor FROM products WHERE id = ?1", product_id, 0);
+    int64_t cost =
+        db_scalar_int (db, "SELECT cost_minor FROM products WHERE id = ?1", product_id, 0);
     __int128 total = (__int128) on_hand * cost + value, units = (__int128) on_hand + quantity;
     int64_t average = (int64_t) ((total + units / 2) / units);
     if (average == cost)
@@ -196,11 +198,12 @@ s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
     err_t rc = s_need (rec, "started", "be finished", err);
     if (rc != ERR_OK)
         return rc;
-    int64_t total = json_int_or (rec, "quantity", 0), done = json_int_or (rec, "finished_quantity", 0),
-            quantity = total - done;
+    int64_t total = json_int_or (rec, "quantity", 0),
+            done = json_int_or (rec, "finished_quantity", 0), quantity = total - done;
     const cJSON *q = cJSON_GetObjectItem (body, "quantity");
     if (q && (!json_is_int (q, &quantity) || quantity < 1 || quantity > total - done))
-        return err_set (err, ERR_INVALID, "quantity", "quantity must be a whole number from 1 to %lld",
+        return err_set (err, ERR_INVALID, "quantity",
+                        "quantity must be a whole number from 1 to %lld",
                         (long long) (total - done));
     cJSON *wo = NULL, *components = NULL;
     rc = s_open (db, rec, &wo, &components, err);
@@ -215,9 +218,10 @@ s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
     {
         const char *pid = json_str (c, "product_id");
         int64_t per = json_int_or (c, "per_unit", 0), scrap = json_int_or (c, "scrap_percent", 0),
-                consumed = json_int_or (c, "consumed", 0), required = json_int_or (c, "required", 0);
-        int64_t share = last ? required - consumed
-                             : production_need (done + quantity, per, scrap) - consumed;
+                consumed = json_int_or (c, "consumed", 0),
+                required = json_int_or (c, "required", 0);
+        int64_t share =
+            last ? required - consumed : production_need (done + quantity, per, scrap) - consumed;
         if (share > required - consumed)
             share = required - consumed;
         if (share <= 0)
@@ -227,14 +231,14 @@ s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
             break;
         int64_t cost = db_scalar_int (db, "SELECT cost_minor FROM products WHERE id = ?1", pid, 0),
                 part;
-        if (__builtin_mul_overflow (cost, share, &part) || __builtin_add_overflow (value, part, &value)
-            || value > PRODUCTION_MAX_VALUE) {
+        if (__builtin_mul_overflow (cost, share, &part)
+            || __builtin_add_overflow (value, part, &value) || value > PRODUCTION_MAX_VALUE) {
             rc = err_set (err, ERR_RULE, "quantity", "the components' value is too large");
             break;
         }
         cJSON_ReplaceItemInObject (c, "consumed", cJSON_CreateNumber ((double) (consumed + share)));
-        cJSON_ReplaceItemInObject (c, "reserved",
-                                   cJSON_CreateNumber ((double) (json_int_or (c, "reserved", 0) - share)));
+        cJSON_ReplaceItemInObject (
+            c, "reserved", cJSON_CreateNumber ((double) (json_int_or (c, "reserved", 0) - share)));
     }
     int64_t op = 0, absorbed = 0, material = json_int_or (wo, "material_cost_minor", 0) + value,
             absorbed_total = 0;
@@ -247,8 +251,10 @@ s_finish (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
     if (rc == ERR_OK && (material > PRODUCTION_MAX_VALUE - absorbed_total))
         rc = err_set (err, ERR_RULE, "quantity", "the work order's cost is too large");
     //  What was on hand before, for the average cost: all warehouses.
-    int64_t on_hand = db_scalar_int (db, "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels"
-                                         " WHERE product_id = ?1", product, 0);
+    int64_t on_hand = db_scalar_int (db,
+                                     "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels"
+                                     " WHERE product_id = ?1",
+                                     product, 0);
     if (rc == ERR_OK) {
         journal_line_t l[2] = { { ACC_WIP, value, 0 }, { ACC_INVENTORY, 0, value } };
         rc = journal_post (db, actor, "consumption", number, id, l, 2, err);
@@ -296,8 +302,8 @@ s_cancel (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
     {
         int64_t reserved = json_int_or (c, "reserved", 0);
         if (reserved > 0 && !s_is (wo, "planned"))
-            rc = stock_reserve (db, actor, json_str (c, "product_id"), json_str (wo, "warehouse_id"),
-                                -reserved, err);
+            rc = stock_reserve (db, actor, json_str (c, "product_id"),
+                                json_str (wo, "warehouse_id"), -reserved, err);
         if (rc != ERR_OK)
             break;
         cJSON_ReplaceItemInObject (c, "reserved", cJSON_CreateNumber (0));
@@ -307,19 +313,26 @@ s_cancel (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, con
         cJSON_Delete (components);
         return rc;
     }
-    return s_write (db, actor, json_str (rec, "id"), version, s_patch ("cancelled", NULL, components),
-                    "cancelled", out, err);
+    return s_write (db, actor, json_str (rec, "id"), version,
+                    s_patch ("cancelled", NULL, components), "cancelled", out, err);
 }
 
 static const char *const s_finish_keys[] = { "quantity", NULL };
 
 static const resource_verb_t s_verbs[] = {
-    { .verb = "release", .fn = s_release, .roles = PRODUCTION_PLANNERS,
+    { .verb = "release",
+      .fn = s_release,
+      .roles = PRODUCTION_PLANNERS,
       .denied = "release work orders" },
     { .verb = "start", .fn = s_start, .roles = PRODUCTION_WORKERS, .denied = "start work orders" },
-    { .verb = "finish", .fn = s_finish, .roles = PRODUCTION_WORKERS, .keys = s_finish_keys,
+    { .verb = "finish",
+      .fn = s_finish,
+      .roles = PRODUCTION_WORKERS,
+      .keys = s_finish_keys,
       .denied = "finish work orders" },
-    { .verb = "cancel", .fn = s_cancel, .roles = PRODUCTION_PLANNERS,
+    { .verb = "cancel",
+      .fn = s_cancel,
+      .roles = PRODUCTION_PLANNERS,
       .denied = "cancel work orders" },
     { NULL }
 };
@@ -350,8 +363,8 @@ s_suggest (cJSON *items, const cJSON *p, const char *wh, int64_t available, int6
     json_add_int (it, "reorder_qty", rq);
     json_add_int (it, "production_days", days);
     json_add_int (it, "suggested_quantity", quantity > rq ? quantity : rq);
-    cJSON_AddStringToObject (it, "due_on",
-                             clock_format_date (clock_now_ms () + days * 86400000LL, date, sizeof date));
+    cJSON_AddStringToObject (
+        it, "due_on", clock_format_date (clock_now_ms () + days * 86400000LL, date, sizeof date));
     cJSON_AddItemToArray (items, it);
 }
 
@@ -367,10 +380,11 @@ s_suggestions (db_t *db)
 {
     cJSON *items = cJSON_CreateArray (), *products = cJSON_CreateArray (),
           *warehouses = cJSON_CreateArray ();
-    sqlite3_stmt *st = db_stmt (db, "SELECT p.id, p.sku, p.name, p.reorder_point, p.reorder_qty,"
-                                    " b.production_days FROM products p JOIN boms b ON b.product_id"
-                                    " = p.id AND b.active = 1 AND b.archived = 0 WHERE p.archived = 0"
-                                    " AND p.active = 1 ORDER BY p.sku LIMIT 1000");
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT p.id, p.sku, p.name, p.reorder_point, p.reorder_qty,"
+                     " b.production_days FROM products p JOIN boms b ON b.product_id"
+                     " = p.id AND b.active = 1 AND b.archived = 0 WHERE p.archived = 0"
+                     " AND p.active = 1 ORDER BY p.sku LIMIT 1000");
     while (st && sqlite3_step (st) == SQLITE_ROW) {
         cJSON *p = cJSON_CreateObject ();
         cJSON_AddStringToObject (p, "id", (const char *) sqlite3_column_text (st, 0));
@@ -422,7 +436,8 @@ s_suggestions_route (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     if (!actor || !(actor->role & PRODUCTION_PLANNERS)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see work-order suggestions");
+        http_reply_errorf (req, ERR_FORBIDDEN, NULL,
+                           "your role may not see work-order suggestions");
         return;
     }
     static const char *const args[] = { NULL };
@@ -441,7 +456,8 @@ s_named (const cJSON *ids, const cJSON *it)
     if (!ids)
         return true;
     const cJSON *id;
-    cJSON_ArrayForEach (id, ids) if (strcmp (id->valuestring, json_str (it, "product_id")) == 0) return true;
+    cJSON_ArrayForEach (id, ids) if (strcmp (id->valuestring, json_str (it, "product_id"))
+                                     == 0) return true;
     return false;
 }
 
@@ -488,7 +504,8 @@ s_from_suggestions (http_req_t *req)
     const cJSON *member;
     cJSON_ArrayForEach (member, body) if (strcmp (member->string, "product_ids") != 0)
     {
-        http_reply_errorf (req, ERR_INVALID, member->string, "%s is not taken here", member->string);
+        http_reply_errorf (req, ERR_INVALID, member->string, "%s is not taken here",
+                           member->string);
         return;
     }
     const cJSON *ids = cJSON_GetObjectItem (body, "product_ids");
@@ -497,7 +514,8 @@ s_from_suggestions (http_req_t *req)
         const cJSON *id;
         cJSON_ArrayForEach (id, ids) ok = ok && cJSON_IsString (id);
         if (!ok) {
-            http_reply_errorf (req, ERR_INVALID, "product_ids", "product_ids must be a list of ids");
+            http_reply_errorf (req, ERR_INVALID, "product_ids",
+                               "product_ids must be a list of ids");
             return;
         }
     }
