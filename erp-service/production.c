@@ -186,14 +186,15 @@ s_bom_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
 }
 
 //  What one unit costs by the bill: each component at its cost (with its
-//  scrap), plus the operation cost; null if too large.
+//  scrap), plus the operation cost; null if too large. And which
+//  components are made here now.
 static void
 s_bom_decorate (db_t *db, cJSON *rec)
 {
     int64_t op = 0;
     json_int (rec, "operation_cost_minor", &op);
     __int128 total = (__int128) op * 100;
-    const cJSON *c;
+    cJSON *c;
     cJSON_ArrayForEach (c, cJSON_GetObjectItem (rec, "components"))
     {
         int64_t q = 0, s = 0;
@@ -201,6 +202,9 @@ s_bom_decorate (db_t *db, cJSON *rec)
         json_int (c, "scrap_percent", &s);
         int64_t cost = db_scalar_int (db, "SELECT cost_minor FROM products WHERE id = ?1",
                                       json_str (c, "product_id"), 0);
+        //  Whether it is a sub-assembly now, not when the bill was saved.
+        cJSON_ReplaceItemInObject (
+            c, "made", cJSON_CreateBool (production_days (db, json_str (c, "product_id")) >= 0));
         total += (__int128) cost * q * (100 + s);
     }
     total = (total + 50) / 100;

@@ -122,7 +122,7 @@ s_release (db_t *db, const actor_t *actor, const cJSON *rec, int64_t version, co
         if (available >= required)
             continue;
         char extra[96] = "";
-        if (cJSON_IsTrue (cJSON_GetObjectItem (c, "made")))
+        if (production_days (db, pid) >= 0)
             snprintf (extra, sizeof extra, ", a sub-assembly: %lld on open work orders",
                       (long long) production_open_quantity (db, pid, wh));
         used +=

@@ -163,8 +163,10 @@ def test_an_order_for_a_two_level_product_plans_both_levels_and_ships(shop):
     then the order ships."""
     erp, w, leg, top, table = shop
     frame = product(erp, "FRAME", cost_minor=0)
+    tb = bom(erp, table, [comp(frame, 1), comp(top, 1)], operation_cost_minor=500, production_days=2)
+    assert tb["components"][0]["made"] is False
     bom(erp, frame, [comp(leg, 4)], operation_cost_minor=100, production_days=1)
-    bom(erp, table, [comp(frame, 1), comp(top, 1)], operation_cost_minor=500, production_days=2)
+    assert get(erp, "boms", tb["id"])["components"][0]["made"] is True     # a sub-assembly now
     receive(erp, leg["id"], w["id"], 8)
     receive(erp, top["id"], w["id"], 2)
     c = create(erp, "customers", {"name": "Two levels"})
