@@ -160,6 +160,13 @@ json_int (const cJSON *obj, const char *key, int64_t *out)
     return json_is_int (cJSON_GetObjectItemCaseSensitive (obj, key), out);
 }
 
+int64_t
+json_int_or (const cJSON *obj, const char *key, int64_t def)
+{
+    int64_t v;
+    return json_int (obj, key, &v) ? v : def;
+}
+
 bool
 json_add_int (cJSON *obj, const char *key, int64_t value)
 {

@@ -29,6 +29,10 @@ const char *
 bool
     json_int (const cJSON *obj, const char *key, int64_t *out);
 
+//  Integer member key of obj as json_int reads it, else def.
+int64_t
+    json_int_or (const cJSON *obj, const char *key, int64_t def);
+
 //  Whether the len bytes of text are well-formed UTF-8 (RFC 3629: no
 //  overlong forms, surrogates or code points past U+10FFFF).
 bool

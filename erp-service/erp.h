@@ -78,6 +78,10 @@ void aging_add (cJSON *obj, const int64_t sums[AGING_BUCKETS]);
 //  bytes); false (and id "") if there is none.
 bool erp_find_id (db_t *db, const char *table, const char *column, const char *value, char *id);
 
+//  The default warehouse, the oldest active one, into id (ID_LEN bytes);
+//  false (and id "") if there is none.
+bool erp_default_warehouse (db_t *db, char *id);
+
 //  Book one stock move of product in warehouse (quantity signed: + in,
 //  - out) in the caller's transaction, keeping the level and its alerts
 //  current and publishing erp.stock.level_changed. kind is receipt,
@@ -98,6 +102,17 @@ err_t stock_receive_at_cost (db_t *db, const actor_t *actor, const char *product
 err_t stock_ship (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
                   int64_t quantity, const char *reference, err_info_t *err);
 
+//  Consume quantity (> 0) of a component reserved in warehouse for a work
+//  order: on hand and reserved both go down by it (a consumption move;
+//  production.c posts its value). The same with stock_produce: a
+//  production move receiving quantity (> 0) of a made product.
+err_t stock_consume (db_t *db, const actor_t *actor, const char *product_id,
+                     const char *warehouse_id, int64_t quantity, const char *reference,
+                     err_info_t *err);
+err_t stock_produce (db_t *db, const actor_t *actor, const char *product_id,
+                     const char *warehouse_id, int64_t quantity, const char *reference,
+                     err_info_t *err);
+
 //  Change the reserved quantity of a level by quantity (signed), keeping
 //  0 <= reserved <= on hand (ERR_RULE otherwise).
 err_t stock_reserve (db_t *db, const actor_t *actor, const char *product_id,
@@ -108,7 +123,8 @@ err_t stock_reserve (db_t *db, const actor_t *actor, const char *product_id,
 err_t stock_recheck (db_t *db, const actor_t *actor, const char *product_id,
                      const char *warehouse_id, err_info_t *err);
 
-//  Replenishment suggestions: active products whose available stock (all
+//  Replenishment suggestions (purchases): active bought products (made
+//  products get work-order suggestions instead, production.c) whose available stock (all
 //  warehouses) is under the reorder point, each {product_id, sku, name,
 //  reorder_point, reorder_qty, available, supplier_id, waiting_demand,
 //  suggested_quantity}. Caller owns the array.
@@ -182,6 +198,7 @@ err_t invoices_overdue_sweep (db_t *db, const actor_t *actor, int *notified, err
 #define ACC_CASH "1000"
 #define ACC_RECEIVABLES "1100"
 #define ACC_INVENTORY "1200"
+#define ACC_WIP "1300"
 #define ACC_PAYABLES "2000"
 #define ACC_GRNI "2100"
 #define ACC_TAX "2200"
@@ -192,6 +209,7 @@ err_t invoices_overdue_sweep (db_t *db, const actor_t *actor, int *notified, err
 #define ACC_COGS "5000"
 #define ACC_ADJUST "5100"
 #define ACC_PRICE_VARIANCE "5200"
+#define ACC_ABSORBED "5300"
 #define ACC_EXPENSES "6000"
 
 //  An account of the chart: code, name, type (asset, liability, equity,
@@ -338,6 +356,43 @@ err_t payables_setup (service_t *svc, err_info_t *err);
 err_t statements_setup (service_t *svc, err_info_t *err);
 err_t people_setup (service_t *svc, err_info_t *err);
 err_t access_rules_setup (service_t *svc, err_info_t *err);
+
+//  --- production (production.c, production_steps.c) ---
+
+//  SQL over a product id x: true when the product is made here (it has an
+//  active bill of materials).
+#define PRODUCTION_MADE(x)                                                                        \
+    "EXISTS (SELECT 1 FROM boms b WHERE b.product_id = " x " AND b.active = 1 AND b.archived = 0)"
+
+//  The work order statuses that are still to be produced.
+#define PRODUCTION_OPEN "('planned', 'released', 'started')"
+
+extern const resource_def_t erp_boms;
+extern const resource_def_t erp_work_orders;
+
+err_t production_setup (service_t *svc, err_info_t *err);
+
+//  The production time in days of a made product (its active bill of
+//  materials), -1 if the product is not made here.
+int production_days (db_t *db, const char *product_id);
+
+//  What open work orders of product (planned, released, started) will
+//  still produce in warehouse (NULL: every warehouse).
+int64_t production_open_quantity (db_t *db, const char *product_id, const char *warehouse_id);
+
+//  What planned work orders in warehouse (NULL: every warehouse) need of
+//  product as a component (their components are reserved on release: from
+//  then on it is reserved stock, not demand).
+int64_t production_component_demand (db_t *db, const char *product_id, const char *warehouse_id);
+
+//  Create a planned work order of quantity (> 0) of a made product in
+//  warehouse (NULL: the default one), due on due_on (YYYY-MM-DD; NULL:
+//  today + its production time), in the caller's transaction; notes may
+//  be NULL. ERR_RULE when the product is not made. Caller owns *out (may
+//  be NULL).
+err_t production_plan (db_t *db, const actor_t *actor, const char *product_id,
+                       const char *warehouse_id, int64_t quantity, const char *due_on,
+                       const char *notes, cJSON **out, err_info_t *err);
 
 extern const resource_def_t erp_employees;
 extern const resource_def_t erp_leave;

@@ -27,6 +27,7 @@ static const journal_account_t s_chart[] = {
     { ACC_CASH, "Cash and bank", "asset" },
     { ACC_RECEIVABLES, "Accounts receivable", "asset" },
     { ACC_INVENTORY, "Inventory", "asset" },
+    { ACC_WIP, "Work in progress", "asset" },
     { ACC_PAYABLES, "Accounts payable", "liability" },
     { ACC_GRNI, "Goods received not invoiced", "liability" },
     { ACC_TAX, "Tax payable", "liability" },
@@ -37,6 +38,7 @@ static const journal_account_t s_chart[] = {
     { ACC_COGS, "Cost of goods sold", "expense" },
     { ACC_ADJUST, "Inventory adjustments", "expense" },
     { ACC_PRICE_VARIANCE, "Purchase price variance", "expense" },
+    { ACC_ABSORBED, "Production cost absorbed", "expense" },
     { ACC_EXPENSES, "Operating expenses", "expense" },
     { NULL, NULL, NULL },
 };

@@ -1,6 +1,6 @@
 //  numbers: what every area uses to name records: the id of a row by one
-//  of its keys, and gap-free numbers per series (SO-2026-000001) from the
-//  counters table, in the caller's transaction.
+//  of its keys, the default warehouse, and gap-free numbers per series
+//  (SO-2026-000001) from the counters table, in the caller's transaction.
 #include "erp.h"
 #include "series.h"
 
@@ -16,4 +16,17 @@ err_t
 erp_next_number (db_t *db, const char *series, char *out, size_t size, err_info_t *err)
 {
     return series_next (db, series, out, size, err);
+}
+
+bool
+erp_default_warehouse (db_t *db, char *id)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM warehouses WHERE archived = 0 AND active = 1"
+                                    " ORDER BY created_at, id LIMIT 1");
+    id[0] = '\0';
+    if (st && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    if (st)
+        sqlite3_reset (st);
+    return *id != '\0';
 }

@@ -12,20 +12,6 @@
 
 //  --- confirming and reserving ---
 
-//  The default warehouse: the oldest active one.
-static bool
-s_default_warehouse (db_t *db, char *id)
-{
-    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM warehouses WHERE archived = 0 AND active = 1"
-                                    " ORDER BY created_at, id LIMIT 1");
-    id[0] = '\0';
-    if (st && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    if (st)
-        sqlite3_reset (st);
-    return *id != '\0';
-}
-
 //  Reserve for each line of order what the warehouse has available.
 //  *short_out gets whether some quantity still waits.
 static err_t
@@ -159,7 +145,7 @@ orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if
     const char *w = json_str (order, "warehouse_id");
     if (w)
         snprintf (wh, sizeof wh, "%s", w);
-    else if (!s_default_warehouse (db, wh))
+    else if (!erp_default_warehouse (db, wh))
         return err_set (err, ERR_RULE, "warehouse_id", "there is no active warehouse to ship from");
     bool waiting;
     rc = s_reserve_order (db, actor, id, wh, &waiting, err);

@@ -237,6 +237,27 @@ static const char s_people1[] =
     "CREATE INDEX leave_requests_created ON leave_requests (created_at, id);"
     "CREATE INDEX leave_requests_employee ON leave_requests (employee_id, starts_on);";
 
+//  Production (issue 12): bills of materials (one active per product, a
+//  unique index as the last guard) and work orders.
+static const char s_production1[] =
+    "CREATE TABLE boms (" META ", product_id TEXT NOT NULL REFERENCES products(id), sku TEXT,"
+    "  name TEXT, components TEXT NOT NULL, operation_cost_minor INTEGER NOT NULL,"
+    "  production_days INTEGER NOT NULL, active INTEGER NOT NULL, estimated_unit_cost_minor INTEGER,"
+    "  notes TEXT);"
+    "CREATE INDEX boms_created ON boms (created_at, id);"
+    "CREATE UNIQUE INDEX boms_active ON boms (product_id) WHERE active = 1 AND archived = 0;"
+    "CREATE TABLE work_orders (" META ", number TEXT UNIQUE,"
+    "  product_id TEXT NOT NULL REFERENCES products(id), sku TEXT,"
+    "  warehouse_id TEXT REFERENCES warehouses(id), quantity INTEGER NOT NULL,"
+    "  finished_quantity INTEGER NOT NULL DEFAULT 0, due_on TEXT, start_on TEXT, status TEXT NOT NULL,"
+    "  bom_id TEXT REFERENCES boms(id), components TEXT NOT NULL, operation_cost_minor INTEGER,"
+    "  production_days INTEGER, material_cost_minor INTEGER NOT NULL DEFAULT 0,"
+    "  absorbed_cost_minor INTEGER NOT NULL DEFAULT 0, unit_cost_minor INTEGER,"
+    "  sales_order_id TEXT REFERENCES orders(id), released_at TEXT, started_at TEXT,"
+    "  finished_at TEXT, notes TEXT, CHECK (finished_quantity BETWEEN 0 AND quantity));"
+    "CREATE INDEX work_orders_created ON work_orders (created_at, id);"
+    "CREATE INDEX work_orders_open ON work_orders (product_id, status, warehouse_id);";
+
 //  erp.db's migrations by name, in the order they were added (common/db.h);
 //  a new one goes at the end, under a new name.
 const db_migration_t erp_migrations[] = {
@@ -251,5 +272,6 @@ const db_migration_t erp_migrations[] = {
     { "erp.people.1", s_people1 },
     { "mail.1", mailer_migration_sql },
     { "access.1", access_migration_sql },
+    { "erp.production.1", s_production1 },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

@@ -48,7 +48,8 @@ const resource_def_t erp_stock_levels = {
 };
 
 static const char *const s_move_kinds[] = { "receipt",     "shipment",     "adjustment",
-                                            "transfer_in", "transfer_out", NULL };
+                                            "transfer_in", "transfer_out", "consumption",
+                                            "production",  NULL };
 
 static const field_def_t s_move_fields[] = {
     { .name = "product_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "products" },
@@ -411,7 +412,7 @@ s_post (db_t *db, const actor_t *actor, const char *product_id, const char *kind
     else if (strcmp (kind, "adjustment") == 0)
         l[1].account = ACC_ADJUST;
     else
-        return ERR_OK;   //  transfers keep their value
+        return ERR_OK;   //  transfers keep their value; production posts its own (production.c)
     if (quantity > 0) {
         l[0].debit = value;
         l[1].credit = value;
@@ -477,6 +478,22 @@ stock_ship (db_t *db, const actor_t *actor, const char *product_id, const char *
             int64_t quantity, const char *reference, err_info_t *err)
 {
     return s_book (db, actor, product_id, warehouse_id, "shipment", -quantity, -quantity, -1, NULL,
+                   reference, err);
+}
+
+err_t
+stock_consume (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
+               int64_t quantity, const char *reference, err_info_t *err)
+{
+    return s_book (db, actor, product_id, warehouse_id, "consumption", -quantity, -quantity, -1,
+                   NULL, reference, err);
+}
+
+err_t
+stock_produce (db_t *db, const actor_t *actor, const char *product_id, const char *warehouse_id,
+               int64_t quantity, const char *reference, err_info_t *err)
+{
+    return s_book (db, actor, product_id, warehouse_id, "production", quantity, 0, -1, NULL,
                    reference, err);
 }
 
@@ -661,7 +678,8 @@ stock_suggestions (db_t *db)
                                     "p.supplier_id, IFNULL(SUM(l.available), 0) AS av"
                                     " FROM products p LEFT JOIN stock_levels l ON l.product_id = "
                                     "p.id WHERE p.archived = 0 AND p.active = 1"
-                                    " AND p.reorder_point > 0 GROUP BY p.id HAVING av < "
+                                    " AND p.reorder_point > 0 AND NOT " PRODUCTION_MADE ("p.id")
+                                    " GROUP BY p.id HAVING av < "
                                     "p.reorder_point ORDER BY p.sku LIMIT 1000");
     if (!st)
         return items;

@@ -227,6 +227,13 @@ ERP = {
     # the table of what each employee level may do: admins only
     "GET /api/v1/access_rules": E_ADMIN, "PATCH /api/v1/access_rules": E_ADMIN,
     "GET /api/v1/access_rules/mine": E_ALL,
+    # production: everyone reads (the warehouse without costs), ops managers
+    # and admins plan, release and cancel, the warehouse starts and finishes
+    **_erp_resource("boms", E_ALL, E_OPS),
+    **_erp_resource("work_orders", E_ALL, E_OPS, archive=False),
+    "POST /api/v1/work_orders/{id}/release": E_OPS, "POST /api/v1/work_orders/{id}/cancel": E_OPS,
+    "POST /api/v1/work_orders/{id}/start": E_WH, "POST /api/v1/work_orders/{id}/finish": E_WH,
+    "GET /api/v1/work_orders/suggestions": E_OPS, "POST /api/v1/work_orders/from_suggestions": E_OPS,
 }
 
 #  --- bridge: docs/bridge.md, admin everything, viewer reads ---------------
@@ -564,6 +571,9 @@ class ErpWorld(World):
         sb = create(svc, "supplier_bills", {"purchase_order_id": bought["id"], "supplier_ref": "MX-BILL"})
         sp = create(svc, "supplier_payments", {"supplier_id": s["id"], "amount_minor": 10, "reference": "MX-SPAY"})
         emp = create(svc, "employees", {"name": "Matrix Employee"})
+        bm = create(svc, "boms", {"product_id": p["id"], "components": [
+            {"product_id": product(svc, "MX-PART")["id"], "quantity": 1}]})
+        wo = create(svc, "work_orders", {"product_id": p["id"], "quantity": 1})
         lv = create(svc, "leave_requests", {"employee_id": emp["id"], "starts_on": "2999-01-04", "ends_on": "2999-01-08"})
 
         def first(name):
@@ -574,7 +584,7 @@ class ErpWorld(World):
             "customers": c["id"], "suppliers": s["id"], "products": p["id"], "warehouses": w["id"],
             "orders": o["id"], "invoices": inv.json()["id"], "payments": pm["id"],
             "purchase_orders": po["id"], "supplier_bills": sb["id"], "supplier_payments": sp["id"],
-            "employees": emp["id"], "leave_requests": lv["id"],
+            "employees": emp["id"], "leave_requests": lv["id"], "boms": bm["id"], "work_orders": wo["id"],
         }
         for name in ("stock_items", "stock", "stock_moves", "stock_alerts", "picking", "shipments",
                      "journal"):

@@ -192,6 +192,22 @@ test_json_int_accepts_exact_integers_only (void **state)
 }
 
 static void
+test_json_int_or_gives_the_default_for_anything_json_int_refuses (void **state)
+{
+    (void) state;
+    cJSON *doc = s_parse ("{\"a\":42,\"b\":1.5,\"c\":\"7\",\"d\":null,\"e\":-3}");
+    assert_non_null (doc);
+    assert_int_equal (json_int_or (doc, "a", -1), 42);
+    assert_int_equal (json_int_or (doc, "e", 0), -3);
+    assert_int_equal (json_int_or (doc, "b", -1), -1);
+    assert_int_equal (json_int_or (doc, "c", -1), -1);
+    assert_int_equal (json_int_or (doc, "d", 5), 5);
+    assert_int_equal (json_int_or (doc, "missing", 9), 9);
+    assert_int_equal (json_int_or (NULL, "a", 8), 8);
+    cJSON_Delete (doc);
+}
+
+static void
 test_json_int_refuses_values_beyond_fifteen_digits (void **state)
 {
     (void) state;
@@ -374,6 +390,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_json_int_or_gives_the_default_for_anything_json_int_refuses),
         cmocka_unit_test (test_json_parse_rejects_trailing_garbage),
         cmocka_unit_test (test_json_parse_allows_trailing_whitespace),
         cmocka_unit_test (test_json_parse_refuses_nul_bytes_and_escapes),
