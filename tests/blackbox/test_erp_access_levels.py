@@ -311,6 +311,10 @@ class World:
         assert svc.api("POST", "/api/v1/purchase_orders/%s/receive" % bought["id"], json={}).status_code == 200
         create(svc, "supplier_bills", {"purchase_order_id": bought["id"], "supplier_ref": "WALK-BILL"})
         create(svc, "supplier_payments", {"supplier_id": s["id"], "amount_minor": 10, "reference": "WALK-SPAY"})
+        made = product(svc, "WALK-MADE", list_price_minor=5000)
+        create(svc, "boms", {"product_id": made["id"], "operation_cost_minor": 300,
+                             "components": [{"product_id": p["id"], "quantity": 2, "scrap_percent": 0}]})
+        create(svc, "work_orders", {"product_id": made["id"], "quantity": 1, "warehouse_id": w["id"]})
         self.wh = new_user(svc, "walk-wh", "warehouse")
         emp = create(svc, "employees", {"name": "Walk Employee", "user_id": self.wh["id"], "level": 3})
         create(svc, "leave_requests", {"employee_id": emp["id"], "starts_on": "2999-01-04", "ends_on": "2999-01-08"})
