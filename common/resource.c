@@ -107,8 +107,8 @@ resource_register (const resource_def_t *def)
         ins_vals = res_strcat (ins_vals, buf);
         snprintf (buf, sizeof buf, ", %s = ?%d", f->name, n + 3);
         upd = res_strcat (upd, buf);
-        if (f->type == FT_LIST && !f->sub)
-            return ERR_INVALID;
+        if (f->type == FT_LIST && !f->sub && !def->before_save)
+            return ERR_INVALID;   //  nothing would check the objects
         if (f->type == FT_ENUM && !f->choices)
             return ERR_INVALID;
         if (f->type == FT_REF && !f->ref)
