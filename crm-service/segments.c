@@ -16,6 +16,7 @@
 #include "json.h"
 #include "money.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,62 @@ s_value (s_query_t *q, const s_rule_def_t *d, const cJSON *v, const char *path, 
     return cJSON_CreateString (s);
 }
 
+//  --- classes ---
+
+//  The last classifications, one per database connection, reused while
+//  nothing changed (the connection's own writes and other connections'
+//  commits, PRAGMA data_version) and for the same window: a list of
+//  dozens of segments classifies the customers once, not once a segment.
+#define S_CACHE_SLOTS 16
+
+typedef struct {
+    const void *conn;
+    int64_t changes, version;
+    long months;
+    char currency[4], month[8];
+    cJSON *body;
+} s_cached_t;
+
+static s_cached_t s_cache[S_CACHE_SLOTS];
+static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+//  The classification of db's customers over months in the default
+//  currency, as analytics_abc_xyz answers it. Caller owns *body.
+static err_t
+s_classes (db_t *db, long months, cJSON **body, err_info_t *err)
+{
+    analytics_args_t a = { .from = "0000", .to = "9999" };
+    analytics_default_currency (db, a.currency);
+    s_cached_t key = { .conn = db_handle (db), .months = months,
+                       .changes = (int64_t) sqlite3_total_changes (db_handle (db)) };
+    memcpy (key.currency, a.currency, sizeof key.currency);
+    char now[CLOCK_TEXT_LEN];
+    snprintf (key.month, sizeof key.month, "%.7s", clock_format (clock_now_ms (), now, sizeof now));
+    sqlite3_stmt *st = db_stmt (db, "PRAGMA data_version");
+    if (st && sqlite3_step (st) == SQLITE_ROW)
+        key.version = sqlite3_column_int64 (st, 0);
+    if (st)
+        sqlite3_reset (st);
+    int slot = (int) (((uintptr_t) key.conn >> 4) % S_CACHE_SLOTS);
+    pthread_mutex_lock (&s_cache_lock);
+    s_cached_t *c = &s_cache[slot];
+    bool hit = c->body && c->conn == key.conn && c->changes == key.changes && c->version == key.version
+               && c->months == key.months && strcmp (c->currency, key.currency) == 0
+               && strcmp (c->month, key.month) == 0;
+    *body = hit ? cJSON_Duplicate (c->body, true) : NULL;
+    pthread_mutex_unlock (&s_cache_lock);
+    if (hit)
+        return ERR_OK;
+    if (analytics_abc_xyz (db, &a, months, body, err) != ERR_OK)
+        return err->code;
+    key.body = cJSON_Duplicate (*body, true);
+    pthread_mutex_lock (&s_cache_lock);
+    cJSON_Delete (s_cache[slot].body);
+    s_cache[slot] = key;
+    pthread_mutex_unlock (&s_cache_lock);
+    return ERR_OK;
+}
+
 //  The classified customers whose ABC (or XYZ) class meets op over values,
 //  as a JSON array of ids (caller frees).
 static char *
@@ -226,10 +283,8 @@ s_classified (s_query_t *q, const s_rule_def_t *d, const char *op, const cJSON *
     cJSON *ids = cJSON_CreateArray ();
     if (q->check_only)
         goto done;
-    analytics_args_t a = { .from = "0000", .to = "9999" };
-    analytics_default_currency (q->db, a.currency);
     cJSON *body = NULL;
-    if (analytics_abc_xyz (q->db, &a, months, &body, err) != ERR_OK) {
+    if (s_classes (q->db, months, &body, err) != ERR_OK) {
         cJSON_Delete (ids);
         return NULL;
     }
