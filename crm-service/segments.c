@@ -224,11 +224,14 @@ s_value (s_query_t *q, const s_rule_def_t *d, const cJSON *v, const char *path, 
 //  nothing changed (the connection's own writes and other connections'
 //  commits, PRAGMA data_version) and for the same window: a list of
 //  dozens of segments classifies the customers once, not once a segment.
+//  At most S_CACHE_MS old: a connection opened where a closed one was
+//  starts its counters again.
 #define S_CACHE_SLOTS 16
+#define S_CACHE_MS 10000
 
 typedef struct {
     const void *conn;
-    int64_t changes, version;
+    int64_t changes, version, at;
     long months;
     char currency[4], month[8];
     cJSON *body;
@@ -244,7 +247,7 @@ s_classes (db_t *db, long months, cJSON **body, err_info_t *err)
 {
     analytics_args_t a = { .from = "0000", .to = "9999" };
     analytics_default_currency (db, a.currency);
-    s_cached_t key = { .conn = db_handle (db), .months = months,
+    s_cached_t key = { .conn = db_handle (db), .months = months, .at = clock_now_ms (),
                        .changes = (int64_t) sqlite3_total_changes (db_handle (db)) };
     memcpy (key.currency, a.currency, sizeof key.currency);
     char now[CLOCK_TEXT_LEN];
@@ -259,7 +262,7 @@ s_classes (db_t *db, long months, cJSON **body, err_info_t *err)
     s_cached_t *c = &s_cache[slot];
     bool hit = c->body && c->conn == key.conn && c->changes == key.changes && c->version == key.version
                && c->months == key.months && strcmp (c->currency, key.currency) == 0
-               && strcmp (c->month, key.month) == 0;
+               && strcmp (c->month, key.month) == 0 && key.at - c->at < S_CACHE_MS && key.at >= c->at;
     *body = hit ? cJSON_Duplicate (c->body, true) : NULL;
     pthread_mutex_unlock (&s_cache_lock);
     if (hit)
