@@ -15,7 +15,7 @@ const PAGE = 50;
 const MANAGERS = ['sales_manager', 'admin'];
 
 // The filters this list knows, as they stand in the hash's query.
-export const FILTERS = ['q', 'kind', 'status', 'segment', 'tags', 'owner_id', 'credit_hold', 'archived'];
+export const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'tags', 'owner_id', 'credit_hold', 'archived'];
 
 let usersCache = null;
 // The active users' names and roles (the directory every signed-in user may
@@ -25,6 +25,16 @@ export async function loadUsers() {
     try { usersCache = (await api.get('/directory')).items || []; } catch { usersCache = []; }
   }
   return usersCache;
+}
+
+// The saved segments the user sees, with their live counts, as options of
+// a picker ([id, "name (count)"]); keep: an id to keep even if not listed.
+export async function segmentOptions(keep) {
+  let items = [];
+  try { items = (await api.get('/segments', { limit: 500 })).items || []; } catch { items = []; }
+  const opts = items.map((x) => [x.id, x.count === null ? x.name : `${x.name} (${fmt.num(x.count)})`]);
+  if (keep && !items.some((x) => x.id === keep)) opts.push([keep, keep]);
+  return opts;
 }
 
 // The service's field messages are English; the usual ones are said in the
@@ -72,7 +82,7 @@ export default async function render(root, ctx) {
 async function renderList(root, ctx) {
   const user = ctx.user;
   const isManager = MANAGERS.includes(user.role);
-  const users = await loadUsers();
+  const [users, segments] = await Promise.all([loadUsers(), segmentOptions(ctx.query.get('segment_id'))]);
   const state = { sort: null, desc: false };
   for (const k of FILTERS) state[k] = ctx.query.get(k) || '';
   if (ctx.query.get('sort')) {
@@ -205,6 +215,7 @@ async function renderList(root, ctx) {
   const filterFields = [
     fieldBox(t('customers.col_kind'), select('kind', [['', t('common.all')], ...KINDS.map((k) => [k, tEnum('customers.kind', k)])])),
     fieldBox(t('customers.col_status'), select('status', [['', t('common.all')], ...STATUSES.map((k) => [k, tEnum('customers.status', k)])])),
+    fieldBox(t('customers.f_saved_segment'), select('segment_id', [['', t('common.all')], ...segments])),
     fieldBox(t('customers.col_segment'), segmentInput),
     fieldBox(t('customers.f_tags'), tagInput),
     isManager ? fieldBox(t('customers.col_owner'), select('owner_id', ownerOptions)) : null,
