@@ -111,6 +111,18 @@ test('a manager builds a segment with a preview, saves it and uses it as a filte
   await page.waitForFunction(() => /^Won\s*2/.test(([...document.querySelectorAll('table tr')].find((r) => r.textContent.startsWith('Won')) || {}).textContent || ''));
   await settled(page);
   await screenshot(page, 'crm-segment-analytics');
+
+  // A mailing's audience: the saved segment.
+  await page.goto(sys.crm.url + '/#/mailings');
+  await page.getByRole('button', { name: 'New mailing' }).click();
+  const dlg = page.getByRole('dialog', { name: 'New mailing' });
+  await dlg.getByLabel('Name').fill('VIP thanks');
+  await dlg.getByLabel('Subject').fill('Thank you, {{name}}');
+  await dlg.getByLabel('Saved segment').selectOption({ label: 'Big VIP buyers (2)' });
+  await dlg.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('cell', { name: 'Saved segment: Big VIP buyers (2)' }).first().waitFor();
+  const [m] = (await sys.crm.get('/mailings')).items;
+  assert.equal(m.to_segment_id, saved[0].id);
 });
 
 test('the segments page in Persian, right to left, with Persian digits', async (t) => {
