@@ -8,7 +8,7 @@ import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, table, kpi, card, loading, errorBox, button } from '/common/ui.js';
 import { funnelChart, hbarChart, stackedBar, barChart, scatterChart } from '/common/chart.js';
 import { stageLabel, enumLabel } from './pipeline.js';
-import { segmentOptions } from './customers.js';
+import { fillSegmentPicker } from './customers.js';
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
@@ -33,7 +33,8 @@ export default async function render(root, ctx) {
   const state = { currency, from: ctx.query.get('from') || '', to: ctx.query.get('to') || '', months: 12,
     segment_id: ctx.query.get('segment_id') || '' };
   const segment = h('select', { id: 'an-segment' }, h('option', { value: '' }, t('analytics.all_customers')),
-    (await segmentOptions(state.segment_id)).map(([v, l]) => h('option', { value: v, selected: v === state.segment_id }, l)));
+    state.segment_id ? h('option', { value: state.segment_id, selected: true }, '…') : null);
+  fillSegmentPicker(segment, state.segment_id);
   const currencies = CURRENCIES.includes(currency) ? CURRENCIES : [currency, ...CURRENCIES];
   const cur = h('select', { id: 'an-currency' }, currencies.map((c) => h('option', { value: c, selected: c === currency }, c)));
   const from = h('input', { type: 'date', id: 'an-from', value: state.from });

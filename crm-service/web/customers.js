@@ -37,6 +37,16 @@ export async function segmentOptions(keep) {
   return opts;
 }
 
+// Fill a segment picker (a <select> whose first option is "all") once the
+// segments and their counts arrive, so that the page does not wait for
+// them; the current choice stays chosen. Resolves the options.
+export async function fillSegmentPicker(sel, current) {
+  const opts = await segmentOptions(current);
+  const first = sel.options[0];
+  mount(sel, first, opts.map(([v, l]) => h('option', { value: v, selected: v === current }, l)));
+  return opts;
+}
+
 // The service's field messages are English; the usual ones are said in the
 // user's language (the field itself is named by where the message stands).
 export function localMessage(msg) {
@@ -82,7 +92,7 @@ export default async function render(root, ctx) {
 async function renderList(root, ctx) {
   const user = ctx.user;
   const isManager = MANAGERS.includes(user.role);
-  const [users, segments] = await Promise.all([loadUsers(), segmentOptions(ctx.query.get('segment_id'))]);
+  const users = await loadUsers();
   const state = { sort: null, desc: false };
   for (const k of FILTERS) state[k] = ctx.query.get(k) || '';
   if (ctx.query.get('sort')) {
@@ -211,11 +221,13 @@ async function renderList(root, ctx) {
   for (const u of users) if (u.id !== user.id && ['sales_rep', 'sales_manager', 'admin'].includes(u.role)) ownerOptions.push([u.id, u.name]);
   ownerOptions.push(['null', t('customers.owner_nobody')]);
 
+  const segmentSel = select('segment_id', [['', t('common.all')], ...(state.segment_id ? [[state.segment_id, '…']] : [])]);
+  fillSegmentPicker(segmentSel, state.segment_id);
   const exportLink = link(t('customers.import_export'), '#/import', 'btn');
   const filterFields = [
     fieldBox(t('customers.col_kind'), select('kind', [['', t('common.all')], ...KINDS.map((k) => [k, tEnum('customers.kind', k)])])),
     fieldBox(t('customers.col_status'), select('status', [['', t('common.all')], ...STATUSES.map((k) => [k, tEnum('customers.status', k)])])),
-    fieldBox(t('customers.f_saved_segment'), select('segment_id', [['', t('common.all')], ...segments])),
+    fieldBox(t('customers.f_saved_segment'), segmentSel),
     fieldBox(t('customers.col_segment'), segmentInput),
     fieldBox(t('customers.f_tags'), tagInput),
     isManager ? fieldBox(t('customers.col_owner'), select('owner_id', ownerOptions)) : null,

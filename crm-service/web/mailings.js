@@ -36,7 +36,6 @@ function outcome(m) {
 
 export default async function render(root, ctx) {
   const manager = MANAGERS.includes(ctx.user.role);
-  segments = await segmentOptions();
   const notices = h('div', { 'aria-live': 'polite' });
   const columns = [
     { key: 'name', label: t('mailings.name'), render: (m) => h('strong', null, m.name) },
@@ -69,7 +68,8 @@ export default async function render(root, ctx) {
     await list.reload();
   }
 
-  function create() {
+  async function create() {
+    if (!segments.length) segments = await segmentOptions();
     modal(t('mailings.new'), (close) => form({
       fields: [
         { name: 'name', label: t('mailings.name'), required: true, full: true },
@@ -99,6 +99,8 @@ export default async function render(root, ctx) {
     }), { wide: true });
   }
 
+  // The saved segments' names (for the audience column) come when they come.
+  segmentOptions().then((opts) => { segments = opts; if (opts.length) list.reload(); });
   mount(root, h('div', { class: 'screen' },
     pageHead(t('mailings.title'), ...(manager ? [button(t('mailings.new'), () => create(), { kind: 'primary' })] : [])),
     h('p', { class: 'hint' }, t('mailings.intro')),
