@@ -91,6 +91,11 @@ resource_register (const resource_def_t *def)
         return ERR_OK;
     if (s_nres == RES_MAX)
         return ERR_NOMEM;
+    //  Inconsistent definitions are refused before anything is made.
+    for (const field_def_t *f = def->fields; f->name; f++)
+        if ((f->type == FT_LIST && !f->sub && !def->before_save)   //  nothing would check the objects
+            || (f->type == FT_ENUM && !f->choices) || (f->type == FT_REF && !f->ref))
+            return ERR_INVALID;
     res_t *r = &s_registry[s_nres];
     memset (r, 0, sizeof *r);
     r->def = def;
@@ -108,12 +113,6 @@ resource_register (const resource_def_t *def)
         ins_vals = res_strcat (ins_vals, buf);
         snprintf (buf, sizeof buf, ", %s = ?%d", f->name, n + 3);
         upd = res_strcat (upd, buf);
-        if (f->type == FT_LIST && !f->sub)
-            return ERR_INVALID;
-        if (f->type == FT_ENUM && !f->choices)
-            return ERR_INVALID;
-        if (f->type == FT_REF && !f->ref)
-            return ERR_INVALID;
     }
     if (!cols || !ins_cols || !ins_vals || !upd)
         return ERR_NOMEM;

@@ -35,7 +35,9 @@ typedef enum {
     FT_PHONE,
     FT_CURRENCY,    //  ISO 4217 code
     FT_TAGS,        //  array of short strings, stored as JSON
-    FT_LIST,        //  array of objects described by `sub`, stored as JSON
+    FT_LIST,        //  array of objects described by `sub`, stored as JSON; with sub
+                    //  NULL, objects of any shape that the resource's before_save
+                    //  hook checks (a saved segment's rules)
 } field_type_t;
 
 enum {
@@ -81,6 +83,11 @@ typedef err_t (resource_hook_fn) (db_t *db, const actor_t *actor, cJSON *rec, co
 //  Adds computed members to a record on its way out (get, list, events).
 typedef void (resource_decorate_fn) (db_t *db, cJSON *rec);
 
+//  Adds members that depend on who reads (a saved segment's live count,
+//  "me" being the reader) to a record on its way to a client: GET of the
+//  list and of one record.
+typedef void (resource_present_fn) (db_t *db, const actor_t *actor, cJSON *rec);
+
 enum {
     R_NO_CREATE = 1 << 0,     //  no POST from clients (filled by commands)
     R_NO_PATCH = 1 << 1,
@@ -110,7 +117,10 @@ struct resource_def {
     resource_hook_fn *before_save;
     resource_hook_fn *after_save;
     resource_decorate_fn *decorate;
+    resource_present_fn *present;
     unsigned flags;
+    const char *set_column;      //  the column the service's set parameter filters on
+                                 //  (resource_set_param): "customer_id", "id"; NULL: none
 };
 
 //  How much a write may touch.
@@ -125,6 +135,25 @@ enum {
                                 //  of the row changed (what changed lives outside it: a
                                 //  sales order's lines, an amount recomputed and announced)
 };
+
+//  A list parameter that a service adds to every resource with a
+//  set_column: ?<name>=<value> keeps the rows whose set_column is one of
+//  the ids the function gives for value (CRM: ?segment_id=, a saved
+//  segment's members). fn returns the ids as a JSON array text (caller
+//  frees) or an error naming the parameter (unknown value: ERR_NOT_FOUND
+//  or ERR_INVALID). Call before serving; one per process.
+typedef err_t (resource_set_fn) (db_t *db, const actor_t *actor, const char *value, char **ids_json,
+                                 err_info_t *err);
+
+void
+    resource_set_param (const char *name, resource_set_fn *fn);
+
+//  Answer req with the list of def as GET /api/v1/<name> does (the same
+//  query arguments), also filtered by the set parameter with set_value
+//  (NULL: only as the query asks). For a list under another route:
+//  GET /api/v1/segments/{id}/customers.
+void
+    resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set_value);
 
 //  Add a definition to the registry (borrowed, static). Call before
 //  serving. Returns ERR_INVALID if the definition is inconsistent.

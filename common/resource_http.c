@@ -65,8 +65,11 @@ s_get (http_req_t *req)
     err_clear (&err);
     if (resource_get (http_db (req), def, http_actor (req), http_param (req, "id"), &rec, &err) != ERR_OK)
         http_reply_error (req, &err);
-    else
+    else {
+        if (def->present)
+            def->present (http_db (req), http_actor (req), rec);
         s_reply_record (req, 200, rec);
+    }
 }
 
 static void

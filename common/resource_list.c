@@ -21,6 +21,17 @@
 
 //  --- lists ---
 
+//  The service's set parameter (resource_set_param).
+static const char *s_set_name;
+static resource_set_fn *s_set_fn;
+
+void
+resource_set_param (const char *name, resource_set_fn *fn)
+{
+    s_set_name = name;
+    s_set_fn = fn;
+}
+
 typedef struct {
     int type;    //  0 text, 1 int
     char *text;
@@ -38,6 +49,8 @@ typedef struct {
     bool fts_join;   //  the list reads the FTS table f first, in its rowid order
     bool fts_used;   //  …and the first q already matches on f
 } s_query_t;
+
+
 
 static void
 s_add_cond (s_query_t *q, const char *cond)
@@ -64,6 +77,23 @@ s_add_bind_int (s_query_t *q, int64_t n)
     q->binds[q->nbinds].type = 1;
     q->binds[q->nbinds].n = n;
     return ++q->nbinds;
+}
+
+//  Keep the rows whose set_column is in the set fn gives for value.
+static bool
+s_set_filter (s_query_t *q, const char *value)
+{
+    char *ids = NULL;
+    if (s_set_fn (http_db (q->req), http_actor (q->req), value, &ids, &q->err) != ERR_OK) {
+        q->failed = true;
+        return false;
+    }
+    char cond[200];
+    snprintf (cond, sizeof cond, "t.%s IN (SELECT value FROM json_each(:p%d))", q->def->set_column,
+              s_add_bind_text (q, ids ? ids : "[]"));
+    free (ids);
+    s_add_cond (q, cond);
+    return true;
 }
 
 bool
@@ -113,6 +143,8 @@ s_list_arg (void *arg, const char *key, const char *value)
     const resource_def_t *def = q->def;
     if (strcmp (key, "limit") == 0 || strcmp (key, "cursor") == 0 || strcmp (key, "sort") == 0)
         return true;
+    if (s_set_fn && def->set_column && strcmp (key, s_set_name) == 0)
+        return s_set_filter (q, value);
     char cond[512];
     if (strcmp (key, "q") == 0) {
         if (!*value)
@@ -314,7 +346,12 @@ s_sort (const resource_def_t *def, const char *spec, const char **column, bool *
 void
 res_list (http_req_t *req)
 {
-    const resource_def_t *def = http_route_arg (req);
+    resource_list_reply (req, http_route_arg (req), NULL);
+}
+
+void
+resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set_value)
+{
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
     if (!resource_can_read (def, actor)) {
@@ -359,7 +396,10 @@ res_list (http_req_t *req)
     q.fts_join = fts_order && !resource_scoped (def, actor);
     if (!http_query (req, "archived"))
         s_add_cond (&q, "t.archived = 0");
-    http_query_each (req, s_list_arg, &q);
+    if (set_value && s_set_fn && def->set_column)
+        s_set_filter (&q, set_value);
+    if (!q.failed)
+        http_query_each (req, s_list_arg, &q);
     bool fts_join = fts_order && q.fts_used;
     char expr[160];
     bool int_sort = sort_field && (sort_field->type == FT_INT || sort_field->type == FT_BOOL);
@@ -460,6 +500,8 @@ res_list (http_req_t *req)
         }
         cJSON *rec = resource_row_json (db, def, st, 0);
         resource_redact (def, actor, rec);
+        if (rec && def->present)
+            def->present (db, actor, rec);
         if (rec)
             cJSON_AddItemToArray (items, rec);
         count++;

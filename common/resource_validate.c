@@ -140,8 +140,8 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
                     cJSON_Delete (out);
                     return NULL;
                 }
-                cJSON *norm = NULL;
-                if (s_normalize_fields (f->sub, item, sub, &norm, err) != ERR_OK) {
+                cJSON *norm = f->sub ? NULL : cJSON_Duplicate (item, true);
+                if (f->sub && s_normalize_fields (f->sub, item, sub, &norm, err) != ERR_OK) {
                     cJSON_Delete (out);
                     return NULL;
                 }

@@ -32,8 +32,27 @@ s_known_key (void *arg, const char *key, const char *value)
     return false;
 }
 
-const char *const analytics_common_keys[] = { "currency", "from", "to", "owner_id", "segment", NULL };
-static const char *const s_abc_keys[] = { "currency", "from", "to", "owner_id", "segment", "months", NULL };
+const char *const analytics_common_keys[] = { "currency", "from", "to", "owner_id", "segment", "segment_id", NULL };
+static const char *const s_abc_keys[] = { "currency", "from", "to", "owner_id", "segment", "segment_id", "months",
+                                          NULL };
+
+void
+analytics_args_release (analytics_args_t *a)
+{
+    free (a->members);
+    a->members = NULL;
+}
+
+void
+analytics_default_currency (db_t *db, char *out)
+{
+    snprintf (out, 4, "EUR");
+    sqlite3_stmt *st = db_stmt (db, "SELECT value FROM settings WHERE key = 'default_currency'");
+    if (st && sqlite3_step (st) == SQLITE_ROW && money_currency_valid ((const char *) sqlite3_column_text (st, 0)))
+        snprintf (out, 4, "%.3s", (const char *) sqlite3_column_text (st, 0));
+    if (st)
+        sqlite3_reset (st);
+}
 
 bool
 analytics_args (http_req_t *req, analytics_args_t *r, const char *const *allowed)
@@ -42,6 +61,7 @@ analytics_args (http_req_t *req, analytics_args_t *r, const char *const *allowed
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "analytics are for sales managers and admins");
         return false;
     }
+    r->members = NULL;
     s_keys_t keys = { allowed, NULL };
     http_query_each (req, s_known_key, &keys);
     if (keys.bad) {
@@ -67,14 +87,9 @@ analytics_args (http_req_t *req, analytics_args_t *r, const char *const *allowed
     if (segment)
         snprintf (r->segment, sizeof r->segment, "%s", segment);
     const char *cur = http_query (req, "currency");
-    char setting[8] = "EUR";
+    char setting[4];
     if (!cur) {
-        //  The admin's default currency (PATCH /api/v1/settings), else EUR.
-        sqlite3_stmt *st = db_stmt (http_db (req), "SELECT value FROM settings WHERE key = 'default_currency'");
-        if (st && sqlite3_step (st) == SQLITE_ROW)
-            snprintf (setting, sizeof setting, "%s", (const char *) sqlite3_column_text (st, 0));
-        if (st)
-            sqlite3_reset (st);
+        analytics_default_currency (http_db (req), setting);
         cur = setting;
     }
     if (!money_currency_valid (cur)) {
@@ -97,6 +112,13 @@ analytics_args (http_req_t *req, analytics_args_t *r, const char *const *allowed
         }
         clock_format (ms, outs[i], CLOCK_TEXT_LEN);
     }
+    const char *segment_id = http_query (req, "segment_id");
+    err_info_t err;
+    err_clear (&err);
+    if (segment_id && segments_members (http_db (req), http_actor (req), segment_id, &r->members, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return false;
+    }
     return true;
 }
 
@@ -107,6 +129,8 @@ analytics_bind_filters (sqlite3_stmt *st, const analytics_args_t *r)
         sqlite3_bind_text (st, 4, r->owner, -1, SQLITE_STATIC);
     if (*r->segment)
         sqlite3_bind_text (st, 5, r->segment, -1, SQLITE_STATIC);
+    if (r->members)
+        sqlite3_bind_text (st, 9, r->members, -1, SQLITE_STATIC);
 }
 
 //  The deal filters every analysis shares (deal alias d).
@@ -118,7 +142,7 @@ analytics_bind_filters (sqlite3_stmt *st, const analytics_args_t *r)
 static void
 s_funnel (http_req_t *req)
 {
-    analytics_args_t r;
+    ANALYTICS_ARGS (r);
     if (!analytics_args (req, &r, analytics_common_keys))
         return;
     db_t *db = http_db (req);
@@ -206,22 +230,9 @@ s_by_total (const void *a, const void *b)
     return x->total < y->total ? 1 : x->total > y->total ? -1 : strcmp (x->id, y->id);
 }
 
-static void
-s_abc_xyz (http_req_t *req)
+err_t
+analytics_abc_xyz (db_t *db, const analytics_args_t *r, long months, cJSON **out, err_info_t *err)
 {
-    analytics_args_t r;
-    if (!analytics_args (req, &r, s_abc_keys))
-        return;
-    long months = 12;
-    const char *ms = http_query (req, "months");
-    if (ms) {
-        char *end;
-        months = strtol (ms, &end, 10);
-        if (!*ms || *end || months < 1 || months > 60) {
-            http_reply_errorf (req, ERR_INVALID, "months", "months must be an integer from 1 to 60");
-            return;
-        }
-    }
     //  Month index 0 is the current month, months-1 the oldest.
     int64_t now = clock_now_ms ();
     char today[CLOCK_TEXT_LEN];
@@ -234,21 +245,19 @@ s_abc_xyz (http_req_t *req)
     }
     char since[32];
     snprintf (since, sizeof since, "%04d-%02d-01", sy, sm);
-    sqlite3_stmt *st = db_stmt (http_db (req),
+    sqlite3_stmt *st = db_stmt (db,
         "SELECT c.id, c.name, substr(d.closed_at, 1, 7), SUM(d.amount_minor) FROM deals d"
         " JOIN customers c ON c.id = d.customer_id"
         " WHERE d.stage = 'won' AND d.archived = 0 AND d.currency = ?1 AND d.closed_at >= ?2"
         " AND d.closed_at >= ?3 AND d.closed_at < ?6" S_DEAL_FILTERS
         " GROUP BY c.id, substr(d.closed_at, 1, 7) ORDER BY c.id");
-    if (!st) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute ABC/XYZ");
-        return;
-    }
-    sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot compute ABC/XYZ");
+    sqlite3_bind_text (st, 1, r->currency, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, since, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, r.from, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 6, r.to, -1, SQLITE_STATIC);
-    analytics_bind_filters (st, &r);
+    sqlite3_bind_text (st, 3, r->from, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, r->to, -1, SQLITE_STATIC);
+    analytics_bind_filters (st, r);
     s_cust_t *custs = NULL;
     size_t n = 0, cap = 0;
     int64_t grand = 0;
@@ -317,7 +326,7 @@ s_abc_xyz (http_req_t *req)
     }
     free (custs);
     cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "currency", r.currency);
+    cJSON_AddStringToObject (body, "currency", r->currency);
     cJSON_AddNumberToObject (body, "months", (double) months);
     cJSON_AddStringToObject (body, "since", since);
     cJSON_AddNumberToObject (body, "revenue_minor", (double) grand);
@@ -328,7 +337,34 @@ s_abc_xyz (http_req_t *req)
             cJSON_AddNumberToObject (matrix, key, counts[a][x]);
         }
     cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    *out = body;
+    return ERR_OK;
+}
+
+
+static void
+s_abc_xyz (http_req_t *req)
+{
+    ANALYTICS_ARGS (r);
+    if (!analytics_args (req, &r, s_abc_keys))
+        return;
+    long months = 12;
+    const char *ms = http_query (req, "months");
+    if (ms) {
+        char *end;
+        months = strtol (ms, &end, 10);
+        if (!*ms || *end || months < 1 || months > 60) {
+            http_reply_errorf (req, ERR_INVALID, "months", "months must be an integer from 1 to 60");
+            return;
+        }
+    }
+    cJSON *body = NULL;
+    err_info_t err;
+    err_clear (&err);
+    if (analytics_abc_xyz (http_db (req), &r, months, &body, &err) != ERR_OK)
+        http_reply_error (req, &err);
+    else
+        http_reply_json (req, 200, body);
 }
 
 //  Manager performance: per user, deals open, won and lost (closed in the
@@ -337,7 +373,7 @@ s_abc_xyz (http_req_t *req)
 static void
 s_managers (http_req_t *req)
 {
-    analytics_args_t r;
+    ANALYTICS_ARGS (r);
     if (!analytics_args (req, &r, analytics_common_keys))
         return;
     sqlite3_stmt *st = db_stmt (http_db (req),

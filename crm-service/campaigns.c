@@ -60,15 +60,15 @@ s_stats (http_req_t *req)
 {
     //  The filters of every analysis: customers and deals created in
     //  [from, to), deals won closed in it; owner and segment as elsewhere.
-    static const char *const keys[] = { "from", "to", "owner_id", "segment", NULL };
-    analytics_args_t a;
+    static const char *const keys[] = { "from", "to", "owner_id", "segment", "segment_id", NULL };
+    ANALYTICS_ARGS (a);
     if (!analytics_args (req, &a, keys))
         return;
     sqlite3_stmt *st = db_stmt (http_db (req),
         "SELECT c.id, c.name, c.channel, c.cost_minor, c.currency,"
         " (SELECT COUNT(*) FROM customers k WHERE k.campaign_id = c.id AND k.archived = 0"
         "    AND k.created_at >= ?2 AND k.created_at < ?3 AND (?4 IS NULL OR k.owner_id = ?4)"
-        "    AND (?5 IS NULL OR k.segment = ?5)),"
+        "    AND (?5 IS NULL OR k.segment = ?5)" ANALYTICS_MEMBERS ("k.id") "),"
         " (SELECT COUNT(*) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0"
         "    AND d.created_at >= ?2 AND d.created_at < ?3" ANALYTICS_DEAL_FILTERS "),"
         " (SELECT COUNT(*) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0 AND d.stage = 'won'"

@@ -66,6 +66,7 @@ const resource_def_t crm_alerts = {
     .scope_sql = "t.owner_id IS NULL OR t.owner_id = :me"
                  " OR t.customer_id IN (SELECT id FROM customers WHERE owner_id = :me)",
     .filters = s_alert_filters, .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE,
+    .set_column = "customer_id",
 };
 
 //  Anyone who can see an alert can acknowledge it (reps their own).

@@ -36,6 +36,7 @@ extern const resource_def_t crm_alerts;
 extern const resource_def_t crm_quotations;
 extern const resource_def_t crm_suppressions;
 extern const resource_def_t crm_mailings;
+extern const resource_def_t crm_segments;
 
 err_t customers_setup (service_t *svc, err_info_t *err);
 err_t interactions_setup (service_t *svc, err_info_t *err);
@@ -50,6 +51,14 @@ err_t quotations_setup (service_t *svc, err_info_t *err);
 err_t reports_setup (service_t *svc, err_info_t *err);
 err_t suppressions_setup (service_t *svc, err_info_t *err);
 err_t mailings_setup (service_t *svc, err_info_t *err);
+err_t segments_setup (service_t *svc, err_info_t *err);
+
+//  The members of saved segment segment_id for actor (a sales rep: its own
+//  customers), as the JSON array text of their ids (caller frees). An id
+//  that is no segment the actor may see: ERR_NOT_FOUND naming segment_id;
+//  not an id: ERR_INVALID. The segment_id of lists (resource_set_param),
+//  analyses and mailings.
+err_t segments_members (db_t *db, const actor_t *actor, const char *segment_id, char **ids_json, err_info_t *err);
 
 //  A quotation as an e-mail in its language (quotation_mail.c): the
 //  subject and the plain text (message first, when given). Caller frees.
@@ -73,28 +82,51 @@ err_t
                             const cJSON *detail, const char *at, err_info_t *err);
 
 //  The arguments every analysis takes (docs/api.md, "Analytics"):
-//  currency, [from, to), owner_id (a user id or "me") and segment.
+//  currency, [from, to), owner_id (a user id or "me"), segment (the
+//  customers' free-text segment field) and segment_id (a saved segment).
+//  Declare with ANALYTICS_ARGS, which frees members on every return.
 typedef struct {
     char currency[4];
     char from[CLOCK_TEXT_LEN];
     char to[CLOCK_TEXT_LEN];
     char owner[ID_LEN];       //  "" when not filtered
     char segment[101];        //  "" when not filtered
+    char *members;            //  the saved segment's customer ids (JSON), NULL when not filtered
 } analytics_args_t;
 
-extern const char *const analytics_common_keys[];   //  currency, from, to, owner_id, segment
+void analytics_args_release (analytics_args_t *a);
+#define ANALYTICS_ARGS(a) analytics_args_t a __attribute__ ((cleanup (analytics_args_release))) = { .members = NULL }
+
+//  currency, from, to, owner_id, segment, segment_id
+extern const char *const analytics_common_keys[];
 
 //  Check the caller (managers and admins), refuse any query argument not
 //  in allowed, and parse the others into a. false when a reply was sent.
 bool
     analytics_args (http_req_t *req, analytics_args_t *a, const char *const *allowed);
 
-//  Bind a's owner as ?4 and segment as ?5 (NULL when not filtered).
+//  Bind a's owner as ?4, segment as ?5 and members as ?9 (NULL when not
+//  filtered).
 void
     analytics_bind_filters (sqlite3_stmt *st, const analytics_args_t *a);
 
-//  The deals (alias d) of the owner ?4 and of customers in segment ?5.
-#define ANALYTICS_SEGMENT " AND (?5 IS NULL OR d.customer_id IN (SELECT id FROM customers WHERE segment = ?5))"
+//  The default currency (PATCH /api/v1/settings), else EUR, into out[4].
+void
+    analytics_default_currency (db_t *db, char *out);
+
+//  The ABC/XYZ classification of the customers with won deals in the last
+//  months months (and a's range and filters) into *body, as
+//  GET /api/v1/analytics/abc-xyz answers it (each item's "abc", "xyz").
+//  Caller owns *body.
+err_t
+    analytics_abc_xyz (db_t *db, const analytics_args_t *a, long months, cJSON **body, err_info_t *err);
+
+//  The deals (alias d) of the owner ?4, of customers in segment ?5 and of
+//  the members ?9 of a saved segment.
+#define ANALYTICS_MEMBERS(col) " AND (?9 IS NULL OR " col " IN (SELECT value FROM json_each(?9)))"
+#define ANALYTICS_SEGMENT                                                                                   \
+    " AND (?5 IS NULL OR d.customer_id IN (SELECT id FROM customers WHERE segment = ?5))"                   \
+    ANALYTICS_MEMBERS ("d.customer_id")
 #define ANALYTICS_DEAL_FILTERS " AND (?4 IS NULL OR d.owner_id = ?4)" ANALYTICS_SEGMENT
 
 #endif

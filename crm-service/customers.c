@@ -43,7 +43,7 @@ const resource_def_t crm_customers = {
     .name = "customers", .entity = "customer", .table = "customers", .fields = s_customer_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .fts = "customer_fts",
-    .external_key = "external_key", .remote_name = "ERP",
+    .external_key = "external_key", .remote_name = "ERP", .set_column = "id",
 };
 
 static const field_def_t s_counterparty_fields[] = {
@@ -75,7 +75,7 @@ const resource_def_t crm_counterparties = {
     .name = "counterparties", .entity = "counterparty", .table = "counterparties",
     .fields = s_counterparty_fields, .read_roles = ROLES_ALL, .write_roles = ROLES_ALL,
     .scoped_roles = ROLE_REP, .scope_sql = SCOPE_VIA_CUSTOMER, .default_sort = "name",
-    .before_save = s_counterparty_check,
+    .before_save = s_counterparty_check, .set_column = "customer_id",
 };
 
 static const field_def_t s_contact_fields[] = {
@@ -92,7 +92,7 @@ static const field_def_t s_contact_fields[] = {
 const resource_def_t crm_contacts = {
     .name = "contacts", .entity = "contact", .table = "contacts", .fields = s_contact_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
-    .scope_sql = SCOPE_VIA_CUSTOMER, .default_sort = "name",
+    .scope_sql = SCOPE_VIA_CUSTOMER, .default_sort = "name", .set_column = "customer_id",
 };
 
 //  --- customer card ---

@@ -260,6 +260,7 @@ const resource_def_t crm_deals = {
     .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .external_key = "external_key",
     .remote_name = "ERP", .before_save = s_deal_before_save, .after_save = s_deal_after_save,
     .decorate = s_deal_decorate,
+    .set_column = "customer_id",
 };
 
 //  --- verbs ---

@@ -73,6 +73,7 @@ const resource_def_t crm_interactions = {
     .name = "interactions", .entity = "interaction", .table = "interactions", .fields = s_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = SCOPE_VIA_CUSTOMER, .default_sort = "-occurred_at", .before_save = s_before_save,
+    .set_column = "customer_id",
 };
 
 err_t

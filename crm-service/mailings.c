@@ -44,6 +44,8 @@ static const field_def_t s_fields[] = {
     { .name = "to_status", .type = FT_TEXT, .max = 40 },
     { .name = "to_tag", .type = FT_TEXT, .max = 100 },
     { .name = "to_owner_id", .type = FT_USER },
+    //  A saved segment: its members when the mailing is sent.
+    { .name = "to_segment_id", .type = FT_REF, .ref = "segments" },
     { .name = "status", .type = FT_ENUM, .flags = F_SYSTEM | F_FILTER, .choices = s_statuses, .def = "\"draft\"" },
     { .name = "sent_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { NULL }
@@ -162,7 +164,7 @@ typedef struct {
 //  The audience of mailing m into *list (*n of them): customers not
 //  archived with an e-mail address.
 static err_t
-s_audience (db_t *db, const cJSON *m, s_rcpt_t **list, int *n, err_info_t *err)
+s_audience (db_t *db, const actor_t *actor, const cJSON *m, s_rcpt_t **list, int *n, err_info_t *err)
 {
     bool sms = strcmp (json_str (m, "channel"), "sms") == 0;
     char where[600];
@@ -172,15 +174,23 @@ s_audience (db_t *db, const cJSON *m, s_rcpt_t **list, int *n, err_info_t *err)
     static const char *const filters[][2] = { { "to_segment", "c.segment = ?%d" },
                                               { "to_status", "c.status = ?%d" },
                                               { "to_tag", "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?%d)" },
-                                              { "to_owner_id", "c.owner_id = ?%d" } };
-    const char *binds[4];
+                                              { "to_owner_id", "c.owner_id = ?%d" },
+                                              { "to_segment_id", "c.id IN (SELECT value FROM json_each(?%d))" } };
+    const char *binds[5];
     int nbinds = 0;
     bool named = cJSON_GetArraySize (ids) > 0;
+    char *members = NULL;
+    if (!named && json_str (m, "to_segment_id")
+        && segments_members (db, actor, json_str (m, "to_segment_id"), &members, err) != ERR_OK) {
+        if (err->field[0])
+            snprintf (err->field, sizeof err->field, "to_segment_id");
+        return err->code;
+    }
     if (named)
         strcat (where, " AND c.id IN (SELECT value FROM json_each(?1))");
     else
-        for (int i = 0; i < 4; i++) {
-            const char *v = json_str (m, filters[i][0]);
+        for (int i = 0; i < 5; i++) {
+            const char *v = i == 4 ? members : json_str (m, filters[i][0]);
             if (!v)
                 continue;
             char clause[120];
@@ -191,21 +201,24 @@ s_audience (db_t *db, const cJSON *m, s_rcpt_t **list, int *n, err_info_t *err)
         }
     if (!named && nbinds == 0)
         return err_set (err, ERR_RULE, "to_segment", "the mailing has no audience: name customers or give a segment,"
-                        " status, tag or owner");
+                        " saved segment, status, tag or owner");
     char sql[900];
     snprintf (sql, sizeof sql,
               "SELECT c.id, c.%s, c.name, u.name, c.email FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
               " WHERE %s ORDER BY c.created_at, c.id LIMIT %d", sms ? "phone" : "email", where,
               MAILING_MAX_RECIPIENTS + 1);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2 (db_handle (db), sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2 (db_handle (db), sql, -1, &st, NULL) != SQLITE_OK) {
+        free (members);
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the audience");
+    }
     char *json = named ? cJSON_PrintUnformatted (ids) : NULL;
     if (named)
         sqlite3_bind_text (st, 1, json, -1, SQLITE_TRANSIENT);
     for (int i = 0; i < nbinds; i++)
-        sqlite3_bind_text (st, i + 1, binds[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, i + 1, binds[i], -1, SQLITE_TRANSIENT);
     free (json);
+    free (members);
     int cap = 0;
     *list = NULL;
     *n = 0;
@@ -327,7 +340,7 @@ s_send (db_t *db, const actor_t *actor, const cJSON *m, int64_t version, const c
                                                  : "the CRM has no SMTP server (--smtp-url): it cannot send mail");
     s_rcpt_t *list = NULL;
     int n = 0;
-    err_t rc = s_audience (db, m, &list, &n, err);
+    err_t rc = s_audience (db, actor, m, &list, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = s_add_recipient (db, m, &list[i], err);
     s_audience_free (list, n);

@@ -7,7 +7,7 @@ const char *const crm_roles[] = { "sales_rep", "sales_manager", "admin", NULL };
 static service_setup_fn *const s_areas[] = {
     campaigns_setup, customers_setup, deals_setup, interactions_setup, tasks_setup,
     tickets_setup, catalog_setup, analytics_setup, commands_setup, quotations_setup, reports_setup,
-    suppressions_setup, mailings_setup, NULL,
+    suppressions_setup, mailings_setup, segments_setup, NULL,
 };
 
 int

@@ -115,6 +115,7 @@ const resource_def_t crm_quotations = {
     .before_save = s_before_save, .decorate = s_decorate,
     //  Numbered documents are created by their own route and never archived.
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
+    .set_column = "customer_id",
 };
 
 //  --- creating ---

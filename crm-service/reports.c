@@ -40,7 +40,7 @@ s_bucket (int64_t days)
     return days <= 30 ? 0 : days <= 60 ? 1 : days <= 90 ? 2 : 3;
 }
 
-//  GET /api/v1/analytics/debtors?currency=&owner_id=&segment=&sort=amount|age
+//  GET /api/v1/analytics/debtors?currency=&owner_id=&segment=&segment_id=&sort=amount|age
 //  Customers whose ERP mirror shows an overdue amount (overdue_minor, in
 //  their finance_currency). The won deals whose invoice is overdue age it
 //  (days since the invoice's due date, which the bridge sends with the
@@ -51,7 +51,7 @@ s_bucket (int64_t days)
 static void
 s_debtors (http_req_t *req)
 {
-    static const char *const allowed[] = { "currency", "owner_id", "segment", "sort", NULL };
+    static const char *const allowed[] = { "currency", "owner_id", "segment", "segment_id", "sort", NULL };
     const actor_t *actor = http_actor (req);
     if (!http_query_only (req, allowed))
         return;
@@ -87,17 +87,27 @@ s_debtors (http_req_t *req)
         return;
     }
     db_t *db = http_db (req);
+    char *members = NULL;
+    err_info_t err;
+    err_clear (&err);
+    if (http_query (req, "segment_id")
+        && segments_members (db, actor, http_query (req, "segment_id"), &members, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
     sqlite3_stmt *st = db_stmt (db,
         "SELECT c.id, c.name, c.owner_id, IFNULL(c.finance_currency, 'EUR'), c.overdue_minor, IFNULL(c.balance_minor, 0)"
         " FROM customers c WHERE c.archived = 0 AND IFNULL(c.overdue_minor, 0) > 0"
         " AND (?1 IS NULL OR IFNULL(c.finance_currency, 'EUR') = ?1) AND (?2 IS NULL OR c.owner_id = ?2)"
-        " AND (?3 IS NULL OR c.segment = ?3) LIMIT 5000");
+        " AND (?3 IS NULL OR c.segment = ?3) AND (?4 IS NULL OR c.id IN (SELECT value FROM json_each(?4)))"
+        " LIMIT 5000");
     sqlite3_stmt *deals = db_stmt (db,
         "SELECT d.id, d.title, IFNULL(d.invoiced_minor, 0) - IFNULL(d.paid_minor, 0),"
         " (SELECT MIN(COALESCE(json_extract(e.detail, '$.due_on'), e.at)) FROM deal_erp_events e"
         "   WHERE e.deal_id = d.id AND e.kind = 'overdue')"
         " FROM deals d WHERE d.customer_id = ?1 AND d.payment_state = 'overdue' AND d.archived = 0");
     if (!st || !deals) {
+        free (members);
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the debtors");
         return;
     }
@@ -107,6 +117,8 @@ s_debtors (http_req_t *req)
         sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
     if (segment)
         sqlite3_bind_text (st, 3, segment, -1, SQLITE_STATIC);
+    if (members)
+        sqlite3_bind_text (st, 4, members, -1, SQLITE_STATIC);
     int64_t now = clock_now_ms ();
     cJSON *items = cJSON_CreateArray ();
     cJSON *totals = cJSON_CreateObject ();   //  per currency
@@ -165,6 +177,7 @@ s_debtors (http_req_t *req)
         cJSON_AddItemToArray (items, it);
     }
     sqlite3_reset (st);
+    free (members);
     //  Largest first, or oldest first (unknown ages last); then by name.
     int n = cJSON_GetArraySize (items);
     cJSON **arr = calloc ((size_t) (n ? n : 1), sizeof *arr);
@@ -241,7 +254,7 @@ s_breakdown (db_t *db, const analytics_args_t *a, const char *expr, const char *
 static void
 s_lost_reasons (http_req_t *req)
 {
-    analytics_args_t a;
+    ANALYTICS_ARGS (a);
     if (!analytics_args (req, &a, analytics_common_keys))
         return;
     db_t *db = http_db (req);
@@ -279,9 +292,9 @@ s_lost_reasons (http_req_t *req)
 static void
 s_bcg (http_req_t *req)
 {
-    static const char *const allowed[] = { "currency", "from", "to", "owner_id", "segment", "growth_threshold",
+    static const char *const allowed[] = { "currency", "from", "to", "owner_id", "segment", "segment_id", "growth_threshold",
                                            "share_threshold", NULL };
-    analytics_args_t a;
+    ANALYTICS_ARGS (a);
     if (!analytics_args (req, &a, allowed))
         return;
     int64_t growth_t = 10, share_t = 50;

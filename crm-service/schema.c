@@ -213,5 +213,10 @@ const db_migration_t crm_migrations[] = {
                       "  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'suppressed', 'unsubscribed')),"
                       "  token TEXT NOT NULL UNIQUE, reply_code INTEGER, error TEXT, updated_at TEXT NOT NULL,"
                       "  UNIQUE (mailing_id, customer_id));" },
+    { "crm.segments", "CREATE TABLE segments (" META ", name TEXT NOT NULL, description TEXT,"
+                      "  rules TEXT NOT NULL DEFAULT '[]', owner_id TEXT REFERENCES users(id),"
+                      "  shared INTEGER NOT NULL DEFAULT 1);"
+                      "CREATE UNIQUE INDEX segments_name ON segments (name);"
+                      "ALTER TABLE mailings ADD COLUMN to_segment_id TEXT REFERENCES segments(id);" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

@@ -114,6 +114,7 @@ const resource_def_t crm_tasks = {
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = "t.assignee_id = :me", .owner_field = "assignee_id", .default_sort = "due_at",
     .filters = s_filters, .before_save = s_before_save, .after_save = s_after_save,
+    .set_column = "customer_id",
 };
 
 //  --- reminders ---

@@ -56,6 +56,7 @@ const resource_def_t crm_tickets = {
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = SCOPE_VIA_CUSTOMER " OR t.assignee_id = :me", .filters = s_filters,
     .before_save = s_before_save,
+    .set_column = "customer_id",
 };
 
 static const field_def_t s_comment_fields[] = {

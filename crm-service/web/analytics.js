@@ -8,6 +8,7 @@ import * as fmt from '/common/fmt.js';
 import { h, mount, pageHead, table, kpi, card, loading, errorBox, button } from '/common/ui.js';
 import { funnelChart, hbarChart, stackedBar, barChart, scatterChart } from '/common/chart.js';
 import { stageLabel, enumLabel } from './pipeline.js';
+import { fillSegmentPicker } from './customers.js';
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
@@ -29,7 +30,11 @@ export default async function render(root, ctx) {
   if (!currency) {
     try { const s = await api.get('/settings'); currency = s.default_currency || 'EUR'; } catch { currency = 'EUR'; }
   }
-  const state = { currency, from: ctx.query.get('from') || '', to: ctx.query.get('to') || '', months: 12 };
+  const state = { currency, from: ctx.query.get('from') || '', to: ctx.query.get('to') || '', months: 12,
+    segment_id: ctx.query.get('segment_id') || '' };
+  const segment = h('select', { id: 'an-segment' }, h('option', { value: '' }, t('analytics.all_customers')),
+    state.segment_id ? h('option', { value: state.segment_id, selected: true }, '…') : null);
+  fillSegmentPicker(segment, state.segment_id);
   const currencies = CURRENCIES.includes(currency) ? CURRENCIES : [currency, ...CURRENCIES];
   const cur = h('select', { id: 'an-currency' }, currencies.map((c) => h('option', { value: c, selected: c === currency }, c)));
   const from = h('input', { type: 'date', id: 'an-from', value: state.from });
@@ -61,17 +66,20 @@ export default async function render(root, ctx) {
       h('div', { class: 'field' }, h('label', { for: 'an-currency' }, t('common.currency')), cur),
       h('div', { class: 'field' }, h('label', { for: 'an-from' }, t('analytics.from')), from),
       h('div', { class: 'field' }, h('label', { for: 'an-to' }, t('analytics.to')), to),
+      h('div', { class: 'field' }, h('label', { for: 'an-segment' }, t('analytics.segment')), segment),
       button(t('analytics.apply'), null, { type: 'submit', kind: 'primary' })),
     h('div', { class: 'stack' }, sections.funnel, sections.abc, sections.managers, sections.campaigns, sections.lost, sections.bcg)));
 
   cur.addEventListener('change', () => loadAll());
+  segment.addEventListener('change', () => loadAll());
   months.addEventListener('change', () => loadAbc());
 
-  const range = () => ({ currency: state.currency, from: state.from || null, to: state.to || null });
+  const range = () => ({ currency: state.currency, from: state.from || null, to: state.to || null, segment_id: state.segment_id || null });
   function loadAll() {
     state.currency = cur.value;
     state.from = from.value;
     state.to = to.value;
+    state.segment_id = segment.value;
     return Promise.all([loadFunnel(), loadAbc(), loadManagers(), loadCampaigns(), loadLost(), loadBcg()]);
   }
 
@@ -127,7 +135,7 @@ export default async function render(root, ctx) {
   function loadAbc() {
     const extra = h('div', { class: 'toolbar' }, h('div', { class: 'field' }, h('label', { for: 'an-months' }, t('analytics.period')), months));
     return section(sections.abc, 'an-abc', t('analytics.abc_xyz'), async () => {
-      const r = await api.get('/analytics/abc-xyz', { currency: state.currency, months: months.value });
+      const r = await api.get('/analytics/abc-xyz', { currency: state.currency, months: months.value, segment_id: state.segment_id || null });
       const m = r.matrix || {};
       const data = ['A', 'B', 'C'].map((a) => ({ label: t('analytics.class_' + a), parts: ['X', 'Y', 'Z'].map((x) => ({ name: t('analytics.class_' + x), value: m[a + x] || 0 })) }));
       const matrix = h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
@@ -181,7 +189,7 @@ export default async function render(root, ctx) {
 
   function loadCampaigns() {
     return section(sections.campaigns, 'an-campaigns', t('analytics.campaigns'), async () => {
-      const r = await api.get('/analytics/campaigns');
+      const r = await api.get('/analytics/campaigns', { segment_id: state.segment_id || null });
       const items = r.items || [];
       if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_campaigns'));
       const inCur = items.filter((c) => c.currency === state.currency);

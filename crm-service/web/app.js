@@ -12,6 +12,7 @@ start({
   nav: [
     { path: '/my-day', label: 'nav.my_day' },
     { path: '/customers', label: 'nav.customers' },
+    { path: '/segments', label: 'nav.segments' },
     { path: '/pipeline', label: 'nav.pipeline' },
     { path: '/tasks', label: 'nav.tasks' },
     { path: '/tickets', label: 'nav.tickets' },
@@ -30,6 +31,9 @@ start({
     { path: '/customers/:id/edit', area: 'customers', load: () => import('./customers.js') },
     { path: '/customers/:id', area: 'card', load: () => import('./customer-card.js') },
     { path: '/import', area: 'import', load: () => import('./import.js') },
+    { path: '/segments', area: 'segments', load: () => import('./segments.js') },
+    { path: '/segments/new', area: 'segments', load: () => import('./segments.js') },
+    { path: '/segments/:id', area: 'segments', load: () => import('./segments.js') },
     { path: '/pipeline', area: 'pipeline', load: () => import('./pipeline.js') },
     { path: '/deals/new', area: 'deal', load: () => import('./deal.js') },
     { path: '/deals/:id', area: 'deal', load: () => import('./deal.js') },

@@ -7,7 +7,7 @@ import * as fmt from '/common/fmt.js';
 import { h, mount, clear, button, badge, pageHead, toast, table, pagedList, form, modal, conflictNotice, debounce } from '/common/ui.js';
 import { isManager, enumLabel } from './pipeline.js';
 
-const CHANNELS = ['email', 'phone', 'social', 'ads', 'event', 'referral', 'web', 'partner', 'other'];
+export const CHANNELS = ['email', 'phone', 'social', 'ads', 'event', 'referral', 'web', 'partner', 'other'];
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
 function named(btn, label) { btn.setAttribute('aria-label', label); return btn; }

@@ -15,7 +15,7 @@ const PAGE = 50;
 const MANAGERS = ['sales_manager', 'admin'];
 
 // The filters this list knows, as they stand in the hash's query.
-export const FILTERS = ['q', 'kind', 'status', 'segment', 'tags', 'owner_id', 'credit_hold', 'archived'];
+export const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'tags', 'owner_id', 'credit_hold', 'archived'];
 
 let usersCache = null;
 // The active users' names and roles (the directory every signed-in user may
@@ -25,6 +25,26 @@ export async function loadUsers() {
     try { usersCache = (await api.get('/directory')).items || []; } catch { usersCache = []; }
   }
   return usersCache;
+}
+
+// The saved segments the user sees, with their live counts, as options of
+// a picker ([id, "name (count)"]); keep: an id to keep even if not listed.
+export async function segmentOptions(keep) {
+  let items = [];
+  try { items = (await api.get('/segments', { limit: 500 })).items || []; } catch { items = []; }
+  const opts = items.map((x) => [x.id, x.count === null ? x.name : `${x.name} (${fmt.num(x.count)})`]);
+  if (keep && !items.some((x) => x.id === keep)) opts.push([keep, keep]);
+  return opts;
+}
+
+// Fill a segment picker (a <select> whose first option is "all") once the
+// segments and their counts arrive, so that the page does not wait for
+// them; the current choice stays chosen. Resolves the options.
+export async function fillSegmentPicker(sel, current) {
+  const opts = await segmentOptions(current);
+  const first = sel.options[0];
+  mount(sel, first, opts.map(([v, l]) => h('option', { value: v, selected: v === current }, l)));
+  return opts;
 }
 
 // The service's field messages are English; the usual ones are said in the
@@ -201,10 +221,13 @@ async function renderList(root, ctx) {
   for (const u of users) if (u.id !== user.id && ['sales_rep', 'sales_manager', 'admin'].includes(u.role)) ownerOptions.push([u.id, u.name]);
   ownerOptions.push(['null', t('customers.owner_nobody')]);
 
+  const segmentSel = select('segment_id', [['', t('common.all')], ...(state.segment_id ? [[state.segment_id, '…']] : [])]);
+  fillSegmentPicker(segmentSel, state.segment_id);
   const exportLink = link(t('customers.import_export'), '#/import', 'btn');
   const filterFields = [
     fieldBox(t('customers.col_kind'), select('kind', [['', t('common.all')], ...KINDS.map((k) => [k, tEnum('customers.kind', k)])])),
     fieldBox(t('customers.col_status'), select('status', [['', t('common.all')], ...STATUSES.map((k) => [k, tEnum('customers.status', k)])])),
+    fieldBox(t('customers.f_saved_segment'), segmentSel),
     fieldBox(t('customers.col_segment'), segmentInput),
     fieldBox(t('customers.f_tags'), tagInput),
     isManager ? fieldBox(t('customers.col_owner'), select('owner_id', ownerOptions)) : null,

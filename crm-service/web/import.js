@@ -8,16 +8,19 @@ import { t, tEnum } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, kpi, card, table, progress, errorBox, details, toast } from '/common/ui.js';
 
-const FILTERS = ['q', 'kind', 'status', 'segment', 'owner_id', 'credit_hold', 'archived'];
+const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'owner_id', 'credit_hold', 'archived'];
 const MAX_BYTES = 64 * 1024 * 1024;
 
 export default async function render(root, ctx) {
   const filters = {};
   for (const k of FILTERS) if (ctx.query.get(k)) filters[k] = ctx.query.get(k);
+  // A saved segment is shown by its name.
+  const segment = filters.segment_id
+    ? await api.get('/segments/' + encodeURIComponent(filters.segment_id)).then((x) => x.name).catch(() => filters.segment_id) : null;
   let stop = null;
   mount(root,
     pageHead(t('import.title'), link(t('import.to_customers'), '#/customers', 'btn')),
-    h('div', { class: 'grid' }, importCard(), exportCard(filters, ctx.user, (fn) => { stop = fn; })));
+    h('div', { class: 'grid' }, importCard(), exportCard(filters, ctx.user, segment, (fn) => { stop = fn; })));
   return () => { if (stop) stop(); };
 }
 
@@ -112,9 +115,10 @@ function showReport(el, report, name) {
 
 // --- export ---
 
-function filterPairs(filters, user) {
+function filterPairs(filters, user, segment) {
   const label = {
     q: t('import.f_q'), kind: t('import.f_kind'), status: t('import.f_status'), segment: t('import.f_segment'),
+    segment_id: t('import.f_saved_segment'),
     owner_id: t('import.f_owner'), credit_hold: t('import.f_credit_hold'), archived: t('import.f_archived'),
   };
   const value = (k, v) => {
@@ -122,12 +126,13 @@ function filterPairs(filters, user) {
     if (k === 'status') return tEnum('customers.status', v);
     if (k === 'owner_id') return v === 'me' || v === user.id ? t('import.owner_me') : v === 'null' ? t('import.owner_nobody') : t('import.owner_other');
     if (k === 'credit_hold' || k === 'archived') return v === 'true' ? t('common.yes') : t('common.no');
+    if (k === 'segment_id') return segment;
     return v;
   };
   return Object.entries(filters).map(([k, v]) => [label[k], value(k, v)]);
 }
 
-function exportCard(filters, user, setStop) {
+function exportCard(filters, user, segment, setStop) {
   const any = Object.keys(filters).length > 0;
   const bar = progress(t('import.export_progress'));
   bar.el.hidden = true;
@@ -163,7 +168,7 @@ function exportCard(filters, user, setStop) {
 
   const qs = new URLSearchParams(filters).toString();
   return card(t('import.export_title'),
-    any ? [h('p', null, t('import.export_with_filters')), details(filterPairs(filters, user))]
+    any ? [h('p', null, t('import.export_with_filters')), details(filterPairs(filters, user, segment))]
       : h('p', null, t('import.export_no_filters')),
     h('p', null, link(t('import.change_filters'), '#/customers' + (qs ? '?' + qs : ''))),
     h('div', { class: 'form-actions' }, go, cancel), bar.el, status);

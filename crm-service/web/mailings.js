@@ -7,14 +7,19 @@ import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, button, pageHead, toast, table, pagedList, form, modal, conflictNotice, errorBox } from '/common/ui.js';
+import { segmentOptions } from './customers.js';
 
 const MANAGERS = ['sales_manager', 'admin'];
 
 function named(btn, label) { btn.setAttribute('aria-label', label); return btn; }
 
+// Saved segments by id: [id, "name (count)"].
+let segments = [];
+
 function audience(m) {
-  if (m.to_customer_ids && m.to_customer_ids.length) return t('mailings.to_named', { n: m.to_customer_ids.length });
+  if (m.to_customer_ids && m.to_customer_ids.length) return t('mailings.to_named', { n: fmt.num(m.to_customer_ids.length) });
   const parts = [];
+  if (m.to_segment_id) parts.push(t('mailings.saved_segment') + ': ' + ((segments.find(([id]) => id === m.to_segment_id) || [])[1] || '—'));
   if (m.to_segment) parts.push(t('mailings.segment') + ': ' + m.to_segment);
   if (m.to_status) parts.push(t('mailings.status_filter') + ': ' + m.to_status);
   if (m.to_tag) parts.push(t('mailings.tag') + ': ' + m.to_tag);
@@ -24,8 +29,9 @@ function audience(m) {
 function outcome(m) {
   const r = m.recipients || {};
   if (m.status === 'draft') return '';
-  return t('mailings.outcome', { sent: r.sent || 0, total: r.total || 0, pending: r.pending || 0,
-    failed: r.failed || 0, suppressed: r.suppressed || 0, unsubscribed: r.unsubscribed || 0 });
+  const n = (x) => fmt.num(x || 0);
+  return t('mailings.outcome', { sent: n(r.sent), total: n(r.total), pending: n(r.pending),
+    failed: n(r.failed), suppressed: n(r.suppressed), unsubscribed: n(r.unsubscribed) });
 }
 
 export default async function render(root, ctx) {
@@ -54,7 +60,7 @@ export default async function render(root, ctx) {
     clear(notices);
     try {
       const out = await api.post('/mailings/' + encodeURIComponent(m.id) + '/send', {}, { ifMatch: m.version });
-      toast(t('mailings.sending', { name: out.name, n: (out.recipients || {}).total || 0 }));
+      toast(t('mailings.sending', { name: out.name, n: fmt.num((out.recipients || {}).total || 0) }));
     } catch (e) {
       if (e.stale) mount(notices, conflictNotice(() => clear(notices)));
       else mount(notices, errorBox(e));
@@ -62,7 +68,8 @@ export default async function render(root, ctx) {
     await list.reload();
   }
 
-  function create() {
+  async function create() {
+    if (!segments.length) segments = await segmentOptions();
     modal(t('mailings.new'), (close) => form({
       fields: [
         { name: 'name', label: t('mailings.name'), required: true, full: true },
@@ -71,6 +78,8 @@ export default async function render(root, ctx) {
         { name: 'subject', label: t('mailings.subject_email'), full: true },
         { name: 'body', label: t('mailings.body'), type: 'textarea', required: true, rows: 8, full: true,
           value: t('mailings.body_default') },
+        { name: 'to_segment_id', label: t('mailings.saved_segment'), type: 'select', value: '',
+          options: [['', t('mailings.any')], ...segments] },
         { name: 'to_segment', label: t('mailings.segment') },
         { name: 'to_status', label: t('mailings.status_filter'), type: 'select', value: '',
           options: [['', t('mailings.any')], ...['lead', 'prospect', 'customer', 'inactive'].map((s) => [s, s])] },
@@ -81,7 +90,7 @@ export default async function render(root, ctx) {
       onSubmit: async (v) => {
         const body = { name: v.name, channel: v.channel, body: v.body };
         if (v.subject) body.subject = v.subject;
-        for (const k of ['to_segment', 'to_status', 'to_tag']) if (v[k]) body[k] = v[k];
+        for (const k of ['to_segment_id', 'to_segment', 'to_status', 'to_tag']) if (v[k]) body[k] = v[k];
         await api.post('/mailings', body, { idempotencyKey: true });
         close();
         toast(t('common.saved'));
@@ -90,6 +99,8 @@ export default async function render(root, ctx) {
     }), { wide: true });
   }
 
+  // The saved segments' names (for the audience column) come when they come.
+  segmentOptions().then((opts) => { segments = opts; if (opts.length) list.reload(); });
   mount(root, h('div', { class: 'screen' },
     pageHead(t('mailings.title'), ...(manager ? [button(t('mailings.new'), () => create(), { kind: 'primary' })] : [])),
     h('p', { class: 'hint' }, t('mailings.intro')),

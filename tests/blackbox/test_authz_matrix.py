@@ -125,6 +125,10 @@ CRM = {
     # link is public, and a token nobody was given is not found
     **_resource("mailings", write=LEAD, scoped=False),
     "POST /api/v1/mailings/{id}/send": LEAD,
+    # saved segments: everyone makes them; a rep sees the shared ones and
+    # its own (the matrix's are private) and changes only its own
+    **_resource("segments"),
+    "GET /api/v1/segments/{id}/customers": SCOPED, "POST /api/v1/segments/preview": ALL3,
     "GET /u/{token} public": "HHH", "POST /u/{token} public": "HHH",
     "GET /api/v1/analytics/campaigns": LEAD, "GET /api/v1/analytics/funnel": LEAD,
     "GET /api/v1/analytics/abc-xyz": LEAD, "GET /api/v1/analytics/managers": LEAD,
@@ -449,7 +453,7 @@ class CrmWorld(World):
     program = "crm-service"
     COOKIE = "crm_session"
     SCOPED = ("customers", "counterparties", "contacts", "interactions", "deals", "tasks",
-              "tickets", "ticket_comments", "alerts", "quotations")
+              "tickets", "ticket_comments", "alerts", "quotations", "segments")
 
     def __init__(self, svc):
         super().__init__(svc)
@@ -475,6 +479,7 @@ class CrmWorld(World):
             }
             ticket = create(svc, "tickets", {"customer_id": c, "subject": "S " + owner}, token=t)["id"]
             rec["tickets"] = ticket
+            rec["segments"] = create(svc, "segments", {"name": "Matrix " + owner, "shared": False}, token=t)["id"]
             quoted = create(svc, "deals", {"title": "Q " + owner, "customer_id": c,
                                            "lines": [{"sku": "MX-1", "quantity": 1, "unit_price_minor": 100}]},
                             token=t)["id"]

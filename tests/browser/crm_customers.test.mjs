@@ -298,7 +298,7 @@ test('the export takes the customer list\'s filters along', async (t) => {
   const page = await newPage(t, browser);
   await signIn(page, sys.crm, rita, { path: '/#/customers' });
   await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
-  await page.getByLabel('Segment').fill('retail');
+  await page.getByLabel('Segment', { exact: true }).fill('retail');
   await page.getByRole('link', { name: 'Acme Trading' }).waitFor({ state: 'detached' });
   await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor();
   await page.getByRole('main').getByRole('link', { name: 'Import / export' }).click();

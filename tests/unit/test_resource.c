@@ -558,6 +558,73 @@ test_resource_tables_must_have_a_column_per_field (void **state)
     assert_non_null (strstr (err.message, "widgets"));
 }
 
+//  A list without sub-fields takes objects of any shape and leaves them
+//  to the resource's before_save hook (a saved segment's rules); without
+//  such a hook the definition is refused.
+static err_t
+s_rules_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    (void) db;
+    (void) actor;
+    (void) old;
+    const cJSON *it;
+    cJSON_ArrayForEach (it, cJSON_GetObjectItem (rec, "rules"))
+        if (!cJSON_GetObjectItem (it, "field"))
+            return err_set (err, ERR_INVALID, "rules", "every rule names a field");
+    return ERR_OK;
+}
+
+static const field_def_t s_free_fields[] = {
+    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED },
+    { .name = "rules", .type = FT_LIST, .def = "[]" },
+    { NULL },
+};
+
+static const resource_def_t s_free = {
+    .name = "free_rules", .entity = "free_rule", .table = "free_rules", .fields = s_free_fields,
+    .read_roles = ROLE_ADMIN, .write_roles = ROLE_ADMIN, .before_save = s_rules_check,
+};
+
+static const resource_def_t s_unchecked = {
+    .name = "unchecked_rules", .entity = "unchecked_rule", .table = "free_rules", .fields = s_free_fields,
+    .read_roles = ROLE_ADMIN, .write_roles = ROLE_ADMIN,
+};
+
+static void
+test_resource_list_without_sub_fields_is_checked_by_its_hook (void **state)
+{
+    support_resource_t *f = *state;
+    assert_int_equal (resource_register (&s_unchecked), ERR_INVALID);
+    assert_null (resource_find ("unchecked_rules"));
+    assert_int_equal (resource_register (&s_free), ERR_OK);
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_exec (f->db, "CREATE TABLE free_rules (id TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+                                      " created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+                                      " archived INTEGER NOT NULL DEFAULT 0, name TEXT NOT NULL, rules TEXT)",
+                               &err),
+                      ERR_OK);
+    const char *body = "{\"name\":\"n\",\"rules\":[{\"field\":\"tag\",\"value\":[\"a\",2]},"
+                       "{\"any\":[{\"field\":\"x\"}],\"field\":\"y\"}]}";
+    cJSON *in = cJSON_Parse (body), *out = NULL;
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (resource_create (f->db, &s_free, &f->admin, in, RW_CLIENT, NULL, &out, &err), ERR_OK);
+    assert_true (cJSON_Compare (cJSON_GetObjectItem (in, "rules"), cJSON_GetObjectItem (out, "rules"), true));
+    cJSON_Delete (out);
+    cJSON_Delete (in);
+    //  Items must still be objects; the hook refuses what it does not take.
+    in = cJSON_Parse ("{\"name\":\"n\",\"rules\":[3]}");
+    assert_int_equal (resource_create (f->db, &s_free, &f->admin, in, RW_CLIENT, NULL, NULL, &err), ERR_INVALID);
+    assert_string_equal (err.field, "rules[0]");
+    cJSON_Delete (in);
+    in = cJSON_Parse ("{\"name\":\"n\",\"rules\":[{\"op\":\"eq\"}]}");
+    assert_int_equal (resource_create (f->db, &s_free, &f->admin, in, RW_CLIENT, NULL, NULL, &err), ERR_INVALID);
+    assert_string_equal (err.field, "rules");
+    cJSON_Delete (in);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+    assert_int_equal (support_count (f->db, "free_rules"), 1);
+}
+
 int
 main (void)
 {
@@ -596,6 +663,8 @@ main (void)
             test_resource_system_steps_on_archived_records_and_forced_writes,
             support_resource_setup, support_resource_teardown),
         cmocka_unit_test_setup_teardown (test_resource_tables_must_have_a_column_per_field,
+                                         support_resource_setup, support_resource_teardown),
+        cmocka_unit_test_setup_teardown (test_resource_list_without_sub_fields_is_checked_by_its_hook,
                                          support_resource_setup, support_resource_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
