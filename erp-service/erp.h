@@ -338,6 +338,28 @@ err_t payables_setup (service_t *svc, err_info_t *err);
 err_t statements_setup (service_t *svc, err_info_t *err);
 err_t people_setup (service_t *svc, err_info_t *err);
 
+//  --- planning and promised dates (planning.c, promise.c) ---
+
+err_t planning_setup (service_t *svc, err_info_t *err);
+
+//  Recompute the promised dates of the open order lines of product (every
+//  warehouse), publish erp.order.promise_changed for each order whose
+//  promise changed, and the product's next free receipt
+//  (erp.product.supply_changed). In the caller's transaction.
+err_t promise_product (db_t *db, const actor_t *actor, const char *product_id, err_info_t *err);
+
+//  The same for every product of an order (after it was confirmed or
+//  cancelled), then the order's own promised_on.
+err_t promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t *err);
+
+//  The same for every product of a purchase order as saved (po) and as it
+//  was (old, may be NULL).
+err_t promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *old,
+                              err_info_t *err);
+
+//  The lead time in days of product's supplier; -1 if none is known.
+int64_t promise_lead_days (db_t *db, const char *product_id);
+
 extern const resource_def_t erp_employees;
 extern const resource_def_t erp_leave;
 

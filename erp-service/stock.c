@@ -348,6 +348,9 @@ s_change (db_t *db, const actor_t *actor, const char *product_id, const char *wa
             rc = s_alerts (db, actor, now, was_available, &ctx, err);
         cJSON_Delete (now);
     }
+    //  Promised dates follow the stock (promise.c).
+    if (rc == ERR_OK)
+        rc = promise_product (db, actor, product_id, err);
     cJSON_Delete (level);
     if (rc == ERR_OK && out)
         *out = after;
