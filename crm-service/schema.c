@@ -213,5 +213,12 @@ const db_migration_t crm_migrations[] = {
                       "  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'suppressed', 'unsubscribed')),"
                       "  token TEXT NOT NULL UNIQUE, reply_code INTEGER, error TEXT, updated_at TEXT NOT NULL,"
                       "  UNIQUE (mailing_id, customer_id));" },
+    //  Planning in ERP (issue 12): the promised delivery date of a won
+    //  deal's order and of each of its lines, and the catalogue's next
+    //  receipt that a new order could have.
+    { "crm.promises", "ALTER TABLE deals ADD COLUMN promised_on TEXT;"
+                      "ALTER TABLE deals ADD COLUMN promised_lines TEXT;"
+                      "ALTER TABLE catalog_items ADD COLUMN next_receipt_on TEXT;"
+                      "ALTER TABLE catalog_items ADD COLUMN next_receipt_qty INTEGER;" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];
