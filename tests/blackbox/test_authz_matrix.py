@@ -224,6 +224,10 @@ ERP = {
     "POST /api/v1/periods/{period}/close": E_BOOKS, "POST /api/v1/periods/{period}/reopen": E_ADMIN,
     "GET /api/v1/reports/payables_aging": E_ACC, "GET /api/v1/reports/profit_and_loss": E_ACC,
     "GET /api/v1/reports/balance_sheet": E_ACC,
+    # planning: buyers read forecasts and runs and turn suggestions into orders; leads run it
+    "GET /api/v1/planning/forecast": E_PUR, "GET /api/v1/planning/runs": E_PUR,
+    "POST /api/v1/planning/runs": E_OPS, "GET /api/v1/planning/runs/{id}": E_PUR,
+    "POST /api/v1/planning/runs/{id}/apply": E_PUR,
 }
 
 #  --- bridge: docs/bridge.md, admin everything, viewer reads ---------------
@@ -572,6 +576,7 @@ class ErpWorld(World):
             "orders": o["id"], "invoices": inv.json()["id"], "payments": pm["id"],
             "purchase_orders": po["id"], "supplier_bills": sb["id"], "supplier_payments": sp["id"],
             "employees": emp["id"], "leave_requests": lv["id"],
+            "planning": create(svc, "planning/runs", {})["id"],
         }
         for name in ("stock_items", "stock", "stock_moves", "stock_alerts", "picking", "shipments",
                      "journal"):
