@@ -68,6 +68,19 @@ s_grow (void **items, int *cap, int n, size_t size)
     return true;
 }
 
+//  Run the statement sql with ?1 bound to id.
+static err_t
+s_exec (db_t *db, const char *sql, const char *id, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot store a promise");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
 static void
 s_day (int64_t ms, char *out)
 {
@@ -401,29 +414,20 @@ promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t 
 {
     //  The order's own lines first: once confirmed, every line has a
     //  promise (a fully reserved one is not among the lines waiting).
-    sqlite3_stmt *st = db_stmt (db, "UPDATE order_lines SET promised_on = date('now'), promise_open = 0"
-                                    " WHERE order_id = ?1 AND promised_on IS NULL"
-                                    " AND reserved + shipped = quantity"
-                                    " AND (SELECT status FROM orders WHERE id = ?1)"
-                                    "  IN ('confirmed', 'partly_shipped')");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot store a promise");
-    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
-    int r = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (r != SQLITE_DONE)
-        return db_error (db, r, err);
+    err_t rc = s_exec (db,
+                       "UPDATE order_lines SET promised_on = date('now'), promise_open = 0"
+                       " WHERE order_id = ?1 AND promised_on IS NULL AND reserved + shipped = quantity"
+                       " AND (SELECT status FROM orders WHERE id = ?1) IN ('confirmed', 'partly_shipped')",
+                       order_id, err);
     //  A cancelled order waits for nothing any more.
-    st = db_stmt (db, "UPDATE order_lines SET promise_open = 0 WHERE order_id = ?1 AND promise_open = 1"
-                      " AND (SELECT status FROM orders WHERE id = ?1) = 'cancelled'");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot store a promise");
-    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
-    r = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (r != SQLITE_DONE)
-        return db_error (db, r, err);
-    st = db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1");
+    if (rc == ERR_OK)
+        rc = s_exec (db,
+                     "UPDATE order_lines SET promise_open = 0 WHERE order_id = ?1 AND promise_open = 1"
+                     " AND (SELECT status FROM orders WHERE id = ?1) = 'cancelled'",
+                     order_id, err);
+    if (rc != ERR_OK)
+        return rc;
+    sqlite3_stmt *st = db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read order lines");
     char (*ids)[ID_LEN] = calloc (ORDER_MAX_LINES, ID_LEN);
@@ -434,7 +438,6 @@ promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t 
     while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW)
         snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
     sqlite3_reset (st);
-    err_t rc = ERR_OK;
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = promise_product (db, actor, ids[i], err);
     free (ids);

@@ -239,13 +239,16 @@ static const char s_people1[] =
 //  Planning (issue 12): promised dates on order lines and orders (a line
 //  still waiting for supply is promise_open, so that recomputing a
 //  product's promises reads only those), the product's next free receipt,
-//  the months of confirmed demand, and stored planning runs.
+//  the months of confirmed demand, open purchase orders by status, and
+//  stored planning runs.
 static const char s_planning1[] =
     "ALTER TABLE order_lines ADD COLUMN promised_on TEXT;"
     "ALTER TABLE order_lines ADD COLUMN promise_open INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX order_lines_promise_open ON order_lines (product_id) WHERE promise_open = 1;"
     "ALTER TABLE orders ADD COLUMN promised_on TEXT;"
     "CREATE INDEX orders_confirmed ON orders (confirmed_at) WHERE confirmed_at IS NOT NULL;"
+    //  Open purchase orders are the supply: a few among the received ones.
+    "CREATE INDEX purchase_orders_status ON purchase_orders (status);"
     "ALTER TABLE products ADD COLUMN next_receipt_on TEXT;"
     "ALTER TABLE products ADD COLUMN next_receipt_qty INTEGER;"
     "CREATE TABLE planning_runs (" META ", number TEXT UNIQUE, status TEXT NOT NULL,"
