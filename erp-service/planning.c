@@ -275,7 +275,8 @@ s_int_arg (http_req_t *req, const char *name, int lo, int hi, int def, int *out)
         return true;
     char *end;
     long x = strtol (v, &end, 10);
-    if (!*v || *end || x < lo || x > hi) {
+    //  Digits only: strtol would take leading spaces and a sign.
+    if (*v < '0' || *v > '9' || *end || x < lo || x > hi) {
         http_reply_errorf (req, ERR_INVALID, name, "%s must be an integer from %d to %d", name, lo, hi);
         return false;
     }

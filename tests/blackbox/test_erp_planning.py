@@ -143,7 +143,8 @@ def test_no_demand_and_the_list(shop):
 
 @pytest.mark.parametrize("params,field", [
     ({"months": "2"}, "months"), ({"months": "37"}, "months"), ({"horizon": "0"}, "horizon"),
-    ({"months": "x"}, "months"), ({"limit": "501"}, "limit"), ({"cursor": "zz"}, "cursor"),
+    ({"months": "x"}, "months"), ({"months": " 6"}, "months"), ({"months": "+6"}, "months"),
+    ({"limit": "501"}, "limit"), ({"cursor": "zz"}, "cursor"),
     ({"bogus": "1"}, "bogus"),
 ])
 def test_forecast_bad_input(shop, params, field):
