@@ -348,6 +348,13 @@ err_t planning_setup (service_t *svc, err_info_t *err);
 //  (erp.product.supply_changed). In the caller's transaction.
 err_t promise_product (db_t *db, const actor_t *actor, const char *product_id, err_info_t *err);
 
+//  After a stock level of product changed (rc: how the change went): the
+//  product is noted, and with outermost every product noted since is
+//  recomputed as promise_product does (or, when rc is an error, forgotten).
+//  Returns rc, or the recomputation's error.
+err_t promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost,
+                           err_t rc, err_info_t *err);
+
 //  The same for every product of an order (after it was confirmed or
 //  cancelled), then the order's own promised_on.
 err_t promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t *err);

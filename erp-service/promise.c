@@ -409,6 +409,36 @@ promise_product (db_t *db, const actor_t *actor, const char *product_id, err_inf
     return rc;
 }
 
+//  The products whose stock changed inside the outermost change of this
+//  thread, waiting for it to end.
+#define PENDING_MAX 32
+static _Thread_local char s_pending[PENDING_MAX][ID_LEN];
+static _Thread_local int s_npending;
+
+err_t
+promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost, err_t rc,
+                     err_info_t *err)
+{
+    if (rc == ERR_OK && !outermost) {
+        for (int i = 0; i < s_npending; i++)
+            if (strcmp (s_pending[i], product_id) == 0)
+                return ERR_OK;
+        if (s_npending < PENDING_MAX) {
+            snprintf (s_pending[s_npending++], ID_LEN, "%s", product_id);
+            return ERR_OK;
+        }
+        return promise_product (db, actor, product_id, err);
+    }
+    if (rc == ERR_OK)
+        rc = promise_product (db, actor, product_id, err);
+    for (int i = 0; i < s_npending && rc == ERR_OK; i++)
+        if (strcmp (s_pending[i], product_id) != 0)
+            rc = promise_product (db, actor, s_pending[i], err);
+    if (outermost)
+        s_npending = 0;
+    return rc;
+}
+
 err_t
 promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t *err)
 {
