@@ -85,3 +85,32 @@ def test_promised_dates_reach_the_deal_and_the_catalogue(system):
     diffs = [x for x in out["differences"] if x.get("field") == "promised_on"]
     assert len(diffs) == 1 and diffs[0]["entity"] == "deal", out["differences"]
     assert get(crm, "deals", d["id"])["promised_on"] == day(40)
+
+
+def test_deal_promise_command_checks_its_data(start_service):
+    """CRM's deal.promise on its own: a real date and well-formed lines, or
+    nothing changes; a repeated command id changes nothing twice."""
+    from crm_helpers import apply, apply_ok, last_seq
+    crm = start_service("crm-service", "CRM")
+    c = create(crm, "customers", {"name": "Promise Co"})
+    d = create(crm, "deals", {"title": "P", "customer_id": c["id"],
+                              "lines": [{"sku": "A", "quantity": 2, "unit_price_minor": 100}]})
+    seq = last_seq(crm)
+    for data in ({"deal_id": d["id"], "promised_on": "2026-02-30"},
+                 {"deal_id": d["id"], "promised_on": None, "lines": [{"sku": "A", "promised_on": "soon"}]},
+                 {"deal_id": d["id"], "promised_on": None, "lines": [{"what": 1}]}):
+        _, reply = apply(crm, "deal.promise", data)
+        assert reply["status"] == "error" and reply["code"] == "validation_failed", (data, reply)
+    assert last_seq(crm) == seq
+    data = {"deal_id": d["id"], "promised_on": day(3), "lines": [{"sku": "A", "quantity": 2, "promised_on": day(3)}]}
+    cmd, first = apply(crm, "deal.promise", data)
+    assert first["status"] == "ok", first
+    got = get(crm, "deals", d["id"])
+    assert got["promised_on"] == day(3) and got["promised_lines"][0]["promised_on"] == day(3)
+    assert last_seq(crm) == seq + 1
+    # the same command again: the stored reply, nothing written
+    _, again = apply(crm, "deal.promise", data, cmd)
+    assert again == first and last_seq(crm) == seq + 1
+    # a new promise of null: ERP cannot tell any more
+    assert apply_ok(crm, "deal.promise", dict(data, promised_on=None))
+    assert get(crm, "deals", d["id"])["promised_on"] is None
