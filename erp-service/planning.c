@@ -425,6 +425,8 @@ static const field_def_t s_run_fields[] = {
     { .name = "applied_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "purchase_order_ids", .type = FT_TAGS, .flags = F_SYSTEM, .def = "[]" },
     { .name = "notes", .type = FT_TEXT, .max = 2000 },
+    //  How many products the run looked at (at most RUN_MAX_PRODUCTS, by sku).
+    { .name = "products_planned", .type = FT_INT, .flags = F_SYSTEM },
     { NULL }
 };
 
@@ -588,6 +590,7 @@ s_run_create (http_req_t *req)
         cJSON *patch = cJSON_CreateObject ();
         cJSON_AddStringToObject (patch, "number", number);
         cJSON_AddStringToObject (patch, "run_on", today);
+        json_add_int (patch, "products_planned", n);
         cJSON_AddItemToObject (patch, "lines", lines);
         lines = NULL;
         rc = resource_update (db, &s_runs, actor, json_str (rec, "id"), -1, patch, RW_SYSTEM, "planned", &out,

@@ -254,7 +254,7 @@ static const char s_planning1[] =
     "CREATE TABLE planning_runs (" META ", number TEXT UNIQUE, status TEXT NOT NULL,"
     "  horizon_months INTEGER NOT NULL, history_months INTEGER NOT NULL, run_on TEXT,"
     "  warehouse_id TEXT REFERENCES warehouses(id), lines TEXT NOT NULL, applied_at TEXT,"
-    "  purchase_order_ids TEXT NOT NULL DEFAULT '[]', notes TEXT);"
+    "  purchase_order_ids TEXT NOT NULL DEFAULT '[]', notes TEXT, products_planned INTEGER);"
     "CREATE INDEX planning_runs_created ON planning_runs (created_at, id);";
 
 //  erp.db's migrations by name, in the order they were added (common/db.h);

@@ -180,6 +180,7 @@ def test_run_suggests_and_apply_makes_one_draft_per_supplier_once(shop):
     assert r.status_code == 201, r.text
     run = r.json()
     assert run["status"] == "proposed" and run["number"].startswith("PLAN-") and run["horizon_months"] == 2
+    assert run["products_planned"] == 4
     lines = {l["sku"]: l for l in run["lines"]}
     assert set(lines) == {"FLAT", "SIDE", "ELSE", "LOOSE"}
     flat = lines["FLAT"]
