@@ -364,6 +364,11 @@ err_t promise_order (db_t *db, const actor_t *actor, const char *order_id, err_i
 err_t promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *old,
                               err_info_t *err);
 
+//  After a supplier was saved (old NULL: created): when its lead time
+//  changed, the same for each of its products.
+err_t promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old,
+                              err_info_t *err);
+
 //  The lead time in days of product's supplier; -1 if none is known.
 int64_t promise_lead_days (db_t *db, const char *product_id);
 

@@ -34,6 +34,8 @@ const resource_def_t erp_suppliers = {
     .write_roles = ROLE_PURCHASING | ROLES_LEAD,
     .external_key = "name",
     .default_sort = "name",
+    //  A new lead time moves the promises that rest on it (promise.c).
+    .after_save = promise_supplier_saved,
 };
 
 //  --- products ---

@@ -500,3 +500,33 @@ promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *
         }
     return rc;
 }
+
+//  After a supplier is saved: a new lead time moves the promises that rest
+//  on it, for each of its products.
+err_t
+promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old, err_info_t *err)
+{
+    if (!old
+        || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"), cJSON_GetObjectItem (old, "lead_time_days"),
+                          true))
+        return ERR_OK;
+    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
+    //  Collect first: each product runs statements of its own.
+    char (*ids)[ID_LEN] = NULL;
+    int n = 0, cap = 0;
+    err_t rc = ERR_OK;
+    sqlite3_bind_text (st, 1, json_str (supplier, "id"), -1, SQLITE_TRANSIENT);
+    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
+        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
+            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
+        else
+            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    }
+    sqlite3_reset (st);
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = promise_product (db, actor, ids[i], err);
+    free (ids);
+    return rc;
+}

@@ -277,6 +277,12 @@ def test_short_line_is_promised_the_purchase_orders_date(shop):
     assert third["promised_on"] == in20
     fourth = order(erp, c, "BOLT", 1)      # nothing left incoming: the lead time
     assert fourth["promised_on"] == in_lead
+    # the supplier's lead time changes: the promise that rests on it moves
+    r = erp.api("PATCH", "/api/v1/suppliers/" + s["id"], json={"lead_time_days": 45})
+    assert r.status_code == 200, r.text
+    assert get(erp, "orders", fourth["id"])["promised_on"] == (today + datetime.timedelta(days=45)).isoformat()
+    r = erp.api("PATCH", "/api/v1/suppliers/" + s["id"], json={"lead_time_days": 30})
+    assert get(erp, "orders", fourth["id"])["promised_on"] == in_lead
     # the product tells CRM the next free receipt: nothing is free any more
     assert get(erp, "products", p["id"])["next_receipt_on"] is None
     # cancelling the third frees day 20 for the fourth, and 9 of it for new orders
