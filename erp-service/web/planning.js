@@ -76,7 +76,7 @@ function forecastView(ctx) {
         { key: 'mae', label: t('planning.mae'), num: true, render: (r) => dec(r.error.mae) },
         { key: 'wape', label: t('planning.wape'), num: true, render: (r) => (r.error.wape_percent === null ? '–' : dec(r.error.wape_percent) + ' %') },
         { key: 'safety', label: t('planning.safety_stock'), num: true, render: (r) => num(r.safety_stock) },
-        { key: 'show', label: '', render: (r) => button(t('planning.show'), () => show(r.product_id)) },
+        { key: 'show', label: '', render: (r) => button([t('planning.show'), h('span', { class: 'sr-only' }, ' ' + r.sku)], () => show(r.product_id)) },
       ],
       rows: items,
       empty: t('planning.no_products'),

@@ -2,7 +2,8 @@
 // before the deal is won, each line says "available now" or "from <date>"
 // (ERP's next free receipt, mirrored into the catalogue by the bridge);
 // once it is won, each line shows the date ERP promises, and the ERP card
-// the order's. Screenshots: crm-deal-available-from, crm-deal-promised.
+// the order's. Screenshots: crm-catalog-next-receipt, crm-deal-available-from,
+// crm-deal-promised.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -53,6 +54,16 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await sys?.stop();
+});
+
+test('the catalogue shows the next receipt', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, mia, { path: '/#/catalog' });
+  const row = page.getByRole('row', { name: /LAMP-ARC/ }).first();
+  await row.waitFor();
+  assert.match(await row.innerText(), new RegExp(`6 from ${shownDate(day(12))}`));
+  await settled(page);
+  await screenshot(page, 'crm-catalog-next-receipt');
 });
 
 test('before the deal is won, each line says when it is available', async (t) => {

@@ -92,7 +92,7 @@ test('the forecast shows each product with its error and class', async (t) => {
   const lamp = page.getByRole('row', { name: /LAMP-ARC/ }).first();
   assert.match(await lamp.innerText(), /Croston/);
   assert.match(await lamp.innerText(), /\bZ\b/);
-  await lamp.getByRole('button', { name: 'Show' }).click();
+  await lamp.getByRole('button', { name: 'Show LAMP-ARC' }).click();
   await page.getByText('LAMP-ARC · Arc floor lamp').waitFor();
   await page.getByText('Safety stock').first().waitFor();
   await settled(page);
