@@ -40,22 +40,22 @@
 
 typedef struct {
     char id[ID_LEN], sku[80], name[256];
-    int64_t lead;                   //  days, -1 unknown
+    int64_t lead;   //  days, -1 unknown
     int64_t reorder_qty;
-    char supplier[ID_LEN];          //  "" none
+    char supplier[ID_LEN];   //  "" none
     int months;
-    int first;                      //  the first month with demand; months if none
+    int first;   //  the first month with demand; months if none
     int64_t demand[MAX_MONTHS];
-    char month[MAX_MONTHS][8];      //  "YYYY-MM"
+    char month[MAX_MONTHS][8];   //  "YYYY-MM"
 } s_series_t;
 
 typedef struct {
-    const char *method;             //  "ses", "croston", "none"
+    const char *method;   //  "ses", "croston", "none"
     double per_month;
-    double mae, wape, bias;         //  wape < 0: undefined
+    double mae, wape, bias;   //  wape < 0: undefined
     int points;
-    double mean, sd, cv;            //  cv < 0: undefined
-    const char *cls;                //  "X", "Y", "Z", NULL without demand
+    double mean, sd, cv;   //  cv < 0: undefined
+    const char *cls;       //  "X", "Y", "Z", NULL without demand
     double z;
     int64_t safety;
 } s_model_t;
@@ -173,10 +173,11 @@ s_series (db_t *db, sqlite3_stmt *row, int months, s_series_t *s, err_info_t *er
         s_month (i - months, s->month[i], sizeof s->month[i]);
     char to[8];
     s_month (0, to, sizeof to);
-    sqlite3_stmt *st = db_stmt (db, "SELECT substr(o.confirmed_at, 1, 7), SUM(l.quantity)"
-                                    " FROM order_lines l JOIN orders o ON o.id = l.order_id"
-                                    " WHERE l.product_id = ?1 AND o.confirmed_at >= ?2 AND o.confirmed_at < ?3"
-                                    " AND o.status <> 'cancelled' GROUP BY 1");
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT substr(o.confirmed_at, 1, 7), SUM(l.quantity)"
+                     " FROM order_lines l JOIN orders o ON o.id = l.order_id"
+                     " WHERE l.product_id = ?1 AND o.confirmed_at >= ?2 AND o.confirmed_at < ?3"
+                     " AND o.status <> 'cancelled' GROUP BY 1");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the order history");
     sqlite3_bind_text (st, 1, s->id, -1, SQLITE_STATIC);
@@ -277,7 +278,8 @@ s_int_arg (http_req_t *req, const char *name, int lo, int hi, int def, int *out)
     long x = strtol (v, &end, 10);
     //  Digits only: strtol would take leading spaces and a sign.
     if (*v < '0' || *v > '9' || *end || x < lo || x > hi) {
-        http_reply_errorf (req, ERR_INVALID, name, "%s must be an integer from %d to %d", name, lo, hi);
+        http_reply_errorf (req, ERR_INVALID, name, "%s must be an integer from %d to %d", name, lo,
+                           hi);
         return false;
     }
     *out = (int) x;
@@ -300,11 +302,14 @@ s_may (http_req_t *req, unsigned roles, const char *what)
 static void
 s_forecast (http_req_t *req)
 {
-    static const char *const args[] = { "product_id", "months", "horizon", "limit", "cursor", NULL };
+    static const char *const args[] = {
+        "product_id", "months", "horizon", "limit", "cursor", NULL
+    };
     int months, horizon, limit;
     if (!s_may (req, PLAN_READERS, "see the demand forecast") || !http_query_only (req, args)
         || !s_int_arg (req, "months", 3, MAX_MONTHS, 12, &months)
-        || !s_int_arg (req, "horizon", 1, 12, 3, &horizon) || !s_int_arg (req, "limit", 1, 500, 50, &limit))
+        || !s_int_arg (req, "horizon", 1, 12, 3, &horizon)
+        || !s_int_arg (req, "limit", 1, 500, 50, &limit))
         return;
     db_t *db = http_db (req);
     const char *pid = http_query (req, "product_id"), *cursor = http_query (req, "cursor");
@@ -414,10 +419,22 @@ static const field_def_t s_run_line_fields[] = {
 
 static const field_def_t s_run_fields[] = {
     { .name = "number", .type = FT_TEXT, .flags = F_SYSTEM | F_UNIQUE | F_FILTER, .max = 40 },
-    { .name = "status", .type = FT_ENUM, .flags = F_SYSTEM | F_FILTER, .choices = s_run_statuses,
+    { .name = "status",
+      .type = FT_ENUM,
+      .flags = F_SYSTEM | F_FILTER,
+      .choices = s_run_statuses,
       .def = "\"proposed\"" },
-    { .name = "horizon_months", .type = FT_INT, .flags = F_IMMUTABLE, .min = 1, .max = 12, .def = "1" },
-    { .name = "history_months", .type = FT_INT, .flags = F_IMMUTABLE, .min = 3, .max = MAX_MONTHS,
+    { .name = "horizon_months",
+      .type = FT_INT,
+      .flags = F_IMMUTABLE,
+      .min = 1,
+      .max = 12,
+      .def = "1" },
+    { .name = "history_months",
+      .type = FT_INT,
+      .flags = F_IMMUTABLE,
+      .min = 3,
+      .max = MAX_MONTHS,
       .def = "12" },
     { .name = "run_on", .type = FT_DATE, .flags = F_SYSTEM },
     { .name = "warehouse_id", .type = FT_REF, .flags = F_IMMUTABLE, .ref = "warehouses" },
@@ -469,18 +486,21 @@ s_plan_product (db_t *db, const s_series_t *s, int horizon)
     s_model_t m;
     s_fit (s, &m);
     int64_t forecast = (int64_t) ceil (m.per_month * horizon - 1e-9);
-    int64_t open = s_sum (db,
-                          "SELECT IFNULL(SUM(l.quantity - l.shipped), 0) FROM order_lines l JOIN orders o"
-                          " ON o.id = l.order_id WHERE l.product_id = ?1"
-                          " AND o.status IN ('confirmed', 'partly_shipped')",
-                          s->id);
-    int64_t on_hand = s_sum (db, "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels WHERE product_id = ?1", s->id);
-    int64_t on_order = s_sum (
-        db,
-        "SELECT IFNULL(SUM(json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)), 0)"
-        " FROM purchase_orders po, json_each(po.lines) j WHERE po.status IN ('draft', 'ordered', 'partly_received')"
-        " AND json_extract(j.value, '$.product_id') = ?1",
-        s->id);
+    int64_t open =
+        s_sum (db,
+               "SELECT IFNULL(SUM(l.quantity - l.shipped), 0) FROM order_lines l JOIN orders o"
+               " ON o.id = l.order_id WHERE l.product_id = ?1"
+               " AND o.status IN ('confirmed', 'partly_shipped')",
+               s->id);
+    int64_t on_hand =
+        s_sum (db, "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels WHERE product_id = ?1", s->id);
+    int64_t on_order = s_sum (db,
+                              "SELECT IFNULL(SUM(json_extract(j.value, '$.quantity') - "
+                              "IFNULL(json_extract(j.value, '$.received'), 0)), 0)"
+                              " FROM purchase_orders po, json_each(po.lines) j WHERE po.status IN "
+                              "('draft', 'ordered', 'partly_received')"
+                              " AND json_extract(j.value, '$.product_id') = ?1",
+                              s->id);
     int64_t net = forecast + open + m.safety - on_hand - on_order;
     if (net <= 0)
         return NULL;
@@ -507,8 +527,9 @@ s_plan_product (db_t *db, const s_series_t *s, int horizon)
     int64_t now = clock_now_ms ();
     cJSON_AddStringToObject (l, "order_on", clock_format_date (now, today, sizeof today));
     if (s->lead >= 0)
-        cJSON_AddStringToObject (l, "expected_on",
-                                 clock_format_date (now + s->lead * 86400000LL, expected, sizeof expected));
+        cJSON_AddStringToObject (
+            l, "expected_on",
+            clock_format_date (now + s->lead * 86400000LL, expected, sizeof expected));
     return l;
 }
 
@@ -519,7 +540,8 @@ s_load_run (http_req_t *req)
     cJSON *run = NULL;
     err_info_t err;
     err_clear (&err);
-    if (resource_get (http_db (req), &s_runs, http_actor (req), http_param (req, "id"), &run, &err) != ERR_OK) {
+    if (resource_get (http_db (req), &s_runs, http_actor (req), http_param (req, "id"), &run, &err)
+        != ERR_OK) {
         http_reply_error (req, &err);
         return NULL;
     }
@@ -548,8 +570,8 @@ s_run_create (http_req_t *req)
     json_int (rec, "history_months", &months);
     cJSON *lines = cJSON_CreateArray ();
     char sql[300];
-    snprintf (sql, sizeof sql, "%s WHERE p.archived = 0 AND p.active = 1 ORDER BY p.sku LIMIT %d", s_product_sql,
-              RUN_MAX_PRODUCTS);
+    snprintf (sql, sizeof sql, "%s WHERE p.archived = 0 AND p.active = 1 ORDER BY p.sku LIMIT %d",
+              s_product_sql, RUN_MAX_PRODUCTS);
     //  The products first, each planned after (planning runs statements).
     char (*ids)[ID_LEN] = rc == ERR_OK ? calloc (RUN_MAX_PRODUCTS, ID_LEN) : NULL;
     int n = 0;
@@ -593,8 +615,8 @@ s_run_create (http_req_t *req)
         json_add_int (patch, "products_planned", n);
         cJSON_AddItemToObject (patch, "lines", lines);
         lines = NULL;
-        rc = resource_update (db, &s_runs, actor, json_str (rec, "id"), -1, patch, RW_SYSTEM, "planned", &out,
-                              &err);
+        rc = resource_update (db, &s_runs, actor, json_str (rec, "id"), -1, patch, RW_SYSTEM,
+                              "planned", &out, &err);
         cJSON_Delete (patch);
     }
     cJSON_Delete (lines);
@@ -615,7 +637,8 @@ s_run_list (http_req_t *req)
     char at[64] = "", cid[ID_LEN] = "", key[128] = "~";
     if (cursor) {
         if (!resource_cursor_decode (cursor, at, sizeof at, cid)) {
-            http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this service gave out");
+            http_reply_errorf (req, ERR_INVALID, "cursor",
+                               "cursor is not one this service gave out");
             return;
         }
         snprintf (key, sizeof key, "%s|%s", at, cid);
@@ -623,7 +646,8 @@ s_run_list (http_req_t *req)
     cJSON *items = NULL;
     err_info_t err;
     err_clear (&err);
-    err_t rc = resource_query (http_db (req), &s_runs, http_actor (req), "t.created_at || '|' || t.id < ?1", key,
+    err_t rc = resource_query (http_db (req), &s_runs, http_actor (req),
+                               "t.created_at || '|' || t.id < ?1", key,
                                "t.created_at DESC, t.id DESC", limit + 1, &items, &err);
     if (rc != ERR_OK) {
         http_reply_error (req, &err);
@@ -686,8 +710,8 @@ s_run_warehouse (db_t *db, const cJSON *run, char *wh)
 //  Make one draft purchase order per supplier of the run's lines, noting
 //  each line's order in lines and each order's id in pos.
 static err_t
-s_apply_lines (db_t *db, const actor_t *actor, const cJSON *run, const char *wh, cJSON *lines, cJSON *pos,
-               err_info_t *err)
+s_apply_lines (db_t *db, const actor_t *actor, const cJSON *run, const char *wh, cJSON *lines,
+               cJSON *pos, err_info_t *err)
 {
     err_t rc = ERR_OK;
     int n = cJSON_GetArraySize (lines);
@@ -767,7 +791,8 @@ s_run_apply (http_req_t *req)
     json_int (run, "version", &version);
     if (if_match >= 0 && if_match != version) {
         cJSON_Delete (run);
-        http_reply_errorf (req, ERR_CONFLICT, "version", "the run has changed (version %lld)", (long long) version);
+        http_reply_errorf (req, ERR_CONFLICT, "version", "the run has changed (version %lld)",
+                           (long long) version);
         return;
     }
     if (strcmp (json_str (run, "status"), "applied") == 0) {
@@ -789,12 +814,13 @@ s_run_apply (http_req_t *req)
         cJSON *patch = cJSON_CreateObject ();
         char now[CLOCK_TEXT_LEN];
         cJSON_AddStringToObject (patch, "status", "applied");
-        cJSON_AddStringToObject (patch, "applied_at", clock_format (clock_now_ms (), now, sizeof now));
+        cJSON_AddStringToObject (patch, "applied_at",
+                                 clock_format (clock_now_ms (), now, sizeof now));
         cJSON_AddItemToObject (patch, "lines", lines);
         cJSON_AddItemToObject (patch, "purchase_order_ids", pos);
         lines = pos = NULL;
-        rc = resource_update (db, &s_runs, actor, json_str (run, "id"), -1, patch, RW_SYSTEM, "applied", &out,
-                              &err);
+        rc = resource_update (db, &s_runs, actor, json_str (run, "id"), -1, patch, RW_SYSTEM,
+                              "applied", &out, &err);
         cJSON_Delete (patch);
     }
     cJSON_Delete (lines);
@@ -816,7 +842,8 @@ planning_setup (service_t *svc, err_info_t *err)
         http_server_route (http, "GET", "/api/v1/planning/runs", s_run_list, 0);
         http_server_route (http, "POST", "/api/v1/planning/runs", s_run_create, HTTP_WRITE);
         http_server_route (http, "GET", "/api/v1/planning/runs/{id}", s_run_get, 0);
-        http_server_route (http, "POST", "/api/v1/planning/runs/{id}/apply", s_run_apply, HTTP_WRITE);
+        http_server_route (http, "POST", "/api/v1/planning/runs/{id}/apply", s_run_apply,
+                           HTTP_WRITE);
     }
     return ERR_OK;
 }

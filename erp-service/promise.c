@@ -33,14 +33,14 @@
 #define DAY_MS 86400000LL
 
 typedef struct {
-    char date[11];      //  "" unknown
+    char date[11];   //  "" unknown
     int64_t qty;
 } s_supply_t;
 
 typedef struct {
     char line[ID_LEN], order[ID_LEN], warehouse[ID_LEN], stored[11];
     int64_t shortfall;
-    bool live;      //  the order still waits (confirmed, partly shipped)
+    bool live;   //  the order still waits (confirmed, partly shipped)
 } s_need_t;
 
 //  Growable arrays of both.
@@ -91,18 +91,19 @@ s_day (int64_t ms, char *out)
 int64_t
 promise_lead_days (db_t *db, const char *product_id)
 {
-    return db_scalar_int (db,
-                          "SELECT s.lead_time_days FROM products p JOIN suppliers s ON s.id = p.supplier_id"
-                          " WHERE p.id = ?1 AND s.lead_time_days IS NOT NULL",
-                          product_id, -1);
+    return db_scalar_int (
+        db,
+        "SELECT s.lead_time_days FROM products p JOIN suppliers s ON s.id = p.supplier_id"
+        " WHERE p.id = ?1 AND s.lead_time_days IS NOT NULL",
+        product_id, -1);
 }
 
 //  The supply of product at warehouse (NULL: every warehouse): available
 //  now, then open purchase order lines by expected date (an undated one:
 //  its order date plus the lead time, else today plus the lead time).
 static err_t
-s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t lead, s_supplies_t *out,
-          err_info_t *err)
+s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t lead,
+          s_supplies_t *out, err_info_t *err)
 {
     char today[11];
     s_day (clock_now_ms (), today);
@@ -122,12 +123,13 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
         out->items[0].qty = sqlite3_column_int64 (st, 0);
     sqlite3_reset (st);
     out->n = 1;
-    st = db_stmt (db, "SELECT po.expected_on, substr(po.ordered_at, 1, 10),"
-                      " json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)"
-                      " FROM purchase_orders po, json_each(po.lines) j"
-                      " WHERE po.status IN ('ordered', 'partly_received')"
-                      " AND (?2 IS NULL OR po.warehouse_id = ?2)"
-                      " AND json_extract(j.value, '$.product_id') = ?1");
+    st = db_stmt (
+        db, "SELECT po.expected_on, substr(po.ordered_at, 1, 10),"
+            " json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)"
+            " FROM purchase_orders po, json_each(po.lines) j"
+            " WHERE po.status IN ('ordered', 'partly_received')"
+            " AND (?2 IS NULL OR po.warehouse_id = ?2)"
+            " AND json_extract(j.value, '$.product_id') = ?1");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read purchase orders");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
@@ -168,8 +170,9 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
         s_supply_t x = out->items[i];
         int j = i - 1;
         while (j >= 1
-               && (out->items[j].date[0] == '\0' ? x.date[0] != '\0'
-                                                 : x.date[0] && strcmp (out->items[j].date, x.date) > 0)) {
+               && (out->items[j].date[0] == '\0'
+                       ? x.date[0] != '\0'
+                       : x.date[0] && strcmp (out->items[j].date, x.date) > 0)) {
             out->items[j + 1] = out->items[j];
             j--;
         }
@@ -190,14 +193,16 @@ s_needs (db_t *db, const char *product_id, s_needs_t *out, err_info_t *err)
         "SELECT id, order_id, warehouse_id, short, promised_on, live FROM ("
         " SELECT l.id, l.order_id, o.warehouse_id, l.quantity - l.reserved - l.shipped AS short,"
         "  l.promised_on, o.confirmed_at, o.rowid AS r, l.position, 1 AS live"
-        "  FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY order_lines_order"
+        "  FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY "
+        "order_lines_order"
         "  ON l.order_id = o.id WHERE o.backordered = 1 AND l.product_id = ?1"
         "  AND o.status IN ('confirmed', 'partly_shipped')"
         " UNION"
         " SELECT l.id, l.order_id, o.warehouse_id, l.quantity - l.reserved - l.shipped,"
         "  l.promised_on, o.confirmed_at, o.rowid, l.position,"
         "  o.status IN ('confirmed', 'partly_shipped')"
-        "  FROM order_lines l INDEXED BY order_lines_promise_open JOIN orders o ON o.id = l.order_id"
+        "  FROM order_lines l INDEXED BY order_lines_promise_open JOIN orders o ON o.id = "
+        "l.order_id"
         "  WHERE l.promise_open = 1 AND l.product_id = ?1)"
         " ORDER BY confirmed_at, r, position");
     if (!st)
@@ -244,11 +249,13 @@ s_cover (const s_supplies_t *sup, int64_t need, int64_t lead, char *date)
 
 //  Store a line's promise; true in *changed when it differs.
 static err_t
-s_store_line (db_t *db, const s_need_t *n, const char *date, bool open, bool *changed, err_info_t *err)
+s_store_line (db_t *db, const s_need_t *n, const char *date, bool open, bool *changed,
+              err_info_t *err)
 {
     *changed = strcmp (n->stored, date) != 0;
-    sqlite3_stmt *st = db_stmt (db, "UPDATE order_lines SET promised_on = NULLIF(?2, ''), promise_open = ?3"
-                                    " WHERE id = ?1");
+    sqlite3_stmt *st =
+        db_stmt (db, "UPDATE order_lines SET promised_on = NULLIF(?2, ''), promise_open = ?3"
+                     " WHERE id = ?1");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot store a promise");
     sqlite3_bind_text (st, 1, n->line, -1, SQLITE_STATIC);
@@ -295,16 +302,18 @@ s_store_order (db_t *db, const actor_t *actor, const char *order_id, bool force,
 //  The first incoming quantity of product that open orders leave free
 //  (every warehouse pooled): its date and quantity, or "" and 0.
 static err_t
-s_next_free (db_t *db, const char *product_id, int64_t lead, char *date, int64_t *qty, err_info_t *err)
+s_next_free (db_t *db, const char *product_id, int64_t lead, char *date, int64_t *qty,
+             err_info_t *err)
 {
     s_supplies_t sup = { 0 };
     err_t rc = s_supply (db, product_id, NULL, lead, &sup, err);
-    int64_t need = db_scalar_int (db,
-                                  "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0)"
-                                  " FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l"
-                                  " INDEXED BY order_lines_order ON l.order_id = o.id WHERE o.backordered = 1"
-                                  " AND l.product_id = ?1 AND o.status IN ('confirmed', 'partly_shipped')",
-                                  product_id, 0);
+    int64_t need =
+        db_scalar_int (db,
+                       "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0)"
+                       " FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l"
+                       " INDEXED BY order_lines_order ON l.order_id = o.id WHERE o.backordered = 1"
+                       " AND l.product_id = ?1 AND o.status IN ('confirmed', 'partly_shipped')",
+                       product_id, 0);
     date[0] = '\0';
     *qty = 0;
     for (int i = 0; rc == ERR_OK && i < sup.n; i++) {
@@ -322,7 +331,8 @@ s_next_free (db_t *db, const char *product_id, int64_t lead, char *date, int64_t
 
 //  Keep the product's next free receipt and announce a change.
 static err_t
-s_store_product (db_t *db, const actor_t *actor, const char *product_id, int64_t lead, err_info_t *err)
+s_store_product (db_t *db, const actor_t *actor, const char *product_id, int64_t lead,
+                 err_info_t *err)
 {
     char date[11];
     int64_t qty;
@@ -416,8 +426,8 @@ static _Thread_local char s_pending[PENDING_MAX][ID_LEN];
 static _Thread_local int s_npending;
 
 err_t
-promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost, err_t rc,
-                     err_info_t *err)
+promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost,
+                     err_t rc, err_info_t *err)
 {
     if (rc == ERR_OK && !outermost) {
         for (int i = 0; i < s_npending; i++)
@@ -444,20 +454,23 @@ promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t 
 {
     //  The order's own lines first: once confirmed, every line has a
     //  promise (a fully reserved one is not among the lines waiting).
-    err_t rc = s_exec (db,
-                       "UPDATE order_lines SET promised_on = date('now'), promise_open = 0"
-                       " WHERE order_id = ?1 AND promised_on IS NULL AND reserved + shipped = quantity"
-                       " AND (SELECT status FROM orders WHERE id = ?1) IN ('confirmed', 'partly_shipped')",
-                       order_id, err);
+    err_t rc =
+        s_exec (db,
+                "UPDATE order_lines SET promised_on = date('now'), promise_open = 0"
+                " WHERE order_id = ?1 AND promised_on IS NULL AND reserved + shipped = quantity"
+                " AND (SELECT status FROM orders WHERE id = ?1) IN ('confirmed', 'partly_shipped')",
+                order_id, err);
     //  A cancelled order waits for nothing any more.
     if (rc == ERR_OK)
-        rc = s_exec (db,
-                     "UPDATE order_lines SET promise_open = 0 WHERE order_id = ?1 AND promise_open = 1"
-                     " AND (SELECT status FROM orders WHERE id = ?1) = 'cancelled'",
-                     order_id, err);
+        rc = s_exec (
+            db,
+            "UPDATE order_lines SET promise_open = 0 WHERE order_id = ?1 AND promise_open = 1"
+            " AND (SELECT status FROM orders WHERE id = ?1) = 'cancelled'",
+            order_id, err);
     if (rc != ERR_OK)
         return rc;
-    sqlite3_stmt *st = db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1");
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1");
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read order lines");
     char (*ids)[ID_LEN] = calloc (ORDER_MAX_LINES, ID_LEN);
@@ -471,15 +484,19 @@ promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t 
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = promise_product (db, actor, ids[i], err);
     free (ids);
-    if (rc == ERR_OK && db_scalar_int (db, "SELECT status IN ('confirmed', 'partly_shipped') FROM orders"
-                                           " WHERE id = ?1", order_id, 0))
+    if (rc == ERR_OK
+        && db_scalar_int (db,
+                          "SELECT status IN ('confirmed', 'partly_shipped') FROM orders"
+                          " WHERE id = ?1",
+                          order_id, 0))
         rc = s_store_order (db, actor, order_id, false, err);
     return rc;
 }
 
 //  After a purchase order is saved: the products of its lines.
 err_t
-promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *old, err_info_t *err)
+promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *old,
+                        err_info_t *err)
 {
     err_t rc = ERR_OK;
     const cJSON *recs[2] = { po, old }, *l;
@@ -493,8 +510,9 @@ promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *
             const cJSON *m;
             if (i == 1)
                 cJSON_ArrayForEach (m, cJSON_GetObjectItem (po, "lines")) seen =
-                    seen || (json_str (m, "product_id") && json_str (l, "product_id")
-                             && strcmp (json_str (m, "product_id"), json_str (l, "product_id")) == 0);
+                    seen
+                    || (json_str (m, "product_id") && json_str (l, "product_id")
+                        && strcmp (json_str (m, "product_id"), json_str (l, "product_id")) == 0);
             if (!seen)
                 rc = promise_product (db, actor, json_str (l, "product_id"), err);
         }
@@ -504,11 +522,12 @@ promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *
 //  After a supplier is saved: a new lead time moves the promises that rest
 //  on it, for each of its products.
 err_t
-promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old, err_info_t *err)
+promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old,
+                        err_info_t *err)
 {
     if (!old
-        || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"), cJSON_GetObjectItem (old, "lead_time_days"),
-                          true))
+        || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"),
+                          cJSON_GetObjectItem (old, "lead_time_days"), true))
         return ERR_OK;
     sqlite3_stmt *st = db_stmt (db, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id");
     if (!st)
