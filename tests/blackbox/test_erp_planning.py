@@ -319,3 +319,34 @@ def test_promise_events_and_draft_orders(shop):
     assert ev[1]["entity_id"] == draft["id"] and ev[1]["data"]["lines"][0]["promised_on"] == in5
     ev = sub.wait_for(lambda t, e: t == "erp.product.supply_changed" and e["data"]["next_receipt_on"] == in5)
     assert ev[1]["data"]["next_receipt_qty"] == 3 and ev[1]["data"]["sku"] == "NUT"
+
+
+def test_promises_are_per_warehouse_and_a_draft_po_promises_nothing(shop):
+    erp, s, w, c = shop
+    w2 = warehouse(erp, "EAST")
+    p = product(erp, "PIN", supplier_id=s["id"])
+    today = datetime.date.today()
+    in7 = (today + datetime.timedelta(days=7)).isoformat()
+    in_lead = (today + datetime.timedelta(days=30)).isoformat()
+    # an order shipping from EAST waits for stock there
+    r = erp.api("POST", "/api/v1/orders", json={"customer_id": c["id"], "warehouse_id": w2["id"],
+                                                "lines": [{"sku": "PIN", "quantity": 4}]})
+    east = erp.api("POST", "/api/v1/orders/%s/confirm" % r.json()["id"]).json()
+    assert east["promised_on"] == in_lead
+    # a purchase order into MAIN is no supply for EAST; a draft into EAST is none either
+    ordered_po(erp, s, w, p, 10, in7)
+    r = erp.api("POST", "/api/v1/purchase_orders", json={"supplier_id": s["id"], "warehouse_id": w2["id"],
+                                                            "expected_on": in7,
+                                                            "lines": [{"product_id": p["id"], "quantity": 10}]})
+    assert r.status_code == 201, r.text
+    assert get(erp, "orders", east["id"])["promised_on"] == in_lead
+    # ordering the draft makes it supply
+    assert erp.api("POST", "/api/v1/purchase_orders/%s/order" % r.json()["id"]).status_code == 200
+    assert get(erp, "orders", east["id"])["promised_on"] == in7
+    # a late purchase order promises today, not a past day
+    con = sqlite3.connect(os.path.join(erp.data_dir, "erp.db"), timeout=10)
+    with con:
+        con.execute("UPDATE purchase_orders SET expected_on = '2000-01-01' WHERE id = ?", (r.json()["id"],))
+    con.close()
+    receive(erp, p["id"], w["id"], 1)   # any stock move of the product recomputes
+    assert get(erp, "orders", east["id"])["promised_on"] == today.isoformat()
