@@ -4,7 +4,7 @@
 //  live sync would have written (docs/bridge.md, "Flows").
 //
 //    flow_customers.c  who owns which customer field; customer.upsert both ways, link-backs
-//    flow_orders.c     deal.won -> order.create; the order status a deal shows
+//    flow_orders.c     deal.won -> order.create; the order status and promise a deal shows
 //    flow_payments.c   invoices, overdue and payments -> deal.payment
 //    flow_stock.c      products -> catalog.upsert; stock alerts -> alert.raise
 //
@@ -71,6 +71,11 @@ cJSON *flow_deal_order_status (const char *deal_id, const char *order_id, const 
 //  for customers.
 cJSON *flow_order_created_status (const char *deal_id, const cJSON *result, const char *at,
                                   bool initial);
+
+//  deal.promise: the promised date of an order record (promised_on) and of
+//  each of its lines ({sku, quantity, promised_on}); null when ERP cannot
+//  tell.
+cJSON *flow_deal_promise (const char *deal_id, const cJSON *order);
 
 //  --- payments (flow_payments.c) ---
 

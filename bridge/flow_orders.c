@@ -1,7 +1,8 @@
 //  flow_orders: a won deal becomes a sales order in ERP (order.create, its
 //  external_ref the deal id), and the order's status comes back to the
-//  deal (deal.order_status). What status a deal shows for an order is
-//  decided here only, for the live path and for repairs.
+//  deal (deal.order_status), with the order's promised delivery dates
+//  (deal.promise). What status a deal shows for an order is decided here
+//  only, for the live path and for repairs.
 #include "flow.h"
 #include "json.h"
 
@@ -74,6 +75,33 @@ flow_order_created_status (const char *deal_id, const cJSON *result, const char 
     if (why) {
         cJSON *detail = cJSON_AddObjectToObject (d, "detail");
         cJSON_AddStringToObject (detail, "confirm_error", why);
+    }
+    return d;
+}
+
+cJSON *
+flow_deal_promise (const char *deal_id, const cJSON *order)
+{
+    assert (deal_id && order);
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "deal_id", deal_id);
+    const char *on = json_str (order, "promised_on");
+    cJSON_AddItemToObject (d, "promised_on", on ? cJSON_CreateString (on) : cJSON_CreateNull ());
+    //  A record without its lines (a bare snapshot) leaves the deal's as they are.
+    if (!cJSON_IsArray (cJSON_GetObjectItem (order, "lines")))
+        return d;
+    cJSON *ls = cJSON_AddArrayToObject (d, "lines");
+    const cJSON *line;
+    cJSON_ArrayForEach (line, cJSON_GetObjectItem (order, "lines")) {
+        cJSON *l = cJSON_CreateObject ();
+        const char *sku = json_str (line, "sku"), *p = json_str (line, "promised_on");
+        if (sku)
+            cJSON_AddStringToObject (l, "sku", sku);
+        const cJSON *q = cJSON_GetObjectItem (line, "quantity");
+        if (cJSON_IsNumber (q))
+            cJSON_AddItemToObject (l, "quantity", cJSON_Duplicate (q, true));
+        cJSON_AddItemToObject (l, "promised_on", p ? cJSON_CreateString (p) : cJSON_CreateNull ());
+        cJSON_AddItemToArray (ls, l);
     }
     return d;
 }

@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const flow_catalog_fields[] = { "name", "list_price_minor", "currency", "unit", NULL };
+const char *const flow_catalog_fields[] = { "name",     "list_price_minor", "currency", "unit",
+                                            "next_receipt_on", "next_receipt_qty", NULL };
 
 cJSON *
 flow_catalog_item (const cJSON *product, const char *erp_product_id)

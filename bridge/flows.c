@@ -206,6 +206,12 @@ s_plan_erp (db_t *db, const event_t *ev, commands_t *out, char *wait, err_info_t
                                               flow_order_status (data), s_at (ev)));
         return PLAN_SEND;
     }
+    //  A promise is ERP's own (a field the deal shows, never sent back):
+    //  whoever's step moved it, the deal follows.
+    if (s_is (ev, "order.promise_changed") && s_deal_of (db, ev->entity_id, deal)) {
+        commands_add (out, ev, SIDE_CRM, "deal.promise", "deal.promise", flow_deal_promise (deal, data));
+        return PLAN_SEND;
+    }
     //  An order entered directly in ERP (no deal behind it) goes on its
     //  customer's timeline in CRM: one entry when it is made, one per
     //  status it takes. The bridge's own orders come from deals and reach

@@ -439,6 +439,18 @@ s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int
                 s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
             }
         }
+        //  The deal shows the order's promised delivery date (deal.promise).
+        const cJSON *have_on = cJSON_GetObjectItem (deal, "promised_on");
+        const char *want_on = json_str (order, "promised_on");
+        bool on_ok = want_on ? cJSON_IsString (have_on) && strcmp (have_on->valuestring, want_on) == 0
+                             : !have_on || cJSON_IsNull (have_on);
+        if (!on_ok) {
+            cJSON *want = want_on ? cJSON_CreateString (want_on) : cJSON_CreateNull ();
+            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "promised_on", have_on, want);
+            cJSON_Delete (want);
+            if (run->repair)
+                s_mark (run, d, s_apply (run, SIDE_CRM, "deal.promise", did, flow_deal_promise (did, order), NULL));
+        }
     }
     //  Orders whose external reference names no CRM deal.
     for (int i = 0; i < orders_by_ref->n; i++) {

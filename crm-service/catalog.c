@@ -16,6 +16,9 @@ static const field_def_t s_catalog_fields[] = {
     { .name = "unit", .type = FT_TEXT, .max = 20 },
     { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
     { .name = "erp_product_id", .type = FT_TEXT, .max = 64 },
+    //  The next quantity arriving in ERP that no open order takes yet.
+    { .name = "next_receipt_on", .type = FT_DATE },
+    { .name = "next_receipt_qty", .type = FT_INT },
     { NULL }
 };
 

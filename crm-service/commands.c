@@ -3,6 +3,7 @@
 //    customer.upsert     new customers from ERP and ERP-owned fields
 //    catalog.upsert      a product with its available quantity
 //    deal.order_status   the status of the order made from a won deal
+//    deal.promise        when ERP promises that order, and each of its lines
 //    deal.payment        invoices, payments and overdue notices for a deal
 //    alert.raise         stock and other alerts for sales
 //    customer.erp_order  an order entered directly in ERP, on the timeline
@@ -448,6 +449,31 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
     return rc;
 }
 
+//  --- deal.promise ---
+//  {"deal_id","promised_on","lines":[{"sku","quantity","promised_on"}]}:
+//  when ERP promises the won deal's order (null: it cannot tell yet).
+static err_t
+s_promise (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
+{
+    const cJSON *on = cJSON_GetObjectItem (data, "promised_on");
+    const cJSON *lines = cJSON_GetObjectItem (data, "lines");
+    if (!on || !(cJSON_IsNull (on) || cJSON_IsString (on)))
+        return err_set (err, ERR_INVALID, "promised_on", "promised_on must be a date or null");
+    if (lines && !cJSON_IsArray (lines))
+        return err_set (err, ERR_INVALID, "lines", "lines must be a list");
+    cJSON *patch = cJSON_CreateObject ();
+    cJSON_AddItemToObject (patch, "promised_on", cJSON_Duplicate (on, true));
+    if (lines)
+        cJSON_AddItemToObject (patch, "promised_lines", cJSON_Duplicate (lines, true));
+    cJSON *deal = NULL;
+    err_t rc = s_deal_patch (db, actor, json_str (data, "deal_id"), patch, "promise_changed", &deal, err);
+    cJSON_Delete (patch);
+    if (rc == ERR_OK)
+        *result = s_result (deal, false);
+    cJSON_Delete (deal);
+    return rc;
+}
+
 //  {"deal_id","kind":"invoice"|"payment"|"overdue","invoiced_minor","paid_minor",
 //   "payment_state","amount_minor","currency","reference","at","detail"}
 static err_t
@@ -562,6 +588,7 @@ commands_setup (service_t *svc, err_info_t *err)
     command_server_on (cmd, "customer.upsert", s_customer_upsert);
     command_server_on (cmd, "catalog.upsert", s_catalog_upsert);
     command_server_on (cmd, "deal.order_status", s_order_status);
+    command_server_on (cmd, "deal.promise", s_promise);
     command_server_on (cmd, "deal.payment", s_payment);
     command_server_on (cmd, "alert.raise", s_alert_raise);
     command_server_on (cmd, "customer.erp_order", s_erp_order);

@@ -66,6 +66,15 @@ static const field_def_t s_line_fields[] = {
     { NULL }
 };
 
+//  A line of the order as ERP promises it: sku, quantity, date (null:
+//  ERP cannot tell yet).
+static const field_def_t s_promised_line_fields[] = {
+    { .name = "sku", .type = FT_TEXT, .max = 64 },
+    { .name = "quantity", .type = FT_INT },
+    { .name = "promised_on", .type = FT_DATE },
+    { NULL }
+};
+
 static const field_def_t s_deal_fields[] = {
     { .name = "title", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
     { .name = "customer_id", .type = FT_REF, .flags = F_FILTER, .ref = "customers" },
@@ -89,6 +98,9 @@ static const field_def_t s_deal_fields[] = {
     { .name = "paid_minor", .type = FT_INT, .flags = F_REMOTE },
     { .name = "payment_state", .type = FT_ENUM, .flags = F_REMOTE | F_FILTER, .choices = s_payment_states },
     { .name = "tracking", .type = FT_TEXT, .flags = F_REMOTE, .max = 200 },
+    //  The order's promised delivery date, and each line's (deal.promise).
+    { .name = "promised_on", .type = FT_DATE, .flags = F_REMOTE | F_SORT },
+    { .name = "promised_lines", .type = FT_LIST, .flags = F_REMOTE, .sub = s_promised_line_fields },
     { NULL }
 };
 

@@ -218,5 +218,12 @@ const db_migration_t crm_migrations[] = {
                       "  shared INTEGER NOT NULL DEFAULT 1);"
                       "CREATE UNIQUE INDEX segments_name ON segments (name);"
                       "ALTER TABLE mailings ADD COLUMN to_segment_id TEXT REFERENCES segments(id);" },
+    //  Planning in ERP (issue 12): the promised delivery date of a won
+    //  deal's order and of each of its lines, and the catalogue's next
+    //  receipt that a new order could have.
+    { "crm.promises", "ALTER TABLE deals ADD COLUMN promised_on TEXT;"
+                      "ALTER TABLE deals ADD COLUMN promised_lines TEXT;"
+                      "ALTER TABLE catalog_items ADD COLUMN next_receipt_on TEXT;"
+                      "ALTER TABLE catalog_items ADD COLUMN next_receipt_qty INTEGER;" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

@@ -394,6 +394,40 @@ err_t production_plan (db_t *db, const actor_t *actor, const char *product_id,
                        const char *warehouse_id, int64_t quantity, const char *due_on,
                        const char *notes, cJSON **out, err_info_t *err);
 
+//  --- planning and promised dates (planning.c, promise.c) ---
+
+err_t planning_setup (service_t *svc, err_info_t *err);
+
+//  Recompute the promised dates of the open order lines of product (every
+//  warehouse), publish erp.order.promise_changed for each order whose
+//  promise changed, and the product's next free receipt
+//  (erp.product.supply_changed). In the caller's transaction.
+err_t promise_product (db_t *db, const actor_t *actor, const char *product_id, err_info_t *err);
+
+//  After a stock level of product changed (rc: how the change went): the
+//  product is noted, and with outermost every product noted since is
+//  recomputed as promise_product does (or, when rc is an error, forgotten).
+//  Returns rc, or the recomputation's error.
+err_t promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost,
+                           err_t rc, err_info_t *err);
+
+//  The same for every product of an order (after it was confirmed or
+//  cancelled), then the order's own promised_on.
+err_t promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t *err);
+
+//  The same for every product of a purchase order as saved (po) and as it
+//  was (old, may be NULL).
+err_t promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *old,
+                              err_info_t *err);
+
+//  After a supplier was saved (old NULL: created): when its lead time
+//  changed, the same for each of its products.
+err_t promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old,
+                              err_info_t *err);
+
+//  The lead time in days of product's supplier; -1 if none is known.
+int64_t promise_lead_days (db_t *db, const char *product_id);
+
 extern const resource_def_t erp_employees;
 extern const resource_def_t erp_leave;
 

@@ -8,7 +8,7 @@ const char *const erp_roles[] = { "warehouse",   "purchasing", "accountant",
 static service_setup_fn *const s_areas[] = {
     customers_setup, products_setup, stock_setup, orders_setup, shipments_setup, invoices_setup,
     payments_setup, purchasing_setup, journal_setup, reports_setup, payables_setup, statements_setup,
-    people_setup, access_rules_setup, production_setup, NULL,
+    people_setup, access_rules_setup, production_setup, planning_setup, NULL,
 };
 
 int

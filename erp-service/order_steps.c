@@ -163,6 +163,14 @@ orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if
     cJSON_Delete (patch);
     if (rc == ERR_OK && waiting)
         rc = s_recheck_short (db, actor, id, wh, err);
+    //  Its promised delivery date (promise.c), then the order as it is now.
+    if (rc == ERR_OK)
+        rc = promise_order (db, actor, id, err);
+    if (rc == ERR_OK && out) {
+        cJSON_Delete (*out);
+        *out = NULL;
+        rc = resource_get (db, &erp_orders, NULL, id, out, err);
+    }
     return rc;
 }
 
@@ -290,6 +298,9 @@ orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_
     }
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = stock_reserve (db, actor, rel[i].product, wh, -rel[i].qty, err);
+    //  The orders behind it may be promised earlier now.
+    if (rc == ERR_OK)
+        rc = promise_order (db, actor, id, err);
     if (rc == ERR_OK)
         rc = resource_get (db, &erp_orders, NULL, id, out, err);
     return rc;

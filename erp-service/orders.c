@@ -51,6 +51,8 @@ static const field_def_t s_order_fields[] = {
     { .name = "confirmed_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { .name = "cancelled_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "cancel_reason", .type = FT_TEXT, .flags = F_SYSTEM, .max = 500 },
+    //  The latest promised date of its lines (promise.c).
+    { .name = "promised_on", .type = FT_DATE, .flags = F_SYSTEM | F_FILTER | F_SORT },
     { NULL }
 };
 
@@ -81,6 +83,7 @@ static const field_def_t s_line_fields[] = {
     LINES_PRICED_FIELDS,
     { .name = "reserved", .type = FT_INT },
     { .name = "shipped", .type = FT_INT },
+    { .name = "promised_on", .type = FT_TEXT },
     { NULL }
 };
 

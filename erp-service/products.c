@@ -34,6 +34,8 @@ const resource_def_t erp_suppliers = {
     .write_roles = ROLE_PURCHASING | ROLES_LEAD,
     .external_key = "name",
     .default_sort = "name",
+    //  A new lead time moves the promises that rest on it (promise.c).
+    .after_save = promise_supplier_saved,
 };
 
 //  --- products ---
@@ -58,6 +60,9 @@ static const field_def_t s_product_fields[] = {
     { .name = "reorder_qty", .type = FT_INT, .min = 0, .max = 1000000000, .def = "0" },
     { .name = "supplier_id", .type = FT_REF, .flags = F_FILTER, .ref = "suppliers" },
     { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
+    //  The next incoming quantity no open order takes (promise.c).
+    { .name = "next_receipt_on", .type = FT_DATE, .flags = F_SYSTEM },
+    { .name = "next_receipt_qty", .type = FT_INT, .flags = F_SYSTEM },
     { NULL }
 };
 

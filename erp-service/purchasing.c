@@ -107,6 +107,7 @@ const resource_def_t erp_purchase_orders = {
     .read_roles = ROLE_PURCHASING | ROLE_ACCOUNTANT | ROLES_LEAD,
     .write_roles = BUYERS,
     .before_save = s_po_before_save,
+    .after_save = promise_purchase_order,
     .flags = R_NO_ARCHIVE,
 };
 

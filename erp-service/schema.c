@@ -257,6 +257,26 @@ static const char s_production1[] =
     "  finished_at TEXT, notes TEXT, CHECK (finished_quantity BETWEEN 0 AND quantity));"
     "CREATE INDEX work_orders_created ON work_orders (created_at, id);"
     "CREATE INDEX work_orders_open ON work_orders (product_id, status, warehouse_id);";
+//  Planning (issue 12): promised dates on order lines and orders (a line
+//  still waiting for supply is promise_open, so that recomputing a
+//  product's promises reads only those), the product's next free receipt,
+//  the months of confirmed demand, open purchase orders by status, and
+//  stored planning runs.
+static const char s_planning1[] =
+    "ALTER TABLE order_lines ADD COLUMN promised_on TEXT;"
+    "ALTER TABLE order_lines ADD COLUMN promise_open INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX order_lines_promise_open ON order_lines (product_id) WHERE promise_open = 1;"
+    "ALTER TABLE orders ADD COLUMN promised_on TEXT;"
+    "CREATE INDEX orders_confirmed ON orders (confirmed_at) WHERE confirmed_at IS NOT NULL;"
+    //  Open purchase orders are the supply: a few among the received ones.
+    "CREATE INDEX purchase_orders_status ON purchase_orders (status);"
+    "ALTER TABLE products ADD COLUMN next_receipt_on TEXT;"
+    "ALTER TABLE products ADD COLUMN next_receipt_qty INTEGER;"
+    "CREATE TABLE planning_runs (" META ", number TEXT UNIQUE, status TEXT NOT NULL,"
+    "  horizon_months INTEGER NOT NULL, history_months INTEGER NOT NULL, run_on TEXT,"
+    "  warehouse_id TEXT REFERENCES warehouses(id), lines TEXT NOT NULL, applied_at TEXT,"
+    "  purchase_order_ids TEXT NOT NULL DEFAULT '[]', notes TEXT, products_planned INTEGER);"
+    "CREATE INDEX planning_runs_created ON planning_runs (created_at, id);";
 
 //  erp.db's migrations by name, in the order they were added (common/db.h);
 //  a new one goes at the end, under a new name.
@@ -273,5 +293,6 @@ const db_migration_t erp_migrations[] = {
     { "mail.1", mailer_migration_sql },
     { "access.1", access_migration_sql },
     { "erp.production.1", s_production1 },
+    { "erp.planning.1", s_planning1 },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

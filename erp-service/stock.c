@@ -281,6 +281,10 @@ s_alerts (db_t *db, const actor_t *actor, const cJSON *level, int64_t was_availa
     return rc;
 }
 
+//  How deep this thread is in s_change (filling backorders changes levels
+//  again from inside a change).
+static _Thread_local int s_depth;
+
 //  Change on hand and reserved of a level by the deltas, publish the new
 //  level and check its alerts. ERR_RULE if the level would break
 //  0 <= reserved <= on hand. Caller owns *out (may be NULL).
@@ -295,6 +299,7 @@ s_change (db_t *db, const actor_t *actor, const char *product_id, const char *wa
         rc = s_level (db, actor, product_id, warehouse_id, ctx.sku, &level, err);
     if (rc != ERR_OK)
         return rc;
+    s_depth++;
     int64_t on_hand = s_int (level, "on_hand") + d_on_hand;
     int64_t reserved = s_int (level, "reserved") + d_reserved;
     int64_t was_available = s_int (level, "available");
@@ -349,6 +354,10 @@ s_change (db_t *db, const actor_t *actor, const char *product_id, const char *wa
             rc = s_alerts (db, actor, now, was_available, &ctx, err);
         cJSON_Delete (now);
     }
+    //  Promised dates follow the stock (promise.c), once for all the moves
+    //  this one caused (the reservations of the backorders it filled).
+    s_depth--;
+    rc = promise_after_stock (db, actor, product_id, s_depth == 0, rc, err);
     cJSON_Delete (level);
     if (rc == ERR_OK && out)
         *out = after;

@@ -30,6 +30,11 @@ export default async function render(root, ctx) {
           render: (r) => (r.available > 0
             ? h('span', null, fmt.num(r.available), r.unit ? h('span', { class: 'muted' }, ' ' + r.unit) : null)
             : badge(t('catalog.out_of_stock'), 'bad')) },
+        // ERP's next free receipt: when more than what is here now can come
+        { key: 'next_receipt_on', label: t('catalog.next_receipt'),
+          render: (r) => (r.next_receipt_on
+            ? t('catalog.next_receipt_is', { date: fmt.date(r.next_receipt_on), n: fmt.num(r.next_receipt_qty || 0) })
+            : h('span', { class: 'muted' }, '–')) },
         { key: 'list_price_minor', label: t('catalog.list_price'), sort: 'list_price_minor', num: true,
           render: (r) => (r.list_price_minor === null || r.list_price_minor === undefined ? '—' : fmt.money(r.list_price_minor, r.currency || 'EUR')) },
       ],

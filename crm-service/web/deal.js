@@ -151,8 +151,24 @@ export default async function render(root, ctx) {
       const a = lineAvail(line);
       if (a === null) return null;
       const q = Number(line.quantity) || 0;
-      if (q > a) return t('deal.over_available', { n: fmt.num(a), missing: fmt.num(q - a) });
+      if (q > a && !lineFrom(line)) return t('deal.over_available', { n: fmt.num(a), missing: fmt.num(q - a) });
       return null;
+    }
+    // When the quantity is short now but ERP's next free receipt covers it:
+    // the date the customer can have it from (docs/api.md, "When can the
+    // customer have it?").
+    function lineFrom(line) {
+      const a = lineAvail(line);
+      const q = Number(line.quantity) || 0;
+      if (a === null || q <= a || !line.nextOn) return null;
+      return q <= a + (line.nextQty || 0) ? line.nextOn : null;
+    }
+    // A won deal's line as ERP promises it (promised_lines, same order).
+    function linePromise(i, sku) {
+      const ps = (deal && deal.promised_lines) || [];
+      const p = ps[i] && ps[i].sku === sku ? ps[i] : ps.find((x) => x.sku === sku);
+      if (!p) return null;
+      return p.promised_on ? t('deal.promised_on', { date: fmt.date(p.promised_on) }) : t('deal.promise_unknown');
     }
     function drawTotal() {
       let total = 0;
@@ -193,7 +209,8 @@ export default async function render(root, ctx) {
         const a = lineAvail(l);
         const warn = lineWarning(l);
         if (warn) mount(avail, h('span', { class: 'badge badge-warn', role: 'status' }, warn));
-        else if (a !== null) mount(avail, h('span', { class: 'muted' }, t('deal.available_n', { n: fmt.num(a) })));
+        else if (lineFrom(l)) mount(avail, h('span', { class: 'badge badge-info', role: 'status' }, t('deal.available_from', { date: fmt.date(lineFrom(l)), n: fmt.num(a) })));
+        else if (a !== null) mount(avail, h('span', { class: 'muted' }, t('deal.available_now', { n: fmt.num(a) })));
         else if (l.available === null) mount(avail, h('span', { class: 'muted' }, t('deal.not_in_catalog')));
         else clear(avail);
       }
@@ -226,7 +243,8 @@ export default async function render(root, ctx) {
         // a won deal's lines are ERP's order now: shown, not edited
         return h('tr', null,
           h('td', { 'data-label': t('deal.product') }, h('div', null, h('div', null, h('strong', null, label)), label !== l.sku ? h('div', { class: 'muted' }, l.sku) : null)),
-          h('td', { class: 'num', 'data-label': t('common.quantity') }, fmt.num(l.quantity)),
+          h('td', { class: 'num', 'data-label': t('common.quantity') }, h('div', null, fmt.num(l.quantity),
+            linePromise(i, l.sku) ? h('div', { class: 'line-promise muted' }, linePromise(i, l.sku)) : null)),
           h('td', { class: 'num', 'data-label': t('deal.unit_price') }, fmt.money(l.unit_price_minor, currency())),
           h('td', { class: 'num', 'data-label': t('deal.discount') }, fmt.pct(l.discount_percent || 0, 0)),
           totalCell);
@@ -283,7 +301,8 @@ export default async function render(root, ctx) {
         existing.quantity = (Number(existing.quantity) || 0) + 1;
       } else {
         lines.push({ sku: c.sku, description: c.name, quantity: 1, unit_price_minor: price, discount_percent: 0,
-          available: c.available || 0, unit: c.unit, listPrice: c.list_price_minor, listCurrency: c.currency });
+          available: c.available || 0, unit: c.unit, listPrice: c.list_price_minor, listCurrency: c.currency,
+          nextOn: c.next_receipt_on, nextQty: c.next_receipt_qty });
       }
       if (c.currency && c.currency !== cur) toast(t('deal.other_currency', { currency: c.currency }), 'warn');
       drawLines();
@@ -298,7 +317,7 @@ export default async function render(root, ctx) {
           const r = await api.get('/catalog', { sku: l.sku, limit: 1 });
           const c = r.items && r.items[0];
           l.available = c ? (c.available || 0) : null;
-          if (c) { l.listPrice = c.list_price_minor; l.listCurrency = c.currency; l.unit = c.unit; }
+          if (c) { l.listPrice = c.list_price_minor; l.listCurrency = c.currency; l.unit = c.unit; l.nextOn = c.next_receipt_on; l.nextQty = c.next_receipt_qty; }
         } catch { l.available = undefined; }
       }));
       drawLines();
@@ -434,6 +453,8 @@ export default async function render(root, ctx) {
     return card(t('deal.erp_title'), details([
       [t('deal.order_number'), deal.order_number || deal.order_id],
       [t('deal.order_status'), deal.order_status ? badge(enumLabel('deal.order_status_', deal.order_status), 'info') : null],
+      [t('deal.promised'), deal.order_status && deal.order_status !== 'cancelled'
+        ? (deal.promised_on ? fmt.date(deal.promised_on) : t('deal.promise_unknown')) : null],
       [t('deal.tracking'), deal.tracking],
       [t('deal.invoiced'), deal.invoiced_minor !== null && deal.invoiced_minor !== undefined ? fmt.money(deal.invoiced_minor, deal.currency) : null],
       [t('deal.paid'), deal.paid_minor !== null && deal.paid_minor !== undefined ? fmt.money(deal.paid_minor, deal.currency) : null],

@@ -18,6 +18,7 @@ export const ROLES = {
   stockWrite: ['warehouse', ...LEAD],              // receipts, adjustments, transfers
   buyers: ['purchasing', ...LEAD],                 // products, suppliers, purchase orders, replenishment
   poRead: ['purchasing', 'accountant', ...LEAD],
+  planRead: ['purchasing', ...LEAD],                // forecasts, planning runs; applying a run
   lead: LEAD,                                      // warehouses
 };
 

@@ -144,6 +144,10 @@ export default async function render(root, ctx) {
     }));
   }
 
+  function promised(on) {
+    return on ? date(on) : h('span', { class: 'muted' }, t('orders.promise_unknown'));
+  }
+
   function linesTable() {
     const cur = order.currency;
     // A draft reserves nothing yet, a cancelled order waits for nothing.
@@ -155,6 +159,8 @@ export default async function render(root, ctx) {
       { key: 'backordered', label: t('orders.backordered_qty'), num: true, render: (r) => (!live ? '' : r.backordered > 0 ? h('span', { class: 'qty-below' }, num(r.backordered)) : num(0)) },
       { key: 'shipped', label: t('orders.shipped_qty'), num: true, render: (r) => num(r.shipped) },
     ];
+    // When ERP can deliver each line (docs/erp-api.md, "Promised dates").
+    if (live) cols.push({ key: 'promised_on', label: t('orders.promised_on'), render: (r) => promised(r.promised_on) });
     if (priced) {
       cols.push(
         { key: 'price', label: t('orders.unit_price'), num: true, render: (r) => money(r.unit_price_minor, cur) },
@@ -185,6 +191,7 @@ export default async function render(root, ctx) {
           [t('orders.warehouse'), whLabel(whs, order.warehouse_id)],
           [t('orders.deal'), order.external_ref],
           [t('orders.confirmed_at'), dateTime(order.confirmed_at)],
+          [t('orders.promised_on'), order.status === 'draft' || order.status === 'cancelled' ? '' : promised(order.promised_on)],
           [t('orders.cancelled_at'), dateTime(order.cancelled_at)],
           [t('orders.cancel_reason'), order.cancel_reason],
           [t('orders.notes'), order.notes],

@@ -238,6 +238,10 @@ ERP = {
     "POST /api/v1/work_orders/{id}/release": E_OPS, "POST /api/v1/work_orders/{id}/cancel": E_OPS,
     "POST /api/v1/work_orders/{id}/start": E_WH, "POST /api/v1/work_orders/{id}/finish": E_WH,
     "GET /api/v1/work_orders/suggestions": E_OPS, "POST /api/v1/work_orders/from_suggestions": E_OPS,
+    # planning: buyers read forecasts and runs and turn suggestions into orders; leads run it
+    "GET /api/v1/planning/forecast": E_PUR, "GET /api/v1/planning/runs": E_PUR,
+    "POST /api/v1/planning/runs": E_OPS, "GET /api/v1/planning/runs/{id}": E_PUR,
+    "POST /api/v1/planning/runs/{id}/apply": E_PUR,
 }
 
 #  --- bridge: docs/bridge.md, admin everything, viewer reads ---------------
@@ -590,6 +594,7 @@ class ErpWorld(World):
             "orders": o["id"], "invoices": inv.json()["id"], "payments": pm["id"],
             "purchase_orders": po["id"], "supplier_bills": sb["id"], "supplier_payments": sp["id"],
             "employees": emp["id"], "leave_requests": lv["id"], "boms": bm["id"], "work_orders": wo["id"],
+            "planning": create(svc, "planning/runs", {})["id"],
         }
         for name in ("stock_items", "stock", "stock_moves", "stock_alerts", "picking", "shipments",
                      "journal"):

@@ -190,6 +190,11 @@ def test_apply_errors_are_replies_and_change_nothing(svc):
         ("deal.order_status", {"deal_id": uid(), "status": "shipped"}, "not_found"),
         ("deal.order_status", {"deal_id": uid()}, "validation_failed"),
         ("deal.order_status", {"deal_id": uid(), "status": "x", "at": "noon"}, "validation_failed"),
+        ("deal.promise", {"deal_id": uid()}, "validation_failed"),                  # no promised_on
+        ("deal.promise", {"deal_id": uid(), "promised_on": 5}, "validation_failed"),
+        ("deal.promise", {"deal_id": uid(), "promised_on": None, "lines": "x"}, "validation_failed"),
+        ("deal.promise", {"deal_id": "not-an-id", "promised_on": None}, "validation_failed"),
+        ("deal.promise", {"deal_id": uid(), "promised_on": "2026-12-01"}, "not_found"),
         ("deal.payment", {"deal_id": uid(), "kind": "gift"}, "validation_failed"),
         ("deal.payment", {"deal_id": uid(), "kind": "payment", "amount_minor": "1"}, "validation_failed"),
         ("catalog.upsert", {"name": "no sku"}, "validation_failed"),

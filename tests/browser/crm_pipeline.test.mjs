@@ -68,7 +68,7 @@ test('a rep opens a deal with a catalogue line and is warned before asking for m
   const qty = page.getByLabel('Quantity of Ergonomic office chair');
   // the list price is the unit price, and what is available shows at once
   assert.equal(await page.getByLabel(/Unit price of Ergonomic office chair/).inputValue(), '249.00');
-  await page.getByText('40 available').waitFor();
+  await page.getByText('Available now (40 in stock)').waitFor();
   await qty.fill('50');
   await page.getByText('Only 40 available: 10 more than in stock').waitFor();
   await page.getByText('€12,450.00').first().waitFor();
@@ -80,7 +80,7 @@ test('a rep opens a deal with a catalogue line and is warned before asking for m
   assert.equal((await sys.crm.get('/deals', { q: 'Chairs for the new office' })).items.length, 0);
   await qty.fill('12');
   await page.getByLabel(/Discount % of Ergonomic office chair/).fill('5');
-  await page.getByText('40 available').waitFor();
+  await page.getByText('Available now (40 in stock)').waitFor();
   // 12 × 249.00 − 5 % = 2,838.60, as the server computes it
   await page.getByText('€2,838.60').first().waitFor();
   await page.getByRole('button', { name: 'Create deal' }).click();
@@ -92,7 +92,7 @@ test('a rep opens a deal with a catalogue line and is warned before asking for m
   assert.deepEqual(deal.lines.map((l) => [l.sku, l.quantity, l.unit_price_minor, l.discount_percent]), [['CHAIR-ERGO', 12, 24900, 5]]);
   await page.getByRole('heading', { name: /Chairs for the new office/, level: 1 }).waitFor();
   await page.getByRole('heading', { name: 'Stage history' }).waitFor();
-  await page.getByText('40 available').waitFor();
+  await page.getByText('Available now (40 in stock)').waitFor();
   await settled(page);
   await checkA11y(page);
   await screenshot(page, 'crm-deal-lines', { fullPage: true });

@@ -114,7 +114,7 @@ step('a', 'the rep opens a deal with a line from the catalogue', async (t) => {
   await page.getByRole('button', { name: /CHAIR-ERGO/ }).click();
   const qty = page.getByLabel(/Quantity of Ergonomic office chair/);
   await qty.fill('5');
-  await page.getByText(/40 available|available: 40/i).first().waitFor();
+  await page.getByText(/40 available|available: 40|available now \(40 in stock\)/i).first().waitFor();
   await page.getByRole('button', { name: /Create/ }).click();
   await page.waitForURL(/#\/deals\/[0-9a-f-]{36}$/);
   made.dealId = page.url().split('#/deals/')[1];

@@ -1,0 +1,551 @@
+//  promise: the promised delivery date (available to promise) of every open
+//  sales order line, and the next receipt a new order could still have.
+//
+//  Per product and warehouse, the lines that still wait for stock (their
+//  quantity not shipped nor reserved) take the supply in the order of need,
+//  earliest confirmed order first: what is available now (dated today),
+//  then each open purchase order line (ordered or partly received) by its
+//  expected date. A line's promise is the date of the supply that covers it
+//  cumulatively; beyond all known supply it is today plus the supplier's
+//  lead time, or unknown (null) without one. A line with everything
+//  reserved or shipped is promised today (or the earlier day it was
+//  promised). The order's promised_on is its latest line's (null when one
+//  is unknown). Promises are stored on order_lines and orders, recomputed
+//  when stock moves or is reserved, when a purchase order is saved, and
+//  when an order is confirmed or cancelled; an order whose promise changed
+//  publishes erp.order.promise_changed (the bridge carries it to the deal).
+//
+//  The product's next free receipt (the first incoming purchase order
+//  quantity that open orders do not already take, over every warehouse)
+//  is kept on the product (next_receipt_on, next_receipt_qty) and announced
+//  as erp.product.supply_changed, so that CRM's catalogue can tell a rep
+//  "from <date>" before a deal is won.
+//
+//  Work orders (production) are not a supply yet: docs/erp-api.md, "Planning".
+#include "erp.h"
+#include "clock.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS 86400000LL
+
+typedef struct {
+    char date[11];   //  "" unknown
+    int64_t qty;
+} s_supply_t;
+
+typedef struct {
+    char line[ID_LEN], order[ID_LEN], warehouse[ID_LEN], stored[11];
+    int64_t shortfall;
+    bool live;   //  the order still waits (confirmed, partly shipped)
+} s_need_t;
+
+//  Growable arrays of both.
+typedef struct {
+    s_supply_t *items;
+    int n, cap;
+} s_supplies_t;
+
+typedef struct {
+    s_need_t *items;
+    int n, cap;
+} s_needs_t;
+
+static bool
+s_grow (void **items, int *cap, int n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    int c = *cap ? *cap * 2 : 16;
+    void *more = realloc (*items, (size_t) c * size);
+    if (!more)
+        return false;
+    *items = more;
+    *cap = c;
+    return true;
+}
+
+//  Run the statement sql with ?1 bound to id.
+static err_t
+s_exec (db_t *db, const char *sql, const char *id, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot store a promise");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+static void
+s_day (int64_t ms, char *out)
+{
+    clock_format_date (ms, out, 11);
+}
+
+//  The supplier's lead time of product in days; -1 if none is known.
+int64_t
+promise_lead_days (db_t *db, const char *product_id)
+{
+    return db_scalar_int (
+        db,
+        "SELECT s.lead_time_days FROM products p JOIN suppliers s ON s.id = p.supplier_id"
+        " WHERE p.id = ?1 AND s.lead_time_days IS NOT NULL",
+        product_id, -1);
+}
+
+//  The supply of product at warehouse (NULL: every warehouse): available
+//  now, then open purchase order lines by expected date (an undated one:
+//  its order date plus the lead time, else today plus the lead time).
+static err_t
+s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t lead,
+          s_supplies_t *out, err_info_t *err)
+{
+    char today[11];
+    s_day (clock_now_ms (), today);
+    out->n = 0;
+    if (!s_grow ((void **) &out->items, &out->cap, 0, sizeof *out->items))
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    snprintf (out->items[0].date, sizeof out->items[0].date, "%s", today);
+    out->items[0].qty = 0;
+    sqlite3_stmt *st = db_stmt (db, "SELECT IFNULL(SUM(available), 0) FROM stock_levels"
+                                    " WHERE product_id = ?1 AND (?2 IS NULL OR warehouse_id = ?2)");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read stock");
+    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
+    if (warehouse_id)
+        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    if (sqlite3_step (st) == SQLITE_ROW)
+        out->items[0].qty = sqlite3_column_int64 (st, 0);
+    sqlite3_reset (st);
+    out->n = 1;
+    st = db_stmt (
+        db, "SELECT po.expected_on, substr(po.ordered_at, 1, 10),"
+            " json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)"
+            " FROM purchase_orders po, json_each(po.lines) j"
+            " WHERE po.status IN ('ordered', 'partly_received')"
+            " AND (?2 IS NULL OR po.warehouse_id = ?2)"
+            " AND json_extract(j.value, '$.product_id') = ?1");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read purchase orders");
+    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
+    if (warehouse_id)
+        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        int64_t qty = sqlite3_column_int64 (st, 2);
+        if (qty <= 0)
+            continue;
+        if (!s_grow ((void **) &out->items, &out->cap, out->n, sizeof *out->items)) {
+            sqlite3_reset (st);
+            return err_set (err, ERR_NOMEM, NULL, "out of memory");
+        }
+        s_supply_t *s = &out->items[out->n++];
+        s->qty = qty;
+        const char *expected = (const char *) sqlite3_column_text (st, 0);
+        const char *ordered = (const char *) sqlite3_column_text (st, 1);
+        int64_t ms = 0;
+        if (expected)
+            snprintf (s->date, sizeof s->date, "%s", expected);
+        else if (lead >= 0) {
+            if (!ordered || !clock_parse_date (ordered, &ms))
+                ms = clock_now_ms ();
+            s_day (ms + lead * DAY_MS, s->date);
+        }
+        else
+            s->date[0] = '\0';
+        //  Late is not earlier than today.
+        if (s->date[0] && strcmp (s->date, today) < 0)
+            snprintf (s->date, sizeof s->date, "%s", today);
+    }
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    //  Undated supply ("") sorts last; insertion sort keeps equal dates in order.
+    for (int i = 2; i < out->n; i++) {
+        s_supply_t x = out->items[i];
+        int j = i - 1;
+        while (j >= 1
+               && (out->items[j].date[0] == '\0'
+                       ? x.date[0] != '\0'
+                       : x.date[0] && strcmp (out->items[j].date, x.date) > 0)) {
+            out->items[j + 1] = out->items[j];
+            j--;
+        }
+        out->items[j + 1] = x;
+    }
+    return ERR_OK;
+}
+
+//  The lines of product that a promise concerns, in the order of need:
+//  those of backordered orders and those promised a future or unknown date
+//  (promise_open), of confirmed or partly shipped orders.
+static err_t
+s_needs (db_t *db, const char *product_id, s_needs_t *out, err_info_t *err)
+{
+    out->n = 0;
+    sqlite3_stmt *st = db_stmt (
+        db,
+        "SELECT id, order_id, warehouse_id, short, promised_on, live FROM ("
+        " SELECT l.id, l.order_id, o.warehouse_id, l.quantity - l.reserved - l.shipped AS short,"
+        "  l.promised_on, o.confirmed_at, o.rowid AS r, l.position, 1 AS live"
+        "  FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY "
+        "order_lines_order"
+        "  ON l.order_id = o.id WHERE o.backordered = 1 AND l.product_id = ?1"
+        "  AND o.status IN ('confirmed', 'partly_shipped')"
+        " UNION"
+        " SELECT l.id, l.order_id, o.warehouse_id, l.quantity - l.reserved - l.shipped,"
+        "  l.promised_on, o.confirmed_at, o.rowid, l.position,"
+        "  o.status IN ('confirmed', 'partly_shipped')"
+        "  FROM order_lines l INDEXED BY order_lines_promise_open JOIN orders o ON o.id = "
+        "l.order_id"
+        "  WHERE l.promise_open = 1 AND l.product_id = ?1)"
+        " ORDER BY confirmed_at, r, position");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read order lines");
+    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        if (!s_grow ((void **) &out->items, &out->cap, out->n, sizeof *out->items)) {
+            sqlite3_reset (st);
+            return err_set (err, ERR_NOMEM, NULL, "out of memory");
+        }
+        s_need_t *n = &out->items[out->n++];
+        snprintf (n->line, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (n->order, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 1));
+        const char *w = (const char *) sqlite3_column_text (st, 2);
+        snprintf (n->warehouse, ID_LEN, "%s", w ? w : "");
+        n->shortfall = sqlite3_column_int64 (st, 3);
+        const char *p = (const char *) sqlite3_column_text (st, 4);
+        snprintf (n->stored, sizeof n->stored, "%s", p ? p : "");
+        n->live = sqlite3_column_int (st, 5) != 0;
+    }
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+//  Walk supply with a cumulative need: the date of the bucket that covers
+//  it (into date), or today + lead, or "" unknown.
+static void
+s_cover (const s_supplies_t *sup, int64_t need, int64_t lead, char *date)
+{
+    int64_t have = 0;
+    for (int i = 0; i < sup->n; i++) {
+        have += sup->items[i].qty;
+        if (have >= need && sup->items[i].date[0]) {
+            snprintf (date, 11, "%s", sup->items[i].date);
+            return;
+        }
+    }
+    if (lead >= 0)
+        s_day (clock_now_ms () + lead * DAY_MS, date);
+    else
+        date[0] = '\0';
+}
+
+//  Store a line's promise; true in *changed when it differs.
+static err_t
+s_store_line (db_t *db, const s_need_t *n, const char *date, bool open, bool *changed,
+              err_info_t *err)
+{
+    *changed = strcmp (n->stored, date) != 0;
+    sqlite3_stmt *st =
+        db_stmt (db, "UPDATE order_lines SET promised_on = NULLIF(?2, ''), promise_open = ?3"
+                     " WHERE id = ?1");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot store a promise");
+    sqlite3_bind_text (st, 1, n->line, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, date, -1, SQLITE_STATIC);
+    sqlite3_bind_int (st, 3, open ? 1 : 0);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+//  Set the order's promised_on from its lines and publish it when it
+//  changed or force (a line of it changed).
+static err_t
+s_store_order (db_t *db, const actor_t *actor, const char *order_id, bool force, err_info_t *err)
+{
+    //  Open lines: not fully shipped. One unknown makes the order unknown.
+    sqlite3_stmt *st = db_stmt (db, "SELECT CASE WHEN SUM(promised_on IS NULL) > 0 THEN NULL"
+                                    " ELSE MAX(promised_on) END, COUNT(*) FROM order_lines"
+                                    " WHERE order_id = ?1 AND shipped < quantity");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read order lines");
+    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
+    char date[11] = "";
+    int64_t open = 0;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        const char *d = (const char *) sqlite3_column_text (st, 0);
+        snprintf (date, sizeof date, "%s", d ? d : "");
+        open = sqlite3_column_int64 (st, 1);
+    }
+    sqlite3_reset (st);
+    if (open == 0)
+        return ERR_OK;
+    cJSON *patch = cJSON_CreateObject ();
+    if (date[0])
+        cJSON_AddStringToObject (patch, "promised_on", date);
+    else
+        cJSON_AddNullToObject (patch, "promised_on");
+    err_t rc = resource_update (db, &erp_orders, actor, order_id, -1, patch,
+                                RW_SYSTEM | (force ? RW_ALWAYS : 0), "promise_changed", NULL, err);
+    cJSON_Delete (patch);
+    return rc;
+}
+
+//  The first incoming quantity of product that open orders leave free
+//  (every warehouse pooled): its date and quantity, or "" and 0.
+static err_t
+s_next_free (db_t *db, const char *product_id, int64_t lead, char *date, int64_t *qty,
+             err_info_t *err)
+{
+    s_supplies_t sup = { 0 };
+    err_t rc = s_supply (db, product_id, NULL, lead, &sup, err);
+    int64_t need =
+        db_scalar_int (db,
+                       "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0)"
+                       " FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l"
+                       " INDEXED BY order_lines_order ON l.order_id = o.id WHERE o.backordered = 1"
+                       " AND l.product_id = ?1 AND o.status IN ('confirmed', 'partly_shipped')",
+                       product_id, 0);
+    date[0] = '\0';
+    *qty = 0;
+    for (int i = 0; rc == ERR_OK && i < sup.n; i++) {
+        int64_t take = need < sup.items[i].qty ? need : sup.items[i].qty;
+        need -= take;
+        if (i > 0 && sup.items[i].qty > take && sup.items[i].date[0]) {
+            snprintf (date, 11, "%s", sup.items[i].date);
+            *qty = sup.items[i].qty - take;
+            break;
+        }
+    }
+    free (sup.items);
+    return rc;
+}
+
+//  Keep the product's next free receipt and announce a change.
+static err_t
+s_store_product (db_t *db, const actor_t *actor, const char *product_id, int64_t lead,
+                 err_info_t *err)
+{
+    char date[11];
+    int64_t qty;
+    err_t rc = s_next_free (db, product_id, lead, date, &qty, err);
+    if (rc != ERR_OK)
+        return rc;
+    cJSON *patch = cJSON_CreateObject ();
+    if (date[0]) {
+        cJSON_AddStringToObject (patch, "next_receipt_on", date);
+        json_add_int (patch, "next_receipt_qty", qty);
+    }
+    else {
+        cJSON_AddNullToObject (patch, "next_receipt_on");
+        cJSON_AddNullToObject (patch, "next_receipt_qty");
+    }
+    rc = resource_update (db, &erp_products, actor, product_id, -1, patch, RW_SYSTEM | RW_ARCHIVED,
+                          "supply_changed", NULL, err);
+    cJSON_Delete (patch);
+    return rc;
+}
+
+err_t
+promise_product (db_t *db, const actor_t *actor, const char *product_id, err_info_t *err)
+{
+    if (!product_id)
+        return ERR_OK;
+    int64_t lead = promise_lead_days (db, product_id);
+    char today[11];
+    s_day (clock_now_ms (), today);
+    s_needs_t needs = { 0 };
+    s_supplies_t sup = { 0 };
+    char (*changed)[ID_LEN] = NULL;
+    int nchanged = 0;
+    err_t rc = s_needs (db, product_id, &needs, err);
+    if (rc == ERR_OK && needs.n > 0)
+        changed = calloc ((size_t) needs.n, ID_LEN);
+    if (rc == ERR_OK && needs.n > 0 && !changed)
+        rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
+    //  Warehouse by warehouse, in the order the lines came.
+    bool *done = needs.n ? calloc ((size_t) needs.n, sizeof *done) : NULL;
+    if (rc == ERR_OK && needs.n && !done)
+        rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
+    for (int i = 0; rc == ERR_OK && i < needs.n; i++) {
+        if (done[i])
+            continue;
+        const char *wh = needs.items[i].warehouse;
+        rc = s_supply (db, product_id, wh[0] ? wh : NULL, lead, &sup, err);
+        int64_t need = 0;
+        for (int k = i; rc == ERR_OK && k < needs.n; k++) {
+            s_need_t *n = &needs.items[k];
+            if (done[k] || strcmp (n->warehouse, wh) != 0)
+                continue;
+            done[k] = true;
+            char date[11];
+            bool open = n->live && n->shortfall > 0;
+            if (!n->live)
+                snprintf (date, sizeof date, "%s", n->stored);
+            else if (open) {
+                need += n->shortfall;
+                s_cover (&sup, need, lead, date);
+            }
+            else
+                snprintf (date, sizeof date, "%s",
+                          n->stored[0] && strcmp (n->stored, today) <= 0 ? n->stored : today);
+            bool diff;
+            rc = s_store_line (db, n, date, open, &diff, err);
+            if (rc == ERR_OK && diff) {
+                bool listed = false;
+                for (int j = 0; j < nchanged && !listed; j++)
+                    listed = strcmp (changed[j], n->order) == 0;
+                if (!listed)
+                    snprintf (changed[nchanged++], ID_LEN, "%s", n->order);
+            }
+        }
+    }
+    for (int j = 0; rc == ERR_OK && j < nchanged; j++)
+        rc = s_store_order (db, actor, changed[j], true, err);
+    if (rc == ERR_OK)
+        rc = s_store_product (db, actor, product_id, lead, err);
+    free (done);
+    free (changed);
+    free (needs.items);
+    free (sup.items);
+    return rc;
+}
+
+//  The products whose stock changed inside the outermost change of this
+//  thread, waiting for it to end.
+#define PENDING_MAX 32
+static _Thread_local char s_pending[PENDING_MAX][ID_LEN];
+static _Thread_local int s_npending;
+
+err_t
+promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost,
+                     err_t rc, err_info_t *err)
+{
+    if (rc == ERR_OK && !outermost) {
+        for (int i = 0; i < s_npending; i++)
+            if (strcmp (s_pending[i], product_id) == 0)
+                return ERR_OK;
+        if (s_npending < PENDING_MAX) {
+            snprintf (s_pending[s_npending++], ID_LEN, "%s", product_id);
+            return ERR_OK;
+        }
+        return promise_product (db, actor, product_id, err);
+    }
+    if (rc == ERR_OK)
+        rc = promise_product (db, actor, product_id, err);
+    for (int i = 0; i < s_npending && rc == ERR_OK; i++)
+        if (strcmp (s_pending[i], product_id) != 0)
+            rc = promise_product (db, actor, s_pending[i], err);
+    if (outermost)
+        s_npending = 0;
+    return rc;
+}
+
+err_t
+promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t *err)
+{
+    //  The order's own lines first: once confirmed, every line has a
+    //  promise (a fully reserved one is not among the lines waiting).
+    err_t rc =
+        s_exec (db,
+                "UPDATE order_lines SET promised_on = date('now'), promise_open = 0"
+                " WHERE order_id = ?1 AND promised_on IS NULL AND reserved + shipped = quantity"
+                " AND (SELECT status FROM orders WHERE id = ?1) IN ('confirmed', 'partly_shipped')",
+                order_id, err);
+    //  A cancelled order waits for nothing any more.
+    if (rc == ERR_OK)
+        rc = s_exec (
+            db,
+            "UPDATE order_lines SET promise_open = 0 WHERE order_id = ?1 AND promise_open = 1"
+            " AND (SELECT status FROM orders WHERE id = ?1) = 'cancelled'",
+            order_id, err);
+    if (rc != ERR_OK)
+        return rc;
+    sqlite3_stmt *st =
+        db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read order lines");
+    char (*ids)[ID_LEN] = calloc (ORDER_MAX_LINES, ID_LEN);
+    if (!ids)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    int n = 0;
+    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
+    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = promise_product (db, actor, ids[i], err);
+    free (ids);
+    if (rc == ERR_OK
+        && db_scalar_int (db,
+                          "SELECT status IN ('confirmed', 'partly_shipped') FROM orders"
+                          " WHERE id = ?1",
+                          order_id, 0))
+        rc = s_store_order (db, actor, order_id, false, err);
+    return rc;
+}
+
+//  After a purchase order is saved: the products of its lines.
+err_t
+promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const cJSON *old,
+                        err_info_t *err)
+{
+    err_t rc = ERR_OK;
+    const cJSON *recs[2] = { po, old }, *l;
+    for (int i = 0; i < 2 && rc == ERR_OK; i++)
+        cJSON_ArrayForEach (l, cJSON_GetObjectItem (recs[i], "lines"))
+        {
+            if (rc != ERR_OK)
+                break;
+            //  A product of both the old and the new lines once is enough.
+            bool seen = false;
+            const cJSON *m;
+            if (i == 1)
+                cJSON_ArrayForEach (m, cJSON_GetObjectItem (po, "lines")) seen =
+                    seen
+                    || (json_str (m, "product_id") && json_str (l, "product_id")
+                        && strcmp (json_str (m, "product_id"), json_str (l, "product_id")) == 0);
+            if (!seen)
+                rc = promise_product (db, actor, json_str (l, "product_id"), err);
+        }
+    return rc;
+}
+
+//  After a supplier is saved: a new lead time moves the promises that rest
+//  on it, for each of its products.
+err_t
+promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old,
+                        err_info_t *err)
+{
+    if (!old
+        || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"),
+                          cJSON_GetObjectItem (old, "lead_time_days"), true))
+        return ERR_OK;
+    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
+    //  Collect first: each product runs statements of its own.
+    char (*ids)[ID_LEN] = NULL;
+    int n = 0, cap = 0;
+    err_t rc = ERR_OK;
+    sqlite3_bind_text (st, 1, json_str (supplier, "id"), -1, SQLITE_TRANSIENT);
+    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
+        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
+            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
+        else
+            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    }
+    sqlite3_reset (st);
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = promise_product (db, actor, ids[i], err);
+    free (ids);
+    return rc;
+}
