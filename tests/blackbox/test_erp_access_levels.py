@@ -318,7 +318,7 @@ class World:
         self.wh = new_user(svc, "walk-wh", "warehouse")
         emp = create(svc, "employees", {"name": "Walk Employee", "user_id": self.wh["id"], "level": 3})
         create(svc, "leave_requests", {"employee_id": emp["id"], "starts_on": "2999-01-04", "ends_on": "2999-01-08"})
-        self.ids = {}
+        self.ids = {"planning": create(svc, "planning/runs", {})["id"]}   # /planning/runs/{id}
 
     def path(self, pattern):
         group = pattern.split("/")[3]
