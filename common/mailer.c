@@ -28,7 +28,7 @@ const char mailer_migration_sql[] =
 static struct {
     bool on;
     smtp_config_t cfg;
-    char url[MAILER_TEXT], from[MAILER_TEXT], user[MAILER_TEXT], password[MAILER_TEXT];
+    char url[MAILER_TEXT], from[MAILER_TEXT], user[MAILER_TEXT], password[MAILER_TEXT], ca_file[MAILER_TEXT];
     metric_t *sent, *failed;
     int per_tick;              //  mails a tick (2 s) may send: the throttle
     char public_url[MAILER_TEXT];
@@ -89,6 +89,8 @@ mailer_configure (const smtp_config_t *cfg)
     s_mail.cfg.from = s_mail.from;
     s_mail.cfg.user = cfg->user ? s_mail.user : NULL;
     s_mail.cfg.password = cfg->password ? s_mail.password : NULL;
+    snprintf (s_mail.ca_file, sizeof s_mail.ca_file, "%s", cfg->ca_file ? cfg->ca_file : "");
+    s_mail.cfg.ca_file = cfg->ca_file ? s_mail.ca_file : NULL;
     s_mail.on = true;
 }
 
@@ -404,12 +406,19 @@ s_smtp_config_read (config_t *config, err_info_t *err)
     const char *starttls = config_get (config, "smtp-starttls");
     const char *user = config_get (config, "smtp-user");
     const char *password_file = config_get (config, "smtp-password-file");
+    const char *ca_file = config_get (config, "smtp-ca-file");
     if (strncmp (url, "smtp://", 7) != 0 && strncmp (url, "smtps://", 8) != 0)
         return err_set (err, ERR_INVALID, "smtp-url", "--smtp-url must begin smtp:// or smtps://");
     if (!from || !strchr (from, '@'))
         return err_set (err, ERR_INVALID, "smtp-from", "--smtp-from must be the sender's address");
     if (starttls && strcmp (starttls, "yes") != 0 && strcmp (starttls, "no") != 0)
         return err_set (err, ERR_INVALID, "smtp-starttls", "--smtp-starttls must be yes or no");
+    if (ca_file && *ca_file) {
+        FILE *f = strlen (ca_file) < MAILER_TEXT ? fopen (ca_file, "r") : NULL;
+        if (!f)
+            return err_set (err, ERR_INVALID, "smtp-ca-file", "cannot read --smtp-ca-file");
+        fclose (f);
+    }
     char password[MAILER_TEXT] = "";
     if (password_file && *password_file && !s_first_line (password_file, password, sizeof password))
         return err_set (err, ERR_INVALID, "smtp-password-file", "cannot read --smtp-password-file");
@@ -419,6 +428,7 @@ s_smtp_config_read (config_t *config, err_info_t *err)
         .user = user && *user ? user : NULL,
         .password = *password ? password : NULL,
         .from = from,
+        .ca_file = ca_file && *ca_file ? ca_file : NULL,
     };
     mailer_configure (&cfg);
     sodium_memzero (password, sizeof password);

@@ -29,7 +29,8 @@ bool
 //  Read the options --smtp-url (smtp://host:port or smtps://…; absent: no
 //  mail), --smtp-from, --smtp-starttls (yes/no), --smtp-user and
 //  --smtp-password-file (the password's file, never the password on the
-//  command line) and configure. ERR_INVALID with a message on a bad value.
+//  command line), --smtp-ca-file (the CAs a private server's certificate
+//  is trusted by) and configure. ERR_INVALID with a message on a bad value.
 err_t
     mailer_config_read (config_t *config, err_info_t *err);
 

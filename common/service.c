@@ -96,6 +96,7 @@ static const config_opt_t s_opts[] = {
     { "smtp-starttls", "no", "yes: require STARTTLS on smtp://" },
     { "smtp-user", NULL, "SMTP user (AUTH), with --smtp-password-file" },
     { "smtp-password-file", NULL, "file holding the SMTP password (first line)" },
+    { "smtp-ca-file", NULL, "PEM file of the CA(s) the SMTP server's certificate is trusted by (a private CA; absent: the system's)" },
     { "smtp-per-minute", "120", "mails sent a minute at most (the throttle of mailings)" },
     { "sms-url", NULL, "HTTP SMS gateway: text messages are POSTed there as JSON {to, from, text} (absent: no SMS)" },
     { "sms-token-file", NULL, "file holding the gateway's bearer token (first line)" },

@@ -173,6 +173,31 @@ s_read (char *dst, size_t size, size_t n, void *arg)
     return k;
 }
 
+//  The server's last refusal (a 4xx or 5xx line), kept for the error: its
+//  text ("5.1.1 no such mailbox") says more than libcurl's "RCPT failed:
+//  550", and the "221 Bye" after it says nothing. Lines the client sends
+//  (the password among them) are CURLINFO_HEADER_OUT and never kept.
+typedef struct {
+    char line[200];
+} s_answer_t;
+
+static int
+s_debug (CURL *c, curl_infotype type, char *data, size_t size, void *arg)
+{
+    (void) c;
+    s_answer_t *a = arg;
+    if (type != CURLINFO_HEADER_IN || size < 3 || (data[0] != '4' && data[0] != '5'))
+        return 0;
+    size_t n = size < sizeof a->line - 1 ? size : sizeof a->line - 1;
+    memcpy (a->line, data, n);
+    a->line[n] = 0;
+    a->line[strcspn (a->line, "\r\n")] = 0;
+    for (char *p = a->line; *p; p++)
+        if ((unsigned char) *p < 0x20)
+            *p = ' ';
+    return 0;
+}
+
 err_t
 smtp_send (const smtp_config_t *cfg, const smtp_message_t *msg, long *reply, err_info_t *err)
 {
@@ -206,6 +231,12 @@ smtp_send (const smtp_config_t *cfg, const smtp_message_t *msg, long *reply, err
     curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     if (cfg->starttls)
         curl_easy_setopt (c, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL);
+    if (cfg->ca_file && *cfg->ca_file)
+        curl_easy_setopt (c, CURLOPT_CAINFO, cfg->ca_file);
+    s_answer_t answer = { "" };
+    curl_easy_setopt (c, CURLOPT_DEBUGFUNCTION, s_debug);
+    curl_easy_setopt (c, CURLOPT_DEBUGDATA, &answer);
+    curl_easy_setopt (c, CURLOPT_VERBOSE, 1L);
     if (cfg->user && *cfg->user) {
         curl_easy_setopt (c, CURLOPT_USERNAME, cfg->user);
         curl_easy_setopt (c, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
@@ -216,7 +247,10 @@ smtp_send (const smtp_config_t *cfg, const smtp_message_t *msg, long *reply, err
     if (reply)
         *reply = code;
     err_t result = ERR_OK;
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK && code >= 400 && *answer.line)
+        result = err_set (err, ERR_IO, NULL, "SMTP %ld: %s (the server said: %s)", code,
+                          *errbuf ? errbuf : curl_easy_strerror (rc), answer.line);
+    else if (rc != CURLE_OK)
         result = err_set (err, ERR_IO, NULL, "SMTP %ld: %s", code, *errbuf ? errbuf : curl_easy_strerror (rc));
     curl_slist_free_all (rcpt);
     curl_easy_cleanup (c);

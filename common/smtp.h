@@ -15,6 +15,7 @@ typedef struct {
     const char *password;   //  never logged, never put in an error
     const char *from;       //  envelope sender and From: address
     long timeout_ms;        //  whole exchange; 0: 30 s
+    const char *ca_file;    //  PEM file of the CAs to trust (a private CA); NULL: the system's
 } smtp_config_t;
 
 typedef struct {
@@ -33,8 +34,8 @@ char *
 
 //  Send msg. ERR_OK when the server accepted it. Otherwise ERR_INVALID
 //  (the message could not be formed) or ERR_IO with the server's answer
-//  or the transport's error in err's message (never the password); reply,
-//  when not NULL, gets the server's last reply code (0 if none).
+//  or the transport's error in err's message (with the server's answer
+//  line when it refused; never the password); reply, when not NULL, gets the server's last reply code (0 if none).
 err_t
     smtp_send (const smtp_config_t *cfg, const smtp_message_t *msg, long *reply, err_info_t *err);
 

@@ -51,11 +51,13 @@ static const field_def_t s_fields[] = {
     { NULL }
 };
 
+static const char *const s_rcpt_states[] = { "pending", "sent", "failed", "suppressed", "unsubscribed", NULL };
+
 //  The recipients' counts by status, read with the record.
 static void
 s_decorate (db_t *db, cJSON *rec)
 {
-    static const char *const states[] = { "pending", "sent", "failed", "suppressed", "unsubscribed", NULL };
+    const char *const *states = s_rcpt_states;
     cJSON *counts = cJSON_AddObjectToObject (rec, "recipients");
     for (int i = 0; states[i]; i++)
         json_add_int (counts, states[i], 0);
@@ -520,6 +522,120 @@ s_unsubscribe_post (http_req_t *req)
         s_unsubscribe_page (req, true);
 }
 
+//  --- the recipients, one by one ---
+
+static const char s_recipients_sql[] =
+    "SELECT c.name, r.id, r.customer_id, r.address, r.status, r.reply_code, r.error, q.sent_at, r.updated_at"
+    " FROM mailing_recipients r JOIN customers c ON c.id = r.customer_id"
+    " LEFT JOIN mail_queue q ON q.kind = 'mailing' AND q.ref = r.id"
+    " WHERE r.mailing_id = ?1 AND (?2 IS NULL OR r.status = ?2)"
+    "   AND (?3 IS NULL OR c.name > ?3 OR (c.name = ?3 AND r.id > ?4))"
+    " ORDER BY c.name, r.id LIMIT ?5";
+
+static void
+s_add_text (cJSON *item, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type (st, col) == SQLITE_NULL)
+        cJSON_AddNullToObject (item, key);
+    else
+        cJSON_AddStringToObject (item, key, (const char *) sqlite3_column_text (st, col));
+}
+
+//  GET /api/v1/mailings/{id}/recipients[?status=…&limit=…&cursor=…]: who
+//  the mailing went to, by customer name, each with what became of it and
+//  the server's (or gateway's) answer.
+static void
+s_recipients (http_req_t *req)
+{
+    static const char *const allowed[] = { "status", "limit", "cursor", NULL };
+    if (!http_query_only (req, allowed))
+        return;
+    db_t *db = http_db (req);
+    const char *id = http_param (req, "id");
+    err_info_t err;
+    err_clear (&err);
+    cJSON *m = NULL;
+    if (resource_get (db, &crm_mailings, http_actor (req), id, &m, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    cJSON_Delete (m);
+    const char *status = http_query (req, "status");
+    bool known = !status;
+    for (int i = 0; s_rcpt_states[i] && !known; i++)
+        known = strcmp (status, s_rcpt_states[i]) == 0;
+    if (!known) {
+        http_reply_errorf (req, ERR_INVALID, "status",
+                           "status is one of pending, sent, failed, suppressed, unsubscribed");
+        return;
+    }
+    long limit = 50;
+    const char *ls = http_query (req, "limit");
+    char *end = NULL;
+    if (ls && (!*ls || (limit = strtol (ls, &end, 10)) < 1 || limit > 500 || *end)) {
+        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+        return;
+    }
+    const char *cursor = http_query (req, "cursor");
+    char name[1024] = "", rid[ID_LEN] = "";
+    if (cursor && !resource_cursor_decode (cursor, name, sizeof name, rid)) {
+        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this service gave out");
+        return;
+    }
+    sqlite3_stmt *st = db_stmt (db, s_recipients_sql);
+    if (!st) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot read the recipients");
+        return;
+    }
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    if (status)
+        sqlite3_bind_text (st, 2, status, -1, SQLITE_STATIC);
+    if (cursor) {
+        sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 4, rid, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64 (st, 5, limit + 1);
+    cJSON *body = cJSON_CreateObject ();
+    cJSON *items = cJSON_AddArrayToObject (body, "items");
+    char *next = NULL;
+    int rc;
+    for (long n = 0; (rc = sqlite3_step (st)) == SQLITE_ROW; n++) {
+        if (n == limit) {
+            next = resource_cursor_encode (name, rid);
+            break;
+        }
+        snprintf (name, sizeof name, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (rid, sizeof rid, "%s", (const char *) sqlite3_column_text (st, 1));
+        cJSON *item = cJSON_CreateObject ();
+        s_add_text (item, "customer_id", st, 2);
+        cJSON_AddStringToObject (item, "customer_name", name);
+        s_add_text (item, "address", st, 3);
+        s_add_text (item, "status", st, 4);
+        if (sqlite3_column_type (st, 5) == SQLITE_NULL)
+            cJSON_AddNullToObject (item, "reply_code");
+        else
+            json_add_int (item, "reply_code", sqlite3_column_int64 (st, 5));
+        s_add_text (item, "error", st, 6);
+        s_add_text (item, "sent_at", st, 7);
+        s_add_text (item, "updated_at", st, 8);
+        cJSON_AddItemToArray (items, item);
+    }
+    sqlite3_reset (st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cJSON_Delete (body);
+        free (next);
+        db_error (db, rc, &err);
+        http_reply_error (req, &err);
+        return;
+    }
+    if (next)
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    free (next);
+    http_reply_json (req, 200, body);
+}
+
 static const char *const s_no_keys[] = { NULL };
 
 static const resource_verb_t s_verbs[] = {
@@ -538,6 +654,7 @@ mailings_setup (service_t *svc, err_info_t *err)
     http_server_t *http = service_http (svc);
     if (http) {
         resource_verbs (http, &crm_mailings, s_verbs);
+        http_server_route (http, "GET", "/api/v1/mailings/{id}/recipients", s_recipients, 0);
         http_server_route (http, "GET", "/u/{token}", s_unsubscribe_get, HTTP_PUBLIC);
         http_server_route (http, "POST", "/u/{token}", s_unsubscribe_post, HTTP_PUBLIC | HTTP_WRITE);
     }

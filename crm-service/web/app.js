@@ -44,6 +44,7 @@ start({
     { path: '/catalog', area: 'catalog', load: () => import('./catalog.js') },
     { path: '/campaigns', area: 'campaigns', load: () => import('./campaigns.js') },
     { path: '/mailings', area: 'mailings', load: () => import('./mailings.js') },
+    { path: '/mailings/:id', area: 'mailings', load: () => import('./mailings.js') },
     { path: '/suppressions', area: 'suppressions', load: () => import('./suppressions.js') },
     { path: '/debtors', area: 'debtors', load: () => import('./debtors.js') },
     { path: '/analytics', area: 'analytics', roles: MANAGERS, load: () => import('./analytics.js') },

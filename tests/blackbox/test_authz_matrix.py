@@ -124,7 +124,7 @@ CRM = {
     # mailings: managers write and send them, reps read; the unsubscribe
     # link is public, and a token nobody was given is not found
     **_resource("mailings", write=LEAD, scoped=False),
-    "POST /api/v1/mailings/{id}/send": LEAD,
+    "POST /api/v1/mailings/{id}/send": LEAD, "GET /api/v1/mailings/{id}/recipients": ALL3,
     # saved segments: everyone makes them; a rep sees the shared ones and
     # its own (the matrix's are private) and changes only its own
     **_resource("segments"),

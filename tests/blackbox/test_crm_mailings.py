@@ -138,3 +138,112 @@ def test_without_an_smtp_server_a_mailing_cannot_be_sent(crm):
     m = mailing(crm, name="x", subject="s", body="b", to_segment="smb")
     r = send(crm, m)
     assert r.status_code == 422 and "SMTP" in r.json()["error"]["message"]
+
+
+class PickyInbox:
+    """An SMTP handler that refuses the addresses in `refuse` with 550 and
+    keeps the rest, with the time each mail arrived."""
+
+    def __init__(self, refuse=()):
+        self.refuse = set(refuse)
+        self.mails = []
+        self.times = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 <%s>: mailbox unknown here" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.times.append(time.monotonic())
+        self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+        return "250 Message accepted"
+
+
+def picky_server(refuse=()):
+    from aiosmtpd.controller import Controller
+    from conftest import free_ports
+    inbox = PickyInbox(refuse)
+    port = free_ports(1)[0]
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    return ctl, inbox, port
+
+
+def recipients(crm, m, **query):
+    r = crm.api("GET", "/api/v1/mailings/%s/recipients" % m["id"], params=query)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_each_recipient_shows_what_became_of_it_with_the_servers_answer(start_service):
+    ctl, inbox, port = picky_server(refuse={"gone@borsa.example"})
+    try:
+        crm = crm_with_mail(start_service, port)
+        a = customer(crm, "Acme Trading", "buyer@acme.example", segment="smb")
+        b = customer(crm, "Borsa s.r.o.", "gone@borsa.example", segment="smb")
+        c = customer(crm, "Cedar Ltd", "info@cedar.example", segment="smb")
+        assert crm.api("POST", "/api/v1/suppressions",
+                       json={"email": "info@cedar.example", "reason": "manual"}).status_code == 201
+        m = mailing(crm, name="Autumn offer", subject="Hello {{name}}", body="Dear {{name}}", to_segment="smb")
+        assert recipients(crm, m) == {"items": [], "next_cursor": None}
+        assert send(crm, m).status_code == 200
+        assert wait_until(lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sent")
+        got = recipients(crm, m)
+        rows = {x["customer_name"]: x for x in got["items"]}
+        assert [x["customer_name"] for x in got["items"]] == ["Acme Trading", "Borsa s.r.o.", "Cedar Ltd"]
+        assert got["next_cursor"] is None
+        ok, refused, quiet = rows["Acme Trading"], rows["Borsa s.r.o."], rows["Cedar Ltd"]
+        assert (ok["customer_id"], ok["address"], ok["status"], ok["reply_code"], ok["error"]) == (
+            a["id"], "buyer@acme.example", "sent", 250, None)
+        assert ok["sent_at"] and ok["sent_at"].endswith("Z")
+        assert (refused["customer_id"], refused["status"], refused["reply_code"], refused["sent_at"]) == (
+            b["id"], "failed", 550, None)
+        # The server's own words, not only libcurl's "RCPT failed".
+        assert "5.1.1 <gone@borsa.example>: mailbox unknown here" in refused["error"], refused["error"]
+        assert (quiet["customer_id"], quiet["status"], quiet["reply_code"], quiet["sent_at"]) == (
+            c["id"], "suppressed", None, None)
+        # Filtered by status, and paged in name order.
+        assert [x["customer_name"] for x in recipients(crm, m, status="failed")["items"]] == ["Borsa s.r.o."]
+        assert [x["customer_name"] for x in recipients(crm, m, status="sent")["items"]] == ["Acme Trading"]
+        assert recipients(crm, m, status="unsubscribed")["items"] == []
+        first = recipients(crm, m, limit=2)
+        assert [x["customer_name"] for x in first["items"]] == ["Acme Trading", "Borsa s.r.o."]
+        rest = recipients(crm, m, limit=2, cursor=first["next_cursor"])
+        assert [x["customer_name"] for x in rest["items"]] == ["Cedar Ltd"] and rest["next_cursor"] is None
+        # A sales rep reads them too.
+        r = crm.api("POST", "/api/v1/users", json={"name": "rita", "role": "sales_rep"})
+        rita = crm.api("POST", "/api/v1/users/%s/tokens" % r.json()["id"]).json()["token"]
+        assert crm.api("GET", "/api/v1/mailings/%s/recipients" % m["id"], token=rita).status_code == 200
+        # Bad questions are refused by name.
+        for query, field in (({"status": "bounced"}, "status"), ({"limit": "0"}, "limit"),
+                             ({"limit": "x"}, "limit"), ({"cursor": "nonsense"}, "cursor"), ({"foo": "1"}, "foo")):
+            r = crm.api("GET", "/api/v1/mailings/%s/recipients" % m["id"], params=query)
+            assert r.status_code == 400, (query, r.text)
+            assert r.json()["error"]["field"] == field, (query, r.text)
+        missing = "00000000-0000-4000-8000-000000000000"
+        assert crm.api("GET", "/api/v1/mailings/%s/recipients" % missing).status_code == 404
+    finally:
+        ctl.stop()
+
+
+def test_a_mailing_to_named_customers_reaches_exactly_them(start_service):
+    ctl, inbox, port = picky_server()
+    try:
+        crm = crm_with_mail(start_service, port)
+        a = customer(crm, "Acme Trading", "buyer@acme.example", segment="smb")
+        customer(crm, "Borsa s.r.o.", "info@borsa.example", segment="smb")
+        c = customer(crm, "Cedar Ltd", "info@cedar.example", segment="enterprise")
+        customer(crm, "Dune GmbH", "dune@dune.example", segment="enterprise")
+        # Named customers win over the other audience filters.
+        m = mailing(crm, name="Hand-picked", subject="Hi {{name}}", body="Dear {{name}}",
+                    to_customer_ids=[a["id"], c["id"]], to_segment="smb")
+        assert m["to_customer_ids"] == [a["id"], c["id"]]
+        assert send(crm, m).status_code == 200
+        assert wait_until(lambda: len(inbox.mails) >= 2)
+        time.sleep(2.5)
+        assert sorted(x[1][0] for x in inbox.mails) == ["buyer@acme.example", "info@cedar.example"]
+        assert sorted(x["customer_id"] for x in recipients(crm, m)["items"]) == sorted([a["id"], c["id"]])
+    finally:
+        ctl.stop()

@@ -62,11 +62,29 @@ export async function freePorts(n) {
 // A real SMTP server on loopback (Debian's aiosmtpd, its debugging handler
 // printing every mail it receives): {port, args (crm-service's --smtp-*),
 // received() (all it printed so far), stop()}. Waits until it listens.
-export async function startSmtp(from = 'sales@nordlicht.example') {
+// refuse: addresses the server answers "550 5.1.1 mailbox unknown here".
+const REFUSING_SMTP = `
+import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Debugging
+refuse = set(sys.argv[3:])
+class Handler(Debugging):
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address in refuse:
+            return '550 5.1.1 mailbox unknown here'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+Controller(Handler(), hostname=sys.argv[1], port=int(sys.argv[2])).start()
+while True:
+    time.sleep(3600)
+`;
+
+export async function startSmtp(from = 'sales@nordlicht.example', { refuse = [] } = {}) {
   const [port] = await freePorts(1);
   let out = '';
-  const proc = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-c', 'aiosmtpd.handlers.Debugging', '-l', `${HOST}:${port}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = refuse.length ? ['-u', '-c', REFUSING_SMTP, HOST, String(port), ...refuse]
+    : ['-m', 'aiosmtpd', '-n', '-c', 'aiosmtpd.handlers.Debugging', '-l', `${HOST}:${port}`];
+  const proc = spawn('/usr/bin/python3', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.on('data', (d) => { out += d.toString(); });
   await waitUntil(() => new Promise((ok) => {
     const c = createConnection({ host: HOST, port }, () => { c.end(); ok(true); });
