@@ -1,12 +1,17 @@
 //  campaigns: marketing campaigns and lead sources; customers and deals
-//  name the campaign they came from (campaign_id).
+//  name the campaign they came from (campaign_id) and their lead source
+//  (lead_source: one of the campaigns' channels, the campaign's when one
+//  is named, a new deal's customer's otherwise).
 #include "crm.h"
 #include "json.h"
 
+#include <stdio.h>
 #include <string.h>
 
-static const char *const s_channels[] = { "email", "phone", "social", "ads", "event", "referral", "web",
-                                          "partner", "other", NULL };
+//  The channels of campaigns, which are the lead sources too.
+const char *const crm_lead_sources[] = { "email", "phone", "social", "ads", "event", "referral", "web",
+                                         "partner", "other", NULL };
+#define s_channels crm_lead_sources
 
 static const field_def_t s_fields[] = {
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_UNIQUE | F_SORT | F_SEARCH, .max = 200 },
@@ -36,6 +41,28 @@ const resource_def_t crm_campaigns = {
     .read_roles = ROLES_ALL, .write_roles = ROLES_LEAD, .default_sort = "-starts_on",
     .before_save = s_before_save,
 };
+
+void
+campaigns_fill_lead_source (db_t *db, cJSON *rec, const char *fallback)
+{
+    const cJSON *have = cJSON_GetObjectItem (rec, "lead_source");
+    if (have && !cJSON_IsNull (have))
+        return;
+    char channel[32] = "";
+    const char *campaign = json_str (rec, "campaign_id");
+    sqlite3_stmt *st = campaign ? db_stmt (db, "SELECT channel FROM campaigns WHERE id = ?1") : NULL;
+    if (st) {
+        sqlite3_bind_text (st, 1, campaign, -1, SQLITE_STATIC);
+        if (sqlite3_step (st) == SQLITE_ROW)
+            snprintf (channel, sizeof channel, "%s", (const char *) sqlite3_column_text (st, 0));
+        sqlite3_reset (st);
+    }
+    const char *source = *channel ? channel : fallback;
+    if (!source)
+        return;
+    cJSON_DeleteItemFromObject (rec, "lead_source");
+    cJSON_AddStringToObject (rec, "lead_source", source);
+}
 
 //  A deal is the campaign's when it names it, or names none and its
 //  customer came from the campaign (SQL over d, the campaign c).
@@ -116,12 +143,68 @@ s_stats (http_req_t *req)
     http_reply_json (req, 200, body);
 }
 
+//  What each lead source brought in (docs/api.md, "Lead sources"): leads
+//  (customers from it created in [from, to)), deals created in the range,
+//  deals won closed in it and their revenue in the currency asked for;
+//  "unknown" gathers those without a source. Filters as every analysis.
+static void
+s_lead_sources (http_req_t *req)
+{
+    ANALYTICS_ARGS (a);
+    if (!analytics_args (req, &a, analytics_common_keys))
+        return;
+    sqlite3_stmt *st = db_stmt (http_db (req),
+        "SELECT (SELECT COUNT(*) FROM customers k WHERE k.lead_source IS ?6 AND k.archived = 0"
+        "    AND k.created_at >= ?2 AND k.created_at < ?3 AND (?4 IS NULL OR k.owner_id = ?4)"
+        "    AND (?5 IS NULL OR k.segment = ?5)" ANALYTICS_MEMBERS ("k.id") "),"
+        " (SELECT COUNT(*) FROM deals d WHERE d.lead_source IS ?6 AND d.archived = 0"
+        "    AND d.created_at >= ?2 AND d.created_at < ?3" ANALYTICS_DEAL_FILTERS "),"
+        " (SELECT COUNT(*) FROM deals d WHERE d.lead_source IS ?6 AND d.archived = 0 AND d.stage = 'won'"
+        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS "),"
+        " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE d.lead_source IS ?6 AND d.archived = 0"
+        "    AND d.stage = 'won' AND d.currency = ?1"
+        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS ")");
+    if (!st) {
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the lead sources");
+        return;
+    }
+    cJSON *items = cJSON_CreateArray ();
+    for (int i = 0; i == 0 || crm_lead_sources[i - 1]; i++) {
+        const char *source = crm_lead_sources[i];        //  NULL last: the unknown
+        sqlite3_bind_text (st, 1, a.currency, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 2, a.from, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 3, a.to, -1, SQLITE_STATIC);
+        analytics_bind_filters (st, &a);
+        if (source)
+            sqlite3_bind_text (st, 6, source, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null (st, 6);
+        if (sqlite3_step (st) == SQLITE_ROW) {
+            cJSON *c = cJSON_CreateObject ();
+            cJSON_AddStringToObject (c, "lead_source", source ? source : "unknown");
+            cJSON_AddNumberToObject (c, "leads", (double) sqlite3_column_int64 (st, 0));
+            cJSON_AddNumberToObject (c, "deals", (double) sqlite3_column_int64 (st, 1));
+            cJSON_AddNumberToObject (c, "deals_won", (double) sqlite3_column_int64 (st, 2));
+            cJSON_AddNumberToObject (c, "revenue_minor", (double) sqlite3_column_int64 (st, 3));
+            cJSON_AddItemToArray (items, c);
+        }
+        sqlite3_reset (st);
+        sqlite3_clear_bindings (st);
+    }
+    cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "currency", a.currency);
+    cJSON_AddItemToObject (body, "items", items);
+    http_reply_json (req, 200, body);
+}
+
 err_t
 campaigns_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
     err_t rc = service_resource (svc, &crm_campaigns);
-    if (rc == ERR_OK && service_http (svc))
+    if (rc == ERR_OK && service_http (svc)) {
         http_server_route (service_http (svc), "GET", "/api/v1/analytics/campaigns", s_stats, 0);
+        http_server_route (service_http (svc), "GET", "/api/v1/analytics/lead_sources", s_lead_sources, 0);
+    }
     return rc;
 }

@@ -43,6 +43,11 @@ err_t interactions_setup (service_t *svc, err_info_t *err);
 err_t deals_setup (service_t *svc, err_info_t *err);
 err_t tasks_setup (service_t *svc, err_info_t *err);
 err_t campaigns_setup (service_t *svc, err_info_t *err);
+//  The lead sources (the campaigns' channels), and the lead source a
+//  customer or deal rec without one gets: its campaign's channel, else
+//  fallback (NULL: none).
+extern const char *const crm_lead_sources[];
+void campaigns_fill_lead_source (db_t *db, cJSON *rec, const char *fallback);
 err_t tickets_setup (service_t *svc, err_info_t *err);
 err_t catalog_setup (service_t *svc, err_info_t *err);
 err_t analytics_setup (service_t *svc, err_info_t *err);

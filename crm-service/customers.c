@@ -24,6 +24,8 @@ static const field_def_t s_customer_fields[] = {
     { .name = "tags", .type = FT_TAGS, .flags = F_FILTER, .def = "[]" },
     { .name = "owner_id", .type = FT_USER, .flags = F_FILTER },
     { .name = "campaign_id", .type = FT_REF, .flags = F_FILTER, .ref = "campaigns" },
+    //  Where the customer came from; its campaign's channel by default.
+    { .name = "lead_source", .type = FT_ENUM, .flags = F_FILTER, .choices = crm_lead_sources },
     { .name = "status", .type = FT_ENUM, .flags = F_FILTER, .choices = s_statuses, .def = "\"lead\"" },
     { .name = "external_key", .type = FT_TEXT, .flags = F_UNIQUE | F_FILTER, .max = 100 },
     { .name = "notes", .type = FT_TEXT, .max = 10000 },
@@ -39,11 +41,22 @@ static const field_def_t s_customer_fields[] = {
     { NULL }
 };
 
+static err_t
+s_customer_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    (void) actor;
+    (void) old;
+    (void) err;
+    campaigns_fill_lead_source (db, rec, NULL);
+    return ERR_OK;
+}
+
 const resource_def_t crm_customers = {
     .name = "customers", .entity = "customer", .table = "customers", .fields = s_customer_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .fts = "customer_fts",
     .external_key = "external_key", .remote_name = "ERP", .set_column = "id",
+    .before_save = s_customer_before_save,
 };
 
 static const field_def_t s_counterparty_fields[] = {

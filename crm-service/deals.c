@@ -86,6 +86,8 @@ static const field_def_t s_deal_fields[] = {
     { .name = "expected_close", .type = FT_DATE, .flags = F_SORT },
     { .name = "owner_id", .type = FT_USER, .flags = F_FILTER },
     { .name = "campaign_id", .type = FT_REF, .flags = F_FILTER, .ref = "campaigns" },
+    //  Its campaign's channel by default, else (new) its customer's.
+    { .name = "lead_source", .type = FT_ENUM, .flags = F_FILTER, .choices = crm_lead_sources },
     { .name = "lines", .type = FT_LIST, .sub = s_line_fields, .def = "[]" },
     { .name = "lost_reason", .type = FT_TEXT, .flags = F_SYSTEM, .max = 500 },
     { .name = "closed_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
@@ -147,6 +149,17 @@ s_deal_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old
         cJSON_DeleteItemFromObject (rec, "amount_minor");
         cJSON_AddNumberToObject (rec, "amount_minor", (double) total);
     }
+    char inherited[32] = "";
+    sqlite3_stmt *cs = !old && json_str (rec, "customer_id")
+                           ? db_stmt (db, "SELECT lead_source FROM customers WHERE id = ?1 AND lead_source IS NOT NULL")
+                           : NULL;
+    if (cs) {
+        sqlite3_bind_text (cs, 1, json_str (rec, "customer_id"), -1, SQLITE_STATIC);
+        if (sqlite3_step (cs) == SQLITE_ROW)
+            snprintf (inherited, sizeof inherited, "%s", (const char *) sqlite3_column_text (cs, 0));
+        sqlite3_reset (cs);
+    }
+    campaigns_fill_lead_source (db, rec, *inherited ? inherited : NULL);
     const char *contact = json_str (rec, "contact_id");
     if (contact) {
         const char *customer = json_str (rec, "customer_id");

@@ -225,5 +225,16 @@ const db_migration_t crm_migrations[] = {
                       "ALTER TABLE deals ADD COLUMN promised_lines TEXT;"
                       "ALTER TABLE catalog_items ADD COLUMN next_receipt_on TEXT;"
                       "ALTER TABLE catalog_items ADD COLUMN next_receipt_qty INTEGER;" },
+    //  The lead source of customers and deals (one of the campaigns'
+    //  channels): what they have is their campaign's channel, a deal
+    //  without a campaign its customer's.
+    { "crm.lead_source", "ALTER TABLE customers ADD COLUMN lead_source TEXT;"
+                         "ALTER TABLE deals ADD COLUMN lead_source TEXT;"
+                         "UPDATE customers SET lead_source = (SELECT channel FROM campaigns WHERE id = customers.campaign_id)"
+                         "  WHERE campaign_id IS NOT NULL;"
+                         "UPDATE deals SET lead_source = IFNULL((SELECT channel FROM campaigns WHERE id = deals.campaign_id),"
+                         "  (SELECT lead_source FROM customers WHERE id = deals.customer_id));"
+                         "CREATE INDEX customers_lead_source ON customers (lead_source) WHERE lead_source IS NOT NULL;"
+                         "CREATE INDEX deals_lead_source ON deals (lead_source) WHERE lead_source IS NOT NULL;" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

@@ -92,8 +92,7 @@ static const s_rule_def_t s_rule_defs[] = {
     { "tag", K_TAG, V_TEXT, "has has_not", NULL, NULL, NULL },
     { "owner", K_COLUMN, V_USER, S_OPS_SET, "IFNULL(c.owner_id, '')", NULL, NULL },
     { "campaign", K_COLUMN, V_ID, S_OPS_SET, "IFNULL(c.campaign_id, '')", NULL, NULL },
-    { "lead_source", K_COLUMN, V_CHOICE, S_OPS_SET,
-      "IFNULL((SELECT channel FROM campaigns WHERE id = c.campaign_id), '')", &crm_campaigns, "channel" },
+    { "lead_source", K_COLUMN, V_CHOICE, S_OPS_SET, "IFNULL(c.lead_source, '')", &crm_campaigns, "channel" },
     { "abc", K_CLASS, V_CLASS, S_OPS_SET, "ABC", NULL, NULL },
     { "xyz", K_CLASS, V_CLASS, S_OPS_SET, "XYZ", NULL, NULL },
     //  Whole days since the last won deal closed; never won: no value, so

@@ -130,7 +130,7 @@ CRM = {
     **_resource("segments"),
     "GET /api/v1/segments/{id}/customers": SCOPED, "POST /api/v1/segments/preview": ALL3,
     "GET /u/{token} public": "HHH", "POST /u/{token} public": "HHH",
-    "GET /api/v1/analytics/campaigns": LEAD, "GET /api/v1/analytics/funnel": LEAD,
+    "GET /api/v1/analytics/campaigns": LEAD, "GET /api/v1/analytics/lead_sources": LEAD, "GET /api/v1/analytics/funnel": LEAD,
     "GET /api/v1/analytics/abc-xyz": LEAD, "GET /api/v1/analytics/managers": LEAD,
     "GET /api/v1/analytics/lost_reasons": LEAD, "GET /api/v1/analytics/bcg": LEAD,
     # debtors: a rep sees its own customers' overdue amounts
