@@ -45,6 +45,7 @@ export default async function render(root, ctx) {
     abc: h('section', { class: 'card', 'aria-labelledby': 'an-abc' }),
     managers: h('section', { class: 'card', 'aria-labelledby': 'an-managers' }),
     campaigns: h('section', { class: 'card', 'aria-labelledby': 'an-campaigns' }),
+    sources: h('section', { class: 'card', 'aria-labelledby': 'an-sources' }),
     lost: h('section', { class: 'card', 'aria-labelledby': 'an-lost' }),
     bcg: h('section', { class: 'card', 'aria-labelledby': 'an-bcg' }),
   };
@@ -68,7 +69,7 @@ export default async function render(root, ctx) {
       h('div', { class: 'field' }, h('label', { for: 'an-to' }, t('analytics.to')), to),
       h('div', { class: 'field' }, h('label', { for: 'an-segment' }, t('analytics.segment')), segment),
       button(t('analytics.apply'), null, { type: 'submit', kind: 'primary' })),
-    h('div', { class: 'stack' }, sections.funnel, sections.abc, sections.managers, sections.campaigns, sections.lost, sections.bcg)));
+    h('div', { class: 'stack' }, sections.funnel, sections.abc, sections.managers, sections.campaigns, sections.sources, sections.lost, sections.bcg)));
 
   cur.addEventListener('change', () => loadAll());
   segment.addEventListener('change', () => loadAll());
@@ -80,7 +81,7 @@ export default async function render(root, ctx) {
     state.from = from.value;
     state.to = to.value;
     state.segment_id = segment.value;
-    return Promise.all([loadFunnel(), loadAbc(), loadManagers(), loadCampaigns(), loadLost(), loadBcg()]);
+    return Promise.all([loadFunnel(), loadAbc(), loadManagers(), loadCampaigns(), loadSources(), loadLost(), loadBcg()]);
   }
 
   async function section(el, id, title, loader, extra) {
@@ -209,6 +210,28 @@ export default async function render(root, ctx) {
           { key: 'cost_per_lead_minor', label: t('analytics.cost_per_lead'), num: true, render: (c) => (c.cost_per_lead_minor === null ? '—' : fmt.money(c.cost_per_lead_minor, c.currency)) },
           { key: 'cost_per_won_deal_minor', label: t('analytics.cost_per_won'), num: true, render: (c) => (c.cost_per_won_deal_minor === null ? '—' : fmt.money(c.cost_per_won_deal_minor, c.currency)) },
           { key: 'roi_percent', label: t('analytics.roi'), num: true, render: (c) => (c.roi_percent === null ? '—' : h('span', { class: c.roi_percent >= 0 ? 'pos' : 'neg' }, fmt.pct(c.roi_percent))) },
+        ],
+      }));
+    });
+  }
+
+  // Leads, deals won and revenue by lead source (the campaigns' channels).
+  function loadSources() {
+    return section(sections.sources, 'an-sources', t('analytics.lead_sources'), async () => {
+      const r = await api.get('/analytics/lead_sources', range());
+      const items = (r.items || []).filter((x) => x.leads || x.deals || x.deals_won);
+      if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_data'));
+      const label = (x) => (x.lead_source === 'unknown' ? t('analytics.source_unknown') : enumLabel('campaigns.channel_', x.lead_source));
+      const chart = narrow(barChart({ title: t('analytics.source_revenue', { currency: r.currency }),
+        data: items.map((x) => ({ label: label(x), value: x.revenue_minor })), format: moneyShort }));
+      return h('div', { class: 'stack' }, chart, table({
+        caption: t('analytics.lead_sources'), rows: items,
+        columns: [
+          { key: 'lead_source', label: t('analytics.lead_source'), render: label },
+          { key: 'leads', label: t('analytics.leads'), num: true, render: (x) => fmt.num(x.leads) },
+          { key: 'deals', label: t('analytics.deals'), num: true, render: (x) => fmt.num(x.deals) },
+          { key: 'deals_won', label: t('analytics.won'), num: true, render: (x) => fmt.num(x.deals_won) },
+          { key: 'revenue_minor', label: t('analytics.revenue'), num: true, render: (x) => fmt.money(x.revenue_minor, r.currency) },
         ],
       }));
     });

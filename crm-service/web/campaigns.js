@@ -8,6 +8,15 @@ import { h, mount, clear, button, badge, pageHead, toast, table, pagedList, form
 import { isManager, enumLabel } from './pipeline.js';
 
 export const CHANNELS = ['email', 'phone', 'social', 'ads', 'event', 'referral', 'web', 'partner', 'other'];
+
+// The lead sources of customers and deals are the campaigns' channels:
+// their label, and [value, label] pairs for a select (after
+// loadLeadSources() has the campaigns' texts).
+export function leadSourceLabel(x) { return enumLabel('campaigns.channel_', x); }
+export async function loadLeadSources() {
+  await loadArea('campaigns');
+  return CHANNELS.map((x) => [x, leadSourceLabel(x)]);
+}
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
 function named(btn, label) { btn.setAttribute('aria-label', label); return btn; }

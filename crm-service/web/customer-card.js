@@ -9,6 +9,7 @@ import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, badge, kpi, card, details, form, modal, toast,
   errorBox, loading, empty, confirmDialog, conflictNotice } from '/common/ui.js';
 import { loadUsers, localize } from './customers.js';
+import { leadSourceLabel, loadLeadSources } from './campaigns.js';
 
 const INTERACTION_KINDS = ['call', 'meeting', 'sms', 'email', 'note'];
 const TIMELINE_PAGE = 20;
@@ -24,7 +25,7 @@ const ITEM = { paddingBlock: '.4rem', borderBlockEnd: '1px solid var(--line)' };
 export default async function render(root, ctx) {
   const id = ctx.params.id;
   mount(root, loading());
-  await loadArea('customers');
+  await Promise.all([loadArea('customers'), loadLeadSources()]);
   let data;
   try {
     data = await api.get(`/customers/${encodeURIComponent(id)}/card`);
@@ -95,6 +96,7 @@ function aboutBlock(c, user, users) {
       [t('card.phone'), c.phone ? h('a', { href: `tel:${c.phone.replace(/\s/g, '')}`, dir: 'ltr' }, c.phone) : null],
       [t('card.website'), c.website ? h('a', { href: /^https?:\/\//.test(c.website) ? c.website : `https://${c.website}`, rel: 'noopener noreferrer', target: '_blank' }, c.website) : null],
       [t('card.segment'), c.segment],
+      [t('customers.f_lead_source'), c.lead_source ? leadSourceLabel(c.lead_source) : null],
       [t('card.owner'), owner],
       [t('card.addresses'), addr.length ? addr : null],
       [t('card.since'), fmt.date(c.created_at)],

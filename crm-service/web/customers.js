@@ -7,6 +7,7 @@ import { t, tEnum } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, badge, table, form, errorBox, loading, conflictNotice,
   toast, debounce, details, card } from '/common/ui.js';
+import { loadLeadSources } from './campaigns.js';
 
 const KINDS = ['company', 'person'];
 const STATUSES = ['lead', 'prospect', 'customer', 'inactive'];
@@ -15,7 +16,7 @@ const PAGE = 50;
 const MANAGERS = ['sales_manager', 'admin'];
 
 // The filters this list knows, as they stand in the hash's query.
-export const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'tags', 'owner_id', 'credit_hold', 'archived'];
+export const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'tags', 'lead_source', 'owner_id', 'credit_hold', 'archived'];
 
 let usersCache = null;
 // The active users' names and roles (the directory every signed-in user may
@@ -93,6 +94,7 @@ async function renderList(root, ctx) {
   const user = ctx.user;
   const isManager = MANAGERS.includes(user.role);
   const users = await loadUsers();
+  const sources = await loadLeadSources();
   const state = { sort: null, desc: false };
   for (const k of FILTERS) state[k] = ctx.query.get(k) || '';
   if (ctx.query.get('sort')) {
@@ -230,6 +232,7 @@ async function renderList(root, ctx) {
     fieldBox(t('customers.f_saved_segment'), segmentSel),
     fieldBox(t('customers.col_segment'), segmentInput),
     fieldBox(t('customers.f_tags'), tagInput),
+    fieldBox(t('customers.f_lead_source'), select('lead_source', [['', t('common.all')], ...sources])),
     isManager ? fieldBox(t('customers.col_owner'), select('owner_id', ownerOptions)) : null,
     fieldBox(t('customers.credit_hold'), select('credit_hold', [['', t('common.any')], ['true', t('customers.on_hold')], ['false', t('customers.not_on_hold')]])),
     fieldBox(t('customers.show'), select('archived', [['', t('customers.show_live')], ['true', t('customers.show_archived')]])),
@@ -295,8 +298,10 @@ async function renderForm(root, ctx, id) {
       options: STATUSES.map((k) => [k, tEnum('customers.status', k)]) },
     { name: 'segment', label: t('customers.f_segment'), value: rec && rec.segment, hint: t('customers.segment_hint') },
     { name: 'tags', label: t('customers.f_tags'), value: rec ? (rec.tags || []).join(', ') : '', hint: t('customers.tags_hint') },
-    { name: 'lead_source', label: t('customers.f_lead_source'), type: 'select', value: rec ? rec.campaign_id || '' : '',
+    { name: 'campaign_id', label: t('customers.f_campaign'), type: 'select', value: rec ? rec.campaign_id || '' : '',
       options: [['', t('customers.no_campaign')]] },
+    { name: 'lead_source', label: t('customers.f_lead_source'), type: 'select', value: rec ? rec.lead_source || '' : '',
+      options: [['', t('customers.lead_source_default')], ...(await loadLeadSources())], hint: t('customers.lead_source_hint') },
     { name: 'external_key', label: t('customers.f_external_key'), value: rec && rec.external_key, hint: t('customers.external_key_hint') },
   ];
   if (MANAGERS.includes(user.role)) {
@@ -316,7 +321,8 @@ async function renderForm(root, ctx, id) {
         kind: v.kind, name: v.name, email: v.email, phone: v.phone, website: v.website, status: v.status,
         segment: v.segment, notes: v.notes, external_key: v.external_key,
         tags: (v.tags || '').split(',').map((x) => x.trim()).filter(Boolean),
-        campaign_id: v.lead_source || null,
+        campaign_id: v.campaign_id || null,
+        lead_source: v.lead_source || null,
         addresses: addrs.values(),
       };
       if ('owner_id' in v && v.owner_id) body.owner_id = v.owner_id;
@@ -338,7 +344,6 @@ async function renderForm(root, ctx, id) {
           return;
         }
         if (e instanceof ApiError && e.field && e.field.startsWith('addresses[') && addrs.showError(e.field, e.message)) return;
-        if (e instanceof ApiError && e.field === 'campaign_id') { e.field = 'lead_source'; }
         throw localize(e);
       }
     },
@@ -346,7 +351,7 @@ async function renderForm(root, ctx, id) {
 
   // Lead source: the campaigns, when the role may read them.
   api.get('/campaigns', { limit: 200 }).then((page) => {
-    const sel = f.inputs.lead_source;
+    const sel = f.inputs.campaign_id;
     for (const c of page.items || []) {
       sel.append(h('option', { value: c.id, selected: rec && rec.campaign_id === c.id }, c.name));
     }

@@ -14,6 +14,7 @@ import {
   changeStage, askLostReason, confirmWin, staleNotice,
 } from './pipeline.js';
 import { quotationsCard } from './quotation.js';
+import { loadLeadSources } from './campaigns.js';
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'CZK', 'IDR', 'VND', 'IRR', 'CNY', 'JPY', 'KWD'];
 
@@ -21,6 +22,7 @@ function named(btn, label) { btn.setAttribute('aria-label', label); return btn; 
 
 export default async function render(root, ctx) {
   await loadArea('pipeline');
+  const sources = await loadLeadSources();
   const id = ctx.params.id || null;
   const notices = h('div', { 'aria-live': 'polite' });
   const body = h('div', null, loading());
@@ -133,6 +135,8 @@ export default async function render(root, ctx) {
       fields.push(field({ name: 'campaign_id', label: t('deal.campaign'), type: 'select', value: deal ? deal.campaign_id : '',
         options: [['', t('common.none')], ...campaigns.map((c) => [c.id, c.name])] }, inputs, errs));
     }
+    fields.push(field({ name: 'lead_source', label: t('deal.lead_source'), type: 'select', value: deal ? deal.lead_source || '' : '',
+      options: [['', t('deal.lead_source_default')], ...sources], hint: deal ? null : t('deal.lead_source_hint') }, inputs, errs));
 
     // --- lines ---
     const lines = (deal ? deal.lines : []).map((l) => ({ ...l, available: undefined, unit: null, listPrice: null, savedQty: l.quantity }));
@@ -369,6 +373,7 @@ export default async function render(root, ctx) {
       if (inputs.probability.value !== '') v.probability = Math.trunc(Number(inputs.probability.value));
       if (inputs.owner_id) v.owner_id = inputs.owner_id.value || null;
       if (inputs.campaign_id) v.campaign_id = inputs.campaign_id.value || null;
+      if (inputs.lead_source.value || deal) v.lead_source = inputs.lead_source.value || null;
       lines.forEach((l, i) => {
         if (!(Number(l.quantity) >= 1)) errors[`lines[${i}].quantity`] = t('deal.quantity_positive');
         if (l.priceText !== undefined && fmt.parseMoney(l.priceText, cur) === null) errors[`lines[${i}].unit_price_minor`] = t('deal.bad_price', { currency: cur });

@@ -1,0 +1,94 @@
+// The lead source as a sales manager meets it: a new customer from a
+// campaign gets the campaign's channel, another is marked "referral" by
+// hand; the list filters on it, the card and the deal show it, and the
+// analysis groups leads, won deals and revenue by it.
+// Screenshots: crm-lead-source-form, crm-lead-source-card,
+// crm-lead-source-analytics, crm-lead-source-analytics-vi.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+
+let sys;
+let browser;
+let mia;
+
+before(async () => {
+  sys = await startSystem({ only: ['crm'] });
+  browser = await launch();
+  mia = await sys.crm.addUser('mia', 'sales_manager');
+  await sys.crm.post('/campaigns', { name: 'Spring fair', channel: 'event', cost_minor: 150000, currency: 'EUR' });
+});
+
+after(async () => {
+  await browser?.close();
+  await sys?.stop();
+});
+
+async function newCustomer(page, name, { campaign, source } = {}) {
+  await page.goto(sys.crm.url + '/#/customers/new');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  if (campaign) {
+    await waitUntil(async () => (await page.getByLabel('Campaign').locator('option', { hasText: campaign }).count()) === 1,
+      { what: 'the campaigns listed' });
+    await page.getByLabel('Campaign').selectOption({ label: campaign });
+  }
+  if (source) await page.getByLabel('Lead source').selectOption({ label: source });
+  await settled(page);
+  await screenshot(page, 'crm-lead-source-form');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  await page.getByRole('heading', { name, level: 1 }).waitFor();
+}
+
+test('a manager sees where customers and deals came from and what each source brought', async (t) => {
+  const page = await newPage(t, browser);
+  await signIn(page, sys.crm, mia, { path: '/#/customers' });
+  await newCustomer(page, 'Vltava Logistics', { campaign: 'Spring fair' });
+  // The card: the campaign's channel.
+  await page.locator('dt', { hasText: 'Lead source' }).waitFor();
+  await page.locator('dd', { hasText: /^Event$/ }).waitFor();
+  await settled(page);
+  await screenshot(page, 'crm-lead-source-card');
+  const vltava = (await sys.crm.get('/customers', { q: 'Vltava' })).items[0];
+  assert.equal(vltava.lead_source, 'event');
+  await newCustomer(page, 'Orlík Glass', { source: 'Referral' });
+  const orlik = (await sys.crm.get('/customers', { q: 'Orlík' })).items[0];
+  assert.equal(orlik.lead_source, 'referral');
+  // The list filters on it.
+  await page.goto(sys.crm.url + '/#/customers');
+  await page.getByRole('cell', { name: 'Vltava Logistics' }).first().waitFor();
+  await page.getByLabel('Lead source').selectOption({ label: 'Referral' });
+  await waitUntil(async () => (await page.getByRole('cell', { name: 'Vltava Logistics' }).count()) === 0, { what: 'the filter applied' });
+  await page.getByRole('cell', { name: 'Orlík Glass' }).first().waitFor();
+  assert.match(page.url(), /lead_source=referral/);
+  // A deal of Orlík's takes its customer's lead source; the deal shows it.
+  const deal = await sys.crm.post('/deals', { title: 'Glass for the lobby', customer_id: orlik.id, currency: 'EUR',
+    lines: [{ sku: 'G-1', quantity: 2, unit_price_minor: 45000 }] });
+  assert.equal(deal.lead_source, 'referral');
+  await sys.crm.post('/deals/' + deal.id + '/win', {});
+  await page.goto(sys.crm.url + '/#/deals/' + deal.id);
+  await page.getByRole('heading', { name: /Glass for the lobby/, level: 1 }).waitFor();
+  assert.equal(await page.getByLabel('Lead source').inputValue(), 'referral');
+  // The analysis by lead source.
+  await page.goto(sys.crm.url + '/#/analytics');
+  await page.getByRole('heading', { name: 'Lead sources', level: 2 }).waitFor();
+  await page.getByRole('img', { name: 'Won revenue per lead source (EUR)' }).waitFor();
+  const table = page.getByRole('table', { name: 'Lead sources' });
+  const referral = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Referral', exact: true }) }).first();
+  await referral.waitFor();
+  assert.deepEqual((await referral.getByRole('cell').allTextContents()).slice(1), ['1', '1', '1', '€900.00']);
+  const event = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Event', exact: true }) }).first();
+  assert.deepEqual((await event.getByRole('cell').allTextContents()).slice(1), ['1', '0', '0', '€0.00']);
+  await page.getByRole('heading', { name: 'Lead sources', level: 2 }).scrollIntoViewIfNeeded();
+  await settled(page);
+  await checkA11y(page);
+  await screenshot(page, 'crm-lead-source-analytics');
+  await page.getByLabel('Language').first().selectOption('vi');
+  await page.getByRole('heading', { name: 'Nguồn khách tiềm năng', level: 2 }).waitFor();
+  await page.getByRole('cell', { name: 'Giới thiệu', exact: true }).first().waitFor();
+  await page.getByRole('heading', { name: 'Nguồn khách tiềm năng', level: 2 }).scrollIntoViewIfNeeded();
+  await settled(page);
+  await screenshot(page, 'crm-lead-source-analytics-vi');
+});
