@@ -43,6 +43,12 @@ err_t interactions_setup (service_t *svc, err_info_t *err);
 err_t deals_setup (service_t *svc, err_info_t *err);
 err_t tasks_setup (service_t *svc, err_info_t *err);
 err_t campaigns_setup (service_t *svc, err_info_t *err);
+//  Hand-written lists paged on (sort text, id) (customers.c): ?limit
+//  (1..500, default 50) and ?cursor decoded into sort_value and id (*cursor
+//  whether one was given); false when a 400 was sent. Then the answer:
+//  body with next_cursor (next, freed), or the error of the step rc.
+bool crm_page_args (http_req_t *req, long *limit, bool *cursor, char *sort_value, size_t size, char *id);
+void crm_page_reply (http_req_t *req, db_t *db, int rc, cJSON *body, char *next);
 //  The lead sources (the campaigns' channels), and the lead source a
 //  customer or deal rec without one gets: its campaign's channel, else
 //  fallback (NULL: none).

@@ -210,6 +210,45 @@ static const char *s_timeline_sql =
     ") WHERE (?2 IS NULL OR at < ?2 OR (at = ?2 AND id < ?3)) AND (?4 IS NULL OR kind = ?4)"
     " ORDER BY at DESC, id DESC LIMIT ?5";
 
+bool
+crm_page_args (http_req_t *req, long *limit, bool *cursor, char *sort_value, size_t size, char *id)
+{
+    *limit = 50;
+    const char *ls = http_query (req, "limit");
+    char *end = NULL;
+    if (ls && (!*ls || (*limit = strtol (ls, &end, 10)) < 1 || *limit > 500 || *end)) {
+        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+        return false;
+    }
+    const char *c = http_query (req, "cursor");
+    *cursor = c != NULL;
+    if (c && !resource_cursor_decode (c, sort_value, size, id)) {
+        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this service gave out");
+        return false;
+    }
+    return true;
+}
+
+void
+crm_page_reply (http_req_t *req, db_t *db, int rc, cJSON *body, char *next)
+{
+    err_info_t err;
+    err_clear (&err);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cJSON_Delete (body);
+        free (next);
+        db_error (db, rc, &err);
+        http_reply_error (req, &err);
+        return;
+    }
+    if (next)
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    free (next);
+    http_reply_json (req, 200, body);
+}
+
 static void
 s_timeline (http_req_t *req)
 {
@@ -223,23 +262,12 @@ s_timeline (http_req_t *req)
         return;
     }
     cJSON_Delete (customer);
-    long limit = 50;
-    const char *ls = http_query (req, "limit");
-    if (ls) {
-        char *end;
-        limit = strtol (ls, &end, 10);
-        if (!*ls || *end || limit < 1 || limit > 500) {
-            http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
-            return;
-        }
-    }
-    const char *kind = http_query (req, "kind");
-    const char *cursor = http_query (req, "cursor");
+    long limit;
+    bool cursor;
     char at[1024] = "", cid[ID_LEN] = "";
-    if (cursor && !resource_cursor_decode (cursor, at, sizeof at, cid)) {
-        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this service gave out");
+    if (!crm_page_args (req, &limit, &cursor, at, sizeof at, cid))
         return;
-    }
+    const char *kind = http_query (req, "kind");
     sqlite3_stmt *st = db_stmt (db, s_timeline_sql);
     if (!st) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot read the timeline");
@@ -278,19 +306,7 @@ s_timeline (http_req_t *req)
         n++;
     }
     sqlite3_reset (st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        cJSON_Delete (body);
-        free (next);
-        db_error (db, rc, &err);
-        http_reply_error (req, &err);
-        return;
-    }
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    http_reply_json (req, 200, body);
+    crm_page_reply (req, db, rc, body, next);
 }
 
 err_t

@@ -569,19 +569,11 @@ s_recipients (http_req_t *req)
                            "status is one of pending, sent, failed, suppressed, unsubscribed");
         return;
     }
-    long limit = 50;
-    const char *ls = http_query (req, "limit");
-    char *end = NULL;
-    if (ls && (!*ls || (limit = strtol (ls, &end, 10)) < 1 || limit > 500 || *end)) {
-        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
-        return;
-    }
-    const char *cursor = http_query (req, "cursor");
+    long limit;
+    bool cursor;
     char name[1024] = "", rid[ID_LEN] = "";
-    if (cursor && !resource_cursor_decode (cursor, name, sizeof name, rid)) {
-        http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this service gave out");
+    if (!crm_page_args (req, &limit, &cursor, name, sizeof name, rid))
         return;
-    }
     sqlite3_stmt *st = db_stmt (db, s_recipients_sql);
     if (!st) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot read the recipients");
@@ -621,19 +613,7 @@ s_recipients (http_req_t *req)
         cJSON_AddItemToArray (items, item);
     }
     sqlite3_reset (st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        cJSON_Delete (body);
-        free (next);
-        db_error (db, rc, &err);
-        http_reply_error (req, &err);
-        return;
-    }
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    http_reply_json (req, 200, body);
+    crm_page_reply (req, db, rc, body, next);
 }
 
 static const char *const s_no_keys[] = { NULL };

@@ -16,8 +16,9 @@ from bridge_helpers import metrics, metric_value
 
 
 class Inbox:
-    """An SMTP handler that keeps what it receives, or refuses every
-    recipient with 550 when refuse is set."""
+    """An SMTP handler that keeps what it receives, or refuses with 550
+    every recipient when refuse is True, or those in refuse when it is a
+    set of addresses."""
 
     def __init__(self, refuse=False):
         self.refuse = refuse
@@ -26,8 +27,8 @@ class Inbox:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_tries += 1
-        if self.refuse:
-            return "550 5.1.1 no such mailbox here"
+        if self.refuse is True or (self.refuse and address in self.refuse):
+            return "550 5.1.1 <%s>: no such mailbox here" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
