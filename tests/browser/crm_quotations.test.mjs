@@ -3,7 +3,8 @@
 // an English screen), the document with its totals as the server computed
 // them, print media without the navigation and the buttons, and accepting
 // it, which wins the deal and makes the ERP order through the bridge.
-// Screenshots: crm-quote-cs, crm-quote-fa, crm-quote-print, crm-deal-quotes.
+// Screenshots: crm-quote-cs, crm-quote-fa, crm-quote-print, crm-deal-quotes,
+// crm-quote-zh, crm-quote-vi, crm-quote-print-zh, crm-quote-print-vi.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -137,3 +138,39 @@ test('a Persian quotation reads right to left on an English screen', async (t) =
   await screenshot(page, 'crm-quote-fa');
   await checkA11y(page);
 });
+
+// Chinese and Vietnamese documents: their scripts, their number and date
+// formats, on screen and in print. (The page names CJK fonts in its font
+// stack, Noto Sans CJK SC, PingFang SC, Microsoft YaHei; a machine without
+// any of them draws boxes, so look at crm-quote-zh knowing which fonts it has.)
+for (const [lang, locale, currency, heading, validity, line, price, qty, taxBp] of [
+  ['zh', 'zh-CN', 'CNY', '报价单', '价格有效期至', '台灯，黄铜', 128000, 5, 1300],
+  ['vi', 'vi-VN', 'VND', 'Báo giá', 'Giá có hiệu lực đến', 'Đèn bàn, đồng thau', 2500000, 4, 1000],
+]) {
+  test(`a ${lang} quotation is written in its script and its formats, on screen and in print`, async (t) => {
+    const d = await sys.crm.post('/deals', { title: `Lamps (${lang})`, customer_id: deal.customer_id, owner_id: rita.id,
+      currency, lines: [{ sku: 'LAMP-12', description: line, quantity: qty, unit_price_minor: price }] });
+    const q = await sys.crm.post('/quotations', { deal_id: d.id, language: lang, tax_rate_bp: taxBp });
+    const net = price * qty;
+    assert.equal(q.total_minor, net + Math.round((net * taxBp) / 10000));
+    const page = await newPage(t, browser);
+    await signIn(page, sys.crm, rita, { path: `/#/quotations/${q.id}` });
+    const doc = page.locator('article.quote-doc');
+    await doc.getByRole('heading', { name: heading }).waitFor();
+    assert.equal(await doc.getAttribute('lang'), lang);
+    assert.equal(await doc.getAttribute('dir'), 'ltr');
+    await doc.getByText(line).waitFor();
+    await doc.getByText(new RegExp(validity)).waitFor();
+    // The total as the language writes it ("¥7,232.00", "11.000.000 ₫"); VND has no minor unit.
+    const minor = currency === 'VND' ? 1 : 100;
+    const money = new Intl.NumberFormat(locale, { style: 'currency', currency }).format(q.total_minor / minor);
+    await doc.locator('.quote-total').getByText(money).waitFor();
+    await settled(page);
+    await screenshot(page, `crm-quote-${lang}`);
+    await checkA11y(page);
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('header.top').isVisible(), false);
+    await doc.getByRole('heading', { name: heading }).waitFor();
+    await screenshot(page, `crm-quote-print-${lang}`, { only: 'desktop', fullPage: true });
+  });
+}
