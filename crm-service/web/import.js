@@ -7,13 +7,15 @@ import { api, ApiError } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, kpi, card, table, progress, errorBox, details, toast } from '/common/ui.js';
+import { leadSourceLabel, loadLeadSources } from './campaigns.js';
 
-const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'owner_id', 'credit_hold', 'archived'];
+const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'lead_source', 'owner_id', 'credit_hold', 'archived'];
 const MAX_BYTES = 64 * 1024 * 1024;
 
 export default async function render(root, ctx) {
   const filters = {};
   for (const k of FILTERS) if (ctx.query.get(k)) filters[k] = ctx.query.get(k);
+  if (filters.lead_source) await loadLeadSources();
   // A saved segment is shown by its name.
   const segment = filters.segment_id
     ? await api.get('/segments/' + encodeURIComponent(filters.segment_id)).then((x) => x.name).catch(() => filters.segment_id) : null;
@@ -118,7 +120,7 @@ function showReport(el, report, name) {
 function filterPairs(filters, user, segment) {
   const label = {
     q: t('import.f_q'), kind: t('import.f_kind'), status: t('import.f_status'), segment: t('import.f_segment'),
-    segment_id: t('import.f_saved_segment'),
+    segment_id: t('import.f_saved_segment'), lead_source: t('import.f_lead_source'),
     owner_id: t('import.f_owner'), credit_hold: t('import.f_credit_hold'), archived: t('import.f_archived'),
   };
   const value = (k, v) => {
@@ -127,6 +129,7 @@ function filterPairs(filters, user, segment) {
     if (k === 'owner_id') return v === 'me' || v === user.id ? t('import.owner_me') : v === 'null' ? t('import.owner_nobody') : t('import.owner_other');
     if (k === 'credit_hold' || k === 'archived') return v === 'true' ? t('common.yes') : t('common.no');
     if (k === 'segment_id') return segment;
+    if (k === 'lead_source') return leadSourceLabel(v);
     return v;
   };
   return Object.entries(filters).map(([k, v]) => [label[k], value(k, v)]);

@@ -63,6 +63,10 @@ test('a manager sees where customers and deals came from and what each source br
   await waitUntil(async () => (await page.getByRole('cell', { name: 'Vltava Logistics' }).count()) === 0, { what: 'the filter applied' });
   await page.getByRole('cell', { name: 'Orlík Glass' }).first().waitFor();
   assert.match(page.url(), /lead_source=referral/);
+  // The export takes the filter along, named as the list names it.
+  await page.goto(sys.crm.url + '/#/import?lead_source=referral');
+  await page.locator('dt', { hasText: 'Lead source' }).waitFor();
+  await page.locator('dd', { hasText: /^Referral$/ }).waitFor();
   // A deal of Orlík's takes its customer's lead source; the deal shows it.
   const deal = await sys.crm.post('/deals', { title: 'Glass for the lobby', customer_id: orlik.id, currency: 'EUR',
     lines: [{ sku: 'G-1', quantity: 2, unit_price_minor: 45000 }] });
