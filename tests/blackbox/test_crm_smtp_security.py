@@ -181,7 +181,8 @@ def test_a_certificate_nobody_told_the_crm_to_trust_sends_nothing(start_service,
                 return con.execute("SELECT status, attempts, last_error FROM mail_queue").fetchone()
             finally:
                 con.close()
-        assert wait_until(lambda: (queue() or (None, 0))[1] == 1)
+        # Claimed ("sending", attempt 1), then recorded with the error.
+        assert wait_until(lambda: (queue() or (None, 0, None))[2] is not None), queue()
         status, attempts, error = queue()
         # Not sent, kept for a later attempt (an administrator may add the CA).
         assert status == "pending" and "certificate" in error.lower(), (status, error)
