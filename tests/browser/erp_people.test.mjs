@@ -70,6 +70,12 @@ test('a clerk asks for leave and her manager approves it', async (t) => {
   assert.equal(done.decided_by, petr.id);
   assert.equal(done.decision_note, 'Enjoy it');
   await boss.getByRole('cell', { name: 'Approved' }).first().waitFor();
+  // Who is away on a day: the day before her leave nobody, a day within it Wanda.
+  await boss.getByLabel('Away on').fill(day(19));
+  await boss.getByText('No leave here.').waitFor();
+  await boss.getByLabel('Away on').fill(day(22));
+  await boss.getByRole('cell', { name: 'Wanda Nowak' }).first().waitFor();
+  assert.match(boss.url(), new RegExp(`away_on=${day(22)}`));
   await settled(boss);
   await checkA11y(boss);
   await screenshot(boss, 'erp-leave');
