@@ -166,6 +166,11 @@ s_export (http_req_t *req)
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not read %s", def->name);
         return;
     }
+    //  The export is every live record: it takes no filter, and says so
+    //  rather than ignore one (a filtered export is the list, paged).
+    static const char *const none[] = { NULL };
+    if (!http_query_only (req, none))
+        return;
     db_t *db = http_db_new (req);
     resource_export_t *x = db ? resource_export_open (db, true, def, http_actor (req), &err) : NULL;
     if (!x) {
