@@ -186,3 +186,35 @@ test('a manager reads lost reasons, the BCG matrix and the campaign return', asy
   await page.getByLabel('زبان').selectOption('en');
   await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
 });
+
+test("purchasing puts the cables into a group on ERP's products page, and the manager's matrix follows", async (t) => {
+  const pia = await sys.erp.addUser('pia', 'purchasing');
+  const page = await newPage(t, browser);
+  await signIn(page, sys.erp, pia, { path: '/#/products' });
+  const list = page.getByRole('table', { name: 'Products' });
+  await list.getByRole('columnheader', { name: /Product group/ }).waitFor();
+  await list.getByRole('row', { name: /DESK-OAK/ }).first().getByRole('cell', { name: 'Office furniture' }).waitFor();
+  await list.getByRole('button', { name: 'CABLE-2M' }).first().click();
+  const dialog = page.getByRole('dialog');
+  const group = dialog.getByLabel('Product group');
+  assert.equal(await group.inputValue(), '');
+  await group.fill('  Cables ');
+  await checkA11y(page);
+  await settled(page);
+  await screenshot(page, 'erp-product-group');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await list.getByRole('row', { name: /CABLE-2M/ }).first().getByRole('cell', { name: 'Cables', exact: true }).waitFor();
+  const cable = (await sys.erp.get('/products', { sku: 'CABLE-2M' })).items[0];
+  assert.equal(cable.product_group, 'Cables');
+  assert.equal((await sys.erp.get('/products', { product_group: 'Cables' })).items.length, 1);
+  // The bridge carries the change to CRM's catalogue: the matrix now has a
+  // Cables group (the same figures) and no products without a group.
+  await waitUntil(async () => (await sys.crm.get('/catalog', { sku: 'CABLE-2M' })).items[0].product_group === 'Cables', { what: 'the group in CRM' });
+  const groups = (await sys.crm.get('/analytics/bcg')).items;
+  assert.deepEqual(groups.map((x) => [x.group, x.quadrant]), [['Office furniture', 'star'], ['Storage', 'cash_cow'], ['Cables', 'question_mark'], ['Lighting', 'dog']]);
+  // Clearing the field leaves the product without a group.
+  await list.getByRole('button', { name: 'CABLE-2M' }).first().click();
+  await dialog.getByLabel('Product group').fill('');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await waitUntil(async () => (await sys.erp.get(`/products/${cable.id}`)).product_group === null, { what: 'the group cleared' });
+});
