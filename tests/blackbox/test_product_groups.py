@@ -5,16 +5,15 @@ it), and CRM's BCG matrix reads the portfolio by group (the default) or by
 product, with growth, share and quadrant computed here by hand."""
 
 import csv
-import datetime
 import io
-import os
-import sqlite3
 
 import pytest
 
 from bridge_helpers import FLOW_TIMEOUT, one, settle, start_system, wait_until, win
 from crm_helpers import assert_error, create, events_since, last_seq, list_all, new_user, patch
 from erp_helpers import product, warehouse
+from test_bridge_reconcile import behind_its_back
+from test_crm_reports import ago, ok
 
 
 @pytest.fixture
@@ -22,25 +21,6 @@ def system(start_service):
     s = start_system(start_service, bridge_extra=("--reconcile-every", "0"))
     yield s
     s.bridge.stop()
-
-
-def ok(r, status=200):
-    assert r.status_code == status, r.text
-    return r.json()
-
-
-def ago(days):
-    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def behind_its_back(svc, db_file, sql, args=()):
-    con = sqlite3.connect(os.path.join(svc.data_dir, db_file), timeout=10)
-    try:
-        con.execute(sql, args)
-        con.commit()
-    finally:
-        con.close()
 
 
 def catalog_group(system, sku):
