@@ -212,6 +212,11 @@ test("purchasing puts the cables into a group on ERP's products page, and the ma
   await waitUntil(async () => (await sys.crm.get('/catalog', { sku: 'CABLE-2M' })).items[0].product_group === 'Cables', { what: 'the group in CRM' });
   const groups = (await sys.crm.get('/analytics/bcg')).items;
   assert.deepEqual(groups.map((x) => [x.group, x.quadrant]), [['Office furniture', 'star'], ['Storage', 'cash_cow'], ['Cables', 'question_mark'], ['Lighting', 'dog']]);
+  // Sales see the group in CRM's catalogue.
+  const sales = await newPage(t, browser);
+  await signIn(sales, sys.crm, rita, { path: '/#/catalog' });
+  await sales.getByRole('row', { name: /CABLE-2M/ }).first().getByRole('cell', { name: 'Cables', exact: true }).waitFor();
+  await sales.getByRole('row', { name: /DESK-OAK/ }).first().getByRole('cell', { name: 'Office furniture', exact: true }).waitFor();
   // Clearing the field leaves the product without a group.
   await list.getByRole('button', { name: 'CABLE-2M' }).first().click();
   await dialog.getByLabel('Product group').fill('');
