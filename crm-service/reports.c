@@ -370,8 +370,8 @@ s_bcg_groups (cJSON *products)
 //  GET /api/v1/analytics/bcg?by=group|product&from=&to=&currency=
 //  &owner_id=&segment=&segment_id=&growth_threshold=&share_threshold=
 //  The portfolio as a BCG matrix; the unit is the product group (by=group,
-//  the default: ERP's product_group as the catalogue mirrors it, products
-//  without one together under group null) or the SKU (by=product). Sales:
+//  the default: ERP's product_group as the catalogue mirrors it, trimmed;
+//  products without one, or with a blank one, together under group null) or the SKU (by=product). Sales:
 //  the lines of deals won in [from, to) (default the last 90 days) in the
 //  currency; the previous period is as long and ends at from. The y axis,
 //  growth_percent: (sales - previous) / previous, null for a unit new in
@@ -436,7 +436,7 @@ s_bcg (http_req_t *req)
         "   * (100 - IFNULL(json_extract(l.value, '$.discount_percent'), 0)) + 50) / 100 ELSE 0 END),"
         " SUM(CASE WHEN d.closed_at < ?2 THEN (json_extract(l.value, '$.quantity') * json_extract(l.value, '$.unit_price_minor')"
         "   * (100 - IFNULL(json_extract(l.value, '$.discount_percent'), 0)) + 50) / 100 ELSE 0 END),"
-        " c.name, c.product_group"
+        " c.name, NULLIF(trim(c.product_group), '')"
         " FROM deals d, json_each(IFNULL(d.lines, '[]')) l"
         " LEFT JOIN catalog_items c ON c.sku = json_extract(l.value, '$.sku')"
         " WHERE d.archived = 0 AND d.stage = 'won' AND d.currency = ?1 AND d.closed_at >= ?6 AND d.closed_at < ?3"
