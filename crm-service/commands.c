@@ -156,7 +156,8 @@ s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **re
 }
 
 //  --- catalog.upsert ---
-//  {"sku","name","list_price_minor","currency","available","unit","active","erp_product_id"}
+//  {"sku","name","list_price_minor","currency","available","unit","active","erp_product_id",
+//   "next_receipt_on","next_receipt_qty","product_group"}
 static err_t
 s_catalog_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
 {
