@@ -148,6 +148,12 @@ void
 //  returns false, so that a typo never silently widens a list.
 bool
     http_query_only (http_req_t *req, const char *const allowed[]);
+//  Query argument name as a whole number in [lo, hi], digits only (no
+//  sign, no spaces): *out is left as it is (the default) when the argument
+//  is absent; otherwise replies 400 "<name> must be an integer from <lo>
+//  to <hi>" and returns false.
+bool
+    http_query_int (http_req_t *req, const char *name, long lo, long hi, long *out);
 const char *
     http_header (http_req_t *req, const char *name);
 //  The raw body (NUL-terminated), and its length.

@@ -161,6 +161,23 @@ http_query_only (http_req_t *req, const char *const allowed[])
     return false;
 }
 
+bool
+http_query_int (http_req_t *req, const char *name, long lo, long hi, long *out)
+{
+    const char *text = http_query (req, name);
+    if (!text)
+        return true;
+    char *end;
+    long value = strtol (text, &end, 10);
+    //  Digits only: strtol alone would take leading spaces and a sign.
+    if (*text < '0' || *text > '9' || *end || value < lo || value > hi) {
+        http_reply_errorf (req, ERR_INVALID, name, "%s must be an integer from %ld to %ld", name, lo, hi);
+        return false;
+    }
+    *out = value;
+    return true;
+}
+
 const char *
 http_header (http_req_t *req, const char *name)
 {
