@@ -169,6 +169,11 @@ cJSON *
 //  The If-Match version: -1 if absent; -2 (and a 400 response) if malformed.
 long long
     http_if_match (http_req_t *req);
+//  The body of a versioned write (a PATCH): the If-Match version in
+//  *if_match (-1 when absent) and the body as a JSON object. NULL after a
+//  400 for a malformed If-Match, or the error http_body_json sends.
+cJSON *
+    http_versioned_body (http_req_t *req, long long *if_match);
 
 //  Responses. json is consumed.
 void

@@ -255,6 +255,15 @@ bad:
     return -2;
 }
 
+cJSON *
+http_versioned_body (http_req_t *req, long long *if_match)
+{
+    *if_match = http_if_match (req);
+    if (*if_match == -2)
+        return NULL;
+    return http_body_json (req);
+}
+
 static void
 s_reset_response (http_req_t *req)
 {
