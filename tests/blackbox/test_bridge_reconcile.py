@@ -7,18 +7,12 @@ import os
 import sqlite3
 import subprocess
 
-import pytest
 
 from bridge_helpers import (FLOW_TIMEOUT, deal_where, erp_orders_for, linked_customer, metric_value, metrics,
-                            one, settle, start_system, wait_until, win)
+                            one, settle, wait_until, win)
 from conftest import binary_path
 from crm_helpers import create, get
 from erp_helpers import product, warehouse
-
-
-@pytest.fixture
-def system(start_service):
-    return start_system(start_service, bridge_extra=("--reconcile-every", "0"))
 
 
 def run(system, repair=False, expect=202):

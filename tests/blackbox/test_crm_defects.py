@@ -13,7 +13,7 @@ command socket (apply); the others start the three programs
 import pytest
 
 from bridge_helpers import (FLOW_TIMEOUT, dead_letters, deal_where, erp_orders_for, linked_customer, one,
-                            settle, start_system, status, wait_until, win)
+                            settle, status, wait_until, win)
 from crm_helpers import TIME_RE, apply_ok, assert_error, create, get, list_all, new_user, patch, uid
 from erp_helpers import product, receive, warehouse
 
@@ -155,13 +155,6 @@ def test_a_won_deal_with_a_live_order_cannot_be_archived(crm):
     # open and lost deals archive as before
     d3 = create(crm, "deals", {"title": "Open"})
     assert ok(crm.api("POST", "/api/v1/deals/%s/archive" % d3["id"]))["archived"] is True
-
-
-@pytest.fixture
-def system(start_service):
-    s = start_system(start_service, bridge_extra=("--reconcile-every", "0"))
-    yield s
-    s.bridge.stop()
 
 
 def shop(erp, sku, qty=50, **kw):
