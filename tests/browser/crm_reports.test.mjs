@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -56,10 +56,7 @@ before(async () => {
   await waitUntil(async () => (await crm.get(`/deals/${deal.id}`)).payment_state === 'overdue', { what: 'the deal overdue' });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test("a rep sees its debtors aged, in English and Persian", async (t) => {
   const page = await newPage(t, browser);
