@@ -533,6 +533,19 @@ def system(start_service):
     s.bridge.stop()
 
 
+@pytest.fixture
+def mail_crm(start_service):
+    """A crm-service that mails through an SMTP server on loopback:
+    (crm, inbox), inbox.mails holding (from, [to], text) as they arrive;
+    the server stops at the end of the test."""
+    from crm_helpers import crm_with_mail, smtp_server
+    ctl, inbox, port = smtp_server()
+    try:
+        yield crm_with_mail(start_service, port), inbox
+    finally:
+        ctl.stop()
+
+
 @contextlib.contextmanager
 def module_service(tmp_path_factory, program, env_prefix, folder):
     """One service for the tests of a module (a module-scoped fixture's
