@@ -96,10 +96,8 @@ static void
 s_patch (http_req_t *req)
 {
     const resource_def_t *def = http_route_arg (req);
-    long long if_match = http_if_match (req);
-    if (if_match == -2)
-        return;
-    cJSON *body = http_body_json (req);
+    long long if_match;
+    cJSON *body = http_versioned_body (req, &if_match);
     if (!body)
         return;
     cJSON *rec = NULL;

@@ -401,15 +401,8 @@ resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set
     s_query_t q = { .def = def, .req = req };
     err_clear (&q.err);
     long limit = RES_LIST_DEFAULT;
-    const char *limit_s = http_query (req, "limit");
-    if (limit_s) {
-        char *end;
-        limit = strtol (limit_s, &end, 10);
-        if (*limit_s < '0' || *limit_s > '9' || *end || limit < 1 || limit > RES_LIST_MAX) {
-            http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to %d", RES_LIST_MAX);
-            return;
-        }
-    }
+    if (!http_query_int (req, "limit", 1, RES_LIST_MAX, &limit))
+        return;
     const char *column;
     bool desc;
     const field_def_t *sort_field;

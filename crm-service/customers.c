@@ -211,15 +211,8 @@ s_timeline (http_req_t *req)
     }
     cJSON_Delete (customer);
     long limit = 50;
-    const char *ls = http_query (req, "limit");
-    if (ls) {
-        char *end;
-        limit = strtol (ls, &end, 10);
-        if (!*ls || *end || limit < 1 || limit > 500) {
-            http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
-            return;
-        }
-    }
+    if (!http_query_int (req, "limit", 1, 500, &limit))
+        return;
     const char *kind = http_query (req, "kind");
     const char *cursor = http_query (req, "cursor");
     char at[1024] = "", cid[ID_LEN] = "";

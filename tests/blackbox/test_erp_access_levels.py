@@ -14,7 +14,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import Service, _finish, binary_path
+from conftest import binary_path, module_service
 from crm_helpers import assert_error, create, new_user, uid
 from erp_helpers import product, receive, warehouse
 
@@ -336,10 +336,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory):
-    svc = Service("erp-service", "ERP", str(tmp_path_factory.mktemp("access-walk")))
-    svc.start()
-    yield World(svc)
-    _finish([svc])
+    with module_service(tmp_path_factory, "erp-service", "ERP", "access-walk") as svc:
+        yield World(svc)
 
 
 def walk_every_get(walk, token):

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -73,10 +73,7 @@ before(async () => {
   await waitUntil(async () => (await crm.get(`/deals/${deal.id}`)).payment_state === 'overdue', { what: 'the deal overdue' });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test("a rep sees its debtors aged, in English and Persian", async (t) => {
   const page = await newPage(t, browser);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -30,10 +30,7 @@ before(async () => {
   wandaEmp = await erp.post('/employees', { name: 'Wanda Nowak', department: 'Warehouse', position: 'Clerk', level: 1, manager_id: p.id, user_id: wanda.id });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('a clerk asks for leave and her manager approves it', async (t) => {
   const page = await newPage(t, browser);
