@@ -274,6 +274,17 @@ s_cursor_arg (http_req_t *req, int64_t *cursor)
     return true;
 }
 
+//  The prepared statement sql of the bridge's database, or NULL with a
+//  500 saying it cannot read what (e.g. "the links").
+static sqlite3_stmt *
+s_read_stmt (http_req_t *req, const char *sql, const char *what)
+{
+    sqlite3_stmt *st = db_stmt (http_db (req), sql);
+    if (!st)
+        http_reply_errorf (req, ERR_DB, NULL, "cannot read %s", what);
+    return st;
+}
+
 //  One row of a list as its item; writes the cursor that follows the row.
 typedef cJSON *(s_row_fn) (db_t *db, sqlite3_stmt *st, char *cursor, size_t size);
 
@@ -324,18 +335,15 @@ s_dl_list (http_req_t *req)
         return;
     if (!status)
         status = "open";
-    db_t *db = http_db (req);
     int64_t limit = 50, after = 0;
     if (!s_limit_arg (req, &limit) || !s_cursor_arg (req, &after))
         return;
     char sql[400];
     snprintf (sql, sizeof sql, "SELECT %s FROM dead_letters WHERE (?1 = 'all' OR status = ?1) AND id > ?2"
                                " ORDER BY id LIMIT ?3", s_dl_columns);
-    sqlite3_stmt *st = db_stmt (db, sql);
-    if (!st) {
-        http_reply_errorf (req, ERR_DB, NULL, "cannot read the dead letters");
+    sqlite3_stmt *st = s_read_stmt (req, sql, "the dead letters");
+    if (!st)
         return;
-    }
     sqlite3_bind_text (st, 1, status, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (st, 2, after);
     sqlite3_bind_int64 (st, 3, limit + 1);
@@ -500,16 +508,14 @@ s_parked_list (http_req_t *req)
     const char *source;
     if (!s_enum_arg (req, "source", sources, "source must be crm or erp", &source))
         return;
-    db_t *db = http_db (req);
     int64_t limit = 50, after = 0;
     if (!s_limit_arg (req, &limit) || !s_cursor_arg (req, &after))
         return;
-    sqlite3_stmt *st = db_stmt (db, "SELECT id, source, seq, key, wait, parked_at, event FROM parked"
-                                    " WHERE (?1 IS NULL OR source = ?1) AND id > ?2 ORDER BY id LIMIT ?3");
-    if (!st) {
-        http_reply_errorf (req, ERR_DB, NULL, "cannot read the parked events");
+    sqlite3_stmt *st = s_read_stmt (req, "SELECT id, source, seq, key, wait, parked_at, event FROM parked"
+                                          " WHERE (?1 IS NULL OR source = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+                                     "the parked events");
+    if (!st)
         return;
-    }
     if (source)
         sqlite3_bind_text (st, 1, source, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (st, 2, after);
@@ -565,7 +571,6 @@ s_link_list (http_req_t *req)
     static const char *const args[] = { "kind", "limit", "cursor", NULL };
     if (!http_query_only (req, args))
         return;
-    db_t *db = http_db (req);
     const char *kind = http_query (req, "kind");
     const char *after = http_query (req, "cursor") ? http_query (req, "cursor") : "";
     //  A cursor is what next_cursor gave: "<kind>:<crm id>".
@@ -581,13 +586,11 @@ s_link_list (http_req_t *req)
     static const char *const kinds[] = { "customer", "order", NULL };
     if (!s_enum_arg (req, "kind", kinds, "kind must be customer or order", &kind))
         return;
-    sqlite3_stmt *st = db_stmt (db, "SELECT kind, crm_id, erp_id, created_at FROM links"
-                                    " WHERE (?1 IS NULL OR kind = ?1) AND kind || ':' || crm_id > ?2"
-                                    " ORDER BY kind || ':' || crm_id LIMIT ?3");
-    if (!st) {
-        http_reply_errorf (req, ERR_DB, NULL, "cannot read the links");
+    sqlite3_stmt *st = s_read_stmt (req, "SELECT kind, crm_id, erp_id, created_at FROM links"
+                                          " WHERE (?1 IS NULL OR kind = ?1) AND kind || ':' || crm_id > ?2"
+                                          " ORDER BY kind || ':' || crm_id LIMIT ?3", "the links");
+    if (!st)
         return;
-    }
     if (kind)
         sqlite3_bind_text (st, 1, kind, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 2, after, -1, SQLITE_TRANSIENT);
@@ -718,11 +721,10 @@ s_reconcile_runs (http_req_t *req)
     int64_t limit = 20, before = INT64_MAX;
     if (!s_limit_arg (req, &limit) || !s_cursor_arg (req, &before))
         return;
-    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM reconcile_runs WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
-    if (!st) {
-        http_reply_errorf (req, ERR_DB, NULL, "cannot read the reconciliations");
+    sqlite3_stmt *st = s_read_stmt (req, "SELECT id FROM reconcile_runs WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+                                     "the reconciliations");
+    if (!st)
         return;
-    }
     sqlite3_bind_int64 (st, 1, before);
     sqlite3_bind_int64 (st, 2, limit + 1);
     int64_t ids[501];

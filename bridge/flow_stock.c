@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
+//  The product fields the catalogue mirrors: the live flow (flows.c) and the
+//  reconciliation's repair (reconcile.c) both read this one table.
 const char *const flow_catalog_fields[] = { "name",     "list_price_minor", "currency", "unit",
-                                            "next_receipt_on", "next_receipt_qty", NULL };
+                                            "next_receipt_on", "next_receipt_qty", "product_group", NULL };
 
 cJSON *
 flow_catalog_item (const cJSON *product, const char *erp_product_id)

@@ -63,9 +63,7 @@ store_set_cursor (db_t *db, side_t source, int64_t seq, err_info_t *err)
     sqlite3_bind_text (st, 1, side_name (source), -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 2, seq);
     sqlite3_bind_text (st, 3, now, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 bool
@@ -106,17 +104,14 @@ store_put_link (db_t *db, const char *kind, const char *crm_id, const char *erp_
     sqlite3_bind_text (del, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text (del, 2, crm_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (del, 3, erp_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (del);
-    sqlite3_reset (del);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    err_t rc = db_step_done (db, del, err);
+    if (rc != ERR_OK)
+        return rc;
     sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, crm_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 3, erp_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 4, now, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 bool

@@ -340,9 +340,7 @@ s_insert_parked (worker_t *self, const item_t *it, err_info_t *err)
     sqlite3_bind_text (st, 4, it->wait, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 5, it->ev.text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 6, now, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (self->db, rc, err);
+    return db_step_done (self->db, st, err);
 }
 
 static void

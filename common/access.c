@@ -514,10 +514,8 @@ s_patch (http_req_t *req)
 {
     if (!s_admin (req))
         return;
-    long long if_match = http_if_match (req);
-    if (if_match == -2)
-        return;
-    cJSON *body = http_body_json (req);
+    long long if_match;
+    cJSON *body = http_versioned_body (req, &if_match);
     if (!body)
         return;
     err_info_t err;

@@ -161,10 +161,9 @@ auth_token_issue (db_t *db, const char *user_id, const char *label, char *token_
     if (label)
         sqlite3_bind_text (st, 4, label, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 5, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    err_t rc = db_step_done (db, st, err);
+    if (rc != ERR_OK)
+        return rc;
     cJSON *details = cJSON_CreateObject ();
     cJSON_AddStringToObject (details, "user_id", user_id);
     if (label)
@@ -184,10 +183,9 @@ auth_token_revoke (db_t *db, const char *token_id, err_info_t *err)
         return err_set (err, ERR_DB, NULL, "cannot prepare");
     sqlite3_bind_text (st, 1, token_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    err_t rc = db_step_done (db, st, err);
+    if (rc != ERR_OK)
+        return rc;
     if (sqlite3_changes (db_handle (db)) == 0)
         return err_set (err, ERR_NOT_FOUND, "id", "no such active token");
     return audit_write (db, "token.revoked", token_id, NULL, err);
@@ -517,10 +515,9 @@ auth_session_create (db_t *db, const char *user_id, const char *address, int64_t
     sqlite3_bind_int64 (st, 5, session->expires_ms);
     if (address)
         sqlite3_bind_text (st, 6, address, -1, SQLITE_STATIC);
-    int step = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (step != SQLITE_DONE)
-        return db_error (db, step, err);
+    err_t step = db_step_done (db, st, err);
+    if (step != ERR_OK)
+        return step;
     return audit_write_as (db, session->user_id, session->name, address, "session.signed_in", session->user_id,
                            NULL, err);
 }
@@ -600,9 +597,7 @@ auth_session_end (db_t *db, const char *sid, err_info_t *err)
     if (!st)
         return err_set (err, ERR_DB, NULL, "cannot prepare");
     sqlite3_bind_blob (st, 1, hash, sizeof hash, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 err_t
@@ -616,9 +611,7 @@ auth_sessions_end_user (db_t *db, const char *user_id, const char *keep_sid, err
         return err_set (err, ERR_DB, NULL, "cannot prepare");
     sqlite3_bind_text (st, 1, user_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob (st, 2, hash, sizeof hash, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 err_t
@@ -635,10 +628,9 @@ auth_purge (db_t *db, int64_t now_ms, err_info_t *err)
         sqlite3_bind_int64 (st, 1, now_ms);
         if (i == 1)
             sqlite3_bind_int64 (st, 2, (int64_t) AUTH_LOGIN_WINDOW * 1000);
-        int rc = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (rc != SQLITE_DONE)
-            return db_error (db, rc, err);
+        err_t rc = db_step_done (db, st, err);
+        if (rc != ERR_OK)
+            return rc;
     }
     return ERR_OK;
 }
@@ -781,9 +773,7 @@ auth_login_succeeded (db_t *db, const char *login, err_info_t *err)
     if (!st)
         return err_set (err, ERR_DB, NULL, "cannot prepare");
     sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 //  --- guessing of bearer tokens and session cookies ---

@@ -291,6 +291,14 @@ db_error (db_t *self, int rc, err_info_t *err)
 }
 
 err_t
+db_step_done (db_t *self, sqlite3_stmt *st, err_info_t *err)
+{
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (self, rc, err);
+}
+
+err_t
 db_exec (db_t *self, const char *sql, err_info_t *err)
 {
     char *msg = NULL;

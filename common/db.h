@@ -76,6 +76,10 @@ void
 //  Map a SQLite result code to err_t, filling err with the SQLite message.
 err_t
     db_error (db_t *self, int rc, err_info_t *err);
+//  Runs a write (INSERT, UPDATE, DELETE) st to its end and resets it:
+//  ERR_OK, or db_error's code and message for what SQLite said.
+err_t
+    db_step_done (db_t *self, sqlite3_stmt *st, err_info_t *err);
 
 //  One schema change, known by its name for ever ("crm.segments",
 //  "auth.2"): a name once given out is never reused or edited.

@@ -148,6 +148,12 @@ void
 //  returns false, so that a typo never silently widens a list.
 bool
     http_query_only (http_req_t *req, const char *const allowed[]);
+//  Query argument name as a whole number in [lo, hi], digits only (no
+//  sign, no spaces): *out is left as it is (the default) when the argument
+//  is absent; otherwise replies 400 "<name> must be an integer from <lo>
+//  to <hi>" and returns false.
+bool
+    http_query_int (http_req_t *req, const char *name, long lo, long hi, long *out);
 const char *
     http_header (http_req_t *req, const char *name);
 //  The raw body (NUL-terminated), and its length.
@@ -163,6 +169,11 @@ cJSON *
 //  The If-Match version: -1 if absent; -2 (and a 400 response) if malformed.
 long long
     http_if_match (http_req_t *req);
+//  The body of a versioned write (a PATCH): the If-Match version in
+//  *if_match (-1 when absent) and the body as a JSON object. NULL after a
+//  400 for a malformed If-Match, or the error http_body_json sends.
+cJSON *
+    http_versioned_body (http_req_t *req, long long *if_match);
 
 //  Responses. json is consumed.
 void

@@ -161,6 +161,23 @@ http_query_only (http_req_t *req, const char *const allowed[])
     return false;
 }
 
+bool
+http_query_int (http_req_t *req, const char *name, long lo, long hi, long *out)
+{
+    const char *text = http_query (req, name);
+    if (!text)
+        return true;
+    char *end;
+    long value = strtol (text, &end, 10);
+    //  Digits only: strtol alone would take leading spaces and a sign.
+    if (*text < '0' || *text > '9' || *end || value < lo || value > hi) {
+        http_reply_errorf (req, ERR_INVALID, name, "%s must be an integer from %ld to %ld", name, lo, hi);
+        return false;
+    }
+    *out = value;
+    return true;
+}
+
 const char *
 http_header (http_req_t *req, const char *name)
 {
@@ -236,6 +253,15 @@ http_if_match (http_req_t *req)
 bad:
     http_reply_errorf (req, ERR_BAD_REQUEST, "If-Match", "If-Match must be a record version");
     return -2;
+}
+
+cJSON *
+http_versioned_body (http_req_t *req, long long *if_match)
+{
+    *if_match = http_if_match (req);
+    if (*if_match == -2)
+        return NULL;
+    return http_body_json (req);
 }
 
 static void

@@ -93,9 +93,7 @@ s_idempotency_store (http_req_t *req, err_info_t *err)
     sqlite3_bind_int (st, 4, req->status);
     sqlite3_bind_text (st, 5, req->resp ? req->resp : "", (int) req->resp_len, SQLITE_STATIC);
     sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (req->db, rc, err);
+    return db_step_done (req->db, st, err);
 }
 
 //  --- one request, one group ---

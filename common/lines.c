@@ -123,9 +123,7 @@ lines_delete (db_t *db, const lines_def_t *def, const char *parent_id, err_info_
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot write the lines of %s", def->table);
     sqlite3_bind_text (st, 1, parent_id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 bool

@@ -136,10 +136,9 @@ s_queue (db_t *db, bool on, const char *channel, const char *kind, const char *r
             sqlite3_bind_text (st, i + 1, values[i], -1, SQLITE_STATIC);
         else
             sqlite3_bind_null (st, i + 1);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    err_t rc = db_step_done (db, st, err);
+    if (rc != ERR_OK)
+        return rc;
     if (queued)
         *queued = sqlite3_changes (db_handle (db)) > 0;
     return ERR_OK;
@@ -269,10 +268,9 @@ s_record (db_t *db, const s_mail_t *m, err_t sent, bool lasting, long reply, con
         sqlite3_bind_text (st, 4, error, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 5, now, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 6, next, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    err_t rc = db_step_done (db, st, err);
+    if (rc != ERR_OK)
+        return rc;
     if (strcmp (status, "pending") == 0)
         return ERR_OK;
     //  What the mail's owner does with the news must not undo the record

@@ -96,10 +96,8 @@ static void
 s_patch (http_req_t *req)
 {
     const resource_def_t *def = http_route_arg (req);
-    long long if_match = http_if_match (req);
-    if (if_match == -2)
-        return;
-    cJSON *body = http_body_json (req);
+    long long if_match;
+    cJSON *body = http_versioned_body (req, &if_match);
     if (!body)
         return;
     cJSON *rec = NULL;
@@ -166,6 +164,11 @@ s_export (http_req_t *req)
         http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not read %s", def->name);
         return;
     }
+    //  The export is every live record: it takes no filter, and says so
+    //  rather than ignore one (a filtered export is the list, paged).
+    static const char *const none[] = { NULL };
+    if (!http_query_only (req, none))
+        return;
     db_t *db = http_db_new (req);
     resource_export_t *x = db ? resource_export_open (db, true, def, http_actor (req), &err) : NULL;
     if (!x) {

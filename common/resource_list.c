@@ -136,6 +136,44 @@ resource_fts_query (const char *text)
     return out;
 }
 
+//  ?<date>_from=YYYY-MM-DD and ?<date>_to=YYYY-MM-DD, both days included,
+//  on every date field that is a filter: "who is away on the 4th" is
+//  starts_on_to=…-04&ends_on_from=…-04. Returns whether key was one (and
+//  then q->failed says whether its value was refused).
+static bool
+s_date_range (s_query_t *q, const char *key, const char *value)
+{
+    size_t len = strlen (key);
+    bool from = len > 5 && strcmp (key + len - 5, "_from") == 0;
+    bool to = len > 3 && strcmp (key + len - 3, "_to") == 0;
+    if (!from && !to)
+        return false;
+    char name[64];
+    size_t n = len - (from ? 5 : 3);
+    if (n >= sizeof name)
+        return false;
+    memcpy (name, key, n);
+    name[n] = '\0';
+    const field_def_t *f = res_field (q->def, name);
+    if (!f || f->type != FT_DATE || !(f->flags & F_FILTER) || res_field (q->def, key))
+        return false;
+    int64_t ms;
+    if (!clock_parse_date (value, &ms)) {
+        err_set (&q->err, ERR_INVALID, key, "%s must be a date YYYY-MM-DD", key);
+        q->failed = true;
+        return true;
+    }
+    if (!resource_field_visible (q->def, f, http_actor (q->req))) {
+        err_set (&q->err, ERR_FORBIDDEN, key, "your role may not see %s", name);
+        q->failed = true;
+        return true;
+    }
+    char cond[160];
+    snprintf (cond, sizeof cond, "t.%s %s :p%d", f->name, from ? ">=" : "<=", s_add_bind_text (q, value));
+    s_add_cond (q, cond);
+    return true;
+}
+
 static bool
 s_list_arg (void *arg, const char *key, const char *value)
 {
@@ -237,6 +275,8 @@ s_list_arg (void *arg, const char *key, const char *value)
             s_add_cond (q, cond);
             return true;
         }
+    if (s_date_range (q, key, value))
+        return !q->failed;
     const field_def_t *f = res_field (def, key);
     if (!f || !(f->flags & F_FILTER)) {
         err_set (&q->err, ERR_INVALID, key, "%s is not a filter of %s", key, def->name);
@@ -361,15 +401,8 @@ resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set
     s_query_t q = { .def = def, .req = req };
     err_clear (&q.err);
     long limit = RES_LIST_DEFAULT;
-    const char *limit_s = http_query (req, "limit");
-    if (limit_s) {
-        char *end;
-        limit = strtol (limit_s, &end, 10);
-        if (*limit_s < '0' || *limit_s > '9' || *end || limit < 1 || limit > RES_LIST_MAX) {
-            http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to %d", RES_LIST_MAX);
-            return;
-        }
-    }
+    if (!http_query_int (req, "limit", 1, RES_LIST_MAX, &limit))
+        return;
     const char *column;
     bool desc;
     const field_def_t *sort_field;

@@ -82,11 +82,8 @@ s_settings_patch (http_req_t *req)
         sqlite3_bind_text (st, 1, it->string, -1, SQLITE_STATIC);
         if (!cJSON_IsNull (it))
             sqlite3_bind_text (st, 2, it->valuestring, -1, SQLITE_STATIC);
-        int rc = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (rc != SQLITE_DONE) {
-            err_info_t err;
-            db_error (http_db (req), rc, &err);
+        err_info_t err;
+        if (db_step_done (http_db (req), st, &err) != ERR_OK) {
             http_reply_error (req, &err);
             return;
         }

@@ -349,15 +349,8 @@ s_abc_xyz (http_req_t *req)
     if (!analytics_args (req, &r, s_abc_keys))
         return;
     long months = 12;
-    const char *ms = http_query (req, "months");
-    if (ms) {
-        char *end;
-        months = strtol (ms, &end, 10);
-        if (!*ms || *end || months < 1 || months > 60) {
-            http_reply_errorf (req, ERR_INVALID, "months", "months must be an integer from 1 to 60");
-            return;
-        }
-    }
+    if (!http_query_int (req, "months", 1, 60, &months))
+        return;
     cJSON *body = NULL;
     err_info_t err;
     err_clear (&err);

@@ -19,6 +19,8 @@ static const field_def_t s_catalog_fields[] = {
     //  The next quantity arriving in ERP that no open order takes yet.
     { .name = "next_receipt_on", .type = FT_DATE },
     { .name = "next_receipt_qty", .type = FT_INT },
+    //  ERP's product group (free text, null when none): the BCG matrix's unit.
+    { .name = "product_group", .type = FT_TEXT, .flags = F_FILTER | F_SORT | F_SEARCH, .max = 100 },
     { NULL }
 };
 

@@ -71,10 +71,9 @@ s_assign_owner (db_t *db, cJSON *body, err_info_t *err)
         if (!st)
             return err_set (err, ERR_INTERNAL, NULL, "cannot record the owner rotation");
         sqlite3_bind_text (st, 1, rep, -1, SQLITE_TRANSIENT);
-        int rc = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (rc != SQLITE_DONE)
-            return db_error (db, rc, err);
+        err_t rc = db_step_done (db, st, err);
+        if (rc != ERR_OK)
+            return rc;
         cJSON_DeleteItemFromObject (body, "owner_id");
         cJSON_AddStringToObject (body, "owner_id", rep);
     }
@@ -156,7 +155,8 @@ s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **re
 }
 
 //  --- catalog.upsert ---
-//  {"sku","name","list_price_minor","currency","available","unit","active","erp_product_id"}
+//  {"sku","name","list_price_minor","currency","available","unit","active","erp_product_id",
+//   "next_receipt_on","next_receipt_qty","product_group"}
 static err_t
 s_catalog_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
 {

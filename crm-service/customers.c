@@ -214,12 +214,8 @@ bool
 crm_page_args (http_req_t *req, long *limit, bool *cursor, char *sort_value, size_t size, char *id)
 {
     *limit = 50;
-    const char *ls = http_query (req, "limit");
-    char *end = NULL;
-    if (ls && (!*ls || (*limit = strtol (ls, &end, 10)) < 1 || *limit > 500 || *end)) {
-        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to 500");
+    if (!http_query_int (req, "limit", 1, 500, limit))
         return false;
-    }
     const char *c = http_query (req, "cursor");
     *cursor = c != NULL;
     if (c && !resource_cursor_decode (c, sort_value, size, id)) {

@@ -226,9 +226,7 @@ s_deal_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
     sqlite3_bind_text (st, 6, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 7, actor ? (actor->is_bridge ? "bridge" : actor->user_id) : "system", -1,
                        SQLITE_TRANSIENT);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 //  What the catalogue (ERP's available quantities, as last mirrored) cannot
@@ -487,10 +485,9 @@ deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const c
         sqlite3_bind_text (st, 7, detail_text, -1, free);
     sqlite3_bind_text (st, 8, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 9, deal_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    err_t rc = db_step_done (db, st, err);
+    if (rc != ERR_OK)
+        return rc;
     if (sqlite3_changes (db_handle (db)) == 0)
         return err_set (err, ERR_NOT_FOUND, "deal_id", "no deal has this id");
     return ERR_OK;

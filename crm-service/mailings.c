@@ -296,10 +296,9 @@ s_add_recipient (db_t *db, const cJSON *m, const s_rcpt_t *r, err_info_t *err)
     sqlite3_bind_text (st, 5, suppressed ? "suppressed" : "pending", -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 6, token, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 7, now, -1, SQLITE_STATIC);
-    int step = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (step != SQLITE_DONE)
-        return db_error (db, step, err);
+    err_t step = db_step_done (db, st, err);
+    if (step != ERR_OK)
+        return step;
     if (suppressed)
         return ERR_OK;
     if (sms) {
@@ -393,10 +392,9 @@ s_result (db_t *db, const char *ref, const char *status, long reply, const char 
     else
         sqlite3_bind_null (st, 4);
     sqlite3_bind_text (st, 5, now, -1, SQLITE_STATIC);
-    int step = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (step != SQLITE_DONE)
-        return db_error (db, step, err);
+    err_t step = db_step_done (db, st, err);
+    if (step != ERR_OK)
+        return step;
     err_t rc = ERR_OK;
     cJSON *m = NULL;
     if (strcmp (status, "sent") == 0 && (rc = resource_get (db, &crm_mailings, NULL, mailing, &m, err)) == ERR_OK) {

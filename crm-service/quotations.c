@@ -364,6 +364,26 @@ s_win_deal (db_t *db, const actor_t *actor, const cJSON *q, err_info_t *err)
     return rc;
 }
 
+//  Moves quotation q to status (the verb of the same name), stamped
+//  "<status>_at" now, with the customer's note (a string, or nothing) kept
+//  as note_key. *out is the caller's.
+static err_t
+s_move (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, const char *status, const char *note_key,
+        const cJSON *note, cJSON **out, err_info_t *err)
+{
+    cJSON *patch = cJSON_CreateObject ();
+    char at_key[32], now[CLOCK_TEXT_LEN];
+    snprintf (at_key, sizeof at_key, "%s_at", status);
+    cJSON_AddStringToObject (patch, "status", status);
+    cJSON_AddStringToObject (patch, at_key, clock_format (clock_now_ms (), now, sizeof now));
+    if (cJSON_IsString (note))
+        cJSON_AddStringToObject (patch, note_key, note->valuestring);
+    err_t rc = resource_update (db, &crm_quotations, actor, json_str (q, "id"), version, patch, RW_SYSTEM, status, out,
+                                err);
+    cJSON_Delete (patch);
+    return rc;
+}
+
 //  POST /api/v1/quotations/{id}/mark_sent: the rep sent it (printed or
 //  mailed). Again on a sent one changes nothing.
 static err_t
@@ -378,13 +398,7 @@ s_mark_sent (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, co
         *out = cJSON_Duplicate (q, true);
         return ERR_OK;
     }
-    cJSON *patch = cJSON_CreateObject ();
-    char now[CLOCK_TEXT_LEN];
-    cJSON_AddStringToObject (patch, "status", "sent");
-    cJSON_AddStringToObject (patch, "sent_at", clock_format (clock_now_ms (), now, sizeof now));
-    rc = resource_update (db, &crm_quotations, actor, json_str (q, "id"), version, patch, RW_SYSTEM, "sent", out, err);
-    cJSON_Delete (patch);
-    return rc;
+    return s_move (db, actor, q, version, "sent", NULL, NULL, out, err);
 }
 
 //  POST /api/v1/quotations/{id}/accept {"accepted_by"?}: the customer said
@@ -401,16 +415,7 @@ s_accept (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, const
         rc = s_win_deal (db, actor, q, err);
     if (rc != ERR_OK)
         return rc;
-    cJSON *patch = cJSON_CreateObject ();
-    char now[CLOCK_TEXT_LEN];
-    cJSON_AddStringToObject (patch, "status", "accepted");
-    cJSON_AddStringToObject (patch, "accepted_at", clock_format (clock_now_ms (), now, sizeof now));
-    if (cJSON_IsString (by))
-        cJSON_AddStringToObject (patch, "accepted_by", by->valuestring);
-    rc = resource_update (db, &crm_quotations, actor, json_str (q, "id"), version, patch, RW_SYSTEM, "accepted", out,
-                          err);
-    cJSON_Delete (patch);
-    return rc;
+    return s_move (db, actor, q, version, "accepted", "accepted_by", by, out, err);
 }
 
 //  POST /api/v1/quotations/{id}/decline {"reason"?}: the customer said no.
@@ -425,16 +430,7 @@ s_decline (db_t *db, const actor_t *actor, const cJSON *q, int64_t version, cons
         return err_set (err, ERR_RULE, "status", "a %s quotation cannot be declined", status);
     if (reason && !cJSON_IsNull (reason) && (!cJSON_IsString (reason) || strlen (reason->valuestring) > 500))
         return err_set (err, ERR_INVALID, "reason", "reason must be a text of at most 500 characters");
-    cJSON *patch = cJSON_CreateObject ();
-    char now[CLOCK_TEXT_LEN];
-    cJSON_AddStringToObject (patch, "status", "declined");
-    cJSON_AddStringToObject (patch, "declined_at", clock_format (clock_now_ms (), now, sizeof now));
-    if (cJSON_IsString (reason))
-        cJSON_AddStringToObject (patch, "decline_reason", reason->valuestring);
-    err_t rc = resource_update (db, &crm_quotations, actor, json_str (q, "id"), version, patch, RW_SYSTEM, "declined",
-                                out, err);
-    cJSON_Delete (patch);
-    return rc;
+    return s_move (db, actor, q, version, "declined", "decline_reason", reason, out, err);
 }
 
 //  POST /api/v1/quotations/{id}/email {"to"?, "message"?}: the quotation

@@ -1,9 +1,9 @@
 //  reports: the analyses the seeds ask for beyond the funnel: debtors
 //  (customers with overdue amounts, aged), lost reasons (by reason, by the
 //  stage a deal was lost at, by owner) and the BCG matrix of the products
-//  sold. Money is summed per currency, never across currencies; integer
-//  minor units throughout, percentages in tenths rounded half away from
-//  zero.
+//  sold, by product group or by product. Money is summed per currency,
+//  never across currencies; integer minor units throughout, percentages in
+//  tenths rounded half away from zero.
 #include "crm.h"
 #include "clock.h"
 #include "json.h"
@@ -276,27 +276,127 @@ s_lost_reasons (http_req_t *req)
 
 //  --- BCG ---
 
-//  GET /api/v1/analytics/bcg?from=&to=&currency=&owner_id=&segment=
-//  &growth_threshold=&share_threshold= over the products sold (the
-//  catalogue mirror has no product groups: each SKU is a unit of the
-//  portfolio). Sales: the lines of deals won in [from, to) (default the
-//  last 90 days) in the currency; the previous period is as long and ends
-//  at from. growth_percent: (sales - previous) / previous, null for a
-//  product new in the period; share_percent: the product's sales against
-//  our best-selling product's (100 for the leader): we have no
-//  competitors' figures, so the share axis is relative to our own leader,
-//  not to a market. Quadrants at growth_threshold (default 10 %) and
-//  share_threshold (default 50 %): star (high growth, high share), cash_cow
-//  (low growth, high share), question_mark (high growth, low share), dog
-//  (low, low); a new product counts as high growth.
+//  Share of leader and quadrant of one unit of the portfolio (a product
+//  group or a product) whose sales_minor and growth_percent are set: share
+//  against the leader's sales; high growth at growth_t or more (a unit new
+//  in the period, growth null, counts as high), high share at share_t or
+//  more.
+static void
+s_bcg_place (cJSON *it, int64_t leader, int64_t growth_t, int64_t share_t)
+{
+    int64_t sales = 0;
+    json_int (it, "sales_minor", &sales);
+    cJSON *share = s_percent (sales, leader);
+    const cJSON *growth = cJSON_GetObjectItem (it, "growth_percent");
+    bool high_growth = cJSON_IsNull (growth) || growth->valuedouble >= (double) growth_t;
+    bool high_share = !cJSON_IsNull (share) && share->valuedouble >= (double) share_t;
+    cJSON_AddItemToObject (it, "share_percent", share);
+    cJSON_AddStringToObject (it, "quadrant", high_share ? (high_growth ? "star" : "cash_cow")
+                                                        : (high_growth ? "question_mark" : "dog"));
+}
+
+//  A product group while the products are summed into it.
+typedef struct {
+    const char *name;    //  borrowed from its first product; NULL: no group
+    int64_t sales, before;
+    cJSON *products;
+} bcg_group_t;
+
+static int
+s_bcg_by_sales (const void *a, const void *b)
+{
+    const bcg_group_t *x = a, *y = b;
+    if (x->sales != y->sales)
+        return x->sales > y->sales ? -1 : 1;
+    if (!x->name || !y->name)
+        return !x->name - !y->name;    //  "No group" after the named ones
+    return strcmp (x->name, y->name);
+}
+
+//  The products (consumed; sales first) summed by product group: groups by
+//  sales, each with its growth and its products; NULL when out of memory.
+//  Caller owns the result.
+static cJSON *
+s_bcg_groups (cJSON *products)
+{
+    int n = 0, cap = cJSON_GetArraySize (products);
+    bcg_group_t *gs = calloc ((size_t) (cap ? cap : 1), sizeof *gs);
+    if (!gs) {
+        cJSON_Delete (products);
+        return NULL;
+    }
+    cJSON *p;
+    cJSON_ArrayForEach (p, products) {
+        const char *name = json_str (p, "product_group");
+        int i = 0;
+        while (i < n && !(name ? gs[i].name && strcmp (gs[i].name, name) == 0 : !gs[i].name))
+            i++;
+        if (i == n)
+            gs[n++] = (bcg_group_t) { .name = name, .products = cJSON_CreateArray () };
+        int64_t sales = 0, before = 0;
+        json_int (p, "sales_minor", &sales);
+        json_int (p, "previous_sales_minor", &before);
+        gs[i].sales += sales;    //  each below 2^53: no overflow in int64
+        gs[i].before += before;
+        cJSON_AddItemReferenceToArray (gs[i].products, p);
+    }
+    qsort (gs, (size_t) n, sizeof *gs, s_bcg_by_sales);
+    cJSON *groups = cJSON_CreateArray ();
+    for (int i = 0; i < n; i++) {
+        cJSON *g = cJSON_CreateObject ();
+        if (gs[i].name)
+            cJSON_AddStringToObject (g, "group", gs[i].name);
+        else
+            cJSON_AddNullToObject (g, "group");
+        json_add_int (g, "sales_minor", gs[i].sales);
+        json_add_int (g, "previous_sales_minor", gs[i].before);
+        cJSON_AddItemToObject (g, "growth_percent", s_percent (gs[i].sales - gs[i].before, gs[i].before));
+        //  Copies: the references die with `products`.
+        cJSON *list = cJSON_AddArrayToObject (g, "products");
+        cJSON *ref;
+        cJSON_ArrayForEach (ref, gs[i].products) {
+            cJSON *copy = cJSON_Duplicate (ref, true);
+            cJSON_DeleteItemFromObject (copy, "product_group");
+            cJSON_AddItemToArray (list, copy);
+        }
+        cJSON_Delete (gs[i].products);
+        cJSON_AddItemToArray (groups, g);
+    }
+    free (gs);
+    cJSON_Delete (products);
+    return groups;
+}
+
+//  GET /api/v1/analytics/bcg?by=group|product&from=&to=&currency=
+//  &owner_id=&segment=&segment_id=&growth_threshold=&share_threshold=
+//  The portfolio as a BCG matrix; the unit is the product group (by=group,
+//  the default: ERP's product_group as the catalogue mirrors it, trimmed;
+//  products without one, or with a blank one, together under group null) or the SKU (by=product). Sales:
+//  the lines of deals won in [from, to) (default the last 90 days) in the
+//  currency; the previous period is as long and ends at from. The y axis,
+//  growth_percent: (sales - previous) / previous, null for a unit new in
+//  the period. The x axis, share_percent: the unit's sales against our
+//  best-selling unit's (100 for the leader): we have no competitors'
+//  figures, so the share axis is relative to our own leader, not to a
+//  market. Quadrants at growth_threshold (default 10 %) and
+//  share_threshold (default 50 %): star (high growth, high share),
+//  cash_cow (low growth, high share), question_mark (high growth, low
+//  share), dog (low, low); a new unit counts as high growth. docs/api.md
+//  says what a manager reads from each.
 static void
 s_bcg (http_req_t *req)
 {
     static const char *const allowed[] = { "currency", "from", "to", "owner_id", "segment", "segment_id", "growth_threshold",
-                                           "share_threshold", NULL };
+                                           "share_threshold", "by", NULL };
     ANALYTICS_ARGS (a);
     if (!analytics_args (req, &a, allowed))
         return;
+    const char *by = http_query (req, "by") ? http_query (req, "by") : "group";
+    bool by_group = strcmp (by, "group") == 0;
+    if (!by_group && strcmp (by, "product") != 0) {
+        http_reply_errorf (req, ERR_INVALID, "by", "by must be group or product");
+        return;
+    }
     int64_t growth_t = 10, share_t = 50;
     const char *names[] = { "growth_threshold", "share_threshold" };
     int64_t *vals[] = { &growth_t, &share_t };
@@ -328,17 +428,19 @@ s_bcg (http_req_t *req)
     clock_format (to_ms, to, sizeof to);
     clock_format (from_ms - (to_ms - from_ms), prev, sizeof prev);
     //  Line amount as money_line_total computes it (quantity x price less
-    //  the discount, rounded half up), summed per SKU and period.
+    //  the discount, rounded half up), summed per SKU and period. Every SKU
+    //  sold counts towards its group; by product the first 500 are listed.
     sqlite3_stmt *st = db_stmt (http_db (req),
-        "SELECT json_extract(l.value, '$.sku') AS sku,"
+        "SELECT json_extract(l.value, '$.sku') AS line_sku,"
         " SUM(CASE WHEN d.closed_at >= ?2 THEN (json_extract(l.value, '$.quantity') * json_extract(l.value, '$.unit_price_minor')"
         "   * (100 - IFNULL(json_extract(l.value, '$.discount_percent'), 0)) + 50) / 100 ELSE 0 END),"
         " SUM(CASE WHEN d.closed_at < ?2 THEN (json_extract(l.value, '$.quantity') * json_extract(l.value, '$.unit_price_minor')"
         "   * (100 - IFNULL(json_extract(l.value, '$.discount_percent'), 0)) + 50) / 100 ELSE 0 END),"
-        " (SELECT name FROM catalog_items WHERE sku = json_extract(l.value, '$.sku'))"
+        " c.name, NULLIF(trim(c.product_group), '')"
         " FROM deals d, json_each(IFNULL(d.lines, '[]')) l"
+        " LEFT JOIN catalog_items c ON c.sku = json_extract(l.value, '$.sku')"
         " WHERE d.archived = 0 AND d.stage = 'won' AND d.currency = ?1 AND d.closed_at >= ?6 AND d.closed_at < ?3"
-        ANALYTICS_DEAL_FILTERS " GROUP BY sku ORDER BY 2 DESC, sku LIMIT 500");
+        ANALYTICS_DEAL_FILTERS " GROUP BY line_sku ORDER BY 2 DESC, line_sku");
     if (!st) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the matrix");
         return;
@@ -352,14 +454,17 @@ s_bcg (http_req_t *req)
     int64_t leader = 0;
     while (sqlite3_step (st) == SQLITE_ROW) {
         int64_t sales = sqlite3_column_int64 (st, 1), before = sqlite3_column_int64 (st, 2);
-        if (sales <= 0 && before <= 0)
+        if ((sales <= 0 && before <= 0) || (!by_group && cJSON_GetArraySize (items) >= 500))
             continue;
         cJSON *it = cJSON_CreateObject ();
         cJSON_AddStringToObject (it, "sku", (const char *) sqlite3_column_text (st, 0));
-        if (sqlite3_column_type (st, 3) == SQLITE_NULL)
-            cJSON_AddNullToObject (it, "name");
-        else
-            cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 3));
+        for (int col = 3; col <= 4; col++) {
+            const char *key = col == 3 ? "name" : "product_group";
+            if (sqlite3_column_type (st, col) == SQLITE_NULL)
+                cJSON_AddNullToObject (it, key);
+            else
+                cJSON_AddStringToObject (it, key, (const char *) sqlite3_column_text (st, col));
+        }
         json_add_int (it, "sales_minor", sales);
         json_add_int (it, "previous_sales_minor", before);
         cJSON_AddItemToObject (it, "growth_percent", s_percent (sales - before, before));
@@ -367,26 +472,30 @@ s_bcg (http_req_t *req)
         cJSON_AddItemToArray (items, it);
     }
     sqlite3_reset (st);
-    cJSON *it;
-    cJSON_ArrayForEach (it, items) {
-        int64_t sales = 0;
-        json_int (it, "sales_minor", &sales);
-        cJSON *share = s_percent (sales, leader);
-        const cJSON *growth = cJSON_GetObjectItem (it, "growth_percent");
-        bool high_growth = cJSON_IsNull (growth) || growth->valuedouble >= (double) growth_t;
-        bool high_share = !cJSON_IsNull (share) && share->valuedouble >= (double) share_t;
-        cJSON_AddItemToObject (it, "share_percent", share);
-        cJSON_AddStringToObject (it, "quadrant", high_share ? (high_growth ? "star" : "cash_cow")
-                                                            : (high_growth ? "question_mark" : "dog"));
+    if (by_group) {
+        items = s_bcg_groups (items);
+        if (!items) {
+            http_reply_errorf (req, ERR_NOMEM, NULL, "out of memory");
+            return;
+        }
+        //  Groups come by sales: the first is the leader.
+        leader = 0;
+        if (cJSON_GetArraySize (items) > 0)
+            json_int (cJSON_GetArrayItem (items, 0), "sales_minor", &leader);
     }
+    cJSON *it;
+    cJSON_ArrayForEach (it, items)
+        s_bcg_place (it, leader, growth_t, share_t);
     cJSON *body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (body, "by", by_group ? "group" : "product");
     cJSON_AddStringToObject (body, "currency", a.currency);
     cJSON_AddStringToObject (body, "from", from);
     cJSON_AddStringToObject (body, "to", to);
     cJSON_AddStringToObject (body, "previous_from", prev);
     json_add_int (body, "growth_threshold_percent", growth_t);
     json_add_int (body, "share_threshold_percent", share_t);
-    cJSON_AddStringToObject (body, "share_axis", "sales as a percent of our best-selling product's");
+    cJSON_AddStringToObject (body, "share_axis", by_group ? "sales as a percent of our best-selling product group's"
+                                                          : "sales as a percent of our best-selling product's");
     cJSON_AddItemToObject (body, "items", items);
     http_reply_json (req, 200, body);
 }

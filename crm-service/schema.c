@@ -225,6 +225,8 @@ const db_migration_t crm_migrations[] = {
                       "ALTER TABLE deals ADD COLUMN promised_lines TEXT;"
                       "ALTER TABLE catalog_items ADD COLUMN next_receipt_on TEXT;"
                       "ALTER TABLE catalog_items ADD COLUMN next_receipt_qty INTEGER;" },
+    //  Product groups (issue 11), mirrored from ERP: the BCG matrix's unit.
+    { "crm.product_group", "ALTER TABLE catalog_items ADD COLUMN product_group TEXT;" },
     //  The lead source of customers and deals (one of the campaigns'
     //  channels): what they have is their campaign's channel, a deal
     //  without a campaign its customer's.

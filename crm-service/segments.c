@@ -633,13 +633,9 @@ s_preview (http_req_t *req)
     static const char *const allowed[] = { "limit", NULL };
     if (!http_query_only (req, allowed))
         return;
-    const char *ls = http_query (req, "limit");
     long limit = 10;
-    char *end = NULL;
-    if (ls && ((limit = strtol (ls, &end, 10)) < 1 || limit > SEGMENT_PREVIEW_MAX || !*ls || *end)) {
-        http_reply_errorf (req, ERR_INVALID, "limit", "limit must be an integer from 1 to %d", SEGMENT_PREVIEW_MAX);
+    if (!http_query_int (req, "limit", 1, SEGMENT_PREVIEW_MAX, &limit))
         return;
-    }
     const cJSON *body = http_body_json (req);
     if (!body)
         return;

@@ -60,10 +60,8 @@ static const resource_verb_t s_verbs[] = {
 static void
 s_patch (http_req_t *req)
 {
-    long long if_match = http_if_match (req);
-    if (if_match == -2)
-        return;
-    const cJSON *body = http_body_json (req);
+    long long if_match;
+    const cJSON *body = http_versioned_body (req, &if_match);
     if (!body)
         return;
     err_info_t err;

@@ -51,10 +51,9 @@ s_reserve_order (db_t *db, const actor_t *actor, const char *order_id, const cha
             continue;
         sqlite3_bind_text (upd, 1, lines[i].id, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (upd, 2, take);
-        int rc = sqlite3_step (upd);
-        sqlite3_reset (upd);
-        if (rc != SQLITE_DONE)
-            return db_error (db, rc, err);
+        err_t rc = db_step_done (db, upd, err);
+        if (rc != ERR_OK)
+            return rc;
         err_t e = stock_reserve (db, actor, lines[i].product, warehouse_id, take, err);
         if (e != ERR_OK)
             return e;
@@ -291,10 +290,9 @@ orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_
         if (!clr)
             return err_set (err, ERR_INTERNAL, NULL, "cannot release");
         sqlite3_bind_text (clr, 1, id, -1, SQLITE_STATIC);
-        int r = sqlite3_step (clr);
-        sqlite3_reset (clr);
-        if (r != SQLITE_DONE)
-            return db_error (db, r, err);
+        err_t r = db_step_done (db, clr, err);
+        if (r != ERR_OK)
+            return r;
     }
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = stock_reserve (db, actor, rel[i].product, wh, -rel[i].qty, err);

@@ -286,10 +286,9 @@ s_write_bill_lines (db_t *db, const char *bill_id, const char *po, const cJSON *
         sqlite3_bind_text (st, 4, pid ? pid : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64 (st, 5, m[k].take);
         sqlite3_bind_int64 (st, 6, m[k].unit_cost);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            return db_error (db, r, err);
+        err_t r = db_step_done (db, st, err);
+        if (r != ERR_OK)
+            return r;
     }
     return ERR_OK;
 }

@@ -73,7 +73,7 @@ static const field_def_t s_leave_fields[] = {
     { .name = "employee_id", .type = FT_REF, .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE, .ref = "employees" },
     { .name = "kind", .type = FT_ENUM, .flags = F_FILTER, .choices = s_kinds, .def = "\"vacation\"" },
     { .name = "starts_on", .type = FT_DATE, .flags = F_REQUIRED | F_SORT | F_FILTER },
-    { .name = "ends_on", .type = FT_DATE, .flags = F_REQUIRED | F_SORT },
+    { .name = "ends_on", .type = FT_DATE, .flags = F_REQUIRED | F_SORT | F_FILTER },
     { .name = "note", .type = FT_TEXT, .max = 1000 },
     { .name = "status", .type = FT_ENUM, .flags = F_SYSTEM | F_FILTER, .choices = s_statuses, .def = "\"requested\"" },
     { .name = "decided_by", .type = FT_USER, .flags = F_SYSTEM },

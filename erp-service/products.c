@@ -60,6 +60,9 @@ static const field_def_t s_product_fields[] = {
     { .name = "reorder_qty", .type = FT_INT, .min = 0, .max = 1000000000, .def = "0" },
     { .name = "supplier_id", .type = FT_REF, .flags = F_FILTER, .ref = "suppliers" },
     { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
+    //  The product group a sales manager reads the portfolio by (CRM's BCG
+    //  matrix): free text, mirrored into CRM's catalogue.
+    { .name = "product_group", .type = FT_TEXT, .flags = F_FILTER | F_SORT | F_SEARCH, .max = 100 },
     //  The next incoming quantity no open order takes (promise.c).
     { .name = "next_receipt_on", .type = FT_DATE, .flags = F_SYSTEM },
     { .name = "next_receipt_qty", .type = FT_INT, .flags = F_SYSTEM },

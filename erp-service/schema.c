@@ -294,5 +294,8 @@ const db_migration_t erp_migrations[] = {
     { "access.1", access_migration_sql },
     { "erp.production.1", s_production1 },
     { "erp.planning.1", s_planning1 },
+    //  Product groups (issue 11): the unit of CRM's BCG matrix.
+    { "erp.product_group", "ALTER TABLE products ADD COLUMN product_group TEXT;"
+                           "CREATE INDEX products_group ON products (product_group);" },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

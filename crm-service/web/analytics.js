@@ -5,7 +5,7 @@
 import { api } from '/common/api.js';
 import { t, loadArea, locale } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
-import { h, mount, pageHead, table, kpi, card, loading, errorBox, button } from '/common/ui.js';
+import { h, mount, pageHead, table, kpi, card, loading, errorBox, button, tabs } from '/common/ui.js';
 import { funnelChart, hbarChart, stackedBar, barChart, scatterChart } from '/common/chart.js';
 import { stageLabel, enumLabel } from './pipeline.js';
 import { fillSegmentPicker } from './customers.js';
@@ -31,7 +31,7 @@ export default async function render(root, ctx) {
     try { const s = await api.get('/settings'); currency = s.default_currency || 'EUR'; } catch { currency = 'EUR'; }
   }
   const state = { currency, from: ctx.query.get('from') || '', to: ctx.query.get('to') || '', months: 12,
-    segment_id: ctx.query.get('segment_id') || '' };
+    segment_id: ctx.query.get('segment_id') || '', bcgBy: ctx.query.get('bcg') === 'product' ? 'product' : 'group' };
   const segment = h('select', { id: 'an-segment' }, h('option', { value: '' }, t('analytics.all_customers')),
     state.segment_id ? h('option', { value: state.segment_id, selected: true }, '…') : null);
   fillSegmentPicker(segment, state.segment_id);
@@ -263,19 +263,28 @@ export default async function render(root, ctx) {
   }
 
   // The BCG matrix: growth against share (relative to our own best seller),
-  // with its quadrants named and its axes explained under the chart.
+  // by product group (the default) or by product, with its quadrants named
+  // and its axes explained under the chart.
   function loadBcg() {
+    const byGroup = state.bcgBy !== 'product';
+    const switcher = tabs([
+      { label: t('analytics.bcg_by_group'), active: byGroup, onClick: () => { state.bcgBy = 'group'; loadBcg(); } },
+      { label: t('analytics.bcg_by_product'), active: !byGroup, onClick: () => { state.bcgBy = 'product'; loadBcg(); } },
+    ], t('analytics.bcg_by'));
     return section(sections.bcg, 'an-bcg', t('analytics.bcg'), async () => {
-      const r = await api.get('/analytics/bcg', range());
+      const r = await api.get('/analytics/bcg', { ...range(), by: byGroup ? 'group' : 'product' });
       const items = r.items || [];
       if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_sales'));
       const COLORS = { star: '#16a34a', cash_cow: '#2563eb', question_mark: '#f59e0b', dog: '#6b7280' };
-      // A product new in the period has no growth figure: it is drawn above
+      const groupName = (x) => (x.group === null ? t('analytics.no_group') : x.group);
+      const product = (x) => (x.name ? `${x.sku} · ${x.name}` : x.sku);
+      const growthText = (x) => (x.growth_percent === null ? t('analytics.new_product') : fmt.pct(x.growth_percent));
+      // A unit new in the period has no growth figure: it is drawn above
       // the others (it counts as high growth) and its row says "new".
       const growth = (x) => (x.growth_percent === null ? Math.max(2 * r.growth_threshold_percent, ...items.map((i) => i.growth_percent || 0)) : x.growth_percent);
       const chart = scatterChart({
         title: t('analytics.bcg_chart', { from: fmt.date(r.from), to: fmt.date(r.to) }),
-        points: items.map((x) => ({ label: x.sku, x: x.share_percent || 0, y: growth(x), color: COLORS[x.quadrant],
+        points: items.map((x) => ({ label: byGroup ? groupName(x) : x.sku, x: x.share_percent || 0, y: growth(x), color: COLORS[x.quadrant],
           r: 5 + Math.round(10 * (x.sales_minor / Math.max(...items.map((i) => i.sales_minor), 1))) })),
         xLabel: t('analytics.bcg_share'), yLabel: t('analytics.bcg_growth'),
         xFormat: (v) => fmt.pct(v), yFormat: (v) => fmt.pct(v),
@@ -285,21 +294,31 @@ export default async function render(root, ctx) {
       });
       const legend = h('ul', { class: 'bcg-legend' }, ['star', 'question_mark', 'cash_cow', 'dog'].map((q) =>
         h('li', null, h('span', { class: 'swatch', style: { background: COLORS[q] } }), h('strong', null, t('analytics.q_' + q)), ' — ', t('analytics.q_' + q + '_means'))));
+      const axes = [
+        h('p', { class: 'muted' }, t(byGroup ? 'analytics.bcg_axes_group' : 'analytics.bcg_axes', { growth: fmt.num(r.growth_threshold_percent), share: fmt.num(r.share_threshold_percent) })),
+        h('p', { class: 'muted' }, t('analytics.bcg_period', { from: fmt.date(r.from), to: fmt.date(r.to), prev: fmt.date(r.previous_from) }), ' ', t('analytics.bcg_size')),
+      ];
+      const figures = [
+        { key: 'quadrant', label: t('analytics.quadrant'), render: (x) => t('analytics.q_' + x.quadrant) },
+        { key: 'sales_minor', label: t('analytics.sales'), num: true, render: (x) => money(x.sales_minor) },
+        { key: 'previous_sales_minor', label: t('analytics.previous_sales'), num: true, render: (x) => money(x.previous_sales_minor) },
+        { key: 'growth_percent', label: t('analytics.bcg_growth'), num: true, render: growthText },
+        { key: 'share_percent', label: t('analytics.bcg_share'), num: true, render: (x) => fmt.pct(x.share_percent) },
+      ];
+      // A group's row lists its products, each with its sales and growth.
+      const members = (x) => h('ul', { class: 'bcg-products' }, x.products.map((p) =>
+        h('li', null, product(p), h('span', { class: 'muted' }, ` ${money(p.sales_minor)}, ${growthText(p)}`))));
       return h('div', { class: 'stack' },
-        side(narrow(chart), h('div', null, legend,
-          h('p', { class: 'muted' }, t('analytics.bcg_axes', { growth: r.growth_threshold_percent, share: r.share_threshold_percent })))),
+        side(narrow(chart), h('div', null, legend, ...axes)),
         table({
-          caption: t('analytics.bcg_table'), rows: items, cards: false,
-          columns: [
-            { key: 'sku', label: t('analytics.product'), render: (x) => (x.name ? `${x.sku} · ${x.name}` : x.sku) },
-            { key: 'quadrant', label: t('analytics.quadrant'), render: (x) => t('analytics.q_' + x.quadrant) },
-            { key: 'sales_minor', label: t('analytics.sales'), num: true, render: (x) => money(x.sales_minor) },
-            { key: 'previous_sales_minor', label: t('analytics.previous_sales'), num: true, render: (x) => money(x.previous_sales_minor) },
-            { key: 'growth_percent', label: t('analytics.bcg_growth'), num: true, render: (x) => (x.growth_percent === null ? t('analytics.new_product') : fmt.pct(x.growth_percent)) },
-            { key: 'share_percent', label: t('analytics.bcg_share'), num: true, render: (x) => fmt.pct(x.share_percent) },
-          ],
+          caption: t(byGroup ? 'analytics.bcg_table_group' : 'analytics.bcg_table'), rows: items, cards: false,
+          columns: byGroup
+            ? [{ key: 'group', label: t('analytics.group'), render: groupName }, ...figures, { key: 'products', label: t('analytics.products'), render: members }]
+            : [{ key: 'sku', label: t('analytics.product'), render: product },
+              { key: 'product_group', label: t('analytics.group'), render: (x) => (x.product_group === null || x.product_group === undefined ? t('analytics.no_group') : x.product_group) },
+              ...figures],
         }));
-    });
+    }, switcher);
   }
 
   await loadAll();

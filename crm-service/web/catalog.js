@@ -26,6 +26,7 @@ export default async function render(root, ctx) {
       columns: [
         { key: 'sku', label: t('catalog.sku'), sort: 'sku', cls: 'nowrap' },
         { key: 'name', label: t('catalog.name'), sort: 'name' },
+        { key: 'product_group', label: t('catalog.product_group'), sort: 'product_group', render: (r) => r.product_group || '' },
         { key: 'available', label: t('catalog.available'), sort: 'available', num: true,
           render: (r) => (r.available > 0
             ? h('span', null, fmt.num(r.available), r.unit ? h('span', { class: 'muted' }, ' ' + r.unit) : null)

@@ -1,6 +1,7 @@
 // Leave: the employee asks for it, the manager approves or rejects it, a
 // leave that has not begun can be withdrawn. Who is away now and soon is
-// the list of approved leave. The API decides who may see and decide what.
+// the list of approved leave; "away on" a day keeps the leave that covers it
+// (starts_on_to and ends_on_from). The API decides who may see and decide what.
 
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
@@ -14,7 +15,7 @@ const STATUS_KIND = { requested: 'warn', approved: 'ok', rejected: 'bad', cancel
 export default async function render(root, ctx) {
   const user = ctx.user;
   const lead = can(user, ROLES.lead);
-  const state = { status: ctx.query.get('status') || '' };
+  const state = { status: ctx.query.get('status') || '', away: ctx.query.get('away_on') || '' };
   const employees = await api.all('/employees', { sort: 'name' }).catch(() => []);
   const byId = Object.fromEntries(employees.map((e) => [e.id, e]));
   const me = employees.find((e) => e.user_id === user.id);
@@ -47,9 +48,10 @@ export default async function render(root, ctx) {
   ];
 
   function refresh() {
-    setQuery('/leave', { status: state.status });
+    setQuery('/leave', { status: state.status, away_on: state.away });
     list = pagedList({
-      load: (cursor) => api.get('/leave_requests', { status: state.status || undefined, sort: 'starts_on', cursor, limit: 50 }),
+      load: (cursor) => api.get('/leave_requests', { status: state.status || undefined, starts_on_to: state.away || undefined,
+        ends_on_from: state.away || undefined, sort: 'starts_on', cursor, limit: 50 }),
       render: (items) => table({ rows: items, caption: t('people.leave'), empty: t('people.no_leave'), columns }),
     });
     mount(slot, list.el);
@@ -98,7 +100,9 @@ export default async function render(root, ctx) {
   mount(root,
     pageHead(t('people.leave'), (me || lead) ? button(t('people.ask'), () => ask(), { kind: 'primary' }) : null),
     h('p', { class: 'hint' }, me ? t('people.leave_intro') : lead ? t('people.lead_view') : t('people.not_an_employee')),
-    h('div', { class: 'filters' }, selectBox(t('people.status'), statuses, state.status, (v) => { state.status = v; refresh(); })),
+    h('div', { class: 'filters' }, selectBox(t('people.status'), statuses, state.status, (v) => { state.status = v; refresh(); }),
+      h('div', { class: 'field' }, h('label', { for: 'away-on' }, t('people.away_on')),
+        h('input', { id: 'away-on', type: 'date', value: state.away, on: { change: (e) => { state.away = e.target.value; refresh(); } } }))),
     notices, slot);
   await refresh();
   return undefined;

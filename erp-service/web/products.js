@@ -1,5 +1,6 @@
 // Products (purchasing edits them): SKU, name, prices and cost in the
-// product's currency, tax rate, reorder point and quantity, supplier.
+// product's currency, tax rate, reorder point and quantity, supplier, and
+// the product group CRM's BCG matrix reads the portfolio by.
 
 import { t } from '/common/i18n.js';
 import { money, num, moneyInputValue, parseMoney } from '/common/fmt.js';
@@ -31,6 +32,7 @@ export default async function render(root, ctx) {
     columns: [
       { key: 'sku', label: t('catalog.sku'), sort: 'sku' },
       { key: 'name', label: t('catalog.name'), sort: 'name' },
+      { key: 'product_group', label: t('catalog.product_group'), sort: 'product_group', render: (r) => r.product_group || '' },
       ...money_([
         { key: 'list_price_minor', label: t('catalog.list_price'), num: true, sort: 'list_price_minor', render: (r) => money(r.list_price_minor, r.currency) },
         { key: 'cost_minor', label: t('catalog.cost'), num: true, render: (r) => money(r.cost_minor, r.currency) },
@@ -43,6 +45,7 @@ export default async function render(root, ctx) {
     fields: (r) => [
       { name: 'sku', label: t('catalog.sku'), value: r && r.sku, required: true, readonly: !!r },
       { name: 'name', label: t('catalog.name'), value: r && r.name, required: true },
+      { name: 'product_group', label: t('catalog.product_group'), value: r && r.product_group },
       { name: 'currency', label: t('catalog.currency'), value: (r && r.currency) || 'EUR', required: true },
       ...money_([
         { name: 'list_price', label: t('catalog.list_price'), type: 'money', value: r ? moneyInputValue(r.list_price_minor, r.currency) : '', required: true },
@@ -59,7 +62,7 @@ export default async function render(root, ctx) {
     toBody: (v, r) => {
       const cur = (v.currency || 'EUR').toUpperCase();
       const body = {
-        name: v.name, currency: cur, unit: v.unit || 'pcs',
+        name: v.name, product_group: (v.product_group || '').trim() || null, currency: cur, unit: v.unit || 'pcs',
         reorder_point: v.reorder_point || 0, reorder_qty: v.reorder_qty || 0,
         supplier_id: v.supplier_id || null, active: v.active, description: v.description,
       };

@@ -139,6 +139,22 @@ def metric_value(text, name, labels=None):
     return total if found else None
 
 
+def reconcile(system, repair=False, expect=202):
+    """POST /api/v1/reconcile ({"repair": repair}), answered `expect`, and
+    wait for the run to end: the finished run, which must be "done"."""
+    r = system.bridge.api("POST", "/api/v1/reconcile", json={"repair": repair})
+    assert r.status_code == expect, r.text
+    run_id = r.json()["id"]
+
+    def finished():
+        got = system.bridge.api("GET", "/api/v1/reconcile/%d" % run_id).json()
+        return got if got["status"] in ("done", "failed") else None
+
+    out = wait_until(finished, FLOW_TIMEOUT, what="the reconciliation to finish")
+    assert out["status"] == "done", out
+    return out
+
+
 def settle(system, timeout=FLOW_TIMEOUT):
     """Wait until the bridge has applied everything both services have
     published (last_applied_seq equal to the source's last seq, no lag) and

@@ -14,6 +14,7 @@ sets it, and `make asan-test` points it at bin-asan. BLACKBOX_READY_TIMEOUT
 (seconds, default 10) bounds the wait for /readyz.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -520,15 +521,48 @@ def erp(start_service):
     return start_service("erp-service", "ERP")
 
 
+@pytest.fixture
+def system(start_service):
+    """crm-service, erp-service and the bridge between them
+    (bridge_helpers.System), the bridge reconciling only when a test asks
+    (--reconcile-every 0); the bridge is stopped first at the end. A test
+    module that needs another set-up defines its own `system`."""
+    from bridge_helpers import start_system
+    s = start_system(start_service, bridge_extra=("--reconcile-every", "0"))
+    yield s
+    s.bridge.stop()
+
+
+@pytest.fixture
+def mail_crm(start_service):
+    """A crm-service that mails through an SMTP server on loopback:
+    (crm, inbox), inbox.mails holding (from, [to], text) as they arrive;
+    the server stops at the end of the test."""
+    from crm_helpers import crm_with_mail, smtp_server
+    ctl, inbox, port = smtp_server()
+    try:
+        yield crm_with_mail(start_service, port), inbox
+    finally:
+        ctl.stop()
+
+
+@contextlib.contextmanager
+def module_service(tmp_path_factory, program, env_prefix, folder):
+    """One service for the tests of a module (a module-scoped fixture's
+    `with`): started in a fresh folder named after folder, then stopped
+    and checked when the module is done."""
+    svc = Service(program, env_prefix, str(tmp_path_factory.mktemp(folder)))
+    svc.start()
+    yield svc
+    _finish([svc])
+
+
 @pytest.fixture(scope="module")
 def crm_module(tmp_path_factory):
     """One crm-service shared by the tests of a module (for read-only or
     self-contained tests that can live with each other's data)."""
-    workdir = str(tmp_path_factory.mktemp("crm-module"))
-    svc = Service("crm-service", "CRM", workdir)
-    svc.start()
-    yield svc
-    _finish([svc])
+    with module_service(tmp_path_factory, "crm-service", "CRM", "crm-module") as svc:
+        yield svc
 
 
 @pytest.fixture

@@ -6,6 +6,10 @@ import json
 import re
 import uuid
 
+from aiosmtpd.controller import Controller
+
+from conftest import free_ports
+
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -146,3 +150,44 @@ def apply_ok(svc, type_, data, cmd_id=None):
     assert reply.get("status") == "ok", reply
     assert reply["cmd_id"] == cmd_id
     return reply["result"]
+
+
+# ---------------------------------------------------------------------------
+# Mail
+
+class Inbox:
+    """An SMTP handler that keeps what it receives, or refuses with 550
+    every recipient when refuse is True, or those in refuse when it is a
+    set of addresses."""
+
+    def __init__(self, refuse=False):
+        self.refuse = refuse
+        self.mails = []
+        self.rcpt_tries = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_tries += 1
+        if self.refuse is True or (self.refuse and address in self.refuse):
+            return "550 5.1.1 <%s>: no such mailbox here" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+        return "250 Message accepted"
+
+
+def smtp_server(refuse=False):
+    """An SMTP server on loopback (aiosmtpd): (controller, Inbox, port);
+    the caller stops the controller."""
+    inbox = Inbox(refuse)
+    port = free_ports(1)[0]
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    return ctl, inbox, port
+
+
+def crm_with_mail(start_service, port, start=True):
+    """A crm-service that mails through the SMTP server on port."""
+    return start_service("crm-service", "CRM", start=start, extra_args=[
+        "--smtp-url", "smtp://127.0.0.1:%d" % port, "--smtp-from", "crm@example.org"])

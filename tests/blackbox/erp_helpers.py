@@ -27,6 +27,17 @@ def receive(erp, product_id, warehouse_id, qty, token=None, status=201, **kw):
     return r.json()
 
 
+def stocked_product(erp, sku, qty=50, **kw):
+    """An ERP product with `qty` in stock in warehouse MAIN (made when
+    missing): (product, warehouse)."""
+    p = product(erp, sku, **kw)
+    ws = [x for x in list_all(erp, "warehouses") if x["code"] == "MAIN"]
+    w = ws[0] if ws else warehouse(erp, "MAIN")
+    if qty:
+        receive(erp, p["id"], w["id"], qty)
+    return p, w
+
+
 def level(erp, product_id, warehouse_id):
     items = list_all(erp, "stock", params={"product_id": product_id, "warehouse_id": warehouse_id})
     assert len(items) <= 1, items

@@ -43,7 +43,7 @@ detail behind some of its cells.
 import subprocess
 import pytest
 from bridge_helpers import bridge_args, dead_letters, wait_until
-from conftest import Service, _finish, binary_path
+from conftest import Service, _finish, binary_path, module_service
 from crm_helpers import apply_ok, create, new_user, uid
 from erp_helpers import product, receive, warehouse
 
@@ -523,10 +523,8 @@ class CrmWorld(World):
 
 @pytest.fixture(scope="module")
 def crm_world(tmp_path_factory):
-    svc = Service("crm-service", "CRM", str(tmp_path_factory.mktemp("authz-crm")))
-    svc.start()
-    yield CrmWorld(svc)
-    _finish([svc])
+    with module_service(tmp_path_factory, "crm-service", "CRM", "authz-crm") as svc:
+        yield CrmWorld(svc)
 
 
 def test_crm_authorisation_matrix(crm_world):
@@ -616,10 +614,8 @@ class ErpWorld(World):
 
 @pytest.fixture(scope="module")
 def erp_world(tmp_path_factory):
-    svc = Service("erp-service", "ERP", str(tmp_path_factory.mktemp("authz-erp")))
-    svc.start()
-    yield ErpWorld(svc)
-    _finish([svc])
+    with module_service(tmp_path_factory, "erp-service", "ERP", "authz-erp") as svc:
+        yield ErpWorld(svc)
 
 
 def test_erp_authorisation_matrix(erp_world):

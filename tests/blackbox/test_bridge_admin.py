@@ -3,16 +3,9 @@ on bridge.db, and a revoked token no longer opens the API."""
 
 import subprocess
 
-import pytest
 import requests
 
-from bridge_helpers import start_system
 from conftest import binary_path
-
-
-@pytest.fixture
-def system(start_service):
-    return start_system(start_service, bridge_extra=("--reconcile-every", "0"))
 
 
 def bridge_cli(bridge, *args, check=True):

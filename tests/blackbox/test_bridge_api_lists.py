@@ -2,15 +2,8 @@
 checked the same way on every list (a clear 400 naming the parameter), and
 keyset paging gives every row once."""
 
-import pytest
-
-from bridge_helpers import linked_customer, settle, start_system
+from bridge_helpers import linked_customer, settle
 from crm_helpers import create
-
-
-@pytest.fixture
-def system(start_service):
-    return start_system(start_service, bridge_extra=("--reconcile-every", "0"))
 
 
 LISTS = ("/api/v1/dead_letters", "/api/v1/parked", "/api/v1/links", "/api/v1/reconcile_runs")

@@ -3,9 +3,7 @@ history of the last minutes (GET /api/v1/status/history), the parked events
 (GET /api/v1/parked) and the past reconciliations (GET /api/v1/reconcile_runs),
 each with keyset paging where a list can grow, and refusals of bad input."""
 
-import pytest
-
-from bridge_helpers import bridge_get, dead_letters, one, start_system, status, wait_until
+from bridge_helpers import bridge_get, dead_letters, one, status, wait_until
 from crm_helpers import assert_error, create, get, patch, uid
 from erp_helpers import product
 from test_bridge_flows import crm_customer, deal_lines, won_deal
@@ -20,13 +18,6 @@ def documented(path, r, status=200):
     assert r.status_code == status, r.text
     jsonschema.validate(r.json(), _answer_schema(SPEC, path, "get", status))
     return r.json()
-
-
-@pytest.fixture
-def system(start_service):
-    s = start_system(start_service, bridge_extra=("--reconcile-every", "0"))
-    yield s
-    s.bridge.stop()
 
 
 def test_status_history_has_samples_per_source(system):

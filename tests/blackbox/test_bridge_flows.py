@@ -18,7 +18,7 @@ from bridge_helpers import (FLOW_TIMEOUT, RECOVERY_TIMEOUT, bridge_get, crm_cust
                             linked_customer, metric_value, metrics, one, settle, start_system, status,
                             wait_until, win)
 from crm_helpers import assert_error, create, events_since, get, last_seq, list_all, new_user, patch, uid
-from erp_helpers import product, receive, warehouse
+from erp_helpers import product, receive, stocked_product, warehouse
 
 
 @pytest.fixture
@@ -28,16 +28,6 @@ def system(start_service):
     s = start_system(start_service)
     yield s
     s.bridge.stop()
-
-
-def shop(erp, sku, qty=50, **kw):
-    """An ERP product with `qty` in stock in warehouse MAIN."""
-    p = product(erp, sku, **kw)
-    ws = [x for x in list_all(erp, "warehouses") if x["code"] == "MAIN"]
-    w = ws[0] if ws else warehouse(erp, "MAIN")
-    if qty:
-        receive(erp, p["id"], w["id"], qty)
-    return p, w
 
 
 def crm_customer(system, name=None, **kw):
@@ -161,8 +151,8 @@ def deal_lines(sku, qty=2):
 
 
 def test_won_deal_becomes_exactly_one_order(system):
-    p, w = shop(system.erp, "CHAIR-1", 50, list_price_minor=2000, tax_rate_bp=2000)
-    shop(system.erp, "DESK-1", 50, list_price_minor=9000, tax_rate_bp=2000)
+    p, w = stocked_product(system.erp, "CHAIR-1", 50, list_price_minor=2000, tax_rate_bp=2000)
+    stocked_product(system.erp, "DESK-1", 50, list_price_minor=9000, tax_rate_bp=2000)
     crm_c, erp_c = crm_customer(system, "Buyer Co")
     lines = deal_lines("CHAIR-1", 3) + [{"sku": "DESK-1", "quantity": 1, "unit_price_minor": 8000}]
     d = won_deal(system, crm_c, lines)
@@ -184,7 +174,7 @@ def test_won_deal_becomes_exactly_one_order(system):
 
 
 def test_order_lifecycle_reaches_the_deal(system):
-    shop(system.erp, "LAMP-1", 20, list_price_minor=1000, tax_rate_bp=2000)
+    stocked_product(system.erp, "LAMP-1", 20, list_price_minor=1000, tax_rate_bp=2000)
     crm_c, erp_c = crm_customer(system, "Lifecycle Co")
     d = won_deal(system, crm_c, deal_lines("LAMP-1", 2))
     o = the_order(system, d["id"])
@@ -278,7 +268,7 @@ def test_catalogue_and_stock_alerts(system):
 # 8-9: restarts
 
 def test_deal_won_while_bridge_is_down_makes_one_order(system):
-    shop(system.erp, "BOX-1", 30)
+    stocked_product(system.erp, "BOX-1", 30)
     crm_c, erp_c = crm_customer(system, "Restart Co")
     settle(system)
     assert system.bridge.stop() == 0
@@ -302,7 +292,7 @@ def test_deal_won_while_bridge_is_down_makes_one_order(system):
 
 
 def test_deals_won_while_erp_is_down_make_one_order_each(system):
-    shop(system.erp, "BOX-2", 30)
+    stocked_product(system.erp, "BOX-2", 30)
     crm_c, erp_c = crm_customer(system, "ERP outage Co")
     settle(system)
     assert system.erp.stop() == 0
@@ -331,7 +321,7 @@ def test_deals_won_while_erp_is_down_make_one_order_each(system):
 # 10: dead letters
 
 def test_unknown_sku_is_a_dead_letter_until_retried(system):
-    shop(system.erp, "KNOWN-1", 10)          # the warehouse exists; the sku below does not
+    stocked_product(system.erp, "KNOWN-1", 10)          # the warehouse exists; the sku below does not
     crm_c, erp_c = crm_customer(system, "Dead letter Co")
     d = won_deal(system, crm_c, deal_lines("GHOST-1", 2))
 
@@ -345,7 +335,7 @@ def test_unknown_sku_is_a_dead_letter_until_retried(system):
     assert status(system.bridge)["dead_letters"] == 1
     assert erp_orders_for(system.erp, d["id"]) == []
 
-    p, w = shop(system.erp, "GHOST-1", 10)
+    p, w = stocked_product(system.erp, "GHOST-1", 10)
     r = system.bridge.api("POST", "/api/v1/dead_letters/%s/retry" % dl["id"])
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "resolved", r.json()
@@ -429,7 +419,7 @@ def test_archiving_flows_both_ways(system):
 
 
 def test_an_overdue_invoice_alerts_the_deals_owner(system):
-    shop(system.erp, "LAMP-1", 20, list_price_minor=1000)
+    stocked_product(system.erp, "LAMP-1", 20, list_price_minor=1000)
     crm_c, erp_c = crm_customer(system, "Late Payer Ltd")
     d = won_deal(system, crm_c, deal_lines("LAMP-1", 1))
     o = the_order(system, d["id"])

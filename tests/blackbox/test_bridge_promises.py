@@ -8,19 +8,10 @@ import datetime
 import os
 import sqlite3
 
-import pytest
-
 from bridge_helpers import (FLOW_TIMEOUT, deal_where, erp_orders_for, linked_customer, one, settle,
-                            start_system, wait_until, win)
+                            wait_until, win)
 from crm_helpers import create, get, list_all
 from erp_helpers import product, receive, warehouse
-
-
-@pytest.fixture
-def system(start_service):
-    s = start_system(start_service, bridge_extra=("--reconcile-every", "0"))
-    yield s
-    s.bridge.stop()
 
 
 def day(n):

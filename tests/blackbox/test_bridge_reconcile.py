@@ -7,31 +7,16 @@ import os
 import sqlite3
 import subprocess
 
-import pytest
 
-from bridge_helpers import (FLOW_TIMEOUT, deal_where, erp_orders_for, linked_customer, metric_value, metrics,
-                            one, settle, start_system, wait_until, win)
+from bridge_helpers import (deal_where, erp_orders_for, linked_customer, metric_value, metrics, one, reconcile,
+                            settle, win)
 from conftest import binary_path
 from crm_helpers import create, get
 from erp_helpers import product, warehouse
 
 
-@pytest.fixture
-def system(start_service):
-    return start_system(start_service, bridge_extra=("--reconcile-every", "0"))
-
-
 def run(system, repair=False, expect=202):
-    r = system.bridge.api("POST", "/api/v1/reconcile", json={"repair": repair})
-    assert r.status_code == expect, r.text
-    run_id = r.json()["id"]
-
-    def finished():
-        got = system.bridge.api("GET", "/api/v1/reconcile/%d" % run_id).json()
-        return got if got["status"] in ("done", "failed") else None
-
-    out = wait_until(finished, FLOW_TIMEOUT, what="the reconciliation to finish")
-    assert out["status"] == "done", out
+    out = reconcile(system, repair, expect)
     assert out["progress"]["done"] == out["progress"]["total"]
     return out
 

@@ -263,3 +263,11 @@ def test_money_columns_are_minor_units_whatever_the_currency(svc):
     assert list_all(svc, "deals", {"external_key": k + "-plain-vnd"})[0]["amount_minor"] == 50000
     assert list_all(svc, "deals", {"external_key": k + "-plain-czk"})[0]["amount_minor"] == 1050
     assert list_all(svc, "deals", {"external_key": k + "-dec-czk"}) == []
+
+
+def test_an_export_refuses_arguments_rather_than_ignore_them(svc):
+    """?status=… on an export used to be ignored: the whole list came back
+    as if filtered. It is a 400 naming the argument."""
+    assert_error(svc.api("GET", "/api/v1/customers/export?status=lead"), 400, "validation_failed", field="status")
+    assert_error(svc.api("GET", "/api/v1/deals/export?segment_id=x"), 400, field="segment_id")
+    assert svc.api("GET", "/api/v1/customers/export").status_code == 200

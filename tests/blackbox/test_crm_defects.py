@@ -13,9 +13,9 @@ command socket (apply); the others start the three programs
 import pytest
 
 from bridge_helpers import (FLOW_TIMEOUT, dead_letters, deal_where, erp_orders_for, linked_customer, one,
-                            settle, start_system, status, wait_until, win)
+                            reconcile, settle, status, wait_until, win)
 from crm_helpers import TIME_RE, apply_ok, assert_error, create, get, list_all, new_user, patch, uid
-from erp_helpers import product, receive, warehouse
+from erp_helpers import receive, stocked_product
 
 
 def step(svc, deal_id, verb, body=None, token=None):
@@ -157,22 +157,6 @@ def test_a_won_deal_with_a_live_order_cannot_be_archived(crm):
     assert ok(crm.api("POST", "/api/v1/deals/%s/archive" % d3["id"]))["archived"] is True
 
 
-@pytest.fixture
-def system(start_service):
-    s = start_system(start_service, bridge_extra=("--reconcile-every", "0"))
-    yield s
-    s.bridge.stop()
-
-
-def shop(erp, sku, qty=50, **kw):
-    p = product(erp, sku, **kw)
-    ws = [x for x in list_all(erp, "warehouses") if x["code"] == "MAIN"]
-    w = ws[0] if ws else warehouse(erp, "MAIN")
-    if qty:
-        receive(erp, p["id"], w["id"], qty)
-    return p, w
-
-
 def system_deal(system, lines, title="Deal"):
     c = create(system.crm, "customers", {"name": "Cust " + uid()[:8], "email": "b-%s@example.com" % uid()[:6]})
     linked_customer(system, c["id"])
@@ -181,22 +165,8 @@ def system_deal(system, lines, title="Deal"):
     return d
 
 
-def reconcile(system, repair=False):
-    r = system.bridge.api("POST", "/api/v1/reconcile", json={"repair": repair})
-    assert r.status_code == 202, r.text
-    run_id = r.json()["id"]
-
-    def finished():
-        got = system.bridge.api("GET", "/api/v1/reconcile/%d" % run_id).json()
-        return got if got["status"] in ("done", "failed") else None
-
-    out = wait_until(finished, FLOW_TIMEOUT, what="the reconciliation to finish")
-    assert out["status"] == "done", out
-    return out
-
-
 def test_reconciliation_compares_deal_and_order_status(system):
-    shop(system.erp, "REC-1")
+    stocked_product(system.erp, "REC-1")
     d = system_deal(system, [line("REC-1", 2)])
     order = wait_until(lambda: one(erp_orders_for(system.erp, d["id"])), what="the order")
     deal_where(system.crm, d["id"], lambda x: x["order_status"] == order["status"], what="the order's status")
@@ -242,7 +212,7 @@ def test_a_won_deal_naming_an_unknown_product_tells_the_rep(system):
     # the notice's own echo in CRM is not parked behind the dead letter
     settle(system)
     assert status(system.bridge)["parked"] == 0
-    shop(system.erp, "NO-SUCH-SKU")
+    stocked_product(system.erp, "NO-SUCH-SKU")
     assert system.bridge.api("POST", "/api/v1/dead_letters/%s/retry" % dl["id"]).status_code in (200, 202)
     got = deal_where(system.crm, d["id"], lambda x: x["order_id"] and x["order_status"] != "not_created",
                      timeout=FLOW_TIMEOUT * 2, what="the order after the retry")
@@ -254,7 +224,7 @@ def test_a_won_deal_naming_an_unknown_product_tells_the_rep(system):
 # --- 5: a credit-limit refusal ---------------------------------------------------
 
 def test_a_credit_limit_refusal_alerts_the_rep(system):
-    shop(system.erp, "CRED-1")
+    stocked_product(system.erp, "CRED-1")
     rep = new_user(system.crm, "Carl Rep", "sales_rep")
     c = create(system.crm, "customers", {"name": "Tight Ltd", "email": "t@example.com"}, token=rep["token"])
     _, erp_c = linked_customer(system, c["id"])
@@ -315,7 +285,7 @@ def test_overdue_alert_is_resolved_when_paid(crm):
 
 
 def test_stock_alerts_are_resolved_when_the_stock_arrives(system):
-    p, w = shop(system.erp, "LOW-1", qty=0, reorder_point=10)
+    p, w = stocked_product(system.erp, "LOW-1", qty=0, reorder_point=10)
     receive(system.erp, p["id"], w["id"], 5)          # below the reorder point
     low = wait_until(lambda: one([a for a in list_all(system.crm, "alerts", {"sku": "LOW-1"})
                                   if a["severity"] == "warning"]), what="the below-reorder alert in CRM")

@@ -9,45 +9,9 @@ import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
-from aiosmtpd.controller import Controller
-
-from conftest import free_ports
 from bridge_helpers import metrics, metric_value
-
-
-class Inbox:
-    """An SMTP handler that keeps what it receives, or refuses with 550
-    every recipient when refuse is True, or those in refuse when it is a
-    set of addresses."""
-
-    def __init__(self, refuse=False):
-        self.refuse = refuse
-        self.mails = []
-        self.rcpt_tries = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        self.rcpt_tries += 1
-        if self.refuse is True or (self.refuse and address in self.refuse):
-            return "550 5.1.1 <%s>: no such mailbox here" % address
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
-        return "250 Message accepted"
-
-
-def smtp_server(refuse=False):
-    inbox = Inbox(refuse)
-    port = free_ports(1)[0]
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    return ctl, inbox, port
-
-
-def crm_with_mail(start_service, port, start=True):
-    return start_service("crm-service", "CRM", start=start, extra_args=[
-        "--smtp-url", "smtp://127.0.0.1:%d" % port, "--smtp-from", "crm@example.org"])
+from conftest import free_ports
+from crm_helpers import crm_with_mail, smtp_server
 
 
 def iso(dt):
@@ -89,36 +53,32 @@ def mail_metric(crm, name):
     return metric_value(metrics(crm), name) or 0
 
 
-def test_a_reminder_by_email_reaches_the_assignee_once(start_service):
-    ctl, inbox, port = smtp_server()
-    try:
-        crm = crm_with_mail(start_service, port)
-        ann = rep_with_email(crm, "ann", "ann@example.org")
-        bob = rep_with_email(crm, "bob", "bob@example.org")
-        c = crm.api("POST", "/api/v1/customers", json={"name": "Novak s.r.o."}).json()
-        task(crm, "Call Novak about the renewal", ann, True, customer_id=c["id"],
-             due_at=iso(datetime.now(timezone.utc) + timedelta(hours=2)))
-        task(crm, "Quiet task", bob, False)
-        assert remind_now(crm) == 2
-        assert wait_until(lambda: len(inbox.mails) >= 1)
-        time.sleep(3)                      # the quiet one never comes
-        assert len(inbox.mails) == 1, inbox.mails
-        sender, rcpts, content = inbox.mails[0]
-        assert sender == "crm@example.org" and rcpts == ["ann@example.org"]
-        assert "Subject: Reminder: Call Novak about the renewal" in content
-        assert "Customer: Novak s.r.o." in content and "Hello ann" in content
-        assert mail_metric(crm, "mail_sent_total") == 1
-        # Reminding again, and a restart, send nothing more.
-        assert remind_now(crm) == 0
-        crm.stop()
-        crm.start()
-        time.sleep(3)
-        assert len(inbox.mails) == 1
-        # Both reminders still raised their alerts.
-        alerts = crm.api("GET", "/api/v1/alerts?kind=reminder").json()["items"]
-        assert len(alerts) == 2
-    finally:
-        ctl.stop()
+def test_a_reminder_by_email_reaches_the_assignee_once(mail_crm):
+    crm, inbox = mail_crm
+    ann = rep_with_email(crm, "ann", "ann@example.org")
+    bob = rep_with_email(crm, "bob", "bob@example.org")
+    c = crm.api("POST", "/api/v1/customers", json={"name": "Novak s.r.o."}).json()
+    task(crm, "Call Novak about the renewal", ann, True, customer_id=c["id"],
+         due_at=iso(datetime.now(timezone.utc) + timedelta(hours=2)))
+    task(crm, "Quiet task", bob, False)
+    assert remind_now(crm) == 2
+    assert wait_until(lambda: len(inbox.mails) >= 1)
+    time.sleep(3)                      # the quiet one never comes
+    assert len(inbox.mails) == 1, inbox.mails
+    sender, rcpts, content = inbox.mails[0]
+    assert sender == "crm@example.org" and rcpts == ["ann@example.org"]
+    assert "Subject: Reminder: Call Novak about the renewal" in content
+    assert "Customer: Novak s.r.o." in content and "Hello ann" in content
+    assert mail_metric(crm, "mail_sent_total") == 1
+    # Reminding again, and a restart, send nothing more.
+    assert remind_now(crm) == 0
+    crm.stop()
+    crm.start()
+    time.sleep(3)
+    assert len(inbox.mails) == 1
+    # Both reminders still raised their alerts.
+    alerts = crm.api("GET", "/api/v1/alerts?kind=reminder").json()["items"]
+    assert len(alerts) == 2
 
 
 def test_a_refused_mail_is_failed_once_and_not_tried_again(start_service):

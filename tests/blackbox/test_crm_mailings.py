@@ -8,7 +8,8 @@ import time
 
 import requests
 
-from test_crm_mail_reminders import smtp_server, crm_with_mail, wait_until
+from crm_helpers import crm_with_mail, smtp_server
+from test_crm_mail_reminders import wait_until
 
 
 def customer(crm, name, email, **extra):
@@ -29,103 +30,91 @@ def send(crm, m):
     return crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={})
 
 
-def test_a_mailing_reaches_its_segment_once_with_fields_filled_and_the_suppressed_left_out(start_service):
-    ctl, inbox, port = smtp_server()
-    try:
-        crm = crm_with_mail(start_service, port)
-        a = customer(crm, "Acme Trading", "Buyer@Acme.example", segment="smb")
-        b = customer(crm, "Borsa s.r.o.", "info@borsa.example", segment="smb")
-        customer(crm, "Big Corp", "big@corp.example", segment="enterprise")
-        customer(crm, "No Mail Ltd", None, segment="smb")
-        assert crm.api("POST", "/api/v1/suppressions",
-                       json={"email": "info@borsa.example", "reason": "manual"}).status_code == 201
-        m = mailing(crm, name="Spring offer", subject="Hello {{name}}",
-                    body="Dear {{name}},\nour spring prices are in.\nLeave: {{unsubscribe_url}}", to_segment="smb")
-        assert m["status"] == "draft" and m["recipients"]["total"] == 0
-        r = send(crm, m)
-        assert r.status_code == 200, r.text
-        assert r.json()["status"] == "sending"
-        assert wait_until(lambda: len(inbox.mails) >= 1)
-        time.sleep(3)
-        assert len(inbox.mails) == 1, [x[1] for x in inbox.mails]
-        sender, rcpts, content = inbox.mails[0]
-        assert rcpts == ["buyer@acme.example"]
-        assert "Subject: Hello Acme Trading" in content and "Dear Acme Trading," in content
-        assert re.search(r"List-Unsubscribe: <http://[^>]+/u/[0-9a-f-]{36}>", content), content
-        got = crm.api("GET", "/api/v1/mailings/" + m["id"]).json()
-        assert got["status"] == "sent"
-        assert got["recipients"]["sent"] == 1 and got["recipients"]["suppressed"] == 1
-        assert got["recipients"]["total"] == 2      # the customer without an address is not one
-        # On Acme's timeline, not on Borsa's.
-        ia = crm.api("GET", "/api/v1/interactions?customer_id=" + a["id"]).json()["items"]
-        assert [(x["kind"], x["direction"], x["subject"]) for x in ia] == [("email", "out", "Mailing: Spring offer")]
-        assert crm.api("GET", "/api/v1/interactions?customer_id=" + b["id"]).json()["items"] == []
-        # Sent once: a second send is refused and sends nothing.
-        r = send(crm, m)
-        assert r.status_code == 422 and r.json()["error"]["field"] == "status"
-        # A sent mailing cannot change.
-        r = crm.api("PATCH", "/api/v1/mailings/" + m["id"], json={"subject": "Other"})
-        assert r.status_code == 422
-        time.sleep(2.5)
-        assert len(inbox.mails) == 1
-    finally:
-        ctl.stop()
+def test_a_mailing_reaches_its_segment_once_with_fields_filled_and_the_suppressed_left_out(mail_crm):
+    crm, inbox = mail_crm
+    a = customer(crm, "Acme Trading", "Buyer@Acme.example", segment="smb")
+    b = customer(crm, "Borsa s.r.o.", "info@borsa.example", segment="smb")
+    customer(crm, "Big Corp", "big@corp.example", segment="enterprise")
+    customer(crm, "No Mail Ltd", None, segment="smb")
+    assert crm.api("POST", "/api/v1/suppressions",
+                   json={"email": "info@borsa.example", "reason": "manual"}).status_code == 201
+    m = mailing(crm, name="Spring offer", subject="Hello {{name}}",
+                body="Dear {{name}},\nour spring prices are in.\nLeave: {{unsubscribe_url}}", to_segment="smb")
+    assert m["status"] == "draft" and m["recipients"]["total"] == 0
+    r = send(crm, m)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "sending"
+    assert wait_until(lambda: len(inbox.mails) >= 1)
+    time.sleep(3)
+    assert len(inbox.mails) == 1, [x[1] for x in inbox.mails]
+    sender, rcpts, content = inbox.mails[0]
+    assert rcpts == ["buyer@acme.example"]
+    assert "Subject: Hello Acme Trading" in content and "Dear Acme Trading," in content
+    assert re.search(r"List-Unsubscribe: <http://[^>]+/u/[0-9a-f-]{36}>", content), content
+    got = crm.api("GET", "/api/v1/mailings/" + m["id"]).json()
+    assert got["status"] == "sent"
+    assert got["recipients"]["sent"] == 1 and got["recipients"]["suppressed"] == 1
+    assert got["recipients"]["total"] == 2      # the customer without an address is not one
+    # On Acme's timeline, not on Borsa's.
+    ia = crm.api("GET", "/api/v1/interactions?customer_id=" + a["id"]).json()["items"]
+    assert [(x["kind"], x["direction"], x["subject"]) for x in ia] == [("email", "out", "Mailing: Spring offer")]
+    assert crm.api("GET", "/api/v1/interactions?customer_id=" + b["id"]).json()["items"] == []
+    # Sent once: a second send is refused and sends nothing.
+    r = send(crm, m)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "status"
+    # A sent mailing cannot change.
+    r = crm.api("PATCH", "/api/v1/mailings/" + m["id"], json={"subject": "Other"})
+    assert r.status_code == 422
+    time.sleep(2.5)
+    assert len(inbox.mails) == 1
 
 
-def test_the_unsubscribe_link_puts_the_address_on_the_suppression_list(start_service):
-    ctl, inbox, port = smtp_server()
-    try:
-        crm = crm_with_mail(start_service, port)
-        customer(crm, "Acme Trading", "buyer@acme.example", tags=["fair"])
-        first = mailing(crm, name="One", subject="One", body="Hi {{name}}", to_tag="fair")
-        assert send(crm, first).status_code == 200
-        assert wait_until(lambda: len(inbox.mails) == 1)
-        content = inbox.mails[0][2]
-        url = re.search(r"(http://\S+/u/[0-9a-f-]{36})", content).group(1)
-        page = requests.get(url, timeout=5)
-        assert page.status_code == 200 and "Unsubscribe" in page.text
-        assert requests.get(url.rsplit("/", 1)[0] + "/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12,
-                            timeout=5).status_code == 404
-        done = requests.post(url, timeout=5)           # the mail program's one click
-        assert done.status_code == 200 and "unsubscribed" in done.text
-        s = crm.api("GET", "/api/v1/suppressions?email=buyer@acme.example").json()["items"]
-        assert len(s) == 1 and s[0]["reason"] == "unsubscribed"
-        assert crm.api("GET", "/api/v1/mailings/" + first["id"]).json()["recipients"]["unsubscribed"] == 1
-        again = mailing(crm, name="Two", subject="Two", body="Hi {{name}}", to_tag="fair")
-        assert send(crm, again).status_code == 200
-        time.sleep(3)
-        assert len(inbox.mails) == 1
-        assert crm.api("GET", "/api/v1/mailings/" + again["id"]).json()["recipients"]["suppressed"] == 1
-    finally:
-        ctl.stop()
+def test_the_unsubscribe_link_puts_the_address_on_the_suppression_list(mail_crm):
+    crm, inbox = mail_crm
+    customer(crm, "Acme Trading", "buyer@acme.example", tags=["fair"])
+    first = mailing(crm, name="One", subject="One", body="Hi {{name}}", to_tag="fair")
+    assert send(crm, first).status_code == 200
+    assert wait_until(lambda: len(inbox.mails) == 1)
+    content = inbox.mails[0][2]
+    url = re.search(r"(http://\S+/u/[0-9a-f-]{36})", content).group(1)
+    page = requests.get(url, timeout=5)
+    assert page.status_code == 200 and "Unsubscribe" in page.text
+    assert requests.get(url.rsplit("/", 1)[0] + "/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12,
+                        timeout=5).status_code == 404
+    done = requests.post(url, timeout=5)           # the mail program's one click
+    assert done.status_code == 200 and "unsubscribed" in done.text
+    s = crm.api("GET", "/api/v1/suppressions?email=buyer@acme.example").json()["items"]
+    assert len(s) == 1 and s[0]["reason"] == "unsubscribed"
+    assert crm.api("GET", "/api/v1/mailings/" + first["id"]).json()["recipients"]["unsubscribed"] == 1
+    again = mailing(crm, name="Two", subject="Two", body="Hi {{name}}", to_tag="fair")
+    assert send(crm, again).status_code == 200
+    time.sleep(3)
+    assert len(inbox.mails) == 1
+    assert crm.api("GET", "/api/v1/mailings/" + again["id"]).json()["recipients"]["suppressed"] == 1
 
 
-def test_bad_mailings_are_refused_and_change_nothing(start_service, crm_rep=None):
-    ctl, inbox, port = smtp_server()
-    try:
-        crm = crm_with_mail(start_service, port)
-        for body, field in (({"name": "x", "subject": "Hi {{nmae}}", "body": "b"}, "subject"),
-                            ({"name": "x", "subject": "s", "body": "Hi {{name"}, "body"),
-                            ({"name": "x", "subject": "s"}, "body"),
-                            ({"name": "x", "subject": "s", "body": "b", "status": "sent"}, "status"),
-                            ({"name": "x", "subject": "s", "body": "b", "to_owner_id": "nobody"}, "to_owner_id")):
-            r = crm.api("POST", "/api/v1/mailings", json=body)
-            assert r.status_code == 400, (body, r.text)
-            assert r.json()["error"]["field"] == field, (body, r.text)
-        assert crm.api("GET", "/api/v1/mailings").json()["items"] == []
-        m = mailing(crm, name="Nobody", subject="s", body="b")
-        r = send(crm, m)
-        assert r.status_code == 422 and "audience" in r.json()["error"]["message"]
-        assert crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "draft"
-        # A sales rep reads mailings but neither writes nor sends them.
-        r = crm.api("POST", "/api/v1/users", json={"name": "rita", "role": "sales_rep"})
-        rita = crm.api("POST", "/api/v1/users/%s/tokens" % r.json()["id"]).json()["token"]
-        assert crm.api("GET", "/api/v1/mailings", token=rita).status_code == 200
-        assert crm.api("POST", "/api/v1/mailings", token=rita,
-                       json={"name": "x", "subject": "s", "body": "b"}).status_code == 403
-        assert send_as(crm, m, rita).status_code == 403
-    finally:
-        ctl.stop()
+def test_bad_mailings_are_refused_and_change_nothing(mail_crm, crm_rep=None):
+    crm, inbox = mail_crm
+    for body, field in (({"name": "x", "subject": "Hi {{nmae}}", "body": "b"}, "subject"),
+                        ({"name": "x", "subject": "s", "body": "Hi {{name"}, "body"),
+                        ({"name": "x", "subject": "s"}, "body"),
+                        ({"name": "x", "subject": "s", "body": "b", "status": "sent"}, "status"),
+                        ({"name": "x", "subject": "s", "body": "b", "to_owner_id": "nobody"}, "to_owner_id")):
+        r = crm.api("POST", "/api/v1/mailings", json=body)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["error"]["field"] == field, (body, r.text)
+    assert crm.api("GET", "/api/v1/mailings").json()["items"] == []
+    m = mailing(crm, name="Nobody", subject="s", body="b")
+    r = send(crm, m)
+    assert r.status_code == 422 and "audience" in r.json()["error"]["message"]
+    assert crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "draft"
+    # A sales rep reads mailings but neither writes nor sends them.
+    r = crm.api("POST", "/api/v1/users", json={"name": "rita", "role": "sales_rep"})
+    rita = crm.api("POST", "/api/v1/users/%s/tokens" % r.json()["id"]).json()["token"]
+    assert crm.api("GET", "/api/v1/mailings", token=rita).status_code == 200
+    assert crm.api("POST", "/api/v1/mailings", token=rita,
+                   json={"name": "x", "subject": "s", "body": "b"}).status_code == 403
+    assert send_as(crm, m, rita).status_code == 403
     assert inbox.mails == []
 
 
@@ -197,22 +186,18 @@ def test_each_recipient_shows_what_became_of_it_with_the_servers_answer(start_se
         ctl.stop()
 
 
-def test_a_mailing_to_named_customers_reaches_exactly_them(start_service):
-    ctl, inbox, port = smtp_server()
-    try:
-        crm = crm_with_mail(start_service, port)
-        a = customer(crm, "Acme Trading", "buyer@acme.example", segment="smb")
-        customer(crm, "Borsa s.r.o.", "info@borsa.example", segment="smb")
-        c = customer(crm, "Cedar Ltd", "info@cedar.example", segment="enterprise")
-        customer(crm, "Dune GmbH", "dune@dune.example", segment="enterprise")
-        # Named customers win over the other audience filters.
-        m = mailing(crm, name="Hand-picked", subject="Hi {{name}}", body="Dear {{name}}",
-                    to_customer_ids=[a["id"], c["id"]], to_segment="smb")
-        assert m["to_customer_ids"] == [a["id"], c["id"]]
-        assert send(crm, m).status_code == 200
-        assert wait_until(lambda: len(inbox.mails) >= 2)
-        time.sleep(2.5)
-        assert sorted(x[1][0] for x in inbox.mails) == ["buyer@acme.example", "info@cedar.example"]
-        assert sorted(x["customer_id"] for x in recipients(crm, m)["items"]) == sorted([a["id"], c["id"]])
-    finally:
-        ctl.stop()
+def test_a_mailing_to_named_customers_reaches_exactly_them(mail_crm):
+    crm, inbox = mail_crm
+    a = customer(crm, "Acme Trading", "buyer@acme.example", segment="smb")
+    customer(crm, "Borsa s.r.o.", "info@borsa.example", segment="smb")
+    c = customer(crm, "Cedar Ltd", "info@cedar.example", segment="enterprise")
+    customer(crm, "Dune GmbH", "dune@dune.example", segment="enterprise")
+    # Named customers win over the other audience filters.
+    m = mailing(crm, name="Hand-picked", subject="Hi {{name}}", body="Dear {{name}}",
+                to_customer_ids=[a["id"], c["id"]], to_segment="smb")
+    assert m["to_customer_ids"] == [a["id"], c["id"]]
+    assert send(crm, m).status_code == 200
+    assert wait_until(lambda: len(inbox.mails) >= 2)
+    time.sleep(2.5)
+    assert sorted(x[1][0] for x in inbox.mails) == ["buyer@acme.example", "info@cedar.example"]
+    assert sorted(x["customer_id"] for x in recipients(crm, m)["items"]) == sorted([a["id"], c["id"]])

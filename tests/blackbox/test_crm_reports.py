@@ -149,7 +149,8 @@ def test_bcg_matrix_places_each_product_in_its_quadrant(crm):
                 with con:
                     con.execute("UPDATE deals SET closed_at = ? WHERE id = ?", (ago(days), d["id"]))
                 con.close()
-    r = ok(crm.api("GET", "/api/v1/analytics/bcg?from=%s&to=%s" % (ago(30)[:10], ago(-1)[:10])))
+    r = ok(crm.api("GET", "/api/v1/analytics/bcg?by=product&from=%s&to=%s" % (ago(30)[:10], ago(-1)[:10])))
+    assert r["by"] == "product"
     got = {x["sku"]: x for x in r["items"]}
     assert got["STAR"]["share_percent"] == 100.0 and got["STAR"]["growth_percent"] == 100.0
     assert got["COW"]["share_percent"] == 90.0 and got["COW"]["growth_percent"] == -10.0
@@ -158,10 +159,18 @@ def test_bcg_matrix_places_each_product_in_its_quadrant(crm):
         "STAR": "star", "COW": "cash_cow", "QUEST": "question_mark", "DOG": "dog", "NEW": "question_mark"}
     assert r["growth_threshold_percent"] == 10 and r["share_threshold_percent"] == 50 and "our best-selling" in r["share_axis"]
     # Thresholds move the lines.
-    r = ok(crm.api("GET", "/api/v1/analytics/bcg?from=%s&share_threshold=95&growth_threshold=200" % ago(30)[:10]))
+    r = ok(crm.api("GET", "/api/v1/analytics/bcg?by=product&from=%s&share_threshold=95&growth_threshold=200" % ago(30)[:10]))
     assert {x["sku"]: x["quadrant"] for x in r["items"]}["STAR"] == "cash_cow"
+    # By group (the default): none of these SKUs is in the catalogue, so all
+    # five are the one group without a name, the leader of its own market.
+    r = ok(crm.api("GET", "/api/v1/analytics/bcg?from=%s&to=%s" % (ago(30)[:10], ago(-1)[:10])))
+    assert r["by"] == "group" and len(r["items"]) == 1
+    g = r["items"][0]
+    assert g["group"] is None and g["sales_minor"] == 250000 and g["previous_sales_minor"] == 180000
+    assert g["growth_percent"] == 38.9 and g["share_percent"] == 100.0 and g["quadrant"] == "star"
+    assert [p["sku"] for p in g["products"]] == ["STAR", "COW", "NEW", "QUEST", "DOG"]
     for q, field in (("share_threshold=-1", "share_threshold"), ("growth_threshold=x", "growth_threshold"),
-                     ("from=2026-13-01", "from"), ("group=1", "group")):
+                     ("from=2026-13-01", "from"), ("group=1", "group"), ("by=sku", "by"), ("by=", "by")):
         assert_error(crm.api("GET", "/api/v1/analytics/bcg?" + q), 400, field=field)
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from crm_helpers import assert_error, create, new_user, uid
-from test_crm_mail_reminders import smtp_server, crm_with_mail, wait_until
+from test_crm_mail_reminders import wait_until
 
 
 def ok(r, status=200):
@@ -346,28 +346,24 @@ def test_the_live_count_is_fast_for_dozens_of_segments_on_many_customers(crm):
     assert took < 2.0, took
 
 
-def test_a_mailing_to_a_saved_segment_reaches_exactly_its_members(start_service):
-    ctl, inbox, port = smtp_server()
-    try:
-        crm = crm_with_mail(start_service, port)
-        for name, mail, tags in (("Acme", "buyer@acme.example", ["fair"]), ("Borsa", "info@borsa.example", ["fair"]),
-                                 ("Corp", "big@corp.example", []), ("Dux", "dux@dux.example", ["fair", "eu"])):
-            create(crm, "customers", {"name": name, "email": mail, "tags": tags})
-        seg = save(crm, [{"field": "tag", "op": "has", "value": "fair"}, {"field": "tag", "op": "has_not", "value": "eu"}])
-        assert ok(crm.api("GET", "/api/v1/segments/" + seg["id"]))["count"] == 2
-        m = ok(crm.api("POST", "/api/v1/mailings", json={"name": "Fair", "subject": "Hi {{name}}", "body": "Dear {{name}}",
-                                                         "to_segment_id": seg["id"]}), 201)
-        assert m["to_segment_id"] == seg["id"]
-        # A customer who joins the segment before sending is in the audience.
-        create(crm, "customers", {"name": "Eko", "email": "eko@eko.example", "tags": ["fair"]})
-        ok(crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={}))
-        assert wait_until(lambda: len(inbox.mails) >= 3)
-        time.sleep(2.5)
-        got = sorted(r for _, rcpts, _ in inbox.mails for r in rcpts)
-        assert got == ["buyer@acme.example", "eko@eko.example", "info@borsa.example"]
-        assert ok(crm.api("GET", "/api/v1/mailings/" + m["id"]))["recipients"]["sent"] == 3
-        # an unknown segment is refused when the mailing is written
-        assert_error(crm.api("POST", "/api/v1/mailings", json={"name": "X", "subject": "s", "body": "b",
-                                                               "to_segment_id": uid()}), 422, field="to_segment_id")
-    finally:
-        ctl.stop()
+def test_a_mailing_to_a_saved_segment_reaches_exactly_its_members(mail_crm):
+    crm, inbox = mail_crm
+    for name, mail, tags in (("Acme", "buyer@acme.example", ["fair"]), ("Borsa", "info@borsa.example", ["fair"]),
+                             ("Corp", "big@corp.example", []), ("Dux", "dux@dux.example", ["fair", "eu"])):
+        create(crm, "customers", {"name": name, "email": mail, "tags": tags})
+    seg = save(crm, [{"field": "tag", "op": "has", "value": "fair"}, {"field": "tag", "op": "has_not", "value": "eu"}])
+    assert ok(crm.api("GET", "/api/v1/segments/" + seg["id"]))["count"] == 2
+    m = ok(crm.api("POST", "/api/v1/mailings", json={"name": "Fair", "subject": "Hi {{name}}", "body": "Dear {{name}}",
+                                                     "to_segment_id": seg["id"]}), 201)
+    assert m["to_segment_id"] == seg["id"]
+    # A customer who joins the segment before sending is in the audience.
+    create(crm, "customers", {"name": "Eko", "email": "eko@eko.example", "tags": ["fair"]})
+    ok(crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={}))
+    assert wait_until(lambda: len(inbox.mails) >= 3)
+    time.sleep(2.5)
+    got = sorted(r for _, rcpts, _ in inbox.mails for r in rcpts)
+    assert got == ["buyer@acme.example", "eko@eko.example", "info@borsa.example"]
+    assert ok(crm.api("GET", "/api/v1/mailings/" + m["id"]))["recipients"]["sent"] == 3
+    # an unknown segment is refused when the mailing is written
+    assert_error(crm.api("POST", "/api/v1/mailings", json={"name": "X", "subject": "s", "body": "b",
+                                                           "to_segment_id": uid()}), 422, field="to_segment_id")

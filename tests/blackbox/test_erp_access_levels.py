@@ -14,15 +14,17 @@ import re
 import subprocess
 
 import pytest
-from conftest import Service, _finish, binary_path
+from conftest import binary_path, module_service
 from crm_helpers import assert_error, create, new_user, uid
 from erp_helpers import product, receive, warehouse
 
 #  What a price, a cost or a customer's finances look like in an answer (a
 #  customer's payment terms too: CUSTOMER_TERMS, on customers' routes; a
 #  supplier's are the buyer's and the warehouse's to read).
+# Amounts and customers' finance by name; not the time an overdue notice
+# went out (overdue_notified_at) nor whether the books balance (balanced).
 MONEY = re.compile(r"(_minor$|price|cost|^discount_percent$|^tax_rate_bp$|^credit_hold$|^credit_limit|"
-                   r"^overdue|balance)")
+                   r"^overdue(?!_notified_at$)|balance(?!d$))")
 CUSTOMER_TERMS = "payment_terms_days"
 
 
@@ -334,21 +336,21 @@ class World:
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory):
-    svc = Service("erp-service", "ERP", str(tmp_path_factory.mktemp("access-walk")))
-    svc.start()
-    yield World(svc)
-    _finish([svc])
+    with module_service(tmp_path_factory, "erp-service", "ERP", "access-walk") as svc:
+        yield World(svc)
 
 
-def test_the_warehouse_sees_no_price_cost_or_balance_on_any_get_route(walk):
-    svc, token = walk.svc, walk.wh["token"]
+def walk_every_get(walk, token):
+    """Reads every GET route as token's user; returns how many answered and
+    the price, cost or balance members any answer carried."""
+    svc = walk.svc
     seen, answered = [], 0
     for method, pattern in routes():
         if method != "GET":
             continue
         r = svc.api("GET", walk.path(pattern), token=token)
         if r.status_code == 403:
-            continue        # the route is not the warehouse's
+            continue        # the route is not this user's
         assert r.status_code == 200, (pattern, r.status_code, r.text[:300])
         answered += 1
         customer = pattern.startswith("/api/v1/customers")
@@ -360,6 +362,32 @@ def test_the_warehouse_sees_no_price_cost_or_balance_on_any_get_route(walk):
             leaks = money_keys(r.json(), customer=customer)
         if leaks:
             seen.append("%s: %s" % (pattern, leaks))
+    return answered, seen
+
+
+def test_a_level_denied_prices_and_finance_sees_none_on_any_get_route(walk):
+    """The issue's "done when": an ops manager (whose role sees everything)
+    at a level denied both field classes reads every GET route and meets no
+    price, cost or balance anywhere."""
+    svc = walk.svc
+    ops = linked(svc, "ops_manager", 4)
+    answered, seen = walk_every_get(walk, ops["token"])
+    assert seen, "an ops manager sees prices before the level is limited"
+    r = patch(svc, [{"level": 4, "area": "fields", "action": "prices", "allowed": False},
+                    {"level": 4, "area": "fields", "action": "customer_finance", "allowed": False}])
+    assert r.status_code == 200, r.text
+    try:
+        answered, seen = walk_every_get(walk, ops["token"])
+        assert answered >= 60, answered
+        assert not seen, "\n".join(seen)
+    finally:
+        assert patch(svc, [{"level": 4, "area": "fields", "action": "prices", "allowed": True},
+                           {"level": 4, "area": "fields", "action": "customer_finance", "allowed": True}]).status_code == 200
+
+
+def test_the_warehouse_sees_no_price_cost_or_balance_on_any_get_route(walk):
+    svc, token = walk.svc, walk.wh["token"]
+    answered, seen = walk_every_get(walk, token)
     # It may not set a cost either (a receipt valued by the warehouse).
     p = svc.api("GET", "/api/v1/stock_items", token=token).json()["items"][0]
     w = svc.api("GET", "/api/v1/warehouses", token=token).json()["items"][0]

@@ -74,3 +74,32 @@ def test_leave_is_asked_by_the_employee_and_decided_by_the_manager(erp):
     assert ok(step(erp, leave["id"], "cancel", token=walt_user["token"]))["status"] == "cancelled"
     assert_error(step(erp, leave["id"], "cancel", token=walt_user["token"]), 422, field="status")
     assert_error(step(erp, leave["id"], "approve", {"bogus": 1}, token=boss_user["token"]), 400, field="bogus")
+
+
+def test_who_is_away_on_a_day(erp):
+    """?starts_on_to=D&ends_on_from=D: the leave that covers day D, both ends
+    included; any date filter of any list takes _from and _to alike."""
+    ids = {}
+    for name, first, last in (("Ann", 40, 44), ("Ben", 44, 50), ("Cy", 45, 46), ("Dee", 30, 43)):
+        emp = create(erp, "employees", {"name": name + "-" + uid()[:6]})
+        ids[emp["id"]] = name
+        leave = ok(erp.api("POST", "/api/v1/leave_requests", json={"employee_id": emp["id"], "starts_on": day(first),
+                                                                  "ends_on": day(last)}), 201)
+        ok(step(erp, leave["id"], "approve"))
+
+    def away(d):
+        rows = list_all(erp, "leave_requests", {"status": "approved", "starts_on_to": day(d), "ends_on_from": day(d)})
+        return sorted(ids[x["employee_id"]] for x in rows if x["employee_id"] in ids)
+
+    assert away(44) == ["Ann", "Ben"]          # Ann's last day, Ben's first
+    assert away(43) == ["Ann", "Dee"]
+    assert away(45) == ["Ben", "Cy"]
+    assert away(51) == []
+    # A period: who is away at some time between day 46 and day 60.
+    rows = list_all(erp, "leave_requests", {"starts_on_to": day(60), "ends_on_from": day(46)})
+    assert sorted(ids[x["employee_id"]] for x in rows if x["employee_id"] in ids) == ["Ben", "Cy"]
+    # Not a date, or a range on a field that is no date filter: 400 naming it.
+    assert_error(erp.api("GET", "/api/v1/leave_requests?ends_on_from=tomorrow"), 400, field="ends_on_from")
+    assert_error(erp.api("GET", "/api/v1/leave_requests?ends_on_from=2026-02-30"), 400, field="ends_on_from")
+    assert_error(erp.api("GET", "/api/v1/leave_requests?note_from=2026-01-01"), 400, field="note_from")
+    assert_error(erp.api("GET", "/api/v1/employees?hired_on_from=2026-01-01"), 400, field="hired_on_from")

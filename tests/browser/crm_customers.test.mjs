@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -58,10 +58,7 @@ before(async () => {
   await waitUntil(async () => (await crm.get('/alerts', { acknowledged: false })).items.length > 0, { what: 'a stock alert in CRM' });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('my day shows the rep\'s overdue and due tasks, reminders and open deals by stage', async (t) => {
   const page = await newPage(t, browser);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSmtp, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSmtp, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -34,8 +34,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await sys?.stop();
+  await stopAll(browser, sys);
   smtp?.stop();
 });
 

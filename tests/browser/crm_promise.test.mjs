@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -51,10 +51,7 @@ before(async () => {
     { sku: 'CHAIR-ERGO', description: 'Ergonomic office chair', quantity: 4, unit_price_minor: 18900 }] });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('the catalogue shows the next receipt', async (t) => {
   const page = await newPage(t, browser);

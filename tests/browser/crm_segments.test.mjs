@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
+import { signIn, startSystem, stopAll } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -38,10 +38,7 @@ before(async () => {
   await win(dunder, 'Paper', 500000);
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('a manager builds a segment with a preview, saves it and uses it as a filter', async (t) => {
   const page = await newPage(t, browser);

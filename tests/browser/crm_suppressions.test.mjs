@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
+import { signIn, startSystem, stopAll } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -19,10 +19,7 @@ before(async () => {
   await sys.crm.post('/suppressions', { email: 'old.customer@example.org', reason: 'unsubscribed' });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('a rep adds, finds and removes a suppressed address', async (t) => {
   const page = await newPage(t, browser);

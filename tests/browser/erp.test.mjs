@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
+import { signIn, startSystem, stopAll } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -62,10 +62,7 @@ before(async () => {
   draft = await erp.post('/orders', { customer_id: acme.id, warehouse_id: main.id, lines: [{ sku: 'NUT-10', quantity: 1 }] });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 // The page's visible text must hold no money.
 async function assertNoMoney(page, where) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
+import { signIn, startSystem, stopAll } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -34,10 +34,7 @@ before(async () => {
   await erp.post(`/orders/${o.id}/confirm`);
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('an admin denies level 2 the confirmation of orders and the prices, and it holds at once', async (t) => {
   const page = await newPage(t, browser);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
+import { signIn, startSystem, stopAll } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -34,10 +34,7 @@ before(async () => {
   po = await erp.post(`/purchase_orders/${po.id}/receive`, {});
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('the accountant bills a received purchase order, pays the supplier and sees the aging', async (t) => {
   const page = await newPage(t, browser);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -30,10 +30,7 @@ before(async () => {
   wandaEmp = await erp.post('/employees', { name: 'Wanda Nowak', department: 'Warehouse', position: 'Clerk', level: 1, manager_id: p.id, user_id: wanda.id });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 test('a clerk asks for leave and her manager approves it', async (t) => {
   const page = await newPage(t, browser);
@@ -70,6 +67,12 @@ test('a clerk asks for leave and her manager approves it', async (t) => {
   assert.equal(done.decided_by, petr.id);
   assert.equal(done.decision_note, 'Enjoy it');
   await boss.getByRole('cell', { name: 'Approved' }).first().waitFor();
+  // Who is away on a day: the day before her leave nobody, a day within it Wanda.
+  await boss.getByLabel('Away on').fill(day(19));
+  await boss.getByText('No leave here.').waitFor();
+  await boss.getByLabel('Away on').fill(day(22));
+  await boss.getByRole('cell', { name: 'Wanda Nowak' }).first().waitFor();
+  assert.match(boss.url(), new RegExp(`away_on=${day(22)}`));
   await settled(boss);
   await checkA11y(boss);
   await screenshot(boss, 'erp-leave');

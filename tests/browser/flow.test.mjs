@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot } from './lib/browser.mjs';
-import { FLOW_TIMEOUT, signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { FLOW_TIMEOUT, signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -47,10 +47,7 @@ before(async () => {
     { what: 'the chair in the CRM catalogue' });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 // Each step is a test that needs the steps of its scenario before it.
 const failed = new Set();

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot } from './lib/browser.mjs';
-import { fillSignIn, freePorts, signIn, sleep, startSystem, waitUntil } from './lib/system.mjs';
+import { fillSignIn, freePorts, signIn, sleep, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -20,10 +20,7 @@ before(async () => {
   browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 // A little web server of another origin, answering `html` for every path.
 async function foreignSite(html) {

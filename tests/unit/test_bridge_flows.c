@@ -397,12 +397,14 @@ test_a_repair_builds_what_the_live_path_sends (void **state)
 
     //  The catalogue.
     const char *product_rec = "{\"id\":\"p1\",\"sku\":\"DESK\",\"name\":\"Oak desk\",\"list_price_minor\":900,"
-                              "\"currency\":\"EUR\",\"unit\":\"pc\",\"active\":true,\"archived\":false,\"cost_minor\":400}";
+                              "\"currency\":\"EUR\",\"unit\":\"pc\",\"active\":true,\"archived\":false,\"cost_minor\":400,"
+                              "\"product_group\":\"Desks\"}";
     rec = json_parse (product_rec, strlen (product_rec));
     snprintf (env, sizeof env, "{\"seq\":5,\"id\":\"ev5\",\"type\":\"product.updated\",\"entity\":\"product\","
               "\"entity_id\":\"p1\",\"actor\":\"u9\",\"data\":%s}", product_rec);
     want = flow_catalog_item (rec, "p1");
     assert_null (cJSON_GetObjectItem (want, "cost_minor"));     //  sales see no costs
+    assert_string_equal (json_str (want, "product_group"), "Desks");   //  the BCG matrix's unit
     s_expect_live (SIDE_ERP, env, want);
     cJSON_Delete (want);
     cJSON_Delete (rec);

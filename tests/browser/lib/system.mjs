@@ -406,6 +406,13 @@ export async function startSystem({ only = ['crm', 'erp', 'bridge'], crmArgs = [
 
 let s_pwCounter = 0;
 
+// The end of a test file: closes the browser, then stops the system;
+// either may be missing (a `before` that failed half-way).
+export async function stopAll(browser, sys) {
+  await browser?.close();
+  await sys?.stop();
+}
+
 // Sign in on svc's page as user (from addUser): the sign-in form (labels
 // "Name or e-mail", "Password", button "Sign in") and, on a first sign-in,
 // the password change form ("New password", "Repeat new password", button
