@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -22,10 +22,7 @@ before(async () => {
   await sys.crm.post('/campaigns', { name: 'Spring fair', channel: 'event', cost_minor: 150000, currency: 'EUR' });
 });
 
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
-});
+after(() => stopAll(browser, sys));
 
 async function newCustomer(page, name, { campaign, source } = {}) {
   await page.goto(sys.crm.url + '/#/customers/new');
