@@ -502,6 +502,7 @@ const resource_def_t erp_work_orders = {
     .read_roles = ROLES_ALL,
     .write_roles = PRODUCTION_PLANNERS,
     .before_save = s_wo_before_save,
+    .after_save = promise_work_order,
     .decorate = s_wo_decorate,
     .flags = R_NO_ARCHIVE,
 };

@@ -7,12 +7,18 @@
 //  then each open purchase order line (ordered or partly received) by its
 //  expected date. A line's promise is the date of the supply that covers it
 //  cumulatively; beyond all known supply it is today plus the supplier's
-//  lead time, or unknown (null) without one. A line with everything
+//  lead time, or unknown (null) without one. A made product (an active
+//  bill of materials) has its open work orders (planned, released,
+//  started: what is left to finish, by due date) as supply too, and
+//  beyond it today plus its production time (its components' lead times
+//  are not added: that they are short is not known before a quantity is
+//  planned). A line with everything
 //  reserved or shipped is promised today (or the earlier day it was
 //  promised). The order's promised_on is its latest line's (null when one
 //  is unknown). Promises are stored on order_lines and orders, recomputed
 //  when stock moves or is reserved, when a purchase order is saved, and
-//  when an order is confirmed or cancelled; an order whose promise changed
+//  when an order is confirmed or cancelled, and when a work order is
+//  saved (planned, changed, released, finished, cancelled); an order whose promise changed
 //  publishes erp.order.promise_changed (the bridge carries it to the deal).
 //
 //  The product's next free receipt (the first incoming purchase order
@@ -21,7 +27,6 @@
 //  as erp.product.supply_changed, so that CRM's catalogue can tell a rep
 //  "from <date>" before a deal is won.
 //
-//  Work orders (production) are not a supply yet: docs/erp-api.md, "Planning".
 #include "erp.h"
 #include "clock.h"
 #include "json.h"
@@ -87,10 +92,14 @@ s_day (int64_t ms, char *out)
     clock_format_date (ms, out, 11);
 }
 
-//  The supplier's lead time of product in days; -1 if none is known.
+//  The production time of a made product, else its supplier's lead time,
+//  in days; -1 if none is known.
 int64_t
 promise_lead_days (db_t *db, const char *product_id)
 {
+    int days = production_days (db, product_id);
+    if (days >= 0)
+        return days;
     return db_scalar_int (
         db,
         "SELECT s.lead_time_days FROM products p JOIN suppliers s ON s.id = p.supplier_id"
@@ -99,8 +108,9 @@ promise_lead_days (db_t *db, const char *product_id)
 }
 
 //  The supply of product at warehouse (NULL: every warehouse): available
-//  now, then open purchase order lines by expected date (an undated one:
-//  its order date plus the lead time, else today plus the lead time).
+//  now, then open purchase order lines and open work orders by expected
+//  (due) date (an undated line: its order date plus the lead time, else
+//  today plus the lead time).
 static err_t
 s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t lead,
           s_supplies_t *out, err_info_t *err)
@@ -123,15 +133,19 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
         out->items[0].qty = sqlite3_column_int64 (st, 0);
     sqlite3_reset (st);
     out->n = 1;
+    //  Open purchase order lines, then open work orders (due_on is always set).
     st = db_stmt (
         db, "SELECT po.expected_on, substr(po.ordered_at, 1, 10),"
             " json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)"
             " FROM purchase_orders po, json_each(po.lines) j"
             " WHERE po.status IN ('ordered', 'partly_received')"
             " AND (?2 IS NULL OR po.warehouse_id = ?2)"
-            " AND json_extract(j.value, '$.product_id') = ?1");
+            " AND json_extract(j.value, '$.product_id') = ?1"
+            " UNION ALL SELECT due_on, NULL, quantity - finished_quantity FROM work_orders"
+            " WHERE product_id = ?1 AND status IN " PRODUCTION_OPEN
+            " AND (?2 IS NULL OR warehouse_id = ?2)");
     if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read purchase orders");
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read incoming supply");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
     if (warehouse_id)
         sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
@@ -548,4 +562,18 @@ promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const c
         rc = promise_product (db, actor, ids[i], err);
     free (ids);
     return rc;
+}
+
+//  After a work order is saved: its product, when what it will make or
+//  when changed (created, quantity, due date, status, finished quantity).
+err_t
+promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old, err_info_t *err)
+{
+    static const char *const keys[] = { "quantity", "due_on", "status", "finished_quantity",
+                                        "warehouse_id", NULL };
+    bool changed = !old;
+    for (int i = 0; keys[i] && !changed; i++)
+        changed = !cJSON_Compare (cJSON_GetObjectItem (wo, keys[i]),
+                                  cJSON_GetObjectItem (old, keys[i]), true);
+    return changed ? promise_product (db, actor, json_str (wo, "product_id"), err) : ERR_OK;
 }
