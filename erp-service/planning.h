@@ -55,6 +55,11 @@ bool planning_int_arg (http_req_t *req, const char *name, int lo, int hi, int de
 //  Whether the actor has one of roles; false after a 403.
 bool planning_may (http_req_t *req, unsigned roles, const char *what);
 
+//  Plan every active product (planning_mrp.c): its suggestion lines into
+//  lines, by sku, and how many products were looked at into planned.
+err_t planning_mrp (db_t *db, int months, int horizon, cJSON *lines, int *planned,
+                    err_info_t *err);
+
 //  The routes of planning runs.
 void planning_runs_routes (http_server_t *http);
 

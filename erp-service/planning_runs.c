@@ -13,7 +13,7 @@
 //  --- planning runs ---
 
 static const char *const s_run_statuses[] = { "proposed", "applied", NULL };
-static const char *const s_kinds[] = { "purchase_order", "none", NULL };
+static const char *const s_kinds[] = { "purchase_order", "work_order", "none", NULL };
 
 static const field_def_t s_run_line_fields[] = {
     { .name = "product_id", .type = FT_TEXT, .max = 64 },
@@ -22,16 +22,23 @@ static const field_def_t s_run_line_fields[] = {
     { .name = "reason", .type = FT_TEXT, .max = 200 },
     { .name = "supplier_id", .type = FT_TEXT, .max = 64 },
     { .name = "class", .type = FT_TEXT, .max = 1 },
+    { .name = "level", .type = FT_INT },
     { .name = "forecast", .type = FT_INT },
     { .name = "open_orders", .type = FT_INT },
     { .name = "safety_stock", .type = FT_INT },
+    { .name = "component_demand", .type = FT_INT },
+    { .name = "dependent_demand", .type = FT_INT },
     { .name = "on_hand", .type = FT_INT },
     { .name = "on_order", .type = FT_INT },
+    { .name = "in_production", .type = FT_INT },
     { .name = "net_requirement", .type = FT_INT },
     { .name = "quantity", .type = FT_INT },
+    { .name = "need_on", .type = FT_DATE },
     { .name = "order_on", .type = FT_DATE },
     { .name = "expected_on", .type = FT_DATE },
+    { .name = "production_days", .type = FT_INT },
     { .name = "purchase_order_id", .type = FT_TEXT, .max = 64 },
+    { .name = "work_order_id", .type = FT_TEXT, .max = 64 },
     { NULL }
 };
 
@@ -59,6 +66,7 @@ static const field_def_t s_run_fields[] = {
     { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = s_run_line_fields, .def = "[]" },
     { .name = "applied_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "purchase_order_ids", .type = FT_TAGS, .flags = F_SYSTEM, .def = "[]" },
+    { .name = "work_order_ids", .type = FT_TAGS, .flags = F_SYSTEM, .def = "[]" },
     { .name = "notes", .type = FT_TEXT, .max = 2000 },
     //  How many products the run looked at (at most RUN_MAX_PRODUCTS, by sku).
     { .name = "products_planned", .type = FT_INT, .flags = F_SYSTEM },
@@ -75,81 +83,6 @@ const resource_def_t planning_runs = {
     .write_roles = PLANNERS,
     .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE,
 };
-
-//  How a product is replenished. Today only bought products have a way;
-//  production will answer "work_order" for a product with a bill of
-//  materials (and its lead time from the production time).
-static const char *
-s_supply_kind (const planning_series_t *s, const char **reason)
-{
-    if (s->supplier[0]) {
-        *reason = NULL;
-        return "purchase_order";
-    }
-    *reason = "the product has no supplier";
-    return "none";
-}
-
-//  One int from a query over product id.
-static int64_t
-s_sum (db_t *db, const char *sql, const char *product_id)
-{
-    return db_scalar_int (db, sql, product_id, 0);
-}
-
-//  The suggestion line of a product, or NULL when it needs nothing.
-static cJSON *
-s_plan_product (db_t *db, const planning_series_t *s, int horizon)
-{
-    planning_model_t m;
-    planning_fit (s, &m);
-    int64_t forecast = (int64_t) ceil (m.per_month * horizon - 1e-9);
-    int64_t open =
-        s_sum (db,
-               "SELECT IFNULL(SUM(l.quantity - l.shipped), 0) FROM order_lines l JOIN orders o"
-               " ON o.id = l.order_id WHERE l.product_id = ?1"
-               " AND o.status IN ('confirmed', 'partly_shipped')",
-               s->id);
-    int64_t on_hand =
-        s_sum (db, "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels WHERE product_id = ?1", s->id);
-    int64_t on_order = s_sum (db,
-                              "SELECT IFNULL(SUM(json_extract(j.value, '$.quantity') - "
-                              "IFNULL(json_extract(j.value, '$.received'), 0)), 0)"
-                              " FROM purchase_orders po, json_each(po.lines) j WHERE po.status IN "
-                              "('draft', 'ordered', 'partly_received')"
-                              " AND json_extract(j.value, '$.product_id') = ?1",
-                              s->id);
-    int64_t net = forecast + open + m.safety - on_hand - on_order;
-    if (net <= 0)
-        return NULL;
-    const char *reason;
-    const char *kind = s_supply_kind (s, &reason);
-    cJSON *l = cJSON_CreateObject ();
-    cJSON_AddStringToObject (l, "product_id", s->id);
-    cJSON_AddStringToObject (l, "sku", s->sku);
-    cJSON_AddStringToObject (l, "kind", kind);
-    if (reason)
-        cJSON_AddStringToObject (l, "reason", reason);
-    if (s->supplier[0])
-        cJSON_AddStringToObject (l, "supplier_id", s->supplier);
-    if (m.cls)
-        cJSON_AddStringToObject (l, "class", m.cls);
-    json_add_int (l, "forecast", forecast);
-    json_add_int (l, "open_orders", open);
-    json_add_int (l, "safety_stock", m.safety);
-    json_add_int (l, "on_hand", on_hand);
-    json_add_int (l, "on_order", on_order);
-    json_add_int (l, "net_requirement", net);
-    json_add_int (l, "quantity", net > s->reorder_qty ? net : s->reorder_qty);
-    char today[11], expected[11];
-    int64_t now = clock_now_ms ();
-    cJSON_AddStringToObject (l, "order_on", clock_format_date (now, today, sizeof today));
-    if (s->lead >= 0)
-        cJSON_AddStringToObject (
-            l, "expected_on",
-            clock_format_date (now + s->lead * 86400000LL, expected, sizeof expected));
-    return l;
-}
 
 //  The run's id from the path, loaded for the actor; false after a 404.
 static cJSON *
@@ -187,39 +120,9 @@ s_run_create (http_req_t *req)
     json_int (rec, "horizon_months", &horizon);
     json_int (rec, "history_months", &months);
     cJSON *lines = cJSON_CreateArray ();
-    char sql[300];
-    snprintf (sql, sizeof sql, "%s WHERE p.archived = 0 AND p.active = 1 ORDER BY p.sku LIMIT %d",
-              planning_product_sql, RUN_MAX_PRODUCTS);
-    //  The products first, each planned after (planning runs statements).
-    char (*ids)[ID_LEN] = rc == ERR_OK ? calloc (RUN_MAX_PRODUCTS, ID_LEN) : NULL;
     int n = 0;
-    if (rc == ERR_OK && !ids)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    sqlite3_stmt *st = rc == ERR_OK ? db_stmt (db, sql) : NULL;
-    if (rc == ERR_OK && !st)
-        rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read products");
-    while (st && n < RUN_MAX_PRODUCTS && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    if (st)
-        sqlite3_reset (st);
-    snprintf (sql, sizeof sql, "%s WHERE p.id = ?1", planning_product_sql);
-    for (int i = 0; rc == ERR_OK && i < n; i++) {
-        st = db_stmt (db, sql);
-        if (!st) {
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read products");
-            break;
-        }
-        sqlite3_bind_text (st, 1, ids[i], -1, SQLITE_STATIC);
-        planning_series_t s;
-        bool found = sqlite3_step (st) == SQLITE_ROW;
-        if (found)
-            rc = planning_series (db, st, (int) months, &s, &err);
-        sqlite3_reset (st);
-        cJSON *line = found && rc == ERR_OK ? s_plan_product (db, &s, (int) horizon) : NULL;
-        if (line)
-            cJSON_AddItemToArray (lines, line);
-    }
-    free (ids);
+    if (rc == ERR_OK)
+        rc = planning_mrp (db, (int) months, (int) horizon, lines, &n, &err);
     char series[16], number[48], today[11];
     clock_format_date (clock_now_ms (), today, sizeof today);
     snprintf (series, sizeof series, "PLAN-%.4s", today);
@@ -325,11 +228,40 @@ s_run_warehouse (db_t *db, const cJSON *run, char *wh)
     return found;
 }
 
+//  Plan a work order for each work order line of the run (quantity, due
+//  on its expected date, into wh), noting its id on the line and in wos.
+static err_t
+s_apply_work_orders (db_t *db, const actor_t *actor, const cJSON *run, const char *wh,
+                     cJSON *lines, cJSON *wos, err_info_t *err)
+{
+    err_t rc = ERR_OK;
+    cJSON *l;
+    cJSON_ArrayForEach (l, lines)
+    {
+        if (strcmp (json_str (l, "kind"), "work_order") != 0 || json_str (l, "work_order_id"))
+            continue;
+        int64_t q = 1;
+        json_int (l, "quantity", &q);
+        char notes[120];
+        snprintf (notes, sizeof notes, "Planning run %s", json_str (run, "number"));
+        cJSON *wo = NULL;
+        rc = production_plan (db, actor, json_str (l, "product_id"), wh, q,
+                              json_str (l, "expected_on"), notes, &wo, err);
+        if (rc != ERR_OK)
+            break;
+        cJSON_AddItemToArray (wos, cJSON_CreateString (json_str (wo, "id")));
+        cJSON_AddStringToObject (l, "work_order_id", json_str (wo, "id"));
+        cJSON_Delete (wo);
+    }
+    return rc;
+}
+
 //  Make one draft purchase order per supplier of the run's lines, noting
-//  each line's order in lines and each order's id in pos.
+//  each line's order in lines and each order's id in pos; then the work
+//  orders (their ids in wos).
 static err_t
 s_apply_lines (db_t *db, const actor_t *actor, const cJSON *run, const char *wh, cJSON *lines,
-               cJSON *pos, err_info_t *err)
+               cJSON *pos, cJSON *wos, err_info_t *err)
 {
     err_t rc = ERR_OK;
     int n = cJSON_GetArraySize (lines);
@@ -379,6 +311,8 @@ s_apply_lines (db_t *db, const actor_t *actor, const cJSON *run, const char *wh,
         }
         cJSON_Delete (po);
     }
+    if (rc == ERR_OK)
+        rc = s_apply_work_orders (db, actor, run, wh, lines, wos, err);
     return rc;
 }
 
@@ -424,9 +358,9 @@ s_run_apply (http_req_t *req)
     if (!s_run_warehouse (db, run, wh))
         rc = err_set (&err, ERR_RULE, "warehouse_id", "there is no active warehouse to order into");
     cJSON *lines = cJSON_Duplicate (cJSON_GetObjectItem (run, "lines"), true);
-    cJSON *pos = cJSON_CreateArray ();
+    cJSON *pos = cJSON_CreateArray (), *wos = cJSON_CreateArray ();
     if (rc == ERR_OK)
-        rc = s_apply_lines (db, actor, run, wh, lines, pos, &err);
+        rc = s_apply_lines (db, actor, run, wh, lines, pos, wos, &err);
     cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON *patch = cJSON_CreateObject ();
@@ -436,13 +370,15 @@ s_run_apply (http_req_t *req)
                                  clock_format (clock_now_ms (), now, sizeof now));
         cJSON_AddItemToObject (patch, "lines", lines);
         cJSON_AddItemToObject (patch, "purchase_order_ids", pos);
-        lines = pos = NULL;
+        cJSON_AddItemToObject (patch, "work_order_ids", wos);
+        lines = pos = wos = NULL;
         rc = resource_update (db, &planning_runs, actor, json_str (run, "id"), -1, patch, RW_SYSTEM,
                               "applied", &out, &err);
         cJSON_Delete (patch);
     }
     cJSON_Delete (lines);
     cJSON_Delete (pos);
+    cJSON_Delete (wos);
     cJSON_Delete (run);
     resource_reply (req, 200, rc, &err, out);
 }
