@@ -28,6 +28,7 @@
 //  "from <date>" before a deal is won.
 //
 #include "erp.h"
+#include "production.h"
 #include "clock.h"
 #include "json.h"
 
@@ -242,10 +243,76 @@ s_needs (db_t *db, const char *product_id, s_needs_t *out, err_info_t *err)
     return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
 }
 
-//  Walk supply with a cumulative need: the date of the bucket that covers
-//  it (into date), or today + lead, or "" unknown.
+#define BEYOND_DEPTH 3   //  levels of sub-assemblies a promise looks through
+
+static void s_cover (db_t *db, const char *product_id, const char *warehouse_id,
+                     const s_supplies_t *sup, int64_t need, int64_t lead, int depth, char *date);
+
+//  The day qty of product beyond its known supply can be there: a bought
+//  one today + lead ("" unknown without one); a made one its production
+//  time after the latest day one of its components covers what qty takes
+//  of it (by s_cover over the component's own supply, other demand on it
+//  left aside), to BEYOND_DEPTH levels (deeper: today + production time).
 static void
-s_cover (const s_supplies_t *sup, int64_t need, int64_t lead, char *date)
+s_beyond (db_t *db, const char *product_id, const char *warehouse_id, int64_t qty, int64_t lead,
+          int depth, char *date)
+{
+    int64_t now = clock_now_ms ();
+    int days = production_days (db, product_id);
+    sqlite3_stmt *st =
+        days >= 0 && depth < BEYOND_DEPTH
+            ? db_stmt (db, "SELECT components FROM boms WHERE product_id = ?1 AND active = 1"
+                           " AND archived = 0")
+            : NULL;
+    cJSON *components = NULL;
+    if (st) {
+        sqlite3_bind_text (st, 1, product_id, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (st) == SQLITE_ROW)
+            components = cJSON_Parse ((const char *) sqlite3_column_text (st, 0));
+        sqlite3_reset (st);
+    }
+    if (lead < 0) {
+        date[0] = '\0';
+        return;
+    }
+    s_day (now, date);
+    const cJSON *c;
+    s_supplies_t sup = { 0 };
+    err_info_t err;
+    cJSON_ArrayForEach (c, components)
+    {
+        const char *pid = json_str (c, "product_id");
+        int64_t per = 0, scrap = 0, clead = promise_lead_days (db, pid);
+        json_int (c, "quantity", &per);
+        json_int (c, "scrap_percent", &scrap);
+        char cdate[11];
+        if (qty > PRODUCTION_MAX_QTY || s_supply (db, pid, warehouse_id, clead, &sup, &err) != ERR_OK)
+            cdate[0] = '\0';
+        else
+            s_cover (db, pid, warehouse_id, &sup, production_need (qty, per, scrap), clead,
+                     depth + 1, cdate);
+        if (!cdate[0]) {
+            date[0] = '\0';
+            break;
+        }
+        if (strcmp (cdate, date) > 0)
+            snprintf (date, 11, "%s", cdate);
+    }
+    free (sup.items);
+    cJSON_Delete (components);
+    int64_t ms;
+    if (components && date[0] && clock_parse_date (date, &ms))
+        s_day (ms + lead * DAY_MS, date);
+    else if (date[0])
+        s_day (now + lead * DAY_MS, date);
+}
+
+//  Walk supply with a cumulative need: the date of the bucket that covers
+//  it (into date), or the day what is beyond it can be there (s_beyond),
+//  or "" unknown.
+static void
+s_cover (db_t *db, const char *product_id, const char *warehouse_id, const s_supplies_t *sup,
+         int64_t need, int64_t lead, int depth, char *date)
 {
     int64_t have = 0;
     for (int i = 0; i < sup->n; i++) {
@@ -255,10 +322,7 @@ s_cover (const s_supplies_t *sup, int64_t need, int64_t lead, char *date)
             return;
         }
     }
-    if (lead >= 0)
-        s_day (clock_now_ms () + lead * DAY_MS, date);
-    else
-        date[0] = '\0';
+    s_beyond (db, product_id, warehouse_id, need - have, lead, depth, date);
 }
 
 //  Store a line's promise; true in *changed when it differs.
@@ -368,8 +432,50 @@ s_store_product (db_t *db, const actor_t *actor, const char *product_id, int64_t
     return rc;
 }
 
+static err_t s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth,
+                        err_info_t *err);
+
+//  The promises of the made products whose active bill uses product: what
+//  is beyond their supply waits for it (s_beyond), to BEYOND_DEPTH levels.
+static err_t
+s_parents (db_t *db, const actor_t *actor, const char *product_id, int depth, err_info_t *err)
+{
+    if (depth >= BEYOND_DEPTH)
+        return ERR_OK;
+    sqlite3_stmt *st = db_stmt (db, "SELECT DISTINCT b.product_id FROM boms b, json_each(b.components) c"
+                                    " WHERE b.active = 1 AND b.archived = 0"
+                                    " AND json_extract(c.value, '$.product_id') = ?1 ORDER BY 1");
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the bills of materials");
+    //  Collect first: each product runs statements of its own.
+    char (*ids)[ID_LEN] = NULL;
+    int n = 0, cap = 0;
+    err_t rc = ERR_OK;
+    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_TRANSIENT);
+    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
+        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
+            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
+        else
+            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    }
+    sqlite3_reset (st);
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = s_promise (db, actor, ids[i], depth + 1, err);
+    free (ids);
+    return rc;
+}
+
 err_t
 promise_product (db_t *db, const actor_t *actor, const char *product_id, err_info_t *err)
+{
+    return s_promise (db, actor, product_id, 0, err);
+}
+
+//  promise_product for product, depth levels below the product whose
+//  supply changed (its next free receipt is kept at depth 0 only: it does
+//  not depend on components).
+static err_t
+s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth, err_info_t *err)
 {
     if (!product_id)
         return ERR_OK;
@@ -406,7 +512,7 @@ promise_product (db_t *db, const actor_t *actor, const char *product_id, err_inf
                 snprintf (date, sizeof date, "%s", n->stored);
             else if (open) {
                 need += n->shortfall;
-                s_cover (&sup, need, lead, date);
+                s_cover (db, product_id, wh[0] ? wh : NULL, &sup, need, lead, 0, date);
             }
             else
                 snprintf (date, sizeof date, "%s",
@@ -424,8 +530,10 @@ promise_product (db_t *db, const actor_t *actor, const char *product_id, err_inf
     }
     for (int j = 0; rc == ERR_OK && j < nchanged; j++)
         rc = s_store_order (db, actor, changed[j], true, err);
-    if (rc == ERR_OK)
+    if (rc == ERR_OK && depth == 0)
         rc = s_store_product (db, actor, product_id, lead, err);
+    if (rc == ERR_OK)
+        rc = s_parents (db, actor, product_id, depth, err);
     free (done);
     free (changed);
     free (needs.items);

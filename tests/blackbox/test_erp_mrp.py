@@ -59,6 +59,15 @@ def sell(erp, c, sku, qty):
     return r.json()
 
 
+def buy(erp, supplier, w, p, qty, expected_on):
+    r = erp.api("POST", "/api/v1/purchase_orders", json={
+        "supplier_id": supplier["id"], "warehouse_id": w["id"], "expected_on": expected_on,
+        "lines": [{"product_id": p["id"], "quantity": qty}]})
+    assert r.status_code == 201, r.text
+    r = erp.api("POST", "/api/v1/purchase_orders/%s/order" % r.json()["id"])
+    assert r.status_code == 200, r.text
+
+
 def run(erp):
     r = erp.api("POST", "/api/v1/planning/runs", json={})
     assert r.status_code == 201, r.text
@@ -147,21 +156,37 @@ def test_existing_work_orders_are_supply_and_component_demand(plant):
 def test_a_short_made_line_is_promised_by_its_work_order(plant):
     erp, w, parts, mill, p, c = plant
     o = sell(erp, c, "MRP-TABLE", 4)
-    # no stock, no work order: today + the production time
-    assert o["backordered"] is True and o["lines"][0]["promised_on"] == day(2)
+    # no stock, no work order: 4 tables take 2 * 4 * 1.1 = 8.8 -> 9 frames
+    # (5 there, 4 to make: 17 steel in 7 days and 4 bolts in 5, then 3 days:
+    # day 10) and
+    # 12 bolts (5 days): made 2 days after the later, on day 12
+    assert o["backordered"] is True and o["lines"][0]["promised_on"] == day(12)
     wo = erp.api("POST", "/api/v1/work_orders", json={"product_id": p["TABLE"]["id"], "quantity": 4,
                                                       "due_on": day(9)}).json()
     assert get(erp, "orders", o["id"])["promised_on"] == day(9)
-    # a second order beyond the work order: production time again
+    # a second order beyond the work order: 1 table takes 3 frames (in
+    # stock) and 3 bolts (5 days): day 7
     o2 = sell(erp, c, "MRP-TABLE", 1)
-    assert o2["promised_on"] == day(2)
+    assert o2["promised_on"] == day(7)
     r = erp.api("PATCH", "/api/v1/work_orders/" + wo["id"], json={"due_on": day(11)},
                 headers={"If-Match": '"%d"' % wo["version"]})
     assert r.status_code == 200, r.text
     assert get(erp, "orders", o["id"])["promised_on"] == day(11)
     r = erp.api("POST", "/api/v1/work_orders/%s/cancel" % wo["id"])
     assert r.status_code == 200, r.text
-    assert get(erp, "orders", o["id"])["promised_on"] == day(2)
+    assert get(erp, "orders", o["id"])["promised_on"] == day(12)
+    # both orders wait for steel again (the second one: 5 tables, 11 frames,
+    # 6 to make, 26 steel): day 12
+    assert get(erp, "orders", o2["id"])["promised_on"] == day(12)
+    # steel ordered for tomorrow: frames take bolts too (5 days): day 8,
+    # the tables 2 days later
+    buy(erp, mill, w, p["STEEL"], 100, day(1))
+    assert get(erp, "orders", o["id"])["promised_on"] == day(10)
+    assert get(erp, "orders", o2["id"])["promised_on"] == day(10)
+    # bolts for day 2 as well: frames on day 2 + 3 = 5, tables on day 7
+    buy(erp, parts, w, p["BOLT"], 100, day(2))
+    assert get(erp, "orders", o["id"])["promised_on"] == day(7)
+    assert get(erp, "orders", o2["id"])["promised_on"] == day(7)
     # a work order made and finished: the tables are there today
     wo = erp.api("POST", "/api/v1/work_orders", json={"product_id": p["TABLE"]["id"], "quantity": 5,
                                                       "due_on": day(20)}).json()
