@@ -1,5 +1,4 @@
-//  planning: the demand forecast per product, its safety stock, and
-//  planning runs whose suggestions become draft purchase orders.
+//  planning: the demand forecast per product and its safety stock.
 //
 //  Demand is what confirmed sales orders asked for (their lines' quantity,
 //  cancelled orders left out), by the calendar month of confirmation, over
@@ -13,13 +12,8 @@
 //  class chooses the service level of its safety stock:
 //  z * sd(monthly demand) * sqrt(lead time in months), z 1.65 / 1.88 / 2.33.
 //
-//  A run, for each active product: forecast over the horizon + open sales
-//  orders (unshipped quantity of confirmed orders) + safety stock - on hand
-//  - on order (open purchase orders, drafts included, not received) is the
-//  net requirement; a positive one is a suggestion of at least the reorder
-//  quantity, bought from the product's supplier (s_supply_kind decides buy
-//  or make: production adds "work_order" there). Applying a run makes one
-//  draft purchase order per supplier, once.
+//  Planning runs (material requirements planning over the same forecast)
+//  are in planning_runs.c and planning_mrp.c.
 #include "planning.h"
 #include "clock.h"
 #include "json.h"

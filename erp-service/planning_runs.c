@@ -1,6 +1,6 @@
 //  planning runs: material requirements planning over every active
-//  product, stored as runs whose suggestions become draft purchase orders
-//  and planned work orders.
+//  product (planning_mrp.c), stored as runs whose suggestions become draft
+//  purchase orders (one per supplier) and planned work orders, once.
 #include "planning.h"
 #include "clock.h"
 #include "json.h"
@@ -317,8 +317,9 @@ s_apply_lines (db_t *db, const actor_t *actor, const cJSON *run, const char *wh,
 }
 
 //  POST /api/v1/planning/runs/{id}/apply: the run's purchase suggestions
-//  become draft purchase orders, one per supplier. A run is applied once:
-//  applying it again answers the run as it is and creates nothing.
+//  become draft purchase orders, one per supplier, and its work order
+//  suggestions planned work orders. A run is applied once: applying it
+//  again answers the run as it is and creates nothing.
 static void
 s_run_apply (http_req_t *req)
 {

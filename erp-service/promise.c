@@ -5,24 +5,26 @@
 //  quantity not shipped nor reserved) take the supply in the order of need,
 //  earliest confirmed order first: what is available now (dated today),
 //  then each open purchase order line (ordered or partly received) by its
-//  expected date. A line's promise is the date of the supply that covers it
-//  cumulatively; beyond all known supply it is today plus the supplier's
-//  lead time, or unknown (null) without one. A made product (an active
-//  bill of materials) has its open work orders (planned, released,
-//  started: what is left to finish, by due date) as supply too, and
-//  beyond it today plus its production time (its components' lead times
-//  are not added: that they are short is not known before a quantity is
-//  planned). A line with everything
+//  expected date and each open work order (planned, released, started:
+//  what is left to finish) by its due date. A line's promise is the date of
+//  the supply that covers it cumulatively. Beyond all known supply a bought
+//  product comes today plus its supplier's lead time, or unknown (null)
+//  without one; a made product (an active bill of materials) its
+//  production time after the latest day one of its components can cover
+//  what the missing quantity takes of it (the same walk over the
+//  component's own supply, through three levels of sub-assemblies; other
+//  demand on the component is left aside). A line with everything
 //  reserved or shipped is promised today (or the earlier day it was
 //  promised). The order's promised_on is its latest line's (null when one
 //  is unknown). Promises are stored on order_lines and orders, recomputed
-//  when stock moves or is reserved, when a purchase order is saved, and
-//  when an order is confirmed or cancelled, and when a work order is
-//  saved (planned, changed, released, finished, cancelled); an order whose promise changed
-//  publishes erp.order.promise_changed (the bridge carries it to the deal).
+//  when stock moves or is reserved, when a purchase order or a work order
+//  is saved, and when an order is confirmed or cancelled, for the product
+//  and the made products that use it (three levels up); an order whose
+//  promise changed publishes erp.order.promise_changed (the bridge carries
+//  it to the deal).
 //
-//  The product's next free receipt (the first incoming purchase order
-//  quantity that open orders do not already take, over every warehouse)
+//  The product's next free receipt (the first incoming purchase or work
+//  order quantity that open orders do not already take, over every warehouse)
 //  is kept on the product (next_receipt_on, next_receipt_qty) and announced
 //  as erp.product.supply_changed, so that CRM's catalogue can tell a rep
 //  "from <date>" before a deal is won.
