@@ -437,23 +437,20 @@ s_store_product (db_t *db, const actor_t *actor, const char *product_id, int64_t
 static err_t s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth,
                         err_info_t *err);
 
-//  The promises of the made products whose active bill uses product: what
-//  is beyond their supply waits for it (s_beyond), to BEYOND_DEPTH levels.
+//  s_promise at depth for each product id that sql (?1 bound to key)
+//  selects.
 static err_t
-s_parents (db_t *db, const actor_t *actor, const char *product_id, int depth, err_info_t *err)
+s_promise_each (db_t *db, const actor_t *actor, const char *sql, const char *key, int depth,
+                err_info_t *err)
 {
-    if (depth >= BEYOND_DEPTH)
-        return ERR_OK;
-    sqlite3_stmt *st = db_stmt (db, "SELECT DISTINCT b.product_id FROM boms b, json_each(b.components) c"
-                                    " WHERE b.active = 1 AND b.archived = 0"
-                                    " AND json_extract(c.value, '$.product_id') = ?1 ORDER BY 1");
+    sqlite3_stmt *st = db_stmt (db, sql);
     if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the bills of materials");
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
     //  Collect first: each product runs statements of its own.
     char (*ids)[ID_LEN] = NULL;
     int n = 0, cap = 0;
     err_t rc = ERR_OK;
-    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
     while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
         if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
             rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
@@ -462,9 +459,23 @@ s_parents (db_t *db, const actor_t *actor, const char *product_id, int depth, er
     }
     sqlite3_reset (st);
     for (int i = 0; i < n && rc == ERR_OK; i++)
-        rc = s_promise (db, actor, ids[i], depth + 1, err);
+        rc = s_promise (db, actor, ids[i], depth, err);
     free (ids);
     return rc;
+}
+
+//  The promises of the made products whose active bill uses product: what
+//  is beyond their supply waits for it (s_beyond), to BEYOND_DEPTH levels.
+static err_t
+s_parents (db_t *db, const actor_t *actor, const char *product_id, int depth, err_info_t *err)
+{
+    if (depth >= BEYOND_DEPTH)
+        return ERR_OK;
+    return s_promise_each (db, actor,
+                           "SELECT DISTINCT b.product_id FROM boms b, json_each(b.components) c"
+                           " WHERE b.active = 1 AND b.archived = 0"
+                           " AND json_extract(c.value, '$.product_id') = ?1 ORDER BY 1",
+                           product_id, depth + 1, err);
 }
 
 err_t
@@ -653,25 +664,8 @@ promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const c
         || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"),
                           cJSON_GetObjectItem (old, "lead_time_days"), true))
         return ERR_OK;
-    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
-    //  Collect first: each product runs statements of its own.
-    char (*ids)[ID_LEN] = NULL;
-    int n = 0, cap = 0;
-    err_t rc = ERR_OK;
-    sqlite3_bind_text (st, 1, json_str (supplier, "id"), -1, SQLITE_TRANSIENT);
-    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
-        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
-            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
-        else
-            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    }
-    sqlite3_reset (st);
-    for (int i = 0; i < n && rc == ERR_OK; i++)
-        rc = promise_product (db, actor, ids[i], err);
-    free (ids);
-    return rc;
+    return s_promise_each (db, actor, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id",
+                           json_str (supplier, "id"), 0, err);
 }
 
 //  After a work order is saved: its product, when what it will make or
