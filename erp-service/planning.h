@@ -57,8 +57,7 @@ bool planning_may (http_req_t *req, unsigned roles, const char *what);
 
 //  Plan every active product (planning_mrp.c): its suggestion lines into
 //  lines, by sku, and how many products were looked at into planned.
-err_t planning_mrp (db_t *db, int months, int horizon, cJSON *lines, int *planned,
-                    err_info_t *err);
+err_t planning_mrp (db_t *db, int months, int horizon, cJSON *lines, int *planned, err_info_t *err);
 
 //  The routes of planning runs.
 void planning_runs_routes (http_server_t *http);

@@ -30,6 +30,7 @@
 #include "production.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,14 @@
 
 typedef struct {
     planning_series_t s;
-    int days;            //  production days; -1 bought (no active bill)
-    cJSON *components;   //  of the active bill, NULL if none
-    int level;           //  low-level code: 0 top
-    int64_t clt;         //  cumulative lead time in days, -1 not yet known
-    int64_t dependent;   //  what this run's suggestions need of it
-    int64_t need_ms;     //  the earliest start of such a suggestion, 0 none
+    int days;                   //  production days; -1 bought (no active bill)
+    cJSON *components;          //  of the active bill, NULL if none
+    int level;                  //  low-level code: 0 top
+    int64_t clt;                //  cumulative lead time in days, -1 not yet known
+    int64_t dependent;          //  what this run's suggestions need of it
+    int64_t component_demand;   //  what open work orders still need of it
+    int64_t in_production;      //  what its open work orders have left to make
+    int64_t need_ms;            //  the earliest start of such a suggestion, 0 none
     cJSON *line;
 } s_item_t;
 
@@ -142,6 +145,45 @@ s_boms (db_t *db, s_plan_t *p, err_info_t *err)
     return ERR_OK;
 }
 
+//  Add the quantity sql selects per product id (two columns) to the
+//  member at offset of each planned product's item.
+static err_t
+s_per_product (db_t *db, s_plan_t *p, const char *sql, size_t offset, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the work orders");
+    int rc;
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        int i = s_find (p, (const char *) sqlite3_column_text (st, 0));
+        if (i >= 0)
+            *(int64_t *) ((char *) &p->items[i] + offset) += sqlite3_column_int64 (st, 1);
+    }
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+}
+
+//  Open work orders: what they still need of their components (required
+//  - consumed) and what they have left to make.
+static err_t
+s_work_orders (db_t *db, s_plan_t *p, err_info_t *err)
+{
+    err_t rc = s_per_product (
+        db, p,
+        "SELECT json_extract(c.value, '$.product_id'),"
+        " SUM(MAX(IFNULL(json_extract(c.value, '$.required'), 0)"
+        " - IFNULL(json_extract(c.value, '$.consumed'), 0), 0))"
+        " FROM work_orders w, json_each(w.components) c WHERE w.status IN " PRODUCTION_OPEN
+        " GROUP BY 1",
+        offsetof (s_item_t, component_demand), err);
+    if (rc == ERR_OK)
+        rc = s_per_product (db, p,
+                            "SELECT product_id, SUM(quantity - finished_quantity) FROM work_orders"
+                            " WHERE status IN " PRODUCTION_OPEN " GROUP BY product_id",
+                            offsetof (s_item_t, in_production), err);
+    return rc;
+}
+
 static int64_t
 s_sum (db_t *db, const char *sql, const char *product_id)
 {
@@ -181,14 +223,7 @@ s_plan_item (db_t *db, s_plan_t *p, int i, int horizon, int64_t today)
                               "('draft', 'ordered', 'partly_received')"
                               " AND json_extract(j.value, '$.product_id') = ?1",
                               s->id);
-    int64_t components =
-        s_sum (db,
-               "SELECT IFNULL(SUM(MAX(IFNULL(json_extract(c.value, '$.required'), 0)"
-               " - IFNULL(json_extract(c.value, '$.consumed'), 0), 0)), 0)"
-               " FROM work_orders w, json_each(w.components) c WHERE w.status IN " PRODUCTION_OPEN
-               " AND json_extract(c.value, '$.product_id') = ?1",
-               s->id);
-    int64_t in_production = production_open_quantity (db, s->id, NULL);
+    int64_t components = it->component_demand, in_production = it->in_production;
     int64_t independent = forecast + open + m.safety + components;
     int64_t net = independent + it->dependent - on_hand - on_order - in_production;
     if (net <= 0)
@@ -289,6 +324,8 @@ planning_mrp (db_t *db, int months, int horizon, cJSON *lines, int *planned, err
         qsort (p.by_id, (size_t) p.n, sizeof *p.by_id, s_by_id);
     if (rc == ERR_OK)
         rc = s_boms (db, &p, err);
+    if (rc == ERR_OK)
+        rc = s_work_orders (db, &p, err);
     int64_t today = 0;
     char date[11];
     clock_format_date (clock_now_ms (), date, sizeof date);

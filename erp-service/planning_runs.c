@@ -91,7 +91,8 @@ s_load_run (http_req_t *req)
     cJSON *run = NULL;
     err_info_t err;
     err_clear (&err);
-    if (resource_get (http_db (req), &planning_runs, http_actor (req), http_param (req, "id"), &run, &err)
+    if (resource_get (http_db (req), &planning_runs, http_actor (req), http_param (req, "id"), &run,
+                      &err)
         != ERR_OK) {
         http_reply_error (req, &err);
         return NULL;
@@ -231,8 +232,8 @@ s_run_warehouse (db_t *db, const cJSON *run, char *wh)
 //  Plan a work order for each work order line of the run (quantity, due
 //  on its expected date, into wh), noting its id on the line and in wos.
 static err_t
-s_apply_work_orders (db_t *db, const actor_t *actor, const cJSON *run, const char *wh,
-                     cJSON *lines, cJSON *wos, err_info_t *err)
+s_apply_work_orders (db_t *db, const actor_t *actor, const cJSON *run, const char *wh, cJSON *lines,
+                     cJSON *wos, err_info_t *err)
 {
     err_t rc = ERR_OK;
     cJSON *l;

@@ -288,7 +288,8 @@ s_beyond (db_t *db, const char *product_id, const char *warehouse_id, int64_t qt
         json_int (c, "quantity", &per);
         json_int (c, "scrap_percent", &scrap);
         char cdate[11];
-        if (qty > PRODUCTION_MAX_QTY || s_supply (db, pid, warehouse_id, clead, &sup, &err) != ERR_OK)
+        if (qty > PRODUCTION_MAX_QTY
+            || s_supply (db, pid, warehouse_id, clead, &sup, &err) != ERR_OK)
             cdate[0] = '\0';
         else
             s_cover (db, pid, warehouse_id, &sup, production_need (qty, per, scrap), clead,
@@ -673,8 +674,8 @@ promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const c
 err_t
 promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old, err_info_t *err)
 {
-    static const char *const keys[] = { "quantity", "due_on", "status", "finished_quantity",
-                                        "warehouse_id", NULL };
+    static const char *const keys[] = { "quantity",          "due_on",       "status",
+                                        "finished_quantity", "warehouse_id", NULL };
     bool changed = !old;
     for (int i = 0; keys[i] && !changed; i++)
         changed = !cJSON_Compare (cJSON_GetObjectItem (wo, keys[i]),
