@@ -199,3 +199,37 @@ def test_a_short_made_line_is_promised_by_its_work_order(plant):
         assert r.status_code == 200, (verb, r.text)
     assert get(erp, "orders", o["id"])["promised_on"] == day(0)
     assert get(erp, "orders", o2["id"])["promised_on"] == day(0)
+
+
+def test_apply_refused_when_a_product_is_no_longer_made_changes_nothing(plant):
+    erp, w, parts, mill, p, c = plant
+    sell(erp, c, "MRP-TABLE", 1)
+    plan = run(erp)
+    assert {l["sku"]: l["kind"] for l in plan["lines"]}["MRP-TABLE"] == "work_order"
+    # the table's bill is switched off after the run
+    b = [x for x in list_all(erp, "boms") if x["product_id"] == p["TABLE"]["id"]][0]
+    r = erp.api("PATCH", "/api/v1/boms/" + b["id"], json={"active": False}, headers={"If-Match": '"%d"' % b["version"]})
+    assert r.status_code == 200, r.text
+    pos, wos = len(list_all(erp, "purchase_orders")), len(list_all(erp, "work_orders"))
+    r = erp.api("POST", "/api/v1/planning/runs/%s/apply" % plan["id"], json={})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == "product_id"
+    assert (len(list_all(erp, "purchase_orders")), len(list_all(erp, "work_orders"))) == (pos, wos)
+    assert erp.api("GET", "/api/v1/planning/runs/" + plan["id"]).json()["status"] == "proposed"
+    # a new run buys nothing for it: TABLE is neither made nor bought now
+    lines = {l["sku"]: l for l in run(erp)["lines"]}
+    assert lines["MRP-TABLE"]["kind"] == "none" and "MRP-BOLT" not in lines
+
+
+def test_reorder_quantity_of_a_made_product_is_exploded(plant):
+    erp, w, parts, mill, p, c = plant
+    r = erp.api("PATCH", "/api/v1/products/" + p["TABLE"]["id"], json={"reorder_qty": 20},
+                headers={"If-Match": '"%d"' % p["TABLE"]["version"]})
+    assert r.status_code == 200, r.text
+    sell(erp, c, "MRP-TABLE", 1)
+    lines = {l["sku"]: l for l in run(erp)["lines"]}
+    # 20 tables: 2 * 20 * 1.1 = 44 frames - 5 = 39; 4 * 39 * 1.05 = 163.8 -> 164 steel; 60 + 39 bolts
+    assert (lines["MRP-TABLE"]["net_requirement"], lines["MRP-TABLE"]["quantity"]) == (1, 20)
+    assert lines["MRP-FRAME"]["quantity"] == 39
+    assert lines["MRP-STEEL"]["quantity"] == 164
+    assert lines["MRP-BOLT"]["quantity"] == 99
