@@ -430,6 +430,11 @@ err_t promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, c
 err_t promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old,
                           err_info_t *err);
 
+//  The same for the product of a bill of materials as saved, when its
+//  production time, components or activity changed (or it is new).
+err_t promise_bom_saved (db_t *db, const actor_t *actor, cJSON *bom, const cJSON *old,
+                         err_info_t *err);
+
 //  The production time in days of a made product, else the lead time of
 //  its supplier; -1 if none is known.
 int64_t promise_lead_days (db_t *db, const char *product_id);

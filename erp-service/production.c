@@ -224,6 +224,7 @@ const resource_def_t erp_boms = {
     .write_roles = PRODUCTION_PLANNERS,
     .default_sort = "sku",
     .before_save = s_bom_before_save,
+    .after_save = promise_bom_saved,
     .decorate = s_bom_decorate,
 };
 

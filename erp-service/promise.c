@@ -17,8 +17,9 @@
 //  reserved or shipped is promised today (or the earlier day it was
 //  promised). The order's promised_on is its latest line's (null when one
 //  is unknown). Promises are stored on order_lines and orders, recomputed
-//  when stock moves or is reserved, when a purchase order or a work order
-//  is saved, and when an order is confirmed or cancelled, for the product
+//  when stock moves or is reserved, when a purchase order, a work order or
+//  a bill of materials is saved, and when an order is confirmed or
+//  cancelled, for the product
 //  and the made products that use it (three levels up); an order whose
 //  promise changed publishes erp.order.promise_changed (the bridge carries
 //  it to the deal).
@@ -669,6 +670,17 @@ promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const c
                            json_str (supplier, "id"), 0, err);
 }
 
+//  Whether rec is new or one of keys differs from old.
+static bool
+s_changed (const cJSON *rec, const cJSON *old, const char *const *keys)
+{
+    bool changed = !old;
+    for (int i = 0; keys[i] && !changed; i++)
+        changed = !cJSON_Compare (cJSON_GetObjectItem (rec, keys[i]),
+                                  cJSON_GetObjectItem (old, keys[i]), true);
+    return changed;
+}
+
 //  After a work order is saved: its product, when what it will make or
 //  when changed (created, quantity, due date, status, finished quantity).
 err_t
@@ -676,9 +688,18 @@ promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old,
 {
     static const char *const keys[] = { "quantity",          "due_on",       "status",
                                         "finished_quantity", "warehouse_id", NULL };
-    bool changed = !old;
-    for (int i = 0; keys[i] && !changed; i++)
-        changed = !cJSON_Compare (cJSON_GetObjectItem (wo, keys[i]),
-                                  cJSON_GetObjectItem (old, keys[i]), true);
-    return changed ? promise_product (db, actor, json_str (wo, "product_id"), err) : ERR_OK;
+    return s_changed (wo, old, keys) ? promise_product (db, actor, json_str (wo, "product_id"), err)
+                                     : ERR_OK;
+}
+
+//  After a bill of materials is saved: its product, when its production
+//  time, components or whether it is active changed (or it is new).
+err_t
+promise_bom_saved (db_t *db, const actor_t *actor, cJSON *bom, const cJSON *old, err_info_t *err)
+{
+    static const char *const keys[] = { "production_days", "components", "active", "archived",
+                                        NULL };
+    return s_changed (bom, old, keys)
+               ? promise_product (db, actor, json_str (bom, "product_id"), err)
+               : ERR_OK;
 }

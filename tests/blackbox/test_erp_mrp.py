@@ -233,3 +233,14 @@ def test_reorder_quantity_of_a_made_product_is_exploded(plant):
     assert lines["MRP-FRAME"]["quantity"] == 39
     assert lines["MRP-STEEL"]["quantity"] == 164
     assert lines["MRP-BOLT"]["quantity"] == 99
+
+
+def test_a_bill_change_moves_the_promise(plant):
+    erp, w, parts, mill, p, c = plant
+    o = sell(erp, c, "MRP-TABLE", 4)
+    assert o["promised_on"] == day(12)
+    # frames now take 5 days: steel on day 7, frames on day 12, tables on day 14
+    b = [x for x in list_all(erp, "boms") if x["product_id"] == p["FRAME"]["id"]][0]
+    r = erp.api("PATCH", "/api/v1/boms/" + b["id"], json={"production_days": 5}, headers={"If-Match": '"%d"' % b["version"]})
+    assert r.status_code == 200, r.text
+    assert get(erp, "orders", o["id"])["promised_on"] == day(14)
