@@ -36,6 +36,7 @@
 #include <string.h>
 
 #define DAY_MS 86400000LL
+#define DEPENDENT_MAX 1000000000000000LL   //  1e15
 
 typedef struct {
     planning_series_t s;
@@ -276,7 +277,9 @@ s_plan_item (db_t *db, s_plan_t *p, int i, int horizon, int64_t today)
         json_int (c, "scrap_percent", &scrap);
         if (k < 0 || p->items[k].level <= it->level)
             continue;
-        p->items[k].dependent += production_need (qty, per, scrap);
+        //  Capped far beyond any work order (PRODUCTION_MAX_QTY): no overflow.
+        int64_t more = production_need (qty, per, scrap), *d = &p->items[k].dependent;
+        *d = *d > DEPENDENT_MAX - more ? DEPENDENT_MAX : *d + more;
         if (!p->items[k].need_ms || order < p->items[k].need_ms)
             p->items[k].need_ms = order;
     }
