@@ -425,7 +425,18 @@ err_t promise_purchase_order (db_t *db, const actor_t *actor, cJSON *po, const c
 err_t promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old,
                               err_info_t *err);
 
-//  The lead time in days of product's supplier; -1 if none is known.
+//  The same for the product of a work order as saved, when its quantity,
+//  due date, warehouse, status or finished quantity changed (or it is new).
+err_t promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old,
+                          err_info_t *err);
+
+//  The same for the product of a bill of materials as saved, when its
+//  production time, components or activity changed (or it is new).
+err_t promise_bom_saved (db_t *db, const actor_t *actor, cJSON *bom, const cJSON *old,
+                         err_info_t *err);
+
+//  The production time in days of a made product, else the lead time of
+//  its supplier; -1 if none is known.
 int64_t promise_lead_days (db_t *db, const char *product_id);
 
 extern const resource_def_t erp_employees;

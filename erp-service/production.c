@@ -224,6 +224,7 @@ const resource_def_t erp_boms = {
     .write_roles = PRODUCTION_PLANNERS,
     .default_sort = "sku",
     .before_save = s_bom_before_save,
+    .after_save = promise_bom_saved,
     .decorate = s_bom_decorate,
 };
 
@@ -502,6 +503,7 @@ const resource_def_t erp_work_orders = {
     .read_roles = ROLES_ALL,
     .write_roles = PRODUCTION_PLANNERS,
     .before_save = s_wo_before_save,
+    .after_save = promise_work_order,
     .decorate = s_wo_decorate,
     .flags = R_NO_ARCHIVE,
 };

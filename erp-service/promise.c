@@ -5,24 +5,33 @@
 //  quantity not shipped nor reserved) take the supply in the order of need,
 //  earliest confirmed order first: what is available now (dated today),
 //  then each open purchase order line (ordered or partly received) by its
-//  expected date. A line's promise is the date of the supply that covers it
-//  cumulatively; beyond all known supply it is today plus the supplier's
-//  lead time, or unknown (null) without one. A line with everything
+//  expected date and each open work order (planned, released, started:
+//  what is left to finish) by its due date. A line's promise is the date of
+//  the supply that covers it cumulatively. Beyond all known supply a bought
+//  product comes today plus its supplier's lead time, or unknown (null)
+//  without one; a made product (an active bill of materials) its
+//  production time after the latest day one of its components can cover
+//  what the missing quantity takes of it (the same walk over the
+//  component's own supply, through three levels of sub-assemblies; other
+//  demand on the component is left aside). A line with everything
 //  reserved or shipped is promised today (or the earlier day it was
 //  promised). The order's promised_on is its latest line's (null when one
 //  is unknown). Promises are stored on order_lines and orders, recomputed
-//  when stock moves or is reserved, when a purchase order is saved, and
-//  when an order is confirmed or cancelled; an order whose promise changed
-//  publishes erp.order.promise_changed (the bridge carries it to the deal).
+//  when stock moves or is reserved, when a purchase order, a work order or
+//  a bill of materials is saved, and when an order is confirmed or
+//  cancelled, for the product
+//  and the made products that use it (three levels up); an order whose
+//  promise changed publishes erp.order.promise_changed (the bridge carries
+//  it to the deal).
 //
-//  The product's next free receipt (the first incoming purchase order
-//  quantity that open orders do not already take, over every warehouse)
+//  The product's next free receipt (the first incoming purchase or work
+//  order quantity that open orders do not already take, over every warehouse)
 //  is kept on the product (next_receipt_on, next_receipt_qty) and announced
 //  as erp.product.supply_changed, so that CRM's catalogue can tell a rep
 //  "from <date>" before a deal is won.
 //
-//  Work orders (production) are not a supply yet: docs/erp-api.md, "Planning".
 #include "erp.h"
+#include "production.h"
 #include "clock.h"
 #include "json.h"
 
@@ -87,10 +96,14 @@ s_day (int64_t ms, char *out)
     clock_format_date (ms, out, 11);
 }
 
-//  The supplier's lead time of product in days; -1 if none is known.
+//  The production time of a made product, else its supplier's lead time,
+//  in days; -1 if none is known.
 int64_t
 promise_lead_days (db_t *db, const char *product_id)
 {
+    int days = production_days (db, product_id);
+    if (days >= 0)
+        return days;
     return db_scalar_int (
         db,
         "SELECT s.lead_time_days FROM products p JOIN suppliers s ON s.id = p.supplier_id"
@@ -99,8 +112,9 @@ promise_lead_days (db_t *db, const char *product_id)
 }
 
 //  The supply of product at warehouse (NULL: every warehouse): available
-//  now, then open purchase order lines by expected date (an undated one:
-//  its order date plus the lead time, else today plus the lead time).
+//  now, then open purchase order lines and open work orders by expected
+//  (due) date (an undated line: its order date plus the lead time, else
+//  today plus the lead time).
 static err_t
 s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t lead,
           s_supplies_t *out, err_info_t *err)
@@ -123,15 +137,19 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
         out->items[0].qty = sqlite3_column_int64 (st, 0);
     sqlite3_reset (st);
     out->n = 1;
+    //  Open purchase order lines, then open work orders (due_on is always set).
     st = db_stmt (
         db, "SELECT po.expected_on, substr(po.ordered_at, 1, 10),"
             " json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)"
             " FROM purchase_orders po, json_each(po.lines) j"
             " WHERE po.status IN ('ordered', 'partly_received')"
             " AND (?2 IS NULL OR po.warehouse_id = ?2)"
-            " AND json_extract(j.value, '$.product_id') = ?1");
+            " AND json_extract(j.value, '$.product_id') = ?1"
+            " UNION ALL SELECT due_on, NULL, quantity - finished_quantity FROM work_orders"
+            " WHERE product_id = ?1 AND status IN " PRODUCTION_OPEN
+            " AND (?2 IS NULL OR warehouse_id = ?2)");
     if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read purchase orders");
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read incoming supply");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
     if (warehouse_id)
         sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
@@ -228,10 +246,77 @@ s_needs (db_t *db, const char *product_id, s_needs_t *out, err_info_t *err)
     return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
 }
 
-//  Walk supply with a cumulative need: the date of the bucket that covers
-//  it (into date), or today + lead, or "" unknown.
+#define BEYOND_DEPTH 3   //  levels of sub-assemblies a promise looks through
+
+static void s_cover (db_t *db, const char *product_id, const char *warehouse_id,
+                     const s_supplies_t *sup, int64_t need, int64_t lead, int depth, char *date);
+
+//  The day qty of product beyond its known supply can be there: a bought
+//  one today + lead ("" unknown without one); a made one its production
+//  time after the latest day one of its components covers what qty takes
+//  of it (by s_cover over the component's own supply, other demand on it
+//  left aside), to BEYOND_DEPTH levels (deeper: today + production time).
 static void
-s_cover (const s_supplies_t *sup, int64_t need, int64_t lead, char *date)
+s_beyond (db_t *db, const char *product_id, const char *warehouse_id, int64_t qty, int64_t lead,
+          int depth, char *date)
+{
+    int64_t now = clock_now_ms ();
+    int days = production_days (db, product_id);
+    sqlite3_stmt *st =
+        days >= 0 && depth < BEYOND_DEPTH
+            ? db_stmt (db, "SELECT components FROM boms WHERE product_id = ?1 AND active = 1"
+                           " AND archived = 0")
+            : NULL;
+    cJSON *components = NULL;
+    if (st) {
+        sqlite3_bind_text (st, 1, product_id, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (st) == SQLITE_ROW)
+            components = cJSON_Parse ((const char *) sqlite3_column_text (st, 0));
+        sqlite3_reset (st);
+    }
+    if (lead < 0) {
+        date[0] = '\0';
+        return;
+    }
+    s_day (now, date);
+    const cJSON *c;
+    s_supplies_t sup = { 0 };
+    err_info_t err;
+    cJSON_ArrayForEach (c, components)
+    {
+        const char *pid = json_str (c, "product_id");
+        int64_t per = 0, scrap = 0, clead = promise_lead_days (db, pid);
+        json_int (c, "quantity", &per);
+        json_int (c, "scrap_percent", &scrap);
+        char cdate[11];
+        if (qty > PRODUCTION_MAX_QTY
+            || s_supply (db, pid, warehouse_id, clead, &sup, &err) != ERR_OK)
+            cdate[0] = '\0';
+        else
+            s_cover (db, pid, warehouse_id, &sup, production_need (qty, per, scrap), clead,
+                     depth + 1, cdate);
+        if (!cdate[0]) {
+            date[0] = '\0';
+            break;
+        }
+        if (strcmp (cdate, date) > 0)
+            snprintf (date, 11, "%s", cdate);
+    }
+    free (sup.items);
+    cJSON_Delete (components);
+    int64_t ms;
+    if (components && date[0] && clock_parse_date (date, &ms))
+        s_day (ms + lead * DAY_MS, date);
+    else if (date[0])
+        s_day (now + lead * DAY_MS, date);
+}
+
+//  Walk supply with a cumulative need: the date of the bucket that covers
+//  it (into date), or the day what is beyond it can be there (s_beyond),
+//  or "" unknown.
+static void
+s_cover (db_t *db, const char *product_id, const char *warehouse_id, const s_supplies_t *sup,
+         int64_t need, int64_t lead, int depth, char *date)
 {
     int64_t have = 0;
     for (int i = 0; i < sup->n; i++) {
@@ -241,10 +326,7 @@ s_cover (const s_supplies_t *sup, int64_t need, int64_t lead, char *date)
             return;
         }
     }
-    if (lead >= 0)
-        s_day (clock_now_ms () + lead * DAY_MS, date);
-    else
-        date[0] = '\0';
+    s_beyond (db, product_id, warehouse_id, need - have, lead, depth, date);
 }
 
 //  Store a line's promise; true in *changed when it differs.
@@ -354,8 +436,61 @@ s_store_product (db_t *db, const actor_t *actor, const char *product_id, int64_t
     return rc;
 }
 
+static err_t s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth,
+                        err_info_t *err);
+
+//  s_promise at depth for each product id that sql (?1 bound to key)
+//  selects.
+static err_t
+s_promise_each (db_t *db, const actor_t *actor, const char *sql, const char *key, int depth,
+                err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
+    //  Collect first: each product runs statements of its own.
+    char (*ids)[ID_LEN] = NULL;
+    int n = 0, cap = 0;
+    err_t rc = ERR_OK;
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
+        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
+            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
+        else
+            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+    }
+    sqlite3_reset (st);
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        rc = s_promise (db, actor, ids[i], depth, err);
+    free (ids);
+    return rc;
+}
+
+//  The promises of the made products whose active bill uses product: what
+//  is beyond their supply waits for it (s_beyond), to BEYOND_DEPTH levels.
+static err_t
+s_parents (db_t *db, const actor_t *actor, const char *product_id, int depth, err_info_t *err)
+{
+    if (depth >= BEYOND_DEPTH)
+        return ERR_OK;
+    return s_promise_each (db, actor,
+                           "SELECT DISTINCT b.product_id FROM boms b, json_each(b.components) c"
+                           " WHERE b.active = 1 AND b.archived = 0"
+                           " AND json_extract(c.value, '$.product_id') = ?1 ORDER BY 1",
+                           product_id, depth + 1, err);
+}
+
 err_t
 promise_product (db_t *db, const actor_t *actor, const char *product_id, err_info_t *err)
+{
+    return s_promise (db, actor, product_id, 0, err);
+}
+
+//  promise_product for product, depth levels below the product whose
+//  supply changed (its next free receipt is kept at depth 0 only: it does
+//  not depend on components).
+static err_t
+s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth, err_info_t *err)
 {
     if (!product_id)
         return ERR_OK;
@@ -392,7 +527,7 @@ promise_product (db_t *db, const actor_t *actor, const char *product_id, err_inf
                 snprintf (date, sizeof date, "%s", n->stored);
             else if (open) {
                 need += n->shortfall;
-                s_cover (&sup, need, lead, date);
+                s_cover (db, product_id, wh[0] ? wh : NULL, &sup, need, lead, 0, date);
             }
             else
                 snprintf (date, sizeof date, "%s",
@@ -410,8 +545,10 @@ promise_product (db_t *db, const actor_t *actor, const char *product_id, err_inf
     }
     for (int j = 0; rc == ERR_OK && j < nchanged; j++)
         rc = s_store_order (db, actor, changed[j], true, err);
-    if (rc == ERR_OK)
+    if (rc == ERR_OK && depth == 0)
         rc = s_store_product (db, actor, product_id, lead, err);
+    if (rc == ERR_OK)
+        rc = s_parents (db, actor, product_id, depth, err);
     free (done);
     free (changed);
     free (needs.items);
@@ -529,23 +666,40 @@ promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const c
         || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"),
                           cJSON_GetObjectItem (old, "lead_time_days"), true))
         return ERR_OK;
-    sqlite3_stmt *st = db_stmt (db, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
-    //  Collect first: each product runs statements of its own.
-    char (*ids)[ID_LEN] = NULL;
-    int n = 0, cap = 0;
-    err_t rc = ERR_OK;
-    sqlite3_bind_text (st, 1, json_str (supplier, "id"), -1, SQLITE_TRANSIENT);
-    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
-        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
-            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
-        else
-            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    }
-    sqlite3_reset (st);
-    for (int i = 0; i < n && rc == ERR_OK; i++)
-        rc = promise_product (db, actor, ids[i], err);
-    free (ids);
-    return rc;
+    return s_promise_each (db, actor, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id",
+                           json_str (supplier, "id"), 0, err);
+}
+
+//  Whether rec is new or one of keys differs from old.
+static bool
+s_changed (const cJSON *rec, const cJSON *old, const char *const *keys)
+{
+    bool changed = !old;
+    for (int i = 0; keys[i] && !changed; i++)
+        changed = !cJSON_Compare (cJSON_GetObjectItem (rec, keys[i]),
+                                  cJSON_GetObjectItem (old, keys[i]), true);
+    return changed;
+}
+
+//  After a work order is saved: its product, when what it will make or
+//  when changed (created, quantity, due date, status, finished quantity).
+err_t
+promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old, err_info_t *err)
+{
+    static const char *const keys[] = { "quantity",          "due_on",       "status",
+                                        "finished_quantity", "warehouse_id", NULL };
+    return s_changed (wo, old, keys) ? promise_product (db, actor, json_str (wo, "product_id"), err)
+                                     : ERR_OK;
+}
+
+//  After a bill of materials is saved: its product, when its production
+//  time, components or whether it is active changed (or it is new).
+err_t
+promise_bom_saved (db_t *db, const actor_t *actor, cJSON *bom, const cJSON *old, err_info_t *err)
+{
+    static const char *const keys[] = { "production_days", "components", "active", "archived",
+                                        NULL };
+    return s_changed (bom, old, keys)
+               ? promise_product (db, actor, json_str (bom, "product_id"), err)
+               : ERR_OK;
 }

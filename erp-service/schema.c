@@ -278,6 +278,10 @@ static const char s_planning1[] =
     "  purchase_order_ids TEXT NOT NULL DEFAULT '[]', notes TEXT, products_planned INTEGER);"
     "CREATE INDEX planning_runs_created ON planning_runs (created_at, id);";
 
+//  Planning runs plan work orders too (material requirements planning).
+static const char s_mrp1[] =
+    "ALTER TABLE planning_runs ADD COLUMN work_order_ids TEXT NOT NULL DEFAULT '[]';";
+
 //  erp.db's migrations by name, in the order they were added (common/db.h);
 //  a new one goes at the end, under a new name.
 const db_migration_t erp_migrations[] = {
@@ -297,5 +301,6 @@ const db_migration_t erp_migrations[] = {
     //  Product groups (issue 11): the unit of CRM's BCG matrix.
     { "erp.product_group", "ALTER TABLE products ADD COLUMN product_group TEXT;"
                            "CREATE INDEX products_group ON products (product_group);" },
+    { "erp.mrp.1", s_mrp1 },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

@@ -1,6 +1,7 @@
 // Planning: the demand forecast of every product with its error on past
 // data and its XYZ class, one product's history against its forecast, and
-// planning runs whose suggestions become draft purchase orders in one step
+// planning runs (MRP through the bills of materials) whose suggestions
+// become draft purchase orders and planned work orders in one step
 // (docs/erp-api.md, "Planning").
 
 import { api } from '/common/api.js';
@@ -125,6 +126,25 @@ function runsView(ctx) {
     list.el);
 }
 
+function madeCounts(r) {
+  return { pos: r.purchase_order_ids.length, wos: (r.work_order_ids || []).length };
+}
+
+// Make (a work order, with its production time) or buy (from its supplier).
+function kindCell(l, supName) {
+  if (l.kind === 'work_order') {
+    return h('span', null, badge(t('planning.make'), 'info'), h('br'), h('span', { class: 'muted' }, t('planning.production_days', { n: l.production_days })));
+  }
+  if (l.kind === 'purchase_order') return h('span', null, badge(t('planning.buy')), h('br'), supName(l.supplier_id));
+  return badge(t('planning.no_supplier'), 'warn');
+}
+
+function orderCell(l) {
+  if (l.purchase_order_id) return h('a', { href: '#/purchase-orders/' + l.purchase_order_id }, t('planning.open_po'));
+  if (l.work_order_id) return h('a', { href: '#/production?view=work_orders&status=planned' }, t('planning.open_wo'));
+  return '';
+}
+
 async function runPage(root, ctx) {
   const sups = await suppliers();
   const supName = (id) => (sups.find((s) => s.id === id) || {}).name || '';
@@ -133,13 +153,13 @@ async function runPage(root, ctx) {
   async function apply() {
     try {
       runRec = await api.post('/planning/runs/' + encodeURIComponent(runRec.id) + '/apply', {}, { ifMatch: runRec.version });
-      toast(t('planning.applied_toast', { n: runRec.purchase_order_ids.length }));
+      toast(t('planning.applied_toast', madeCounts(runRec)));
       draw();
     } catch (e) { toast(e.message, 'error'); }
   }
   function draw() {
     const r = runRec;
-    const canApply = buyer && r.status === 'proposed' && r.lines.some((l) => l.kind === 'purchase_order');
+    const canApply = buyer && r.status === 'proposed' && r.lines.some((l) => l.kind === 'purchase_order' || l.kind === 'work_order');
     mount(root,
       h('p', null, h('a', { href: '#/planning' }, t('planning.back'))),
       pageHead(t('planning.run_title', { number: r.number }),
@@ -151,24 +171,24 @@ async function runPage(root, ctx) {
         [t('planning.horizon'), months(r.horizon_months)],
         [t('planning.history'), months(r.history_months)],
         [t('planning.applied_at'), r.applied_at ? dateTime(r.applied_at) : ''],
-      ]),
+        r.status === 'applied' ? [t('planning.made'), t('planning.made_counts', madeCounts(r))] : null,
+      ].filter(Boolean)),
       table({
         caption: t('planning.suggestions'),
         columns: [
           { key: 'sku', label: t('planning.sku'), cls: 'nowrap', render: (l) => h('a', { href: '#/stock/' + l.product_id }, l.sku) },
-          { key: 'class', label: t('planning.class'), render: (l) => classBadge(l.class) },
           { key: 'forecast', label: t('planning.forecast'), num: true, render: (l) => num(l.forecast) },
           { key: 'open', label: t('planning.open_orders'), num: true, render: (l) => num(l.open_orders) },
           { key: 'safety', label: t('planning.safety_stock'), num: true, render: (l) => num(l.safety_stock) },
+          { key: 'dependent', label: t('planning.dependent'), num: true, render: (l) => num((l.dependent_demand || 0) + (l.component_demand || 0)) },
           { key: 'on_hand', label: t('planning.on_hand'), num: true, render: (l) => num(l.on_hand) },
-          { key: 'on_order', label: t('planning.on_order'), num: true, render: (l) => num(l.on_order) },
+          { key: 'incoming', label: t('planning.incoming'), num: true, render: (l) => num(l.on_order + (l.in_production || 0)) },
           { key: 'net', label: t('planning.net'), num: true, render: (l) => num(l.net_requirement) },
           { key: 'qty', label: t('planning.quantity'), num: true, render: (l) => h('strong', null, num(l.quantity)) },
-          { key: 'kind', label: t('planning.kind'), render: (l) => (l.kind === 'purchase_order'
-            ? supName(l.supplier_id) : badge(t('planning.no_supplier'), 'warn')) },
-          { key: 'expected', label: t('planning.expected_on'), render: (l) => (l.expected_on ? date(l.expected_on) : '–') },
-          { key: 'po', label: t('planning.purchase_order'), render: (l) => (l.purchase_order_id
-            ? h('a', { href: '#/purchase-orders/' + l.purchase_order_id }, t('planning.open_po')) : '') },
+          { key: 'kind', label: t('planning.kind'), render: (l) => kindCell(l, supName) },
+          { key: 'dates', label: t('planning.dates'), cls: 'nowrap', render: (l) => h('span', null, date(l.order_on), h('br'),
+            h('span', { class: 'muted' }, l.expected_on ? date(l.expected_on) : '–')) },
+          { key: 'order', label: t('planning.purchase_order'), render: orderCell },
         ],
         rows: r.lines,
         rowClass: (l) => (l.kind === 'none' ? 'row-warn' : null),

@@ -1,8 +1,10 @@
 // Planning as an ops manager and a buyer use it: the forecast page shows
 // each product's forecast, its error and its class (a steady product X
 // with no error, an erratic one Z), one product's history against its
-// forecast; the ops manager runs planning, the buyer turns the run's
-// suggestions into draft purchase orders with one button; an order's page
+// forecast; the ops manager runs planning (a shelf made of bolts is a
+// "make" suggestion, its bolts dependent demand), the buyer turns the run's
+// suggestions into draft purchase orders and a planned work order with one
+// button; an order's page
 // shows the promised date of a short line; the page in Persian.
 // Screenshots: erp-planning-forecast, erp-planning-run, erp-planning-applied,
 // erp-order-promised, erp-planning-fa.
@@ -64,6 +66,8 @@ before(async () => {
   const bolt = await erp.post('/products', { sku: 'BOLT-M8', name: 'Bolt M8', list_price_minor: 40, supplier_id: acme.id, reorder_qty: 100 });
   await erp.post('/products', { sku: 'LAMP-ARC', name: 'Arc floor lamp', list_price_minor: 24900, supplier_id: nord.id });
   await erp.post('/products', { sku: 'TABLE-OAK', name: 'Oak table', list_price_minor: 89000 });
+  const shelf = await erp.post('/products', { sku: 'SHELF-PINE', name: 'Pine shelf', list_price_minor: 5900 });
+  await erp.post('/boms', { product_id: shelf.id, production_days: 3, components: [{ product_id: bolt.id, quantity: 8 }] });
   await history(erp, c, 'BOLT-M8', [120, 120, 120, 120, 120, 120, 120, 120, 120, 120, 120, 120]);
   await history(erp, c, 'LAMP-ARC', [0, 2, 0, 0, 9, 0, 1, 0, 0, 14, 0, 3]);
   await history(erp, c, 'TABLE-OAK', [2, 3, 2, 4, 3, 2, 3, 3, 2, 4, 3, 2]);
@@ -74,6 +78,8 @@ before(async () => {
   await erp.post(`/purchase_orders/${po.id}/order`, {});
   shortOrder = await erp.post('/orders', { customer_id: c.id, lines: [{ sku: 'BOLT-M8', quantity: 80 }] });
   shortOrder = await erp.post(`/orders/${shortOrder.id}/confirm`, {});
+  const shelves = await erp.post('/orders', { customer_id: c.id, lines: [{ sku: 'SHELF-PINE', quantity: 5 }] });
+  await erp.post(`/orders/${shelves.id}/confirm`, {});
 });
 
 after(async () => {
@@ -110,23 +116,37 @@ test('an ops manager runs planning and a buyer creates the purchase orders', asy
   const boltRow = page.getByRole('row', { name: /BOLT-M8/ }).first();
   await boltRow.waitFor();
   await page.getByRole('row', { name: /TABLE-OAK/ }).first().getByText('No supplier').waitFor();
+  const shelfRow = page.getByRole('row', { name: /SHELF-PINE/ }).first();
+  await shelfRow.getByText('Make', { exact: true }).waitFor();
+  assert.match(await shelfRow.innerText(), /production 3 days/);
+  assert.match(await boltRow.innerText(), /Buy/);
   await settled(page);
   await screenshot(page, 'erp-planning-run', { fullPage: true });
   const runId = page.url().split('/').pop();
   const run = await sys.erp.get(`/planning/runs/${runId}`);
   const line = run.lines.find((l) => l.sku === 'BOLT-M8');
   // the line's terms add up to its net requirement, and the page shows them
-  assert.equal(line.net_requirement, line.forecast + line.open_orders + line.safety_stock - line.on_hand - line.on_order);
+  assert.equal(line.net_requirement, line.forecast + line.open_orders + line.safety_stock + line.component_demand
+    + line.dependent_demand - line.on_hand - line.on_order - line.in_production);
+  // 5 shelves of 8 bolts each: the bolts' demand for production, shown on its row
+  assert.equal(line.dependent_demand, 40);
+  assert.match(await boltRow.innerText(), /\b40\b/);
+  const shelfLine = run.lines.find((l) => l.sku === 'SHELF-PINE');
+  assert.deepEqual([shelfLine.kind, shelfLine.quantity, shelfLine.order_on, shelfLine.expected_on],
+    ['work_order', 5, day(21), day(24)]);
 
   const buyer = await newPage(t, browser);
   await signIn(buyer, sys.erp, petr, { path: `/#/planning/${runId}` });
-  await buyer.getByRole('button', { name: 'Create purchase orders' }).click();
-  await buyer.getByText(/Draft purchase orders made: \d/).waitFor();
+  await buyer.getByRole('button', { name: 'Create purchase and work orders' }).click();
+  await buyer.getByText(/Made: draft purchase orders \d+, planned work orders 1\./).waitFor();
   await buyer.getByRole('link', { name: 'Open' }).first().waitFor();
+  await buyer.getByRole('row', { name: /SHELF-PINE/ }).first().getByRole('link', { name: 'Work orders' }).waitFor();
   const done = await sys.erp.get(`/planning/runs/${runId}`);
   assert.equal(done.status, 'applied');
   assert.ok(done.purchase_order_ids.length >= 1);
-  assert.equal(await buyer.getByRole('button', { name: 'Create purchase orders' }).count(), 0);
+  assert.equal(done.work_order_ids.length, 1);
+  await buyer.getByText(`purchase orders ${done.purchase_order_ids.length}, work orders 1`).waitFor();
+  assert.equal(await buyer.getByRole('button', { name: 'Create purchase and work orders' }).count(), 0);
   await settled(buyer);
   await checkA11y(buyer);
   await screenshot(buyer, 'erp-planning-applied', { fullPage: true });
