@@ -8,7 +8,7 @@ build_pkgs=(build-essential pkg-config libzmq3-dev libsqlite3-dev libcjson-dev
 # docker-compose: tests/blackbox/test_compose.py validates docker-compose.yml
 # with `docker-compose config` (no Docker daemon needed for that).
 test_pkgs=(python3 python3-pytest python3-requests python3-zmq python3-yaml python3-jsonschema sqlite3 curl
-           docker-compose python3-aiosmtpd)
+           docker-compose python3-aiosmtpd openssl)
 bench_pkgs=(wrk nginx-light)
 # make fuzz: clang and the libFuzzer/sanitizer runtimes (only a Recommends
 # of clang, so --no-install-recommends would leave them out).
@@ -23,7 +23,9 @@ esac
 
 # The browser tests (tests/browser) drive Debian's Chromium with
 # playwright-core from npm; nothing is downloaded by Playwright itself.
-want+=(chromium)
+# A Chinese font (1.6 MB), so that the pages and printed quotations in
+# Chinese show their script in the screenshots rather than empty boxes.
+want+=(chromium fonts-wqy-microhei)
 
 missing=()
 for p in "${want[@]}"; do
