@@ -373,8 +373,15 @@ extern const resource_def_t erp_work_orders;
 err_t production_setup (service_t *svc, err_info_t *err);
 
 //  The production time in days of a made product (its active bill of
-//  materials), -1 if the product is not made here.
+//  materials), -1 if the product is not made here (bills.c).
 int production_days (db_t *db, const char *product_id);
+
+#define PRODUCTION_MAX_QTY 1000000000LL   //  a work order's quantity
+#define PRODUCTION_MAX_PER 1000000        //  a component's quantity per unit
+
+//  The quantity of a component that quantity units take: per_unit each,
+//  plus scrap_percent, rounded up (bills.c).
+int64_t production_need (int64_t quantity, int64_t per_unit, int64_t scrap_percent);
 
 //  What open work orders of product (planned, released, started) will
 //  still produce in warehouse (NULL: every warehouse).

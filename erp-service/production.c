@@ -78,14 +78,6 @@ static const field_def_t s_bom_fields[] = {
     { NULL }
 };
 
-int64_t
-production_need (int64_t quantity, int64_t per_unit, int64_t scrap_percent)
-{
-    //  quantity <= 1e9, per unit <= 1e6, 100 + scrap <= 200: no overflow.
-    int64_t n = quantity * per_unit * (100 + scrap_percent);
-    return n / 100 + (n % 100 != 0);
-}
-
 //  Whether product (an id) contains target through the active bills of
 //  materials, to the depth PRODUCTION_MAX_DEPTH; seen collects the
 //  products already looked through (at most PRODUCTION_MAX_SEEN).
@@ -354,15 +346,6 @@ production_sku (db_t *db, const char *product_id, char *sku, size_t size)
         snprintf (sku, size, "%s", (const char *) sqlite3_column_text (st, 0));
     sqlite3_reset (st);
     return found;
-}
-
-int
-production_days (db_t *db, const char *product_id)
-{
-    return (int) db_scalar_int (db,
-                                "SELECT production_days FROM boms WHERE product_id = ?1"
-                                " AND active = 1 AND archived = 0",
-                                product_id, -1);
 }
 
 int64_t

@@ -7,8 +7,6 @@
 #include "erp.h"
 #include "json.h"
 
-#define PRODUCTION_MAX_QTY 1000000000LL   //  a work order's quantity
-#define PRODUCTION_MAX_PER 1000000        //  a component's quantity per unit
 #define PRODUCTION_MAX_COMPONENTS 100
 #define PRODUCTION_MAX_DEPTH 32             //  levels of sub-assemblies looked through
 #define PRODUCTION_MAX_SEEN 512             //  products looked through for a cycle
@@ -21,10 +19,6 @@
 #define PRODUCTION_WORKERS (ROLE_WAREHOUSE | ROLES_LEAD)
 //  Who sees costs (not the warehouse, which sees no prices).
 #define PRODUCTION_COST_READERS (ROLE_PURCHASING | ROLE_ACCOUNTANT | ROLES_LEAD)
-
-//  The quantity of a component that quantity units take: per_unit each,
-//  plus scrap_percent, rounded up.
-int64_t production_need (int64_t quantity, int64_t per_unit, int64_t scrap_percent);
 
 //  The sku of an active product into sku; false if there is none.
 bool production_sku (db_t *db, const char *product_id, char *sku, size_t size);

@@ -31,7 +31,6 @@
 //  "from <date>" before a deal is won.
 //
 #include "erp.h"
-#include "production.h"
 #include "clock.h"
 #include "json.h"
 
