@@ -31,10 +31,19 @@ export default async function render(root, ctx) {
     try { const s = await api.get('/settings'); currency = s.default_currency || 'EUR'; } catch { currency = 'EUR'; }
   }
   const state = { currency, from: ctx.query.get('from') || '', to: ctx.query.get('to') || '', months: 12,
-    segment_id: ctx.query.get('segment_id') || '', bcgBy: ctx.query.get('bcg') === 'product' ? 'product' : 'group' };
+    segment_id: ctx.query.get('segment_id') || '', owner_id: ctx.query.get('owner_id') || '', bcgBy: ctx.query.get('bcg') === 'product' ? 'product' : 'group' };
   const segment = h('select', { id: 'an-segment' }, h('option', { value: '' }, t('analytics.all_customers')),
     state.segment_id ? h('option', { value: state.segment_id, selected: true }, '…') : null);
   fillSegmentPicker(segment, state.segment_id);
+  // Whose customers and deals: everyone's, the viewer's own ("me"), or one
+  // rep's; every analysis takes owner_id.
+  const owner = h('select', { id: 'an-owner' }, h('option', { value: '' }, t('analytics.everyone')),
+    h('option', { value: 'me', selected: state.owner_id === 'me' }, t('analytics.mine')));
+  api.get('/directory').then((x) => {
+    for (const u of (x.items || []).filter((u) => u.active !== false)) {
+      owner.append(h('option', { value: u.id, selected: u.id === state.owner_id }, u.name));
+    }
+  }).catch(() => {});
   const currencies = CURRENCIES.includes(currency) ? CURRENCIES : [currency, ...CURRENCIES];
   const cur = h('select', { id: 'an-currency' }, currencies.map((c) => h('option', { value: c, selected: c === currency }, c)));
   const from = h('input', { type: 'date', id: 'an-from', value: state.from });
@@ -68,19 +77,23 @@ export default async function render(root, ctx) {
       h('div', { class: 'field' }, h('label', { for: 'an-from' }, t('analytics.from')), from),
       h('div', { class: 'field' }, h('label', { for: 'an-to' }, t('analytics.to')), to),
       h('div', { class: 'field' }, h('label', { for: 'an-segment' }, t('analytics.segment')), segment),
+      h('div', { class: 'field' }, h('label', { for: 'an-owner' }, t('common.owner')), owner),
       button(t('analytics.apply'), null, { type: 'submit', kind: 'primary' })),
     h('div', { class: 'stack' }, sections.funnel, sections.abc, sections.managers, sections.campaigns, sections.sources, sections.lost, sections.bcg)));
 
   cur.addEventListener('change', () => loadAll());
   segment.addEventListener('change', () => loadAll());
+  owner.addEventListener('change', () => loadAll());
   months.addEventListener('change', () => loadAbc());
 
-  const range = () => ({ currency: state.currency, from: state.from || null, to: state.to || null, segment_id: state.segment_id || null });
+  const who = () => ({ segment_id: state.segment_id || null, owner_id: state.owner_id || null });
+  const range = () => ({ currency: state.currency, from: state.from || null, to: state.to || null, ...who() });
   function loadAll() {
     state.currency = cur.value;
     state.from = from.value;
     state.to = to.value;
     state.segment_id = segment.value;
+    state.owner_id = owner.value;
     return Promise.all([loadFunnel(), loadAbc(), loadManagers(), loadCampaigns(), loadSources(), loadLost(), loadBcg()]);
   }
 
@@ -136,7 +149,7 @@ export default async function render(root, ctx) {
   function loadAbc() {
     const extra = h('div', { class: 'toolbar' }, h('div', { class: 'field' }, h('label', { for: 'an-months' }, t('analytics.period')), months));
     return section(sections.abc, 'an-abc', t('analytics.abc_xyz'), async () => {
-      const r = await api.get('/analytics/abc-xyz', { currency: state.currency, months: months.value, segment_id: state.segment_id || null });
+      const r = await api.get('/analytics/abc-xyz', { currency: state.currency, months: months.value, ...who() });
       const m = r.matrix || {};
       const data = ['A', 'B', 'C'].map((a) => ({ label: t('analytics.class_' + a), parts: ['X', 'Y', 'Z'].map((x) => ({ name: t('analytics.class_' + x), value: m[a + x] || 0 })) }));
       const matrix = h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
@@ -190,7 +203,7 @@ export default async function render(root, ctx) {
 
   function loadCampaigns() {
     return section(sections.campaigns, 'an-campaigns', t('analytics.campaigns'), async () => {
-      const r = await api.get('/analytics/campaigns', { segment_id: state.segment_id || null });
+      const r = await api.get('/analytics/campaigns', who());
       const items = r.items || [];
       if (!items.length) return h('p', { class: 'empty' }, t('analytics.no_campaigns'));
       const inCur = items.filter((c) => c.currency === state.currency);

@@ -16,12 +16,14 @@ import { signIn, startSystem, stopAll } from './lib/system.mjs';
 let sys;
 let browser;
 let mia;    // sales manager
+let ned;    // a rep with no deals
 
 before(async () => {
   sys = await startSystem({ only: ['crm'] });
   browser = await launch();
   const { crm } = sys;
   mia = await crm.addUser('mia', 'sales_manager');
+  ned = await crm.addUser('ned', 'sales_rep');
   const fair = await crm.post('/campaigns', { name: 'Spring fair', channel: 'event', cost_minor: 50000, currency: 'EUR' });
   const make = (name, tags, extra = {}) => crm.post('/customers', { name, tags, status: 'customer', owner_id: mia.id, ...extra });
   const acme = await make('Acme Trading', ['vip'], { campaign_id: fair.id });
@@ -106,6 +108,14 @@ test('a manager builds a segment with a preview, saves it and uses it as a filte
   await wonRow().waitFor();
   assert.match(await wonRow().textContent(), /^Won\s*3/);
   await page.getByLabel('Customers', { exact: true }).selectOption({ label: 'Big VIP buyers (2)' });
+  await page.waitForFunction(() => /^Won\s*2/.test(([...document.querySelectorAll('table tr')].find((r) => r.textContent.startsWith('Won')) || {}).textContent || ''));
+  // Whose deals: one rep's (ned has none), then the viewer's own.
+  const asked = page.waitForRequest((r) => r.url().includes('/analytics/funnel') && r.url().includes(`owner_id=${ned.id}`)
+    && r.url().includes('segment_id='));
+  await page.getByLabel('Owner').selectOption({ label: 'ned' });
+  await asked;
+  await page.waitForFunction(() => !/^Won\s*2/.test(([...document.querySelectorAll('table tr')].find((r) => r.textContent.startsWith('Won')) || {}).textContent || ''));
+  await page.getByLabel('Owner').selectOption('me');
   await page.waitForFunction(() => /^Won\s*2/.test(([...document.querySelectorAll('table tr')].find((r) => r.textContent.startsWith('Won')) || {}).textContent || ''));
   await settled(page);
   await screenshot(page, 'crm-segment-analytics');
