@@ -315,6 +315,29 @@ test('the export takes the customer list\'s filters along', async (t) => {
   assert.ok(!csv.includes('Acme Trading'));
   await page.getByText(`Customers exported: ${lines.length - 1}.`).waitFor();
 
+  // Every filter of the list goes along, a tag too, named on the export page.
+  await page.goto(`${sys.crm.url}/#/customers`);
+  await page.getByLabel('Tags', { exact: true }).fill('prague');
+  await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor({ state: 'detached' });
+  await page.getByRole('main').getByRole('link', { name: 'Import / export' }).click();
+  await page.getByRole('heading', { name: 'Export customers to CSV' }).waitFor();
+  assert.match(page.url(), /#\/import\?tags=prague$/);
+  await page.locator('dt', { hasText: /^Tags$/ }).waitFor();
+  await page.locator('dd', { hasText: /^prague$/ }).waitFor();
+  await settled(page);
+  await screenshot(page, 'crm-export-filtered', { only: 'desktop' });
+  const [tagged] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export these customers' }).click(),
+  ]);
+  const got = [];
+  for await (const c of await tagged.createReadStream()) got.push(c);
+  const tagCsv = Buffer.concat(got).toString('utf8');
+  assert.ok(tagCsv.includes('Acme Trading') && !tagCsv.includes('Acorn Bakery'), tagCsv);
+  await page.getByRole('link', { name: 'Change the filters in the customer list' }).click();
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  assert.equal(await page.getByLabel('Tags', { exact: true }).inputValue(), 'prague');
+
   // Without filters the service's own export: every customer of the rep.
   await page.goto(`${sys.crm.url}/#/import`);
   const [all] = await Promise.all([
