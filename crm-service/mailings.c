@@ -523,7 +523,8 @@ s_unsubscribe_post (http_req_t *req)
 //  --- the recipients, one by one ---
 
 static const char s_recipients_sql[] =
-    "SELECT c.name, r.id, r.customer_id, r.address, r.status, r.reply_code, r.error, q.sent_at, r.updated_at"
+    "SELECT c.name, r.id, r.customer_id, r.address, r.status, COALESCE(r.reply_code, q.reply_code),"
+    " COALESCE(r.error, q.last_error), q.sent_at, r.updated_at"
     " FROM mailing_recipients r JOIN customers c ON c.id = r.customer_id"
     " LEFT JOIN mail_queue q ON q.kind = 'mailing' AND q.ref = r.id"
     " WHERE r.mailing_id = ?1 AND (?2 IS NULL OR r.status = ?2)"
@@ -541,7 +542,8 @@ s_add_text (cJSON *item, const char *key, sqlite3_stmt *st, int col)
 
 //  GET /api/v1/mailings/{id}/recipients[?status=…&limit=…&cursor=…]: who
 //  the mailing went to, by customer name, each with what became of it and
-//  the server's (or gateway's) answer.
+//  the server's (or gateway's) answer; one still pending shows the answer
+//  to its last attempt (a 5xx, say), which the mail queue keeps.
 static void
 s_recipients (http_req_t *req)
 {

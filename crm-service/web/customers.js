@@ -7,7 +7,7 @@ import { t, tEnum } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, badge, table, form, errorBox, loading, conflictNotice,
   toast, debounce, details, card } from '/common/ui.js';
-import { loadLeadSources } from './campaigns.js';
+import { leadSourceLabel, loadLeadSources } from './campaigns.js';
 
 const KINDS = ['company', 'person'];
 const STATUSES = ['lead', 'prospect', 'customer', 'inactive'];
@@ -174,6 +174,7 @@ async function renderList(root, ctx) {
         { key: 'kind', label: t('customers.col_kind'), render: (r) => tEnum('customers.kind', r.kind) },
         { key: 'status', label: t('customers.col_status'), render: (r) => statusBadge(r.status) },
         { key: 'segment', label: t('customers.col_segment') },
+        { key: 'lead_source', label: t('customers.f_lead_source'), render: (r) => (r.lead_source ? leadSourceLabel(r.lead_source) : '') },
         { key: 'contact', label: t('customers.col_contact'), render: (r) => h('span', null,
           r.email ? h('a', { href: `mailto:${r.email}` }, r.email) : null, r.email && r.phone ? h('br') : null,
           r.phone ? h('a', { href: `tel:${r.phone.replace(/\s/g, '')}`, class: 'nowrap', dir: 'ltr' }, r.phone) : null) },

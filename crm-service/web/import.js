@@ -8,8 +8,8 @@ import { t, tEnum } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import { h, mount, clear, pageHead, button, link, kpi, card, table, progress, errorBox, details, toast } from '/common/ui.js';
 import { leadSourceLabel, loadLeadSources } from './campaigns.js';
+import { FILTERS } from './customers.js';
 
-const FILTERS = ['q', 'kind', 'status', 'segment_id', 'segment', 'lead_source', 'owner_id', 'credit_hold', 'archived'];
 const MAX_BYTES = 64 * 1024 * 1024;
 
 export default async function render(root, ctx) {
@@ -119,7 +119,7 @@ function showReport(el, report, name) {
 
 function filterPairs(filters, user, segment) {
   const label = {
-    q: t('import.f_q'), kind: t('import.f_kind'), status: t('import.f_status'), segment: t('import.f_segment'),
+    q: t('import.f_q'), kind: t('import.f_kind'), status: t('import.f_status'), segment: t('import.f_segment'), tags: t('import.f_tags'),
     segment_id: t('import.f_saved_segment'), lead_source: t('import.f_lead_source'),
     owner_id: t('import.f_owner'), credit_hold: t('import.f_credit_hold'), archived: t('import.f_archived'),
   };

@@ -17,11 +17,13 @@ from test_crm_mail_reminders import wait_until
 
 class Gateway:
     """Answers 200 {"id": …}, or 400 for numbers in refuse, or 503 for
-    numbers in flaky until it has refused them `flaky_times` times."""
+    numbers in flaky until it has refused them `flaky_times` times, or for
+    a number in answers its (code, content type, body)."""
 
-    def __init__(self, refuse=(), flaky=(), flaky_times=1):
+    def __init__(self, refuse=(), flaky=(), flaky_times=1, answers=None):
         self.got = []
         self.refuse, self.flaky, self.flaky_times = set(refuse), set(flaky), flaky_times
+        self.answers = answers or {}
         self.tries = {}
         gw = self
 
@@ -33,16 +35,19 @@ class Gateway:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 to = body["to"]
                 gw.tries[to] = gw.tries.get(to, 0) + 1
-                if to in gw.refuse:
+                kind = "application/json"
+                if to in gw.answers:
+                    code, kind, answer = gw.answers[to]
+                elif to in gw.refuse:
                     code, answer = 400, {"error": "invalid destination"}
                 elif to in gw.flaky and gw.tries[to] <= gw.flaky_times:
                     code, answer = 503, {"error": "try later"}
                 else:
                     code, answer = 200, {"id": "m%d" % len(gw.got)}
                     gw.got.append((self.headers.get("Authorization"), body))
-                data = json.dumps(answer).encode()
+                data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
                 self.send_response(code)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -152,3 +157,43 @@ def test_sms_options_and_mailings_are_checked(start_service, tmp_path):
     assert r.status_code == 400 and r.json()["error"]["field"] == "channel"
     r = crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={})
     assert r.status_code == 422 and "SMS gateway" in r.json()["error"]["message"]
+
+
+def test_the_recipients_route_shows_what_the_gateway_answered(start_service, tmp_path):
+    """A refusal (4xx, JSON or plain text) is final: failed, with the code and
+    the gateway's words; a 5xx waits for another attempt: pending, but the
+    last answer is shown already, so that nobody wonders why it waits."""
+    gw = Gateway(answers={
+        "+420600000011": (400, "application/json", {"error": {"code": "E21", "message": "number not in service"}}),
+        "+420600000012": (422, "text/plain; charset=utf-8", "Text too long for this operator"),
+        "+420600000013": (503, "text/plain", "Gateway overloaded, retry later"),
+    })
+    try:
+        crm = crm_with_sms(start_service, gw, tmp_path)
+        for name, n in (("Alfa", 1), ("Beta", 11), ("Gama", 12), ("Delta", 13)):
+            customer(crm, name=name, phone="+4206000000%02d" % n, tags=["fair"])
+        m = crm.api("POST", "/api/v1/mailings", json={"name": "Fair", "channel": "sms", "to_tag": "fair",
+                                                       "body": "Hello {{name}}"}).json()
+        assert crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={}).status_code == 200
+        rcpts = lambda: {x["customer_name"]: x for x in
+                         crm.api("GET", "/api/v1/mailings/%s/recipients" % m["id"]).json()["items"]}
+        assert wait_until(lambda: rcpts()["Delta"]["reply_code"] == 503)
+        assert wait_until(lambda: rcpts()["Gama"]["status"] != "pending" and rcpts()["Beta"]["status"] != "pending")
+        got = rcpts()
+        assert (got["Alfa"]["status"], got["Alfa"]["reply_code"], got["Alfa"]["error"]) == ("sent", 200, None), got["Alfa"]
+        assert got["Alfa"]["sent_at"]
+        beta = got["Beta"]
+        assert (beta["status"], beta["reply_code"]) == ("failed", 400), beta
+        assert "number not in service" in beta["error"] and "E21" in beta["error"], beta
+        gama = got["Gama"]
+        assert (gama["status"], gama["reply_code"]) == ("failed", 422), gama
+        assert "Text too long for this operator" in gama["error"], gama
+        delta = got["Delta"]
+        assert (delta["status"], delta["reply_code"], delta["sent_at"]) == ("pending", 503, None), delta
+        assert "Gateway overloaded, retry later" in delta["error"], delta
+        # The failed ones, by the status filter.
+        r = crm.api("GET", "/api/v1/mailings/%s/recipients?status=failed" % m["id"])
+        assert r.status_code == 200 and [x["customer_name"] for x in r.json()["items"]] == ["Beta", "Gama"], r.text
+        assert crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sending"
+    finally:
+        gw.stop()

@@ -293,6 +293,14 @@ test('editing a customer someone else changed first shows the conflict and the f
   assert.equal(saved.addresses[0].city, 'Brno');
 });
 
+// The CSV that the button of that name downloads.
+async function exportText(page, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name }).click()]);
+  const chunks = [];
+  for await (const c of await download.createReadStream()) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 test('the export takes the customer list\'s filters along', async (t) => {
   const page = await newPage(t, browser);
   await signIn(page, sys.crm, rita, { path: '/#/customers' });
@@ -303,13 +311,7 @@ test('the export takes the customer list\'s filters along', async (t) => {
   await page.getByRole('main').getByRole('link', { name: 'Import / export' }).click();
   await page.getByRole('heading', { name: 'Export customers to CSV' }).waitFor();
   await page.getByText('The customers that match the filters of the list:').waitFor();
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Export these customers' }).click(),
-  ]);
-  const chunks = [];
-  for await (const c of await download.createReadStream()) chunks.push(c);
-  const csv = Buffer.concat(chunks).toString('utf8');
+  const csv = await exportText(page, 'Export these customers');
   const lines = csv.trim().split(/\r?\n/);
   assert.match(lines[0], /^id,version,/);
   assert.ok(lines.slice(1).every((l) => l.includes(',retail,')), csv);
@@ -317,15 +319,26 @@ test('the export takes the customer list\'s filters along', async (t) => {
   assert.ok(!csv.includes('Acme Trading'));
   await page.getByText(`Customers exported: ${lines.length - 1}.`).waitFor();
 
+  // Every filter of the list goes along, a tag too, named on the export page.
+  await page.goto(`${sys.crm.url}/#/customers`);
+  await page.getByLabel('Tags', { exact: true }).fill('prague');
+  await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor({ state: 'detached' });
+  await page.getByRole('main').getByRole('link', { name: 'Import / export' }).click();
+  await page.getByRole('heading', { name: 'Export customers to CSV' }).waitFor();
+  assert.match(page.url(), /#\/import\?tags=prague$/);
+  await page.locator('dt', { hasText: /^Tags$/ }).waitFor();
+  await page.locator('dd', { hasText: /^prague$/ }).waitFor();
+  await settled(page);
+  await screenshot(page, 'crm-export-filtered', { only: 'desktop' });
+  const tagCsv = await exportText(page, 'Export these customers');
+  assert.ok(tagCsv.includes('Acme Trading') && !tagCsv.includes('Acorn Bakery'), tagCsv);
+  await page.getByRole('link', { name: 'Change the filters in the customer list' }).click();
+  await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
+  assert.equal(await page.getByLabel('Tags', { exact: true }).inputValue(), 'prague');
+
   // Without filters the service's own export: every customer of the rep.
   await page.goto(`${sys.crm.url}/#/import`);
-  const [all] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Export all customers' }).click(),
-  ]);
-  const parts = [];
-  for await (const c of await all.createReadStream()) parts.push(c);
-  const text = Buffer.concat(parts).toString('utf8');
+  const text = await exportText(page, 'Export all customers');
   assert.ok(text.includes('Acme Trading') && text.includes('Acorn Bakery'));
   assert.ok(!text.includes('Otto Private Client'));
 });

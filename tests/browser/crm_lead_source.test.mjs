@@ -2,7 +2,7 @@
 // campaign gets the campaign's channel, another is marked "referral" by
 // hand; the list filters on it, the card and the deal show it, and the
 // analysis groups leads, won deals and revenue by it.
-// Screenshots: crm-lead-source-form, crm-lead-source-card,
+// Screenshots: crm-lead-source-form, crm-lead-source-card, crm-lead-source-list(-phone),
 // crm-lead-source-analytics, crm-lead-source-analytics-vi.
 
 import assert from 'node:assert/strict';
@@ -60,8 +60,16 @@ test('a manager sees where customers and deals came from and what each source br
   await waitUntil(async () => (await page.getByRole('cell', { name: 'Vltava Logistics' }).count()) === 0, { what: 'the filter applied' });
   await page.getByRole('cell', { name: 'Orlík Glass' }).first().waitFor();
   assert.match(page.url(), /lead_source=referral/);
+  // The list shows each customer's lead source in a column, by its label.
+  const heads = await page.getByRole('columnheader').allTextContents();
+  const orlikRow = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Orlík Glass' }) }).first();
+  assert.equal((await orlikRow.getByRole('cell').allTextContents())[heads.indexOf('Lead source')], 'Referral');
+  await settled(page);
+  await screenshot(page, 'crm-lead-source-list', { only: 'desktop' });
   // The export takes the filter along, named as the list names it.
-  await page.goto(sys.crm.url + '/#/import?lead_source=referral');
+  await page.getByRole('main').getByRole('link', { name: 'Import / export' }).click();
+  await page.getByRole('heading', { name: 'Export customers to CSV' }).waitFor();
+  assert.match(page.url(), /#\/import\?lead_source=referral$/);
   await page.locator('dt', { hasText: 'Lead source' }).waitFor();
   await page.locator('dd', { hasText: /^Referral$/ }).waitFor();
   // A deal of Orlík's takes its customer's lead source; the deal shows it.
@@ -92,4 +100,19 @@ test('a manager sees where customers and deals came from and what each source br
   await page.getByRole('heading', { name: 'Nguồn khách tiềm năng', level: 2 }).scrollIntoViewIfNeeded();
   await settled(page);
   await screenshot(page, 'crm-lead-source-analytics-vi');
+});
+
+test('on a phone each customer\'s card says where the customer came from, in the user\'s language', async (t) => {
+  const page = await newPage(t, browser, { viewport: 'phone' });
+  await signIn(page, sys.crm, mia, { path: '/#/customers' });
+  // (the language picker, by what it offers: its label is in the language Mia chose last)
+  await page.locator('select:has(option[value="vi"])').first().selectOption('vi');
+  const card = (name) => page.getByRole('row').filter({ has: page.getByRole('cell', { name }) }).first();
+  const source = (name) => card(name).locator('td[data-label="Nguồn khách tiềm năng"]');
+  await source('Vltava Logistics').waitFor();
+  assert.equal(await source('Vltava Logistics').textContent(), 'Sự kiện');
+  assert.equal(await source('Orlík Glass').textContent(), 'Giới thiệu');
+  assert.ok(await source('Orlík Glass').isVisible());
+  await settled(page);
+  await screenshot(page, 'crm-lead-source-list-phone', { only: 'phone' });
 });
