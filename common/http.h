@@ -178,6 +178,10 @@ cJSON *
 //  Responses. json is consumed.
 void
     http_reply_json (http_req_t *req, int status, cJSON *json);
+//  200 with a page: body gets "next_cursor" (next, or null when NULL);
+//  body is consumed and next freed.
+void
+    http_reply_page (http_req_t *req, cJSON *body, char *next);
 //  text is copied.
 void
     http_reply_text (http_req_t *req, int status, const char *content_type, const char *text,

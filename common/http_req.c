@@ -345,6 +345,17 @@ http_reply_json (http_req_t *req, int status, cJSON *json)
 }
 
 void
+http_reply_page (http_req_t *req, cJSON *body, char *next)
+{
+    if (next)
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    free (next);
+    http_reply_json (req, 200, body);
+}
+
+void
 http_reply_error (http_req_t *req, const err_info_t *err)
 {
     err_t code = err->code == ERR_OK ? ERR_INTERNAL : err->code;

@@ -237,12 +237,7 @@ crm_page_reply (http_req_t *req, db_t *db, int rc, cJSON *body, char *next)
         http_reply_error (req, &err);
         return;
     }
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    http_reply_json (req, 200, body);
+    http_reply_page (req, body, next);
 }
 
 static void

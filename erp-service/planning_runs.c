@@ -189,12 +189,7 @@ s_run_list (http_req_t *req)
         cJSON_DeleteItemFromObject (it, "lines");
     }
     cJSON_AddItemToObject (out, "items", items);
-    if (next)
-        cJSON_AddStringToObject (out, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (out, "next_cursor");
-    free (next);
-    http_reply_json (req, 200, out);
+    http_reply_page (req, out, next);
 }
 
 //  GET /api/v1/planning/runs/{id}
