@@ -509,10 +509,7 @@ s_unsubscribe_post (http_req_t *req)
     if (st) {
         sqlite3_bind_text (st, 1, recipient, -1, SQLITE_STATIC);
         sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
-        int step = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (step != SQLITE_DONE)
-            rc = db_error (db, step, &err);
+        rc = db_step_done (db, st, &err);
     }
     if (rc != ERR_OK)
         http_reply_error (req, &err);
