@@ -395,12 +395,7 @@ s_draft (http_req_t *req)
             cJSON_AddItemToArray (touched, rec);
     }
     cJSON_Delete (suggestions);
-    if (rc != ERR_OK) {
-        cJSON_Delete (out);
-        http_reply_error (req, &err);
-        return;
-    }
-    http_reply_json (req, 201, out);
+    http_reply_outcome (req, rc, &err, 201, out);
 }
 
 err_t
