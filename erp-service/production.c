@@ -164,10 +164,7 @@ s_bom_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
         if (!st)
             return err_set (err, ERR_INTERNAL, NULL, "cannot read the bills of materials");
         sqlite3_bind_text (st, 1, product, -1, SQLITE_STATIC);
-        if (id)
-            sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null (st, 2);
+        sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
         int64_t others = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
         sqlite3_reset (st);
         if (others > 0)

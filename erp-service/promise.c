@@ -128,8 +128,7 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read stock");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
-    if (warehouse_id)
-        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);   //  NULL binds null: all
     if (sqlite3_step (st) == SQLITE_ROW)
         out->items[0].qty = sqlite3_column_int64 (st, 0);
     sqlite3_reset (st);
@@ -148,8 +147,7 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read incoming supply");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
-    if (warehouse_id)
-        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
         int64_t qty = sqlite3_column_int64 (st, 2);
