@@ -244,15 +244,9 @@ static void
 s_timeline (http_req_t *req)
 {
     db_t *db = http_db (req);
-    const char *id = http_param (req, "id");
-    err_info_t err;
-    err_clear (&err);
-    cJSON *customer = NULL;
-    if (resource_get (db, &crm_customers, http_actor (req), id, &customer, &err) != ERR_OK) {
-        http_reply_error (req, &err);
+    if (!resource_visible (req, &crm_customers))
         return;
-    }
-    cJSON_Delete (customer);
+    const char *id = http_param (req, "id");
     long limit;
     bool cursor;
     char at[1024] = "", cid[ID_LEN] = "";

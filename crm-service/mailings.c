@@ -546,15 +546,9 @@ s_recipients (http_req_t *req)
     if (!http_query_only (req, allowed))
         return;
     db_t *db = http_db (req);
-    const char *id = http_param (req, "id");
-    err_info_t err;
-    err_clear (&err);
-    cJSON *m = NULL;
-    if (resource_get (db, &crm_mailings, http_actor (req), id, &m, &err) != ERR_OK) {
-        http_reply_error (req, &err);
+    if (!resource_visible (req, &crm_mailings))
         return;
-    }
-    cJSON_Delete (m);
+    const char *id = http_param (req, "id");
     const char *status = http_query (req, "status");
     bool known = !status;
     for (int i = 0; s_rcpt_states[i] && !known; i++)
