@@ -445,8 +445,7 @@ s_suggestions_route (http_req_t *req)
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", s_suggestions (http_db (req)));
-    cJSON_AddNullToObject (out, "next_cursor");
-    http_reply_json (req, 200, out);
+    http_reply_page (req, out, NULL);
 }
 
 //  Whether the suggestion it is among the ids named (NULL: all).

@@ -735,8 +735,7 @@ s_replenishment (http_req_t *req)
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", stock_suggestions (http_db (req)));
-    cJSON_AddNullToObject (out, "next_cursor");
-    http_reply_json (req, 200, out);
+    http_reply_page (req, out, NULL);
 }
 
 err_t
