@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from conftest import free_ports
+from crm_helpers import mail_queue_row
 from test_crm_mail_reminders import wait_until
 
 USER, PASSWORD = "crm-mailer", "s3cret pass, with spaces"
@@ -173,14 +174,9 @@ def test_a_certificate_nobody_told_the_crm_to_trust_sends_nothing(start_service,
     try:
         crm = start_service("crm-service", "CRM", extra_args=crm_args(port, tmp_path, cert=None))
         mailing_to(crm, 1)
-        path = os.path.join(crm.data_dir, "crm.db")
 
         def queue():
-            con = sqlite3.connect(path, timeout=10)
-            try:
-                return con.execute("SELECT status, attempts, last_error FROM mail_queue").fetchone()
-            finally:
-                con.close()
+            return mail_queue_row(crm, "status, attempts, last_error")
         # Claimed ("sending", attempt 1), then recorded with the error.
         assert wait_until(lambda: (queue() or (None, 0, None))[2] is not None), queue()
         status, attempts, error = queue()
