@@ -428,10 +428,8 @@ s_wo_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, 
     s_set_str (rec, "due_on", clock_format_date (day, date, sizeof date));
     s_set_str (rec, "start_on", clock_format_date (day - days * 86400000LL, date, sizeof date));
     if (!old) {
-        char series[16], number[48], now[CLOCK_TEXT_LEN];
-        snprintf (series, sizeof series, "WO-%.4s",
-                  clock_format (clock_now_ms (), now, sizeof now));
-        rc = erp_next_number (db, series, number, sizeof number, err);
+        char number[48];
+        rc = erp_year_number (db, "WO", NULL, number, sizeof number, err);
         if (rc != ERR_OK)
             return rc;
         s_set_str (rec, "number", number);

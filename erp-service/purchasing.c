@@ -132,9 +132,9 @@ s_order (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, const
         return err_set (err, ERR_RULE, "status", "only a draft purchase order can be ordered");
     if (cJSON_GetArraySize (cJSON_GetObjectItem (po, "lines")) < 1)
         return err_set (err, ERR_RULE, "lines", "a purchase order needs at least one line");
-    char series[16], number[48], now[CLOCK_TEXT_LEN];
-    snprintf (series, sizeof series, "PO-%.4s", clock_format (clock_now_ms (), now, sizeof now));
-    err_t rc = erp_next_number (db, series, number, sizeof number, err);
+    char number[48], now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    err_t rc = erp_year_number (db, "PO", now, number, sizeof number, err);
     if (rc != ERR_OK)
         return rc;
     cJSON *patch = cJSON_CreateObject ();
