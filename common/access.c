@@ -468,12 +468,8 @@ s_apply (db_t *db, const actor_t *actor, const s_change_t *ch, int n, err_info_t
         sqlite3_bind_int (st, 1, ch[i].level);
         sqlite3_bind_text (st, 2, ch[i].area, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text (st, 3, ch[i].action, -1, SQLITE_TRANSIENT);
-        int step = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (step != SQLITE_DONE) {
-            rc = db_error (db, step, err);
+        if ((rc = db_step_done (db, st, err)) != ERR_OK)
             break;
-        }
         cJSON *c = cJSON_CreateObject ();
         json_add_int (c, "level", ch[i].level);
         cJSON_AddStringToObject (c, "area", ch[i].area);
@@ -491,10 +487,7 @@ s_apply (db_t *db, const actor_t *actor, const s_change_t *ch, int n, err_info_t
         else {
             sqlite3_bind_text (st, 1, now, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text (st, 2, actor->name, -1, SQLITE_TRANSIENT);
-            int step = sqlite3_step (st);
-            sqlite3_reset (st);
-            if (step != SQLITE_DONE)
-                rc = db_error (db, step, err);
+            rc = db_step_done (db, st, err);
         }
         if (rc == ERR_OK) {
             cJSON *details = cJSON_CreateObject ();

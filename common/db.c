@@ -500,11 +500,19 @@ db_migrate (db_t *self, const db_migration_t *list, int count, err_info_t *err)
 int64_t
 db_scalar_int (db_t *self, const char *sql, const char *arg, int64_t def)
 {
+    return db_scalar_int2 (self, sql, arg, NULL, def);
+}
+
+int64_t
+db_scalar_int2 (db_t *self, const char *sql, const char *arg1, const char *arg2, int64_t def)
+{
     sqlite3_stmt *stmt = db_stmt (self, sql);
     if (!stmt)
         return def;
-    if (arg)
-        sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
+    if (arg1)
+        sqlite3_bind_text (stmt, 1, arg1, -1, SQLITE_TRANSIENT);
+    if (arg2)
+        sqlite3_bind_text (stmt, 2, arg2, -1, SQLITE_TRANSIENT);
     int64_t v = def;
     if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
         v = sqlite3_column_int64 (stmt, 0);

@@ -102,6 +102,9 @@ err_t
 //  first column of the first row.
 int64_t
     db_scalar_int (db_t *self, const char *sql, const char *arg, int64_t def);
+//  The same with two optional text bindings, ?1 and ?2 (NULL binds null).
+int64_t
+    db_scalar_int2 (db_t *self, const char *sql, const char *arg1, const char *arg2, int64_t def);
 
 //  The id of the row of table whose column equals value into id (size
 //  bytes); false (and id "") if there is none or value is NULL.

@@ -178,6 +178,14 @@ cJSON *
 //  Responses. json is consumed.
 void
     http_reply_json (http_req_t *req, int status, cJSON *json);
+//  status with json when rc is ERR_OK, else err's error; json is
+//  consumed either way.
+void
+    http_reply_outcome (http_req_t *req, err_t rc, const err_info_t *err, int status, cJSON *json);
+//  200 with a page: body gets "next_cursor" (next, or null when NULL);
+//  body is consumed and next freed.
+void
+    http_reply_page (http_req_t *req, cJSON *body, char *next);
 //  text is copied.
 void
     http_reply_text (http_req_t *req, int status, const char *content_type, const char *text,

@@ -345,6 +345,28 @@ http_reply_json (http_req_t *req, int status, cJSON *json)
 }
 
 void
+http_reply_outcome (http_req_t *req, err_t rc, const err_info_t *err, int status, cJSON *json)
+{
+    if (rc == ERR_OK) {
+        http_reply_json (req, status, json);
+        return;
+    }
+    cJSON_Delete (json);
+    http_reply_error (req, err);
+}
+
+void
+http_reply_page (http_req_t *req, cJSON *body, char *next)
+{
+    if (next)
+        cJSON_AddStringToObject (body, "next_cursor", next);
+    else
+        cJSON_AddNullToObject (body, "next_cursor");
+    free (next);
+    http_reply_json (req, 200, body);
+}
+
+void
 http_reply_error (http_req_t *req, const err_info_t *err)
 {
     err_t code = err->code == ERR_OK ? ERR_INTERNAL : err->code;

@@ -267,6 +267,11 @@ bool
 const cJSON *
     resource_write_body (http_req_t *req, const resource_def_t *def, const char *what);
 
+//  Whether the caller sees the record of def named by the route's {id};
+//  otherwise its 404 has been answered and the route returns.
+bool
+    resource_visible (http_req_t *req, const resource_def_t *def);
+
 //  Whether actor may see field f of def: f->read_roles, and no field class
 //  hidden from the actor covers it (common/access.h: by name, or as
 //  "<def>.<field>"). No actor, the bridge: yes.

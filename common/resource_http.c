@@ -56,6 +56,20 @@ resource_write_body (http_req_t *req, const resource_def_t *def, const char *wha
     return resource_may_write (req, def, what) ? http_body_json (req) : NULL;
 }
 
+bool
+resource_visible (http_req_t *req, const resource_def_t *def)
+{
+    cJSON *rec = NULL;
+    err_info_t err;
+    err_clear (&err);
+    if (resource_get (http_db (req), def, http_actor (req), http_param (req, "id"), &rec, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return false;
+    }
+    cJSON_Delete (rec);
+    return true;
+}
+
 static void
 s_get (http_req_t *req)
 {

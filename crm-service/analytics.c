@@ -133,6 +133,15 @@ analytics_bind_filters (sqlite3_stmt *st, const analytics_args_t *r)
         sqlite3_bind_text (st, 9, r->members, -1, SQLITE_STATIC);
 }
 
+void
+analytics_bind_range (sqlite3_stmt *st, const analytics_args_t *a)
+{
+    sqlite3_bind_text (st, 1, a->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, a->from, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, a->to, -1, SQLITE_STATIC);
+    analytics_bind_filters (st, a);
+}
+
 //  The deal filters every analysis shares (deal alias d).
 #define S_DEAL_FILTERS ANALYTICS_DEAL_FILTERS
 
@@ -170,10 +179,7 @@ s_funnel (http_req_t *req)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the funnel");
         return;
     }
-    sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, r.from, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, r.to, -1, SQLITE_STATIC);
-    analytics_bind_filters (st, &r);
+    analytics_bind_range (st, &r);
     cJSON *stages = cJSON_CreateArray ();
     int64_t prev_reached = -1, won = 0, lost = 0;
     while (sqlite3_step (st) == SQLITE_ROW) {
@@ -390,10 +396,7 @@ s_managers (http_req_t *req)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute manager performance");
         return;
     }
-    sqlite3_bind_text (st, 1, r.currency, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, r.from, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, r.to, -1, SQLITE_STATIC);
-    analytics_bind_filters (st, &r);
+    analytics_bind_range (st, &r);
     cJSON *items = cJSON_CreateArray ();
     while (sqlite3_step (st) == SQLITE_ROW) {
         cJSON *u = cJSON_CreateObject ();

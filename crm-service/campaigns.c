@@ -70,6 +70,22 @@ campaigns_fill_lead_source (db_t *db, cJSON *rec, const char *fallback)
     " (d.campaign_id = c.id OR (d.campaign_id IS NULL AND d.customer_id IN"                                   \
     "   (SELECT k.id FROM customers k WHERE k.campaign_id = c.id)))"
 
+//  Four columns of what a source brought in: leads (customers k with
+//  of_lead created in [?2, ?3)), deals d with of_deal created in the range,
+//  those won closed in it and their revenue in currency; the filters of
+//  every analysis apply.
+#define S_BROUGHT_IN(of_lead, of_deal, currency)                                                            \
+    " (SELECT COUNT(*) FROM customers k WHERE" of_lead " AND k.archived = 0"                                  \
+    "    AND k.created_at >= ?2 AND k.created_at < ?3 AND (?4 IS NULL OR k.owner_id = ?4)"                    \
+    "    AND (?5 IS NULL OR k.segment = ?5)" ANALYTICS_MEMBERS ("k.id") "),"                                  \
+    " (SELECT COUNT(*) FROM deals d WHERE" of_deal " AND d.archived = 0"                                      \
+    "    AND d.created_at >= ?2 AND d.created_at < ?3" ANALYTICS_DEAL_FILTERS "),"                            \
+    " (SELECT COUNT(*) FROM deals d WHERE" of_deal " AND d.archived = 0 AND d.stage = 'won'"                  \
+    "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS "),"                              \
+    " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE" of_deal " AND d.archived = 0"                \
+    "    AND d.stage = 'won' AND d.currency = " currency                                                      \
+    "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS ")"
+
 //  cost / n rounded half up; JSON null when n is 0.
 static cJSON *
 s_per (int64_t cost, int64_t n)
@@ -93,23 +109,10 @@ s_stats (http_req_t *req)
         return;
     sqlite3_stmt *st = db_stmt (http_db (req),
         "SELECT c.id, c.name, c.channel, c.cost_minor, c.currency,"
-        " (SELECT COUNT(*) FROM customers k WHERE k.campaign_id = c.id AND k.archived = 0"
-        "    AND k.created_at >= ?2 AND k.created_at < ?3 AND (?4 IS NULL OR k.owner_id = ?4)"
-        "    AND (?5 IS NULL OR k.segment = ?5)" ANALYTICS_MEMBERS ("k.id") "),"
-        " (SELECT COUNT(*) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0"
-        "    AND d.created_at >= ?2 AND d.created_at < ?3" ANALYTICS_DEAL_FILTERS "),"
-        " (SELECT COUNT(*) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0 AND d.stage = 'won'"
-        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS "),"
-        " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE" S_OF_CAMPAIGN " AND d.archived = 0"
-        "    AND d.stage = 'won' AND d.currency = c.currency"
-        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS ")"
+        S_BROUGHT_IN (" k.campaign_id = c.id", S_OF_CAMPAIGN, "c.currency")
         " FROM campaigns c WHERE c.archived = 0 AND ?1 IS NOT NULL ORDER BY c.starts_on DESC, c.name LIMIT 500");
-    if (st) {
-        sqlite3_bind_text (st, 1, a.currency, -1, SQLITE_STATIC);
-        sqlite3_bind_text (st, 2, a.from, -1, SQLITE_STATIC);
-        sqlite3_bind_text (st, 3, a.to, -1, SQLITE_STATIC);
-        analytics_bind_filters (st, &a);
-    }
+    if (st)
+        analytics_bind_range (st, &a);
     cJSON *items = cJSON_CreateArray ();
     while (st && sqlite3_step (st) == SQLITE_ROW) {
         cJSON *c = cJSON_CreateObject ();
@@ -154,16 +157,7 @@ s_lead_sources (http_req_t *req)
     if (!analytics_args (req, &a, analytics_common_keys))
         return;
     sqlite3_stmt *st = db_stmt (http_db (req),
-        "SELECT (SELECT COUNT(*) FROM customers k WHERE k.lead_source IS ?6 AND k.archived = 0"
-        "    AND k.created_at >= ?2 AND k.created_at < ?3 AND (?4 IS NULL OR k.owner_id = ?4)"
-        "    AND (?5 IS NULL OR k.segment = ?5)" ANALYTICS_MEMBERS ("k.id") "),"
-        " (SELECT COUNT(*) FROM deals d WHERE d.lead_source IS ?6 AND d.archived = 0"
-        "    AND d.created_at >= ?2 AND d.created_at < ?3" ANALYTICS_DEAL_FILTERS "),"
-        " (SELECT COUNT(*) FROM deals d WHERE d.lead_source IS ?6 AND d.archived = 0 AND d.stage = 'won'"
-        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS "),"
-        " (SELECT IFNULL(SUM(d.amount_minor), 0) FROM deals d WHERE d.lead_source IS ?6 AND d.archived = 0"
-        "    AND d.stage = 'won' AND d.currency = ?1"
-        "    AND d.closed_at >= ?2 AND d.closed_at < ?3" ANALYTICS_DEAL_FILTERS ")");
+        "SELECT" S_BROUGHT_IN (" k.lead_source IS ?6", " d.lead_source IS ?6", "?1"));
     if (!st) {
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the lead sources");
         return;
@@ -171,10 +165,7 @@ s_lead_sources (http_req_t *req)
     cJSON *items = cJSON_CreateArray ();
     for (int i = 0; i == 0 || crm_lead_sources[i - 1]; i++) {
         const char *source = crm_lead_sources[i];        //  NULL last: the unknown
-        sqlite3_bind_text (st, 1, a.currency, -1, SQLITE_STATIC);
-        sqlite3_bind_text (st, 2, a.from, -1, SQLITE_STATIC);
-        sqlite3_bind_text (st, 3, a.to, -1, SQLITE_STATIC);
-        analytics_bind_filters (st, &a);
+        analytics_bind_range (st, &a);
         if (source)
             sqlite3_bind_text (st, 6, source, -1, SQLITE_STATIC);
         else

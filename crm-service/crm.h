@@ -120,6 +120,9 @@ bool
 //  filtered).
 void
     analytics_bind_filters (sqlite3_stmt *st, const analytics_args_t *a);
+//  Bind a's currency as ?1, from as ?2, to as ?3, then its filters.
+void
+    analytics_bind_range (sqlite3_stmt *st, const analytics_args_t *a);
 
 //  The default currency (PATCH /api/v1/settings), else EUR, into out[4].
 void

@@ -237,27 +237,16 @@ crm_page_reply (http_req_t *req, db_t *db, int rc, cJSON *body, char *next)
         http_reply_error (req, &err);
         return;
     }
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
-    free (next);
-    http_reply_json (req, 200, body);
+    http_reply_page (req, body, next);
 }
 
 static void
 s_timeline (http_req_t *req)
 {
     db_t *db = http_db (req);
-    const char *id = http_param (req, "id");
-    err_info_t err;
-    err_clear (&err);
-    cJSON *customer = NULL;
-    if (resource_get (db, &crm_customers, http_actor (req), id, &customer, &err) != ERR_OK) {
-        http_reply_error (req, &err);
+    if (!resource_visible (req, &crm_customers))
         return;
-    }
-    cJSON_Delete (customer);
+    const char *id = http_param (req, "id");
     long limit;
     bool cursor;
     char at[1024] = "", cid[ID_LEN] = "";

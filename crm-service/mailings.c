@@ -509,10 +509,7 @@ s_unsubscribe_post (http_req_t *req)
     if (st) {
         sqlite3_bind_text (st, 1, recipient, -1, SQLITE_STATIC);
         sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
-        int step = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (step != SQLITE_DONE)
-            rc = db_error (db, step, &err);
+        rc = db_step_done (db, st, &err);
     }
     if (rc != ERR_OK)
         http_reply_error (req, &err);
@@ -551,15 +548,9 @@ s_recipients (http_req_t *req)
     if (!http_query_only (req, allowed))
         return;
     db_t *db = http_db (req);
-    const char *id = http_param (req, "id");
-    err_info_t err;
-    err_clear (&err);
-    cJSON *m = NULL;
-    if (resource_get (db, &crm_mailings, http_actor (req), id, &m, &err) != ERR_OK) {
-        http_reply_error (req, &err);
+    if (!resource_visible (req, &crm_mailings))
         return;
-    }
-    cJSON_Delete (m);
+    const char *id = http_param (req, "id");
     const char *status = http_query (req, "status");
     bool known = !status;
     for (int i = 0; s_rcpt_states[i] && !known; i++)

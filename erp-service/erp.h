@@ -183,6 +183,10 @@ err_t orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long lo
 //  The next number of a gap-free series ("SO-2026" -> "SO-2026-000001")
 //  from the counters table, in the caller's transaction.
 err_t erp_next_number (db_t *db, const char *series, char *out, size_t size, err_info_t *err);
+//  The next number of the series "<prefix>-<year of date>" (date as
+//  YYYY-MM-DD…, NULL: now): "SO", NULL -> "SO-2026-000001".
+err_t erp_year_number (db_t *db, const char *prefix, const char *date, char *out, size_t size,
+                       err_info_t *err);
 
 //  Change a customer's balance by delta (invoices +, payments -).
 err_t invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id,

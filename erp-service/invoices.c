@@ -204,7 +204,7 @@ s_issue (db_t *db, const actor_t *actor, const cJSON *order, const char *issued_
     int64_t terms =
         db_scalar_int (db, "SELECT payment_terms_days FROM customers WHERE id = ?1", customer, 30);
     int64_t now = clock_now_ms (), day = now;
-    char issued[16], today[16], due[16], stamp[CLOCK_TEXT_LEN], series[16], number[48];
+    char issued[16], today[16], due[16], number[48];
     if (issued_on && !clock_parse_date (issued_on, &day))
         return err_set (err, ERR_INVALID, "issued_on", "issued_on must be a date YYYY-MM-DD");
     clock_format_date (day, issued, sizeof issued);
@@ -212,9 +212,7 @@ s_issue (db_t *db, const actor_t *actor, const cJSON *order, const char *issued_
     if (strcmp (issued, today) > 0)
         return err_set (err, ERR_RULE, "issued_on", "an invoice cannot be issued in the future");
     clock_format_date (day + terms * DAY_MS, due, sizeof due);
-    clock_format (now, stamp, sizeof stamp);
-    snprintf (series, sizeof series, "INV-%.4s", stamp);
-    err_t rc = erp_next_number (db, series, number, sizeof number, err);
+    err_t rc = erp_year_number (db, "INV", today, number, sizeof number, err);
     if (rc != ERR_OK)
         return rc;
     cJSON *body = cJSON_CreateObject ();

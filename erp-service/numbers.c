@@ -2,6 +2,7 @@
 //  of its keys, the default warehouse, and gap-free numbers per series
 //  (SO-2026-000001) from the counters table, in the caller's transaction.
 #include "erp.h"
+#include "clock.h"
 #include "series.h"
 
 #include <stdio.h>
@@ -15,6 +16,17 @@ erp_find_id (db_t *db, const char *table, const char *column, const char *value,
 err_t
 erp_next_number (db_t *db, const char *series, char *out, size_t size, err_info_t *err)
 {
+    return series_next (db, series, out, size, err);
+}
+
+err_t
+erp_year_number (db_t *db, const char *prefix, const char *date, char *out, size_t size,
+                 err_info_t *err)
+{
+    char now[CLOCK_TEXT_LEN], series[16];
+    if (!date)
+        date = clock_format (clock_now_ms (), now, sizeof now);
+    snprintf (series, sizeof series, "%s-%.4s", prefix, date);
     return series_next (db, series, out, size, err);
 }
 

@@ -179,19 +179,13 @@ orders_waiting (db_t *db, const char *product_id, const char *warehouse_id)
     //  CROSS JOIN keeps orders outside: the partial index orders_backordered
     //  holds only the few waiting orders, where every line of a product
     //  would be far more.
-    sqlite3_stmt *st = db_stmt (db, "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0) "
-                                    "FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY order_lines_order ON l.order_id = o.id"
-                                    " WHERE l.product_id = ?1 AND o.backordered = 1 AND o.status "
-                                    "IN ('confirmed', 'partly_shipped')"
-                                    " AND (?2 IS NULL OR o.warehouse_id = ?2)");
-    if (!st)
-        return 0;
-    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
-    if (warehouse_id)
-        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
-    int64_t v = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
-    sqlite3_reset (st);
-    return v;
+    return db_scalar_int2 (db,
+                           "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0) "
+                           "FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l INDEXED BY order_lines_order ON l.order_id = o.id"
+                           " WHERE l.product_id = ?1 AND o.backordered = 1 AND o.status "
+                           "IN ('confirmed', 'partly_shipped')"
+                           " AND (?2 IS NULL OR o.warehouse_id = ?2)",
+                           product_id, warehouse_id, 0);
 }
 
 err_t

@@ -300,7 +300,7 @@ err_t
 orders_create (db_t *db, const actor_t *actor, const cJSON *body, int mode, cJSON **out,
                err_info_t *err)
 {
-    char id[ID_LEN], number[48], series[16];
+    char id[ID_LEN], number[48];
     id_new (id);
     err_t rc = s_write_lines (db, id, cJSON_GetObjectItem (body, "lines"), err);
     if (rc != ERR_OK)
@@ -309,10 +309,7 @@ orders_create (db_t *db, const actor_t *actor, const cJSON *body, int mode, cJSO
         if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
             return err_set (err, ERR_INVALID, f->name,
                             "%s is read-only here (changed by workflow steps)", f->name);
-    char year[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), year, sizeof year);
-    snprintf (series, sizeof series, "SO-%.4s", year);
-    rc = erp_next_number (db, series, number, sizeof number, err);
+    rc = erp_year_number (db, "SO", NULL, number, sizeof number, err);
     if (rc != ERR_OK)
         return rc;
     //  A refused order rolls back with its number, so the series stays gap-free.

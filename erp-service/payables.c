@@ -410,15 +410,14 @@ s_bill_post (http_req_t *req)
     if (rc == ERR_OK && (__builtin_add_overflow (subtotal, tax, &total) || total > MONEY_MAX))
         rc = err_set (&err, ERR_INVALID, "tax_minor", "the bill's total is too large");
     //  Due after the supplier's terms.
-    char due[16] = "", number[48] = "", series[16];
+    char due[16] = "", number[48] = "";
     if (rc == ERR_OK) {
         int64_t terms = db_scalar_int (
             db, "SELECT payment_terms_days FROM suppliers WHERE id = ?1", supplier, 30);
         int64_t ms = 0;
         clock_parse_date (bill_date, &ms);
         clock_format_date (ms + terms * DAY_MS, due, sizeof due);
-        snprintf (series, sizeof series, "BILL-%.4s", bill_date);
-        rc = erp_next_number (db, series, number, sizeof number, &err);
+        rc = erp_year_number (db, "BILL", bill_date, number, sizeof number, &err);
     }
     cJSON *out = NULL;
     if (rc == ERR_OK) {

@@ -236,19 +236,11 @@ s_forecast_json (const planning_series_t *s, const planning_model_t *m, int hori
 bool
 planning_int_arg (http_req_t *req, const char *name, int lo, int hi, int def, int *out)
 {
-    const char *v = http_query (req, name);
+    long value = def;
     *out = def;
-    if (!v)
-        return true;
-    char *end;
-    long x = strtol (v, &end, 10);
-    //  Digits only: strtol would take leading spaces and a sign.
-    if (*v < '0' || *v > '9' || *end || x < lo || x > hi) {
-        http_reply_errorf (req, ERR_INVALID, name, "%s must be an integer from %d to %d", name, lo,
-                           hi);
+    if (!http_query_int (req, name, lo, hi, &value))
         return false;
-    }
-    *out = (int) x;
+    *out = (int) value;
     return true;
 }
 

@@ -124,11 +124,10 @@ s_run_create (http_req_t *req)
     int n = 0;
     if (rc == ERR_OK)
         rc = planning_mrp (db, (int) months, (int) horizon, lines, &n, &err);
-    char series[16], number[48], today[11];
+    char number[48], today[11];
     clock_format_date (clock_now_ms (), today, sizeof today);
-    snprintf (series, sizeof series, "PLAN-%.4s", today);
     if (rc == ERR_OK)
-        rc = erp_next_number (db, series, number, sizeof number, &err);
+        rc = erp_year_number (db, "PLAN", today, number, sizeof number, &err);
     cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON *patch = cJSON_CreateObject ();
@@ -189,12 +188,7 @@ s_run_list (http_req_t *req)
         cJSON_DeleteItemFromObject (it, "lines");
     }
     cJSON_AddItemToObject (out, "items", items);
-    if (next)
-        cJSON_AddStringToObject (out, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (out, "next_cursor");
-    free (next);
-    http_reply_json (req, 200, out);
+    http_reply_page (req, out, next);
 }
 
 //  GET /api/v1/planning/runs/{id}

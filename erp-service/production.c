@@ -164,10 +164,7 @@ s_bom_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
         if (!st)
             return err_set (err, ERR_INTERNAL, NULL, "cannot read the bills of materials");
         sqlite3_bind_text (st, 1, product, -1, SQLITE_STATIC);
-        if (id)
-            sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null (st, 2);
+        sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
         int64_t others = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
         sqlite3_reset (st);
         if (others > 0)
@@ -305,32 +302,15 @@ production_stepping (bool on)
     s_stepping = on;
 }
 
-//  The sum sql selects for ?1 a product and ?2 a warehouse (NULL: all).
-static int64_t
-s_sum (db_t *db, const char *sql, const char *product_id, const char *warehouse_id)
-{
-    sqlite3_stmt *st = db_stmt (db, sql);
-    if (!st)
-        return 0;
-    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_TRANSIENT);
-    if (warehouse_id)
-        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null (st, 2);
-    int64_t v = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
-    sqlite3_reset (st);
-    return v;
-}
-
 int64_t
 production_component_demand (db_t *db, const char *product_id, const char *warehouse_id)
 {
-    return s_sum (db,
-                  "SELECT IFNULL(SUM(json_extract(c.value, '$.required')), 0)"
-                  " FROM work_orders w, json_each(w.components) c"
-                  " WHERE w.status = 'planned' AND (?2 IS NULL OR w.warehouse_id = ?2)"
-                  " AND json_extract(c.value, '$.product_id') = ?1",
-                  product_id, warehouse_id);
+    return db_scalar_int2 (db,
+                           "SELECT IFNULL(SUM(json_extract(c.value, '$.required')), 0)"
+                           " FROM work_orders w, json_each(w.components) c"
+                           " WHERE w.status = 'planned' AND (?2 IS NULL OR w.warehouse_id = ?2)"
+                           " AND json_extract(c.value, '$.product_id') = ?1",
+                           product_id, warehouse_id, 0);
 }
 
 bool
@@ -351,11 +331,11 @@ production_sku (db_t *db, const char *product_id, char *sku, size_t size)
 int64_t
 production_open_quantity (db_t *db, const char *product_id, const char *warehouse_id)
 {
-    return s_sum (db,
-                  "SELECT IFNULL(SUM(quantity - finished_quantity), 0) FROM work_orders"
-                  " WHERE product_id = ?1 AND status IN " PRODUCTION_OPEN
-                  " AND (?2 IS NULL OR warehouse_id = ?2)",
-                  product_id, warehouse_id);
+    return db_scalar_int2 (db,
+                           "SELECT IFNULL(SUM(quantity - finished_quantity), 0) FROM work_orders"
+                           " WHERE product_id = ?1 AND status IN " PRODUCTION_OPEN
+                           " AND (?2 IS NULL OR warehouse_id = ?2)",
+                           product_id, warehouse_id, 0);
 }
 
 //  A planned work order follows its product's active bill: its bill,
@@ -448,10 +428,8 @@ s_wo_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, 
     s_set_str (rec, "due_on", clock_format_date (day, date, sizeof date));
     s_set_str (rec, "start_on", clock_format_date (day - days * 86400000LL, date, sizeof date));
     if (!old) {
-        char series[16], number[48], now[CLOCK_TEXT_LEN];
-        snprintf (series, sizeof series, "WO-%.4s",
-                  clock_format (clock_now_ms (), now, sizeof now));
-        rc = erp_next_number (db, series, number, sizeof number, err);
+        char number[48];
+        rc = erp_year_number (db, "WO", NULL, number, sizeof number, err);
         if (rc != ERR_OK)
             return rc;
         s_set_str (rec, "number", number);

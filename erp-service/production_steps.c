@@ -445,8 +445,7 @@ s_suggestions_route (http_req_t *req)
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", s_suggestions (http_db (req)));
-    cJSON_AddNullToObject (out, "next_cursor");
-    http_reply_json (req, 200, out);
+    http_reply_page (req, out, NULL);
 }
 
 //  Whether the suggestion it is among the ids named (NULL: all).
@@ -530,12 +529,7 @@ s_from_suggestions (http_req_t *req)
     err_t rc = s_plan_round (db, http_actor (req), ids, NULL, made, &n, &err);
     for (int depth = 0; rc == ERR_OK && n > 0 && depth < PRODUCTION_MAX_DEPTH; depth++)
         rc = s_plan_round (db, http_actor (req), NULL, "work_orders", made, &n, &err);
-    if (rc != ERR_OK) {
-        cJSON_Delete (out);
-        http_reply_error (req, &err);
-        return;
-    }
-    http_reply_json (req, 201, out);
+    http_reply_outcome (req, rc, &err, 201, out);
 }
 
 err_t

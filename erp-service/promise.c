@@ -84,9 +84,7 @@ s_exec (db_t *db, const char *sql, const char *id, err_info_t *err)
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot store a promise");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 static void
@@ -130,8 +128,7 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read stock");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
-    if (warehouse_id)
-        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);   //  NULL binds null: all
     if (sqlite3_step (st) == SQLITE_ROW)
         out->items[0].qty = sqlite3_column_int64 (st, 0);
     sqlite3_reset (st);
@@ -150,8 +147,7 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read incoming supply");
     sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
-    if (warehouse_id)
-        sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
         int64_t qty = sqlite3_column_int64 (st, 2);
@@ -342,9 +338,7 @@ s_store_line (db_t *db, const s_need_t *n, const char *date, bool open, bool *ch
     sqlite3_bind_text (st, 1, n->line, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, date, -1, SQLITE_STATIC);
     sqlite3_bind_int (st, 3, open ? 1 : 0);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    return rc == SQLITE_DONE ? ERR_OK : db_error (db, rc, err);
+    return db_step_done (db, st, err);
 }
 
 //  Set the order's promised_on from its lines and publish it when it

@@ -132,9 +132,9 @@ s_order (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, const
         return err_set (err, ERR_RULE, "status", "only a draft purchase order can be ordered");
     if (cJSON_GetArraySize (cJSON_GetObjectItem (po, "lines")) < 1)
         return err_set (err, ERR_RULE, "lines", "a purchase order needs at least one line");
-    char series[16], number[48], now[CLOCK_TEXT_LEN];
-    snprintf (series, sizeof series, "PO-%.4s", clock_format (clock_now_ms (), now, sizeof now));
-    err_t rc = erp_next_number (db, series, number, sizeof number, err);
+    char number[48], now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    err_t rc = erp_year_number (db, "PO", now, number, sizeof number, err);
     if (rc != ERR_OK)
         return rc;
     cJSON *patch = cJSON_CreateObject ();
@@ -395,12 +395,7 @@ s_draft (http_req_t *req)
             cJSON_AddItemToArray (touched, rec);
     }
     cJSON_Delete (suggestions);
-    if (rc != ERR_OK) {
-        cJSON_Delete (out);
-        http_reply_error (req, &err);
-        return;
-    }
-    http_reply_json (req, 201, out);
+    http_reply_outcome (req, rc, &err, 201, out);
 }
 
 err_t

@@ -158,11 +158,10 @@ s_ship (http_req_t *req)
             rc = err_set (&err, ERR_INVALID, text[i], "%s must be a text of at most 200 characters",
                           text[i]);
     }
-    char number[48], series[16], now[CLOCK_TEXT_LEN];
+    char number[48], now[CLOCK_TEXT_LEN];
     clock_format (clock_now_ms (), now, sizeof now);
-    snprintf (series, sizeof series, "SH-%.4s", now);
     if (rc == ERR_OK)
-        rc = erp_next_number (db, series, number, sizeof number, &err);
+        rc = erp_year_number (db, "SH", now, number, sizeof number, &err);
     const char *wh = json_str (order, "warehouse_id");
     sqlite3_stmt *upd = db_stmt (
         db,

@@ -391,15 +391,10 @@ stock_recheck (db_t *db, const actor_t *actor, const char *product_id, const cha
 int64_t
 stock_available (db_t *db, const char *product_id, const char *warehouse_id)
 {
-    sqlite3_stmt *st = db_stmt (
-        db, "SELECT available FROM stock_levels WHERE product_id = ?1 AND warehouse_id = ?2");
-    if (!st)
-        return 0;
-    sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, warehouse_id, -1, SQLITE_STATIC);
-    int64_t v = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
-    sqlite3_reset (st);
-    return v;
+    return db_scalar_int2 (db,
+                           "SELECT available FROM stock_levels WHERE product_id = ?1"
+                           " AND warehouse_id = ?2",
+                           product_id, warehouse_id, 0);
 }
 
 //  The journal entry of a move, at unit_cost (below zero: the product's cost).
@@ -740,8 +735,7 @@ s_replenishment (http_req_t *req)
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", stock_suggestions (http_db (req)));
-    cJSON_AddNullToObject (out, "next_cursor");
-    http_reply_json (req, 200, out);
+    http_reply_page (req, out, NULL);
 }
 
 err_t

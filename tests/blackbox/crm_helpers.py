@@ -3,7 +3,9 @@ and tokens, the outbox through the command socket, error-shape checks and
 cursor walking. Every helper takes the Service from conftest.py."""
 
 import json
+import os
 import re
+import sqlite3
 import uuid
 
 from aiosmtpd.controller import Controller
@@ -191,3 +193,13 @@ def crm_with_mail(start_service, port, start=True):
     """A crm-service that mails through the SMTP server on port."""
     return start_service("crm-service", "CRM", start=start, extra_args=[
         "--smtp-url", "smtp://127.0.0.1:%d" % port, "--smtp-from", "crm@example.org"])
+
+
+def mail_queue_row(crm, columns):
+    """The first row of columns (SQL) of the CRM's mail_queue, read from its
+    database file; None when the queue is empty."""
+    con = sqlite3.connect(os.path.join(crm.data_dir, "crm.db"), timeout=10)
+    try:
+        return con.execute("SELECT %s FROM mail_queue" % columns).fetchone()
+    finally:
+        con.close()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from bridge_helpers import metrics, metric_value
 from conftest import free_ports
-from crm_helpers import crm_with_mail, smtp_server
+from crm_helpers import crm_with_mail, mail_queue_row, smtp_server
 
 
 def iso(dt):
@@ -112,11 +112,7 @@ def test_a_mail_cut_off_while_sending_is_never_sent_again(start_service):
     path = os.path.join(crm.data_dir, "crm.db")
 
     def attempts():
-        con = sqlite3.connect(path, timeout=10)
-        try:
-            return con.execute("SELECT status, attempts FROM mail_queue").fetchone()
-        finally:
-            con.close()
+        return mail_queue_row(crm, "status, attempts")
     assert wait_until(lambda: attempts() == ("pending", 1)), attempts()
     crm.stop()
     # As if the process had stopped between handing it over and recording it.

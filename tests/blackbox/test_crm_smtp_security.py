@@ -4,6 +4,7 @@ a private CA the CRM is told to trust (--smtp-ca-file); AUTH PLAIN or
 LOGIN checked against the password of --smtp-password-file; and the
 throttle (--smtp-per-minute) spacing the mails of a mailing."""
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -16,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from conftest import free_ports
+from crm_helpers import mail_queue_row
 from test_crm_mail_reminders import wait_until
 
 USER, PASSWORD = "crm-mailer", "s3cret pass, with spaces"
@@ -130,12 +132,23 @@ def recipients(crm, m):
     return r.json()["items"]
 
 
-@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
-def test_mail_goes_over_starttls_with_auth_to_a_server_of_a_private_ca(start_service, tmp_path, mechanism):
+@contextlib.contextmanager
+def crm_on_secure_server(start_service, tmp_path, mechanism, trust=True, **crm_kw):
+    """A CRM mailing through a STARTTLS server of a private CA that takes
+    mechanism (the CRM told to trust the CA unless trust is False); yields
+    (crm, inbox) and stops the server after."""
     cert, key = self_signed(tmp_path)
     ctl, inbox, port = secure_server(cert, key, mechanism)
     try:
-        crm = start_service("crm-service", "CRM", extra_args=crm_args(port, tmp_path, cert))
+        yield start_service("crm-service", "CRM",
+                            extra_args=crm_args(port, tmp_path, cert if trust else None, **crm_kw)), inbox
+    finally:
+        ctl.stop()
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_mail_goes_over_starttls_with_auth_to_a_server_of_a_private_ca(start_service, tmp_path, mechanism):
+    with crm_on_secure_server(start_service, tmp_path, mechanism) as (crm, inbox):
         m = mailing_to(crm, 1)
         assert wait_until(lambda: len(inbox.mails) == 1)
         mail = inbox.mails[0]
@@ -147,15 +160,10 @@ def test_mail_goes_over_starttls_with_auth_to_a_server_of_a_private_ca(start_ser
         crm.stop()
         with open(crm.stdout_path, encoding="utf-8", errors="replace") as f:
             assert PASSWORD not in f.read() + crm.stderr()
-    finally:
-        ctl.stop()
 
 
 def test_a_wrong_password_fails_the_mail_with_the_servers_answer(start_service, tmp_path):
-    cert, key = self_signed(tmp_path)
-    ctl, inbox, port = secure_server(cert, key, "PLAIN")
-    try:
-        crm = start_service("crm-service", "CRM", extra_args=crm_args(port, tmp_path, cert, password="wrong"))
+    with crm_on_secure_server(start_service, tmp_path, "PLAIN", password="wrong") as (crm, inbox):
         m = mailing_to(crm, 1)
         assert wait_until(lambda: [x["status"] for x in recipients(crm, m)] == ["failed"]), (
             recipients(crm, m), sqlite3.connect(os.path.join(crm.data_dir, "crm.db")).execute(
@@ -163,32 +171,20 @@ def test_a_wrong_password_fails_the_mail_with_the_servers_answer(start_service, 
         r = recipients(crm, m)[0]
         assert r["reply_code"] == 535 and "535" in r["error"] and "Authentication" in r["error"], r
         assert inbox.mails == [] and inbox.logins == [("PLAIN", USER, False)]
-    finally:
-        ctl.stop()
 
 
 def test_a_certificate_nobody_told_the_crm_to_trust_sends_nothing(start_service, tmp_path):
-    cert, key = self_signed(tmp_path)
-    ctl, inbox, port = secure_server(cert, key, "PLAIN")
-    try:
-        crm = start_service("crm-service", "CRM", extra_args=crm_args(port, tmp_path, cert=None))
+    with crm_on_secure_server(start_service, tmp_path, "PLAIN", trust=False) as (crm, inbox):
         mailing_to(crm, 1)
-        path = os.path.join(crm.data_dir, "crm.db")
 
         def queue():
-            con = sqlite3.connect(path, timeout=10)
-            try:
-                return con.execute("SELECT status, attempts, last_error FROM mail_queue").fetchone()
-            finally:
-                con.close()
+            return mail_queue_row(crm, "status, attempts, last_error")
         # Claimed ("sending", attempt 1), then recorded with the error.
         assert wait_until(lambda: (queue() or (None, 0, None))[2] is not None), queue()
         status, attempts, error = queue()
         # Not sent, kept for a later attempt (an administrator may add the CA).
         assert status == "pending" and "certificate" in error.lower(), (status, error)
         assert inbox.mails == [] and inbox.logins == []
-    finally:
-        ctl.stop()
 
 
 def test_an_unreadable_ca_file_stops_the_service_with_exit_code_2(start_service, tmp_path):

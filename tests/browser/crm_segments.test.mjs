@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
 import { signIn, startSystem, stopAll } from './lib/system.mjs';
 
 let sys;
@@ -137,8 +137,7 @@ test('the segments page in Persian, right to left, with Persian digits', async (
   const page = await newPage(t, browser);
   await signIn(page, sys.crm, mia, { path: '/#/segments' });
   await page.getByRole('heading', { name: 'Segments', level: 1 }).waitFor();
-  await page.getByLabel(/Language|زبان/).first().selectOption('fa');
-  await page.getByRole('heading', { name: 'بخش‌ها', level: 1 }).waitFor();
+  await toPersian(page, 'بخش‌ها');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('cell', { name: 'Big VIP buyers' }).first().waitFor();
   await page.getByText('۲', { exact: true }).first().waitFor();

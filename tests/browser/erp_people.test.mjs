@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
 import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
@@ -107,8 +107,7 @@ test('the leave list reads right to left in Persian', async (t) => {
   const page = await newPage(t, browser);
   await signIn(page, sys.erp, olga, { path: '/#/leave' });
   await page.getByRole('heading', { name: 'Leave', level: 1 }).waitFor();
-  await page.getByLabel(/Language|زبان/).first().selectOption('fa');
-  await page.getByRole('heading', { name: 'مرخصی', level: 1 }).waitFor();
+  await toPersian(page, 'مرخصی');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('cell', { name: 'تأییدشده' }).first().waitFor();
   await settled(page);

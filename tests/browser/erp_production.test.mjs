@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
 import { signIn, startSystem, waitUntil } from './lib/system.mjs';
 
 let sys;
@@ -167,8 +167,7 @@ test('the production page reads right to left in Persian', async (t) => {
   const page = await newPage(t, browser);
   await signIn(page, erp, olga, { path: '/#/production' });
   await page.getByRole('heading', { name: 'Production', level: 1 }).waitFor();
-  await page.getByLabel(/Language|زبان/).first().selectOption('fa');
-  await page.getByRole('heading', { name: 'تولید', level: 1 }).waitFor();
+  await toPersian(page, 'تولید');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('cell', { name: /تمام‌شده/ }).first().waitFor();
   await settled(page);

@@ -124,6 +124,13 @@ export async function settled(page, { idle = 300, timeout = 5000 } = {}) {
   await page.waitForTimeout(idle > 0 ? Math.min(idle, 100) : 0);
 }
 
+// Switch the page to Persian with its language picker and wait for the
+// level-1 heading named heading (the page redrawn in Persian).
+export async function toPersian(page, heading) {
+  await page.getByLabel(/Language|زبان/).first().selectOption('fa');
+  await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+}
+
 async function nextFrames(page) {
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
