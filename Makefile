@@ -58,7 +58,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps run test unit blackbox asan asan-test fuzz-replay bench bench-bin clean format
+.PHONY: all deps run test unit blackbox asan asan-test fuzz-replay bench bench-curves bench-bin clean format
 
 all: deps-check $(PROGRAMS)
 
@@ -269,6 +269,11 @@ bench-bin: deps-check $(BENCH_BINS)
 
 bench: all
 	$(Q)bash bench/run.sh
+
+#  How cost grows (bench/curves.sh): not part of `make bench`, it builds
+#  data sets of up to 10,000,000 customers and runs for an hour or more.
+bench-curves: all
+	$(Q)BENCH_ONLY=curves bash bench/run.sh
 
 format:
 	clang-format -i common/*.[ch] crm-service/*.[ch] $(wildcard erp-service/*.[ch] bridge/*.[ch]) tests/unit/*.c

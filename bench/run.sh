@@ -11,7 +11,11 @@
 #   BENCH_ROUNDS      rounds of the read, create and confirm benchmarks, the best
 #                     of each side kept (default 3)
 #   BENCH_ONLY        any of get,post,search,typeahead,confirm,bridge,retention (default
-#                     all seven); "dataset" only builds the search data set
+#                     all seven); "dataset" only builds the search data set;
+#                     "curves" (not in the default set; `make bench-curves`)
+#                     measures how cost grows (bench/curves.sh), with
+#                     BENCH_CURVE_SIZES, BENCH_CURVE_BACKLOGS, BENCH_CURVE_RATES
+#                     and BENCH_CURVE_SYNC (see there)
 #   BENCH_POST_CONNS  wrk connections for the create and confirm benchmarks
 #                     (default 16)
 #   BENCH_ORDERS      draft orders made for the confirm benchmark (default
@@ -60,7 +64,7 @@ die() { log "error: $*"; exit 1; }
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 TOOLS="python3 curl sqlite3"
-if want get || want post || want confirm; then TOOLS="$TOOLS wrk"; fi
+if want get || want post || want confirm || want curves; then TOOLS="$TOOLS wrk"; fi
 if want get; then TOOLS="$TOOLS nginx"; fi
 for tool in $TOOLS; do
     command -v "$tool" >/dev/null || die "$tool is missing (bash scripts/deps.sh --bench)"
@@ -479,6 +483,12 @@ if want retention; then
     log "retention: $RETENTION_COMMANDS commands, $RETENTION_KEYS Idempotency-Keys"
     $PY bench/retention.py "$BIN" "$RETENTION_COMMANDS" "$RETENTION_KEYS" >"$RESULTS/retention.md"
     NOTES+=("" "Retention of the exactly-once tables (bench/retention.py):" "" "$(cat "$RESULTS/retention.md")")
+fi
+
+if want curves; then
+    # shellcheck source=bench/curves.sh
+    . bench/curves.sh
+    bench_curves
 fi
 
 # --- report ----------------------------------------------------------------------------
