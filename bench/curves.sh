@@ -9,12 +9,13 @@
 #   - bridge catch-up time against backlog size (BENCH_CURVE_BACKLOGS)
 #   - bridge freshness p50/p99 against write rate (BENCH_CURVE_RATES)
 #
-# The figures go to $RESULTS/curves.tsv, then plot_curves.py draws
+# An empty list (BENCH_CURVE_SIZES="") skips that curve and keeps its
+# figures of the last run. The figures go to $RESULTS/curves.tsv, then plot_curves.py draws
 # $RESULTS/curves-*.svg and writes the tables to $RESULTS/curves.md.
 
-CURVE_SIZES=${BENCH_CURVE_SIZES:-10000 100000 1000000 10000000}
-CURVE_BACKLOGS=${BENCH_CURVE_BACKLOGS:-10000 100000 1000000}
-CURVE_RATES=${BENCH_CURVE_RATES:-200 500 1000 2000 3000 5000}
+CURVE_SIZES=${BENCH_CURVE_SIZES-10000 100000 1000000 10000000}
+CURVE_BACKLOGS=${BENCH_CURVE_BACKLOGS-10000 100000 1000000}
+CURVE_RATES=${BENCH_CURVE_RATES-200 500 1000 2000 3000 5000}
 CURVE_SYNC=${BENCH_CURVE_SYNC:-normal}
 CURVE_TSV=$RESULTS/curves.tsv
 
@@ -96,20 +97,38 @@ bench_curve_size() {
         "post_p99_us=$(field p99_us "$post") load_seconds=$(sed -n 's/^load_seconds=//p' "$CURVE_DATA/READY")" >>"$CURVE_TSV"
 }
 
+# curve_forget KIND: drops the figures of KIND (size, catchup, fresh) of an
+# earlier run from $CURVE_TSV; those of the other kinds stay, so a run with
+# e.g. BENCH_CURVE_SIZES="" adds its figures to the plots of the last one.
+curve_forget() {
+    touch "$CURVE_TSV"
+    grep -v "^$1 " "$CURVE_TSV" >"$CURVE_TSV.new" || true
+    mv "$CURVE_TSV.new" "$CURVE_TSV"
+}
+
+# curve_plot: the plots and tables of what $CURVE_TSV holds (after every
+# point, so that an interrupted run leaves what it measured).
+curve_plot() {
+    "$PY" bench/plot_curves.py "$CURVE_TSV" "$RESULTS" "$CURVE_SYNC" >"$RESULTS/curves.md"
+}
+
 bench_curves() {
     local n b
     # shellcheck source=bench/bridge_bench.sh
     . bench/bridge_bench.sh
-    : >"$CURVE_TSV"
-    for n in $CURVE_SIZES; do bench_curve_size "$n"; done
+    [ -z "$CURVE_SIZES" ] || curve_forget size
+    [ -z "$CURVE_BACKLOGS" ] || curve_forget catchup
+    [ -z "$CURVE_RATES" ] || curve_forget fresh
+    for n in $CURVE_SIZES; do bench_curve_size "$n" && curve_plot; done
     for b in $CURVE_BACKLOGS; do
         BACKLOG=$b
         bench_bridge_backlog "$CURVE_SYNC"
         echo "catchup backlog=$b $CATCHUP" >>"$CURVE_TSV"
+        curve_plot
     done
     if [ -n "$CURVE_RATES" ]; then
         BRIDGE_RATES=$CURVE_RATES FRESH_OUT=$CURVE_TSV bench_bridge_fresh "$CURVE_SYNC"
     fi
-    "$PY" bench/plot_curves.py "$CURVE_TSV" "$RESULTS" "$CURVE_SYNC" >"$RESULTS/curves.md"
+    curve_plot
     NOTES+=("" "How cost grows (bench/curves.sh, --sync $CURVE_SYNC; plots $RESULTS/curves-*.svg):" "" "$(cat "$RESULTS/curves.md")")
 }
