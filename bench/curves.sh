@@ -9,8 +9,8 @@
 #   - bridge catch-up time against backlog size (BENCH_CURVE_BACKLOGS)
 #   - bridge freshness p50/p99 against write rate (BENCH_CURVE_RATES)
 #
-# An empty list (BENCH_CURVE_SIZES="") skips that curve and keeps its
-# figures of the last run. The figures go to $RESULTS/curves.tsv, then plot_curves.py draws
+# An empty list (BENCH_CURVE_SIZES="") skips that curve; the points of
+# earlier runs that this one does not measure again stay in the plots. The figures go to $RESULTS/curves.tsv, then plot_curves.py draws
 # $RESULTS/curves-*.svg and writes the tables to $RESULTS/curves.md.
 
 CURVE_SIZES=${BENCH_CURVE_SIZES-10000 100000 1000000 10000000}
@@ -97,13 +97,18 @@ bench_curve_size() {
         "post_p99_us=$(field p99_us "$post") load_seconds=$(sed -n 's/^load_seconds=//p' "$CURVE_DATA/READY")" >>"$CURVE_TSV"
 }
 
-# curve_forget KIND: drops the figures of KIND (size, catchup, fresh) of an
-# earlier run from $CURVE_TSV; those of the other kinds stay, so a run with
-# e.g. BENCH_CURVE_SIZES="" adds its figures to the plots of the last one.
+# curve_forget KIND FIELD VALUES…: drops from $CURVE_TSV the points of KIND
+# (size, catchup, fresh) whose FIELD is one of VALUES, the ones this run
+# measures again; the others stay, so the curves can be measured in parts
+# (rm $CURVE_TSV for a clean slate).
 curve_forget() {
+    local kind=$1 name=$2 v
+    shift 2
     touch "$CURVE_TSV"
-    grep -v "^$1 " "$CURVE_TSV" >"$CURVE_TSV.new" || true
-    mv "$CURVE_TSV.new" "$CURVE_TSV"
+    for v in "$@"; do
+        grep -v "^$kind $name=$v " "$CURVE_TSV" >"$CURVE_TSV.new" || true
+        mv "$CURVE_TSV.new" "$CURVE_TSV"
+    done
 }
 
 # curve_plot: the plots and tables of what $CURVE_TSV holds (after every
@@ -116,9 +121,12 @@ bench_curves() {
     local n b
     # shellcheck source=bench/bridge_bench.sh
     . bench/bridge_bench.sh
-    [ -z "$CURVE_SIZES" ] || curve_forget size
-    [ -z "$CURVE_BACKLOGS" ] || curve_forget catchup
-    [ -z "$CURVE_RATES" ] || curve_forget fresh
+    # shellcheck disable=SC2086
+    curve_forget size customers $CURVE_SIZES
+    # shellcheck disable=SC2086
+    curve_forget catchup backlog $CURVE_BACKLOGS
+    # shellcheck disable=SC2086
+    curve_forget fresh rate $CURVE_RATES
     for n in $CURVE_SIZES; do bench_curve_size "$n" && curve_plot; done
     for b in $CURVE_BACKLOGS; do
         BACKLOG=$b

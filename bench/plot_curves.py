@@ -15,7 +15,7 @@ import sys
 from html import escape
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-W, H = 760, 440
+W, H = 760, 480
 ML, MR, MT, MB = 80, 30, 50, 60
 
 
@@ -59,9 +59,10 @@ def chart(path, title, xlabel, ylabel, series, logx=False, logy=False, note=""):
     x0, x1 = min(xs), max(xs)
     y0, y1 = min(ys), max(ys)
     if logx:
-        x0, x1 = 10 ** math.floor(math.log10(x0)), 10 ** math.ceil(math.log10(x1))
+        # Room for the value labels right of the last point.
+        x0, x1 = x0 / 1.25, x1 * 2.5
     else:
-        x0, x1 = 0, x1 * 1.05
+        x0, x1 = 0, x1 * 1.12
     if logy:
         y0, y1 = 10 ** math.floor(math.log10(y0)), 10 ** math.ceil(math.log10(y1))
     else:
@@ -71,13 +72,15 @@ def chart(path, title, xlabel, ylabel, series, logx=False, logy=False, note=""):
     if y1 == y0:
         y1 = y0 + 1
 
+    mt = MT + 16 * len(series)
+
     def fx(x):
         f = (math.log10(x) - math.log10(x0)) / (math.log10(x1) - math.log10(x0)) if logx else (x - x0) / (x1 - x0)
         return ML + f * (W - ML - MR)
 
     def fy(y):
         f = (math.log10(y) - math.log10(y0)) / (math.log10(y1) - math.log10(y0)) if logy else (y - y0) / (y1 - y0)
-        return H - MB - f * (H - MT - MB)
+        return H - MB - f * (H - mt - MB)
 
     o = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
          'font-family="sans-serif" font-size="12">' % (W, H, W, H),
@@ -85,18 +88,18 @@ def chart(path, title, xlabel, ylabel, series, logx=False, logy=False, note=""):
          '<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>' % (ML, escape(title))]
     for v in ticks(x0, x1, logx):
         x = fx(v)
-        o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' % (x, MT, x, H - MB))
+        o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' % (x, mt, x, H - MB))
         o.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (x, H - MB + 16, nice(v)))
     for v in ticks(y0, y1, logy):
         y = fy(v)
         o.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>' % (ML, y, W - MR, y))
         o.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (ML - 6, y + 4, nice(v)))
     o.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>'
-             % (ML, MT, W - ML - MR, H - MT - MB))
+             % (ML, mt, W - ML - MR, H - mt - MB))
     o.append('<text x="%d" y="%d" text-anchor="middle">%s%s</text>'
              % ((ML + W - MR) / 2, H - 22, escape(xlabel), " (log scale)" if logx else ""))
     o.append('<text transform="translate(18,%d) rotate(-90)" text-anchor="middle">%s%s</text>'
-             % ((MT + H - MB) / 2, escape(ylabel), " (log scale)" if logy else ""))
+             % ((mt + H - MB) / 2, escape(ylabel), " (log scale)" if logy else ""))
     if note:
         o.append('<text x="%d" y="%d" font-size="10" fill="#555">%s</text>' % (ML, H - 6, escape(note)))
     for k, (name, s) in enumerate(series):
@@ -109,7 +112,7 @@ def chart(path, title, xlabel, ylabel, series, logx=False, logy=False, note=""):
             o.append('<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>' % (fx(x), fy(y), color))
             o.append('<text x="%.1f" y="%.1f" font-size="10" fill="%s">%s</text>'
                      % (fx(x) + 5, fy(y) - 6, color, "{:,.3g}".format(y) if y < 100 else "{:,.0f}".format(y)))
-        ly = MT + 16 + 16 * k
+        ly = MT - 4 + 16 * k
         o.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>'
                  % (ML + 10, ly - 4, ML + 30, ly - 4, color))
         o.append('<text x="%d" y="%d">%s</text>' % (ML + 36, ly, escape(name)))
