@@ -67,7 +67,7 @@ EOF
 
 # bench_curve_size N: GET, search, then POST on a copy of the N data set.
 bench_curve_size() {
-    local n=$1 d=$TMP/curve-$n get search post bytes
+    local n=$1 d=$TMP/curve-$n get search post bare bytes
     curve_dataset "$n" || return 0
     bytes=$(sed -n 's/^db_bytes=//p' "$CURVE_DATA/READY")
     log "curves: $n customers: copying the database ($((bytes / 1000000)) MB)"
@@ -90,8 +90,13 @@ bench_curve_size() {
     post=$(run_wrk post.lua "$CRM_URL" 2 "$POST_CONNS" "$SECS")
     [ "$(errors_of "$post")" = 0 ] || die "curves: POST errors: $post"
     stop_pid "$CRM_PID"
+    # The baseline of b. at this size: what the service writes (customer
+    # row, FTS row through the trigger, outbox row), one row per
+    # transaction, on the same copy: does SQLite itself slow down?
+    log "curves: $n customers: bare insert loop + FTS + outbox"
+    bare=$("$BB/bare_insert" "$d/crm.db" "$CURVE_SYNC" "$SECS" full) || die "bare_insert failed"
     rm -rf "$d"
-    echo "size customers=$n db_bytes=$bytes get_rps=$(field rps "$get") get_p99_us=$(field p99_us "$get")" \
+    echo "size customers=$n bare_rps=$(field rows_per_s "$bare") db_bytes=$bytes get_rps=$(field rps "$get") get_p99_us=$(field p99_us "$get")" \
         "search_mean_us=$(field mean_us "$search") search_p50_us=$(field p50_us "$search")" \
         "search_p99_us=$(field p99_us "$search") post_rps=$(field rps "$post") post_p50_us=$(field p50_us "$post")" \
         "post_p99_us=$(field p99_us "$post") load_seconds=$(sed -n 's/^load_seconds=//p' "$CURVE_DATA/READY")" >>"$CURVE_TSV"

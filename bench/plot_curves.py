@@ -167,7 +167,8 @@ def main():
           "customers", "per second",
           [("GET /api/v1/customers/{id}, req/s (wrk -c50)", [(d["customers"], d["get_rps"]) for d in size]),
            ("POST /api/v1/customers, rows/s (wrk -c16)", [(d["customers"], d["post_rps"]) for d in size]),
-           ("search ?q=, queries/s (one connection)", [(d["customers"], 1e6 / d["search_mean_us"]) for d in size])],
+           ("search ?q=, queries/s (one connection)", [(d["customers"], 1e6 / d["search_mean_us"]) for d in size]),
+           ("bare insert loop + FTS + outbox, rows/s", [(d["customers"], d.get("bare_rps")) for d in size])],
           logx=True, logy=True, note=loaded)
     chart(os.path.join(out, "curves-latency.svg"), "p99 latency against the number of customers", "customers", "ms",
           [("GET p99", [(d["customers"], ms(d["get_p99_us"])) for d in size]),
@@ -187,13 +188,14 @@ def main():
           logy=True, note=loaded)
 
     if size:
-        print("| customers | database | GET req/s (p99 ms) | POST rows/s (p50, p99 ms) | search p50 / p99 ms (queries/s) | load time |")
-        print("|---|---|---|---|---|---|")
+        print("| customers | database | GET req/s (p99 ms) | POST rows/s (p50, p99 ms) | bare insert loop + FTS + outbox, rows/s "
+              "| search p50 / p99 ms (queries/s) | load time |")
+        print("|---|---|---|---|---|---|---|")
     for d in size:
-        print("| {:,.0f} | {:,.0f} MB | {:,.0f} ({:.2f}) | {:,.0f} ({:.2f}, {:.2f}) | {:.2f} / {:.2f} ({:,.0f}) | {:.0f} s |".format(
+        print("| {:,.0f} | {:,.0f} MB | {:,.0f} ({:.2f}) | {:,.0f} ({:.2f}, {:.2f}) | {} | {:.2f} / {:.2f} ({:,.0f}) | {:.0f} s |".format(
             d["customers"], d["db_bytes"] / 1e6, d["get_rps"], ms(d["get_p99_us"]), d["post_rps"],
-            ms(d["post_p50_us"]), ms(d["post_p99_us"]), ms(d["search_p50_us"]), ms(d["search_p99_us"]),
-            1e6 / d["search_mean_us"], d.get("load_seconds", 0)))
+            ms(d["post_p50_us"]), ms(d["post_p99_us"]), "{:,.0f}".format(d["bare_rps"]) if "bare_rps" in d else "–",
+            ms(d["search_p50_us"]), ms(d["search_p99_us"]), 1e6 / d["search_mean_us"], d.get("load_seconds", 0)))
     if catch:
         print()
         print("| backlog | bridge | per event | bare loop | ratio |")
