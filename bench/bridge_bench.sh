@@ -150,7 +150,8 @@ bench_bridge_backlog() {
         "bare two-database batch loop: $(fmt "$bare") rows/s ($(field seconds "$line") s)" \
         "$(ratio "$rate" "$bare")" "≥ 0.5" \
         "batches of $BRIDGE_BATCH; timed from the bridge's start to last_applied_seq = CRM outbox seq $last"
-    # For the curves (bench/curves.sh).
+    # For the curves (bench/curves.sh, which reads it).
+    # shellcheck disable=SC2034
     CATCHUP="seconds=$secs events_per_s=$rate bare_seconds=$(field seconds "$line") bare_rows_per_s=$bare"
     rm -rf "$d" "$TMP/backlog.csv"
 }

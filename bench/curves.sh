@@ -67,7 +67,8 @@ EOF
 
 # bench_curve_size N: GET, search, then POST on a copy of the N data set.
 bench_curve_size() {
-    local n=$1 d=$TMP/curve-$n get search post bare bytes
+    local n=$1 d get search post bare bytes
+    d=$TMP/curve-$n
     curve_dataset "$n" || return 0
     bytes=$(sed -n 's/^db_bytes=//p' "$CURVE_DATA/READY")
     log "curves: $n customers: copying the database ($((bytes / 1000000)) MB)"

@@ -152,6 +152,17 @@ def fit(name, pts):
     return "Straight line through the %s points: %.2f s + %.0f µs per event (R² %.4f)." % (name, a, b * 1e6, r2)
 
 
+def table(head, rows):
+    """A Markdown table, after a blank line; nothing without rows."""
+    if not rows:
+        return
+    print()
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + r + " |")
+
+
 def ms(us):
     return us / 1000.0
 
@@ -187,36 +198,25 @@ def main():
            ("p50", [(d["rate"], d["p50_ms"]) for d in fresh])],
           logy=True, note=loaded)
 
-    if size:
-        print("| customers | database | GET req/s (p99 ms) | POST rows/s (p50, p99 ms) | bare insert loop + FTS + outbox, rows/s "
-              "| search p50 / p99 ms (queries/s) | load time |")
-        print("|---|---|---|---|---|---|---|")
-    for d in size:
-        print("| {:,.0f} | {:,.0f} MB | {:,.0f} ({:.2f}) | {:,.0f} ({:.2f}, {:.2f}) | {} | {:.2f} / {:.2f} ({:,.0f}) | {:.0f} s |".format(
-            d["customers"], d["db_bytes"] / 1e6, d["get_rps"], ms(d["get_p99_us"]), d["post_rps"],
-            ms(d["post_p50_us"]), ms(d["post_p99_us"]), "{:,.0f}".format(d["bare_rps"]) if "bare_rps" in d else "–",
-            ms(d["search_p50_us"]), ms(d["search_p99_us"]), 1e6 / d["search_mean_us"], d.get("load_seconds", 0)))
-    if catch:
-        print()
-        print("| backlog | bridge | per event | bare loop | ratio |")
-        print("|---|---|---|---|---|")
-    for d in catch:
-        print("| {:,.0f} | {:.1f} s ({:,.0f} events/s) | {:.0f} µs | {:.1f} s ({:,.0f} rows/s) | {:.2f} |".format(
-            d["backlog"], d["seconds"], d["events_per_s"], 1e6 * d["seconds"] / d["backlog"], d["bare_seconds"],
-            d["bare_rows_per_s"], d["events_per_s"] / d["bare_rows_per_s"]))
+    table(["customers", "database", "GET req/s (p99 ms)", "POST rows/s (p50, p99 ms)",
+           "bare insert loop + FTS + outbox, rows/s", "search p50 / p99 ms (queries/s)", "load time"],
+          ["{:,.0f} | {:,.0f} MB | {:,.0f} ({:.2f}) | {:,.0f} ({:.2f}, {:.2f}) | {} | {:.2f} / {:.2f} ({:,.0f}) | {:.0f} s".format(
+              d["customers"], d["db_bytes"] / 1e6, d["get_rps"], ms(d["get_p99_us"]), d["post_rps"],
+              ms(d["post_p50_us"]), ms(d["post_p99_us"]), "{:,.0f}".format(d["bare_rps"]) if "bare_rps" in d else "–",
+              ms(d["search_p50_us"]), ms(d["search_p99_us"]), 1e6 / d["search_mean_us"], d.get("load_seconds", 0))
+           for d in size])
+    table(["backlog", "bridge", "per event", "bare loop", "ratio"],
+          ["{:,.0f} | {:.1f} s ({:,.0f} events/s) | {:.0f} µs | {:.1f} s ({:,.0f} rows/s) | {:.2f}".format(
+              d["backlog"], d["seconds"], d["events_per_s"], 1e6 * d["seconds"] / d["backlog"], d["bare_seconds"],
+              d["bare_rows_per_s"], d["events_per_s"] / d["bare_rows_per_s"]) for d in catch])
     if len(catch) > 1:
         print()
         print(fit("bridge", [(d["backlog"], d["seconds"]) for d in catch]))
         print(fit("bare loop", [(d["backlog"], d["bare_seconds"]) for d in catch]))
-    if fresh:
-        print()
-        print("| writes/s asked | achieved | p50 ms | p99 ms | max ms | send lag p99 ms | reached ERP |")
-        print("|---|---|---|---|---|---|---|")
-    for d in fresh:
-        print("| {:,.0f} | {:,.0f} | {:.2f} | {:.2f} | {:.1f} | {:.2f} | {:,.0f} of {:,.0f} |".format(
-            d["rate"], d["achieved_per_s"], d["p50_ms"], d["p99_ms"], d["max_ms"], d["send_lag_p99_ms"],
-            d["seen"], d["writes"]))
-
+    table(["writes/s asked", "achieved", "p50 ms", "p99 ms", "max ms", "send lag p99 ms", "reached ERP"],
+          ["{:,.0f} | {:,.0f} | {:.2f} | {:.2f} | {:.1f} | {:.2f} | {:,.0f} of {:,.0f}".format(
+              d["rate"], d["achieved_per_s"], d["p50_ms"], d["p99_ms"], d["max_ms"], d["send_lag_p99_ms"],
+              d["seen"], d["writes"]) for d in fresh])
 
 if __name__ == "__main__":
     main()
