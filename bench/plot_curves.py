@@ -37,7 +37,7 @@ def ticks(lo, hi, log):
                     out.append(v)
             e += 1
         return out if len(out) <= 12 else [v for v in out if str(v).lstrip("0.")[0] == "1"]
-    step = 10 ** math.floor(math.log10((hi - lo) or 1))
+    step = 10 ** (math.floor(math.log10((hi - lo) or 1)) - 1)
     for m in (1, 2, 5, 10):
         if (hi - lo) / (step * m) <= 8:
             step *= m
