@@ -115,21 +115,6 @@ s_progress (run_t *run, int64_t done, int64_t total)
     pthread_mutex_unlock (&run->self->lock);
 }
 
-//  Walk a staged table (stage_walk); a failure ends the run as failed.
-static void
-s_walk (run_t *run, stage_table_t table, int key, stage_walk_t *walk)
-{
-    if (!stage_walk (run->stage, table, key, walk))
-        snprintf (run->error, sizeof run->error, "cannot read the staged snapshots");
-}
-
-static void
-s_walk_end (run_t *run, stage_walk_t *walk)
-{
-    if (!stage_walk_end (walk) && !*run->error)
-        snprintf (run->error, sizeof run->error, "cannot read the staged snapshots");
-}
-
 //  Send one command; true if it was applied.
 static bool
 s_apply (run_t *run, side_t target, const char *type, const char *what, cJSON *data, cJSON **result)
@@ -320,35 +305,20 @@ s_customer (run_t *run, cJSON *c)
     cJSON_Delete (e);
 }
 
+//  An ERP customer: is it known to CRM?
 static void
-s_customers (run_t *run, int64_t *done, int64_t total)
+s_erp_customer (run_t *run, cJSON *e)
 {
-    stage_walk_t walk;
-    cJSON *c, *e;
-    s_walk (run, STAGE_CRM_CUSTOMER, -1, &walk);
-    while ((c = stage_next (&walk))) {
-        s_progress (run, ++*done, total);
-        s_customer (run, c);
-        cJSON_Delete (c);
-    }
-    s_walk_end (run, &walk);
-    //  ERP customers that CRM does not know.
-    s_walk (run, STAGE_ERP_CUSTOMER, -1, &walk);
-    while ((e = stage_next (&walk))) {
-        s_progress (run, ++*done, total);
-        const char *eid = json_str (e, "id");
-        char linked[ID_LEN];
-        if (!(store_link (run->db, "customer", SIDE_ERP, eid, linked) && stage_has (run->stage, STAGE_CRM_CUSTOMER, 0, linked))
-            && !stage_has (run->stage, STAGE_CRM_CUSTOMER, 0, json_str (e, "crm_id"))
-            && !stage_has (run->stage, STAGE_CRM_CUSTOMER, 1, eid)) {
-            cJSON *d = s_diff (run, "missing_in_crm", "customer", NULL, eid, NULL, NULL, NULL);
-            if (run->repair)
-                s_mark (run, d, s_customer_create (run, SIDE_ERP, eid,
-                                                   flow_customer_to_crm (eid, NULL, e, true, cJSON_GetObjectItem (e, "archived"))));
-        }
-        cJSON_Delete (e);
-    }
-    s_walk_end (run, &walk);
+    const char *eid = json_str (e, "id");
+    char linked[ID_LEN];
+    if ((store_link (run->db, "customer", SIDE_ERP, eid, linked) && stage_has (run->stage, STAGE_CRM_CUSTOMER, 0, linked))
+        || stage_has (run->stage, STAGE_CRM_CUSTOMER, 0, json_str (e, "crm_id"))
+        || stage_has (run->stage, STAGE_CRM_CUSTOMER, 1, eid))
+        return;
+    cJSON *d = s_diff (run, "missing_in_crm", "customer", NULL, eid, NULL, NULL, NULL);
+    if (run->repair)
+        s_mark (run, d, s_customer_create (run, SIDE_ERP, eid,
+                                           flow_customer_to_crm (eid, NULL, e, true, cJSON_GetObjectItem (e, "archived"))));
 }
 
 //  A CRM deal against the ERP order made for it.
@@ -433,28 +403,13 @@ s_deal (run_t *run, cJSON *deal)
     cJSON_Delete (order);
 }
 
+//  An ERP order: does its external reference name a CRM deal?
 static void
-s_orders (run_t *run, int64_t *done, int64_t total)
+s_order (run_t *run, cJSON *order)
 {
-    stage_walk_t walk;
-    cJSON *deal, *order;
-    s_walk (run, STAGE_DEAL, -1, &walk);
-    while ((deal = stage_next (&walk))) {
-        s_progress (run, ++*done, total);
-        s_deal (run, deal);
-        cJSON_Delete (deal);
-    }
-    s_walk_end (run, &walk);
-    //  Orders whose external reference names no CRM deal.
-    s_walk (run, STAGE_ORDER, 0, &walk);
-    while ((order = stage_next (&walk))) {
-        s_progress (run, ++*done, total);
-        const char *ref = json_str (order, "external_ref");
-        if (id_valid (ref) && !stage_has (run->stage, STAGE_DEAL, 0, ref))
-            s_diff (run, "order_without_deal", "order", ref, json_str (order, "id"), NULL, NULL, NULL);
-        cJSON_Delete (order);
-    }
-    s_walk_end (run, &walk);
+    const char *ref = json_str (order, "external_ref");
+    if (id_valid (ref) && !stage_has (run->stage, STAGE_DEAL, 0, ref))
+        s_diff (run, "order_without_deal", "order", ref, json_str (order, "id"), NULL, NULL, NULL);
 }
 
 //  An ERP product against CRM's catalog item of the same SKU.
@@ -483,18 +438,22 @@ s_product (run_t *run, cJSON *p)
     cJSON_Delete (item);
 }
 
+//  Check every record of a staged table (in snapshot order, or ordered by
+//  key `key` over those that have it), one parsed record at a time, each
+//  counted done. A failure to read the table fails the run.
 static void
-s_catalog (run_t *run, int64_t *done, int64_t total)
+s_each (run_t *run, stage_table_t table, int key, void (*check) (run_t *, cJSON *), int64_t *done, int64_t total)
 {
     stage_walk_t walk;
-    cJSON *p;
-    s_walk (run, STAGE_PRODUCT, -1, &walk);
-    while ((p = stage_next (&walk))) {
+    bool started = stage_walk (run->stage, table, key, &walk);
+    cJSON *rec;
+    while (started && (rec = stage_next (&walk))) {
         s_progress (run, ++*done, total);
-        s_product (run, p);
-        cJSON_Delete (p);
+        check (run, rec);
+        cJSON_Delete (rec);
     }
-    s_walk_end (run, &walk);
+    if (!stage_walk_end (&walk) && !*run->error)
+        snprintf (run->error, sizeof run->error, "cannot read the staged snapshots");
 }
 
 static void
@@ -561,9 +520,11 @@ s_run (reconciler_t *self, int64_t id, bool repair)
         for (int t = STAGE_CRM_CUSTOMER; t <= STAGE_PRODUCT; t++)
             total += stage_count (run.stage, t, 0);
         s_progress (&run, 0, total);
-        s_customers (&run, &done, total);
-        s_orders (&run, &done, total);
-        s_catalog (&run, &done, total);
+        s_each (&run, STAGE_CRM_CUSTOMER, -1, s_customer, &done, total);
+        s_each (&run, STAGE_ERP_CUSTOMER, -1, s_erp_customer, &done, total);
+        s_each (&run, STAGE_DEAL, -1, s_deal, &done, total);
+        s_each (&run, STAGE_ORDER, 0, s_order, &done, total);   //  by external reference
+        s_each (&run, STAGE_PRODUCT, -1, s_product, &done, total);
         s_progress (&run, total, total);
     }
     stage_destroy (&run.stage);
