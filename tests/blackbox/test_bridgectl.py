@@ -748,14 +748,9 @@ def test_keygen_makes_the_missing_parent_folders(ctl, tmp_path):
 # ---------------------------------------------------------------------------
 # answers that are not what HTTP promises
 
-@pytest.mark.parametrize("answer", [
-    b"garbage\r\n\r\n",
-    b"",
-    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}",
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nab",
-    b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}",
-])
-def test_a_broken_answer_exits_3_naming_the_url(ctl, answer):
+def status_against(ctl, answer):
+    """`bridgectl status` against a one-shot server that reads the request
+    and sends the bytes `answer`: (the finished process, the server's URL)."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
@@ -778,32 +773,23 @@ def test_a_broken_answer_exits_3_naming_the_url(ctl, answer):
     finally:
         t.join(10)
         srv.close()
+    return p, url
+
+
+@pytest.mark.parametrize("answer", [
+    b"garbage\r\n\r\n",
+    b"",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nab",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}",
+])
+def test_a_broken_answer_exits_3_naming_the_url(ctl, answer):
+    p, url = status_against(ctl, answer)
     assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
     assert p.stderr.startswith("bridgectl: ") and url in p.stderr
 
 
 def test_an_answer_that_is_not_json_exits_1(ctl):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    srv.settimeout(10)
-    url = "http://127.0.0.1:%d" % srv.getsockname()[1]
-
-    def serve():
-        try:
-            conn, _ = srv.accept()
-        except OSError:
-            return
-        with conn:
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    try:
-        p = ctl("status", url=url)
-    finally:
-        t.join(10)
-        srv.close()
+    p, _ = status_against(ctl, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
     assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
     assert "not JSON" in p.stderr
