@@ -78,6 +78,20 @@ export async function names(path, ids, field = 'name') {
   return out;
 }
 
+// A page of a list whose items name what their idField points at (in path):
+// each item gets the name in nameField.
+export async function withNames(page, path, idField, nameField) {
+  const nm = await names(path, page.items.map((x) => x[idField]));
+  page.items.forEach((x) => { x[nameField] = nm[x[idField]]; });
+  return page;
+}
+
+// A table's sort (ui.js table) on state.sort ('field' or '-field'): a click
+// on a column sorts by it and draws the list again (refresh).
+export function sortBy(state, refresh) {
+  return { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } };
+}
+
 export function whLabel(list, id) {
   const w = list.find((x) => x.id === id);
   return w ? `${w.code} · ${w.name}` : '';

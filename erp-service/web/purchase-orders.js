@@ -4,7 +4,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
 import { h, mount, pageHead, table, pagedList, tabs, debounce } from '/common/ui.js';
-import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, searchBox, setQuery } from './lib.js';
+import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, searchBox, setQuery, sortBy } from './lib.js';
 
 const STATUSES = ['draft', 'ordered', 'partly_received', 'received', 'cancelled'];
 
@@ -37,7 +37,7 @@ export default async function render(root, ctx) {
         rows: items,
         rowHref: (r) => '#/purchase-orders/' + r.id,
         empty: t('purchasing.none'),
-        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+        sort: sortBy(state, refresh),
       }),
     });
     mount(listSlot, list.el);

@@ -6,7 +6,7 @@ import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { num, dateTime } from '/common/fmt.js';
 import { h, mount, pageHead, table, pagedList, modal, form, toast, conflictNotice, button, debounce } from '/common/ui.js';
-import { ROLES, can, warehouses, whLabel, searchBox, setQuery } from './lib.js';
+import { ROLES, can, warehouses, whLabel, searchBox, setQuery, sortBy } from './lib.js';
 
 export default async function render(root, ctx) {
   const whs = await warehouses();
@@ -61,7 +61,7 @@ export default async function render(root, ctx) {
         ].filter(Boolean),
         rows: items,
         empty: t('orders.no_shipments'),
-        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+        sort: sortBy(state, refresh),
       }),
     });
     mount(listSlot, list.el);
