@@ -5,8 +5,8 @@
 
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
-import { h, mount, pageHead, button, table, pagedList, modal, form, conflictNotice, toast, confirmDialog, debounce } from '/common/ui.js';
-import { can, searchBox, setQuery, sortBy } from './lib.js';
+import { h, mount, pageHead, button, table, pagedList, modal, form, conflictNotice, toast, confirmDialog } from '/common/ui.js';
+import { can, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 // def: {path (of the API and of the screen), title, newLabel, editTitle(rec),
 //   columns, fields(rec), toBody(values, rec) -> body (may throw {field,
@@ -84,7 +84,7 @@ export function crudScreen(def) {
       try { open(await api.get(`${def.path}/${r.id}`)); } catch (e) { toast(e.message, 'error'); }
     }
 
-    const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+    const onSearch = searchInto(state, refresh);
     mount(root,
       pageHead(def.title, canWrite ? button(def.newLabel, () => open(null), { kind: 'primary' }) : null, def.extraActions ? def.extraActions(ctx) : null),
       h('div', { class: 'filters', role: 'search' }, searchBox(def.searchLabel, state.q, onSearch)),

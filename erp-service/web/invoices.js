@@ -4,8 +4,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, button, toast, debounce, link } from '/common/ui.js';
-import { withNames, record, statusBadge, searchBox, setQuery, sortBy } from './lib.js';
+import { h, mount, pageHead, table, pagedList, tabs, button, toast, link } from '/common/ui.js';
+import { withNames, record, statusBadge, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 const STATUSES = ['open', 'partly_paid', 'paid', 'void'];
 
@@ -47,7 +47,7 @@ export default async function render(root, ctx) {
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('finance.invoices'),
       button(t('finance.overdue_check'), async () => {

@@ -4,8 +4,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, debounce, link } from '/common/ui.js';
-import { withNames, record, searchBox, setQuery, sortBy } from './lib.js';
+import { h, mount, pageHead, table, pagedList, link } from '/common/ui.js';
+import { withNames, record, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 export default async function render(root, ctx) {
   const state = { q: ctx.query.get('q') || '', customer: ctx.query.get('customer') || '', sort: ctx.query.get('sort') || '-received_on' };
@@ -38,7 +38,7 @@ export default async function render(root, ctx) {
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('finance.payments'), h('a', { class: 'btn btn-primary', href: '#/payments/new' }, t('finance.record_payment'))),
     who ? h('p', { class: 'notice' }, t('finance.of_customer', { name: who.name }), ' ', link(t('finance.all_customers'), '#/payments')) : null,

@@ -5,8 +5,8 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { num, dateTime } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, modal, form, toast, conflictNotice, button, debounce } from '/common/ui.js';
-import { ROLES, can, warehouses, whLabel, searchBox, setQuery, sortBy } from './lib.js';
+import { h, mount, pageHead, table, pagedList, modal, form, toast, conflictNotice, button } from '/common/ui.js';
+import { ROLES, can, warehouses, whLabel, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 export default async function render(root, ctx) {
   const whs = await warehouses();
@@ -67,7 +67,7 @@ export default async function render(root, ctx) {
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('orders.shipments')),
     h('div', { class: 'filters', role: 'search' }, searchBox(t('orders.search_shipments'), state.q, onSearch)),

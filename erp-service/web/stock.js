@@ -5,8 +5,8 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { num } from '/common/fmt.js';
-import { h, mount, pageHead, button, table, pagedList, tabs, badge, debounce } from '/common/ui.js';
-import { ROLES, can, warehouses, whOptions, whLabel, withNames, searchBox, selectBox, setQuery, sortBy } from './lib.js';
+import { h, mount, pageHead, button, table, pagedList, tabs, badge } from '/common/ui.js';
+import { ROLES, can, warehouses, whOptions, whLabel, withNames, searchBox, selectBox, setQuery, sortBy, searchInto } from './lib.js';
 import { receiveDialog } from './stock-dialogs.js';
 
 const PAGE = 25;
@@ -106,7 +106,7 @@ export default async function render(root, ctx) {
     list.first();
   }
 
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('stock.title'),
       mayWrite ? button(t('stock.receive'), async () => { if (await receiveDialog(null, state.wh || (whs[0] && whs[0].id))) list.reload(); }, { kind: 'primary' }) : null,
