@@ -532,6 +532,47 @@ s_period_reply (http_req_t *req, const char *period)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot read the period");
 }
 
+//  Change the period's row by sql (?1 the period, ?2 now, ?3 the actor,
+//  ?4 the reason, NULL for a close), write the audit row event (with the
+//  reason), and answer the period as it is now. failure is the message
+//  when the statement cannot be made.
+static void
+s_period_write (http_req_t *req, const char *period, const char *sql, const char *reason,
+                const char *event, const char *failure)
+{
+    db_t *db = http_db (req);
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_stmt *st = db_stmt (db, sql);
+    err_info_t err;
+    err_clear (&err);
+    err_t rc = st ? ERR_OK : err_set (&err, ERR_INTERNAL, NULL, "%s", failure);
+    if (st) {
+        sqlite3_bind_text (st, 1, period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 3, http_actor (req)->user_id, -1, SQLITE_TRANSIENT);
+        if (reason)
+            sqlite3_bind_text (st, 4, reason, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (r != SQLITE_DONE)
+            rc = db_error (db, r, &err);
+    }
+    cJSON *details = NULL;
+    if (reason) {
+        details = cJSON_CreateObject ();
+        cJSON_AddStringToObject (details, "reason", reason);
+    }
+    if (rc == ERR_OK)
+        rc = audit_write (db, event, period, details, &err);
+    cJSON_Delete (details);
+    if (rc != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    s_period_reply (req, period);
+}
+
 //  POST /api/v1/periods/{period}/close: no posting into the month any
 //  more. The current month may be closed (everything stops), a later one
 //  not.
@@ -556,31 +597,10 @@ s_close (http_req_t *req)
         http_reply_errorf (req, ERR_CONFLICT, "period", "the period %s is already closed", period);
         return;
     }
-    const actor_t *actor = http_actor (req);
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *st = db_stmt (
-        db, "INSERT INTO periods (period, status, closed_at, closed_by) VALUES (?1, 'closed', ?2, ?3)"
-            " ON CONFLICT (period) DO UPDATE SET status = 'closed', closed_at = ?2, closed_by = ?3");
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = st ? ERR_OK : err_set (&err, ERR_INTERNAL, NULL, "cannot close the period");
-    if (st) {
-        sqlite3_bind_text (st, 1, period, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 3, actor->user_id, -1, SQLITE_TRANSIENT);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, &err);
-    }
-    if (rc == ERR_OK)
-        rc = audit_write (db, "period.closed", period, NULL, &err);
-    if (rc != ERR_OK) {
-        http_reply_error (req, &err);
-        return;
-    }
-    s_period_reply (req, period);
+    s_period_write (req, period,
+                    "INSERT INTO periods (period, status, closed_at, closed_by) VALUES (?1, 'closed', ?2, ?3)"
+                    " ON CONFLICT (period) DO UPDATE SET status = 'closed', closed_at = ?2, closed_by = ?3",
+                    NULL, "period.closed", "cannot close the period");
 }
 
 //  POST /api/v1/periods/{period}/reopen {"reason"}: admins only, audited.
@@ -618,34 +638,10 @@ s_reopen (http_req_t *req)
         http_reply_errorf (req, ERR_CONFLICT, "period", "the period %s is not closed", period);
         return;
     }
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *st =
-        db_stmt (db, "UPDATE periods SET status = 'open', reopened_at = ?2, reopened_by = ?3,"
-                     " reopen_reason = ?4 WHERE period = ?1");
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = st ? ERR_OK : err_set (&err, ERR_INTERNAL, NULL, "cannot reopen the period");
-    if (st) {
-        sqlite3_bind_text (st, 1, period, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 3, actor->user_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 4, reason->valuestring, -1, SQLITE_TRANSIENT);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, &err);
-    }
-    cJSON *details = cJSON_CreateObject ();
-    cJSON_AddStringToObject (details, "reason", reason->valuestring);
-    if (rc == ERR_OK)
-        rc = audit_write (db, "period.reopened", period, details, &err);
-    cJSON_Delete (details);
-    if (rc != ERR_OK) {
-        http_reply_error (req, &err);
-        return;
-    }
-    s_period_reply (req, period);
+    s_period_write (req, period,
+                    "UPDATE periods SET status = 'open', reopened_at = ?2, reopened_by = ?3,"
+                    " reopen_reason = ?4 WHERE period = ?1",
+                    reason->valuestring, "period.reopened", "cannot reopen the period");
 }
 
 err_t

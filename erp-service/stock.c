@@ -610,41 +610,41 @@ s_reply_levels (http_req_t *req, err_t rc, const err_info_t *err, const char *pr
     http_reply_json (req, 201, out);
 }
 
+//  A step that moves stock in one warehouse: a receipt (quantity
+//  positive, reason optional) or, adjusting, an adjustment (quantity
+//  signed, reason required).
+static void
+s_move_in_one (http_req_t *req, const char *kind, bool adjusting)
+{
+    int64_t qty;
+    const cJSON *body = s_step_body (req, &qty, adjusting);
+    char product[ID_LEN], wh[ID_LEN];
+    if (!body || !s_product (req, body, product) || !s_warehouse (req, body, "warehouse_id", wh))
+        return;
+    const char *reason = json_str (body, "reason");
+    if (adjusting && (!reason || !*reason)) {
+        http_reply_errorf (req, ERR_INVALID, "reason", "an adjustment needs a reason");
+        return;
+    }
+    err_info_t err;
+    err_clear (&err);
+    err_t rc = stock_move (http_db (req), http_actor (req), product, wh, kind, qty, reason,
+                           json_str (body, "reference"), &err);
+    s_reply_levels (req, rc, &err, product, wh, NULL);
+}
+
 //  POST /api/v1/stock/receipts {"product_id"|"sku","warehouse_id","quantity","reference"}
 static void
 s_receipt (http_req_t *req)
 {
-    int64_t qty;
-    const cJSON *body = s_step_body (req, &qty, false);
-    char product[ID_LEN], wh[ID_LEN];
-    if (!body || !s_product (req, body, product) || !s_warehouse (req, body, "warehouse_id", wh))
-        return;
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = stock_move (http_db (req), http_actor (req), product, wh, "receipt", qty,
-                           json_str (body, "reason"), json_str (body, "reference"), &err);
-    s_reply_levels (req, rc, &err, product, wh, NULL);
+    s_move_in_one (req, "receipt", false);
 }
 
 //  POST /api/v1/stock/adjustments {"product_id"|"sku","warehouse_id","quantity" (signed),"reason"}
 static void
 s_adjustment (http_req_t *req)
 {
-    int64_t qty;
-    const cJSON *body = s_step_body (req, &qty, true);
-    char product[ID_LEN], wh[ID_LEN];
-    if (!body || !s_product (req, body, product) || !s_warehouse (req, body, "warehouse_id", wh))
-        return;
-    const char *reason = json_str (body, "reason");
-    if (!reason || !*reason) {
-        http_reply_errorf (req, ERR_INVALID, "reason", "an adjustment needs a reason");
-        return;
-    }
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = stock_move (http_db (req), http_actor (req), product, wh, "adjustment", qty, reason,
-                           json_str (body, "reference"), &err);
-    s_reply_levels (req, rc, &err, product, wh, NULL);
+    s_move_in_one (req, "adjustment", true);
 }
 
 //  POST /api/v1/stock/transfers {"product_id"|"sku","from_warehouse_id","to_warehouse_id","quantity"}
