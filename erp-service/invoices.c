@@ -331,53 +331,47 @@ s_overdue_check (http_req_t *req)
 //  POST /api/v1/invoices/{id}/void: an invoice nothing was paid on is
 //  cancelled; its journal entry is reversed and the order can be
 //  invoiced again.
-static void
-s_void (http_req_t *req)
+static err_t
+s_void (db_t *db, const actor_t *actor, const cJSON *inv, int64_t version, const cJSON *body,
+        cJSON **out, err_info_t *err)
 {
-    const actor_t *actor = http_actor (req);
-    db_t *db = http_db (req);
-    if (!resource_may_write (req, &erp_invoices, "void invoices"))
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *inv = NULL, *out = NULL;
-    err_t rc = resource_get (db, &erp_invoices, actor, http_param (req, "id"), &inv, &err);
+    (void) body;
     int64_t paid = 0, subtotal = 0, tax = 0;
-    if (rc == ERR_OK) {
-        json_int (inv, "paid_minor", &paid);
-        json_int (inv, "subtotal_minor", &subtotal);
-        json_int (inv, "tax_minor", &tax);
-        if (strcmp (json_str (inv, "status"), "open") != 0 || paid != 0)
-            rc = err_set (&err, ERR_RULE, "status",
-                          "only an open invoice with nothing paid can be voided");
-    }
-    if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        cJSON_AddStringToObject (patch, "status", "void");
-        rc = resource_update (db, &erp_invoices, actor, json_str (inv, "id"), http_if_match (req),
-                              patch, RW_SYSTEM, "voided", &out, &err);
-        cJSON_Delete (patch);
-    }
+    json_int (inv, "paid_minor", &paid);
+    json_int (inv, "subtotal_minor", &subtotal);
+    json_int (inv, "tax_minor", &tax);
+    if (strcmp (json_str (inv, "status"), "open") != 0 || paid != 0)
+        return err_set (err, ERR_RULE, "status",
+                        "only an open invoice with nothing paid can be voided");
+    cJSON *patch = cJSON_CreateObject ();
+    cJSON_AddStringToObject (patch, "status", "void");
+    err_t rc = resource_update (db, &erp_invoices, actor, json_str (inv, "id"), version, patch,
+                                RW_SYSTEM, "voided", out, err);
+    cJSON_Delete (patch);
     if (rc == ERR_OK) {
         journal_line_t j[3] = { { ACC_RECEIVABLES, 0, subtotal + tax },
                                 { ACC_REVENUE, subtotal, 0 },
                                 { ACC_TAX, tax, 0 } };
         rc = journal_post (db, actor, "invoice_void", json_str (inv, "number"),
-                           json_str (inv, "id"), j, 3, &err);
+                           json_str (inv, "id"), j, 3, err);
     }
     if (rc == ERR_OK)
         rc = invoices_adjust_balance (db, actor, json_str (inv, "customer_id"), -(subtotal + tax),
-                                      &err);
+                                      err);
     if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
+        patch = cJSON_CreateObject ();
         cJSON_AddStringToObject (patch, "status", "delivered");
         rc = resource_update (db, &erp_orders, actor, json_str (inv, "order_id"), -1, patch,
-                              RW_SYSTEM, "status_changed", NULL, &err);
+                              RW_SYSTEM, "status_changed", NULL, err);
         cJSON_Delete (patch);
     }
-    cJSON_Delete (inv);
-    resource_reply (req, 200, rc, &err, out);
+    return rc;
 }
+
+static const resource_verb_t s_verbs[] = {
+    { .verb = "void", .fn = s_void, .denied = "void invoices" },
+    { NULL }
+};
 
 //  --- the overdue sweep, every INVOICE_SWEEP_EVERY_S while serving ---
 
@@ -410,7 +404,7 @@ invoices_setup (service_t *svc, err_info_t *err)
     http_server_t *http = service_http (svc);
     if (http) {
         http_server_route (http, "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/invoices/{id}/void", s_void, HTTP_WRITE);
+        resource_verbs (http, &erp_invoices, s_verbs);
         http_server_route (http, "POST", "/api/v1/invoices/overdue_check", s_overdue_check,
                            HTTP_WRITE);
     }

@@ -460,48 +460,36 @@ s_bill_post (http_req_t *req)
 
 //  POST /api/v1/supplier_bills/{id}/void: a bill with nothing paid; its
 //  entry is reversed today and its quantities become billable again.
-static void
-s_bill_void (http_req_t *req)
+static err_t
+s_bill_void (db_t *db, const actor_t *actor, const cJSON *bill, int64_t version, const cJSON *body,
+             cJSON **out, err_info_t *err)
 {
-    if (!resource_may_write (req, &erp_supplier_bills, "void supplier bills"))
-        return;
-    db_t *db = http_db (req);
-    const actor_t *actor = http_actor (req);
-    err_info_t err;
-    err_clear (&err);
-    cJSON *bill = NULL, *out = NULL;
-    err_t rc = resource_get (db, &erp_supplier_bills, NULL, http_param (req, "id"), &bill, &err);
+    (void) body;
     int64_t paid = 0, total = 0, tax = 0, subtotal = 0, grni = 0;
-    if (rc == ERR_OK) {
-        json_int (bill, "paid_minor", &paid);
-        json_int (bill, "total_minor", &total);
-        json_int (bill, "tax_minor", &tax);
-        json_int (bill, "subtotal_minor", &subtotal);
-        if (strcmp (json_str (bill, "status"), "void") == 0)
-            rc = err_set (&err, ERR_RULE, "status", "the bill is void already");
-        else if (paid > 0)
-            rc = err_set (&err, ERR_RULE, "status",
-                          "a bill with payments allocated to it cannot be voided");
-    }
+    json_int (bill, "paid_minor", &paid);
+    json_int (bill, "total_minor", &total);
+    json_int (bill, "tax_minor", &tax);
+    json_int (bill, "subtotal_minor", &subtotal);
+    if (strcmp (json_str (bill, "status"), "void") == 0)
+        return err_set (err, ERR_RULE, "status", "the bill is void already");
+    if (paid > 0)
+        return err_set (err, ERR_RULE, "status",
+                        "a bill with payments allocated to it cannot be voided");
     const cJSON *l;
-    if (rc == ERR_OK)
-        cJSON_ArrayForEach (l, cJSON_GetObjectItem (bill, "lines"))
-        {
-            int64_t q = 0, c = 0;
-            json_int (l, "quantity", &q);
-            json_int (l, "po_unit_cost_minor", &c);
-            grni += q * c;   //  bounded: checked when the bill was entered
-        }
-    if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        char now[CLOCK_TEXT_LEN];
-        cJSON_AddStringToObject (patch, "status", "void");
-        cJSON_AddStringToObject (patch, "voided_at",
-                                 clock_format (clock_now_ms (), now, sizeof now));
-        rc = resource_update (db, &erp_supplier_bills, actor, json_str (bill, "id"),
-                              http_if_match (req), patch, RW_SYSTEM, "voided", &out, &err);
-        cJSON_Delete (patch);
+    cJSON_ArrayForEach (l, cJSON_GetObjectItem (bill, "lines"))
+    {
+        int64_t q = 0, c = 0;
+        json_int (l, "quantity", &q);
+        json_int (l, "po_unit_cost_minor", &c);
+        grni += q * c;   //  bounded: checked when the bill was entered
     }
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "status", "void");
+    cJSON_AddStringToObject (patch, "voided_at", clock_format (clock_now_ms (), now, sizeof now));
+    err_t rc = resource_update (db, &erp_supplier_bills, actor, json_str (bill, "id"), version,
+                                patch, RW_SYSTEM, "voided", out, err);
+    cJSON_Delete (patch);
     if (rc == ERR_OK) {
         sqlite3_stmt *st = db_stmt (db, "UPDATE supplier_bill_lines SET void = 1 WHERE bill_id = ?1");
         int r = SQLITE_ERROR;
@@ -511,7 +499,7 @@ s_bill_void (http_req_t *req)
             sqlite3_reset (st);
         }
         if (r != SQLITE_DONE)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot void the bill's lines");
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot void the bill's lines");
     }
     if (rc == ERR_OK) {
         int64_t variance = subtotal - grni;
@@ -521,11 +509,16 @@ s_bill_void (http_req_t *req)
                                 { ACC_TAX, 0, tax },
                                 { ACC_PAYABLES, total, 0 } };
         rc = journal_post (db, actor, "supplier_bill_void", json_str (bill, "number"),
-                           json_str (bill, "id"), j, 4, &err);
+                           json_str (bill, "id"), j, 4, err);
     }
-    cJSON_Delete (bill);
-    resource_reply (req, 200, rc, &err, out);
+    return rc;
 }
+
+//  The bill is read whoever voids it: every member counts in the reversal.
+static const resource_verb_t s_bill_verbs[] = {
+    { .verb = "void", .fn = s_bill_void, .denied = "void supplier bills", .unscoped = true },
+    { NULL }
+};
 
 //  Where a supplier payment goes.
 static const alloc_source_t s_bills = {
@@ -674,8 +667,7 @@ payables_setup (service_t *svc, err_info_t *err)
     http_server_t *http = service_http (svc);
     if (http) {
         http_server_route (http, "POST", "/api/v1/supplier_bills", s_bill_post, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/supplier_bills/{id}/void", s_bill_void,
-                           HTTP_WRITE);
+        resource_verbs (http, &erp_supplier_bills, s_bill_verbs);
         http_server_route (http, "POST", "/api/v1/supplier_payments", s_spay_post, HTTP_WRITE);
         http_server_route (http, "GET", "/api/v1/reports/payables_aging", s_aging, 0);
     }
