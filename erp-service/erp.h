@@ -328,33 +328,24 @@ err_t alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *
 //  null: today.
 err_t alloc_date (const cJSON *body, const char *name, char *out, size_t size, err_info_t *err);
 
-//  The documents named (a JSON list of ids, in its order; at most max),
-//  each an open document of party in currency, none twice; else
-//  ERR_RULE naming "<ids_key>[i]".
-err_t alloc_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const char *party,
-                        const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err);
-
-//  The open documents of party in currency, oldest due first: at most max
-//  into docs, *n of them.
-err_t alloc_read_open (db_t *db, const alloc_source_t *src, const char *party,
-                       const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err);
-
-//  Give amount to docs in order, each at most what it owes (take), and say
-//  so in rec: "allocations" [{key, number, amount_minor}],
-//  "allocated_minor", "unallocated_minor".
-void alloc_spread (const alloc_source_t *src, alloc_doc_t *docs, int n, int64_t amount,
-                   cJSON *rec);
-
 //  Called for each document after its allocation was applied.
 typedef err_t (*alloc_after_fn) (db_t *db, const actor_t *actor, const alloc_doc_t *doc,
                                  err_info_t *err);
 
-//  Apply the spread of payment_id: each document that takes something
-//  gets paid_minor and status (paid or partly_paid) with the event
-//  payment_allocated, and an allocation row; then after (may be NULL).
-err_t alloc_apply (db_t *db, const actor_t *actor, const alloc_source_t *src,
-                   const char *payment_id, const alloc_doc_t *docs, int n, alloc_after_fn after,
-                   err_info_t *err);
+//  Book a payment as def (created RW_SYSTEM, so after alloc_check_body):
+//  rec is the body as the caller completed it; its list src->ids_key
+//  names the documents it pays, else it pays party's open documents in
+//  currency, oldest due first (party NULL: none). rec loses that list and
+//  gets the spread of its amount_minor (allocations, allocated_minor,
+//  unallocated_minor); then each document that takes something gets
+//  paid_minor and status (paid or partly_paid) with the event
+//  payment_allocated, an allocation row, and after (may be NULL). *docs
+//  (at most max, caller frees, also on error) and *n say where the money
+//  went. Caller owns *out.
+err_t alloc_book (db_t *db, const actor_t *actor, const alloc_source_t *src,
+                  const resource_def_t *def, cJSON *rec, const char *party, const char *currency,
+                  int max, alloc_after_fn after, alloc_doc_t **docs, int *n, cJSON **out,
+                  err_info_t *err);
 
 err_t payables_setup (service_t *svc, err_info_t *err);
 err_t statements_setup (service_t *svc, err_info_t *err);

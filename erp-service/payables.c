@@ -549,7 +549,6 @@ s_spay_post (http_req_t *req)
     err_info_t err;
     err_clear (&err);
     err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, &err);
-    const cJSON *named = cJSON_GetObjectItem (body, "bill_ids");
     char paid_on[16] = "";
     if (rc == ERR_OK)
         rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, &err);
@@ -568,33 +567,27 @@ s_spay_post (http_req_t *req)
             sqlite3_reset (st);
         }
     }
-    int64_t amount = 0;
-    json_int (body, "amount_minor", &amount);
-    alloc_doc_t *open = calloc (SPAY_MAX_BILLS, sizeof *open);
+    alloc_doc_t *open = NULL;
     int n = 0;
-    if (!open && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    if (rc == ERR_OK && known && named)
-        rc = alloc_read_named (db, &s_bills, named, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
-    else if (rc == ERR_OK && known)
-        rc = alloc_read_open (db, &s_bills, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
-    cJSON *rec = cJSON_Duplicate (body, true);
-    cJSON_DeleteItemFromObject (rec, "bill_ids");
-    if (!cJSON_GetObjectItem (rec, "currency"))
-        cJSON_AddStringToObject (rec, "currency", currency);
-    if (!cJSON_GetObjectItem (rec, "paid_on") || cJSON_IsNull (cJSON_GetObjectItem (rec, "paid_on"))) {
-        cJSON_DeleteItemFromObject (rec, "paid_on");
-        cJSON_AddStringToObject (rec, "paid_on", paid_on);
-    }
-    alloc_spread (&s_bills, open, n, amount, rec);
     cJSON *out = NULL;
     //  The engine validates the rest: supplier exists, amount, method,
     //  currency, text lengths.
-    if (rc == ERR_OK)
-        rc = resource_create (db, &erp_supplier_payments, actor, rec, RW_SYSTEM, NULL, &out, &err);
-    cJSON_Delete (rec);
-    if (rc == ERR_OK)
-        rc = alloc_apply (db, actor, &s_bills, json_str (out, "id"), open, n, NULL, &err);
+    if (rc == ERR_OK) {
+        cJSON *rec = cJSON_Duplicate (body, true);
+        if (!cJSON_GetObjectItem (rec, "currency"))
+            cJSON_AddStringToObject (rec, "currency", currency);
+        if (!cJSON_GetObjectItem (rec, "paid_on")
+            || cJSON_IsNull (cJSON_GetObjectItem (rec, "paid_on"))) {
+            cJSON_DeleteItemFromObject (rec, "paid_on");
+            cJSON_AddStringToObject (rec, "paid_on", paid_on);
+        }
+        rc = alloc_book (db, actor, &s_bills, &erp_supplier_payments, rec,
+                         known ? supplier_key : NULL, currency, SPAY_MAX_BILLS, NULL, &open, &n,
+                         &out, &err);
+        cJSON_Delete (rec);
+    }
+    int64_t amount = 0;
+    json_int (body, "amount_minor", &amount);
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_PAYABLES, amount, 0 }, { ACC_CASH, 0, amount } };
         rc = journal_post_on (db, actor, paid_on, "supplier_payment", json_str (out, "reference"),

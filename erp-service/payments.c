@@ -146,30 +146,19 @@ s_post (http_req_t *req)
     int64_t amount = 0;
     json_int (body, "amount_minor", &amount);
     //  Which invoices, how much each: named ones in the given order, else
-    //  the customer's open ones, oldest due first.
-    alloc_doc_t *open = calloc (PAY_MAX_INVOICES, sizeof *open);
+    //  the customer's open ones, oldest due first. The engine validates
+    //  the rest (customer exists and is not archived, amount, unique
+    //  reference -> 409) with the client's rights plus the computed
+    //  allocation fields.
+    alloc_doc_t *open = NULL;
     int n = 0;
-    const cJSON *named = cJSON_GetObjectItem (body, "invoice_ids");
-    if (!open && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    if (rc == ERR_OK && customer && named)
-        rc = alloc_read_named (db, &s_invoices, named, customer, currency, open, PAY_MAX_INVOICES, &n, &err);
-    else if (rc == ERR_OK && customer)
-        rc = alloc_read_open (db, &s_invoices, customer, currency, open, PAY_MAX_INVOICES, &n,
-                              &err);
-    cJSON *rec = cJSON_Duplicate (body, true);
-    cJSON_DeleteItemFromObject (rec, "invoice_ids");
-    alloc_spread (&s_invoices, open, n, amount, rec);
     cJSON *out = NULL;
-    //  The engine validates the rest (customer exists and is not archived,
-    //  amount, unique reference -> 409) with the client's rights plus the
-    //  computed allocation fields.
-    if (rc == ERR_OK)
-        rc = resource_create (db, &s_payment_booking, actor, rec, RW_SYSTEM, NULL, &out, &err);
-    cJSON_Delete (rec);
-    if (rc == ERR_OK)
-        rc = alloc_apply (db, actor, &s_invoices, json_str (out, "id"), open, n, s_order_paid,
-                          &err);
+    if (rc == ERR_OK) {
+        cJSON *rec = cJSON_Duplicate (body, true);
+        rc = alloc_book (db, actor, &s_invoices, &s_payment_booking, rec, customer, currency,
+                         PAY_MAX_INVOICES, s_order_paid, &open, &n, &out, &err);
+        cJSON_Delete (rec);
+    }
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_CASH, amount, 0 }, { ACC_RECEIVABLES, 0, amount } };
         rc = journal_post (db, actor, "payment", json_str (out, "reference"), json_str (out, "id"),
