@@ -38,6 +38,27 @@ extern const resource_def_t erp_shipments;
 extern const resource_def_t erp_invoices;
 extern const resource_def_t erp_purchase_orders;
 
+//  A route of a business area: method, path pattern, handler, and the
+//  http_server_route flags (HTTP_WRITE for a route that changes data).
+typedef struct {
+    const char *method;
+    const char *path;
+    http_handler_fn *fn;
+    int flags;
+} erp_route_t;
+
+//  What a business area serves, described once.
+typedef struct {
+    const resource_def_t *const *resources;   //  NULL-terminated, registered in order
+    const erp_route_t *routes;                //  {NULL}-terminated; may be NULL
+    const resource_def_t *stepped;            //  the resource whose steps verbs are
+    const resource_verb_t *verbs;             //  {NULL}-terminated; may be NULL
+} erp_area_t;
+
+//  Register area's resources (with the engine's routes) and, when serving,
+//  its routes, then its steps. The first registration error is returned.
+err_t erp_area_setup (service_t *svc, const erp_area_t *area);
+
 err_t customers_setup (service_t *svc, err_info_t *err);
 err_t products_setup (service_t *svc, err_info_t *err);
 err_t stock_setup (service_t *svc, err_info_t *err);

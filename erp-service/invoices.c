@@ -398,16 +398,19 @@ s_sweep_once (db_t *db, void *arg)
 err_t
 invoices_setup (service_t *svc, err_info_t *err)
 {
-    err_t rc = service_resource (svc, &erp_invoices);
+    static const resource_def_t *const resources[] = { &erp_invoices, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE },
+        { "POST", "/api/v1/invoices/overdue_check", s_overdue_check, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .stepped = &erp_invoices,
+                                     .verbs = s_verbs };
+    err_t rc = erp_area_setup (svc, &area);
     if (rc != ERR_OK)
         return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE);
-        resource_verbs (http, &erp_invoices, s_verbs);
-        http_server_route (http, "POST", "/api/v1/invoices/overdue_check", s_overdue_check,
-                           HTTP_WRITE);
-    }
     if (!service_every (svc, "overdue-sweep", INVOICE_SWEEP_EVERY_S * 1000, s_sweep_once, NULL))
         return err_set (err, ERR_NOMEM, NULL, "out of memory");
     return ERR_OK;

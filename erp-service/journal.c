@@ -648,17 +648,16 @@ err_t
 journal_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_journal);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/reports/trial_balance", s_trial_balance, 0);
-        http_server_route (http, "GET", "/api/v1/accounts", s_accounts, 0);
-        http_server_route (http, "POST", "/api/v1/journal", s_manual, HTTP_WRITE);
-        http_server_route (http, "GET", "/api/v1/periods", s_periods, 0);
-        http_server_route (http, "POST", "/api/v1/periods/{period}/close", s_close, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/periods/{period}/reopen", s_reopen, HTTP_WRITE);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_journal, NULL };
+    static const erp_route_t routes[] = {
+        { "GET", "/api/v1/reports/trial_balance", s_trial_balance, 0 },
+        { "GET", "/api/v1/accounts", s_accounts, 0 },
+        { "POST", "/api/v1/journal", s_manual, HTTP_WRITE },
+        { "GET", "/api/v1/periods", s_periods, 0 },
+        { "POST", "/api/v1/periods/{period}/close", s_close, HTTP_WRITE },
+        { "POST", "/api/v1/periods/{period}/reopen", s_reopen, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .routes = routes };
+    return erp_area_setup (svc, &area);
 }

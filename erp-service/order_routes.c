@@ -208,17 +208,19 @@ orders_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
     stock_set_demand (&s_demand);
-    err_t rc = service_resource (svc, &erp_orders);
-    if (rc == ERR_OK)
-        rc = service_resource (svc, &erp_picking);
+    static const resource_def_t *const resources[] = { &erp_orders, &erp_picking, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/orders", s_post, HTTP_WRITE },
+        { "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .stepped = &erp_orders,
+                                     .verbs = s_verbs };
+    err_t rc = erp_area_setup (svc, &area);
     if (rc != ERR_OK)
         return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/orders", s_post, HTTP_WRITE);
-        http_server_route (http, "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE);
-        resource_verbs (http, &erp_orders, s_verbs);
-    }
     command_server_t *cmd = service_commands (svc);
     if (cmd) {
         command_server_on (cmd, "order.create", s_cmd_create);

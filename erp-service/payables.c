@@ -652,17 +652,17 @@ err_t
 payables_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_supplier_bills);
-    if (rc == ERR_OK)
-        rc = service_resource (svc, &erp_supplier_payments);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/supplier_bills", s_bill_post, HTTP_WRITE);
-        resource_verbs (http, &erp_supplier_bills, s_bill_verbs);
-        http_server_route (http, "POST", "/api/v1/supplier_payments", s_spay_post, HTTP_WRITE);
-        http_server_route (http, "GET", "/api/v1/reports/payables_aging", s_aging, 0);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_supplier_bills,
+                                                       &erp_supplier_payments, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/supplier_bills", s_bill_post, HTTP_WRITE },
+        { "POST", "/api/v1/supplier_payments", s_spay_post, HTTP_WRITE },
+        { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .stepped = &erp_supplier_bills,
+                                     .verbs = s_bill_verbs };
+    return erp_area_setup (svc, &area);
 }

@@ -183,13 +183,10 @@ err_t
 payments_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_payments);
-    if (rc == ERR_OK)
-        rc = resource_register (&s_payment_booking);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http)
-        http_server_route (http, "POST", "/api/v1/payments", s_post, HTTP_WRITE);
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_payments, NULL };
+    static const erp_route_t routes[] = { { "POST", "/api/v1/payments", s_post, HTTP_WRITE },
+                                          { NULL } };
+    static const erp_area_t area = { .resources = resources, .routes = routes };
+    err_t rc = erp_area_setup (svc, &area);
+    return rc == ERR_OK ? resource_register (&s_payment_booking) : rc;
 }

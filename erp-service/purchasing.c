@@ -402,13 +402,14 @@ err_t
 purchasing_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_purchase_orders);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        resource_verbs (http, &erp_purchase_orders, s_verbs);
-        http_server_route (http, "POST", "/api/v1/replenishment/draft", s_draft, HTTP_WRITE);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_purchase_orders, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/replenishment/draft", s_draft, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .stepped = &erp_purchase_orders,
+                                     .verbs = s_verbs };
+    return erp_area_setup (svc, &area);
 }

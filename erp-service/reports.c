@@ -199,11 +199,12 @@ err_t
 reports_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/reports/receivables_aging", s_aging, 0);
-        http_server_route (http, "GET", "/api/v1/reports/stock_valuation", s_valuation, 0);
-        http_server_route (http, "GET", "/api/v1/reports/sales", s_sales, 0);
-    }
-    return ERR_OK;
+    static const erp_route_t routes[] = {
+        { "GET", "/api/v1/reports/receivables_aging", s_aging, 0 },
+        { "GET", "/api/v1/reports/stock_valuation", s_valuation, 0 },
+        { "GET", "/api/v1/reports/sales", s_sales, 0 },
+        { NULL }
+    };
+    static const erp_area_t area = { .routes = routes };
+    return erp_area_setup (svc, &area);
 }

@@ -279,13 +279,12 @@ err_t
 shipments_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_shipments);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/orders/{id}/ship", s_ship, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/orders/{id}/deliver", s_deliver, HTTP_WRITE);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_shipments, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/orders/{id}/ship", s_ship, HTTP_WRITE },
+        { "POST", "/api/v1/orders/{id}/deliver", s_deliver, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .routes = routes };
+    return erp_area_setup (svc, &area);
 }

@@ -742,17 +742,15 @@ err_t
 stock_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc;
-    if ((rc = service_resource (svc, &erp_stock_levels)) != ERR_OK
-        || (rc = service_resource (svc, &erp_stock_moves)) != ERR_OK
-        || (rc = service_resource (svc, &erp_stock_alerts)) != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/stock/receipts", s_receipt, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/stock/adjustments", s_adjustment, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/stock/transfers", s_transfer, HTTP_WRITE);
-        http_server_route (http, "GET", "/api/v1/replenishment", s_replenishment, 0);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_stock_levels, &erp_stock_moves,
+                                                       &erp_stock_alerts, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/stock/receipts", s_receipt, HTTP_WRITE },
+        { "POST", "/api/v1/stock/adjustments", s_adjustment, HTTP_WRITE },
+        { "POST", "/api/v1/stock/transfers", s_transfer, HTTP_WRITE },
+        { "GET", "/api/v1/replenishment", s_replenishment, 0 },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .routes = routes };
+    return erp_area_setup (svc, &area);
 }
