@@ -289,6 +289,13 @@ bool journal_date_arg (http_req_t *req, const char *name, const char **out);
 //  Whether the actor may read the books; false after a 403 answer.
 bool journal_can_read (http_req_t *req);
 
+//  Whether text (may be NULL) is a month YYYY-MM of year 0001 to 9999.
+bool journal_month_ok (const char *text);
+
+//  Whether the actor may see the financial reports (accountants and
+//  leads); false after a 403 answer (reports.c).
+bool reports_can_read (http_req_t *req);
+
 //  --- allocation of payments (allocation.c) ---
 
 //  An open document a payment may go to (an invoice, a supplier bill).

@@ -452,8 +452,8 @@ s_manual (http_req_t *req)
 }
 
 //  Whether text is a month YYYY-MM of year 0001 to 9999.
-static bool
-s_month_ok (const char *text)
+bool
+journal_month_ok (const char *text)
 {
     if (!text || strlen (text) != 7 || text[4] != '-')
         return false;
@@ -584,7 +584,7 @@ s_close (http_req_t *req)
     const char *period = http_param (req, "period");
     char today[16];
     s_today (today, sizeof today);
-    if (!s_month_ok (period)) {
+    if (!journal_month_ok (period)) {
         http_reply_errorf (req, ERR_INVALID, "period", "a period is a month YYYY-MM");
         return;
     }
@@ -617,7 +617,7 @@ s_reopen (http_req_t *req)
     if (!body)
         return;
     const cJSON *reason = cJSON_GetObjectItem (body, "reason");
-    if (!s_month_ok (period)) {
+    if (!journal_month_ok (period)) {
         http_reply_errorf (req, ERR_INVALID, "period", "a period is a month YYYY-MM");
         return;
     }

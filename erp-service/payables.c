@@ -629,11 +629,8 @@ s_aging_row (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg)
 static void
 s_aging (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (!actor || !(actor->role & MONEY_READERS)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see financial reports");
+    if (!reports_can_read (req))
         return;
-    }
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddArrayToObject (out, "suppliers");
     cJSON_AddObjectToObject (out, "totals");
