@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const alloc_doc_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
+
 const char *const alloc_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
 
 //  The open documents of party in currency, oldest due first: at most max

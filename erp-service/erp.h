@@ -201,6 +201,14 @@ err_t orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long l
 err_t orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_match,
                      const char *reason, cJSON **out, err_info_t *err);
 
+//  The member "number" of a numbered record (erp_year_number gives it)
+//  with number_flags; a numbered document's (F_SYSTEM, unique, filtered,
+//  sorted and searched by) are ERP_NUMBER_FLAGS. Without F_SYSTEM: a copy
+//  of a document's number (in an allocation).
+#define ERP_NUMBER_FLAGS (F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH)
+#define ERP_NUMBER_FIELD(number_flags)                                                           \
+    { .name = "number", .type = FT_TEXT, .flags = (number_flags), .max = 40 }
+
 //  The next number of a gap-free series ("SO-2026" -> "SO-2026-000001")
 //  from the counters table, in the caller's transaction.
 err_t erp_next_number (db_t *db, const char *series, char *out, size_t size, err_info_t *err);
@@ -324,6 +332,30 @@ typedef struct {
     const char *payments;      //  the payments' table: "payments"
     const char *payment_noun;  //  "payment", "supplier payment": in errors
 } alloc_source_t;
+
+//  The statuses of an open document: open, partly_paid, paid, void.
+extern const char *const alloc_doc_statuses[];
+
+//  The members a document that payments are allocated to has after its
+//  number and parties (alloc_source_t, AGING_OPEN read them): status,
+//  currency, the date named date_name it was issued on, due_on, the
+//  amounts, lines (of line_fields) and notes; all set by the service but
+//  the notes.
+#define ALLOC_DOC_FIELDS(date_name, line_fields)                                                  \
+    { .name = "status",                                                                           \
+      .type = FT_ENUM,                                                                            \
+      .flags = F_SYSTEM | F_FILTER,                                                               \
+      .choices = alloc_doc_statuses,                                                              \
+      .def = "\"open\"" },                                                                        \
+    { .name = "currency", .type = FT_CURRENCY, .flags = F_SYSTEM },                               \
+    { .name = (date_name), .type = FT_DATE, .flags = F_SYSTEM | F_SORT },                         \
+    { .name = "due_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT | F_FILTER },                 \
+    { .name = "subtotal_minor", .type = FT_INT, .flags = F_SYSTEM },                              \
+    { .name = "tax_minor", .type = FT_INT, .flags = F_SYSTEM },                                   \
+    { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT },                        \
+    { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                      \
+    { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = (line_fields), .def = "[]" },   \
+    { .name = "notes", .type = FT_TEXT, .max = 5000 }
 
 //  The ways money moves, for payments received and paid.
 extern const char *const alloc_methods[];

@@ -25,34 +25,16 @@
 #define INVOICE_SWEEP_MAX 1000
 #define DAY_MS 86400000LL
 
-static const char *const s_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
-
 static const field_def_t s_line_fields[] = { { .name = "product_id", .type = FT_TEXT, .max = 64 },
                                              { .name = "sku", .type = FT_TEXT, .max = 64 },
                                              LINES_PRICED_FIELDS,
                                              { NULL } };
 
 static const field_def_t s_invoice_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "customer_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "customers" },
     { .name = "order_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "orders" },
-    { .name = "status",
-      .type = FT_ENUM,
-      .flags = F_SYSTEM | F_FILTER,
-      .choices = s_statuses,
-      .def = "\"open\"" },
-    { .name = "currency", .type = FT_CURRENCY, .flags = F_SYSTEM },
-    { .name = "issued_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT },
-    { .name = "due_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT | F_FILTER },
-    { .name = "subtotal_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "tax_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT },
-    { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = s_line_fields, .def = "[]" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    ALLOC_DOC_FIELDS ("issued_on", s_line_fields),
     { .name = "overdue_notified_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { NULL }
 };

@@ -27,10 +27,7 @@ static const char *const s_statuses[] = { "draft",   "confirmed", "partly_shippe
                                           "paid",    "cancelled", NULL };
 
 static const field_def_t s_order_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "customer_id",
       .type = FT_REF,
       .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,
@@ -142,10 +139,7 @@ const resource_def_t erp_orders = {
 };
 
 static const field_def_t s_pick_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (F_SYSTEM | F_FILTER | F_SORT | F_SEARCH),
     { .name = "customer_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "customers" },
     { .name = "status", .type = FT_ENUM, .flags = F_SYSTEM | F_FILTER, .choices = s_statuses },
     { .name = "backordered", .type = FT_BOOL, .flags = F_SYSTEM | F_FILTER },

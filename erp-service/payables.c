@@ -36,8 +36,6 @@
 #define PAYABLES_WRITERS (ROLE_ACCOUNTANT | ROLE_ADMIN)
 #define MONEY_READERS (ROLE_ACCOUNTANT | ROLES_LEAD)
 
-static const char *const s_bill_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
-
 static const field_def_t s_bill_line_fields[] = {
     { .name = "line", .type = FT_INT },
     { .name = "product_id", .type = FT_TEXT, .max = 64 },
@@ -53,30 +51,14 @@ static const field_def_t s_bill_line_fields[] = {
 };
 
 static const field_def_t s_bill_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "supplier_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "suppliers" },
     { .name = "purchase_order_id",
       .type = FT_REF,
       .flags = F_SYSTEM | F_FILTER,
       .ref = "purchase_orders" },
     { .name = "supplier_ref", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER | F_SEARCH, .max = 100 },
-    { .name = "status",
-      .type = FT_ENUM,
-      .flags = F_SYSTEM | F_FILTER,
-      .choices = s_bill_statuses,
-      .def = "\"open\"" },
-    { .name = "currency", .type = FT_CURRENCY, .flags = F_SYSTEM },
-    { .name = "bill_date", .type = FT_DATE, .flags = F_SYSTEM | F_SORT },
-    { .name = "due_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT | F_FILTER },
-    { .name = "subtotal_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "tax_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT },
-    { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = s_bill_line_fields, .def = "[]" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    ALLOC_DOC_FIELDS ("bill_date", s_bill_line_fields),
     { .name = "voided_at", .type = FT_TIME, .flags = F_SYSTEM },
     { NULL }
 };
@@ -114,7 +96,7 @@ const resource_def_t erp_supplier_bills = {
 };
 
 static const field_def_t s_alloc_fields[] = { { .name = "bill_id", .type = FT_TEXT, .max = 64 },
-                                              { .name = "number", .type = FT_TEXT, .max = 40 },
+                                              ERP_NUMBER_FIELD (0),
                                               { .name = "amount_minor", .type = FT_INT },
                                               { NULL } };
 

@@ -20,7 +20,7 @@
 #define PAY_MAX_INVOICES 200
 
 static const field_def_t s_alloc_fields[] = { { .name = "invoice_id", .type = FT_TEXT, .max = 64 },
-                                              { .name = "number", .type = FT_TEXT, .max = 40 },
+                                              ERP_NUMBER_FIELD (0),
                                               { .name = "amount_minor", .type = FT_INT },
                                               { NULL } };
 

@@ -43,7 +43,7 @@ static const field_def_t s_run_line_fields[] = {
 };
 
 static const field_def_t s_run_fields[] = {
-    { .name = "number", .type = FT_TEXT, .flags = F_SYSTEM | F_UNIQUE | F_FILTER, .max = 40 },
+    ERP_NUMBER_FIELD (F_SYSTEM | F_UNIQUE | F_FILTER),
     { .name = "status",
       .type = FT_ENUM,
       .flags = F_SYSTEM | F_FILTER,

@@ -24,10 +24,7 @@ static const field_def_t s_line_fields[] = {
 };
 
 static const field_def_t s_po_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "supplier_id",
       .type = FT_REF,
       .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,

@@ -21,10 +21,7 @@ static const field_def_t s_line_fields[] = {
 };
 
 static const field_def_t s_shipment_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (F_SYSTEM | F_UNIQUE | F_FILTER | F_SEARCH),
     { .name = "order_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "orders" },
     { .name = "warehouse_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "warehouses" },
     { .name = "carrier", .type = FT_TEXT, .max = 100 },
