@@ -1,9 +1,20 @@
 //  areas: what a business area's set-up does with the description of what
 //  it serves: its resources (with the engine's routes), its own routes
-//  and the steps of one of its records.
+//  and the steps of one of its records; and the role check of a
+//  hand-written route.
 #include "erp.h"
 
 #include <assert.h>
+
+bool
+erp_may (http_req_t *req, unsigned roles, const char *what)
+{
+    const actor_t *actor = http_actor (req);
+    if (actor && (actor->role & roles))
+        return true;
+    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
+    return false;
+}
 
 err_t
 erp_area_setup (service_t *svc, const erp_area_t *area)

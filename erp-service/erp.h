@@ -55,6 +55,10 @@ typedef struct {
     const resource_verb_t *verbs;             //  {NULL}-terminated; may be NULL
 } erp_area_t;
 
+//  Whether the request's actor has one of roles; otherwise a 403 "your
+//  role may not <what>" has been answered and the route returns.
+bool erp_may (http_req_t *req, unsigned roles, const char *what);
+
 //  Register area's resources (with the engine's routes) and, when serving,
 //  its routes, then its steps. The first registration error is returned.
 err_t erp_area_setup (service_t *svc, const erp_area_t *area);

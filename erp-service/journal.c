@@ -310,17 +310,6 @@ s_accounts (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-//  Whether the actor may write the books; replies 403 when not.
-static bool
-s_bookkeeper (http_req_t *req, const char *what)
-{
-    const actor_t *actor = http_actor (req);
-    if (actor && (actor->role & BOOKKEEPERS))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
-    return false;
-}
-
 //  One line of a manual entry into l (account borrowed from the body).
 static err_t
 s_manual_line (const cJSON *it, int i, journal_line_t *l, err_info_t *err)
@@ -373,7 +362,7 @@ s_manual_line (const cJSON *it, int i, journal_line_t *l, err_info_t *err)
 static void
 s_manual (http_req_t *req)
 {
-    if (!s_bookkeeper (req, "post journal entries"))
+    if (!erp_may (req, BOOKKEEPERS, "post journal entries"))
         return;
     const cJSON *body = http_body_json (req);
     if (!body)
@@ -579,7 +568,7 @@ s_period_write (http_req_t *req, const char *period, const char *sql, const char
 static void
 s_close (http_req_t *req)
 {
-    if (!s_bookkeeper (req, "close periods"))
+    if (!erp_may (req, BOOKKEEPERS, "close periods"))
         return;
     const char *period = http_param (req, "period");
     char today[16];

@@ -105,7 +105,7 @@ s_load_run (http_req_t *req)
 static void
 s_run_create (http_req_t *req)
 {
-    if (!planning_may (req, PLANNERS, "run planning"))
+    if (!erp_may (req, PLANNERS, "run planning"))
         return;
     const cJSON *body = http_body_json (req);
     if (!body)
@@ -151,7 +151,7 @@ s_run_list (http_req_t *req)
 {
     static const char *const args[] = { "limit", "cursor", NULL };
     int limit;
-    if (!planning_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args)
+    if (!erp_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args)
         || !planning_int_arg (req, "limit", 1, 500, 50, &limit))
         return;
     const char *cursor = http_query (req, "cursor");
@@ -196,7 +196,7 @@ static void
 s_run_get (http_req_t *req)
 {
     static const char *const args[] = { NULL };
-    if (!planning_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args))
+    if (!erp_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args))
         return;
     cJSON *run = s_load_run (req);
     if (run)
@@ -318,7 +318,7 @@ s_apply_lines (db_t *db, const actor_t *actor, const cJSON *run, const char *wh,
 static void
 s_run_apply (http_req_t *req)
 {
-    if (!planning_may (req, PLAN_READERS, "turn planning suggestions into orders"))
+    if (!erp_may (req, PLAN_READERS, "turn planning suggestions into orders"))
         return;
     const cJSON *body = http_body_json (req);
     if (!body)

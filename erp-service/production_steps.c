@@ -434,14 +434,9 @@ s_suggestions (db_t *db)
 static void
 s_suggestions_route (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (!actor || !(actor->role & PRODUCTION_PLANNERS)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL,
-                           "your role may not see work-order suggestions");
-        return;
-    }
     static const char *const args[] = { NULL };
-    if (!http_query_only (req, args))
+    if (!erp_may (req, PRODUCTION_PLANNERS, "see work-order suggestions")
+        || !http_query_only (req, args))
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", s_suggestions (http_db (req)));

@@ -287,10 +287,8 @@ s_draft (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!actor || !(actor->role & BUYERS)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not draft purchase orders");
+    if (!erp_may (req, BUYERS, "draft purchase orders"))
         return;
-    }
     const cJSON *body = http_body_json (req);
     if (!body)
         return;

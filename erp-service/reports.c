@@ -13,11 +13,7 @@
 bool
 reports_can_read (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (actor && (actor->role & REPORT_READERS))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see financial reports");
-    return false;
+    return erp_may (req, REPORT_READERS, "see financial reports");
 }
 
 const char *const aging_buckets[AGING_BUCKETS] = { "current_minor",    "days_1_30_minor",

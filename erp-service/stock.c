@@ -725,13 +725,9 @@ stock_suggestions (db_t *db)
 static void
 s_replenishment (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (!actor || !(actor->role & (ROLE_PURCHASING | ROLES_LEAD))) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see replenishment");
-        return;
-    }
     static const char *const args[] = { NULL };     //  the whole list, no paging
-    if (!http_query_only (req, args))
+    if (!erp_may (req, ROLE_PURCHASING | ROLES_LEAD, "see replenishment")
+        || !http_query_only (req, args))
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", stock_suggestions (http_db (req)));
