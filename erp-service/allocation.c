@@ -13,7 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DAY_MS 86400000LL
+
 const char *const alloc_doc_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
+
+int64_t
+alloc_days_overdue (const char *status, const char *due_on)
+{
+    int64_t due = 0, today = 0;
+    char date[16];
+    if (!status || !due_on
+        || (strcmp (status, "open") != 0 && strcmp (status, "partly_paid") != 0)
+        || !clock_parse_date (due_on, &due)
+        || !clock_parse_date (clock_format_date (clock_now_ms (), date, sizeof date), &today)
+        || today <= due)
+        return 0;
+    return (today - due) / DAY_MS;
+}
 
 const char *const alloc_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
 

@@ -175,6 +175,11 @@ typedef struct {
 //  any request.
 void stock_set_demand (const stock_demand_t *demand);
 
+//  Add to rec what the bridge needs of the order its member order_id
+//  names: the CRM deal "external_ref", "order_number" and, with_status,
+//  "order_status"; each null when unknown (orders.c).
+void orders_add_refs (db_t *db, cJSON *rec, bool with_status);
+
 //  Quantity of product that confirmed orders wait for (not reserved, not
 //  shipped) in warehouse (NULL: every warehouse).
 int64_t orders_waiting (db_t *db, const char *product_id, const char *warehouse_id);
@@ -360,6 +365,10 @@ extern const char *const alloc_doc_statuses[];
     { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                      \
     { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = (line_fields), .def = "[]" },   \
     { .name = "notes", .type = FT_TEXT, .max = 5000 }
+
+//  Days an open document (status open or partly_paid) is past its due_on
+//  (YYYY-MM-DD) today; 0 when it is not, or either is NULL.
+int64_t alloc_days_overdue (const char *status, const char *due_on);
 
 //  The ways money moves, for payments received and paid.
 extern const char *const alloc_methods[];

@@ -39,42 +39,13 @@ static const field_def_t s_invoice_fields[] = {
     { NULL }
 };
 
-//  Days an unpaid invoice is past its due date (0 when not overdue).
-static int64_t
-s_days_overdue (const char *status, const char *due_on)
-{
-    int64_t due = 0, today = 0;
-    char date[16];
-    if (!status || !due_on
-        || (strcmp (status, "open") != 0 && strcmp (status, "partly_paid") != 0)
-        || !clock_parse_date (due_on, &due)
-        || !clock_parse_date (clock_format_date (clock_now_ms (), date, sizeof date), &today)
-        || today <= due)
-        return 0;
-    return (today - due) / DAY_MS;
-}
-
 //  The order's CRM deal (external_ref) and number, and how late payment is.
 static void
 s_invoice_decorate (db_t *db, cJSON *rec)
 {
-    sqlite3_stmt *st = db_stmt (db, "SELECT external_ref, number FROM orders WHERE id = ?1");
-    const char *order = json_str (rec, "order_id");
-    bool found = false;
-    if (st && order) {
-        sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
-        found = sqlite3_step (st) == SQLITE_ROW;
-    }
-    static const char *const keys[] = { "external_ref", "order_number" };
-    for (int i = 0; i < 2; i++)
-        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
-            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
-        else
-            cJSON_AddNullToObject (rec, keys[i]);
-    if (st)
-        sqlite3_reset (st);
+    orders_add_refs (db, rec, false);
     json_add_int (rec, "days_overdue",
-                  s_days_overdue (json_str (rec, "status"), json_str (rec, "due_on")));
+                  alloc_days_overdue (json_str (rec, "status"), json_str (rec, "due_on")));
 }
 
 const resource_def_t erp_invoices = {

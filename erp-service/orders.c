@@ -175,6 +175,26 @@ const resource_def_t erp_picking = {
     .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE | R_NO_EVENTS,
 };
 
+void
+orders_add_refs (db_t *db, cJSON *rec, bool with_status)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT external_ref, number, status FROM orders WHERE id = ?1");
+    const char *order = json_str (rec, "order_id");
+    bool found = false;
+    if (st && order) {
+        sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
+        found = sqlite3_step (st) == SQLITE_ROW;
+    }
+    static const char *const keys[] = { "external_ref", "order_number", "order_status" };
+    for (int i = 0; i < (with_status ? 3 : 2); i++)
+        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
+            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
+        else
+            cJSON_AddNullToObject (rec, keys[i]);
+    if (st)
+        sqlite3_reset (st);
+}
+
 //  --- creating an order ---
 
 //  Validate the lines of a new order and write them for order_id. Each

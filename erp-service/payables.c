@@ -68,19 +68,13 @@ static void
 s_bill_decorate (db_t *db, cJSON *rec)
 {
     (void) db;
-    int64_t total = 0, paid = 0, due = 0, today = 0;
+    int64_t total = 0, paid = 0;
     json_int (rec, "total_minor", &total);
     json_int (rec, "paid_minor", &paid);
     const char *status = json_str (rec, "status");
     bool open = status && (strcmp (status, "open") == 0 || strcmp (status, "partly_paid") == 0);
     json_add_int (rec, "open_minor", open ? total - paid : 0);
-    char date[16];
-    int64_t days = 0;
-    if (open && json_str (rec, "due_on") && clock_parse_date (json_str (rec, "due_on"), &due)
-        && clock_parse_date (clock_format_date (clock_now_ms (), date, sizeof date), &today)
-        && today > due)
-        days = (today - due) / DAY_MS;
-    json_add_int (rec, "days_overdue", days);
+    json_add_int (rec, "days_overdue", alloc_days_overdue (status, json_str (rec, "due_on")));
 }
 
 const resource_def_t erp_supplier_bills = {

@@ -39,20 +39,7 @@ static const field_def_t s_shipment_fields[] = {
 static void
 s_shipment_decorate (db_t *db, cJSON *rec)
 {
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT external_ref, number, status FROM orders WHERE id = ?1");
-    const char *order = json_str (rec, "order_id");
-    if (!st || !order)
-        return;
-    sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
-    bool found = sqlite3_step (st) == SQLITE_ROW;
-    static const char *const keys[] = { "external_ref", "order_number", "order_status" };
-    for (int i = 0; i < 3; i++)
-        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
-            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
-        else
-            cJSON_AddNullToObject (rec, keys[i]);
-    sqlite3_reset (st);
+    orders_add_refs (db, rec, true);
 }
 
 const resource_def_t erp_shipments = {
