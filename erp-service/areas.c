@@ -1,7 +1,8 @@
 //  areas: what a business area's set-up does with the description of what
-//  it serves: its resources (with the engine's routes), its own routes
-//  and the steps of one of its records; and the role check of a
-//  hand-written route.
+//  it serves: its resources (with the engine's routes), its own routes,
+//  its writes (POSTs that make something: role, body and answer here, the
+//  business step in the area) and the steps of one of its records; and
+//  the role check of a hand-written route.
 #include "erp.h"
 
 #include <assert.h>
@@ -14,6 +15,21 @@ erp_may (http_req_t *req, unsigned roles, const char *what)
         return true;
     http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
     return false;
+}
+
+//  The handler of every erp_write_t route.
+static void
+s_write_route (http_req_t *req)
+{
+    const erp_write_t *w = http_route_arg (req);
+    const cJSON *body = resource_write_body (req, w->def, w->denied);
+    if (!body)
+        return;
+    err_info_t err;
+    err_clear (&err);
+    cJSON *out = NULL;
+    err_t rc = w->fn (http_db (req), http_actor (req), http_param (req, "id"), body, &out, &err);
+    resource_reply (req, 201, rc, &err, out);
 }
 
 err_t
@@ -30,6 +46,8 @@ erp_area_setup (service_t *svc, const erp_area_t *area)
         return ERR_OK;
     for (const erp_route_t *r = area->routes; r && r->method; r++)
         http_server_route (http, r->method, r->path, r->fn, r->flags);
+    for (const erp_write_t *w = area->writes; w && w->path; w++)
+        http_server_route_arg (http, "POST", w->path, s_write_route, HTTP_WRITE, w);
     if (area->verbs)
         resource_verbs (http, area->stepped, area->verbs);
     return ERR_OK;

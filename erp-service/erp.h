@@ -38,6 +38,12 @@ extern const resource_def_t erp_shipments;
 extern const resource_def_t erp_invoices;
 extern const resource_def_t erp_purchase_orders;
 
+//  A hand-written POST that makes something and answers 201 with it: in
+//  the request's transaction, with the route's {id} (NULL when the path
+//  has none) and the request's JSON body. Caller owns *out.
+typedef err_t (erp_write_fn) (db_t *db, const actor_t *actor, const char *id, const cJSON *body,
+                              cJSON **out, err_info_t *err);
+
 //  A route of a business area: method, path pattern, handler, and the
 //  http_server_route flags (HTTP_WRITE for a route that changes data).
 typedef struct {
@@ -47,10 +53,22 @@ typedef struct {
     int flags;
 } erp_route_t;
 
+//  A POST of a business area served by one handler that does what every
+//  such route does around its fn: the writers of def may (else 403 "your
+//  role may not <denied>"), the JSON body (400, 413), then fn, and the
+//  answer: 201 with what fn made, or its error.
+typedef struct {
+    const char *path;
+    erp_write_fn *fn;
+    const resource_def_t *def;
+    const char *denied;
+} erp_write_t;
+
 //  What a business area serves, described once.
 typedef struct {
     const resource_def_t *const *resources;   //  NULL-terminated, registered in order
     const erp_route_t *routes;                //  {NULL}-terminated; may be NULL
+    const erp_write_t *writes;                //  {NULL}-terminated; may be NULL
     const resource_def_t *stepped;            //  the resource whose steps verbs are
     const resource_verb_t *verbs;             //  {NULL}-terminated; may be NULL
 } erp_area_t;
@@ -60,7 +78,7 @@ typedef struct {
 bool erp_may (http_req_t *req, unsigned roles, const char *what);
 
 //  Register area's resources (with the engine's routes) and, when serving,
-//  its routes, then its steps. The first registration error is returned.
+//  its routes, its writes, then its steps. The first registration error is returned.
 err_t erp_area_setup (service_t *svc, const erp_area_t *area);
 
 err_t customers_setup (service_t *svc, err_info_t *err);

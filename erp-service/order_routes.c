@@ -11,17 +11,12 @@
 //  --- HTTP ---
 
 //  POST /api/v1/orders
-static void
-s_post (http_req_t *req)
+static err_t
+s_create (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+          err_info_t *err)
 {
-    const cJSON *body = resource_write_body (req, &erp_orders, "change orders");
-    if (!body)
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *out = NULL;
-    err_t rc = orders_create (http_db (req), http_actor (req), body, RW_CLIENT, &out, &err);
-    resource_reply (req, 201, rc, &err, out);
+    (void) id;
+    return orders_create (db, actor, body, RW_CLIENT, out, err);
 }
 
 //  POST /api/v1/orders/{id}/confirm
@@ -209,13 +204,13 @@ orders_setup (service_t *svc, err_info_t *err)
     (void) err;
     stock_set_demand (&s_demand);
     static const resource_def_t *const resources[] = { &erp_orders, &erp_picking, NULL };
-    static const erp_route_t routes[] = {
-        { "POST", "/api/v1/orders", s_post, HTTP_WRITE },
-        { "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE },
-        { NULL }
-    };
+    static const erp_route_t routes[] = { { "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE },
+                                          { NULL } };
+    static const erp_write_t writes[] = { { "/api/v1/orders", s_create, &erp_orders, "change orders" },
+                                          { NULL } };
     static const erp_area_t area = { .resources = resources,
                                      .routes = routes,
+                                     .writes = writes,
                                      .stepped = &erp_orders,
                                      .verbs = s_verbs };
     err_t rc = erp_area_setup (svc, &area);

@@ -273,46 +273,41 @@ s_write_bill_lines (db_t *db, const char *bill_id, const char *po, const cJSON *
 //  "bill_date"?, "tax_minor"?, "notes"?, "lines":[{"line"|"product_id"|
 //  "sku", "quantity", "unit_cost_minor"?}]?}. Without lines, everything
 //  received and not yet billed, at the order's costs.
-static void
-s_bill_post (http_req_t *req)
+static err_t
+s_bill_enter (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+              err_info_t *err)
 {
-    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "enter supplier bills");
-    if (!body)
-        return;
-    db_t *db = http_db (req);
-    const actor_t *actor = http_actor (req);
-    err_info_t err;
-    err_clear (&err);
+    (void) id;
     static const char *const keys[] = { "purchase_order_id", "supplier_ref", "bill_date",
                                         "tax_minor",         "notes",        "lines",
                                         NULL };
-    err_t rc = s_only (body, keys, &err);
+    err_t rc = s_only (body, keys, err);
     const char *po_id = json_str (body, "purchase_order_id");
     const cJSON *ref = cJSON_GetObjectItem (body, "supplier_ref");
     const cJSON *tax_v = cJSON_GetObjectItem (body, "tax_minor");
     int64_t tax = 0;
     char bill_date[16] = "", po_key[ID_LEN] = "";
     if (rc == ERR_OK && !po_id)
-        rc = err_set (&err, ERR_INVALID, "purchase_order_id", "purchase_order_id is required");
+        rc = err_set (err, ERR_INVALID, "purchase_order_id", "purchase_order_id is required");
     else if (rc == ERR_OK
              && (!cJSON_IsString (ref) || !*ref->valuestring || strlen (ref->valuestring) > 100))
-        rc = err_set (&err, ERR_INVALID, "supplier_ref",
+        rc = err_set (err, ERR_INVALID, "supplier_ref",
                       "supplier_ref (the supplier's invoice number) is required, at most 100"
                       " characters");
     else if (rc == ERR_OK && tax_v && !cJSON_IsNull (tax_v)
              && (!json_int (body, "tax_minor", &tax) || tax < 0 || tax > MONEY_MAX))
-        rc = err_set (&err, ERR_INVALID, "tax_minor",
+        rc = err_set (err, ERR_INVALID, "tax_minor",
                       "tax_minor must be a whole number of minor units, 0 or more");
     if (rc == ERR_OK)
-        rc = alloc_date (body, "bill_date", bill_date, sizeof bill_date, &err);
+        rc = alloc_date (body, "bill_date", bill_date, sizeof bill_date, err);
     if (rc == ERR_OK && !erp_find_id (db, "purchase_orders", "id", po_id, po_key))
-        rc = err_set (&err, ERR_RULE, "purchase_order_id", "no purchase order has this id");
+        rc = err_set (err, ERR_RULE, "purchase_order_id", "no purchase order has this id");
     cJSON *po = NULL;
     if (rc == ERR_OK)
-        rc = resource_get (db, &erp_purchase_orders, NULL, po_key, &po, &err);
+        rc = resource_get (db, &erp_purchase_orders, NULL, po_key, &po, err);
     const char *status = po ? json_str (po, "status") : NULL;
     if (rc == ERR_OK && strcmp (status, "partly_received") != 0 && strcmp (status, "received") != 0)
-        rc = err_set (&err, ERR_RULE, "purchase_order_id",
+        rc = err_set (err, ERR_RULE, "purchase_order_id",
                       "nothing was received on this purchase order (it is %s): there is nothing"
                       " to bill",
                       status);
@@ -329,9 +324,9 @@ s_bill_post (http_req_t *req)
             sqlite3_reset (st);
         }
         if (clash < 0)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read the bills");
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot read the bills");
         else if (clash > 0)
-            rc = err_set (&err, ERR_CONFLICT, "supplier_ref",
+            rc = err_set (err, ERR_CONFLICT, "supplier_ref",
                           "this supplier already has a bill %s (compared without surrounding"
                           " spaces and case)",
                           ref->valuestring);
@@ -340,7 +335,7 @@ s_bill_post (http_req_t *req)
     int n = cJSON_GetArraySize (po_lines);
     s_match_t *m = calloc ((size_t) n + 1, sizeof *m);
     if (!m && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
+        rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
     for (int k = 0; k < n && rc == ERR_OK; k++) {
         const cJSON *l = cJSON_GetArrayItem (po_lines, k);
         json_int (l, "quantity", &m[k].ordered);
@@ -348,10 +343,10 @@ s_bill_post (http_req_t *req)
         json_int (l, "unit_cost_minor", &m[k].cost);
         m[k].billed = s_billed (db, po_key, k);
         if (m[k].billed < 0)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read the billed quantities");
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot read the billed quantities");
     }
     if (rc == ERR_OK)
-        rc = s_match (cJSON_GetObjectItem (body, "lines"), po_lines, m, n, &err);
+        rc = s_match (cJSON_GetObjectItem (body, "lines"), po_lines, m, n, err);
     //  The amounts, overflow-checked.
     int64_t subtotal = 0, grni = 0, total = 0;
     cJSON *lines = cJSON_CreateArray ();
@@ -363,7 +358,7 @@ s_bill_post (http_req_t *req)
             || __builtin_mul_overflow (m[k].take, m[k].cost, &at_po)
             || __builtin_add_overflow (subtotal, value, &subtotal)
             || __builtin_add_overflow (grni, at_po, &grni) || subtotal > MONEY_MAX) {
-            rc = err_set (&err, ERR_INVALID, "lines", "the bill's amounts are too large");
+            rc = err_set (err, ERR_INVALID, "lines", "the bill's amounts are too large");
             break;
         }
         const cJSON *pl = cJSON_GetArrayItem (po_lines, k);
@@ -381,10 +376,10 @@ s_bill_post (http_req_t *req)
         cJSON_AddItemToArray (lines, l);
     }
     if (rc == ERR_OK && cJSON_GetArraySize (lines) == 0)
-        rc = err_set (&err, ERR_RULE, "lines",
+        rc = err_set (err, ERR_RULE, "lines",
                       "everything received on this purchase order is billed already");
     if (rc == ERR_OK && (__builtin_add_overflow (subtotal, tax, &total) || total > MONEY_MAX))
-        rc = err_set (&err, ERR_INVALID, "tax_minor", "the bill's total is too large");
+        rc = err_set (err, ERR_INVALID, "tax_minor", "the bill's total is too large");
     //  Due after the supplier's terms.
     char due[16] = "", number[48] = "";
     if (rc == ERR_OK) {
@@ -393,9 +388,8 @@ s_bill_post (http_req_t *req)
         int64_t ms = 0;
         clock_parse_date (bill_date, &ms);
         clock_format_date (ms + terms * DAY_MS, due, sizeof due);
-        rc = erp_year_number (db, "BILL", bill_date, number, sizeof number, &err);
+        rc = erp_year_number (db, "BILL", bill_date, number, sizeof number, err);
     }
-    cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON *rec = cJSON_CreateObject ();
         cJSON_AddStringToObject (rec, "number", number);
@@ -413,11 +407,11 @@ s_bill_post (http_req_t *req)
         const cJSON *notes = cJSON_GetObjectItem (body, "notes");
         if (notes)
             cJSON_AddItemToObject (rec, "notes", cJSON_Duplicate (notes, true));
-        rc = resource_create (db, &erp_supplier_bills, actor, rec, RW_SYSTEM, NULL, &out, &err);
+        rc = resource_create (db, &erp_supplier_bills, actor, rec, RW_SYSTEM, NULL, out, err);
         cJSON_Delete (rec);
     }
     if (rc == ERR_OK)
-        rc = s_write_bill_lines (db, json_str (out, "id"), po_key, po_lines, m, n, &err);
+        rc = s_write_bill_lines (db, json_str (*out, "id"), po_key, po_lines, m, n, err);
     if (rc == ERR_OK) {
         int64_t variance = subtotal - grni;
         journal_line_t j[4] = { { ACC_GRNI, grni, 0 },
@@ -425,13 +419,13 @@ s_bill_post (http_req_t *req)
                                   variance < 0 ? -variance : 0 },
                                 { ACC_TAX, tax, 0 },
                                 { ACC_PAYABLES, 0, total } };
-        rc = journal_post_on (db, actor, bill_date, "supplier_bill", number, json_str (out, "id"),
-                              NULL, j, 4, &err);
+        rc = journal_post_on (db, actor, bill_date, "supplier_bill", number, json_str (*out, "id"),
+                              NULL, j, 4, err);
     }
     cJSON_Delete (lines);
     cJSON_Delete (po);
     free (m);
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 //  POST /api/v1/supplier_bills/{id}/void: a bill with nothing paid; its
@@ -514,20 +508,15 @@ static const alloc_source_t s_bills = {
 //  POST /api/v1/supplier_payments {"supplier_id", "amount_minor",
 //  "currency"? (the supplier's), "method"?, "reference", "paid_on"?,
 //  "notes"?, "bill_ids":[…]?}
-static void
-s_spay_post (http_req_t *req)
+static err_t
+s_spay_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+             err_info_t *err)
 {
-    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "pay suppliers");
-    if (!body)
-        return;
-    db_t *db = http_db (req);
-    const actor_t *actor = http_actor (req);
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, &err);
+    (void) id;
+    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, err);
     char paid_on[16] = "";
     if (rc == ERR_OK)
-        rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, &err);
+        rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, err);
     const char *supplier = json_str (body, "supplier_id");
     char supplier_key[ID_LEN] = "", currency[8] = "EUR";
     bool known = supplier && erp_find_id (db, "suppliers", "id", supplier, supplier_key);
@@ -545,7 +534,6 @@ s_spay_post (http_req_t *req)
     }
     alloc_doc_t *open = NULL;
     int n = 0;
-    cJSON *out = NULL;
     //  The engine validates the rest: supplier exists, amount, method,
     //  currency, text lengths.
     if (rc == ERR_OK) {
@@ -559,18 +547,18 @@ s_spay_post (http_req_t *req)
         }
         rc = alloc_book (db, actor, &s_bills, &erp_supplier_payments, rec,
                          known ? supplier_key : NULL, currency, SPAY_MAX_BILLS, NULL, &open, &n,
-                         &out, &err);
+                         out, err);
         cJSON_Delete (rec);
     }
     int64_t amount = 0;
     json_int (body, "amount_minor", &amount);
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_PAYABLES, amount, 0 }, { ACC_CASH, 0, amount } };
-        rc = journal_post_on (db, actor, paid_on, "supplier_payment", json_str (out, "reference"),
-                              json_str (out, "id"), NULL, j, 2, &err);
+        rc = journal_post_on (db, actor, paid_on, "supplier_payment", json_str (*out, "reference"),
+                              json_str (*out, "id"), NULL, j, 2, err);
     }
     free (open);
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 static void
@@ -627,14 +615,16 @@ payables_setup (service_t *svc, err_info_t *err)
     (void) err;
     static const resource_def_t *const resources[] = { &erp_supplier_bills,
                                                        &erp_supplier_payments, NULL };
-    static const erp_route_t routes[] = {
-        { "POST", "/api/v1/supplier_bills", s_bill_post, HTTP_WRITE },
-        { "POST", "/api/v1/supplier_payments", s_spay_post, HTTP_WRITE },
-        { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
+    static const erp_route_t routes[] = { { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
+                                          { NULL } };
+    static const erp_write_t writes[] = {
+        { "/api/v1/supplier_bills", s_bill_enter, &erp_supplier_bills, "enter supplier bills" },
+        { "/api/v1/supplier_payments", s_spay_book, &erp_supplier_bills, "pay suppliers" },
         { NULL }
     };
     static const erp_area_t area = { .resources = resources,
                                      .routes = routes,
+                                     .writes = writes,
                                      .stepped = &erp_supplier_bills,
                                      .verbs = s_bill_verbs };
     return erp_area_setup (svc, &area);
