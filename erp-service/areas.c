@@ -22,7 +22,10 @@ static void
 s_write_route (http_req_t *req)
 {
     const erp_write_t *w = http_route_arg (req);
-    const cJSON *body = resource_write_body (req, w->def, w->denied);
+    if (w->roles ? !erp_may (req, w->roles, w->denied)
+                 : !resource_may_write (req, w->def, w->denied))
+        return;
+    const cJSON *body = http_body_json (req);
     if (!body)
         return;
     err_info_t err;

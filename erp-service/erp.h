@@ -54,14 +54,15 @@ typedef struct {
 } erp_route_t;
 
 //  A POST of a business area served by one handler that does what every
-//  such route does around its fn: the writers of def may (else 403 "your
-//  role may not <denied>"), the JSON body (400, 413), then fn, and the
-//  answer: 201 with what fn made, or its error.
+//  such route does around its fn: the role (roles, or when 0 the writers
+//  of def; else 403 "your role may not <denied>"), the JSON body (400,
+//  413), then fn, and the answer: 201 with what fn made, or its error.
 typedef struct {
     const char *path;
     erp_write_fn *fn;
     const resource_def_t *def;
     const char *denied;
+    unsigned roles;
 } erp_write_t;
 
 //  What a business area serves, described once.

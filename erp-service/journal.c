@@ -359,26 +359,18 @@ s_manual_line (const cJSON *it, int i, journal_line_t *l, err_info_t *err)
 //  [{"account","debit_minor"|"credit_minor"}]}: a manual entry, balanced
 //  (400 naming the difference otherwise), into an open period, not dated
 //  after today.
-static void
-s_manual (http_req_t *req)
+static err_t
+s_manual (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+          err_info_t *err)
 {
-    if (!erp_may (req, BOOKKEEPERS, "post journal entries"))
-        return;
-    const cJSON *body = http_body_json (req);
-    if (!body)
-        return;
-    db_t *db = http_db (req);
-    err_info_t err;
-    err_clear (&err);
+    (void) id;
     err_t rc = ERR_OK;
     const cJSON *k;
     cJSON_ArrayForEach (k, body)
     {
         if (strcmp (k->string, "posted_on") != 0 && strcmp (k->string, "memo") != 0
-            && strcmp (k->string, "reference") != 0 && strcmp (k->string, "lines") != 0) {
-            http_reply_errorf (req, ERR_INVALID, k->string, "unknown field");
-            return;
-        }
+            && strcmp (k->string, "reference") != 0 && strcmp (k->string, "lines") != 0)
+            return err_set (err, ERR_INVALID, k->string, "unknown field");
     }
     const cJSON *memo = cJSON_GetObjectItem (body, "memo");
     const cJSON *ref = cJSON_GetObjectItem (body, "reference");
@@ -388,56 +380,55 @@ s_manual (http_req_t *req)
     int64_t ms, today_ms;
     s_today (today, sizeof today);
     if (!cJSON_IsString (memo) || !*memo->valuestring || strlen (memo->valuestring) > 500)
-        rc = err_set (&err, ERR_INVALID, "memo",
+        rc = err_set (err, ERR_INVALID, "memo",
                       "memo is required: say why (at most 500 characters)");
     else if (ref && !cJSON_IsNull (ref)
              && (!cJSON_IsString (ref) || strlen (ref->valuestring) > 200))
-        rc = err_set (&err, ERR_INVALID, "reference", "reference is text of at most 200 characters");
+        rc = err_set (err, ERR_INVALID, "reference", "reference is text of at most 200 characters");
     else if (date && !cJSON_IsNull (date)
              && (!cJSON_IsString (date) || strlen (date->valuestring) != 10
                  || !clock_parse_date (date->valuestring, &ms)))
-        rc = err_set (&err, ERR_INVALID, "posted_on", "posted_on must be a date YYYY-MM-DD");
+        rc = err_set (err, ERR_INVALID, "posted_on", "posted_on must be a date YYYY-MM-DD");
     else if (cJSON_IsString (date) && clock_parse_date (today, &today_ms) && ms > today_ms)
-        rc = err_set (&err, ERR_RULE, "posted_on", "an entry cannot be posted after today");
+        rc = err_set (err, ERR_RULE, "posted_on", "an entry cannot be posted after today");
     else if (!cJSON_IsArray (lines) || cJSON_GetArraySize (lines) < 2
              || cJSON_GetArraySize (lines) > JOURNAL_MAX_LINES)
-        rc = err_set (&err, ERR_INVALID, "lines", "lines must be a list of 2 to %d lines",
+        rc = err_set (err, ERR_INVALID, "lines", "lines must be a list of 2 to %d lines",
                       JOURNAL_MAX_LINES);
     int n = rc == ERR_OK ? cJSON_GetArraySize (lines) : 0;
     journal_line_t *l = calloc ((size_t) n + 1, sizeof *l);
     if (!l && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
+        rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
     int64_t debit = 0, credit = 0;
     for (int i = 0; i < n && rc == ERR_OK; i++) {
-        rc = s_manual_line (cJSON_GetArrayItem (lines, i), i, &l[i], &err);
+        rc = s_manual_line (cJSON_GetArrayItem (lines, i), i, &l[i], err);
         if (rc == ERR_OK
             && (__builtin_add_overflow (debit, l[i].debit, &debit)
                 || __builtin_add_overflow (credit, l[i].credit, &credit)))
-            rc = err_set (&err, ERR_INVALID, "lines", "the amounts are too large");
+            rc = err_set (err, ERR_INVALID, "lines", "the amounts are too large");
     }
     if (rc == ERR_OK && debit != credit)
-        rc = err_set (&err, ERR_INVALID, "lines",
+        rc = err_set (err, ERR_INVALID, "lines",
                       "the entry is not balanced: debits %lld, credits %lld, difference %lld",
                       (long long) debit, (long long) credit, (long long) (debit - credit));
-    char id[ID_LEN];
-    id_new (id);
+    char source[ID_LEN];
+    id_new (source);
     if (rc == ERR_OK)
-        rc = journal_post_on (db, http_actor (req), cJSON_IsString (date) ? date->valuestring : NULL,
-                              "manual", cJSON_IsString (ref) ? ref->valuestring : NULL, id,
-                              memo->valuestring, l, n, &err);
+        rc = journal_post_on (db, actor, cJSON_IsString (date) ? date->valuestring : NULL,
+                              "manual", cJSON_IsString (ref) ? ref->valuestring : NULL, source,
+                              memo->valuestring, l, n, err);
     free (l);
-    cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON *found = NULL;
-        rc = resource_query (db, &erp_journal, NULL, "t.source_id = ?1", id, "t.created_at", 1,
-                             &found, &err);
+        rc = resource_query (db, &erp_journal, NULL, "t.source_id = ?1", source, "t.created_at", 1,
+                             &found, err);
         if (rc == ERR_OK && cJSON_GetArraySize (found) == 1)
-            out = cJSON_DetachItemFromArray (found, 0);
+            *out = cJSON_DetachItemFromArray (found, 0);
         else if (rc == ERR_OK)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "the entry was not posted");
+            rc = err_set (err, ERR_INTERNAL, NULL, "the entry was not posted");
         cJSON_Delete (found);
     }
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 //  Whether text is a month YYYY-MM of year 0001 to 9999.
@@ -641,12 +632,18 @@ journal_setup (service_t *svc, err_info_t *err)
     static const erp_route_t routes[] = {
         { "GET", "/api/v1/reports/trial_balance", s_trial_balance, 0 },
         { "GET", "/api/v1/accounts", s_accounts, 0 },
-        { "POST", "/api/v1/journal", s_manual, HTTP_WRITE },
         { "GET", "/api/v1/periods", s_periods, 0 },
         { "POST", "/api/v1/periods/{period}/close", s_close, HTTP_WRITE },
         { "POST", "/api/v1/periods/{period}/reopen", s_reopen, HTTP_WRITE },
         { NULL }
     };
-    static const erp_area_t area = { .resources = resources, .routes = routes };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/journal",
+          .fn = s_manual,
+          .roles = BOOKKEEPERS,
+          .denied = "post journal entries" },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .routes = routes, .writes = writes };
     return erp_area_setup (svc, &area);
 }

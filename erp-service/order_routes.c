@@ -206,8 +206,13 @@ orders_setup (service_t *svc, err_info_t *err)
     static const resource_def_t *const resources[] = { &erp_orders, &erp_picking, NULL };
     static const erp_route_t routes[] = { { "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE },
                                           { NULL } };
-    static const erp_write_t writes[] = { { "/api/v1/orders", s_create, &erp_orders, "change orders" },
-                                          { NULL } };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/orders",
+          .fn = s_create,
+          .def = &erp_orders,
+          .denied = "change orders" },
+        { NULL }
+    };
     static const erp_area_t area = { .resources = resources,
                                      .routes = routes,
                                      .writes = writes,

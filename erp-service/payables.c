@@ -618,8 +618,14 @@ payables_setup (service_t *svc, err_info_t *err)
     static const erp_route_t routes[] = { { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
                                           { NULL } };
     static const erp_write_t writes[] = {
-        { "/api/v1/supplier_bills", s_bill_enter, &erp_supplier_bills, "enter supplier bills" },
-        { "/api/v1/supplier_payments", s_spay_book, &erp_supplier_bills, "pay suppliers" },
+        { .path = "/api/v1/supplier_bills",
+          .fn = s_bill_enter,
+          .def = &erp_supplier_bills,
+          .denied = "enter supplier bills" },
+        { .path = "/api/v1/supplier_payments",
+          .fn = s_spay_book,
+          .def = &erp_supplier_bills,
+          .denied = "pay suppliers" },
         { NULL }
     };
     static const erp_area_t area = { .resources = resources,

@@ -178,9 +178,10 @@ payments_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
     static const resource_def_t *const resources[] = { &erp_payments, NULL };
-    static const erp_write_t writes[] = { { "/api/v1/payments", s_book, &erp_payments,
-                                            "book payments" },
-                                          { NULL } };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/payments", .fn = s_book, .def = &erp_payments, .denied = "book payments" },
+        { NULL }
+    };
     static const erp_area_t area = { .resources = resources, .writes = writes };
     err_t rc = erp_area_setup (svc, &area);
     return rc == ERR_OK ? resource_register (&s_payment_booking) : rc;

@@ -257,7 +257,10 @@ shipments_setup (service_t *svc, err_info_t *err)
     (void) err;
     static const resource_def_t *const resources[] = { &erp_shipments, NULL };
     static const erp_write_t writes[] = {
-        { "/api/v1/orders/{id}/ship", s_ship_order, &erp_shipments, "ship orders" },
+        { .path = "/api/v1/orders/{id}/ship",
+          .fn = s_ship_order,
+          .def = &erp_shipments,
+          .denied = "ship orders" },
         { NULL }
     };
     static const erp_route_t routes[] = {
