@@ -47,10 +47,10 @@ erp_area_setup (service_t *svc, const erp_area_t *area)
     http_server_t *http = service_http (svc);
     if (!http)
         return ERR_OK;
-    for (const erp_route_t *r = area->routes; r && r->method; r++)
-        http_server_route (http, r->method, r->path, r->fn, r->flags);
     for (const erp_write_t *w = area->writes; w && w->path; w++)
         http_server_route_arg (http, "POST", w->path, s_write_route, HTTP_WRITE, w);
+    for (const erp_route_t *r = area->routes; r && r->method; r++)
+        http_server_route (http, r->method, r->path, r->fn, r->flags);
     if (area->verbs)
         resource_verbs (http, area->stepped, area->verbs);
     return ERR_OK;

@@ -79,7 +79,8 @@ typedef struct {
 bool erp_may (http_req_t *req, unsigned roles, const char *what);
 
 //  Register area's resources (with the engine's routes) and, when serving,
-//  its routes, its writes, then its steps. The first registration error is returned.
+//  its writes, its routes, then its steps (the order of the actions in
+//  the access table, common/access.h). The first registration error is returned.
 err_t erp_area_setup (service_t *svc, const erp_area_t *area);
 
 err_t customers_setup (service_t *svc, err_info_t *err);

@@ -348,10 +348,9 @@ planning_setup (service_t *svc, err_info_t *err)
     err_t rc = resource_register (&planning_runs);
     if (rc != ERR_OK)
         return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/planning/forecast", s_forecast, 0);
-        planning_runs_routes (http);
-    }
-    return ERR_OK;
+    static const erp_route_t routes[] = { { "GET", "/api/v1/planning/forecast", s_forecast, 0 },
+                                          { NULL } };
+    static const erp_area_t area = { .routes = routes };
+    rc = erp_area_setup (svc, &area);
+    return rc == ERR_OK ? planning_runs_setup (svc) : rc;
 }
