@@ -73,7 +73,11 @@ def _kill_under_load(svc, path, body_of, tag):
     clients = [Client(svc, path, body_of, "%s-%d" % (tag, i)) for i in range(CLIENTS)]
     for c in clients:
         c.start()
-    time.sleep(RUN_SECONDS)
+    # at least RUN_SECONDS and 100 answered writes (a sanitizer build is slower)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10 and (time.monotonic() - t0 < RUN_SECONDS
+                                          or sum(len(c.answered) for c in clients) < 100):
+        time.sleep(0.05)
     svc.kill()
     for c in clients:
         c.stop = True
