@@ -44,6 +44,17 @@ s_lag_seconds (const source_stats_t *st)
 }
 
 void
+stats_error (source_stats_t *st, const char *fmt, const char *a, const char *b)
+{
+    pthread_mutex_lock (&st->lock);
+    if (fmt)
+        snprintf (st->last_error, sizeof st->last_error, fmt, a ? a : "", b ? b : "");
+    else
+        st->last_error[0] = '\0';
+    pthread_mutex_unlock (&st->lock);
+}
+
+void
 stats_sample (source_stats_t *st, int64_t now_ms)
 {
     pthread_mutex_lock (&st->lock);
