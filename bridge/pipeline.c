@@ -312,11 +312,13 @@ s_answer (pipe_t *self, chunk_t *c, const bus_msg_t *msg)
     }
     atomic_store (&self->st->target_ok[c->target], true);
     int k = 0;
+    const cJSON *r = replies->child;   //  walked in step: cJSON_GetArrayItem would walk from the start each time
     for (int i = c->req_from; i < c->req_to; i++) {
         pending_t *p = &c->pend.v[i];
         if (p->cmd.target != c->target)
             continue;
-        const cJSON *r = cJSON_GetArrayItem (replies, k++);
+        if (k++ > 0)
+            r = r->next;
         if (p->notice)
             continue;
         item_t *it = &c->items[p->item];

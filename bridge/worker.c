@@ -25,6 +25,8 @@
 
 //  Replay pages are at most what one request may ask for.
 #define WORKER_REPLAY_MAX 10000
+//  Counters by event type remembered by a worker.
+#define WORKER_METRIC_CACHE 64
 
 struct _worker_t {
     bridge_t *bridge;
@@ -48,6 +50,12 @@ struct _worker_t {
     int64_t first_kept_seq;    //  from snapshot_required
     int64_t snapshot_run;      //  the reconciliation that covers the pruned events
     metric_t *m_dup, *m_retries[SIDE__COUNT];
+    struct {
+        const char *name;          //  a literal
+        char type[48];
+        metric_t *metric;
+    } mcache[WORKER_METRIC_CACHE];
+    int nmcache;
 };
 
 const char *
@@ -85,12 +93,23 @@ s_backoff (worker_t *self)
     s_sleep_ms (self, self->backoff_ms);
 }
 
+//  The counter name{source, type}. Looked up once per type: the registry
+//  is a list searched by name.
 static metric_t *
 s_metric (const char *name, worker_t *self, const char *type, const char *help)
 {
+    for (int i = 0; i < self->nmcache; i++)
+        if (strcmp (self->mcache[i].type, type) == 0 && strcmp (self->mcache[i].name, name) == 0)
+            return self->mcache[i].metric;
     char labels[200];
     snprintf (labels, sizeof labels, "source=\"%s\",type=\"%s\"", side_name (self->source), type);
-    return metrics_get (name, labels, "counter", help);
+    metric_t *m = metrics_get (name, labels, "counter", help);
+    if (self->nmcache < WORKER_METRIC_CACHE && strlen (type) < sizeof self->mcache[0].type) {
+        self->mcache[self->nmcache].name = name;
+        snprintf (self->mcache[self->nmcache].type, sizeof self->mcache[0].type, "%s", type);
+        self->mcache[self->nmcache++].metric = m;
+    }
+    return m;
 }
 
 
