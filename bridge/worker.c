@@ -785,6 +785,7 @@ s_thread (void *arg)
                 self->read_seq = self->cursor;
                 why = "snapshot";
                 announced = false;
+                atomic_store (&self->st->state, WS_REPLAYING);
             }
             else
                 s_sleep_ms (self, 500);

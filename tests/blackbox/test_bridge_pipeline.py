@@ -96,3 +96,41 @@ def test_a_pipelined_backlog_keeps_each_records_order_and_applies_once(start_ser
     assert sorted(seen) == sorted(ids)
     for crm_id, versions in seen.items():
         assert versions == list(range(UPDATES + 1)), (crm_id, versions)
+
+
+def test_events_pruned_before_the_bridge_read_them_are_reconciled_once(start_service):
+    # CRM's outbox lost events the bridge never read (pruned by retention):
+    # the bridge answers snapshot_required with one repairing
+    # reconciliation, then goes on from the first event CRM still has.
+    crm = start_service("crm-service", "CRM")
+    erp = start_service("erp-service", "ERP")
+    bridge = start_service("bridge", "BRIDGE", sockets=(), extra_args=bridge_args(
+        crm, erp, ("--pipeline", "4", "--reconcile-every", "0")))
+    system = System(crm, erp, bridge)
+    first = create(crm, "customers", {"name": "Pruned 0"})["id"]
+    wait_until(lambda: one(erp_customers_by_crm_id(erp, first)), RECOVERY_TIMEOUT)
+    settle(system, RECOVERY_TIMEOUT)
+    bridge.stop()
+    pruned = [create(crm, "customers", {"name": "Pruned %d" % i})["id"] for i in (1, 2)]
+    gone = last_seq(crm)
+    kept = create(crm, "customers", {"name": "Kept"})["id"]
+    crm.stop()
+    db = sqlite3.connect(os.path.join(crm.data_dir, "crm.db"))
+    with db:
+        db.execute("DELETE FROM outbox WHERE seq <= ?", (gone,))
+    db.close()
+    crm.start()
+    bridge.start()
+    for i, cid in enumerate(pruned + [kept]):
+        twin = wait_until(lambda: one(erp_customers_by_crm_id(erp, cid)), RECOVERY_TIMEOUT,
+                          what="ERP's twin of %s" % cid)
+        assert twin["name"] == ("Pruned %d" % (i + 1) if i < 2 else "Kept")
+    settle(system, RECOVERY_TIMEOUT)
+    assert status(bridge)["sources"]["crm"]["state"] == "live"
+    time.sleep(1.5)   # a second reconciliation, if one were started, would show now
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(bridge.data_dir, "bridge.db"), uri=True)
+    try:
+        runs = db.execute("SELECT reason, status FROM reconcile_runs").fetchall()
+    finally:
+        db.close()
+    assert runs == [("snapshot_required", "done")], runs
