@@ -17,7 +17,7 @@
 #define PIPE_ROUNDS 4   //  a command's follow-ups, theirs… at most this deep
 
 void
-item_fail (item_t *it, outcome_kind_t kind, const char *code, const char *reason, const char *type)
+pipeline_item_fail (item_t *it, outcome_kind_t kind, const char *code, const char *reason, const char *type)
 {
     if (it->outcome == OUT_DEAD || (it->outcome == OUT_RETRY && kind != OUT_DEAD))
         return;
@@ -28,7 +28,7 @@ item_fail (item_t *it, outcome_kind_t kind, const char *code, const char *reason
 }
 
 void
-item_clear (item_t *it)
+pipeline_item_clear (item_t *it)
 {
     event_free (&it->ev);
     cJSON_Delete (it->links);
@@ -49,7 +49,7 @@ typedef struct {
 typedef struct {
     item_t *items;
     int n, cap;
-    bool borrowed;              //  pipe_run's: the caller frees the items
+    bool borrowed;              //  pipeline_run's: the caller frees the items
     plist_t pend, next;         //  this round's commands, the next round's
     int round;
     side_t target;              //  whose part of the round is being sent
@@ -60,7 +60,7 @@ typedef struct {
     bool done;
 } chunk_t;
 
-struct _pipe_t {
+struct _pipeline_t {
     peer_t *peers[SIDE__COUNT];
     int depth, batch_max, timeout_ms;
     source_stats_t *st;
@@ -87,7 +87,7 @@ s_hash (const char *key)
 }
 
 static uint32_t
-s_slot (pipe_t *self, const char *key, uint32_t h)
+s_slot (pipeline_t *self, const char *key, uint32_t h)
 {
     uint32_t i = h & self->mask;
     while (self->keys[i] && !(self->hashes[i] == h && strcmp (self->keys[i], key) == 0))
@@ -96,14 +96,14 @@ s_slot (pipe_t *self, const char *key, uint32_t h)
 }
 
 bool
-pipe_holds (pipe_t *self, const char *key)
+pipeline_holds (pipeline_t *self, const char *key)
 {
     uint32_t h = s_hash (key);
     return self->keys[s_slot (self, key, h)] != NULL;
 }
 
 static void
-s_key_add (pipe_t *self, const char *key)
+s_key_add (pipeline_t *self, const char *key)
 {
     uint32_t h = s_hash (key);
     uint32_t i = s_slot (self, key, h);
@@ -112,7 +112,7 @@ s_key_add (pipe_t *self, const char *key)
 }
 
 static void
-s_key_remove (pipe_t *self, const char *key)
+s_key_remove (pipeline_t *self, const char *key)
 {
     uint32_t h = s_hash (key);
     uint32_t i = s_slot (self, key, h);
@@ -159,11 +159,11 @@ s_plist_free (plist_t *l)
 }
 
 static void
-s_chunk_free (pipe_t *self, chunk_t *c)
+s_chunk_free (pipeline_t *self, chunk_t *c)
 {
     for (int i = 0; i < c->n && !c->borrowed; i++) {
         s_key_remove (self, c->items[i].ev.key);
-        item_clear (&c->items[i]);
+        pipeline_item_clear (&c->items[i]);
     }
     if (!c->borrowed)
         free (c->items);
@@ -173,7 +173,7 @@ s_chunk_free (pipe_t *self, chunk_t *c)
 }
 
 static chunk_t *
-s_chunk (pipe_t *self, int i)
+s_chunk (pipeline_t *self, int i)
 {
     return &self->ring[(self->head + i) % self->depth];
 }
@@ -205,7 +205,7 @@ s_round_end (chunk_t *c)
 }
 
 static void
-s_count_retry (pipe_t *self, side_t target)
+s_count_retry (pipeline_t *self, side_t target)
 {
     metric_add (self->retries[target], 1);
     atomic_fetch_add (&self->st->retries, 1);
@@ -214,13 +214,13 @@ s_count_retry (pipe_t *self, side_t target)
 //  The request of c got no usable answer: its commands count as failed,
 //  to be tried again.
 static void
-s_request_failed (pipe_t *self, chunk_t *c, const char *why)
+s_request_failed (pipeline_t *self, chunk_t *c, const char *why)
 {
     atomic_store (&self->st->target_ok[c->target], false);
     for (int i = c->req_from; i < c->req_to; i++) {
         pending_t *p = &c->pend.v[i];
         if (p->cmd.target == c->target && !p->notice)
-            item_fail (&c->items[p->item], OUT_RETRY, "unavailable", why, p->cmd.type);
+            pipeline_item_fail (&c->items[p->item], OUT_RETRY, "unavailable", why, p->cmd.type);
     }
     stats_error (self->st, "%s%s", why, "");
     s_count_retry (self, c->target);
@@ -231,7 +231,7 @@ s_request_failed (pipe_t *self, chunk_t *c, const char *why)
 //  The target's socket is lost (no answer in time, a send failed): every
 //  request in flight to it failed; the socket is made again.
 static void
-s_target_down (pipe_t *self, side_t target, const char *why)
+s_target_down (pipeline_t *self, side_t target, const char *why)
 {
     peer_reset (self->peers[target]);
     for (int i = 0; i < self->count; i++) {
@@ -242,9 +242,9 @@ s_target_down (pipe_t *self, side_t target, const char *why)
 }
 
 //  Send c's next request, moving through its parts and rounds, or mark it
-//  done. A chunk that cannot send now is moved on by pipe_step.
+//  done. A chunk that cannot send now is moved on by pipeline_step.
 static void
-s_next_request (pipe_t *self, chunk_t *c)
+s_next_request (pipeline_t *self, chunk_t *c)
 {
     while (!c->done && !c->req) {
         cJSON *req = cJSON_CreateObject ();
@@ -294,7 +294,7 @@ s_next_request (pipe_t *self, chunk_t *c)
 
 //  The answer to c's request: each reply to its command's item.
 static void
-s_answer (pipe_t *self, chunk_t *c, const bus_msg_t *msg)
+s_answer (pipeline_t *self, chunk_t *c, const bus_msg_t *msg)
 {
     cJSON *answer = msg->count >= 1 ? json_parse (msg->frames[0], msg->sizes[0]) : NULL;
     const cJSON *replies = cJSON_GetObjectItem (answer, "replies");
@@ -329,7 +329,7 @@ s_answer (pipe_t *self, chunk_t *c, const bus_msg_t *msg)
             flow_after (&it->ev, &p->cmd, cJSON_GetObjectItem (r, "result"), &follow, it->links);
         else {
             bool retry = cJSON_IsTrue (cJSON_GetObjectItem (r, "retry"));
-            item_fail (it, retry ? OUT_RETRY : OUT_DEAD, json_str (r, "code"), json_str (r, "message"), p->cmd.type);
+            pipeline_item_fail (it, retry ? OUT_RETRY : OUT_DEAD, json_str (r, "code"), json_str (r, "message"), p->cmd.type);
             if (retry)
                 s_count_retry (self, c->target);
             else {
@@ -342,7 +342,7 @@ s_answer (pipe_t *self, chunk_t *c, const bus_msg_t *msg)
         for (int f = 0; f < follow.count; f++)
             if (!s_push (&c->next, (pending_t) { p->item, follow.items[f], notice })) {
                 cJSON_Delete (follow.items[f].data);
-                item_fail (it, OUT_RETRY, "internal", "out of memory", follow.items[f].type);
+                pipeline_item_fail (it, OUT_RETRY, "internal", "out of memory", follow.items[f].type);
             }
     }
     assert (k == expected);
@@ -353,12 +353,12 @@ s_answer (pipe_t *self, chunk_t *c, const bus_msg_t *msg)
 
 //  --- the pipeline ---
 
-pipe_t *
-pipe_new (peer_t *peers[SIDE__COUNT], int depth, int batch_max, int timeout_ms, source_stats_t *st,
+pipeline_t *
+pipeline_new (peer_t *peers[SIDE__COUNT], int depth, int batch_max, int timeout_ms, source_stats_t *st,
           metric_t *retries[SIDE__COUNT])
 {
     assert (depth >= 1 && batch_max >= 1);
-    pipe_t *self = calloc (1, sizeof *self);
+    pipeline_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     for (int t = 0; t < SIDE__COUNT; t++)
@@ -377,18 +377,18 @@ pipe_new (peer_t *peers[SIDE__COUNT], int depth, int batch_max, int timeout_ms, 
     self->hashes = calloc (size, sizeof *self->hashes);
     self->ring = calloc ((size_t) depth, sizeof *self->ring);
     if (!self->keys || !self->hashes || !self->ring)
-        pipe_destroy (&self);
+        pipeline_destroy (&self);
     return self;
 }
 
 void
-pipe_destroy (pipe_t **self_p)
+pipeline_destroy (pipeline_t **self_p)
 {
-    pipe_t *self = *self_p;
+    pipeline_t *self = *self_p;
     if (!self)
         return;
     if (self->ring)
-        pipe_abort (self);
+        pipeline_abort (self);
     free (self->ring);
     free (self->keys);
     free (self->hashes);
@@ -397,28 +397,28 @@ pipe_destroy (pipe_t **self_p)
 }
 
 bool
-pipe_room (pipe_t *self)
+pipeline_room (pipeline_t *self)
 {
     return self->count < self->depth;
 }
 
 int
-pipe_chunks (pipe_t *self)
+pipeline_chunks (pipeline_t *self)
 {
     return self->count;
 }
 
 int
-pipe_forming (pipe_t *self)
+pipeline_forming (pipeline_t *self)
 {
     return self->forming.n;
 }
 
 bool
-pipe_add (pipe_t *self, item_t *it, commands_t *plan)
+pipeline_add (pipeline_t *self, item_t *it, commands_t *plan)
 {
     chunk_t *c = &self->forming;
-    assert (c->n < self->batch_max && !pipe_holds (self, it->ev.key));
+    assert (c->n < self->batch_max && !pipeline_holds (self, it->ev.key));
     if (!c->items) {
         c->items = calloc ((size_t) self->batch_max, sizeof *c->items);
         c->cap = self->batch_max;
@@ -433,7 +433,7 @@ pipe_add (pipe_t *self, item_t *it, commands_t *plan)
         assert (plan->items[i].data);
         if (!s_push (&c->pend, (pending_t) { index, plan->items[i], false })) {
             cJSON_Delete (plan->items[i].data);
-            item_fail (&c->items[index], OUT_RETRY, "internal", "out of memory", plan->items[i].type);
+            pipeline_item_fail (&c->items[index], OUT_RETRY, "internal", "out of memory", plan->items[i].type);
         }
         plan->items[i].data = NULL;   //  the chunk owns it now
     }
@@ -442,11 +442,11 @@ pipe_add (pipe_t *self, item_t *it, commands_t *plan)
 }
 
 void
-pipe_send (pipe_t *self)
+pipeline_send (pipeline_t *self)
 {
     if (!self->forming.n)
         return;
-    assert (pipe_room (self));
+    assert (pipeline_room (self));
     chunk_t *c = s_chunk (self, self->count++);
     *c = self->forming;
     memset (&self->forming, 0, sizeof self->forming);
@@ -455,7 +455,7 @@ pipe_send (pipe_t *self)
 }
 
 int
-pipe_pollitems (pipe_t *self, zmq_pollitem_t *items)
+pipeline_pollitems (pipeline_t *self, zmq_pollitem_t *items)
 {
     int n = 0;
     for (int t = 0; t < SIDE__COUNT; t++) {
@@ -467,7 +467,7 @@ pipe_pollitems (pipe_t *self, zmq_pollitem_t *items)
 }
 
 void
-pipe_step (pipe_t *self)
+pipeline_step (pipeline_t *self)
 {
     for (int t = 0; t < SIDE__COUNT; t++) {
         uint32_t id;
@@ -497,7 +497,7 @@ pipe_step (pipe_t *self)
 }
 
 item_t *
-pipe_head (pipe_t *self, int *n)
+pipeline_head (pipeline_t *self, int *n)
 {
     if (!self->count || !s_chunk (self, 0)->done)
         return NULL;
@@ -506,7 +506,7 @@ pipe_head (pipe_t *self, int *n)
 }
 
 void
-pipe_pop (pipe_t *self)
+pipeline_pop (pipeline_t *self)
 {
     if (!self->count)
         return;
@@ -516,16 +516,16 @@ pipe_pop (pipe_t *self)
 }
 
 void
-pipe_abort (pipe_t *self)
+pipeline_abort (pipeline_t *self)
 {
     while (self->count)
-        pipe_pop (self);
+        pipeline_pop (self);
     s_chunk_free (self, &self->forming);
     self->head = 0;
 }
 
 void
-pipe_run (pipe_t *self, item_t *items, int n, commands_t *plans)
+pipeline_run (pipeline_t *self, item_t *items, int n, commands_t *plans)
 {
     assert (self->count == 0 && self->forming.n == 0);
     chunk_t *c = s_chunk (self, self->count++);
@@ -540,16 +540,16 @@ pipe_run (pipe_t *self, item_t *items, int n, commands_t *plans)
                 continue;
             }
             if (items[i].outcome == OUT_OK)
-                item_fail (&items[i], OUT_RETRY, "internal", "out of memory", plans[i].items[k].type);
+                pipeline_item_fail (&items[i], OUT_RETRY, "internal", "out of memory", plans[i].items[k].type);
         }
     c->target = SIDE_ERP;
     s_next_request (self, c);
     while (!c->done) {
         zmq_pollitem_t poll[SIDE__COUNT];
-        int np = pipe_pollitems (self, poll);
+        int np = pipeline_pollitems (self, poll);
         if (np)
             zmq_poll (poll, np, 50);
-        pipe_step (self);
+        pipeline_step (self);
     }
-    pipe_pop (self);
+    pipeline_pop (self);
 }

@@ -37,7 +37,7 @@ struct _worker_t {
     void *sub;
     peer_t *peers[SIDE__COUNT];   //  the pipeline's: commands only
     peer_t *src;                  //  replay and ping to the source
-    pipe_t *pipe;
+    pipeline_t *pipe;
     db_t *db;
     int64_t cursor;            //  last seq handled (applied, parked or dead-lettered) and committed
     int64_t read_seq;          //  last seq read (in the queue, the pipeline or committed)
@@ -224,7 +224,7 @@ s_queue_room (worker_t *self)
 static void
 s_forget (worker_t *self)
 {
-    pipe_abort (self->pipe);
+    pipeline_abort (self->pipe);
     while (self->qn) {
         event_free (s_queue_front (self));
         s_queue_pop (self);
@@ -243,7 +243,7 @@ s_form (worker_t *self)
 {
     int most = self->bridge->batch_max;
     event_t *ev;
-    while (pipe_forming (self->pipe) < most && (ev = s_queue_front (self)) && !pipe_holds (self->pipe, ev->key)) {
+    while (pipeline_forming (self->pipe) < most && (ev = s_queue_front (self)) && !pipeline_holds (self->pipe, ev->key)) {
         item_t it = { 0 };
         commands_t plan = { 0 };
         it.ev = *ev;
@@ -259,11 +259,11 @@ s_form (worker_t *self)
             err_clear (&err);
             plan_t p = flow_plan (self->db, ev, &plan, it.wait, &err);
             if (p == PLAN_REJECT)
-                item_fail (&it, OUT_DEAD, err_code_name (err.code), err.message, "");
+                pipeline_item_fail (&it, OUT_DEAD, err_code_name (err.code), err.message, "");
             else if (p == PLAN_WAIT) {
                 //  What it waits for may be made by an event in flight.
                 assert (strncmp (it.wait, "link:", 5) == 0);
-                if (pipe_holds (self->pipe, it.wait + strlen ("link:"))) {
+                if (pipeline_holds (self->pipe, it.wait + strlen ("link:"))) {
                     commands_clear (&plan);
                     cJSON_Delete (it.links);
                     break;
@@ -271,7 +271,7 @@ s_form (worker_t *self)
                 it.outcome = OUT_PARK;
             }
         }
-        if (!pipe_add (self->pipe, &it, &plan)) {
+        if (!pipeline_add (self->pipe, &it, &plan)) {
             commands_clear (&plan);
             cJSON_Delete (it.links);
             break;   //  no memory now: the event stays first in the queue
@@ -279,8 +279,8 @@ s_form (worker_t *self)
         s_queue_pop (self);
     }
     db_reset_all (self->db);
-    if (pipe_forming (self->pipe))
-        pipe_send (self->pipe);
+    if (pipeline_forming (self->pipe))
+        pipeline_send (self->pipe);
 }
 
 //  Commit items[0..done) (consecutive seqs after the cursor) in one
@@ -328,7 +328,7 @@ s_commit_ready (worker_t *self)
 {
     int n;
     item_t *items;
-    while ((items = pipe_head (self->pipe, &n))) {
+    while ((items = pipeline_head (self->pipe, &n))) {
         int done = 0;
         while (done < n && items[done].outcome != OUT_RETRY)
             done++;
@@ -341,7 +341,7 @@ s_commit_ready (worker_t *self)
             s_forget (self);
             return false;
         }
-        pipe_pop (self->pipe);
+        pipeline_pop (self->pipe);
     }
     return true;
 }
@@ -361,11 +361,11 @@ s_again (worker_t *self, item_t *it)
     plan_t p = flow_plan (self->db, &it->ev, &plan, it->wait, &err);
     db_reset_all (self->db);
     if (p == PLAN_REJECT)
-        item_fail (it, OUT_DEAD, err_code_name (err.code), err.message, "");
+        pipeline_item_fail (it, OUT_DEAD, err_code_name (err.code), err.message, "");
     else if (p == PLAN_WAIT)
         it->outcome = OUT_PARK;
     else
-        pipe_run (self->pipe, it, 1, &plan);
+        pipeline_run (self->pipe, it, 1, &plan);
     commands_clear (&plan);
     return it->outcome;
 }
@@ -391,11 +391,11 @@ s_retry_dead_letter (worker_t *self)
     sqlite3_reset (st);
     outcome_kind_t out = OUT_DEAD;
     if (!parsed)
-        item_fail (&it, OUT_DEAD, "bad_event", "the stored event cannot be read", "");
+        pipeline_item_fail (&it, OUT_DEAD, "bad_event", "the stored event cannot be read", "");
     else
         out = s_again (self, &it);
     if (out == OUT_PARK)
-        item_fail (&it, OUT_DEAD, "waiting", "still waits for a link", "");
+        pipeline_item_fail (&it, OUT_DEAD, "waiting", "still waits for a link", "");
     err_info_t err;
     err_clear (&err);
     char now[40];
@@ -765,7 +765,7 @@ s_thread (void *arg)
             announced = false;
             continue;
         }
-        bool idle = pipe_chunks (self->pipe) == 0;
+        bool idle = pipeline_chunks (self->pipe) == 0;
         //  Dead letter retries and parked events wait for the pipeline to
         //  empty; no new chunk starts meanwhile.
         bool barrier = atomic_load (&self->retry_requested)
@@ -793,7 +793,7 @@ s_thread (void *arg)
         }
         //  Read: a replay page when the pipeline has room for more than
         //  the queue holds (with --pipeline 1, only when it is empty).
-        bool want_page = why && !snapshot && pipe_room (self->pipe) && self->qn < b->batch_max
+        bool want_page = why && !snapshot && pipeline_room (self->pipe) && self->qn < b->batch_max
                          && s_queue_room (self) > 0;
         if (want_page) {
             if (!announced) {
@@ -817,19 +817,19 @@ s_thread (void *arg)
             why = s_read_live (self);
             announced = false;
         }
-        while (!barrier && pipe_room (self->pipe) && self->qn > 0) {
+        while (!barrier && pipeline_room (self->pipe) && self->qn > 0) {
             int before = self->qn;
             s_form (self);
             if (self->qn == before)
                 break;   //  its record is in flight: wait for it
         }
         zmq_pollitem_t items[SIDE__COUNT + 1];
-        int np = pipe_pollitems (self->pipe, items);
+        int np = pipeline_pollitems (self->pipe, items);
         if (!why && s_queue_room (self) > 0)
             items[np++] = (zmq_pollitem_t) { self->sub, 0, ZMQ_POLLIN, 0 };
-        bool more = why && !snapshot && pipe_room (self->pipe) && self->qn < b->batch_max;
+        bool more = why && !snapshot && pipeline_room (self->pipe) && self->qn < b->batch_max;
         zmq_poll (items, np, more ? 0 : 100);
-        pipe_step (self->pipe);
+        pipeline_step (self->pipe);
         s_show_state (self, why);
     }
     return NULL;
@@ -859,7 +859,7 @@ worker_new (bridge_t *bridge, side_t source)
     self->src = peer_new (bridge->zmq_ctx, bridge->cmd[source], bridge->curve_dir, side_name (source), bridge->timeout_ms);
     self->qcap = bridge->pipeline * bridge->batch_max;
     self->queue = calloc ((size_t) self->qcap, sizeof *self->queue);
-    self->pipe = pipe_new (self->peers, bridge->pipeline, bridge->batch_max, bridge->timeout_ms, self->st, self->m_retries);
+    self->pipe = pipeline_new (self->peers, bridge->pipeline, bridge->batch_max, bridge->timeout_ms, self->st, self->m_retries);
     if (!self->src || !self->queue || !self->pipe) {
         worker_destroy (&self);
         return NULL;
@@ -910,7 +910,7 @@ worker_destroy (worker_t **self_p)
         pthread_join (self->thread, NULL);
     if (self->sub)
         zmq_close (self->sub);
-    pipe_destroy (&self->pipe);
+    pipeline_destroy (&self->pipe);
     while (self->queue && self->qn) {
         event_free (s_queue_front (self));
         s_queue_pop (self);

@@ -18,14 +18,14 @@ static peer_t *s_peers[SIDE__COUNT];
 
 //  An item of key (no commands: parked, or nothing to do).
 static void
-s_add (pipe_t *pipe, const char *key, int64_t seq)
+s_add (pipeline_t *pipe, const char *key, int64_t seq)
 {
     item_t it = { 0 };
     commands_t plan = { 0 };
     it.outcome = OUT_PARK;
     it.ev.seq = seq;
     snprintf (it.ev.key, sizeof it.ev.key, "%s", key);
-    assert_true (pipe_add (pipe, &it, &plan));
+    assert_true (pipeline_add (pipe, &it, &plan));
     assert_int_equal (it.ev.seq, 0);   //  moved in
 }
 
@@ -33,35 +33,35 @@ static void
 test_keys_are_held_until_their_chunk_is_popped (void **state)
 {
     (void) state;
-    pipe_t *pipe = pipe_new (s_peers, 2, 3, 1000, &s_st, s_retries);
+    pipeline_t *pipe = pipeline_new (s_peers, 2, 3, 1000, &s_st, s_retries);
     assert_non_null (pipe);
     s_add (pipe, "customer:a", 1);
     s_add (pipe, "customer:b", 2);
-    assert_true (pipe_holds (pipe, "customer:a"));
-    assert_false (pipe_holds (pipe, "customer:c"));
-    pipe_send (pipe);
+    assert_true (pipeline_holds (pipe, "customer:a"));
+    assert_false (pipeline_holds (pipe, "customer:c"));
+    pipeline_send (pipe);
     s_add (pipe, "customer:c", 3);
-    pipe_send (pipe);
-    assert_false (pipe_room (pipe));
+    pipeline_send (pipe);
+    assert_false (pipeline_room (pipe));
     //  Nothing to send: both chunks are done at once, the oldest first.
     int n = 0;
-    item_t *items = pipe_head (pipe, &n);
+    item_t *items = pipeline_head (pipe, &n);
     assert_non_null (items);
     assert_int_equal (n, 2);
     assert_int_equal (items[0].ev.seq, 1);
     assert_int_equal (items[1].ev.seq, 2);
-    pipe_pop (pipe);
-    assert_false (pipe_holds (pipe, "customer:a"));
-    assert_false (pipe_holds (pipe, "customer:b"));
-    assert_true (pipe_holds (pipe, "customer:c"));
-    assert_true (pipe_room (pipe));
-    items = pipe_head (pipe, &n);
+    pipeline_pop (pipe);
+    assert_false (pipeline_holds (pipe, "customer:a"));
+    assert_false (pipeline_holds (pipe, "customer:b"));
+    assert_true (pipeline_holds (pipe, "customer:c"));
+    assert_true (pipeline_room (pipe));
+    items = pipeline_head (pipe, &n);
     assert_int_equal (n, 1);
     assert_int_equal (items[0].ev.seq, 3);
-    pipe_abort (pipe);
-    assert_false (pipe_holds (pipe, "customer:c"));
-    assert_int_equal (pipe_chunks (pipe), 0);
-    pipe_destroy (&pipe);
+    pipeline_abort (pipe);
+    assert_false (pipeline_holds (pipe, "customer:c"));
+    assert_int_equal (pipeline_chunks (pipe), 0);
+    pipeline_destroy (&pipe);
     assert_null (pipe);
 }
 
@@ -73,7 +73,7 @@ test_the_key_set_matches_a_model_through_many_chunks (void **state)
 {
     (void) state;
     enum { DEPTH = 4, BATCH = 8, POOL = 40, TURNS = 3000 };
-    pipe_t *pipe = pipe_new (s_peers, DEPTH, BATCH, 1000, &s_st, s_retries);
+    pipeline_t *pipe = pipeline_new (s_peers, DEPTH, BATCH, 1000, &s_st, s_retries);
     assert_non_null (pipe);
     char keys[POOL][32];
     for (int k = 0; k < POOL; k++)
@@ -83,12 +83,12 @@ test_the_key_set_matches_a_model_through_many_chunks (void **state)
     unsigned seed = 12345;
     for (int turn = 0; turn < TURNS; turn++) {
         seed = seed * 1103515245u + 12345u;
-        if (pipe_room (pipe) && (seed >> 16) % 3 != 0) {
+        if (pipeline_room (pipe) && (seed >> 16) % 3 != 0) {
             int added = 0;
             for (int tries = 0; tries < BATCH * 2 && added < BATCH; tries++) {
                 seed = seed * 1103515245u + 12345u;
                 int k = (int) ((seed >> 16) % POOL);
-                if (pipe_holds (pipe, keys[k])) {
+                if (pipeline_holds (pipe, keys[k])) {
                     assert_int_not_equal (held[k], 0);
                     continue;
                 }
@@ -98,23 +98,23 @@ test_the_key_set_matches_a_model_through_many_chunks (void **state)
                 added++;
             }
             if (added) {
-                pipe_send (pipe);
+                pipeline_send (pipe);
                 next_chunk++;
             }
         }
-        else if (pipe_chunks (pipe) > 0) {
+        else if (pipeline_chunks (pipe) > 0) {
             int n = 0;
-            assert_non_null (pipe_head (pipe, &n));
-            pipe_pop (pipe);
+            assert_non_null (pipeline_head (pipe, &n));
+            pipeline_pop (pipe);
             for (int k = 0; k < POOL; k++)
                 if (held[k] == chunk_of_head)
                     held[k] = 0;
             chunk_of_head++;
         }
         for (int k = 0; k < POOL; k++)
-            assert_int_equal (pipe_holds (pipe, keys[k]), held[k] != 0);
+            assert_int_equal (pipeline_holds (pipe, keys[k]), held[k] != 0);
     }
-    pipe_destroy (&pipe);
+    pipeline_destroy (&pipe);
 }
 
 int
