@@ -40,6 +40,22 @@ s_add (stage_t *stage, stage_table_t table, const char *json)
     cJSON_Delete (items);
 }
 
+//  A walk meets exactly three records, whose field is want[0..2].
+static void
+s_expect_walk (stage_t *stage, stage_table_t table, int key, const char *field, const char *want[3])
+{
+    stage_walk_t walk;
+    assert_true (stage_walk (stage, table, key, &walk));
+    for (int i = 0; i < 3; i++) {
+        cJSON *rec = stage_next (&walk);
+        assert_non_null (rec);
+        assert_string_equal (json_str (rec, field), want[i]);
+        cJSON_Delete (rec);
+    }
+    assert_null (stage_next (&walk));
+    assert_true (stage_walk_end (&walk));
+}
+
 static void
 test_records_are_found_by_each_key_and_walked_in_order (void **state)
 {
@@ -79,29 +95,11 @@ test_records_are_found_by_each_key_and_walked_in_order (void **state)
     assert_false (stage_has (stage, STAGE_CRM_CUSTOMER, 1, "c1"));
     assert_false (stage_has (stage, STAGE_CRM_CUSTOMER, 0, NULL));
 
-    //  Snapshot order.
-    const char *want[] = { "c2", "c1", "c3" };
-    stage_walk_t walk;
-    assert_true (stage_walk (stage, STAGE_CRM_CUSTOMER, -1, &walk));
-    for (int i = 0; i < 3; i++) {
-        c = stage_next (&walk);
-        assert_non_null (c);
-        assert_string_equal (json_str (c, "id"), want[i]);
-        cJSON_Delete (c);
-    }
-    assert_null (stage_next (&walk));
-    assert_true (stage_walk_end (&walk));
-    //  By key, byte order (as strcmp), only the records that have it.
-    const char *refs[] = { "B", "a", "b" };
-    assert_true (stage_walk (stage, STAGE_ORDER, 0, &walk));
-    for (int i = 0; i < 3; i++) {
-        c = stage_next (&walk);
-        assert_non_null (c);
-        assert_string_equal (json_str (c, "external_ref"), refs[i]);
-        cJSON_Delete (c);
-    }
-    assert_null (stage_next (&walk));
-    assert_true (stage_walk_end (&walk));
+    //  Snapshot order; by key, byte order (as strcmp), only the records
+    //  that have it.
+    const char *ids[] = { "c2", "c1", "c3" }, *refs[] = { "B", "a", "b" };
+    s_expect_walk (stage, STAGE_CRM_CUSTOMER, -1, "id", ids);
+    s_expect_walk (stage, STAGE_ORDER, 0, "external_ref", refs);
 
     stage_destroy (&stage);
     assert_null (stage);
