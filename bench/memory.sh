@@ -1,11 +1,11 @@
 # shellcheck shell=bash disable=SC2153  # N, TMP, PY, CACHE, RESULTS… are run.sh's
-# bench/memory.sh: i. resident memory, sourced by bench/run.sh
+# bench/memory.sh: j. resident memory, sourced by bench/run.sh
 # (BENCH_ONLY=memory). crm-service on the BENCH_CUSTOMERS data set of c.,
 # erp-service on as many customers loaded straight into its database
 # (bench/memory.py load-erp), each driven by bench/memory.py: searches, list
 # pages, reads, creates and two full CSV exports, with the service's VmRSS
 # sampled every 10 ms and its VmHWM at the end. No baseline: the aim of
-# issue 14 is a bound, 64 MiB at every moment. See bench/README.md, i.
+# issue 14 is a bound, 64 MiB at every moment. See bench/README.md, j.
 
 MEMORY_BODY='{"name":"Memory bench {i}","kind":"company"}'
 
@@ -28,35 +28,32 @@ erp_dataset() {
     mv "$work" "$ERP_DATASET"
 }
 
+# memory_run PROGRAM VAR DB QUERIES: PROGRAM on a copy of DB (and the
+# admin.token beside it), driven by memory.py; its rows go to $out.
+memory_run() {
+    local prog=$1 var=$2 db=$3 queries=$4 dir=$TMP/mem-$1 pid url token
+    log "memory: $prog, $N customers"
+    mkdir -p "$dir"
+    cp --reflink=auto "$db" "$(dirname "$db")/admin.token" "$dir/"
+    start_service "$prog" "$var" "$dir"
+    pid=${var}_PID url=${var}_URL token=${var}_TOKEN
+    "$PY" bench/memory.py "$prog" "${!pid}" "${!url}" "${!token}" "$queries" "$MEMORY_BODY" >>"$out" \
+        || die "memory: $prog run failed"
+    stop_pid "${!pid}"
+    rm -rf "$dir"
+}
+
 bench_memory() {
     local out=$RESULTS/memory.md
     dataset
     erp_dataset
     "$PY" bench/gen_data.py queries 200 "$TMP/mem-queries.txt" "$N" "$IMPORTS"
-    # ERP searches with LIKE over its search fields (no FTS index: its users
-    # look customers up by number and name far less than sales does), a
-    # scan of the table each: 20 of them.
-    head -20 "$TMP/mem-queries.txt" >"$TMP/mem-queries-erp.txt"
     {
         echo "| service | phase | peak RSS, MiB | RSS after, MiB |"
         echo "|---|---|---|---|"
     } >"$out"
-    log "memory: crm-service, $N customers"
-    mkdir -p "$TMP/mem-crm"
-    cp --reflink=auto "$DATASET/crm.db" "$DATASET/admin.token" "$TMP/mem-crm/"
-    start_crm "$TMP/mem-crm"
-    "$PY" bench/memory.py crm-service "$CRM_PID" "$CRM_URL" "$CRM_TOKEN" "$TMP/mem-queries.txt" "$MEMORY_BODY" \
-        >>"$out" || die "memory: crm-service run failed"
-    stop_pid "$CRM_PID"
-    rm -rf "$TMP/mem-crm"
-    log "memory: erp-service, $N customers"
-    mkdir -p "$TMP/mem-erp"
-    cp --reflink=auto "$ERP_DATASET/erp.db" "$ERP_DATASET/admin.token" "$TMP/mem-erp/"
-    start_erp "$TMP/mem-erp"
-    "$PY" bench/memory.py erp-service "$ERP_PID" "$ERP_URL" "$ERP_TOKEN" "$TMP/mem-queries-erp.txt" "$MEMORY_BODY" \
-        >>"$out" || die "memory: erp-service run failed"
-    stop_pid "$ERP_PID"
-    rm -rf "$TMP/mem-erp"
+    memory_run crm-service CRM "$DATASET/crm.db" "$TMP/mem-queries.txt"
+    memory_run erp-service ERP "$ERP_DATASET/erp.db" "$TMP/mem-queries.txt"
     NOTES+=("" "Resident memory with $(fmt "$N") customers (bench/memory.py; aim: ≤ 64 MiB at every moment):" ""
         "$(cat "$out")")
 }
