@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,19 +62,6 @@ static const char *s_usage = "[flags]                        run the daemon\n"
                              "       bridge [flags] token list       list the tokens (ids, labels, revoked)\n"
                              "       bridge [flags] token revoke ID  revoke a token\n"
                              "       bridge [flags] routes           print the HTTP routes";
-
-static bool
-s_int (config_t *c, const char *name, int64_t min, int64_t max, int *out)
-{
-    bool ok = true;
-    int64_t v = config_get_int (c, name, 0, &ok);
-    if (!ok || v < min || v > max) {
-        fprintf (stderr, "bridge: --%s must be an integer from %lld to %lld\n", name, (long long) min, (long long) max);
-        return false;
-    }
-    *out = (int) v;
-    return true;
-}
 
 static err_t
 s_open (config_t *c, db_pool_t **pool, err_info_t *err)
@@ -172,49 +158,29 @@ s_admin (config_t *c, db_pool_t *pool)
 int
 main (int argc, char **argv)
 {
-    if (sodium_init () < 0) {
-        fprintf (stderr, "bridge: libsodium cannot start\n");
-        return 1;
-    }
     config_t *c = config_new ("bridge", "BRIDGE", BRIDGE_VERSION, s_usage, s_opts);
     if (!c)
         return 1;
-    int rc = config_parse (c, argc, argv);
-    if (rc != 0) {
+    int rc;
+    if (!service_start (c, argc, argv, s_roles, "bridge", &rc)) {
         config_destroy (&c);
-        return rc > 0 ? 0 : 2;
+        return rc;
     }
-    int level = log_level_parse (config_get (c, "log-level"));
-    if (level < 0) {
-        fprintf (stderr, "bridge: --log-level must be error, warn, info or debug\n");
-        config_destroy (&c);
-        return 2;
-    }
-    log_set_level ((log_level_t) level);
-    auth_set_roles (s_roles);
-    int idle = AUTH_SESSION_IDLE, lock = AUTH_LOGIN_LOCK, delay = AUTH_LOGIN_DELAY_MS;
-    if (!s_int (c, "session-idle", 1, AUTH_SESSION_MAX, &idle) || !s_int (c, "login-lock-seconds", 1, 86400, &lock)
-        || !s_int (c, "login-delay-ms", 1, 3600000, &delay)) {
+    int per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
+    if (!config_get_int_in (c, "max-connections-per-address", 1, 2000, &per_address)
+        || !config_get_int_in (c, "http-timeout", 1, 3600, &http_timeout)) {
         config_destroy (&c);
         return 2;
     }
-    auth_set_session_idle (idle);
-    auth_set_login_limits (lock, delay);
-    auth_set_token_prefix ("bridge");
-    int audit_days = AUDIT_DEFAULT_DAYS, per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
-    if (!s_int (c, "audit-days", 0, 36500, &audit_days)
-        || !s_int (c, "max-connections-per-address", 1, 2000, &per_address)
-        || !s_int (c, "http-timeout", 1, 3600, &http_timeout)) {
-        config_destroy (&c);
-        return 2;
-    }
-    audit_start (audit_days);
 
     bridge_t b = { 0 };
     int threads = 2, every = 60;
-    if (!s_int (c, "batch-max", 1, 10000, &b.batch_max) || !s_int (c, "command-timeout-ms", 100, 600000, &b.timeout_ms)
-        || !s_int (c, "retry-max-ms", 100, 3600000, &b.retry_max_ms) || !s_int (c, "sub-hwm", 1, 10000000, &b.sub_hwm)
-        || !s_int (c, "http-threads", 1, 64, &threads) || !s_int (c, "reconcile-every", 0, 525600, &every)) {
+    if (!config_get_int_in (c, "batch-max", 1, 10000, &b.batch_max)
+        || !config_get_int_in (c, "command-timeout-ms", 100, 600000, &b.timeout_ms)
+        || !config_get_int_in (c, "retry-max-ms", 100, 3600000, &b.retry_max_ms)
+        || !config_get_int_in (c, "sub-hwm", 1, 10000000, &b.sub_hwm)
+        || !config_get_int_in (c, "http-threads", 1, 64, &threads)
+        || !config_get_int_in (c, "reconcile-every", 0, 525600, &every)) {
         config_destroy (&c);
         return 2;
     }

@@ -625,14 +625,10 @@ s_serve (service_t *svc)
         fprintf (stderr, "%s: --pub-hwm must be 1..10000000\n", svc->def->program);
         return 2;
     }
-    bool ok_per = true, ok_timeout = true;
-    int64_t per_address = config_get_int (svc->config, "max-connections-per-address", HTTP_DEFAULT_PER_ADDRESS, &ok_per);
-    int64_t http_timeout = config_get_int (svc->config, "http-timeout", HTTP_DEFAULT_TIMEOUT, &ok_timeout);
-    if (!ok_per || !ok_timeout || per_address < 1 || per_address > 2000 || http_timeout < 1 || http_timeout > 3600) {
-        fprintf (stderr, "%s: --max-connections-per-address must be 1..2000 and --http-timeout 1..3600\n",
-                 svc->def->program);
+    int per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
+    if (!config_get_int_in (svc->config, "max-connections-per-address", 1, 2000, &per_address)
+        || !config_get_int_in (svc->config, "http-timeout", 1, 3600, &http_timeout))
         return 2;
-    }
     //  The bus is closed by default: without CURVE, loopback only.
     bool insecure = false;
     if (!bus_parse_insecure (config_get (svc->config, "insecure-bus-on-network"), &insecure)) {
@@ -675,7 +671,7 @@ s_serve (service_t *svc)
         goto failed;
     }
     if (s_setup (svc, &err) != ERR_OK || resource_check_tables (db_pool_get (svc->pool), &err) != ERR_OK
-        || http_server_limits (svc->http, (int) per_address, (int) http_timeout, &err) != ERR_OK)
+        || http_server_limits (svc->http, per_address, http_timeout, &err) != ERR_OK)
         goto failed;
     s_add_builtin_routes (svc);
     http_server_on_ready (svc->http, s_ready, svc);
@@ -866,22 +862,55 @@ s_admin (service_t *svc)
     return rc;
 }
 
+bool
+service_start (config_t *c, int argc, char **argv, const char *const *roles, const char *token_prefix,
+               int *exit_code)
+{
+    const char *program = config_program (c);
+    if (sodium_init () < 0) {
+        fprintf (stderr, "%s: libsodium cannot start\n", program);
+        *exit_code = 1;
+        return false;
+    }
+    int rc = config_parse (c, argc, argv);
+    if (rc != 0) {
+        *exit_code = rc > 0 ? 0 : 2;
+        return false;
+    }
+    *exit_code = 2;
+    int level = log_level_parse (config_get (c, "log-level"));
+    if (level < 0) {
+        fprintf (stderr, "%s: --log-level must be error, warn, info or debug\n", program);
+        return false;
+    }
+    log_set_level ((log_level_t) level);
+    int idle, lock, delay, audit_days;
+    if (!config_get_int_in (c, "session-idle", 1, AUTH_SESSION_MAX, &idle)
+        || !config_get_int_in (c, "login-lock-seconds", 1, 86400, &lock)
+        || !config_get_int_in (c, "login-delay-ms", 1, 3600000, &delay)
+        || !config_get_int_in (c, "audit-days", 0, 36500, &audit_days))
+        return false;
+    audit_start (audit_days);
+    auth_set_session_idle (idle);
+    auth_set_login_limits (lock, delay);
+    auth_set_roles (roles);
+    auth_set_token_prefix (token_prefix);
+    *exit_code = 0;
+    return true;
+}
+
 int
 service_main (const service_def_t *def, int argc, char **argv)
 {
-    if (sodium_init () < 0) {
-        fprintf (stderr, "%s: libsodium cannot start\n", def->program);
-        return 1;
-    }
     service_t svc = { .def = def };
     svc.config = config_new (def->program, def->env_prefix, VERSION, s_usage, s_opts);
     if (!svc.config)
         return 1;
     config_t *c = svc.config;
-    int rc = config_parse (c, argc, argv);
-    if (rc != 0) {
+    int rc;
+    if (!service_start (c, argc, argv, def->roles, def->source, &rc)) {
         config_destroy (&svc.config);
-        return rc > 0 ? 0 : 2;
+        return rc;
     }
     char default_dir[64];
     snprintf (default_dir, sizeof default_dir, "var/%s", def->source);
@@ -893,36 +922,6 @@ service_main (const service_def_t *def, int argc, char **argv)
         config_set (c, "pub", def->default_pub);
     if (!config_get (c, "cmd"))
         config_set (c, "cmd", def->default_cmd);
-    int level = log_level_parse (config_get (c, "log-level"));
-    if (level < 0) {
-        fprintf (stderr, "%s: --log-level must be error, warn, info or debug\n", def->program);
-        config_destroy (&svc.config);
-        return 2;
-    }
-    log_set_level ((log_level_t) level);
-    bool ok_idle = true, ok_lock = true, ok_delay = true;
-    int64_t idle = config_get_int (c, "session-idle", AUTH_SESSION_IDLE, &ok_idle);
-    int64_t lock = config_get_int (c, "login-lock-seconds", AUTH_LOGIN_LOCK, &ok_lock);
-    int64_t delay = config_get_int (c, "login-delay-ms", AUTH_LOGIN_DELAY_MS, &ok_delay);
-    if (!ok_idle || !ok_lock || !ok_delay || idle < 1 || idle > AUTH_SESSION_MAX || lock < 1 || lock > 86400
-        || delay < 1 || delay > 3600000) {
-        fprintf (stderr, "%s: --session-idle must be 1..43200, --login-lock-seconds 1..86400,"
-                         " --login-delay-ms 1..3600000\n", def->program);
-        config_destroy (&svc.config);
-        return 2;
-    }
-    bool ok_audit = true;
-    int64_t audit_days = config_get_int (c, "audit-days", AUDIT_DEFAULT_DAYS, &ok_audit);
-    if (!ok_audit || audit_days < 0 || audit_days > 36500) {
-        fprintf (stderr, "%s: --audit-days must be 0..36500\n", def->program);
-        config_destroy (&svc.config);
-        return 2;
-    }
-    audit_start ((int) audit_days);
-    auth_set_session_idle ((int) idle);
-    auth_set_login_limits ((int) lock, (int) delay);
-    auth_set_roles (def->roles);
-    auth_set_token_prefix (def->source);
     outbox_set_source (def->source);
     rc = config_argc (c) == 0 ? s_serve (&svc) : s_admin (&svc);
     s_tasks_stop (&svc, false);   //  admin commands: free what set-up registered

@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "command.h"
+#include "config.h"
 #include "outbox.h"
 #include "retention.h"
 #include "db.h"
@@ -55,6 +56,16 @@ typedef struct {
 //  arguments) or run an admin command. Returns the process exit code.
 int
     service_main (const service_def_t *def, int argc, char **argv);
+
+//  The start every program shares (the two services and the bridge):
+//  libsodium, c's flags parsed from argv, then --log-level, --session-idle,
+//  --login-lock-seconds, --login-delay-ms and --audit-days checked and
+//  applied, with roles (NULL-terminated, borrowed for ever) for the users
+//  and token_prefix for the tokens. true to go on; false with *exit_code
+//  set: 0 after --help or --version, 1 or 2 with the reason printed.
+bool
+    service_start (config_t *c, int argc, char **argv, const char *const *roles, const char *token_prefix,
+                   int *exit_code);
 
 //  For setup functions.
 http_server_t *
