@@ -360,19 +360,10 @@ s_directory (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-static bool
-s_is_admin (http_req_t *req)
-{
-    if (http_actor (req)->role == auth_role_bit ("admin"))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins manage users and tokens");
-    return false;
-}
-
 static void
 s_token_issue (http_req_t *req)
 {
-    if (!s_is_admin (req))
+    if (!http_require_admin (req, "only admins manage users and tokens"))
         return;
     const char *label = NULL;
     size_t len;
@@ -405,7 +396,7 @@ s_token_issue (http_req_t *req)
 static void
 s_token_revoke (http_req_t *req)
 {
-    if (!s_is_admin (req))
+    if (!http_require_admin (req, "only admins manage users and tokens"))
         return;
     err_info_t err;
     err_clear (&err);

@@ -293,10 +293,8 @@ s_change_password (http_req_t *req)
 static void
 s_reset_password (http_req_t *req)
 {
-    if (http_actor (req)->role != auth_role_bit ("admin")) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins set passwords");
+    if (!http_require_admin (req, "only admins set passwords"))
         return;
-    }
     const char *id = http_param (req, "id");
     err_info_t err;
     err_clear (&err);
