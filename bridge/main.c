@@ -66,18 +66,9 @@ static const char *s_usage = "[flags]                        run the daemon\n"
 static err_t
 s_open (config_t *c, db_pool_t **pool, err_info_t *err)
 {
-    const char *dir = config_get (c, "data-dir");
-    if (service_data_dir (dir, err) != ERR_OK)
-        return err->code;
-    const char *sync = config_get (c, "sync");
-    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0)
-        return err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
-    char path[4096];
-    snprintf (path, sizeof path, "%s/bridge.db", dir);
-    *pool = db_pool_new (path, sync);
-    db_t *db = *pool ? db_pool_get (*pool) : NULL;
+    db_t *db = service_open_db (c, "bridge.db", pool, err);
     if (!db)
-        return err_set (err, ERR_DB, NULL, "cannot open %s", path);
+        return err->code;
     return db_migrate (db, store_migrations, store_nmigrations, err);
 }
 

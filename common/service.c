@@ -486,23 +486,36 @@ service_data_dir (const char *dir, err_info_t *err)
     return ERR_OK;
 }
 
+db_t *
+service_open_db (config_t *c, const char *db_file, db_pool_t **pool, err_info_t *err)
+{
+    const char *dir = config_get (c, "data-dir");
+    if (service_data_dir (dir, err) != ERR_OK)
+        return NULL;
+    char path[4096];
+    snprintf (path, sizeof path, "%s/%s", dir, db_file);
+    const char *sync = config_get (c, "sync");
+    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0) {
+        err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
+        return NULL;
+    }
+    *pool = db_pool_new (path, sync);
+    if (!*pool) {
+        err_set (err, ERR_NOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    db_t *db = db_pool_get (*pool);
+    if (!db)
+        err_set (err, ERR_DB, NULL, "cannot open %s", path);
+    return db;
+}
+
 static err_t
 s_open (service_t *svc, err_info_t *err)
 {
-    const char *dir = config_get (svc->config, "data-dir");
-    if (service_data_dir (dir, err) != ERR_OK)
-        return err->code;
-    char path[4096];
-    snprintf (path, sizeof path, "%s/%s", dir, svc->def->db_file);
-    const char *sync = config_get (svc->config, "sync");
-    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0)
-        return err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
-    svc->pool = db_pool_new (path, sync);
-    if (!svc->pool)
-        return err_set (err, ERR_NOMEM, NULL, "out of memory");
-    db_t *db = db_pool_get (svc->pool);
+    db_t *db = service_open_db (svc->config, svc->def->db_file, &svc->pool, err);
     if (!db)
-        return err_set (err, ERR_DB, NULL, "cannot open %s", path);
+        return err->code;
     //  A program's list must hold every common migration (its tables are
     //  used by common code): a missing one is a programming error.
     static const char *const common[] = { "auth.1", "outbox.1", "command.1", "http.1", "settings.1",

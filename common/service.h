@@ -112,6 +112,13 @@ err_t
 err_t
     service_data_dir (const char *dir, err_info_t *err);
 
+//  The program's database: --data-dir created (service_data_dir), --sync
+//  checked, then a pool on DATA-DIR/db_file (*pool, the caller's to
+//  destroy, set as soon as it exists). Returns this thread's connection,
+//  or NULL with the reason in err.
+db_t *
+    service_open_db (config_t *c, const char *db_file, db_pool_t **pool, err_info_t *err);
+
 //  Register a resource in the engine and, when serving, its routes.
 err_t
     service_resource (service_t *svc, const resource_def_t *def);
