@@ -83,10 +83,7 @@ s_admin (config_t *c, db_pool_t *pool)
     err_info_t err;
     err_clear (&err);
     if (strcmp (verb, "token") == 0 && strcmp (what, "issue") == 0 && argc == 2) {
-        char token_path[4096];
-        snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
-        bool created = false;
-        if (auth_bootstrap (db, token_path, &created, &err) != ERR_OK) {
+        if (service_bootstrap_admin (c, db, false, &err) != ERR_OK) {
             fprintf (stderr, "bridge: %s\n", err.message);
             return 1;
         }
@@ -250,14 +247,8 @@ main (int argc, char **argv)
     http_server_t *http = NULL;
     web_site_t site = { .table = web_assets, .count = web_assets_count, .program_dir = "bridge",
                         .web_dir = config_get (c, "web-dir") };
-    char token_path[4096];
-    snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
-    bool created = false;
-    if (auth_bootstrap (db_pool_get (b.pool), token_path, &created, &err) != ERR_OK)
+    if (service_bootstrap_admin (c, db_pool_get (b.pool), true, &err) != ERR_OK)
         goto failed;
-    if (created)
-        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path,
-                  config_get (c, "data-dir"));
     b.zmq_ctx = zmq_ctx_new ();
     //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
     if (b.zmq_ctx && zmq_ctx_set (b.zmq_ctx, ZMQ_IPV6, 1) != 0)

@@ -510,6 +510,19 @@ service_open_db (config_t *c, const char *db_file, db_pool_t **pool, err_info_t 
     return db;
 }
 
+err_t
+service_bootstrap_admin (config_t *c, db_t *db, bool announce, err_info_t *err)
+{
+    const char *dir = config_get (c, "data-dir");
+    char token_path[4096];
+    snprintf (token_path, sizeof token_path, "%s/admin.token", dir);
+    bool created = false;
+    err_t rc = auth_bootstrap (db, token_path, &created, err);
+    if (rc == ERR_OK && created && announce)
+        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path, dir);
+    return rc;
+}
+
 static err_t
 s_open (service_t *svc, err_info_t *err)
 {
@@ -657,13 +670,8 @@ s_serve (service_t *svc)
 
     if (s_open (svc, &err) != ERR_OK)
         goto failed;
-    char token_path[4096];
-    snprintf (token_path, sizeof token_path, "%s/admin.token", dir);
-    bool created;
-    if (auth_bootstrap (db_pool_get (svc->pool), token_path, &created, &err) != ERR_OK)
+    if (service_bootstrap_admin (svc->config, db_pool_get (svc->pool), true, &err) != ERR_OK)
         goto failed;
-    if (created)
-        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path, dir);
     svc->http = http_server_new (svc->pool, svc);
     svc->zmq_ctx = zmq_ctx_new ();
     //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
@@ -769,10 +777,7 @@ s_admin (service_t *svc)
         return 1;
     }
     db_t *db = db_pool_get (svc->pool);
-    char token_path[4096];
-    bool created = false;
-    snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (svc->config, "data-dir"));
-    if (auth_bootstrap (db, token_path, &created, &err) != ERR_OK) {
+    if (service_bootstrap_admin (svc->config, db, false, &err) != ERR_OK) {
         fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
         return 1;
     }

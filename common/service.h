@@ -119,6 +119,13 @@ err_t
 db_t *
     service_open_db (config_t *c, const char *db_file, db_pool_t **pool, err_info_t *err);
 
+//  The first admin of a fresh database (auth_bootstrap), its token
+//  written to DATA-DIR/admin.token; nothing on a database that has users.
+//  With announce, a log line says where the token and the password went
+//  when the admin was made now (the daemons; the command line is silent).
+err_t
+    service_bootstrap_admin (config_t *c, db_t *db, bool announce, err_info_t *err);
+
 //  Register a resource in the engine and, when serving, its routes.
 err_t
     service_resource (service_t *svc, const resource_def_t *def);
