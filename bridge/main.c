@@ -249,10 +249,7 @@ main (int argc, char **argv)
                         .web_dir = config_get (c, "web-dir") };
     if (service_bootstrap_admin (c, db_pool_get (b.pool), true, &err) != ERR_OK)
         goto failed;
-    b.zmq_ctx = zmq_ctx_new ();
-    //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
-    if (b.zmq_ctx && zmq_ctx_set (b.zmq_ctx, ZMQ_IPV6, 1) != 0)
-        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
+    b.zmq_ctx = bus_context_new ();
     http = http_server_new (b.pool, &b);
     if (!b.zmq_ctx || !http) {
         err_set (&err, ERR_NOMEM, NULL, "cannot create the servers");

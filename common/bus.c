@@ -675,6 +675,15 @@ bus_endpoint_allowed (const char *flag, const char *endpoint, const char *curve_
                     flag, endpoint ? endpoint : "(none)");
 }
 
+void *
+bus_context_new (void)
+{
+    void *ctx = zmq_ctx_new ();
+    if (ctx && zmq_ctx_set (ctx, ZMQ_IPV6, 1) != 0)
+        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
+    return ctx;
+}
+
 bool
 bus_parse_insecure (const char *value, bool *insecure)
 {

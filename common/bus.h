@@ -73,6 +73,13 @@ err_t
     bus_endpoint_allowed (const char *flag, const char *endpoint, const char *curve_dir,
                           bool insecure, err_info_t *err);
 
+//  A new ZeroMQ context that takes IPv6 endpoints too (tcp://[::1]:5551 is
+//  loopback as much as 127.0.0.1; when the option is refused that is
+//  logged and IPv4 still works). NULL when out of memory. Caller
+//  terminates it with zmq_ctx_term.
+void *
+    bus_context_new (void);
+
 //  Parse the value of --insecure-bus-on-network: yes, true or 1; no,
 //  false, 0 or NULL (unset). Returns false for any other text.
 bool

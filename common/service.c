@@ -673,10 +673,7 @@ s_serve (service_t *svc)
     if (service_bootstrap_admin (svc->config, db_pool_get (svc->pool), true, &err) != ERR_OK)
         goto failed;
     svc->http = http_server_new (svc->pool, svc);
-    svc->zmq_ctx = zmq_ctx_new ();
-    //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
-    if (svc->zmq_ctx && zmq_ctx_set (svc->zmq_ctx, ZMQ_IPV6, 1) != 0)
-        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
+    svc->zmq_ctx = bus_context_new ();
     svc->commands = command_server_new (svc->pool, svc->zmq_ctx, cmd, curve);
     if (!svc->http || !svc->zmq_ctx || !svc->commands) {
         err_set (&err, ERR_NOMEM, NULL, "cannot create servers");
