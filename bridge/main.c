@@ -203,19 +203,14 @@ main (int argc, char **argv)
         bool insecure = false;
         err_info_t bus_err;
         err_clear (&bus_err);
-        if (!bus_parse_insecure (config_get (c, "insecure-bus-on-network"), &insecure)) {
-            fprintf (stderr, "bridge: --insecure-bus-on-network must be yes or no\n");
+        static const char *const flags[] = { "--crm-pub", "--crm-cmd", "--erp-pub", "--erp-cmd" };
+        const char *const endpoints[] = { b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP] };
+        if (bus_endpoints_allowed (flags, endpoints, 4, b.curve_dir, config_get (c, "insecure-bus-on-network"),
+                                   &insecure, &bus_err) != ERR_OK) {
+            fprintf (stderr, "bridge: %s\n", bus_err.message);
             config_destroy (&c);
             return 2;
         }
-        static const char *const flags[] = { "--crm-pub", "--crm-cmd", "--erp-pub", "--erp-cmd" };
-        const char *const endpoints[] = { b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP] };
-        for (int i = 0; i < 4; i++)
-            if (bus_endpoint_allowed (flags[i], endpoints[i], b.curve_dir, insecure, &bus_err) != ERR_OK) {
-                fprintf (stderr, "bridge: %s\n", bus_err.message);
-                config_destroy (&c);
-                return 2;
-            }
         if (!b.curve_dir)
             log_warn ("bus", insecure ? "no CURVE, on the network" : "no CURVE",
                       "note=\"events and commands to the services travel unauthenticated and in clear; "

@@ -80,6 +80,14 @@ err_t
 void *
     bus_context_new (void);
 
+//  The rule above for all of a program's endpoints: insecure_value is its
+//  --insecure-bus-on-network (read by bus_parse_insecure), flags[i] names
+//  endpoints[i] (i < n) in the messages. ERR_OK with *insecure set; else
+//  ERR_INVALID with the message of the first refusal.
+err_t
+    bus_endpoints_allowed (const char *const *flags, const char *const *endpoints, int n, const char *curve_dir,
+                           const char *insecure_value, bool *insecure, err_info_t *err);
+
 //  Parse the value of --insecure-bus-on-network: yes, true or 1; no,
 //  false, 0 or NULL (unset). Returns false for any other text.
 bool

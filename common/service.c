@@ -648,12 +648,10 @@ s_serve (service_t *svc)
         return 2;
     //  The bus is closed by default: without CURVE, loopback only.
     bool insecure = false;
-    if (!bus_parse_insecure (config_get (svc->config, "insecure-bus-on-network"), &insecure)) {
-        fprintf (stderr, "%s: --insecure-bus-on-network must be yes or no\n", svc->def->program);
-        return 2;
-    }
-    if (bus_endpoint_allowed ("--pub", pub, curve, insecure, &err) != ERR_OK
-        || bus_endpoint_allowed ("--cmd", cmd, curve, insecure, &err) != ERR_OK) {
+    static const char *const flags[] = { "--pub", "--cmd" };
+    const char *const endpoints[] = { pub, cmd };
+    if (bus_endpoints_allowed (flags, endpoints, 2, curve, config_get (svc->config, "insecure-bus-on-network"),
+                               &insecure, &err) != ERR_OK) {
         fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
         return 2;
     }
