@@ -38,6 +38,7 @@ static const config_opt_t s_opts[] = {
     { "insecure-bus-on-network", "no", "yes: without --curve-dir, connect to services beyond loopback (trusted network)" },
     { "log-level", "info", "error, warn, info or debug" },
     { "batch-max", "500", "most commands in one apply_batch" },
+    { "pipeline", "4", "apply_batch requests of a worker in flight at once (1: one at a time)" },
     { "command-timeout-ms", "5000", "a request unanswered this long has failed" },
     { "retry-max-ms", "30000", "cap of the retry backoff" },
     { "sub-hwm", "100000", "receive high-water mark of the event sockets" },
@@ -164,6 +165,7 @@ main (int argc, char **argv)
     bridge_t b = { 0 };
     int threads = 2, every = 60;
     if (!config_get_int_in (c, "batch-max", 1, 10000, &b.batch_max)
+        || !config_get_int_in (c, "pipeline", 1, 64, &b.pipeline)
         || !config_get_int_in (c, "command-timeout-ms", 100, 600000, &b.timeout_ms)
         || !config_get_int_in (c, "retry-max-ms", 100, 3600000, &b.retry_max_ms)
         || !config_get_int_in (c, "sub-hwm", 1, 10000000, &b.sub_hwm)

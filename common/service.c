@@ -829,7 +829,7 @@ s_admin (service_t *svc)
             err_set (&err, ERR_IO, NULL, "cannot read %s", config_argv (svc->config, 2));
         else if (db_begin (db, &err) == ERR_OK
                  && resource_import_csv (db, def, &admin, data, len, s_progress, &report, &err) == ERR_OK
-                 && db_commit (db, &err) == ERR_OK) {
+                 && db_commit (db, &err) == ERR_OK && resource_fts_optimize (db, def, &err) == ERR_OK) {
             char *text = cJSON_Print (report);
             printf ("%s\n", text ? text : "");
             free (text);

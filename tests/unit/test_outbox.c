@@ -123,6 +123,12 @@ s_subscriber (fixture_t *f, const char *prefix)
     void *sub = support_zsocket_timed (f->ctx, ZMQ_SUB, 3000);
     int hwm = 0;
     assert_int_equal (zmq_setsockopt (sub, ZMQ_RCVHWM, &hwm, sizeof hwm), 0);
+    //  Connected before the publisher binds, it tries again every 10 ms (not
+    //  ZeroMQ's 100): the publisher waits only 250 ms before its first send,
+    //  which a loaded machine's 100 ms retry and handshake could outlast,
+    //  and a PUB socket drops what it sends to nobody.
+    int ivl = 10;
+    assert_int_equal (zmq_setsockopt (sub, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl), 0);
     assert_int_equal (zmq_setsockopt (sub, ZMQ_SUBSCRIBE, prefix, strlen (prefix)), 0);
     assert_int_equal (zmq_connect (sub, f->endpoint), 0);
     return sub;
