@@ -25,15 +25,6 @@ s_bridge (http_req_t *req)
     return http_app (req);
 }
 
-static bool
-s_admin (http_req_t *req)
-{
-    if (http_actor (req)->role == auth_role_bit ("admin"))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "this needs the admin role");
-    return false;
-}
-
 //  --- status ---
 
 static double
@@ -402,7 +393,7 @@ s_dl_move (http_req_t *req, int64_t id, const char *status)
 static bool
 s_dl_take (http_req_t *req, const char *status, int64_t *id, side_t *side)
 {
-    if (!s_admin (req))
+    if (!http_require_admin (req, "this needs the admin role"))
         return false;
     cJSON *d = s_dl_load (req, id);
     if (!d)
@@ -642,7 +633,7 @@ s_reconcile_post (http_req_t *req)
         repair = cJSON_IsTrue (r);
         cJSON_Delete (json);
     }
-    if (repair && !s_admin (req))
+    if (repair && !http_require_admin (req, "this needs the admin role"))
         return;
     err_info_t err;
     err_clear (&err);
