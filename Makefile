@@ -122,8 +122,10 @@ $(BIN)/bridgectl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-#  The bridge's unit tests link its flows and store (not its main).
-BRIDGE_FLOW_OBJ := $(patsubst %.c,$(BUILD)/%.o,bridge/flows.c $(wildcard bridge/flow_*.c) bridge/store.c bridge/side.c)
+#  The bridge's unit tests link its flows, store, pipeline and
+#  reconciliation staging (not its main).
+BRIDGE_FLOW_OBJ := $(patsubst %.c,$(BUILD)/%.o,bridge/flows.c $(wildcard bridge/flow_*.c) bridge/store.c bridge/side.c \
+                     bridge/stats.c bridge/peer.c bridge/pipeline.c bridge/recon_stage.c)
 $(BUILD)/tests/test_bridge_%: tests/unit/test_bridge_%.c $(BRIDGE_FLOW_OBJ) $(UNIT_SUPPORT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST $@"

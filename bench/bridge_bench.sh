@@ -13,15 +13,18 @@ BACKLOG=${BENCH_BACKLOG:-100000}
 BRIDGE_SYNCS=${BENCH_BRIDGE_SYNC:-full normal}
 BRIDGE_RATES=${BENCH_BRIDGE_RATES:-200 1000}
 BRIDGE_BATCH=500
+# --pipeline of the bridge: each depth is measured in the same run (1 sends
+# one apply_batch at a time and waits, as before the pipeline).
+BRIDGE_PIPELINES=${BENCH_BRIDGE_PIPELINE:-1 4}
 
-# start_bridge DIR SYNC: the bridge on CRM_* and ERP_*; sets BRIDGE_PID,
-# BRIDGE_URL, BRIDGE_TOKEN.
+# start_bridge DIR SYNC DEPTH: the bridge on CRM_* and ERP_* with --pipeline
+# DEPTH; sets BRIDGE_PID, BRIDGE_URL, BRIDGE_TOKEN.
 start_bridge() {
     local dir=$1 hp
     mkdir -p "$dir"
     read -r hp < <(free_ports 1)
     "$BIN/bridge" --data-dir "$dir" --http "127.0.0.1:$hp" --crm-pub "$CRM_PUB" --crm-cmd "$CRM_CMD" \
-        --erp-pub "$ERP_PUB" --erp-cmd "$ERP_CMD" --sync "$2" --batch-max "$BRIDGE_BATCH" \
+        --erp-pub "$ERP_PUB" --erp-cmd "$ERP_CMD" --sync "$2" --batch-max "$BRIDGE_BATCH" --pipeline "$3" \
         --reconcile-every 0 --log-level warn >>"$dir/bridge.log" 2>&1 &
     BRIDGE_PID=$!
     PIDS+=("$BRIDGE_PID")
@@ -46,17 +49,17 @@ for path in sys.argv[1:]:
 # --- e. freshness -----------------------------------------------------------
 
 bench_bridge_fresh() {
-    local sync=$1 rate d line
-    d=$TMP/fresh-$sync
+    local sync=$1 depth=$2 rate d line
+    d=$TMP/fresh-$sync-$depth
     start_crm "$d/crm" --sync "$sync"
     start_erp "$d/erp" --sync "$sync"
-    start_bridge "$d/bridge" "$sync"
+    start_bridge "$d/bridge" "$sync" "$depth"
     # Enough distinct bodies for the fastest rate.
     local most=0
     for rate in $BRIDGE_RATES; do [ "$rate" -gt "$most" ] && most=$rate; done
     "$PY" bench/gen_data.py bodies $((most * SECS + 100)) "$TMP/fresh-bodies.jsonl"
     for rate in $BRIDGE_RATES; do
-        log "bridge freshness, --sync $sync: $rate writes/s for ${SECS}s"
+        log "bridge freshness, --sync $sync --pipeline $depth: $rate writes/s for ${SECS}s"
         line=$("$BB/bridge_fresh" "${CRM_URL##*:}" "$CRM_TOKEN" "${ERP_URL##*:}" "$ERP_TOKEN" "$ERP_PUB" \
             "$TMP/fresh-bodies.jsonl" "$rate" "$SECS") || die "bridge_fresh failed"
         log "  $line"
@@ -68,12 +71,12 @@ bench_bridge_fresh() {
             || die "bridge freshness: not every write reached ERP: $line"
         [ "$(field check_ok "$line")" = "$(field checked "$line")" ] \
             || die "bridge freshness: a record announced by ERP was not readable: $line"
-        add_row "bridge freshness, $rate writes/s, \`--sync $sync\`" \
+        add_row "bridge freshness, $rate writes/s, \`--sync $sync --pipeline $depth\`" \
             "p50 $(field p50_ms "$line") ms, p99 $(field p99_ms "$line") ms (max $(field max_ms "$line"))" \
             "–" "–" "$([ "$rate" -ge 1000 ] && echo 'p99 < 10 ms' || echo '–')" \
             "achieved $(fmt "$(field achieved_per_s "$line")") writes/s, $(field writes "$line") writes; CRM 201 → ERP PUB event; $(field check_ok "$line")/$(field checked "$line") sampled records readable via ERP API (p50 $(field check_after_ms_p50 "$line") ms after the event)"
     done
-    NOTES+=("Bridge metrics after the freshness runs (--sync $sync): $(curl -fs "$BRIDGE_URL/metrics" \
+    NOTES+=("Bridge metrics after the freshness runs (--sync $sync --pipeline $depth): $(curl -fs "$BRIDGE_URL/metrics" \
         | grep -E '^bridge_(events_(applied|failed)_total\{source="crm"|command_retries_total)' | tr '\n' ' ')")
     stop_pid "$BRIDGE_PID"
     stop_pid "$ERP_PID"
@@ -84,10 +87,10 @@ bench_bridge_fresh() {
 # --- f. catch-up ------------------------------------------------------------
 
 bench_bridge_backlog() {
-    local sync=$1 d t0 t1 last secs n erp_n line rate bare
-    d=$TMP/backlog-$sync
+    local sync=$1 depth=$2 d t0 t1 last secs n erp_n line rate bare
+    d=$TMP/backlog-$sync-$depth
     mkdir -p "$d/crm"
-    log "bridge catch-up, --sync $sync: importing $BACKLOG customers into CRM (bridge stopped)"
+    log "bridge catch-up, --sync $sync --pipeline $depth: importing $BACKLOG customers into CRM (bridge stopped)"
     "$PY" bench/gen_data.py csv "$BACKLOG" 0 "$TMP/backlog.csv"
     "$BIN/crm-service" import customers "$TMP/backlog.csv" --data-dir "$d/crm" --sync "$sync" \
         >"$d/import.out" 2>>"$d/import.log" || { tail -5 "$d/import.log" >&2; die "import failed"; }
@@ -100,9 +103,9 @@ bench_bridge_backlog() {
     cp "$d/crm/crm.db" "$d/bare-crm/"
     start_crm "$d/crm" --sync "$sync"
     start_erp "$d/erp" --sync "$sync"
-    log "bridge catch-up, --sync $sync: starting the bridge, waiting for last_applied_seq = $last"
+    log "bridge catch-up, --sync $sync --pipeline $depth: starting the bridge, waiting for last_applied_seq = $last"
     t0=$(date +%s.%N)
-    start_bridge "$d/bridge" "$sync"
+    start_bridge "$d/bridge" "$sync" "$depth"
     while :; do
         local applied
         applied=$(bridge_status sources.crm.last_applied_seq 2>/dev/null || echo 0)
@@ -131,21 +134,21 @@ bench_bridge_backlog() {
     local t2 linked
     t2=$(date +%s.%N)
     linked=$(sqlite3 "$d/crm/crm.db" "SELECT COUNT(*) FROM customers WHERE erp_id IS NOT NULL")
-    NOTES+=("Bridge catch-up (--sync $sync): $BACKLOG crm.customer.created applied in $secs s; with the $((all - last)) crm.customer.updated link-back echoes and the $BACKLOG erp.customer.created events also applied: $("$PY" -c "import sys; print('%.1f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$t2" "$t0") s; CRM customers linked: $linked")
-    NOTES+=("Bridge metrics after the catch-up (--sync $sync): $(curl -fs "$BRIDGE_URL/metrics" \
+    NOTES+=("Bridge catch-up (--sync $sync --pipeline $depth): $BACKLOG crm.customer.created applied in $secs s; with the $((all - last)) crm.customer.updated link-back echoes and the $BACKLOG erp.customer.created events also applied: $("$PY" -c "import sys; print('%.1f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$t2" "$t0") s; CRM customers linked: $linked")
+    NOTES+=("Bridge metrics after the catch-up (--sync $sync --pipeline $depth): $(curl -fs "$BRIDGE_URL/metrics" \
         | grep -E '^bridge_(events_(applied|failed|duplicate)_total|command_retries_total|replays_total)' | tr '\n' ' ')")
     stop_pid "$BRIDGE_PID"
     stop_pid "$ERP_PID"
     stop_pid "$CRM_PID"
 
-    log "bridge catch-up, --sync $sync: bare SQLite loop"
+    log "bridge catch-up, --sync $sync --pipeline $depth: bare SQLite loop"
     mkdir -p "$d/bare-erp"
     "$BIN/erp-service" user list --data-dir "$d/bare-erp" >/dev/null 2>&1
     line=$("$BB/bare_bridge" "$d/bare-erp/erp.db" "$d/bare-crm/crm.db" "$sync" "$BRIDGE_BATCH") \
         || die "bare_bridge failed"
     [ "$(field rows "$line")" = "$BACKLOG" ] || die "bare_bridge: $line"
     bare=$(field rows_per_s "$line")
-    add_row "bridge catch-up, $(fmt "$BACKLOG") events, \`--sync $sync\`" \
+    add_row "bridge catch-up, $(fmt "$BACKLOG") events, \`--sync $sync --pipeline $depth\`" \
         "$(fmt "$rate") events/s ($secs s)" \
         "bare two-database batch loop: $(fmt "$bare") rows/s ($(field seconds "$line") s)" \
         "$(ratio "$rate" "$bare")" "≥ 0.5" \
@@ -157,7 +160,11 @@ bench_bridge_backlog() {
 }
 
 bench_bridge() {
-    local sync
-    for sync in $BRIDGE_SYNCS; do bench_bridge_fresh "$sync"; done
-    for sync in $BRIDGE_SYNCS; do bench_bridge_backlog "$sync"; done
+    local sync depth
+    for sync in $BRIDGE_SYNCS; do
+        for depth in $BRIDGE_PIPELINES; do bench_bridge_fresh "$sync" "$depth"; done
+    done
+    for sync in $BRIDGE_SYNCS; do
+        for depth in $BRIDGE_PIPELINES; do bench_bridge_backlog "$sync" "$depth"; done
+    done
 }

@@ -17,6 +17,8 @@ CURVE_SIZES=${BENCH_CURVE_SIZES-10000 100000 1000000 10000000}
 CURVE_BACKLOGS=${BENCH_CURVE_BACKLOGS-10000 100000 1000000}
 CURVE_RATES=${BENCH_CURVE_RATES-200 500 1000 2000 3000 5000}
 CURVE_SYNC=${BENCH_CURVE_SYNC:-normal}
+# The bridge's --pipeline in the catch-up and freshness curves.
+CURVE_PIPELINE=${BENCH_CURVE_PIPELINE:-4}
 CURVE_TSV=$RESULTS/curves.tsv
 
 # curve_bytes_per_row: bytes per customer of the largest cached data set
@@ -136,12 +138,12 @@ bench_curves() {
     for n in $CURVE_SIZES; do bench_curve_size "$n" && curve_plot; done
     for b in $CURVE_BACKLOGS; do
         BACKLOG=$b
-        bench_bridge_backlog "$CURVE_SYNC"
+        bench_bridge_backlog "$CURVE_SYNC" "$CURVE_PIPELINE"
         echo "catchup backlog=$b $CATCHUP" >>"$CURVE_TSV"
         curve_plot
     done
     if [ -n "$CURVE_RATES" ]; then
-        BRIDGE_RATES=$CURVE_RATES FRESH_OUT=$CURVE_TSV bench_bridge_fresh "$CURVE_SYNC"
+        BRIDGE_RATES=$CURVE_RATES FRESH_OUT=$CURVE_TSV bench_bridge_fresh "$CURVE_SYNC" "$CURVE_PIPELINE"
     fi
     curve_plot
     NOTES+=("" "How cost grows (bench/curves.sh, --sync $CURVE_SYNC; plots $RESULTS/curves-*.svg):" "" "$(cat "$RESULTS/curves.md")")

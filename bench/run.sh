@@ -10,8 +10,8 @@
 #   BENCH_SECONDS     length of each measurement (default 10)
 #   BENCH_ROUNDS      rounds of the read, create and confirm benchmarks, the best
 #                     of each side kept (default 3)
-#   BENCH_ONLY        any of get,post,search,typeahead,confirm,bridge,retention (default
-#                     all seven); "dataset" only builds the search data set;
+#   BENCH_ONLY        any of get,post,search,typeahead,confirm,bridge,retention,memory
+#                     (default all eight); "dataset" only builds the search data set;
 #                     "curves" (not in the default set; `make bench-curves`)
 #                     measures how cost grows (bench/curves.sh), with
 #                     BENCH_CURVE_SIZES, BENCH_CURVE_BACKLOGS, BENCH_CURVE_RATES
@@ -39,7 +39,7 @@ cd "$ROOT"
 N=${BENCH_CUSTOMERS:-1000000}
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-get,post,search,typeahead,confirm,bridge,retention}
+ONLY=${BENCH_ONLY:-get,post,search,typeahead,confirm,bridge,retention,memory}
 ORDERS=${BENCH_ORDERS:-20000}
 POST_CONNS=${BENCH_POST_CONNS:-16}
 GET_RECORDS=1000
@@ -485,6 +485,11 @@ if want retention; then
     NOTES+=("" "Retention of the exactly-once tables (bench/retention.py):" "" "$(cat "$RESULTS/retention.md")")
 fi
 
+if want memory; then
+    # shellcheck source=bench/memory.sh
+    . bench/memory.sh
+    bench_memory
+fi
 if want curves; then
     # shellcheck source=bench/curves.sh
     . bench/curves.sh

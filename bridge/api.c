@@ -25,15 +25,6 @@ s_bridge (http_req_t *req)
     return http_app (req);
 }
 
-static bool
-s_admin (http_req_t *req)
-{
-    if (http_actor (req)->role == auth_role_bit ("admin"))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "this needs the admin role");
-    return false;
-}
-
 //  --- status ---
 
 static double
@@ -41,30 +32,6 @@ s_lag_seconds (const source_stats_t *st)
 {
     int64_t since = atomic_load (&st->behind_since_ms);
     return since ? (double) (clock_now_ms () - since) / 1000.0 : 0.0;
-}
-
-void
-stats_sample (source_stats_t *st, int64_t now_ms)
-{
-    pthread_mutex_lock (&st->lock);
-    if (now_ms >= st->next_sample_ms) {
-        int64_t applied = atomic_load (&st->last_applied_seq), last = atomic_load (&st->source_last_seq);
-        int64_t since = atomic_load (&st->behind_since_ms);
-        int slot = (st->history_head + st->history_count) % STATS_HISTORY;
-        if (st->history_count == STATS_HISTORY)
-            st->history_head = (st->history_head + 1) % STATS_HISTORY;
-        else
-            st->history_count++;
-        st->history[slot] = (stats_sample_t) {
-            .at_ms = now_ms,
-            .applied = atomic_load (&st->applied),
-            .lag_seq = last > applied ? last - applied : 0,
-            .lag_ms = since ? now_ms - since : 0,
-            .connected = atomic_load (&st->connected),
-        };
-        st->next_sample_ms = now_ms + STATS_SAMPLE_MS;
-    }
-    pthread_mutex_unlock (&st->lock);
 }
 
 static void
@@ -426,7 +393,7 @@ s_dl_move (http_req_t *req, int64_t id, const char *status)
 static bool
 s_dl_take (http_req_t *req, const char *status, int64_t *id, side_t *side)
 {
-    if (!s_admin (req))
+    if (!http_require_admin (req, "this needs the admin role"))
         return false;
     cJSON *d = s_dl_load (req, id);
     if (!d)
@@ -666,7 +633,7 @@ s_reconcile_post (http_req_t *req)
         repair = cJSON_IsTrue (r);
         cJSON_Delete (json);
     }
-    if (repair && !s_admin (req))
+    if (repair && !http_require_admin (req, "this needs the admin role"))
         return;
     err_info_t err;
     err_clear (&err);

@@ -52,6 +52,10 @@ typedef struct {
 void
     stats_sample (source_stats_t *st, int64_t now_ms);
 
+//  Set st's last error: fmt with up to two %s (a and b); NULL clears it.
+void
+    stats_error (source_stats_t *st, const char *fmt, const char *a, const char *b);
+
 typedef enum {
     WS_STARTING,
     WS_REPLAYING,
@@ -74,6 +78,7 @@ struct _bridge_t {
     const char *cmd[SIDE__COUNT];
     const char *curve_dir;
     int batch_max, timeout_ms, retry_max_ms, sub_hwm;
+    int pipeline;                     //  chunks of commands in flight per worker (--pipeline)
     atomic_bool stopping;
     int64_t started_ms;
     source_stats_t stats[SIDE__COUNT];

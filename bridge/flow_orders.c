@@ -24,13 +24,11 @@ flow_order_create (const char *deal_id, const char *erp_customer, const cJSON *d
     snprintf (notes, sizeof notes, "CRM deal \"%s\"", json_str (deal, "title") ? json_str (deal, "title") : "");
     cJSON_AddStringToObject (d, "notes", notes);
     cJSON *ls = cJSON_AddArrayToObject (d, "lines");
-    static const char *const keys[] = { "sku", "quantity", "unit_price_minor", "discount_percent" };
+    static const char *const keys[] = { "sku", "quantity", "unit_price_minor", "discount_percent", NULL };
     const cJSON *line;
     cJSON_ArrayForEach (line, cJSON_GetObjectItem (deal, "lines")) {
         cJSON *l = cJSON_CreateObject ();
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            if (cJSON_GetObjectItem (line, keys[i]))
-                cJSON_AddItemToObject (l, keys[i], cJSON_Duplicate (cJSON_GetObjectItem (line, keys[i]), true));
+        json_copy_members (l, line, keys);
         cJSON_AddItemToArray (ls, l);
     }
     return d;

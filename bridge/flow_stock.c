@@ -22,11 +22,7 @@ flow_catalog_item (const cJSON *product, const char *erp_product_id)
     const cJSON *sku = cJSON_GetObjectItem (product, "sku");
     if (sku)
         cJSON_AddItemToObject (d, "sku", cJSON_Duplicate (sku, true));
-    for (int i = 0; flow_catalog_fields[i]; i++) {
-        const cJSON *v = cJSON_GetObjectItem (product, flow_catalog_fields[i]);
-        if (v)
-            cJSON_AddItemToObject (d, flow_catalog_fields[i], cJSON_Duplicate (v, true));
-    }
+    json_copy_members (d, product, flow_catalog_fields);
     cJSON_AddBoolToObject (d, "active", cJSON_IsTrue (cJSON_GetObjectItem (product, "active"))
                                             && !cJSON_IsTrue (cJSON_GetObjectItem (product, "archived")));
     cJSON_AddStringToObject (d, "erp_product_id", erp_product_id);

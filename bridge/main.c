@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +38,7 @@ static const config_opt_t s_opts[] = {
     { "insecure-bus-on-network", "no", "yes: without --curve-dir, connect to services beyond loopback (trusted network)" },
     { "log-level", "info", "error, warn, info or debug" },
     { "batch-max", "500", "most commands in one apply_batch" },
+    { "pipeline", "4", "apply_batch requests of a worker in flight at once (1: one at a time)" },
     { "command-timeout-ms", "5000", "a request unanswered this long has failed" },
     { "retry-max-ms", "30000", "cap of the retry backoff" },
     { "sub-hwm", "100000", "receive high-water mark of the event sockets" },
@@ -64,34 +64,12 @@ static const char *s_usage = "[flags]                        run the daemon\n"
                              "       bridge [flags] token revoke ID  revoke a token\n"
                              "       bridge [flags] routes           print the HTTP routes";
 
-static bool
-s_int (config_t *c, const char *name, int64_t min, int64_t max, int *out)
-{
-    bool ok = true;
-    int64_t v = config_get_int (c, name, 0, &ok);
-    if (!ok || v < min || v > max) {
-        fprintf (stderr, "bridge: --%s must be an integer from %lld to %lld\n", name, (long long) min, (long long) max);
-        return false;
-    }
-    *out = (int) v;
-    return true;
-}
-
 static err_t
 s_open (config_t *c, db_pool_t **pool, err_info_t *err)
 {
-    const char *dir = config_get (c, "data-dir");
-    if (service_data_dir (dir, err) != ERR_OK)
-        return err->code;
-    const char *sync = config_get (c, "sync");
-    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0)
-        return err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
-    char path[4096];
-    snprintf (path, sizeof path, "%s/bridge.db", dir);
-    *pool = db_pool_new (path, sync);
-    db_t *db = *pool ? db_pool_get (*pool) : NULL;
+    db_t *db = service_open_db (c, "bridge.db", pool, err);
     if (!db)
-        return err_set (err, ERR_DB, NULL, "cannot open %s", path);
+        return err->code;
     return db_migrate (db, store_migrations, store_nmigrations, err);
 }
 
@@ -106,10 +84,7 @@ s_admin (config_t *c, db_pool_t *pool)
     err_info_t err;
     err_clear (&err);
     if (strcmp (verb, "token") == 0 && strcmp (what, "issue") == 0 && argc == 2) {
-        char token_path[4096];
-        snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
-        bool created = false;
-        if (auth_bootstrap (db, token_path, &created, &err) != ERR_OK) {
+        if (service_bootstrap_admin (c, db, false, &err) != ERR_OK) {
             fprintf (stderr, "bridge: %s\n", err.message);
             return 1;
         }
@@ -172,49 +147,30 @@ s_admin (config_t *c, db_pool_t *pool)
 int
 main (int argc, char **argv)
 {
-    if (sodium_init () < 0) {
-        fprintf (stderr, "bridge: libsodium cannot start\n");
-        return 1;
-    }
     config_t *c = config_new ("bridge", "BRIDGE", BRIDGE_VERSION, s_usage, s_opts);
     if (!c)
         return 1;
-    int rc = config_parse (c, argc, argv);
-    if (rc != 0) {
+    int rc;
+    if (!service_start (c, argc, argv, s_roles, "bridge", &rc)) {
         config_destroy (&c);
-        return rc > 0 ? 0 : 2;
+        return rc;
     }
-    int level = log_level_parse (config_get (c, "log-level"));
-    if (level < 0) {
-        fprintf (stderr, "bridge: --log-level must be error, warn, info or debug\n");
-        config_destroy (&c);
-        return 2;
-    }
-    log_set_level ((log_level_t) level);
-    auth_set_roles (s_roles);
-    int idle = AUTH_SESSION_IDLE, lock = AUTH_LOGIN_LOCK, delay = AUTH_LOGIN_DELAY_MS;
-    if (!s_int (c, "session-idle", 1, AUTH_SESSION_MAX, &idle) || !s_int (c, "login-lock-seconds", 1, 86400, &lock)
-        || !s_int (c, "login-delay-ms", 1, 3600000, &delay)) {
+    int per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
+    if (!config_get_int_in (c, "max-connections-per-address", 1, 2000, &per_address)
+        || !config_get_int_in (c, "http-timeout", 1, 3600, &http_timeout)) {
         config_destroy (&c);
         return 2;
     }
-    auth_set_session_idle (idle);
-    auth_set_login_limits (lock, delay);
-    auth_set_token_prefix ("bridge");
-    int audit_days = AUDIT_DEFAULT_DAYS, per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
-    if (!s_int (c, "audit-days", 0, 36500, &audit_days)
-        || !s_int (c, "max-connections-per-address", 1, 2000, &per_address)
-        || !s_int (c, "http-timeout", 1, 3600, &http_timeout)) {
-        config_destroy (&c);
-        return 2;
-    }
-    audit_start (audit_days);
 
     bridge_t b = { 0 };
     int threads = 2, every = 60;
-    if (!s_int (c, "batch-max", 1, 10000, &b.batch_max) || !s_int (c, "command-timeout-ms", 100, 600000, &b.timeout_ms)
-        || !s_int (c, "retry-max-ms", 100, 3600000, &b.retry_max_ms) || !s_int (c, "sub-hwm", 1, 10000000, &b.sub_hwm)
-        || !s_int (c, "http-threads", 1, 64, &threads) || !s_int (c, "reconcile-every", 0, 525600, &every)) {
+    if (!config_get_int_in (c, "batch-max", 1, 10000, &b.batch_max)
+        || !config_get_int_in (c, "pipeline", 1, 64, &b.pipeline)
+        || !config_get_int_in (c, "command-timeout-ms", 100, 600000, &b.timeout_ms)
+        || !config_get_int_in (c, "retry-max-ms", 100, 3600000, &b.retry_max_ms)
+        || !config_get_int_in (c, "sub-hwm", 1, 10000000, &b.sub_hwm)
+        || !config_get_int_in (c, "http-threads", 1, 64, &threads)
+        || !config_get_int_in (c, "reconcile-every", 0, 525600, &every)) {
         config_destroy (&c);
         return 2;
     }
@@ -249,19 +205,14 @@ main (int argc, char **argv)
         bool insecure = false;
         err_info_t bus_err;
         err_clear (&bus_err);
-        if (!bus_parse_insecure (config_get (c, "insecure-bus-on-network"), &insecure)) {
-            fprintf (stderr, "bridge: --insecure-bus-on-network must be yes or no\n");
+        static const char *const flags[] = { "--crm-pub", "--crm-cmd", "--erp-pub", "--erp-cmd" };
+        const char *const endpoints[] = { b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP] };
+        if (bus_endpoints_allowed (flags, endpoints, 4, b.curve_dir, config_get (c, "insecure-bus-on-network"),
+                                   &insecure, &bus_err) != ERR_OK) {
+            fprintf (stderr, "bridge: %s\n", bus_err.message);
             config_destroy (&c);
             return 2;
         }
-        static const char *const flags[] = { "--crm-pub", "--crm-cmd", "--erp-pub", "--erp-cmd" };
-        const char *const endpoints[] = { b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP] };
-        for (int i = 0; i < 4; i++)
-            if (bus_endpoint_allowed (flags[i], endpoints[i], b.curve_dir, insecure, &bus_err) != ERR_OK) {
-                fprintf (stderr, "bridge: %s\n", bus_err.message);
-                config_destroy (&c);
-                return 2;
-            }
         if (!b.curve_dir)
             log_warn ("bus", insecure ? "no CURVE, on the network" : "no CURVE",
                       "note=\"events and commands to the services travel unauthenticated and in clear; "
@@ -293,18 +244,9 @@ main (int argc, char **argv)
     http_server_t *http = NULL;
     web_site_t site = { .table = web_assets, .count = web_assets_count, .program_dir = "bridge",
                         .web_dir = config_get (c, "web-dir") };
-    char token_path[4096];
-    snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (c, "data-dir"));
-    bool created = false;
-    if (auth_bootstrap (db_pool_get (b.pool), token_path, &created, &err) != ERR_OK)
+    if (service_bootstrap_admin (c, db_pool_get (b.pool), true, &err) != ERR_OK)
         goto failed;
-    if (created)
-        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path,
-                  config_get (c, "data-dir"));
-    b.zmq_ctx = zmq_ctx_new ();
-    //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
-    if (b.zmq_ctx && zmq_ctx_set (b.zmq_ctx, ZMQ_IPV6, 1) != 0)
-        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
+    b.zmq_ctx = bus_context_new ();
     http = http_server_new (b.pool, &b);
     if (!b.zmq_ctx || !http) {
         err_set (&err, ERR_NOMEM, NULL, "cannot create the servers");

@@ -1,7 +1,9 @@
-//  peer: a DEALER client of a service's ROUTER. One request at a time; a
-//  request unanswered within the timeout closes the socket and makes a new
-//  one (the lazy-pirate pattern), so a late answer can never be taken for
-//  the answer to the next request.
+//  peer: a DEALER client of a service's ROUTER. Either one request at a
+//  time (peer_request), or several in flight, each carrying a request id
+//  frame that the service sends back in the reply's envelope (peer_send,
+//  peer_recv: the pipeline). A request unanswered within the timeout closes
+//  the socket and makes a new one (the lazy-pirate pattern), so a late
+//  answer can never be taken for the answer to another request.
 #include "peer.h"
 #include "json.h"
 #include "log.h"
@@ -88,6 +90,67 @@ s_rebuild (peer_t *self)
     if (self->socket)
         zmq_close (self->socket);
     self->socket = s_connect (self);
+}
+
+void
+peer_reset (peer_t *self)
+{
+    s_rebuild (self);
+}
+
+void *
+peer_socket (peer_t *self)
+{
+    if (!self->socket)
+        s_rebuild (self);
+    return self->socket;
+}
+
+bool
+peer_send (peer_t *self, uint32_t id, const char *text)
+{
+    assert (self && text);
+    if (!peer_socket (self))
+        return false;
+    char idframe[16];
+    int idlen = snprintf (idframe, sizeof idframe, "%08x", id);
+    const char *frames[] = { idframe, "", text };
+    size_t sizes[] = { (size_t) idlen, 0, strlen (text) };
+    if (!bus_send (self->socket, 3, frames, sizes)) {
+        s_rebuild (self);
+        return false;
+    }
+    return true;
+}
+
+bool
+peer_recv (peer_t *self, uint32_t *id, bus_msg_t *reply)
+{
+    assert (self && id && reply);
+    memset (reply, 0, sizeof *reply);
+    while (self->socket && bus_recv (self->socket, reply, ZMQ_DONTWAIT)) {
+        //  [id][""][body…]; anything else (an answer to a request of a
+        //  socket's earlier life cannot come: the socket is new) is dropped.
+        unsigned parsed = 0;
+        char text[16];
+        if (reply->count >= 3 && reply->sizes[0] == 8 && reply->sizes[1] == 0) {
+            memcpy (text, reply->frames[0], 8);
+            text[8] = '\0';
+            char *end = NULL;
+            parsed = (unsigned) strtoul (text, &end, 16);
+            if (end == text + 8) {
+                for (int i = 0; i < 2; i++)
+                    free (reply->frames[i]);
+                memmove (reply->frames, reply->frames + 2, (size_t) (reply->count - 2) * sizeof *reply->frames);
+                memmove (reply->sizes, reply->sizes + 2, (size_t) (reply->count - 2) * sizeof *reply->sizes);
+                reply->count -= 2;
+                *id = parsed;
+                return true;
+            }
+        }
+        bus_msg_free (reply);
+    }
+    return false;
 }
 
 bool

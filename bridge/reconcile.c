@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "flow.h"
 #include "peer.h"
+#include "recon_stage.h"
 #include "store.h"
 #include "clock.h"
 #include "json.h"
@@ -40,71 +41,21 @@ struct _reconciler_t {
 //  --- a run ---
 
 typedef struct {
-    const char *key;
-    cJSON *rec;
-} entry_t;
-
-typedef struct {
-    cJSON *all;          //  the snapshot (a JSON array)
-    entry_t *by;         //  sorted by a key
-    int n;
-} index_t;
-
-typedef struct {
     reconciler_t *self;
     int64_t id;
     bool repair;
     cJSON *differences;
     int64_t drift, repaired;
     db_t *db;
+    stage_t *stage;      //  the snapshots (recon_stage.h)
     char error[300];
 } run_t;
 
-static int
-s_cmp_entry (const void *a, const void *b)
+//  Every record of entity from side, read page by page into table of the
+//  staging database. False on failure.
+static bool
+s_snapshot (run_t *run, side_t side, const char *entity, stage_table_t table)
 {
-    return strcmp (((const entry_t *) a)->key, ((const entry_t *) b)->key);
-}
-
-static void
-s_index (index_t *ix, const char *field)
-{
-    int n = cJSON_GetArraySize (ix->all);
-    ix->by = calloc ((size_t) (n ? n : 1), sizeof *ix->by);
-    ix->n = 0;
-    cJSON *r;
-    cJSON_ArrayForEach (r, ix->all) {
-        const char *k = json_str (r, field);
-        if (k && ix->by)
-            ix->by[ix->n++] = (entry_t) { k, r };
-    }
-    if (ix->by)
-        qsort (ix->by, (size_t) ix->n, sizeof *ix->by, s_cmp_entry);
-}
-
-static cJSON *
-s_find (const index_t *ix, const char *key)
-{
-    if (!key || !ix->by)
-        return NULL;
-    entry_t probe = { key, NULL };
-    entry_t *hit = bsearch (&probe, ix->by, (size_t) ix->n, sizeof *ix->by, s_cmp_entry);
-    return hit ? hit->rec : NULL;
-}
-
-static void
-s_index_free (index_t *ix)
-{
-    free (ix->by);
-    cJSON_Delete (ix->all);
-    memset (ix, 0, sizeof *ix);
-}
-
-//  Every record of entity from side, read page by page. NULL on failure.
-static cJSON *
-s_snapshot (run_t *run, side_t side, const char *entity)
-{
-    cJSON *all = cJSON_CreateArray ();
     char after[ID_LEN * 2] = "";
     for (;;) {
         cJSON *req = cJSON_CreateObject ();
@@ -125,22 +76,26 @@ s_snapshot (run_t *run, side_t side, const char *entity)
             snprintf (run->error, sizeof run->error, "%s did not send a snapshot of %s%s%s", side_name (side), entity,
                       page && json_str (page, "message") ? ": " : "", page && json_str (page, "message") ? json_str (page, "message") : "");
             cJSON_Delete (page);
-            cJSON_Delete (all);
-            return NULL;
+            return false;
         }
         //  A record without an id (a garbled answer) cannot be compared
         //  or repaired: it is left out, so nothing below sees one.
-        cJSON *item;
-        while ((item = cJSON_DetachItemFromArray (items, 0))) {
-            if (cJSON_IsObject (item) && json_str (item, "id") && *json_str (item, "id"))
-                cJSON_AddItemToArray (all, item);
-            else
-                cJSON_Delete (item);
+        cJSON *item = items->child;
+        while (item) {
+            cJSON *next = item->next;
+            if (!cJSON_IsObject (item) || !json_str (item, "id") || !*json_str (item, "id"))
+                cJSON_Delete (cJSON_DetachItemViaPointer (items, item));
+            item = next;
+        }
+        if (!stage_add_page (run->stage, table, items)) {
+            snprintf (run->error, sizeof run->error, "cannot stage the snapshot of %s", entity);
+            cJSON_Delete (page);
+            return false;
         }
         const char *next = json_str (page, "next_after_id");
         if (!next || !*next) {
             cJSON_Delete (page);
-            return all;
+            return true;
         }
         snprintf (after, sizeof after, "%s", next);
         cJSON_Delete (page);
@@ -279,215 +234,226 @@ s_customer_create (run_t *run, side_t from, const char *id, cJSON *data)
     return ok;
 }
 
+//  A CRM customer against ERP's record of it.
 static void
-s_customers (run_t *run, index_t *crm, index_t *erp, index_t *erp_by_crm, int64_t *done, int64_t total)
+s_customer (run_t *run, cJSON *c)
 {
-    cJSON *c;
-    cJSON_ArrayForEach (c, crm->all) {
-        s_progress (run, ++*done, total);
-        const char *cid = json_str (c, "id");
-        char linked[ID_LEN];
-        bool has_link = store_link (run->db, "customer", SIDE_CRM, cid, linked);
-        cJSON *e = has_link ? s_find (erp, linked) : NULL;
-        if (!e)
-            e = s_find (erp, json_str (c, "erp_id"));
-        if (!e)
-            e = s_find (erp_by_crm, cid);
-        if (!e) {
-            cJSON *d = s_diff (run, "missing_in_erp", "customer", cid, NULL, NULL, NULL, NULL);
-            if (run->repair)
-                s_mark (run, d, s_customer_create (run, SIDE_CRM, cid,
-                                                   flow_customer_to_erp (cid, NULL, c, cJSON_GetObjectItem (c, "archived"))));
-            continue;
-        }
-        const char *eid = json_str (e, "id");
-        const char *e_crm = json_str (e, "crm_id"), *c_erp = json_str (c, "erp_id");
-        if (!has_link || strcmp (linked, eid) != 0 || !e_crm || strcmp (e_crm, cid) != 0 || !c_erp
-            || strcmp (c_erp, eid) != 0) {
-            cJSON *d = s_diff (run, "unlinked", "customer", cid, eid, NULL, NULL, NULL);
-            if (run->repair) {
-                s_link (run, "customer", cid, eid);
-                bool ok = true;
-                for (int t = SIDE__COUNT - 1; t >= 0; t--)   //  ERP first, as ever
-                    ok = s_apply (run, t, "customer.upsert", "link", s_customer_link_to (t, cid, eid, NULL), NULL) && ok;
-                s_mark (run, d, ok);
-            }
-        }
-        //  CRM's fields as ERP has them.
-        bool identity_differs = false, finance_differs = false;
-        cJSON *identity_diffs[16] = { 0 }, *finance_diffs[16] = { 0 };
-        int nid = 0, nfin = 0;
-        //  CRM's identity fields, and the archived state, which CRM decides.
-        for (int i = 0;; i++) {
-            const char *name = flow_identity[i] ? flow_identity[i] : "archived";
-            const cJSON *cv = cJSON_GetObjectItem (c, name), *ev = cJSON_GetObjectItem (e, name);
-            if (!s_same (cv, ev)) {
-                assert (nid < (int) (sizeof identity_diffs / sizeof identity_diffs[0]));
-                identity_diffs[nid++] = s_diff (run, "field_mismatch", "customer", cid, eid, name, cv, ev);
-                identity_differs = true;
-            }
-            if (!flow_identity[i])
-                break;
-        }
-        for (int i = 0; flow_finance[i][0]; i++) {
-            const cJSON *ev = cJSON_GetObjectItem (e, flow_finance[i][0]), *cv = cJSON_GetObjectItem (c, flow_finance[i][1]);
-            if (!s_same (cv, ev)) {
-                assert (nfin < (int) (sizeof finance_diffs / sizeof finance_diffs[0]));
-                finance_diffs[nfin++] = s_diff (run, "field_mismatch", "customer", cid, eid, flow_finance[i][1], cv, ev);
-                finance_differs = true;
-            }
-        }
-        if (run->repair && identity_differs) {
-            cJSON *data = flow_customer_to_erp (cid, eid, c, cJSON_GetObjectItem (c, "archived"));
-            bool ok = s_apply (run, SIDE_ERP, "customer.upsert", eid, data, NULL);
-            for (int i = 0; i < nid; i++)
-                s_mark (run, identity_diffs[i], ok);
-        }
-        if (run->repair && finance_differs) {
-            cJSON *data = flow_customer_to_crm (eid, cid, e, false, NULL);
-            bool ok = s_apply (run, SIDE_CRM, "customer.upsert", cid, data, NULL);
-            for (int i = 0; i < nfin; i++)
-                s_mark (run, finance_diffs[i], ok);
-        }
-    }
-    //  ERP customers that CRM does not know.
-    index_t crm_by_erp = { .all = NULL };
-    crm_by_erp.all = crm->all;
-    s_index (&crm_by_erp, "erp_id");
-    cJSON *e;
-    cJSON_ArrayForEach (e, erp->all) {
-        s_progress (run, ++*done, total);
-        const char *eid = json_str (e, "id");
-        char linked[ID_LEN];
-        if ((store_link (run->db, "customer", SIDE_ERP, eid, linked) && s_find (crm, linked))
-            || s_find (crm, json_str (e, "crm_id")) || s_find (&crm_by_erp, eid))
-            continue;
-        cJSON *d = s_diff (run, "missing_in_crm", "customer", NULL, eid, NULL, NULL, NULL);
+    const char *cid = json_str (c, "id");
+    char linked[ID_LEN];
+    bool has_link = store_link (run->db, "customer", SIDE_CRM, cid, linked);
+    cJSON *e = has_link ? stage_find (run->stage, STAGE_ERP_CUSTOMER, 0, linked) : NULL;
+    if (!e)
+        e = stage_find (run->stage, STAGE_ERP_CUSTOMER, 0, json_str (c, "erp_id"));
+    if (!e)
+        e = stage_find (run->stage, STAGE_ERP_CUSTOMER, 1, cid);
+    if (!e) {
+        cJSON *d = s_diff (run, "missing_in_erp", "customer", cid, NULL, NULL, NULL, NULL);
         if (run->repair)
-            s_mark (run, d, s_customer_create (run, SIDE_ERP, eid,
-                                               flow_customer_to_crm (eid, NULL, e, true, cJSON_GetObjectItem (e, "archived"))));
+            s_mark (run, d, s_customer_create (run, SIDE_CRM, cid,
+                                               flow_customer_to_erp (cid, NULL, c, cJSON_GetObjectItem (c, "archived"))));
+        return;
     }
-    free (crm_by_erp.by);
+    const char *eid = json_str (e, "id");
+    const char *e_crm = json_str (e, "crm_id"), *c_erp = json_str (c, "erp_id");
+    if (!has_link || strcmp (linked, eid) != 0 || !e_crm || strcmp (e_crm, cid) != 0 || !c_erp
+        || strcmp (c_erp, eid) != 0) {
+        cJSON *d = s_diff (run, "unlinked", "customer", cid, eid, NULL, NULL, NULL);
+        if (run->repair) {
+            s_link (run, "customer", cid, eid);
+            bool ok = true;
+            for (int t = SIDE__COUNT - 1; t >= 0; t--)   //  ERP first, as ever
+                ok = s_apply (run, t, "customer.upsert", "link", s_customer_link_to (t, cid, eid, NULL), NULL) && ok;
+            s_mark (run, d, ok);
+        }
+    }
+    //  CRM's fields as ERP has them.
+    bool identity_differs = false, finance_differs = false;
+    cJSON *identity_diffs[16] = { 0 }, *finance_diffs[16] = { 0 };
+    int nid = 0, nfin = 0;
+    //  CRM's identity fields, and the archived state, which CRM decides.
+    for (int i = 0;; i++) {
+        const char *name = flow_identity[i] ? flow_identity[i] : "archived";
+        const cJSON *cv = cJSON_GetObjectItem (c, name), *ev = cJSON_GetObjectItem (e, name);
+        if (!s_same (cv, ev)) {
+            assert (nid < (int) (sizeof identity_diffs / sizeof identity_diffs[0]));
+            identity_diffs[nid++] = s_diff (run, "field_mismatch", "customer", cid, eid, name, cv, ev);
+            identity_differs = true;
+        }
+        if (!flow_identity[i])
+            break;
+    }
+    for (int i = 0; flow_finance[i][0]; i++) {
+        const cJSON *ev = cJSON_GetObjectItem (e, flow_finance[i][0]), *cv = cJSON_GetObjectItem (c, flow_finance[i][1]);
+        if (!s_same (cv, ev)) {
+            assert (nfin < (int) (sizeof finance_diffs / sizeof finance_diffs[0]));
+            finance_diffs[nfin++] = s_diff (run, "field_mismatch", "customer", cid, eid, flow_finance[i][1], cv, ev);
+            finance_differs = true;
+        }
+    }
+    if (run->repair && identity_differs) {
+        cJSON *data = flow_customer_to_erp (cid, eid, c, cJSON_GetObjectItem (c, "archived"));
+        bool ok = s_apply (run, SIDE_ERP, "customer.upsert", eid, data, NULL);
+        for (int i = 0; i < nid; i++)
+            s_mark (run, identity_diffs[i], ok);
+    }
+    if (run->repair && finance_differs) {
+        cJSON *data = flow_customer_to_crm (eid, cid, e, false, NULL);
+        bool ok = s_apply (run, SIDE_CRM, "customer.upsert", cid, data, NULL);
+        for (int i = 0; i < nfin; i++)
+            s_mark (run, finance_diffs[i], ok);
+    }
+    cJSON_Delete (e);
 }
 
+//  An ERP customer: is it known to CRM?
 static void
-s_orders (run_t *run, index_t *deals, index_t *orders_by_ref, int64_t *done, int64_t total)
+s_erp_customer (run_t *run, cJSON *e)
 {
-    cJSON *deal;
-    cJSON_ArrayForEach (deal, deals->all) {
-        s_progress (run, ++*done, total);
-        const char *stage = json_str (deal, "stage");
-        const cJSON *lines = cJSON_GetObjectItem (deal, "lines");
-        if (!stage || strcmp (stage, "won") != 0 || !cJSON_IsArray (lines) || cJSON_GetArraySize (lines) == 0)
-            continue;
-        const char *did = json_str (deal, "id");
-        cJSON *order = s_find (orders_by_ref, did);
-        if (!order) {
-            cJSON *d = s_diff (run, "won_deal_without_order", "deal", did, NULL, NULL, NULL, NULL);
-            char erp_customer[ID_LEN];
-            if (run->repair && store_link (run->db, "customer", SIDE_CRM, json_str (deal, "customer_id"), erp_customer)) {
-                cJSON *result = NULL;
-                bool ok = s_apply (run, SIDE_ERP, "order.create", did, flow_order_create (did, erp_customer, deal), &result);
-                if (ok && json_str (result, "id")) {
-                    s_link (run, "order", did, json_str (result, "id"));
-                    char now[40];
-                    clock_format (clock_now_ms (), now, sizeof now);
-                    ok = s_apply (run, SIDE_CRM, "deal.order_status", did,
-                                  flow_order_created_status (did, result, now, false), NULL);
-                }
-                cJSON_Delete (result);
-                s_mark (run, d, ok);
-            }
-            continue;
-        }
-        const char *oid = json_str (order, "id");
-        char linked[ID_LEN];
-        if (!store_link (run->db, "order", SIDE_CRM, did, linked) || strcmp (linked, oid) != 0) {
-            cJSON *d = s_diff (run, "unlinked", "order", did, oid, NULL, NULL, NULL);
-            if (run->repair) {
-                s_link (run, "order", did, oid);
-                s_mark (run, d, true);
-            }
-        }
-        //  The deal's order status is the order's (a confirmed order that
-        //  waits for stock is "backordered" on the deal), and an archived
-        //  deal's order must have ended (docs/api.md, "Deals").
-        const char *ostatus = flow_order_status (order);
-        const cJSON *have_status = cJSON_GetObjectItem (deal, "order_status");
-        bool order_ended = strcmp (ostatus, "cancelled") == 0
-                           || (strcmp (ostatus, "delivered") == 0 && json_str (deal, "payment_state")
-                               && strcmp (json_str (deal, "payment_state"), "paid") == 0);
-        if (cJSON_IsTrue (cJSON_GetObjectItem (deal, "archived")) && !order_ended) {
-            cJSON *want = cJSON_CreateString (ostatus);
-            //  Not repaired: someone decides whether the order or the deal is right.
-            s_diff (run, "archived_deal_with_live_order", "deal", did, oid, "archived", cJSON_GetObjectItem (deal, "archived"),
-                    want);
-            cJSON_Delete (want);
-        }
-        //  The deal names its order and that order's status: the first that
-        //  differs is reported, and one command sets both.
-        const cJSON *have = cJSON_GetObjectItem (deal, "order_id");
-        bool id_ok = cJSON_IsString (have) && strcmp (have->valuestring, oid) == 0;
-        bool status_ok = cJSON_IsString (have_status) && strcmp (have_status->valuestring, ostatus) == 0;
-        if (!id_ok || !status_ok) {
-            cJSON *want = cJSON_CreateString (id_ok ? ostatus : oid);
-            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, id_ok ? "order_status" : "order_id",
-                               id_ok ? have_status : have, want);
-            cJSON_Delete (want);
-            if (run->repair) {
-                cJSON *st = flow_deal_order_status (did, oid, json_str (order, "number"), ostatus, NULL);
-                s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
-            }
-        }
-        //  The deal shows the order's promised delivery date (deal.promise).
-        const cJSON *have_on = cJSON_GetObjectItem (deal, "promised_on");
-        const char *want_on = json_str (order, "promised_on");
-        bool on_ok = want_on ? cJSON_IsString (have_on) && strcmp (have_on->valuestring, want_on) == 0
-                             : !have_on || cJSON_IsNull (have_on);
-        if (!on_ok) {
-            cJSON *want = want_on ? cJSON_CreateString (want_on) : cJSON_CreateNull ();
-            cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "promised_on", have_on, want);
-            cJSON_Delete (want);
-            if (run->repair)
-                s_mark (run, d, s_apply (run, SIDE_CRM, "deal.promise", did, flow_deal_promise (did, order), NULL));
-        }
-    }
-    //  Orders whose external reference names no CRM deal.
-    for (int i = 0; i < orders_by_ref->n; i++) {
-        s_progress (run, ++*done, total);
-        const char *ref = orders_by_ref->by[i].key;
-        if (id_valid (ref) && !s_find (deals, ref))
-            s_diff (run, "order_without_deal", "order", ref, json_str (orders_by_ref->by[i].rec, "id"), NULL, NULL, NULL);
-    }
+    const char *eid = json_str (e, "id");
+    char linked[ID_LEN];
+    if ((store_link (run->db, "customer", SIDE_ERP, eid, linked) && stage_has (run->stage, STAGE_CRM_CUSTOMER, 0, linked))
+        || stage_has (run->stage, STAGE_CRM_CUSTOMER, 0, json_str (e, "crm_id"))
+        || stage_has (run->stage, STAGE_CRM_CUSTOMER, 1, eid))
+        return;
+    cJSON *d = s_diff (run, "missing_in_crm", "customer", NULL, eid, NULL, NULL, NULL);
+    if (run->repair)
+        s_mark (run, d, s_customer_create (run, SIDE_ERP, eid,
+                                           flow_customer_to_crm (eid, NULL, e, true, cJSON_GetObjectItem (e, "archived"))));
 }
 
+//  A CRM deal against the ERP order made for it.
 static void
-s_catalog (run_t *run, index_t *products, index_t *catalog, int64_t *done, int64_t total)
+s_deal (run_t *run, cJSON *deal)
 {
-    cJSON *p;
-    cJSON_ArrayForEach (p, products->all) {
-        s_progress (run, ++*done, total);
-        const char *sku = json_str (p, "sku");
-        if (!sku)
-            continue;
-        cJSON *item = s_find (catalog, sku);
-        const char *const *fields = flow_catalog_fields;
-        bool differs = !item;
-        const char *field = NULL;
-        for (int i = 0; item && fields[i] && !differs; i++)
-            if (!s_same (cJSON_GetObjectItem (p, fields[i]), cJSON_GetObjectItem (item, fields[i]))) {
-                differs = true;
-                field = fields[i];
+    const char *stage = json_str (deal, "stage");
+    const cJSON *lines = cJSON_GetObjectItem (deal, "lines");
+    if (!stage || strcmp (stage, "won") != 0 || !cJSON_IsArray (lines) || cJSON_GetArraySize (lines) == 0)
+        return;
+    const char *did = json_str (deal, "id");
+    cJSON *order = stage_find (run->stage, STAGE_ORDER, 0, did);
+    if (!order) {
+        cJSON *d = s_diff (run, "won_deal_without_order", "deal", did, NULL, NULL, NULL, NULL);
+        char erp_customer[ID_LEN];
+        if (run->repair && store_link (run->db, "customer", SIDE_CRM, json_str (deal, "customer_id"), erp_customer)) {
+            cJSON *result = NULL;
+            bool ok = s_apply (run, SIDE_ERP, "order.create", did, flow_order_create (did, erp_customer, deal), &result);
+            if (ok && json_str (result, "id")) {
+                s_link (run, "order", did, json_str (result, "id"));
+                char now[40];
+                clock_format (clock_now_ms (), now, sizeof now);
+                ok = s_apply (run, SIDE_CRM, "deal.order_status", did,
+                              flow_order_created_status (did, result, now, false), NULL);
             }
-        if (!differs)
-            continue;
+            cJSON_Delete (result);
+            s_mark (run, d, ok);
+        }
+        return;
+    }
+    const char *oid = json_str (order, "id");
+    char linked[ID_LEN];
+    if (!store_link (run->db, "order", SIDE_CRM, did, linked) || strcmp (linked, oid) != 0) {
+        cJSON *d = s_diff (run, "unlinked", "order", did, oid, NULL, NULL, NULL);
+        if (run->repair) {
+            s_link (run, "order", did, oid);
+            s_mark (run, d, true);
+        }
+    }
+    //  The deal's order status is the order's (a confirmed order that
+    //  waits for stock is "backordered" on the deal), and an archived
+    //  deal's order must have ended (docs/api.md, "Deals").
+    const char *ostatus = flow_order_status (order);
+    const cJSON *have_status = cJSON_GetObjectItem (deal, "order_status");
+    bool order_ended = strcmp (ostatus, "cancelled") == 0
+                       || (strcmp (ostatus, "delivered") == 0 && json_str (deal, "payment_state")
+                           && strcmp (json_str (deal, "payment_state"), "paid") == 0);
+    if (cJSON_IsTrue (cJSON_GetObjectItem (deal, "archived")) && !order_ended) {
+        cJSON *want = cJSON_CreateString (ostatus);
+        //  Not repaired: someone decides whether the order or the deal is right.
+        s_diff (run, "archived_deal_with_live_order", "deal", did, oid, "archived", cJSON_GetObjectItem (deal, "archived"),
+                want);
+        cJSON_Delete (want);
+    }
+    //  The deal names its order and that order's status: the first that
+    //  differs is reported, and one command sets both.
+    const cJSON *have = cJSON_GetObjectItem (deal, "order_id");
+    bool id_ok = cJSON_IsString (have) && strcmp (have->valuestring, oid) == 0;
+    bool status_ok = cJSON_IsString (have_status) && strcmp (have_status->valuestring, ostatus) == 0;
+    if (!id_ok || !status_ok) {
+        cJSON *want = cJSON_CreateString (id_ok ? ostatus : oid);
+        cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, id_ok ? "order_status" : "order_id",
+                           id_ok ? have_status : have, want);
+        cJSON_Delete (want);
+        if (run->repair) {
+            cJSON *st = flow_deal_order_status (did, oid, json_str (order, "number"), ostatus, NULL);
+            s_mark (run, d, s_apply (run, SIDE_CRM, "deal.order_status", did, st, NULL));
+        }
+    }
+    //  The deal shows the order's promised delivery date (deal.promise).
+    const cJSON *have_on = cJSON_GetObjectItem (deal, "promised_on");
+    const char *want_on = json_str (order, "promised_on");
+    bool on_ok = want_on ? cJSON_IsString (have_on) && strcmp (have_on->valuestring, want_on) == 0
+                         : !have_on || cJSON_IsNull (have_on);
+    if (!on_ok) {
+        cJSON *want = want_on ? cJSON_CreateString (want_on) : cJSON_CreateNull ();
+        cJSON *d = s_diff (run, "field_mismatch", "deal", did, oid, "promised_on", have_on, want);
+        cJSON_Delete (want);
+        if (run->repair)
+            s_mark (run, d, s_apply (run, SIDE_CRM, "deal.promise", did, flow_deal_promise (did, order), NULL));
+    }
+    cJSON_Delete (order);
+}
+
+//  An ERP order: does its external reference name a CRM deal?
+static void
+s_order (run_t *run, cJSON *order)
+{
+    const char *ref = json_str (order, "external_ref");
+    if (id_valid (ref) && !stage_has (run->stage, STAGE_DEAL, 0, ref))
+        s_diff (run, "order_without_deal", "order", ref, json_str (order, "id"), NULL, NULL, NULL);
+}
+
+//  An ERP product against CRM's catalog item of the same SKU.
+static void
+s_product (run_t *run, cJSON *p)
+{
+    const char *sku = json_str (p, "sku");
+    if (!sku)
+        return;
+    cJSON *item = stage_find (run->stage, STAGE_CATALOG_ITEM, 0, sku);
+    const char *const *fields = flow_catalog_fields;
+    bool differs = !item;
+    const char *field = NULL;
+    for (int i = 0; item && fields[i] && !differs; i++)
+        if (!s_same (cJSON_GetObjectItem (p, fields[i]), cJSON_GetObjectItem (item, fields[i]))) {
+            differs = true;
+            field = fields[i];
+        }
+    if (differs) {
         cJSON *d = s_diff (run, item ? "catalog_mismatch" : "missing_in_crm", "product", item ? json_str (item, "id") : NULL,
                            json_str (p, "id"), field, field ? cJSON_GetObjectItem (item, field) : NULL,
                            field ? cJSON_GetObjectItem (p, field) : NULL);
-        if (run->repair) {
+        if (run->repair)
             s_mark (run, d, s_apply (run, SIDE_CRM, "catalog.upsert", sku, flow_catalog_item (p, json_str (p, "id")), NULL));
-        }
     }
+    cJSON_Delete (item);
+}
+
+//  Check every record of a staged table (in snapshot order, or ordered by
+//  key `key` over those that have it), one parsed record at a time, each
+//  counted done. A failure to read the table fails the run.
+static void
+s_each (run_t *run, stage_table_t table, int key, void (*check) (run_t *, cJSON *), int64_t *done, int64_t total)
+{
+    stage_walk_t walk;
+    bool started = stage_walk (run->stage, table, key, &walk);
+    cJSON *rec;
+    while (started && (rec = stage_next (&walk))) {
+        s_progress (run, ++*done, total);
+        check (run, rec);
+        cJSON_Delete (rec);
+    }
+    if (!stage_walk_end (&walk) && !*run->error)
+        snprintf (run->error, sizeof run->error, "cannot read the staged snapshots");
 }
 
 static void
@@ -528,43 +494,46 @@ s_run (reconciler_t *self, int64_t id, bool repair)
     run.db = db_pool_get (self->bridge->pool);
     if (!run.db)
         return;
-    index_t crm_customers = { 0 }, erp_customers = { 0 }, erp_by_crm = { 0 }, deals = { 0 }, orders = { 0 },
-            products = { 0 }, catalog = { 0 };
-    crm_customers.all = s_snapshot (&run, SIDE_CRM, "customer");
-    erp_customers.all = crm_customers.all ? s_snapshot (&run, SIDE_ERP, "customer") : NULL;
-    deals.all = erp_customers.all ? s_snapshot (&run, SIDE_CRM, "deal") : NULL;
-    orders.all = deals.all ? s_snapshot (&run, SIDE_ERP, "order") : NULL;
-    products.all = orders.all ? s_snapshot (&run, SIDE_ERP, "product") : NULL;
-    catalog.all = products.all ? s_snapshot (&run, SIDE_CRM, "catalog_item") : NULL;
-    if (catalog.all) {
-        s_index (&crm_customers, "id");
-        s_index (&erp_customers, "id");
-        erp_by_crm.all = erp_customers.all;
-        s_index (&erp_by_crm, "crm_id");
-        s_index (&deals, "id");
-        s_index (&orders, "external_ref");
-        s_index (&products, "sku");
-        s_index (&catalog, "sku");
-        int64_t total = crm_customers.n + erp_customers.n + deals.n + orders.n + products.n, done = 0;
+    //  The snapshots are staged next to bridge.db (or, for a database
+    //  without a file, in a private temporary file).
+    char dir[4096] = "";
+    const char *file = sqlite3_db_filename (db_handle (run.db), "main");
+    if (file && *file) {
+        snprintf (dir, sizeof dir, "%s", file);
+        char *slash = strrchr (dir, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf (dir, sizeof dir, ".");
+    }
+    run.stage = stage_new (dir, run.error, sizeof run.error);
+    bool ok = run.stage && s_snapshot (&run, SIDE_CRM, "customer", STAGE_CRM_CUSTOMER)
+              && s_snapshot (&run, SIDE_ERP, "customer", STAGE_ERP_CUSTOMER) && s_snapshot (&run, SIDE_CRM, "deal", STAGE_DEAL)
+              && s_snapshot (&run, SIDE_ERP, "order", STAGE_ORDER) && s_snapshot (&run, SIDE_ERP, "product", STAGE_PRODUCT)
+              && s_snapshot (&run, SIDE_CRM, "catalog_item", STAGE_CATALOG_ITEM);
+    if (ok && !stage_index (run.stage)) {
+        snprintf (run.error, sizeof run.error, "cannot index the staged snapshots");
+        ok = false;
+    }
+    if (ok) {
+        int64_t total = 0, done = 0;
+        for (int t = STAGE_CRM_CUSTOMER; t <= STAGE_PRODUCT; t++)
+            total += stage_count (run.stage, t, 0);
         s_progress (&run, 0, total);
-        s_customers (&run, &crm_customers, &erp_customers, &erp_by_crm, &done, total);
-        s_orders (&run, &deals, &orders, &done, total);
-        s_catalog (&run, &products, &catalog, &done, total);
+        s_each (&run, STAGE_CRM_CUSTOMER, -1, s_customer, &done, total);
+        s_each (&run, STAGE_ERP_CUSTOMER, -1, s_erp_customer, &done, total);
+        s_each (&run, STAGE_DEAL, -1, s_deal, &done, total);
+        s_each (&run, STAGE_ORDER, 0, s_order, &done, total);   //  by external reference
+        s_each (&run, STAGE_PRODUCT, -1, s_product, &done, total);
         s_progress (&run, total, total);
     }
+    stage_destroy (&run.stage);
     db_reset_all (run.db);
-    s_save (&run, catalog.all ? "done" : "failed");
+    s_save (&run, *run.error ? "failed" : "done");
     metric_set (self->m_drift, run.drift);
     metric_add (self->m_runs, 1);
     log_info ("reconcile", "run finished", "id=%lld repair=%s drift=%lld repaired=%lld error=\"%s\"", (long long) id,
               repair ? "yes" : "no", (long long) run.drift, (long long) run.repaired, run.error);
-    free (erp_by_crm.by);
-    s_index_free (&crm_customers);
-    s_index_free (&erp_customers);
-    s_index_free (&deals);
-    s_index_free (&orders);
-    s_index_free (&products);
-    s_index_free (&catalog);
     cJSON_Delete (run.differences);
 }
 

@@ -93,25 +93,15 @@ store_put_link (db_t *db, const char *kind, const char *crm_id, const char *erp_
         return ERR_OK;
     //  A record is linked once; a different pairing replaces the old one
     //  (the services' own id fields are the truth a repair goes by).
-    sqlite3_stmt *del = db_stmt (db, "DELETE FROM links WHERE kind = ?1 AND (crm_id = ?2 OR erp_id = ?3)"
-                                     " AND NOT (crm_id = ?2 AND erp_id = ?3)");
-    sqlite3_stmt *st = db_stmt (db, "INSERT OR IGNORE INTO links (kind, crm_id, erp_id, created_at)"
-                                    " VALUES (?1, ?2, ?3, ?4)");
-    if (!del || !st)
-        return err_set (err, ERR_DB, NULL, "cannot prepare the link update");
     char now[40];
     clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_bind_text (del, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text (del, 2, crm_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (del, 3, erp_id, -1, SQLITE_STATIC);
-    err_t rc = db_step_done (db, del, err);
+    const char *values[] = { kind, crm_id, erp_id, now };
+    err_t rc = db_write_texts (db, "DELETE FROM links WHERE kind = ?1 AND (crm_id = ?2 OR erp_id = ?3)"
+                                   " AND NOT (crm_id = ?2 AND erp_id = ?3)", values, 3, err);
     if (rc != ERR_OK)
         return rc;
-    sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, crm_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, erp_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 4, now, -1, SQLITE_TRANSIENT);
-    return db_step_done (db, st, err);
+    return db_write_texts (db, "INSERT OR IGNORE INTO links (kind, crm_id, erp_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                           values, 4, err);
 }
 
 bool

@@ -1,9 +1,12 @@
 //  worker: one thread per source. It reads the source's events in seq
 //  order (live from the SUB socket, or by replay after a start, a gap or a
-//  heartbeat ahead of it), applies each event's commands to the targets in
-//  batches, and commits links, dead letters, parked events and the cursor
-//  to bridge.db only after the targets acknowledged.
+//  heartbeat ahead of it), plans each event's commands and hands them to
+//  its pipeline (pipeline.h), which keeps up to --pipeline chunks of them
+//  in flight to the targets; it commits links, dead letters, parked events
+//  and the cursor to bridge.db chunk by chunk, in order, only after the
+//  targets acknowledged.
 #include "worker.h"
+#include "pipeline.h"
 #include "reconcile.h"
 #include "metrics.h"
 #include "flows.h"
@@ -20,6 +23,11 @@
 #include <time.h>
 #include <zmq.h>
 
+//  Replay pages are at most what one request may ask for.
+#define WORKER_REPLAY_MAX 10000
+//  Counters by event type remembered by a worker.
+#define WORKER_METRIC_CACHE 64
+
 struct _worker_t {
     bridge_t *bridge;
     side_t source;
@@ -27,9 +35,14 @@ struct _worker_t {
     pthread_t thread;
     bool running;
     void *sub;
-    peer_t *peers[SIDE__COUNT];
+    peer_t *peers[SIDE__COUNT];   //  the pipeline's: commands only
+    peer_t *src;                  //  replay and ping to the source
+    pipeline_t *pipe;
     db_t *db;
-    int64_t cursor;            //  last seq handled (applied, parked or dead-lettered)
+    int64_t cursor;            //  last seq handled (applied, parked or dead-lettered) and committed
+    int64_t read_seq;          //  last seq read (in the queue, the pipeline or committed)
+    event_t *queue;            //  events read, not yet planned: a ring
+    int qhead, qn, qcap;
     int64_t backoff_ms;
     atomic_bool retry_requested;
     int64_t next_release_ms;   //  when to look at parked events again
@@ -37,6 +50,12 @@ struct _worker_t {
     int64_t first_kept_seq;    //  from snapshot_required
     int64_t snapshot_run;      //  the reconciliation that covers the pruned events
     metric_t *m_dup, *m_retries[SIDE__COUNT];
+    struct {
+        const char *name;          //  a literal
+        char type[48];
+        metric_t *metric;
+    } mcache[WORKER_METRIC_CACHE];
+    int nmcache;
 };
 
 const char *
@@ -46,15 +65,11 @@ worker_state_name (int state)
     return state >= 0 && state <= WS_SNAPSHOT_REQUIRED ? names[state] : "unknown";
 }
 
+
 static void
 s_error (worker_t *self, const char *fmt, const char *a, const char *b)
 {
-    pthread_mutex_lock (&self->st->lock);
-    if (fmt)
-        snprintf (self->st->last_error, sizeof self->st->last_error, fmt, a ? a : "", b ? b : "");
-    else
-        self->st->last_error[0] = '\0';
-    pthread_mutex_unlock (&self->st->lock);
+    stats_error (self->st, fmt, a, b);
 }
 
 static void
@@ -78,210 +93,25 @@ s_backoff (worker_t *self)
     s_sleep_ms (self, self->backoff_ms);
 }
 
+//  The counter name{source, type}. Looked up once per type: the registry
+//  is a list searched by name.
 static metric_t *
 s_metric (const char *name, worker_t *self, const char *type, const char *help)
 {
+    for (int i = 0; i < self->nmcache; i++)
+        if (strcmp (self->mcache[i].type, type) == 0 && strcmp (self->mcache[i].name, name) == 0)
+            return self->mcache[i].metric;
     char labels[200];
     snprintf (labels, sizeof labels, "source=\"%s\",type=\"%s\"", side_name (self->source), type);
-    return metrics_get (name, labels, "counter", help);
-}
-
-//  --- applying commands ---
-
-typedef enum { OUT_OK, OUT_DEAD, OUT_RETRY, OUT_PARK, OUT_SKIP } outcome_kind_t;
-
-typedef struct {
-    event_t ev;
-    outcome_kind_t outcome;
-    char wait[100];             //  OUT_PARK: what it waits for
-    char code[40];              //  OUT_DEAD / OUT_RETRY
-    char reason[400];
-    char command_type[32];
-    cJSON *links;               //  links to record
-} item_t;
-
-typedef struct {
-    int item;                   //  index into the items
-    command_t cmd;
-} pending_t;
-
-static void
-s_fail (item_t *it, outcome_kind_t kind, const char *code, const char *reason, const char *type)
-{
-    if (it->outcome == OUT_DEAD || (it->outcome == OUT_RETRY && kind != OUT_DEAD))
-        return;
-    it->outcome = kind;
-    snprintf (it->code, sizeof it->code, "%s", code ? code : "internal");
-    snprintf (it->reason, sizeof it->reason, "%s", reason ? reason : "");
-    snprintf (it->command_type, sizeof it->command_type, "%s", type ? type : "");
-}
-
-//  A command was refused for good: send what flow_refused says the other
-//  side should learn (best effort: the dead letter is the record).
-static void
-s_tell_refused (worker_t *self, const item_t *it, const command_t *cmd, const char *message)
-{
-    commands_t notice = { 0 };
-    flow_refused (&it->ev, cmd, message, &notice);
-    for (int i = 0; i < notice.count; i++) {
-        assert (notice.items[i].target < SIDE__COUNT && notice.items[i].data);
-        cJSON *req = cJSON_CreateObject ();
-        cJSON_AddStringToObject (req, "op", "apply_batch");
-        cJSON *c = cJSON_CreateObject ();
-        cJSON_AddStringToObject (c, "cmd_id", notice.items[i].cmd_id);
-        cJSON_AddStringToObject (c, "type", notice.items[i].type);
-        cJSON_AddItemToObject (c, "data", cJSON_Duplicate (notice.items[i].data, true));
-        cJSON_AddItemToArray (cJSON_AddArrayToObject (req, "commands"), c);
-        bus_msg_t reply;
-        if (peer_request (self->peers[notice.items[i].target], req, &reply))
-            bus_msg_free (&reply);
-        cJSON_Delete (req);
+    metric_t *m = metrics_get (name, labels, "counter", help);
+    if (self->nmcache < WORKER_METRIC_CACHE && strlen (type) < sizeof self->mcache[0].type) {
+        self->mcache[self->nmcache].name = name;
+        snprintf (self->mcache[self->nmcache].type, sizeof self->mcache[0].type, "%s", type);
+        self->mcache[self->nmcache++].metric = m;
     }
-    commands_clear (&notice);
+    return m;
 }
 
-//  Send the pending commands for one target in apply_batch messages and
-//  hand each reply to its item. Follow-ups go to next.
-static void
-s_send (worker_t *self, side_t target, pending_t *pend, int npend, item_t *items, pending_t **next, int *nnext,
-        int *capnext)
-{
-    int batch = self->bridge->batch_max;
-    assert (batch >= 1);   //  the flag is checked at start (1 to 10000)
-    for (int from = 0; from < npend; from += batch) {
-        int to = from + batch < npend ? from + batch : npend;
-        cJSON *req = cJSON_CreateObject ();
-        cJSON_AddStringToObject (req, "op", "apply_batch");
-        cJSON *cmds = cJSON_AddArrayToObject (req, "commands");
-        int sent = 0;
-        for (int i = from; i < to; i++) {
-            if (pend[i].cmd.target != target)
-                continue;
-            cJSON *c = cJSON_CreateObject ();
-            cJSON_AddStringToObject (c, "cmd_id", pend[i].cmd.cmd_id);
-            cJSON_AddStringToObject (c, "type", pend[i].cmd.type);
-            cJSON_AddItemToObject (c, "data", cJSON_Duplicate (pend[i].cmd.data, true));
-            cJSON_AddItemToArray (cmds, c);
-            sent++;
-        }
-        if (!sent) {
-            cJSON_Delete (req);
-            continue;
-        }
-        bus_msg_t reply;
-        bool ok = peer_request (self->peers[target], req, &reply);
-        cJSON_Delete (req);
-        cJSON *answer = ok && reply.count >= 1 ? json_parse (reply.frames[0], reply.sizes[0]) : NULL;
-        bus_msg_free (&reply);
-        const cJSON *replies = cJSON_GetObjectItem (answer, "replies");
-        if (!cJSON_IsArray (replies) || cJSON_GetArraySize (replies) != sent) {
-            atomic_store (&self->st->target_ok[target], false);
-            char why[200];
-            snprintf (why, sizeof why, "%s did not answer within %d ms", side_name (target), self->bridge->timeout_ms);
-            if (answer && json_str (answer, "message"))
-                snprintf (why, sizeof why, "%s: %s", side_name (target), json_str (answer, "message"));
-            for (int i = from; i < to; i++)
-                if (pend[i].cmd.target == target)
-                    s_fail (&items[pend[i].item], OUT_RETRY, "unavailable", why, pend[i].cmd.type);
-            s_error (self, "%s%s", why, "");
-            metric_add (self->m_retries[target], 1);
-            atomic_fetch_add (&self->st->retries, 1);
-            cJSON_Delete (answer);
-            continue;
-        }
-        atomic_store (&self->st->target_ok[target], true);
-        int k = 0;
-        for (int i = from; i < to; i++) {
-            if (pend[i].cmd.target != target)
-                continue;
-            const cJSON *r = cJSON_GetArrayItem (replies, k++);
-            item_t *it = &items[pend[i].item];
-            const char *status = json_str (r, "status");
-            if (status && strcmp (status, "ok") == 0) {
-                commands_t follow = { 0 };
-                flow_after (&it->ev, &pend[i].cmd, cJSON_GetObjectItem (r, "result"), &follow, it->links);
-                for (int f = 0; f < follow.count; f++) {
-                    if (*nnext == *capnext) {
-                        int cap = *capnext ? *capnext * 2 : 64;
-                        pending_t *grown = realloc (*next, (size_t) cap * sizeof *grown);
-                        if (!grown) {
-                            cJSON_Delete (follow.items[f].data);
-                            s_fail (it, OUT_RETRY, "internal", "out of memory", follow.items[f].type);
-                            continue;
-                        }
-                        *next = grown;
-                        *capnext = cap;
-                    }
-                    (*next)[(*nnext)++] = (pending_t) { pend[i].item, follow.items[f] };
-                }
-            }
-            else {
-                bool retry = cJSON_IsTrue (cJSON_GetObjectItem (r, "retry"));
-                s_fail (it, retry ? OUT_RETRY : OUT_DEAD, json_str (r, "code"), json_str (r, "message"),
-                        pend[i].cmd.type);
-                if (!retry)
-                    s_tell_refused (self, it, &pend[i].cmd, json_str (r, "message"));
-                if (retry) {
-                    metric_add (self->m_retries[target], 1);
-                    atomic_fetch_add (&self->st->retries, 1);
-                }
-            }
-        }
-        assert (k == sent);   //  each reply went to one command of this target
-        cJSON_Delete (answer);
-    }
-}
-
-//  Run the commands of items[0..n) whose outcome is OUT_OK, in rounds
-//  (a command's follow-ups form the next round). Takes the commands'
-//  data out of plans.
-static void
-s_run (worker_t *self, item_t *items, int n, commands_t *plans)
-{
-    pending_t *pend = NULL, *next = NULL;
-    int npend = 0, cap = 0, nnext = 0, capnext = 0;
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < plans[i].count; c++) {
-            if (npend == cap) {
-                cap = cap ? cap * 2 : 64;
-                pending_t *grown = realloc (pend, (size_t) cap * sizeof *grown);
-                if (!grown) {
-                    s_fail (&items[i], OUT_RETRY, "internal", "out of memory", plans[i].items[c].type);
-                    continue;
-                }
-                pend = grown;
-            }
-            assert (plans[i].items[c].data);
-            pend[npend++] = (pending_t) { i, plans[i].items[c] };
-            plans[i].items[c].data = NULL;   //  pend owns it now
-        }
-    for (int round = 0; npend > 0 && round < 4; round++) {
-        //  ERP first: the CRM follow-ups of one event never precede it.
-        s_send (self, SIDE_ERP, pend, npend, items, &next, &nnext, &capnext);
-        s_send (self, SIDE_CRM, pend, npend, items, &next, &nnext, &capnext);
-        for (int i = 0; i < npend; i++)
-            cJSON_Delete (pend[i].cmd.data);
-        free (pend);
-        pend = next;
-        npend = nnext;
-        cap = capnext;
-        next = NULL;
-        nnext = capnext = 0;
-        //  Follow-ups of an item that failed are not sent.
-        int keep = 0;
-        for (int i = 0; i < npend; i++) {
-            if (items[pend[i].item].outcome == OUT_OK)
-                pend[keep++] = pend[i];
-            else
-                cJSON_Delete (pend[i].cmd.data);
-        }
-        npend = keep;
-    }
-    for (int i = 0; i < npend; i++)
-        cJSON_Delete (pend[i].cmd.data);
-    free (pend);
-    free (next);
-}
 
 //  --- committing ---
 
@@ -356,115 +186,164 @@ s_count (worker_t *self, const item_t *it)
     }
 }
 
-//  --- a batch of consecutive events ---
+//  --- the events read and not yet planned ---
 
-static bool
-s_key_in (item_t *items, int n, const char *key)
+static event_t *
+s_queue_front (worker_t *self)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp (items[i].ev.key, key) == 0)
-            return true;
-    return false;
-}
-
-//  Handle items[0..n) (consecutive seqs after the cursor). Returns how
-//  many were handled and committed; the rest must be read again.
-static int
-s_batch (worker_t *self, item_t *items, int n)
-{
-    commands_t *plans = calloc ((size_t) n, sizeof *plans);
-    if (!plans)
-        return 0;
-    int cut = n;
-    for (int i = 0; i < n && i < cut; i++) {
-        item_t *it = &items[i];
-        it->outcome = OUT_OK;
-        cJSON_Delete (it->links);
-        it->links = cJSON_CreateArray ();
-        //  One event per record in a batch, so a failure can park the
-        //  ones behind it.
-        if (s_key_in (items, i, it->ev.key)) {
-            cut = i;
-            break;
-        }
-        if (store_key_blocked (self->db, self->source, it->ev.key)) {
-            it->outcome = OUT_PARK;
-            snprintf (it->wait, sizeof it->wait, "behind");
-            continue;
-        }
-        err_info_t err;
-        err_clear (&err);
-        plan_t plan = flow_plan (self->db, &it->ev, &plans[i], it->wait, &err);
-        if (plan == PLAN_REJECT)
-            s_fail (it, OUT_DEAD, err_code_name (err.code), err.message, "");
-        else if (plan == PLAN_WAIT) {
-            //  What it waits for may be made by an event of this batch.
-            assert (strncmp (it->wait, "link:", 5) == 0);
-            const char *record = it->wait + strlen ("link:");
-            if (s_key_in (items, i, record)) {
-                cut = i;
-                break;
-            }
-            it->outcome = OUT_PARK;
-        }
-    }
-    db_reset_all (self->db);
-    s_run (self, items, cut, plans);
-    int done = 0;
-    while (done < cut && items[done].outcome != OUT_RETRY)
-        done++;
-    if (done < cut) {
-        s_error (self, "%s (%s)", items[done].reason, items[done].code);
-        log_warn ("bridge", "will retry", "source=%s seq=%lld code=%s reason=\"%s\"", side_name (self->source),
-                  (long long) items[done].ev.seq, items[done].code, items[done].reason);
-    }
-    if (done > 0) {
-        err_info_t err;
-        err_clear (&err);
-        err_t rc = db_begin (self->db, &err);
-        for (int i = 0; i < done && rc == ERR_OK; i++) {
-            item_t *it = &items[i];
-            flow_links (&it->ev, it->links);
-            rc = s_write_links (self->db, it->links, &err);
-            if (rc == ERR_OK && it->outcome == OUT_DEAD)
-                rc = s_insert_dead (self, it, &err);
-            if (rc == ERR_OK && it->outcome == OUT_PARK)
-                rc = s_insert_parked (self, it, &err);
-        }
-        if (rc == ERR_OK)
-            rc = store_set_cursor (self->db, self->source, items[done - 1].ev.seq, &err);
-        if (rc == ERR_OK)
-            rc = db_commit (self->db, &err);
-        if (rc != ERR_OK) {
-            db_rollback (self->db);
-            log_error ("bridge", "cannot commit to bridge.db", "reason=\"%s\"", err.message);
-            s_error (self, "bridge.db: %s%s", err.message, "");
-            done = 0;
-        }
-        else {
-            self->cursor = items[done - 1].ev.seq;
-            atomic_store (&self->st->last_applied_seq, self->cursor);
-            for (int i = 0; i < done; i++) {
-                s_count (self, &items[i]);
-                if (items[i].outcome == OUT_PARK)
-                    atomic_fetch_add (&self->st->parked, 1);
-            }
-        }
-    }
-    for (int i = 0; i < n; i++)
-        commands_clear (&plans[i]);
-    free (plans);
-    return done;
+    return self->qn ? &self->queue[self->qhead] : NULL;
 }
 
 static void
-s_items_free (item_t *items, int n)
+s_queue_pop (worker_t *self)
 {
-    for (int i = 0; i < n; i++) {
-        event_free (&items[i].ev);
-        cJSON_Delete (items[i].links);
-        items[i].links = NULL;
+    self->qhead = (self->qhead + 1) % self->qcap;
+    self->qn--;
+}
+
+//  Append ev (moved in); the queue has room (s_queue_room).
+static void
+s_queue_push (worker_t *self, event_t *ev)
+{
+    assert (self->qn < self->qcap);
+    self->queue[(self->qhead + self->qn) % self->qcap] = *ev;
+    self->qn++;
+    self->read_seq = ev->seq;
+    memset (ev, 0, sizeof *ev);
+    atomic_fetch_add (&self->st->received, 1);
+    atomic_store (&self->st->last_seen_seq, self->read_seq);
+}
+
+static int
+s_queue_room (worker_t *self)
+{
+    return self->qcap - self->qn;
+}
+
+//  Forget everything read after the cursor: it is read again.
+static void
+s_forget (worker_t *self)
+{
+    pipeline_abort (self->pipe);
+    while (self->qn) {
+        event_free (s_queue_front (self));
+        s_queue_pop (self);
     }
+    self->read_seq = self->cursor;
+}
+
+//  --- chunks: planned from the queue, committed from the pipeline ---
+
+//  Plan the queue's first events into one chunk and send it. A record
+//  whose earlier event is still uncommitted in the pipeline, or a won deal
+//  waiting for the link of such a record, waits in the queue: it is
+//  planned against what bridge.db says once that one is committed.
+static void
+s_form (worker_t *self)
+{
+    int most = self->bridge->batch_max;
+    event_t *ev;
+    while (pipeline_forming (self->pipe) < most && (ev = s_queue_front (self)) && !pipeline_holds (self->pipe, ev->key)) {
+        item_t it = { 0 };
+        commands_t plan = { 0 };
+        it.ev = *ev;
+        it.outcome = OUT_OK;
+        it.links = cJSON_CreateArray ();
+        if (store_key_blocked (self->db, self->source, ev->key)) {
+            //  Behind a dead letter or a parked event of the same record.
+            it.outcome = OUT_PARK;
+            snprintf (it.wait, sizeof it.wait, "behind");
+        }
+        else {
+            err_info_t err;
+            err_clear (&err);
+            plan_t p = flow_plan (self->db, ev, &plan, it.wait, &err);
+            if (p == PLAN_REJECT)
+                pipeline_item_fail (&it, OUT_DEAD, err_code_name (err.code), err.message, "");
+            else if (p == PLAN_WAIT) {
+                //  What it waits for may be made by an event in flight.
+                assert (strncmp (it.wait, "link:", 5) == 0);
+                if (pipeline_holds (self->pipe, it.wait + strlen ("link:"))) {
+                    commands_clear (&plan);
+                    cJSON_Delete (it.links);
+                    break;
+                }
+                it.outcome = OUT_PARK;
+            }
+        }
+        if (!pipeline_add (self->pipe, &it, &plan)) {
+            commands_clear (&plan);
+            cJSON_Delete (it.links);
+            break;   //  no memory now: the event stays first in the queue
+        }
+        s_queue_pop (self);
+    }
+    db_reset_all (self->db);
+    if (pipeline_forming (self->pipe))
+        pipeline_send (self->pipe);
+}
+
+//  Commit items[0..done) (consecutive seqs after the cursor) in one
+//  bridge.db transaction: links, dead letters, parked events, the cursor.
+static bool
+s_commit (worker_t *self, item_t *items, int done)
+{
+    err_info_t err;
+    err_clear (&err);
+    err_t rc = db_begin (self->db, &err);
+    for (int i = 0; i < done && rc == ERR_OK; i++) {
+        item_t *it = &items[i];
+        flow_links (&it->ev, it->links);
+        rc = s_write_links (self->db, it->links, &err);
+        if (rc == ERR_OK && it->outcome == OUT_DEAD)
+            rc = s_insert_dead (self, it, &err);
+        if (rc == ERR_OK && it->outcome == OUT_PARK)
+            rc = s_insert_parked (self, it, &err);
+    }
+    if (rc == ERR_OK)
+        rc = store_set_cursor (self->db, self->source, items[done - 1].ev.seq, &err);
+    if (rc == ERR_OK)
+        rc = db_commit (self->db, &err);
+    if (rc != ERR_OK) {
+        db_rollback (self->db);
+        log_error ("bridge", "cannot commit to bridge.db", "reason=\"%s\"", err.message);
+        s_error (self, "bridge.db: %s%s", err.message, "");
+        return false;
+    }
+    self->cursor = items[done - 1].ev.seq;
+    atomic_store (&self->st->last_applied_seq, self->cursor);
+    for (int i = 0; i < done; i++) {
+        s_count (self, &items[i]);
+        if (items[i].outcome == OUT_PARK)
+            atomic_fetch_add (&self->st->parked, 1);
+    }
+    return true;
+}
+
+//  Commit the chunks whose rounds are done, oldest first. False when one
+//  has an event to retry: what comes before it is committed, the rest of
+//  the pipeline and the queue are dropped to be read again.
+static bool
+s_commit_ready (worker_t *self)
+{
+    int n;
+    item_t *items;
+    while ((items = pipeline_head (self->pipe, &n))) {
+        int done = 0;
+        while (done < n && items[done].outcome != OUT_RETRY)
+            done++;
+        if (done < n) {
+            s_error (self, "%s (%s)", items[done].reason, items[done].code);
+            log_warn ("bridge", "will retry", "source=%s seq=%lld code=%s reason=\"%s\"", side_name (self->source),
+                      (long long) items[done].ev.seq, items[done].code, items[done].reason);
+        }
+        if ((done > 0 && !s_commit (self, items, done)) || done < n) {
+            s_forget (self);
+            return false;
+        }
+        pipeline_pop (self->pipe);
+    }
+    return true;
 }
 
 //  --- dead letters retried and parked events released ---
@@ -482,11 +361,11 @@ s_again (worker_t *self, item_t *it)
     plan_t p = flow_plan (self->db, &it->ev, &plan, it->wait, &err);
     db_reset_all (self->db);
     if (p == PLAN_REJECT)
-        s_fail (it, OUT_DEAD, err_code_name (err.code), err.message, "");
+        pipeline_item_fail (it, OUT_DEAD, err_code_name (err.code), err.message, "");
     else if (p == PLAN_WAIT)
         it->outcome = OUT_PARK;
     else
-        s_run (self, it, 1, &plan);
+        pipeline_run (self->pipe, it, 1, &plan);
     commands_clear (&plan);
     return it->outcome;
 }
@@ -512,11 +391,11 @@ s_retry_dead_letter (worker_t *self)
     sqlite3_reset (st);
     outcome_kind_t out = OUT_DEAD;
     if (!parsed)
-        s_fail (&it, OUT_DEAD, "bad_event", "the stored event cannot be read", "");
+        pipeline_item_fail (&it, OUT_DEAD, "bad_event", "the stored event cannot be read", "");
     else
         out = s_again (self, &it);
     if (out == OUT_PARK)
-        s_fail (&it, OUT_DEAD, "waiting", "still waits for a link", "");
+        pipeline_item_fail (&it, OUT_DEAD, "waiting", "still waits for a link", "");
     err_info_t err;
     err_clear (&err);
     char now[40];
@@ -644,10 +523,8 @@ s_release_parked (worker_t *self)
 
 //  --- reading events ---
 
-//  Replay from the cursor until the source has nothing newer. Returns
-//  false when it must be tried again later.
-static bool
-s_replay (worker_t *self, const char *reason)
+static void
+s_replay_start (worker_t *self, const char *reason)
 {
     atomic_store (&self->st->state, WS_REPLAYING);
     atomic_fetch_add (&self->st->replays, 1);
@@ -655,79 +532,125 @@ s_replay (worker_t *self, const char *reason)
     snprintf (labels, sizeof labels, "source=\"%s\",reason=\"%s\"", side_name (self->source), reason);
     metric_add (metrics_get ("bridge_replays_total", labels, "counter", "replays asked of a source"), 1);
     log_info ("bridge", "replay", "source=%s from_seq=%lld reason=%s", side_name (self->source),
-              (long long) self->cursor + 1, reason);
-    while (!atomic_load (&self->bridge->stopping)) {
-        cJSON *req = cJSON_CreateObject ();
-        cJSON_AddStringToObject (req, "op", "replay");
-        json_add_int (req, "from_seq", self->cursor + 1);
-        json_add_int (req, "max", self->bridge->batch_max);
-        bus_msg_t reply;
-        bool ok = peer_request (self->peers[self->source], req, &reply);
-        cJSON_Delete (req);
-        if (!ok || reply.count < 1) {
-            bus_msg_free (&reply);
-            atomic_store (&self->st->target_ok[self->source], false);
-            s_error (self, "%s did not answer the replay request%s", side_name (self->source), "");
-            return false;
-        }
-        atomic_store (&self->st->target_ok[self->source], true);
-        atomic_store (&self->st->last_pong_ms, clock_now_ms ());
-        cJSON *last = json_parse (reply.frames[reply.count - 1], reply.sizes[reply.count - 1]);
-        const char *op = json_str (last, "op");
-        if (op && strcmp (op, "snapshot_required") == 0) {
-            atomic_store (&self->st->state, WS_SNAPSHOT_REQUIRED);
-            json_int (last, "first_seq", &self->first_kept_seq);
-            s_error (self, "events after the cursor were pruned from %s's outbox: reconcile, then reset the cursor%s",
-                     side_name (self->source), "");
-            cJSON_Delete (last);
-            bus_msg_free (&reply);
-            return false;
-        }
-        int64_t last_seq = 0;
-        if (!op || strcmp (op, "replay_end") != 0 || !json_int (last, "last_seq", &last_seq)) {
-            cJSON_Delete (last);
-            bus_msg_free (&reply);
-            s_error (self, "%s sent a malformed replay answer%s", side_name (self->source), "");
-            return false;
-        }
-        cJSON_Delete (last);
-        if (last_seq > atomic_load (&self->st->source_last_seq))
-            atomic_store (&self->st->source_last_seq, last_seq);
-        int n = reply.count - 1;
-        item_t *items = calloc ((size_t) (n ? n : 1), sizeof *items);
-        int m = 0;
-        for (int i = 0; items && i < n; i++) {
-            event_t ev;
-            if (!event_parse (&ev, self->source, reply.frames[i], reply.sizes[i]))
-                continue;
-            if (ev.seq != self->cursor + 1 + m) {
-                event_free (&ev);
-                continue;
-            }
-            atomic_fetch_add (&self->st->received, 1);
-            metric_add (s_metric ("bridge_events_received_total", self, ev.type, "events read from a source"), 1);
-            items[m++].ev = ev;
-        }
+              (long long) self->read_seq + 1, reason);
+}
+
+typedef enum { READ_MORE, READ_DONE, READ_FAILED, READ_SNAPSHOT } read_t;
+
+//  One page of replay after the last event read, as large as the queue
+//  has room for: READ_DONE when the source has nothing newer.
+static read_t
+s_replay_page (worker_t *self)
+{
+    int room = s_queue_room (self) < WORKER_REPLAY_MAX ? s_queue_room (self) : WORKER_REPLAY_MAX;
+    cJSON *req = cJSON_CreateObject ();
+    cJSON_AddStringToObject (req, "op", "replay");
+    json_add_int (req, "from_seq", self->read_seq + 1);
+    json_add_int (req, "max", room);
+    bus_msg_t reply;
+    bool ok = peer_request (self->src, req, &reply);
+    cJSON_Delete (req);
+    if (!ok || reply.count < 1) {
         bus_msg_free (&reply);
-        if (m > 0)
-            atomic_store (&self->st->last_seen_seq, items[m - 1].ev.seq);
-        int done = 0;
-        while (items && done < m) {
-            int k = s_batch (self, items + done, m - done);
-            if (k == 0)
-                break;
-            done += k;
-        }
-        s_items_free (items, m);
-        free (items);
-        if (done < m || !items)
-            return false;
-        if (self->cursor >= last_seq)
-            return true;
-        if (m == 0)
-            return false;   //  the source says it has more but sent none
+        atomic_store (&self->st->target_ok[self->source], false);
+        s_error (self, "%s did not answer the replay request%s", side_name (self->source), "");
+        return READ_FAILED;
     }
-    return false;
+    atomic_store (&self->st->target_ok[self->source], true);
+    atomic_store (&self->st->last_pong_ms, clock_now_ms ());
+    cJSON *last = json_parse (reply.frames[reply.count - 1], reply.sizes[reply.count - 1]);
+    const char *op = json_str (last, "op");
+    if (op && strcmp (op, "snapshot_required") == 0) {
+        atomic_store (&self->st->state, WS_SNAPSHOT_REQUIRED);
+        json_int (last, "first_seq", &self->first_kept_seq);
+        s_error (self, "events after the cursor were pruned from %s's outbox: reconcile, then reset the cursor%s",
+                 side_name (self->source), "");
+        cJSON_Delete (last);
+        bus_msg_free (&reply);
+        return READ_SNAPSHOT;
+    }
+    int64_t last_seq = 0;
+    if (!op || strcmp (op, "replay_end") != 0 || !json_int (last, "last_seq", &last_seq)) {
+        cJSON_Delete (last);
+        bus_msg_free (&reply);
+        s_error (self, "%s sent a malformed replay answer%s", side_name (self->source), "");
+        return READ_FAILED;
+    }
+    cJSON_Delete (last);
+    if (last_seq > atomic_load (&self->st->source_last_seq))
+        atomic_store (&self->st->source_last_seq, last_seq);
+    int m = 0;
+    for (int i = 0; i < reply.count - 1 && s_queue_room (self) > 0; i++) {
+        event_t ev;
+        if (!event_parse (&ev, self->source, reply.frames[i], reply.sizes[i]))
+            continue;
+        if (ev.seq != self->read_seq + 1) {
+            event_free (&ev);
+            continue;
+        }
+        metric_add (s_metric ("bridge_events_received_total", self, ev.type, "events read from a source"), 1);
+        s_queue_push (self, &ev);
+        m++;
+    }
+    bus_msg_free (&reply);
+    if (self->read_seq >= last_seq)
+        return READ_DONE;
+    return m > 0 ? READ_MORE : READ_FAILED;   //  the source says it has more but sent none
+}
+
+//  Read what the SUB socket holds into the queue. Returns why a replay is
+//  needed (a gap, a heartbeat ahead of what was read), or NULL.
+static const char *
+s_read_live (worker_t *self)
+{
+    const char *why = NULL;
+    bus_msg_t msg;
+    while (!why && s_queue_room (self) > 0 && bus_recv (self->sub, &msg, ZMQ_DONTWAIT)) {
+        if (msg.count != 2) {
+            bus_msg_free (&msg);
+            continue;
+        }
+        size_t tlen = strlen (msg.frames[0]);
+        bool heartbeat = tlen > 10 && strcmp (msg.frames[0] + tlen - 10, ".heartbeat") == 0;
+        atomic_store (&self->st->last_heartbeat_ms, clock_now_ms ());
+        if (heartbeat) {
+            cJSON *hb = json_parse (msg.frames[1], msg.sizes[1]);
+            int64_t last = 0;
+            if (json_int (hb, "last_seq", &last)) {
+                if (last > atomic_load (&self->st->source_last_seq))
+                    atomic_store (&self->st->source_last_seq, last);
+                if (last > self->read_seq)
+                    why = "heartbeat";
+            }
+            cJSON_Delete (hb);
+            bus_msg_free (&msg);
+            continue;
+        }
+        event_t ev;
+        bool parsed = event_parse (&ev, self->source, msg.frames[1], msg.sizes[1]);
+        bus_msg_free (&msg);
+        if (!parsed) {
+            log_warn ("bridge", "not an event", "source=%s", side_name (self->source));
+            continue;
+        }
+        atomic_store (&self->st->last_event_ms, clock_now_ms ());
+        if (ev.seq > atomic_load (&self->st->source_last_seq))
+            atomic_store (&self->st->source_last_seq, ev.seq);
+        if (ev.seq <= self->read_seq) {
+            atomic_fetch_add (&self->st->duplicates, 1);
+            metric_add (self->m_dup, 1);
+            event_free (&ev);
+            continue;
+        }
+        if (ev.seq != self->read_seq + 1) {
+            event_free (&ev);
+            why = "gap";
+            break;
+        }
+        metric_add (s_metric ("bridge_events_received_total", self, ev.type, "events read from a source"), 1);
+        s_queue_push (self, &ev);
+    }
+    return why;
 }
 
 //  The source pruned events the bridge has not read: a reconciliation
@@ -771,6 +694,49 @@ s_snapshot_required (worker_t *self)
     return true;
 }
 
+static void
+s_ping (worker_t *self)
+{
+    cJSON *req = cJSON_CreateObject ();
+    cJSON_AddStringToObject (req, "op", "ping");
+    bus_msg_t reply;
+    bool ok = peer_request (self->src, req, &reply);
+    cJSON_Delete (req);
+    if (ok)
+        atomic_store (&self->st->last_pong_ms, clock_now_ms ());
+    atomic_store (&self->st->target_ok[self->source], ok);
+    bus_msg_free (&reply);
+}
+
+//  The work that needs the pipeline empty: dead letters retried (asked
+//  through the API, and any a restart interrupted: the flag starts set)
+//  and parked events released.
+static void
+s_between (worker_t *self, int64_t now)
+{
+    if (atomic_exchange (&self->retry_requested, false))
+        for (int i = 0; i < 100 && !atomic_load (&self->bridge->stopping) && s_retry_dead_letter (self); i++)
+            ;
+    if (now >= self->next_release_ms) {
+        if (atomic_load (&self->st->parked) > 0)
+            s_release_parked (self);
+        self->next_release_ms = now + 1000;
+    }
+}
+
+static void
+s_show_state (worker_t *self, const char *why)
+{
+    if (!why)
+        atomic_store (&self->st->state, WS_LIVE);
+    int64_t behind = atomic_load (&self->st->source_last_seq) - self->cursor;
+    if (behind <= 0)
+        atomic_store (&self->st->behind_since_ms, 0);
+    else if (atomic_load (&self->st->behind_since_ms) == 0)
+        atomic_store (&self->st->behind_since_ms, clock_now_ms ());
+    atomic_store (&self->st->connected, clock_now_ms () - atomic_load (&self->st->last_heartbeat_ms) < 3000);
+}
+
 static void *
 s_thread (void *arg)
 {
@@ -781,150 +747,94 @@ s_thread (void *arg)
         log_error ("bridge", "cannot open bridge.db", "source=%s", side_name (self->source));
         return NULL;
     }
-    self->cursor = store_cursor (self->db, self->source);
+    self->cursor = self->read_seq = store_cursor (self->db, self->source);
     db_reset_all (self->db);
     atomic_store (&self->st->last_applied_seq, self->cursor);
     atomic_store (&self->st->last_seen_seq, self->cursor);
     atomic_store (&self->st->parked,
                   db_scalar_int (self->db, "SELECT COUNT(*) FROM parked WHERE source = ?1", side_name (self->source), 0));
     atomic_store (&self->retry_requested, true);
-    const char *why = "start";
-    int cap = b->batch_max;
-    item_t *items = calloc ((size_t) cap, sizeof *items);
-    if (!items)
-        return NULL;
+    const char *why = "start";   //  replaying while set
+    bool announced = false;
     while (!atomic_load (&b->stopping)) {
         int64_t now = clock_now_ms ();
         stats_sample (self->st, now);
-        if (why) {
-            if (s_replay (self, why)) {
+        if (!s_commit_ready (self)) {
+            s_backoff (self);
+            why = "retry";
+            announced = false;
+            continue;
+        }
+        bool idle = pipeline_chunks (self->pipe) == 0;
+        //  Dead letter retries and parked events wait for the pipeline to
+        //  empty; no new chunk starts meanwhile.
+        bool barrier = atomic_load (&self->retry_requested)
+                       || (now >= self->next_release_ms && atomic_load (&self->st->parked) > 0);
+        if (idle) {
+            s_between (self, now);
+            barrier = false;
+        }
+        if (now >= self->next_ping_ms) {
+            self->next_ping_ms = now + 2000;
+            s_ping (self);
+        }
+        bool snapshot = atomic_load (&self->st->state) == WS_SNAPSHOT_REQUIRED;
+        if (snapshot && idle && self->qn == 0) {
+            //  Everything read before the pruned events is committed.
+            if (s_snapshot_required (self)) {
+                self->read_seq = self->cursor;
+                why = "snapshot";
+                announced = false;
+                atomic_store (&self->st->state, WS_REPLAYING);
+            }
+            else
+                s_sleep_ms (self, 500);
+            continue;
+        }
+        //  Read: a replay page when the pipeline has room for more than
+        //  the queue holds (with --pipeline 1, only when it is empty).
+        bool want_page = why && !snapshot && pipeline_room (self->pipe) && self->qn < b->batch_max
+                         && s_queue_room (self) > 0;
+        if (want_page) {
+            if (!announced) {
+                s_replay_start (self, why);
+                announced = true;
+            }
+            read_t r = s_replay_page (self);
+            if (r == READ_DONE) {
                 why = NULL;
                 self->backoff_ms = 0;
                 s_error (self, NULL, NULL, NULL);
                 atomic_store (&self->st->state, WS_LIVE);
-                atomic_store (&self->st->behind_since_ms, 0);
             }
-            else {
-                if (atomic_load (&self->st->state) != WS_SNAPSHOT_REQUIRED)
-                    s_backoff (self);
-                else if (s_snapshot_required (self))
-                    why = "snapshot";
-                else
-                    s_sleep_ms (self, 500);
-                if (!why || strcmp (why, "snapshot") != 0)
-                    why = "retry";
+            else if (r == READ_FAILED) {
+                s_backoff (self);
+                why = "retry";
+                announced = false;
             }
-            continue;
         }
-        //  Retries asked for through the API (and any a restart
-        //  interrupted: the flag starts set), one after the other.
-        if (atomic_exchange (&self->retry_requested, false))
-            for (int i = 0; i < 100 && !atomic_load (&b->stopping) && s_retry_dead_letter (self); i++)
-                ;
-        if (now >= self->next_release_ms) {
-            if (atomic_load (&self->st->parked) > 0)
-                s_release_parked (self);
-            self->next_release_ms = now + 1000;
+        else if (!why) {
+            why = s_read_live (self);
+            announced = false;
         }
-        if (now >= self->next_ping_ms) {
-            self->next_ping_ms = now + 2000;
-            cJSON *req = cJSON_CreateObject ();
-            cJSON_AddStringToObject (req, "op", "ping");
-            bus_msg_t reply;
-            bool ok = peer_request (self->peers[self->source], req, &reply);
-            cJSON_Delete (req);
-            if (ok) {
-                atomic_store (&self->st->last_pong_ms, clock_now_ms ());
-                atomic_store (&self->st->target_ok[self->source], true);
-            }
-            else
-                atomic_store (&self->st->target_ok[self->source], false);
-            bus_msg_free (&reply);
+        while (!barrier && pipeline_room (self->pipe) && self->qn > 0) {
+            int before = self->qn;
+            s_form (self);
+            if (self->qn == before)
+                break;   //  its record is in flight: wait for it
         }
-        zmq_pollitem_t item = { self->sub, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 100) <= 0)
-            goto status;
-        int n = 0;
-        bus_msg_t msg;
-        while (n < cap && bus_recv (self->sub, &msg, ZMQ_DONTWAIT)) {
-            if (msg.count != 2) {
-                bus_msg_free (&msg);
-                continue;
-            }
-            size_t tlen = strlen (msg.frames[0]);
-            bool heartbeat = tlen > 10 && strcmp (msg.frames[0] + tlen - 10, ".heartbeat") == 0;
-            atomic_store (&self->st->last_heartbeat_ms, clock_now_ms ());
-            if (heartbeat) {
-                cJSON *hb = json_parse (msg.frames[1], msg.sizes[1]);
-                int64_t last = 0;
-                if (json_int (hb, "last_seq", &last)) {
-                    if (last > atomic_load (&self->st->source_last_seq))
-                        atomic_store (&self->st->source_last_seq, last);
-                    if (last > self->cursor + n)
-                        why = "heartbeat";
-                }
-                cJSON_Delete (hb);
-                bus_msg_free (&msg);
-                if (why)
-                    break;
-                continue;
-            }
-            event_t ev;
-            bool parsed = event_parse (&ev, self->source, msg.frames[1], msg.sizes[1]);
-            bus_msg_free (&msg);
-            if (!parsed) {
-                log_warn ("bridge", "not an event", "source=%s", side_name (self->source));
-                continue;
-            }
-            atomic_store (&self->st->last_event_ms, clock_now_ms ());
-            if (ev.seq > atomic_load (&self->st->source_last_seq))
-                atomic_store (&self->st->source_last_seq, ev.seq);
-            if (ev.seq <= self->cursor + n) {
-                atomic_fetch_add (&self->st->duplicates, 1);
-                metric_add (self->m_dup, 1);
-                event_free (&ev);
-                continue;
-            }
-            if (ev.seq != self->cursor + 1 + n) {
-                event_free (&ev);
-                why = "gap";
-                break;
-            }
-            atomic_fetch_add (&self->st->received, 1);
-            metric_add (s_metric ("bridge_events_received_total", self, ev.type, "events read from a source"), 1);
-            atomic_store (&self->st->last_seen_seq, ev.seq);
-            memset (&items[n], 0, sizeof items[n]);
-            items[n++].ev = ev;
-        }
-        int done = 0;
-        while (done < n) {
-            int k = s_batch (self, items + done, n - done);
-            if (k == 0)
-                break;
-            done += k;
-        }
-        s_items_free (items, n);
-        if (done < n) {
-            s_backoff (self);
-            why = "retry";
-        }
-        else if (n > 0) {
-            self->backoff_ms = 0;
-            s_error (self, NULL, NULL, NULL);
-        }
-    status:
-        if (!why)
-            atomic_store (&self->st->state, WS_LIVE);
-        int64_t behind = atomic_load (&self->st->source_last_seq) - self->cursor;
-        if (behind <= 0)
-            atomic_store (&self->st->behind_since_ms, 0);
-        else if (atomic_load (&self->st->behind_since_ms) == 0)
-            atomic_store (&self->st->behind_since_ms, clock_now_ms ());
-        atomic_store (&self->st->connected, clock_now_ms () - atomic_load (&self->st->last_heartbeat_ms) < 3000);
+        zmq_pollitem_t items[SIDE__COUNT + 1];
+        int np = pipeline_pollitems (self->pipe, items);
+        if (!why && s_queue_room (self) > 0)
+            items[np++] = (zmq_pollitem_t) { self->sub, 0, ZMQ_POLLIN, 0 };
+        bool more = why && !snapshot && pipeline_room (self->pipe) && self->qn < b->batch_max;
+        zmq_poll (items, np, more ? 0 : 100);
+        pipeline_step (self->pipe);
+        s_show_state (self, why);
     }
-    free (items);
     return NULL;
 }
+
 
 worker_t *
 worker_new (bridge_t *bridge, side_t source)
@@ -945,6 +855,14 @@ worker_new (bridge_t *bridge, side_t source)
             worker_destroy (&self);
             return NULL;
         }
+    }
+    self->src = peer_new (bridge->zmq_ctx, bridge->cmd[source], bridge->curve_dir, side_name (source), bridge->timeout_ms);
+    self->qcap = bridge->pipeline * bridge->batch_max;
+    self->queue = calloc ((size_t) self->qcap, sizeof *self->queue);
+    self->pipe = pipeline_new (self->peers, bridge->pipeline, bridge->batch_max, bridge->timeout_ms, self->st, self->m_retries);
+    if (!self->src || !self->queue || !self->pipe) {
+        worker_destroy (&self);
+        return NULL;
     }
     char labels[60];
     snprintf (labels, sizeof labels, "source=\"%s\"", side_name (source));
@@ -992,8 +910,15 @@ worker_destroy (worker_t **self_p)
         pthread_join (self->thread, NULL);
     if (self->sub)
         zmq_close (self->sub);
+    pipeline_destroy (&self->pipe);
+    while (self->queue && self->qn) {
+        event_free (s_queue_front (self));
+        s_queue_pop (self);
+    }
+    free (self->queue);
     for (int t = 0; t < SIDE__COUNT; t++)
         peer_destroy (&self->peers[t]);
+    peer_destroy (&self->src);
     free (self);
     *self_p = NULL;
 }

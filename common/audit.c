@@ -203,10 +203,8 @@ s_row_json (sqlite3_stmt *st)
 static void
 s_list (http_req_t *req)
 {
-    if (http_actor (req)->role != auth_role_bit ("admin")) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins read the audit trail");
+    if (!http_require_admin (req, "only admins read the audit trail"))
         return;
-    }
     static const char *const args[] = { "action", "actor", "since", "limit", "cursor", NULL };
     if (!http_query_only (req, args))
         return;

@@ -109,23 +109,14 @@ auth_user_create (db_t *db, const char *name, const char *email, const char *rol
     char now[CLOCK_TEXT_LEN];
     clock_format (clock_now_ms (), now, sizeof now);
     id_new (id_out);
-    sqlite3_stmt *st = db_stmt (db,
-        "INSERT INTO users (id, name, email, role, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
-    if (!st)
-        return err_set (err, ERR_DB, NULL, "cannot prepare");
-    sqlite3_bind_text (st, 1, id_out, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
-    if (email)
-        sqlite3_bind_text (st, 3, email, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 4, role, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 5, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE) {
-        if ((rc & 0xff) == SQLITE_CONSTRAINT)
-            return err_set (err, ERR_CONFLICT, "name", "a user named '%s' already exists", name);
-        return db_error (db, rc, err);
-    }
+    const char *values[] = { id_out, name, email, role, now };
+    err_t rc = db_write_texts (db,
+        "INSERT INTO users (id, name, email, role, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", values,
+        5, err);
+    if (rc == ERR_CONFLICT)
+        return err_set (err, ERR_CONFLICT, "name", "a user named '%s' already exists", name);
+    if (rc != ERR_OK)
+        return rc;
     cJSON *details = cJSON_CreateObject ();
     cJSON_AddStringToObject (details, "name", name);
     cJSON_AddStringToObject (details, "role", role);
@@ -397,6 +388,19 @@ s_dummy_init (void)
         s_dummy_hash[0] = '\0';
 }
 
+//  The user part of a session from a row whose first columns are id,
+//  name, email ('' for none), role, language, must_change_password.
+static void
+s_user_row (sqlite3_stmt *st, auth_session_t *session)
+{
+    s_copy_col (session->user_id, sizeof session->user_id, st, 0);
+    s_copy_col (session->name, sizeof session->name, st, 1);
+    s_copy_col (session->email, sizeof session->email, st, 2);
+    s_copy_col (session->role, sizeof session->role, st, 3);
+    s_copy_col (session->language, sizeof session->language, st, 4);
+    session->must_change_password = sqlite3_column_int (st, 5) != 0;
+}
+
 err_t
 auth_login (db_t *db, const char *login, const char *password, auth_session_t *user)
 {
@@ -414,12 +418,7 @@ auth_login (db_t *db, const char *login, const char *password, auth_session_t *u
     bool found = false;
     if (sqlite3_step (st) == SQLITE_ROW) {
         found = true;
-        s_copy_col (user->user_id, sizeof user->user_id, st, 0);
-        s_copy_col (user->name, sizeof user->name, st, 1);
-        s_copy_col (user->email, sizeof user->email, st, 2);
-        s_copy_col (user->role, sizeof user->role, st, 3);
-        s_copy_col (user->language, sizeof user->language, st, 4);
-        user->must_change_password = sqlite3_column_int (st, 5) != 0;
+        s_user_row (st, user);
         s_copy_col (hash, sizeof hash, st, 6);
     }
     sqlite3_reset (st);
@@ -456,12 +455,7 @@ s_session_user (db_t *db, const char *user_id, auth_session_t *session, actor_t 
     sqlite3_bind_text (st, 1, user_id, -1, SQLITE_STATIC);
     err_t rc = ERR_UNAUTHORIZED;
     if (sqlite3_step (st) == SQLITE_ROW) {
-        s_copy_col (session->user_id, sizeof session->user_id, st, 0);
-        s_copy_col (session->name, sizeof session->name, st, 1);
-        s_copy_col (session->email, sizeof session->email, st, 2);
-        s_copy_col (session->role, sizeof session->role, st, 3);
-        s_copy_col (session->language, sizeof session->language, st, 4);
-        session->must_change_password = sqlite3_column_int (st, 5) != 0;
+        s_user_row (st, session);
         rc = auth_role_bit (session->role) ? ERR_OK : ERR_UNAUTHORIZED;
     }
     sqlite3_reset (st);

@@ -675,6 +675,27 @@ bus_endpoint_allowed (const char *flag, const char *endpoint, const char *curve_
                     flag, endpoint ? endpoint : "(none)");
 }
 
+err_t
+bus_endpoints_allowed (const char *const *flags, const char *const *endpoints, int n, const char *curve_dir,
+                       const char *insecure_value, bool *insecure, err_info_t *err)
+{
+    if (!bus_parse_insecure (insecure_value, insecure))
+        return err_set (err, ERR_INVALID, "insecure-bus-on-network", "--insecure-bus-on-network must be yes or no");
+    for (int i = 0; i < n; i++)
+        if (bus_endpoint_allowed (flags[i], endpoints[i], curve_dir, *insecure, err) != ERR_OK)
+            return err->code;
+    return ERR_OK;
+}
+
+void *
+bus_context_new (void)
+{
+    void *ctx = zmq_ctx_new ();
+    if (ctx && zmq_ctx_set (ctx, ZMQ_IPV6, 1) != 0)
+        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
+    return ctx;
+}
+
 bool
 bus_parse_insecure (const char *value, bool *insecure)
 {

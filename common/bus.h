@@ -73,6 +73,21 @@ err_t
     bus_endpoint_allowed (const char *flag, const char *endpoint, const char *curve_dir,
                           bool insecure, err_info_t *err);
 
+//  A new ZeroMQ context that takes IPv6 endpoints too (tcp://[::1]:5551 is
+//  loopback as much as 127.0.0.1; when the option is refused that is
+//  logged and IPv4 still works). NULL when out of memory. Caller
+//  terminates it with zmq_ctx_term.
+void *
+    bus_context_new (void);
+
+//  The rule above for all of a program's endpoints: insecure_value is its
+//  --insecure-bus-on-network (read by bus_parse_insecure), flags[i] names
+//  endpoints[i] (i < n) in the messages. ERR_OK with *insecure set; else
+//  ERR_INVALID with the message of the first refusal.
+err_t
+    bus_endpoints_allowed (const char *const *flags, const char *const *endpoints, int n, const char *curve_dir,
+                           const char *insecure_value, bool *insecure, err_info_t *err);
+
 //  Parse the value of --insecure-bus-on-network: yes, true or 1; no,
 //  false, 0 or NULL (unset). Returns false for any other text.
 bool

@@ -169,18 +169,9 @@ s_inbox_insert (db_t *db, const char *cmd_id, const char *type, const char *repl
 {
     char now[CLOCK_TEXT_LEN];
     clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *stmt = db_stmt (db, "INSERT INTO inbox (cmd_id, type, reply, applied_at) "
-                                      "VALUES (?1, ?2, ?3, ?4)");
-    if (!stmt)
-        return err_set (err, ERR_DB, NULL, "inbox table missing");
-    sqlite3_bind_text (stmt, 1, cmd_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 3, reply, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 4, now, -1, SQLITE_STATIC);
-    int step = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
-    sqlite3_clear_bindings (stmt);
-    return step == SQLITE_DONE ? ERR_OK : db_error (db, step, err);
+    const char *values[] = { cmd_id, type, reply, now };
+    return db_write_texts (db, "INSERT INTO inbox (cmd_id, type, reply, applied_at) VALUES (?1, ?2, ?3, ?4)", values,
+                           4, err);
 }
 
 //  Run one well-formed command inside the open transaction. *reply_out

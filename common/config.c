@@ -163,6 +163,26 @@ config_get_int (config_t *self, const char *name, int64_t def, bool *ok)
     return n;
 }
 
+bool
+config_get_int_in (config_t *self, const char *name, int64_t min, int64_t max, int *out)
+{
+    bool ok = true;
+    int64_t v = config_get_int (self, name, 0, &ok);
+    if (!ok || v < min || v > max) {
+        fprintf (stderr, "%s: --%s must be an integer from %lld to %lld\n", self->program, name, (long long) min,
+                 (long long) max);
+        return false;
+    }
+    *out = (int) v;
+    return true;
+}
+
+const char *
+config_program (config_t *self)
+{
+    return self->program;
+}
+
 void
 config_set (config_t *self, const char *name, const char *value)
 {

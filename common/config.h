@@ -38,6 +38,17 @@ const char *
 int64_t
     config_get_int (config_t *self, const char *name, int64_t def, bool *ok);
 
+//  Integer value of a flag that must lie in min..max (an empty value
+//  reads as 0): true with it in *out; false, with "PROGRAM: --NAME must be an integer
+//  from MIN to MAX" printed on stderr, when it is not a number or out of
+//  range (*out untouched).
+bool
+    config_get_int_in (config_t *self, const char *name, int64_t min, int64_t max, int *out);
+
+//  The program name given to config_new. Borrowed.
+const char *
+    config_program (config_t *self);
+
 //  Set a value programmatically (tests, derived settings).
 void
     config_set (config_t *self, const char *name, const char *value);

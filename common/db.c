@@ -299,6 +299,20 @@ db_step_done (db_t *self, sqlite3_stmt *st, err_info_t *err)
 }
 
 err_t
+db_write_texts (db_t *self, const char *sql, const char *const *texts, int n, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (self, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot prepare the statement");
+    for (int i = 0; i < n; i++)
+        if (texts[i])
+            sqlite3_bind_text (st, i + 1, texts[i], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null (st, i + 1);
+    return db_step_done (self, st, err);
+}
+
+err_t
 db_exec (db_t *self, const char *sql, err_info_t *err)
 {
     char *msg = NULL;

@@ -81,6 +81,13 @@ err_t
 err_t
     db_step_done (db_t *self, sqlite3_stmt *st, err_info_t *err);
 
+//  Runs the write sql (INSERT, UPDATE, DELETE) with ?1..?n bound to
+//  texts[0..n) (a NULL binds null; borrowed until it returns) to its end:
+//  ERR_OK, ERR_INTERNAL when sql does not prepare (a programmer error,
+//  logged), or db_step_done's code and message.
+err_t
+    db_write_texts (db_t *self, const char *sql, const char *const *texts, int n, err_info_t *err);
+
 //  One schema change, known by its name for ever ("crm.segments",
 //  "auth.2"): a name once given out is never reused or edited.
 typedef struct {

@@ -115,6 +115,10 @@ db_t *
     http_db (http_req_t *req);
 const actor_t *
     http_actor (http_req_t *req);
+//  true when the request's actor has the admin role; else a 403 with the
+//  message why (a static string: "only admins set passwords") and false.
+bool
+    http_require_admin (http_req_t *req, const char *why);
 const char *
     http_method (http_req_t *req);
 //  The session the request came with (cookie), NULL for a bearer token

@@ -49,6 +49,15 @@ http_actor (http_req_t *req)
     return &req->actor;
 }
 
+bool
+http_require_admin (http_req_t *req, const char *why)
+{
+    if (req->actor.role == auth_role_bit ("admin"))
+        return true;
+    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "%s", why);
+    return false;
+}
+
 const char *
 http_method (http_req_t *req)
 {

@@ -1,6 +1,7 @@
 //  json: typed access to cJSON documents that came from outside.
 #include "json.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,17 @@ json_add_int (cJSON *obj, const char *key, int64_t value)
     if (value > JSON_INT_MAX || value < -JSON_INT_MAX)
         return false;
     return cJSON_AddNumberToObject (obj, key, (double) value) != NULL;
+}
+
+void
+json_copy_members (cJSON *dst, const cJSON *src, const char *const *names)
+{
+    assert (dst && names);
+    for (int i = 0; names[i]; i++) {
+        const cJSON *v = cJSON_GetObjectItem (src, names[i]);
+        if (v)
+            cJSON_AddItemToObject (dst, names[i], cJSON_Duplicate (v, true));
+    }
 }
 
 char *

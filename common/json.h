@@ -48,6 +48,11 @@ bool
 bool
     json_add_int (cJSON *obj, const char *key, int64_t value);
 
+//  Copy each member of src named in names (NULL-terminated) that src has
+//  into dst, in names' order, as a deep copy. A NULL src copies nothing.
+void
+    json_copy_members (cJSON *dst, const cJSON *src, const char *const *names);
+
 //  Print without formatting; caller frees with free(). NULL on failure.
 char *
     json_print (const cJSON *item);

@@ -122,21 +122,13 @@ s_queue (db_t *db, bool on, const char *channel, const char *kind, const char *r
         *queued = false;
     if (!on)
         return ERR_OK;
-    sqlite3_stmt *st = db_stmt (db,
-        "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at,"
-        " unsubscribe, channel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot queue the message");
     char id[ID_LEN], now[CLOCK_TEXT_LEN];
     id_new (id);
     s_now (now, sizeof now, 0);
     const char *values[] = { id, kind, ref, to, subject, text, now, unsubscribe, channel };
-    for (int i = 0; i < 9; i++)
-        if (values[i])
-            sqlite3_bind_text (st, i + 1, values[i], -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null (st, i + 1);
-    err_t rc = db_step_done (db, st, err);
+    err_t rc = db_write_texts (db,
+        "INSERT OR IGNORE INTO mail_queue (id, kind, ref, to_address, subject, body, next_at, created_at,"
+        " unsubscribe, channel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)", values, 9, err);
     if (rc != ERR_OK)
         return rc;
     if (queued)

@@ -298,6 +298,14 @@ err_t
                          const char *data, size_t len, void (*progress) (size_t done, size_t total),
                          cJSON **report, err_info_t *err);
 
+//  Merge def's full-text index into one segment ('optimize'), as a bulk
+//  load should leave it: every search then reads one b-tree instead of
+//  one per segment the load wrote. Takes the write lock for seconds at a
+//  million rows, so only the offline import calls it. Does nothing for a
+//  resource without an index.
+err_t
+    resource_fts_optimize (db_t *db, const resource_def_t *def, err_info_t *err);
+
 //  A CSV export read piece by piece, so that no export needs memory in
 //  proportion to the data: the header row, then a row for every visible,
 //  non-archived record of def, oldest first, all from one statement (one

@@ -275,6 +275,16 @@ s_cell_json (const field_def_t *f, const char *cell, err_info_t *err)
 }
 
 err_t
+resource_fts_optimize (db_t *db, const resource_def_t *def, err_info_t *err)
+{
+    if (!def->fts)
+        return ERR_OK;
+    char sql[160];
+    snprintf (sql, sizeof sql, "INSERT INTO %s (%s) VALUES ('optimize')", def->fts, def->fts);
+    return db_exec (db, sql, err);
+}
+
+err_t
 resource_import_csv (db_t *db, const resource_def_t *def, const actor_t *actor, const char *data, size_t len,
                      void (*progress) (size_t done, size_t total), cJSON **report, err_info_t *err)
 {

@@ -360,19 +360,10 @@ s_directory (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-static bool
-s_is_admin (http_req_t *req)
-{
-    if (http_actor (req)->role == auth_role_bit ("admin"))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins manage users and tokens");
-    return false;
-}
-
 static void
 s_token_issue (http_req_t *req)
 {
-    if (!s_is_admin (req))
+    if (!http_require_admin (req, "only admins manage users and tokens"))
         return;
     const char *label = NULL;
     size_t len;
@@ -405,7 +396,7 @@ s_token_issue (http_req_t *req)
 static void
 s_token_revoke (http_req_t *req)
 {
-    if (!s_is_admin (req))
+    if (!http_require_admin (req, "only admins manage users and tokens"))
         return;
     err_info_t err;
     err_clear (&err);
@@ -495,23 +486,49 @@ service_data_dir (const char *dir, err_info_t *err)
     return ERR_OK;
 }
 
+db_t *
+service_open_db (config_t *c, const char *db_file, db_pool_t **pool, err_info_t *err)
+{
+    const char *dir = config_get (c, "data-dir");
+    if (service_data_dir (dir, err) != ERR_OK)
+        return NULL;
+    char path[4096];
+    snprintf (path, sizeof path, "%s/%s", dir, db_file);
+    const char *sync = config_get (c, "sync");
+    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0) {
+        err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
+        return NULL;
+    }
+    *pool = db_pool_new (path, sync);
+    if (!*pool) {
+        err_set (err, ERR_NOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    db_t *db = db_pool_get (*pool);
+    if (!db)
+        err_set (err, ERR_DB, NULL, "cannot open %s", path);
+    return db;
+}
+
+err_t
+service_bootstrap_admin (config_t *c, db_t *db, bool announce, err_info_t *err)
+{
+    const char *dir = config_get (c, "data-dir");
+    char token_path[4096];
+    snprintf (token_path, sizeof token_path, "%s/admin.token", dir);
+    bool created = false;
+    err_t rc = auth_bootstrap (db, token_path, &created, err);
+    if (rc == ERR_OK && created && announce)
+        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path, dir);
+    return rc;
+}
+
 static err_t
 s_open (service_t *svc, err_info_t *err)
 {
-    const char *dir = config_get (svc->config, "data-dir");
-    if (service_data_dir (dir, err) != ERR_OK)
-        return err->code;
-    char path[4096];
-    snprintf (path, sizeof path, "%s/%s", dir, svc->def->db_file);
-    const char *sync = config_get (svc->config, "sync");
-    if (strcmp (sync, "full") != 0 && strcmp (sync, "normal") != 0)
-        return err_set (err, ERR_INVALID, "sync", "--sync must be full or normal");
-    svc->pool = db_pool_new (path, sync);
-    if (!svc->pool)
-        return err_set (err, ERR_NOMEM, NULL, "out of memory");
-    db_t *db = db_pool_get (svc->pool);
+    db_t *db = service_open_db (svc->config, svc->def->db_file, &svc->pool, err);
     if (!db)
-        return err_set (err, ERR_DB, NULL, "cannot open %s", path);
+        return err->code;
     //  A program's list must hold every common migration (its tables are
     //  used by common code): a missing one is a programming error.
     static const char *const common[] = { "auth.1", "outbox.1", "command.1", "http.1", "settings.1",
@@ -625,22 +642,16 @@ s_serve (service_t *svc)
         fprintf (stderr, "%s: --pub-hwm must be 1..10000000\n", svc->def->program);
         return 2;
     }
-    bool ok_per = true, ok_timeout = true;
-    int64_t per_address = config_get_int (svc->config, "max-connections-per-address", HTTP_DEFAULT_PER_ADDRESS, &ok_per);
-    int64_t http_timeout = config_get_int (svc->config, "http-timeout", HTTP_DEFAULT_TIMEOUT, &ok_timeout);
-    if (!ok_per || !ok_timeout || per_address < 1 || per_address > 2000 || http_timeout < 1 || http_timeout > 3600) {
-        fprintf (stderr, "%s: --max-connections-per-address must be 1..2000 and --http-timeout 1..3600\n",
-                 svc->def->program);
+    int per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
+    if (!config_get_int_in (svc->config, "max-connections-per-address", 1, 2000, &per_address)
+        || !config_get_int_in (svc->config, "http-timeout", 1, 3600, &http_timeout))
         return 2;
-    }
     //  The bus is closed by default: without CURVE, loopback only.
     bool insecure = false;
-    if (!bus_parse_insecure (config_get (svc->config, "insecure-bus-on-network"), &insecure)) {
-        fprintf (stderr, "%s: --insecure-bus-on-network must be yes or no\n", svc->def->program);
-        return 2;
-    }
-    if (bus_endpoint_allowed ("--pub", pub, curve, insecure, &err) != ERR_OK
-        || bus_endpoint_allowed ("--cmd", cmd, curve, insecure, &err) != ERR_OK) {
+    static const char *const flags[] = { "--pub", "--cmd" };
+    const char *const endpoints[] = { pub, cmd };
+    if (bus_endpoints_allowed (flags, endpoints, 2, curve, config_get (svc->config, "insecure-bus-on-network"),
+                               &insecure, &err) != ERR_OK) {
         fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
         return 2;
     }
@@ -657,25 +668,17 @@ s_serve (service_t *svc)
 
     if (s_open (svc, &err) != ERR_OK)
         goto failed;
-    char token_path[4096];
-    snprintf (token_path, sizeof token_path, "%s/admin.token", dir);
-    bool created;
-    if (auth_bootstrap (db_pool_get (svc->pool), token_path, &created, &err) != ERR_OK)
+    if (service_bootstrap_admin (svc->config, db_pool_get (svc->pool), true, &err) != ERR_OK)
         goto failed;
-    if (created)
-        log_info ("auth", "admin user created", "token_file=%s password_file=%s/admin.password", token_path, dir);
     svc->http = http_server_new (svc->pool, svc);
-    svc->zmq_ctx = zmq_ctx_new ();
-    //  IPv6 endpoints too (tcp://[::1]:5551 is loopback as much as 127.0.0.1).
-    if (svc->zmq_ctx && zmq_ctx_set (svc->zmq_ctx, ZMQ_IPV6, 1) != 0)
-        log_warn ("bus", "no IPv6 endpoints", "error=\"%s\"", zmq_strerror (zmq_errno ()));
+    svc->zmq_ctx = bus_context_new ();
     svc->commands = command_server_new (svc->pool, svc->zmq_ctx, cmd, curve);
     if (!svc->http || !svc->zmq_ctx || !svc->commands) {
         err_set (&err, ERR_NOMEM, NULL, "cannot create servers");
         goto failed;
     }
     if (s_setup (svc, &err) != ERR_OK || resource_check_tables (db_pool_get (svc->pool), &err) != ERR_OK
-        || http_server_limits (svc->http, (int) per_address, (int) http_timeout, &err) != ERR_OK)
+        || http_server_limits (svc->http, per_address, http_timeout, &err) != ERR_OK)
         goto failed;
     s_add_builtin_routes (svc);
     http_server_on_ready (svc->http, s_ready, svc);
@@ -769,10 +772,7 @@ s_admin (service_t *svc)
         return 1;
     }
     db_t *db = db_pool_get (svc->pool);
-    char token_path[4096];
-    bool created = false;
-    snprintf (token_path, sizeof token_path, "%s/admin.token", config_get (svc->config, "data-dir"));
-    if (auth_bootstrap (db, token_path, &created, &err) != ERR_OK) {
+    if (service_bootstrap_admin (svc->config, db, false, &err) != ERR_OK) {
         fprintf (stderr, "%s: %s\n", svc->def->program, err.message);
         return 1;
     }
@@ -829,7 +829,7 @@ s_admin (service_t *svc)
             err_set (&err, ERR_IO, NULL, "cannot read %s", config_argv (svc->config, 2));
         else if (db_begin (db, &err) == ERR_OK
                  && resource_import_csv (db, def, &admin, data, len, s_progress, &report, &err) == ERR_OK
-                 && db_commit (db, &err) == ERR_OK) {
+                 && db_commit (db, &err) == ERR_OK && resource_fts_optimize (db, def, &err) == ERR_OK) {
             char *text = cJSON_Print (report);
             printf ("%s\n", text ? text : "");
             free (text);
@@ -866,22 +866,55 @@ s_admin (service_t *svc)
     return rc;
 }
 
+bool
+service_start (config_t *c, int argc, char **argv, const char *const *roles, const char *token_prefix,
+               int *exit_code)
+{
+    const char *program = config_program (c);
+    if (sodium_init () < 0) {
+        fprintf (stderr, "%s: libsodium cannot start\n", program);
+        *exit_code = 1;
+        return false;
+    }
+    int rc = config_parse (c, argc, argv);
+    if (rc != 0) {
+        *exit_code = rc > 0 ? 0 : 2;
+        return false;
+    }
+    *exit_code = 2;
+    int level = log_level_parse (config_get (c, "log-level"));
+    if (level < 0) {
+        fprintf (stderr, "%s: --log-level must be error, warn, info or debug\n", program);
+        return false;
+    }
+    log_set_level ((log_level_t) level);
+    int idle, lock, delay, audit_days;
+    if (!config_get_int_in (c, "session-idle", 1, AUTH_SESSION_MAX, &idle)
+        || !config_get_int_in (c, "login-lock-seconds", 1, 86400, &lock)
+        || !config_get_int_in (c, "login-delay-ms", 1, 3600000, &delay)
+        || !config_get_int_in (c, "audit-days", 0, 36500, &audit_days))
+        return false;
+    audit_start (audit_days);
+    auth_set_session_idle (idle);
+    auth_set_login_limits (lock, delay);
+    auth_set_roles (roles);
+    auth_set_token_prefix (token_prefix);
+    *exit_code = 0;
+    return true;
+}
+
 int
 service_main (const service_def_t *def, int argc, char **argv)
 {
-    if (sodium_init () < 0) {
-        fprintf (stderr, "%s: libsodium cannot start\n", def->program);
-        return 1;
-    }
     service_t svc = { .def = def };
     svc.config = config_new (def->program, def->env_prefix, VERSION, s_usage, s_opts);
     if (!svc.config)
         return 1;
     config_t *c = svc.config;
-    int rc = config_parse (c, argc, argv);
-    if (rc != 0) {
+    int rc;
+    if (!service_start (c, argc, argv, def->roles, def->source, &rc)) {
         config_destroy (&svc.config);
-        return rc > 0 ? 0 : 2;
+        return rc;
     }
     char default_dir[64];
     snprintf (default_dir, sizeof default_dir, "var/%s", def->source);
@@ -893,36 +926,6 @@ service_main (const service_def_t *def, int argc, char **argv)
         config_set (c, "pub", def->default_pub);
     if (!config_get (c, "cmd"))
         config_set (c, "cmd", def->default_cmd);
-    int level = log_level_parse (config_get (c, "log-level"));
-    if (level < 0) {
-        fprintf (stderr, "%s: --log-level must be error, warn, info or debug\n", def->program);
-        config_destroy (&svc.config);
-        return 2;
-    }
-    log_set_level ((log_level_t) level);
-    bool ok_idle = true, ok_lock = true, ok_delay = true;
-    int64_t idle = config_get_int (c, "session-idle", AUTH_SESSION_IDLE, &ok_idle);
-    int64_t lock = config_get_int (c, "login-lock-seconds", AUTH_LOGIN_LOCK, &ok_lock);
-    int64_t delay = config_get_int (c, "login-delay-ms", AUTH_LOGIN_DELAY_MS, &ok_delay);
-    if (!ok_idle || !ok_lock || !ok_delay || idle < 1 || idle > AUTH_SESSION_MAX || lock < 1 || lock > 86400
-        || delay < 1 || delay > 3600000) {
-        fprintf (stderr, "%s: --session-idle must be 1..43200, --login-lock-seconds 1..86400,"
-                         " --login-delay-ms 1..3600000\n", def->program);
-        config_destroy (&svc.config);
-        return 2;
-    }
-    bool ok_audit = true;
-    int64_t audit_days = config_get_int (c, "audit-days", AUDIT_DEFAULT_DAYS, &ok_audit);
-    if (!ok_audit || audit_days < 0 || audit_days > 36500) {
-        fprintf (stderr, "%s: --audit-days must be 0..36500\n", def->program);
-        config_destroy (&svc.config);
-        return 2;
-    }
-    audit_start ((int) audit_days);
-    auth_set_session_idle ((int) idle);
-    auth_set_login_limits ((int) lock, (int) delay);
-    auth_set_roles (def->roles);
-    auth_set_token_prefix (def->source);
     outbox_set_source (def->source);
     rc = config_argc (c) == 0 ? s_serve (&svc) : s_admin (&svc);
     s_tasks_stop (&svc, false);   //  admin commands: free what set-up registered

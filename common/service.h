@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "command.h"
+#include "config.h"
 #include "outbox.h"
 #include "retention.h"
 #include "db.h"
@@ -56,6 +57,16 @@ typedef struct {
 int
     service_main (const service_def_t *def, int argc, char **argv);
 
+//  The start every program shares (the two services and the bridge):
+//  libsodium, c's flags parsed from argv, then --log-level, --session-idle,
+//  --login-lock-seconds, --login-delay-ms and --audit-days checked and
+//  applied, with roles (NULL-terminated, borrowed for ever) for the users
+//  and token_prefix for the tokens. true to go on; false with *exit_code
+//  set: 0 after --help or --version, 1 or 2 with the reason printed.
+bool
+    service_start (config_t *c, int argc, char **argv, const char *const *roles, const char *token_prefix,
+                   int *exit_code);
+
 //  For setup functions.
 http_server_t *
     service_http (service_t *svc);
@@ -100,6 +111,20 @@ err_t
 //  folder itself gets mode 0700. ERR_IO with the reason.
 err_t
     service_data_dir (const char *dir, err_info_t *err);
+
+//  The program's database: --data-dir created (service_data_dir), --sync
+//  checked, then a pool on DATA-DIR/db_file (*pool, the caller's to
+//  destroy, set as soon as it exists). Returns this thread's connection,
+//  or NULL with the reason in err.
+db_t *
+    service_open_db (config_t *c, const char *db_file, db_pool_t **pool, err_info_t *err);
+
+//  The first admin of a fresh database (auth_bootstrap), its token
+//  written to DATA-DIR/admin.token; nothing on a database that has users.
+//  With announce, a log line says where the token and the password went
+//  when the admin was made now (the daemons; the command line is silent).
+err_t
+    service_bootstrap_admin (config_t *c, db_t *db, bool announce, err_info_t *err);
 
 //  Register a resource in the engine and, when serving, its routes.
 err_t

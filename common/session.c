@@ -63,6 +63,52 @@ s_too_many (http_req_t *req, int wait, bool locked)
                                                NULL));
 }
 
+//  The password check of sign-in and of the password change, in one place.
+//  While login (or, with by_address, the client's address) must wait after
+//  failed attempts: a 429. Else the hash is checked with no transaction
+//  open, then a transaction is begun. A wrong password is counted and
+//  committed (logged with locked_note when that locks the login out) and
+//  *wrong set. true: go on, the transaction open and *user filled, or,
+//  when *wrong, nothing answered yet; false: answered already.
+static bool
+s_password_check (http_req_t *req, db_t *db, const char *login, const char *password, const char *address,
+                  bool by_address, const char *locked_note, auth_session_t *user, bool *wrong)
+{
+    *wrong = false;
+    const char *throttle_address = by_address && *address ? address : NULL;
+    bool locked = false;
+    int wait = auth_login_throttle (db, login, throttle_address, clock_now_ms (), &locked);
+    if (wait > 0) {
+        s_too_many (req, wait, locked);
+        return false;
+    }
+    err_t checked = auth_login (db, login, password, user);
+    if (checked != ERR_OK && checked != ERR_UNAUTHORIZED) {
+        http_reply_errorf (req, checked, NULL, "cannot check the password");
+        return false;
+    }
+    err_info_t err;
+    err_clear (&err);
+    if (db_begin (db, &err) != ERR_OK) {
+        http_reply_error (req, &err);
+        return false;
+    }
+    if (checked == ERR_OK)
+        return true;
+    //  The wait runs from the answer, not from before the hash.
+    bool locked_out = false;
+    if (auth_login_failed (db, login, throttle_address, clock_now_ms (), &locked_out, &err) != ERR_OK
+        || db_commit (db, &err) != ERR_OK) {
+        db_rollback (db);
+        http_reply_error (req, &err);
+        return false;
+    }
+    if (locked_out)
+        log_warn ("auth", locked_note, "user=\"%s\" address=%s", login, address);
+    *wrong = true;
+    return true;
+}
+
 //  POST /api/v1/session {"login","password"}. Not run in the server's
 //  transaction: the password hash is checked with none open, and a failure
 //  must be counted even though the answer is an error.
@@ -86,39 +132,18 @@ s_sign_in (http_req_t *req)
     char address[SESSION_ADDRESS_LEN];
     http_client_address (req, address, sizeof address);
     int64_t now = clock_now_ms ();
-    bool locked = false;
-    int wait = auth_login_throttle (db, login, *address ? address : NULL, now, &locked);
-    if (wait > 0) {
-        s_too_many (req, wait, locked);
-        return;
-    }
     auth_session_t session;
-    err_t checked = auth_login (db, login, password, &session);
-    if (checked != ERR_OK && checked != ERR_UNAUTHORIZED) {
-        http_reply_errorf (req, checked, NULL, "cannot check the password");
+    bool wrong;
+    if (!s_password_check (req, db, login, password, address, true, "sign-in locked after repeated failures",
+                           &session, &wrong))
+        return;
+    if (wrong) {
+        http_reply_json (req, 401, json_error ("invalid_credentials", "the name or the password is wrong", NULL));
         return;
     }
     err_info_t err;
     err_clear (&err);
     char sid[AUTH_SESSION_ID_LEN];
-    if (db_begin (db, &err) != ERR_OK) {
-        http_reply_error (req, &err);
-        return;
-    }
-    if (checked == ERR_UNAUTHORIZED) {
-        //  The wait runs from the answer, not from before the hash.
-        bool locked_out = false;
-        if (auth_login_failed (db, login, *address ? address : NULL, clock_now_ms (), &locked_out, &err) != ERR_OK
-            || db_commit (db, &err) != ERR_OK) {
-            db_rollback (db);
-            http_reply_error (req, &err);
-            return;
-        }
-        if (locked_out)
-            log_warn ("auth", "sign-in locked after repeated failures", "user=\"%s\" address=%s", login, address);
-        http_reply_json (req, 401, json_error ("invalid_credentials", "the name or the password is wrong", NULL));
-        return;
-    }
     if (auth_login_succeeded (db, login, &err) != ERR_OK || auth_purge (db, now, &err) != ERR_OK
         || auth_session_create (db, session.user_id, address, now, sid, &session, &err) != ERR_OK
         || db_commit (db, &err) != ERR_OK) {
@@ -243,34 +268,12 @@ s_change_password (http_req_t *req)
     const char *name = http_actor (req)->name;
     char address[SESSION_ADDRESS_LEN];
     http_client_address (req, address, sizeof address);
-    int64_t now = clock_now_ms ();
-    bool locked = false;
-    int wait = auth_login_throttle (db, name, NULL, now, &locked);
-    if (wait > 0) {
-        s_too_many (req, wait, locked);
-        return;
-    }
     auth_session_t user;
-    err_t checked = auth_login (db, name, current, &user);
-    if (checked != ERR_OK && checked != ERR_UNAUTHORIZED) {
-        http_reply_errorf (req, checked, NULL, "cannot check the password");
+    bool wrong;
+    if (!s_password_check (req, db, name, current, address, false, "password change locked after repeated failures",
+                           &user, &wrong))
         return;
-    }
-    if (db_begin (db, &err) != ERR_OK) {
-        http_reply_error (req, &err);
-        return;
-    }
-    if (checked == ERR_UNAUTHORIZED) {
-        bool locked_out = false;
-        if (auth_login_failed (db, name, NULL, clock_now_ms (), &locked_out, &err) != ERR_OK
-            || db_commit (db, &err) != ERR_OK) {
-            db_rollback (db);
-            http_reply_error (req, &err);
-            return;
-        }
-        if (locked_out)
-            log_warn ("auth", "password change locked after repeated failures", "user=\"%s\" address=%s", name,
-                      address);
+    if (wrong) {
         http_reply_errorf (req, ERR_INVALID, "current_password", "the current password is wrong");
         return;
     }
@@ -290,10 +293,8 @@ s_change_password (http_req_t *req)
 static void
 s_reset_password (http_req_t *req)
 {
-    if (http_actor (req)->role != auth_role_bit ("admin")) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins set passwords");
+    if (!http_require_admin (req, "only admins set passwords"))
         return;
-    }
     const char *id = http_param (req, "id");
     err_info_t err;
     err_clear (&err);

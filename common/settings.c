@@ -53,10 +53,8 @@ s_setting_key_ok (const char *key)
 static void
 s_settings_patch (http_req_t *req)
 {
-    if (http_actor (req)->role != auth_role_bit ("admin")) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "only admins change the settings");
+    if (!http_require_admin (req, "only admins change the settings"))
         return;
-    }
     cJSON *body = http_body_json (req);
     if (!body)
         return;

@@ -3,7 +3,7 @@
 //  by URL path) or, for development, read from a checkout on each request
 //  (--web-dir). URL layout (common/web/README.md):
 //
-//    /              <program>/web/index.html
+//    /              <program>/web/index.html, else common/web/index.html
 //    /app/<path>    <program>/web/<path>
 //    /common/<path> common/web/<path>
 //

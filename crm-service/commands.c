@@ -398,12 +398,8 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
         return rc;
     }
     cJSON *patch = cJSON_CreateObject ();
-    const char *copy[] = { "order_id", "order_number", "tracking" };
-    for (int i = 0; i < 3; i++) {
-        const cJSON *v = cJSON_GetObjectItem (data, copy[i]);
-        if (v)
-            cJSON_AddItemToObject (patch, copy[i], cJSON_Duplicate (v, true));
-    }
+    static const char *const copy[] = { "order_id", "order_number", "tracking", NULL };
+    json_copy_members (patch, data, copy);
     cJSON_AddStringToObject (patch, "order_status", status);
     cJSON *deal = NULL;
     const char *deal_id = json_str (data, "deal_id");
@@ -489,12 +485,8 @@ s_payment (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
     if (cJSON_GetObjectItem (data, "amount_minor") && !json_int (data, "amount_minor", &amount))
         return err_set (err, ERR_INVALID, "amount_minor", "amount_minor must be an integer");
     cJSON *patch = cJSON_CreateObject ();
-    const char *copy[] = { "invoiced_minor", "paid_minor", "payment_state" };
-    for (int i = 0; i < 3; i++) {
-        const cJSON *v = cJSON_GetObjectItem (data, copy[i]);
-        if (v)
-            cJSON_AddItemToObject (patch, copy[i], cJSON_Duplicate (v, true));
-    }
+    static const char *const copy[] = { "invoiced_minor", "paid_minor", "payment_state", NULL };
+    json_copy_members (patch, data, copy);
     cJSON *deal = NULL;
     const char *deal_id = json_str (data, "deal_id");
     err_t rc = s_deal_patch (db, actor, deal_id, patch, "payment_changed", &deal, err);

@@ -159,10 +159,9 @@ s_card (http_req_t *req)
     }
     //  Money as ERP last reported it, and the pipeline in one line.
     cJSON *money = cJSON_AddObjectToObject (card, "finance");
-    const char *keys[] = { "balance_minor", "overdue_minor", "credit_limit_minor", "credit_hold",
-                           "payment_terms_days", "finance_currency" };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        cJSON_AddItemToObject (money, keys[i], cJSON_Duplicate (cJSON_GetObjectItem (customer, keys[i]), true));
+    static const char *const keys[] = { "balance_minor", "overdue_minor", "credit_limit_minor", "credit_hold",
+                                        "payment_terms_days", "finance_currency", NULL };
+    json_copy_members (money, customer, keys);
     sqlite3_stmt *st = db_stmt (db,
         "SELECT COUNT(*), IFNULL(SUM(amount_minor), 0) FROM deals WHERE customer_id = ?1 AND archived = 0"
         " AND stage IN (SELECT name FROM pipeline_stages WHERE kind = 'open')");

@@ -207,26 +207,14 @@ s_deal_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
     const char *from = old ? json_str (old, "stage") : NULL;
     if (from && strcmp (from, stage) == 0)
         return ERR_OK;
-    sqlite3_stmt *st = db_stmt (db,
-        "INSERT INTO deal_stage_history (id, deal_id, customer_id, from_stage, to_stage, at, actor)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot record the stage change");
     char id[ID_LEN], now[CLOCK_TEXT_LEN];
     id_new (id);
     clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, json_str (rec, "id"), -1, SQLITE_TRANSIENT);
-    const char *customer = json_str (rec, "customer_id");
-    if (customer)
-        sqlite3_bind_text (st, 3, customer, -1, SQLITE_TRANSIENT);
-    if (from)
-        sqlite3_bind_text (st, 4, from, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 5, stage, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 6, now, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 7, actor ? (actor->is_bridge ? "bridge" : actor->user_id) : "system", -1,
-                       SQLITE_TRANSIENT);
-    return db_step_done (db, st, err);
+    const char *values[] = { id, json_str (rec, "id"), json_str (rec, "customer_id"), from, stage, now,
+                             actor ? (actor->is_bridge ? "bridge" : actor->user_id) : "system" };
+    return db_write_texts (db,
+        "INSERT INTO deal_stage_history (id, deal_id, customer_id, from_stage, to_stage, at, actor)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", values, 7, err);
 }
 
 //  What the catalogue (ERP's available quantities, as last mirrored) cannot

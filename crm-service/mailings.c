@@ -284,19 +284,11 @@ s_add_recipient (db_t *db, const cJSON *m, const s_rcpt_t *r, err_info_t *err)
     clock_format (clock_now_ms (), now, sizeof now);
     snprintf (url, sizeof url, "%s/u/%s", mailer_public_url (), token);
     snprintf (ref, sizeof ref, "%s", id);
-    sqlite3_stmt *st = db_stmt (db,
+    const char *values[] = { id, json_str (m, "id"), r->customer, r->email, suppressed ? "suppressed" : "pending",
+                             token, now };
+    err_t step = db_write_texts (db,
         "INSERT INTO mailing_recipients (id, mailing_id, customer_id, address, status, token, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot write the recipients");
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, json_str (m, "id"), -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, r->customer, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 4, r->email, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 5, suppressed ? "suppressed" : "pending", -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 6, token, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 7, now, -1, SQLITE_STATIC);
-    err_t step = db_step_done (db, st, err);
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", values, 7, err);
     if (step != ERR_OK)
         return step;
     if (suppressed)

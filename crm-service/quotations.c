@@ -291,10 +291,8 @@ s_create (db_t *db, const actor_t *actor, const cJSON *body, cJSON **out, err_in
         cJSON_AddStringToObject (q, "issued_on", today);
         cJSON_AddStringToObject (q, "valid_until", until);
         json_add_int (q, "tax_rate_bp", rate);
-        static const char *const copy[] = { "language", "notes" };
-        for (int i = 0; i < 2; i++)
-            if (cJSON_GetObjectItem (body, copy[i]))
-                cJSON_AddItemToObject (q, copy[i], cJSON_Duplicate (cJSON_GetObjectItem (body, copy[i]), true));
+        static const char *const copy[] = { "language", "notes", NULL };
+        json_copy_members (q, body, copy);
         //  The engine checks language and notes like any client field.
         rc = resource_create (db, &crm_quotations, actor, q, RW_SYSTEM, NULL, out, err);
     }

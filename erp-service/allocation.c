@@ -10,13 +10,34 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define DAY_MS 86400000LL
+
+const char *const alloc_doc_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
+
+int64_t
+alloc_days_overdue (const char *status, const char *due_on)
+{
+    int64_t due = 0, today = 0;
+    char date[16];
+    if (!status || !due_on
+        || (strcmp (status, "open") != 0 && strcmp (status, "partly_paid") != 0)
+        || !clock_parse_date (due_on, &due)
+        || !clock_parse_date (clock_format_date (clock_now_ms (), date, sizeof date), &today)
+        || today <= due)
+        return 0;
+    return (today - due) / DAY_MS;
+}
 
 const char *const alloc_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
 
-err_t
-alloc_read_open (db_t *db, const alloc_source_t *src, const char *party, const char *currency,
-                 alloc_doc_t *docs, int max, int *n, err_info_t *err)
+//  The open documents of party in currency, oldest due first: at most max
+//  into docs, *n of them.
+static err_t
+s_read_open (db_t *db, const alloc_source_t *src, const char *party, const char *currency,
+             alloc_doc_t *docs, int max, int *n, err_info_t *err)
 {
     assert (src && docs && n && max > 0);
     char sql[400];
@@ -44,8 +65,11 @@ alloc_read_open (db_t *db, const alloc_source_t *src, const char *party, const c
     return ERR_OK;
 }
 
-void
-alloc_spread (const alloc_source_t *src, alloc_doc_t *docs, int n, int64_t amount, cJSON *rec)
+//  Give amount to docs in order, each at most what it owes (take), and say
+//  so in rec: "allocations" [{key, number, amount_minor}],
+//  "allocated_minor", "unallocated_minor".
+static void
+s_spread (const alloc_source_t *src, alloc_doc_t *docs, int n, int64_t amount, cJSON *rec)
 {
     assert (src && rec && (docs || n == 0));
     int64_t left = amount > 0 ? amount : 0;
@@ -65,9 +89,12 @@ alloc_spread (const alloc_source_t *src, alloc_doc_t *docs, int n, int64_t amoun
     json_add_int (rec, "unallocated_minor", left);
 }
 
-err_t
-alloc_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *payment_id,
-             const alloc_doc_t *docs, int n, alloc_after_fn after, err_info_t *err)
+//  Apply the spread of payment_id: each document that takes something
+//  gets paid_minor and status (paid or partly_paid) with the event
+//  payment_allocated, and an allocation row; then after (may be NULL).
+static err_t
+s_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *payment_id,
+         const alloc_doc_t *docs, int n, alloc_after_fn after, err_info_t *err)
 {
     assert (src && src->def && payment_id);
     char sql[256];
@@ -152,9 +179,12 @@ alloc_date (const cJSON *body, const char *name, char *out, size_t size, err_inf
     return ERR_OK;
 }
 
-err_t
-alloc_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const char *party,
-                  const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err)
+//  The documents named (a JSON list of ids, in its order; at most max),
+//  each an open document of party in currency, none twice; else
+//  ERR_RULE naming "<ids_key>[i]".
+static err_t
+s_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const char *party,
+              const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err)
 {
     assert (src && named && party && currency && docs && n);
     char sql[300];
@@ -200,5 +230,33 @@ alloc_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const
             break;
         (*n)++;
     }
+    return rc;
+}
+
+err_t
+alloc_book (db_t *db, const actor_t *actor, const alloc_source_t *src, const resource_def_t *def,
+            cJSON *rec, const char *party, const char *currency, int max, alloc_after_fn after,
+            alloc_doc_t **docs, int *n, cJSON **out, err_info_t *err)
+{
+    assert (src && def && rec && currency && docs && n && out && max > 0);
+    *n = 0;
+    *docs = calloc ((size_t) max, sizeof **docs);
+    if (!*docs)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    const cJSON *named = cJSON_GetObjectItem (rec, src->ids_key);
+    err_t rc = ERR_OK;
+    if (party && named)
+        rc = s_read_named (db, src, named, party, currency, *docs, max, n, err);
+    else if (party)
+        rc = s_read_open (db, src, party, currency, *docs, max, n, err);
+    if (rc != ERR_OK)
+        return rc;
+    int64_t amount = 0;
+    json_int (rec, "amount_minor", &amount);
+    cJSON_DeleteItemFromObject (rec, src->ids_key);
+    s_spread (src, *docs, *n, amount, rec);
+    rc = resource_create (db, def, actor, rec, RW_SYSTEM, NULL, out, err);
+    if (rc == ERR_OK)
+        rc = s_apply (db, actor, src, json_str (*out, "id"), *docs, *n, after, err);
     return rc;
 }

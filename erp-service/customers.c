@@ -70,6 +70,7 @@ const resource_def_t erp_customers = {
     .name = "customers",
     .entity = "customer",
     .table = "customers",
+    .fts = "customer_fts",
     .fields = s_customer_fields,
     .read_roles = ROLES_ALL,
     .write_roles = ROLE_ACCOUNTANT | ROLES_LEAD,
@@ -129,7 +130,9 @@ err_t
 customers_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_customers);
+    static const resource_def_t *const resources[] = { &erp_customers, NULL };
+    static const erp_area_t area = { .resources = resources };
+    err_t rc = erp_area_setup (svc, &area);
     if (rc != ERR_OK)
         return rc;
     command_server_t *cmd = service_commands (svc);

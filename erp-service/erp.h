@@ -38,6 +38,51 @@ extern const resource_def_t erp_shipments;
 extern const resource_def_t erp_invoices;
 extern const resource_def_t erp_purchase_orders;
 
+//  A hand-written POST that makes something and answers 201 with it: in
+//  the request's transaction, with the route's {id} (NULL when the path
+//  has none) and the request's JSON body. Caller owns *out.
+typedef err_t (erp_write_fn) (db_t *db, const actor_t *actor, const char *id, const cJSON *body,
+                              cJSON **out, err_info_t *err);
+
+//  A route of a business area: method, path pattern, handler, and the
+//  http_server_route flags (HTTP_WRITE for a route that changes data).
+typedef struct {
+    const char *method;
+    const char *path;
+    http_handler_fn *fn;
+    int flags;
+} erp_route_t;
+
+//  A POST of a business area served by one handler that does what every
+//  such route does around its fn: the role (roles, or when 0 the writers
+//  of def; else 403 "your role may not <denied>"), the JSON body (400,
+//  413), then fn, and the answer: 201 with what fn made, or its error.
+typedef struct {
+    const char *path;
+    erp_write_fn *fn;
+    const resource_def_t *def;
+    const char *denied;
+    unsigned roles;
+} erp_write_t;
+
+//  What a business area serves, described once.
+typedef struct {
+    const resource_def_t *const *resources;   //  NULL-terminated, registered in order
+    const erp_route_t *routes;                //  {NULL}-terminated; may be NULL
+    const erp_write_t *writes;                //  {NULL}-terminated; may be NULL
+    const resource_def_t *stepped;            //  the resource whose steps verbs are
+    const resource_verb_t *verbs;             //  {NULL}-terminated; may be NULL
+} erp_area_t;
+
+//  Whether the request's actor has one of roles; otherwise a 403 "your
+//  role may not <what>" has been answered and the route returns.
+bool erp_may (http_req_t *req, unsigned roles, const char *what);
+
+//  Register area's resources (with the engine's routes) and, when serving,
+//  its writes, its routes, then its steps (the order of the actions in
+//  the access table, common/access.h). The first registration error is returned.
+err_t erp_area_setup (service_t *svc, const erp_area_t *area);
+
 err_t customers_setup (service_t *svc, err_info_t *err);
 err_t products_setup (service_t *svc, err_info_t *err);
 err_t stock_setup (service_t *svc, err_info_t *err);
@@ -150,6 +195,11 @@ typedef struct {
 //  any request.
 void stock_set_demand (const stock_demand_t *demand);
 
+//  Add to rec what the bridge needs of the order its member order_id
+//  names: the CRM deal "external_ref", "order_number" and, with_status,
+//  "order_status"; each null when unknown (orders.c).
+void orders_add_refs (db_t *db, cJSON *rec, bool with_status);
+
 //  Quantity of product that confirmed orders wait for (not reserved, not
 //  shipped) in warehouse (NULL: every warehouse).
 int64_t orders_waiting (db_t *db, const char *product_id, const char *warehouse_id);
@@ -179,6 +229,14 @@ err_t orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long l
 //  reservations; reason may be NULL. Caller owns *out.
 err_t orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_match,
                      const char *reason, cJSON **out, err_info_t *err);
+
+//  The member "number" of a numbered record (erp_year_number gives it)
+//  with number_flags; a numbered document's (F_SYSTEM, unique, filtered,
+//  sorted and searched by) are ERP_NUMBER_FLAGS. Without F_SYSTEM: a copy
+//  of a document's number (in an allocation).
+#define ERP_NUMBER_FLAGS (F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH)
+#define ERP_NUMBER_FIELD(number_flags)                                                           \
+    { .name = "number", .type = FT_TEXT, .flags = (number_flags), .max = 40 }
 
 //  The next number of a gap-free series ("SO-2026" -> "SO-2026-000001")
 //  from the counters table, in the caller's transaction.
@@ -268,6 +326,13 @@ bool journal_date_arg (http_req_t *req, const char *name, const char **out);
 //  Whether the actor may read the books; false after a 403 answer.
 bool journal_can_read (http_req_t *req);
 
+//  Whether text (may be NULL) is a month YYYY-MM of year 0001 to 9999.
+bool journal_month_ok (const char *text);
+
+//  Whether the actor may see the financial reports (accountants and
+//  leads); false after a 403 answer (reports.c).
+bool reports_can_read (http_req_t *req);
+
 //  --- allocation of payments (allocation.c) ---
 
 //  An open document a payment may go to (an invoice, a supplier bill).
@@ -296,6 +361,34 @@ typedef struct {
     const char *payments;      //  the payments' table: "payments"
     const char *payment_noun;  //  "payment", "supplier payment": in errors
 } alloc_source_t;
+
+//  The statuses of an open document: open, partly_paid, paid, void.
+extern const char *const alloc_doc_statuses[];
+
+//  The members a document that payments are allocated to has after its
+//  number and parties (alloc_source_t, AGING_OPEN read them): status,
+//  currency, the date named date_name it was issued on, due_on, the
+//  amounts, lines (of line_fields) and notes; all set by the service but
+//  the notes.
+#define ALLOC_DOC_FIELDS(date_name, line_fields)                                                  \
+    { .name = "status",                                                                           \
+      .type = FT_ENUM,                                                                            \
+      .flags = F_SYSTEM | F_FILTER,                                                               \
+      .choices = alloc_doc_statuses,                                                              \
+      .def = "\"open\"" },                                                                        \
+    { .name = "currency", .type = FT_CURRENCY, .flags = F_SYSTEM },                               \
+    { .name = (date_name), .type = FT_DATE, .flags = F_SYSTEM | F_SORT },                         \
+    { .name = "due_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT | F_FILTER },                 \
+    { .name = "subtotal_minor", .type = FT_INT, .flags = F_SYSTEM },                              \
+    { .name = "tax_minor", .type = FT_INT, .flags = F_SYSTEM },                                   \
+    { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT },                        \
+    { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                      \
+    { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = (line_fields), .def = "[]" },   \
+    { .name = "notes", .type = FT_TEXT, .max = 5000 }
+
+//  Days an open document (status open or partly_paid) is past its due_on
+//  (YYYY-MM-DD) today; 0 when it is not, or either is NULL.
+int64_t alloc_days_overdue (const char *status, const char *due_on);
 
 //  The ways money moves, for payments received and paid.
 extern const char *const alloc_methods[];
@@ -328,33 +421,24 @@ err_t alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *
 //  null: today.
 err_t alloc_date (const cJSON *body, const char *name, char *out, size_t size, err_info_t *err);
 
-//  The documents named (a JSON list of ids, in its order; at most max),
-//  each an open document of party in currency, none twice; else
-//  ERR_RULE naming "<ids_key>[i]".
-err_t alloc_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const char *party,
-                        const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err);
-
-//  The open documents of party in currency, oldest due first: at most max
-//  into docs, *n of them.
-err_t alloc_read_open (db_t *db, const alloc_source_t *src, const char *party,
-                       const char *currency, alloc_doc_t *docs, int max, int *n, err_info_t *err);
-
-//  Give amount to docs in order, each at most what it owes (take), and say
-//  so in rec: "allocations" [{key, number, amount_minor}],
-//  "allocated_minor", "unallocated_minor".
-void alloc_spread (const alloc_source_t *src, alloc_doc_t *docs, int n, int64_t amount,
-                   cJSON *rec);
-
 //  Called for each document after its allocation was applied.
 typedef err_t (*alloc_after_fn) (db_t *db, const actor_t *actor, const alloc_doc_t *doc,
                                  err_info_t *err);
 
-//  Apply the spread of payment_id: each document that takes something
-//  gets paid_minor and status (paid or partly_paid) with the event
-//  payment_allocated, and an allocation row; then after (may be NULL).
-err_t alloc_apply (db_t *db, const actor_t *actor, const alloc_source_t *src,
-                   const char *payment_id, const alloc_doc_t *docs, int n, alloc_after_fn after,
-                   err_info_t *err);
+//  Book a payment as def (created RW_SYSTEM, so after alloc_check_body):
+//  rec is the body as the caller completed it; its list src->ids_key
+//  names the documents it pays, else it pays party's open documents in
+//  currency, oldest due first (party NULL: none). rec loses that list and
+//  gets the spread of its amount_minor (allocations, allocated_minor,
+//  unallocated_minor); then each document that takes something gets
+//  paid_minor and status (paid or partly_paid) with the event
+//  payment_allocated, an allocation row, and after (may be NULL). *docs
+//  (at most max, caller frees, also on error) and *n say where the money
+//  went. Caller owns *out.
+err_t alloc_book (db_t *db, const actor_t *actor, const alloc_source_t *src,
+                  const resource_def_t *def, cJSON *rec, const char *party, const char *currency,
+                  int max, alloc_after_fn after, alloc_doc_t **docs, int *n, cJSON **out,
+                  err_info_t *err);
 
 err_t payables_setup (service_t *svc, err_info_t *err);
 err_t statements_setup (service_t *svc, err_info_t *err);

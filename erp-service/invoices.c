@@ -25,74 +25,27 @@
 #define INVOICE_SWEEP_MAX 1000
 #define DAY_MS 86400000LL
 
-static const char *const s_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
-
 static const field_def_t s_line_fields[] = { { .name = "product_id", .type = FT_TEXT, .max = 64 },
                                              { .name = "sku", .type = FT_TEXT, .max = 64 },
                                              LINES_PRICED_FIELDS,
                                              { NULL } };
 
 static const field_def_t s_invoice_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "customer_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "customers" },
     { .name = "order_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "orders" },
-    { .name = "status",
-      .type = FT_ENUM,
-      .flags = F_SYSTEM | F_FILTER,
-      .choices = s_statuses,
-      .def = "\"open\"" },
-    { .name = "currency", .type = FT_CURRENCY, .flags = F_SYSTEM },
-    { .name = "issued_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT },
-    { .name = "due_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT | F_FILTER },
-    { .name = "subtotal_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "tax_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT },
-    { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = s_line_fields, .def = "[]" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    ALLOC_DOC_FIELDS ("issued_on", s_line_fields),
     { .name = "overdue_notified_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { NULL }
 };
-
-//  Days an unpaid invoice is past its due date (0 when not overdue).
-static int64_t
-s_days_overdue (const char *status, const char *due_on)
-{
-    int64_t due = 0, today = 0;
-    char date[16];
-    if (!status || !due_on
-        || (strcmp (status, "open") != 0 && strcmp (status, "partly_paid") != 0)
-        || !clock_parse_date (due_on, &due)
-        || !clock_parse_date (clock_format_date (clock_now_ms (), date, sizeof date), &today)
-        || today <= due)
-        return 0;
-    return (today - due) / DAY_MS;
-}
 
 //  The order's CRM deal (external_ref) and number, and how late payment is.
 static void
 s_invoice_decorate (db_t *db, cJSON *rec)
 {
-    sqlite3_stmt *st = db_stmt (db, "SELECT external_ref, number FROM orders WHERE id = ?1");
-    const char *order = json_str (rec, "order_id");
-    bool found = false;
-    if (st && order) {
-        sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
-        found = sqlite3_step (st) == SQLITE_ROW;
-    }
-    static const char *const keys[] = { "external_ref", "order_number" };
-    for (int i = 0; i < 2; i++)
-        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
-            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
-        else
-            cJSON_AddNullToObject (rec, keys[i]);
-    if (st)
-        sqlite3_reset (st);
+    orders_add_refs (db, rec, false);
     json_add_int (rec, "days_overdue",
-                  s_days_overdue (json_str (rec, "status"), json_str (rec, "due_on")));
+                  alloc_days_overdue (json_str (rec, "status"), json_str (rec, "due_on")));
 }
 
 const resource_def_t erp_invoices = {
@@ -331,53 +284,47 @@ s_overdue_check (http_req_t *req)
 //  POST /api/v1/invoices/{id}/void: an invoice nothing was paid on is
 //  cancelled; its journal entry is reversed and the order can be
 //  invoiced again.
-static void
-s_void (http_req_t *req)
+static err_t
+s_void (db_t *db, const actor_t *actor, const cJSON *inv, int64_t version, const cJSON *body,
+        cJSON **out, err_info_t *err)
 {
-    const actor_t *actor = http_actor (req);
-    db_t *db = http_db (req);
-    if (!resource_may_write (req, &erp_invoices, "void invoices"))
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *inv = NULL, *out = NULL;
-    err_t rc = resource_get (db, &erp_invoices, actor, http_param (req, "id"), &inv, &err);
+    (void) body;
     int64_t paid = 0, subtotal = 0, tax = 0;
-    if (rc == ERR_OK) {
-        json_int (inv, "paid_minor", &paid);
-        json_int (inv, "subtotal_minor", &subtotal);
-        json_int (inv, "tax_minor", &tax);
-        if (strcmp (json_str (inv, "status"), "open") != 0 || paid != 0)
-            rc = err_set (&err, ERR_RULE, "status",
-                          "only an open invoice with nothing paid can be voided");
-    }
-    if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        cJSON_AddStringToObject (patch, "status", "void");
-        rc = resource_update (db, &erp_invoices, actor, json_str (inv, "id"), http_if_match (req),
-                              patch, RW_SYSTEM, "voided", &out, &err);
-        cJSON_Delete (patch);
-    }
+    json_int (inv, "paid_minor", &paid);
+    json_int (inv, "subtotal_minor", &subtotal);
+    json_int (inv, "tax_minor", &tax);
+    if (strcmp (json_str (inv, "status"), "open") != 0 || paid != 0)
+        return err_set (err, ERR_RULE, "status",
+                        "only an open invoice with nothing paid can be voided");
+    cJSON *patch = cJSON_CreateObject ();
+    cJSON_AddStringToObject (patch, "status", "void");
+    err_t rc = resource_update (db, &erp_invoices, actor, json_str (inv, "id"), version, patch,
+                                RW_SYSTEM, "voided", out, err);
+    cJSON_Delete (patch);
     if (rc == ERR_OK) {
         journal_line_t j[3] = { { ACC_RECEIVABLES, 0, subtotal + tax },
                                 { ACC_REVENUE, subtotal, 0 },
                                 { ACC_TAX, tax, 0 } };
         rc = journal_post (db, actor, "invoice_void", json_str (inv, "number"),
-                           json_str (inv, "id"), j, 3, &err);
+                           json_str (inv, "id"), j, 3, err);
     }
     if (rc == ERR_OK)
         rc = invoices_adjust_balance (db, actor, json_str (inv, "customer_id"), -(subtotal + tax),
-                                      &err);
+                                      err);
     if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
+        patch = cJSON_CreateObject ();
         cJSON_AddStringToObject (patch, "status", "delivered");
         rc = resource_update (db, &erp_orders, actor, json_str (inv, "order_id"), -1, patch,
-                              RW_SYSTEM, "status_changed", NULL, &err);
+                              RW_SYSTEM, "status_changed", NULL, err);
         cJSON_Delete (patch);
     }
-    cJSON_Delete (inv);
-    resource_reply (req, 200, rc, &err, out);
+    return rc;
 }
+
+static const resource_verb_t s_verbs[] = {
+    { .verb = "void", .fn = s_void, .denied = "void invoices" },
+    { NULL }
+};
 
 //  --- the overdue sweep, every INVOICE_SWEEP_EVERY_S while serving ---
 
@@ -404,16 +351,19 @@ s_sweep_once (db_t *db, void *arg)
 err_t
 invoices_setup (service_t *svc, err_info_t *err)
 {
-    err_t rc = service_resource (svc, &erp_invoices);
+    static const resource_def_t *const resources[] = { &erp_invoices, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE },
+        { "POST", "/api/v1/invoices/overdue_check", s_overdue_check, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .stepped = &erp_invoices,
+                                     .verbs = s_verbs };
+    err_t rc = erp_area_setup (svc, &area);
     if (rc != ERR_OK)
         return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/invoices/{id}/void", s_void, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/invoices/overdue_check", s_overdue_check,
-                           HTTP_WRITE);
-    }
     if (!service_every (svc, "overdue-sweep", INVOICE_SWEEP_EVERY_S * 1000, s_sweep_once, NULL))
         return err_set (err, ERR_NOMEM, NULL, "out of memory");
     return ERR_OK;

@@ -310,17 +310,6 @@ s_accounts (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-//  Whether the actor may write the books; replies 403 when not.
-static bool
-s_bookkeeper (http_req_t *req, const char *what)
-{
-    const actor_t *actor = http_actor (req);
-    if (actor && (actor->role & BOOKKEEPERS))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
-    return false;
-}
-
 //  One line of a manual entry into l (account borrowed from the body).
 static err_t
 s_manual_line (const cJSON *it, int i, journal_line_t *l, err_info_t *err)
@@ -370,26 +359,18 @@ s_manual_line (const cJSON *it, int i, journal_line_t *l, err_info_t *err)
 //  [{"account","debit_minor"|"credit_minor"}]}: a manual entry, balanced
 //  (400 naming the difference otherwise), into an open period, not dated
 //  after today.
-static void
-s_manual (http_req_t *req)
+static err_t
+s_manual (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+          err_info_t *err)
 {
-    if (!s_bookkeeper (req, "post journal entries"))
-        return;
-    const cJSON *body = http_body_json (req);
-    if (!body)
-        return;
-    db_t *db = http_db (req);
-    err_info_t err;
-    err_clear (&err);
+    (void) id;
     err_t rc = ERR_OK;
     const cJSON *k;
     cJSON_ArrayForEach (k, body)
     {
         if (strcmp (k->string, "posted_on") != 0 && strcmp (k->string, "memo") != 0
-            && strcmp (k->string, "reference") != 0 && strcmp (k->string, "lines") != 0) {
-            http_reply_errorf (req, ERR_INVALID, k->string, "unknown field");
-            return;
-        }
+            && strcmp (k->string, "reference") != 0 && strcmp (k->string, "lines") != 0)
+            return err_set (err, ERR_INVALID, k->string, "unknown field");
     }
     const cJSON *memo = cJSON_GetObjectItem (body, "memo");
     const cJSON *ref = cJSON_GetObjectItem (body, "reference");
@@ -399,61 +380,60 @@ s_manual (http_req_t *req)
     int64_t ms, today_ms;
     s_today (today, sizeof today);
     if (!cJSON_IsString (memo) || !*memo->valuestring || strlen (memo->valuestring) > 500)
-        rc = err_set (&err, ERR_INVALID, "memo",
+        rc = err_set (err, ERR_INVALID, "memo",
                       "memo is required: say why (at most 500 characters)");
     else if (ref && !cJSON_IsNull (ref)
              && (!cJSON_IsString (ref) || strlen (ref->valuestring) > 200))
-        rc = err_set (&err, ERR_INVALID, "reference", "reference is text of at most 200 characters");
+        rc = err_set (err, ERR_INVALID, "reference", "reference is text of at most 200 characters");
     else if (date && !cJSON_IsNull (date)
              && (!cJSON_IsString (date) || strlen (date->valuestring) != 10
                  || !clock_parse_date (date->valuestring, &ms)))
-        rc = err_set (&err, ERR_INVALID, "posted_on", "posted_on must be a date YYYY-MM-DD");
+        rc = err_set (err, ERR_INVALID, "posted_on", "posted_on must be a date YYYY-MM-DD");
     else if (cJSON_IsString (date) && clock_parse_date (today, &today_ms) && ms > today_ms)
-        rc = err_set (&err, ERR_RULE, "posted_on", "an entry cannot be posted after today");
+        rc = err_set (err, ERR_RULE, "posted_on", "an entry cannot be posted after today");
     else if (!cJSON_IsArray (lines) || cJSON_GetArraySize (lines) < 2
              || cJSON_GetArraySize (lines) > JOURNAL_MAX_LINES)
-        rc = err_set (&err, ERR_INVALID, "lines", "lines must be a list of 2 to %d lines",
+        rc = err_set (err, ERR_INVALID, "lines", "lines must be a list of 2 to %d lines",
                       JOURNAL_MAX_LINES);
     int n = rc == ERR_OK ? cJSON_GetArraySize (lines) : 0;
     journal_line_t *l = calloc ((size_t) n + 1, sizeof *l);
     if (!l && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
+        rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
     int64_t debit = 0, credit = 0;
     for (int i = 0; i < n && rc == ERR_OK; i++) {
-        rc = s_manual_line (cJSON_GetArrayItem (lines, i), i, &l[i], &err);
+        rc = s_manual_line (cJSON_GetArrayItem (lines, i), i, &l[i], err);
         if (rc == ERR_OK
             && (__builtin_add_overflow (debit, l[i].debit, &debit)
                 || __builtin_add_overflow (credit, l[i].credit, &credit)))
-            rc = err_set (&err, ERR_INVALID, "lines", "the amounts are too large");
+            rc = err_set (err, ERR_INVALID, "lines", "the amounts are too large");
     }
     if (rc == ERR_OK && debit != credit)
-        rc = err_set (&err, ERR_INVALID, "lines",
+        rc = err_set (err, ERR_INVALID, "lines",
                       "the entry is not balanced: debits %lld, credits %lld, difference %lld",
                       (long long) debit, (long long) credit, (long long) (debit - credit));
-    char id[ID_LEN];
-    id_new (id);
+    char source[ID_LEN];
+    id_new (source);
     if (rc == ERR_OK)
-        rc = journal_post_on (db, http_actor (req), cJSON_IsString (date) ? date->valuestring : NULL,
-                              "manual", cJSON_IsString (ref) ? ref->valuestring : NULL, id,
-                              memo->valuestring, l, n, &err);
+        rc = journal_post_on (db, actor, cJSON_IsString (date) ? date->valuestring : NULL,
+                              "manual", cJSON_IsString (ref) ? ref->valuestring : NULL, source,
+                              memo->valuestring, l, n, err);
     free (l);
-    cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON *found = NULL;
-        rc = resource_query (db, &erp_journal, NULL, "t.source_id = ?1", id, "t.created_at", 1,
-                             &found, &err);
+        rc = resource_query (db, &erp_journal, NULL, "t.source_id = ?1", source, "t.created_at", 1,
+                             &found, err);
         if (rc == ERR_OK && cJSON_GetArraySize (found) == 1)
-            out = cJSON_DetachItemFromArray (found, 0);
+            *out = cJSON_DetachItemFromArray (found, 0);
         else if (rc == ERR_OK)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "the entry was not posted");
+            rc = err_set (err, ERR_INTERNAL, NULL, "the entry was not posted");
         cJSON_Delete (found);
     }
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 //  Whether text is a month YYYY-MM of year 0001 to 9999.
-static bool
-s_month_ok (const char *text)
+bool
+journal_month_ok (const char *text)
 {
     if (!text || strlen (text) != 7 || text[4] != '-')
         return false;
@@ -532,18 +512,59 @@ s_period_reply (http_req_t *req, const char *period)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot read the period");
 }
 
+//  Change the period's row by sql (?1 the period, ?2 now, ?3 the actor,
+//  ?4 the reason, NULL for a close), write the audit row event (with the
+//  reason), and answer the period as it is now. failure is the message
+//  when the statement cannot be made.
+static void
+s_period_write (http_req_t *req, const char *period, const char *sql, const char *reason,
+                const char *event, const char *failure)
+{
+    db_t *db = http_db (req);
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_stmt *st = db_stmt (db, sql);
+    err_info_t err;
+    err_clear (&err);
+    err_t rc = st ? ERR_OK : err_set (&err, ERR_INTERNAL, NULL, "%s", failure);
+    if (st) {
+        sqlite3_bind_text (st, 1, period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 3, http_actor (req)->user_id, -1, SQLITE_TRANSIENT);
+        if (reason)
+            sqlite3_bind_text (st, 4, reason, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (r != SQLITE_DONE)
+            rc = db_error (db, r, &err);
+    }
+    cJSON *details = NULL;
+    if (reason) {
+        details = cJSON_CreateObject ();
+        cJSON_AddStringToObject (details, "reason", reason);
+    }
+    if (rc == ERR_OK)
+        rc = audit_write (db, event, period, details, &err);
+    cJSON_Delete (details);
+    if (rc != ERR_OK) {
+        http_reply_error (req, &err);
+        return;
+    }
+    s_period_reply (req, period);
+}
+
 //  POST /api/v1/periods/{period}/close: no posting into the month any
 //  more. The current month may be closed (everything stops), a later one
 //  not.
 static void
 s_close (http_req_t *req)
 {
-    if (!s_bookkeeper (req, "close periods"))
+    if (!erp_may (req, BOOKKEEPERS, "close periods"))
         return;
     const char *period = http_param (req, "period");
     char today[16];
     s_today (today, sizeof today);
-    if (!s_month_ok (period)) {
+    if (!journal_month_ok (period)) {
         http_reply_errorf (req, ERR_INVALID, "period", "a period is a month YYYY-MM");
         return;
     }
@@ -556,31 +577,10 @@ s_close (http_req_t *req)
         http_reply_errorf (req, ERR_CONFLICT, "period", "the period %s is already closed", period);
         return;
     }
-    const actor_t *actor = http_actor (req);
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *st = db_stmt (
-        db, "INSERT INTO periods (period, status, closed_at, closed_by) VALUES (?1, 'closed', ?2, ?3)"
-            " ON CONFLICT (period) DO UPDATE SET status = 'closed', closed_at = ?2, closed_by = ?3");
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = st ? ERR_OK : err_set (&err, ERR_INTERNAL, NULL, "cannot close the period");
-    if (st) {
-        sqlite3_bind_text (st, 1, period, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 3, actor->user_id, -1, SQLITE_TRANSIENT);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, &err);
-    }
-    if (rc == ERR_OK)
-        rc = audit_write (db, "period.closed", period, NULL, &err);
-    if (rc != ERR_OK) {
-        http_reply_error (req, &err);
-        return;
-    }
-    s_period_reply (req, period);
+    s_period_write (req, period,
+                    "INSERT INTO periods (period, status, closed_at, closed_by) VALUES (?1, 'closed', ?2, ?3)"
+                    " ON CONFLICT (period) DO UPDATE SET status = 'closed', closed_at = ?2, closed_by = ?3",
+                    NULL, "period.closed", "cannot close the period");
 }
 
 //  POST /api/v1/periods/{period}/reopen {"reason"}: admins only, audited.
@@ -597,7 +597,7 @@ s_reopen (http_req_t *req)
     if (!body)
         return;
     const cJSON *reason = cJSON_GetObjectItem (body, "reason");
-    if (!s_month_ok (period)) {
+    if (!journal_month_ok (period)) {
         http_reply_errorf (req, ERR_INVALID, "period", "a period is a month YYYY-MM");
         return;
     }
@@ -618,51 +618,32 @@ s_reopen (http_req_t *req)
         http_reply_errorf (req, ERR_CONFLICT, "period", "the period %s is not closed", period);
         return;
     }
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *st =
-        db_stmt (db, "UPDATE periods SET status = 'open', reopened_at = ?2, reopened_by = ?3,"
-                     " reopen_reason = ?4 WHERE period = ?1");
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = st ? ERR_OK : err_set (&err, ERR_INTERNAL, NULL, "cannot reopen the period");
-    if (st) {
-        sqlite3_bind_text (st, 1, period, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 3, actor->user_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 4, reason->valuestring, -1, SQLITE_TRANSIENT);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, &err);
-    }
-    cJSON *details = cJSON_CreateObject ();
-    cJSON_AddStringToObject (details, "reason", reason->valuestring);
-    if (rc == ERR_OK)
-        rc = audit_write (db, "period.reopened", period, details, &err);
-    cJSON_Delete (details);
-    if (rc != ERR_OK) {
-        http_reply_error (req, &err);
-        return;
-    }
-    s_period_reply (req, period);
+    s_period_write (req, period,
+                    "UPDATE periods SET status = 'open', reopened_at = ?2, reopened_by = ?3,"
+                    " reopen_reason = ?4 WHERE period = ?1",
+                    reason->valuestring, "period.reopened", "cannot reopen the period");
 }
 
 err_t
 journal_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_journal);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/reports/trial_balance", s_trial_balance, 0);
-        http_server_route (http, "GET", "/api/v1/accounts", s_accounts, 0);
-        http_server_route (http, "POST", "/api/v1/journal", s_manual, HTTP_WRITE);
-        http_server_route (http, "GET", "/api/v1/periods", s_periods, 0);
-        http_server_route (http, "POST", "/api/v1/periods/{period}/close", s_close, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/periods/{period}/reopen", s_reopen, HTTP_WRITE);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_journal, NULL };
+    static const erp_route_t routes[] = {
+        { "GET", "/api/v1/reports/trial_balance", s_trial_balance, 0 },
+        { "GET", "/api/v1/accounts", s_accounts, 0 },
+        { "GET", "/api/v1/periods", s_periods, 0 },
+        { "POST", "/api/v1/periods/{period}/close", s_close, HTTP_WRITE },
+        { "POST", "/api/v1/periods/{period}/reopen", s_reopen, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/journal",
+          .fn = s_manual,
+          .roles = BOOKKEEPERS,
+          .denied = "post journal entries" },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .routes = routes, .writes = writes };
+    return erp_area_setup (svc, &area);
 }

@@ -11,17 +11,12 @@
 //  --- HTTP ---
 
 //  POST /api/v1/orders
-static void
-s_post (http_req_t *req)
+static err_t
+s_create (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+          err_info_t *err)
 {
-    const cJSON *body = resource_write_body (req, &erp_orders, "change orders");
-    if (!body)
-        return;
-    err_info_t err;
-    err_clear (&err);
-    cJSON *out = NULL;
-    err_t rc = orders_create (http_db (req), http_actor (req), body, RW_CLIENT, &out, &err);
-    resource_reply (req, 201, rc, &err, out);
+    (void) id;
+    return orders_create (db, actor, body, RW_CLIENT, out, err);
 }
 
 //  POST /api/v1/orders/{id}/confirm
@@ -208,17 +203,24 @@ orders_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
     stock_set_demand (&s_demand);
-    err_t rc = service_resource (svc, &erp_orders);
-    if (rc == ERR_OK)
-        rc = service_resource (svc, &erp_picking);
+    static const resource_def_t *const resources[] = { &erp_orders, &erp_picking, NULL };
+    static const erp_route_t routes[] = { { "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE },
+                                          { NULL } };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/orders",
+          .fn = s_create,
+          .def = &erp_orders,
+          .denied = "change orders" },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .writes = writes,
+                                     .stepped = &erp_orders,
+                                     .verbs = s_verbs };
+    err_t rc = erp_area_setup (svc, &area);
     if (rc != ERR_OK)
         return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/orders", s_post, HTTP_WRITE);
-        http_server_route (http, "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE);
-        resource_verbs (http, &erp_orders, s_verbs);
-    }
     command_server_t *cmd = service_commands (svc);
     if (cmd) {
         command_server_on (cmd, "order.create", s_cmd_create);

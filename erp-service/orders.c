@@ -27,10 +27,7 @@ static const char *const s_statuses[] = { "draft",   "confirmed", "partly_shippe
                                           "paid",    "cancelled", NULL };
 
 static const field_def_t s_order_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "customer_id",
       .type = FT_REF,
       .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,
@@ -142,10 +139,7 @@ const resource_def_t erp_orders = {
 };
 
 static const field_def_t s_pick_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (F_SYSTEM | F_FILTER | F_SORT | F_SEARCH),
     { .name = "customer_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "customers" },
     { .name = "status", .type = FT_ENUM, .flags = F_SYSTEM | F_FILTER, .choices = s_statuses },
     { .name = "backordered", .type = FT_BOOL, .flags = F_SYSTEM | F_FILTER },
@@ -180,6 +174,26 @@ const resource_def_t erp_picking = {
     .decorate = s_pick_decorate,
     .flags = R_NO_CREATE | R_NO_PATCH | R_NO_ARCHIVE | R_NO_EVENTS,
 };
+
+void
+orders_add_refs (db_t *db, cJSON *rec, bool with_status)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT external_ref, number, status FROM orders WHERE id = ?1");
+    const char *order = json_str (rec, "order_id");
+    bool found = false;
+    if (st && order) {
+        sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
+        found = sqlite3_step (st) == SQLITE_ROW;
+    }
+    static const char *const keys[] = { "external_ref", "order_number", "order_status" };
+    for (int i = 0; i < (with_status ? 3 : 2); i++)
+        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
+            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
+        else
+            cJSON_AddNullToObject (rec, keys[i]);
+    if (st)
+        sqlite3_reset (st);
+}
 
 //  --- creating an order ---
 

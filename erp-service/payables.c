@@ -36,8 +36,6 @@
 #define PAYABLES_WRITERS (ROLE_ACCOUNTANT | ROLE_ADMIN)
 #define MONEY_READERS (ROLE_ACCOUNTANT | ROLES_LEAD)
 
-static const char *const s_bill_statuses[] = { "open", "partly_paid", "paid", "void", NULL };
-
 static const field_def_t s_bill_line_fields[] = {
     { .name = "line", .type = FT_INT },
     { .name = "product_id", .type = FT_TEXT, .max = 64 },
@@ -53,30 +51,14 @@ static const field_def_t s_bill_line_fields[] = {
 };
 
 static const field_def_t s_bill_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "supplier_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "suppliers" },
     { .name = "purchase_order_id",
       .type = FT_REF,
       .flags = F_SYSTEM | F_FILTER,
       .ref = "purchase_orders" },
     { .name = "supplier_ref", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER | F_SEARCH, .max = 100 },
-    { .name = "status",
-      .type = FT_ENUM,
-      .flags = F_SYSTEM | F_FILTER,
-      .choices = s_bill_statuses,
-      .def = "\"open\"" },
-    { .name = "currency", .type = FT_CURRENCY, .flags = F_SYSTEM },
-    { .name = "bill_date", .type = FT_DATE, .flags = F_SYSTEM | F_SORT },
-    { .name = "due_on", .type = FT_DATE, .flags = F_SYSTEM | F_SORT | F_FILTER },
-    { .name = "subtotal_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "tax_minor", .type = FT_INT, .flags = F_SYSTEM },
-    { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT },
-    { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
-    { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = s_bill_line_fields, .def = "[]" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    ALLOC_DOC_FIELDS ("bill_date", s_bill_line_fields),
     { .name = "voided_at", .type = FT_TIME, .flags = F_SYSTEM },
     { NULL }
 };
@@ -86,19 +68,13 @@ static void
 s_bill_decorate (db_t *db, cJSON *rec)
 {
     (void) db;
-    int64_t total = 0, paid = 0, due = 0, today = 0;
+    int64_t total = 0, paid = 0;
     json_int (rec, "total_minor", &total);
     json_int (rec, "paid_minor", &paid);
     const char *status = json_str (rec, "status");
     bool open = status && (strcmp (status, "open") == 0 || strcmp (status, "partly_paid") == 0);
     json_add_int (rec, "open_minor", open ? total - paid : 0);
-    char date[16];
-    int64_t days = 0;
-    if (open && json_str (rec, "due_on") && clock_parse_date (json_str (rec, "due_on"), &due)
-        && clock_parse_date (clock_format_date (clock_now_ms (), date, sizeof date), &today)
-        && today > due)
-        days = (today - due) / DAY_MS;
-    json_add_int (rec, "days_overdue", days);
+    json_add_int (rec, "days_overdue", alloc_days_overdue (status, json_str (rec, "due_on")));
 }
 
 const resource_def_t erp_supplier_bills = {
@@ -114,7 +90,7 @@ const resource_def_t erp_supplier_bills = {
 };
 
 static const field_def_t s_alloc_fields[] = { { .name = "bill_id", .type = FT_TEXT, .max = 64 },
-                                              { .name = "number", .type = FT_TEXT, .max = 40 },
+                                              ERP_NUMBER_FIELD (0),
                                               { .name = "amount_minor", .type = FT_INT },
                                               { NULL } };
 
@@ -297,46 +273,41 @@ s_write_bill_lines (db_t *db, const char *bill_id, const char *po, const cJSON *
 //  "bill_date"?, "tax_minor"?, "notes"?, "lines":[{"line"|"product_id"|
 //  "sku", "quantity", "unit_cost_minor"?}]?}. Without lines, everything
 //  received and not yet billed, at the order's costs.
-static void
-s_bill_post (http_req_t *req)
+static err_t
+s_bill_enter (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+              err_info_t *err)
 {
-    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "enter supplier bills");
-    if (!body)
-        return;
-    db_t *db = http_db (req);
-    const actor_t *actor = http_actor (req);
-    err_info_t err;
-    err_clear (&err);
+    (void) id;
     static const char *const keys[] = { "purchase_order_id", "supplier_ref", "bill_date",
                                         "tax_minor",         "notes",        "lines",
                                         NULL };
-    err_t rc = s_only (body, keys, &err);
+    err_t rc = s_only (body, keys, err);
     const char *po_id = json_str (body, "purchase_order_id");
     const cJSON *ref = cJSON_GetObjectItem (body, "supplier_ref");
     const cJSON *tax_v = cJSON_GetObjectItem (body, "tax_minor");
     int64_t tax = 0;
     char bill_date[16] = "", po_key[ID_LEN] = "";
     if (rc == ERR_OK && !po_id)
-        rc = err_set (&err, ERR_INVALID, "purchase_order_id", "purchase_order_id is required");
+        rc = err_set (err, ERR_INVALID, "purchase_order_id", "purchase_order_id is required");
     else if (rc == ERR_OK
              && (!cJSON_IsString (ref) || !*ref->valuestring || strlen (ref->valuestring) > 100))
-        rc = err_set (&err, ERR_INVALID, "supplier_ref",
+        rc = err_set (err, ERR_INVALID, "supplier_ref",
                       "supplier_ref (the supplier's invoice number) is required, at most 100"
                       " characters");
     else if (rc == ERR_OK && tax_v && !cJSON_IsNull (tax_v)
              && (!json_int (body, "tax_minor", &tax) || tax < 0 || tax > MONEY_MAX))
-        rc = err_set (&err, ERR_INVALID, "tax_minor",
+        rc = err_set (err, ERR_INVALID, "tax_minor",
                       "tax_minor must be a whole number of minor units, 0 or more");
     if (rc == ERR_OK)
-        rc = alloc_date (body, "bill_date", bill_date, sizeof bill_date, &err);
+        rc = alloc_date (body, "bill_date", bill_date, sizeof bill_date, err);
     if (rc == ERR_OK && !erp_find_id (db, "purchase_orders", "id", po_id, po_key))
-        rc = err_set (&err, ERR_RULE, "purchase_order_id", "no purchase order has this id");
+        rc = err_set (err, ERR_RULE, "purchase_order_id", "no purchase order has this id");
     cJSON *po = NULL;
     if (rc == ERR_OK)
-        rc = resource_get (db, &erp_purchase_orders, NULL, po_key, &po, &err);
+        rc = resource_get (db, &erp_purchase_orders, NULL, po_key, &po, err);
     const char *status = po ? json_str (po, "status") : NULL;
     if (rc == ERR_OK && strcmp (status, "partly_received") != 0 && strcmp (status, "received") != 0)
-        rc = err_set (&err, ERR_RULE, "purchase_order_id",
+        rc = err_set (err, ERR_RULE, "purchase_order_id",
                       "nothing was received on this purchase order (it is %s): there is nothing"
                       " to bill",
                       status);
@@ -353,9 +324,9 @@ s_bill_post (http_req_t *req)
             sqlite3_reset (st);
         }
         if (clash < 0)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read the bills");
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot read the bills");
         else if (clash > 0)
-            rc = err_set (&err, ERR_CONFLICT, "supplier_ref",
+            rc = err_set (err, ERR_CONFLICT, "supplier_ref",
                           "this supplier already has a bill %s (compared without surrounding"
                           " spaces and case)",
                           ref->valuestring);
@@ -364,7 +335,7 @@ s_bill_post (http_req_t *req)
     int n = cJSON_GetArraySize (po_lines);
     s_match_t *m = calloc ((size_t) n + 1, sizeof *m);
     if (!m && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
+        rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
     for (int k = 0; k < n && rc == ERR_OK; k++) {
         const cJSON *l = cJSON_GetArrayItem (po_lines, k);
         json_int (l, "quantity", &m[k].ordered);
@@ -372,10 +343,10 @@ s_bill_post (http_req_t *req)
         json_int (l, "unit_cost_minor", &m[k].cost);
         m[k].billed = s_billed (db, po_key, k);
         if (m[k].billed < 0)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot read the billed quantities");
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot read the billed quantities");
     }
     if (rc == ERR_OK)
-        rc = s_match (cJSON_GetObjectItem (body, "lines"), po_lines, m, n, &err);
+        rc = s_match (cJSON_GetObjectItem (body, "lines"), po_lines, m, n, err);
     //  The amounts, overflow-checked.
     int64_t subtotal = 0, grni = 0, total = 0;
     cJSON *lines = cJSON_CreateArray ();
@@ -387,7 +358,7 @@ s_bill_post (http_req_t *req)
             || __builtin_mul_overflow (m[k].take, m[k].cost, &at_po)
             || __builtin_add_overflow (subtotal, value, &subtotal)
             || __builtin_add_overflow (grni, at_po, &grni) || subtotal > MONEY_MAX) {
-            rc = err_set (&err, ERR_INVALID, "lines", "the bill's amounts are too large");
+            rc = err_set (err, ERR_INVALID, "lines", "the bill's amounts are too large");
             break;
         }
         const cJSON *pl = cJSON_GetArrayItem (po_lines, k);
@@ -405,10 +376,10 @@ s_bill_post (http_req_t *req)
         cJSON_AddItemToArray (lines, l);
     }
     if (rc == ERR_OK && cJSON_GetArraySize (lines) == 0)
-        rc = err_set (&err, ERR_RULE, "lines",
+        rc = err_set (err, ERR_RULE, "lines",
                       "everything received on this purchase order is billed already");
     if (rc == ERR_OK && (__builtin_add_overflow (subtotal, tax, &total) || total > MONEY_MAX))
-        rc = err_set (&err, ERR_INVALID, "tax_minor", "the bill's total is too large");
+        rc = err_set (err, ERR_INVALID, "tax_minor", "the bill's total is too large");
     //  Due after the supplier's terms.
     char due[16] = "", number[48] = "";
     if (rc == ERR_OK) {
@@ -417,9 +388,8 @@ s_bill_post (http_req_t *req)
         int64_t ms = 0;
         clock_parse_date (bill_date, &ms);
         clock_format_date (ms + terms * DAY_MS, due, sizeof due);
-        rc = erp_year_number (db, "BILL", bill_date, number, sizeof number, &err);
+        rc = erp_year_number (db, "BILL", bill_date, number, sizeof number, err);
     }
-    cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON *rec = cJSON_CreateObject ();
         cJSON_AddStringToObject (rec, "number", number);
@@ -437,11 +407,11 @@ s_bill_post (http_req_t *req)
         const cJSON *notes = cJSON_GetObjectItem (body, "notes");
         if (notes)
             cJSON_AddItemToObject (rec, "notes", cJSON_Duplicate (notes, true));
-        rc = resource_create (db, &erp_supplier_bills, actor, rec, RW_SYSTEM, NULL, &out, &err);
+        rc = resource_create (db, &erp_supplier_bills, actor, rec, RW_SYSTEM, NULL, out, err);
         cJSON_Delete (rec);
     }
     if (rc == ERR_OK)
-        rc = s_write_bill_lines (db, json_str (out, "id"), po_key, po_lines, m, n, &err);
+        rc = s_write_bill_lines (db, json_str (*out, "id"), po_key, po_lines, m, n, err);
     if (rc == ERR_OK) {
         int64_t variance = subtotal - grni;
         journal_line_t j[4] = { { ACC_GRNI, grni, 0 },
@@ -449,59 +419,47 @@ s_bill_post (http_req_t *req)
                                   variance < 0 ? -variance : 0 },
                                 { ACC_TAX, tax, 0 },
                                 { ACC_PAYABLES, 0, total } };
-        rc = journal_post_on (db, actor, bill_date, "supplier_bill", number, json_str (out, "id"),
-                              NULL, j, 4, &err);
+        rc = journal_post_on (db, actor, bill_date, "supplier_bill", number, json_str (*out, "id"),
+                              NULL, j, 4, err);
     }
     cJSON_Delete (lines);
     cJSON_Delete (po);
     free (m);
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 //  POST /api/v1/supplier_bills/{id}/void: a bill with nothing paid; its
 //  entry is reversed today and its quantities become billable again.
-static void
-s_bill_void (http_req_t *req)
+static err_t
+s_bill_void (db_t *db, const actor_t *actor, const cJSON *bill, int64_t version, const cJSON *body,
+             cJSON **out, err_info_t *err)
 {
-    if (!resource_may_write (req, &erp_supplier_bills, "void supplier bills"))
-        return;
-    db_t *db = http_db (req);
-    const actor_t *actor = http_actor (req);
-    err_info_t err;
-    err_clear (&err);
-    cJSON *bill = NULL, *out = NULL;
-    err_t rc = resource_get (db, &erp_supplier_bills, NULL, http_param (req, "id"), &bill, &err);
+    (void) body;
     int64_t paid = 0, total = 0, tax = 0, subtotal = 0, grni = 0;
-    if (rc == ERR_OK) {
-        json_int (bill, "paid_minor", &paid);
-        json_int (bill, "total_minor", &total);
-        json_int (bill, "tax_minor", &tax);
-        json_int (bill, "subtotal_minor", &subtotal);
-        if (strcmp (json_str (bill, "status"), "void") == 0)
-            rc = err_set (&err, ERR_RULE, "status", "the bill is void already");
-        else if (paid > 0)
-            rc = err_set (&err, ERR_RULE, "status",
-                          "a bill with payments allocated to it cannot be voided");
-    }
+    json_int (bill, "paid_minor", &paid);
+    json_int (bill, "total_minor", &total);
+    json_int (bill, "tax_minor", &tax);
+    json_int (bill, "subtotal_minor", &subtotal);
+    if (strcmp (json_str (bill, "status"), "void") == 0)
+        return err_set (err, ERR_RULE, "status", "the bill is void already");
+    if (paid > 0)
+        return err_set (err, ERR_RULE, "status",
+                        "a bill with payments allocated to it cannot be voided");
     const cJSON *l;
-    if (rc == ERR_OK)
-        cJSON_ArrayForEach (l, cJSON_GetObjectItem (bill, "lines"))
-        {
-            int64_t q = 0, c = 0;
-            json_int (l, "quantity", &q);
-            json_int (l, "po_unit_cost_minor", &c);
-            grni += q * c;   //  bounded: checked when the bill was entered
-        }
-    if (rc == ERR_OK) {
-        cJSON *patch = cJSON_CreateObject ();
-        char now[CLOCK_TEXT_LEN];
-        cJSON_AddStringToObject (patch, "status", "void");
-        cJSON_AddStringToObject (patch, "voided_at",
-                                 clock_format (clock_now_ms (), now, sizeof now));
-        rc = resource_update (db, &erp_supplier_bills, actor, json_str (bill, "id"),
-                              http_if_match (req), patch, RW_SYSTEM, "voided", &out, &err);
-        cJSON_Delete (patch);
+    cJSON_ArrayForEach (l, cJSON_GetObjectItem (bill, "lines"))
+    {
+        int64_t q = 0, c = 0;
+        json_int (l, "quantity", &q);
+        json_int (l, "po_unit_cost_minor", &c);
+        grni += q * c;   //  bounded: checked when the bill was entered
     }
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "status", "void");
+    cJSON_AddStringToObject (patch, "voided_at", clock_format (clock_now_ms (), now, sizeof now));
+    err_t rc = resource_update (db, &erp_supplier_bills, actor, json_str (bill, "id"), version,
+                                patch, RW_SYSTEM, "voided", out, err);
+    cJSON_Delete (patch);
     if (rc == ERR_OK) {
         sqlite3_stmt *st = db_stmt (db, "UPDATE supplier_bill_lines SET void = 1 WHERE bill_id = ?1");
         int r = SQLITE_ERROR;
@@ -511,7 +469,7 @@ s_bill_void (http_req_t *req)
             sqlite3_reset (st);
         }
         if (r != SQLITE_DONE)
-            rc = err_set (&err, ERR_INTERNAL, NULL, "cannot void the bill's lines");
+            rc = err_set (err, ERR_INTERNAL, NULL, "cannot void the bill's lines");
     }
     if (rc == ERR_OK) {
         int64_t variance = subtotal - grni;
@@ -521,11 +479,16 @@ s_bill_void (http_req_t *req)
                                 { ACC_TAX, 0, tax },
                                 { ACC_PAYABLES, total, 0 } };
         rc = journal_post (db, actor, "supplier_bill_void", json_str (bill, "number"),
-                           json_str (bill, "id"), j, 4, &err);
+                           json_str (bill, "id"), j, 4, err);
     }
-    cJSON_Delete (bill);
-    resource_reply (req, 200, rc, &err, out);
+    return rc;
 }
+
+//  The bill is read whoever voids it: every member counts in the reversal.
+static const resource_verb_t s_bill_verbs[] = {
+    { .verb = "void", .fn = s_bill_void, .denied = "void supplier bills", .unscoped = true },
+    { NULL }
+};
 
 //  Where a supplier payment goes.
 static const alloc_source_t s_bills = {
@@ -545,21 +508,15 @@ static const alloc_source_t s_bills = {
 //  POST /api/v1/supplier_payments {"supplier_id", "amount_minor",
 //  "currency"? (the supplier's), "method"?, "reference", "paid_on"?,
 //  "notes"?, "bill_ids":[…]?}
-static void
-s_spay_post (http_req_t *req)
+static err_t
+s_spay_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+             err_info_t *err)
 {
-    const cJSON *body = resource_write_body (req, &erp_supplier_bills, "pay suppliers");
-    if (!body)
-        return;
-    db_t *db = http_db (req);
-    const actor_t *actor = http_actor (req);
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, &err);
-    const cJSON *named = cJSON_GetObjectItem (body, "bill_ids");
+    (void) id;
+    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, err);
     char paid_on[16] = "";
     if (rc == ERR_OK)
-        rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, &err);
+        rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, err);
     const char *supplier = json_str (body, "supplier_id");
     char supplier_key[ID_LEN] = "", currency[8] = "EUR";
     bool known = supplier && erp_find_id (db, "suppliers", "id", supplier, supplier_key);
@@ -575,40 +532,33 @@ s_spay_post (http_req_t *req)
             sqlite3_reset (st);
         }
     }
-    int64_t amount = 0;
-    json_int (body, "amount_minor", &amount);
-    alloc_doc_t *open = calloc (SPAY_MAX_BILLS, sizeof *open);
+    alloc_doc_t *open = NULL;
     int n = 0;
-    if (!open && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    if (rc == ERR_OK && known && named)
-        rc = alloc_read_named (db, &s_bills, named, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
-    else if (rc == ERR_OK && known)
-        rc = alloc_read_open (db, &s_bills, supplier_key, currency, open, SPAY_MAX_BILLS, &n, &err);
-    cJSON *rec = cJSON_Duplicate (body, true);
-    cJSON_DeleteItemFromObject (rec, "bill_ids");
-    if (!cJSON_GetObjectItem (rec, "currency"))
-        cJSON_AddStringToObject (rec, "currency", currency);
-    if (!cJSON_GetObjectItem (rec, "paid_on") || cJSON_IsNull (cJSON_GetObjectItem (rec, "paid_on"))) {
-        cJSON_DeleteItemFromObject (rec, "paid_on");
-        cJSON_AddStringToObject (rec, "paid_on", paid_on);
-    }
-    alloc_spread (&s_bills, open, n, amount, rec);
-    cJSON *out = NULL;
     //  The engine validates the rest: supplier exists, amount, method,
     //  currency, text lengths.
-    if (rc == ERR_OK)
-        rc = resource_create (db, &erp_supplier_payments, actor, rec, RW_SYSTEM, NULL, &out, &err);
-    cJSON_Delete (rec);
-    if (rc == ERR_OK)
-        rc = alloc_apply (db, actor, &s_bills, json_str (out, "id"), open, n, NULL, &err);
+    if (rc == ERR_OK) {
+        cJSON *rec = cJSON_Duplicate (body, true);
+        if (!cJSON_GetObjectItem (rec, "currency"))
+            cJSON_AddStringToObject (rec, "currency", currency);
+        if (!cJSON_GetObjectItem (rec, "paid_on")
+            || cJSON_IsNull (cJSON_GetObjectItem (rec, "paid_on"))) {
+            cJSON_DeleteItemFromObject (rec, "paid_on");
+            cJSON_AddStringToObject (rec, "paid_on", paid_on);
+        }
+        rc = alloc_book (db, actor, &s_bills, &erp_supplier_payments, rec,
+                         known ? supplier_key : NULL, currency, SPAY_MAX_BILLS, NULL, &open, &n,
+                         out, err);
+        cJSON_Delete (rec);
+    }
+    int64_t amount = 0;
+    json_int (body, "amount_minor", &amount);
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_PAYABLES, amount, 0 }, { ACC_CASH, 0, amount } };
-        rc = journal_post_on (db, actor, paid_on, "supplier_payment", json_str (out, "reference"),
-                              json_str (out, "id"), NULL, j, 2, &err);
+        rc = journal_post_on (db, actor, paid_on, "supplier_payment", json_str (*out, "reference"),
+                              json_str (*out, "id"), NULL, j, 2, err);
     }
     free (open);
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 static void
@@ -643,11 +593,8 @@ s_aging_row (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg)
 static void
 s_aging (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (!actor || !(actor->role & MONEY_READERS)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see financial reports");
+    if (!reports_can_read (req))
         return;
-    }
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddArrayToObject (out, "suppliers");
     cJSON_AddObjectToObject (out, "totals");
@@ -666,18 +613,25 @@ err_t
 payables_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_supplier_bills);
-    if (rc == ERR_OK)
-        rc = service_resource (svc, &erp_supplier_payments);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/supplier_bills", s_bill_post, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/supplier_bills/{id}/void", s_bill_void,
-                           HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/supplier_payments", s_spay_post, HTTP_WRITE);
-        http_server_route (http, "GET", "/api/v1/reports/payables_aging", s_aging, 0);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_supplier_bills,
+                                                       &erp_supplier_payments, NULL };
+    static const erp_route_t routes[] = { { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
+                                          { NULL } };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/supplier_bills",
+          .fn = s_bill_enter,
+          .def = &erp_supplier_bills,
+          .denied = "enter supplier bills" },
+        { .path = "/api/v1/supplier_payments",
+          .fn = s_spay_book,
+          .def = &erp_supplier_bills,
+          .denied = "pay suppliers" },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .writes = writes,
+                                     .stepped = &erp_supplier_bills,
+                                     .verbs = s_bill_verbs };
+    return erp_area_setup (svc, &area);
 }

@@ -20,7 +20,7 @@
 #define PAY_MAX_INVOICES 200
 
 static const field_def_t s_alloc_fields[] = { { .name = "invoice_id", .type = FT_TEXT, .max = 64 },
-                                              { .name = "number", .type = FT_TEXT, .max = 40 },
+                                              ERP_NUMBER_FIELD (0),
                                               { .name = "amount_minor", .type = FT_INT },
                                               { NULL } };
 
@@ -123,84 +123,66 @@ s_paid_invoices (db_t *db, const alloc_doc_t *open, int n)
 
 //  POST /api/v1/payments {"customer_id","amount_minor","currency","method",
 //  "reference","received_on","notes","invoice_ids":[…]?}
-static void
-s_post (http_req_t *req)
+static err_t
+s_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+        err_info_t *err)
 {
-    const actor_t *actor = http_actor (req);
-    db_t *db = http_db (req);
-    const cJSON *body = resource_write_body (req, &erp_payments, "book payments");
-    if (!body)
-        return;
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = alloc_check_body (db, &s_invoices, erp_payments.fields, body, PAY_MAX_INVOICES, &err);
+    (void) id;
+    err_t rc = alloc_check_body (db, &s_invoices, erp_payments.fields, body, PAY_MAX_INVOICES, err);
     //  Money received cannot be dated after today (like an invoice's issue
     //  date); without a date it is today's.
     const cJSON *received = cJSON_GetObjectItem (body, "received_on");
     char received_on[16];
     if (rc == ERR_OK && received && !cJSON_IsNull (received))
-        rc = alloc_date (body, "received_on", received_on, sizeof received_on, &err);
+        rc = alloc_date (body, "received_on", received_on, sizeof received_on, err);
     const char *customer = json_str (body, "customer_id");
     //  The currency as the engine will store it (validated there).
     const char *currency = json_str (body, "currency") ? json_str (body, "currency") : "EUR";
     int64_t amount = 0;
     json_int (body, "amount_minor", &amount);
     //  Which invoices, how much each: named ones in the given order, else
-    //  the customer's open ones, oldest due first.
-    alloc_doc_t *open = calloc (PAY_MAX_INVOICES, sizeof *open);
+    //  the customer's open ones, oldest due first. The engine validates
+    //  the rest (customer exists and is not archived, amount, unique
+    //  reference -> 409) with the client's rights plus the computed
+    //  allocation fields.
+    alloc_doc_t *open = NULL;
     int n = 0;
-    const cJSON *named = cJSON_GetObjectItem (body, "invoice_ids");
-    if (!open && rc == ERR_OK)
-        rc = err_set (&err, ERR_NOMEM, NULL, "out of memory");
-    if (rc == ERR_OK && customer && named)
-        rc = alloc_read_named (db, &s_invoices, named, customer, currency, open, PAY_MAX_INVOICES, &n, &err);
-    else if (rc == ERR_OK && customer)
-        rc = alloc_read_open (db, &s_invoices, customer, currency, open, PAY_MAX_INVOICES, &n,
-                              &err);
-    cJSON *rec = cJSON_Duplicate (body, true);
-    cJSON_DeleteItemFromObject (rec, "invoice_ids");
-    alloc_spread (&s_invoices, open, n, amount, rec);
-    cJSON *out = NULL;
-    //  The engine validates the rest (customer exists and is not archived,
-    //  amount, unique reference -> 409) with the client's rights plus the
-    //  computed allocation fields.
-    if (rc == ERR_OK)
-        rc = resource_create (db, &s_payment_booking, actor, rec, RW_SYSTEM, NULL, &out, &err);
-    cJSON_Delete (rec);
-    if (rc == ERR_OK)
-        rc = alloc_apply (db, actor, &s_invoices, json_str (out, "id"), open, n, s_order_paid,
-                          &err);
+    if (rc == ERR_OK) {
+        cJSON *rec = cJSON_Duplicate (body, true);
+        rc = alloc_book (db, actor, &s_invoices, &s_payment_booking, rec, customer, currency,
+                         PAY_MAX_INVOICES, s_order_paid, &open, &n, out, err);
+        cJSON_Delete (rec);
+    }
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_CASH, amount, 0 }, { ACC_RECEIVABLES, 0, amount } };
-        rc = journal_post (db, actor, "payment", json_str (out, "reference"), json_str (out, "id"),
-                           j, 2, &err);
+        rc = journal_post (db, actor, "payment", json_str (*out, "reference"), json_str (*out, "id"),
+                           j, 2, err);
     }
     if (rc == ERR_OK)
-        rc = invoices_adjust_balance (db, actor, customer, -amount, &err);
+        rc = invoices_adjust_balance (db, actor, customer, -amount, err);
     if (rc == ERR_OK) {
         int64_t version = 1;
-        json_int (out, "version", &version);
-        cJSON *data = cJSON_Duplicate (out, true);
+        json_int (*out, "version", &version);
+        cJSON *data = cJSON_Duplicate (*out, true);
         cJSON_AddItemToObject (data, "invoices", s_paid_invoices (db, open, n));
-        rc = outbox_append (db, actor, "payment", "received", json_str (out, "id"), version, data,
-                            NULL, &err);
+        rc = outbox_append (db, actor, "payment", "received", json_str (*out, "id"), version, data,
+                            NULL, err);
         cJSON_Delete (data);
     }
     free (open);
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 err_t
 payments_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_payments);
-    if (rc == ERR_OK)
-        rc = resource_register (&s_payment_booking);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http)
-        http_server_route (http, "POST", "/api/v1/payments", s_post, HTTP_WRITE);
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_payments, NULL };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/payments", .fn = s_book, .def = &erp_payments, .denied = "book payments" },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .writes = writes };
+    err_t rc = erp_area_setup (svc, &area);
+    return rc == ERR_OK ? resource_register (&s_payment_booking) : rc;
 }

@@ -250,10 +250,9 @@ err_t
 people_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_employees);
-    if (rc == ERR_OK)
-        rc = service_resource (svc, &erp_leave);
-    if (rc == ERR_OK && service_http (svc))
-        resource_verbs (service_http (svc), &erp_leave, s_verbs);
-    return rc;
+    static const resource_def_t *const resources[] = { &erp_employees, &erp_leave, NULL };
+    static const erp_area_t area = { .resources = resources,
+                                     .stepped = &erp_leave,
+                                     .verbs = s_verbs };
+    return erp_area_setup (svc, &area);
 }

@@ -244,15 +244,6 @@ planning_int_arg (http_req_t *req, const char *name, int lo, int hi, int def, in
     return true;
 }
 
-bool
-planning_may (http_req_t *req, unsigned roles, const char *what)
-{
-    const actor_t *actor = http_actor (req);
-    if (actor && (actor->role & roles))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
-    return false;
-}
 
 //  GET /api/v1/planning/forecast?product_id=&months=&horizon= (one
 //  product), or without product_id the list of active products by sku
@@ -264,7 +255,7 @@ s_forecast (http_req_t *req)
         "product_id", "months", "horizon", "limit", "cursor", NULL
     };
     int months, horizon, limit;
-    if (!planning_may (req, PLAN_READERS, "see the demand forecast") || !http_query_only (req, args)
+    if (!erp_may (req, PLAN_READERS, "see the demand forecast") || !http_query_only (req, args)
         || !planning_int_arg (req, "months", 3, MAX_MONTHS, 12, &months)
         || !planning_int_arg (req, "horizon", 1, 12, 3, &horizon)
         || !planning_int_arg (req, "limit", 1, 500, 50, &limit))
@@ -357,10 +348,9 @@ planning_setup (service_t *svc, err_info_t *err)
     err_t rc = resource_register (&planning_runs);
     if (rc != ERR_OK)
         return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/planning/forecast", s_forecast, 0);
-        planning_runs_routes (http);
-    }
-    return ERR_OK;
+    static const erp_route_t routes[] = { { "GET", "/api/v1/planning/forecast", s_forecast, 0 },
+                                          { NULL } };
+    static const erp_area_t area = { .routes = routes };
+    rc = erp_area_setup (svc, &area);
+    return rc == ERR_OK ? planning_runs_setup (svc) : rc;
 }

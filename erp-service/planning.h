@@ -52,15 +52,12 @@ extern const char planning_product_sql[];
 //  after a 400.
 bool planning_int_arg (http_req_t *req, const char *name, int lo, int hi, int def, int *out);
 
-//  Whether the actor has one of roles; false after a 403.
-bool planning_may (http_req_t *req, unsigned roles, const char *what);
-
 //  Plan every active product (planning_mrp.c): its suggestion lines into
 //  lines, by sku, and how many products were looked at into planned.
 err_t planning_mrp (db_t *db, int months, int horizon, cJSON *lines, int *planned, err_info_t *err);
 
-//  The routes of planning runs.
-void planning_runs_routes (http_server_t *http);
+//  The routes of planning runs (planning_runs registered before).
+err_t planning_runs_setup (service_t *svc);
 
 extern const resource_def_t planning_runs;
 

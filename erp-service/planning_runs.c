@@ -43,7 +43,7 @@ static const field_def_t s_run_line_fields[] = {
 };
 
 static const field_def_t s_run_fields[] = {
-    { .name = "number", .type = FT_TEXT, .flags = F_SYSTEM | F_UNIQUE | F_FILTER, .max = 40 },
+    ERP_NUMBER_FIELD (F_SYSTEM | F_UNIQUE | F_FILTER),
     { .name = "status",
       .type = FT_ENUM,
       .flags = F_SYSTEM | F_FILTER,
@@ -102,33 +102,25 @@ s_load_run (http_req_t *req)
 
 //  POST /api/v1/planning/runs {"horizon_months"?, "history_months"?,
 //  "warehouse_id"?, "notes"?}: plan every active product now.
-static void
-s_run_create (http_req_t *req)
+static err_t
+s_run_create (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+              err_info_t *err)
 {
-    if (!planning_may (req, PLANNERS, "run planning"))
-        return;
-    const cJSON *body = http_body_json (req);
-    if (!body)
-        return;
-    db_t *db = http_db (req);
-    const actor_t *actor = http_actor (req);
-    err_info_t err;
-    err_clear (&err);
+    (void) id;
     //  The engine validates the body (unknown keys, ranges, the warehouse).
     cJSON *rec = NULL;
-    err_t rc = resource_create (db, &planning_runs, actor, body, RW_CLIENT, NULL, &rec, &err);
+    err_t rc = resource_create (db, &planning_runs, actor, body, RW_CLIENT, NULL, &rec, err);
     int64_t horizon = 1, months = 12;
     json_int (rec, "horizon_months", &horizon);
     json_int (rec, "history_months", &months);
     cJSON *lines = cJSON_CreateArray ();
     int n = 0;
     if (rc == ERR_OK)
-        rc = planning_mrp (db, (int) months, (int) horizon, lines, &n, &err);
+        rc = planning_mrp (db, (int) months, (int) horizon, lines, &n, err);
     char number[48], today[11];
     clock_format_date (clock_now_ms (), today, sizeof today);
     if (rc == ERR_OK)
-        rc = erp_year_number (db, "PLAN", today, number, sizeof number, &err);
-    cJSON *out = NULL;
+        rc = erp_year_number (db, "PLAN", today, number, sizeof number, err);
     if (rc == ERR_OK) {
         cJSON *patch = cJSON_CreateObject ();
         cJSON_AddStringToObject (patch, "number", number);
@@ -137,12 +129,12 @@ s_run_create (http_req_t *req)
         cJSON_AddItemToObject (patch, "lines", lines);
         lines = NULL;
         rc = resource_update (db, &planning_runs, actor, json_str (rec, "id"), -1, patch, RW_SYSTEM,
-                              "planned", &out, &err);
+                              "planned", out, err);
         cJSON_Delete (patch);
     }
     cJSON_Delete (lines);
     cJSON_Delete (rec);
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 //  GET /api/v1/planning/runs?limit=&cursor=: newest first, without lines.
@@ -151,7 +143,7 @@ s_run_list (http_req_t *req)
 {
     static const char *const args[] = { "limit", "cursor", NULL };
     int limit;
-    if (!planning_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args)
+    if (!erp_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args)
         || !planning_int_arg (req, "limit", 1, 500, 50, &limit))
         return;
     const char *cursor = http_query (req, "cursor");
@@ -196,7 +188,7 @@ static void
 s_run_get (http_req_t *req)
 {
     static const char *const args[] = { NULL };
-    if (!planning_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args))
+    if (!erp_may (req, PLAN_READERS, "see planning runs") || !http_query_only (req, args))
         return;
     cJSON *run = s_load_run (req);
     if (run)
@@ -318,7 +310,7 @@ s_apply_lines (db_t *db, const actor_t *actor, const cJSON *run, const char *wh,
 static void
 s_run_apply (http_req_t *req)
 {
-    if (!planning_may (req, PLAN_READERS, "turn planning suggestions into orders"))
+    if (!erp_may (req, PLAN_READERS, "turn planning suggestions into orders"))
         return;
     const cJSON *body = http_body_json (req);
     if (!body)
@@ -379,11 +371,22 @@ s_run_apply (http_req_t *req)
     resource_reply (req, 200, rc, &err, out);
 }
 
-void
-planning_runs_routes (http_server_t *http)
+err_t
+planning_runs_setup (service_t *svc)
 {
-    http_server_route (http, "GET", "/api/v1/planning/runs", s_run_list, 0);
-    http_server_route (http, "POST", "/api/v1/planning/runs", s_run_create, HTTP_WRITE);
-    http_server_route (http, "GET", "/api/v1/planning/runs/{id}", s_run_get, 0);
-    http_server_route (http, "POST", "/api/v1/planning/runs/{id}/apply", s_run_apply, HTTP_WRITE);
+    static const erp_route_t routes[] = {
+        { "GET", "/api/v1/planning/runs", s_run_list, 0 },
+        { "GET", "/api/v1/planning/runs/{id}", s_run_get, 0 },
+        { "POST", "/api/v1/planning/runs/{id}/apply", s_run_apply, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/planning/runs",
+          .fn = s_run_create,
+          .roles = PLANNERS,
+          .denied = "run planning" },
+        { NULL }
+    };
+    static const erp_area_t area = { .routes = routes, .writes = writes };
+    return erp_area_setup (svc, &area);
 }

@@ -237,10 +237,7 @@ static const field_def_t s_wo_component_fields[] = {
 };
 
 static const field_def_t s_wo_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "product_id",
       .type = FT_REF,
       .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,

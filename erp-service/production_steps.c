@@ -434,14 +434,9 @@ s_suggestions (db_t *db)
 static void
 s_suggestions_route (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (!actor || !(actor->role & PRODUCTION_PLANNERS)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL,
-                           "your role may not see work-order suggestions");
-        return;
-    }
     static const char *const args[] = { NULL };
-    if (!http_query_only (req, args))
+    if (!erp_may (req, PRODUCTION_PLANNERS, "see work-order suggestions")
+        || !http_query_only (req, args))
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", s_suggestions (http_db (req)));
@@ -536,16 +531,15 @@ err_t
 production_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc;
-    if ((rc = service_resource (svc, &erp_boms)) != ERR_OK
-        || (rc = service_resource (svc, &erp_work_orders)) != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        resource_verbs (http, &erp_work_orders, s_verbs);
-        http_server_route (http, "GET", "/api/v1/work_orders/suggestions", s_suggestions_route, 0);
-        http_server_route (http, "POST", "/api/v1/work_orders/from_suggestions", s_from_suggestions,
-                           HTTP_WRITE);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_boms, &erp_work_orders, NULL };
+    static const erp_route_t routes[] = {
+        { "GET", "/api/v1/work_orders/suggestions", s_suggestions_route, 0 },
+        { "POST", "/api/v1/work_orders/from_suggestions", s_from_suggestions, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .stepped = &erp_work_orders,
+                                     .verbs = s_verbs };
+    return erp_area_setup (svc, &area);
 }

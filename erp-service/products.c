@@ -173,11 +173,8 @@ err_t
 products_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc;
-    if ((rc = service_resource (svc, &erp_suppliers)) != ERR_OK
-        || (rc = service_resource (svc, &erp_products)) != ERR_OK
-        || (rc = service_resource (svc, &erp_warehouses)) != ERR_OK
-        || (rc = service_resource (svc, &erp_stock_items)) != ERR_OK)
-        return rc;
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_suppliers, &erp_products,
+                                                       &erp_warehouses, &erp_stock_items, NULL };
+    static const erp_area_t area = { .resources = resources };
+    return erp_area_setup (svc, &area);
 }

@@ -24,10 +24,7 @@ static const field_def_t s_line_fields[] = {
 };
 
 static const field_def_t s_po_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (ERP_NUMBER_FLAGS),
     { .name = "supplier_id",
       .type = FT_REF,
       .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,
@@ -290,10 +287,8 @@ s_draft (http_req_t *req)
 {
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
-    if (!actor || !(actor->role & BUYERS)) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not draft purchase orders");
+    if (!erp_may (req, BUYERS, "draft purchase orders"))
         return;
-    }
     const cJSON *body = http_body_json (req);
     if (!body)
         return;
@@ -402,13 +397,14 @@ err_t
 purchasing_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_purchase_orders);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        resource_verbs (http, &erp_purchase_orders, s_verbs);
-        http_server_route (http, "POST", "/api/v1/replenishment/draft", s_draft, HTTP_WRITE);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_purchase_orders, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/replenishment/draft", s_draft, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources,
+                                     .routes = routes,
+                                     .stepped = &erp_purchase_orders,
+                                     .verbs = s_verbs };
+    return erp_area_setup (svc, &area);
 }

@@ -10,14 +10,10 @@
 
 #define REPORT_READERS (ROLE_ACCOUNTANT | ROLES_LEAD)
 
-static bool
-s_allowed (http_req_t *req)
+bool
+reports_can_read (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (actor && (actor->role & REPORT_READERS))
-        return true;
-    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see financial reports");
-    return false;
+    return erp_may (req, REPORT_READERS, "see financial reports");
 }
 
 const char *const aging_buckets[AGING_BUCKETS] = { "current_minor",    "days_1_30_minor",
@@ -78,7 +74,7 @@ s_aging_row (sqlite3_stmt *st, const int64_t sums[AGING_BUCKETS], void *arg)
 static void
 s_aging (http_req_t *req)
 {
-    if (!s_allowed (req))
+    if (!reports_can_read (req))
         return;
     cJSON *out = cJSON_CreateObject ();
     s_aging_t a = { .items = cJSON_AddArrayToObject (out, "customers") };
@@ -99,7 +95,7 @@ static void
 s_valuation (http_req_t *req)
 {
     static const char *const args[] = { NULL };
-    if (!s_allowed (req) || !http_query_only (req, args))
+    if (!reports_can_read (req) || !http_query_only (req, args))
         return;
     sqlite3_stmt *st = db_stmt (
         http_db (req),
@@ -130,26 +126,13 @@ s_valuation (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-//  Whether text is a month YYYY-MM of year 0001 to 9999.
-static bool
-s_month_ok (const char *text)
-{
-    if (strlen (text) != 7 || text[4] != '-')
-        return false;
-    for (int i = 0; i < 7; i++)
-        if (i != 4 && (text[i] < '0' || text[i] > '9'))
-            return false;
-    int month = (text[5] - '0') * 10 + (text[6] - '0');
-    return strncmp (text, "0000", 4) != 0 && month >= 1 && month <= 12;
-}
-
 //  GET /api/v1/reports/sales?from=YYYY-MM&to=YYYY-MM: invoiced quantity
 //  and revenue (before tax) per product and month; void invoices left out.
 static void
 s_sales (http_req_t *req)
 {
     static const char *const args[] = { "from", "to", NULL };
-    if (!s_allowed (req) || !http_query_only (req, args))
+    if (!reports_can_read (req) || !http_query_only (req, args))
         return;
     sqlite3_stmt *st = db_stmt (
         http_db (req),
@@ -163,8 +146,8 @@ s_sales (http_req_t *req)
         return;
     }
     const char *from = http_query (req, "from"), *to = http_query (req, "to");
-    if ((from && !s_month_ok (from)) || (to && !s_month_ok (to))) {
-        http_reply_errorf (req, ERR_INVALID, from && !s_month_ok (from) ? "from" : "to",
+    if ((from && !journal_month_ok (from)) || (to && !journal_month_ok (to))) {
+        http_reply_errorf (req, ERR_INVALID, from && !journal_month_ok (from) ? "from" : "to",
                            "from and to must be months YYYY-MM (01 to 12)");
         return;
     }
@@ -199,11 +182,12 @@ err_t
 reports_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/reports/receivables_aging", s_aging, 0);
-        http_server_route (http, "GET", "/api/v1/reports/stock_valuation", s_valuation, 0);
-        http_server_route (http, "GET", "/api/v1/reports/sales", s_sales, 0);
-    }
-    return ERR_OK;
+    static const erp_route_t routes[] = {
+        { "GET", "/api/v1/reports/receivables_aging", s_aging, 0 },
+        { "GET", "/api/v1/reports/stock_valuation", s_valuation, 0 },
+        { "GET", "/api/v1/reports/sales", s_sales, 0 },
+        { NULL }
+    };
+    static const erp_area_t area = { .routes = routes };
+    return erp_area_setup (svc, &area);
 }

@@ -21,10 +21,7 @@ static const field_def_t s_line_fields[] = {
 };
 
 static const field_def_t s_shipment_fields[] = {
-    { .name = "number",
-      .type = FT_TEXT,
-      .flags = F_SYSTEM | F_UNIQUE | F_FILTER | F_SEARCH,
-      .max = 40 },
+    ERP_NUMBER_FIELD (F_SYSTEM | F_UNIQUE | F_FILTER | F_SEARCH),
     { .name = "order_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "orders" },
     { .name = "warehouse_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "warehouses" },
     { .name = "carrier", .type = FT_TEXT, .max = 100 },
@@ -42,20 +39,7 @@ static const field_def_t s_shipment_fields[] = {
 static void
 s_shipment_decorate (db_t *db, cJSON *rec)
 {
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT external_ref, number, status FROM orders WHERE id = ?1");
-    const char *order = json_str (rec, "order_id");
-    if (!st || !order)
-        return;
-    sqlite3_bind_text (st, 1, order, -1, SQLITE_TRANSIENT);
-    bool found = sqlite3_step (st) == SQLITE_ROW;
-    static const char *const keys[] = { "external_ref", "order_number", "order_status" };
-    for (int i = 0; i < 3; i++)
-        if (found && sqlite3_column_type (st, i) != SQLITE_NULL)
-            cJSON_AddStringToObject (rec, keys[i], (const char *) sqlite3_column_text (st, i));
-        else
-            cJSON_AddNullToObject (rec, keys[i]);
-    sqlite3_reset (st);
+    orders_add_refs (db, rec, true);
 }
 
 const resource_def_t erp_shipments = {
@@ -76,27 +60,20 @@ typedef struct {
 
 //  POST /api/v1/orders/{id}/ship {"carrier","tracking","lines":[{"line_id"|"sku","quantity"}]?}
 //  Without lines, everything reserved ships.
-static void
-s_ship (http_req_t *req)
+static err_t
+s_ship_order (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON **out,
+              err_info_t *err)
 {
-    const actor_t *actor = http_actor (req);
-    db_t *db = http_db (req);
-    const cJSON *body = resource_write_body (req, &erp_shipments, "ship orders");
-    if (!body)
-        return;
-    err_info_t err;
-    err_clear (&err);
     cJSON *order = NULL;
-    if (resource_get (db, &erp_orders, NULL, http_param (req, "id"), &order, &err) != ERR_OK) {
-        http_reply_error (req, &err);
-        return;
-    }
+    err_t rc = resource_get (db, &erp_orders, NULL, id, &order, err);
+    if (rc != ERR_OK)
+        return rc;
     const char *status = json_str (order, "status");
     s_line_t *lines = calloc (SHIP_MAX_LINES, sizeof *lines);
     int n = 0;
-    err_t rc = lines ? ERR_OK : err_set (&err, ERR_NOMEM, NULL, "out of memory");
+    rc = lines ? ERR_OK : err_set (err, ERR_NOMEM, NULL, "out of memory");
     if (strcmp (status, "confirmed") != 0 && strcmp (status, "partly_shipped") != 0)
-        rc = err_set (&err, ERR_RULE, "status", "a %s order cannot ship", status);
+        rc = err_set (err, ERR_RULE, "status", "a %s order cannot ship", status);
     const cJSON *l;
     cJSON_ArrayForEach (l, cJSON_GetObjectItem (order, "lines"))
     {
@@ -111,7 +88,7 @@ s_ship (http_req_t *req)
     }
     const cJSON *want = cJSON_GetObjectItem (body, "lines");
     if (rc == ERR_OK && want && !cJSON_IsArray (want))
-        rc = err_set (&err, ERR_INVALID, "lines", "lines must be a list");
+        rc = err_set (err, ERR_INVALID, "lines", "lines must be a list");
     if (rc == ERR_OK && want) {
         int i = 0;
         cJSON_ArrayForEach (l, want)
@@ -120,7 +97,7 @@ s_ship (http_req_t *req)
             int64_t q = 0;
             snprintf (field, sizeof field, "lines[%d].quantity", i);
             if (!cJSON_IsObject (l) || !json_int (l, "quantity", &q) || q < 1) {
-                rc = err_set (&err, ERR_INVALID, field, "quantity must be a positive integer");
+                rc = err_set (err, ERR_INVALID, field, "quantity must be a positive integer");
                 break;
             }
             const char *lid = json_str (l, "line_id"), *sku = json_str (l, "sku");
@@ -131,11 +108,11 @@ s_ship (http_req_t *req)
                     break;
             if (k == n) {
                 snprintf (field, sizeof field, "lines[%d].%s", i, lid ? "line_id" : "sku");
-                rc = err_set (&err, ERR_RULE, field, "the order has no such line");
+                rc = err_set (err, ERR_RULE, field, "the order has no such line");
                 break;
             }
             if (lines[k].ship + q > lines[k].reserved) {
-                rc = err_set (&err, ERR_RULE, field, "only %lld of %s are reserved for this order",
+                rc = err_set (err, ERR_RULE, field, "only %lld of %s are reserved for this order",
                               (long long) lines[k].reserved, lines[k].sku);
                 break;
             }
@@ -150,24 +127,24 @@ s_ship (http_req_t *req)
     for (int k = 0; k < n; k++)
         total += lines[k].ship;
     if (rc == ERR_OK && total == 0)
-        rc = err_set (&err, ERR_RULE, "lines", "nothing is reserved for this order to ship yet");
+        rc = err_set (err, ERR_RULE, "lines", "nothing is reserved for this order to ship yet");
     const char *text[] = { "carrier", "tracking" };
     for (int i = 0; i < 2 && rc == ERR_OK; i++) {
         const cJSON *v = cJSON_GetObjectItem (body, text[i]);
         if (v && !cJSON_IsNull (v) && (!cJSON_IsString (v) || strlen (v->valuestring) > 200))
-            rc = err_set (&err, ERR_INVALID, text[i], "%s must be a text of at most 200 characters",
+            rc = err_set (err, ERR_INVALID, text[i], "%s must be a text of at most 200 characters",
                           text[i]);
     }
     char number[48], now[CLOCK_TEXT_LEN];
     clock_format (clock_now_ms (), now, sizeof now);
     if (rc == ERR_OK)
-        rc = erp_year_number (db, "SH", now, number, sizeof number, &err);
+        rc = erp_year_number (db, "SH", now, number, sizeof number, err);
     const char *wh = json_str (order, "warehouse_id");
     sqlite3_stmt *upd = db_stmt (
         db,
         "UPDATE order_lines SET reserved = reserved - ?2, shipped = shipped + ?2 WHERE id = ?1");
     if (rc == ERR_OK && !upd)
-        rc = err_set (&err, ERR_INTERNAL, NULL, "cannot ship");
+        rc = err_set (err, ERR_INTERNAL, NULL, "cannot ship");
     cJSON *shipment = cJSON_CreateObject ();
     cJSON *slines = cJSON_AddArrayToObject (shipment, "lines");
     for (int k = 0; k < n && rc == ERR_OK; k++) {
@@ -178,10 +155,10 @@ s_ship (http_req_t *req)
         int r = sqlite3_step (upd);
         sqlite3_reset (upd);
         if (r != SQLITE_DONE) {
-            rc = db_error (db, r, &err);
+            rc = db_error (db, r, err);
             break;
         }
-        rc = stock_ship (db, actor, lines[k].product, wh, lines[k].ship, number, &err);
+        rc = stock_ship (db, actor, lines[k].product, wh, lines[k].ship, number, err);
         cJSON *sl = cJSON_CreateObject ();
         cJSON_AddStringToObject (sl, "line_id", lines[k].id);
         cJSON_AddStringToObject (sl, "product_id", lines[k].product);
@@ -200,10 +177,9 @@ s_ship (http_req_t *req)
         cJSON *patch = cJSON_CreateObject ();
         cJSON_AddStringToObject (patch, "status", all ? "shipped" : "partly_shipped");
         rc = resource_update (db, &erp_orders, actor, json_str (order, "id"), -1, patch, RW_SYSTEM,
-                              "status_changed", NULL, &err);
+                              "status_changed", NULL, err);
         cJSON_Delete (patch);
     }
-    cJSON *out = NULL;
     if (rc == ERR_OK) {
         cJSON_AddStringToObject (shipment, "number", number);
         cJSON_AddStringToObject (shipment, "order_id", json_str (order, "id"));
@@ -212,12 +188,12 @@ s_ship (http_req_t *req)
         for (int i = 0; i < 2; i++)
             if (json_str (body, text[i]))
                 cJSON_AddStringToObject (shipment, text[i], json_str (body, text[i]));
-        rc = resource_create (db, &erp_shipments, actor, shipment, RW_SYSTEM, NULL, &out, &err);
+        rc = resource_create (db, &erp_shipments, actor, shipment, RW_SYSTEM, NULL, out, err);
     }
     cJSON_Delete (shipment);
     cJSON_Delete (order);
     free (lines);
-    resource_reply (req, 201, rc, &err, out);
+    return rc;
 }
 
 //  POST /api/v1/orders/{id}/deliver: a fully shipped order arrived.
@@ -279,13 +255,18 @@ err_t
 shipments_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc = service_resource (svc, &erp_shipments);
-    if (rc != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/orders/{id}/ship", s_ship, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/orders/{id}/deliver", s_deliver, HTTP_WRITE);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_shipments, NULL };
+    static const erp_write_t writes[] = {
+        { .path = "/api/v1/orders/{id}/ship",
+          .fn = s_ship_order,
+          .def = &erp_shipments,
+          .denied = "ship orders" },
+        { NULL }
+    };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/orders/{id}/deliver", s_deliver, HTTP_WRITE },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .routes = routes, .writes = writes };
+    return erp_area_setup (svc, &area);
 }

@@ -114,10 +114,11 @@ err_t
 statements_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/reports/profit_and_loss", s_pnl, 0);
-        http_server_route (http, "GET", "/api/v1/reports/balance_sheet", s_balance_sheet, 0);
-    }
-    return ERR_OK;
+    static const erp_route_t routes[] = {
+        { "GET", "/api/v1/reports/profit_and_loss", s_pnl, 0 },
+        { "GET", "/api/v1/reports/balance_sheet", s_balance_sheet, 0 },
+        { NULL }
+    };
+    static const erp_area_t area = { .routes = routes };
+    return erp_area_setup (svc, &area);
 }

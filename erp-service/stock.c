@@ -610,41 +610,41 @@ s_reply_levels (http_req_t *req, err_t rc, const err_info_t *err, const char *pr
     http_reply_json (req, 201, out);
 }
 
+//  A step that moves stock in one warehouse: a receipt (quantity
+//  positive, reason optional) or, adjusting, an adjustment (quantity
+//  signed, reason required).
+static void
+s_move_in_one (http_req_t *req, const char *kind, bool adjusting)
+{
+    int64_t qty;
+    const cJSON *body = s_step_body (req, &qty, adjusting);
+    char product[ID_LEN], wh[ID_LEN];
+    if (!body || !s_product (req, body, product) || !s_warehouse (req, body, "warehouse_id", wh))
+        return;
+    const char *reason = json_str (body, "reason");
+    if (adjusting && (!reason || !*reason)) {
+        http_reply_errorf (req, ERR_INVALID, "reason", "an adjustment needs a reason");
+        return;
+    }
+    err_info_t err;
+    err_clear (&err);
+    err_t rc = stock_move (http_db (req), http_actor (req), product, wh, kind, qty, reason,
+                           json_str (body, "reference"), &err);
+    s_reply_levels (req, rc, &err, product, wh, NULL);
+}
+
 //  POST /api/v1/stock/receipts {"product_id"|"sku","warehouse_id","quantity","reference"}
 static void
 s_receipt (http_req_t *req)
 {
-    int64_t qty;
-    const cJSON *body = s_step_body (req, &qty, false);
-    char product[ID_LEN], wh[ID_LEN];
-    if (!body || !s_product (req, body, product) || !s_warehouse (req, body, "warehouse_id", wh))
-        return;
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = stock_move (http_db (req), http_actor (req), product, wh, "receipt", qty,
-                           json_str (body, "reason"), json_str (body, "reference"), &err);
-    s_reply_levels (req, rc, &err, product, wh, NULL);
+    s_move_in_one (req, "receipt", false);
 }
 
 //  POST /api/v1/stock/adjustments {"product_id"|"sku","warehouse_id","quantity" (signed),"reason"}
 static void
 s_adjustment (http_req_t *req)
 {
-    int64_t qty;
-    const cJSON *body = s_step_body (req, &qty, true);
-    char product[ID_LEN], wh[ID_LEN];
-    if (!body || !s_product (req, body, product) || !s_warehouse (req, body, "warehouse_id", wh))
-        return;
-    const char *reason = json_str (body, "reason");
-    if (!reason || !*reason) {
-        http_reply_errorf (req, ERR_INVALID, "reason", "an adjustment needs a reason");
-        return;
-    }
-    err_info_t err;
-    err_clear (&err);
-    err_t rc = stock_move (http_db (req), http_actor (req), product, wh, "adjustment", qty, reason,
-                           json_str (body, "reference"), &err);
-    s_reply_levels (req, rc, &err, product, wh, NULL);
+    s_move_in_one (req, "adjustment", true);
 }
 
 //  POST /api/v1/stock/transfers {"product_id"|"sku","from_warehouse_id","to_warehouse_id","quantity"}
@@ -725,13 +725,9 @@ stock_suggestions (db_t *db)
 static void
 s_replenishment (http_req_t *req)
 {
-    const actor_t *actor = http_actor (req);
-    if (!actor || !(actor->role & (ROLE_PURCHASING | ROLES_LEAD))) {
-        http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not see replenishment");
-        return;
-    }
     static const char *const args[] = { NULL };     //  the whole list, no paging
-    if (!http_query_only (req, args))
+    if (!erp_may (req, ROLE_PURCHASING | ROLES_LEAD, "see replenishment")
+        || !http_query_only (req, args))
         return;
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", stock_suggestions (http_db (req)));
@@ -742,17 +738,15 @@ err_t
 stock_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    err_t rc;
-    if ((rc = service_resource (svc, &erp_stock_levels)) != ERR_OK
-        || (rc = service_resource (svc, &erp_stock_moves)) != ERR_OK
-        || (rc = service_resource (svc, &erp_stock_alerts)) != ERR_OK)
-        return rc;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "POST", "/api/v1/stock/receipts", s_receipt, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/stock/adjustments", s_adjustment, HTTP_WRITE);
-        http_server_route (http, "POST", "/api/v1/stock/transfers", s_transfer, HTTP_WRITE);
-        http_server_route (http, "GET", "/api/v1/replenishment", s_replenishment, 0);
-    }
-    return ERR_OK;
+    static const resource_def_t *const resources[] = { &erp_stock_levels, &erp_stock_moves,
+                                                       &erp_stock_alerts, NULL };
+    static const erp_route_t routes[] = {
+        { "POST", "/api/v1/stock/receipts", s_receipt, HTTP_WRITE },
+        { "POST", "/api/v1/stock/adjustments", s_adjustment, HTTP_WRITE },
+        { "POST", "/api/v1/stock/transfers", s_transfer, HTTP_WRITE },
+        { "GET", "/api/v1/replenishment", s_replenishment, 0 },
+        { NULL }
+    };
+    static const erp_area_t area = { .resources = resources, .routes = routes };
+    return erp_area_setup (svc, &area);
 }

@@ -206,30 +206,26 @@ fi
 
 # --- where things are ------------------------------------------------------
 
-cat <<EOF
-
-  crm-service  http://$CRM_HTTP   events $CRM_PUB   commands $CRM_CMD
-               open http://$CRM_HTTP/ and sign in as admin with the password in
-               $PWD/var/crm/admin.password (changed at first sign-in)
-               admin token: $PWD/var/crm/admin.token
-EOF
-if $have_erp; then
+# where PROGRAM HTTP WHAT DIR [NOTE]: where a started program answers and
+# where its admin's password (NOTE after it) and token are.
+where() {
     cat <<EOF
-  erp-service  http://$ERP_HTTP   events $ERP_PUB   commands $ERP_CMD
-               open http://$ERP_HTTP/ and sign in as admin with the password in
-               $PWD/var/erp/admin.password
-               admin token: $PWD/var/erp/admin.token
+  $(printf '%-13s' "$1")http://$2   $3
+               open http://$2/ and sign in as admin with the password in
+               $PWD/var/$4/admin.password${5:+ $5}
+               admin token: $PWD/var/$4/admin.token
 EOF
+}
+
+echo
+where crm-service "$CRM_HTTP" "events $CRM_PUB   commands $CRM_CMD" crm "(changed at first sign-in)"
+if $have_erp; then
+    where erp-service "$ERP_HTTP" "events $ERP_PUB   commands $ERP_CMD" erp
 else
     echo "  erp-service  not built (no $BIN/erp-service): not started"
 fi
 if $have_bridge; then
-    cat <<EOF
-  bridge       http://$BRIDGE_HTTP   (bridgectl talks to it)
-               open http://$BRIDGE_HTTP/ and sign in as admin with the password in
-               $PWD/var/bridge/admin.password
-               admin token: $PWD/var/bridge/admin.token
-EOF
+    where bridge "$BRIDGE_HTTP" "(bridgectl talks to it)" bridge
 else
     echo "  bridge       not built (no $BIN/bridge): not started"
 fi

@@ -5,30 +5,32 @@
 
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
-import { h, mount, pageHead, button, table, pagedList, modal, form, conflictNotice, toast, confirmDialog, debounce } from '/common/ui.js';
-import { searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, button, table, pagedList, modal, form, conflictNotice, toast, confirmDialog } from '/common/ui.js';
+import { can, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
-// def: {path, route, title, newLabel, editTitle(rec), columns, fields(rec),
-//   toBody(values, rec) -> body (may throw {field, message}), fromRec(rec) ->
-//   values, canCreate, canEdit, canArchive, defaultSort, searchLabel, empty,
-//   query (extra filters)}
+// def: {path (of the API and of the screen), title, newLabel, editTitle(rec),
+//   columns, fields(rec), toBody(values, rec) -> body (may throw {field,
+//   message}), writers (the roles that create and edit), canArchive,
+//   defaultSort, searchLabel, empty, query (extra filters), afterCreate,
+//   extraActions(ctx)}
 export function crudScreen(def) {
   return async function render(root, ctx) {
+    const canWrite = can(ctx.user, def.writers);
     const state = { q: ctx.query.get('q') || '', sort: ctx.query.get('sort') || def.defaultSort, archived: false };
     const listSlot = h('div');
     let list = null;
 
     function refresh() {
-      setQuery(def.route, { q: state.q, sort: state.sort === def.defaultSort ? '' : state.sort });
+      setQuery(def.path, { q: state.q, sort: state.sort === def.defaultSort ? '' : state.sort });
       list = pagedList({
         load: (cursor) => api.get(def.path, { ...(def.query || {}), q: state.q || undefined, sort: state.sort, cursor, limit: 25 }),
         render: (items) => table({
           caption: def.title,
-          columns: def.canEdit ? def.columns.map((c, i) => (i ? c : { ...c, render: (r) => button(String(c.render ? c.render(r) : r[c.key]), () => edit(r), { kind: 'link' }) })) : def.columns,
+          columns: canWrite ? def.columns.map((c, i) => (i ? c : { ...c, render: (r) => button(String(c.render ? c.render(r) : r[c.key]), () => edit(r), { kind: 'link' }) })) : def.columns,
           rows: items,
-          onRow: def.canEdit ? (r) => edit(r) : null,
+          onRow: canWrite ? (r) => edit(r) : null,
           empty: state.q ? t('catalog.no_match') : def.empty,
-          sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+          sort: sortBy(state, refresh),
         }),
       });
       mount(listSlot, list.el);
@@ -82,15 +84,14 @@ export function crudScreen(def) {
       try { open(await api.get(`${def.path}/${r.id}`)); } catch (e) { toast(e.message, 'error'); }
     }
 
-    const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+    const onSearch = searchInto(state, refresh);
     mount(root,
-      pageHead(def.title, def.canCreate(ctx.user) ? button(def.newLabel, () => open(null), { kind: 'primary' }) : null, def.extraActions ? def.extraActions(ctx) : null),
+      pageHead(def.title, canWrite ? button(def.newLabel, () => open(null), { kind: 'primary' }) : null, def.extraActions ? def.extraActions(ctx) : null),
       h('div', { class: 'filters', role: 'search' }, searchBox(def.searchLabel, state.q, onSearch)),
       listSlot);
-    def.canEdit = def.canEditFn ? def.canEditFn(ctx.user) : false;
     await refresh();
     const editId = ctx.query.get('edit');
-    if (editId && def.canEdit) edit({ id: editId });
+    if (editId && canWrite) edit({ id: editId });
     return () => onSearch.cancel();
   };
 }

@@ -6,21 +6,19 @@ import { t } from '/common/i18n.js';
 import { money, num, moneyInputValue, parseMoney } from '/common/fmt.js';
 import { ApiError } from '/common/api.js';
 import { badge, h } from '/common/ui.js';
-import { ROLES, can } from './lib.js';
+import { ROLES } from './lib.js';
 import { crudScreen } from './crud.js';
 
 export default function render(root, ctx) {
   return crudScreen({
     path: '/customers',
-    route: '/customers',
     title: t('finance.customers'),
     newLabel: t('finance.new_customer'),
     editTitle: (r) => t('finance.edit_customer', { name: r.name }),
     searchLabel: t('finance.search_customers'),
     empty: t('finance.no_customers'),
     defaultSort: 'name',
-    canCreate: (u) => can(u, ROLES.finance),
-    canEditFn: (u) => can(u, ROLES.finance),
+    writers: ROLES.finance,
     canArchive: false,
     columns: [
       { key: 'name', label: t('finance.customer'), sort: 'name' },

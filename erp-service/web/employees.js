@@ -5,7 +5,7 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { date } from '/common/fmt.js';
-import { ROLES, can } from './lib.js';
+import { ROLES } from './lib.js';
 import { crudScreen } from './crud.js';
 
 export default async function render(root, ctx) {
@@ -14,15 +14,13 @@ export default async function render(root, ctx) {
   const managers = (r) => [['', t('people.no_manager')], ...all.filter((e) => !r || e.id !== r.id).map((e) => [e.id, e.name])];
   return crudScreen({
     path: '/employees',
-    route: '/employees',
     title: t('people.employees'),
     newLabel: t('people.new_employee'),
     editTitle: (r) => t('people.edit_employee', { name: r.name }),
     searchLabel: t('people.search'),
     empty: t('people.no_employees'),
     defaultSort: 'name',
-    canCreate: (u) => can(u, ROLES.lead),
-    canEditFn: (u) => can(u, ROLES.lead),
+    writers: ROLES.lead,
     canArchive: true,
     columns: [
       { key: 'name', label: t('people.name'), sort: 'name' },

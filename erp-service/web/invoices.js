@@ -4,8 +4,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, button, toast, debounce, link } from '/common/ui.js';
-import { names, record, statusBadge, searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, table, pagedList, tabs, button, toast, link } from '/common/ui.js';
+import { withNames, record, statusBadge, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 const STATUSES = ['open', 'partly_paid', 'paid', 'void'];
 
@@ -24,9 +24,7 @@ export default async function render(root, ctx) {
     list = pagedList({
       load: async (cursor) => {
         const page = await api.get('/invoices', { status: state.status || undefined, customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
-        const nm = await names('/customers', page.items.map((i) => i.customer_id));
-        page.items.forEach((i) => { i.customer = nm[i.customer_id]; });
-        return page;
+        return withNames(page, '/customers', 'customer_id', 'customer');
       },
       render: (items) => table({
         caption: t('finance.invoices'),
@@ -43,13 +41,13 @@ export default async function render(root, ctx) {
         rowHref: (r) => '#/invoices/' + r.id,
         rowClass: (r) => (r.days_overdue > 0 ? 'row-bad' : null),
         empty: t('finance.no_invoices'),
-        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+        sort: sortBy(state, refresh),
       }),
     });
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('finance.invoices'),
       button(t('finance.overdue_check'), async () => {

@@ -5,7 +5,7 @@
 
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
-import { h, conflictNotice, toast, badge } from '/common/ui.js';
+import { h, conflictNotice, toast, badge, debounce } from '/common/ui.js';
 
 const LEAD = ['ops_manager', 'admin'];
 
@@ -76,6 +76,27 @@ export async function names(path, ids, field = 'name') {
   const out = {};
   uniq.forEach((id, i) => { out[id] = recs[i] ? recs[i][field] : ''; });
   return out;
+}
+
+// A page of a list whose items name what their idField points at (in path):
+// each item gets the name in nameField.
+export async function withNames(page, path, idField, nameField) {
+  const nm = await names(path, page.items.map((x) => x[idField]));
+  page.items.forEach((x) => { x[nameField] = nm[x[idField]]; });
+  return page;
+}
+
+// The search box's handler (debounced, with a cancel for the screen's
+// cleanup): 300 ms after the last key, state.q is the trimmed text and the
+// list is drawn again (refresh).
+export function searchInto(state, refresh) {
+  return debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+}
+
+// A table's sort (ui.js table) on state.sort ('field' or '-field'): a click
+// on a column sorts by it and draws the list again (refresh).
+export function sortBy(state, refresh) {
+  return { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } };
 }
 
 export function whLabel(list, id) {

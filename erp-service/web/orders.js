@@ -5,8 +5,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, badge, debounce } from '/common/ui.js';
-import { ROLES, can, seesMoney, names, warehouses, whLabel, statusBadge, searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, table, pagedList, tabs, badge } from '/common/ui.js';
+import { ROLES, can, seesMoney, withNames, warehouses, whLabel, statusBadge, searchBox, setQuery, searchInto } from './lib.js';
 
 const STATUSES = ['draft', 'confirmed', 'partly_shipped', 'shipped', 'delivered', 'invoiced', 'paid', 'cancelled'];
 // What the warehouse works on, first.
@@ -40,9 +40,7 @@ export default async function render(root, ctx) {
       status: state.status || undefined, backordered: state.backordered ? true : undefined,
       q: state.q || undefined, sort: state.sort || (state.status === 'confirmed' ? 'confirmed_at' : '-created_at'), cursor, limit: 25,
     });
-    const nm = await names('/customers', page.items.map((o) => o.customer_id));
-    page.items.forEach((o) => { o.customer = nm[o.customer_id]; });
-    return page;
+    return withNames(page, '/customers', 'customer_id', 'customer');
   }
 
   function draw(items) {
@@ -73,7 +71,7 @@ export default async function render(root, ctx) {
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('orders.title'),
       can(ctx.user, ROLES.orderWrite) ? h('a', { class: 'btn btn-primary', href: '#/orders/new' }, t('orders.new')) : null),

@@ -8,7 +8,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today, parseMoney } from '/common/fmt.js';
 import { h, mount, pageHead, tabs, table, pagedList, card, kpi, loading, errorBox, badge, modal, form, toast, button } from '/common/ui.js';
-import { can, names, suppliers, setQuery } from './lib.js';
+import { can, withNames, suppliers, setQuery } from './lib.js';
 
 const VIEWS = ['bills', 'payments', 'aging'];
 const WRITERS = ['accountant', 'admin'];
@@ -25,9 +25,7 @@ function bills(slot, state) {
   const list = pagedList({
     load: async (cursor) => {
       const page = await api.get('/supplier_bills', { status: state.status || undefined, sort: '-created_at', cursor, limit: 25 });
-      const nm = await names('/suppliers', page.items.map((b) => b.supplier_id));
-      page.items.forEach((b) => { b.supplier = nm[b.supplier_id]; });
-      return page;
+      return withNames(page, '/suppliers', 'supplier_id', 'supplier');
     },
     render: (items) => table({
       caption: t('payables.bills'),
@@ -89,9 +87,7 @@ function payments(slot, user) {
   const list = pagedList({
     load: async (cursor) => {
       const page = await api.get('/supplier_payments', { sort: '-created_at', cursor, limit: 25 });
-      const nm = await names('/suppliers', page.items.map((p) => p.supplier_id));
-      page.items.forEach((p) => { p.supplier = nm[p.supplier_id]; });
-      return page;
+      return withNames(page, '/suppliers', 'supplier_id', 'supplier');
     },
     render: (items) => table({
       caption: t('payables.payments'),

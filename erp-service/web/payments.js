@@ -4,8 +4,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, debounce, link } from '/common/ui.js';
-import { names, record, searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, table, pagedList, link } from '/common/ui.js';
+import { withNames, record, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 export default async function render(root, ctx) {
   const state = { q: ctx.query.get('q') || '', customer: ctx.query.get('customer') || '', sort: ctx.query.get('sort') || '-received_on' };
@@ -16,9 +16,7 @@ export default async function render(root, ctx) {
     const list = pagedList({
       load: async (cursor) => {
         const page = await api.get('/payments', { customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
-        const nm = await names('/customers', page.items.map((p) => p.customer_id));
-        page.items.forEach((p) => { p.customer = nm[p.customer_id]; });
-        return page;
+        return withNames(page, '/customers', 'customer_id', 'customer');
       },
       render: (items) => table({
         caption: t('finance.payments'),
@@ -34,13 +32,13 @@ export default async function render(root, ctx) {
         rows: items,
         rowHref: (r) => '#/payments/' + r.id,
         empty: t('finance.no_payments'),
-        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+        sort: sortBy(state, refresh),
       }),
     });
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('finance.payments'), h('a', { class: 'btn btn-primary', href: '#/payments/new' }, t('finance.record_payment'))),
     who ? h('p', { class: 'notice' }, t('finance.of_customer', { name: who.name }), ' ', link(t('finance.all_customers'), '#/payments')) : null,

@@ -6,7 +6,7 @@ import { t } from '/common/i18n.js';
 import { money, num, moneyInputValue, parseMoney } from '/common/fmt.js';
 import { badge } from '/common/ui.js';
 import { ApiError } from '/common/api.js';
-import { ROLES, can, suppliers, seesMoney } from './lib.js';
+import { ROLES, suppliers, seesMoney } from './lib.js';
 import { crudScreen } from './crud.js';
 
 function bad(field, message) { return new ApiError(400, { error: { code: 'validation_failed', field, message } }); }
@@ -19,15 +19,13 @@ export default async function render(root, ctx) {
   const money_ = (list) => (priced ? list : []);
   return crudScreen({
     path: '/products',
-    route: '/products',
     title: t('catalog.products'),
     newLabel: t('catalog.new_product'),
     editTitle: (r) => t('catalog.edit_product', { sku: r.sku }),
     searchLabel: t('catalog.search_products'),
     empty: t('catalog.no_products'),
     defaultSort: 'sku',
-    canCreate: (u) => can(u, ROLES.buyers),
-    canEditFn: (u) => can(u, ROLES.buyers),
+    writers: ROLES.buyers,
     canArchive: true,
     columns: [
       { key: 'sku', label: t('catalog.sku'), sort: 'sku' },

@@ -3,8 +3,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, debounce } from '/common/ui.js';
-import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, table, pagedList, tabs } from '/common/ui.js';
+import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 const STATUSES = ['draft', 'ordered', 'partly_received', 'received', 'cancelled'];
 
@@ -37,13 +37,13 @@ export default async function render(root, ctx) {
         rows: items,
         rowHref: (r) => '#/purchase-orders/' + r.id,
         empty: t('purchasing.none'),
-        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+        sort: sortBy(state, refresh),
       }),
     });
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   const buyer = can(ctx.user, ROLES.buyers);
   mount(root,
     pageHead(t('purchasing.title'),

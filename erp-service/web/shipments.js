@@ -5,8 +5,8 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { num, dateTime } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, modal, form, toast, conflictNotice, button, debounce } from '/common/ui.js';
-import { ROLES, can, warehouses, whLabel, searchBox, setQuery } from './lib.js';
+import { h, mount, pageHead, table, pagedList, modal, form, toast, conflictNotice, button } from '/common/ui.js';
+import { ROLES, can, warehouses, whLabel, searchBox, setQuery, sortBy, searchInto } from './lib.js';
 
 export default async function render(root, ctx) {
   const whs = await warehouses();
@@ -61,13 +61,13 @@ export default async function render(root, ctx) {
         ].filter(Boolean),
         rows: items,
         empty: t('orders.no_shipments'),
-        sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+        sort: sortBy(state, refresh),
       }),
     });
     mount(listSlot, list.el);
     list.first();
   }
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('orders.shipments')),
     h('div', { class: 'filters', role: 'search' }, searchBox(t('orders.search_shipments'), state.q, onSearch)),

@@ -5,8 +5,8 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { num } from '/common/fmt.js';
-import { h, mount, pageHead, button, table, pagedList, tabs, badge, debounce } from '/common/ui.js';
-import { ROLES, can, warehouses, whOptions, whLabel, names, searchBox, selectBox, setQuery } from './lib.js';
+import { h, mount, pageHead, button, table, pagedList, tabs, badge } from '/common/ui.js';
+import { ROLES, can, warehouses, whOptions, whLabel, withNames, searchBox, selectBox, setQuery, sortBy, searchInto } from './lib.js';
 import { receiveDialog } from './stock-dialogs.js';
 
 const PAGE = 25;
@@ -68,15 +68,13 @@ export default async function render(root, ctx) {
       rowHref: (r) => '#/stock/' + r.id,
       rowClass: (r) => (r.below ? 'row-warn' : null),
       empty: state.q ? t('stock.no_match') : t('stock.no_products'),
-      sort: { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, desc) => { state.sort = (desc ? '-' : '') + f; refresh(); } },
+      sort: sortBy(state, refresh),
     });
   }
 
   async function loadAlerts(cursor) {
     const page = await api.get('/stock_alerts', { active: true, kind: 'below_reorder_point', warehouse_id: state.wh || undefined, sku: state.q || undefined, cursor, limit: PAGE });
-    const nm = await names('/stock_items', page.items.map((a) => a.product_id));
-    page.items = page.items.map((a) => ({ ...a, name: nm[a.product_id] }));
-    return page;
+    return withNames(page, '/stock_items', 'product_id', 'name');
   }
 
   function alertTable(items) {
@@ -108,7 +106,7 @@ export default async function render(root, ctx) {
     list.first();
   }
 
-  const onSearch = debounce((v) => { state.q = v.trim(); refresh(); }, 300);
+  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('stock.title'),
       mayWrite ? button(t('stock.receive'), async () => { if (await receiveDialog(null, state.wh || (whs[0] && whs[0].id))) list.reload(); }, { kind: 'primary' }) : null,

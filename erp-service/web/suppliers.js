@@ -2,21 +2,19 @@
 
 import { t } from '/common/i18n.js';
 import { num } from '/common/fmt.js';
-import { ROLES, can, forget } from './lib.js';
+import { ROLES, forget } from './lib.js';
 import { crudScreen } from './crud.js';
 
 export default function render(root, ctx) {
   return crudScreen({
     path: '/suppliers',
-    route: '/suppliers',
     title: t('catalog.suppliers'),
     newLabel: t('catalog.new_supplier'),
     editTitle: (r) => t('catalog.edit_supplier', { name: r.name }),
     searchLabel: t('catalog.search_suppliers'),
     empty: t('catalog.no_suppliers'),
     defaultSort: 'name',
-    canCreate: (u) => can(u, ROLES.buyers),
-    canEditFn: (u) => can(u, ROLES.buyers),
+    writers: ROLES.buyers,
     canArchive: true,
     afterCreate: () => forget('sup'),
     columns: [

@@ -2,21 +2,19 @@
 
 import { t } from '/common/i18n.js';
 import { badge } from '/common/ui.js';
-import { ROLES, can, forget } from './lib.js';
+import { ROLES, forget } from './lib.js';
 import { crudScreen } from './crud.js';
 
 export default function render(root, ctx) {
   return crudScreen({
     path: '/warehouses',
-    route: '/warehouses',
     title: t('catalog.warehouses'),
     newLabel: t('catalog.new_warehouse'),
     editTitle: (r) => t('catalog.edit_warehouse', { code: r.code }),
     searchLabel: t('catalog.search_warehouses'),
     empty: t('catalog.no_warehouses'),
     defaultSort: 'code',
-    canCreate: (u) => can(u, ROLES.lead),
-    canEditFn: (u) => can(u, ROLES.lead),
+    writers: ROLES.lead,
     canArchive: true,
     afterCreate: () => forget('wh'),
     columns: [

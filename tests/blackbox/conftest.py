@@ -565,6 +565,13 @@ def crm_module(tmp_path_factory):
         yield svc
 
 
+@pytest.fixture(scope="module")
+def erp_module(tmp_path_factory):
+    """One erp-service shared by the tests of a module, as crm_module."""
+    with module_service(tmp_path_factory, "erp-service", "ERP", "erp-module") as svc:
+        yield svc
+
+
 @pytest.fixture
 def run_binary(tmp_path):
     """Run a program to completion (for --help, --version, admin commands):

@@ -21,10 +21,7 @@ def warehouse(erp, code="MAIN", **kw):
 def receive(erp, product_id, warehouse_id, qty, token=None, status=201, **kw):
     body = {"product_id": product_id, "warehouse_id": warehouse_id, "quantity": qty}
     body.update(kw)
-    opts = {} if token is None else {"token": token}
-    r = erp.api("POST", "/api/v1/stock/receipts", json=body, **opts)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "stock/receipts", body, token=token, status=status)
 
 
 def stocked_product(erp, sku, qty=50, **kw):
@@ -71,6 +68,21 @@ def check_invariants(erp):
         assert sum(x["debit_minor"] for x in e["lines"]) == sum(x["credit_minor"] for x in e["lines"]), e
 
 
+def allocated(payments, to):
+    """What the payments (customers' or to suppliers) allocated to each
+    invoice or bill (`to`: the allocation's key, invoice_id or bill_id),
+    checking that each payment's allocations add up to its allocated amount,
+    which with the unallocated rest is the payment's amount."""
+    paid = {}
+    for p in payments:
+        total = sum(a["amount_minor"] for a in p["allocations"])
+        assert total == p["allocated_minor"] <= p["amount_minor"], p
+        assert p["allocated_minor"] + p["unallocated_minor"] == p["amount_minor"], p
+        for a in p["allocations"]:
+            paid[a[to]] = paid.get(a[to], 0) + a["amount_minor"]
+    return paid
+
+
 def check_billing_invariants(erp):
     """Invoice numbers have no gaps per year; the allocations of a payment
     never exceed it; an invoice's paid amount is the sum of what was
@@ -82,12 +94,6 @@ def check_billing_invariants(erp):
         by_year.setdefault(year, []).append(int(n))
     for year, ns in by_year.items():
         assert sorted(ns) == list(range(1, len(ns) + 1)), (year, sorted(ns))
-    paid = {}
-    for p in list_all(erp, "payments"):
-        total = sum(a["amount_minor"] for a in p["allocations"])
-        assert total == p["allocated_minor"] <= p["amount_minor"], p
-        assert p["allocated_minor"] + p["unallocated_minor"] == p["amount_minor"], p
-        for a in p["allocations"]:
-            paid[a["invoice_id"]] = paid.get(a["invoice_id"], 0) + a["amount_minor"]
+    paid = allocated(list_all(erp, "payments"), "invoice_id")
     for inv in invoices:
         assert inv["paid_minor"] == paid.get(inv["id"], 0) <= inv["total_minor"], inv

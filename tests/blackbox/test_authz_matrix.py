@@ -43,7 +43,7 @@ detail behind some of its cells.
 import subprocess
 import pytest
 from bridge_helpers import bridge_args, dead_letters, wait_until
-from conftest import Service, _finish, binary_path, module_service
+from conftest import Service, _finish, binary_path
 from crm_helpers import apply_ok, create, new_user, uid
 from erp_helpers import product, receive, warehouse
 
@@ -61,46 +61,77 @@ SCOPED = {"own": "AAA", "other": "HAA"}
 ADMIN_OWN_OTHER = {"own": "FFA", "other": "FFA"}
 
 
-def _resource(name, import_=False, write=ALL3, scoped=True, no_write=False):
-    """The engine's routes of one CRM resource."""
-    one = SCOPED if scoped else ALL3
-    if scoped and write != ALL3:
-        raise ValueError("no scoped resource with limited writers")
+def _engine_routes(name, read, write=None, read_one=None, write_one=None, import_=False,
+                   create=True, patch=True, archive=True):
+    """The engine's routes of one resource: read lists and exports, read_one
+    reads a record (read unless told); write creates and imports, write_one
+    changes, archives and restores a record (write unless told); no write,
+    no writing route but an import."""
     rows = {
-        "GET /api/v1/%s" % name: ALL3,
-        "GET /api/v1/%s/export" % name: ALL3,
-        "GET /api/v1/%s/{id}" % name: one,
+        "GET /api/v1/%s" % name: read,
+        "GET /api/v1/%s/export" % name: read,
+        "GET /api/v1/%s/{id}" % name: read_one or read,
     }
-    if not no_write:
-        w_one = SCOPED if scoped else write
-        rows.update({
-            "POST /api/v1/%s" % name: write,
-            "PATCH /api/v1/%s/{id}" % name: w_one,
-            "POST /api/v1/%s/{id}/archive" % name: w_one,
-            "POST /api/v1/%s/{id}/restore" % name: w_one,
-        })
+    if write:
+        if create:
+            rows["POST /api/v1/%s" % name] = write
+        if patch:
+            rows["PATCH /api/v1/%s/{id}" % name] = write_one or write
+        if archive:
+            rows["POST /api/v1/%s/{id}/archive" % name] = write_one or write
+            rows["POST /api/v1/%s/{id}/restore" % name] = write_one or write
     if import_:
         rows["POST /api/v1/%s/import" % name] = write
     return rows
 
 
+def _probes_and_pages(everyone):
+    """Every program's public routes: its probes, its metrics, its pages."""
+    return {
+        "GET /livez public": everyone, "GET /readyz public": everyone, "GET /metrics public": everyone,
+        "GET / public page": everyone, "GET /app/{path} public page": everyone,
+        "GET /common/{path} public page": everyone,
+    }
+
+
+def _sessions(everyone):
+    """Every program's sessions: signing in is public, the rest is one's own."""
+    return {
+        "POST /api/v1/session public": everyone, "GET /api/v1/session": everyone,
+        "PATCH /api/v1/session": everyone, "DELETE /api/v1/session": everyone,
+        "POST /api/v1/session/password": everyone,
+    }
+
+
+def _accounts(everyone, admin, one_user, own_other):
+    """A service's users, tokens and settings. Users, tokens, passwords and
+    the audit are the admins' (one_user: a route on one user; own_other: a
+    route on the acting user's own token or password or another's);
+    everyone reads who they are, the names of colleagues and the settings."""
+    return {
+        "GET /api/v1/users": admin, "POST /api/v1/users": admin, "GET /api/v1/users/export": admin,
+        "GET /api/v1/users/{id}": one_user, "PATCH /api/v1/users/{id}": one_user,
+        "POST /api/v1/users/{id}/archive": one_user, "POST /api/v1/users/{id}/restore": one_user,
+        "POST /api/v1/users/{id}/tokens": own_other, "POST /api/v1/tokens/{id}/revoke": own_other,
+        "POST /api/v1/users/{id}/password": own_other, "GET /api/v1/audit": admin,
+        "GET /api/v1/me": everyone, "GET /api/v1/directory": everyone,
+        "GET /api/v1/settings": everyone, "PATCH /api/v1/settings": admin,
+    }
+
+
+def _resource(name, import_=False, write=ALL3, scoped=True, no_write=False):
+    """The engine's routes of one CRM resource."""
+    if scoped and write != ALL3:
+        raise ValueError("no scoped resource with limited writers")
+    return _engine_routes(name, ALL3, None if no_write else write, read_one=SCOPED if scoped else ALL3,
+                          write_one=SCOPED if scoped else write, import_=import_)
+
+
 #  --- crm-service: docs/architecture.md, "Scope of a sales rep" -----------
 CRM = {
-    "GET /livez public": ALL3, "GET /readyz public": ALL3, "GET /metrics public": ALL3,
-    "GET / public page": ALL3, "GET /app/{path} public page": ALL3,
-    "GET /common/{path} public page": ALL3,
-    # users: admins only
-    "GET /api/v1/users": ADMIN3, "POST /api/v1/users": ADMIN3, "GET /api/v1/users/export": ADMIN3,
-    "GET /api/v1/users/{id}": ADMIN_OWN_OTHER, "PATCH /api/v1/users/{id}": ADMIN_OWN_OTHER,
-    "POST /api/v1/users/{id}/archive": ADMIN_OWN_OTHER, "POST /api/v1/users/{id}/restore": ADMIN_OWN_OTHER,
-    "POST /api/v1/users/{id}/tokens": ADMIN_OWN_OTHER, "POST /api/v1/tokens/{id}/revoke": ADMIN_OWN_OTHER,
-    "POST /api/v1/users/{id}/password": ADMIN_OWN_OTHER, "GET /api/v1/audit": ADMIN3,
-    # everyone: who am I, the names of colleagues, settings read
-    "GET /api/v1/me": ALL3, "GET /api/v1/directory": ALL3,
-    "GET /api/v1/settings": ALL3, "PATCH /api/v1/settings": ADMIN3,
-    # sessions: signing in is public, the rest is one's own
-    "POST /api/v1/session public": ALL3, "GET /api/v1/session": ALL3, "PATCH /api/v1/session": ALL3,
-    "DELETE /api/v1/session": ALL3, "POST /api/v1/session/password": ALL3,
+    **_probes_and_pages(ALL3),
+    **_accounts(ALL3, ADMIN3, ADMIN_OWN_OTHER, ADMIN_OWN_OTHER),
+    **_sessions(ALL3),
     # the sales records: everyone writes, a rep only within its scope
     **_resource("customers", import_=True),
     "GET /api/v1/customers/{id}/card": SCOPED, "GET /api/v1/customers/{id}/timeline": SCOPED,
@@ -155,38 +186,14 @@ E_PO_READ = "FAAAA"     # purchase orders: purchasing and accountant read
 
 
 def _erp_resource(name, read, write=None, import_=False, patch=True, archive=True, create=True):
-    rows = {
-        "GET /api/v1/%s" % name: read,
-        "GET /api/v1/%s/export" % name: read,
-        "GET /api/v1/%s/{id}" % name: read,
-    }
-    if write:
-        if create:
-            rows["POST /api/v1/%s" % name] = write
-        if patch:
-            rows["PATCH /api/v1/%s/{id}" % name] = write
-        if archive:
-            rows["POST /api/v1/%s/{id}/archive" % name] = write
-            rows["POST /api/v1/%s/{id}/restore" % name] = write
-        if import_:
-            rows["POST /api/v1/%s/import" % name] = write
-    return rows
+    return _engine_routes(name, read, write, import_=import_ and bool(write), create=create, patch=patch,
+                          archive=archive)
 
 
 ERP = {
-    "GET /livez public": E_ALL, "GET /readyz public": E_ALL, "GET /metrics public": E_ALL,
-    "GET / public page": E_ALL, "GET /app/{path} public page": E_ALL,
-    "GET /common/{path} public page": E_ALL,
-    "GET /api/v1/users": E_ADMIN, "POST /api/v1/users": E_ADMIN, "GET /api/v1/users/export": E_ADMIN,
-    "GET /api/v1/users/{id}": E_ADMIN, "PATCH /api/v1/users/{id}": E_ADMIN,
-    "POST /api/v1/users/{id}/archive": E_ADMIN, "POST /api/v1/users/{id}/restore": E_ADMIN,
-    "POST /api/v1/users/{id}/tokens": {"own": E_ADMIN, "other": E_ADMIN},
-    "POST /api/v1/tokens/{id}/revoke": {"own": E_ADMIN, "other": E_ADMIN},
-    "POST /api/v1/users/{id}/password": {"own": E_ADMIN, "other": E_ADMIN}, "GET /api/v1/audit": E_ADMIN,
-    "GET /api/v1/me": E_ALL, "GET /api/v1/directory": E_ALL,
-    "GET /api/v1/settings": E_ALL, "PATCH /api/v1/settings": E_ADMIN,
-    "POST /api/v1/session public": E_ALL, "GET /api/v1/session": E_ALL, "PATCH /api/v1/session": E_ALL,
-    "DELETE /api/v1/session": E_ALL, "POST /api/v1/session/password": E_ALL,
+    **_probes_and_pages(E_ALL),
+    **_accounts(E_ALL, E_ADMIN, E_ADMIN, {"own": E_ADMIN, "other": E_ADMIN}),
+    **_sessions(E_ALL),
     **_erp_resource("customers", E_ALL, E_ACC, import_=True),
     **_erp_resource("suppliers", E_ALL, E_PUR, import_=True),
     **_erp_resource("products", E_NOT_WH, E_PUR, import_=True),
@@ -248,11 +255,8 @@ ERP = {
 B_ALL = "AA"
 B_ADMIN = "AF"
 BRIDGE = {
-    "GET /livez public": B_ALL, "GET /readyz public": B_ALL, "GET /metrics public": B_ALL,
-    "GET / public page": B_ALL, "GET /app/{path} public page": B_ALL,
-    "GET /common/{path} public page": B_ALL,
-    "POST /api/v1/session public": B_ALL, "GET /api/v1/session": B_ALL, "PATCH /api/v1/session": B_ALL,
-    "DELETE /api/v1/session": B_ALL, "POST /api/v1/session/password": B_ALL,
+    **_probes_and_pages(B_ALL),
+    **_sessions(B_ALL),
     "GET /api/v1/audit": B_ADMIN,
     "GET /api/v1/status": B_ALL, "GET /api/v1/status/history": B_ALL, "GET /api/v1/parked": B_ALL,
     "GET /api/v1/reconcile_runs": B_ALL, "GET /api/v1/dead_letters": B_ALL,
@@ -399,6 +403,42 @@ class World:
         raise NotImplementedError
 
 
+class ServiceWorld(World):
+    """A service's world (CRM or ERP): its admin, users added by the admin
+    with a first password, and the tokens and users the matrix acts on."""
+
+    def __init__(self, svc):
+        super().__init__(svc)
+        me = svc.api("GET", "/api/v1/me").json()
+        self.tokens["admin"], self.users["admin"], self.names["admin"] = svc.token, me["id"], me["name"]
+        with open(svc.data_dir + "/admin.password") as f:
+            self.passwords["admin"] = f.read().strip()
+
+    def add_user(self, role, name, api_role):
+        """The user `name` with the API role `api_role`, acting as `role`."""
+        u = new_user(self.svc, name, api_role)
+        self.tokens[role], self.users[role], self.names[role] = u["token"], u["id"], name
+        self.set_password(role)
+
+    def no_if_match(self, route):
+        return "/tokens" in route or "/password" in route
+
+    def id(self, resource, role, variant, route):
+        """A token (a fresh one of the acting user or of another), a user,
+        or the record the world made."""
+        owner = role if variant == "own" else "other"
+        if resource == "tokens":
+            r = self.svc.api("POST", "/api/v1/users/%s/tokens" % self.users[owner])
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+        if resource == "users":
+            return self.users[owner]
+        return self.record_id(resource, owner)
+
+    def record_id(self, resource, owner):
+        raise NotImplementedError
+
+
 def run_matrix(world, program, door="bearer"):
     """Run every cell of the program's table as each role through door
     ("bearer": the role's token; "session": its session cookie with the
@@ -453,7 +493,7 @@ def run_no_token(svc, program, world):
 # ---------------------------------------------------------------------------
 # crm-service
 
-class CrmWorld(World):
+class CrmWorld(ServiceWorld):
     program = "crm-service"
     COOKIE = "crm_session"
     SCOPED = ("customers", "counterparties", "contacts", "interactions", "deals", "tasks",
@@ -462,14 +502,8 @@ class CrmWorld(World):
     def __init__(self, svc):
         super().__init__(svc)
         self.recs = {}          # (resource, owner) -> id
-        me = svc.api("GET", "/api/v1/me").json()
-        self.tokens["admin"], self.users["admin"], self.names["admin"] = svc.token, me["id"], me["name"]
-        with open(svc.data_dir + "/admin.password") as f:
-            self.passwords["admin"] = f.read().strip()
         for role, name in (("sales_rep", "mx-rep"), ("sales_manager", "mx-mgr"), ("other", "mx-rep2")):
-            u = new_user(svc, name, "sales_rep" if role == "other" else role)
-            self.tokens[role], self.users[role], self.names[role] = u["token"], u["id"], name
-            self.set_password(role)
+            self.add_user(role, name, "sales_rep" if role == "other" else role)
         for owner in ("sales_rep", "sales_manager", "admin", "other"):
             t = self.tokens[owner]
             c = create(svc, "customers", {"name": "Matrix " + owner}, token=t)["id"]
@@ -505,58 +539,28 @@ class CrmWorld(World):
             "catalog": apply_ok(svc, "catalog.upsert", {"sku": "MX-1", "name": "Matrix product"})["id"],
         }
 
-    def no_if_match(self, route):
-        return "/tokens" in route or "/password" in route
-
-    def id(self, resource, role, variant, route):
-        if resource == "tokens":          # a fresh token of the acting user or of another
-            owner = role if variant == "own" else "other"
-            r = self.svc.api("POST", "/api/v1/users/%s/tokens" % self.users[owner])
-            assert r.status_code == 201, r.text
-            return r.json()["id"]
-        if resource == "users":
-            return self.users[role if variant == "own" else "other"]
+    def record_id(self, resource, owner):
         if resource in self.SCOPED:
-            return self.recs[(resource, role if variant == "own" else "other")]
+            return self.recs[(resource, owner)]
         return self.shared[resource]
 
 
 @pytest.fixture(scope="module")
-def crm_world(tmp_path_factory):
-    with module_service(tmp_path_factory, "crm-service", "CRM", "authz-crm") as svc:
-        yield CrmWorld(svc)
-
-
-def test_crm_authorisation_matrix(crm_world):
-    ran = run_matrix(crm_world, "crm-service")
-    assert ran > 300
-
-
-def test_crm_authorisation_matrix_through_sessions(crm_world):
-    run_matrix(crm_world, "crm-service", door="session")
-
-
-def test_crm_refuses_every_route_without_a_token(crm_world):
-    run_no_token(crm_world.svc, "crm-service", crm_world)
+def crm_world(crm_module):
+    return CrmWorld(crm_module)
 
 
 # ---------------------------------------------------------------------------
 # erp-service
 
-class ErpWorld(World):
+class ErpWorld(ServiceWorld):
     program = "erp-service"
     COOKIE = "erp_session"
 
     def __init__(self, svc):
         super().__init__(svc)
-        me = svc.api("GET", "/api/v1/me").json()
-        self.tokens["admin"], self.users["admin"], self.names["admin"] = svc.token, me["id"], me["name"]
-        with open(svc.data_dir + "/admin.password") as f:
-            self.passwords["admin"] = f.read().strip()
         for role in ROLES["erp-service"][:-1] + ("other",):
-            u = new_user(svc, "mx-" + role, "warehouse" if role == "other" else role)
-            self.tokens[role], self.users[role], self.names[role] = u["token"], u["id"], "mx-" + role
-            self.set_password(role)
+            self.add_user(role, "mx-" + role, "warehouse" if role == "other" else role)
         s = create(svc, "suppliers", {"name": "Matrix supplier"})
         p = product(svc, "MX-1", supplier_id=s["id"], reorder_point=50)
         w = warehouse(svc, "MX")
@@ -598,37 +602,13 @@ class ErpWorld(World):
                      "journal"):
             self.ids[name] = first(name)
 
-    def no_if_match(self, route):
-        return "/tokens" in route or "/password" in route
-
-    def id(self, resource, role, variant, route):
-        if resource == "tokens":
-            owner = role if variant == "own" else "other"
-            r = self.svc.api("POST", "/api/v1/users/%s/tokens" % self.users[owner])
-            assert r.status_code == 201, r.text
-            return r.json()["id"]
-        if resource == "users":
-            return self.users[role if variant == "own" else "other"]
+    def record_id(self, resource, owner):
         return self.ids[resource]
 
 
 @pytest.fixture(scope="module")
-def erp_world(tmp_path_factory):
-    with module_service(tmp_path_factory, "erp-service", "ERP", "authz-erp") as svc:
-        yield ErpWorld(svc)
-
-
-def test_erp_authorisation_matrix(erp_world):
-    ran = run_matrix(erp_world, "erp-service")
-    assert ran > 500
-
-
-def test_erp_authorisation_matrix_through_sessions(erp_world):
-    run_matrix(erp_world, "erp-service", door="session")
-
-
-def test_erp_refuses_every_route_without_a_token(erp_world):
-    run_no_token(erp_world.svc, "erp-service", erp_world)
+def erp_world(erp_module):
+    return ErpWorld(erp_module)
 
 
 # ---------------------------------------------------------------------------
@@ -688,14 +668,26 @@ def bridge_world(tmp_path_factory):
         _finish(services[::-1])
 
 
-def test_bridge_authorisation_matrix(bridge_world):
-    ran = run_matrix(bridge_world, "bridge")
-    assert ran >= 48
+# ---------------------------------------------------------------------------
+# each program's matrix, by token and through sessions, and without a token
+
+# program -> (the fixture of its world, how many cells its matrix runs at the least)
+WORLDS = {"crm-service": ("crm_world", 301), "erp-service": ("erp_world", 501), "bridge": ("bridge_world", 48)}
 
 
-def test_bridge_authorisation_matrix_through_sessions(bridge_world):
-    run_matrix(bridge_world, "bridge", door="session")
+@pytest.mark.parametrize("program", list(WORLDS))
+def test_authorisation_matrix(request, program):
+    fixture, least = WORLDS[program]
+    ran = run_matrix(request.getfixturevalue(fixture), program)
+    assert ran >= least
 
 
-def test_bridge_refuses_every_route_without_a_token(bridge_world):
-    run_no_token(bridge_world.svc, "bridge", bridge_world)
+@pytest.mark.parametrize("program", list(WORLDS))
+def test_authorisation_matrix_through_sessions(request, program):
+    run_matrix(request.getfixturevalue(WORLDS[program][0]), program, door="session")
+
+
+@pytest.mark.parametrize("program", list(WORLDS))
+def test_refuses_every_route_without_a_token(request, program):
+    world = request.getfixturevalue(WORLDS[program][0])
+    run_no_token(world.svc, program, world)

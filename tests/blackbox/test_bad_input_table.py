@@ -267,38 +267,32 @@ def start(tmp, program, prefix, **kw):
 
 
 @pytest.fixture(scope="module")
-def crm_prog(tmp_path_factory):
-    svc = start(tmp_path_factory.mktemp("bad-crm"), "crm-service", "CRM")
-    try:
-        p = Prog("crm-service", svc, CRM_LISTS, lambda: last_seq(svc))
-        c = create(svc, "customers", {"name": "Target"})
-        d = create(svc, "deals", {"title": "Target deal", "customer_id": c["id"]})
-        p.ids.update(cust=c["id"], deal=d["id"], rep=new_user(svc, "bad-rep", "sales_rep")["id"])
-        p.ids["customers"], p.ids["deals"], p.ids["users"] = c["id"], d["id"], p.ids["rep"]
-        p.sign_in_password()
-        yield p
-    finally:
-        _finish([svc])
+def crm_prog(crm_module):
+    svc = crm_module
+    p = Prog("crm-service", svc, CRM_LISTS, lambda: last_seq(svc))
+    c = create(svc, "customers", {"name": "Target"})
+    d = create(svc, "deals", {"title": "Target deal", "customer_id": c["id"]})
+    p.ids.update(cust=c["id"], deal=d["id"], rep=new_user(svc, "bad-rep", "sales_rep")["id"])
+    p.ids["customers"], p.ids["deals"], p.ids["users"] = c["id"], d["id"], p.ids["rep"]
+    p.sign_in_password()
+    return p
 
 
 @pytest.fixture(scope="module")
-def erp_prog(tmp_path_factory):
-    svc = start(tmp_path_factory.mktemp("bad-erp"), "erp-service", "ERP")
-    try:
-        p = Prog("erp-service", svc, ERP_LISTS, lambda: last_seq(svc))
-        pr = product(svc, "SKU-1")
-        w, w2 = warehouse(svc, "MAIN"), warehouse(svc, "SIDE")
-        c = create(svc, "customers", {"name": "Target"})
-        s = create(svc, "suppliers", {"name": "Supplier"})
-        receive(svc, pr["id"], w["id"], 10)
-        o = create(svc, "orders", {"customer_id": c["id"], "lines": [{"sku": "SKU-1", "quantity": 1}]})
-        p.ids.update(prod=pr["id"], wh=w["id"], wh2=w2["id"], cust=c["id"], sup=s["id"], order=o["id"],
-                     products=pr["id"], warehouses=w["id"], customers=c["id"], suppliers=s["id"],
-                     orders=o["id"])
-        p.sign_in_password()
-        yield p
-    finally:
-        _finish([svc])
+def erp_prog(erp_module):
+    svc = erp_module
+    p = Prog("erp-service", svc, ERP_LISTS, lambda: last_seq(svc))
+    pr = product(svc, "SKU-1")
+    w, w2 = warehouse(svc, "MAIN"), warehouse(svc, "SIDE")
+    c = create(svc, "customers", {"name": "Target"})
+    s = create(svc, "suppliers", {"name": "Supplier"})
+    receive(svc, pr["id"], w["id"], 10)
+    o = create(svc, "orders", {"customer_id": c["id"], "lines": [{"sku": "SKU-1", "quantity": 1}]})
+    p.ids.update(prod=pr["id"], wh=w["id"], wh2=w2["id"], cust=c["id"], sup=s["id"], order=o["id"],
+                 products=pr["id"], warehouses=w["id"], customers=c["id"], suppliers=s["id"],
+                 orders=o["id"])
+    p.sign_in_password()
+    return p
 
 
 @pytest.fixture(scope="module")

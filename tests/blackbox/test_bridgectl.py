@@ -353,14 +353,6 @@ def test_no_token_at_all_exits_4_and_says_where_it_looked(fake, ctl):
     assert "var/bridge/admin.token" in p.stderr
 
 
-def test_forbidden_exits_4(fake, ctl):
-    fake.route("POST", "/api/v1/dead_letters/7/discard",
-               (403, error("forbidden", "role viewer may not do this")))
-    p = ctl("dlq", "discard", "7", url=fake.url)
-    assert p.returncode == 4, (p.returncode, p.stderr)
-    assert "bridgectl: role viewer may not do this" in p.stderr
-
-
 # ---------------------------------------------------------------------------
 # dlq
 
@@ -456,27 +448,28 @@ def test_dlq_discard_posts(fake, ctl):
     assert "discarded" in p.stdout
 
 
-def test_not_found_exits_1_with_the_apis_message(fake, ctl):
-    fake.route("GET", "/api/v1/dead_letters/99", (404, error("not_found", "no dead letter 99")))
-    p = ctl("dlq", "show", "99", url=fake.url)
-    assert p.returncode == 1, (p.returncode, p.stderr)
-    assert "bridgectl: no dead letter 99" in p.stderr
+# An error answer of the API: the command, the route it calls, the answer's
+# status, code and message, and the exit code (4 forbidden, else 1).
+API_ERRORS = {
+    "forbidden": (["dlq", "discard", "7"], "POST", "/api/v1/dead_letters/7/discard",
+                  403, "forbidden", "role viewer may not do this", 4),
+    "not_found": (["dlq", "show", "99"], "GET", "/api/v1/dead_letters/99",
+                  404, "not_found", "no dead letter 99", 1),
+    "conflict": (["dlq", "retry", "7"], "POST", "/api/v1/dead_letters/7/retry",
+                 409, "conflict", "dead letter 7 is resolved, not open", 1),
+    "unprocessable": (["links", "x"], "GET", "/api/v1/links/x",
+                      422, "validation_failed", "not an id", 1),
+}
+
+
+@pytest.mark.parametrize("case", list(API_ERRORS))
+def test_an_api_error_exits_with_its_code_and_the_apis_message(fake, ctl, case):
+    args, method, path, status, code, message, exit_code = API_ERRORS[case]
+    fake.route(method, path, (status, error(code, message)))
+    p = ctl(*args, url=fake.url)
+    assert p.returncode == exit_code, (p.returncode, p.stderr)
+    assert "bridgectl: " + message in p.stderr
     assert p.stdout == ""
-
-
-def test_conflict_exits_1_with_the_apis_message(fake, ctl):
-    fake.route("POST", "/api/v1/dead_letters/7/retry",
-               (409, error("conflict", "dead letter 7 is resolved, not open")))
-    p = ctl("dlq", "retry", "7", url=fake.url)
-    assert p.returncode == 1, (p.returncode, p.stderr)
-    assert "bridgectl: dead letter 7 is resolved, not open" in p.stderr
-
-
-def test_unprocessable_exits_1(fake, ctl):
-    fake.route("GET", "/api/v1/links/x", (422, error("validation_failed", "not an id")))
-    p = ctl("links", "x", url=fake.url)
-    assert p.returncode == 1, (p.returncode, p.stderr)
-    assert "bridgectl: not an id" in p.stderr
 
 
 # ---------------------------------------------------------------------------
@@ -748,14 +741,9 @@ def test_keygen_makes_the_missing_parent_folders(ctl, tmp_path):
 # ---------------------------------------------------------------------------
 # answers that are not what HTTP promises
 
-@pytest.mark.parametrize("answer", [
-    b"garbage\r\n\r\n",
-    b"",
-    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}",
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nab",
-    b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}",
-])
-def test_a_broken_answer_exits_3_naming_the_url(ctl, answer):
+def status_against(ctl, answer):
+    """`bridgectl status` against a one-shot server that reads the request
+    and sends the bytes `answer`: (the finished process, the server's URL)."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
@@ -778,32 +766,23 @@ def test_a_broken_answer_exits_3_naming_the_url(ctl, answer):
     finally:
         t.join(10)
         srv.close()
+    return p, url
+
+
+@pytest.mark.parametrize("answer", [
+    b"garbage\r\n\r\n",
+    b"",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nab",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n{}",
+])
+def test_a_broken_answer_exits_3_naming_the_url(ctl, answer):
+    p, url = status_against(ctl, answer)
     assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
     assert p.stderr.startswith("bridgectl: ") and url in p.stderr
 
 
 def test_an_answer_that_is_not_json_exits_1(ctl):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    srv.settimeout(10)
-    url = "http://127.0.0.1:%d" % srv.getsockname()[1]
-
-    def serve():
-        try:
-            conn, _ = srv.accept()
-        except OSError:
-            return
-        with conn:
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    try:
-        p = ctl("status", url=url)
-    finally:
-        t.join(10)
-        srv.close()
+    p, _ = status_against(ctl, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
     assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
     assert "not JSON" in p.stderr

@@ -6,6 +6,7 @@ leaves records as they are, never duplicating them."""
 import csv
 import io
 import re
+import sqlite3
 
 import pytest
 
@@ -208,6 +209,28 @@ def test_cli_export_and_import(svc, run_binary):
     assert re.search(r'"updated":\s*1\b', p.stdout) and re.search(r'"created":\s*1\b', p.stdout), p.stdout
     assert list_all(svc, "customers", {"external_key": k})[0]["name"] == "CLI renamed"
     assert len(list_all(svc, "customers", {"external_key": k + "-new"})) == 1
+
+
+def test_cli_import_leaves_one_search_segment(svc, run_binary):
+    """A bulk load through the import command ends with the search index
+    merged into one segment (docs/operations.md, "Bulk loads"): every
+    search then reads one b-tree, not one per segment the writes left."""
+    def segments():
+        with sqlite3.connect(svc.data_dir + "/crm.db") as db:
+            return db.execute("SELECT COUNT(DISTINCT segid) FROM customer_fts_idx").fetchone()[0]
+    k = "seg-" + uid()[:6]
+    for i in range(3):
+        create(svc, "customers", {"name": "Segment %s %d" % (k, i)})
+    assert segments() > 1                  # one segment per write transaction, not merged yet
+    path = svc.workdir + "/seg-import.csv"
+    with open(path, "w") as f:
+        f.write("external_key,name\n" + "".join("%s-%d,Loaded %s %d\n" % (k, i, k, i) for i in range(50)))
+    p = run_binary("crm-service", "import", "customers", path, "--data-dir", svc.data_dir)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert segments() == 1
+    found = list_all(svc, "customers", {"q": "Loaded " + k})
+    assert len(found) == 50
+    assert len(list_all(svc, "customers", {"q": "Segmen " + k})) == 3   # prefixes of 6 letters still match
 
 
 def test_money_columns_are_minor_units_whatever_the_currency(svc):

@@ -42,9 +42,7 @@ def invoice(erp, c, qty):
 def pay(erp, c, amount, reference=None, status=201, **kw):
     body = {"customer_id": c["id"], "amount_minor": amount, "reference": reference or uid()}
     body.update(kw)
-    r = erp.api("POST", "/api/v1/payments", json=body)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "payments", body, status=status)
 
 
 def test_invoice_numbers_due_date_and_tax(shop):

@@ -36,10 +36,7 @@ def shop(erp):
 def order(erp, customer, qty, sku="WIDGET", status=201, token=None, **kw):
     body = {"customer_id": customer["id"], "lines": [{"sku": sku, "quantity": qty}]}
     body.update(kw)
-    opts = {} if token is None else {"token": token}
-    r = erp.api("POST", "/api/v1/orders", json=body, **opts)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "orders", body, token=token, status=status)
 
 
 def confirm(erp, o, status=200):

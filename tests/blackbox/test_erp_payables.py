@@ -13,7 +13,7 @@ import datetime
 import pytest
 
 from crm_helpers import assert_error, create, get, list_all, new_user, uid
-from erp_helpers import check_invariants, product, warehouse
+from erp_helpers import allocated, check_invariants, product, warehouse
 
 
 def today():
@@ -26,13 +26,7 @@ def accounts(erp):
 
 
 def check_payables(erp):
-    paid = {}
-    for p in list_all(erp, "supplier_payments"):
-        total = sum(a["amount_minor"] for a in p["allocations"])
-        assert total == p["allocated_minor"] <= p["amount_minor"], p
-        assert p["allocated_minor"] + p["unallocated_minor"] == p["amount_minor"], p
-        for a in p["allocations"]:
-            paid[a["bill_id"]] = paid.get(a["bill_id"], 0) + a["amount_minor"]
+    paid = allocated(list_all(erp, "supplier_payments"), "bill_id")
     open_total = 0
     for b in list_all(erp, "supplier_bills"):
         assert b["paid_minor"] == paid.get(b["id"], 0) <= b["total_minor"], b
@@ -75,9 +69,7 @@ def receive_po(erp, po, lines=None):
 def bill(erp, po, ref=None, status=201, **kw):
     body = {"purchase_order_id": po["id"], "supplier_ref": ref or uid()}
     body.update(kw)
-    r = erp.api("POST", "/api/v1/supplier_bills", json=body)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "supplier_bills", body, status=status)
 
 
 def test_bill_matches_what_was_received(buy):
@@ -181,9 +173,7 @@ def test_void_bill_makes_its_quantities_billable_again(buy):
 def pay(erp, s, amount, reference=None, status=201, **kw):
     body = {"supplier_id": s["id"], "amount_minor": amount, "reference": reference or uid()}
     body.update(kw)
-    r = erp.api("POST", "/api/v1/supplier_payments", json=body)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "supplier_payments", body, status=status)
 
 
 def test_supplier_payments_allocate_and_refuse_duplicates(buy):

@@ -25,9 +25,7 @@ def shop(erp):
 def bom(erp, made, components, status=201, **kw):
     body = {"product_id": made["id"], "components": components}
     body.update(kw)
-    r = erp.api("POST", "/api/v1/boms", json=body)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "boms", body, status=status)
 
 
 def comp(p, qty, scrap=0):
@@ -39,9 +37,7 @@ def work_order(erp, p, qty, w=None, status=201, **kw):
     if w:
         body["warehouse_id"] = w["id"]
     body.update(kw)
-    r = erp.api("POST", "/api/v1/work_orders", json=body)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "work_orders", body, status=status)
 
 
 def step(erp, wo, verb, status=200, token=None, **body):

@@ -20,9 +20,7 @@ def buy(erp):
 def draft(erp, s, p, w, qty=10, status=201, **kw):
     body = {"supplier_id": s["id"], "warehouse_id": w["id"], "lines": [{"product_id": p["id"], "quantity": qty}]}
     body.update(kw)
-    r = erp.api("POST", "/api/v1/purchase_orders", json=body)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "purchase_orders", body, status=status)
 
 
 def test_purchase_order_lifecycle(buy):

@@ -2,7 +2,7 @@
 CRM-owned fields), products, warehouses, suppliers; the customer.upsert
 command from the bridge; roles."""
 
-from crm_helpers import apply, apply_ok, assert_error, create, get, new_user, patch, uid
+from crm_helpers import apply, apply_ok, assert_error, create, get, list_all, new_user, patch, uid
 from erp_helpers import product, warehouse
 
 
@@ -123,3 +123,29 @@ def test_customer_upsert_restores_before_updating(erp):
     res = apply_ok(erp, "customer.upsert", {"crm_id": crm_id, "fields": {"name": "C"}, "archived": False})
     c = get(erp, "customers", res["id"])
     assert c["archived"] is False and c["name"] == "C"
+
+
+def test_customer_search_is_the_full_text_index_of_crm(erp):
+    """q on ERP's customers (migration erp.customer_search): words and
+    their prefixes in name, e-mail, phone (also as digits) and tax id, all
+    words required; a rename from CRM is found by its new name only."""
+    u = uid()[:8]
+    crm_id = uid()
+    a = apply_ok(erp, "customer.upsert", {"id": None, "crm_id": crm_id,
+                                          "fields": {"name": "Rheintextil %s GmbH" % u, "email": "info@rt%s.example" % u,
+                                                     "phone": "+49 711 645-5476"}})["id"]
+    b = create(erp, "customers", {"name": "Rhein Bau %s" % u, "tax_id": "DE9%s" % u})["id"]
+
+    def found(q):
+        return sorted(c["id"] for c in list_all(erp, "customers", {"q": q}))
+
+    assert found("Rhein " + u) == sorted([a, b])           # "Rhein" a word of b, a prefix of a's
+    assert found("rheintex " + u) == [a]
+    assert found("Bau " + u) == [b]
+    assert found("rt" + u) == [a]                          # the e-mail's domain
+    assert found("4971164554") == [a]                      # the phone as digits
+    assert found("DE9" + u) == [b]                         # tax id
+    assert found("textil " + u) == []                      # words match from their start, as in CRM
+    apply_ok(erp, "customer.upsert", {"crm_id": crm_id, "fields": {"name": "Donau Stoffe %s" % u}})
+    assert found("Rheintextil " + u) == []
+    assert found("Donau " + u) == [a]

@@ -28,10 +28,7 @@ def last_month_day(day=15):
 def manual(erp, lines, memo="test", status=201, token=None, **kw):
     body = {"memo": memo, "lines": lines}
     body.update(kw)
-    opts = {} if token is None else {"token": token}
-    r = erp.api("POST", "/api/v1/journal", json=body, **opts)
-    assert r.status_code == status, r.text
-    return r.json()
+    return create(erp, "journal", body, token=token, status=status)
 
 
 def dr(account, amount):

@@ -444,3 +444,26 @@ def test_web_dir_serves_the_checkout_and_refuses_escapes(start_service, tmp_path
     for path in ("/app/leak.txt", "/app/../secret.txt", "/app/%2e%2e/secret.txt"):
         status, _, body = raw_get(crm, path)
         assert status == 404 and b"top secret" not in body, path
+
+
+def test_the_programs_share_one_index_page(crm):
+    status, headers, body = raw_get(crm, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    status, _, shared = raw_get(crm, "/common/index.html")
+    assert status == 200 and body == shared
+    assert b'href="/app/app.css"' in body and b'src="/app/app.js"' in body
+
+
+def test_web_dir_without_a_page_of_the_program_serves_the_shared_one(start_service, tmp_path):
+    root = tmp_path / "checkout"
+    (root / "crm-service" / "web").mkdir(parents=True)
+    (root / "common" / "web").mkdir(parents=True)
+    (root / "common" / "web" / "index.html").write_text("<!doctype html><html>shared</html>")
+    crm = start_service("crm-service", "CRM", env={"WEB_DIR": str(root)})
+    for path in ("/", "/app/index.html"):
+        status, headers, body = raw_get(crm, path)
+        assert status == 200 and b"shared" in body, path
+        assert headers["Content-Type"].startswith("text/html"), path
+    (root / "common" / "web" / "index.html").unlink()
+    status, _, _ = raw_get(crm, "/")
+    assert status == 404

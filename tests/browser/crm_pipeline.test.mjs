@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled, VIEWPORTS } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -27,10 +27,8 @@ before(async () => {
   const { crm, erp } = sys;
   // The catalogue comes from ERP through the bridge: chairs with 40 in stock.
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
-  const chair = await erp.post('/products', { sku: 'CHAIR-ERGO', name: 'Ergonomic office chair', list_price_minor: 24900, cost_minor: 12000 });
-  await erp.post('/stock/receipts', { product_id: chair.id, warehouse_id: wh.id, quantity: 40 });
-  const desk = await erp.post('/products', { sku: 'DESK-OAK', name: 'Oak desk', list_price_minor: 89000, cost_minor: 50000 });
-  await erp.post('/stock/receipts', { product_id: desk.id, warehouse_id: wh.id, quantity: 6 });
+  await stockedProduct(erp, wh, { sku: 'CHAIR-ERGO', name: 'Ergonomic office chair', list_price_minor: 24900, cost_minor: 12000 }, 40);
+  await stockedProduct(erp, wh, { sku: 'DESK-OAK', name: 'Oak desk', list_price_minor: 89000, cost_minor: 50000 }, 6);
   rita = await crm.addUser('rita', 'sales_rep');
   mia = await crm.addUser('mia', 'sales_manager');
   acme = await crm.post('/customers', { name: 'Acme Trading', kind: 'company', owner_id: rita.id });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSmtp, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { signIn, startSmtp, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -24,10 +24,8 @@ before(async () => {
   browser = await launch();
   const { crm, erp } = sys;
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
-  const lamp = await erp.post('/products', { sku: 'LAMP-12', name: 'Desk lamp', list_price_minor: 129000, cost_minor: 60000 });
-  await erp.post('/stock/receipts', { product_id: lamp.id, warehouse_id: wh.id, quantity: 100 });
-  const install = await erp.post('/products', { sku: 'INSTALL', name: 'Installation', list_price_minor: 250000, cost_minor: 0 });
-  await erp.post('/stock/receipts', { product_id: install.id, warehouse_id: wh.id, quantity: 10 });
+  await stockedProduct(erp, wh, { sku: 'LAMP-12', name: 'Desk lamp', list_price_minor: 129000, cost_minor: 60000 }, 100);
+  await stockedProduct(erp, wh, { sku: 'INSTALL', name: 'Installation', list_price_minor: 250000, cost_minor: 0 }, 10);
   await crm.patch('/settings', { company_name: 'Nordlicht s.r.o.' });
   rita = await crm.addUser('rita', 'sales_rep');
   const customer = await crm.post('/customers', { name: 'Sklárna Bohemia', kind: 'company', owner_id: rita.id });

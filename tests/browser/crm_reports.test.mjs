@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { signIn, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -30,8 +30,7 @@ before(async () => {
   const products = [['DESK-OAK', 'Oak desk', 89000, 'Office furniture'], ['CHAIR-ERGO', 'Ergonomic chair', 24900, 'Office furniture'],
     ['LAMP-12', 'Desk lamp', 12900, 'Lighting'], ['SHELF-STEEL', 'Steel shelf', 49000, 'Storage'], ['CABLE-2M', 'Power cable 2 m', 1500, null]];
   for (const [sku, name, price, group] of products) {
-    const p = await erp.post('/products', { sku, name, list_price_minor: price, cost_minor: Math.round(price / 2), product_group: group });
-    await erp.post('/stock/receipts', { product_id: p.id, warehouse_id: wh.id, quantity: 100 });
+    await stockedProduct(erp, wh, { sku, name, list_price_minor: price, cost_minor: Math.round(price / 2), product_group: group }, 100);
   }
   rita = await crm.addUser('rita', 'sales_rep');
   mia = await crm.addUser('mia', 'sales_manager');

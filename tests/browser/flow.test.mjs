@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot } from './lib/browser.mjs';
-import { FLOW_TIMEOUT, signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { FLOW_TIMEOUT, signIn, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
 
 let sys;
 let browser;
@@ -32,10 +32,9 @@ before(async () => {
   // What the company already has: a warehouse with chairs in stock, which
   // the bridge mirrors into the CRM's catalogue.
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
-  const chair = await erp.post('/products', {
+  await stockedProduct(erp, wh, {
     sku: 'CHAIR-ERGO', name: 'Ergonomic office chair', list_price_minor: 24900, cost_minor: 12000, tax_rate_bp: 2100,
-  });
-  await erp.post('/stock/receipts', { product_id: chair.id, warehouse_id: wh.id, quantity: 40 });
+  }, 40);
   made.warehouse = wh;
   // The people.
   people.rep = await crm.addUser('rita', 'sales_rep', { email: 'rita@example.com' });

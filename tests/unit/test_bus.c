@@ -427,6 +427,24 @@ test_bus_endpoint_local_accepts_only_this_host (void **state)
 }
 
 static void
+test_bus_endpoints_allowed_reads_the_flag_and_names_the_first_refusal (void **state)
+{
+    (void) state;
+    err_info_t err;
+    err_clear (&err);
+    static const char *const flags[] = { "--pub", "--cmd" };
+    const char *const endpoints[] = { "tcp://127.0.0.1:5551", "tcp://0.0.0.0:5552" };
+    bool insecure = true;
+    assert_int_equal (bus_endpoints_allowed (flags, endpoints, 2, NULL, "no", &insecure, &err), ERR_INVALID);
+    assert_false (insecure);
+    assert_string_equal (err.field, "--cmd");
+    assert_int_equal (bus_endpoints_allowed (flags, endpoints, 2, NULL, "yes", &insecure, &err), ERR_OK);
+    assert_true (insecure);
+    assert_int_equal (bus_endpoints_allowed (flags, endpoints, 2, NULL, "maybe", &insecure, &err), ERR_INVALID);
+    assert_string_equal (err.message, "--insecure-bus-on-network must be yes or no");
+}
+
+static void
 test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback (void **state)
 {
     (void) state;
@@ -473,6 +491,7 @@ main (void)
                                          setup, teardown),
         cmocka_unit_test (test_bus_endpoint_local_accepts_only_this_host),
         cmocka_unit_test (test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback),
+        cmocka_unit_test (test_bus_endpoints_allowed_reads_the_flag_and_names_the_first_refusal),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

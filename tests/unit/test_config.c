@@ -258,6 +258,26 @@ test_config_get_int_parses_and_flags_bad_numbers (void **state)
 }
 
 static void
+test_config_get_int_in_keeps_a_value_in_range_and_refuses_the_rest (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    assert_int_equal (PARSE (cfg, "--limit", "500"), 0);
+    int out = 7;
+    assert_true (config_get_int_in (cfg, "limit", 1, 500, &out));
+    assert_int_equal (out, 500);
+    //  Out of range or not a number: false, *out untouched.
+    out = 7;
+    assert_false (config_get_int_in (cfg, "limit", 1, 499, &out));
+    assert_int_equal (out, 7);
+    config_set (cfg, "limit", "5x");
+    assert_false (config_get_int_in (cfg, "limit", 1, 500, &out));
+    assert_int_equal (out, 7);
+    assert_string_equal (config_program (cfg), "tst");
+    config_destroy (&cfg);
+}
+
+static void
 test_config_set_overrides_and_ignores_unknown_names (void **state)
 {
     (void) state;
@@ -350,6 +370,7 @@ main (void)
         cmocka_unit_test_setup (test_config_help_prints_every_flag_and_returns_1, s_setup),
         cmocka_unit_test_setup (test_config_version_prints_program_and_version, s_setup),
         cmocka_unit_test_setup (test_config_get_int_parses_and_flags_bad_numbers, s_setup),
+        cmocka_unit_test_setup (test_config_get_int_in_keeps_a_value_in_range_and_refuses_the_rest, s_setup),
         cmocka_unit_test_setup (test_config_set_overrides_and_ignores_unknown_names, s_setup),
         cmocka_unit_test (test_config_split_hostport_splits_at_last_colon),
         cmocka_unit_test (test_config_split_hostport_strips_ipv6_brackets),

@@ -426,6 +426,27 @@ test_db_constraint_failure_maps_to_conflict (void **state)
 }
 
 static void
+test_db_write_texts_binds_each_text_or_null_and_maps_errors (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, 1);
+    assert_int_equal (db_exec (db, "CREATE TABLE pairs (a TEXT, b TEXT)", NULL), ERR_OK);
+    err_info_t err;
+    err_clear (&err);
+    const char *values[] = { "x", NULL };
+    assert_int_equal (db_write_texts (db, "INSERT INTO pairs (a, b) VALUES (?1, ?2)", values, 2, &err), ERR_OK);
+    assert_int_equal (db_scalar_int (db, "SELECT COUNT(*) FROM pairs WHERE a = 'x' AND b IS NULL", NULL, -1), 1);
+    //  A constraint: ERR_CONFLICT; SQL that does not prepare: ERR_INTERNAL.
+    const char *seed[] = { "seed" };
+    assert_int_equal (db_write_texts (db, "INSERT INTO parent (name) VALUES (?1)", seed, 1, &err), ERR_CONFLICT);
+    s_quiet (true);
+    assert_int_equal (db_write_texts (db, "INSERT INTO nowhere VALUES (?1)", seed, 1, &err), ERR_INTERNAL);
+    s_quiet (false);
+    db_destroy (&db);
+}
+
+static void
 test_db_savepoint_rollback_keeps_outer_work (void **state)
 {
     fixture_t *fx = *state;
@@ -636,6 +657,8 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_db_rollback_discards_work, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_db_begin_takes_the_write_lock_immediately, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_db_write_texts_binds_each_text_or_null_and_maps_errors, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_db_constraint_failure_maps_to_conflict, s_setup,
                                          s_teardown),

@@ -386,6 +386,26 @@ test_json_error_has_code_message_and_optional_field (void **state)
     cJSON_Delete (e);
 }
 
+static void
+test_json_copy_members_copies_the_named_members_present (void **state)
+{
+    (void) state;
+    cJSON *src = json_parse ("{\"a\":1,\"b\":{\"c\":2},\"d\":null,\"e\":3}", 34);
+    assert_non_null (src);
+    cJSON *dst = cJSON_CreateObject ();
+    static const char *const names[] = { "b", "a", "d", "missing", NULL };
+    json_copy_members (dst, src, names);
+    char *text = json_print (dst);
+    assert_string_equal (text, "{\"b\":{\"c\":2},\"a\":1,\"d\":null}");
+    free (text);
+    //  A deep copy: the source can go.
+    cJSON_Delete (src);
+    assert_int_equal (cJSON_GetObjectItem (cJSON_GetObjectItem (dst, "b"), "c")->valueint, 2);
+    json_copy_members (dst, NULL, names);
+    assert_int_equal (cJSON_GetArraySize (dst), 3);
+    cJSON_Delete (dst);
+}
+
 int
 main (void)
 {
@@ -406,6 +426,7 @@ main (void)
         cmocka_unit_test (test_json_str_reads_strings_only_and_case_sensitively),
         cmocka_unit_test (test_json_typed_reads_on_non_objects_find_nothing),
         cmocka_unit_test (test_json_print_round_trips_unformatted),
+        cmocka_unit_test (test_json_copy_members_copies_the_named_members_present),
         cmocka_unit_test (test_json_error_has_code_message_and_optional_field),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -406,6 +406,14 @@ export async function startSystem({ only = ['crm', 'erp', 'bridge'], crmArgs = [
 
 let s_pwCounter = 0;
 
+// A product of ERP's catalogue (body: sku, name, prices...) with quantity
+// of it received into the warehouse wh; resolves to the product.
+export async function stockedProduct(erp, wh, body, quantity) {
+  const product = await erp.post('/products', body);
+  await erp.post('/stock/receipts', { product_id: product.id, warehouse_id: wh.id, quantity });
+  return product;
+}
+
 // The end of a test file: closes the browser, then stops the system;
 // either may be missing (a `before` that failed half-way).
 export async function stopAll(browser, sys) {

@@ -1,0 +1,57 @@
+//  areas: what a business area's set-up does with the description of what
+//  it serves: its resources (with the engine's routes), its own routes,
+//  its writes (POSTs that make something: role, body and answer here, the
+//  business step in the area) and the steps of one of its records; and
+//  the role check of a hand-written route.
+#include "erp.h"
+
+#include <assert.h>
+
+bool
+erp_may (http_req_t *req, unsigned roles, const char *what)
+{
+    const actor_t *actor = http_actor (req);
+    if (actor && (actor->role & roles))
+        return true;
+    http_reply_errorf (req, ERR_FORBIDDEN, NULL, "your role may not %s", what);
+    return false;
+}
+
+//  The handler of every erp_write_t route.
+static void
+s_write_route (http_req_t *req)
+{
+    const erp_write_t *w = http_route_arg (req);
+    if (w->roles ? !erp_may (req, w->roles, w->denied)
+                 : !resource_may_write (req, w->def, w->denied))
+        return;
+    const cJSON *body = http_body_json (req);
+    if (!body)
+        return;
+    err_info_t err;
+    err_clear (&err);
+    cJSON *out = NULL;
+    err_t rc = w->fn (http_db (req), http_actor (req), http_param (req, "id"), body, &out, &err);
+    resource_reply (req, 201, rc, &err, out);
+}
+
+err_t
+erp_area_setup (service_t *svc, const erp_area_t *area)
+{
+    assert (svc && area);
+    for (const resource_def_t *const *def = area->resources; def && *def; def++) {
+        err_t rc = service_resource (svc, *def);
+        if (rc != ERR_OK)
+            return rc;
+    }
+    http_server_t *http = service_http (svc);
+    if (!http)
+        return ERR_OK;
+    for (const erp_write_t *w = area->writes; w && w->path; w++)
+        http_server_route_arg (http, "POST", w->path, s_write_route, HTTP_WRITE, w);
+    for (const erp_route_t *r = area->routes; r && r->method; r++)
+        http_server_route (http, r->method, r->path, r->fn, r->flags);
+    if (area->verbs)
+        resource_verbs (http, area->stepped, area->verbs);
+    return ERR_OK;
+}

@@ -1,0 +1,136 @@
+"""The pipelined bridge (docs/bridge.md, "The pipeline"): with many chunks
+of commands in flight, each record's events still reach the target in seq
+order and each command takes effect once, while the target and the bridge
+itself are killed (SIGKILL) and started again in the middle of a backlog."""
+
+import json
+import os
+import sqlite3
+import time
+
+import pytest
+
+from bridge_helpers import (RECOVERY_TIMEOUT, System, bridge_args, erp_customers_by_crm_id, one, settle,
+                            status, wait_until)
+from crm_helpers import create, get, last_seq, patch
+
+CUSTOMERS = 24
+UPDATES = 12
+
+
+def name(i, v):
+    return "Pipe %02d v%02d" % (i, v)
+
+
+def version_of(text):
+    return int(text.rsplit(" v", 1)[1])
+
+
+def erp_events(erp):
+    """ERP's customer events made by the bridge's commands, in seq order:
+    (crm_id, name, causation_id)."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(erp.data_dir, "erp.db"), uri=True)
+    try:
+        rows = db.execute("SELECT envelope FROM outbox WHERE topic IN"
+                          " ('erp.customer.created', 'erp.customer.updated') ORDER BY seq").fetchall()
+        inbox = db.execute("SELECT COUNT(*) FROM inbox WHERE type = 'customer.upsert'").fetchone()[0]
+    finally:
+        db.close()
+    out = []
+    for (text,) in rows:
+        env = json.loads(text)
+        if env.get("actor") == "bridge" and env["data"].get("name", "").startswith("Pipe "):
+            out.append((env["data"].get("crm_id"), env["data"]["name"], env.get("causation_id")))
+    return out, inbox
+
+
+def applied(bridge):
+    return status(bridge)["sources"]["crm"]["last_applied_seq"]
+
+
+@pytest.mark.parametrize("depth", ["16", "1"])
+def test_a_pipelined_backlog_keeps_each_records_order_and_applies_once(start_service, depth):
+    crm = start_service("crm-service", "CRM")
+    erp = start_service("erp-service", "ERP")
+    # Chunks of 3 commands, up to 16 in flight: 48 events of 24 customers
+    # at once, and every customer's 13 events one after the other.
+    bridge = start_service("bridge", "BRIDGE", sockets=(), extra_args=bridge_args(
+        crm, erp, ("--pipeline", depth, "--batch-max", "3", "--reconcile-every", "0")))
+    system = System(crm, erp, bridge)
+    bridge.stop()
+    # The backlog: each customer made, then renamed UPDATES times; every
+    # customer's events interleave with the others'.
+    ids = [create(crm, "customers", {"name": name(i, 0)})["id"] for i in range(CUSTOMERS)]
+    for v in range(1, UPDATES + 1):
+        for i, cid in enumerate(ids):
+            patch(crm, "customers", cid, {"name": name(i, v)})
+    total = last_seq(crm)
+    assert total >= CUSTOMERS * (UPDATES + 1)
+
+    bridge.start()
+    # ERP dies with commands in flight, and comes back.
+    wait_until(lambda: applied(bridge) >= total // 5, RECOVERY_TIMEOUT, interval=0.01)
+    erp.kill()
+    time.sleep(0.5)
+    erp.start()
+    # The bridge dies with commands in flight and bridge.db behind them.
+    wait_until(lambda: applied(bridge) >= total // 2, RECOVERY_TIMEOUT, interval=0.01)
+    bridge.kill()
+    bridge.start()
+    settle(system, RECOVERY_TIMEOUT)
+
+    for i, cid in enumerate(ids):
+        twin = one(erp_customers_by_crm_id(erp, cid))   # exactly one: no duplicate made
+        assert twin is not None and twin["name"] == name(i, UPDATES), (i, twin)
+        assert get(crm, "customers", cid)["erp_id"] == twin["id"]
+
+    events, inbox = erp_events(erp)
+    # Each command took effect once: one event per command, no command twice.
+    assert inbox == CUSTOMERS * (UPDATES + 1)
+    causes = [c for (_, _, c) in events]
+    assert len(causes) == len(set(causes)) == CUSTOMERS * (UPDATES + 1)
+    # And in each record's order: ERP saw v00, v01, … v12 of every customer.
+    seen = {}
+    for crm_id, text, _ in events:
+        seen.setdefault(crm_id, []).append(version_of(text))
+    assert sorted(seen) == sorted(ids)
+    for crm_id, versions in seen.items():
+        assert versions == list(range(UPDATES + 1)), (crm_id, versions)
+
+
+def test_events_pruned_before_the_bridge_read_them_are_reconciled_once(start_service):
+    # CRM's outbox lost events the bridge never read (pruned by retention):
+    # the bridge answers snapshot_required with one repairing
+    # reconciliation, then goes on from the first event CRM still has.
+    crm = start_service("crm-service", "CRM")
+    erp = start_service("erp-service", "ERP")
+    bridge = start_service("bridge", "BRIDGE", sockets=(), extra_args=bridge_args(
+        crm, erp, ("--pipeline", "4", "--reconcile-every", "0")))
+    system = System(crm, erp, bridge)
+    first = create(crm, "customers", {"name": "Pruned 0"})["id"]
+    wait_until(lambda: one(erp_customers_by_crm_id(erp, first)), RECOVERY_TIMEOUT)
+    settle(system, RECOVERY_TIMEOUT)
+    bridge.stop()
+    pruned = [create(crm, "customers", {"name": "Pruned %d" % i})["id"] for i in (1, 2)]
+    gone = last_seq(crm)
+    kept = create(crm, "customers", {"name": "Kept"})["id"]
+    crm.stop()
+    db = sqlite3.connect(os.path.join(crm.data_dir, "crm.db"))
+    with db:
+        db.execute("DELETE FROM outbox WHERE seq <= ?", (gone,))
+    db.close()
+    crm.start()
+    bridge.start()
+    for i, cid in enumerate(pruned + [kept]):
+        twin = wait_until(lambda: one(erp_customers_by_crm_id(erp, cid)), RECOVERY_TIMEOUT,
+                          what="ERP's twin of %s" % cid)
+        assert twin["name"] == ("Pruned %d" % (i + 1) if i < 2 else "Kept")
+    settle(system, RECOVERY_TIMEOUT)
+    assert status(bridge)["sources"]["crm"]["state"] == "live"
+    time.sleep(1.5)   # a second reconciliation, if one were started, would show now
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(bridge.data_dir, "bridge.db"), uri=True)
+    try:
+        runs = db.execute("SELECT reason, status FROM reconcile_runs").fetchall()
+    finally:
+        db.close()
+    assert runs == [("snapshot_required", "done")], runs
