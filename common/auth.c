@@ -5,6 +5,7 @@
 #include "json.h"
 #include "log.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -289,13 +290,38 @@ auth_cookie_name (void)
     return s_cookie;
 }
 
+//  The hashes running now, at most AUTH_HASH_PARALLEL.
+static pthread_mutex_t s_hash_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_hash_free = PTHREAD_COND_INITIALIZER;
+static int s_hashing;
+
+static void
+s_hash_enter (void)
+{
+    pthread_mutex_lock (&s_hash_lock);
+    while (s_hashing >= AUTH_HASH_PARALLEL)
+        pthread_cond_wait (&s_hash_free, &s_hash_lock);
+    s_hashing++;
+    pthread_mutex_unlock (&s_hash_lock);
+}
+
+static void
+s_hash_leave (void)
+{
+    pthread_mutex_lock (&s_hash_lock);
+    assert (s_hashing > 0);
+    s_hashing--;
+    pthread_cond_signal (&s_hash_free);
+    pthread_mutex_unlock (&s_hash_lock);
+}
+
 err_t
 auth_password_hash (const char *password, char *out)
 {
-    if (crypto_pwhash_str (out, password, strlen (password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-        return ERR_NOMEM;
-    return ERR_OK;
+    s_hash_enter ();
+    int rc = crypto_pwhash_str (out, password, strlen (password), AUTH_HASH_OPSLIMIT, AUTH_HASH_MEMLIMIT);
+    s_hash_leave ();
+    return rc == 0 ? ERR_OK : ERR_NOMEM;
 }
 
 bool
@@ -303,7 +329,10 @@ auth_password_verify (const char *hash, const char *password)
 {
     if (!hash || !*hash || !password)
         return false;
-    return crypto_pwhash_str_verify (hash, password, strlen (password)) == 0;
+    s_hash_enter ();
+    int rc = crypto_pwhash_str_verify (hash, password, strlen (password));
+    s_hash_leave ();
+    return rc == 0;
 }
 
 void
@@ -329,30 +358,45 @@ auth_password_check (const char *password, err_info_t *err)
     return ERR_OK;
 }
 
+//  UPDATE users with hash, and with must_change unless it is < 0.
+static err_t
+s_store_hash (db_t *db, const char *user_id, const char *hash, int must_change, err_info_t *err)
+{
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_stmt *st = db_stmt (db, "UPDATE users SET password_hash = ?2, updated_at = ?4,"
+                                    " must_change_password = CASE WHEN ?3 < 0 THEN must_change_password"
+                                    " ELSE ?3 END WHERE id = ?1");
+    if (!st)
+        return err_set (err, ERR_DB, NULL, "cannot prepare");
+    sqlite3_bind_text (st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int (st, 3, must_change);
+    sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        return db_error (db, rc, err);
+    if (sqlite3_changes (db_handle (db)) == 0)
+        return err_set (err, ERR_NOT_FOUND, "id", "no user has this id");
+    return ERR_OK;
+}
+
 err_t
 auth_password_set (db_t *db, const char *user_id, const char *password, bool must_change, err_info_t *err)
 {
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash (password, hash) != ERR_OK)
         return err_set (err, ERR_NOMEM, NULL, "cannot hash the password");
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *st = db_stmt (db, "UPDATE users SET password_hash = ?2, must_change_password = ?3,"
-                                    " updated_at = ?4 WHERE id = ?1");
-    if (!st)
-        return err_set (err, ERR_DB, NULL, "cannot prepare");
-    sqlite3_bind_text (st, 1, user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int (st, 3, must_change ? 1 : 0);
-    sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
+    err_t rc = s_store_hash (db, user_id, hash, must_change ? 1 : 0, err);
     sodium_memzero (hash, sizeof hash);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
-    if (sqlite3_changes (db_handle (db)) == 0)
-        return err_set (err, ERR_NOT_FOUND, "id", "no user has this id");
-    return ERR_OK;
+    return rc;
+}
+
+err_t
+auth_password_store (db_t *db, const char *user_id, const char *hash, err_info_t *err)
+{
+    return s_store_hash (db, user_id, hash, -1, err);
 }
 
 err_t
@@ -402,9 +446,11 @@ s_user_row (sqlite3_stmt *st, auth_session_t *session)
 }
 
 err_t
-auth_login (db_t *db, const char *login, const char *password, auth_session_t *user)
+auth_login (db_t *db, const char *login, const char *password, auth_session_t *user, char *rehash)
 {
     memset (user, 0, sizeof *user);
+    if (rehash)
+        *rehash = '\0';
     if (!login || !*login || !password || strlen (login) > 320 || strlen (password) > 4 * AUTH_PASSWORD_MAX)
         return ERR_UNAUTHORIZED;
     sqlite3_stmt *st = db_stmt (db,
@@ -432,6 +478,9 @@ auth_login (db_t *db, const char *login, const char *password, auth_session_t *u
         memset (user, 0, sizeof *user);
         return ERR_UNAUTHORIZED;
     }
+    if (rehash && crypto_pwhash_str_needs_rehash (hash, AUTH_HASH_OPSLIMIT, AUTH_HASH_MEMLIMIT) != 0
+        && auth_password_hash (password, rehash) != ERR_OK)
+        *rehash = '\0';   //  the old hash still works: try again at the next sign-in
     return ERR_OK;
 }
 

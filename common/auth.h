@@ -100,6 +100,14 @@ void
 #define AUTH_LOGIN_WINDOW 900          //  seconds failures are counted over
 #define AUTH_LOGIN_LOCK 900            //  default lock, seconds
 #define AUTH_LOGIN_DELAY_MS 1000       //  default first wait; doubles each time
+//  argon2id cost: OWASP's first recommended setting (19 MiB, 2 passes).
+//  libsodium's "interactive" limits take 64 MiB a hash, which alone is
+//  a daemon's memory budget; at most AUTH_HASH_PARALLEL hashes run at
+//  once (the others wait), so sign-ins cannot multiply that memory by
+//  the HTTP threads.
+#define AUTH_HASH_OPSLIMIT 2
+#define AUTH_HASH_MEMLIMIT (19u << 20)
+#define AUTH_HASH_PARALLEL 2
 
 //  The languages a user may choose, NULL-terminated; "en" is the default.
 extern const char *const auth_languages[];
@@ -124,7 +132,8 @@ void
 const char *
     auth_cookie_name (void);
 
-//  Hash a password (argon2id). out holds crypto_pwhash_STRBYTES bytes.
+//  Hash a password (argon2id, AUTH_HASH_* cost). out holds
+//  crypto_pwhash_STRBYTES bytes.
 //  ERR_NOMEM when the hash cannot be computed.
 err_t
     auth_password_hash (const char *password, char *out);
@@ -169,8 +178,17 @@ typedef struct {
 //  Find an active user by name or e-mail and check the password, with no
 //  transaction open (the hash takes tens of milliseconds). ERR_UNAUTHORIZED
 //  for an unknown user, a user without password or a wrong password.
+//  When the password is right but its hash has another cost than
+//  AUTH_HASH_* (made by an older version), rehash (crypto_pwhash_STRBYTES
+//  bytes, or NULL) gets a new hash of it for auth_password_store; else "".
 err_t
-    auth_login (db_t *db, const char *login, const char *password, auth_session_t *user);
+    auth_login (db_t *db, const char *login, const char *password, auth_session_t *user,
+                char *rehash);
+
+//  Store a hash made by auth_password_hash as a user's password hash,
+//  changing nothing else (in the caller's transaction).
+err_t
+    auth_password_store (db_t *db, const char *user_id, const char *hash, err_info_t *err);
 
 //  Open a session for user_id (in the caller's transaction): fills
 //  session and sid_out (AUTH_SESSION_ID_LEN bytes, the cookie value).

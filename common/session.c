@@ -82,7 +82,8 @@ s_password_check (http_req_t *req, db_t *db, const char *login, const char *pass
         s_too_many (req, wait, locked);
         return false;
     }
-    err_t checked = auth_login (db, login, password, user);
+    char rehash[crypto_pwhash_STRBYTES];
+    err_t checked = auth_login (db, login, password, user, rehash);
     if (checked != ERR_OK && checked != ERR_UNAUTHORIZED) {
         http_reply_errorf (req, checked, NULL, "cannot check the password");
         return false;
@@ -93,8 +94,15 @@ s_password_check (http_req_t *req, db_t *db, const char *login, const char *pass
         http_reply_error (req, &err);
         return false;
     }
-    if (checked == ERR_OK)
+    if (checked == ERR_OK) {
+        //  A hash of an older cost is replaced while the password is at hand.
+        if (*rehash && auth_password_store (db, user->user_id, rehash, &err) != ERR_OK) {
+            db_rollback (db);
+            http_reply_error (req, &err);
+            return false;
+        }
         return true;
+    }
     //  The wait runs from the answer, not from before the hash.
     bool locked_out = false;
     if (auth_login_failed (db, login, throttle_address, clock_now_ms (), &locked_out, &err) != ERR_OK

@@ -327,7 +327,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     assert_int_equal (strlen (password), AUTH_FIRST_PASSWORD_LEN + 1);
     password[AUTH_FIRST_PASSWORD_LEN] = '\0';
     auth_session_t who;
-    assert_int_equal (auth_login (f->db, "admin", password, &who), ERR_OK);
+    assert_int_equal (auth_login (f->db, "admin", password, &who, NULL), ERR_OK);
     assert_true (who.must_change_password);
 
     //  A second start does nothing: same file, same single user and token.
@@ -418,11 +418,13 @@ s_set_password (fixture_t *f, const char *user_id, const char *password, bool mu
 
 static void
 test_auth_password_hash_is_argon2id_and_verifies_only_the_password (void **state)
+    //  The cost is the one documented in auth.h (m=19 MiB, t=2).
 {
     (void) state;
     char hash[crypto_pwhash_STRBYTES];
     assert_int_equal (auth_password_hash ("correct horse", hash), ERR_OK);
     assert_int_equal (strncmp (hash, "$argon2id$", 10), 0);
+    assert_non_null (strstr (hash, "$m=19456,t=2,p=1$"));
     assert_null (strstr (hash, "correct horse"));
     assert_true (auth_password_verify (hash, "correct horse"));
     assert_false (auth_password_verify (hash, "correct horsE"));
@@ -473,19 +475,60 @@ test_auth_login_by_name_or_email_and_never_without_a_password (void **state)
     assert_int_equal (db_commit (f->db, &err), ERR_OK);
     s_set_password (f, id, "mia's password", false);
     auth_session_t who;
-    assert_int_equal (auth_login (f->db, "mia", "mia's password", &who), ERR_OK);
+    assert_int_equal (auth_login (f->db, "mia", "mia's password", &who, NULL), ERR_OK);
     assert_string_equal (who.user_id, id);
     assert_string_equal (who.language, "en");
     assert_false (who.must_change_password);
-    assert_int_equal (auth_login (f->db, "mia@example.com", "mia's password", &who), ERR_OK);
+    assert_int_equal (auth_login (f->db, "mia@example.com", "mia's password", &who, NULL), ERR_OK);
     assert_string_equal (who.name, "mia");
-    assert_int_equal (auth_login (f->db, "mia", "wrong", &who), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_login (f->db, "mia", "wrong", &who, NULL), ERR_UNAUTHORIZED);
     assert_string_equal (who.user_id, "");
-    assert_int_equal (auth_login (f->db, "nobody", "mia's password", &who), ERR_UNAUTHORIZED);
-    assert_int_equal (auth_login (f->db, "robot", "", &who), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_login (f->db, "nobody", "mia's password", &who, NULL), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_login (f->db, "robot", "", &who, NULL), ERR_UNAUTHORIZED);
     //  An inactive user cannot sign in.
     assert_int_equal (db_exec (f->db, "UPDATE users SET active = 0 WHERE name = 'mia'", &err), ERR_OK);
-    assert_int_equal (auth_login (f->db, "mia", "mia's password", &who), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_login (f->db, "mia", "mia's password", &who, NULL), ERR_UNAUTHORIZED);
+}
+
+//  A hash of another cost (libsodium's "interactive" 64 MiB, as versions
+//  before AUTH_HASH_MEMLIMIT made) still signs in, and the sign-in hands
+//  back a new hash of the same password at the current cost; once stored,
+//  there is nothing more to redo.
+static void
+test_auth_login_rehashes_a_password_hashed_at_another_cost (void **state)
+{
+    fixture_t *f = *state;
+    err_info_t err;
+    err_clear (&err);
+    char id[ID_LEN];
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_user_create (f->db, "ines", NULL, "sales", id, &err), ERR_OK);
+    char old[crypto_pwhash_STRBYTES];
+    assert_int_equal (crypto_pwhash_str (old, "ines's password", strlen ("ines's password"),
+                                         crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE),
+                      0);
+    assert_int_equal (auth_password_store (f->db, id, old, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+
+    auth_session_t who;
+    char rehash[crypto_pwhash_STRBYTES];
+    assert_int_equal (auth_login (f->db, "ines", "ines's password", &who, rehash), ERR_OK);
+    assert_true (strncmp (rehash, "$argon2id$", 10) == 0);
+    assert_int_equal (crypto_pwhash_str_needs_rehash (rehash, AUTH_HASH_OPSLIMIT, AUTH_HASH_MEMLIMIT), 0);
+    assert_true (auth_password_verify (rehash, "ines's password"));
+    assert_false (auth_password_verify (rehash, "another password"));
+    //  A wrong password gets no new hash.
+    memset (rehash, 'x', sizeof rehash);
+    assert_int_equal (auth_login (f->db, "ines", "wrong", &who, rehash), ERR_UNAUTHORIZED);
+    assert_string_equal (rehash, "");
+
+    assert_int_equal (auth_login (f->db, "ines", "ines's password", &who, rehash), ERR_OK);
+    assert_int_equal (db_begin (f->db, &err), ERR_OK);
+    assert_int_equal (auth_password_store (f->db, id, rehash, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+    assert_int_equal (auth_login (f->db, "ines", "ines's password", &who, rehash), ERR_OK);
+    assert_string_equal (rehash, "");
+    assert_false (who.must_change_password);
 }
 
 //  ---------------------------------------------------------------------
@@ -718,6 +761,8 @@ main (void)
                                          setup, support_db_teardown),
         cmocka_unit_test (test_auth_password_hash_is_argon2id_and_verifies_only_the_password),
         cmocka_unit_test (test_auth_first_passwords_are_random_and_unambiguous),
+        cmocka_unit_test_setup_teardown (test_auth_login_rehashes_a_password_hashed_at_another_cost, setup,
+                                         support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_login_by_name_or_email_and_never_without_a_password, setup,
                                          support_db_teardown),
         cmocka_unit_test_setup_teardown (test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash,
