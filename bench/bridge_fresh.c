@@ -17,10 +17,16 @@
 //  must return the record the first time (a blocking request of about a
 //  millisecond, 50 in a run).
 //
+//  With ERP_PORT 0 there is no ERP: only CRM's answers are timed (the
+//  latency of POST at a fixed rate, benchmark b.), and ERP_TOKEN and
+//  ERP_PUB are not used.
+//
 //  BODIES is a file of JSON bodies, one a line (gen_data.py bodies).
 //  Prints: rate=… achieved_per_s=… writes=… errors=… seen=… p50_ms=… p99_ms=…
 //  max_ms=… negative=… send_lag_p99_ms=… checked=… check_ok=…
-//  check_after_ms_p50=…
+//  check_after_ms_p50=… post_p50_ms=… post_p99_ms=… post_max_ms=…, the
+//  last three the time from a write's due moment to CRM's 201 (so a write
+//  that waited for a free connection counts its wait).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -210,6 +216,7 @@ main (int argc, char **argv)
     const char *crm_token = argv[2], *erp_token = argv[4], *erp_pub = argv[5];
     double rate = atof (argv[7]), seconds = atof (argv[8]);
     int nconns = argc > 9 ? atoi (argv[9]) : 32;
+    bool with_erp = erp_port > 0;
     long total = (long) (rate * seconds);
     if (rate <= 0 || total < 1 || nconns < 1) {
         fprintf (stderr, "bridge_fresh: bad RATE, SECONDS or CONNS\n");
@@ -250,12 +257,13 @@ main (int argc, char **argv)
     s_slots = calloc (s_nslots, sizeof *s_slots);
     double *due_at = calloc ((size_t) total, sizeof *due_at);
     double *lag = calloc ((size_t) total, sizeof *lag);
+    double *post = calloc ((size_t) total, sizeof *post);
     s_slot_t **slot_of = calloc ((size_t) total, sizeof *slot_of);
     s_conn_t *conns = calloc ((size_t) nconns + 1, sizeof *conns);
     zmq_pollitem_t *items = calloc ((size_t) nconns + 1, sizeof *items);
-    if (!s_slots || !due_at || !lag || !slot_of || !conns || !items)
+    if (!s_slots || !due_at || !lag || !post || !slot_of || !conns || !items)
         return 1;
-    for (int i = 0; i <= nconns; i++) {
+    for (int i = 0; i < nconns + with_erp; i++) {
         conns[i].fd = s_connect (i < nconns ? crm_port : erp_port);
         conns[i].write = -1;
     }
@@ -266,14 +274,16 @@ main (int argc, char **argv)
     int zero = 0;
     zmq_setsockopt (sub, ZMQ_RCVHWM, &zero, sizeof zero);
     zmq_setsockopt (sub, ZMQ_SUBSCRIBE, "erp.customer.created", 20);
-    if (zmq_connect (sub, erp_pub) != 0) {
+    if (with_erp && zmq_connect (sub, erp_pub) != 0) {
         fprintf (stderr, "bridge_fresh: zmq_connect %s: %s\n", erp_pub, zmq_strerror (errno));
         return 1;
     }
-    usleep (500 * 1000);  //  the subscription reaches the publisher
+    if (with_erp)
+        usleep (500 * 1000);  //  the subscription reaches the publisher
 
     long step = total / SAMPLE > 0 ? total / SAMPLE : 1;
     long next = 0, queued = 0, answered = 0, errors = 0, seen = 0, checked = 0, check_ok = 0;
+    size_t nposts = 0;
     double check_after[SAMPLE + 1];
     int idle = nconns;
     double start = s_now (), last_answer = start, give_up = INFINITY;
@@ -284,7 +294,7 @@ main (int argc, char **argv)
         if (answered + errors == total) {
             if (give_up == INFINITY)
                 give_up = now + 10;  //  the last events get 10 s
-            if (now > give_up || seen >= answered)
+            if (!with_erp || now > give_up || seen >= answered)
                 break;
         }
         //  Due writes go out on idle connections; the others wait in order.
@@ -308,7 +318,7 @@ main (int argc, char **argv)
             double d = start + (double) next / rate - s_now ();
             timeout = d <= 0 ? 0 : (long) ceil (d * 1000.0);
         }
-        if (zmq_poll (items, nconns + 1, timeout) < 0 && errno != EINTR) {
+        if (zmq_poll (items, nconns + with_erp, timeout) < 0 && errno != EINTR) {
             fprintf (stderr, "bridge_fresh: zmq_poll: %s\n", zmq_strerror (errno));
             return 1;
         }
@@ -328,6 +338,8 @@ main (int argc, char **argv)
             if (c->write < 0 || !s_response (c->buf, c->len, &status, &body, &body_len))
                 continue;
             double t = s_now ();
+            if (status == 201)
+                post[nposts++] = (t - due_at[c->write]) * 1000.0;
             if (status == 201 && s_json_str (body, body_len, "id", id, sizeof id)) {
                 s_slot_t *s = s_slot (id);
                 s->answered = t;
@@ -344,7 +356,7 @@ main (int argc, char **argv)
             c->write = -1;
             idle++;
         }
-        while (items[nconns].revents & ZMQ_POLLIN) {
+        while (with_erp && items[nconns].revents & ZMQ_POLLIN) {
             int n = zmq_recv (sub, msg, sizeof msg - 1, ZMQ_DONTWAIT);  //  the topic
             if (n < 0)
                 break;
@@ -387,16 +399,19 @@ main (int argc, char **argv)
     qsort (lat, nlat, sizeof *lat, s_cmp);
     qsort (lag, (size_t) queued, sizeof *lag, s_cmp);
     qsort (check_after, (size_t) checked, sizeof *check_after, s_cmp);
+    qsort (post, nposts, sizeof *post, s_cmp);
     printf ("rate=%g achieved_per_s=%.1f writes=%ld errors=%ld seen=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-            "negative=%zu send_lag_p99_ms=%.2f checked=%ld check_ok=%ld check_after_ms_p50=%.2f\n",
+            "negative=%zu send_lag_p99_ms=%.2f checked=%ld check_ok=%ld check_after_ms_p50=%.2f post_p50_ms=%.2f "
+            "post_p99_ms=%.2f post_max_ms=%.2f\n",
             rate, (double) answered / (last_answer - start), answered, errors, nlat, s_pct (lat, nlat, 50),
             s_pct (lat, nlat, 99), nlat ? lat[nlat - 1] : NAN, negative,
             s_pct (lag, (size_t) queued, 99) * 1000.0, checked, check_ok,
-            s_pct (check_after, (size_t) checked, 50));
+            s_pct (check_after, (size_t) checked, 50), s_pct (post, nposts, 50), s_pct (post, nposts, 99),
+            nposts ? post[nposts - 1] : NAN);
 
     zmq_close (sub);
     zmq_ctx_term (ctx);
-    for (int i = 0; i <= nconns; i++)
+    for (int i = 0; i < nconns + with_erp; i++)
         close (conns[i].fd);
     for (long i = 0; i < total; i++)
         free (reqs[i]);
@@ -405,6 +420,7 @@ main (int argc, char **argv)
     free (s_slots);
     free (due_at);
     free (lag);
+    free (post);
     free (slot_of);
     free (conns);
     free (items);

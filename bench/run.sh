@@ -306,6 +306,31 @@ bench_post() {
         "$(fmt "$svc") rows/s" \
         "bare loop + FTS + outbox, 100 rows per transaction: $(fmt "$bare_batch") rows/s" "$(ratio "$svc" "$bare_batch")" "≥ 0.7" \
         "the same service run as the row above"
+    bench_post_latency "$sync" "$svc"
+}
+
+# The latency of POST at half the rate bench_post reached (SYNC MAX_RATE):
+# an open loop (bench/bridge_fresh.c with no ERP) sends a write every
+# 1/rate seconds whatever the answers do, and times each from its due
+# moment to the 201, so a write that waits for a connection counts its wait.
+bench_post_latency() {
+    local sync=$1 half d line
+    half=$("$PY" -c "import sys; print(int(float(sys.argv[1]) / 2))" "$2")
+    [ "$half" -gt 0 ] || die "create benchmark: no maximum rate to halve"
+    log "create, --sync $sync: latency at half the maximum rate, $half writes/s for ${SECS}s"
+    d=$TMP/post-half-$sync
+    start_crm "$d" --sync "$sync"
+    "$PY" bench/gen_data.py bodies $((half * SECS + 100)) "$TMP/post-bodies.jsonl"
+    line=$("$BB/bridge_fresh" "${CRM_URL##*:}" "$CRM_TOKEN" 0 - - "$TMP/post-bodies.jsonl" "$half" "$SECS" \
+        "$POST_CONNS") || die "create latency: bridge_fresh failed"
+    stop_pid "$CRM_PID"
+    rm -rf "$d" "$TMP/post-bodies.jsonl"
+    log "  $line"
+    [ "$(field errors "$line")" = 0 ] || die "create latency: write errors: $line"
+    add_row "POST /api/v1/customers at half the maximum rate, --sync $sync" \
+        "p50 $(field post_p50_ms "$line") ms, p99 $(field post_p99_ms "$line") ms (max $(field post_max_ms "$line"))" \
+        "aim only" "-" "p99 ≤ 5 ms" \
+        "open loop, $half writes/s on $POST_CONNS connections for ${SECS}s (achieved $(field achieved_per_s "$line")/s); from each write's due moment to its 201"
 }
 
 # --- c. search -----------------------------------------------------------------------
