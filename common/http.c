@@ -739,6 +739,13 @@ http_server_on_commit (http_server_t *self, void (*fn) (void *), void *arg)
     self->commit_arg = arg;
 }
 
+void
+http_server_on_idle (http_server_t *self, http_idle_fn *fn, void *arg)
+{
+    self->idle_fn = fn;
+    self->idle_arg = arg;
+}
+
 //  Percent-decoding of the path and query, as libmicrohttpd's own except
 //  that %00 stays as it is: a NUL would cut the text short, so that
 //  "/app/index.html%00.png" would look like "/app/index.html".

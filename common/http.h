@@ -89,6 +89,17 @@ void
 void
     http_server_on_commit (http_server_t *self, void (*fn) (void *), void *arg);
 
+//  Upkeep for the writer's idle moments: fn runs on the writer's thread
+//  and connection, in no transaction, when no write request waits, after
+//  the writer's commits and once a second (what other connections wrote:
+//  commands, the admin's command line). It does one small step in a
+//  transaction of its own and says whether it did any work; while it
+//  does, it is called again, between the groups of requests. Set before
+//  http_server_start.
+typedef bool (http_idle_fn) (db_t *db, void *arg);
+void
+    http_server_on_idle (http_server_t *self, http_idle_fn *fn, void *arg);
+
 //  Listen on host:port with threads workers. ERR_IO if it cannot bind.
 err_t
     http_server_start (http_server_t *self, const char *host, int port, int threads,

@@ -75,6 +75,9 @@ struct _http_server_t {
     pthread_t writer;
     bool writer_running;
     bool w_stopping;
+    http_idle_fn *idle_fn;             //  http_server_on_idle
+    void *idle_arg;
+    bool w_idle_due;                   //  the writer's own: upkeep's turn
     metric_t *w_groups;
     metric_t *w_requests;
 };

@@ -19,10 +19,12 @@
 #include "log.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 //  Requests one group may hold. More waiting go in the next group; the
 //  limit keeps one group's answer from waiting on hundreds of others.
@@ -213,6 +215,31 @@ s_run_group (http_server_t *srv, db_t *db, http_req_t **group, int n)
         srv->commit_fn (srv->commit_arg);
 }
 
+//  How often an idle writer looks for upkeep that others' writes made.
+#define HTTP_IDLE_CHECK_MS 1000
+
+//  Wait for a request, the stop, or (with idle upkeep) its turn: after a
+//  commit of the writer's, or every HTTP_IDLE_CHECK_MS. Called and
+//  returns with w_lock held. True when it is the upkeep's turn.
+static bool
+s_wait (http_server_t *srv, bool idle)
+{
+    while (!srv->w_head && !srv->w_stopping) {
+        if (idle && srv->w_idle_due)
+            return true;
+        if (!idle) {
+            pthread_cond_wait (&srv->w_wake, &srv->w_lock);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime (CLOCK_REALTIME, &until);
+        until.tv_sec += HTTP_IDLE_CHECK_MS / 1000;
+        if (pthread_cond_timedwait (&srv->w_wake, &srv->w_lock, &until) == ETIMEDOUT)
+            srv->w_idle_due = true;
+    }
+    return false;
+}
+
 static void *
 s_writer (void *arg)
 {
@@ -225,8 +252,14 @@ s_writer (void *arg)
     http_req_t *group[HTTP_WRITE_GROUP_MAX];
     for (;;) {
         pthread_mutex_lock (&srv->w_lock);
-        while (!srv->w_head && !srv->w_stopping)
-            pthread_cond_wait (&srv->w_wake, &srv->w_lock);
+        if (s_wait (srv, srv->idle_fn && db)) {
+            pthread_mutex_unlock (&srv->w_lock);
+            //  Its own commit makes the upkeep due again: it stops when a
+            //  step finds nothing to do (and then commits nothing).
+            srv->w_idle_due = srv->idle_fn (db, srv->idle_arg);
+            assert (!db_in_tx (db));
+            continue;
+        }
         int n = 0;
         while (srv->w_head && n < HTTP_WRITE_GROUP_MAX) {
             group[n++] = srv->w_head;
@@ -239,6 +272,7 @@ s_writer (void *arg)
         if (last)
             break;
         s_run_group (srv, db, group, n);
+        srv->w_idle_due = true;
         //  Once resumed, a request belongs to its HTTP thread again (which
         //  may answer and free it at once): nothing of it is read after.
         for (int i = 0; i < n; i++) {
@@ -260,6 +294,7 @@ http_writer_start (http_server_t *srv, err_info_t *err)
     srv->w_requests = metrics_get ("http_write_group_requests_total", NULL, "counter",
                                    "write requests committed in those groups");
     srv->w_stopping = false;
+    srv->w_idle_due = true;   //  what a previous run left, once
     if (pthread_create (&srv->writer, NULL, s_writer, srv) != 0)
         return err_set (err, ERR_NOMEM, "http", "cannot start the writer");
     srv->writer_running = true;

@@ -58,6 +58,40 @@ resource_find_entity (const char *entity)
     return NULL;
 }
 
+bool
+resource_fts_merge_step (db_t *db, int pages)
+{
+    bool worked = false;
+    for (int i = 0; i < s_nres; i++) {
+        const char *fts = s_registry[i].def->fts;
+        if (!fts)
+            continue;
+        char sql[160];
+        snprintf (sql, sizeof sql, "INSERT INTO %s (%s, rank) VALUES ('merge', %d)", fts, fts, pages);
+        err_info_t err;
+        err_clear (&err);
+        if (db_begin (db, &err) != ERR_OK) {
+            log_warn ("resource", "cannot merge the full-text index", "index=%s error=\"%s\"", fts, err.message);
+            return worked;
+        }
+        //  FTS5: a merge that did some work adds at least two to the count
+        //  of changes; one that found nothing to merge, less.
+        int before = sqlite3_total_changes (db_handle (db));
+        if (db_exec (db, sql, &err) != ERR_OK) {
+            db_rollback (db);
+            log_warn ("resource", "cannot merge the full-text index", "index=%s error=\"%s\"", fts, err.message);
+            continue;
+        }
+        if (sqlite3_total_changes (db_handle (db)) - before < 2)
+            db_rollback (db);
+        else if (db_commit (db, &err) == ERR_OK)
+            worked = true;
+        else
+            log_warn ("resource", "cannot merge the full-text index", "index=%s error=\"%s\"", fts, err.message);
+    }
+    return worked;
+}
+
 char *
 res_strcat (char *base, const char *more)
 {

@@ -306,6 +306,17 @@ err_t
 err_t
     resource_fts_optimize (db_t *db, const resource_def_t *def, err_info_t *err);
 
+//  One step of merging the full-text indexes' segments: about pages pages
+//  of merge work in each index, each in a transaction of its own (none
+//  may be open). FTS5 would merge by itself inside the transaction whose
+//  commit crosses a number of pages written ('automerge'), so that, at
+//  2,500 writes/s, one request in a hundred waited 25 to 60 ms behind a
+//  merge (bench/README.md); the indexes are made with automerge off and
+//  the writer calls this in its idle moments instead. True if an index
+//  had work; a step without work commits nothing.
+bool
+    resource_fts_merge_step (db_t *db, int pages);
+
 //  A CSV export read piece by piece, so that no export needs memory in
 //  proportion to the data: the header row, then a row for every visible,
 //  non-archived record of def, oldest first, all from one statement (one

@@ -33,6 +33,8 @@
 
 
 #define SERVICE_MAX_STOP_HOOKS 16
+#define SERVICE_FTS_MERGE_PAGES 32
+static int s_fts_merge_pages = SERVICE_FTS_MERGE_PAGES;
 
 struct _service_t {
     const service_def_t *def;
@@ -467,6 +469,16 @@ s_notify (void *arg)
         publisher_notify (svc->publisher);
 }
 
+//  The writer's idle moments merge the full-text indexes, a step of
+//  SERVICE_FTS_MERGE_PAGES pages at a time (resource_fts_merge_step): a
+//  write that arrives meanwhile waits for one step at most.
+static bool
+s_idle (db_t *db, void *arg)
+{
+    (void) arg;
+    return resource_fts_merge_step (db, s_fts_merge_pages);
+}
+
 //  --- set-up ---
 
 err_t
@@ -682,6 +694,7 @@ s_serve (service_t *svc)
         goto failed;
     s_add_builtin_routes (svc);
     http_server_on_ready (svc->http, s_ready, svc);
+    http_server_on_idle (svc->http, s_idle, svc);
     command_server_on_snapshot (svc->commands, resource_snapshot);
 
     svc->publisher = publisher_new (svc->pool, svc->zmq_ctx, pub, curve, (int) retention, (int) pub_hwm);

@@ -322,5 +322,8 @@ const db_migration_t erp_migrations[] = {
       "  DELETE FROM customer_fts WHERE rowid = old.rowid; END;"
       "INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v;"
       "INSERT INTO customer_fts (customer_fts) VALUES ('optimize');" },
+    //  Merged by the writer in its idle moments, not inside a write's
+    //  transaction (crm.fts_merge_idle, resource_fts_merge_step).
+    { "erp.fts_merge_idle", "INSERT INTO customer_fts (customer_fts, rank) VALUES ('automerge', 0);" },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];
