@@ -2,6 +2,7 @@
 //  small open-addressing table keyed by the SQL text.
 #include "db.h"
 #include "log.h"
+#include "wake.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -114,10 +115,7 @@ db_destroy (db_t **self_p)
     free (self->extra);
     if (self->ckpt) {
         db_checkpointer_t *c = self->ckpt;
-        pthread_mutex_lock (&c->lock);
-        c->stop = true;
-        pthread_cond_signal (&c->wake);
-        pthread_mutex_unlock (&c->lock);
+        wake_with (&c->lock, &c->wake, &c->stop);
         pthread_join (c->thread, NULL);
         pthread_mutex_destroy (&c->lock);
         pthread_cond_destroy (&c->wake);
@@ -168,12 +166,8 @@ s_wal_hook (void *arg, sqlite3 *handle, const char *name, int pages)
     (void) handle;
     (void) name;
     db_checkpointer_t *c = arg;
-    if (pages >= DB_CHECKPOINT_PAGES) {
-        pthread_mutex_lock (&c->lock);
-        c->wanted = true;
-        pthread_cond_signal (&c->wake);
-        pthread_mutex_unlock (&c->lock);
-    }
+    if (pages >= DB_CHECKPOINT_PAGES)
+        wake_with (&c->lock, &c->wake, &c->wanted);
     return SQLITE_OK;
 }
 

@@ -16,6 +16,7 @@
 #include "retention.h"
 #include "session.h"
 #include "settings.h"
+#include "wake.h"
 #include "web.h"
 
 #include <assert.h>
@@ -231,10 +232,7 @@ service_task_wake (service_task_t *task)
 {
     if (!task)
         return;
-    pthread_mutex_lock (&task->lock);
-    task->woken = true;
-    pthread_cond_signal (&task->wake);
-    pthread_mutex_unlock (&task->lock);
+    wake_with (&task->lock, &task->wake, &task->woken);
 }
 
 err_t
@@ -302,12 +300,8 @@ s_tasks_start (service_t *svc, err_info_t *err)
 static void
 s_tasks_stop (service_t *svc, bool run_hooks)
 {
-    for (service_task_t *task = svc->tasks; task; task = task->next) {
-        pthread_mutex_lock (&task->lock);
-        task->stopping = true;
-        pthread_cond_signal (&task->wake);
-        pthread_mutex_unlock (&task->lock);
-    }
+    for (service_task_t *task = svc->tasks; task; task = task->next)
+        wake_with (&task->lock, &task->wake, &task->stopping);
     while (svc->tasks) {
         service_task_t *task = svc->tasks;
         svc->tasks = task->next;
