@@ -80,12 +80,8 @@ audit_prune (db_t *db, int64_t now_ms, err_info_t *err)
         return -1;
     }
     sqlite3_bind_int64 (st, 1, now_ms - (int64_t) days * 86400 * 1000);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE) {
-        db_error (db, rc, err);
+    if (db_step_done (db, st, err) != ERR_OK)
         return -1;
-    }
     return sqlite3_changes (db_handle (db));
 }
 
@@ -129,12 +125,9 @@ audit_write_as (db_t *db, const char *actor_id, const char *actor_name, const ch
     sqlite3_bind_text (st, 7, text ? text : "{}", -1, SQLITE_STATIC);
     if (address && *address)
         sqlite3_bind_text (st, 8, address, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE) {
-        result = db_error (db, rc, err);
+    result = db_step_done (db, st, err);
+    if (result != ERR_OK)
         goto cleanup;
-    }
     //  Prune with the write, at most once a minute per process.
     long long last = atomic_load (&s_last_prune_ms);
     if (now - last >= AUDIT_PRUNE_EVERY_MS && atomic_compare_exchange_strong (&s_last_prune_ms, &last, now)) {
