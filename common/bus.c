@@ -38,7 +38,6 @@ bool
 bus_recv (void *socket, bus_msg_t *msg, int flags)
 {
     memset (msg, 0, sizeof *msg);
-    int cap = 0;
     bool ok = false;
     int more = 1;
     while (more) {
@@ -51,34 +50,17 @@ bus_recv (void *socket, bus_msg_t *msg, int flags)
             zmq_msg_close (&part);
             goto cleanup;
         }
-        if (msg->count == cap) {
-            int ncap = cap ? cap * 2 : 4;
-            char **frames = realloc (msg->frames, (size_t) ncap * sizeof *frames);
-            if (!frames) {
-                zmq_msg_close (&part);
-                goto drain;
-            }
-            msg->frames = frames;
-            size_t *sizes = realloc (msg->sizes, (size_t) ncap * sizeof *sizes);
-            if (!sizes) {
-                zmq_msg_close (&part);
-                goto drain;
-            }
-            msg->sizes = sizes;
-            cap = ncap;
-        }
         size_t size = zmq_msg_size (&part);
         char *copy = malloc (size + 1);
-        if (!copy) {
+        if (copy) {
+            if (size)
+                memcpy (copy, zmq_msg_data (&part), size);
+            copy[size] = '\0';
+        }
+        if (!bus_msg_add (msg, copy, size)) {
             zmq_msg_close (&part);
             goto drain;
         }
-        if (size)
-            memcpy (copy, zmq_msg_data (&part), size);
-        copy[size] = '\0';
-        msg->frames[msg->count] = copy;
-        msg->sizes[msg->count] = size;
-        msg->count++;
         more = zmq_msg_more (&part);
         zmq_msg_close (&part);
     }
@@ -116,6 +98,30 @@ bus_msg_free (bus_msg_t *msg)
     free (msg->frames);
     free (msg->sizes);
     memset (msg, 0, sizeof *msg);
+}
+
+bool
+bus_msg_add (bus_msg_t *msg, char *frame, size_t size)
+{
+    if (!frame)
+        return false;
+    if (msg->count == msg->cap) {
+        int cap = msg->cap ? msg->cap * 2 : 4;
+        char **frames = realloc (msg->frames, (size_t) cap * sizeof *frames);
+        size_t *sizes = frames ? realloc (msg->sizes, (size_t) cap * sizeof *sizes) : NULL;
+        if (frames)
+            msg->frames = frames;
+        if (!sizes) {
+            free (frame);
+            return false;
+        }
+        msg->sizes = sizes;
+        msg->cap = cap;
+    }
+    msg->frames[msg->count] = frame;
+    msg->sizes[msg->count] = size;
+    msg->count++;
+    return true;
 }
 
 bool
