@@ -100,6 +100,20 @@ bus_msg_free (bus_msg_t *msg)
     memset (msg, 0, sizeof *msg);
 }
 
+int
+bus_poll_recv (void *socket, int poll_ms, bus_msg_t *msg)
+{
+    zmq_pollitem_t item = { socket, 0, ZMQ_POLLIN, 0 };
+    int rc = zmq_poll (&item, 1, poll_ms);
+    if (rc < 0)
+        return zmq_errno () == EINTR ? 0 : -1;
+    if (rc == 0)
+        return 0;
+    if (bus_recv (socket, msg, ZMQ_DONTWAIT))
+        return 1;
+    return zmq_errno () == ETERM ? -1 : 0;
+}
+
 bool
 bus_msg_add (bus_msg_t *msg, char *frame, size_t size)
 {
@@ -476,23 +490,14 @@ s_zap_thread (void *arg)
 {
     s_zap_t *self = arg;
     while (!atomic_load (&self->stop)) {
-        zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (&item, 1, BUS_ZAP_POLL_MS);
-        if (rc < 0) {
-            if (zmq_errno () == EINTR)
-                continue;
-            break;      //  ETERM: the context is going away
-        }
-        if (rc == 0)
-            continue;
         bus_msg_t req;
-        if (!bus_recv (self->socket, &req, ZMQ_DONTWAIT)) {
-            if (zmq_errno () == ETERM)
-                break;
-            continue;
+        int got = bus_poll_recv (self->socket, BUS_ZAP_POLL_MS, &req);
+        if (got < 0)
+            break;      //  ETERM: the context is going away
+        if (got > 0) {
+            s_zap_answer (self, &req);
+            bus_msg_free (&req);
         }
-        s_zap_answer (self, &req);
-        bus_msg_free (&req);
     }
     //  Mark before closing: once the socket is closed zmq_ctx_term may
     //  return and the context's address be reused by a new one.

@@ -37,6 +37,13 @@ void
 bool
     bus_msg_add (bus_msg_t *msg, char *frame, size_t size);
 
+//  Wait up to poll_ms for a message on socket and receive it into msg.
+//  1: a message (free it with bus_msg_free); 0: none (time out, a signal,
+//  a receive that failed); -1: the socket is done for (zmq_errno says why,
+//  ETERM when the context is going away).
+int
+    bus_poll_recv (void *socket, int poll_ms, bus_msg_t *msg);
+
 //  Send count frames as one message. Returns false if any part fails.
 bool
     bus_send (void *socket, int count, const char *const *frames, const size_t *sizes);

@@ -632,18 +632,13 @@ s_thread (void *arg)
     command_server_t *self = arg;
     db_t *db = NULL;
     while (!atomic_load (&self->stop)) {
-        zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (&item, 1, COMMAND_POLL_MS);
-        if (rc < 0) {
-            if (zmq_errno () == EINTR)
-                continue;
+        bus_msg_t msg;
+        int got = bus_poll_recv (self->socket, COMMAND_POLL_MS, &msg);
+        if (got < 0) {
             log_error ("command", "poll failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
             break;
         }
-        if (rc == 0)
-            continue;
-        bus_msg_t msg;
-        if (!bus_recv (self->socket, &msg, ZMQ_DONTWAIT))
+        if (got == 0)
             continue;
         if (!db && !(db = db_pool_get (self->pool)))
             log_error ("command", "no database connection", NULL);
