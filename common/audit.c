@@ -2,6 +2,7 @@
 //  the admins' route that reads them.
 #include "audit.h"
 #include "clock.h"
+#include "db_json.h"
 #include "json.h"
 #include "log.h"
 
@@ -173,23 +174,14 @@ s_row_json (sqlite3_stmt *st)
         return NULL;
     json_add_int (row, "id", sqlite3_column_int64 (st, 0));
     cJSON_AddStringToObject (row, "at", (const char *) sqlite3_column_text (st, 1));
-    if (sqlite3_column_type (st, 2) == SQLITE_NULL)
-        cJSON_AddNullToObject (row, "actor_id");
-    else
-        cJSON_AddStringToObject (row, "actor_id", (const char *) sqlite3_column_text (st, 2));
+    db_json_add_text (row, "actor_id", st, 2);
     cJSON_AddStringToObject (row, "actor_name", (const char *) sqlite3_column_text (st, 3));
     cJSON_AddStringToObject (row, "action", (const char *) sqlite3_column_text (st, 4));
-    if (sqlite3_column_type (st, 5) == SQLITE_NULL)
-        cJSON_AddNullToObject (row, "target");
-    else
-        cJSON_AddStringToObject (row, "target", (const char *) sqlite3_column_text (st, 5));
+    db_json_add_text (row, "target", st, 5);
     const char *details = (const char *) sqlite3_column_text (st, 6);
     cJSON *d = details ? cJSON_Parse (details) : NULL;
     cJSON_AddItemToObject (row, "details", d ? d : cJSON_CreateObject ());
-    if (sqlite3_column_type (st, 7) == SQLITE_NULL)
-        cJSON_AddNullToObject (row, "address");
-    else
-        cJSON_AddStringToObject (row, "address", (const char *) sqlite3_column_text (st, 7));
+    db_json_add_text (row, "address", st, 7);
     return row;
 }
 
