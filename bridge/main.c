@@ -273,9 +273,7 @@ main (int argc, char **argv)
     log_info ("bridge", "listening", "version=%s http=%s:%d crm=%s,%s erp=%s,%s curve=%s db=%s/bridge.db", BRIDGE_VERSION,
               host, http_server_port (http), b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP],
               b.curve_dir ? b.curve_dir : "off", config_get (c, "data-dir"));
-    int sig = 0;
-    sigwait (&stop, &sig);
-    log_info ("bridge", "stopping", "signal=%d", sig);
+    admin_wait_stop_signal (&stop, "bridge");
     exit_code = 0;
     goto shutdown;
 failed:

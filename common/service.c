@@ -697,9 +697,7 @@ s_serve (service_t *svc)
     log_info ("service", "listening", "program=%s version=%s http=%s:%d pub=%s cmd=%s curve=%s db=%s/%s",
               svc->def->program, VERSION, host, http_server_port (svc->http), pub, cmd, curve ? curve : "off", dir,
               svc->def->db_file);
-    int sig = 0;
-    sigwait (&stop, &sig);
-    log_info ("service", "stopping", "signal=%d", sig);
+    admin_wait_stop_signal (&stop, "service");
     exit_code = 0;
     goto shutdown;
 failed:
