@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"
+#include "db_json.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -583,10 +584,7 @@ s_run_json (bridge_t *b, db_t *db, int64_t id)
         cJSON_AddBoolToObject (r, "repair", sqlite3_column_int (st, 2));
         cJSON_AddStringToObject (r, "reason", (const char *) sqlite3_column_text (st, 3));
         cJSON_AddStringToObject (r, "started_at", (const char *) sqlite3_column_text (st, 4));
-        if (sqlite3_column_type (st, 5) == SQLITE_NULL)
-            cJSON_AddNullToObject (r, "finished_at");
-        else
-            cJSON_AddStringToObject (r, "finished_at", (const char *) sqlite3_column_text (st, 5));
+        db_json_add_text (r, "finished_at", st, 5);
         int64_t done = sqlite3_column_int64 (st, 6), total = sqlite3_column_int64 (st, 7);
         int64_t drift = sqlite3_column_int64 (st, 8), repaired = sqlite3_column_int64 (st, 9);
         int64_t live_id;
@@ -605,10 +603,7 @@ s_run_json (bridge_t *b, db_t *db, int64_t id)
         json_add_int (r, "repaired", repaired);
         cJSON *diffs = json_parse ((const char *) sqlite3_column_text (st, 10), (size_t) sqlite3_column_bytes (st, 10));
         cJSON_AddItemToObject (r, "differences", diffs ? diffs : cJSON_CreateArray ());
-        if (sqlite3_column_type (st, 11) == SQLITE_NULL)
-            cJSON_AddNullToObject (r, "error");
-        else
-            cJSON_AddStringToObject (r, "error", (const char *) sqlite3_column_text (st, 11));
+        db_json_add_text (r, "error", st, 11);
     }
     sqlite3_reset (st);
     return r;

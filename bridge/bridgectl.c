@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,16 +76,17 @@ s_parse_args (int argc, char **argv, ctl_opts_t *o)
             const char *name;
             unsigned bit;   //  0 for the global ones
             bool takes_value;
+            size_t field;   //  in ctl_opts_t: a const char * if it takes a value, else a bool
         } table[] = {
-            { "url", 0, true },
-            { "token", 0, true },
-            { "token-file", 0, true },
-            { "json", OPT_JSON, false },
-            { "version", 0, false },
-            { "interval", OPT_INTERVAL, true },
-            { "status", OPT_STATUS, true },
-            { "repair", OPT_REPAIR, false },
-            { "curve-dir", OPT_CURVE_DIR, true },
+            { "url", 0, true, offsetof (ctl_opts_t, url) },
+            { "token", 0, true, offsetof (ctl_opts_t, token) },
+            { "token-file", 0, true, offsetof (ctl_opts_t, token_file) },
+            { "json", OPT_JSON, false, offsetof (ctl_opts_t, json) },
+            { "version", 0, false, offsetof (ctl_opts_t, version) },
+            { "interval", OPT_INTERVAL, true, offsetof (ctl_opts_t, interval) },
+            { "status", OPT_STATUS, true, offsetof (ctl_opts_t, status) },
+            { "repair", OPT_REPAIR, false, offsetof (ctl_opts_t, repair) },
+            { "curve-dir", OPT_CURVE_DIR, true, offsetof (ctl_opts_t, curve_dir) },
         };
         size_t k;
         for (k = 0; k < sizeof table / sizeof table[0]; k++)
@@ -100,25 +102,11 @@ s_parse_args (int argc, char **argv, ctl_opts_t *o)
         if (!table[k].takes_value && value)
             return ctl_usage_error ("--%s takes no value", table[k].name);
         o->given |= table[k].bit;
-        const char *n = table[k].name;
-        if (strcmp (n, "url") == 0)
-            o->url = value;
-        else if (strcmp (n, "token") == 0)
-            o->token = value;
-        else if (strcmp (n, "token-file") == 0)
-            o->token_file = value;
-        else if (strcmp (n, "json") == 0)
-            o->json = true;
-        else if (strcmp (n, "version") == 0)
-            o->version = true;
-        else if (strcmp (n, "interval") == 0)
-            o->interval = value;
-        else if (strcmp (n, "status") == 0)
-            o->status = value;
-        else if (strcmp (n, "repair") == 0)
-            o->repair = true;
+        char *field = (char *) o + table[k].field;
+        if (table[k].takes_value)
+            *(const char **) field = value;
         else
-            o->curve_dir = value;
+            *(bool *) field = true;
     }
     return 0;
 }
@@ -787,69 +775,44 @@ main (int argc, char **argv)
     //  Check the whole command line before touching the network.
     const char *cmd = o.pos[0];
     const char *sub = o.npos > 1 ? o.pos[1] : NULL;
-    enum {
-        C_STATUS,
-        C_WATCH,
-        C_LIST,
-        C_SHOW,
-        C_RETRY,
-        C_DISCARD,
-        C_LINKS,
-        C_RECONCILE,
-        C_KEYGEN
-    } which = C_STATUS;
-    if (strcmp (cmd, "status") == 0) {
-        which = C_STATUS;
-        rc = s_check_usage (&o, 1, OPT_JSON, "status [--json]");
-    }
-    else if (strcmp (cmd, "watch") == 0) {
-        which = C_WATCH;
-        rc = s_check_usage (&o, 1, OPT_JSON | OPT_INTERVAL, "watch [--interval S]");
-    }
-    else if (strcmp (cmd, "dlq") == 0) {
-        if (!sub) {
-            rc = ctl_usage_error ("dlq needs list, show, retry or discard");
-            goto cleanup;
-        }
-        if (strcmp (sub, "list") == 0) {
-            which = C_LIST;
-            rc = s_check_usage (&o, 2, OPT_JSON | OPT_STATUS, "dlq list [--status S] [--json]");
-        }
-        else if (strcmp (sub, "show") == 0) {
-            which = C_SHOW;
-            rc = s_check_usage (&o, 3, OPT_JSON, "dlq show ID [--json]");
-        }
-        else if (strcmp (sub, "retry") == 0) {
-            which = C_RETRY;
-            rc = s_check_usage (&o, 3, OPT_JSON, "dlq retry ID");
-        }
-        else if (strcmp (sub, "discard") == 0) {
-            which = C_DISCARD;
-            rc = s_check_usage (&o, 3, OPT_JSON, "dlq discard ID");
-        }
-        else {
-            rc = ctl_usage_error ("unknown dlq command '%s' (list, show, retry, discard)", sub);
-            goto cleanup;
-        }
-        if (rc == 0 && which != C_LIST)
-            rc = s_check_dlq_id (o.pos[2]);
-    }
-    else if (strcmp (cmd, "links") == 0) {
-        which = C_LINKS;
-        rc = s_check_usage (&o, 2, OPT_JSON, "links ID [--json]");
-    }
-    else if (strcmp (cmd, "reconcile") == 0) {
-        which = C_RECONCILE;
-        rc = s_check_usage (&o, 1, OPT_JSON | OPT_REPAIR, "reconcile [--repair] [--json]");
-    }
-    else if (strcmp (cmd, "keygen") == 0) {
-        which = C_KEYGEN;
-        rc = s_check_usage (&o, 2, OPT_CURVE_DIR, "keygen --curve-dir DIR NAME");
-    }
-    else {
-        rc = ctl_usage_error ("unknown command '%s'", cmd);
+    enum { C_STATUS, C_WATCH, C_LIST, C_SHOW, C_RETRY, C_DISCARD, C_LINKS, C_RECONCILE, C_KEYGEN };
+    static const struct {
+        const char *cmd, *sub;   //  sub NULL: a command of one word
+        int which;
+        int npos;                //  positionals in all, command words included
+        unsigned allowed;
+        const char *synopsis;
+    } commands[] = {
+        { "status", NULL, C_STATUS, 1, OPT_JSON, "status [--json]" },
+        { "watch", NULL, C_WATCH, 1, OPT_JSON | OPT_INTERVAL, "watch [--interval S]" },
+        { "dlq", "list", C_LIST, 2, OPT_JSON | OPT_STATUS, "dlq list [--status S] [--json]" },
+        { "dlq", "show", C_SHOW, 3, OPT_JSON, "dlq show ID [--json]" },
+        { "dlq", "retry", C_RETRY, 3, OPT_JSON, "dlq retry ID" },
+        { "dlq", "discard", C_DISCARD, 3, OPT_JSON, "dlq discard ID" },
+        { "links", NULL, C_LINKS, 2, OPT_JSON, "links ID [--json]" },
+        { "reconcile", NULL, C_RECONCILE, 1, OPT_JSON | OPT_REPAIR, "reconcile [--repair] [--json]" },
+        { "keygen", NULL, C_KEYGEN, 2, OPT_CURVE_DIR, "keygen --curve-dir DIR NAME" },
+    };
+    bool dlq = strcmp (cmd, "dlq") == 0;
+    if (dlq && !sub) {
+        rc = ctl_usage_error ("dlq needs list, show, retry or discard");
         goto cleanup;
     }
+    size_t k;
+    for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
+        if (strcmp (cmd, commands[k].cmd) == 0 && (!commands[k].sub || strcmp (sub, commands[k].sub) == 0))
+            break;
+    if (k == sizeof commands / sizeof commands[0]) {
+        if (dlq)
+            rc = ctl_usage_error ("unknown dlq command '%s' (list, show, retry, discard)", sub);
+        else
+            rc = ctl_usage_error ("unknown command '%s'", cmd);
+        goto cleanup;
+    }
+    int which = commands[k].which;
+    rc = s_check_usage (&o, commands[k].npos, commands[k].allowed, commands[k].synopsis);
+    if (rc == 0 && dlq && which != C_LIST)
+        rc = s_check_dlq_id (o.pos[2]);
     if (rc != 0)
         goto cleanup;
     if (which == C_KEYGEN) {

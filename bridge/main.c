@@ -43,14 +43,9 @@ static const config_opt_t s_opts[] = {
     { "retry-max-ms", "30000", "cap of the retry backoff" },
     { "sub-hwm", "100000", "receive high-water mark of the event sockets" },
     { "http-threads", "2", "HTTP worker threads" },
-    { "max-connections-per-address", "100", "HTTP connections one client address may hold open" },
-    { "http-timeout", "30", "seconds an HTTP connection may idle or take to send a request's head" },
-    { "audit-days", "365", "days audit rows are kept (0: forever)" },
+    SERVICE_OPTS_HTTP,
     { "reconcile-every", "60", "minutes between scheduled (report-only) reconciliations; 0: none" },
-    { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
-    { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
-    { "login-lock-seconds", "900", "how long repeated failed sign-ins lock a user or address" },
-    { "login-delay-ms", "1000", "first wait after 5 failed sign-ins (doubles with each further failure)" },
+    SERVICE_OPTS_SIGN_IN,
     { NULL, NULL, NULL }
 };
 
@@ -278,9 +273,7 @@ main (int argc, char **argv)
     log_info ("bridge", "listening", "version=%s http=%s:%d crm=%s,%s erp=%s,%s curve=%s db=%s/bridge.db", BRIDGE_VERSION,
               host, http_server_port (http), b.pub[SIDE_CRM], b.cmd[SIDE_CRM], b.pub[SIDE_ERP], b.cmd[SIDE_ERP],
               b.curve_dir ? b.curve_dir : "off", config_get (c, "data-dir"));
-    int sig = 0;
-    sigwait (&stop, &sig);
-    log_info ("bridge", "stopping", "signal=%d", sig);
+    admin_wait_stop_signal (&stop, "bridge");
     exit_code = 0;
     goto shutdown;
 failed:

@@ -649,9 +649,9 @@ reconciler_start (reconciler_t *self, db_t *db, bool repair, const char *reason,
         sqlite3_bind_int (st, 1, repair);
         sqlite3_bind_text (st, 2, reason, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text (st, 3, now, -1, SQLITE_TRANSIENT);
-        int step = sqlite3_step (st);
-        sqlite3_reset (st);
-        rc = step == SQLITE_DONE ? db_commit (db, err) : db_error (db, step, err);
+        rc = db_step_done (db, st, err);
+        if (rc == ERR_OK)
+            rc = db_commit (db, err);
     }
     if (rc != ERR_OK) {
         db_rollback (db);

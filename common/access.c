@@ -4,6 +4,7 @@
 #include "access.h"
 #include "audit.h"
 #include "clock.h"
+#include "db_json.h"
 #include "json.h"
 #include "log.h"
 
@@ -326,10 +327,7 @@ s_table (db_t *db, const s_grid_t *g)
     if (st && sqlite3_step (st) == SQLITE_ROW) {
         for (int c = 0; c < 2; c++) {
             const char *key = c ? "updated_by" : "updated_at";
-            if (sqlite3_column_type (st, c) == SQLITE_NULL)
-                cJSON_AddNullToObject (out, key);
-            else
-                cJSON_AddStringToObject (out, key, (const char *) sqlite3_column_text (st, c));
+            db_json_add_text (out, key, st, c);
         }
     }
     if (st)

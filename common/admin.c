@@ -1,6 +1,7 @@
 //  admin: the programs' command-line operations and stop signals (see admin.h).
 #include "admin.h"
 #include "http.h"
+#include "log.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -109,4 +110,12 @@ admin_block_stop_signals (sigset_t *stop)
     sigaddset (stop, SIGTERM);
     pthread_sigmask (SIG_BLOCK, stop, NULL);
     signal (SIGPIPE, SIG_IGN);
+}
+
+void
+admin_wait_stop_signal (const sigset_t *stop, const char *component)
+{
+    int sig = 0;
+    sigwait (stop, &sig);
+    log_info (component, "stopping", "signal=%d", sig);
 }

@@ -49,4 +49,7 @@ void admin_print_route (void *arg, const char *method, const char *pattern, int 
 //  for with sigwait.
 void admin_block_stop_signals (sigset_t *stop);
 
+//  Wait for one of the signals of stop and log that component is stopping.
+void admin_wait_stop_signal (const sigset_t *stop, const char *component);
+
 #endif

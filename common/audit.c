@@ -2,6 +2,7 @@
 //  the admins' route that reads them.
 #include "audit.h"
 #include "clock.h"
+#include "db_json.h"
 #include "json.h"
 #include "log.h"
 
@@ -80,12 +81,8 @@ audit_prune (db_t *db, int64_t now_ms, err_info_t *err)
         return -1;
     }
     sqlite3_bind_int64 (st, 1, now_ms - (int64_t) days * 86400 * 1000);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE) {
-        db_error (db, rc, err);
+    if (db_step_done (db, st, err) != ERR_OK)
         return -1;
-    }
     return sqlite3_changes (db_handle (db));
 }
 
@@ -129,12 +126,9 @@ audit_write_as (db_t *db, const char *actor_id, const char *actor_name, const ch
     sqlite3_bind_text (st, 7, text ? text : "{}", -1, SQLITE_STATIC);
     if (address && *address)
         sqlite3_bind_text (st, 8, address, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE) {
-        result = db_error (db, rc, err);
+    result = db_step_done (db, st, err);
+    if (result != ERR_OK)
         goto cleanup;
-    }
     //  Prune with the write, at most once a minute per process.
     long long last = atomic_load (&s_last_prune_ms);
     if (now - last >= AUDIT_PRUNE_EVERY_MS && atomic_compare_exchange_strong (&s_last_prune_ms, &last, now)) {
@@ -180,23 +174,14 @@ s_row_json (sqlite3_stmt *st)
         return NULL;
     json_add_int (row, "id", sqlite3_column_int64 (st, 0));
     cJSON_AddStringToObject (row, "at", (const char *) sqlite3_column_text (st, 1));
-    if (sqlite3_column_type (st, 2) == SQLITE_NULL)
-        cJSON_AddNullToObject (row, "actor_id");
-    else
-        cJSON_AddStringToObject (row, "actor_id", (const char *) sqlite3_column_text (st, 2));
+    db_json_add_text (row, "actor_id", st, 2);
     cJSON_AddStringToObject (row, "actor_name", (const char *) sqlite3_column_text (st, 3));
     cJSON_AddStringToObject (row, "action", (const char *) sqlite3_column_text (st, 4));
-    if (sqlite3_column_type (st, 5) == SQLITE_NULL)
-        cJSON_AddNullToObject (row, "target");
-    else
-        cJSON_AddStringToObject (row, "target", (const char *) sqlite3_column_text (st, 5));
+    db_json_add_text (row, "target", st, 5);
     const char *details = (const char *) sqlite3_column_text (st, 6);
     cJSON *d = details ? cJSON_Parse (details) : NULL;
     cJSON_AddItemToObject (row, "details", d ? d : cJSON_CreateObject ());
-    if (sqlite3_column_type (st, 7) == SQLITE_NULL)
-        cJSON_AddNullToObject (row, "address");
-    else
-        cJSON_AddStringToObject (row, "address", (const char *) sqlite3_column_text (st, 7));
+    db_json_add_text (row, "address", st, 7);
     return row;
 }
 

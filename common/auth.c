@@ -373,10 +373,9 @@ s_store_hash (db_t *db, const char *user_id, const char *hash, int must_change, 
     sqlite3_bind_text (st, 2, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int (st, 3, must_change);
     sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    err_t rc = db_step_done (db, st, err);
+    if (rc != ERR_OK)
+        return rc;
     if (sqlite3_changes (db_handle (db)) == 0)
         return err_set (err, ERR_NOT_FOUND, "id", "no user has this id");
     return ERR_OK;
@@ -760,14 +759,11 @@ s_count_failure (db_t *db, const char *kind, const char *key, int64_t now_ms, bo
     sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 3, now_ms);
     sqlite3_bind_int64 (st, 4, (int64_t) AUTH_LOGIN_WINDOW * 1000);
-    int rc = sqlite3_step (st);
-    int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
-    int64_t until = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 1) : 0;
-    if (rc == SQLITE_ROW)
-        rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    int64_t row[2];   //  count, locked_until
+    err_t rc = db_step_returning (db, st, row, 2, err);
+    if (rc != ERR_OK)
+        return rc;
+    int64_t count = row[0], until = row[1];
     if (count >= AUTH_LOGIN_LOCK_AFTER && until == 0) {
         st = db_stmt (db, "UPDATE login_failures SET locked_until = ?3 WHERE kind = ?1 AND key = ?2");
         if (!st)
@@ -775,10 +771,9 @@ s_count_failure (db_t *db, const char *kind, const char *key, int64_t now_ms, bo
         sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
         sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (st, 3, now_ms + (int64_t) s_lock_seconds * 1000);
-        rc = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (rc != SQLITE_DONE)
-            return db_error (db, rc, err);
+        rc = db_step_done (db, st, err);
+        if (rc != ERR_OK)
+            return rc;
         *locked_out = true;
     }
     return ERR_OK;

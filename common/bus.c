@@ -38,7 +38,6 @@ bool
 bus_recv (void *socket, bus_msg_t *msg, int flags)
 {
     memset (msg, 0, sizeof *msg);
-    int cap = 0;
     bool ok = false;
     int more = 1;
     while (more) {
@@ -51,34 +50,17 @@ bus_recv (void *socket, bus_msg_t *msg, int flags)
             zmq_msg_close (&part);
             goto cleanup;
         }
-        if (msg->count == cap) {
-            int ncap = cap ? cap * 2 : 4;
-            char **frames = realloc (msg->frames, (size_t) ncap * sizeof *frames);
-            if (!frames) {
-                zmq_msg_close (&part);
-                goto drain;
-            }
-            msg->frames = frames;
-            size_t *sizes = realloc (msg->sizes, (size_t) ncap * sizeof *sizes);
-            if (!sizes) {
-                zmq_msg_close (&part);
-                goto drain;
-            }
-            msg->sizes = sizes;
-            cap = ncap;
-        }
         size_t size = zmq_msg_size (&part);
         char *copy = malloc (size + 1);
-        if (!copy) {
+        if (copy) {
+            if (size)
+                memcpy (copy, zmq_msg_data (&part), size);
+            copy[size] = '\0';
+        }
+        if (!bus_msg_add (msg, copy, size)) {
             zmq_msg_close (&part);
             goto drain;
         }
-        if (size)
-            memcpy (copy, zmq_msg_data (&part), size);
-        copy[size] = '\0';
-        msg->frames[msg->count] = copy;
-        msg->sizes[msg->count] = size;
-        msg->count++;
         more = zmq_msg_more (&part);
         zmq_msg_close (&part);
     }
@@ -116,6 +98,44 @@ bus_msg_free (bus_msg_t *msg)
     free (msg->frames);
     free (msg->sizes);
     memset (msg, 0, sizeof *msg);
+}
+
+int
+bus_poll_recv (void *socket, int poll_ms, bus_msg_t *msg)
+{
+    zmq_pollitem_t item = { socket, 0, ZMQ_POLLIN, 0 };
+    int rc = zmq_poll (&item, 1, poll_ms);
+    if (rc < 0)
+        return zmq_errno () == EINTR ? 0 : -1;
+    if (rc == 0)
+        return 0;
+    if (bus_recv (socket, msg, ZMQ_DONTWAIT))
+        return 1;
+    return zmq_errno () == ETERM ? -1 : 0;
+}
+
+bool
+bus_msg_add (bus_msg_t *msg, char *frame, size_t size)
+{
+    if (!frame)
+        return false;
+    if (msg->count == msg->cap) {
+        int cap = msg->cap ? msg->cap * 2 : 4;
+        char **frames = realloc (msg->frames, (size_t) cap * sizeof *frames);
+        size_t *sizes = frames ? realloc (msg->sizes, (size_t) cap * sizeof *sizes) : NULL;
+        if (frames)
+            msg->frames = frames;
+        if (!sizes) {
+            free (frame);
+            return false;
+        }
+        msg->sizes = sizes;
+        msg->cap = cap;
+    }
+    msg->frames[msg->count] = frame;
+    msg->sizes[msg->count] = size;
+    msg->count++;
+    return true;
 }
 
 bool
@@ -470,23 +490,14 @@ s_zap_thread (void *arg)
 {
     s_zap_t *self = arg;
     while (!atomic_load (&self->stop)) {
-        zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (&item, 1, BUS_ZAP_POLL_MS);
-        if (rc < 0) {
-            if (zmq_errno () == EINTR)
-                continue;
-            break;      //  ETERM: the context is going away
-        }
-        if (rc == 0)
-            continue;
         bus_msg_t req;
-        if (!bus_recv (self->socket, &req, ZMQ_DONTWAIT)) {
-            if (zmq_errno () == ETERM)
-                break;
-            continue;
+        int got = bus_poll_recv (self->socket, BUS_ZAP_POLL_MS, &req);
+        if (got < 0)
+            break;      //  ETERM: the context is going away
+        if (got > 0) {
+            s_zap_answer (self, &req);
+            bus_msg_free (&req);
         }
-        s_zap_answer (self, &req);
-        bus_msg_free (&req);
     }
     //  Mark before closing: once the socket is closed zmq_ctx_term may
     //  return and the context's address be reused by a new one.

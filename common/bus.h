@@ -21,6 +21,7 @@ typedef struct {
     int count;
     char **frames;
     size_t *sizes;
+    int cap;   //  room in frames and sizes
 } bus_msg_t;
 
 //  Receive one whole message (all parts). Returns false on error or timeout
@@ -30,6 +31,18 @@ bool
 
 void
     bus_msg_free (bus_msg_t *msg);
+
+//  Append frame (size bytes and a NUL, malloc'ed; msg owns it now). false,
+//  frame freed, when frame is NULL or memory is short.
+bool
+    bus_msg_add (bus_msg_t *msg, char *frame, size_t size);
+
+//  Wait up to poll_ms for a message on socket and receive it into msg.
+//  1: a message (free it with bus_msg_free); 0: none (time out, a signal,
+//  a receive that failed); -1: the socket is done for (zmq_errno says why,
+//  ETERM when the context is going away).
+int
+    bus_poll_recv (void *socket, int poll_ms, bus_msg_t *msg);
 
 //  Send count frames as one message. Returns false if any part fails.
 bool

@@ -401,56 +401,12 @@ cleanup:
 //  Requests on the socket
 
 //  Frames of a reply: the request's envelope, then bodies.
-typedef struct {
-    char **frames;
-    size_t *sizes;
-    int count;
-    int cap;
-} s_frames_t;
-
 static bool
-s_frames_add (s_frames_t *list, char *frame, size_t size)
-{
-    if (!frame)
-        return false;
-    if (list->count == list->cap) {
-        int cap = list->cap ? list->cap * 2 : 8;
-        char **frames = realloc (list->frames, (size_t) cap * sizeof *frames);
-        if (!frames) {
-            free (frame);
-            return false;
-        }
-        list->frames = frames;
-        size_t *sizes = realloc (list->sizes, (size_t) cap * sizeof *sizes);
-        if (!sizes) {
-            free (frame);
-            return false;
-        }
-        list->sizes = sizes;
-        list->cap = cap;
-    }
-    list->frames[list->count] = frame;
-    list->sizes[list->count] = size;
-    list->count++;
-    return true;
-}
-
-static bool
-s_frames_add_json (s_frames_t *list, cJSON *json)
+s_frames_add_json (bus_msg_t *list, cJSON *json)
 {
     char *text = json ? cJSON_PrintUnformatted (json) : NULL;
     cJSON_Delete (json);
-    return text && s_frames_add (list, text, strlen (text));
-}
-
-static void
-s_frames_free (s_frames_t *list)
-{
-    for (int i = 0; i < list->count; i++)
-        free (list->frames[i]);
-    free (list->frames);
-    free (list->sizes);
-    memset (list, 0, sizeof *list);
+    return text && bus_msg_add (list, text, strlen (text));
 }
 
 static bool
@@ -462,12 +418,12 @@ s_replay_collect (int64_t seq, const char *topic, const char *envelope, size_t s
     if (!copy)
         return false;
     memcpy (copy, envelope, size + 1);
-    return s_frames_add (arg, copy, size);
+    return bus_msg_add (arg, copy, size);
 }
 
 //  {"op":"replay"}: appends the event frames and the closing frame.
 static bool
-s_op_replay (db_t *db, const cJSON *request, s_frames_t *out)
+s_op_replay (db_t *db, const cJSON *request, bus_msg_t *out)
 {
     int64_t from_seq, max = COMMAND_REPLAY_DEFAULT;
     const cJSON *max_item = cJSON_GetObjectItemCaseSensitive (request, "max");
@@ -571,7 +527,7 @@ s_op_snapshot (command_server_t *self, db_t *db, const cJSON *request)
 
 //  Answer one request body; appends the reply frames to out.
 static bool
-s_handle_body (command_server_t *self, db_t *db, const char *body, size_t size, s_frames_t *out)
+s_handle_body (command_server_t *self, db_t *db, const char *body, size_t size, bus_msg_t *out)
 {
     cJSON *request = json_parse (body, size);    //  refuses NUL, as HTTP bodies
     cJSON *reply = NULL;
@@ -633,7 +589,7 @@ cleanup:
 static void
 s_handle (command_server_t *self, db_t *db, bus_msg_t *msg)
 {
-    s_frames_t out = { 0 };
+    bus_msg_t out = { 0 };
     //  The envelope is everything up to the first empty frame. A DEALER
     //  that sent no delimiter still gets one back.
     int body = -1;
@@ -645,12 +601,12 @@ s_handle (command_server_t *self, db_t *db, bus_msg_t *msg)
         char *copy = malloc (msg->sizes[i] + 1);
         if (copy)
             memcpy (copy, msg->frames[i], msg->sizes[i] + 1);
-        if (!s_frames_add (&out, copy, msg->sizes[i]))
+        if (!bus_msg_add (&out, copy, msg->sizes[i]))
             goto cleanup;
     }
     if (body < 0) {
         char *empty = calloc (1, 1);
-        if (!s_frames_add (&out, empty, 0))
+        if (!bus_msg_add (&out, empty, 0))
             goto cleanup;
         body = 1;
     }
@@ -667,7 +623,7 @@ s_handle (command_server_t *self, db_t *db, bus_msg_t *msg)
         log_warn ("command", "cannot send reply", "error=\"%s\"", zmq_strerror (zmq_errno ()));
 
 cleanup:
-    s_frames_free (&out);
+    bus_msg_free (&out);
 }
 
 static void *
@@ -676,18 +632,13 @@ s_thread (void *arg)
     command_server_t *self = arg;
     db_t *db = NULL;
     while (!atomic_load (&self->stop)) {
-        zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (&item, 1, COMMAND_POLL_MS);
-        if (rc < 0) {
-            if (zmq_errno () == EINTR)
-                continue;
+        bus_msg_t msg;
+        int got = bus_poll_recv (self->socket, COMMAND_POLL_MS, &msg);
+        if (got < 0) {
             log_error ("command", "poll failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
             break;
         }
-        if (rc == 0)
-            continue;
-        bus_msg_t msg;
-        if (!bus_recv (self->socket, &msg, ZMQ_DONTWAIT))
+        if (got == 0)
             continue;
         if (!db && !(db = db_pool_get (self->pool)))
             log_error ("command", "no database connection", NULL);

@@ -2,6 +2,7 @@
 //  small open-addressing table keyed by the SQL text.
 #include "db.h"
 #include "log.h"
+#include "wake.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -114,10 +115,7 @@ db_destroy (db_t **self_p)
     free (self->extra);
     if (self->ckpt) {
         db_checkpointer_t *c = self->ckpt;
-        pthread_mutex_lock (&c->lock);
-        c->stop = true;
-        pthread_cond_signal (&c->wake);
-        pthread_mutex_unlock (&c->lock);
+        wake_with (&c->lock, &c->wake, &c->stop);
         pthread_join (c->thread, NULL);
         pthread_mutex_destroy (&c->lock);
         pthread_cond_destroy (&c->wake);
@@ -168,12 +166,8 @@ s_wal_hook (void *arg, sqlite3 *handle, const char *name, int pages)
     (void) handle;
     (void) name;
     db_checkpointer_t *c = arg;
-    if (pages >= DB_CHECKPOINT_PAGES) {
-        pthread_mutex_lock (&c->lock);
-        c->wanted = true;
-        pthread_cond_signal (&c->wake);
-        pthread_mutex_unlock (&c->lock);
-    }
+    if (pages >= DB_CHECKPOINT_PAGES)
+        wake_with (&c->lock, &c->wake, &c->wanted);
     return SQLITE_OK;
 }
 
@@ -444,10 +438,7 @@ s_migrations_table (db_t *self, const db_migration_t *list, int count, err_info_
         rc = err_set (err, ERR_DB, NULL, "cannot record migrations");
     for (int i = 0; rc == ERR_OK && i < legacy && i < count; i++) {
         sqlite3_bind_text (ins, 1, list[i].name, -1, SQLITE_STATIC);
-        int step = sqlite3_step (ins);
-        sqlite3_reset (ins);
-        if (step != SQLITE_DONE)
-            rc = db_error (self, step, err);
+        rc = db_step_done (self, ins, err);
     }
     if (rc == ERR_OK)
         rc = db_commit (self, err);
@@ -486,10 +477,7 @@ db_migrate (db_t *self, const db_migration_t *list, int count, err_info_t *err)
         sqlite3_stmt *rec = rc == ERR_OK ? db_stmt (self, "INSERT INTO schema_migrations (name) VALUES (?1)") : NULL;
         if (rec) {
             sqlite3_bind_text (rec, 1, list[i].name, -1, SQLITE_STATIC);
-            int step = sqlite3_step (rec);
-            sqlite3_reset (rec);
-            if (step != SQLITE_DONE)
-                rc = db_error (self, step, err);
+            rc = db_step_done (self, rec, err);
         }
         else if (rc == ERR_OK)
             rc = err_set (err, ERR_DB, NULL, "cannot record migration %s", list[i].name);
@@ -653,4 +641,16 @@ db_run (db_t *self, err_t (*fn) (db_t *db, void *arg, err_info_t *err), void *ar
         db_rollback (self);
     db_reset_all (self);
     return rc;
+}
+
+err_t
+db_step_returning (db_t *self, sqlite3_stmt *st, int64_t *cols, int ncols, err_info_t *err)
+{
+    int rc = sqlite3_step (st);
+    for (int i = 0; i < ncols; i++)
+        cols[i] = rc == SQLITE_ROW ? sqlite3_column_int64 (st, i) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    return rc == SQLITE_DONE ? ERR_OK : db_error (self, rc, err);
 }

@@ -148,4 +148,10 @@ db_t *
 const char *
     db_pool_path (db_pool_t *self);
 
+//  Runs st, a statement that returns at most one row (... RETURNING), reads
+//  its first ncols columns as integers into cols (0s when it returned none)
+//  and resets st. ERR_OK, or db_error's code and message.
+err_t
+    db_step_returning (db_t *self, sqlite3_stmt *st, int64_t *cols, int ncols, err_info_t *err);
+
 #endif

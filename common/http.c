@@ -7,6 +7,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "wake.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -836,10 +837,7 @@ http_server_destroy (http_server_t **self_p)
         return;
     http_server_t *self = *self_p;
     if (self->reaper_running) {
-        pthread_mutex_lock (&self->conn_lock);
-        self->stopping = true;
-        pthread_cond_signal (&self->reaper_wake);
-        pthread_mutex_unlock (&self->conn_lock);
+        wake_with (&self->conn_lock, &self->reaper_wake, &self->stopping);
         pthread_join (self->reaper, NULL);
     }
     //  Every queued write is answered and its connection resumed before

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "log.h"
+#include "wake.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -306,10 +307,7 @@ http_writer_stop (http_server_t *srv)
 {
     if (!srv->writer_running)
         return;
-    pthread_mutex_lock (&srv->w_lock);
-    srv->w_stopping = true;
-    pthread_cond_signal (&srv->w_wake);
-    pthread_mutex_unlock (&srv->w_lock);
+    wake_with (&srv->w_lock, &srv->w_wake, &srv->w_stopping);
     pthread_join (srv->writer, NULL);     //  it empties the queue first
     srv->writer_running = false;
 }

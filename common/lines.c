@@ -1,5 +1,6 @@
 //  lines: the engine of child-table lines (see lines.h).
 #include "lines.h"
+#include "db_json.h"
 #include "id.h"
 #include "json.h"
 
@@ -52,10 +53,8 @@ lines_read (db_t *db, const lines_def_t *def, const char *parent_id)
             const field_def_t *f = &def->fields[c];
             if (f->type == FT_INT)
                 json_add_int (l, f->name, sqlite3_column_int64 (st, c + 1));
-            else if (sqlite3_column_type (st, c + 1) == SQLITE_NULL)
-                cJSON_AddNullToObject (l, f->name);
             else
-                cJSON_AddStringToObject (l, f->name, (const char *) sqlite3_column_text (st, c + 1));
+                db_json_add_text (l, f->name, st, c + 1);
         }
         cJSON_AddItemToArray (lines, l);
     }

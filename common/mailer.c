@@ -221,10 +221,7 @@ s_claim (db_t *db, s_mail_t *mails, int max, int *n, err_info_t *err)
     sqlite3_reset (st);
     for (int i = 0; i < *n && rc == ERR_OK; i++) {
         sqlite3_bind_text (mark, 1, mails[i].id, -1, SQLITE_STATIC);
-        int step = sqlite3_step (mark);
-        sqlite3_reset (mark);
-        if (step != SQLITE_DONE)
-            rc = db_error (db, step, err);
+        rc = db_step_done (db, mark, err);
     }
     if (rc == ERR_OK)
         rc = db_commit (db, err);

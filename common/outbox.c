@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "id.h"
 #include "log.h"
+#include "wake.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -574,10 +575,7 @@ publisher_notify (publisher_t *self)
 {
     if (!self)
         return;
-    pthread_mutex_lock (&self->lock);
-    self->pending = true;
-    pthread_cond_signal (&self->cond);
-    pthread_mutex_unlock (&self->lock);
+    wake_with (&self->lock, &self->cond, &self->pending);
 }
 
 void
@@ -598,10 +596,7 @@ publisher_destroy (publisher_t **self_p)
     if (!self_p || !*self_p)
         return;
     publisher_t *self = *self_p;
-    pthread_mutex_lock (&self->lock);
-    self->stop = true;
-    pthread_cond_signal (&self->cond);
-    pthread_mutex_unlock (&self->lock);
+    wake_with (&self->lock, &self->cond, &self->stop);
     pthread_join (self->thread, NULL);
     pthread_cond_destroy (&self->cond);
     pthread_mutex_destroy (&self->lock);

@@ -40,22 +40,28 @@ res_lookup (const resource_def_t *def)
     return NULL;
 }
 
+//  The resource whose name (by_entity: entity) is key; NULL for none.
+static const resource_def_t *
+s_find (const char *key, bool by_entity)
+{
+    for (int i = 0; key && i < s_nres; i++) {
+        const resource_def_t *def = s_registry[i].def;
+        if (strcmp (by_entity ? def->entity : def->name, key) == 0)
+            return def;
+    }
+    return NULL;
+}
+
 const resource_def_t *
 resource_find (const char *name)
 {
-    for (int i = 0; name && i < s_nres; i++)
-        if (strcmp (s_registry[i].def->name, name) == 0)
-            return s_registry[i].def;
-    return NULL;
+    return s_find (name, false);
 }
 
 const resource_def_t *
 resource_find_entity (const char *entity)
 {
-    for (int i = 0; entity && i < s_nres; i++)
-        if (strcmp (s_registry[i].def->entity, entity) == 0)
-            return s_registry[i].def;
-    return NULL;
+    return s_find (entity, true);
 }
 
 bool
@@ -437,19 +443,65 @@ s_bind_fields (sqlite3_stmt *st, const resource_def_t *def, const cJSON *rec)
         s_bind_value (st, i, f, cJSON_GetObjectItemCaseSensitive (rec, f->name));
 }
 
+//  The registration of def into *r, when actor may verb (create, change,
+//  archive) its records (the service's own, system, writes always may) and
+//  the body, if any, is a JSON object.
+static err_t
+s_may_write (const resource_def_t *def, const actor_t *actor, bool system, const char *verb, const cJSON *body,
+             res_t **r, err_info_t *err)
+{
+    *r = res_lookup (def);
+    if (!*r)
+        return err_set (err, ERR_INTERNAL, NULL, "resource %s is not registered", def->name);
+    if (!system && !resource_can_write (def, actor))
+        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not %s %s", verb, def->name);
+    if (body && !cJSON_IsObject (body))
+        return err_set (err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
+    return ERR_OK;
+}
+
+//  The checks of rec before it is saved (old: the record as it is, NULL
+//  for a new one): its references, then the resource's own.
+static err_t
+s_before_save (db_t *db, const resource_def_t *def, const actor_t *actor, cJSON *rec, const cJSON *old,
+               err_info_t *err)
+{
+    err_t rc = res_check_refs (db, def, actor, rec, old, err);
+    if (rc == ERR_OK && def->before_save)
+        rc = def->before_save (db, actor, rec, old, err);
+    return rc;
+}
+
+//  Runs the insert or update sql of r with id, the time now and rec's
+//  fields bound, then version (NULL: none).
+static err_t
+s_write (db_t *db, const res_t *r, const char *sql, const char *id, const cJSON *rec, const int64_t *version,
+         err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot write %s", r->def->name);
+    char now[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms (), now, sizeof now);
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
+    s_bind_fields (st, r->def, rec);
+    if (version)
+        sqlite3_bind_int64 (st, r->nfields + 3, *version);
+    int step = sqlite3_step (st);
+    sqlite3_reset (st);
+    return step == SQLITE_DONE ? ERR_OK : res_write_error (db, step, err);
+}
+
 err_t
 resource_create (db_t *db, const resource_def_t *def, const actor_t *actor, const cJSON *body, int mode,
                  const char *id, cJSON **out, err_info_t *err)
 {
     assert (db && def && body);
-    res_t *r = res_lookup (def);
-    if (!r)
-        return err_set (err, ERR_INTERNAL, NULL, "resource %s is not registered", def->name);
-    if (!(mode & RW_SYSTEM) && !resource_can_write (def, actor))
-        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not create %s", def->name);
-    if (!cJSON_IsObject (body))
-        return err_set (err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
-    err_t rc = ERR_OK;
+    res_t *r;
+    err_t rc = s_may_write (def, actor, mode & RW_SYSTEM, "create", body, &r, err);
+    if (rc != ERR_OK)
+        return rc;
     cJSON *rec = cJSON_CreateObject ();
     const cJSON *it;
     cJSON_ArrayForEach (it, body) {
@@ -483,32 +535,17 @@ resource_create (db_t *db, const resource_def_t *def, const actor_t *actor, cons
             goto cleanup;
         }
     }
-    rc = res_check_refs (db, def, actor, rec, NULL, err);
+    rc = s_before_save (db, def, actor, rec, NULL, err);
     if (rc != ERR_OK)
-        goto cleanup;
-    if (def->before_save && (rc = def->before_save (db, actor, rec, NULL, err)) != ERR_OK)
         goto cleanup;
     char new_id[ID_LEN];
     if (id)
         snprintf (new_id, sizeof new_id, "%s", id);
     else
         id_new (new_id);
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *st = db_stmt (db, r->sql_insert);
-    if (!st) {
-        rc = err_set (err, ERR_INTERNAL, NULL, "cannot write %s", def->name);
+    rc = s_write (db, r, r->sql_insert, new_id, rec, NULL, err);
+    if (rc != ERR_OK)
         goto cleanup;
-    }
-    sqlite3_bind_text (st, 1, new_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-    s_bind_fields (st, def, rec);
-    int step = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (step != SQLITE_DONE) {
-        rc = res_write_error (db, step, err);
-        goto cleanup;
-    }
     cJSON_AddStringToObject (rec, "id", new_id);
     if (def->after_save && (rc = def->after_save (db, actor, rec, NULL, err)) != ERR_OK)
         goto cleanup;
@@ -526,15 +563,12 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
     assert (db && def && id && patch);
     //  RW_ARCHIVED is a step of the service's own, never a client's.
     assert (!(mode & RW_ARCHIVED) || (mode & RW_SYSTEM));
-    res_t *r = res_lookup (def);
-    if (!r)
-        return err_set (err, ERR_INTERNAL, NULL, "resource %s is not registered", def->name);
-    if (!(mode & RW_SYSTEM) && !resource_can_write (def, actor))
-        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not change %s", def->name);
-    if (!cJSON_IsObject (patch))
-        return err_set (err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
+    res_t *r;
+    err_t rc = s_may_write (def, actor, mode & RW_SYSTEM, "change", patch, &r, err);
+    if (rc != ERR_OK)
+        return rc;
     cJSON *old = NULL, *rec = NULL;
-    err_t rc = res_load (db, def, actor, id, true, &old, err);
+    rc = res_load (db, def, actor, id, true, &old, err);
     if (rc != ERR_OK)
         return rc;
     //  Archiving stops people's edits, not a bridge command's mirror of the
@@ -584,28 +618,12 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
         }
         goto cleanup;
     }
-    rc = res_check_refs (db, def, actor, rec, old, err);
+    rc = s_before_save (db, def, actor, rec, old, err);
     if (rc != ERR_OK)
         goto cleanup;
-    if (def->before_save && (rc = def->before_save (db, actor, rec, old, err)) != ERR_OK)
+    rc = s_write (db, r, r->sql_update, id, rec, &version, err);
+    if (rc != ERR_OK)
         goto cleanup;
-    char now[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms (), now, sizeof now);
-    sqlite3_stmt *st = db_stmt (db, r->sql_update);
-    if (!st) {
-        rc = err_set (err, ERR_INTERNAL, NULL, "cannot write %s", def->name);
-        goto cleanup;
-    }
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-    s_bind_fields (st, def, rec);
-    sqlite3_bind_int64 (st, r->nfields + 3, version);
-    int step = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (step != SQLITE_DONE) {
-        rc = res_write_error (db, step, err);
-        goto cleanup;
-    }
     if (sqlite3_changes (db_handle (db)) == 0) {
         rc = err_set (err, ERR_STALE, NULL, "the record changed meanwhile; read it again");
         goto cleanup;
@@ -623,13 +641,12 @@ err_t
 resource_archive (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id,
                   long long if_match, bool archived, cJSON **out, err_info_t *err)
 {
-    res_t *r = res_lookup (def);
-    if (!r)
-        return err_set (err, ERR_INTERNAL, NULL, "resource %s is not registered", def->name);
-    if (!resource_can_write (def, actor))
-        return err_set (err, ERR_FORBIDDEN, NULL, "your role may not archive %s", def->name);
+    res_t *r;
+    err_t rc = s_may_write (def, actor, false, "archive", NULL, &r, err);
+    if (rc != ERR_OK)
+        return rc;
     cJSON *old = NULL;
-    err_t rc = res_load (db, def, actor, id, true, &old, err);
+    rc = res_load (db, def, actor, id, true, &old, err);
     if (rc != ERR_OK)
         return rc;
     int64_t version = (int64_t) cJSON_GetObjectItem (old, "version")->valuedouble;

@@ -168,6 +168,8 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
         err_set (err, ERR_INVALID, path, "%s must not be empty", path);
         return NULL;
     }
+    const char *must = NULL;   //  what s must be, when it is not
+    int64_t ms;
     switch (f->type) {
         case FT_ENUM:
             for (int i = 0; f->choices[i]; i++)
@@ -184,48 +186,38 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
             return NULL;
         case FT_REF:
         case FT_USER:
-            if (!id_valid (s)) {
-                err_set (err, ERR_INVALID, path, "%s must be an id (lower-case UUID)", path);
-                return NULL;
-            }
+            if (!id_valid (s))
+                must = "an id (lower-case UUID)";
             break;
-        case FT_DATE: {
-            int64_t ms;
-            if (!clock_parse_date (s, &ms)) {
-                err_set (err, ERR_INVALID, path, "%s must be a date YYYY-MM-DD", path);
-                return NULL;
-            }
+        case FT_DATE:
+            if (!clock_parse_date (s, &ms))
+                must = "a date YYYY-MM-DD";
             break;
-        }
-        case FT_TIME: {
-            int64_t ms;
-            if (!clock_parse (s, &ms)) {
-                err_set (err, ERR_INVALID, path, "%s must be an RFC 3339 time", path);
-                return NULL;
+        case FT_TIME:
+            if (clock_parse (s, &ms)) {
+                char norm[CLOCK_TEXT_LEN];
+                return cJSON_CreateString (clock_format (ms, norm, sizeof norm));
             }
-            char norm[CLOCK_TEXT_LEN];
-            return cJSON_CreateString (clock_format (ms, norm, sizeof norm));
-        }
+            must = "an RFC 3339 time";
+            break;
         case FT_EMAIL:
-            if (*s && !s_email_valid (s)) {
-                err_set (err, ERR_INVALID, path, "%s must be an e-mail address", path);
-                return NULL;
-            }
+            if (*s && !s_email_valid (s))
+                must = "an e-mail address";
             break;
         case FT_PHONE:
-            if (*s && !s_phone_valid (s)) {
-                err_set (err, ERR_INVALID, path, "%s must be a phone number", path);
-                return NULL;
-            }
+            if (*s && !s_phone_valid (s))
+                must = "a phone number";
             break;
         case FT_CURRENCY:
-            if (!money_currency_valid (s)) {
-                err_set (err, ERR_INVALID, path, "%s must be an ISO 4217 code like EUR", path);
-                return NULL;
-            }
+            if (!money_currency_valid (s))
+                must = "an ISO 4217 code like EUR";
             break;
         default:
             break;
+    }
+    if (must) {
+        err_set (err, ERR_INVALID, path, "%s must be %s", path, must);
+        return NULL;
     }
     return cJSON_CreateString (s);
 }

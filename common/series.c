@@ -14,13 +14,10 @@ series_next (db_t *db, const char *series, char *out, size_t size, err_info_t *e
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot number the record");
     sqlite3_bind_text (st, 1, series, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (st);
-    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
-    if (rc == SQLITE_ROW)
-        rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE)
-        return db_error (db, rc, err);
+    int64_t n;
+    err_t rc = db_step_returning (db, st, &n, 1, err);
+    if (rc != ERR_OK)
+        return rc;
     snprintf (out, size, "%s-%06lld", series, (long long) n);
     return ERR_OK;
 }

@@ -16,6 +16,7 @@
 #include "retention.h"
 #include "session.h"
 #include "settings.h"
+#include "wake.h"
 #include "web.h"
 
 #include <assert.h>
@@ -81,18 +82,13 @@ static const config_opt_t s_opts[] = {
     { "insecure-bus-on-network", "no", "yes: without --curve-dir, bind ZeroMQ to other than loopback (trusted network)" },
     { "log-level", "info", "error, warn, info or debug" },
     { "http-threads", "4", "HTTP worker threads" },
-    { "max-connections-per-address", "100", "HTTP connections one client address may hold open" },
-    { "http-timeout", "30", "seconds an HTTP connection may idle or take to send a request's head" },
-    { "audit-days", "365", "days audit rows are kept (0: forever)" },
+    SERVICE_OPTS_HTTP,
     { "outbox-retention-days", "30", "days published events stay replayable (0: forever)" },
     { "inbox-retention-days", "35", "days an applied command's id is remembered against a repeat (0: forever);"
                                     " keep it above the other program's --outbox-retention-days" },
     { "idempotency-retention-hours", "168", "hours an Idempotency-Key answers a retry (0: forever)" },
     { "pub-hwm", "100000", "send high-water mark of the PUB socket (events queued per subscriber)" },
-    { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" },
-    { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" },
-    { "login-lock-seconds", "900", "how long repeated failed sign-ins lock a user or address" },
-    { "login-delay-ms", "1000", "first wait after 5 failed sign-ins (doubles with each further failure)" },
+    SERVICE_OPTS_SIGN_IN,
     { "smtp-url", NULL, "SMTP server for outgoing mail, smtp://HOST:PORT or smtps://HOST:PORT (absent: no mail)" },
     { "smtp-from", NULL, "sender address of outgoing mail" },
     { "smtp-starttls", "no", "yes: require STARTTLS on smtp://" },
@@ -233,10 +229,7 @@ service_task_wake (service_task_t *task)
 {
     if (!task)
         return;
-    pthread_mutex_lock (&task->lock);
-    task->woken = true;
-    pthread_cond_signal (&task->wake);
-    pthread_mutex_unlock (&task->lock);
+    wake_with (&task->lock, &task->wake, &task->woken);
 }
 
 err_t
@@ -304,12 +297,8 @@ s_tasks_start (service_t *svc, err_info_t *err)
 static void
 s_tasks_stop (service_t *svc, bool run_hooks)
 {
-    for (service_task_t *task = svc->tasks; task; task = task->next) {
-        pthread_mutex_lock (&task->lock);
-        task->stopping = true;
-        pthread_cond_signal (&task->wake);
-        pthread_mutex_unlock (&task->lock);
-    }
+    for (service_task_t *task = svc->tasks; task; task = task->next)
+        wake_with (&task->lock, &task->wake, &task->stopping);
     while (svc->tasks) {
         service_task_t *task = svc->tasks;
         svc->tasks = task->next;
@@ -721,9 +710,7 @@ s_serve (service_t *svc)
     log_info ("service", "listening", "program=%s version=%s http=%s:%d pub=%s cmd=%s curve=%s db=%s/%s",
               svc->def->program, VERSION, host, http_server_port (svc->http), pub, cmd, curve ? curve : "off", dir,
               svc->def->db_file);
-    int sig = 0;
-    sigwait (&stop, &sig);
-    log_info ("service", "stopping", "signal=%d", sig);
+    admin_wait_stop_signal (&stop, "service");
     exit_code = 0;
     goto shutdown;
 failed:

@@ -130,4 +130,16 @@ err_t
 err_t
     service_resource (service_t *svc, const resource_def_t *def);
 
+//  Rows of the option tables (config_opt_t) the services and the bridge
+//  share: HTTP connections and audit; the pages and signing in.
+#define SERVICE_OPTS_HTTP \
+    { "max-connections-per-address", "100", "HTTP connections one client address may hold open" }, \
+    { "http-timeout", "30", "seconds an HTTP connection may idle or take to send a request's head" }, \
+    { "audit-days", "365", "days audit rows are kept (0: forever)" }
+#define SERVICE_OPTS_SIGN_IN \
+    { "web-dir", NULL, "serve the pages from this checkout (repository root) instead of the binary" }, \
+    { "session-idle", "1800", "seconds a signed-in session lasts without use (at most 12 h in all)" }, \
+    { "login-lock-seconds", "900", "how long repeated failed sign-ins lock a user or address" }, \
+    { "login-delay-ms", "1000", "first wait after 5 failed sign-ins (doubles with each further failure)" }
+
 #endif
