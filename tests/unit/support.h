@@ -87,4 +87,9 @@ int64_t
 int64_t
     support_count (db_t *db, const char *table);
 
+//  One entry of main's list of tests, run with the fixture the file names
+//  before main: #define SUPPORT_SETUP and SUPPORT_TEARDOWN to its setup and
+//  teardown functions.
+#define SUPPORT_TEST(fn) cmocka_unit_test_setup_teardown (fn, SUPPORT_SETUP, SUPPORT_TEARDOWN)
+
 #endif

@@ -9,6 +9,7 @@
 #include "flow.h"
 #include "store.h"
 #include "json.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +411,9 @@ test_a_repair_builds_what_the_live_path_sends (void **state)
     cJSON_Delete (rec);
 }
 
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
+
 int
 main (void)
 {
@@ -417,13 +421,13 @@ main (void)
         cmocka_unit_test (test_garbage_is_not_an_event),
         cmocka_unit_test (test_keys_keep_an_orders_events_together),
         cmocka_unit_test (test_cmd_ids_are_derived_from_event_and_step),
-        cmocka_unit_test_setup_teardown (test_crm_customer_goes_to_erp_with_crm_fields_only, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_what_the_bridge_caused_is_not_sent_back, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_won_deal_waits_for_its_customers_link, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_order_status_reaches_the_deal, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_payment_updates_each_deal_it_paid, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_link_pairs_one_id_on_each_side, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_repair_builds_what_the_live_path_sends, s_setup, s_teardown),
+        SUPPORT_TEST (test_crm_customer_goes_to_erp_with_crm_fields_only),
+        SUPPORT_TEST (test_what_the_bridge_caused_is_not_sent_back),
+        SUPPORT_TEST (test_a_won_deal_waits_for_its_customers_link),
+        SUPPORT_TEST (test_order_status_reaches_the_deal),
+        SUPPORT_TEST (test_a_payment_updates_each_deal_it_paid),
+        SUPPORT_TEST (test_a_link_pairs_one_id_on_each_side),
+        SUPPORT_TEST (test_a_repair_builds_what_the_live_path_sends),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include "recon_stage.h"
 #include "json.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,12 +130,15 @@ test_a_file_left_by_a_crashed_run_is_replaced (void **state)
     assert_non_null (strstr (error, "cannot create the staging database"));
 }
 
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_records_are_found_by_each_key_and_walked_in_order, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_file_left_by_a_crashed_run_is_replaced, s_setup, s_teardown),
+        SUPPORT_TEST (test_records_are_found_by_each_key_and_walked_in_order),
+        SUPPORT_TEST (test_a_file_left_by_a_crashed_run_is_replaced),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

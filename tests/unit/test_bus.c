@@ -469,26 +469,27 @@ test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback (void **state)
     assert_false (insecure);
 }
 
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN teardown
+
 int
 main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_bus_send_recv_keeps_every_frame, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_bus_recv_returns_false_on_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_bus_send_refuses_empty_message, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_keygen_writes_secret_file_mode_0600, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_keygen_refuses_to_overwrite_a_key, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_keygen_rejects_names_that_are_paths, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_server_without_key_is_io_error, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_malformed_certificate_is_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_allowed_client_gets_reply, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_unknown_client_gets_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_allowed_dir_is_read_on_each_handshake, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_servers_in_one_context_keep_their_own_allowed_lists,
-                                         setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_client_without_server_certificate_is_io_error,
-                                         setup, teardown),
+        SUPPORT_TEST (test_bus_send_recv_keeps_every_frame),
+        SUPPORT_TEST (test_bus_recv_returns_false_on_timeout),
+        SUPPORT_TEST (test_bus_send_refuses_empty_message),
+        SUPPORT_TEST (test_curve_keygen_writes_secret_file_mode_0600),
+        SUPPORT_TEST (test_curve_keygen_refuses_to_overwrite_a_key),
+        SUPPORT_TEST (test_curve_keygen_rejects_names_that_are_paths),
+        SUPPORT_TEST (test_curve_server_without_key_is_io_error),
+        SUPPORT_TEST (test_curve_malformed_certificate_is_rejected),
+        SUPPORT_TEST (test_curve_allowed_client_gets_reply),
+        SUPPORT_TEST (test_curve_unknown_client_gets_nothing),
+        SUPPORT_TEST (test_curve_allowed_dir_is_read_on_each_handshake),
+        SUPPORT_TEST (test_curve_servers_in_one_context_keep_their_own_allowed_lists),
+        SUPPORT_TEST (test_curve_client_without_server_certificate_is_io_error),
         cmocka_unit_test (test_bus_endpoint_local_accepts_only_this_host),
         cmocka_unit_test (test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback),
         cmocka_unit_test (test_bus_endpoints_allowed_reads_the_flag_and_names_the_first_refusal),

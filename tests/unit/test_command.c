@@ -399,36 +399,26 @@ test_command_curve_admits_only_allowed_clients (void **state)
     support_zclose (stranger);
 }
 
+#define SUPPORT_SETUP support_command_setup
+#define SUPPORT_TEARDOWN support_command_teardown
+
 int
 main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_command_apply_runs_handler_in_one_transaction,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_handler_acts_as_bridge_with_causation_id,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_repeated_cmd_id_applies_once,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_command_refused_apply_replies_with_its_code_and_stores_nothing,
-            support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_failed_command_can_be_sent_again,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_retryable_failure_runs_again,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_garbage_frame_gets_error_reply,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_wrong_frame_count_gets_error_reply,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_oversized_frame_is_dropped_and_server_lives,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_server_apply_checks_its_arguments,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_start_fails_when_endpoint_is_taken,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_curve_admits_only_allowed_clients,
-                                         support_command_setup, support_command_teardown),
+        SUPPORT_TEST (test_command_apply_runs_handler_in_one_transaction),
+        SUPPORT_TEST (test_command_handler_acts_as_bridge_with_causation_id),
+        SUPPORT_TEST (test_command_repeated_cmd_id_applies_once),
+        SUPPORT_TEST (test_command_refused_apply_replies_with_its_code_and_stores_nothing),
+        SUPPORT_TEST (test_command_failed_command_can_be_sent_again),
+        SUPPORT_TEST (test_command_retryable_failure_runs_again),
+        SUPPORT_TEST (test_command_garbage_frame_gets_error_reply),
+        SUPPORT_TEST (test_command_wrong_frame_count_gets_error_reply),
+        SUPPORT_TEST (test_command_oversized_frame_is_dropped_and_server_lives),
+        SUPPORT_TEST (test_command_server_apply_checks_its_arguments),
+        SUPPORT_TEST (test_command_start_fails_when_endpoint_is_taken),
+        SUPPORT_TEST (test_command_curve_admits_only_allowed_clients),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

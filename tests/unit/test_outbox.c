@@ -562,26 +562,29 @@ test_publisher_new_fails_on_bad_endpoint (void **state)
     support_zclose (other);
 }
 
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN teardown
+
 int
 main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_outbox_append_writes_the_full_envelope, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_bridge_actor_carries_causation_id, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_append_outside_transaction_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_rejects_names_that_break_topics, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_seq_is_gap_free_across_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_each_reads_in_order_from_seq_up_to_max, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_sends_committed_events_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_sends_heartbeat_when_idle, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_commit_hook_wakes_it_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_resumes_after_restart_without_skipping, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_without_state_publishes_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_destroy_sends_what_was_committed, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_prunes_old_published_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_prune_keeps_the_newest_row, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_new_fails_on_bad_endpoint, setup, teardown),
+        SUPPORT_TEST (test_outbox_append_writes_the_full_envelope),
+        SUPPORT_TEST (test_outbox_bridge_actor_carries_causation_id),
+        SUPPORT_TEST (test_outbox_append_outside_transaction_is_refused),
+        SUPPORT_TEST (test_outbox_rejects_names_that_break_topics),
+        SUPPORT_TEST (test_outbox_seq_is_gap_free_across_restart),
+        SUPPORT_TEST (test_outbox_each_reads_in_order_from_seq_up_to_max),
+        SUPPORT_TEST (test_publisher_sends_committed_events_in_order),
+        SUPPORT_TEST (test_publisher_sends_heartbeat_when_idle),
+        SUPPORT_TEST (test_publisher_commit_hook_wakes_it_at_once),
+        SUPPORT_TEST (test_publisher_resumes_after_restart_without_skipping),
+        SUPPORT_TEST (test_publisher_without_state_publishes_everything),
+        SUPPORT_TEST (test_publisher_destroy_sends_what_was_committed),
+        SUPPORT_TEST (test_publisher_prunes_old_published_rows),
+        SUPPORT_TEST (test_publisher_prune_keeps_the_newest_row),
+        SUPPORT_TEST (test_publisher_new_fails_on_bad_endpoint),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -391,25 +391,21 @@ test_resource_snapshot_pages_by_id_and_includes_archived (void **state)
     assert_null (items);
 }
 
+#define SUPPORT_SETUP support_resource_setup
+#define SUPPORT_TEARDOWN support_resource_teardown
+
 int
 main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_resource_scoped_role_sees_only_its_own_rows,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_csv_export_imports_back_unchanged,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line,
-            support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_csv_import_refuses_bad_headers_and_foreign_writers,
-            support_resource_setup, support_resource_teardown),
+        SUPPORT_TEST (test_resource_scoped_role_sees_only_its_own_rows),
+        SUPPORT_TEST (test_resource_csv_export_imports_back_unchanged),
+        SUPPORT_TEST (test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line),
+        SUPPORT_TEST (test_resource_csv_import_refuses_bad_headers_and_foreign_writers),
         cmocka_unit_test (test_resource_cursor_round_trips),
         cmocka_unit_test (test_resource_cursor_decode_rejects_garbage),
-        cmocka_unit_test_setup_teardown (test_resource_snapshot_pages_by_id_and_includes_archived,
-                                         support_resource_setup, support_resource_teardown),
+        SUPPORT_TEST (test_resource_snapshot_pages_by_id_and_includes_archived),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
