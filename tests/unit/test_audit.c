@@ -15,6 +15,10 @@
 #include <sodium.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN support_db_teardown
+
 static const char *const s_roles[] = { "admin", "sales", NULL };
 
 typedef support_db_t fixture_t;
@@ -254,9 +258,6 @@ test_auth_guess_table_keeps_working_when_more_addresses_than_slots_guess (void *
     assert_int_equal (auth_guess_failed ("203.0.113.5", t + 20000, &locked_out), 5);
     assert_true (auth_guess_wait ("203.0.113.5", t + 20000, &locked) > 0);
 }
-
-#define SUPPORT_SETUP setup
-#define SUPPORT_TEARDOWN support_db_teardown
 
 int
 main (void)

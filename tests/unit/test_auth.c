@@ -16,6 +16,10 @@
 #include <sodium.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN support_db_teardown
+
 static const char *const s_roles[] = { "admin", "sales", "viewer", NULL };
 
 typedef support_db_t fixture_t;
@@ -685,9 +689,6 @@ test_auth_purge_drops_ended_sessions_and_stale_failures_only (void **state)
     actor_t actor;
     assert_int_equal (auth_session_lookup (f->db, fresh, now, &s, &actor), ERR_OK);
 }
-
-#define SUPPORT_SETUP setup
-#define SUPPORT_TEARDOWN support_db_teardown
 
 int
 main (void)

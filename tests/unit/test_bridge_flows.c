@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
+
 static char s_dir[64];
 static db_t *s_db;
 
@@ -410,9 +414,6 @@ test_a_repair_builds_what_the_live_path_sends (void **state)
     cJSON_Delete (want);
     cJSON_Delete (rec);
 }
-
-#define SUPPORT_SETUP s_setup
-#define SUPPORT_TEARDOWN s_teardown
 
 int
 main (void)

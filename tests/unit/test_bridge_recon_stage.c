@@ -15,6 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
+
 static char s_dir[64];
 
 static int
@@ -129,9 +133,6 @@ test_a_file_left_by_a_crashed_run_is_replaced (void **state)
     assert_null (stage);
     assert_non_null (strstr (error, "cannot create the staging database"));
 }
-
-#define SUPPORT_SETUP s_setup
-#define SUPPORT_TEARDOWN s_teardown
 
 int
 main (void)

@@ -17,6 +17,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN teardown
+
 typedef struct {
     char dir[64];
     void *ctx;
@@ -468,9 +472,6 @@ test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback (void **state)
     assert_false (bus_parse_insecure ("maybe", &insecure));
     assert_false (insecure);
 }
-
-#define SUPPORT_SETUP setup
-#define SUPPORT_TEARDOWN teardown
 
 int
 main (void)

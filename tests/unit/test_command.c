@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_command_setup
+#define SUPPORT_TEARDOWN support_command_teardown
+
 //  ---------------------------------------------------------------------
 //  apply
 
@@ -398,9 +402,6 @@ test_command_curve_admits_only_allowed_clients (void **state)
     assert_int_equal (zmq_recv (stranger, buf, sizeof buf, 0), -1);
     support_zclose (stranger);
 }
-
-#define SUPPORT_SETUP support_command_setup
-#define SUPPORT_TEARDOWN support_command_teardown
 
 int
 main (void)

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_command_setup
+#define SUPPORT_TEARDOWN support_command_teardown
+
 //  ---------------------------------------------------------------------
 //  replay, snapshot, ping
 
@@ -275,9 +279,6 @@ test_apply_batch_of_nothing_is_an_empty_reply (void **state)
     cJSON_Delete (batch);
     assert_int_equal (support_command_commits (), 0);
 }
-
-#define SUPPORT_SETUP support_command_setup
-#define SUPPORT_TEARDOWN support_command_teardown
 
 int
 main (void)

@@ -15,6 +15,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
+
 typedef struct {
     char dir[64];
     char path[96];
@@ -625,9 +629,6 @@ test_db_on_commit_fires_only_after_commit (void **state)
     assert_int_equal (probe.calls, 1);
     db_pool_destroy (&pool);
 }
-
-#define SUPPORT_SETUP s_setup
-#define SUPPORT_TEARDOWN s_teardown
 
 int
 main (void)

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_http_setup
+#define SUPPORT_TEARDOWN support_http_teardown
+
 //  ---------------------------------------------------------------------
 //  Routing
 
@@ -443,9 +447,6 @@ test_http_failed_request_does_not_use_up_its_key (void **state)
     support_http_resp_free (&r);
     assert_int_equal (support_http_notes (f), 0);
 }
-
-#define SUPPORT_SETUP support_http_setup
-#define SUPPORT_TEARDOWN support_http_teardown
 
 int
 main (void)

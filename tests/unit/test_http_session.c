@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_http_setup
+#define SUPPORT_TEARDOWN support_http_teardown
+
 //  ---------------------------------------------------------------------
 //  Sessions, security headers and pages
 
@@ -223,9 +227,6 @@ test_http_start_fails_when_port_is_taken (void **state)
     assert_int_equal (support_http_get (f, "/livez", NULL, &r), 200);
     support_http_resp_free (&r);
 }
-
-#define SUPPORT_SETUP support_http_setup
-#define SUPPORT_TEARDOWN support_http_teardown
 
 int
 main (void)

@@ -22,6 +22,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN teardown
+
 //  Publishers a test started: teardown stops what a failed assertion left
 //  running, before the pool they use goes away.
 static publisher_t *s_running[4];
@@ -561,9 +565,6 @@ test_publisher_new_fails_on_bad_endpoint (void **state)
     assert_null (s_publisher_new (f->pool, f->ctx, endpoint, NULL, 0));
     support_zclose (other);
 }
-
-#define SUPPORT_SETUP setup
-#define SUPPORT_TEARDOWN teardown
 
 int
 main (void)

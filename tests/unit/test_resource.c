@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_resource_setup
+#define SUPPORT_TEARDOWN support_resource_teardown
+
 //  ---------------------------------------------------------------------
 //  Create: validation
 
@@ -624,9 +628,6 @@ test_resource_list_without_sub_fields_is_checked_by_its_hook (void **state)
     assert_int_equal (db_commit (f->db, &err), ERR_OK);
     assert_int_equal (support_count (f->db, "free_rules"), 1);
 }
-
-#define SUPPORT_SETUP support_resource_setup
-#define SUPPORT_TEARDOWN support_resource_teardown
 
 int
 main (void)

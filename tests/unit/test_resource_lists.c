@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_resource_setup
+#define SUPPORT_TEARDOWN support_resource_teardown
+
 //  ---------------------------------------------------------------------
 //  Scope
 
@@ -390,9 +394,6 @@ test_resource_snapshot_pages_by_id_and_includes_archived (void **state)
     assert_int_equal (resource_snapshot (f->db, "gadget", "", 2, &items, &err), ERR_NOT_FOUND);
     assert_null (items);
 }
-
-#define SUPPORT_SETUP support_resource_setup
-#define SUPPORT_TEARDOWN support_resource_teardown
 
 int
 main (void)
