@@ -606,3 +606,14 @@ def _zmq_context():
 
 def pytest_report_header(config):
     return "BIN_DIR=%s" % BIN_DIR
+
+
+def poll(cond, timeout=10.0):
+    """Call cond every 0.1 s until it is true (True) or timeout seconds have
+    passed (then its last value)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
