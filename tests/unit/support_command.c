@@ -259,3 +259,13 @@ support_command_upsert_n (support_command_t *f, int n, char (*ids_out)[ID_LEN])
         cJSON_Delete (support_command_apply (f, cmd_id, "customer.upsert", data, NULL));
     }
 }
+
+int64_t
+support_command_ping (support_command_t *f)
+{
+    cJSON *pong = support_command_call (f, "{\"op\":\"ping\"}");
+    assert_string_equal (support_str (pong, "op"), "pong");
+    int64_t last_seq = support_int (pong, "last_seq");
+    cJSON_Delete (pong);
+    return last_seq;
+}
