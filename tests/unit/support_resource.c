@@ -66,18 +66,10 @@ s_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_
 }
 
 const resource_def_t support_resource_widgets = {
-    .name = "widgets",
-    .entity = "widget",
-    .table = "widgets",
-    .fields = s_fields,
-    .read_roles = ROLE_VIEWER,
-    .write_roles = ROLE_ADMIN | ROLE_SALES,
-    .scoped_roles = ROLE_SALES,
-    .scope_sql = "t.owner_id = :me",
-    .owner_field = "owner_id",
-    .external_key = "code",
-    .remote_name = "ERP",
-    .after_save = s_after_save,
+    .name = "widgets", .entity = "widget", .table = "widgets", .fields = s_fields,
+    .read_roles = ROLE_VIEWER, .write_roles = ROLE_ADMIN | ROLE_SALES, .scoped_roles = ROLE_SALES,
+    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
+    .external_key = "code", .remote_name = "ERP", .after_save = s_after_save,
 };
 
 //  ---------------------------------------------------------------------
