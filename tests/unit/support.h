@@ -87,6 +87,10 @@ int64_t
 int64_t
     support_count (db_t *db, const char *table);
 
+//  calloc (count, size) that fails the test when memory runs out.
+void *
+    support_calloc (size_t count, size_t size);
+
 //  One entry of main's list of tests, run with the fixture the file names
 //  before main: #define SUPPORT_SETUP and SUPPORT_TEARDOWN to its setup and
 //  teardown functions.

@@ -160,8 +160,7 @@ support_command_socket (void *ctx, int type, const char *endpoint)
 int
 support_command_setup (void **state)
 {
-    support_command_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    support_command_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_command");
     snprintf (f->endpoint, sizeof f->endpoint, "ipc://%s/cmd", f->dir);
     outbox_set_source ("crm");

@@ -89,8 +89,7 @@ s_actor (support_resource_t *f, actor_t *a, const char *name, const char *role)
 int
 support_resource_setup (void **state)
 {
-    support_resource_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    support_resource_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_resource");
     auth_set_roles (s_roles);
     outbox_set_source ("crm");

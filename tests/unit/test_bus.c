@@ -29,8 +29,7 @@ typedef struct {
 static int
 setup (void **state)
 {
-    fixture_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    fixture_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, NULL, 0, "test_bus");
     f->ctx = zmq_ctx_new ();
     assert_non_null (f->ctx);

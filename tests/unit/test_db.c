@@ -27,8 +27,7 @@ typedef struct {
 static int
 s_setup (void **state)
 {
-    fixture_t *fx = calloc (1, sizeof *fx);
-    assert_non_null (fx);
+    fixture_t *fx = support_calloc (1, sizeof *fx);
     snprintf (fx->dir, sizeof fx->dir, "/tmp/test_db_XXXXXX");
     assert_non_null (mkdtemp (fx->dir));
     snprintf (fx->path, sizeof fx->path, "%s/t.db", fx->dir);

@@ -80,8 +80,7 @@ s_close (fixture_t *f)
 static int
 setup (void **state)
 {
-    fixture_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    fixture_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_outbox");
     snprintf (f->endpoint, sizeof f->endpoint, "ipc://%s/pub", f->dir);
     outbox_set_source ("crm");
