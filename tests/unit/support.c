@@ -185,3 +185,11 @@ support_calloc (size_t count, size_t size)
     assert_non_null (p);
     return p;
 }
+
+void *
+support_zctx (void)
+{
+    void *ctx = zmq_ctx_new ();
+    assert_non_null (ctx);
+    return ctx;
+}

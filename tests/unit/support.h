@@ -91,6 +91,11 @@ int64_t
 void *
     support_calloc (size_t count, size_t size);
 
+//  A new ZeroMQ context, failing the test without one: the ZeroMQ half of
+//  a setup (support_zterm ends it).
+void *
+    support_zctx (void);
+
 //  One entry of main's list of tests, run with the fixture the file names
 //  before main: #define SUPPORT_SETUP and SUPPORT_TEARDOWN to its setup and
 //  teardown functions.

@@ -168,8 +168,7 @@ support_command_setup (void **state)
                                           { "command.1", command_migration_sql },
                                           { "test.1", s_schema } };
     f->pool = support_pool_open (f->path, migrations, 3, &f->db);
-    f->ctx = zmq_ctx_new ();
-    assert_non_null (f->ctx);
+    f->ctx = support_zctx ();
     f->server = support_command_server (f, NULL);
     err_info_t err;
     err_clear (&err);

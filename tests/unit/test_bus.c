@@ -31,8 +31,7 @@ setup (void **state)
 {
     fixture_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, NULL, 0, "test_bus");
-    f->ctx = zmq_ctx_new ();
-    assert_non_null (f->ctx);
+    f->ctx = support_zctx ();
     *state = f;
     return 0;
 }

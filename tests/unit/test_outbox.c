@@ -85,8 +85,7 @@ setup (void **state)
     snprintf (f->endpoint, sizeof f->endpoint, "ipc://%s/pub", f->dir);
     outbox_set_source ("crm");
     s_open (f);
-    f->ctx = zmq_ctx_new ();
-    assert_non_null (f->ctx);
+    f->ctx = support_zctx ();
     *state = f;
     return 0;
 }
