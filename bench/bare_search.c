@@ -45,14 +45,9 @@ main (int argc, char **argv)
     if (!db)
         return 1;
 
-    //  The select list the service builds: t.<every column>, then the sort
-    //  expression; the columns in table order are the resource's.
-    char sql[4096];
-    if (bare_customer_columns (db, sql, sizeof sql) != 0)
-        return 1;
-    strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
-                 " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT 51");
-    sqlite3_stmt *q = bare_prepare (db, sql);
+    //  The service's search: t.<every column>, then the sort expression; a
+    //  page of 50 and one more to know whether there is a next one.
+    sqlite3_stmt *q = bare_customer_search (db, "51");
     sqlite3_stmt *count = bare_prepare (db, "SELECT COUNT(*) FROM customer_fts WHERE customer_fts MATCH ?1");
     if (!q || !count)
         return 1;

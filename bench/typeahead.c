@@ -268,17 +268,16 @@ s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
     //  The select list the service builds (t.<every column>, then the sort
     //  expression) and its search condition; LIMIT is one more than the
     //  page, to know whether there is a next one.
+    sqlite3_stmt *q = NULL;
     char sql[4096];
-    if (bare_customer_columns (db, sql, sizeof sql) != 0)
-        return 1;
     if (join)
-        strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
-                     " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT ?2");
-    else
+        q = bare_customer_search (db, "?2");
+    else if (bare_customer_columns (db, sql, sizeof sql) == 0) {
         strcat (sql, "t.rowid FROM customers t WHERE t.archived = 0 AND t.rowid IN"
                      " (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1)"
                      " ORDER BY t.rowid DESC, t.id DESC LIMIT ?2");
-    sqlite3_stmt *q = bare_prepare (db, sql);
+        q = bare_prepare (db, sql);
+    }
     if (!q)
         return 1;
     s_bare_t bare = { .q = q, .limit = limit };
