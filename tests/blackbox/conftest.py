@@ -617,3 +617,19 @@ def poll(cond, timeout=10.0):
             return True
         time.sleep(0.1)
     return cond()
+
+
+def dealer_request(sock, msg, timeout):
+    """Send one command (empty delimiter + JSON) on a DEALER; the decoded
+    reply, or None if nothing came back in time. A DEALER whose handshake
+    was refused has no peer and would block on send: that is "no reply"
+    too."""
+    sock.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
+    try:
+        sock.send_multipart([b"", json.dumps(msg).encode()])
+    except zmq.Again:
+        return None
+    if not sock.poll(int(timeout * 1000), zmq.POLLIN):
+        return None
+    frames = [f for f in sock.recv_multipart() if f != b""]
+    return json.loads(frames[-1])

@@ -28,7 +28,7 @@ import pytest
 import requests
 import zmq
 
-from conftest import BIN_DIR, REPO, free_ports
+from conftest import BIN_DIR, REPO, dealer_request, free_ports
 
 START_TIMEOUT = 10.0
 #  How long a refused peer is given to answer (an admitted one answers a
@@ -355,16 +355,9 @@ def plain_request(endpoint, msg, timeout=SILENCE):
     """One request from a DEALER without CURVE: the reply, or None."""
     s = zmq.Context.instance().socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
     s.connect(endpoint)
     try:
-        try:
-            s.send_multipart([b"", json.dumps(msg).encode()])
-        except zmq.Again:
-            return None
-        if not s.poll(int(timeout * 1000), zmq.POLLIN):
-            return None
-        return json.loads(s.recv_multipart()[-1])
+        return dealer_request(s, msg, timeout)
     finally:
         s.close(0)
 
