@@ -633,3 +633,15 @@ def dealer_request(sock, msg, timeout):
         return None
     frames = [f for f in sock.recv_multipart() if f != b""]
     return json.loads(frames[-1])
+
+
+def steady(read, interval=1.0):
+    """Call read every interval seconds until it answers the same twice in
+    a row (an outbox that stopped growing); that answer."""
+    last = read()
+    while True:
+        time.sleep(interval)
+        now = read()
+        if now == last:
+            return now
+        last = now

@@ -22,7 +22,7 @@ import uuid
 import pytest
 import zmq
 
-from conftest import BIN_DIR, CommandClient, Subscriber, ZmqTimeout, dealer_request
+from conftest import BIN_DIR, CommandClient, Subscriber, ZmqTimeout, dealer_request, steady
 
 #  How long a flow through the bridge may take.
 FLOW_TIMEOUT = 15.0
@@ -359,13 +359,7 @@ def test_defect_1_a_forged_order_at_price_1_changes_nothing_under_curve(curve_sy
     # commands could move it.
     wait_until(lambda: erp.api("GET", "/api/v1/customers/" + c["id"]).json().get("crm_id"),
                what="the ERP customer linked to CRM")
-    seq = outbox_seq()
-    while True:
-        time.sleep(1.0)
-        now = outbox_seq()
-        if now == seq:
-            break
-        seq = now
+    seq = steady(outbox_seq)
     forged = {"op": "apply", "cmd_id": str(uuid.uuid4()), "type": "order.create",
               "data": {"external_ref": str(uuid.uuid4()), "customer_id": c["id"],
                        "lines": [{"sku": "GOLD-1", "quantity": 5, "unit_price_minor": 1}]}}
