@@ -68,11 +68,7 @@ main (int argc, char **argv)
     s_slow_t slow[5] = { { 0, -1 }, { 0, -1 }, { 0, -1 }, { 0, -1 }, { 0, -1 } };
     double end = 0;
     long rows = 0;
-    for (int pass = 0;; pass++) {
-        if (pass == 1)
-            end = lat_now_us () + seconds * 1e6;
-        if (pass > 1 && lat_now_us () >= end)
-            break;
+    for (int pass = 0; lat_next_pass (pass, seconds, &end); pass++) {
         for (int i = 0; i < nterms; i++) {
             double t0 = lat_now_us ();
             sqlite3_bind_text (q, 1, fts[i], -1, SQLITE_STATIC);
