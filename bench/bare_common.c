@@ -136,3 +136,9 @@ bare_customer_search (sqlite3 *db, const char *limit)
               limit);
     return bare_prepare (db, sql);
 }
+
+const char *
+bare_synchronous (const char *arg)
+{
+    return strcmp (arg, "normal") == 0 ? "NORMAL" : "FULL";
+}

@@ -61,4 +61,9 @@ int
 sqlite3_stmt *
     bare_customer_search (sqlite3 *db, const char *limit);
 
+//  The synchronous pragma a bench program's full|normal argument asks
+//  for: "NORMAL" for "normal", else "FULL".
+const char *
+    bare_synchronous (const char *arg);
+
 #endif
