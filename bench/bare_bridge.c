@@ -89,13 +89,12 @@ main (int argc, char **argv)
         fprintf (stderr, "usage: bare_bridge ERP_DB CRM_DB full|normal BATCH\n");
         return 2;
     }
-    bool normal = strcmp (argv[3], "normal") == 0;
     int batch = atoi (argv[4]);
     if (batch < 1) {
         fprintf (stderr, "bare_bridge: BATCH must be at least 1\n");
         return 2;
     }
-    const char *sync = normal ? "NORMAL" : "FULL";
+    const char *sync = bare_synchronous (argv[3]);
     sqlite3 *erp = bare_open (argv[1], sync), *crm = bare_open (argv[2], sync);
     if (!erp || !crm)
         return 1;

@@ -122,3 +122,23 @@ bare_customer_columns (sqlite3 *db, char *sql, size_t size)
     sqlite3_finalize (st);
     return o < size ? 0 : -1;
 }
+
+sqlite3_stmt *
+bare_customer_search (sqlite3 *db, const char *limit)
+{
+    char sql[4096];
+    if (bare_customer_columns (db, sql, sizeof sql) != 0)
+        return NULL;
+    size_t o = strlen (sql);
+    snprintf (sql + o, sizeof sql - o,
+              "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
+              " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT %s",
+              limit);
+    return bare_prepare (db, sql);
+}
+
+const char *
+bare_synchronous (const char *arg)
+{
+    return strcmp (arg, "normal") == 0 ? "NORMAL" : "FULL";
+}

@@ -54,4 +54,16 @@ void
 int
     bare_customer_columns (sqlite3 *db, char *sql, size_t size);
 
+//  The customer search the service runs for a term (common/resource_list.c:
+//  the select list above, then the FTS5 join, newest first), prepared with
+//  ?1 the FTS5 query and LIMIT limit (SQL: "51", "?2"). NULL (and a
+//  message) on failure.
+sqlite3_stmt *
+    bare_customer_search (sqlite3 *db, const char *limit);
+
+//  The synchronous pragma a bench program's full|normal argument asks
+//  for: "NORMAL" for "normal", else "FULL".
+const char *
+    bare_synchronous (const char *arg);
+
 #endif

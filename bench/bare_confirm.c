@@ -69,10 +69,9 @@ main (int argc, char **argv)
         return 2;
     }
     const char *path = argv[1];
-    bool normal = strcmp (argv[2], "normal") == 0;
     double seconds = atof (argv[3]);
 
-    sqlite3 *db = bare_open (path, normal ? "NORMAL" : "FULL");
+    sqlite3 *db = bare_open (path, bare_synchronous (argv[2]));
     if (!db)
         return 1;
 

@@ -38,7 +38,6 @@ main (int argc, char **argv)
         return 2;
     }
     const char *path = argv[1];
-    bool normal = strcmp (argv[2], "normal") == 0;
     double seconds = atof (argv[3]);
     bool full = argc > 4 && strcmp (argv[4], "full") == 0;
     long batch = argc > 5 ? atol (argv[5]) : 1;
@@ -47,7 +46,7 @@ main (int argc, char **argv)
         return 2;
     }
 
-    sqlite3 *db = bare_open (path, normal ? "NORMAL" : "FULL");
+    sqlite3 *db = bare_open (path, bare_synchronous (argv[2]));
     if (!db)
         return 1;
     if (!full && (bare_exec (db, "DROP TRIGGER IF EXISTS customers_fts_ins") != 0

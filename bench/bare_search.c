@@ -45,14 +45,9 @@ main (int argc, char **argv)
     if (!db)
         return 1;
 
-    //  The select list the service builds: t.<every column>, then the sort
-    //  expression; the columns in table order are the resource's.
-    char sql[4096];
-    if (bare_customer_columns (db, sql, sizeof sql) != 0)
-        return 1;
-    strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
-                 " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT 51");
-    sqlite3_stmt *q = bare_prepare (db, sql);
+    //  The service's search: t.<every column>, then the sort expression; a
+    //  page of 50 and one more to know whether there is a next one.
+    sqlite3_stmt *q = bare_customer_search (db, "51");
     sqlite3_stmt *count = bare_prepare (db, "SELECT COUNT(*) FROM customer_fts WHERE customer_fts MATCH ?1");
     if (!q || !count)
         return 1;
@@ -73,11 +68,7 @@ main (int argc, char **argv)
     s_slow_t slow[5] = { { 0, -1 }, { 0, -1 }, { 0, -1 }, { 0, -1 }, { 0, -1 } };
     double end = 0;
     long rows = 0;
-    for (int pass = 0;; pass++) {
-        if (pass == 1)
-            end = lat_now_us () + seconds * 1e6;
-        if (pass > 1 && lat_now_us () >= end)
-            break;
+    for (int pass = 0; lat_next_pass (pass, seconds, &end); pass++) {
         for (int i = 0; i < nterms; i++) {
             double t0 = lat_now_us ();
             sqlite3_bind_text (q, 1, fts[i], -1, SQLITE_STATIC);

@@ -52,11 +52,7 @@ main (int argc, char **argv)
     lat_samples_t samples = { 0 };
     double end = 0;
     long errors = 0;
-    for (int pass = 0;; pass++) {
-        if (pass == 1)
-            end = lat_now_us () + seconds * 1e6;
-        if (pass > 1 && lat_now_us () >= end)
-            break;
+    for (int pass = 0; lat_next_pass (pass, seconds, &end); pass++) {
         for (int i = 0; i < nreqs; i++) {
             double t0 = lat_now_us ();
             int status = lat_request (fd, reqs[i], lens[i]);

@@ -168,3 +168,11 @@ lat_request (int fd, const char *req, size_t len)
     }
     return status;
 }
+
+bool
+lat_next_pass (int pass, double seconds, double *end)
+{
+    if (pass == 1)
+        *end = lat_now_us () + seconds * 1e6;
+    return pass <= 1 || lat_now_us () < *end;
+}

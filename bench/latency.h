@@ -5,6 +5,7 @@
 #ifndef BENCH_LATENCY_H
 #define BENCH_LATENCY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 //  Monotonic time in microseconds.
@@ -49,5 +50,11 @@ int
 //  returns the HTTP status, or -1 when the connection failed.
 int
     lat_request (int fd, const char *req, size_t len);
+
+//  Whether to run pass number pass of a timed loop over a list: pass 0
+//  warms up, pass 1 starts the clock (*end, seconds from then), and the
+//  passes after it run until *end has gone by.
+bool
+    lat_next_pass (int pass, double seconds, double *end);
 
 #endif

@@ -216,6 +216,9 @@ written() {
 }
 
 more() { "$PY" -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$1" "$2"; }
+# best_of NAME VALUE: the variable NAME becomes VALUE when VALUE is more (the
+# best of the rounds so far).
+best_of() { if more "$2" "${!1}"; then printf -v "$1" '%s' "$2"; fi; }
 ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b) if b else '-')" "$1" "$2"; }
 fmt() { "$PY" -c "import sys; print('{:,.0f}'.format(float(sys.argv[1])))" "$1"; }
 ms() { "$PY" -c "import sys; print('%.2f' % (float(sys.argv[1]) / 1000))" "$1"; }
@@ -270,7 +273,7 @@ bench_get() {
 # --- b. create a customer --------------------------------------------------------
 
 bench_post() {
-    local sync=$1 r d line rows v groups best_groups="-" best="" svc=0 bare=0 bare_full=0 bare_batch=0
+    local sync=$1 r d line rows groups best_groups="-" best="" svc=0 bare=0 bare_full=0 bare_batch=0
     for r in $(seq "$ROUNDS"); do
         log "create, --sync $sync, round $r/$ROUNDS: service (wrk -t2 -c$POST_CONNS -d${SECS}s)"
         d=$TMP/post-$sync-$r
@@ -290,12 +293,9 @@ bench_post() {
         "$BIN/crm-service" user list --data-dir "$d" >/dev/null 2>&1
         cp "$d/crm.db" "$d/full.db"
         cp "$d/crm.db" "$d/batch.db"
-        v=$(field rows_per_s "$("$BB/bare_insert" "$d/crm.db" "$sync" "$SECS" plain)")
-        if more "$v" "$bare"; then bare=$v; fi
-        v=$(field rows_per_s "$("$BB/bare_insert" "$d/full.db" "$sync" "$SECS" full)")
-        if more "$v" "$bare_full"; then bare_full=$v; fi
-        v=$(field rows_per_s "$("$BB/bare_insert" "$d/batch.db" "$sync" "$SECS" full 100)")
-        if more "$v" "$bare_batch"; then bare_batch=$v; fi
+        best_of bare "$(field rows_per_s "$("$BB/bare_insert" "$d/crm.db" "$sync" "$SECS" plain)")"
+        best_of bare_full "$(field rows_per_s "$("$BB/bare_insert" "$d/full.db" "$sync" "$SECS" full)")"
+        best_of bare_batch "$(field rows_per_s "$("$BB/bare_insert" "$d/batch.db" "$sync" "$SECS" full 100)")"
         rm -rf "$d"
     done
     add_row "POST /api/v1/customers, --sync $sync" \
@@ -477,8 +477,7 @@ bench_confirm() {
         cp "$TMP/erp-seed/erp.db" "$d/"
         line=$("$BB/bare_confirm" "$d/erp.db" "$sync" "$SECS") || die "bare_confirm failed"
         [ "$(field drafts_left "$line")" != 0 ] || short=" (bare loop ran out of drafts after $(field seconds "$line") s)"
-        v=$(field orders_per_s "$line")
-        if more "$v" "$bare"; then bare=$v; fi
+        best_of bare "$(field orders_per_s "$line")"
         rm -rf "$d"
     done
     add_row "POST /api/v1/orders/{id}/confirm (5 lines), --sync $sync" \

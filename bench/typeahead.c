@@ -113,6 +113,53 @@ s_load (const char *path, size_t *n, bool *split)
     return keys;
 }
 
+//  What a runner sends for one keystroke, made before the timing starts
+//  (NULL when out of memory); the caller frees it.
+typedef char *(*s_prepare_fn) (void *ctx, const char *text);
+
+//  What a runner does for one keystroke with what it prepared for it: the
+//  status (an HTTP status, or 200 for a bare query that ran), or -1 when the
+//  run cannot go on.
+typedef int (*s_send_fn) (void *ctx, const s_key_t *k, const char *prepared);
+
+//  The keystrokes of the file typed, into *keys_p and *n, each prepared,
+//  then both passes over them (the warm-up, then the timed one); each time
+//  and status land in its s_key_t. 1 when something failed, else 0.
+static int
+s_play (const char *typed, s_key_t **keys_p, size_t *n, s_prepare_fn prepare, s_send_fn send,
+        void *ctx)
+{
+    bool split;
+    s_key_t *keys = s_load (typed, n, &split);
+    if (!keys)
+        return 1;
+    *keys_p = keys;
+    char **prepared = calloc (*n, sizeof *prepared);
+    if (!prepared)
+        return 1;
+    for (size_t i = 0; i < *n; i++)
+        if (!(prepared[i] = prepare (ctx, keys[i].text)))
+            return 1;
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++)
+        for (size_t i = 0; i < *n; i++) {
+            if (!s_in_pass (&keys[i], pass, split))
+                continue;
+            double t0 = lat_now_us ();
+            int status = send (ctx, &keys[i], prepared[i]);
+            keys[i].us = lat_now_us () - t0;
+            if (status < 0) {
+                rc = 1;
+                break;
+            }
+            keys[i].status = status;
+        }
+    for (size_t i = 0; i < *n; i++)
+        free (prepared[i]);
+    free (prepared);
+    return rc;
+}
+
 //  --- HTTP ---
 
 //  The request the page sends for prefix text. Caller frees.
@@ -131,6 +178,29 @@ s_http_request (const char *host, const char *port, const char *token, const cha
     return req;
 }
 
+typedef struct {
+    const char *host, *port, *token;
+    int limit;
+    int fd;   //  the one connection every request goes on
+} s_http_t;
+
+static char *
+s_prepare_http (void *ctx, const char *text)
+{
+    s_http_t *http = ctx;
+    return s_http_request (http->host, http->port, http->token, text, http->limit);
+}
+
+static int
+s_send_http (void *ctx, const s_key_t *k, const char *request)
+{
+    (void) k;
+    int status = lat_request (((s_http_t *) ctx)->fd, request, strlen (request));
+    if (status < 0)
+        fprintf (stderr, "typeahead: the connection failed\n");
+    return status;
+}
+
 static int
 s_run_http (int argc, char **argv, s_key_t **keys_p, size_t *n)
 {
@@ -138,44 +208,50 @@ s_run_http (int argc, char **argv, s_key_t **keys_p, size_t *n)
         fprintf (stderr, "usage: typeahead http HOST PORT TOKEN TYPED LIMIT\n");
         return 2;
     }
-    const char *host = argv[2], *port = argv[3], *token = argv[4];
-    int limit = atoi (argv[6]);
-    bool split;
-    s_key_t *keys = s_load (argv[5], n, &split);
-    if (!keys)
+    s_http_t http = { .host = argv[2], .port = argv[3], .token = argv[4], .limit = atoi (argv[6]) };
+    http.fd = lat_connect ("typeahead", http.host, http.port);
+    if (http.fd < 0)
         return 1;
-    *keys_p = keys;
-    char **reqs = calloc (*n, sizeof *reqs);
-    if (!reqs)
-        return 1;
-    for (size_t i = 0; i < *n; i++)
-        if (!(reqs[i] = s_http_request (host, port, token, keys[i].text, limit)))
-            return 1;
-    int fd = lat_connect ("typeahead", host, port);
-    if (fd < 0)
-        return 1;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < *n; i++) {
-            if (!s_in_pass (&keys[i], pass, split))
-                continue;
-            double t0 = lat_now_us ();
-            int status = lat_request (fd, reqs[i], strlen (reqs[i]));
-            double us = lat_now_us () - t0;
-            if (status < 0) {
-                fprintf (stderr, "typeahead: the connection failed\n");
-                return 1;
-            }
-            keys[i].us = us;
-            keys[i].status = status;
-        }
-    close (fd);
-    for (size_t i = 0; i < *n; i++)
-        free (reqs[i]);
-    free (reqs);
-    return 0;
+    int rc = s_play (argv[5], keys_p, n, s_prepare_http, s_send_http, &http);
+    close (http.fd);
+    return rc;
 }
 
 //  --- bare SQLite ---
+
+typedef struct {
+    sqlite3_stmt *q;   //  the search, ?1 the FTS5 query, ?2 the page size + 1
+    int limit;
+} s_bare_t;
+
+//  The FTS5 query the engine makes of text.
+static char *
+s_prepare_bare (void *ctx, const char *text)
+{
+    (void) ctx;
+    return resource_fts_query (text);
+}
+
+//  Runs the search for one keystroke and reads every column of its rows;
+//  200, or 500 when SQLite failed (the run goes on).
+static int
+s_send_bare (void *ctx, const s_key_t *k, const char *fts)
+{
+    s_bare_t *bare = ctx;
+    sqlite3_bind_text (bare->q, 1, fts, -1, SQLITE_STATIC);
+    sqlite3_bind_int (bare->q, 2, bare->limit + 1);
+    int rc;
+    while ((rc = sqlite3_step (bare->q)) == SQLITE_ROW) {
+        int ncol = sqlite3_column_count (bare->q);
+        for (int c = 0; c < ncol; c++)
+            (void) sqlite3_column_text (bare->q, c);
+    }
+    sqlite3_reset (bare->q);
+    if (rc != SQLITE_DONE)
+        fprintf (stderr, "typeahead: '%s': %s\n", k->text,
+                 sqlite3_errmsg (sqlite3_db_handle (bare->q)));
+    return rc == SQLITE_DONE ? 200 : 500;
+}
 
 static int
 s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
@@ -192,55 +268,23 @@ s_run_bare (int argc, char **argv, s_key_t **keys_p, size_t *n)
     //  The select list the service builds (t.<every column>, then the sort
     //  expression) and its search condition; LIMIT is one more than the
     //  page, to know whether there is a next one.
+    sqlite3_stmt *q = NULL;
     char sql[4096];
-    if (bare_customer_columns (db, sql, sizeof sql) != 0)
-        return 1;
     if (join)
-        strcat (sql, "f.rowid FROM customer_fts f CROSS JOIN customers t ON t.rowid = f.rowid"
-                     " WHERE t.archived = 0 AND f.customer_fts MATCH ?1 ORDER BY f.rowid DESC LIMIT ?2");
-    else
+        q = bare_customer_search (db, "?2");
+    else if (bare_customer_columns (db, sql, sizeof sql) == 0) {
         strcat (sql, "t.rowid FROM customers t WHERE t.archived = 0 AND t.rowid IN"
                      " (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1)"
                      " ORDER BY t.rowid DESC, t.id DESC LIMIT ?2");
-    sqlite3_stmt *q = bare_prepare (db, sql);
+        q = bare_prepare (db, sql);
+    }
     if (!q)
         return 1;
-    bool split;
-    s_key_t *keys = s_load (argv[3], n, &split);
-    if (!keys)
-        return 1;
-    *keys_p = keys;
-    char **fts = calloc (*n, sizeof *fts);
-    if (!fts)
-        return 1;
-    for (size_t i = 0; i < *n; i++)
-        if (!(fts[i] = resource_fts_query (keys[i].text)))
-            return 1;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < *n; i++) {
-            if (!s_in_pass (&keys[i], pass, split))
-                continue;
-            double t0 = lat_now_us ();
-            sqlite3_bind_text (q, 1, fts[i], -1, SQLITE_STATIC);
-            sqlite3_bind_int (q, 2, limit + 1);
-            int rc;
-            while ((rc = sqlite3_step (q)) == SQLITE_ROW) {
-                int ncol = sqlite3_column_count (q);
-                for (int c = 0; c < ncol; c++)
-                    (void) sqlite3_column_text (q, c);
-            }
-            sqlite3_reset (q);
-            keys[i].us = lat_now_us () - t0;
-            keys[i].status = rc == SQLITE_DONE ? 200 : 500;
-            if (rc != SQLITE_DONE)
-                fprintf (stderr, "typeahead: '%s': %s\n", keys[i].text, sqlite3_errmsg (db));
-        }
+    s_bare_t bare = { .q = q, .limit = limit };
+    int rc = s_play (argv[3], keys_p, n, s_prepare_bare, s_send_bare, &bare);
     sqlite3_finalize (q);
     sqlite3_close (db);
-    for (size_t i = 0; i < *n; i++)
-        free (fts[i]);
-    free (fts);
-    return 0;
+    return rc;
 }
 
 //  --- report ---

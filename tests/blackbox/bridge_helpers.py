@@ -10,7 +10,9 @@ The bridge is a Service from conftest.py started with sockets=() and its
 endpoint flags in extra_args, so .stop(), .start(), .restart(), .api() and
 .token (the admin.token of its data folder) work as for the services."""
 
+import os
 import re
+import sqlite3
 import time
 
 import requests
@@ -217,3 +219,18 @@ def win(crm, deal_id):
     r = crm.api("POST", "/api/v1/deals/%s/win" % deal_id)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+# ---------------------------------------------------------------------------
+# Behind a service's back
+
+def write_db(svc, db_file, sql, rows, timeout=10):
+    """Run sql once per row of parameters in rows on the database file
+    db_file ("crm.db", "erp.db") of svc, and commit: a change the service
+    itself did not make, so it sends no event for it."""
+    con = sqlite3.connect(os.path.join(svc.data_dir, db_file), timeout=timeout)
+    try:
+        con.executemany(sql, rows)
+        con.commit()
+    finally:
+        con.close()

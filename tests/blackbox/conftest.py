@@ -606,3 +606,42 @@ def _zmq_context():
 
 def pytest_report_header(config):
     return "BIN_DIR=%s" % BIN_DIR
+
+
+def poll(cond, timeout=10.0):
+    """Call cond every 0.1 s until it is true (True) or timeout seconds have
+    passed (then its last value)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
+
+
+def dealer_request(sock, msg, timeout):
+    """Send one command (empty delimiter + JSON) on a DEALER; the decoded
+    reply, or None if nothing came back in time. A DEALER whose handshake
+    was refused has no peer and would block on send: that is "no reply"
+    too."""
+    sock.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
+    try:
+        sock.send_multipart([b"", json.dumps(msg).encode()])
+    except zmq.Again:
+        return None
+    if not sock.poll(int(timeout * 1000), zmq.POLLIN):
+        return None
+    frames = [f for f in sock.recv_multipart() if f != b""]
+    return json.loads(frames[-1])
+
+
+def steady(read, interval=1.0):
+    """Call read every interval seconds until it answers the same twice in
+    a row (an outbox that stopped growing); that answer."""
+    last = read()
+    while True:
+        time.sleep(interval)
+        now = read()
+        if now == last:
+            return now
+        last = now

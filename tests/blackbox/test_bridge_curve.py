@@ -22,7 +22,7 @@ import uuid
 import pytest
 import zmq
 
-from conftest import BIN_DIR, CommandClient, Subscriber, ZmqTimeout
+from conftest import BIN_DIR, CommandClient, Subscriber, ZmqTimeout, dealer_request, steady
 
 #  How long a flow through the bridge may take.
 FLOW_TIMEOUT = 15.0
@@ -117,23 +117,6 @@ def received(sock, seconds):
             return out
         if sock.poll(int(left * 1000), zmq.POLLIN):
             out.append(sock.recv_multipart())
-
-
-def request(sock, msg, timeout):
-    """Send one command (empty delimiter + JSON) on a DEALER; the decoded
-    reply, or None if nothing came back in time. A DEALER whose handshake
-    was refused has no peer and would block on send: that is "no reply"
-    too."""
-    import json
-    sock.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
-    try:
-        sock.send_multipart([b"", json.dumps(msg).encode()])
-    except zmq.Again:
-        return None
-    if not sock.poll(int(timeout * 1000), zmq.POLLIN):
-        return None
-    frames = [f for f in sock.recv_multipart() if f != b""]
-    return json.loads(frames[-1])
 
 
 # ---------------------------------------------------------------------------
@@ -280,17 +263,17 @@ def test_a_dealer_with_an_unknown_key_gets_no_reply_and_changes_nothing(curve_sy
     stranger = curve_socket(zmq.DEALER, erp.cmd, keys["erp_public"])
     plain = plain_socket(zmq.DEALER, erp.cmd)
     curve_system.sockets += [stranger, plain]
-    assert request(stranger, apply, SILENCE) is None, "ERP answered a DEALER with an unknown key"
-    assert request(stranger, {"op": "ping"}, 1.0) is None, "ERP answered a ping from an unknown key"
+    assert dealer_request(stranger, apply, SILENCE) is None, "ERP answered a DEALER with an unknown key"
+    assert dealer_request(stranger, {"op": "ping"}, 1.0) is None, "ERP answered a ping from an unknown key"
     plain_apply = dict(apply, cmd_id=str(uuid.uuid4()))
-    assert request(plain, plain_apply, SILENCE) is None, "ERP answered a DEALER without CURVE"
-    assert request(plain, {"op": "ping"}, 1.0) is None, "ERP answered a plain ping"
+    assert dealer_request(plain, plain_apply, SILENCE) is None, "ERP answered a DEALER without CURVE"
+    assert dealer_request(plain, {"op": "ping"}, 1.0) is None, "ERP answered a plain ping"
 
     # Control: a DEALER with the bridge's certificate gets a pong.
     admitted = curve_socket(zmq.DEALER, erp.cmd, keys["erp_public"],
                             keys["bridge_public"], keys["bridge_secret"])
     curve_system.sockets.append(admitted)
-    pong = request(admitted, {"op": "ping"}, 5.0)
+    pong = dealer_request(admitted, {"op": "ping"}, 5.0)
     assert pong and pong.get("op") == "pong", "ERP did not answer the bridge's certificate: %r" % pong
 
     time.sleep(0.5)
@@ -376,29 +359,23 @@ def test_defect_1_a_forged_order_at_price_1_changes_nothing_under_curve(curve_sy
     # commands could move it.
     wait_until(lambda: erp.api("GET", "/api/v1/customers/" + c["id"]).json().get("crm_id"),
                what="the ERP customer linked to CRM")
-    seq = outbox_seq()
-    while True:
-        time.sleep(1.0)
-        now = outbox_seq()
-        if now == seq:
-            break
-        seq = now
+    seq = steady(outbox_seq)
     forged = {"op": "apply", "cmd_id": str(uuid.uuid4()), "type": "order.create",
               "data": {"external_ref": str(uuid.uuid4()), "customer_id": c["id"],
                        "lines": [{"sku": "GOLD-1", "quantity": 5, "unit_price_minor": 1}]}}
     for kind, sock in (("without CURVE", plain_socket(zmq.DEALER, erp.cmd)),
                        ("with an unknown key", curve_socket(zmq.DEALER, erp.cmd, keys["erp_public"]))):
         curve_system.sockets.append(sock)
-        assert request(sock, dict(forged, cmd_id=str(uuid.uuid4())), SILENCE) is None, \
+        assert dealer_request(sock, dict(forged, cmd_id=str(uuid.uuid4())), SILENCE) is None, \
             "ERP answered a forged order.create from a DEALER %s" % kind
-        assert request(sock, {"op": "replay", "from_seq": 1, "max": 100}, 1.0) is None, \
+        assert dealer_request(sock, {"op": "replay", "from_seq": 1, "max": 100}, 1.0) is None, \
             "ERP replayed its events to a DEALER %s" % kind
-        assert request(sock, {"op": "snapshot", "entity": "customer", "max": 100}, 1.0) is None, \
+        assert dealer_request(sock, {"op": "snapshot", "entity": "customer", "max": 100}, 1.0) is None, \
             "ERP handed out its customers to a DEALER %s" % kind
     for kind, sock in (("without CURVE", plain_socket(zmq.DEALER, crm.cmd)),
                        ("with an unknown key", curve_socket(zmq.DEALER, crm.cmd, keys["crm_public"]))):
         curve_system.sockets.append(sock)
-        assert request(sock, {"op": "snapshot", "entity": "customer", "max": 100}, 1.0) is None, \
+        assert dealer_request(sock, {"op": "snapshot", "entity": "customer", "max": 100}, 1.0) is None, \
             "CRM handed out its customers to a DEALER %s" % kind
 
     time.sleep(0.3)

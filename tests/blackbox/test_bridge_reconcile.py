@@ -3,13 +3,11 @@ difference and repairs it on request (docs/bridge.md). Drift is made the
 only way it can arise with a correct bridge: by writing a service's
 database behind its back (a restore from an old backup, a hand edit)."""
 
-import os
-import sqlite3
 import subprocess
 
 
 from bridge_helpers import (deal_where, erp_orders_for, linked_customer, metric_value, metrics, one, reconcile,
-                            settle, win)
+                            settle, win, write_db)
 from conftest import binary_path
 from crm_helpers import create, get
 from erp_helpers import product, warehouse
@@ -26,12 +24,7 @@ def kinds(out):
 
 
 def behind_its_back(svc, db_file, sql, args=()):
-    con = sqlite3.connect(os.path.join(svc.data_dir, db_file), timeout=10)
-    try:
-        con.execute(sql, args)
-        con.commit()
-    finally:
-        con.close()
+    write_db(svc, db_file, sql, [args])
 
 
 def test_a_consistent_system_has_no_drift(system):

@@ -9,12 +9,11 @@ its peak by 120 MiB, staging them raises it by 13 MiB (SQLite's bounded
 cache, one page of 2,000 records), the same as at 200,000 a side."""
 
 import os
-import sqlite3
 import uuid
 
 import pytest
 
-from bridge_helpers import reconcile
+from bridge_helpers import reconcile, write_db
 
 N = 20000
 #  How much the run may raise the bridge's VmHWM. With every record held
@@ -40,15 +39,6 @@ def small_quarantine(monkeypatch):
         monkeypatch.setenv("ASAN_OPTIONS", os.environ["ASAN_OPTIONS"] + ":quarantine_size_mb=8")
 
 
-def insert_customers(svc, db_file, sql, rows):
-    con = sqlite3.connect(os.path.join(svc.data_dir, db_file), timeout=30)
-    try:
-        con.executemany(sql, rows)
-        con.commit()
-    finally:
-        con.close()
-
-
 def vm_kib(pid, field):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -61,12 +51,12 @@ def test_memory_of_a_reconciliation_does_not_grow_with_the_data(system):
     now = "2026-01-01T00:00:00.000Z"
     crm = [(str(uuid.uuid4()), now, now, "Crm customer %06d" % i) for i in range(N)]
     erp = [(str(uuid.uuid4()), now, now, "Erp customer %06d" % i) for i in range(N)]
-    insert_customers(system.crm, "crm.db",
-                     "INSERT INTO customers (id, created_at, updated_at, kind, name, status, notes)"
-                     " VALUES (?, ?, ?, 'company', ?, 'active', 'written behind the bridge''s back')", crm)
-    insert_customers(system.erp, "erp.db",
-                     "INSERT INTO customers (id, created_at, updated_at, kind, name, payment_terms_days, currency,"
-                     " notes) VALUES (?, ?, ?, 'company', ?, 30, 'EUR', 'written behind the bridge''s back')", erp)
+    write_db(system.crm, "crm.db",
+             "INSERT INTO customers (id, created_at, updated_at, kind, name, status, notes)"
+             " VALUES (?, ?, ?, 'company', ?, 'active', 'written behind the bridge''s back')", crm, timeout=30)
+    write_db(system.erp, "erp.db",
+             "INSERT INTO customers (id, created_at, updated_at, kind, name, payment_terms_days, currency,"
+             " notes) VALUES (?, ?, ?, 'company', ?, 30, 'EUR', 'written behind the bridge''s back')", erp, timeout=30)
     pid = system.bridge.proc.pid
     # The peak starts again from the resident memory now (the start-up
     # passes through a higher one).

@@ -28,7 +28,7 @@ import pytest
 import requests
 import zmq
 
-from conftest import BIN_DIR, REPO, free_ports
+from conftest import BIN_DIR, REPO, dealer_request, free_ports, steady
 
 START_TIMEOUT = 10.0
 #  How long a refused peer is given to answer (an admitted one answers a
@@ -355,16 +355,9 @@ def plain_request(endpoint, msg, timeout=SILENCE):
     """One request from a DEALER without CURVE: the reply, or None."""
     s = zmq.Context.instance().socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
     s.connect(endpoint)
     try:
-        try:
-            s.send_multipart([b"", json.dumps(msg).encode()])
-        except zmq.Again:
-            return None
-        if not s.poll(int(timeout * 1000), zmq.POLLIN):
-            return None
-        return json.loads(s.recv_multipart()[-1])
+        return dealer_request(s, msg, timeout)
     finally:
         s.close(0)
 
@@ -412,13 +405,7 @@ def test_make_run_makes_certificates_once_starts_everything_with_curve_and_close
     while not requests.get(erp_url + "/api/v1/customers/" + c["id"], headers=h, timeout=5).json().get("crm_id"):
         assert time.monotonic() < deadline, "the bridge did not link the ERP customer"
         time.sleep(0.1)
-    seq_before = metric(erp_url, "outbox_last_seq")
-    while True:
-        time.sleep(1.0)
-        now = metric(erp_url, "outbox_last_seq")
-        if now == seq_before:
-            break
-        seq_before = now
+    seq_before = steady(lambda: metric(erp_url, "outbox_last_seq"))
 
     forged = {"op": "apply", "cmd_id": str(uuid.uuid4()), "type": "order.create",
               "data": {"external_ref": str(uuid.uuid4()), "customer_id": c["id"],

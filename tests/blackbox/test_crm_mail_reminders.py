@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from bridge_helpers import metrics, metric_value
-from conftest import free_ports
+from conftest import free_ports, poll
 from crm_helpers import crm_with_mail, mail_queue_row, smtp_server
 
 
@@ -40,15 +40,6 @@ def remind_now(crm):
     return r.json()["reminded"]
 
 
-def wait_until(cond, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
-
-
 def mail_metric(crm, name):
     return metric_value(metrics(crm), name) or 0
 
@@ -62,7 +53,7 @@ def test_a_reminder_by_email_reaches_the_assignee_once(mail_crm):
          due_at=iso(datetime.now(timezone.utc) + timedelta(hours=2)))
     task(crm, "Quiet task", bob, False)
     assert remind_now(crm) == 2
-    assert wait_until(lambda: len(inbox.mails) >= 1)
+    assert poll(lambda: len(inbox.mails) >= 1)
     time.sleep(3)                      # the quiet one never comes
     assert len(inbox.mails) == 1, inbox.mails
     sender, rcpts, content = inbox.mails[0]
@@ -88,7 +79,7 @@ def test_a_refused_mail_is_failed_once_and_not_tried_again(start_service):
         ann = rep_with_email(crm, "ann", "nobody@example.org")
         task(crm, "Refused", ann, True)
         assert remind_now(crm) == 1
-        assert wait_until(lambda: mail_metric(crm, "mail_failed_total") == 1)
+        assert poll(lambda: mail_metric(crm, "mail_failed_total") == 1)
         time.sleep(3)
         assert inbox.rcpt_tries == 1 and inbox.mails == []
         assert mail_metric(crm, "mail_sent_total") == 0
@@ -113,7 +104,7 @@ def test_a_mail_cut_off_while_sending_is_never_sent_again(start_service):
 
     def attempts():
         return mail_queue_row(crm, "status, attempts")
-    assert wait_until(lambda: attempts() == ("pending", 1)), attempts()
+    assert poll(lambda: attempts() == ("pending", 1)), attempts()
     crm.stop()
     # As if the process had stopped between handing it over and recording it.
     con = sqlite3.connect(path)
@@ -124,7 +115,7 @@ def test_a_mail_cut_off_while_sending_is_never_sent_again(start_service):
     try:
         crm.extra_args = ["--smtp-url", "smtp://127.0.0.1:%d" % port, "--smtp-from", "crm@example.org"]
         crm.start()
-        assert wait_until(lambda: mail_metric(crm, "mail_failed_total") == 1)
+        assert poll(lambda: mail_metric(crm, "mail_failed_total") == 1)
         time.sleep(3)
         assert inbox.mails == []
         assert attempts() == ("failed", 1)

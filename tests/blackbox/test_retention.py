@@ -11,6 +11,7 @@ import time
 
 import requests
 
+from conftest import poll
 from crm_helpers import apply, apply_ok, uid
 
 
@@ -35,15 +36,6 @@ def counter(svc, table):
     raise AssertionError("no retention_deleted_total for %s in /metrics" % table)
 
 
-def wait_for(cond, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
-
-
 def post_customer(crm, key, name):
     return crm.api("POST", "/api/v1/customers", json={"name": name}, headers={"Idempotency-Key": key})
 
@@ -64,8 +56,8 @@ def test_old_inbox_and_idempotency_rows_are_pruned_and_recent_ones_kept(crm):
     db.commit()
     db.close()
     crm.start()
-    assert wait_for(lambda: rows(crm, "SELECT count(*) FROM inbox WHERE cmd_id = ?", old_cmd) == [(0,)])
-    assert wait_for(lambda: rows(crm, "SELECT count(*) FROM idempotency WHERE key = 'key-old'") == [(0,)])
+    assert poll(lambda: rows(crm, "SELECT count(*) FROM inbox WHERE cmd_id = ?", old_cmd) == [(0,)], timeout=15)
+    assert poll(lambda: rows(crm, "SELECT count(*) FROM idempotency WHERE key = 'key-old'") == [(0,)], timeout=15)
     assert rows(crm, "SELECT count(*) FROM inbox WHERE cmd_id = ?", new_cmd) == [(1,)]
     assert rows(crm, "SELECT count(*) FROM idempotency WHERE key = 'key-new'") == [(1,)]
     assert counter(crm, "inbox") >= 1 and counter(crm, "idempotency") >= 1
@@ -91,7 +83,7 @@ def test_a_large_backlog_is_pruned_in_bounded_batches(crm):
     db.commit()
     db.close()
     crm.start()
-    assert wait_for(lambda: rows(crm, "SELECT count(*) FROM inbox") == [(1,)])
+    assert poll(lambda: rows(crm, "SELECT count(*) FROM inbox") == [(1,)], timeout=15)
     assert rows(crm, "SELECT cmd_id FROM inbox") == [("keep-me",)]
     assert counter(crm, "inbox") == 3500
 

@@ -208,18 +208,19 @@ class Workload:
 
     def _crm_id(self, c):
         """The CRM id of a customer (an ERP walk-in's once it reached CRM)."""
-        if not c["crm_id"]:
-            items = self.crm.list_all("/api/v1/customers", {"erp_id": c["erp_id"], "archived": "all"})
-            if len(items) == 1:
-                c["crm_id"] = items[0]["id"]
-        return c["crm_id"]
+        return self._id_in(c, self.crm, "crm_id", "erp_id")
 
     def _erp_id(self, c):
-        if not c["erp_id"]:
-            items = self.erp.list_all("/api/v1/customers", {"crm_id": c["crm_id"], "archived": "all"})
+        return self._id_in(c, self.erp, "erp_id", "crm_id")
+
+    def _id_in(self, c, svc, key, other_key):
+        """c[key], the customer's id in svc; looked up there by its other
+        id (other_key) until it is known."""
+        if not c[key]:
+            items = svc.list_all("/api/v1/customers", {other_key: c[other_key], "archived": "all"})
             if len(items) == 1:
-                c["erp_id"] = items[0]["id"]
-        return c["erp_id"]
+                c[key] = items[0]["id"]
+        return c[key]
 
     def _refused_archived(self, status, body):
         """A 422 because the customer is archived in ERP (the engine lets no
@@ -431,26 +432,24 @@ class Workload:
         c = self._some_customer(need_crm=True)
         if not c:
             return self.crm_customer()
-        st, body = self.crm.call("POST", "/api/v1/customers/%s/archive" % c["crm_id"], None, key=self.key("arch"))
-        if st != 200:
-            self.ledger.refused.append(("archive", st, body))
-            return
-        c["archived"] = True
-        c["crm_fields"]["archived"] = True
-        self.ledger.ack("crm_customer_archived")
+        self._crm_set_archived(c, "archive", True)
 
     def crm_restore(self):
         archived = sorted(k for k, c in self.ledger.customers.items() if c.get("archived"))
         if not archived:
             return self.crm_archive()
-        c = self.ledger.customers[self.rng.choice(archived)]
-        st, body = self.crm.call("POST", "/api/v1/customers/%s/restore" % c["crm_id"], None, key=self.key("rest"))
+        self._crm_set_archived(self.ledger.customers[self.rng.choice(archived)], "restore", False)
+
+    def _crm_set_archived(self, c, verb, archived):
+        """Customer c through POST .../archive or .../restore (verb); the
+        ledger follows when the CRM says yes."""
+        st, body = self.crm.call("POST", "/api/v1/customers/%s/%s" % (c["crm_id"], verb), None, key=self.key(verb[:4]))
         if st != 200:
-            self.ledger.refused.append(("restore", st, body))
+            self.ledger.refused.append((verb, st, body))
             return
-        c["archived"] = False
-        c["crm_fields"]["archived"] = False
-        self.ledger.ack("crm_customer_restored")
+        c["archived"] = archived
+        c["crm_fields"]["archived"] = archived
+        self.ledger.ack("crm_customer_archived" if archived else "crm_customer_restored")
 
     def overdue_check(self):
         st, body = self.erp.call("POST", "/api/v1/invoices/overdue_check", {}, key=self.key("od"))

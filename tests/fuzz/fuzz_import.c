@@ -56,17 +56,10 @@ static const field_def_t s_fields[] = {
 };
 
 static const resource_def_t s_gizmos = {
-    .name = "gizmos",
-    .entity = "gizmo",
-    .table = "gizmos",
-    .fields = s_fields,
-    .read_roles = ROLE_ADMIN | ROLE_REP,
-    .write_roles = ROLE_ADMIN | ROLE_REP,
-    .scoped_roles = ROLE_REP,
-    .scope_sql = "t.owner_id = :me",
-    .owner_field = "owner_id",
-    .external_key = "code",
-    .remote_name = "ERP",
+    .name = "gizmos", .entity = "gizmo", .table = "gizmos", .fields = s_fields,
+    .read_roles = ROLE_ADMIN | ROLE_REP, .write_roles = ROLE_ADMIN | ROLE_REP, .scoped_roles = ROLE_REP,
+    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
+    .external_key = "code", .remote_name = "ERP",
 };
 
 static db_t *s_db;

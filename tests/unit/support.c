@@ -54,8 +54,7 @@ support_db_open (const char *path, const db_migration_t *list, int count)
 support_db_t *
 support_db_new (const char *name, const db_migration_t *list, int count)
 {
-    support_db_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    support_db_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, name);
     f->db = support_db_open (f->path, list, count);
     return f;
@@ -177,4 +176,20 @@ support_count (db_t *db, const char *table)
     int n = snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM %s", table);
     assert_true (n > 0 && (size_t) n < sizeof sql);
     return db_scalar_int (db, sql, NULL, -1);
+}
+
+void *
+support_calloc (size_t count, size_t size)
+{
+    void *p = calloc (count, size);
+    assert_non_null (p);
+    return p;
+}
+
+void *
+support_zctx (void)
+{
+    void *ctx = zmq_ctx_new ();
+    assert_non_null (ctx);
+    return ctx;
 }

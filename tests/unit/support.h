@@ -87,4 +87,18 @@ int64_t
 int64_t
     support_count (db_t *db, const char *table);
 
+//  calloc (count, size) that fails the test when memory runs out.
+void *
+    support_calloc (size_t count, size_t size);
+
+//  A new ZeroMQ context, failing the test without one: the ZeroMQ half of
+//  a setup (support_zterm ends it).
+void *
+    support_zctx (void);
+
+//  One entry of main's list of tests, run with the fixture the file names
+//  before main: #define SUPPORT_SETUP and SUPPORT_TEARDOWN to its setup and
+//  teardown functions.
+#define SUPPORT_TEST(fn) cmocka_unit_test_setup_teardown (fn, SUPPORT_SETUP, SUPPORT_TEARDOWN)
+
 #endif

@@ -160,8 +160,7 @@ support_command_socket (void *ctx, int type, const char *endpoint)
 int
 support_command_setup (void **state)
 {
-    support_command_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    support_command_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_command");
     snprintf (f->endpoint, sizeof f->endpoint, "ipc://%s/cmd", f->dir);
     outbox_set_source ("crm");
@@ -169,8 +168,7 @@ support_command_setup (void **state)
                                           { "command.1", command_migration_sql },
                                           { "test.1", s_schema } };
     f->pool = support_pool_open (f->path, migrations, 3, &f->db);
-    f->ctx = zmq_ctx_new ();
-    assert_non_null (f->ctx);
+    f->ctx = support_zctx ();
     f->server = support_command_server (f, NULL);
     err_info_t err;
     err_clear (&err);
@@ -258,4 +256,14 @@ support_command_upsert_n (support_command_t *f, int n, char (*ids_out)[ID_LEN])
         snprintf (data, sizeof data, "{\"id\":\"%s\",\"name\":\"c%d\"}", id, i);
         cJSON_Delete (support_command_apply (f, cmd_id, "customer.upsert", data, NULL));
     }
+}
+
+int64_t
+support_command_ping (support_command_t *f)
+{
+    cJSON *pong = support_command_call (f, "{\"op\":\"ping\"}");
+    assert_string_equal (support_str (pong, "op"), "pong");
+    int64_t last_seq = support_int (pong, "last_seq");
+    cJSON_Delete (pong);
+    return last_seq;
 }

@@ -66,4 +66,9 @@ cJSON *
 void
     support_command_upsert_n (support_command_t *f, int n, char (*ids_out)[ID_LEN]);
 
+//  Send {"op":"ping"} and check the answer is a pong: the server still
+//  answers. Returns its last_seq.
+int64_t
+    support_command_ping (support_command_t *f);
+
 #endif

@@ -161,8 +161,7 @@ static const web_site_t s_site = { .table = s_assets, .count = 3, .program_dir =
 int
 support_http_setup (void **state)
 {
-    support_http_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    support_http_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_http");
     auth_set_roles (s_roles);
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql },

@@ -66,18 +66,10 @@ s_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_
 }
 
 const resource_def_t support_resource_widgets = {
-    .name = "widgets",
-    .entity = "widget",
-    .table = "widgets",
-    .fields = s_fields,
-    .read_roles = ROLE_VIEWER,
-    .write_roles = ROLE_ADMIN | ROLE_SALES,
-    .scoped_roles = ROLE_SALES,
-    .scope_sql = "t.owner_id = :me",
-    .owner_field = "owner_id",
-    .external_key = "code",
-    .remote_name = "ERP",
-    .after_save = s_after_save,
+    .name = "widgets", .entity = "widget", .table = "widgets", .fields = s_fields,
+    .read_roles = ROLE_VIEWER, .write_roles = ROLE_ADMIN | ROLE_SALES, .scoped_roles = ROLE_SALES,
+    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
+    .external_key = "code", .remote_name = "ERP", .after_save = s_after_save,
 };
 
 //  ---------------------------------------------------------------------
@@ -97,8 +89,7 @@ s_actor (support_resource_t *f, actor_t *a, const char *name, const char *role)
 int
 support_resource_setup (void **state)
 {
-    support_resource_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    support_resource_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_resource");
     auth_set_roles (s_roles);
     outbox_set_source ("crm");

@@ -15,6 +15,10 @@
 #include <sodium.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN support_db_teardown
+
 static const char *const s_roles[] = { "admin", "sales", NULL };
 
 typedef support_db_t fixture_t;
@@ -263,13 +267,11 @@ main (void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_audit_is_off_until_started_then_a_missing_table_fails_the_write),
-        cmocka_unit_test_setup_teardown (test_audit_row_names_the_context_actor_and_address, setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_audit_without_context_is_the_command_line_and_with_an_anonymous_request_anonymous, setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_audit_row_goes_with_the_transaction_that_is_rolled_back, setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_audit_prune_drops_only_rows_older_than_the_retention, setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_audit_auth_writes_users_and_tokens_and_a_failed_revoke_writes_nothing,
-                                         setup, support_db_teardown),
+        SUPPORT_TEST (test_audit_row_names_the_context_actor_and_address),
+        SUPPORT_TEST (test_audit_without_context_is_the_command_line_and_with_an_anonymous_request_anonymous),
+        SUPPORT_TEST (test_audit_row_goes_with_the_transaction_that_is_rolled_back),
+        SUPPORT_TEST (test_audit_prune_drops_only_rows_older_than_the_retention),
+        SUPPORT_TEST (test_audit_auth_writes_users_and_tokens_and_a_failed_revoke_writes_nothing),
         cmocka_unit_test (test_auth_guess_slows_after_5_doubling_then_locks_after_10_per_address),
         cmocka_unit_test (test_auth_guess_forgets_failures_after_the_window),
         cmocka_unit_test (test_auth_guess_table_keeps_working_when_more_addresses_than_slots_guess),

@@ -16,6 +16,10 @@
 #include <sodium.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN support_db_teardown
+
 static const char *const s_roles[] = { "admin", "sales", "viewer", NULL };
 
 typedef support_db_t fixture_t;
@@ -737,44 +741,26 @@ main (void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_auth_roles_are_bits_in_table_order),
-        cmocka_unit_test_setup_teardown (test_auth_user_create_validates_name_and_role, setup,
-                                         support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_token_has_prefix_and_checks_to_its_user, setup,
-                                         support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_tokens_are_stored_only_as_hashes, setup,
-                                         support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_check_token_refuses_unknown_and_malformed_tokens,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_revoked_token_fails_and_others_keep_working,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_inactive_or_archived_user_token_fails, setup,
-                                         support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_user_with_role_unknown_to_the_service_is_refused,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_auth_bootstrap_creates_admin_once_with_0600_token_file, setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_bootstrap_does_nothing_when_any_user_exists,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600, setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_bootstrap_failure_to_write_leaves_no_admin,
-                                         setup, support_db_teardown),
+        SUPPORT_TEST (test_auth_user_create_validates_name_and_role),
+        SUPPORT_TEST (test_auth_token_has_prefix_and_checks_to_its_user),
+        SUPPORT_TEST (test_auth_tokens_are_stored_only_as_hashes),
+        SUPPORT_TEST (test_auth_check_token_refuses_unknown_and_malformed_tokens),
+        SUPPORT_TEST (test_auth_revoked_token_fails_and_others_keep_working),
+        SUPPORT_TEST (test_auth_inactive_or_archived_user_token_fails),
+        SUPPORT_TEST (test_auth_user_with_role_unknown_to_the_service_is_refused),
+        SUPPORT_TEST (test_auth_bootstrap_creates_admin_once_with_0600_token_file),
+        SUPPORT_TEST (test_auth_bootstrap_does_nothing_when_any_user_exists),
+        SUPPORT_TEST (test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600),
+        SUPPORT_TEST (test_auth_bootstrap_failure_to_write_leaves_no_admin),
         cmocka_unit_test (test_auth_password_hash_is_argon2id_and_verifies_only_the_password),
         cmocka_unit_test (test_auth_first_passwords_are_random_and_unambiguous),
-        cmocka_unit_test_setup_teardown (test_auth_login_rehashes_a_password_hashed_at_another_cost, setup,
-                                         support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_login_by_name_or_email_and_never_without_a_password, setup,
-                                         support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_session_idle_timeout_slides_and_the_12_hour_limit_holds,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_throttle_waits_after_5_failures_doubling_then_locks_after_10,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user,
-                                         setup, support_db_teardown),
-        cmocka_unit_test_setup_teardown (test_auth_purge_drops_ended_sessions_and_stale_failures_only, setup,
-                                         support_db_teardown),
+        SUPPORT_TEST (test_auth_login_rehashes_a_password_hashed_at_another_cost),
+        SUPPORT_TEST (test_auth_login_by_name_or_email_and_never_without_a_password),
+        SUPPORT_TEST (test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash),
+        SUPPORT_TEST (test_auth_session_idle_timeout_slides_and_the_12_hour_limit_holds),
+        SUPPORT_TEST (test_auth_throttle_waits_after_5_failures_doubling_then_locks_after_10),
+        SUPPORT_TEST (test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user),
+        SUPPORT_TEST (test_auth_purge_drops_ended_sessions_and_stale_failures_only),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

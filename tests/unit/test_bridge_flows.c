@@ -9,11 +9,16 @@
 #include "flow.h"
 #include "store.h"
 #include "json.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
 
 static char s_dir[64];
 static db_t *s_db;
@@ -49,6 +54,19 @@ static void
 s_event (event_t *ev, side_t source, const char *text)
 {
     assert_true (event_parse (ev, source, text, strlen (text)));
+}
+
+//  Parses text from source into ev and plans it into out: the plan must be
+//  to send, count commands.
+static void
+s_plan_send (event_t *ev, side_t source, const char *text, commands_t *out, int count)
+{
+    s_event (ev, source, text);
+    char wait[100];
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (flow_plan (s_db, ev, out, wait, &err), PLAN_SEND);
+    assert_int_equal (out->count, count);
 }
 
 static void
@@ -118,16 +136,11 @@ test_crm_customer_goes_to_erp_with_crm_fields_only (void **state)
 {
     (void) state;
     event_t ev;
-    s_event (&ev, SIDE_CRM, "{\"seq\":1,\"id\":\"ev\",\"type\":\"customer.created\",\"entity\":\"customer\","
-                            "\"entity_id\":\"" C1 "\",\"actor\":\"u1\",\"data\":{\"id\":\"" C1 "\",\"name\":\"Acme\","
-                            "\"email\":\"a@b.example\",\"tags\":[\"vip\"],\"owner_id\":\"u1\",\"tax_id\":\"X\","
-                            "\"archived\":false}}");
     commands_t out = { 0 };
-    char wait[100];
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
-    assert_int_equal (out.count, 1);
+    s_plan_send (&ev, SIDE_CRM, "{\"seq\":1,\"id\":\"ev\",\"type\":\"customer.created\",\"entity\":\"customer\","
+                 "\"entity_id\":\"" C1 "\",\"actor\":\"u1\",\"data\":{\"id\":\"" C1 "\",\"name\":\"Acme\","
+                 "\"email\":\"a@b.example\",\"tags\":[\"vip\"],\"owner_id\":\"u1\",\"tax_id\":\"X\","
+                 "\"archived\":false}}", &out, 1);
     assert_int_equal (out.items[0].target, SIDE_ERP);
     assert_string_equal (out.items[0].type, "customer.upsert");
     const cJSON *d = out.items[0].data, *f = cJSON_GetObjectItem (d, "fields");
@@ -163,14 +176,10 @@ test_what_the_bridge_caused_is_not_sent_back (void **state)
 {
     (void) state;
     event_t ev;
-    s_event (&ev, SIDE_ERP, "{\"seq\":2,\"id\":\"ev\",\"type\":\"customer.updated\",\"entity\":\"customer\","
-                            "\"entity_id\":\"" E1 "\",\"actor\":\"bridge\",\"data\":{\"id\":\"" E1 "\",\"crm_id\":\"" C1
-                            "\",\"name\":\"Acme\"}}");
     commands_t out = { 0 };
-    char wait[100];
-    err_info_t err;
-    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
-    assert_int_equal (out.count, 0);
+    s_plan_send (&ev, SIDE_ERP, "{\"seq\":2,\"id\":\"ev\",\"type\":\"customer.updated\",\"entity\":\"customer\","
+                 "\"entity_id\":\"" E1 "\",\"actor\":\"bridge\",\"data\":{\"id\":\"" E1 "\",\"crm_id\":\"" C1
+                 "\",\"name\":\"Acme\"}}", &out, 0);
     cJSON *links = cJSON_CreateArray ();
     flow_links (&ev, links);
     assert_int_equal (cJSON_GetArraySize (links), 1);
@@ -238,27 +247,19 @@ test_order_status_reaches_the_deal (void **state)
     s_link ("order", D1, O1);
     event_t ev;
     commands_t out = { 0 };
-    char wait[100];
-    err_info_t err;
-    s_event (&ev, SIDE_ERP, "{\"seq\":7,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
-                            "\"entity_id\":\"" O1 "\",\"actor\":\"u2\",\"data\":{\"status\":\"invoiced\",\"number\":\"SO-1\"}}");
-    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
-    assert_int_equal (out.count, 1);
+    s_plan_send (&ev, SIDE_ERP, "{\"seq\":7,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+                 "\"entity_id\":\"" O1 "\",\"actor\":\"u2\",\"data\":{\"status\":\"invoiced\",\"number\":\"SO-1\"}}", &out, 1);
     assert_string_equal (json_str (out.items[0].data, "deal_id"), D1);
     assert_string_equal (json_str (out.items[0].data, "status"), "invoiced");
     commands_clear (&out);
     event_free (&ev);
     //  Shipping comes from the shipment event, which has the tracking.
-    s_event (&ev, SIDE_ERP, "{\"seq\":8,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
-                            "\"entity_id\":\"" O1 "\",\"actor\":\"u2\",\"data\":{\"status\":\"shipped\"}}");
-    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
-    assert_int_equal (out.count, 0);
+    s_plan_send (&ev, SIDE_ERP, "{\"seq\":8,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+                 "\"entity_id\":\"" O1 "\",\"actor\":\"u2\",\"data\":{\"status\":\"shipped\"}}", &out, 0);
     event_free (&ev);
     //  An order nobody made from a deal concerns no deal.
-    s_event (&ev, SIDE_ERP, "{\"seq\":9,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
-                            "\"entity_id\":\"" O2 "\",\"actor\":\"u2\",\"data\":{\"status\":\"invoiced\"}}");
-    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
-    assert_int_equal (out.count, 0);
+    s_plan_send (&ev, SIDE_ERP, "{\"seq\":9,\"id\":\"ev\",\"type\":\"order.status_changed\",\"entity\":\"order\","
+                 "\"entity_id\":\"" O2 "\",\"actor\":\"u2\",\"data\":{\"status\":\"invoiced\"}}", &out, 0);
     event_free (&ev);
 }
 
@@ -268,17 +269,13 @@ test_a_payment_updates_each_deal_it_paid (void **state)
     (void) state;
     s_link ("order", D1, O1);
     event_t ev;
-    s_event (&ev, SIDE_ERP, "{\"seq\":10,\"id\":\"ev\",\"type\":\"payment.received\",\"entity\":\"payment\","
-                            "\"entity_id\":\"p\",\"data\":{\"reference\":\"BANK-1\",\"currency\":\"EUR\","
-                            "\"allocations\":[{\"invoice_id\":\"i1\",\"amount_minor\":300},{\"invoice_id\":\"i2\",\"amount_minor\":50}],"
-                            "\"invoices\":[{\"id\":\"i1\",\"order_id\":\"" O1 "\",\"total_minor\":500,\"paid_minor\":300,"
-                            "\"status\":\"partly_paid\"},{\"id\":\"i2\",\"order_id\":\"" O2 "\",\"total_minor\":50,"
-                            "\"paid_minor\":50,\"status\":\"paid\"}]}}");
     commands_t out = { 0 };
-    char wait[100];
-    err_info_t err;
-    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
-    assert_int_equal (out.count, 1);
+    s_plan_send (&ev, SIDE_ERP, "{\"seq\":10,\"id\":\"ev\",\"type\":\"payment.received\",\"entity\":\"payment\","
+                 "\"entity_id\":\"p\",\"data\":{\"reference\":\"BANK-1\",\"currency\":\"EUR\","
+                 "\"allocations\":[{\"invoice_id\":\"i1\",\"amount_minor\":300},{\"invoice_id\":\"i2\",\"amount_minor\":50}],"
+                 "\"invoices\":[{\"id\":\"i1\",\"order_id\":\"" O1 "\",\"total_minor\":500,\"paid_minor\":300,"
+                 "\"status\":\"partly_paid\"},{\"id\":\"i2\",\"order_id\":\"" O2 "\",\"total_minor\":50,"
+                 "\"paid_minor\":50,\"status\":\"paid\"}]}}", &out, 1);
     const cJSON *d = out.items[0].data;
     int64_t amount = 0, paid = 0;
     assert_true (json_int (d, "amount_minor", &amount));
@@ -317,13 +314,8 @@ static void
 s_expect_live (side_t source, const char *env, const cJSON *want)
 {
     event_t ev;
-    s_event (&ev, source, env);
     commands_t out = { 0 };
-    char wait[100];
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (flow_plan (s_db, &ev, &out, wait, &err), PLAN_SEND);
-    assert_int_equal (out.count, 1);
+    s_plan_send (&ev, source, env, &out, 1);
     char *got = cJSON_PrintUnformatted (out.items[0].data), *exp = cJSON_PrintUnformatted (want);
     if (!cJSON_Compare (out.items[0].data, want, true))
         print_error ("live %s\nrepair %s\n", got, exp);
@@ -417,13 +409,13 @@ main (void)
         cmocka_unit_test (test_garbage_is_not_an_event),
         cmocka_unit_test (test_keys_keep_an_orders_events_together),
         cmocka_unit_test (test_cmd_ids_are_derived_from_event_and_step),
-        cmocka_unit_test_setup_teardown (test_crm_customer_goes_to_erp_with_crm_fields_only, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_what_the_bridge_caused_is_not_sent_back, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_won_deal_waits_for_its_customers_link, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_order_status_reaches_the_deal, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_payment_updates_each_deal_it_paid, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_link_pairs_one_id_on_each_side, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_repair_builds_what_the_live_path_sends, s_setup, s_teardown),
+        SUPPORT_TEST (test_crm_customer_goes_to_erp_with_crm_fields_only),
+        SUPPORT_TEST (test_what_the_bridge_caused_is_not_sent_back),
+        SUPPORT_TEST (test_a_won_deal_waits_for_its_customers_link),
+        SUPPORT_TEST (test_order_status_reaches_the_deal),
+        SUPPORT_TEST (test_a_payment_updates_each_deal_it_paid),
+        SUPPORT_TEST (test_a_link_pairs_one_id_on_each_side),
+        SUPPORT_TEST (test_a_repair_builds_what_the_live_path_sends),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,11 +8,16 @@
 
 #include "recon_stage.h"
 #include "json.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
 
 static char s_dir[64];
 
@@ -133,8 +138,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_records_are_found_by_each_key_and_walked_in_order, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_a_file_left_by_a_crashed_run_is_replaced, s_setup, s_teardown),
+        SUPPORT_TEST (test_records_are_found_by_each_key_and_walked_in_order),
+        SUPPORT_TEST (test_a_file_left_by_a_crashed_run_is_replaced),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

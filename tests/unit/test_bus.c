@@ -17,6 +17,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN teardown
+
 typedef struct {
     char dir[64];
     void *ctx;
@@ -25,11 +29,9 @@ typedef struct {
 static int
 setup (void **state)
 {
-    fixture_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    fixture_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, NULL, 0, "test_bus");
-    f->ctx = zmq_ctx_new ();
-    assert_non_null (f->ctx);
+    f->ctx = support_zctx ();
     *state = f;
     return 0;
 }
@@ -474,21 +476,19 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_bus_send_recv_keeps_every_frame, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_bus_recv_returns_false_on_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_bus_send_refuses_empty_message, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_keygen_writes_secret_file_mode_0600, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_keygen_refuses_to_overwrite_a_key, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_keygen_rejects_names_that_are_paths, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_server_without_key_is_io_error, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_malformed_certificate_is_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_allowed_client_gets_reply, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_unknown_client_gets_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_allowed_dir_is_read_on_each_handshake, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_servers_in_one_context_keep_their_own_allowed_lists,
-                                         setup, teardown),
-        cmocka_unit_test_setup_teardown (test_curve_client_without_server_certificate_is_io_error,
-                                         setup, teardown),
+        SUPPORT_TEST (test_bus_send_recv_keeps_every_frame),
+        SUPPORT_TEST (test_bus_recv_returns_false_on_timeout),
+        SUPPORT_TEST (test_bus_send_refuses_empty_message),
+        SUPPORT_TEST (test_curve_keygen_writes_secret_file_mode_0600),
+        SUPPORT_TEST (test_curve_keygen_refuses_to_overwrite_a_key),
+        SUPPORT_TEST (test_curve_keygen_rejects_names_that_are_paths),
+        SUPPORT_TEST (test_curve_server_without_key_is_io_error),
+        SUPPORT_TEST (test_curve_malformed_certificate_is_rejected),
+        SUPPORT_TEST (test_curve_allowed_client_gets_reply),
+        SUPPORT_TEST (test_curve_unknown_client_gets_nothing),
+        SUPPORT_TEST (test_curve_allowed_dir_is_read_on_each_handshake),
+        SUPPORT_TEST (test_curve_servers_in_one_context_keep_their_own_allowed_lists),
+        SUPPORT_TEST (test_curve_client_without_server_certificate_is_io_error),
         cmocka_unit_test (test_bus_endpoint_local_accepts_only_this_host),
         cmocka_unit_test (test_bus_endpoint_allowed_needs_curve_or_the_flag_beyond_loopback),
         cmocka_unit_test (test_bus_endpoints_allowed_reads_the_flag_and_names_the_first_refusal),

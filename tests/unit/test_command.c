@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_command_setup
+#define SUPPORT_TEARDOWN support_command_teardown
+
 //  ---------------------------------------------------------------------
 //  apply
 
@@ -252,9 +256,7 @@ test_command_garbage_frame_gets_error_reply (void **state)
     assert_int_equal (support_count (f->db, "inbox"), 0);
     assert_int_equal (support_count (f->db, "outbox"), 0);
     assert_int_equal (support_command_handler_calls (), 0);
-    cJSON *pong = support_command_call (f, "{\"op\":\"ping\"}");
-    assert_string_equal (support_str (pong, "op"), "pong");
-    cJSON_Delete (pong);
+    support_command_ping (f);
 }
 
 static void
@@ -308,9 +310,7 @@ test_command_oversized_frame_is_dropped_and_server_lives (void **state)
     assert_false (bus_recv (dealer, &msg, 0));
     free (big);
     support_zclose (dealer);
-    cJSON *pong = support_command_call (f, "{\"op\":\"ping\"}");
-    assert_string_equal (support_str (pong, "op"), "pong");
-    cJSON_Delete (pong);
+    support_command_ping (f);
 }
 
 //  ---------------------------------------------------------------------
@@ -389,9 +389,7 @@ test_command_curve_admits_only_allowed_clients (void **state)
     assert_int_equal (zmq_connect (stranger, f->endpoint), 0);
 
     f->client = bridge;
-    cJSON *pong = support_command_call (f, "{\"op\":\"ping\"}");
-    assert_string_equal (support_str (pong, "op"), "pong");
-    cJSON_Delete (pong);
+    support_command_ping (f);
 
     char buf[64];
     zmq_send (stranger, "{\"op\":\"ping\"}", 13, 0);
@@ -404,31 +402,18 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_command_apply_runs_handler_in_one_transaction,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_handler_acts_as_bridge_with_causation_id,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_repeated_cmd_id_applies_once,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_command_refused_apply_replies_with_its_code_and_stores_nothing,
-            support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_failed_command_can_be_sent_again,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_retryable_failure_runs_again,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_garbage_frame_gets_error_reply,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_wrong_frame_count_gets_error_reply,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_oversized_frame_is_dropped_and_server_lives,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_server_apply_checks_its_arguments,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_start_fails_when_endpoint_is_taken,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_curve_admits_only_allowed_clients,
-                                         support_command_setup, support_command_teardown),
+        SUPPORT_TEST (test_command_apply_runs_handler_in_one_transaction),
+        SUPPORT_TEST (test_command_handler_acts_as_bridge_with_causation_id),
+        SUPPORT_TEST (test_command_repeated_cmd_id_applies_once),
+        SUPPORT_TEST (test_command_refused_apply_replies_with_its_code_and_stores_nothing),
+        SUPPORT_TEST (test_command_failed_command_can_be_sent_again),
+        SUPPORT_TEST (test_command_retryable_failure_runs_again),
+        SUPPORT_TEST (test_command_garbage_frame_gets_error_reply),
+        SUPPORT_TEST (test_command_wrong_frame_count_gets_error_reply),
+        SUPPORT_TEST (test_command_oversized_frame_is_dropped_and_server_lives),
+        SUPPORT_TEST (test_command_server_apply_checks_its_arguments),
+        SUPPORT_TEST (test_command_start_fails_when_endpoint_is_taken),
+        SUPPORT_TEST (test_command_curve_admits_only_allowed_clients),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_command_setup
+#define SUPPORT_TEARDOWN support_command_teardown
+
 //  ---------------------------------------------------------------------
 //  replay, snapshot, ping
 
@@ -148,14 +152,9 @@ static void
 test_command_ping_reports_last_seq (void **state)
 {
     support_command_t *f = *state;
-    cJSON *pong = support_command_call (f, "{\"op\":\"ping\"}");
-    assert_string_equal (support_str (pong, "op"), "pong");
-    assert_int_equal (support_int (pong, "last_seq"), 0);
-    cJSON_Delete (pong);
+    assert_int_equal (support_command_ping (f), 0);
     support_command_upsert_n (f, 2, NULL);
-    pong = support_command_call (f, "{\"op\":\"ping\"}");
-    assert_int_equal (support_int (pong, "last_seq"), 2);
-    cJSON_Delete (pong);
+    assert_int_equal (support_command_ping (f), 2);
 }
 
 //  ---------------------------------------------------------------------
@@ -281,24 +280,15 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_replay_returns_events_in_order_then_end,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_replay_of_empty_outbox_ends_at_zero,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_replay_before_retention_requires_snapshot,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_replay_max_is_capped, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_snapshot_pages_through_records, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_command_ping_reports_last_seq, support_command_setup,
-                                         support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_apply_batch_dedups_each_command,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_apply_batch_failed_command_rolls_back_only_itself,
-                                         support_command_setup, support_command_teardown),
-        cmocka_unit_test_setup_teardown (test_apply_batch_of_nothing_is_an_empty_reply,
-                                         support_command_setup, support_command_teardown),
+        SUPPORT_TEST (test_replay_returns_events_in_order_then_end),
+        SUPPORT_TEST (test_replay_of_empty_outbox_ends_at_zero),
+        SUPPORT_TEST (test_replay_before_retention_requires_snapshot),
+        SUPPORT_TEST (test_replay_max_is_capped),
+        SUPPORT_TEST (test_snapshot_pages_through_records),
+        SUPPORT_TEST (test_command_ping_reports_last_seq),
+        SUPPORT_TEST (test_apply_batch_dedups_each_command),
+        SUPPORT_TEST (test_apply_batch_failed_command_rolls_back_only_itself),
+        SUPPORT_TEST (test_apply_batch_of_nothing_is_an_empty_reply),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

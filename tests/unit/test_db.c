@@ -2,6 +2,7 @@
 //  transactions and savepoints, the per-thread pool and commit callbacks.
 #include "db.h"
 #include "log.h"
+#include "support.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -14,6 +15,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP s_setup
+#define SUPPORT_TEARDOWN s_teardown
+
 typedef struct {
     char dir[64];
     char path[96];
@@ -22,8 +27,7 @@ typedef struct {
 static int
 s_setup (void **state)
 {
-    fixture_t *fx = calloc (1, sizeof *fx);
-    assert_non_null (fx);
+    fixture_t *fx = support_calloc (1, sizeof *fx);
     snprintf (fx->dir, sizeof fx->dir, "/tmp/test_db_XXXXXX");
     assert_non_null (mkdtemp (fx->dir));
     snprintf (fx->path, sizeof fx->path, "%s/t.db", fx->dir);
@@ -630,46 +634,28 @@ main (void)
 {
     s_quiet (false);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_db_open_sets_wal_and_foreign_keys, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_sync_setting_selects_synchronous_pragma, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_foreign_keys_are_enforced, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_open_fails_cleanly_on_bad_path, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_db_migrate_applies_each_migration_once_and_sets_user_version, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_migrate_takes_over_a_numbered_database, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_migrate_is_idempotent_on_reopen, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_failed_migration_rolls_back_and_keeps_version,
-                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_db_stmt_cache_returns_same_statement_reset_and_unbound, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_stmt_returns_null_on_bad_sql, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_stmt_beyond_cache_capacity_still_works_and_closes,
-                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_destroy_leaves_fts5_internal_statements_alone,
-                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_scalar_int_binds_text_and_falls_back_to_default,
-                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_commit_makes_work_visible_to_other_connections,
-                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_rollback_discards_work, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_begin_takes_the_write_lock_immediately, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_write_texts_binds_each_text_or_null_and_maps_errors, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_constraint_failure_maps_to_conflict, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_savepoint_rollback_keeps_outer_work, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_pool_gives_each_thread_its_own_connection, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_pool_connections_of_live_threads_are_distinct,
-                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_db_on_commit_fires_only_after_commit, s_setup,
-                                         s_teardown),
+        SUPPORT_TEST (test_db_open_sets_wal_and_foreign_keys),
+        SUPPORT_TEST (test_db_sync_setting_selects_synchronous_pragma),
+        SUPPORT_TEST (test_db_foreign_keys_are_enforced),
+        SUPPORT_TEST (test_db_open_fails_cleanly_on_bad_path),
+        SUPPORT_TEST (test_db_migrate_applies_each_migration_once_and_sets_user_version),
+        SUPPORT_TEST (test_db_migrate_takes_over_a_numbered_database),
+        SUPPORT_TEST (test_db_migrate_is_idempotent_on_reopen),
+        SUPPORT_TEST (test_db_failed_migration_rolls_back_and_keeps_version),
+        SUPPORT_TEST (test_db_stmt_cache_returns_same_statement_reset_and_unbound),
+        SUPPORT_TEST (test_db_stmt_returns_null_on_bad_sql),
+        SUPPORT_TEST (test_db_stmt_beyond_cache_capacity_still_works_and_closes),
+        SUPPORT_TEST (test_db_destroy_leaves_fts5_internal_statements_alone),
+        SUPPORT_TEST (test_db_scalar_int_binds_text_and_falls_back_to_default),
+        SUPPORT_TEST (test_db_commit_makes_work_visible_to_other_connections),
+        SUPPORT_TEST (test_db_rollback_discards_work),
+        SUPPORT_TEST (test_db_begin_takes_the_write_lock_immediately),
+        SUPPORT_TEST (test_db_write_texts_binds_each_text_or_null_and_maps_errors),
+        SUPPORT_TEST (test_db_constraint_failure_maps_to_conflict),
+        SUPPORT_TEST (test_db_savepoint_rollback_keeps_outer_work),
+        SUPPORT_TEST (test_db_pool_gives_each_thread_its_own_connection),
+        SUPPORT_TEST (test_db_pool_connections_of_live_threads_are_distinct),
+        SUPPORT_TEST (test_db_on_commit_fires_only_after_commit),
     };
     return cmocka_run_group_tests_name ("db", tests, NULL, NULL);
 }

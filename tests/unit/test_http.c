@@ -14,6 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_http_setup
+#define SUPPORT_TEARDOWN support_http_teardown
+
 //  ---------------------------------------------------------------------
 //  Routing
 
@@ -449,38 +453,21 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_http_literal_segment_beats_parameter,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_several_parameters_are_bound_by_name,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_http_unknown_path_is_404_known_path_other_method_is_405, support_http_setup,
-            support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_missing_or_bad_token_is_401, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_probes_and_metrics_are_public,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_body_over_one_mib_is_413, support_http_setup,
-                                         support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_body_json_wants_json_content_type,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_malformed_or_non_object_json_is_400,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_if_match_and_query_are_parsed,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_write_route_commits_on_success,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_writes_waiting_for_the_writer_commit_as_one_group,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_failed_write_handler_is_rolled_back,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_http_idempotency_key_replays_stored_answer_and_runs_once, support_http_setup,
-            support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_idempotency_key_with_different_body_is_422,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_failed_request_does_not_use_up_its_key,
-                                         support_http_setup, support_http_teardown),
+        SUPPORT_TEST (test_http_literal_segment_beats_parameter),
+        SUPPORT_TEST (test_http_several_parameters_are_bound_by_name),
+        SUPPORT_TEST (test_http_unknown_path_is_404_known_path_other_method_is_405),
+        SUPPORT_TEST (test_http_missing_or_bad_token_is_401),
+        SUPPORT_TEST (test_http_probes_and_metrics_are_public),
+        SUPPORT_TEST (test_http_body_over_one_mib_is_413),
+        SUPPORT_TEST (test_http_body_json_wants_json_content_type),
+        SUPPORT_TEST (test_http_malformed_or_non_object_json_is_400),
+        SUPPORT_TEST (test_http_if_match_and_query_are_parsed),
+        SUPPORT_TEST (test_http_write_route_commits_on_success),
+        SUPPORT_TEST (test_http_writes_waiting_for_the_writer_commit_as_one_group),
+        SUPPORT_TEST (test_http_failed_write_handler_is_rolled_back),
+        SUPPORT_TEST (test_http_idempotency_key_replays_stored_answer_and_runs_once),
+        SUPPORT_TEST (test_http_idempotency_key_with_different_body_is_422),
+        SUPPORT_TEST (test_http_failed_request_does_not_use_up_its_key),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_http_setup
+#define SUPPORT_TEARDOWN support_http_teardown
+
 //  ---------------------------------------------------------------------
 //  Sessions, security headers and pages
 
@@ -229,22 +233,13 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (
-            test_http_session_cookie_authenticates_and_writes_need_the_csrf_token,
-            support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_http_a_session_that_must_change_its_password_reaches_only_the_session_routes,
-            support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_every_answer_carries_the_security_headers,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_head_is_a_get_without_the_body,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_pages_come_from_the_table_with_etag_and_304,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_pages_refuse_paths_out_of_the_folders,
-                                         support_http_setup, support_http_teardown),
-        cmocka_unit_test_setup_teardown (test_http_start_fails_when_port_is_taken,
-                                         support_http_setup, support_http_teardown),
+        SUPPORT_TEST (test_http_session_cookie_authenticates_and_writes_need_the_csrf_token),
+        SUPPORT_TEST (test_http_a_session_that_must_change_its_password_reaches_only_the_session_routes),
+        SUPPORT_TEST (test_http_every_answer_carries_the_security_headers),
+        SUPPORT_TEST (test_http_head_is_a_get_without_the_body),
+        SUPPORT_TEST (test_http_pages_come_from_the_table_with_etag_and_304),
+        SUPPORT_TEST (test_http_pages_refuse_paths_out_of_the_folders),
+        SUPPORT_TEST (test_http_start_fails_when_port_is_taken),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -22,6 +22,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP setup
+#define SUPPORT_TEARDOWN teardown
+
 //  Publishers a test started: teardown stops what a failed assertion left
 //  running, before the pool they use goes away.
 static publisher_t *s_running[4];
@@ -76,14 +80,12 @@ s_close (fixture_t *f)
 static int
 setup (void **state)
 {
-    fixture_t *f = calloc (1, sizeof *f);
-    assert_non_null (f);
+    fixture_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, f->path, sizeof f->path, "test_outbox");
     snprintf (f->endpoint, sizeof f->endpoint, "ipc://%s/pub", f->dir);
     outbox_set_source ("crm");
     s_open (f);
-    f->ctx = zmq_ctx_new ();
-    assert_non_null (f->ctx);
+    f->ctx = support_zctx ();
     *state = f;
     return 0;
 }
@@ -567,21 +569,21 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_outbox_append_writes_the_full_envelope, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_bridge_actor_carries_causation_id, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_append_outside_transaction_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_rejects_names_that_break_topics, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_seq_is_gap_free_across_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_outbox_each_reads_in_order_from_seq_up_to_max, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_sends_committed_events_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_sends_heartbeat_when_idle, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_commit_hook_wakes_it_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_resumes_after_restart_without_skipping, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_without_state_publishes_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_destroy_sends_what_was_committed, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_prunes_old_published_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_prune_keeps_the_newest_row, setup, teardown),
-        cmocka_unit_test_setup_teardown (test_publisher_new_fails_on_bad_endpoint, setup, teardown),
+        SUPPORT_TEST (test_outbox_append_writes_the_full_envelope),
+        SUPPORT_TEST (test_outbox_bridge_actor_carries_causation_id),
+        SUPPORT_TEST (test_outbox_append_outside_transaction_is_refused),
+        SUPPORT_TEST (test_outbox_rejects_names_that_break_topics),
+        SUPPORT_TEST (test_outbox_seq_is_gap_free_across_restart),
+        SUPPORT_TEST (test_outbox_each_reads_in_order_from_seq_up_to_max),
+        SUPPORT_TEST (test_publisher_sends_committed_events_in_order),
+        SUPPORT_TEST (test_publisher_sends_heartbeat_when_idle),
+        SUPPORT_TEST (test_publisher_commit_hook_wakes_it_at_once),
+        SUPPORT_TEST (test_publisher_resumes_after_restart_without_skipping),
+        SUPPORT_TEST (test_publisher_without_state_publishes_everything),
+        SUPPORT_TEST (test_publisher_destroy_sends_what_was_committed),
+        SUPPORT_TEST (test_publisher_prunes_old_published_rows),
+        SUPPORT_TEST (test_publisher_prune_keeps_the_newest_row),
+        SUPPORT_TEST (test_publisher_new_fails_on_bad_endpoint),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_resource_setup
+#define SUPPORT_TEARDOWN support_resource_teardown
+
 //  ---------------------------------------------------------------------
 //  Create: validation
 
@@ -630,42 +634,21 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (
-            test_resource_create_validates_types_required_enum_and_unknown_fields,
-            support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_text_must_be_valid_utf8,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_remote_and_system_fields_depend_on_the_mode,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_unique_field_conflict_names_the_field,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_create_writes_one_outbox_event_carrying_the_record,
-            support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_failed_after_save_rule_leaves_no_row_and_no_event, support_resource_setup,
-            support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_update_with_stale_if_match_is_refused,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_noop_update_writes_nothing_and_keeps_version,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_immutable_field_may_be_repeated_but_not_changed, support_resource_setup,
-            support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_time_is_normalised_to_utc_milliseconds,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_list_items_are_validated_with_their_path,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_archive_and_restore_write_events_and_are_idempotent,
-            support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_system_steps_on_archived_records_and_forced_writes,
-            support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_tables_must_have_a_column_per_field,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_list_without_sub_fields_is_checked_by_its_hook,
-                                         support_resource_setup, support_resource_teardown),
+        SUPPORT_TEST (test_resource_create_validates_types_required_enum_and_unknown_fields),
+        SUPPORT_TEST (test_resource_text_must_be_valid_utf8),
+        SUPPORT_TEST (test_resource_remote_and_system_fields_depend_on_the_mode),
+        SUPPORT_TEST (test_resource_unique_field_conflict_names_the_field),
+        SUPPORT_TEST (test_resource_create_writes_one_outbox_event_carrying_the_record),
+        SUPPORT_TEST (test_resource_failed_after_save_rule_leaves_no_row_and_no_event),
+        SUPPORT_TEST (test_resource_update_with_stale_if_match_is_refused),
+        SUPPORT_TEST (test_resource_noop_update_writes_nothing_and_keeps_version),
+        SUPPORT_TEST (test_resource_immutable_field_may_be_repeated_but_not_changed),
+        SUPPORT_TEST (test_resource_time_is_normalised_to_utc_milliseconds),
+        SUPPORT_TEST (test_resource_list_items_are_validated_with_their_path),
+        SUPPORT_TEST (test_resource_archive_and_restore_write_events_and_are_idempotent),
+        SUPPORT_TEST (test_resource_system_steps_on_archived_records_and_forced_writes),
+        SUPPORT_TEST (test_resource_tables_must_have_a_column_per_field),
+        SUPPORT_TEST (test_resource_list_without_sub_fields_is_checked_by_its_hook),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -14,8 +14,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
+#define SUPPORT_SETUP support_resource_setup
+#define SUPPORT_TEARDOWN support_resource_teardown
+
 //  ---------------------------------------------------------------------
 //  Scope
+
+//  The CSV export of the widgets actor sees, its length in *len. Caller
+//  frees.
+static char *
+s_export (support_resource_t *f, const actor_t *actor, size_t *len)
+{
+    char *text = NULL;
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (resource_export_csv (f->db, &support_resource_widgets, actor, &text, len, &err),
+                      ERR_OK);
+    return text;
+}
 
 static void
 test_resource_scoped_role_sees_only_its_own_rows (void **state)
@@ -74,17 +91,12 @@ test_resource_scoped_role_sees_only_its_own_rows (void **state)
     cJSON_Delete (rec);
 
     //  Export follows the scope too.
-    char *text = NULL;
     size_t len = 0;
-    assert_int_equal (
-        resource_export_csv (f->db, &support_resource_widgets, &f->rep1, &text, &len, &err),
-        ERR_OK);
+    char *text = s_export (f, &f->rep1, &len);
     assert_null (strstr (text, "rep1's"));
     assert_null (strstr (text, "admin's"));
     free (text);
-    assert_int_equal (
-        resource_export_csv (f->db, &support_resource_widgets, &f->rep2, &text, &len, &err),
-        ERR_OK);
+    text = s_export (f, &f->rep2, &len);
     assert_non_null (strstr (text, "rep1's"));
     assert_null (strstr (text, "admin's"));
     free (text);
@@ -154,11 +166,8 @@ test_resource_csv_export_imports_back_unchanged (void **state)
     int64_t events = support_count (f->db, "outbox");
     assert_int_equal (events, 5);
 
-    char *text = NULL;
     size_t len = 0;
-    assert_int_equal (
-        resource_export_csv (f->db, &support_resource_widgets, &f->admin, &text, &len, &err),
-        ERR_OK);
+    char *text = s_export (f, &f->admin, &len);
     assert_int_equal (len, strlen (text));
     const char *header = "id,version,created_at,updated_at,archived,name,code,qty,active,status,";
     assert_int_equal (strncmp (text, header, strlen (header)), 0);
@@ -396,20 +405,13 @@ main (void)
 {
     log_set_level (LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (test_resource_scoped_role_sees_only_its_own_rows,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (test_resource_csv_export_imports_back_unchanged,
-                                         support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line,
-            support_resource_setup, support_resource_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_resource_csv_import_refuses_bad_headers_and_foreign_writers,
-            support_resource_setup, support_resource_teardown),
+        SUPPORT_TEST (test_resource_scoped_role_sees_only_its_own_rows),
+        SUPPORT_TEST (test_resource_csv_export_imports_back_unchanged),
+        SUPPORT_TEST (test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line),
+        SUPPORT_TEST (test_resource_csv_import_refuses_bad_headers_and_foreign_writers),
         cmocka_unit_test (test_resource_cursor_round_trips),
         cmocka_unit_test (test_resource_cursor_decode_rejects_garbage),
-        cmocka_unit_test_setup_teardown (test_resource_snapshot_pages_by_id_and_includes_archived,
-                                         support_resource_setup, support_resource_teardown),
+        SUPPORT_TEST (test_resource_snapshot_pages_by_id_and_includes_archived),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -21,15 +21,23 @@
 
 static const smtp_config_t s_cfg = { .url = "smtp://127.0.0.1:1", .from = "crm@example.org" };
 
+//  The text smtp_format makes of m, which it must accept. Caller frees.
+static char *
+s_format (const smtp_message_t *m)
+{
+    err_info_t err = { 0 };
+    char *text = smtp_format (&s_cfg, m, &err);
+    assert_non_null (text);
+    return text;
+}
+
 static void
 test_format_gives_headers_and_crlf_body (void **state)
 {
     (void) state;
-    err_info_t err = { 0 };
     smtp_message_t m = { .to = "ana@example.org", .subject = "Hello", .text = "line one\nline two\n",
                          .message_id = "<m1@example.org>", .unsubscribe = "https://crm.example/u/abc" };
-    char *t = smtp_format (&s_cfg, &m, &err);
-    assert_non_null (t);
+    char *t = s_format (&m);
     assert_non_null (strstr (t, "\r\nFrom: <crm@example.org>\r\nTo: <ana@example.org>\r\nSubject: Hello\r\n"));
     assert_non_null (strstr (t, "Message-ID: <m1@example.org>\r\n"));
     assert_non_null (strstr (t, "List-Unsubscribe: <https://crm.example/u/abc>\r\n"));
@@ -42,10 +50,8 @@ static void
 test_format_encodes_a_non_ascii_subject (void **state)
 {
     (void) state;
-    err_info_t err = { 0 };
     smtp_message_t m = { .to = "ana@example.org", .subject = "Nabídka", .text = "x" };
-    char *t = smtp_format (&s_cfg, &m, &err);
-    assert_non_null (t);
+    char *t = s_format (&m);
     //  base64 of "Nabídka" (UTF-8) is TmFiw61ka2E=
     assert_non_null (strstr (t, "Subject: =?UTF-8?B?TmFiw61ka2E=?=\r\n"));
     free (t);
