@@ -1,5 +1,6 @@
 //  test_id: random ids, name-based (derived) ids and the validator.
 #include "id.h"
+#include "support.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,12 +15,6 @@
 //  Computed independently (Python: hashlib.sha256(ns.bytes + name)[:16],
 //  version and variant bits set), not by running id_derive.
 #define ID_DERIVE_KNOWN "4fc7b0c1-b7ac-83df-8b72-9d05de9e3ced"
-
-static int
-s_cmp (const void *a, const void *b)
-{
-    return strcmp (a, b);
-}
 
 static void
 test_id_new_is_valid_lower_case_v4 (void **state)
@@ -44,7 +39,7 @@ test_id_new_gives_distinct_ids (void **state)
         id_new (ids[i]);
         assert_true (id_valid (ids[i]));
     }
-    qsort (ids, N, ID_LEN, s_cmp);
+    qsort (ids, N, ID_LEN, support_strcmp);
     for (int i = 1; i < N; i++)
         assert_string_not_equal (ids[i - 1], ids[i]);
     free (ids);
