@@ -71,12 +71,11 @@ s_setup (void)
     static const resource_def_t *const defs[] = { &s_gizmos, NULL };
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
     s_db = fuzz_db_open (s_roles, defs, migrations, 3);
-    err_info_t err;
-    err_clear (&err);
-    if (db_begin (s_db, &err) != ERR_OK)
-        fuzz_fail (err.message);
+    fuzz_begin (s_db);
     //  Two users and two rows that inputs can refer to (codes K1 and K2).
     fuzz_users (s_db, &s_admin, ROLE_ADMIN, &s_rep, ROLE_REP);
+    err_info_t err;
+    err_clear (&err);
     cJSON *one = cJSON_Parse ("{\"name\":\"one\",\"code\":\"K1\",\"qty\":1,\"tags\":[\"x\"]}");
     cJSON *two =
         cJSON_Parse ("{\"name\":\"two\",\"code\":\"K2\",\"lines\":[{\"sku\":\"s\",\"n\":2}]}");
@@ -85,9 +84,9 @@ s_setup (void)
             != ERR_OK
         || resource_create (s_db, &s_gizmos, &s_rep, two, RW_CLIENT,
                             "00000000-0000-4000-8000-000000000002", NULL, &err)
-               != ERR_OK
-        || db_commit (s_db, &err) != ERR_OK)
+               != ERR_OK)
         fuzz_fail (err.message);
+    fuzz_commit (s_db);
     cJSON_Delete (one);
     cJSON_Delete (two);
 }

@@ -175,10 +175,7 @@ s_setup (void)
 {
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql }, { "outbox.1", outbox_migration_sql }, { "test.1", s_schema } };
     s_db = fuzz_db_open (s_roles, s_defs_registered, migrations, 3);
-    err_info_t err;
-    err_clear (&err);
-    if (db_begin (s_db, &err) != ERR_OK)
-        fuzz_fail (err.message);
+    fuzz_begin (s_db);
     fuzz_users (s_db, &s_admin, ROLE_ADMIN, &s_rep, ROLE_REP);
     s_seed (&s_customers, CUSTOMER_ID,
             "{\"name\":\"Acme\",\"external_key\":\"K1\",\"tags\":[\"a\"],\"erp_id\":\"E1\","
@@ -187,8 +184,7 @@ s_setup (void)
     s_seed (&s_deals, DEAL_ID,
             "{\"title\":\"Big\",\"customer_id\":\"" CUSTOMER_ID "\",\"external_key\":\"D1\","
             "\"lines\":[{\"sku\":\"S\",\"quantity\":2,\"unit_price_minor\":100}]}");
-    if (db_commit (s_db, &err) != ERR_OK)
-        fuzz_fail (err.message);
+    fuzz_commit (s_db);
 }
 
 static int64_t

@@ -69,3 +69,21 @@ fuzz_users (db_t *db, actor_t *admin, int admin_role, actor_t *rep, int rep_role
     admin->role = admin_role;
     rep->role = rep_role;
 }
+
+void
+fuzz_begin (db_t *db)
+{
+    err_info_t err;
+    err_clear (&err);
+    if (db_begin (db, &err) != ERR_OK)
+        fuzz_fail (err.message);
+}
+
+void
+fuzz_commit (db_t *db)
+{
+    err_info_t err;
+    err_clear (&err);
+    if (db_commit (db, &err) != ERR_OK)
+        fuzz_fail (err.message);
+}

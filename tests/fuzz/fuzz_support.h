@@ -37,4 +37,11 @@ int64_t
 void
     fuzz_users (db_t *db, actor_t *admin, int admin_role, actor_t *rep, int rep_role);
 
+//  Begin, or commit, a transaction on db while setting up. Aborts on
+//  failure.
+void
+    fuzz_begin (db_t *db);
+void
+    fuzz_commit (db_t *db);
+
 #endif

@@ -193,3 +193,9 @@ support_zctx (void)
     assert_non_null (ctx);
     return ctx;
 }
+
+int
+support_strcmp (const void *a, const void *b)
+{
+    return strcmp (a, b);
+}

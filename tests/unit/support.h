@@ -96,6 +96,10 @@ void *
 void *
     support_zctx (void);
 
+//  qsort comparator of strings stored in place, as in char ids[n][ID_LEN].
+int
+    support_strcmp (const void *a, const void *b);
+
 //  One entry of main's list of tests, run with the fixture the file names
 //  before main: #define SUPPORT_SETUP and SUPPORT_TEARDOWN to its setup and
 //  teardown functions.

@@ -386,3 +386,14 @@ support_http_notes (support_http_t *f)
 {
     return db_scalar_int (f->db, "SELECT count(*) FROM notes", NULL, -1);
 }
+
+void
+support_http_expect_get (support_http_t *f, const char *path, const char *token, int status,
+                         const char *code)
+{
+    support_http_resp_t r;
+    assert_int_equal (support_http_get (f, path, token, &r), status);
+    if (code)
+        assert_string_equal (support_http_error_code (&r), code);
+    support_http_resp_free (&r);
+}

@@ -85,4 +85,10 @@ const char *
 int64_t
     support_http_notes (support_http_t *f);
 
+//  GET path (with the bearer token when not NULL): the status must be
+//  status and, when code is not NULL, the error's code code.
+void
+    support_http_expect_get (support_http_t *f, const char *path, const char *token, int status,
+                             const char *code);
+
 #endif

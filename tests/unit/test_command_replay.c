@@ -110,19 +110,13 @@ test_replay_max_is_capped (void **state)
                      "{\"op\":\"replay_end\",\"last_seq\":3}");
 }
 
-static int
-s_cmp (const void *a, const void *b)
-{
-    return strcmp (a, b);
-}
-
 static void
 test_snapshot_pages_through_records (void **state)
 {
     support_command_t *f = *state;
     char ids[3][ID_LEN];
     support_command_upsert_n (f, 3, ids);
-    qsort (ids, 3, ID_LEN, s_cmp);
+    qsort (ids, 3, ID_LEN, support_strcmp);
 
     cJSON *page = support_command_call (
         f, "{\"op\":\"snapshot\",\"entity\":\"customer\",\"after_id\":null,\"max\":2}");

@@ -58,20 +58,14 @@ test_http_unknown_path_is_404_known_path_other_method_is_405 (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_get (f, "/nothing/here", f->token, &r), 404);
-    assert_string_equal (support_http_error_code (&r), "not_found");
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_get (f, "/items", f->token, &r), 404);   //  too few segments
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_get (f, "/items/a/parts/b/c", f->token, &r), 404);   //  too many
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_get (f, "/a/b/c/d/e/f/g/h/i/j", f->token, &r), 404);
-    support_http_resp_free (&r);
+    support_http_expect_get (f, "/nothing/here", f->token, 404, "not_found");
+    support_http_expect_get (f, "/items", f->token, 404, NULL);   //  too few segments
+    support_http_expect_get (f, "/items/a/parts/b/c", f->token, 404, NULL);   //  too many
+    support_http_expect_get (f, "/a/b/c/d/e/f/g/h/i/j", f->token, 404, NULL);
     assert_int_equal (support_http_request (f, "DELETE", "/items/abc", NULL, NULL, 0, &r), 405);
     assert_string_equal (support_http_error_code (&r), "method_not_allowed");
     support_http_resp_free (&r);
-    assert_int_equal (support_http_get (f, "/echo", f->token, &r), 405);
-    support_http_resp_free (&r);
+    support_http_expect_get (f, "/echo", f->token, 405, NULL);
 }
 
 //  ---------------------------------------------------------------------
@@ -82,12 +76,8 @@ test_http_missing_or_bad_token_is_401 (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_get (f, "/items/x", NULL, &r), 401);
-    assert_string_equal (support_http_error_code (&r), "unauthorized");
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_get (f, "/items/x", "tok_not-a-real-token", &r), 401);
-    assert_string_equal (support_http_error_code (&r), "unauthorized");
-    support_http_resp_free (&r);
+    support_http_expect_get (f, "/items/x", NULL, 401, "unauthorized");
+    support_http_expect_get (f, "/items/x", "tok_not-a-real-token", 401, "unauthorized");
     char headers[256];
     snprintf (headers, sizeof headers, "Authorization: Basic %s\r\n", f->token);
     assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 401);
@@ -123,8 +113,7 @@ test_http_probes_and_metrics_are_public (void **state)
     support_http_resp_free (&r);
     support_http_set_ready (true);
 
-    assert_int_equal (support_http_get (f, "/items/x", f->token, &r), 200);
-    support_http_resp_free (&r);
+    support_http_expect_get (f, "/items/x", f->token, 200, NULL);
     assert_int_equal (support_http_get (f, "/metrics", NULL, &r), 200);
     assert_non_null (strstr (support_http_header (&r, "Content-Type"), "text/plain"));
     assert_non_null (strstr (r.body, "# TYPE http_requests_total counter"));

@@ -1,5 +1,6 @@
 //  test_id: random ids, name-based (derived) ids and the validator.
 #include "id.h"
+#include "support.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,12 +15,6 @@
 //  Computed independently (Python: hashlib.sha256(ns.bytes + name)[:16],
 //  version and variant bits set), not by running id_derive.
 #define ID_DERIVE_KNOWN "4fc7b0c1-b7ac-83df-8b72-9d05de9e3ced"
-
-static int
-s_cmp (const void *a, const void *b)
-{
-    return strcmp (a, b);
-}
 
 static void
 test_id_new_is_valid_lower_case_v4 (void **state)
@@ -44,7 +39,7 @@ test_id_new_gives_distinct_ids (void **state)
         id_new (ids[i]);
         assert_true (id_valid (ids[i]));
     }
-    qsort (ids, N, ID_LEN, s_cmp);
+    qsort (ids, N, ID_LEN, support_strcmp);
     for (int i = 1; i < N; i++)
         assert_string_not_equal (ids[i - 1], ids[i]);
     free (ids);
@@ -128,22 +123,36 @@ test_id_valid_accepts_canonical_lower_case (void **state)
     assert_true (id_valid ("ffffffff-ffff-ffff-ffff-ffffffffffff"));
 }
 
+//  Each of the n texts is refused by id_valid.
+static void
+s_expect_invalid (const char *const *texts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (id_valid (texts[i]))
+            print_error ("accepted \"%s\"\n", texts[i]);
+        assert_false (id_valid (texts[i]));
+    }
+}
+
 static void
 test_id_valid_rejects_upper_case (void **state)
 {
     (void) state;
-    assert_false (id_valid ("6BA7B810-9DAD-11D1-80B4-00C04FD430C8"));
-    assert_false (id_valid ("6ba7b810-9dad-11d1-80b4-00c04fd430C8"));
+    const char *bad[] = { "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", "6ba7b810-9dad-11d1-80b4-00c04fd430C8" };
+    s_expect_invalid (bad, sizeof bad / sizeof bad[0]);
 }
 
 static void
 test_id_valid_rejects_wrong_length (void **state)
 {
     (void) state;
-    assert_false (id_valid (""));
-    assert_false (id_valid ("6ba7b810-9dad-11d1-80b4-00c04fd430c"));
-    assert_false (id_valid ("6ba7b810-9dad-11d1-80b4-00c04fd430c88"));
-    assert_false (id_valid ("6ba7b8109dad11d180b400c04fd430c8"));   //  no dashes
+    const char *bad[] = {
+        "",
+        "6ba7b810-9dad-11d1-80b4-00c04fd430c",
+        "6ba7b810-9dad-11d1-80b4-00c04fd430c88",
+        "6ba7b8109dad11d180b400c04fd430c8",   //  no dashes
+    };
+    s_expect_invalid (bad, sizeof bad / sizeof bad[0]);
     assert_false (id_valid (NULL));
 }
 
@@ -159,11 +168,7 @@ test_id_valid_rejects_garbage (void **state)
         "------------------------------------", "6ba7b810-9dad-11d1-80b4-00c04fd430c\n",
         "' OR 1=1 --                         ",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (id_valid (bad[i]))
-            print_error ("accepted \"%s\"\n", bad[i]);
-        assert_false (id_valid (bad[i]));
-    }
+    s_expect_invalid (bad, sizeof bad / sizeof bad[0]);
 }
 
 int

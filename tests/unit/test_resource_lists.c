@@ -351,12 +351,6 @@ test_resource_cursor_decode_rejects_garbage (void **state)
 //  ---------------------------------------------------------------------
 //  Snapshot
 
-static int
-s_strcmp (const void *a, const void *b)
-{
-    return strcmp (a, b);
-}
-
 static void
 test_resource_snapshot_pages_by_id_and_includes_archived (void **state)
 {
@@ -370,7 +364,7 @@ test_resource_snapshot_pages_by_id_and_includes_archived (void **state)
     err_info_t err;
     assert_int_equal (support_resource_archive (f, &f->admin, ids[2], -1, true, NULL, &err),
                       ERR_OK);
-    qsort (ids, 5, ID_LEN, s_strcmp);
+    qsort (ids, 5, ID_LEN, support_strcmp);
 
     char after[ID_LEN] = "";
     int seen = 0, pages = 0;
