@@ -13,7 +13,7 @@ import sqlite3
 from aiosmtpd.controller import Controller
 
 from conftest import free_ports
-from test_crm_mail_reminders import wait_until
+from conftest import poll
 
 PER_MINUTE = 60          # two mails handed over per tick of the mailer
 RECIPIENTS = 8
@@ -58,15 +58,15 @@ def test_a_mailing_killed_mid_send_sends_nobody_the_same_mail_twice(start_servic
         m = r.json()
         assert crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={}).status_code == 200
         # Killed once three mails are in: the fourth, of the same tick, is on its way.
-        assert wait_until(lambda: len(inbox.mails) >= 3, timeout=20), inbox.mails
+        assert poll(lambda: len(inbox.mails) >= 3, timeout=20), inbox.mails
         crm.kill()
         path = os.path.join(crm.data_dir, "crm.db")
         before = statuses(path, m["id"])
         assert len(before) == RECIPIENTS
         assert "pending" in before.values(), before      # the crash came before the end
         crm.start()
-        assert wait_until(lambda: "pending" not in statuses(path, m["id"]).values(), timeout=40), statuses(path, m["id"])
-        assert wait_until(lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sent", timeout=10)
+        assert poll(lambda: "pending" not in statuses(path, m["id"]).values(), timeout=40), statuses(path, m["id"])
+        assert poll(lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sent", timeout=10)
         after = statuses(path, m["id"])
         received = collections.Counter(a for rcpts in inbox.mails for a in rcpts)
         # Nobody twice.

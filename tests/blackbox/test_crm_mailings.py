@@ -9,7 +9,7 @@ import time
 import requests
 
 from crm_helpers import crm_with_mail, smtp_server
-from test_crm_mail_reminders import wait_until
+from conftest import poll
 
 
 def customer(crm, name, email, **extra):
@@ -44,7 +44,7 @@ def test_a_mailing_reaches_its_segment_once_with_fields_filled_and_the_suppresse
     r = send(crm, m)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "sending"
-    assert wait_until(lambda: len(inbox.mails) >= 1)
+    assert poll(lambda: len(inbox.mails) >= 1)
     time.sleep(3)
     assert len(inbox.mails) == 1, [x[1] for x in inbox.mails]
     sender, rcpts, content = inbox.mails[0]
@@ -74,7 +74,7 @@ def test_the_unsubscribe_link_puts_the_address_on_the_suppression_list(mail_crm)
     customer(crm, "Acme Trading", "buyer@acme.example", tags=["fair"])
     first = mailing(crm, name="One", subject="One", body="Hi {{name}}", to_tag="fair")
     assert send(crm, first).status_code == 200
-    assert wait_until(lambda: len(inbox.mails) == 1)
+    assert poll(lambda: len(inbox.mails) == 1)
     content = inbox.mails[0][2]
     url = re.search(r"(http://\S+/u/[0-9a-f-]{36})", content).group(1)
     page = requests.get(url, timeout=5)
@@ -147,7 +147,7 @@ def test_each_recipient_shows_what_became_of_it_with_the_servers_answer(start_se
         m = mailing(crm, name="Autumn offer", subject="Hello {{name}}", body="Dear {{name}}", to_segment="smb")
         assert recipients(crm, m) == {"items": [], "next_cursor": None}
         assert send(crm, m).status_code == 200
-        assert wait_until(lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sent")
+        assert poll(lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sent")
         got = recipients(crm, m)
         rows = {x["customer_name"]: x for x in got["items"]}
         assert [x["customer_name"] for x in got["items"]] == ["Acme Trading", "Borsa s.r.o.", "Cedar Ltd"]
@@ -197,7 +197,7 @@ def test_a_mailing_to_named_customers_reaches_exactly_them(mail_crm):
                 to_customer_ids=[a["id"], c["id"]], to_segment="smb")
     assert m["to_customer_ids"] == [a["id"], c["id"]]
     assert send(crm, m).status_code == 200
-    assert wait_until(lambda: len(inbox.mails) >= 2)
+    assert poll(lambda: len(inbox.mails) >= 2)
     time.sleep(2.5)
     assert sorted(x[1][0] for x in inbox.mails) == ["buyer@acme.example", "info@cedar.example"]
     assert sorted(x["customer_id"] for x in recipients(crm, m)["items"]) == sorted([a["id"], c["id"]])

@@ -6,7 +6,7 @@ on the customer's timeline; bad input changes nothing."""
 import time
 
 from crm_helpers import create
-from test_crm_mail_reminders import wait_until
+from conftest import poll
 from test_crm_quotations import deal, ok, quote, step
 
 
@@ -19,7 +19,7 @@ def test_a_quotation_goes_by_email_in_its_language_and_becomes_sent(mail_crm):
     q = quote(crm, {"deal_id": d["id"], "tax_rate_bp": 2100, "language": "cs"})
     out = ok(step(crm, q["id"], "email", {"message": "Dobrý den, posíláme nabídku."}))
     assert out["status"] == "sent" and out["sent_at"]
-    assert wait_until(lambda: len(inbox.mails) == 1)
+    assert poll(lambda: len(inbox.mails) == 1)
     sender, rcpts, content = inbox.mails[0]
     assert rcpts == ["nakup@sklarna.example"]
     assert "Subject: =?UTF-8?" in content          # "Nabídka …": encoded, not ASCII
@@ -32,7 +32,7 @@ def test_a_quotation_goes_by_email_in_its_language_and_becomes_sent(mail_crm):
     assert q["number"] in ia[0]["subject"]
     # Again, to another address: a second mail, the quotation stays sent.
     ok(step(crm, q["id"], "email", {"to": "boss@sklarna.example"}))
-    assert wait_until(lambda: len(inbox.mails) == 2)
+    assert poll(lambda: len(inbox.mails) == 2)
     assert inbox.mails[1][1] == ["boss@sklarna.example"]
 
 
@@ -47,7 +47,7 @@ def test_amounts_in_a_quotation_mail_are_written_as_its_language_writes_them(mai
         assert q["total_minor"] == 1779426
         n = len(inbox.mails)
         ok(step(crm, q["id"], "email", {"to": "buyer@example.org"}))
-        assert wait_until(lambda: len(inbox.mails) == n + 1)
+        assert poll(lambda: len(inbox.mails) == n + 1)
         text = inbox.mails[-1][2]
         assert total in text, (lang, text)
 

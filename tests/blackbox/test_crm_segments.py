@@ -13,7 +13,7 @@ import time
 import pytest
 
 from crm_helpers import assert_error, create, new_user, uid
-from test_crm_mail_reminders import wait_until
+from conftest import poll
 
 
 def ok(r, status=200):
@@ -359,7 +359,7 @@ def test_a_mailing_to_a_saved_segment_reaches_exactly_its_members(mail_crm):
     # A customer who joins the segment before sending is in the audience.
     create(crm, "customers", {"name": "Eko", "email": "eko@eko.example", "tags": ["fair"]})
     ok(crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={}))
-    assert wait_until(lambda: len(inbox.mails) >= 3)
+    assert poll(lambda: len(inbox.mails) >= 3)
     time.sleep(2.5)
     got = sorted(r for _, rcpts, _ in inbox.mails for r in rcpts)
     assert got == ["buyer@acme.example", "eko@eko.example", "info@borsa.example"]

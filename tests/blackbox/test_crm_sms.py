@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import free_ports
-from test_crm_mail_reminders import wait_until
+from conftest import poll
 
 
 class Gateway:
@@ -90,7 +90,7 @@ def test_an_sms_mailing_reaches_each_phone_once_and_records_refusals(start_servi
         r = crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={})
         assert r.status_code == 200, r.text
         done = lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()
-        assert wait_until(lambda: done()["status"] == "sent")
+        assert poll(lambda: done()["status"] == "sent")
         got = done()["recipients"]
         assert (got["sent"], got["failed"], got["suppressed"], got["total"]) == (1, 1, 1, 3), got
         assert gw.got == [("Bearer s3cret-token",
@@ -120,7 +120,7 @@ def test_a_gateway_that_is_down_for_a_moment_gets_the_message_later(start_servic
         m = crm.api("POST", "/api/v1/mailings", json={"name": "VIP", "channel": "sms", "to_tag": "vip",
                                                        "body": "Hello {{name}}"}).json()
         assert crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={}).status_code == 200
-        assert wait_until(lambda: gw.tries.get("+420600000009") == 1)
+        assert poll(lambda: gw.tries.get("+420600000009") == 1)
         time.sleep(2.5)
         assert gw.got == []                     # 503: due again in a minute, not at once
         assert crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["recipients"]["pending"] == 1
@@ -133,9 +133,9 @@ def test_a_gateway_that_is_down_for_a_moment_gets_the_message_later(start_servic
         con.commit()
         con.close()
         crm.start()
-        assert wait_until(lambda: len(gw.got) == 1)
+        assert poll(lambda: len(gw.got) == 1)
         assert gw.got[0][1]["text"] == "Hello Later"
-        assert wait_until(lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sent")
+        assert poll(lambda: crm.api("GET", "/api/v1/mailings/" + m["id"]).json()["status"] == "sent")
     finally:
         gw.stop()
 
@@ -177,8 +177,8 @@ def test_the_recipients_route_shows_what_the_gateway_answered(start_service, tmp
         assert crm.api("POST", "/api/v1/mailings/%s/send" % m["id"], json={}).status_code == 200
         rcpts = lambda: {x["customer_name"]: x for x in
                          crm.api("GET", "/api/v1/mailings/%s/recipients" % m["id"]).json()["items"]}
-        assert wait_until(lambda: rcpts()["Delta"]["reply_code"] == 503)
-        assert wait_until(lambda: rcpts()["Gama"]["status"] != "pending" and rcpts()["Beta"]["status"] != "pending")
+        assert poll(lambda: rcpts()["Delta"]["reply_code"] == 503)
+        assert poll(lambda: rcpts()["Gama"]["status"] != "pending" and rcpts()["Beta"]["status"] != "pending")
         got = rcpts()
         assert (got["Alfa"]["status"], got["Alfa"]["reply_code"], got["Alfa"]["error"]) == ("sent", 200, None), got["Alfa"]
         assert got["Alfa"]["sent_at"]

@@ -18,7 +18,7 @@ from aiosmtpd.smtp import AuthResult
 
 from conftest import free_ports
 from crm_helpers import mail_queue_row
-from test_crm_mail_reminders import wait_until
+from conftest import poll
 
 USER, PASSWORD = "crm-mailer", "s3cret pass, with spaces"
 
@@ -150,12 +150,12 @@ def crm_on_secure_server(start_service, tmp_path, mechanism, trust=True, **crm_k
 def test_mail_goes_over_starttls_with_auth_to_a_server_of_a_private_ca(start_service, tmp_path, mechanism):
     with crm_on_secure_server(start_service, tmp_path, mechanism) as (crm, inbox):
         m = mailing_to(crm, 1)
-        assert wait_until(lambda: len(inbox.mails) == 1)
+        assert poll(lambda: len(inbox.mails) == 1)
         mail = inbox.mails[0]
         assert mail["rcpt"] == ["c00@example.org"] and "Dear Customer 00" in mail["content"]
         assert mail["tls"] and mail["authenticated"]
         assert inbox.logins == [(mechanism, USER, True)]
-        assert wait_until(lambda: [x["status"] for x in recipients(crm, m)] == ["sent"])
+        assert poll(lambda: [x["status"] for x in recipients(crm, m)] == ["sent"])
         # The password is never in the log.
         crm.stop()
         with open(crm.stdout_path, encoding="utf-8", errors="replace") as f:
@@ -165,7 +165,7 @@ def test_mail_goes_over_starttls_with_auth_to_a_server_of_a_private_ca(start_ser
 def test_a_wrong_password_fails_the_mail_with_the_servers_answer(start_service, tmp_path):
     with crm_on_secure_server(start_service, tmp_path, "PLAIN", password="wrong") as (crm, inbox):
         m = mailing_to(crm, 1)
-        assert wait_until(lambda: [x["status"] for x in recipients(crm, m)] == ["failed"]), (
+        assert poll(lambda: [x["status"] for x in recipients(crm, m)] == ["failed"]), (
             recipients(crm, m), sqlite3.connect(os.path.join(crm.data_dir, "crm.db")).execute(
                 "SELECT status, reply_code, last_error FROM mail_queue").fetchall())
         r = recipients(crm, m)[0]
@@ -180,7 +180,7 @@ def test_a_certificate_nobody_told_the_crm_to_trust_sends_nothing(start_service,
         def queue():
             return mail_queue_row(crm, "status, attempts, last_error")
         # Claimed ("sending", attempt 1), then recorded with the error.
-        assert wait_until(lambda: (queue() or (None, 0, None))[2] is not None), queue()
+        assert poll(lambda: (queue() or (None, 0, None))[2] is not None), queue()
         status, attempts, error = queue()
         # Not sent, kept for a later attempt (an administrator may add the CA).
         assert status == "pending" and "certificate" in error.lower(), (status, error)
@@ -200,13 +200,13 @@ def test_the_throttle_spaces_the_mails_of_a_mailing(start_service, tmp_path):
     try:
         crm = start_service("crm-service", "CRM", extra_args=crm_args(port, tmp_path, per_minute=60))
         m = mailing_to(crm, 5)
-        assert wait_until(lambda: len(inbox.mails) == 5, timeout=15)
+        assert poll(lambda: len(inbox.mails) == 5, timeout=15)
         span = inbox.times[-1] - inbox.times[0]
         # 60 a minute: one a second on average, so 5 mails take at least 4 s,
         # and no 2-second window holds more than 2.
         assert span >= 3.8, inbox.times
         for i in range(len(inbox.times) - 2):
             assert inbox.times[i + 2] - inbox.times[i] >= 1.5, inbox.times
-        assert wait_until(lambda: [x["status"] for x in recipients(crm, m)] == ["sent"] * 5)
+        assert poll(lambda: [x["status"] for x in recipients(crm, m)] == ["sent"] * 5)
     finally:
         ctl.stop()
