@@ -618,14 +618,7 @@ db_find_id (db_t *self, const char *table, const char *column, const char *value
     char sql[256];
     snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE %s = ?1", table, column);
     id[0] = '\0';
-    sqlite3_stmt *st = value ? db_stmt (self, sql) : NULL;
-    if (!st)
-        return false;
-    sqlite3_bind_text (st, 1, value, -1, SQLITE_STATIC);
-    if (sqlite3_step (st) == SQLITE_ROW)
-        snprintf (id, size, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
-    return id[0] != '\0';
+    return value && db_scalar_text2 (self, sql, value, NULL, id, size);
 }
 
 err_t
@@ -653,4 +646,22 @@ db_step_returning (db_t *self, sqlite3_stmt *st, int64_t *cols, int ncols, err_i
         rc = sqlite3_step (st);
     sqlite3_reset (st);
     return rc == SQLITE_DONE ? ERR_OK : db_error (self, rc, err);
+}
+
+bool
+db_scalar_text2 (db_t *self, const char *sql, const char *arg1, const char *arg2, char *out, size_t size)
+{
+    assert (size > 0);
+    out[0] = '\0';
+    sqlite3_stmt *st = db_stmt (self, sql);
+    if (!st)
+        return false;
+    if (arg1)
+        sqlite3_bind_text (st, 1, arg1, -1, SQLITE_STATIC);
+    if (arg2)
+        sqlite3_bind_text (st, 2, arg2, -1, SQLITE_STATIC);
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (out, size, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    return out[0] != '\0';
 }
