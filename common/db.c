@@ -505,16 +505,25 @@ db_scalar_int (db_t *self, const char *sql, const char *arg, int64_t def)
     return db_scalar_int2 (self, sql, arg, NULL, def);
 }
 
+//  The statement of sql with the text arguments ?1 and ?2 bound (NULL: left
+//  unbound); NULL when it cannot be prepared.
+static sqlite3_stmt *
+s_stmt2 (db_t *self, const char *sql, const char *arg1, const char *arg2)
+{
+    sqlite3_stmt *stmt = db_stmt (self, sql);
+    if (stmt && arg1)
+        sqlite3_bind_text (stmt, 1, arg1, -1, SQLITE_TRANSIENT);
+    if (stmt && arg2)
+        sqlite3_bind_text (stmt, 2, arg2, -1, SQLITE_TRANSIENT);
+    return stmt;
+}
+
 int64_t
 db_scalar_int2 (db_t *self, const char *sql, const char *arg1, const char *arg2, int64_t def)
 {
-    sqlite3_stmt *stmt = db_stmt (self, sql);
+    sqlite3_stmt *stmt = s_stmt2 (self, sql, arg1, arg2);
     if (!stmt)
         return def;
-    if (arg1)
-        sqlite3_bind_text (stmt, 1, arg1, -1, SQLITE_TRANSIENT);
-    if (arg2)
-        sqlite3_bind_text (stmt, 2, arg2, -1, SQLITE_TRANSIENT);
     int64_t v = def;
     if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
         v = sqlite3_column_int64 (stmt, 0);
@@ -653,13 +662,9 @@ db_scalar_text2 (db_t *self, const char *sql, const char *arg1, const char *arg2
 {
     assert (size > 0);
     out[0] = '\0';
-    sqlite3_stmt *st = db_stmt (self, sql);
+    sqlite3_stmt *st = s_stmt2 (self, sql, arg1, arg2);
     if (!st)
         return false;
-    if (arg1)
-        sqlite3_bind_text (st, 1, arg1, -1, SQLITE_STATIC);
-    if (arg2)
-        sqlite3_bind_text (st, 2, arg2, -1, SQLITE_STATIC);
     if (sqlite3_step (st) == SQLITE_ROW)
         snprintf (out, size, "%s", (const char *) sqlite3_column_text (st, 0));
     sqlite3_reset (st);
