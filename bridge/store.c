@@ -73,16 +73,9 @@ store_link (db_t *db, const char *kind, side_t from, const char *id, char *out)
     out[0] = '\0';
     if (!id || !*id)
         return false;
-    sqlite3_stmt *st = db_stmt (db, from == SIDE_CRM ? "SELECT erp_id FROM links WHERE kind = ?1 AND crm_id = ?2"
-                                                     : "SELECT crm_id FROM links WHERE kind = ?1 AND erp_id = ?2");
-    if (!st)
-        return false;
-    sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
-    if (sqlite3_step (st) == SQLITE_ROW)
-        snprintf (out, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
-    return out[0] != '\0';
+    return db_scalar_text2 (db, from == SIDE_CRM ? "SELECT erp_id FROM links WHERE kind = ?1 AND crm_id = ?2"
+                                                 : "SELECT crm_id FROM links WHERE kind = ?1 AND erp_id = ?2",
+                            kind, id, out, ID_LEN);
 }
 
 err_t

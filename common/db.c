@@ -505,16 +505,25 @@ db_scalar_int (db_t *self, const char *sql, const char *arg, int64_t def)
     return db_scalar_int2 (self, sql, arg, NULL, def);
 }
 
+//  The statement of sql with the text arguments ?1 and ?2 bound (NULL: left
+//  unbound); NULL when it cannot be prepared.
+static sqlite3_stmt *
+s_stmt2 (db_t *self, const char *sql, const char *arg1, const char *arg2)
+{
+    sqlite3_stmt *stmt = db_stmt (self, sql);
+    if (stmt && arg1)
+        sqlite3_bind_text (stmt, 1, arg1, -1, SQLITE_TRANSIENT);
+    if (stmt && arg2)
+        sqlite3_bind_text (stmt, 2, arg2, -1, SQLITE_TRANSIENT);
+    return stmt;
+}
+
 int64_t
 db_scalar_int2 (db_t *self, const char *sql, const char *arg1, const char *arg2, int64_t def)
 {
-    sqlite3_stmt *stmt = db_stmt (self, sql);
+    sqlite3_stmt *stmt = s_stmt2 (self, sql, arg1, arg2);
     if (!stmt)
         return def;
-    if (arg1)
-        sqlite3_bind_text (stmt, 1, arg1, -1, SQLITE_TRANSIENT);
-    if (arg2)
-        sqlite3_bind_text (stmt, 2, arg2, -1, SQLITE_TRANSIENT);
     int64_t v = def;
     if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
         v = sqlite3_column_int64 (stmt, 0);
@@ -618,14 +627,7 @@ db_find_id (db_t *self, const char *table, const char *column, const char *value
     char sql[256];
     snprintf (sql, sizeof sql, "SELECT id FROM %s WHERE %s = ?1", table, column);
     id[0] = '\0';
-    sqlite3_stmt *st = value ? db_stmt (self, sql) : NULL;
-    if (!st)
-        return false;
-    sqlite3_bind_text (st, 1, value, -1, SQLITE_STATIC);
-    if (sqlite3_step (st) == SQLITE_ROW)
-        snprintf (id, size, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
-    return id[0] != '\0';
+    return value && db_scalar_text2 (self, sql, value, NULL, id, size);
 }
 
 err_t
@@ -653,4 +655,18 @@ db_step_returning (db_t *self, sqlite3_stmt *st, int64_t *cols, int ncols, err_i
         rc = sqlite3_step (st);
     sqlite3_reset (st);
     return rc == SQLITE_DONE ? ERR_OK : db_error (self, rc, err);
+}
+
+bool
+db_scalar_text2 (db_t *self, const char *sql, const char *arg1, const char *arg2, char *out, size_t size)
+{
+    assert (size > 0);
+    out[0] = '\0';
+    sqlite3_stmt *st = s_stmt2 (self, sql, arg1, arg2);
+    if (!st)
+        return false;
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (out, size, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_reset (st);
+    return out[0] != '\0';
 }

@@ -154,4 +154,10 @@ const char *
 err_t
     db_step_returning (db_t *self, sqlite3_stmt *st, int64_t *cols, int ncols, err_info_t *err);
 
+//  The text of the first column of sql's first row into out (size bytes;
+//  "" when there is none), with optional text bindings ?1 and ?2 (NULL:
+//  left unbound). false when out is empty.
+bool
+    db_scalar_text2 (db_t *self, const char *sql, const char *arg1, const char *arg2, char *out, size_t size);
+
 #endif

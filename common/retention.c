@@ -9,6 +9,21 @@
 const char retention_migration_sql[] =
     "CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);";
 
+//  The inbox rows applied before ?1, at most ?2, oldest first. Rows go in
+//  as commands are applied, so rowid order is time order (give or take a
+//  clock step back, which only delays a row a little); only the first ?2
+//  rows are looked at, so the work is bounded even when nothing is old
+//  enough.
+static const char s_inbox_sql[] =
+    "DELETE FROM inbox WHERE rowid IN (SELECT rowid FROM (SELECT rowid, applied_at FROM inbox"
+    " ORDER BY rowid LIMIT ?2) WHERE applied_at < ?1)";
+
+//  The Idempotency-Keys created before ?1, at most ?2, oldest first.
+static const char s_idempotency_sql[] =
+    "DELETE FROM idempotency WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency"
+    " WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)";
+
+//  One batch of sql in the caller's transaction; *deleted gets the count.
 static err_t
 s_delete (db_t *db, const char *sql, int64_t before_ms, int limit, int *deleted, err_info_t *err)
 {
@@ -29,31 +44,9 @@ s_delete (db_t *db, const char *sql, int64_t before_ms, int limit, int *deleted,
     return ERR_OK;
 }
 
-err_t
-retention_prune_inbox (db_t *db, int64_t before_ms, int limit, int *deleted, err_info_t *err)
-{
-    //  Rows go in as commands are applied, so rowid order is time order
-    //  (give or take a clock step back, which only delays a row a little).
-    return s_delete (db,
-                     "DELETE FROM inbox WHERE rowid IN (SELECT rowid FROM (SELECT rowid, applied_at FROM inbox"
-                     " ORDER BY rowid LIMIT ?2) WHERE applied_at < ?1)",
-                     before_ms, limit, deleted, err);
-}
-
-err_t
-retention_prune_idempotency (db_t *db, int64_t before_ms, int limit, int *deleted, err_info_t *err)
-{
-    return s_delete (db,
-                     "DELETE FROM idempotency WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency"
-                     " WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
-                     before_ms, limit, deleted, err);
-}
-
-typedef err_t (s_prune_fn) (db_t *db, int64_t before_ms, int limit, int *deleted, err_info_t *err);
-
 //  Batches of one table until a batch deletes less than it could.
 static err_t
-s_prune_table (db_t *db, s_prune_fn *prune, int64_t before_ms, int batch, int *batches_left, int64_t *total,
+s_prune_table (db_t *db, const char *sql, int64_t before_ms, int batch, int *batches_left, int64_t *total,
                err_info_t *err)
 {
     int deleted = batch;
@@ -62,7 +55,7 @@ s_prune_table (db_t *db, s_prune_fn *prune, int64_t before_ms, int batch, int *b
         if (rc != ERR_OK)
             return rc;
         deleted = 0;
-        rc = prune (db, before_ms, batch, &deleted, err);
+        rc = s_delete (db, sql, before_ms, batch, &deleted, err);
         if (rc == ERR_OK)
             rc = db_commit (db, err);
         if (rc != ERR_OK) {
@@ -86,10 +79,10 @@ retention_run (db_t *db, int64_t now_ms, int64_t keep_inbox_ms, int64_t keep_ide
     int left = max_batches;
     err_t rc = ERR_OK;
     if (keep_inbox_ms > 0)
-        rc = s_prune_table (db, retention_prune_inbox, now_ms - keep_inbox_ms, batch, &left, inbox_deleted, err);
+        rc = s_prune_table (db, s_inbox_sql, now_ms - keep_inbox_ms, batch, &left, inbox_deleted, err);
     left = max_batches;
     if (rc == ERR_OK && keep_idempotency_ms > 0)
-        rc = s_prune_table (db, retention_prune_idempotency, now_ms - keep_idempotency_ms, batch, &left,
+        rc = s_prune_table (db, s_idempotency_sql, now_ms - keep_idempotency_ms, batch, &left,
                             idempotency_deleted, err);
     return rc;
 }

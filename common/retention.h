@@ -26,17 +26,6 @@
 //  for the programs' migration lists ("retention.1").
 extern const char retention_migration_sql[];
 
-//  Delete at most `limit` inbox rows applied before before_ms, oldest first,
-//  in the caller's transaction. The inbox is read in insertion order and
-//  only its first `limit` rows are looked at, so the work is bounded even
-//  when nothing is old enough. *deleted gets the count.
-err_t
-    retention_prune_inbox (db_t *db, int64_t before_ms, int limit, int *deleted, err_info_t *err);
-
-//  The same for Idempotency-Keys created before before_ms.
-err_t
-    retention_prune_idempotency (db_t *db, int64_t before_ms, int limit, int *deleted, err_info_t *err);
-
 //  Prune both tables in transactions of at most `batch` rows each, with a
 //  2 ms pause between them, until nothing is older than its limit or
 //  `max_batches` transactions ran on a table (the next run goes on), so
