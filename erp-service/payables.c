@@ -89,22 +89,10 @@ const resource_def_t erp_supplier_bills = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
-static const field_def_t s_alloc_fields[] = { { .name = "bill_id", .type = FT_TEXT, .max = 64 },
-                                              ERP_NUMBER_FIELD (0),
-                                              { .name = "amount_minor", .type = FT_INT },
-                                              { NULL } };
+static const field_def_t s_alloc_fields[] = { ALLOC_ITEM_FIELDS ("bill_id") };
 
 static const field_def_t s_spay_fields[] = {
-    { .name = "supplier_id",
-      .type = FT_REF,
-      .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,
-      .ref = "suppliers" },
-    { .name = "amount_minor",
-      .type = FT_INT,
-      .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,
-      .min = 1,
-      .max = MONEY_MAX },
-    ALLOC_PAYMENT_HEAD (0),
+    ALLOC_PAYMENT_HEAD ("supplier_id", "suppliers", 0),
     { .name = "paid_on", .type = FT_DATE, .flags = F_SORT | F_IMMUTABLE },
     ALLOC_PAYMENT_TAIL (s_alloc_fields),
     { NULL }
