@@ -118,10 +118,7 @@ s_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *
             sqlite3_bind_text (ins, 1, payment_id, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text (ins, 2, docs[k].id, -1, SQLITE_STATIC);
             sqlite3_bind_int64 (ins, 3, docs[k].take);
-            int r = sqlite3_step (ins);
-            sqlite3_reset (ins);
-            if (r != SQLITE_DONE)
-                rc = db_error (db, r, err);
+            rc = db_step_done (db, ins, err);
         }
         if (rc == ERR_OK && after)
             rc = after (db, actor, &docs[k], err);

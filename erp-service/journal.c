@@ -192,10 +192,7 @@ journal_post_on (db_t *db, const actor_t *actor, const char *posted_on, const ch
         sqlite3_bind_int64 (st, 3, lines[i].debit);
         sqlite3_bind_int64 (st, 4, lines[i].credit);
         sqlite3_bind_text (st, 5, posted_on, -1, SQLITE_STATIC);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, err);
+        rc = db_step_done (db, st, err);
     }
     return rc;
 }
@@ -533,10 +530,7 @@ s_period_write (http_req_t *req, const char *period, const char *sql, const char
         sqlite3_bind_text (st, 3, http_actor (req)->user_id, -1, SQLITE_TRANSIENT);
         if (reason)
             sqlite3_bind_text (st, 4, reason, -1, SQLITE_TRANSIENT);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, &err);
+        rc = db_step_done (db, st, &err);
     }
     cJSON *details = NULL;
     if (reason) {
