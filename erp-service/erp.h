@@ -553,4 +553,11 @@ int64_t promise_lead_days (db_t *db, const char *product_id);
 extern const resource_def_t erp_employees;
 extern const resource_def_t erp_leave;
 
+//  The first column (an id) of each row of sql with ?1 bound to key, at
+//  most max of them (0: all), into *ids (the caller frees it, also on
+//  error), *n of them: read to the end before the caller acts on each.
+//  ERR_INTERNAL "cannot read <what>" when sql does not prepare; ERR_NOMEM.
+err_t erp_read_ids (db_t *db, const char *sql, const char *key, int max, const char *what,
+                    char (**ids)[ID_LEN], int *n, err_info_t *err);
+
 #endif

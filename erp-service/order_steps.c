@@ -66,20 +66,15 @@ static err_t
 s_recheck_short (db_t *db, const actor_t *actor, const char *order_id, const char *warehouse_id,
                  err_info_t *err)
 {
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1"
-                     " AND quantity - reserved - shipped > 0");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
-    char ids[ORDER_MAX_LINES][ID_LEN];
-    int n = 0;
-    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
-    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
-    err_t rc = ERR_OK;
+    char (*ids)[ID_LEN];
+    int n;
+    err_t rc = erp_read_ids (db,
+                             "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1"
+                             " AND quantity - reserved - shipped > 0",
+                             order_id, ORDER_MAX_LINES, "the order lines", &ids, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = stock_recheck (db, actor, ids[i], warehouse_id, err);
+    free (ids);
     return rc;
 }
 

@@ -438,21 +438,9 @@ static err_t
 s_promise_each (db_t *db, const actor_t *actor, const char *sql, const char *key, int depth,
                 err_info_t *err)
 {
-    sqlite3_stmt *st = db_stmt (db, sql);
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
-    //  Collect first: each product runs statements of its own.
-    char (*ids)[ID_LEN] = NULL;
-    int n = 0, cap = 0;
-    err_t rc = ERR_OK;
-    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
-    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
-        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
-            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
-        else
-            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    }
-    sqlite3_reset (st);
+    char (*ids)[ID_LEN];
+    int n;
+    err_t rc = erp_read_ids (db, sql, key, 0, "products", &ids, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = s_promise (db, actor, ids[i], depth, err);
     free (ids);
@@ -599,18 +587,10 @@ promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t 
             order_id, err);
     if (rc != ERR_OK)
         return rc;
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read order lines");
-    char (*ids)[ID_LEN] = calloc (ORDER_MAX_LINES, ID_LEN);
-    if (!ids)
-        return err_set (err, ERR_NOMEM, NULL, "out of memory");
-    int n = 0;
-    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
-    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
+    char (*ids)[ID_LEN];
+    int n;
+    rc = erp_read_ids (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1",
+                       order_id, ORDER_MAX_LINES, "order lines", &ids, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = promise_product (db, actor, ids[i], err);
     free (ids);
