@@ -1,8 +1,8 @@
 //  areas: what a business area's set-up does with the description of what
 //  it serves: its resources (with the engine's routes), its own routes,
 //  its writes (POSTs that make something: role, body and answer here, the
-//  business step in the area) and the steps of one of its records; and
-//  the role check of a hand-written route.
+//  business step in the area) and the steps of one of its records; the
+//  role check of a hand-written route; and whether a saved record changed.
 #include "erp.h"
 
 #include <assert.h>
@@ -54,4 +54,14 @@ erp_area_setup (service_t *svc, const erp_area_t *area)
     if (area->verbs)
         resource_verbs (http, area->stepped, area->verbs);
     return ERR_OK;
+}
+
+bool
+erp_changed (const cJSON *rec, const cJSON *old, const char *const *keys)
+{
+    bool changed = !old;
+    for (int i = 0; keys[i] && !changed; i++)
+        changed = !cJSON_Compare (cJSON_GetObjectItem (rec, keys[i]),
+                                  cJSON_GetObjectItem (old, keys[i]), true);
+    return changed;
 }

@@ -560,4 +560,8 @@ extern const resource_def_t erp_leave;
 err_t erp_read_ids (db_t *db, const char *sql, const char *key, int max, const char *what,
                     char (**ids)[ID_LEN], int *n, err_info_t *err);
 
+//  Whether rec is new (no old) or one of keys (NULL-terminated) differs
+//  from old: what an after_save hook asks before it acts.
+bool erp_changed (const cJSON *rec, const cJSON *old, const char *const *keys);
+
 #endif

@@ -76,9 +76,8 @@ static err_t
 s_product_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
                       err_info_t *err)
 {
-    if (!old
-        || cJSON_Compare (cJSON_GetObjectItem (rec, "reorder_point"),
-                          cJSON_GetObjectItem (old, "reorder_point"), true))
+    static const char *const keys[] = { "reorder_point", NULL };
+    if (!old || !erp_changed (rec, old, keys))
         return ERR_OK;
     char (*whs)[ID_LEN];
     int n;

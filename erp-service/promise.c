@@ -635,23 +635,11 @@ err_t
 promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old,
                         err_info_t *err)
 {
-    if (!old
-        || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"),
-                          cJSON_GetObjectItem (old, "lead_time_days"), true))
+    static const char *const keys[] = { "lead_time_days", NULL };
+    if (!old || !erp_changed (supplier, old, keys))
         return ERR_OK;
     return s_promise_each (db, actor, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id",
                            json_str (supplier, "id"), 0, err);
-}
-
-//  Whether rec is new or one of keys differs from old.
-static bool
-s_changed (const cJSON *rec, const cJSON *old, const char *const *keys)
-{
-    bool changed = !old;
-    for (int i = 0; keys[i] && !changed; i++)
-        changed = !cJSON_Compare (cJSON_GetObjectItem (rec, keys[i]),
-                                  cJSON_GetObjectItem (old, keys[i]), true);
-    return changed;
 }
 
 //  After a work order is saved: its product, when what it will make or
@@ -661,7 +649,7 @@ promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old,
 {
     static const char *const keys[] = { "quantity",          "due_on",       "status",
                                         "finished_quantity", "warehouse_id", NULL };
-    return s_changed (wo, old, keys) ? promise_product (db, actor, json_str (wo, "product_id"), err)
+    return erp_changed (wo, old, keys) ? promise_product (db, actor, json_str (wo, "product_id"), err)
                                      : ERR_OK;
 }
 
@@ -672,7 +660,7 @@ promise_bom_saved (db_t *db, const actor_t *actor, cJSON *bom, const cJSON *old,
 {
     static const char *const keys[] = { "production_days", "components", "active", "archived",
                                         NULL };
-    return s_changed (bom, old, keys)
+    return erp_changed (bom, old, keys)
                ? promise_product (db, actor, json_str (bom, "product_id"), err)
                : ERR_OK;
 }
