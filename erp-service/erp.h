@@ -564,4 +564,8 @@ err_t erp_read_ids (db_t *db, const char *sql, const char *key, int max, const c
 //  from old: what an after_save hook asks before it acts.
 bool erp_changed (const cJSON *rec, const cJSON *old, const char *const *keys);
 
+//  Whether body has only the allowed keys (NULL-terminated); else 400
+//  "unknown field" naming the first other.
+err_t erp_only_keys (const cJSON *body, const char *const allowed[], err_info_t *err);
+
 #endif

@@ -361,14 +361,10 @@ s_manual (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJS
           err_info_t *err)
 {
     (void) id;
-    err_t rc = ERR_OK;
-    const cJSON *k;
-    cJSON_ArrayForEach (k, body)
-    {
-        if (strcmp (k->string, "posted_on") != 0 && strcmp (k->string, "memo") != 0
-            && strcmp (k->string, "reference") != 0 && strcmp (k->string, "lines") != 0)
-            return err_set (err, ERR_INVALID, k->string, "unknown field");
-    }
+    static const char *const keys[] = { "posted_on", "memo", "reference", "lines", NULL };
+    err_t rc = erp_only_keys (body, keys, err);
+    if (rc != ERR_OK)
+        return rc;
     const cJSON *memo = cJSON_GetObjectItem (body, "memo");
     const cJSON *ref = cJSON_GetObjectItem (body, "reference");
     const cJSON *date = cJSON_GetObjectItem (body, "posted_on");
