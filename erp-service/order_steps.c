@@ -274,15 +274,9 @@ orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_
     rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",
                           NULL, err);
     cJSON_Delete (patch);
-    if (rc == ERR_OK) {
-        sqlite3_stmt *clr = db_stmt (db, "UPDATE order_lines SET reserved = 0 WHERE order_id = ?1");
-        if (!clr)
-            return err_set (err, ERR_INTERNAL, NULL, "cannot release");
-        sqlite3_bind_text (clr, 1, id, -1, SQLITE_STATIC);
-        err_t r = db_step_done (db, clr, err);
-        if (r != ERR_OK)
-            return r;
-    }
+    if (rc == ERR_OK)
+        rc = db_write_texts (db, "UPDATE order_lines SET reserved = 0 WHERE order_id = ?1", &id, 1,
+                             err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = stock_reserve (db, actor, rel[i].product, wh, -rel[i].qty, err);
     //  The orders behind it may be promised earlier now.
