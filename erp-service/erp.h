@@ -416,7 +416,7 @@ extern const char *const alloc_methods[];
 //  number and the amount put on it.
 #define ALLOC_ITEM_FIELDS(key)                                                                     \
     { .name = (key), .type = FT_TEXT, .max = 64 }, ERP_NUMBER_FIELD (0),                          \
-    { .name = "amount_minor", .type = FT_INT }, { NULL }
+    { .name = "amount_minor", .type = FT_INT }
 
 //  The members every payment has after its date: what the allocation
 //  computed (allocations listed with items' members) and notes.

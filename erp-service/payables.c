@@ -89,7 +89,7 @@ const resource_def_t erp_supplier_bills = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
-static const field_def_t s_alloc_fields[] = { ALLOC_ITEM_FIELDS ("bill_id") };
+static const field_def_t s_alloc_fields[] = { ALLOC_ITEM_FIELDS ("bill_id"), { NULL } };
 
 static const field_def_t s_spay_fields[] = {
     ALLOC_PAYMENT_HEAD ("supplier_id", "suppliers", 0),

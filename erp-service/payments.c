@@ -19,7 +19,7 @@
 
 #define PAY_MAX_INVOICES 200
 
-static const field_def_t s_alloc_fields[] = { ALLOC_ITEM_FIELDS ("invoice_id") };
+static const field_def_t s_alloc_fields[] = { ALLOC_ITEM_FIELDS ("invoice_id"), { NULL } };
 
 static const field_def_t s_payment_fields[] = {
     ALLOC_PAYMENT_HEAD ("customer_id", "customers", F_UNIQUE),
