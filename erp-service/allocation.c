@@ -33,6 +33,19 @@ alloc_days_overdue (const char *status, const char *due_on)
 
 const char *const alloc_methods[] = { "bank_transfer", "card", "cash", "cheque", "other", NULL };
 
+//  A document as the current row of st has it (columns id, number, what
+//  it owes, order or NULL), nothing taken yet.
+static void
+s_doc_read (sqlite3_stmt *st, alloc_doc_t *d)
+{
+    const unsigned char *order = sqlite3_column_text (st, 3);
+    snprintf (d->id, sizeof d->id, "%s", (const char *) sqlite3_column_text (st, 0));
+    snprintf (d->number, sizeof d->number, "%s", (const char *) sqlite3_column_text (st, 1));
+    snprintf (d->order, sizeof d->order, "%s", order ? (const char *) order : "");
+    d->open = sqlite3_column_int64 (st, 2);
+    d->take = 0;
+}
+
 //  The open documents of party in currency, oldest due first: at most max
 //  into docs, *n of them.
 static err_t
@@ -52,15 +65,8 @@ s_read_open (db_t *db, const alloc_source_t *src, const char *party, const char 
     sqlite3_bind_text (st, 1, party, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, currency, -1, SQLITE_STATIC);
     *n = 0;
-    while (*n < max && sqlite3_step (st) == SQLITE_ROW) {
-        alloc_doc_t *d = &docs[(*n)++];
-        snprintf (d->id, sizeof d->id, "%s", (const char *) sqlite3_column_text (st, 0));
-        snprintf (d->number, sizeof d->number, "%s", (const char *) sqlite3_column_text (st, 1));
-        d->open = sqlite3_column_int64 (st, 2);
-        const unsigned char *order = sqlite3_column_text (st, 3);
-        snprintf (d->order, sizeof d->order, "%s", order ? (const char *) order : "");
-        d->take = 0;
-    }
+    while (*n < max && sqlite3_step (st) == SQLITE_ROW)
+        s_doc_read (st, &docs[(*n)++]);
     sqlite3_reset (st);
     return ERR_OK;
 }
@@ -118,10 +124,7 @@ s_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *
             sqlite3_bind_text (ins, 1, payment_id, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text (ins, 2, docs[k].id, -1, SQLITE_STATIC);
             sqlite3_bind_int64 (ins, 3, docs[k].take);
-            int r = sqlite3_step (ins);
-            sqlite3_reset (ins);
-            if (r != SQLITE_DONE)
-                rc = db_error (db, r, err);
+            rc = db_step_done (db, ins, err);
         }
         if (rc == ERR_OK && after)
             rc = after (db, actor, &docs[k], err);
@@ -215,12 +218,7 @@ s_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const cha
                           (const char *) sqlite3_column_text (st, 1),
                           (const char *) sqlite3_column_text (st, 5), currency);
         else {
-            const unsigned char *order = sqlite3_column_text (st, 3);
-            snprintf (d->id, sizeof d->id, "%s", (const char *) sqlite3_column_text (st, 0));
-            snprintf (d->number, sizeof d->number, "%s", (const char *) sqlite3_column_text (st, 1));
-            snprintf (d->order, sizeof d->order, "%s", order ? (const char *) order : "");
-            d->open = sqlite3_column_int64 (st, 2);
-            d->take = 0;
+            s_doc_read (st, d);
             for (int k = 0; k < *n && rc == ERR_OK; k++)
                 if (strcmp (docs[k].id, d->id) == 0)
                     rc = err_set (err, ERR_RULE, field, "%s named twice", src->noun);

@@ -1,11 +1,13 @@
 //  areas: what a business area's set-up does with the description of what
 //  it serves: its resources (with the engine's routes), its own routes,
 //  its writes (POSTs that make something: role, body and answer here, the
-//  business step in the area) and the steps of one of its records; and
-//  the role check of a hand-written route.
+//  business step in the area) and the steps of one of its records; the
+//  role check of a hand-written route; what a body may have; and whether
+//  a saved record changed.
 #include "erp.h"
 
 #include <assert.h>
+#include <string.h>
 
 bool
 erp_may (http_req_t *req, unsigned roles, const char *what)
@@ -53,5 +55,30 @@ erp_area_setup (service_t *svc, const erp_area_t *area)
         http_server_route (http, r->method, r->path, r->fn, r->flags);
     if (area->verbs)
         resource_verbs (http, area->stepped, area->verbs);
+    return ERR_OK;
+}
+
+bool
+erp_changed (const cJSON *rec, const cJSON *old, const char *const *keys)
+{
+    bool changed = !old;
+    for (int i = 0; keys[i] && !changed; i++)
+        changed = !cJSON_Compare (cJSON_GetObjectItem (rec, keys[i]),
+                                  cJSON_GetObjectItem (old, keys[i]), true);
+    return changed;
+}
+
+err_t
+erp_only_keys (const cJSON *body, const char *const allowed[], err_info_t *err)
+{
+    const cJSON *k;
+    cJSON_ArrayForEach (k, body)
+    {
+        bool ok = false;
+        for (int i = 0; allowed[i] && !ok; i++)
+            ok = strcmp (allowed[i], k->string) == 0;
+        if (!ok)
+            return err_set (err, ERR_INVALID, k->string, "unknown field");
+    }
     return ERR_OK;
 }

@@ -393,14 +393,30 @@ int64_t alloc_days_overdue (const char *status, const char *due_on);
 //  The ways money moves, for payments received and paid.
 extern const char *const alloc_methods[];
 
-//  The members every payment has after its party, amount and before its
-//  date, received or paid: currency, method, reference (unique: flags).
-#define ALLOC_PAYMENT_HEAD(reference_flags)                                                       \
+//  The members every payment has before its date, received or paid: its
+//  party (party_column, a reference to party_table), a positive amount,
+//  currency, method, reference (unique: flags).
+#define ALLOC_PAYMENT_HEAD(party_column, party_table, reference_flags)                            \
+    { .name = (party_column),                                                                      \
+      .type = FT_REF,                                                                              \
+      .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,                                                \
+      .ref = (party_table) },                                                                      \
+    { .name = "amount_minor",                                                                      \
+      .type = FT_INT,                                                                              \
+      .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,                                                  \
+      .min = 1,                                                                                    \
+      .max = 9000000000000000 },                                                                   \
     { .name = "currency", .type = FT_CURRENCY, .flags = F_IMMUTABLE, .def = "\"EUR\"" },          \
     { .name = "method", .type = FT_ENUM, .flags = F_FILTER | F_IMMUTABLE, .choices = alloc_methods, \
       .def = "\"bank_transfer\"" },                                                               \
     { .name = "reference", .type = FT_TEXT,                                                        \
       .flags = F_REQUIRED | F_IMMUTABLE | F_FILTER | F_SEARCH | (reference_flags), .max = 100 }
+
+//  The members of one allocation of a payment: the document (key), its
+//  number and the amount put on it.
+#define ALLOC_ITEM_FIELDS(key)                                                                     \
+    { .name = (key), .type = FT_TEXT, .max = 64 }, ERP_NUMBER_FIELD (0),                          \
+    { .name = "amount_minor", .type = FT_INT }
 
 //  The members every payment has after its date: what the allocation
 //  computed (allocations listed with items' members) and notes.
@@ -536,5 +552,20 @@ int64_t promise_lead_days (db_t *db, const char *product_id);
 
 extern const resource_def_t erp_employees;
 extern const resource_def_t erp_leave;
+
+//  The first column (an id) of each row of sql with ?1 bound to key, at
+//  most max of them (0: all), into *ids (the caller frees it, also on
+//  error), *n of them: read to the end before the caller acts on each.
+//  ERR_INTERNAL "cannot read <what>" when sql does not prepare; ERR_NOMEM.
+err_t erp_read_ids (db_t *db, const char *sql, const char *key, int max, const char *what,
+                    char (**ids)[ID_LEN], int *n, err_info_t *err);
+
+//  Whether rec is new (no old) or one of keys (NULL-terminated) differs
+//  from old: what an after_save hook asks before it acts.
+bool erp_changed (const cJSON *rec, const cJSON *old, const char *const *keys);
+
+//  Whether body has only the allowed keys (NULL-terminated); else 400
+//  "unknown field" naming the first other.
+err_t erp_only_keys (const cJSON *body, const char *const allowed[], err_info_t *err);
 
 #endif

@@ -192,10 +192,7 @@ journal_post_on (db_t *db, const actor_t *actor, const char *posted_on, const ch
         sqlite3_bind_int64 (st, 3, lines[i].debit);
         sqlite3_bind_int64 (st, 4, lines[i].credit);
         sqlite3_bind_text (st, 5, posted_on, -1, SQLITE_STATIC);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, err);
+        rc = db_step_done (db, st, err);
     }
     return rc;
 }
@@ -364,14 +361,10 @@ s_manual (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJS
           err_info_t *err)
 {
     (void) id;
-    err_t rc = ERR_OK;
-    const cJSON *k;
-    cJSON_ArrayForEach (k, body)
-    {
-        if (strcmp (k->string, "posted_on") != 0 && strcmp (k->string, "memo") != 0
-            && strcmp (k->string, "reference") != 0 && strcmp (k->string, "lines") != 0)
-            return err_set (err, ERR_INVALID, k->string, "unknown field");
-    }
+    static const char *const keys[] = { "posted_on", "memo", "reference", "lines", NULL };
+    err_t rc = erp_only_keys (body, keys, err);
+    if (rc != ERR_OK)
+        return rc;
     const cJSON *memo = cJSON_GetObjectItem (body, "memo");
     const cJSON *ref = cJSON_GetObjectItem (body, "reference");
     const cJSON *date = cJSON_GetObjectItem (body, "posted_on");
@@ -533,10 +526,7 @@ s_period_write (http_req_t *req, const char *period, const char *sql, const char
         sqlite3_bind_text (st, 3, http_actor (req)->user_id, -1, SQLITE_TRANSIENT);
         if (reason)
             sqlite3_bind_text (st, 4, reason, -1, SQLITE_TRANSIENT);
-        int r = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (r != SQLITE_DONE)
-            rc = db_error (db, r, &err);
+        rc = db_step_done (db, st, &err);
     }
     cJSON *details = NULL;
     if (reason) {

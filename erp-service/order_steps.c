@@ -66,20 +66,15 @@ static err_t
 s_recheck_short (db_t *db, const actor_t *actor, const char *order_id, const char *warehouse_id,
                  err_info_t *err)
 {
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1"
-                     " AND quantity - reserved - shipped > 0");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
-    char ids[ORDER_MAX_LINES][ID_LEN];
-    int n = 0;
-    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
-    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
-    err_t rc = ERR_OK;
+    char (*ids)[ID_LEN];
+    int n;
+    err_t rc = erp_read_ids (db,
+                             "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1"
+                             " AND quantity - reserved - shipped > 0",
+                             order_id, ORDER_MAX_LINES, "the order lines", &ids, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = stock_recheck (db, actor, ids[i], warehouse_id, err);
+    free (ids);
     return rc;
 }
 
@@ -279,15 +274,9 @@ orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_
     rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",
                           NULL, err);
     cJSON_Delete (patch);
-    if (rc == ERR_OK) {
-        sqlite3_stmt *clr = db_stmt (db, "UPDATE order_lines SET reserved = 0 WHERE order_id = ?1");
-        if (!clr)
-            return err_set (err, ERR_INTERNAL, NULL, "cannot release");
-        sqlite3_bind_text (clr, 1, id, -1, SQLITE_STATIC);
-        err_t r = db_step_done (db, clr, err);
-        if (r != ERR_OK)
-            return r;
-    }
+    if (rc == ERR_OK)
+        rc = db_write_texts (db, "UPDATE order_lines SET reserved = 0 WHERE order_id = ?1", &id, 1,
+                             err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = stock_reserve (db, actor, rel[i].product, wh, -rel[i].qty, err);
     //  The orders behind it may be promised earlier now.

@@ -89,22 +89,10 @@ const resource_def_t erp_supplier_bills = {
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
 
-static const field_def_t s_alloc_fields[] = { { .name = "bill_id", .type = FT_TEXT, .max = 64 },
-                                              ERP_NUMBER_FIELD (0),
-                                              { .name = "amount_minor", .type = FT_INT },
-                                              { NULL } };
+static const field_def_t s_alloc_fields[] = { ALLOC_ITEM_FIELDS ("bill_id"), { NULL } };
 
 static const field_def_t s_spay_fields[] = {
-    { .name = "supplier_id",
-      .type = FT_REF,
-      .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,
-      .ref = "suppliers" },
-    { .name = "amount_minor",
-      .type = FT_INT,
-      .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,
-      .min = 1,
-      .max = MONEY_MAX },
-    ALLOC_PAYMENT_HEAD (0),
+    ALLOC_PAYMENT_HEAD ("supplier_id", "suppliers", 0),
     { .name = "paid_on", .type = FT_DATE, .flags = F_SORT | F_IMMUTABLE },
     ALLOC_PAYMENT_TAIL (s_alloc_fields),
     { NULL }
@@ -119,22 +107,6 @@ const resource_def_t erp_supplier_payments = {
     .write_roles = PAYABLES_WRITERS,
     .flags = R_NO_CREATE | R_NO_ARCHIVE,
 };
-
-//  Whether body has only the allowed keys; else err names the first other.
-static err_t
-s_only (const cJSON *body, const char *const allowed[], err_info_t *err)
-{
-    const cJSON *k;
-    cJSON_ArrayForEach (k, body)
-    {
-        bool ok = false;
-        for (int i = 0; allowed[i] && !ok; i++)
-            ok = strcmp (allowed[i], k->string) == 0;
-        if (!ok)
-            return err_set (err, ERR_INVALID, k->string, "unknown field");
-    }
-    return ERR_OK;
-}
 
 
 //  How much of line po_line of purchase order po was billed (void bills
@@ -187,7 +159,7 @@ s_match (const cJSON *want, const cJSON *po_lines, s_match_t *m, int n, err_info
                                             "quantity", "unit_cost_minor", NULL };
         if (!cJSON_IsObject (w))
             return err_set (err, ERR_INVALID, field, "a line is an object");
-        err_t rc = s_only (w, keys, err);
+        err_t rc = erp_only_keys (w, keys, err);
         if (rc != ERR_OK)
             return rc;
         int64_t q = 0, pos = 0, cost = -1;
@@ -281,7 +253,7 @@ s_bill_enter (db_t *db, const actor_t *actor, const char *id, const cJSON *body,
     static const char *const keys[] = { "purchase_order_id", "supplier_ref", "bill_date",
                                         "tax_minor",         "notes",        "lines",
                                         NULL };
-    err_t rc = s_only (body, keys, err);
+    err_t rc = erp_only_keys (body, keys, err);
     const char *po_id = json_str (body, "purchase_order_id");
     const cJSON *ref = cJSON_GetObjectItem (body, "supplier_ref");
     const cJSON *tax_v = cJSON_GetObjectItem (body, "tax_minor");

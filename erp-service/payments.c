@@ -19,22 +19,10 @@
 
 #define PAY_MAX_INVOICES 200
 
-static const field_def_t s_alloc_fields[] = { { .name = "invoice_id", .type = FT_TEXT, .max = 64 },
-                                              ERP_NUMBER_FIELD (0),
-                                              { .name = "amount_minor", .type = FT_INT },
-                                              { NULL } };
+static const field_def_t s_alloc_fields[] = { ALLOC_ITEM_FIELDS ("invoice_id"), { NULL } };
 
 static const field_def_t s_payment_fields[] = {
-    { .name = "customer_id",
-      .type = FT_REF,
-      .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE,
-      .ref = "customers" },
-    { .name = "amount_minor",
-      .type = FT_INT,
-      .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,
-      .min = 1,
-      .max = 9000000000000000 },
-    ALLOC_PAYMENT_HEAD (F_UNIQUE),
+    ALLOC_PAYMENT_HEAD ("customer_id", "customers", F_UNIQUE),
     { .name = "received_on", .type = FT_DATE, .flags = F_SORT | F_IMMUTABLE },
     ALLOC_PAYMENT_TAIL (s_alloc_fields),
     { NULL }

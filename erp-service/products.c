@@ -76,32 +76,15 @@ static err_t
 s_product_after_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old,
                       err_info_t *err)
 {
-    if (!old
-        || cJSON_Compare (cJSON_GetObjectItem (rec, "reorder_point"),
-                          cJSON_GetObjectItem (old, "reorder_point"), true))
+    static const char *const keys[] = { "reorder_point", NULL };
+    if (!old || !erp_changed (rec, old, keys))
         return ERR_OK;
-    sqlite3_stmt *st = db_stmt (db, "SELECT warehouse_id FROM stock_levels WHERE product_id = ?1"
-                                    " ORDER BY warehouse_id");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the stock levels");
-    //  Collect first: a re-check runs other statements.
-    char (*whs)[ID_LEN] = NULL;
-    int n = 0, cap = 0;
-    err_t rc = ERR_OK;
-    sqlite3_bind_text (st, 1, json_str (rec, "id"), -1, SQLITE_TRANSIENT);
-    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char (*more)[ID_LEN] = realloc (whs, (size_t) cap * ID_LEN);
-            if (!more) {
-                rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
-                break;
-            }
-            whs = more;
-        }
-        snprintf (whs[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    }
-    sqlite3_reset (st);
+    char (*whs)[ID_LEN];
+    int n;
+    err_t rc = erp_read_ids (db,
+                             "SELECT warehouse_id FROM stock_levels WHERE product_id = ?1"
+                             " ORDER BY warehouse_id",
+                             json_str (rec, "id"), 0, "the stock levels", &whs, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = stock_recheck (db, actor, json_str (rec, "id"), whs[i], err);
     free (whs);

@@ -438,21 +438,9 @@ static err_t
 s_promise_each (db_t *db, const actor_t *actor, const char *sql, const char *key, int depth,
                 err_info_t *err)
 {
-    sqlite3_stmt *st = db_stmt (db, sql);
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read products");
-    //  Collect first: each product runs statements of its own.
-    char (*ids)[ID_LEN] = NULL;
-    int n = 0, cap = 0;
-    err_t rc = ERR_OK;
-    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
-    while (rc == ERR_OK && sqlite3_step (st) == SQLITE_ROW) {
-        if (!s_grow ((void **) &ids, &cap, n, ID_LEN))
-            rc = err_set (err, ERR_NOMEM, NULL, "out of memory");
-        else
-            snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    }
-    sqlite3_reset (st);
+    char (*ids)[ID_LEN];
+    int n;
+    err_t rc = erp_read_ids (db, sql, key, 0, "products", &ids, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = s_promise (db, actor, ids[i], depth, err);
     free (ids);
@@ -599,18 +587,10 @@ promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t 
             order_id, err);
     if (rc != ERR_OK)
         return rc;
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read order lines");
-    char (*ids)[ID_LEN] = calloc (ORDER_MAX_LINES, ID_LEN);
-    if (!ids)
-        return err_set (err, ERR_NOMEM, NULL, "out of memory");
-    int n = 0;
-    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
-    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (ids[n++], ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_reset (st);
+    char (*ids)[ID_LEN];
+    int n;
+    rc = erp_read_ids (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1",
+                       order_id, ORDER_MAX_LINES, "order lines", &ids, &n, err);
     for (int i = 0; i < n && rc == ERR_OK; i++)
         rc = promise_product (db, actor, ids[i], err);
     free (ids);
@@ -655,23 +635,11 @@ err_t
 promise_supplier_saved (db_t *db, const actor_t *actor, cJSON *supplier, const cJSON *old,
                         err_info_t *err)
 {
-    if (!old
-        || cJSON_Compare (cJSON_GetObjectItem (supplier, "lead_time_days"),
-                          cJSON_GetObjectItem (old, "lead_time_days"), true))
+    static const char *const keys[] = { "lead_time_days", NULL };
+    if (!old || !erp_changed (supplier, old, keys))
         return ERR_OK;
     return s_promise_each (db, actor, "SELECT id FROM products WHERE supplier_id = ?1 ORDER BY id",
                            json_str (supplier, "id"), 0, err);
-}
-
-//  Whether rec is new or one of keys differs from old.
-static bool
-s_changed (const cJSON *rec, const cJSON *old, const char *const *keys)
-{
-    bool changed = !old;
-    for (int i = 0; keys[i] && !changed; i++)
-        changed = !cJSON_Compare (cJSON_GetObjectItem (rec, keys[i]),
-                                  cJSON_GetObjectItem (old, keys[i]), true);
-    return changed;
 }
 
 //  After a work order is saved: its product, when what it will make or
@@ -681,7 +649,7 @@ promise_work_order (db_t *db, const actor_t *actor, cJSON *wo, const cJSON *old,
 {
     static const char *const keys[] = { "quantity",          "due_on",       "status",
                                         "finished_quantity", "warehouse_id", NULL };
-    return s_changed (wo, old, keys) ? promise_product (db, actor, json_str (wo, "product_id"), err)
+    return erp_changed (wo, old, keys) ? promise_product (db, actor, json_str (wo, "product_id"), err)
                                      : ERR_OK;
 }
 
@@ -692,7 +660,7 @@ promise_bom_saved (db_t *db, const actor_t *actor, cJSON *bom, const cJSON *old,
 {
     static const char *const keys[] = { "production_days", "components", "active", "archived",
                                         NULL };
-    return s_changed (bom, old, keys)
+    return erp_changed (bom, old, keys)
                ? promise_product (db, actor, json_str (bom, "product_id"), err)
                : ERR_OK;
 }

@@ -89,23 +89,34 @@ s_aging (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
+//  The statement of a report over sql, once the actor may read reports and
+//  the query has only args; NULL when an answer (403, 400, or 500 "cannot
+//  compute <what>") has been sent.
+static sqlite3_stmt *
+s_report_stmt (http_req_t *req, const char *const args[], const char *sql, const char *what)
+{
+    if (!reports_can_read (req) || !http_query_only (req, args))
+        return NULL;
+    sqlite3_stmt *st = db_stmt (http_db (req), sql);
+    if (!st)
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute %s", what);
+    return st;
+}
+
 //  GET /api/v1/reports/stock_valuation: on hand of every product (all
 //  warehouses) at its current cost.
 static void
 s_valuation (http_req_t *req)
 {
     static const char *const args[] = { NULL };
-    if (!reports_can_read (req) || !http_query_only (req, args))
-        return;
-    sqlite3_stmt *st = db_stmt (
-        http_db (req),
+    sqlite3_stmt *st = s_report_stmt (
+        req, args,
         "SELECT p.id, p.sku, p.name, p.cost_minor, IFNULL(SUM(l.on_hand), 0) AS q FROM products p"
         " LEFT JOIN stock_levels l ON l.product_id = p.id GROUP BY p.id HAVING q <> 0 ORDER BY "
-        "p.sku");
-    if (!st) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the valuation");
+        "p.sku",
+        "the valuation");
+    if (!st)
         return;
-    }
     int64_t total = 0;
     cJSON *out = cJSON_CreateObject ();
     cJSON *items = cJSON_AddArrayToObject (out, "products");
@@ -132,19 +143,16 @@ static void
 s_sales (http_req_t *req)
 {
     static const char *const args[] = { "from", "to", NULL };
-    if (!reports_can_read (req) || !http_query_only (req, args))
-        return;
-    sqlite3_stmt *st = db_stmt (
-        http_db (req),
+    sqlite3_stmt *st = s_report_stmt (
+        req, args,
         "SELECT substr(i.issued_on, 1, 7) AS month, json_extract(j.value, '$.sku') AS sku,"
         " json_extract(j.value, '$.product_id'), SUM(json_extract(j.value, '$.quantity')),"
         " SUM(json_extract(j.value, '$.line_total_minor')) FROM invoices i, json_each(i.lines) j"
         " WHERE i.status <> 'void' AND (?1 IS NULL OR month >= ?1) AND (?2 IS NULL OR month <= ?2)"
-        " GROUP BY month, sku ORDER BY month, sku");
-    if (!st) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute sales");
+        " GROUP BY month, sku ORDER BY month, sku",
+        "sales");
+    if (!st)
         return;
-    }
     const char *from = http_query (req, "from"), *to = http_query (req, "to");
     if ((from && !journal_month_ok (from)) || (to && !journal_month_ok (to))) {
         http_reply_errorf (req, ERR_INVALID, from && !journal_month_ok (from) ? "from" : "to",

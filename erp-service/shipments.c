@@ -152,12 +152,8 @@ s_ship_order (db_t *db, const actor_t *actor, const char *id, const cJSON *body,
             continue;
         sqlite3_bind_text (upd, 1, lines[k].id, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (upd, 2, lines[k].ship);
-        int r = sqlite3_step (upd);
-        sqlite3_reset (upd);
-        if (r != SQLITE_DONE) {
-            rc = db_error (db, r, err);
+        if ((rc = db_step_done (db, upd, err)) != ERR_OK)
             break;
-        }
         rc = stock_ship (db, actor, lines[k].product, wh, lines[k].ship, number, err);
         cJSON *sl = cJSON_CreateObject ();
         cJSON_AddStringToObject (sl, "line_id", lines[k].id);

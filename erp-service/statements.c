@@ -43,6 +43,25 @@ s_section (const cJSON *balances, const char *type, int sign, int64_t *total)
     return sec;
 }
 
+//  The balances of the journal's lines from..to (NULL: open ended); NULL
+//  when a 500 "cannot compute <what>" has been answered.
+static cJSON *
+s_balances (http_req_t *req, const char *from, const char *to, const char *what)
+{
+    int64_t debit, credit;
+    cJSON *bal = journal_balances (http_db (req), from, to, &debit, &credit);
+    if (!bal)
+        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute %s", what);
+    return bal;
+}
+
+//  Member name of obj: date, or null when there is none.
+static void
+s_add_date (cJSON *obj, const char *name, const char *date)
+{
+    cJSON_AddItemToObject (obj, name, date ? cJSON_CreateString (date) : cJSON_CreateNull ());
+}
+
 //  GET /api/v1/reports/profit_and_loss?from=YYYY-MM-DD&to=YYYY-MM-DD
 static void
 s_pnl (http_req_t *req)
@@ -56,15 +75,13 @@ s_pnl (http_req_t *req)
         http_reply_errorf (req, ERR_INVALID, "to", "to must not be before from");
         return;
     }
-    int64_t d, c, revenue, expenses;
-    cJSON *bal = journal_balances (http_db (req), from, to, &d, &c);
-    if (!bal) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the profit and loss");
+    cJSON *bal = s_balances (req, from, to, "the profit and loss");
+    if (!bal)
         return;
-    }
+    int64_t revenue, expenses;
     cJSON *out = cJSON_CreateObject ();
-    cJSON_AddItemToObject (out, "from", from ? cJSON_CreateString (from) : cJSON_CreateNull ());
-    cJSON_AddItemToObject (out, "to", to ? cJSON_CreateString (to) : cJSON_CreateNull ());
+    s_add_date (out, "from", from);
+    s_add_date (out, "to", to);
     cJSON_AddStringToObject (out, "currency", BOOK_CURRENCY);
     cJSON_AddItemToObject (out, "revenue", s_section (bal, "revenue", -1, &revenue));
     cJSON_AddItemToObject (out, "expenses", s_section (bal, "expense", 1, &expenses));
@@ -82,14 +99,12 @@ s_balance_sheet (http_req_t *req)
     if (!journal_can_read (req) || !http_query_only (req, args)
         || !journal_date_arg (req, "as_of", &as_of))
         return;
-    int64_t d, c, assets, liabilities, equity, revenue, expenses;
-    cJSON *bal = journal_balances (http_db (req), NULL, as_of, &d, &c);
-    if (!bal) {
-        http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the balance sheet");
+    cJSON *bal = s_balances (req, NULL, as_of, "the balance sheet");
+    if (!bal)
         return;
-    }
+    int64_t assets, liabilities, equity, revenue, expenses;
     cJSON *out = cJSON_CreateObject ();
-    cJSON_AddItemToObject (out, "as_of", as_of ? cJSON_CreateString (as_of) : cJSON_CreateNull ());
+    s_add_date (out, "as_of", as_of);
     cJSON_AddStringToObject (out, "currency", BOOK_CURRENCY);
     cJSON_AddItemToObject (out, "assets", s_section (bal, "asset", 1, &assets));
     cJSON_AddItemToObject (out, "liabilities", s_section (bal, "liability", -1, &liabilities));
