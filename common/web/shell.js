@@ -2,9 +2,10 @@
 // the header with the navigation, the language picker and sign-out, and a
 // hash router that loads one screen module at a time.
 //
-// start({app, title, home, nav: [{path, label, roles}], routes: [{path,
-// area, load, roles}]}): a route path may hold ":name" segments; roles
-// (an array of role names) limits who sees a nav entry or may open a route.
+// start({app, title, home, routes: [{path, label, area, load, roles}]}): a
+// route path may hold ":name" segments; a route with a label (a message key)
+// is also an entry of the navigation, in the order of the routes; roles (an
+// array of role names) limits who sees a nav entry or may open a route.
 
 import { api, ApiError, setCsrf, onUnauthorized } from './api.js';
 import { t, setLang, lang, LANGS, loadArea, browserLang } from './i18n.js';
@@ -158,7 +159,7 @@ function renderFrame() {
       toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
     } } }, '☰');
   navEl = h('nav', { id: menuId, class: 'main-nav', 'aria-label': t('common.main_menu') },
-    h('ul', null, def.nav.filter(allowed).map((n) => h('li', null, h('a', { href: '#' + n.path, data: { path: n.path } }, t(n.label))))));
+    h('ul', null, def.routes.filter((r) => r.label && allowed(r)).map((n) => h('li', null, h('a', { href: '#' + n.path, data: { path: n.path } }, t(n.label))))));
   const userMenu = h('div', { class: 'user-menu' },
     langPicker(async (l) => {
       try {

@@ -391,3 +391,13 @@ export function conflictNotice(onReload) {
     h('strong', null, t('common.conflict_title')), ' ', t('common.conflict_text'),
     onReload ? button(t('common.reload'), onReload, { kind: 'link' }) : null);
 }
+
+// A record's screen in root: a line of notices (read aloud as they come)
+// over the body, which shows loading until the screen fills it. Gives
+// {notices, body}.
+export function recordScreen(root) {
+  const notices = h('div', { 'aria-live': 'polite' });
+  const body = h('div', null, loading());
+  mount(root, h('div', { class: 'screen' }, notices, body));
+  return { notices, body };
+}

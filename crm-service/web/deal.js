@@ -8,7 +8,7 @@
 import { api } from '/common/api.js';
 import { t, loadArea } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
-import { h, mount, clear, button, badge, pageHead, toast, loading, errorBox, card, details, field, confirmDialog, debounce } from '/common/ui.js';
+import { h, mount, clear, button, badge, pageHead, toast, errorBox, card, details, field, confirmDialog, debounce, recordScreen } from '/common/ui.js';
 import {
   stages, owners, ownerName, stageLabel, enumLabel, isManager, customerPicker, customerName, lineTotal,
   changeStage, askLostReason, confirmWin, staleNotice,
@@ -24,9 +24,7 @@ export default async function render(root, ctx) {
   await loadArea('pipeline');
   const sources = await loadLeadSources();
   const id = ctx.params.id || null;
-  const notices = h('div', { 'aria-live': 'polite' });
-  const body = h('div', null, loading());
-  mount(root, h('div', { class: 'screen' }, notices, body));
+  const { notices, body } = recordScreen(root);
   await show();
   return undefined;
 

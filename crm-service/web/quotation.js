@@ -10,7 +10,7 @@ import { t, tEnum, inLanguage, lang, loadArea, LANGS } from '/common/i18n.js';
 import * as fmt from '/common/fmt.js';
 import {
   h, mount, clear, button, badge, pageHead, toast, loading, errorBox, card, details, modal, form,
-  confirmDialog, promptDialog,
+  confirmDialog, promptDialog, recordScreen,
 } from '/common/ui.js';
 
 const STATUS_KIND = { open: 'info', sent: 'info', accepted: 'ok', declined: 'bad', superseded: 'warn' };
@@ -24,9 +24,7 @@ const live = (q) => (q.status === 'open' || q.status === 'sent') && !q.expired;
 
 export default async function render(root, ctx) {
   const id = ctx.params.id;
-  const notices = h('div', { 'aria-live': 'polite' });
-  const body = h('div', null, loading());
-  mount(root, h('div', { class: 'screen' }, notices, body));
+  const { notices, body } = recordScreen(root);
   await show();
   return undefined;
 

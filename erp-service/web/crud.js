@@ -5,8 +5,8 @@
 
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
-import { h, mount, pageHead, button, table, pagedList, modal, form, conflictNotice, toast, confirmDialog } from '/common/ui.js';
-import { can, searchBox, setQuery, sortBy, searchInto } from './lib.js';
+import { h, mount, pageHead, button, table, modal, form, conflictNotice, toast, confirmDialog } from '/common/ui.js';
+import { can, setQuery, sortBy, searchedList } from './lib.js';
 
 // def: {path (of the API and of the screen), title, newLabel, editTitle(rec),
 //   columns, fields(rec), toBody(values, rec) -> body (may throw {field,
@@ -17,12 +17,9 @@ export function crudScreen(def) {
   return async function render(root, ctx) {
     const canWrite = can(ctx.user, def.writers);
     const state = { q: ctx.query.get('q') || '', sort: ctx.query.get('sort') || def.defaultSort, archived: false };
-    const listSlot = h('div');
-    let list = null;
-
-    function refresh() {
+    const list = searchedList(def.searchLabel, state, () => {
       setQuery(def.path, { q: state.q, sort: state.sort === def.defaultSort ? '' : state.sort });
-      list = pagedList({
+      return {
         load: (cursor) => api.get(def.path, { ...(def.query || {}), q: state.q || undefined, sort: state.sort, cursor, limit: 25 }),
         render: (items) => table({
           caption: def.title,
@@ -30,12 +27,10 @@ export function crudScreen(def) {
           rows: items,
           onRow: canWrite ? (r) => edit(r) : null,
           empty: state.q ? t('catalog.no_match') : def.empty,
-          sort: sortBy(state, refresh),
+          sort: sortBy(state, list.refresh),
         }),
-      });
-      mount(listSlot, list.el);
-      return list.first();
-    }
+      };
+    });
 
     function open(rec) {
       const slot = h('div');
@@ -70,7 +65,7 @@ export function crudScreen(def) {
             toast(t('common.saved'));
             close();
             if (!rec && def.afterCreate) def.afterCreate();
-            refresh();
+            list.refresh();
           },
         });
         mount(slot, build());
@@ -84,14 +79,13 @@ export function crudScreen(def) {
       try { open(await api.get(`${def.path}/${r.id}`)); } catch (e) { toast(e.message, 'error'); }
     }
 
-    const onSearch = searchInto(state, refresh);
     mount(root,
       pageHead(def.title, canWrite ? button(def.newLabel, () => open(null), { kind: 'primary' }) : null, def.extraActions ? def.extraActions(ctx) : null),
-      h('div', { class: 'filters', role: 'search' }, searchBox(def.searchLabel, state.q, onSearch)),
-      listSlot);
-    await refresh();
+      list.filters(),
+      list.slot);
+    await list.refresh();
     const editId = ctx.query.get('edit');
     if (editId && canWrite) edit({ id: editId });
-    return () => onSearch.cancel();
+    return list.cancel;
   };
 }

@@ -4,8 +4,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, button, toast, link } from '/common/ui.js';
-import { withNames, record, statusBadge, searchBox, setQuery, sortBy, searchInto } from './lib.js';
+import { h, mount, pageHead, table, tabs, button, toast, link } from '/common/ui.js';
+import { withNames, record, statusBadge, setQuery, sortBy, searchedList } from './lib.js';
 
 const STATUSES = ['open', 'partly_paid', 'paid', 'void'];
 
@@ -13,15 +13,13 @@ export default async function render(root, ctx) {
   const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', overdue: ctx.query.get('overdue') === 'true', customer: ctx.query.get('customer') || '', sort: ctx.query.get('sort') || '-issued_on' };
   const who = state.customer ? await record('/customers', state.customer) : null;
   const tabSlot = h('div');
-  const listSlot = h('div');
-  let list = null;
-  function refresh() {
+  const list = searchedList(t('finance.search_invoices'), state, () => {
     setQuery('/invoices', { status: state.status, q: state.q, overdue: state.overdue ? 'true' : '', customer: state.customer, sort: state.sort === '-issued_on' ? '' : state.sort });
     mount(tabSlot, tabs([
-      { label: t('common.all'), active: !state.status && !state.overdue, onClick: () => { state.status = ''; state.overdue = false; refresh(); } },
-      ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; state.overdue = false; refresh(); } })),
+      { label: t('common.all'), active: !state.status && !state.overdue, onClick: () => { state.status = ''; state.overdue = false; list.refresh(); } },
+      ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; state.overdue = false; list.refresh(); } })),
     ], t('finance.by_status')));
-    list = pagedList({
+    return {
       load: async (cursor) => {
         const page = await api.get('/invoices', { status: state.status || undefined, customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
         return withNames(page, '/customers', 'customer_id', 'customer');
@@ -41,13 +39,10 @@ export default async function render(root, ctx) {
         rowHref: (r) => '#/invoices/' + r.id,
         rowClass: (r) => (r.days_overdue > 0 ? 'row-bad' : null),
         empty: t('finance.no_invoices'),
-        sort: sortBy(state, refresh),
+        sort: sortBy(state, list.refresh),
       }),
-    });
-    mount(listSlot, list.el);
-    list.first();
-  }
-  const onSearch = searchInto(state, refresh);
+    };
+  });
   mount(root,
     pageHead(t('finance.invoices'),
       button(t('finance.overdue_check'), async () => {
@@ -56,8 +51,8 @@ export default async function render(root, ctx) {
       h('a', { class: 'btn btn-primary', href: '#/payments/new' + (state.customer ? '?customer=' + encodeURIComponent(state.customer) : '') }, t('finance.record_payment'))),
     h('p', { class: 'muted' }, t('finance.today', { date: date(today()) })),
     who ? h('p', { class: 'notice' }, t('finance.of_customer', { name: who.name }), ' ', link(t('finance.all_customers'), '#/invoices')) : null,
-    h('div', { class: 'filters', role: 'search' }, searchBox(t('finance.search_invoices'), state.q, onSearch)),
-    tabSlot, listSlot);
-  refresh();
-  return () => onSearch.cancel();
+    list.filters(),
+    tabSlot, list.slot);
+  list.refresh();
+  return list.cancel;
 }

@@ -5,7 +5,7 @@
 
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
-import { h, conflictNotice, toast, badge, debounce } from '/common/ui.js';
+import { h, mount, pagedList, conflictNotice, toast, badge, debounce } from '/common/ui.js';
 
 const LEAD = ['ops_manager', 'admin'];
 
@@ -198,4 +198,28 @@ export function quietCaption(node) {
   const c = node && node.querySelector ? node.querySelector('caption') : null;
   if (c) c.classList.add('sr-only');
   return node;
+}
+
+// A list screen's search box over a paged list. draw() is called on every
+// refresh (a new search text, a tab, a sort): it puts the state in the URL,
+// draws what goes with the list (tabs) and returns the pagedList's {load,
+// render}. Gives {slot (where the list stands), filters(...more) (the search
+// box, then more filters), refresh(), reload(), cancel() (for the screen's
+// cleanup)}.
+export function searchedList(label, state, draw) {
+  const slot = h('div');
+  let list = null;
+  const refresh = () => {
+    list = pagedList(draw());
+    mount(slot, list.el);
+    return list.first();
+  };
+  const onSearch = searchInto(state, refresh);
+  return {
+    slot,
+    refresh,
+    reload: () => list.reload(),
+    filters: (...more) => h('div', { class: 'filters', role: 'search' }, searchBox(label, state.q, onSearch), ...more),
+    cancel: () => onSearch.cancel(),
+  };
 }

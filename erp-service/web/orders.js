@@ -5,8 +5,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, badge } from '/common/ui.js';
-import { ROLES, can, seesMoney, withNames, warehouses, whLabel, statusBadge, searchBox, setQuery, searchInto } from './lib.js';
+import { h, mount, pageHead, table, tabs, badge } from '/common/ui.js';
+import { ROLES, can, seesMoney, withNames, warehouses, whLabel, statusBadge, setQuery, searchedList } from './lib.js';
 
 const STATUSES = ['draft', 'confirmed', 'partly_shipped', 'shipped', 'delivered', 'invoiced', 'paid', 'cancelled'];
 // What the warehouse works on, first.
@@ -24,7 +24,6 @@ export default async function render(root, ctx) {
     sort: ctx.query.get('sort') || '',
   };
   const tabSlot = h('div');
-  const listSlot = h('div');
 
   function drawTabs() {
     mount(tabSlot, tabs([
@@ -33,7 +32,7 @@ export default async function render(root, ctx) {
       { label: t('orders.backordered'), active: state.backordered, onClick: () => pick('', true) },
     ], t('orders.by_status')));
   }
-  function pick(s, bo) { state.status = s; state.backordered = bo; refresh(); }
+  function pick(s, bo) { state.status = s; state.backordered = bo; list.refresh(); }
 
   async function load(cursor) {
     const page = await api.get(path, {
@@ -59,24 +58,20 @@ export default async function render(root, ctx) {
       rowHref: (r) => '#/orders/' + r.id,
       rowClass: (r) => (r.backordered ? 'row-warn' : null),
       empty: t('orders.none'),
-      sort: { field: (state.sort || '-created_at').replace(/^-/, ''), desc: (state.sort || '-created_at').startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } },
+      sort: { field: (state.sort || '-created_at').replace(/^-/, ''), desc: (state.sort || '-created_at').startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; list.refresh(); } },
     });
   }
 
-  let list = null;
-  function refresh() {
+  const list = searchedList(t('orders.search'), state, () => {
     setQuery('/orders', { status: state.status, q: state.q, backordered: state.backordered ? 'true' : '', sort: state.sort });
     drawTabs();
-    list = pagedList({ load, render: draw });
-    mount(listSlot, list.el);
-    list.first();
-  }
-  const onSearch = searchInto(state, refresh);
+    return { load, render: draw };
+  });
   mount(root,
     pageHead(t('orders.title'),
       can(ctx.user, ROLES.orderWrite) ? h('a', { class: 'btn btn-primary', href: '#/orders/new' }, t('orders.new')) : null),
-    h('div', { class: 'filters', role: 'search' }, searchBox(t('orders.search'), state.q, onSearch)),
-    tabSlot, listSlot);
-  refresh();
-  return () => onSearch.cancel();
+    list.filters(),
+    tabSlot, list.slot);
+  list.refresh();
+  return list.cancel;
 }

@@ -4,16 +4,15 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, link } from '/common/ui.js';
-import { withNames, record, searchBox, setQuery, sortBy, searchInto } from './lib.js';
+import { h, mount, pageHead, table, link } from '/common/ui.js';
+import { withNames, record, setQuery, sortBy, searchedList } from './lib.js';
 
 export default async function render(root, ctx) {
   const state = { q: ctx.query.get('q') || '', customer: ctx.query.get('customer') || '', sort: ctx.query.get('sort') || '-received_on' };
   const who = state.customer ? await record('/customers', state.customer) : null;
-  const listSlot = h('div');
-  function refresh() {
+  const list = searchedList(t('finance.search_payments'), state, () => {
     setQuery('/payments', state);
-    const list = pagedList({
+    return {
       load: async (cursor) => {
         const page = await api.get('/payments', { customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
         return withNames(page, '/customers', 'customer_id', 'customer');
@@ -32,18 +31,15 @@ export default async function render(root, ctx) {
         rows: items,
         rowHref: (r) => '#/payments/' + r.id,
         empty: t('finance.no_payments'),
-        sort: sortBy(state, refresh),
+        sort: sortBy(state, list.refresh),
       }),
-    });
-    mount(listSlot, list.el);
-    list.first();
-  }
-  const onSearch = searchInto(state, refresh);
+    };
+  });
   mount(root,
     pageHead(t('finance.payments'), h('a', { class: 'btn btn-primary', href: '#/payments/new' }, t('finance.record_payment'))),
     who ? h('p', { class: 'notice' }, t('finance.of_customer', { name: who.name }), ' ', link(t('finance.all_customers'), '#/payments')) : null,
-    h('div', { class: 'filters', role: 'search' }, searchBox(t('finance.search_payments'), state.q, onSearch)),
-    listSlot);
-  refresh();
-  return () => onSearch.cancel();
+    list.filters(),
+    list.slot);
+  list.refresh();
+  return list.cancel;
 }

@@ -3,8 +3,8 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs } from '/common/ui.js';
-import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, searchBox, setQuery, sortBy, searchInto } from './lib.js';
+import { h, mount, pageHead, table, tabs } from '/common/ui.js';
+import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, setQuery, sortBy, searchedList } from './lib.js';
 
 const STATUSES = ['draft', 'ordered', 'partly_received', 'received', 'cancelled'];
 
@@ -17,12 +17,11 @@ export default async function render(root, ctx) {
   const supName = (id) => (sups.find((s) => s.id === id) || {}).name || '';
   const state = { status: ctx.query.get('status') || '', q: ctx.query.get('q') || '', sort: ctx.query.get('sort') || '-created_at' };
   const tabSlot = h('div');
-  const listSlot = h('div');
-  function refresh() {
+  const list = searchedList(t('purchasing.search'), state, () => {
     setQuery('/purchase-orders', state);
-    mount(tabSlot, tabs([{ label: t('common.all'), active: !state.status, onClick: () => { state.status = ''; refresh(); } },
-      ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; refresh(); } }))], t('purchasing.by_status')));
-    const list = pagedList({
+    mount(tabSlot, tabs([{ label: t('common.all'), active: !state.status, onClick: () => { state.status = ''; list.refresh(); } },
+      ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; list.refresh(); } }))], t('purchasing.by_status')));
+    return {
       load: (cursor) => api.get('/purchase_orders', { status: state.status || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 }),
       render: (items) => table({
         caption: t('purchasing.title'),
@@ -37,20 +36,17 @@ export default async function render(root, ctx) {
         rows: items,
         rowHref: (r) => '#/purchase-orders/' + r.id,
         empty: t('purchasing.none'),
-        sort: sortBy(state, refresh),
+        sort: sortBy(state, list.refresh),
       }),
-    });
-    mount(listSlot, list.el);
-    list.first();
-  }
-  const onSearch = searchInto(state, refresh);
+    };
+  });
   const buyer = can(ctx.user, ROLES.buyers);
   mount(root,
     pageHead(t('purchasing.title'),
       buyer ? h('a', { class: 'btn', href: '#/replenishment' }, t('purchasing.replenishment')) : null,
       buyer ? h('a', { class: 'btn btn-primary', href: '#/purchase-orders/new' }, t('purchasing.new')) : null),
-    h('div', { class: 'filters', role: 'search' }, searchBox(t('purchasing.search'), state.q, onSearch)),
-    tabSlot, listSlot);
-  refresh();
-  return () => onSearch.cancel();
+    list.filters(),
+    tabSlot, list.slot);
+  list.refresh();
+  return list.cancel;
 }

@@ -5,15 +5,13 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { num, dateTime } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, modal, form, toast, conflictNotice, button } from '/common/ui.js';
-import { ROLES, can, warehouses, whLabel, searchBox, setQuery, sortBy, searchInto } from './lib.js';
+import { h, mount, pageHead, table, modal, form, toast, conflictNotice, button } from '/common/ui.js';
+import { ROLES, can, warehouses, whLabel, setQuery, sortBy, searchedList } from './lib.js';
 
 export default async function render(root, ctx) {
   const whs = await warehouses();
   const state = { q: ctx.query.get('q') || '', sort: ctx.query.get('sort') || '-shipped_at' };
   const mayEdit = can(ctx.user, ROLES.shippers);
-  const listSlot = h('div');
-  let list = null;
 
   function edit(s) {
     const slot = h('div');
@@ -42,9 +40,9 @@ export default async function render(root, ctx) {
     });
   }
 
-  function refresh() {
+  const list = searchedList(t('orders.search_shipments'), state, () => {
     setQuery('/shipments', state);
-    list = pagedList({
+    return {
       load: (cursor) => api.get('/shipments', { q: state.q || undefined, sort: state.sort, cursor, limit: 25 }),
       render: (items) => table({
         caption: t('orders.shipments'),
@@ -61,17 +59,14 @@ export default async function render(root, ctx) {
         ].filter(Boolean),
         rows: items,
         empty: t('orders.no_shipments'),
-        sort: sortBy(state, refresh),
+        sort: sortBy(state, list.refresh),
       }),
-    });
-    mount(listSlot, list.el);
-    list.first();
-  }
-  const onSearch = searchInto(state, refresh);
+    };
+  });
   mount(root,
     pageHead(t('orders.shipments')),
-    h('div', { class: 'filters', role: 'search' }, searchBox(t('orders.search_shipments'), state.q, onSearch)),
-    listSlot);
-  refresh();
-  return () => onSearch.cancel();
+    list.filters(),
+    list.slot);
+  list.refresh();
+  return list.cancel;
 }

@@ -5,8 +5,8 @@
 import { api } from '/common/api.js';
 import { t } from '/common/i18n.js';
 import { num } from '/common/fmt.js';
-import { h, mount, pageHead, button, table, pagedList, tabs, badge } from '/common/ui.js';
-import { ROLES, can, warehouses, whOptions, whLabel, withNames, searchBox, selectBox, setQuery, sortBy, searchInto } from './lib.js';
+import { h, mount, pageHead, button, table, tabs, badge } from '/common/ui.js';
+import { ROLES, can, warehouses, whOptions, whLabel, withNames, selectBox, setQuery, sortBy, searchedList } from './lib.js';
 import { receiveDialog } from './stock-dialogs.js';
 
 const PAGE = 25;
@@ -19,7 +19,6 @@ export default async function render(root, ctx) {
     wh: ctx.query.get('warehouse') || '',
     sort: ctx.query.get('sort') || 'sku',
   };
-  const listSlot = h('div');
   const tabSlot = h('div');
   const mayWrite = can(ctx.user, ROLES.stockWrite);
 
@@ -34,8 +33,8 @@ export default async function render(root, ctx) {
       count = a.items.length + (a.next_cursor ? '+' : '');
     } catch { count = null; }
     mount(tabSlot, tabs([
-      { label: t('stock.all_products'), active: state.view === 'all', onClick: () => { state.view = 'all'; refresh(); } },
-      { label: t('stock.below_reorder'), active: state.view === 'below', count, onClick: () => { state.view = 'below'; refresh(); } },
+      { label: t('stock.all_products'), active: state.view === 'all', onClick: () => { state.view = 'all'; list.refresh(); } },
+      { label: t('stock.below_reorder'), active: state.view === 'below', count, onClick: () => { state.view = 'below'; list.refresh(); } },
     ], t('stock.views')));
   }
 
@@ -68,7 +67,7 @@ export default async function render(root, ctx) {
       rowHref: (r) => '#/stock/' + r.id,
       rowClass: (r) => (r.below ? 'row-warn' : null),
       empty: state.q ? t('stock.no_match') : t('stock.no_products'),
-      sort: sortBy(state, refresh),
+      sort: sortBy(state, list.refresh),
     });
   }
 
@@ -95,27 +94,19 @@ export default async function render(root, ctx) {
     });
   }
 
-  let list = null;
-  function refresh() {
+  const list = searchedList(t('stock.search'), state, () => {
     remember();
     drawTabs();
-    list = state.view === 'below'
-      ? pagedList({ load: loadAlerts, render: alertTable })
-      : pagedList({ load: loadProducts, render: productTable });
-    mount(listSlot, list.el);
-    list.first();
-  }
+    return state.view === 'below' ? { load: loadAlerts, render: alertTable } : { load: loadProducts, render: productTable };
+  });
 
-  const onSearch = searchInto(state, refresh);
   mount(root,
     pageHead(t('stock.title'),
       mayWrite ? button(t('stock.receive'), async () => { if (await receiveDialog(null, state.wh || (whs[0] && whs[0].id))) list.reload(); }, { kind: 'primary' }) : null,
       can(ctx.user, ROLES.buyers) ? h('a', { class: 'btn', href: '#/replenishment' }, t('stock.replenishment')) : null),
-    h('div', { class: 'filters', role: 'search' },
-      searchBox(t('stock.search'), state.q, onSearch),
-      selectBox(t('stock.warehouse'), whOptions(whs, t('stock.all_warehouses')), state.wh, (v) => { state.wh = v; refresh(); })),
+    list.filters(selectBox(t('stock.warehouse'), whOptions(whs, t('stock.all_warehouses')), state.wh, (v) => { state.wh = v; list.refresh(); })),
     tabSlot,
-    listSlot);
-  refresh();
-  return () => onSearch.cancel();
+    list.slot);
+  list.refresh();
+  return list.cancel;
 }

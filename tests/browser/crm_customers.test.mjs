@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
 import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { checkAndShoot, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -67,9 +68,7 @@ test('my day shows the rep\'s overdue and due tasks, reminders and open deals by
   await page.getByText('Send the price list').waitFor();
   await page.getByRole('heading', { name: 'My open deals by stage' }).waitFor();
   await page.getByRole('link', { name: '20 office chairs' }).waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-my-day', { fullPage: true });
+  await checkAndShoot(page, 'crm-my-day', { fullPage: true });
 
   // The stock alert (ERP: below its reorder point) is acknowledged from here.
   const alerts = page.getByRole('region', { name: /Alerts about my customers/ });
@@ -105,9 +104,7 @@ test('a rep searches, creates a customer after a field error, opens the card and
   await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
   await page.getByText('3 shown').waitFor();
   await page.getByRole('link', { name: 'Acme Trading' }).first().waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-customers');
+  await checkAndShoot(page, 'crm-customers');
 
   // Search as you type: a prefix is enough.
   await page.getByLabel('Search customers').fill('Aco');
@@ -185,9 +182,7 @@ test('the customer card in Persian reads right to left', async (t) => {
   await page.locator('html[dir=rtl]').waitFor();
   await page.getByRole('heading', { name: 'خط زمانی' }).waitFor();
   await page.getByText('Acme Trading').first().waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-customer-card-fa', { fullPage: true });
+  await checkAndShoot(page, 'crm-customer-card-fa', { fullPage: true });
   await page.goto(`${sys.crm.url}/#/customers`);
   await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
   await screenshot(page, 'crm-customers-fa');
@@ -197,9 +192,7 @@ test('the customer card in Persian reads right to left', async (t) => {
 });
 
 test('a CSV import lists the rejected row by its line', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/import' });
-  await page.getByRole('heading', { name: 'Import and export', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/import', 'Import and export');
   const csv = 'name,email,segment,tags,external_key\n'
     + 'Imported One,one@imp.example,smb,a;b,imp-1\n'
     + 'Imported Two,two@imp.example,retail,,imp-2\n'
@@ -215,9 +208,7 @@ test('a CSV import lists the rejected row by its line', async (t) => {
   assert.equal((await rows.first().locator('td').first().textContent()).trim(), '4');
   assert.match(await rows.first().textContent(), /email/);
   assert.match(await page.locator('.kpi', { hasText: 'Created' }).textContent(), /3/);
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-import');
+  await checkAndShoot(page, 'crm-import');
 
   // The imported customers are the rep's own.
   const mine = await sys.crm.get('/customers', { q: 'Imported' }, { token: rita.token });
@@ -225,8 +216,7 @@ test('a CSV import lists the rejected row by its line', async (t) => {
 });
 
 test('a rep does not see another rep\'s customers; a manager sees everyone\'s', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/customers' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/customers');
   await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
   assert.equal(await page.getByText('Otto Private Client').count(), 0);
   await page.getByLabel('Search customers').fill('Otto');
@@ -237,8 +227,7 @@ test('a rep does not see another rep\'s customers; a manager sees everyone\'s', 
   await page.getByRole('alert').waitFor();
   assert.equal(await page.getByRole('heading', { name: 'Otto Private Client' }).count(), 0);
 
-  const mpage = await newPage(t, browser);
-  await signIn(mpage, sys.crm, mia, { path: '/#/customers' });
+  const mpage = await openScreen(t, browser, sys.crm, mia, '/#/customers');
   await mpage.getByRole('link', { name: 'Otto Private Client' }).waitFor();
   // The manager sees the owners by name (the directory) and filters by one.
   await mpage.getByRole('cell', { name: 'otto' }).first().waitFor();
@@ -252,8 +241,7 @@ test('a rep does not see another rep\'s customers; a manager sees everyone\'s', 
 });
 
 test('the customer list filters by tag', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/customers' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/customers');
   await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor();
   await page.getByLabel('Tags', { exact: true }).fill('key-account');
   await waitUntil(async () => (await page.getByRole('link', { name: 'Acorn Bakery' }).count()) === 0, { what: 'the tag filter applied' });
@@ -304,8 +292,7 @@ async function exportText(page, name) {
 }
 
 test('the export takes the customer list\'s filters along', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/customers' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/customers');
   await page.getByRole('link', { name: 'Acme Trading' }).waitFor();
   await page.getByLabel('Segment', { exact: true }).fill('retail');
   await page.getByRole('link', { name: 'Acme Trading' }).waitFor({ state: 'detached' });
@@ -374,8 +361,7 @@ test('the customer list pages forward and back with the keyset cursor', async (t
   for (let i = 1; i <= 55; i++) {
     await sys.crm.post('/customers', { name: `Paging ${String(i).padStart(2, '0')}`, owner_id: mia.id, segment: 'paging' });
   }
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/customers?segment=paging&sort=name' });
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/customers?segment=paging&sort=name');
   await page.getByRole('link', { name: 'Paging 01' }).waitFor();
   await page.getByText('Showing 1–50').waitFor();
   await page.getByRole('button', { name: 'Next' }).click();

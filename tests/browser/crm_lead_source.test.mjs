@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { launch, newPage, screenshot, settled } from './lib/browser.mjs';
 import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { checkAndShoot, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -40,8 +41,7 @@ async function newCustomer(page, name, { campaign, source } = {}) {
 }
 
 test('a manager sees where customers and deals came from and what each source brought', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/customers' });
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/customers');
   await newCustomer(page, 'Vltava Logistics', { campaign: 'Spring fair' });
   // The card: the campaign's channel.
   await page.locator('dt', { hasText: 'Lead source' }).waitFor();
@@ -91,9 +91,7 @@ test('a manager sees where customers and deals came from and what each source br
   const event = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Event', exact: true }) }).first();
   assert.deepEqual((await event.getByRole('cell').allTextContents()).slice(1), ['1', '0', '0', '€0.00']);
   await page.getByRole('heading', { name: 'Lead sources', level: 2 }).scrollIntoViewIfNeeded();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-lead-source-analytics');
+  await checkAndShoot(page, 'crm-lead-source-analytics');
   await page.getByLabel('Language').first().selectOption('vi');
   await page.getByRole('heading', { name: 'Nguồn khách tiềm năng', level: 2 }).waitFor();
   await page.getByRole('cell', { name: 'Giới thiệu', exact: true }).first().waitFor();

@@ -10,8 +10,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { signIn, startSmtp, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { launch, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { startSmtp, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -39,12 +40,9 @@ after(async () => {
 });
 
 test('a manager writes a mailing, sends it to a segment and sees it go out', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mona, { path: '/#/mailings' });
-  await page.getByRole('heading', { name: 'Mailings', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, mona, '/#/mailings', 'Mailings');
   await page.getByText('No mailing yet.').waitFor();
-  await page.getByRole('button', { name: 'New mailing' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New mailing' });
+  const dlg = await openDialog(page, 'New mailing');
   await dlg.getByLabel('Name').fill('Spring offer');
   await dlg.getByLabel('Subject').fill('Spring prices for {{name}}');
   await dlg.getByLabel('Text').fill('Dear {{name}},\n\nour spring prices are in.\n\nKind regards,\n{{owner}}');
@@ -63,15 +61,11 @@ test('a manager writes a mailing, sends it to a segment and sees it go out', asy
   assert.match(smtp.received(), /Kind regards,\s+rita/);
   assert.doesNotMatch(smtp.received(), /borsa|Big Corp/i);
   assert.equal(await page.getByRole('button', { name: /Send the mailing/ }).count(), 0);
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-mailings');
+  await checkAndShoot(page, 'crm-mailings');
 });
 
 test('a rep reads the mailings in Persian, right to left, and cannot send', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/mailings' });
-  await page.getByRole('heading', { name: 'Mailings', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/mailings', 'Mailings');
   assert.equal(await page.getByRole('button', { name: 'New mailing' }).count(), 0);
   await toPersian(page, 'ایمیل‌های گروهی');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
@@ -84,10 +78,8 @@ test('a rep reads the mailings in Persian, right to left, and cannot send', asyn
 });
 
 test('a manager picks customers by name and reads what the server answered to each', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mona, { path: '/#/mailings' });
-  await page.getByRole('button', { name: 'New mailing' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New mailing' });
+  const page = await openScreen(t, browser, sys.crm, mona, '/#/mailings');
+  const dlg = await openDialog(page, 'New mailing');
   await dlg.getByLabel('Name').fill('Trade fair invitation');
   await dlg.getByLabel('Subject').fill('See you at the fair, {{name}}');
   const pick = dlg.getByRole('combobox', { name: 'Or pick customers one by one' });
@@ -123,9 +115,7 @@ test('a manager picks customers by name and reads what the server answered to ea
   await page.getByRole('cell', { name: 'Dune GmbH' }).first().waitFor();
   await page.getByLabel('Show').selectOption('');
   await page.getByRole('cell', { name: 'Acme Trading' }).first().waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-mailing-recipients');
+  await checkAndShoot(page, 'crm-mailing-recipients');
   await page.getByLabel(/Language/).first().selectOption('zh');
   await page.getByLabel('显示', { exact: true }).waitFor();
   await page.getByRole('region', { name: '逐一查看收件人' }).waitFor();

@@ -9,8 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled, VIEWPORTS } from './lib/browser.mjs';
-import { signIn, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
+import { checkA11y, launch, screenshot, settled, VIEWPORTS } from './lib/browser.mjs';
+import { startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
+import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -52,8 +53,7 @@ before(async () => {
 after(() => stopAll(browser, sys));
 
 test('a rep opens a deal with a catalogue line and is warned before asking for more than is available', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
   await page.getByRole('link', { name: 'New deal' }).click();
   await page.getByLabel('Title', { exact: true }).fill('Chairs for the new office');
   await page.getByRole('combobox', { name: /Customer/ }).fill('Acme');
@@ -88,22 +88,17 @@ test('a rep opens a deal with a catalogue line and is warned before asking for m
   await page.getByRole('heading', { name: /Chairs for the new office/, level: 1 }).waitFor();
   await page.getByRole('heading', { name: 'Stage history' }).waitFor();
   await page.getByText('Available now (40 in stock)').waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-deal-lines', { fullPage: true });
+  await checkAndShoot(page, 'crm-deal-lines', { fullPage: true });
 });
 
 test('the rep drags the deal across the board and wins it', async (t) => {
   assert.ok(made.dealId, 'the deal of the first test');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
   const card = () => page.locator(`.board-card[data-id="${made.dealId}"]`);
   const column = (stage) => page.locator(`.board-col[data-stage="${stage}"]`);
   await card().waitFor();
   await column('new').getByText('€2,838.60').first().waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-board');
+  await checkAndShoot(page, 'crm-board');
   for (const stage of ['qualified', 'proposal']) {
     await card().dragTo(column(stage));
     await column(stage).locator(`.board-card[data-id="${made.dealId}"]`).waitFor();
@@ -127,14 +122,11 @@ test('the rep drags the deal across the board and wins it', async (t) => {
   await waitUntil(async () => (await sys.crm.get(`/deals/${made.dealId}`)).order_status, { what: 'the order status on the deal' });
   await page.reload();
   await page.getByText(/Order status/).waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-deal-won', { fullPage: true });
+  await checkAndShoot(page, 'crm-deal-won', { fullPage: true });
 });
 
 test('the board in Persian lays out right to left', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
   await page.locator('.board-card').first().waitFor();
   await page.getByLabel('Language').selectOption('fa');
   await page.getByRole('heading', { name: 'قیف فروش', level: 1 }).waitFor();
@@ -155,8 +147,7 @@ test('the board in Persian lays out right to left', async (t) => {
 test('a move over a stale deal says someone else changed it and shows the fresh deal', async (t) => {
   const d = await sys.crm.post('/deals', { title: 'Standing desks', customer_id: acme.id, owner_id: rita.id, currency: 'EUR',
     lines: [{ sku: 'DESK-OAK', quantity: 3, unit_price_minor: 89000 }] });
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
   const card = page.locator(`.board-card[data-id="${d.id}"]`);
   await card.waitFor();
   // behind the page's back, a colleague renames it and moves it on
@@ -188,8 +179,7 @@ test('a move over a stale deal says someone else changed it and shows the fresh 
 test('losing a deal asks for the reason', async (t) => {
   const d = await sys.crm.post('/deals', { title: 'Meeting room chairs', customer_id: acme.id, owner_id: rita.id, currency: 'EUR',
     lines: [{ sku: 'CHAIR-ERGO', quantity: 8, unit_price_minor: 24900 }] });
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/pipeline' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
   await page.setViewportSize({ width: 390, height: 844 });
   const card = page.locator(`.board-card[data-id="${d.id}"]`);
   await card.waitFor();
@@ -213,31 +203,23 @@ test('losing a deal asks for the reason', async (t) => {
 });
 
 test('the manager sees the funnel, ABC/XYZ, people and campaigns as charts', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/analytics' });
-  await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/analytics', 'Analytics');
   for (const name of ['Deals that reached each stage', 'Customers per class', 'Won amount per person', 'Won revenue per campaign (EUR)']) {
     await page.getByRole('img', { name }).waitFor();
   }
   await page.getByRole('table', { name: 'Campaigns' }).getByRole('cell', { name: 'Spring fair' }).waitFor();
   await page.getByRole('table', { name: 'Performance' }).getByRole('cell', { name: /rita/ }).waitFor();
   assert.ok(await page.locator('figure.chart svg').count() >= 4);
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-analytics', { fullPage: true });
+  await checkAndShoot(page, 'crm-analytics', { fullPage: true });
   // a rep has no analytics
-  const repPage = await newPage(t, browser);
-  await signIn(repPage, sys.crm, rita, { path: '/#/pipeline' });
+  const repPage = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
   assert.equal(await repPage.getByRole('navigation').getByRole('link', { name: 'Analytics' }).count(), 0);
 });
 
 test('the rep creates and completes tasks', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/tasks' });
-  await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/tasks', 'Tasks');
   await page.getByText('Send the price list').waitFor();
-  await page.getByRole('button', { name: 'New task' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New task' });
+  const dlg = await openDialog(page, 'New task');
   await dlg.getByLabel('Task', { exact: false }).first().fill('Prepare the chair samples');
   await dlg.getByLabel('Priority').selectOption('high');
   await dlg.getByLabel('Also remind me by e-mail').check();
@@ -257,18 +239,13 @@ test('the rep creates and completes tasks', async (t) => {
   await page.getByText('Nothing is overdue.').waitFor();
   await page.getByRole('link', { name: 'Mine' }).click();
   await page.getByRole('cell', { name: /Call back about chairs/ }).first().waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-tasks');
+  await checkAndShoot(page, 'crm-tasks');
 });
 
 test('a rep opens a ticket, comments on it and solves it', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/tickets' });
-  await page.getByRole('heading', { name: 'Tickets', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/tickets', 'Tickets');
   await page.getByText('No tickets here.').waitFor();
-  await page.getByRole('button', { name: 'New ticket' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New ticket' });
+  const dlg = await openDialog(page, 'New ticket');
   await dlg.getByLabel('Subject').fill('Chair wobbles');
   await dlg.getByRole('button', { name: 'Create' }).click();
   await dlg.getByText('Choose the customer from the list.').waitFor();
@@ -287,16 +264,12 @@ test('a rep opens a ticket, comments on it and solves it', async (t) => {
   assert.equal(tk.status, 'solved');
   assert.equal(tk.priority, 'urgent');
   assert.equal(tk.customer_id, acme.id);
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-ticket');
+  await checkAndShoot(page, 'crm-ticket');
 });
 
 test('a manager creates and edits a campaign; a rep only reads them', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/campaigns' });
-  await page.getByRole('button', { name: 'New campaign' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New campaign' });
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/campaigns');
+  const dlg = await openDialog(page, 'New campaign');
   await dlg.getByLabel('Name').fill('Autumn mailing');
   await dlg.getByLabel('Channel').selectOption('email');
   await dlg.getByLabel('Currency').selectOption('VND');
@@ -310,27 +283,22 @@ test('a manager creates and edits a campaign; a rep only reads them', async (t) 
   const c = (await sys.crm.get('/campaigns', { q: 'Autumn' })).items[0];
   assert.equal(c.cost_minor, 5000000);
   assert.equal(c.currency, 'VND');
-  await page.getByRole('button', { name: 'Edit Autumn mailing' }).click();
-  const edit = page.getByRole('dialog', { name: 'Edit Autumn mailing' });
+  const edit = await openDialog(page, 'Edit Autumn mailing');
   await edit.getByLabel('Notes').fill('Only to key accounts');
   await edit.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('cell', { name: 'Only to key accounts' }).waitFor();
-  const rep = await newPage(t, browser);
-  await signIn(rep, sys.crm, rita, { path: '/#/campaigns' });
+  const rep = await openScreen(t, browser, sys.crm, rita, '/#/campaigns');
   await rep.getByRole('cell', { name: 'Autumn mailing', exact: true }).waitFor();
   assert.equal(await rep.getByRole('button', { name: 'New campaign' }).count(), 0);
   assert.equal(await rep.getByRole('button', { name: /^Edit/ }).count(), 0);
 });
 
 test('the catalogue lists what is available, searchable', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/catalog' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/catalog');
   await page.getByRole('cell', { name: 'CHAIR-ERGO' }).waitFor();
   await page.getByRole('cell', { name: 'DESK-OAK' }).waitFor();
   await page.getByLabel('Search').fill('oak');
   await page.getByRole('cell', { name: 'CHAIR-ERGO' }).waitFor({ state: 'detached' });
   await page.getByRole('cell', { name: '€890.00' }).waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-catalog');
+  await checkAndShoot(page, 'crm-catalog');
 });

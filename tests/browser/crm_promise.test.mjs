@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
+import { launch, newPage, screenshot, settled } from './lib/browser.mjs';
 import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { checkAndShoot, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -54,8 +55,7 @@ before(async () => {
 after(() => stopAll(browser, sys));
 
 test('the catalogue shows the next receipt', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/catalog' });
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/catalog');
   const row = page.getByRole('row', { name: /LAMP-ARC/ }).first();
   await row.waitFor();
   assert.match(await row.innerText(), new RegExp(`6 from ${shownDate(day(12))}`));
@@ -68,9 +68,7 @@ test('before the deal is won, each line says when it is available', async (t) =>
   await signIn(page, sys.crm, mia, { path: `/#/deals/${deal.id}` });
   await page.getByText(new RegExp(`^From ${shownDate(day(12))} \\(2 in stock now\\)$`)).waitFor();
   await page.getByText('Available now (30 in stock)').waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-deal-available-from', { fullPage: true });
+  await checkAndShoot(page, 'crm-deal-available-from', { fullPage: true });
 });
 
 test('once won, each line shows the date ERP promises', async (t) => {
@@ -86,7 +84,5 @@ test('once won, each line shows the date ERP promises', async (t) => {
   await page.getByText(new RegExp(`^Promised for ${shownDate(day(12))}$`)).waitFor();
   await page.getByText(new RegExp(`^Promised for ${shownDate(day(0))}$`)).waitFor();
   await page.getByText('Promised delivery').waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-deal-promised', { fullPage: true });
+  await checkAndShoot(page, 'crm-deal-promised', { fullPage: true });
 });

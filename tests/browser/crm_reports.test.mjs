@@ -11,8 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
+import { checkA11y, launch, screenshot, settled } from './lib/browser.mjs';
+import { startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
+import { openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -75,8 +76,7 @@ before(async () => {
 after(() => stopAll(browser, sys));
 
 test("a rep sees its debtors aged, in English and Persian", async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/debtors' });
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/debtors');
   const row = page.getByRole('row', { name: /Acme Trading/ });
   await row.waitFor();
   const r = await sys.crm.get('/analytics/debtors');
@@ -99,8 +99,7 @@ test("a rep sees its debtors aged, in English and Persian", async (t) => {
 });
 
 test('a manager reads lost reasons, the BCG matrix and the campaign return', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/analytics' });
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/analytics');
   const lost = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Lost reasons' }) });
   await lost.getByRole('cell', { name: 'too expensive' }).first().waitFor();
   const byReason = (await sys.crm.get('/analytics/lost_reasons')).by_reason;
@@ -185,8 +184,7 @@ test('a manager reads lost reasons, the BCG matrix and the campaign return', asy
 
 test("purchasing puts the cables into a group on ERP's products page, and the manager's matrix follows", async (t) => {
   const pia = await sys.erp.addUser('pia', 'purchasing');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, pia, { path: '/#/products' });
+  const page = await openScreen(t, browser, sys.erp, pia, '/#/products');
   const list = page.getByRole('table', { name: 'Products' });
   await list.getByRole('columnheader', { name: /Product group/ }).waitFor();
   await list.getByRole('row', { name: /DESK-OAK/ }).first().getByRole('cell', { name: 'Office furniture' }).waitFor();
@@ -209,8 +207,7 @@ test("purchasing puts the cables into a group on ERP's products page, and the ma
   const groups = (await sys.crm.get('/analytics/bcg')).items;
   assert.deepEqual(groups.map((x) => [x.group, x.quadrant]), [['Office furniture', 'star'], ['Storage', 'cash_cow'], ['Cables', 'question_mark'], ['Lighting', 'dog']]);
   // Sales see the group in CRM's catalogue.
-  const sales = await newPage(t, browser);
-  await signIn(sales, sys.crm, rita, { path: '/#/catalog' });
+  const sales = await openScreen(t, browser, sys.crm, rita, '/#/catalog');
   await sales.getByRole('row', { name: /CABLE-2M/ }).first().getByRole('cell', { name: 'Cables', exact: true }).waitFor();
   await sales.getByRole('row', { name: /DESK-OAK/ }).first().getByRole('cell', { name: 'Office furniture', exact: true }).waitFor();
   // Clearing the field leaves the product without a group.

@@ -10,8 +10,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll } from './lib/system.mjs';
+import { launch, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { startSystem, stopAll } from './lib/system.mjs';
+import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -43,9 +44,7 @@ before(async () => {
 after(() => stopAll(browser, sys));
 
 test('a manager builds a segment with a preview, saves it and uses it as a filter', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/segments' });
-  await page.getByRole('heading', { name: 'Segments', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/segments', 'Segments');
   await page.getByText('No segment yet.').waitFor();
   await page.getByRole('link', { name: 'New segment' }).click();
   await page.getByRole('heading', { name: 'New segment', level: 1 }).waitFor();
@@ -68,9 +67,7 @@ test('a manager builds a segment with a preview, saves it and uses it as a filte
   await preview.getByRole('link', { name: 'Acme Trading' }).waitFor();
   await preview.getByRole('link', { name: 'Bohemia Glass' }).waitFor();
   assert.equal(await preview.getByRole('link', { name: 'Contoso Retail' }).count(), 0);
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'crm-segment-builder');
+  await checkAndShoot(page, 'crm-segment-builder');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('heading', { name: 'Big VIP buyers', level: 1 }).waitFor();
   const saved = (await sys.crm.get('/segments')).items;
@@ -122,8 +119,7 @@ test('a manager builds a segment with a preview, saves it and uses it as a filte
 
   // A mailing's audience: the saved segment.
   await page.goto(sys.crm.url + '/#/mailings');
-  await page.getByRole('button', { name: 'New mailing' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New mailing' });
+  const dlg = await openDialog(page, 'New mailing');
   await dlg.getByLabel('Name').fill('VIP thanks');
   await dlg.getByLabel('Subject').fill('Thank you, {{name}}');
   await dlg.getByLabel('Saved segment').selectOption({ label: 'Big VIP buyers (2)' });
@@ -134,9 +130,7 @@ test('a manager builds a segment with a preview, saves it and uses it as a filte
 });
 
 test('the segments page in Persian, right to left, with Persian digits', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: '/#/segments' });
-  await page.getByRole('heading', { name: 'Segments', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, mia, '/#/segments', 'Segments');
   await toPersian(page, 'بخش‌ها');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('cell', { name: 'Big VIP buyers' }).first().waitFor();

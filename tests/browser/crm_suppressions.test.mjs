@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll } from './lib/system.mjs';
+import { checkA11y, launch, screenshot, settled } from './lib/browser.mjs';
+import { startSystem, stopAll } from './lib/system.mjs';
+import { openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -22,9 +23,7 @@ before(async () => {
 after(() => stopAll(browser, sys));
 
 test('a rep adds, finds and removes a suppressed address', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: '/#/suppressions' });
-  await page.getByRole('heading', { name: 'Suppression list', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/suppressions', 'Suppression list');
   await page.getByRole('cell', { name: 'old.customer@example.org', exact: true }).waitFor();
   await page.getByRole('button', { name: 'Add an address' }).click();
   const dialog = page.getByRole('dialog');

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
 import { signIn, startSystem, stopAll } from './lib/system.mjs';
+import { openDialog } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -105,8 +106,7 @@ test('the warehouse sees stock with products under their reorder point highlight
   await boltRow.waitFor();
 
   // Receive 100 bolts: the bolt is no longer under its reorder point.
-  await page.getByRole('button', { name: 'Receive stock' }).click();
-  const dlg = page.getByRole('dialog', { name: 'Receive stock' });
+  const dlg = await openDialog(page, 'Receive stock');
   await dlg.getByLabel('SKU').fill('BOLT-10');
   await dlg.getByLabel('Warehouse').selectOption({ label: 'MAIN · Main warehouse' });
   await dlg.getByLabel('Quantity').fill('0');

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll } from './lib/system.mjs';
+import { checkA11y, launch, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { startSystem, stopAll } from './lib/system.mjs';
+import { openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -37,9 +38,7 @@ before(async () => {
 after(() => stopAll(browser, sys));
 
 test('an admin denies level 2 the confirmation of orders and the prices, and it holds at once', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, ada, { path: '/#/access' });
-  await page.getByRole('heading', { name: 'Access by level', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, ada, '/#/access', 'Access by level');
   await page.getByRole('link', { name: 'Access by level' }).waitFor();
   const save = page.getByRole('button', { name: 'Save changes' });
   assert.equal(await save.isDisabled(), true);
@@ -67,9 +66,7 @@ test('an admin denies level 2 the confirmation of orders and the prices, and it 
   await checkA11y(page);
 
   // Petr (purchasing, level 2) reads products without a price, at once.
-  const buyer = await newPage(t, browser);
-  await signIn(buyer, sys.erp, petr, { path: '/#/products' });
-  await buyer.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
+  const buyer = await openScreen(t, browser, sys.erp, petr, '/#/products', 'Products');
   await buyer.getByRole('cell', { name: 'DESK-OAK' }).first().waitFor();
   await settled(buyer);
   const text = await buyer.locator('main').innerText();
@@ -87,9 +84,7 @@ async function tokenOf(user) {
 }
 
 test('the warehouse has no way to the page and sees no price on its pages', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, wanda, { path: '/#/stock' });
-  await page.getByRole('heading', { name: 'Stock', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, wanda, '/#/stock', 'Stock');
   assert.equal(await page.getByRole('link', { name: 'Access by level' }).count(), 0);
   for (const [path, heading] of [['/#/stock', 'Stock'], ['/#/orders', null], ['/#/shipments', null], ['/#/employees', 'Employees']]) {
     await page.goto(sys.erp.url + path);
@@ -104,9 +99,7 @@ test('the warehouse has no way to the page and sees no price on its pages', asyn
 });
 
 test('the grid reads right to left in Persian', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, ada, { path: '/#/access' });
-  await page.getByRole('heading', { name: 'Access by level', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, ada, '/#/access', 'Access by level');
   await toPersian(page, 'دسترسی بر اساس سطح');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('rowheader', { name: 'سفارش‌های فروش', exact: true }).first().waitFor();

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 
 import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
 import { signIn, startSystem, stopAll } from './lib/system.mjs';
+import { openDialog, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -61,8 +62,7 @@ test('the accountant bills a received purchase order, pays the supplier and sees
   assert.equal((await erp.get('/supplier_bills')).items.length, 1);
   // Pay the supplier: the payment goes to the open bill.
   await page.goto(`${erp.url}/#/payables/payments`);
-  await page.getByRole('button', { name: 'Pay a supplier' }).click();
-  const pay = page.getByRole('dialog', { name: 'Pay a supplier' });
+  const pay = await openDialog(page, 'Pay a supplier');
   await pay.getByLabel('Supplier').selectOption({ label: 'Nordic Parts' });
   await pay.getByLabel('Amount').fill('100.00');
   await pay.getByLabel('Reference').fill('BANK-7781');
@@ -80,8 +80,7 @@ test('the accountant bills a received purchase order, pays the supplier and sees
 });
 
 test('a manual entry posts only when it balances; the statements show the API figures', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, alice, { path: '/#/books/entry' });
+  const page = await openScreen(t, browser, erp, alice, '/#/books/entry');
   const post = page.getByRole('button', { name: 'Post the entry' });
   await page.getByLabel('Memo').fill('Office rent, December');
   await page.getByLabel('Account of line 1').selectOption('6000');
@@ -122,8 +121,7 @@ test('a manual entry posts only when it balances; the statements show the API fi
 });
 
 test('a closed month refuses a posting, and the page says why', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, alice, { path: '/#/books/periods' });
+  const page = await openScreen(t, browser, erp, alice, '/#/books/periods');
   const month = new Date().toISOString().slice(0, 7);
   const row = page.getByRole('row', { name: new RegExp(month) });
   await row.getByRole('button', { name: 'Close' }).click();

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { launch, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -33,12 +34,9 @@ before(async () => {
 after(() => stopAll(browser, sys));
 
 test('a clerk asks for leave and her manager approves it', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, wanda, { path: '/#/leave' });
-  await page.getByRole('heading', { name: 'Leave', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, wanda, '/#/leave', 'Leave');
   await page.getByText('No leave here.').waitFor();
-  await page.getByRole('button', { name: 'Ask for leave' }).click();
-  const dlg = page.getByRole('dialog', { name: 'Ask for leave' });
+  const dlg = await openDialog(page, 'Ask for leave');
   await dlg.getByLabel('Kind').selectOption('vacation');
   await dlg.getByLabel('From').fill(day(20));
   await dlg.getByLabel('To').fill(day(27));
@@ -53,9 +51,7 @@ test('a clerk asks for leave and her manager approves it', async (t) => {
   // Her own request has no approve button for her.
   assert.equal(await page.getByRole('button', { name: /^Approve/ }).count(), 0);
 
-  const boss = await newPage(t, browser);
-  await signIn(boss, sys.erp, petr, { path: '/#/leave' });
-  await boss.getByRole('heading', { name: 'Leave', level: 1 }).waitFor();
+  const boss = await openScreen(t, browser, sys.erp, petr, '/#/leave', 'Leave');
   await boss.getByRole('cell', { name: 'Wanda Nowak' }).first().waitFor();
   await boss.getByRole('button', { name: `Approve: Wanda Nowak ${day(20)}` }).click();
   const note = boss.getByRole('dialog', { name: 'Approve the leave' });
@@ -73,18 +69,13 @@ test('a clerk asks for leave and her manager approves it', async (t) => {
   await boss.getByLabel('Away on').fill(day(22));
   await boss.getByRole('cell', { name: 'Wanda Nowak' }).first().waitFor();
   assert.match(boss.url(), new RegExp(`away_on=${day(22)}`));
-  await settled(boss);
-  await checkA11y(boss);
-  await screenshot(boss, 'erp-leave');
+  await checkAndShoot(boss, 'erp-leave');
 });
 
 test('an ops manager adds an employee to the directory', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, olga, { path: '/#/employees' });
-  await page.getByRole('heading', { name: 'Employees', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, olga, '/#/employees', 'Employees');
   await page.getByRole('cell', { name: /Wanda Nowak/ }).first().waitFor();
-  await page.getByRole('button', { name: 'New employee' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New employee' });
+  const dlg = await openDialog(page, 'New employee');
   await dlg.getByLabel('Name').fill('Lan Nguyễn');
   await dlg.getByLabel('Department').fill('Warehouse');
   await dlg.getByLabel('Position').fill('Forklift driver');
@@ -98,15 +89,11 @@ test('an ops manager adds an employee to the directory', async (t) => {
   assert.equal(lan.level, 2);
   assert.equal(lan.hired_on, day(-30));
   assert.equal(lan.active, true);
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'erp-employees');
+  await checkAndShoot(page, 'erp-employees');
 });
 
 test('the leave list reads right to left in Persian', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, olga, { path: '/#/leave' });
-  await page.getByRole('heading', { name: 'Leave', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, olga, '/#/leave', 'Leave');
   await toPersian(page, 'مرخصی');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('cell', { name: 'تأییدشده' }).first().waitFor();

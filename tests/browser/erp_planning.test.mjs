@@ -14,8 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
 import { signIn, startSystem } from './lib/system.mjs';
+import { checkAndShoot, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -88,9 +89,7 @@ after(async () => {
 });
 
 test('the forecast shows each product with its error and class', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, olga, { path: '/#/planning' });
-  await page.getByRole('heading', { name: 'Planning', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, olga, '/#/planning', 'Planning');
   const bolt = page.getByRole('row', { name: /BOLT-M8/ }).first();
   await bolt.waitFor();
   assert.match(await bolt.innerText(), /\bX\b/);
@@ -101,14 +100,11 @@ test('the forecast shows each product with its error and class', async (t) => {
   await lamp.getByRole('button', { name: 'Show LAMP-ARC' }).click();
   await page.getByText('LAMP-ARC · Arc floor lamp').waitFor();
   await page.getByText('Safety stock').first().waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'erp-planning-forecast', { fullPage: true });
+  await checkAndShoot(page, 'erp-planning-forecast', { fullPage: true });
 });
 
 test('an ops manager runs planning and a buyer creates the purchase orders', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, olga, { path: '/#/planning?tab=runs' });
+  const page = await openScreen(t, browser, sys.erp, olga, '/#/planning?tab=runs');
   await page.getByText('No planning run yet.').waitFor();
   await page.getByLabel('Horizon').selectOption('1');
   await page.getByRole('button', { name: 'Run planning' }).click();
@@ -147,9 +143,7 @@ test('an ops manager runs planning and a buyer creates the purchase orders', asy
   assert.equal(done.work_order_ids.length, 1);
   await buyer.getByText(`purchase orders ${done.purchase_order_ids.length}, work orders 1`).waitFor();
   assert.equal(await buyer.getByRole('button', { name: 'Create purchase and work orders' }).count(), 0);
-  await settled(buyer);
-  await checkA11y(buyer);
-  await screenshot(buyer, 'erp-planning-applied', { fullPage: true });
+  await checkAndShoot(buyer, 'erp-planning-applied', { fullPage: true });
 });
 
 test('the order shows when its short line is promised', async (t) => {
@@ -167,9 +161,7 @@ test('the order shows when its short line is promised', async (t) => {
 });
 
 test('the planning page reads right to left in Persian', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, olga, { path: '/#/planning' });
-  await page.getByRole('heading', { name: 'Planning', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, sys.erp, olga, '/#/planning', 'Planning');
   await toPersian(page, 'برنامه‌ریزی');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('row', { name: /BOLT-M8/ }).first().waitFor();

@@ -12,8 +12,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
 import { signIn, startSystem, waitUntil } from './lib/system.mjs';
+import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
 
 let sys;
 let browser;
@@ -47,12 +48,9 @@ after(async () => {
 });
 
 test('an ops manager writes a bill of materials and is told what is short', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, olga, { path: '/#/production' });
-  await page.getByRole('heading', { name: 'Production', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, erp, olga, '/#/production', 'Production');
   await page.getByText('No work orders here.').waitFor();
-  await page.getByRole('button', { name: 'New bill of materials' }).click();
-  const dlg = page.getByRole('dialog', { name: 'New bill of materials' });
+  const dlg = await openDialog(page, 'New bill of materials');
   await dlg.getByLabel('Made product').selectOption({ label: 'TABLE-OAK · Oak dining table' });
   await dlg.getByLabel('Name or version').fill('2026 model');
   await dlg.getByLabel('Operation cost per unit').fill('7.00');
@@ -73,8 +71,7 @@ test('an ops manager writes a bill of materials and is told what is short', asyn
   assert.deepEqual(bom.components.map((c) => [c.sku, c.quantity]), [['LEG-OAK', 4], ['TOP-OAK', 1]]);
 
   await page.getByRole('button', { name: 'Work orders' }).click();
-  await page.getByRole('button', { name: 'New work order' }).click();
-  const wdlg = page.getByRole('dialog', { name: 'New work order' });
+  const wdlg = await openDialog(page, 'New work order');
   await wdlg.getByLabel('Product').selectOption({ label: 'TABLE-OAK · Oak dining table' });
   await wdlg.getByLabel('Quantity').fill('3');
   await wdlg.getByRole('button', { name: 'Plan' }).click();
@@ -88,9 +85,7 @@ test('an ops manager writes a bill of materials and is told what is short', asyn
   assert.match(text, /TOP-OAK short 3 \(needs 3, 0 available\)/);
   const [wo] = (await erp.get('/work_orders')).items;
   assert.equal(wo.status, 'planned');
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'erp-production-short');
+  await checkAndShoot(page, 'erp-production-short');
 
   await erp.post('/stock/receipts', { sku: 'LEG-OAK', warehouse_id: main.id, quantity: 4 });
   await erp.post('/stock/receipts', { sku: 'TOP-OAK', warehouse_id: main.id, quantity: 3 });
@@ -102,9 +97,7 @@ test('an ops manager writes a bill of materials and is told what is short', asyn
 });
 
 test('the warehouse starts and finishes the work order in two parts, seeing no cost', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, wanda, { path: '/#/production' });
-  await page.getByRole('heading', { name: 'Production', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, erp, wanda, '/#/production', 'Production');
   await page.getByRole('button', { name: /^Start: WO-/ }).first().click();
   await page.getByText(/WO-\d{4}-000001 started/).waitFor();
   await page.getByRole('button', { name: /^Finish: WO-/ }).first().click();
@@ -152,9 +145,7 @@ test('the ops manager reads the rolled-up cost and plans from the suggestions', 
   await page.getByRole('cell', { name: 'Orders wait for it' }).first().waitFor();
   // the 3 tables made went to the order; 2 more are needed
   await page.getByRole('cell', { name: '2', exact: true }).first().waitFor();
-  await settled(page);
-  await checkA11y(page);
-  await screenshot(page, 'erp-production-suggestions');
+  await checkAndShoot(page, 'erp-production-suggestions');
   await page.getByRole('button', { name: 'Plan these work orders' }).click();
   await page.getByText('Work orders planned: 1').waitFor();
   await waitUntil(async () => (await erp.get('/work_orders', { status: 'planned' })).items.length === 1, { what: 'a planned work order' });
@@ -164,9 +155,7 @@ test('the ops manager reads the rolled-up cost and plans from the suggestions', 
 });
 
 test('the production page reads right to left in Persian', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, olga, { path: '/#/production' });
-  await page.getByRole('heading', { name: 'Production', level: 1 }).waitFor();
+  const page = await openScreen(t, browser, erp, olga, '/#/production', 'Production');
   await toPersian(page, 'تولید');
   assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
   await page.getByRole('cell', { name: /تمام‌شده/ }).first().waitFor();
