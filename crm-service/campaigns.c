@@ -3,6 +3,7 @@
 //  (lead_source: one of the campaigns' channels, the campaign's when one
 //  is named, a new deal's customer's otherwise).
 #include "crm.h"
+#include "date_range.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -30,10 +31,7 @@ s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err
     (void) db;
     (void) actor;
     (void) old;
-    const char *from = json_str (rec, "starts_on"), *to = json_str (rec, "ends_on");
-    if (from && to && strcmp (from, to) > 0)
-        return err_set (err, ERR_RULE, "ends_on", "a campaign cannot end before it starts");
-    return ERR_OK;
+    return date_range_check (rec, "starts_on", "ends_on", "a campaign cannot end before it starts", err);
 }
 
 const resource_def_t crm_campaigns = {

@@ -1,6 +1,7 @@
 //  customers: companies and people, their legal entities (counterparties)
 //  and contact persons, the customer card and the customer timeline.
 #include "crm.h"
+#include "date_range.h"
 #include "json.h"
 #include "upsert.h"
 
@@ -78,10 +79,7 @@ s_counterparty_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *o
     (void) db;
     (void) actor;
     (void) old;
-    const char *from = json_str (rec, "valid_from"), *to = json_str (rec, "valid_to");
-    if (from && to && strcmp (from, to) > 0)
-        return err_set (err, ERR_RULE, "valid_to", "valid_to must not be before valid_from");
-    return ERR_OK;
+    return date_range_check (rec, "valid_from", "valid_to", "valid_to must not be before valid_from", err);
 }
 
 const resource_def_t crm_counterparties = {
