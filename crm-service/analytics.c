@@ -417,10 +417,7 @@ s_managers (http_req_t *req)
         cJSON_AddItemToArray (items, u);
     }
     sqlite3_reset (st);
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "currency", r.currency);
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, r.currency, items);
 }
 
 err_t

@@ -139,9 +139,7 @@ s_stats (http_req_t *req)
     }
     if (st)
         sqlite3_reset (st);
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, NULL, items);
 }
 
 //  What each lead source brought in (docs/api.md, "Lead sources"): leads
@@ -180,10 +178,7 @@ s_lead_sources (http_req_t *req)
         sqlite3_reset (st);
         sqlite3_clear_bindings (st);
     }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "currency", a.currency);
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, a.currency, items);
 }
 
 err_t

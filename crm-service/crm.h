@@ -143,4 +143,9 @@ err_t
     ANALYTICS_MEMBERS ("d.customer_id")
 #define ANALYTICS_DEAL_FILTERS " AND (?4 IS NULL OR d.owner_id = ?4)" ANALYTICS_SEGMENT
 
+//  Answer 200 with {"currency": currency (when not NULL), "items": items};
+//  takes items.
+void
+    crm_reply_items (http_req_t *req, const char *currency, cJSON *items);
+
 #endif

@@ -237,6 +237,16 @@ crm_page_reply (http_req_t *req, db_t *db, int rc, cJSON *body, char *next)
     http_reply_page (req, body, next);
 }
 
+void
+crm_reply_items (http_req_t *req, const char *currency, cJSON *items)
+{
+    cJSON *body = cJSON_CreateObject ();
+    if (currency)
+        cJSON_AddStringToObject (body, "currency", currency);
+    cJSON_AddItemToObject (body, "items", items);
+    http_reply_json (req, 200, body);
+}
+
 static void
 s_timeline (http_req_t *req)
 {

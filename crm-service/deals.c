@@ -433,9 +433,7 @@ s_history (http_req_t *req)
     }
     if (st)
         sqlite3_reset (st);
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, NULL, items);
 }
 
 err_t
