@@ -185,10 +185,13 @@ err_t
 campaigns_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
+    static const crm_route_t routes[] = {
+        { "GET", "/api/v1/analytics/campaigns", s_stats, 0 },
+        { "GET", "/api/v1/analytics/lead_sources", s_lead_sources, 0 },
+        { NULL },
+    };
     err_t rc = service_resource (svc, &crm_campaigns);
-    if (rc == ERR_OK && service_http (svc)) {
-        http_server_route (service_http (svc), "GET", "/api/v1/analytics/campaigns", s_stats, 0);
-        http_server_route (service_http (svc), "GET", "/api/v1/analytics/lead_sources", s_lead_sources, 0);
-    }
+    if (rc == ERR_OK)
+        crm_routes (svc, routes);
     return rc;
 }

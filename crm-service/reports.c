@@ -500,15 +500,17 @@ s_bcg (http_req_t *req)
     http_reply_json (req, 200, body);
 }
 
+static const crm_route_t s_routes[] = {
+    { "GET", "/api/v1/analytics/debtors", s_debtors, 0 },
+    { "GET", "/api/v1/analytics/lost_reasons", s_lost_reasons, 0 },
+    { "GET", "/api/v1/analytics/bcg", s_bcg, 0 },
+    { NULL },
+};
+
 err_t
 reports_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/analytics/debtors", s_debtors, 0);
-        http_server_route (http, "GET", "/api/v1/analytics/lost_reasons", s_lost_reasons, 0);
-        http_server_route (http, "GET", "/api/v1/analytics/bcg", s_bcg, 0);
-    }
+    crm_routes (svc, s_routes);
     return ERR_OK;
 }
