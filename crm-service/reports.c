@@ -111,14 +111,11 @@ s_debtors (http_req_t *req)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the debtors");
         return;
     }
-    if (currency)
-        sqlite3_bind_text (st, 1, currency, -1, SQLITE_STATIC);
-    if (owner)
-        sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
-    if (segment)
-        sqlite3_bind_text (st, 3, segment, -1, SQLITE_STATIC);
-    if (members)
-        sqlite3_bind_text (st, 4, members, -1, SQLITE_STATIC);
+    //  A NULL binds null: that filter is off.
+    sqlite3_bind_text (st, 1, currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, segment, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 4, members, -1, SQLITE_STATIC);
     int64_t now = clock_now_ms ();
     cJSON *items = cJSON_CreateArray ();
     cJSON *totals = cJSON_CreateObject ();   //  per currency
