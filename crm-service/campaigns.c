@@ -162,10 +162,7 @@ s_lead_sources (http_req_t *req)
     for (int i = 0; i == 0 || crm_lead_sources[i - 1]; i++) {
         const char *source = crm_lead_sources[i];        //  NULL last: the unknown
         analytics_bind_range (st, &a);
-        if (source)
-            sqlite3_bind_text (st, 6, source, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null (st, 6);
+        sqlite3_bind_text (st, 6, source, -1, SQLITE_STATIC);   //  NULL binds null
         if (sqlite3_step (st) == SQLITE_ROW) {
             cJSON *c = cJSON_CreateObject ();
             cJSON_AddStringToObject (c, "lead_source", source ? source : "unknown");
