@@ -325,13 +325,17 @@ s_alert_raise (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result
 
 //  --- deal.order_status and deal.payment ---
 
+//  Apply patch (consumed) to the deal deal_id as ERP's news, verb for the
+//  history; the deal after it into *rec (caller owns it).
 static err_t
 s_deal_patch (db_t *db, const actor_t *actor, const char *deal_id, cJSON *patch, const char *verb, cJSON **rec,
               err_info_t *err)
 {
-    if (!deal_id || !id_valid (deal_id))
-        return err_set (err, ERR_INVALID, "deal_id", "deal_id must be a deal id");
-    return resource_update (db, &crm_deals, actor, deal_id, -1, patch, RW_REMOTE, verb, rec, err);
+    err_t rc = deal_id && id_valid (deal_id)
+                   ? resource_update (db, &crm_deals, actor, deal_id, -1, patch, RW_REMOTE, verb, rec, err)
+                   : err_set (err, ERR_INVALID, "deal_id", "deal_id must be a deal id");
+    cJSON_Delete (patch);
+    return rc;
 }
 
 //  An alert for the deal's owner when the order has a problem.
@@ -406,7 +410,6 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
     cJSON *deal = NULL;
     const char *deal_id = json_str (data, "deal_id");
     err_t rc = s_deal_patch (db, actor, deal_id, patch, "order_status_changed", &deal, err);
-    cJSON_Delete (patch);
     if (rc == ERR_OK)
         rc = deals_record_erp_event (db, deal_id, "order_status", status, -1, NULL, json_str (data, "tracking"),
                                      cJSON_GetObjectItem (data, "detail"), at, err);
@@ -462,7 +465,6 @@ s_promise (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
         cJSON_AddItemToObject (patch, "promised_lines", cJSON_Duplicate (lines, true));
     cJSON *deal = NULL;
     err_t rc = s_deal_patch (db, actor, json_str (data, "deal_id"), patch, "promise_changed", &deal, err);
-    cJSON_Delete (patch);
     return s_reply (rc, deal, false, result);
 }
 
@@ -486,7 +488,6 @@ s_payment (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
     cJSON *deal = NULL;
     const char *deal_id = json_str (data, "deal_id");
     err_t rc = s_deal_patch (db, actor, deal_id, patch, "payment_changed", &deal, err);
-    cJSON_Delete (patch);
     if (rc == ERR_OK)
         rc = deals_record_erp_event (db, deal_id, kind, json_str (data, "payment_state"), amount,
                                      json_str (data, "currency"), json_str (data, "reference"),
