@@ -417,21 +417,20 @@ s_managers (http_req_t *req)
         cJSON_AddItemToArray (items, u);
     }
     sqlite3_reset (st);
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "currency", r.currency);
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, r.currency, items);
 }
+
+static const crm_route_t s_routes[] = {
+    { "GET", "/api/v1/analytics/funnel", s_funnel, 0 },
+    { "GET", "/api/v1/analytics/abc-xyz", s_abc_xyz, 0 },
+    { "GET", "/api/v1/analytics/managers", s_managers, 0 },
+    { NULL },
+};
 
 err_t
 analytics_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/analytics/funnel", s_funnel, 0);
-        http_server_route (http, "GET", "/api/v1/analytics/abc-xyz", s_abc_xyz, 0);
-        http_server_route (http, "GET", "/api/v1/analytics/managers", s_managers, 0);
-    }
+    crm_routes (svc, s_routes);
     return ERR_OK;
 }

@@ -3,6 +3,7 @@
 //  (lead_source: one of the campaigns' channels, the campaign's when one
 //  is named, a new deal's customer's otherwise).
 #include "crm.h"
+#include "date_range.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -30,10 +31,7 @@ s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err
     (void) db;
     (void) actor;
     (void) old;
-    const char *from = json_str (rec, "starts_on"), *to = json_str (rec, "ends_on");
-    if (from && to && strcmp (from, to) > 0)
-        return err_set (err, ERR_RULE, "ends_on", "a campaign cannot end before it starts");
-    return ERR_OK;
+    return date_range_check (rec, "starts_on", "ends_on", "a campaign cannot end before it starts", err);
 }
 
 const resource_def_t crm_campaigns = {
@@ -141,9 +139,7 @@ s_stats (http_req_t *req)
     }
     if (st)
         sqlite3_reset (st);
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, NULL, items);
 }
 
 //  What each lead source brought in (docs/api.md, "Lead sources"): leads
@@ -166,10 +162,7 @@ s_lead_sources (http_req_t *req)
     for (int i = 0; i == 0 || crm_lead_sources[i - 1]; i++) {
         const char *source = crm_lead_sources[i];        //  NULL last: the unknown
         analytics_bind_range (st, &a);
-        if (source)
-            sqlite3_bind_text (st, 6, source, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null (st, 6);
+        sqlite3_bind_text (st, 6, source, -1, SQLITE_STATIC);   //  NULL binds null
         if (sqlite3_step (st) == SQLITE_ROW) {
             cJSON *c = cJSON_CreateObject ();
             cJSON_AddStringToObject (c, "lead_source", source ? source : "unknown");
@@ -182,20 +175,20 @@ s_lead_sources (http_req_t *req)
         sqlite3_reset (st);
         sqlite3_clear_bindings (st);
     }
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddStringToObject (body, "currency", a.currency);
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, a.currency, items);
 }
 
 err_t
 campaigns_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
+    static const crm_route_t routes[] = {
+        { "GET", "/api/v1/analytics/campaigns", s_stats, 0 },
+        { "GET", "/api/v1/analytics/lead_sources", s_lead_sources, 0 },
+        { NULL },
+    };
     err_t rc = service_resource (svc, &crm_campaigns);
-    if (rc == ERR_OK && service_http (svc)) {
-        http_server_route (service_http (svc), "GET", "/api/v1/analytics/campaigns", s_stats, 0);
-        http_server_route (service_http (svc), "GET", "/api/v1/analytics/lead_sources", s_lead_sources, 0);
-    }
+    if (rc == ERR_OK)
+        crm_routes (svc, routes);
     return rc;
 }

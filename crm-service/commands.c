@@ -25,14 +25,30 @@ s_find (db_t *db, const resource_def_t *def, const char *column, const char *val
     return db_find_id (db, def->table, column, value, id, ID_LEN);
 }
 
-static cJSON *
-s_result (const cJSON *rec, bool created)
+//  A command's reply when rc is ERR_OK and result is wanted: the record's
+//  id and version and whether the command created it. Frees rec; returns rc.
+static err_t
+s_reply (err_t rc, cJSON *rec, bool created, cJSON **result)
 {
-    cJSON *out = cJSON_CreateObject ();
-    cJSON_AddStringToObject (out, "id", json_str (rec, "id"));
-    cJSON_AddNumberToObject (out, "version", cJSON_GetObjectItem (rec, "version")->valuedouble);
-    cJSON_AddBoolToObject (out, "created", created);
-    return out;
+    if (rc == ERR_OK && result) {
+        *result = cJSON_CreateObject ();
+        cJSON_AddStringToObject (*result, "id", json_str (rec, "id"));
+        cJSON_AddNumberToObject (*result, "version", cJSON_GetObjectItem (rec, "version")->valuedouble);
+        cJSON_AddBoolToObject (*result, "created", created);
+    }
+    cJSON_Delete (rec);
+    return rc;
+}
+
+//  The optional time "at" of a command into *at (NULL when absent).
+static err_t
+s_at (const cJSON *data, const char **at, err_info_t *err)
+{
+    int64_t ms;
+    *at = json_str (data, "at");
+    if (*at && !clock_parse (*at, &ms))
+        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    return ERR_OK;
 }
 
 //  --- owners for customers from ERP ---
@@ -148,10 +164,7 @@ s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **re
     cJSON *rec = NULL;
     bool created = false;
     err_t rc = upsert_apply (db, &s_upsert, actor, data, &rec, &created, err);
-    if (rc == ERR_OK)
-        *result = s_result (rec, created);
-    cJSON_Delete (rec);
-    return rc;
+    return s_reply (rc, rec, created, result);
 }
 
 //  --- catalog.upsert ---
@@ -175,10 +188,7 @@ s_catalog_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **res
         rc = resource_update (db, &crm_catalog, actor, found, -1, patch, RW_REMOTE | RW_SYSTEM, "updated", &rec, err);
         cJSON_Delete (patch);
     }
-    if (rc == ERR_OK)
-        *result = s_result (rec, created);
-    cJSON_Delete (rec);
-    return rc;
+    return s_reply (rc, rec, created, result);
 }
 
 //  --- alerts ---
@@ -263,10 +273,7 @@ s_raise (db_t *db, const actor_t *actor, cJSON *alert, cJSON **result, err_info_
         rc = resource_create (db, &crm_alerts, actor, alert, RW_REMOTE | RW_SYSTEM, NULL, &rec, err);
     else
         rc = resource_get (db, &crm_alerts, NULL, found, &rec, err);
-    if (rc == ERR_OK && result)
-        *result = s_result (rec, created);
-    cJSON_Delete (rec);
-    return rc;
+    return s_reply (rc, rec, created, result);
 }
 
 //  {"kind","severity","message","sku","quantity","customer_id","order_id","owner_id","key",
@@ -277,12 +284,11 @@ static err_t
 s_alert_raise (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, err_info_t *err)
 {
     const cJSON *resolves = cJSON_GetObjectItem (data, "resolves");
-    const char *at = json_str (data, "at");
-    int64_t at_ms;
+    const char *at;
     if (resolves && !cJSON_IsArray (resolves))
         return err_set (err, ERR_INVALID, "resolves", "resolves must be a list of causes");
-    if (at && !clock_parse (at, &at_ms))
-        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    if (s_at (data, &at, err) != ERR_OK)
+        return ERR_INVALID;
     const cJSON *r;
     cJSON_ArrayForEach (r, resolves) {
         if (!cJSON_IsString (r) || !*r->valuestring)
@@ -319,13 +325,17 @@ s_alert_raise (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result
 
 //  --- deal.order_status and deal.payment ---
 
+//  Apply patch (consumed) to the deal deal_id as ERP's news, verb for the
+//  history; the deal after it into *rec (caller owns it).
 static err_t
 s_deal_patch (db_t *db, const actor_t *actor, const char *deal_id, cJSON *patch, const char *verb, cJSON **rec,
               err_info_t *err)
 {
-    if (!deal_id || !id_valid (deal_id))
-        return err_set (err, ERR_INVALID, "deal_id", "deal_id must be a deal id");
-    return resource_update (db, &crm_deals, actor, deal_id, -1, patch, RW_REMOTE, verb, rec, err);
+    err_t rc = deal_id && id_valid (deal_id)
+                   ? resource_update (db, &crm_deals, actor, deal_id, -1, patch, RW_REMOTE, verb, rec, err)
+                   : err_set (err, ERR_INVALID, "deal_id", "deal_id must be a deal id");
+    cJSON_Delete (patch);
+    return rc;
 }
 
 //  An alert for the deal's owner when the order has a problem.
@@ -379,10 +389,9 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
     const char *status = json_str (data, "status");
     if (!status || !*status)
         return err_set (err, ERR_INVALID, "status", "status is required");
-    const char *at = json_str (data, "at");
-    int64_t ms;
-    if (at && !clock_parse (at, &ms))
-        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    const char *at;
+    if (s_at (data, &at, err) != ERR_OK)
+        return ERR_INVALID;
     //  ERP's answer to order.create (`initial`) can land after ERP's own
     //  later status events (a cancel): once the deal knows its order, only
     //  those count.
@@ -392,10 +401,7 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
         && strcmp (known, json_str (data, "deal_id")) == 0) {
         cJSON *deal = NULL;
         err_t rc = resource_get (db, &crm_deals, actor, known, &deal, err);
-        if (rc == ERR_OK)
-            *result = s_result (deal, false);
-        cJSON_Delete (deal);
-        return rc;
+        return s_reply (rc, deal, false, result);
     }
     cJSON *patch = cJSON_CreateObject ();
     static const char *const copy[] = { "order_id", "order_number", "tracking", NULL };
@@ -404,7 +410,6 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
     cJSON *deal = NULL;
     const char *deal_id = json_str (data, "deal_id");
     err_t rc = s_deal_patch (db, actor, deal_id, patch, "order_status_changed", &deal, err);
-    cJSON_Delete (patch);
     if (rc == ERR_OK)
         rc = deals_record_erp_event (db, deal_id, "order_status", status, -1, NULL, json_str (data, "tracking"),
                                      cJSON_GetObjectItem (data, "detail"), at, err);
@@ -439,10 +444,7 @@ s_order_status (db_t *db, const actor_t *actor, const cJSON *data, cJSON **resul
         snprintf (what, sizeof what, "no order was made in ERP: %.400s", reason ? reason : "ERP refused it");
         rc = s_order_problem (db, actor, deal, "order_problem", "critical", what, "not_created", err);
     }
-    if (rc == ERR_OK)
-        *result = s_result (deal, false);
-    cJSON_Delete (deal);
-    return rc;
+    return s_reply (rc, deal, false, result);
 }
 
 //  --- deal.promise ---
@@ -463,11 +465,7 @@ s_promise (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
         cJSON_AddItemToObject (patch, "promised_lines", cJSON_Duplicate (lines, true));
     cJSON *deal = NULL;
     err_t rc = s_deal_patch (db, actor, json_str (data, "deal_id"), patch, "promise_changed", &deal, err);
-    cJSON_Delete (patch);
-    if (rc == ERR_OK)
-        *result = s_result (deal, false);
-    cJSON_Delete (deal);
-    return rc;
+    return s_reply (rc, deal, false, result);
 }
 
 //  {"deal_id","kind":"invoice"|"payment"|"overdue","invoiced_minor","paid_minor",
@@ -478,10 +476,10 @@ s_payment (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
     const char *kind = json_str (data, "kind");
     if (!kind || (strcmp (kind, "invoice") != 0 && strcmp (kind, "payment") != 0 && strcmp (kind, "overdue") != 0))
         return err_set (err, ERR_INVALID, "kind", "kind must be invoice, payment or overdue");
-    const char *at = json_str (data, "at");
-    int64_t ms, amount = -1;
-    if (at && !clock_parse (at, &ms))
-        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    const char *at;
+    int64_t amount = -1;
+    if (s_at (data, &at, err) != ERR_OK)
+        return ERR_INVALID;
     if (cJSON_GetObjectItem (data, "amount_minor") && !json_int (data, "amount_minor", &amount))
         return err_set (err, ERR_INVALID, "amount_minor", "amount_minor must be an integer");
     cJSON *patch = cJSON_CreateObject ();
@@ -490,7 +488,6 @@ s_payment (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
     cJSON *deal = NULL;
     const char *deal_id = json_str (data, "deal_id");
     err_t rc = s_deal_patch (db, actor, deal_id, patch, "payment_changed", &deal, err);
-    cJSON_Delete (patch);
     if (rc == ERR_OK)
         rc = deals_record_erp_event (db, deal_id, kind, json_str (data, "payment_state"), amount,
                                      json_str (data, "currency"), json_str (data, "reference"),
@@ -507,10 +504,7 @@ s_payment (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, er
         snprintf (suffix, sizeof suffix, "overdue:%s", json_str (data, "reference") ? json_str (data, "reference") : "");
         rc = s_order_problem (db, actor, deal, "overdue_payment", "warning", what, suffix, err);
     }
-    if (rc == ERR_OK)
-        *result = s_result (deal, false);
-    cJSON_Delete (deal);
-    return rc;
+    return s_reply (rc, deal, false, result);
 }
 
 //  customer.erp_order {"erp_customer_id", "order_id", "number", "status",
@@ -530,10 +524,9 @@ s_erp_order (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, 
         return err_set (err, ERR_INVALID, "number", "number is required (at most 60 characters)");
     if (!status || !*status || strlen (status) > 40)
         return err_set (err, ERR_INVALID, "status", "status is required (at most 40 characters)");
-    const char *at = json_str (data, "at");
-    int64_t ms;
-    if (at && !clock_parse (at, &ms))
-        return err_set (err, ERR_INVALID, "at", "at must be an RFC 3339 time");
+    const char *at;
+    if (s_at (data, &at, err) != ERR_OK)
+        return ERR_INVALID;
     int64_t total = 0;
     bool has_total = json_int (data, "total_minor", &total);
     const char *currency = json_str (data, "currency");
@@ -564,25 +557,26 @@ s_erp_order (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, 
     cJSON *rec = NULL;
     err_t rc = resource_create (db, &crm_interactions, actor, note, RW_REMOTE | RW_SYSTEM, NULL, &rec, err);
     cJSON_Delete (note);
-    if (rc == ERR_OK)
-        *result = s_result (rec, true);
-    cJSON_Delete (rec);
-    return rc;
+    return s_reply (rc, rec, true, result);
 }
+
+//  The commands of the header comment, by type.
+static const struct {
+    const char *type;
+    command_fn *fn;
+} s_commands[] = {
+    { "customer.upsert", s_customer_upsert }, { "catalog.upsert", s_catalog_upsert },
+    { "deal.order_status", s_order_status },  { "deal.promise", s_promise },
+    { "deal.payment", s_payment },            { "alert.raise", s_alert_raise },
+    { "customer.erp_order", s_erp_order },
+};
 
 err_t
 commands_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
     command_server_t *cmd = service_commands (svc);
-    if (!cmd)
-        return ERR_OK;
-    command_server_on (cmd, "customer.upsert", s_customer_upsert);
-    command_server_on (cmd, "catalog.upsert", s_catalog_upsert);
-    command_server_on (cmd, "deal.order_status", s_order_status);
-    command_server_on (cmd, "deal.promise", s_promise);
-    command_server_on (cmd, "deal.payment", s_payment);
-    command_server_on (cmd, "alert.raise", s_alert_raise);
-    command_server_on (cmd, "customer.erp_order", s_erp_order);
+    for (size_t i = 0; cmd && i < sizeof s_commands / sizeof s_commands[0]; i++)
+        command_server_on (cmd, s_commands[i].type, s_commands[i].fn);
     return ERR_OK;
 }

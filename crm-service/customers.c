@@ -1,6 +1,7 @@
 //  customers: companies and people, their legal entities (counterparties)
 //  and contact persons, the customer card and the customer timeline.
 #include "crm.h"
+#include "date_range.h"
 #include "json.h"
 #include "upsert.h"
 
@@ -78,10 +79,7 @@ s_counterparty_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *o
     (void) db;
     (void) actor;
     (void) old;
-    const char *from = json_str (rec, "valid_from"), *to = json_str (rec, "valid_to");
-    if (from && to && strcmp (from, to) > 0)
-        return err_set (err, ERR_RULE, "valid_to", "valid_to must not be before valid_from");
-    return ERR_OK;
+    return date_range_check (rec, "valid_from", "valid_to", "valid_to must not be before valid_from", err);
 }
 
 const resource_def_t crm_counterparties = {
@@ -237,6 +235,24 @@ crm_page_reply (http_req_t *req, db_t *db, int rc, cJSON *body, char *next)
         return;
     }
     http_reply_page (req, body, next);
+}
+
+void
+crm_reply_items (http_req_t *req, const char *currency, cJSON *items)
+{
+    cJSON *body = cJSON_CreateObject ();
+    if (currency)
+        cJSON_AddStringToObject (body, "currency", currency);
+    cJSON_AddItemToObject (body, "items", items);
+    http_reply_json (req, 200, body);
+}
+
+void
+crm_routes (service_t *svc, const crm_route_t *routes)
+{
+    http_server_t *http = service_http (svc);
+    for (const crm_route_t *r = routes; http && r->method; r++)
+        http_server_route (http, r->method, r->pattern, r->handler, r->flags);
 }
 
 static void

@@ -433,9 +433,7 @@ s_history (http_req_t *req)
     }
     if (st)
         sqlite3_reset (st);
-    cJSON *body = cJSON_CreateObject ();
-    cJSON_AddItemToObject (body, "items", items);
-    http_reply_json (req, 200, body);
+    crm_reply_items (req, NULL, items);
 }
 
 err_t
@@ -461,14 +459,11 @@ deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const c
     char *detail_text = detail ? json_print (detail) : NULL;
     sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 2, kind, -1, SQLITE_STATIC);
-    if (status)
-        sqlite3_bind_text (st, 3, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, status, -1, SQLITE_STATIC);   //  a NULL binds null
     if (amount_minor >= 0)
         sqlite3_bind_int64 (st, 4, amount_minor);
-    if (currency)
-        sqlite3_bind_text (st, 5, currency, -1, SQLITE_STATIC);
-    if (reference)
-        sqlite3_bind_text (st, 6, reference, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 5, currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 6, reference, -1, SQLITE_STATIC);
     if (detail_text)
         sqlite3_bind_text (st, 7, detail_text, -1, free);
     sqlite3_bind_text (st, 8, now, -1, SQLITE_TRANSIENT);

@@ -614,12 +614,14 @@ mailings_setup (service_t *svc, err_info_t *err)
     if (rc != ERR_OK)
         return rc;
     mailer_on_result ("mailing", s_result);
-    http_server_t *http = service_http (svc);
-    if (http) {
-        resource_verbs (http, &crm_mailings, s_verbs);
-        http_server_route (http, "GET", "/api/v1/mailings/{id}/recipients", s_recipients, 0);
-        http_server_route (http, "GET", "/u/{token}", s_unsubscribe_get, HTTP_PUBLIC);
-        http_server_route (http, "POST", "/u/{token}", s_unsubscribe_post, HTTP_PUBLIC | HTTP_WRITE);
-    }
+    static const crm_route_t routes[] = {
+        { "GET", "/api/v1/mailings/{id}/recipients", s_recipients, 0 },
+        { "GET", "/u/{token}", s_unsubscribe_get, HTTP_PUBLIC },
+        { "POST", "/u/{token}", s_unsubscribe_post, HTTP_PUBLIC | HTTP_WRITE },
+        { NULL },
+    };
+    if (service_http (svc))
+        resource_verbs (service_http (svc), &crm_mailings, s_verbs);
+    crm_routes (svc, routes);
     return ERR_OK;
 }

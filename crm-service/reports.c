@@ -111,14 +111,11 @@ s_debtors (http_req_t *req)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "cannot compute the debtors");
         return;
     }
-    if (currency)
-        sqlite3_bind_text (st, 1, currency, -1, SQLITE_STATIC);
-    if (owner)
-        sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
-    if (segment)
-        sqlite3_bind_text (st, 3, segment, -1, SQLITE_STATIC);
-    if (members)
-        sqlite3_bind_text (st, 4, members, -1, SQLITE_STATIC);
+    //  A NULL binds null: that filter is off.
+    sqlite3_bind_text (st, 1, currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, segment, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 4, members, -1, SQLITE_STATIC);
     int64_t now = clock_now_ms ();
     cJSON *items = cJSON_CreateArray ();
     cJSON *totals = cJSON_CreateObject ();   //  per currency
@@ -500,15 +497,17 @@ s_bcg (http_req_t *req)
     http_reply_json (req, 200, body);
 }
 
+static const crm_route_t s_routes[] = {
+    { "GET", "/api/v1/analytics/debtors", s_debtors, 0 },
+    { "GET", "/api/v1/analytics/lost_reasons", s_lost_reasons, 0 },
+    { "GET", "/api/v1/analytics/bcg", s_bcg, 0 },
+    { NULL },
+};
+
 err_t
 reports_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    http_server_t *http = service_http (svc);
-    if (http) {
-        http_server_route (http, "GET", "/api/v1/analytics/debtors", s_debtors, 0);
-        http_server_route (http, "GET", "/api/v1/analytics/lost_reasons", s_lost_reasons, 0);
-        http_server_route (http, "GET", "/api/v1/analytics/bcg", s_bcg, 0);
-    }
+    crm_routes (svc, s_routes);
     return ERR_OK;
 }

@@ -677,10 +677,12 @@ segments_setup (service_t *svc, err_info_t *err)
     (void) err;
     resource_set_param ("segment_id", segments_members);
     err_t rc = service_resource (svc, &crm_segments);
-    http_server_t *http = service_http (svc);
-    if (rc == ERR_OK && http) {
-        http_server_route (http, "GET", "/api/v1/segments/{id}/customers", s_customers, 0);
-        http_server_route (http, "POST", "/api/v1/segments/preview", s_preview, 0);
-    }
+    static const crm_route_t routes[] = {
+        { "GET", "/api/v1/segments/{id}/customers", s_customers, 0 },
+        { "POST", "/api/v1/segments/preview", s_preview, 0 },
+        { NULL },
+    };
+    if (rc == ERR_OK)
+        crm_routes (svc, routes);
     return rc;
 }
