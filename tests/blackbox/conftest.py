@@ -645,3 +645,13 @@ def steady(read, interval=1.0):
         if now == last:
             return now
         last = now
+
+
+def vm_kib(pid, field="VmRSS"):
+    """A memory figure of a process from /proc/PID/status, in KiB
+    (VmRSS: resident now; VmHWM: the peak resident size)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s in /proc/%d/status" % (field, pid))

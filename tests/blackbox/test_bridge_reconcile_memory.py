@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from bridge_helpers import reconcile, write_db
+from conftest import vm_kib
 
 N = 20000
 #  How much the run may raise the bridge's VmHWM. With every record held
@@ -37,14 +38,6 @@ def small_quarantine(monkeypatch):
     come first), which take the test's environment."""
     if SANITIZED:
         monkeypatch.setenv("ASAN_OPTIONS", os.environ["ASAN_OPTIONS"] + ":quarantine_size_mb=8")
-
-
-def vm_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError("no %s in /proc/%d/status" % (field, pid))
 
 
 def test_memory_of_a_reconciliation_does_not_grow_with_the_data(system):

@@ -9,16 +9,9 @@ import os
 import sqlite3
 
 import requests
+from conftest import vm_kib
 
 ROWS = 60000
-
-
-def rss_kib(pid, field="VmRSS"):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError("no %s for %d" % (field, pid))
 
 
 def seed(crm, rows):
@@ -57,7 +50,7 @@ def test_an_export_is_streamed_and_memory_does_not_grow_with_it(start_service, m
     # Warm the threads and their connections with a few small requests.
     for _ in range(8):
         assert crm.api("GET", "/api/v1/customers?limit=5").status_code == 200
-    before = rss_kib(pid)
+    before = vm_kib(pid)
     r = requests.get(crm.url + "/api/v1/customers/export", stream=True, timeout=60,
                      headers={"Authorization": "Bearer " + crm.token})
     assert r.status_code == 200
@@ -65,10 +58,10 @@ def test_an_export_is_streamed_and_memory_does_not_grow_with_it(start_service, m
     assert "Content-Length" not in r.headers
     chunks = r.iter_content(chunk_size=65536)
     body = [next(chunks)]
-    during = rss_kib(pid)          # the export is under way
+    during = vm_kib(pid)          # the export is under way
     body.extend(chunks)
     text = b"".join(body).decode()
-    peak = rss_kib(pid, "VmHWM")
+    peak = vm_kib(pid, "VmHWM")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:2] == ["id", "version"] and "name" in rows[0]
     assert len(rows) == ROWS + 2   # header, the seed, its copies

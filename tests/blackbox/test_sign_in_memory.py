@@ -11,6 +11,7 @@ import sqlite3
 import threading
 
 import requests
+from conftest import vm_kib
 
 BUDGET_KIB = 64 * 1024
 SIGN_INS = 8
@@ -20,14 +21,6 @@ SIGN_INS = 8
 OLD_PASSWORD = "hashed by an older version"
 OLD_HASH = ("$argon2id$v=19$m=65536,t=2,p=1$1ecZ+P0GTAYNnnUBijAO5g$"
             "EruXKs2JqrIiLegiLTt3BsvkhIQ5lYVcHnKflFaYbIQ")
-
-
-def vm_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError("no %s in /proc/%d/status" % (field, pid))
 
 
 def admin_password(svc):
