@@ -95,6 +95,7 @@ def main():
         db.executemany("INSERT INTO outbox (seq, event_id, topic, envelope, occurred_at) VALUES (?, ?, ?, ?, ?)",
                        events)
         db.execute("INSERT OR REPLACE INTO publisher_state (id, published_seq) VALUES (1, ?)", (seq,))
+        db.execute("DELETE FROM customer_fts_queue")    # their search rows, as the service's commit does
         db.execute("COMMIT")
         print("bulk_customers: %d rows (%.0f s)" % (start + len(rows), time.time() - t0), file=sys.stderr)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

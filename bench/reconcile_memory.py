@@ -35,6 +35,7 @@ def vm_kib(pid, field):
 def insert(svc, db_file, sql, rows):
     con = sqlite3.connect(os.path.join(svc.data_dir, db_file), timeout=60)
     con.executemany(sql, rows)
+    con.execute("DELETE FROM customer_fts_queue")    # their search rows, as the service's commit does
     con.commit()
     con.close()
 

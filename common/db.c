@@ -49,6 +49,8 @@ struct _db_pool_t {
     pthread_mutex_t lock;
     db_commit_fn *on_commit;
     void *on_commit_arg;
+    db_before_commit_fn *before_commit;
+    void *before_commit_arg;
 };
 
 db_t *
@@ -371,7 +373,10 @@ db_begin (db_t *self, err_info_t *err)
 err_t
 db_commit (db_t *self, err_info_t *err)
 {
-    err_t rc = db_exec (self, "COMMIT", err);
+    db_pool_t *pool = self->pool;
+    err_t rc = pool && pool->before_commit ? pool->before_commit (self, pool->before_commit_arg, err) : ERR_OK;
+    if (rc == ERR_OK)
+        rc = db_exec (self, "COMMIT", err);
     if (rc != ERR_OK) {
         db_rollback (self);
         return rc;
@@ -601,6 +606,13 @@ db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg)
 {
     self->on_commit = fn;
     self->on_commit_arg = arg;
+}
+
+void
+db_pool_before_commit (db_pool_t *self, db_before_commit_fn *fn, void *arg)
+{
+    self->before_commit = fn;
+    self->before_commit_arg = arg;
 }
 
 db_t *

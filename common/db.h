@@ -16,6 +16,7 @@ typedef struct _db_pool_t db_pool_t;
 
 //  Called after every successful COMMIT on any connection of a pool.
 typedef void (db_commit_fn) (void *arg);
+typedef err_t (db_before_commit_fn) (db_t *db, void *arg, err_info_t *err);
 
 //  Open a connection. sync is "full" or "normal". Returns NULL on failure
 //  with the reason in err.
@@ -138,6 +139,13 @@ db_t *
 //  Register a function called after each successful commit.
 void
     db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg);
+
+//  Register a function that db_commit calls on the pool's connections
+//  just before COMMIT, inside the transaction: the last writes of every
+//  transaction (the search index's queue, see resource_fts_flush). When
+//  it fails, the transaction is rolled back and db_commit fails.
+void
+    db_pool_before_commit (db_pool_t *self, db_before_commit_fn *fn, void *arg);
 
 //  A new connection to the pool's database that belongs to no thread:
 //  for work that outlives a request's turn on its thread (a streamed

@@ -64,6 +64,48 @@ resource_find_entity (const char *entity)
     return s_find (entity, true);
 }
 
+err_t
+resource_fts_flush (db_t *db, err_info_t *err)
+{
+    for (int i = 0; i < s_nres; i++) {
+        const char *queue = s_registry[i].def->fts_queue;
+        if (!queue)
+            continue;
+        char sql[96];
+        snprintf (sql, sizeof sql, "DELETE FROM %s", queue);
+        sqlite3_stmt *st = db_stmt (db, sql);
+        if (!st)
+            return err_set (err, ERR_DB, NULL, "cannot write the search index: %s", sqlite3_errmsg (db_handle (db)));
+        if (db_step_done (db, st, err) != ERR_OK)
+            return err->code;
+    }
+    return ERR_OK;
+}
+
+bool
+resource_fts_catch_up (db_t *db)
+{
+    bool due = false;
+    for (int i = 0; i < s_nres && !due; i++) {
+        const char *queue = s_registry[i].def->fts_queue;
+        if (!queue)
+            continue;
+        char sql[96];
+        snprintf (sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", queue);
+        due = db_scalar_int (db, sql, NULL, 0) > 0;
+    }
+    if (!due)
+        return false;
+    err_info_t err;
+    err_clear (&err);
+    //  The commit flushes (db_pool_before_commit).
+    if (db_begin (db, &err) != ERR_OK || db_commit (db, &err) != ERR_OK) {
+        log_warn ("resource", "cannot write the search index", "error=\"%s\"", err.message);
+        return false;
+    }
+    return true;
+}
+
 bool
 resource_fts_merge_step (db_t *db, int pages)
 {

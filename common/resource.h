@@ -110,6 +110,7 @@ struct resource_def {
     const char *scope_sql;       //  their condition, with :me for the user id
     const char *owner_field;     //  set to the actor on create for scoped roles
     const char *fts;             //  FTS5 table with rowid = table rowid, or NULL
+    const char *fts_queue;       //  table of the rowids whose fts row is due (resource_fts_flush), or NULL
     const char *external_key;    //  field that identifies a row in CSV import
     const char *remote_name;     //  "ERP" or "CRM", for ownership messages
     const char *default_sort;    //  "-created_at" when NULL
@@ -316,6 +317,26 @@ err_t
 //  had work; a step without work commits nothing.
 bool
     resource_fts_merge_step (db_t *db, int pages);
+
+//  Write the full-text rows that the transaction's writes made due. The
+//  table's triggers do not write to the FTS5 index themselves: FTS5 writes
+//  its pending terms out as a new segment at every statement savepoint
+//  (every INSERT with a trigger inside a transaction, every request's
+//  savepoint of a write group), so a group of 30 writes made 30 segments
+//  and as many merges later. The triggers put the row's rowid in the
+//  resource's fts_queue table instead, and deleting from that table (a
+//  trigger does the work) writes all of them in one statement: one segment
+//  a transaction. db_commit calls this on the services' connections
+//  (db_pool_before_commit); a tool that writes the database by itself runs
+//  `DELETE FROM <fts_queue>` before its COMMIT (the writer's idle step
+//  catches up what one forgot: resource_fts_catch_up).
+err_t
+    resource_fts_flush (db_t *db, err_info_t *err);
+
+//  Flush what other programs left in the queues, in a transaction of its
+//  own (none may be open). True if there was something.
+bool
+    resource_fts_catch_up (db_t *db);
 
 //  A CSV export read piece by piece, so that no export needs memory in
 //  proportion to the data: the header row, then a row for every visible,

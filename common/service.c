@@ -458,14 +458,24 @@ s_notify (void *arg)
         publisher_notify (svc->publisher);
 }
 
-//  The writer's idle moments merge the full-text indexes, a step of
-//  SERVICE_FTS_MERGE_PAGES pages at a time (resource_fts_merge_step): a
-//  write that arrives meanwhile waits for one step at most.
+//  The writer's idle moments index what other programs queued for the
+//  full-text indexes (resource_fts_catch_up) and merge the indexes, a
+//  step of SERVICE_FTS_MERGE_PAGES pages at a time
+//  (resource_fts_merge_step): a write that arrives meanwhile waits for one
+//  step at most.
 static bool
 s_idle (db_t *db, void *arg)
 {
     (void) arg;
-    return resource_fts_merge_step (db, s_fts_merge_pages);
+    bool queued = resource_fts_catch_up (db);
+    return resource_fts_merge_step (db, s_fts_merge_pages) || queued;
+}
+
+static err_t
+s_before_commit (db_t *db, void *arg, err_info_t *err)
+{
+    (void) arg;
+    return resource_fts_flush (db, err);
 }
 
 //  --- set-up ---
@@ -545,6 +555,8 @@ s_open (service_t *svc, err_info_t *err)
     err_t rc = db_migrate (db, svc->def->migrations, svc->def->nmigrations, err);
     if (rc != ERR_OK)
         return rc;
+    //  From here on every transaction writes the search rows it made due.
+    db_pool_before_commit (svc->pool, s_before_commit, svc);
     return ERR_OK;
 }
 

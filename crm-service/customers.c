@@ -55,7 +55,8 @@ s_customer_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON 
 const resource_def_t crm_customers = {
     .name = "customers", .entity = "customer", .table = "customers", .fields = s_customer_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
-    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .fts = "customer_fts",
+    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
+    .fts = "customer_fts", .fts_queue = "customer_fts_queue",
     .external_key = "external_key", .remote_name = "ERP", .set_column = "id",
     .before_save = s_customer_before_save,
 };

@@ -257,5 +257,32 @@ const db_migration_t crm_migrations[] = {
     //  (resource_fts_merge_step); a level that reaches 16 segments is still
     //  merged at once ('crisismerge'), so an index never has more.
     { "crm.fts_merge_idle", "INSERT INTO customer_fts (customer_fts, rank) VALUES ('automerge', 0);" },
+    //  The triggers wrote the search row inside each write's statement, and
+    //  FTS5 writes what it holds as a new segment at every statement
+    //  savepoint: one segment per write, even in a group of thirty. They
+    //  now queue the customer's rowid; resource_fts_flush empties the queue
+    //  just before each commit, and the queue's delete trigger writes the
+    //  rows: one segment a transaction (docs/architecture.md, "Search
+    //  rows at commit").
+    { "crm.search_queue",
+      "CREATE TABLE customer_fts_queue (rid INTEGER PRIMARY KEY);"
+      "CREATE TRIGGER customer_fts_queue_write BEFORE DELETE ON customer_fts_queue BEGIN"
+      "  DELETE FROM customer_fts WHERE rowid = old.rid;"
+      "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE rid = old.rid; END;"
+      "DROP TRIGGER customers_fts_ins;"
+      "CREATE TRIGGER customers_fts_ins AFTER INSERT ON customers BEGIN"
+      "  INSERT OR IGNORE INTO customer_fts_queue (rid) VALUES (new.rowid); END;"
+      "DROP TRIGGER customers_fts_upd;"
+      "CREATE TRIGGER customers_fts_upd AFTER UPDATE OF name, email, phone, tax_id, external_key ON customers"
+      " WHEN old.name IS NOT new.name OR old.email IS NOT new.email OR old.phone IS NOT new.phone"
+      " OR old.tax_id IS NOT new.tax_id OR old.external_key IS NOT new.external_key BEGIN"
+      "  INSERT OR IGNORE INTO customer_fts_queue (rid) VALUES (new.rowid); END;"
+      "DROP TRIGGER counterparties_fts_ins;"
+      "CREATE TRIGGER counterparties_fts_ins AFTER INSERT ON counterparties BEGIN"
+      "  INSERT OR IGNORE INTO customer_fts_queue (rid) SELECT rowid FROM customers WHERE id = new.customer_id; END;"
+      "DROP TRIGGER counterparties_fts_upd;"
+      "CREATE TRIGGER counterparties_fts_upd AFTER UPDATE ON counterparties BEGIN"
+      "  INSERT OR IGNORE INTO customer_fts_queue (rid)"
+      "    SELECT rowid FROM customers WHERE id IN (old.customer_id, new.customer_id); END;" },
 };
 const int crm_nmigrations = sizeof crm_migrations / sizeof crm_migrations[0];

@@ -70,7 +70,7 @@ const resource_def_t erp_customers = {
     .name = "customers",
     .entity = "customer",
     .table = "customers",
-    .fts = "customer_fts",
+    .fts = "customer_fts", .fts_queue = "customer_fts_queue",
     .fields = s_customer_fields,
     .read_roles = ROLES_ALL,
     .write_roles = ROLE_ACCOUNTANT | ROLES_LEAD,

@@ -325,5 +325,21 @@ const db_migration_t erp_migrations[] = {
     //  Merged by the writer in its idle moments, not inside a write's
     //  transaction (crm.fts_merge_idle, resource_fts_merge_step).
     { "erp.fts_merge_idle", "INSERT INTO customer_fts (customer_fts, rank) VALUES ('automerge', 0);" },
+    //  Search rows written at commit, one segment a transaction, as in
+    //  crm.search_queue.
+    { "erp.search_queue",
+      "CREATE TABLE customer_fts_queue (rid INTEGER PRIMARY KEY);"
+      "CREATE TRIGGER customer_fts_queue_write BEFORE DELETE ON customer_fts_queue BEGIN"
+      "  DELETE FROM customer_fts WHERE rowid = old.rid;"
+      "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE rid = old.rid; END;"
+      "DROP TRIGGER customers_fts_ins;"
+      "CREATE TRIGGER customers_fts_ins AFTER INSERT ON customers BEGIN"
+      "  INSERT OR IGNORE INTO customer_fts_queue (rid) VALUES (new.rowid); END;"
+      "DROP TRIGGER customers_fts_upd;"
+      "CREATE TRIGGER customers_fts_upd AFTER UPDATE OF name, email, phone, tax_id ON customers BEGIN"
+      "  INSERT OR IGNORE INTO customer_fts_queue (rid) VALUES (new.rowid); END;"
+      "DROP TRIGGER customers_fts_del;"
+      "CREATE TRIGGER customers_fts_del AFTER DELETE ON customers BEGIN"
+      "  INSERT OR IGNORE INTO customer_fts_queue (rid) VALUES (old.rowid); END;" },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

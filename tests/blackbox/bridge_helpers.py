@@ -227,10 +227,13 @@ def win(crm, deal_id):
 def write_db(svc, db_file, sql, rows, timeout=10):
     """Run sql once per row of parameters in rows on the database file
     db_file ("crm.db", "erp.db") of svc, and commit: a change the service
-    itself did not make, so it sends no event for it."""
+    itself did not make, so it sends no event for it. Like every program
+    that writes a service's database by itself, it writes the search rows
+    its change made due before it commits (docs/operations.md)."""
     con = sqlite3.connect(os.path.join(svc.data_dir, db_file), timeout=timeout)
     try:
         con.executemany(sql, rows)
+        con.execute("DELETE FROM customer_fts_queue")
         con.commit()
     finally:
         con.close()
