@@ -324,6 +324,17 @@ db_exec (db_t *self, const char *sql, err_info_t *err)
     return ERR_OK;
 }
 
+//  A statement of transaction control (BEGIN, COMMIT, SAVEPOINT, RELEASE),
+//  prepared once per connection: the writer runs four of them for every
+//  group and two for every request, and sqlite3_exec would parse each one
+//  again each time.
+static err_t
+s_control (db_t *self, const char *sql, err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (self, sql);
+    return st ? db_step_done (self, st, err) : db_exec (self, sql, err);
+}
+
 //  Writers of one pool queue on pool->lock before BEGIN IMMEDIATE, so the
 //  next one starts the moment the last one ends. Without it they meet at
 //  SQLite's write lock, whose busy handler sleeps 1, 2, 5 … 100 ms between
@@ -364,7 +375,7 @@ db_begin (db_t *self, err_info_t *err)
 {
     bool nested = self->writing;
     s_write_lock (self);
-    err_t rc = db_exec (self, "BEGIN IMMEDIATE", err);
+    err_t rc = s_control (self, "BEGIN IMMEDIATE", err);
     if (rc != ERR_OK && !nested)
         s_write_unlock (self);
     return rc;
@@ -376,7 +387,7 @@ db_commit (db_t *self, err_info_t *err)
     db_pool_t *pool = self->pool;
     err_t rc = pool && pool->before_commit ? pool->before_commit (self, pool->before_commit_arg, err) : ERR_OK;
     if (rc == ERR_OK)
-        rc = db_exec (self, "COMMIT", err);
+        rc = s_control (self, "COMMIT", err);
     if (rc != ERR_OK) {
         db_rollback (self);
         return rc;
@@ -406,7 +417,7 @@ db_savepoint (db_t *self, const char *name)
 {
     char sql[96];
     snprintf (sql, sizeof sql, "SAVEPOINT %s", name);
-    return db_exec (self, sql, NULL);
+    return s_control (self, sql, NULL);
 }
 
 err_t
@@ -414,7 +425,7 @@ db_release (db_t *self, const char *name)
 {
     char sql[96];
     snprintf (sql, sizeof sql, "RELEASE %s", name);
-    return db_exec (self, sql, NULL);
+    return s_control (self, sql, NULL);
 }
 
 void
