@@ -65,34 +65,40 @@ typedef struct {
     unsigned roles;
 } erp_write_t;
 
+//  A bus command a business area answers (common/command.h).
+typedef struct {
+    const char *type;
+    command_fn *fn;
+} erp_command_t;
+
 //  What a business area serves, described once.
 typedef struct {
     const resource_def_t *const *resources;   //  NULL-terminated, registered in order
+    const resource_def_t *const *unrouted;    //  registered after them without routes; may be NULL
     const erp_route_t *routes;                //  {NULL}-terminated; may be NULL
     const erp_write_t *writes;                //  {NULL}-terminated; may be NULL
     const resource_def_t *stepped;            //  the resource whose steps verbs are
     const resource_verb_t *verbs;             //  {NULL}-terminated; may be NULL
+    const erp_command_t *commands;            //  {NULL}-terminated; may be NULL
+    service_setup_fn *setup;                  //  what else it does, last; may be NULL
 } erp_area_t;
 
 //  Whether the request's actor has one of roles; otherwise a 403 "your
 //  role may not <what>" has been answered and the route returns.
 bool erp_may (http_req_t *req, unsigned roles, const char *what);
 
-//  Register area's resources (with the engine's routes) and, when serving,
-//  its writes, its routes, then its steps (the order of the actions in
-//  the access table, common/access.h). The first registration error is returned.
-err_t erp_area_setup (service_t *svc, const erp_area_t *area);
+//  Set up each of areas (NULL-terminated), in order: register its
+//  resources (with the engine's routes) and its unrouted ones and, when
+//  serving, add its writes, its routes, then its steps (the order of the
+//  actions in the access table, common/access.h), and its commands when
+//  the service takes commands; then its setup. The first error is returned.
+err_t erp_areas_setup (service_t *svc, const erp_area_t *const *areas, err_info_t *err);
 
-err_t customers_setup (service_t *svc, err_info_t *err);
-err_t products_setup (service_t *svc, err_info_t *err);
-err_t stock_setup (service_t *svc, err_info_t *err);
-err_t orders_setup (service_t *svc, err_info_t *err);
-err_t journal_setup (service_t *svc, err_info_t *err);
-err_t shipments_setup (service_t *svc, err_info_t *err);
-err_t invoices_setup (service_t *svc, err_info_t *err);
-err_t payments_setup (service_t *svc, err_info_t *err);
-err_t purchasing_setup (service_t *svc, err_info_t *err);
-err_t reports_setup (service_t *svc, err_info_t *err);
+//  The business areas (main.c sets them up).
+extern const erp_area_t customers_area, products_area, stock_area, orders_area, shipments_area,
+    invoices_area, payments_area, purchasing_area, journal_area, reports_area, payables_area,
+    statements_area, people_area, access_rules_area, production_area, planning_area,
+    planning_runs_area;
 
 //  Aging of open documents (receivables, payables). AGING_OPEN selects a
 //  table's open documents as (party, currency, o = outstanding, d = days
@@ -456,11 +462,6 @@ err_t alloc_book (db_t *db, const actor_t *actor, const alloc_source_t *src,
                   int max, alloc_after_fn after, alloc_doc_t **docs, int *n, cJSON **out,
                   err_info_t *err);
 
-err_t payables_setup (service_t *svc, err_info_t *err);
-err_t statements_setup (service_t *svc, err_info_t *err);
-err_t people_setup (service_t *svc, err_info_t *err);
-err_t access_rules_setup (service_t *svc, err_info_t *err);
-
 //  --- production (production.c, production_steps.c) ---
 
 //  SQL over a product id x: true when the product is made here (it has an
@@ -473,8 +474,6 @@ err_t access_rules_setup (service_t *svc, err_info_t *err);
 
 extern const resource_def_t erp_boms;
 extern const resource_def_t erp_work_orders;
-
-err_t production_setup (service_t *svc, err_info_t *err);
 
 //  The production time in days of a made product (its active bill of
 //  materials), -1 if the product is not made here (bills.c).
@@ -506,8 +505,6 @@ err_t production_plan (db_t *db, const actor_t *actor, const char *product_id,
                        const char *notes, cJSON **out, err_info_t *err);
 
 //  --- planning and promised dates (planning.c, promise.c) ---
-
-err_t planning_setup (service_t *svc, err_info_t *err);
 
 //  Recompute the promised dates of the open order lines of product (every
 //  warehouse), publish erp.order.promise_changed for each order whose

@@ -581,29 +581,24 @@ s_aging (http_req_t *req)
         cJSON_Delete (out);
 }
 
-err_t
-payables_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_supplier_bills,
-                                                       &erp_supplier_payments, NULL };
-    static const erp_route_t routes[] = { { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
-                                          { NULL } };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/supplier_bills",
-          .fn = s_bill_enter,
-          .def = &erp_supplier_bills,
-          .denied = "enter supplier bills" },
-        { .path = "/api/v1/supplier_payments",
-          .fn = s_spay_book,
-          .def = &erp_supplier_bills,
-          .denied = "pay suppliers" },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources,
-                                     .routes = routes,
-                                     .writes = writes,
-                                     .stepped = &erp_supplier_bills,
-                                     .verbs = s_bill_verbs };
-    return erp_area_setup (svc, &area);
-}
+static const erp_write_t s_writes[] = {
+    { .path = "/api/v1/supplier_bills",
+      .fn = s_bill_enter,
+      .def = &erp_supplier_bills,
+      .denied = "enter supplier bills" },
+    { .path = "/api/v1/supplier_payments",
+      .fn = s_spay_book,
+      .def = &erp_supplier_bills,
+      .denied = "pay suppliers" },
+    { NULL }
+};
+
+const erp_area_t payables_area = {
+    .resources = (const resource_def_t *const[]) { &erp_supplier_bills, &erp_supplier_payments,
+                                                   NULL },
+    .routes = (const erp_route_t[]) { { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
+                                      { NULL } },
+    .writes = s_writes,
+    .stepped = &erp_supplier_bills,
+    .verbs = s_bill_verbs,
+};

@@ -161,16 +161,12 @@ s_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON
     return rc;
 }
 
-err_t
-payments_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_payments, NULL };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/payments", .fn = s_book, .def = &erp_payments, .denied = "book payments" },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources, .writes = writes };
-    err_t rc = erp_area_setup (svc, &area);
-    return rc == ERR_OK ? resource_register (&s_payment_booking) : rc;
-}
+const erp_area_t payments_area = {
+    .resources = (const resource_def_t *const[]) { &erp_payments, NULL },
+    .unrouted = (const resource_def_t *const[]) { &s_payment_booking, NULL },
+    .writes = (const erp_write_t[]) { { .path = "/api/v1/payments",
+                                        .fn = s_book,
+                                        .def = &erp_payments,
+                                        .denied = "book payments" },
+                                      { NULL } },
+};
