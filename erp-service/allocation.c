@@ -58,10 +58,10 @@ s_read_open (db_t *db, const alloc_source_t *src, const char *party, const char 
               "SELECT id, number, total_minor - paid_minor, %s FROM %s"
               " WHERE %s = ?1 AND status IN ('open', 'partly_paid')"
               " AND currency = ?2 ORDER BY due_on, number LIMIT 200",
-              src->order_column ? src->order_column : "NULL", src->table, src->party_column);
+              src->order_column ? src->order_column : "NULL", src->def->table, src->party_column);
     sqlite3_stmt *st = db_stmt (db, sql);
     if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the open %s", src->table);
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the open %s", src->def->table);
     sqlite3_bind_text (st, 1, party, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, currency, -1, SQLITE_STATIC);
     *n = 0;
@@ -104,7 +104,7 @@ s_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *
 {
     assert (src && src->def && payment_id);
     char sql[256];
-    snprintf (sql, sizeof sql, "SELECT paid_minor FROM %s WHERE id = ?1", src->table);
+    snprintf (sql, sizeof sql, "SELECT paid_minor FROM %s WHERE id = ?1", src->def->table);
     err_t rc = ERR_OK;
     for (int k = 0; k < n && rc == ERR_OK; k++) {
         if (!docs[k].take)
@@ -194,7 +194,7 @@ s_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const cha
     snprintf (sql, sizeof sql,
               "SELECT id, number, total_minor - paid_minor, %s, %s, currency FROM %s"
               " WHERE id = ?1 AND status IN ('open', 'partly_paid')",
-              src->order_column ? src->order_column : "NULL", src->party_column, src->table);
+              src->order_column ? src->order_column : "NULL", src->party_column, src->def->table);
     sqlite3_stmt *st = db_stmt (db, sql);
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the %ss", src->noun);

@@ -349,13 +349,12 @@ typedef struct {
     int64_t take;       //  what this payment gives it
 } alloc_doc_t;
 
-//  Where the documents are: their table (with total_minor, paid_minor,
-//  status, currency, due_on, number), the party column, the order column
-//  (NULL: none), their description (for the update and its event), the
+//  Where the documents are: the party column, the order column (NULL:
+//  none), their description (its table has total_minor, paid_minor,
+//  status, currency, due_on, number; for the update and its event), the
 //  allocation row's INSERT (?1 payment, ?2 document, ?3 amount), and the
 //  key naming the document in an allocation ("invoice_id", "bill_id").
 typedef struct {
-    const char *table;
     const char *party_column;
     const char *order_column;
     const resource_def_t *def;

@@ -464,7 +464,6 @@ static const resource_verb_t s_bill_verbs[] = {
 
 //  Where a supplier payment goes.
 static const alloc_source_t s_bills = {
-    .table = "supplier_bills",
     .party_column = "supplier_id",
     .def = &erp_supplier_bills,
     .insert_sql = "INSERT INTO supplier_payment_allocations (payment_id, bill_id, amount_minor)"

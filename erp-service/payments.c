@@ -54,7 +54,6 @@ static const resource_def_t s_payment_booking = {
 
 //  Where a customer payment goes.
 static const alloc_source_t s_invoices = {
-    .table = "invoices",
     .party_column = "customer_id",
     .order_column = "order_id",
     .def = &erp_invoices,
