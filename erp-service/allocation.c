@@ -133,11 +133,10 @@ s_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *
 }
 
 err_t
-alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields, const cJSON *body,
-                  int max, err_info_t *err)
+alloc_check_body (db_t *db, const alloc_source_t *src, const cJSON *body, int max, err_info_t *err)
 {
-    assert (src && fields && body);
-    for (const field_def_t *f = fields; f->name; f++)
+    assert (src && src->payments && body);
+    for (const field_def_t *f = src->payments->fields; f->name; f++)
         if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
             return err_set (err, ERR_INVALID, f->name, "%s is read-only here (set by the allocation)",
                             f->name);
@@ -150,7 +149,7 @@ alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields
     if (!reference)
         return ERR_OK;
     char sql[200];
-    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE %s = %s", src->payments,
+    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE %s = %s", src->payments->table,
               ERP_PAYMENT_REF_KEY ("reference"), ERP_PAYMENT_REF_KEY ("?1"));
     int64_t clash = db_scalar_int (db, sql, reference, -1);
     if (clash < 0)

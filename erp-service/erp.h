@@ -363,7 +363,7 @@ typedef struct {
     const char *noun;          //  "invoice", "bill": in errors
     const char *party;         //  "customer", "supplier": in errors
     const char *ids_key;       //  the body's list of named documents: "invoice_ids"
-    const char *payments;      //  the payments' table: "payments"
+    const resource_def_t *payments;  //  the payments': their table and members
     const char *payment_noun;  //  "payment", "supplier payment": in errors
 } alloc_source_t;
 
@@ -432,11 +432,11 @@ extern const char *const alloc_methods[];
     { .name = "notes", .type = FT_TEXT, .max = 5000 }
 
 //  The checks a payment's body gets before it is booked, the same for
-//  money received and paid: no member of fields that is F_SYSTEM, the
-//  named list (src->ids_key) a list of at most max, and a reference that
-//  no other payment has after trimming and case folding (409).
-err_t alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields,
-                        const cJSON *body, int max, err_info_t *err);
+//  money received and paid: no member that a payment's service sets
+//  (F_SYSTEM), the named list (src->ids_key) a list of at most max, and a
+//  reference that no other payment has after trimming and case folding (409).
+err_t alloc_check_body (db_t *db, const alloc_source_t *src, const cJSON *body, int max,
+                        err_info_t *err);
 
 //  The date member name of body, not after today, into out; absent or
 //  null: today.

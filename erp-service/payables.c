@@ -472,7 +472,7 @@ static const alloc_source_t s_bills = {
     .noun = "bill",
     .party = "supplier",
     .ids_key = "bill_ids",
-    .payments = "supplier_payments",
+    .payments = &erp_supplier_payments,
     .payment_noun = "supplier payment",
 };
 
@@ -484,7 +484,7 @@ s_spay_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, 
              err_info_t *err)
 {
     (void) id;
-    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, err);
+    err_t rc = alloc_check_body (db, &s_bills, body, SPAY_MAX_BILLS, err);
     char paid_on[16] = "";
     if (rc == ERR_OK)
         rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, err);

@@ -63,7 +63,7 @@ static const alloc_source_t s_invoices = {
     .noun = "invoice",
     .party = "customer",
     .ids_key = "invoice_ids",
-    .payments = "payments",
+    .payments = &erp_payments,
     .payment_noun = "payment",
 };
 
@@ -115,7 +115,7 @@ s_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON
         err_info_t *err)
 {
     (void) id;
-    err_t rc = alloc_check_body (db, &s_invoices, erp_payments.fields, body, PAY_MAX_INVOICES, err);
+    err_t rc = alloc_check_body (db, &s_invoices, body, PAY_MAX_INVOICES, err);
     //  Money received cannot be dated after today (like an invoice's issue
     //  date); without a date it is today's.
     const cJSON *received = cJSON_GetObjectItem (body, "received_on");
