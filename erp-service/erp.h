@@ -1,5 +1,6 @@
 //  erp: what the erp-service's business areas share: roles, the resource
-//  definitions other areas refer to, and each area's set-up function.
+//  definitions other areas refer to, and the description of what each area
+//  serves (erp_area_t).
 #ifndef ERP_H
 #define ERP_H
 
