@@ -5,6 +5,7 @@
 const char *const erp_roles[] = { "warehouse",   "purchasing", "accountant",
                                   "ops_manager", "admin",      NULL };
 
+//  The business areas, set up (and their routes added) in this order.
 static const erp_area_t *const s_areas[] = {
     &customers_area, &products_area,   &stock_area,      &orders_area,       &shipments_area,
     &invoices_area,  &payments_area,   &purchasing_area, &journal_area,      &reports_area,
