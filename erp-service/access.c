@@ -39,10 +39,12 @@ static const access_def_t s_access = {
     .classes = s_classes,
 };
 
-err_t
-access_rules_setup (service_t *svc, err_info_t *err)
+static err_t
+s_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
     access_setup (service_http (svc), &s_access);
     return ERR_OK;
 }
+
+const erp_area_t access_rules_area = { .setup = s_setup };

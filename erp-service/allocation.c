@@ -58,10 +58,10 @@ s_read_open (db_t *db, const alloc_source_t *src, const char *party, const char 
               "SELECT id, number, total_minor - paid_minor, %s FROM %s"
               " WHERE %s = ?1 AND status IN ('open', 'partly_paid')"
               " AND currency = ?2 ORDER BY due_on, number LIMIT 200",
-              src->order_column ? src->order_column : "NULL", src->table, src->party_column);
+              src->order_column ? src->order_column : "NULL", src->def->table, src->party_column);
     sqlite3_stmt *st = db_stmt (db, sql);
     if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the open %s", src->table);
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the open %s", src->def->table);
     sqlite3_bind_text (st, 1, party, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, currency, -1, SQLITE_STATIC);
     *n = 0;
@@ -104,7 +104,7 @@ s_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *
 {
     assert (src && src->def && payment_id);
     char sql[256];
-    snprintf (sql, sizeof sql, "SELECT paid_minor FROM %s WHERE id = ?1", src->table);
+    snprintf (sql, sizeof sql, "SELECT paid_minor FROM %s WHERE id = ?1", src->def->table);
     err_t rc = ERR_OK;
     for (int k = 0; k < n && rc == ERR_OK; k++) {
         if (!docs[k].take)
@@ -133,11 +133,10 @@ s_apply (db_t *db, const actor_t *actor, const alloc_source_t *src, const char *
 }
 
 err_t
-alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields, const cJSON *body,
-                  int max, err_info_t *err)
+alloc_check_body (db_t *db, const alloc_source_t *src, const cJSON *body, int max, err_info_t *err)
 {
-    assert (src && fields && body);
-    for (const field_def_t *f = fields; f->name; f++)
+    assert (src && src->payments && body);
+    for (const field_def_t *f = src->payments->fields; f->name; f++)
         if ((f->flags & F_SYSTEM) && cJSON_GetObjectItem (body, f->name))
             return err_set (err, ERR_INVALID, f->name, "%s is read-only here (set by the allocation)",
                             f->name);
@@ -150,7 +149,7 @@ alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields
     if (!reference)
         return ERR_OK;
     char sql[200];
-    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE %s = %s", src->payments,
+    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE %s = %s", src->payments->table,
               ERP_PAYMENT_REF_KEY ("reference"), ERP_PAYMENT_REF_KEY ("?1"));
     int64_t clash = db_scalar_int (db, sql, reference, -1);
     if (clash < 0)
@@ -194,7 +193,7 @@ s_read_named (db_t *db, const alloc_source_t *src, const cJSON *named, const cha
     snprintf (sql, sizeof sql,
               "SELECT id, number, total_minor - paid_minor, %s, %s, currency FROM %s"
               " WHERE id = ?1 AND status IN ('open', 'partly_paid')",
-              src->order_column ? src->order_column : "NULL", src->party_column, src->table);
+              src->order_column ? src->order_column : "NULL", src->party_column, src->def->table);
     sqlite3_stmt *st = db_stmt (db, sql);
     if (!st)
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the %ss", src->noun);

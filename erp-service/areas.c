@@ -1,9 +1,9 @@
-//  areas: what a business area's set-up does with the description of what
-//  it serves: its resources (with the engine's routes), its own routes,
+//  areas: how the business areas are set up from the description of what
+//  each serves: its resources (with the engine's routes), its own routes,
 //  its writes (POSTs that make something: role, body and answer here, the
-//  business step in the area) and the steps of one of its records; the
-//  role check of a hand-written route; what a body may have; and whether
-//  a saved record changed.
+//  business step in the area), the steps of one of its records and the bus
+//  commands it answers; the role check of a hand-written route; what a
+//  body may have; and whether a saved record changed.
 #include "erp.h"
 
 #include <assert.h>
@@ -37,25 +37,42 @@ s_write_route (http_req_t *req)
     resource_reply (req, 201, rc, &err, out);
 }
 
-err_t
-erp_area_setup (service_t *svc, const erp_area_t *area)
+static err_t
+s_area_setup (service_t *svc, const erp_area_t *area, err_info_t *err)
 {
-    assert (svc && area);
     for (const resource_def_t *const *def = area->resources; def && *def; def++) {
         err_t rc = service_resource (svc, *def);
         if (rc != ERR_OK)
             return rc;
     }
+    for (const resource_def_t *const *def = area->unrouted; def && *def; def++) {
+        err_t rc = resource_register (*def);
+        if (rc != ERR_OK)
+            return rc;
+    }
     http_server_t *http = service_http (svc);
-    if (!http)
-        return ERR_OK;
-    for (const erp_write_t *w = area->writes; w && w->path; w++)
-        http_server_route_arg (http, "POST", w->path, s_write_route, HTTP_WRITE, w);
-    for (const erp_route_t *r = area->routes; r && r->method; r++)
-        http_server_route (http, r->method, r->path, r->fn, r->flags);
-    if (area->verbs)
-        resource_verbs (http, area->stepped, area->verbs);
-    return ERR_OK;
+    if (http) {
+        for (const erp_write_t *w = area->writes; w && w->path; w++)
+            http_server_route_arg (http, "POST", w->path, s_write_route, HTTP_WRITE, w);
+        for (const erp_route_t *r = area->routes; r && r->method; r++)
+            http_server_route (http, r->method, r->path, r->fn, r->flags);
+        if (area->verbs)
+            resource_verbs (http, area->stepped, area->verbs);
+    }
+    command_server_t *cmd = service_commands (svc);
+    for (const erp_command_t *c = area->commands; cmd && c && c->type; c++)
+        command_server_on (cmd, c->type, c->fn);
+    return area->setup ? area->setup (svc, err) : ERR_OK;
+}
+
+err_t
+erp_areas_setup (service_t *svc, const erp_area_t *const *areas, err_info_t *err)
+{
+    assert (svc && areas);
+    err_t rc = ERR_OK;
+    for (int i = 0; rc == ERR_OK && areas[i]; i++)
+        rc = s_area_setup (svc, areas[i], err);
+    return rc;
 }
 
 bool

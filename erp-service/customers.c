@@ -126,17 +126,9 @@ s_customer_upsert (db_t *db, const actor_t *actor, const cJSON *data, cJSON **re
     return rc;
 }
 
-err_t
-customers_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_customers, NULL };
-    static const erp_area_t area = { .resources = resources };
-    err_t rc = erp_area_setup (svc, &area);
-    if (rc != ERR_OK)
-        return rc;
-    command_server_t *cmd = service_commands (svc);
-    if (cmd)
-        command_server_on (cmd, "customer.upsert", s_customer_upsert);
-    return ERR_OK;
-}
+static const erp_command_t s_commands[] = { { "customer.upsert", s_customer_upsert }, { NULL } };
+
+const erp_area_t customers_area = {
+    .resources = (const resource_def_t *const[]) { &erp_customers, NULL },
+    .commands = s_commands,
+};

@@ -1,5 +1,6 @@
 //  erp: what the erp-service's business areas share: roles, the resource
-//  definitions other areas refer to, and each area's set-up function.
+//  definitions other areas refer to, and the description of what each area
+//  serves (erp_area_t).
 #ifndef ERP_H
 #define ERP_H
 
@@ -65,34 +66,40 @@ typedef struct {
     unsigned roles;
 } erp_write_t;
 
+//  A bus command a business area answers (common/command.h).
+typedef struct {
+    const char *type;
+    command_fn *fn;
+} erp_command_t;
+
 //  What a business area serves, described once.
 typedef struct {
     const resource_def_t *const *resources;   //  NULL-terminated, registered in order
+    const resource_def_t *const *unrouted;    //  registered after them without routes; may be NULL
     const erp_route_t *routes;                //  {NULL}-terminated; may be NULL
     const erp_write_t *writes;                //  {NULL}-terminated; may be NULL
     const resource_def_t *stepped;            //  the resource whose steps verbs are
     const resource_verb_t *verbs;             //  {NULL}-terminated; may be NULL
+    const erp_command_t *commands;            //  {NULL}-terminated; may be NULL
+    service_setup_fn *setup;                  //  what else it does, last; may be NULL
 } erp_area_t;
 
 //  Whether the request's actor has one of roles; otherwise a 403 "your
 //  role may not <what>" has been answered and the route returns.
 bool erp_may (http_req_t *req, unsigned roles, const char *what);
 
-//  Register area's resources (with the engine's routes) and, when serving,
-//  its writes, its routes, then its steps (the order of the actions in
-//  the access table, common/access.h). The first registration error is returned.
-err_t erp_area_setup (service_t *svc, const erp_area_t *area);
+//  Set up each of areas (NULL-terminated), in order: register its
+//  resources (with the engine's routes) and its unrouted ones and, when
+//  serving, add its writes, its routes, then its steps (the order of the
+//  actions in the access table, common/access.h), and its commands when
+//  the service takes commands; then its setup. The first error is returned.
+err_t erp_areas_setup (service_t *svc, const erp_area_t *const *areas, err_info_t *err);
 
-err_t customers_setup (service_t *svc, err_info_t *err);
-err_t products_setup (service_t *svc, err_info_t *err);
-err_t stock_setup (service_t *svc, err_info_t *err);
-err_t orders_setup (service_t *svc, err_info_t *err);
-err_t journal_setup (service_t *svc, err_info_t *err);
-err_t shipments_setup (service_t *svc, err_info_t *err);
-err_t invoices_setup (service_t *svc, err_info_t *err);
-err_t payments_setup (service_t *svc, err_info_t *err);
-err_t purchasing_setup (service_t *svc, err_info_t *err);
-err_t reports_setup (service_t *svc, err_info_t *err);
+//  The business areas (main.c sets them up).
+extern const erp_area_t customers_area, products_area, stock_area, orders_area, shipments_area,
+    invoices_area, payments_area, purchasing_area, journal_area, reports_area, payables_area,
+    statements_area, people_area, access_rules_area, production_area, planning_area,
+    planning_runs_area;
 
 //  Aging of open documents (receivables, payables). AGING_OPEN selects a
 //  table's open documents as (party, currency, o = outstanding, d = days
@@ -343,13 +350,12 @@ typedef struct {
     int64_t take;       //  what this payment gives it
 } alloc_doc_t;
 
-//  Where the documents are: their table (with total_minor, paid_minor,
-//  status, currency, due_on, number), the party column, the order column
-//  (NULL: none), their description (for the update and its event), the
+//  Where the documents are: the party column, the order column (NULL:
+//  none), their description (its table has total_minor, paid_minor,
+//  status, currency, due_on, number; for the update and its event), the
 //  allocation row's INSERT (?1 payment, ?2 document, ?3 amount), and the
 //  key naming the document in an allocation ("invoice_id", "bill_id").
 typedef struct {
-    const char *table;
     const char *party_column;
     const char *order_column;
     const resource_def_t *def;
@@ -358,7 +364,7 @@ typedef struct {
     const char *noun;          //  "invoice", "bill": in errors
     const char *party;         //  "customer", "supplier": in errors
     const char *ids_key;       //  the body's list of named documents: "invoice_ids"
-    const char *payments;      //  the payments' table: "payments"
+    const resource_def_t *payments;  //  the payments': their table and members
     const char *payment_noun;  //  "payment", "supplier payment": in errors
 } alloc_source_t;
 
@@ -427,11 +433,11 @@ extern const char *const alloc_methods[];
     { .name = "notes", .type = FT_TEXT, .max = 5000 }
 
 //  The checks a payment's body gets before it is booked, the same for
-//  money received and paid: no member of fields that is F_SYSTEM, the
-//  named list (src->ids_key) a list of at most max, and a reference that
-//  no other payment has after trimming and case folding (409).
-err_t alloc_check_body (db_t *db, const alloc_source_t *src, const field_def_t *fields,
-                        const cJSON *body, int max, err_info_t *err);
+//  money received and paid: no member that a payment's service sets
+//  (F_SYSTEM), the named list (src->ids_key) a list of at most max, and a
+//  reference that no other payment has after trimming and case folding (409).
+err_t alloc_check_body (db_t *db, const alloc_source_t *src, const cJSON *body, int max,
+                        err_info_t *err);
 
 //  The date member name of body, not after today, into out; absent or
 //  null: today.
@@ -456,11 +462,6 @@ err_t alloc_book (db_t *db, const actor_t *actor, const alloc_source_t *src,
                   int max, alloc_after_fn after, alloc_doc_t **docs, int *n, cJSON **out,
                   err_info_t *err);
 
-err_t payables_setup (service_t *svc, err_info_t *err);
-err_t statements_setup (service_t *svc, err_info_t *err);
-err_t people_setup (service_t *svc, err_info_t *err);
-err_t access_rules_setup (service_t *svc, err_info_t *err);
-
 //  --- production (production.c, production_steps.c) ---
 
 //  SQL over a product id x: true when the product is made here (it has an
@@ -473,8 +474,6 @@ err_t access_rules_setup (service_t *svc, err_info_t *err);
 
 extern const resource_def_t erp_boms;
 extern const resource_def_t erp_work_orders;
-
-err_t production_setup (service_t *svc, err_info_t *err);
 
 //  The production time in days of a made product (its active bill of
 //  materials), -1 if the product is not made here (bills.c).
@@ -506,8 +505,6 @@ err_t production_plan (db_t *db, const actor_t *actor, const char *product_id,
                        const char *notes, cJSON **out, err_info_t *err);
 
 //  --- planning and promised dates (planning.c, promise.c) ---
-
-err_t planning_setup (service_t *svc, err_info_t *err);
 
 //  Recompute the promised dates of the open order lines of product (every
 //  warehouse), publish erp.order.promise_changed for each order whose

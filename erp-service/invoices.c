@@ -348,23 +348,25 @@ s_sweep_once (db_t *db, void *arg)
         log_info ("invoices", "overdue invoices announced", "count=%d", n);
 }
 
-err_t
-invoices_setup (service_t *svc, err_info_t *err)
+//  The overdue sweep, every INVOICE_SWEEP_EVERY_S.
+static err_t
+s_setup (service_t *svc, err_info_t *err)
 {
-    static const resource_def_t *const resources[] = { &erp_invoices, NULL };
-    static const erp_route_t routes[] = {
-        { "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE },
-        { "POST", "/api/v1/invoices/overdue_check", s_overdue_check, HTTP_WRITE },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources,
-                                     .routes = routes,
-                                     .stepped = &erp_invoices,
-                                     .verbs = s_verbs };
-    err_t rc = erp_area_setup (svc, &area);
-    if (rc != ERR_OK)
-        return rc;
     if (!service_every (svc, "overdue-sweep", INVOICE_SWEEP_EVERY_S * 1000, s_sweep_once, NULL))
         return err_set (err, ERR_NOMEM, NULL, "out of memory");
     return ERR_OK;
 }
+
+static const erp_route_t s_routes[] = {
+    { "POST", "/api/v1/orders/{id}/invoice", s_post_invoice, HTTP_WRITE },
+    { "POST", "/api/v1/invoices/overdue_check", s_overdue_check, HTTP_WRITE },
+    { NULL }
+};
+
+const erp_area_t invoices_area = {
+    .resources = (const resource_def_t *const[]) { &erp_invoices, NULL },
+    .routes = s_routes,
+    .stepped = &erp_invoices,
+    .verbs = s_verbs,
+    .setup = s_setup,
+};

@@ -614,26 +614,25 @@ s_reopen (http_req_t *req)
                     reason->valuestring, "period.reopened", "cannot reopen the period");
 }
 
-err_t
-journal_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_journal, NULL };
-    static const erp_route_t routes[] = {
-        { "GET", "/api/v1/reports/trial_balance", s_trial_balance, 0 },
-        { "GET", "/api/v1/accounts", s_accounts, 0 },
-        { "GET", "/api/v1/periods", s_periods, 0 },
-        { "POST", "/api/v1/periods/{period}/close", s_close, HTTP_WRITE },
-        { "POST", "/api/v1/periods/{period}/reopen", s_reopen, HTTP_WRITE },
-        { NULL }
-    };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/journal",
-          .fn = s_manual,
-          .roles = BOOKKEEPERS,
-          .denied = "post journal entries" },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources, .routes = routes, .writes = writes };
-    return erp_area_setup (svc, &area);
-}
+static const erp_route_t s_routes[] = {
+    { "GET", "/api/v1/reports/trial_balance", s_trial_balance, 0 },
+    { "GET", "/api/v1/accounts", s_accounts, 0 },
+    { "GET", "/api/v1/periods", s_periods, 0 },
+    { "POST", "/api/v1/periods/{period}/close", s_close, HTTP_WRITE },
+    { "POST", "/api/v1/periods/{period}/reopen", s_reopen, HTTP_WRITE },
+    { NULL }
+};
+
+static const erp_write_t s_writes[] = {
+    { .path = "/api/v1/journal",
+      .fn = s_manual,
+      .roles = BOOKKEEPERS,
+      .denied = "post journal entries" },
+    { NULL }
+};
+
+const erp_area_t journal_area = {
+    .resources = (const resource_def_t *const[]) { &erp_journal, NULL },
+    .routes = s_routes,
+    .writes = s_writes,
+};

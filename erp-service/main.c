@@ -5,11 +5,21 @@
 const char *const erp_roles[] = { "warehouse",   "purchasing", "accountant",
                                   "ops_manager", "admin",      NULL };
 
-static service_setup_fn *const s_areas[] = {
-    customers_setup, products_setup, stock_setup, orders_setup, shipments_setup, invoices_setup,
-    payments_setup, purchasing_setup, journal_setup, reports_setup, payables_setup, statements_setup,
-    people_setup, access_rules_setup, production_setup, planning_setup, NULL,
+//  The business areas, set up (and their routes added) in this order.
+static const erp_area_t *const s_areas[] = {
+    &customers_area, &products_area,   &stock_area,      &orders_area,       &shipments_area,
+    &invoices_area,  &payments_area,   &purchasing_area, &journal_area,      &reports_area,
+    &payables_area,  &statements_area, &people_area,     &access_rules_area, &production_area,
+    &planning_area,  &planning_runs_area, NULL,
 };
+
+static err_t
+s_setup (service_t *svc, err_info_t *err)
+{
+    return erp_areas_setup (svc, s_areas, err);
+}
+
+static service_setup_fn *const s_setup_fns[] = { s_setup, NULL };
 
 int
 main (int argc, char **argv)
@@ -24,7 +34,7 @@ main (int argc, char **argv)
         .default_cmd = "tcp://127.0.0.1:5562",
         .roles = erp_roles,
         .migrations = erp_migrations,
-        .areas = s_areas,
+        .areas = s_setup_fns,
     };
     service_def_t d = def;
     d.nmigrations = erp_nmigrations;

@@ -198,33 +198,34 @@ static const stock_demand_t s_demand = {
     .fill = orders_fill_backorders,
 };
 
-err_t
-orders_setup (service_t *svc, err_info_t *err)
+//  Stock asks the orders who waits for it.
+static err_t
+s_setup (service_t *svc, err_info_t *err)
 {
+    (void) svc;
     (void) err;
     stock_set_demand (&s_demand);
-    static const resource_def_t *const resources[] = { &erp_orders, &erp_picking, NULL };
-    static const erp_route_t routes[] = { { "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE },
-                                          { NULL } };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/orders",
-          .fn = s_create,
-          .def = &erp_orders,
-          .denied = "change orders" },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources,
-                                     .routes = routes,
-                                     .writes = writes,
-                                     .stepped = &erp_orders,
-                                     .verbs = s_verbs };
-    err_t rc = erp_area_setup (svc, &area);
-    if (rc != ERR_OK)
-        return rc;
-    command_server_t *cmd = service_commands (svc);
-    if (cmd) {
-        command_server_on (cmd, "order.create", s_cmd_create);
-        command_server_on (cmd, "order.cancel", s_cmd_cancel);
-    }
     return ERR_OK;
 }
+
+static const erp_write_t s_writes[] = {
+    { .path = "/api/v1/orders", .fn = s_create, .def = &erp_orders, .denied = "change orders" },
+    { NULL }
+};
+
+static const erp_command_t s_commands[] = {
+    { "order.create", s_cmd_create },
+    { "order.cancel", s_cmd_cancel },
+    { NULL }
+};
+
+const erp_area_t orders_area = {
+    .resources = (const resource_def_t *const[]) { &erp_orders, &erp_picking, NULL },
+    .routes = (const erp_route_t[]) { { "PATCH", "/api/v1/orders/{id}", s_patch, HTTP_WRITE },
+                                      { NULL } },
+    .writes = s_writes,
+    .stepped = &erp_orders,
+    .verbs = s_verbs,
+    .commands = s_commands,
+    .setup = s_setup,
+};

@@ -10,6 +10,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  An order line as a step reads it: the line, its product and a quantity.
+typedef struct {
+    char id[ID_LEN], product[ID_LEN];
+    int64_t qty;
+} s_line_t;
+
+//  The rows (line id, product id, quantity) of sql over the order ?1, at
+//  most ORDER_MAX_LINES, into lines, *n of them. Read to the end before
+//  the step acts on them: acting runs other statements.
+static err_t
+s_read_lines (db_t *db, const char *sql, const char *order_id, s_line_t *lines, int *n,
+              err_info_t *err)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
+    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
+    for (*n = 0; *n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW; (*n)++) {
+        snprintf (lines[*n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
+        snprintf (lines[*n].product, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 1));
+        lines[*n].qty = sqlite3_column_int64 (st, 2);
+    }
+    sqlite3_reset (st);
+    return ERR_OK;
+}
+
+//  The patch of a step that moves an order to status now: its status,
+//  whether it waits for stock, and the moment as member at. Caller owns it.
+static cJSON *
+s_step_patch (const char *status, bool backordered, const char *at)
+{
+    cJSON *patch = cJSON_CreateObject ();
+    char now[CLOCK_TEXT_LEN];
+    cJSON_AddStringToObject (patch, "status", status);
+    cJSON_AddBoolToObject (patch, "backordered", backordered);
+    cJSON_AddStringToObject (patch, at, clock_format (clock_now_ms (), now, sizeof now));
+    return patch;
+}
+
 //  --- confirming and reserving ---
 
 //  Reserve for each line of order what the warehouse has available.
@@ -19,44 +58,33 @@ s_reserve_order (db_t *db, const actor_t *actor, const char *order_id, const cha
                  bool *short_out, err_info_t *err)
 {
     *short_out = false;
-    sqlite3_stmt *st = db_stmt (
-        db, "SELECT id, product_id, quantity - reserved - shipped FROM order_lines"
-            " WHERE order_id = ?1 AND quantity - reserved - shipped > 0 ORDER BY position");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
-    //  Collect first: reserving runs other statements.
-    struct {
-        char id[ID_LEN], product[ID_LEN];
-        int64_t open;
-    } lines[ORDER_MAX_LINES];
-    int n = 0;
-    sqlite3_bind_text (st, 1, order_id, -1, SQLITE_STATIC);
-    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW) {
-        snprintf (lines[n].id, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-        snprintf (lines[n].product, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 1));
-        lines[n].open = sqlite3_column_int64 (st, 2);
-        n++;
-    }
-    sqlite3_reset (st);
+    s_line_t lines[ORDER_MAX_LINES];   //  qty: what is still open
+    int n;
+    err_t rc = s_read_lines (db,
+                             "SELECT id, product_id, quantity - reserved - shipped FROM order_lines"
+                             " WHERE order_id = ?1 AND quantity - reserved - shipped > 0"
+                             " ORDER BY position",
+                             order_id, lines, &n, err);
+    if (rc != ERR_OK)
+        return rc;
     sqlite3_stmt *upd =
         db_stmt (db, "UPDATE order_lines SET reserved = reserved + ?2 WHERE id = ?1");
     if (!upd)
         return err_set (err, ERR_INTERNAL, NULL, "cannot reserve");
     for (int i = 0; i < n; i++) {
         int64_t available = stock_available (db, lines[i].product, warehouse_id);
-        int64_t take = available < lines[i].open ? available : lines[i].open;
-        if (take < lines[i].open)
+        int64_t take = available < lines[i].qty ? available : lines[i].qty;
+        if (take < lines[i].qty)
             *short_out = true;
         if (take <= 0)
             continue;
         sqlite3_bind_text (upd, 1, lines[i].id, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (upd, 2, take);
-        err_t rc = db_step_done (db, upd, err);
+        rc = db_step_done (db, upd, err);
+        if (rc == ERR_OK)
+            rc = stock_reserve (db, actor, lines[i].product, warehouse_id, take, err);
         if (rc != ERR_OK)
             return rc;
-        err_t e = stock_reserve (db, actor, lines[i].product, warehouse_id, take, err);
-        if (e != ERR_OK)
-            return e;
     }
     return ERR_OK;
 }
@@ -145,13 +173,8 @@ orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if
     rc = s_reserve_order (db, actor, id, wh, &waiting, err);
     if (rc != ERR_OK)
         return rc;
-    cJSON *patch = cJSON_CreateObject ();
-    char now[CLOCK_TEXT_LEN];
-    cJSON_AddStringToObject (patch, "status", "confirmed");
-    cJSON_AddBoolToObject (patch, "backordered", waiting);
+    cJSON *patch = s_step_patch ("confirmed", waiting, "confirmed_at");
     cJSON_AddStringToObject (patch, "warehouse_id", wh);
-    cJSON_AddStringToObject (patch, "confirmed_at",
-                             clock_format (clock_now_ms (), now, sizeof now));
     rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",
                           out, err);
     cJSON_Delete (patch);
@@ -243,32 +266,18 @@ orders_cancel (db_t *db, const actor_t *actor, const cJSON *order, long long if_
         return err_set (err, ERR_RULE, "status",
                         "part of the order has shipped; it cannot be cancelled");
     const char *wh = json_str (order, "warehouse_id");
-    sqlite3_stmt *st =
-        db_stmt (db, "SELECT product_id, SUM(reserved) FROM order_lines WHERE order_id = ?1"
-                     " AND reserved > 0 GROUP BY product_id");
-    if (!st)
-        return err_set (err, ERR_INTERNAL, NULL, "cannot read the order lines");
-    struct {
-        char product[ID_LEN];
-        int64_t qty;
-    } rel[ORDER_MAX_LINES];
-    int n = 0;
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-    while (n < ORDER_MAX_LINES && sqlite3_step (st) == SQLITE_ROW) {
-        snprintf (rel[n].product, ID_LEN, "%s", (const char *) sqlite3_column_text (st, 0));
-        rel[n].qty = sqlite3_column_int64 (st, 1);
-        n++;
-    }
-    sqlite3_reset (st);
-    err_t rc = ERR_OK;
+    //  What is reserved, a row a product (no line id).
+    s_line_t rel[ORDER_MAX_LINES];
+    int n;
+    err_t rc = s_read_lines (db,
+                             "SELECT '', product_id, SUM(reserved) FROM order_lines"
+                             " WHERE order_id = ?1 AND reserved > 0 GROUP BY product_id",
+                             id, rel, &n, err);
+    if (rc != ERR_OK)
+        return rc;
     //  The order leaves the queue before its stock is released, so the
     //  release can fill other orders' backorders.
-    cJSON *patch = cJSON_CreateObject ();
-    char now[CLOCK_TEXT_LEN];
-    cJSON_AddStringToObject (patch, "status", "cancelled");
-    cJSON_AddBoolToObject (patch, "backordered", false);
-    cJSON_AddStringToObject (patch, "cancelled_at",
-                             clock_format (clock_now_ms (), now, sizeof now));
+    cJSON *patch = s_step_patch ("cancelled", false, "cancelled_at");
     if (reason)
         cJSON_AddStringToObject (patch, "cancel_reason", reason);
     rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",

@@ -464,7 +464,6 @@ static const resource_verb_t s_bill_verbs[] = {
 
 //  Where a supplier payment goes.
 static const alloc_source_t s_bills = {
-    .table = "supplier_bills",
     .party_column = "supplier_id",
     .def = &erp_supplier_bills,
     .insert_sql = "INSERT INTO supplier_payment_allocations (payment_id, bill_id, amount_minor)"
@@ -473,7 +472,7 @@ static const alloc_source_t s_bills = {
     .noun = "bill",
     .party = "supplier",
     .ids_key = "bill_ids",
-    .payments = "supplier_payments",
+    .payments = &erp_supplier_payments,
     .payment_noun = "supplier payment",
 };
 
@@ -485,7 +484,7 @@ s_spay_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, 
              err_info_t *err)
 {
     (void) id;
-    err_t rc = alloc_check_body (db, &s_bills, s_spay_fields, body, SPAY_MAX_BILLS, err);
+    err_t rc = alloc_check_body (db, &s_bills, body, SPAY_MAX_BILLS, err);
     char paid_on[16] = "";
     if (rc == ERR_OK)
         rc = alloc_date (body, "paid_on", paid_on, sizeof paid_on, err);
@@ -581,29 +580,24 @@ s_aging (http_req_t *req)
         cJSON_Delete (out);
 }
 
-err_t
-payables_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_supplier_bills,
-                                                       &erp_supplier_payments, NULL };
-    static const erp_route_t routes[] = { { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
-                                          { NULL } };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/supplier_bills",
-          .fn = s_bill_enter,
-          .def = &erp_supplier_bills,
-          .denied = "enter supplier bills" },
-        { .path = "/api/v1/supplier_payments",
-          .fn = s_spay_book,
-          .def = &erp_supplier_bills,
-          .denied = "pay suppliers" },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources,
-                                     .routes = routes,
-                                     .writes = writes,
-                                     .stepped = &erp_supplier_bills,
-                                     .verbs = s_bill_verbs };
-    return erp_area_setup (svc, &area);
-}
+static const erp_write_t s_writes[] = {
+    { .path = "/api/v1/supplier_bills",
+      .fn = s_bill_enter,
+      .def = &erp_supplier_bills,
+      .denied = "enter supplier bills" },
+    { .path = "/api/v1/supplier_payments",
+      .fn = s_spay_book,
+      .def = &erp_supplier_bills,
+      .denied = "pay suppliers" },
+    { NULL }
+};
+
+const erp_area_t payables_area = {
+    .resources = (const resource_def_t *const[]) { &erp_supplier_bills, &erp_supplier_payments,
+                                                   NULL },
+    .routes = (const erp_route_t[]) { { "GET", "/api/v1/reports/payables_aging", s_aging, 0 },
+                                      { NULL } },
+    .writes = s_writes,
+    .stepped = &erp_supplier_bills,
+    .verbs = s_bill_verbs,
+};

@@ -54,7 +54,6 @@ static const resource_def_t s_payment_booking = {
 
 //  Where a customer payment goes.
 static const alloc_source_t s_invoices = {
-    .table = "invoices",
     .party_column = "customer_id",
     .order_column = "order_id",
     .def = &erp_invoices,
@@ -64,7 +63,7 @@ static const alloc_source_t s_invoices = {
     .noun = "invoice",
     .party = "customer",
     .ids_key = "invoice_ids",
-    .payments = "payments",
+    .payments = &erp_payments,
     .payment_noun = "payment",
 };
 
@@ -116,7 +115,7 @@ s_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON
         err_info_t *err)
 {
     (void) id;
-    err_t rc = alloc_check_body (db, &s_invoices, erp_payments.fields, body, PAY_MAX_INVOICES, err);
+    err_t rc = alloc_check_body (db, &s_invoices, body, PAY_MAX_INVOICES, err);
     //  Money received cannot be dated after today (like an invoice's issue
     //  date); without a date it is today's.
     const cJSON *received = cJSON_GetObjectItem (body, "received_on");
@@ -161,16 +160,12 @@ s_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON
     return rc;
 }
 
-err_t
-payments_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_payments, NULL };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/payments", .fn = s_book, .def = &erp_payments, .denied = "book payments" },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources, .writes = writes };
-    err_t rc = erp_area_setup (svc, &area);
-    return rc == ERR_OK ? resource_register (&s_payment_booking) : rc;
-}
+const erp_area_t payments_area = {
+    .resources = (const resource_def_t *const[]) { &erp_payments, NULL },
+    .unrouted = (const resource_def_t *const[]) { &s_payment_booking, NULL },
+    .writes = (const erp_write_t[]) { { .path = "/api/v1/payments",
+                                        .fn = s_book,
+                                        .def = &erp_payments,
+                                        .denied = "book payments" },
+                                      { NULL } },
+};

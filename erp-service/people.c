@@ -246,13 +246,8 @@ static const resource_verb_t s_verbs[] = {
     { NULL }
 };
 
-err_t
-people_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_employees, &erp_leave, NULL };
-    static const erp_area_t area = { .resources = resources,
-                                     .stepped = &erp_leave,
-                                     .verbs = s_verbs };
-    return erp_area_setup (svc, &area);
-}
+const erp_area_t people_area = {
+    .resources = (const resource_def_t *const[]) { &erp_employees, &erp_leave, NULL },
+    .stepped = &erp_leave,
+    .verbs = s_verbs,
+};

@@ -341,16 +341,7 @@ s_forecast (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-err_t
-planning_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    err_t rc = resource_register (&planning_runs);
-    if (rc != ERR_OK)
-        return rc;
-    static const erp_route_t routes[] = { { "GET", "/api/v1/planning/forecast", s_forecast, 0 },
-                                          { NULL } };
-    static const erp_area_t area = { .routes = routes };
-    rc = erp_area_setup (svc, &area);
-    return rc == ERR_OK ? planning_runs_setup (svc) : rc;
-}
+const erp_area_t planning_area = {
+    .routes = (const erp_route_t[]) { { "GET", "/api/v1/planning/forecast", s_forecast, 0 },
+                                      { NULL } },
+};

@@ -56,9 +56,6 @@ bool planning_int_arg (http_req_t *req, const char *name, int lo, int hi, int de
 //  lines, by sku, and how many products were looked at into planned.
 err_t planning_mrp (db_t *db, int months, int horizon, cJSON *lines, int *planned, err_info_t *err);
 
-//  The routes of planning runs (planning_runs registered before).
-err_t planning_runs_setup (service_t *svc);
-
 extern const resource_def_t planning_runs;
 
 #endif

@@ -371,22 +371,19 @@ s_run_apply (http_req_t *req)
     resource_reply (req, 200, rc, &err, out);
 }
 
-err_t
-planning_runs_setup (service_t *svc)
-{
-    static const erp_route_t routes[] = {
-        { "GET", "/api/v1/planning/runs", s_run_list, 0 },
-        { "GET", "/api/v1/planning/runs/{id}", s_run_get, 0 },
-        { "POST", "/api/v1/planning/runs/{id}/apply", s_run_apply, HTTP_WRITE },
-        { NULL }
-    };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/planning/runs",
-          .fn = s_run_create,
-          .roles = PLANNERS,
-          .denied = "run planning" },
-        { NULL }
-    };
-    static const erp_area_t area = { .routes = routes, .writes = writes };
-    return erp_area_setup (svc, &area);
-}
+static const erp_route_t s_routes[] = {
+    { "GET", "/api/v1/planning/runs", s_run_list, 0 },
+    { "GET", "/api/v1/planning/runs/{id}", s_run_get, 0 },
+    { "POST", "/api/v1/planning/runs/{id}/apply", s_run_apply, HTTP_WRITE },
+    { NULL }
+};
+
+const erp_area_t planning_runs_area = {
+    .unrouted = (const resource_def_t *const[]) { &planning_runs, NULL },
+    .routes = s_routes,
+    .writes = (const erp_write_t[]) { { .path = "/api/v1/planning/runs",
+                                        .fn = s_run_create,
+                                        .roles = PLANNERS,
+                                        .denied = "run planning" },
+                                      { NULL } },
+};

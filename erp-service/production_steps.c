@@ -527,19 +527,15 @@ s_from_suggestions (http_req_t *req)
     http_reply_outcome (req, rc, &err, 201, out);
 }
 
-err_t
-production_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_boms, &erp_work_orders, NULL };
-    static const erp_route_t routes[] = {
-        { "GET", "/api/v1/work_orders/suggestions", s_suggestions_route, 0 },
-        { "POST", "/api/v1/work_orders/from_suggestions", s_from_suggestions, HTTP_WRITE },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources,
-                                     .routes = routes,
-                                     .stepped = &erp_work_orders,
-                                     .verbs = s_verbs };
-    return erp_area_setup (svc, &area);
-}
+static const erp_route_t s_routes[] = {
+    { "GET", "/api/v1/work_orders/suggestions", s_suggestions_route, 0 },
+    { "POST", "/api/v1/work_orders/from_suggestions", s_from_suggestions, HTTP_WRITE },
+    { NULL }
+};
+
+const erp_area_t production_area = {
+    .resources = (const resource_def_t *const[]) { &erp_boms, &erp_work_orders, NULL },
+    .routes = s_routes,
+    .stepped = &erp_work_orders,
+    .verbs = s_verbs,
+};

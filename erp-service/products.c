@@ -152,12 +152,7 @@ const resource_def_t erp_warehouses = {
     .default_sort = "code",
 };
 
-err_t
-products_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_suppliers, &erp_products,
-                                                       &erp_warehouses, &erp_stock_items, NULL };
-    static const erp_area_t area = { .resources = resources };
-    return erp_area_setup (svc, &area);
-}
+const erp_area_t products_area = {
+    .resources = (const resource_def_t *const[]) { &erp_suppliers, &erp_products, &erp_warehouses,
+                                                   &erp_stock_items, NULL },
+};

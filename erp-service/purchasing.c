@@ -393,18 +393,11 @@ s_draft (http_req_t *req)
     http_reply_outcome (req, rc, &err, 201, out);
 }
 
-err_t
-purchasing_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_purchase_orders, NULL };
-    static const erp_route_t routes[] = {
+const erp_area_t purchasing_area = {
+    .resources = (const resource_def_t *const[]) { &erp_purchase_orders, NULL },
+    .routes = (const erp_route_t[]) {
         { "POST", "/api/v1/replenishment/draft", s_draft, HTTP_WRITE },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources,
-                                     .routes = routes,
-                                     .stepped = &erp_purchase_orders,
-                                     .verbs = s_verbs };
-    return erp_area_setup (svc, &area);
-}
+        { NULL } },
+    .stepped = &erp_purchase_orders,
+    .verbs = s_verbs,
+};

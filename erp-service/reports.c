@@ -186,16 +186,11 @@ s_sales (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-err_t
-reports_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const erp_route_t routes[] = {
-        { "GET", "/api/v1/reports/receivables_aging", s_aging, 0 },
-        { "GET", "/api/v1/reports/stock_valuation", s_valuation, 0 },
-        { "GET", "/api/v1/reports/sales", s_sales, 0 },
-        { NULL }
-    };
-    static const erp_area_t area = { .routes = routes };
-    return erp_area_setup (svc, &area);
-}
+static const erp_route_t s_routes[] = {
+    { "GET", "/api/v1/reports/receivables_aging", s_aging, 0 },
+    { "GET", "/api/v1/reports/stock_valuation", s_valuation, 0 },
+    { "GET", "/api/v1/reports/sales", s_sales, 0 },
+    { NULL }
+};
+
+const erp_area_t reports_area = { .routes = s_routes };

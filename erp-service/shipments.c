@@ -247,22 +247,14 @@ s_deliver (http_req_t *req)
     resource_reply (req, 200, rc, &err, out);
 }
 
-err_t
-shipments_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_shipments, NULL };
-    static const erp_write_t writes[] = {
-        { .path = "/api/v1/orders/{id}/ship",
-          .fn = s_ship_order,
-          .def = &erp_shipments,
-          .denied = "ship orders" },
-        { NULL }
-    };
-    static const erp_route_t routes[] = {
+const erp_area_t shipments_area = {
+    .resources = (const resource_def_t *const[]) { &erp_shipments, NULL },
+    .routes = (const erp_route_t[]) {
         { "POST", "/api/v1/orders/{id}/deliver", s_deliver, HTTP_WRITE },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources, .routes = routes, .writes = writes };
-    return erp_area_setup (svc, &area);
-}
+        { NULL } },
+    .writes = (const erp_write_t[]) { { .path = "/api/v1/orders/{id}/ship",
+                                        .fn = s_ship_order,
+                                        .def = &erp_shipments,
+                                        .denied = "ship orders" },
+                                      { NULL } },
+};

@@ -125,15 +125,10 @@ s_balance_sheet (http_req_t *req)
     http_reply_json (req, 200, out);
 }
 
-err_t
-statements_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const erp_route_t routes[] = {
-        { "GET", "/api/v1/reports/profit_and_loss", s_pnl, 0 },
-        { "GET", "/api/v1/reports/balance_sheet", s_balance_sheet, 0 },
-        { NULL }
-    };
-    static const erp_area_t area = { .routes = routes };
-    return erp_area_setup (svc, &area);
-}
+static const erp_route_t s_routes[] = {
+    { "GET", "/api/v1/reports/profit_and_loss", s_pnl, 0 },
+    { "GET", "/api/v1/reports/balance_sheet", s_balance_sheet, 0 },
+    { NULL }
+};
+
+const erp_area_t statements_area = { .routes = s_routes };

@@ -734,19 +734,16 @@ s_replenishment (http_req_t *req)
     http_reply_page (req, out, NULL);
 }
 
-err_t
-stock_setup (service_t *svc, err_info_t *err)
-{
-    (void) err;
-    static const resource_def_t *const resources[] = { &erp_stock_levels, &erp_stock_moves,
-                                                       &erp_stock_alerts, NULL };
-    static const erp_route_t routes[] = {
-        { "POST", "/api/v1/stock/receipts", s_receipt, HTTP_WRITE },
-        { "POST", "/api/v1/stock/adjustments", s_adjustment, HTTP_WRITE },
-        { "POST", "/api/v1/stock/transfers", s_transfer, HTTP_WRITE },
-        { "GET", "/api/v1/replenishment", s_replenishment, 0 },
-        { NULL }
-    };
-    static const erp_area_t area = { .resources = resources, .routes = routes };
-    return erp_area_setup (svc, &area);
-}
+static const erp_route_t s_routes[] = {
+    { "POST", "/api/v1/stock/receipts", s_receipt, HTTP_WRITE },
+    { "POST", "/api/v1/stock/adjustments", s_adjustment, HTTP_WRITE },
+    { "POST", "/api/v1/stock/transfers", s_transfer, HTTP_WRITE },
+    { "GET", "/api/v1/replenishment", s_replenishment, 0 },
+    { NULL }
+};
+
+const erp_area_t stock_area = {
+    .resources = (const resource_def_t *const[]) { &erp_stock_levels, &erp_stock_moves,
+                                                   &erp_stock_alerts, NULL },
+    .routes = s_routes,
+};
