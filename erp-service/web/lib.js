@@ -237,3 +237,7 @@ export async function tabbedScreen(root, ctx, { area, actions = [], printable = 
   mount(root, pageHead(t(`${area}.title`), ...actions), printable ? h('div', { class: 'no-print' }, bar) : bar, intro(name), slot);
   try { await views[name](slot); } catch (e) { mount(slot, errorBox(e)); }
 }
+
+// withNames for the pages whose items point at a customer or a supplier.
+export const customerNames = (page) => withNames(page, '/customers', 'customer_id', 'customer');
+export const supplierNames = (page) => withNames(page, '/suppliers', 'supplier_id', 'supplier');

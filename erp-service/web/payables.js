@@ -8,7 +8,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today, parseMoney } from '/common/fmt.js';
 import { h, mount, table, pagedList, card, kpi, badge, modal, form, toast, button } from '/common/ui.js';
-import { can, withNames, suppliers, setQuery, tabbedScreen } from './lib.js';
+import { can, supplierNames, suppliers, setQuery, tabbedScreen } from './lib.js';
 
 const WRITERS = ['accountant', 'admin'];
 const BUCKETS = ['current_minor', 'days_1_30_minor', 'days_31_60_minor', 'days_61_90_minor', 'over_90_minor'];
@@ -22,10 +22,7 @@ function billStatus(b) {
 
 function bills(slot, state) {
   const list = pagedList({
-    load: async (cursor) => {
-      const page = await api.get('/supplier_bills', { status: state.status || undefined, sort: '-created_at', cursor, limit: 25 });
-      return withNames(page, '/suppliers', 'supplier_id', 'supplier');
-    },
+    load: (cursor) => api.get('/supplier_bills', { status: state.status || undefined, sort: '-created_at', cursor, limit: 25 }).then(supplierNames),
     render: (items) => table({
       caption: t('payables.bills'),
       columns: [
@@ -84,10 +81,7 @@ async function payDialog(done) {
 
 function payments(slot, user) {
   const list = pagedList({
-    load: async (cursor) => {
-      const page = await api.get('/supplier_payments', { sort: '-created_at', cursor, limit: 25 });
-      return withNames(page, '/suppliers', 'supplier_id', 'supplier');
-    },
+    load: (cursor) => api.get('/supplier_payments', { sort: '-created_at', cursor, limit: 25 }).then(supplierNames),
     render: (items) => table({
       caption: t('payables.payments'),
       columns: [
