@@ -4,18 +4,13 @@
 
 import { start } from '/common/shell.js';
 
-start({
-  app: 'bridge',
-  title: 'nav.app_title',
-  home: '/status',
-  routes: [
-    { path: '/status', label: 'nav.status', area: 'status', load: () => import('./status.js') },
-    { path: '/dead-letters', label: 'nav.dead_letters', area: 'deadletters', load: () => import('./dead-letters.js') },
-    { path: '/dead-letters/:id', area: 'deadletters', load: () => import('./dead-letter.js') },
-    { path: '/parked', label: 'nav.parked', area: 'deadletters', load: () => import('./parked.js') },
-    { path: '/links', label: 'nav.links', area: 'links', load: () => import('./links.js') },
-    { path: '/links/:id', area: 'links', load: () => import('./links.js') },
-    { path: '/reconcile', label: 'nav.reconcile', area: 'reconcile', load: () => import('./reconcile.js') },
-    { path: '/reconcile/:id', area: 'reconcile', load: () => import('./reconcile.js') },
-  ],
-});
+start([
+  { path: '/status', label: 'nav.status', area: 'status', load: () => import('./status.js') },
+  { path: '/dead-letters', label: 'nav.dead_letters', area: 'deadletters', load: () => import('./dead-letters.js') },
+  { path: '/dead-letters/:id', area: 'deadletters', load: () => import('./dead-letter.js') },
+  { path: '/parked', label: 'nav.parked', area: 'deadletters', load: () => import('./parked.js') },
+  { path: '/links', label: 'nav.links', area: 'links', load: () => import('./links.js') },
+  { path: '/links/:id', area: 'links', load: () => import('./links.js') },
+  { path: '/reconcile', label: 'nav.reconcile', area: 'reconcile', load: () => import('./reconcile.js') },
+  { path: '/reconcile/:id', area: 'reconcile', load: () => import('./reconcile.js') },
+]);

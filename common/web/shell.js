@@ -2,10 +2,13 @@
 // the header with the navigation, the language picker and sign-out, and a
 // hash router that loads one screen module at a time.
 //
-// start({app, title, home, routes: [{path, label, area, load, roles}]}): a
+// start(routes: [{path, label, area, load, roles}], {title, home}): a
 // route path may hold ":name" segments; a route with a label (a message key)
 // is also an entry of the navigation, in the order of the routes; roles (an
 // array of role names) limits who sees a nav entry or may open a route.
+// title (a message key) is the program's nav.app_title unless given; home
+// (where the brand and an unknown path lead) is the first route's path
+// unless given.
 
 import { api, ApiError, setCsrf, onUnauthorized } from './api.js';
 import { t, setLang, lang, LANGS, loadArea, browserLang } from './i18n.js';
@@ -22,14 +25,17 @@ let lastPassword = null;   // the first password just typed, so a forced change 
 
 export function currentUser() { return user; }
 
+// Every program names itself in its nav area, which the shell always loads.
+const APP_TITLE = 'nav.app_title';
+
 // The language and, with it, the program's navigation messages.
 async function useLang(l) {
   await setLang(l);
   await loadArea('nav');
 }
 
-export async function start(appDef) {
-  def = appDef;
+export async function start(routes, opts = {}) {
+  def = { routes, title: APP_TITLE, home: routes[0].path, ...opts };
   rootEl = document.getElementById('app') || document.body.appendChild(h('div', { id: 'app' }));
   onUnauthorized(() => { if (user) { user = null; showSignIn(t('common.session_expired')); } });
   await useLang(browserLang());

@@ -7,13 +7,10 @@
 import { api } from '/common/api.js';
 import { t, has } from '/common/i18n.js';
 import { money, date, dateTime, today, parseMoney } from '/common/fmt.js';
-import {
-  h, mount, clear, pageHead, tabs, card, kpi, loading, errorBox, button, toast, confirmDialog, promptDialog, badge,
-} from '/common/ui.js';
-import { can, setQuery } from './lib.js';
+import { h, mount, clear, card, kpi, errorBox, button, toast, confirmDialog, promptDialog, badge } from '/common/ui.js';
+import { can, setQuery, tabbedScreen } from './lib.js';
 
 const BOOKS = 'EUR';
-const VIEWS = ['profit_and_loss', 'balance_sheet', 'periods', 'entry'];
 const m = (v) => money(v, BOOKS);
 // The account's name in the user's language where the catalogue has it,
 // else the chart's.
@@ -188,21 +185,18 @@ async function entry(slot, user) {
   draw();
 }
 
-export default async function render(root, ctx) {
-  const name = VIEWS.includes(ctx.params.name) ? ctx.params.name : 'profit_and_loss';
-  const slot = h('div', null, loading());
+export default function render(root, ctx) {
   const year = today().slice(0, 4);
-  mount(root,
-    pageHead(t('books.title'), h('button', { type: 'button', class: 'btn no-print', on: { click: () => window.print() } }, t('books.print'))),
-    h('div', { class: 'no-print' }, tabs(VIEWS.map((v) => ({ label: t('books.tab.' + v), href: '#/books/' + v, active: v === name })), t('books.which'))),
-    h('p', { class: 'muted' }, t('books.currency_note', { currency: BOOKS })),
-    slot);
-  try {
-    if (name === 'profit_and_loss') await profitAndLoss(slot, ctx.query.get('from') || `${year}-01-01`, ctx.query.get('to') || today());
-    else if (name === 'balance_sheet') await balanceSheet(slot, ctx.query.get('as_of') || today());
-    else if (name === 'periods') await periods(slot, ctx.user);
-    else await entry(slot, ctx.user);
-  } catch (e) { mount(slot, errorBox(e)); }
-  return undefined;
+  return tabbedScreen(root, ctx, {
+    area: 'books',
+    actions: [h('button', { type: 'button', class: 'btn no-print', on: { click: () => window.print() } }, t('books.print'))],
+    printable: true,
+    intro: () => h('p', { class: 'muted' }, t('books.currency_note', { currency: BOOKS })),
+    views: {
+      profit_and_loss: (slot) => profitAndLoss(slot, ctx.query.get('from') || `${year}-01-01`, ctx.query.get('to') || today()),
+      balance_sheet: (slot) => balanceSheet(slot, ctx.query.get('as_of') || today()),
+      periods: (slot) => periods(slot, ctx.user),
+      entry: (slot) => entry(slot, ctx.user),
+    },
+  });
 }
-

@@ -8,13 +8,15 @@ import { t } from '/common/i18n.js';
 import { h, mount, pageHead, button, table, modal, form, conflictNotice, toast, confirmDialog } from '/common/ui.js';
 import { can, setQuery, sortBy, searchedList } from './lib.js';
 
-// def: {path (of the API and of the screen), title, newLabel, editTitle(rec),
-//   columns, fields(rec), toBody(values, rec) -> body (may throw {field,
-//   message}), writers (the roles that create and edit), canArchive,
-//   defaultSort, searchLabel, empty, query (extra filters), afterCreate,
-//   extraActions(ctx)}
-export function crudScreen(def) {
+// describe(ctx) gives (or resolves to) the screen's def: {path (of the API
+//   and of the screen), title, newLabel, editTitle(rec), columns,
+//   fields(rec), toBody(values, rec) -> body (may throw {field, message}),
+//   writers (the roles that create and edit), canArchive (true unless
+//   false), defaultSort ('name' unless given), searchLabel, empty, query
+//   (extra filters), afterCreate, extraActions(ctx)}
+export function crudScreen(describe) {
   return async function render(root, ctx) {
+    const def = { canArchive: true, defaultSort: 'name', ...(await describe(ctx)) };
     const canWrite = can(ctx.user, def.writers);
     const state = { q: ctx.query.get('q') || '', sort: ctx.query.get('sort') || def.defaultSort, archived: false };
     const list = searchedList(def.searchLabel, state, () => {

@@ -8,20 +8,18 @@ import { date } from '/common/fmt.js';
 import { ROLES } from './lib.js';
 import { crudScreen } from './crud.js';
 
-export default async function render(root, ctx) {
+export default crudScreen(async () => {
   const all = await api.all('/employees', { sort: 'name' }).catch(() => []);
   const byId = Object.fromEntries(all.map((e) => [e.id, e.name]));
   const managers = (r) => [['', t('people.no_manager')], ...all.filter((e) => !r || e.id !== r.id).map((e) => [e.id, e.name])];
-  return crudScreen({
+  return {
     path: '/employees',
     title: t('people.employees'),
     newLabel: t('people.new_employee'),
     editTitle: (r) => t('people.edit_employee', { name: r.name }),
     searchLabel: t('people.search'),
     empty: t('people.no_employees'),
-    defaultSort: 'name',
     writers: ROLES.lead,
-    canArchive: true,
     columns: [
       { key: 'name', label: t('people.name'), sort: 'name' },
       { key: 'department', label: t('people.department'), sort: 'department' },
@@ -43,5 +41,5 @@ export default async function render(root, ctx) {
     ],
     toBody: (v) => ({ name: v.name, email: v.email || null, department: v.department || null, position: v.position || null,
       manager_id: v.manager_id || null, level: Number(v.level) || 1, hired_on: v.hired_on || null, active: Boolean(v.active) }),
-  })(root, ctx);
-}
+  };
+});

@@ -5,7 +5,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today } from '/common/fmt.js';
 import { h, mount, pageHead, table, tabs, button, toast, link } from '/common/ui.js';
-import { withNames, record, statusBadge, setQuery, sortBy, searchedList } from './lib.js';
+import { customerNames, record, statusBadge, setQuery, sortBy, searchedList } from './lib.js';
 
 const STATUSES = ['open', 'partly_paid', 'paid', 'void'];
 
@@ -20,10 +20,8 @@ export default async function render(root, ctx) {
       ...STATUSES.map((s) => ({ label: tEnum('nav.status', s), active: state.status === s, onClick: () => { state.status = s; state.overdue = false; list.refresh(); } })),
     ], t('finance.by_status')));
     return {
-      load: async (cursor) => {
-        const page = await api.get('/invoices', { status: state.status || undefined, customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
-        return withNames(page, '/customers', 'customer_id', 'customer');
-      },
+      load: (cursor) => api.get('/invoices', { status: state.status || undefined, customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 })
+        .then(customerNames),
       render: (items) => table({
         caption: t('finance.invoices'),
         columns: [

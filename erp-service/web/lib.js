@@ -5,7 +5,7 @@
 
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
-import { h, mount, pagedList, conflictNotice, toast, badge, debounce } from '/common/ui.js';
+import { h, mount, pagedList, conflictNotice, toast, badge, debounce, pageHead, tabs, loading, errorBox } from '/common/ui.js';
 
 const LEAD = ['ops_manager', 'admin'];
 
@@ -223,3 +223,21 @@ export function searchedList(label, state, draw) {
     cancel: () => onSearch.cancel(),
   };
 }
+
+// A screen of views, one tab each, at #/<area>/<view> (the first view when
+// the path names none); its messages are <area>.title, <area>.which (the
+// tab bar's name) and <area>.tab.<view>. Shows the head (with actions), the
+// tabs (left out of print when printable), intro(view), then views[view](slot)
+// draws the view into its slot, where an error shows instead.
+export async function tabbedScreen(root, ctx, { area, actions = [], printable = false, intro = () => null, views }) {
+  const names = Object.keys(views);
+  const name = names.includes(ctx.params.name) ? ctx.params.name : names[0];
+  const slot = h('div', null, loading());
+  const bar = tabs(names.map((v) => ({ label: t(`${area}.tab.${v}`), href: `#/${area}/${v}`, active: v === name })), t(`${area}.which`));
+  mount(root, pageHead(t(`${area}.title`), ...actions), printable ? h('div', { class: 'no-print' }, bar) : bar, intro(name), slot);
+  try { await views[name](slot); } catch (e) { mount(slot, errorBox(e)); }
+}
+
+// withNames for the pages whose items point at a customer or a supplier.
+export const customerNames = (page) => withNames(page, '/customers', 'customer_id', 'customer');
+export const supplierNames = (page) => withNames(page, '/suppliers', 'supplier_id', 'supplier');

@@ -9,6 +9,7 @@ import { t } from '/common/i18n.js';
 import { money, num, date, dateTime, today } from '/common/fmt.js';
 import { h, mount, pageHead, button, table, card, details, link, modal, form, confirmDialog, promptDialog, errorBox, loading, conflictNotice, toast } from '/common/ui.js';
 import { linesEditor } from './lines-editor.js';
+import { quantitiesDialog } from './qty-dialog.js';
 import { ROLES, can, seesMoney, warehouses, whLabel, record, statusBadge, verb, quietCaption } from './lib.js';
 
 export default async function render(root, ctx) {
@@ -58,43 +59,25 @@ export default async function render(root, ctx) {
   }
 
   function shipDialog() {
-    const lines = order.lines.filter((l) => l.reserved > 0);
-    const inputs = [];
-    const rows = lines.map((l, i) => {
-      const inp = h('input', { type: 'number', min: '0', max: String(l.reserved), step: '1', value: String(l.reserved), id: 'ship-q-' + i, class: 'num',
-        'aria-label': t('orders.ship_qty_of', { sku: l.sku }) });
-      inputs.push([l, inp]);
-      return h('tr', null,
-        h('th', { scope: 'row' }, l.sku),
-        h('td', { class: 'num', 'data-label': t('orders.ordered') }, num(l.quantity)),
-        h('td', { class: 'num', 'data-label': t('orders.reserved') }, num(l.reserved)),
-        h('td', { class: 'num', 'data-label': t('orders.ship_now') }, inp));
-    });
-    const linesTable = h('div', { class: 'table-wrap lines' }, h('table', { class: 'data lines-table' },
-      h('caption', null, t('orders.ship_lines')),
-      h('thead', null, h('tr', null, [t('orders.sku'), t('orders.ordered'), t('orders.reserved'), t('orders.ship_now')].map((x, i) => h('th', { scope: 'col', class: i ? 'num' : null }, x)))),
-      h('tbody', null, rows)));
-    modal(t('orders.ship_title', { number: order.number }), (close) => form({
+    quantitiesDialog({
+      title: t('orders.ship_title', { number: order.number }),
+      caption: t('orders.ship_lines'),
+      heads: [t('orders.sku'), t('orders.ordered'), t('orders.reserved'), t('orders.ship_now')],
+      lines: order.lines.filter((l) => l.reserved > 0),
+      cells: (l) => [num(l.quantity), num(l.reserved)],
+      max: (l) => l.reserved,
+      id: 'ship-q-',
+      inputLabel: (l) => t('orders.ship_qty_of', { sku: l.sku }),
       fields: [
         { name: 'carrier', label: t('orders.carrier') },
         { name: 'tracking', label: t('orders.tracking') },
       ],
-      extra: linesTable,
       submit: t('orders.ship'),
-      cancel: () => close(),
-      onSubmit: async (v, { setErrors }) => {
-        const sel = [];
-        for (const [l, inp] of inputs) {
-          const q = Number(inp.value || 0);
-          if (!Number.isInteger(q) || q < 0 || q > l.reserved) { inp.setAttribute('aria-invalid', 'true'); setErrors({}, t('orders.ship_qty_bad', { sku: l.sku, max: l.reserved })); inp.focus(); return; }
-          inp.removeAttribute('aria-invalid');
-          if (q > 0) sel.push({ line_id: l.id, quantity: q });
-        }
-        if (!sel.length) { setErrors({}, t('orders.ship_nothing')); return; }
-        close();
-        await step('ship', { carrier: v.carrier || undefined, tracking: v.tracking || undefined, lines: sel }, t('orders.shipped_toast'));
-      },
-    }), { wide: true });
+      bad: (l) => t('orders.ship_qty_bad', { sku: l.sku, max: l.reserved }),
+      nothing: t('orders.ship_nothing'),
+      done: (v, picks) => step('ship', { carrier: v.carrier || undefined, tracking: v.tracking || undefined,
+        lines: picks.map(([l, quantity]) => ({ line_id: l.id, quantity })) }, t('orders.shipped_toast')),
+    });
   }
 
   // A draft's lines, warehouse and notes (PATCH with If-Match: the whole

@@ -6,7 +6,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
 import { h, mount, pageHead, table, tabs, badge } from '/common/ui.js';
-import { ROLES, can, seesMoney, withNames, warehouses, whLabel, statusBadge, setQuery, searchedList } from './lib.js';
+import { ROLES, can, seesMoney, customerNames, warehouses, whLabel, statusBadge, setQuery, searchedList } from './lib.js';
 
 const STATUSES = ['draft', 'confirmed', 'partly_shipped', 'shipped', 'delivered', 'invoiced', 'paid', 'cancelled'];
 // What the warehouse works on, first.
@@ -39,7 +39,7 @@ export default async function render(root, ctx) {
       status: state.status || undefined, backordered: state.backordered ? true : undefined,
       q: state.q || undefined, sort: state.sort || (state.status === 'confirmed' ? 'confirmed_at' : '-created_at'), cursor, limit: 25,
     });
-    return withNames(page, '/customers', 'customer_id', 'customer');
+    return customerNames(page);
   }
 
   function draw(items) {

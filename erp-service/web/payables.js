@@ -7,10 +7,9 @@
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date, today, parseMoney } from '/common/fmt.js';
-import { h, mount, pageHead, tabs, table, pagedList, card, kpi, loading, errorBox, badge, modal, form, toast, button } from '/common/ui.js';
-import { can, withNames, suppliers, setQuery } from './lib.js';
+import { h, mount, table, pagedList, card, kpi, badge, modal, form, toast, button } from '/common/ui.js';
+import { can, supplierNames, suppliers, setQuery, tabbedScreen } from './lib.js';
 
-const VIEWS = ['bills', 'payments', 'aging'];
 const WRITERS = ['accountant', 'admin'];
 const BUCKETS = ['current_minor', 'days_1_30_minor', 'days_31_60_minor', 'days_61_90_minor', 'over_90_minor'];
 
@@ -23,10 +22,7 @@ function billStatus(b) {
 
 function bills(slot, state) {
   const list = pagedList({
-    load: async (cursor) => {
-      const page = await api.get('/supplier_bills', { status: state.status || undefined, sort: '-created_at', cursor, limit: 25 });
-      return withNames(page, '/suppliers', 'supplier_id', 'supplier');
-    },
+    load: (cursor) => api.get('/supplier_bills', { status: state.status || undefined, sort: '-created_at', cursor, limit: 25 }).then(supplierNames),
     render: (items) => table({
       caption: t('payables.bills'),
       columns: [
@@ -85,10 +81,7 @@ async function payDialog(done) {
 
 function payments(slot, user) {
   const list = pagedList({
-    load: async (cursor) => {
-      const page = await api.get('/supplier_payments', { sort: '-created_at', cursor, limit: 25 });
-      return withNames(page, '/suppliers', 'supplier_id', 'supplier');
-    },
+    load: (cursor) => api.get('/supplier_payments', { sort: '-created_at', cursor, limit: 25 }).then(supplierNames),
     render: (items) => table({
       caption: t('payables.payments'),
       columns: [
@@ -133,20 +126,16 @@ async function aging(slot, asOf) {
     })));
 }
 
-export default async function render(root, ctx) {
-  const name = VIEWS.includes(ctx.params.name) ? ctx.params.name : 'bills';
-  const slot = h('div', null, loading());
-  mount(root,
-    pageHead(t('payables.title')),
-    tabs(VIEWS.map((v) => ({ label: t('payables.tab.' + v), href: '#/payables/' + v, active: v === name })), t('payables.which')),
-    name === 'bills' ? h('p', { class: 'muted' }, t('payables.bills_note'), ' ', h('a', { href: '#/purchase-orders' }, t('payables.to_purchase_orders'))) : null,
-    slot);
-  try {
-    if (name === 'bills') await bills(slot, { status: ctx.query.get('status') || '' });
-    else if (name === 'payments') await payments(slot, ctx.user);
-    else await aging(slot, ctx.query.get('as_of') || today());
-  } catch (e) { mount(slot, errorBox(e)); }
-  return undefined;
+export default function render(root, ctx) {
+  return tabbedScreen(root, ctx, {
+    area: 'payables',
+    intro: (view) => (view === 'bills' ? h('p', { class: 'muted' }, t('payables.bills_note'), ' ', h('a', { href: '#/purchase-orders' }, t('payables.to_purchase_orders'))) : null),
+    views: {
+      bills: (slot) => bills(slot, { status: ctx.query.get('status') || '' }),
+      payments: (slot) => payments(slot, ctx.user),
+      aging: (slot) => aging(slot, ctx.query.get('as_of') || today()),
+    },
+  });
 }
 
 // The dialog of the purchase order's page: the supplier's bill for what

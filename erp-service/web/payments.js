@@ -5,7 +5,7 @@ import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
 import { money, date } from '/common/fmt.js';
 import { h, mount, pageHead, table, link } from '/common/ui.js';
-import { withNames, record, setQuery, sortBy, searchedList } from './lib.js';
+import { customerNames, record, setQuery, sortBy, searchedList } from './lib.js';
 
 export default async function render(root, ctx) {
   const state = { q: ctx.query.get('q') || '', customer: ctx.query.get('customer') || '', sort: ctx.query.get('sort') || '-received_on' };
@@ -13,10 +13,8 @@ export default async function render(root, ctx) {
   const list = searchedList(t('finance.search_payments'), state, () => {
     setQuery('/payments', state);
     return {
-      load: async (cursor) => {
-        const page = await api.get('/payments', { customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 });
-        return withNames(page, '/customers', 'customer_id', 'customer');
-      },
+      load: (cursor) => api.get('/payments', { customer_id: state.customer || undefined, q: state.q || undefined, sort: state.sort, cursor, limit: 25 })
+        .then(customerNames),
       render: (items) => table({
         caption: t('finance.payments'),
         columns: [

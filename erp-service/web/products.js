@@ -11,13 +11,13 @@ import { crudScreen } from './crud.js';
 
 function bad(field, message) { return new ApiError(400, { error: { code: 'validation_failed', field, message } }); }
 
-export default async function render(root, ctx) {
+export default crudScreen(async (ctx) => {
   const sups = await suppliers();
   const supName = (id) => (sups.find((s) => s.id === id) || {}).name || '';
   // A level whose prices are hidden works on the rest of the product.
   const priced = seesMoney(ctx.user);
   const money_ = (list) => (priced ? list : []);
-  return crudScreen({
+  return {
     path: '/products',
     title: t('catalog.products'),
     newLabel: t('catalog.new_product'),
@@ -26,7 +26,6 @@ export default async function render(root, ctx) {
     empty: t('catalog.no_products'),
     defaultSort: 'sku',
     writers: ROLES.buyers,
-    canArchive: true,
     columns: [
       { key: 'sku', label: t('catalog.sku'), sort: 'sku' },
       { key: 'name', label: t('catalog.name'), sort: 'name' },
@@ -72,5 +71,5 @@ export default async function render(root, ctx) {
       if (cost === null || cost < 0) throw bad('cost', t('catalog.money_bad'));
       return { ...body, list_price_minor: price, cost_minor: cost, tax_rate_bp: Math.round((v.tax_rate || 0) * 100) };
     },
-  })(root, ctx);
-}
+  };
+});

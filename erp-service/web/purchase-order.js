@@ -5,10 +5,11 @@
 import { api } from '/common/api.js';
 import { t, loadArea } from '/common/i18n.js';
 import { money, num, date, dateTime } from '/common/fmt.js';
-import { h, mount, pageHead, button, table, card, details, link, modal, form, confirmDialog } from '/common/ui.js';
+import { h, mount, pageHead, button, table, card, details, link, confirmDialog } from '/common/ui.js';
 import { ROLES, can, suppliers, warehouses, whLabel, statusBadge, verb } from './lib.js';
 import { poTotal } from './purchase-orders.js';
 import { billDialog } from './payables.js';
+import { quantitiesDialog } from './qty-dialog.js';
 
 export default async function render(root, ctx) {
   const id = ctx.params.id;
@@ -29,30 +30,20 @@ export default async function render(root, ctx) {
   }
 
   function receiveDialog() {
-    const open = po.lines.filter((l) => l.quantity > l.received);
-    const inputs = open.map((l, i) => [l, h('input', { type: 'number', min: '0', max: String(l.quantity - l.received), step: '1', value: String(l.quantity - l.received), class: 'num', id: 'rcv-' + i, 'aria-label': t('purchasing.receive_qty_of', { sku: l.sku }) })]);
-    const tbl = h('div', { class: 'table-wrap lines' }, h('table', { class: 'data lines-table' },
-      h('caption', null, t('purchasing.receive_lines')),
-      h('thead', null, h('tr', null, [t('purchasing.sku'), t('purchasing.outstanding'), t('purchasing.receive_now')].map((x, i) => h('th', { scope: 'col', class: i ? 'num' : null }, x)))),
-      h('tbody', null, inputs.map(([l, inp]) => h('tr', null, h('th', { scope: 'row' }, l.sku),
-        h('td', { class: 'num' }, num(l.quantity - l.received)), h('td', { class: 'num' }, inp))))));
-    modal(t('purchasing.receive_title', { number: po.number }), (close) => form({
-      fields: [],
-      extra: tbl,
+    quantitiesDialog({
+      title: t('purchasing.receive_title', { number: po.number }),
+      caption: t('purchasing.receive_lines'),
+      heads: [t('purchasing.sku'), t('purchasing.outstanding'), t('purchasing.receive_now')],
+      lines: po.lines.filter((l) => l.quantity > l.received),
+      cells: (l) => [num(l.quantity - l.received)],
+      max: (l) => l.quantity - l.received,
+      id: 'rcv-',
+      inputLabel: (l) => t('purchasing.receive_qty_of', { sku: l.sku }),
       submit: t('purchasing.receive'),
-      cancel: () => close(),
-      onSubmit: async (v, { setErrors }) => {
-        const sel = [];
-        for (const [l, inp] of inputs) {
-          const q = Number(inp.value || 0);
-          if (!Number.isInteger(q) || q < 0 || q > l.quantity - l.received) { setErrors({}, t('purchasing.receive_qty_bad', { sku: l.sku })); inp.focus(); return; }
-          if (q > 0) sel.push({ product_id: l.product_id, quantity: q });
-        }
-        if (!sel.length) { setErrors({}, t('purchasing.receive_nothing')); return; }
-        close();
-        await step('receive', { lines: sel }, t('purchasing.received'));
-      },
-    }), { wide: true });
+      bad: (l) => t('purchasing.receive_qty_bad', { sku: l.sku }),
+      nothing: t('purchasing.receive_nothing'),
+      done: (v, picks) => step('receive', { lines: picks.map(([l, quantity]) => ({ product_id: l.product_id, quantity })) }, t('purchasing.received')),
+    });
   }
 
   function draw() {

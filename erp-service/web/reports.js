@@ -5,14 +5,13 @@
 import { api } from '/common/api.js';
 import { t, tEnum, locale, dir } from '/common/i18n.js';
 import { money, num, date, dateTime, today } from '/common/fmt.js';
-import { h, mount, pageHead, table, pagedList, tabs, card, kpi, loading, errorBox } from '/common/ui.js';
+import { h, mount, table, pagedList, card, kpi } from '/common/ui.js';
 import { barChart } from '/common/chart.js';
-import { setQuery } from './lib.js';
+import { setQuery, tabbedScreen } from './lib.js';
 
 const BOOKS = 'EUR';
 const BUCKETS = ['current_minor', 'days_1_30_minor', 'days_31_60_minor', 'days_61_90_minor', 'over_90_minor'];
 const BUCKET_COLORS = ['#16a34a', '#f59e0b', '#ea580c', '#dc2626', '#7f1d1d'];
-const REPORTS = ['aging', 'sales', 'journal', 'trial_balance', 'stock_valuation'];
 
 const m = (v) => money(Math.round(v), BOOKS);
 // The charts draw left to right; a right-to-left label inside them is
@@ -159,21 +158,17 @@ async function valuation(slot) {
     })));
 }
 
-export default async function render(root, ctx) {
-  const name = REPORTS.includes(ctx.params.name) ? ctx.params.name : 'aging';
-  const slot = h('div', null, loading());
-  mount(root,
-    pageHead(t('reports.title')),
-    tabs(REPORTS.map((r) => ({ label: t('reports.tab.' + r), href: '#/reports/' + r, active: r === name })), t('reports.which')),
-    h('p', { class: 'muted' }, t('reports.books_currency', { currency: BOOKS })),
-    slot);
-  try {
-    if (name === 'aging') await aging(slot, ctx.query.get('as_of') || today());
-    else if (name === 'sales') {
-      const now = new Date();
-      await sales(slot, ctx.query.get('from') || month(new Date(now.getFullYear(), now.getMonth() - 11, 15)), ctx.query.get('to') || month(now));
-    } else if (name === 'journal') await journal(slot);
-    else if (name === 'trial_balance') await trialBalance(slot);
-    else await valuation(slot);
-  } catch (e) { mount(slot, errorBox(e)); }
+export default function render(root, ctx) {
+  const now = new Date();
+  return tabbedScreen(root, ctx, {
+    area: 'reports',
+    intro: () => h('p', { class: 'muted' }, t('reports.books_currency', { currency: BOOKS })),
+    views: {
+      aging: (slot) => aging(slot, ctx.query.get('as_of') || today()),
+      sales: (slot) => sales(slot, ctx.query.get('from') || month(new Date(now.getFullYear(), now.getMonth() - 11, 15)), ctx.query.get('to') || month(now)),
+      journal,
+      trial_balance: trialBalance,
+      stock_valuation: valuation,
+    },
+  });
 }

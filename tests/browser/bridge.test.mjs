@@ -4,13 +4,12 @@
 // and the drift it found, and a viewer who sees no button that acts.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { checkA11y, screenshot } from './lib/browser.mjs';
+import { waitUntil } from './lib/system.mjs';
+import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let admin;
 
 // A won deal whose product ERP does not know: the bridge cannot make its
@@ -30,17 +29,12 @@ async function deadLetter(sku) {
   return dl;
 }
 
-before(async () => {
-  sys = await startSystem({ bridgeArgs: ['--reconcile-every', '0'] });
-  browser = await launch();
+useSystem({ bridgeArgs: ['--reconcile-every', '0'] }, async () => {
   admin = await sys.bridge.addUser('ada', 'admin');
 });
 
-after(() => stopAll(browser, sys));
-
 test('the status shows both sources and refreshes by itself', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, admin);
+  const page = await openScreen(t, browser, sys.bridge, admin);
   await page.getByRole('heading', { name: 'Status', level: 1 }).waitFor();
   await page.getByRole('heading', { name: 'From CRM' }).waitFor();
   await page.getByRole('heading', { name: 'From ERP' }).waitFor();
@@ -70,8 +64,7 @@ test('the status shows both sources and refreshes by itself', async (t) => {
 });
 
 test('in Persian the console is right to left', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, admin);
+  const page = await openScreen(t, browser, sys.bridge, admin);
   await page.getByRole('heading', { name: 'From CRM' }).waitFor();
   await page.getByLabel('Language').first().selectOption('fa');
   await page.locator('html[dir=rtl]').waitFor();
@@ -84,8 +77,7 @@ test('in Persian the console is right to left', async (t) => {
 
 test('a dead letter is shown, retried, and discarded after a confirmation', async (t) => {
   const dl = await deadLetter('GHOST-UI-1');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, admin);
+  const page = await openScreen(t, browser, sys.bridge, admin);
   await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
   const row = page.getByRole('row').filter({ hasText: `#${dl.id}` });
   await row.getByText('crm.deal.won').waitFor();
@@ -141,8 +133,7 @@ test('a dead letter is shown, retried, and discarded after a confirmation', asyn
 
 test('a reconciliation runs with a progress bar and shows the drift by kind', async (t) => {
   await deadLetter('GHOST-UI-2');     // a won deal without its order: drift
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, admin);
+  const page = await openScreen(t, browser, sys.bridge, admin);
   await page.getByRole('link', { name: 'Reconciliation', exact: true }).click();
   await page.getByRole('heading', { name: 'Reconciliation', level: 1 }).waitFor();
   await page.evaluate(() => {
@@ -164,8 +155,7 @@ test('a reconciliation runs with a progress bar and shows the drift by kind', as
 test('a viewer sees everything but no button that acts', async (t) => {
   const dl = await deadLetter('GHOST-UI-3');
   const viewer = await sys.bridge.addUser('vera', 'viewer');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, viewer);
+  const page = await openScreen(t, browser, sys.bridge, viewer);
   await page.getByRole('heading', { name: 'From ERP' }).waitFor();
   await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
   const row = page.getByRole('row').filter({ hasText: `#${dl.id}` });
@@ -192,8 +182,7 @@ test('a link is looked up by either id', async (t) => {
     const r = await sys.bridge.api('GET', `/links/${c.id}`);
     return r.status === 200 ? r.body : null;
   }, { what: 'the customer link' });
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, admin);
+  const page = await openScreen(t, browser, sys.bridge, admin);
   await page.getByRole('link', { name: 'Links', exact: true }).click();
   await page.getByLabel('CRM or ERP id').fill(lk.erp_id);
   await page.getByRole('button', { name: 'Look up' }).click();

@@ -4,14 +4,12 @@
 // bad row, and that a rep never sees another rep's customers.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
-import { checkAndShoot, openScreen } from './lib/steps.mjs';
+import { checkA11y, newPage, screenshot, settled } from './lib/browser.mjs';
+import { signIn, waitUntil } from './lib/system.mjs';
+import { browser, checkAndShoot, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let rita;    // sales rep
 let otto;    // another sales rep
 let mia;     // sales manager
@@ -19,9 +17,7 @@ let acme;
 
 const inHours = (h) => new Date(Date.now() + h * 3600 * 1000).toISOString();
 
-before(async () => {
-  sys = await startSystem();
-  browser = await launch();
+useSystem({}, async () => {
   rita = await sys.crm.addUser('rita', 'sales_rep');
   otto = await sys.crm.addUser('otto', 'sales_rep');
   mia = await sys.crm.addUser('mia', 'sales_manager');
@@ -59,11 +55,8 @@ before(async () => {
   await waitUntil(async () => (await crm.get('/alerts', { acknowledged: false })).items.length > 0, { what: 'a stock alert in CRM' });
 });
 
-after(() => stopAll(browser, sys));
-
 test('my day shows the rep\'s overdue and due tasks, reminders and open deals by stage', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita);
+  const page = await openScreen(t, browser, sys.crm, rita);
   await page.getByRole('heading', { name: 'My day', level: 1 }).waitFor();
   await page.getByText('Send the price list').waitFor();
   await page.getByRole('heading', { name: 'My open deals by stage' }).waitFor();
@@ -97,8 +90,7 @@ test('a sales manager sees the team\'s day and can narrow it to their own', asyn
 });
 
 test('a rep searches, creates a customer after a field error, opens the card and logs a call', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita);
+  const page = await openScreen(t, browser, sys.crm, rita);
   await page.getByRole('navigation').getByRole('link', { name: 'Customers' }).click();
   // My day (which names Acme twice when its reminder is due) gives way first.
   await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
@@ -152,8 +144,7 @@ test('a rep searches, creates a customer after a field error, opens the card and
 });
 
 test('the customer card shows finance, contacts, entities, deals, tasks and the timeline', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: `/#/customers/${acme.id}` });
+  const page = await openScreen(t, browser, sys.crm, rita, `/#/customers/${acme.id}`);
   await page.getByRole('heading', { name: 'Acme Trading', level: 1 }).waitFor();
   await page.locator('strong', { hasText: 'Jana Nováková' }).waitFor();
   await page.locator('strong', { hasText: 'Acme Trading s.r.o.' }).waitFor();
@@ -175,8 +166,7 @@ test('the customer card shows finance, contacts, entities, deals, tasks and the 
 });
 
 test('the customer card in Persian reads right to left', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: `/#/customers/${acme.id}` });
+  const page = await openScreen(t, browser, sys.crm, rita, `/#/customers/${acme.id}`);
   await page.getByRole('heading', { name: 'Acme Trading', level: 1 }).waitFor();
   await page.getByLabel('Language').selectOption('fa');
   await page.locator('html[dir=rtl]').waitFor();
@@ -251,8 +241,7 @@ test('the customer list filters by tag', async (t) => {
 
 test('editing a customer someone else changed first shows the conflict and the fresh record', async (t) => {
   const bohemia = (await sys.crm.get('/customers', { q: 'Bohemia' })).items[0];
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: `/#/customers/${bohemia.id}/edit` });
+  const page = await openScreen(t, browser, sys.crm, rita, `/#/customers/${bohemia.id}/edit`);
   await page.getByRole('heading', { name: 'Edit Bohemia Glass', level: 1 }).waitFor();
   await page.getByLabel('Segment').fill('key accounts');
   // Meanwhile the manager changes the same customer.
@@ -338,8 +327,7 @@ test('the timeline pages with "Load more" and filters by kind', async (t) => {
     await sys.crm.post('/interactions', { customer_id: acorn.id, kind: i % 5 === 0 ? 'email' : 'note', subject: `Note ${i}`,
       occurred_at: new Date(Date.now() - (30 - i) * 60000).toISOString() });
   }
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: `/#/customers/${acorn.id}` });
+  const page = await openScreen(t, browser, sys.crm, rita, `/#/customers/${acorn.id}`);
   await page.setViewportSize({ width: 390, height: 844 });
   const items = page.locator('ol.timeline > li');
   await page.getByText('E-mail: Note 25').waitFor();
@@ -376,8 +364,7 @@ test('the customer list pages forward and back with the keyset cursor', async (t
 
 test('archiving a customer asks first, and the archived list can restore it', async (t) => {
   const four = (await sys.crm.get('/customers', { q: 'Vltava' })).items[0];
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: `/#/customers/${four.id}` });
+  const page = await openScreen(t, browser, sys.crm, rita, `/#/customers/${four.id}`);
   await page.getByRole('heading', { name: four.name, level: 1 }).waitFor();
   await page.getByRole('button', { name: 'Archive' }).click();
   const dialog = page.getByRole('dialog');

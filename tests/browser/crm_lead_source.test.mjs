@@ -6,24 +6,18 @@
 // crm-lead-source-analytics, crm-lead-source-analytics-vi.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
-import { checkAndShoot, openScreen } from './lib/steps.mjs';
+import { newPage, screenshot, settled } from './lib/browser.mjs';
+import { signIn, waitUntil } from './lib/system.mjs';
+import { browser, checkAndShoot, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let mia;
 
-before(async () => {
-  sys = await startSystem({ only: ['crm'] });
-  browser = await launch();
+useSystem({ only: ['crm'] }, async () => {
   mia = await sys.crm.addUser('mia', 'sales_manager');
   await sys.crm.post('/campaigns', { name: 'Spring fair', channel: 'event', cost_minor: 150000, currency: 'EUR' });
 });
-
-after(() => stopAll(browser, sys));
 
 async function newCustomer(page, name, { campaign, source } = {}) {
   await page.goto(sys.crm.url + '/#/customers/new');

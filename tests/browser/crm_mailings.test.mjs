@@ -8,22 +8,20 @@
 // crm-mailing-picked, crm-mailing-recipients, crm-mailing-recipients-zh.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 
-import { launch, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { startSmtp, startSystem, stopAll, waitUntil } from './lib/system.mjs';
-import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
+import { screenshot, settled, toPersian } from './lib/browser.mjs';
+import { startSmtp, waitUntil } from './lib/system.mjs';
+import { browser, checkAndShoot, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let smtp;
 let mona;
 let rita;
 
-before(async () => {
+useSystem(async () => {
   smtp = await startSmtp(undefined, { refuse: ['gone@dune.example'] });
-  sys = await startSystem({ only: ['crm'], crmArgs: smtp.args });
-  browser = await launch();
+  return { only: ['crm'], crmArgs: smtp.args };
+}, async () => {
   const { crm } = sys;
   mona = await crm.addUser('mona', 'sales_manager');
   rita = await crm.addUser('rita', 'sales_rep');
@@ -34,10 +32,7 @@ before(async () => {
   await crm.post('/suppressions', { email: 'info@borsa.example', reason: 'unsubscribed' });
 });
 
-after(async () => {
-  await stopAll(browser, sys);
-  smtp?.stop();
-});
+after(() => smtp?.stop());
 
 test('a manager writes a mailing, sends it to a segment and sees it go out', async (t) => {
   const page = await openScreen(t, browser, sys.crm, mona, '/#/mailings', 'Mailings');

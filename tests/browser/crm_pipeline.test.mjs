@@ -7,14 +7,12 @@
 // crm-tasks.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, screenshot, settled, VIEWPORTS } from './lib/browser.mjs';
-import { startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
-import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
+import { checkA11y, screenshot, settled, toPersian, VIEWPORTS } from './lib/browser.mjs';
+import { stockedProduct, waitUntil } from './lib/system.mjs';
+import { browser, checkAndShoot, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let rita;    // sales rep
 let mia;     // sales manager
 let acme;
@@ -22,9 +20,7 @@ const made = {};
 
 const inHours = (h) => new Date(Date.now() + h * 3600 * 1000).toISOString();
 
-before(async () => {
-  sys = await startSystem();
-  browser = await launch();
+useSystem({}, async () => {
   const { crm, erp } = sys;
   // The catalogue comes from ERP through the bridge: chairs with 40 in stock.
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
@@ -49,8 +45,6 @@ before(async () => {
   await waitUntil(async () => (await crm.get('/catalog', { sku: 'CHAIR-ERGO' })).items.length === 1,
     { what: 'the chair in the CRM catalogue' });
 });
-
-after(() => stopAll(browser, sys));
 
 test('a rep opens a deal with a catalogue line and is warned before asking for more than is available', async (t) => {
   const page = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
@@ -128,9 +122,7 @@ test('the rep drags the deal across the board and wins it', async (t) => {
 test('the board in Persian lays out right to left', async (t) => {
   const page = await openScreen(t, browser, sys.crm, rita, '/#/pipeline');
   await page.locator('.board-card').first().waitFor();
-  await page.getByLabel('Language').selectOption('fa');
-  await page.getByRole('heading', { name: 'قیف فروش', level: 1 }).waitFor();
-  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  await toPersian(page, 'قیف فروش');
   await page.getByRole('heading', { name: 'مذاکره' }).waitFor();
   await settled(page);
   await screenshot(page, 'crm-board-fa');

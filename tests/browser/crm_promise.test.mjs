@@ -6,14 +6,12 @@
 // crm-deal-promised.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll, waitUntil } from './lib/system.mjs';
-import { checkAndShoot, openScreen } from './lib/steps.mjs';
+import { screenshot, settled } from './lib/browser.mjs';
+import { waitUntil } from './lib/system.mjs';
+import { browser, checkAndShoot, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let mia;
 let deal;
 
@@ -27,9 +25,7 @@ function shownDate(iso) {
   return `(${dd} ${mon}|${mon} ${dd}),? ${dt.getUTCFullYear()}`;
 }
 
-before(async () => {
-  sys = await startSystem();
-  browser = await launch();
+useSystem({}, async () => {
   const { crm, erp } = sys;
   mia = await crm.addUser('mia', 'sales_manager', { email: 'mia@example.com' });
   const s = await erp.post('/suppliers', { name: 'Nordlicht Lamps', lead_time_days: 40 });
@@ -52,8 +48,6 @@ before(async () => {
     { sku: 'CHAIR-ERGO', description: 'Ergonomic office chair', quantity: 4, unit_price_minor: 18900 }] });
 });
 
-after(() => stopAll(browser, sys));
-
 test('the catalogue shows the next receipt', async (t) => {
   const page = await openScreen(t, browser, sys.crm, mia, '/#/catalog');
   const row = page.getByRole('row', { name: /LAMP-ARC/ }).first();
@@ -64,8 +58,7 @@ test('the catalogue shows the next receipt', async (t) => {
 });
 
 test('before the deal is won, each line says when it is available', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, mia, { path: `/#/deals/${deal.id}` });
+  const page = await openScreen(t, browser, sys.crm, mia, `/#/deals/${deal.id}`);
   await page.getByText(new RegExp(`^From ${shownDate(day(12))} \\(2 in stock now\\)$`)).waitFor();
   await page.getByText('Available now (30 in stock)').waitFor();
   await checkAndShoot(page, 'crm-deal-available-from', { fullPage: true });
@@ -79,8 +72,7 @@ test('once won, each line shows the date ERP promises', async (t) => {
     return d.promised_on === day(12) ? d : null;
   }, { what: 'the promise on the deal' });
   assert.deepEqual(got.promised_lines.map((l) => [l.sku, l.promised_on]), [['LAMP-ARC', day(12)], ['CHAIR-ERGO', day(0)]]);
-  const page = await newPage(t, browser);
-  await signIn(page, crm, mia, { path: `/#/deals/${deal.id}` });
+  const page = await openScreen(t, browser, crm, mia, `/#/deals/${deal.id}`);
   await page.getByText(new RegExp(`^Promised for ${shownDate(day(12))}$`)).waitFor();
   await page.getByText(new RegExp(`^Promised for ${shownDate(day(0))}$`)).waitFor();
   await page.getByText('Promised delivery').waitFor();

@@ -7,21 +7,20 @@
 // crm-quote-zh, crm-quote-vi, crm-quote-print-zh, crm-quote-print-vi.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSmtp, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
+import { checkA11y, screenshot, settled } from './lib/browser.mjs';
+import { startSmtp, stockedProduct, waitUntil } from './lib/system.mjs';
+import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let rita;
 let deal;
 let smtp;
 
-before(async () => {
+useSystem(async () => {
   smtp = await startSmtp();
-  sys = await startSystem({ crmArgs: smtp.args });
-  browser = await launch();
+  return { crmArgs: smtp.args };
+}, async () => {
   const { crm, erp } = sys;
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
   await stockedProduct(erp, wh, { sku: 'LAMP-12', name: 'Desk lamp', list_price_minor: 129000, cost_minor: 60000 }, 100);
@@ -38,14 +37,10 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await stopAll(browser, sys);
-  smtp?.stop();
-});
+after(() => smtp?.stop());
 
 test('a rep quotes a deal in Czech, prints it and the customer accepts: the deal is won and ERP has the order', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: `/#/deals/${deal.id}` });
+  const page = await openScreen(t, browser, sys.crm, rita, `/#/deals/${deal.id}`);
   const quotes = page.locator('section.card').filter({ has: page.getByRole('heading', { name: 'Quotations' }) });
   await quotes.getByText('No quotations yet.').waitFor();
   await quotes.getByRole('button', { name: 'New quotation' }).click();
@@ -121,8 +116,7 @@ test('a Persian quotation reads right to left on an English screen', async (t) =
   const d = await sys.crm.post('/deals', { title: 'Lamps for Tehran', customer_id: deal.customer_id, owner_id: rita.id,
     currency: 'EUR', lines: [{ sku: 'LAMP-12', description: 'چراغ مطالعه', quantity: 3, unit_price_minor: 9900 }] });
   const q = await sys.crm.post('/quotations', { deal_id: d.id, language: 'fa', tax_rate_bp: 900 });
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rita, { path: `/#/quotations/${q.id}` });
+  const page = await openScreen(t, browser, sys.crm, rita, `/#/quotations/${q.id}`);
   const doc = page.locator('article.quote-doc');
   await doc.getByRole('heading', { name: 'پیش‌فاکتور' }).waitFor();
   assert.equal(await doc.getAttribute('dir'), 'rtl');
@@ -150,8 +144,7 @@ for (const [lang, locale, currency, heading, validity, line, price, qty, taxBp] 
     const q = await sys.crm.post('/quotations', { deal_id: d.id, language: lang, tax_rate_bp: taxBp });
     const net = price * qty;
     assert.equal(q.total_minor, net + Math.round((net * taxBp) / 10000));
-    const page = await newPage(t, browser);
-    await signIn(page, sys.crm, rita, { path: `/#/quotations/${q.id}` });
+    const page = await openScreen(t, browser, sys.crm, rita, `/#/quotations/${q.id}`);
     const doc = page.locator('article.quote-doc');
     await doc.getByRole('heading', { name: heading }).waitFor();
     assert.equal(await doc.getAttribute('lang'), lang);

@@ -9,23 +9,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, screenshot, settled } from './lib/browser.mjs';
-import { startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
-import { openScreen } from './lib/steps.mjs';
+import { checkA11y, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { stockedProduct, waitUntil } from './lib/system.mjs';
+import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let rita;   // sales rep
 let mia;    // sales manager
 let acme;
 
 const daysAgo = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
 
-before(async () => {
-  sys = await startSystem();
-  browser = await launch();
+useSystem({}, async () => {
   const { crm, erp } = sys;
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
   const products = [['DESK-OAK', 'Oak desk', 89000, 'Office furniture'], ['CHAIR-ERGO', 'Ergonomic chair', 24900, 'Office furniture'],
@@ -73,8 +69,6 @@ before(async () => {
   await waitUntil(async () => (await crm.get(`/deals/${deal.id}`)).payment_state === 'overdue', { what: 'the deal overdue' });
 });
 
-after(() => stopAll(browser, sys));
-
 test("a rep sees its debtors aged, in English and Persian", async (t) => {
   const page = await openScreen(t, browser, sys.crm, rita, '/#/debtors');
   const row = page.getByRole('row', { name: /Acme Trading/ });
@@ -89,9 +83,7 @@ test("a rep sees its debtors aged, in English and Persian", async (t) => {
   await settled(page);
   await screenshot(page, 'crm-debtors');
   await checkA11y(page);
-  await page.getByLabel('Language').selectOption('fa');
-  await page.getByRole('heading', { name: 'بدهکاران', level: 1 }).waitFor();
-  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  await toPersian(page, 'بدهکاران');
   await settled(page);
   await screenshot(page, 'crm-debtors-fa');
   await page.getByLabel('زبان').selectOption('en');

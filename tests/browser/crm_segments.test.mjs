@@ -8,20 +8,15 @@
 // crm-segment-analytics, crm-segments-fa.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launch, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { startSystem, stopAll } from './lib/system.mjs';
-import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
+import { screenshot, settled, toPersian } from './lib/browser.mjs';
+import { browser, checkAndShoot, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let mia;    // sales manager
 let ned;    // a rep with no deals
 
-before(async () => {
-  sys = await startSystem({ only: ['crm'] });
-  browser = await launch();
+useSystem({ only: ['crm'] }, async () => {
   const { crm } = sys;
   mia = await crm.addUser('mia', 'sales_manager');
   ned = await crm.addUser('ned', 'sales_rep');
@@ -40,8 +35,6 @@ before(async () => {
   await win(bohemia, 'Chairs', 80000);
   await win(dunder, 'Paper', 500000);
 });
-
-after(() => stopAll(browser, sys));
 
 test('a manager builds a segment with a preview, saves it and uses it as a filter', async (t) => {
   const page = await openScreen(t, browser, sys.crm, mia, '/#/segments', 'Segments');

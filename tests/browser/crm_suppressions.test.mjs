@@ -3,24 +3,17 @@
 // crm-suppressions, crm-suppressions-fa.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, screenshot, settled } from './lib/browser.mjs';
-import { startSystem, stopAll } from './lib/system.mjs';
-import { openScreen } from './lib/steps.mjs';
+import { checkA11y, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let rita;
 
-before(async () => {
-  sys = await startSystem({ only: ['crm'] });
-  browser = await launch();
+useSystem({ only: ['crm'] }, async () => {
   rita = await sys.crm.addUser('rita', 'sales_rep');
   await sys.crm.post('/suppressions', { email: 'old.customer@example.org', reason: 'unsubscribed' });
 });
-
-after(() => stopAll(browser, sys));
 
 test('a rep adds, finds and removes a suppressed address', async (t) => {
   const page = await openScreen(t, browser, sys.crm, rita, '/#/suppressions', 'Suppression list');
@@ -48,9 +41,7 @@ test('a rep adds, finds and removes a suppressed address', async (t) => {
   await page.getByRole('cell', { name: 'ana.novak@example.org', exact: true }).waitFor({ state: 'detached' });
   assert.equal((await sys.crm.get('/suppressions', { email: 'ana.novak@example.org' })).items.length, 0);
   assert.equal((await sys.crm.get('/suppressions', { email: 'ana.novak@example.org', archived: 'true' })).items.length, 1);
-  await page.getByLabel('Language').selectOption('fa');
-  await page.getByRole('heading', { name: 'فهرست عدم ارسال', level: 1 }).waitFor();
-  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  await toPersian(page, 'فهرست عدم ارسال');
   await settled(page);
   await screenshot(page, 'crm-suppressions-fa');
   await page.getByLabel('زبان').selectOption('en');

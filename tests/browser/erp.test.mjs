@@ -7,14 +7,12 @@
 // else's change. Screenshots of the main screens, one in Persian.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll } from './lib/system.mjs';
-import { openDialog } from './lib/steps.mjs';
+import { checkA11y, newPage, screenshot, settled } from './lib/browser.mjs';
+import { signIn } from './lib/system.mjs';
+import { browser, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let erp;
 let wendy;   // warehouse
 let alice;   // accountant
@@ -30,10 +28,8 @@ const MONEY = /[€$£¥₫]|\bKč\b|\b(EUR|USD|CZK|VND|GBP)\b/;
 // Dates of the past as YYYY-MM-DD.
 const daysAgo = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
 
-before(async () => {
-  sys = await startSystem({ only: ['erp'] });
+useSystem({ only: ['erp'] }, async () => {
   erp = sys.erp;
-  browser = await launch();
   wendy = await erp.addUser('wendy', 'warehouse');
   alice = await erp.addUser('alice', 'accountant');
   main = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
@@ -62,8 +58,6 @@ before(async () => {
   await erp.post(`/orders/${old.id}/invoice`, { issued_on: daysAgo(120) });
   draft = await erp.post('/orders', { customer_id: acme.id, warehouse_id: main.id, lines: [{ sku: 'NUT-10', quantity: 1 }] });
 });
-
-after(() => stopAll(browser, sys));
 
 // The page's visible text must hold no money.
 async function assertNoMoney(page, where) {
@@ -184,8 +178,7 @@ test('the warehouse ships part of an order and never sees a price anywhere', asy
 });
 
 test('an accountant records a payment, sees its allocation, the aging chart, the journal and the trial balance', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, alice);
+  const page = await openScreen(t, browser, erp, alice);
   const nav = page.getByRole('navigation', { name: 'Main menu' });
   await nav.getByRole('link', { name: 'Invoices' }).click();
   await page.getByRole('heading', { name: 'Invoices', level: 1 }).waitFor();
@@ -256,8 +249,7 @@ test('an accountant records a payment, sees its allocation, the aging chart, the
 });
 
 test('confirming an order someone else changed shows the conflict and the fresh order', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, alice, { path: `/#/orders/${draft.id}` });
+  const page = await openScreen(t, browser, erp, alice, `/#/orders/${draft.id}`);
   await page.getByRole('heading', { name: `Order ${draft.number}` }).waitFor();
   await page.getByRole('button', { name: 'Confirm' }).waitFor();
   // Meanwhile the order is confirmed through the API.
@@ -294,8 +286,7 @@ test('on a phone the warehouse reaches stock, a product and an order through the
 
 test('purchasing turns the replenishment suggestion into a purchase order, sends it and receives part of it', async (t) => {
   const pia = await erp.addUser('pia', 'purchasing');
-  const page = await newPage(t, browser);
-  await signIn(page, erp, pia);
+  const page = await openScreen(t, browser, erp, pia);
   const nav = page.getByRole('navigation', { name: 'Main menu' });
   for (const name of ['Invoices', 'Payments', 'Reports', 'Customers']) {
     assert.equal(await nav.getByRole('link', { name }).count(), 0, `${name} is in purchasing's navigation`);

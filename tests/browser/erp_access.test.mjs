@@ -5,21 +5,16 @@
 // Screenshots: erp-access, erp-access-fa, erp-access-buyer-products.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { startSystem, stopAll } from './lib/system.mjs';
-import { openScreen } from './lib/steps.mjs';
+import { checkA11y, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let ada;
 let petr;
 let wanda;
 
-before(async () => {
-  sys = await startSystem({ only: ['erp'] });
-  browser = await launch();
+useSystem({ only: ['erp'] }, async () => {
   const { erp } = sys;
   ada = await erp.addUser('ada', 'admin');
   petr = await erp.addUser('petr', 'purchasing');
@@ -34,8 +29,6 @@ before(async () => {
   const o = await erp.post('/orders', { customer_id: c.id, lines: [{ sku: 'DESK-OAK', quantity: 2 }] });
   await erp.post(`/orders/${o.id}/confirm`);
 });
-
-after(() => stopAll(browser, sys));
 
 test('an admin denies level 2 the confirmation of orders and the prices, and it holds at once', async (t) => {
   const page = await openScreen(t, browser, sys.erp, ada, '/#/access', 'Access by level');

@@ -8,24 +8,19 @@
 // erp-books-bs-fa, erp-books-periods.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn, startSystem, stopAll } from './lib/system.mjs';
-import { openDialog, openScreen } from './lib/steps.mjs';
+import { checkA11y, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { browser, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let erp;
 let alice;   // accountant
 let po;      // received purchase order of Nordic Parts
 
 const eur = (minor) => new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'EUR' }).format(minor / 100);
 
-before(async () => {
-  sys = await startSystem({ only: ['erp'] });
+useSystem({ only: ['erp'] }, async () => {
   erp = sys.erp;
-  browser = await launch();
   alice = await erp.addUser('alice', 'accountant');
   const wh = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
   const sup = await erp.post('/suppliers', { name: 'Nordic Parts', payment_terms_days: 30 });
@@ -35,11 +30,8 @@ before(async () => {
   po = await erp.post(`/purchase_orders/${po.id}/receive`, {});
 });
 
-after(() => stopAll(browser, sys));
-
 test('the accountant bills a received purchase order, pays the supplier and sees the aging', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, erp, alice, { path: `/#/purchase-orders/${po.id}` });
+  const page = await openScreen(t, browser, erp, alice, `/#/purchase-orders/${po.id}`);
   await page.getByRole('button', { name: "Enter the supplier's bill" }).click();
   const dlg = page.getByRole('dialog', { name: `Supplier bill for ${po.number}` });
   await dlg.getByLabel("Supplier's invoice no.").fill('NP-2026-118');
@@ -109,9 +101,7 @@ test('a manual entry posts only when it balances; the statements show the API fi
   assert.equal(bs.balanced, true);
   await page.getByRole('link', { name: 'Balance sheet' }).click();
   await page.getByText('Assets equal liabilities, equity and the current result.').waitFor();
-  await page.getByLabel('Language').selectOption('fa');
-  await page.getByRole('heading', { name: 'دفاتر', level: 1 }).waitFor();
-  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  await toPersian(page, 'دفاتر');
   await page.getByText('ترازنامه', { exact: false }).first().waitFor();
   await settled(page);
   await screenshot(page, 'erp-books-bs-fa');

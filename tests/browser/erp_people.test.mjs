@@ -5,14 +5,12 @@
 // Screenshots: erp-leave-ask, erp-leave, erp-employees, erp-leave-fa.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launch, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { startSystem, stopAll, waitUntil } from './lib/system.mjs';
-import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
+import { screenshot, settled, toPersian } from './lib/browser.mjs';
+import { waitUntil } from './lib/system.mjs';
+import { browser, checkAndShoot, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let wanda;
 let petr;
 let olga;
@@ -20,9 +18,7 @@ let wandaEmp;
 
 const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
 
-before(async () => {
-  sys = await startSystem({ only: ['erp'] });
-  browser = await launch();
+useSystem({ only: ['erp'] }, async () => {
   const { erp } = sys;
   wanda = await erp.addUser('wanda', 'warehouse');
   petr = await erp.addUser('petr', 'purchasing');
@@ -30,8 +26,6 @@ before(async () => {
   const p = await erp.post('/employees', { name: 'Petr Dvořák', department: 'Purchasing', position: 'Buyer', level: 3, user_id: petr.id });
   wandaEmp = await erp.post('/employees', { name: 'Wanda Nowak', department: 'Warehouse', position: 'Clerk', level: 1, manager_id: p.id, user_id: wanda.id });
 });
-
-after(() => stopAll(browser, sys));
 
 test('a clerk asks for leave and her manager approves it', async (t) => {
   const page = await openScreen(t, browser, sys.erp, wanda, '/#/leave', 'Leave');

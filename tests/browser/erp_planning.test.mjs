@@ -12,14 +12,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
-import { checkAndShoot, openScreen } from './lib/steps.mjs';
+import { screenshot, settled, toPersian } from './lib/browser.mjs';
+import { browser, checkAndShoot, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let olga;
 let petr;
 let shortOrder;
@@ -54,9 +51,7 @@ with con:
   execFileSync('/usr/bin/python3', ['-c', py, join(erp.dataDir, 'erp.db'), JSON.stringify(rows)]);
 }
 
-before(async () => {
-  sys = await startSystem({ only: ['erp'] });
-  browser = await launch();
+useSystem({ only: ['erp'] }, async () => {
   const { erp } = sys;
   olga = await erp.addUser('olga', 'ops_manager');
   petr = await erp.addUser('petr', 'purchasing');
@@ -81,11 +76,6 @@ before(async () => {
   shortOrder = await erp.post(`/orders/${shortOrder.id}/confirm`, {});
   const shelves = await erp.post('/orders', { customer_id: c.id, lines: [{ sku: 'SHELF-PINE', quantity: 5 }] });
   await erp.post(`/orders/${shelves.id}/confirm`, {});
-});
-
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
 });
 
 test('the forecast shows each product with its error and class', async (t) => {
@@ -131,8 +121,7 @@ test('an ops manager runs planning and a buyer creates the purchase orders', asy
   assert.deepEqual([shelfLine.kind, shelfLine.quantity, shelfLine.order_on, shelfLine.expected_on],
     ['work_order', 5, day(21), day(24)]);
 
-  const buyer = await newPage(t, browser);
-  await signIn(buyer, sys.erp, petr, { path: `/#/planning/${runId}` });
+  const buyer = await openScreen(t, browser, sys.erp, petr, `/#/planning/${runId}`);
   await buyer.getByRole('button', { name: 'Create purchase and work orders' }).click();
   await buyer.getByText(/Made: draft purchase orders \d+, planned work orders 1\./).waitFor();
   await buyer.getByRole('link', { name: 'Open' }).first().waitFor();
@@ -147,8 +136,7 @@ test('an ops manager runs planning and a buyer creates the purchase orders', asy
 });
 
 test('the order shows when its short line is promised', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, olga, { path: `/#/orders/${shortOrder.id}` });
+  const page = await openScreen(t, browser, sys.erp, olga, `/#/orders/${shortOrder.id}`);
   await page.getByRole('columnheader', { name: 'Promised' }).waitFor();
   assert.equal(shortOrder.promised_on, day(9));
   const dt = new Date(day(9) + 'T12:00:00Z');

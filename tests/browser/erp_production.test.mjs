@@ -10,14 +10,12 @@
 // erp-production-fa.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launch, newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
-import { signIn, startSystem, waitUntil } from './lib/system.mjs';
-import { checkAndShoot, openDialog, openScreen } from './lib/steps.mjs';
+import { newPage, screenshot, settled, toPersian } from './lib/browser.mjs';
+import { signIn, waitUntil } from './lib/system.mjs';
+import { browser, checkAndShoot, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 let erp;
 let olga;    // ops manager
 let wanda;   // warehouse
@@ -29,10 +27,8 @@ let table;
 // Money as the pages write it: a currency sign or code next to a number.
 const MONEY = /[€$£¥₫]|\bKč\b|\b(EUR|USD|CZK|VND|GBP)\b/;
 
-before(async () => {
-  sys = await startSystem({ only: ['erp'] });
+useSystem({ only: ['erp'] }, async () => {
   erp = sys.erp;
-  browser = await launch();
   olga = await erp.addUser('olga', 'ops_manager');
   wanda = await erp.addUser('wanda', 'warehouse');
   main = await erp.post('/warehouses', { code: 'MAIN', name: 'Main warehouse' });
@@ -40,11 +36,6 @@ before(async () => {
   top = await erp.post('/products', { sku: 'TOP-OAK', name: 'Oak table top', list_price_minor: 4000, cost_minor: 1500 });
   table = await erp.post('/products', { sku: 'TABLE-OAK', name: 'Oak dining table', list_price_minor: 9000, cost_minor: 0 });
   await erp.post('/stock/receipts', { sku: 'LEG-OAK', warehouse_id: main.id, quantity: 8 });
-});
-
-after(async () => {
-  await browser?.close();
-  await sys?.stop();
 });
 
 test('an ops manager writes a bill of materials and is told what is short', async (t) => {

@@ -5,18 +5,16 @@
 // included), and the total must stay under the budget.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launch, newPage } from './lib/browser.mjs';
-import { signIn, startSystem } from './lib/system.mjs';
+import { test } from 'node:test';
+import { newPage } from './lib/browser.mjs';
+import { signIn } from './lib/system.mjs';
+import { browser, sys, useSystem } from './lib/steps.mjs';
 
 const BUDGET = 200 * 1024;
 const HOME = { crm: 'My day', erp: null, bridge: null };
 const ROLE = { crm: 'sales_rep', erp: 'warehouse', bridge: 'admin' };
 
-let sys;
-let browser;
-before(async () => { sys = await startSystem(); browser = await launch(); });
-after(async () => { await browser?.close(); await sys?.stop(); });
+useSystem();
 
 async function transferred(page) {
   return page.evaluate(() => {

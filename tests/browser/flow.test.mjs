@@ -15,19 +15,16 @@
 // earlier ones made; a step whose predecessor failed is skipped.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot } from './lib/browser.mjs';
-import { FLOW_TIMEOUT, signIn, startSystem, stockedProduct, stopAll, waitUntil } from './lib/system.mjs';
+import { checkA11y, newPage, screenshot } from './lib/browser.mjs';
+import { FLOW_TIMEOUT, signIn, stockedProduct, waitUntil } from './lib/system.mjs';
+import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
 const people = {};
 const made = {};
 
-before(async () => {
-  sys = await startSystem();
-  browser = await launch();
+useSystem({}, async () => {
   const { crm, erp, bridge } = sys;
   // What the company already has: a warehouse with chairs in stock, which
   // the bridge mirrors into the CRM's catalogue.
@@ -45,8 +42,6 @@ before(async () => {
   await waitUntil(async () => (await crm.get('/catalog', { sku: 'CHAIR-ERGO' })).items.length === 1,
     { what: 'the chair in the CRM catalogue' });
 });
-
-after(() => stopAll(browser, sys));
 
 // Each step is a test that needs the steps of its scenario before it.
 const failed = new Set();
@@ -68,8 +63,7 @@ const mainText = (page) => page.locator('main').first().innerText();
 // --- (a) from the first call to the payment --------------------------------
 
 step('a', 'a rep creates a customer and logs a call', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, people.rep);
+  const page = await openScreen(t, browser, sys.crm, people.rep);
   await page.getByRole('navigation').getByRole('link', { name: 'Customers' }).click();
   await page.getByRole('heading', { name: 'Customers' }).waitFor();
   await page.getByRole('link', { name: 'New customer' }).click();
@@ -95,8 +89,7 @@ step('a', 'a rep creates a customer and logs a call', async (t) => {
 });
 
 step('a', 'the rep opens a deal with a line from the catalogue', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, people.rep, { path: `/#/customers/${made.customerId}` });
+  const page = await openScreen(t, browser, sys.crm, people.rep, `/#/customers/${made.customerId}`);
   await page.getByRole('link', { name: 'New deal' }).first().click();
   await page.getByLabel('Title', { exact: false }).first().fill('Chairs for the new office');
   // the customer: preset from the card, else picked by typing
@@ -123,8 +116,7 @@ step('a', 'the rep opens a deal with a line from the catalogue', async (t) => {
 });
 
 step('a', 'the rep drags the deal across the board and wins it', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, people.rep, { path: '/#/pipeline' });
+  const page = await openScreen(t, browser, sys.crm, people.rep, '/#/pipeline');
   const card = () => page.locator(`.board-card[data-id="${made.dealId}"]`);
   const column = (stage) => page.locator(`.board-col[data-stage="${stage}"]`);
   await card().waitFor();
@@ -150,8 +142,7 @@ step('a', 'the rep drags the deal across the board and wins it', async (t) => {
 step('a', 'the order appears in the ERP interface', async (t) => {
   made.order = await waitUntil(async () => (await sys.erp.get('/orders', { external_ref: made.dealId })).items[0],
     { what: 'the ERP order of the deal', timeout: FLOW_TIMEOUT });
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, people.warehouse);
+  const page = await openScreen(t, browser, sys.erp, people.warehouse);
   await page.getByRole('navigation').getByRole('link', { name: 'Orders' }).click();
   await page.getByRole('link', { name: made.order.number }).first().click();
   await page.getByRole('heading', { name: `Order ${made.order.number}` }).waitFor();
@@ -161,8 +152,7 @@ step('a', 'the order appears in the ERP interface', async (t) => {
 });
 
 step('a', 'the warehouse ships part of it', async (t) => {
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, people.warehouse, { path: `/#/orders/${made.order.id}` });
+  const page = await openScreen(t, browser, sys.erp, people.warehouse, `/#/orders/${made.order.id}`);
   await page.getByRole('heading', { name: `Order ${made.order.number}` }).waitFor();
   // a warehouse user sees no price on the order
   assert.doesNotMatch(await mainText(page), /249[.,]00|€/, 'the warehouse sees a price');
@@ -197,8 +187,7 @@ step('a', 'the accountant invoices and records the payment', async (t) => {
   await sys.erp.post(`/orders/${made.order.id}/ship`, { carrier: 'PPL', tracking: 'PPL-20261203-2' });
   const invoice = await sys.erp.post(`/orders/${made.order.id}/invoice`, {});
   made.invoice = invoice;
-  const page = await newPage(t, browser);
-  await signIn(page, sys.erp, people.accountant);
+  const page = await openScreen(t, browser, sys.erp, people.accountant);
   await page.getByRole('navigation').getByRole('link', { name: 'Invoices' }).click();
   await page.getByRole('link', { name: invoice.number }).first().click();
   await page.getByRole('heading', { name: `Invoice ${invoice.number}` }).waitFor();
@@ -251,8 +240,7 @@ step('b', 'a won deal with an unknown product is a dead letter in the bridge con
     const items = (await sys.bridge.get('/dead_letters', { status: 'open' })).items;
     return items.find((x) => x.event && x.event.entity_id === deal.id);
   }, { what: 'the dead letter' });
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, people.sysadmin);
+  const page = await openScreen(t, browser, sys.bridge, people.sysadmin);
   await page.getByRole('navigation').getByRole('link', { name: /Dead letters/ }).click();
   await page.getByText(/DESK-STAND|order\.create/).first().waitFor();
   await checkA11y(page);
@@ -260,8 +248,7 @@ step('b', 'a won deal with an unknown product is a dead letter in the bridge con
 });
 
 step('b', 'the sysadmin creates the product in ERP and retries the letter; the order appears', async (t) => {
-  const erpPage = await newPage(t, browser);
-  await signIn(erpPage, sys.erp, people.erpAdmin);
+  const erpPage = await openScreen(t, browser, sys.erp, people.erpAdmin);
   await erpPage.getByRole('navigation').getByRole('link', { name: 'Products' }).click();
   await erpPage.getByRole('button', { name: /New product/ }).click();
   const form = erpPage.getByRole('dialog').or(erpPage.locator('main form')).first();
@@ -272,8 +259,7 @@ step('b', 'the sysadmin creates the product in ERP and retries the letter; the o
   await waitUntil(async () => (await sys.erp.get('/products', { sku: 'DESK-STAND' })).items.length === 1,
     { what: 'the product in ERP' });
 
-  const page = await newPage(t, browser);
-  await signIn(page, sys.bridge, people.sysadmin);
+  const page = await openScreen(t, browser, sys.bridge, people.sysadmin);
   await page.getByRole('navigation').getByRole('link', { name: /Dead letters/ }).click();
   await page.getByRole('button', { name: /Retry/ }).first().click();
   const confirm = page.getByRole('dialog').getByRole('button', { name: /Retry|Confirm|Yes/ });

@@ -7,20 +7,13 @@
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 
-import { checkA11y, launch, newPage, screenshot } from './lib/browser.mjs';
-import { fillSignIn, freePorts, signIn, sleep, startSystem, stopAll, waitUntil } from './lib/system.mjs';
+import { checkA11y, newPage, screenshot } from './lib/browser.mjs';
+import { fillSignIn, freePorts, sleep, startSystem, waitUntil } from './lib/system.mjs';
+import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
-let sys;
-let browser;
-
-before(async () => {
-  sys = await startSystem({ only: ['crm'] });
-  browser = await launch();
-});
-
-after(() => stopAll(browser, sys));
+useSystem({ only: ['crm'] });
 
 // A little web server of another origin, answering `html` for every path.
 async function foreignSite(html) {
@@ -43,8 +36,7 @@ test('the sign-in page passes axe and looks right', async (t) => {
 
 test('the session cookie is HttpOnly and SameSite=Strict', async (t) => {
   const rep = await sys.crm.addUser('cookie-rep', 'sales_rep');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rep);
+  const page = await openScreen(t, browser, sys.crm, rep);
   const cookies = await page.context().cookies(sys.crm.url);
   assert.ok(cookies.length > 0, 'no cookie after signing in');
   for (const c of cookies) {
@@ -56,8 +48,7 @@ test('the session cookie is HttpOnly and SameSite=Strict', async (t) => {
 
 test('a form posted from another origin is refused and creates nothing', async (t) => {
   const rep = await sys.crm.addUser('csrf-rep', 'sales_rep');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rep);
+  const page = await openScreen(t, browser, sys.crm, rep);
   const action = `${sys.crm.url}/api/v1/customers`;
   // A text/plain form can carry a JSON-looking body; a urlencoded one is
   // the classic forged form. Neither carries the X-CSRF-Token header.
@@ -91,8 +82,7 @@ test('a form posted from another origin is refused and creates nothing', async (
 
 test('signing out ends the session on the server', async (t) => {
   const rep = await sys.crm.addUser('signout-rep', 'sales_rep');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rep);
+  const page = await openScreen(t, browser, sys.crm, rep);
   const [cookie] = await page.context().cookies(sys.crm.url);
   const asBefore = () => fetch(`${sys.crm.url}/api/v1/session`, { headers: { Cookie: `${cookie.name}=${cookie.value}` } });
   assert.equal((await asBefore()).status, 200);
@@ -135,8 +125,7 @@ test('a session expires after the idle time', async (t) => {
   const small = await startSystem({ only: ['crm'], crmArgs: ['--session-idle', '2'] });
   t.after(() => small.stop());
   const rep = await small.crm.addUser('idle-rep', 'sales_rep');
-  const page = await newPage(t, browser);
-  await signIn(page, small.crm, rep);
+  const page = await openScreen(t, browser, small.crm, rep);
   await sleep(3500);
   // The next thing the rep does meets the ended session: the sign-in form
   // again, saying why.
@@ -196,8 +185,7 @@ test('repeated wrong passwords lock signing in, with a clear message', async (t)
 
 test('the Persian interface is right to left', async (t) => {
   const rep = await sys.crm.addUser('fa-rep', 'sales_rep');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rep);
+  const page = await openScreen(t, browser, sys.crm, rep);
   await page.getByLabel('Language', { exact: true }).first().selectOption('fa');
   await waitUntil(() => page.evaluate(() => document.documentElement.dir === 'rtl'), { what: 'dir=rtl', timeout: 5000 });
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'fa');
@@ -220,8 +208,7 @@ test('the Persian interface is right to left', async (t) => {
 
 test('the Vietnamese interface shows dong without decimals', async (t) => {
   const rep = await sys.crm.addUser('vi-rep', 'sales_rep');
-  const page = await newPage(t, browser);
-  await signIn(page, sys.crm, rep);
+  const page = await openScreen(t, browser, sys.crm, rep);
   await page.getByLabel('Language', { exact: true }).first().selectOption('vi');
   await waitUntil(() => page.evaluate(() => document.documentElement.lang === 'vi'), { what: 'lang=vi', timeout: 5000 });
   // The formatting module the pages use, in the page's language.

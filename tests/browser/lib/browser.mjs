@@ -14,6 +14,7 @@
 //
 // CHROMIUM (default /usr/bin/chromium) names the browser; HEADED=1 shows it.
 
+import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -125,10 +126,12 @@ export async function settled(page, { idle = 300, timeout = 5000 } = {}) {
 }
 
 // Switch the page to Persian with its language picker and wait for the
-// level-1 heading named heading (the page redrawn in Persian).
+// level-1 heading named heading (the page redrawn in Persian), which reads
+// right to left.
 export async function toPersian(page, heading) {
   await page.getByLabel(/Language|زبان/).first().selectOption('fa');
   await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
 }
 
 async function nextFrames(page) {
