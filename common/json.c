@@ -210,3 +210,18 @@ json_error (const char *code, const char *message, const char *field)
     free (clean_field);
     return root;
 }
+
+const char *
+json_unknown_key (const cJSON *object, const char *const allowed[])
+{
+    const cJSON *it;
+    cJSON_ArrayForEach (it, object)
+    {
+        bool known = false;
+        for (int i = 0; allowed[i] && !known; i++)
+            known = strcmp (allowed[i], it->string) == 0;
+        if (!known)
+            return it->string;
+    }
+    return NULL;
+}

@@ -63,4 +63,10 @@ char *
 cJSON *
     json_error (const char *code, const char *message, const char *field);
 
+//  The first member name of object that is not in allowed (NULL-terminated),
+//  or NULL when every one is: a request body checks its keys so, so that a
+//  typo is refused rather than ignored. Borrowed from object.
+const char *
+    json_unknown_key (const cJSON *object, const char *const allowed[]);
+
 #endif
