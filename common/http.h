@@ -241,4 +241,11 @@ void
 bool
     http_replied (http_req_t *req);
 
+//  The name of the first query argument that is not in allowed
+//  (NULL-terminated), or NULL when every one is; borrowed from req. For a
+//  route that answers an unknown argument in its own words (else see
+//  http_query_only).
+const char *
+    http_query_unknown (http_req_t *req, const char *const allowed[]);
+
 #endif
