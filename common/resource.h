@@ -99,6 +99,13 @@ enum {
                               //  ("<entity>.archived", common/audit.h)
 };
 
+//  A period of a record: when it holds both dates (ISO texts), `to` may
+//  not come before `from`; the engine refuses that with ERR_RULE on `to`
+//  and message (common/date_range.h), before the before_save hook.
+typedef struct {
+    const char *from, *to, *message;
+} resource_period_t;
+
 struct resource_def {
     const char *name;            //  URL segment and registry key: "customers"
     const char *entity;          //  event entity: "customer"
@@ -121,6 +128,7 @@ struct resource_def {
     unsigned flags;
     const char *set_column;      //  the column the service's set parameter filters on
                                  //  (resource_set_param): "customer_id", "id"; NULL: none
+    resource_period_t period;    //  from NULL: none
 };
 
 //  How much a write may touch.

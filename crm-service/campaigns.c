@@ -3,7 +3,6 @@
 //  (lead_source: one of the campaigns' channels, the campaign's when one
 //  is named, a new deal's customer's otherwise).
 #include "crm.h"
-#include "date_range.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -25,19 +24,10 @@ static const field_def_t s_fields[] = {
     { NULL }
 };
 
-static err_t
-s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
-{
-    (void) db;
-    (void) actor;
-    (void) old;
-    return date_range_check (rec, "starts_on", "ends_on", "a campaign cannot end before it starts", err);
-}
-
 const resource_def_t crm_campaigns = {
     .name = "campaigns", .entity = "campaign", .table = "campaigns", .fields = s_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_LEAD, .default_sort = "-starts_on",
-    .before_save = s_before_save,
+    .period = { "starts_on", "ends_on", "a campaign cannot end before it starts" },
 };
 
 void

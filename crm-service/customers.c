@@ -1,7 +1,6 @@
 //  customers: companies and people, their legal entities (counterparties)
 //  and contact persons, the customer card and the customer timeline.
 #include "crm.h"
-#include "date_range.h"
 #include "json.h"
 #include "upsert.h"
 
@@ -73,20 +72,11 @@ static const field_def_t s_counterparty_fields[] = {
     { NULL }
 };
 
-static err_t
-s_counterparty_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
-{
-    (void) db;
-    (void) actor;
-    (void) old;
-    return date_range_check (rec, "valid_from", "valid_to", "valid_to must not be before valid_from", err);
-}
-
 const resource_def_t crm_counterparties = {
     .name = "counterparties", .entity = "counterparty", .table = "counterparties",
     .fields = s_counterparty_fields, .read_roles = ROLES_ALL, .write_roles = ROLES_ALL,
     .scoped_roles = ROLE_REP, .scope_sql = SCOPE_VIA_CUSTOMER, .default_sort = "name",
-    .before_save = s_counterparty_check, .set_column = "customer_id",
+    .period = { "valid_from", "valid_to", "valid_to must not be before valid_from" }, .set_column = "customer_id",
 };
 
 static const field_def_t s_contact_fields[] = {
