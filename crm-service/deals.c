@@ -468,12 +468,7 @@ deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const c
         sqlite3_bind_text (st, 7, detail_text, -1, free);
     sqlite3_bind_text (st, 8, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 9, deal_id, -1, SQLITE_STATIC);
-    err_t rc = db_step_done (db, st, err);
-    if (rc != ERR_OK)
-        return rc;
-    if (sqlite3_changes (db_handle (db)) == 0)
-        return err_set (err, ERR_NOT_FOUND, "deal_id", "no deal has this id");
-    return ERR_OK;
+    return db_step_one (db, st, "deal_id", "no deal has this id", err);
 }
 
 err_t
