@@ -402,7 +402,7 @@ s_managers (http_req_t *req)
     crm_reply_items (req, r.currency, items);
 }
 
-static const crm_route_t s_routes[] = {
+static const http_route_def_t s_routes[] = {
     { "GET", "/api/v1/analytics/funnel", s_funnel, 0 },
     { "GET", "/api/v1/analytics/abc-xyz", s_abc_xyz, 0 },
     { "GET", "/api/v1/analytics/managers", s_managers, 0 },
@@ -413,6 +413,6 @@ err_t
 analytics_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    crm_routes (svc, s_routes);
+    http_server_routes (service_http (svc), s_routes);
     return ERR_OK;
 }

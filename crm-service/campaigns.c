@@ -172,13 +172,13 @@ err_t
 campaigns_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    static const crm_route_t routes[] = {
+    static const http_route_def_t routes[] = {
         { "GET", "/api/v1/analytics/campaigns", s_stats, 0 },
         { "GET", "/api/v1/analytics/lead_sources", s_lead_sources, 0 },
         { NULL },
     };
     err_t rc = service_resource (svc, &crm_campaigns);
     if (rc == ERR_OK)
-        crm_routes (svc, routes);
+        http_server_routes (service_http (svc), routes);
     return rc;
 }

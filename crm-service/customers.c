@@ -237,14 +237,6 @@ crm_reply_items (http_req_t *req, const char *currency, cJSON *items)
     http_reply_json (req, 200, body);
 }
 
-void
-crm_routes (service_t *svc, const crm_route_t *routes)
-{
-    http_server_t *http = service_http (svc);
-    for (const crm_route_t *r = routes; http && r->method; r++)
-        http_server_route (http, r->method, r->pattern, r->handler, r->flags);
-}
-
 static void
 s_timeline (http_req_t *req)
 {

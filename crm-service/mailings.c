@@ -614,7 +614,7 @@ mailings_setup (service_t *svc, err_info_t *err)
     if (rc != ERR_OK)
         return rc;
     mailer_on_result ("mailing", s_result);
-    static const crm_route_t routes[] = {
+    static const http_route_def_t routes[] = {
         { "GET", "/api/v1/mailings/{id}/recipients", s_recipients, 0 },
         { "GET", "/u/{token}", s_unsubscribe_get, HTTP_PUBLIC },
         { "POST", "/u/{token}", s_unsubscribe_post, HTTP_PUBLIC | HTTP_WRITE },
@@ -622,6 +622,6 @@ mailings_setup (service_t *svc, err_info_t *err)
     };
     if (service_http (svc))
         resource_verbs (service_http (svc), &crm_mailings, s_verbs);
-    crm_routes (svc, routes);
+    http_server_routes (service_http (svc), routes);
     return ERR_OK;
 }
