@@ -271,17 +271,11 @@ s_verb (http_req_t *req)
             cJSON_Delete (rec);
             return;    //  answered
         }
-        const cJSON *it;
+        const char *unknown = cJSON_IsObject (body) ? json_unknown_key (body, v->keys) : NULL;
         if (!cJSON_IsObject (body))
             rc = err_set (&err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
-        else
-            cJSON_ArrayForEach (it, body) {
-                bool known = false;
-                for (int k = 0; v->keys[k] && !known; k++)
-                    known = strcmp (v->keys[k], it->string) == 0;
-                if (!known && rc == ERR_OK)
-                    rc = err_set (&err, ERR_INVALID, it->string, "%s is not a field of this step", it->string);
-            }
+        else if (unknown)
+            rc = err_set (&err, ERR_INVALID, unknown, "%s is not a field of this step", unknown);
     }
     if (!body)
         body = empty = cJSON_CreateObject ();
