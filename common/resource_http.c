@@ -279,6 +279,9 @@ s_verb (http_req_t *req)
     }
     if (!body)
         body = empty = cJSON_CreateObject ();
+    const char *state = v->from.field ? json_str (rec, v->from.field) : NULL;
+    if (rc == ERR_OK && v->from.field && (!state || strcmp (state, v->from.value) != 0))
+        rc = err_set (&err, ERR_RULE, v->from.field, "%s", v->from.message);
     cJSON *out = NULL;
     if (rc == ERR_OK)
         rc = v->fn (http_db (req), actor, rec, version, body, &out, &err);

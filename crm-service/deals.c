@@ -370,8 +370,6 @@ s_reopen (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, co
           err_info_t *err)
 {
     (void) body;
-    if (strcmp (json_str (deal, "stage"), "lost") != 0)
-        return err_set (err, ERR_RULE, "stage", "only a lost deal can be reopened");
     cJSON *patch = cJSON_CreateObject ();
     cJSON_AddNullToObject (patch, "closed_at");
     cJSON_AddNullToObject (patch, "lost_reason");
@@ -385,7 +383,8 @@ static const resource_verb_t s_verbs[] = {
     { .verb = "move", .fn = s_move, .keys = s_move_keys, .denied = "change deals" },
     { .verb = "win", .fn = s_win, .denied = "change deals" },
     { .verb = "lose", .fn = s_lose, .keys = s_lose_keys, .denied = "change deals" },
-    { .verb = "reopen", .fn = s_reopen, .denied = "change deals" },
+    { .verb = "reopen", .fn = s_reopen, .denied = "change deals",
+      .from = { "stage", "lost", "only a lost deal can be reopened" } },
     { NULL }
 };
 
