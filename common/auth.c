@@ -158,8 +158,7 @@ auth_token_issue (db_t *db, const char *user_id, const char *label, char *token_
         return rc;
     cJSON *details = cJSON_CreateObject ();
     cJSON_AddStringToObject (details, "user_id", user_id);
-    if (label)
-        cJSON_AddStringToObject (details, "label", label);
+    json_add_str (details, "label", label);
     err_t audited = audit_write (db, "token.issued", token_id_out, details, err);
     cJSON_Delete (details);
     return audited;

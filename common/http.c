@@ -175,8 +175,7 @@ s_readyz (http_req_t *req)
         ok = false;
     cJSON *body = cJSON_CreateObject ();
     cJSON_AddStringToObject (body, "status", ok ? "ready" : "not_ready");
-    if (reason)
-        cJSON_AddStringToObject (body, "reason", reason);
+    json_add_str (body, "reason", reason);
     http_reply_json (req, ok ? 200 : 503, body);
 }
 

@@ -374,10 +374,7 @@ http_reply_outcome (http_req_t *req, err_t rc, const err_info_t *err, int status
 void
 http_reply_page (http_req_t *req, cJSON *body, char *next)
 {
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
+    json_add_str_or_null (body, "next_cursor", next);
     free (next);
     http_reply_json (req, 200, body);
 }

@@ -204,8 +204,7 @@ json_error (const char *code, const char *message, const char *field)
     cJSON *e = cJSON_AddObjectToObject (root, "error");
     cJSON_AddStringToObject (e, "code", code);
     cJSON_AddStringToObject (e, "message", clean_message ? clean_message : "");
-    if (clean_field)
-        cJSON_AddStringToObject (e, "field", clean_field);
+    json_add_str (e, "field", clean_field);
     free (clean_message);
     free (clean_field);
     return root;
@@ -224,4 +223,17 @@ json_unknown_key (const cJSON *object, const char *const allowed[])
             return it->string;
     }
     return NULL;
+}
+
+void
+json_add_str (cJSON *obj, const char *key, const char *text)
+{
+    if (text)
+        cJSON_AddStringToObject (obj, key, text);
+}
+
+void
+json_add_str_or_null (cJSON *obj, const char *key, const char *text)
+{
+    cJSON_AddItemToObject (obj, key, text ? cJSON_CreateString (text) : cJSON_CreateNull ());
 }

@@ -69,4 +69,11 @@ cJSON *
 const char *
     json_unknown_key (const cJSON *object, const char *const allowed[]);
 
+//  Add text as the string member key of obj (copied); when text is NULL,
+//  json_add_str adds nothing and json_add_str_or_null adds a JSON null.
+void
+    json_add_str (cJSON *obj, const char *key, const char *text);
+void
+    json_add_str_or_null (cJSON *obj, const char *key, const char *text);
+
 #endif

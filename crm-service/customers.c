@@ -231,8 +231,7 @@ void
 crm_reply_items (http_req_t *req, const char *currency, cJSON *items)
 {
     cJSON *body = cJSON_CreateObject ();
-    if (currency)
-        cJSON_AddStringToObject (body, "currency", currency);
+    json_add_str (body, "currency", currency);
     cJSON_AddItemToObject (body, "items", items);
     http_reply_json (req, 200, body);
 }

@@ -164,8 +164,7 @@ s_price_lines (const cJSON *deal_lines, int64_t rate, cJSON *q, err_info_t *err)
         cJSON *ql = cJSON_CreateObject ();
         cJSON_AddStringToObject (ql, "sku", json_str (l, "sku") ? json_str (l, "sku") : "");
         const char *desc = json_str (l, "description");
-        if (desc)
-            cJSON_AddStringToObject (ql, "description", desc);
+        json_add_str (ql, "description", desc);
         json_add_int (ql, "quantity", qty);
         json_add_int (ql, "unit_price_minor", price);
         json_add_int (ql, "discount_percent", discount);
