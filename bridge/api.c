@@ -766,27 +766,31 @@ s_collect (void *arg)
     }
 }
 
+static const http_route_def_t s_routes[] = {
+    { "GET", "/api/v1/status", s_status, 0 },
+    { "GET", "/api/v1/status/history", s_status_history, 0 },
+    { "GET", "/api/v1/parked", s_parked_list, 0 },
+    { "GET", "/api/v1/reconcile_runs", s_reconcile_runs, 0 },
+    { "GET", "/api/v1/dead_letters", s_dl_list, 0 },
+    { "GET", "/api/v1/dead_letters/{id}", s_dl_show, 0 },
+    { "POST", "/api/v1/dead_letters/{id}/retry", s_dl_retry, 0 },
+    { "POST", "/api/v1/dead_letters/{id}/discard", s_dl_discard, 0 },
+    { "GET", "/api/v1/links", s_link_list, 0 },
+    { "GET", "/api/v1/links/{id}", s_link_get, 0 },
+    { "POST", "/api/v1/reconcile", s_reconcile_post, 0 },
+    { "GET", "/api/v1/reconcile", s_reconcile_get, 0 },
+    { "GET", "/api/v1/reconcile/{id}", s_reconcile_get, 0 },
+    { NULL },
+};
+
 err_t
 api_setup (bridge_t *b, void *server, err_info_t *err)
 {
     (void) err;
     http_server_t *http = server;
-    if (http) {
+    if (http)
         http_server_on_ready (http, s_ready, b);
-        http_server_route (http, "GET", "/api/v1/status", s_status, 0);
-        http_server_route (http, "GET", "/api/v1/status/history", s_status_history, 0);
-        http_server_route (http, "GET", "/api/v1/parked", s_parked_list, 0);
-        http_server_route (http, "GET", "/api/v1/reconcile_runs", s_reconcile_runs, 0);
-        http_server_route (http, "GET", "/api/v1/dead_letters", s_dl_list, 0);
-        http_server_route (http, "GET", "/api/v1/dead_letters/{id}", s_dl_show, 0);
-        http_server_route (http, "POST", "/api/v1/dead_letters/{id}/retry", s_dl_retry, 0);
-        http_server_route (http, "POST", "/api/v1/dead_letters/{id}/discard", s_dl_discard, 0);
-        http_server_route (http, "GET", "/api/v1/links", s_link_list, 0);
-        http_server_route (http, "GET", "/api/v1/links/{id}", s_link_get, 0);
-        http_server_route (http, "POST", "/api/v1/reconcile", s_reconcile_post, 0);
-        http_server_route (http, "GET", "/api/v1/reconcile", s_reconcile_get, 0);
-        http_server_route (http, "GET", "/api/v1/reconcile/{id}", s_reconcile_get, 0);
-    }
+    http_server_routes (http, s_routes);
     s_gauges.bridge = b;
     s_gauges.pool = b->pool;
     for (int s = 0; s < SIDE__COUNT; s++) {

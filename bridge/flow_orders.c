@@ -52,13 +52,10 @@ flow_deal_order_status (const char *deal_id, const char *order_id, const char *n
     assert (deal_id && status);
     cJSON *d = cJSON_CreateObject ();
     cJSON_AddStringToObject (d, "deal_id", deal_id);
-    if (order_id)
-        cJSON_AddStringToObject (d, "order_id", order_id);
-    if (number)
-        cJSON_AddStringToObject (d, "order_number", number);
+    json_add_str (d, "order_id", order_id);
+    json_add_str (d, "order_number", number);
     cJSON_AddStringToObject (d, "status", status);
-    if (at)
-        cJSON_AddStringToObject (d, "at", at);
+    json_add_str (d, "at", at);
     return d;
 }
 
@@ -84,7 +81,7 @@ flow_deal_promise (const char *deal_id, const cJSON *order)
     cJSON *d = cJSON_CreateObject ();
     cJSON_AddStringToObject (d, "deal_id", deal_id);
     const char *on = json_str (order, "promised_on");
-    cJSON_AddItemToObject (d, "promised_on", on ? cJSON_CreateString (on) : cJSON_CreateNull ());
+    json_add_str_or_null (d, "promised_on", on);
     //  A record without its lines (a bare snapshot) leaves the deal's as they are.
     if (!cJSON_IsArray (cJSON_GetObjectItem (order, "lines")))
         return d;
@@ -93,12 +90,11 @@ flow_deal_promise (const char *deal_id, const cJSON *order)
     cJSON_ArrayForEach (line, cJSON_GetObjectItem (order, "lines")) {
         cJSON *l = cJSON_CreateObject ();
         const char *sku = json_str (line, "sku"), *p = json_str (line, "promised_on");
-        if (sku)
-            cJSON_AddStringToObject (l, "sku", sku);
+        json_add_str (l, "sku", sku);
         const cJSON *q = cJSON_GetObjectItem (line, "quantity");
         if (cJSON_IsNumber (q))
             cJSON_AddItemToObject (l, "quantity", cJSON_Duplicate (q, true));
-        cJSON_AddItemToObject (l, "promised_on", p ? cJSON_CreateString (p) : cJSON_CreateNull ());
+        json_add_str_or_null (l, "promised_on", p);
         cJSON_AddItemToArray (ls, l);
     }
     return d;

@@ -36,12 +36,9 @@ flow_deal_payment (const char *deal_id, const char *kind, const cJSON *invoice, 
     cJSON_AddStringToObject (d, "payment_state",
                              strcmp (kind, "overdue") == 0 ? "overdue" : s_payment_state (json_str (invoice, "status")));
     json_add_int (d, "amount_minor", amount);
-    if (currency)
-        cJSON_AddStringToObject (d, "currency", currency);
-    if (reference)
-        cJSON_AddStringToObject (d, "reference", reference);
-    if (at)
-        cJSON_AddStringToObject (d, "at", at);
+    json_add_str (d, "currency", currency);
+    json_add_str (d, "reference", reference);
+    json_add_str (d, "at", at);
     //  An overdue invoice says since when: CRM ages its debtors by it.
     const char *due = json_str (invoice, "due_on");
     if (strcmp (kind, "overdue") == 0 && due) {

@@ -74,8 +74,7 @@ flow_stock_alert (const cJSON *data, const char *event_id, const char *occurred_
     else {
         cJSON *resolves = cJSON_AddArrayToObject (d, "resolves");
         cJSON_AddItemToArray (resolves, cJSON_CreateString (cause));
-        if (occurred_at)
-            cJSON_AddStringToObject (d, "at", occurred_at);
+        json_add_str (d, "at", occurred_at);
     }
     return d;
 }

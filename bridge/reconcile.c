@@ -150,18 +150,9 @@ s_diff (run_t *run, const char *kind, const char *entity, const char *crm_id, co
     cJSON *d = cJSON_CreateObject ();
     cJSON_AddStringToObject (d, "kind", kind);
     cJSON_AddStringToObject (d, "entity", entity);
-    if (crm_id)
-        cJSON_AddStringToObject (d, "crm_id", crm_id);
-    else
-        cJSON_AddNullToObject (d, "crm_id");
-    if (erp_id)
-        cJSON_AddStringToObject (d, "erp_id", erp_id);
-    else
-        cJSON_AddNullToObject (d, "erp_id");
-    if (field)
-        cJSON_AddStringToObject (d, "field", field);
-    else
-        cJSON_AddNullToObject (d, "field");
+    json_add_str_or_null (d, "crm_id", crm_id);
+    json_add_str_or_null (d, "erp_id", erp_id);
+    json_add_str_or_null (d, "field", field);
     cJSON_AddItemToObject (d, "crm_value", crm_value ? cJSON_Duplicate (crm_value, true) : cJSON_CreateNull ());
     cJSON_AddItemToObject (d, "erp_value", erp_value ? cJSON_Duplicate (erp_value, true) : cJSON_CreateNull ());
     cJSON_AddBoolToObject (d, "repaired", false);

@@ -158,8 +158,7 @@ auth_token_issue (db_t *db, const char *user_id, const char *label, char *token_
         return rc;
     cJSON *details = cJSON_CreateObject ();
     cJSON_AddStringToObject (details, "user_id", user_id);
-    if (label)
-        cJSON_AddStringToObject (details, "label", label);
+    json_add_str (details, "label", label);
     err_t audited = audit_write (db, "token.issued", token_id_out, details, err);
     cJSON_Delete (details);
     return audited;
@@ -175,11 +174,9 @@ auth_token_revoke (db_t *db, const char *token_id, err_info_t *err)
         return err_set (err, ERR_DB, NULL, "cannot prepare");
     sqlite3_bind_text (st, 1, token_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
-    err_t rc = db_step_done (db, st, err);
+    err_t rc = db_step_one (db, st, "id", "no such active token", err);
     if (rc != ERR_OK)
         return rc;
-    if (sqlite3_changes (db_handle (db)) == 0)
-        return err_set (err, ERR_NOT_FOUND, "id", "no such active token");
     return audit_write (db, "token.revoked", token_id, NULL, err);
 }
 
@@ -373,12 +370,7 @@ s_store_hash (db_t *db, const char *user_id, const char *hash, int must_change, 
     sqlite3_bind_text (st, 2, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int (st, 3, must_change);
     sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
-    err_t rc = db_step_done (db, st, err);
-    if (rc != ERR_OK)
-        return rc;
-    if (sqlite3_changes (db_handle (db)) == 0)
-        return err_set (err, ERR_NOT_FOUND, "id", "no user has this id");
-    return ERR_OK;
+    return db_step_one (db, st, "id", "no user has this id", err);
 }
 
 err_t

@@ -93,10 +93,7 @@ s_cmd_error (const char *cmd_id, err_t code, const char *message, const char *fi
     if (!reply)
         return NULL;
     cJSON_AddStringToObject (reply, "op", "reply");
-    if (cmd_id)
-        cJSON_AddStringToObject (reply, "cmd_id", cmd_id);
-    else
-        cJSON_AddNullToObject (reply, "cmd_id");
+    json_add_str_or_null (reply, "cmd_id", cmd_id);
     cJSON_AddStringToObject (reply, "status", "error");
     cJSON_AddStringToObject (reply, "code", err_code_name (code));
     cJSON_AddStringToObject (reply, "message", message && *message ? message : err_code_name (code));

@@ -1,5 +1,5 @@
 //  date_range: the rule that a record's period does not end before it
-//  starts, for the before_save hooks of resources with a pair of dates.
+//  starts: the period rule of the resource engine (resource_def_t.period).
 #ifndef DATE_RANGE_H
 #define DATE_RANGE_H
 

@@ -693,3 +693,12 @@ db_scalar_text2 (db_t *self, const char *sql, const char *arg1, const char *arg2
     sqlite3_reset (st);
     return out[0] != '\0';
 }
+
+err_t
+db_step_one (db_t *self, sqlite3_stmt *st, const char *field, const char *message, err_info_t *err)
+{
+    err_t rc = db_step_done (self, st, err);
+    if (rc == ERR_OK && sqlite3_changes (self->handle) == 0)
+        rc = err_set (err, ERR_NOT_FOUND, field, "%s", message);
+    return rc;
+}

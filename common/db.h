@@ -168,4 +168,10 @@ err_t
 bool
     db_scalar_text2 (db_t *self, const char *sql, const char *arg1, const char *arg2, char *out, size_t size);
 
+//  Runs a write st that must touch a row (UPDATE … WHERE id = ?) as
+//  db_step_done does; when it changed none, ERR_NOT_FOUND on field with
+//  message ("no user has this id").
+err_t
+    db_step_one (db_t *self, sqlite3_stmt *st, const char *field, const char *message, err_info_t *err);
+
 #endif

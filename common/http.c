@@ -65,6 +65,13 @@ http_server_route (http_server_t *self, const char *method, const char *pattern,
 }
 
 void
+http_server_routes (http_server_t *self, const http_route_def_t *routes)
+{
+    for (const http_route_def_t *r = routes; self && r->method; r++)
+        http_server_route (self, r->method, r->pattern, r->handler, r->flags);
+}
+
+void
 http_server_route_arg (http_server_t *self, const char *method, const char *pattern,
                        http_handler_fn *handler, int flags, const void *arg)
 {
@@ -168,8 +175,7 @@ s_readyz (http_req_t *req)
         ok = false;
     cJSON *body = cJSON_CreateObject ();
     cJSON_AddStringToObject (body, "status", ok ? "ready" : "not_ready");
-    if (reason)
-        cJSON_AddStringToObject (body, "reason", reason);
+    json_add_str (body, "reason", reason);
     http_reply_json (req, ok ? 200 : 503, body);
 }
 

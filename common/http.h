@@ -241,4 +241,24 @@ void
 bool
     http_replied (http_req_t *req);
 
+//  The name of the first query argument that is not in allowed
+//  (NULL-terminated), or NULL when every one is; borrowed from req. For a
+//  route that answers an unknown argument in its own words (else see
+//  http_query_only).
+const char *
+    http_query_unknown (http_req_t *req, const char *const allowed[]);
+
+//  A route as data: http_server_route's arguments, in a table ended by
+//  { NULL }.
+typedef struct {
+    const char *method, *pattern;
+    http_handler_fn *handler;
+    int flags;
+} http_route_def_t;
+
+//  Serve each route of routes; nothing when self is NULL (a program that
+//  runs a command-line operation and serves no HTTP).
+void
+    http_server_routes (http_server_t *self, const http_route_def_t *routes);
+
 #endif

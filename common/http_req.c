@@ -159,14 +159,21 @@ s_only_arg (void *arg, const char *key, const char *value)
     return false;
 }
 
-bool
-http_query_only (http_req_t *req, const char *const allowed[])
+const char *
+http_query_unknown (http_req_t *req, const char *const allowed[])
 {
     s_only_t only = { allowed, NULL };
     http_query_each (req, s_only_arg, &only);
-    if (!only.unknown)
+    return only.unknown;
+}
+
+bool
+http_query_only (http_req_t *req, const char *const allowed[])
+{
+    const char *unknown = http_query_unknown (req, allowed);
+    if (!unknown)
         return true;
-    http_reply_errorf (req, ERR_INVALID, only.unknown, "this list takes no argument named so");
+    http_reply_errorf (req, ERR_INVALID, unknown, "this list takes no argument named so");
     return false;
 }
 
@@ -367,10 +374,7 @@ http_reply_outcome (http_req_t *req, err_t rc, const err_info_t *err, int status
 void
 http_reply_page (http_req_t *req, cJSON *body, char *next)
 {
-    if (next)
-        cJSON_AddStringToObject (body, "next_cursor", next);
-    else
-        cJSON_AddNullToObject (body, "next_cursor");
+    json_add_str_or_null (body, "next_cursor", next);
     free (next);
     http_reply_json (req, 200, body);
 }

@@ -204,9 +204,36 @@ json_error (const char *code, const char *message, const char *field)
     cJSON *e = cJSON_AddObjectToObject (root, "error");
     cJSON_AddStringToObject (e, "code", code);
     cJSON_AddStringToObject (e, "message", clean_message ? clean_message : "");
-    if (clean_field)
-        cJSON_AddStringToObject (e, "field", clean_field);
+    json_add_str (e, "field", clean_field);
     free (clean_message);
     free (clean_field);
     return root;
+}
+
+const char *
+json_unknown_key (const cJSON *object, const char *const allowed[])
+{
+    const cJSON *it;
+    cJSON_ArrayForEach (it, object)
+    {
+        bool known = false;
+        for (int i = 0; allowed[i] && !known; i++)
+            known = strcmp (allowed[i], it->string) == 0;
+        if (!known)
+            return it->string;
+    }
+    return NULL;
+}
+
+void
+json_add_str (cJSON *obj, const char *key, const char *text)
+{
+    if (text)
+        cJSON_AddStringToObject (obj, key, text);
+}
+
+void
+json_add_str_or_null (cJSON *obj, const char *key, const char *text)
+{
+    cJSON_AddItemToObject (obj, key, text ? cJSON_CreateString (text) : cJSON_CreateNull ());
 }

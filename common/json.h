@@ -63,4 +63,17 @@ char *
 cJSON *
     json_error (const char *code, const char *message, const char *field);
 
+//  The first member name of object that is not in allowed (NULL-terminated),
+//  or NULL when every one is: a request body checks its keys so, so that a
+//  typo is refused rather than ignored. Borrowed from object.
+const char *
+    json_unknown_key (const cJSON *object, const char *const allowed[]);
+
+//  Add text as the string member key of obj (copied); when text is NULL,
+//  json_add_str adds nothing and json_add_str_or_null adds a JSON null.
+void
+    json_add_str (cJSON *obj, const char *key, const char *text);
+void
+    json_add_str_or_null (cJSON *obj, const char *key, const char *text);
+
 #endif

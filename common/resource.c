@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "csv.h"
+#include "date_range.h"
 #include "id.h"
 #include "json.h"
 #include "log.h"
@@ -503,12 +504,15 @@ s_may_write (const resource_def_t *def, const actor_t *actor, bool system, const
 }
 
 //  The checks of rec before it is saved (old: the record as it is, NULL
-//  for a new one): its references, then the resource's own.
+//  for a new one): its references, its period, then the resource's own.
 static err_t
 s_before_save (db_t *db, const resource_def_t *def, const actor_t *actor, cJSON *rec, const cJSON *old,
                err_info_t *err)
 {
     err_t rc = res_check_refs (db, def, actor, rec, old, err);
+    const resource_period_t *p = &def->period;
+    if (rc == ERR_OK && p->from)
+        rc = date_range_check (rec, p->from, p->to, p->message, err);
     if (rc == ERR_OK && def->before_save)
         rc = def->before_save (db, actor, rec, old, err);
     return rc;

@@ -99,6 +99,13 @@ enum {
                               //  ("<entity>.archived", common/audit.h)
 };
 
+//  A period of a record: when it holds both dates (ISO texts), `to` may
+//  not come before `from`; the engine refuses that with ERR_RULE on `to`
+//  and message (common/date_range.h), before the before_save hook.
+typedef struct {
+    const char *from, *to, *message;
+} resource_period_t;
+
 struct resource_def {
     const char *name;            //  URL segment and registry key: "customers"
     const char *entity;          //  event entity: "customer"
@@ -122,6 +129,7 @@ struct resource_def {
     unsigned flags;
     const char *set_column;      //  the column the service's set parameter filters on
                                  //  (resource_set_param): "customer_id", "id"; NULL: none
+    resource_period_t period;    //  from NULL: none
 };
 
 //  How much a write may touch.
@@ -181,12 +189,20 @@ const resource_def_t *
 void
     resource_routes (http_server_t *srv, const resource_def_t *def);
 
+//  A step that starts from one state: the record's field (text) must be
+//  value, else the step is refused with ERR_RULE on field and message,
+//  after the body's keys are checked and before the step runs.
+typedef struct {
+    const char *field, *value, *message;
+} resource_state_t;
+
 //  A step of a record's life other than a PATCH (confirm an order, win a
 //  deal, accept a quotation): POST /api/v1/<name>/{id}/<verb>. The engine
 //  does what every such step needs, in this order: the role (403), the
 //  record as the actor may see it (404), If-Match against its version
 //  (409 stale_version), the body (400: not a JSON object, or a key the
-//  step does not take); then it calls the step, in the request's
+//  step does not take), the state it starts from (422, when it names
+//  one: resource_state_t); then it calls the step, in the request's
 //  transaction, and answers 200 with what the step returns and its ETag,
 //  or with the step's error. rec is the record as loaded; body is an
 //  object (an empty body is {}); version is the record's.
@@ -201,6 +217,7 @@ typedef struct {
     const char *denied;          //  the 403 says "your role may not <denied>"; NULL: "<verb> <name>"
     bool unscoped;               //  load the record whether or not the role may read it (the
                                  //  warehouse receives a purchase order without seeing its costs)
+    resource_state_t from;       //  the state the step starts from; field NULL: any
 } resource_verb_t;
 
 //  Route each verb of verbs ({NULL}-terminated, static storage) for def.

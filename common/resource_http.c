@@ -271,20 +271,17 @@ s_verb (http_req_t *req)
             cJSON_Delete (rec);
             return;    //  answered
         }
-        const cJSON *it;
+        const char *unknown = cJSON_IsObject (body) ? json_unknown_key (body, v->keys) : NULL;
         if (!cJSON_IsObject (body))
             rc = err_set (&err, ERR_BAD_REQUEST, NULL, "the body must be a JSON object");
-        else
-            cJSON_ArrayForEach (it, body) {
-                bool known = false;
-                for (int k = 0; v->keys[k] && !known; k++)
-                    known = strcmp (v->keys[k], it->string) == 0;
-                if (!known && rc == ERR_OK)
-                    rc = err_set (&err, ERR_INVALID, it->string, "%s is not a field of this step", it->string);
-            }
+        else if (unknown)
+            rc = err_set (&err, ERR_INVALID, unknown, "%s is not a field of this step", unknown);
     }
     if (!body)
         body = empty = cJSON_CreateObject ();
+    const char *state = v->from.field ? json_str (rec, v->from.field) : NULL;
+    if (rc == ERR_OK && v->from.field && (!state || strcmp (state, v->from.value) != 0))
+        rc = err_set (&err, ERR_RULE, v->from.field, "%s", v->from.message);
     cJSON *out = NULL;
     if (rc == ERR_OK)
         rc = v->fn (http_db (req), actor, rec, version, body, &out, &err);

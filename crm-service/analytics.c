@@ -15,23 +15,6 @@
 //  and the filters a manager expects on every analysis: owner_id (a user
 //  id or "me") and segment (the customers' segment). Any other argument
 //  is a 400, as on lists.
-typedef struct {
-    const char *const *allowed;
-    const char *bad;
-} s_keys_t;
-
-static bool
-s_known_key (void *arg, const char *key, const char *value)
-{
-    (void) value;
-    s_keys_t *k = arg;
-    for (int i = 0; k->allowed[i]; i++)
-        if (strcmp (k->allowed[i], key) == 0)
-            return true;
-    k->bad = key;
-    return false;
-}
-
 const char *const analytics_common_keys[] = { "currency", "from", "to", "owner_id", "segment", "segment_id", NULL };
 static const char *const s_abc_keys[] = { "currency", "from", "to", "owner_id", "segment", "segment_id", "months",
                                           NULL };
@@ -62,10 +45,9 @@ analytics_args (http_req_t *req, analytics_args_t *r, const char *const *allowed
         return false;
     }
     r->members = NULL;
-    s_keys_t keys = { allowed, NULL };
-    http_query_each (req, s_known_key, &keys);
-    if (keys.bad) {
-        http_reply_errorf (req, ERR_INVALID, keys.bad, "%.60s is not a parameter of this analysis", keys.bad);
+    const char *unknown = http_query_unknown (req, allowed);
+    if (unknown) {
+        http_reply_errorf (req, ERR_INVALID, unknown, "%.60s is not a parameter of this analysis", unknown);
         return false;
     }
     const char *owner = http_query (req, "owner_id");
@@ -420,7 +402,7 @@ s_managers (http_req_t *req)
     crm_reply_items (req, r.currency, items);
 }
 
-static const crm_route_t s_routes[] = {
+static const http_route_def_t s_routes[] = {
     { "GET", "/api/v1/analytics/funnel", s_funnel, 0 },
     { "GET", "/api/v1/analytics/abc-xyz", s_abc_xyz, 0 },
     { "GET", "/api/v1/analytics/managers", s_managers, 0 },
@@ -431,6 +413,6 @@ err_t
 analytics_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    crm_routes (svc, s_routes);
+    http_server_routes (service_http (svc), s_routes);
     return ERR_OK;
 }

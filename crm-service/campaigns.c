@@ -3,7 +3,6 @@
 //  (lead_source: one of the campaigns' channels, the campaign's when one
 //  is named, a new deal's customer's otherwise).
 #include "crm.h"
-#include "date_range.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -25,19 +24,10 @@ static const field_def_t s_fields[] = {
     { NULL }
 };
 
-static err_t
-s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
-{
-    (void) db;
-    (void) actor;
-    (void) old;
-    return date_range_check (rec, "starts_on", "ends_on", "a campaign cannot end before it starts", err);
-}
-
 const resource_def_t crm_campaigns = {
     .name = "campaigns", .entity = "campaign", .table = "campaigns", .fields = s_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_LEAD, .default_sort = "-starts_on",
-    .before_save = s_before_save,
+    .period = { "starts_on", "ends_on", "a campaign cannot end before it starts" },
 };
 
 void
@@ -182,13 +172,13 @@ err_t
 campaigns_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    static const crm_route_t routes[] = {
+    static const http_route_def_t routes[] = {
         { "GET", "/api/v1/analytics/campaigns", s_stats, 0 },
         { "GET", "/api/v1/analytics/lead_sources", s_lead_sources, 0 },
         { NULL },
     };
     err_t rc = service_resource (svc, &crm_campaigns);
     if (rc == ERR_OK)
-        crm_routes (svc, routes);
+        http_server_routes (service_http (svc), routes);
     return rc;
 }

@@ -125,8 +125,7 @@ s_assigned_alert (db_t *db, const actor_t *actor, const cJSON *rec, err_info_t *
     cJSON_AddStringToObject (alert, "severity", owner ? "info" : "warning");
     cJSON_AddStringToObject (alert, "message", message);
     cJSON_AddStringToObject (alert, "customer_id", json_str (rec, "id"));
-    if (owner)
-        cJSON_AddStringToObject (alert, "owner_id", owner);
+    json_add_str (alert, "owner_id", owner);
     cJSON_AddStringToObject (alert, "source_key", key);
     err_t rc = s_raise (db, actor, alert, NULL, err);
     cJSON_Delete (alert);
@@ -552,8 +551,7 @@ s_erp_order (db_t *db, const actor_t *actor, const cJSON *data, cJSON **result, 
     cJSON_AddStringToObject (note, "kind", "note");
     cJSON_AddStringToObject (note, "subject", subject);
     cJSON_AddStringToObject (note, "body", body);
-    if (at)
-        cJSON_AddStringToObject (note, "occurred_at", at);
+    json_add_str (note, "occurred_at", at);
     cJSON *rec = NULL;
     err_t rc = resource_create (db, &crm_interactions, actor, note, RW_REMOTE | RW_SYSTEM, NULL, &rec, err);
     cJSON_Delete (note);

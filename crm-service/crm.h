@@ -148,15 +148,4 @@ err_t
 void
     crm_reply_items (http_req_t *req, const char *currency, cJSON *items);
 
-//  One route of a CRM area: http_server_route's arguments.
-typedef struct {
-    const char *method, *pattern;
-    http_handler_fn *handler;
-    int flags;
-} crm_route_t;
-
-//  Serve routes (a list ended by { NULL }) when the service has HTTP.
-void
-    crm_routes (service_t *svc, const crm_route_t *routes);
-
 #endif

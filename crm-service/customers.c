@@ -1,7 +1,6 @@
 //  customers: companies and people, their legal entities (counterparties)
 //  and contact persons, the customer card and the customer timeline.
 #include "crm.h"
-#include "date_range.h"
 #include "json.h"
 #include "upsert.h"
 
@@ -74,20 +73,11 @@ static const field_def_t s_counterparty_fields[] = {
     { NULL }
 };
 
-static err_t
-s_counterparty_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
-{
-    (void) db;
-    (void) actor;
-    (void) old;
-    return date_range_check (rec, "valid_from", "valid_to", "valid_to must not be before valid_from", err);
-}
-
 const resource_def_t crm_counterparties = {
     .name = "counterparties", .entity = "counterparty", .table = "counterparties",
     .fields = s_counterparty_fields, .read_roles = ROLES_ALL, .write_roles = ROLES_ALL,
     .scoped_roles = ROLE_REP, .scope_sql = SCOPE_VIA_CUSTOMER, .default_sort = "name",
-    .before_save = s_counterparty_check, .set_column = "customer_id",
+    .period = { "valid_from", "valid_to", "valid_to must not be before valid_from" }, .set_column = "customer_id",
 };
 
 static const field_def_t s_contact_fields[] = {
@@ -242,18 +232,9 @@ void
 crm_reply_items (http_req_t *req, const char *currency, cJSON *items)
 {
     cJSON *body = cJSON_CreateObject ();
-    if (currency)
-        cJSON_AddStringToObject (body, "currency", currency);
+    json_add_str (body, "currency", currency);
     cJSON_AddItemToObject (body, "items", items);
     http_reply_json (req, 200, body);
-}
-
-void
-crm_routes (service_t *svc, const crm_route_t *routes)
-{
-    http_server_t *http = service_http (svc);
-    for (const crm_route_t *r = routes; http && r->method; r++)
-        http_server_route (http, r->method, r->pattern, r->handler, r->flags);
 }
 
 static void

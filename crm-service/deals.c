@@ -370,8 +370,6 @@ s_reopen (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, co
           err_info_t *err)
 {
     (void) body;
-    if (strcmp (json_str (deal, "stage"), "lost") != 0)
-        return err_set (err, ERR_RULE, "stage", "only a lost deal can be reopened");
     cJSON *patch = cJSON_CreateObject ();
     cJSON_AddNullToObject (patch, "closed_at");
     cJSON_AddNullToObject (patch, "lost_reason");
@@ -385,7 +383,8 @@ static const resource_verb_t s_verbs[] = {
     { .verb = "move", .fn = s_move, .keys = s_move_keys, .denied = "change deals" },
     { .verb = "win", .fn = s_win, .denied = "change deals" },
     { .verb = "lose", .fn = s_lose, .keys = s_lose_keys, .denied = "change deals" },
-    { .verb = "reopen", .fn = s_reopen, .denied = "change deals" },
+    { .verb = "reopen", .fn = s_reopen, .denied = "change deals",
+      .from = { "stage", "lost", "only a lost deal can be reopened" } },
     { NULL }
 };
 
@@ -468,12 +467,7 @@ deals_record_erp_event (db_t *db, const char *deal_id, const char *kind, const c
         sqlite3_bind_text (st, 7, detail_text, -1, free);
     sqlite3_bind_text (st, 8, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 9, deal_id, -1, SQLITE_STATIC);
-    err_t rc = db_step_done (db, st, err);
-    if (rc != ERR_OK)
-        return rc;
-    if (sqlite3_changes (db_handle (db)) == 0)
-        return err_set (err, ERR_NOT_FOUND, "deal_id", "no deal has this id");
-    return ERR_OK;
+    return db_step_one (db, st, "deal_id", "no deal has this id", err);
 }
 
 err_t

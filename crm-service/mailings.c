@@ -325,8 +325,6 @@ s_send (db_t *db, const actor_t *actor, const cJSON *m, int64_t version, const c
         err_info_t *err)
 {
     (void) body;
-    if (strcmp (json_str (m, "status"), "draft") != 0)
-        return err_set (err, ERR_RULE, "status", "this mailing was sent already");
     if (strcmp (json_str (m, "channel"), "sms") == 0 ? !mailer_sms_configured () : !mailer_configured ())
         return err_set (err, ERR_RULE, NULL, strcmp (json_str (m, "channel"), "sms") == 0
                                                  ? "the CRM has no SMS gateway (--sms-url): it cannot send text messages"
@@ -602,7 +600,8 @@ s_recipients (http_req_t *req)
 static const char *const s_no_keys[] = { NULL };
 
 static const resource_verb_t s_verbs[] = {
-    { .verb = "send", .fn = s_send, .keys = s_no_keys, .denied = "send mailings" },
+    { .verb = "send", .fn = s_send, .keys = s_no_keys, .denied = "send mailings",
+      .from = { "status", "draft", "this mailing was sent already" } },
     { NULL }
 };
 
@@ -614,7 +613,7 @@ mailings_setup (service_t *svc, err_info_t *err)
     if (rc != ERR_OK)
         return rc;
     mailer_on_result ("mailing", s_result);
-    static const crm_route_t routes[] = {
+    static const http_route_def_t routes[] = {
         { "GET", "/api/v1/mailings/{id}/recipients", s_recipients, 0 },
         { "GET", "/u/{token}", s_unsubscribe_get, HTTP_PUBLIC },
         { "POST", "/u/{token}", s_unsubscribe_post, HTTP_PUBLIC | HTTP_WRITE },
@@ -622,6 +621,6 @@ mailings_setup (service_t *svc, err_info_t *err)
     };
     if (service_http (svc))
         resource_verbs (service_http (svc), &crm_mailings, s_verbs);
-    crm_routes (svc, routes);
+    http_server_routes (service_http (svc), routes);
     return ERR_OK;
 }

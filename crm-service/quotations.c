@@ -164,8 +164,7 @@ s_price_lines (const cJSON *deal_lines, int64_t rate, cJSON *q, err_info_t *err)
         cJSON *ql = cJSON_CreateObject ();
         cJSON_AddStringToObject (ql, "sku", json_str (l, "sku") ? json_str (l, "sku") : "");
         const char *desc = json_str (l, "description");
-        if (desc)
-            cJSON_AddStringToObject (ql, "description", desc);
+        json_add_str (ql, "description", desc);
         json_add_int (ql, "quantity", qty);
         json_add_int (ql, "unit_price_minor", price);
         json_add_int (ql, "discount_percent", discount);
@@ -211,15 +210,9 @@ s_supersede (db_t *db, const actor_t *actor, const char *deal_id, const char *nu
 static err_t
 s_known_keys (const cJSON *body, const char *const *known, err_info_t *err)
 {
-    const cJSON *it;
-    cJSON_ArrayForEach (it, body)
-    {
-        bool ok = false;
-        for (int k = 0; known[k] && !ok; k++)
-            ok = strcmp (known[k], it->string) == 0;
-        if (!ok)
-            return err_set (err, ERR_INVALID, it->string, "%s is not a field of this request", it->string);
-    }
+    const char *unknown = json_unknown_key (body, known);
+    if (unknown)
+        return err_set (err, ERR_INVALID, unknown, "%s is not a field of this request", unknown);
     return ERR_OK;
 }
 

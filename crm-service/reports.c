@@ -497,7 +497,7 @@ s_bcg (http_req_t *req)
     http_reply_json (req, 200, body);
 }
 
-static const crm_route_t s_routes[] = {
+static const http_route_def_t s_routes[] = {
     { "GET", "/api/v1/analytics/debtors", s_debtors, 0 },
     { "GET", "/api/v1/analytics/lost_reasons", s_lost_reasons, 0 },
     { "GET", "/api/v1/analytics/bcg", s_bcg, 0 },
@@ -508,6 +508,6 @@ err_t
 reports_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
-    crm_routes (svc, s_routes);
+    http_server_routes (service_http (svc), s_routes);
     return ERR_OK;
 }

@@ -677,12 +677,12 @@ segments_setup (service_t *svc, err_info_t *err)
     (void) err;
     resource_set_param ("segment_id", segments_members);
     err_t rc = service_resource (svc, &crm_segments);
-    static const crm_route_t routes[] = {
+    static const http_route_def_t routes[] = {
         { "GET", "/api/v1/segments/{id}/customers", s_customers, 0 },
         { "POST", "/api/v1/segments/preview", s_preview, 0 },
         { NULL },
     };
     if (rc == ERR_OK)
-        crm_routes (svc, routes);
+        http_server_routes (service_http (svc), routes);
     return rc;
 }

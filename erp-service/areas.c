@@ -5,6 +5,7 @@
 //  commands it answers; the role check of a hand-written route; what a
 //  body may have; and whether a saved record changed.
 #include "erp.h"
+#include "json.h"
 
 #include <assert.h>
 #include <string.h>
@@ -88,14 +89,8 @@ erp_changed (const cJSON *rec, const cJSON *old, const char *const *keys)
 err_t
 erp_only_keys (const cJSON *body, const char *const allowed[], err_info_t *err)
 {
-    const cJSON *k;
-    cJSON_ArrayForEach (k, body)
-    {
-        bool ok = false;
-        for (int i = 0; allowed[i] && !ok; i++)
-            ok = strcmp (allowed[i], k->string) == 0;
-        if (!ok)
-            return err_set (err, ERR_INVALID, k->string, "unknown field");
-    }
+    const char *unknown = json_unknown_key (body, allowed);
+    if (unknown)
+        return err_set (err, ERR_INVALID, unknown, "unknown field");
     return ERR_OK;
 }
