@@ -5,14 +5,12 @@
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"
-#include "log.h"
 
 #include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 #include <unistd.h>
 
 //  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
@@ -262,9 +260,6 @@ test_auth_guess_table_keeps_working_when_more_addresses_than_slots_guess (void *
 int
 main (void)
 {
-    log_set_level (LOG_ERROR);
-    if (sodium_init () < 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_audit_is_off_until_started_then_a_missing_table_fails_the_write),
         SUPPORT_TEST (test_audit_row_names_the_context_actor_and_address),
@@ -276,5 +271,5 @@ main (void)
         cmocka_unit_test (test_auth_guess_forgets_failures_after_the_window),
         cmocka_unit_test (test_auth_guess_table_keeps_working_when_more_addresses_than_slots_guess),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return cmocka_run_group_tests (tests, support_sodium_setup, NULL);
 }

@@ -3,7 +3,6 @@
 //  sign-in: argon2id passwords, sessions (lookup, sliding idle timeout,
 //  12 h limit, sign-out) and the throttling of failed sign-ins.
 #include "auth.h"
-#include "log.h"
 
 #include "support.h"
 
@@ -736,9 +735,6 @@ test_auth_purge_drops_ended_sessions_and_stale_failures_only (void **state)
 int
 main (void)
 {
-    log_set_level (LOG_ERROR);
-    if (sodium_init () < 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_auth_roles_are_bits_in_table_order),
         SUPPORT_TEST (test_auth_user_create_validates_name_and_role),
@@ -762,5 +758,5 @@ main (void)
         SUPPORT_TEST (test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user),
         SUPPORT_TEST (test_auth_purge_drops_ended_sessions_and_stale_failures_only),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return cmocka_run_group_tests (tests, support_sodium_setup, NULL);
 }
