@@ -87,3 +87,10 @@ fuzz_commit (db_t *db)
     if (db_commit (db, &err) != ERR_OK)
         fuzz_fail (err.message);
 }
+
+const field_def_t fuzz_line_fields[] = {
+    { .name = "sku", .type = FT_TEXT, .flags = F_REQUIRED, .max = 10 },
+    { .name = "n", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = 9 },
+    { .name = "on", .type = FT_DATE },
+    { NULL },
+};

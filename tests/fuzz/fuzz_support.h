@@ -44,4 +44,14 @@ void
 void
     fuzz_commit (db_t *db);
 
+//  The columns every record table starts with (common/resource.h), for the
+//  targets' CREATE TABLE statements.
+#define FUZZ_RECORD_COLUMNS                                                                    \
+    "id TEXT PRIMARY KEY, version INTEGER NOT NULL, created_at TEXT NOT NULL,"                 \
+    " updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,"
+
+//  The objects of the gizmos' list field in fuzz_import and fuzz_command:
+//  sku (required, at most 10), n (required, 1 to 9), on (a date).
+extern const field_def_t fuzz_line_fields[];
+
 #endif
