@@ -397,3 +397,14 @@ support_http_expect_get (support_http_t *f, const char *path, const char *token,
         assert_string_equal (support_http_error_code (&r), code);
     support_http_resp_free (&r);
 }
+
+void
+support_http_expect_post (support_http_t *f, const char *path, const char *token, const char *key,
+                          const char *json, int status, const char *code)
+{
+    support_http_resp_t r;
+    assert_int_equal (support_http_post (f, path, token, key, json, &r), status);
+    if (code)
+        assert_string_equal (support_http_error_code (&r), code);
+    support_http_resp_free (&r);
+}

@@ -91,4 +91,10 @@ void
     support_http_expect_get (support_http_t *f, const char *path, const char *token, int status,
                              const char *code);
 
+//  POST a JSON body as support_http_post does: the status must be status
+//  and, when code is not NULL, the error's code code.
+void
+    support_http_expect_post (support_http_t *f, const char *path, const char *token, const char *key,
+                              const char *json, int status, const char *code);
+
 #endif

@@ -83,9 +83,7 @@ test_http_missing_or_bad_token_is_401 (void **state)
     assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 401);
     support_http_resp_free (&r);
     //  The handler never ran for a refused write.
-    assert_int_equal (support_http_post (f, "/notes", "tok_bad", NULL, "{\"body\":\"x\"}", &r),
-                      401);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", "tok_bad", NULL, "{\"body\":\"x\"}", 401, NULL);
     assert_int_equal (support_http_note_calls (), 0);
     assert_int_equal (support_http_notes (f), 0);
     //  The right token, in any case of "Bearer".
@@ -211,13 +209,9 @@ static void
 test_http_malformed_or_non_object_json_is_400 (void **state)
 {
     support_http_t *f = *state;
-    support_http_resp_t r;
     const char *bad[] = { "{bad", "{\"a\":1} trailing", "[1,2]", "\"text\"", "42", "", NULL };
-    for (int i = 0; bad[i]; i++) {
-        assert_int_equal (support_http_post (f, "/echo", f->token, NULL, bad[i], &r), 400);
-        assert_string_equal (support_http_error_code (&r), "bad_request");
-        support_http_resp_free (&r);
-    }
+    for (int i = 0; bad[i]; i++)
+        support_http_expect_post (f, "/echo", f->token, NULL, bad[i], 400, "bad_request");
 }
 
 static void
@@ -258,10 +252,7 @@ static void
 test_http_write_route_commits_on_success (void **state)
 {
     support_http_t *f = *state;
-    support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"kept\"}", &r),
-                      201);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, NULL, "{\"body\":\"kept\"}", 201, NULL);
     assert_int_equal (support_http_notes (f), 1);
     assert_int_equal (
         db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE user_id = ?1", f->user_id, -1), 1);
@@ -352,9 +343,7 @@ test_http_failed_write_handler_is_rolled_back (void **state)
     assert_int_equal (support_http_notes (f), 0);
 
     //  The connection is usable afterwards: no transaction left open.
-    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"ok\"}", &r),
-                      201);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, NULL, "{\"body\":\"ok\"}", 201, NULL);
     assert_int_equal (support_http_notes (f), 1);
 }
 
@@ -393,9 +382,7 @@ test_http_idempotency_key_with_different_body_is_422 (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"a\"}", &r),
-                      201);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, "key-2", "{\"body\":\"a\"}", 201, NULL);
     assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"b\"}", &r),
                       422);
     assert_string_equal (support_http_error_code (&r), "business_rule");
@@ -403,9 +390,7 @@ test_http_idempotency_key_with_different_body_is_422 (void **state)
                          "Idempotency-Key");
     support_http_resp_free (&r);
     //  The same body on another route is another request too.
-    assert_int_equal (
-        support_http_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", &r), 422);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", 422, NULL);
     assert_int_equal (support_http_note_calls (), 1);
     assert_int_equal (support_http_notes (f), 1);
 }
@@ -415,10 +400,8 @@ test_http_failed_request_does_not_use_up_its_key (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (
-        support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
-        422);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", 422,
+                              NULL);
     assert_int_equal (
         support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
         422);
