@@ -408,3 +408,15 @@ support_http_expect_post (support_http_t *f, const char *path, const char *token
         assert_string_equal (support_http_error_code (&r), code);
     support_http_resp_free (&r);
 }
+
+void
+support_http_expect_request (support_http_t *f, const char *method, const char *path,
+                             const char *headers, const char *body, size_t body_len, int status,
+                             const char *code)
+{
+    support_http_resp_t r;
+    assert_int_equal (support_http_request (f, method, path, headers, body, body_len, &r), status);
+    if (code)
+        assert_string_equal (support_http_error_code (&r), code);
+    support_http_resp_free (&r);
+}

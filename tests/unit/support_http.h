@@ -97,4 +97,11 @@ void
     support_http_expect_post (support_http_t *f, const char *path, const char *token, const char *key,
                               const char *json, int status, const char *code);
 
+//  Send a request as support_http_request does: the status must be status
+//  and, when code is not NULL, the error's code code.
+void
+    support_http_expect_request (support_http_t *f, const char *method, const char *path,
+                                 const char *headers, const char *body, size_t body_len, int status,
+                                 const char *code);
+
 #endif
