@@ -62,6 +62,16 @@ typedef struct {
     void *ctx;
 } fixture_t;
 
+//  The fixture's publisher on its endpoint, without CURVE, keeping days of
+//  outbox rows (0: all); it must start.
+static publisher_t *
+s_start (fixture_t *f, int days)
+{
+    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, days);
+    assert_non_null (pub);
+    return pub;
+}
+
 static void
 s_open (fixture_t *f)
 {
@@ -369,8 +379,7 @@ test_publisher_sends_committed_events_in_order (void **state)
     fixture_t *f = *state;
     s_append (f, 3);
     void *sub = s_subscriber (f, "crm.customer.");
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 0);
     char topic[64];
     for (int64_t want = 1; want <= 3; want++) {
         assert_int_equal (s_recv_seq (sub, topic, sizeof topic), want);
@@ -397,8 +406,7 @@ test_publisher_sends_heartbeat_when_idle (void **state)
     fixture_t *f = *state;
     s_append (f, 2);
     void *sub = s_subscriber (f, "crm.heartbeat");
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 0);
 
     bus_msg_t msg;
     assert_true (bus_recv (sub, &msg, 0));
@@ -427,8 +435,7 @@ test_publisher_commit_hook_wakes_it_at_once (void **state)
 {
     fixture_t *f = *state;
     void *sub = s_subscriber (f, "crm.");
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 0);
     db_pool_on_commit (f->pool, publisher_wake, pub);
     //  Right after a heartbeat the timer is a second away: only the commit
     //  hook can make the event go out quickly.
@@ -450,8 +457,7 @@ test_publisher_resumes_after_restart_without_skipping (void **state)
 {
     fixture_t *f = *state;
     s_append (f, 3);
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 0);
     s_wait_last_sent (pub, 3);
     s_publisher_destroy (&pub);
     assert_int_equal (s_published_seq (f), 3);
@@ -460,8 +466,7 @@ test_publisher_resumes_after_restart_without_skipping (void **state)
     //  and what was already sent is not sent again.
     s_append (f, 2);
     void *sub = s_subscriber (f, "crm.customer.");
-    pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    pub = s_start (f, 0);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 4);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 5);
     s_publisher_destroy (&pub);
@@ -470,8 +475,7 @@ test_publisher_resumes_after_restart_without_skipping (void **state)
     //  A crash after sending 4 and 5 but before saving: they are sent again
     //  (duplicates are allowed, gaps are not).
     assert_int_equal (db_exec (f->db, "UPDATE publisher_state SET published_seq = 3", NULL), ERR_OK);
-    pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    pub = s_start (f, 0);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 4);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 5);
     s_publisher_destroy (&pub);
@@ -485,8 +489,7 @@ test_publisher_without_state_publishes_everything (void **state)
     s_append (f, 2);
     assert_int_equal (s_published_seq (f), -1);
     void *sub = s_subscriber (f, "crm.customer.");
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 0);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 1);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 2);
     //  Saved within about a second, not only at shutdown.
@@ -502,8 +505,7 @@ test_publisher_destroy_sends_what_was_committed (void **state)
 {
     fixture_t *f = *state;
     void *sub = s_subscriber (f, "crm.customer.");
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 0);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 0);
     usleep (300000);    //  past the publisher's start-up pause
     s_append (f, 1200); //  more than two batches, and no notify
     s_publisher_destroy (&pub);
@@ -520,8 +522,7 @@ test_publisher_prunes_old_published_rows (void **state)
     s_append (f, 5);
     assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z' "
                                       "WHERE seq <= 3", NULL), ERR_OK);
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 1);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 1);
     for (int i = 0; i < 300 && outbox_first_seq (f->db) != 4; i++)
         usleep (10000);
     assert_int_equal (outbox_first_seq (f->db), 4);
@@ -538,8 +539,7 @@ test_publisher_prune_keeps_the_newest_row (void **state)
     s_append (f, 4);
     assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z'", NULL),
                       ERR_OK);
-    publisher_t *pub = s_publisher_new (f->pool, f->ctx, f->endpoint, NULL, 1);
-    assert_non_null (pub);
+    publisher_t *pub = s_start (f, 1);
     for (int i = 0; i < 300 && outbox_first_seq (f->db) != 4; i++)
         usleep (10000);
     assert_int_equal (outbox_first_seq (f->db), 4);
