@@ -331,10 +331,17 @@ support_http_request (support_http_t *f, const char *method, const char *path, c
 int
 support_http_get (support_http_t *f, const char *path, const char *token, support_http_resp_t *resp)
 {
+    return support_http_call (f, "GET", path, token, resp);
+}
+
+int
+support_http_call (support_http_t *f, const char *method, const char *path, const char *token,
+                   support_http_resp_t *resp)
+{
     char headers[256] = "";
     if (token)
         snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\n", token);
-    return support_http_request (f, "GET", path, headers, NULL, 0, resp);
+    return support_http_request (f, method, path, headers, NULL, 0, resp);
 }
 
 //  POST a JSON body with the admin token (and an Idempotency-Key if key).

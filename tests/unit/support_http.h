@@ -68,6 +68,11 @@ int
 int
     support_http_get (support_http_t *f, const char *path, const char *token, support_http_resp_t *resp);
 
+//  The same with another method (HEAD, DELETE...): a request without a body.
+int
+    support_http_call (support_http_t *f, const char *method, const char *path, const char *token,
+                       support_http_resp_t *resp);
+
 //  POST a JSON body with the bearer token (and an Idempotency-Key if key).
 int
     support_http_post (support_http_t *f, const char *path, const char *token, const char *key,
