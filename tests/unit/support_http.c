@@ -394,15 +394,28 @@ support_http_notes (support_http_t *f)
     return db_scalar_int (f->db, "SELECT count(*) FROM notes", NULL, -1);
 }
 
+//  The answer r to method path must be status and, when code is not NULL,
+//  an error of that code; a failure names the request. Frees r.
+static void
+s_expect (const char *method, const char *path, support_http_resp_t *r, int status,
+          const char *code)
+{
+    if (r->status != status || (code && strcmp (support_http_error_code (r), code) != 0))
+        print_error ("%s %s answered %d \"%s\"\n", method, path, r->status,
+                     support_http_error_code (r));
+    assert_int_equal (r->status, status);
+    if (code)
+        assert_string_equal (support_http_error_code (r), code);
+    support_http_resp_free (r);
+}
+
 void
 support_http_expect_get (support_http_t *f, const char *path, const char *token, int status,
                          const char *code)
 {
     support_http_resp_t r;
-    assert_int_equal (support_http_get (f, path, token, &r), status);
-    if (code)
-        assert_string_equal (support_http_error_code (&r), code);
-    support_http_resp_free (&r);
+    support_http_get (f, path, token, &r);
+    s_expect ("GET", path, &r, status, code);
 }
 
 void
@@ -410,10 +423,8 @@ support_http_expect_post (support_http_t *f, const char *path, const char *token
                           const char *json, int status, const char *code)
 {
     support_http_resp_t r;
-    assert_int_equal (support_http_post (f, path, token, key, json, &r), status);
-    if (code)
-        assert_string_equal (support_http_error_code (&r), code);
-    support_http_resp_free (&r);
+    support_http_post (f, path, token, key, json, &r);
+    s_expect ("POST", path, &r, status, code);
 }
 
 void
@@ -422,8 +433,6 @@ support_http_expect_request (support_http_t *f, const char *method, const char *
                              const char *code)
 {
     support_http_resp_t r;
-    assert_int_equal (support_http_request (f, method, path, headers, body, body_len, &r), status);
-    if (code)
-        assert_string_equal (support_http_error_code (&r), code);
-    support_http_resp_free (&r);
+    support_http_request (f, method, path, headers, body, body_len, &r);
+    s_expect (method, path, &r, status, code);
 }

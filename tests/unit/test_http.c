@@ -57,10 +57,11 @@ static void
 test_http_unknown_path_is_404_known_path_other_method_is_405 (void **state)
 {
     support_http_t *f = *state;
-    support_http_expect_get (f, "/nothing/here", f->token, 404, "not_found");
-    support_http_expect_get (f, "/items", f->token, 404, NULL);   //  too few segments
-    support_http_expect_get (f, "/items/a/parts/b/c", f->token, 404, NULL);   //  too many
-    support_http_expect_get (f, "/a/b/c/d/e/f/g/h/i/j", f->token, 404, NULL);
+    //  No such route; too few segments, too many, far too many.
+    const char *unknown[] = { "/nothing/here", "/items", "/items/a/parts/b/c",
+                              "/a/b/c/d/e/f/g/h/i/j" };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+        support_http_expect_get (f, unknown[i], f->token, 404, "not_found");
     support_http_expect_request (f, "DELETE", "/items/abc", NULL, NULL, 0, 405,
                                  "method_not_allowed");
     support_http_expect_get (f, "/echo", f->token, 405, NULL);
