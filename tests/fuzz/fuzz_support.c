@@ -14,10 +14,20 @@ fuzz_text (const uint8_t *data, size_t size)
 {
     char *text = malloc (size + 1);
     if (!text)
-        return NULL;
+        abort ();
     memcpy (text, data, size);
     text[size] = '\0';
     return text;
+}
+
+char *
+fuzz_copy (const uint8_t *data, size_t size)
+{
+    char *copy = malloc (size ? size : 1);
+    if (!copy)
+        abort ();
+    memcpy (copy, data, size);
+    return copy;
 }
 
 void

@@ -11,10 +11,16 @@
 #include <stdint.h>
 
 //  The input as a C string: a heap copy with a NUL after it (an embedded
-//  NUL ends the string early, as it would in a field). NULL if out of
-//  memory. Caller frees.
+//  NUL ends the string early, as it would in a field). Aborts when memory
+//  runs out. Caller frees.
 char *
     fuzz_text (const uint8_t *data, size_t size);
+
+//  The input as bytes: an exact heap copy with nothing after it, so that
+//  ASan sees a read past its end. Aborts when memory runs out. Caller
+//  frees.
+char *
+    fuzz_copy (const uint8_t *data, size_t size);
 
 //  Abort, saying which target's set-up failed and why.
 void
