@@ -29,6 +29,13 @@
 enum { ROLE_REP = 1, ROLE_MANAGER = 2, ROLE_ADMIN = 4, ROLES_ALL = 7 };
 static const char *const s_roles[] = { "rep", "manager", "admin", NULL };
 
+//  Customers and deals: every role reads and writes them, a rep only its
+//  own; they carry an external key and fields that ERP owns.
+#define OWNED_BY_A_REP_AND_LINKED_TO_ERP                                                        \
+    .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,                \
+    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .external_key = "external_key", \
+    .remote_name = "ERP"
+
 #define SCOPE_VIA_CUSTOMER "t.customer_id IN (SELECT id FROM customers WHERE owner_id = :me)"
 
 static const char *s_schema =
@@ -86,9 +93,7 @@ static const field_def_t s_customer_fields[] = {
 
 static const resource_def_t s_customers = {
     .name = "customers", .entity = "customer", .table = "customers", .fields = s_customer_fields,
-    .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
-    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
-    .external_key = "external_key", .remote_name = "ERP",
+    OWNED_BY_A_REP_AND_LINKED_TO_ERP,
 };
 
 static const field_def_t s_contact_fields[] = {
@@ -139,9 +144,7 @@ static const field_def_t s_deal_fields[] = {
 
 static const resource_def_t s_deals = {
     .name = "deals", .entity = "deal", .table = "deals", .fields = s_deal_fields,
-    .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
-    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
-    .external_key = "external_key", .remote_name = "ERP",
+    OWNED_BY_A_REP_AND_LINKED_TO_ERP,
 };
 
 static const resource_def_t *const s_defs[] = { &s_customers, &s_contacts, &s_deals, &s_customers };
