@@ -18,6 +18,18 @@
 #define SUPPORT_SETUP support_http_setup
 #define SUPPORT_TEARDOWN support_http_teardown
 
+//  GET path (with the bearer token when not NULL): the status must be
+//  status and the answer's member key the string value.
+static void
+s_expect_str (support_http_t *f, const char *path, const char *token, int status, const char *key,
+              const char *value)
+{
+    support_http_resp_t r;
+    assert_int_equal (support_http_get (f, path, token, &r), status);
+    assert_string_equal (json_str (r.json, key), value);
+    support_http_resp_free (&r);
+}
+
 //  ---------------------------------------------------------------------
 //  Routing
 
@@ -48,9 +60,7 @@ test_http_several_parameters_are_bound_by_name (void **state)
     assert_string_equal (json_str (r.json, "part"), "p9");
     support_http_resp_free (&r);
     //  The query string is not part of the path.
-    assert_int_equal (support_http_get (f, "/items/i7?x=1", f->token, &r), 200);
-    assert_string_equal (json_str (r.json, "id"), "i7");
-    support_http_resp_free (&r);
+    s_expect_str (f, "/items/i7?x=1", f->token, 200, "id", "i7");
 }
 
 static void
@@ -96,12 +106,8 @@ test_http_probes_and_metrics_are_public (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_get (f, "/livez", NULL, &r), 200);
-    assert_string_equal (json_str (r.json, "status"), "ok");
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_get (f, "/readyz", NULL, &r), 200);
-    assert_string_equal (json_str (r.json, "status"), "ready");
-    support_http_resp_free (&r);
+    s_expect_str (f, "/livez", NULL, 200, "status", "ok");
+    s_expect_str (f, "/readyz", NULL, 200, "status", "ready");
     support_http_set_ready (false);
     assert_int_equal (support_http_get (f, "/readyz", NULL, &r), 503);
     assert_string_equal (json_str (r.json, "status"), "not_ready");
