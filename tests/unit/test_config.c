@@ -101,10 +101,6 @@ test_config_defaults_apply_when_nothing_is_given (void **state)
     assert_null (config_get (cfg, "curve-dir"));
     assert_null (config_get (cfg, "no-such-setting"));
     assert_int_equal (config_argc (cfg), 0);
-    config_destroy (&cfg);
-    assert_null (cfg);
-    config_destroy (&cfg);   //  safe twice
-    *state = cfg;            //  nothing left for teardown
 }
 
 static void
@@ -280,6 +276,16 @@ test_config_set_overrides_and_ignores_unknown_names (void **state)
     assert_null (config_get (cfg, "nope"));
 }
 
+static void
+test_config_destroy_nulls_the_pointer_and_is_safe_twice (void **state)
+{
+    (void) state;
+    config_t *cfg = s_new ();
+    config_destroy (&cfg);
+    assert_null (cfg);
+    config_destroy (&cfg);
+}
+
 //  text must split into want_host and want_port.
 static void
 s_expect_split (const char *text, const char *want_host, int want_port)
@@ -362,6 +368,7 @@ main (void)
         SUPPORT_TEST (test_config_get_int_parses_and_flags_bad_numbers),
         SUPPORT_TEST (test_config_get_int_in_keeps_a_value_in_range_and_refuses_the_rest),
         SUPPORT_TEST (test_config_set_overrides_and_ignores_unknown_names),
+        cmocka_unit_test (test_config_destroy_nulls_the_pointer_and_is_safe_twice),
         cmocka_unit_test (test_config_split_hostport_splits_at_last_colon),
         cmocka_unit_test (test_config_split_hostport_strips_ipv6_brackets),
         cmocka_unit_test (test_config_split_hostport_rejects_bad_text),
