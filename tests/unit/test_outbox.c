@@ -184,6 +184,15 @@ s_wait_last_sent (publisher_t *pub, int64_t seq)
     assert_int_equal (publisher_last_sent (pub), seq);
 }
 
+//  Wait for the publisher's pruning to leave seq the first row.
+static void
+s_wait_first_seq (fixture_t *f, int64_t seq)
+{
+    for (int i = 0; i < 300 && outbox_first_seq (f->db) != seq; i++)
+        usleep (10000);
+    assert_int_equal (outbox_first_seq (f->db), seq);
+}
+
 //  ---------------------------------------------------------------------
 
 static void
@@ -390,10 +399,8 @@ test_publisher_sends_committed_events_in_order (void **state)
     assert_int_equal (s_recv_seq (sub, NULL, 0), 4);
     assert_int_equal (s_recv_seq (sub, NULL, 0), 5);
     //  The publisher notes a seq as sent once zmq_send returns, which can be
-    //  after the subscriber already has it: wait for the note (up to 2 s).
-    for (int i = 0; i < 200 && publisher_last_sent (pub) != 5; i++)
-        nanosleep (&(struct timespec) { .tv_sec = 0, .tv_nsec = 10000000 }, NULL);
-    assert_int_equal (publisher_last_sent (pub), 5);
+    //  after the subscriber already has it: wait for the note.
+    s_wait_last_sent (pub, 5);
     s_publisher_destroy (&pub);
     assert_null (pub);
     publisher_destroy (&pub);       //  safe twice
@@ -523,9 +530,7 @@ test_publisher_prunes_old_published_rows (void **state)
     assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z' "
                                       "WHERE seq <= 3", NULL), ERR_OK);
     publisher_t *pub = s_start (f, 1);
-    for (int i = 0; i < 300 && outbox_first_seq (f->db) != 4; i++)
-        usleep (10000);
-    assert_int_equal (outbox_first_seq (f->db), 4);
+    s_wait_first_seq (f, 4);
     assert_int_equal (outbox_last_seq (f->db), 5);
     s_publisher_destroy (&pub);
 }
@@ -540,9 +545,7 @@ test_publisher_prune_keeps_the_newest_row (void **state)
     assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z'", NULL),
                       ERR_OK);
     publisher_t *pub = s_start (f, 1);
-    for (int i = 0; i < 300 && outbox_first_seq (f->db) != 4; i++)
-        usleep (10000);
-    assert_int_equal (outbox_first_seq (f->db), 4);
+    s_wait_first_seq (f, 4);
     assert_int_equal (outbox_last_seq (f->db), 4);
     s_publisher_destroy (&pub);
     int64_t seq = 0;
