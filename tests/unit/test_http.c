@@ -18,6 +18,14 @@
 #define SUPPORT_SETUP support_http_setup
 #define SUPPORT_TEARDOWN support_http_teardown
 
+//  POST /notes ran calls times since setup and left stored notes.
+static void
+s_expect_notes (support_http_t *f, int calls, int64_t stored)
+{
+    assert_int_equal (support_http_note_calls (), calls);
+    assert_int_equal (support_http_notes (f), stored);
+}
+
 //  GET path (with the bearer token when not NULL): the status must be
 //  status and the answer's member key the string value.
 static void
@@ -92,8 +100,7 @@ test_http_missing_or_bad_token_is_401 (void **state)
     support_http_expect_request (f, "GET", "/items/x", headers, NULL, 0, 401, NULL);
     //  The handler never ran for a refused write.
     support_http_expect_post (f, "/notes", "tok_bad", NULL, "{\"body\":\"x\"}", 401, NULL);
-    assert_int_equal (support_http_note_calls (), 0);
-    assert_int_equal (support_http_notes (f), 0);
+    s_expect_notes (f, 0, 0);
     //  The right token, in any case of "Bearer".
     snprintf (headers, sizeof headers, "Authorization: bearer %s\r\n", f->token2);
     assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 200);
@@ -305,8 +312,7 @@ test_http_writes_waiting_for_the_writer_commit_as_one_group (void **state)
     for (int i = 0; i < N; i++)
         assert_int_equal (jobs[i].status, i % 2 ? 422 : 201);
     //  Every handler ran; the kept rows are the slow one and the even ones.
-    assert_int_equal (support_http_note_calls (), N + 1);
-    assert_int_equal (support_http_notes (f), 1 + N / 2);
+    s_expect_notes (f, N + 1, 1 + N / 2);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'n1' OR body = 'n3'", NULL, -1), 0);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'n0' OR body = 'n14'", NULL, -1), 2);
     //  The slow write's group, then the waiting ones in far fewer commits
@@ -327,8 +333,7 @@ test_http_failed_write_handler_is_rolled_back (void **state)
     assert_string_equal (support_http_error_code (&r), "business_rule");
     assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"), "fail");
     support_http_resp_free (&r);
-    assert_int_equal (support_http_note_calls (), 1);   //  it did run, and wrote
-    assert_int_equal (support_http_notes (f), 0);
+    s_expect_notes (f, 1, 0);   //  it did run, and wrote
     assert_int_equal (support_http_commits (), 0);
 
     //  A handler that writes and gives no answer: 500, nothing kept.
@@ -360,8 +365,7 @@ test_http_idempotency_key_replays_stored_answer_and_runs_once (void **state)
     assert_string_equal (support_http_header (&again, "Idempotent-Replayed"), "true");
     assert_int_equal (again.body_len, first.body_len);
     assert_memory_equal (again.body, first.body, first.body_len);
-    assert_int_equal (support_http_note_calls (), 1);
-    assert_int_equal (support_http_notes (f), 1);
+    s_expect_notes (f, 1, 1);
     support_http_resp_free (&first);
     support_http_resp_free (&again);
 
@@ -370,8 +374,7 @@ test_http_idempotency_key_replays_stored_answer_and_runs_once (void **state)
         support_http_post (f, "/notes", f->token2, "key-1", "{\"body\":\"once\"}", &again), 201);
     assert_null (support_http_header (&again, "Idempotent-Replayed"));
     support_http_resp_free (&again);
-    assert_int_equal (support_http_note_calls (), 2);
-    assert_int_equal (support_http_notes (f), 2);
+    s_expect_notes (f, 2, 2);
 }
 
 static void
@@ -388,8 +391,7 @@ test_http_idempotency_key_with_different_body_is_422 (void **state)
     support_http_resp_free (&r);
     //  The same body on another route is another request too.
     support_http_expect_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", 422, NULL);
-    assert_int_equal (support_http_note_calls (), 1);
-    assert_int_equal (support_http_notes (f), 1);
+    s_expect_notes (f, 1, 1);
 }
 
 static void
