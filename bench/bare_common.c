@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -141,4 +142,28 @@ const char *
 bare_synchronous (const char *arg)
 {
     return strcmp (arg, "normal") == 0 ? "NORMAL" : "FULL";
+}
+
+sqlite3 *
+bare_open_args (int argc, char **argv, const char *usage, double *seconds)
+{
+    if (argc < 4) {
+        fprintf (stderr, "usage: %s\n", usage);
+        exit (2);
+    }
+    *seconds = atof (argv[3]);
+    sqlite3 *db = bare_open (argv[1], bare_synchronous (argv[2]));
+    if (!db)
+        exit (1);
+    return db;
+}
+
+void
+bare_first_text (sqlite3 *db, const char *sql, char *buf, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    *buf = 0;
+    if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW)
+        snprintf (buf, size, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
 }

@@ -66,4 +66,16 @@ sqlite3_stmt *
 const char *
     bare_synchronous (const char *arg);
 
+//  The start of a program run as NAME DB full|normal SECONDS [...]: DB
+//  opened as bare_open does with the synchronous pragma asked for, and
+//  *seconds from SECONDS. With fewer arguments it prints "usage: <usage>"
+//  and exits 2; when DB does not open it exits 1.
+sqlite3 *
+    bare_open_args (int argc, char **argv, const char *usage, double *seconds);
+
+//  The text of the first column of sql's first row into buf ("" when sql
+//  returns no row or fails).
+void
+    bare_first_text (sqlite3 *db, const char *sql, char *buf, size_t size);
+
 #endif

@@ -64,16 +64,9 @@ s_outbox (sqlite3 *db, sqlite3_stmt *outbox, long long seq, const char *event_id
 int
 main (int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf (stderr, "usage: bare_confirm DB full|normal SECONDS\n");
-        return 2;
-    }
+    double seconds;
+    sqlite3 *db = bare_open_args (argc, argv, "bare_confirm DB full|normal SECONDS", &seconds);
     const char *path = argv[1];
-    double seconds = atof (argv[3]);
-
-    sqlite3 *db = bare_open (path, bare_synchronous (argv[2]));
-    if (!db)
-        return 1;
 
     //  The drafts, oldest first, read up front (the service gets them from the URL).
     int cap = 1024, n = 0;
@@ -88,10 +81,7 @@ main (int argc, char **argv)
         snprintf (orders[n++], 40, "%s", (const char *) sqlite3_column_text (st, 0));
     }
     sqlite3_finalize (st);
-    st = s_prepare (db, "SELECT id FROM users LIMIT 1");
-    if (sqlite3_step (st) == SQLITE_ROW)
-        snprintf (actor, sizeof actor, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
+    bare_first_text (db, "SELECT id FROM users LIMIT 1", actor, sizeof actor);
     if (n == 0) {
         fprintf (stderr, "bare_confirm: %s has no draft orders\n", path);
         return 1;

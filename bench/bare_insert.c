@@ -34,34 +34,24 @@ static const char *const s_last[] = { "Mueller", "Schmidt", "Weber", "Fischer", 
 int
 main (int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf (stderr, "usage: bare_insert DB full|normal SECONDS [plain|full] [BATCH]\n");
-        return 2;
-    }
+    double seconds;
+    sqlite3 *db = bare_open_args (argc, argv, "bare_insert DB full|normal SECONDS [plain|full] [BATCH]",
+                                  &seconds);
     const char *path = argv[1];
-    double seconds = atof (argv[3]);
     bool full = argc > 4 && strcmp (argv[4], "full") == 0;
     long batch = argc > 5 ? atol (argv[5]) : 1;
     if (batch < 1 || batch > 100000) {
         fprintf (stderr, "bare_insert: BATCH must be 1..100000\n");
         return 2;
     }
-
-    sqlite3 *db = bare_open (path, bare_synchronous (argv[2]));
-    if (!db)
-        return 1;
     if (!full && (bare_exec (db, "DROP TRIGGER IF EXISTS customers_fts_ins") != 0
                   || bare_exec (db, "DROP TRIGGER IF EXISTS customers_fts_upd") != 0))
         return 1;
     const char *commit = full ? "DELETE FROM customer_fts_queue; COMMIT" : "COMMIT";
 
     //  The owner is a real user, as in the service (foreign key).
-    char owner[64] = "";
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2 (db, "SELECT id FROM users LIMIT 1", -1, &st, NULL) == SQLITE_OK
-        && sqlite3_step (st) == SQLITE_ROW)
-        snprintf (owner, sizeof owner, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
+    char owner[64];
+    bare_first_text (db, "SELECT id FROM users LIMIT 1", owner, sizeof owner);
     if (!*owner) {
         fprintf (stderr, "bare_insert: %s has no user (not a crm.db?)\n", path);
         return 1;

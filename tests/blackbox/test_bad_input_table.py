@@ -222,12 +222,14 @@ class Prog:
     """One program under test: its service, the records the targets name,
     how to read everything a refused request must leave alone."""
 
-    def __init__(self, name, svc, lists, seq_of):
+    def __init__(self, name, svc, lists, seq_of=None):
         self.name = name
         self.svc = svc
         self.lists = lists          # (name, path) of every list to compare
-        self.seq_of = seq_of        # () -> the outbox seqs that must not move
+        # () -> the outbox seqs that must not move: by default svc's own
+        self.seq_of = seq_of or (lambda: last_seq(svc))
         self.ids = {}
+        self.sign_in_password()
 
     def fill(self, value):
         if isinstance(value, str):
@@ -269,19 +271,18 @@ def start(tmp, program, prefix, **kw):
 @pytest.fixture(scope="module")
 def crm_prog(crm_module):
     svc = crm_module
-    p = Prog("crm-service", svc, CRM_LISTS, lambda: last_seq(svc))
+    p = Prog("crm-service", svc, CRM_LISTS)
     c = create(svc, "customers", {"name": "Target"})
     d = create(svc, "deals", {"title": "Target deal", "customer_id": c["id"]})
     p.ids.update(cust=c["id"], deal=d["id"], rep=new_user(svc, "bad-rep", "sales_rep")["id"])
     p.ids["customers"], p.ids["deals"], p.ids["users"] = c["id"], d["id"], p.ids["rep"]
-    p.sign_in_password()
     return p
 
 
 @pytest.fixture(scope="module")
 def erp_prog(erp_module):
     svc = erp_module
-    p = Prog("erp-service", svc, ERP_LISTS, lambda: last_seq(svc))
+    p = Prog("erp-service", svc, ERP_LISTS)
     pr = product(svc, "SKU-1")
     w, w2 = warehouse(svc, "MAIN"), warehouse(svc, "SIDE")
     c = create(svc, "customers", {"name": "Target"})
@@ -291,7 +292,6 @@ def erp_prog(erp_module):
     p.ids.update(prod=pr["id"], wh=w["id"], wh2=w2["id"], cust=c["id"], sup=s["id"], order=o["id"],
                  products=pr["id"], warehouses=w["id"], customers=c["id"], suppliers=s["id"],
                  orders=o["id"])
-    p.sign_in_password()
     return p
 
 
@@ -321,7 +321,6 @@ def bridge_prog(tmp_path_factory):
                    what="the first run to end")
         settle(System(crm, erp, bridge))    # nothing in flight: the seqs and lists stay as they are
         p.ids.update(dead_letters=str(dl["id"]), links=c["id"], reconcile=str(run))
-        p.sign_in_password()
         yield p
     finally:
         _finish(services[::-1])

@@ -45,6 +45,14 @@ BIG = b'{"name":"' + b"x" * (1024 * 1024 + 10) + b'"}'
 CURSOR_NO_SEP = base64.urlsafe_b64encode(b"just text").decode().rstrip("=")
 CURSOR_BAD_ID = base64.urlsafe_b64encode(b"Acme\x1fnot-an-id").decode().rstrip("=")
 
+
+
+def _bad_param(name, path, param, value):
+    """The case of a GET whose query parameter param=value is refused:
+    400 validation_failed, naming param."""
+    return (name, "GET", path, {"params": {param: value}}, 400, "validation_failed", param, None)
+
+
 #  id, method, path, request (json / data+ct / headers / params / token),
 #  expected status, code, field (None: not checked), text the message has.
 CASES = [
@@ -184,30 +192,30 @@ CASES = [
     # --- Idempotency-Key ---
     ("idempotency_key_too_long", "POST", "/api/v1/customers", {"json": {"name": "x"}, "headers": {"Idempotency-Key": "k" * 201}}, 400, "validation_failed", "Idempotency-Key", None),
     # --- list parameters ---
-    ("unknown_query_param", "GET", "/api/v1/customers", {"params": {"colour": "red"}}, 400, "validation_failed", "colour", None),
-    ("not_a_filter", "GET", "/api/v1/customers", {"params": {"name": "x"}}, 400, "validation_failed", "name", None),
-    ("limit_zero", "GET", "/api/v1/customers", {"params": {"limit": "0"}}, 400, "validation_failed", "limit", None),
-    ("limit_too_big", "GET", "/api/v1/customers", {"params": {"limit": "501"}}, 400, "validation_failed", "limit", None),
-    ("limit_negative", "GET", "/api/v1/deals", {"params": {"limit": "-5"}}, 400, "validation_failed", "limit", None),
-    ("limit_not_number", "GET", "/api/v1/deals", {"params": {"limit": "ten"}}, 400, "validation_failed", "limit", None),
-    ("limit_trailing", "GET", "/api/v1/deals", {"params": {"limit": "10x"}}, 400, "validation_failed", "limit", None),
-    ("limit_empty", "GET", "/api/v1/deals", {"params": {"limit": ""}}, 400, "validation_failed", "limit", None),
-    ("cursor_garbage", "GET", "/api/v1/customers", {"params": {"cursor": "%%%"}}, 400, "validation_failed", "cursor", None),
-    ("cursor_no_separator", "GET", "/api/v1/customers", {"params": {"cursor": CURSOR_NO_SEP}}, 400, "validation_failed", "cursor", None),
-    ("cursor_bad_id", "GET", "/api/v1/customers", {"params": {"cursor": CURSOR_BAD_ID}}, 400, "validation_failed", "cursor", None),
-    ("cursor_too_long", "GET", "/api/v1/customers", {"params": {"cursor": "A" * 3000}}, 400, "validation_failed", "cursor", None),
-    ("timeline_bad_cursor", "GET", "/api/v1/customers/{cust}/timeline", {"params": {"cursor": "zz"}}, 400, "validation_failed", "cursor", None),
-    ("timeline_bad_limit", "GET", "/api/v1/customers/{cust}/timeline", {"params": {"limit": "0"}}, 400, "validation_failed", "limit", None),
-    ("sort_not_sortable", "GET", "/api/v1/customers", {"params": {"sort": "email"}}, 400, "validation_failed", "sort", None),
-    ("sort_unknown", "GET", "/api/v1/customers", {"params": {"sort": "-nothing"}}, 400, "validation_failed", "sort", None),
-    ("archived_bad", "GET", "/api/v1/customers", {"params": {"archived": "maybe"}}, 400, "validation_failed", "archived", None),
-    ("updated_after_bad", "GET", "/api/v1/customers", {"params": {"updated_after": "yesterday"}}, 400, "validation_failed", "updated_after", None),
-    ("bool_filter_bad", "GET", "/api/v1/tasks", {"params": {"done": "perhaps"}}, 400, "validation_failed", "done", None),
-    ("named_filter_bad", "GET", "/api/v1/tasks", {"params": {"overdue": "soon"}}, 400, "validation_failed", "overdue", None),
-    ("q_too_long", "GET", "/api/v1/customers", {"params": {"q": "q" * 201}}, 400, "validation_failed", "q", None),
-    ("analytics_bad_currency", "GET", "/api/v1/analytics/funnel", {"params": {"currency": "eur"}}, 400, "validation_failed", "currency", None),
-    ("analytics_bad_months", "GET", "/api/v1/analytics/abc-xyz", {"params": {"months": "61"}}, 400, "validation_failed", "months", None),
-    ("analytics_bad_from", "GET", "/api/v1/analytics/managers", {"params": {"from": "last week"}}, 400, "validation_failed", "from", None),
+    _bad_param("unknown_query_param", "/api/v1/customers", "colour", "red"),
+    _bad_param("not_a_filter", "/api/v1/customers", "name", "x"),
+    _bad_param("limit_zero", "/api/v1/customers", "limit", "0"),
+    _bad_param("limit_too_big", "/api/v1/customers", "limit", "501"),
+    _bad_param("limit_negative", "/api/v1/deals", "limit", "-5"),
+    _bad_param("limit_not_number", "/api/v1/deals", "limit", "ten"),
+    _bad_param("limit_trailing", "/api/v1/deals", "limit", "10x"),
+    _bad_param("limit_empty", "/api/v1/deals", "limit", ""),
+    _bad_param("cursor_garbage", "/api/v1/customers", "cursor", "%%%"),
+    _bad_param("cursor_no_separator", "/api/v1/customers", "cursor", CURSOR_NO_SEP),
+    _bad_param("cursor_bad_id", "/api/v1/customers", "cursor", CURSOR_BAD_ID),
+    _bad_param("cursor_too_long", "/api/v1/customers", "cursor", "A" * 3000),
+    _bad_param("timeline_bad_cursor", "/api/v1/customers/{cust}/timeline", "cursor", "zz"),
+    _bad_param("timeline_bad_limit", "/api/v1/customers/{cust}/timeline", "limit", "0"),
+    _bad_param("sort_not_sortable", "/api/v1/customers", "sort", "email"),
+    _bad_param("sort_unknown", "/api/v1/customers", "sort", "-nothing"),
+    _bad_param("archived_bad", "/api/v1/customers", "archived", "maybe"),
+    _bad_param("updated_after_bad", "/api/v1/customers", "updated_after", "yesterday"),
+    _bad_param("bool_filter_bad", "/api/v1/tasks", "done", "perhaps"),
+    _bad_param("named_filter_bad", "/api/v1/tasks", "overdue", "soon"),
+    _bad_param("q_too_long", "/api/v1/customers", "q", "q" * 201),
+    _bad_param("analytics_bad_currency", "/api/v1/analytics/funnel", "currency", "eur"),
+    _bad_param("analytics_bad_months", "/api/v1/analytics/abc-xyz", "months", "61"),
+    _bad_param("analytics_bad_from", "/api/v1/analytics/managers", "from", "last week"),
 ]
 
 

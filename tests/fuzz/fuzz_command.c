@@ -25,23 +25,15 @@
 #include <stdint.h>
 
 static const char *s_schema =
-    "CREATE TABLE gizmos ("
-    "  id TEXT PRIMARY KEY, version INTEGER NOT NULL, created_at TEXT NOT NULL,"
-    "  updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,"
+    "CREATE TABLE gizmos (" FUZZ_RECORD_COLUMNS
     "  name TEXT NOT NULL, code TEXT UNIQUE, qty INTEGER, tags TEXT, lines TEXT, remote TEXT);";
-
-static const field_def_t s_line_fields[] = {
-    { .name = "sku", .type = FT_TEXT, .flags = F_REQUIRED, .max = 10 },
-    { .name = "n", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = 9 },
-    { NULL },
-};
 
 static const field_def_t s_fields[] = {
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED, .max = 40 },
     { .name = "code", .type = FT_TEXT, .flags = F_UNIQUE, .max = 20 },
     { .name = "qty", .type = FT_INT, .min = -5, .max = 500 },
     { .name = "tags", .type = FT_TAGS, .def = "[]" },
-    { .name = "lines", .type = FT_LIST, .sub = s_line_fields, .def = "[]" },
+    { .name = "lines", .type = FT_LIST, .sub = fuzz_line_fields, .def = "[]" },
     { .name = "remote", .type = FT_TEXT, .flags = F_REMOTE },
     { NULL },
 };

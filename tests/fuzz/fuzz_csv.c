@@ -3,6 +3,7 @@
 //  inside its buffer; and every good record, written back with
 //  csv_write_field, must read back the same.
 #include "csv.h"
+#include "fuzz_support.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,10 +42,7 @@ s_round_trip (const csv_reader_t *r)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    char *text = malloc (size ? size : 1);
-    if (!text)
-        return 0;
-    memcpy (text, data, size);
+    char *text = fuzz_copy (data, size);
     size_t newlines = 0;
     for (size_t i = 0; i < size; i++)
         newlines += text[i] == '\n' || text[i] == '\r';

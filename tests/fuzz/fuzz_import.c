@@ -19,21 +19,12 @@ enum { ROLE_ADMIN = 1, ROLE_REP = 2 };
 static const char *const s_roles[] = { "admin", "rep", NULL };
 
 static const char *s_schema =
-    "CREATE TABLE gizmos ("
-    "  id TEXT PRIMARY KEY, version INTEGER NOT NULL, created_at TEXT NOT NULL,"
-    "  updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,"
+    "CREATE TABLE gizmos (" FUZZ_RECORD_COLUMNS
     "  name TEXT NOT NULL, code TEXT UNIQUE, qty INTEGER, active INTEGER, kind TEXT NOT NULL,"
     "  parent_id TEXT, owner_id TEXT, on_day TEXT, at_time TEXT, email TEXT, phone TEXT,"
     "  currency TEXT, tags TEXT, lines TEXT, remote TEXT, sys INTEGER);";
 
 static const char *const s_kinds[] = { "a", "b", "c", NULL };
-
-static const field_def_t s_line_fields[] = {
-    { .name = "sku", .type = FT_TEXT, .flags = F_REQUIRED, .max = 10 },
-    { .name = "n", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = 9 },
-    { .name = "on", .type = FT_DATE },
-    { NULL },
-};
 
 static const field_def_t s_fields[] = {
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED, .max = 40 },
@@ -49,7 +40,7 @@ static const field_def_t s_fields[] = {
     { .name = "phone", .type = FT_PHONE },
     { .name = "currency", .type = FT_CURRENCY },
     { .name = "tags", .type = FT_TAGS, .def = "[]" },
-    { .name = "lines", .type = FT_LIST, .sub = s_line_fields, .def = "[]" },
+    { .name = "lines", .type = FT_LIST, .sub = fuzz_line_fields, .def = "[]" },
     { .name = "remote", .type = FT_TEXT, .flags = F_REMOTE },
     { .name = "sys", .type = FT_INT, .flags = F_SYSTEM | F_IMMUTABLE },
     { NULL },
@@ -145,10 +136,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     //  Large inputs only slow the search down: rows are independent.
     if (size > 65536)
         return 0;
-    char *text = malloc (size ? size : 1);
-    if (!text)
-        return 0;
-    memcpy (text, data, size);
+    char *text = fuzz_copy (data, size);
     s_import (text, size, &s_admin);
     s_import (text, size, &s_rep);
     free (text);

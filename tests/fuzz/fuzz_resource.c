@@ -29,21 +29,25 @@
 enum { ROLE_REP = 1, ROLE_MANAGER = 2, ROLE_ADMIN = 4, ROLES_ALL = 7 };
 static const char *const s_roles[] = { "rep", "manager", "admin", NULL };
 
+//  Customers and deals: every role reads and writes them, a rep only its
+//  own; they carry an external key and fields that ERP owns.
+#define OWNED_BY_A_REP_AND_LINKED_TO_ERP                                                        \
+    .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,                \
+    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id", .external_key = "external_key", \
+    .remote_name = "ERP"
+
 #define SCOPE_VIA_CUSTOMER "t.customer_id IN (SELECT id FROM customers WHERE owner_id = :me)"
-#define STD_COLUMNS                                                                              \
-    "id TEXT PRIMARY KEY, version INTEGER NOT NULL, created_at TEXT NOT NULL,"                   \
-    " updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,"
 
 static const char *s_schema =
-    "CREATE TABLE customers (" STD_COLUMNS
+    "CREATE TABLE customers (" FUZZ_RECORD_COLUMNS
     "  kind TEXT, name TEXT NOT NULL, email TEXT, phone TEXT, website TEXT, addresses TEXT,"
     "  segment TEXT, tags TEXT, owner_id TEXT, status TEXT, external_key TEXT UNIQUE, notes TEXT,"
     "  erp_id TEXT, tax_id TEXT, payment_terms_days INTEGER, credit_limit_minor INTEGER,"
     "  credit_hold INTEGER, balance_minor INTEGER, finance_currency TEXT);"
-    "CREATE TABLE contacts (" STD_COLUMNS
+    "CREATE TABLE contacts (" FUZZ_RECORD_COLUMNS
     "  customer_id TEXT NOT NULL, name TEXT NOT NULL, title TEXT, email TEXT, phone TEXT,"
     "  is_primary INTEGER, notes TEXT);"
-    "CREATE TABLE deals (" STD_COLUMNS
+    "CREATE TABLE deals (" FUZZ_RECORD_COLUMNS
     "  title TEXT NOT NULL, customer_id TEXT, contact_id TEXT, stage TEXT, amount_minor INTEGER,"
     "  currency TEXT, probability INTEGER, expected_close TEXT, owner_id TEXT, lines TEXT,"
     "  lost_reason TEXT, closed_at TEXT, external_key TEXT UNIQUE, order_id TEXT,"
@@ -89,9 +93,7 @@ static const field_def_t s_customer_fields[] = {
 
 static const resource_def_t s_customers = {
     .name = "customers", .entity = "customer", .table = "customers", .fields = s_customer_fields,
-    .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
-    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
-    .external_key = "external_key", .remote_name = "ERP",
+    OWNED_BY_A_REP_AND_LINKED_TO_ERP,
 };
 
 static const field_def_t s_contact_fields[] = {
@@ -142,9 +144,7 @@ static const field_def_t s_deal_fields[] = {
 
 static const resource_def_t s_deals = {
     .name = "deals", .entity = "deal", .table = "deals", .fields = s_deal_fields,
-    .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
-    .scope_sql = "t.owner_id = :me", .owner_field = "owner_id",
-    .external_key = "external_key", .remote_name = "ERP",
+    OWNED_BY_A_REP_AND_LINKED_TO_ERP,
 };
 
 static const resource_def_t *const s_defs[] = { &s_customers, &s_contacts, &s_deals, &s_customers };

@@ -14,10 +14,20 @@ fuzz_text (const uint8_t *data, size_t size)
 {
     char *text = malloc (size + 1);
     if (!text)
-        return NULL;
+        abort ();
     memcpy (text, data, size);
     text[size] = '\0';
     return text;
+}
+
+char *
+fuzz_copy (const uint8_t *data, size_t size)
+{
+    char *copy = malloc (size ? size : 1);
+    if (!copy)
+        abort ();
+    memcpy (copy, data, size);
+    return copy;
 }
 
 void
@@ -87,3 +97,10 @@ fuzz_commit (db_t *db)
     if (db_commit (db, &err) != ERR_OK)
         fuzz_fail (err.message);
 }
+
+const field_def_t fuzz_line_fields[] = {
+    { .name = "sku", .type = FT_TEXT, .flags = F_REQUIRED, .max = 10 },
+    { .name = "n", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = 9 },
+    { .name = "on", .type = FT_DATE },
+    { NULL },
+};

@@ -11,10 +11,16 @@
 #include <stdint.h>
 
 //  The input as a C string: a heap copy with a NUL after it (an embedded
-//  NUL ends the string early, as it would in a field). NULL if out of
-//  memory. Caller frees.
+//  NUL ends the string early, as it would in a field). Aborts when memory
+//  runs out. Caller frees.
 char *
     fuzz_text (const uint8_t *data, size_t size);
+
+//  The input as bytes: an exact heap copy with nothing after it, so that
+//  ASan sees a read past its end. Aborts when memory runs out. Caller
+//  frees.
+char *
+    fuzz_copy (const uint8_t *data, size_t size);
 
 //  Abort, saying which target's set-up failed and why.
 void
@@ -43,5 +49,15 @@ void
     fuzz_begin (db_t *db);
 void
     fuzz_commit (db_t *db);
+
+//  The columns every record table starts with (common/resource.h), for the
+//  targets' CREATE TABLE statements.
+#define FUZZ_RECORD_COLUMNS                                                                    \
+    "id TEXT PRIMARY KEY, version INTEGER NOT NULL, created_at TEXT NOT NULL,"                 \
+    " updated_at TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0,"
+
+//  The objects of the gizmos' list field in fuzz_import and fuzz_command:
+//  sku (required, at most 10), n (required, 1 to 9), on (a date).
+extern const field_def_t fuzz_line_fields[];
 
 #endif

@@ -1,11 +1,13 @@
 //  support: what the unit tests share (see support.h).
 #include "support.h"
 #include "bus.h"
+#include "log.h"
 
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <zmq.h>
 
@@ -198,4 +200,12 @@ int
 support_strcmp (const void *a, const void *b)
 {
     return strcmp (a, b);
+}
+
+int
+support_sodium_setup (void **state)
+{
+    (void) state;
+    log_set_level (LOG_ERROR);
+    return sodium_init () < 0 ? -1 : 0;
 }

@@ -105,4 +105,9 @@ int
 //  teardown functions.
 #define SUPPORT_TEST(fn) cmocka_unit_test_setup_teardown (fn, SUPPORT_SETUP, SUPPORT_TEARDOWN)
 
+//  cmocka group setup of the tests that hash (auth, audit): logs only
+//  errors and starts libsodium, failing the group when it cannot.
+int
+    support_sodium_setup (void **state);
+
 #endif

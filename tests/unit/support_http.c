@@ -331,10 +331,17 @@ support_http_request (support_http_t *f, const char *method, const char *path, c
 int
 support_http_get (support_http_t *f, const char *path, const char *token, support_http_resp_t *resp)
 {
+    return support_http_call (f, "GET", path, token, resp);
+}
+
+int
+support_http_call (support_http_t *f, const char *method, const char *path, const char *token,
+                   support_http_resp_t *resp)
+{
     char headers[256] = "";
     if (token)
         snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\n", token);
-    return support_http_request (f, "GET", path, headers, NULL, 0, resp);
+    return support_http_request (f, method, path, headers, NULL, 0, resp);
 }
 
 //  POST a JSON body with the admin token (and an Idempotency-Key if key).
@@ -387,13 +394,45 @@ support_http_notes (support_http_t *f)
     return db_scalar_int (f->db, "SELECT count(*) FROM notes", NULL, -1);
 }
 
+//  The answer r to method path must be status and, when code is not NULL,
+//  an error of that code; a failure names the request. Frees r.
+static void
+s_expect (const char *method, const char *path, support_http_resp_t *r, int status,
+          const char *code)
+{
+    if (r->status != status || (code && strcmp (support_http_error_code (r), code) != 0))
+        print_error ("%s %s answered %d \"%s\"\n", method, path, r->status,
+                     support_http_error_code (r));
+    assert_int_equal (r->status, status);
+    if (code)
+        assert_string_equal (support_http_error_code (r), code);
+    support_http_resp_free (r);
+}
+
 void
 support_http_expect_get (support_http_t *f, const char *path, const char *token, int status,
                          const char *code)
 {
     support_http_resp_t r;
-    assert_int_equal (support_http_get (f, path, token, &r), status);
-    if (code)
-        assert_string_equal (support_http_error_code (&r), code);
-    support_http_resp_free (&r);
+    support_http_get (f, path, token, &r);
+    s_expect ("GET", path, &r, status, code);
+}
+
+void
+support_http_expect_post (support_http_t *f, const char *path, const char *token, const char *key,
+                          const char *json, int status, const char *code)
+{
+    support_http_resp_t r;
+    support_http_post (f, path, token, key, json, &r);
+    s_expect ("POST", path, &r, status, code);
+}
+
+void
+support_http_expect_request (support_http_t *f, const char *method, const char *path,
+                             const char *headers, const char *body, size_t body_len, int status,
+                             const char *code)
+{
+    support_http_resp_t r;
+    support_http_request (f, method, path, headers, body, body_len, &r);
+    s_expect (method, path, &r, status, code);
 }

@@ -68,6 +68,11 @@ int
 int
     support_http_get (support_http_t *f, const char *path, const char *token, support_http_resp_t *resp);
 
+//  The same with another method (HEAD, DELETE...): a request without a body.
+int
+    support_http_call (support_http_t *f, const char *method, const char *path, const char *token,
+                       support_http_resp_t *resp);
+
 //  POST a JSON body with the bearer token (and an Idempotency-Key if key).
 int
     support_http_post (support_http_t *f, const char *path, const char *token, const char *key,
@@ -90,5 +95,18 @@ int64_t
 void
     support_http_expect_get (support_http_t *f, const char *path, const char *token, int status,
                              const char *code);
+
+//  POST a JSON body as support_http_post does: the status must be status
+//  and, when code is not NULL, the error's code code.
+void
+    support_http_expect_post (support_http_t *f, const char *path, const char *token, const char *key,
+                              const char *json, int status, const char *code);
+
+//  Send a request as support_http_request does: the status must be status
+//  and, when code is not NULL, the error's code code.
+void
+    support_http_expect_request (support_http_t *f, const char *method, const char *path,
+                                 const char *headers, const char *body, size_t body_len, int status,
+                                 const char *code);
 
 #endif

@@ -258,3 +258,10 @@ support_resource_expect_refusals (support_resource_t *f, const actor_t *actor, i
     for (size_t i = 0; i < count; i++)
         support_resource_expect_refused (f, actor, mode, rows[i].body, rows[i].code, rows[i].field);
 }
+
+void
+support_resource_expect_counts (support_resource_t *f, int64_t rows, int64_t events)
+{
+    assert_int_equal (support_count (f->db, "widgets"), rows);
+    assert_int_equal (support_count (f->db, "outbox"), events);
+}

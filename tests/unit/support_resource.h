@@ -84,4 +84,8 @@ void
     support_resource_expect_refusals (support_resource_t *f, const actor_t *actor, int mode,
                                       const support_resource_refusal_t *rows, size_t count);
 
+//  The table widgets holds rows rows and the outbox events events.
+void
+    support_resource_expect_counts (support_resource_t *f, int64_t rows, int64_t events);
+
 #endif

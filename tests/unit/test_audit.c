@@ -5,14 +5,12 @@
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"
-#include "log.h"
 
 #include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 #include <unistd.h>
 
 //  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
@@ -106,19 +104,28 @@ test_audit_without_context_is_the_command_line_and_with_an_anonymous_request_ano
     s_expect_column (f->db, "session.sign_in_failed", "address", "127.0.0.9");
 }
 
+//  Write a "token.revoked" row in a transaction, then commit it or roll it
+//  back.
+static void
+s_revoked_in_a_transaction (db_t *db, bool commit)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_begin (db, &err), ERR_OK);
+    assert_int_equal (audit_write (db, "token.revoked", "t-9", NULL, &err), ERR_OK);
+    if (commit)
+        assert_int_equal (db_commit (db, &err), ERR_OK);
+    else
+        db_rollback (db);
+}
+
 static void
 test_audit_row_goes_with_the_transaction_that_is_rolled_back (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (audit_write (f->db, "token.revoked", "t-9", NULL, &err), ERR_OK);
-    db_rollback (f->db);
+    s_revoked_in_a_transaction (f->db, false);
     assert_int_equal (s_count (f->db, "token.revoked"), 0);
-    assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (audit_write (f->db, "token.revoked", "t-9", NULL, &err), ERR_OK);
-    assert_int_equal (db_commit (f->db, &err), ERR_OK);
+    s_revoked_in_a_transaction (f->db, true);
     assert_int_equal (s_count (f->db, "token.revoked"), 1);
 }
 
@@ -262,9 +269,6 @@ test_auth_guess_table_keeps_working_when_more_addresses_than_slots_guess (void *
 int
 main (void)
 {
-    log_set_level (LOG_ERROR);
-    if (sodium_init () < 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_audit_is_off_until_started_then_a_missing_table_fails_the_write),
         SUPPORT_TEST (test_audit_row_names_the_context_actor_and_address),
@@ -276,5 +280,5 @@ main (void)
         cmocka_unit_test (test_auth_guess_forgets_failures_after_the_window),
         cmocka_unit_test (test_auth_guess_table_keeps_working_when_more_addresses_than_slots_guess),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return cmocka_run_group_tests (tests, support_sodium_setup, NULL);
 }

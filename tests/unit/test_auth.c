@@ -3,7 +3,6 @@
 //  sign-in: argon2id passwords, sessions (lookup, sliding idle timeout,
 //  12 h limit, sign-out) and the throttling of failed sign-ins.
 #include "auth.h"
-#include "log.h"
 
 #include "support.h"
 
@@ -37,17 +36,26 @@ setup (void **state)
     return 0;
 }
 
+//  A user and a token of it.
+typedef struct {
+    char user_id[ID_LEN];
+    char token[AUTH_TOKEN_LEN];
+    char token_id[ID_LEN];
+} user_token_t;
+
 //  Create a user and a token for it in one transaction.
-static void
-s_user_with_token (fixture_t *f, const char *name, const char *role, char *user_id, char *token,
-                   char *token_id)
+static user_token_t
+s_user_with_token (fixture_t *f, const char *name, const char *role)
 {
+    user_token_t h;
     err_info_t err;
     err_clear (&err);
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
-    assert_int_equal (auth_user_create (f->db, name, NULL, role, user_id, &err), ERR_OK);
-    assert_int_equal (auth_token_issue (f->db, user_id, "test", token, token_id, &err), ERR_OK);
+    assert_int_equal (auth_user_create (f->db, name, NULL, role, h.user_id, &err), ERR_OK);
+    assert_int_equal (auth_token_issue (f->db, h.user_id, "test", h.token, h.token_id, &err),
+                      ERR_OK);
     assert_int_equal (db_commit (f->db, &err), ERR_OK);
+    return h;
 }
 
 //  Issue another token for user_id in its own transaction, committed only
@@ -163,19 +171,18 @@ test_auth_token_has_prefix_and_checks_to_its_user (void **state)
 {
     fixture_t *f = *state;
     auth_set_token_prefix ("crm");
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "sales", user_id, token, token_id);
-    assert_true (id_valid (token_id));
-    assert_int_equal (strncmp (token, "crm_", 4), 0);
-    assert_int_equal (strlen (token), 4 + 43);   //  32 random bytes in unpadded base64url
-    assert_int_equal (strspn (token + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789-_"),
+    user_token_t ann = s_user_with_token (f, "ann", "sales");
+    assert_true (id_valid (ann.token_id));
+    assert_int_equal (strncmp (ann.token, "crm_", 4), 0);
+    assert_int_equal (strlen (ann.token), 4 + 43);   //  32 random bytes in unpadded base64url
+    assert_int_equal (strspn (ann.token + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                             "0123456789-_"),
                       43);
 
     actor_t actor;
     memset (&actor, 0x5a, sizeof actor);
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
-    assert_string_equal (actor.user_id, user_id);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_OK);
+    assert_string_equal (actor.user_id, ann.user_id);
     assert_string_equal (actor.name, "ann");
     assert_int_equal (actor.role, auth_role_bit ("sales"));
     assert_false (actor.is_bridge);
@@ -186,20 +193,20 @@ static void
 test_auth_tokens_are_stored_only_as_hashes (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "sales", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "sales");
     //  Neither the whole text nor its random part are anywhere on disk:
     //  not in the WAL now, nor in the database after a checkpoint.
-    const char *random_part = strchr (token, '_') + 1;
-    assert_false (s_dir_contains (f->dir, token));
+    const char *random_part = strchr (ann.token, '_') + 1;
+    assert_false (s_dir_contains (f->dir, ann.token));
     assert_false (s_dir_contains (f->dir, random_part));
-    assert_true (s_dir_contains (f->dir, user_id));   //  the search itself works
+    assert_true (s_dir_contains (f->dir, ann.user_id));   //  the search itself works
     assert_int_equal (db_exec (f->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL), ERR_OK);
-    assert_false (s_dir_contains (f->dir, token));
+    assert_false (s_dir_contains (f->dir, ann.token));
     assert_false (s_dir_contains (f->dir, random_part));
     //  What is stored is a 32-byte hash.
     assert_int_equal (
-        db_scalar_int (f->db, "SELECT length(hash) FROM tokens WHERE id = ?1", token_id, -1), 32);
+        db_scalar_int (f->db, "SELECT length(hash) FROM tokens WHERE id = ?1", ann.token_id, -1),
+        32);
     assert_int_equal (db_scalar_int (f->db, "SELECT typeof(hash) = 'blob' FROM tokens", NULL, -1),
                       1);
 }
@@ -208,47 +215,45 @@ static void
 test_auth_check_token_refuses_unknown_and_malformed_tokens (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "sales", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "sales");
     actor_t actor;
     assert_int_equal (auth_check_token (f->db, NULL, &actor), ERR_UNAUTHORIZED);
     assert_int_equal (auth_check_token (f->db, "", &actor), ERR_UNAUTHORIZED);
     assert_int_equal (auth_check_token (f->db, "tok_nothing", &actor), ERR_UNAUTHORIZED);
     //  One character off, a prefix, or the token with something after it.
     char other[AUTH_TOKEN_LEN + 8];
-    snprintf (other, sizeof other, "%s", token);
+    snprintf (other, sizeof other, "%s", ann.token);
     other[10] = other[10] == 'A' ? 'B' : 'A';
     assert_int_equal (auth_check_token (f->db, other, &actor), ERR_UNAUTHORIZED);
-    snprintf (other, sizeof other, "%.*s", (int) strlen (token) - 1, token);
+    snprintf (other, sizeof other, "%.*s", (int) strlen (ann.token) - 1, ann.token);
     assert_int_equal (auth_check_token (f->db, other, &actor), ERR_UNAUTHORIZED);
-    snprintf (other, sizeof other, "%s ", token);
+    snprintf (other, sizeof other, "%s ", ann.token);
     assert_int_equal (auth_check_token (f->db, other, &actor), ERR_UNAUTHORIZED);
     char huge[4096];
     memset (huge, 'x', sizeof huge - 1);
     huge[sizeof huge - 1] = '\0';
     assert_int_equal (auth_check_token (f->db, huge, &actor), ERR_UNAUTHORIZED);
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_OK);
 }
 
 static void
 test_auth_revoked_token_fails_and_others_keep_working (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "sales", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "sales");
     char token2[AUTH_TOKEN_LEN], token2_id[ID_LEN];
-    assert_int_equal (s_token_issue (f, user_id, token2, token2_id), ERR_OK);
-    assert_string_not_equal (token, token2);
+    assert_int_equal (s_token_issue (f, ann.user_id, token2, token2_id), ERR_OK);
+    assert_string_not_equal (ann.token, token2);
     err_info_t err;
     err_clear (&err);
 
     actor_t actor;
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
-    assert_int_equal (auth_token_revoke (f->db, token_id, &err), ERR_OK);
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_OK);
+    assert_int_equal (auth_token_revoke (f->db, ann.token_id, &err), ERR_OK);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_UNAUTHORIZED);
     assert_int_equal (auth_check_token (f->db, token2, &actor), ERR_OK);
     //  Revoking twice, or an unknown id, finds nothing.
-    assert_int_equal (auth_token_revoke (f->db, token_id, &err), ERR_NOT_FOUND);
+    assert_int_equal (auth_token_revoke (f->db, ann.token_id, &err), ERR_NOT_FOUND);
     char unknown[ID_LEN];
     id_new (unknown);
     assert_int_equal (auth_token_revoke (f->db, unknown, &err), ERR_NOT_FOUND);
@@ -258,39 +263,48 @@ static void
 test_auth_inactive_or_archived_user_token_fails (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "sales", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "sales");
     actor_t actor;
-    assert_int_equal (
-        db_scalar_int (f->db, "UPDATE users SET active = 0 WHERE id = ?1 RETURNING 1", user_id, -1),
-        1);
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_UNAUTHORIZED);
-    db_scalar_int (f->db, "UPDATE users SET active = 1 WHERE id = ?1 RETURNING 1", user_id, -1);
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
-    db_scalar_int (f->db, "UPDATE users SET archived = 1 WHERE id = ?1 RETURNING 1", user_id, -1);
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_UNAUTHORIZED);
+    assert_int_equal (db_scalar_int (f->db, "UPDATE users SET active = 0 WHERE id = ?1 RETURNING 1",
+                                     ann.user_id, -1),
+                      1);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_UNAUTHORIZED);
+    db_scalar_int (f->db, "UPDATE users SET active = 1 WHERE id = ?1 RETURNING 1", ann.user_id, -1);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_OK);
+    db_scalar_int (f->db, "UPDATE users SET archived = 1 WHERE id = ?1 RETURNING 1", ann.user_id,
+                   -1);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_UNAUTHORIZED);
     //  No new tokens for an archived user either.
     char token2[AUTH_TOKEN_LEN], token2_id[ID_LEN];
-    assert_int_equal (s_token_issue (f, user_id, token2, token2_id), ERR_NOT_FOUND);
+    assert_int_equal (s_token_issue (f, ann.user_id, token2, token2_id), ERR_NOT_FOUND);
 }
 
 static void
 test_auth_user_with_role_unknown_to_the_service_is_refused (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "viewer");
     actor_t actor;
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_OK);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_OK);
     //  The same database read by a service that has no such role.
     static const char *const fewer[] = { "admin", "sales", NULL };
     auth_set_roles (fewer);
-    assert_int_equal (auth_check_token (f->db, token, &actor), ERR_UNAUTHORIZED);
+    assert_int_equal (auth_check_token (f->db, ann.token, &actor), ERR_UNAUTHORIZED);
     auth_set_roles (s_roles);
 }
 
 //  ---------------------------------------------------------------------
 //  Bootstrap
+
+//  auth_bootstrap with the token file file; *created says whether it made
+//  the admin. Returns its code.
+static err_t
+s_bootstrap (fixture_t *f, const char *file, bool *created)
+{
+    err_info_t err;
+    err_clear (&err);
+    return auth_bootstrap (f->db, file, created, &err);
+}
 
 static void
 test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
@@ -298,10 +312,8 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
     fixture_t *f = *state;
     char file[160];
     snprintf (file, sizeof file, "%s/admin.token", f->dir);
-    err_info_t err;
-    err_clear (&err);
     bool created = false;
-    assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_OK);
+    assert_int_equal (s_bootstrap (f, file, &created), ERR_OK);
     assert_true (created);
     assert_false (db_in_tx (f->db));
 
@@ -336,7 +348,7 @@ test_auth_bootstrap_creates_admin_once_with_0600_token_file (void **state)
 
     //  A second start does nothing: same file, same single user and token.
     created = true;
-    assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_OK);
+    assert_int_equal (s_bootstrap (f, file, &created), ERR_OK);
     assert_false (created);
     assert_false (db_in_tx (f->db));
     assert_int_equal (strncmp (support_read_file (file), token, strlen (token)), 0);
@@ -349,14 +361,11 @@ static void
 test_auth_bootstrap_does_nothing_when_any_user_exists (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    s_user_with_token (f, "ann", "viewer");
     char file[160];
     snprintf (file, sizeof file, "%s/admin.token", f->dir);
     bool created = true;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_OK);
+    assert_int_equal (s_bootstrap (f, file, &created), ERR_OK);
     assert_false (created);
     assert_int_equal (access (file, F_OK), -1);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM users", NULL, -1), 1);
@@ -378,9 +387,7 @@ test_auth_bootstrap_tightens_a_preexisting_token_file_to_0600 (void **state)
         70);
     close (fd);
     bool created = false;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_OK);
+    assert_int_equal (s_bootstrap (f, file, &created), ERR_OK);
     assert_true (created);
     struct stat st;
     assert_int_equal (stat (file, &st), 0);
@@ -398,9 +405,7 @@ test_auth_bootstrap_failure_to_write_leaves_no_admin (void **state)
     char file[160];
     snprintf (file, sizeof file, "%s/no/such/dir/admin.token", f->dir);
     bool created = true;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (auth_bootstrap (f->db, file, &created, &err), ERR_IO);
+    assert_int_equal (s_bootstrap (f, file, &created), ERR_IO);
     assert_false (created);
     assert_false (db_in_tx (f->db));
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM users", NULL, -1), 0);
@@ -502,15 +507,17 @@ static void
 test_auth_login_rehashes_a_password_hashed_at_another_cost (void **state)
 {
     fixture_t *f = *state;
+    //  The old hash is made first: no transaction waits on the slow hashing.
+    char old[crypto_pwhash_STRBYTES];
+    assert_int_equal (crypto_pwhash_str (old, "ines's password", strlen ("ines's password"),
+                                         crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                         crypto_pwhash_MEMLIMIT_INTERACTIVE),
+                      0);
     err_info_t err;
     err_clear (&err);
     char id[ID_LEN];
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
     assert_int_equal (auth_user_create (f->db, "ines", NULL, "sales", id, &err), ERR_OK);
-    char old[crypto_pwhash_STRBYTES];
-    assert_int_equal (crypto_pwhash_str (old, "ines's password", strlen ("ines's password"),
-                                         crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE),
-                      0);
     assert_int_equal (auth_password_store (f->db, id, old, &err), ERR_OK);
     assert_int_equal (db_commit (f->db, &err), ERR_OK);
 
@@ -552,20 +559,19 @@ static void
 test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "viewer");
     char sid[AUTH_SESSION_ID_LEN], other[AUTH_SESSION_ID_LEN];
     auth_session_t s, t, found;
     int64_t now = 1700000000000;
-    s_session (f, user_id, now, sid, &s);
-    s_session (f, user_id, now, other, &t);
+    s_session (f, ann.user_id, now, sid, &s);
+    s_session (f, ann.user_id, now, other, &t);
     assert_int_equal (strlen (sid), 43);
     assert_string_not_equal (sid, other);
     assert_string_not_equal (s.csrf_token, t.csrf_token);
     assert_int_equal (s.expires_ms, now + AUTH_SESSION_IDLE * 1000LL);
     actor_t actor;
     assert_int_equal (auth_session_lookup (f->db, sid, now + 1000, &found, &actor), ERR_OK);
-    assert_string_equal (found.user_id, user_id);
+    assert_string_equal (found.user_id, ann.user_id);
     assert_string_equal (found.csrf_token, s.csrf_token);
     assert_string_equal (actor.name, "ann");
     assert_int_equal (actor.role, auth_role_bit ("viewer"));
@@ -584,8 +590,8 @@ test_auth_session_is_found_by_its_cookie_and_stored_only_as_a_hash (void **state
     assert_int_equal (auth_session_lookup (f->db, other, now, &found, &actor), ERR_OK);
     //  Ending a user's sessions keeps the one named.
     char third[AUTH_SESSION_ID_LEN];
-    s_session (f, user_id, now, third, &t);
-    assert_int_equal (auth_sessions_end_user (f->db, user_id, third, &err), ERR_OK);
+    s_session (f, ann.user_id, now, third, &t);
+    assert_int_equal (auth_sessions_end_user (f->db, ann.user_id, third, &err), ERR_OK);
     assert_int_equal (auth_session_lookup (f->db, other, now, &found, &actor), ERR_UNAUTHORIZED);
     assert_int_equal (auth_session_lookup (f->db, third, now, &found, &actor), ERR_OK);
     //  An inactive user's session stops working.
@@ -597,14 +603,13 @@ static void
 test_auth_session_idle_timeout_slides_and_the_12_hour_limit_holds (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "viewer");
     auth_set_session_idle (600);
     char sid[AUTH_SESSION_ID_LEN];
     auth_session_t s, found;
     actor_t actor;
     int64_t t = 1700000000000;
-    s_session (f, user_id, t, sid, &s);
+    s_session (f, ann.user_id, t, sid, &s);
     //  Used every 9 minutes for 11 h 57 min: still signed in.
     int64_t now = t;
     for (int i = 0; i < 79; i++) {
@@ -617,7 +622,7 @@ test_auth_session_idle_timeout_slides_and_the_12_hour_limit_holds (void **state)
                       ERR_UNAUTHORIZED);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM sessions", NULL, -1), 0);
     //  Idle for longer than the timeout: gone, and the row deleted.
-    s_session (f, user_id, t, sid, &s);
+    s_session (f, ann.user_id, t, sid, &s);
     assert_int_equal (auth_session_lookup (f->db, sid, t + 599 * 1000, &found, &actor), ERR_OK);
     assert_int_equal (auth_session_lookup (f->db, sid, t + 599 * 1000 + 600 * 1000, &found, &actor),
                       ERR_UNAUTHORIZED);
@@ -713,13 +718,12 @@ static void
 test_auth_purge_drops_ended_sessions_and_stale_failures_only (void **state)
 {
     fixture_t *f = *state;
-    char user_id[ID_LEN], token[AUTH_TOKEN_LEN], token_id[ID_LEN];
-    s_user_with_token (f, "ann", "viewer", user_id, token, token_id);
+    user_token_t ann = s_user_with_token (f, "ann", "viewer");
     int64_t t = 1700000000000;
     char old[AUTH_SESSION_ID_LEN], fresh[AUTH_SESSION_ID_LEN];
     auth_session_t s;
-    s_session (f, user_id, t, old, &s);
-    s_session (f, user_id, t + AUTH_SESSION_IDLE * 1000LL, fresh, &s);
+    s_session (f, ann.user_id, t, old, &s);
+    s_session (f, ann.user_id, t + AUTH_SESSION_IDLE * 1000LL, fresh, &s);
     bool locked;
     s_fail (f, "gone", "10.0.0.1", t, &locked);
     s_fail (f, "recent", NULL, t + AUTH_SESSION_IDLE * 1000LL, &locked);
@@ -736,9 +740,6 @@ test_auth_purge_drops_ended_sessions_and_stale_failures_only (void **state)
 int
 main (void)
 {
-    log_set_level (LOG_ERROR);
-    if (sodium_init () < 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_auth_roles_are_bits_in_table_order),
         SUPPORT_TEST (test_auth_user_create_validates_name_and_role),
@@ -762,5 +763,5 @@ main (void)
         SUPPORT_TEST (test_auth_throttle_forgets_old_failures_and_a_success_clears_the_user),
         SUPPORT_TEST (test_auth_purge_drops_ended_sessions_and_stale_failures_only),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return cmocka_run_group_tests (tests, support_sodium_setup, NULL);
 }

@@ -23,6 +23,7 @@
 
 typedef struct {
     char dir[64];
+    char endpoint[128];   //  ipc://<dir>/sock
     void *ctx;
 } fixture_t;
 
@@ -31,6 +32,7 @@ setup (void **state)
 {
     fixture_t *f = support_calloc (1, sizeof *f);
     support_tmpdir (f->dir, sizeof f->dir, NULL, 0, "test_bus");
+    snprintf (f->endpoint, sizeof f->endpoint, "ipc://%s/sock", f->dir);
     f->ctx = support_zctx ();
     *state = f;
     return 0;
@@ -96,6 +98,65 @@ s_round_trip (void *server, void *client)
     return n == 4 && memcmp (buf, "pong", 4) == 0;
 }
 
+//  Make the key pair of name in dir, which must succeed.
+static void
+s_keygen (const char *dir, const char *name)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (bus_curve_keygen (dir, name, &err), ERR_OK);
+}
+
+//  Make dir/allowed, where a CURVE server finds the clients it admits.
+static void
+s_mkdir_allowed (const char *dir)
+{
+    char allowed[160];
+    snprintf (allowed, sizeof allowed, "%s/allowed", dir);
+    assert_int_equal (mkdir (allowed, 0755), 0);
+}
+
+//  bus_curve_server as name (keys in f->dir) must fail with ERR_IO, its
+//  message naming what.
+static void
+s_expect_server_io_error (fixture_t *f, const char *name, const char *what)
+{
+    err_info_t err;
+    err_clear (&err);
+    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 100);
+    assert_int_equal (bus_curve_server (f->ctx, server, f->dir, name, &err), ERR_IO);
+    assert_non_null (strstr (err.message, what));
+    support_zclose (server);
+}
+
+//  A REP socket serving CURVE as name (its keys and allowed/ in dir),
+//  bound to endpoint.
+static void *
+s_curve_server (fixture_t *f, const char *dir, const char *name, const char *endpoint,
+                int timeout_ms)
+{
+    err_info_t err;
+    err_clear (&err);
+    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, timeout_ms);
+    assert_int_equal (bus_curve_server (f->ctx, server, dir, name, &err), ERR_OK);
+    assert_int_equal (zmq_bind (server, endpoint), 0);
+    return server;
+}
+
+//  A socket of type speaking CURVE as name (its keys in dir) to server,
+//  connected to endpoint.
+static void *
+s_curve_client (fixture_t *f, int type, const char *dir, const char *name, const char *server,
+                const char *endpoint, int timeout_ms)
+{
+    err_info_t err;
+    err_clear (&err);
+    void *client = support_zsocket_timed (f->ctx, type, timeout_ms);
+    assert_int_equal (bus_curve_client (client, dir, name, server, &err), ERR_OK);
+    assert_int_equal (zmq_connect (client, endpoint), 0);
+    return client;
+}
+
 //  ---------------------------------------------------------------------
 
 static void
@@ -157,9 +218,7 @@ static void
 test_curve_keygen_writes_secret_file_mode_0600 (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (bus_curve_keygen (f->dir, "crm", &err), ERR_OK);
+    s_keygen (f->dir, "crm");
 
     char path[256];
     struct stat st;
@@ -198,13 +257,13 @@ static void
 test_curve_keygen_refuses_to_overwrite_a_key (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (bus_curve_keygen (f->dir, "erp", &err), ERR_OK);
+    s_keygen (f->dir, "erp");
     char path[256];
     snprintf (path, sizeof path, "%s/erp.key", f->dir);
     char before[4096];
     snprintf (before, sizeof before, "%s", support_read_file (path));
+    err_info_t err;
+    err_clear (&err);
     assert_int_equal (bus_curve_keygen (f->dir, "erp", &err), ERR_CONFLICT);
     assert_string_equal (support_read_file (path), before);
 }
@@ -213,37 +272,29 @@ static void
 test_curve_keygen_rejects_names_that_are_paths (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (bus_curve_keygen (f->dir, "../evil", &err), ERR_INVALID);
-    assert_int_equal (bus_curve_keygen (f->dir, "", &err), ERR_INVALID);
-    assert_int_equal (bus_curve_keygen (f->dir, ".hidden", &err), ERR_INVALID);
+    const char *bad[] = { "../evil", "", ".hidden" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err_info_t err;
+        err_clear (&err);
+        if (bus_curve_keygen (f->dir, bad[i], &err) != ERR_INVALID)
+            fail_msg ("the key name \"%s\" was not refused as invalid", bad[i]);
+    }
 }
 
 static void
 test_curve_server_without_key_is_io_error (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 100);
-    char allowed[128];
-    snprintf (allowed, sizeof allowed, "%s/allowed", f->dir);
-    assert_int_equal (mkdir (allowed, 0755), 0);
-    assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "nobody", &err), ERR_IO);
-    assert_non_null (strstr (err.message, "nobody.key"));
-    support_zclose (server);
+    s_mkdir_allowed (f->dir);
+    s_expect_server_io_error (f, "nobody", "nobody.key");
 }
 
 static void
 test_curve_malformed_certificate_is_rejected (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
+    s_mkdir_allowed (f->dir);
     char path[256];
-    snprintf (path, sizeof path, "%s/allowed", f->dir);
-    assert_int_equal (mkdir (path, 0755), 0);
     snprintf (path, sizeof path, "%s/bad.key", f->dir);
     FILE *file = fopen (path, "w");
     assert_non_null (file);
@@ -251,31 +302,18 @@ test_curve_malformed_certificate_is_rejected (void **state)
     fputs ("curve\n    public-key = \"~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\"\n"
            "    secret-key = \"short\"\n", file);
     fclose (file);
-    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 100);
-    assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "bad", &err), ERR_IO);
-    assert_non_null (strstr (err.message, "public-key"));
-    support_zclose (server);
+    s_expect_server_io_error (f, "bad", "public-key");
 }
 
 static void
 test_curve_allowed_client_gets_reply (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (bus_curve_keygen (f->dir, "crm", &err), ERR_OK);
-    assert_int_equal (bus_curve_keygen (f->dir, "bridge", &err), ERR_OK);
+    s_keygen (f->dir, "crm");
+    s_keygen (f->dir, "bridge");
     s_allow (f->dir, "bridge", f->dir);
-
-    char endpoint[128];
-    snprintf (endpoint, sizeof endpoint, "ipc://%s/sock", f->dir);
-    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 2000);
-    assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "crm", &err), ERR_OK);
-    assert_int_equal (zmq_bind (server, endpoint), 0);
-    void *client = support_zsocket_timed (f->ctx, ZMQ_REQ, 2000);
-    assert_int_equal (bus_curve_client (client, f->dir, "bridge", "crm", &err), ERR_OK);
-    assert_int_equal (zmq_connect (client, endpoint), 0);
-
+    void *server = s_curve_server (f, f->dir, "crm", f->endpoint, 2000);
+    void *client = s_curve_client (f, ZMQ_REQ, f->dir, "bridge", "crm", f->endpoint, 2000);
     assert_true (s_round_trip (server, client));
     support_zclose (client);
     support_zclose (server);
@@ -285,23 +323,13 @@ static void
 test_curve_unknown_client_gets_nothing (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (bus_curve_keygen (f->dir, "crm", &err), ERR_OK);
-    assert_int_equal (bus_curve_keygen (f->dir, "stranger", &err), ERR_OK);
+    s_keygen (f->dir, "crm");
+    s_keygen (f->dir, "stranger");
     //  stranger's certificate is *not* copied to allowed/.
-
-    char endpoint[128];
-    snprintf (endpoint, sizeof endpoint, "ipc://%s/sock", f->dir);
-    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 400);
-    assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "crm", &err), ERR_OK);
-    assert_int_equal (zmq_bind (server, endpoint), 0);
-
-    void *stranger = support_zsocket_timed (f->ctx, ZMQ_DEALER, 400);
-    assert_int_equal (bus_curve_client (stranger, f->dir, "stranger", "crm", &err), ERR_OK);
-    assert_int_equal (zmq_connect (stranger, endpoint), 0);
+    void *server = s_curve_server (f, f->dir, "crm", f->endpoint, 400);
+    void *stranger = s_curve_client (f, ZMQ_DEALER, f->dir, "stranger", "crm", f->endpoint, 400);
     void *plain = support_zsocket_timed (f->ctx, ZMQ_DEALER, 400);
-    assert_int_equal (zmq_connect (plain, endpoint), 0);
+    assert_int_equal (zmq_connect (plain, f->endpoint), 0);
 
     //  DEALER queues without a connection, so the send itself succeeds.
     zmq_send (stranger, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
@@ -324,29 +352,17 @@ static void
 test_curve_allowed_dir_is_read_on_each_handshake (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (bus_curve_keygen (f->dir, "crm", &err), ERR_OK);
-    assert_int_equal (bus_curve_keygen (f->dir, "late", &err), ERR_OK);
-
-    char endpoint[128];
-    snprintf (endpoint, sizeof endpoint, "ipc://%s/sock", f->dir);
-    void *server = support_zsocket_timed (f->ctx, ZMQ_REP, 300);
-    assert_int_equal (bus_curve_server (f->ctx, server, f->dir, "crm", &err), ERR_OK);
-    assert_int_equal (zmq_bind (server, endpoint), 0);
-
-    void *client = support_zsocket_timed (f->ctx, ZMQ_REQ, 300);
-    assert_int_equal (bus_curve_client (client, f->dir, "late", "crm", &err), ERR_OK);
-    assert_int_equal (zmq_connect (client, endpoint), 0);
+    s_keygen (f->dir, "crm");
+    s_keygen (f->dir, "late");
+    void *server = s_curve_server (f, f->dir, "crm", f->endpoint, 300);
+    void *client = s_curve_client (f, ZMQ_REQ, f->dir, "late", "crm", f->endpoint, 300);
     assert_false (s_round_trip (server, client));
     support_zclose (client);
 
     s_allow (f->dir, "late", f->dir);
-    client = support_zsocket_timed (f->ctx, ZMQ_REQ, 2000);
     int timeout = 2000;
     zmq_setsockopt (server, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    assert_int_equal (bus_curve_client (client, f->dir, "late", "crm", &err), ERR_OK);
-    assert_int_equal (zmq_connect (client, endpoint), 0);
+    client = s_curve_client (f, ZMQ_REQ, f->dir, "late", "crm", f->endpoint, 2000);
     assert_true (s_round_trip (server, client));
     support_zclose (client);
     support_zclose (server);
@@ -356,33 +372,22 @@ static void
 test_curve_servers_in_one_context_keep_their_own_allowed_lists (void **state)
 {
     fixture_t *f = *state;
-    err_info_t err;
-    err_clear (&err);
     char dir_a[128], dir_b[128];
     snprintf (dir_a, sizeof dir_a, "%s/a", f->dir);
     snprintf (dir_b, sizeof dir_b, "%s/b", f->dir);
-    assert_int_equal (bus_curve_keygen (dir_a, "crm", &err), ERR_OK);
-    assert_int_equal (bus_curve_keygen (dir_b, "erp", &err), ERR_OK);
-    assert_int_equal (bus_curve_keygen (dir_a, "client", &err), ERR_OK);
+    s_keygen (dir_a, "crm");
+    s_keygen (dir_b, "erp");
+    s_keygen (dir_a, "client");
     s_allow (dir_a, "client", dir_a);          //  allowed on A only
     s_give_server_key (dir_b, "erp", dir_a);
 
     char ep_a[160], ep_b[160];
     snprintf (ep_a, sizeof ep_a, "ipc://%s/a.sock", f->dir);
     snprintf (ep_b, sizeof ep_b, "ipc://%s/b.sock", f->dir);
-    void *server_a = support_zsocket_timed (f->ctx, ZMQ_REP, 2000);
-    void *server_b = support_zsocket_timed (f->ctx, ZMQ_REP, 400);
-    assert_int_equal (bus_curve_server (f->ctx, server_a, dir_a, "crm", &err), ERR_OK);
-    assert_int_equal (bus_curve_server (f->ctx, server_b, dir_b, "erp", &err), ERR_OK);
-    assert_int_equal (zmq_bind (server_a, ep_a), 0);
-    assert_int_equal (zmq_bind (server_b, ep_b), 0);
-
-    void *to_a = support_zsocket_timed (f->ctx, ZMQ_REQ, 2000);
-    void *to_b = support_zsocket_timed (f->ctx, ZMQ_REQ, 400);
-    assert_int_equal (bus_curve_client (to_a, dir_a, "client", "crm", &err), ERR_OK);
-    assert_int_equal (bus_curve_client (to_b, dir_a, "client", "erp", &err), ERR_OK);
-    assert_int_equal (zmq_connect (to_a, ep_a), 0);
-    assert_int_equal (zmq_connect (to_b, ep_b), 0);
+    void *server_a = s_curve_server (f, dir_a, "crm", ep_a, 2000);
+    void *server_b = s_curve_server (f, dir_b, "erp", ep_b, 400);
+    void *to_a = s_curve_client (f, ZMQ_REQ, dir_a, "client", "crm", ep_a, 2000);
+    void *to_b = s_curve_client (f, ZMQ_REQ, dir_a, "client", "erp", ep_b, 400);
     assert_true (s_round_trip (server_a, to_a));
     assert_false (s_round_trip (server_b, to_b));
 
@@ -396,9 +401,9 @@ static void
 test_curve_client_without_server_certificate_is_io_error (void **state)
 {
     fixture_t *f = *state;
+    s_keygen (f->dir, "bridge");
     err_info_t err;
     err_clear (&err);
-    assert_int_equal (bus_curve_keygen (f->dir, "bridge", &err), ERR_OK);
     void *client = support_zsocket_timed (f->ctx, ZMQ_REQ, 100);
     assert_int_equal (bus_curve_client (client, f->dir, "bridge", "crm", &err), ERR_IO);
     assert_non_null (strstr (err.message, "crm.pub"));

@@ -92,6 +92,25 @@ s_migrate (db_t *db, int count)
     assert_int_equal (db_migrate (db, s_migrations, count, &err), ERR_OK);
 }
 
+//  sql must fail as a conflict, its message naming word (the constraint).
+static void
+s_expect_conflict (db_t *db, const char *sql, const char *word)
+{
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_exec (db, sql, &err), ERR_CONFLICT);
+    assert_non_null (strstr (err.message, word));
+}
+
+//  The database opened "normal" with the first count migrations applied.
+static db_t *
+s_open_migrated (fixture_t *fx, int count)
+{
+    db_t *db = s_open (fx, "normal");
+    s_migrate (db, count);
+    return db;
+}
+
 //  ---------------------------------------------------------------------
 //  Pragmas
 
@@ -116,29 +135,28 @@ static void
 test_db_sync_setting_selects_synchronous_pragma (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "full");
-    assert_int_equal (db_scalar_int (db, "PRAGMA synchronous", NULL, -1), 2);   //  FULL
-    db_destroy (&db);
-    db = s_open (fx, "normal");
-    assert_int_equal (db_scalar_int (db, "PRAGMA synchronous", NULL, -1), 1);   //  NORMAL
-    db_destroy (&db);
-    db = s_open (fx, NULL);   //  default full
-    assert_int_equal (db_scalar_int (db, "PRAGMA synchronous", NULL, -1), 2);
-    db_destroy (&db);
+    //  SQLite's numbers: 2 is FULL, 1 NORMAL; no setting is full.
+    const struct {
+        const char *sync;
+        int64_t pragma;
+    } modes[] = { { "full", 2 }, { "normal", 1 }, { NULL, 2 } };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        db_t *db = s_open (fx, modes[i].sync);
+        int64_t got = db_scalar_int (db, "PRAGMA synchronous", NULL, -1);
+        db_destroy (&db);
+        if (got != modes[i].pragma)
+            fail_msg ("sync %s gave synchronous %lld", modes[i].sync ? modes[i].sync : "(none)",
+                      (long long) got);
+    }
 }
 
 static void
 test_db_foreign_keys_are_enforced (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 2);
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (db_exec (db, "INSERT INTO child (parent_id) VALUES (99)", &err),
-                      ERR_CONFLICT);
-    assert_non_null (strstr (err.message, "FOREIGN KEY"));
-    assert_int_equal (db_exec (db, "INSERT INTO child (parent_id) VALUES (1)", &err), ERR_OK);
+    db_t *db = s_open_migrated (fx, 2);
+    s_expect_conflict (db, "INSERT INTO child (parent_id) VALUES (99)", "FOREIGN KEY");
+    assert_int_equal (db_exec (db, "INSERT INTO child (parent_id) VALUES (1)", NULL), ERR_OK);
     assert_int_equal (s_count (db, "child"), 1);
     db_destroy (&db);
 }
@@ -178,8 +196,7 @@ static void
 test_db_migrate_is_idempotent_on_reopen (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 1);
+    db_t *db = s_open_migrated (fx, 1);
     assert_int_equal (db_scalar_int (db, "PRAGMA user_version", NULL, -1), 1);
     db_destroy (&db);
 
@@ -251,8 +268,7 @@ static void
 test_db_stmt_cache_returns_same_statement_reset_and_unbound (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 1);
+    db_t *db = s_open_migrated (fx, 1);
     assert_int_equal (
         db_exec (db, "INSERT INTO parent (id, name) VALUES (2, 'two'), (3, 'three')", NULL),
         ERR_OK);
@@ -341,8 +357,7 @@ static void
 test_db_scalar_int_binds_text_and_falls_back_to_default (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 1);
+    db_t *db = s_open_migrated (fx, 1);
     assert_int_equal (db_scalar_int (db, "SELECT id FROM parent WHERE name = ?", "seed", -1), 1);
     assert_int_equal (db_scalar_int (db, "SELECT id FROM parent WHERE name = ?", "none", -7), -7);
     assert_int_equal (db_scalar_int (db, "SELECT NULL", NULL, -9), -9);
@@ -356,8 +371,7 @@ static void
 test_db_commit_makes_work_visible_to_other_connections (void **state)
 {
     fixture_t *fx = *state;
-    db_t *a = s_open (fx, "normal");
-    s_migrate (a, 1);
+    db_t *a = s_open_migrated (fx, 1);
     db_t *b = s_open (fx, "normal");
     err_info_t err;
     err_clear (&err);
@@ -377,8 +391,7 @@ static void
 test_db_rollback_discards_work (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 1);
+    db_t *db = s_open_migrated (fx, 1);
     assert_int_equal (db_begin (db, NULL), ERR_OK);
     assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('x')", NULL), ERR_OK);
     assert_int_equal (s_count (db, "parent"), 2);
@@ -393,8 +406,7 @@ static void
 test_db_begin_takes_the_write_lock_immediately (void **state)
 {
     fixture_t *fx = *state;
-    db_t *a = s_open (fx, "normal");
-    s_migrate (a, 1);
+    db_t *a = s_open_migrated (fx, 1);
     db_t *b = s_open (fx, "normal");
     sqlite3_busy_timeout (db_handle (b), 50);
     err_info_t err;
@@ -418,14 +430,9 @@ static void
 test_db_constraint_failure_maps_to_conflict (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 1);
-    err_info_t err;
-    err_clear (&err);
-    assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('seed')", &err),
-                      ERR_CONFLICT);
-    assert_non_null (strstr (err.message, "UNIQUE"));
-    assert_int_equal (db_exec (db, "INSERT INTO nowhere VALUES (1)", &err), ERR_DB);
+    db_t *db = s_open_migrated (fx, 1);
+    s_expect_conflict (db, "INSERT INTO parent (name) VALUES ('seed')", "UNIQUE");
+    assert_int_equal (db_exec (db, "INSERT INTO nowhere VALUES (1)", NULL), ERR_DB);
     db_destroy (&db);
 }
 
@@ -433,8 +440,7 @@ static void
 test_db_write_texts_binds_each_text_or_null_and_maps_errors (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 1);
+    db_t *db = s_open_migrated (fx, 1);
     assert_int_equal (db_exec (db, "CREATE TABLE pairs (a TEXT, b TEXT)", NULL), ERR_OK);
     err_info_t err;
     err_clear (&err);
@@ -454,8 +460,7 @@ static void
 test_db_savepoint_rollback_keeps_outer_work (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
-    s_migrate (db, 1);
+    db_t *db = s_open_migrated (fx, 1);
     assert_int_equal (db_begin (db, NULL), ERR_OK);
     assert_int_equal (db_exec (db, "INSERT INTO parent (name) VALUES ('outer')", NULL), ERR_OK);
     assert_int_equal (db_savepoint (db, "unit"), ERR_OK);

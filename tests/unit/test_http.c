@@ -18,6 +18,26 @@
 #define SUPPORT_SETUP support_http_setup
 #define SUPPORT_TEARDOWN support_http_teardown
 
+//  POST /notes ran calls times since setup and left stored notes.
+static void
+s_expect_notes (support_http_t *f, int calls, int64_t stored)
+{
+    assert_int_equal (support_http_note_calls (), calls);
+    assert_int_equal (support_http_notes (f), stored);
+}
+
+//  GET path (with the bearer token when not NULL): the status must be
+//  status and the answer's member key the string value.
+static void
+s_expect_str (support_http_t *f, const char *path, const char *token, int status, const char *key,
+              const char *value)
+{
+    support_http_resp_t r;
+    assert_int_equal (support_http_get (f, path, token, &r), status);
+    assert_string_equal (json_str (r.json, key), value);
+    support_http_resp_free (&r);
+}
+
 //  ---------------------------------------------------------------------
 //  Routing
 
@@ -48,23 +68,20 @@ test_http_several_parameters_are_bound_by_name (void **state)
     assert_string_equal (json_str (r.json, "part"), "p9");
     support_http_resp_free (&r);
     //  The query string is not part of the path.
-    assert_int_equal (support_http_get (f, "/items/i7?x=1", f->token, &r), 200);
-    assert_string_equal (json_str (r.json, "id"), "i7");
-    support_http_resp_free (&r);
+    s_expect_str (f, "/items/i7?x=1", f->token, 200, "id", "i7");
 }
 
 static void
 test_http_unknown_path_is_404_known_path_other_method_is_405 (void **state)
 {
     support_http_t *f = *state;
-    support_http_resp_t r;
-    support_http_expect_get (f, "/nothing/here", f->token, 404, "not_found");
-    support_http_expect_get (f, "/items", f->token, 404, NULL);   //  too few segments
-    support_http_expect_get (f, "/items/a/parts/b/c", f->token, 404, NULL);   //  too many
-    support_http_expect_get (f, "/a/b/c/d/e/f/g/h/i/j", f->token, 404, NULL);
-    assert_int_equal (support_http_request (f, "DELETE", "/items/abc", NULL, NULL, 0, &r), 405);
-    assert_string_equal (support_http_error_code (&r), "method_not_allowed");
-    support_http_resp_free (&r);
+    //  No such route; too few segments, too many, far too many.
+    const char *unknown[] = { "/nothing/here", "/items", "/items/a/parts/b/c",
+                              "/a/b/c/d/e/f/g/h/i/j" };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+        support_http_expect_get (f, unknown[i], f->token, 404, "not_found");
+    support_http_expect_request (f, "DELETE", "/items/abc", NULL, NULL, 0, 405,
+                                 "method_not_allowed");
     support_http_expect_get (f, "/echo", f->token, 405, NULL);
 }
 
@@ -80,14 +97,10 @@ test_http_missing_or_bad_token_is_401 (void **state)
     support_http_expect_get (f, "/items/x", "tok_not-a-real-token", 401, "unauthorized");
     char headers[256];
     snprintf (headers, sizeof headers, "Authorization: Basic %s\r\n", f->token);
-    assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 401);
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "GET", "/items/x", headers, NULL, 0, 401, NULL);
     //  The handler never ran for a refused write.
-    assert_int_equal (support_http_post (f, "/notes", "tok_bad", NULL, "{\"body\":\"x\"}", &r),
-                      401);
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_note_calls (), 0);
-    assert_int_equal (support_http_notes (f), 0);
+    support_http_expect_post (f, "/notes", "tok_bad", NULL, "{\"body\":\"x\"}", 401, NULL);
+    s_expect_notes (f, 0, 0);
     //  The right token, in any case of "Bearer".
     snprintf (headers, sizeof headers, "Authorization: bearer %s\r\n", f->token2);
     assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 200);
@@ -100,12 +113,8 @@ test_http_probes_and_metrics_are_public (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_get (f, "/livez", NULL, &r), 200);
-    assert_string_equal (json_str (r.json, "status"), "ok");
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_get (f, "/readyz", NULL, &r), 200);
-    assert_string_equal (json_str (r.json, "status"), "ready");
-    support_http_resp_free (&r);
+    s_expect_str (f, "/livez", NULL, 200, "status", "ok");
+    s_expect_str (f, "/readyz", NULL, 200, "status", "ready");
     support_http_set_ready (false);
     assert_int_equal (support_http_get (f, "/readyz", NULL, &r), 503);
     assert_string_equal (json_str (r.json, "status"), "not_ready");
@@ -136,9 +145,7 @@ test_http_body_over_one_mib_is_413 (void **state)
         headers, sizeof headers,
         "Authorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
         f->token, HTTP_DEFAULT_BODY_LIMIT + 1);
-    assert_int_equal (support_http_request (f, "POST", "/echo", headers, NULL, 0, &r), 413);
-    assert_string_equal (support_http_error_code (&r), "payload_too_large");
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "POST", "/echo", headers, NULL, 0, 413, "payload_too_large");
 
     //  Streamed in chunks without a length: refused once it passes the limit.
     size_t total = HTTP_DEFAULT_BODY_LIMIT + 4096;
@@ -160,9 +167,7 @@ test_http_body_over_one_mib_is_413 (void **state)
               "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
               "Transfer-Encoding: chunked\r\n",
               f->token);
-    assert_int_equal (support_http_request (f, "POST", "/echo", headers, body, o, &r), 413);
-    assert_string_equal (support_http_error_code (&r), "payload_too_large");
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "POST", "/echo", headers, body, o, 413, "payload_too_large");
 
     //  Exactly the limit is fine.
     size_t len = HTTP_DEFAULT_BODY_LIMIT;
@@ -190,13 +195,11 @@ test_http_body_json_wants_json_content_type (void **state)
     for (int i = 0; bad_types[i]; i++) {
         snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nContent-Type: %s\r\n",
                   f->token, bad_types[i]);
-        assert_int_equal (support_http_request (f, "POST", "/echo", headers, "{}", 2, &r), 415);
-        assert_string_equal (support_http_error_code (&r), "unsupported_media_type");
-        support_http_resp_free (&r);
+        support_http_expect_request (f, "POST", "/echo", headers, "{}", 2, 415,
+                                     "unsupported_media_type");
     }
     snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\n", f->token);
-    assert_int_equal (support_http_request (f, "POST", "/echo", headers, "{}", 2, &r), 415);
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "POST", "/echo", headers, "{}", 2, 415, NULL);
     snprintf (headers, sizeof headers,
               "Authorization: Bearer %s\r\nContent-Type: Application/JSON; charset=utf-8\r\n",
               f->token);
@@ -211,13 +214,9 @@ static void
 test_http_malformed_or_non_object_json_is_400 (void **state)
 {
     support_http_t *f = *state;
-    support_http_resp_t r;
     const char *bad[] = { "{bad", "{\"a\":1} trailing", "[1,2]", "\"text\"", "42", "", NULL };
-    for (int i = 0; bad[i]; i++) {
-        assert_int_equal (support_http_post (f, "/echo", f->token, NULL, bad[i], &r), 400);
-        assert_string_equal (support_http_error_code (&r), "bad_request");
-        support_http_resp_free (&r);
-    }
+    for (int i = 0; bad[i]; i++)
+        support_http_expect_post (f, "/echo", f->token, NULL, bad[i], 400, "bad_request");
 }
 
 static void
@@ -246,8 +245,7 @@ test_http_if_match_and_query_are_parsed (void **state)
     for (int i = 0; i < 5; i++) {
         snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\nIf-Match: %s\r\n", f->token,
                   bad[i]);
-        assert_int_equal (support_http_request (f, "GET", "/if-match", headers, NULL, 0, &r), 400);
-        support_http_resp_free (&r);
+        support_http_expect_request (f, "GET", "/if-match", headers, NULL, 0, 400, NULL);
     }
 }
 
@@ -258,10 +256,7 @@ static void
 test_http_write_route_commits_on_success (void **state)
 {
     support_http_t *f = *state;
-    support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"kept\"}", &r),
-                      201);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, NULL, "{\"body\":\"kept\"}", 201, NULL);
     assert_int_equal (support_http_notes (f), 1);
     assert_int_equal (
         db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE user_id = ?1", f->user_id, -1), 1);
@@ -317,8 +312,7 @@ test_http_writes_waiting_for_the_writer_commit_as_one_group (void **state)
     for (int i = 0; i < N; i++)
         assert_int_equal (jobs[i].status, i % 2 ? 422 : 201);
     //  Every handler ran; the kept rows are the slow one and the even ones.
-    assert_int_equal (support_http_note_calls (), N + 1);
-    assert_int_equal (support_http_notes (f), 1 + N / 2);
+    s_expect_notes (f, N + 1, 1 + N / 2);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'n1' OR body = 'n3'", NULL, -1), 0);
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'n0' OR body = 'n14'", NULL, -1), 2);
     //  The slow write's group, then the waiting ones in far fewer commits
@@ -339,8 +333,7 @@ test_http_failed_write_handler_is_rolled_back (void **state)
     assert_string_equal (support_http_error_code (&r), "business_rule");
     assert_string_equal (json_str (cJSON_GetObjectItem (r.json, "error"), "field"), "fail");
     support_http_resp_free (&r);
-    assert_int_equal (support_http_note_calls (), 1);   //  it did run, and wrote
-    assert_int_equal (support_http_notes (f), 0);
+    s_expect_notes (f, 1, 0);   //  it did run, and wrote
     assert_int_equal (support_http_commits (), 0);
 
     //  A handler that writes and gives no answer: 500, nothing kept.
@@ -352,9 +345,7 @@ test_http_failed_write_handler_is_rolled_back (void **state)
     assert_int_equal (support_http_notes (f), 0);
 
     //  The connection is usable afterwards: no transaction left open.
-    assert_int_equal (support_http_post (f, "/notes", f->token, NULL, "{\"body\":\"ok\"}", &r),
-                      201);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, NULL, "{\"body\":\"ok\"}", 201, NULL);
     assert_int_equal (support_http_notes (f), 1);
 }
 
@@ -374,8 +365,7 @@ test_http_idempotency_key_replays_stored_answer_and_runs_once (void **state)
     assert_string_equal (support_http_header (&again, "Idempotent-Replayed"), "true");
     assert_int_equal (again.body_len, first.body_len);
     assert_memory_equal (again.body, first.body, first.body_len);
-    assert_int_equal (support_http_note_calls (), 1);
-    assert_int_equal (support_http_notes (f), 1);
+    s_expect_notes (f, 1, 1);
     support_http_resp_free (&first);
     support_http_resp_free (&again);
 
@@ -384,8 +374,7 @@ test_http_idempotency_key_replays_stored_answer_and_runs_once (void **state)
         support_http_post (f, "/notes", f->token2, "key-1", "{\"body\":\"once\"}", &again), 201);
     assert_null (support_http_header (&again, "Idempotent-Replayed"));
     support_http_resp_free (&again);
-    assert_int_equal (support_http_note_calls (), 2);
-    assert_int_equal (support_http_notes (f), 2);
+    s_expect_notes (f, 2, 2);
 }
 
 static void
@@ -393,9 +382,7 @@ test_http_idempotency_key_with_different_body_is_422 (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"a\"}", &r),
-                      201);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, "key-2", "{\"body\":\"a\"}", 201, NULL);
     assert_int_equal (support_http_post (f, "/notes", f->token, "key-2", "{\"body\":\"b\"}", &r),
                       422);
     assert_string_equal (support_http_error_code (&r), "business_rule");
@@ -403,11 +390,8 @@ test_http_idempotency_key_with_different_body_is_422 (void **state)
                          "Idempotency-Key");
     support_http_resp_free (&r);
     //  The same body on another route is another request too.
-    assert_int_equal (
-        support_http_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", &r), 422);
-    support_http_resp_free (&r);
-    assert_int_equal (support_http_note_calls (), 1);
-    assert_int_equal (support_http_notes (f), 1);
+    support_http_expect_post (f, "/notes/silent", f->token, "key-2", "{\"body\":\"a\"}", 422, NULL);
+    s_expect_notes (f, 1, 1);
 }
 
 static void
@@ -415,10 +399,8 @@ test_http_failed_request_does_not_use_up_its_key (void **state)
 {
     support_http_t *f = *state;
     support_http_resp_t r;
-    assert_int_equal (
-        support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
-        422);
-    support_http_resp_free (&r);
+    support_http_expect_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", 422,
+                              NULL);
     assert_int_equal (
         support_http_post (f, "/notes", f->token, "key-3", "{\"body\":\"x\",\"fail\":true}", &r),
         422);

@@ -82,14 +82,12 @@ test_http_session_cookie_authenticates_and_writes_need_the_csrf_token (void **st
               "Authorization: Bearer %s\r\nContent-Type: application/json\r\nOrigin: "
               "https://evil.example\r\n",
               f->token);
-    assert_int_equal (support_http_request (f, "POST", "/notes", bearer, "{}", 2, &r), 403);
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "POST", "/notes", bearer, "{}", 2, 403, NULL);
     //  An ended session is 401.
     err_info_t err;
     err_clear (&err);
     assert_int_equal (auth_session_end (f->db, sid, &err), ERR_OK);
-    assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 401);
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "GET", "/items/x", headers, NULL, 0, 401, NULL);
 }
 
 static void
@@ -104,10 +102,8 @@ test_http_a_session_that_must_change_its_password_reaches_only_the_session_route
     s_open_session (f, f->user2_id, sid, &session);
     char headers[256];
     snprintf (headers, sizeof headers, "Cookie: tok_session=%s\r\n", sid);
-    support_http_resp_t r;
-    assert_int_equal (support_http_request (f, "GET", "/items/x", headers, NULL, 0, &r), 403);
-    assert_string_equal (support_http_error_code (&r), "password_change_required");
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "GET", "/items/x", headers, NULL, 0, 403,
+                                 "password_change_required");
     //  A bearer token is not held back.
     support_http_expect_get (f, "/items/x", f->token2, 200, NULL);
 }
@@ -136,14 +132,12 @@ static void
 test_http_head_is_a_get_without_the_body (void **state)
 {
     support_http_t *f = *state;
-    char headers[256];
-    snprintf (headers, sizeof headers, "Authorization: Bearer %s\r\n", f->token);
     support_http_resp_t r;
-    assert_int_equal (support_http_request (f, "HEAD", "/items/x", headers, NULL, 0, &r), 200);
+    assert_int_equal (support_http_call (f, "HEAD", "/items/x", f->token, &r), 200);
     assert_int_equal (r.body_len, 0);
     assert_true (atoi (support_http_header (&r, "Content-Length")) > 0);
     support_http_resp_free (&r);
-    assert_int_equal (support_http_request (f, "HEAD", "/", NULL, NULL, 0, &r), 200);
+    assert_int_equal (support_http_call (f, "HEAD", "/", NULL, &r), 200);
     assert_int_equal (r.body_len, 0);
     assert_int_equal (atoi (support_http_header (&r, "Content-Length")), 31);
     support_http_resp_free (&r);
@@ -169,13 +163,10 @@ test_http_pages_come_from_the_table_with_etag_and_304 (void **state)
                       304);
     assert_int_equal (r.body_len, 0);
     support_http_resp_free (&r);
-    assert_int_equal (support_http_request (f, "GET", "/common/api.js",
-                                            "If-None-Match: \"00000000000000a1\"\r\n", NULL, 0, &r),
-                      200);
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "GET", "/common/api.js",
+                                 "If-None-Match: \"00000000000000a1\"\r\n", NULL, 0, 200, NULL);
     //  Only GET and HEAD.
-    assert_int_equal (support_http_request (f, "POST", "/app/index.html", NULL, "x", 1, &r), 405);
-    support_http_resp_free (&r);
+    support_http_expect_request (f, "POST", "/app/index.html", NULL, "x", 1, 405, NULL);
 }
 
 static void

@@ -67,8 +67,7 @@ test_resource_create_validates_types_required_enum_and_unknown_fields (void **st
         ERR_INVALID);
     assert_non_null (strstr (err.message, "new, open, closed"));
     //  Nothing of it was stored, and no event went out.
-    assert_int_equal (support_count (f->db, "widgets"), 0);
-    assert_int_equal (support_count (f->db, "outbox"), 0);
+    support_resource_expect_counts (f, 0, 0);
     //  At the limits, all is well.
     char id[ID_LEN];
     support_resource_create_ok (
@@ -189,8 +188,7 @@ test_resource_unique_field_conflict_names_the_field (void **state)
     support_resource_create_ok (f, &f->admin, "{\"name\":\"a\",\"code\":\"C1\"}", id);
     support_resource_expect_refused (f, &f->admin, RW_CLIENT, "{\"name\":\"b\",\"code\":\"C1\"}",
                                      ERR_CONFLICT, "code");
-    assert_int_equal (support_count (f->db, "widgets"), 1);
-    assert_int_equal (support_count (f->db, "outbox"), 1);
+    support_resource_expect_counts (f, 1, 1);
 }
 
 //  ---------------------------------------------------------------------
@@ -249,8 +247,7 @@ test_resource_failed_after_save_rule_leaves_no_row_and_no_event (void **state)
     db_rollback_to (f->db, "one");
     assert_int_equal (db_commit (f->db, NULL), ERR_OK);
     cJSON_Delete (body);
-    assert_int_equal (support_count (f->db, "widgets"), 0);
-    assert_int_equal (support_count (f->db, "outbox"), 0);
+    support_resource_expect_counts (f, 0, 0);
 }
 
 //  ---------------------------------------------------------------------
