@@ -350,6 +350,16 @@ bool
 err_t
     resource_fts_flush (db_t *db, err_info_t *err);
 
+//  The queue of a full-text index as a migration makes it: the table of
+//  due rowids (the resource's fts_queue, named fts_queue after the index)
+//  and the trigger that, as they are deleted, writes their rows from view
+//  (columns rid and body). Applied migrations use it: never change it.
+#define RESOURCE_FTS_QUEUE_SQL(fts, view)                                         \
+    "CREATE TABLE " fts "_queue (rid INTEGER PRIMARY KEY);"                        \
+    "CREATE TRIGGER " fts "_queue_write BEFORE DELETE ON " fts "_queue BEGIN"      \
+    "  DELETE FROM " fts " WHERE rowid = old.rid;"                                 \
+    "  INSERT INTO " fts " (rowid, body) SELECT rid, body FROM " view " WHERE rid = old.rid; END;"
+
 //  Flush what other programs left in the queues, in a transaction of its
 //  own (none may be open). True if there was something.
 bool

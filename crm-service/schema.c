@@ -265,10 +265,7 @@ const db_migration_t crm_migrations[] = {
     //  rows: one segment a transaction (docs/architecture.md, "Search
     //  rows at commit").
     { "crm.search_queue",
-      "CREATE TABLE customer_fts_queue (rid INTEGER PRIMARY KEY);"
-      "CREATE TRIGGER customer_fts_queue_write BEFORE DELETE ON customer_fts_queue BEGIN"
-      "  DELETE FROM customer_fts WHERE rowid = old.rid;"
-      "  INSERT INTO customer_fts (rowid, body) SELECT rid, body FROM customer_search_v WHERE rid = old.rid; END;"
+      RESOURCE_FTS_QUEUE_SQL ("customer_fts", "customer_search_v")
       "DROP TRIGGER customers_fts_ins;"
       "CREATE TRIGGER customers_fts_ins AFTER INSERT ON customers BEGIN"
       "  INSERT OR IGNORE INTO customer_fts_queue (rid) VALUES (new.rowid); END;"
