@@ -151,7 +151,7 @@ export default async function render(root, ctx) {
         { key: 'tax', label: t('orders.tax'), num: true, render: (r) => money(r.tax_minor, cur) },
         { key: 'total', label: t('orders.line_total'), num: true, render: (r) => money(r.line_total_minor, cur) });
     }
-    return table({ caption: t('orders.lines'), columns: cols, rows: order.lines, empty: t('orders.no_lines'), cards: false,
+    return table({ caption: t('orders.lines'), columns: cols, rows: order.lines, empty: t('orders.no_lines'),
       rowClass: (r) => (live && r.backordered > 0 ? 'row-warn' : null) });
   }
 

@@ -64,7 +64,6 @@ export default async function render(root, ctx) {
       h('div', { class: 'grid-2' },
         h('div', null, card(null, table({
           caption: t('purchasing.lines'),
-          cards: false,
           columns: [
             { key: 'sku', label: t('purchasing.sku'), render: (r) => h('a', { href: '#/stock/' + r.product_id }, r.sku) },
             { key: 'quantity', label: t('purchasing.quantity'), num: true, render: (r) => num(r.quantity) },
