@@ -77,8 +77,9 @@ resource_fts_flush (db_t *db, err_info_t *err)
         sqlite3_stmt *st = db_stmt (db, sql);
         if (!st)
             return err_set (err, ERR_DB, NULL, "cannot write the search index: %s", sqlite3_errmsg (db_handle (db)));
-        if (db_step_done (db, st, err) != ERR_OK)
-            return err->code;
+        err_t rc = db_step_done (db, st, err);
+        if (rc != ERR_OK)
+            return rc;
     }
     return ERR_OK;
 }
