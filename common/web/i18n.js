@@ -9,20 +9,28 @@ const RTL = new Set(['fa']);
 
 let current = 'en';
 const messages = { };      // lang -> {key: text}
-const loaded = new Set();  // "lang/url" already fetched
+const loading = new Map(); // "lang url" -> the promise of its fetch
 
+// A catalogue that does not exist counts as empty; one that could not be
+// fetched (network, server error) is tried again at the next call.
 async function fetchJson(url) {
   const resp = await fetch(url, { credentials: 'same-origin' });
-  if (!resp.ok) return {};
-  try { return await resp.json(); } catch { return {}; }
+  if (resp.status === 404) return {};
+  if (!resp.ok) throw new Error(url + ': ' + resp.status);
+  return resp.json();
 }
 
-async function loadInto(lang, url) {
+// Every caller waits for the same fetch: a screen drawn while another
+// one's load of the same catalogue is still under way must not find it
+// missing and show keys or raw values.
+function loadInto(lang, url) {
   const id = lang + ' ' + url;
-  if (loaded.has(id)) return;
-  loaded.add(id);
-  const data = await fetchJson(url);
-  messages[lang] = Object.assign(messages[lang] || {}, data);
+  if (!loading.has(id)) {
+    loading.set(id, fetchJson(url).then(
+      (data) => { messages[lang] = Object.assign(messages[lang] || {}, data); },
+      () => { loading.delete(id); }));
+  }
+  return loading.get(id);
 }
 
 // Load the messages of one area in the current language (and English, the
