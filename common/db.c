@@ -137,8 +137,13 @@ s_checkpointer (void *arg)
 {
     db_checkpointer_t *c = arg;
     sqlite3 *handle = NULL;
-    if (sqlite3_open_v2 (c->path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK)
+    if (sqlite3_open_v2 (c->path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout (handle, DB_BUSY_TIMEOUT_MS);
+        //  A connection that has read nothing does not know the database
+        //  is in WAL mode, and its checkpoints do nothing (they return OK,
+        //  with -1 frames): one read opens the WAL.
+        sqlite3_exec (handle, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    }
     pthread_mutex_lock (&c->lock);
     for (;;) {
         while (!c->wanted && !c->stop)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -634,6 +635,47 @@ test_db_on_commit_fires_only_after_commit (void **state)
     db_pool_destroy (&pool);
 }
 
+//  ---------------------------------------------------------------------
+//  Checkpoints apart
+
+static long long
+s_file_size (const char *path)
+{
+    struct stat sb;
+    return stat (path, &sb) == 0 ? (long long) sb.st_size : -1;
+}
+
+//  Commits that leave more than DB_CHECKPOINT_PAGES (1000) in the WAL
+//  wake the connection's checkpointer, whose thread copies the WAL back
+//  into the database file: the file grows to hold the rows although the
+//  committing connection never checkpoints (its automatic checkpoint is
+//  replaced). Without the thread's turn the file would stay at its first
+//  pages and the WAL would grow for ever.
+static void
+test_db_checkpoint_apart_copies_the_wal_back (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    assert_int_equal (db_exec (db, "CREATE TABLE blob (b BLOB)", NULL), ERR_OK);
+    assert_int_equal (db_checkpoint_apart (db, NULL), ERR_OK);
+    long long before = s_file_size (fx->path);
+    //  40 transactions of 100 rows of 4,000 bytes: about 4,000 pages.
+    for (int t = 0; t < 40; t++) {
+        assert_int_equal (db_begin (db, NULL), ERR_OK);
+        for (int i = 0; i < 100; i++)
+            assert_int_equal (db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(4000))", NULL), ERR_OK);
+        assert_int_equal (db_commit (db, NULL), ERR_OK);
+    }
+    long long after = before;
+    for (int i = 0; i < 500 && after < 8 * 1024 * 1024; i++) {
+        usleep (10 * 1000);
+        after = s_file_size (fx->path);
+    }
+    assert_true (before < 1024 * 1024);
+    assert_true (after >= 8 * 1024 * 1024);
+    db_destroy (&db);   //  stops the thread
+}
+
 int
 main (void)
 {
@@ -661,6 +703,7 @@ main (void)
         SUPPORT_TEST (test_db_pool_gives_each_thread_its_own_connection),
         SUPPORT_TEST (test_db_pool_connections_of_live_threads_are_distinct),
         SUPPORT_TEST (test_db_on_commit_fires_only_after_commit),
+        SUPPORT_TEST (test_db_checkpoint_apart_copies_the_wal_back),
     };
     return cmocka_run_group_tests_name ("db", tests, NULL, NULL);
 }
