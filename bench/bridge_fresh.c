@@ -27,6 +27,11 @@
 //  check_after_ms_p50=… post_p50_ms=… post_p99_ms=… post_max_ms=…, the
 //  last three the time from a write's due moment to CRM's 201 (so a write
 //  that waited for a free connection counts its wait).
+//
+//  With BENCH_TIMELINE=FILE in the environment it also writes FILE: one line
+//  per write answered 201, its due moment (ms from the start) and the time
+//  from then to the 201 (ms), in the order of the writes: where the slow
+//  ones cluster in time (bench/README.md, "POST latency at half rate").
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -258,10 +263,11 @@ main (int argc, char **argv)
     double *due_at = calloc ((size_t) total, sizeof *due_at);
     double *lag = calloc ((size_t) total, sizeof *lag);
     double *post = calloc ((size_t) total, sizeof *post);
+    double *post_of = calloc ((size_t) total, sizeof *post_of);
     s_slot_t **slot_of = calloc ((size_t) total, sizeof *slot_of);
     s_conn_t *conns = calloc ((size_t) nconns + 1, sizeof *conns);
     zmq_pollitem_t *items = calloc ((size_t) nconns + 1, sizeof *items);
-    if (!s_slots || !due_at || !lag || !post || !slot_of || !conns || !items)
+    if (!s_slots || !due_at || !lag || !post || !post_of || !slot_of || !conns || !items)
         return 1;
     for (int i = 0; i < nconns + with_erp; i++) {
         conns[i].fd = s_connect (i < nconns ? crm_port : erp_port);
@@ -339,7 +345,7 @@ main (int argc, char **argv)
                 continue;
             double t = s_now ();
             if (status == 201)
-                post[nposts++] = (t - due_at[c->write]) * 1000.0;
+                post[nposts++] = post_of[c->write] = (t - due_at[c->write]) * 1000.0;
             if (status == 201 && s_json_str (body, body_len, "id", id, sizeof id)) {
                 s_slot_t *s = s_slot (id);
                 s->answered = t;
@@ -409,6 +415,16 @@ main (int argc, char **argv)
             s_pct (check_after, (size_t) checked, 50), s_pct (post, nposts, 50), s_pct (post, nposts, 99),
             nposts ? post[nposts - 1] : NAN);
 
+    const char *timeline = getenv ("BENCH_TIMELINE");
+    FILE *tl = timeline && *timeline ? fopen (timeline, "w") : NULL;
+    if (timeline && *timeline && !tl)
+        fprintf (stderr, "bridge_fresh: cannot write %s\n", timeline);
+    for (long i = 0; tl && i < total; i++)
+        if (post_of[i] > 0)
+            fprintf (tl, "%.3f %.3f\n", (due_at[i] - start) * 1000.0, post_of[i]);
+    if (tl)
+        fclose (tl);
+
     zmq_close (sub);
     zmq_ctx_term (ctx);
     for (int i = 0; i < nconns + with_erp; i++)
@@ -421,6 +437,7 @@ main (int argc, char **argv)
     free (due_at);
     free (lag);
     free (post);
+    free (post_of);
     free (slot_of);
     free (conns);
     free (items);
