@@ -747,11 +747,6 @@ s_thread (void *arg)
         log_error ("bridge", "cannot open bridge.db", "source=%s", side_name (self->source));
         return NULL;
     }
-    err_info_t err;
-    err_clear (&err);
-    if (db_checkpoint_apart (self->db, &err) != ERR_OK)
-        log_warn ("bridge", "checkpoints stay with the worker", "source=%s error=\"%s\"", side_name (self->source),
-                  err.message);
     self->cursor = self->read_seq = store_cursor (self->db, self->source);
     db_reset_all (self->db);
     atomic_store (&self->st->last_applied_seq, self->cursor);

@@ -637,15 +637,7 @@ s_thread (void *arg)
         }
         if (got == 0)
             continue;
-        if (!db && (db = db_pool_get (self->pool))) {
-            //  As the HTTP writer's: a command's commit does not copy the
-            //  WAL back (a tenth of the command thread's time in catch-up).
-            err_info_t err;
-            err_clear (&err);
-            if (db_checkpoint_apart (db, &err) != ERR_OK)
-                log_warn ("command", "checkpoints stay with the command thread", "error=\"%s\"", err.message);
-        }
-        if (!db)
+        if (!db && !(db = db_pool_get (self->pool)))
             log_error ("command", "no database connection", NULL);
         s_handle (self, db, &msg);
         bus_msg_free (&msg);

@@ -29,10 +29,9 @@ struct _db_t {
     int nextra, extracap;
     db_pool_t *pool;
     bool writing;    //  holds pool->lock (see db_begin)
-    struct _db_checkpointer_t *ckpt;   //  db_checkpoint_apart
 };
 
-//  The thread that checkpoints for a connection (db_checkpoint_apart).
+//  The thread that checkpoints for a pool's connections (db_pool_get).
 typedef struct _db_checkpointer_t {
     char *path;
     pthread_t thread;
@@ -51,6 +50,8 @@ struct _db_pool_t {
     void *on_commit_arg;
     db_before_commit_fn *before_commit;
     void *before_commit_arg;
+    pthread_mutex_t ckpt_lock;
+    db_checkpointer_t *ckpt;   //  started by the first db_pool_get
 };
 
 db_t *
@@ -115,15 +116,6 @@ db_destroy (db_t **self_p)
     for (int i = 0; i < self->nextra; i++)
         sqlite3_finalize (self->extra[i]);
     free (self->extra);
-    if (self->ckpt) {
-        db_checkpointer_t *c = self->ckpt;
-        wake_with (&c->lock, &c->wake, &c->stop);
-        pthread_join (c->thread, NULL);
-        pthread_mutex_destroy (&c->lock);
-        pthread_cond_destroy (&c->wake);
-        free (c->path);
-        free (c);
-    }
     if (self->handle)
         sqlite3_close_v2 (self->handle);
     free (self);
@@ -178,15 +170,17 @@ s_wal_hook (void *arg, sqlite3 *handle, const char *name, int pages)
     return SQLITE_OK;
 }
 
-err_t
-db_checkpoint_apart (db_t *self, err_info_t *err)
+//  A checkpointer for the database at path: its thread opens a connection
+//  of its own. NULL (logged) if the thread cannot start; the pool's
+//  connections then keep SQLite's automatic checkpoint.
+static db_checkpointer_t *
+s_checkpointer_new (const char *path)
 {
-    assert (self && !self->ckpt);
-    const char *path = sqlite3_db_filename (self->handle, "main");
     db_checkpointer_t *c = calloc (1, sizeof *c);
-    if (!c || !path || !(c->path = strdup (path))) {
+    if (!c || !(c->path = strdup (path))) {
         free (c);
-        return err_set (err, ERR_NOMEM, NULL, "out of memory");
+        log_warn ("db", "checkpoints stay with the committers", "path=%s error=\"out of memory\"", path);
+        return NULL;
     }
     pthread_mutex_init (&c->lock, NULL);
     pthread_cond_init (&c->wake, NULL);
@@ -195,12 +189,25 @@ db_checkpoint_apart (db_t *self, err_info_t *err)
         pthread_cond_destroy (&c->wake);
         free (c->path);
         free (c);
-        return err_set (err, ERR_NOMEM, NULL, "cannot start the checkpointer");
+        log_warn ("db", "checkpoints stay with the committers", "path=%s error=\"cannot start a thread\"", path);
+        return NULL;
     }
-    self->ckpt = c;
-    //  Replaces the automatic checkpoint, which would run in the committer.
-    sqlite3_wal_hook (self->handle, s_wal_hook, c);
-    return ERR_OK;
+    return c;
+}
+
+static void
+s_checkpointer_destroy (db_checkpointer_t **self_p)
+{
+    db_checkpointer_t *c = *self_p;
+    if (!c)
+        return;
+    wake_with (&c->lock, &c->wake, &c->stop);
+    pthread_join (c->thread, NULL);
+    pthread_mutex_destroy (&c->lock);
+    pthread_cond_destroy (&c->wake);
+    free (c->path);
+    free (c);
+    *self_p = NULL;
 }
 
 sqlite3 *
@@ -570,6 +577,7 @@ db_pool_new (const char *path, const char *sync)
     self->path = strdup (path);
     self->sync = strdup (sync ? sync : "full");
     pthread_mutex_init (&self->lock, NULL);
+    pthread_mutex_init (&self->ckpt_lock, NULL);
     if (!self->path || !self->sync || pthread_key_create (&self->key, s_thread_close) != 0) {
         free (self->path);
         free (self->sync);
@@ -591,6 +599,8 @@ db_pool_destroy (db_pool_t **self_p)
         db_destroy (&mine);
     }
     pthread_key_delete (self->key);
+    s_checkpointer_destroy (&self->ckpt);
+    pthread_mutex_destroy (&self->ckpt_lock);
     pthread_mutex_destroy (&self->lock);
     free (self->path);
     free (self->sync);
@@ -613,6 +623,14 @@ db_pool_get (db_pool_t *self)
     }
     db->pool = self;
     sqlite3_rollback_hook (db->handle, s_rollback_hook, db);
+    //  The first connection made the file; the checkpointer can open it.
+    pthread_mutex_lock (&self->ckpt_lock);
+    if (!self->ckpt)
+        self->ckpt = s_checkpointer_new (self->path);
+    pthread_mutex_unlock (&self->ckpt_lock);
+    //  Replaces the automatic checkpoint, which would run in the committer.
+    if (self->ckpt)
+        sqlite3_wal_hook (db->handle, s_wal_hook, self->ckpt);
     pthread_setspecific (self->key, db);
     return db;
 }

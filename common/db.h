@@ -27,15 +27,6 @@ db_t *
 void
     db_destroy (db_t **self_p);
 
-//  Checkpoint this connection's writes on a thread of its own: after a
-//  commit that leaves DB_CHECKPOINT_PAGES (1000) or more pages in the WAL,
-//  that thread, on its own connection, copies the WAL back into the
-//  database (PASSIVE: it waits for no reader or writer), so that the
-//  committing thread does not do that I/O (SQLite's automatic checkpoint
-//  would, in the commit that crosses the mark). Stopped by db_destroy.
-err_t
-    db_checkpoint_apart (db_t *self, err_info_t *err);
-
 //  The raw handle, for sqlite3_* calls.
 sqlite3 *
     db_handle (db_t *self);
@@ -133,6 +124,14 @@ void
     db_pool_destroy (db_pool_t **self_p);
 
 //  This thread's connection, opened on first use. NULL if it cannot open.
+//  No connection of a pool checkpoints in its own commits: after a commit
+//  that leaves DB_CHECKPOINT_PAGES (1000) or more pages in the WAL, the
+//  pool's checkpointer thread (started with the first connection, stopped
+//  by db_pool_destroy), on its own connection, copies the WAL back into
+//  the database (PASSIVE: it waits for no reader or writer), so that no
+//  committing thread (the writer, the command thread, the publisher, the
+//  bridge's workers) does that I/O, as SQLite's automatic checkpoint would
+//  in the commit that crosses the mark.
 db_t *
     db_pool_get (db_pool_t *self);
 

@@ -246,10 +246,6 @@ s_writer (void *arg)
 {
     http_server_t *srv = arg;
     db_t *db = db_pool_get (srv->pool);
-    err_info_t err;
-    err_clear (&err);
-    if (db && db_checkpoint_apart (db, &err) != ERR_OK)
-        log_warn ("http", "checkpoints stay with the writer", "error=\"%s\"", err.message);
     http_req_t *group[HTTP_WRITE_GROUP_MAX];
     for (;;) {
         pthread_mutex_lock (&srv->w_lock);

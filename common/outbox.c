@@ -334,22 +334,34 @@ s_load_state (publisher_t *self)
     return ERR_OK;
 }
 
+//  In a transaction of db_begin's, so that it queues behind the writer on
+//  the pool's mutex: a statement of its own would meet the writer at
+//  SQLite's busy handler, which sleeps a millisecond or more, once a
+//  second, in the publisher or in the writer.
 static void
 s_persist (publisher_t *self)
 {
     int64_t sent = atomic_load (&self->last_sent);
-    sqlite3_stmt *stmt = db_stmt (self->db,
-                                  "INSERT INTO publisher_state (id, published_seq) VALUES (1, ?1) "
-                                  "ON CONFLICT (id) DO UPDATE SET published_seq = excluded.published_seq");
-    if (!stmt)
-        return;
-    sqlite3_bind_int64 (stmt, 1, sent);
-    int step = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
+    err_info_t err;
+    err_clear (&err);
     self->last_persist_ms = clock_mono_ms ();
-    if (step != SQLITE_DONE) {
-        log_warn ("outbox", "cannot save published seq", "error=\"%s\"",
-                  sqlite3_errmsg (db_handle (self->db)));
+    if (db_begin (self->db, &err) == ERR_OK) {
+        sqlite3_stmt *stmt = db_stmt (self->db,
+                                      "INSERT INTO publisher_state (id, published_seq) VALUES (1, ?1) "
+                                      "ON CONFLICT (id) DO UPDATE SET published_seq = excluded.published_seq");
+        if (!stmt)
+            err_set (&err, ERR_DB, NULL, "%s", sqlite3_errmsg (db_handle (self->db)));
+        else {
+            sqlite3_bind_int64 (stmt, 1, sent);
+            db_step_done (self->db, stmt, &err);
+        }
+        if (err.code == ERR_OK)
+            db_commit (self->db, &err);
+        else
+            db_rollback (self->db);
+    }
+    if (err.code != ERR_OK) {
+        log_warn ("outbox", "cannot save published seq", "error=\"%s\"", err.message);
         return;
     }
     self->persisted = sent;

@@ -646,26 +646,52 @@ s_file_size (const char *path)
 }
 
 //  Commits that leave more than DB_CHECKPOINT_PAGES (1000) in the WAL
-//  wake the connection's checkpointer, whose thread copies the WAL back
-//  into the database file: the file grows to hold the rows although the
-//  committing connection never checkpoints (its automatic checkpoint is
-//  replaced). Without the thread's turn the file would stay at its first
-//  pages and the WAL would grow for ever.
+//  wake the pool's checkpointer, whose thread copies the WAL back into the
+//  database file: the file grows to hold the rows although no committing
+//  connection checkpoints (their automatic checkpoint is replaced). Without
+//  the thread's turn the file would stay at its first page and the WAL
+//  would grow for ever. Two threads commit, as the writer and the
+//  publisher do.
+typedef struct {
+    db_pool_t *pool;
+    int transactions;
+} s_blob_writer_t;
+
+static void *
+s_write_blobs (void *arg)
+{
+    s_blob_writer_t *w = arg;
+    db_t *db = db_pool_get (w->pool);
+    for (int t = 0; db && t < w->transactions; t++) {
+        if (db_begin (db, NULL) != ERR_OK)
+            return NULL;
+        for (int i = 0; i < 100; i++)
+            db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(4000))", NULL);
+        if (db_commit (db, NULL) != ERR_OK)
+            return NULL;
+    }
+    return w;
+}
+
 static void
-test_db_checkpoint_apart_copies_the_wal_back (void **state)
+test_db_pool_checkpoints_apart_from_the_committers (void **state)
 {
     fixture_t *fx = *state;
-    db_t *db = s_open (fx, "normal");
+    db_pool_t *pool = db_pool_new (fx->path, "normal");
+    db_t *db = db_pool_get (pool);
+    assert_non_null (db);
     assert_int_equal (db_exec (db, "CREATE TABLE blob (b BLOB)", NULL), ERR_OK);
-    assert_int_equal (db_checkpoint_apart (db, NULL), ERR_OK);
     long long before = s_file_size (fx->path);
-    //  40 transactions of 100 rows of 4,000 bytes: about 4,000 pages.
-    for (int t = 0; t < 40; t++) {
-        assert_int_equal (db_begin (db, NULL), ERR_OK);
-        for (int i = 0; i < 100; i++)
-            assert_int_equal (db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(4000))", NULL), ERR_OK);
-        assert_int_equal (db_commit (db, NULL), ERR_OK);
-    }
+    //  2 x 20 transactions of 100 rows of 4,000 bytes: about 4,000 pages.
+    s_blob_writer_t w = { .pool = pool, .transactions = 20 };
+    pthread_t other;
+    assert_int_equal (pthread_create (&other, NULL, s_write_blobs, &w), 0);
+    void *mine = s_write_blobs (&w);
+    void *theirs = NULL;
+    pthread_join (other, &theirs);
+    assert_non_null (mine);
+    assert_non_null (theirs);
+    assert_int_equal (s_count (db, "blob"), 4000);
     long long after = before;
     for (int i = 0; i < 500 && after < 8 * 1024 * 1024; i++) {
         usleep (10 * 1000);
@@ -673,7 +699,7 @@ test_db_checkpoint_apart_copies_the_wal_back (void **state)
     }
     assert_true (before < 1024 * 1024);
     assert_true (after >= 8 * 1024 * 1024);
-    db_destroy (&db);   //  stops the thread
+    db_pool_destroy (&pool);   //  stops the thread
 }
 
 int
@@ -703,7 +729,7 @@ main (void)
         SUPPORT_TEST (test_db_pool_gives_each_thread_its_own_connection),
         SUPPORT_TEST (test_db_pool_connections_of_live_threads_are_distinct),
         SUPPORT_TEST (test_db_on_commit_fires_only_after_commit),
-        SUPPORT_TEST (test_db_checkpoint_apart_copies_the_wal_back),
+        SUPPORT_TEST (test_db_pool_checkpoints_apart_from_the_committers),
     };
     return cmocka_run_group_tests_name ("db", tests, NULL, NULL);
 }
