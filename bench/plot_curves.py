@@ -51,7 +51,10 @@ def ticks(lo, hi, log):
 
 def chart(path, title, xlabel, ylabel, series, logx=False, logy=False, note=""):
     """series: [(name, [(x, y), ...]), ...]; draws axes, grid, lines, points,
-    value labels and a legend."""
+    value labels and a legend. A point a log scale cannot place (0: a run
+    that measured nothing) is left out, not drawn at minus infinity."""
+    if logy:
+        series = [(name, [p for p in s if p[1] is None or p[1] > 0]) for name, s in series]
     pts = [p for _, s in series for p in s if p[1] is not None]
     if not pts:
         return False

@@ -34,7 +34,10 @@
 #define PUBLISHER_HEARTBEAT_MS 1000
 #define PUBLISHER_PERSIST_MS 1000
 #define PUBLISHER_PRUNE_MS 60000
-#define PUBLISHER_PRUNE_BATCH 10000
+//  Rows a prune transaction deletes at most, and the pause before the next
+//  one while older rows remain (s_prune).
+#define PUBLISHER_PRUNE_BATCH 1000
+#define PUBLISHER_PRUNE_PAUSE_MS 10
 #define PUBLISHER_SNDHWM 100000
 #define PUBLISHER_LINGER_MS 200
 //  After binding, wait this long before the first send, so subscribers that
@@ -267,6 +270,7 @@ struct _publisher_t {
     int64_t last_activity_ms;   //  last send of events or heartbeat
     int64_t last_persist_ms;
     int64_t next_prune_ms;
+    int64_t pruned;             //  rows deleted by the prune under way
 };
 
 static void
@@ -425,48 +429,69 @@ s_heartbeat (publisher_t *self)
         log_warn ("outbox", "cannot send heartbeat", "error=\"%s\"", zmq_strerror (zmq_errno ()));
 }
 
-//  Delete a prefix of old rows that were published and persisted, never
-//  the newest row.
-static void
+//  Delete the next batch of the oldest rows that are older than the
+//  retention, published and persisted, never the newest row: at most
+//  PUBLISHER_PRUNE_BATCH rows, in a transaction of db_begin's (it queues
+//  behind the writer on the pool's mutex). A batch ends before the first
+//  row young enough to keep, so what goes is always a prefix of the
+//  outbox. One batch a turn of the publisher's loop, the next one
+//  PUBLISHER_PRUNE_PAUSE_MS later: a backlog of millions of rows (a first
+//  start with retention, a shorter retention) neither holds the write lock
+//  nor stops the publishing for long. (It deleted the whole backlog at
+//  once: ten million rows held writes up for minutes and grew the WAL by
+//  gigabytes.) True when older rows remain.
+static bool
 s_prune (publisher_t *self)
 {
-    char cutoff[CLOCK_TEXT_LEN];
-    clock_format (clock_now_ms () - (int64_t) self->retention_days * 86400000LL, cutoff,
-                  sizeof cutoff);
-    //  INDEXED BY: left to itself SQLite answers MAX(seq) by walking the
-    //  table back from the newest row until one is old enough, which reads
-    //  the whole outbox (seconds at a million rows) when none is.
-    int64_t boundary = db_scalar_int (self->db,
-                                      "SELECT MAX(seq) FROM outbox INDEXED BY outbox_occurred_at"
-                                      " WHERE occurred_at < ?1",
-                                      cutoff, 0);
-    int64_t last = outbox_last_seq (self->db);
-    int64_t limit = boundary;
+    int64_t first = outbox_first_seq (self->db);
+    int64_t limit = outbox_last_seq (self->db) - 1;
     if (self->persisted < limit)
         limit = self->persisted;
-    if (last - 1 < limit)
-        limit = last - 1;
-    int64_t first = outbox_first_seq (self->db);
-    int64_t deleted = 0;
-    while (first > 0 && first <= limit) {
-        int64_t upto = first + PUBLISHER_PRUNE_BATCH - 1 < limit ? first + PUBLISHER_PRUNE_BATCH - 1
-                                                                 : limit;
-        sqlite3_stmt *stmt = db_stmt (self->db, "DELETE FROM outbox WHERE seq <= ?1");
-        if (!stmt)
-            return;
-        sqlite3_bind_int64 (stmt, 1, upto);
-        int step = sqlite3_step (stmt);
-        sqlite3_reset (stmt);
-        if (step != SQLITE_DONE) {
-            log_warn ("outbox", "cannot prune", "error=\"%s\"", sqlite3_errmsg (db_handle (self->db)));
-            return;
-        }
-        deleted += sqlite3_changes (db_handle (self->db));
-        first = upto + 1;
+    if (first <= 0 || first > limit)
+        return false;
+    int64_t upto = first + PUBLISHER_PRUNE_BATCH - 1 < limit ? first + PUBLISHER_PRUNE_BATCH - 1 : limit;
+    char cutoff[CLOCK_TEXT_LEN];
+    clock_format (clock_now_ms () - (int64_t) self->retention_days * 86400000LL, cutoff, sizeof cutoff);
+    err_info_t err;
+    err_clear (&err);
+    bool more = false;
+    if (db_begin (self->db, &err) != ERR_OK)
+        goto done;
+    sqlite3_stmt *st = db_stmt (self->db, "SELECT MIN(seq) FROM outbox WHERE seq BETWEEN ?1 AND ?2"
+                                          " AND occurred_at >= ?3");
+    if (!st) {
+        err_set (&err, ERR_DB, NULL, "%s", sqlite3_errmsg (db_handle (self->db)));
+        db_rollback (self->db);
+        goto done;
     }
-    if (deleted)
-        log_info ("outbox", "pruned", "rows=%lld first_seq=%lld", (long long) deleted,
+    sqlite3_bind_int64 (st, 1, first);
+    sqlite3_bind_int64 (st, 2, upto);
+    sqlite3_bind_text (st, 3, cutoff, -1, SQLITE_TRANSIENT);
+    int64_t keep = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
+    sqlite3_reset (st);
+    if (keep > 0)
+        upto = keep - 1;
+    more = keep == 0 && upto < limit;
+    if (upto >= first && (st = db_stmt (self->db, "DELETE FROM outbox WHERE seq <= ?1"))) {
+        sqlite3_bind_int64 (st, 1, upto);
+        if (db_step_done (self->db, st, &err) == ERR_OK)
+            self->pruned += sqlite3_changes (db_handle (self->db));
+    }
+    if (err.code == ERR_OK)
+        db_commit (self->db, &err);
+    else
+        db_rollback (self->db);
+done:
+    if (err.code != ERR_OK) {
+        log_warn ("outbox", "cannot prune", "error=\"%s\"", err.message);
+        return false;
+    }
+    if (!more && self->pruned > 0) {
+        log_info ("outbox", "pruned", "rows=%lld first_seq=%lld", (long long) self->pruned,
                   (long long) outbox_first_seq (self->db));
+        self->pruned = 0;
+    }
+    return more;
 }
 
 //  How long the thread may sleep before something is due.
@@ -513,10 +538,8 @@ s_publisher_thread (void *arg)
             if (atomic_load (&self->last_sent) != self->persisted
                 && (stop || now - self->last_persist_ms >= PUBLISHER_PERSIST_MS))
                 s_persist (self);
-            if (self->retention_days > 0 && now >= self->next_prune_ms && !stop) {
-                s_prune (self);
-                self->next_prune_ms = now + PUBLISHER_PRUNE_MS;
-            }
+            if (self->retention_days > 0 && now >= self->next_prune_ms && !stop)
+                self->next_prune_ms = now + (s_prune (self) ? PUBLISHER_PRUNE_PAUSE_MS : PUBLISHER_PRUNE_MS);
         }
         if (stop)
             break;

@@ -555,6 +555,24 @@ test_publisher_prune_keeps_the_newest_row (void **state)
     assert_int_equal (seq, 5);
 }
 
+//  A backlog of more than a batch (1,000 rows) goes in batches, and only as
+//  a prefix: the first row young enough to keep stops the prune, however
+//  old the rows after it are.
+static void
+test_publisher_prunes_a_backlog_in_batches_up_to_the_first_young_row (void **state)
+{
+    fixture_t *f = *state;
+    s_append (f, 2600);
+    assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z' "
+                                      "WHERE seq <> 2300", NULL), ERR_OK);
+    publisher_t *pub = s_start (f, 1);
+    s_wait_first_seq (f, 2300);
+    usleep (200000);    //  the next turns do not pass it
+    assert_int_equal (outbox_first_seq (f->db), 2300);
+    assert_int_equal (outbox_last_seq (f->db), 2600);
+    s_publisher_destroy (&pub);
+}
+
 static void
 test_publisher_new_fails_on_bad_endpoint (void **state)
 {
@@ -590,6 +608,7 @@ main (void)
         SUPPORT_TEST (test_publisher_destroy_sends_what_was_committed),
         SUPPORT_TEST (test_publisher_prunes_old_published_rows),
         SUPPORT_TEST (test_publisher_prune_keeps_the_newest_row),
+        SUPPORT_TEST (test_publisher_prunes_a_backlog_in_batches_up_to_the_first_young_row),
         SUPPORT_TEST (test_publisher_new_fails_on_bad_endpoint),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
