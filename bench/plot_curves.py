@@ -176,7 +176,7 @@ def main():
     size = sorted(r["size"], key=lambda d: d["customers"])
     catch = sorted(r["catchup"], key=lambda d: d["backlog"])
     fresh = sorted(r["fresh"], key=lambda d: d["rate"])
-    loaded = "2 cores shared with other jobs; BENCH_SECONDS per point"
+    loaded = "2 cores; BENCH_SECONDS per point; see bench/README.md for what else ran"
     chart(os.path.join(out, "curves-size.svg"), "Rates against the number of customers (--sync %s)" % sync,
           "customers", "per second",
           [("GET /api/v1/customers/{id}, req/s (wrk -c50)", [(d["customers"], d["get_rps"]) for d in size]),
