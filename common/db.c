@@ -179,7 +179,8 @@ s_checkpointer_new (const char *path)
     db_checkpointer_t *c = calloc (1, sizeof *c);
     if (!c || !(c->path = strdup (path))) {
         free (c);
-        log_warn ("db", "checkpoints stay with the committers", "path=%s error=\"out of memory\"", path);
+        log_warn ("db", "checkpoints stay with the committers", "path=%s error=\"out of memory\"",
+                  path);
         return NULL;
     }
     pthread_mutex_init (&c->lock, NULL);
@@ -189,7 +190,8 @@ s_checkpointer_new (const char *path)
         pthread_cond_destroy (&c->wake);
         free (c->path);
         free (c);
-        log_warn ("db", "checkpoints stay with the committers", "path=%s error=\"cannot start a thread\"", path);
+        log_warn ("db", "checkpoints stay with the committers",
+                  "path=%s error=\"cannot start a thread\"", path);
         return NULL;
     }
     return c;
