@@ -522,17 +522,28 @@ test_publisher_destroy_sends_what_was_committed (void **state)
     support_zclose (sub);
 }
 
+//  rows events, those matching old (an SQL condition on seq) dated in 2000;
+//  a publisher with a retention of a day must leave first..rows, however
+//  long it goes on.
+static void
+s_expect_pruned_to (fixture_t *f, int rows, const char *old, int64_t first)
+{
+    s_append (f, rows);
+    char sql[160];
+    snprintf (sql, sizeof sql, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z' WHERE %s", old);
+    assert_int_equal (db_exec (f->db, sql, NULL), ERR_OK);
+    publisher_t *pub = s_start (f, 1);
+    s_wait_first_seq (f, first);
+    usleep (200000);    //  the next turns do not pass it
+    assert_int_equal (outbox_first_seq (f->db), first);
+    assert_int_equal (outbox_last_seq (f->db), rows);
+    s_publisher_destroy (&pub);
+}
+
 static void
 test_publisher_prunes_old_published_rows (void **state)
 {
-    fixture_t *f = *state;
-    s_append (f, 5);
-    assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z' "
-                                      "WHERE seq <= 3", NULL), ERR_OK);
-    publisher_t *pub = s_start (f, 1);
-    s_wait_first_seq (f, 4);
-    assert_int_equal (outbox_last_seq (f->db), 5);
-    s_publisher_destroy (&pub);
+    s_expect_pruned_to (*state, 5, "seq <= 3", 4);
 }
 
 static void
@@ -541,13 +552,7 @@ test_publisher_prune_keeps_the_newest_row (void **state)
     fixture_t *f = *state;
     err_info_t err;
     err_clear (&err);
-    s_append (f, 4);
-    assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z'", NULL),
-                      ERR_OK);
-    publisher_t *pub = s_start (f, 1);
-    s_wait_first_seq (f, 4);
-    assert_int_equal (outbox_last_seq (f->db), 4);
-    s_publisher_destroy (&pub);
+    s_expect_pruned_to (f, 4, "1", 4);
     int64_t seq = 0;
     assert_int_equal (db_begin (f->db, &err), ERR_OK);
     assert_int_equal (outbox_append (f->db, NULL, "customer", "created", "c", 1, NULL, &seq, &err), ERR_OK);
@@ -561,16 +566,7 @@ test_publisher_prune_keeps_the_newest_row (void **state)
 static void
 test_publisher_prunes_a_backlog_in_batches_up_to_the_first_young_row (void **state)
 {
-    fixture_t *f = *state;
-    s_append (f, 2600);
-    assert_int_equal (db_exec (f->db, "UPDATE outbox SET occurred_at = '2000-01-01T00:00:00.000Z' "
-                                      "WHERE seq <> 2300", NULL), ERR_OK);
-    publisher_t *pub = s_start (f, 1);
-    s_wait_first_seq (f, 2300);
-    usleep (200000);    //  the next turns do not pass it
-    assert_int_equal (outbox_first_seq (f->db), 2300);
-    assert_int_equal (outbox_last_seq (f->db), 2600);
-    s_publisher_destroy (&pub);
+    s_expect_pruned_to (*state, 2600, "seq <> 2300", 2300);
 }
 
 static void
