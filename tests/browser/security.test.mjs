@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, test } from 'node:test';
 
-import { checkA11y, newPage, screenshot } from './lib/browser.mjs';
+import { checkA11y, newPage, screenshot, settled } from './lib/browser.mjs';
 import { fillSignIn, freePorts, sleep, startSystem, waitUntil } from './lib/system.mjs';
 import { browser, openScreen, sys, useSystem } from './lib/steps.mjs';
 
@@ -135,9 +135,12 @@ test('a session expires after the idle time', async (t) => {
   // and the server agrees
   const still = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
   assert.equal(still, 401);
-  // signing in again works
+  // signing in again works: the customer list comes back (read to the
+  // end before the service stops, or its requests would fail meanwhile)
   await fillSignIn(page, rep.name, rep.password);
   await page.getByRole('navigation').first().waitFor({ state: 'attached' });
+  await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
+  await settled(page);
 });
 
 test('repeated wrong passwords lock signing in, with a clear message', async (t) => {
