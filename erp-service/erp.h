@@ -170,6 +170,15 @@ err_t stock_produce (db_t *db, const actor_t *actor, const char *product_id,
 err_t stock_reserve (db_t *db, const actor_t *actor, const char *product_id,
                      const char *warehouse_id, int64_t quantity, err_info_t *err);
 
+//  Stock changes between stock_defer and stock_settle recompute no promised
+//  date: their products wait, and stock_settle recomputes those that
+//  promise_product did not meanwhile, once each (with rc an error it
+//  forgets them). For a step that moves stock and then recomputes the
+//  promises itself, as confirming an order does. Returns rc, or the
+//  recomputation's error.
+void stock_defer (void);
+err_t stock_settle (db_t *db, const actor_t *actor, err_t rc, err_info_t *err);
+
 //  Compare a level with its reorder point and waiting demand again (after
 //  orders started to wait for it) and raise or clear its alerts.
 err_t stock_recheck (db_t *db, const actor_t *actor, const char *product_id,
@@ -515,6 +524,7 @@ err_t promise_product (db_t *db, const actor_t *actor, const char *product_id, e
 //  After a stock level of product changed (rc: how the change went): the
 //  product is noted, and with outermost every product noted since is
 //  recomputed as promise_product does (or, when rc is an error, forgotten).
+//  product_id may be NULL: nothing new to note (stock_settle).
 //  Returns rc, or the recomputation's error.
 err_t promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost,
                            err_t rc, err_info_t *err);

@@ -157,22 +157,29 @@ orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if
         return err_set (err, ERR_RULE, "customer_id", "the customer is archived");
     if (hold)
         return err_set (err, ERR_RULE, "customer_id", "the customer is on credit hold");
-    int64_t exposure = s_exposure (db, customer), total = s_total (db, id);
-    if (limit >= 0 && exposure + total > limit)
-        return err_set (err, ERR_RULE, "customer_id",
-                        "the order would take the customer over the credit limit (%lld owed and "
-                        "ordered + %lld > %lld)",
-                        (long long) exposure, (long long) total, (long long) limit);
+    //  The exposure sums every open order of the customer: read it only
+    //  when there is a limit to hold it against.
+    if (limit >= 0) {
+        int64_t exposure = s_exposure (db, customer), total = s_total (db, id);
+        if (exposure + total > limit)
+            return err_set (err, ERR_RULE, "customer_id",
+                            "the order would take the customer over the credit limit (%lld owed "
+                            "and ordered + %lld > %lld)",
+                            (long long) exposure, (long long) total, (long long) limit);
+    }
     char wh[ID_LEN];
     const char *w = json_str (order, "warehouse_id");
     if (w)
         snprintf (wh, sizeof wh, "%s", w);
     else if (!erp_default_warehouse (db, wh))
         return err_set (err, ERR_RULE, "warehouse_id", "there is no active warehouse to ship from");
+    //  The promised dates are recomputed once, below, for the order as
+    //  confirmed: not also after each line's reservation.
     bool waiting;
+    stock_defer ();
     rc = s_reserve_order (db, actor, id, wh, &waiting, err);
     if (rc != ERR_OK)
-        return rc;
+        return stock_settle (db, actor, rc, err);
     cJSON *patch = s_step_patch ("confirmed", waiting, "confirmed_at");
     cJSON_AddStringToObject (patch, "warehouse_id", wh);
     rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",
@@ -183,6 +190,7 @@ orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if
     //  Its promised delivery date (promise.c), then the order as it is now.
     if (rc == ERR_OK)
         rc = promise_order (db, actor, id, err);
+    rc = stock_settle (db, actor, rc, err);
     if (rc == ERR_OK && out) {
         cJSON_Delete (*out);
         *out = NULL;

@@ -461,9 +461,13 @@ s_parents (db_t *db, const actor_t *actor, const char *product_id, int depth, er
                            product_id, depth + 1, err);
 }
 
+static void s_forget (const char *product_id);
+
 err_t
 promise_product (db_t *db, const actor_t *actor, const char *product_id, err_info_t *err)
 {
+    //  Recomputed now: a stock change that noted it waits for it no more.
+    s_forget (product_id);
     return s_promise (db, actor, product_id, 0, err);
 }
 
@@ -543,11 +547,22 @@ s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth, er
 static _Thread_local char s_pending[PENDING_MAX][ID_LEN];
 static _Thread_local int s_npending;
 
+static void
+s_forget (const char *product_id)
+{
+    for (int i = 0; product_id && i < s_npending; i++)
+        if (strcmp (s_pending[i], product_id) == 0) {
+            memmove (s_pending[i], s_pending[i + 1], (size_t) (s_npending - i - 1) * ID_LEN);
+            s_npending--;
+            return;
+        }
+}
+
 err_t
 promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, bool outermost,
                      err_t rc, err_info_t *err)
 {
-    if (rc == ERR_OK && !outermost) {
+    if (rc == ERR_OK && product_id && !outermost) {
         for (int i = 0; i < s_npending; i++)
             if (strcmp (s_pending[i], product_id) == 0)
                 return ERR_OK;
@@ -557,13 +572,19 @@ promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, boo
         }
         return promise_product (db, actor, product_id, err);
     }
-    if (rc == ERR_OK)
+    if (!outermost)
+        return rc;
+    //  The outermost change ends: every product noted, in the order noted
+    //  (the list is emptied first; promise_product forgets from it).
+    char pending[PENDING_MAX][ID_LEN];
+    int n = s_npending;
+    memcpy (pending, s_pending, (size_t) n * ID_LEN);
+    s_npending = 0;
+    if (rc == ERR_OK && product_id)
         rc = promise_product (db, actor, product_id, err);
-    for (int i = 0; i < s_npending && rc == ERR_OK; i++)
-        if (strcmp (s_pending[i], product_id) != 0)
-            rc = promise_product (db, actor, s_pending[i], err);
-    if (outermost)
-        s_npending = 0;
+    for (int i = 0; i < n && rc == ERR_OK; i++)
+        if (!product_id || strcmp (pending[i], product_id) != 0)
+            rc = promise_product (db, actor, pending[i], err);
     return rc;
 }
 

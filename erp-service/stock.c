@@ -11,6 +11,7 @@
 #include "json.h"
 #include "outbox.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -284,6 +285,20 @@ s_alerts (db_t *db, const actor_t *actor, const cJSON *level, int64_t was_availa
 //  How deep this thread is in s_change (filling backorders changes levels
 //  again from inside a change).
 static _Thread_local int s_depth;
+
+void
+stock_defer (void)
+{
+    s_depth++;
+}
+
+err_t
+stock_settle (db_t *db, const actor_t *actor, err_t rc, err_info_t *err)
+{
+    assert (s_depth > 0);
+    s_depth--;
+    return promise_after_stock (db, actor, NULL, s_depth == 0, rc, err);
+}
 
 //  Change on hand and reserved of a level by the deltas, publish the new
 //  level and check its alerts. ERR_RULE if the level would break
