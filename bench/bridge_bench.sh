@@ -151,7 +151,7 @@ bench_bridge_backlog() {
     add_row "bridge catch-up, $(fmt "$BACKLOG") events, \`--sync $sync --pipeline $depth\`" \
         "$(fmt "$rate") events/s ($secs s)" \
         "bare two-database batch loop: $(fmt "$bare") rows/s ($(field seconds "$line") s)" \
-        "$(ratio "$rate" "$bare")" "≥ 0.5" \
+        "$(ratio "$rate" "$bare")" "≥ 0.8" \
         "batches of $BRIDGE_BATCH; timed from the bridge's start to last_applied_seq = CRM outbox seq $last"
     # For the curves (bench/curves.sh, which reads it).
     # shellcheck disable=SC2034
