@@ -29,9 +29,10 @@
 //  that waited for a free connection counts its wait).
 //
 //  With BENCH_TIMELINE=FILE in the environment it also writes FILE: one line
-//  per write answered 201, its due moment (ms from the start) and the time
-//  from then to the 201 (ms), in the order of the writes: where the slow
-//  ones cluster in time (bench/README.md, "POST latency at half rate").
+//  per write answered 201, its due moment (ms from the start), the time
+//  from then to the 201 (ms) and its freshness (ms, nan when ERP's event
+//  never came or there is no ERP), in the order of the writes: where the
+//  slow ones cluster in time (bench/README.md, "POST latency at half rate").
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -420,8 +421,13 @@ main (int argc, char **argv)
     if (timeline && *timeline && !tl)
         fprintf (stderr, "bridge_fresh: cannot write %s\n", timeline);
     for (long i = 0; tl && i < total; i++)
-        if (post_of[i] > 0)
-            fprintf (tl, "%.3f %.3f\n", (due_at[i] - start) * 1000.0, post_of[i]);
+        if (post_of[i] > 0) {
+            const s_slot_t *s = slot_of[i];
+            double fresh = s && !isnan (s->seen) && !isnan (s->answered)
+                               ? (s->seen - s->answered) * 1000.0
+                               : NAN;
+            fprintf (tl, "%.3f %.3f %.3f\n", (due_at[i] - start) * 1000.0, post_of[i], fresh);
+        }
     if (tl)
         fclose (tl);
 
