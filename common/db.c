@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,12 @@ typedef struct _db_checkpointer_t {
     pthread_cond_t wake;
     bool wanted;
     bool stop;
+    //  The WAL's length in frames when a checkpoint was last asked for:
+    //  under steady writes the WAL is never restarted (some frame is always
+    //  newer than the checkpoint), so its length alone would wake the thread
+    //  after every commit, for a checkpoint of a few frames and two syncs.
+    atomic_int asked_at;
+    atomic_llong runs;   //  checkpoints run
 } db_checkpointer_t;
 
 struct _db_pool_t {
@@ -147,6 +154,7 @@ s_checkpointer (void *arg)
         //  PASSIVE: copies what no reader still needs, waits for nobody.
         int rc = handle ? sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
                         : SQLITE_CANTOPEN;
+        atomic_fetch_add (&c->runs, 1);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn ("db", "checkpoint failed", "path=%s error=\"%s\"", c->path,
                       handle ? sqlite3_errmsg (handle) : "cannot open");
@@ -158,14 +166,18 @@ s_checkpointer (void *arg)
 }
 
 //  After each commit of the connection: wake the checkpointer when the
-//  WAL has grown by DB_CHECKPOINT_PAGES since its last turn.
+//  WAL has grown by DB_CHECKPOINT_PAGES since it was last asked to (or, restarted
+//  since, holds that many).
 static int
 s_wal_hook (void *arg, sqlite3 *handle, const char *name, int pages)
 {
     (void) handle;
     (void) name;
     db_checkpointer_t *c = arg;
-    if (pages >= DB_CHECKPOINT_PAGES)
+    int asked_at = atomic_load (&c->asked_at);
+    int grown = pages >= asked_at ? pages - asked_at : pages;
+    //  Of two connections committing at once, one asks.
+    if (grown >= DB_CHECKPOINT_PAGES && atomic_compare_exchange_strong (&c->asked_at, &asked_at, pages))
         wake_with (&c->lock, &c->wake, &c->wanted);
     return SQLITE_OK;
 }
@@ -608,6 +620,15 @@ db_pool_destroy (db_pool_t **self_p)
     free (self->sync);
     free (self);
     *self_p = NULL;
+}
+
+long long
+db_pool_checkpoints (db_pool_t *self)
+{
+    pthread_mutex_lock (&self->ckpt_lock);
+    long long runs = self->ckpt ? atomic_load (&self->ckpt->runs) : 0;
+    pthread_mutex_unlock (&self->ckpt_lock);
+    return runs;
 }
 
 db_t *

@@ -125,8 +125,10 @@ void
 
 //  This thread's connection, opened on first use. NULL if it cannot open.
 //  No connection of a pool checkpoints in its own commits: after a commit
-//  that leaves DB_CHECKPOINT_PAGES (1000) or more pages in the WAL, the
-//  pool's checkpointer thread (started with the first connection, stopped
+//  that has grown the WAL by DB_CHECKPOINT_PAGES (1000) pages since the last
+//  checkpoint (under steady writes the WAL is not restarted, so its length
+//  alone would call for a checkpoint after every commit), the pool's
+//  checkpointer thread (started with the first connection, stopped
 //  by db_pool_destroy), on its own connection, copies the WAL back into
 //  the database (PASSIVE: it waits for no reader or writer), so that no
 //  committing thread (the writer, the command thread, the publisher, the
@@ -134,6 +136,12 @@ void
 //  in the commit that crosses the mark.
 db_t *
     db_pool_get (db_pool_t *self);
+
+//  How many checkpoints the pool's checkpointer has run: one each time the
+//  WAL has grown by DB_CHECKPOINT_PAGES since the last (0 before the first
+//  connection starts it).
+long long
+    db_pool_checkpoints (db_pool_t *self);
 
 //  Register a function called after each successful commit.
 void

@@ -48,6 +48,7 @@ struct _service_t {
     bool serving;
     metric_t *outbox_seq;
     metric_t *published_seq;
+    metric_t *checkpoints;
     web_site_t site;              //  the pages (common/web.h)
     service_task_t *tasks;        //  periodic work, newest first
     int64_t keep_inbox_ms, keep_idempotency_ms;   //  common/retention.h; 0 keeps all
@@ -444,6 +445,7 @@ s_collect (void *arg)
     db_t *db = db_pool_get (svc->pool);
     if (db) {
         metric_set (svc->outbox_seq, outbox_last_seq (db));
+        metric_set (svc->checkpoints, db_pool_checkpoints (svc->pool));
         db_reset_all (db);
     }
     if (svc->publisher)
@@ -708,6 +710,8 @@ s_serve (service_t *svc)
         goto failed;
     svc->outbox_seq = metrics_get ("outbox_last_seq", NULL, "gauge", "highest event seq written");
     svc->published_seq = metrics_get ("outbox_published_seq", NULL, "gauge", "highest event seq sent on PUB");
+    svc->checkpoints = metrics_get ("db_checkpoints_total", NULL, "counter",
+                                    "WAL checkpoints run by the database's checkpointer thread");
     metric_t *info = NULL;
     {
         char labels[128];

@@ -95,3 +95,22 @@ def test_unknown_flag_exits_2(run_binary):
     p = run_binary("crm-service", "--no-such-flag")
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert "no-such-flag" in p.stderr
+
+
+def test_metrics_count_the_checkpoints(crm):
+    """db_checkpoints_total: one checkpoint each time the WAL grows by 1,000
+    pages (docs/architecture.md, "Checkpoints apart")."""
+    from bridge_helpers import wait_until
+    from crm_helpers import create
+
+    def checkpoints():
+        text = crm.api("GET", "/metrics", token=None).text
+        return int(next(l.split()[-1] for l in text.splitlines() if l.startswith("db_checkpoints_total ")))
+    before = checkpoints()
+    # Each customer writes some 20 pages (its row and its event hold the
+    # 9,000-byte notes, and its search rows): about 5,000 pages in all.
+    for i in range(250):
+        create(crm, "customers", {"name": "Checkpoint %d" % i, "notes": ("note %d " % i) * 900})
+    after = wait_until(lambda: checkpoints() if checkpoints() > before else None, what="a checkpoint")
+    # Not one a commit (250), nor one each few commits.
+    assert after - before <= 12, (before, after)

@@ -702,6 +702,47 @@ test_db_pool_checkpoints_apart_from_the_committers (void **state)
     db_pool_destroy (&pool);   //  stops the thread
 }
 
+//  Wait up to 5 s until the pool has run at least n checkpoints.
+static long long
+s_wait_checkpoints (db_pool_t *pool, long long n)
+{
+    for (int i = 0; i < 500 && db_pool_checkpoints (pool) < n; i++)
+        usleep (10 * 1000);
+    return db_pool_checkpoints (pool);
+}
+
+//  A reader holding a snapshot inside the WAL keeps it from being copied
+//  back and restarted, as steady traffic does: the commits after a
+//  checkpoint must not each call for another, only the WAL's growth by
+//  DB_CHECKPOINT_PAGES since the last.
+static void
+test_db_pool_checkpoints_once_per_growth_of_the_wal (void **state)
+{
+    fixture_t *fx = *state;
+    db_pool_t *pool = db_pool_new (fx->path, "normal");
+    db_t *db = db_pool_get (pool);
+    assert_non_null (db);
+    assert_int_equal (db_exec (db, "CREATE TABLE blob (b BLOB)", NULL), ERR_OK);
+    db_t *reader = db_open (fx->path, "normal", NULL);
+    assert_non_null (reader);
+    assert_int_equal (db_exec (reader, "BEGIN; SELECT count(*) FROM blob", NULL), ERR_OK);
+    //  12 transactions of 100 rows of 4,000 bytes: about 1,200 pages.
+    s_blob_writer_t w = { .pool = pool, .transactions = 12 };
+    assert_non_null (s_write_blobs (&w));
+    assert_int_equal (s_wait_checkpoints (pool, 1), 1);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal (db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(10))", NULL), ERR_OK);
+    usleep (200 * 1000);
+    assert_int_equal (db_pool_checkpoints (pool), 1);
+    //  Another 1,000 pages call for the next.
+    w.transactions = 10;
+    assert_non_null (s_write_blobs (&w));
+    assert_int_equal (s_wait_checkpoints (pool, 2), 2);
+    assert_int_equal (db_exec (reader, "COMMIT", NULL), ERR_OK);
+    db_destroy (&reader);
+    db_pool_destroy (&pool);
+}
+
 int
 main (void)
 {
@@ -730,6 +771,7 @@ main (void)
         SUPPORT_TEST (test_db_pool_connections_of_live_threads_are_distinct),
         SUPPORT_TEST (test_db_on_commit_fires_only_after_commit),
         SUPPORT_TEST (test_db_pool_checkpoints_apart_from_the_committers),
+        SUPPORT_TEST (test_db_pool_checkpoints_once_per_growth_of_the_wal),
     };
     return cmocka_run_group_tests_name ("db", tests, NULL, NULL);
 }
