@@ -145,6 +145,11 @@ static const field_def_t s_pick_fields[] = {
     { .name = "backordered", .type = FT_BOOL, .flags = F_SYSTEM | F_FILTER },
     { .name = "warehouse_id", .type = FT_REF, .flags = F_SYSTEM | F_FILTER, .ref = "warehouses" },
     { .name = "confirmed_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
+    //  When the customer was told it ships: what a picker works towards.
+    { .name = "promised_on", .type = FT_DATE, .flags = F_SYSTEM | F_FILTER | F_SORT },
+    { .name = "notes", .type = FT_TEXT, .flags = F_SYSTEM },
+    { .name = "cancelled_at", .type = FT_TIME, .flags = F_SYSTEM },
+    { .name = "cancel_reason", .type = FT_TEXT, .flags = F_SYSTEM },
     { NULL }
 };
 

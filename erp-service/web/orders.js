@@ -1,6 +1,6 @@
 // Sales orders by status. The warehouse reads them as picking lists
-// (GET /picking: quantities, no prices); the other roles as orders with
-// their totals.
+// (GET /picking: quantities and promised dates, no prices); the other roles
+// as orders with their totals.
 
 import { api } from '/common/api.js';
 import { t, tEnum } from '/common/i18n.js';
@@ -52,6 +52,8 @@ export default async function render(root, ctx) {
         { key: 'warehouse', label: t('orders.warehouse'), render: (r) => whLabel(whs, r.warehouse_id) },
         { key: 'lines', label: t('orders.lines'), num: true, render: (r) => String((r.lines || []).length) },
         priced ? { key: 'total', label: t('orders.total'), num: true, render: (r) => money(r.total_minor, r.currency) } : null,
+        // When the customer was told it ships: what the warehouse works towards.
+        { key: 'promised_on', label: t('orders.promised_on'), sort: 'promised_on', render: (r) => (r.promised_on ? date(r.promised_on) : '') },
         { key: 'created_at', label: t('orders.date'), sort: 'created_at', render: (r) => date(r.confirmed_at || r.created_at) },
       ].filter(Boolean),
       rows: items,

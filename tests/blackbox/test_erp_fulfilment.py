@@ -126,6 +126,12 @@ def test_warehouse_sees_no_prices(shop):
     text = pick.text
     assert "price" not in text and "total_minor" not in text and "tax" not in text
     assert pick.json()["lines"][0]["reserved"] == 2
+    # The date the customer was promised, as on the order, and the list sorted by it.
+    promised = erp.api("GET", "/api/v1/orders/" + o["id"]).json()["promised_on"]
+    assert promised and pick.json()["promised_on"] == promised == pick.json()["lines"][0]["promised_on"]
+    listed = erp.api("GET", "/api/v1/picking", params={"sort": "promised_on", "promised_on": promised},
+                     token=wh["token"])
+    assert listed.status_code == 200 and o["id"] in [x["id"] for x in listed.json()["items"]], listed.text
     r = erp.api("POST", "/api/v1/orders/%s/ship" % o["id"], json={}, token=wh["token"])
     assert r.status_code == 201 and "price" not in r.text
     r = erp.api("POST", "/api/v1/orders/%s/deliver" % o["id"], token=wh["token"])
