@@ -36,7 +36,7 @@ export default async function render(root, ctx) {
         kpi(t('finance.total'), money(inv.total_minor, cur)),
         kpi(t('finance.paid'), money(inv.paid_minor, cur), 'ok'),
         kpi(t('finance.open_amount'), money(open, cur), open > 0 ? (inv.days_overdue > 0 ? 'bad' : 'warn') : 'ok')),
-      h('div', { class: 'grid-2' },
+      h('div', { class: 'grid-2 doc-grid' },
         h('div', null, card(null, table({
           caption: t('finance.lines'),
           cards: false,

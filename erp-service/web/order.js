@@ -162,7 +162,7 @@ export default async function render(root, ctx) {
     mount(body,
       pageHead(t('orders.order_title', { number: order.number }), actions()),
       h('p', { class: 'inline-actions' }, statusBadge(order.status), order.backordered && order.status !== 'cancelled' ? h('span', { class: 'badge badge-warn' }, t('orders.backordered')) : null),
-      h('div', { class: 'grid-2' },
+      h('div', { class: 'grid-2 doc-grid' },
         h('div', null, card(null, linesTable(),
           priced ? details([
             [t('orders.subtotal'), money(order.subtotal_minor, order.currency)],

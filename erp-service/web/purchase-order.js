@@ -61,7 +61,7 @@ export default async function render(root, ctx) {
           if (await confirmDialog(t('purchasing.cancel_confirm'), { ok: t('purchasing.cancel'), danger: true })) await step('cancel', null, t('purchasing.cancelled'));
         }, { kind: 'danger' }) : null),
       h('p', null, statusBadge(s)),
-      h('div', { class: 'grid-2' },
+      h('div', { class: 'grid-2 doc-grid' },
         h('div', null, card(null, table({
           caption: t('purchasing.lines'),
           columns: [

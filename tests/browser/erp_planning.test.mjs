@@ -145,6 +145,11 @@ test('the order shows when its short line is promised', async (t) => {
   const shown = new RegExp(`^(${dd} ${mon}|${mon} ${dd}),? ${dt.getUTCFullYear()}$`);
   await page.getByRole('cell', { name: shown }).first().waitFor();
   await settled(page);
+  // On a desktop the ten columns of the lines fit: nothing is scrolled out
+  // of sight (the table was cut off at Tax and Line total beside the details).
+  const lines = page.locator('.table-wrap', { has: page.getByRole('columnheader', { name: 'Line total' }) });
+  const [scroll, client] = await lines.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+  assert.ok(scroll <= client, `the lines scroll: ${scroll} > ${client}`);
   await screenshot(page, 'erp-order-promised', { fullPage: true });
 });
 
