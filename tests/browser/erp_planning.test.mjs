@@ -151,6 +151,11 @@ test('the order shows when its short line is promised', async (t) => {
   const [scroll, client] = await lines.evaluate((el) => [el.scrollWidth, el.clientWidth]);
   assert.ok(scroll <= client, `the lines scroll: ${scroll} > ${client}`);
   await screenshot(page, 'erp-order-promised', { fullPage: true });
+  // The list of orders shows the date each was promised.
+  await page.getByRole('link', { name: '← Sales orders' }).click();
+  await page.getByRole('columnheader', { name: 'Promised' }).waitFor();
+  await page.getByRole('row', { name: new RegExp(shortOrder.number) }).getByRole('cell', { name: shown }).waitFor();
+  await checkAndShoot(page, 'erp-orders-promised');
 });
 
 test('the planning page reads right to left in Persian', async (t) => {
