@@ -125,8 +125,8 @@ void
 
 //  This thread's connection, opened on first use. NULL if it cannot open.
 //  No connection of a pool checkpoints in its own commits: after a commit
-//  that has grown the WAL by DB_CHECKPOINT_PAGES (1000) pages since the last
-//  checkpoint (under steady writes the WAL is not restarted, so its length
+//  that has grown the WAL by DB_CHECKPOINT_PAGES (1000) pages since a
+//  checkpoint was last asked for (under steady writes the WAL is not restarted, so its length
 //  alone would call for a checkpoint after every commit), the pool's
 //  checkpointer thread (started with the first connection, stopped
 //  by db_pool_destroy), on its own connection, copies the WAL back into
@@ -137,9 +137,9 @@ void
 db_t *
     db_pool_get (db_pool_t *self);
 
-//  How many checkpoints the pool's checkpointer has run: one each time the
-//  WAL has grown by DB_CHECKPOINT_PAGES since the last (0 before the first
-//  connection starts it).
+//  How many checkpoints the pool's checkpointer has run: about one each time
+//  the WAL has grown by DB_CHECKPOINT_PAGES (0 before the first connection
+//  starts it).
 long long
     db_pool_checkpoints (db_pool_t *self);
 

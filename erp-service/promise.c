@@ -542,7 +542,8 @@ s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth, er
 }
 
 //  The products whose stock changed inside the outermost change of this
-//  thread, waiting for it to end.
+//  thread (or between stock_defer and stock_settle), waiting for it to end;
+//  promise_product takes a product off.
 #define PENDING_MAX 32
 static _Thread_local char s_pending[PENDING_MAX][ID_LEN];
 static _Thread_local int s_npending;
