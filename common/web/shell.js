@@ -12,7 +12,7 @@
 
 import { api, ApiError, setCsrf, onUnauthorized } from './api.js';
 import { t, setLang, lang, LANGS, loadArea, browserLang } from './i18n.js';
-import { h, mount, clear, form, button, toast, errorBox, loading } from './ui.js';
+import { h, mount, clear, form, button, toast, clearToasts, errorBox, loading } from './ui.js';
 
 const LANG_NAMES = { en: 'English', id: 'Bahasa Indonesia', cs: 'Čeština', vi: 'Tiếng Việt', fa: 'فارسی', zh: '中文' };
 
@@ -174,6 +174,7 @@ function renderFrame() {
       } catch (e) { toast(e.message, 'error'); return; }
       await useLang(l);
       localStorage.setItem('lang', l);
+      clearToasts();
       renderFrame();
       route();
     }),

@@ -126,6 +126,12 @@ export function toast(text, kind = 'ok') {
   setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
 }
 
+// Removes the toasts on screen: after a change of language, a toast of the
+// old one would stay for its seconds.
+export function clearToasts() {
+  if (toastBox) toastBox.replaceChildren();
+}
+
 // A modal <dialog>; body is an element or a function(close) returning one.
 // Returns {el, close}. onClose runs once when it closes.
 export function modal(title, body, { onClose, wide } = {}) {

@@ -134,7 +134,7 @@ export default async function render(root, ctx) {
         options: [['', t('common.none')], ...campaigns.map((c) => [c.id, c.name])] }, inputs, errs));
     }
     fields.push(field({ name: 'lead_source', label: t('deal.lead_source'), type: 'select', value: deal ? deal.lead_source || '' : '',
-      options: [['', t('deal.lead_source_default')], ...sources], hint: deal ? null : t('deal.lead_source_hint') }, inputs, errs));
+      options: [['', t(deal ? 'deal.lead_source_unknown' : 'deal.lead_source_auto')], ...sources], hint: deal ? null : t('deal.lead_source_hint') }, inputs, errs));
 
     // --- lines ---
     const lines = (deal ? deal.lines : []).map((l) => ({ ...l, available: undefined, unit: null, listPrice: null, savedQty: l.quantity }));

@@ -131,3 +131,48 @@ test('a screen opened while its language is still loading waits for it', async (
   await page.getByRole('heading', { name: 'Khách hàng mới', level: 1 }).waitFor();
   assert.ok(await page.getByLabel('Tên', { exact: true }).isVisible());
 });
+
+// The width the chosen option's text takes in a <select>, and the room the
+// select gives it (its inner width less the arrow's), in pixels.
+async function optionRoom(select) {
+  return select.evaluate((el) => {
+    const css = getComputedStyle(el);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = css.font;
+    const text = ctx.measureText(el.options[el.selectedIndex].text).width;
+    return { text, room: el.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight) - 16 };
+  });
+}
+
+test('the deal form says what an empty lead source means, in words that fit, and a language change clears old toasts', async (t) => {
+  // A customer without a lead source, a deal of theirs without one.
+  const kafe = await sys.crm.post('/customers', { kind: 'company', name: 'Kavárna Letná' });
+  const deal = await sys.crm.post('/deals', { title: 'Cups for the terrace', customer_id: kafe.id, currency: 'CZK' });
+  assert.equal(deal.lead_source ?? null, null);
+  // (a manager of her own: Mia's language is Vietnamese by now)
+  const oskar = await sys.crm.addUser('oskar', 'sales_manager');
+  // A new deal: left empty, the lead source is chosen by the service.
+  const page = await openScreen(t, browser, sys.crm, oskar, '/#/deals/new');
+  const source = page.getByLabel('Lead source');
+  await source.waitFor();
+  assert.equal(await source.locator('option:checked').textContent(), 'Automatic');
+  let fit = await optionRoom(source);
+  assert.ok(fit.text <= fit.room, `"Automatic" takes ${fit.text} px of ${fit.room}`);
+  // The existing deal: nobody knows where it came from, and it says so.
+  await page.goto(sys.crm.url + '/#/deals/' + deal.id);
+  await page.getByRole('heading', { name: /Cups for the terrace/, level: 1 }).waitFor();
+  assert.equal(await source.locator('option:checked').textContent(), 'Not known');
+  fit = await optionRoom(source);
+  assert.ok(fit.text <= fit.room, `"Not known" takes ${fit.text} px of ${fit.room}`);
+  await settled(page);
+  await screenshot(page, 'crm-deal-lead-source-unknown', { only: 'desktop' });
+  // Saved, then the language changed: the English toast goes with the English.
+  await page.getByLabel('Title').fill('Cups and saucers for the terrace');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const saved = page.locator('.toast', { hasText: 'Saved.' });
+  await saved.waitFor();
+  await page.getByLabel('Language').first().selectOption('cs');
+  await page.getByRole('heading', { name: /Cups and saucers for the terrace/, level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Uložit', exact: true }).waitFor();
+  assert.equal(await saved.count(), 0, 'the English toast is still on the Czech page');
+});
