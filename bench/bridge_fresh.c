@@ -33,6 +33,10 @@
 //  from then to the 201 (ms) and its freshness (ms, nan when ERP's event
 //  never came or there is no ERP), in the order of the writes: where the
 //  slow ones cluster in time (bench/README.md, "POST latency at half rate").
+//  With BENCH_CRM_PUB=ENDPOINT (CRM's event endpoint) too, a fourth column:
+//  the time from the 201 to CRM's own crm.customer.created (nan if it never
+//  came; it can be below 0, since CRM publishes and answers after the same
+//  commit), which splits the freshness into CRM's part and the bridge's.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -62,7 +66,7 @@ typedef struct {
 
 typedef struct {
     char id[ID_SIZE];  //  "" for a free slot
-    double answered, seen;
+    double answered, seen, published;  //  published: CRM's own event (BENCH_CRM_PUB)
     bool sampled;
 } s_slot_t;
 
@@ -88,7 +92,7 @@ s_slot (const char *id)
     for (size_t i = h & (s_nslots - 1);; i = (i + 1) & (s_nslots - 1)) {
         if (!*s_slots[i].id) {
             snprintf (s_slots[i].id, ID_SIZE, "%s", id);
-            s_slots[i].answered = s_slots[i].seen = NAN;
+            s_slots[i].answered = s_slots[i].seen = s_slots[i].published = NAN;
             return &s_slots[i];
         }
         if (strcmp (s_slots[i].id, id) == 0)
@@ -165,6 +169,23 @@ s_json_str (const char *text, size_t len, const char *key, char *out, size_t siz
     memcpy (out, p, (size_t) (q - p));
     out[q - p] = 0;
     return true;
+}
+
+//  The body of the next event waiting on sub, into msg: its length, -1
+//  when none is waiting, -2 for a message that is not a whole event.
+static int
+s_event (void *sub, char *msg, size_t size)
+{
+    int n = zmq_recv (sub, msg, size - 1, ZMQ_DONTWAIT);  //  the topic
+    if (n < 0)
+        return -1;
+    int more = 0;
+    size_t more_size = sizeof more;
+    zmq_getsockopt (sub, ZMQ_RCVMORE, &more, &more_size);
+    if (!more)
+        return -2;
+    n = zmq_recv (sub, msg, size - 1, 0);
+    return n < 0 || n >= (int) size - 1 ? -2 : n;
 }
 
 //  A blocking GET on conn; true when the answer is 200 and holds crm_id.
@@ -267,7 +288,7 @@ main (int argc, char **argv)
     double *post_of = calloc ((size_t) total, sizeof *post_of);
     s_slot_t **slot_of = calloc ((size_t) total, sizeof *slot_of);
     s_conn_t *conns = calloc ((size_t) nconns + 1, sizeof *conns);
-    zmq_pollitem_t *items = calloc ((size_t) nconns + 1, sizeof *items);
+    zmq_pollitem_t *items = calloc ((size_t) nconns + 2, sizeof *items);
     if (!s_slots || !due_at || !lag || !post || !post_of || !slot_of || !conns || !items)
         return 1;
     for (int i = 0; i < nconns + with_erp; i++) {
@@ -281,6 +302,18 @@ main (int argc, char **argv)
     int zero = 0;
     zmq_setsockopt (sub, ZMQ_RCVHWM, &zero, sizeof zero);
     zmq_setsockopt (sub, ZMQ_SUBSCRIBE, "erp.customer.created", 20);
+    //  BENCH_CRM_PUB: CRM's event endpoint too, to split each write's
+    //  freshness into CRM's part (201 to crm.customer.created) and the
+    //  bridge's and ERP's (that event to ERP's).
+    const char *crm_pub = getenv ("BENCH_CRM_PUB");
+    bool with_crm = with_erp && crm_pub && *crm_pub;
+    void *crm_sub = zmq_socket (ctx, ZMQ_SUB);
+    zmq_setsockopt (crm_sub, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt (crm_sub, ZMQ_SUBSCRIBE, "crm.customer.created", 20);
+    if (with_crm && zmq_connect (crm_sub, crm_pub) != 0) {
+        fprintf (stderr, "bridge_fresh: zmq_connect %s: %s\n", crm_pub, zmq_strerror (errno));
+        return 1;
+    }
     if (with_erp && zmq_connect (sub, erp_pub) != 0) {
         fprintf (stderr, "bridge_fresh: zmq_connect %s: %s\n", erp_pub, zmq_strerror (errno));
         return 1;
@@ -320,12 +353,13 @@ main (int argc, char **argv)
         for (int i = 0; i < nconns; i++)
             items[i] = (zmq_pollitem_t) { .fd = conns[i].fd, .events = ZMQ_POLLIN };
         items[nconns] = (zmq_pollitem_t) { .socket = sub, .events = ZMQ_POLLIN };
+        items[nconns + 1] = (zmq_pollitem_t) { .socket = crm_sub, .events = ZMQ_POLLIN };
         long timeout = 100;
         if (next < total) {
             double d = start + (double) next / rate - s_now ();
             timeout = d <= 0 ? 0 : (long) ceil (d * 1000.0);
         }
-        if (zmq_poll (items, nconns + with_erp, timeout) < 0 && errno != EINTR) {
+        if (zmq_poll (items, nconns + with_erp + with_crm, timeout) < 0 && errno != EINTR) {
             fprintf (stderr, "bridge_fresh: zmq_poll: %s\n", zmq_strerror (errno));
             return 1;
         }
@@ -363,19 +397,22 @@ main (int argc, char **argv)
             c->write = -1;
             idle++;
         }
-        while (with_erp && items[nconns].revents & ZMQ_POLLIN) {
-            int n = zmq_recv (sub, msg, sizeof msg - 1, ZMQ_DONTWAIT);  //  the topic
-            if (n < 0)
+        while (with_crm && items[nconns + 1].revents & ZMQ_POLLIN) {
+            int n = s_event (crm_sub, msg, sizeof msg);
+            if (n == -1)
                 break;
-            int more = 0;
-            size_t more_size = sizeof more;
-            zmq_getsockopt (sub, ZMQ_RCVMORE, &more, &more_size);
-            if (!more)
-                continue;
-            n = zmq_recv (sub, msg, sizeof msg - 1, 0);
+            if (n >= 0 && s_json_str (msg, (size_t) n, "entity_id", id, sizeof id)) {
+                s_slot_t *s = s_slot (id);
+                if (isnan (s->published))
+                    s->published = s_now ();
+            }
+        }
+        while (with_erp && items[nconns].revents & ZMQ_POLLIN) {
+            int n = s_event (sub, msg, sizeof msg);
+            if (n == -1)
+                break;
             double t = s_now ();
-            if (n < 0 || n >= (int) sizeof msg - 1
-                || !s_json_str (msg, (size_t) n, "crm_id", id, sizeof id))
+            if (n < 0 || !s_json_str (msg, (size_t) n, "crm_id", id, sizeof id))
                 continue;
             s_slot_t *s = s_slot (id);
             if (!isnan (s->seen))
@@ -426,12 +463,16 @@ main (int argc, char **argv)
             double fresh = s && !isnan (s->seen) && !isnan (s->answered)
                                ? (s->seen - s->answered) * 1000.0
                                : NAN;
-            fprintf (tl, "%.3f %.3f %.3f\n", (due_at[i] - start) * 1000.0, post_of[i], fresh);
+            double crm = s && !isnan (s->published) && !isnan (s->answered)
+                             ? (s->published - s->answered) * 1000.0
+                             : NAN;
+            fprintf (tl, "%.3f %.3f %.3f %.3f\n", (due_at[i] - start) * 1000.0, post_of[i], fresh, crm);
         }
     if (tl)
         fclose (tl);
 
     zmq_close (sub);
+    zmq_close (crm_sub);
     zmq_ctx_term (ctx);
     for (int i = 0; i < nconns + with_erp; i++)
         close (conns[i].fd);

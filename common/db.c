@@ -16,6 +16,14 @@
 #define DB_BUSY_TIMEOUT_MS 10000
 //  WAL pages after which a checkpoint is due: SQLite's automatic default.
 #define DB_CHECKPOINT_PAGES 1000
+//  WAL pages (about 100 MiB of 4 KiB pages) past which the checkpointer
+//  holds the pool's writers back for the last frames, so that the WAL
+//  starts again from its beginning (see s_checkpointer).
+#define DB_WAL_RESTART_PAGES 25000
+//  What a WAL file is cut back to when it starts again (journal_size_limit):
+//  more than it reaches between restarts, so that under steady writes it is
+//  written over in place, never grown block by block.
+#define DB_WAL_LIMIT_BYTES (128 * 1024 * 1024)
 
 typedef struct {
     char *sql;
@@ -45,7 +53,10 @@ typedef struct _db_checkpointer_t {
     //  newer than the checkpoint), so its length alone would wake the thread
     //  after every commit, for a checkpoint of a few frames and two syncs.
     atomic_int asked_at;
-    atomic_llong runs;   //  checkpoints run
+    atomic_llong runs;       //  checkpoints run
+    atomic_llong restarts;   //  of them, those that let the WAL start again
+    atomic_int restart_pages;   //  DB_WAL_RESTART_PAGES unless set
+    struct _db_pool_t *pool;    //  whose writers it holds back for a restart
 } db_checkpointer_t;
 
 struct _db_pool_t {
@@ -59,6 +70,12 @@ struct _db_pool_t {
     void *before_commit_arg;
     pthread_mutex_t ckpt_lock;
     db_checkpointer_t *ckpt;   //  started by the first db_pool_get
+    int wal_restart_pages;     //  db_pool_set_wal_restart, for the checkpointer to come
+    //  The checkpointer waits for lock to restart the WAL: writers wait
+    //  at this gate until it has it (s_write_lock).
+    atomic_bool ckpt_waiting;
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_open;
 };
 
 db_t *
@@ -83,8 +100,8 @@ db_open (const char *path, const char *sync, err_info_t *err)
     bool normal = sync && strcmp (sync, "normal") == 0;
     snprintf (pragmas, sizeof pragmas,
               "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
-              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;",
-              normal ? "NORMAL" : "FULL");
+              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000; PRAGMA journal_size_limit=%d;",
+              normal ? "NORMAL" : "FULL", DB_WAL_LIMIT_BYTES);
     //  Switching a new file to WAL takes an exclusive lock that SQLite does
     //  not wait for through the busy handler: connections opened at the
     //  same moment (a pool's threads starting together) can get "database
@@ -131,6 +148,20 @@ db_destroy (db_t **self_p)
 
 //  --- checkpoints apart ---
 
+//  Takes pool's lock of its writers ahead of them: a thread committing
+//  back to back would otherwise take it again before the woken
+//  checkpointer ran, as often as it liked (mutexes are not fair).
+static void
+s_hold_writers (struct _db_pool_t *pool)
+{
+    atomic_store (&pool->ckpt_waiting, true);
+    pthread_mutex_lock (&pool->lock);
+    pthread_mutex_lock (&pool->gate_lock);
+    atomic_store (&pool->ckpt_waiting, false);
+    pthread_cond_broadcast (&pool->gate_open);
+    pthread_mutex_unlock (&pool->gate_lock);
+}
+
 static void *
 s_checkpointer (void *arg)
 {
@@ -152,9 +183,29 @@ s_checkpointer (void *arg)
         c->wanted = false;
         pthread_mutex_unlock (&c->lock);
         //  PASSIVE: copies what no reader still needs, waits for nobody.
-        int rc = handle ? sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
+        int frames = 0, copied = 0;
+        int rc = handle ? sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
                         : SQLITE_CANTOPEN;
         atomic_fetch_add (&c->runs, 1);
+        //  Under steady writes a passive checkpoint never catches up (a
+        //  commit always adds frames while it copies), so SQLite never
+        //  starts the WAL again and it grows without end: 1.2 GB in ten
+        //  seconds of 1,000 customers a second through the bridge, every
+        //  frame a new block of the file. Past DB_WAL_RESTART_PAGES the
+        //  pool's writers wait while a second passive checkpoint copies
+        //  the frames the first one left (two syncs, a few milliseconds,
+        //  once in DB_WAL_RESTART_PAGES pages); with every frame copied,
+        //  the next commit starts the WAL from its beginning. A reader
+        //  still on older frames stops the copy short, and the restart
+        //  waits for the next time.
+        if (rc == SQLITE_OK && frames >= atomic_load (&c->restart_pages)) {
+            s_hold_writers (c->pool);
+            rc = sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+            pthread_mutex_unlock (&c->pool->lock);
+            atomic_fetch_add (&c->runs, 1);
+            if (rc == SQLITE_OK && copied == frames)
+                atomic_fetch_add (&c->restarts, 1);
+        }
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn ("db", "checkpoint failed", "path=%s error=\"%s\"", c->path,
                       handle ? sqlite3_errmsg (handle) : "cannot open");
@@ -186,9 +237,13 @@ s_wal_hook (void *arg, sqlite3 *handle, const char *name, int pages)
 //  of its own. NULL (logged) if the thread cannot start; the pool's
 //  connections then keep SQLite's automatic checkpoint.
 static db_checkpointer_t *
-s_checkpointer_new (const char *path)
+s_checkpointer_new (const char *path, struct _db_pool_t *pool)
 {
     db_checkpointer_t *c = calloc (1, sizeof *c);
+    if (c) {
+        c->pool = pool;
+        atomic_store (&c->restart_pages, DB_WAL_RESTART_PAGES);
+    }
     if (!c || !(c->path = strdup (path))) {
         free (c);
         log_warn ("db", "checkpoints stay with the committers", "path=%s error=\"out of memory\"",
@@ -376,7 +431,15 @@ s_write_lock (db_t *self)
     struct timespec deadline;
     clock_gettime (CLOCK_REALTIME, &deadline);
     deadline.tv_sec += DB_BUSY_TIMEOUT_MS / 1000;
-    self->writing = pthread_mutex_timedlock (&self->pool->lock, &deadline) == 0;
+    db_pool_t *pool = self->pool;
+    if (atomic_load (&pool->ckpt_waiting)) {
+        pthread_mutex_lock (&pool->gate_lock);
+        while (atomic_load (&pool->ckpt_waiting)
+               && pthread_cond_timedwait (&pool->gate_open, &pool->gate_lock, &deadline) == 0)
+            ;
+        pthread_mutex_unlock (&pool->gate_lock);
+    }
+    self->writing = pthread_mutex_timedlock (&pool->lock, &deadline) == 0;
 }
 
 static void
@@ -592,6 +655,8 @@ db_pool_new (const char *path, const char *sync)
     self->sync = strdup (sync ? sync : "full");
     pthread_mutex_init (&self->lock, NULL);
     pthread_mutex_init (&self->ckpt_lock, NULL);
+    pthread_mutex_init (&self->gate_lock, NULL);
+    pthread_cond_init (&self->gate_open, NULL);
     if (!self->path || !self->sync || pthread_key_create (&self->key, s_thread_close) != 0) {
         free (self->path);
         free (self->sync);
@@ -615,6 +680,8 @@ db_pool_destroy (db_pool_t **self_p)
     pthread_key_delete (self->key);
     s_checkpointer_destroy (&self->ckpt);
     pthread_mutex_destroy (&self->ckpt_lock);
+    pthread_mutex_destroy (&self->gate_lock);
+    pthread_cond_destroy (&self->gate_open);
     pthread_mutex_destroy (&self->lock);
     free (self->path);
     free (self->sync);
@@ -629,6 +696,26 @@ db_pool_checkpoints (db_pool_t *self)
     long long runs = self->ckpt ? atomic_load (&self->ckpt->runs) : 0;
     pthread_mutex_unlock (&self->ckpt_lock);
     return runs;
+}
+
+long long
+db_pool_wal_restarts (db_pool_t *self)
+{
+    pthread_mutex_lock (&self->ckpt_lock);
+    long long restarts = self->ckpt ? atomic_load (&self->ckpt->restarts) : 0;
+    pthread_mutex_unlock (&self->ckpt_lock);
+    return restarts;
+}
+
+void
+db_pool_set_wal_restart (db_pool_t *self, int pages)
+{
+    assert (pages > 0);
+    pthread_mutex_lock (&self->ckpt_lock);
+    self->wal_restart_pages = pages;
+    if (self->ckpt)
+        atomic_store (&self->ckpt->restart_pages, pages);
+    pthread_mutex_unlock (&self->ckpt_lock);
 }
 
 db_t *
@@ -649,7 +736,9 @@ db_pool_get (db_pool_t *self)
     //  The first connection made the file; the checkpointer can open it.
     pthread_mutex_lock (&self->ckpt_lock);
     if (!self->ckpt)
-        self->ckpt = s_checkpointer_new (self->path);
+        self->ckpt = s_checkpointer_new (self->path, self);
+    if (self->ckpt && self->wal_restart_pages)
+        atomic_store (&self->ckpt->restart_pages, self->wal_restart_pages);
     pthread_mutex_unlock (&self->ckpt_lock);
     //  Replaces the automatic checkpoint, which would run in the committer.
     if (self->ckpt)

@@ -143,6 +143,21 @@ db_t *
 long long
     db_pool_checkpoints (db_pool_t *self);
 
+//  Under steady writes a passive checkpoint never copies the last frames
+//  (a commit always adds some while it runs), so SQLite would never start
+//  the WAL again and it would grow without end. Once the WAL holds
+//  DB_WAL_RESTART_PAGES (25,000) pages, the checkpointer holds the pool's
+//  writers (db_begin) back while it copies the rest; the next commit then
+//  starts the WAL from its beginning, written over in place (a WAL file
+//  longer than 128 MiB is cut back to that). How many times it did: a
+//  reader still on older frames can make it wait for the next time.
+long long
+    db_pool_wal_restarts (db_pool_t *self);
+
+//  Sets that length in pages (tests set a short one).
+void
+    db_pool_set_wal_restart (db_pool_t *self, int pages);
+
 //  Register a function called after each successful commit.
 void
     db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg);

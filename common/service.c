@@ -49,6 +49,7 @@ struct _service_t {
     metric_t *outbox_seq;
     metric_t *published_seq;
     metric_t *checkpoints;
+    metric_t *wal_restarts;
     web_site_t site;              //  the pages (common/web.h)
     service_task_t *tasks;        //  periodic work, newest first
     int64_t keep_inbox_ms, keep_idempotency_ms;   //  common/retention.h; 0 keeps all
@@ -446,6 +447,7 @@ s_collect (void *arg)
     if (db) {
         metric_set (svc->outbox_seq, outbox_last_seq (db));
         metric_set (svc->checkpoints, db_pool_checkpoints (svc->pool));
+        metric_set (svc->wal_restarts, db_pool_wal_restarts (svc->pool));
         db_reset_all (db);
     }
     if (svc->publisher)
@@ -712,6 +714,8 @@ s_serve (service_t *svc)
     svc->published_seq = metrics_get ("outbox_published_seq", NULL, "gauge", "highest event seq sent on PUB");
     svc->checkpoints = metrics_get ("db_checkpoints_total", NULL, "counter",
                                     "WAL checkpoints run by the database's checkpointer thread");
+    svc->wal_restarts = metrics_get ("db_wal_restarts_total", NULL, "counter",
+                                     "times the checkpointer held the writers back to start the WAL again");
     metric_t *info = NULL;
     {
         char labels[128];
