@@ -414,6 +414,23 @@ s_store_product (db_t *db, const actor_t *actor, const char *product_id, int64_t
     err_t rc = s_next_free (db, product_id, lead, date, &qty, err);
     if (rc != ERR_OK)
         return rc;
+    //  Mostly nothing changed (every confirmation passes here for each of
+    //  its products): two columns tell, where resource_update would load
+    //  the whole product to find the same.
+    sqlite3_stmt *st = db_stmt (db, "SELECT next_receipt_on IS ?2 AND next_receipt_qty IS ?3"
+                                    " FROM products WHERE id = ?1");
+    if (st) {
+        sqlite3_bind_text (st, 1, product_id, -1, SQLITE_STATIC);
+        if (date[0]) {
+            sqlite3_bind_text (st, 2, date, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (st, 3, qty);
+        }
+        bool same = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0);
+        sqlite3_reset (st);
+        sqlite3_clear_bindings (st);
+        if (same)
+            return ERR_OK;
+    }
     cJSON *patch = cJSON_CreateObject ();
     if (date[0]) {
         cJSON_AddStringToObject (patch, "next_receipt_on", date);
