@@ -196,9 +196,11 @@ s_checkpointer (void *arg)
         //  the frames the first one left (two syncs, a few milliseconds,
         //  once in DB_WAL_RESTART_PAGES pages); with every frame copied,
         //  the next commit starts the WAL from its beginning. A reader
-        //  still on older frames stops the copy short, and the restart
-        //  waits for the next time.
-        if (rc == SQLITE_OK && frames >= atomic_load (&c->restart_pages)) {
+        //  still on older frames (a long export) stops the copies short;
+        //  then the first leaves more than DB_CHECKPOINT_PAGES behind, and
+        //  the writers are not held back for a restart that cannot be.
+        if (rc == SQLITE_OK && frames >= atomic_load (&c->restart_pages)
+            && frames - copied < DB_CHECKPOINT_PAGES) {
             s_hold_writers (c->pool);
             rc = sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
             pthread_mutex_unlock (&c->pool->lock);
