@@ -146,11 +146,12 @@ long long
 //  Under steady writes a passive checkpoint never copies the last frames
 //  (a commit always adds some while it runs), so SQLite would never start
 //  the WAL again and it would grow without end. Once the WAL holds
-//  DB_WAL_RESTART_PAGES (25,000) pages, the checkpointer holds the pool's
-//  writers (db_begin) back while it copies the rest; the next commit then
-//  starts the WAL from its beginning, written over in place (a WAL file
-//  longer than 128 MiB is cut back to that). How many times it did: a
-//  reader still on older frames can make it wait for the next time.
+//  DB_WAL_RESTART_PAGES pages (25,000 with `--sync full`, 250,000 with
+//  `normal`, where it costs the writers more), the checkpointer holds the
+//  pool's writers (db_begin) back while it copies the rest; the next
+//  commit then starts the WAL from its beginning, written over in place (a
+//  WAL file longer than 1.3 times that is cut back). How many times it
+//  did: a reader still on older frames can make it wait for the next time.
 long long
     db_pool_wal_restarts (db_pool_t *self);
 
