@@ -201,8 +201,9 @@ s_checkpointer (void *arg)
         //  seconds of 1,000 customers a second through the bridge, every
         //  frame a new block of the file. Past DB_WAL_RESTART_PAGES the
         //  pool's writers wait while a second passive checkpoint copies
-        //  the frames the first one left (two syncs, a few milliseconds,
-        //  once in DB_WAL_RESTART_PAGES pages); with every frame copied,
+        //  the frames the first one left (its syncs: a few milliseconds
+        //  with `full`, 10 to 20 with `normal`, once in that many pages;
+        //  see DB_WAL_RESTART_PAGES); with every frame copied,
         //  the next commit starts the WAL from its beginning. A reader
         //  still on older frames (a long export) stops the copies short;
         //  then the first leaves more than DB_CHECKPOINT_PAGES behind, and
