@@ -1,12 +1,53 @@
 //  id: UUID generation and validation on top of libuuid.
 #include "id.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <uuid/uuid.h>
 
+//  The last id's millisecond and the counter within it (id_new).
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t s_last_ms;
+static unsigned s_counter;
+
+//  Version 7 (RFC 9562): 48 bits of Unix time in milliseconds, then a 12-bit
+//  counter (method 1 of section 6.2: it starts at a random value below 2048
+//  each new millisecond and counts up within it), then 62 random bits. Each
+//  new id is greater than the last in this process, also when the clock
+//  steps back: the time part then stays where it was.
 char *
 id_new (char *buf)
+{
+    uuid_t u;
+    uuid_generate_random (u);
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+    pthread_mutex_lock (&s_lock);
+    if (ms > s_last_ms) {
+        s_last_ms = ms;
+        s_counter = (unsigned) (((unsigned) u[6] << 8 | u[7]) & 0x7ff);
+    }
+    else if (++s_counter > 0xfff) {
+        s_last_ms++;
+        s_counter = 0;
+    }
+    ms = s_last_ms;
+    unsigned counter = s_counter;
+    pthread_mutex_unlock (&s_lock);
+    for (int i = 0; i < 6; i++)
+        u[i] = (unsigned char) (ms >> (40 - 8 * i));
+    u[6] = (unsigned char) (0x70 | (counter >> 8));
+    u[7] = (unsigned char) (counter & 0xff);
+    uuid_unparse_lower (u, buf);
+    return buf;
+}
+
+char *
+id_random (char *buf)
 {
     uuid_t u;
     uuid_generate_random (u);

@@ -7,9 +7,18 @@
 
 #define ID_LEN 37   //  36 characters + NUL
 
-//  Write a new random UUID into buf (ID_LEN bytes). Returns buf.
+//  Write a new record id into buf (ID_LEN bytes): a version 7 UUID, which
+//  begins with the time it was made. Ids made one after the other sort one
+//  after the other, so an index keyed by id takes each new one at its end
+//  instead of on a random page. Returns buf.
 char *
     id_new (char *buf);
+
+//  Write a new random (version 4) UUID into buf: for an id that is also a
+//  secret, such as a link's token; nothing of it tells when it was made.
+//  Returns buf.
+char *
+    id_random (char *buf);
 
 //  Write the name-based UUID (SHA-256, version 8) of `name` in namespace
 //  `ns` (a UUID text) into buf. Same inputs, same id: used for deterministic

@@ -280,7 +280,7 @@ s_add_recipient (db_t *db, const cJSON *m, const s_rcpt_t *r, err_info_t *err)
                                         r->customer, 0) > 0;
     char id[ID_LEN], token[ID_LEN], now[CLOCK_TEXT_LEN], url[512], ref[2 * ID_LEN + 2];
     id_new (id);
-    id_new (token);
+    id_random (token);
     clock_format (clock_now_ms (), now, sizeof now);
     snprintf (url, sizeof url, "%s/u/%s", mailer_public_url (), token);
     snprintf (ref, sizeof ref, "%s", id);

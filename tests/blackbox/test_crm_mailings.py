@@ -77,6 +77,11 @@ def test_the_unsubscribe_link_puts_the_address_on_the_suppression_list(mail_crm)
     assert poll(lambda: len(inbox.mails) == 1)
     content = inbox.mails[0][2]
     url = re.search(r"(http://\S+/u/[0-9a-f-]{36})", content).group(1)
+    # The token is the only proof: random (version 4), not a record id,
+    # which begins with the time it was made (version 7).
+    token = url.rsplit("/", 1)[1]
+    assert token[14] == "4", token
+    assert first["id"][14] == "7", first["id"]
     page = requests.get(url, timeout=5)
     assert page.status_code == 200 and "Unsubscribe" in page.text
     assert requests.get(url.rsplit("/", 1)[0] + "/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12,

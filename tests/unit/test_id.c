@@ -1,4 +1,4 @@
-//  test_id: random ids, name-based (derived) ids and the validator.
+//  test_id: time-ordered and random ids, name-based (derived) ids and the validator.
 #include "id.h"
 #include "support.h"
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #define NS_A "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -16,33 +17,81 @@
 //  version and variant bits set), not by running id_derive.
 #define ID_DERIVE_KNOWN "4fc7b0c1-b7ac-83df-8b72-9d05de9e3ced"
 
-static void
-test_id_new_is_valid_lower_case_v4 (void **state)
+//  The first 48 bits of a version 7 id, in milliseconds.
+static uint64_t
+s_id_ms (const char *id)
 {
-    (void) state;
-    char buf[ID_LEN];
-    assert_ptr_equal (id_new (buf), buf);
-    assert_int_equal (strlen (buf), 36);
-    assert_true (id_valid (buf));
-    assert_int_equal (buf[14], '4');              //  version nibble
-    assert_non_null (strchr ("89ab", buf[19]));   //  RFC 4122 variant
+    char hex[13];
+    memcpy (hex, id, 8);
+    memcpy (hex + 8, id + 9, 4);
+    hex[12] = '\0';
+    return strtoull (hex, NULL, 16);
+}
+
+static uint64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 static void
-test_id_new_gives_distinct_ids (void **state)
+test_id_new_is_valid_lower_case_v7 (void **state)
 {
     (void) state;
-    enum { N = 2000 };
+    char buf[ID_LEN];
+    uint64_t before = s_now_ms ();
+    assert_ptr_equal (id_new (buf), buf);
+    uint64_t after = s_now_ms ();
+    assert_int_equal (strlen (buf), 36);
+    assert_true (id_valid (buf));
+    assert_int_equal (buf[14], '7');              //  version nibble
+    assert_non_null (strchr ("89ab", buf[19]));   //  RFC 9562 variant
+    //  It begins with the time it was made (a counter that ran over may
+    //  push it a millisecond or two ahead, never behind).
+    assert_true (s_id_ms (buf) >= before);
+    assert_true (s_id_ms (buf) <= after + 2);
+}
+
+//  Each id sorts after the one made before it (so no two are alike), also
+//  thousands within one millisecond (more than the 12-bit counter holds):
+//  an index keyed by id takes them at its end.
+static void
+test_id_new_gives_distinct_ids_in_the_order_made (void **state)
+{
+    (void) state;
+    enum { N = 20000 };
     char (*ids)[ID_LEN] = calloc (N, ID_LEN);
     assert_non_null (ids);
     for (int i = 0; i < N; i++) {
         id_new (ids[i]);
         assert_true (id_valid (ids[i]));
     }
-    qsort (ids, N, ID_LEN, support_strcmp);
     for (int i = 1; i < N; i++)
-        assert_string_not_equal (ids[i - 1], ids[i]);
+        assert_true (strcmp (ids[i - 1], ids[i]) < 0);
     free (ids);
+}
+
+static void
+test_id_random_is_v4_and_keeps_no_time (void **state)
+{
+    (void) state;
+    enum { N = 200 };
+    char a[ID_LEN], b[ID_LEN];
+    int ordered = 0;
+    id_random (a);
+    for (int i = 0; i < N; i++) {
+        assert_ptr_equal (id_random (b), b);
+        assert_true (id_valid (b));
+        assert_int_equal (b[14], '4');
+        assert_non_null (strchr ("89ab", b[19]));
+        ordered += strcmp (a, b) < 0;
+        memcpy (a, b, ID_LEN);
+    }
+    //  Random ids fall in no order: about half of them sort after the one
+    //  before (all of them would, were they made like id_new's).
+    assert_true (ordered > N / 4 && ordered < N * 3 / 4);
 }
 
 static void
@@ -175,8 +224,9 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_id_new_is_valid_lower_case_v4),
-        cmocka_unit_test (test_id_new_gives_distinct_ids),
+        cmocka_unit_test (test_id_new_is_valid_lower_case_v7),
+        cmocka_unit_test (test_id_new_gives_distinct_ids_in_the_order_made),
+        cmocka_unit_test (test_id_random_is_v4_and_keeps_no_time),
         cmocka_unit_test (test_id_derive_is_deterministic),
         cmocka_unit_test (test_id_derive_known_value_does_not_drift),
         cmocka_unit_test (test_id_derive_depends_on_namespace),
