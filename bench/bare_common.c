@@ -1,5 +1,6 @@
 //  bare_common: see bare_common.h.
 #include "bare_common.h"
+#include "id.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,10 +41,7 @@ bare_rand (void)
 void
 bare_uuid (char *buf)
 {
-    uint64_t a = bare_rand (), b = bare_rand ();
-    snprintf (buf, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned) (a >> 32), (unsigned) (a >> 16) & 0xffff,
-              (unsigned) a & 0xfff, (unsigned) ((b >> 48) & 0x3fff) | 0x8000,
-              (unsigned long long) (b & 0xffffffffffffull));
+    id_new (buf);
 }
 
 int

@@ -18,11 +18,13 @@ double
 void
     bare_rfc3339 (char *buf, size_t size);
 
-//  A fast xorshift PRNG (fixed seed: every run makes the same ids).
+//  A fast xorshift PRNG (fixed seed: every run draws the same numbers).
 uint64_t
     bare_rand (void);
 
-//  A version-4-shaped UUID from bare_rand into buf (37 bytes).
+//  A new id into buf (37 bytes), made as the services make theirs
+//  (id_new, common/id.c: a version 7 UUID), so that the loops' indexes
+//  keyed by id grow as the services' do.
 void
     bare_uuid (char *buf);
 
