@@ -1,5 +1,6 @@
 //  db: SQLite connection handling. Statements are cached per connection in a
-//  small open-addressing table keyed by the SQL text.
+//  small open-addressing table keyed by the SQL text, found first by the
+//  text's address (most SQL is a literal).
 #include "db.h"
 #include "log.h"
 #include "wake.h"
@@ -7,6 +8,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +21,12 @@
 //  WAL pages past which the checkpointer holds the pool's writers back for
 //  the last frames, so that the WAL starts again from its beginning (see
 //  s_checkpointer). With `--sync full` (about 100 MiB of 4 KiB pages) that
-//  costs the writers a millisecond or a few (the commits keep the WAL
-//  synced: one sync of the database file) and makes every commit's sync
-//  cheaper, the WAL being written over in place instead of grown. With
-//  `normal` it costs them 10 to 20 ms (the WAL's sync too), so it comes
-//  ten times more rarely (about 1 GiB).
+//  costs the writers one sync of the database file (the commits keep the
+//  WAL synced): a few milliseconds on a small database, 25 to 45 on this
+//  machine's disk at a million customers (bench/README.md). It makes every
+//  commit's sync cheaper, the WAL being written over in place instead of
+//  grown. With `normal` it costs them 10 to 20 ms (the WAL's sync too), so
+//  it comes ten times more rarely (about 1 GiB).
 #define DB_WAL_RESTART_PAGES 25000
 #define DB_WAL_RESTART_PAGES_NORMAL 250000
 //  What a WAL file is cut back to when it starts again (journal_size_limit):
@@ -37,10 +40,19 @@ typedef struct {
     sqlite3_stmt *stmt;
 } s_slot_t;
 
+//  Slots of the statement cache found by the SQL text's address (db_stmt).
+#define DB_RECENT_SLOTS 256
+
 struct _db_t {
     sqlite3 *handle;
     s_slot_t slots[DB_CACHE_SLOTS];
     int nslots;
+    //  The address each cache slot was last asked for by: most SQL is a
+    //  literal, asked for by the same address every time, and then found
+    //  without hashing the whole text (its text is compared all the same:
+    //  a buffer may hold other SQL at the same address).
+    const char *recent_sql[DB_RECENT_SLOTS];
+    s_slot_t *recent_slot[DB_RECENT_SLOTS];
     sqlite3_stmt **extra;   //  prepared after the cache filled up
     int nextra, extracap;
     db_pool_t *pool;
@@ -309,10 +321,19 @@ s_hash (const char *s)
 sqlite3_stmt *
 db_stmt (db_t *self, const char *sql)
 {
+    uint32_t recent = (uint32_t) (((uintptr_t) sql * 0x9e3779b97f4a7c15ull) >> 56) % DB_RECENT_SLOTS;
+    s_slot_t *known = self->recent_sql[recent] == sql ? self->recent_slot[recent] : NULL;
+    if (known && strcmp (known->sql, sql) == 0) {
+        sqlite3_reset (known->stmt);
+        sqlite3_clear_bindings (known->stmt);
+        return known->stmt;
+    }
     uint32_t h = s_hash (sql) % DB_CACHE_SLOTS;
     for (int probe = 0; probe < DB_CACHE_SLOTS; probe++) {
         s_slot_t *slot = &self->slots[(h + (uint32_t) probe) % DB_CACHE_SLOTS];
         if (slot->sql && strcmp (slot->sql, sql) == 0) {
+            self->recent_sql[recent] = sql;
+            self->recent_slot[recent] = slot;
             sqlite3_reset (slot->stmt);
             sqlite3_clear_bindings (slot->stmt);
             return slot->stmt;
@@ -349,6 +370,8 @@ db_stmt (db_t *self, const char *sql)
             }
             slot->stmt = stmt;
             self->nslots++;
+            self->recent_sql[recent] = sql;
+            self->recent_slot[recent] = slot;
             return stmt;
         }
     }

@@ -295,6 +295,32 @@ test_db_stmt_cache_returns_same_statement_reset_and_unbound (void **state)
     db_destroy (&db);
 }
 
+//  SQL built in a buffer: the same address holds other text the next time,
+//  and must get its own statement (the cache finds literals by address).
+static void
+test_db_stmt_cache_tells_apart_texts_at_one_address (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "normal");
+    char sql[64];
+    sqlite3_stmt *seen[3];
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 3; i++) {
+            snprintf (sql, sizeof sql, "SELECT %d", 10 + i);
+            sqlite3_stmt *st = db_stmt (db, sql);
+            assert_non_null (st);
+            if (round == 0)
+                seen[i] = st;
+            else
+                assert_ptr_equal (st, seen[i]);
+            assert_int_equal (sqlite3_step (st), SQLITE_ROW);
+            assert_int_equal (sqlite3_column_int (st, 0), 10 + i);
+        }
+    assert_ptr_not_equal (seen[0], seen[1]);
+    assert_ptr_not_equal (seen[1], seen[2]);
+    db_destroy (&db);
+}
+
 static void
 test_db_stmt_returns_null_on_bad_sql (void **state)
 {
@@ -791,6 +817,7 @@ main (void)
         SUPPORT_TEST (test_db_migrate_is_idempotent_on_reopen),
         SUPPORT_TEST (test_db_failed_migration_rolls_back_and_keeps_version),
         SUPPORT_TEST (test_db_stmt_cache_returns_same_statement_reset_and_unbound),
+        SUPPORT_TEST (test_db_stmt_cache_tells_apart_texts_at_one_address),
         SUPPORT_TEST (test_db_stmt_returns_null_on_bad_sql),
         SUPPORT_TEST (test_db_stmt_beyond_cache_capacity_still_works_and_closes),
         SUPPORT_TEST (test_db_destroy_leaves_fts5_internal_statements_alone),
