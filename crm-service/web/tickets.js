@@ -168,7 +168,7 @@ async function ticketPage(root, ctx, id, ownersMap) {
     mount(body, head,
       h('div', { class: 'grid-2' },
         h('div', { class: 'stack' },
-          card(t('tickets.comments'), comments, h('h3', null, t('tickets.add_comment')), comment)),
+          card(t('tickets.comments'), comments, h('h3', { class: 'card-part' }, t('tickets.add_comment')), comment)),
         h('div', { class: 'stack' },
           card(t('tickets.about'), details([
             [t('tickets.customer'), customerRef(tk.customer_id)],

@@ -256,6 +256,15 @@ test('a rep opens a ticket, comments on it and solves it', async (t) => {
   assert.equal(tk.status, 'solved');
   assert.equal(tk.priority, 'urgent');
   assert.equal(tk.customer_id, acme.id);
+  // A box's label stands on one line beside it, its hint under the label
+  // (they were squeezed into three narrow columns, the label in two lines).
+  const box = await page.getByRole('checkbox', { name: 'Internal note' }).boundingBox();
+  const label = await page.locator('label', { hasText: 'Internal note' }).boundingBox();
+  const hint = await page.getByText('Only colleagues see it.').boundingBox();
+  assert.ok(label.height < 30, `the label wraps: ${label.height}px high`);
+  assert.ok(label.x > box.x + box.width, 'the label stands beside its box');
+  assert.ok(hint.y >= label.y + label.height - 1, `the hint is not under the label: ${hint.y} < ${label.y + label.height}`);
+  assert.ok(Math.abs(hint.x - label.x) < 2, `the hint does not start where the label does: ${hint.x} ≠ ${label.x}`);
   await checkAndShoot(page, 'crm-ticket');
 });
 
