@@ -2,7 +2,7 @@
 // campaign gets the campaign's channel, another is marked "referral" by
 // hand; the list filters on it, the card and the deal show it, and the
 // analysis groups leads, won deals and revenue by it.
-// Screenshots: crm-lead-source-form, crm-lead-source-card, crm-lead-source-list(-phone),
+// Screenshots: crm-lead-source-form, crm-lead-source-card, crm-lead-source-list (desktop and phone),
 // crm-lead-source-analytics, crm-lead-source-analytics-vi.
 
 import assert from 'node:assert/strict';
@@ -112,7 +112,7 @@ test('on a phone each customer\'s card says where the customer came from, in the
   assert.equal(await source('Vltava Logistics').textContent(), 'Sự kiện');
   assert.equal(await source('Orlík Glass').textContent(), 'Giới thiệu');
   assert.ok(await source('Orlík Glass').isVisible());
-  await screenshot(page, 'crm-lead-source-list-phone', { only: 'phone' });
+  await screenshot(page, 'crm-lead-source-list', { only: 'phone' });
 });
 
 test('a screen opened while its language is still loading waits for it', async (t) => {
