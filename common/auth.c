@@ -130,7 +130,6 @@ err_t
 auth_token_issue (db_t *db, const char *user_id, const char *label, char *token_out,
                   char *token_id_out, err_info_t *err)
 {
-    (void) label;
     unsigned char raw[32];
     randombytes_buf (raw, sizeof raw);
     char b64[48];
