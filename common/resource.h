@@ -248,6 +248,16 @@ err_t
                      long long if_match, const cJSON *patch, int mode, const char *verb, cJSON **out,
                      err_info_t *err);
 
+//  resource_update of a record that the caller read in this transaction,
+//  whole (res_load or resource_get without an actor: nothing redacted),
+//  without reading it again. Takes *old_p and sets it to NULL. A record
+//  changed since it was read is refused as stale, as by If-Match (the
+//  write names the version it was read at).
+err_t
+    resource_update_loaded (db_t *db, const resource_def_t *def, const actor_t *actor, cJSON **old_p,
+                            long long if_match, const cJSON *patch, int mode, const char *verb,
+                            cJSON **out, err_info_t *err);
+
 //  Archive (or with archived=false, restore) a record and write its event.
 err_t
     resource_archive (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id,

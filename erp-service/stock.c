@@ -331,8 +331,8 @@ s_change (db_t *db, const actor_t *actor, const char *product_id, const char *wa
         json_add_int (patch, "on_hand", on_hand);
         json_add_int (patch, "reserved", reserved);
         json_add_int (patch, "available", on_hand - reserved);
-        rc = resource_update (db, &erp_stock_levels, actor, json_str (level, "id"), -1, patch,
-                              RW_SYSTEM, "level_changed", &after, err);
+        rc = resource_update_loaded (db, &erp_stock_levels, actor, &level, -1, patch, RW_SYSTEM,
+                                     "level_changed", &after, err);
         cJSON_Delete (patch);
     }
     if (rc == ERR_OK) {

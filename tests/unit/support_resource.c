@@ -72,6 +72,22 @@ const resource_def_t support_resource_widgets = {
     .external_key = "code", .remote_name = "ERP", .after_save = s_after_save,
 };
 
+//  A member computed on the way out: how many lines the record has.
+static void
+s_decorate (db_t *db, cJSON *rec)
+{
+    (void) db;
+    cJSON_AddNumberToObject (rec, "line_count", cJSON_GetArraySize (cJSON_GetObjectItem (rec, "lines")));
+}
+
+//  The same fields and table without after_save: a record whose row the
+//  engine builds after a write instead of reading it back, then decorates.
+const resource_def_t support_resource_plain = {
+    .name = "plain_widgets", .entity = "plain_widget", .table = "widgets", .fields = s_fields,
+    .read_roles = ROLE_VIEWER, .write_roles = ROLE_ADMIN | ROLE_SALES, .owner_field = "owner_id",
+    .remote_name = "ERP", .decorate = s_decorate,
+};
+
 //  ---------------------------------------------------------------------
 //  Fixture
 
@@ -94,6 +110,7 @@ support_resource_setup (void **state)
     auth_set_roles (s_roles);
     outbox_set_source ("crm");
     assert_int_equal (resource_register (&support_resource_widgets), ERR_OK);
+    assert_int_equal (resource_register (&support_resource_plain), ERR_OK);
     const db_migration_t migrations[] = { { "auth.1", auth_migration_sql },
                                           { "outbox.1", outbox_migration_sql },
                                           { "test.1", s_schema } };

@@ -14,6 +14,8 @@
 enum { ROLE_ADMIN = 1, ROLE_SALES = 2, ROLE_VIEWER = 4 };
 
 extern const resource_def_t support_resource_widgets;
+//  The same fields and table, no after_save; decorated with line_count.
+extern const resource_def_t support_resource_plain;
 
 typedef struct {
     char dir[64];

@@ -333,6 +333,104 @@ test_resource_noop_update_writes_nothing_and_keeps_version (void **state)
     cJSON_Delete (before);
 }
 
+//  A record whose row nothing writes after the engine (no after_save) is
+//  built from what was written instead of read back, then decorated: the
+//  answer and the event must be the record as stored, every type of field
+//  included, a field never set as null.
+static void
+test_resource_record_built_after_a_write_is_the_row_stored (void **state)
+{
+    support_resource_t *f = *state;
+    err_info_t err;
+    err_clear (&err);
+    const resource_def_t *def = &support_resource_plain;
+    cJSON *body = support_resource_json (
+        "{\"name\":\"Plain\",\"code\":\"P-1\",\"qty\":7,\"active\":false,\"tags\":[\"b\",\"a\",\"b\"],"
+        "\"due_at\":\"2026-03-04T05:06:07+02:00\",\"lines\":[{\"sku\":\"s\",\"quantity\":2}]}");
+    cJSON *made = NULL, *changed = NULL;
+    assert_int_equal (db_begin (f->db, NULL), ERR_OK);
+    assert_int_equal (resource_create (f->db, def, &f->admin, body, RW_CLIENT, NULL, &made, &err), ERR_OK);
+    assert_int_equal (db_commit (f->db, NULL), ERR_OK);
+    cJSON_Delete (body);
+    const char *id = json_str (made, "id");
+    cJSON *stored = NULL;
+    assert_int_equal (resource_get (f->db, def, NULL, id, &stored, &err), ERR_OK);
+    assert_true (cJSON_Compare (made, stored, true));
+    assert_true (cJSON_IsNull (cJSON_GetObjectItem (made, "email")));
+    assert_int_equal (cJSON_GetObjectItem (made, "line_count")->valueint, 1);   //  decorated
+    assert_string_equal (json_str (made, "due_at"), "2026-03-04T03:06:07.000Z");
+    cJSON *env = support_resource_event (f, 1);
+    assert_true (cJSON_Compare (cJSON_GetObjectItem (env, "data"), stored, true));
+    cJSON_Delete (env);
+    cJSON_Delete (stored);
+
+    //  An update: the version grows, updated_at moves, created_at stays.
+    cJSON *patch = support_resource_json ("{\"qty\":8,\"email\":\"a@b.example\",\"tags\":[],\"active\":true}");
+    assert_int_equal (db_begin (f->db, NULL), ERR_OK);
+    assert_int_equal (resource_update (f->db, def, &f->admin, id, 1, patch, RW_CLIENT, NULL, &changed, &err),
+                      ERR_OK);
+    assert_int_equal (db_commit (f->db, NULL), ERR_OK);
+    cJSON_Delete (patch);
+    assert_int_equal (resource_get (f->db, def, NULL, id, &stored, &err), ERR_OK);
+    assert_true (cJSON_Compare (changed, stored, true));
+    assert_int_equal (support_resource_version (changed), 2);
+    assert_string_equal (json_str (changed, "created_at"), json_str (made, "created_at"));
+    env = support_resource_event (f, 2);
+    assert_true (cJSON_Compare (cJSON_GetObjectItem (env, "data"), stored, true));
+    cJSON_Delete (env);
+    cJSON_Delete (stored);
+    cJSON_Delete (changed);
+    cJSON_Delete (made);
+}
+
+//  resource_update_loaded writes from the record the caller read; one read
+//  before a change made meanwhile is refused and changes nothing.
+static void
+test_resource_update_of_a_loaded_record_refuses_one_read_before_a_change (void **state)
+{
+    support_resource_t *f = *state;
+    char id[ID_LEN];
+    support_resource_create_ok (f, &f->admin, "{\"name\":\"a\",\"qty\":1}", id);
+    err_info_t err;
+    err_clear (&err);
+    cJSON *early = NULL, *late = NULL, *out = NULL;
+    assert_int_equal (resource_get (f->db, &support_resource_plain, NULL, id, &early, &err), ERR_OK);
+    assert_int_equal (support_resource_update (f, &f->admin, id, -1, "{\"qty\":2}", RW_CLIENT, NULL, &err),
+                      ERR_OK);
+    cJSON *patch = support_resource_json ("{\"qty\":3}");
+    assert_int_equal (db_begin (f->db, NULL), ERR_OK);
+    assert_int_equal (resource_update_loaded (f->db, &support_resource_plain, &f->admin, &early, -1, patch,
+                                              RW_CLIENT, NULL, &out, &err),
+                      ERR_STALE);
+    db_rollback (f->db);
+    assert_null (early);   //  taken, also when refused
+    assert_null (out);
+    cJSON *now = support_resource_get (f, &f->admin, id);
+    int64_t qty = 0;
+    assert_true (json_int (now, "qty", &qty));
+    assert_int_equal (qty, 2);
+    assert_int_equal (support_resource_version (now), 2);
+    cJSON_Delete (now);
+    assert_int_equal (support_count (f->db, "outbox"), 2);
+
+    //  Read in the same transaction, it writes.
+    assert_int_equal (db_begin (f->db, NULL), ERR_OK);
+    assert_int_equal (resource_get (f->db, &support_resource_plain, NULL, id, &late, &err), ERR_OK);
+    assert_int_equal (resource_update_loaded (f->db, &support_resource_plain, &f->admin, &late, -1, patch,
+                                              RW_CLIENT, "counted", &out, &err),
+                      ERR_OK);
+    assert_int_equal (db_commit (f->db, NULL), ERR_OK);
+    assert_null (late);
+    assert_int_equal (support_resource_version (out), 3);
+    assert_true (json_int (out, "qty", &qty));
+    assert_int_equal (qty, 3);
+    cJSON *env = support_resource_event (f, 3);
+    assert_string_equal (json_str (env, "type"), "plain_widget.counted");
+    cJSON_Delete (env);
+    cJSON_Delete (out);
+    cJSON_Delete (patch);
+}
+
 static void
 test_resource_immutable_field_may_be_repeated_but_not_changed (void **state)
 {
@@ -639,6 +737,8 @@ main (void)
         SUPPORT_TEST (test_resource_failed_after_save_rule_leaves_no_row_and_no_event),
         SUPPORT_TEST (test_resource_update_with_stale_if_match_is_refused),
         SUPPORT_TEST (test_resource_noop_update_writes_nothing_and_keeps_version),
+        SUPPORT_TEST (test_resource_record_built_after_a_write_is_the_row_stored),
+        SUPPORT_TEST (test_resource_update_of_a_loaded_record_refuses_one_read_before_a_change),
         SUPPORT_TEST (test_resource_immutable_field_may_be_repeated_but_not_changed),
         SUPPORT_TEST (test_resource_time_is_normalised_to_utc_milliseconds),
         SUPPORT_TEST (test_resource_list_items_are_validated_with_their_path),
