@@ -6,9 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #define NS_A "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -71,6 +74,63 @@ test_id_new_gives_distinct_ids_in_the_order_made (void **state)
     for (int i = 1; i < N; i++)
         assert_true (strcmp (ids[i - 1], ids[i]) < 0);
     free (ids);
+}
+
+//  The random part (after the counter) of each id, from the thread's pool
+//  of kernel bytes, never repeats across many refills of the pool, and
+//  every id carries the variant.
+static int
+s_cmp_tail (const void *a, const void *b)
+{
+    return strcmp ((const char *) a, (const char *) b);
+}
+
+static void
+test_id_new_random_part_never_repeats_across_pool_refills (void **state)
+{
+    (void) state;
+    enum { N = 20000, TAIL = 19 };   //  about 50 pools of 4 KiB, 10 bytes an id
+    char (*tails)[ID_LEN] = calloc (N, ID_LEN);
+    assert_non_null (tails);
+    for (int i = 0; i < N; i++) {
+        char id[ID_LEN];
+        id_new (id);
+        assert_non_null (strchr ("89ab", id[TAIL]));
+        snprintf (tails[i], ID_LEN, "%s", id + TAIL);
+    }
+    qsort (tails, N, ID_LEN, s_cmp_tail);
+    for (int i = 1; i < N; i++)
+        assert_true (strcmp (tails[i - 1], tails[i]) != 0);
+    free (tails);
+}
+
+//  A child of fork does not take the bytes its parent takes next: the two
+//  ids made right after the fork differ in their random part.
+static void
+test_id_new_after_fork_does_not_repeat_the_parent (void **state)
+{
+    (void) state;
+    enum { TAIL = 19 };
+    char id[ID_LEN], mine[ID_LEN], theirs[ID_LEN] = "";
+    id_new (id);   //  the pool is filled and partly used
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    pid_t child = fork ();
+    assert_true (child >= 0);
+    if (child == 0) {
+        id_new (id);
+        ssize_t w = write (fds[1], id, ID_LEN);
+        _exit (w == ID_LEN ? 0 : 1);
+    }
+    close (fds[1]);
+    id_new (mine);
+    assert_int_equal (read (fds[0], theirs, ID_LEN), ID_LEN);
+    close (fds[0]);
+    int status = 0;
+    assert_int_equal (waitpid (child, &status, 0), child);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert_true (id_valid (theirs));
+    assert_string_not_equal (mine + TAIL, theirs + TAIL);
 }
 
 static void
@@ -226,6 +286,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_id_new_is_valid_lower_case_v7),
         cmocka_unit_test (test_id_new_gives_distinct_ids_in_the_order_made),
+        cmocka_unit_test (test_id_new_random_part_never_repeats_across_pool_refills),
+        cmocka_unit_test (test_id_new_after_fork_does_not_repeat_the_parent),
         cmocka_unit_test (test_id_random_is_v4_and_keeps_no_time),
         cmocka_unit_test (test_id_derive_is_deterministic),
         cmocka_unit_test (test_id_derive_known_value_does_not_drift),
