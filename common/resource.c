@@ -666,8 +666,14 @@ resource_update (db_t *db, const resource_def_t *def, const actor_t *actor, cons
                  err_info_t *err)
 {
     assert (db && def && id && patch);
+    //  The role and the body first: a role that may not write learns
+    //  nothing of which ids exist.
+    res_t *r;
+    err_t rc = s_may_write (def, actor, mode & RW_SYSTEM, "change", patch, &r, err);
+    if (rc != ERR_OK)
+        return rc;
     cJSON *old = NULL;
-    err_t rc = res_load (db, def, actor, id, true, &old, err);
+    rc = res_load (db, def, actor, id, true, &old, err);
     if (rc != ERR_OK)
         return rc;
     return resource_update_loaded (db, def, actor, &old, if_match, patch, mode, verb, out, err);

@@ -431,6 +431,25 @@ test_resource_update_of_a_loaded_record_refuses_one_read_before_a_change (void *
     cJSON_Delete (patch);
 }
 
+//  A role that may not write is refused before the id is looked up: the
+//  answer is the same for an id that exists and one that does not.
+static void
+test_resource_update_by_a_reader_is_refused_before_the_lookup (void **state)
+{
+    support_resource_t *f = *state;
+    char id[ID_LEN], unknown[ID_LEN];
+    support_resource_create_ok (f, &f->admin, "{\"name\":\"a\"}", id);
+    id_new (unknown);
+    err_info_t err;
+    assert_int_equal (support_resource_update (f, &f->viewer, id, -1, "{\"qty\":2}", RW_CLIENT, NULL, &err),
+                      ERR_FORBIDDEN);
+    assert_int_equal (
+        support_resource_update (f, &f->viewer, unknown, -1, "{\"qty\":2}", RW_CLIENT, NULL, &err),
+        ERR_FORBIDDEN);
+    assert_int_equal (support_resource_update (f, &f->admin, unknown, -1, "[1]", RW_CLIENT, NULL, &err),
+                      ERR_BAD_REQUEST);
+}
+
 static void
 test_resource_immutable_field_may_be_repeated_but_not_changed (void **state)
 {
@@ -739,6 +758,7 @@ main (void)
         SUPPORT_TEST (test_resource_noop_update_writes_nothing_and_keeps_version),
         SUPPORT_TEST (test_resource_record_built_after_a_write_is_the_row_stored),
         SUPPORT_TEST (test_resource_update_of_a_loaded_record_refuses_one_read_before_a_change),
+        SUPPORT_TEST (test_resource_update_by_a_reader_is_refused_before_the_lookup),
         SUPPORT_TEST (test_resource_immutable_field_may_be_repeated_but_not_changed),
         SUPPORT_TEST (test_resource_time_is_normalised_to_utc_milliseconds),
         SUPPORT_TEST (test_resource_list_items_are_validated_with_their_path),
