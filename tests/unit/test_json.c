@@ -90,6 +90,33 @@ test_json_parse_refuses_text_that_is_not_utf8 (void **state)
     assert_false (s_parses ("[\"\xe2\x82\xac\"]", 4));
 }
 
+//  ASCII is checked eight bytes at a time: a bad byte, or a character
+//  cut short, is found at every offset within and across the words.
+static void
+test_json_utf8_valid_at_every_offset (void **state)
+{
+    (void) state;
+    char text[40];
+    for (size_t at = 0; at < 32; at++) {
+        memset (text, 'a', sizeof text);
+        text[at] = (char) 0xff;
+        assert_false (json_utf8_valid (text, 32));
+        assert_true (json_utf8_valid (text, at));
+        //  A two-byte character at every offset, then one cut short.
+        memset (text, 'a', sizeof text);
+        memcpy (text + at, "\xc3\xa9", 2);
+        assert_true (json_utf8_valid (text, 34));
+        assert_false (json_utf8_valid (text, at + 1));
+        //  A four-byte character across a word's end.
+        memset (text, 'a', sizeof text);
+        memcpy (text + at, "\xf0\x9f\x98\x80", 4);
+        assert_true (json_utf8_valid (text, 36));
+        text[at + 3] = 'a';
+        assert_false (json_utf8_valid (text, 36));
+    }
+    assert_true (json_utf8_valid ("", 0));
+}
+
 static void
 test_json_parse_reads_exactly_len_bytes (void **state)
 {
@@ -410,6 +437,7 @@ main (void)
         cmocka_unit_test (test_json_parse_allows_trailing_whitespace),
         cmocka_unit_test (test_json_parse_refuses_nul_bytes_and_escapes),
         cmocka_unit_test (test_json_parse_refuses_text_that_is_not_utf8),
+        cmocka_unit_test (test_json_utf8_valid_at_every_offset),
         cmocka_unit_test (test_json_parse_reads_exactly_len_bytes),
         cmocka_unit_test (test_json_parse_rejects_empty_and_malformed_input),
         cmocka_unit_test (test_json_parse_rejects_nesting_deeper_than_the_limit),
