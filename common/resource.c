@@ -19,6 +19,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,6 +28,11 @@
 
 static res_t s_registry[RES_MAX];
 static int s_nres;
+//  Guards the update shapes of every resource (s_update_sql).
+static pthread_mutex_t s_shapes_lock = PTHREAD_MUTEX_INITIALIZER;
+//  Update shapes made in all: each is a statement in every writer's cache.
+#define RES_SHAPES_MAX 64
+static int s_nshapes;
 
 const char *const res_meta[] = { "id", "version", "created_at", "updated_at", "archived", NULL };
 
@@ -544,6 +550,59 @@ s_bind_fields (sqlite3_stmt *st, const resource_def_t *def, const cJSON *rec)
         s_bind_value (st, i, f, cJSON_GetObjectItemCaseSensitive (rec, f->name));
 }
 
+//  The UPDATE of r for the fields of rec that differ from old, with
+//  version and updated_at: SQLite rewrites an index, checks a foreign key
+//  and weighs a trigger for every column named in SET, changed or not, and
+//  a link-back that changed two of a customer's 22 fields wrote all five
+//  indexes (four times the work of naming only the two). The statement
+//  binds every field all the same; those it does not name go unused. Made
+//  once for each set of fields, a few a resource and RES_SHAPES_MAX in all,
+//  so that the writers' statement caches stay bounded; past that, or with
+//  more than 64 fields, the update of every field.
+static const char *
+s_update_sql (res_t *r, const cJSON *rec, const cJSON *old)
+{
+    const resource_def_t *def = r->def;
+    if (r->nfields > 64)
+        return r->sql_update;
+    uint64_t shape = 0;
+    int i = 0;
+    for (const field_def_t *f = def->fields; f->name; f++, i++) {
+        const cJSON *now = cJSON_GetObjectItemCaseSensitive (rec, f->name);
+        const cJSON *was = cJSON_GetObjectItemCaseSensitive (old, f->name);
+        if ((now || was) && !(now && was && cJSON_Compare (now, was, true)))
+            shape |= (uint64_t) 1 << i;
+    }
+    const char *sql = r->sql_update;
+    pthread_mutex_lock (&s_shapes_lock);
+    int k = 0;
+    while (k < r->nshapes && r->shape[k] != shape)
+        k++;
+    if (k < r->nshapes)
+        sql = r->shape_sql[k];
+    else if (r->nshapes < RES_UPDATE_SHAPES && s_nshapes < RES_SHAPES_MAX) {
+        char *made = res_printf ("UPDATE %s SET version = version + 1, updated_at = ?2", def->table);
+        i = 0;
+        for (const field_def_t *f = def->fields; f->name && made; f++, i++)
+            if (shape & ((uint64_t) 1 << i)) {
+                char buf[160];
+                snprintf (buf, sizeof buf, ", %s = ?%d", f->name, i + 3);
+                made = res_strcat (made, buf);
+            }
+        char where[64];
+        snprintf (where, sizeof where, " WHERE id = ?1 AND version = ?%d", r->nfields + 3);
+        made = made ? res_strcat (made, where) : NULL;
+        if (made) {
+            r->shape[r->nshapes] = shape;
+            r->shape_sql[r->nshapes++] = made;
+            s_nshapes++;
+            sql = made;
+        }
+    }
+    pthread_mutex_unlock (&s_shapes_lock);
+    return sql;
+}
+
 //  The registration of def into *r, when actor may verb (create, change,
 //  archive) its records (the service's own, system, writes always may) and
 //  the body, if any, is a JSON object.
@@ -747,7 +806,7 @@ resource_update_loaded (db_t *db, const resource_def_t *def, const actor_t *acto
         goto cleanup;
     char now[CLOCK_TEXT_LEN];
     clock_format (clock_now_ms (), now, sizeof now);
-    rc = s_write (db, r, r->sql_update, id, now, rec, &version, err);
+    rc = s_write (db, r, s_update_sql (r, rec, old), id, now, rec, &version, err);
     if (rc != ERR_OK)
         goto cleanup;
     if (sqlite3_changes (db_handle (db)) == 0) {

@@ -7,6 +7,7 @@
 #include "resource.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define RES_MAX 64
 #define RES_LIST_MAX 500
@@ -15,6 +16,7 @@
 #define RES_LIST_MAX_ITEMS 200
 #define RES_TAGS_MAX 50
 #define RES_META_COLS 5
+#define RES_UPDATE_SHAPES 4
 
 typedef struct {
     const resource_def_t *def;
@@ -25,6 +27,11 @@ typedef struct {
     char *sql_update;
     char *sql_archive;
     int nfields;
+    //  Updates of only the fields that change, by the set of them (bit i:
+    //  field i); made when first needed, a few a resource (s_update_sql).
+    uint64_t shape[RES_UPDATE_SHAPES];
+    char *shape_sql[RES_UPDATE_SHAPES];
+    int nshapes;
 } res_t;
 
 //  The meta columns every table starts with, NULL-terminated.
