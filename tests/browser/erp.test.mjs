@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { checkA11y, newPage, screenshot, settled } from './lib/browser.mjs';
+import { VIEWPORTS, checkA11y, newPage, screenshot, settled } from './lib/browser.mjs';
 import { signIn } from './lib/system.mjs';
 import { browser, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
@@ -233,6 +233,26 @@ test('an accountant records a payment, sees its allocation, the aging chart, the
   await page.getByRole('rowheader', { name: '1100 · Receivables' }).waitFor();
   await checkA11y(page);
   await screenshot(page, 'erp-trial-balance');
+  // On a phone the four columns are wider than the screen: the table
+  // scrolls to its last column, and a shadow on the wrap's edges (the
+  // gradients that scroll with it and those that stay) says more lies there.
+  await page.setViewportSize(VIEWPORTS.phone);
+  const wrap = page.getByRole('table', { name: 'Trial balance' }).locator('xpath=..');
+  const look = await wrap.evaluate((el) => {
+    const cs = getComputedStyle(el);
+    el.scrollLeft = el.scrollWidth;
+    const last = el.querySelector('thead th:last-child').getBoundingClientRect();
+    const box = el.getBoundingClientRect();
+    return { attach: cs.backgroundAttachment, image: cs.backgroundImage, overflows: el.scrollWidth > el.clientWidth,
+             lastShown: last.right <= box.right + 1 && last.left >= box.left - 1 };
+  });
+  assert.ok(look.lastShown, 'the last column can be scrolled into view');
+  if (look.overflows) {
+    assert.match(look.attach, /local.*scroll|scroll.*local/, 'scroll shadows: ' + look.attach);
+    assert.match(look.image, /radial-gradient/, 'scroll shadows: ' + look.image);
+  }
+  await wrap.evaluate((el) => { el.scrollLeft = 0; });
+  await page.setViewportSize(VIEWPORTS.desktop);
 
   // The same in Persian, right to left.
   await page.getByLabel('Language').first().selectOption('fa');
