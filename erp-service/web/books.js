@@ -5,16 +5,16 @@
 // print stylesheet leaves the navigation and the buttons out.
 
 import { api } from '/common/api.js';
-import { t, has } from '/common/i18n.js';
+import { t } from '/common/i18n.js';
 import { money, date, dateTime, today, parseMoney } from '/common/fmt.js';
 import { h, mount, clear, card, kpi, errorBox, button, toast, confirmDialog, promptDialog, badge } from '/common/ui.js';
-import { can, setQuery, tabbedScreen } from './lib.js';
+import { accountLabel as account, can, setQuery, tabbedScreen } from './lib.js';
 
 const BOOKS = 'EUR';
 const m = (v) => money(v, BOOKS);
 // The account's name in the user's language where the catalogue has it,
 // else the chart's.
-const accountLabel = (a) => `${a.account} · ${has('books.account.' + a.account) ? t('books.account.' + a.account) : a.name}`;
+const accountLabel = (a) => account(a.account, a.name);
 
 // A statement's section: its accounts and total, as table rows.
 function sectionRows(title, sec) {

@@ -4,7 +4,7 @@
 // "someone else changed this" with the fresh record.
 
 import { api } from '/common/api.js';
-import { t, tEnum } from '/common/i18n.js';
+import { t, tEnum, has } from '/common/i18n.js';
 import { h, mount, pagedList, conflictNotice, toast, badge, debounce, pageHead, tabs, loading, errorBox } from '/common/ui.js';
 
 const LEAD = ['ops_manager', 'admin'];
@@ -97,6 +97,15 @@ export function searchInto(state, refresh) {
 // on a column sorts by it and draws the list again (refresh).
 export function sortBy(state, refresh) {
   return { field: state.sort.replace(/^-/, ''), desc: state.sort.startsWith('-'), onSort: (f, d) => { state.sort = (d ? '-' : '') + f; refresh(); } };
+}
+
+// An account of the chart as people read it, "2100 · Goods received not
+// invoiced": its name in the page's language (books.account.*), else the
+// name the API gives, else the code alone. The books and the reports name
+// an account the same way.
+export function accountLabel(code, name) {
+  const key = 'books.account.' + code;
+  return `${code} · ${has(key) ? t(key) : (name || code)}`;
 }
 
 export function whLabel(list, id) {

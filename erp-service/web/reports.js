@@ -3,11 +3,11 @@
 // sum the books in their currency (EUR, the API's default).
 
 import { api } from '/common/api.js';
-import { t, tEnum, locale, dir } from '/common/i18n.js';
+import { t, tEnum, locale, dir, loadArea } from '/common/i18n.js';
 import { money, num, date, dateTime, today } from '/common/fmt.js';
 import { h, mount, table, pagedList, card, kpi } from '/common/ui.js';
 import { barChart } from '/common/chart.js';
-import { setQuery, tabbedScreen } from './lib.js';
+import { accountLabel, setQuery, tabbedScreen } from './lib.js';
 
 const BOOKS = 'EUR';
 const BUCKETS = ['current_minor', 'days_1_30_minor', 'days_31_60_minor', 'days_61_90_minor', 'over_90_minor'];
@@ -17,7 +17,6 @@ const m = (v) => money(Math.round(v), BOOKS);
 // The charts draw left to right; a right-to-left label inside them is
 // isolated (RLI … PDI) so that "۱ تا ۳۰ روز" keeps its order.
 const iso = (text) => (dir() === 'rtl' ? `\u2067${text}\u2069` : text);   // chart axes divide amounts
-const account = (a) => `${a} · ${tEnum('reports.account', a)}`;
 
 async function aging(slot, asOf) {
   const r = await api.get('/reports/receivables_aging', { as_of: asOf });
@@ -50,7 +49,8 @@ async function aging(slot, asOf) {
 
 function journal(slot) {
   const list = pagedList({
-    load: (cursor) => api.get('/journal', { sort: '-created_at', cursor, limit: 20 }),
+    // The accounts' names are the books' (accountLabel).
+    load: (cursor) => Promise.all([api.get('/journal', { sort: '-created_at', cursor, limit: 20 }), loadArea('books')]).then(([r]) => r),
     render: (items) => table({
       caption: t('reports.journal'),
       cards: false,
@@ -59,7 +59,7 @@ function journal(slot) {
         { key: 'kind', label: t('reports.kind'), render: (e) => tEnum('reports.entry', e.kind) },
         { key: 'reference', label: t('reports.reference') },
         { key: 'lines', label: t('reports.postings'), render: (e) => h('ul', { class: 'postings' }, (e.lines || []).map((l) => h('li', null,
-          `${account(l.account)}: ${l.debit_minor ? t('reports.debit_short', { amount: money(l.debit_minor, e.currency) }) : t('reports.credit_short', { amount: money(l.credit_minor, e.currency) })}`))) },
+          `${accountLabel(l.account)}: ${l.debit_minor ? t('reports.debit_short', { amount: money(l.debit_minor, e.currency) }) : t('reports.credit_short', { amount: money(l.credit_minor, e.currency) })}`))) },
         { key: 'total_minor', label: t('reports.total'), num: true, render: (e) => money(e.total_minor, e.currency) },
       ],
       rows: items,
@@ -71,7 +71,7 @@ function journal(slot) {
 }
 
 async function trialBalance(slot) {
-  const r = await api.get('/reports/trial_balance');
+  const [r] = await Promise.all([api.get('/reports/trial_balance'), loadArea('books')]);
   const rows = r.accounts.map((a) => ({ ...a }));
   mount(slot,
     h('div', { class: 'kpis' },
@@ -82,7 +82,7 @@ async function trialBalance(slot) {
     card(null, h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
       h('caption', null, t('reports.trial_balance')),
       h('thead', null, h('tr', null, [t('reports.account_col'), t('reports.debit'), t('reports.credit'), t('reports.balance')].map((x, i) => h('th', { scope: 'col', class: i ? 'num' : null }, x)))),
-      h('tbody', null, rows.map((a) => h('tr', null, h('th', { scope: 'row' }, account(a.account)),
+      h('tbody', null, rows.map((a) => h('tr', null, h('th', { scope: 'row' }, accountLabel(a.account, a.name)),
         h('td', { class: 'num' }, m(a.debit_minor)), h('td', { class: 'num' }, m(a.credit_minor)), h('td', { class: 'num' }, m(a.balance_minor))))),
       h('tfoot', null, h('tr', { class: 'sum-row' }, h('th', { scope: 'row' }, t('reports.total')),
         h('td', { class: 'num' }, m(r.debit_minor)), h('td', { class: 'num' }, m(r.credit_minor)), h('td', { class: 'num' }, m(r.balance_minor))))))));

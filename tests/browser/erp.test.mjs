@@ -231,6 +231,9 @@ test('an accountant records a payment, sees its allocation, the aging chart, the
   await page.getByRole('link', { name: 'Trial balance' }).click();
   await page.getByText('Debits and credits balance.').waitFor();
   await page.getByRole('rowheader', { name: '1100 · Receivables' }).waitFor();
+  // Every account by its name, as the books call it (2100 was "2100 · 2100").
+  await page.getByRole('rowheader', { name: '2100 · Goods received not invoiced' }).waitFor();
+  assert.equal(await page.getByRole('rowheader', { name: /^(\d+) · \1$/ }).count(), 0, 'an account shown by its code alone');
   await checkA11y(page);
   await screenshot(page, 'erp-trial-balance');
   // On a phone the four columns are wider than the screen: the table
