@@ -212,3 +212,20 @@ test('the key scanner finds what pages write', () => {
   assert.deepEqual(exact.sort(), ['nav.a', 'x.one', 'x.three', 'x.two']);
   assert.deepEqual(prefixes.sort(), ['x.enum.', 'x.pre.']);
 });
+
+// The journal (reports.js) names each entry by its kind, tEnum('reports.entry',
+// kind): every kind erp-service posts needs a label, or a supplier bill
+// shows as "supplier bill" in every language.
+test('every kind of journal entry erp-service posts has a label', () => {
+  const dir = join(REPO, 'erp-service');
+  const kinds = new Set();
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.c'))) {
+    const text = readFileSync(join(dir, name), 'utf8');
+    for (const m of text.matchAll(/journal_post(?:_on)?\s*\([^";]*?"([a-z_]+)"/g)) kinds.add(m[1]);
+    if (name === 'stock.c') for (const m of text.matchAll(/strcmp \(kind, "([a-z_]+)"\)/g)) kinds.add(m[1]);
+  }
+  for (const k of ['invoice', 'payment', 'supplier_bill', 'manual', 'receipt']) assert.ok(kinds.has(k), `the scan finds ${k}`);
+  const en = readJson(join(dir, 'web', 'i18n', 'en', 'reports.json'));
+  const missing = [...kinds].filter((k) => !(`reports.entry.${k}` in en));
+  assert.deepEqual(missing, [], 'journal kinds without a label');
+});
