@@ -229,3 +229,14 @@ test('every kind of journal entry erp-service posts has a label', () => {
   const missing = [...kinds].filter((k) => !(`reports.entry.${k}` in en));
   assert.deepEqual(missing, [], 'journal kinds without a label');
 });
+
+// The stock page names each move by its kind, tEnum('nav.move', kind).
+test('every kind of stock move erp-service records has a label', () => {
+  const text = readFileSync(join(REPO, 'erp-service', 'stock.c'), 'utf8');
+  const list = text.match(/s_move_kinds\[\] = \{([^}]*)\}/);
+  assert.ok(list, 'stock.c lists the move kinds in s_move_kinds');
+  const kinds = [...list[1].matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+  assert.ok(kinds.includes('receipt') && kinds.length >= 5, 'the scan finds the kinds: ' + kinds);
+  const en = readJson(join(REPO, 'erp-service', 'web', 'i18n', 'en', 'nav.json'));
+  assert.deepEqual(kinds.filter((k) => !(`nav.move.${k}` in en)), [], 'stock move kinds without a label');
+});
