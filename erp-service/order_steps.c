@@ -182,8 +182,13 @@ orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if
         return stock_settle (db, actor, rc, err);
     cJSON *patch = s_step_patch ("confirmed", waiting, "confirmed_at");
     cJSON_AddStringToObject (patch, "warehouse_id", wh);
-    rc = resource_update (db, &erp_orders, actor, id, if_match, patch, RW_SYSTEM, "status_changed",
-                          out, err);
+    //  The order as the verb read it, in this transaction: reserving
+    //  wrote its lines, not its row, so it is not read (and its lines
+    //  decorated) again. A row changed meanwhile would be refused as stale.
+    cJSON *loaded = cJSON_Duplicate (order, true);
+    rc = loaded ? resource_update_loaded (db, &erp_orders, actor, &loaded, if_match, patch, RW_SYSTEM,
+                                          "status_changed", out, err)
+                : err_set (err, ERR_NOMEM, NULL, "out of memory");
     cJSON_Delete (patch);
     if (rc == ERR_OK && waiting)
         rc = s_recheck_short (db, actor, id, wh, err);
