@@ -242,101 +242,125 @@ cleanup:
     return outcome;
 }
 
-//  One command in its own transaction; the path of "apply" and of
-//  command_server_apply. Caller owns the reply.
+//  One command: its own transaction, or (through the pool's writer) its
+//  own savepoint of the writer's next group.
+typedef struct {
+    command_server_t *self;
+    const char *cmd_id, *type;
+    const cJSON *data;
+    cJSON *reply;
+    bool applied;
+} s_one_t;
+
+static bool
+s_one_run (db_t *db, void *arg)
+{
+    s_one_t *one = arg;
+    if (db_savepoint (db, "command") != ERR_OK) {
+        err_info_t err;
+        err_set (&err, ERR_DB, NULL, "%s", sqlite3_errmsg (db_handle (db)));
+        one->reply = s_cmd_error_info (one->cmd_id, &err);
+        return false;
+    }
+    one->applied = s_run (one->self, db, one->cmd_id, one->type, one->data, &one->reply) == S_APPLIED;
+    if (one->applied)
+        db_release (db, "command");
+    else
+        db_rollback_to (db, "command");
+    return one->applied && db_in_tx (db);
+}
+
+//  The path of "apply" and of command_server_apply. Caller owns the reply.
 static cJSON *
 s_apply (command_server_t *self, db_t *db, const char *cmd_id, const char *type, const cJSON *data)
 {
     err_info_t err;
     err_clear (&err);
-    cJSON *reply = NULL;
     if (!id_valid (cmd_id))
         return s_cmd_error (NULL, ERR_BAD_REQUEST, "cmd_id must be a lower-case UUID", "cmd_id");
     if (!type || !*type || strlen (type) > COMMAND_TYPE_MAX)
         return s_cmd_error (cmd_id, ERR_BAD_REQUEST, "type must be a command type", "type");
-    if (!db)
-        return s_cmd_error (cmd_id, ERR_UNAVAILABLE, "database unavailable", NULL);
-    err_t rc = db_begin (db, &err);
-    if (rc != ERR_OK)
-        return s_cmd_error_info (cmd_id, &err);
     cJSON *empty = NULL;
-    if (!data && !(data = empty = cJSON_CreateObject ())) {
-        db_rollback (db);
+    if (!data && !(data = empty = cJSON_CreateObject ()))
         return s_cmd_error (cmd_id, ERR_NOMEM, "out of memory", NULL);
-    }
-    s_outcome_t outcome = s_run (self, db, cmd_id, type, data, &reply);
+    s_one_t one = { self, cmd_id, type, data, NULL, false };
+    err_t rc = db_pool_write (self->pool, db, s_one_run, &one, &err);
     cJSON_Delete (empty);
-    if (outcome != S_APPLIED) {
-        db_rollback (db);
-        return reply;
-    }
-    if ((rc = db_commit (db, &err)) != ERR_OK) {
-        cJSON_Delete (reply);
+    if (rc != ERR_OK) {
+        cJSON_Delete (one.reply);
         return s_cmd_error_info (cmd_id, &err);
     }
-    if (self->on_commit)
+    if (one.applied && self->on_commit)
         self->on_commit (self->on_commit_arg);
-    return reply;
+    return one.reply ? one.reply : s_cmd_error (cmd_id, ERR_NOMEM, "out of memory", NULL);
 }
 
-//  apply_batch: one transaction, a savepoint per command. A reply that was
-//  not committed in an earlier transaction is replaced by an error if the
-//  batch's commit fails or SQLite drops the transaction.
-static cJSON *
-s_apply_batch (command_server_t *self, db_t *db, const cJSON *commands)
+//  apply_batch: one transaction, a savepoint per command, through the
+//  pool's writer (db_pool_write): in a service, the HTTP writer runs the
+//  batch in its next group, which it commits with the requests waiting
+//  there. A reply that was not committed in an earlier transaction is
+//  replaced by an error if the commit fails or SQLite drops the
+//  transaction.
+typedef struct {
+    command_server_t *self;
+    const cJSON *commands;
+    cJSON **replies;
+    bool *fresh;                //  depends on this commit
+    const char **ids;
+    int applied;
+} s_batch_t;
+
+//  Every fresh reply of b becomes err: its command's writes are gone.
+static void
+s_batch_undone (s_batch_t *b, int upto, const err_info_t *err)
 {
+    for (int j = 0; j < upto; j++)
+        if (b->fresh[j]) {
+            cJSON_Delete (b->replies[j]);
+            b->replies[j] = s_cmd_error_info (b->ids[j], err);
+            b->fresh[j] = false;
+        }
+    b->applied = 0;
+}
+
+//  The batch's commands, inside the writer's transaction (db_job_fn).
+static bool
+s_batch_run (db_t *db, void *arg)
+{
+    s_batch_t *b = arg;
     err_info_t err;
     err_clear (&err);
-    int n = cJSON_GetArraySize (commands);
-    cJSON **replies = calloc ((size_t) n + 1, sizeof *replies);
-    bool *fresh = calloc ((size_t) n + 1, sizeof *fresh);     //  depends on this commit
-    const char **ids = calloc ((size_t) n + 1, sizeof *ids);
-    cJSON *answer = NULL;
-    int applied = 0;
-    bool open = false;
-    if (!replies || !fresh || !ids)
-        goto cleanup;
-
-    err_t rc = db ? db_begin (db, &err)
-                  : err_set (&err, ERR_UNAVAILABLE, NULL, "database unavailable");
-    open = rc == ERR_OK;
+    bool open = true;
     int i = 0;
     const cJSON *item;
-    cJSON_ArrayForEach (item, commands) {
-        const cJSON *cmd_id = cJSON_GetObjectItemCaseSensitive (item, "cmd_id");
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive (item, "type");
+    cJSON_ArrayForEach (item, b->commands) {
+        const char *id = b->ids[i];
+        if (b->replies[i]) {
+            i++;
+            continue;   //  malformed: its error is its reply
+        }
+        const char *type = cJSON_GetObjectItemCaseSensitive (item, "type")->valuestring;
         const cJSON *data = cJSON_GetObjectItemCaseSensitive (item, "data");
-        const char *id = cJSON_IsString (cmd_id) && id_valid (cmd_id->valuestring)
-                             ? cmd_id->valuestring : NULL;
-        ids[i] = id;
-        if (!cJSON_IsObject (item) || !id)
-            replies[i] = s_cmd_error (NULL, ERR_BAD_REQUEST, "cmd_id must be a lower-case UUID",
-                                      "cmd_id");
-        else if (!cJSON_IsString (type) || !*type->valuestring
-                 || strlen (type->valuestring) > COMMAND_TYPE_MAX)
-            replies[i] = s_cmd_error (id, ERR_BAD_REQUEST, "type must be a command type", "type");
-        else if (!cJSON_IsObject (data))
-            replies[i] = s_cmd_error (id, ERR_BAD_REQUEST, "data must be an object", "data");
-        else if (!open)
-            replies[i] = s_cmd_error_info (id, &err);
+        if (!open)
+            b->replies[i] = s_cmd_error_info (id, &err);
         else if (db_savepoint (db, "command") != ERR_OK) {
             err_set (&err, ERR_DB, NULL, "%s", sqlite3_errmsg (db_handle (db)));
-            replies[i] = s_cmd_error_info (id, &err);
+            b->replies[i] = s_cmd_error_info (id, &err);
         }
         else {
-            s_outcome_t outcome = s_run (self, db, id, type->valuestring, data, &replies[i]);
+            s_outcome_t outcome = s_run (b->self, db, id, type, data, &b->replies[i]);
             if (outcome == S_APPLIED) {
                 db_release (db, "command");
-                fresh[i] = true;
-                applied++;
+                b->fresh[i] = true;
+                b->applied++;
             }
             else {
                 db_rollback_to (db, "command");
                 //  A repeat of a command applied earlier in this batch is
                 //  only as durable as this batch.
                 for (int j = 0; outcome == S_STORED && j < i; j++)
-                    if (fresh[j] && ids[j] && strcmp (ids[j], id) == 0)
-                        fresh[i] = true;
+                    if (b->fresh[j] && b->ids[j] && strcmp (b->ids[j], id) == 0)
+                        b->fresh[i] = true;
             }
             if (!db_in_tx (db)) {
                 //  SQLite rolled the whole transaction back (I/O error, out
@@ -344,30 +368,54 @@ s_apply_batch (command_server_t *self, db_t *db, const cJSON *commands)
                 err_set (&err, ERR_DB, NULL, "transaction aborted: %s",
                          sqlite3_errmsg (db_handle (db)));
                 open = false;
-                for (int j = 0; j <= i; j++)
-                    if (fresh[j]) {
-                        cJSON_Delete (replies[j]);
-                        replies[j] = s_cmd_error_info (ids[j], &err);
-                        fresh[j] = false;
-                    }
-                applied = 0;
+                s_batch_undone (b, i + 1, &err);
             }
         }
         i++;
     }
-    if (open && applied > 0) {
-        if (db_commit (db, &err) != ERR_OK) {
-            for (int j = 0; j < n; j++)
-                if (fresh[j]) {
-                    cJSON_Delete (replies[j]);
-                    replies[j] = s_cmd_error_info (ids[j], &err);
-                }
-        }
-        else if (self->on_commit)
-            self->on_commit (self->on_commit_arg);
+    return open && b->applied > 0;
+}
+
+static cJSON *
+s_apply_batch (command_server_t *self, db_t *db, const cJSON *commands)
+{
+    err_info_t err;
+    err_clear (&err);
+    int n = cJSON_GetArraySize (commands);
+    s_batch_t b = { .self = self, .commands = commands };
+    b.replies = calloc ((size_t) n + 1, sizeof *b.replies);
+    b.fresh = calloc ((size_t) n + 1, sizeof *b.fresh);
+    b.ids = calloc ((size_t) n + 1, sizeof *b.ids);
+    cJSON *answer = NULL;
+    if (!b.replies || !b.fresh || !b.ids)
+        goto cleanup;
+    //  The malformed commands get their errors here; the writer runs the
+    //  others.
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach (item, commands) {
+        const cJSON *cmd_id = cJSON_GetObjectItemCaseSensitive (item, "cmd_id");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive (item, "type");
+        const char *id = cJSON_IsString (cmd_id) && id_valid (cmd_id->valuestring) ? cmd_id->valuestring : NULL;
+        b.ids[i] = id;
+        if (!cJSON_IsObject (item) || !id)
+            b.replies[i] = s_cmd_error (NULL, ERR_BAD_REQUEST, "cmd_id must be a lower-case UUID", "cmd_id");
+        else if (!cJSON_IsString (type) || !*type->valuestring || strlen (type->valuestring) > COMMAND_TYPE_MAX)
+            b.replies[i] = s_cmd_error (id, ERR_BAD_REQUEST, "type must be a command type", "type");
+        else if (!cJSON_IsObject (cJSON_GetObjectItemCaseSensitive (item, "data")))
+            b.replies[i] = s_cmd_error (id, ERR_BAD_REQUEST, "data must be an object", "data");
+        i++;
     }
-    else if (open)
-        db_rollback (db);
+
+    if (db_pool_write (self->pool, db, s_batch_run, &b, &err) != ERR_OK) {
+        //  Nothing ran (the commands get err), or what ran is undone.
+        s_batch_undone (&b, n, &err);
+        for (int j = 0; j < n; j++)
+            if (!b.replies[j])
+                b.replies[j] = s_cmd_error_info (b.ids[j], &err);
+    }
+    else if (b.applied > 0 && self->on_commit)
+        self->on_commit (self->on_commit_arg);
 
     answer = cJSON_CreateObject ();
     cJSON *list = cJSON_CreateArray ();
@@ -380,17 +428,17 @@ s_apply_batch (command_server_t *self, db_t *db, const cJSON *commands)
     cJSON_AddStringToObject (answer, "op", "batch_reply");
     cJSON_AddItemToObject (answer, "replies", list);
     for (int j = 0; j < n; j++) {
-        cJSON_AddItemToArray (list, replies[j] ? replies[j] : cJSON_CreateNull ());
-        replies[j] = NULL;
+        cJSON_AddItemToArray (list, b.replies[j] ? b.replies[j] : cJSON_CreateNull ());
+        b.replies[j] = NULL;
     }
 
 cleanup:
-    if (replies)
+    if (b.replies)
         for (int j = 0; j < n; j++)
-            cJSON_Delete (replies[j]);
-    free (replies);
-    free (fresh);
-    free (ids);
+            cJSON_Delete (b.replies[j]);
+    free (b.replies);
+    free (b.fresh);
+    free (b.ids);
     return answer ? answer : s_op_error ("out_of_memory", "out of memory");
 }
 

@@ -87,6 +87,8 @@ struct _db_pool_t {
     void *on_commit_arg;
     db_before_commit_fn *before_commit;
     void *before_commit_arg;
+    db_writer_fn *writer_fn;   //  db_pool_set_writer
+    void *writer;
     pthread_mutex_t ckpt_lock;
     db_checkpointer_t *ckpt;   //  started by the first db_pool_get
     int wal_restart_pages;     //  db_pool_set_wal_restart, for the checkpointer to come
@@ -794,6 +796,33 @@ db_pool_before_commit (db_pool_t *self, db_before_commit_fn *fn, void *arg)
 {
     self->before_commit = fn;
     self->before_commit_arg = arg;
+}
+
+void
+db_pool_set_writer (db_pool_t *self, db_writer_fn *fn, void *writer)
+{
+    self->writer_fn = fn;
+    self->writer = writer;
+}
+
+err_t
+db_pool_write (db_pool_t *self, db_t *db, db_job_fn *job, void *arg, err_info_t *err)
+{
+    if (self && self->writer_fn)
+        return self->writer_fn (self->writer, job, arg, err);
+    if (!db)
+        return err_set (err, ERR_UNAVAILABLE, NULL, "database unavailable");
+    err_t rc = db_begin (db, err);
+    if (rc != ERR_OK)
+        return rc;
+    bool keep = job (db, arg);
+    if (!db_in_tx (db))
+        return err_set (err, ERR_DB, NULL, "transaction aborted: %s", sqlite3_errmsg (db->handle));
+    if (!keep) {
+        db_rollback (db);
+        return ERR_OK;
+    }
+    return db_commit (db, err);
 }
 
 db_t *

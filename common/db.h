@@ -17,6 +17,18 @@ typedef struct _db_pool_t db_pool_t;
 //  Called after every successful COMMIT on any connection of a pool.
 typedef void (db_commit_fn) (void *arg);
 typedef err_t (db_before_commit_fn) (db_t *db, void *arg, err_info_t *err);
+//  Write work handed to a pool's writer (db_pool_write): runs inside an
+//  open transaction that holds others' writes too, undoes by itself
+//  (with savepoints of its own) whatever it does not keep, and returns
+//  whether it kept any writes. It must leave the transaction open; if
+//  SQLite rolls the whole transaction back under it (db_in_tx false), its
+//  writes are gone.
+typedef bool (db_job_fn) (db_t *db, void *arg);
+//  A pool's single writer: runs job on its own thread and connection in
+//  its next group, and returns once that group's commit has returned:
+//  ERR_OK when job's writes are committed (or it kept none), else why
+//  they are not.
+typedef err_t (db_writer_fn) (void *writer, db_job_fn *job, void *arg, err_info_t *err);
 
 //  Open a connection. sync is "full" or "normal". Returns NULL on failure
 //  with the reason in err.
@@ -169,6 +181,20 @@ void
 //  it fails, the transaction is rolled back and db_commit fails.
 void
     db_pool_before_commit (db_pool_t *self, db_before_commit_fn *fn, void *arg);
+
+//  Names the pool's single writer (http_server_write: the HTTP writer
+//  thread). Set once before anyone calls db_pool_write, and the writer
+//  must outlive every caller.
+void
+    db_pool_set_writer (db_pool_t *self, db_writer_fn *fn, void *writer);
+
+//  Runs job through the pool's writer, so that one thread writes the
+//  database and other writes share its commits; without a writer, on db
+//  (the caller's connection) in a transaction of its own. ERR_OK when
+//  job's writes are committed or it kept none, else the error (its writes
+//  are gone).
+err_t
+    db_pool_write (db_pool_t *self, db_t *db, db_job_fn *job, void *arg, err_info_t *err);
 
 //  A new connection to the pool's database that belongs to no thread:
 //  for work that outlives a request's turn on its thread (a streamed

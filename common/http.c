@@ -699,6 +699,7 @@ http_server_new (db_pool_t *pool, void *app)
     pthread_cond_init (&self->reaper_wake, NULL);
     pthread_mutex_init (&self->w_lock, NULL);
     pthread_cond_init (&self->w_wake, NULL);
+    pthread_cond_init (&self->w_done, NULL);
     http_server_route (self, "GET", "/livez", s_livez, HTTP_PUBLIC);
     http_server_route (self, "GET", "/readyz", s_readyz, HTTP_PUBLIC);
     http_server_route (self, "GET", "/metrics", s_metrics, HTTP_PUBLIC);
@@ -853,6 +854,7 @@ http_server_destroy (http_server_t **self_p)
         MHD_stop_daemon (self->daemon);
     pthread_mutex_destroy (&self->w_lock);
     pthread_cond_destroy (&self->w_wake);
+    pthread_cond_destroy (&self->w_done);
     pthread_mutex_destroy (&self->conn_lock);
     pthread_cond_destroy (&self->reaper_wake);
     for (int i = 0; i < self->nroutes; i++) {

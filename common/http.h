@@ -92,13 +92,24 @@ void
 //  Upkeep for the writer's idle moments: fn runs on the writer's thread
 //  and connection, in no transaction, when no write request waits, after
 //  the writer's commits and once a second (what other connections wrote:
-//  commands, the admin's command line). It does one small step in a
+//  the periodic tasks, the admin's command line). It does one small step in a
 //  transaction of its own and says whether it did any work; while it
 //  does, it is called again, between the groups of requests. Set before
 //  http_server_start.
 typedef bool (http_idle_fn) (db_t *db, void *arg);
 void
     http_server_on_idle (http_server_t *self, http_idle_fn *fn, void *arg);
+
+//  Write work of another thread (the command socket's commands): job runs
+//  on the writer's thread and connection in the next group, after its
+//  requests (undoing by itself what it does not keep, see db_job_fn), and
+//  shares the group's commit. Returns once that commit has
+//  returned: ERR_OK when job's writes are committed (or it kept none),
+//  else why not (ERR_UNAVAILABLE when the writer is not running). A
+//  db_writer_fn: db_pool_set_writer (pool, http_server_write, server)
+//  sends a pool's other writes here.
+err_t
+    http_server_write (void *self, db_job_fn *job, void *arg, err_info_t *err);
 
 //  Listen on host:port with threads workers. ERR_IO if it cannot bind.
 err_t

@@ -72,6 +72,10 @@ struct _http_server_t {
     pthread_mutex_t w_lock;
     pthread_cond_t w_wake;
     struct _http_req_t *w_head, *w_tail;
+    //  other threads' work (http_server_write), oldest first, and the
+    //  signal that a group holding some of it is done
+    struct _http_job_t *w_jobs, *w_jobs_tail;
+    pthread_cond_t w_done;
     pthread_t writer;
     bool writer_running;
     bool w_stopping;
@@ -80,6 +84,7 @@ struct _http_server_t {
     bool w_idle_due;                   //  the writer's own: upkeep's turn
     metric_t *w_groups;
     metric_t *w_requests;
+    metric_t *w_jobs_done;
 };
 
 //  One open connection: when its current request's head began to come

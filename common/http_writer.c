@@ -156,20 +156,79 @@ done:
     req->db = NULL;
 }
 
-//  Fail the kept requests of group[0..n) with err: their writes are gone.
+//  Work of another thread (http_server_write), queued for the writer.
+typedef struct _http_job_t {
+    db_job_fn *fn;
+    void *arg;
+    bool kept;                  //  its writes stay for the commit
+    bool done;                  //  its group is over: kept and err are final
+    err_info_t err;
+    struct _http_job_t *next;
+} http_job_t;
+
+//  Jobs one group may hold, besides its requests.
+#define HTTP_WRITE_GROUP_JOBS 8
+
+//  Run job in the group's transaction. The job undoes by itself what it
+//  does not keep, with savepoints of its own: an outer savepoint here
+//  would keep SQLite's sub-journal from being emptied at each release of
+//  theirs, and it grows to the whole batch (a batch of 500 commands spent
+//  a third of its time releasing savepoints; bench/README.md).
 static void
-s_fail_kept (http_req_t **group, int n, const char *message)
+s_run_job (http_job_t *job, db_t *db)
+{
+    audit_context_clear ();
+    bool keep = job->fn (db, job->arg);
+    job->kept = keep && db_in_tx (db);
+    if (!db_in_tx (db))
+        err_set (&job->err, ERR_DB, NULL, "transaction aborted: %s", sqlite3_errmsg (db_handle (db)));
+    audit_context_clear ();
+    db_reset_all (db);
+}
+
+//  A group: its requests, then its jobs; item i is reqs[i] for i < n,
+//  else jobs[i - n].
+typedef struct {
+    http_req_t **reqs;
+    int n;
+    http_job_t **jobs;
+    int m;
+} s_group_t;
+
+static bool
+s_item_kept (const s_group_t *g, int i)
+{
+    return i < g->n ? g->reqs[i]->kept : g->jobs[i - g->n]->kept;
+}
+
+//  Items [from, to) of g fail with err; with only_kept, those whose writes
+//  were kept (and are now gone).
+static void
+s_fail_items (const s_group_t *g, int from, int to, bool only_kept, const err_info_t *err)
+{
+    for (int i = from; i < to; i++) {
+        if (only_kept && !s_item_kept (g, i))
+            continue;
+        if (i < g->n)
+            s_fail (g->reqs[i], err);
+        else {
+            g->jobs[i - g->n]->kept = false;
+            g->jobs[i - g->n]->err = *err;
+        }
+    }
+}
+
+static void
+s_fail_kept (const s_group_t *g, int from, int to, const char *message)
 {
     err_info_t err;
     err_clear (&err);
     err_set (&err, ERR_UNAVAILABLE, NULL, "%s", message);
-    for (int i = 0; i < n; i++)
-        if (group[i]->kept)
-            s_fail (group[i], &err);
+    s_fail_items (g, from, to, true, &err);
 }
 
 static void
-s_run_group (http_server_t *srv, db_t *db, http_req_t **group, int n)
+s_run_group (http_server_t *srv, db_t *db, const s_group_t *g)
 {
     err_info_t err;
     err_clear (&err);
@@ -177,26 +236,28 @@ s_run_group (http_server_t *srv, db_t *db, http_req_t **group, int n)
         err_set (&err, ERR_UNAVAILABLE, NULL, "the database cannot be opened");
     else
         db_begin (db, &err);
+    int all = g->n + g->m;
     if (err.code != ERR_OK) {
-        for (int i = 0; i < n; i++)
-            s_fail (group[i], &err);
+        s_fail_items (g, 0, all, false, &err);
         return;
     }
-    int first = 0;      //  the first request of the open transaction
+    int first = 0;      //  the first item of the open transaction
     int kept = 0;
-    for (int i = 0; i < n; i++) {
-        s_run_one (group[i], db);
-        kept += group[i]->kept;
+    for (int i = 0; i < all; i++) {
+        if (i < g->n)
+            s_run_one (g->reqs[i], db);
+        else
+            s_run_job (g->jobs[i - g->n], db);
+        kept += s_item_kept (g, i);
         if (db_in_tx (db))
             continue;
         //  SQLite undid the whole transaction by itself (an I/O error, a
-        //  full disk): the requests kept before it lost their writes too.
-        s_fail_kept (group + first, i + 1 - first, "the write was undone by a database error; try again");
+        //  full disk): the items kept before it lost their writes too.
+        s_fail_kept (g, first, i + 1, "the write was undone by a database error; try again");
         kept = 0;
         first = i + 1;
-        if (first < n && db_begin (db, &err) != ERR_OK) {
-            for (int j = first; j < n; j++)
-                s_fail (group[j], &err);
+        if (first < all && db_begin (db, &err) != ERR_OK) {
+            s_fail_items (g, first, all, false, &err);
             return;
         }
     }
@@ -207,25 +268,29 @@ s_run_group (http_server_t *srv, db_t *db, http_req_t **group, int n)
         return;
     }
     if (db_commit (db, &err) != ERR_OK) {
-        s_fail_kept (group + first, n - first, err.message[0] ? err.message : "the commit failed");
+        s_fail_kept (g, first, all, err.message[0] ? err.message : "the commit failed");
         return;
     }
+    int requests = 0;
+    for (int i = first; i < all; i++)
+        requests += i < g->n && g->reqs[i]->kept;
     metric_add (srv->w_groups, 1);
-    metric_add (srv->w_requests, (uint64_t) kept);
-    if (srv->commit_fn)
+    metric_add (srv->w_requests, (uint64_t) requests);
+    metric_add (srv->w_jobs_done, (uint64_t) (kept - requests));
+    if (srv->commit_fn && requests > 0)
         srv->commit_fn (srv->commit_arg);
 }
 
 //  How often an idle writer looks for upkeep that others' writes made.
 #define HTTP_IDLE_CHECK_MS 1000
 
-//  Wait for a request, the stop, or (with idle upkeep) its turn: after a
-//  commit of the writer's, or every HTTP_IDLE_CHECK_MS. Called and
-//  returns with w_lock held. True when it is the upkeep's turn.
+//  Wait for a request or a job, the stop, or (with idle upkeep) its turn:
+//  after a commit of the writer's, or every HTTP_IDLE_CHECK_MS. Called
+//  and returns with w_lock held. True when it is the upkeep's turn.
 static bool
 s_wait (http_server_t *srv, bool idle)
 {
-    while (!srv->w_head && !srv->w_stopping) {
+    while (!srv->w_head && !srv->w_jobs && !srv->w_stopping) {
         if (idle && srv->w_idle_due)
             return true;
         if (!idle) {
@@ -246,7 +311,8 @@ s_writer (void *arg)
 {
     http_server_t *srv = arg;
     db_t *db = db_pool_get (srv->pool);
-    http_req_t *group[HTTP_WRITE_GROUP_MAX];
+    http_req_t *reqs[HTTP_WRITE_GROUP_MAX];
+    http_job_t *jobs[HTTP_WRITE_GROUP_JOBS];
     for (;;) {
         pthread_mutex_lock (&srv->w_lock);
         if (s_wait (srv, srv->idle_fn && db)) {
@@ -257,24 +323,38 @@ s_writer (void *arg)
             assert (!db_in_tx (db));
             continue;
         }
-        int n = 0;
-        while (srv->w_head && n < HTTP_WRITE_GROUP_MAX) {
-            group[n++] = srv->w_head;
+        s_group_t g = { reqs, 0, jobs, 0 };
+        while (srv->w_head && g.n < HTTP_WRITE_GROUP_MAX) {
+            reqs[g.n++] = srv->w_head;
             srv->w_head = srv->w_head->w_next;
         }
         if (!srv->w_head)
             srv->w_tail = NULL;
-        bool last = srv->w_stopping && n == 0;
+        while (srv->w_jobs && g.m < HTTP_WRITE_GROUP_JOBS) {
+            jobs[g.m++] = srv->w_jobs;
+            srv->w_jobs = srv->w_jobs->next;
+        }
+        if (!srv->w_jobs)
+            srv->w_jobs_tail = NULL;
+        bool last = srv->w_stopping && g.n + g.m == 0;
         pthread_mutex_unlock (&srv->w_lock);
         if (last)
             break;
-        s_run_group (srv, db, group, n);
+        s_run_group (srv, db, &g);
         srv->w_idle_due = true;
+        if (g.m > 0) {
+            //  A job lives on its caller's stack: once done, it is gone.
+            pthread_mutex_lock (&srv->w_lock);
+            for (int i = 0; i < g.m; i++)
+                jobs[i]->done = true;
+            pthread_cond_broadcast (&srv->w_done);
+            pthread_mutex_unlock (&srv->w_lock);
+        }
         //  Once resumed, a request belongs to its HTTP thread again (which
         //  may answer and free it at once): nothing of it is read after.
-        for (int i = 0; i < n; i++) {
-            struct MHD_Connection *conn = group[i]->conn;
-            group[i]->written = true;
+        for (int i = 0; i < g.n; i++) {
+            struct MHD_Connection *conn = reqs[i]->conn;
+            reqs[i]->written = true;
             MHD_resume_connection (conn);
         }
     }
@@ -290,6 +370,8 @@ http_writer_start (http_server_t *srv, err_info_t *err)
                                  "groups of write requests committed together (one sync each)");
     srv->w_requests = metrics_get ("http_write_group_requests_total", NULL, "counter",
                                    "write requests committed in those groups");
+    srv->w_jobs_done = metrics_get ("http_write_group_jobs_total", NULL, "counter",
+                                    "other threads' writes committed in those groups (the bus's commands)");
     srv->w_stopping = false;
     srv->w_idle_due = true;   //  what a previous run left, once
     if (pthread_create (&srv->writer, NULL, s_writer, srv) != 0)
@@ -306,6 +388,32 @@ http_writer_stop (http_server_t *srv)
     wake_with (&srv->w_lock, &srv->w_wake, &srv->w_stopping);
     pthread_join (srv->writer, NULL);     //  it empties the queue first
     srv->writer_running = false;
+}
+
+err_t
+http_server_write (void *self, db_job_fn *fn, void *arg, err_info_t *err)
+{
+    http_server_t *srv = self;
+    http_job_t job = { .fn = fn, .arg = arg };
+    err_clear (&job.err);
+    pthread_mutex_lock (&srv->w_lock);
+    if (!srv->writer_running || srv->w_stopping) {
+        pthread_mutex_unlock (&srv->w_lock);
+        return err_set (err, ERR_UNAVAILABLE, NULL, "the service is stopping");
+    }
+    if (srv->w_jobs_tail)
+        srv->w_jobs_tail->next = &job;
+    else
+        srv->w_jobs = &job;
+    srv->w_jobs_tail = &job;
+    pthread_cond_signal (&srv->w_wake);
+    while (!job.done)
+        pthread_cond_wait (&srv->w_done, &srv->w_lock);
+    pthread_mutex_unlock (&srv->w_lock);
+    if (job.err.code == ERR_OK)
+        return ERR_OK;
+    *err = job.err;
+    return err->code;
 }
 
 bool

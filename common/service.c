@@ -708,8 +708,6 @@ s_serve (service_t *svc)
         goto failed;
     }
     db_pool_on_commit (svc->pool, s_notify, svc);
-    if (command_server_start (svc->commands, &err) != ERR_OK)
-        goto failed;
     svc->outbox_seq = metrics_get ("outbox_last_seq", NULL, "gauge", "highest event seq written");
     svc->published_seq = metrics_get ("outbox_published_seq", NULL, "gauge", "highest event seq sent on PUB");
     svc->checkpoints = metrics_get ("db_checkpoints_total", NULL, "counter",
@@ -724,8 +722,12 @@ s_serve (service_t *svc)
         metric_set (info, 1);
     }
     metrics_on_collect (s_collect, svc);
-    if (http_server_start (svc->http, host, port, (int) threads, &err) != ERR_OK
-        || s_tasks_start (svc, &err) != ERR_OK)
+    if (http_server_start (svc->http, host, port, (int) threads, &err) != ERR_OK)
+        goto failed;
+    //  One writer per database: the bridge's commands go through the HTTP
+    //  writer's groups, not a second connection writing beside it.
+    db_pool_set_writer (svc->pool, http_server_write, svc->http);
+    if (command_server_start (svc->commands, &err) != ERR_OK || s_tasks_start (svc, &err) != ERR_OK)
         goto failed;
     log_info ("service", "listening", "program=%s version=%s http=%s:%d pub=%s cmd=%s curve=%s db=%s/%s",
               svc->def->program, VERSION, host, http_server_port (svc->http), pub, cmd, curve ? curve : "off", dir,
@@ -736,8 +738,11 @@ s_serve (service_t *svc)
 failed:
     log_error ("service", "cannot start", "error=\"%s\" field=%s", err.message, err.field);
 shutdown:
-    http_server_destroy (&svc->http);
+    //  The command thread first: it may be waiting on the HTTP writer.
     command_server_destroy (&svc->commands);
+    if (svc->pool)
+        db_pool_set_writer (svc->pool, NULL, NULL);
+    http_server_destroy (&svc->http);
     s_tasks_stop (svc, true);
     publisher_destroy (&svc->publisher);
     bus_shutdown ();

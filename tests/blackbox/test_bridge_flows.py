@@ -74,6 +74,11 @@ def test_crm_customer_reaches_erp_and_is_linked(system):
     settle(system)
     assert len(erp_customers_by_crm_id(system.erp, c["id"])) == 1
     assert len(list_all(system.erp, "customers", {"archived": "all"})) == 1
+    # One writer per database: the bridge's commands (ERP's upsert, CRM's
+    # link-back) were committed in the HTTP writer's groups, not by the
+    # command thread on a connection of its own.
+    for svc in (system.crm, system.erp):
+        assert (metric_value(metrics(svc), "http_write_group_jobs_total") or 0) >= 1, svc
 
 
 def test_erp_walk_in_customer_reaches_crm(system):

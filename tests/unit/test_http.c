@@ -322,6 +322,98 @@ test_http_writes_waiting_for_the_writer_commit_as_one_group (void **state)
     assert_true (commits <= 3);
 }
 
+//  Another thread's write work (the command socket's) runs on the writer,
+//  after the group in progress, in a savepoint of its own, and
+//  http_server_write returns once it is committed.
+typedef struct {
+    support_http_t *f;
+    const char *body;
+    bool keep;
+    pthread_t ran_on;
+    bool in_tx;
+    err_t rc;
+    int64_t returned_ms;
+} s_write_job_t;
+
+static bool
+s_write_job (db_t *db, void *arg)
+{
+    s_write_job_t *job = arg;
+    job->ran_on = pthread_self ();
+    job->in_tx = db_in_tx (db);
+    //  As a job must, it undoes by itself what it does not keep.
+    assert_int_equal (db_savepoint (db, "job"), ERR_OK);
+    const char *values[] = { job->body };
+    bool wrote = db_write_texts (db, "INSERT INTO notes (body, user_id) VALUES (?1, 'job')", values, 1, NULL) == ERR_OK;
+    if (wrote && job->keep)
+        return db_release (db, "job") == ERR_OK;
+    db_rollback_to (db, "job");
+    return false;
+}
+
+static void *
+s_write_thread (void *arg)
+{
+    s_write_job_t *job = arg;
+    err_info_t err;
+    err_clear (&err);
+    job->rc = http_server_write (job->f->srv, s_write_job, job, &err);
+    job->returned_ms = clock_mono_ms ();
+    return NULL;
+}
+
+static void
+test_http_server_write_runs_other_threads_work_in_the_writers_groups (void **state)
+{
+    support_http_t *f = *state;
+    //  The writer is held 500 ms by a slow request; two jobs wait for it.
+    s_post_job_t slow = { .f = f };
+    snprintf (slow.body, sizeof slow.body, "{\"body\":\"slow\",\"sleep_ms\":500}");
+    pthread_t slow_thread;
+    assert_int_equal (pthread_create (&slow_thread, NULL, s_post_thread, &slow), 0);
+    int64_t until = clock_mono_ms () + 5000;
+    while (support_http_note_calls () < 1 && clock_mono_ms () < until)
+        usleep (1000);
+    int64_t held_from = clock_mono_ms ();
+    s_write_job_t kept = { .f = f, .body = "job kept", .keep = true, .rc = ERR_INTERNAL };
+    s_write_job_t dropped = { .f = f, .body = "job dropped", .keep = false, .rc = ERR_INTERNAL };
+    pthread_t threads[2];
+    assert_int_equal (pthread_create (&threads[0], NULL, s_write_thread, &kept), 0);
+    assert_int_equal (pthread_create (&threads[1], NULL, s_write_thread, &dropped), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join (threads[i], NULL);
+    pthread_join (slow_thread, NULL);
+    assert_int_equal (slow.status, 201);
+    assert_int_equal (kept.rc, ERR_OK);
+    assert_int_equal (dropped.rc, ERR_OK);
+    //  On the writer's thread, in its transaction, after the slow group.
+    assert_false (pthread_equal (kept.ran_on, threads[0]));
+    assert_true (pthread_equal (kept.ran_on, dropped.ran_on));
+    assert_true (kept.in_tx && dropped.in_tx);
+    assert_true (kept.returned_ms - held_from >= 300);
+    //  Committed when it returned; the job that kept nothing left nothing.
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'job kept'", NULL, -1), 1);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'job dropped'", NULL, -1), 0);
+}
+
+//  A server whose writer is not running (not started, or stopping)
+//  refuses a job at once: it is not queued where nothing would run it.
+static void
+test_http_server_write_refuses_work_when_the_writer_is_not_running (void **state)
+{
+    support_http_t *f = *state;
+    http_server_t *idle = http_server_new (f->pool, NULL);
+    assert_non_null (idle);
+    s_write_job_t job = { .f = f, .body = "too late", .keep = true, .rc = ERR_OK };
+    err_info_t err;
+    err_clear (&err);
+    job.rc = http_server_write (idle, s_write_job, &job, &err);
+    http_server_destroy (&idle);
+    assert_int_equal (job.rc, ERR_UNAVAILABLE);
+    assert_int_equal (err.code, ERR_UNAVAILABLE);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'too late'", NULL, -1), 0);
+}
+
 static void
 test_http_failed_write_handler_is_rolled_back (void **state)
 {
@@ -435,6 +527,8 @@ main (void)
         SUPPORT_TEST (test_http_if_match_and_query_are_parsed),
         SUPPORT_TEST (test_http_write_route_commits_on_success),
         SUPPORT_TEST (test_http_writes_waiting_for_the_writer_commit_as_one_group),
+        SUPPORT_TEST (test_http_server_write_runs_other_threads_work_in_the_writers_groups),
+        SUPPORT_TEST (test_http_server_write_refuses_work_when_the_writer_is_not_running),
         SUPPORT_TEST (test_http_failed_write_handler_is_rolled_back),
         SUPPORT_TEST (test_http_idempotency_key_replays_stored_answer_and_runs_once),
         SUPPORT_TEST (test_http_idempotency_key_with_different_body_is_422),
