@@ -282,6 +282,21 @@ s_post_thread (void *arg)
     return NULL;
 }
 
+//  Start a POST that holds the writer for ms and wait until its handler
+//  runs: whatever is sent next queues behind it.
+static void
+s_hold_writer (support_http_t *f, int ms, s_post_job_t *slow, pthread_t *thread)
+{
+    *slow = (s_post_job_t) { .f = f };
+    snprintf (slow->body, sizeof slow->body, "{\"body\":\"slow\",\"sleep_ms\":%d}", ms);
+    int before = support_http_note_calls ();
+    assert_int_equal (pthread_create (thread, NULL, s_post_thread, slow), 0);
+    int64_t until = clock_mono_ms () + 5000;
+    while (support_http_note_calls () == before && clock_mono_ms () < until)
+        usleep (1000);
+    assert_int_equal (support_http_note_calls (), before + 1);
+}
+
 static void
 test_http_writes_waiting_for_the_writer_commit_as_one_group (void **state)
 {
@@ -289,14 +304,9 @@ test_http_writes_waiting_for_the_writer_commit_as_one_group (void **state)
     enum { N = 16 };
     //  One slow write holds the writer for 600 ms; N writes sent meanwhile
     //  queue behind it.
-    s_post_job_t slow = { .f = f };
-    snprintf (slow.body, sizeof slow.body, "{\"body\":\"slow\",\"sleep_ms\":600}");
+    s_post_job_t slow;
     pthread_t slow_thread;
-    assert_int_equal (pthread_create (&slow_thread, NULL, s_post_thread, &slow), 0);
-    int64_t until = clock_mono_ms () + 5000;
-    while (support_http_note_calls () < 1 && clock_mono_ms () < until)
-        usleep (1000);
-    assert_int_equal (support_http_note_calls (), 1);
+    s_hold_writer (f, 600, &slow, &slow_thread);
     s_post_job_t jobs[N];
     pthread_t threads[N];
     for (int i = 0; i < N; i++) {
@@ -367,13 +377,9 @@ test_http_server_write_runs_other_threads_work_in_the_writers_groups (void **sta
 {
     support_http_t *f = *state;
     //  The writer is held 500 ms by a slow request; two jobs wait for it.
-    s_post_job_t slow = { .f = f };
-    snprintf (slow.body, sizeof slow.body, "{\"body\":\"slow\",\"sleep_ms\":500}");
+    s_post_job_t slow;
     pthread_t slow_thread;
-    assert_int_equal (pthread_create (&slow_thread, NULL, s_post_thread, &slow), 0);
-    int64_t until = clock_mono_ms () + 5000;
-    while (support_http_note_calls () < 1 && clock_mono_ms () < until)
-        usleep (1000);
+    s_hold_writer (f, 500, &slow, &slow_thread);
     int64_t held_from = clock_mono_ms ();
     s_write_job_t kept = { .f = f, .body = "job kept", .keep = true, .rc = ERR_INTERNAL };
     s_write_job_t dropped = { .f = f, .body = "job dropped", .keep = false, .rc = ERR_INTERNAL };
