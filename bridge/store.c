@@ -86,6 +86,12 @@ store_put_link (db_t *db, const char *kind, const char *crm_id, const char *erp_
         return ERR_OK;
     //  A record is linked once; a different pairing replaces the old one
     //  (the services' own id fields are the truth a repair goes by).
+    //  Most calls repeat a link that is there (the echo of a command the
+    //  bridge sent shows it again): then nothing is written. The pair's
+    //  sides are each unique, so no other row can hold either.
+    char have[ID_LEN];
+    if (store_link (db, kind, SIDE_CRM, crm_id, have) && strcmp (have, erp_id) == 0)
+        return ERR_OK;
     char now[40];
     clock_format (clock_now_ms (), now, sizeof now);
     const char *values[] = { kind, crm_id, erp_id, now };

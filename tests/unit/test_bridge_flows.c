@@ -301,6 +301,10 @@ test_a_link_pairs_one_id_on_each_side (void **state)
     assert_true (store_link (s_db, "customer", SIDE_ERP, O2, other));
     assert_string_equal (other, C1);
     assert_false (store_link (s_db, "order", SIDE_CRM, C1, other));
+    //  Put again, a link stays as it is.
+    s_link ("customer", C1, O2);
+    assert_true (store_link (s_db, "customer", SIDE_ERP, O2, other));
+    assert_string_equal (other, C1);
 }
 
 
