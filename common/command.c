@@ -335,12 +335,12 @@ s_batch_run (db_t *db, void *arg)
     const cJSON *item;
     cJSON_ArrayForEach (item, b->commands) {
         const char *id = b->ids[i];
-        if (b->replies[i]) {
-            i++;
-            continue;   //  malformed: its error is its reply
-        }
-        const char *type = cJSON_GetObjectItemCaseSensitive (item, "type")->valuestring;
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive (item, "type");
         const cJSON *data = cJSON_GetObjectItemCaseSensitive (item, "data");
+        if (b->replies[i] || !id || !cJSON_IsString (type) || !cJSON_IsObject (data)) {
+            i++;
+            continue;   //  malformed: its error is its reply (s_apply_batch)
+        }
         if (!open)
             b->replies[i] = s_cmd_error_info (id, &err);
         else if (db_savepoint (db, "command") != ERR_OK) {
@@ -348,7 +348,7 @@ s_batch_run (db_t *db, void *arg)
             b->replies[i] = s_cmd_error_info (id, &err);
         }
         else {
-            s_outcome_t outcome = s_run (b->self, db, id, type, data, &b->replies[i]);
+            s_outcome_t outcome = s_run (b->self, db, id, type->valuestring, data, &b->replies[i]);
             if (outcome == S_APPLIED) {
                 db_release (db, "command");
                 b->fresh[i] = true;
