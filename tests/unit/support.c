@@ -196,6 +196,14 @@ support_zctx (void)
     return ctx;
 }
 
+err_t
+support_refuse_commit (db_t *db, void *arg, err_info_t *err)
+{
+    (void) db;
+    (void) arg;
+    return err_set (err, ERR_UNAVAILABLE, NULL, "the disk is full (test)");
+}
+
 int
 support_strcmp (const void *a, const void *b)
 {

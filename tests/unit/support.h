@@ -96,6 +96,11 @@ void *
 void *
     support_zctx (void);
 
+//  A db_before_commit_fn that refuses every commit ("the disk is full"):
+//  set with db_pool_before_commit to make a pool's commits fail.
+err_t
+    support_refuse_commit (db_t *db, void *arg, err_info_t *err);
+
 //  qsort comparator of strings stored in place, as in char ids[n][ID_LEN].
 int
     support_strcmp (const void *a, const void *b);

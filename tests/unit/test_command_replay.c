@@ -258,6 +258,47 @@ test_apply_batch_failed_command_rolls_back_only_itself (void **state)
         db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE id = ?1", ida, -1), 1);
 }
 
+//  A commit that fails (here the pool's last step before COMMIT refuses):
+//  every command of the batch is answered with an error to retry and
+//  nothing of it stays; sent again, it runs.
+static void
+test_apply_batch_whose_commit_fails_answers_errors_and_keeps_nothing (void **state)
+{
+    support_command_t *f = *state;
+    char a[ID_LEN], b[ID_LEN], ida[ID_LEN], idb[ID_LEN];
+    id_new (a);
+    id_new (b);
+    id_new (ida);
+    id_new (idb);
+    const char *fmt = "{\"op\":\"apply_batch\",\"commands\":["
+                      "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"A\"}},"
+                      "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"B\"}}]}";
+    db_pool_before_commit (f->pool, support_refuse_commit, NULL);
+    cJSON *batch = support_command_callf (f, fmt, a, ida, b, idb);
+    db_pool_before_commit (f->pool, NULL, NULL);
+    const cJSON *replies = cJSON_GetObjectItem (batch, "replies");
+    assert_int_equal (cJSON_GetArraySize (replies), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *r = cJSON_GetArrayItem (replies, i);
+        assert_string_equal (support_str (r, "status"), "error");
+        assert_string_equal (support_str (r, "cmd_id"), i ? b : a);
+        assert_true (cJSON_IsTrue (cJSON_GetObjectItem (r, "retry")));
+    }
+    cJSON_Delete (batch);
+    assert_int_equal (support_count (f->db, "inbox"), 0);
+    assert_int_equal (support_count (f->db, "customers"), 0);
+    assert_int_equal (support_count (f->db, "outbox"), 0);
+    assert_int_equal (support_command_commits (), 0);
+
+    batch = support_command_callf (f, fmt, a, ida, b, idb);
+    replies = cJSON_GetObjectItem (batch, "replies");
+    for (int i = 0; i < 2; i++)
+        assert_string_equal (support_str (cJSON_GetArrayItem (replies, i), "status"), "ok");
+    cJSON_Delete (batch);
+    assert_int_equal (support_count (f->db, "inbox"), 2);
+    assert_int_equal (support_count (f->db, "customers"), 2);
+}
+
 static void
 test_apply_batch_of_nothing_is_an_empty_reply (void **state)
 {
@@ -282,6 +323,7 @@ main (void)
         SUPPORT_TEST (test_command_ping_reports_last_seq),
         SUPPORT_TEST (test_apply_batch_dedups_each_command),
         SUPPORT_TEST (test_apply_batch_failed_command_rolls_back_only_itself),
+        SUPPORT_TEST (test_apply_batch_whose_commit_fails_answers_errors_and_keeps_nothing),
         SUPPORT_TEST (test_apply_batch_of_nothing_is_an_empty_reply),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

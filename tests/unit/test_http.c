@@ -402,6 +402,24 @@ test_http_server_write_runs_other_threads_work_in_the_writers_groups (void **sta
     assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'job dropped'", NULL, -1), 0);
 }
 
+//  A job whose group's commit fails is told so: its writes are gone.
+static void
+test_http_server_write_reports_a_commit_that_failed (void **state)
+{
+    support_http_t *f = *state;
+    s_write_job_t job = { .f = f, .body = "never", .keep = true, .rc = ERR_OK };
+    db_pool_before_commit (f->pool, support_refuse_commit, NULL);
+    s_write_thread (&job);
+    db_pool_before_commit (f->pool, NULL, NULL);
+    assert_int_not_equal (job.rc, ERR_OK);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'never'", NULL, -1), 0);
+    //  The writer goes on: the next job is committed.
+    s_write_job_t next = { .f = f, .body = "after", .keep = true, .rc = ERR_INTERNAL };
+    s_write_thread (&next);
+    assert_int_equal (next.rc, ERR_OK);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes WHERE body = 'after'", NULL, -1), 1);
+}
+
 //  A server whose writer is not running (not started, or stopping)
 //  refuses a job at once: it is not queued where nothing would run it.
 static void
@@ -534,6 +552,7 @@ main (void)
         SUPPORT_TEST (test_http_write_route_commits_on_success),
         SUPPORT_TEST (test_http_writes_waiting_for_the_writer_commit_as_one_group),
         SUPPORT_TEST (test_http_server_write_runs_other_threads_work_in_the_writers_groups),
+        SUPPORT_TEST (test_http_server_write_reports_a_commit_that_failed),
         SUPPORT_TEST (test_http_server_write_refuses_work_when_the_writer_is_not_running),
         SUPPORT_TEST (test_http_failed_write_handler_is_rolled_back),
         SUPPORT_TEST (test_http_idempotency_key_replays_stored_answer_and_runs_once),
