@@ -20,13 +20,13 @@
 #define DB_CHECKPOINT_PAGES 1000
 //  WAL pages past which the checkpointer holds the pool's writers back for
 //  the last frames, so that the WAL starts again from its beginning (see
-//  s_checkpointer). With `--sync full` (about 100 MiB of 4 KiB pages) that
-//  costs the writers one sync of the database file (the commits keep the
-//  WAL synced): a few milliseconds on a small database, 25 to 45 on this
-//  machine's disk at a million customers (bench/README.md). It makes every
-//  commit's sync cheaper, the WAL being written over in place instead of
-//  grown. With `normal` it costs them 10 to 20 ms (the WAL's sync too), so
-//  it comes ten times more rarely (about 1 GiB).
+//  s_restart_wal). With `--sync full` (about 100 MiB of 4 KiB pages) that
+//  costs the writers the copy of those frames and a sync of the database
+//  file (the commits keep the WAL synced); it makes every commit's sync
+//  cheaper, the WAL being written over in place instead of grown. With
+//  `normal` the WAL's sync too, and it comes ten times more rarely (about
+//  1 GiB): before the database file was synced ahead of the hold, each
+//  restart held the writers 10 to 90 ms.
 #define DB_WAL_RESTART_PAGES 25000
 #define DB_WAL_RESTART_PAGES_NORMAL 250000
 //  What a WAL file is cut back to when it starts again (journal_size_limit):
@@ -184,6 +184,54 @@ s_hold_writers (struct _db_pool_t *pool)
     pthread_mutex_unlock (&pool->gate_lock);
 }
 
+//  Syncs the database file through SQLite's own handle of it: a
+//  descriptor of our own would do as well, but closing it would drop
+//  every POSIX lock SQLite holds on the file in this process.
+static int
+s_sync_database (sqlite3 *handle)
+{
+    sqlite3_file *file = NULL;
+    int rc = sqlite3_file_control (handle, "main", SQLITE_FCNTL_FILE_POINTER, &file);
+    if (rc != SQLITE_OK || !file || !file->pMethods)
+        return rc == SQLITE_OK ? SQLITE_CANTOPEN : rc;
+    return file->pMethods->xSync (file, SQLITE_SYNC_NORMAL);
+}
+
+//  Restarts the WAL: the pool's writers wait while a last passive
+//  checkpoint copies the frames the one before left; with every frame
+//  copied, the next commit starts the WAL from its beginning.
+//
+//  SQLite syncs the database file only after a checkpoint that copied
+//  every frame, and under steady writes that is this last one alone: every
+//  page copied since the last restart was still to be synced, with the
+//  writers waiting (37 to 54 ms at 2,500 writes/s with `--sync normal`,
+//  up to 88 ms; bench/README.md, "Writers held for a GiB of pages"). So
+//  the file is synced first with nobody waiting, then what the writers
+//  added meanwhile is copied and synced the same way, and the writers wait
+//  only for the last few frames: 2 to 8 ms in the same runs.
+static int
+s_restart_wal (db_checkpointer_t *c, sqlite3 *handle)
+{
+    int frames = 0, copied = 0;
+    int rc = s_sync_database (handle);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+        atomic_fetch_add (&c->runs, 1);
+    }
+    if (rc == SQLITE_OK)
+        rc = s_sync_database (handle);
+    //  A reader that came meanwhile on older frames stopped the copy.
+    if (rc != SQLITE_OK || frames - copied >= DB_CHECKPOINT_PAGES)
+        return rc;
+    s_hold_writers (c->pool);
+    rc = sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    pthread_mutex_unlock (&c->pool->lock);
+    atomic_fetch_add (&c->runs, 1);
+    if (rc == SQLITE_OK && copied == frames)
+        atomic_fetch_add (&c->restarts, 1);
+    return rc;
+}
+
 static void *
 s_checkpointer (void *arg)
 {
@@ -214,23 +262,13 @@ s_checkpointer (void *arg)
         //  starts the WAL again and it grows without end: 1.2 GB in ten
         //  seconds of 1,000 customers a second through the bridge, every
         //  frame a new block of the file. Past DB_WAL_RESTART_PAGES the
-        //  pool's writers wait while a second passive checkpoint copies
-        //  the frames the first one left (its syncs: a few milliseconds
-        //  with `full`, 10 to 20 with `normal`, once in that many pages;
-        //  see DB_WAL_RESTART_PAGES); with every frame copied,
-        //  the next commit starts the WAL from its beginning. A reader
-        //  still on older frames (a long export) stops the copies short;
-        //  then the first leaves more than DB_CHECKPOINT_PAGES behind, and
-        //  the writers are not held back for a restart that cannot be.
+        //  WAL is restarted (s_restart_wal). A reader still on older
+        //  frames (a long export) stops the copies short; then the first
+        //  leaves more than DB_CHECKPOINT_PAGES behind, and the writers
+        //  are not held back for a restart that cannot be.
         if (rc == SQLITE_OK && frames >= atomic_load (&c->restart_pages)
-            && frames - copied < DB_CHECKPOINT_PAGES) {
-            s_hold_writers (c->pool);
-            rc = sqlite3_wal_checkpoint_v2 (handle, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-            pthread_mutex_unlock (&c->pool->lock);
-            atomic_fetch_add (&c->runs, 1);
-            if (rc == SQLITE_OK && copied == frames)
-                atomic_fetch_add (&c->restarts, 1);
-        }
+            && frames - copied < DB_CHECKPOINT_PAGES)
+            rc = s_restart_wal (c, handle);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn ("db", "checkpoint failed", "path=%s error=\"%s\"", c->path,
                       handle ? sqlite3_errmsg (handle) : "cannot open");
