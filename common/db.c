@@ -4,6 +4,7 @@
 #include "db.h"
 #include "log.h"
 #include "wake.h"
+#include "wal_vfs.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -107,6 +108,7 @@ db_open (const char *path, const char *sync, err_info_t *err)
         err_set (err, ERR_NOMEM, NULL, "out of memory");
         return NULL;
     }
+    wal_vfs_install ();
     int rc = sqlite3_open_v2 (path, &self->handle,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
