@@ -222,7 +222,9 @@ s_restart_wal (db_checkpointer_t *c, sqlite3 *handle)
     }
     if (rc == SQLITE_OK)
         rc = s_sync_database (handle);
-    //  A reader that came meanwhile on older frames stopped the copy.
+    //  A reader that came meanwhile on older frames stopped the copy, or
+    //  the writers outran it: the writers are not held for so much, the
+    //  next checkpoint tries again.
     if (rc != SQLITE_OK || frames - copied >= DB_CHECKPOINT_PAGES)
         return rc;
     s_hold_writers (c->pool);

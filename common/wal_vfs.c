@@ -12,9 +12,11 @@
 //    it as valid;
 //  - a connection reads back frames it wrote (pages spilled before the
 //    commit) through xRead of the same file.
-//  So the buffer is written out after the commit frame's page, and at
-//  every other call on the file; a buffer left when the thread reaches a
-//  barrier is written then (it cannot be left in a correct SQLite; if the
+//  So the buffer is written out after the commit frame's page; before a
+//  read, a sync, a truncation, the file's size, a file control and the
+//  close of the file; and at the end of each write transaction (SQLite
+//  lets go of the WAL's write lock through the database file's xShmLock).
+//  A buffer left when the thread reaches a barrier is written then (it cannot be left in a correct SQLite; if the
 //  write fails there the process stops, since SQLite would otherwise
 //  publish frames that are not in the file and readers would read
 //  garbage: a restart recovers the WAL from its checksums).
@@ -37,22 +39,28 @@
 //  for a full disk.
 #define WAL_WRITE_MAX (124 * 1024)
 
-typedef struct _s_file_t s_file_t;
-struct _s_file_t {
-    sqlite3_file base;
-    sqlite3_file *real;    //  the wrapped VFS's file, after this struct (S_REAL_OFFSET)
-    bool wal;
+//  A file is the wrapped VFS's own, whose methods this VFS replaces (see
+//  s_wal_io), followed by this state at s_state_offset.
+typedef struct {
     bool commit_page;      //  the next write is the commit frame's page
     unsigned char *buf;    //  writes not yet handed on, from offset start
     size_t len, cap;
     sqlite3_int64 start;
-};
-
-//  Where the wrapped file starts in the memory SQLite gives a file.
-#define S_REAL_OFFSET ((sizeof (s_file_t) + 15) & ~(size_t) 15)
+} s_state_t;
 
 static sqlite3_vfs *s_real;
 static sqlite3_vfs s_vfs;
+static size_t s_state_offset;
+#define S_STATE(file) ((s_state_t *) ((char *) (file) + s_state_offset))
+//  The wrapped VFS's methods of WAL files and of database files (the unix
+//  VFS has one set for each), and the same with this file's in place of
+//  those that must see the WAL as SQLite wrote it. A file opened with
+//  other methods than the first of its kind is left as it is.
+static pthread_mutex_t s_io_lock = PTHREAD_MUTEX_INITIALIZER;
+static const sqlite3_io_methods *s_wal_real;
+static sqlite3_io_methods s_wal_io;
+static const sqlite3_io_methods *s_db_real;
+static sqlite3_io_methods s_db_io;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static bool s_installed;
 static atomic_llong s_frames;
@@ -61,31 +69,30 @@ static atomic_llong s_writes;
 //  any: a connection is used by one thread at a time, SQLite writes a
 //  commit's frames and publishes them in one call, and nothing stays in
 //  a buffer past the end of a write transaction (s_shm_lock).
-static _Thread_local s_file_t *s_pending;
+static _Thread_local sqlite3_file *s_pending;
 
 static int
-s_flush (s_file_t *self)
+s_flush (sqlite3_file *file)
 {
-    if (self->len == 0)
-        return SQLITE_OK;
+    s_state_t *self = S_STATE (file);
     int rc = SQLITE_OK;
     for (size_t done = 0; rc == SQLITE_OK && done < self->len; done += WAL_WRITE_MAX) {
         size_t n = self->len - done < WAL_WRITE_MAX ? self->len - done : WAL_WRITE_MAX;
-        rc = self->real->pMethods->xWrite (self->real, self->buf + done, (int) n,
-                                           self->start + (sqlite3_int64) done);
+        rc = s_wal_real->xWrite (file, self->buf + done, (int) n, self->start + (sqlite3_int64) done);
         atomic_fetch_add (&s_writes, 1);
     }
     self->len = 0;
-    if (s_pending == self)
+    if (s_pending == file)
         s_pending = NULL;
     return rc;
 }
 
 static int
-s_append (s_file_t *self, const void *data, int amount, sqlite3_int64 offset)
+s_append (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
 {
+    s_state_t *self = S_STATE (file);
     if (self->len && offset != self->start + (sqlite3_int64) self->len) {
-        int rc = s_flush (self);
+        int rc = s_flush (file);
         if (rc != SQLITE_OK)
             return rc;
     }
@@ -97,9 +104,9 @@ s_append (s_file_t *self, const void *data, int amount, sqlite3_int64 offset)
         unsigned char *buf = realloc (self->buf, cap);
         if (!buf) {
             //  No memory for the buffer: hand this write on as it is.
-            int rc = s_flush (self);
+            int rc = s_flush (file);
             if (rc == SQLITE_OK) {
-                rc = self->real->pMethods->xWrite (self->real, data, amount, offset);
+                rc = s_wal_real->xWrite (file, data, amount, offset);
                 atomic_fetch_add (&s_writes, 1);
             }
             return rc;
@@ -111,17 +118,15 @@ s_append (s_file_t *self, const void *data, int amount, sqlite3_int64 offset)
         self->start = offset;
     memcpy (self->buf + self->len, data, (size_t) amount);
     self->len += (size_t) amount;
-    s_pending = self;
+    s_pending = file;
     return SQLITE_OK;
 }
 
 static int
 s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
 {
-    s_file_t *self = (s_file_t *) file;
-    if (!self->wal)
-        return self->real->pMethods->xWrite (self->real, data, amount, offset);
-    if (s_pending && s_pending != self) {
+    s_state_t *self = S_STATE (file);
+    if (s_pending && s_pending != file) {
         //  Another WAL of this thread (another connection) left writes.
         int rc = s_flush (s_pending);
         if (rc != SQLITE_OK)
@@ -134,30 +139,25 @@ s_write (sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset)
         self->commit_page = (h[4] | h[5] | h[6] | h[7]) != 0;
         atomic_fetch_add (&s_frames, 1);
     }
-    int rc = s_append (self, data, amount, offset);
+    int rc = s_append (file, data, amount, offset);
     if (rc == SQLITE_OK && (last || self->len >= WAL_BUFFER_MAX))
-        rc = s_flush (self);
+        rc = s_flush (file);
     return rc;
 }
 
 //  Every call on the WAL but a write sees the file as SQLite wrote it.
-#define S_FLUSHED(file)                                                       \
-    do {                                                                      \
-        s_file_t *flushed_ = (s_file_t *) (file);                             \
-        if (flushed_->len) {                                                  \
-            int flush_rc_ = s_flush (flushed_);                               \
-            if (flush_rc_ != SQLITE_OK)                                       \
-                return flush_rc_;                                             \
-        }                                                                     \
-    } while (0)
-#define S_REAL(file) (((s_file_t *) (file))->real)
+static int
+s_flushed (sqlite3_file *file)
+{
+    return S_STATE (file)->len ? s_flush (file) : SQLITE_OK;
+}
 
 static int
 s_close (sqlite3_file *file)
 {
-    s_file_t *self = (s_file_t *) file;
-    int flushed = s_flush (self);
-    int rc = self->real->pMethods->xClose (self->real);
+    s_state_t *self = S_STATE (file);
+    int flushed = s_flushed (file);
+    int rc = s_wal_real->xClose (file);
     free (self->buf);
     self->buf = NULL;
     self->cap = 0;
@@ -167,90 +167,52 @@ s_close (sqlite3_file *file)
 static int
 s_read (sqlite3_file *file, void *data, int amount, sqlite3_int64 offset)
 {
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xRead (S_REAL (file), data, amount, offset);
+    int rc = s_flushed (file);
+    return rc != SQLITE_OK ? rc : s_wal_real->xRead (file, data, amount, offset);
 }
 
 static int
 s_truncate (sqlite3_file *file, sqlite3_int64 size)
 {
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xTruncate (S_REAL (file), size);
+    int rc = s_flushed (file);
+    return rc != SQLITE_OK ? rc : s_wal_real->xTruncate (file, size);
 }
 
 static int
 s_sync (sqlite3_file *file, int flags)
 {
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xSync (S_REAL (file), flags);
+    int rc = s_flushed (file);
+    return rc != SQLITE_OK ? rc : s_wal_real->xSync (file, flags);
 }
 
 static int
 s_file_size (sqlite3_file *file, sqlite3_int64 *size)
 {
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xFileSize (S_REAL (file), size);
-}
-
-static int
-s_lock (sqlite3_file *file, int level)
-{
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xLock (S_REAL (file), level);
-}
-
-static int
-s_unlock (sqlite3_file *file, int level)
-{
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xUnlock (S_REAL (file), level);
-}
-
-static int
-s_check_reserved (sqlite3_file *file, int *out)
-{
-    return S_REAL (file)->pMethods->xCheckReservedLock (S_REAL (file), out);
+    int rc = s_flushed (file);
+    return rc != SQLITE_OK ? rc : s_wal_real->xFileSize (file, size);
 }
 
 static int
 s_file_control (sqlite3_file *file, int op, void *arg)
 {
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xFileControl (S_REAL (file), op, arg);
-}
-
-static int
-s_sector_size (sqlite3_file *file)
-{
-    return S_REAL (file)->pMethods->xSectorSize (S_REAL (file));
-}
-
-static int
-s_device (sqlite3_file *file)
-{
-    return S_REAL (file)->pMethods->xDeviceCharacteristics (S_REAL (file));
-}
-
-static int
-s_shm_map (sqlite3_file *file, int region, int size, int extend, void volatile **out)
-{
-    return S_REAL (file)->pMethods->xShmMap (S_REAL (file), region, size, extend, out);
+    int rc = s_flushed (file);
+    return rc != SQLITE_OK ? rc : s_wal_real->xFileControl (file, op, arg);
 }
 
 //  SQLite lets go of the WAL's write lock at the end of every write
 //  transaction, committed or rolled back: nothing of this thread's WAL
 //  stays in a buffer past it (a rolled-back transaction's spilled frames
-//  lie beyond the WAL's end, written or not).
+//  lie beyond the WAL's end, written or not). Called on the database file.
 static int
 s_shm_lock (sqlite3_file *file, int offset, int n, int flags)
 {
     if ((flags & SQLITE_SHM_UNLOCK) && s_pending && s_flush (s_pending) != SQLITE_OK)
         log_warn ("db", "cannot write frames of a WAL", "when=\"end of a write transaction\"");
-    return S_REAL (file)->pMethods->xShmLock (S_REAL (file), offset, n, flags);
+    return s_db_real->xShmLock (file, offset, n, flags);
 }
 
 //  The second guard (see the top): nothing of this thread's WAL may stay
-//  in a buffer once SQLite may publish it.
+//  in a buffer once SQLite may publish it. Called on the database file.
 static void
 s_shm_barrier (sqlite3_file *file)
 {
@@ -258,61 +220,41 @@ s_shm_barrier (sqlite3_file *file)
         log_error ("db", "cannot write the WAL before publishing a commit: stopping", NULL);
         abort ();
     }
-    S_REAL (file)->pMethods->xShmBarrier (S_REAL (file));
+    s_db_real->xShmBarrier (file);
 }
-
-static int
-s_shm_unmap (sqlite3_file *file, int delete_flag)
-{
-    return S_REAL (file)->pMethods->xShmUnmap (S_REAL (file), delete_flag);
-}
-
-static int
-s_fetch (sqlite3_file *file, sqlite3_int64 offset, int amount, void **out)
-{
-    S_FLUSHED (file);
-    return S_REAL (file)->pMethods->xFetch (S_REAL (file), offset, amount, out);
-}
-
-static int
-s_unfetch (sqlite3_file *file, sqlite3_int64 offset, void *page)
-{
-    return S_REAL (file)->pMethods->xUnfetch (S_REAL (file), offset, page);
-}
-
-static const sqlite3_io_methods s_io = {
-    .iVersion = 3,
-    .xClose = s_close,
-    .xRead = s_read,
-    .xWrite = s_write,
-    .xTruncate = s_truncate,
-    .xSync = s_sync,
-    .xFileSize = s_file_size,
-    .xLock = s_lock,
-    .xUnlock = s_unlock,
-    .xCheckReservedLock = s_check_reserved,
-    .xFileControl = s_file_control,
-    .xSectorSize = s_sector_size,
-    .xDeviceCharacteristics = s_device,
-    .xShmMap = s_shm_map,
-    .xShmLock = s_shm_lock,
-    .xShmBarrier = s_shm_barrier,
-    .xShmUnmap = s_shm_unmap,
-    .xFetch = s_fetch,
-    .xUnfetch = s_unfetch,
-};
 
 static int
 s_open (sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out_flags)
 {
     (void) vfs;
-    s_file_t *self = (s_file_t *) file;
+    s_state_t *self = S_STATE (file);
     memset (self, 0, sizeof *self);
-    self->real = (sqlite3_file *) ((char *) self + S_REAL_OFFSET);
-    self->wal = (flags & SQLITE_OPEN_WAL) != 0;
-    int rc = s_real->xOpen (s_real, name, self->real, flags, out_flags);
-    //  SQLite calls xClose only on a file whose pMethods is set.
-    self->base.pMethods = self->real->pMethods ? &s_io : NULL;
+    int rc = s_real->xOpen (s_real, name, file, flags, out_flags);
+    if (rc != SQLITE_OK || !file->pMethods || !(flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)))
+        return rc;
+    bool wal = (flags & SQLITE_OPEN_WAL) != 0;
+    const sqlite3_io_methods **real = wal ? &s_wal_real : &s_db_real;
+    sqlite3_io_methods *mine = wal ? &s_wal_io : &s_db_io;
+    pthread_mutex_lock (&s_io_lock);
+    if (!*real && file->pMethods->iVersion >= 3) {
+        *mine = *file->pMethods;
+        if (wal) {
+            mine->xClose = s_close;
+            mine->xRead = s_read;
+            mine->xWrite = s_write;
+            mine->xTruncate = s_truncate;
+            mine->xSync = s_sync;
+            mine->xFileSize = s_file_size;
+            mine->xFileControl = s_file_control;
+        } else {
+            mine->xShmLock = s_shm_lock;
+            mine->xShmBarrier = s_shm_barrier;
+        }
+        *real = file->pMethods;
+    }
+    if (file->pMethods == *real)
+        file->pMethods = mine;
+    pthread_mutex_unlock (&s_io_lock);
     return rc;
 }
 
@@ -320,15 +262,15 @@ static void
 s_install (void)
 {
     sqlite3_vfs *real = sqlite3_vfs_find (NULL);
-    //  The methods above are those of a version 3 file and VFS.
-    if (!real || real->iVersion < 3) {
-        log_warn ("db", "WAL writes stay one a frame", "reason=\"no default VFS of version 3\"");
+    if (!real) {
+        log_warn ("db", "WAL writes stay one a frame", "reason=\"no default VFS\"");
         return;
     }
     s_real = real;
     s_vfs = *real;
     s_vfs.zName = "wal_batch";
-    s_vfs.szOsFile = (int) S_REAL_OFFSET + real->szOsFile;
+    s_state_offset = ((size_t) real->szOsFile + 15) & ~(size_t) 15;
+    s_vfs.szOsFile = (int) (s_state_offset + sizeof (s_state_t));
     s_vfs.xOpen = s_open;
     s_vfs.pNext = NULL;
     if (sqlite3_vfs_register (&s_vfs, 1) != SQLITE_OK) {

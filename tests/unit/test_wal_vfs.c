@@ -57,6 +57,20 @@ s_int (db_t *db, const char *sql)
     return db_scalar_int (db, sql, NULL, -1);
 }
 
+//  Commits n pages of blob in one transaction; the system calls that
+//  wrote its frames.
+static long long
+s_commit_pages (db_t *db, int n)
+{
+    long long frames = wal_vfs_frames (), writes = wal_vfs_writes ();
+    assert_int_equal (db_begin (db, NULL), ERR_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal (db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(4000))", NULL), ERR_OK);
+    assert_int_equal (db_commit (db, NULL), ERR_OK);
+    assert_true (wal_vfs_frames () - frames >= n);
+    return wal_vfs_writes () - writes;
+}
+
 //  A commit of fifty pages: SQLite hands the VFS a header and a page for
 //  each frame, a hundred writes, and the kernel gets one (the unix VFS
 //  takes at most 124 KiB a call, so 204 KiB of frames are two).
@@ -67,26 +81,13 @@ test_wal_vfs_writes_a_commits_frames_at_once (void **state)
     db_t *db = s_open (fx->path, "normal");
     assert_true (wal_vfs_install ());
     assert_int_equal (db_exec (db, "CREATE TABLE blob (b BLOB)", NULL), ERR_OK);
-    long long frames = wal_vfs_frames (), writes = wal_vfs_writes ();
-    assert_int_equal (db_begin (db, NULL), ERR_OK);
-    for (int i = 0; i < 50; i++)
-        assert_int_equal (db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(4000))", NULL), ERR_OK);
-    assert_int_equal (db_commit (db, NULL), ERR_OK);
-    assert_true (wal_vfs_frames () - frames >= 50);
-    assert_true (wal_vfs_writes () - writes <= 2);
+    assert_true (s_commit_pages (db, 50) <= 2);
     //  And the same with `--sync full`, whose commit syncs the WAL (after
     //  a first commit: one that starts a WAL syncs its header first).
     db_destroy (&db);
     db = s_open (fx->path, "full");
     assert_int_equal (db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(10))", NULL), ERR_OK);
-    frames = wal_vfs_frames ();
-    writes = wal_vfs_writes ();
-    assert_int_equal (db_begin (db, NULL), ERR_OK);
-    for (int i = 0; i < 20; i++)
-        assert_int_equal (db_exec (db, "INSERT INTO blob (b) VALUES (zeroblob(4000))", NULL), ERR_OK);
-    assert_int_equal (db_commit (db, NULL), ERR_OK);
-    assert_true (wal_vfs_frames () - frames >= 20);
-    assert_true (wal_vfs_writes () - writes <= 1);
+    assert_true (s_commit_pages (db, 20) <= 1);
     assert_int_equal (s_int (db, "SELECT count(*) FROM blob"), 71);
     db_destroy (&db);
 }
@@ -170,6 +171,17 @@ test_wal_vfs_readers_see_every_commit_whole (void **state)
     db_destroy (&db);
 }
 
+//  3,000 rows of about a kilobyte, each ending with its number.
+static void
+s_insert_3000 (db_t *db)
+{
+    assert_int_equal (db_exec (db,
+                               "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000)"
+                               " INSERT INTO blob SELECT n, hex(zeroblob(500)) || n FROM c",
+                               NULL),
+                      ERR_OK);
+}
+
 //  A transaction bigger than its connection's cache spills pages into the
 //  WAL before it commits and reads them back from there; a rolled-back
 //  one leaves nothing.
@@ -180,20 +192,12 @@ test_wal_vfs_a_transaction_reads_back_what_it_spilled (void **state)
     db_t *db = s_open (fx->path, "normal");
     assert_int_equal (db_exec (db, "PRAGMA cache_size = 20; CREATE TABLE blob (n INTEGER, b BLOB)", NULL), ERR_OK);
     assert_int_equal (db_begin (db, NULL), ERR_OK);
-    assert_int_equal (db_exec (db,
-                               "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000)"
-                               " INSERT INTO blob SELECT n, hex(zeroblob(500)) || n FROM c",
-                               NULL),
-                      ERR_OK);
+    s_insert_3000 (db);
     assert_int_equal (s_int (db, "SELECT sum(CAST(substr(b, 1001) AS INTEGER)) FROM blob"), 3000LL * 3001 / 2);
     db_rollback (db);
     assert_int_equal (s_int (db, "SELECT count(*) FROM blob"), 0);
     assert_int_equal (db_begin (db, NULL), ERR_OK);
-    assert_int_equal (db_exec (db,
-                               "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000)"
-                               " INSERT INTO blob SELECT n, hex(zeroblob(500)) || n FROM c",
-                               NULL),
-                      ERR_OK);
+    s_insert_3000 (db);
     assert_int_equal (db_commit (db, NULL), ERR_OK);
     db_t *other = s_open (fx->path, "normal");
     assert_int_equal (s_int (other, "SELECT sum(CAST(substr(b, 1001) AS INTEGER)) FROM blob"), 3000LL * 3001 / 2);
