@@ -16,10 +16,11 @@
 //  read, a sync, a truncation, the file's size, a file control and the
 //  close of the file; and at the end of each write transaction (SQLite
 //  lets go of the WAL's write lock through the database file's xShmLock).
-//  A buffer left when the thread reaches a barrier is written then (it cannot be left in a correct SQLite; if the
-//  write fails there the process stops, since SQLite would otherwise
-//  publish frames that are not in the file and readers would read
-//  garbage: a restart recovers the WAL from its checksums).
+//  A buffer left when the thread reaches a barrier is written then (none
+//  can be left with a correct SQLite; if that write fails the process
+//  stops, since SQLite would otherwise publish frames that are not in the
+//  file and readers would read garbage: a restart recovers the WAL from
+//  its checksums).
 #include "wal_vfs.h"
 #include "log.h"
 
