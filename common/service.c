@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@
 #define SERVICE_MAX_STOP_HOOKS 16
 #define SERVICE_FTS_MERGE_PAGES 32
 static int s_fts_merge_pages = SERVICE_FTS_MERGE_PAGES;
+#define SERVICE_UPKEEP_COMMITS 4
+#define SERVICE_UPKEEP_RETRY_MS 500
 
 struct _service_t {
     const service_def_t *def;
@@ -59,6 +62,11 @@ struct _service_t {
         void *arg;
     } stop_hooks[SERVICE_MAX_STOP_HOOKS];
     int nstop_hooks;
+    //  Upkeep (s_idle): this process's commits; when a step last found nothing.
+    atomic_ullong commits;
+    uint64_t merged_at_commit;
+    int64_t merged_ms, caught_up_ms;
+    metric_t *upkeep[2][2];   //  [catch-up, merge][found nothing, found work]
 };
 
 struct _service_task_t {
@@ -462,23 +470,47 @@ s_notify (void *arg)
         publisher_notify (svc->publisher);
 }
 
-//  The writer's idle moments index what other programs queued for the
-//  full-text indexes (resource_fts_catch_up) and merge the indexes, a
-//  step of SERVICE_FTS_MERGE_PAGES pages at a time
+//  The writer's idle moments, after each of its commits, index what other
+//  programs queued for the full-text indexes (resource_fts_catch_up) and
+//  merge the indexes SERVICE_FTS_MERGE_PAGES pages a step
 //  (resource_fts_merge_step): a write that arrives meanwhile waits for one
-//  step at most.
+//  step at most. A step that found nothing waits until it can find
+//  something: the catch-up SERVICE_UPKEEP_RETRY_MS (this process's commits
+//  write their own queue, s_before_commit); the merge as long, or
+//  SERVICE_UPKEEP_COMMITS commits (FTS5 merges a level of four segments,
+//  'usermerge', and a commit adds one). bench/README.md, "Upkeep that
+//  found nothing".
 static bool
 s_idle (db_t *db, void *arg)
 {
-    (void) arg;
-    bool queued = resource_fts_catch_up (db);
-    return resource_fts_merge_step (db, s_fts_merge_pages) || queued;
+    service_t *svc = arg;
+    int64_t now = clock_mono_ms ();
+    bool worked = false;
+    if (now - svc->caught_up_ms >= SERVICE_UPKEEP_RETRY_MS) {
+        bool found = resource_fts_catch_up (db);
+        metric_add (svc->upkeep[0][found], 1);
+        worked = found;
+        if (!found)
+            svc->caught_up_ms = now;
+    }
+    uint64_t commits = atomic_load (&svc->commits);
+    if (commits - svc->merged_at_commit >= SERVICE_UPKEEP_COMMITS || now - svc->merged_ms >= SERVICE_UPKEEP_RETRY_MS) {
+        bool found = resource_fts_merge_step (db, s_fts_merge_pages);
+        metric_add (svc->upkeep[1][found], 1);
+        worked = worked || found;
+        if (!found) {
+            svc->merged_ms = now;
+            svc->merged_at_commit = atomic_load (&svc->commits);
+        }
+    }
+    return worked;
 }
 
 static err_t
 s_before_commit (db_t *db, void *arg, err_info_t *err)
 {
-    (void) arg;
+    service_t *svc = arg;
+    atomic_fetch_add (&svc->commits, 1);
     return resource_fts_flush (db, err);
 }
 
@@ -714,6 +746,13 @@ s_serve (service_t *svc)
                                     "WAL checkpoints run by the database's checkpointer thread");
     svc->wal_restarts = metrics_get ("db_wal_restarts_total", NULL, "counter",
                                      "times the checkpointer held the writers back to start the WAL again");
+    for (int i = 0; i < 4; i++) {
+        char labels[64];
+        snprintf (labels, sizeof labels, "step=\"%s\",found=\"%s\"", i < 2 ? "catch_up" : "merge",
+                  i % 2 ? "work" : "nothing");
+        svc->upkeep[i / 2][i % 2] = metrics_get ("search_upkeep_steps_total", labels, "counter",
+                                                 "full-text index upkeep steps run in the writer's idle moments");
+    }
     metric_t *info = NULL;
     {
         char labels[128];

@@ -52,3 +52,39 @@ def test_a_service_merges_its_search_index_when_idle(request, program, db_file, 
     assert r.status_code == 200 and len(r.json()["items"]) == WRITES, r.text
     r = svc.api("GET", "/api/v1/customers?q=Merg%20117")
     assert [c["name"] for c in r.json()["items"]] == ["Idle Merge 117 " + suffix]
+
+
+@pytest.mark.parametrize("program,suffix", [("crm", "k.s."), ("erp", "v.o.s.")])
+def test_upkeep_that_found_nothing_is_not_tried_after_every_write(request, program, suffix):
+    """The writer runs its upkeep after each of its commits. A step that
+    found nothing is not run again until it can find something: the
+    catch-up (other programs' rows) every half second, the merge after four
+    more commits or half a second (common/service.c, s_idle). Before, every
+    write here was followed by a catch-up and a merge step that found
+    nothing, a transaction each: 120 writes, at least 120 of each."""
+    from bridge_helpers import metric_value, metrics
+
+    svc = request.getfixturevalue(program)
+
+    def steps():
+        text = metrics(svc)
+        return {(step, found): metric_value(text, "search_upkeep_steps_total", {"step": step, "found": found})
+                for step in ("catch_up", "merge") for found in ("nothing", "work")}
+
+    before = steps()
+    assert None not in before.values(), before
+    started = time.monotonic()
+    for i in range(WRITES):
+        r = svc.api("POST", "/api/v1/customers", json={"name": "Quiet Upkeep %03d %s" % (i, suffix), "kind": "company"})
+        assert r.status_code == 201, r.text
+    elapsed = time.monotonic() - started
+    after = steps()
+    delta = {k: after[k] - before[k] for k in after}
+    # The half-second looks during the writes, and one more each side.
+    looks = 2 * elapsed + 2
+    assert delta[("catch_up", "nothing")] <= looks, (delta, elapsed)
+    assert delta[("merge", "nothing")] <= WRITES / 4 + looks, (delta, elapsed)
+    # The index is still merged as it grows: 120 segments made, some merged.
+    assert delta[("merge", "work")] >= 1, delta
+    _, segments = settled_segments(svc, "crm.db" if program == "crm" else "erp.db", 8)
+    assert segments <= 8, segments
