@@ -1,5 +1,6 @@
 //  bare_common: see bare_common.h.
 #include "bare_common.h"
+#include "db.h"
 #include "id.h"
 
 #include <errno.h>
@@ -60,6 +61,7 @@ sqlite3 *
 bare_open (const char *path, const char *synchronous)
 {
     sqlite3 *db = NULL;
+    db_process_start ();   //  SQLite's settings of the services (none once SQLite is in use)
     if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         fprintf (stderr, "%s: cannot open %s\n", program_invocation_short_name, path);
         sqlite3_close (db);

@@ -100,6 +100,12 @@ struct _db_pool_t {
     pthread_cond_t gate_open;
 };
 
+bool
+db_process_start (void)
+{
+    return sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+}
+
 db_t *
 db_open (const char *path, const char *sync, err_info_t *err)
 {

@@ -30,6 +30,14 @@ typedef bool (db_job_fn) (db_t *db, void *arg);
 //  they are not.
 typedef err_t (db_writer_fn) (void *writer, db_job_fn *job, void *arg, err_info_t *err);
 
+//  SQLite's settings for the whole process; call before its first use
+//  (a program's start, service_start). SQLite keeps no memory statistics:
+//  counting them made every sqlite3_malloc and sqlite3_free of every
+//  thread take one global mutex, and no program reads them. False when
+//  SQLite was in use already (the settings are then left as they were).
+bool
+    db_process_start (void);
+
 //  Open a connection. sync is "full" or "normal". Returns NULL on failure
 //  with the reason in err.
 db_t *

@@ -33,7 +33,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-
 #define SERVICE_MAX_STOP_HOOKS 16
 #define SERVICE_FTS_MERGE_PAGES 32
 static int s_fts_merge_pages = SERVICE_FTS_MERGE_PAGES;
@@ -500,7 +499,7 @@ s_idle (db_t *db, void *arg)
         worked = worked || found;
         if (!found) {
             svc->merged_ms = now;
-            svc->merged_at_commit = atomic_load (&svc->commits);
+            svc->merged_at_commit = commits;
         }
     }
     return worked;
@@ -935,6 +934,7 @@ service_start (config_t *c, int argc, char **argv, const char *const *roles, con
                int *exit_code)
 {
     const char *program = config_program (c);
+    db_process_start ();
     if (sodium_init () < 0) {
         fprintf (stderr, "%s: libsodium cannot start\n", program);
         *exit_code = 1;
