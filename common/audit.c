@@ -105,6 +105,9 @@ audit_write_as (db_t *db, const char *actor_id, const char *actor_name, const ch
     char *text = details ? json_print (details) : NULL;
     if (details && !text)
         return err_set (err, ERR_NOMEM, NULL, "out of memory");
+    //  A read's snapshot (a refused token's lockout, http.c) ends with a
+    //  rollback: the row is written after it, in a transaction of its own.
+    db_read_end (db);
     int64_t now = clock_now_ms ();
     char at[CLOCK_TEXT_LEN];
     clock_format (now, at, sizeof at);

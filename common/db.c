@@ -58,6 +58,7 @@ struct _db_t {
     int nextra, extracap;
     db_pool_t *pool;
     bool writing;    //  holds pool->lock (see db_begin)
+    bool reading;    //  in a read snapshot (db_read_begin)
 };
 
 //  The thread that checkpoints for a pool's connections (db_pool_get).
@@ -545,8 +546,29 @@ s_rollback_hook (void *arg)
 }
 
 err_t
+db_read_begin (db_t *self)
+{
+    if (self->reading || db_in_tx (self))
+        return ERR_OK;
+    err_t rc = s_control (self, "BEGIN", NULL);
+    self->reading = rc == ERR_OK;
+    return rc;
+}
+
+void
+db_read_end (db_t *self)
+{
+    if (!self->reading)
+        return;
+    self->reading = false;
+    if (db_in_tx (self) && s_control (self, "COMMIT", NULL) != ERR_OK)
+        sqlite3_exec (self->handle, "ROLLBACK", NULL, NULL, NULL);
+}
+
+err_t
 db_begin (db_t *self, err_info_t *err)
 {
+    db_read_end (self);
     bool nested = self->writing;
     s_write_lock (self);
     err_t rc = s_control (self, "BEGIN IMMEDIATE", err);
@@ -575,6 +597,7 @@ db_commit (db_t *self, err_info_t *err)
 void
 db_rollback (db_t *self)
 {
+    self->reading = false;
     if (!sqlite3_get_autocommit (self->handle))
         sqlite3_exec (self->handle, "ROLLBACK", NULL, NULL, NULL);
     s_write_unlock (self);

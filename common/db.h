@@ -77,6 +77,16 @@ void
 bool
     db_in_tx (db_t *self);
 
+//  A read snapshot: every statement on self until db_read_end reads one
+//  state of the database, and SQLite takes its read lock (and, after
+//  others' commits, empties the connection's page cache) once for all of
+//  them instead of once each. For reads only: db_begin ends the snapshot
+//  before its own transaction. Does nothing inside a transaction.
+err_t
+    db_read_begin (db_t *self);
+void
+    db_read_end (db_t *self);
+
 //  SAVEPOINT / RELEASE / ROLLBACK TO: a unit inside a transaction.
 err_t
     db_savepoint (db_t *self, const char *name);

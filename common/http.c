@@ -353,8 +353,16 @@ s_dispatch (http_req_t *req)
         s_refuse (req, 403, "csrf_failed", "a write from another origin is refused");
         goto done;
     }
+    //  A read sees one snapshot, and SQLite's read lock is taken once for
+    //  all its statements. A session's check may write (its idle timeout):
+    //  the snapshot then begins after it.
+    bool snapshot = (flags & HTTP_READ) && !(flags & HTTP_WRITE);
+    if (snapshot && http_header (req, "Authorization"))
+        db_read_begin (req->db);
     if (!(flags & HTTP_PUBLIC) && !s_authenticate (req))
         goto done;
+    if (snapshot)
+        db_read_begin (req->db);
     if (!(flags & HTTP_PUBLIC) && req->srv->guard
         && !req->srv->guard (req, &req->actor, req->method, req->route->pattern))
         goto done;
@@ -382,7 +390,7 @@ s_dispatch (http_req_t *req)
     queue = true;
 done:
     audit_context_clear ();
-    if (db_in_tx (req->db))
+    if (db_in_tx (req->db))   //  also a read snapshot's end
         db_rollback (req->db);
     db_reset_all (req->db);
     req->db = NULL;

@@ -30,6 +30,8 @@ enum {
     HTTP_PAGE = 1 << 5,       //  a web page (common/web.c), not part of the API:
                               //  a trailing {param} takes the rest of the path,
                               //  no database; `routes` prints it with "page"
+    HTTP_READ = 1 << 6,       //  reads only: the handler (and a token's check)
+                              //  read one snapshot (db_read_begin)
 };
 
 typedef struct _http_server_t http_server_t;

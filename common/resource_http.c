@@ -314,7 +314,7 @@ resource_routes (http_server_t *srv, const resource_def_t *def)
 {
     char path[160];
     snprintf (path, sizeof path, "/api/v1/%s", def->name);
-    http_server_route_arg (srv, "GET", path, res_list, 0, def);
+    http_server_route_arg (srv, "GET", path, res_list, HTTP_READ, def);
     if (!(def->flags & R_NO_CREATE))
         http_server_route_arg (srv, "POST", path, s_create, HTTP_WRITE, def);
     snprintf (path, sizeof path, "/api/v1/%s/export", def->name);
@@ -324,7 +324,7 @@ resource_routes (http_server_t *srv, const resource_def_t *def)
         http_server_route_arg (srv, "POST", path, s_import, HTTP_WRITE | HTTP_CSV_BODY, def);
     }
     snprintf (path, sizeof path, "/api/v1/%s/{id}", def->name);
-    http_server_route_arg (srv, "GET", path, s_get, 0, def);
+    http_server_route_arg (srv, "GET", path, s_get, HTTP_READ, def);
     if (!(def->flags & R_NO_PATCH))
         http_server_route_arg (srv, "PATCH", path, s_patch, HTTP_WRITE, def);
     if (!(def->flags & R_NO_ARCHIVE)) {

@@ -301,8 +301,8 @@ customers_setup (service_t *svc, err_info_t *err)
         || (rc = service_resource (svc, &crm_contacts)) != ERR_OK)
         return rc;
     if (service_http (svc)) {
-        http_server_route (service_http (svc), "GET", "/api/v1/customers/{id}/card", s_card, 0);
-        http_server_route (service_http (svc), "GET", "/api/v1/customers/{id}/timeline", s_timeline, 0);
+        http_server_route (service_http (svc), "GET", "/api/v1/customers/{id}/card", s_card, HTTP_READ);
+        http_server_route (service_http (svc), "GET", "/api/v1/customers/{id}/timeline", s_timeline, HTTP_READ);
     }
     return ERR_OK;
 }

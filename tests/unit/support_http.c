@@ -20,6 +20,7 @@ static const char *const s_roles[] = { "admin", "sales", NULL };
 static const char *s_schema =
     "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, user_id TEXT NOT NULL);";
 
+static char s_path[128];   //  the fixture's database, for s_notes_twice
 static atomic_int s_note_calls;
 static atomic_int s_commits;
 static atomic_bool s_ready;
@@ -119,6 +120,38 @@ s_note_create (http_req_t *req)
     http_reply_json (req, 201, out);
 }
 
+static int64_t
+s_note_count (db_t *db)
+{
+    return db_scalar_int (db, "SELECT count(*) FROM notes", NULL, -1);
+}
+
+//  Counts the notes, has another connection add one meanwhile, counts
+//  them again, then writes one itself: {"first", "second", "wrote"}.
+//  Routed as a read (HTTP_READ) and as a plain GET.
+static void
+s_notes_twice (http_req_t *req)
+{
+    db_t *db = http_db (req);
+    cJSON *out = cJSON_CreateObject ();
+    json_add_int (out, "first", s_note_count (db));
+    err_info_t err;
+    err_clear (&err);
+    db_t *other = db_open (s_path, "normal", &err);
+    if (other && db_begin (other, &err) == ERR_OK
+        && db_exec (other, "INSERT INTO notes (body, user_id) VALUES ('meanwhile', 'x')", &err) == ERR_OK)
+        db_commit (other, &err);
+    db_destroy (&other);
+    json_add_int (out, "second", s_note_count (db));
+    bool wrote = db_begin (db, &err) == ERR_OK
+                 && db_exec (db, "INSERT INTO notes (body, user_id) VALUES ('after', 'x')", &err) == ERR_OK
+                 && db_commit (db, &err) == ERR_OK;
+    if (!wrote && db_in_tx (db))
+        db_rollback (db);
+    cJSON_AddBoolToObject (out, "wrote", wrote);
+    http_reply_json (req, 200, out);
+}
+
 //  Writes and never answers.
 static void
 s_note_silent (http_req_t *req)
@@ -193,6 +226,9 @@ support_http_setup (void **state)
     http_server_route (f->srv, "GET", "/if-match", s_if_match, 0);
     http_server_route (f->srv, "POST", "/notes", s_note_create, HTTP_WRITE);
     http_server_route (f->srv, "POST", "/notes/silent", s_note_silent, HTTP_WRITE);
+    http_server_route (f->srv, "GET", "/notes/twice", s_notes_twice, HTTP_READ);
+    http_server_route (f->srv, "GET", "/notes/twice-plain", s_notes_twice, 0);
+    snprintf (s_path, sizeof s_path, "%s", f->path);
     web_routes (f->srv, &s_site);
     http_server_on_ready (f->srv, s_ready_fn, &s_ready);
     http_server_on_commit (f->srv, s_on_commit, &s_commits);

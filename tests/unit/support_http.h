@@ -2,7 +2,8 @@
 //  127.0.0.1 (port 0) over a SQLite file with the auth and idempotency
 //  tables, two users with tokens (admin "ann", sales "bob"), test routes
 //  (/items/{id}, /items/special, /items/{id}/parts/{part}, POST /echo,
-//  /if-match, POST /notes, POST /notes/silent) and pages from an embedded
+//  /if-match, POST /notes, POST /notes/silent, GET /notes/twice as a read
+//  in one snapshot and /notes/twice-plain without) and pages from an embedded
 //  table; and a small blocking HTTP/1.1 client, one request per connection.
 #ifndef TESTS_UNIT_SUPPORT_HTTP_H
 #define TESTS_UNIT_SUPPORT_HTTP_H

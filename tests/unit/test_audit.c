@@ -129,6 +129,26 @@ test_audit_row_goes_with_the_transaction_that_is_rolled_back (void **state)
     assert_int_equal (s_count (f->db, "token.revoked"), 1);
 }
 
+//  A read snapshot ends with a rollback (http.c): a row written while one
+//  is open (a lockout's) is kept.
+static void
+test_audit_row_written_in_a_read_snapshot_is_kept (void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal (s_count (f->db, "credentials.locked"), 0);
+    assert_int_equal (db_read_begin (f->db), ERR_OK);
+    assert_int_equal (db_scalar_int (f->db, "SELECT COUNT(*) FROM users", NULL, -1), 0);
+    assert_true (db_in_tx (f->db));
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (audit_write_as (f->db, NULL, "anonymous", "127.0.0.9", "credentials.locked", "127.0.0.9",
+                                      NULL, &err),
+                      ERR_OK);
+    if (db_in_tx (f->db))
+        db_rollback (f->db);
+    assert_int_equal (s_count (f->db, "credentials.locked"), 1);
+}
+
 static void
 test_audit_prune_drops_only_rows_older_than_the_retention (void **state)
 {
@@ -274,6 +294,7 @@ main (void)
         SUPPORT_TEST (test_audit_row_names_the_context_actor_and_address),
         SUPPORT_TEST (test_audit_without_context_is_the_command_line_and_with_an_anonymous_request_anonymous),
         SUPPORT_TEST (test_audit_row_goes_with_the_transaction_that_is_rolled_back),
+        SUPPORT_TEST (test_audit_row_written_in_a_read_snapshot_is_kept),
         SUPPORT_TEST (test_audit_prune_drops_only_rows_older_than_the_retention),
         SUPPORT_TEST (test_audit_auth_writes_users_and_tokens_and_a_failed_revoke_writes_nothing),
         cmocka_unit_test (test_auth_guess_slows_after_5_doubling_then_locks_after_10_per_address),

@@ -249,6 +249,39 @@ test_http_if_match_and_query_are_parsed (void **state)
     }
 }
 
+//  GET path (/notes/twice or /notes/twice-plain): the handler's two counts
+//  must be want_first and want_second, and its own write must go through.
+static void
+s_twice (support_http_t *f, const char *path, int64_t want_first, int64_t want_second)
+{
+    support_http_resp_t r;
+    int64_t first = -1, second = -1;
+    assert_int_equal (support_http_get (f, path, f->token, &r), 200);
+    assert_true (json_int (r.json, "first", &first) && json_int (r.json, "second", &second));
+    assert_int_equal (first, want_first);
+    assert_int_equal (second, want_second);
+    assert_true (cJSON_IsTrue (cJSON_GetObjectItem (r.json, "wrote")));
+    support_http_resp_free (&r);
+}
+
+//  A route marked HTTP_READ reads one snapshot: another connection's commit
+//  in the middle of the handler is not seen, and a write the handler
+//  begins afterwards still works (db_begin ends the snapshot). The same
+//  handler routed without the flag sees the commit at once.
+static void
+test_http_a_read_route_reads_one_snapshot (void **state)
+{
+    support_http_t *f = *state;
+    s_twice (f, "/notes/twice", 0, 0);
+    s_twice (f, "/notes/twice-plain", 2, 3);
+    assert_int_equal (db_scalar_int (f->db, "SELECT count(*) FROM notes", NULL, -1), 4);
+    //  A refused token ends the snapshot it began in: the next read sees
+    //  every commit.
+    support_http_expect_request (f, "GET", "/notes/twice", "Authorization: Bearer tok_nonsense\r\n", NULL, 0, 401,
+                                 NULL);
+    s_twice (f, "/notes/twice", 4, 4);
+}
+
 //  ---------------------------------------------------------------------
 //  Write transactions
 
@@ -549,6 +582,7 @@ main (void)
         SUPPORT_TEST (test_http_body_json_wants_json_content_type),
         SUPPORT_TEST (test_http_malformed_or_non_object_json_is_400),
         SUPPORT_TEST (test_http_if_match_and_query_are_parsed),
+        SUPPORT_TEST (test_http_a_read_route_reads_one_snapshot),
         SUPPORT_TEST (test_http_write_route_commits_on_success),
         SUPPORT_TEST (test_http_writes_waiting_for_the_writer_commit_as_one_group),
         SUPPORT_TEST (test_http_server_write_runs_other_threads_work_in_the_writers_groups),
