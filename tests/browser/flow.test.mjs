@@ -270,7 +270,12 @@ step('b', 'the sysadmin creates the product in ERP and retries the letter; the o
   const order = await waitUntil(async () => (await sys.erp.get('/orders', { external_ref: made.ghostDeal.id })).items[0],
     { what: 'the order of the retried deal' });
   assert.deepEqual(order.lines.map((l) => [l.sku, l.quantity]), [['DESK-STAND', 2]]);
-  const letter = (await sys.bridge.get(`/dead_letters/${made.letter.id}`));
+  // ERP commits the order before the bridge hears its answer and marks the
+  // letter: the letter is resolved a moment after the order appears.
+  const letter = await waitUntil(async () => {
+    const l = await sys.bridge.get(`/dead_letters/${made.letter.id}`);
+    return l.status === 'resolved' && l;
+  }, { what: 'the retried letter resolved' });
   assert.equal(letter.status, 'resolved');
   // and it shows in the ERP interface
   await erpPage.getByRole('navigation').getByRole('link', { name: 'Orders' }).click();
