@@ -224,14 +224,17 @@ async function renderEditor(root, ctx, id) {
     return input;
   }
 
+  const incomplete = (r) => r.value === '' || r.value === null || Number.isNaN(r.value)
+    || (Array.isArray(r.value) && r.value.length === 0);
+
   // The rows as rules; null with the incomplete rows marked.
   function collect(mark) {
     let complete = true;
     const out = rows.map((r) => {
       const f = FIELDS[r.field];
       const v = r.value;
-      const bad = v === '' || v === null || Number.isNaN(v) || (Array.isArray(v) && v.length === 0);
-      if (mark) { r.err.hidden = !bad; r.err.textContent = bad ? t('segments.rule_incomplete') : ''; }
+      const bad = incomplete(r);
+      if (mark) { r.err.hidden = !bad; r.err.textContent = bad ? t('segments.rule_incomplete') : ''; r.marked = bad; }
       if (bad) complete = false;
       const rule = { field: r.field, op: r.op, value: v };
       if (f.days && r.days !== 365) rule.days = r.days;
@@ -249,13 +252,18 @@ async function renderEditor(root, ctx, id) {
     if (!row) return false;
     row.err.textContent = t('segments.rule_invalid');
     row.err.hidden = false;
+    row.marked = false;
     return true;
   }
 
   let seq = 0;
   const refresh = debounce(async () => {
     const my = ++seq;
-    for (const r of rows) { r.err.hidden = true; }
+    // A row Save marked as incomplete stays marked until it is filled in.
+    for (const r of rows) {
+      r.marked = r.marked && incomplete(r);
+      if (!r.marked) r.err.hidden = true;
+    }
     const body = editable ? collect(false) : seg.rules;
     if (!body) { mount(preview, h('p', { class: 'muted' }, t('segments.preview_incomplete'))); return; }
     preview.setAttribute('aria-busy', 'true');
