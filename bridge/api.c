@@ -568,8 +568,11 @@ s_link_list (http_req_t *req)
 
 //  --- reconciliation ---
 
+//  A run as GET /reconcile/{id} shows it; `as_started` gives the run as
+//  POST /reconcile accepted it (running, nothing checked yet) whatever the
+//  thread has done since, so that a client always sees the run begin.
 static cJSON *
-s_run_json (bridge_t *b, db_t *db, int64_t id)
+s_run_json (bridge_t *b, db_t *db, int64_t id, bool as_started)
 {
     sqlite3_stmt *st = db_stmt (db, "SELECT id, status, repair, reason, started_at, finished_at, done, total, drift,"
                                     " repaired, differences, error FROM reconcile_runs WHERE id = ?1");
@@ -580,15 +583,19 @@ s_run_json (bridge_t *b, db_t *db, int64_t id)
     if (sqlite3_step (st) == SQLITE_ROW) {
         r = cJSON_CreateObject ();
         json_add_int (r, "id", sqlite3_column_int64 (st, 0));
-        cJSON_AddStringToObject (r, "status", (const char *) sqlite3_column_text (st, 1));
+        cJSON_AddStringToObject (r, "status", as_started ? "running" : (const char *) sqlite3_column_text (st, 1));
         cJSON_AddBoolToObject (r, "repair", sqlite3_column_int (st, 2));
         cJSON_AddStringToObject (r, "reason", (const char *) sqlite3_column_text (st, 3));
         cJSON_AddStringToObject (r, "started_at", (const char *) sqlite3_column_text (st, 4));
-        db_json_add_text (r, "finished_at", st, 5);
-        int64_t done = sqlite3_column_int64 (st, 6), total = sqlite3_column_int64 (st, 7);
-        int64_t drift = sqlite3_column_int64 (st, 8), repaired = sqlite3_column_int64 (st, 9);
+        if (as_started)
+            cJSON_AddNullToObject (r, "finished_at");
+        else
+            db_json_add_text (r, "finished_at", st, 5);
+        int64_t done = 0, total = 0, drift = 0, repaired = 0;
         int64_t live_id;
-        if (reconciler_busy (b->reconciler, &live_id, &done, &total, &drift, &repaired) && live_id == id)
+        if (as_started)
+            ;
+        else if (reconciler_busy (b->reconciler, &live_id, &done, &total, &drift, &repaired) && live_id == id)
             ;   //  the live figures of the run going on
         else {
             done = sqlite3_column_int64 (st, 6);
@@ -601,9 +608,13 @@ s_run_json (bridge_t *b, db_t *db, int64_t id)
         json_add_int (progress, "total", total);
         json_add_int (r, "drift", drift);
         json_add_int (r, "repaired", repaired);
-        cJSON *diffs = json_parse ((const char *) sqlite3_column_text (st, 10), (size_t) sqlite3_column_bytes (st, 10));
+        cJSON *diffs = as_started ? NULL
+                                  : json_parse ((const char *) sqlite3_column_text (st, 10), (size_t) sqlite3_column_bytes (st, 10));
         cJSON_AddItemToObject (r, "differences", diffs ? diffs : cJSON_CreateArray ());
-        db_json_add_text (r, "error", st, 11);
+        if (as_started)
+            cJSON_AddNullToObject (r, "error");
+        else
+            db_json_add_text (r, "error", st, 11);
     }
     sqlite3_reset (st);
     return r;
@@ -641,7 +652,7 @@ s_reconcile_post (http_req_t *req)
     snprintf (target, sizeof target, "%lld", (long long) id);
     if (repair && audit_write (http_db (req), "reconcile.repair_started", target, NULL, &err) != ERR_OK)
         log_warn ("audit", "cannot write the repair", "run=%lld error=\"%s\"", (long long) id, err.message);
-    cJSON *run = s_run_json (b, http_db (req), id);
+    cJSON *run = s_run_json (b, http_db (req), id, true);
     if (run)
         http_reply_json (req, 202, run);
     else
@@ -661,7 +672,7 @@ s_reconcile_get (http_req_t *req)
     }
     else
         id = db_scalar_int (db, "SELECT MAX(id) FROM reconcile_runs", NULL, 0);
-    cJSON *run = id ? s_run_json (b, db, id) : NULL;
+    cJSON *run = id ? s_run_json (b, db, id, false) : NULL;
     db_reset_all (db);
     if (!run) {
         http_reply_errorf (req, ERR_NOT_FOUND, "id", param ? "no reconciliation has this id" : "no reconciliation has run yet");
@@ -700,7 +711,7 @@ s_reconcile_runs (http_req_t *req)
     cJSON *out = cJSON_CreateObject ();
     cJSON *items = cJSON_AddArrayToObject (out, "items");
     for (int i = 0; i < n; i++) {
-        cJSON *run = s_run_json (b, db, ids[i]);
+        cJSON *run = s_run_json (b, db, ids[i], false);
         if (!run)
             continue;
         cJSON_DeleteItemFromObject (run, "differences");

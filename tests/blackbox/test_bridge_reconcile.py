@@ -7,7 +7,7 @@ import subprocess
 
 
 from bridge_helpers import (deal_where, erp_orders_for, linked_customer, metric_value, metrics, one, reconcile,
-                            settle, win, write_db)
+                            settle, wait_until, win, write_db)
 from conftest import binary_path
 from crm_helpers import create, get
 from erp_helpers import product, warehouse
@@ -91,6 +91,30 @@ def test_reconcile_input_is_checked(system):
     assert r.status_code == 400
     assert system.bridge.api("GET", "/api/v1/reconcile/99999").status_code == 404
     assert system.bridge.api("GET", "/api/v1/reconcile", token=None).status_code == 401
+
+
+def test_the_start_answers_the_run_as_it_began(system):
+    """POST answers the run as it was accepted, however fast the thread is:
+    running, nothing checked, no drift yet (the web console shows its
+    progress bar from this answer). The finished run has the drift."""
+    a = create(system.crm, "customers", {"name": "Early Ltd"})
+    _, erp_a = linked_customer(system, a["id"])
+    settle(system)
+    behind_its_back(system.erp, "erp.db", "UPDATE customers SET name = 'Early (old)' WHERE id = ?", (erp_a["id"],))
+    first = run(system)     # a run of this small system takes milliseconds
+    assert first["drift"] == 1, first
+    r = system.bridge.api("POST", "/api/v1/reconcile", json={"repair": False})
+    assert r.status_code == 202, r.text
+    began = r.json()
+    assert began["id"] > first["id"]
+    assert (began["status"], began["progress"], began["drift"], began["repaired"]) == \
+        ("running", {"done": 0, "total": 0}, 0, 0), began
+    assert began["differences"] == [] and began["finished_at"] is None and began["error"] is None
+    assert began["repair"] is False and began["started_at"]
+    got = wait_until(lambda: (lambda g: g if g["status"] != "running" else None)(
+        system.bridge.api("GET", "/api/v1/reconcile/%d" % began["id"]).json()), what="the run to end")
+    assert got["status"] == "done" and got["drift"] == 1 and got["finished_at"], got
+    assert got["progress"]["done"] == got["progress"]["total"] > 0
 
 
 IDENTITY = ("kind", "email", "phone", "segment", "addresses")
