@@ -169,8 +169,12 @@ test('a viewer sees everything but no button that acts', async (t) => {
   await page.getByRole('link', { name: 'Reconciliation', exact: true }).click();
   // A dry run is a read: a viewer may start one, but not repair its drift.
   await page.getByRole('button', { name: 'Start a dry run' }).click();
-  await page.getByText('Done', { exact: true }).first().waitFor({ timeout: 30000 });
-  await page.getByRole('heading', { name: /Won deals without an order/ }).waitFor();
+  // The viewer's own run (the screen showed the last run, done with its
+  // drift, before the click): its page, then its end.
+  await page.waitForURL(/#\/reconcile\/\d+$/);
+  const run = page.getByRole('region', { name: `Run #${page.url().split('/').pop()}`, exact: true });
+  await run.getByText('Done', { exact: true }).waitFor({ timeout: 30000 });
+  await run.getByRole('heading', { name: /Won deals without an order/ }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Start with repair' }).count(), 0);
   assert.equal(await page.getByRole('button', { name: 'Repair', exact: true }).count(), 0);
   await checkA11y(page);

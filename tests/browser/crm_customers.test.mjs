@@ -307,6 +307,10 @@ test('the export takes the customer list\'s filters along', async (t) => {
 
   // Every filter of the list goes along, a tag too, named on the export page.
   await page.goto(`${sys.crm.url}/#/customers`);
+  // The unfiltered list first: Acorn's going then means the tag filter (and
+  // its link to the export, set 300 ms after typing) is applied, not that
+  // the list has not come yet.
+  await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor();
   await page.getByLabel('Tags', { exact: true }).fill('prague');
   await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor({ state: 'detached' });
   await page.getByRole('main').getByRole('link', { name: 'Import / export' }).click();

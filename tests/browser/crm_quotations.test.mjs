@@ -80,6 +80,9 @@ test('a rep quotes a deal in Czech, prints it and the customer accepts: the deal
   // Sent, then accepted by the customer's buyer.
   await page.getByRole('button', { name: 'Mark as sent' }).click();
   await page.getByText('Marked as sent').waitFor();
+  // The toast comes before the page is drawn again with the sent quotation;
+  // the buttons drawn before it still carry the old version (a 409).
+  await page.locator('h1 .badge').getByText('Sent', { exact: true }).waitFor();
   // By e-mail to the buyer, written in the quotation's language.
   await page.getByRole('button', { name: 'Send by e-mail' }).click();
   const mail = page.getByRole('dialog', { name: `Send ${q.number} by e-mail` });
