@@ -48,13 +48,14 @@ export default async function render(root, ctx) {
       return;
     }
     const doc = await documentOf(q, customer, company);
-    const actions = [button(t('quote.print'), () => window.print(), { kind: 'primary' })];
-    if (live(q) && q.status === 'open') actions.push(button(t('quote.mark_sent'), () => step('mark_sent')));
+    const steps = [];
+    if (live(q) && q.status === 'open') steps.push(button(t('quote.mark_sent'), () => step('mark_sent')));
     if (live(q)) {
-      actions.push(button(t('quote.email'), () => email()));
-      actions.push(button(t('quote.accept'), () => step('accept'), { kind: 'ok' }));
-      actions.push(button(t('quote.decline'), () => step('decline'), { kind: 'danger' }));
+      steps.push(button(t('quote.email'), () => email()));
+      steps.push(button(t('quote.accept'), () => step('accept'), { kind: 'ok' }));
+      steps.push(button(t('quote.decline'), () => step('decline'), { kind: 'danger' }));
     }
+    const actions = [button(t('quote.print'), () => window.print(), { kind: 'primary' }), ...steps];
     actions.push(h('a', { href: '#/deals/' + encodeURIComponent(q.deal_id), class: 'btn' }, t('quote.to_deal')));
     const head = pageHead(t('quote.title', { number: q.number }), ...actions);
     head.querySelector('h1').append(' ', statusBadge(q));
@@ -79,13 +80,15 @@ export default async function render(root, ctx) {
         ],
         submit: t('quote.email_send'), cancel: () => close(),
         onSubmit: async (v) => {
-          const payload = { to: v.to.trim() };
-          if (v.message.trim()) payload.message = v.message.trim();
+          // (the form gives trimmed text, and null for a field left empty)
+          const payload = { to: v.to };
+          if (v.message) payload.message = v.message;
           await api.post('/quotations/' + encodeURIComponent(q.id) + '/email', payload, { ifMatch: q.version });
           close();
-          toast(t('quote.email_done', { to: payload.to }));
+          hold(true);
           clear(notices);
           await show();
+          toast(t('quote.email_done', { to: payload.to }));
         },
       }));
     }
@@ -104,14 +107,23 @@ export default async function render(root, ctx) {
           if (reason === null) return;
           payload = reason.trim() ? { reason: reason.trim() } : {};
         }
+        hold(true);
         await api.post(path, payload, { ifMatch: q.version });
-        toast(t('quote.done.' + name));
         clear(notices);
         await show();
+        toast(t('quote.done.' + name));
       } catch (e) {
+        hold(false);
         mount(notices, errorBox(e));
         if (e.stale) await show();
       }
+    }
+
+    // The steps' buttons carry this drawing's version: from a step's start
+    // until the page is drawn again they do nothing (a second click would
+    // be refused as someone else's change).
+    function hold(on) {
+      for (const b of steps) b.disabled = on;
     }
   }
 }
