@@ -216,9 +216,11 @@ async function renderList(root, ctx) {
     return s;
   };
   const segmentInput = h('input', { type: 'text', value: state.segment, autocomplete: 'off' });
-  segmentInput.addEventListener('input', debounce(() => { state.segment = segmentInput.value.trim(); first(); }, 300));
+  const segmentNow = debounce(() => { state.segment = segmentInput.value.trim(); first(); }, 300);
+  segmentInput.addEventListener('input', segmentNow);
   const tagInput = h('input', { type: 'text', value: state.tags, autocomplete: 'off' });
-  tagInput.addEventListener('input', debounce(() => { state.tags = tagInput.value.trim(); first(); }, 300));
+  const tagsNow = debounce(() => { state.tags = tagInput.value.trim(); first(); }, 300);
+  tagInput.addEventListener('input', tagsNow);
 
   const ownerOptions = [['', t('common.any')], ['me', t('customers.owner_me')]];
   for (const u of users) if (u.id !== user.id && ['sales_rep', 'sales_manager', 'admin'].includes(u.role)) ownerOptions.push([u.id, u.name]);
@@ -260,7 +262,13 @@ async function renderList(root, ctx) {
   remember();
   await load(null);
   if (state.q) searchInput.focus();
-  return () => { if (controller) controller.abort(); searchNow.cancel(); wide.removeEventListener('change', onWidth); };
+  // Leaving: no filter typed just before may load the list (and write its
+  // address over the next screen's).
+  return () => {
+    if (controller) controller.abort();
+    for (const d of [searchNow, segmentNow, tagsNow]) d.cancel();
+    wide.removeEventListener('change', onWidth);
+  };
 }
 
 function financeCell(r) {

@@ -247,6 +247,21 @@ test('the customer list filters by tag', async (t) => {
   assert.match(page.url(), /tags=key-account/);
 });
 
+test('leaving the list right after typing a filter stays where the user went', async (t) => {
+  // The tag and segment filters apply 300 ms after the last key; a user who
+  // leaves sooner must not be sent back (the list once loaded anyway and
+  // wrote its own address over the next screen's).
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/customers');
+  await page.getByRole('link', { name: 'Acorn Bakery' }).waitFor();
+  await page.getByLabel('Tags', { exact: true }).fill('prague');
+  await page.getByLabel('Segment', { exact: true }).fill('retail');
+  await page.getByRole('navigation').getByRole('link', { name: 'Tasks', exact: true }).click();
+  await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+  await page.waitForTimeout(800);   // past the filters' 300 ms
+  assert.match(page.url(), /#\/tasks$/);
+  await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor({ timeout: 100 });
+});
+
 test('editing a customer someone else changed first shows the conflict and the fresh record', async (t) => {
   const bohemia = (await sys.crm.get('/customers', { q: 'Bohemia' })).items[0];
   const page = await openScreen(t, browser, sys.crm, rita, `/#/customers/${bohemia.id}/edit`);
