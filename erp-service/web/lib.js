@@ -182,12 +182,16 @@ export { t };
 export function picker({ label, path, query = {}, display, onPick, required, preset }) {
   const id = 'pick-' + Math.random().toString(36).slice(2, 8);
   let found = [];
+  let asked = 0;   // only the answer to the latest search fills the list
   const sel = h('select', { id: id + '-sel', 'aria-label': t('nav.matches', { label }), required, on: { change: () => onPick(found.find((r) => r.id === sel.value) || null) } });
   const fill = async (q) => {
+    const mine = ++asked;
+    let items = [];
     try {
-      const page = await api.get(path, { ...query, q: q || undefined, limit: 20 });
-      found = page.items;
-    } catch { found = []; }
+      items = (await api.get(path, { ...query, q: q || undefined, limit: 20 })).items;
+    } catch { items = []; }
+    if (mine !== asked) return;
+    found = items;
     sel.replaceChildren(h('option', { value: '' }, found.length ? t('nav.pick_one') : t('nav.pick_none')),
       ...found.map((r) => h('option', { value: r.id }, display(r))));
     const want = found.find((r) => r.id === preset) || (found.length === 1 ? found[0] : null);

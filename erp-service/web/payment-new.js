@@ -16,12 +16,20 @@ export default async function render(root, ctx) {
   const invSlot = h('fieldset', { class: 'field-full' });
   const chosen = new Set(ctx.query.get('invoice') ? [ctx.query.get('invoice')] : []);
 
+  // The customer may be picked again while the invoices of the last pick
+  // are on their way (the picker picks once when it opens, again when its
+  // search narrows): only the latest call draws, and an invoice ticked for
+  // another customer is no longer chosen.
+  let drawn = 0;
   async function showInvoices() {
+    const mine = ++drawn;
     clear(invSlot);
     invSlot.append(h('legend', null, t('finance.apply_to')));
-    if (!customer) { invSlot.append(h('p', { class: 'muted' }, t('finance.pick_customer_first'))); return; }
+    if (!customer) { chosen.clear(); invSlot.append(h('p', { class: 'muted' }, t('finance.pick_customer_first'))); return; }
     const page = await api.get('/invoices', { customer_id: customer.id, sort: 'due_on', limit: 100 });
+    if (mine !== drawn) return;
     const open = page.items.filter((i) => i.status === 'open' || i.status === 'partly_paid');
+    for (const id of [...chosen]) if (!open.some((i) => i.id === id)) chosen.delete(id);
     if (!open.length) { invSlot.append(h('p', { class: 'muted' }, t('finance.no_open_invoices'))); return; }
     invSlot.append(h('p', { class: 'hint' }, t('finance.apply_hint')));
     for (const i of open) {
