@@ -95,6 +95,7 @@ async function renderList(root, ctx) {
   const isManager = MANAGERS.includes(user.role);
   const users = await loadUsers();
   const sources = await loadLeadSources();
+  if (!root.isConnected) return undefined;   // the user went elsewhere meanwhile
   const state = { sort: null, desc: false };
   for (const k of FILTERS) state[k] = ctx.query.get(k) || '';
   if (ctx.query.get('sort')) {
@@ -123,7 +124,8 @@ async function renderList(root, ctx) {
     for (const k of FILTERS) if (state[k]) p.set(k, state[k]);
     if (state.sort) p.set('sort', (state.desc ? '-' : '') + state.sort);
     const s = p.toString();
-    history.replaceState(null, '', '#/customers' + (s ? '?' + s : ''));
+    // (only while the address is still the list's: not over another screen's)
+    if (location.hash.replace(/^#/, '').split('?')[0] === '/customers') history.replaceState(null, '', '#/customers' + (s ? '?' + s : ''));
     exportLink.setAttribute('href', '#/import' + (s ? '?' + s : ''));
   }
 

@@ -168,7 +168,12 @@ export function selectBox(label, options, value, onChange) {
 }
 
 // Replace the query of the current hash without adding history noise.
+// Only while the address is still the screen's own (path, or its section
+// when path names one of its tabs): a screen that finishes loading after
+// the user went elsewhere must not write its address over the next one's.
 export function setQuery(path, query) {
+  const here = location.hash.replace(/^#/, '').split('?')[0] || '/';
+  if (here !== path && !path.startsWith(here + '/')) return;
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== '') p.set(k, v);
   const s = p.toString();

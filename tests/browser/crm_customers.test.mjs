@@ -262,6 +262,30 @@ test('leaving the list right after typing a filter stays where the user went', a
   await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor({ timeout: 100 });
 });
 
+test('a screen opened while the list is still loading stays, with its own address', async (t) => {
+  // The list waits for the user directory (held back here); the new
+  // customer form opened meanwhile must not be replaced by the list, nor
+  // its address by the list's.
+  const page = await openScreen(t, browser, sys.crm, rita, '/#/my-day');
+  await page.getByRole('heading', { name: 'My day', level: 1 }).waitFor();
+  let held = false;
+  await page.route(/\/api\/v1\/directory/, async (route) => {
+    if (!held) {
+      held = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await route.continue();
+  });
+  await page.evaluate(() => { location.hash = '#/customers'; });
+  await waitUntil(async () => held, { what: 'the list asking for the directory' });
+  await page.evaluate(() => { location.hash = '#/customers/new'; });
+  await page.getByRole('heading', { name: 'New customer', level: 1 }).waitFor();
+  await page.waitForTimeout(1500);   // past the held answer
+  assert.match(page.url(), /#\/customers\/new$/);
+  assert.equal(await page.getByRole('heading', { name: 'New customer', level: 1 }).count(), 1);
+  await page.getByLabel('Name', { exact: true }).fill('Still Here Ltd');
+});
+
 test('editing a customer someone else changed first shows the conflict and the fresh record', async (t) => {
   const bohemia = (await sys.crm.get('/customers', { q: 'Bohemia' })).items[0];
   const page = await openScreen(t, browser, sys.crm, rita, `/#/customers/${bohemia.id}/edit`);

@@ -60,6 +60,12 @@ export async function newPage(t, browser, { viewport = 'desktop', locale = 'en-U
   });
   const page = await context.newPage();
   page.setDefaultTimeout(Number(process.env.BROWSER_TIMEOUT_MS || 10000));
+  // The requests still on their way, for settled(): Playwright's
+  // 'networkidle' is reached once per page load, not after each of the
+  // app's own moves.
+  page.pending = new Set();
+  page.on('request', (r) => page.pending.add(r));
+  for (const ev of ['requestfinished', 'requestfailed']) page.on(ev, (r) => page.pending.delete(r));
   watchErrors(page, allow);
   if (t && t.after) {
     t.after(async () => {
@@ -122,7 +128,16 @@ export function watchErrors(page, allow = []) {
 // loaded what it shows), at most `timeout` ms.
 export async function settled(page, { idle = 300, timeout = 5000 } = {}) {
   await page.waitForLoadState('networkidle', { timeout }).catch(() => {});
-  await page.waitForTimeout(idle > 0 ? Math.min(idle, 100) : 0);
+  const quiet = idle > 0 ? Math.min(idle, 100) : 0;
+  const deadline = Date.now() + timeout;
+  let since = page.pending && page.pending.size ? null : Date.now();
+  while (Date.now() < deadline) {
+    if (page.pending && page.pending.size) since = null;
+    else if (since === null) since = Date.now();
+    else if (Date.now() - since >= quiet) break;
+    await page.waitForTimeout(20);
+  }
+  await nextFrames(page).catch(() => {});
 }
 
 // Switch the page to Persian with its language picker and wait for the
