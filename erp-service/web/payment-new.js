@@ -19,13 +19,15 @@ export default async function render(root, ctx) {
   // The customer may be picked again while the invoices of the last pick
   // are on their way (the picker picks once when it opens, again when its
   // search narrows): only the latest call draws, and an invoice ticked for
-  // another customer is no longer chosen.
+  // another customer is no longer chosen (the invoice the form was opened
+  // for stays while no customer is picked yet: the first pick may find none
+  // among the first twenty).
   let drawn = 0;
   async function showInvoices() {
     const mine = ++drawn;
     clear(invSlot);
     invSlot.append(h('legend', null, t('finance.apply_to')));
-    if (!customer) { chosen.clear(); invSlot.append(h('p', { class: 'muted' }, t('finance.pick_customer_first'))); return; }
+    if (!customer) { invSlot.append(h('p', { class: 'muted' }, t('finance.pick_customer_first'))); return; }
     const page = await api.get('/invoices', { customer_id: customer.id, sort: 'due_on', limit: 100 });
     if (mine !== drawn) return;
     const open = page.items.filter((i) => i.status === 'open' || i.status === 'partly_paid');
