@@ -591,13 +591,12 @@ s_run_json (bridge_t *b, db_t *db, int64_t id, bool as_started)
             cJSON_AddNullToObject (r, "finished_at");
         else
             db_json_add_text (r, "finished_at", st, 5);
-        int64_t done = 0, total = 0, drift = 0, repaired = 0;
-        int64_t live_id;
-        if (as_started)
-            ;
-        else if (reconciler_busy (b->reconciler, &live_id, &done, &total, &drift, &repaired) && live_id == id)
-            ;   //  the live figures of the run going on
-        else {
+        //  The run going on shows its live figures, a finished one those it
+        //  stored; the run as it started has none yet.
+        int64_t done = 0, total = 0, drift = 0, repaired = 0, live_id = 0;
+        bool live = !as_started && reconciler_busy (b->reconciler, &live_id, &done, &total, &drift, &repaired)
+                    && live_id == id;
+        if (!as_started && !live) {
             done = sqlite3_column_int64 (st, 6);
             total = sqlite3_column_int64 (st, 7);
             drift = sqlite3_column_int64 (st, 8);

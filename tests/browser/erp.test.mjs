@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { VIEWPORTS, checkA11y, newPage, screenshot, settled } from './lib/browser.mjs';
-import { signIn } from './lib/system.mjs';
+import { signIn, waitUntil } from './lib/system.mjs';
 import { browser, openDialog, openScreen, sys, useSystem } from './lib/steps.mjs';
 
 let erp;
@@ -208,9 +208,8 @@ test('an accountant records a payment, sees its allocation, the aging chart, the
   await page.getByText(/Current balance: €/).waitFor();
   const due = page.getByLabel(new RegExp(`^${invoice.number}`));
   await due.waitFor();
-  const deadline = Date.now() + 10000;
-  while (answered < 2 && Date.now() < deadline) await page.waitForTimeout(50);
-  assert.equal(answered, 2, 'both picks asked for the invoices');
+  await waitUntil(async () => answered >= 2, { what: 'both picks asking for the invoices' });
+  assert.equal(answered, 2);
   await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));   // the late answer handled
   assert.equal(await page.locator('label', { hasText: invoice.number }).count(), 1, 'each open invoice is offered once');
   assert.equal(await due.isChecked(), true);
