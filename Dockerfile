@@ -12,7 +12,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential pkg-config libzmq3-dev libsqlite3-dev libcjson-dev \
-        uuid-dev libmicrohttpd-dev libsodium-dev \
+        uuid-dev libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -28,7 +28,7 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libzmq5 libsqlite3-0 libcjson1 libuuid1 libmicrohttpd12 libsodium23 \
+        libzmq5 libsqlite3-0 libcjson1 libuuid1 libmicrohttpd12 libsodium23 libcurl4 \
         curl sqlite3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home app \

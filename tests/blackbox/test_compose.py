@@ -228,9 +228,24 @@ def test_dockerfile_builds_with_make_and_ships_only_runtime_libraries():
     assert re.search(r"COPY --from=\S+ \S*bin/?\s", runtime + " "), runtime
     assert "-dev" not in runtime and "build-essential" not in runtime, runtime
     for lib in ("libzmq5", "libsqlite3-0", "libcjson1", "libuuid1", "libmicrohttpd12",
-                "libsodium23"):
-        assert lib in runtime, lib
+                "libsodium23", "libcurl4"):
+        assert lib in runtime.split(), lib
     assert re.search(r"\b(curl|wget)\b", runtime), "the health checks need curl or wget"
+
+
+def test_dockerfile_installs_every_library_the_build_needs():
+    """The image's build stage installs each -dev package that
+    scripts/deps.sh installs for building (cmocka only builds the unit
+    tests, which the image does not): one missing there and `make all`
+    fails to link in the image while it links on a developer's machine."""
+    with open(os.path.join(REPO, "scripts", "deps.sh")) as f:
+        deps = re.search(r"^build_pkgs=\(([^)]*)\)", f.read(), re.M)
+    assert deps, "scripts/deps.sh has no build_pkgs list"
+    wanted = [p for p in deps.group(1).split() if p.endswith("-dev") and p != "libcmocka-dev"]
+    assert "libcurl4-openssl-dev" in wanted, wanted
+    build = " ".join(" ".join(lines) for _, lines in dockerfile_stages()[:-1]).split()
+    missing = [p for p in wanted if p not in build]
+    assert not missing, "the Dockerfile's build stage lacks %s" % missing
 
 
 def test_dockerignore_keeps_build_output_and_data_out():
