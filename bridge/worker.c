@@ -756,6 +756,12 @@ s_thread (void *arg)
         log_error ("bridge", "cannot open bridge.db", "source=%s", side_name (self->source));
         return NULL;
     }
+    //  Each worker writes bridge.db's links and cursor batch after batch:
+    //  a writer's cache, as the services' writer has (common/db.h).
+    err_info_t err;
+    err_clear (&err);
+    if (db_set_cache (self->db, DB_WRITER_CACHE_KIB, &err) != ERR_OK)
+        log_warn ("bridge", "cannot size the worker's page cache", "error=\"%s\"", err.message);
     self->cursor = self->read_seq = store_cursor (self->db, self->source);
     db_reset_all (self->db);
     atomic_store (&self->st->last_applied_seq, self->cursor);

@@ -130,8 +130,8 @@ db_open (const char *path, const char *sync, err_info_t *err)
     bool normal = sync && strcmp (sync, "normal") == 0;
     snprintf (pragmas, sizeof pragmas,
               "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
-              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000; PRAGMA journal_size_limit=%lld;",
-              normal ? "NORMAL" : "FULL",
+              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d; PRAGMA journal_size_limit=%lld;",
+              normal ? "NORMAL" : "FULL", DB_CACHE_KIB,
               DB_WAL_LIMIT_BYTES (normal ? DB_WAL_RESTART_PAGES_NORMAL : DB_WAL_RESTART_PAGES));
     //  Switching a new file to WAL takes an exclusive lock that SQLite does
     //  not wait for through the busy handler: connections opened at the
@@ -151,6 +151,15 @@ db_open (const char *path, const char *sync, err_info_t *err)
         return NULL;
     }
     return self;
+}
+
+err_t
+db_set_cache (db_t *self, int kib, err_info_t *err)
+{
+    assert (self && kib > 0);
+    char sql[48];
+    snprintf (sql, sizeof sql, "PRAGMA cache_size=-%d", kib);
+    return db_exec (self, sql, err);
 }
 
 void

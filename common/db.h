@@ -14,6 +14,20 @@
 typedef struct _db_t db_t;
 typedef struct _db_pool_t db_pool_t;
 
+//  The page cache of a connection, in KiB. Each thread of a program has
+//  a connection of its own (db_pool_get), and SQLite keeps every page a
+//  connection has read until its cache is full: at 32 MB a connection,
+//  four clients reading customers at random from a million made
+//  crm-service's HTTP threads hold 80 to 130 MiB between them. 2 MiB holds
+//  the upper levels of the b-trees a request walks; a leaf it lacks comes
+//  from the kernel's cache of the file, a read and no disk. The writer,
+//  which dirties the same index leaves group after group, keeps
+//  DB_WRITER_CACHE_KIB (db_set_cache). Together they bound the pages a
+//  daemon holds: 2 MiB a thread and 16 MiB (docs/architecture.md,
+//  "Page caches").
+#define DB_CACHE_KIB        2048
+#define DB_WRITER_CACHE_KIB 16384
+
 //  Called after every successful COMMIT on any connection of a pool.
 typedef void (db_commit_fn) (void *arg);
 typedef err_t (db_before_commit_fn) (db_t *db, void *arg, err_info_t *err);
@@ -37,6 +51,10 @@ typedef err_t (db_writer_fn) (void *writer, db_job_fn *job, void *arg, err_info_
 //  SQLite was in use already (the settings are then left as they were).
 bool
     db_process_start (void);
+
+//  Set the connection's page cache to kib KiB (PRAGMA cache_size).
+err_t
+    db_set_cache (db_t *self, int kib, err_info_t *err);
 
 //  Open a connection. sync is "full" or "normal". Returns NULL on failure
 //  with the reason in err.

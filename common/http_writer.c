@@ -311,6 +311,11 @@ s_writer (void *arg)
 {
     http_server_t *srv = arg;
     db_t *db = db_pool_get (srv->pool);
+    //  Not fatal: with the readers' cache the writer only reads more.
+    err_info_t err;
+    err_clear (&err);
+    if (db && db_set_cache (db, DB_WRITER_CACHE_KIB, &err) != ERR_OK)
+        log_warn ("http", "cannot size the writer's page cache", "error=\"%s\"", err.message);
     http_req_t *reqs[HTTP_WRITE_GROUP_MAX];
     http_job_t *jobs[HTTP_WRITE_GROUP_JOBS];
     for (;;) {

@@ -155,6 +155,21 @@ test_db_sync_setting_selects_synchronous_pragma (void **state)
 }
 
 static void
+test_db_page_cache_is_small_and_the_writer_sets_its_own (void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open (fx, "full");
+    //  SQLite gives a size in KiB as a negative number.
+    assert_int_equal (db_scalar_int (db, "PRAGMA cache_size", NULL, 0), -DB_CACHE_KIB);
+    err_info_t err;
+    err_clear (&err);
+    assert_int_equal (db_set_cache (db, DB_WRITER_CACHE_KIB, &err), ERR_OK);
+    assert_int_equal (db_scalar_int (db, "PRAGMA cache_size", NULL, 0), -DB_WRITER_CACHE_KIB);
+    assert_true (DB_CACHE_KIB < DB_WRITER_CACHE_KIB);
+    db_destroy (&db);
+}
+
+static void
 test_db_foreign_keys_are_enforced (void **state)
 {
     fixture_t *fx = *state;
@@ -948,6 +963,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         SUPPORT_TEST (test_db_open_sets_wal_and_foreign_keys),
         SUPPORT_TEST (test_db_sync_setting_selects_synchronous_pragma),
+        SUPPORT_TEST (test_db_page_cache_is_small_and_the_writer_sets_its_own),
         SUPPORT_TEST (test_db_foreign_keys_are_enforced),
         SUPPORT_TEST (test_db_open_fails_cleanly_on_bad_path),
         SUPPORT_TEST (test_db_migrate_applies_each_migration_once_and_sets_user_version),
