@@ -22,9 +22,9 @@ typedef struct _db_pool_t db_pool_t;
 //  the upper levels of the b-trees a request walks; a leaf it lacks comes
 //  from the kernel's cache of the file, a read and no disk. The writer,
 //  which dirties the same index leaves group after group, keeps
-//  DB_WRITER_CACHE_KIB (db_set_cache). Together they bound the pages a
-//  daemon holds: 2 MiB a thread and 16 MiB (docs/architecture.md,
-//  "Page caches").
+//  DB_WRITER_CACHE_KIB (db_set_cache), as do the bridge's workers.
+//  Together they bound the pages a daemon holds: 2 MiB a thread, 16 MiB
+//  a writer (docs/architecture.md, "Page caches").
 #define DB_CACHE_KIB        2048
 #define DB_WRITER_CACHE_KIB 16384
 
