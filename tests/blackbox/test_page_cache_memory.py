@@ -66,7 +66,7 @@ def test_readers_on_every_http_thread_hold_a_bounded_page_cache(start_service, r
     for t in threads:
         t.join()
     assert not errors, errors[:2]
-    assert counts == [CUSTOMERS + 0] * READERS, counts
+    assert counts == [CUSTOMERS] * READERS, counts
     peak = vm_kib(pid, "VmHWM")
     # 2 MiB of pages a connection, and the answers being built (pages of
     # 100 customers of 3 KB, eight at once); at 32 MB a connection the
