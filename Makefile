@@ -259,7 +259,7 @@ run: all
 #  with the project's flags; bench/run.sh runs `make all bench-bin` first.
 #  bare_common.c and latency.c are what they share; bare_search and
 #  typeahead take the engine's FTS5 query text from libcommon.
-BENCH_PROGS := bare_insert bare_search bare_confirm bare_bridge http_lat typeahead bridge_fresh
+BENCH_PROGS := bare_insert bare_search bare_confirm bare_bridge http_lat typeahead bridge_fresh wait_metric
 BENCH_BINS  := $(BENCH_PROGS:%=$(BUILD)/bench/%)
 BENCH_OBJ   := $(BUILD)/bench/bare_common.o $(BUILD)/bench/latency.o
 

@@ -5,7 +5,8 @@
 # with --sync normal. Prints the wall time and the CPU seconds each program
 # used meanwhile (utime + stime from /proc), which a loaded machine changes
 # far less than the wall time (bench/README.md, "The pipelined bridge").
-# Work folder: ${TMPDIR:-/tmp}/bridge-cpu; the backlog's CRM database is kept
+# Needs `make bench-bin` (build/bench/wait_metric). Work folder:
+# ${TMPDIR:-/tmp}/bridge-cpu; the backlog's CRM database is kept
 # there between runs.
 set -e
 BIN=$(cd "$1" && pwd); DEPTH=$2; N=${3:-20000}
@@ -51,13 +52,9 @@ t0=$(date +%s.%N)
     --reconcile-every 0 --log-level warn 2>"$W/bridge.log" &
 BR=$!
 until [ -f "$W/bridge/admin.token" ] && curl -fs -o /dev/null "http://127.0.0.1:$p7/livez"; do sleep 0.05; done
-# Polled with curl and awk: a Python a poll took CPU from what is timed.
-while :; do
-    a=$(curl -fs "http://127.0.0.1:$p7/metrics" \
-        | awk '$1 == "bridge_last_applied_seq{source=\"crm\"}" { print $2; f = 1 } END { if (!f) print 0 }')
-    [ "${a:-0}" -ge "$last" ] && break
-    sleep 0.05
-done
+# Polled by one process over one connection (bench/wait_metric.c): a curl
+# and an awk a poll took CPU from what is timed.
+"$ROOT/build/bench/wait_metric" 127.0.0.1 "$p7" 'bridge_last_applied_seq{source="crm"}' "$last" 50 1800 >/dev/null
 t1=$(date +%s.%N)
 c1=$(cpu $CRM); e1=$(cpu $ERP); b1=$(cpu $BR)
 python3 -c '

@@ -127,6 +127,7 @@ lat_connect (const char *prog, const char *host, const char *port)
 }
 
 static char s_buf[1 << 22];
+static size_t s_body_at, s_body_len;   //  the last answer's body in s_buf
 
 int
 lat_request (int fd, const char *req, size_t len)
@@ -166,7 +167,16 @@ lat_request (int fd, const char *req, size_t len)
             return -1;
         have += (size_t) n;
     }
+    s_body_at = (size_t) (end + 4 - s_buf);
+    s_body_len = body;
     return status;
+}
+
+const char *
+lat_body (size_t *len)
+{
+    *len = s_body_len;
+    return s_buf + s_body_at;
 }
 
 bool

@@ -51,6 +51,11 @@ int
 int
     lat_request (int fd, const char *req, size_t len);
 
+//  The body of the last answer lat_request read in full (*len bytes, not
+//  NUL-terminated); valid until the next lat_request.
+const char *
+    lat_body (size_t *len);
+
 //  Whether to run pass number pass of a timed loop over a list: pass 0
 //  warms up, pass 1 starts the clock (*end, seconds from then), and the
 //  passes after it run until *end has gone by.
