@@ -478,8 +478,11 @@ s_record_built (db_t *db, const resource_def_t *def, const char *id, int64_t ver
     cJSON_AddStringToObject (out, "created_at", created_at);
     cJSON_AddStringToObject (out, "updated_at", updated_at);
     cJSON_AddBoolToObject (out, "archived", archived);
+    cJSON *at = NULL;
     for (const field_def_t *f = def->fields; f->name; f++) {
-        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive (rec, f->name);
+        cJSON *v = json_seek (rec, f->name, &at);
+        if (v)
+            cJSON_DetachItemViaPointer (rec, v);
         cJSON_AddItemToObject (out, f->name, v ? v : cJSON_CreateNull ());
     }
     if (def->decorate)
@@ -546,8 +549,9 @@ static void
 s_bind_fields (sqlite3_stmt *st, const resource_def_t *def, const cJSON *rec)
 {
     int i = 3;
+    cJSON *at = NULL;
     for (const field_def_t *f = def->fields; f->name; f++, i++)
-        s_bind_value (st, i, f, cJSON_GetObjectItemCaseSensitive (rec, f->name));
+        s_bind_value (st, i, f, json_seek (rec, f->name, &at));
 }
 
 //  The UPDATE of r for the fields of rec that differ from old, with
@@ -567,9 +571,10 @@ s_update_sql (res_t *r, const cJSON *rec, const cJSON *old)
         return r->sql_update;
     uint64_t shape = 0;
     int i = 0;
+    cJSON *rec_at = NULL, *old_at = NULL;
     for (const field_def_t *f = def->fields; f->name; f++, i++) {
-        const cJSON *now = cJSON_GetObjectItemCaseSensitive (rec, f->name);
-        const cJSON *was = cJSON_GetObjectItemCaseSensitive (old, f->name);
+        const cJSON *now = json_seek (rec, f->name, &rec_at);
+        const cJSON *was = json_seek (old, f->name, &old_at);
         if ((now || was) && !(now && was && cJSON_Compare (now, was, true)))
             shape |= (uint64_t) 1 << i;
     }
@@ -674,8 +679,9 @@ resource_create (db_t *db, const resource_def_t *def, const actor_t *actor, cons
         cJSON_DeleteItemFromObjectCaseSensitive (rec, it->string);
         cJSON_AddItemToObject (rec, it->string, v);
     }
+    cJSON *at = NULL;
     for (const field_def_t *f = def->fields; f->name; f++) {
-        if (cJSON_HasObjectItem (rec, f->name))
+        if (json_seek (rec, f->name, &at))
             continue;
         if (f->def)
             cJSON_AddItemToObject (rec, f->name, cJSON_Parse (f->def));

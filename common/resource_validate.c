@@ -300,13 +300,14 @@ err_t
 res_check_refs (db_t *db, const resource_def_t *def, const actor_t *actor, const cJSON *rec,
                 const cJSON *old, err_info_t *err)
 {
+    cJSON *rec_at = NULL, *old_at = NULL;
     for (const field_def_t *f = def->fields; f->name; f++) {
         if (f->type != FT_REF && f->type != FT_USER)
             continue;
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive (rec, f->name);
+        const cJSON *v = json_seek (rec, f->name, &rec_at);
         if (!cJSON_IsString (v))
             continue;
-        const cJSON *was = old ? cJSON_GetObjectItemCaseSensitive (old, f->name) : NULL;
+        const cJSON *was = old ? json_seek (old, f->name, &old_at) : NULL;
         if (cJSON_IsString (was) && strcmp (was->valuestring, v->valuestring) == 0)
             continue;
         if (f->type == FT_USER) {

@@ -428,6 +428,51 @@ test_json_copy_members_copies_the_named_members_present (void **state)
     cJSON_Delete (dst);
 }
 
+//  json_seek finds every member from any starting point, wrapping round,
+//  leaves the cursor after what it found, and lets the caller detach that.
+static void
+test_json_seek_finds_from_anywhere_and_allows_detaching (void **state)
+{
+    (void) state;
+    const char *text = "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"B\":5}";
+    cJSON *obj = json_parse (text, strlen (text));
+    assert_non_null (obj);
+    static const char *const names[] = { "a", "b", "c", "d", "B" };
+    for (int start = 0; start < 5; start++)
+        for (int want = 0; want < 5; want++) {
+            cJSON *at = cJSON_GetObjectItemCaseSensitive (obj, names[start]);
+            cJSON *v = json_seek (obj, names[want], &at);
+            assert_non_null (v);
+            assert_int_equal (v->valueint, want + 1);
+            assert_ptr_equal (at, v->next);
+        }
+    //  In order: the cursor walks forward; case counts; absent is NULL
+    //  and leaves the cursor where it was.
+    cJSON *at = NULL;
+    assert_int_equal (json_seek (obj, "a", &at)->valueint, 1);
+    assert_string_equal (at->string, "b");
+    assert_null (json_seek (obj, "missing", &at));
+    assert_string_equal (at->string, "b");
+    assert_int_equal (json_seek (obj, "B", &at)->valueint, 5);
+    assert_null (at);
+    assert_int_equal (json_seek (obj, "b", &at)->valueint, 2);
+    //  Detaching each find as it comes empties the object in one pass.
+    at = NULL;
+    for (int i = 0; i < 5; i++) {
+        cJSON *v = json_seek (obj, names[i], &at);
+        assert_non_null (v);
+        cJSON_Delete (cJSON_DetachItemViaPointer (obj, v));
+    }
+    assert_int_equal (cJSON_GetArraySize (obj), 0);
+    assert_null (json_seek (obj, "a", &at));
+    cJSON *arr = cJSON_CreateArray ();
+    at = NULL;
+    assert_null (json_seek (arr, "a", &at));
+    assert_null (json_seek (NULL, "a", &at));
+    cJSON_Delete (arr);
+    cJSON_Delete (obj);
+}
+
 int
 main (void)
 {
@@ -450,6 +495,7 @@ main (void)
         cmocka_unit_test (test_json_typed_reads_on_non_objects_find_nothing),
         cmocka_unit_test (test_json_print_round_trips_unformatted),
         cmocka_unit_test (test_json_copy_members_copies_the_named_members_present),
+        cmocka_unit_test (test_json_seek_finds_from_anywhere_and_allows_detaching),
         cmocka_unit_test (test_json_error_has_code_message_and_optional_field),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
