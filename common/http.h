@@ -237,6 +237,15 @@ void
 //  opened. The caller (the stream's close) destroys it.
 db_t *
     http_db_new (http_req_t *req);
+
+//  Runs job through the service's writer (db_pool_write) from a read
+//  route's handler and waits for its commit: ERR_OK when its writes are
+//  committed (or it kept none), else why not; the handler's reads then
+//  see that commit (its read snapshot begins again). From a write route's
+//  handler, which runs on the writer, job runs at once on http_db (req),
+//  in the request's transaction.
+err_t
+    http_write (http_req_t *req, db_job_fn *job, void *arg, err_info_t *err);
 //  data is borrowed and must outlive the response (embedded files).
 void
     http_reply_static (http_req_t *req, int status, const char *content_type, const void *data,

@@ -334,6 +334,23 @@ http_db_new (http_req_t *req)
     return db_pool_open (req->srv->pool);
 }
 
+err_t
+http_write (http_req_t *req, db_job_fn *job, void *arg, err_info_t *err)
+{
+    //  A write route's handler runs on the writer, in its request's
+    //  savepoint: the writer waiting for itself would never return.
+    if (req->route && (req->route->flags & HTTP_WRITE)) {
+        job (req->db, arg);
+        return db_in_tx (req->db) ? ERR_OK : err_set (err, ERR_DB, NULL, "the transaction was undone");
+    }
+    err_t rc = db_pool_write (req->srv->pool, req->db, job, arg, err);
+    //  The request's read snapshot (http.c) began before that commit: the
+    //  rest of the handler reads after it.
+    db_read_end (req->db);
+    db_read_begin (req->db);
+    return rc;
+}
+
 void
 http_reply_text (http_req_t *req, int status, const char *content_type, const char *text, size_t len)
 {

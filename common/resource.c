@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -71,43 +72,79 @@ resource_find_entity (const char *entity)
     return s_find (entity, true);
 }
 
-err_t
-resource_fts_flush (db_t *db, err_info_t *err)
+//  Flushes that wrote rows, in this process (resource_fts_flushes).
+static atomic_ullong s_flushes;
+
+//  Write the rows waiting in each queue, the most oldest of them in each
+//  (0: every one).
+static err_t
+s_fts_flush (db_t *db, int most, err_info_t *err)
 {
+    bool wrote = false;
     for (int i = 0; i < s_nres; i++) {
         const char *queue = s_registry[i].def->fts_queue;
         if (!queue)
             continue;
-        char sql[96];
-        snprintf (sql, sizeof sql, "DELETE FROM %s", queue);
+        char sql[160];
+        if (most > 0)
+            snprintf (sql, sizeof sql, "DELETE FROM %s WHERE rid IN (SELECT rid FROM %s ORDER BY rid LIMIT %d)", queue,
+                      queue, most);
+        else
+            snprintf (sql, sizeof sql, "DELETE FROM %s", queue);
         sqlite3_stmt *st = db_stmt (db, sql);
         if (!st)
             return err_set (err, ERR_DB, NULL, "cannot write the search index: %s", sqlite3_errmsg (db_handle (db)));
         err_t rc = db_step_done (db, st, err);
         if (rc != ERR_OK)
             return rc;
+        wrote = wrote || sqlite3_changes (db_handle (db)) > 0;
     }
+    if (wrote)
+        atomic_fetch_add (&s_flushes, 1);
     return ERR_OK;
 }
 
-bool
-resource_fts_catch_up (db_t *db)
+err_t
+resource_fts_flush (db_t *db, err_info_t *err)
 {
-    bool due = false;
-    for (int i = 0; i < s_nres && !due; i++) {
+    return s_fts_flush (db, 0, err);
+}
+
+uint64_t
+resource_fts_flushes (void)
+{
+    return atomic_load (&s_flushes);
+}
+
+int
+resource_fts_pending (db_t *db, int most)
+{
+    assert (most > 0);
+    int n = 0;
+    for (int i = 0; i < s_nres && n < most; i++) {
         const char *queue = s_registry[i].def->fts_queue;
         if (!queue)
             continue;
-        char sql[96];
-        snprintf (sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", queue);
-        due = db_scalar_int (db, sql, NULL, 0) > 0;
+        char sql[128];
+        snprintf (sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %d)", queue, most);
+        n += (int) db_scalar_int (db, sql, NULL, 0);
     }
-    if (!due)
+    return n < most ? n : most;
+}
+
+bool
+resource_fts_catch_up (db_t *db, int most)
+{
+    if (resource_fts_pending (db, 1) == 0)
         return false;
     err_info_t err;
     err_clear (&err);
-    //  The commit flushes (db_pool_before_commit).
-    if (db_begin (db, &err) != ERR_OK || db_commit (db, &err) != ERR_OK) {
+    err_t rc = db_begin (db, &err);
+    if (rc == ERR_OK && (rc = s_fts_flush (db, most, &err)) != ERR_OK)
+        db_rollback (db);
+    if (rc == ERR_OK)
+        rc = db_commit (db, &err);
+    if (rc != ERR_OK) {
         log_warn ("resource", "cannot write the search index", "error=\"%s\"", err.message);
         return false;
     }

@@ -353,12 +353,24 @@ bool
 //  and as many merges later. The triggers put the row's rowid in the
 //  resource's fts_queue table instead, and deleting from that table (a
 //  trigger does the work) writes all of them in one statement: one segment
-//  a transaction. db_commit calls this on the services' connections
-//  (db_pool_before_commit); a tool that writes the database by itself runs
-//  `DELETE FROM <fts_queue>` before its COMMIT (the writer's idle step
-//  catches up what one forgot: resource_fts_catch_up).
+//  a flush. The services flush at a commit once SERVICE_FTS_BATCH rows wait
+//  (db_pool_before_commit, common/service.c), in the writer's idle moments
+//  (resource_fts_catch_up), and before a search reads the index
+//  (resource_list), so that a search finds every write answered before it
+//  while a segment holds hundreds of writes instead of one or two. A tool
+//  that writes the database by itself may leave its rows queued: the
+//  writer's idle step writes them.
 err_t
     resource_fts_flush (db_t *db, err_info_t *err);
+
+//  The rows waiting in the full-text queues, counting up to most (> 0).
+int
+    resource_fts_pending (db_t *db, int most);
+
+//  How many flushes in this process wrote rows (a new segment each): the
+//  writer's merge steps follow them.
+uint64_t
+    resource_fts_flushes (void);
 
 //  The queue of a full-text index as a migration makes it: the table of
 //  due rowids (the resource's fts_queue, named fts_queue after the index)
@@ -370,10 +382,11 @@ err_t
     "  DELETE FROM " fts " WHERE rowid = old.rid;"                                 \
     "  INSERT INTO " fts " (rowid, body) SELECT rid, body FROM " view " WHERE rid = old.rid; END;"
 
-//  Flush what other programs left in the queues, in a transaction of its
-//  own (none may be open). True if there was something.
+//  Flush the rows waiting in the queues (this process's, or what another
+//  program left), the most oldest of each (0: all), in a transaction of
+//  its own (none may be open). True if there were some.
 bool
-    resource_fts_catch_up (db_t *db);
+    resource_fts_catch_up (db_t *db, int most);
 
 //  A CSV export read piece by piece, so that no export needs memory in
 //  proportion to the data: the header row, then a row for every visible,

@@ -389,6 +389,29 @@ res_list (http_req_t *req)
     resource_list_reply (req, http_route_arg (req), NULL);
 }
 
+static bool
+s_flush_job (db_t *db, void *arg)
+{
+    return resource_fts_flush (db, arg) == ERR_OK;
+}
+
+//  Search rows wait in a queue until enough gather (resource_fts_flush): a
+//  search has the writer write those waiting first, so that it finds every
+//  write answered before it. Should that fail, the search still answers,
+//  from the index as it is.
+static void
+s_search_fresh (http_req_t *req, db_t *db)
+{
+    if (resource_fts_pending (db, 1) == 0)
+        return;
+    err_info_t err, job_err;
+    err_clear (&err);
+    err_clear (&job_err);
+    if (http_write (req, s_flush_job, &job_err, &err) != ERR_OK || job_err.code != ERR_OK)
+        log_warn ("resource", "cannot write the search rows before a search", "error=\"%s\"",
+                  job_err.code != ERR_OK ? job_err.message : err.message);
+}
+
 void
 resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set_value)
 {
@@ -425,6 +448,8 @@ resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set
     //  are checked against the matches, or one letter would walk the
     //  matches of the whole table to find the rep's fifty.
     const char *q_text = http_query (req, "q");
+    if (def->fts_queue && q_text && *q_text)
+        s_search_fresh (req, db);
     bool fts_order = def->fts && q_text && *q_text && !http_query (req, "sort");
     q.fts_join = fts_order && !resource_scoped (def, actor);
     if (!http_query (req, "archived"))

@@ -24,7 +24,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +35,12 @@
 #define SERVICE_MAX_STOP_HOOKS 16
 #define SERVICE_FTS_MERGE_PAGES 32
 static int s_fts_merge_pages = SERVICE_FTS_MERGE_PAGES;
-#define SERVICE_UPKEEP_COMMITS 4
+#define SERVICE_UPKEEP_FLUSHES 4
 #define SERVICE_UPKEEP_RETRY_MS 500
+//  Search rows a commit leaves queued before it writes them (s_before_commit),
+//  and that an idle step writes (s_idle).
+#define SERVICE_FTS_BATCH 256
+#define SERVICE_FTS_STEP 16
 
 struct _service_t {
     const service_def_t *def;
@@ -61,9 +64,9 @@ struct _service_t {
         void *arg;
     } stop_hooks[SERVICE_MAX_STOP_HOOKS];
     int nstop_hooks;
-    //  Upkeep (s_idle): this process's commits; when a step last found nothing.
-    atomic_ullong commits;
-    uint64_t merged_at_commit;
+    //  Upkeep (s_idle): the flushes when the merge last found nothing
+    //  (resource_fts_flushes), and when each step last found nothing.
+    uint64_t merged_at_flush;
     int64_t merged_ms, caught_up_ms;
     metric_t *upkeep[2][2];   //  [catch-up, merge][found nothing, found work]
 };
@@ -469,47 +472,57 @@ s_notify (void *arg)
         publisher_notify (svc->publisher);
 }
 
-//  The writer's idle moments, after each of its commits, index what other
-//  programs queued for the full-text indexes (resource_fts_catch_up) and
-//  merge the indexes SERVICE_FTS_MERGE_PAGES pages a step
+//  The writer's idle moments, after each of its commits, write the search
+//  rows still queued (resource_fts_catch_up: this process's, or another
+//  program's) and merge the indexes SERVICE_FTS_MERGE_PAGES pages a step
 //  (resource_fts_merge_step): a write that arrives meanwhile waits for one
-//  step at most. A step that found nothing waits until it can find
-//  something: the catch-up SERVICE_UPKEEP_RETRY_MS (this process's commits
-//  write their own queue, s_before_commit); the merge as long, or
-//  SERVICE_UPKEEP_COMMITS commits (FTS5 merges a level of four segments,
-//  'usermerge', and a commit adds one). bench/README.md, "Upkeep that
-//  found nothing".
+//  step at most. The catch-up writes SERVICE_FTS_STEP rows a step, as soon
+//  as that many wait: a step of hundreds of rows kept the writes that came
+//  meanwhile waiting for milliseconds. A step that found nothing waits
+//  until it can find something: the catch-up SERVICE_UPKEEP_RETRY_MS, or
+//  SERVICE_FTS_STEP rows queued, so that rows written one at a time gather
+//  in its flushes; the merge as long, or SERVICE_UPKEEP_FLUSHES flushes
+//  (FTS5 merges a level of four segments, 'usermerge', and a flush adds
+//  one). bench/README.md, "Upkeep that found nothing" and "Search rows in
+//  batches".
 static bool
 s_idle (db_t *db, void *arg)
 {
     service_t *svc = arg;
     int64_t now = clock_mono_ms ();
     bool worked = false;
-    if (now - svc->caught_up_ms >= SERVICE_UPKEEP_RETRY_MS) {
-        bool found = resource_fts_catch_up (db);
+    if (now - svc->caught_up_ms >= SERVICE_UPKEEP_RETRY_MS
+        || resource_fts_pending (db, SERVICE_FTS_STEP) >= SERVICE_FTS_STEP) {
+        bool found = resource_fts_catch_up (db, SERVICE_FTS_STEP);
         metric_add (svc->upkeep[0][found], 1);
         worked = found;
         if (!found)
             svc->caught_up_ms = now;
     }
-    uint64_t commits = atomic_load (&svc->commits);
-    if (commits - svc->merged_at_commit >= SERVICE_UPKEEP_COMMITS || now - svc->merged_ms >= SERVICE_UPKEEP_RETRY_MS) {
+    uint64_t flushes = resource_fts_flushes ();
+    if (flushes - svc->merged_at_flush >= SERVICE_UPKEEP_FLUSHES || now - svc->merged_ms >= SERVICE_UPKEEP_RETRY_MS) {
         bool found = resource_fts_merge_step (db, s_fts_merge_pages);
         metric_add (svc->upkeep[1][found], 1);
         worked = worked || found;
         if (!found) {
             svc->merged_ms = now;
-            svc->merged_at_commit = commits;
+            svc->merged_at_flush = flushes;
         }
     }
     return worked;
 }
 
+//  The search rows of a commit wait in their queue until SERVICE_FTS_BATCH
+//  are there, the writer is idle or a search comes (resource_fts_flush):
+//  at 2,500 writes a second, one at a time, each commit made a segment of
+//  one or two rows, and the merges of 15,000 segments took a third of the
+//  service's CPU (bench/README.md, "Search rows in batches").
 static err_t
 s_before_commit (db_t *db, void *arg, err_info_t *err)
 {
-    service_t *svc = arg;
-    atomic_fetch_add (&svc->commits, 1);
+    (void) arg;
+    if (resource_fts_pending (db, SERVICE_FTS_BATCH) < SERVICE_FTS_BATCH)
+        return ERR_OK;
     return resource_fts_flush (db, err);
 }
 
@@ -892,7 +905,8 @@ s_admin (service_t *svc)
             err_set (&err, ERR_IO, NULL, "cannot read %s", config_argv (svc->config, 2));
         else if (db_begin (db, &err) == ERR_OK
                  && resource_import_csv (db, def, &admin, data, len, s_progress, &report, &err) == ERR_OK
-                 && db_commit (db, &err) == ERR_OK && resource_fts_optimize (db, def, &err) == ERR_OK) {
+                 && resource_fts_flush (db, &err) == ERR_OK && db_commit (db, &err) == ERR_OK
+                 && resource_fts_optimize (db, def, &err) == ERR_OK) {
             char *text = cJSON_Print (report);
             printf ("%s\n", text ? text : "");
             free (text);

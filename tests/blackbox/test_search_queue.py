@@ -1,13 +1,16 @@
-"""The search rows of a transaction are written at its commit, in one
-statement (issue 14; docs/architecture.md, "Search rows at commit").
+"""The search rows of a transaction are written in one statement, and
+several transactions' rows together (issue 14; docs/architecture.md,
+"Search rows in batches").
 
 FTS5 writes the terms it holds as a new segment at every statement
 savepoint, and an INSERT with a trigger inside a transaction opens one, as
 does each request's savepoint in the writer's group: the triggers that
 wrote the search row themselves made one segment per write, and the
 merges to match. The triggers now queue the customer's rowid in
-customer_fts_queue, and deleting from the queue (the services do it just
-before every COMMIT) writes the rows.
+customer_fts_queue, and deleting from the queue writes the rows. The
+services delete from it in batches (a commit that finds 256 waiting, the
+writer's idle moments) and before every search, so that a search still
+finds every write answered before it.
 """
 
 import os
