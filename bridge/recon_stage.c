@@ -114,7 +114,7 @@ stage_add_page (stage_t *self, stage_table_t table, const cJSON *items)
     cJSON_ArrayForEach (item, items) {
         if (!ok)
             break;
-        char *text = cJSON_PrintUnformatted (item);
+        char *text = json_print (item);
         if (!text) {
             ok = false;
             break;
@@ -130,7 +130,7 @@ stage_add_page (stage_t *self, stage_table_t table, const cJSON *items)
         ok = sqlite3_step (st) == SQLITE_DONE;
         sqlite3_reset (st);
         sqlite3_clear_bindings (st);
-        cJSON_free (text);
+        free (text);
     }
     return sqlite3_exec (self->db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK && ok;
 }

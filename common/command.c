@@ -222,7 +222,7 @@ s_run (command_server_t *self, db_t *db, const char *cmd_id, const char *type, c
         goto nomem;
     cJSON_AddItemToObject (reply, "result", result);
     result = NULL;
-    if (!(text = cJSON_PrintUnformatted (reply)))
+    if (!(text = json_print (reply)))
         goto nomem;
     if ((rc = s_inbox_insert (db, cmd_id, type, text, &err)) != ERR_OK) {
         cJSON_Delete (reply);
@@ -449,7 +449,7 @@ cleanup:
 static bool
 s_frames_add_json (bus_msg_t *list, cJSON *json)
 {
-    char *text = json ? cJSON_PrintUnformatted (json) : NULL;
+    char *text = json ? json_print (json) : NULL;
     cJSON_Delete (json);
     return text && bus_msg_add (list, text, strlen (text));
 }

@@ -64,7 +64,12 @@ void
 cJSON *
     json_seek (const cJSON *obj, const char *name, cJSON **from);
 
-//  Print without formatting; caller frees with free(). NULL on failure.
+//  Print without formatting, the text cJSON_PrintUnformatted gives but for
+//  two numbers it writes inexactly: whole numbers from 10^15 to 2^53 in
+//  digits (cJSON: 1e+15), and a double that 15 significant digits only come
+//  near in 17 (cJSON: 0.3 for 0.1 + 0.2). Caller frees with free(). NULL
+//  when item is NULL, holds a cJSON_Invalid or a raw item without text, or
+//  memory runs out.
 char *
     json_print (const cJSON *item);
 

@@ -16,6 +16,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "id.h"
+#include "json.h"
 #include "log.h"
 #include "wake.h"
 
@@ -166,7 +167,7 @@ outbox_append (db_t *db, const actor_t *actor, const char *entity, const char *v
         goto nomem;
     }
     cJSON_AddItemToObject (envelope, "data", copy);
-    text = cJSON_PrintUnformatted (envelope);
+    text = json_print (envelope);
     if (!text)
         goto nomem;
 

@@ -1,6 +1,8 @@
 //  sms: one text message through an HTTP SMS gateway, with libcurl.
 #include "sms.h"
 
+#include "json.h"
+
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -69,7 +71,7 @@ sms_send (const sms_config_t *cfg, const char *to, const char *text, long *statu
     if (cfg->from && *cfg->from)
         cJSON_AddStringToObject (msg, "from", cfg->from);
     cJSON_AddStringToObject (msg, "text", text);
-    char *body = cJSON_PrintUnformatted (msg);
+    char *body = json_print (msg);
     cJSON_Delete (msg);
     CURL *c = curl_easy_init ();
     if (!body || !c) {

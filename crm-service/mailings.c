@@ -214,7 +214,7 @@ s_audience (db_t *db, const actor_t *actor, const cJSON *m, s_rcpt_t **list, int
         free (members);
         return err_set (err, ERR_INTERNAL, NULL, "cannot read the audience");
     }
-    char *json = named ? cJSON_PrintUnformatted (ids) : NULL;
+    char *json = named ? json_print (ids) : NULL;
     if (named)
         sqlite3_bind_text (st, 1, json, -1, SQLITE_TRANSIENT);
     for (int i = 0; i < nbinds; i++)

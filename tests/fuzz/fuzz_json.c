@@ -1,6 +1,7 @@
 //  fuzz_json: json_parse on arbitrary bytes. Whatever parses must print,
 //  parse back to a tree of the same shape, and print the same text again;
-//  every integer json_is_int accepts must survive the trip exactly. (A
+//  every number must survive the trip exactly, and a document without
+//  numbers must print as cJSON_PrintUnformatted prints it. (A
 //  number beyond the range of a double, 1e999, parses as infinity and
 //  prints as null: the one change of type allowed.)
 #include "json.h"
@@ -36,6 +37,19 @@ s_guarded_copy (const uint8_t *data, size_t size)
     return text;
 }
 
+//  Whether doc holds a number anywhere (json_print writes some numbers
+//  otherwise than cJSON does, and everything else the same).
+static bool
+s_has_number (const cJSON *doc)
+{
+    if (cJSON_IsNumber (doc))
+        return true;
+    for (const cJSON *it = doc->child; it; it = it->next)
+        if (s_has_number (it))
+            return true;
+    return false;
+}
+
 //  a came from the input, b from printing a and parsing the text.
 static void
 s_same (const cJSON *a, const cJSON *b)
@@ -48,6 +62,8 @@ s_same (const cJSON *a, const cJSON *b)
         int64_t x, y;
         if (json_is_int (a, &x) && (!json_is_int (b, &y) || x != y))
             abort ();
+        if (a->valuedouble != b->valuedouble)
+            abort ();       //  every finite double prints exactly
     }
     else if (cJSON_IsString (a)) {
         if (strcmp (a->valuestring, b->valuestring) != 0)
@@ -77,6 +93,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     char *printed = json_print (doc);
     if (!printed)
         abort ();
+    if (!s_has_number (doc)) {
+        char *theirs = cJSON_PrintUnformatted (doc);
+        if (!theirs || strcmp (theirs, printed) != 0)
+            abort ();
+        free (theirs);
+    }
     cJSON *back = json_parse (printed, strlen (printed));
     if (!back)
         abort ();

@@ -3,6 +3,7 @@
 //  shape of error bodies.
 #include "json.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -356,6 +357,96 @@ test_json_print_round_trips_unformatted (void **state)
     cJSON_Delete (doc);
 }
 
+//  json_print writes what cJSON_PrintUnformatted writes (escapes,
+//  controls, UTF-8, empty containers, fractions, the extremes of a double,
+//  a raw member) but for two differences, both to be exact.
+static void
+test_json_print_writes_what_cjson_writes (void **state)
+{
+    (void) state;
+    static const char *const docs[] = {
+        "{\"s\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\",\"u\":\"caf\\u00e9 \\u4e2d\\ud83d\\ude00\"}",
+        "[[],{},[{}],\"\",null,true,false]",
+        "[0,-0,1,-1,7,2147483647,2147483648,-2147483648,-2147483649,999999999999999]",
+        "[0.1,-2.5,3.14159265358979,0.1234567890123456,1e-7,123456.789,1e300,-1e-300,2.2250738585072014e-308]",
+        "[1e15,1e16,1e20,1e308,5e-324,12345678901234567890]",
+        "{\"\":1,\"k\\n\":{\"deep\":[1,[2,[3,{\"x\":\"y\"}]]]}}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        cJSON *doc = s_parse (docs[i]);
+        assert_non_null (doc);
+        char *ours = json_print (doc), *theirs = cJSON_PrintUnformatted (doc);
+        assert_non_null (ours);
+        if (i == 4) {
+            //  A difference: whole numbers from 10^15 to 2^53 in digits.
+            assert_true (strncmp (ours, "[1000000000000000,", 18) == 0);
+            assert_true (strncmp (theirs, "[1e+15,", 7) == 0);
+            assert_string_equal (ours + 18, theirs + 7);
+        }
+        else
+            assert_string_equal (ours, theirs);
+        free (ours);
+        free (theirs);
+        cJSON_Delete (doc);
+    }
+
+    //  The other difference: a double that 15 digits only come near (cJSON
+    //  takes "near" as equal) gets 17 and reads back as itself.
+    cJSON *near = cJSON_CreateNumber (0.1 + 0.2);
+    char *ours = json_print (near), *theirs = cJSON_PrintUnformatted (near);
+    assert_string_equal (ours, "0.30000000000000004");
+    assert_true (strtod (ours, NULL) == 0.1 + 0.2);
+    assert_string_equal (theirs, "0.3");
+    free (ours);
+    free (theirs);
+    cJSON_Delete (near);
+    near = cJSON_CreateNumber (1.7976931348623157e308);     //  the largest double
+    ours = json_print (near);
+    assert_string_equal (ours, "1.7976931348623157e+308");
+    assert_true (strtod (ours, NULL) == 1.7976931348623157e308);
+    free (ours);
+    cJSON_Delete (near);
+
+    //  Built, not parsed: NaN and infinity as null, a raw member verbatim,
+    //  a NULL string as "", every whole number of ±2^53 in its digits.
+    cJSON *doc = cJSON_CreateObject ();
+    cJSON_AddNumberToObject (doc, "nan", NAN);
+    cJSON_AddNumberToObject (doc, "inf", -INFINITY);
+    cJSON_AddRawToObject (doc, "raw", "[1, 2]");
+    cJSON_AddNumberToObject (doc, "max", 9007199254740992.0);
+    cJSON_AddNumberToObject (doc, "min", -9007199254740992.0);
+    cJSON_AddNumberToObject (doc, "cents", 123456789012345.0);
+    cJSON *s = cJSON_AddStringToObject (doc, "nul", "x");
+    free (s->valuestring);
+    s->valuestring = NULL;
+    char *text = json_print (doc);
+    assert_string_equal (text, "{\"nan\":null,\"inf\":null,\"raw\":[1, 2],\"max\":9007199254740992,"
+                               "\"min\":-9007199254740992,\"cents\":123456789012345,\"nul\":\"\"}");
+    free (text);
+
+    //  Nothing to print: a raw item without text, an invalid item, NULL.
+    cJSON *raw = cJSON_AddRawToObject (doc, "bad", "1");
+    free (raw->valuestring);
+    raw->valuestring = NULL;
+    assert_null (json_print (doc));
+    cJSON_Delete (doc);
+    cJSON invalid = { 0 };
+    assert_null (json_print (&invalid));
+    assert_null (json_print (NULL));
+
+    //  A text longer than the first buffer, grown as it is written.
+    cJSON *big = cJSON_CreateArray ();
+    for (int i = 0; i < 5000; i++)
+        cJSON_AddItemToArray (big, cJSON_CreateString ("twenty bytes, quoted"));
+    text = json_print (big);
+    theirs = cJSON_PrintUnformatted (big);
+    assert_int_equal (strlen (text), 5000 * 23 + 1);
+    assert_string_equal (text, theirs);
+    free (text);
+    free (theirs);
+    cJSON_Delete (big);
+}
+
 static void
 test_json_error_has_code_message_and_optional_field (void **state)
 {
@@ -494,6 +585,7 @@ main (void)
         cmocka_unit_test (test_json_str_reads_strings_only_and_case_sensitively),
         cmocka_unit_test (test_json_typed_reads_on_non_objects_find_nothing),
         cmocka_unit_test (test_json_print_round_trips_unformatted),
+        cmocka_unit_test (test_json_print_writes_what_cjson_writes),
         cmocka_unit_test (test_json_copy_members_copies_the_named_members_present),
         cmocka_unit_test (test_json_seek_finds_from_anywhere_and_allows_detaching),
         cmocka_unit_test (test_json_error_has_code_message_and_optional_field),
