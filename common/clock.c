@@ -58,6 +58,17 @@ s_days_in_month (int64_t y, int m)
     return days[m - 1];
 }
 
+//  v (0 to 99) in two digits at w, then after unless it is 0; past them.
+static char *
+s_two_digits (char *w, int v, char after)
+{
+    *w++ = (char) ('0' + v / 10);
+    *w++ = (char) ('0' + v % 10);
+    if (after)
+        *w++ = after;
+    return w;
+}
+
 char *
 clock_format (int64_t ms, char *buf, size_t size)
 {
@@ -68,8 +79,24 @@ clock_format (int64_t ms, char *buf, size_t size)
     int64_t y;
     int m, d;
     s_civil_from_days (days, &y, &m, &d);
-    snprintf (buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long) y, m, d,
-              (int) (rem / 3600), (int) (rem % 3600 / 60), (int) (rem % 60), msec);
+    if (y < 0 || y > 9999 || size < CLOCK_TEXT_LEN) {
+        snprintf (buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long) y, m, d,
+                  (int) (rem / 3600), (int) (rem % 3600 / 60), (int) (rem % 60), msec);
+        return buf;
+    }
+    //  The same text digit by digit: every record written and every event
+    //  carries one or two, and snprintf was 1.4 % of erp-service's CPU.
+    char *w = buf;
+    w = s_two_digits (w, (int) y / 100, 0);
+    w = s_two_digits (w, (int) y % 100, '-');
+    w = s_two_digits (w, m, '-');
+    w = s_two_digits (w, d, 'T');
+    w = s_two_digits (w, (int) (rem / 3600), ':');
+    w = s_two_digits (w, (int) (rem % 3600 / 60), ':');
+    w = s_two_digits (w, (int) (rem % 60), '.');
+    *w++ = (char) ('0' + msec / 100);
+    w = s_two_digits (w, msec % 100, 'Z');
+    *w = '\0';
     return buf;
 }
 

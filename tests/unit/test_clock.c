@@ -34,6 +34,31 @@ test_clock_format_before_epoch_borrows_correctly (void **state)
                          "1969-07-20T20:17:40.000Z");
 }
 
+//  Years 0 to 9999 are written digit by digit, the others by snprintf:
+//  both edges, and a sweep of odd instants that parse back to themselves.
+static void
+test_clock_format_writes_every_year_and_reads_back (void **state)
+{
+    (void) state;
+    char buf[CLOCK_TEXT_LEN + 4];
+    assert_string_equal (clock_format (INT64_C (-62167219200000), buf, sizeof buf),
+                         "0000-01-01T00:00:00.000Z");
+    assert_string_equal (clock_format (INT64_C (253402300799999), buf, sizeof buf),
+                         "9999-12-31T23:59:59.999Z");
+    assert_string_equal (clock_format (INT64_C (253402300800000), buf, sizeof buf),
+                         "10000-01-01T00:00:00.000Z");
+    assert_string_equal (clock_format (INT64_C (1795428902007), buf, sizeof buf),
+                         "2026-11-23T10:15:02.007Z");
+    for (int64_t ms = INT64_C (-62167219200000); ms < INT64_C (253402300800000);
+         ms += INT64_C (7919999999)) {
+        int64_t back = 0;
+        clock_format (ms, buf, sizeof buf);
+        assert_int_equal (strlen (buf), CLOCK_TEXT_LEN - 1);
+        assert_true (clock_parse (buf, &back));
+        assert_int_equal (back, ms);
+    }
+}
+
 static void
 test_clock_format_never_overruns_a_short_buffer (void **state)
 {
@@ -312,6 +337,7 @@ main (void)
         cmocka_unit_test (test_clock_format_gives_utc_with_milliseconds),
         cmocka_unit_test (test_clock_format_before_epoch_borrows_correctly),
         cmocka_unit_test (test_clock_format_never_overruns_a_short_buffer),
+        cmocka_unit_test (test_clock_format_writes_every_year_and_reads_back),
         cmocka_unit_test (test_clock_parse_reads_utc_with_milliseconds),
         cmocka_unit_test (test_clock_format_parse_round_trip),
         cmocka_unit_test (test_clock_parse_applies_positive_and_negative_offsets),
