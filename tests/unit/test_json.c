@@ -434,6 +434,20 @@ test_json_print_writes_what_cjson_writes (void **state)
     assert_null (json_print (&invalid));
     assert_null (json_print (NULL));
 
+    //  Texts of either side of the stack buffer's end, and a NUL after the last byte.
+    for (size_t len = 4090; len <= 4100; len++) {
+        char *chars = malloc (len - 1);
+        memset (chars, 'x', len - 2);
+        chars[len - 2] = '\0';
+        cJSON *one = cJSON_CreateString (chars);
+        text = json_print (one);
+        assert_int_equal (strlen (text), len);
+        assert_true (text[0] == '"' && text[len - 1] == '"' && memcmp (text + 1, chars, len - 2) == 0);
+        free (text);
+        free (chars);
+        cJSON_Delete (one);
+    }
+
     //  A text longer than the first buffer, grown as it is written.
     cJSON *big = cJSON_CreateArray ();
     for (int i = 0; i < 5000; i++)
