@@ -357,7 +357,8 @@ bool
 //  (db_pool_before_commit, common/service.c), in the writer's idle moments
 //  (resource_fts_catch_up), and before a search reads the index
 //  (resource_list), so that a search finds every write answered before it
-//  while a segment holds hundreds of writes instead of one or two. A tool
+//  while a segment holds 16 writes or more (256 from a busy commit)
+//  instead of one or two. A tool
 //  that writes the database by itself may leave its rows queued: the
 //  writer's idle step writes them.
 err_t
