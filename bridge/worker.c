@@ -246,9 +246,9 @@ s_form (worker_t *self)
     //  links), not one per query: opening and closing a read of the WAL
     //  took a sixth of the worker's time in a catch-up. What another
     //  worker commits meanwhile is seen by the next chunk, as it would be
-    //  by an event read a moment later.
-    err_info_t rerr;
-    bool reading = db_exec (self->db, "BEGIN", &rerr) == ERR_OK;
+    //  by an event read a moment later. (db_read_begin's BEGIN is prepared
+    //  once; sqlite3_exec parsed it and its COMMIT again for every chunk.)
+    db_read_begin (self->db);
     event_t *ev;
     while (pipeline_forming (self->pipe) < most && (ev = s_queue_front (self)) && !pipeline_holds (self->pipe, ev->key)) {
         item_t it = { 0 };
@@ -286,8 +286,7 @@ s_form (worker_t *self)
         s_queue_pop (self);
     }
     db_reset_all (self->db);
-    if (reading && db_exec (self->db, "COMMIT", &rerr) != ERR_OK)
-        sqlite3_exec (db_handle (self->db), "ROLLBACK", NULL, NULL, NULL);
+    db_read_end (self->db);
     if (pipeline_forming (self->pipe))
         pipeline_send (self->pipe);
 }
