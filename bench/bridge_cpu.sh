@@ -4,7 +4,9 @@
 # --pipeline flag, for a bridge built before it), all three programs from BIN
 # with --sync normal. Prints the wall time and the CPU seconds each program
 # used meanwhile (utime + stime from /proc), which a loaded machine changes
-# far less than the wall time (bench/README.md, "The pipelined bridge").
+# far less than the wall time (bench/README.md, "The pipelined bridge"),
+# and the most resident memory each had (VmHWM: since the services started,
+# the backlog's catch-up included; "Events held for a slow subscriber").
 # Needs `make bench-bin` (build/bench/wait_metric). Work folder:
 # ${TMPDIR:-/tmp}/bridge-cpu; the backlog's CRM database is kept
 # there between runs.
@@ -57,10 +59,14 @@ until [ -f "$W/bridge/admin.token" ] && curl -fs -o /dev/null "http://127.0.0.1:
 "$ROOT/build/bench/wait_metric" 127.0.0.1 "$p7" 'bridge_last_applied_seq{source="crm"}' "$last" 50 1800 >/dev/null
 t1=$(date +%s.%N)
 c1=$(cpu $CRM); e1=$(cpu $ERP); b1=$(cpu $BR)
+peak() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 python3 -c '
 import sys
-t0, t1, c0, c1, e0, e1, b1, tck, depth, n = sys.argv[1:]
+t0, t1, c0, c1, e0, e1, b1, tck, depth, n = sys.argv[1:11]
 tck = float(tck)
 print("depth=%s events=%s wall_s=%.2f crm_cpu_s=%.2f erp_cpu_s=%.2f bridge_cpu_s=%.2f"
-      % (depth, n, float(t1) - float(t0), (float(c1) - float(c0)) / tck, (float(e1) - float(e0)) / tck, float(b1) / tck))' \
-    "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$b1" "$(getconf CLK_TCK)" "$DEPTH" "$N"
+      " crm_peak_mib=%s erp_peak_mib=%s bridge_peak_mib=%s"
+      % ((depth, n, float(t1) - float(t0), (float(c1) - float(c0)) / tck, (float(e1) - float(e0)) / tck,
+          float(b1) / tck) + tuple(sys.argv[11:])))' \
+    "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$b1" "$(getconf CLK_TCK)" "$DEPTH" "$N" \
+    "$(peak $CRM)" "$(peak $ERP)" "$(peak $BR)"

@@ -39,7 +39,6 @@
 //  one while older rows remain (s_prune).
 #define PUBLISHER_PRUNE_BATCH 1000
 #define PUBLISHER_PRUNE_PAUSE_MS 10
-#define PUBLISHER_SNDHWM 100000
 #define PUBLISHER_LINGER_MS 200
 //  After binding, wait this long before the first send, so subscribers that
 //  were connected before a restart can reconnect before the backlog goes

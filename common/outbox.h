@@ -62,12 +62,16 @@ err_t
 
 typedef struct _publisher_t publisher_t;
 
+//  Events queued for one subscriber before the PUB socket drops them, by
+//  default (--pub-hwm): what is dropped the bridge replays from the outbox.
+#define PUBLISHER_SNDHWM 1000
+
 //  Start the publisher thread: binds a PUB socket on endpoint (with the
 //  CURVE server settings of bus_curve_server if curve_dir is not NULL; the
 //  certificate is curve_dir/<outbox_source()>.key).
 //  retention_days: outbox rows older than this that were published are
 //  pruned (0 keeps everything; the newest row is always kept). sndhwm:
-//  events queued per subscriber before the PUB drops them (0: 100000). The thread
+//  events queued per subscriber before the PUB drops them (0: PUBLISHER_SNDHWM). The thread
 //  pauses 250 ms after binding before its first send, so subscribers from
 //  before a restart can reconnect. Returns NULL if it cannot bind.
 publisher_t *

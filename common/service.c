@@ -99,7 +99,12 @@ static const config_opt_t s_opts[] = {
     { "inbox-retention-days", "35", "days an applied command's id is remembered against a repeat (0: forever);"
                                     " keep it above the other program's --outbox-retention-days" },
     { "idempotency-retention-hours", "168", "hours an Idempotency-Key answers a retry (0: forever)" },
-    { "pub-hwm", "100000", "send high-water mark of the PUB socket (events queued per subscriber)" },
+    //  Events a slow subscriber has not taken are held in this process's
+    //  memory up to the mark; past it they are dropped, and the bridge
+    //  fills the gap with a replay from the outbox. 100,000 held 160 MB in
+    //  a catch-up and made nothing faster (bench/README.md, "Events held
+    //  for a slow subscriber").
+    { "pub-hwm", "1000", "send high-water mark of the PUB socket (events queued per subscriber)" },
     SERVICE_OPTS_SIGN_IN,
     { "smtp-url", NULL, "SMTP server for outgoing mail, smtp://HOST:PORT or smtps://HOST:PORT (absent: no mail)" },
     { "smtp-from", NULL, "sender address of outgoing mail" },
@@ -663,7 +668,7 @@ s_serve (service_t *svc)
     int64_t threads = config_get_int (svc->config, "http-threads", 4, &ok_threads);
     int64_t retention = config_get_int (svc->config, "outbox-retention-days", 30, &ok_threads);
     bool ok_hwm;
-    int64_t pub_hwm = config_get_int (svc->config, "pub-hwm", 100000, &ok_hwm);
+    int64_t pub_hwm = config_get_int (svc->config, "pub-hwm", PUBLISHER_SNDHWM, &ok_hwm);
     if (!ok_threads || threads < 1 || threads > 64 || retention < 0) {
         fprintf (stderr, "%s: --http-threads must be 1..64 and --outbox-retention-days >= 0\n", svc->def->program);
         return 2;
