@@ -235,8 +235,9 @@ json_seek (const cJSON *obj, const char *name, cJSON **from)
 //  trips through stdio a number, and the services' records and events are
 //  mostly whole numbers (money in minor units, counts, versions, seq). That
 //  was 8 % of erp-service's CPU confirming orders (bench/README.md, "JSON
-//  printed by hand"). This printer writes the same text, but a whole number
-//  in its digits at once.
+//  printed by hand"). This printer writes the same text, a whole number in
+//  its digits at once (and two kinds of number exactly where cJSON does
+//  not: json.h).
 
 //  A text up to this long is printed on the stack, then copied once to
 //  the heap: events and records are a few KiB, and growing a heap text
@@ -289,7 +290,7 @@ s_put (s_out_t *out, const char *bytes, size_t n)
     out->len += n;
 }
 
-//  The bytes a string needs escaped, as cJSON escapes them: the quote, the
+//  s quoted and escaped as cJSON escapes it (NULL as ""): the quote, the
 //  backslash, the five named controls and \u00XX for the other controls;
 //  every other byte (UTF-8 included) as it is.
 static void
