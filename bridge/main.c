@@ -45,7 +45,7 @@ static const config_opt_t s_opts[] = {
     //  Events received and not yet read are held in memory up to the mark;
     //  past it the socket drops them and the worker replays the gap. A
     //  catch-up fills it with live events the replay makes duplicates:
-    //  100,000 held 300 MB (bench/README.md, "Events held for a slow
+    //  100,000 held 300 MiB (bench/README.md, "Events held for a slow
     //  subscriber").
     { "sub-hwm", "1000", "receive high-water mark of the event sockets" },
     { "http-threads", "2", "HTTP worker threads" },
@@ -151,7 +151,7 @@ main (int argc, char **argv)
     //  One malloc arena for every thread, before any starts. The workers
     //  free what ZeroMQ's I/O thread and each other allocated, and with an
     //  arena a thread glibc kept each one's freed chunks apart: a
-    //  100,000-event catch-up peaked at 72 MB resident and 62 MB with one
+    //  100,000-event catch-up peaked at 70 MiB resident and 62 MiB with one
     //  arena, and the bridge took 8 % less CPU (bench/README.md, "Events
     //  held for a slow subscriber"). The bridge's threads seldom allocate
     //  at the same moment; the services' HTTP threads do, and keep theirs.

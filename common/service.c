@@ -101,7 +101,7 @@ static const config_opt_t s_opts[] = {
     { "idempotency-retention-hours", "168", "hours an Idempotency-Key answers a retry (0: forever)" },
     //  Events a slow subscriber has not taken are held in this process's
     //  memory up to the mark; past it they are dropped, and the bridge
-    //  fills the gap with a replay from the outbox. 100,000 held 160 MB in
+    //  fills the gap with a replay from the outbox. 100,000 held 160 MiB in
     //  a catch-up and made nothing faster (bench/README.md, "Events held
     //  for a slow subscriber").
     { "pub-hwm", "1000", "send high-water mark of the PUB socket (events queued per subscriber)" },

@@ -3,7 +3,7 @@ event it publishes meanwhile (issue 14: memory that does not grow with the
 data). The bus may lose events: past the PUB socket's mark (--pub-hwm, 1,000
 by default) they are dropped, and the bridge replays the gap from the outbox
 (docs/architecture.md). At the old mark of 100,000 a bridge catching up on a
-backlog made crm-service hold 160 MB of events (bench/README.md, "Events
+backlog made crm-service hold 160 MiB of events (bench/README.md, "Events
 held for a slow subscriber")."""
 
 import time
