@@ -118,3 +118,20 @@ store_key_blocked (db_t *db, side_t source, const char *key)
     sqlite3_reset (st);
     return blocked;
 }
+
+bool
+store_any_blocked (db_t *db, side_t source)
+{
+    //  dead_letters_status finds the open and retrying ones without
+    //  reading those already settled.
+    sqlite3_stmt *st = db_stmt (db, "SELECT EXISTS (SELECT 1 FROM dead_letters INDEXED BY dead_letters_status"
+                                    " WHERE status IN ('open','retrying') AND source = ?1)"
+                                    " OR EXISTS (SELECT 1 FROM parked WHERE source = ?1)");
+    //  Not knowing, every key is asked.
+    if (!st)
+        return true;
+    sqlite3_bind_text (st, 1, side_name (source), -1, SQLITE_STATIC);
+    bool blocked = sqlite3_step (st) != SQLITE_ROW || sqlite3_column_int (st, 0);
+    sqlite3_reset (st);
+    return blocked;
+}

@@ -32,4 +32,9 @@ err_t
 bool
     store_key_blocked (db_t *db, side_t source, const char *key);
 
+//  Whether any key of source does: when none does, no key's need be asked
+//  (one query for a chunk of events instead of one for each).
+bool
+    store_any_blocked (db_t *db, side_t source);
+
 #endif

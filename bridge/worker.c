@@ -249,6 +249,9 @@ s_form (worker_t *self)
     //  by an event read a moment later. (db_read_begin's BEGIN is prepared
     //  once; sqlite3_exec parsed it and its COMMIT again for every chunk.)
     db_read_begin (self->db);
+    //  Every key's dead letters and parked events are asked in this read,
+    //  so when the source has none at all, no key has any.
+    bool any_blocked = store_any_blocked (self->db, self->source);
     event_t *ev;
     while (pipeline_forming (self->pipe) < most && (ev = s_queue_front (self)) && !pipeline_holds (self->pipe, ev->key)) {
         item_t it = { 0 };
@@ -256,7 +259,7 @@ s_form (worker_t *self)
         it.ev = *ev;
         it.outcome = OUT_OK;
         it.links = cJSON_CreateArray ();
-        if (store_key_blocked (self->db, self->source, ev->key)) {
+        if (any_blocked && store_key_blocked (self->db, self->source, ev->key)) {
             //  Behind a dead letter or a parked event of the same record.
             it.outcome = OUT_PARK;
             snprintf (it.wait, sizeof it.wait, "behind");
