@@ -29,12 +29,6 @@ event_parse (event_t *ev, side_t source, const char *text, size_t size)
         ev->env = NULL;
         return false;
     }
-    ev->text = strndup (text, size);
-    if (!ev->text) {
-        cJSON_Delete (ev->env);
-        ev->env = NULL;
-        return false;
-    }
     ev->seq = seq;
     ev->id = json_str (ev->env, "id") ? json_str (ev->env, "id") : "";
     ev->type = json_str (ev->env, "type");
@@ -65,7 +59,6 @@ void
 event_free (event_t *ev)
 {
     cJSON_Delete (ev->env);
-    free (ev->text);
     memset (ev, 0, sizeof *ev);
 }
 

@@ -37,8 +37,10 @@ typedef struct {
 typedef struct {
     side_t source;
     int64_t seq;
-    char *text;           //  the envelope as received (owned)
-    cJSON *env;           //  parsed (owned)
+    //  Parsed (owned). Not kept as text too: a dead letter or a parked
+    //  event, the rare ones, print it again (json_print writes what it
+    //  read, numbers exactly), and a catch-up holds thousands of events.
+    cJSON *env;
     const char *id, *type, *entity, *entity_id, *actor, *occurred_at;
     const cJSON *data;
     char key[100];        //  the record it concerns, for per-record order

@@ -130,11 +130,16 @@ s_write_links (db_t *db, const cJSON *links, err_info_t *err)
 static err_t
 s_insert_dead (worker_t *self, const item_t *it, err_info_t *err)
 {
+    char *event = json_print (it->ev.env);
+    if (!event)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
     sqlite3_stmt *st = db_stmt (self->db,
         "INSERT INTO dead_letters (source, seq, topic, key, flow, command_type, code, reason, attempts, status,"
         " first_failed_at, last_failed_at, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 'open', ?9, ?9, ?10)");
-    if (!st)
+    if (!st) {
+        free (event);
         return err_set (err, ERR_DB, NULL, "cannot prepare the dead letter insert");
+    }
     char now[40], topic[120];
     clock_format (clock_now_ms (), now, sizeof now);
     snprintf (topic, sizeof topic, "%s.%s", side_name (self->source), it->ev.type);
@@ -147,7 +152,7 @@ s_insert_dead (worker_t *self, const item_t *it, err_info_t *err)
     sqlite3_bind_text (st, 7, it->code, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 8, it->reason, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 9, now, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 10, it->ev.text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 10, event, -1, free);
     int rc = sqlite3_step (st);
     sqlite3_reset (st);
     log_warn ("bridge", "dead letter", "source=%s seq=%lld type=%s code=%s reason=\"%s\"", side_name (self->source),
@@ -158,17 +163,22 @@ s_insert_dead (worker_t *self, const item_t *it, err_info_t *err)
 static err_t
 s_insert_parked (worker_t *self, const item_t *it, err_info_t *err)
 {
+    char *event = json_print (it->ev.env);
+    if (!event)
+        return err_set (err, ERR_NOMEM, NULL, "out of memory");
     sqlite3_stmt *st = db_stmt (self->db, "INSERT INTO parked (source, seq, key, wait, event, parked_at)"
                                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!st)
+    if (!st) {
+        free (event);
         return err_set (err, ERR_DB, NULL, "cannot prepare the parked insert");
+    }
     char now[40];
     clock_format (clock_now_ms (), now, sizeof now);
     sqlite3_bind_text (st, 1, side_name (self->source), -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 2, it->ev.seq);
     sqlite3_bind_text (st, 3, it->ev.key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 4, it->wait, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 5, it->ev.text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 5, event, -1, free);
     sqlite3_bind_text (st, 6, now, -1, SQLITE_TRANSIENT);
     return db_step_done (self->db, st, err);
 }

@@ -336,6 +336,10 @@ def test_unknown_sku_is_a_dead_letter_until_retried(system):
     assert (dl["source"], dl["topic"], dl["command_type"], dl["status"]) == \
         ("crm", "crm.deal.won", "order.create", "open"), dl
     assert dl["attempts"] >= 1 and dl["reason"], dl
+    # The event as CRM published it, every field of it: the bridge keeps
+    # events parsed, and prints a dead letter's again.
+    published = [e for e in events_since(system.crm, dl["seq"] - 1) if e["seq"] == dl["seq"]]
+    assert published == [dl["event"]], (published, dl["event"])
     assert bridge_get(system.bridge, "/api/v1/dead_letters/%s" % dl["id"])["id"] == dl["id"]
     assert status(system.bridge)["dead_letters"] == 1
     assert erp_orders_for(system.erp, d["id"]) == []
