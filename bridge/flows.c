@@ -20,12 +20,12 @@ event_parse (event_t *ev, side_t source, const char *text, size_t size)
 {
     memset (ev, 0, sizeof *ev);
     ev->source = source;
-    ev->env = json_parse (text, size);
+    ev->env = json_parse_arena (text, size, &ev->arena);
     int64_t seq = 0;
     if (!ev->env || !cJSON_IsObject (ev->env) || !json_int (ev->env, "seq", &seq) || seq < 1
         || !json_str (ev->env, "type") || !json_str (ev->env, "entity")
         || !cJSON_IsObject (cJSON_GetObjectItem (ev->env, "data"))) {
-        cJSON_Delete (ev->env);
+        json_arena_free (&ev->arena);
         ev->env = NULL;
         return false;
     }
@@ -58,7 +58,7 @@ event_parse (event_t *ev, side_t source, const char *text, size_t size)
 void
 event_free (event_t *ev)
 {
-    cJSON_Delete (ev->env);
+    json_arena_free (&ev->arena);
     memset (ev, 0, sizeof *ev);
 }
 

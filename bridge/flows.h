@@ -8,6 +8,7 @@
 #include "db.h"
 #include "err.h"
 #include "id.h"
+#include "json.h"
 #include "side.h"
 
 #include <cjson/cJSON.h>
@@ -37,10 +38,12 @@ typedef struct {
 typedef struct {
     side_t source;
     int64_t seq;
-    //  Parsed (owned). Not kept as text too: a dead letter or a parked
-    //  event, the rare ones, print it again (json_print writes what it
-    //  read, numbers exactly), and a catch-up holds thousands of events.
-    cJSON *env;
+    //  Parsed into arena (owned; json_parse_arena), so read only. Not
+    //  kept as text too: a dead letter or a parked event, the rare ones,
+    //  print it again (json_print writes what it read, numbers exactly),
+    //  and a catch-up holds thousands of events.
+    const cJSON *env;
+    json_arena_t *arena;
     const char *id, *type, *entity, *entity_id, *actor, *occurred_at;
     const cJSON *data;
     char key[100];        //  the record it concerns, for per-record order

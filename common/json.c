@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -143,6 +144,121 @@ json_parse (const char *text, size_t len)
         }
     }
     return doc;
+}
+
+//  --- documents parsed into one block ---
+
+typedef struct _json_block_t {
+    struct _json_block_t *next;
+    size_t used, size;
+    max_align_t data[];
+} json_block_t;
+
+struct _json_arena_t {
+    json_block_t *blocks;   //  the newest first
+    cJSON *tree;            //  on the heap: arenas were not enabled
+};
+
+//  The arena this thread is parsing into, NULL the rest of the time: then
+//  the hooks are malloc and free, and cJSON's own frees of what malloc
+//  gave stay right.
+static _Thread_local json_arena_t *s_parsing;
+static bool s_arenas;
+
+static json_block_t *
+s_block_new (json_arena_t *arena, size_t size)
+{
+    json_block_t *b = malloc (sizeof *b + size);
+    if (b) {
+        b->next = arena->blocks;
+        b->used = 0;
+        b->size = size;
+        arena->blocks = b;
+    }
+    return b;
+}
+
+static void *
+s_arena_alloc (size_t size)
+{
+    json_arena_t *arena = s_parsing;
+    if (!arena)
+        return malloc (size);
+    //  cJSON allocates nodes and strings only: a node's alignment is
+    //  all either needs.
+    size_t align = _Alignof (cJSON);
+    size_t want = (size + align - 1) & ~(align - 1);
+    json_block_t *b = arena->blocks;
+    if (!b || b->size - b->used < want) {
+        size_t next = b ? b->size : 4096;
+        b = s_block_new (arena, next > want ? next : want);
+        if (!b)
+            return NULL;
+    }
+    void *p = (char *) b->data + b->used;
+    b->used += want;
+    return p;
+}
+
+//  Inside a parse cJSON frees only what that parse allocated, when it
+//  gives up: the arena's, freed with it.
+static void
+s_arena_release (void *p)
+{
+    if (!s_parsing)
+        free (p);
+}
+
+void
+json_arena_enable (void)
+{
+    cJSON_Hooks hooks = { .malloc_fn = s_arena_alloc, .free_fn = s_arena_release };
+    cJSON_InitHooks (&hooks);
+    s_arenas = true;
+}
+
+cJSON *
+json_parse_arena (const char *text, size_t len, json_arena_t **arena)
+{
+    assert (arena);
+    *arena = calloc (1, sizeof **arena);
+    if (!*arena)
+        return NULL;
+    if (!s_arenas) {
+        (*arena)->tree = json_parse (text, len);
+        if (!(*arena)->tree)
+            json_arena_free (arena);
+        return *arena ? (*arena)->tree : NULL;
+    }
+    //  The tree of an event of CRM's or ERP's takes 3.9 times its text
+    //  (a customer's of 1,063 bytes, 117 allocations, 4,112 bytes): one
+    //  block, mostly.
+    if (!s_block_new (*arena, 256 + 4 * len)) {
+        json_arena_free (arena);
+        return NULL;
+    }
+    s_parsing = *arena;
+    cJSON *doc = json_parse (text, len);
+    s_parsing = NULL;
+    if (!doc)
+        json_arena_free (arena);
+    return doc;
+}
+
+void
+json_arena_free (json_arena_t **arena_p)
+{
+    json_arena_t *arena = arena_p ? *arena_p : NULL;
+    if (!arena)
+        return;
+    cJSON_Delete (arena->tree);
+    while (arena->blocks) {
+        json_block_t *next = arena->blocks->next;
+        free (arena->blocks);
+        arena->blocks = next;
+    }
+    free (arena);
+    *arena_p = NULL;
 }
 
 //  The member of obj named key, as cJSON_GetObjectItemCaseSensitive finds

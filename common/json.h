@@ -13,6 +13,33 @@
 cJSON *
     json_parse (const char *text, size_t len);
 
+//  --- documents parsed into one block ---
+//
+//  A parsed document is a node for every value and a string for every name
+//  and text: about 130 allocations for an event of 1 KiB, each freed alone.
+//  Parsed into an arena, they come from a few blocks freed together.
+
+typedef struct _json_arena_t json_arena_t;
+
+//  From here on, json_parse_arena parses into arenas. Call it before any
+//  thread starts: it sets cJSON's allocation hooks, which are the
+//  process's. Until it is called, json_parse_arena parses as json_parse
+//  does (and json_arena_free deletes the tree): the same answers, without
+//  the saving.
+void
+    json_arena_enable (void);
+
+//  json_parse's document of text, or NULL as json_parse refuses it; on
+//  success *arena holds it, and the tree is the arena's: read it, copy
+//  from it, print it, but neither change it nor cJSON_Delete any of it.
+//  Free it with json_arena_free, from any thread.
+cJSON *
+    json_parse_arena (const char *text, size_t len, json_arena_t **arena);
+
+//  Free an arena and the tree in it; NULL and *arena_p NULL are fine.
+void
+    json_arena_free (json_arena_t **arena_p);
+
 //  Borrowed string member, or NULL if absent or not a string.
 const char *
     json_str (const cJSON *obj, const char *key);

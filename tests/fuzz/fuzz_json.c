@@ -1,4 +1,5 @@
-//  fuzz_json: json_parse on arbitrary bytes. Whatever parses must print,
+//  fuzz_json: json_parse on arbitrary bytes, and json_parse_arena with
+//  arenas on, which must give the same answer. Whatever parses must print,
 //  parse back to a tree of the same shape, and print the same text again;
 //  every number must survive the trip exactly, and a document without
 //  numbers must print as cJSON_PrintUnformatted prints it. (A
@@ -84,12 +85,24 @@ s_same (const cJSON *a, const cJSON *b)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
+    static bool arenas;
+    if (!arenas) {
+        json_arena_enable ();
+        arenas = true;
+    }
     char *text = s_guarded_copy (data, size);
     if (!text)
         return 0;
     cJSON *doc = json_parse (text, size);
+    //  Parsed into an arena: the same answer, the same tree.
+    json_arena_t *arena = NULL;
+    const cJSON *in_arena = json_parse_arena (text, size, &arena);
+    if (!doc != !in_arena || !doc != !arena)
+        abort ();
     if (!doc)
         return 0;
+    s_same (doc, in_arena);
+    json_arena_free (&arena);
     char *printed = json_print (doc);
     if (!printed)
         abort ();

@@ -4,6 +4,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -578,6 +579,86 @@ test_json_seek_finds_from_anywhere_and_allows_detaching (void **state)
     cJSON_Delete (obj);
 }
 
+//  What json_parse_arena parses, with arenas off and then on: the same
+//  tree as json_parse's (printed alike), NULL for what json_parse refuses,
+//  a document many times the first block, and an arena freed by another
+//  thread. cJSON's own allocations outside a parse still work once the
+//  hooks are set. ASan's leak check sees every block freed.
+static void
+s_expect_as_parsed (const char *text)
+{
+    json_arena_t *arena = (json_arena_t *) 1;
+    cJSON *doc = json_parse_arena (text, strlen (text), &arena);
+    cJSON *heap = s_parse (text);
+    if (!heap) {
+        assert_null (doc);
+        assert_null (arena);
+        return;
+    }
+    assert_non_null (doc);
+    assert_non_null (arena);
+    char *a = json_print (doc), *b = json_print (heap);
+    assert_string_equal (a, b);
+    //  A copy out of the arena is the heap's, to change and delete.
+    cJSON *copy = cJSON_Duplicate (doc, true);
+    assert_true (cJSON_Compare (copy, heap, true));
+    cJSON_Delete (copy);
+    free (a);
+    free (b);
+    cJSON_Delete (heap);
+    json_arena_free (&arena);
+    assert_null (arena);
+}
+
+static void *
+s_free_arena (void *arena)
+{
+    json_arena_free ((json_arena_t **) &arena);
+    return NULL;
+}
+
+static void
+test_json_parse_arena_parses_as_json_parse_does (void **state)
+{
+    (void) state;
+    static const char *const texts[] = {
+        "{\"seq\":1,\"type\":\"customer.created\",\"data\":{\"name\":\"Acme \\u00e9\",\"tags\":[\"a\",\"b\"],"
+        "\"n\":null,\"ok\":true,\"x\":-0.5}}",
+        "[]", "\"text\"", "42", "{\"a\":1} ", "{\"a\":1} x", "{\"a\":", "", "{\"a\":\"\\u0000\"}", "[1,2,",
+    };
+    //  Not built in one block: 20,000 members, each a node and a name.
+    size_t big_len = 20000 * 16 + 16;
+    char *big = malloc (big_len);
+    assert_non_null (big);
+    size_t at = 0;
+    big[at++] = '{';
+    for (int i = 0; i < 20000; i++)
+        at += (size_t) snprintf (big + at, big_len - at, "%s\"k%05d\":%d", i ? "," : "", i, i);
+    big[at++] = '}';
+    big[at] = '\0';
+    for (int on = 0; on < 2; on++) {
+        if (on)
+            json_arena_enable ();
+        for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+            s_expect_as_parsed (texts[i]);
+        s_expect_as_parsed (big);
+        json_arena_t *arena = NULL;
+        assert_non_null (json_parse_arena ("{\"a\":[1,2,3]}", 13, &arena));
+        pthread_t t;
+        assert_int_equal (pthread_create (&t, NULL, s_free_arena, arena), 0);
+        assert_int_equal (pthread_join (t, NULL), 0);
+        json_arena_free (NULL);
+        //  Outside a parse the hooks are malloc and free.
+        cJSON *o = cJSON_CreateObject ();
+        cJSON_AddStringToObject (o, "name", "Acme");
+        char *text = cJSON_PrintUnformatted (o);
+        assert_string_equal (text, "{\"name\":\"Acme\"}");
+        cJSON_free (text);
+        cJSON_Delete (o);
+    }
+    free (big);
+}
+
 int
 main (void)
 {
@@ -603,6 +684,8 @@ main (void)
         cmocka_unit_test (test_json_copy_members_copies_the_named_members_present),
         cmocka_unit_test (test_json_seek_finds_from_anywhere_and_allows_detaching),
         cmocka_unit_test (test_json_error_has_code_message_and_optional_field),
+        //  Last: it sets cJSON's hooks for the rest of the process.
+        cmocka_unit_test (test_json_parse_arena_parses_as_json_parse_does),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
