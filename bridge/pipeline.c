@@ -265,7 +265,8 @@ s_next_request (pipeline_t *self, chunk_t *c)
             cJSON *one = cJSON_CreateObject ();
             cJSON_AddStringToObject (one, "cmd_id", cmd->cmd_id);
             cJSON_AddStringToObject (one, "type", cmd->type);
-            cJSON_AddItemToObject (one, "data", cJSON_Duplicate (cmd->data, true));
+            //  The request is only printed: the data by reference.
+            cJSON_AddItemToObject (one, "data", json_reference (cmd->data));
             cJSON_AddItemToArray (cmds, one);
             sent++;
         }
@@ -303,7 +304,9 @@ s_next_request (pipeline_t *self, chunk_t *c)
 static void
 s_answer (pipeline_t *self, chunk_t *c, const bus_msg_t *msg)
 {
-    cJSON *answer = msg->count >= 1 ? json_parse (msg->frames[0], msg->sizes[0]) : NULL;
+    //  Read, and copied from where kept: parsed into one block.
+    json_arena_t *arena = NULL;
+    const cJSON *answer = msg->count >= 1 ? json_parse_arena (msg->frames[0], msg->sizes[0], &arena) : NULL;
     const cJSON *replies = cJSON_GetObjectItem (answer, "replies");
     int expected = 0;
     for (int i = c->req_from; i < c->req_to; i++)
@@ -314,7 +317,7 @@ s_answer (pipeline_t *self, chunk_t *c, const bus_msg_t *msg)
         snprintf (why, sizeof why, "%s: %s", side_name (c->target),
                   answer && json_str (answer, "message") ? json_str (answer, "message") : "a malformed answer");
         s_request_failed (self, c, why);
-        cJSON_Delete (answer);
+        json_arena_free (&arena);
         return;
     }
     atomic_store (&self->st->target_ok[c->target], true);
@@ -353,7 +356,7 @@ s_answer (pipeline_t *self, chunk_t *c, const bus_msg_t *msg)
             }
     }
     assert (k == expected);
-    cJSON_Delete (answer);
+    json_arena_free (&arena);
     c->req = 0;
     c->from = c->req_to;
 }

@@ -539,6 +539,16 @@ s_put_value (s_out_t *out, const cJSON *item)
     return !out->failed;
 }
 
+cJSON *
+json_reference (const cJSON *item)
+{
+    //  cJSON links a reference to the first member, not to the container.
+    return !item                  ? NULL
+           : cJSON_IsObject (item) ? cJSON_CreateObjectReference (item->child)
+           : cJSON_IsArray (item)  ? cJSON_CreateArrayReference (item->child)
+                                   : cJSON_Duplicate (item, true);
+}
+
 char *
 json_print (const cJSON *item)
 {

@@ -75,6 +75,13 @@ bool
 bool
     json_add_int (cJSON *obj, const char *key, int64_t value);
 
+//  A node that prints as item prints, to add to a tree that is only
+//  printed: for an object or an array, a reference to its members (no
+//  copy; deleting the node leaves them), else a copy. NULL when item is
+//  NULL or memory runs out. item must outlive the node.
+cJSON *
+    json_reference (const cJSON *item);
+
 //  Copy each member of src named in names (NULL-terminated) that src has
 //  into dst, in names' order, as a deep copy. A NULL src copies nothing.
 void

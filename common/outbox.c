@@ -141,12 +141,8 @@ outbox_append (db_t *db, const actor_t *actor, const char *entity, const char *v
     envelope = cJSON_CreateObject ();
     if (!envelope)
         goto nomem;
-    //  The envelope only prints data: a reference to its members (the
-    //  first of them: cJSON links a reference to a child), not a copy.
-    cJSON *copy = !data                 ? cJSON_CreateObject ()
-                  : cJSON_IsObject (data) ? cJSON_CreateObjectReference (data->child)
-                  : cJSON_IsArray (data)  ? cJSON_CreateArrayReference (data->child)
-                                          : cJSON_Duplicate (data, true);
+    //  The envelope only prints data: a reference to its members.
+    cJSON *copy = data ? json_reference (data) : cJSON_CreateObject ();
     if (!copy)
         goto nomem;
     if (!cJSON_AddStringToObject (envelope, "id", event_id)
