@@ -103,35 +103,42 @@ store_put_link (db_t *db, const char *kind, const char *crm_id, const char *erp_
                            values, 4, err);
 }
 
+//  The answer of one of the two questions below (key NULL: the source's),
+//  or unknown when it cannot be asked.
+static bool
+s_blocked (db_t *db, const char *sql, side_t source, const char *key, bool unknown)
+{
+    sqlite3_stmt *st = db_stmt (db, sql);
+    if (!st)
+        return unknown;
+    sqlite3_bind_text (st, 1, side_name (source), -1, SQLITE_STATIC);
+    if (key)
+        sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (st);
+    bool blocked = rc == SQLITE_ROW ? sqlite3_column_int (st, 0) != 0 : unknown;
+    sqlite3_reset (st);
+    return blocked;
+}
+
 bool
 store_key_blocked (db_t *db, side_t source, const char *key)
 {
     assert (key);
-    sqlite3_stmt *st = db_stmt (db, "SELECT EXISTS (SELECT 1 FROM dead_letters WHERE source = ?1 AND key = ?2"
-                                    " AND status IN ('open','retrying'))"
-                                    " OR EXISTS (SELECT 1 FROM parked WHERE source = ?1 AND key = ?2)");
-    if (!st)
-        return false;
-    sqlite3_bind_text (st, 1, side_name (source), -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, key, -1, SQLITE_STATIC);
-    bool blocked = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0);
-    sqlite3_reset (st);
-    return blocked;
+    return s_blocked (db,
+                      "SELECT EXISTS (SELECT 1 FROM dead_letters WHERE source = ?1 AND key = ?2"
+                      " AND status IN ('open','retrying'))"
+                      " OR EXISTS (SELECT 1 FROM parked WHERE source = ?1 AND key = ?2)",
+                      source, key, false);
 }
 
 bool
 store_any_blocked (db_t *db, side_t source)
 {
     //  dead_letters_status finds the open and retrying ones without
-    //  reading those already settled.
-    sqlite3_stmt *st = db_stmt (db, "SELECT EXISTS (SELECT 1 FROM dead_letters INDEXED BY dead_letters_status"
-                                    " WHERE status IN ('open','retrying') AND source = ?1)"
-                                    " OR EXISTS (SELECT 1 FROM parked WHERE source = ?1)");
-    //  Not knowing, every key is asked.
-    if (!st)
-        return true;
-    sqlite3_bind_text (st, 1, side_name (source), -1, SQLITE_STATIC);
-    bool blocked = sqlite3_step (st) != SQLITE_ROW || sqlite3_column_int (st, 0);
-    sqlite3_reset (st);
-    return blocked;
+    //  reading those already settled. Not knowing, every key is asked.
+    return s_blocked (db,
+                      "SELECT EXISTS (SELECT 1 FROM dead_letters INDEXED BY dead_letters_status"
+                      " WHERE status IN ('open','retrying') AND source = ?1)"
+                      " OR EXISTS (SELECT 1 FROM parked WHERE source = ?1)",
+                      source, NULL, true);
 }
