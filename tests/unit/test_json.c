@@ -579,6 +579,37 @@ test_json_seek_finds_from_anywhere_and_allows_detaching (void **state)
     cJSON_Delete (obj);
 }
 
+//  json_reference: a node that prints as the item does, in a tree that
+//  is deleted while the item lives on, unchanged.
+static void
+test_json_reference_prints_the_item_and_leaves_it (void **state)
+{
+    (void) state;
+    static const char *const texts[] = {
+        "{\"name\":\"Acme\",\"lines\":[{\"q\":2}],\"n\":null}", "[1,\"two\",[3]]", "{}", "[]", "\"text\"", "42",
+        "true",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        cJSON *item = s_parse (texts[i]);
+        assert_non_null (item);
+        cJSON *env = cJSON_CreateObject ();
+        cJSON_AddStringToObject (env, "op", "apply");
+        assert_true (cJSON_AddItemToObject (env, "data", json_reference (item)));
+        char *printed = json_print (env);
+        char want[200];
+        snprintf (want, sizeof want, "{\"op\":\"apply\",\"data\":%s}", texts[i]);
+        assert_string_equal (printed, want);
+        free (printed);
+        cJSON_Delete (env);
+        //  Still whole: printed as it was parsed.
+        printed = json_print (item);
+        assert_string_equal (printed, texts[i]);
+        free (printed);
+        cJSON_Delete (item);
+    }
+    assert_null (json_reference (NULL));
+}
+
 //  What json_parse_arena parses, with arenas off and then on: the same
 //  tree as json_parse's (printed alike), NULL for what json_parse refuses,
 //  a document many times the first block, and an arena freed by another
@@ -684,6 +715,7 @@ main (void)
         cmocka_unit_test (test_json_copy_members_copies_the_named_members_present),
         cmocka_unit_test (test_json_seek_finds_from_anywhere_and_allows_detaching),
         cmocka_unit_test (test_json_error_has_code_message_and_optional_field),
+        cmocka_unit_test (test_json_reference_prints_the_item_and_leaves_it),
         //  Last: it sets cJSON's hooks for the rest of the process.
         cmocka_unit_test (test_json_parse_arena_parses_as_json_parse_does),
     };
