@@ -133,6 +133,32 @@ id_derive (const char *ns, const char *name, char *buf)
     return buf;
 }
 
+uint64_t
+id_ms (const char *id)
+{
+    if (!id_valid (id) || id[14] != '7')
+        return 0;
+    uint64_t ms = 0;
+    for (int i = 0; i < 13; i++) {
+        if (i == 8)
+            continue;
+        char c = id[i];
+        ms = ms << 4 | (uint64_t) (c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return ms;
+}
+
+char *
+id_derive_ordered (const char *ns, const char *name, const char *order, char *buf)
+{
+    if (!id_derive (ns, name, buf))
+        return NULL;
+    //  The first 48 bits, the only ones taken: 8 hex digits, '-', 4 more.
+    if (id_ms (order))
+        memcpy (buf, order, 13);
+    return buf;
+}
+
 bool
 id_valid (const char *text)
 {

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ID_LEN 37   //  36 characters + NUL
 
@@ -25,6 +26,18 @@ char *
 //  command ids. Returns buf, or NULL if ns is not a UUID.
 char *
     id_derive (const char *ns, const char *name, char *buf);
+
+//  As id_derive, but when `order` is a version 7 id (id_new's) the first
+//  48 bits are order's millisecond, so ids derived for things made in
+//  time order sort in that order: a b-tree keyed by them (the services'
+//  inbox) grows at its end instead of at a random leaf. The other 74 bits
+//  are the hash's. Same inputs, same id. Otherwise it is id_derive's id.
+char *
+    id_derive_ordered (const char *ns, const char *name, const char *order, char *buf);
+
+//  The millisecond of a version 7 id (id_new's), 0 for any other text.
+uint64_t
+    id_ms (const char *id);
 
 //  Whether text is a canonical lower-case UUID.
 bool

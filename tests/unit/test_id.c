@@ -280,6 +280,56 @@ test_id_valid_rejects_garbage (void **state)
     s_expect_invalid (bad, sizeof bad / sizeof bad[0]);
 }
 
+static void
+test_id_ms_reads_a_v7_millisecond_and_nothing_else (void **state)
+{
+    (void) state;
+    char id[ID_LEN];
+    uint64_t before = s_now_ms ();
+    id_new (id);
+    uint64_t ms = id_ms (id);
+    //  id_new may run a few ms ahead of the clock when many ids share one.
+    assert_true (ms >= before && ms <= s_now_ms () + 1000);
+    assert_int_equal (ms, s_id_ms (id));
+    assert_int_equal (id_ms ("01890a5d-ac96-7774-8000-000000000000"), 0x01890a5dac96ull);
+    //  Not version 7, not an id: none.
+    assert_int_equal (id_ms ("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), 0);
+    assert_int_equal (id_ms (ID_DERIVE_KNOWN), 0);
+    assert_int_equal (id_ms ("01890A5D-AC96-7774-8000-000000000000"), 0);
+    assert_int_equal (id_ms ("01890a5d-ac96-7774-8000"), 0);
+    assert_int_equal (id_ms (NULL), 0);
+}
+
+static void
+test_id_derive_ordered_takes_the_order_ids_millisecond (void **state)
+{
+    (void) state;
+    const char *early = "01890a5d-ac96-7774-8000-000000000000";
+    const char *late = "01890a5d-ac97-7001-8fff-ffffffffffff";
+    char a[ID_LEN], b[ID_LEN], again[ID_LEN], plain[ID_LEN];
+    assert_ptr_equal (id_derive_ordered (NS_A, "crm:42:customers", early, a), a);
+    assert_non_null (id_derive_ordered (NS_A, "crm:42:customers", early, again));
+    assert_string_equal (a, again);   //  same inputs, same id
+    assert_true (id_valid (a));
+    assert_int_equal (a[14], '8');    //  still version 8: never taken for id_new's
+    assert_non_null (strchr ("89ab", a[19]));
+    assert_memory_equal (a, early, 13);
+    //  Past the millisecond, the hash's bits: id_derive's.
+    assert_non_null (id_derive (NS_A, "crm:42:customers", plain));
+    assert_string_equal (a + 13, plain + 13);
+    //  A later order id sorts later, whatever the names.
+    assert_non_null (id_derive_ordered (NS_A, "crm:1:customers", late, b));
+    assert_true (strcmp (a, b) < 0);
+    assert_memory_equal (b, late, 13);
+    //  Not a version 7 order id: id_derive's id, unchanged.
+    const char *others[] = { "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "garbage", "", NULL };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        assert_non_null (id_derive_ordered (NS_A, "crm:42:customers", others[i], b));
+        assert_string_equal (b, ID_DERIVE_KNOWN);
+    }
+    assert_null (id_derive_ordered ("not a uuid", "crm:42:customers", early, b));
+}
+
 int
 main (void)
 {
@@ -295,6 +345,8 @@ main (void)
         cmocka_unit_test (test_id_derive_depends_on_name),
         cmocka_unit_test (test_id_derive_accepts_upper_case_namespace_as_same_uuid),
         cmocka_unit_test (test_id_derive_rejects_bad_namespace),
+        cmocka_unit_test (test_id_ms_reads_a_v7_millisecond_and_nothing_else),
+        cmocka_unit_test (test_id_derive_ordered_takes_the_order_ids_millisecond),
         cmocka_unit_test (test_id_valid_accepts_canonical_lower_case),
         cmocka_unit_test (test_id_valid_rejects_upper_case),
         cmocka_unit_test (test_id_valid_rejects_wrong_length),
