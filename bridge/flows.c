@@ -64,6 +64,15 @@ event_free (event_t *ev)
 
 //  --- commands ---
 
+//  Set before any worker starts (flows_order_ids_from), read only after.
+static int64_t s_ordered_from_ms = INT64_MAX;
+
+void
+flows_order_ids_from (int64_t ms)
+{
+    s_ordered_from_ms = ms;
+}
+
 void
 commands_add (commands_t *out, const event_t *ev, side_t target, const char *type, const char *step, cJSON *data)
 {
@@ -78,7 +87,14 @@ commands_add (commands_t *out, const event_t *ev, side_t target, const char *typ
     c->data = data;
     char name[300];
     snprintf (name, sizeof name, "%s:%s:%lld:%s", side_name (ev->source), ev->id, (long long) ev->seq, step);
-    id_derive (BRIDGE_NS, name, c->cmd_id);
+    //  The services' inboxes are keyed by cmd_id: ids in their events'
+    //  order are added at the index's end, not each at a random leaf of it
+    //  (bench/README.md, "Command ids in their events' order").
+    uint64_t ms = id_ms (ev->id);
+    if (ms && (int64_t) ms >= s_ordered_from_ms)
+        id_derive_ordered (BRIDGE_NS, name, ev->id, c->cmd_id);
+    else
+        id_derive (BRIDGE_NS, name, c->cmd_id);
 }
 
 void

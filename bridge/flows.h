@@ -18,6 +18,13 @@
 //  The namespace of every cmd_id the bridge derives.
 #define BRIDGE_NS "5b3c2a1e-7d4f-4c8a-9e6b-1f2d3c4b5a69"
 
+//  Commands of events whose id (a version 7 id) is of this millisecond or
+//  later get ids that begin with it (id_derive_ordered); older events', and
+//  every event's until this is called, the plain derived ids (id_derive).
+//  Called once, before any worker starts (store_ordered_ids_from).
+void
+    flows_order_ids_from (int64_t ms);
+
 //  One command for a target.
 typedef struct {
     side_t target;

@@ -2,6 +2,7 @@
 //  Flags and the HTTP API are in docs/bridge.md.
 #include "api.h"
 #include "bus.h"
+#include "flows.h"
 #include "reconcile.h"
 #include "store.h"
 #include "worker.h"
@@ -244,6 +245,7 @@ main (int argc, char **argv)
         config_destroy (&c);
         return 1;
     }
+    flows_order_ids_from (store_ordered_ids_from (db_pool_get (b.pool)));
     if (config_argc (c) > 0) {
         rc = s_admin (c, b.pool);
         db_pool_destroy (&b.pool);

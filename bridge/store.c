@@ -33,6 +33,19 @@ static const char s_m2[] =
     " done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, drift INTEGER NOT NULL DEFAULT 0,"
     " repaired INTEGER NOT NULL DEFAULT 0, differences TEXT NOT NULL DEFAULT '[]', error TEXT);";
 
+//  From which millisecond of an event's own id its commands' ids begin
+//  with it (flows.c, commands_add): a bridge.db that a bridge of an
+//  earlier version used (it has cursors) keeps the old ids for every event
+//  made until ten minutes after this migration, so that a command that
+//  bridge sent and did not see acknowledged is sent again under the id the
+//  service's inbox holds. Ten minutes is for the services' clocks, which
+//  stamp the events, being ahead of this one's. A new bridge.db takes
+//  ordered ids for every event.
+static const char s_m3[] =
+    "CREATE TABLE id_scheme (id INTEGER PRIMARY KEY CHECK (id = 1), ordered_from_ms INTEGER NOT NULL);"
+    "INSERT INTO id_scheme (id, ordered_from_ms) SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM cursors)"
+    " THEN CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 600000 ELSE 0 END;";
+
 //  bridge.db's migrations by name, in the order they were added (common/db.h).
 const db_migration_t store_migrations[] = {
     { "auth.1", auth_migration_sql },
@@ -41,8 +54,15 @@ const db_migration_t store_migrations[] = {
     { "bridge.2", s_m2 },
     { "auth.2", auth_migration_2_sql },   //  passwords, sessions, sign-in failures
     { "audit.1", audit_migration_sql },   //  the audit trail (common/audit.h)
+    { "bridge.3", s_m3 },                 //  command ids in their events' order
 };
 const int store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];
+
+int64_t
+store_ordered_ids_from (db_t *db)
+{
+    return db_scalar_int (db, "SELECT ordered_from_ms FROM id_scheme WHERE id = 1", NULL, INT64_MAX);
+}
 
 int64_t
 store_cursor (db_t *db, side_t source)

@@ -14,6 +14,11 @@
 extern const db_migration_t store_migrations[];
 extern const int store_nmigrations;
 
+//  The millisecond from which events' commands take ordered ids
+//  (flows_order_ids_from); INT64_MAX when bridge.db cannot say.
+int64_t
+    store_ordered_ids_from (db_t *db);
+
 int64_t
     store_cursor (db_t *db, side_t source);
 err_t

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 //  The fixture of the tests in main's list (SUPPORT_TEST, support.h).
@@ -129,6 +130,80 @@ test_cmd_ids_are_derived_from_event_and_step (void **state)
     commands_clear (&a);
     commands_clear (&b);
     event_free (&ev);
+}
+
+#define EV7 "01890a5d-ac96-7774-8123-456789abcdef"
+
+//  A command of the event EV7 (seq 9, step "step1"), its id into cmd_id.
+static void
+s_cmd_id_of_ev7 (char *cmd_id)
+{
+    event_t ev;
+    s_event (&ev, SIDE_CRM, "{\"seq\":9,\"id\":\"" EV7 "\",\"type\":\"x.y\",\"entity\":\"x\",\"data\":{}}");
+    commands_t a = { 0 };
+    commands_add (&a, &ev, SIDE_ERP, "t", "step1", cJSON_CreateObject ());
+    snprintf (cmd_id, ID_LEN, "%s", a.items[0].cmd_id);
+    commands_clear (&a);
+    event_free (&ev);
+}
+
+static void
+test_cmd_ids_follow_their_events_order_from_the_cutoff_on (void **state)
+{
+    (void) state;
+    char plain[ID_LEN], got[ID_LEN], again[ID_LEN];
+    //  What a bridge before ordered ids derived, and derives for older events.
+    assert_non_null (id_derive (BRIDGE_NS, "crm:" EV7 ":9:step1", plain));
+    s_cmd_id_of_ev7 (got);
+    assert_string_equal (got, plain);   //  not set: the plain ids
+    flows_order_ids_from ((int64_t) id_ms (EV7) + 1);
+    s_cmd_id_of_ev7 (got);
+    assert_string_equal (got, plain);   //  the event is older than the cutoff
+    flows_order_ids_from ((int64_t) id_ms (EV7));
+    s_cmd_id_of_ev7 (got);
+    s_cmd_id_of_ev7 (again);
+    assert_string_equal (got, again);   //  deterministic still
+    assert_true (id_valid (got));
+    assert_memory_equal (got, EV7, 13);   //  the event's millisecond
+    assert_string_equal (got + 13, plain + 13);
+    //  An event whose id is not version 7 keeps the plain id.
+    event_t ev;
+    s_event (&ev, SIDE_CRM, "{\"seq\":9,\"id\":\"ev-1\",\"type\":\"x.y\",\"entity\":\"x\",\"data\":{}}");
+    commands_t a = { 0 };
+    commands_add (&a, &ev, SIDE_ERP, "t", "step1", cJSON_CreateObject ());
+    assert_non_null (id_derive (BRIDGE_NS, "crm:ev-1:9:step1", plain));
+    assert_string_equal (a.items[0].cmd_id, plain);
+    commands_clear (&a);
+    event_free (&ev);
+    flows_order_ids_from (INT64_MAX);
+}
+
+//  bridge.3 on a bridge.db that an earlier bridge used (it has a cursor):
+//  ordered ids only for events from ten minutes after the migration on.
+//  On a new bridge.db (the fixture's), for every event.
+static void
+test_an_earlier_bridges_db_keeps_plain_ids_for_its_events (void **state)
+{
+    (void) state;
+    assert_int_equal (store_ordered_ids_from (s_db), 0);
+    char path[128];
+    snprintf (path, sizeof path, "%s/old.db", s_dir);
+    err_info_t err;
+    err_clear (&err);
+    db_t *old = db_open (path, "normal", &err);
+    assert_non_null (old);
+    int before = 0;
+    while (strcmp (store_migrations[before].name, "bridge.3") != 0)
+        before++;
+    assert_int_equal (db_migrate (old, store_migrations, before, &err), ERR_OK);
+    assert_int_equal (db_begin (old, &err), ERR_OK);
+    assert_int_equal (store_set_cursor (old, SIDE_CRM, 41, &err), ERR_OK);
+    assert_int_equal (db_commit (old, &err), ERR_OK);
+    int64_t t0 = (int64_t) time (NULL) * 1000;
+    assert_int_equal (db_migrate (old, store_migrations, store_nmigrations, &err), ERR_OK);
+    int64_t from = store_ordered_ids_from (old);
+    assert_true (from >= t0 - 1000 + 600000 && from <= (int64_t) time (NULL) * 1000 + 600000);
+    db_destroy (&old);
 }
 
 static void
@@ -413,6 +488,8 @@ main (void)
         cmocka_unit_test (test_garbage_is_not_an_event),
         cmocka_unit_test (test_keys_keep_an_orders_events_together),
         cmocka_unit_test (test_cmd_ids_are_derived_from_event_and_step),
+        cmocka_unit_test (test_cmd_ids_follow_their_events_order_from_the_cutoff_on),
+        SUPPORT_TEST (test_an_earlier_bridges_db_keeps_plain_ids_for_its_events),
         SUPPORT_TEST (test_crm_customer_goes_to_erp_with_crm_fields_only),
         SUPPORT_TEST (test_what_the_bridge_caused_is_not_sent_back),
         SUPPORT_TEST (test_a_won_deal_waits_for_its_customers_link),
