@@ -34,17 +34,19 @@ static const char s_m2[] =
     " repaired INTEGER NOT NULL DEFAULT 0, differences TEXT NOT NULL DEFAULT '[]', error TEXT);";
 
 //  From which millisecond of an event's own id its commands' ids begin
-//  with it (flows.c, commands_add): a bridge.db that a bridge of an
+//  with it (flows.c, commands_add). A bridge.db that a bridge of an
 //  earlier version used (it has cursors) keeps the old ids for every event
 //  made until ten minutes after this migration, so that a command that
 //  bridge sent and did not see acknowledged is sent again under the id the
 //  service's inbox holds. Ten minutes is for the services' clocks, which
 //  stamp the events, being ahead of this one's. A new bridge.db takes
-//  ordered ids for every event.
+//  ordered ids for the events made since 2026-12-06T00:00Z, when they came
+//  in: no bridge sent an older one under an ordered id (docs/operations.md,
+//  "Command ids").
 static const char s_m3[] =
     "CREATE TABLE id_scheme (id INTEGER PRIMARY KEY CHECK (id = 1), ordered_from_ms INTEGER NOT NULL);"
     "INSERT INTO id_scheme (id, ordered_from_ms) SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM cursors)"
-    " THEN CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 600000 ELSE 0 END;";
+    " THEN CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 600000 ELSE 1796515200000 END;";
 
 //  bridge.db's migrations by name, in the order they were added (common/db.h).
 const db_migration_t store_migrations[] = {
