@@ -39,16 +39,23 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
+//  Removes the fixture's database and its companions.
+static void
+s_remove_files (fixture_t *fx)
 {
-    fixture_t *fx = *state;
     const char *suffix[] = { "", "-wal", "-shm", "-journal" };
     for (size_t i = 0; i < 4; i++) {
         char p[128];
         snprintf (p, sizeof p, "%s%s", fx->path, suffix[i]);
         unlink (p);
     }
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fx = *state;
+    s_remove_files (fx);
     rmdir (fx->dir);
     free (fx);
     return 0;
@@ -813,23 +820,39 @@ s_steady_writes (const char *path, int transactions)
 //  checkpointer's restart the WAL would grow by every page written (240
 //  transactions of 100 pages: some 99 MB). With a restart due at 2,000
 //  pages, it starts again from its beginning and the file stays short.
+//  Both tests of the restart below depend on the checkpointer's thread
+//  getting the CPU and the disk while the writer goes on: on a machine
+//  busy with other jobs' syncs it may fall behind in one run. Each has up
+//  to this many runs, on a new database each, and passes on the first
+//  that shows what it asserts; a build without what it tests fails every
+//  run (the figures are in each test's comment).
+#define RESTART_RUNS 3
+
 static void
 test_db_pool_restarts_the_wal_under_steady_writes (void **state)
 {
     fixture_t *fx = *state;
-    db_pool_t *pool = s_steady_writes (fx->path, 240);
-    assert_int_equal (s_count (db_pool_get (pool), "blob"), 24000);
-    assert_true (db_pool_wal_restarts (pool) >= 1);
-    char wal[4096];
-    snprintf (wal, sizeof wal, "%s-wal", fx->path);
-    long long size = s_file_size (wal);
-    //  What the WAL reached: the restart's mark and what the writer added
-    //  until the checkpointer had the lock (while it synced the database
-    //  file first: 4,800 to 7,100 pages in ten runs, up to 15,000 with
-    //  another test's writes on the same two cores), far from 24,000.
-    assert_true (size > 0);
-    assert_true (size < 18000LL * 4120);
-    db_pool_destroy (&pool);
+    bool shown = false;
+    for (int run = 0; run < RESTART_RUNS && !shown; run++) {
+        if (run > 0)
+            s_remove_files (fx);
+        db_pool_t *pool = s_steady_writes (fx->path, 240);
+        assert_int_equal (s_count (db_pool_get (pool), "blob"), 24000);
+        int restarts = db_pool_wal_restarts (pool);
+        char wal[4096];
+        snprintf (wal, sizeof wal, "%s-wal", fx->path);
+        long long size = s_file_size (wal);
+        db_pool_destroy (&pool);
+        //  What the WAL reached: the restart's mark and what the writer
+        //  added until the checkpointer had the lock (while it synced the
+        //  database file first: 4,800 to 7,100 pages in ten runs, up to
+        //  15,000 with another test's writes on the same two cores), far
+        //  from 24,000.
+        shown = restarts >= 1 && size > 0 && size < 18000LL * 4120;
+        if (!shown)
+            print_message ("run %d: %d restarts, the WAL reached %lld bytes\n", run + 1, restarts, size);
+    }
+    assert_true (shown);
 }
 
 //  --- a VFS that watches the database file's syncs ---
@@ -946,13 +969,22 @@ static void
 test_db_pool_restart_syncs_the_copied_pages_before_holding_the_writers (void **state)
 {
     fixture_t *fx = *state;
-    s_probe_install ();
-    db_pool_t *pool = s_steady_writes (fx->path, 120);
-    assert_true (db_pool_wal_restarts (pool) >= 1);
-    assert_true (atomic_load (&s_probe_restarts) >= 1);
-    int least = atomic_load (&s_probe_restart_least);
-    db_pool_destroy (&pool);
-    s_probe_remove ();
+    int least = INT_MAX;
+    for (int run = 0; run < RESTART_RUNS && least >= 1000; run++) {
+        if (run > 0)
+            s_remove_files (fx);
+        s_probe_install ();
+        db_pool_t *pool = s_steady_writes (fx->path, 120);
+        int restarts = db_pool_wal_restarts (pool), seen = atomic_load (&s_probe_restarts);
+        int flushed = atomic_load (&s_probe_restart_least);
+        db_pool_destroy (&pool);
+        s_probe_remove ();
+        if (restarts >= 1 && seen >= 1 && flushed < least)
+            least = flushed;
+        if (least >= 1000)
+            print_message ("run %d: %d restarts (%d after the checkpointer's syncs), fewest pages flushed %d\n",
+                           run + 1, restarts, seen, flushed);
+    }
     assert_true (least < 1000);
 }
 
