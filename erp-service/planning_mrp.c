@@ -220,7 +220,10 @@ s_plan_item (db_t *db, s_plan_t *p, int i, int horizon, int64_t today)
     int64_t on_order = s_sum (db,
                               "SELECT IFNULL(SUM(json_extract(j.value, '$.quantity') - "
                               "IFNULL(json_extract(j.value, '$.received'), 0)), 0)"
-                              " FROM purchase_orders po, json_each(po.lines) j WHERE po.status IN "
+                              " FROM product_refs r CROSS JOIN purchase_orders po"
+                              " ON po.id = r.parent_id,"
+                              " json_each(po.lines) j WHERE r.product_id = ?1"
+                              " AND r.kind = 'purchase_order' AND po.status IN "
                               "('draft', 'ordered', 'partly_received')"
                               " AND json_extract(j.value, '$.product_id') = ?1",
                               s->id);

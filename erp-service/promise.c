@@ -137,8 +137,10 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
     st = db_stmt (
         db, "SELECT po.expected_on, substr(po.ordered_at, 1, 10),"
             " json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)"
-            " FROM purchase_orders po, json_each(po.lines) j"
-            " WHERE po.status IN ('ordered', 'partly_received')"
+            " FROM product_refs r CROSS JOIN purchase_orders po ON po.id = r.parent_id,"
+            " json_each(po.lines) j"
+            " WHERE r.product_id = ?1 AND r.kind = 'purchase_order'"
+            " AND po.status IN ('ordered', 'partly_received')"
             " AND (?2 IS NULL OR po.warehouse_id = ?2)"
             " AND json_extract(j.value, '$.product_id') = ?1"
             " UNION ALL SELECT due_on, NULL, quantity - finished_quantity FROM work_orders"
@@ -472,9 +474,9 @@ s_parents (db_t *db, const actor_t *actor, const char *product_id, int depth, er
     if (depth >= BEYOND_DEPTH)
         return ERR_OK;
     return s_promise_each (db, actor,
-                           "SELECT DISTINCT b.product_id FROM boms b, json_each(b.components) c"
-                           " WHERE b.active = 1 AND b.archived = 0"
-                           " AND json_extract(c.value, '$.product_id') = ?1 ORDER BY 1",
+                           "SELECT DISTINCT b.product_id FROM product_refs r CROSS JOIN boms b"
+                           " ON b.id = r.parent_id WHERE r.product_id = ?1 AND r.kind = 'bom'"
+                           " AND b.active = 1 AND b.archived = 0 ORDER BY 1",
                            product_id, depth + 1, err);
 }
 

@@ -282,6 +282,42 @@ static const char s_planning1[] =
 static const char s_mrp1[] =
     "ALTER TABLE planning_runs ADD COLUMN work_order_ids TEXT NOT NULL DEFAULT '[]';";
 
+//  Which open purchase orders (draft, ordered, partly received) and which
+//  active bills of materials name a product in their JSON lists. The
+//  promise asks it of every product that a confirmation, a cancellation or
+//  a stock movement touches, and planning of every product it plans; they
+//  read the lines of every open purchase order and the components of every
+//  active bill to find out, a cost that grew with their number
+//  (bench/README.md, "Open lists by product"). Triggers keep it, so that
+//  no write path can forget it: a list that leaves the open set leaves it.
+#define PO_OPEN(t) t ".status IN ('draft', 'ordered', 'partly_received')"
+#define BOM_ACTIVE(t) t ".active = 1 AND " t ".archived = 0"
+//  The refs of the rows named row (from: the table, or "" in a trigger)
+//  whose list names products, where open (a macro of row) holds.
+#define PRODUCT_REFS_INSERT(kind, row, from, list, open)                                        \
+    "INSERT OR IGNORE INTO product_refs (product_id, kind, parent_id)"                          \
+    " SELECT json_extract(x.value, '$.product_id'), '" kind "', " row ".id"                     \
+    " FROM " from "json_each(" row "." list ") x"                                              \
+    " WHERE " open (row) " AND json_extract(x.value, '$.product_id') IS NOT NULL;"
+//  A table's refs as they are now, and the triggers that keep them: a
+//  change of columns (the list and what says it is open) writes them anew.
+#define PRODUCT_REFS(table, kind, list, columns, open)                                          \
+    PRODUCT_REFS_INSERT (kind, "t", table " t, ", list, open)                                   \
+    "CREATE TRIGGER " table "_refs_ins AFTER INSERT ON " table " BEGIN "                        \
+    PRODUCT_REFS_INSERT (kind, "new", "", list, open) " END;"                                   \
+    "CREATE TRIGGER " table "_refs_upd AFTER UPDATE OF " columns " ON " table " BEGIN"          \
+    " DELETE FROM product_refs WHERE parent_id = old.id AND kind = '" kind "'; "                \
+    PRODUCT_REFS_INSERT (kind, "new", "", list, open) " END;"                                   \
+    "CREATE TRIGGER " table "_refs_del AFTER DELETE ON " table " BEGIN"                         \
+    " DELETE FROM product_refs WHERE parent_id = old.id AND kind = '" kind "'; END;"
+
+static const char s_product_refs[] =
+    "CREATE TABLE product_refs (product_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  parent_id TEXT NOT NULL, PRIMARY KEY (product_id, kind, parent_id)) WITHOUT ROWID;"
+    "CREATE INDEX product_refs_parent ON product_refs (parent_id, kind);"
+    PRODUCT_REFS ("purchase_orders", "purchase_order", "lines", "lines, status", PO_OPEN)
+    PRODUCT_REFS ("boms", "bom", "components", "components, active, archived", BOM_ACTIVE);
+
 //  erp.db's migrations by name, in the order they were added (common/db.h);
 //  a new one goes at the end, under a new name.
 const db_migration_t erp_migrations[] = {
@@ -338,5 +374,6 @@ const db_migration_t erp_migrations[] = {
       "DROP TRIGGER customers_fts_del;"
       "CREATE TRIGGER customers_fts_del AFTER DELETE ON customers BEGIN"
       "  INSERT OR IGNORE INTO customer_fts_queue (rid) VALUES (old.rowid); END;" },
+    { "erp.product_refs", s_product_refs },
 };
 const int erp_nmigrations = sizeof erp_migrations / sizeof erp_migrations[0];

@@ -2,6 +2,10 @@
 fixtures for products and warehouses, stock steps and the invariants an
 ERP lives by, checked after every scenario."""
 
+import json
+import os
+import sqlite3
+
 from crm_helpers import assert_error, create, list_all  # noqa: F401  (re-exported)
 
 
@@ -41,9 +45,32 @@ def level(erp, product_id, warehouse_id):
     return items[0] if items else None
 
 
+def product_refs(erp):
+    """What erp.db's product_refs holds, and what it should hold: the
+    products of the lines of every open purchase order (draft, ordered,
+    partly received) and of the components of every active bill of
+    materials, read from the JSON here, not with SQLite's functions."""
+    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(erp.data_dir, "erp.db"), uri=True, timeout=10)
+    try:
+        have = set(con.execute("SELECT product_id, kind, parent_id FROM product_refs"))
+        want = set()
+        for pid, status, lines in con.execute("SELECT id, status, lines FROM purchase_orders"):
+            if status in ("draft", "ordered", "partly_received"):
+                want |= {(x["product_id"], "purchase_order", pid) for x in json.loads(lines)}
+        for bid, active, archived, components in con.execute("SELECT id, active, archived, components FROM boms"):
+            if active and not archived:
+                want |= {(x["product_id"], "bom", bid) for x in json.loads(components)}
+    finally:
+        con.close()
+    return have, want
+
+
 def check_invariants(erp):
     """On hand equals the sum of the moves; 0 <= reserved <= on hand;
-    available = on hand - reserved."""
+    available = on hand - reserved. The journal balances. product_refs
+    names the products of the open lists (product_refs)."""
+    have, want = product_refs(erp)
+    assert have == want, ("product_refs differs", sorted(have - want), sorted(want - have))
     levels = list_all(erp, "stock")
     moves = list_all(erp, "stock_moves")
     sums = {}
