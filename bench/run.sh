@@ -20,6 +20,9 @@
 #                     (default 16)
 #   BENCH_ORDERS      draft orders made for the confirm benchmark (default
 #                     20000; each round of each side uses a copy of them)
+#   BENCH_CONFIRM_SUPPLY  open purchase orders in the confirm benchmark's data
+#                     set, a run each (default "0 200"; with N, also N / 2
+#                     bills of materials: bench/seed_supply.py)
 #   BENCH_BACKLOG     events of the bridge catch-up benchmark (default 100000)
 #   BENCH_BRIDGE_SYNC --sync values of the bridge benchmarks (default "full normal")
 #   BENCH_BRIDGE_RATES write rates of the freshness benchmark (default "200 1000")
@@ -41,6 +44,7 @@ SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 ONLY=${BENCH_ONLY:-get,post,search,typeahead,confirm,bridge,retention,memory}
 ORDERS=${BENCH_ORDERS:-20000}
+CONFIRM_SUPPLY=${BENCH_CONFIRM_SUPPLY:-0 200}
 POST_CONNS=${BENCH_POST_CONNS:-16}
 GET_RECORDS=1000
 RESULTS=bench/results
@@ -451,14 +455,36 @@ seed_orders() {
     rm -f "$d/service.log"
 }
 
+# seed_supply N: $TMP/erp-seed-N, the drafts' data set with N open purchase
+# orders and N / 2 bills of materials (bench/seed_supply.py).
+seed_supply() {
+    local n=$1 d=$TMP/erp-seed-$1
+    log "confirm: adding $n open purchase orders and $((n / 2)) bills of materials"
+    mkdir -p "$d"
+    cp "$TMP/erp-seed/erp.db" "$TMP/erp-seed/admin.token" "$d/"
+    start_erp "$d" --sync normal
+    "$PY" bench/seed_supply.py "$ERP_URL" "$ERP_TOKEN" "$n" >&2
+    stop_pid "$ERP_PID"
+    sqlite3 "$d/erp.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;
+        PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    rm -f "$d/service.log"
+}
+
+# bench_confirm SYNC SUPPLY: the confirm benchmark on the data set with
+# SUPPLY open purchase orders (0: the drafts alone).
 bench_confirm() {
-    local sync=$1 r d line n v best="" svc=0 bare=0 short=""
+    local sync=$1 supply=$2 r d line n v best="" svc=0 bare=0 short="" seed=$TMP/erp-seed what=""
     [ -f "$TMP/orders.txt" ] || seed_orders
+    if [ "$supply" -gt 0 ]; then
+        seed=$TMP/erp-seed-$supply
+        [ -f "$seed/erp.db" ] || seed_supply "$supply"
+        what=", $supply open purchase orders and $((supply / 2)) bills"
+    fi
     for r in $(seq "$ROUNDS"); do
-        log "confirm, --sync $sync, round $r/$ROUNDS: service (wrk -t2 -c$POST_CONNS -d${SECS}s)"
+        log "confirm$what, --sync $sync, round $r/$ROUNDS: service (wrk -t2 -c$POST_CONNS -d${SECS}s)"
         d=$TMP/confirm-$sync-$r
         mkdir -p "$d"
-        cp "$TMP/erp-seed/erp.db" "$TMP/erp-seed/admin.token" "$d/"
+        cp "$seed/erp.db" "$seed/admin.token" "$d/"
         start_erp "$d" --sync "$sync"
         export BENCH_TOKEN=$ERP_TOKEN BENCH_IDS=$TMP/orders.txt BENCH_THREADS=2
         line=$(run_wrk confirm.lua "$ERP_URL" 2 "$POST_CONNS" "$SECS")
@@ -471,16 +497,16 @@ bench_confirm() {
         [ "$v" = 0 ] || die "confirm benchmark: $v confirmed lines not fully reserved"
         rm -rf "$d"
         if more "$(field rps "$line")" "$svc"; then svc=$(field rps "$line"); best=$line; fi
-        log "confirm, --sync $sync, round $r/$ROUNDS: bare SQLite loop"
+        log "confirm$what, --sync $sync, round $r/$ROUNDS: bare SQLite loop"
         d=$TMP/bare-confirm-$sync-$r
         mkdir -p "$d"
-        cp "$TMP/erp-seed/erp.db" "$d/"
+        cp "$seed/erp.db" "$d/"
         line=$("$BB/bare_confirm" "$d/erp.db" "$sync" "$SECS") || die "bare_confirm failed"
         [ "$(field drafts_left "$line")" != 0 ] || short=" (bare loop ran out of drafts after $(field seconds "$line") s)"
         best_of bare "$(field orders_per_s "$line")"
         rm -rf "$d"
     done
-    add_row "POST /api/v1/orders/{id}/confirm (5 lines), --sync $sync" \
+    add_row "POST /api/v1/orders/{id}/confirm (5 lines$what), --sync $sync" \
         "$(fmt "$svc") orders/s (p50 $(ms "$(field p50_us "$best")"), p99 $(ms "$(field p99_us "$best")") ms)" \
         "bare confirm loop: $(fmt "$bare") orders/s" "$(ratio "$svc" "$bare")" "≥ 1.5" \
         "wrk -t2 -c$POST_CONNS over pre-made drafts, confirms only, best of $ROUNDS$short"
@@ -495,7 +521,9 @@ if want typeahead; then
     . bench/typeahead.sh
     bench_typeahead
 fi
-want confirm && { bench_confirm full; bench_confirm normal; }
+if want confirm; then
+    for supply in $CONFIRM_SUPPLY; do bench_confirm full "$supply"; bench_confirm normal "$supply"; done
+fi
 if want bridge; then
     # shellcheck source=bench/bridge_bench.sh
     . bench/bridge_bench.sh
