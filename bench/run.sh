@@ -19,7 +19,8 @@
 #   BENCH_POST_CONNS  wrk connections for the create and confirm benchmarks
 #                     (default 16)
 #   BENCH_ORDERS      draft orders made for the confirm benchmark (default
-#                     20000; each round of each side uses a copy of them)
+#                     6000 a second of BENCH_SECONDS, at least 20000; each
+#                     round of each side uses a copy of them)
 #   BENCH_CONFIRM_SUPPLY  open purchase orders in the confirm benchmark's data
 #                     set, a run each (default "0 200"; with N, also N / 2
 #                     bills of materials: bench/seed_supply.py)
@@ -43,7 +44,7 @@ N=${BENCH_CUSTOMERS:-1000000}
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 ONLY=${BENCH_ONLY:-get,post,search,typeahead,confirm,bridge,retention,memory}
-ORDERS=${BENCH_ORDERS:-20000}
+ORDERS=${BENCH_ORDERS:-$((SECS * 6000 > 20000 ? SECS * 6000 : 20000))}
 CONFIRM_SUPPLY=${BENCH_CONFIRM_SUPPLY:-0 200}
 POST_CONNS=${BENCH_POST_CONNS:-16}
 GET_RECORDS=1000
