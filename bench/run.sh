@@ -205,6 +205,13 @@ run_wrk() {
 # field NAME LINE: the value of NAME=value in LINE.
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 
+# mark_published DB: the events already in DB's outbox (a data set's
+# making) are marked published, so that the publisher does not replay them
+# while we measure, and the WAL is folded into the file.
+mark_published() {
+    sqlite3 "$1" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;
+        PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+}
 errors_of() {
     local n=0 k
     for k in connect read write status timeout; do n=$((n + $(field $k "$1"))); done
@@ -375,9 +382,8 @@ build_dataset() {
         log "search data: $start customers imported ($(($(date +%s) - t0)) s)"
     done
     t1=$(date +%s)
-    # The import wrote an event per customer; mark them published, so the
-    # publisher does not replay them all while we measure.
-    sqlite3 "$work/crm.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;"
+    # The import wrote an event per customer: not what we measure.
+    mark_published "$work/crm.db"
     if [ "$UPSERTS" -gt 0 ]; then
         log "search data: $UPSERTS customers from ERP (customer.upsert with tax ids, batches of 1000)"
         "$PY" bench/gen_data.py upserts "$UPSERTS" "$IMPORTS" "$work/upserts.jsonl"
@@ -385,9 +391,8 @@ build_dataset() {
         "$PY" bench/load_upserts.py "$CRM_CMD" "$work/upserts.jsonl" 1000 >&2
         stop_pid "$CRM_PID"
         rm -f "$work/upserts.jsonl"
-        sqlite3 "$work/crm.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;"
+        mark_published "$work/crm.db"
     fi
-    sqlite3 "$work/crm.db" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
     local count
     count=$(sqlite3 "$work/crm.db" "SELECT COUNT(*) FROM customers")
     [ "$count" = "$N" ] || die "search data: $count customers, expected $N"
@@ -450,9 +455,8 @@ seed_orders() {
     start_erp "$d" --sync normal
     "$PY" bench/seed_confirm.py "$ERP_URL" "$ERP_TOKEN" "$ORDERS" "$TMP/orders.txt" >&2
     stop_pid "$ERP_PID"
-    # The order.created events are not what we measure: mark them published.
-    sqlite3 "$d/erp.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;
-        PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    # The order.created events are not what we measure.
+    mark_published "$d/erp.db"
     rm -f "$d/service.log"
 }
 
@@ -466,8 +470,7 @@ seed_supply() {
     start_erp "$d" --sync normal
     "$PY" bench/seed_supply.py "$ERP_URL" "$ERP_TOKEN" "$n" >&2
     stop_pid "$ERP_PID"
-    sqlite3 "$d/erp.db" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;
-        PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    mark_published "$d/erp.db"
     rm -f "$d/service.log"
 }
 
