@@ -11,7 +11,7 @@
 
 BACKLOG=${BENCH_BACKLOG:-100000}
 BRIDGE_SYNCS=${BENCH_BRIDGE_SYNC:-full normal}
-BRIDGE_RATES=${BENCH_BRIDGE_RATES:-200 1000}
+BRIDGE_RATES=${BENCH_BRIDGE_RATES:-200 1000 5000}
 BRIDGE_BATCH=500
 # --pipeline of the bridge: each depth is measured in the same run (1 sends
 # one apply_batch at a time and waits, as before the pipeline).

@@ -26,7 +26,7 @@
 #                     bills of materials: bench/seed_supply.py)
 #   BENCH_BACKLOG     events of the bridge catch-up benchmark (default 100000)
 #   BENCH_BRIDGE_SYNC --sync values of the bridge benchmarks (default "full normal")
-#   BENCH_BRIDGE_RATES write rates of the freshness benchmark (default "200 1000")
+#   BENCH_BRIDGE_RATES write rates of the freshness benchmark (default "200 1000 5000")
 #   BENCH_CACHE       where the search data set is cached (default
 #                     bench/results/cache)
 #   BENCH_TYPED       names typed by the search-as-you-type benchmark (default 200)
@@ -212,6 +212,7 @@ mark_published() {
     sqlite3 "$1" "INSERT OR REPLACE INTO publisher_state (id, published_seq) SELECT 1, MAX(seq) FROM outbox;
         PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 }
+
 errors_of() {
     local n=0 k
     for k in connect read write status timeout; do n=$((n + $(field $k "$1"))); done
