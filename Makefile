@@ -267,7 +267,13 @@ $(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_OBJ) $(LIBCOMMON)
 	@echo "  LD   $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench-bin: deps-check $(BENCH_BINS)
+#  slow_sync.so: preloaded by bench/run.sh when BENCH_SYNC_DELAY_US is set.
+$(BUILD)/bench/slow_sync.so: bench/slow_sync.c
+	@mkdir -p $(dir $@)
+	@echo "  CC   $@"
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+bench-bin: deps-check $(BENCH_BINS) $(BUILD)/bench/slow_sync.so
 
 bench: all
 	$(Q)bash bench/run.sh

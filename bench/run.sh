@@ -32,6 +32,10 @@
 #   BENCH_TYPED       names typed by the search-as-you-type benchmark (default 200)
 #   BENCH_RETENTION_COMMANDS, BENCH_RETENTION_KEYS  writes of the retention
 #                     benchmark (default 1000000 commands, 100000 keys)
+#   BENCH_SYNC_DELAY_US  a slower disk: every fsync and fdatasync of every
+#                     program the run starts, services and bare loops alike,
+#                     waits this long first (bench/slow_sync.c; default
+#                     none, this machine's own disk)
 #   BUILD, BIN        build and binary folders, as for make (default build, bin)
 #
 # Loopback only; every process it starts is stopped on exit.
@@ -243,6 +247,11 @@ log "building"
 # flags (see the Makefile's bench-bin).
 make --no-print-directory -s BUILD="$BUILD" BIN="$BIN" all bench-bin
 mkdir -p "$RESULTS"
+if [ -n "${BENCH_SYNC_DELAY_US:-}" ]; then
+    [[ $BENCH_SYNC_DELAY_US =~ ^[0-9]+$ ]] || die "BENCH_SYNC_DELAY_US is a number of microseconds"
+    log "every sync of every program waits ${BENCH_SYNC_DELAY_US} µs first (bench/slow_sync.c)"
+    export BENCH_SYNC_DELAY_US LD_PRELOAD=$BB/slow_sync.so${LD_PRELOAD:+ $LD_PRELOAD}
+fi
 
 ROWS=()    # lines of the result table
 NOTES=()
@@ -561,7 +570,7 @@ fi
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty'),"\
         "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r),"\
         "SQLite $(pkg-config --modversion sqlite3)$(command -v wrk >/dev/null && echo ", $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)")$(command -v nginx >/dev/null && echo ", $(nginx -v 2>&1 | cut -d' ' -f3)"),"\
-        "BENCH_SECONDS=$SECS"
+        "BENCH_SECONDS=$SECS${BENCH_SYNC_DELAY_US:+, BENCH_SYNC_DELAY_US=$BENCH_SYNC_DELAY_US (a slower disk: bench/slow_sync.c)}"
     echo
     echo "| benchmark | crm-service | baseline | ratio | aim | notes |"
     echo "|---|---|---|---|---|---|"
