@@ -44,6 +44,10 @@ s_flush (int fd, bool data_only)
 {
     pthread_once (&s_once, s_init);
     s_sync_fn *real = data_only ? s_fdatasync : s_fsync;
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
     pthread_mutex_lock (&s_device);
     struct timespec left = s_delay;
     while (nanosleep (&left, &left) != 0 && errno == EINTR)
