@@ -163,8 +163,17 @@ unit: all $(UNIT_BINS)
 fuzz-replay: all $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); $$f tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
 
-blackbox: all
-	$(Q)BIN_DIR=$(abspath $(BIN)) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/blackbox
+#  tests/faults/powercut.c: preloaded by test_power_cut.py. Built without the
+#  sanitizers, also for bin-asan (the test lets ASan's runtime come second).
+POWERCUT_SO := $(BUILD)/tests/powercut.so
+$(POWERCUT_SO): tests/faults/powercut.c
+	@mkdir -p $(dir $@)
+	@echo "  CC   $@"
+	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -fPIC -shared -o $@ $< -ldl
+
+blackbox: all $(POWERCUT_SO)
+	$(Q)BIN_DIR=$(abspath $(BIN)) POWERCUT_SO=$(abspath $(POWERCUT_SO)) \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/blackbox
 
 # Browser tests (tests/browser/README.md): Debian's Chromium drives the three
 # programs' pages through playwright-core; one test file after the other.

@@ -15,9 +15,8 @@ killed with SIGKILL in the middle, three times. After each restart:
   the end each request made exactly one record.
 
 SIGKILL leaves the operating system's page cache alone, so this checks the
-order "commit, then answer" inside the process; that `--sync full` makes
-the commit survive a power cut is SQLite's fsync, which a test on one
-machine cannot cut.
+order "commit, then answer" inside the process; test_power_cut.py runs the
+same rounds with the disk left as its last syncs made it.
 """
 import http.client
 import json
