@@ -197,10 +197,21 @@ cleanup:
     return rc;
 }
 
+//  outbox_hold's mark: the highest seq readers may see.
+static _Atomic int64_t s_held_after = OUTBOX_NO_HOLD;
+
+void
+outbox_hold (int64_t seq)
+{
+    atomic_store (&s_held_after, seq);
+}
+
 int64_t
 outbox_last_seq (db_t *db)
 {
-    return db_scalar_int (db, "SELECT COALESCE(MAX(seq), 0) FROM outbox", NULL, 0);
+    int64_t last = db_scalar_int (db, "SELECT COALESCE(MAX(seq), 0) FROM outbox", NULL, 0);
+    int64_t held = atomic_load (&s_held_after);
+    return last < held ? last : held;
 }
 
 int64_t
@@ -220,11 +231,12 @@ outbox_each (db_t *db, int64_t from_seq, int max, outbox_event_fn *fn, void *arg
     if (max <= 0)
         return ERR_OK;
     sqlite3_stmt *stmt = db_stmt (db, "SELECT seq, topic, envelope FROM outbox "
-                                      "WHERE seq >= ?1 ORDER BY seq LIMIT ?2");
+                                      "WHERE seq >= ?1 AND seq <= ?3 ORDER BY seq LIMIT ?2");
     if (!stmt)
         return err_set (err, ERR_DB, NULL, "outbox table missing");
     sqlite3_bind_int64 (stmt, 1, from_seq);
     sqlite3_bind_int (stmt, 2, max);
+    sqlite3_bind_int64 (stmt, 3, atomic_load (&s_held_after));
     int step;
     while ((step = sqlite3_step (stmt)) == SQLITE_ROW) {
         const char *topic = (const char *) sqlite3_column_text (stmt, 1);

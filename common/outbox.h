@@ -40,9 +40,21 @@ err_t
                    const char *entity_id, int64_t version, const cJSON *data,
                    int64_t *seq_out, err_info_t *err);
 
-//  Highest seq in the outbox (0 if empty).
+//  Highest seq in the outbox (0 if empty) that readers may see: no higher
+//  than outbox_hold's mark while one is set.
 int64_t
     outbox_last_seq (db_t *db);
+
+//  With a pipelined commit (http_writer.c) a group's events are committed,
+//  and visible to other connections, a moment before they are durable.
+//  outbox_hold (seq) keeps the events after seq from every reader of this
+//  process (outbox_last_seq, outbox_each: the publisher, its heartbeat and
+//  replay) until outbox_hold moves the mark on, or outbox_hold
+//  (OUTBOX_NO_HOLD) lifts it. A power cut then cannot take back an event
+//  that was sent.
+#define OUTBOX_NO_HOLD INT64_MAX
+void
+    outbox_hold (int64_t seq);
 
 //  Lowest seq still kept (retention), 0 if the outbox is empty.
 int64_t
@@ -53,8 +65,8 @@ int64_t
 typedef bool (outbox_event_fn) (int64_t seq, const char *topic, const char *envelope,
                                 size_t size, void *arg);
 
-//  Call fn for the stored events with seq >= from_seq, in seq order, at most
-//  max of them. count_out (may be NULL) gets how many fn accepted. Used by
+//  Call fn for the stored events with seq >= from_seq (and not held back by
+//  outbox_hold), in seq order, at most max of them. count_out (may be NULL) gets how many fn accepted. Used by
 //  the publisher and by replay, so both send the stored text unchanged.
 err_t
     outbox_each (db_t *db, int64_t from_seq, int max, outbox_event_fn *fn, void *arg,

@@ -383,6 +383,41 @@ test_outbox_each_reads_in_order_from_seq_up_to_max (void **state)
     assert_int_equal (count, 1);
 }
 
+//  outbox_hold keeps the events after its mark from every reader, and
+//  lifting it gives them back.
+static void
+test_outbox_hold_keeps_later_events_from_readers (void **state)
+{
+    fixture_t *f = *state;
+    err_info_t err;
+    err_clear (&err);
+    s_append (f, 5);
+    outbox_hold (3);
+    assert_int_equal (outbox_last_seq (f->db), 3);
+    s_seen_t seen = { .stop_after = -1 };
+    int count = 0;
+    assert_int_equal (outbox_each (f->db, 2, 100, s_collect, &seen, &count, &err), ERR_OK);
+    assert_int_equal (count, 2);
+    assert_int_equal (seen.seqs[1], 3);
+    //  a publisher started meanwhile sends up to the mark only
+    void *sub = s_subscriber (f, "crm.customer.");
+    publisher_t *pub = s_start (f, 0);
+    for (int64_t want = 1; want <= 3; want++)
+        assert_int_equal (s_recv_seq (sub, NULL, 0), want);
+    s_wait_last_sent (pub, 3);
+    publisher_notify (pub);
+    zmq_pollitem_t more = { sub, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&more, 1, 300), 0);    //  nothing after the mark
+    outbox_hold (OUTBOX_NO_HOLD);
+    assert_int_equal (outbox_last_seq (f->db), 5);
+    publisher_notify (pub);
+    assert_int_equal (s_recv_seq (sub, NULL, 0), 4);
+    assert_int_equal (s_recv_seq (sub, NULL, 0), 5);
+    s_wait_last_sent (pub, 5);
+    s_publisher_destroy (&pub);
+    support_zclose (sub);
+}
+
 static void
 test_publisher_sends_committed_events_in_order (void **state)
 {
@@ -601,6 +636,7 @@ main (void)
         SUPPORT_TEST (test_outbox_rejects_names_that_break_topics),
         SUPPORT_TEST (test_outbox_seq_is_gap_free_across_restart),
         SUPPORT_TEST (test_outbox_each_reads_in_order_from_seq_up_to_max),
+        SUPPORT_TEST (test_outbox_hold_keeps_later_events_from_readers),
         SUPPORT_TEST (test_publisher_sends_committed_events_in_order),
         SUPPORT_TEST (test_publisher_sends_heartbeat_when_idle),
         SUPPORT_TEST (test_publisher_commit_hook_wakes_it_at_once),
