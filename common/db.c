@@ -872,6 +872,13 @@ db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg)
 }
 
 void
+db_pool_committed (db_pool_t *self)
+{
+    if (self->on_commit)
+        self->on_commit (self->on_commit_arg);
+}
+
+void
 db_pool_before_commit (db_pool_t *self, db_before_commit_fn *fn, void *arg)
 {
     self->before_commit = fn;

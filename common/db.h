@@ -211,6 +211,11 @@ void
 void
     db_pool_on_commit (db_pool_t *self, db_commit_fn *fn, void *arg);
 
+//  Call the function db_pool_on_commit registered, if any: what a commit
+//  would, for a commit that has just become durable (http_server_pipeline).
+void
+    db_pool_committed (db_pool_t *self);
+
 //  Register a function that db_commit calls on the pool's connections
 //  just before COMMIT, inside the transaction: the last writes of every
 //  transaction (the search index's queue, see resource_fts_flush). When

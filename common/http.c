@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 //  On every answer, API and pages alike (DESIGN.md §3a): no sniffing, no
@@ -708,6 +709,8 @@ http_server_new (db_pool_t *pool, void *app)
     pthread_mutex_init (&self->w_lock, NULL);
     pthread_cond_init (&self->w_wake, NULL);
     pthread_cond_init (&self->w_done, NULL);
+    pthread_cond_init (&self->w_synced, NULL);
+    self->w_wal_fd = -1;
     http_server_route (self, "GET", "/livez", s_livez, HTTP_PUBLIC);
     http_server_route (self, "GET", "/readyz", s_readyz, HTTP_PUBLIC);
     http_server_route (self, "GET", "/metrics", s_metrics, HTTP_PUBLIC);
@@ -863,6 +866,9 @@ http_server_destroy (http_server_t **self_p)
     pthread_mutex_destroy (&self->w_lock);
     pthread_cond_destroy (&self->w_wake);
     pthread_cond_destroy (&self->w_done);
+    pthread_cond_destroy (&self->w_synced);
+    if (self->w_wal_fd >= 0)
+        close (self->w_wal_fd);
     pthread_mutex_destroy (&self->conn_lock);
     pthread_cond_destroy (&self->reaper_wake);
     for (int i = 0; i < self->nroutes; i++) {

@@ -91,6 +91,16 @@ void
 void
     http_server_on_commit (http_server_t *self, void (*fn) (void *), void *arg);
 
+//  Pipelined commit (docs/architecture.md, "Pipelined commit"): the writer
+//  commits each group without a sync of its own and goes on with the next
+//  one, while a second thread syncs the WAL and answers the groups that
+//  sync covers; the outbox's events are held back from every reader
+//  (outbox_hold) until they are durable. For a pool opened with sync
+//  "full"; before http_server_start. Syncs the WAL once first, so that
+//  what an earlier run committed is durable before it is sent.
+err_t
+    http_server_pipeline (http_server_t *self, err_info_t *err);
+
 //  Upkeep for the writer's idle moments: fn runs on the writer's thread
 //  and connection, in no transaction, when no write request waits, after
 //  the writer's commits and once a second (what other connections wrote:

@@ -85,6 +85,19 @@ struct _http_server_t {
     metric_t *w_groups;
     metric_t *w_requests;
     metric_t *w_jobs_done;
+    //  pipelined commit (http_server_pipeline): groups committed and not
+    //  yet synced, oldest first, which the syncer answers once a sync of
+    //  the WAL that began after their commit has returned
+    bool w_pipelined;
+    bool w_in_group;                   //  the writer is in a group
+    bool w_holding;                    //  outbox_hold has a mark set
+    struct _http_pending_t *w_pending, *w_pending_tail;
+    pthread_cond_t w_synced;           //  the syncer's wake
+    pthread_t syncer;
+    bool syncer_running;
+    bool s_stopping;
+    int w_wal_fd;
+    metric_t *w_syncs;
 };
 
 //  One open connection: when its current request's head began to come

@@ -17,15 +17,18 @@
 #include "audit.h"
 #include "clock.h"
 #include "log.h"
+#include "outbox.h"
 #include "wake.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 //  Requests one group may hold. More waiting go in the next group; the
 //  limit keeps one group's answer from waiting on hundreds of others.
@@ -227,8 +230,34 @@ s_fail_kept (const s_group_t *g, int from, int to, const char *message)
     s_fail_items (g, from, to, true, &err);
 }
 
+//  The outbox's highest seq, as the writer's connection sees it (not
+//  outbox_last_seq, which stops at outbox_hold's mark).
+static int64_t
+s_max_seq (db_t *db)
+{
+    return db_scalar_int (db, "SELECT COALESCE(MAX(seq), 0) FROM outbox", NULL, 0);
+}
+
+//  Pipelined, in the group's transaction and before its commit can be
+//  seen: the events after those already durable are held back from
+//  readers until the syncer lets them go (s_durable).
 static void
-s_run_group (http_server_t *srv, db_t *db, const s_group_t *g)
+s_hold (http_server_t *srv, db_t *db)
+{
+    int64_t durable = s_max_seq (db);
+    pthread_mutex_lock (&srv->w_lock);
+    srv->w_in_group = true;
+    if (!srv->w_holding) {
+        outbox_hold (durable);
+        srv->w_holding = true;
+    }
+    pthread_mutex_unlock (&srv->w_lock);
+}
+
+//  Run the group g in one transaction. True if it committed; then, when
+//  pipelined, last_seq is the outbox's highest seq after the commit.
+static bool
+s_run_group (http_server_t *srv, db_t *db, const s_group_t *g, int64_t *last_seq)
 {
     err_info_t err;
     err_clear (&err);
@@ -239,8 +268,10 @@ s_run_group (http_server_t *srv, db_t *db, const s_group_t *g)
     int all = g->n + g->m;
     if (err.code != ERR_OK) {
         s_fail_items (g, 0, all, false, &err);
-        return;
+        return false;
     }
+    if (srv->w_pipelined)
+        s_hold (srv, db);
     int first = 0;      //  the first item of the open transaction
     int kept = 0;
     for (int i = 0; i < all; i++) {
@@ -258,19 +289,21 @@ s_run_group (http_server_t *srv, db_t *db, const s_group_t *g)
         first = i + 1;
         if (first < all && db_begin (db, &err) != ERR_OK) {
             s_fail_items (g, first, all, false, &err);
-            return;
+            return false;
         }
     }
     if (!db_in_tx (db))
-        return;
+        return false;
     if (kept == 0) {
         db_rollback (db);
-        return;
+        return false;
     }
     if (db_commit (db, &err) != ERR_OK) {
         s_fail_kept (g, first, all, err.message[0] ? err.message : "the commit failed");
-        return;
+        return false;
     }
+    if (srv->w_pipelined)
+        *last_seq = s_max_seq (db);
     int requests = 0;
     for (int i = first; i < all; i++)
         requests += i < g->n && g->reqs[i]->kept;
@@ -279,6 +312,166 @@ s_run_group (http_server_t *srv, db_t *db, const s_group_t *g)
     metric_add (srv->w_jobs_done, (uint64_t) (kept - requests));
     if (srv->commit_fn && requests > 0)
         srv->commit_fn (srv->commit_arg);
+    return true;
+}
+
+//  Answer a group: its jobs are done, its connections resumed. Once
+//  resumed, a request belongs to its HTTP thread again (which may answer
+//  and free it at once): nothing of it is read after.
+static void
+s_answer (http_server_t *srv, http_req_t **reqs, int n, http_job_t **jobs, int m)
+{
+    if (m > 0) {
+        //  A job lives on its caller's stack: once done, it is gone.
+        pthread_mutex_lock (&srv->w_lock);
+        for (int i = 0; i < m; i++)
+            jobs[i]->done = true;
+        pthread_cond_broadcast (&srv->w_done);
+        pthread_mutex_unlock (&srv->w_lock);
+    }
+    for (int i = 0; i < n; i++) {
+        struct MHD_Connection *conn = reqs[i]->conn;
+        reqs[i]->written = true;
+        MHD_resume_connection (conn);
+    }
+}
+
+//  --- pipelined commit ---
+
+//  A group handed to the syncer: answered once a sync that began after
+//  its commit has returned.
+typedef struct _http_pending_t {
+    http_req_t *reqs[HTTP_WRITE_GROUP_MAX];
+    int n;
+    http_job_t *jobs[HTTP_WRITE_GROUP_JOBS];
+    int m;
+    bool committed;
+    int64_t last_seq;           //  the outbox's highest seq after the commit
+    struct _http_pending_t *next;
+} http_pending_t;
+
+//  Make everything committed so far durable: a sync of the WAL file (any
+//  descriptor of a file syncs what every one wrote). A sync that fails
+//  leaves the committed groups neither durable nor undone; like
+//  PostgreSQL, the service stops rather than answer them either way.
+static void
+s_sync_wal (http_server_t *srv)
+{
+    if (srv->w_wal_fd < 0) {
+        char path[4096];
+        snprintf (path, sizeof path, "%s-wal", db_pool_path (srv->pool));
+        srv->w_wal_fd = open (path, O_RDONLY | O_CLOEXEC);
+    }
+    if (srv->w_wal_fd < 0 || fdatasync (srv->w_wal_fd) != 0) {
+        log_error ("http", "cannot sync the WAL, stopping", "error=\"%s\"", strerror (errno));
+        abort ();
+    }
+    metric_add (srv->w_syncs, 1);
+}
+
+//  After a sync (any: it synced groups that committed up to last_seq):
+//  the held events up to last_seq go, all of them when the writer has
+//  nothing unsynced; the publisher is woken for them.
+static void
+s_durable (http_server_t *srv, bool any, int64_t last_seq)
+{
+    pthread_mutex_lock (&srv->w_lock);
+    if (!srv->w_pending && !srv->w_in_group) {
+        outbox_hold (OUTBOX_NO_HOLD);
+        srv->w_holding = false;
+    }
+    else if (any)
+        outbox_hold (last_seq);
+    pthread_mutex_unlock (&srv->w_lock);
+    if (any)
+        db_pool_committed (srv->pool);
+}
+
+//  The writer hands a group it ran to the syncer. Without memory for that
+//  it syncs and answers the group itself.
+static void
+s_hand_over (http_server_t *srv, const s_group_t *g, bool committed, int64_t last_seq)
+{
+    http_pending_t *p = malloc (sizeof *p);
+    if (!p) {
+        if (committed)
+            s_sync_wal (srv);
+        pthread_mutex_lock (&srv->w_lock);
+        srv->w_in_group = false;
+        pthread_mutex_unlock (&srv->w_lock);
+        s_durable (srv, committed, last_seq);
+        s_answer (srv, g->reqs, g->n, g->jobs, g->m);
+        return;
+    }
+    memcpy (p->reqs, g->reqs, (size_t) g->n * sizeof *p->reqs);
+    p->n = g->n;
+    memcpy (p->jobs, g->jobs, (size_t) g->m * sizeof *p->jobs);
+    p->m = g->m;
+    p->committed = committed;
+    p->last_seq = last_seq;
+    p->next = NULL;
+    pthread_mutex_lock (&srv->w_lock);
+    srv->w_in_group = false;
+    if (srv->w_pending_tail)
+        srv->w_pending_tail->next = p;
+    else
+        srv->w_pending = p;
+    srv->w_pending_tail = p;
+    pthread_cond_signal (&srv->w_synced);
+    pthread_mutex_unlock (&srv->w_lock);
+}
+
+//  The syncer: takes every group handed over, syncs the WAL once for all
+//  of them, lets their events go and answers them. Stops when told to
+//  and nothing is left.
+static void *
+s_syncer (void *arg)
+{
+    http_server_t *srv = arg;
+    pthread_mutex_lock (&srv->w_lock);
+    for (;;) {
+        while (!srv->w_pending && !srv->s_stopping)
+            pthread_cond_wait (&srv->w_synced, &srv->w_lock);
+        http_pending_t *list = srv->w_pending;
+        if (!list)
+            break;
+        srv->w_pending = srv->w_pending_tail = NULL;
+        pthread_mutex_unlock (&srv->w_lock);
+        bool any = false;
+        int64_t last_seq = 0;
+        for (http_pending_t *p = list; p; p = p->next)
+            if (p->committed) {
+                any = true;
+                last_seq = p->last_seq;
+            }
+        if (any)
+            s_sync_wal (srv);
+        s_durable (srv, any, last_seq);
+        while (list) {
+            http_pending_t *next = list->next;
+            s_answer (srv, list->reqs, list->n, list->jobs, list->m);
+            free (list);
+            list = next;
+        }
+        pthread_mutex_lock (&srv->w_lock);
+    }
+    pthread_mutex_unlock (&srv->w_lock);
+    return NULL;
+}
+
+err_t
+http_server_pipeline (http_server_t *self, err_info_t *err)
+{
+    assert (!self->writer_running);
+    char path[4096];
+    snprintf (path, sizeof path, "%s-wal", db_pool_path (self->pool));
+    self->w_wal_fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (self->w_wal_fd >= 0 && fdatasync (self->w_wal_fd) != 0)
+        return err_set (err, ERR_IO, NULL, "cannot sync %s: %s", path, strerror (errno));
+    self->w_syncs = metrics_get ("http_write_syncs_total", NULL, "counter",
+                                 "syncs of the WAL by the pipelined commit's syncer (each for one or more groups)");
+    self->w_pipelined = true;
+    return ERR_OK;
 }
 
 //  How often an idle writer looks for upkeep that others' writes made.
@@ -316,6 +509,10 @@ s_writer (void *arg)
     err_clear (&err);
     if (db && db_set_cache (db, DB_WRITER_CACHE_KIB, &err) != ERR_OK)
         log_warn ("http", "cannot size the writer's page cache", "error=\"%s\"", err.message);
+    //  Pipelined, the syncer syncs for the writer's commits. Not fatal:
+    //  the writer's commits then sync as well.
+    if (db && srv->w_pipelined && db_exec (db, "PRAGMA synchronous=NORMAL", &err) != ERR_OK)
+        log_warn ("http", "cannot leave the writer's syncs to the syncer", "error=\"%s\"", err.message);
     http_req_t *reqs[HTTP_WRITE_GROUP_MAX];
     http_job_t *jobs[HTTP_WRITE_GROUP_JOBS];
     for (;;) {
@@ -345,23 +542,13 @@ s_writer (void *arg)
         pthread_mutex_unlock (&srv->w_lock);
         if (last)
             break;
-        s_run_group (srv, db, &g);
+        int64_t last_seq = 0;
+        bool committed = s_run_group (srv, db, &g, &last_seq);
         srv->w_idle_due = true;
-        if (g.m > 0) {
-            //  A job lives on its caller's stack: once done, it is gone.
-            pthread_mutex_lock (&srv->w_lock);
-            for (int i = 0; i < g.m; i++)
-                jobs[i]->done = true;
-            pthread_cond_broadcast (&srv->w_done);
-            pthread_mutex_unlock (&srv->w_lock);
-        }
-        //  Once resumed, a request belongs to its HTTP thread again (which
-        //  may answer and free it at once): nothing of it is read after.
-        for (int i = 0; i < g.n; i++) {
-            struct MHD_Connection *conn = reqs[i]->conn;
-            reqs[i]->written = true;
-            MHD_resume_connection (conn);
-        }
+        if (srv->w_pipelined)
+            s_hand_over (srv, &g, committed, last_seq);
+        else
+            s_answer (srv, reqs, g.n, jobs, g.m);
     }
     return NULL;
 }
@@ -378,9 +565,15 @@ http_writer_start (http_server_t *srv, err_info_t *err)
     srv->w_jobs_done = metrics_get ("http_write_group_jobs_total", NULL, "counter",
                                     "other threads' writes committed in those groups (the bus's commands)");
     srv->w_stopping = false;
+    srv->s_stopping = false;
     srv->w_idle_due = true;   //  what a previous run left, once
-    if (pthread_create (&srv->writer, NULL, s_writer, srv) != 0)
+    if (srv->w_pipelined && pthread_create (&srv->syncer, NULL, s_syncer, srv) != 0)
+        return err_set (err, ERR_NOMEM, "http", "cannot start the syncer");
+    srv->syncer_running = srv->w_pipelined;
+    if (pthread_create (&srv->writer, NULL, s_writer, srv) != 0) {
+        http_writer_stop (srv);
         return err_set (err, ERR_NOMEM, "http", "cannot start the writer");
+    }
     srv->writer_running = true;
     return ERR_OK;
 }
@@ -388,11 +581,16 @@ http_writer_start (http_server_t *srv, err_info_t *err)
 void
 http_writer_stop (http_server_t *srv)
 {
-    if (!srv->writer_running)
-        return;
-    wake_with (&srv->w_lock, &srv->w_wake, &srv->w_stopping);
-    pthread_join (srv->writer, NULL);     //  it empties the queue first
-    srv->writer_running = false;
+    if (srv->writer_running) {
+        wake_with (&srv->w_lock, &srv->w_wake, &srv->w_stopping);
+        pthread_join (srv->writer, NULL);     //  it empties the queue first
+        srv->writer_running = false;
+    }
+    if (srv->syncer_running) {
+        wake_with (&srv->w_lock, &srv->w_synced, &srv->s_stopping);
+        pthread_join (srv->syncer, NULL);     //  it answers what it holds first
+        srv->syncer_running = false;
+    }
 }
 
 err_t

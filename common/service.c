@@ -90,6 +90,8 @@ static const config_opt_t s_opts[] = {
     { "pub", NULL, "ZeroMQ PUB endpoint for events" },
     { "cmd", NULL, "ZeroMQ ROUTER endpoint for commands and replay" },
     { "sync", "full", "SQLite durability: full or normal" },
+    { "commit-pipeline", "no", "yes: with --sync full, a group of writes is synced while the next one runs"
+                               " (docs/architecture.md, \"Pipelined commit\")" },
     { "curve-dir", NULL, "CURVE certificate folder (absent: no CURVE, ZeroMQ on loopback only)" },
     { "insecure-bus-on-network", "no", "yes: without --curve-dir, bind ZeroMQ to other than loopback (trusted network)" },
     { "log-level", "info", "error, warn, info or debug" },
@@ -708,6 +710,13 @@ s_serve (service_t *svc)
         fprintf (stderr, "%s: --pub-hwm must be 1..10000000\n", svc->def->program);
         return 2;
     }
+    const char *pipeline = config_get (svc->config, "commit-pipeline");
+    bool pipelined = pipeline && strcmp (pipeline, "yes") == 0;
+    if (!pipeline || (!pipelined && strcmp (pipeline, "no") != 0)
+        || (pipelined && strcmp (config_get (svc->config, "sync") ? config_get (svc->config, "sync") : "", "full") != 0)) {
+        fprintf (stderr, "%s: --commit-pipeline is yes or no, and yes goes with --sync full\n", svc->def->program);
+        return 2;
+    }
     int per_address = HTTP_DEFAULT_PER_ADDRESS, http_timeout = HTTP_DEFAULT_TIMEOUT;
     if (!config_get_int_in (svc->config, "max-connections-per-address", 1, 2000, &per_address)
         || !config_get_int_in (svc->config, "http-timeout", 1, 3600, &http_timeout))
@@ -744,7 +753,8 @@ s_serve (service_t *svc)
         goto failed;
     }
     if (s_setup (svc, &err) != ERR_OK || resource_check_tables (db_pool_get (svc->pool), &err) != ERR_OK
-        || http_server_limits (svc->http, per_address, http_timeout, &err) != ERR_OK)
+        || http_server_limits (svc->http, per_address, http_timeout, &err) != ERR_OK
+        || (pipelined && http_server_pipeline (svc->http, &err) != ERR_OK))
         goto failed;
     s_add_builtin_routes (svc);
     http_server_on_ready (svc->http, s_ready, svc);
