@@ -36,6 +36,8 @@
 #                     program the run starts, services and bare loops alike,
 #                     waits this long first (bench/slow_sync.c; default
 #                     none, this machine's own disk)
+#   BENCH_COMMIT_PIPELINE  yes: every service started with --sync full also
+#                     gets --commit-pipeline yes (default no)
 #   BUILD, BIN        build and binary folders, as for make (default build, bin)
 #
 # Loopback only; every process it starts is stopped on exit.
@@ -140,6 +142,10 @@ start_service() {
     local prog=$1 var=$2 dir=$3 hp pp cp pid
     shift 3
     mkdir -p "$dir"
+    # BENCH_COMMIT_PIPELINE=yes: a service with --sync full commits pipelined
+    if [ "${BENCH_COMMIT_PIPELINE:-no}" = yes ] && [[ " $* " == *" --sync full "* ]]; then
+        set -- "$@" --commit-pipeline yes
+    fi
     read -r hp pp cp < <(free_ports 3)
     "$BIN/$prog" --data-dir "$dir" --http "127.0.0.1:$hp" --pub "tcp://127.0.0.1:$pp" \
         --cmd "tcp://127.0.0.1:$cp" --log-level warn --max-connections-per-address 2000 \
@@ -570,7 +576,7 @@ fi
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+dirty'),"\
         "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r),"\
         "SQLite $(pkg-config --modversion sqlite3)$(command -v wrk >/dev/null && echo ", $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)")$(command -v nginx >/dev/null && echo ", $(nginx -v 2>&1 | cut -d' ' -f3)"),"\
-        "BENCH_SECONDS=$SECS${BENCH_SYNC_DELAY_US:+, BENCH_SYNC_DELAY_US=$BENCH_SYNC_DELAY_US (a slower disk: bench/slow_sync.c)}"
+        "BENCH_SECONDS=$SECS${BENCH_SYNC_DELAY_US:+, BENCH_SYNC_DELAY_US=$BENCH_SYNC_DELAY_US (a slower disk: bench/slow_sync.c)}$([ "${BENCH_COMMIT_PIPELINE:-no}" = yes ] && echo ", --commit-pipeline yes with --sync full")"
     echo
     echo "| benchmark | crm-service | baseline | ratio | aim | notes |"
     echo "|---|---|---|---|---|---|"
