@@ -9,6 +9,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -96,7 +97,7 @@ struct _http_server_t {
     pthread_t syncer;
     bool syncer_running;
     bool s_stopping;
-    int w_wal_fd;
+    atomic_int w_wal_fd;               //  the WAL, opened once by whoever syncs first
     metric_t *w_syncs;
 };
 

@@ -357,12 +357,20 @@ typedef struct _http_pending_t {
 static void
 s_sync_wal (http_server_t *srv)
 {
-    if (srv->w_wal_fd < 0) {
+    int fd = atomic_load (&srv->w_wal_fd);
+    if (fd < 0) {
+        //  The syncer and the writer's fallback (s_hand_over) may both
+        //  get here first; one descriptor is kept, the other closed.
         char path[4096];
         snprintf (path, sizeof path, "%s-wal", db_pool_path (srv->pool));
-        srv->w_wal_fd = open (path, O_RDONLY | O_CLOEXEC);
+        fd = open (path, O_RDONLY | O_CLOEXEC);
+        int none = -1;
+        if (fd >= 0 && !atomic_compare_exchange_strong (&srv->w_wal_fd, &none, fd)) {
+            close (fd);
+            fd = none;
+        }
     }
-    if (srv->w_wal_fd < 0 || fdatasync (srv->w_wal_fd) != 0) {
+    if (fd < 0 || fdatasync (fd) != 0) {
         log_error ("http", "cannot sync the WAL, stopping", "error=\"%s\"", strerror (errno));
         abort ();
     }

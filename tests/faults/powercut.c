@@ -244,17 +244,22 @@ s_sync (int fd, int (*real) (int))
 
 //  --- the calls followed ---
 
+//  The third argument of open and openat, there only when they create.
+#define S_VA_MODE(mode, flags) do { \
+    if ((flags) & (O_CREAT | O_TMPFILE)) { \
+        va_list ap; \
+        va_start (ap, flags); \
+        mode = va_arg (ap, mode_t); \
+        va_end (ap); \
+    } \
+} while (0)
+
 int
 open (const char *path, int flags, ...)
 {
     pthread_once (&s_once, s_init);
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start (ap, flags);
-        mode = va_arg (ap, mode_t);
-        va_end (ap);
-    }
+    S_VA_MODE (mode, flags);
     return s_opened (path, s_open (path, flags, mode));
 }
 
@@ -265,12 +270,7 @@ openat (int dirfd, const char *path, int flags, ...)
 {
     pthread_once (&s_once, s_init);
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start (ap, flags);
-        mode = va_arg (ap, mode_t);
-        va_end (ap);
-    }
+    S_VA_MODE (mode, flags);
     int fd = s_openat (dirfd, path, flags, mode);
     return path[0] == '/' ? s_opened (path, fd) : fd;
 }
