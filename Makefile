@@ -195,11 +195,13 @@ FAULT_KILLS ?= 200
 FAULT_STOPS ?= 40
 FAULT_CUTS ?= 20
 FAULT_LOSSES ?= 10
+FAULT_COMMIT_PIPELINE ?= no
 .PHONY: faults
 faults: all
 	$(Q)nice -n 10 /usr/bin/python3 tests/faults/run.py --bin-dir $(abspath $(BIN)) --seed $(FAULT_SEED) \
 	    --ops $(FAULT_OPS) --kills $(FAULT_KILLS) --stops $(FAULT_STOPS) --cuts $(FAULT_CUTS) \
-	    --losses $(FAULT_LOSSES) --cut-seconds 1-60 --stop-seconds 1-10 --converge-timeout 900
+	    --losses $(FAULT_LOSSES) --cut-seconds 1-60 --stop-seconds 1-10 --converge-timeout 900 \
+	    --commit-pipeline $(FAULT_COMMIT_PIPELINE)
 
 # make fuzz: every tests/fuzz target under libFuzzer with coverage, ASan and
 # UBSan (clang and its runtimes: bash scripts/deps.sh --fuzz), built into

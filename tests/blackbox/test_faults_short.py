@@ -9,12 +9,15 @@ never carried, a payment entered twice in a deal's history, and an
 acknowledged payment that ERP does not have, it names each of them."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 import warnings
+
+import pytest
 
 from conftest import BIN_DIR, REPO, CommandClient
 
@@ -26,13 +29,16 @@ from cluster import Cluster  # noqa: E402
 from workload import Workload  # noqa: E402
 
 SHORT = ["--seed", "13", "--ops", "400", "--kills", "9", "--stops", "2", "--cuts", "1", "--losses", "1",
-         "--sync", "normal", "--converge-timeout", "60"]
+         "--converge-timeout", "60"]
 
 
-def test_short_fault_run_loses_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("sync,pipeline", [("normal", "no"), ("full", "yes")])
+def test_short_fault_run_loses_and_duplicates_nothing(tmp_path, sync, pipeline):
+    """Once with --sync normal, and once with the pipelined commit (whose
+    syncer's counter the services show only when it is on)."""
     t0 = time.monotonic()
     p = subprocess.Popen([sys.executable, os.path.join(FAULTS, "run.py"), "--bin-dir", BIN_DIR,
-                          "--workdir", str(tmp_path / "run")] + SHORT,
+                          "--workdir", str(tmp_path / "run"), "--sync", sync, "--commit-pipeline", pipeline] + SHORT,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = p.communicate(timeout=240)
@@ -43,6 +49,10 @@ def test_short_fault_run_loses_and_duplicates_nothing(tmp_path):
     print(out)
     assert p.returncode == 0 and "RESULT: PASS" in out, out[-6000:]
     assert "lost 0, duplicated 0, drift 0" in out, out[-3000:]
+    services = [l for l in out.splitlines() if l.startswith("services:")][0]
+    assert "--sync %s, --commit-pipeline %s" % (sync, pipeline) in services, services
+    syncs = re.findall(r"(?:crm|erp) (\d+|none)", services)
+    assert len(syncs) == 2 and all((n != "none") == (pipeline == "yes") for n in syncs), services
     # every kind of fault happened: kill -9 of each program at least twice
     kills = [l for l in out.splitlines() if l.startswith("faults injected:")][0]
     for prog in ("crm", "erp", "bridge"):

@@ -203,7 +203,7 @@ class Program:
 class Cluster:
     """crm, erp and bridge, on the loopback or in network namespaces."""
 
-    def __init__(self, bin_dir, workdir, netns, sync="full", pub_hwm=1, sub_hwm=1):
+    def __init__(self, bin_dir, workdir, netns, sync="full", pub_hwm=1, sub_hwm=1, pipeline="no"):
         self.workdir = workdir
         self.netns = netns
         self.tag = "ft%d" % os.getpid()
@@ -225,6 +225,8 @@ class Cluster:
             ports = {"crm": (p[0], p[1], p[2]), "erp": (p[3], p[4], p[5]), "bridge": (p[6], None, None)}
             nss = {k: None for k in ("crm", "erp", "bridge")}
         svc_extra = ["--pub-hwm", str(pub_hwm)]
+        if pipeline == "yes":
+            svc_extra += ["--commit-pipeline", "yes"]
         self.crm = Program("crm", bin_dir, workdir, hosts["crm"], ports["crm"], nss["crm"], sync, svc_extra)
         self.erp = Program("erp", bin_dir, workdir, hosts["erp"], ports["erp"], nss["erp"], sync, svc_extra)
         bridge_extra = ["--crm-pub", self.crm.pub, "--crm-cmd", self.crm.cmd,

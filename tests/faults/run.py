@@ -58,6 +58,8 @@ def parse_args(argv):
     a.add_argument("--workdir", default=None, help="where the data folders and logs go (default: a temp folder)")
     a.add_argument("--keep", action="store_true", help="keep the work folder even when the run passes")
     a.add_argument("--sync", choices=("full", "normal"), default="full")
+    a.add_argument("--commit-pipeline", choices=("yes", "no"), default="no",
+                   help="the services' pipelined commit (with --sync full only)")
     a.add_argument("--converge-timeout", type=float, default=120.0)
     return a.parse_args(argv)
 
@@ -176,9 +178,11 @@ def make_schedule(args, rng, first_op, netns):
     return [(op, kind, target) for op, (kind, target) in zip(at, faults)]
 
 
-def summary(args, netns, why_no_netns, wl, inj, findings, problems, converge_s, elapsed):
+def summary(args, netns, why_no_netns, wl, inj, findings, problems, converge_s, elapsed, syncs):
     led = wl.ledger
     lines = ["== fault harness summary (seed %d) ==" % args.seed]
+    lines.append("services: --sync %s, --commit-pipeline %s (the syncer's syncs since the last start: %s)"
+                 % (args.sync, args.commit_pipeline, ", ".join("%s %s" % kv for kv in sorted(syncs.items()))))
     lines.append("operations acknowledged: %d (%s)"
                  % (led.acknowledged, ", ".join("%s %d" % kv for kv in sorted(led.counts.items()))))
     if led.archived_refusals:
@@ -232,7 +236,7 @@ def main(argv=None):
     cluster = None
     if netns:
         try:
-            cluster = Cluster(args.bin_dir, workdir, True, sync=args.sync)
+            cluster = Cluster(args.bin_dir, workdir, True, sync=args.sync, pipeline=args.commit_pipeline)
         except (RuntimeError, OSError) as e:
             if args.netns == "on":
                 raise
@@ -240,7 +244,7 @@ def main(argv=None):
     if not netns:
         print("fault harness: network namespaces SKIPPED (%s); kills, pauses and lost events still run"
               % why_no_netns, flush=True)
-        cluster = Cluster(args.bin_dir, workdir, False, sync=args.sync)
+        cluster = Cluster(args.bin_dir, workdir, False, sync=args.sync, pipeline=args.commit_pipeline)
     ok = False
     try:
         cluster.start_services()
@@ -284,13 +288,15 @@ def main(argv=None):
                 break
             time.sleep(1.0)
         inj.bank_bridge_metrics()
+        syncs = {n: scrape(cluster.programs[n].url, ("http_write_syncs_total",)) for n in ("crm", "erp")}
+        syncs = {n: "%d" % sum(got.values()) if got else "none" for n, got in syncs.items()}
         problems = cluster.stop_all()
         problems += integrity(cluster)
         problems += wl.crm.server_errors + wl.erp.server_errors
         problems += ["unexpected refusal: %s %s %s" % (what, st, str(body)[:200])
                      for what, st, body in wl.ledger.refused]
         ok, text = summary(args, netns, why_no_netns, wl, inj, findings, problems, converge_s,
-                           time.monotonic() - t0)
+                           time.monotonic() - t0, syncs)
         print(text, flush=True)
         if not ok or args.keep:
             print("work folder (data and logs): %s" % workdir)
