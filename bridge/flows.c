@@ -372,15 +372,24 @@ flow_refused (const event_t *ev, const command_t *cmd, const char *message, comm
     commands_add (out, ev, SIDE_CRM, "deal.order_status", "order.refused", d);
 }
 
+bool
+flow_shows_links (const event_t *ev)
+{
+    return strcmp (ev->entity, "customer") == 0
+           || (ev->source == SIDE_ERP && s_is (ev, "order.created") && s_by_bridge (ev));
+}
+
 void
 flow_links (const event_t *ev, cJSON *links)
 {
+    if (!flow_shows_links (ev))
+        return;
     if (strcmp (ev->entity, "customer") == 0) {
         if (ev->source == SIDE_CRM)
             s_link (links, "customer", ev->entity_id, json_str (ev->data, "erp_id"));
         else
             s_link (links, "customer", json_str (ev->data, "crm_id"), ev->entity_id);
     }
-    else if (ev->source == SIDE_ERP && s_is (ev, "order.created") && s_by_bridge (ev))
+    else
         s_link (links, "order", json_str (ev->data, "external_ref"), ev->entity_id);
 }

@@ -88,6 +88,10 @@ void
 //  side's id, an order the bridge made).
 void
     flow_links (const event_t *ev, cJSON *links);
+//  Whether flow_links may find a link in ev (any customer event, an order
+//  the bridge made): a later event of its record may be planned on it.
+bool
+    flow_shows_links (const event_t *ev);
 
 //  Add a command; its cmd_id is derived from the event and step.
 void

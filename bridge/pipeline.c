@@ -167,7 +167,8 @@ static void
 s_chunk_free (pipeline_t *self, chunk_t *c)
 {
     for (int i = 0; i < c->n && !c->borrowed; i++) {
-        s_key_remove (self, c->items[i].ev.key);
+        if (!c->items[i].keyless)
+            s_key_remove (self, c->items[i].ev.key);
         pipeline_item_clear (&c->items[i]);
     }
     if (!c->borrowed && c->items && self->spares < self->depth + 1)
@@ -433,6 +434,7 @@ pipeline_add (pipeline_t *self, item_t *it, commands_t *plan)
 {
     chunk_t *c = &self->forming;
     assert (c->n < self->batch_max && !pipeline_holds (self, it->ev.key));
+    assert (!it->keyless || (plan->count == 0 && it->outcome == OUT_OK));
     if (!c->items) {
         //  Every item is written whole before it is read (below).
         c->items = self->spares > 0 ? self->spare[--self->spares]
@@ -444,7 +446,8 @@ pipeline_add (pipeline_t *self, item_t *it, commands_t *plan)
     int index = c->n++;
     c->items[index] = *it;
     memset (it, 0, sizeof *it);
-    s_key_add (self, c->items[index].ev.key);
+    if (!c->items[index].keyless)
+        s_key_add (self, c->items[index].ev.key);
     for (int i = 0; i < plan->count; i++) {
         assert (plan->items[i].data);
         if (!s_push (&c->pend, (pending_t) { index, plan->items[i], false })) {

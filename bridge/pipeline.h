@@ -30,6 +30,7 @@ typedef struct {
     char reason[400];
     char command_type[32];
     cJSON *links;               //  links to record
+    bool keyless;               //  does not hold its record's key (pipeline_add)
 } item_t;
 
 //  Record a failure of it; a dead letter wins over a retry, a retry over
@@ -64,7 +65,10 @@ int
     pipeline_forming (pipeline_t *self);
 //  Add an item (moved in: the pipeline owns its event and links) with its
 //  first commands (their data moved out of plan) to the chunk being formed.
-//  False, with nothing moved, when there is no memory for the chunk.
+//  Its key is held until the chunk is popped, unless it is keyless: an
+//  event with nothing to send and no link to show, which a later event of
+//  its record cannot depend on. False, with nothing moved, when there is
+//  no memory for the chunk.
 bool
     pipeline_add (pipeline_t *self, item_t *it, commands_t *plan);
 //  Close the chunk being formed and send its first requests.

@@ -49,7 +49,7 @@ struct _worker_t {
     int64_t next_ping_ms;
     int64_t first_kept_seq;    //  from snapshot_required
     int64_t snapshot_run;      //  the reconciliation that covers the pruned events
-    metric_t *m_dup, *m_retries[SIDE__COUNT];
+    metric_t *m_dup, *m_chunks, *m_retries[SIDE__COUNT];
     struct {
         const char *name;          //  a literal
         char type[48];
@@ -245,9 +245,10 @@ s_forget (worker_t *self)
 //  --- chunks: planned from the queue, committed from the pipeline ---
 
 //  Plan the queue's first events into one chunk and send it. A record
-//  whose earlier event is still uncommitted in the pipeline, or a won deal
-//  waiting for the link of such a record, waits in the queue: it is
-//  planned against what bridge.db says once that one is committed.
+//  whose earlier event is still uncommitted in the pipeline (unless that
+//  one had nothing to do: keyless), or a won deal waiting for the link of
+//  such a record, waits in the queue: it is planned against what
+//  bridge.db says once that one is committed.
 static void
 s_form (worker_t *self)
 {
@@ -290,6 +291,11 @@ s_form (worker_t *self)
                 }
                 it.outcome = OUT_PARK;
             }
+            else if (p == PLAN_SEND && plan.count == 0 && !flow_shows_links (ev))
+                //  Nothing to do (an echo of the bridge's own command, a
+                //  deal created): the record's next event need not wait
+                //  for this one's commit.
+                it.keyless = true;
         }
         if (!pipeline_add (self->pipe, &it, &plan)) {
             commands_clear (&plan);
@@ -333,6 +339,7 @@ s_commit (worker_t *self, item_t *items, int done)
     }
     self->cursor = items[done - 1].ev.seq;
     atomic_store (&self->st->last_applied_seq, self->cursor);
+    metric_add (self->m_chunks, 1);
     for (int i = 0; i < done; i++) {
         s_count (self, &items[i]);
         if (items[i].outcome == OUT_PARK)
@@ -894,6 +901,8 @@ worker_new (bridge_t *bridge, side_t source)
     char labels[60];
     snprintf (labels, sizeof labels, "source=\"%s\"", side_name (source));
     self->m_dup = metrics_get ("bridge_events_duplicate_total", labels, "counter", "events received again and dropped");
+    self->m_chunks = metrics_get ("bridge_chunks_committed_total", labels, "counter",
+                                  "chunks of events committed to bridge.db (with their cursor), each after its commands' answers");
     return self;
 }
 

@@ -65,6 +65,39 @@ test_keys_are_held_until_their_chunk_is_popped (void **state)
     assert_null (pipe);
 }
 
+//  A keyless item (nothing to send, no link to show) holds no key, and
+//  popping its chunk leaves alone the hold of a later event of its record.
+static void
+test_a_keyless_item_holds_nothing_and_frees_nothing (void **state)
+{
+    (void) state;
+    pipeline_t *pipe = pipeline_new (s_peers, 2, 3, 1000, &s_st, s_retries);
+    assert_non_null (pipe);
+    item_t it = { 0 };
+    commands_t plan = { 0 };
+    it.outcome = OUT_OK;
+    it.keyless = true;
+    it.ev.seq = 1;
+    snprintf (it.ev.key, sizeof it.ev.key, "deal:a");
+    assert_true (pipeline_add (pipe, &it, &plan));
+    assert_false (pipeline_holds (pipe, "deal:a"));
+    pipeline_send (pipe);
+    s_add (pipe, "deal:a", 2);           //  the record's next event, which holds it
+    pipeline_send (pipe);
+    assert_true (pipeline_holds (pipe, "deal:a"));
+    int n = 0;
+    item_t *items = pipeline_head (pipe, &n);
+    assert_int_equal (n, 1);
+    assert_int_equal (items[0].ev.seq, 1);
+    pipeline_pop (pipe);
+    assert_true (pipeline_holds (pipe, "deal:a"));
+    items = pipeline_head (pipe, &n);
+    assert_int_equal (items[0].ev.seq, 2);
+    pipeline_pop (pipe);
+    assert_false (pipeline_holds (pipe, "deal:a"));
+    pipeline_destroy (&pipe);
+}
+
 //  Many chunks added and popped over a small table (128 slots for up to
 //  40 keys: long probe runs, every deletion moving entries back), checked
 //  against a plain list of what is held.
@@ -126,6 +159,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_keys_are_held_until_their_chunk_is_popped),
         cmocka_unit_test (test_the_key_set_matches_a_model_through_many_chunks),
+        cmocka_unit_test (test_a_keyless_item_holds_nothing_and_frees_nothing),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
