@@ -862,7 +862,11 @@ s_thread (void *arg)
         if (!why && s_queue_room (self) > 0)
             items[np++] = (zmq_pollitem_t) { self->sub, 0, ZMQ_POLLIN, 0 };
         bool more = why && !snapshot && pipeline_room (self->pipe) && self->qn < b->batch_max;
-        zmq_poll (items, np, more ? 0 : 100);
+        //  A chunk that had nothing to send is done already: no reply will
+        //  wake the poll for it, and it is committed at the loop's top.
+        int head_n;
+        bool ready = pipeline_head (self->pipe, &head_n) != NULL;
+        zmq_poll (items, np, more || ready ? 0 : 100);
         pipeline_step (self->pipe);
         s_show_state (self, why);
     }
