@@ -307,8 +307,33 @@ typedef struct {
     cJSON **replies;
     bool *fresh;                //  depends on this commit
     const char **ids;
+    int *after;                 //  the index of the command each follows, or -1
     int applied;
 } s_batch_t;
+
+//  The reply to a command not run because the one it follows in the batch
+//  (`after`, the same record's command before it) did not succeed: not
+//  applied, not in the inbox, to be sent again.
+static cJSON *
+s_cmd_behind (const char *cmd_id, int after)
+{
+    char message[120];
+    snprintf (message, sizeof message, "not applied: command %d of this batch, which it follows, did not succeed",
+              after);
+    cJSON *reply = s_cmd_error (cmd_id, ERR_UNAVAILABLE, message, "after");
+    if (reply) {
+        cJSON_ReplaceItemInObject (reply, "code", cJSON_CreateString ("behind"));
+        cJSON_ReplaceItemInObject (reply, "retry", cJSON_CreateTrue ());
+    }
+    return reply;
+}
+
+static bool
+s_reply_ok (const cJSON *reply)
+{
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive (reply, "status");
+    return cJSON_IsString (status) && strcmp (status->valuestring, "ok") == 0;
+}
 
 //  Every fresh reply of b becomes err: its command's writes are gone.
 static void
@@ -343,6 +368,8 @@ s_batch_run (db_t *db, void *arg)
         }
         if (!open)
             b->replies[i] = s_cmd_error_info (id, &err);
+        else if (b->after[i] >= 0 && !s_reply_ok (b->replies[b->after[i]]))
+            b->replies[i] = s_cmd_behind (id, b->after[i]);
         else if (db_savepoint (db, "command") != ERR_OK) {
             err_set (&err, ERR_DB, NULL, "%s", sqlite3_errmsg (db_handle (db)));
             b->replies[i] = s_cmd_error_info (id, &err);
@@ -386,8 +413,9 @@ s_apply_batch (command_server_t *self, db_t *db, const cJSON *commands)
     b.replies = calloc ((size_t) n + 1, sizeof *b.replies);
     b.fresh = calloc ((size_t) n + 1, sizeof *b.fresh);
     b.ids = calloc ((size_t) n + 1, sizeof *b.ids);
+    b.after = calloc ((size_t) n + 1, sizeof *b.after);
     cJSON *answer = NULL;
-    if (!b.replies || !b.fresh || !b.ids)
+    if (!b.replies || !b.fresh || !b.ids || !b.after)
         goto cleanup;
     //  The malformed commands get their errors here; the writer runs the
     //  others.
@@ -397,13 +425,21 @@ s_apply_batch (command_server_t *self, db_t *db, const cJSON *commands)
         const cJSON *cmd_id = cJSON_GetObjectItemCaseSensitive (item, "cmd_id");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive (item, "type");
         const char *id = cJSON_IsString (cmd_id) && id_valid (cmd_id->valuestring) ? cmd_id->valuestring : NULL;
+        const cJSON *after = cJSON_GetObjectItemCaseSensitive (item, "after");
+        int64_t after_index = -1;
         b.ids[i] = id;
+        b.after[i] = -1;
         if (!cJSON_IsObject (item) || !id)
             b.replies[i] = s_cmd_error (NULL, ERR_BAD_REQUEST, "cmd_id must be a lower-case UUID", "cmd_id");
         else if (!cJSON_IsString (type) || !*type->valuestring || strlen (type->valuestring) > COMMAND_TYPE_MAX)
             b.replies[i] = s_cmd_error (id, ERR_BAD_REQUEST, "type must be a command type", "type");
         else if (!cJSON_IsObject (cJSON_GetObjectItemCaseSensitive (item, "data")))
             b.replies[i] = s_cmd_error (id, ERR_BAD_REQUEST, "data must be an object", "data");
+        else if (after && !cJSON_IsNull (after) && (!s_json_int (after, 0, &after_index) || after_index >= i))
+            b.replies[i] = s_cmd_error (id, ERR_BAD_REQUEST, "after must be the index of an earlier command of the batch",
+                                        "after");
+        else
+            b.after[i] = (int) after_index;
         i++;
     }
 
@@ -439,6 +475,7 @@ cleanup:
     free (b.replies);
     free (b.fresh);
     free (b.ids);
+    free (b.after);
     return answer ? answer : s_op_error ("out_of_memory", "out of memory");
 }
 

@@ -258,6 +258,57 @@ test_apply_batch_failed_command_rolls_back_only_itself (void **state)
         db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE id = ?1", ida, -1), 1);
 }
 
+//  A command that follows another of the batch ("after": its index) runs
+//  only if that one succeeded; otherwise it is answered "behind", to be
+//  sent again, and leaves no inbox row. A bad "after" is a bad request.
+static void
+test_apply_batch_command_after_a_failed_one_is_not_run (void **state)
+{
+    support_command_t *f = *state;
+    char a[ID_LEN], b[ID_LEN], c[ID_LEN], d[ID_LEN], e[ID_LEN], ida[ID_LEN], idb[ID_LEN];
+    id_new (a);
+    id_new (b);
+    id_new (c);
+    id_new (d);
+    id_new (e);
+    id_new (ida);
+    id_new (idb);
+    cJSON *batch = support_command_callf (
+        f,
+        "{\"op\":\"apply_batch\",\"commands\":["
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"A\"}},"
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"after\":0,\"data\":{\"id\":\"%s\",\"name\":\"A2\"}},"
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.write_then_fail\",\"data\":{\"id\":\"%s\",\"name\":\"B\"}},"
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"after\":2,\"data\":{\"id\":\"%s\",\"name\":\"B2\"}},"
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"after\":4,\"data\":{\"id\":\"%s\",\"name\":\"C\"}}]}",
+        a, ida, b, ida, c, idb, d, idb, e, idb);
+    const cJSON *replies = cJSON_GetObjectItem (batch, "replies");
+    assert_int_equal (cJSON_GetArraySize (replies), 5);
+    assert_string_equal (support_str (cJSON_GetArrayItem (replies, 0), "status"), "ok");
+    assert_string_equal (support_str (cJSON_GetArrayItem (replies, 1), "status"), "ok");
+    assert_string_equal (support_str (cJSON_GetArrayItem (replies, 2), "code"), "business_rule");
+    const cJSON *behind = cJSON_GetArrayItem (replies, 3);
+    assert_string_equal (support_str (behind, "status"), "error");
+    assert_string_equal (support_str (behind, "code"), "behind");
+    assert_true (cJSON_IsTrue (cJSON_GetObjectItem (behind, "retry")));
+    assert_string_equal (support_str (cJSON_GetArrayItem (replies, 4), "code"), "bad_request");
+    cJSON_Delete (batch);
+    //  a and its follower applied; b, its follower and the bad one not.
+    assert_int_equal (db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE id = ?1", idb, -1), 0);
+    assert_int_equal (db_scalar_int (f->db, "SELECT COUNT(*) FROM customers WHERE id = ?1 AND name = 'A2'", ida, -1),
+                      1);
+    assert_int_equal (support_count (f->db, "inbox"), 2);
+    //  Sent again alone, the command that was behind runs.
+    batch = support_command_callf (
+        f,
+        "{\"op\":\"apply_batch\",\"commands\":["
+        "{\"cmd_id\":\"%s\",\"type\":\"customer.upsert\",\"data\":{\"id\":\"%s\",\"name\":\"B2\"}}]}",
+        d, idb);
+    assert_string_equal (support_str (cJSON_GetArrayItem (cJSON_GetObjectItem (batch, "replies"), 0), "status"), "ok");
+    cJSON_Delete (batch);
+    assert_int_equal (support_count (f->db, "inbox"), 3);
+}
+
 //  A commit that fails (here the pool's last step before COMMIT refuses):
 //  every command of the batch is answered with an error to retry and
 //  nothing of it stays; sent again, it runs.
@@ -323,6 +374,7 @@ main (void)
         SUPPORT_TEST (test_command_ping_reports_last_seq),
         SUPPORT_TEST (test_apply_batch_dedups_each_command),
         SUPPORT_TEST (test_apply_batch_failed_command_rolls_back_only_itself),
+        SUPPORT_TEST (test_apply_batch_command_after_a_failed_one_is_not_run),
         SUPPORT_TEST (test_apply_batch_whose_commit_fails_answers_errors_and_keeps_nothing),
         SUPPORT_TEST (test_apply_batch_of_nothing_is_an_empty_reply),
     };
