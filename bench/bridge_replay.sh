@@ -10,12 +10,13 @@
 # each bridge binary given (default BIN/bridge): two builds compared in
 # the same run. Work folder: ${TMPDIR:-/tmp}/bridge-replay (the data are
 # copied there each time; the targets' inboxes answer the commands they
-# already applied). Needs `make bench-bin` (build/bench/wait_metric).
+# already applied). Needs `make bench-bin` (BUILD/bench/wait_metric).
 set -e
 BIN=$(cd "$1" && pwd); DATA=$(cd "$2" && pwd); shift 2
 BRIDGES=("$@")
 [ ${#BRIDGES[@]} -gt 0 ] || BRIDGES=("$BIN/bridge")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WAIT_METRIC=${BUILD:-$ROOT/build}/bench/wait_metric   # BUILD as for make
 W=${TMPDIR:-/tmp}/bridge-replay
 CRM=; ERP=; BR=
 trap 'kill $BR $CRM $ERP 2>/dev/null; wait 2>/dev/null' EXIT
@@ -48,8 +49,8 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
         --sync full --reconcile-every 0 --log-level warn 2>"$W/bridge.log" &
     BR=$!
     until [ -f "$W/bridge/admin.token" ] && curl -fs -o /dev/null "http://127.0.0.1:$p7/livez"; do sleep 0.05; done
-    "$ROOT/build/bench/wait_metric" 127.0.0.1 "$p7" 'bridge_last_applied_seq{source="crm"}' "$lc" 50 1800 >/dev/null
-    "$ROOT/build/bench/wait_metric" 127.0.0.1 "$p7" 'bridge_last_applied_seq{source="erp"}' "$le" 50 1800 >/dev/null
+    "$WAIT_METRIC" 127.0.0.1 "$p7" 'bridge_last_applied_seq{source="crm"}' "$lc" 50 1800 >/dev/null
+    "$WAIT_METRIC" 127.0.0.1 "$p7" 'bridge_last_applied_seq{source="erp"}' "$le" 50 1800 >/dev/null
     t1=$(date +%s.%N)
     chunks=$(curl -s "http://127.0.0.1:$p7/metrics" \
              | awk '/^bridge_chunks_committed_total/ { sub(/.*source="/, "", $1); sub(/"}/, "", $1); printf " %s=%s", $1, $2 }')

@@ -354,6 +354,13 @@ flow_after (const event_t *ev, const command_t *cmd, const cJSON *result, comman
     }
 }
 
+bool
+flow_step_chains (const char *step)
+{
+    return strcmp (step, "customer.to_erp") != 0 && strcmp (step, "customer.to_crm") != 0
+           && strcmp (step, "order.create") != 0;
+}
+
 //  --- after a command was refused for good ---
 
 void

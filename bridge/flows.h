@@ -78,6 +78,13 @@ void
     flow_after (const event_t *ev, const command_t *cmd, const cJSON *result, commands_t *out,
                 cJSON *links);
 
+//  Whether a command of step, when it succeeds, asks for nothing more and
+//  shows no link (flow_after), and when refused tells nothing (flow_refused):
+//  the record's next event may then be planned before its answer, and go
+//  in the same batch behind it ("after"). Kept in step with both.
+bool
+    flow_step_chains (const char *step);
+
 //  After cmd was refused for good with message (the event becomes a dead
 //  letter): add to out the commands that tell the other side why (a won
 //  deal whose order ERP would not make). Best effort.

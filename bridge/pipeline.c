@@ -10,6 +10,7 @@
 #include "log.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ typedef struct {
     int item;                   //  index into the chunk's items
     command_t cmd;
     bool notice;                //  flow_refused's word to the other side: its answer does not matter
+    int follows;                //  1 + the index of the item whose command this one follows, 0: none
+    bool unsent;                //  left out of its request: what it follows had failed
 } pending_t;
 
 typedef struct {
@@ -78,6 +81,7 @@ struct _pipeline_t {
     //  lists each time (a tenth of the worker's time in a catch-up).
     item_t **spare;
     int spares;
+    int *req_index;             //  s_next_request: each item's command in the request built, or -1
 };
 
 //  --- the set of keys in the pipeline ---
@@ -259,16 +263,36 @@ s_next_request (pipeline_t *self, chunk_t *c)
         cJSON_AddStringToObject (req, "op", "apply_batch");
         cJSON *cmds = cJSON_AddArrayToObject (req, "commands");
         int sent = 0, to = c->from;
+        assert (c->n <= self->batch_max);
+        for (int i = 0; i < c->n; i++)
+            self->req_index[i] = -1;
         for (; to < c->pend.n && sent < self->batch_max; to++) {
-            const command_t *cmd = &c->pend.v[to].cmd;
+            pending_t *p = &c->pend.v[to];
+            const command_t *cmd = &p->cmd;
             if (cmd->target != c->target)
                 continue;
+            int after = -1;
+            if (p->follows) {
+                after = self->req_index[p->follows - 1];
+                item_t *lead = &c->items[p->follows - 1];
+                if (after < 0 && lead->outcome != OUT_OK) {
+                    //  Its lead was answered in an earlier request, and
+                    //  failed: not sent, and the item is retried.
+                    pipeline_item_fail (&c->items[p->item], OUT_RETRY, "behind",
+                                        "the event before it of its record failed", cmd->type);
+                    p->unsent = true;
+                    continue;
+                }
+            }
             cJSON *one = cJSON_CreateObject ();
             cJSON_AddStringToObject (one, "cmd_id", cmd->cmd_id);
             cJSON_AddStringToObject (one, "type", cmd->type);
+            if (after >= 0)
+                json_add_int (one, "after", after);
             //  The request is only printed: the data by reference.
             cJSON_AddItemToObject (one, "data", json_reference (cmd->data));
             cJSON_AddItemToArray (cmds, one);
+            self->req_index[p->item] = sent;
             sent++;
         }
         if (!sent) {
@@ -311,7 +335,7 @@ s_answer (pipeline_t *self, chunk_t *c, const bus_msg_t *msg)
     const cJSON *replies = cJSON_GetObjectItem (answer, "replies");
     int expected = 0;
     for (int i = c->req_from; i < c->req_to; i++)
-        if (c->pend.v[i].cmd.target == c->target)
+        if (c->pend.v[i].cmd.target == c->target && !c->pend.v[i].unsent)
             expected++;
     if (!cJSON_IsArray (replies) || cJSON_GetArraySize (replies) != expected) {
         char why[200];
@@ -326,7 +350,7 @@ s_answer (pipeline_t *self, chunk_t *c, const bus_msg_t *msg)
     const cJSON *r = replies->child;   //  walked in step: cJSON_GetArrayItem would walk from the start each time
     for (int i = c->req_from; i < c->req_to; i++) {
         pending_t *p = &c->pend.v[i];
-        if (p->cmd.target != c->target)
+        if (p->cmd.target != c->target || p->unsent)
             continue;
         if (k++ > 0)
             r = r->next;
@@ -351,7 +375,7 @@ s_answer (pipeline_t *self, chunk_t *c, const bus_msg_t *msg)
             }
         }
         for (int f = 0; f < follow.count; f++)
-            if (!s_push (&c->next, (pending_t) { p->item, follow.items[f], notice })) {
+            if (!s_push (&c->next, (pending_t) { .item = p->item, .cmd = follow.items[f], .notice = notice })) {
                 cJSON_Delete (follow.items[f].data);
                 pipeline_item_fail (it, OUT_RETRY, "internal", "out of memory", follow.items[f].type);
             }
@@ -388,7 +412,8 @@ pipeline_new (peer_t *peers[SIDE__COUNT], int depth, int batch_max, int timeout_
     self->hashes = calloc (size, sizeof *self->hashes);
     self->ring = calloc ((size_t) depth, sizeof *self->ring);
     self->spare = calloc ((size_t) depth + 1, sizeof *self->spare);
-    if (!self->keys || !self->hashes || !self->ring || !self->spare)
+    self->req_index = calloc ((size_t) batch_max, sizeof *self->req_index);
+    if (!self->keys || !self->hashes || !self->ring || !self->spare || !self->req_index)
         pipeline_destroy (&self);
     return self;
 }
@@ -404,6 +429,7 @@ pipeline_destroy (pipeline_t **self_p)
     while (self->spare && self->spares > 0)
         free (self->spare[--self->spares]);
     free (self->spare);
+    free (self->req_index);
     free (self->ring);
     free (self->keys);
     free (self->hashes);
@@ -429,12 +455,15 @@ pipeline_forming (pipeline_t *self)
     return self->forming.n;
 }
 
-bool
-pipeline_add (pipeline_t *self, item_t *it, commands_t *plan)
+//  pipeline_add, and pipeline_add_after with the item it follows (-1: none).
+static bool
+s_add (pipeline_t *self, item_t *it, commands_t *plan, int after)
 {
     chunk_t *c = &self->forming;
-    assert (c->n < self->batch_max && !pipeline_holds (self, it->ev.key));
+    assert (c->n < self->batch_max);
+    assert (after < 0 ? !pipeline_holds (self, it->ev.key) : (after < c->n && c->items[after].chains));
     assert (!it->keyless || (plan->count == 0 && it->outcome == OUT_OK));
+    assert (!it->chains || (plan->count == 1 && it->outcome == OUT_OK));
     if (!c->items) {
         //  Every item is written whole before it is read (below).
         c->items = self->spares > 0 ? self->spare[--self->spares]
@@ -446,11 +475,13 @@ pipeline_add (pipeline_t *self, item_t *it, commands_t *plan)
     int index = c->n++;
     c->items[index] = *it;
     memset (it, 0, sizeof *it);
+    //  Following an item of its key, it takes that item's place in the
+    //  key set (the slot of an equal key is written over).
     if (!c->items[index].keyless)
         s_key_add (self, c->items[index].ev.key);
     for (int i = 0; i < plan->count; i++) {
         assert (plan->items[i].data);
-        if (!s_push (&c->pend, (pending_t) { index, plan->items[i], false })) {
+        if (!s_push (&c->pend, (pending_t) { .item = index, .cmd = plan->items[i], .follows = after + 1 })) {
             cJSON_Delete (plan->items[i].data);
             pipeline_item_fail (&c->items[index], OUT_RETRY, "internal", "out of memory", plan->items[i].type);
         }
@@ -458,6 +489,37 @@ pipeline_add (pipeline_t *self, item_t *it, commands_t *plan)
     }
     plan->count = 0;
     return true;
+}
+
+bool
+pipeline_add (pipeline_t *self, item_t *it, commands_t *plan)
+{
+    return s_add (self, it, plan, -1);
+}
+
+bool
+pipeline_add_after (pipeline_t *self, item_t *it, commands_t *plan, int after)
+{
+    assert (after >= 0);
+    return s_add (self, it, plan, after);
+}
+
+int
+pipeline_chain_holder (pipeline_t *self, const char *key, side_t *target)
+{
+    const char *held = self->keys[s_slot (self, key, s_hash (key))];
+    const chunk_t *c = &self->forming;
+    if (!held || !c->items)
+        return -1;
+    //  Held by an item of the chunk being formed: its key is in its slot.
+    uintptr_t at = (uintptr_t) held, first = (uintptr_t) c->items;
+    if (at < first)
+        return -1;
+    size_t index = (at - first) / sizeof *c->items;
+    if (index >= (size_t) c->n || c->items[index].ev.key != held || !c->items[index].chains)
+        return -1;
+    *target = c->items[index].chain_target;
+    return (int) index;
 }
 
 void
@@ -554,7 +616,7 @@ pipeline_run (pipeline_t *self, item_t *items, int n, commands_t *plans)
     c->borrowed = true;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < plans[i].count; k++) {
-            if (items[i].outcome == OUT_OK && s_push (&c->pend, (pending_t) { i, plans[i].items[k], false })) {
+            if (items[i].outcome == OUT_OK && s_push (&c->pend, (pending_t) { .item = i, .cmd = plans[i].items[k] })) {
                 plans[i].items[k].data = NULL;
                 continue;
             }

@@ -31,6 +31,8 @@ typedef struct {
     char command_type[32];
     cJSON *links;               //  links to record
     bool keyless;               //  does not hold its record's key (pipeline_add)
+    bool chains;                //  one command, of a step that chains (flow_step_chains), to chain_target
+    side_t chain_target;
 } item_t;
 
 //  Record a failure of it; a dead letter wins over a retry, a retry over
@@ -71,6 +73,20 @@ int
 //  no memory for the chunk.
 bool
     pipeline_add (pipeline_t *self, item_t *it, commands_t *plan);
+//  The item of the chunk being formed that holds key, if it chains (its
+//  one command may be followed in the same request by the next event of
+//  its record): its index, and *target its command's target. -1 when key
+//  is held by no such item.
+int
+    pipeline_chain_holder (pipeline_t *self, const char *key, side_t *target);
+//  pipeline_add for an item of the key that item `after` (from
+//  pipeline_chain_holder) holds: each of its commands is sent with
+//  "after" pointing at that item's command, so the target runs it only if
+//  that one succeeded (or, if that one was answered in an earlier request
+//  and failed, it is not sent and the item is retried). The new item holds
+//  the key from then on, unless keyless.
+bool
+    pipeline_add_after (pipeline_t *self, item_t *it, commands_t *plan, int after);
 //  Close the chunk being formed and send its first requests.
 void
     pipeline_send (pipeline_t *self);

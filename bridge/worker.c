@@ -244,6 +244,16 @@ s_forget (worker_t *self)
 
 //  --- chunks: planned from the queue, committed from the pipeline ---
 
+//  Whether every command of plan (at least one) goes to target.
+static bool
+s_all_to (const commands_t *plan, side_t target)
+{
+    for (int i = 0; i < plan->count; i++)
+        if (plan->items[i].target != target)
+            return false;
+    return plan->count > 0;
+}
+
 //  Plan the queue's first events into one chunk and send it. A record
 //  whose earlier event is still uncommitted in the pipeline (unless that
 //  one had nothing to do: keyless), or a won deal waiting for the link of
@@ -264,9 +274,19 @@ s_form (worker_t *self)
     //  so when the source has none at all, no key has any.
     bool any_blocked = store_any_blocked (self->db, self->source);
     event_t *ev;
-    while (pipeline_forming (self->pipe) < most && (ev = s_queue_front (self)) && !pipeline_holds (self->pipe, ev->key)) {
+    while (pipeline_forming (self->pipe) < most && (ev = s_queue_front (self))) {
+        //  The record's event before it is uncommitted: it waits, unless
+        //  that one is in this chunk and chains (its one command asks for
+        //  nothing more and shows no link): then it is planned now, on
+        //  what bridge.db says, which that one does not change, and goes
+        //  in the same request behind it.
+        side_t chain_target = SIDE_ERP;
+        int after = -1;
+        if (pipeline_holds (self->pipe, ev->key) && (after = pipeline_chain_holder (self->pipe, ev->key, &chain_target)) < 0)
+            break;
         item_t it = { 0 };
         commands_t plan = { 0 };
+        plan_t p = PLAN_SEND;
         it.ev = *ev;
         it.outcome = OUT_OK;
         it.links = cJSON_CreateArray ();
@@ -278,7 +298,7 @@ s_form (worker_t *self)
         else {
             err_info_t err;
             err_clear (&err);
-            plan_t p = flow_plan (self->db, ev, &plan, it.wait, &err);
+            p = flow_plan (self->db, ev, &plan, it.wait, &err);
             if (p == PLAN_REJECT)
                 pipeline_item_fail (&it, OUT_DEAD, err_code_name (err.code), err.message, "");
             else if (p == PLAN_WAIT) {
@@ -296,8 +316,20 @@ s_form (worker_t *self)
                 //  deal created): the record's next event need not wait
                 //  for this one's commit.
                 it.keyless = true;
+            else if (p == PLAN_SEND && plan.count == 1 && flow_step_chains (plan.items[0].step) && !flow_shows_links (ev)) {
+                it.chains = true;
+                it.chain_target = plan.items[0].target;
+            }
         }
-        if (!pipeline_add (self->pipe, &it, &plan)) {
+        //  Behind its record's event in this chunk only what is sent to
+        //  the same target (so the target can refuse it if that one
+        //  failed) or has nothing to do; the rest waits for the commit.
+        if (after >= 0 && !(it.outcome == OUT_OK && p == PLAN_SEND && (it.keyless || s_all_to (&plan, chain_target)))) {
+            commands_clear (&plan);
+            cJSON_Delete (it.links);
+            break;
+        }
+        if (!(after >= 0 ? pipeline_add_after (self->pipe, &it, &plan, after) : pipeline_add (self->pipe, &it, &plan))) {
             commands_clear (&plan);
             cJSON_Delete (it.links);
             break;   //  no memory now: the event stays first in the queue

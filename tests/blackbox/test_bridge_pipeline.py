@@ -12,7 +12,8 @@ import pytest
 
 from bridge_helpers import (RECOVERY_TIMEOUT, System, bridge_args, erp_customers_by_crm_id, metric_value, metrics,
                             one, settle, status, wait_until)
-from crm_helpers import create, get, last_seq, patch
+from crm_helpers import create, get, last_seq, list_all, patch
+from erp_helpers import product, receive, warehouse
 
 CUSTOMERS = 24
 UPDATES = 12
@@ -129,6 +130,48 @@ def test_events_with_nothing_to_do_do_not_hold_their_record(start_service):
     assert twin is not None and twin["name"] == name(0, 4), twin
     events, _ = erp_events(erp)
     assert [version_of(text) for (_, text, _) in events] == [0, 1, 2, 3, 4]
+
+
+def test_one_records_commands_go_in_one_request_each_after_the_one_before(start_service):
+    """ERP's stock of one product changed 40 times while the bridge was
+    down: each event sends CRM one command for the same record. They go in
+    a few chunks, each command behind the one before it in the request
+    ("after"), and CRM ends with the last figure, having seen them in
+    order."""
+    crm = start_service("crm-service", "CRM")
+    erp = start_service("erp-service", "ERP")
+    bridge = start_service("bridge", "BRIDGE", sockets=(), extra_args=bridge_args(
+        crm, erp, ("--reconcile-every", "0")))
+    system = System(crm, erp, bridge)
+    p = product(erp, "CHAIN-1", name="Chained lamp", list_price_minor=100, currency="EUR", reorder_point=0)
+    w = warehouse(erp, "MAIN")
+    wait_until(lambda: one(list_all(crm, "catalog", {"sku": "CHAIN-1"})), RECOVERY_TIMEOUT, what="catalog item")
+    settle(system, RECOVERY_TIMEOUT)
+    before = metric_value(metrics(bridge), "bridge_chunks_committed_total", {"source": "erp"}) or 0
+    bridge.stop()
+    first = last_seq(erp)
+    for _ in range(40):
+        receive(erp, p["id"], w["id"], 1)
+    total = last_seq(erp)
+    assert total - first >= 40
+
+    bridge.start()
+    wait_until(lambda: status(bridge)["sources"]["erp"]["last_applied_seq"] >= total, RECOVERY_TIMEOUT, interval=0.01)
+    settle(system, RECOVERY_TIMEOUT)
+    chunks = metric_value(metrics(bridge), "bridge_chunks_committed_total", {"source": "erp"})
+    # one a change without the chain (the product's key held until each commits)
+    assert chunks is not None and chunks <= 10, chunks
+    assert one(list_all(crm, "catalog", {"sku": "CHAIN-1"}))["available"] == 40
+    # every change applied once, in order: CRM's catalogue events show 1, 2, … 40
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(crm.data_dir, "crm.db"), uri=True)
+    try:
+        rows = db.execute("SELECT envelope FROM outbox WHERE topic = 'crm.catalog_item.updated' ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    seen = [json.loads(t)["data"].get("available") for (t,) in rows]
+    seen = [a for a in seen if a]
+    assert seen == list(range(1, 41)), seen
+    assert before >= 1
 
 
 def test_events_pruned_before_the_bridge_read_them_are_reconciled_once(start_service):

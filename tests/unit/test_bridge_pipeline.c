@@ -7,6 +7,9 @@
 #include <cmocka.h>
 
 #include "pipeline.h"
+#include "bus.h"
+
+#include <zmq.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +153,199 @@ test_the_key_set_matches_a_model_through_many_chunks (void **state)
     pipeline_destroy (&pipe);
 }
 
+//  --- the chain: a record's command sent behind the one before it ---
+
+//  A target on a ROUTER the pipeline's DEALER (peer) talks to.
+typedef struct {
+    void *ctx, *router;
+    peer_t *peers[SIDE__COUNT];
+} s_target_t;
+
+static void
+s_target_open (s_target_t *t)
+{
+    t->ctx = zmq_ctx_new ();
+    t->router = zmq_socket (t->ctx, ZMQ_ROUTER);
+    assert_int_equal (zmq_bind (t->router, "inproc://chain"), 0);
+    for (int i = 0; i < SIDE__COUNT; i++)
+        t->peers[i] = peer_new (t->ctx, "inproc://chain", NULL, i ? "erp" : "crm", 1000);
+}
+
+static void
+s_target_close (s_target_t *t)
+{
+    for (int i = 0; i < SIDE__COUNT; i++)
+        peer_destroy (&t->peers[i]);
+    zmq_close (t->router);
+    zmq_ctx_term (t->ctx);
+}
+
+//  Take one request (waiting up to a second): its commands, and keep its
+//  envelope in *env to answer it. NULL when none came.
+static cJSON *
+s_take (s_target_t *t, bus_msg_t *env)
+{
+    zmq_pollitem_t item = { t->router, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, 1000) != 1 || !bus_recv (t->router, env, 0))
+        return NULL;
+    assert_int_equal (env->count, 4);   //  [dealer][id][""][json]
+    cJSON *req = cJSON_ParseWithLength (env->frames[3], env->sizes[3]);
+    assert_non_null (req);
+    return req;
+}
+
+static void
+s_answer_with (s_target_t *t, bus_msg_t *env, const char *replies)
+{
+    char body[600];
+    snprintf (body, sizeof body, "{\"op\":\"batch_reply\",\"replies\":%s}", replies);
+    const char *frames[] = { env->frames[0], env->frames[1], "", body };
+    size_t sizes[] = { env->sizes[0], env->sizes[1], 0, strlen (body) };
+    assert_true (bus_send (t->router, 4, frames, sizes));
+    bus_msg_free (env);
+}
+
+//  An item of key with n commands to the CRM (first cmd_id "<name>0").
+static void
+s_item (item_t *it, commands_t *plan, const char *key, int64_t seq, const char *name, int n)
+{
+    memset (it, 0, sizeof *it);
+    memset (plan, 0, sizeof *plan);
+    it->outcome = OUT_OK;
+    it->ev.seq = seq;
+    snprintf (it->ev.key, sizeof it->ev.key, "%s", key);
+    for (int i = 0; i < n; i++) {
+        command_t *c = &plan->items[plan->count++];
+        c->target = SIDE_CRM;
+        snprintf (c->cmd_id, sizeof c->cmd_id, "%s%d", name, i);
+        snprintf (c->type, sizeof c->type, "deal.order_status");
+        snprintf (c->step, sizeof c->step, "deal.order_status");
+        c->data = cJSON_CreateObject ();
+    }
+    it->chains = n == 1;
+    it->chain_target = SIDE_CRM;
+}
+
+static void
+s_run_to_done (pipeline_t *pipe)
+{
+    int n = 0;
+    for (int i = 0; i < 200 && !pipeline_head (pipe, &n); i++) {
+        zmq_pollitem_t items[SIDE__COUNT];
+        int np = pipeline_pollitems (pipe, items);
+        zmq_poll (items, np, 10);
+        pipeline_step (pipe);
+    }
+    assert_non_null (pipeline_head (pipe, &n));
+}
+
+//  In one request: the follower carries "after" its lead's index; the
+//  target's answers decide (a lead refused for good, its follower behind:
+//  dead and retried).
+static void
+test_a_follower_goes_after_its_lead_in_the_same_request (void **state)
+{
+    (void) state;
+    s_target_t t;
+    s_target_open (&t);
+    pipeline_t *pipe = pipeline_new (t.peers, 1, 8, 1000, &s_st, s_retries);
+    item_t it;
+    commands_t plan;
+    s_item (&it, &plan, "order:1", 1, "lead", 1);
+    assert_true (pipeline_add (pipe, &it, &plan));
+    side_t target = SIDE_ERP;
+    assert_int_equal (pipeline_chain_holder (pipe, "order:1", &target), 0);
+    assert_int_equal (target, SIDE_CRM);
+    assert_int_equal (pipeline_chain_holder (pipe, "order:2", &target), -1);
+    s_item (&it, &plan, "order:1", 2, "next", 1);
+    assert_true (pipeline_add_after (pipe, &it, &plan, 0));
+    //  The follower holds the key now, for a third to follow it.
+    assert_int_equal (pipeline_chain_holder (pipe, "order:1", &target), 1);
+    pipeline_send (pipe);
+    bus_msg_t env;
+    cJSON *req = s_take (&t, &env);
+    assert_non_null (req);
+    const cJSON *cmds = cJSON_GetObjectItem (req, "commands");
+    assert_int_equal (cJSON_GetArraySize (cmds), 2);
+    assert_null (cJSON_GetObjectItem (cJSON_GetArrayItem (cmds, 0), "after"));
+    assert_int_equal (cJSON_GetObjectItem (cJSON_GetArrayItem (cmds, 1), "after")->valueint, 0);
+    cJSON_Delete (req);
+    s_answer_with (&t, &env,
+                   "[{\"status\":\"error\",\"code\":\"business_rule\",\"message\":\"no\",\"retry\":false},"
+                   "{\"status\":\"error\",\"code\":\"behind\",\"message\":\"not applied\",\"retry\":true}]");
+    s_run_to_done (pipe);
+    int n = 0;
+    item_t *items = pipeline_head (pipe, &n);
+    assert_int_equal (n, 2);
+    assert_int_equal (items[0].outcome, OUT_DEAD);
+    assert_int_equal (items[1].outcome, OUT_RETRY);
+    pipeline_pop (pipe);
+    assert_false (pipeline_holds (pipe, "order:1"));
+    pipeline_destroy (&pipe);
+    s_target_close (&t);
+}
+
+//  A lead answered in an earlier request of the chunk (the first carried
+//  as many commands as allowed): when it failed, its follower is not sent
+//  at all and is retried; when it succeeded, the follower goes alone.
+static void
+test_a_follower_of_a_lead_answered_before_is_sent_only_if_it_succeeded (void **state)
+{
+    (void) state;
+    for (int lead_ok = 0; lead_ok < 2; lead_ok++) {
+        s_target_t t;
+        s_target_open (&t);
+        pipeline_t *pipe = pipeline_new (t.peers, 1, 3, 1000, &s_st, s_retries);
+        item_t it;
+        commands_t plan;
+        s_item (&it, &plan, "order:9", 1, "other", 2);
+        assert_true (pipeline_add (pipe, &it, &plan));
+        s_item (&it, &plan, "order:1", 2, "lead", 1);
+        assert_true (pipeline_add (pipe, &it, &plan));
+        side_t target;
+        int lead = pipeline_chain_holder (pipe, "order:1", &target);
+        assert_int_equal (lead, 1);
+        s_item (&it, &plan, "order:1", 3, "next", 1);
+        assert_true (pipeline_add_after (pipe, &it, &plan, lead));
+        pipeline_send (pipe);
+        bus_msg_t env;
+        cJSON *req = s_take (&t, &env);
+        assert_int_equal (cJSON_GetArraySize (cJSON_GetObjectItem (req, "commands")), 3);
+        cJSON_Delete (req);
+        s_answer_with (&t, &env,
+                       lead_ok ? "[{\"status\":\"ok\"},{\"status\":\"ok\"},{\"status\":\"ok\"}]"
+                               : "[{\"status\":\"ok\"},{\"status\":\"ok\"},"
+                                 "{\"status\":\"error\",\"code\":\"business_rule\",\"retry\":false}]");
+        if (lead_ok) {
+            //  The rest: the follower alone, no "after" (its lead is done).
+            for (int i = 0; i < 50 && !(req = s_take (&t, &env)); i++)
+                pipeline_step (pipe);
+            assert_non_null (req);
+            const cJSON *cmds = cJSON_GetObjectItem (req, "commands");
+            assert_int_equal (cJSON_GetArraySize (cmds), 1);
+            assert_string_equal (cJSON_GetObjectItem (cJSON_GetArrayItem (cmds, 0), "cmd_id")->valuestring, "next0");
+            assert_null (cJSON_GetObjectItem (cJSON_GetArrayItem (cmds, 0), "after"));
+            cJSON_Delete (req);
+            s_answer_with (&t, &env, "[{\"status\":\"ok\"}]");
+        }
+        s_run_to_done (pipe);
+        int n = 0;
+        item_t *items = pipeline_head (pipe, &n);
+        assert_int_equal (n, 3);
+        assert_int_equal (items[0].outcome, OUT_OK);
+        assert_int_equal (items[1].outcome, lead_ok ? OUT_OK : OUT_DEAD);
+        assert_int_equal (items[2].outcome, lead_ok ? OUT_OK : OUT_RETRY);
+        if (!lead_ok) {
+            //  Nothing more was sent.
+            zmq_pollitem_t item = { t.router, 0, ZMQ_POLLIN, 0 };
+            assert_int_equal (zmq_poll (&item, 1, 100), 0);
+        }
+        pipeline_pop (pipe);
+        pipeline_destroy (&pipe);
+        s_target_close (&t);
+    }
+}
+
 int
 main (void)
 {
@@ -160,6 +356,8 @@ main (void)
         cmocka_unit_test (test_keys_are_held_until_their_chunk_is_popped),
         cmocka_unit_test (test_the_key_set_matches_a_model_through_many_chunks),
         cmocka_unit_test (test_a_keyless_item_holds_nothing_and_frees_nothing),
+        cmocka_unit_test (test_a_follower_goes_after_its_lead_in_the_same_request),
+        cmocka_unit_test (test_a_follower_of_a_lead_answered_before_is_sent_only_if_it_succeeded),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
