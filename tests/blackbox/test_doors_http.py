@@ -9,6 +9,7 @@ a key of another rep's customer like any key the rep cannot see (defect 9).
 
 import http.client
 import json
+import select
 import socket
 import time
 
@@ -165,13 +166,28 @@ def test_2100_idle_connections_from_one_address_are_limited_to_100(crm):
             s.close()
 
 
+def closed_among(socks, within):
+    """The sockets of socks the server closes within `within` seconds
+    (returns as soon as one is)."""
+    deadline = time.monotonic() + within
+    closed = []
+    while not closed and time.monotonic() < deadline:
+        readable, _, _ = select.select(socks, [], [], 0.1)
+        closed = [s for s in readable if closed_by_server(s, 0.1)]
+    return closed
+
+
 def test_the_connection_limit_per_address_is_a_flag(start_service):
     crm = start_service("crm-service", "CRM", extra_args=["--max-connections-per-address", "3"])
     socks = open_idle(3, crm.http_port, "127.0.0.21")
     try:
-        extra = open_idle(1, crm.http_port, "127.0.0.21")[0]
-        assert closed_by_server(extra, 2.0)
-        extra.close()
+        socks += open_idle(1, crm.http_port, "127.0.0.21")
+        # One of the four is closed: usually the last, but the server's
+        # threads accept concurrently, so the third may be counted after it.
+        closed = closed_among(socks, 3.0)
+        assert len(closed) == 1, closed
+        kept = [s for s in socks if s not in closed]
+        assert not closed_among(kept, 0.5)
         assert timed_livez(crm)[0] == 200
     finally:
         for s in socks:
