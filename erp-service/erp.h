@@ -530,8 +530,16 @@ err_t promise_after_stock (db_t *db, const actor_t *actor, const char *product_i
                            err_t rc, err_info_t *err);
 
 //  The same for every product of an order (after it was confirmed or
-//  cancelled), then the order's own promised_on.
-err_t promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t *err);
+//  cancelled), then the order's own promised_on. *out (may be NULL) gets
+//  the order as that last step left it, or stays NULL when the order has
+//  no open line or is not waiting (confirmed, partly shipped); caller owns
+//  it. It is the order as it is only while nothing writes it after.
+err_t promise_order (db_t *db, const actor_t *actor, const char *order_id, cJSON **out,
+                     err_info_t *err);
+
+//  Whether products noted by promise_after_stock still wait for their
+//  promises (which a stock_settle will recompute).
+bool promise_noted (void);
 
 //  The same for every product of a purchase order as saved (po) and as it
 //  was (old, may be NULL).

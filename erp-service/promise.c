@@ -344,9 +344,12 @@ s_store_line (db_t *db, const s_need_t *n, const char *date, bool open, bool *ch
 }
 
 //  Set the order's promised_on from its lines and publish it when it
-//  changed or force (a line of it changed).
+//  changed or force (a line of it changed). *out (may be NULL) gets the
+//  order as it then is, or stays NULL when it has no open line; caller
+//  owns it.
 static err_t
-s_store_order (db_t *db, const actor_t *actor, const char *order_id, bool force, err_info_t *err)
+s_store_order (db_t *db, const actor_t *actor, const char *order_id, bool force, cJSON **out,
+               err_info_t *err)
 {
     //  Open lines: not fully shipped. One unknown makes the order unknown.
     sqlite3_stmt *st = db_stmt (db, "SELECT CASE WHEN SUM(promised_on IS NULL) > 0 THEN NULL"
@@ -371,7 +374,7 @@ s_store_order (db_t *db, const actor_t *actor, const char *order_id, bool force,
     else
         cJSON_AddNullToObject (patch, "promised_on");
     err_t rc = resource_update (db, &erp_orders, actor, order_id, -1, patch,
-                                RW_SYSTEM | (force ? RW_ALWAYS : 0), "promise_changed", NULL, err);
+                                RW_SYSTEM | (force ? RW_ALWAYS : 0), "promise_changed", out, err);
     cJSON_Delete (patch);
     return rc;
 }
@@ -384,7 +387,9 @@ s_next_free (db_t *db, const char *product_id, int64_t lead, char *date, int64_t
 {
     s_supplies_t sup = { 0 };
     err_t rc = s_supply (db, product_id, NULL, lead, &sup, err);
-    int64_t need =
+    //  Without incoming supply there is no receipt to find: the open
+    //  orders' need is not read.
+    int64_t need = rc != ERR_OK || sup.n < 2 ? 0 :
         db_scalar_int (db,
                        "SELECT IFNULL(SUM(l.quantity - l.reserved - l.shipped), 0)"
                        " FROM orders o INDEXED BY orders_backordered CROSS JOIN order_lines l"
@@ -548,7 +553,7 @@ s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth, er
         }
     }
     for (int j = 0; rc == ERR_OK && j < nchanged; j++)
-        rc = s_store_order (db, actor, changed[j], true, err);
+        rc = s_store_order (db, actor, changed[j], true, NULL, err);
     if (rc == ERR_OK && depth == 0)
         rc = s_store_product (db, actor, product_id, lead, err);
     if (rc == ERR_OK)
@@ -608,39 +613,52 @@ promise_after_stock (db_t *db, const actor_t *actor, const char *product_id, boo
     return rc;
 }
 
-err_t
-promise_order (db_t *db, const actor_t *actor, const char *order_id, err_info_t *err)
+bool
+promise_noted (void)
 {
+    return s_npending > 0;
+}
+
+err_t
+promise_order (db_t *db, const actor_t *actor, const char *order_id, cJSON **out, err_info_t *err)
+{
+    //  1: the order waits (confirmed, partly shipped); 2: it is cancelled;
+    //  0: anything else. Nothing below writes its status.
+    int64_t state = db_scalar_int (db,
+                                   "SELECT CASE WHEN status IN ('confirmed', 'partly_shipped') THEN 1"
+                                   " WHEN status = 'cancelled' THEN 2 ELSE 0 END FROM orders WHERE id = ?1",
+                                   order_id, 0);
+    err_t rc = ERR_OK;
     //  The order's own lines first: once confirmed, every line has a
     //  promise (a fully reserved one is not among the lines waiting).
-    err_t rc =
-        s_exec (db,
-                "UPDATE order_lines SET promised_on = date('now'), promise_open = 0"
-                " WHERE order_id = ?1 AND promised_on IS NULL AND reserved + shipped = quantity"
-                " AND (SELECT status FROM orders WHERE id = ?1) IN ('confirmed', 'partly_shipped')",
-                order_id, err);
+    if (state == 1)
+        rc = s_exec (db,
+                     "UPDATE order_lines SET promised_on = date('now'), promise_open = 0"
+                     " WHERE order_id = ?1 AND promised_on IS NULL AND reserved + shipped = quantity",
+                     order_id, err);
     //  A cancelled order waits for nothing any more.
-    if (rc == ERR_OK)
-        rc = s_exec (
-            db,
-            "UPDATE order_lines SET promise_open = 0 WHERE order_id = ?1 AND promise_open = 1"
-            " AND (SELECT status FROM orders WHERE id = ?1) = 'cancelled'",
-            order_id, err);
+    else if (state == 2)
+        rc = s_exec (db, "UPDATE order_lines SET promise_open = 0 WHERE order_id = ?1 AND promise_open = 1",
+                     order_id, err);
     if (rc != ERR_OK)
         return rc;
+    //  Each product once, in the order of the lines (read whole, then
+    //  told apart here: a DISTINCT would build and free a temporary
+    //  b-tree each time).
     char (*ids)[ID_LEN];
     int n;
-    rc = erp_read_ids (db, "SELECT DISTINCT product_id FROM order_lines WHERE order_id = ?1",
+    rc = erp_read_ids (db, "SELECT product_id FROM order_lines WHERE order_id = ?1 ORDER BY position",
                        order_id, ORDER_MAX_LINES, "order lines", &ids, &n, err);
-    for (int i = 0; i < n && rc == ERR_OK; i++)
-        rc = promise_product (db, actor, ids[i], err);
+    for (int i = 0; i < n && rc == ERR_OK; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp (ids[i], ids[j]) == 0;
+        if (!seen)
+            rc = promise_product (db, actor, ids[i], err);
+    }
     free (ids);
-    if (rc == ERR_OK
-        && db_scalar_int (db,
-                          "SELECT status IN ('confirmed', 'partly_shipped') FROM orders"
-                          " WHERE id = ?1",
-                          order_id, 0))
-        rc = s_store_order (db, actor, order_id, false, err);
+    if (rc == ERR_OK && state == 1)
+        rc = s_store_order (db, actor, order_id, false, out, err);
     return rc;
 }
 

@@ -68,6 +68,29 @@ def test_confirm_reserves_and_backorders_the_rest(shop):
     assert len(alerts) == 1 and alerts[0]["waiting_demand"] == 3
 
 
+def test_a_confirmation_answers_with_the_order_as_stored(shop):
+    # The reply is taken from the promise's write, not read again
+    # (erp-service/order_steps.c): it must be the order as a GET gives it,
+    # with its reservations and promised dates, whether the stock covers
+    # it, covers one line of two, or covers nothing.
+    erp, p, w, c = shop
+    other = product(erp, "GADGET", list_price_minor=500)
+    receive(erp, p["id"], w["id"], 10)
+    receive(erp, other["id"], w["id"], 1)
+    covered = order(erp, c, 2, lines=[{"sku": "WIDGET", "quantity": 2}, {"sku": "GADGET", "quantity": 1}])
+    half = order(erp, c, 3, lines=[{"sku": "WIDGET", "quantity": 3}, {"sku": "GADGET", "quantity": 4}])
+    none = order(erp, c, 5, sku="GADGET")
+    for o in (covered, half, none):
+        r = erp.api("POST", "/api/v1/orders/%s/confirm" % o["id"])
+        assert r.status_code == 200, r.text
+        assert r.json() == get(erp, "orders", o["id"]), o["number"]
+    answered = [get(erp, "orders", o["id"]) for o in (covered, half, none)]
+    assert [x["backordered"] for x in answered] == [False, True, True]
+    assert [line["reserved"] for line in answered[0]["lines"]] == [2, 1]
+    assert [line["reserved"] for line in answered[1]["lines"]] == [3, 0]
+    assert answered[0]["promised_on"] is not None and answered[0]["version"] > covered["version"] + 1
+
+
 def test_receipt_fills_backorders_oldest_first(shop):
     erp, p, w, c = shop
     first = confirm(erp, order(erp, c, 4))
