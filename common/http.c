@@ -430,6 +430,7 @@ s_send (http_req_t *req)
 {
     if (req->status == 0)
         http_reply_errorf (req, ERR_INTERNAL, NULL, "no answer");
+    http_req_render (req);
     struct MHD_Response *resp;
     if (req->stream_read) {
         s_stream_t *stream = malloc (sizeof *stream);
@@ -673,6 +674,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Re
         req->stream_close (req->stream_arg);
     if (!req->resp_static)
         free (req->resp);
+    cJSON_Delete (req->resp_json);
     cJSON_Delete (req->body_json);
     for (int i = 0; i < req->nhdrs; i++) {
         free (req->hdr_names[i]);

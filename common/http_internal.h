@@ -144,6 +144,7 @@ struct _http_req_t {
     //  response
     int status;
     char *resp;
+    cJSON *resp_json;                  //  an answer not printed yet (http_req_render)
     bool resp_static;                  //  resp is borrowed, not freed
     size_t resp_len;
     const char *resp_type;
@@ -154,6 +155,14 @@ struct _http_req_t {
     char *hdr_values[HTTP_MAX_RESP_HEADERS];
     int nhdrs;
 };
+
+//  Print the answer http_reply_json left as JSON into resp (with the
+//  server's filter for what the actor may not see): when it is sent, so
+//  that a write's answer is printed by its HTTP thread and not by the
+//  writer every write waits for; or before, where the text is needed (an
+//  Idempotency-Key's stored answer). Nothing to do for any other answer.
+void
+    http_req_render (http_req_t *req);
 
 //  The writer of write requests (http_writer.c).
 err_t

@@ -291,6 +291,8 @@ s_reset_response (http_req_t *req)
     if (!req->resp_static)
         free (req->resp);
     req->resp = NULL;
+    cJSON_Delete (req->resp_json);
+    req->resp_json = NULL;
     req->resp_static = false;
     req->resp_len = 0;
 }
@@ -351,6 +353,8 @@ http_write (http_req_t *req, db_job_fn *job, void *arg, err_info_t *err)
     return rc;
 }
 
+static const char s_out_of_memory[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"cannot build response\"}}";
+
 void
 http_reply_text (http_req_t *req, int status, const char *content_type, const char *text, size_t len)
 {
@@ -365,16 +369,33 @@ http_reply_text (http_req_t *req, int status, const char *content_type, const ch
 void
 http_reply_json (http_req_t *req, int status, cJSON *json)
 {
-    if (json && req->srv->filter && req->actor.hidden)
-        req->srv->filter (&req->actor, json);
-    char *text = json ? json_print (json) : NULL;
-    cJSON_Delete (json);
-    if (!text) {
-        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"cannot build response\"}}";
-        http_reply_text (req, 500, "application/json", oom, sizeof oom - 1);
+    if (!json) {
+        http_reply_text (req, 500, "application/json", s_out_of_memory, sizeof s_out_of_memory - 1);
         return;
     }
-    http_reply_take (req, status, "application/json", text, strlen (text));
+    s_reset_response (req);
+    req->status = status;
+    req->resp_json = json;
+    req->resp_type = "application/json";
+}
+
+void
+http_req_render (http_req_t *req)
+{
+    cJSON *json = req->resp_json;
+    if (!json)
+        return;
+    req->resp_json = NULL;
+    if (req->srv->filter && req->actor.hidden)
+        req->srv->filter (&req->actor, json);
+    char *text = json_print (json);
+    cJSON_Delete (json);
+    if (!text) {
+        http_reply_text (req, 500, "application/json", s_out_of_memory, sizeof s_out_of_memory - 1);
+        return;
+    }
+    req->resp = text;
+    req->resp_len = strlen (text);
 }
 
 void

@@ -86,6 +86,7 @@ s_idempotency_lookup (http_req_t *req)
 static err_t
 s_idempotency_store (http_req_t *req, err_info_t *err)
 {
+    http_req_render (req);
     sqlite3_stmt *st = db_stmt (req->db,
         "INSERT INTO idempotency (user_id, key, request_hash, status, body, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
