@@ -77,6 +77,9 @@ struct _service_task_t {
     int interval_ms;
     service_task_fn *fn;
     void *arg;
+    service_count_fn *count_fn;   //  service_every_tx: the step and what it does
+    const char *what;
+    int count;                    //  what its last run did
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -240,6 +243,40 @@ service_every (service_t *svc, const char *name, int interval_ms, service_task_f
     pthread_cond_init (&task->wake, NULL);
     task->next = svc->tasks;
     svc->tasks = task;
+    return task;
+}
+
+//  One run of a service_every_tx task: its step in a transaction of its own.
+static err_t
+s_count_tx (db_t *db, void *arg, err_info_t *err)
+{
+    service_task_t *task = arg;
+    return task->count_fn (db, &task->count, err);
+}
+
+static void
+s_count_once (db_t *db, void *arg)
+{
+    service_task_t *task = arg;
+    err_info_t err;
+    err_clear (&err);
+    task->count = 0;
+    if (db_run (db, s_count_tx, task, &err) != ERR_OK)
+        log_warn (task->name, "failed", "error=\"%s\"", err.message);
+    else if (task->count > 0)
+        log_info (task->name, task->what, "count=%d", task->count);
+}
+
+service_task_t *
+service_every_tx (service_t *svc, const char *name, int interval_ms, service_count_fn *fn, const char *what)
+{
+    assert (fn && what);
+    service_task_t *task = service_every (svc, name, interval_ms, s_count_once, NULL);
+    if (task) {
+        task->arg = task;
+        task->count_fn = fn;
+        task->what = what;
+    }
     return task;
 }
 

@@ -96,6 +96,18 @@ typedef void (service_task_fn) (db_t *db, void *arg);
 service_task_t *
     service_every (service_t *svc, const char *name, int interval_ms, service_task_fn *fn, void *arg);
 
+//  A step of an area's that a task runs: its work in the caller's
+//  transaction, *count set to how many things it did.
+typedef err_t (service_count_fn) (db_t *db, int *count, err_info_t *err);
+
+//  service_every for a step that runs in a transaction of its own each
+//  time (as the system, no user) and says what it did: `name failed` with
+//  the error, or, when it did something, `name what` with count=N (the
+//  name is the log line's component). name and what are literals.
+service_task_t *
+    service_every_tx (service_t *svc, const char *name, int interval_ms, service_count_fn *fn,
+                      const char *what);
+
 //  Run the task now (or as soon as its current run ends), for work that
 //  just arrived (a queued mailing). Harmless when not serving.
 void

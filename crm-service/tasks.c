@@ -213,25 +213,6 @@ tasks_remind (db_t *db, int *n, err_info_t *err)
     return rc;
 }
 
-static err_t
-s_remind_tx (db_t *db, void *arg, err_info_t *err)
-{
-    return tasks_remind (db, arg, err);
-}
-
-static void
-s_remind_once (db_t *db, void *arg)
-{
-    (void) arg;
-    err_info_t err;
-    err_clear (&err);
-    int n = 0;
-    if (db_run (db, s_remind_tx, &n, &err) != ERR_OK)
-        log_warn ("tasks", "reminders failed", "error=\"%s\"", err.message);
-    else if (n > 0)
-        log_info ("tasks", "reminders raised", "count=%d", n);
-}
-
 //  POST /api/v1/tasks/remind_now: the reminders that are due, now
 //  (managers and admins; the service also does it every 30 s).
 static void
@@ -261,7 +242,7 @@ tasks_setup (service_t *svc, err_info_t *err)
         return rc;
     if (service_http (svc))
         http_server_route (service_http (svc), "POST", "/api/v1/tasks/remind_now", s_remind_now, HTTP_WRITE);
-    if (!service_every (svc, "reminders", TASK_REMIND_EVERY_S * 1000, s_remind_once, NULL))
+    if (!service_every_tx (svc, "reminders", TASK_REMIND_EVERY_S * 1000, tasks_remind, "raised"))
         return err_set (err, ERR_NOMEM, NULL, "out of memory");
     return ERR_OK;
 }

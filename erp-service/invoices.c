@@ -7,7 +7,7 @@
 //  The overdue sweep announces each unpaid invoice past its due date once
 //  (erp.invoice.overdue, with erp.customer.balance_changed for the new
 //  overdue amount): once the service listens and every minute after (a periodic task,
-//  service_every), and
+//  service_every_tx), and
 //  on demand (POST /api/v1/invoices/overdue_check).
 #include "erp.h"
 #include "clock.h"
@@ -328,31 +328,18 @@ static const resource_verb_t s_verbs[] = {
 
 //  --- the overdue sweep, every INVOICE_SWEEP_EVERY_S while serving ---
 
+//  One sweep, as the system (no user).
 static err_t
-s_sweep_tx (db_t *db, void *arg, err_info_t *err)
+s_sweep (db_t *db, int *notified, err_info_t *err)
 {
-    return invoices_overdue_sweep (db, NULL, arg, err);
-}
-
-//  One sweep in its own transaction, as the system (no user).
-static void
-s_sweep_once (db_t *db, void *arg)
-{
-    (void) arg;
-    err_info_t err;
-    err_clear (&err);
-    int n = 0;
-    if (db_run (db, s_sweep_tx, &n, &err) != ERR_OK)
-        log_warn ("invoices", "overdue sweep failed", "error=\"%s\"", err.message);
-    else if (n > 0)
-        log_info ("invoices", "overdue invoices announced", "count=%d", n);
+    return invoices_overdue_sweep (db, NULL, notified, err);
 }
 
 //  The overdue sweep, every INVOICE_SWEEP_EVERY_S.
 static err_t
 s_setup (service_t *svc, err_info_t *err)
 {
-    if (!service_every (svc, "overdue-sweep", INVOICE_SWEEP_EVERY_S * 1000, s_sweep_once, NULL))
+    if (!service_every_tx (svc, "overdue-sweep", INVOICE_SWEEP_EVERY_S * 1000, s_sweep, "invoices announced"))
         return err_set (err, ERR_NOMEM, NULL, "out of memory");
     return ERR_OK;
 }
