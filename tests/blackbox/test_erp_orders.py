@@ -137,6 +137,17 @@ def test_credit_hold_and_limit_block_confirmation(shop):
     e = assert_error(erp.api("POST", "/api/v1/orders/%s/confirm" % o2["id"]), 422)
     assert "credit limit" in e["message"]
     assert get(erp, "orders", o2["id"])["status"] == "draft"
+    # A limit of 0 lets nothing through, no limit (null) anything; an archived
+    # customer's order is not confirmed.
+    patch(erp, "customers", c["id"], {"credit_limit_minor": 0})
+    assert "credit limit" in assert_error(erp.api("POST", "/api/v1/orders/%s/confirm" % o2["id"]), 422)["message"]
+    patch(erp, "customers", c["id"], {"credit_limit_minor": None})
+    r = erp.api("POST", "/api/v1/customers/%s/archive" % c["id"])
+    assert r.status_code == 200, r.text
+    e = assert_error(erp.api("POST", "/api/v1/orders/%s/confirm" % o2["id"]), 422, field="customer_id")
+    assert "archived" in e["message"]
+    assert erp.api("POST", "/api/v1/customers/%s/restore" % c["id"]).status_code == 200
+    assert confirm(erp, o2)["status"] == "confirmed"    # no limit: 3600 is fine
 
 
 @pytest.mark.parametrize("lines,status,field", [
