@@ -3,8 +3,8 @@
 //  Preloaded (LD_PRELOAD) with POWERCUT_DIR set, it keeps beside every file
 //  the program opens under that folder a copy, FILE.synced, holding only
 //  what an fsync or fdatasync of the file has made durable: the ranges
-//  written (pwrite, write) since the file's last sync, and its size, are
-//  copied into FILE.synced when a sync of it returns. The program itself
+//  written (pwrite, write) before a sync of it began, and its size, are
+//  copied into FILE.synced when that sync returns. The program itself
 //  reads and writes its files as ever. After a SIGKILL, replacing each
 //  FILE with FILE.synced (and removing SQLite's -shm files, which are
 //  memory, not disk) leaves what the disk would hold had the power gone at
@@ -33,23 +33,35 @@
 #define FILES_MAX 64
 #define FDS_MAX 4096
 
+//  A range written, and the file's epoch when it was: a sync that began
+//  in epoch E makes durable every range of an epoch up to E.
 typedef struct {
     off_t off, len;
+    uint64_t epoch;
 } s_range_t;
 
 typedef struct {
     char path[PATH_MAX];
     bool used;
-    s_range_t *dirty;    //  written since the last sync
+    s_range_t *dirty;    //  written and not yet copied by a sync
     size_t ndirty, cap;
+    uint64_t epoch;      //  one more for each sync begun
 } s_file_t;
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+//  Held while a sync copies what it made durable: a sync that returns
+//  has waited for any other that took its ranges to copy them.
+static pthread_mutex_t s_copy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static char s_dir[PATH_MAX];
 static size_t s_dir_len;
 static s_file_t s_files[FILES_MAX];
 static int s_fd_file[FDS_MAX];    //  fd -> index in s_files + 1, 0 if not followed
+//  POWERCUT_SQLITE_SYNC_DELAY_US: how much longer SQLite's own syncs (its
+//  commits' with synchronous=FULL, its checkpoints') take, as on a busy
+//  disk, while the file POWERCUT_SLOW_WHILE exists.
+static useconds_t s_sqlite_delay;
+static char s_slow_while[PATH_MAX];
 
 static int (*s_open) (const char *, int, ...);
 static int (*s_openat) (int, const char *, int, ...);
@@ -75,6 +87,12 @@ s_init (void)
     S_REAL (s_fsync, "fsync");
     S_REAL (s_fdatasync, "fdatasync");
     S_REAL (s_unlink, "unlink");
+    const char *delay = getenv ("POWERCUT_SQLITE_SYNC_DELAY_US");
+    const char *slow_while = getenv ("POWERCUT_SLOW_WHILE");
+    if (delay && slow_while && strlen (slow_while) < sizeof s_slow_while) {
+        s_sqlite_delay = (useconds_t) strtoul (delay, NULL, 10);
+        snprintf (s_slow_while, sizeof s_slow_while, "%s", slow_while);
+    }
     const char *dir = getenv ("POWERCUT_DIR");
     if (dir && *dir && strlen (dir) < sizeof s_dir - 1) {
         snprintf (s_dir, sizeof s_dir, "%s", dir);
@@ -178,7 +196,7 @@ s_written (int fd, off_t off, ssize_t n)
     s_file_t *f = s_file_of (fd);
     if (f) {
         s_range_t *last = f->ndirty ? &f->dirty[f->ndirty - 1] : NULL;
-        if (last && last->off + last->len == off)
+        if (last && last->epoch == f->epoch && last->off + last->len == off)
             last->len += n;
         else {
             if (f->ndirty == f->cap) {
@@ -189,14 +207,14 @@ s_written (int fd, off_t off, ssize_t n)
                 f->dirty = d;
                 f->cap = cap;
             }
-            f->dirty[f->ndirty++] = (s_range_t) { off, n };
+            f->dirty[f->ndirty++] = (s_range_t) { off, n, f->epoch };
         }
     }
     pthread_mutex_unlock (&s_lock);
 }
 
 //  After a sync of fd returned: what was written before it began is
-//  durable. ranges are those taken when it began.
+//  durable, ranges (taken now) hold it.
 static void
 s_synced (int fd, const char *path, s_range_t *ranges, size_t n)
 {
@@ -213,31 +231,55 @@ s_synced (int fd, const char *path, s_range_t *ranges, size_t n)
     s_close (c);
 }
 
+//  A sync makes durable all that was written to the file before it began,
+//  whoever syncs: also the ranges that another sync, begun earlier and
+//  still running, has in hand (fsync(2) waits for those pages too). So a
+//  range stays dirty until a sync that covers it returns and copies it.
+//  caller: where the sync was called from.
 static int
-s_sync (int fd, int (*real) (int))
+s_sync (int fd, int (*real) (int), void *caller)
 {
     pthread_once (&s_once, s_init);
+    uint64_t began = 0;
+    pthread_mutex_lock (&s_lock);
+    s_file_t *f = s_file_of (fd);
+    if (f)
+        began = f->epoch++;
+    pthread_mutex_unlock (&s_lock);
+    Dl_info info;
+    if (f && s_sqlite_delay && dladdr (caller, &info) && info.dli_fname && strstr (info.dli_fname, "libsqlite3")
+        && access (s_slow_while, F_OK) == 0)
+        usleep (s_sqlite_delay);
+    int rc = real (fd);
+    if (!f || rc != 0)
+        return rc;     //  not durable after all: the ranges stay dirty
+    pthread_mutex_lock (&s_copy_lock);
     s_range_t *ranges = NULL;
     size_t n = 0;
     char path[PATH_MAX] = "";
     pthread_mutex_lock (&s_lock);
-    s_file_t *f = s_file_of (fd);
+    f = s_file_of (fd);     //  unlinked meanwhile: nothing to copy
     if (f) {
-        ranges = f->dirty;
-        n = f->ndirty;
-        f->dirty = NULL;
-        f->ndirty = f->cap = 0;
+        size_t durable = 0;
+        for (size_t i = 0; i < f->ndirty; i++)
+            durable += f->dirty[i].epoch <= began;
+        ranges = durable ? malloc (durable * sizeof *ranges) : NULL;
+        if (durable && !ranges)
+            abort ();
+        size_t kept = 0;
+        for (size_t i = 0; i < f->ndirty; i++) {
+            if (f->dirty[i].epoch <= began)
+                ranges[n++] = f->dirty[i];
+            else
+                f->dirty[kept++] = f->dirty[i];
+        }
+        f->ndirty = kept;
         snprintf (path, sizeof path, "%s", f->path);
     }
     pthread_mutex_unlock (&s_lock);
-    int rc = real (fd);
-    if (f && rc == 0)
+    if (f)
         s_synced (fd, path, ranges, n);
-    else if (f && n) {
-        //  Not durable after all: still to be synced.
-        for (size_t i = 0; i < n; i++)
-            s_written (fd, ranges[i].off, (ssize_t) ranges[i].len);
-    }
+    pthread_mutex_unlock (&s_copy_lock);
     free (ranges);
     return rc;
 }
@@ -324,14 +366,14 @@ int
 fsync (int fd)
 {
     pthread_once (&s_once, s_init);
-    return s_sync (fd, s_fsync);
+    return s_sync (fd, s_fsync, __builtin_return_address (0));
 }
 
 int
 fdatasync (int fd)
 {
     pthread_once (&s_once, s_init);
-    return s_sync (fd, s_fdatasync);
+    return s_sync (fd, s_fdatasync, __builtin_return_address (0));
 }
 
 int
