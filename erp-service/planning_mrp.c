@@ -218,14 +218,8 @@ s_plan_item (db_t *db, s_plan_t *p, int i, int horizon, int64_t today)
     int64_t on_hand =
         s_sum (db, "SELECT IFNULL(SUM(on_hand), 0) FROM stock_levels WHERE product_id = ?1", s->id);
     int64_t on_order = s_sum (db,
-                              "SELECT IFNULL(SUM(json_extract(j.value, '$.quantity') - "
-                              "IFNULL(json_extract(j.value, '$.received'), 0)), 0)"
-                              " FROM product_refs r CROSS JOIN purchase_orders po"
-                              " ON po.id = r.parent_id,"
-                              " json_each(po.lines) j WHERE r.product_id = ?1"
-                              " AND r.kind = 'purchase_order' AND po.status IN "
-                              "('draft', 'ordered', 'partly_received')"
-                              " AND json_extract(j.value, '$.product_id') = ?1",
+                              "SELECT IFNULL(SUM(open_quantity), 0) FROM purchase_order_supply"
+                              " WHERE product_id = ?1",
                               s->id);
     int64_t components = it->component_demand, in_production = it->in_production;
     int64_t independent = forecast + open + m.safety + components;

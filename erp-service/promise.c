@@ -135,14 +135,9 @@ s_supply (db_t *db, const char *product_id, const char *warehouse_id, int64_t le
     out->n = 1;
     //  Open purchase order lines, then open work orders (due_on is always set).
     st = db_stmt (
-        db, "SELECT po.expected_on, substr(po.ordered_at, 1, 10),"
-            " json_extract(j.value, '$.quantity') - IFNULL(json_extract(j.value, '$.received'), 0)"
-            " FROM product_refs r CROSS JOIN purchase_orders po ON po.id = r.parent_id,"
-            " json_each(po.lines) j"
-            " WHERE r.product_id = ?1 AND r.kind = 'purchase_order'"
-            " AND po.status IN ('ordered', 'partly_received')"
-            " AND (?2 IS NULL OR po.warehouse_id = ?2)"
-            " AND json_extract(j.value, '$.product_id') = ?1"
+        db, "SELECT expected_on, ordered_on, open_quantity FROM purchase_order_supply"
+            " WHERE product_id = ?1 AND status IN ('ordered', 'partly_received')"
+            " AND (?2 IS NULL OR warehouse_id = ?2)"
             " UNION ALL SELECT due_on, NULL, quantity - finished_quantity FROM work_orders"
             " WHERE product_id = ?1 AND status IN " PRODUCTION_OPEN
             " AND (?2 IS NULL OR warehouse_id = ?2)");

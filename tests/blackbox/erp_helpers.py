@@ -46,20 +46,41 @@ def level(erp, product_id, warehouse_id):
 
 
 def product_refs(erp):
-    """What erp.db's product_refs holds, and what it should hold: the
-    products of the lines of every open purchase order (draft, ordered,
-    partly received) and of the components of every active bill of
-    materials, read from the JSON here, not with SQLite's functions."""
+    """Which open lists name which products, as erp.db keeps it and as it
+    should be: (product, "purchase_order", order) for the lines of every
+    open purchase order (draft, ordered, partly received), kept one row a
+    line in purchase_order_supply, and (product, "bom", bill) for the
+    components of every active bill of materials, in product_refs; what it
+    should be is read from the JSON here, not with SQLite's functions."""
+    have, want = purchase_order_supply(erp)
     con = sqlite3.connect("file:%s?mode=ro" % os.path.join(erp.data_dir, "erp.db"), uri=True, timeout=10)
     try:
-        have = set(con.execute("SELECT product_id, kind, parent_id FROM product_refs"))
-        want = set()
-        for pid, status, lines in con.execute("SELECT id, status, lines FROM purchase_orders"):
-            if status in ("draft", "ordered", "partly_received"):
-                want |= {(x["product_id"], "purchase_order", pid) for x in json.loads(lines)}
+        refs = set(con.execute("SELECT product_id, kind, parent_id FROM product_refs"))
+        boms = set()
         for bid, active, archived, components in con.execute("SELECT id, active, archived, components FROM boms"):
             if active and not archived:
-                want |= {(x["product_id"], "bom", bid) for x in json.loads(components)}
+                boms |= {(x["product_id"], "bom", bid) for x in json.loads(components)}
+    finally:
+        con.close()
+    return (refs | {(r[0], "purchase_order", r[1]) for r in have},
+            boms | {(r[0], "purchase_order", r[1]) for r in want})
+
+
+def purchase_order_supply(erp):
+    """purchase_order_supply's rows, and what they should be from each
+    purchase order's JSON: (product, order, position, status, warehouse,
+    expected on, ordered on, quantity still to come) for each line of an
+    open purchase order."""
+    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(erp.data_dir, "erp.db"), uri=True, timeout=10)
+    try:
+        have = set(con.execute("SELECT product_id, purchase_order_id, position, status, warehouse_id, expected_on,"
+                               " ordered_on, open_quantity FROM purchase_order_supply"))
+        want = set()
+        for po, status, wh, expected, ordered, lines in con.execute(
+                "SELECT id, status, warehouse_id, expected_on, ordered_at, lines FROM purchase_orders"):
+            if status in ("draft", "ordered", "partly_received"):
+                want |= {(x["product_id"], po, i, status, wh, expected, ordered[:10] if ordered else None,
+                          x["quantity"] - x.get("received", 0)) for i, x in enumerate(json.loads(lines))}
     finally:
         con.close()
     return have, want
@@ -68,7 +89,10 @@ def product_refs(erp):
 def check_invariants(erp):
     """On hand equals the sum of the moves; 0 <= reserved <= on hand;
     available = on hand - reserved. The journal balances. product_refs
-    names the products of the open lists (product_refs)."""
+    names the products of the open lists and purchase_order_supply holds
+    the open purchase orders' lines (product_refs, purchase_order_supply)."""
+    have, want = purchase_order_supply(erp)
+    assert have == want, ("purchase_order_supply differs", sorted(have - want), sorted(want - have))
     have, want = product_refs(erp)
     assert have == want, ("product_refs differs", sorted(have - want), sorted(want - have))
     levels = list_all(erp, "stock")
