@@ -349,8 +349,8 @@ static const char s_po_supply[] =
     PO_SUPPLY_INSERT ("new", "") " END;"
     "CREATE TRIGGER purchase_orders_supply_del AFTER DELETE ON purchase_orders BEGIN"
     "  DELETE FROM purchase_order_supply WHERE purchase_order_id = old.id; END;"
-    "DROP TRIGGER purchase_orders_refs_ins; DROP TRIGGER purchase_orders_refs_upd;"
-    "DROP TRIGGER purchase_orders_refs_del;"
+    "DROP TRIGGER IF EXISTS purchase_orders_refs_ins; DROP TRIGGER IF EXISTS purchase_orders_refs_upd;"
+    "DROP TRIGGER IF EXISTS purchase_orders_refs_del;"
     "DELETE FROM product_refs WHERE kind = 'purchase_order';";
 
 //  erp.db's migrations by name, in the order they were added (common/db.h);
