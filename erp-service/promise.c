@@ -498,7 +498,6 @@ s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth, er
 {
     if (!product_id)
         return ERR_OK;
-    int64_t lead = promise_lead_days (db, product_id);
     char today[11];
     s_day (clock_now_ms (), today);
     s_needs_t needs = { 0 };
@@ -506,6 +505,9 @@ s_promise (db_t *db, const actor_t *actor, const char *product_id, int depth, er
     char (*changed)[ID_LEN] = NULL;
     int nchanged = 0;
     err_t rc = s_needs (db, product_id, &needs, err);
+    //  Read only when something uses it: a made product above the one
+    //  whose supply changed (depth > 0) mostly has no line waiting.
+    int64_t lead = rc == ERR_OK && (needs.n > 0 || depth == 0) ? promise_lead_days (db, product_id) : -1;
     if (rc == ERR_OK && needs.n > 0)
         changed = calloc ((size_t) needs.n, ID_LEN);
     if (rc == ERR_OK && needs.n > 0 && !changed)
