@@ -150,7 +150,12 @@ def test_no_answered_write_is_lost_in_a_power_cut(start_service, program, prefix
     assert n == total
 
 
-def test_a_slow_checkpoint_sync_keeps_what_a_later_sync_made_durable(start_service, tmp_path):
+@pytest.mark.parametrize("program,prefix,db_name,body_of", [
+    ("crm-service", "CRM", "crm.db", lambda name: {"name": "Slow " + name, "kind": "company"}),
+    ("erp-service", "ERP", "erp.db", lambda name: {"name": "Slow " + name}),
+])
+def test_a_slow_checkpoint_sync_keeps_what_a_later_sync_made_durable(start_service, tmp_path, program, prefix,
+                                                                    db_name, body_of):
     """During the load SQLite's own syncs of the WAL (its checkpoints')
     take half a second longer, as on a busy disk; the pipelined syncer's
     do not. A sync makes durable all that was written before it began,
@@ -159,10 +164,9 @@ def test_a_slow_checkpoint_sync_keeps_what_a_later_sync_made_durable(start_servi
     by the sync that first took a range, as powercut.so once did, loses
     them: CI saw 4 answered writes lost that way.)"""
     slow_while = str(tmp_path / "slow")
-    svc = _preloaded(start_service("crm-service", "CRM", sync="full", start=False,
+    svc = _preloaded(start_service(program, prefix, sync="full", start=False,
                                    extra_args=["--commit-pipeline", "yes"]), slow=(500000, slow_while))
-    _cut_rounds(svc, "crm.db", "/api/v1/customers", lambda name: {"name": "Slow " + name, "kind": "company"},
-                slow_while=slow_while)
+    _cut_rounds(svc, db_name, "/api/v1/customers", body_of, slow_while=slow_while)
 
 
 def test_a_power_cut_loses_what_was_not_synced(start_service):
