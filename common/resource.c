@@ -535,10 +535,31 @@ s_record_is_row (const resource_def_t *def)
     return !def->after_save;
 }
 
+void
+resource_check_stored (db_t *db, const resource_def_t *def, const char *id, const cJSON *rec)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cJSON *stored = NULL;
+    err_info_t err;
+    err_clear (&err);
+    if (res_load (db, def, NULL, id, true, &stored, &err) == ERR_OK && !cJSON_Compare (stored, rec, true)) {
+        char *a = json_print (rec), *b = json_print (stored);
+        log_error ("resource", "the record built after a write is not the one stored",
+                   "resource=%s id=%s built=%s stored=%s", def->name, id, a ? a : "?", b ? b : "?");
+        abort ();
+    }
+    cJSON_Delete (stored);
+#else
+    (void) db;
+    (void) def;
+    (void) id;
+    (void) rec;
+#endif
+}
+
 //  Publish the record's event and hand it to *out (may be NULL). built is
-//  the record as written (s_record_built, owned here), or NULL to read it.
-//  Builds with AddressSanitizer, those the tests run, read it all the same
-//  and stop if the two differ.
+//  the record as written (s_record_built, owned here, checked against the
+//  row by resource_check_stored), or NULL to read it.
 static err_t
 s_event (db_t *db, const resource_def_t *def, const actor_t *actor, const char *verb, const char *id,
          cJSON *built, cJSON **out, err_info_t *err)
@@ -547,21 +568,8 @@ s_event (db_t *db, const resource_def_t *def, const actor_t *actor, const char *
     err_t rc = ERR_OK;
     if (!rec)
         rc = res_load (db, def, NULL, id, true, &rec, err);
-#if defined(__SANITIZE_ADDRESS__)
-    else {
-        cJSON *stored = NULL;
-        rc = res_load (db, def, NULL, id, true, &stored, err);
-        if (rc == ERR_OK && !cJSON_Compare (stored, rec, true)) {
-            char *a = json_print (rec), *b = json_print (stored);
-            log_error ("resource", "the record built after a write is not the one stored",
-                       "resource=%s id=%s built=%s stored=%s", def->name, id, a ? a : "?", b ? b : "?");
-            free (a);
-            free (b);
-            abort ();
-        }
-        cJSON_Delete (stored);
-    }
-#endif
+    else
+        resource_check_stored (db, def, id, rec);
     if (rc != ERR_OK) {
         cJSON_Delete (rec);
         return rc;

@@ -231,6 +231,13 @@ err_t
     resource_get (db_t *db, const resource_def_t *def, const actor_t *actor, const char *id,
                   cJSON **out, err_info_t *err);
 
+//  For a record built in memory instead of read back after a write: in
+//  builds with AddressSanitizer (those the tests run), read def's record
+//  id as stored and stop the program if rec differs from it. Nothing in
+//  other builds.
+void
+    resource_check_stored (db_t *db, const resource_def_t *def, const char *id, const cJSON *rec);
+
 //  Create a record from body (borrowed) in the caller's transaction and
 //  write its "created" event. mode says which fields may be set. If
 //  id is not NULL the record gets that id (commands), else a new one.

@@ -5,7 +5,6 @@
 #include "erp.h"
 #include "clock.h"
 #include "json.h"
-#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,31 +129,6 @@ s_total (db_t *db, const char *order_id)
                           order_id, 0);
 }
 
-//  The order a confirmation answers with, taken from the promise's write
-//  rather than read again: builds with AddressSanitizer, those the tests
-//  run, read it all the same and stop if the two differ (as the engine's
-//  s_event does for the records it builds).
-static void
-s_check_as_stored (db_t *db, const char *id, const cJSON *rec)
-{
-#if defined(__SANITIZE_ADDRESS__)
-    cJSON *stored = NULL;
-    err_info_t err;
-    err_clear (&err);
-    if (resource_get (db, &erp_orders, NULL, id, &stored, &err) == ERR_OK && !cJSON_Compare (stored, rec, true)) {
-        char *a = json_print (rec), *b = json_print (stored);
-        log_error ("orders", "the confirmed order answered is not the one stored", "id=%s answered=%s stored=%s",
-                   id, a ? a : "?", b ? b : "?");
-        abort ();
-    }
-    cJSON_Delete (stored);
-#else
-    (void) db;
-    (void) id;
-    (void) rec;
-#endif
-}
-
 //  Confirm a draft order. Caller owns *out.
 err_t
 orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if_match,
@@ -235,7 +209,7 @@ orders_confirm (db_t *db, const actor_t *actor, const cJSON *order, long long if
         if (promised && !settles) {
             *out = promised;
             promised = NULL;
-            s_check_as_stored (db, id, *out);
+            resource_check_stored (db, &erp_orders, id, *out);
         }
         else
             rc = resource_get (db, &erp_orders, NULL, id, out, err);
