@@ -324,8 +324,9 @@ static const char s_product_refs[] =
 //  They took it from each order's JSON (json_each and json_extract over
 //  every line of every open order naming the product, parsed anew on
 //  every call): 29 % of the writer's time in a confirmation with 200 open
-//  purchase orders (bench/README.md, "What the confirmation with open
-//  purchase orders spends"). Triggers keep it as product_refs was kept;
+//  purchase orders (bench/README.md, "The confirmation with supply, after
+//  it", and "Open purchase order lines as rows"). Triggers keep it as
+//  product_refs was kept;
 //  it takes over product_refs' purchase orders.
 #define PO_SUPPLY_INSERT(row, from)                                                             \
     "INSERT INTO purchase_order_supply (product_id, purchase_order_id, position, status,"       \

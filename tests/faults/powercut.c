@@ -214,7 +214,10 @@ s_written (int fd, off_t off, ssize_t n)
 }
 
 //  After a sync of fd returned: what was written before it began is
-//  durable, ranges (taken now) hold it.
+//  durable, ranges (taken now) hold it. Copied from the file as it is now:
+//  bytes written into one of them after the sync began count as durable
+//  too (a model that can hide a loss, never invent one; docs/reliability.md,
+//  "A power cut").
 static void
 s_synced (int fd, const char *path, s_range_t *ranges, size_t n)
 {
