@@ -326,8 +326,7 @@ static const char s_product_refs[] =
 //  every call): 29 % of the writer's time in a confirmation with 200 open
 //  purchase orders (bench/README.md, "The confirmation with supply, after
 //  it", and "Open purchase order lines as rows"). Triggers keep it as
-//  product_refs was kept;
-//  it takes over product_refs' purchase orders.
+//  product_refs was kept; it takes over product_refs' purchase orders.
 #define PO_SUPPLY_INSERT(row, from)                                                             \
     "INSERT INTO purchase_order_supply (product_id, purchase_order_id, position, status,"       \
     " warehouse_id, expected_on, ordered_on, open_quantity)"                                    \
