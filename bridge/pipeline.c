@@ -6,6 +6,7 @@
 //  matched to its chunk by it, and a reply to a dropped chunk is ignored.
 #include "pipeline.h"
 #include "clock.h"
+#include "id.h"
 #include "json.h"
 #include "log.h"
 
@@ -87,15 +88,6 @@ struct _pipeline_t {
 //  --- the set of keys in the pipeline ---
 
 static uint32_t
-s_hash (const char *key)
-{
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *) key; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
-
-static uint32_t
 s_slot (pipeline_t *self, const char *key, uint32_t h)
 {
     uint32_t i = h & self->mask;
@@ -107,14 +99,14 @@ s_slot (pipeline_t *self, const char *key, uint32_t h)
 bool
 pipeline_holds (pipeline_t *self, const char *key)
 {
-    uint32_t h = s_hash (key);
+    uint32_t h = id_hash (key);
     return self->keys[s_slot (self, key, h)] != NULL;
 }
 
 static void
 s_key_add (pipeline_t *self, const char *key)
 {
-    uint32_t h = s_hash (key);
+    uint32_t h = id_hash (key);
     uint32_t i = s_slot (self, key, h);
     self->keys[i] = key;
     self->hashes[i] = h;
@@ -123,7 +115,7 @@ s_key_add (pipeline_t *self, const char *key)
 static void
 s_key_remove (pipeline_t *self, const char *key)
 {
-    uint32_t h = s_hash (key);
+    uint32_t h = id_hash (key);
     uint32_t i = s_slot (self, key, h);
     if (!self->keys[i])
         return;
@@ -507,7 +499,7 @@ pipeline_add_after (pipeline_t *self, item_t *it, commands_t *plan, int after)
 int
 pipeline_chain_holder (pipeline_t *self, const char *key, side_t *target)
 {
-    const char *held = self->keys[s_slot (self, key, s_hash (key))];
+    const char *held = self->keys[s_slot (self, key, id_hash (key))];
     const chunk_t *c = &self->forming;
     if (!held || !c->items)
         return -1;

@@ -107,11 +107,28 @@ auth_user_create (db_t *db, const char *name, const char *email, const char *rol
         return err_set (err, ERR_INVALID, "name", "name is required (1 to 63 characters)");
     if (!auth_role_bit (role))
         return err_set (err, ERR_INVALID, "role", "role must be one of: %s", auth_role_list ());
+    //  The admin command line passes --email as typed.
+    char trimmed[256] = "";
+    if (email) {
+        while (*email == ' ' || *email == '\t')
+            email++;
+        size_t len = strlen (email);
+        while (len > 0 && (email[len - 1] == ' ' || email[len - 1] == '\t'))
+            len--;
+        if (len >= sizeof trimmed)
+            return err_set (err, ERR_INVALID, "email", "email must be at most %zu characters", sizeof trimmed - 1);
+        memcpy (trimmed, email, len);
+        trimmed[len] = '\0';
+        email = *trimmed ? trimmed : NULL;
+    }
+    err_t rc = auth_email_free (db, email, NULL, err);
+    if (rc != ERR_OK)
+        return rc;
     char now[CLOCK_TEXT_LEN];
     clock_format (clock_now_ms (), now, sizeof now);
     id_new (id_out);
     const char *values[] = { id_out, name, email, role, now };
-    err_t rc = db_write_texts (db,
+    rc = db_write_texts (db,
         "INSERT INTO users (id, name, email, role, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", values,
         5, err);
     if (rc == ERR_CONFLICT)
@@ -124,6 +141,63 @@ auth_user_create (db_t *db, const char *name, const char *email, const char *rol
     err_t audited = audit_write (db, "user.created", id_out, details, err);
     cJSON_Delete (details);
     return audited;
+}
+
+//  No UNIQUE index on the e-mail: databases made before this check may
+//  already hold two users with one e-mail, and an index would make their
+//  migration fail. Those duplicates stay as they are and keep working as
+//  before (sign-in by that e-mail finds the oldest of them; each still
+//  signs in by name); their other fields can still be changed, and the
+//  e-mail of either can be changed to a free one or cleared, but no write
+//  makes a new duplicate: every write of an e-mail (create, PATCH, CSV
+//  import, `user add --email`) comes here, in its write transaction, and
+//  write transactions run one at a time (BEGIN IMMEDIATE).
+err_t
+auth_email_free (db_t *db, const char *email, const char *except_id, err_info_t *err)
+{
+    if (!email)
+        return ERR_OK;
+    int64_t taken = db_scalar_int2 (db,
+        "SELECT COUNT(*) FROM users WHERE trim(?1) <> '' AND email IS NOT NULL"
+        " AND lower(trim(email)) = lower(trim(?1)) AND id IS NOT ?2",
+        email, except_id, -1);
+    if (taken < 0)
+        return err_set (err, ERR_DB, NULL, "cannot read the users");
+    if (taken > 0)
+        return err_set (err, ERR_CONFLICT, "email", "another user already has the e-mail '%s'", email);
+    return ERR_OK;
+}
+
+void
+auth_warn_shared_emails (db_t *db)
+{
+    sqlite3_stmt *st = db_stmt (db, "SELECT lower(trim(email)), group_concat(name, ', ') FROM users"
+                                    " WHERE trim(COALESCE(email, '')) <> '' GROUP BY 1 HAVING COUNT(*) > 1");
+    while (st && sqlite3_step (st) == SQLITE_ROW)
+        log_warn ("auth", "users share an e-mail: sign-in by it finds the oldest; give each its own",
+                  "email=\"%s\" users=\"%s\"", (const char *) sqlite3_column_text (st, 0),
+                  (const char *) sqlite3_column_text (st, 1));
+    if (st)
+        sqlite3_reset (st);
+}
+
+//  Writes run one at a time (BEGIN IMMEDIATE), so two admins demoting
+//  each other at once cannot both see the other one still there.
+err_t
+auth_admin_remains (db_t *db, const char *user_id, const char *field, err_info_t *err)
+{
+    int64_t others = db_scalar_int (db,
+        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND role = 'admin' AND active = 1"
+        " AND archived = 0) THEN 1 ELSE (SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1"
+        " AND archived = 0 AND id <> ?1) END",
+        user_id, -1);
+    if (others < 0)
+        return err_set (err, ERR_DB, NULL, "cannot read the users");
+    if (others == 0)
+        return err_set (err, ERR_CONFLICT, field,
+                        "this is the only active admin: make another user an admin first, or nobody could manage"
+                        " users, tokens and settings");
+    return ERR_OK;
 }
 
 err_t

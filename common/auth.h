@@ -51,9 +51,34 @@ err_t
     auth_check_token (db_t *db, const char *token, actor_t *actor);
 
 //  Create a user (in the caller's transaction). id_out gets the new id.
+//  email (may be NULL) is stored without surrounding spaces, an empty one
+//  as none; one another user has is refused as auth_email_free does.
 err_t
     auth_user_create (db_t *db, const char *name, const char *email, const char *role,
                       char *id_out, err_info_t *err);
+
+//  Whether email may be the e-mail of user except_id (NULL: of a new user),
+//  in the caller's transaction. E-mails are compared as sign-in finds a
+//  user by one: without case, and here also without surrounding spaces.
+//  ERR_OK when email is NULL or blank or no other user, archived or not,
+//  has it; else ERR_CONFLICT on "email" (409). Sign-in by e-mail must name
+//  one user: with two, one of them could never sign in by it and its
+//  failures would count against the other.
+err_t
+    auth_email_free (db_t *db, const char *email, const char *except_id, err_info_t *err);
+
+//  Log a warning for each e-mail that several users share (made before
+//  auth_email_free refused that), naming them, so an admin can fix them.
+void
+    auth_warn_shared_emails (db_t *db);
+
+//  Whether user_id may stop being an active admin (role admin, active,
+//  not archived) by a change of field ("role", "active", "archived"), in
+//  the caller's transaction: ERR_OK when it is not one or another active
+//  admin remains; else ERR_CONFLICT on field (409). Without an active
+//  admin nobody could manage users, tokens or settings over HTTP.
+err_t
+    auth_admin_remains (db_t *db, const char *user_id, const char *field, err_info_t *err);
 
 //  Issue a token for a user (in the caller's transaction). token_out
 //  (AUTH_TOKEN_LEN bytes) gets the text, shown only this once; token_id_out

@@ -9,6 +9,10 @@
 
 #define CLOCK_TEXT_LEN 25   //  "YYYY-MM-DDTHH:MM:SS.mmmZ" + NUL
 
+//  0000-01-01T00:00:00.000Z: the first instant clock_format writes in the
+//  form of RFC 3339 (an earlier one has a minus sign).
+#define CLOCK_YEAR_ZERO_MS INT64_C (-62167219200000)
+
 //  Milliseconds since the Unix epoch.
 int64_t
     clock_now_ms (void);

@@ -48,7 +48,7 @@ csv_read (csv_reader_t *r)
     }
     char *out = r->buf;
     size_t p = r->pos;
-    bool bad = false;
+    bool bad = false, nul = false;
     int newlines = 0;
     r->fields[r->nfields++] = out;
     for (;;) {
@@ -72,6 +72,7 @@ csv_read (csv_reader_t *r)
                 }
                 if (c == '\n')
                     newlines++;
+                nul = nul || c == '\0';
                 *out++ = c;
             }
             if (bad)
@@ -88,6 +89,7 @@ csv_read (csv_reader_t *r)
                 bad = true;
                 break;
             }
+            nul = nul || r->data[p] == '\0';
             *out++ = r->data[p++];
         }
         if (bad)
@@ -117,6 +119,13 @@ csv_read (csv_reader_t *r)
     r->pos = p;
     r->line = r->next_line;
     r->next_line += 1 + newlines;
+    //  A NUL byte would end the field's C string there and cut the value
+    //  silently: the whole record is refused instead, read to its end so
+    //  that the next one starts where it should.
+    if (nul && !bad) {
+        r->error = "a field holds a NUL byte";
+        bad = true;
+    }
     if (bad) {
         r->nfields = 0;
         return -1;

@@ -28,7 +28,8 @@ void
 
 //  Read the next record into r->fields / r->nfields. Returns 1 for a
 //  record, 0 at the end, -1 for a malformed record (r->error says why;
-//  reading may go on with the next line).
+//  reading may go on with the next line). A record with a NUL byte in a
+//  field is malformed (its text would end there).
 int
     csv_read (csv_reader_t *r);
 

@@ -175,3 +175,12 @@ id_valid (const char *text)
     }
     return true;
 }
+
+uint32_t
+id_hash (const char *text)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}

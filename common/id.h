@@ -39,6 +39,11 @@ char *
 uint64_t
     id_ms (const char *id);
 
+//  A 32-bit hash of text (FNV-1a): to tell keys apart (a hash table's slot,
+//  the list a cursor belongs to), not a secret and not an id.
+uint32_t
+    id_hash (const char *text);
+
 //  Whether text is a canonical lower-case UUID.
 bool
     id_valid (const char *text);

@@ -317,6 +317,15 @@ json_add_int (cJSON *obj, const char *key, int64_t value)
     return cJSON_AddNumberToObject (obj, key, (double) value) != NULL;
 }
 
+bool
+json_add_total (cJSON *obj, const char *key, int64_t value)
+{
+    if (json_add_int (obj, key, value))
+        return true;
+    cJSON_AddNumberToObject (obj, key, (double) value);
+    return false;
+}
+
 void
 json_copy_members (cJSON *dst, const cJSON *src, const char *const *names)
 {

@@ -75,6 +75,15 @@ bool
 bool
     json_add_int (cJSON *obj, const char *key, int64_t value);
 
+//  Add a sum of amounts (a report's total): as json_add_int up to
+//  JSON_INT_MAX, and beyond it added all the same, since a total must never
+//  be left out of a report. json_print writes every integer up to 2^53
+//  digit by digit and every reader of JSON numbers as doubles reads those
+//  back exactly; beyond 2^53 it is the nearest double. Returns whether the
+//  value is within JSON_INT_MAX.
+bool
+    json_add_total (cJSON *obj, const char *key, int64_t value);
+
 //  A node that prints as item prints, to add to a tree that is only
 //  printed: for an object or an array, a reference to its members (no
 //  copy; deleting the node leaves them), else a copy. NULL when item is

@@ -1,11 +1,14 @@
 //  money: overflow-checked integer arithmetic for amounts, and their decimal
 //  text by the currency's ISO 4217 exponent.
 #include "money.h"
+#include "json.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert (MONEY_MAX == JSON_INT_MAX, "an amount must print exactly");
 
 bool
 money_currency_valid (const char *code)

@@ -6,6 +6,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+//  The largest amount, in minor units, that any amount or total may reach:
+//  fifteen digits, the most a JSON number carries exactly in every reader
+//  (json.h, JSON_INT_MAX, which it equals). An amount a request gives, or
+//  one the service works out from it (a line's total, an order's, a
+//  receipt's value, a journal entry's, a balance), beyond it is refused
+//  with an error before anything is stored.
+#define MONEY_MAX INT64_C (999999999999999)
+
 //  Whether code is three upper-case ASCII letters.
 bool
     money_currency_valid (const char *code);

@@ -278,6 +278,18 @@ resource_check_tables (db_t *db, err_info_t *err)
             if (db_scalar_int (db, sql, f->name, -1) != 1)
                 return err_set (err, ERR_INTERNAL, f->name, "resource %s: the table %s has no column %s",
                                 def->name, def->table, f->name);
+        //  Which columns refuse NULL: a client's null for them is a
+        //  validation error naming the field, not SQLite's message.
+        res_t *r = &s_registry[i];
+        bool *notnull = calloc ((size_t) r->nfields + 1, sizeof *notnull);
+        if (!notnull)
+            return err_set (err, ERR_NOMEM, NULL, "out of memory");
+        snprintf (sql, sizeof sql, "SELECT \"notnull\" FROM pragma_table_info('%s') WHERE name = ?1", def->table);
+        int k = 0;
+        for (const field_def_t *f = def->fields; f->name; f++, k++)
+            notnull[k] = db_scalar_int (db, sql, f->name, 0) != 0;
+        free (r->notnull);
+        r->notnull = notnull;
     }
     return ERR_OK;
 }
@@ -682,6 +694,10 @@ s_before_save (db_t *db, const resource_def_t *def, const actor_t *actor, cJSON 
         rc = date_range_check (rec, p->from, p->to, p->message, err);
     if (rc == ERR_OK && def->before_save)
         rc = def->before_save (db, actor, rec, old, err);
+    //  After the hook, which may fill a field left null (an interaction's
+    //  time): what is still null where the column refuses it.
+    if (rc == ERR_OK)
+        rc = res_check_notnull (def, rec, err);
     return rc;
 }
 
@@ -895,6 +911,19 @@ resource_archive (db_t *db, const resource_def_t *def, const actor_t *actor, con
         cJSON_Delete (old);
         return err_set (err, ERR_STALE, "If-Match", "the record is at version %lld, not %lld",
                         (long long) version, if_match);
+    }
+    //  The hook judges the step even when it changes nothing: who may not
+    //  archive a record may not be told "done" either.
+    if (def->before_archive) {
+        cJSON *rec = cJSON_Duplicate (old, true);
+        if (rec)
+            cJSON_ReplaceItemInObjectCaseSensitive (rec, "archived", cJSON_CreateBool (archived));
+        rc = rec ? def->before_archive (db, actor, rec, old, err) : err_set (err, ERR_NOMEM, NULL, "out of memory");
+        cJSON_Delete (rec);
+        if (rc != ERR_OK) {
+            cJSON_Delete (old);
+            return rc;
+        }
     }
     if (was == archived) {
         if (out)

@@ -49,7 +49,16 @@ enum {
     F_SEARCH = 1 << 5,      //  matched by ?q= (when the resource has no FTS table)
     F_IMMUTABLE = 1 << 6,   //  settable on create only
     F_UNIQUE = 1 << 7,      //  a UNIQUE column: duplicates get 409 naming the field
+    F_MULTILINE = 1 << 8,   //  FT_TEXT that may hold line breaks and tabs (notes, descriptions,
+                            //  bodies, reasons, addresses); every other text is one line, and
+                            //  CR, LF, TAB, U+0085, U+2028 and U+2029 in it get 400
 };
+
+//  The rules every field shares (resource_validate.c, docs/api.md "Field
+//  rules"): a required text (F_REQUIRED) that is empty or only white space
+//  is refused; JSON null is refused for a field whose column is NOT NULL
+//  (it has a default or a hook's value, never null); null for a list field
+//  with a default (FT_TAGS, FT_LIST: "[]") means the empty list.
 
 typedef struct field_def {
     const char *name;
@@ -124,6 +133,10 @@ struct resource_def {
     const resource_filter_t *filters;   //  {NULL}-terminated or NULL
     resource_hook_fn *before_save;
     resource_hook_fn *after_save;
+    resource_hook_fn *before_archive;   //  archive and restore (which before_save does not
+                                        //  see), also when the step changes nothing: rec is
+                                        //  the record with "archived" as it will be, old as
+                                        //  it is; an error refuses the step
     resource_decorate_fn *decorate;
     resource_present_fn *present;
     unsigned flags;
@@ -172,9 +185,25 @@ err_t
 //  Check every registered definition against its table in db: the meta
 //  columns and one column per field must exist (PRAGMA table_info). A
 //  mismatch is a programming error found at start-up, before serving:
-//  ERR_INTERNAL naming the resource and the field.
+//  ERR_INTERNAL naming the resource and the field. Also learns which
+//  fields' columns are NOT NULL, so that a null for them is refused as a
+//  validation error naming the field before any hook runs.
 err_t
     resource_check_tables (db_t *db, err_info_t *err);
+
+//  Validate one value v against the field f as the engine does for a
+//  record's member (type, range, length, one line, required text not
+//  blank), reporting errors on name. Returns the normalised value (caller
+//  owns) or NULL with err set (ERR_INVALID). For values kept outside a
+//  record's table: the settings (common/settings.c).
+cJSON *
+    resource_value_check (const field_def_t *f, const cJSON *v, const char *name, err_info_t *err);
+
+//  Whether s is empty or holds only white space (ASCII and Unicode
+//  spaces): what a required text may not be. For the hand-written checks
+//  of a step's body ("a reason is required").
+bool
+    resource_text_blank (const char *s);
 
 //  Find a registered resource by name or by event entity.
 const resource_def_t *
@@ -437,12 +466,15 @@ err_t
 void
     resource_reply (http_req_t *req, int status, err_t rc, const err_info_t *err, cJSON *rec);
 
-//  Turn a page of rows into {"items":[…],"next_cursor":…}. Exposed for
-//  hand-written lists (timeline) that paginate on (sort text, id).
+//  The cursor of a page: where the next one starts, (sort text, id), in
+//  the list named by list (its path and order: "/api/v1/customers name").
+//  Exposed for hand-written lists (timeline) that paginate the same way.
+//  Decoding refuses a cursor that another list, or another order of this
+//  one, gave out: it is no position in this one.
 char *
-    resource_cursor_encode (const char *sort_value, const char *id);
+    resource_cursor_encode (const char *list, const char *sort_value, const char *id);
 bool
-    resource_cursor_decode (const char *cursor, char *sort_value, size_t sort_size, char *id);
+    resource_cursor_decode (const char *cursor, const char *list, char *sort_value, size_t sort_size, char *id);
 
 //  The FTS5 query a search for text runs: every word a quoted prefix term,
 //  so no input is parsed as FTS syntax. Exposed for the benchmarks' bare

@@ -292,9 +292,14 @@ resource_import_csv (db_t *db, const resource_def_t *def, const actor_t *actor, 
         return err_set (err, ERR_FORBIDDEN, NULL, "your role may not import %s", def->name);
     csv_reader_t r;
     csv_reader_init (&r, data, len);
-    if (csv_read (&r) != 1) {
+    int head = csv_read (&r);
+    if (head != 1) {
+        if (head < 0 && r.error)
+            err_set (err, ERR_INVALID, NULL, "the CSV's header row is malformed: %s", r.error);
+        else
+            err_set (err, ERR_INVALID, NULL, "the CSV has no header row");
         csv_reader_free (&r);
-        return err_set (err, ERR_INVALID, NULL, "the CSV has no header row");
+        return err->code;
     }
     //  Map header columns to fields; meta and read-only columns are
     //  accepted (an export imports back) and ignored, except id.

@@ -27,6 +27,9 @@ typedef struct {
     char *sql_update;
     char *sql_archive;
     int nfields;
+    //  notnull[i]: field i's column is NOT NULL (resource_check_tables);
+    //  NULL until the tables are checked.
+    bool *notnull;
     //  Updates of only the fields that change, by the set of them (bit i:
     //  field i); made when first needed, a few a resource (s_update_sql).
     uint64_t shape[RES_UPDATE_SHAPES];
@@ -42,6 +45,11 @@ res_accept (const resource_def_t *def, const cJSON *it, int mode, bool creating,
 
 void
 res_bind_context (sqlite3_stmt *st, const actor_t *actor);
+
+//  A null in rec for a field whose column is NOT NULL: ERR_INVALID naming
+//  it (after the hooks, which may fill such a field).
+err_t
+res_check_notnull (const resource_def_t *def, const cJSON *rec, err_info_t *err);
 
 err_t
 res_check_refs (db_t *db, const resource_def_t *def, const actor_t *actor, const cJSON *rec,

@@ -80,6 +80,18 @@ s_add_bind_int (s_query_t *q, int64_t n)
 }
 
 //  Keep the rows whose set_column is in the set fn gives for value.
+//  A filter's value that no record can hold (a typo of a status) is a 400
+//  naming the values it takes, not an empty answer.
+static bool
+s_enum_value_ok (const field_def_t *f, const char *key, const char *value, err_info_t *err)
+{
+    cJSON *v = cJSON_CreateString (value);
+    cJSON *norm = v ? resource_value_check (f, v, key, err) : NULL;
+    cJSON_Delete (v);
+    cJSON_Delete (norm);
+    return norm != NULL;
+}
+
 static bool
 s_set_filter (s_query_t *q, const char *value)
 {
@@ -312,6 +324,10 @@ s_list_arg (void *arg, const char *key, const char *value)
                   f->name, s_add_bind_text (q, value));
     else if (strcmp (value, "null") == 0)
         snprintf (cond, sizeof cond, "t.%s IS NULL", f->name);
+    else if (f->type == FT_ENUM && !s_enum_value_ok (f, key, value, &q->err)) {
+        q->failed = true;
+        return false;
+    }
     else if (f->type == FT_USER && strcmp (value, "me") == 0)
         snprintf (cond, sizeof cond, "t.%s = :me", f->name);
     else
@@ -325,13 +341,13 @@ bad_value:
 }
 
 char *
-resource_cursor_encode (const char *sort_value, const char *id)
+resource_cursor_encode (const char *list, const char *sort_value, const char *id)
 {
-    size_t len = strlen (sort_value) + 1 + strlen (id);
+    size_t len = 9 + strlen (sort_value) + 1 + strlen (id);
     char *raw = malloc (len + 1);
     if (!raw)
         return NULL;
-    snprintf (raw, len + 1, "%s\x1f%s", sort_value, id);
+    snprintf (raw, len + 1, "%08x\x1e%s\x1f%s", (unsigned) id_hash (list), sort_value, id);
     size_t outlen = sodium_base64_encoded_len (len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *out = malloc (outlen);
     if (out)
@@ -341,7 +357,7 @@ resource_cursor_encode (const char *sort_value, const char *id)
 }
 
 bool
-resource_cursor_decode (const char *cursor, char *sort_value, size_t sort_size, char *id)
+resource_cursor_decode (const char *cursor, const char *list, char *sort_value, size_t sort_size, char *id)
 {
     unsigned char raw[1200];
     size_t len = 0;
@@ -350,13 +366,19 @@ resource_cursor_decode (const char *cursor, char *sort_value, size_t sort_size, 
                               sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
         return false;
     raw[len] = '\0';
-    char *sep = memchr (raw, '\x1f', len);
-    if (!sep || strlen ((char *) raw) != len)
+    char hash[10];
+    snprintf (hash, sizeof hash, "%08x\x1e", (unsigned) id_hash (list));
+    if (len < 9 || memcmp (raw, hash, 9) != 0)
+        return false;
+    char *value = (char *) raw + 9;
+    len -= 9;
+    char *sep = memchr (value, '\x1f', len);
+    if (!sep || strlen (value) != len)
         return false;
     *sep = '\0';
-    if (!id_valid (sep + 1) || strlen ((char *) raw) >= sort_size)
+    if (!id_valid (sep + 1) || strlen (value) >= sort_size)
         return false;
-    snprintf (sort_value, sort_size, "%s", (char *) raw);
+    snprintf (sort_value, sort_size, "%s", value);
     snprintf (id, ID_LEN, "%s", sep + 1);
     return true;
 }
@@ -473,10 +495,13 @@ resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set
         snprintf (expr, sizeof expr, "t.%s", column);
     if (fts_join)
         snprintf (expr, sizeof expr, "f.rowid");
+    //  The list a cursor belongs to: this path in this order.
+    char list[320];
+    snprintf (list, sizeof list, "%s %s%s", http_path (req), desc ? "-" : "", column);
     const char *cursor = http_query (req, "cursor");
     if (!q.failed && cursor) {
         char value[1024], cid[ID_LEN];
-        if (!resource_cursor_decode (cursor, value, sizeof value, cid)) {
+        if (!resource_cursor_decode (cursor, list, value, sizeof value, cid)) {
             err_set (&q.err, ERR_INVALID, "cursor", "cursor is not one this service gave out");
             q.failed = true;
         }
@@ -566,7 +591,7 @@ resource_list_reply (http_req_t *req, const resource_def_t *def, const char *set
         if (count == limit) {
             free (next);
             const char *v = (const char *) sqlite3_column_text (st, sort_col);
-            next = resource_cursor_encode (v ? v : "", (const char *) sqlite3_column_text (st, 0));
+            next = resource_cursor_encode (list, v ? v : "", (const char *) sqlite3_column_text (st, 0));
         }
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {

@@ -11,6 +11,7 @@
 #include "money.h"
 #include "outbox.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -64,14 +65,79 @@ s_text_ok (const char *s, size_t max)
     return json_utf8_valid (s, len);
 }
 
-static err_t s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path,
+//  The length of the line break or tab at s (CR, LF, TAB, U+0085 NEL,
+//  U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR), 0 for none.
+static size_t
+s_line_break (const char *s)
+{
+    const unsigned char *u = (const unsigned char *) s;
+    if (*u == '\r' || *u == '\n' || *u == '\t')
+        return 1;
+    if (u[0] == 0xC2 && u[1] == 0x85)
+        return 2;
+    if (u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))
+        return 3;
+    return 0;
+}
+
+//  Whether s (valid UTF-8) is one line: no line break and no tab. A header
+//  line of a mail (a mailing's subject) or a name in a list stays one line.
+static bool
+s_one_line (const char *s)
+{
+    for (; *s; s++)
+        if (s_line_break (s))
+            return false;
+    return true;
+}
+
+//  The length of the white space at s (ASCII white space, NBSP, the
+//  Unicode spaces U+1680, U+2000 to U+200B, U+2028, U+2029, U+202F,
+//  U+205F, U+3000 and the BOM U+FEFF), 0 for none.
+static size_t
+s_space (const char *s)
+{
+    const unsigned char *u = (const unsigned char *) s;
+    if (*u == ' ' || (*u >= '\t' && *u <= '\r'))
+        return 1;
+    if (u[0] == 0xC2 && (u[1] == 0xA0 || u[1] == 0x85))
+        return 2;
+    if (u[0] == 0xE1 && u[1] == 0x9A && u[2] == 0x80)
+        return 3;
+    if (u[0] == 0xE2 && u[1] == 0x80 && ((u[2] >= 0x80 && u[2] <= 0x8B) || u[2] == 0xA8 || u[2] == 0xA9 || u[2] == 0xAF))
+        return 3;
+    if (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0x9F)
+        return 3;
+    if (u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80)
+        return 3;
+    if (u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF)
+        return 3;
+    return 0;
+}
+
+bool
+resource_text_blank (const char *s)
+{
+    if (!s)
+        return true;
+    size_t n;
+    while ((n = s_space (s)) > 0)
+        s += n;
+    return *s == '\0';
+}
+
+static err_t s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path, bool owned,
                                  cJSON **out, err_info_t *err);
 
 //  Validate one value against its field and return a normalised copy
 //  (caller owns). NULL with err set if invalid. JSON null is allowed for
-//  optional fields and returned as null.
+//  optional fields and returned as null. owned: the value comes from the
+//  service that owns the field (a bridge command), which validated it when
+//  it was written: the text rules that came after (one line, not only
+//  spaces) are left to it, so a value it holds from before them still
+//  syncs instead of stopping in the bridge's dead letters.
 static cJSON *
-s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t *err)
+s_normalize (const field_def_t *f, const cJSON *v, const char *path, bool owned, err_info_t *err)
 {
     if (cJSON_IsNull (v)) {
         if (f->flags & F_REQUIRED) {
@@ -108,9 +174,11 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
             cJSON *out = cJSON_CreateArray ();
             const cJSON *t;
             cJSON_ArrayForEach (t, v) {
-                if (!cJSON_IsString (t) || !*t->valuestring || !s_text_ok (t->valuestring, 64)
+                if (!cJSON_IsString (t) || !*t->valuestring || (!owned && resource_text_blank (t->valuestring))
+                    || !s_text_ok (t->valuestring, 64) || (!owned && !s_one_line (t->valuestring))
                     || strchr (t->valuestring, ';')) {
-                    err_set (err, ERR_INVALID, path, "%s must hold non-empty strings of at most 64 characters without ';'", path);
+                    err_set (err, ERR_INVALID, path,
+                             "%s must hold non-empty one-line strings of at most 64 characters without ';'", path);
                     cJSON_Delete (out);
                     return NULL;
                 }
@@ -141,7 +209,7 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
                     return NULL;
                 }
                 cJSON *norm = f->sub ? NULL : cJSON_Duplicate (item, true);
-                if (f->sub && s_normalize_fields (f->sub, item, sub, &norm, err) != ERR_OK) {
+                if (f->sub && s_normalize_fields (f->sub, item, sub, owned, &norm, err) != ERR_OK) {
                     cJSON_Delete (out);
                     return NULL;
                 }
@@ -164,8 +232,12 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
                  max);
         return NULL;
     }
-    if ((f->flags & F_REQUIRED) && !*s) {
-        err_set (err, ERR_INVALID, path, "%s must not be empty", path);
+    if ((f->flags & F_REQUIRED) && (owned ? !*s : resource_text_blank (s))) {
+        err_set (err, ERR_INVALID, path, "%s must not be empty or only spaces", path);
+        return NULL;
+    }
+    if (f->type == FT_TEXT && !(f->flags & F_MULTILINE) && !owned && !s_one_line (s)) {
+        err_set (err, ERR_INVALID, path, "%s must be one line: no line breaks or tabs", path);
         return NULL;
     }
     const char *must = NULL;   //  what s must be, when it is not
@@ -225,7 +297,7 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, err_info_t 
 //  Validate a nested object against field definitions (FT_LIST items):
 //  unknown keys are refused, required ones checked, defaults filled.
 static err_t
-s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path, cJSON **out,
+s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *path, bool owned, cJSON **out,
                     err_info_t *err)
 {
     cJSON *rec = cJSON_CreateObject ();
@@ -241,7 +313,7 @@ s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *pat
             cJSON_Delete (rec);
             return err_set (err, ERR_INVALID, sub, "%s is not a known field", sub);
         }
-        cJSON *v = s_normalize (f, it, sub, err);
+        cJSON *v = s_normalize (f, it, sub, owned, err);
         if (!v) {
             cJSON_Delete (rec);
             return err->code;
@@ -264,6 +336,38 @@ s_normalize_fields (const field_def_t *fields, const cJSON *obj, const char *pat
         }
     }
     *out = rec;
+    return ERR_OK;
+}
+
+cJSON *
+resource_value_check (const field_def_t *f, const cJSON *v, const char *name, err_info_t *err)
+{
+    assert (f && v && name);
+    return s_normalize (f, v, name, false, err);
+}
+
+//  Whether field f of def has a NOT NULL column (known once the tables are
+//  checked: resource_check_tables).
+static bool
+s_notnull (const resource_def_t *def, const field_def_t *f)
+{
+    const res_t *r = res_lookup (def);
+    return r && r->notnull && r->notnull[f - def->fields];
+}
+
+err_t
+res_check_notnull (const resource_def_t *def, const cJSON *rec, err_info_t *err)
+{
+    cJSON *at = NULL;
+    for (const field_def_t *f = def->fields; f->name; f++) {
+        if (!s_notnull (def, f))
+            continue;
+        const cJSON *v = json_seek (rec, f->name, &at);
+        if (!v)
+            return err_set (err, ERR_INVALID, f->name, "%s is required", f->name);
+        if (cJSON_IsNull (v))
+            return err_set (err, ERR_INVALID, f->name, "%s cannot be null", f->name);
+    }
     return ERR_OK;
 }
 
@@ -291,7 +395,18 @@ res_accept (const resource_def_t *def, const cJSON *it, int mode, bool creating,
     }
     //  F_IMMUTABLE is checked by resource_update once the value is known to
     //  differ: sending a record back with its unchanged fields is fine.
-    return s_normalize (f, it, f->name, err);
+    if (cJSON_IsNull (it) && f->def) {
+        //  A list with a default is never null: null empties it, as [] does.
+        if (f->type == FT_TAGS || f->type == FT_LIST)
+            return cJSON_CreateArray ();
+        //  A field with a default and a NOT NULL column has no "none": null
+        //  is refused here, before any hook reads the record.
+        if (s_notnull (def, f)) {
+            err_set (err, ERR_INVALID, f->name, "%s cannot be null", f->name);
+            return NULL;
+        }
+    }
+    return s_normalize (f, it, f->name, (f->flags & F_REMOTE) && (mode & RW_REMOTE), err);
 }
 
 //  Referenced records must exist, be visible to the actor and not be
@@ -353,6 +468,15 @@ res_write_error (db_t *db, int rc, err_info_t *err)
     }
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
         return err_set (err, ERR_RULE, NULL, "a referenced record does not exist");
+    if (rc == SQLITE_CONSTRAINT_NOTNULL) {
+        //  "NOT NULL constraint failed: customers.kind": name the field, not
+        //  SQLite's words (res_check_notnull catches these before; this is
+        //  for a table whose columns were not checked).
+        const char *msg = sqlite3_errmsg (db_handle (db));
+        const char *dot = strrchr (msg, '.');
+        const char *field = dot ? dot + 1 : NULL;
+        return err_set (err, ERR_INVALID, field, "%s cannot be null", field ? field : "a field");
+    }
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return err_set (err, ERR_RULE, NULL, "the record breaks a rule: %s", sqlite3_errmsg (db_handle (db)));
     return db_error (db, rc, err);

@@ -186,9 +186,46 @@ s_user_saved (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_
     return ERR_OK;
 }
 
+//  Whether rec (a user as the API shows it) is an active admin.
+static bool
+s_active_admin (const cJSON *rec)
+{
+    const char *role = json_str (rec, "role");
+    return role && strcmp (role, "admin") == 0 && !cJSON_IsFalse (cJSON_GetObjectItem (rec, "active"))
+           && !cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived"));
+}
+
+//  The rules of a user write (create, PATCH, CSV import, archive and
+//  restore): the e-mail is no other user's (common/auth.h,
+//  auth_email_free), and the last active admin stays one (auth_admin_remains).
+static err_t
+s_user_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
+{
+    (void) actor;
+    const char *id = json_str (old ? old : rec, "id");
+    const char *email = json_str (rec, "email");
+    const char *was = old ? json_str (old, "email") : NULL;
+    //  Only a new or changed e-mail is checked, so a user that shares one
+    //  from before the check stays editable.
+    if (email && !(was && strcmp (was, email) == 0)) {
+        err_t rc = auth_email_free (db, email, id, err);
+        if (rc != ERR_OK)
+            return rc;
+    }
+    if (old && s_active_admin (old) && !s_active_admin (rec)) {
+        const char *role = json_str (rec, "role");
+        const char *field = !role || strcmp (role, "admin") != 0                  ? "role"
+                            : cJSON_IsTrue (cJSON_GetObjectItem (rec, "archived")) ? "archived"
+                                                                                   : "active";
+        return auth_admin_remains (db, id, field, err);
+    }
+    return ERR_OK;
+}
+
 static resource_def_t s_users = {
     .name = "users", .entity = "user", .table = "users", .fields = s_user_fields,
     .default_sort = "name", .flags = R_NO_EVENTS | R_AUDITED, .after_save = s_user_saved,
+    .before_save = s_user_check, .before_archive = s_user_check,
 };
 
 const char service_settings_migration_sql[] =
@@ -419,6 +456,25 @@ s_token_issue (http_req_t *req)
         cJSON *body = http_body_json (req);
         if (!body)
             return;
+        //  {"label"?: one line of at most 100 characters}; nothing else: a
+        //  token is a secret, and a body it did not understand must not
+        //  leave one issued.
+        static const char *const keys[] = { "label", NULL };
+        const char *unknown = cJSON_IsObject (body) ? json_unknown_key (body, keys) : NULL;
+        const cJSON *l = cJSON_GetObjectItem (body, "label");
+        if (!cJSON_IsObject (body)) {
+            http_reply_errorf (req, ERR_INVALID, NULL, "the body must be a JSON object");
+            return;
+        }
+        if (unknown) {
+            http_reply_errorf (req, ERR_INVALID, unknown, "%s is not a field of a token", unknown);
+            return;
+        }
+        if (l && !cJSON_IsNull (l)
+            && (!cJSON_IsString (l) || strlen (l->valuestring) > 100 || strpbrk (l->valuestring, "\r\n\t"))) {
+            http_reply_errorf (req, ERR_INVALID, "label", "label must be one line of at most 100 characters");
+            return;
+        }
         label = json_str (body, "label");
     }
     char token[AUTH_TOKEN_LEN], token_id[ID_LEN];
@@ -647,6 +703,7 @@ s_open (service_t *svc, err_info_t *err)
     err_t rc = db_migrate (db, svc->def->migrations, svc->def->nmigrations, err);
     if (rc != ERR_OK)
         return rc;
+    auth_warn_shared_emails (db);
     //  From here on every transaction writes the search rows it made due.
     db_pool_before_commit (svc->pool, s_before_commit, svc);
     return ERR_OK;

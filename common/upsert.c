@@ -10,8 +10,8 @@ static const char *const s_address_kinds[] = { "billing", "shipping", "office", 
 
 const field_def_t upsert_address_fields[] = {
     { .name = "kind", .type = FT_ENUM, .choices = s_address_kinds, .def = "\"office\"" },
-    { .name = "line1", .type = FT_TEXT, .flags = F_REQUIRED, .max = 200 },
-    { .name = "line2", .type = FT_TEXT, .max = 200 },
+    { .name = "line1", .type = FT_TEXT, .flags = F_REQUIRED | F_MULTILINE, .max = 200 },
+    { .name = "line2", .type = FT_TEXT, .flags = F_MULTILINE, .max = 200 },
     { .name = "city", .type = FT_TEXT, .max = 100 },
     { .name = "postal_code", .type = FT_TEXT, .max = 20 },
     { .name = "region", .type = FT_TEXT, .max = 100 },

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "json.h"
 #include "money.h"
+#include "settings.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,13 @@ analytics_args_release (analytics_args_t *a)
     free (a->members);
     a->members = NULL;
 }
+
+//  The setting analytics read: the currency they sum when not asked for
+//  one (PATCH /api/v1/settings checks it is an ISO 4217 code).
+static const field_def_t s_settings[] = {
+    { .name = "default_currency", .type = FT_CURRENCY, .flags = F_REQUIRED },
+    { NULL }
+};
 
 void
 analytics_default_currency (db_t *db, char *out)
@@ -93,6 +101,11 @@ analytics_args (http_req_t *req, analytics_args_t *r, const char *const *allowed
             return false;
         }
         clock_format (ms, outs[i], CLOCK_TEXT_LEN);
+    }
+    //  Both are written the same way (RFC 3339, UTC, milliseconds): they compare as text.
+    if (strcmp (r->from, "0000") != 0 && strcmp (r->to, "9999") != 0 && strcmp (r->from, r->to) > 0) {
+        http_reply_errorf (req, ERR_INVALID, "from", "from must not be after to");
+        return false;
     }
     const char *segment_id = http_query (req, "segment_id");
     err_info_t err;
@@ -413,6 +426,7 @@ err_t
 analytics_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
+    settings_define (s_settings);
     http_server_routes (service_http (svc), s_routes);
     return ERR_OK;
 }

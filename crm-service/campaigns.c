@@ -16,11 +16,11 @@ const char *const crm_lead_sources[] = { "email", "phone", "social", "ads", "eve
 static const field_def_t s_fields[] = {
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_UNIQUE | F_SORT | F_SEARCH, .max = 200 },
     { .name = "channel", .type = FT_ENUM, .flags = F_REQUIRED | F_FILTER, .choices = s_channels },
-    { .name = "cost_minor", .type = FT_INT, .min = 0, .max = 9000000000000000 },
+    { .name = "cost_minor", .type = FT_INT, .min = 0, .max = MONEY_MAX },
     { .name = "currency", .type = FT_CURRENCY, .def = "\"EUR\"" },
     { .name = "starts_on", .type = FT_DATE, .flags = F_SORT },
     { .name = "ends_on", .type = FT_DATE, .flags = F_SORT },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 },
     { NULL }
 };
 

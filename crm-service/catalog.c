@@ -10,7 +10,7 @@
 static const field_def_t s_catalog_fields[] = {
     { .name = "sku", .type = FT_TEXT, .flags = F_REQUIRED | F_UNIQUE | F_FILTER | F_SORT | F_SEARCH, .max = 64 },
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
-    { .name = "list_price_minor", .type = FT_INT, .flags = F_SORT, .min = 0, .max = 9000000000000000 },
+    { .name = "list_price_minor", .type = FT_INT, .flags = F_SORT, .min = 0, .max = MONEY_MAX },
     { .name = "currency", .type = FT_CURRENCY },
     { .name = "available", .type = FT_INT, .flags = F_SORT, .def = "0" },
     { .name = "unit", .type = FT_TEXT, .max = 20 },
@@ -42,7 +42,7 @@ static const char *const s_severities[] = { "info", "warning", "critical", NULL 
 static const field_def_t s_alert_fields[] = {
     { .name = "kind", .type = FT_ENUM, .flags = F_REQUIRED | F_FILTER, .choices = s_alert_kinds },
     { .name = "severity", .type = FT_ENUM, .flags = F_FILTER, .choices = s_severities, .def = "\"warning\"" },
-    { .name = "message", .type = FT_TEXT, .flags = F_REQUIRED | F_SEARCH, .max = 2000 },
+    { .name = "message", .type = FT_TEXT, .flags = F_REQUIRED | F_SEARCH | F_MULTILINE, .max = 2000 },
     { .name = "sku", .type = FT_TEXT, .flags = F_FILTER, .max = 64 },
     { .name = "quantity", .type = FT_INT },
     { .name = "customer_id", .type = FT_TEXT, .flags = F_FILTER, .max = 64 },

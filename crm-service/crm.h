@@ -4,6 +4,7 @@
 #define CRM_H
 
 #include "clock.h"
+#include "money.h"
 #include "resource.h"
 #include "service.h"
 
@@ -63,6 +64,15 @@ err_t reports_setup (service_t *svc, err_info_t *err);
 err_t suppressions_setup (service_t *svc, err_info_t *err);
 err_t mailings_setup (service_t *svc, err_info_t *err);
 err_t segments_setup (service_t *svc, err_info_t *err);
+
+//  The contact or deal (table "contacts" or "deals") that rec's field
+//  names must belong to rec's customer: else ERR_RULE on field, "<field>
+//  belongs to another customer". Nothing to check when either is absent;
+//  on an update (old not NULL) only when one of them changed, so that a
+//  record saved before the rule still takes its other changes
+//  (customers.c).
+err_t crm_same_customer (db_t *db, const cJSON *rec, const cJSON *old, const char *field, const char *table,
+                         err_info_t *err);
 
 //  The members of saved segment segment_id for actor (a sales rep: its own
 //  customers), as the JSON array text of their ids (caller frees). An id

@@ -28,12 +28,12 @@ static const field_def_t s_customer_fields[] = {
     { .name = "lead_source", .type = FT_ENUM, .flags = F_FILTER, .choices = crm_lead_sources },
     { .name = "status", .type = FT_ENUM, .flags = F_FILTER, .choices = s_statuses, .def = "\"lead\"" },
     { .name = "external_key", .type = FT_TEXT, .flags = F_UNIQUE | F_FILTER, .max = 100 },
-    { .name = "notes", .type = FT_TEXT, .max = 10000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 10000 },
     //  Owned by ERP (DESIGN.md §5), filled by the bridge.
     { .name = "erp_id", .type = FT_TEXT, .flags = F_REMOTE | F_FILTER, .max = 64 },
     { .name = "tax_id", .type = FT_TEXT, .flags = F_REMOTE, .max = 50 },
     { .name = "payment_terms_days", .type = FT_INT, .flags = F_REMOTE, .min = 0, .max = 365 },
-    { .name = "credit_limit_minor", .type = FT_INT, .flags = F_REMOTE, .min = 0, .max = 9000000000000000 },
+    { .name = "credit_limit_minor", .type = FT_INT, .flags = F_REMOTE, .min = 0, .max = MONEY_MAX },
     { .name = "credit_hold", .type = FT_BOOL, .flags = F_REMOTE | F_FILTER },
     { .name = "balance_minor", .type = FT_INT, .flags = F_REMOTE },
     { .name = "overdue_minor", .type = FT_INT, .flags = F_REMOTE },
@@ -65,7 +65,7 @@ static const field_def_t s_counterparty_fields[] = {
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
     { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER | F_SEARCH, .max = 50 },
     { .name = "registration_number", .type = FT_TEXT, .max = 50 },
-    { .name = "address", .type = FT_TEXT, .max = 500 },
+    { .name = "address", .type = FT_TEXT, .flags = F_MULTILINE, .max = 500 },
     { .name = "country", .type = FT_TEXT, .max = 2 },
     { .name = "valid_from", .type = FT_DATE },
     { .name = "valid_to", .type = FT_DATE },
@@ -87,7 +87,7 @@ static const field_def_t s_contact_fields[] = {
     { .name = "email", .type = FT_EMAIL, .flags = F_SEARCH },
     { .name = "phone", .type = FT_PHONE, .flags = F_SEARCH },
     { .name = "is_primary", .type = FT_BOOL, .def = "false" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 },
     { NULL }
 };
 
@@ -96,6 +96,25 @@ const resource_def_t crm_contacts = {
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = SCOPE_VIA_CUSTOMER, .default_sort = "name", .set_column = "customer_id",
 };
+
+//  --- records of one customer ---
+
+err_t
+crm_same_customer (db_t *db, const cJSON *rec, const cJSON *old, const char *field, const char *table,
+                   err_info_t *err)
+{
+    const char *ref = json_str (rec, field), *customer = json_str (rec, "customer_id");
+    if (!ref || !customer)
+        return ERR_OK;
+    if (old && cJSON_Compare (cJSON_GetObjectItem (rec, field), cJSON_GetObjectItem (old, field), true)
+        && cJSON_Compare (cJSON_GetObjectItem (rec, "customer_id"), cJSON_GetObjectItem (old, "customer_id"), true))
+        return ERR_OK;
+    char sql[96];
+    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE id = ?1 AND customer_id = ?2", table);
+    if (db_scalar_int2 (db, sql, ref, customer, 0) > 0)
+        return ERR_OK;
+    return err_set (err, ERR_RULE, field, "%s belongs to another customer", field);
+}
 
 //  --- customer card ---
 
@@ -206,7 +225,7 @@ crm_page_args (http_req_t *req, long *limit, bool *cursor, char *sort_value, siz
         return false;
     const char *c = http_query (req, "cursor");
     *cursor = c != NULL;
-    if (c && !resource_cursor_decode (c, sort_value, size, id)) {
+    if (c && !resource_cursor_decode (c, http_path (req), sort_value, size, id)) {
         http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this service gave out");
         return false;
     }
@@ -270,7 +289,7 @@ s_timeline (http_req_t *req)
     int rc;
     while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
         if (n == limit) {
-            next = resource_cursor_encode (at, cid);
+            next = resource_cursor_encode (http_path (req), at, cid);
             break;
         }
         cJSON *item = cJSON_CreateObject ();

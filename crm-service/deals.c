@@ -47,10 +47,46 @@ s_stage_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *ol
     return rc;
 }
 
+//  The stages the workflow moves deals into by name: a new deal starts in
+//  `new` and a reopened one goes back to it; /win and /lose close deals
+//  into `won` and `lost`. Names and kinds cannot change, so these three
+//  stay in use: archiving one would make every create, reopen, win or lose
+//  a 422 for everyone.
+static const char *const s_workflow_stages[] = { "new", "won", "lost", NULL };
+
+//  A stage is archived only when nothing needs it: not one of the
+//  workflow's, and holding no deal in use (a deal in an archived stage
+//  drops out of the funnel and can no longer be changed). Restoring is
+//  always possible.
+static err_t
+s_stage_before_archive (db_t *db, const actor_t *actor, cJSON *stage, const cJSON *old, err_info_t *err)
+{
+    (void) actor;
+    const char *name = json_str (stage, "name");
+    if (!name || !cJSON_IsTrue (cJSON_GetObjectItem (stage, "archived"))
+        || cJSON_IsTrue (cJSON_GetObjectItem (old, "archived")))
+        return ERR_OK;
+    for (const char *const *w = s_workflow_stages; *w; w++)
+        if (strcmp (name, *w) == 0)
+            return err_set (err, ERR_RULE, NULL,
+                            "stage '%s' cannot be archived: the deals' workflow needs it (new deals start"
+                            " in 'new' and reopened ones return to it, /win and /lose close deals into"
+                            " 'won' and 'lost')", name);
+    int64_t held = db_scalar_int (db, "SELECT COUNT(*) FROM deals WHERE stage = ?1 AND archived = 0", name, -1);
+    if (held < 0)
+        return err_set (err, ERR_INTERNAL, NULL, "cannot count the deals of stage '%s'", name);
+    if (held > 0)
+        return err_set (err, ERR_RULE, NULL,
+                        "stage '%s' still holds %lld deal%s; move %s to another stage before archiving it",
+                        name, (long long) held, held == 1 ? "" : "s", held == 1 ? "it" : "them");
+    return ERR_OK;
+}
+
 const resource_def_t crm_stages = {
     .name = "pipeline_stages", .entity = "pipeline_stage", .table = "pipeline_stages",
     .fields = s_stage_fields, .read_roles = ROLES_ALL, .write_roles = ROLES_LEAD, .default_sort = "position",
     .before_save = s_stage_before_save,
+    .before_archive = s_stage_before_archive,
 };
 
 //  --- deals ---
@@ -59,7 +95,7 @@ static const char *const s_payment_states[] = { "none", "invoiced", "partial", "
 
 static const field_def_t s_line_fields[] = {
     { .name = "sku", .type = FT_TEXT, .flags = F_REQUIRED, .max = 64 },
-    { .name = "description", .type = FT_TEXT, .max = 500 },
+    { .name = "description", .type = FT_TEXT, .flags = F_MULTILINE, .max = 500 },
     { .name = "quantity", .type = FT_INT, .flags = F_REQUIRED, .min = 1, .max = 1000000000 },
     { .name = "unit_price_minor", .type = FT_INT, .flags = F_REQUIRED, .min = 0, .max = 1000000000000 },
     { .name = "discount_percent", .type = FT_INT, .min = 0, .max = 100, .def = "0" },
@@ -80,7 +116,7 @@ static const field_def_t s_deal_fields[] = {
     { .name = "customer_id", .type = FT_REF, .flags = F_FILTER, .ref = "customers" },
     { .name = "contact_id", .type = FT_REF, .ref = "contacts" },
     { .name = "stage", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER, .def = "\"new\"" },
-    { .name = "amount_minor", .type = FT_INT, .flags = F_SORT, .min = 0, .max = 9000000000000000, .def = "0" },
+    { .name = "amount_minor", .type = FT_INT, .flags = F_SORT, .min = 0, .max = MONEY_MAX, .def = "0" },
     { .name = "currency", .type = FT_CURRENCY, .flags = F_FILTER, .def = "\"EUR\"" },
     { .name = "probability", .type = FT_INT, .min = 0, .max = 100 },
     { .name = "expected_close", .type = FT_DATE, .flags = F_SORT },
@@ -89,7 +125,7 @@ static const field_def_t s_deal_fields[] = {
     //  Its campaign's channel by default, else (new) its customer's.
     { .name = "lead_source", .type = FT_ENUM, .flags = F_FILTER, .choices = crm_lead_sources },
     { .name = "lines", .type = FT_LIST, .sub = s_line_fields, .def = "[]" },
-    { .name = "lost_reason", .type = FT_TEXT, .flags = F_SYSTEM, .max = 500 },
+    { .name = "lost_reason", .type = FT_TEXT, .flags = F_SYSTEM | F_MULTILINE, .max = 500 },
     { .name = "closed_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { .name = "external_key", .type = FT_TEXT, .flags = F_UNIQUE | F_FILTER, .max = 100 },
     //  What ERP reports back (DESIGN.md §5), written by bridge commands.
@@ -139,7 +175,7 @@ s_deal_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old
             json_int (line, "unit_price_minor", &price);
             json_int (line, "discount_percent", &discount);
             if (!money_line_total (qty, price, discount, &amount) || !money_add (total, amount, &total)
-                || total > 9000000000000000LL) {
+                || total > MONEY_MAX) {
                 char field[32];
                 snprintf (field, sizeof field, "lines[%d]", i);
                 return err_set (err, ERR_INVALID, field, "the deal's total is too large");
@@ -355,8 +391,8 @@ s_lose (db_t *db, const actor_t *actor, const cJSON *deal, int64_t version, cons
     err_t rc = s_closed (deal, err);
     if (rc != ERR_OK)
         return rc;
-    if (!reason || !*reason)
-        return err_set (err, ERR_INVALID, "reason", "a reason is required to lose a deal");
+    if (resource_text_blank (reason))
+        return err_set (err, ERR_INVALID, "reason", "a reason is required to lose a deal (not only spaces)");
     cJSON *patch = cJSON_CreateObject ();
     char now[CLOCK_TEXT_LEN];
     cJSON_AddStringToObject (patch, "closed_at", clock_format (clock_now_ms (), now, sizeof now));

@@ -18,7 +18,7 @@ static const field_def_t s_fields[] = {
     { .name = "occurred_at", .type = FT_TIME, .flags = F_SORT },
     { .name = "duration_seconds", .type = FT_INT, .min = 0, .max = 86400 * 7 },
     { .name = "subject", .type = FT_TEXT, .flags = F_SEARCH, .max = 300 },
-    { .name = "body", .type = FT_TEXT, .flags = F_SEARCH, .max = 20000 },
+    { .name = "body", .type = FT_TEXT, .flags = F_SEARCH | F_MULTILINE, .max = 20000 },
     { .name = "user_id", .type = FT_USER, .flags = F_FILTER },
     { NULL }
 };

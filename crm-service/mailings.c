@@ -35,7 +35,7 @@ static const field_def_t s_fields[] = {
     { .name = "channel", .type = FT_ENUM, .flags = F_FILTER | F_IMMUTABLE, .choices = s_channels, .def = "\"email\"" },
     //  An e-mail's subject (required for e-mail; a text message has none).
     { .name = "subject", .type = FT_TEXT, .flags = F_SEARCH, .max = 300 },
-    { .name = "body", .type = FT_TEXT, .flags = F_REQUIRED, .max = 50000 },
+    { .name = "body", .type = FT_TEXT, .flags = F_REQUIRED | F_MULTILINE, .max = 50000 },
     { .name = "campaign_id", .type = FT_REF, .flags = F_FILTER, .ref = "campaigns" },
     //  The audience: named customers, or every customer matching all the
     //  filters given (none given: refused when sending).
@@ -574,7 +574,7 @@ s_recipients (http_req_t *req)
     int rc;
     for (long n = 0; (rc = sqlite3_step (st)) == SQLITE_ROW; n++) {
         if (n == limit) {
-            next = resource_cursor_encode (name, rid);
+            next = resource_cursor_encode (http_path (req), name, rid);
             break;
         }
         snprintf (name, sizeof name, "%s", (const char *) sqlite3_column_text (st, 0));

@@ -27,14 +27,14 @@
 
 #define QUOTE_DEFAULT_VALIDITY_DAYS 30
 #define QUOTE_MAX_VALIDITY_DAYS 366
-#define QUOTE_MAX_TOTAL 9000000000000000LL
+#define QUOTE_MAX_TOTAL MONEY_MAX
 
 static const char *const s_statuses[] = { "open", "sent", "accepted", "declined", "superseded", NULL };
 static const char *const s_languages[] = { "en", "id", "cs", "vi", "fa", "zh", NULL };
 
 static const field_def_t s_line_fields[] = {
     { .name = "sku", .type = FT_TEXT, .max = 64 },
-    { .name = "description", .type = FT_TEXT, .max = 500 },
+    { .name = "description", .type = FT_TEXT, .flags = F_MULTILINE, .max = 500 },
     LINES_PRICED_FIELDS,
     { NULL }
 };
@@ -54,12 +54,12 @@ static const field_def_t s_fields[] = {
     { .name = "subtotal_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
     { .name = "tax_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },
     { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0" },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 },
     { .name = "sent_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "accepted_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "accepted_by", .type = FT_TEXT, .flags = F_SYSTEM, .max = 200 },
     { .name = "declined_at", .type = FT_TIME, .flags = F_SYSTEM },
-    { .name = "decline_reason", .type = FT_TEXT, .flags = F_SYSTEM, .max = 500 },
+    { .name = "decline_reason", .type = FT_TEXT, .flags = F_SYSTEM | F_MULTILINE, .max = 500 },
     { .name = "superseded_by", .type = FT_TEXT, .flags = F_SYSTEM, .max = 40 },
     { NULL }
 };
@@ -497,10 +497,23 @@ static const resource_verb_t s_verbs[] = {
     { NULL }
 };
 
+//  The settings quotations read (PATCH /api/v1/settings checks them): the
+//  default tax rate, in basis points as a quotation's tax_rate_bp; the
+//  default validity in days; the company named in a quotation's mail
+//  (its subject: one line).
+static const field_def_t s_settings[] = {
+    { .name = "quotation_tax_rate_bp", .type = FT_INT, .flags = F_REQUIRED, .min = 0, .max = 10000 },
+    { .name = "quotation_validity_days", .type = FT_INT, .flags = F_REQUIRED, .min = 1,
+      .max = QUOTE_MAX_VALIDITY_DAYS },
+    { .name = "company_name", .type = FT_TEXT, .flags = F_REQUIRED, .max = 200 },
+    { NULL }
+};
+
 err_t
 quotations_setup (service_t *svc, err_info_t *err)
 {
     (void) err;
+    settings_define (s_settings);
     err_t rc = service_resource (svc, &crm_quotations);
     if (rc != ERR_OK)
         return rc;

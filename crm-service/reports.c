@@ -420,6 +420,12 @@ s_bcg (http_req_t *req)
         http_reply_errorf (req, ERR_INVALID, "from", "from must be before to");
         return;
     }
+    //  The period before is as long: it must start in year 0 or later to be
+    //  written as an RFC 3339 time.
+    if (from_ms - (to_ms - from_ms) < CLOCK_YEAR_ZERO_MS) {
+        http_reply_errorf (req, ERR_INVALID, "from", "the period is too long to compare with the one before it");
+        return;
+    }
     char from[CLOCK_TEXT_LEN], to[CLOCK_TEXT_LEN], prev[CLOCK_TEXT_LEN];
     clock_format (from_ms, from, sizeof from);
     clock_format (to_ms, to, sizeof to);

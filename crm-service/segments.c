@@ -26,11 +26,12 @@
 #define SEGMENT_PREVIEW_MAX 50
 
 static err_t s_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err);
+static err_t s_before_archive (db_t *db, const actor_t *actor, cJSON *seg, const cJSON *old, err_info_t *err);
 static void s_present (db_t *db, const actor_t *actor, cJSON *rec);
 
 static const field_def_t s_fields[] = {
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH | F_UNIQUE, .max = 100 },
-    { .name = "description", .type = FT_TEXT, .flags = F_SEARCH, .max = 2000 },
+    { .name = "description", .type = FT_TEXT, .flags = F_SEARCH | F_MULTILINE, .max = 2000 },
     //  Objects of the shapes below, checked by s_check.
     { .name = "rules", .type = FT_LIST, .def = "[]" },
     { .name = "owner_id", .type = FT_USER, .flags = F_FILTER | F_SYSTEM },
@@ -43,7 +44,7 @@ const resource_def_t crm_segments = {
     .name = "segments", .entity = "segment", .table = "segments", .fields = s_fields,
     .read_roles = ROLES_ALL, .write_roles = ROLES_ALL, .scoped_roles = ROLE_REP,
     .scope_sql = "(t.shared = 1 OR t.owner_id = :me)", .default_sort = "name",
-    .before_save = s_check, .present = s_present,
+    .before_save = s_check, .before_archive = s_before_archive, .present = s_present,
 };
 
 //  --- rules ---
@@ -545,14 +546,23 @@ cleanup:
 
 //  --- the record ---
 
-//  Strict rules (nothing saved otherwise), and the owner: its creator;
-//  a sales rep changes only its own segments.
+//  A sales rep changes (patches, archives, restores) only its own
+//  segments: those it made, and those of no one.
+static err_t
+s_may_change (const actor_t *actor, const cJSON *seg, err_info_t *err)
+{
+    if (actor && resource_scoped (&crm_segments, actor) && !cJSON_IsNull (cJSON_GetObjectItem (seg, "owner_id"))
+        && strcmp (json_str (seg, "owner_id") ? json_str (seg, "owner_id") : "", actor->user_id) != 0)
+        return err_set (err, ERR_FORBIDDEN, NULL, "a sales rep may change only its own segments");
+    return ERR_OK;
+}
+
+//  Strict rules (nothing saved otherwise), and the owner: its creator.
 static err_t
 s_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
 {
-    if (old && actor && resource_scoped (&crm_segments, actor) && !cJSON_IsNull (cJSON_GetObjectItem (old, "owner_id"))
-        && strcmp (json_str (old, "owner_id") ? json_str (old, "owner_id") : "", actor->user_id) != 0)
-        return err_set (err, ERR_FORBIDDEN, NULL, "a sales rep may change only its own segments");
+    if (old && s_may_change (actor, old, err) != ERR_OK)
+        return err->code;
     if (!old && actor && *actor->user_id) {
         cJSON_DeleteItemFromObject (rec, "owner_id");
         cJSON_AddStringToObject (rec, "owner_id", actor->user_id);
@@ -562,6 +572,15 @@ s_check (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_
     free (q.sql);
     cJSON_Delete (q.binds);
     return rc;
+}
+
+//  Archiving and restoring are changes too.
+static err_t
+s_before_archive (db_t *db, const actor_t *actor, cJSON *seg, const cJSON *old, err_info_t *err)
+{
+    (void) db;
+    (void) seg;
+    return s_may_change (actor, old, err);
 }
 
 //  The live count, for whoever reads.
@@ -682,7 +701,7 @@ segments_setup (service_t *svc, err_info_t *err)
         { "POST", "/api/v1/segments/preview", s_preview, 0 },
         { NULL },
     };
-    if (rc == ERR_OK)
+    if (rc == ERR_OK && service_http (svc))
         http_server_routes (service_http (svc), routes);
     return rc;
 }

@@ -14,7 +14,7 @@ static const field_def_t s_fields[] = {
     { .name = "email", .type = FT_EMAIL, .flags = F_REQUIRED | F_UNIQUE | F_SORT | F_SEARCH | F_FILTER },
     { .name = "reason", .type = FT_ENUM, .flags = F_FILTER, .choices = s_reasons, .def = "\"manual\"" },
     { .name = "customer_id", .type = FT_REF, .ref = "customers", .flags = F_FILTER },
-    { .name = "notes", .type = FT_TEXT, .max = 2000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 2000 },
     { NULL }
 };
 

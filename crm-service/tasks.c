@@ -20,7 +20,7 @@ static const char *const s_priorities[] = { "low", "normal", "high", NULL };
 
 static const field_def_t s_fields[] = {
     { .name = "title", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 300 },
-    { .name = "description", .type = FT_TEXT, .flags = F_SEARCH, .max = 10000 },
+    { .name = "description", .type = FT_TEXT, .flags = F_SEARCH | F_MULTILINE, .max = 10000 },
     { .name = "due_at", .type = FT_TIME, .flags = F_SORT },
     { .name = "remind_at", .type = FT_TIME, .flags = F_SORT },
     { .name = "priority", .type = FT_ENUM, .flags = F_FILTER, .choices = s_priorities, .def = "\"normal\"" },
@@ -43,12 +43,15 @@ static const resource_filter_t s_filters[] = {
     { NULL, NULL }
 };
 
-//  Marking a task done stamps done_at; reopening clears it.
+//  Marking a task done stamps done_at; reopening clears it. A task about
+//  a customer and a deal is about one of that customer's deals.
 static err_t
 s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
 {
-    (void) db;
     (void) actor;
+    err_t rc = crm_same_customer (db, rec, old, "deal_id", "deals", err);
+    if (rc != ERR_OK)
+        return rc;
     bool done = cJSON_IsTrue (cJSON_GetObjectItem (rec, "done"));
     bool was = old && cJSON_IsTrue (cJSON_GetObjectItem (old, "done"));
     if (done != was || !old) {

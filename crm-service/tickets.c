@@ -13,7 +13,7 @@ static const field_def_t s_fields[] = {
     { .name = "customer_id", .type = FT_REF, .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE, .ref = "customers" },
     { .name = "contact_id", .type = FT_REF, .ref = "contacts" },
     { .name = "subject", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 300 },
-    { .name = "description", .type = FT_TEXT, .flags = F_SEARCH, .max = 20000 },
+    { .name = "description", .type = FT_TEXT, .flags = F_SEARCH | F_MULTILINE, .max = 20000 },
     { .name = "status", .type = FT_ENUM, .flags = F_FILTER, .choices = s_statuses, .def = "\"open\"" },
     { .name = "priority", .type = FT_ENUM, .flags = F_FILTER | F_SORT, .choices = s_priorities, .def = "\"normal\"" },
     { .name = "assignee_id", .type = FT_USER, .flags = F_FILTER },
@@ -28,12 +28,15 @@ static const resource_filter_t s_filters[] = {
     { NULL, NULL }
 };
 
-//  A closed ticket stays closed; solving stamps solved_at.
+//  A closed ticket stays closed; solving stamps solved_at. Its contact is
+//  one of its customer's.
 static err_t
 s_before_save (db_t *db, const actor_t *actor, cJSON *rec, const cJSON *old, err_info_t *err)
 {
-    (void) db;
     (void) actor;
+    err_t rc = crm_same_customer (db, rec, old, "contact_id", "contacts", err);
+    if (rc != ERR_OK)
+        return rc;
     const char *status = json_str (rec, "status");
     const char *was = old ? json_str (old, "status") : NULL;
     if (was && strcmp (was, "closed") == 0 && strcmp (status, "closed") != 0)
@@ -61,7 +64,7 @@ const resource_def_t crm_tickets = {
 
 static const field_def_t s_comment_fields[] = {
     { .name = "ticket_id", .type = FT_REF, .flags = F_REQUIRED | F_FILTER | F_IMMUTABLE, .ref = "tickets" },
-    { .name = "body", .type = FT_TEXT, .flags = F_REQUIRED | F_SEARCH, .max = 20000 },
+    { .name = "body", .type = FT_TEXT, .flags = F_REQUIRED | F_SEARCH | F_MULTILINE, .max = 20000 },
     { .name = "author_id", .type = FT_USER, .flags = F_FILTER | F_SYSTEM },
     { .name = "internal", .type = FT_BOOL, .def = "false" },
     { NULL }

@@ -8,6 +8,7 @@
 #include "json.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 bool
@@ -20,6 +21,21 @@ erp_may (http_req_t *req, unsigned roles, const char *what)
     return false;
 }
 
+err_t
+erp_if_match (db_t *db, const resource_def_t *def, const char *id, long long if_match, err_info_t *err)
+{
+    assert (def && def->table);
+    if (if_match < 0 || !id)
+        return ERR_OK;
+    char sql[160];
+    snprintf (sql, sizeof sql, "SELECT version FROM %s WHERE id = ?1", def->table);
+    int64_t version = db_scalar_int (db, sql, id, -1);
+    if (version >= 0 && version != if_match)
+        return err_set (err, ERR_STALE, "If-Match", "the %s is at version %lld, not %lld", def->entity,
+                        (long long) version, if_match);
+    return ERR_OK;
+}
+
 //  The handler of every erp_write_t route.
 static void
 s_write_route (http_req_t *req)
@@ -28,13 +44,19 @@ s_write_route (http_req_t *req)
     if (w->roles ? !erp_may (req, w->roles, w->denied)
                  : !resource_may_write (req, w->def, w->denied))
         return;
+    long long if_match = w->of ? http_if_match (req) : -1;
+    if (if_match == -2)
+        return;
     const cJSON *body = http_body_json (req);
     if (!body)
         return;
     err_info_t err;
     err_clear (&err);
     cJSON *out = NULL;
-    err_t rc = w->fn (http_db (req), http_actor (req), http_param (req, "id"), body, &out, &err);
+    const char *id = http_param (req, "id");
+    err_t rc = w->of ? erp_if_match (http_db (req), w->of, id, if_match, &err) : ERR_OK;
+    if (rc == ERR_OK)
+        rc = w->fn (http_db (req), http_actor (req), id, body, &out, &err);
     resource_reply (req, 201, rc, &err, out);
 }
 

@@ -44,12 +44,12 @@ static const field_def_t s_customer_fields[] = {
     //  what it owes or may owe (issue 12).
     { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER | F_SEARCH, .max = 50 },
     { .name = "payment_terms_days", .type = FT_INT, .min = 0, .max = 365, .def = "30", .read_roles = FINANCE_READERS },
-    { .name = "credit_limit_minor", .type = FT_INT, .min = 0, .max = 9000000000000000, .read_roles = FINANCE_READERS },
+    { .name = "credit_limit_minor", .type = FT_INT, .min = 0, .max = MONEY_MAX, .read_roles = FINANCE_READERS },
     { .name = "credit_hold", .type = FT_BOOL, .flags = F_FILTER, .def = "false", .read_roles = FINANCE_READERS },
     { .name = "currency", .type = FT_CURRENCY, .def = "\"EUR\"" },
     { .name = "balance_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0", .read_roles = FINANCE_READERS },
     { .name = "overdue_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT, .def = "0", .read_roles = FINANCE_READERS },
-    { .name = "notes", .type = FT_TEXT, .max = 10000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 10000 },
     { NULL }
 };
 

@@ -4,6 +4,7 @@
 #ifndef ERP_H
 #define ERP_H
 
+#include "money.h"
 #include "resource.h"
 #include "service.h"
 
@@ -56,14 +57,18 @@ typedef struct {
 
 //  A POST of a business area served by one handler that does what every
 //  such route does around its fn: the role (roles, or when 0 the writers
-//  of def; else 403 "your role may not <denied>"), the JSON body (400,
-//  413), then fn, and the answer: 201 with what fn made, or its error.
+//  of def; else 403 "your role may not <denied>"), the If-Match of the
+//  path's record when of names its resource (400 when malformed, 409
+//  stale_version when that record is at another version), the JSON body
+//  (400, 413), then fn, and the answer: 201 with what fn made, or its
+//  error.
 typedef struct {
     const char *path;
     erp_write_fn *fn;
     const resource_def_t *def;
     const char *denied;
     unsigned roles;
+    const resource_def_t *of;   //  the resource of the path's {id}; NULL: no If-Match
 } erp_write_t;
 
 //  A bus command a business area answers (common/command.h).
@@ -87,6 +92,13 @@ typedef struct {
 //  Whether the request's actor has one of roles; otherwise a 403 "your
 //  role may not <what>" has been answered and the route returns.
 bool erp_may (http_req_t *req, unsigned roles, const char *what);
+
+//  A hand-written step's If-Match (if_match from http_if_match: -1 when
+//  absent) against the version of def's record id: ERR_STALE (409) when
+//  the record is at another version; ERR_OK when absent or equal, or when
+//  there is no such record (the step answers its 404).
+err_t erp_if_match (db_t *db, const resource_def_t *def, const char *id, long long if_match,
+                    err_info_t *err);
 
 //  Set up each of areas (NULL-terminated), in order: register its
 //  resources (with the engine's routes) and its unrouted ones and, when
@@ -399,7 +411,7 @@ extern const char *const alloc_doc_statuses[];
     { .name = "total_minor", .type = FT_INT, .flags = F_SYSTEM | F_SORT },                        \
     { .name = "paid_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                      \
     { .name = "lines", .type = FT_LIST, .flags = F_SYSTEM, .sub = (line_fields), .def = "[]" },   \
-    { .name = "notes", .type = FT_TEXT, .max = 5000 }
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 }
 
 //  Days an open document (status open or partly_paid) is past its due_on
 //  (YYYY-MM-DD) today; 0 when it is not, or either is NULL.
@@ -410,7 +422,9 @@ extern const char *const alloc_methods[];
 
 //  The members every payment has before its date, received or paid: its
 //  party (party_column, a reference to party_table), a positive amount,
-//  currency, method, reference (unique: flags).
+//  currency, method, reference (unique: flags). The reference may hold a
+//  tab or a line break (F_MULTILINE): a pasted reference is compared
+//  trimmed, so a second spelling of a booked one is a 409, not a 400.
 #define ALLOC_PAYMENT_HEAD(party_column, party_table, reference_flags)                            \
     { .name = (party_column),                                                                      \
       .type = FT_REF,                                                                              \
@@ -420,12 +434,12 @@ extern const char *const alloc_methods[];
       .type = FT_INT,                                                                              \
       .flags = F_REQUIRED | F_IMMUTABLE | F_SORT,                                                  \
       .min = 1,                                                                                    \
-      .max = 9000000000000000 },                                                                   \
+      .max = MONEY_MAX },                                                                          \
     { .name = "currency", .type = FT_CURRENCY, .flags = F_IMMUTABLE, .def = "\"EUR\"" },          \
     { .name = "method", .type = FT_ENUM, .flags = F_FILTER | F_IMMUTABLE, .choices = alloc_methods, \
       .def = "\"bank_transfer\"" },                                                               \
     { .name = "reference", .type = FT_TEXT,                                                        \
-      .flags = F_REQUIRED | F_IMMUTABLE | F_FILTER | F_SEARCH | (reference_flags), .max = 100 }
+      .flags = F_REQUIRED | F_IMMUTABLE | F_FILTER | F_SEARCH | F_MULTILINE | (reference_flags), .max = 100 }
 
 //  The members of one allocation of a payment: the document (key), its
 //  number and the amount put on it.
@@ -439,7 +453,7 @@ extern const char *const alloc_methods[];
     { .name = "allocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                  \
     { .name = "unallocated_minor", .type = FT_INT, .flags = F_SYSTEM, .def = "0" },                \
     { .name = "allocations", .type = FT_LIST, .flags = F_SYSTEM, .sub = (items), .def = "[]" },      \
-    { .name = "notes", .type = FT_TEXT, .max = 5000 }
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 }
 
 //  The checks a payment's body gets before it is booked, the same for
 //  money received and paid: no member that a payment's service sets

@@ -66,8 +66,10 @@ invoices_adjust_balance (db_t *db, const actor_t *actor, const char *customer_id
 {
     int64_t balance =
         db_scalar_int (db, "SELECT balance_minor FROM customers WHERE id = ?1", customer_id, 0);
+    if (!money_add (balance, delta, &balance) || balance > MONEY_MAX || balance < -MONEY_MAX)
+        return err_set (err, ERR_RULE, "amount_minor", "the customer's balance would be beyond the largest amount");
     cJSON *patch = cJSON_CreateObject ();
-    json_add_int (patch, "balance_minor", balance + delta);
+    json_add_int (patch, "balance_minor", balance);
     //  An archived customer still owes and pays: the engine keeps its
     //  balance too (RW_ARCHIVED), with the version and the event.
     err_t rc = resource_update (db, &erp_customers, actor, customer_id, -1, patch,
@@ -164,6 +166,9 @@ s_issue (db_t *db, const actor_t *actor, const cJSON *order, const char *issued_
     clock_format_date (now, today, sizeof today);
     if (strcmp (issued, today) > 0)
         return err_set (err, ERR_RULE, "issued_on", "an invoice cannot be issued in the future");
+    if (journal_period_closed (db, issued) > 0)
+        return err_set (err, ERR_RULE, "issued_on", "the period %.7s is closed: an invoice cannot be issued into it",
+                        issued);
     clock_format_date (day + terms * DAY_MS, due, sizeof due);
     err_t rc = erp_year_number (db, "INV", today, number, sizeof number, err);
     if (rc != ERR_OK)
@@ -210,7 +215,8 @@ s_issue (db_t *db, const actor_t *actor, const cJSON *order, const char *issued_
         journal_line_t j[3] = { { ACC_RECEIVABLES, subtotal + tax, 0 },
                                 { ACC_REVENUE, 0, subtotal },
                                 { ACC_TAX, 0, tax } };
-        rc = journal_post (db, actor, "invoice", number, json_str (*out, "id"), j, 3, err);
+        rc = journal_post_on (db, actor, issued, "invoice", number, json_str (*out, "id"), NULL, j, 3,
+                              err);
     }
     if (rc == ERR_OK)
         rc = invoices_adjust_balance (db, actor, customer, subtotal + tax, err);
@@ -231,6 +237,9 @@ s_post_invoice (http_req_t *req)
     const actor_t *actor = http_actor (req);
     db_t *db = http_db (req);
     if (!resource_may_write (req, &erp_invoices, "issue invoices"))
+        return;
+    long long if_match = http_if_match (req);
+    if (if_match == -2)
         return;
     //  An optional body {"issued_on": "YYYY-MM-DD"} back-dates the invoice.
     size_t len = 0;
@@ -253,6 +262,8 @@ s_post_invoice (http_req_t *req)
     if (rc == ERR_OK && issued && !cJSON_IsNull (issued) && !cJSON_IsString (issued))
         rc = err_set (&err, ERR_INVALID, "issued_on", "issued_on must be a date YYYY-MM-DD");
     cJSON *order = NULL, *out = NULL;
+    if (rc == ERR_OK)
+        rc = erp_if_match (db, &erp_orders, http_param (req, "id"), if_match, &err);
     if (rc == ERR_OK)
         rc = resource_get (db, &erp_orders, actor, http_param (req, "id"), &order, &err);
     if (rc == ERR_OK)

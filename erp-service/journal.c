@@ -70,8 +70,8 @@ journal_account_type (const char *code)
 
 static const field_def_t s_line_fields[] = {
     { .name = "account", .type = FT_TEXT, .max = 10 },
-    { .name = "debit_minor", .type = FT_INT, .min = 0, .max = 9000000000000000 },
-    { .name = "credit_minor", .type = FT_INT, .min = 0, .max = 9000000000000000 },
+    { .name = "debit_minor", .type = FT_INT, .min = 0, .max = MONEY_MAX },
+    { .name = "credit_minor", .type = FT_INT, .min = 0, .max = MONEY_MAX },
     { NULL }
 };
 
@@ -146,7 +146,8 @@ journal_post_on (db_t *db, const actor_t *actor, const char *posted_on, const ch
             continue;
         if (lines[i].debit < 0 || lines[i].credit < 0
             || __builtin_add_overflow (debit, lines[i].debit, &debit)
-            || __builtin_add_overflow (credit, lines[i].credit, &credit)) {
+            || __builtin_add_overflow (credit, lines[i].credit, &credit) || debit > MONEY_MAX
+            || credit > MONEY_MAX) {
             cJSON_Delete (body);
             return err_set (err, ERR_INVALID, NULL, "the amounts of the %s entry are too large",
                             kind);
@@ -242,9 +243,9 @@ journal_balances (db_t *db, const char *from, const char *to, int64_t *debit, in
         cJSON_AddStringToObject (a, "account", code);
         cJSON_AddStringToObject (a, "name", acc ? acc->name : code);
         cJSON_AddStringToObject (a, "type", journal_account_type (code));
-        json_add_int (a, "debit_minor", d);
-        json_add_int (a, "credit_minor", c);
-        json_add_int (a, "balance_minor", d - c);
+        json_add_total (a, "debit_minor", d);
+        json_add_total (a, "credit_minor", c);
+        json_add_total (a, "balance_minor", d - c);
         cJSON_AddItemToArray (accounts, a);
         *debit += d;
         *credit += c;
@@ -282,9 +283,9 @@ s_trial_balance (http_req_t *req)
     }
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "accounts", accounts);
-    json_add_int (out, "debit_minor", debit);
-    json_add_int (out, "credit_minor", credit);
-    json_add_int (out, "balance_minor", debit - credit);
+    json_add_total (out, "debit_minor", debit);
+    json_add_total (out, "credit_minor", credit);
+    json_add_total (out, "balance_minor", debit - credit);
     http_reply_json (req, 200, out);
 }
 
@@ -340,7 +341,7 @@ s_manual_line (const cJSON *it, int i, journal_line_t *l, err_info_t *err)
         int64_t x = 0;
         snprintf (field, sizeof field, "lines[%d].%s", i, sides[s]);
         if (v && !cJSON_IsNull (v)
-            && (!json_int (it, sides[s], &x) || x < 0 || x > 9000000000000000LL))
+            && (!json_int (it, sides[s], &x) || x < 0 || x > MONEY_MAX))
             return err_set (err, ERR_INVALID, field,
                             "%s must be a whole number of minor units, 0 or more", sides[s]);
         *(s == 0 ? &l->debit : &l->credit) = x;
@@ -449,7 +450,7 @@ s_period_json (sqlite3_stmt *st)
         cJSON_AddItemToObject (it, cols[c], v ? cJSON_CreateString (v) : cJSON_CreateNull ());
     }
     json_add_int (it, "entries", sqlite3_column_int64 (st, 7));
-    json_add_int (it, "debit_minor", sqlite3_column_int64 (st, 8));
+    json_add_total (it, "debit_minor", sqlite3_column_int64 (st, 8));
     return it;
 }
 
@@ -591,7 +592,7 @@ s_reopen (http_req_t *req)
         http_reply_errorf (req, ERR_INVALID, "period", "a period is a month YYYY-MM");
         return;
     }
-    if (!cJSON_IsString (reason) || !*reason->valuestring || strlen (reason->valuestring) > 500) {
+    if (!cJSON_IsString (reason) || resource_text_blank (reason->valuestring) || strlen (reason->valuestring) > 500) {
         http_reply_errorf (req, ERR_INVALID, "reason",
                            "reason is required: say why the period opens again (at most 500"
                            " characters)");

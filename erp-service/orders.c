@@ -44,10 +44,10 @@ static const field_def_t s_order_fields[] = {
     { .name = "backordered", .type = FT_BOOL, .flags = F_SYSTEM | F_FILTER, .def = "false" },
     { .name = "warehouse_id", .type = FT_REF, .flags = F_FILTER, .ref = "warehouses" },
     { .name = "currency", .type = FT_CURRENCY, .flags = F_FILTER | F_IMMUTABLE, .def = "\"EUR\"" },
-    { .name = "notes", .type = FT_TEXT, .max = 10000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 10000 },
     { .name = "confirmed_at", .type = FT_TIME, .flags = F_SYSTEM | F_SORT },
     { .name = "cancelled_at", .type = FT_TIME, .flags = F_SYSTEM },
-    { .name = "cancel_reason", .type = FT_TEXT, .flags = F_SYSTEM, .max = 500 },
+    { .name = "cancel_reason", .type = FT_TEXT, .flags = F_SYSTEM | F_MULTILINE, .max = 500 },
     //  The latest promised date of its lines (promise.c).
     { .name = "promised_on", .type = FT_DATE, .flags = F_SYSTEM | F_FILTER | F_SORT },
     { NULL }
@@ -296,7 +296,7 @@ s_write_lines (db_t *db, const char *order_id, const cJSON *lines, err_info_t *e
         int64_t amount, tax, gross;
         if (!money_line_total (qty, price, discount, &amount)
             || !money_apply_bp (amount, rate, &tax) || !money_add (amount, tax, &gross)
-            || !money_add (total, gross, &total) || total > 9000000000000000LL) {
+            || !money_add (total, gross, &total) || total > MONEY_MAX) {
             snprintf (field, sizeof field, "lines[%d]", i);
             return err_set (err, ERR_INVALID, field, "the order's total is too large");
         }

@@ -119,9 +119,12 @@ s_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON
     //  Money received cannot be dated after today (like an invoice's issue
     //  date); without a date it is today's.
     const cJSON *received = cJSON_GetObjectItem (body, "received_on");
-    char received_on[16];
+    char received_on[16] = "";
     if (rc == ERR_OK && received && !cJSON_IsNull (received))
         rc = alloc_date (body, "received_on", received_on, sizeof received_on, err);
+    if (rc == ERR_OK && *received_on && journal_period_closed (db, received_on) > 0)
+        rc = err_set (err, ERR_RULE, "received_on", "the period %.7s is closed: a payment cannot be received into it",
+                      received_on);
     const char *customer = json_str (body, "customer_id");
     //  The currency as the engine will store it (validated there).
     const char *currency = json_str (body, "currency") ? json_str (body, "currency") : "EUR";
@@ -142,8 +145,8 @@ s_book (db_t *db, const actor_t *actor, const char *id, const cJSON *body, cJSON
     }
     if (rc == ERR_OK) {
         journal_line_t j[2] = { { ACC_CASH, amount, 0 }, { ACC_RECEIVABLES, 0, amount } };
-        rc = journal_post (db, actor, "payment", json_str (*out, "reference"), json_str (*out, "id"),
-                           j, 2, err);
+        rc = journal_post_on (db, actor, *received_on ? received_on : NULL, "payment",
+                              json_str (*out, "reference"), json_str (*out, "id"), NULL, j, 2, err);
     }
     if (rc == ERR_OK)
         rc = invoices_adjust_balance (db, actor, customer, -amount, err);

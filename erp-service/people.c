@@ -74,11 +74,11 @@ static const field_def_t s_leave_fields[] = {
     { .name = "kind", .type = FT_ENUM, .flags = F_FILTER, .choices = s_kinds, .def = "\"vacation\"" },
     { .name = "starts_on", .type = FT_DATE, .flags = F_REQUIRED | F_SORT | F_FILTER },
     { .name = "ends_on", .type = FT_DATE, .flags = F_REQUIRED | F_SORT | F_FILTER },
-    { .name = "note", .type = FT_TEXT, .max = 1000 },
+    { .name = "note", .type = FT_TEXT, .flags = F_MULTILINE, .max = 1000 },
     { .name = "status", .type = FT_ENUM, .flags = F_SYSTEM | F_FILTER, .choices = s_statuses, .def = "\"requested\"" },
     { .name = "decided_by", .type = FT_USER, .flags = F_SYSTEM },
     { .name = "decided_at", .type = FT_TIME, .flags = F_SYSTEM },
-    { .name = "decision_note", .type = FT_TEXT, .flags = F_SYSTEM, .max = 1000 },
+    { .name = "decision_note", .type = FT_TEXT, .flags = F_SYSTEM | F_MULTILINE, .max = 1000 },
     { NULL }
 };
 

@@ -263,7 +263,7 @@ s_forecast (http_req_t *req)
     db_t *db = http_db (req);
     const char *pid = http_query (req, "product_id"), *cursor = http_query (req, "cursor");
     char after[200] = "", cid[ID_LEN];
-    if (cursor && !resource_cursor_decode (cursor, after, sizeof after, cid)) {
+    if (cursor && !resource_cursor_decode (cursor, http_path (req), after, sizeof after, cid)) {
         http_reply_errorf (req, ERR_INVALID, "cursor", "cursor is not one this service gave out");
         return;
     }
@@ -331,7 +331,7 @@ s_forecast (http_req_t *req)
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddItemToObject (out, "items", items);
     if (more && limit > 0) {
-        char *next = resource_cursor_encode (series[limit - 1].sku, series[limit - 1].id);
+        char *next = resource_cursor_encode (http_path (req), series[limit - 1].sku, series[limit - 1].id);
         cJSON_AddStringToObject (out, "next_cursor", next ? next : "");
         free (next);
     }

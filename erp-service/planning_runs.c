@@ -67,7 +67,7 @@ static const field_def_t s_run_fields[] = {
     { .name = "applied_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "purchase_order_ids", .type = FT_TAGS, .flags = F_SYSTEM, .def = "[]" },
     { .name = "work_order_ids", .type = FT_TAGS, .flags = F_SYSTEM, .def = "[]" },
-    { .name = "notes", .type = FT_TEXT, .max = 2000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 2000 },
     //  How many products the run looked at (at most RUN_MAX_PRODUCTS, by sku).
     { .name = "products_planned", .type = FT_INT, .flags = F_SYSTEM },
     { NULL }
@@ -149,7 +149,7 @@ s_run_list (http_req_t *req)
     const char *cursor = http_query (req, "cursor");
     char at[64] = "", cid[ID_LEN] = "", key[128] = "~";
     if (cursor) {
-        if (!resource_cursor_decode (cursor, at, sizeof at, cid)) {
+        if (!resource_cursor_decode (cursor, http_path (req), at, sizeof at, cid)) {
             http_reply_errorf (req, ERR_INVALID, "cursor",
                                "cursor is not one this service gave out");
             return;
@@ -171,7 +171,7 @@ s_run_list (http_req_t *req)
     if (cJSON_GetArraySize (items) > limit) {
         cJSON_DeleteItemFromArray (items, limit);
         cJSON *last = cJSON_GetArrayItem (items, limit - 1);
-        next = resource_cursor_encode (json_str (last, "created_at"), json_str (last, "id"));
+        next = resource_cursor_encode (http_path (req), json_str (last, "created_at"), json_str (last, "id"));
     }
     cJSON *it;
     cJSON_ArrayForEach (it, items)

@@ -74,7 +74,7 @@ static const field_def_t s_bom_fields[] = {
       .type = FT_INT,
       .flags = F_SYSTEM,
       .read_roles = PRODUCTION_COST_READERS },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 },
     { NULL }
 };
 
@@ -286,7 +286,7 @@ static const field_def_t s_wo_fields[] = {
     { .name = "released_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "started_at", .type = FT_TIME, .flags = F_SYSTEM },
     { .name = "finished_at", .type = FT_TIME, .flags = F_SYSTEM },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 },
     { NULL }
 };
 

@@ -19,7 +19,7 @@ static const field_def_t s_supplier_fields[] = {
     { .name = "tax_id", .type = FT_TEXT, .flags = F_FILTER, .max = 50 },
     { .name = "currency", .type = FT_CURRENCY, .def = "\"EUR\"" },
     { .name = "lead_time_days", .type = FT_INT, .min = 0, .max = 365 },
-    { .name = "notes", .type = FT_TEXT, .max = 10000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 10000 },
     //  Days from a supplier bill's date to its due date (erp.books.1).
     { .name = "payment_terms_days", .type = FT_INT, .min = 0, .max = 365, .def = "30" },
     { NULL }
@@ -46,7 +46,7 @@ static const field_def_t s_product_fields[] = {
       .flags = F_REQUIRED | F_UNIQUE | F_IMMUTABLE | F_FILTER | F_SORT | F_SEARCH,
       .max = 64 },
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
-    { .name = "description", .type = FT_TEXT, .max = 5000 },
+    { .name = "description", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 },
     { .name = "unit", .type = FT_TEXT, .max = 20, .def = "\"pcs\"" },
     { .name = "list_price_minor",
       .type = FT_INT,
@@ -108,7 +108,7 @@ const resource_def_t erp_products = {
 static const field_def_t s_item_fields[] = {
     { .name = "sku", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER | F_SORT | F_SEARCH, .max = 64 },
     { .name = "name", .type = FT_TEXT, .flags = F_SYSTEM | F_SORT | F_SEARCH, .max = 200 },
-    { .name = "description", .type = FT_TEXT, .flags = F_SYSTEM, .max = 5000 },
+    { .name = "description", .type = FT_TEXT, .flags = F_SYSTEM | F_MULTILINE, .max = 5000 },
     { .name = "unit", .type = FT_TEXT, .flags = F_SYSTEM, .max = 20 },
     { .name = "reorder_point", .type = FT_INT, .flags = F_SYSTEM },
     { .name = "reorder_qty", .type = FT_INT, .flags = F_SYSTEM },
@@ -136,7 +136,7 @@ static const field_def_t s_warehouse_fields[] = {
       .flags = F_REQUIRED | F_UNIQUE | F_IMMUTABLE | F_SORT | F_SEARCH,
       .max = 20 },
     { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_SEARCH, .max = 200 },
-    { .name = "address", .type = FT_TEXT, .max = 500 },
+    { .name = "address", .type = FT_TEXT, .flags = F_MULTILINE, .max = 500 },
     { .name = "active", .type = FT_BOOL, .flags = F_FILTER, .def = "true" },
     { NULL }
 };

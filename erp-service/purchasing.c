@@ -39,7 +39,7 @@ static const field_def_t s_po_fields[] = {
     { .name = "expected_on", .type = FT_DATE, .flags = F_SORT },
     { .name = "lines", .type = FT_LIST, .sub = s_line_fields, .def = "[]" },
     { .name = "ordered_at", .type = FT_TIME, .flags = F_SYSTEM },
-    { .name = "notes", .type = FT_TEXT, .max = 5000 },
+    { .name = "notes", .type = FT_TEXT, .flags = F_MULTILINE, .max = 5000 },
     { NULL }
 };
 
@@ -155,7 +155,17 @@ s_cancel (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, cons
     return s_set_status (db, actor, po, version, patch, out, err);
 }
 
+//  Whether line l is of the product named by pid, else by sku.
+static bool
+s_names_line (const cJSON *l, const char *pid, const char *sku)
+{
+    if (pid)
+        return strcmp (pid, json_str (l, "product_id")) == 0;
+    return sku && json_str (l, "sku") && strcmp (sku, json_str (l, "sku")) == 0;
+}
+
 //  POST /api/v1/purchase_orders/{id}/receive {"lines":[{"product_id"|"sku","quantity"}]?}
+//  A product on several lines fills them in their order.
 //  Without lines, everything outstanding arrives.
 static err_t
 s_receive (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, const cJSON *body, cJSON **out,
@@ -172,6 +182,9 @@ s_receive (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, con
     const cJSON *want = cJSON_GetObjectItem (body, "lines");
     if (rc == ERR_OK && want && !cJSON_IsArray (want))
         rc = err_set (&err, ERR_INVALID, "lines", "lines must be a list");
+    else if (rc == ERR_OK && want && cJSON_GetArraySize (want) == 0)
+        rc = err_set (&err, ERR_INVALID, "lines",
+                      "lines must name what arrived (without lines, everything outstanding arrives)");
     int n = cJSON_GetArraySize (lines);
     int64_t *take = calloc ((size_t) n + 1, sizeof *take);
     if (!take)
@@ -189,28 +202,38 @@ s_receive (db_t *db, const actor_t *actor, const cJSON *po, int64_t version, con
                 break;
             }
             const char *pid = json_str (w, "product_id"), *sku = json_str (w, "sku");
-            int k;
-            for (k = 0; k < n; k++) {
+            int64_t open = 0, left = q;
+            bool found = false;
+            for (int k = 0; k < n; k++) {
                 const cJSON *l = cJSON_GetArrayItem (lines, k);
-                if ((pid && strcmp (pid, json_str (l, "product_id")) == 0)
-                    || (!pid && sku && json_str (l, "sku")
-                        && strcmp (sku, json_str (l, "sku")) == 0))
-                    break;
+                if (!s_names_line (l, pid, sku))
+                    continue;
+                found = true;
+                int64_t qty = 0, got = 0;
+                json_int (l, "quantity", &qty);
+                json_int (l, "received", &got);
+                open += qty - got - take[k];
             }
             snprintf (field, sizeof field, "lines[%d].%s", i, pid ? "product_id" : "sku");
-            if (k == n) {
+            if (!found) {
                 rc = err_set (&err, ERR_RULE, field, "the purchase order has no such line");
                 break;
             }
-            int64_t qty = 0, got = 0;
-            json_int (cJSON_GetArrayItem (lines, k), "quantity", &qty);
-            json_int (cJSON_GetArrayItem (lines, k), "received", &got);
-            if (got + take[k] + q > qty) {
-                rc = err_set (&err, ERR_RULE, field, "only %lld more were ordered",
-                              (long long) (qty - got - take[k]));
+            if (q > open) {
+                rc = err_set (&err, ERR_RULE, field, "only %lld more were ordered", (long long) open);
                 break;
             }
-            take[k] += q;
+            for (int k = 0; k < n && left > 0; k++) {
+                const cJSON *l = cJSON_GetArrayItem (lines, k);
+                if (!s_names_line (l, pid, sku))
+                    continue;
+                int64_t qty = 0, got = 0;
+                json_int (l, "quantity", &qty);
+                json_int (l, "received", &got);
+                int64_t part = qty - got - take[k] < left ? qty - got - take[k] : left;
+                take[k] += part;
+                left -= part;
+            }
             i++;
         }
     else if (rc == ERR_OK)

@@ -48,7 +48,7 @@ void
 aging_add (cJSON *obj, const int64_t sums[AGING_BUCKETS])
 {
     for (int b = 0; b < AGING_BUCKETS; b++)
-        json_add_int (obj, aging_buckets[b], sums[b]);
+        json_add_total (obj, aging_buckets[b], sums[b]);
 }
 
 typedef struct {
@@ -128,12 +128,17 @@ s_valuation (http_req_t *req)
         cJSON_AddStringToObject (it, "name", (const char *) sqlite3_column_text (st, 2));
         json_add_int (it, "on_hand", q);
         json_add_int (it, "cost_minor", cost);
-        json_add_int (it, "value_minor", cost * q);
-        total += cost * q;
+        //  Saturated, not wrapped, in the (absurd) case of an overflow.
+        int64_t value;
+        if (__builtin_mul_overflow (cost, q, &value))
+            value = (cost < 0) != (q < 0) ? INT64_MIN : INT64_MAX;
+        json_add_total (it, "value_minor", value);
+        if (__builtin_add_overflow (total, value, &total))
+            total = value < 0 ? INT64_MIN : INT64_MAX;
         cJSON_AddItemToArray (items, it);
     }
     sqlite3_reset (st);
-    json_add_int (out, "total_minor", total);
+    json_add_total (out, "total_minor", total);
     http_reply_json (req, 200, out);
 }
 
@@ -179,7 +184,7 @@ s_sales (http_req_t *req)
             it, "product_id",
             sqlite3_column_text (st, 2) ? (const char *) sqlite3_column_text (st, 2) : "");
         json_add_int (it, "quantity", sqlite3_column_int64 (st, 3));
-        json_add_int (it, "revenue_minor", sqlite3_column_int64 (st, 4));
+        json_add_total (it, "revenue_minor", sqlite3_column_int64 (st, 4));
         cJSON_AddItemToArray (items, it);
     }
     sqlite3_reset (st);

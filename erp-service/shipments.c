@@ -58,6 +58,15 @@ typedef struct {
     int64_t reserved, open, ship;
 } s_line_t;
 
+//  Whether line is the one of id lid, or (lid NULL) one of sku.
+static bool
+s_names_line (const s_line_t *line, const char *lid, const char *sku)
+{
+    if (lid)
+        return strcmp (lid, line->id) == 0;
+    return sku && strcmp (sku, line->sku) == 0;
+}
+
 //  POST /api/v1/orders/{id}/ship {"carrier","tracking","lines":[{"line_id"|"sku","quantity"}]?}
 //  Without lines, everything reserved ships.
 static err_t
@@ -100,23 +109,32 @@ s_ship_order (db_t *db, const actor_t *actor, const char *id, const cJSON *body,
                 rc = err_set (err, ERR_INVALID, field, "quantity must be a positive integer");
                 break;
             }
+            //  A line by its id; by sku, every line of that product, in order.
             const char *lid = json_str (l, "line_id"), *sku = json_str (l, "sku");
-            int k;
-            for (k = 0; k < n; k++)
-                if ((lid && strcmp (lid, lines[k].id) == 0)
-                    || (!lid && sku && strcmp (sku, lines[k].sku) == 0))
-                    break;
-            if (k == n) {
+            int64_t room = 0, reserved = 0;
+            const char *what = NULL;   //  the product's sku
+            for (int k = 0; k < n; k++)
+                if (s_names_line (&lines[k], lid, sku)) {
+                    what = what ? what : lines[k].sku;
+                    room += lines[k].reserved - lines[k].ship;
+                    reserved += lines[k].reserved;
+                }
+            if (!what) {
                 snprintf (field, sizeof field, "lines[%d].%s", i, lid ? "line_id" : "sku");
                 rc = err_set (err, ERR_RULE, field, "the order has no such line");
                 break;
             }
-            if (lines[k].ship + q > lines[k].reserved) {
+            if (q > room) {
                 rc = err_set (err, ERR_RULE, field, "only %lld of %s are reserved for this order",
-                              (long long) lines[k].reserved, lines[k].sku);
+                              (long long) reserved, what);
                 break;
             }
-            lines[k].ship += q;
+            for (int k = 0; k < n && q > 0; k++)
+                if (s_names_line (&lines[k], lid, sku)) {
+                    int64_t part = lines[k].reserved - lines[k].ship < q ? lines[k].reserved - lines[k].ship : q;
+                    lines[k].ship += part;
+                    q -= part;
+                }
             i++;
         }
     }
@@ -200,10 +218,15 @@ s_deliver (http_req_t *req)
     db_t *db = http_db (req);
     if (!resource_may_write (req, &erp_shipments, "deliver orders"))
         return;
+    long long if_match = http_if_match (req);
+    if (if_match == -2)
+        return;
     err_info_t err;
     err_clear (&err);
     cJSON *order = NULL, *out = NULL;
-    err_t rc = resource_get (db, &erp_orders, NULL, http_param (req, "id"), &order, &err);
+    err_t rc = erp_if_match (db, &erp_orders, http_param (req, "id"), if_match, &err);
+    if (rc == ERR_OK)
+        rc = resource_get (db, &erp_orders, NULL, http_param (req, "id"), &order, &err);
     if (rc == ERR_OK && strcmp (json_str (order, "status"), "shipped") != 0)
         rc = err_set (&err, ERR_RULE, "status",
                       "only a shipped order can be delivered (this one is %s)",
@@ -255,6 +278,7 @@ const erp_area_t shipments_area = {
     .writes = (const erp_write_t[]) { { .path = "/api/v1/orders/{id}/ship",
                                         .fn = s_ship_order,
                                         .def = &erp_shipments,
-                                        .denied = "ship orders" },
+                                        .denied = "ship orders",
+                                        .of = &erp_orders },
                                       { NULL } },
 };

@@ -35,11 +35,11 @@ s_section (const cJSON *balances, const char *type, int sign, int64_t *total)
         cJSON *a = cJSON_CreateObject ();
         cJSON_AddStringToObject (a, "account", json_str (b, "account"));
         cJSON_AddStringToObject (a, "name", json_str (b, "name"));
-        json_add_int (a, "amount_minor", sign * bal);
+        json_add_total (a, "amount_minor", sign * bal);
         cJSON_AddItemToArray (accounts, a);
         *total += sign * bal;
     }
-    json_add_int (sec, "total_minor", *total);
+    json_add_total (sec, "total_minor", *total);
     return sec;
 }
 
@@ -85,7 +85,7 @@ s_pnl (http_req_t *req)
     cJSON_AddStringToObject (out, "currency", BOOK_CURRENCY);
     cJSON_AddItemToObject (out, "revenue", s_section (bal, "revenue", -1, &revenue));
     cJSON_AddItemToObject (out, "expenses", s_section (bal, "expense", 1, &expenses));
-    json_add_int (out, "net_income_minor", revenue - expenses);
+    json_add_total (out, "net_income_minor", revenue - expenses);
     cJSON_Delete (bal);
     http_reply_json (req, 200, out);
 }
@@ -116,9 +116,9 @@ s_balance_sheet (http_req_t *req)
     //  An account of no known class would break the equation: it is shown.
     int64_t other = 0;
     cJSON_Delete (s_section (bal, "unknown", 1, &other));
-    json_add_int (out, "current_result_minor", revenue - expenses);
-    json_add_int (out, "liabilities_and_equity_minor", liabilities + equity + revenue - expenses);
-    json_add_int (out, "unclassified_minor", other);
+    json_add_total (out, "current_result_minor", revenue - expenses);
+    json_add_total (out, "liabilities_and_equity_minor", liabilities + equity + revenue - expenses);
+    json_add_total (out, "unclassified_minor", other);
     cJSON_AddBoolToObject (out, "balanced",
                           assets + other == liabilities + equity + revenue - expenses);
     cJSON_Delete (bal);

@@ -62,7 +62,7 @@ static const field_def_t s_move_fields[] = {
       .flags = F_SYSTEM,
       .min = -STOCK_MAX_QTY,
       .max = STOCK_MAX_QTY },
-    { .name = "reason", .type = FT_TEXT, .flags = F_SYSTEM | F_SEARCH, .max = 500 },
+    { .name = "reason", .type = FT_TEXT, .flags = F_SYSTEM | F_SEARCH | F_MULTILINE, .max = 500 },
     { .name = "reference", .type = FT_TEXT, .flags = F_SYSTEM | F_FILTER | F_SEARCH, .max = 200 },
     { NULL }
 };
@@ -420,8 +420,8 @@ s_post (db_t *db, const actor_t *actor, const char *product_id, const char *kind
     int64_t cost = unit_cost;
     if (cost < 0)
         cost = db_scalar_int (db, "SELECT cost_minor FROM products WHERE id = ?1", product_id, 0);
-    int64_t value = cost * (quantity < 0 ? -quantity : quantity);
-    if (cost < 0 || (quantity != 0 && value / (quantity < 0 ? -quantity : quantity) != cost))
+    int64_t value = 0;
+    if (cost < 0 || __builtin_mul_overflow (cost, quantity < 0 ? -quantity : quantity, &value) || value > MONEY_MAX)
         return err_set (err, ERR_INVALID, "quantity", "the move's value is too large");
     journal_line_t l[2] = { { ACC_INVENTORY, 0, 0 }, { NULL, 0, 0 } };
     if (strcmp (kind, "receipt") == 0)
@@ -637,8 +637,8 @@ s_move_in_one (http_req_t *req, const char *kind, bool adjusting)
     if (!body || !s_product (req, body, product) || !s_warehouse (req, body, "warehouse_id", wh))
         return;
     const char *reason = json_str (body, "reason");
-    if (adjusting && (!reason || !*reason)) {
-        http_reply_errorf (req, ERR_INVALID, "reason", "an adjustment needs a reason");
+    if (adjusting && resource_text_blank (reason)) {
+        http_reply_errorf (req, ERR_INVALID, "reason", "an adjustment needs a reason (not only spaces)");
         return;
     }
     err_info_t err;

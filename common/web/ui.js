@@ -162,14 +162,15 @@ export function confirmDialog(text, { ok = t('common.confirm'), cancel = t('comm
   });
 }
 
-// Ask for one line of text (a lost reason, a note). Resolves the text or null.
-export function promptDialog(title, label, { ok = t('common.save'), required = true, options = null } = {}) {
+// Ask for a text (a lost reason, a note: several lines; multiline: false for
+// one line, such as a name). Resolves the text or null.
+export function promptDialog(title, label, { ok = t('common.save'), required = true, options = null, multiline = true } = {}) {
   return new Promise((resolve) => {
     let answer = null;
     const m = modal(title, (close) => form({
       fields: [options
         ? { name: 'value', label, type: 'select', options, required }
-        : { name: 'value', label, type: 'textarea', required, rows: 3 }],
+        : multiline ? { name: 'value', label, type: 'textarea', required, rows: 3 } : { name: 'value', label, type: 'text', required }],
       submit: ok,
       cancel: () => close(),
       onSubmit: async (v) => { answer = v.value; close(); },

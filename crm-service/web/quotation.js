@@ -98,7 +98,7 @@ export default async function render(root, ctx) {
         const path = '/quotations/' + encodeURIComponent(q.id) + '/' + name;
         let payload = null;
         if (name === 'accept') {
-          const who = await promptDialog(t('quote.accept_title'), t('quote.accepted_by'), { ok: t('quote.accept'), required: false });
+          const who = await promptDialog(t('quote.accept_title'), t('quote.accepted_by'), { ok: t('quote.accept'), required: false, multiline: false });
           if (who === null) return;
           if (!(await confirmDialog(t('quote.accept_confirm', { number: q.number })))) return;
           payload = who.trim() ? { accepted_by: who.trim() } : {};

@@ -422,12 +422,26 @@ def test_idempotency_key_is_per_user_and_failed_requests_are_not_kept(svc):
     assert r.status_code == 201
 
 
+def fnv1a(text):
+    h = 2166136261
+    for b in text.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
 def test_cursor_from_one_sort_is_not_trusted_blindly(svc, paged):
-    # a forged cursor that decodes to a value and a valid id is accepted as a
-    # position; garbage is refused
-    forged = base64.urlsafe_b64encode(("M\x1f" + uid()).encode()).decode().rstrip("=")
-    r = svc.api("GET", "/api/v1/customers", params={"cursor": forged, "sort": "name"})
-    assert r.status_code == 200
+    # a cursor names its list and order (an FNV-1a hash of "path order"): a
+    # forged one that does, with a value and a valid id, is taken as a
+    # position (the value is bound, never SQL); one without, or for another
+    # order, and garbage are refused
+    def forge(mark):
+        return base64.urlsafe_b64encode((mark + "M\x1f" + uid()).encode()).decode().rstrip("=")
+    r = svc.api("GET", "/api/v1/customers", params={"cursor": forge("%08x\x1e" % fnv1a("/api/v1/customers name")),
+                                                    "sort": "name"})
+    assert r.status_code == 200, r.text
+    for mark in ("", "%08x\x1e" % fnv1a("/api/v1/customers -created_at")):
+        assert_error(svc.api("GET", "/api/v1/customers", params={"cursor": forge(mark), "sort": "name"}), 400,
+                     "validation_failed", "cursor")
     for bad in ("!!!", base64.urlsafe_b64encode(b"no separator").decode().rstrip("="),
                 base64.urlsafe_b64encode(b"x\x1fnot-a-uuid").decode().rstrip("=")):
         assert_error(svc.api("GET", "/api/v1/customers", params={"cursor": bad}), 400,

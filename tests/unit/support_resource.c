@@ -32,7 +32,8 @@ static const field_def_t s_line_fields[] = {
 };
 
 static const field_def_t s_fields[] = {
-    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT, .max = 50 },
+    //  Multi-line: the CSV tests carry a name with an embedded line break.
+    { .name = "name", .type = FT_TEXT, .flags = F_REQUIRED | F_SORT | F_MULTILINE, .max = 50 },
     { .name = "code", .type = FT_TEXT, .flags = F_UNIQUE, .max = 20 },
     { .name = "qty", .type = FT_INT, .min = 0, .max = 1000 },
     { .name = "active", .type = FT_BOOL, .def = "true" },

@@ -330,6 +330,18 @@ test_id_derive_ordered_takes_the_order_ids_millisecond (void **state)
     assert_null (id_derive_ordered ("not a uuid", "crm:42:customers", early, b));
 }
 
+//  FNV-1a's published values: a change of the hash would orphan every
+//  cursor given out.
+static void
+test_id_hash_is_fnv_1a (void **state)
+{
+    (void) state;
+    assert_int_equal (id_hash (""), 0x811c9dc5u);
+    assert_int_equal (id_hash ("a"), 0xe40c292cu);
+    assert_int_equal (id_hash ("foobar"), 0xbf9cf968u);
+    assert_true (id_hash ("/api/v1/customers name") != id_hash ("/api/v1/customers -name"));
+}
+
 int
 main (void)
 {
@@ -351,6 +363,7 @@ main (void)
         cmocka_unit_test (test_id_valid_rejects_upper_case),
         cmocka_unit_test (test_id_valid_rejects_wrong_length),
         cmocka_unit_test (test_id_valid_rejects_garbage),
+        cmocka_unit_test (test_id_hash_is_fnv_1a),
     };
     return cmocka_run_group_tests_name ("id", tests, NULL, NULL);
 }

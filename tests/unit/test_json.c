@@ -277,6 +277,21 @@ test_json_add_int_prints_exactly_and_refuses_imprecise_values (void **state)
 }
 
 static void
+test_json_add_total_states_every_sum_exactly_up_to_2_53 (void **state)
+{
+    (void) state;
+    cJSON *obj = cJSON_CreateObject ();
+    assert_true (json_add_total (obj, "a", JSON_INT_MAX));
+    assert_false (json_add_total (obj, "b", 2 * JSON_INT_MAX));
+    assert_false (json_add_total (obj, "c", -(INT64_C (1) << 53)));
+    assert_true (cJSON_HasObjectItem (obj, "b") && cJSON_HasObjectItem (obj, "c"));
+    char *text = json_print (obj);
+    assert_string_equal (text, "{\"a\":999999999999999,\"b\":1999999999999998,\"c\":-9007199254740992}");
+    free (text);
+    cJSON_Delete (obj);
+}
+
+static void
 test_json_every_accepted_int_prints_back_exactly (void **state)
 {
     (void) state;
@@ -707,6 +722,7 @@ main (void)
         cmocka_unit_test (test_json_int_accepts_exact_integers_only),
         cmocka_unit_test (test_json_int_refuses_values_beyond_fifteen_digits),
         cmocka_unit_test (test_json_add_int_prints_exactly_and_refuses_imprecise_values),
+        cmocka_unit_test (test_json_add_total_states_every_sum_exactly_up_to_2_53),
         cmocka_unit_test (test_json_every_accepted_int_prints_back_exactly),
         cmocka_unit_test (test_json_str_reads_strings_only_and_case_sensitively),
         cmocka_unit_test (test_json_typed_reads_on_non_objects_find_nothing),

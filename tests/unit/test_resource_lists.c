@@ -293,18 +293,31 @@ test_resource_cursor_round_trips (void **state)
     const char *values[] = { "2026-01-01T00:00:00.000Z", "", "Ünïcode, \"quoted\"", "12345",
                              "a=b&c" };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
-        char *cursor = resource_cursor_encode (values[i], id);
+        char *cursor = resource_cursor_encode ("/api/v1/widgets name", values[i], id);
         assert_non_null (cursor);
         //  URL-safe: no characters a query string would need escaped.
         assert_int_equal (
             strspn (cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
             strlen (cursor));
         char value[256], back[ID_LEN];
-        assert_true (resource_cursor_decode (cursor, value, sizeof value, back));
+        assert_true (resource_cursor_decode (cursor, "/api/v1/widgets name", value, sizeof value, back));
         assert_string_equal (value, values[i]);
         assert_string_equal (back, id);
         free (cursor);
     }
+}
+
+static void
+test_resource_cursor_of_another_list_or_order_is_refused (void **state)
+{
+    (void) state;
+    char id[ID_LEN], value[64], back[ID_LEN];
+    id_new (id);
+    char *cursor = resource_cursor_encode ("/api/v1/widgets name", "Acme", id);
+    assert_true (resource_cursor_decode (cursor, "/api/v1/widgets name", value, sizeof value, back));
+    assert_false (resource_cursor_decode (cursor, "/api/v1/widgets -created_at", value, sizeof value, back));
+    assert_false (resource_cursor_decode (cursor, "/api/v1/gadgets name", value, sizeof value, back));
+    free (cursor);
 }
 
 static void
@@ -316,35 +329,35 @@ test_resource_cursor_decode_rejects_garbage (void **state)
     char value[64], back[ID_LEN];
     const char *garbage[] = { "", "!!!!", "abc", "a b", "====", "YWJj" /* "abc": no separator */ };
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
-        assert_false (resource_cursor_decode (garbage[i], value, sizeof value, back));
+        assert_false (resource_cursor_decode (garbage[i], "/api/v1/widgets name", value, sizeof value, back));
 
     //  Well-encoded but wrong inside: an id that is not one, a NUL in the
     //  value, a value too long for the caller's buffer.
-    char *cursor = resource_cursor_encode ("v", "not-an-id");
-    assert_false (resource_cursor_decode (cursor, value, sizeof value, back));
+    char *cursor = resource_cursor_encode ("/api/v1/widgets name", "v", "not-an-id");
+    assert_false (resource_cursor_decode (cursor, "/api/v1/widgets name", value, sizeof value, back));
     free (cursor);
     unsigned char raw[64];
     size_t rlen = (size_t) snprintf ((char *) raw, sizeof raw, "a%cb\x1f%s", 0, id);
     char b64[128];
     sodium_bin2base64 (b64, sizeof b64, raw, rlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    assert_false (resource_cursor_decode (b64, value, sizeof value, back));
+    assert_false (resource_cursor_decode (b64, "/api/v1/widgets name", value, sizeof value, back));
     char longv[200];
     memset (longv, 'v', sizeof longv - 1);
     longv[sizeof longv - 1] = '\0';
-    cursor = resource_cursor_encode (longv, id);
-    assert_false (resource_cursor_decode (cursor, value, sizeof value, back));
-    assert_true (resource_cursor_decode (cursor, longv, sizeof longv, back));   //  fits exactly
+    cursor = resource_cursor_encode ("/api/v1/widgets name", longv, id);
+    assert_false (resource_cursor_decode (cursor, "/api/v1/widgets name", value, sizeof value, back));
+    assert_true (resource_cursor_decode (cursor, "/api/v1/widgets name", longv, sizeof longv, back));   //  fits exactly
     free (cursor);
     //  Trailing garbage after a valid cursor, and a cursor far too long.
-    cursor = resource_cursor_encode ("v", id);
+    cursor = resource_cursor_encode ("/api/v1/widgets name", "v", id);
     char with_tail[256];
     snprintf (with_tail, sizeof with_tail, "%s!", cursor);
-    assert_false (resource_cursor_decode (with_tail, value, sizeof value, back));
+    assert_false (resource_cursor_decode (with_tail, "/api/v1/widgets name", value, sizeof value, back));
     free (cursor);
     char *huge = malloc (5000);
     memset (huge, 'A', 4999);
     huge[4999] = '\0';
-    assert_false (resource_cursor_decode (huge, value, sizeof value, back));
+    assert_false (resource_cursor_decode (huge, "/api/v1/widgets name", value, sizeof value, back));
     free (huge);
 }
 
@@ -404,6 +417,7 @@ main (void)
         SUPPORT_TEST (test_resource_csv_import_creates_updates_and_reports_bad_rows_by_line),
         SUPPORT_TEST (test_resource_csv_import_refuses_bad_headers_and_foreign_writers),
         cmocka_unit_test (test_resource_cursor_round_trips),
+        cmocka_unit_test (test_resource_cursor_of_another_list_or_order_is_refused),
         cmocka_unit_test (test_resource_cursor_decode_rejects_garbage),
         SUPPORT_TEST (test_resource_snapshot_pages_by_id_and_includes_archived),
     };
