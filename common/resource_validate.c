@@ -13,6 +13,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -150,7 +151,13 @@ s_normalize (const field_def_t *f, const cJSON *v, const char *path, bool owned,
         case FT_INT: {
             int64_t n;
             if (!json_is_int (v, &n)) {
-                err_set (err, ERR_INVALID, path, "%s must be an integer", path);
+                //  A whole number too large to hold: say what fits.
+                if (cJSON_IsNumber (v) && isfinite (v->valuedouble) && v->valuedouble == floor (v->valuedouble)
+                    && f->min < f->max)
+                    err_set (err, ERR_INVALID, path, "%s must be between %lld and %lld", path, (long long) f->min,
+                             (long long) f->max);
+                else
+                    err_set (err, ERR_INVALID, path, "%s must be an integer", path);
                 return NULL;
             }
             if (f->min < f->max && (n < f->min || n > f->max)) {

@@ -377,3 +377,14 @@ def test_a_bridge_command_carries_what_the_owner_holds_from_before_the_text_rule
     assert get(erp_svc, "customers", res["id"])["name"] == "   "
     refused(erp_svc, "POST", "/api/v1/customers", {"name": "Two\nlines"}, "name")
     refused(erp_svc, "POST", "/api/v1/customers", {"name": "   "}, "name")
+
+
+def test_a_whole_number_too_large_says_what_fits(erp_svc):
+    # 10^18 and 2^63 - 1 are whole numbers: "must be an integer" misled
+    for big in (10 ** 18, 9223372036854775807, 10 ** 30):
+        e = refused(erp_svc, "POST", "/api/v1/products", {"sku": "BIG-" + uid()[:6], "name": "Big",
+                                                          "list_price_minor": big}, "list_price_minor")
+        assert "between 0 and" in e["message"], e
+    e = refused(erp_svc, "POST", "/api/v1/products", {"sku": "BIG-" + uid()[:6], "name": "Big",
+                                                      "list_price_minor": 1.5}, "list_price_minor")
+    assert "integer" in e["message"], e
